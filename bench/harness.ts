@@ -1,0 +1,32 @@
+/**
+ * The benchmark contract: each bench/*.bench.ts exports `benches`, a list of named cases.
+ * A case returns figures; ratios are computed against a baseline measured in the same run,
+ * because these machines are noisy and only same-run ratios are comparable.
+ */
+export interface Figure {
+  /** Named as the issues name them, e.g. `protocol.encode_mb_per_s`. */
+  name: string;
+  value: number;
+  unit: string;
+  baseline?: number;
+  ratio?: number;
+  note?: string;
+}
+
+export interface BenchCase {
+  /** Prefix of the figures it produces; `npm run bench -- <filter>` matches against it. */
+  name: string;
+  run(): Promise<Figure[]>;
+}
+
+/** Median of repeated runs of fn, in ms per run. */
+export async function medianMs(runs: number, fn: () => unknown | Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] ?? 0;
+}

@@ -1,0 +1,32 @@
+/**
+ * The protocol's error catalogue. Callers branch on `code`, never on message text; the ingester
+ * uses the same code as the dead-letter reason and the rejection counter's label.
+ */
+export const ProtocolErrorCodes = {
+  ET_ERR_TOO_LARGE: 'payload exceeds the size limit before decompression',
+  ET_ERR_DECOMPRESSED_TOO_LARGE: 'payload exceeds the size limit after decompression',
+  ET_ERR_TRUNCATED: 'payload ends before the data it announces',
+  ET_ERR_BAD_MAGIC: 'payload does not start with the protocol magic bytes',
+  ET_ERR_UNSUPPORTED_VERSION: 'protocol version is not supported',
+  ET_ERR_CORRUPT_COMPRESSION: 'compressed data is corrupt',
+  ET_ERR_INVALID_FIELD: 'a field is missing, of the wrong type or out of range',
+  ET_ERR_NODE_MISMATCH: 'node id in the message does not match the topic',
+  ET_ERR_BAD_TOPIC: 'topic is not part of the protocol',
+  ET_ERR_BAD_JSON: 'message is not valid JSON',
+} as const;
+
+export type ProtocolErrorCode = keyof typeof ProtocolErrorCodes;
+
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+  constructor(
+    readonly code: ProtocolErrorCode,
+    /** What exactly was wrong, e.g. `metrics[3].count: expected a non-negative integer`. */
+    readonly detail: string,
+  ) {
+    super(`${code}: ${ProtocolErrorCodes[code]} (${detail})`);
+  }
+}
+
+/** Decoders return this instead of throwing, so hot paths count rejections without try/catch cost. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ProtocolError };

@@ -1,0 +1,5 @@
+export * from './types/batch.js';
+export * from './types/messages.js';
+export * from './topics/topics.js';
+export * from './errors/errors.js';
+export * from './limits.js';
