@@ -1,0 +1,119 @@
+/**
+ * Starts a real Mosquitto (Debian's `mosquitto`) on a free loopback port with the suite's own
+ * configuration. Outside CI a missing binary skips the suite with a reason; with CI=true it fails,
+ * because CI must run every broker test.
+ */
+import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './ports.js';
+
+export interface Mosquitto {
+  port: number;
+  url: string;
+  dir: string;
+  /** Stops the broker (SIGTERM, then SIGKILL). Idempotent. */
+  stop(): Promise<void>;
+  /** Stops and starts it again on the same port, keeping its persistence file. */
+  restart(): Promise<void>;
+}
+
+export interface MosquittoOptions {
+  /** Extra lines appended to the generated config (listeners, ACLs, TLS). */
+  extraConfig?: string;
+  /** Replace the default `listener <port> 127.0.0.1` + `allow_anonymous true`. */
+  listenerConfig?: (port: number, dir: string) => string;
+  persistence?: boolean;
+}
+
+export function mosquittoBinary(): string | undefined {
+  for (const p of ['/usr/sbin/mosquitto', '/usr/bin/mosquitto']) {
+    try {
+      execFileSync(p, ['-h'], { stdio: 'ignore' });
+      return p;
+    } catch (err) {
+      // `mosquitto -h` exits 3 after printing usage: the binary exists.
+      if ((err as { status?: number }).status !== undefined) return p;
+    }
+  }
+  return undefined;
+}
+
+/** True when the suite may run; throws in CI when Mosquitto is missing. */
+export function haveMosquitto(): boolean {
+  const bin = mosquittoBinary();
+  if (!bin && process.env.CI) throw new Error('mosquitto is not installed; CI must install it (apt-get install -y mosquitto)');
+  return bin !== undefined;
+}
+
+export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
+  const bin = mosquittoBinary();
+  if (!bin) throw new Error('mosquitto is not installed (apt-get install -y mosquitto)');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'et-mosquitto-'));
+  const port = await freePort();
+  const conf = [
+    opts.listenerConfig ? opts.listenerConfig(port, dir) : `listener ${port} 127.0.0.1\nallow_anonymous true`,
+    opts.persistence === false ? 'persistence false' : `persistence true\npersistence_location ${dir}/`,
+    'max_inflight_messages 0',
+    'max_queued_messages 100000',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    opts.extraConfig ?? '',
+  ].join('\n');
+  await writeFile(path.join(dir, 'mosquitto.conf'), conf + '\n');
+
+  let child: ChildProcess | undefined;
+  let stderr = '';
+  const launch = async () => {
+    stderr = '';
+    child = spawn(bin, ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitForPort(port, 5000).catch((err: Error) => {
+      throw new Error(`${err.message}; mosquitto said: ${stderr}`);
+    });
+  };
+  const stop = async () => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    c.kill('SIGTERM');
+    const timer = setTimeout(() => c.kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(timer);
+  };
+  await launch();
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    dir,
+    stop: async () => {
+      await stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+  };
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`mosquitto did not listen on ${port} within ${timeoutMs} ms`);
+}
