@@ -1,0 +1,32 @@
+/**
+ * The ingester's error catalogue. API responses, log lines, dead-letter reasons and counters
+ * use these codes; protocol rejections keep the protocol's own codes (ET_ERR_TOO_LARGE, ...).
+ */
+export const IngesterErrorCodes = {
+  ET_ERR_CONFIG_INVALID: { status: 500, message: 'configuration is invalid' },
+  ET_ERR_CONFIG_FILE: { status: 500, message: 'configuration file cannot be read or parsed' },
+  ET_ERR_MIGRATION_FAILED: { status: 500, message: 'a schema migration failed' },
+  ET_ERR_STORAGE_UNAVAILABLE: { status: 503, message: 'ClickHouse did not accept the request' },
+  ET_ERR_WRITER_CLOSED: { status: 503, message: 'the writer is closed' },
+  ET_ERR_UNKNOWN_TOPIC: { status: 400, message: 'topic is not part of the protocol' },
+  ET_ERR_UNSUPPORTED_KIND: { status: 400, message: 'message kind is not handled by this ingester' },
+  ET_ERR_BAD_REQUEST: { status: 400, message: 'request is invalid' },
+  ET_ERR_RANGE_TOO_LARGE: { status: 400, message: 'requested time range or step is out of bounds' },
+  ET_ERR_NOT_FOUND: { status: 404, message: 'not found' },
+  ET_ERR_NOT_READY: { status: 503, message: 'not ready' },
+  ET_ERR_INTERNAL: { status: 500, message: 'internal error' },
+} as const;
+
+export type IngesterErrorCode = keyof typeof IngesterErrorCodes;
+
+export class IngesterError extends Error {
+  override readonly name = 'IngesterError';
+  readonly statusCode: number;
+  constructor(
+    readonly code: IngesterErrorCode,
+    readonly detail: string,
+  ) {
+    super(`${code}: ${IngesterErrorCodes[code].message} (${detail})`);
+    this.statusCode = IngesterErrorCodes[code].status;
+  }
+}
