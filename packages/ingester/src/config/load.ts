@@ -3,7 +3,7 @@
  * invalid option stops the process with the option's name, its env variable and how to fix it.
  */
 import { readFileSync } from 'node:fs';
-import { Kind, type TSchema, type TObject } from '@sinclair/typebox';
+import { Kind, KindGuard, type TSchema, type TObject } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { IngesterError } from '../errors.js';
 import { IngesterConfigSchema, type IngesterConfig } from './options.js';
@@ -40,8 +40,8 @@ export function describeOptions(): { option: string; env: string; default: unkno
 }
 
 function isNumeric(schema: TSchema): boolean {
-  if (schema[Kind] === 'Integer' || schema[Kind] === 'Number') return true;
-  return schema[Kind] === 'Union' && (schema as { anyOf: TSchema[] }).anyOf.every((s) => typeof (s as { const?: unknown }).const === 'number');
+  if (KindGuard.IsInteger(schema) || KindGuard.IsNumber(schema)) return true;
+  return KindGuard.IsUnion(schema) && schema.anyOf.every((s) => KindGuard.IsLiteral(s) && typeof s.const === 'number');
 }
 
 function envValue(raw: string, schema: TSchema): unknown {

@@ -1,0 +1,86 @@
+/**
+ * Applies the versioned migrations at start-up: each version once, recorded in
+ * schema_migrations; then brings every table's retention TTL in line with the configuration.
+ * Running it again is a no-op.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { IngesterError } from '../errors.js';
+import type { RetentionConfig } from '../config/options.js';
+import { MIGRATIONS, type Migration, type MigrationContext } from './migrations/index.js';
+import { TABLES } from './tables.js';
+
+export interface MigrateResult {
+  /** Versions applied by this call. */
+  applied: number[];
+  /** Tables whose TTL was changed by this call. */
+  retentionChanged: string[];
+}
+
+/** Which configured retention governs which table, and the time column its TTL reads. */
+const RETENTION: readonly { table: string; column: string; key: keyof RetentionConfig }[] = [
+  { table: TABLES.metrics, column: 'StartTimeUnix', key: 'metricsDays' },
+  { table: TABLES.logs, column: 'Timestamp', key: 'logsDays' },
+  { table: TABLES.templates, column: 'LastSeen', key: 'logsDays' },
+  { table: TABLES.events, column: 'Timestamp', key: 'logsDays' },
+  { table: TABLES.containers, column: 'SeenAt', key: 'ledgerDays' },
+  { table: TABLES.health, column: 'Timestamp', key: 'ledgerDays' },
+  { table: TABLES.drops, column: 'Timestamp', key: 'ledgerDays' },
+  { table: TABLES.status, column: 'ReceivedAt', key: 'ledgerDays' },
+  { table: TABLES.ledger, column: 'ReceivedAt', key: 'ledgerDays' },
+  { table: TABLES.deadLetters, column: 'ReceivedAt', key: 'deadLetterDays' },
+];
+
+async function appliedVersions(client: ClickHouseClient): Promise<Set<number>> {
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${TABLES.migrations} (Version UInt32, Name String, AppliedAt DateTime64(3)) ENGINE = ReplacingMergeTree ORDER BY Version`,
+  });
+  const rs = await client.query({ query: `SELECT DISTINCT Version FROM ${TABLES.migrations}`, format: 'JSONEachRow' });
+  const rows = await rs.json<{ Version: number | string }>();
+  return new Set(rows.map((r) => Number(r.Version)));
+}
+
+/** The TTL days currently in a table's definition, or undefined when it has none. */
+export async function currentTtlDays(client: ClickHouseClient): Promise<Map<string, number>> {
+  const rs = await client.query({
+    query: `SELECT name, create_table_query FROM system.tables WHERE database = currentDatabase() AND name LIKE 'et\\_%'`,
+    format: 'JSONEachRow',
+  });
+  const out = new Map<string, number>();
+  for (const row of await rs.json<{ name: string; create_table_query: string }>()) {
+    const m = /TTL .*?(?:toIntervalDay\((\d+)\)|INTERVAL (\d+) DAY)/.exec(row.create_table_query);
+    if (m) out.set(row.name, Number(m[1] ?? m[2]));
+  }
+  return out;
+}
+
+export async function migrate(client: ClickHouseClient, ctx: MigrationContext, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
+  const applied: number[] = [];
+  const done = await appliedVersions(client);
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (done.has(m.version)) continue;
+    try {
+      for (const query of m.statements(ctx)) await client.command({ query });
+      await client.insert({
+        table: TABLES.migrations,
+        values: [[m.version, m.name, Date.now()]],
+        format: 'JSONCompactEachRow',
+      });
+    } catch (err) {
+      throw new IngesterError('ET_ERR_MIGRATION_FAILED', `version ${m.version} (${m.name}): ${(err as Error).message}`);
+    }
+    applied.push(m.version);
+  }
+  const ttl = await currentTtlDays(client);
+  const retentionChanged: string[] = [];
+  for (const r of RETENTION) {
+    const want = ctx.retention[r.key];
+    if (ttl.get(r.table) === want) continue;
+    // Metadata only: existing parts age out by the new rule as they are merged or dropped.
+    await client.command({
+      query: `ALTER TABLE ${r.table} MODIFY TTL toDateTime(${r.column}) + INTERVAL ${want} DAY`,
+      clickhouse_settings: { materialize_ttl_after_modify: 0 },
+    });
+    retentionChanged.push(r.table);
+  }
+  return { applied, retentionChanged };
+}

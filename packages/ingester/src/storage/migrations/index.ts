@@ -1,0 +1,6 @@
+import { migration0001 } from './0001_initial.js';
+import type { Migration } from './types.js';
+
+/** Every schema version in order; append, never edit an applied one. */
+export const MIGRATIONS: readonly Migration[] = [migration0001];
+export type { Migration, MigrationContext } from './types.js';

@@ -1,0 +1,12 @@
+import type { RetentionConfig } from '../../config/options.js';
+
+export interface MigrationContext {
+  retention: RetentionConfig;
+}
+
+/** One schema version. Statements are idempotent (IF NOT EXISTS) so a half-applied version re-runs safely. */
+export interface Migration {
+  version: number;
+  name: string;
+  statements(ctx: MigrationContext): string[];
+}
