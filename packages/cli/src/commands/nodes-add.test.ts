@@ -1,0 +1,138 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveMosquitto, startMosquitto, type Mosquitto } from '../../../../test/support/mosquitto.js';
+import { hashMosquittoPassword, parseMosquittoHash, runNodesAdd, upsertPasswordLine, type CollectorBrokerConfig } from './nodes-add.js';
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await runNodesAdd(argv, { stdout, stderr });
+  return { code, stdout: out, stderr: err };
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'et-nodes-add-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('nodes add: arguments', () => {
+  it('rejects an id that cannot be a topic level, and writes nothing', async () => {
+    const file = path.join(dir, 'bad-id');
+    for (const id of ['a/b', 'gw+1', '#', '', '.dot', 'x'.repeat(65)]) {
+      const r = await run([id, '--password-file', file]);
+      expect(r.code, id).toBe(1);
+      expect(r.stderr).toMatch(/^ET_ERR_INVALID_NODE_ID/);
+    }
+    await expect(stat(file)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses the service account names the ACL grants more to', async () => {
+    const r = await run(['ingester', '--password-file', path.join(dir, 'reserved')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ET_ERR_RESERVED_NODE_ID/);
+  });
+
+  it('reports usage errors with exit code 2', async () => {
+    expect((await run([])).stderr).toMatch(/^ET_ERR_USAGE/);
+    expect((await run(['a', 'b'])).code).toBe(2);
+    expect((await run(['a', '--nope'])).code).toBe(2);
+    expect((await run(['a', '--format', 'yaml'])).code).toBe(2);
+    const bad = await run(['a', '--broker', 'http://x:1', '--password-file', path.join(dir, 'u')]);
+    expect(bad.stderr).toMatch(/^ET_ERR_BAD_BROKER_URL/);
+  });
+});
+
+describe('nodes add: password file', () => {
+  it('prints a collector config whose credentials are the ones written', async () => {
+    const file = path.join(dir, 'passwd-json');
+    const r = await run(['gw-01', '--password-file', file, '--broker', 'mqtts://broker.example:8883']);
+    expect(r.code).toBe(0);
+    const cfg = JSON.parse(r.stdout) as CollectorBrokerConfig;
+    expect(cfg.nodeId).toBe('gw-01');
+    expect(cfg.mqtt).toMatchObject({ url: 'mqtts://broker.example:8883', username: 'gw-01', clientId: 'gw-01' });
+    expect(cfg.mqtt.password.length).toBeGreaterThanOrEqual(43);
+    const line = (await readFile(file, 'utf8')).trim();
+    const [user, hash] = [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1)];
+    expect(user).toBe('gw-01');
+    const parsed = parseMosquittoHash(hash);
+    expect(parsed).toBeDefined();
+    expect(hashMosquittoPassword(cfg.mqtt.password, parsed?.salt, parsed?.iterations)).toBe(hash);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('replaces the node entry, keeps the others and the file mode, and never repeats a password', async () => {
+    const file = path.join(dir, 'passwd-upsert');
+    await writeFile(file, 'ingester:$7$101$AAAA$BBBB\ngw-02:$7$101$old$old\nother:$7$101$CCCC$DDDD\n', { mode: 0o640 });
+    const first = JSON.parse((await run(['gw-02', '--password-file', file])).stdout) as CollectorBrokerConfig;
+    const second = JSON.parse((await run(['gw-02', '--password-file', file])).stdout) as CollectorBrokerConfig;
+    expect(first.mqtt.password).not.toBe(second.mqtt.password);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe('ingester:$7$101$AAAA$BBBB');
+    expect(lines[2]).toBe('other:$7$101$CCCC$DDDD');
+    expect(lines[1]).toMatch(/^gw-02:\$7\$101\$/);
+    expect((await stat(file)).mode & 0o777).toBe(0o640);
+  });
+
+  it('matches users by the whole name, not a prefix', () => {
+    const text = upsertPasswordLine('gw-1:$7$x\ngw-10:$7$y\n', 'gw-1', '$7$z');
+    expect(text).toBe('gw-1:$7$z\ngw-10:$7$y\n');
+    expect(upsertPasswordLine('', 'a', '$7$h')).toBe('a:$7$h\n');
+  });
+
+  it('prints KEY=value lines with --format env', async () => {
+    const r = await run(['gw-03', '--password-file', path.join(dir, 'passwd-env'), '--format', 'env']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^EDGE_TELEMETRY_COLLECTOR_NODE_ID=gw-03$/m);
+    expect(r.stdout).toMatch(/^EDGE_TELEMETRY_COLLECTOR_MQTT_PASSWORD=[A-Za-z0-9_-]{43}$/m);
+  });
+});
+
+describe.runIf(haveMosquitto())('nodes add: Mosquitto compatibility', () => {
+  let broker: Mosquitto | undefined;
+  const file = () => path.join(dir, 'passwd-real');
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('computes the same hash as mosquitto_passwd for its salt and iteration count', async () => {
+    const f = path.join(dir, 'passwd-tool');
+    await writeFile(f, '');
+    execFileSync('mosquitto_passwd', ['-b', f, 'tool-user', 'correct horse']);
+    const line = (await readFile(f, 'utf8')).trim();
+    const hash = line.slice(line.indexOf(':') + 1);
+    const parsed = parseMosquittoHash(hash);
+    expect(parsed?.iterations).toBe(101);
+    expect(hashMosquittoPassword('correct horse', parsed?.salt, parsed?.iterations)).toBe(hash);
+  });
+
+  it('writes entries a real Mosquitto accepts, and it refuses a wrong password', async () => {
+    const cfg = JSON.parse((await run(['gw-real', '--password-file', file()])).stdout) as CollectorBrokerConfig;
+    broker = await startMosquitto({
+      // `user root`: as root, Mosquitto would otherwise drop to its own user, which cannot read
+      // the 0600 file this test's user owns (in the image the file belongs to the mosquitto user).
+      listenerConfig: (port) => `user root\nlistener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${file()}`,
+      persistence: false,
+    });
+    const connect = (password: string) =>
+      new Promise<number>((resolve) => {
+        const c = mqtt.connect(broker?.url ?? '', { username: cfg.mqtt.username, password, reconnectPeriod: 0, connectTimeout: 5000 });
+        c.once('connect', () => c.end(true, () => resolve(0)));
+        c.once('error', (e) => c.end(true, () => resolve((e as { code?: number }).code ?? -1)));
+      });
+    expect(await connect(cfg.mqtt.password)).toBe(0);
+    expect(await connect(cfg.mqtt.password + 'x')).toBe(5);
+  });
+});
