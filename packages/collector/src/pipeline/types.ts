@@ -23,6 +23,8 @@ export interface ScrapeResult {
   containers: ContainerInfo[];
   /** Series that should have had a sample but did not (container stopped, read failed): marked as gaps. */
   missing: Array<{ container: string; reason: string }>;
+  /** Bytes the raw form of this scrape takes (a `docker stats` JSON document per container), for the uplink economy. */
+  rawBytes?: number;
 }
 
 export interface MetricSource {
@@ -46,4 +48,11 @@ export interface RawLogLine {
 export interface StageReport {
   event(e: ContainerEvent): void;
   drop(d: Omit<DropCount, 'count'>, count?: number): void;
+}
+
+/** A source of container log lines (file tailers, simulators). It pushes; the pipeline never blocks it. */
+export interface LogSource {
+  readonly name: string;
+  start(emit: (line: RawLogLine) => void): Promise<void>;
+  stop(): Promise<void>;
 }

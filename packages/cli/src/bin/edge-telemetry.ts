@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+/**
+ * `edge-telemetry <command>`: the engineer's command line. Each command is a module exporting
+ * run(argv, io) -> exit code, loaded only when called so that `logs templates` does not pay for
+ * the embedded ClickHouse engine that `start` loads.
+ */
+import { commands, usage } from '../commands/index.js';
+
+const argv = process.argv.slice(2);
+const io = { stdout: process.stdout, stderr: process.stderr };
+
+const match = commands.find((c) => c.words.every((w, i) => argv[i] === w));
+if (!match) {
+  process.stderr.write(usage());
+  process.exitCode = argv.length === 0 || argv[0] === '--help' || argv[0] === 'help' ? 0 : 2;
+} else {
+  const run = await match.load();
+  process.exitCode = await run(argv.slice(match.words.length), io);
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { LogLevel, type LogEvent, type LogTemplate, type NodeHealth } from '@edge-telemetry/protocol';
+import { assembleBatches, type BatchDraft } from './assemble-batches.js';
+
+const health: NodeHealth = { uplinkBytes: 0, rawBytes: 0, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: 0, cpuPct: 0, rssBytes: 0, agentVersion: 't' };
+const log = (level: number, message: string): LogEvent => ({ ts: 1, container: 'c', level: level as LogEvent['level'], message, stream: 'stdout', repeat: 1, templateId: '', fields: {} });
+const tpl = (id: string, count: number, samples: number): LogTemplate => ({
+  container: 'c', id, template: `t ${id} <*>`, level: LogLevel.info, count, firstSeen: 1, lastSeen: 2,
+  samples: Array.from({ length: samples }, (_, i) => ({ ts: i, params: [String(i)] })),
+});
+const window = (over: Partial<BatchDraft>): BatchDraft => ({
+  node: 'n', sentAt: 3, windowStart: 0, windowEnd: 60_000, health, containers: [], metrics: [], logs: [], templates: [], events: [], drops: [], ...over,
+});
+
+describe('assembleBatches', () => {
+  it('always sends class 0, the heartbeat, even for an empty window', () => {
+    const out = assembleBatches(window({}));
+    expect(out.map((b) => b.priorityClass)).toEqual([0]);
+    expect(out[0]!.draft.health).toBe(health);
+  });
+
+  it('puts every item in exactly one class and keeps template counts whole', () => {
+    const logs = [log(LogLevel.error, 'e'), log(LogLevel.info, 'i'), log(LogLevel.warn, 'w'), log(LogLevel.debug, 'd')];
+    const templates = [tpl('a', 10, 2), tpl('b', 5, 0)];
+    const out = assembleBatches(window({ logs, templates }));
+    expect(out.map((b) => b.priorityClass)).toEqual([0, 1, 2, 3]);
+    const byClass = new Map(out.map((b) => [b.priorityClass, b.draft]));
+    expect(byClass.get(1)!.logs.map((l) => l.message)).toEqual(['e', 'w']);
+    expect(byClass.get(3)!.logs.map((l) => l.message)).toEqual(['i', 'd']);
+    const allTemplates = out.flatMap((b) => b.draft.templates);
+    expect(allTemplates.reduce((n, t) => n + t.count, 0)).toBe(15);
+    expect(allTemplates.reduce((n, t) => n + t.samples.length, 0)).toBe(2);
+    expect(byClass.get(2)!.templates.every((t) => t.samples.length === 0)).toBe(true);
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * Calls fn at every multiple of intervalMs on the wall clock, so that windows of all nodes line up
+ * (12:00:00-12:01:00, not 12:00:17-12:01:17) and merge centrally. A run that is still going when
+ * the next tick comes is not overlapped: the tick is skipped and counted.
+ */
+export interface AlignedTimer {
+  stop(): void;
+  readonly skipped: number;
+}
+
+export function startAlignedTimer(intervalMs: number, fn: (tick: number) => Promise<void>, onError: (err: unknown) => void, now: () => number = Date.now): AlignedTimer {
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let stopped = false;
+  let skipped = 0;
+  const schedule = () => {
+    if (stopped) return;
+    const t = now();
+    const next = Math.floor(t / intervalMs) * intervalMs + intervalMs;
+    timer = setTimeout(() => {
+      schedule();
+      if (running) {
+        skipped++;
+        return;
+      }
+      running = true;
+      fn(next)
+        .catch(onError)
+        .finally(() => (running = false));
+    }, next - t);
+  };
+  schedule();
+  return {
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+    get skipped() {
+      return skipped;
+    },
+  };
+}

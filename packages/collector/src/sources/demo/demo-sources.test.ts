@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import type { ContainerEvent } from '@edge-telemetry/protocol';
+import type { RawLogLine } from '../../pipeline/types.js';
+import { demoFleet } from './fleet-profile.js';
+import { createDemoMetricSource } from './demo-metric-source.js';
+import { createDemoLogSource, demoLogLine } from './demo-log-source.js';
+import { loadDemoSeries } from './load-series.js';
+import { createPrng } from './prng.js';
+
+describe('demo sources', () => {
+  it('builds the same fleet for the same node and different fleets for different nodes', () => {
+    expect(demoFleet('gw-1', 12)).toEqual(demoFleet('gw-1', 12));
+    expect(demoFleet('gw-1', 12).map((c) => c.info.id)).not.toEqual(demoFleet('gw-2', 12).map((c) => c.info.id));
+    expect(new Set(demoFleet('gw-1', 25).map((c) => c.info.name)).size).toBe(25);
+  });
+
+  it('scrapes gauges and monotone counters that reset only on a reported restart', async () => {
+    const containers = demoFleet('gw-1', 5);
+    const events: ContainerEvent[] = [];
+    const src = createDemoMetricSource({
+      node: 'gw-1', containers, series: await loadDemoSeries(), scrapeIntervalMs: 10_000, restartProbability: 0.02, onEvent: (e) => events.push(e),
+    });
+    const rx = new Map<string, number>();
+    let resets = 0;
+    for (let i = 0; i < 300; i++) {
+      const r = await src.scrape(i * 10_000);
+      expect(r.containers).toHaveLength(5);
+      for (const s of r.samples) {
+        expect(Number.isFinite(s.value)).toBe(true);
+        if (s.metric === 'cpu.usage_pct') expect(s.value).toBeGreaterThanOrEqual(0);
+        if (s.metric !== 'net.rx_bytes') continue;
+        const prev = rx.get(s.container);
+        if (prev !== undefined && s.value < prev) resets++;
+        rx.set(s.container, s.value);
+      }
+    }
+    const restarts = events.filter((e) => e.kind === 'restart').length;
+    expect(restarts).toBeGreaterThan(0);
+    expect(resets).toBeLessThanOrEqual(restarts);
+  });
+
+  it('emits log lines at roughly the configured rates with the stated level mix', async () => {
+    const rnd = createPrng(7);
+    const levels = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      const { level } = demoLogLine(rnd);
+      levels.set(level, (levels.get(level) ?? 0) + 1);
+    }
+    expect((levels.get('INFO') ?? 0) / 20_000).toBeCloseTo(0.7, 1);
+    expect((levels.get('ERROR') ?? 0) / 20_000).toBeCloseTo(0.08, 1);
+
+    let t = 0;
+    const containers = demoFleet('gw-1', 3);
+    const src = createDemoLogSource({ node: 'gw-1', containers, tickMs: 5, now: () => (t += 1000) });
+    const lines: RawLogLine[] = [];
+    await src.start((l) => lines.push(l));
+    await new Promise((r) => setTimeout(r, 200));
+    await src.stop();
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => containers.some((c) => c.info.name === l.container) && l.rawBytes > l.line.length)).toBe(true);
+  });
+});
