@@ -1,0 +1,190 @@
+import type { TemplateMinerOptions } from './options.js';
+import { WILDCARD, isVariableToken, separatorTable, tokenize } from './tokenize.js';
+import { templateId } from './template-id.js';
+
+/** What the miner says about one line. `params` are the line's tokens at the template's wildcards. */
+export interface TemplateMatch {
+  id: string;
+  template: string;
+  params: string[];
+  /** True when this line started a new cluster. */
+  created: boolean;
+}
+
+interface Cluster {
+  id: string;
+  tokens: string[];
+  /** Wildcards in `tokens`, kept to score similarity without recounting. */
+  wildcards: number;
+  leaf: TreeNode;
+  /** Cached text of `tokens`; reset when the template changes. */
+  text: string;
+}
+
+interface TreeNode {
+  children: Map<string, TreeNode>;
+  clusters: Cluster[];
+}
+
+function newNode(): TreeNode {
+  return { children: new Map(), clusters: [] };
+}
+
+/**
+ * Online Drain-style template miner. Lines are routed through a fixed-depth prefix tree (length,
+ * then the first tokens, variable tokens sharing a wildcard child), and in the leaf join the most
+ * similar cluster or start a new one. Memory is bounded: at most `maxClusters` clusters in all,
+ * the least recently matched evicted first; evictions are counted.
+ *
+ * `scope` keeps containers apart (a template of one container never absorbs another's lines).
+ */
+export class TemplateMiner {
+  private readonly roots = new Map<string, TreeNode>();
+  /** Insertion order is recency order: a matched cluster is moved to the end. */
+  private readonly lru = new Map<string, Cluster>();
+  private evictedCount = 0;
+
+  private readonly separators: Uint8Array;
+
+  constructor(private readonly options: TemplateMinerOptions) {
+    this.separators = separatorTable(options.separators);
+  }
+
+  get clusterCount(): number {
+    return this.lru.size;
+  }
+
+  get evictions(): number {
+    return this.evictedCount;
+  }
+
+  match(message: string, scope = ''): TemplateMatch {
+    const tokens = tokenize(message, this.options.maxTokens, this.separators);
+    const masked = maskTokens(tokens);
+    const leaf = this.leafFor(masked, scope);
+    const best = this.bestCluster(leaf, masked);
+    if (best === undefined) return this.create(leaf, tokens, masked, scope);
+    const params = this.absorb(best, tokens, masked);
+    this.lru.delete(best.id);
+    this.lru.set(best.id, best);
+    return { id: best.id, template: templateText(best), params, created: false };
+  }
+
+  /** Tokens of a line as the miner sees them: useful to explain a grouping. */
+  tokens(message: string): string[] {
+    return tokenize(message, this.options.maxTokens, this.separators);
+  }
+
+  private leafFor(tokens: string[], scope: string): TreeNode {
+    const rootKey = scope + '\u0000' + tokens.length;
+    let node: TreeNode | undefined = this.roots.get(rootKey);
+    if (node === undefined) {
+      node = newNode();
+      this.roots.set(rootKey, node);
+    }
+    let at: TreeNode = node;
+    const prefix = Math.min(this.options.depth - 2, tokens.length);
+    for (let i = 0; i < prefix; i++) {
+      const key = tokens[i] as string;
+      let child: TreeNode | undefined = at.children.get(key);
+      if (child === undefined) {
+        if (key === WILDCARD || at.children.size < this.options.maxChildren) {
+          child = newNode();
+          at.children.set(key, child);
+        } else {
+          child = at.children.get(WILDCARD) ?? newNode();
+          at.children.set(WILDCARD, child);
+        }
+      }
+      at = child;
+    }
+    return at;
+  }
+
+  private bestCluster(leaf: TreeNode, tokens: string[]): Cluster | undefined {
+    let best: Cluster | undefined;
+    let bestSim = -1;
+    let bestWild = -1;
+    const n = tokens.length;
+    for (const c of leaf.clusters) {
+      let same = 0;
+      const t = c.tokens;
+      for (let i = 0; i < n; i++) {
+        // A masked line token equals a wildcard; a constant line token under a wildcard does not count,
+        // so that a template that became mostly wildcards does not swallow everything.
+        if (t[i] === tokens[i]) same++;
+      }
+      const sim = n === 0 ? 1 : same / n;
+      if (sim > bestSim || (sim === bestSim && c.wildcards > bestWild)) {
+        best = c;
+        bestSim = sim;
+        bestWild = c.wildcards;
+      }
+    }
+    if (best === undefined || bestSim < this.options.similarity) return undefined;
+    return best;
+  }
+
+  private absorb(c: Cluster, tokens: string[], masked: string[]): string[] {
+    const params: string[] = [];
+    const t = c.tokens;
+    for (let i = 0; i < t.length; i++) {
+      const tok = tokens[i] as string;
+      if (t[i] === WILDCARD) params.push(tok);
+      else if (t[i] !== masked[i]) {
+        t[i] = WILDCARD;
+        c.wildcards++;
+        c.text = '';
+        params.push(tok);
+      }
+    }
+    return params;
+  }
+
+  private create(leaf: TreeNode, tokens: string[], masked: string[], scope: string): TemplateMatch {
+    const tpl = masked;
+    const params: string[] = [];
+    let wildcards = 0;
+    for (let i = 0; i < tokens.length; i++) {
+      if (tpl[i] === WILDCARD) {
+        wildcards++;
+        params.push(tokens[i] as string);
+      }
+    }
+    const text = tpl.join(' ');
+    let id = templateId(scope + '\u0000' + text);
+    // Two live clusters can start from the same text (e.g. one was split off by the tree's width cap).
+    while (this.lru.has(id)) id = templateId(id);
+    const cluster: Cluster = { id, tokens: tpl, wildcards, leaf, text };
+    leaf.clusters.push(cluster);
+    this.lru.set(id, cluster);
+    if (this.lru.size > this.options.maxClusters) this.evictOldest();
+    return { id, template: text, params, created: true };
+  }
+
+  private evictOldest(): void {
+    const oldest = this.lru.keys().next();
+    if (oldest.done === true) return;
+    const cluster = this.lru.get(oldest.value) as Cluster;
+    this.lru.delete(oldest.value);
+    const list = cluster.leaf.clusters;
+    const at = list.indexOf(cluster);
+    if (at >= 0) list.splice(at, 1);
+    this.evictedCount++;
+  }
+}
+
+/** Variable tokens replaced by the wildcard: what the tree routes on and similarity compares. */
+function maskTokens(tokens: string[]): string[] {
+  const out = new Array<string>(tokens.length);
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i] as string;
+    out[i] = isVariableToken(tok) ? WILDCARD : tok;
+  }
+  return out;
+}
+
+function templateText(c: Cluster): string {
+  if (c.text === '') c.text = c.tokens.join(' ');
+  return c.text;
+}
