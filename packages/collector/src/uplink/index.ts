@@ -1,0 +1,55 @@
+/**
+ * The uplink: disk outbox, end-to-end acknowledgements, bandwidth budget, MQTT transport.
+ * createUplink() wires them; each part is exported for tests and for the lead's wiring.
+ */
+import { createBatchCodec, type BatchCodec } from '@edge-telemetry/protocol';
+import { connectTransport, type TransportHandlers } from './mqtt/transport.js';
+import { resolveUplinkOptions } from './options.js';
+import { Outbox, type CutReport, type OutboxRecord } from './outbox/outbox.js';
+import { systemClock, type Clock } from './sender/clock.js';
+import { Uplink } from './sender/uplink.js';
+
+export { UplinkError, UplinkErrorCodes, type UplinkErrorCode } from './errors.js';
+export { UplinkOptionsSchema, resolveUplinkOptions, type UplinkOptions, type UplinkOptionsInput } from './options.js';
+export { Outbox, segmentBytesOnDisk, type OutboxRecord, type OutboxStats, type CutReport, type OutboxHooks } from './outbox/outbox.js';
+export { OutboxOptionsSchema, type OutboxOptions } from './outbox/options.js';
+export { BudgetOptionsSchema, type BudgetOptions } from './budget/options.js';
+export { createBudgetState, tryTake, snapshot, capacityWithin, degradeLevel, type BudgetState, type BudgetSnapshot } from './budget/budget.js';
+export { MqttOptionsSchema, type MqttOptions } from './mqtt/options.js';
+export { connectTransport, type Transport, type TransportHandlers } from './mqtt/transport.js';
+export { SenderOptionsSchema, type SenderOptions } from './sender/options.js';
+export { Uplink, type UplinkStats, type UplinkHealth, type BatchWithoutSeq } from './sender/uplink.js';
+export { PriorityClass, PRIORITY_CLASS_REASONS, EVICT_STAGE, type PriorityClassValue } from './sender/priority.js';
+export { systemClock, acceleratedClock, type Clock } from './sender/clock.js';
+
+export interface CreateUplinkInput {
+  node: string;
+  agentVersion: string;
+  /** Raw options (defaults are filled in and validated). */
+  options: unknown;
+  codec?: BatchCodec;
+  clock?: Clock;
+  onCommand?: TransportHandlers['onCommand'];
+  onBadMessage?: TransportHandlers['onBadMessage'];
+  /** Corrupt or torn outbox bytes cut at open (log and count them). */
+  onCut?: (cut: CutReport) => void;
+  onEvict?: (rec: OutboxRecord) => void;
+}
+
+/** Opens the outbox (scanning and repairing it), then connects; resolves before the first connect completes. */
+export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
+  const options = resolveUplinkOptions(input.options);
+  const clock = input.clock ?? systemClock;
+  const outbox = await Outbox.open(options.outbox, { onCut: input.onCut, onEvict: input.onEvict });
+  return new Uplink({
+    node: input.node,
+    outbox,
+    codec: input.codec ?? createBatchCodec(),
+    clock,
+    options: options.sender,
+    budget: options.budget,
+    connect: (handlers) => connectTransport({ node: input.node, agentVersion: input.agentVersion, options: options.mqtt, handlers, now: () => clock.now() }),
+    onCommand: input.onCommand,
+    onBadMessage: input.onBadMessage,
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * The MQTT transport: one persistent-session client per node. It owns the connection (birth,
+ * last will, subscriptions, reconnect with backoff and jitter) and nothing about batches: the
+ * sender decides what to publish and when.
+ */
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { decodeAck, decodeCommand, encodeStatus, topics, type AckMessage, type CommandMessage, type ProtocolError } from '@edge-telemetry/protocol';
+import { reconnectDelay } from './backoff.js';
+import type { MqttOptions } from './options.js';
+
+export interface TransportHandlers {
+  onConnect(): void;
+  onDisconnect(): void;
+  onAck(ack: AckMessage): void;
+  onCommand(cmd: CommandMessage): void;
+  /** A down message that did not decode (counted by the caller; the connection stays up). */
+  onBadMessage(topic: string, error: ProtocolError): void;
+}
+
+export interface Transport {
+  readonly connected: boolean;
+  /** QoS 1 publish; resolves on PUBACK (which proves only that the broker has it). */
+  publish(topic: string, payload: Buffer): Promise<void>;
+  /** Publishes the retained offline status, then disconnects. */
+  close(): Promise<void>;
+}
+
+export interface TransportDeps {
+  node: string;
+  agentVersion: string;
+  options: MqttOptions;
+  handlers: TransportHandlers;
+  now?: () => number;
+}
+
+export function clientOptions(d: TransportDeps): IClientOptions {
+  const o = d.options;
+  const will = { topic: topics.status(d.node), payload: encodeStatus({ v: 1, node: d.node, state: 'offline', at: 0, agentVersion: d.agentVersion }), qos: 1 as const, retain: true };
+  return {
+    protocolVersion: o.protocolVersion,
+    clientId: o.clientId ?? `et-${d.node}`,
+    clean: false,
+    keepalive: o.keepaliveSec,
+    connectTimeout: o.connectTimeoutMs,
+    // Reconnects are driven here, with backoff and jitter; mqtt.js only knows a fixed period.
+    reconnectPeriod: 0,
+    resubscribe: false,
+    username: o.username,
+    password: o.password,
+    will,
+    ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.sessionExpirySec } } : {}),
+    ...(o.tls
+      ? {
+          ca: o.tls.ca ? readFileSync(o.tls.ca) : undefined,
+          cert: o.tls.cert ? readFileSync(o.tls.cert) : undefined,
+          key: o.tls.key ? readFileSync(o.tls.key) : undefined,
+          rejectUnauthorized: o.tls.rejectUnauthorized,
+        }
+      : {}),
+  };
+}
+
+export function connectTransport(d: TransportDeps): Transport {
+  const now = d.now ?? Date.now;
+  const client: MqttClient = mqtt.connect(d.options.url, clientOptions(d));
+  const ackTopic = topics.ack(d.node);
+  const cmdTopic = topics.cmd(d.node);
+  let connected = false;
+  let closing = false;
+  let attempt = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  client.on('connect', () => {
+    attempt = 0;
+    connected = true;
+    const birth = encodeStatus({ v: 1, node: d.node, state: 'online', at: now(), agentVersion: d.agentVersion });
+    client.publish(topics.status(d.node), birth, { qos: 1, retain: true }, () => undefined);
+    // Subscribed every time: cheap, and correct when the broker lost the session.
+    client.subscribe(topics.downFilter(d.node), { qos: 1 }, () => undefined);
+    d.handlers.onConnect();
+  });
+  client.on('message', (topic, payload) => {
+    if (topic === ackTopic) {
+      const r = decodeAck(payload);
+      if (r.ok) d.handlers.onAck(r.value);
+      else d.handlers.onBadMessage(topic, r.error);
+    } else if (topic === cmdTopic) {
+      const r = decodeCommand(payload);
+      if (r.ok) d.handlers.onCommand(r.value);
+      else d.handlers.onBadMessage(topic, r.error);
+    }
+  });
+  // Errors (refused, reset, bad credentials) always end in 'close', where the reconnect is planned.
+  client.on('error', () => undefined);
+  client.on('close', () => {
+    if (connected) {
+      connected = false;
+      d.handlers.onDisconnect();
+    }
+    if (closing || timer) return;
+    const delay = reconnectDelay(attempt++, d.options.reconnectMinMs, d.options.reconnectMaxMs);
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (!closing) client.reconnect();
+    }, delay);
+  });
+
+  return {
+    get connected() {
+      return connected;
+    },
+    publish: (topic, payload) =>
+      new Promise((resolve, reject) => {
+        client.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+      }),
+    close: async () => {
+      closing = true;
+      if (timer) clearTimeout(timer);
+      if (connected) {
+        const offline = encodeStatus({ v: 1, node: d.node, state: 'offline', at: now(), agentVersion: d.agentVersion });
+        await Promise.race([
+          new Promise<void>((resolve) => client.publish(topics.status(d.node), offline, { qos: 1, retain: true }, () => resolve())),
+          new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
+        ]);
+      }
+      await client.endAsync(true);
+      connected = false;
+    },
+  };
+}

@@ -1,0 +1,215 @@
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile, appendFile, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Outbox, segmentBytesOnDisk, type CutReport } from './outbox.js';
+import { RECORD_HEADER_BYTES } from './record.js';
+import type { OutboxOptions } from './options.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'et-outbox-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const opts = (o: Partial<OutboxOptions> = {}): OutboxOptions => ({ dir, capBytes: 1 << 20, recordCapBytes: 64 * 1024, segmentBytes: 1 << 20, ...o });
+const payload = (seq: number, size = 100): Buffer => Buffer.alloc(size, seq % 251);
+
+async function appendN(box: Outbox, n: number, cls = 0, size = 100): Promise<number[]> {
+  const seqs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const seq = box.nextSeq();
+    await box.append({ epoch: box.epoch, seq, priorityClass: cls, createdAt: 1000 + seq, payload: payload(seq, size) });
+    seqs.push(seq);
+  }
+  return seqs;
+}
+
+async function onlySegment(): Promise<string> {
+  const segs = (await readdir(dir)).filter((n) => n.endsWith('.seg'));
+  expect(segs).toHaveLength(1);
+  return path.join(dir, segs[0] as string);
+}
+
+describe('Outbox', () => {
+  it('keeps unacknowledged records across a restart and reads their payloads back', async () => {
+    const box = await Outbox.open(opts());
+    const seqs = await appendN(box, 10);
+    for (const s of seqs.slice(0, 3)) expect(box.ack(box.epoch, s)).toBe(true);
+    expect(box.ack(box.epoch, seqs[0] as number)).toBe(false);
+    const epoch = box.epoch;
+    await box.close();
+
+    const again = await Outbox.open(opts());
+    expect(again.epoch).toBe(epoch);
+    const left = again.unacked();
+    expect(left.map((r) => r.seq)).toEqual(seqs.slice(3));
+    for (const r of left) expect(await again.read(r)).toEqual(payload(r.seq));
+    expect(again.nextSeq()).toBe(10);
+    await again.close();
+  });
+
+  it('group-commits concurrent appends and loses none of them', async () => {
+    const box = await Outbox.open(opts());
+    const all = await Promise.all(Array.from({ length: 200 }, () => {
+      const seq = box.nextSeq();
+      return box.append({ epoch: box.epoch, seq, priorityClass: seq % 4, createdAt: seq, payload: payload(seq, 50 + seq) });
+    }));
+    expect(all.map((r) => r.state)).toEqual(new Array(200).fill('live'));
+    await box.close();
+    const again = await Outbox.open(opts());
+    const left = again.unacked();
+    expect(left.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    for (const r of left) expect(await again.read(r)).toEqual(payload(r.seq, 50 + r.seq));
+    await again.close();
+  });
+
+  it('never reuses a seq, even after every segment was acknowledged and deleted', async () => {
+    const box = await Outbox.open(opts({ segmentBytes: 4096 }));
+    const seqs = await appendN(box, 100);
+    for (const s of seqs) box.ack(box.epoch, s);
+    await appendN(box, 1); // rolls past the fully acknowledged segments, which are then deleted
+    box.ack(box.epoch, 100);
+    await box.close();
+    const again = await Outbox.open(opts({ segmentBytes: 4096 }));
+    expect(again.unacked()).toHaveLength(0);
+    expect(await segmentBytesOnDisk(dir)).toBe(0);
+    expect(again.nextSeq()).toBe(101);
+    await again.close();
+  });
+
+  it('cuts a torn tail, reports it, and carries on appending', async () => {
+    const box = await Outbox.open(opts());
+    await appendN(box, 5);
+    await box.close();
+    const seg = await onlySegment();
+    const size = (await stat(seg)).size;
+    await truncate(seg, size - 10);
+
+    const cuts: CutReport[] = [];
+    const again = await Outbox.open(opts(), { onCut: (c) => cuts.push(c) });
+    expect(cuts).toEqual([{ file: path.basename(seg), bytes: RECORD_HEADER_BYTES + 100 - 10, ranges: 1, kept: 4 }]);
+    expect(again.stats().cutBytes).toBe(RECORD_HEADER_BYTES + 90);
+    expect(again.unacked().map((r) => r.seq)).toEqual([0, 1, 2, 3]);
+    await appendN(again, 2);
+    await again.close();
+
+    const cuts2: CutReport[] = [];
+    const third = await Outbox.open(opts(), { onCut: (c) => cuts2.push(c) });
+    expect(cuts2).toEqual([]);
+    expect(third.unacked().map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+    await third.close();
+  });
+
+  it('skips a record with flipped bytes and keeps the records after it', async () => {
+    const box = await Outbox.open(opts());
+    await appendN(box, 5);
+    await box.close();
+    const seg = await onlySegment();
+    const buf = await readFile(seg);
+    const rec = RECORD_HEADER_BYTES + 100;
+    buf[2 * rec + RECORD_HEADER_BYTES + 7] ^= 0xff; // a payload byte of record 2
+    buf[3 * rec + 20] ^= 0x01; // the seq field of record 3 (header covered by the CRC)
+    await writeFile(seg, buf);
+
+    const cuts: CutReport[] = [];
+    const again = await Outbox.open(opts(), { onCut: (c) => cuts.push(c) });
+    expect(cuts).toEqual([{ file: path.basename(seg), bytes: 2 * rec, ranges: 1, kept: 3 }]);
+    const left = again.unacked();
+    expect(left.map((r) => r.seq)).toEqual([0, 1, 4]);
+    for (const r of left) expect(await again.read(r)).toEqual(payload(r.seq));
+    await again.close();
+  });
+
+  it('opens on garbage segments and a garbage ack log without wedging', async () => {
+    const box = await Outbox.open(opts());
+    await appendN(box, 3);
+    await box.close();
+    await writeFile(path.join(dir, '0000000099.seg'), Buffer.from('not an outbox segment at all, just bytes'));
+    await appendFile(path.join(dir, 'acks.log'), Buffer.from('torn'));
+    const cuts: CutReport[] = [];
+    const again = await Outbox.open(opts(), { onCut: (c) => cuts.push(c) });
+    expect(cuts.map((c) => c.file).sort()).toEqual(['0000000099.seg', 'acks.log']);
+    expect(again.unacked().map((r) => r.seq)).toEqual([0, 1, 2]);
+    await appendN(again, 1);
+    await again.close();
+    expect((await readdir(dir)).includes('0000000099.seg')).toBe(false);
+  });
+
+  it('keeps its epoch, and takes a new one when the epoch file is lost or corrupt', async () => {
+    const a = await Outbox.open(opts());
+    const e1 = a.epoch;
+    await a.close();
+    const b = await Outbox.open(opts());
+    expect(b.epoch).toBe(e1);
+    await b.close();
+    await writeFile(path.join(dir, 'epoch'), Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]));
+    const c = await Outbox.open(opts());
+    expect(c.epoch).not.toBe(e1);
+    expect(c.nextSeq()).toBe(0);
+    await c.close();
+  });
+
+  it('refuses a record over the record cap', async () => {
+    const box = await Outbox.open(opts({ recordCapBytes: 1024 }));
+    await expect(box.append({ epoch: box.epoch, seq: 0, priorityClass: 0, createdAt: 0, payload: Buffer.alloc(1025) })).rejects.toMatchObject({ code: 'ET_ERR_RECORD_TOO_LARGE' });
+    await box.close();
+  });
+
+  it('evicts the least valuable class first, oldest first, and counts every eviction by class', async () => {
+    const rec = RECORD_HEADER_BYTES + 1000;
+    const box = await Outbox.open(opts({ capBytes: 8 * rec, segmentBytes: 2 * rec }));
+    // 2 of each class: 8 records fill the cap exactly.
+    const byClass: number[][] = [[], [], [], []];
+    for (const cls of [3, 2, 1, 0, 3, 2, 1, 0]) byClass[cls]?.push(...(await appendN(box, 1, cls, 1000)));
+    expect(box.stats().evicted).toEqual([0, 0, 0, 0]);
+    // 3 more summaries: class 3 goes first (oldest first), then the oldest template.
+    await appendN(box, 3, 0, 1000);
+    expect(box.stats().evicted).toEqual([0, 0, 1, 2]);
+    const left = box.unacked();
+    const gone = [byClass[3]?.[0], byClass[3]?.[1], byClass[2]?.[0]];
+    for (const s of gone) expect(left.some((r) => r.seq === s)).toBe(false);
+    expect(left).toHaveLength(8);
+    expect(await segmentBytesOnDisk(dir)).toBeLessThanOrEqual(8 * rec);
+    // An info sample when only more valuable records remain: refused and counted as its own class.
+    await expect(box.append({ epoch: box.epoch, seq: box.nextSeq(), priorityClass: 3, createdAt: 0, payload: Buffer.alloc(1000) })).rejects.toMatchObject({ code: 'ET_ERR_OUTBOX_FULL' });
+    expect(box.stats().evicted).toEqual([0, 0, 1, 3]);
+    await box.close();
+
+    // Unreported evictions survive a restart; once reported they are gone for good.
+    const again = await Outbox.open(opts({ capBytes: 8 * rec, segmentBytes: 2 * rec }));
+    expect(again.unreportedEvictions()).toEqual([0, 0, 1, 3]);
+    again.markEvictionsReported();
+    await again.close();
+    const third = await Outbox.open(opts({ capBytes: 8 * rec, segmentBytes: 2 * rec }));
+    expect(third.unreportedEvictions()).toEqual([0, 0, 0, 0]);
+    expect(third.unacked()).toHaveLength(8);
+    await third.close();
+  });
+
+  it('holds the cap from what is on disk at open, not from a counter', async () => {
+    const rec = RECORD_HEADER_BYTES + 1000;
+    const big = await Outbox.open(opts({ capBytes: 100 * rec, segmentBytes: 4 * rec }));
+    for (let i = 0; i < 10; i++) await appendN(big, 1, i % 2 === 0 ? 0 : 3, 1000);
+    await big.close();
+    expect(await segmentBytesOnDisk(dir)).toBe(10 * rec);
+
+    const small = await Outbox.open(opts({ capBytes: 6 * rec, segmentBytes: 4 * rec }));
+    expect(await segmentBytesOnDisk(dir)).toBeLessThanOrEqual(6 * rec);
+    expect(small.stats().evicted).toEqual([0, 0, 0, 4]);
+    expect(small.unacked().map((r) => r.seq)).toEqual([0, 2, 4, 6, 8, 9]);
+    await small.close();
+  });
+
+  it('deletes segments whose records are all acknowledged', async () => {
+    const rec = RECORD_HEADER_BYTES + 1000;
+    const box = await Outbox.open(opts({ segmentBytes: 3 * rec }));
+    const seqs = await appendN(box, 9, 0, 1000);
+    for (const s of seqs.slice(0, 6)) box.ack(box.epoch, s);
+    await appendN(box, 1, 0, 1000); // the next flush reclaims
+    expect(await segmentBytesOnDisk(dir)).toBe(4 * rec);
+    await box.close();
+  });
+});

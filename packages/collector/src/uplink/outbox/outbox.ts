@@ -1,0 +1,543 @@
+/**
+ * The disk outbox: every batch is here, durably, before it is published, and stays until the
+ * ingester acknowledges it.
+ *
+ * Durability (the fsync policy): appends are group-committed. Records queued while a write is in
+ * flight are written together with one write() and one fdatasync(); each append() promise
+ * resolves only after the fdatasync that covers its record. So kill -9 (or power loss on a disk
+ * that honours flushes) never loses a record whose append() resolved. A new segment's directory
+ * entry is fsynced before its first record resolves. Tombstones (acks, evictions) are written
+ * without fsync: losing one only resends a batch the ingester then deduplicates; the tombstone
+ * log is fsynced before any segment is deleted, so the highest used seq survives every crash.
+ *
+ * On open: every segment is scanned; corrupt stretches and torn tails are cut (the segment is
+ * rewritten with its valid records) and reported through onCut; the cap is checked against the
+ * bytes actually on disk, evicting if needed. New records go to a new segment.
+ */
+import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { UplinkError } from '../errors.js';
+import { AckEntryKind, encodeAckEntries, scanAckEntries, type AckEntry } from './ack-log.js';
+import type { OutboxOptions } from './options.js';
+import { encodeRecord, PRIORITY_CLASSES, readRecordAt, RECORD_HEADER_BYTES, RECORD_KIND_BATCH, scanRecords } from './record.js';
+import { freshEpoch, readEpoch, syncDir, writeEpoch, writeFileDurably } from './state-file.js';
+
+const ACK_LOG = 'acks.log';
+const SEGMENT_RE = /^(\d{10})\.seg$/;
+
+export type RecordState = 'pending' | 'live' | 'acked' | 'evicted';
+
+export interface OutboxRecord {
+  readonly epoch: number;
+  readonly seq: number;
+  readonly priorityClass: number;
+  readonly createdAt: number;
+  /** Header + payload bytes on disk. */
+  readonly size: number;
+  state: RecordState;
+  segment: Segment | undefined;
+  offset: number;
+}
+
+interface Segment {
+  id: number;
+  file: string;
+  size: number;
+  records: OutboxRecord[];
+  live: number;
+}
+
+export interface CutReport {
+  file: string;
+  bytes: number;
+  /** Corrupt stretches (a stretch may have held several records). */
+  ranges: number;
+  /** Valid records kept from the segment. */
+  kept: number;
+}
+
+export interface OutboxHooks {
+  /** Called once per segment (or the ack log) that had corrupt or torn bytes at open. */
+  onCut?: (cut: CutReport) => void;
+  /** Called per evicted record (the uplink counts them for the next batch). */
+  onEvict?: (rec: OutboxRecord) => void;
+}
+
+export interface OutboxStats {
+  epoch: number;
+  /** Records waiting for an ack, and their bytes. */
+  liveRecords: number;
+  liveBytes: number;
+  /** Segment bytes on disk now, what the cap is held against. */
+  diskBytes: number;
+  /** Evictions since open, by priority class. */
+  evicted: number[];
+  /** Evictions the next batch has not reported yet, by class (survives restarts). */
+  unreportedEvictions: number[];
+  cutBytes: number;
+  cutRanges: number;
+}
+
+export interface AppendInput {
+  epoch: number;
+  seq: number;
+  priorityClass: number;
+  createdAt: number;
+  payload: Uint8Array;
+}
+
+interface PendingWrite {
+  rec: OutboxRecord;
+  bytes: Buffer;
+  resolve: (rec: OutboxRecord) => void;
+  reject: (err: Error) => void;
+}
+
+const keyOf = (epoch: number, seq: number): string => `${epoch}/${seq}`;
+
+export class Outbox {
+  readonly epoch: number;
+  private nextSeqValue: number;
+  private readonly segments: Segment[] = [];
+  private readonly byKey = new Map<string, OutboxRecord>();
+  /** Per class, records in append order; `heads` skips those already gone. */
+  private readonly byClass: OutboxRecord[][] = Array.from({ length: PRIORITY_CLASSES }, () => []);
+  private readonly heads: number[] = new Array<number>(PRIORITY_CLASSES).fill(0);
+  private liveBytes = 0;
+  private liveCount = 0;
+  private diskBytes = 0;
+  private readonly evicted: number[] = new Array<number>(PRIORITY_CLASSES).fill(0);
+  private readonly unreported: number[];
+  private cutBytes = 0;
+  private cutRanges = 0;
+  private active: { seg: Segment; fh: FileHandle } | undefined;
+  private nextSegmentId: number;
+  private pending: PendingWrite[] = [];
+  private pendingBytes = 0;
+  private flushing: Promise<void> | undefined;
+  private ackLog: FileHandle;
+  private ackLogBytes: number;
+  private ackChain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly opts: OutboxOptions,
+    private readonly hooks: OutboxHooks,
+    init: { epoch: number; nextSeq: number; nextSegmentId: number; ackLog: FileHandle; ackLogBytes: number; unreported: number[] },
+  ) {
+    this.epoch = init.epoch;
+    this.nextSeqValue = init.nextSeq;
+    this.nextSegmentId = init.nextSegmentId;
+    this.ackLog = init.ackLog;
+    this.ackLogBytes = init.ackLogBytes;
+    this.unreported = init.unreported;
+  }
+
+  static async open(opts: OutboxOptions, hooks: OutboxHooks = {}): Promise<Outbox> {
+    try {
+      return await Outbox.load(opts, hooks);
+    } catch (err) {
+      if (err instanceof UplinkError) throw err;
+      throw new UplinkError('ET_ERR_OUTBOX_IO', `${opts.dir}: ${(err as Error).message}`);
+    }
+  }
+
+  private static async load(opts: OutboxOptions, hooks: OutboxHooks): Promise<Outbox> {
+    await mkdir(opts.dir, { recursive: true });
+    const names = (await readdir(opts.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    const stored = await readEpoch(opts.dir);
+    const epoch = stored ?? freshEpoch();
+    if (stored === undefined) await writeEpoch(opts.dir, epoch);
+
+    const ackBuf = await readFile(path.join(opts.dir, ACK_LOG)).catch(() => Buffer.alloc(0));
+    const acks = scanAckEntries(ackBuf);
+    if (acks.cutBytes > 0) hooks.onCut?.({ file: ACK_LOG, bytes: acks.cutBytes, ranges: 1, kept: acks.entries.length });
+    const gone = new Set<string>();
+    const unreported = new Array<number>(PRIORITY_CLASSES).fill(0);
+    let maxSeq = -1;
+    for (const e of acks.entries) {
+      if (e.kind === AckEntryKind.ack || e.kind === AckEntryKind.evict) gone.add(keyOf(e.epoch, e.seq));
+      if (e.kind === AckEntryKind.evict) unreported[e.priorityClass] = (unreported[e.priorityClass] ?? 0) + 1;
+      if (e.kind === AckEntryKind.evictionsReported) unreported.fill(0);
+      if (e.epoch === epoch) maxSeq = Math.max(maxSeq, e.seq);
+    }
+
+    const segments: Segment[] = [];
+    let cutBytes = acks.cutBytes;
+    let cutRanges = acks.cutBytes > 0 ? 1 : 0;
+    for (const name of names) {
+      const file = path.join(opts.dir, name);
+      const buf = await readFile(file);
+      const scan = scanRecords(buf, opts.recordCapBytes);
+      const seg: Segment = { id: Number(name.slice(0, 10)), file, size: buf.length, records: [], live: 0 };
+      for (const r of scan.records) {
+        if (r.epoch === epoch) maxSeq = Math.max(maxSeq, r.seq);
+        if (gone.has(keyOf(r.epoch, r.seq))) continue;
+        seg.records.push({ epoch: r.epoch, seq: r.seq, priorityClass: r.priorityClass, createdAt: r.createdAt, size: r.size, state: 'live', segment: seg, offset: r.offset });
+      }
+      if (scan.cutBytes > 0) {
+        cutBytes += scan.cutBytes;
+        cutRanges += scan.cutRanges;
+        hooks.onCut?.({ file: name, bytes: scan.cutBytes, ranges: scan.cutRanges, kept: scan.records.length });
+      }
+      if (seg.records.length === 0) {
+        await unlink(file);
+        continue;
+      }
+      // Rewrite when bytes were cut or most of the segment is dead: the file then holds exactly the live records.
+      const liveBytes = seg.records.reduce((n, r) => n + r.size, 0);
+      if (scan.cutBytes > 0 || liveBytes < buf.length / 2) await rewriteSegment(seg, buf);
+      seg.live = seg.records.length;
+      segments.push(seg);
+    }
+
+    // Compact the tombstone log: only the seq high-water mark and unreported evictions matter now.
+    const keep: AckEntry[] = [];
+    if (maxSeq >= 0) keep.push({ kind: AckEntryKind.highWater, priorityClass: 0, epoch, seq: maxSeq });
+    unreported.forEach((n, cls) => {
+      for (let i = 0; i < n; i++) keep.push({ kind: AckEntryKind.evict, priorityClass: cls, epoch: 0, seq: i });
+    });
+    const ackFile = path.join(opts.dir, ACK_LOG);
+    const ackBytes = encodeAckEntries(keep);
+    await writeFileDurably(ackFile, ackBytes);
+    const ackLog = await open(ackFile, 'a');
+
+    const lastId = names.length > 0 ? Number(names[names.length - 1]?.slice(0, 10)) : 0;
+    const box = new Outbox(opts, hooks, { epoch, nextSeq: maxSeq + 1, nextSegmentId: lastId + 1, ackLog, ackLogBytes: ackBytes.length, unreported });
+    box.cutBytes = cutBytes;
+    box.cutRanges = cutRanges;
+    for (const seg of segments) box.adopt(seg);
+    // A lowered cap or a disk filled by an older version: hold the cap from what is on disk now.
+    if (box.diskBytes > opts.capBytes) {
+      box.evictFor(0, 0);
+      await box.reclaim(0);
+    }
+    return box;
+  }
+
+  private adopt(seg: Segment): void {
+    this.segments.push(seg);
+    this.diskBytes += seg.size;
+    for (const r of seg.records) {
+      this.byKey.set(keyOf(r.epoch, r.seq), r);
+      this.byClass[r.priorityClass]?.push(r);
+      this.liveBytes += r.size;
+      this.liveCount++;
+    }
+  }
+
+  get capBytes(): number {
+    return this.opts.capBytes;
+  }
+
+  /** The next seq of this epoch; never handed out twice, even across restarts (see the ack log's high-water mark). */
+  nextSeq(): number {
+    return this.nextSeqValue++;
+  }
+
+  /**
+   * Appends a record; resolves after the fdatasync covering it. When the cap would be exceeded,
+   * less valuable (higher class) records go first, then older records of the same class; when
+   * only more valuable records remain the append is refused (ET_ERR_OUTBOX_FULL) and counted as
+   * an eviction of its own class.
+   */
+  append(input: AppendInput): Promise<OutboxRecord> {
+    if (this.closed) return Promise.reject(new UplinkError('ET_ERR_OUTBOX_CLOSED', this.opts.dir));
+    if (input.payload.length > this.opts.recordCapBytes) {
+      return Promise.reject(new UplinkError('ET_ERR_RECORD_TOO_LARGE', `${input.payload.length} > ${this.opts.recordCapBytes} bytes`));
+    }
+    if (input.epoch === this.epoch && input.seq >= this.nextSeqValue) this.nextSeqValue = input.seq + 1;
+    const bytes = encodeRecord({ kind: RECORD_KIND_BATCH, priorityClass: input.priorityClass, epoch: input.epoch, seq: input.seq, createdAt: input.createdAt }, input.payload);
+    if (!this.evictFor(bytes.length, input.priorityClass)) {
+      this.countEviction(input.priorityClass, input.epoch, input.seq);
+      return Promise.reject(new UplinkError('ET_ERR_OUTBOX_FULL', `class ${input.priorityClass}, ${bytes.length} bytes`));
+    }
+    const rec: OutboxRecord = { epoch: input.epoch, seq: input.seq, priorityClass: input.priorityClass, createdAt: input.createdAt, size: bytes.length, state: 'pending', segment: undefined, offset: -1 };
+    this.byKey.set(keyOf(rec.epoch, rec.seq), rec);
+    this.byClass[rec.priorityClass]?.push(rec);
+    this.liveBytes += rec.size;
+    this.liveCount++;
+    return new Promise((resolve, reject) => {
+      this.pending.push({ rec, bytes, resolve, reject });
+      this.pendingBytes += bytes.length;
+      this.kick();
+    });
+  }
+
+  /** The payload of a record (the encoded batch). */
+  async read(rec: OutboxRecord): Promise<Buffer> {
+    // A compaction may move the record between reading its offset and opening the file: retry once.
+    for (let attempt = 0; ; attempt++) {
+      const seg = rec.segment;
+      if (!seg) throw new UplinkError('ET_ERR_OUTBOX_IO', `record ${rec.epoch}/${rec.seq} is not written yet`);
+      const { file } = seg;
+      const offset = rec.offset;
+      const buf = Buffer.allocUnsafe(rec.size);
+      const fh = await open(file, 'r');
+      try {
+        await fh.read(buf, 0, rec.size, offset);
+      } finally {
+        await fh.close();
+      }
+      const got = readRecordAt(buf, 0, this.opts.recordCapBytes);
+      if (got && got.epoch === rec.epoch && got.seq === rec.seq) return buf.subarray(RECORD_HEADER_BYTES);
+      if (attempt > 0) throw new UplinkError('ET_ERR_OUTBOX_IO', `record ${rec.epoch}/${rec.seq} unreadable in ${file}`);
+    }
+  }
+
+  /** Marks (epoch, seq) acknowledged; false when it is unknown or already gone (a duplicate ack). */
+  ack(epoch: number, seq: number): boolean {
+    const rec = this.byKey.get(keyOf(epoch, seq));
+    if (!rec || (rec.state !== 'live' && rec.state !== 'pending')) return false;
+    this.drop(rec, 'acked');
+    this.logEntries([{ kind: AckEntryKind.ack, priorityClass: rec.priorityClass, epoch, seq }]);
+    return true;
+  }
+
+  /** Records waiting for an ack (written or being written), oldest first. */
+  unacked(): OutboxRecord[] {
+    const out: OutboxRecord[] = [];
+    for (const seg of this.segments) for (const r of seg.records) if (r.state === 'live') out.push(r);
+    for (const p of this.pending) if (p.rec.state === 'pending') out.push(p.rec);
+    return out;
+  }
+
+  /** Evictions not yet reported, by class; the caller puts them in the next batch and then calls markEvictionsReported(). */
+  unreportedEvictions(): number[] {
+    return [...this.unreported];
+  }
+
+  markEvictionsReported(): void {
+    if (this.unreported.every((n) => n === 0)) return;
+    this.unreported.fill(0);
+    this.logEntries([{ kind: AckEntryKind.evictionsReported, priorityClass: 0, epoch: 0, seq: 0 }]);
+  }
+
+  stats(): OutboxStats {
+    return {
+      epoch: this.epoch,
+      liveRecords: this.liveCount,
+      liveBytes: this.liveBytes,
+      diskBytes: this.diskBytes,
+      evicted: [...this.evicted],
+      unreportedEvictions: [...this.unreported],
+      cutBytes: this.cutBytes,
+      cutRanges: this.cutRanges,
+    };
+  }
+
+  /** Waits for queued writes and tombstones, then closes the files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.flushing) await this.flushing;
+    await this.ackChain;
+    await this.ackLog.sync().catch(() => undefined);
+    await this.ackLog.close();
+    await this.active?.fh.close();
+    this.active = undefined;
+  }
+
+  private drop(rec: OutboxRecord, state: 'acked' | 'evicted'): void {
+    const wasWritten = rec.state === 'live';
+    rec.state = state;
+    this.byKey.delete(keyOf(rec.epoch, rec.seq));
+    this.liveBytes -= rec.size;
+    this.liveCount--;
+    if (wasWritten && rec.segment) {
+      rec.segment.live--;
+      if (rec.segment.live === 0 && rec.segment !== this.active?.seg) this.kick();
+    }
+  }
+
+  private countEviction(cls: number, epoch: number, seq: number): void {
+    this.evicted[cls] = (this.evicted[cls] ?? 0) + 1;
+    this.unreported[cls] = (this.unreported[cls] ?? 0) + 1;
+    this.logEntries([{ kind: AckEntryKind.evict, priorityClass: cls, epoch, seq }]);
+  }
+
+  /**
+   * Evicts written records until `size` more bytes fit under the cap: the least valuable class
+   * first, oldest first within it, never a class more valuable than `cls`. False when it cannot.
+   */
+  private evictFor(size: number, cls: number): boolean {
+    const fits = () => this.liveBytes + size <= this.opts.capBytes;
+    for (let c = PRIORITY_CLASSES - 1; c >= cls && !fits(); c--) {
+      const list = this.byClass[c] ?? [];
+      let h = this.heads[c] ?? 0;
+      while (!fits() && h < list.length) {
+        const r = list[h];
+        if (r && r.state === 'live') {
+          this.drop(r, 'evicted');
+          this.countEviction(c, r.epoch, r.seq);
+          this.hooks.onEvict?.(r);
+        } else if (r && r.state === 'pending') {
+          // Being written right now: everything after it is newer still; skip this class.
+          break;
+        }
+        h++;
+      }
+      this.heads[c] = h;
+      if (h > 4096 && h > list.length / 2) {
+        list.splice(0, h);
+        this.heads[c] = 0;
+      }
+    }
+    return fits();
+  }
+
+  private logEntries(entries: AckEntry[]): void {
+    const bytes = encodeAckEntries(entries);
+    this.ackLogBytes += bytes.length;
+    this.ackChain = this.ackChain.then(() => this.ackLog.write(bytes)).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = undefined;
+      if (this.pending.length > 0) this.kick();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    do {
+      const batch = this.pending;
+      this.pending = [];
+      const bytes = this.pendingBytes;
+      this.pendingBytes = 0;
+      try {
+        await this.reclaim(bytes);
+        await this.writeBatch(batch);
+        for (const p of batch) p.resolve(p.rec);
+      } catch (err) {
+        const e = err instanceof UplinkError ? err : new UplinkError('ET_ERR_OUTBOX_IO', (err as Error).message);
+        for (const p of batch) {
+          if (p.rec.state === 'pending') this.drop(p.rec, 'evicted');
+          p.reject(e);
+        }
+      }
+    } while (this.pending.length > 0);
+  }
+
+  private async writeBatch(batch: PendingWrite[]): Promise<void> {
+    if (batch.length === 0) return;
+    let seg = await this.activeSegment();
+    if (seg.seg.size >= this.opts.segmentBytes) seg = await this.roll();
+    const buf = batch.length === 1 ? (batch[0] as PendingWrite).bytes : Buffer.concat(batch.map((p) => p.bytes));
+    let offset = seg.seg.size;
+    await seg.fh.write(buf, 0, buf.length);
+    await seg.fh.datasync();
+    seg.seg.size += buf.length;
+    this.diskBytes += buf.length;
+    for (const p of batch) {
+      p.rec.segment = seg.seg;
+      p.rec.offset = offset;
+      offset += p.rec.size;
+      seg.seg.records.push(p.rec);
+      if (p.rec.state === 'pending') {
+        p.rec.state = 'live';
+        seg.seg.live++;
+      }
+    }
+  }
+
+  private async activeSegment(): Promise<{ seg: Segment; fh: FileHandle }> {
+    if (this.active) return this.active;
+    const id = this.nextSegmentId++;
+    const file = path.join(this.opts.dir, `${String(id).padStart(10, '0')}.seg`);
+    const fh = await open(file, 'a');
+    await syncDir(this.opts.dir);
+    const seg: Segment = { id, file, size: 0, records: [], live: 0 };
+    this.segments.push(seg);
+    this.active = { seg, fh };
+    return this.active;
+  }
+
+  private async roll(): Promise<{ seg: Segment; fh: FileHandle }> {
+    const old = this.active;
+    this.active = undefined;
+    if (old) await old.fh.close();
+    return this.activeSegment();
+  }
+
+  /**
+   * Frees disk: deletes segments with no live record, and while the segment files plus `incoming`
+   * bytes exceed the cap, rewrites the segment holding the most dead bytes.
+   */
+  private async reclaim(incoming: number): Promise<void> {
+    const deadSegments = this.segments.filter((s) => s.live === 0 && s !== this.active?.seg);
+    if (deadSegments.length > 0) {
+      await this.syncAckLog();
+      for (const s of deadSegments) {
+        await unlink(s.file);
+        this.diskBytes -= s.size;
+        this.segments.splice(this.segments.indexOf(s), 1);
+      }
+    }
+    while (this.diskBytes + incoming > this.opts.capBytes) {
+      let worst: Segment | undefined;
+      let worstDead = 0;
+      for (const s of this.segments) {
+        const dead = s.size - s.records.reduce((n, r) => n + (r.state === 'live' ? r.size : 0), 0);
+        if (dead > worstDead) {
+          worst = s;
+          worstDead = dead;
+        }
+      }
+      if (!worst) return;
+      if (worst === this.active?.seg) await this.roll();
+      await this.syncAckLog();
+      const before = worst.size;
+      if (worst.live === 0) {
+        await unlink(worst.file);
+        this.segments.splice(this.segments.indexOf(worst), 1);
+        this.diskBytes -= before;
+      } else {
+        await rewriteSegment(worst, await readFile(worst.file));
+        this.diskBytes -= before - worst.size;
+      }
+    }
+  }
+
+  private async syncAckLog(): Promise<void> {
+    await this.ackChain;
+    await this.ackLog.datasync();
+  }
+}
+
+/** Rewrites a segment with only its live records (tmp + fsync + rename), updating their offsets. */
+async function rewriteSegment(seg: Segment, buf: Buffer): Promise<void> {
+  const live = seg.records.filter((r) => r.state === 'live');
+  const out = Buffer.allocUnsafe(live.reduce((n, r) => n + r.size, 0));
+  let at = 0;
+  const offsets: number[] = [];
+  for (const r of live) {
+    buf.copy(out, at, r.offset, r.offset + r.size);
+    offsets.push(at);
+    at += r.size;
+  }
+  const tmp = `${seg.file}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(out);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, seg.file);
+  await syncDir(path.dirname(seg.file));
+  live.forEach((r, i) => (r.offset = offsets[i] ?? 0));
+  seg.records = live;
+  seg.size = out.length;
+}
+
+/** Bytes the outbox directory holds in segment files (for tests and the health section). */
+export async function segmentBytesOnDisk(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir)) if (SEGMENT_RE.test(name)) total += (await stat(path.join(dir, name))).size;
+  return total;
+}

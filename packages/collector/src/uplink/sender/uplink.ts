@@ -1,0 +1,308 @@
+/**
+ * The Uplink facade: submit() makes a batch durable and sends it; the record leaves the outbox
+ * only on the ingester's end-to-end ack for (epoch, seq).
+ *
+ * Sending order: batches submitted while connected ("live") go first; then batches whose ack
+ * timed out; then the backlog (everything unacknowledged when the connection came up), oldest
+ * first. The budget gates every publish, so after an outage the operator sees the present at once
+ * and the backlog drains behind it within the budget.
+ */
+import type { Batch, BatchCodec, DropCount, NodeHealth } from '@edge-telemetry/protocol';
+import { topics } from '@edge-telemetry/protocol';
+import { capacityWithin, createBudgetState, degradeLevel, snapshot, tryTake, type BudgetState } from '../budget/budget.js';
+import type { BudgetOptions } from '../budget/options.js';
+import { UplinkError } from '../errors.js';
+import { Outbox, type OutboxRecord, type OutboxStats } from '../outbox/outbox.js';
+import { RECORD_HEADER_BYTES } from '../outbox/record.js';
+import type { Transport, TransportHandlers } from '../mqtt/transport.js';
+import type { Clock } from './clock.js';
+import type { SenderOptions } from './options.js';
+import { EVICT_STAGE, PRIORITY_CLASS_REASONS, type PriorityClassValue } from './priority.js';
+
+/** MQTT PUBLISH framing beyond payload and topic: fixed header (<=5), topic length (2), packet id (2). */
+const PUBLISH_OVERHEAD = 9;
+/** Time constant of the live-rate estimate used for the degrade level. */
+const RATE_TAU_MS = 600_000;
+
+export type BatchWithoutSeq = Omit<Batch, 'epoch' | 'seq'>;
+
+export interface UplinkStats {
+  epoch: number;
+  connected: boolean;
+  /** Publish bytes (payload + topic + framing) since start, and batches published (resends included). */
+  bytesSent: number;
+  publishes: number;
+  resends: number;
+  acked: number;
+  inflight: number;
+  queueBatches: number;
+  queueBytes: number;
+  usedTodayBytes: number;
+  budgetLeftBytes: number;
+  degradeLevel: number;
+  outbox: OutboxStats;
+}
+
+export type UplinkHealth = Pick<NodeHealth, 'uplinkBytes' | 'queueBatches' | 'queueBytes' | 'budgetLeftBytes' | 'degradeLevel'>;
+
+export interface UplinkDeps {
+  node: string;
+  outbox: Outbox;
+  codec: BatchCodec;
+  clock: Clock;
+  options: SenderOptions;
+  budget: BudgetOptions;
+  /** Creates the transport with the handlers the uplink needs (the MQTT one in production). */
+  connect: (handlers: TransportHandlers) => Transport;
+  onCommand?: TransportHandlers['onCommand'];
+  onBadMessage?: TransportHandlers['onBadMessage'];
+}
+
+interface Inflight {
+  rec: OutboxRecord;
+  cancel: () => void;
+}
+
+const keyOf = (epoch: number, seq: number): string => `${epoch}/${seq}`;
+
+export class Uplink {
+  private readonly transport: Transport;
+  private readonly budget: BudgetState;
+  private readonly topic: string;
+  private live: OutboxRecord[] = [];
+  private retry: OutboxRecord[] = [];
+  private backlog: OutboxRecord[] = [];
+  private backlogAt = 0;
+  private readonly queued = new Set<OutboxRecord>();
+  private readonly inflight = new Map<string, Inflight>();
+  /** Payloads of live records still in memory from submit(), so the live path never reads the disk. */
+  private readonly fresh = new WeakMap<OutboxRecord, Buffer>();
+  private connected = false;
+  private generation = 0;
+  private budgetTimer: (() => void) | undefined;
+  private publishChain: Promise<void> = Promise.resolve();
+  private bytesSent = 0;
+  private bytesReported = 0;
+  private publishes = 0;
+  private resends = 0;
+  private acked = 0;
+  private liveRate = 0;
+  private rateAt: number;
+  private closed = false;
+
+  constructor(private readonly d: UplinkDeps) {
+    this.topic = topics.batch(d.node);
+    this.budget = createBudgetState(d.clock.now(), d.budget);
+    this.rateAt = d.clock.now();
+    this.transport = d.connect({
+      onConnect: () => this.onConnect(),
+      onDisconnect: () => this.onDisconnect(),
+      onAck: (ack) => {
+        if (ack.node !== d.node) return;
+        for (const seq of ack.seqs) this.onAck(ack.epoch, seq);
+        this.pump();
+      },
+      onCommand: (cmd) => d.onCommand?.(cmd),
+      onBadMessage: (topic, err) => d.onBadMessage?.(topic, err),
+    });
+  }
+
+  get epoch(): number {
+    return this.d.outbox.epoch;
+  }
+
+  /**
+   * Assigns (epoch, seq), adds the outbox's unreported evictions to the batch's drops, encodes,
+   * appends durably and queues the batch for publishing. Resolves once the batch is on disk: from
+   * then on it survives kill -9 and is delivered at least once (stored exactly once). Rejects with
+   * ET_ERR_OUTBOX_FULL when only more valuable records remain (the refusal is itself counted).
+   */
+  async submit(batch: BatchWithoutSeq, priorityClass: PriorityClassValue): Promise<{ epoch: number; seq: number }> {
+    if (this.closed) throw new UplinkError('ET_ERR_UPLINK_CLOSED', this.d.node);
+    const { outbox, codec, clock } = this.d;
+    const seq = outbox.nextSeq();
+    const epoch = outbox.epoch;
+    const evictions = outbox.unreportedEvictions();
+    const drops: DropCount[] = [...batch.drops];
+    evictions.forEach((count, cls) => {
+      if (count > 0) drops.push({ stage: EVICT_STAGE, reason: PRIORITY_CLASS_REASONS[cls] ?? String(cls), container: '', count });
+    });
+    const payload = codec.encode({ ...batch, drops, epoch, seq });
+    const rec = await outbox.append({ epoch, seq, priorityClass, createdAt: clock.now(), payload });
+    if (evictions.some((n) => n > 0)) outbox.markEvictionsReported();
+    this.noteLive(payload.length);
+    if (this.connected && rec.state === 'live') {
+      if (this.live.length < this.d.options.window) this.fresh.set(rec, payload);
+      this.enqueue(this.live, rec);
+      this.pump();
+    }
+    return { epoch, seq };
+  }
+
+  /** Figures for the batch's health section; uplinkBytes counts since the previous call. */
+  health(): UplinkHealth {
+    const s = this.stats();
+    const uplinkBytes = this.bytesSent - this.bytesReported;
+    this.bytesReported = this.bytesSent;
+    return { uplinkBytes, queueBatches: s.queueBatches, queueBytes: s.queueBytes, budgetLeftBytes: s.budgetLeftBytes, degradeLevel: s.degradeLevel };
+  }
+
+  stats(): UplinkStats {
+    const now = this.d.clock.now();
+    const ob = this.d.outbox.stats();
+    const snap = snapshot(this.budget, now, this.d.budget);
+    const horizon = this.d.options.drainHorizonMs;
+    const budgetLevel = degradeLevel(ob.liveBytes, this.currentRate(now), capacityWithin(this.budget, now, horizon, this.d.budget), horizon);
+    return {
+      epoch: ob.epoch,
+      connected: this.connected,
+      bytesSent: this.bytesSent,
+      publishes: this.publishes,
+      resends: this.resends,
+      acked: this.acked,
+      inflight: this.inflight.size,
+      queueBatches: ob.liveRecords,
+      queueBytes: ob.liveBytes,
+      usedTodayBytes: snap.usedTodayBytes,
+      budgetLeftBytes: snap.budgetLeftBytes,
+      degradeLevel: Math.max(budgetLevel, this.fillLevel(ob)),
+      outbox: ob,
+    };
+  }
+
+  /** Stops sending, publishes the offline status, closes the outbox. Unacknowledged batches stay on disk. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.budgetTimer?.();
+    this.resetSession();
+    await this.transport.close();
+    await this.publishChain;
+    await this.d.outbox.close();
+  }
+
+  /** Outbox fill before eviction starts: degrade at half full, so degrading comes before evicting. */
+  private fillLevel(ob: OutboxStats): number {
+    const cap = this.d.outbox.capBytes;
+    const f = ob.liveBytes / cap;
+    return f >= 0.9 ? 3 : f >= 0.75 ? 2 : f >= 0.5 ? 1 : 0;
+  }
+
+  private noteLive(bytes: number): void {
+    const now = this.d.clock.now();
+    this.liveRate = this.currentRate(now) + (bytes * 1000) / RATE_TAU_MS;
+    this.rateAt = now;
+  }
+
+  private currentRate(now: number): number {
+    return this.liveRate * Math.exp(-Math.max(0, now - this.rateAt) / RATE_TAU_MS);
+  }
+
+  private onConnect(): void {
+    if (this.closed) return;
+    this.resetSession();
+    this.connected = true;
+    this.backlog = this.d.outbox.unacked().filter((r) => r.state === 'live');
+    this.backlogAt = 0;
+    for (const r of this.backlog) this.queued.add(r);
+    this.pump();
+  }
+
+  private onDisconnect(): void {
+    this.connected = false;
+    this.resetSession();
+  }
+
+  /** Forgets everything about the current connection; what is unacknowledged is still in the outbox. */
+  private resetSession(): void {
+    this.generation++;
+    for (const f of this.inflight.values()) f.cancel();
+    this.inflight.clear();
+    this.queued.clear();
+    this.live = [];
+    this.retry = [];
+    this.backlog = [];
+    this.backlogAt = 0;
+  }
+
+  private onAck(epoch: number, seq: number): void {
+    const k = keyOf(epoch, seq);
+    const f = this.inflight.get(k);
+    if (f) {
+      f.cancel();
+      this.inflight.delete(k);
+    }
+    if (this.d.outbox.ack(epoch, seq)) this.acked++;
+  }
+
+  private enqueue(q: OutboxRecord[], rec: OutboxRecord): void {
+    if (this.queued.has(rec) || this.inflight.has(keyOf(rec.epoch, rec.seq))) return;
+    this.queued.add(rec);
+    q.push(rec);
+  }
+
+  private peek(): { rec: OutboxRecord; take: () => void } | undefined {
+    for (;;) {
+      const q = this.live.length > 0 ? this.live : this.retry.length > 0 ? this.retry : undefined;
+      const rec = q ? q[0] : this.backlog[this.backlogAt];
+      if (!rec) return undefined;
+      const take = () => {
+        this.queued.delete(rec);
+        if (q) q.shift();
+        else this.backlogAt++;
+      };
+      if (rec.state === 'live') return { rec, take };
+      take();
+    }
+  }
+
+  private pump(): void {
+    if (!this.connected || this.closed || this.budgetTimer) return;
+    while (this.inflight.size < this.d.options.window) {
+      const next = this.peek();
+      if (!next) break;
+      const { rec } = next;
+      const wire = rec.size - RECORD_HEADER_BYTES + this.topic.length + PUBLISH_OVERHEAD;
+      const wait = tryTake(this.budget, wire, this.d.clock.now(), this.d.budget);
+      if (wait > 0) {
+        this.budgetTimer = this.d.clock.setTimer(() => {
+          this.budgetTimer = undefined;
+          this.pump();
+        }, wait);
+        return;
+      }
+      next.take();
+      this.send(rec, wire);
+    }
+  }
+
+  private send(rec: OutboxRecord, wire: number): void {
+    const gen = this.generation;
+    const k = keyOf(rec.epoch, rec.seq);
+    const cancelTimer = this.d.clock.setTimer(() => {
+      if (gen !== this.generation || this.inflight.get(k)?.rec !== rec) return;
+      this.inflight.delete(k);
+      this.resends++;
+      this.enqueue(this.retry, rec);
+      this.pump();
+    }, this.d.options.ackTimeoutMs);
+    this.inflight.set(k, { rec, cancel: cancelTimer });
+    const payload = this.fresh.get(rec);
+    this.fresh.delete(rec);
+    // Chained so batches leave in the order chosen even when a disk read is slower than a cached payload.
+    this.publishChain = this.publishChain.then(async () => {
+      if (gen !== this.generation || rec.state !== 'live') return;
+      let bytes: Buffer;
+      try {
+        bytes = payload ?? (await this.d.outbox.read(rec));
+      } catch {
+        // Gone meanwhile (acked, evicted, or the segment rewritten twice): the ack timer retries if it is still live.
+        return;
+      }
+      if (gen !== this.generation) return;
+      this.bytesSent += wire;
+      this.publishes++;
+      this.transport.publish(this.topic, bytes).catch(() => undefined);
+    });
+  }
+}
