@@ -1,0 +1,151 @@
+import type { Attributes, BatchObservableCallback, Counter, Meter, Observable } from '@opentelemetry/api';
+import { DataPointType, MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Sample } from '../pipeline/types.js';
+import { DeltaReader } from './delta-reader.js';
+
+/** Container name of the collector's own series. */
+export const SELF_CONTAINER = '_collector';
+
+/** Where the process figures come from; injectable so tests control them. */
+export interface ProcessProbe {
+  /** CPU time used by this process, µs (process.cpuUsage user + system). */
+  cpuMicros(): number;
+  rssBytes(): number;
+  /** Monotonic wall clock, ms. */
+  nowMs(): number;
+}
+
+export const nodeProcessProbe: ProcessProbe = {
+  cpuMicros: () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  },
+  rssBytes: () => process.memoryUsage.rss(),
+  nowMs: () => performance.now(),
+};
+
+export interface QueueDepth {
+  batches: number;
+  bytes: number;
+}
+
+/** The instruments other stages record into. */
+export interface SelfInstruments {
+  /** Bytes put on the uplink (all topics). */
+  bytesSent: Counter;
+  /** Anything dropped, attributes { stage, reason } (bounded). */
+  drops: Counter;
+}
+
+export interface SelfHealthDeps {
+  /** The MeterProvider to create instruments on; it must have `reader` registered. Default: a private one. */
+  meterProvider?: MeterProvider;
+  reader?: DeltaReader;
+  probe?: ProcessProbe;
+}
+
+/**
+ * The collector's own health through @opentelemetry/api instruments, read with a DELTA reader
+ * at each collect() and turned into samples for container `_collector`: sums become per-second
+ * rates over the interval since the previous collect, gauges pass through. No global provider.
+ */
+export class SelfHealth {
+  readonly meter: Meter;
+  readonly instruments: SelfInstruments;
+  private readonly reader: DeltaReader;
+  private readonly provider: MeterProvider;
+  private readonly probe: ProcessProbe;
+  private queue: () => QueueDepth = () => ({ batches: 0, bytes: 0 });
+  private lastCpu: number;
+  private lastWall: number;
+  private lastCollectTs = 0;
+  private readonly observables: Observable[];
+  private readonly observe: BatchObservableCallback;
+  private readonly ownsProvider: boolean;
+
+  constructor(deps: SelfHealthDeps = {}) {
+    this.reader = deps.reader ?? new DeltaReader();
+    this.ownsProvider = deps.meterProvider === undefined;
+    this.provider = deps.meterProvider ?? new MeterProvider({ readers: [this.reader] });
+    this.probe = deps.probe ?? nodeProcessProbe;
+    this.meter = this.provider.getMeter('edge-telemetry-collector');
+    this.instruments = {
+      bytesSent: this.meter.createCounter('collector.uplink.bytes_sent', { unit: 'By' }),
+      drops: this.meter.createCounter('collector.drops'),
+    };
+    this.lastCpu = this.probe.cpuMicros();
+    this.lastWall = this.probe.nowMs();
+    const queueBatches = this.meter.createObservableGauge('collector.queue.batches');
+    const queueBytes = this.meter.createObservableGauge('collector.queue.bytes', { unit: 'By' });
+    const cpu = this.meter.createObservableGauge('collector.process.cpu_pct', { unit: '%' });
+    const rss = this.meter.createObservableGauge('collector.process.rss_bytes', { unit: 'By' });
+    this.observe = (r) => {
+      const q = this.queue();
+      r.observe(queueBatches, q.batches);
+      r.observe(queueBytes, q.bytes);
+      r.observe(cpu, this.cpuPctSinceLast());
+      r.observe(rss, this.probe.rssBytes());
+    };
+    this.observables = [queueBatches, queueBytes, cpu, rss];
+    this.meter.addBatchObservableCallback(this.observe, this.observables);
+  }
+
+  /** The uplink registers how deep its outbox is; read at each collect. */
+  observeQueue(fn: () => QueueDepth): void {
+    this.queue = fn;
+  }
+
+  /** Reads every instrument since the previous collect and returns `_collector` samples stamped `now`. */
+  async collect(now: number): Promise<Sample[]> {
+    const { resourceMetrics } = await this.reader.collect();
+    const intervalS = this.lastCollectTs > 0 ? (now - this.lastCollectTs) / 1000 : 0;
+    this.lastCollectTs = now;
+    return toSamples(resourceMetrics, now, intervalS);
+  }
+
+  async close(): Promise<void> {
+    this.meter.removeBatchObservableCallback(this.observe, this.observables);
+    if (this.ownsProvider) await this.provider.shutdown();
+  }
+
+  /** Percent of one core used by this process since the previous reading. */
+  private cpuPctSinceLast(): number {
+    const cpu = this.probe.cpuMicros();
+    const wall = this.probe.nowMs();
+    const pct = wall > this.lastWall ? ((cpu - this.lastCpu) / 1000 / (wall - this.lastWall)) * 100 : 0;
+    this.lastCpu = cpu;
+    this.lastWall = wall;
+    return pct;
+  }
+}
+
+/**
+ * OTel data points to samples. `collector.` is dropped from the name and bounded attribute values
+ * are appended (`source.errors.docker.ET_ERR_DOCKER_TIMEOUT`); a sum leaves as `<name>_per_s`
+ * over the interval, or not at all on the first collect when there is no interval yet.
+ */
+export function toSamples(rm: ResourceMetrics, now: number, intervalS: number): Sample[] {
+  const out: Sample[] = [];
+  for (const scope of rm.scopeMetrics) {
+    for (const m of scope.metrics) {
+      const base = m.descriptor.name.replace(/^collector\./, '');
+      for (const dp of m.dataPoints) {
+        if (typeof dp.value !== 'number') continue;
+        const name = seriesName(base, dp.attributes);
+        if (m.dataPointType === DataPointType.SUM) {
+          if (intervalS > 0) out.push({ container: SELF_CONTAINER, metric: `${name}_per_s`, value: dp.value / intervalS, ts: now, kind: 'gauge' });
+        } else if (m.dataPointType === DataPointType.GAUGE) {
+          out.push({ container: SELF_CONTAINER, metric: name, value: dp.value, ts: now, kind: 'gauge' });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function seriesName(base: string, attrs: Attributes): string {
+  const keys = Object.keys(attrs).sort();
+  let name = base;
+  for (const k of keys) name += `.${String(attrs[k])}`;
+  return name;
+}

@@ -1,0 +1,187 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createNoopMeter, type Counter, type Meter } from '@opentelemetry/api';
+import type { ContainerEvent, ContainerInfo } from '@edge-telemetry/protocol';
+import type { MetricSource, Sample, ScrapeResult } from '../../pipeline/types.js';
+import { MetricsError, type MetricsErrorCode } from '../../self/errors.js';
+import { silentLog, type MetricsLog } from '../../self/log.js';
+import { EngineClient } from './engine-client.js';
+import { parseEngineJson } from './engine-json.js';
+import { EVENT_FILTER, toContainerEvent } from './events.js';
+import { resolveDockerSourceOptions, type DockerSourceOptions } from './options.js';
+import { statsToSamples, type CpuReading } from './stats.js';
+
+export interface DockerSourceDeps {
+  log?: MetricsLog;
+  /** Where the error and event counters live (the collector's self-health MeterProvider). */
+  meter?: Meter;
+}
+
+/**
+ * Container metrics and lifecycle events from the Docker Engine API. Failures never throw out of
+ * scrape(): each is logged with its code, counted, and turned into gaps; after an engine-level
+ * failure the source waits (exponential backoff) before it asks the engine again.
+ */
+export class DockerSource implements MetricSource {
+  readonly name = 'docker';
+  readonly options: DockerSourceOptions;
+  private readonly client: EngineClient;
+  private readonly log: MetricsLog;
+  private readonly errors: Counter;
+  private readonly eventCount: Counter;
+  /** Last CPU reading per container id: one-shot stats carry no precpu_stats. */
+  private readonly cpu = new Map<string, CpuReading>();
+  private known: ContainerInfo[] = [];
+  private failures = 0;
+  private nextAttemptAt = 0;
+  private readonly abort = new AbortController();
+  private eventsLoop: Promise<void> | undefined;
+
+  constructor(options: Partial<DockerSourceOptions>, deps: DockerSourceDeps = {}) {
+    this.options = resolveDockerSourceOptions(options);
+    this.client = new EngineClient({
+      socketPath: this.options.socketPath,
+      timeoutMs: this.options.requestTimeoutMs,
+      maxBodyBytes: this.options.maxBodyBytes,
+      maxSockets: this.options.statsConcurrency,
+    });
+    this.log = deps.log ?? silentLog;
+    const meter = deps.meter ?? createNoopMeter();
+    this.errors = meter.createCounter('collector.source.errors', { description: 'metric source failures by source and error code' });
+    this.eventCount = meter.createCounter('collector.docker.events', { description: 'container lifecycle events received' });
+  }
+
+  async scrape(now: number): Promise<ScrapeResult> {
+    if (now < this.nextAttemptAt) return this.unavailable('backoff');
+    let list: unknown;
+    try {
+      list = await this.client.getJson('/containers/json');
+      if (!Array.isArray(list)) throw new MetricsError('ET_ERR_DOCKER_BAD_PAYLOAD', '/containers/json: not an array');
+    } catch (err) {
+      const code = this.fail(err, now);
+      return this.unavailable(code);
+    }
+    this.failures = 0;
+    const containers = list.map(toContainerInfo).filter((c): c is ContainerInfo => c !== undefined);
+    const current = new Set(containers.map((c) => c.id));
+    const missing: ScrapeResult['missing'] = this.known.filter((c) => !current.has(c.id)).map((c) => ({ container: c.name, reason: 'not_running' }));
+    for (const id of this.cpu.keys()) if (!current.has(id)) this.cpu.delete(id);
+    this.known = containers;
+
+    const samples: Sample[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < containers.length) {
+        const c = containers[next++] as ContainerInfo;
+        try {
+          const body = await this.client.getJson(`/containers/${encodeURIComponent(c.id)}/stats?stream=false&one-shot=true`);
+          const r = statsToSamples(c.name, body, this.cpu.get(c.id), now);
+          if (r.cpu) this.cpu.set(c.id, r.cpu);
+          for (const s of r.samples) samples.push(s);
+        } catch (err) {
+          const code = err instanceof MetricsError ? err.code : 'ET_ERR_DOCKER_CONNECT';
+          this.count(code);
+          // A container that exits between list and stats is normal churn, not worth a warning.
+          this.log({ level: code === 'ET_ERR_DOCKER_GONE' ? 'info' : 'warn', code, msg: `stats of ${c.name} not read: ${(err as Error).message}`, fields: { container: c.name } });
+          missing.push({ container: c.name, reason: code });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.statsConcurrency, containers.length) }, worker));
+    return { samples, containers, missing };
+  }
+
+  /**
+   * Follows /events and hands each lifecycle event to onEvent as it arrives (not at the end of a
+   * window). Reconnects with backoff when the stream fails or the engine restarts.
+   */
+  startEvents(onEvent: (e: ContainerEvent) => void): void {
+    this.eventsLoop ??= this.followEvents(onEvent);
+  }
+
+  private async followEvents(onEvent: (e: ContainerEvent) => void): Promise<void> {
+    let failures = 0;
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      let delivered = 0;
+      const path = `/events?filters=${encodeURIComponent(EVENT_FILTER)}`;
+      try {
+        await this.client.stream(
+          path,
+          (line) => {
+            let ev: ContainerEvent | undefined;
+            try {
+              ev = toContainerEvent(parseEngineJson(line));
+            } catch {
+              this.count('ET_ERR_DOCKER_BAD_PAYLOAD');
+              return;
+            }
+            if (!ev) return;
+            delivered++;
+            this.eventCount.add(1, { kind: ev.kind });
+            onEvent(ev);
+          },
+          signal,
+        );
+        if (signal.aborted) return;
+        throw new MetricsError('ET_ERR_DOCKER_EVENTS', 'the engine closed the event stream');
+      } catch (err) {
+        if (signal.aborted) return;
+        failures = delivered > 0 ? 1 : failures + 1;
+        const code = err instanceof MetricsError ? err.code : 'ET_ERR_DOCKER_EVENTS';
+        const delay = backoff(failures, this.options.backoffInitialMs, this.options.backoffMaxMs);
+        this.count(code);
+        this.log({ level: 'warn', code, msg: `event stream: ${(err as Error).message}; reconnecting in ${delay} ms`, fields: { retryMs: delay } });
+        await sleep(delay, undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.eventsLoop;
+    this.client.close();
+  }
+
+  private fail(err: unknown, now: number): MetricsErrorCode {
+    const code = err instanceof MetricsError ? err.code : 'ET_ERR_DOCKER_CONNECT';
+    this.failures++;
+    const delay = backoff(this.failures, this.options.backoffInitialMs, this.options.backoffMaxMs);
+    this.nextAttemptAt = now + delay;
+    this.count(code);
+    this.log({ level: 'warn', code, msg: `container list failed: ${(err as Error).message}; next attempt in ${delay} ms`, fields: { retryMs: delay, failures: this.failures } });
+    return code;
+  }
+
+  private count(code: MetricsErrorCode): void {
+    this.errors.add(1, { source: 'docker', code });
+  }
+
+  /** No engine answer: every container known so far is marked missing, so its series show gaps. */
+  private unavailable(reason: string): ScrapeResult {
+    return { samples: [], containers: this.known, missing: this.known.map((c) => ({ container: c.name, reason })) };
+  }
+}
+
+/** Exponential backoff: initial, 2x, 4x, ... capped. */
+export function backoff(failures: number, initialMs: number, maxMs: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
+}
+
+function toContainerInfo(v: unknown): ContainerInfo | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const c = v as Record<string, unknown>;
+  if (typeof c.Id !== 'string') return undefined;
+  const names = Array.isArray(c.Names) ? c.Names : [];
+  const first = typeof names[0] === 'string' ? names[0] : c.Id.slice(0, 12);
+  const labels: Record<string, string> = {};
+  if (typeof c.Labels === 'object' && c.Labels !== null) {
+    for (const [k, val] of Object.entries(c.Labels)) if (typeof val === 'string') labels[k] = val;
+  }
+  return {
+    id: c.Id,
+    name: first.replace(/^\//, ''),
+    image: typeof c.Image === 'string' ? c.Image : '',
+    state: typeof c.State === 'string' ? c.State : '',
+    labels,
+  };
+}
