@@ -1,0 +1,82 @@
+import { LogLevel } from '@edge-telemetry/protocol';
+import { describe, expect, it } from 'vitest';
+import type { RawLogLine } from '../../pipeline/types.js';
+import { MultilineJoiner } from './multiline.js';
+import { multilineOptions, parseOptions } from './options.js';
+import { parseLine } from './parse-line.js';
+
+const o = parseOptions();
+const T = Date.UTC(2026, 0, 1);
+
+describe('parseLine', () => {
+  it('reads JSON lines: message, level, time and the other fields', () => {
+    const p = parseLine('{"time":"2026-03-01T10:00:00.250Z","level":"warn","msg":"disk almost full","pct":93,"mount":"/data"}', 'stdout', T, o);
+    expect(p).toEqual({ ts: Date.UTC(2026, 2, 1, 10, 0, 0, 250), level: LogLevel.warn, message: 'disk almost full', fields: { pct: '93', mount: '/data' }, format: 'json' });
+  });
+
+  it('reads pino/bunyan numeric levels and epoch times', () => {
+    const p = parseLine('{"level":50,"time":1767225600000,"msg":"boom"}', 'stdout', 0, o);
+    expect(p.level).toBe(LogLevel.error);
+    expect(p.ts).toBe(1767225600000);
+  });
+
+  it('reads logfmt with quoted values', () => {
+    const p = parseLine('ts=2026-03-01T10:00:00Z level=error msg="upstream \\"db\\" timed out" retry=3', 'stdout', T, o);
+    expect(p.level).toBe(LogLevel.error);
+    expect(p.message).toBe('upstream "db" timed out');
+    expect(p.fields).toEqual({ retry: '3' });
+    expect(p.ts).toBe(Date.UTC(2026, 2, 1, 10));
+  });
+
+  it('reads text lines with a leading timestamp and a level keyword', () => {
+    const p = parseLine('2026-03-01 10:00:01,500 WARN [main] c.e.Pool - pool exhausted', 'stdout', T, o);
+    expect(p.ts).toBe(Date.UTC(2026, 2, 1, 10, 0, 1, 500));
+    expect(p.level).toBe(LogLevel.warn);
+    expect(p.message).toBe('WARN [main] c.e.Pool - pool exhausted');
+    expect(parseLine('E0612 10:00:00.000000 1 reflector.go:1] failed to list', 'stdout', T, o).level).toBe(LogLevel.error);
+  });
+
+  it('infers the level from the stream when the line names none, and ignores prose', () => {
+    expect(parseLine('instruction cache parity error corrected', 'stdout', T, o).level).toBe(LogLevel.info);
+    expect(parseLine('something odd happened', 'stderr', T, o).level).toBe(LogLevel.warn);
+    expect(parseLine('Traceback (most recent call last):\n  File "x.py"', 'stdout', T, o).level).toBe(LogLevel.error);
+    expect(parseLine('{not json', 'stdout', T, o).format).toBe('text');
+  });
+});
+
+describe('MultilineJoiner', () => {
+  const raw = (line: string, stream: 'stdout' | 'stderr' = 'stdout'): RawLogLine => ({ ts: T, container: 'c', stream, line, rawBytes: line.length + 1 });
+  const lines = (evs: RawLogLine[]) => evs.map((e) => e.line);
+
+  it('joins a Java stack trace with Caused by and ... more', () => {
+    const j = new MultilineJoiner(multilineOptions());
+    const input = ['Exception in thread "main" java.lang.IllegalStateException: bad', '\tat com.example.A.run(A.java:10)', '\tat com.example.Main.main(Main.java:5)', 'Caused by: java.io.IOException: closed', '\t... 2 more', 'next line'];
+    const out = input.flatMap((l) => j.push(raw(l), 0));
+    expect(lines(out)).toEqual([input.slice(0, 5).join('\n')]);
+    expect(out[0]?.rawBytes).toBe(input.slice(0, 5).reduce((s, l) => s + l.length + 1, 0));
+    expect(lines(j.flush(0, true))).toEqual(['next line']);
+  });
+
+  it('joins a Python traceback up to its exception line', () => {
+    const j = new MultilineJoiner(multilineOptions());
+    const tb = ['Traceback (most recent call last):', '  File "app.py", line 3, in <module>', '    main()', 'ValueError: bad input'];
+    const out = tb.flatMap((l) => j.push(raw(l, 'stderr'), 0));
+    expect(lines(out)).toEqual([tb.join('\n')]);
+  });
+
+  it('releases a held line after the flush timeout only', () => {
+    const j = new MultilineJoiner(multilineOptions({ flushAfterMs: 1000 }));
+    expect(j.push(raw('single'), 0)).toEqual([]);
+    expect(j.flush(999)).toEqual([]);
+    expect(lines(j.flush(1000))).toEqual(['single']);
+  });
+
+  it('keeps streams apart and bounds the lines per event', () => {
+    const j = new MultilineJoiner(multilineOptions({ maxLines: 2 }));
+    j.push(raw('a'), 0);
+    j.push(raw(' b'), 0);
+    expect(lines(j.push(raw(' c'), 0))).toEqual(['a\n b']);
+    expect(j.push(raw('err', 'stderr'), 0)).toEqual([]);
+    expect(lines(j.flush(0, true)).sort()).toEqual([' c', 'err']);
+  });
+});
