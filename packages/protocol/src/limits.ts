@@ -3,7 +3,8 @@ export const PROTOCOL_VERSION = 1;
 
 /**
  * Size limits both sides enforce. The ingester checks the compressed size before it decompresses
- * and tells zstd the decompressed cap, so a decompression bomb costs it at most MAX_BATCH_DECODED_BYTES.
+ * and bounds the decompressed output itself (never trusting the zstd header), so a decompression
+ * bomb costs it at most maxBatchDecodedBytes.
  */
 export const limits = {
   maxBatchWireBytes: 1024 * 1024,
@@ -15,7 +16,13 @@ export const limits = {
   maxItemsPerSection: 200_000,
   maxMapEntries: 256,
   maxTemplateSamples: 16,
+  maxTemplateParams: 256,
   maxSketchBins: 4096,
+  /**
+   * Timestamps are epoch ms in [0, 2^47] (up to the year 6429). The bound keeps every delta
+   * between two timestamps a safe integer after zigzag encoding.
+   */
+  maxTimestampMs: 2 ** 47,
 } as const;
 
 /** DDSketch relative accuracy: quantiles are within 1% of the true value. */

@@ -1,30 +1,58 @@
-// PROVISIONAL (being replaced by the binary columnar codec): JSON + zstd with the final API.
-import { Compressor, Decompressor } from 'zstd-napi';
 import type { Batch } from '../types/batch.js';
 import { ProtocolError, type Result } from '../errors/errors.js';
 import { limits } from '../limits.js';
+import { createZstd } from '../wire/zstd.js';
+import { FRAME_HEADER_BYTES, FrameFlags, MessageKind, readFrameHeader, writeFrameHeader } from '../wire/frame.js';
+import { validateBatch } from '../validate/batch.js';
+import { readBatchBody, writeBatchBody } from './batch-body.js';
+import { resolveCodecOptions, type CodecOptions } from './options.js';
 
 export interface BatchCodec {
+  /** Frame header + zstd(batch body). Throws ProtocolError ET_ERR_INVALID_FIELD for a batch the receiver would refuse (unless validateOnEncode is off). */
   encode(batch: Batch): Buffer;
-  /** `topicNode`: the node id from the topic the bytes arrived on; a different id in the batch is rejected. */
+  /** `topicNode`: the node id from the topic the bytes arrived on; a different id in the batch is rejected. Never throws. */
   decode(bytes: Uint8Array, topicNode?: string): Result<Batch>;
 }
 
-export function createBatchCodec(opts: { level?: number } = {}): BatchCodec {
-  const c = new Compressor();
-  c.setParameters({ compressionLevel: opts.level ?? 3 });
-  const d = new Decompressor();
+/**
+ * The batch codec. Holds one zstd compression and decompression context for its lifetime (they
+ * cost far more to create than a small batch costs to compress); one codec per thread of use.
+ */
+export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
+  const o = resolveCodecOptions(opts);
+  const zstd = createZstd({ level: o.level, dictionary: o.dictionary });
+  const flags = zstd.hasDictionary ? FrameFlags.dictionary : 0;
+
   return {
-    encode: (batch) => Buffer.concat([Buffer.from([0x45, 0x54, 1]), c.compress(Buffer.from(JSON.stringify(batch)))]),
-    decode: (bytes, topicNode) => {
-      if (bytes.length > limits.maxBatchWireBytes) return { ok: false, error: new ProtocolError('ET_ERR_TOO_LARGE', `${bytes.length} bytes`) };
-      try {
-        const batch = JSON.parse(d.decompress(Buffer.from(bytes.subarray(3))).toString()) as Batch;
-        if (topicNode !== undefined && batch.node !== topicNode) return { ok: false, error: new ProtocolError('ET_ERR_NODE_MISMATCH', `${batch.node} != ${topicNode}`) };
-        return { ok: true, value: batch };
-      } catch (err) {
-        return { ok: false, error: new ProtocolError('ET_ERR_CORRUPT_COMPRESSION', (err as Error).message) };
+    encode(batch) {
+      if (o.validateOnEncode) {
+        const v = validateBatch(batch);
+        if (!v.ok) throw v.error;
       }
+      const body = writeBatchBody(batch);
+      return Buffer.concat([writeFrameHeader(MessageKind.batch, flags), zstd.compress(body)]);
+    },
+    decode(bytes, topicNode) {
+      if (bytes.length > limits.maxBatchWireBytes) return fail('ET_ERR_TOO_LARGE', `batch: ${bytes.length} bytes, limit ${limits.maxBatchWireBytes}`);
+      const header = readFrameHeader(bytes, MessageKind.batch);
+      if (!header.ok) return header;
+      const body = zstd.decompress(bytes.subarray(FRAME_HEADER_BYTES), limits.maxBatchDecodedBytes, (header.value & FrameFlags.dictionary) !== 0);
+      if (!body.ok) return body;
+      let batch: Batch;
+      try {
+        batch = readBatchBody(body.value);
+      } catch (err) {
+        if (err instanceof ProtocolError) return { ok: false, error: err };
+        return fail('ET_ERR_INVALID_FIELD', `batch: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const valid = validateBatch(batch);
+      if (!valid.ok) return valid;
+      if (topicNode !== undefined && batch.node !== topicNode) return fail('ET_ERR_NODE_MISMATCH', `node: ${JSON.stringify(batch.node)} in the batch, ${JSON.stringify(topicNode)} in the topic`);
+      return valid;
     },
   };
+}
+
+function fail(code: ProtocolError['code'], detail: string): Result<Batch> {
+  return { ok: false, error: new ProtocolError(code, detail) };
 }

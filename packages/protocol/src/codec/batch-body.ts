@@ -1,0 +1,404 @@
+/**
+ * The batch body (v1), the bytes inside the zstd frame. Column-oriented: each section is a count
+ * followed by one column per field, so similar values sit together and zstd finds them.
+ *
+ *   node str · epoch uint · seq uint · sentAt uint · windowStart uint · windowEnd-windowStart uint
+ *   strings: n uint, n x str                     (every repeated string, sent once; referenced by index)
+ *   containers: n | id ref | name ref | image ref | state ref | labels map
+ *   metrics: n | container ref | metric ref | start delta | end-start uint | count uint | sum num
+ *            | min num | max num-or(min) | last num-or(min, max) | gaps uint | resets uint
+ *            | sketch flag byte | sketch bodies
+ *   logs: n | ts delta | container ref | level byte | stream byte | repeat uint | templateId ref
+ *         | message str | fields map
+ *   templates: n | container ref | id ref | template ref | level byte | count uint | firstSeen delta
+ *              | lastSeen-firstSeen sint | samples (k uint, k x (ts-firstSeen sint, p uint, p x str))
+ *   events: n | ts delta | container ref | kind byte | attrs map
+ *   drops: n | stage ref | reason ref | container ref | count uint
+ *   health: uplinkBytes rawBytes queueBatches queueBytes uint · budgetLeftBytes+1 uint · degradeLevel uint
+ *           · cpuPct num · rssBytes uint · agentVersion ref
+ *
+ * uint = LEB128; sint = zigzag LEB128; num = integer, decimal or float64 (ByteWriter.num);
+ * num-or = num, or a one-byte tag meaning "equal to min" / "equal to max" (ByteWriter.numOr); str = uint length +
+ * UTF-8; ref = uint index into strings; map = k uint, k x (key ref, value ref); delta = sint from
+ * the previous row's value, the first row from windowStart. sketch = zeros uint, then positive and
+ * negative stores as offset sint, n uint, n x count uint.
+ */
+import type { Batch, ContainerEvent, ContainerInfo, DropCount, LogEvent, LogTemplate, MetricSummary, SketchBins, SketchData, TemplateSample } from '../types/batch.js';
+import type { LogLevelValue } from '../types/batch.js';
+import { ByteWriter } from '../wire/byte-writer.js';
+import { ByteReader } from '../wire/byte-reader.js';
+import { limits } from '../limits.js';
+import { CONTAINER_EVENT_KINDS } from '../validate/batch.js';
+
+/** Assigns each distinct string an index in order of first use. */
+class StringTable {
+  readonly list: string[] = [];
+  private readonly index = new Map<string, number>();
+  ref(s: string): number {
+    let i = this.index.get(s);
+    if (i === undefined) {
+      i = this.list.length;
+      this.index.set(s, i);
+      this.list.push(s);
+    }
+    return i;
+  }
+}
+
+const KIND_CODE = new Map(CONTAINER_EVENT_KINDS.map((k, i) => [k, i]));
+
+export function writeBatchBody(b: Batch): Buffer {
+  const strings = new StringTable();
+  const w = new ByteWriter(64 * 1024);
+  const ref = (s: string): void => w.uint(strings.ref(s));
+  const map = (m: Record<string, string>): void => {
+    const keys = Object.keys(m);
+    w.uint(keys.length);
+    for (const k of keys) {
+      ref(k);
+      ref(m[k] as string);
+    }
+  };
+
+  const cs = b.containers;
+  w.uint(cs.length);
+  for (const c of cs) ref(c.id);
+  for (const c of cs) ref(c.name);
+  for (const c of cs) ref(c.image);
+  for (const c of cs) ref(c.state);
+  for (const c of cs) map(c.labels);
+
+  const ms = b.metrics;
+  w.uint(ms.length);
+  for (const m of ms) ref(m.container);
+  for (const m of ms) ref(m.metric);
+  let prev = b.windowStart;
+  for (const m of ms) {
+    w.sint(m.start - prev);
+    prev = m.start;
+  }
+  for (const m of ms) w.uint(m.end - m.start);
+  for (const m of ms) w.uint(m.count);
+  for (const m of ms) w.num(m.sum);
+  for (const m of ms) w.num(m.min);
+  for (const m of ms) w.numOr(m.max, m.min, m.min);
+  for (const m of ms) w.numOr(m.last, m.min, m.max);
+  for (const m of ms) w.uint(m.gaps);
+  for (const m of ms) w.uint(m.resets);
+  for (const m of ms) w.byte(m.sketch ? 1 : 0);
+  for (const m of ms) if (m.sketch) writeSketch(w, m.sketch);
+
+  const ls = b.logs;
+  w.uint(ls.length);
+  prev = b.windowStart;
+  for (const l of ls) {
+    w.sint(l.ts - prev);
+    prev = l.ts;
+  }
+  for (const l of ls) ref(l.container);
+  for (const l of ls) w.byte(l.level);
+  for (const l of ls) w.byte(l.stream === 'stdout' ? 0 : 1);
+  for (const l of ls) w.uint(l.repeat);
+  for (const l of ls) ref(l.templateId);
+  for (const l of ls) w.str(l.message);
+  for (const l of ls) map(l.fields);
+
+  const ts = b.templates;
+  w.uint(ts.length);
+  for (const t of ts) ref(t.container);
+  for (const t of ts) ref(t.id);
+  for (const t of ts) ref(t.template);
+  for (const t of ts) w.byte(t.level);
+  for (const t of ts) w.uint(t.count);
+  prev = b.windowStart;
+  for (const t of ts) {
+    w.sint(t.firstSeen - prev);
+    prev = t.firstSeen;
+  }
+  for (const t of ts) w.sint(t.lastSeen - t.firstSeen);
+  for (const t of ts) {
+    w.uint(t.samples.length);
+    for (const s of t.samples) {
+      w.sint(s.ts - t.firstSeen);
+      w.uint(s.params.length);
+      for (const p of s.params) w.str(p);
+    }
+  }
+
+  const es = b.events;
+  w.uint(es.length);
+  prev = b.windowStart;
+  for (const e of es) {
+    w.sint(e.ts - prev);
+    prev = e.ts;
+  }
+  for (const e of es) ref(e.container);
+  for (const e of es) w.byte(KIND_CODE.get(e.kind) ?? 0);
+  for (const e of es) map(e.attrs);
+
+  const ds = b.drops;
+  w.uint(ds.length);
+  for (const d of ds) ref(d.stage);
+  for (const d of ds) ref(d.reason);
+  for (const d of ds) ref(d.container);
+  for (const d of ds) w.uint(d.count);
+
+  const h = b.health;
+  w.uint(h.uplinkBytes);
+  w.uint(h.rawBytes);
+  w.uint(h.queueBatches);
+  w.uint(h.queueBytes);
+  w.uint(h.budgetLeftBytes + 1);
+  w.uint(h.degradeLevel);
+  w.num(h.cpuPct);
+  w.uint(h.rssBytes);
+  ref(h.agentVersion);
+
+  const head = new ByteWriter(1024 + strings.list.length * 16);
+  head.str(b.node);
+  head.uint(b.epoch);
+  head.uint(b.seq);
+  head.uint(b.sentAt);
+  head.uint(b.windowStart);
+  head.uint(b.windowEnd - b.windowStart);
+  head.uint(strings.list.length);
+  for (const s of strings.list) head.str(s);
+  head.bytes(w.view());
+  return head.view();
+}
+
+function writeSketch(w: ByteWriter, s: SketchData): void {
+  w.uint(s.zeros);
+  writeBins(w, s.positive);
+  writeBins(w, s.negative);
+}
+
+function writeBins(w: ByteWriter, bins: SketchBins): void {
+  w.sint(bins.offset);
+  w.uint(bins.counts.length);
+  for (const c of bins.counts) w.uint(c);
+}
+
+/**
+ * Reads a body written by writeBatchBody from untrusted bytes. Checks the wire structure (bounds,
+ * counts against remaining bytes and limits, string refs, enum codes, UTF-8, no trailing bytes);
+ * the semantic checks (ranges, patterns) are validateBatch's, run by the caller. Throws ProtocolError.
+ */
+export function readBatchBody(bytes: Uint8Array): Batch {
+  const r: ByteReader = new ByteReader(bytes);
+  const maxStr = limits.maxStringBytes;
+  const maxItems = limits.maxItemsPerSection;
+
+  r.field = 'node';
+  const node = r.str(maxStr);
+  r.field = 'epoch';
+  const epoch = r.uint();
+  r.field = 'seq';
+  const seq = r.uint();
+  r.field = 'sentAt';
+  const sentAt = r.uint();
+  r.field = 'windowStart';
+  const windowStart = r.uint();
+  r.field = 'windowEnd';
+  const windowEnd = windowStart + r.uint();
+
+  r.field = 'strings[]';
+  const nStrings = r.count(Number.MAX_SAFE_INTEGER, 1);
+  const strings: string[] = [];
+  for (let i = 0; i < nStrings; i++) {
+    r.index = i;
+    strings.push(r.str(maxStr));
+  }
+  const ref = (): string => {
+    const i = r.uint();
+    const s = strings[i];
+    if (s === undefined) r.fail('ET_ERR_INVALID_FIELD', `string ref ${i} outside the table of ${strings.length}`);
+    return s;
+  };
+  const map = (): Record<string, string> => {
+    const k = r.count(limits.maxMapEntries, 2);
+    const m: Record<string, string> = {};
+    for (let j = 0; j < k; j++) {
+      const key = ref();
+      const value = ref();
+      if (Object.prototype.hasOwnProperty.call(m, key)) r.fail('ET_ERR_INVALID_FIELD', `duplicate key ${JSON.stringify(key)}`);
+      // A plain assignment of '__proto__' would set the prototype instead of a key.
+      Object.defineProperty(m, key, { value, enumerable: true, writable: true, configurable: true });
+    }
+    return m;
+  };
+  /** Reads one column of n values into rows[i][key]. */
+  const column = <T>(rows: T[], field: string, read: () => unknown, key: keyof T): void => {
+    r.field = field;
+    for (let i = 0; i < rows.length; i++) {
+      r.index = i;
+      (rows[i] as Record<keyof T, unknown>)[key] = read();
+    }
+  };
+  const deltas = <T>(rows: T[], field: string, key: keyof T): void => {
+    r.field = field;
+    let prev = windowStart;
+    for (let i = 0; i < rows.length; i++) {
+      r.index = i;
+      prev += r.sint();
+      (rows[i] as Record<keyof T, unknown>)[key] = prev;
+    }
+  };
+  // Each row takes at least one byte per column, so n is checked against the bytes left.
+  const rows = <T>(field: string, minBytes: number, make: () => T): T[] => {
+    r.field = field;
+    const n = r.count(maxItems, minBytes);
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) out.push(make());
+    return out;
+  };
+
+  const containers = rows<ContainerInfo>('containers', 5, () => ({ id: '', name: '', image: '', state: '', labels: {} }));
+  column(containers, 'containers[].id', ref, 'id');
+  column(containers, 'containers[].name', ref, 'name');
+  column(containers, 'containers[].image', ref, 'image');
+  column(containers, 'containers[].state', ref, 'state');
+  column(containers, 'containers[].labels', map, 'labels');
+
+  const metrics = rows<MetricSummary>('metrics', 13, () => ({ container: '', metric: '', start: 0, end: 0, count: 0, sum: 0, min: 0, max: 0, last: 0, gaps: 0, resets: 0 }));
+  column(metrics, 'metrics[].container', ref, 'container');
+  column(metrics, 'metrics[].metric', ref, 'metric');
+  deltas(metrics, 'metrics[].start', 'start');
+  r.field = 'metrics[].end';
+  for (let i = 0; i < metrics.length; i++) {
+    r.index = i;
+    const m = metrics[i] as MetricSummary;
+    m.end = m.start + r.uint();
+  }
+  const uint = (): number => r.uint();
+  const num = (): number => r.num();
+  column(metrics, 'metrics[].count', uint, 'count');
+  column(metrics, 'metrics[].sum', num, 'sum');
+  column(metrics, 'metrics[].min', num, 'min');
+  r.field = 'metrics[].max';
+  for (let i = 0; i < metrics.length; i++) {
+    r.index = i;
+    const m = metrics[i] as MetricSummary;
+    m.max = r.numOr(m.min, m.min);
+  }
+  r.field = 'metrics[].last';
+  for (let i = 0; i < metrics.length; i++) {
+    r.index = i;
+    const m = metrics[i] as MetricSummary;
+    m.last = r.numOr(m.min, m.max);
+  }
+  column(metrics, 'metrics[].gaps', uint, 'gaps');
+  column(metrics, 'metrics[].resets', uint, 'resets');
+  r.field = 'metrics[].sketch';
+  const hasSketch: boolean[] = [];
+  for (let i = 0; i < metrics.length; i++) {
+    r.index = i;
+    const flag = r.byte();
+    if (flag > 1) r.fail('ET_ERR_INVALID_FIELD', `sketch flag ${flag}`);
+    hasSketch.push(flag === 1);
+  }
+  for (let i = 0; i < metrics.length; i++) {
+    r.index = i;
+    if (hasSketch[i]) (metrics[i] as MetricSummary).sketch = readSketch(r);
+  }
+
+  const logs = rows<LogEvent>('logs', 8, () => ({ ts: 0, container: '', level: 0, message: '', stream: 'stdout', repeat: 1, templateId: '', fields: {} }));
+  deltas(logs, 'logs[].ts', 'ts');
+  column(logs, 'logs[].container', ref, 'container');
+  column(logs, 'logs[].level', () => r.byte() as LogLevelValue, 'level');
+  column(logs, 'logs[].stream', () => stream(r), 'stream');
+  column(logs, 'logs[].repeat', uint, 'repeat');
+  column(logs, 'logs[].templateId', ref, 'templateId');
+  column(logs, 'logs[].message', () => r.str(maxStr), 'message');
+  column(logs, 'logs[].fields', map, 'fields');
+
+  const templates = rows<LogTemplate>('templates', 8, () => ({ container: '', id: '', template: '', level: 0, count: 0, firstSeen: 0, lastSeen: 0, samples: [] }));
+  column(templates, 'templates[].container', ref, 'container');
+  column(templates, 'templates[].id', ref, 'id');
+  column(templates, 'templates[].template', ref, 'template');
+  column(templates, 'templates[].level', () => r.byte() as LogLevelValue, 'level');
+  column(templates, 'templates[].count', uint, 'count');
+  deltas(templates, 'templates[].firstSeen', 'firstSeen');
+  r.field = 'templates[].lastSeen';
+  for (let i = 0; i < templates.length; i++) {
+    r.index = i;
+    const t = templates[i] as LogTemplate;
+    t.lastSeen = t.firstSeen + r.sint();
+  }
+  r.field = 'templates[].samples';
+  for (let i = 0; i < templates.length; i++) {
+    r.index = i;
+    const t = templates[i] as LogTemplate;
+    const k = r.count(limits.maxTemplateSamples, 2);
+    const samples: TemplateSample[] = [];
+    for (let j = 0; j < k; j++) {
+      const ts = t.firstSeen + r.sint();
+      const p = r.count(limits.maxTemplateParams, 1);
+      const params: string[] = [];
+      for (let q = 0; q < p; q++) params.push(r.str(maxStr));
+      samples.push({ ts, params });
+    }
+    t.samples = samples;
+  }
+
+  const events = rows<ContainerEvent>('events', 4, () => ({ ts: 0, container: '', kind: 'start', attrs: {} }));
+  deltas(events, 'events[].ts', 'ts');
+  column(events, 'events[].container', ref, 'container');
+  column(
+    events,
+    'events[].kind',
+    () => {
+      const code = r.byte();
+      const kind = CONTAINER_EVENT_KINDS[code];
+      if (kind === undefined) r.fail('ET_ERR_INVALID_FIELD', `unknown event kind ${code}`);
+      return kind;
+    },
+    'kind',
+  );
+  column(events, 'events[].attrs', map, 'attrs');
+
+  const drops = rows<DropCount>('drops', 4, () => ({ stage: '', reason: '', container: '', count: 0 }));
+  column(drops, 'drops[].stage', ref, 'stage');
+  column(drops, 'drops[].reason', ref, 'reason');
+  column(drops, 'drops[].container', ref, 'container');
+  column(drops, 'drops[].count', uint, 'count');
+
+  r.field = 'health';
+  const health = {
+    uplinkBytes: r.uint(),
+    rawBytes: r.uint(),
+    queueBatches: r.uint(),
+    queueBytes: r.uint(),
+    budgetLeftBytes: r.uint() - 1,
+    degradeLevel: r.uint(),
+    cpuPct: r.num(),
+    rssBytes: r.uint(),
+    agentVersion: ref(),
+  };
+  if (r.remaining !== 0) {
+    r.field = 'body';
+    r.fail('ET_ERR_INVALID_FIELD', `${r.remaining} trailing bytes`);
+  }
+  return { node, epoch, seq, sentAt, windowStart, windowEnd, containers, metrics, logs, templates, events, drops, health };
+}
+
+function stream(r: ByteReader): 'stdout' | 'stderr' {
+  const b = r.byte();
+  if (b > 1) r.fail('ET_ERR_INVALID_FIELD', `stream code ${b}`);
+  return b === 0 ? 'stdout' : 'stderr';
+}
+
+function readSketch(r: ByteReader): SketchData {
+  const zeros = r.uint();
+  const positive = readBins(r, limits.maxSketchBins);
+  const negative = readBins(r, limits.maxSketchBins - positive.counts.length);
+  return { zeros, positive, negative };
+}
+
+function readBins(r: ByteReader, maxBins: number): SketchBins {
+  const offset = r.sint();
+  const n = r.count(maxBins, 1);
+  const counts: number[] = [];
+  for (let i = 0; i < n; i++) counts.push(r.uint());
+  return { offset, counts };
+}

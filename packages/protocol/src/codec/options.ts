@@ -1,0 +1,29 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/** Options of createBatchCodec and createPullCodec. */
+export const CodecOptionsSchema = Type.Object(
+  {
+    /** zstd compression level (negative = faster, up to 19 = smaller). 3 is zstd's default and the measured sweet spot for 10-100 KB batches. */
+    level: Type.Integer({ minimum: -7, maximum: 19, default: 3 }),
+    /**
+     * A zstd dictionary (`zstd --train` on earlier batches). Both ends must load the same bytes;
+     * frames say whether they used it, so a decoder with a dictionary still reads frames without.
+     */
+    dictionary: Type.Optional(Type.Uint8Array()),
+    /** Validate every batch before encoding (throws ProtocolError ET_ERR_INVALID_FIELD): the sender learns at once what the receiver would refuse. */
+    validateOnEncode: Type.Boolean({ default: true }),
+  },
+  { additionalProperties: false },
+);
+export type CodecOptions = Static<typeof CodecOptionsSchema>;
+
+/** Fills defaults and checks the options; a wrong option is a programming error, so this throws. */
+export function resolveCodecOptions(input: Partial<CodecOptions> = {}): CodecOptions {
+  const withDefaults = Value.Default(CodecOptionsSchema, { ...input });
+  if (!Value.Check(CodecOptionsSchema, withDefaults)) {
+    const first = Value.Errors(CodecOptionsSchema, withDefaults).First();
+    throw new TypeError(`codec options: ${first ? `${first.path} ${first.message}` : 'invalid'}`);
+  }
+  return withDefaults;
+}

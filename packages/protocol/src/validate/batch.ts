@@ -1,0 +1,140 @@
+import type { Batch, ContainerEventKind, SketchData } from '../types/batch.js';
+import { LOG_LEVEL_NAMES } from '../types/batch.js';
+import { NODE_ID_PATTERN } from '../topics/topics.js';
+import { limits } from '../limits.js';
+import { finite, guard, int, invalid, list, pattern, record, stringMap, text, timestamp, uint } from './checks.js';
+import type { Result } from '../errors/errors.js';
+
+export const CONTAINER_EVENT_KINDS: readonly ContainerEventKind[] = ['start', 'stop', 'die', 'oom', 'restart', 'health_status', 'create', 'destroy', 'gap'];
+export const LOG_STREAMS = ['stdout', 'stderr'] as const;
+export const MAX_LOG_LEVEL = LOG_LEVEL_NAMES.length - 1;
+/** Sketch bin indexes stay in this range (1% accuracy reaches about ±36k over the whole float64 range). */
+export const SKETCH_INDEX_LIMIT = 2 ** 31;
+
+/**
+ * Checks that a value is a Batch the protocol can carry: every field present, of its type, in
+ * range (integers safe, timestamps in [0, maxTimestampMs], floats finite, enums known, strings
+ * well-formed and within maxStringBytes, lists and maps within their limits). Both the encoder
+ * (refusing to send what the other side would reject) and the decoder use it.
+ */
+export function validateBatch(value: unknown): Result<Batch> {
+  return guard(() => checkBatch(value));
+}
+
+function checkBatch(value: unknown): Batch {
+  const b = record(value, '', 'batch');
+  pattern(b.node, '', 'node', NODE_ID_PATTERN);
+  uint(b.epoch, '', 'epoch');
+  uint(b.seq, '', 'seq');
+  timestamp(b.sentAt, '', 'sentAt');
+  const ws = timestamp(b.windowStart, '', 'windowStart');
+  const we = timestamp(b.windowEnd, '', 'windowEnd');
+  if (we < ws) invalid('windowEnd', 'before windowStart');
+  const max = limits.maxItemsPerSection;
+
+  list(b.containers, '', 'containers', max).forEach((v, i) => {
+    const p = `containers[${i}]`;
+    const c = record(v, '', p);
+    text(c.id, p, 'id');
+    text(c.name, p, 'name');
+    text(c.image, p, 'image');
+    text(c.state, p, 'state');
+    stringMap(c.labels, p, 'labels');
+  });
+
+  list(b.metrics, '', 'metrics', max).forEach((v, i) => {
+    const p = `metrics[${i}]`;
+    const m = record(v, '', p);
+    text(m.container, p, 'container');
+    text(m.metric, p, 'metric');
+    const s = timestamp(m.start, p, 'start');
+    const e = timestamp(m.end, p, 'end');
+    if (e < s) invalid(`${p}.end`, 'before start');
+    uint(m.count, p, 'count');
+    finite(m.sum, p, 'sum');
+    finite(m.min, p, 'min');
+    finite(m.max, p, 'max');
+    finite(m.last, p, 'last');
+    uint(m.gaps, p, 'gaps');
+    uint(m.resets, p, 'resets');
+    if (m.sketch !== undefined) checkSketch(m.sketch, `${p}.sketch`);
+  });
+
+  list(b.logs, '', 'logs', max).forEach((v, i) => {
+    const p = `logs[${i}]`;
+    const l = record(v, '', p);
+    timestamp(l.ts, p, 'ts');
+    text(l.container, p, 'container');
+    int(l.level, p, 'level', 0, MAX_LOG_LEVEL);
+    text(l.message, p, 'message');
+    if (l.stream !== 'stdout' && l.stream !== 'stderr') invalid(`${p}.stream`, 'expected stdout or stderr');
+    int(l.repeat, p, 'repeat', 1, Number.MAX_SAFE_INTEGER);
+    text(l.templateId, p, 'templateId');
+    stringMap(l.fields, p, 'fields');
+  });
+
+  list(b.templates, '', 'templates', max).forEach((v, i) => {
+    const p = `templates[${i}]`;
+    const t = record(v, '', p);
+    text(t.container, p, 'container');
+    text(t.id, p, 'id');
+    text(t.template, p, 'template');
+    int(t.level, p, 'level', 0, MAX_LOG_LEVEL);
+    uint(t.count, p, 'count');
+    timestamp(t.firstSeen, p, 'firstSeen');
+    timestamp(t.lastSeen, p, 'lastSeen');
+    list(t.samples, p, 'samples', limits.maxTemplateSamples).forEach((sv, j) => {
+      const sp = `${p}.samples[${j}]`;
+      const s = record(sv, '', sp);
+      timestamp(s.ts, sp, 'ts');
+      list(s.params, sp, 'params', limits.maxTemplateParams).forEach((pv, k) => text(pv, sp, `params[${k}]`));
+    });
+  });
+
+  list(b.events, '', 'events', max).forEach((v, i) => {
+    const p = `events[${i}]`;
+    const e = record(v, '', p);
+    timestamp(e.ts, p, 'ts');
+    text(e.container, p, 'container');
+    if (!(CONTAINER_EVENT_KINDS as readonly unknown[]).includes(e.kind)) invalid(`${p}.kind`, `expected one of ${CONTAINER_EVENT_KINDS.join(', ')}`);
+    stringMap(e.attrs, p, 'attrs');
+  });
+
+  list(b.drops, '', 'drops', max).forEach((v, i) => {
+    const p = `drops[${i}]`;
+    const d = record(v, '', p);
+    text(d.stage, p, 'stage');
+    text(d.reason, p, 'reason');
+    text(d.container, p, 'container');
+    uint(d.count, p, 'count');
+  });
+
+  const h = record(b.health, '', 'health');
+  uint(h.uplinkBytes, 'health', 'uplinkBytes');
+  uint(h.rawBytes, 'health', 'rawBytes');
+  uint(h.queueBatches, 'health', 'queueBatches');
+  uint(h.queueBytes, 'health', 'queueBytes');
+  int(h.budgetLeftBytes, 'health', 'budgetLeftBytes', -1, Number.MAX_SAFE_INTEGER - 1);
+  uint(h.degradeLevel, 'health', 'degradeLevel');
+  if (finite(h.cpuPct, 'health', 'cpuPct') < 0) invalid('health.cpuPct', 'negative');
+  uint(h.rssBytes, 'health', 'rssBytes');
+  text(h.agentVersion, 'health', 'agentVersion');
+  return value as Batch;
+}
+
+export function checkSketch(value: unknown, p: string): SketchData {
+  const s = record(value, '', p);
+  uint(s.zeros, p, 'zeros');
+  let bins = 0;
+  for (const side of ['positive', 'negative'] as const) {
+    const sp = `${p}.${side}`;
+    const store = record(s[side], p, side);
+    const offset = int(store.offset, sp, 'offset', -SKETCH_INDEX_LIMIT, SKETCH_INDEX_LIMIT);
+    const counts = list(store.counts, sp, 'counts', limits.maxSketchBins);
+    if (offset + counts.length > SKETCH_INDEX_LIMIT) invalid(`${sp}.offset`, 'bins run past the index limit');
+    counts.forEach((c, k) => uint(c, sp, `counts[${k}]`));
+    bins += counts.length;
+  }
+  if (bins > limits.maxSketchBins) invalid(p, `${bins} bins above the limit ${limits.maxSketchBins}`);
+  return value as SketchData;
+}

@@ -1,0 +1,93 @@
+import { Compressor } from 'zstd-napi';
+import binding from 'zstd-napi/binding.js';
+import { ProtocolError, type Result } from '../errors/errors.js';
+
+export interface ZstdOptions {
+  level: number;
+  /** A zstd dictionary (e.g. trained with `zstd --train` on earlier batches); both ends must load the same one. */
+  dictionary?: Uint8Array | undefined;
+}
+
+/** One compression and one decompression context, reused across calls (they are costly to create). */
+export interface ZstdContext {
+  compress(src: Uint8Array): Buffer;
+  readonly hasDictionary: boolean;
+  /** Decompresses one zstd frame into at most `maxBytes`, whatever its header claims. */
+  decompress(src: Uint8Array, maxBytes: number, withDictionary: boolean): Result<Buffer>;
+}
+
+const ZSTD_MAGIC = 0xfd2fb528;
+const STREAM_CHUNK = 128 * 1024;
+
+/**
+ * zstd-napi's high-level Decompressor has no output limit (it allocates what the frame header
+ * says, or grows without bound when the header has no size), so decompression uses the binding's
+ * DCtx directly: a declared content size is checked against the cap before allocating, and a
+ * frame without one is streamed with a running total that stops one byte past the cap. zstd
+ * itself rejects a frame whose output does not match its declared size, so a lying header can
+ * never make it write more than was allocated.
+ */
+export function createZstd(opts: ZstdOptions): ZstdContext {
+  const compressor = new Compressor();
+  compressor.setParameters({ compressionLevel: opts.level });
+  // A frame is decoded with exactly the setup it was encoded with (the frame flags say which),
+  // hence a second context when a dictionary is configured.
+  const plain = newDCtx();
+  const withDict = opts.dictionary ? newDCtx() : undefined;
+  if (opts.dictionary && withDict) {
+    compressor.loadDictionary(opts.dictionary);
+    withDict.loadDictionary(opts.dictionary);
+  }
+
+  const corrupt = (why: string): Result<Buffer> => ({ ok: false, error: new ProtocolError('ET_ERR_CORRUPT_COMPRESSION', why) });
+  const tooLarge = (why: string): Result<Buffer> => ({ ok: false, error: new ProtocolError('ET_ERR_DECOMPRESSED_TOO_LARGE', why) });
+
+  function streamed(dctx: binding.DCtx, src: Uint8Array, maxBytes: number): Result<Buffer> {
+    dctx.reset(binding.ResetDirective.sessionOnly);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let consumedAll = 0;
+    for (;;) {
+      const room = Math.min(STREAM_CHUNK, maxBytes + 1 - total);
+      const out = Buffer.allocUnsafe(room);
+      const [ret, produced, consumed] = dctx.decompressStream(out, src.subarray(consumedAll));
+      consumedAll += consumed;
+      total += produced;
+      if (total > maxBytes) return tooLarge(`frame without content size produced more than ${maxBytes} bytes`);
+      if (produced > 0) chunks.push(out.subarray(0, produced));
+      if (ret === 0) break;
+      if (consumedAll >= src.length && produced < room) return corrupt('zstd frame is truncated');
+    }
+    if (consumedAll !== src.length) return corrupt('trailing data after the zstd frame');
+    return { ok: true, value: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total) };
+  }
+
+  return {
+    hasDictionary: withDict !== undefined,
+    compress: (src) => compressor.compress(src),
+    decompress(src, maxBytes, withDictionary) {
+      const dctx = withDictionary ? withDict : plain;
+      if (!dctx) return corrupt('frame needs a dictionary and none is configured');
+      if (src.length < 4 || Buffer.from(src.buffer, src.byteOffset, 4).readUInt32LE(0) !== ZSTD_MAGIC) return corrupt('not a zstd frame');
+      try {
+        if (binding.findFrameCompressedSize(src) !== src.length) return corrupt('data after the zstd frame');
+        const declared = binding.getFrameContentSize(src);
+        if (declared === null) return streamed(dctx, src, maxBytes);
+        if (declared > maxBytes) return tooLarge(`frame declares ${declared} bytes, limit ${maxBytes}`);
+        const out = Buffer.allocUnsafe(declared);
+        const n = dctx.decompress(out, src);
+        if (n !== declared) return corrupt(`frame declares ${declared} bytes, decoded ${n}`);
+        return { ok: true, value: out };
+      } catch (err) {
+        return corrupt(err instanceof Error ? err.message : String(err));
+      }
+    },
+  };
+}
+
+function newDCtx(): binding.DCtx {
+  const dctx = new binding.DCtx();
+  // Bounds the window a streaming frame may ask for (16 MiB), so the window buffer stays small too.
+  dctx.setParameter(binding.DParameter.windowLogMax, 24);
+  return dctx;
+}
