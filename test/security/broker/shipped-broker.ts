@@ -1,0 +1,151 @@
+/**
+ * Runs the SHIPPED broker configuration (docker/mosquitto/mosquitto.conf and acl) on loopback:
+ * only the container paths and ports are rewritten. Certificates come from the shipped
+ * docker/mosquitto/make-certs.sh, node accounts from `nodes add`, so the tests exercise exactly
+ * what an operator deploys.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { runNodesAdd, writePasswordEntry, generatePassword, type CollectorBrokerConfig } from '../../../packages/cli/src/commands/nodes-add.js';
+import { startMosquitto, type Mosquitto } from '../../support/mosquitto.js';
+import { freePort } from '../../support/ports.js';
+
+const MOSQUITTO_DIR = fileURLToPath(new URL('../../../docker/mosquitto/', import.meta.url));
+export const MAKE_CERTS = path.join(MOSQUITTO_DIR, 'make-certs.sh');
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface ShippedBroker {
+  broker: Mosquitto;
+  /** Node listener (TLS, the shipped 8883). */
+  tlsUrl: string;
+  /** Internal listener (the shipped 1883, for ingesters). */
+  internalUrl: string;
+  /** Extra mutual-TLS listener, when asked for. */
+  mtlsUrl?: string;
+  pki: string;
+  ca: Buffer;
+  nodes: Record<string, Credentials>;
+  ingester: Credentials;
+  stop(): Promise<void>;
+}
+
+/** Runs the shipped make-certs.sh: `makeCerts('server', dir, 'localhost', '127.0.0.1')`. */
+export function makeCerts(kind: 'ca' | 'server' | 'client', dir: string, ...args: string[]): void {
+  execFileSync('sh', [MAKE_CERTS, kind, dir, ...args], { stdio: 'pipe' });
+}
+
+/** The shipped config with container paths pointed at `dir` and listeners bound to loopback ports. */
+export function rewriteShippedConfig(conf: string, dir: string, tlsPort: number, internalPort: number): string {
+  const rewritten = conf
+    .split('\n')
+    // The test support file sets persistence to its own temp dir.
+    .filter((l) => !/^(persistence|persistence_location|autosave_interval)\b/.test(l))
+    .map((l) => (l === 'listener 8883' ? `listener ${tlsPort} 127.0.0.1` : l === 'listener 1883' ? `listener ${internalPort} 127.0.0.1` : l))
+    .join('\n')
+    .replaceAll('/mosquitto/config/', `${dir}/`)
+    .replaceAll('/mosquitto/certs/', `${dir}/`);
+  if (!rewritten.includes(`listener ${tlsPort} `) || !rewritten.includes(`listener ${internalPort} `)) {
+    throw new Error('shipped mosquitto.conf no longer has listeners 8883 and 1883: update this harness with it');
+  }
+  // As root, Mosquitto drops to its own user, which cannot read this test user's 0600 files; in the
+  // image the files belong to the mosquitto user instead.
+  return `user root\n${rewritten}`;
+}
+
+async function provisionNode(id: string, passwordFile: string): Promise<Credentials> {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  const code = await runNodesAdd([id, '--password-file', passwordFile], { stdout: out, stderr: new PassThrough() });
+  if (code !== 0) throw new Error(`nodes add ${id} exited ${code}`);
+  const cfg = JSON.parse(text) as CollectorBrokerConfig;
+  return { username: cfg.mqtt.username, password: cfg.mqtt.password };
+}
+
+export async function startShippedBroker(nodeIds: string[], opts: { mtls?: boolean } = {}): Promise<ShippedBroker> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'et-shipped-broker-'));
+  makeCerts('ca', dir);
+  makeCerts('server', dir, 'localhost', '127.0.0.1');
+  await copyFile(path.join(MOSQUITTO_DIR, 'acl'), path.join(dir, 'acl'));
+  const passwd = path.join(dir, 'passwd');
+  const nodes: Record<string, Credentials> = {};
+  for (const id of nodeIds) nodes[id] = await provisionNode(id, passwd);
+  const ingester = { username: 'ingester', password: generatePassword() };
+  await writePasswordEntry(passwd, ingester.username, ingester.password);
+
+  const shipped = await readFile(path.join(MOSQUITTO_DIR, 'mosquitto.conf'), 'utf8');
+  const internalPort = await freePort();
+  const mtlsPort = opts.mtls ? await freePort() : undefined;
+  const mtls =
+    mtlsPort === undefined
+      ? ''
+      : // The shipped node listener with the documented switch flipped: require_certificate true.
+        [`listener ${mtlsPort} 127.0.0.1`, `certfile ${dir}/server.crt`, `keyfile ${dir}/server.key`, `cafile ${dir}/ca.crt`, 'use_username_as_clientid true', 'require_certificate true'].join('\n');
+  const broker = await startMosquitto({ listenerConfig: (port) => rewriteShippedConfig(shipped, dir, port, internalPort), extraConfig: mtls });
+  return {
+    broker,
+    tlsUrl: `mqtts://127.0.0.1:${broker.port}`,
+    internalUrl: `mqtt://127.0.0.1:${internalPort}`,
+    ...(mtlsPort !== undefined && { mtlsUrl: `mqtts://127.0.0.1:${mtlsPort}` }),
+    pki: dir,
+    ca: await readFile(path.join(dir, 'ca.crt')),
+    nodes,
+    ingester,
+    stop: async () => {
+      await broker.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type ConnectOutcome = { ok: true; client: MqttClient } | { ok: false; reason: string; code?: number };
+
+/** One connection attempt, no reconnects: either a connected client or why it failed. */
+export function tryConnect(url: string, opts: IClientOptions): Promise<ConnectOutcome> {
+  return new Promise((resolve) => {
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 4000, protocolVersion: 5, ...opts });
+    let settled = false;
+    const fail = (reason: string, code?: number) => {
+      if (settled) return;
+      settled = true;
+      client.end(true, () => resolve({ ok: false, reason, ...(code !== undefined && { code }) }));
+    };
+    client.once('connect', () => {
+      if (settled) return;
+      settled = true;
+      resolve({ ok: true, client });
+    });
+    client.once('error', (err) => fail(err.message, (err as { code?: number }).code));
+    client.once('close', () => fail('connection closed before CONNACK'));
+  });
+}
+
+export async function connect(url: string, opts: IClientOptions): Promise<MqttClient> {
+  const r = await tryConnect(url, opts);
+  if (!r.ok) throw new Error(`could not connect to ${url} as ${opts.username ?? '(anonymous)'}: ${r.reason}`);
+  return r.client;
+}
+
+/** Collects messages; `until` resolves at the first message whose topic matches. */
+export function collect(client: MqttClient): { seen: { topic: string; payload: string }[]; until(topic: string): Promise<void> } {
+  const seen: { topic: string; payload: string }[] = [];
+  const waiters: { topic: string; resolve: () => void }[] = [];
+  client.on('message', (topic, payload) => {
+    seen.push({ topic, payload: payload.toString() });
+    for (const w of waiters.filter((x) => x.topic === topic)) w.resolve();
+  });
+  return {
+    seen,
+    until: (topic) =>
+      seen.some((m) => m.topic === topic) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ topic, resolve })),
+  };
+}
