@@ -1,0 +1,108 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../config/load.js';
+import { createClickHouseClient } from '../storage/client.js';
+import { migrate } from '../storage/migrate.js';
+import { TABLES } from '../storage/tables.js';
+import type { Logger } from '../logger.js';
+import { sampleBatch } from '../../test-support/batches.js';
+import { faultSwitch } from '../../test-support/faulty-connection.js';
+import { createWriter, type Writer } from './writer.js';
+
+const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const meta = () => ({ receivedAt: Date.now(), wireBytes: 1000, ingesterId: 'test' });
+const settle = <T>(p: Promise<T>, ms: number) => Promise.race([p.then((v) => ({ done: true as const, v })), new Promise<{ done: false }>((r) => setTimeout(() => r({ done: false }), ms))]);
+
+describe('writer on embedded ClickHouse', () => {
+  let dir: string;
+  let client: ClickHouseClient;
+  const faults = faultSwitch();
+  let writer: Writer;
+  const base = resolveConfig(undefined, {});
+
+  const count = async (table: string, node: string) => {
+    const rs = await client.query({ query: `SELECT count() AS n FROM ${table} WHERE NodeName = {node:String}`, query_params: { node }, format: 'JSONEachRow' });
+    return Number((await rs.json<{ n: string }>())[0]?.n);
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'et-writer-'));
+    client = createClickHouseClient({ dataDir: dir, wrapConnection: (c) => faults.wrap(c) });
+    await migrate(client, { retention: base.retention });
+  });
+  beforeEach(() => {
+    faults.set('ok');
+    writer = createWriter({ client, logger: quiet, options: { ...base.writer, flushIntervalMs: 20, retryMinMs: 10, retryMaxMs: 40, maxQueueBatches: 4 } });
+  });
+  afterAll(async () => {
+    await client.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('coalesces batches from several nodes into one insert per table and stores every row', async () => {
+    const batches = [sampleBatch({ node: 'w-a', seq: 1 }), sampleBatch({ node: 'w-a', seq: 2 }), sampleBatch({ node: 'w-b', seq: 1 })];
+    const outcomes = await Promise.all(batches.map((b) => writer.submit(b, meta())));
+    expect(outcomes).toEqual(['stored', 'stored', 'stored']);
+    expect(writer.state().inserts).toBe(1);
+    expect(await count(TABLES.metrics, 'w-a')).toBe(2 * batches[0]!.metrics.length);
+    expect(await count(TABLES.logs, 'w-b')).toBe(batches[2]!.logs.length);
+    expect(await count(TABLES.ledger, 'w-a')).toBe(2);
+    await writer.close();
+  });
+
+  it('answers a redelivered batch as a duplicate without storing it again', async () => {
+    const b = sampleBatch({ node: 'w-dup', seq: 7 });
+    expect(await writer.submit(b, meta())).toBe('stored');
+    const [again, twice] = await Promise.all([writer.submit(b, meta()), writer.submit(b, meta())]);
+    expect([again, twice]).toEqual(['duplicate', 'duplicate']);
+    expect(await count(TABLES.metrics, 'w-dup')).toBe(b.metrics.length);
+    expect(await count(TABLES.ledger, 'w-dup')).toBe(1);
+    await writer.close();
+  });
+
+  it('holds acknowledgements and stops taking batches while ClickHouse is down, then recovers without loss', async () => {
+    faults.set('fail');
+    const batches = Array.from({ length: 5 }, (_, i) => sampleBatch({ node: 'w-out', seq: i + 1 }));
+    const results = batches.map((b) => writer.submit(b, meta()));
+    expect((await settle(Promise.all(results), 150)).done).toBe(false);
+    const s = writer.state();
+    expect(s.failing).toBe(true);
+    expect(s.backpressured).toBe(true);
+    expect(s.queuedBatches).toBe(5);
+    expect((await settle(writer.waitForRoom(), 50)).done).toBe(false);
+    faults.set('ok');
+    expect(await Promise.all(results)).toEqual(batches.map(() => 'stored'));
+    await writer.waitForRoom();
+    expect(writer.state().backpressured).toBe(false);
+    expect(await count(TABLES.ledger, 'w-out')).toBe(5);
+    expect(await count(TABLES.metrics, 'w-out')).toBe(5 * batches[0]!.metrics.length);
+    await writer.close();
+  });
+
+  it('retries a half-done flush with the same token so no row is stored twice', async () => {
+    // Data tables accept, the ledger insert fails: the retry re-inserts the data tables too.
+    faults.set('fail', /INSERT INTO et_batches/);
+    const b = sampleBatch({ node: 'w-half', seq: 1 });
+    const done = writer.submit(b, meta());
+    expect((await settle(done, 150)).done).toBe(false);
+    expect(await count(TABLES.metrics, 'w-half')).toBe(b.metrics.length);
+    faults.set('ok');
+    expect(await done).toBe('stored');
+    expect(await count(TABLES.metrics, 'w-half')).toBe(b.metrics.length);
+    expect(await count(TABLES.logs, 'w-half')).toBe(b.logs.length);
+    expect(await count(TABLES.ledger, 'w-half')).toBe(1);
+    await writer.close();
+  });
+
+  it('stalled ClickHouse: nothing resolves until the connection moves again', async () => {
+    faults.set('stall', /INSERT/);
+    const done = writer.submit(sampleBatch({ node: 'w-stall', seq: 1 }), meta());
+    expect((await settle(done, 150)).done).toBe(false);
+    faults.set('ok');
+    expect(await done).toBe('stored');
+    await writer.close();
+  });
+});

@@ -1,0 +1,285 @@
+/**
+ * Coalesces decoded batches from many nodes into large inserts per table and tells each batch's
+ * submitter when ClickHouse has accepted all of its rows.
+ *
+ * Order inside one flush: look the group's keys up in the ledger (duplicates are answered at
+ * once), insert every data table with one deduplication token for the group, insert the ledger
+ * rows last. A batch in the ledger therefore has all its rows stored. A failed step retries the
+ * whole frozen group with the same token, so ClickHouse drops the parts it already has.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Batch } from '@edge-telemetry/protocol';
+import type { WriterConfig } from '../config/options.js';
+import { IngesterError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { batchToRows, emptyTableRows, type BatchMeta, type TableRows } from '../storage/rows.js';
+import { BATCH_TABLES, COLUMNS, TABLES } from '../storage/tables.js';
+import { batchKeyString, groupToken, keyTuples, type BatchKey } from './batch-key.js';
+
+export type SubmitOutcome = 'stored' | 'duplicate';
+
+export interface WriterState {
+  queuedBatches: number;
+  queuedRows: number;
+  queuedBytes: number;
+  /** True while the consumer must not take more messages (queue full or ClickHouse failing). */
+  backpressured: boolean;
+  /** True while inserts fail and are being retried. */
+  failing: boolean;
+  consecutiveFailures: number;
+  lastError?: string;
+  batchesStored: number;
+  batchesDuplicate: number;
+  rowsInserted: number;
+  inserts: number;
+  insertFailures: number;
+}
+
+export interface Writer {
+  /** Queues a batch; resolves once its rows are in ClickHouse (or it already was). */
+  submit(batch: Batch, meta: BatchMeta): Promise<SubmitOutcome>;
+  /** Resolves when the queue has room and ClickHouse is accepting inserts. */
+  waitForRoom(): Promise<void>;
+  state(): WriterState;
+  /** Flushes what is queued (retrying while ClickHouse fails, up to `timeoutMs`), then stops. */
+  close(timeoutMs?: number): Promise<void>;
+  /** Stops at once: timers cleared, queued batches rejected (they were never acknowledged). */
+  abort(): void;
+}
+
+interface Entry {
+  key: BatchKey;
+  rows: TableRows;
+  rowCount: number;
+  bytes: number;
+  firstAt: number;
+  promise: Promise<SubmitOutcome>;
+  resolve: (o: SubmitOutcome) => void;
+  reject: (e: Error) => void;
+}
+
+export interface WriterDeps {
+  client: ClickHouseClient;
+  options: WriterConfig;
+  logger: Logger;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function createWriter(deps: WriterDeps): Writer {
+  const { client, options: o, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? defaultSleep;
+
+  const pending = new Map<string, Entry>();
+  const inFlight = new Map<string, Entry>();
+  const counts = { rows: 0, bytes: 0, tableRows: new Map<string, number>() };
+  const waiters: (() => void)[] = [];
+  const st = { failing: false, consecutiveFailures: 0, lastError: undefined as string | undefined, batchesStored: 0, batchesDuplicate: 0, rowsInserted: 0, inserts: 0, insertFailures: 0 };
+  let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> | undefined;
+  let closed = false;
+  let aborted = false;
+
+  const queuedBatches = () => pending.size + inFlight.size;
+  const full = () => queuedBatches() >= o.maxQueueBatches || counts.bytes >= o.maxQueueBytes;
+  const backpressured = () => full() || st.failing;
+
+  function wakeWaiters(): void {
+    if (backpressured()) return;
+    for (const w of waiters.splice(0)) w();
+  }
+
+  function shouldFlushNow(): boolean {
+    if (counts.bytes >= o.flushBytes) return true;
+    for (const n of counts.tableRows.values()) if (n >= o.flushRows) return true;
+    return false;
+  }
+
+  function schedule(): void {
+    if (flushing || aborted || pending.size === 0) return;
+    if (shouldFlushNow() || closed) {
+      startFlush();
+      return;
+    }
+    if (!timer) {
+      const oldest = pending.values().next().value as Entry;
+      timer = setTimeout(() => {
+        timer = undefined;
+        startFlush();
+      }, Math.max(0, oldest.firstAt + o.flushIntervalMs - now()));
+    }
+  }
+
+  function startFlush(): void {
+    if (flushing || aborted || pending.size === 0) return;
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    flushing = flushLoop().finally(() => {
+      flushing = undefined;
+      schedule();
+    });
+  }
+
+  /** Takes queued entries, oldest first, until one table reaches flushRows or the bytes reach flushBytes. */
+  function takeGroup(): Entry[] {
+    const group: Entry[] = [];
+    const rows = new Map<string, number>();
+    let bytes = 0;
+    for (const [k, e] of pending) {
+      if (group.length > 0) {
+        const over = bytes + e.bytes > o.flushBytes || BATCH_TABLES.some((t) => (rows.get(t) ?? 0) + e.rows[t].length > o.flushRows);
+        if (over) break;
+      }
+      pending.delete(k);
+      inFlight.set(k, e);
+      group.push(e);
+      bytes += e.bytes;
+      for (const t of BATCH_TABLES) rows.set(t, (rows.get(t) ?? 0) + e.rows[t].length);
+    }
+    return group;
+  }
+
+  function release(e: Entry): void {
+    inFlight.delete(batchKeyString(e.key));
+    counts.rows -= e.rowCount;
+    counts.bytes -= e.bytes;
+    for (const t of BATCH_TABLES) counts.tableRows.set(t, (counts.tableRows.get(t) ?? 0) - e.rows[t].length);
+  }
+
+  async function knownKeys(keys: readonly BatchKey[]): Promise<Set<string>> {
+    const rs = await client.query({
+      query: `SELECT NodeName, Epoch, Seq FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN (${keyTuples(keys)})`,
+      format: 'JSONCompactEachRow',
+    });
+    const rows = await rs.json<[string, number | string, number | string]>();
+    return new Set(rows.map(([node, epoch, seq]) => batchKeyString({ node, epoch: Number(epoch), seq: Number(seq) })));
+  }
+
+  async function insertGroup(group: readonly Entry[], token: string): Promise<number> {
+    let rows = 0;
+    for (const table of BATCH_TABLES) {
+      const values = group.flatMap((e) => e.rows[table]);
+      if (values.length === 0) continue;
+      await client.insert({
+        table: TABLES[table],
+        columns: [...COLUMNS[table]],
+        values,
+        format: 'JSONCompactEachRow',
+        clickhouse_settings: { insert_deduplication_token: token },
+      });
+      if (table !== 'ledger') rows += values.length;
+    }
+    return rows;
+  }
+
+  /** Runs until ClickHouse took the group; retries with backoff and the same token. */
+  async function withRetry<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+    for (;;) {
+      if (aborted) return undefined;
+      try {
+        const out = await fn();
+        if (st.failing) logger.info({ after: st.consecutiveFailures }, 'ClickHouse accepts inserts again');
+        st.failing = false;
+        st.consecutiveFailures = 0;
+        wakeWaiters();
+        return out;
+      } catch (err) {
+        st.insertFailures++;
+        st.consecutiveFailures++;
+        st.failing = true;
+        st.lastError = (err as Error).message;
+        const delay = Math.min(o.retryMaxMs, o.retryMinMs * 2 ** Math.min(st.consecutiveFailures - 1, 20));
+        logger.warn({ code: 'ET_ERR_STORAGE_UNAVAILABLE', what, attempt: st.consecutiveFailures, retryInMs: delay, err: st.lastError }, 'ClickHouse failed; retrying');
+        await sleep(delay);
+      }
+    }
+  }
+
+  async function flushLoop(): Promise<void> {
+    while (pending.size > 0 && !aborted) {
+      let group = takeGroup();
+      const known = await withRetry('ledger lookup', () => knownKeys(group.map((e) => e.key)));
+      if (known === undefined) return;
+      for (const e of group.filter((g) => known.has(batchKeyString(g.key)))) {
+        release(e);
+        st.batchesDuplicate++;
+        e.resolve('duplicate');
+      }
+      group = group.filter((g) => !known.has(batchKeyString(g.key)));
+      if (group.length > 0) {
+        const token = groupToken(group.map((e) => e.key));
+        const rows = await withRetry('insert', () => insertGroup(group, token));
+        if (rows === undefined) return;
+        st.inserts++;
+        st.rowsInserted += rows;
+        for (const e of group) {
+          release(e);
+          st.batchesStored++;
+          e.resolve('stored');
+        }
+      }
+      wakeWaiters();
+    }
+  }
+
+  return {
+    submit(batch, meta) {
+      if (closed || aborted) return Promise.reject(new IngesterError('ET_ERR_WRITER_CLOSED', 'submit after close'));
+      const key = { node: batch.node, epoch: batch.epoch, seq: batch.seq };
+      const ks = batchKeyString(key);
+      // A redelivery while the first copy is still queued shares its fate.
+      const same = pending.get(ks) ?? inFlight.get(ks);
+      if (same) return same.promise.then(() => 'duplicate' as const);
+      const { rows, rowCount, bytes } = batchToRows(batch, meta);
+      let resolve!: (o: SubmitOutcome) => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<SubmitOutcome>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      pending.set(ks, { key, rows, rowCount, bytes, firstAt: now(), promise, resolve, reject });
+      counts.rows += rowCount;
+      counts.bytes += bytes;
+      for (const t of BATCH_TABLES) counts.tableRows.set(t, (counts.tableRows.get(t) ?? 0) + rows[t].length);
+      schedule();
+      return promise;
+    },
+    waitForRoom() {
+      if (!backpressured() || aborted) return Promise.resolve();
+      return new Promise<void>((r) => waiters.push(r));
+    },
+    state() {
+      return { queuedBatches: queuedBatches(), queuedRows: counts.rows, queuedBytes: counts.bytes, backpressured: backpressured(), ...st };
+    },
+    async close(timeoutMs = 10_000) {
+      closed = true;
+      startFlush();
+      const done = (async () => {
+        while (flushing || pending.size > 0) {
+          if (flushing) await flushing;
+          else startFlush();
+        }
+      })();
+      let t: NodeJS.Timeout | undefined;
+      const expired = await Promise.race([done.then(() => false), new Promise<boolean>((r) => (t = setTimeout(() => r(true), timeoutMs)))]);
+      clearTimeout(t);
+      if (expired) this.abort();
+    },
+    abort() {
+      aborted = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      const err = new IngesterError('ET_ERR_WRITER_CLOSED', 'writer stopped before the batch was stored');
+      for (const e of [...pending.values(), ...inFlight.values()]) {
+        e.promise.catch(() => undefined);
+        e.reject(err);
+      }
+      pending.clear();
+      inFlight.clear();
+      for (const w of waiters.splice(0)) w();
+    },
+  };
+}
