@@ -1,0 +1,53 @@
+import { LogError } from '../logs/errors.js';
+import type { RedactOptions } from './options.js';
+import { builtinRules, type RedactRule } from './rules.js';
+
+/** Counts of redactions per kind, added up by the caller across lines. */
+export type RedactionCounts = Record<string, number>;
+
+/**
+ * Replaces secrets and personal data in a line with `[REDACTED:kind]`. Lines without any hint
+ * of a secret cost a few substring tests and come back unchanged (the same string).
+ */
+export class Redactor {
+  private readonly rules: RedactRule[];
+
+  constructor(options: RedactOptions) {
+    const off = new Set(options.disable);
+    this.rules = builtinRules().filter((r) => !off.has(r.kind));
+    for (const p of options.patterns) {
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(p.pattern, p.flags.includes('g') ? p.flags : p.flags + 'g');
+      } catch (err) {
+        throw new LogError('ET_ERR_LOG_PATTERN', `redact pattern for ${p.kind}: ${(err as Error).message}`);
+      }
+      this.rules.push({ kind: p.kind, pattern });
+    }
+  }
+
+  get kinds(): string[] {
+    return this.rules.map((r) => r.kind);
+  }
+
+  redact(text: string, counts: RedactionCounts): string {
+    let out = text;
+    for (const rule of this.rules) {
+      if (rule.hint !== undefined && !rule.hint.test(out)) continue;
+      rule.pattern.lastIndex = 0;
+      if (!rule.pattern.test(out)) continue;
+      rule.pattern.lastIndex = 0;
+      const label = `[REDACTED:${rule.kind}]`;
+      let n = 0;
+      out = out.replace(rule.pattern, (match: string, ...groups: unknown[]) => {
+        if (rule.confirm !== undefined && !rule.confirm(match)) return match;
+        n++;
+        let kept = '';
+        for (let g = 0; g < (rule.keep ?? 0); g++) kept += typeof groups[g] === 'string' ? (groups[g] as string) : '';
+        return kept + label;
+      });
+      if (n > 0) counts[rule.kind] = (counts[rule.kind] ?? 0) + n;
+    }
+    return out;
+  }
+}
