@@ -178,14 +178,22 @@ describe('Outbox', () => {
     expect(box.stats().evicted).toEqual([0, 0, 1, 3]);
     await box.close();
 
-    // Unreported evictions survive a restart; once reported they are gone for good.
+    // Unreported evictions survive a restart; once a record carries them they are settled...
     const again = await Outbox.open(opts({ capBytes: 8 * rec, segmentBytes: 2 * rec }));
     expect(again.unreportedEvictions()).toEqual([0, 0, 1, 3]);
-    again.markEvictionsReported();
+    const carrier = again.nextSeq();
+    await again.append({ epoch: again.epoch, seq: carrier, priorityClass: 1, createdAt: 0, payload: Buffer.alloc(1000), carries: again.unreportedEvictions() });
+    // (making room for the carrier evicted the remaining template: that one is new and unreported)
+    expect(again.unreportedEvictions()).toEqual([0, 0, 1, 0]);
     await again.close();
     const third = await Outbox.open(opts({ capBytes: 8 * rec, segmentBytes: 2 * rec }));
-    expect(third.unreportedEvictions()).toEqual([0, 0, 0, 0]);
+    expect(third.unreportedEvictions()).toEqual([0, 0, 1, 0]);
     expect(third.unacked()).toHaveLength(8);
+    // ...and owed again when the record carrying them is evicted: 8 summaries push out the three
+    // class-1 records (the carrier among them) and the five oldest summaries.
+    for (let i = 0; i < 8; i++) await appendN(third, 1, 0, 1000);
+    expect(third.unacked().some((r) => r.seq === carrier)).toBe(false);
+    expect(third.unreportedEvictions()).toEqual([5, 3, 1 + 1, 3]);
     await third.close();
   });
 

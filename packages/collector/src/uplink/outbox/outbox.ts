@@ -17,7 +17,7 @@
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { UplinkError } from '../errors.js';
-import { AckEntryKind, encodeAckEntries, scanAckEntries, type AckEntry } from './ack-log.js';
+import { AckEntryKind, countEntries, encodeAckEntries, scanAckEntries, type AckEntry } from './ack-log.js';
 import type { OutboxOptions } from './options.js';
 import { encodeRecord, PRIORITY_CLASSES, readRecordAt, RECORD_HEADER_BYTES, RECORD_KIND_BATCH, scanRecords } from './record.js';
 import { freshEpoch, readEpoch, syncDir, writeEpoch, writeFileDurably } from './state-file.js';
@@ -35,6 +35,8 @@ export interface OutboxRecord {
   /** Header + payload bytes on disk. */
   readonly size: number;
   state: RecordState;
+  /** Eviction counts (by class) this record's batch reports; owed again if the record is evicted. */
+  readonly carries: readonly number[] | undefined;
   segment: Segment | undefined;
   offset: number;
 }
@@ -84,6 +86,8 @@ export interface AppendInput {
   priorityClass: number;
   createdAt: number;
   payload: Uint8Array;
+  /** Eviction counts by class that the payload reports (from unreportedEvictions()). */
+  carries?: readonly number[];
 }
 
 interface PendingWrite {
@@ -154,12 +158,22 @@ export class Outbox {
     if (acks.cutBytes > 0) hooks.onCut?.({ file: ACK_LOG, bytes: acks.cutBytes, ranges: 1, kept: acks.entries.length });
     const gone = new Set<string>();
     const unreported = new Array<number>(PRIORITY_CLASSES).fill(0);
+    const carried = new Map<string, number[]>();
+    const carry = (e: AckEntry, cls: number) => {
+      const k = keyOf(e.epoch, e.seq);
+      const c = carried.get(k) ?? new Array<number>(PRIORITY_CLASSES).fill(0);
+      c[cls] = (c[cls] ?? 0) + e.count;
+      carried.set(k, c);
+    };
     let maxSeq = -1;
     for (const e of acks.entries) {
       if (e.kind === AckEntryKind.ack || e.kind === AckEntryKind.evict) gone.add(keyOf(e.epoch, e.seq));
-      if (e.kind === AckEntryKind.evict) unreported[e.priorityClass] = (unreported[e.priorityClass] ?? 0) + 1;
-      if (e.kind === AckEntryKind.evictionsReported) unreported.fill(0);
-      if (e.epoch === epoch) maxSeq = Math.max(maxSeq, e.seq);
+      const cls = e.priorityClass % PRIORITY_CLASSES;
+      if (e.kind === AckEntryKind.evict) unreported[cls] = (unreported[cls] ?? 0) + 1;
+      if (e.kind === AckEntryKind.unreported) unreported[cls] = (unreported[cls] ?? 0) + e.count;
+      if (e.kind === AckEntryKind.reported) unreported[cls] = Math.max(0, (unreported[cls] ?? 0) - e.count);
+      if (e.kind === AckEntryKind.reported || e.kind === AckEntryKind.carried) carry(e, cls);
+      if ((e.kind === AckEntryKind.ack || e.kind === AckEntryKind.evict || e.kind === AckEntryKind.highWater) && e.epoch === epoch) maxSeq = Math.max(maxSeq, e.seq);
     }
 
     const segments: Segment[] = [];
@@ -173,7 +187,7 @@ export class Outbox {
       for (const r of scan.records) {
         if (r.epoch === epoch) maxSeq = Math.max(maxSeq, r.seq);
         if (gone.has(keyOf(r.epoch, r.seq))) continue;
-        seg.records.push({ epoch: r.epoch, seq: r.seq, priorityClass: r.priorityClass, createdAt: r.createdAt, size: r.size, state: 'live', segment: seg, offset: r.offset });
+        seg.records.push({ epoch: r.epoch, seq: r.seq, priorityClass: r.priorityClass, createdAt: r.createdAt, size: r.size, state: 'live', carries: carried.get(keyOf(r.epoch, r.seq)), segment: seg, offset: r.offset });
       }
       if (scan.cutBytes > 0) {
         cutBytes += scan.cutBytes;
@@ -193,10 +207,11 @@ export class Outbox {
 
     // Compact the tombstone log: only the seq high-water mark and unreported evictions matter now.
     const keep: AckEntry[] = [];
-    if (maxSeq >= 0) keep.push({ kind: AckEntryKind.highWater, priorityClass: 0, epoch, seq: maxSeq });
-    unreported.forEach((n, cls) => {
-      for (let i = 0; i < n; i++) keep.push({ kind: AckEntryKind.evict, priorityClass: cls, epoch: 0, seq: i });
-    });
+    if (maxSeq >= 0) keep.push({ kind: AckEntryKind.highWater, priorityClass: 0, count: 0, epoch, seq: maxSeq });
+    unreported.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.unreported, cls, n)));
+    for (const seg of segments) {
+      for (const r of seg.records) r.carries?.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.carried, cls, n, r.epoch, r.seq)));
+    }
     const ackFile = path.join(opts.dir, ACK_LOG);
     const ackBytes = encodeAckEntries(keep);
     await writeFileDurably(ackFile, ackBytes);
@@ -252,7 +267,9 @@ export class Outbox {
       this.countEviction(input.priorityClass, input.epoch, input.seq);
       return Promise.reject(new UplinkError('ET_ERR_OUTBOX_FULL', `class ${input.priorityClass}, ${bytes.length} bytes`));
     }
-    const rec: OutboxRecord = { epoch: input.epoch, seq: input.seq, priorityClass: input.priorityClass, createdAt: input.createdAt, size: bytes.length, state: 'pending', segment: undefined, offset: -1 };
+    const carries = input.carries?.some((n) => n > 0) ? [...input.carries] : undefined;
+    const rec: OutboxRecord = { epoch: input.epoch, seq: input.seq, priorityClass: input.priorityClass, createdAt: input.createdAt, size: bytes.length, state: 'pending', carries, segment: undefined, offset: -1 };
+    if (carries) this.settleEvictions(carries, -1, rec);
     this.byKey.set(keyOf(rec.epoch, rec.seq), rec);
     this.byClass[rec.priorityClass]?.push(rec);
     this.liveBytes += rec.size;
@@ -290,7 +307,7 @@ export class Outbox {
     const rec = this.byKey.get(keyOf(epoch, seq));
     if (!rec || (rec.state !== 'live' && rec.state !== 'pending')) return false;
     this.drop(rec, 'acked');
-    this.logEntries([{ kind: AckEntryKind.ack, priorityClass: rec.priorityClass, epoch, seq }]);
+    this.logEntries([{ kind: AckEntryKind.ack, priorityClass: rec.priorityClass, count: 0, epoch, seq }]);
     return true;
   }
 
@@ -302,15 +319,20 @@ export class Outbox {
     return out;
   }
 
-  /** Evictions not yet reported, by class; the caller puts them in the next batch and then calls markEvictionsReported(). */
+  /** Evictions not yet reported, by class; the caller reports them in a batch appended with `carries`. */
   unreportedEvictions(): number[] {
     return [...this.unreported];
   }
 
-  markEvictionsReported(): void {
-    if (this.unreported.every((n) => n === 0)) return;
-    this.unreported.fill(0);
-    this.logEntries([{ kind: AckEntryKind.evictionsReported, priorityClass: 0, epoch: 0, seq: 0 }]);
+  /** sign -1: the counts now travel in record `rec`; +1: that record was evicted, so they are owed again. */
+  private settleEvictions(counts: readonly number[], sign: 1 | -1, rec: OutboxRecord): void {
+    const entries: AckEntry[] = [];
+    counts.forEach((n, cls) => {
+      if (n <= 0) return;
+      this.unreported[cls] = Math.max(0, (this.unreported[cls] ?? 0) + sign * n);
+      entries.push(...countEntries(sign < 0 ? AckEntryKind.reported : AckEntryKind.unreported, cls, n, rec.epoch, rec.seq));
+    });
+    this.logEntries(entries);
   }
 
   stats(): OutboxStats {
@@ -353,7 +375,7 @@ export class Outbox {
   private countEviction(cls: number, epoch: number, seq: number): void {
     this.evicted[cls] = (this.evicted[cls] ?? 0) + 1;
     this.unreported[cls] = (this.unreported[cls] ?? 0) + 1;
-    this.logEntries([{ kind: AckEntryKind.evict, priorityClass: cls, epoch, seq }]);
+    this.logEntries([{ kind: AckEntryKind.evict, priorityClass: cls, count: 0, epoch, seq }]);
   }
 
   /**
@@ -370,6 +392,7 @@ export class Outbox {
         if (r && r.state === 'live') {
           this.drop(r, 'evicted');
           this.countEviction(c, r.epoch, r.seq);
+          if (r.carries) this.settleEvictions(r.carries, 1, r);
           this.hooks.onEvict?.(r);
         } else if (r && r.state === 'pending') {
           // Being written right now: everything after it is newer still; skip this class.
@@ -416,7 +439,10 @@ export class Outbox {
       } catch (err) {
         const e = err instanceof UplinkError ? err : new UplinkError('ET_ERR_OUTBOX_IO', (err as Error).message);
         for (const p of batch) {
-          if (p.rec.state === 'pending') this.drop(p.rec, 'evicted');
+          if (p.rec.state === 'pending') {
+            this.drop(p.rec, 'evicted');
+            if (p.rec.carries) this.settleEvictions(p.rec.carries, 1, p.rec);
+          }
           p.reject(e);
         }
       }

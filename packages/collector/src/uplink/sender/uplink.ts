@@ -17,7 +17,7 @@ import { RECORD_HEADER_BYTES } from '../outbox/record.js';
 import type { Transport, TransportHandlers } from '../mqtt/transport.js';
 import type { Clock } from './clock.js';
 import type { SenderOptions } from './options.js';
-import { EVICT_STAGE, PRIORITY_CLASS_REASONS, type PriorityClassValue } from './priority.js';
+import { EVICT_STAGE, PRIORITY_CLASS_REASONS, PriorityClass, type PriorityClassValue } from './priority.js';
 
 /** MQTT PUBLISH framing beyond payload and topic: fixed header (<=5), topic length (2), packet id (2). */
 const PUBLISH_OVERHEAD = 9;
@@ -122,14 +122,14 @@ export class Uplink {
     const { outbox, codec, clock } = this.d;
     const seq = outbox.nextSeq();
     const epoch = outbox.epoch;
-    const evictions = outbox.unreportedEvictions();
+    // Evictions ride on summary batches only: those are evicted last, and if one is, its counts are owed again.
+    const evictions = priorityClass === PriorityClass.summaries ? outbox.unreportedEvictions() : [];
     const drops: DropCount[] = [...batch.drops];
     evictions.forEach((count, cls) => {
       if (count > 0) drops.push({ stage: EVICT_STAGE, reason: PRIORITY_CLASS_REASONS[cls] ?? String(cls), container: '', count });
     });
     const payload = codec.encode({ ...batch, drops, epoch, seq });
-    const rec = await outbox.append({ epoch, seq, priorityClass, createdAt: clock.now(), payload });
-    if (evictions.some((n) => n > 0)) outbox.markEvictionsReported();
+    const rec = await outbox.append({ epoch, seq, priorityClass, createdAt: clock.now(), payload, carries: evictions });
     this.noteLive(payload.length);
     if (this.connected && rec.state === 'live') {
       if (this.live.length < this.d.options.window) this.fresh.set(rec, payload);
