@@ -15,6 +15,7 @@ export const MetricsErrorCodes = {
   ET_ERR_DOCKER_EVENTS: 'the Docker Engine event stream ended or failed',
   ET_ERR_CGROUP_NOT_FOUND: 'no cgroup v1 or v2 hierarchy found at the configured root',
   ET_ERR_CGROUP_READ: 'a cgroup file could not be read or parsed',
+  ET_ERR_CGROUP_TOO_MANY: 'more container cgroups than maxContainers; the rest are not read',
   ET_ERR_HOST_READ: 'a /proc file or the data volume could not be read',
 } as const;
 
