@@ -1,0 +1,119 @@
+import type { MetricSummary } from '@edge-telemetry/protocol';
+import type { QuantileSketch, SketchOps } from './sketch.js';
+
+/**
+ * One series' state: the open window's aggregates plus, for counters, the previous raw value that
+ * the next rate is computed from (kept across windows so a rate never depends on where a window
+ * boundary falls).
+ */
+export interface SeriesState {
+  readonly container: string;
+  /** Output name: counters get `_per_s` appended because they leave as rates. */
+  readonly metric: string;
+  readonly counter: boolean;
+  readonly source: string;
+  min: number;
+  max: number;
+  sum: number;
+  count: number;
+  last: number;
+  resets: number;
+  gaps: number;
+  sketch: QuantileSketch | null;
+  prevValue: number;
+  prevTs: number;
+  hasPrev: boolean;
+  /** Scrape sequence number of the last sample, to find the series a scrape did not cover. */
+  touched: number;
+  /** Raw samples seen in the open window (a counter's first sample yields no rate but is not a gap). */
+  seen: number;
+  idleWindows: number;
+}
+
+export function newSeries(container: string, metric: string, counter: boolean, source: string): SeriesState {
+  return {
+    container,
+    metric: counter ? `${metric}_per_s` : metric,
+    counter,
+    source,
+    count: 0,
+    sum: 0,
+    min: Infinity,
+    max: -Infinity,
+    last: 0,
+    gaps: 0,
+    resets: 0,
+    sketch: null,
+    prevValue: 0,
+    prevTs: 0,
+    hasPrev: false,
+    touched: 0,
+    seen: 0,
+    idleWindows: 0,
+  };
+}
+
+export function recordValue(st: SeriesState, v: number, sketches: SketchOps): void {
+  st.count++;
+  st.sum += v;
+  if (v < st.min) st.min = v;
+  if (v > st.max) st.max = v;
+  st.last = v;
+  (st.sketch ??= sketches.create()).add(v);
+}
+
+/**
+ * Turns a cumulative counter value into a per-second rate. A value below the previous one is a
+ * reset (process restart, container recreated): the counter restarted from zero, so the increase
+ * since the previous sample is at least the new value; the rate is never negative.
+ */
+export function recordCounter(st: SeriesState, v: number, ts: number, sketches: SketchOps): void {
+  if (!st.hasPrev) {
+    st.hasPrev = true;
+    st.prevValue = v;
+    st.prevTs = ts;
+    return;
+  }
+  const dt = (ts - st.prevTs) / 1000;
+  if (dt <= 0) return; // a repeated or out-of-order sample carries no rate information
+  let increase = v - st.prevValue;
+  if (increase < 0) {
+    st.resets++;
+    increase = v;
+  }
+  st.prevValue = v;
+  st.prevTs = ts;
+  recordValue(st, increase / dt, sketches);
+}
+
+/** The open window as a summary; count 0 with gaps > 0 marks a window the series was absent for. */
+export function summarize(st: SeriesState, start: number, end: number): MetricSummary {
+  const s: MetricSummary = {
+    container: st.container,
+    metric: st.metric,
+    start,
+    end,
+    count: st.count,
+    sum: st.sum,
+    min: st.count > 0 ? st.min : 0,
+    max: st.count > 0 ? st.max : 0,
+    last: st.count > 0 ? st.last : 0,
+    gaps: st.gaps,
+    resets: st.resets,
+  };
+  if (st.sketch) s.sketch = st.sketch.toData();
+  return s;
+}
+
+export function resetWindow(st: SeriesState): void {
+  st.idleWindows = st.seen > 0 ? 0 : st.idleWindows + 1;
+  st.count = 0;
+  st.sum = 0;
+  st.min = Infinity;
+  st.max = -Infinity;
+  st.last = 0;
+  st.gaps = 0;
+  st.resets = 0;
+  st.sketch = null;
+  st.seen = 0;
+}
