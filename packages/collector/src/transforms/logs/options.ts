@@ -1,0 +1,63 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { DedupOptionsSchema } from '../dedup/options.js';
+import { FilterOptionsSchema } from '../filter/options.js';
+import { LevelNameSchema, MultilineOptionsSchema, ParseOptionsSchema } from '../parse/options.js';
+import { RedactOptionsSchema } from '../redact/options.js';
+import { ThrottleOptionsSchema } from '../throttle/options.js';
+import { TemplateMinerOptionsSchema } from '../templates/options.js';
+import { resolveOptions } from './options-check.js';
+
+/** What can differ from one container to the next. */
+export const ContainerLogSettingsSchema = Type.Object({
+  filter: FilterOptionsSchema,
+  throttle: ThrottleOptionsSchema,
+  dedup: DedupOptionsSchema,
+  /** Lines at or above this level are shipped verbatim; below it, as templates with counts and samples. */
+  verbatimLevel: LevelNameSchema('warn'),
+});
+export type ContainerLogSettings = Static<typeof ContainerLogSettingsSchema>;
+
+/**
+ * Settings for the containers an override selects. Every given selector must match: `name` and
+ * `image` are globs (`*` any run of characters), `labels` must all be present with these values.
+ * Overrides apply in order over the defaults; later ones win.
+ */
+export const ContainerOverrideSchema = Type.Object({
+  name: Type.Optional(Type.String()),
+  image: Type.Optional(Type.String()),
+  labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+  settings: Type.Object({
+    filter: Type.Optional(Type.Partial(FilterOptionsSchema)),
+    throttle: Type.Optional(Type.Partial(ThrottleOptionsSchema)),
+    dedup: Type.Optional(Type.Partial(DedupOptionsSchema)),
+    verbatimLevel: Type.Optional(LevelNameSchema('warn')),
+  }),
+});
+export type ContainerOverride = Static<typeof ContainerOverrideSchema>;
+
+export const LogPipelineOptionsSchema = Type.Object({
+  defaults: Type.Object(
+    {
+      filter: Type.Object(FilterOptionsSchema.properties, { default: {} }),
+      throttle: Type.Object(ThrottleOptionsSchema.properties, { default: {} }),
+      dedup: Type.Object(DedupOptionsSchema.properties, { default: {} }),
+      verbatimLevel: LevelNameSchema('warn'),
+    },
+    { default: {} },
+  ),
+  containers: Type.Array(ContainerOverrideSchema, { default: [] }),
+  parse: Type.Object(ParseOptionsSchema.properties, { default: {} }),
+  multiline: Type.Object(MultilineOptionsSchema.properties, { default: {} }),
+  redact: Type.Object(RedactOptionsSchema.properties, { default: {} }),
+  templates: Type.Object(TemplateMinerOptionsSchema.properties, { default: {} }),
+  /** Verbatim lines per window over all containers; the rest are counted as dropped (`cap_logs`). */
+  maxLogsPerWindow: Type.Integer({ minimum: 0, default: 5000 }),
+  /** Templates reported per window; the rest are counted as dropped (`cap_templates`). */
+  maxTemplatesPerWindow: Type.Integer({ minimum: 0, default: 2000 }),
+});
+export type LogPipelineOptions = Static<typeof LogPipelineOptionsSchema>;
+
+/** Deep partial of the options as a user writes them; validated and completed with defaults. */
+export function logPipelineOptions(partial: unknown = {}): LogPipelineOptions {
+  return resolveOptions(LogPipelineOptionsSchema, partial);
+}

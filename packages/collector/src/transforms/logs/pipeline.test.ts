@@ -1,0 +1,105 @@
+import { LogLevel, type DropCount } from '@edge-telemetry/protocol';
+import { describe, expect, it } from 'vitest';
+import type { RawLogLine } from '../../pipeline/types.js';
+import { logPipelineOptions } from './options.js';
+import { LogPipeline, type LogRecord } from './pipeline.js';
+
+function setup(options: unknown = {}, describeFn?: (c: string) => { name: string; image: string; labels: Record<string, string> }) {
+  let now = 1_000_000;
+  const drops: DropCount[] = [];
+  const records: LogRecord[] = [];
+  const p = new LogPipeline(logPipelineOptions(options), {
+    now: () => now,
+    report: { drop: (d, count = 1) => void drops.push({ ...d, count }) },
+    onRecord: (r) => void records.push(r),
+    ...(describeFn ? { describe: describeFn } : {}),
+  });
+  const push = (container: string, line: string, stream: 'stdout' | 'stderr' = 'stdout') => {
+    now += 10;
+    const raw: RawLogLine = { ts: now, container, stream, line, rawBytes: line.length + 30 };
+    p.push(raw);
+  };
+  return { p, push, drops, records, at: () => now };
+}
+
+describe('LogPipeline', () => {
+  it('ships WARN+ verbatim and redacted, INFO as templates with counts and samples, and counts levels', () => {
+    const { p, push, records } = setup();
+    for (let i = 0; i < 5; i++) push('web', `GET /items/${i} 200 in ${i * 3}ms`);
+    push('web', 'WARN pool low for user ops@example.com');
+    push('web', '{"level":"error","msg":"db down","password":"hunter2"}');
+    push('web', 'DEBUG cache miss key 7');
+    const w = p.flush(0, 60_000);
+    expect(w.logs.map((l) => [l.level, l.message])).toEqual([
+      [LogLevel.warn, 'WARN pool low for user [REDACTED:email]'],
+      [LogLevel.error, 'db down'],
+    ]);
+    expect(w.logs[1]?.fields).toEqual({ password: '[REDACTED:password]' });
+    const get = w.templates.find((t) => t.template.startsWith('GET'));
+    expect(get).toMatchObject({ container: 'web', template: 'GET <*> <*> in <*>', count: 5 });
+    expect(get?.samples).toHaveLength(3);
+    expect(get?.samples[1]?.params).toEqual(['/items/1', '200', '3ms']);
+    expect(w.logs[0]?.templateId).toMatch(/^[0-9a-f]{16}$/);
+    const m = Object.fromEntries(w.metrics.map((s) => [s.metric, s.sum]));
+    expect(m).toEqual({ 'logs.debug_lines': 1, 'logs.info_lines': 5, 'logs.warn_lines': 1, 'logs.error_lines': 1 });
+    // The store sees every line, unredacted and unfiltered.
+    expect(records).toHaveLength(8);
+    expect(records[5]?.line).toContain('ops@example.com');
+    expect(p.stats().redactions).toEqual({ email: 1, password: 1 });
+  });
+
+  it('collapses consecutive duplicates and counts filter and throttle drops', () => {
+    const { p, push, drops } = setup({ defaults: { throttle: { linesPerSecond: 1, burst: 2 }, filter: { exclude: ['healthz'] } } });
+    for (let i = 0; i < 4; i++) push('api', 'ERROR upstream refused');
+    push('api', 'GET /healthz 200');
+    push('api', 'TRACE tick');
+    for (let i = 0; i < 3; i++) push('api', `ERROR job ${i} failed`);
+    const w = p.flush(0, 60_000);
+    expect(w.logs.map((l) => [l.message, l.repeat])).toEqual([
+      ['ERROR upstream refused', 4],
+      ['ERROR job 0 failed', 1],
+    ]);
+    expect(drops.sort((a, b) => a.reason.localeCompare(b.reason))).toEqual([
+      { stage: 'logs.filter', reason: 'below_level', container: 'api', count: 1 },
+      { stage: 'logs.filter', reason: 'excluded', container: 'api', count: 1 },
+      { stage: 'logs.throttle', reason: 'rate_limited', container: 'api', count: 2 },
+    ]);
+  });
+
+  it('selects per-container settings by name, image and label', () => {
+    const info: Record<string, { name: string; image: string; labels: Record<string, string> }> = {
+      db: { name: 'db', image: 'postgres:16', labels: {} },
+      noisy: { name: 'noisy', image: 'acme/noisy:1', labels: { 'et.logs': 'errors-only' } },
+    };
+    const { p, push } = setup(
+      {
+        containers: [
+          { image: 'postgres:*', settings: { verbatimLevel: 'info' } },
+          { labels: { 'et.logs': 'errors-only' }, settings: { filter: { minLevel: 'error' } } },
+        ],
+      },
+      (c) => info[c] ?? { name: c, image: '', labels: {} },
+    );
+    push('db', 'checkpoint complete');
+    push('noisy', 'WARN something');
+    push('other', 'hello there');
+    const w = p.flush(0, 60_000);
+    expect(w.logs.map((l) => l.container)).toEqual(['db']);
+    expect(w.templates.map((t) => t.container).sort()).toEqual(['db', 'other']);
+  });
+
+  it('joins a stack trace into one event and releases it at flush', () => {
+    const { p, push } = setup();
+    push('svc', 'ERROR request failed');
+    push('svc', '\tat com.acme.Handler.run(Handler.java:42)');
+    push('svc', '\tat java.lang.Thread.run(Thread.java:833)');
+    const w = p.flush(0, 60_000);
+    expect(w.logs).toHaveLength(1);
+    expect(w.logs[0]?.message.split('\n')).toHaveLength(3);
+    expect(p.stats()).toMatchObject({ linesIn: 3, eventsIn: 1 });
+  });
+
+  it('rejects invalid options with a code', () => {
+    expect(() => logPipelineOptions({ defaults: { throttle: { burst: 0 } } })).toThrow(expect.objectContaining({ code: 'ET_ERR_LOG_OPTIONS' }));
+  });
+});

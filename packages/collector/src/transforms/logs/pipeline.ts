@@ -1,0 +1,209 @@
+import { LogLevel, type ContainerInfo, type LogEvent, type LogLevelValue, type LogTemplate, type MetricSummary } from '@edge-telemetry/protocol';
+import type { RawLogLine, StageReport } from '../../pipeline/types.js';
+import { DuplicateCollapser } from '../dedup/collapser.js';
+import { LineFilter } from '../filter/line-filter.js';
+import { MultilineJoiner } from '../parse/multiline.js';
+import { parseLine } from '../parse/parse-line.js';
+import { Redactor, type RedactionCounts } from '../redact/redactor.js';
+import { TemplateMiner } from '../templates/miner.js';
+import { TokenBucket } from '../throttle/token-bucket.js';
+import { levelSummaries } from './level-metrics.js';
+import type { ContainerLogSettings, LogPipelineOptions } from './options.js';
+import { settingsFor } from './select.js';
+
+/** One joined line as the container wrote it (unredacted), with its parsed time and level: what the full-log store keeps. */
+export interface LogRecord {
+  ts: number;
+  container: string;
+  stream: 'stdout' | 'stderr';
+  level: LogLevelValue;
+  line: string;
+}
+
+export interface LogPipelineDeps {
+  now(): number;
+  /** Drops are handed over at each flush, summed per (stage, reason, container). */
+  report: Pick<StageReport, 'drop'>;
+  /** Name, image and labels of a container, to select its settings; unknown containers get the defaults. */
+  describe?(container: string): Pick<ContainerInfo, 'name' | 'image' | 'labels'> | undefined;
+  /** Every joined line, before filtering (the local full-log store). */
+  onRecord?(record: LogRecord): void;
+}
+
+export interface WindowLogs {
+  /** Lines at or above each container's verbatim level, redacted, duplicates collapsed. */
+  logs: LogEvent[];
+  templates: LogTemplate[];
+  /** Lines per container and level (`logs.<level>_lines`), counted before filtering. */
+  metrics: MetricSummary[];
+}
+
+export interface LogPipelineStats {
+  linesIn: number;
+  eventsIn: number;
+  redactions: RedactionCounts;
+  clusters: number;
+  evictions: number;
+}
+
+interface ContainerState {
+  settings: ContainerLogSettings;
+  filter: LineFilter;
+  verbatim: LogLevelValue;
+  bucket: TokenBucket;
+  dedup: DuplicateCollapser<LogEvent>;
+  levels: number[];
+  active: boolean;
+}
+
+/**
+ * The log path of one node: raw lines -> multi-line join -> parse -> redact -> filter ->
+ * dedup -> throttle -> template, with per-window output. Pure over plain data apart from the
+ * injected clock and sinks; one instance serves all containers.
+ */
+export class LogPipeline {
+  private readonly joiner: MultilineJoiner;
+  private readonly redactor: Redactor;
+  private readonly miner: TemplateMiner;
+  private readonly containers = new Map<string, ContainerState>();
+  private templates = new Map<string, LogTemplate>();
+  private logs: LogEvent[] = [];
+  private readonly drops = new Map<string, number>();
+  private readonly redactions: RedactionCounts = {};
+  private linesIn = 0;
+  private eventsIn = 0;
+  private lastSweep: number;
+
+  constructor(
+    private readonly options: LogPipelineOptions,
+    private readonly deps: LogPipelineDeps,
+  ) {
+    this.joiner = new MultilineJoiner(options.multiline);
+    this.redactor = new Redactor(options.redact);
+    this.miner = new TemplateMiner(options.templates);
+    this.lastSweep = deps.now();
+  }
+
+  push(raw: RawLogLine): void {
+    this.linesIn++;
+    const now = this.deps.now();
+    for (const ev of this.joiner.push(raw, now)) this.process(ev);
+    if (now - this.lastSweep >= this.options.multiline.flushAfterMs) this.tick(now);
+  }
+
+  /** Releases multi-line events that waited past the flush timeout. */
+  tick(now: number): void {
+    this.lastSweep = now;
+    for (const ev of this.joiner.flush(now)) this.process(ev);
+  }
+
+  /**
+   * Closes the window. Held multi-line events are released whole (a trace being written at the
+   * very boundary may be cut in two; waiting instead would delay every window's last line).
+   */
+  flush(windowStart: number, windowEnd: number): WindowLogs {
+    this.lastSweep = this.deps.now();
+    for (const ev of this.joiner.flush(this.lastSweep, true)) this.process(ev);
+    const metrics: MetricSummary[] = [];
+    for (const [name, st] of this.containers) {
+      const held = st.dedup.take();
+      if (held !== undefined) this.ship(name, st, held);
+      metrics.push(...levelSummaries(name, st.levels, windowStart, windowEnd));
+      if (!st.active) this.containers.delete(name);
+      else {
+        st.levels.fill(0);
+        st.active = false;
+      }
+    }
+    for (const [key, count] of this.drops) {
+      const [stage, reason, container] = key.split('\u0000') as [string, string, string];
+      this.deps.report.drop({ stage, reason, container }, count);
+    }
+    this.drops.clear();
+    const templates = [...this.templates.values()];
+    const logs = this.logs;
+    this.logs = [];
+    this.templates = new Map();
+    return { logs, templates, metrics };
+  }
+
+  stats(): LogPipelineStats {
+    return { linesIn: this.linesIn, eventsIn: this.eventsIn, redactions: { ...this.redactions }, clusters: this.miner.clusterCount, evictions: this.miner.evictions };
+  }
+
+  /** Forgets a container's settings so that the next line selects them again (its labels changed). */
+  forget(container: string): void {
+    this.containers.delete(container);
+  }
+
+  private process(ev: RawLogLine): void {
+    this.eventsIn++;
+    const st = this.state(ev.container, ev.ts);
+    st.active = true;
+    const p = parseLine(ev.line, ev.stream, ev.ts, this.options.parse);
+    (st.levels[p.level] as number)++;
+    this.deps.onRecord?.({ ts: p.ts, container: ev.container, stream: ev.stream, level: p.level, line: ev.line });
+    if (p.level < LogLevel[st.settings.filter.minLevel]) return this.drop('logs.filter', 'below_level', ev.container, 1);
+    const message = this.redactor.redact(p.message, this.redactions);
+    const verdict = st.filter.check(p.level, message);
+    if (verdict !== undefined) return this.drop('logs.filter', verdict, ev.container, 1);
+    for (const k in p.fields) {
+      const kv = `${k}=${p.fields[k] as string}`;
+      const red = this.redactor.redact(kv, this.redactions);
+      if (red !== kv) p.fields[k] = red.slice(k.length + 1);
+    }
+    const e: LogEvent = { ts: p.ts, container: ev.container, level: p.level, message, stream: ev.stream, repeat: 1, templateId: '', fields: p.fields };
+    const done = st.dedup.push(e);
+    if (done !== undefined) this.ship(ev.container, st, done);
+  }
+
+  private ship(container: string, st: ContainerState, e: LogEvent): void {
+    if (!st.bucket.take(e.ts)) return this.drop('logs.throttle', 'rate_limited', container, e.repeat);
+    const m = this.miner.match(e.message, container);
+    e.templateId = m.id;
+    let t = this.templates.get(m.id);
+    if (t === undefined) {
+      if (this.templates.size >= this.options.maxTemplatesPerWindow) this.drop('logs.templates', 'cap_templates', container, e.repeat);
+      else {
+        t = { container, id: m.id, template: m.template, level: e.level, count: 0, firstSeen: e.ts, lastSeen: e.ts, samples: [] };
+        this.templates.set(m.id, t);
+      }
+    }
+    if (t !== undefined) {
+      t.template = m.template;
+      t.count += e.repeat;
+      if (e.level > t.level) t.level = e.level;
+      if (e.ts < t.firstSeen) t.firstSeen = e.ts;
+      if (e.ts > t.lastSeen) t.lastSeen = e.ts;
+      if (t.samples.length < this.options.templates.maxSamples) t.samples.push({ ts: e.ts, params: m.params });
+    }
+    if (e.level >= st.verbatim) {
+      if (this.logs.length >= this.options.maxLogsPerWindow) this.drop('logs.verbatim', 'cap_logs', container, e.repeat);
+      else this.logs.push(e);
+    }
+  }
+
+  private state(container: string, now: number): ContainerState {
+    let st = this.containers.get(container);
+    if (st === undefined) {
+      const info = this.deps.describe?.(container) ?? { name: container, image: '', labels: {} };
+      const settings = settingsFor(info, this.options.defaults, this.options.containers);
+      st = {
+        settings,
+        filter: new LineFilter(settings.filter),
+        verbatim: LogLevel[settings.verbatimLevel],
+        bucket: new TokenBucket(settings.throttle, now),
+        dedup: new DuplicateCollapser<LogEvent>(settings.dedup),
+        levels: [0, 0, 0, 0, 0, 0],
+        active: false,
+      };
+      this.containers.set(container, st);
+    }
+    return st;
+  }
+
+  private drop(stage: string, reason: string, container: string, count: number): void {
+    const key = `${stage}\u0000${reason}\u0000${container}`;
+    this.drops.set(key, (this.drops.get(key) ?? 0) + count);
+  }
+}

@@ -1,0 +1,9 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const ThrottleOptionsSchema = Type.Object({
+  /** Lines per second a container may ship on average; 0 turns the throttle off. */
+  linesPerSecond: Type.Number({ minimum: 0, default: 200 }),
+  /** Lines a container may ship in one burst above the average rate. */
+  burst: Type.Integer({ minimum: 1, default: 1000 }),
+});
+export type ThrottleOptions = Static<typeof ThrottleOptionsSchema>;
