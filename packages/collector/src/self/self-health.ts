@@ -46,8 +46,9 @@ export interface SelfHealthDeps {
 
 /**
  * The collector's own health through @opentelemetry/api instruments, read with a DELTA reader
- * at each collect() and turned into samples for container `_collector`: sums become per-second
- * rates over the interval since the previous collect, gauges pass through. No global provider.
+ * at each collect() and turned into samples for container `_collector`: a sum leaves as its delta
+ * since the previous collect (collected once per window, the window's total), gauges pass
+ * through. No global provider.
  */
 export class SelfHealth {
   readonly meter: Meter;
@@ -58,7 +59,6 @@ export class SelfHealth {
   private queue: () => QueueDepth = () => ({ batches: 0, bytes: 0 });
   private lastCpu: number;
   private lastWall: number;
-  private lastCollectTs = 0;
   private readonly observables: Observable[];
   private readonly observe: BatchObservableCallback;
   private readonly ownsProvider: boolean;
@@ -98,9 +98,7 @@ export class SelfHealth {
   /** Reads every instrument since the previous collect and returns `_collector` samples stamped `now`. */
   async collect(now: number): Promise<Sample[]> {
     const { resourceMetrics } = await this.reader.collect();
-    const intervalS = this.lastCollectTs > 0 ? (now - this.lastCollectTs) / 1000 : 0;
-    this.lastCollectTs = now;
-    return toSamples(resourceMetrics, now, intervalS);
+    return toSamples(resourceMetrics, now);
   }
 
   async close(): Promise<void> {
@@ -120,11 +118,10 @@ export class SelfHealth {
 }
 
 /**
- * OTel data points to samples. `collector.` is dropped from the name and bounded attribute values
- * are appended (`source.errors.docker.ET_ERR_DOCKER_TIMEOUT`); a sum leaves as `<name>_per_s`
- * over the interval, or not at all on the first collect when there is no interval yet.
+ * OTel data points to samples. `collector.` is dropped from the name and the attribute values
+ * (bounded by design) are appended in key order: `source.errors.ET_ERR_DOCKER_TIMEOUT.docker`.
  */
-export function toSamples(rm: ResourceMetrics, now: number, intervalS: number): Sample[] {
+export function toSamples(rm: ResourceMetrics, now: number): Sample[] {
   const out: Sample[] = [];
   for (const scope of rm.scopeMetrics) {
     for (const m of scope.metrics) {
@@ -132,9 +129,7 @@ export function toSamples(rm: ResourceMetrics, now: number, intervalS: number): 
       for (const dp of m.dataPoints) {
         if (typeof dp.value !== 'number') continue;
         const name = seriesName(base, dp.attributes);
-        if (m.dataPointType === DataPointType.SUM) {
-          if (intervalS > 0) out.push({ container: SELF_CONTAINER, metric: `${name}_per_s`, value: dp.value / intervalS, ts: now, kind: 'gauge' });
-        } else if (m.dataPointType === DataPointType.GAUGE) {
+        if (m.dataPointType === DataPointType.SUM || m.dataPointType === DataPointType.GAUGE) {
           out.push({ container: SELF_CONTAINER, metric: name, value: dp.value, ts: now, kind: 'gauge' });
         }
       }

@@ -29,7 +29,7 @@ function source(opts: Partial<ConstructorParameters<typeof DockerSource>[0]> = {
 async function errorCounts(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const s of await health.collect(Date.now())) {
-    const m = /^source\.errors\.(ET_ERR_\w+)\.docker_per_s$/.exec(s.metric);
+    const m = /^source\.errors\.(ET_ERR_\w+)\.docker$/.exec(s.metric);
     if (m) out[m[1] as string] = s.value;
   }
   return out;
