@@ -1,0 +1,71 @@
+/**
+ * A tiny stand-in for the ingester in uplink tests: subscribes to every node's batches, stores
+ * each (node, epoch, seq) once (as the ingester's idempotent insert does), and acknowledges
+ * stored and duplicate batches alike. `acking = false` plays an ingester whose ClickHouse is down.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { createBatchCodec, encodeAck, parseUpTopic, topics, type Batch } from '@edge-telemetry/protocol';
+
+export interface Acker {
+  /** First arrival of each key, in arrival order. */
+  readonly stored: Batch[];
+  readonly duplicates: number;
+  readonly rejected: number;
+  acking: boolean;
+  has(epoch: number, seq: number): boolean;
+  waitFor(pred: () => boolean, timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startAcker(url: string): Promise<Acker> {
+  const codec = createBatchCodec();
+  const client: MqttClient = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `acker-${process.pid}-${Date.now()}`, clean: true, reconnectPeriod: 100 });
+  const keys = new Set<string>();
+  const state = { stored: [] as Batch[], duplicates: 0, rejected: 0, acking: true };
+  client.on('connect', () => void client.subscribe(topics.ingestFilter(), { qos: 1 }));
+  await client.subscribeAsync(topics.ingestFilter(), { qos: 1 });
+  client.on('message', (topic, payload) => {
+    const t = parseUpTopic(topic);
+    if (!t || t.kind !== 'batch') return;
+    const r = codec.decode(payload, t.node);
+    if (!r.ok) {
+      state.rejected++;
+      return;
+    }
+    if (!state.acking) return;
+    const b = r.value;
+    const k = `${b.node}/${b.epoch}/${b.seq}`;
+    if (keys.has(k)) state.duplicates++;
+    else {
+      keys.add(k);
+      state.stored.push(b);
+    }
+    client.publish(topics.ack(b.node), encodeAck({ v: 1, node: b.node, epoch: b.epoch, seqs: [b.seq] }), { qos: 1 });
+  });
+  return {
+    get stored() {
+      return state.stored;
+    },
+    get duplicates() {
+      return state.duplicates;
+    },
+    get rejected() {
+      return state.rejected;
+    },
+    get acking() {
+      return state.acking;
+    },
+    set acking(v: boolean) {
+      state.acking = v;
+    },
+    has: (epoch, seq) => state.stored.some((b) => b.epoch === epoch && b.seq === seq),
+    waitFor: async (pred, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!pred()) {
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms (stored ${state.stored.length}, duplicates ${state.duplicates})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    close: () => client.endAsync(true),
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The uplink against real Mosquitto through the TCP fault proxy, with a test acker in the
+ * ingester's role: a day-long outage (time compressed) within and beyond the outbox cap, a
+ * broker restart and an ingester that stops acknowledging, and the budget through a throttled link.
+ */
+import { rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Batch } from '@edge-telemetry/protocol';
+import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { acceleratedClock, EVICT_STAGE, PRIORITY_CLASS_REASONS, UplinkError, type PriorityClassValue, type Uplink } from '../../packages/collector/src/uplink/index.js';
+import { startAcker, type Acker } from './acker.js';
+import { testBatch } from './batches.js';
+import { openTestUplink, tempDir, until } from './harness.js';
+
+const DAY_OF_WINDOWS = 1440;
+
+describe.runIf(haveMosquitto())('uplink through faults', () => {
+  let broker: Mosquitto;
+  let acker: Acker;
+  const cleanups: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    acker = await startAcker(broker.url);
+  });
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+    await acker.close();
+    await broker.stop();
+  });
+
+  async function setup(node: string, opts: { capBytes?: number; rateBytesPerSec?: number; burstSeconds?: number; ackTimeoutMs?: number; clock?: ReturnType<typeof acceleratedClock> } = {}): Promise<{ uplink: Uplink; proxy: FaultProxy }> {
+    const dir = await tempDir('et-uplink-');
+    const proxy = await startFaultProxy({ port: broker.port });
+    const uplink = await openTestUplink({ dir, url: proxy.url, node, ...opts });
+    cleanups.push(async () => {
+      await uplink.close();
+      await proxy.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    return { uplink, proxy };
+  }
+
+  const storedOf = (node: string): Batch[] => acker.stored.filter((b) => b.node === node);
+
+  it('after a day offline sends the live stream first and the whole backlog behind it, in order', async () => {
+    const node = 'n-outage';
+    const { uplink, proxy } = await setup(node, { rateBytesPerSec: 200_000 });
+    proxy.cut();
+    const produced: number[] = [];
+    for (let i = 0; i < DAY_OF_WINDOWS; i += 120) {
+      const rs = await Promise.all(Array.from({ length: 120 }, (_, j) => uplink.submit(testBatch(node, i + j), 0)));
+      produced.push(...rs.map((r) => r.seq));
+    }
+    expect(uplink.stats().queueBatches).toBe(DAY_OF_WINDOWS);
+    expect(storedOf(node)).toHaveLength(0);
+
+    proxy.resume();
+    await until(() => uplink.stats().connected, 5000, 'reconnect');
+    const live = await uplink.submit(testBatch(node, 1_000_000), 0);
+    await acker.waitFor(() => storedOf(node).length === DAY_OF_WINDOWS + 1, 20_000);
+
+    const got = storedOf(node);
+    const backlog = got.filter((b) => b.windowStart < DAY_OF_WINDOWS);
+    expect(backlog.map((b) => b.seq)).toEqual(produced);
+    expect(backlog.map((b) => b.windowStart)).toEqual(produced.map((_, i) => i));
+    const liveAt = got.findIndex((b) => b.seq === live.seq);
+    expect(liveAt).toBeLessThan(DAY_OF_WINDOWS / 4);
+    await until(() => uplink.stats().queueBatches === 0, 5000, 'acks to empty the outbox');
+  });
+
+  it('beyond the cap loses exactly the counted evictions, lowest value first', async () => {
+    const node = 'n-cap';
+    const { uplink, proxy } = await setup(node, { capBytes: 64 * 1024 });
+    proxy.cut();
+    const classOf = (i: number): PriorityClassValue => ([0, 1, 2, 3, 3, 3, 2, 1][i % 8] ?? 0) as PriorityClassValue;
+    const accepted = new Map<number, number>(); // production index -> seq
+    let refused = 0;
+    for (let i = 0; i < DAY_OF_WINDOWS; i++) {
+      try {
+        accepted.set(i, (await uplink.submit(testBatch(node, i, 150), classOf(i))).seq);
+      } catch (err) {
+        expect((err as UplinkError).code).toBe('ET_ERR_OUTBOX_FULL');
+        refused++;
+      }
+    }
+    proxy.resume();
+    await until(() => uplink.stats().connected && uplink.stats().queueBatches === 0, 20_000, 'the backlog to drain');
+    // One more summary batch carries the evictions not reported yet.
+    await uplink.submit(testBatch(node, DAY_OF_WINDOWS, 150), 0);
+    await until(() => uplink.stats().queueBatches === 0, 5000, 'the last batch');
+
+    const got = new Set(storedOf(node).map((b) => b.windowStart));
+    const missing = [...Array(DAY_OF_WINDOWS).keys()].filter((i) => !got.has(i));
+    const missingByClass = [0, 1, 2, 3].map((c) => missing.filter((i) => classOf(i) === c).length);
+    const reported = [0, 1, 2, 3].map((c) =>
+      storedOf(node).reduce((n, b) => n + b.drops.filter((d) => d.stage === EVICT_STAGE && d.reason === PRIORITY_CLASS_REASONS[c]).reduce((m, d) => m + d.count, 0), 0),
+    );
+    expect(missing.length).toBeGreaterThan(DAY_OF_WINDOWS / 2);
+    expect(reported).toEqual(missingByClass);
+    expect(uplink.stats().outbox.evicted).toEqual(missingByClass);
+    expect(missingByClass[0]).toBe(0);
+    expect(refused).toBe(missing.filter((i) => !accepted.has(i)).length);
+    // Within a class the oldest went first: what is missing is a prefix of the class.
+    for (const c of [1, 2, 3]) {
+      const ofClass = [...Array(DAY_OF_WINDOWS).keys()].filter((i) => classOf(i) === c);
+      const kept = ofClass.filter((i) => got.has(i));
+      expect(ofClass.slice(ofClass.length - kept.length)).toEqual(kept);
+    }
+    // A class was evicted only when no less valuable record was left: every kept record of a less
+    // valuable class is newer than the newest missing record of a more valuable one.
+    for (const c of [1, 2]) {
+      const newestMissing = Math.max(-1, ...missing.filter((i) => classOf(i) === c));
+      for (const lower of [c + 1, 3]) {
+        const keptLower = [...got].filter((i) => i < DAY_OF_WINDOWS && classOf(i) === lower);
+        for (const i of keptLower) expect(i).toBeGreaterThan(newestMissing);
+      }
+    }
+    // In time order, all of the batches that arrived did so oldest first.
+    const order = storedOf(node).map((b) => b.windowStart).filter((w) => w < DAY_OF_WINDOWS);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+  });
+
+  it('loses nothing through a broker restart and an ingester that stops acknowledging', async () => {
+    const node = 'n-restart';
+    const { uplink } = await setup(node, { ackTimeoutMs: 500 });
+    const seqs: number[] = [];
+    const produce = async (from: number, n: number) => {
+      for (let i = from; i < from + n; i++) {
+        seqs.push((await uplink.submit(testBatch(node, i), 0)).seq);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    };
+    await until(() => uplink.stats().connected, 5000, 'connect');
+    const producing = produce(0, 300);
+    await new Promise((r) => setTimeout(r, 150));
+    await broker.restart();
+    await producing;
+    acker.acking = false;
+    await produce(300, 100);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(uplink.stats().queueBatches).toBeGreaterThanOrEqual(100);
+    acker.acking = true;
+    await acker.waitFor(() => storedOf(node).length === 400, 20_000);
+    expect(new Set(storedOf(node).map((b) => b.seq))).toEqual(new Set(seqs));
+    await until(() => uplink.stats().queueBatches === 0, 5000, 'acks');
+    expect(uplink.stats().resends).toBeGreaterThan(0);
+  });
+
+  it('holds the budget within 5% over a simulated hour through a throttled link', async () => {
+    const node = 'n-budget';
+    const factor = 1200;
+    const rate = 100; // bytes/s of simulated time: 120 kB/s of wall time
+    const clock = acceleratedClock(factor);
+    const { uplink, proxy } = await setup(node, { rateBytesPerSec: rate, burstSeconds: 30, ackTimeoutMs: 3_600_000, clock });
+    proxy.throttle(rate * factor * 2);
+    proxy.cut();
+    // A backlog well beyond what an hour of budget carries.
+    for (let i = 0; i < 600; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => uplink.submit(testBatch(node, i + j, 1000), 0)));
+    proxy.resume();
+    await until(() => uplink.stats().connected, 5000, 'connect');
+    const bytes0 = proxy.bytes.up;
+    const sent0 = uplink.stats().bytesSent;
+    const t0 = clock.now();
+    await new Promise((r) => setTimeout(r, 3_600_000 / factor));
+    const simulatedSec = (clock.now() - t0) / 1000;
+    const onLink = proxy.bytes.up - bytes0;
+    const allowed = rate * simulatedSec + rate * 30;
+    expect(Math.abs(onLink - allowed) / allowed).toBeLessThan(0.05);
+    expect(Math.abs(uplink.stats().bytesSent - sent0 - allowed) / allowed).toBeLessThan(0.05);
+    expect(uplink.stats().queueBatches).toBeGreaterThan(100);
+  });
+});
