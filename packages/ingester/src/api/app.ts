@@ -1,0 +1,110 @@
+/**
+ * The HTTP API v1 (fastify 5): a typebox schema on every route, OpenAPI at /docs (swagger-ui's
+ * assets are served from the package, no CDN), errors as { code, message, statusCode }.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { IngesterError } from '../errors.js';
+import type { WriterState } from '../writer/writer.js';
+import { ErrorBody, Healthz, LogsQuery, LogsResponse, MetricsQuery, MetricsResponse, NodeParams, NodesResponse, Readyz, type LogsQueryT, type MetricsQueryT, type NodeParamsT } from './schemas.js';
+import { listNodes, metricSeries, searchLogs } from './queries.js';
+import { chooseStep, timeRange } from './time-range.js';
+
+export interface ApiDeps {
+  client: ClickHouseClient;
+  writerState: () => WriterState;
+  brokerConnected: () => boolean;
+  onlineWindowS: number;
+  /** Shared logger; without one fastify creates its own (pino) at `logLevel`. */
+  logger?: FastifyBaseLogger;
+  logLevel: string;
+  now?: () => number;
+}
+
+export const API_LIMITS = {
+  metricsDefaultSpanMs: 3_600_000,
+  metricsMaxSpanMs: 31 * 86_400_000,
+  maxPointsPerSeries: 1500,
+  maxSeriesRows: 100_000,
+  logsDefaultSpanMs: 15 * 60_000,
+  logsMaxSpanMs: 7 * 86_400_000,
+} as const;
+
+const READY_PROBE_TIMEOUT_MS = 2000;
+
+const errors = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 500: { $ref: 'Error#' }, 503: { $ref: 'Error#' } };
+
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const now = deps.now ?? Date.now;
+  const app = deps.logger ? Fastify({ loggerInstance: deps.logger }) : Fastify({ logger: { level: deps.logLevel } });
+  app.addSchema(ErrorBody);
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof IngesterError) return reply.status(err.statusCode).send({ code: err.code, message: err.message, statusCode: err.statusCode });
+    const e = err as { validation?: unknown; statusCode?: number; message: string };
+    if (e.validation) return reply.status(400).send({ code: 'ET_ERR_BAD_REQUEST', message: e.message, statusCode: 400 });
+    if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send({ code: 'ET_ERR_BAD_REQUEST', message: e.message, statusCode: e.statusCode });
+    req.log.error({ err }, 'request failed');
+    return reply.status(503).send({ code: 'ET_ERR_STORAGE_UNAVAILABLE', message: 'the query could not be answered; try again', statusCode: 503 });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'ET_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}`, statusCode: 404 }));
+
+  void app.register(swagger, {
+    openapi: { info: { title: 'edge-telemetry ingester API', version: '1.0.0', description: 'Fleet telemetry stored in ClickHouse.' } },
+  });
+  void app.register(swaggerUi, { routePrefix: '/docs' });
+  // Routes live in a plugin loaded after swagger, so its onRoute hook sees every one of them.
+  void app.register(async (api) => routes(api, deps, now));
+  return app;
+}
+
+function routes(app: FastifyInstance, deps: ApiDeps, now: () => number): void {
+  app.get('/healthz', { schema: { summary: 'The process is alive', response: { 200: Healthz } } }, async () => ({ status: 'ok' as const }));
+
+  app.get('/readyz', { schema: { summary: 'ClickHouse answers, the broker is connected and the writer is not backpressured', response: { 200: Readyz, 503: Readyz } } }, async (_req, reply) => {
+    let timer: NodeJS.Timeout | undefined;
+    // A stalled engine must not stall the probe: no answer within the timeout counts as down.
+    const clickhouse = await Promise.race([
+      deps.client
+        .query({ query: 'SELECT 1', format: 'JSONEachRow' })
+        .then((r) => r.json())
+        .then(() => true)
+        .catch(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), READY_PROBE_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    const w = deps.writerState();
+    const broker = deps.brokerConnected();
+    const ready = clickhouse && broker && !w.backpressured;
+    const writer = { backpressured: w.backpressured, failing: w.failing, queuedBatches: w.queuedBatches, queuedRows: w.queuedRows, queuedBytes: w.queuedBytes, ...(w.lastError && w.failing ? { lastError: w.lastError } : {}) };
+    return reply.status(ready ? 200 : 503).send({ ready, clickhouse, broker, writer });
+  });
+
+  app.get('/api/v1/nodes', { schema: { summary: 'Nodes with last contact, status, containers and uplink bytes (24 h)', response: { 200: NodesResponse, ...errors } } }, async () =>
+    listNodes(deps.client, now(), deps.onlineWindowS),
+  );
+
+  app.get<{ Params: NodeParamsT; Querystring: MetricsQueryT }>(
+    '/api/v1/nodes/:node/metrics',
+    { schema: { summary: 'Metric summaries bucketed by step, quantiles from merged sketches', params: NodeParams, querystring: MetricsQuery, response: { 200: MetricsResponse, ...errors } } },
+    async (req) => {
+      const q = req.query;
+      const range = timeRange(q.from, q.to, now(), { defaultSpanMs: API_LIMITS.metricsDefaultSpanMs, maxSpanMs: API_LIMITS.metricsMaxSpanMs });
+      const step = chooseStep(range.to - range.from, q.step, API_LIMITS.maxPointsPerSeries);
+      const series = await metricSeries(deps.client, { node: req.params.node, container: q.container, metric: q.metric, ...range, stepS: step, maxRows: API_LIMITS.maxSeriesRows });
+      return { node: req.params.node, from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), step, series };
+    },
+  );
+
+  app.get<{ Params: NodeParamsT; Querystring: LogsQueryT }>(
+    '/api/v1/nodes/:node/logs',
+    { schema: { summary: 'Log events, newest first, bounded by time range and limit', params: NodeParams, querystring: LogsQuery, response: { 200: LogsResponse, ...errors } } },
+    async (req) => {
+      const q = req.query;
+      const range = timeRange(q.from, q.to, now(), { defaultSpanMs: API_LIMITS.logsDefaultSpanMs, maxSpanMs: API_LIMITS.logsMaxSpanMs });
+      const res = await searchLogs(deps.client, { node: req.params.node, container: q.container, level: q.level, q: q.q, ...range, limit: q.limit ?? 100 });
+      return { node: req.params.node, from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...res };
+    },
+  );
+}

@@ -1,0 +1,172 @@
+/**
+ * The API's reads. Every query is bounded by node, time range and a row limit, and uses the
+ * tables' sort keys (node, container, time) first. Rows come back as plain data.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { LogLevel, type LogLevelName } from '@edge-telemetry/protocol';
+import { TABLES } from '../storage/tables.js';
+import { severityNumber } from '../storage/rows.js';
+import { sketchQuantiles } from './quantiles.js';
+
+export interface NodeSummaryRow {
+  node: string;
+  lastSeen: string | null;
+  online: boolean;
+  containers: string[];
+  uplinkBytes: number;
+}
+
+async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const rs = await client.query({ query, query_params: params, format: 'JSONCompactEachRow' });
+  return rs.json<T>();
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const DAY_MS = 86_400_000;
+
+export async function listNodes(client: ClickHouseClient, now: number, onlineWindowS: number, maxNodes = 10_000): Promise<NodeSummaryRow[]> {
+  const since = now - DAY_MS;
+  const seen = await rows<[string, string | number]>(client, `SELECT NodeName, toUnixTimestamp64Milli(max(ReceivedAt)) FROM ${TABLES.ledger} GROUP BY NodeName LIMIT {max:UInt32}`, { max: maxNodes });
+  const status = await rows<[string, string, string | number]>(
+    client,
+    `SELECT NodeName, argMax(State, ReceivedAt), toUnixTimestamp64Milli(max(ReceivedAt)) FROM ${TABLES.status} GROUP BY NodeName LIMIT {max:UInt32}`,
+    { max: maxNodes },
+  );
+  const containers = await rows<[string, string[]]>(
+    client,
+    `SELECT NodeName, arraySort(groupUniqArray(1000)(ContainerName)) FROM ${TABLES.containers} WHERE SeenAt >= fromUnixTimestamp64Milli({since:Int64}) GROUP BY NodeName`,
+    { since },
+  );
+  const uplink = await rows<[string, string | number]>(
+    client,
+    `SELECT NodeName, sum(UplinkBytes) FROM ${TABLES.health} WHERE Timestamp >= fromUnixTimestamp64Milli({since:Int64}) GROUP BY NodeName`,
+    { since },
+  );
+  const byNode = new Map<string, { seen: number; state?: string; containers: string[]; uplink: number }>();
+  const get = (n: string) => byNode.get(n) ?? byNode.set(n, { seen: 0, containers: [], uplink: 0 }).get(n)!;
+  for (const [n, t] of seen) get(n).seen = Math.max(get(n).seen, Number(t));
+  for (const [n, state, t] of status) {
+    const e = get(n);
+    e.state = state;
+    e.seen = Math.max(e.seen, Number(t));
+  }
+  for (const [n, list] of containers) get(n).containers = list;
+  for (const [n, b] of uplink) get(n).uplink = Number(b);
+  return [...byNode]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([node, e]) => ({
+      node,
+      lastSeen: e.seen > 0 ? iso(e.seen) : null,
+      online: e.state !== 'offline' && e.seen > 0 && now - e.seen <= onlineWindowS * 1000,
+      containers: e.containers,
+      uplinkBytes: e.uplink,
+    }));
+}
+
+export interface MetricSeriesParams {
+  node: string;
+  container?: string;
+  metric?: string;
+  from: number;
+  to: number;
+  stepS: number;
+  maxRows: number;
+}
+
+export interface MetricPointRow {
+  t: string;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  avg: number | null;
+  last: number;
+  gaps: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+type SeriesRow = [string, string, string | number, string | number, number, number, number, number, string | number, string | number, [number[], (number | string)[]], [number[], (number | string)[]]];
+
+export async function metricSeries(client: ClickHouseClient, p: MetricSeriesParams): Promise<{ container: string; metric: string; points: MetricPointRow[] }[]> {
+  const filters = [p.container !== undefined ? 'AND ContainerName = {container:String}' : '', p.metric !== undefined ? 'AND MetricName = {metric:String}' : ''].join(' ');
+  const data = await rows<SeriesRow>(
+    client,
+    `SELECT ContainerName, MetricName,
+        toUnixTimestamp(toStartOfInterval(toDateTime(StartTimeUnix), toIntervalSecond({step:UInt32}))) * 1000 AS t,
+        sum(Count), sum(Sum), minIf(Min, Count > 0), maxIf(Max, Count > 0), argMax(Last, TimeUnix), sum(Gaps), sum(SketchZeros),
+        sumMap(arrayMap(i -> SketchOffset + i - 1, arrayEnumerate(SketchCounts)), SketchCounts),
+        sumMap(arrayMap(i -> SketchNegOffset + i - 1, arrayEnumerate(SketchNegCounts)), SketchNegCounts)
+      FROM ${TABLES.metrics}
+      WHERE NodeName = {node:String} ${filters}
+        AND StartTimeUnix >= fromUnixTimestamp64Milli({from:Int64}) AND StartTimeUnix < fromUnixTimestamp64Milli({to:Int64})
+      GROUP BY ContainerName, MetricName, t
+      ORDER BY ContainerName, MetricName, t
+      LIMIT {maxRows:UInt32}`,
+    { node: p.node, container: p.container, metric: p.metric, from: p.from, to: p.to, step: p.stepS, maxRows: p.maxRows },
+  );
+  const series = new Map<string, { container: string; metric: string; points: MetricPointRow[] }>();
+  for (const [container, metric, t, count, sum, min, max, last, gaps, zeros, pos, neg] of data) {
+    const key = `${container}\u0000${metric}`;
+    const s = series.get(key) ?? series.set(key, { container, metric, points: [] }).get(key)!;
+    const n = Number(count);
+    const [p50, p95, p99] = sketchQuantiles(
+      { zeros: Number(zeros), posIdx: pos[0], posCounts: pos[1].map(Number), negIdx: neg[0], negCounts: neg[1].map(Number) },
+      [0.5, 0.95, 0.99],
+    );
+    s.points.push({ t: iso(Number(t)), count: n, sum, min, max, avg: n > 0 ? sum / n : null, last, gaps: Number(gaps), p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null });
+  }
+  return [...series.values()];
+}
+
+export interface LogSearchParams {
+  node: string;
+  container?: string;
+  level?: LogLevelName;
+  q?: string;
+  from: number;
+  to: number;
+  limit: number;
+}
+
+export interface LogRow {
+  ts: string;
+  container: string;
+  level: string;
+  message: string;
+  stream: string;
+  repeat: number;
+  templateId: string;
+  fields: Record<string, string>;
+}
+
+/** Newest first; one row more than the limit is read to tell whether the result was cut. */
+export async function searchLogs(client: ClickHouseClient, p: LogSearchParams): Promise<{ logs: LogRow[]; truncated: boolean }> {
+  const filters = [
+    p.container !== undefined ? 'AND ContainerName = {container:String}' : '',
+    p.level !== undefined ? 'AND SeverityNumber >= {sev:UInt8}' : '',
+    p.q !== undefined ? 'AND positionCaseInsensitiveUTF8(Body, {q:String}) > 0' : '',
+  ].join(' ');
+  const data = await rows<[string | number, string, string, string, string, string | number, string, Record<string, string>]>(
+    client,
+    `SELECT toUnixTimestamp64Milli(Timestamp), ContainerName, SeverityText, Body, Stream, Repeat, TemplateId, LogAttributes
+      FROM ${TABLES.logs}
+      WHERE NodeName = {node:String} ${filters}
+        AND Timestamp >= fromUnixTimestamp64Milli({from:Int64}) AND Timestamp < fromUnixTimestamp64Milli({to:Int64})
+      ORDER BY Timestamp DESC
+      LIMIT {limit:UInt32}`,
+    { node: p.node, container: p.container, sev: p.level !== undefined ? severityNumber(LogLevel[p.level]) : 0, q: p.q, from: p.from, to: p.to, limit: p.limit + 1 },
+  );
+  const logs = data.slice(0, p.limit).map(([ts, container, level, message, stream, repeat, templateId, fields]) => ({
+    ts: iso(Number(ts)),
+    container,
+    level: level.toLowerCase(),
+    message,
+    stream,
+    repeat: Number(repeat),
+    templateId,
+    fields,
+  }));
+  return { logs, truncated: data.length > p.limit };
+}

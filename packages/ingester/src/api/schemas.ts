@@ -1,0 +1,95 @@
+/** Request and response schemas of the HTTP API v1 (typebox: JSON Schema for fastify and OpenAPI). */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const ErrorBody = Type.Object({ code: Type.String(), message: Type.String(), statusCode: Type.Integer() }, { $id: 'Error' });
+
+export const NodeParams = Type.Object({ node: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }) });
+export type NodeParamsT = Static<typeof NodeParams>;
+
+/** Times are epoch milliseconds or ISO-8601 strings. */
+const TimeParam = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })]);
+
+export const NodeSummary = Type.Object({
+  node: Type.String(),
+  lastSeen: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  online: Type.Boolean(),
+  containers: Type.Array(Type.String()),
+  uplinkBytes: Type.Number({ description: 'Bytes the node reported on its uplink over the last 24 hours.' }),
+});
+export const NodesResponse = Type.Array(NodeSummary);
+
+export const MetricsQuery = Type.Object({
+  container: Type.Optional(Type.String({ maxLength: 256 })),
+  metric: Type.Optional(Type.String({ maxLength: 256 })),
+  from: Type.Optional(TimeParam),
+  to: Type.Optional(TimeParam),
+  step: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'Bucket in seconds; default: range / 300, at least 60.' })),
+});
+export type MetricsQueryT = Static<typeof MetricsQuery>;
+
+const Num = Type.Union([Type.Number(), Type.Null()]);
+export const MetricPoint = Type.Object({
+  t: Type.String({ format: 'date-time' }),
+  count: Type.Number(),
+  sum: Type.Number(),
+  min: Type.Number(),
+  max: Type.Number(),
+  avg: Num,
+  last: Type.Number(),
+  gaps: Type.Number(),
+  p50: Num,
+  p95: Num,
+  p99: Num,
+});
+export const MetricSeries = Type.Object({ container: Type.String(), metric: Type.String(), points: Type.Array(MetricPoint) });
+export const MetricsResponse = Type.Object({
+  node: Type.String(),
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  step: Type.Integer(),
+  series: Type.Array(MetricSeries),
+});
+
+export const LogsQuery = Type.Object({
+  container: Type.Optional(Type.String({ maxLength: 256 })),
+  level: Type.Optional(Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal')], { description: 'Minimum severity.' })),
+  from: Type.Optional(TimeParam),
+  to: Type.Optional(TimeParam),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Case-insensitive substring of the message.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+});
+export type LogsQueryT = Static<typeof LogsQuery>;
+
+export const LogEntry = Type.Object({
+  ts: Type.String({ format: 'date-time' }),
+  container: Type.String(),
+  level: Type.String(),
+  message: Type.String(),
+  stream: Type.String(),
+  repeat: Type.Integer(),
+  templateId: Type.String(),
+  fields: Type.Record(Type.String(), Type.String()),
+});
+export const LogsResponse = Type.Object({
+  node: Type.String(),
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  logs: Type.Array(LogEntry),
+  /** True when `limit` cut the result: narrow the range or raise the limit. */
+  truncated: Type.Boolean(),
+});
+
+export const Healthz = Type.Object({ status: Type.Literal('ok') });
+export const Readyz = Type.Object({
+  ready: Type.Boolean(),
+  clickhouse: Type.Boolean(),
+  broker: Type.Boolean(),
+  writer: Type.Object({
+    backpressured: Type.Boolean(),
+    failing: Type.Boolean(),
+    queuedBatches: Type.Integer(),
+    queuedRows: Type.Integer(),
+    queuedBytes: Type.Integer(),
+    lastError: Type.Optional(Type.String()),
+  }),
+});

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/** `edge-telemetry-ingester [--config file.json]`: runs one ingester until SIGINT/SIGTERM. */
+import { loadConfig, describeOptions } from '../config/load.js';
+import { createIngester } from '../ingester.js';
+import { IngesterError } from '../errors.js';
+
+if (process.argv.includes('--help')) {
+  process.stdout.write('usage: edge-telemetry-ingester [--config file.json]\n\noptions (file key / environment variable / default):\n');
+  for (const o of describeOptions()) process.stdout.write(`  ${o.option}  ${o.env}  ${o.default === undefined ? '(unset)' : JSON.stringify(o.default)}\n      ${o.description}\n`);
+  process.exit(0);
+}
+
+let config;
+try {
+  config = loadConfig(process.argv.slice(2), process.env);
+} catch (err) {
+  const e = err as IngesterError;
+  process.stderr.write(`${e instanceof IngesterError ? `${e.code}: ${e.detail}` : String(err)}\n`);
+  process.exit(2);
+}
+
+const ingester = createIngester(config);
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) {
+    // A second signal means "now": do not wait for the flush.
+    process.exit(130);
+  }
+  stopping = true;
+  ingester.app.log.info({ signal }, 'stopping');
+  ingester.stop().then(
+    () => process.exit(0),
+    (err: Error) => {
+      ingester.app.log.error({ err: err.message }, 'stop failed');
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+try {
+  const { url } = await ingester.start();
+  process.stdout.write(`edge-telemetry ingester API: ${url} (docs: ${url}/docs)\n`);
+} catch (err) {
+  ingester.app.log.error({ err: (err as Error).message }, 'start failed');
+  await ingester.kill();
+  process.exit(1);
+}
