@@ -132,7 +132,11 @@ export function checkSketch(value: unknown, p: string): SketchData {
     const offset = int(store.offset, sp, 'offset', -SKETCH_INDEX_LIMIT, SKETCH_INDEX_LIMIT);
     const counts = list(store.counts, sp, 'counts', limits.maxSketchBins);
     if (offset + counts.length > SKETCH_INDEX_LIMIT) invalid(`${sp}.offset`, 'bins run past the index limit');
-    counts.forEach((c, k) => uint(c, sp, `counts[${k}]`));
+    // Sketches hold thousands of bins: check them without building a path per bin.
+    for (let k = 0; k < counts.length; k++) {
+      const c = counts[k];
+      if (typeof c !== 'number' || !Number.isSafeInteger(c) || c < 0) uint(c, sp, `counts[${k}]`);
+    }
     bins += counts.length;
   }
   if (bins > limits.maxSketchBins) invalid(p, `${bins} bins above the limit ${limits.maxSketchBins}`);

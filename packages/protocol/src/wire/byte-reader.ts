@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { ProtocolError } from '../errors/errors.js';
 import { MAX_DECIMAL_EXPONENT, POW10 } from './byte-writer.js';
 
@@ -12,7 +13,6 @@ export class ByteReader {
   /** Field path of the column being read, e.g. `metrics[].count`; `[]` takes `index`. */
   field = '';
   index = 0;
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
 
   private readonly buf: Buffer;
 
@@ -133,10 +133,8 @@ export class ByteReader {
       }
     }
     if (ascii) return b.toString('latin1', start, start + n);
-    try {
-      return this.utf8.decode(b.subarray(start, start + n));
-    } catch {
-      return this.fail('ET_ERR_INVALID_FIELD', 'invalid UTF-8');
-    }
+    // isUtf8 also refuses overlong forms and encoded surrogates, which toString would replace silently.
+    if (!isUtf8(b.subarray(start, start + n))) this.fail('ET_ERR_INVALID_FIELD', 'invalid UTF-8');
+    return b.toString('utf8', start, start + n);
   }
 }

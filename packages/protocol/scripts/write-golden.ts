@@ -1,0 +1,28 @@
+/**
+ * (Re)writes the golden vectors of the current protocol version: golden/v<N>/<name>.bin (what
+ * the codec sends) and <name>.json (what decoding it must give). Run it only when adding vectors
+ * or a new version; committed vectors of earlier versions must keep decoding unchanged.
+ *
+ *   npx tsx packages/protocol/scripts/write-golden.ts
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createBatchCodec, PROTOCOL_VERSION, type Batch } from '../src/index.js';
+import { goldenBatches } from './golden-batches.js';
+
+const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'golden', `v${PROTOCOL_VERSION}`);
+await mkdir(dir, { recursive: true });
+const codec = createBatchCodec();
+for (const [name, batch] of Object.entries(goldenBatches)) {
+  const bytes = codec.encode(batch);
+  const decoded = codec.decode(bytes);
+  if (!decoded.ok) throw decoded.error;
+  await writeFile(path.join(dir, `${name}.bin`), bytes);
+  await writeFile(path.join(dir, `${name}.json`), goldenJson(decoded.value));
+  console.log(`${name}: ${bytes.length} bytes`);
+}
+
+export function goldenJson(b: Batch): string {
+  return JSON.stringify(b, null, 2) + '\n';
+}

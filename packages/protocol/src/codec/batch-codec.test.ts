@@ -1,0 +1,300 @@
+import { readFileSync } from 'node:fs';
+import { Compressor } from 'zstd-napi';
+import binding from 'zstd-napi/binding.js';
+import { describe, expect, it } from 'vitest';
+import { createBatchCodec } from './batch-codec.js';
+import { writeBatchBody } from './batch-body.js';
+import { ByteWriter } from '../wire/byte-writer.js';
+import { writeFrameHeader, MessageKind, FrameFlags } from '../wire/frame.js';
+import { limits } from '../limits.js';
+import type { Batch } from '../types/batch.js';
+import type { ProtocolErrorCode } from '../errors/errors.js';
+import { randomBatch, sampleBatch, seededRng } from '../testing/index.js';
+import { validateBatch } from '../validate/batch.js';
+
+const corpora = '/work/shared/corpora';
+const codec = createBatchCodec();
+
+function base(): Batch {
+  return {
+    node: 'gw-1',
+    epoch: 1,
+    seq: 2,
+    sentAt: 1_764_300_060_000,
+    windowStart: 1_764_300_000_000,
+    windowEnd: 1_764_300_060_000,
+    containers: [{ id: 'c1', name: 'api', image: 'nginx', state: 'running', labels: { a: 'b' } }],
+    metrics: [{ container: 'api', metric: 'cpu.usage_pct', start: 1_764_300_000_000, end: 1_764_300_060_000, count: 6, sum: 12.5, min: 1, max: 3.25, last: 2, gaps: 0, resets: 0 }],
+    logs: [{ ts: 1_764_300_001_000, container: 'api', level: 2, message: 'hello', stream: 'stdout', repeat: 1, templateId: '', fields: {} }],
+    templates: [{ container: 'api', id: 't', template: 'hello <*>', level: 2, count: 3, firstSeen: 1_764_300_000_500, lastSeen: 1_764_300_001_500, samples: [{ ts: 1_764_300_001_000, params: ['x'] }] }],
+    events: [{ ts: 1_764_300_002_000, container: 'api', kind: 'start', attrs: {} }],
+    drops: [{ stage: 'logs.level', reason: 'below_level', container: '', count: 5 }],
+    health: { uplinkBytes: 1, rawBytes: 2, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: 0, cpuPct: 0.5, rssBytes: 3, agentVersion: '0.1.0' },
+  };
+}
+
+/** A frame around a hand-made body, to reach the body decoder with exactly the bytes a test needs. */
+function frame(body: Uint8Array, flags = 0): Buffer {
+  const c = new Compressor();
+  return Buffer.concat([writeFrameHeader(MessageKind.batch, flags), c.compress(body)]);
+}
+
+/** A body with the given header strings and string table; sections empty unless `sections` writes them. */
+function craft(o: { node?: string | Uint8Array; strings?: (string | Uint8Array)[]; sections?: (w: ByteWriter) => void; trailing?: number[] } = {}): Buffer {
+  const w = new ByteWriter();
+  const rawStr = (s: string | Uint8Array): void => {
+    const b = typeof s === 'string' ? Buffer.from(s) : s;
+    w.uint(b.length);
+    w.bytes(b);
+  };
+  rawStr(o.node ?? 'gw-1');
+  for (const v of [1, 2, 1_764_300_060_000, 1_764_300_000_000, 60_000]) w.uint(v);
+  const strings = o.strings ?? ['0.1.0'];
+  w.uint(strings.length);
+  strings.forEach(rawStr);
+  if (o.sections) o.sections(w);
+  else for (let i = 0; i < 6; i++) w.uint(0);
+  for (const v of [0, 0, 0, 0, 0, 0]) w.uint(v);
+  w.num(0);
+  w.uint(0);
+  w.uint(0);
+  for (const b of o.trailing ?? []) w.byte(b);
+  return w.finish();
+}
+
+function expectCode(r: ReturnType<typeof codec.decode>, code: ProtocolErrorCode, detail?: RegExp): void {
+  expect(r.ok).toBe(false);
+  if (r.ok) return;
+  expect(r.error.code).toBe(code);
+  if (detail) expect(r.error.detail).toMatch(detail);
+}
+
+describe('batch codec round trip', () => {
+  it('decodes what it encodes, field for field', () => {
+    const b = base();
+    const r = codec.decode(codec.encode(b), 'gw-1');
+    expect(r).toEqual({ ok: true, value: b });
+  });
+
+  it('round-trips 300 random batches (seeded), including -0, float extremes and unicode', () => {
+    for (let seed = 0; seed < 300; seed++) {
+      const b = randomBatch(seededRng(seed));
+      const r = codec.decode(codec.encode(b));
+      if (!r.ok) throw new Error(`seed ${seed}: ${r.error.message}`);
+      expect(r.value).toEqual(b);
+      // toEqual treats 0 and -0 as different, so the float forms are checked exactly too.
+      for (let i = 0; i < b.metrics.length; i++) {
+        for (const k of ['sum', 'min', 'max', 'last'] as const) expect(Object.is(r.value.metrics[i]?.[k], b.metrics[i]?.[k])).toBe(true);
+      }
+    }
+  });
+
+  it('is smaller than JSON+zstd of the same realistic batch (30 containers x 12 metrics, 100 logs, 50 templates)', () => {
+    const lines = readFileSync(`${corpora}/loghub2k/OpenSSH/OpenSSH_2k.log`, 'utf8').split(/\r?\n/).filter(Boolean);
+    const values = readFileSync(`${corpora}/nab/data/realKnownCause/machine_temperature_system_failure.csv`, 'utf8').split('\n').slice(1).filter(Boolean).map((l) => Number(l.split(',')[1]));
+    const b = sampleBatch(seededRng(7), { lines, values });
+    const ours = codec.encode(b).length;
+    const c = new Compressor();
+    c.setParameters({ compressionLevel: 3 });
+    const jsonZstd = c.compress(Buffer.from(JSON.stringify(b))).length;
+    expect(ours).toBeLessThan(jsonZstd * 0.85);
+  });
+
+  it('uses a dictionary when configured, flags it, and still reads frames made without', () => {
+    const dict = Buffer.from(JSON.stringify(base()).repeat(20));
+    const withDict = createBatchCodec({ dictionary: dict });
+    const bytes = withDict.encode(base());
+    expect((bytes[4] as number) & FrameFlags.dictionary).toBe(FrameFlags.dictionary);
+    expect(withDict.decode(bytes)).toEqual({ ok: true, value: base() });
+    expect(withDict.decode(codec.encode(base()))).toEqual({ ok: true, value: base() });
+    expectCode(codec.decode(bytes), 'ET_ERR_CORRUPT_COMPRESSION', /dictionary/);
+  });
+
+  it('refuses to encode a batch the receiver would reject', () => {
+    expect(() => codec.encode({ ...base(), node: 'bad/node' })).toThrow(/ET_ERR_INVALID_FIELD.*node/);
+    expect(() => createBatchCodec({ level: 99 })).toThrow(/level/);
+  });
+});
+
+describe('batch decode rejects hostile input', () => {
+  const good = codec.encode(base());
+
+  it('oversized before decompression', () => {
+    expectCode(codec.decode(Buffer.alloc(limits.maxBatchWireBytes + 1)), 'ET_ERR_TOO_LARGE');
+  });
+  it('truncated header and truncated zstd frame', () => {
+    expectCode(codec.decode(good.subarray(0, 3)), 'ET_ERR_TRUNCATED', /frame/);
+    expectCode(codec.decode(good.subarray(0, good.length - 4)), 'ET_ERR_CORRUPT_COMPRESSION');
+  });
+  it('wrong magic, unsupported version, wrong kind, unknown flags', () => {
+    const m = Buffer.from(good);
+    m[0] = 0x7b;
+    expectCode(codec.decode(m), 'ET_ERR_BAD_MAGIC');
+    const v = Buffer.from(good);
+    v[2] = 2;
+    expectCode(codec.decode(v), 'ET_ERR_UNSUPPORTED_VERSION', /version/);
+    const k = Buffer.from(good);
+    k[3] = MessageKind.pullChunk;
+    expectCode(codec.decode(k), 'ET_ERR_INVALID_FIELD', /kind/);
+    const f = Buffer.from(good);
+    f[4] = 0x80;
+    expectCode(codec.decode(f), 'ET_ERR_UNSUPPORTED_VERSION', /flags/);
+  });
+  it('corrupt zstd and trailing data after the frame', () => {
+    const z = Buffer.from(good);
+    for (let i = 9; i < z.length; i++) z[i] = (z[i] as number) ^ 0x5a;
+    expectCode(codec.decode(z), 'ET_ERR_CORRUPT_COMPRESSION');
+    expectCode(codec.decode(Buffer.concat([good, Buffer.from([1, 2, 3])])), 'ET_ERR_CORRUPT_COMPRESSION', /after the zstd frame/);
+    expectCode(codec.decode(Buffer.concat([writeFrameHeader(MessageKind.batch, 0), Buffer.from('not zstd')])), 'ET_ERR_CORRUPT_COMPRESSION');
+  });
+
+  it('decompression bomb with an honest header', () => {
+    const bomb = frame(Buffer.alloc(limits.maxBatchDecodedBytes + 1));
+    expect(bomb.length).toBeLessThan(limits.maxBatchWireBytes);
+    expectCode(codec.decode(bomb), 'ET_ERR_DECOMPRESSED_TOO_LARGE', /declares/);
+  });
+
+  it('decompression bomb without a content size in the header', () => {
+    const cctx = new binding.CCtx();
+    cctx.setParameter(binding.CParameter.contentSizeFlag, 0);
+    const out = Buffer.alloc(1024 * 1024);
+    const [, produced] = cctx.compressStream2(out, Buffer.alloc(64 * 1024 * 1024), binding.EndDirective.end);
+    const bytes = Buffer.concat([writeFrameHeader(MessageKind.batch, 0), out.subarray(0, produced)]);
+    expect(binding.getFrameContentSize(bytes.subarray(5))).toBeNull();
+    expectCode(codec.decode(bytes), 'ET_ERR_DECOMPRESSED_TOO_LARGE', /without content size/);
+  });
+
+  it('a header that lies about the content size', () => {
+    const z = new Compressor().compress(Buffer.alloc(100_000, 1));
+    // Single-segment frame: the 1-byte descriptor is followed by a 4-byte content size (100000).
+    const fcs = z.readUInt32LE(5);
+    expect(fcs).toBe(100_000);
+    z.writeUInt32LE(1000, 5);
+    expectCode(codec.decode(Buffer.concat([writeFrameHeader(MessageKind.batch, 0), z])), 'ET_ERR_CORRUPT_COMPRESSION');
+  });
+
+  it('bogus counts are refused before anything is allocated from them', () => {
+    expectCode(codec.decode(frame(craft({ sections: (w) => w.uint(Number.MAX_SAFE_INTEGER) }))), 'ET_ERR_INVALID_FIELD', /containers.*above the limit/);
+    expectCode(codec.decode(frame(craft({ sections: (w) => w.uint(limits.maxItemsPerSection) }))), 'ET_ERR_TRUNCATED', /containers.*remaining/);
+    const manyStrings = new ByteWriter();
+    manyStrings.str('gw-1');
+    for (const v of [1, 2, 3, 4, 5]) manyStrings.uint(v);
+    manyStrings.uint(2 ** 40);
+    expectCode(codec.decode(frame(manyStrings.finish())), 'ET_ERR_TRUNCATED', /strings/);
+    const longString = new ByteWriter();
+    longString.str('gw-1');
+    for (const v of [1, 2, 3, 4, 5, 1]) longString.uint(v);
+    longString.uint(limits.maxStringBytes);
+    longString.bytes(Buffer.from('short'));
+    expectCode(codec.decode(frame(longString.finish())), 'ET_ERR_TRUNCATED', /strings\[0\]: string of 65536 bytes, 5 left/);
+    const tooLong = new ByteWriter();
+    tooLong.str('gw-1');
+    for (const v of [1, 2, 3, 4, 5, 1]) tooLong.uint(v);
+    tooLong.uint(limits.maxStringBytes + 1);
+    expectCode(codec.decode(frame(tooLong.finish())), 'ET_ERR_INVALID_FIELD', /strings\[0\]: string of 65537 bytes above the limit/);
+  });
+
+  it('a varint longer than 8 bytes', () => {
+    const w = new ByteWriter();
+    w.str('gw-1');
+    for (let i = 0; i < 10; i++) w.byte(0xff);
+    expectCode(codec.decode(frame(w.finish())), 'ET_ERR_INVALID_FIELD', /epoch: varint/);
+  });
+
+  it('invalid UTF-8', () => {
+    expectCode(codec.decode(frame(craft({ node: Buffer.from([0x67, 0xc3, 0x28]) }))), 'ET_ERR_INVALID_FIELD', /node: invalid UTF-8/);
+    expectCode(codec.decode(frame(craft({ strings: [Buffer.from([0xed, 0xa0, 0x80])] }))), 'ET_ERR_INVALID_FIELD', /strings\[0\]: invalid UTF-8/);
+  });
+
+  it('string references outside the table, unknown enum codes, trailing bytes', () => {
+    const oneContainer = (w: ByteWriter): void => {
+      w.uint(1);
+      for (const ref of [0, 0, 0, 9]) w.uint(ref);
+    };
+    expectCode(codec.decode(frame(craft({ sections: oneContainer }))), 'ET_ERR_INVALID_FIELD', /containers\[0\]\.state: string ref 9/);
+    const badStream = (w: ByteWriter): void => {
+      w.uint(0);
+      w.uint(0);
+      w.uint(1);
+      w.sint(0);
+      w.uint(0);
+      w.byte(2);
+      w.byte(7);
+    };
+    expectCode(codec.decode(frame(craft({ sections: badStream }))), 'ET_ERR_INVALID_FIELD', /logs\[0\]\.stream: stream code 7/);
+    const badKind = (w: ByteWriter): void => {
+      for (let i = 0; i < 4; i++) w.uint(0);
+      w.uint(1);
+      w.sint(0);
+      w.uint(0);
+      w.byte(42);
+    };
+    expectCode(codec.decode(frame(craft({ sections: badKind }))), 'ET_ERR_INVALID_FIELD', /events\[0\]\.kind: unknown event kind 42/);
+    expectCode(codec.decode(frame(craft({ trailing: [0] }))), 'ET_ERR_INVALID_FIELD', /trailing/);
+    expect(codec.decode(frame(craft())).ok).toBe(true);
+  });
+
+  it('non-finite numbers', () => {
+    const metricWithNaN = (w: ByteWriter): void => {
+      w.uint(0);
+      w.uint(1);
+      w.uint(0);
+      w.uint(0);
+      w.sint(0);
+      w.uint(0);
+      w.uint(1);
+      w.byte(1);
+      w.f64(Number.NaN);
+    };
+    expectCode(codec.decode(frame(craft({ sections: metricWithNaN }))), 'ET_ERR_INVALID_FIELD', /metrics\[0\]\.sum: not a finite number/);
+  });
+
+  it('semantic checks with the field path: node pattern, level, ranges, maps, samples, sketches', () => {
+    const cases: [Partial<Batch> | ((b: Batch) => void), RegExp][] = [
+      [{ node: 'has space' }, /^node/],
+      [(b) => ((b.logs[0] as { level: number }).level = 9), /logs\[0\]\.level/],
+      [(b) => ((b.logs[0] as { repeat: number }).repeat = 0), /logs\[0\]\.repeat/],
+      [(b) => ((b.logs[0] as { fields: Record<string, string> }).fields = Object.fromEntries(Array.from({ length: limits.maxMapEntries + 1 }, (_, i) => [`k${i}`, 'v']))), /logs\[0\]\.fields/],
+      [(b) => ((b.templates[0] as { samples: unknown[] }).samples = Array.from({ length: limits.maxTemplateSamples + 1 }, () => ({ ts: 1, params: [] }))), /templates\[0\]\.samples/],
+      [(b) => ((b.metrics[0] as { sketch: unknown }).sketch = { zeros: 0, positive: { offset: 0, counts: new Array(limits.maxSketchBins + 1).fill(1) }, negative: { offset: 0, counts: [] } }), /metrics\[0\]\.sketch/],
+      [(b) => ((b.logs[0] as { ts: number }).ts = limits.maxTimestampMs + 1), /logs\[0\]\.ts/],
+      [(b) => ((b.logs[0] as { message: string }).message = 'x'.repeat(limits.maxStringBytes + 1)), /logs\[0\]\.message/],
+    ];
+    for (const [change, path] of cases) {
+      const b = base();
+      if (typeof change === 'function') change(b);
+      else Object.assign(b, change);
+      // Decoder side: the body encoder writes whatever it is given; validation is what refuses it.
+      const r = codec.decode(frame(writeBatchBody(b)));
+      if (r.ok) throw new Error(`accepted ${String(path)}`);
+      expect(r.error.code, r.error.detail).toBe('ET_ERR_INVALID_FIELD');
+      expect(r.error.detail).toMatch(path);
+      expect(validateBatch(b).ok).toBe(false);
+    }
+  });
+
+  it('validateBatch refuses what the wire cannot even express', () => {
+    const r = validateBatch({ ...base(), windowEnd: 1 });
+    expect(!r.ok && r.error.detail).toMatch(/^windowEnd: before windowStart/);
+    const m = base();
+    (m.metrics[0] as { end: number }).end = 0;
+    expect(validateBatch(m).ok).toBe(false);
+    const c = base();
+    (c.metrics[0] as { count: number }).count = -1;
+    const rc = validateBatch(c);
+    expect(!rc.ok && rc.error.detail).toMatch(/^metrics\[0\]\.count/);
+    const h = base();
+    (h.health as { budgetLeftBytes: number }).budgetLeftBytes = -2;
+    const rh = validateBatch(h);
+    expect(!rh.ok && rh.error.detail).toMatch(/^health\.budgetLeftBytes/);
+    const s = base();
+    (s.logs[0] as { message: string }).message = 'lone \ud800';
+    const rs = validateBatch(s);
+    expect(!rs.ok && rs.error.detail).toMatch(/^logs\[0\]\.message.*surrogate/);
+  });
+
+  it('node id must equal the topic node', () => {
+    expectCode(codec.decode(good, 'gw-2'), 'ET_ERR_NODE_MISMATCH', /gw-1.*gw-2/);
+    expect(codec.decode(good, 'gw-1').ok).toBe(true);
+  });
+});
