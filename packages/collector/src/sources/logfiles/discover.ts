@@ -1,0 +1,55 @@
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { LogFileFormat } from './formats.js';
+
+export interface LogFileRef {
+  path: string;
+  format: LogFileFormat;
+  /** Container name as the pipeline knows it. */
+  container: string;
+}
+
+async function dirs(root: string): Promise<string[]> {
+  try {
+    return (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Docker json-file logs: `<root>/<id>/<id>-json.log`, named by `config.v2.json`'s Name when readable. */
+export async function discoverDocker(root: string, names: Map<string, string>): Promise<LogFileRef[]> {
+  const out: LogFileRef[] = [];
+  for (const id of await dirs(root)) {
+    let name = names.get(id);
+    if (name === undefined) {
+      name = await readFile(path.join(root, id, 'config.v2.json'), 'utf8').then(
+        (t) => {
+          const n = (JSON.parse(t) as { Name?: unknown }).Name;
+          return typeof n === 'string' && n !== '' ? n.replace(/^\//, '') : id.slice(0, 12);
+        },
+        () => id.slice(0, 12),
+      );
+      names.set(id, name);
+    }
+    out.push({ path: path.join(root, id, `${id}-json.log`), format: 'json-file', container: name });
+  }
+  return out;
+}
+
+/** CRI logs: `<root>/<ns>_<pod>_<uid>/<container>/<N>.log` (rotated files have other suffixes), named `ns/pod/container`. */
+export async function discoverCri(root: string): Promise<LogFileRef[]> {
+  const out: LogFileRef[] = [];
+  for (const pod of await dirs(root)) {
+    const [ns, podName] = pod.split('_');
+    for (const c of await dirs(path.join(root, pod))) {
+      const files = await readdir(path.join(root, pod, c)).catch(() => [] as string[]);
+      for (const f of files) {
+        if (!/^\d+\.log$/.test(f)) continue;
+        out.push({ path: path.join(root, pod, c, f), format: 'cri', container: `${ns ?? pod}/${podName ?? ''}/${c}` });
+      }
+    }
+  }
+  return out;
+}

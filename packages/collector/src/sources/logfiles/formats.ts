@@ -1,0 +1,57 @@
+/** One entry of a container log file, cut out of its on-disk framing. */
+export interface LogFileEntry {
+  ts: number;
+  stream: 'stdout' | 'stderr';
+  /** The message text without the trailing newline. */
+  text: string;
+  /** True when the runtime split a long line and more of it follows in the next entry. */
+  partial: boolean;
+}
+
+/**
+ * Docker json-file: `{"log":"text\n","stream":"stdout","time":"RFC3339Nano"}`. A `log` value that
+ * does not end in a newline is a partial line (Docker splits lines over 16 KiB). Returns undefined
+ * for a line that is not such an object (corrupt or torn).
+ */
+export function parseDockerJsonLine(line: string): LogFileEntry | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (v === null || typeof v !== 'object') return undefined;
+  const o = v as { log?: unknown; stream?: unknown; time?: unknown };
+  if (typeof o.log !== 'string') return undefined;
+  let text = o.log;
+  const partial = !text.endsWith('\n');
+  if (!partial) text = text.slice(0, text.endsWith('\r\n') ? -2 : -1);
+  const ts = typeof o.time === 'string' ? Date.parse(o.time) : NaN;
+  return { ts: Number.isFinite(ts) ? ts : 0, stream: o.stream === 'stderr' ? 'stderr' : 'stdout', text, partial };
+}
+
+/**
+ * CRI (containerd, CRI-O, K3s): `<RFC3339Nano> <stdout|stderr> <P|F> <message>`. `P` marks a
+ * partial line continued by the next entry.
+ */
+export function parseCriLine(line: string): LogFileEntry | undefined {
+  const s1 = line.indexOf(' ');
+  if (s1 <= 0) return undefined;
+  const s2 = line.indexOf(' ', s1 + 1);
+  if (s2 < 0) return undefined;
+  const stream = line.slice(s1 + 1, s2);
+  if (stream !== 'stdout' && stream !== 'stderr') return undefined;
+  const tag = line.charCodeAt(s2 + 1);
+  // Tag is `P` or `F`, possibly with more flags after a colon (e.g. `F:x`), then one space.
+  let s3 = line.indexOf(' ', s2 + 1);
+  if (s3 < 0) s3 = line.length;
+  if (tag !== 80 && tag !== 70) return undefined;
+  const ts = Date.parse(line.slice(0, s1));
+  return { ts: Number.isFinite(ts) ? ts : 0, stream, text: line.slice(s3 + 1), partial: tag === 80 };
+}
+
+export type LogFileFormat = 'json-file' | 'cri';
+
+export function parseEntry(format: LogFileFormat, line: string): LogFileEntry | undefined {
+  return format === 'json-file' ? parseDockerJsonLine(line) : parseCriLine(line);
+}
