@@ -9,7 +9,7 @@ export function invalid(path: string, why: string): never {
   throw new ProtocolError('ET_ERR_INVALID_FIELD', `${path}: ${why}`);
 }
 
-const join = (base: string, field: string): string => (base ? `${base}.${field}` : field);
+const join = (base: string, field: string): string => (base === '' ? field : field.startsWith('[') ? base + field : `${base}.${field}`);
 
 /** Runs a validator that throws ProtocolError and returns a Result; any other throw is a bug and is reported as invalid input. */
 export function guard<T>(fn: () => T): Result<T> {
