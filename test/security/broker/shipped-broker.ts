@@ -68,7 +68,7 @@ async function provisionNode(id: string, passwordFile: string): Promise<Credenti
   const code = await runNodesAdd([id, '--password-file', passwordFile], { stdout: out, stderr: new PassThrough() });
   if (code !== 0) throw new Error(`nodes add ${id} exited ${code}`);
   const cfg = JSON.parse(text) as CollectorBrokerConfig;
-  return { username: cfg.mqtt.username, password: cfg.mqtt.password };
+  return { username: cfg.uplink.mqtt.username, password: cfg.uplink.mqtt.password };
 }
 
 export async function startShippedBroker(nodeIds: string[], opts: { mtls?: boolean } = {}): Promise<ShippedBroker> {

@@ -61,14 +61,19 @@ describe('nodes add: password file', () => {
     expect(r.code).toBe(0);
     const cfg = JSON.parse(r.stdout) as CollectorBrokerConfig;
     expect(cfg.nodeId).toBe('gw-01');
-    expect(cfg.mqtt).toMatchObject({ url: 'mqtts://broker.example:8883', username: 'gw-01', clientId: 'gw-01' });
-    expect(cfg.mqtt.password.length).toBeGreaterThanOrEqual(43);
+    expect(cfg.uplink.mqtt).toMatchObject({
+      url: 'mqtts://broker.example:8883',
+      username: 'gw-01',
+      clientId: 'gw-01',
+      tls: { ca: '/etc/edge-telemetry/ca.crt', rejectUnauthorized: true },
+    });
+    expect(cfg.uplink.mqtt.password.length).toBeGreaterThanOrEqual(43);
     const line = (await readFile(file, 'utf8')).trim();
     const [user, hash] = [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1)];
     expect(user).toBe('gw-01');
     const parsed = parseMosquittoHash(hash);
     expect(parsed).toBeDefined();
-    expect(hashMosquittoPassword(cfg.mqtt.password, parsed?.salt, parsed?.iterations)).toBe(hash);
+    expect(hashMosquittoPassword(cfg.uplink.mqtt.password, parsed?.salt, parsed?.iterations)).toBe(hash);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 
@@ -77,7 +82,7 @@ describe('nodes add: password file', () => {
     await writeFile(file, 'ingester:$7$101$AAAA$BBBB\ngw-02:$7$101$old$old\nother:$7$101$CCCC$DDDD\n', { mode: 0o640 });
     const first = JSON.parse((await run(['gw-02', '--password-file', file])).stdout) as CollectorBrokerConfig;
     const second = JSON.parse((await run(['gw-02', '--password-file', file])).stdout) as CollectorBrokerConfig;
-    expect(first.mqtt.password).not.toBe(second.mqtt.password);
+    expect(first.uplink.mqtt.password).not.toBe(second.uplink.mqtt.password);
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toBe('ingester:$7$101$AAAA$BBBB');
@@ -96,7 +101,8 @@ describe('nodes add: password file', () => {
     const r = await run(['gw-03', '--password-file', path.join(dir, 'passwd-env'), '--format', 'env']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^EDGE_TELEMETRY_COLLECTOR_NODE_ID=gw-03$/m);
-    expect(r.stdout).toMatch(/^EDGE_TELEMETRY_COLLECTOR_MQTT_PASSWORD=[A-Za-z0-9_-]{43}$/m);
+    expect(r.stdout).toMatch(/^EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_PASSWORD=[A-Za-z0-9_-]{43}$/m);
+    expect(r.stdout).toMatch(/^EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_TLS_CA=\/etc\/edge-telemetry\/ca.crt$/m);
   });
 });
 
@@ -128,11 +134,11 @@ describe.runIf(haveMosquitto())('nodes add: Mosquitto compatibility', () => {
     });
     const connect = (password: string) =>
       new Promise<number>((resolve) => {
-        const c = mqtt.connect(broker?.url ?? '', { username: cfg.mqtt.username, password, reconnectPeriod: 0, connectTimeout: 5000 });
+        const c = mqtt.connect(broker?.url ?? '', { username: cfg.uplink.mqtt.username, password, reconnectPeriod: 0, connectTimeout: 5000 });
         c.once('connect', () => c.end(true, () => resolve(0)));
         c.once('error', (e) => c.end(true, () => resolve((e as { code?: number }).code ?? -1)));
       });
-    expect(await connect(cfg.mqtt.password)).toBe(0);
-    expect(await connect(cfg.mqtt.password + 'x')).toBe(5);
+    expect(await connect(cfg.uplink.mqtt.password)).toBe(0);
+    expect(await connect(cfg.uplink.mqtt.password + 'x')).toBe(5);
   });
 });

@@ -50,10 +50,15 @@ export const NodesAddOptions = Type.Object(
 );
 export type NodesAddConfig = Static<typeof NodesAddOptions>;
 
-/** What a node needs to reach the broker; printed for the collector's config. */
+/**
+ * The part of the collector's config that nodes add decides: its id and its broker connection,
+ * shaped like the collector's options (`uplink.mqtt`, packages/collector/src/uplink/mqtt/options.ts).
+ */
 export interface CollectorBrokerConfig {
   nodeId: string;
-  mqtt: { url: string; username: string; password: string; clientId: string; caFile: string };
+  uplink: {
+    mqtt: { url: string; username: string; password: string; clientId: string; tls: { ca: string; rejectUnauthorized: true } };
+  };
 }
 
 /**
@@ -95,21 +100,29 @@ export function upsertPasswordLine(fileText: string, user: string, hash: string)
 export function collectorBrokerConfig(cfg: NodesAddConfig, password: string): CollectorBrokerConfig {
   // The shipped broker sets use_username_as_clientid on the node listener; saying so here keeps
   // the collector's persistent session under the same id the broker will use.
-  return { nodeId: cfg.id, mqtt: { url: cfg.broker, username: cfg.id, password, clientId: cfg.id, caFile: cfg.caFile } };
+  return {
+    nodeId: cfg.id,
+    uplink: { mqtt: { url: cfg.broker, username: cfg.id, password, clientId: cfg.id, tls: { ca: cfg.caFile, rejectUnauthorized: true } } },
+  };
 }
 
-/** KEY=value lines, named like the collector's environment options. */
+/** Environment form of an option path, by the rule the config loaders use: uplink.mqtt.clientId -> ..._UPLINK_MQTT_CLIENT_ID. */
+export function collectorEnvName(path: readonly string[]): string {
+  return 'EDGE_TELEMETRY_COLLECTOR_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+}
+
+/** KEY=value lines for compose's --env-file. */
 export function formatEnv(c: CollectorBrokerConfig): string {
-  return (
-    [
-      `EDGE_TELEMETRY_COLLECTOR_NODE_ID=${c.nodeId}`,
-      `EDGE_TELEMETRY_COLLECTOR_MQTT_URL=${c.mqtt.url}`,
-      `EDGE_TELEMETRY_COLLECTOR_MQTT_USERNAME=${c.mqtt.username}`,
-      `EDGE_TELEMETRY_COLLECTOR_MQTT_PASSWORD=${c.mqtt.password}`,
-      `EDGE_TELEMETRY_COLLECTOR_MQTT_CLIENT_ID=${c.mqtt.clientId}`,
-      `EDGE_TELEMETRY_COLLECTOR_MQTT_CA_FILE=${c.mqtt.caFile}`,
-    ].join('\n') + '\n'
-  );
+  const m = c.uplink.mqtt;
+  const pairs: [string[], string][] = [
+    [['nodeId'], c.nodeId],
+    [['uplink', 'mqtt', 'url'], m.url],
+    [['uplink', 'mqtt', 'username'], m.username],
+    [['uplink', 'mqtt', 'password'], m.password],
+    [['uplink', 'mqtt', 'clientId'], m.clientId],
+    [['uplink', 'mqtt', 'tls', 'ca'], m.tls.ca],
+  ];
+  return pairs.map(([path, value]) => `${collectorEnvName(path)}=${value}`).join('\n') + '\n';
 }
 
 class NodesAddError extends Error {

@@ -1,0 +1,58 @@
+/**
+ * docker/build-multiarch.sh, run against a stand-in `docker` on PATH that records its arguments:
+ * no engine runs here, so this checks what the script asks buildx to do.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const script = path.join(root, 'docker/build-multiarch.sh');
+const version = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+
+let bin: string;
+beforeAll(async () => {
+  bin = await mkdtemp(path.join(os.tmpdir(), 'et-fake-docker-'));
+  // Records every call; `buildx inspect` succeeds so no builder is created.
+  await writeFile(path.join(bin, 'docker'), `#!/bin/sh\necho "$*" >> "${bin}/calls"\n`);
+  await chmod(path.join(bin, 'docker'), 0o755);
+});
+afterAll(async () => {
+  await rm(bin, { recursive: true, force: true });
+});
+
+async function run(env: Record<string, string>): Promise<string[]> {
+  await writeFile(path.join(bin, 'calls'), '');
+  execFileSync('sh', [script], { env: { PATH: `${bin}:${process.env.PATH ?? ''}`, ...env }, stdio: 'pipe' });
+  return (await readFile(path.join(bin, 'calls'), 'utf8')).trim().split('\n').filter((l) => l.startsWith('buildx build'));
+}
+
+describe('docker/build-multiarch.sh', () => {
+  it('builds both images for amd64, arm64 and arm/v7 from the repository root, tagged with the version', async () => {
+    const calls = await run({});
+    expect(calls).toHaveLength(2);
+    for (const [i, svc] of ['collector', 'ingester'].entries()) {
+      const c = calls[i] ?? '';
+      expect(c).toContain('--platform linux/amd64,linux/arm64,linux/arm/v7');
+      expect(c).toContain(`--file ${root}docker/${svc}.Dockerfile`);
+      expect(c).toContain(`--tag edge-telemetry/${svc}:${version}`);
+      expect(c).toContain(`--output=type=oci,dest=${root}docker/build/images/${svc}-${version}.oci.tar`);
+      expect(c.endsWith(` ${root.replace(/\/$/, '')}`)).toBe(true);
+    }
+  });
+
+  it('pushes to the registry when asked, with a pinned base image passed through', async () => {
+    const calls = await run({ PUSH: '1', REGISTRY: 'registry.example/et', TAG: '1.2.3', SERVICES: 'collector', NODE_IMAGE: 'node:20.20.2-alpine@sha256:' + 'b'.repeat(64) });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toContain('--tag registry.example/et/collector:1.2.3 --push');
+    expect(calls[0]).toContain(`--build-arg NODE_IMAGE=node:20.20.2-alpine@sha256:${'b'.repeat(64)}`);
+  });
+
+  it('refuses a service without a Dockerfile', () => {
+    expect(() => execFileSync('sh', [script], { env: { PATH: `${bin}:${process.env.PATH ?? ''}`, SERVICES: 'nope' }, stdio: 'pipe' })).toThrow(/no Dockerfile for nope/);
+  });
+});
