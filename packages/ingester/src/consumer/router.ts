@@ -7,7 +7,7 @@ import { createBatchCodec, decodeStatus, encodeAck, parseUpTopic, topics, type B
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../logger.js';
 import type { Writer } from '../writer/writer.js';
-import { COLUMNS, TABLES } from '../storage/tables.js';
+import { insertRows } from '../storage/insert.js';
 
 export interface RouterCounters {
   received: number;
@@ -47,12 +47,7 @@ export function createRouter(deps: RouterDeps): Router {
     c.rejected[code] = (c.rejected[code] ?? 0) + 1;
     logger.warn({ code, topic, node, detail, bytes: payload.length }, 'message rejected');
     try {
-      await client.insert({
-        table: TABLES.deadLetters,
-        columns: [...COLUMNS.deadLetters],
-        values: [[now(), topic, node, code, detail.slice(0, 4096), payload.length, payload.toString('base64'), ingesterId]],
-        format: 'JSONCompactEachRow',
-      });
+      await insertRows(client, 'deadLetters', [[now(), topic, node, code, detail.slice(0, 4096), payload.length, payload.toString('base64'), ingesterId]]);
     } catch (err) {
       // The counter and the log line stand; the row is best effort while ClickHouse is away.
       logger.error({ code: 'ET_ERR_STORAGE_UNAVAILABLE', err: (err as Error).message }, 'dead-letter row not written');
@@ -91,12 +86,7 @@ export function createRouter(deps: RouterDeps): Router {
     const s = decoded.value;
     c.statuses++;
     try {
-      await client.insert({
-        table: TABLES.status,
-        columns: [...COLUMNS.status],
-        values: [[node, s.state, s.at, now(), s.agentVersion]],
-        format: 'JSONCompactEachRow',
-      });
+      await insertRows(client, 'status', [[node, s.state, s.at, now(), s.agentVersion]]);
     } catch (err) {
       // Status is retained on the broker and sent again on every connect; losing one row is harmless.
       logger.warn({ node, err: (err as Error).message }, 'node status not stored');

@@ -64,6 +64,8 @@ export async function migrate(client: ClickHouseClient, ctx: MigrationContext, m
         table: TABLES.migrations,
         values: [[m.version, m.name, Date.now()]],
         format: 'JSONCompactEachRow',
+        // See insert.ts: a token left on the embedded session must not swallow this row.
+        clickhouse_settings: { insert_deduplication_token: '' },
       });
     } catch (err) {
       throw new IngesterError('ET_ERR_MIGRATION_FAILED', `version ${m.version} (${m.name}): ${(err as Error).message}`);

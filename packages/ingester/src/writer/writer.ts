@@ -13,7 +13,8 @@ import type { WriterConfig } from '../config/options.js';
 import { IngesterError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { batchToRows, emptyTableRows, type BatchMeta, type TableRows } from '../storage/rows.js';
-import { BATCH_TABLES, COLUMNS, TABLES } from '../storage/tables.js';
+import { BATCH_TABLES, TABLES } from '../storage/tables.js';
+import { insertRows } from '../storage/insert.js';
 import { batchKeyString, groupToken, keyTuples, type BatchKey } from './batch-key.js';
 
 export type SubmitOutcome = 'stored' | 'duplicate';
@@ -163,13 +164,7 @@ export function createWriter(deps: WriterDeps): Writer {
     for (const table of BATCH_TABLES) {
       const values = group.flatMap((e) => e.rows[table]);
       if (values.length === 0) continue;
-      await client.insert({
-        table: TABLES[table],
-        columns: [...COLUMNS[table]],
-        values,
-        format: 'JSONCompactEachRow',
-        clickhouse_settings: { insert_deduplication_token: token },
-      });
+      await insertRows(client, table, values, token);
       if (table !== 'ledger') rows += values.length;
     }
     return rows;

@@ -1,0 +1,179 @@
+/**
+ * The whole ingester against real Mosquitto and embedded ClickHouse: publish -> stored ->
+ * queryable -> acknowledged; duplicates, hostile input and a ClickHouse outage.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBatchCodec, decodeAck, encodeStatus, topics, type AckMessage } from '@edge-telemetry/protocol';
+import { haveMosquitto, startMosquitto, type Mosquitto } from '../../../test/support/mosquitto.js';
+import { sampleBatch } from '../test-support/batches.js';
+import { faultSwitch } from '../test-support/faulty-connection.js';
+import { resolveConfig } from './config/load.js';
+import { createIngester, type Ingester } from './ingester.js';
+import { createClickHouseClient } from './storage/client.js';
+import { TABLES } from './storage/tables.js';
+
+const codec = createBatchCodec();
+
+async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded ClickHouse)', () => {
+  let broker: Mosquitto;
+  let dir: string;
+  let ingester: Ingester;
+  let url: string;
+  let node: MqttClient;
+  let client: ClickHouseClient;
+  const faults = faultSwitch();
+  const acks: AckMessage[] = [];
+  const NODE = 'gw-e2e-1';
+
+  const get = async (p: string) => {
+    const res = await fetch(url + p);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & unknown[] };
+  };
+  const publish = (topic: string, payload: Buffer) => node.publishAsync(topic, payload, { qos: 1 });
+  const ackFor = (seq: number) => waitFor(() => acks.find((a) => a.seqs.includes(seq)), `ack of seq ${seq}`);
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'et-ingester-e2e-'));
+    const config = resolveConfig(
+      { mqtt: { url: broker.url, clientId: 'ingester-e2e' }, http: { port: 0 }, clickhouse: { dataDir: dir }, writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 }, logLevel: 'silent' },
+      {},
+    );
+    client = createClickHouseClient({ dataDir: dir, wrapConnection: (c) => faults.wrap(c) });
+    ingester = createIngester(config, { clickhouse: client });
+    url = (await ingester.start()).url;
+    node = await mqtt.connectAsync(broker.url, { clientId: NODE, protocolVersion: 4 });
+    node.on('message', (_t, payload) => {
+      const a = decodeAck(payload);
+      if (a.ok) acks.push(a.value);
+    });
+    await node.subscribeAsync(topics.ack(NODE), { qos: 1 });
+  });
+
+  afterAll(async () => {
+    await node?.endAsync();
+    await ingester?.stop();
+    await client?.close();
+    await broker?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('stores a published batch, serves it through the API and acknowledges it', async () => {
+    const batch = sampleBatch({ node: NODE, seq: 1 });
+    await publish(topics.status(NODE), encodeStatus({ v: 1, node: NODE, state: 'online', at: Date.now(), agentVersion: '0.1.0' }));
+    await publish(topics.batch(NODE), codec.encode(batch));
+    expect(await ackFor(1)).toEqual({ v: 1, node: NODE, epoch: 1, seqs: [1] });
+
+    const nodes = await get('/api/v1/nodes');
+    expect(nodes.status).toBe(200);
+    const me = (nodes.body as unknown as { node: string; online: boolean; containers: string[]; uplinkBytes: number }[]).find((n) => n.node === NODE);
+    expect(me).toMatchObject({ online: true, containers: ['app-0', 'app-1', 'app-2'], uplinkBytes: batch.health.uplinkBytes });
+
+    const from = batch.windowStart - 60_000;
+    const m = await get(`/api/v1/nodes/${NODE}/metrics?container=app-1&metric=cpu.usage_pct&from=${from}&to=${batch.windowEnd + 60_000}&step=60`);
+    expect(m.status).toBe(200);
+    const series = m.body.series as { container: string; metric: string; points: { count: number; min: number; max: number; avg: number; p50: number; p99: number }[] }[];
+    expect(series).toHaveLength(1);
+    const src = batch.metrics.find((x) => x.container === 'app-1' && x.metric === 'cpu.usage_pct')!;
+    expect(series[0]!.points).toHaveLength(1);
+    const pt = series[0]!.points[0]!;
+    expect(pt).toMatchObject({ count: src.count, min: src.min, max: src.max });
+    expect(pt.avg).toBeCloseTo(src.sum / src.count, 9);
+    expect(pt.p50).toBeGreaterThanOrEqual(src.min * 0.99);
+    expect(pt.p99).toBeLessThanOrEqual(src.max * 1.01);
+
+    const logs = await get(`/api/v1/nodes/${NODE}/logs?level=error&from=${from}&to=${batch.windowEnd}`);
+    expect(logs.status).toBe(200);
+    const errors = batch.logs.filter((l) => l.level >= 4);
+    expect((logs.body.logs as { message: string }[]).map((l) => l.message).sort()).toEqual(errors.map((l) => l.message).sort());
+    const search = await get(`/api/v1/nodes/${NODE}/logs?q=SERVED%20IN&limit=2&from=${from}&to=${batch.windowEnd}`);
+    expect(search.body).toMatchObject({ truncated: true });
+    expect(search.body.logs).toHaveLength(2);
+  });
+
+  it('stores a redelivered batch once and acknowledges it again', async () => {
+    const batch = sampleBatch({ node: NODE, seq: 2 });
+    await publish(topics.batch(NODE), codec.encode(batch));
+    await ackFor(2);
+    const before = acks.filter((a) => a.seqs.includes(2)).length;
+    await publish(topics.batch(NODE), codec.encode(batch));
+    await waitFor(() => (acks.filter((a) => a.seqs.includes(2)).length > before ? true : undefined), 'second ack');
+    expect(ingester.stats().writer.batchesDuplicate).toBeGreaterThanOrEqual(1);
+    const m = await get(`/api/v1/nodes/${NODE}/metrics?container=app-0&metric=mem.usage_bytes&from=${batch.windowStart}&to=${batch.windowEnd}&step=60`);
+    const points = (m.body.series as { points: { count: number }[] }[])[0]!.points;
+    // seq 1 and seq 2 share the window: two batches' counts, not three.
+    expect(points[0]!.count).toBe(2 * batch.metrics[0]!.count);
+  });
+
+  it('dead-letters hostile input with its reason code and stays up', async () => {
+    await publish(topics.batch(NODE), Buffer.from('not a batch at all'));
+    await publish(topics.batch(NODE), codec.encode(sampleBatch({ node: 'someone-else', seq: 9 })));
+    await publish('et/v1/bad node/up/batch', Buffer.from('x'));
+    const rejected = await waitFor(() => {
+      const r = ingester.stats().consumer.rejected;
+      return Object.values(r).reduce((a, b) => a + b, 0) >= 3 ? r : undefined;
+    }, 'rejections');
+    expect(rejected.ET_ERR_NODE_MISMATCH).toBe(1);
+    const dead = await waitFor(async () => {
+      const rs = await client.query({ query: `SELECT ReasonCode, NodeName, PayloadBase64 FROM ${TABLES.deadLetters} ORDER BY ReceivedAt`, format: 'JSONEachRow' });
+      const rows = await rs.json<{ ReasonCode: string; NodeName: string; PayloadBase64: string }>();
+      return rows.length >= 3 ? rows : undefined;
+    }, 'dead-letter rows');
+    expect(dead.map((d) => d.NodeName)).toEqual([NODE, NODE, '']);
+    expect(dead[0]!.ReasonCode).toMatch(/^ET_ERR_/);
+    expect(Buffer.from(dead[0]!.PayloadBase64, 'base64').toString()).toBe('not a batch at all');
+    expect(dead[1]!.ReasonCode).toBe('ET_ERR_NODE_MISMATCH');
+    expect(dead[2]!.ReasonCode).toBe('ET_ERR_UNKNOWN_TOPIC');
+    expect((await get('/healthz')).status).toBe(200);
+    // The process still takes good batches after the bad ones.
+    await publish(topics.batch(NODE), codec.encode(sampleBatch({ node: NODE, seq: 3 })));
+    await ackFor(3);
+    expect(acks.some((a) => a.seqs.includes(9))).toBe(false);
+  });
+
+  it('withholds the ack while ClickHouse is down, reports it in /readyz, and recovers on its own', async () => {
+    expect((await get('/readyz')).status).toBe(200);
+    faults.set('fail', /INSERT INTO et_/);
+    await publish(topics.batch(NODE), codec.encode(sampleBatch({ node: NODE, seq: 4 })));
+    const ready = await waitFor(async () => {
+      const r = await get('/readyz');
+      return r.status === 503 ? r.body : undefined;
+    }, 'readyz to report the outage');
+    expect(ready).toMatchObject({ ready: false, clickhouse: true, broker: true, writer: { backpressured: true, failing: true } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(acks.some((a) => a.seqs.includes(4))).toBe(false);
+    faults.set('ok');
+    await ackFor(4);
+    await waitFor(async () => ((await get('/readyz')).status === 200 ? true : undefined), 'ready again');
+  });
+
+  it('serves the OpenAPI document and the docs page from local assets', async () => {
+    const spec = await get('/docs/json');
+    expect(Object.keys(spec.body.paths as object)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/api/v1/nodes', '/api/v1/nodes/{node}/metrics', '/api/v1/nodes/{node}/logs']));
+    const page = await fetch(`${url}/docs/static/index.html`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).not.toMatch(/https?:\/\/(cdn|unpkg)/);
+  });
+
+  it('rejects unbounded or malformed queries with a code', async () => {
+    const tooLong = await get(`/api/v1/nodes/${NODE}/logs?from=0&to=${Date.now()}`);
+    expect(tooLong).toMatchObject({ status: 400, body: { code: 'ET_ERR_RANGE_TOO_LARGE' } });
+    const bad = await get(`/api/v1/nodes/${NODE}/logs?limit=100000`);
+    expect(bad).toMatchObject({ status: 400, body: { code: 'ET_ERR_BAD_REQUEST' } });
+  });
+});
