@@ -10,3 +10,4 @@ export { CodecOptionsSchema, resolveCodecOptions, type CodecOptions } from './co
 export { FRAME_MAGIC, FRAME_HEADER_BYTES, MessageKind, FrameFlags, type MessageKindValue } from './wire/frame.js';
 export { validateBatch, CONTAINER_EVENT_KINDS, LOG_STREAMS } from './validate/batch.js';
 export * from './sketch/index.js';
+export * from './config/resolve-config.js';

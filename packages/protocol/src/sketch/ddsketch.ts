@@ -1,7 +1,7 @@
 import type { SketchData } from '../types/batch.js';
 import { limits, SKETCH_RELATIVE_ACCURACY } from '../limits.js';
 import { DenseStore } from './dense-store.js';
-import { logarithmicMapping, type IndexMapping } from './mapping.js';
+import { logarithmicMapping, PROTOCOL_MAPPING, type IndexMapping } from './mapping.js';
 
 export interface DDSketchOptions {
   /** Relative accuracy of quantiles; the protocol fixes it at SKETCH_RELATIVE_ACCURACY so sketches from any node merge. */
@@ -25,7 +25,7 @@ export class DDSketch {
 
   constructor(opts: Partial<DDSketchOptions> = {}) {
     const o = { ...DEFAULTS, ...opts };
-    this.mapping = logarithmicMapping(o.relativeAccuracy);
+    this.mapping = o.relativeAccuracy === SKETCH_RELATIVE_ACCURACY ? PROTOCOL_MAPPING : logarithmicMapping(o.relativeAccuracy);
     this.positive = new DenseStore(o.maxBinsPerStore);
     this.negative = new DenseStore(o.maxBinsPerStore);
   }

@@ -1,3 +1,3 @@
 export { DDSketch, type DDSketchOptions } from './ddsketch.js';
 export { DenseStore } from './dense-store.js';
-export { logarithmicMapping, SKETCH_MIN_INDEXABLE, type IndexMapping } from './mapping.js';
+export { logarithmicMapping, PROTOCOL_MAPPING, SKETCH_MIN_INDEXABLE, type IndexMapping } from './mapping.js';

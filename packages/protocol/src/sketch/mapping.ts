@@ -27,3 +27,6 @@ export function logarithmicMapping(alpha: number = SKETCH_RELATIVE_ACCURACY, min
     value: (index) => (2 * Math.exp(index / multiplier)) / (1 + gamma),
   };
 }
+
+/** The protocol's mapping, immutable and shared: every sketch on the wire uses it, and one per sketch would cost memory per series. */
+export const PROTOCOL_MAPPING: IndexMapping = Object.freeze(logarithmicMapping());

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { Type } from '@sinclair/typebox';
+import { ConfigError, describeOptions, resolveConfig, type ConfigSpec } from './resolve-config.js';
+
+const schema = Type.Object({
+  node: Type.String({ minLength: 1, description: 'Node id.' }),
+  http: Type.Object({
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'HTTP port.' }),
+    enabled: Type.Boolean({ default: true }),
+  }),
+  tags: Type.Array(Type.String(), { default: [] }),
+});
+const spec: ConfigSpec<typeof schema> = {
+  schema,
+  envPrefix: 'ET_T_',
+  aliases: { NODE_ID: 'node' },
+  check: (c) => (c.http.port === 1 ? ['http.port: 1 is reserved; fix: pick another'] : []),
+};
+
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('resolveConfig', () => {
+  it('fills defaults into nested objects the file leaves out', () => {
+    expect(resolveConfig(spec, { file: { node: 'a' }, env: {} })).toEqual({ node: 'a', http: { port: 8080, enabled: true }, tags: [] });
+  });
+
+  it('lets the environment override the file, aliases win, and overrides come last', () => {
+    const cfg = resolveConfig(spec, {
+      file: { node: 'a', http: { port: 1000 } },
+      env: { ET_T_NODE: 'b', NODE_ID: 'c', ET_T_HTTP_PORT: '9000', ET_T_HTTP_ENABLED: 'false', ET_T_TAGS: '["x","y"]' },
+      overrides: { http: { port: 9100 } },
+    });
+    expect(cfg).toEqual({ node: 'c', http: { port: 9100, enabled: false }, tags: ['x', 'y'] });
+  });
+
+  it('names the option, where the bad value came from, and the fix', () => {
+    const p = problems(() => resolveConfig(spec, { file: { node: 'a' }, env: { ET_T_HTTP_PORT: 'eighty' } }));
+    expect(p.join('\n')).toMatch(/http\.port: .*"eighty".*env ET_T_HTTP_PORT.*HTTP port/);
+    expect(problems(() => resolveConfig(spec, { env: {} })).join('\n')).toMatch(/node: .*ET_T_NODE/);
+  });
+
+  it('refuses misspelt keys and runs the cross-option check', () => {
+    expect(problems(() => resolveConfig(spec, { file: { node: 'a', http: { prot: 1 } }, env: {} }))).toEqual([
+      'http.prot: unknown option; fix: remove it or check its spelling against the README',
+    ]);
+    expect(problems(() => resolveConfig(spec, { file: { node: 'a', http: { port: 1 } }, env: {} }))).toEqual(['http.port: 1 is reserved; fix: pick another']);
+  });
+
+  it('documents every leaf option with its environment variable', () => {
+    expect(describeOptions(spec).map((o) => [o.option, o.env])).toEqual([
+      ['node', 'ET_T_NODE'],
+      ['http.port', 'ET_T_HTTP_PORT'],
+      ['http.enabled', 'ET_T_HTTP_ENABLED'],
+      ['tags', 'ET_T_TAGS'],
+    ]);
+  });
+});

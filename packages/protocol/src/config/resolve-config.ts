@@ -1,0 +1,167 @@
+/**
+ * Configuration resolution shared by every deployable: defaults < JSON file < environment, then
+ * one validation against the schema. It lives here because protocol is the one package both the
+ * collector and the ingester depend on; it is pure (the caller reads the file), like the rest.
+ *
+ * Every option has an environment variable derived from its path (`writer.flushRows` ->
+ * `<PREFIX>WRITER_FLUSH_ROWS`), so the README's option table and the code cannot drift apart.
+ * Errors name the option, where its value came from, and what it expects.
+ */
+import { Kind, KindGuard, type Static, type TObject, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'ET_ERR_CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+export interface ConfigSpec<S extends TObject> {
+  schema: S;
+  /** e.g. `EDGE_TELEMETRY_COLLECTOR_`. */
+  envPrefix: string;
+  /** Well-known variables (CLICKHOUSE_URL) mapped to option paths; they win over the prefixed ones. */
+  aliases?: Record<string, string>;
+  /** Checks across options that a schema cannot express; returns problems in the same style. */
+  check?: (cfg: Static<S>) => string[];
+}
+
+export interface ConfigInput {
+  /** The parsed config file, if any. */
+  file?: unknown;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Applied last (command-line flags). */
+  overrides?: Record<string, unknown>;
+}
+
+export interface OptionDoc {
+  option: string;
+  env: string;
+  type: string;
+  default: unknown;
+  description: string;
+}
+
+interface Leaf {
+  path: string[];
+  schema: TSchema;
+}
+
+function leaves(schema: TObject, prefix: string[] = []): Leaf[] {
+  return Object.entries(schema.properties).flatMap(([key, sub]): Leaf[] =>
+    sub[Kind] === 'Object' ? leaves(sub as TObject, [...prefix, key]) : [{ path: [...prefix, key], schema: sub }],
+  );
+}
+
+export function envName(prefix: string, path: readonly string[]): string {
+  return prefix + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+}
+
+function typeName(s: TSchema): string {
+  if (KindGuard.IsUnion(s)) return s.anyOf.map((x) => (KindGuard.IsLiteral(x) ? JSON.stringify(x.const) : typeName(x))).join(' \\| ');
+  return String(s.type ?? s[Kind]).toLowerCase();
+}
+
+export function describeOptions<S extends TObject>(spec: ConfigSpec<S>): OptionDoc[] {
+  return leaves(spec.schema).map((l) => ({
+    option: l.path.join('.'),
+    env: envName(spec.envPrefix, l.path),
+    type: typeName(l.schema),
+    default: l.schema.default,
+    description: String(l.schema.description ?? ''),
+  }));
+}
+
+function fromEnvText(raw: string, schema: TSchema): unknown {
+  const t = raw.trim();
+  const numeric = KindGuard.IsInteger(schema) || KindGuard.IsNumber(schema) || (KindGuard.IsUnion(schema) && schema.anyOf.every((s) => KindGuard.IsLiteral(s) && typeof s.const === 'number'));
+  // Keep text that does not parse, so that validation names the bad value.
+  if (numeric) return /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : raw;
+  if (KindGuard.IsBoolean(schema)) return t === 'true' || t === '1' ? true : t === 'false' || t === '0' ? false : raw;
+  if (KindGuard.IsArray(schema) || KindGuard.IsObject(schema) || KindGuard.IsRecord(schema)) {
+    try {
+      return JSON.parse(t) as unknown;
+    } catch {
+      return raw;
+    }
+  }
+  return raw;
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    node = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (node[key] = {})) as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+function mergeInto(into: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(from)) {
+    const cur = into[k];
+    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) mergeInto(cur as Record<string, unknown>, v as Record<string, unknown>);
+    else into[k] = v;
+  }
+}
+
+/** Objects nested in the schema get `{}` so that their own defaults apply even when the file omits them. */
+function fillObjects(schema: TObject, value: Record<string, unknown>): void {
+  for (const [k, sub] of Object.entries(schema.properties)) {
+    if (sub[Kind] !== 'Object') continue;
+    const cur = value[k];
+    if (cur === undefined) value[k] = {};
+    if (typeof value[k] === 'object' && value[k] !== null) fillObjects(sub as TObject, value[k] as Record<string, unknown>);
+  }
+}
+
+export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: ConfigInput): Static<S> {
+  if (input.file !== undefined && (typeof input.file !== 'object' || input.file === null || Array.isArray(input.file))) {
+    throw new ConfigError(['(config file): must hold a JSON object']);
+  }
+  const merged = structuredClone((input.file ?? {}) as Record<string, unknown>);
+  const origin = new Map<string, string>();
+  const byPath = new Map(leaves(spec.schema).map((l) => [l.path.join('.'), l]));
+  const envOf = (path: string) => envName(spec.envPrefix, path.split('.'));
+  for (const leaf of byPath.values()) {
+    const name = envName(spec.envPrefix, leaf.path);
+    const raw = input.env[name];
+    if (raw === undefined || raw === '') continue;
+    setPath(merged, leaf.path, fromEnvText(raw, leaf.schema));
+    origin.set(leaf.path.join('.'), `env ${name}`);
+  }
+  for (const [name, path] of Object.entries(spec.aliases ?? {})) {
+    const raw = input.env[name];
+    const leaf = byPath.get(path);
+    if (raw === undefined || raw === '' || !leaf) continue;
+    setPath(merged, leaf.path, fromEnvText(raw, leaf.schema));
+    origin.set(path, `env ${name}`);
+  }
+  mergeInto(merged, input.overrides ?? {});
+  fillObjects(spec.schema, merged);
+  const withDefaults = Value.Default(spec.schema, merged) as unknown;
+  const problems = [...Value.Errors(spec.schema, withDefaults)].map((e) => {
+    const path = e.path.replace(/^\//, '').replaceAll('/', '.');
+    const leafPath = [...byPath.keys()].find((p) => path === p || path.startsWith(`${p}.`));
+    const where = origin.get(leafPath ?? path) ?? `config file key "${leafPath ?? path}" or env ${envOf(leafPath ?? path)}`;
+    const desc = leafPath ? byPath.get(leafPath)?.schema.description : undefined;
+    return `${path || '(root)'}: ${e.message}, got ${JSON.stringify(e.value)}; fix ${where}${desc ? ` (${desc})` : ''}`;
+  });
+  problems.push(...unknownKeys(spec.schema, merged).map((k) => `${k}: unknown option; fix: remove it or check its spelling against the README`));
+  if (problems.length) throw new ConfigError(problems);
+  const cfg = withDefaults as Static<S>;
+  const more = spec.check?.(cfg) ?? [];
+  if (more.length) throw new ConfigError(more);
+  return cfg;
+}
+
+/** A misspelt key in a config file must fail loudly rather than silently leave the default in force. */
+function unknownKeys(schema: TObject, value: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(value).flatMap(([k, v]) => {
+    const sub = schema.properties[k];
+    if (!sub) return [prefix + k];
+    return sub[Kind] === 'Object' && v && typeof v === 'object' && !Array.isArray(v) ? unknownKeys(sub as TObject, v as Record<string, unknown>, `${prefix}${k}.`) : [];
+  });
+}
