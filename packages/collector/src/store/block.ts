@@ -1,0 +1,65 @@
+import { crc32 } from './crc32.js';
+
+/** 'ETLB': marks the start of every block, so a scan can tell a block from garbage. */
+const MAGIC = 0x424c5445;
+export const BLOCK_HEADER_BYTES = 36;
+
+/**
+ * Block layout: `magic u32 | payloadLen u32 | crc u32 | count u32 | minTs f64 | maxTs f64 |
+ * containersLen u32 | containers (JSON array) | payload (zstd)`. The CRC covers everything after
+ * itself, so a torn or bit-flipped block is detected as a whole.
+ */
+export interface BlockMeta {
+  count: number;
+  minTs: number;
+  maxTs: number;
+  containers: string[];
+}
+
+export function encodeBlock(meta: BlockMeta, payload: Buffer): Buffer {
+  const names = Buffer.from(JSON.stringify(meta.containers));
+  const buf = Buffer.allocUnsafe(BLOCK_HEADER_BYTES + names.length + payload.length);
+  buf.writeUInt32LE(MAGIC, 0);
+  buf.writeUInt32LE(payload.length, 4);
+  buf.writeUInt32LE(meta.count, 12);
+  buf.writeDoubleLE(meta.minTs, 16);
+  buf.writeDoubleLE(meta.maxTs, 24);
+  buf.writeUInt32LE(names.length, 32);
+  names.copy(buf, BLOCK_HEADER_BYTES);
+  payload.copy(buf, BLOCK_HEADER_BYTES + names.length);
+  buf.writeUInt32LE(crc32(buf, 12), 8);
+  return buf;
+}
+
+export interface ParsedBlock extends BlockMeta {
+  /** Bytes the whole block takes. */
+  size: number;
+  payload: Buffer;
+}
+
+/**
+ * Reads the block at `at` of `data` (a whole segment). Returns undefined when what is there is
+ * not a complete, intact block: the torn or corrupt tail that recovery cuts off.
+ */
+export function parseBlock(data: Buffer, at: number): ParsedBlock | undefined {
+  if (at + BLOCK_HEADER_BYTES > data.length || data.readUInt32LE(at) !== MAGIC) return undefined;
+  const payloadLen = data.readUInt32LE(at + 4);
+  const namesLen = data.readUInt32LE(at + 32);
+  const end = at + BLOCK_HEADER_BYTES + namesLen + payloadLen;
+  if (end > data.length) return undefined;
+  if (crc32(data, at + 12, end) !== data.readUInt32LE(at + 8)) return undefined;
+  let containers: string[];
+  try {
+    containers = JSON.parse(data.toString('utf8', at + BLOCK_HEADER_BYTES, at + BLOCK_HEADER_BYTES + namesLen)) as string[];
+  } catch {
+    return undefined;
+  }
+  return {
+    count: data.readUInt32LE(at + 12),
+    minTs: data.readDoubleLE(at + 16),
+    maxTs: data.readDoubleLE(at + 24),
+    containers,
+    size: end - at,
+    payload: data.subarray(at + BLOCK_HEADER_BYTES + namesLen, end),
+  };
+}

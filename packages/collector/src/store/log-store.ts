@@ -1,0 +1,289 @@
+import { mkdir, open, readFile, readdir, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { LogLevelValue } from '@edge-telemetry/protocol';
+import { Compressor, Decompressor } from 'zstd-napi';
+import { LogError } from '../transforms/logs/errors.js';
+import { encodeBlock, parseBlock } from './block.js';
+import type { LogStoreOptions } from './options.js';
+import { decodeRecords, encodeRecords, type StoredLogRecord } from './record-codec.js';
+import { addBlock, emptySegment, scanSegment, type SegmentIndex } from './segment-file.js';
+
+export interface LogQuery {
+  container?: string;
+  /** Inclusive lower bound (ms). */
+  since: number;
+  /** Exclusive upper bound (ms); open-ended when absent. */
+  until?: number;
+  /** Minimum level. */
+  level?: LogLevelValue;
+  /** Substring, or a regular expression, the line must contain. */
+  grep?: string | RegExp;
+  /** Only the last N matching lines. */
+  tail?: number;
+}
+
+/** A torn or corrupt tail found at open and cut off. */
+export interface Recovery {
+  segment: string;
+  offset: number;
+  bytesCut: number;
+}
+
+export interface LogStoreStats {
+  segments: number;
+  bytes: number;
+  records: number;
+  evictedSegments: number;
+  evictedRecords: number;
+  evictedBytes: number;
+  /** Records refused because writes lagged more than maxPendingBytes behind. */
+  droppedRecords: number;
+  writeErrors: number;
+  recoveries: Recovery[];
+}
+
+const SEGMENT_NAME = /^seg-(\d{10})\.log$/;
+const segmentName = (seq: number) => `seg-${String(seq).padStart(10, '0')}.log`;
+
+/**
+ * The node's full-log store: append-only segment files of zstd-compressed, CRC-checked blocks
+ * under a byte cap (oldest segment evicted first), indexed by container and time. `append` is
+ * synchronous and cheap; `flush` makes everything appended so far durable (fdatasync).
+ */
+export class LogStore {
+  private readonly segments: SegmentIndex[] = [];
+  private current!: SegmentIndex;
+  private handle: FileHandle | undefined;
+  private pending: StoredLogRecord[] = [];
+  private pendingBytes = 0;
+  /** Bytes sealed into blocks but not yet written. */
+  private queuedBytes = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private lastWriteError: unknown;
+  private readonly compressor = new Compressor();
+  private readonly decompressor = new Decompressor();
+  private closed = false;
+  private readonly counters = { evictedSegments: 0, evictedRecords: 0, evictedBytes: 0, droppedRecords: 0, writeErrors: 0 };
+  private readonly recoveries: Recovery[] = [];
+
+  private constructor(private readonly options: LogStoreOptions) {
+    this.compressor.setParameters({ compressionLevel: options.compressionLevel });
+  }
+
+  /** Opens (or creates) the store, cutting off any torn or corrupt tail; never fails on bad data. */
+  static async open(options: LogStoreOptions): Promise<LogStore> {
+    const store = new LogStore(options);
+    await store.recover();
+    return store;
+  }
+
+  /** Queues one line. Returns false when it was dropped because the disk lags too far behind. */
+  append(r: StoredLogRecord): boolean {
+    if (this.closed) throw new LogError('ET_ERR_STORE_CLOSED', this.options.dir);
+    const bytes = 16 + r.line.length;
+    if (this.pendingBytes + this.queuedBytes + bytes > this.options.maxPendingBytes) {
+      this.counters.droppedRecords++;
+      return false;
+    }
+    this.pending.push(r);
+    this.pendingBytes += bytes;
+    if (this.pendingBytes >= this.options.blockBytes) this.seal();
+    return true;
+  }
+
+  /** Writes everything appended so far and waits until it is on disk. */
+  async flush(): Promise<void> {
+    if (this.pending.length > 0) this.seal();
+    await this.chain;
+    const err = this.lastWriteError;
+    this.lastWriteError = undefined;
+    if (err !== undefined) throw err;
+    await this.handle?.datasync();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+
+  stats(): LogStoreStats {
+    let bytes = 0;
+    let records = 0;
+    for (const s of this.segments) {
+      bytes += s.bytes;
+      records += s.records;
+    }
+    return { segments: this.segments.length, bytes, records, ...this.counters, recoveries: [...this.recoveries] };
+  }
+
+  /** Matching lines in time order (lines not yet flushed included). */
+  async *query(q: LogQuery): AsyncGenerator<StoredLogRecord> {
+    if (this.pending.length > 0) this.seal();
+    await this.chain;
+    const until = q.until ?? Infinity;
+    const match = matcher(q);
+    const segs = this.segments.filter((s) => s.maxTs >= q.since && s.minTs < until && (q.container === undefined || s.containers.has(q.container)));
+    // The oldest line any later segment can hold: what is older than it may be yielded now.
+    const suffixMin = new Array<number>(segs.length + 1).fill(Infinity);
+    for (let i = segs.length - 1; i >= 0; i--) suffixMin[i] = Math.min((segs[i] as SegmentIndex).minTs, suffixMin[i + 1] as number);
+    let held: StoredLogRecord[] = [];
+    const tail: StoredLogRecord[] = [];
+    for (let i = 0; i < segs.length; i++) {
+      const found = await this.readSegment(segs[i] as SegmentIndex, q, until, match);
+      found.sort(byTs);
+      held = mergeSorted(held, found);
+      const limit = suffixMin[i + 1] as number;
+      let cut = 0;
+      while (cut < held.length && (held[cut] as StoredLogRecord).ts < limit) cut++;
+      const ready = held.slice(0, cut);
+      held = held.slice(cut);
+      if (q.tail !== undefined) pushTail(tail, ready, q.tail);
+      else yield* ready;
+    }
+    if (q.tail !== undefined) {
+      pushTail(tail, held, q.tail);
+      yield* tail;
+    } else yield* held;
+  }
+
+  private async readSegment(seg: SegmentIndex, q: LogQuery, until: number, match: (r: StoredLogRecord) => boolean): Promise<StoredLogRecord[]> {
+    let data: Buffer;
+    try {
+      data = await readFile(seg.path);
+    } catch (err) {
+      // Evicted while the query ran: its lines are gone, which the eviction counters already say.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: StoredLogRecord[] = [];
+    for (const b of seg.blocks) {
+      if (b.maxTs < q.since || b.minTs >= until) continue;
+      if (q.container !== undefined && !b.containers.includes(q.container)) continue;
+      const block = parseBlock(data, b.offset);
+      if (block === undefined) continue;
+      for (const r of decodeRecords(this.decompressor.decompress(block.payload), block.containers, block.count)) if (match(r)) out.push(r);
+    }
+    return out;
+  }
+
+  private seal(): void {
+    const records = this.pending;
+    this.pending = [];
+    const names = new Map<string, number>();
+    let minTs = Infinity;
+    let maxTs = -Infinity;
+    for (const r of records) {
+      if (!names.has(r.container)) names.set(r.container, names.size);
+      if (r.ts < minTs) minTs = r.ts;
+      if (r.ts > maxTs) maxTs = r.ts;
+    }
+    const containers = [...names.keys()];
+    const payload = this.compressor.compress(encodeRecords(records, names));
+    const block = encodeBlock({ count: records.length, minTs, maxTs, containers }, payload);
+    const rawBytes = this.pendingBytes;
+    this.pendingBytes = 0;
+    this.queuedBytes += rawBytes;
+    this.chain = this.chain
+      .then(() => this.write(block, { count: records.length, minTs, maxTs, containers }))
+      .catch((err: unknown) => {
+        this.counters.writeErrors++;
+        this.lastWriteError = err;
+      })
+      .finally(() => {
+        this.queuedBytes -= rawBytes;
+      });
+  }
+
+  private async write(block: Buffer, meta: { count: number; minTs: number; maxTs: number; containers: string[] }): Promise<void> {
+    if (this.current.bytes > 0 && this.current.bytes + block.length > this.options.segmentBytes) await this.rollSegment();
+    const h = this.handle as FileHandle;
+    const offset = this.current.bytes;
+    await h.write(block, 0, block.length, offset);
+    addBlock(this.current, { offset, size: block.length, ...meta });
+    await this.enforceCap();
+  }
+
+  private async rollSegment(): Promise<void> {
+    await this.handle?.datasync();
+    await this.handle?.close();
+    const seg = emptySegment(this.current.seq + 1, path.join(this.options.dir, segmentName(this.current.seq + 1)));
+    this.handle = await open(seg.path, 'w');
+    this.segments.push(seg);
+    this.current = seg;
+  }
+
+  private async enforceCap(): Promise<void> {
+    let total = 0;
+    for (const s of this.segments) total += s.bytes;
+    while (total > this.options.maxBytes && this.segments.length > 1) {
+      const oldest = this.segments.shift() as SegmentIndex;
+      total -= oldest.bytes;
+      this.counters.evictedSegments++;
+      this.counters.evictedRecords += oldest.records;
+      this.counters.evictedBytes += oldest.bytes;
+      await unlink(oldest.path).catch(() => undefined);
+    }
+  }
+
+  private async recover(): Promise<void> {
+    const dir = this.options.dir;
+    await mkdir(dir, { recursive: true });
+    const seqs = (await readdir(dir))
+      .map((f) => SEGMENT_NAME.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    for (const seq of seqs) {
+      const p = path.join(dir, segmentName(seq));
+      const data = await readFile(p);
+      const { index, validBytes } = scanSegment(seq, p, data);
+      if (validBytes < data.length) {
+        await truncate(p, validBytes);
+        this.recoveries.push({ segment: segmentName(seq), offset: validBytes, bytesCut: data.length - validBytes });
+      }
+      this.segments.push(index);
+    }
+    const last = this.segments[this.segments.length - 1];
+    if (last !== undefined && last.bytes < this.options.segmentBytes) {
+      this.current = last;
+      this.handle = await open(last.path, 'r+');
+    } else {
+      const seq = last === undefined ? 1 : last.seq + 1;
+      this.current = emptySegment(seq, path.join(dir, segmentName(seq)));
+      this.handle = await open(this.current.path, 'w');
+      this.segments.push(this.current);
+    }
+  }
+}
+
+function matcher(q: LogQuery): (r: StoredLogRecord) => boolean {
+  const until = q.until ?? Infinity;
+  const grep = q.grep;
+  const test = grep === undefined ? undefined : typeof grep === 'string' ? (s: string) => s.includes(grep) : (s: string) => grep.test(s);
+  return (r) =>
+    r.ts >= q.since && r.ts < until && (q.container === undefined || r.container === q.container) && (q.level === undefined || r.level >= q.level) && (test === undefined || test(r.line));
+}
+
+function byTs(a: StoredLogRecord, b: StoredLogRecord): number {
+  return a.ts - b.ts;
+}
+
+function mergeSorted(a: StoredLogRecord[], b: StoredLogRecord[]): StoredLogRecord[] {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out: StoredLogRecord[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push((a[i] as StoredLogRecord).ts <= (b[j] as StoredLogRecord).ts ? (a[i++] as StoredLogRecord) : (b[j++] as StoredLogRecord));
+  while (i < a.length) out.push(a[i++] as StoredLogRecord);
+  while (j < b.length) out.push(b[j++] as StoredLogRecord);
+  return out;
+}
+
+function pushTail(tail: StoredLogRecord[], more: StoredLogRecord[], n: number): void {
+  for (const r of more) tail.push(r);
+  if (tail.length > n) tail.splice(0, tail.length - n);
+}
