@@ -47,6 +47,8 @@ interface Segment {
   size: number;
   records: OutboxRecord[];
   live: number;
+  /** Opened on the first read; closed when the segment is rewritten or deleted. */
+  reader: Promise<FileHandle> | undefined;
 }
 
 export interface CutReport {
@@ -183,7 +185,7 @@ export class Outbox {
       const file = path.join(opts.dir, name);
       const buf = await readFile(file);
       const scan = scanRecords(buf, opts.recordCapBytes);
-      const seg: Segment = { id: Number(name.slice(0, 10)), file, size: buf.length, records: [], live: 0 };
+      const seg: Segment = { id: Number(name.slice(0, 10)), file, size: buf.length, records: [], live: 0, reader: undefined };
       for (const r of scan.records) {
         if (r.epoch === epoch) maxSeq = Math.max(maxSeq, r.seq);
         if (gone.has(keyOf(r.epoch, r.seq))) continue;
@@ -289,14 +291,14 @@ export class Outbox {
       if (!seg) throw new UplinkError('ET_ERR_OUTBOX_IO', `record ${rec.epoch}/${rec.seq} is not written yet`);
       const { file } = seg;
       const offset = rec.offset;
+      seg.reader ??= open(file, 'r');
+      const reader = seg.reader;
       const buf = Buffer.allocUnsafe(rec.size);
-      const fh = await open(file, 'r');
-      try {
-        await fh.read(buf, 0, rec.size, offset);
-      } finally {
-        await fh.close();
-      }
-      const got = readRecordAt(buf, 0, this.opts.recordCapBytes);
+      const ok = await reader.then((fh) => fh.read(buf, 0, rec.size, offset)).then(
+        () => true,
+        () => false,
+      );
+      const got = ok ? readRecordAt(buf, 0, this.opts.recordCapBytes) : undefined;
       if (got && got.epoch === rec.epoch && got.seq === rec.seq) return buf.subarray(RECORD_HEADER_BYTES);
       if (attempt > 0) throw new UplinkError('ET_ERR_OUTBOX_IO', `record ${rec.epoch}/${rec.seq} unreadable in ${file}`);
     }
@@ -358,6 +360,7 @@ export class Outbox {
     await this.ackLog.close();
     await this.active?.fh.close();
     this.active = undefined;
+    for (const seg of this.segments) await closeReader(seg);
   }
 
   private drop(rec: OutboxRecord, state: 'acked' | 'evicted'): void {
@@ -420,10 +423,13 @@ export class Outbox {
 
   private kick(): void {
     if (this.flushing) return;
-    this.flushing = this.flushLoop().finally(() => {
-      this.flushing = undefined;
-      if (this.pending.length > 0) this.kick();
-    });
+    // Started on the next turn, so appends made in the same turn share the first write and fdatasync.
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flushLoop())
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.pending.length > 0) this.kick();
+      });
   }
 
   private async flushLoop(): Promise<void> {
@@ -477,7 +483,7 @@ export class Outbox {
     const file = path.join(this.opts.dir, `${String(id).padStart(10, '0')}.seg`);
     const fh = await open(file, 'a');
     await syncDir(this.opts.dir);
-    const seg: Segment = { id, file, size: 0, records: [], live: 0 };
+    const seg: Segment = { id, file, size: 0, records: [], live: 0, reader: undefined };
     this.segments.push(seg);
     this.active = { seg, fh };
     return this.active;
@@ -499,6 +505,7 @@ export class Outbox {
     if (deadSegments.length > 0) {
       await this.syncAckLog();
       for (const s of deadSegments) {
+        await closeReader(s);
         await unlink(s.file);
         this.diskBytes -= s.size;
         this.segments.splice(this.segments.indexOf(s), 1);
@@ -518,6 +525,7 @@ export class Outbox {
       if (worst === this.active?.seg) await this.roll();
       await this.syncAckLog();
       const before = worst.size;
+      await closeReader(worst);
       if (worst.live === 0) {
         await unlink(worst.file);
         this.segments.splice(this.segments.indexOf(worst), 1);
@@ -533,6 +541,12 @@ export class Outbox {
     await this.ackChain;
     await this.ackLog.datasync();
   }
+}
+
+async function closeReader(seg: Segment): Promise<void> {
+  const r = seg.reader;
+  seg.reader = undefined;
+  if (r) await r.then((fh) => fh.close()).catch(() => undefined);
 }
 
 /** Rewrites a segment with only its live records (tmp + fsync + rename), updating their offsets. */
@@ -556,6 +570,7 @@ async function rewriteSegment(seg: Segment, buf: Buffer): Promise<void> {
   }
   await rename(tmp, seg.file);
   await syncDir(path.dirname(seg.file));
+  void closeReader(seg);
   live.forEach((r, i) => (r.offset = offsets[i] ?? 0));
   seg.records = live;
   seg.size = out.length;
