@@ -33,8 +33,6 @@ export interface CollectorParts {
   logSources: LogSource[];
   downsampler: { ingest(source: string, result: Pick<ScrapeResult, 'samples'>): void; flush(windowEnd: number): MetricSummary[] };
   logs: { push(line: RawLogLine): void; flush(windowStart: number, windowEnd: number): WindowLogs };
-  /** The collector's own health as summaries for container `_collector`. */
-  self: { collect(windowStart: number, windowEnd: number): MetricSummary[] };
   uplink: {
     submit(draft: BatchDraft, priorityClass: PriorityClass): Promise<unknown>;
     health(): Pick<NodeHealth, 'uplinkBytes' | 'queueBatches' | 'queueBytes' | 'budgetLeftBytes' | 'degradeLevel'>;
@@ -102,7 +100,7 @@ export function createCollector(p: CollectorParts): Collector {
       windowStart: start,
       windowEnd,
       containers: [...containers.values()],
-      metrics: [...p.downsampler.flush(windowEnd), ...logs.metrics, ...p.self.collect(start, windowEnd)],
+      metrics: [...p.downsampler.flush(windowEnd), ...logs.metrics],
       logs: logs.logs,
       templates: logs.templates,
       events: [],

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/** `edge-telemetry-collector [--config file]`: one collector for this gateway. */
+import { ConfigError } from '@edge-telemetry/protocol';
+import { buildCollector } from '../build-collector.js';
+import { loadCollectorConfig } from '../config/load.js';
+import { createJsonLogger } from '../runtime/logger.js';
+
+const log = createJsonLogger();
+let config;
+try {
+  config = loadCollectorConfig(process.argv.slice(2), process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`edge-telemetry-collector: ${err.message}\n`);
+  process.exit(2);
+}
+
+const running = await buildCollector(config, createJsonLogger(process.stderr, { node: config.node }));
+await running.collector.start();
+
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info('stopping', { signal });
+  // Seal what the current window has so far: it is on disk before exit and sent on the next start.
+  await running.collector.flush().catch((err: Error) => log.error('final flush failed', { err: err.message }));
+  await running.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,129 @@
+/**
+ * Production wiring: turns a validated CollectorConfig into the runtime's parts. Every stage is
+ * constructed here and nowhere else, so the runtime (collector.ts) stays free of configuration.
+ */
+import path from 'node:path';
+import type { ContainerInfo } from '@edge-telemetry/protocol';
+import { createCollector, type Collector } from './collector.js';
+import type { CollectorConfig } from './config/options.js';
+import { DropCounter } from './pipeline/drop-counter.js';
+import type { LogSource, MetricSource } from './pipeline/types.js';
+import type { Logger } from './runtime/logger.js';
+import { createProcessUsage } from './runtime/process-usage.js';
+import { SelfHealth } from './self/self-health.js';
+import type { MetricsLog } from './self/log.js';
+import { HostSource } from './sources/host/host-source.js';
+import { CgroupSource } from './sources/cgroup/cgroup-source.js';
+import { DockerSource } from './sources/docker/docker-source.js';
+import { LogFileSource } from './sources/logfiles/log-file-source.js';
+import { demoFleet } from './sources/demo/fleet-profile.js';
+import { createDemoMetricSource } from './sources/demo/demo-metric-source.js';
+import { createDemoLogSource } from './sources/demo/demo-log-source.js';
+import { loadDemoSeries } from './sources/demo/load-series.js';
+import { Downsampler } from './transforms/downsample/downsampler.js';
+import { ddSketchOps } from './transforms/downsample/ddsketch-ops.js';
+import { LogPipeline } from './transforms/logs/pipeline.js';
+import { LogStore } from './store/log-store.js';
+import { createUplink } from './uplink/index.js';
+import type { Uplink } from './uplink/sender/uplink.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface RunningCollector {
+  collector: Collector;
+  uplink: Uplink;
+  store: LogStore | undefined;
+  stop(): Promise<void>;
+}
+
+export async function buildCollector(config: CollectorConfig, log: Logger): Promise<RunningCollector> {
+  const drops = new DropCounter();
+  const selfHealth = new SelfHealth();
+  const metricsLog: MetricsLog = (e) => log[e.level](e.msg, { code: e.code, ...e.fields });
+  const deps = { log: metricsLog, meter: selfHealth.meter };
+  const containers = new Map<string, ContainerInfo>();
+  let collector: Collector | undefined;
+
+  const metricSources: MetricSource[] = [];
+  const logSources: LogSource[] = [];
+  const { host, cgroup, docker, logFiles, demo } = config.sources;
+  if (host.enabled) metricSources.push(new HostSource({ ...host, dataDir: config.dataDir }, deps));
+  if (cgroup.enabled) metricSources.push(new CgroupSource(cgroup, deps));
+  if (docker.enabled) {
+    const source = new DockerSource(docker, deps);
+    source.startEvents((e) => collector?.event(e));
+    metricSources.push(source);
+  }
+  if (logFiles.enabled) logSources.push(new LogFileSource({ ...logFiles, checkpointPath: path.join(config.dataDir, 'log-checkpoints.json') }, { report: drops }));
+  if (demo.containers > 0) {
+    const fleet = demoFleet(config.node, demo.containers);
+    metricSources.push(
+      createDemoMetricSource({ node: config.node, containers: fleet, series: await loadDemoSeries(), scrapeIntervalMs: config.scrapeIntervalMs, onEvent: (e) => collector?.event(e) }),
+    );
+    logSources.push(createDemoLogSource({ node: config.node, containers: fleet }));
+  }
+  metricSources.push({
+    name: 'self',
+    scrape: async (now) => ({ samples: await selfHealth.collect(now), containers: [], missing: [] }),
+    close: () => selfHealth.close(),
+  });
+
+  const store = config.store.enabled ? await LogStore.open({ ...config.store, dir: path.join(config.dataDir, 'logs') }) : undefined;
+  const logs = new LogPipeline(config.logs, {
+    now: Date.now,
+    report: drops,
+    describe: (name) => containers.get(name),
+    onRecord: store ? (r) => store.append(r) || drops.drop({ stage: 'store', reason: 'write_lag', container: r.container }) : undefined,
+  });
+
+  const uplink = await createUplink({
+    node: config.node,
+    agentVersion: AGENT_VERSION,
+    options: { ...config.uplink, outbox: { ...config.uplink.outbox, dir: path.join(config.dataDir, 'outbox') } },
+    onCut: (cut) => log.warn('outbox: cut a corrupt or torn tail at start-up', { ...cut }),
+    onEvict: (rec) => log.warn('outbox: evicted a batch to stay within its byte cap', { seq: rec.seq, priorityClass: rec.priorityClass }),
+    onBadMessage: (topic, err) => log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
+  });
+  selfHealth.observeQueue(() => {
+    const s = uplink.stats();
+    return { batches: s.queueBatches, bytes: s.queueBytes };
+  });
+
+  collector = createCollector({
+    node: config.node,
+    agentVersion: AGENT_VERSION,
+    scrapeIntervalMs: config.scrapeIntervalMs,
+    windowMs: config.downsample.windowMs,
+    metricSources: [
+      // Keep container metadata for the log stages' per-container settings.
+      ...metricSources.map((s) => ({
+        name: s.name,
+        scrape: async (now: number) => {
+          const r = await s.scrape(now);
+          for (const c of r.containers) containers.set(c.name, c);
+          return r;
+        },
+        close: () => s.close(),
+      })),
+    ],
+    logSources,
+    downsampler: new Downsampler(config.downsample, { sketches: ddSketchOps, report: drops }),
+    logs,
+    uplink,
+    drops,
+    process: createProcessUsage(),
+    now: Date.now,
+    log,
+  });
+
+  return {
+    collector,
+    uplink,
+    store,
+    stop: async () => {
+      await collector?.stop();
+      await uplink.close();
+      await store?.close();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The collector's whole configuration: one schema composed of each stage's own options, so every
+ * option is documented where its mechanism lives and listed in the README from here.
+ */
+import { Type, type Static, type TObject } from '@sinclair/typebox';
+import { NODE_ID_PATTERN, type ConfigSpec } from '@edge-telemetry/protocol';
+import { DownsampleOptionsSchema } from '../transforms/downsample/options.js';
+import { HostSourceOptionsSchema } from '../sources/host/options.js';
+import { CgroupSourceOptionsSchema } from '../sources/cgroup/options.js';
+import { DockerSourceOptionsSchema } from '../sources/docker/options.js';
+import { LogFileSourceOptionsSchema } from '../sources/logfiles/options.js';
+import { LogPipelineOptionsSchema } from '../transforms/logs/options.js';
+import { LogStoreOptionsSchema } from '../store/options.js';
+import { OutboxOptionsSchema } from '../uplink/outbox/options.js';
+import { MqttOptionsSchema } from '../uplink/mqtt/options.js';
+import { BudgetOptionsSchema } from '../uplink/budget/options.js';
+import { SenderOptionsSchema } from '../uplink/sender/options.js';
+
+/** A stage's options with an `enabled` switch and without the paths the collector derives from dataDir. */
+function stage<T extends TObject, K extends keyof T['properties'] & string>(schema: T, enabled: boolean, derived: K[], what: string) {
+  return Type.Composite([Type.Object({ enabled: Type.Boolean({ default: enabled, description: `Turn the ${what} on or off.` }) }), Type.Omit(schema, derived)]);
+}
+
+export const CollectorConfigSchema = Type.Object({
+  node: Type.String({ pattern: NODE_ID_PATTERN.source, description: 'This gateway\'s node id: letters, digits, `_.-`, at most 64; it is the MQTT topic level and the broker user. Default: the host name.' }),
+  dataDir: Type.String({ minLength: 1, default: '/var/lib/edge-telemetry', description: 'The one writable volume: outbox, full-log store, checkpoints.' }),
+  scrapeIntervalMs: Type.Integer({ minimum: 100, default: 10_000, description: 'How often metric sources are read (ms).' }),
+  downsample: DownsampleOptionsSchema,
+  sources: Type.Object({
+    host: stage(HostSourceOptionsSchema, true, ['dataDir'], 'host metrics source (/proc, statfs of dataDir)'),
+    cgroup: stage(CgroupSourceOptionsSchema, true, [], 'cgroup v1/v2 container metrics source'),
+    docker: stage(DockerSourceOptionsSchema, false, [], 'Docker Engine API source (metrics and lifecycle events)'),
+    logFiles: stage(LogFileSourceOptionsSchema, false, ['checkpointPath'], 'json-file and CRI log file source'),
+    demo: Type.Object({
+      containers: Type.Integer({ minimum: 0, maximum: 500, default: 0, description: 'Simulated containers (metrics shaped by real NAB series, generated logs); 0 = off.' }),
+    }),
+  }),
+  logs: LogPipelineOptionsSchema,
+  store: stage(LogStoreOptionsSchema, true, ['dir'], 'local full-log store'),
+  uplink: Type.Object({
+    mqtt: MqttOptionsSchema,
+    outbox: Type.Omit(OutboxOptionsSchema, ['dir']),
+    budget: BudgetOptionsSchema,
+    sender: SenderOptionsSchema,
+  }),
+});
+
+export type CollectorConfig = Static<typeof CollectorConfigSchema>;
+
+export const collectorConfigSpec: ConfigSpec<typeof CollectorConfigSchema> = {
+  schema: CollectorConfigSchema,
+  envPrefix: 'EDGE_TELEMETRY_COLLECTOR_',
+  aliases: { MQTT_URL: 'uplink.mqtt.url', EDGE_TELEMETRY_NODE: 'node' },
+  check: (c) => {
+    const problems: string[] = [];
+    if (c.downsample.windowMs % c.scrapeIntervalMs !== 0) {
+      problems.push(`downsample.windowMs (${c.downsample.windowMs}) must be a multiple of scrapeIntervalMs (${c.scrapeIntervalMs}); fix: change one of them`);
+    }
+    if (c.uplink.mqtt.reconnectMaxMs < c.uplink.mqtt.reconnectMinMs) problems.push('uplink.mqtt.reconnectMaxMs must be >= reconnectMinMs; fix: raise reconnectMaxMs');
+    return problems;
+  },
+};
