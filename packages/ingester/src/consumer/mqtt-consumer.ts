@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Router } from './router.js';
 
 export interface MqttConsumer {
-  /** Resolves after the first connection and subscription. */
+  /** Resolves after the first subscription, or after the first failed attempt (it keeps reconnecting; /readyz shows it). */
   start(): Promise<void>;
   connected(): boolean;
   publish(topic: string, payload: Buffer): Promise<void>;
@@ -64,11 +64,10 @@ export function createMqttConsumer(opts: IngesterConfig['mqtt'], deps: { router:
           });
         });
         c.on('error', (err) => {
-          logger.warn({ err: err.message }, 'broker connection error');
+          logger.warn({ err: err.message, url: opts.url }, 'broker connection error; retrying');
           if (first) {
             first = false;
-            c.end(true);
-            reject(err);
+            resolve();
           }
         });
         c.on('offline', () => logger.warn({ url: opts.url }, 'broker offline; reconnecting'));
