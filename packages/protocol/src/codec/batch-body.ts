@@ -51,6 +51,15 @@ export function writeBatchBody(b: Batch): Buffer {
   const strings = new StringTable();
   const w = new ByteWriter(64 * 1024);
   const ref = (s: string): void => w.uint(strings.ref(s));
+  /** Each row's time as the difference from the previous row's (the first from windowStart). */
+  const deltas = <T>(rows: readonly T[], time: (row: T) => number): void => {
+    let prev = b.windowStart;
+    for (const row of rows) {
+      const t = time(row);
+      w.sint(t - prev);
+      prev = t;
+    }
+  };
   const map = (m: Record<string, string>): void => {
     const keys = Object.keys(m);
     w.uint(keys.length);
@@ -72,11 +81,7 @@ export function writeBatchBody(b: Batch): Buffer {
   w.uint(ms.length);
   for (const m of ms) ref(m.container);
   for (const m of ms) ref(m.metric);
-  let prev = b.windowStart;
-  for (const m of ms) {
-    w.sint(m.start - prev);
-    prev = m.start;
-  }
+  deltas(ms, (m) => m.start);
   for (const m of ms) w.uint(m.end - m.start);
   for (const m of ms) w.uint(m.count);
   for (const m of ms) w.num(m.sum);
@@ -90,11 +95,7 @@ export function writeBatchBody(b: Batch): Buffer {
 
   const ls = b.logs;
   w.uint(ls.length);
-  prev = b.windowStart;
-  for (const l of ls) {
-    w.sint(l.ts - prev);
-    prev = l.ts;
-  }
+  deltas(ls, (l) => l.ts);
   for (const l of ls) ref(l.container);
   for (const l of ls) w.byte(l.level);
   for (const l of ls) w.byte(l.stream === 'stdout' ? 0 : 1);
@@ -110,11 +111,7 @@ export function writeBatchBody(b: Batch): Buffer {
   for (const t of ts) ref(t.template);
   for (const t of ts) w.byte(t.level);
   for (const t of ts) w.uint(t.count);
-  prev = b.windowStart;
-  for (const t of ts) {
-    w.sint(t.firstSeen - prev);
-    prev = t.firstSeen;
-  }
+  deltas(ts, (t) => t.firstSeen);
   for (const t of ts) w.sint(t.lastSeen - t.firstSeen);
   for (const t of ts) {
     w.uint(t.samples.length);
@@ -127,11 +124,7 @@ export function writeBatchBody(b: Batch): Buffer {
 
   const es = b.events;
   w.uint(es.length);
-  prev = b.windowStart;
-  for (const e of es) {
-    w.sint(e.ts - prev);
-    prev = e.ts;
-  }
+  deltas(es, (e) => e.ts);
   for (const e of es) ref(e.container);
   for (const e of es) w.byte(KIND_CODE.get(e.kind) ?? 0);
   for (const e of es) map(e.attrs);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { Compressor } from 'zstd-napi';
 import binding from 'zstd-napi/binding.js';
 import { describe, expect, it } from 'vitest';
@@ -81,11 +82,8 @@ describe('batch codec round trip', () => {
       const b = randomBatch(seededRng(seed));
       const r = codec.decode(codec.encode(b));
       if (!r.ok) throw new Error(`seed ${seed}: ${r.error.message}`);
-      expect(r.value).toEqual(b);
-      // toEqual treats 0 and -0 as different, so the float forms are checked exactly too.
-      for (let i = 0; i < b.metrics.length; i++) {
-        for (const k of ['sum', 'min', 'max', 'last'] as const) expect(Object.is(r.value.metrics[i]?.[k], b.metrics[i]?.[k])).toBe(true);
-      }
+      // node's strict deep equality tells -0 from 0 and is far cheaper than vitest's on big sketches.
+      if (!isDeepStrictEqual(r.value, b)) expect(r.value, `seed ${seed}`).toEqual(b);
     }
   });
 

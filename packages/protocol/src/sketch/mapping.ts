@@ -23,7 +23,8 @@ export function logarithmicMapping(alpha: number = SKETCH_RELATIVE_ACCURACY, min
     alpha,
     gamma,
     minIndexable,
-    index: (v) => Math.ceil(Math.log(v) * multiplier),
+    // `|| 0` turns the -0 that ceil gives for values just below 1 into 0, so offsets compare equal.
+    index: (v) => Math.ceil(Math.log(v) * multiplier) || 0,
     value: (index) => (2 * Math.exp(index / multiplier)) / (1 + gamma),
   };
 }
