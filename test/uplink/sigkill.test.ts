@@ -92,7 +92,12 @@ describe.runIf(haveMosquitto())('uplink under SIGKILL', () => {
     for (let k = 0; k < KILLS; k++) {
       const run = runProducer(dir, broker.url, node);
       await run.waitFor('ready');
-      await new Promise((r) => setTimeout(r, 30 + Math.random() * 250));
+      // A random moment while producing, measured in progress rather than time so a loaded machine still produces.
+      const okLines = () => run.lines.filter((l) => l.startsWith('ok ')).length;
+      const target = 5 + Math.floor(Math.random() * 40);
+      const deadline = Date.now() + 10_000;
+      while (okLines() < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setTimeout(r, Math.random() * 20));
       run.kill();
       await run.exited;
       for (const l of run.lines) {
@@ -115,7 +120,7 @@ describe.runIf(haveMosquitto())('uplink under SIGKILL', () => {
     expect(missing).toEqual([]);
     // The outbox survived every kill: one epoch throughout.
     expect(epochs.size).toBe(1);
-    expect(resolved.size).toBeGreaterThan(KILLS * 10);
+    expect(resolved.size).toBeGreaterThanOrEqual(KILLS * 5);
     // A kill mid-write may leave a torn tail: cut and reported at the next start, never fatal, and
     // never a resolved record (those were fsynced before their line was printed).
     console.log(`sigkill: ${KILLS} kills, ${resolved.size} batches resolved, ${stored.length} stored, ${acker.duplicates} duplicates acked, ${cuts} torn tails cut`);
