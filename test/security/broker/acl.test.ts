@@ -5,11 +5,12 @@
  * allowed one on the same connection, so once the allowed one has arrived the forbidden one would
  * have arrived first had the broker let it through.
  */
+import { readFile } from 'node:fs/promises';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { topics } from '@edge-telemetry/protocol';
+import { limits, topics } from '@edge-telemetry/protocol';
 import { haveMosquitto } from '../../support/mosquitto.js';
-import { collect, connect, startShippedBroker, tryConnect, type ShippedBroker } from './shipped-broker.js';
+import { collect, connect, SHIPPED_CONF, startShippedBroker, tryConnect, type ShippedBroker } from './shipped-broker.js';
 
 describe.runIf(haveMosquitto())('broker ACL (shipped docker/mosquitto config, nodes made by `nodes add`)', () => {
   let b: ShippedBroker;
@@ -129,4 +130,32 @@ describe.runIf(haveMosquitto())('broker ACL (shipped docker/mosquitto config, no
     await got.until(topics.batch('gw-a'));
     expect(got.seen.map((m) => m.payload)).toEqual(['genuine']);
   });
+
+  it('carries the largest batch the protocol allows and refuses one above the broker limit', async () => {
+    const ing = await ingester('ing-size');
+    const got = collect(ing);
+    await ing.subscribeAsync(topics.ingestFilter(), { qos: 1 });
+    const a = await node('gw-a');
+    const limit = Number(/^message_size_limit (\d+)$/m.exec(await readFile(SHIPPED_CONF, 'utf8'))?.[1]);
+    // Every message the protocol allows fits under the broker's limit.
+    expect(limit).toBeGreaterThanOrEqual(Math.max(limits.maxBatchWireBytes, limits.maxPullChunkWireBytes, limits.maxControlMessageBytes));
+    await a.publishAsync(topics.batch('gw-a'), Buffer.alloc(limits.maxBatchWireBytes, 2), { qos: 1 });
+    // Mosquitto drops it and answers PUBACK 0x95 (packet too large). mqtt.js 5.16 reports that code
+    // as an 'error' event ("Invalid puback reason code") and then handles no further acks on this
+    // connection, so neither publish is awaited: what the ingester receives is the proof.
+    const clientErrors: string[] = [];
+    a.on('error', (e) => clientErrors.push(e.message));
+    const oversized = a.publishAsync(topics.batch('gw-a'), Buffer.alloc(limit + 1, 1), { qos: 1 }).then(
+      () => 'accepted',
+      () => 'refused',
+    );
+    const small = a.publishAsync(topics.batch('gw-a'), 'small', { qos: 1 }).catch(() => undefined);
+    await expect.poll(() => got.seen.length).toBe(2);
+    expect(got.seen.map((m) => m.payload.length)).toEqual([limits.maxBatchWireBytes, 'small'.length]);
+    await a.endAsync(true);
+    await small;
+    expect(await oversized).toBe('refused');
+    expect(clientErrors).toEqual(['Invalid puback reason code']);
+  });
 });
+

@@ -17,6 +17,7 @@ import { freePort } from '../../support/ports.js';
 
 const MOSQUITTO_DIR = fileURLToPath(new URL('../../../docker/mosquitto/', import.meta.url));
 export const MAKE_CERTS = path.join(MOSQUITTO_DIR, 'make-certs.sh');
+export const SHIPPED_CONF = path.join(MOSQUITTO_DIR, 'mosquitto.conf');
 
 export interface Credentials {
   username: string;
@@ -82,7 +83,7 @@ export async function startShippedBroker(nodeIds: string[], opts: { mtls?: boole
   const ingester = { username: 'ingester', password: generatePassword() };
   await writePasswordEntry(passwd, ingester.username, ingester.password);
 
-  const shipped = await readFile(path.join(MOSQUITTO_DIR, 'mosquitto.conf'), 'utf8');
+  const shipped = await readFile(SHIPPED_CONF, 'utf8');
   const internalPort = await freePort();
   const mtlsPort = opts.mtls ? await freePort() : undefined;
   const mtls =
@@ -135,8 +136,11 @@ export async function connect(url: string, opts: IClientOptions): Promise<MqttCl
   return r.client;
 }
 
-/** Collects messages; `until` resolves at the first message whose topic matches. */
-export function collect(client: MqttClient): { seen: { topic: string; payload: string }[]; until(topic: string): Promise<void> } {
+/**
+ * Collects messages; `until` resolves at the first message on the topic, or rejects after
+ * `timeoutMs` naming what did arrive (a broken rule fails fast instead of hanging the suite).
+ */
+export function collect(client: MqttClient): { seen: { topic: string; payload: string }[]; until(topic: string, timeoutMs?: number): Promise<void> } {
   const seen: { topic: string; payload: string }[] = [];
   const waiters: { topic: string; resolve: () => void }[] = [];
   client.on('message', (topic, payload) => {
@@ -145,7 +149,12 @@ export function collect(client: MqttClient): { seen: { topic: string; payload: s
   });
   return {
     seen,
-    until: (topic) =>
-      seen.some((m) => m.topic === topic) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ topic, resolve })),
+    until: (topic, timeoutMs = 5000) =>
+      seen.some((m) => m.topic === topic)
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`nothing on ${topic} within ${timeoutMs} ms; seen: ${JSON.stringify(seen)}`)), timeoutMs);
+            waiters.push({ topic, resolve: () => (clearTimeout(timer), resolve()) });
+          }),
   };
 }
