@@ -18,6 +18,21 @@ export const commands: Command[] = [
     summary: 'run the whole pipeline on embedded defaults: aedes broker, ingester on embedded ClickHouse, a collector for this machine [--simulate N]',
     load: async () => (await import('./start.js')).runStart,
   },
+  {
+    words: ['simulate'],
+    summary: 'drive N simulated gateways (real collectors, demo sources) at a broker: --nodes N --broker URL [--duration s]',
+    load: async () => (await import('./simulate.js')).runSimulate,
+  },
+  {
+    words: ['logs', 'templates'],
+    summary: 'print the template of every line of a log file as JSON lines: <file> [--format raw|json-file|cri]',
+    load: async () => (await import('./logs-templates.js')).runLogsTemplates,
+  },
+  {
+    words: ['nodes', 'add'],
+    summary: "create a node's broker credentials and print its collector configuration: <id>",
+    load: async () => (await import('./nodes-add.js')).runNodesAdd,
+  },
 ];
 
 export function usage(): string {

@@ -1,0 +1,102 @@
+/**
+ * `edge-telemetry start [--simulate N]`: the whole pipeline on embedded defaults, in one process
+ * tree: aedes and the ingester (embedded ClickHouse) in this process, a collector for this machine
+ * as a child process (the way it runs on a gateway), and optionally N simulated gateways in a
+ * second child. Ctrl-C stops them in order: collectors first, so their last windows get acked.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { defaultNodeId } from '@edge-telemetry/collector';
+import { createIngester, resolveConfig } from '@edge-telemetry/ingester';
+import { startEmbeddedBroker } from '../embedded/embedded-broker.js';
+import type { CommandIo } from './index.js';
+
+const collectorBin = fileURLToPath(import.meta.resolve('@edge-telemetry/collector').replace(/index\.js$/, 'bin/collector.js'));
+const cliBin = fileURLToPath(new URL('../bin/edge-telemetry.js', import.meta.url));
+
+export async function runStart(argv: string[], io: CommandIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      simulate: { type: 'string', default: '0' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '8080' },
+      'mqtt-port': { type: 'string', default: '1883' },
+      'data-dir': { type: 'string', default: './data' },
+    },
+  });
+  const simulate = Number(values.simulate);
+  if (!Number.isInteger(simulate) || simulate < 0) {
+    io.stderr.write('start: --simulate takes a whole number of gateways\n');
+    return 2;
+  }
+  const dataDir = path.resolve(values['data-dir']);
+  await mkdir(dataDir, { recursive: true });
+
+  const broker = await startEmbeddedBroker(values.host, Number(values['mqtt-port']));
+  const ingester = createIngester(
+    resolveConfig(
+      { mqtt: { url: broker.url, protocolVersion: 4, clientId: 'et-ingester-embedded' }, clickhouse: { dataDir: path.join(dataDir, 'clickhouse') }, http: { host: values.host, port: Number(values.port) } },
+      process.env,
+    ),
+  );
+  const { url } = await ingester.start();
+
+  const node = process.env.EDGE_TELEMETRY_NODE ?? defaultNodeId();
+  const collectorConfig = path.join(dataDir, 'collector.json');
+  await writeFile(
+    collectorConfig,
+    JSON.stringify(
+      {
+        node,
+        dataDir: path.join(dataDir, 'collector'),
+        sources: { docker: { enabled: existsSync('/var/run/docker.sock') } },
+        uplink: { mqtt: { url: broker.url, protocolVersion: 4 } },
+      },
+      null,
+      2,
+    ),
+  );
+  const children: ChildProcess[] = [spawn(process.execPath, [collectorBin, '--config', collectorConfig], { stdio: ['ignore', 'inherit', 'inherit'] })];
+  if (simulate > 0) {
+    children.push(
+      spawn(process.execPath, [cliBin, 'simulate', '--nodes', String(simulate), '--broker', broker.url, '--mqtt-version', '4', '--data-dir', path.join(dataDir, 'simulated')], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      }),
+    );
+  }
+
+  io.stdout.write(
+    [
+      '',
+      `edge-telemetry is running: API ${url}  (OpenAPI: ${url}/docs)`,
+      `  broker ${broker.url} (aedes, MQTT 3.1.1), ClickHouse embedded in ${path.join(dataDir, 'clickhouse')}`,
+      `  collector for this machine: node "${node}"${simulate > 0 ? `, plus ${simulate} simulated gateways` : ''}`,
+      '  first summaries arrive at the end of the first 60 s window; Ctrl-C stops everything',
+      '',
+    ].join('\n'),
+  );
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  io.stdout.write('stopping...\n');
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+  await ingester.stop();
+  await broker.close();
+  return 0;
+}
