@@ -124,6 +124,17 @@ describe('DockerSource against the replay engine', () => {
     expect((await errorCounts()).ET_ERR_DOCKER_TIMEOUT).toBeGreaterThan(0);
   });
 
+  it('keeps a scrape within its budget when every answer is slow', async () => {
+    const s = source({ statsConcurrency: 1, scrapeBudgetMs: 150 });
+    server.faults.delayMs = 60;
+    const r = await s.scrape(1_000);
+    const late = r.missing.filter((m) => m.reason === 'ET_ERR_DOCKER_TIMEOUT');
+    // The list and the first stats take ~120 ms; the rest of the five containers are left as gaps.
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.length + new Set(r.samples.map((x) => x.container)).size).toBe(containers.length);
+    expect(logs.some((l) => l.code === 'ET_ERR_DOCKER_TIMEOUT' && l.fields?.skipped === late.length)).toBe(true);
+  });
+
   it('survives a missing socket with a clear log line', async () => {
     const s = source({ socketPath: path.join(dir, 'absent.sock') });
     const r = await s.scrape(1_000);

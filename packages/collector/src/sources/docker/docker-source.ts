@@ -68,10 +68,15 @@ export class DockerSource implements MetricSource {
     this.known = containers;
 
     const samples: Sample[] = [];
+    const deadline = Date.now() + this.options.scrapeBudgetMs;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < containers.length) {
         const c = containers[next++] as ContainerInfo;
+        if (Date.now() > deadline) {
+          missing.push({ container: c.name, reason: 'ET_ERR_DOCKER_TIMEOUT' });
+          continue;
+        }
         try {
           const body = await this.client.getJson(`/containers/${encodeURIComponent(c.id)}/stats?stream=false&one-shot=true`);
           const r = statsToSamples(c.name, body, this.cpu.get(c.id), now);
@@ -87,6 +92,11 @@ export class DockerSource implements MetricSource {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.statsConcurrency, containers.length) }, worker));
+    const skipped = missing.filter((m) => m.reason === 'ET_ERR_DOCKER_TIMEOUT').length;
+    if (skipped > 0) {
+      this.count('ET_ERR_DOCKER_TIMEOUT');
+      this.log({ level: 'warn', code: 'ET_ERR_DOCKER_TIMEOUT', msg: `scrape budget of ${this.options.scrapeBudgetMs} ms spent; ${skipped} containers left for the next scrape`, fields: { skipped } });
+    }
     return { samples, containers, missing };
   }
 

@@ -6,6 +6,11 @@ export const DockerSourceOptionsSchema = Type.Object({
   socketPath: Type.String({ minLength: 1, default: '/var/run/docker.sock' }),
   /** Whole-request deadline for list and stats calls (ms); a slower engine counts as a timeout. */
   requestTimeoutMs: Type.Integer({ minimum: 100, default: 5000 }),
+  /**
+   * Wall-clock budget of one scrape (ms), below the scrape interval: with a slow engine, the
+   * containers not reached in time are marked as gaps instead of letting scrapes pile up.
+   */
+  scrapeBudgetMs: Type.Integer({ minimum: 100, default: 8000 }),
   /** Stats requests in flight at once (the engine computes each one; keep the load it sees small). */
   statsConcurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   /** First retry delay after the engine fails (ms); doubles per failure up to backoffMaxMs. */
