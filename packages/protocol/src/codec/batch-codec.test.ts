@@ -111,6 +111,10 @@ describe('batch codec round trip', () => {
   it('refuses to encode a batch the receiver would reject', () => {
     expect(() => codec.encode({ ...base(), node: 'bad/node' })).toThrow(/ET_ERR_INVALID_FIELD.*node/);
     expect(() => createBatchCodec({ level: 99 })).toThrow(/level/);
+    const rng = seededRng(2);
+    const huge = base();
+    huge.logs = Array.from({ length: 2000 }, (_, i) => ({ ...base().logs[0]!, message: Array.from({ length: 800 }, () => String.fromCharCode(33 + Math.floor(rng() * 90))).join('') + i }));
+    expect(() => codec.encode(huge)).toThrow(/ET_ERR_TOO_LARGE/);
   });
 });
 

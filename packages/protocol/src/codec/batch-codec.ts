@@ -8,7 +8,11 @@ import { readBatchBody, writeBatchBody } from './batch-body.js';
 import { resolveCodecOptions, type CodecOptions } from './options.js';
 
 export interface BatchCodec {
-  /** Frame header + zstd(batch body). Throws ProtocolError ET_ERR_INVALID_FIELD for a batch the receiver would refuse (unless validateOnEncode is off). */
+  /**
+   * Frame header + zstd(batch body). Throws ProtocolError for a batch the receiver would refuse:
+   * ET_ERR_INVALID_FIELD (unless validateOnEncode is off), or ET_ERR_TOO_LARGE /
+   * ET_ERR_DECOMPRESSED_TOO_LARGE when it exceeds the limits (the sender must split it).
+   */
   encode(batch: Batch): Buffer;
   /** `topicNode`: the node id from the topic the bytes arrived on; a different id in the batch is rejected. Never throws. */
   decode(bytes: Uint8Array, topicNode?: string): Result<Batch>;
@@ -30,7 +34,10 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
         if (!v.ok) throw v.error;
       }
       const body = writeBatchBody(batch);
-      return Buffer.concat([writeFrameHeader(MessageKind.batch, flags), zstd.compress(body)]);
+      if (body.length > limits.maxBatchDecodedBytes) throw new ProtocolError('ET_ERR_DECOMPRESSED_TOO_LARGE', `batch body: ${body.length} bytes, limit ${limits.maxBatchDecodedBytes}`);
+      const out = Buffer.concat([writeFrameHeader(MessageKind.batch, flags), zstd.compress(body)]);
+      if (out.length > limits.maxBatchWireBytes) throw new ProtocolError('ET_ERR_TOO_LARGE', `batch: ${out.length} bytes, limit ${limits.maxBatchWireBytes}`);
+      return out;
     },
     decode(bytes, topicNode) {
       if (bytes.length > limits.maxBatchWireBytes) return fail('ET_ERR_TOO_LARGE', `batch: ${bytes.length} bytes, limit ${limits.maxBatchWireBytes}`);

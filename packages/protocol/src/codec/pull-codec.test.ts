@@ -53,8 +53,12 @@ describe('pull messages', () => {
     expect(codec.decode(bytes)).toEqual({ ok: true, value: { ...chunk, lines } });
   });
 
-  it('refuses to encode lines holding a newline', () => {
+  it('refuses to encode lines holding a newline, and chunks over the limits', () => {
     expect(() => codec.encode({ ...chunk, lines: ['a\nb'] })).toThrow(/lines\[0\].*newline/);
+    expect(() => codec.encode({ ...chunk, lines: ['x'.repeat(limits.maxPullChunkDecodedBytes / 2), 'y'.repeat(limits.maxPullChunkDecodedBytes / 2)] })).toThrow(/ET_ERR_INVALID_FIELD|ET_ERR_DECOMPRESSED_TOO_LARGE/);
+    const rng = seededRng(1);
+    const noise = Array.from({ length: 4000 }, () => Array.from({ length: 80 }, () => String.fromCharCode(intIn(rng, 33, 126))).join(''));
+    expect(() => codec.encode({ ...chunk, lines: noise })).toThrow(/ET_ERR_TOO_LARGE/);
   });
 
   it('rejects bad chunks with a code and the field', () => {

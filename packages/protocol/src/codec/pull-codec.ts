@@ -22,7 +22,7 @@ import { resolveCodecOptions, type CodecOptions } from './options.js';
 export type PullChunk = Extract<PullMessage, { type: 'chunk' }>;
 
 export interface PullCodec {
-  /** Throws ProtocolError ET_ERR_INVALID_FIELD for a message the receiver would refuse (e.g. a line holding '\n'). */
+  /** Throws ProtocolError for a message the receiver would refuse: ET_ERR_INVALID_FIELD (e.g. a line holding '\n'), ET_ERR_TOO_LARGE / ET_ERR_DECOMPRESSED_TOO_LARGE (split the chunk). */
   encode(m: PullMessage): Buffer;
   /** `topicNode`/`topicPullId`: from the topic it arrived on; a different value inside is rejected. Never throws. */
   decode(bytes: Uint8Array, topicNode?: string, topicPullId?: string): Result<PullMessage>;
@@ -42,8 +42,11 @@ export function createPullCodec(opts: Partial<CodecOptions> = {}): PullCodec {
     w.str(m.pullId);
     w.uint(m.seq);
     w.uint(m.lines.length);
-    const body = zstd.compress(Buffer.from(m.lines.join('\n'), 'utf8'));
-    return Buffer.concat([writeFrameHeader(MessageKind.pullChunk, flags), w.view(), body]);
+    const text = Buffer.from(m.lines.join('\n'), 'utf8');
+    if (text.length > limits.maxPullChunkDecodedBytes) throw new ProtocolError('ET_ERR_DECOMPRESSED_TOO_LARGE', `lines: ${text.length} bytes, limit ${limits.maxPullChunkDecodedBytes}`);
+    const out = Buffer.concat([writeFrameHeader(MessageKind.pullChunk, flags), w.view(), zstd.compress(text)]);
+    if (out.length > limits.maxPullChunkWireBytes) throw new ProtocolError('ET_ERR_TOO_LARGE', `pull chunk: ${out.length} bytes, limit ${limits.maxPullChunkWireBytes}`);
+    return out;
   }
 
   function decodeChunk(bytes: Uint8Array): Result<PullChunk> {
