@@ -91,6 +91,29 @@ describe('nodes add: password file', () => {
     expect((await stat(file)).mode & 0o777).toBe(0o640);
   });
 
+  it('never loses an entry when several runs race on one file', async () => {
+    const file = path.join(dir, 'passwd-race');
+    const ids = Array.from({ length: 12 }, (_, i) => `gw-race-${i}`);
+    const results = await Promise.all(ids.map((id) => run([id, '--password-file', file])));
+    const ok = ids.filter((_, i) => results[i]?.code === 0);
+    for (const r of results.filter((x) => x.code !== 0)) expect(r.stderr).toMatch(/^ET_ERR_PASSWORD_FILE: .*another nodes add is running/);
+    expect(ok.length).toBeGreaterThan(0);
+    const users = (await readFile(file, 'utf8')).trim().split('\n').map((l) => l.slice(0, l.indexOf(':')));
+    expect(users.sort()).toEqual(ok.sort());
+    await expect(stat(`${file}.lock`)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses to write while another run holds the lock, leaving the file as it was', async () => {
+    const file = path.join(dir, 'passwd-locked');
+    await writeFile(file, 'a:$7$101$x$y\n');
+    await writeFile(`${file}.lock`, '');
+    const r = await run(['gw-04', '--password-file', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ET_ERR_PASSWORD_FILE/);
+    expect(r.stdout).toBe('');
+    expect(await readFile(file, 'utf8')).toBe('a:$7$101$x$y\n');
+  });
+
   it('matches users by the whole name, not a prefix', () => {
     const text = upsertPasswordLine('gw-1:$7$x\ngw-10:$7$y\n', 'gw-1', '$7$z');
     expect(text).toBe('gw-1:$7$z\ngw-10:$7$y\n');

@@ -10,7 +10,7 @@
  * prove the format by having a real Mosquitto accept the entries.
  */
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
@@ -182,22 +182,39 @@ export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
   return checked;
 }
 
-/** Writes the user's entry; the rename makes the change atomic for a broker reading concurrently. */
+/**
+ * Writes the user's entry. A lock file (created exclusively) keeps two provisioning runs from
+ * losing each other's entry; the rename makes the change atomic for a broker reading concurrently.
+ */
 export async function writePasswordEntry(file: string, user: string, password: string): Promise<void> {
-  let text = '';
-  let mode = 0o600;
+  const lockPath = `${file}.lock`;
+  let lock;
   try {
-    text = await readFile(file, 'utf8');
-    mode = (await stat(file)).mode & 0o777;
+    lock = await open(lockPath, 'wx');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new NodesAddError('ET_ERR_PASSWORD_FILE', `${file}: ${(err as Error).message}`);
+    const busy = (err as NodeJS.ErrnoException).code === 'EEXIST';
+    throw new NodesAddError('ET_ERR_PASSWORD_FILE', busy ? `${lockPath} exists: another nodes add is running (or one crashed: then delete the lock)` : `${lockPath}: ${(err as Error).message}`);
   }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await writeFile(tmp, upsertPasswordLine(text, user, hashMosquittoPassword(password)), { mode });
-    await rename(tmp, file);
-  } catch (err) {
-    throw new NodesAddError('ET_ERR_PASSWORD_FILE', `${file}: ${(err as Error).message}`);
+    let text = '';
+    let mode = 0o600;
+    try {
+      text = await readFile(file, 'utf8');
+      mode = (await stat(file)).mode & 0o777;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new NodesAddError('ET_ERR_PASSWORD_FILE', `${file}: ${(err as Error).message}`);
+    }
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await writeFile(tmp, upsertPasswordLine(text, user, hashMosquittoPassword(password)), { mode });
+      await rename(tmp, file);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw new NodesAddError('ET_ERR_PASSWORD_FILE', `${file}: ${(err as Error).message}`);
+    }
+  } finally {
+    await lock.close();
+    await rm(lockPath, { force: true });
   }
 }
 
