@@ -1,11 +1,9 @@
 /**
- * Quantiles from merged DDSketch bins (the protocol's logarithmic mapping with relative accuracy
- * SKETCH_RELATIVE_ACCURACY: bin i holds values in (gamma^(i-1), gamma^i]). ClickHouse merges the
+ * Quantiles from merged DDSketch bins (the protocol's PROTOCOL_MAPPING: bin i holds values in
+ * (gamma^(i-1), gamma^i]). ClickHouse merges the
  * windows' bins with sumMap; this reads quantiles from the merged bins. Pure.
  */
-import { SKETCH_RELATIVE_ACCURACY } from '@edge-telemetry/protocol';
-
-const GAMMA = (1 + SKETCH_RELATIVE_ACCURACY) / (1 - SKETCH_RELATIVE_ACCURACY);
+import { PROTOCOL_MAPPING } from '@edge-telemetry/protocol';
 
 export interface MergedSketch {
   zeros: number;
@@ -17,9 +15,7 @@ export interface MergedSketch {
 }
 
 /** The value a bin stands for: within the relative accuracy of every value in it. */
-export function binValue(index: number): number {
-  return (2 * GAMMA ** index) / (1 + GAMMA);
-}
+const binValue = PROTOCOL_MAPPING.value;
 
 /** Quantiles (each 0..1) in one pass; undefined when the sketch is empty. */
 export function sketchQuantiles(s: MergedSketch, qs: readonly number[]): (number | undefined)[] {
