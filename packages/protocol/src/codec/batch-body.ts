@@ -253,7 +253,7 @@ export function readBatchBody(bytes: Uint8Array): Batch {
   column(containers, 'containers[].state', ref, 'state');
   column(containers, 'containers[].labels', map, 'labels');
 
-  const metrics = rows<MetricSummary>('metrics', 13, () => ({ container: '', metric: '', start: 0, end: 0, count: 0, sum: 0, min: 0, max: 0, last: 0, gaps: 0, resets: 0 }));
+  const metrics = rows<MetricSummary>('metrics', 12, () => ({ container: '', metric: '', start: 0, end: 0, count: 0, sum: 0, min: 0, max: 0, last: 0, gaps: 0, resets: 0 }));
   column(metrics, 'metrics[].container', ref, 'container');
   column(metrics, 'metrics[].metric', ref, 'metric');
   deltas(metrics, 'metrics[].start', 'start');

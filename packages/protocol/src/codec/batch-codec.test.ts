@@ -87,6 +87,21 @@ describe('batch codec round trip', () => {
     }
   });
 
+  it('round-trips sections of minimal rows (the per-row byte floor used against bogus counts is exact)', () => {
+    const b = base();
+    b.windowStart = 0;
+    b.windowEnd = 0;
+    b.metrics = Array.from({ length: 500 }, () => ({ container: '', metric: '', start: 0, end: 0, count: 0, sum: 0, min: 0, max: 0, last: 0, gaps: 0, resets: 0 }));
+    b.logs = Array.from({ length: 500 }, () => ({ ts: 0, container: '', level: 0, message: '', stream: 'stdout', repeat: 1, templateId: '', fields: {} }));
+    b.templates = Array.from({ length: 500 }, () => ({ container: '', id: '', template: '', level: 0, count: 0, firstSeen: 0, lastSeen: 0, samples: [{ ts: 0, params: [] }] }));
+    b.events = Array.from({ length: 500 }, () => ({ ts: 0, container: '', kind: 'start', attrs: {} }));
+    b.drops = Array.from({ length: 500 }, () => ({ stage: '', reason: '', container: '', count: 0 }));
+    b.containers = Array.from({ length: 500 }, () => ({ id: '', name: '', image: '', state: '', labels: {} }));
+    const health = { uplinkBytes: 0, rawBytes: 0, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: 0, cpuPct: 0, rssBytes: 0, agentVersion: '' };
+    b.health = health;
+    expect(codec.decode(codec.encode(b))).toEqual({ ok: true, value: b });
+  });
+
   it('is smaller than JSON+zstd of the same realistic batch (30 containers x 12 metrics, 100 logs, 50 templates)', () => {
     const lines = readFileSync(`${corpora}/loghub2k/OpenSSH/OpenSSH_2k.log`, 'utf8').split(/\r?\n/).filter(Boolean);
     const values = readFileSync(`${corpora}/nab/data/realKnownCause/machine_temperature_system_failure.csv`, 'utf8').split('\n').slice(1).filter(Boolean).map((l) => Number(l.split(',')[1]));
