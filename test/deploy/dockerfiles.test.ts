@@ -15,6 +15,35 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (p: string) => readFileSync(path.join(root, p), 'utf8');
 const binOf = (pkg: string) => `${pkg}/${Object.values((JSON.parse(read(`${pkg}/package.json`)) as { bin: Record<string, string> }).bin)[0]}`;
 
+interface PackageJson {
+  name: string;
+  dependencies?: Record<string, string>;
+  workspaces?: string[];
+}
+const pkgJson = (dir: string) => JSON.parse(read(`${dir}/package.json`)) as PackageJson;
+const workspaces = pkgJson('.').workspaces ?? [];
+const dirOf = (name: string) => workspaces.find((w) => pkgJson(w).name === name);
+
+/** The workspace packages `dir` needs at run time: itself and its workspace dependencies, transitively. */
+function runtimeClosure(dir: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(dir)) return seen;
+  seen.add(dir);
+  for (const dep of Object.keys(pkgJson(dir).dependencies ?? {})) {
+    const d = dirOf(dep);
+    if (d) runtimeClosure(d, seen);
+  }
+  return seen;
+}
+
+/** The TypeScript projects `tsc -b dir` compiles: dir and its references, transitively. */
+function buildClosure(dir: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(dir)) return seen;
+  seen.add(dir);
+  const refs = (JSON.parse(read(`${dir}/tsconfig.json`)) as { references?: { path: string }[] }).references ?? [];
+  for (const r of refs) buildClosure(path.posix.join(dir, r.path), seen);
+  return seen;
+}
+
 const services: { name: string; want: DockerfileExpectations }[] = [
   { name: 'collector', want: { bin: binOf('packages/collector'), absent: ['chdb', 'fastify'] } },
   { name: 'ingester', want: { bin: binOf('packages/ingester'), pruned: ['chdb'] } },
@@ -33,6 +62,28 @@ describe.each(services)('docker/$name.Dockerfile', ({ name, want }) => {
 
   it('installs only its own workspace, without third-party install scripts', () => {
     expect(text).toMatch(new RegExp(`npm ci --omit=dev --ignore-scripts .*--workspace @edge-telemetry/${name}`));
+  });
+
+  it('gives npm ci every workspace manifest the lockfile names, in every stage that installs', () => {
+    for (const stage of parseDockerfile(text).stages.filter((st) => st.instructions.some((i) => i.keyword === 'RUN' && i.args.includes('npm ci')))) {
+      const copied = stage.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args.split(/\s+/)[0]);
+      for (const w of workspaces) expect(copied, `${stage.name}: ${w}/package.json`).toContain(`${w}/package.json`);
+      expect(copied).toContain('package.json');
+    }
+  });
+
+  it('compiles every project the service references, and ships every workspace package it imports', () => {
+    const df = parseDockerfile(text);
+    const dir = `packages/${name}`;
+    const build = df.stages.find((st) => st.instructions.some((i) => i.keyword === 'RUN' && i.args.includes(`tsc -b ${dir}`)));
+    expect(build, `a stage runs tsc -b ${dir}`).toBeDefined();
+    const buildCopies = build?.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args) ?? [];
+    for (const project of buildClosure(dir)) expect(buildCopies, project).toContain(`${project} ${project}`);
+    const runtimeCopies = (df.stages.at(-1)?.instructions ?? []).filter((i) => i.keyword === 'COPY').map((i) => i.args);
+    for (const p of runtimeClosure(dir)) {
+      expect(runtimeCopies, p).toContain(`--from=${build?.name} /src/${p}/dist ${p}/dist`);
+      expect(runtimeCopies, p).toContain(`--from=${build?.name} /src/${p}/package.json ${p}/`);
+    }
   });
 
   it('COPYs from the build context only paths that exist in the repository', () => {
