@@ -2,6 +2,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { CommandMessage } from '@edge-telemetry/protocol';
 import { createUplink, type Clock, type CutReport, type Uplink } from '../../packages/collector/src/uplink/index.js';
 
 export async function tempDir(prefix: string): Promise<string> {
@@ -18,7 +19,10 @@ export interface TestUplinkOptions {
   rateBytesPerSec?: number;
   burstSeconds?: number;
   clock?: Clock;
+  protocolVersion?: 4 | 5;
   onCut?: (c: CutReport) => void;
+  onCommand?: (cmd: CommandMessage) => void;
+  onBadMessage?: (topic: string) => void;
 }
 
 export function openTestUplink(o: TestUplinkOptions): Promise<Uplink> {
@@ -27,9 +31,11 @@ export function openTestUplink(o: TestUplinkOptions): Promise<Uplink> {
     agentVersion: 'test',
     clock: o.clock,
     onCut: o.onCut,
+    onCommand: o.onCommand,
+    onBadMessage: o.onBadMessage,
     options: {
       outbox: { dir: o.dir, capBytes: o.capBytes ?? 64 * 1024 * 1024, recordCapBytes: 16 * 1024 },
-      mqtt: { url: o.url, protocolVersion: 5, keepaliveSec: 5, reconnectMinMs: 50, reconnectMaxMs: 300, connectTimeoutMs: 2000 },
+      mqtt: { url: o.url, protocolVersion: o.protocolVersion ?? 5, keepaliveSec: 5, reconnectMinMs: 50, reconnectMaxMs: 300, connectTimeoutMs: 2000 },
       sender: { window: o.window ?? 32, ackTimeoutMs: o.ackTimeoutMs ?? 1500 },
       budget: { rateBytesPerSec: o.rateBytesPerSec ?? 0, burstSeconds: o.burstSeconds ?? 10, dailyBytes: 0 },
     },

@@ -124,7 +124,15 @@ export function connectTransport(d: TransportDeps): Transport {
           new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
         ]);
       }
-      await client.endAsync(true);
+      // A clean DISCONNECT when connected, so the broker discards the will (the status already says
+      // offline); forced when the link is down or stalled, where a clean one would wait forever.
+      if (connected) {
+        const clean = client.endAsync(false).then(() => true);
+        const stalled = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref());
+        if (!(await Promise.race([clean, stalled]))) await client.endAsync(true);
+      } else {
+        await client.endAsync(true);
+      }
       connected = false;
     },
   };
