@@ -8,8 +8,8 @@ export interface FileTailerOptions {
   maxLineBytes: number;
 }
 
-/** Called for each complete line with the file offset just after it (where reading would resume). */
-export type OnLine = (line: string, endOffset: number, inode: number) => void;
+/** Called for each complete line with the file offset just after it (where reading would resume) and its bytes on disk. */
+export type OnLine = (line: string, endOffset: number, inode: number, bytes: number) => void;
 
 export interface TailEvents {
   rotations: number;
@@ -118,14 +118,14 @@ export class FileTailer {
       const nl = data.indexOf(10, start);
       if (nl < 0) break;
       this.offset += nl + 1 - start;
-      onLine(data.toString('utf8', start, nl), this.offset, this.inode);
+      onLine(data.toString('utf8', start, nl), this.offset, this.inode, nl + 1 - start);
       start = nl + 1;
     }
     let rest = data.subarray(start);
     while (rest.length > this.options.maxLineBytes) {
       const piece = rest.subarray(0, this.options.maxLineBytes);
       this.offset += piece.length;
-      onLine(piece.toString('utf8'), this.offset, this.inode);
+      onLine(piece.toString('utf8'), this.offset, this.inode, piece.length);
       rest = rest.subarray(this.options.maxLineBytes);
     }
     // Copy: `chunk` is the shared read buffer and is overwritten by the next read.
@@ -135,7 +135,7 @@ export class FileTailer {
   private flushCarry(onLine: OnLine): void {
     if (this.carry.length === 0) return;
     this.offset += this.carry.length;
-    onLine(this.carry.toString('utf8'), this.offset, this.inode);
+    onLine(this.carry.toString('utf8'), this.offset, this.inode, this.carry.length);
     this.carry = Buffer.alloc(0);
   }
 }

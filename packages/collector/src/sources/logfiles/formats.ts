@@ -13,7 +13,7 @@ export interface LogFileEntry {
  * does not end in a newline is a partial line (Docker splits lines over 16 KiB). Returns undefined
  * for a line that is not such an object (corrupt or torn).
  */
-export function parseDockerJsonLine(line: string): LogFileEntry | undefined {
+export function parseDockerJsonLine(line: string, times: Pick<Rfc3339Parser, 'parse'> = plainTimes): LogFileEntry | undefined {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -26,7 +26,7 @@ export function parseDockerJsonLine(line: string): LogFileEntry | undefined {
   let text = o.log;
   const partial = !text.endsWith('\n');
   if (!partial) text = text.slice(0, text.endsWith('\r\n') ? -2 : -1);
-  const ts = typeof o.time === 'string' ? Date.parse(o.time) : NaN;
+  const ts = typeof o.time === 'string' ? times.parse(o.time) : NaN;
   return { ts: Number.isFinite(ts) ? ts : 0, stream: o.stream === 'stderr' ? 'stderr' : 'stdout', text, partial };
 }
 
@@ -34,7 +34,7 @@ export function parseDockerJsonLine(line: string): LogFileEntry | undefined {
  * CRI (containerd, CRI-O, K3s): `<RFC3339Nano> <stdout|stderr> <P|F> <message>`. `P` marks a
  * partial line continued by the next entry.
  */
-export function parseCriLine(line: string): LogFileEntry | undefined {
+export function parseCriLine(line: string, times: Pick<Rfc3339Parser, 'parse'> = plainTimes): LogFileEntry | undefined {
   const s1 = line.indexOf(' ');
   if (s1 <= 0) return undefined;
   const s2 = line.indexOf(' ', s1 + 1);
@@ -46,12 +46,44 @@ export function parseCriLine(line: string): LogFileEntry | undefined {
   let s3 = line.indexOf(' ', s2 + 1);
   if (s3 < 0) s3 = line.length;
   if (tag !== 80 && tag !== 70) return undefined;
-  const ts = Date.parse(line.slice(0, s1));
+  const ts = times.parse(line.slice(0, s1));
   return { ts: Number.isFinite(ts) ? ts : 0, stream, text: line.slice(s3 + 1), partial: tag === 80 };
 }
 
+/**
+ * RFC 3339 UTC times as the runtimes write them (`2026-03-01T10:00:00.123456789Z`). Date.parse
+ * is a large share of the per-line cost, and consecutive lines share their second, so the second
+ * is parsed once and only the fraction per line; anything else goes to Date.parse. One per file
+ * reader (it remembers the last second).
+ */
+export class Rfc3339Parser {
+  private key = '';
+  private ms = 0;
+
+  parse(s: string): number {
+    if (s.length < 21 || s.charCodeAt(19) !== 46 || s.charCodeAt(s.length - 1) !== 90) return Date.parse(s);
+    const key = s.slice(0, 19);
+    if (key !== this.key) {
+      const ms = Date.parse(key + 'Z');
+      if (!Number.isFinite(ms)) return Date.parse(s);
+      this.key = key;
+      this.ms = ms;
+    }
+    let frac = 0;
+    let scale = 100;
+    for (let i = 20; i < s.length - 1 && scale >= 1; i++, scale /= 10) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return Date.parse(s);
+      frac += d * scale;
+    }
+    return this.ms + frac;
+  }
+}
+
+const plainTimes = { parse: (s: string) => Date.parse(s) };
+
 export type LogFileFormat = 'json-file' | 'cri';
 
-export function parseEntry(format: LogFileFormat, line: string): LogFileEntry | undefined {
-  return format === 'json-file' ? parseDockerJsonLine(line) : parseCriLine(line);
+export function parseEntry(format: LogFileFormat, line: string, times: Pick<Rfc3339Parser, 'parse'> = plainTimes): LogFileEntry | undefined {
+  return format === 'json-file' ? parseDockerJsonLine(line, times) : parseCriLine(line, times);
 }

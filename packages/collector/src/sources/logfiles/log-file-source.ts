@@ -3,7 +3,7 @@ import type { LogSource, RawLogLine, StageReport } from '../../pipeline/types.js
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type TailPosition } from './checkpoint.js';
 import { discoverCri, discoverDocker, type LogFileRef } from './discover.js';
 import { FileTailer } from './file-tailer.js';
-import { parseEntry } from './formats.js';
+import { parseEntry, Rfc3339Parser } from './formats.js';
 import type { LogFileSourceOptions } from './options.js';
 
 interface Followed {
@@ -13,6 +13,7 @@ interface Followed {
   partial: { ts: number; stream: 'stdout' | 'stderr'; text: string; rawBytes: number } | undefined;
   /** Offset to resume from after a restart: before any partial that is still incomplete. */
   committed: TailPosition;
+  times: Rfc3339Parser;
 }
 
 export interface LogFileSourceDeps {
@@ -77,13 +78,13 @@ export class LogFileSource implements LogSource {
       const saved = cp[ref.path];
       const from = saved ?? (this.firstScan && !this.options.readFromHead ? 'end' : 'start');
       if (!(await tailer.open(from))) continue;
-      const f: Followed = { ref, tailer, partial: undefined, committed: tailer.position() };
+      const f: Followed = { ref, tailer, partial: undefined, committed: tailer.position(), times: new Rfc3339Parser() };
       this.files.set(ref.path, f);
       if (saved !== undefined && saved.inode !== f.committed.inode) await this.readRotatedWhileDown(f, saved, emit);
     }
     this.firstScan = false;
     for (const [p, f] of this.files) {
-      const alive = await f.tailer.poll((line, end, inode) => this.onLine(f, line, end, inode, emit));
+      const alive = await f.tailer.poll((line, end, inode, bytes) => this.onLine(f, line, end, inode, bytes, emit));
       if (!alive) {
         this.files.delete(p);
         continue;
@@ -99,13 +100,12 @@ export class LogFileSource implements LogSource {
   private async readRotatedWhileDown(f: Followed, saved: TailPosition, emit: (line: RawLogLine) => void): Promise<void> {
     const old = new FileTailer(`${f.ref.path}.1`, { chunkBytes: this.options.chunkBytes, maxLineBytes: this.options.maxLineBytes });
     if (!(await old.open(saved))) return;
-    if (old.position().inode === saved.inode) await old.poll((line, end, inode) => this.onLine(f, line, end, inode, emit));
+    if (old.position().inode === saved.inode) await old.poll((line, end, inode, bytes) => this.onLine(f, line, end, inode, bytes, emit));
     await old.close();
   }
 
-  private onLine(f: Followed, line: string, end: number, inode: number, emit: (line: RawLogLine) => void): void {
-    const e = parseEntry(f.ref.format, line);
-    const bytes = Buffer.byteLength(line) + 1;
+  private onLine(f: Followed, line: string, end: number, inode: number, bytes: number, emit: (line: RawLogLine) => void): void {
+    const e = parseEntry(f.ref.format, line, f.times);
     if (e === undefined) {
       // A corrupt or torn entry: counted, skipped, and not allowed to hold back the checkpoint.
       this.deps.report?.drop({ stage: 'sources.logfiles', reason: 'corrupt_line', container: f.ref.container });

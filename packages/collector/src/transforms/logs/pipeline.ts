@@ -30,7 +30,7 @@ export interface LogPipelineDeps {
   onRecord?(record: LogRecord): void;
 }
 
-export interface WindowLogs {
+export interface LogPipelineWindow {
   /** Lines at or above each container's verbatim level, redacted, duplicates collapsed. */
   logs: LogEvent[];
   templates: LogTemplate[];
@@ -101,7 +101,7 @@ export class LogPipeline {
    * Closes the window. Held multi-line events are released whole (a trace being written at the
    * very boundary may be cut in two; waiting instead would delay every window's last line).
    */
-  flush(windowStart: number, windowEnd: number): WindowLogs {
+  flush(windowStart: number, windowEnd: number): LogPipelineWindow {
     this.lastSweep = this.deps.now();
     for (const ev of this.joiner.flush(this.lastSweep, true)) this.process(ev);
     const metrics: MetricSummary[] = [];

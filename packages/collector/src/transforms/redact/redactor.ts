@@ -1,5 +1,6 @@
 import { LogError } from '../logs/errors.js';
 import type { RedactOptions } from './options.js';
+import { GATE_ALWAYS, scanGates } from './prefilter.js';
 import { builtinRules, type RedactRule } from './rules.js';
 
 /** Counts of redactions per kind, added up by the caller across lines. */
@@ -11,8 +12,10 @@ export type RedactionCounts = Record<string, number>;
  */
 export class Redactor {
   private readonly rules: RedactRule[];
+  private readonly hasCustom: boolean;
 
   constructor(options: RedactOptions) {
+    this.hasCustom = options.patterns.length > 0;
     const off = new Set(options.disable);
     this.rules = builtinRules().filter((r) => !off.has(r.kind));
     for (const p of options.patterns) {
@@ -22,7 +25,7 @@ export class Redactor {
       } catch (err) {
         throw new LogError('ET_ERR_LOG_PATTERN', `redact pattern for ${p.kind}: ${(err as Error).message}`);
       }
-      this.rules.push({ kind: p.kind, pattern });
+      this.rules.push({ kind: p.kind, pattern, gate: GATE_ALWAYS });
     }
   }
 
@@ -31,8 +34,11 @@ export class Redactor {
   }
 
   redact(text: string, counts: RedactionCounts): string {
+    const gates = scanGates(text);
+    if (gates === 0 && !this.hasCustom) return text;
     let out = text;
     for (const rule of this.rules) {
+      if ((rule.gate & gates) === 0 && rule.gate !== GATE_ALWAYS) continue;
       if (rule.hint !== undefined && !rule.hint.test(out)) continue;
       rule.pattern.lastIndex = 0;
       if (!rule.pattern.test(out)) continue;

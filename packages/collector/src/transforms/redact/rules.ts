@@ -1,4 +1,5 @@
 import { luhnValid } from './luhn.js';
+import { GATE_AT, GATE_DIGITS, GATE_KEYWORD, GATE_SCHEME } from './prefilter.js';
 
 /**
  * One kind of secret. `pattern` is global; `keep` is the number of leading capture groups kept
@@ -8,6 +9,8 @@ import { luhnValid } from './luhn.js';
 export interface RedactRule {
   kind: string;
   pattern: RegExp;
+  /** Which gate of `scanGates` a line must open for this rule to run. */
+  gate: number;
   /** Cheap substring test that must hold before the regular expression runs (hot path). */
   hint?: RegExp;
   keep?: number;
@@ -22,29 +25,39 @@ export function builtinRules(): RedactRule[] {
   return [
     {
       kind: 'private_key',
+      gate: GATE_KEYWORD,
       pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|$)/g,
       hint: /PRIVATE KEY/,
     },
-    { kind: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/g, hint: /eyJ/ },
-    { kind: 'bearer', pattern: /(\b(?:Bearer|Basic|Token|Digest)\s+)[A-Za-z0-9._~+/-]{8,}=*/g, hint: /Bearer|Basic|Token|Digest/, keep: 1 },
-    { kind: 'url_password', pattern: /(\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+(?=@)/g, hint: /:\/\//, keep: 1 },
-    { kind: 'aws_access_key', pattern: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g, hint: /A[KSGIRN][IPDO]A/ },
+    { kind: 'jwt',
+      gate: GATE_KEYWORD, pattern: /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/g, hint: /eyJ/ },
+    { kind: 'bearer',
+      gate: GATE_KEYWORD, pattern: /(\b(?:Bearer|Basic|Token|Digest)\s+)[A-Za-z0-9._~+/-]{8,}=*/g, hint: /Bearer|Basic|Token|Digest/, keep: 1 },
+    { kind: 'url_password',
+      gate: GATE_SCHEME, pattern: /(\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+(?=@)/g, hint: /:\/\//, keep: 1 },
+    { kind: 'aws_access_key',
+      gate: GATE_KEYWORD, pattern: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g, hint: /A[KSGIRN][IPDO]A/ },
     {
       kind: 'aws_secret_key',
+      gate: GATE_KEYWORD,
       pattern: /(\baws_?secret_?(?:access_?)?key["']?\s*[=:]\s*["']?)[A-Za-z0-9/+]{40}\b/gi,
       hint: /[sS][eE][cC][rR][eE][tT]/,
       keep: 1,
     },
-    { kind: 'gcp_api_key', pattern: /\bAIza[0-9A-Za-z_-]{35}\b/g, hint: /AIza/ },
-    { kind: 'gcp_oauth_token', pattern: /\bya29\.[0-9A-Za-z_-]{20,}/g, hint: /ya29\./ },
+    { kind: 'gcp_api_key',
+      gate: GATE_KEYWORD, pattern: /\bAIza[0-9A-Za-z_-]{35}\b/g, hint: /AIza/ },
+    { kind: 'gcp_oauth_token',
+      gate: GATE_KEYWORD, pattern: /\bya29\.[0-9A-Za-z_-]{20,}/g, hint: /ya29\./ },
     {
       kind: 'azure_key',
+      gate: GATE_KEYWORD,
       pattern: /(\b(?:AccountKey|SharedAccessKey|sig)=)[A-Za-z0-9%+/]{20,}={0,2}/g,
       hint: /AccountKey|SharedAccessKey|sig=/,
       keep: 1,
     },
     {
       kind: 'password',
+      gate: GATE_KEYWORD,
       // Any value after a password-like key; quoted values are taken whole.
       pattern: /(\b(?:password|passwd|pwd|pass|secret|client_secret|private_key)["']?\s*[=:]\s*)(?!\[REDACTED|"\[REDACTED)(?:"[^"]*"|'[^']*'|[^\s,;&"'}]+)/gi,
       hint: /[pP][aA][sS][sS]|[pP][wW][dD]|[sS][eE][cC][rR][eE][tT]|[pP][rR][iI][vV][aA][tT][eE]_/,
@@ -52,6 +65,7 @@ export function builtinRules(): RedactRule[] {
     },
     {
       kind: 'token',
+      gate: GATE_KEYWORD,
       // Token-like keys only with a value that looks generated (12+ characters with a digit), so
       // that object dumps such as `token=Token{a64f992 ...}` or `token: android.os.BinderProxy@...`
       // are left alone.
@@ -61,15 +75,17 @@ export function builtinRules(): RedactRule[] {
     },
     {
       kind: 'email',
+      gate: GATE_AT,
       pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b/g,
       hint: /@/,
     },
     {
       kind: 'card_number',
+      gate: GATE_DIGITS,
       // Brand prefixes and lengths (Visa, Mastercard, Amex, Discover, JCB, Diners), digits grouped
       // by spaces or dashes, then confirmed by Luhn: long ids and counters rarely pass all three.
       pattern: /(?<![\w.+-])(?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|3[47]\d{2}|6(?:011|5\d{2})|35\d{2}|3[068]\d{2})(?:[ -]?\d){9,15}(?![\w.])/g,
-      hint: /\d{4}/,
+      hint: /\d{4}[ -]?\d{4}[ -]?\d{4}/,
       confirm: (m) => {
         let digits = 0;
         for (let i = 0; i < m.length; i++) if (m.charCodeAt(i) >= 48 && m.charCodeAt(i) <= 57) digits++;

@@ -1,0 +1,232 @@
+/**
+ * The collector's log path: grouping accuracy of the template miner on Loghub-2k, lines per
+ * CPU-second through read, parse, redact, filter and template on a Docker json-file built from
+ * Loghub lines (against a plain JSON.parse + split loop over the same file in the same run), the
+ * bytes that would be shipped per million lines (against the raw json-file bytes), the full-log
+ * store's write speed (against plain appends of the same bytes) and RSS at steady state.
+ *
+ * The log modules are loaded from the collector's dist/ by path (build first: `npx tsc -b`).
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { openSync, writeSync, fsyncSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Compressor } from 'zstd-napi';
+import type { BenchCase, Figure } from './harness.js';
+import type * as Loghub from '../packages/collector/src/transforms/templates/loghub.js';
+import type * as TemplateOptions from '../packages/collector/src/transforms/templates/options.js';
+import type * as Pipeline from '../packages/collector/src/transforms/logs/pipeline.js';
+import type * as PipelineOptions from '../packages/collector/src/transforms/logs/options.js';
+import type * as Source from '../packages/collector/src/sources/logfiles/log-file-source.js';
+import type * as SourceOptions from '../packages/collector/src/sources/logfiles/options.js';
+import type * as Store from '../packages/collector/src/store/log-store.js';
+import type * as StoreOptions from '../packages/collector/src/store/options.js';
+import type { RawLogLine } from '../packages/collector/src/pipeline/types.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = async <T>(p: string): Promise<T> => (await import(pathToFileURL(path.join(here, '../packages/collector/dist', p)).href)) as T;
+const LOGHUB = path.join(here, '../../shared/corpora/loghub2k');
+const DRAIN_PUBLISHED_GA_MEAN = 0.938;
+/** Copies of the 20,000 Loghub lines in the json-file: enough for a steady figure on this machine. */
+const COPIES = 10;
+
+function cpuSeconds(fn: () => void | Promise<void>): Promise<number> {
+  const c0 = process.cpuUsage();
+  return Promise.resolve(fn()).then(() => {
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1e6;
+  });
+}
+
+/** Raw Loghub lines (headers included: what containers write), one container per dataset. */
+async function loghubRawLines(): Promise<Array<{ container: string; line: string }>> {
+  const { readLoghub } = await dist<typeof Loghub>('transforms/templates/loghub.js');
+  const out: Array<{ container: string; line: string }> = [];
+  for (const d of await readLoghub(LOGHUB)) {
+    const text = await readFile(path.join(LOGHUB, d.name, `${d.name}_2k.log`), 'utf8');
+    for (const line of text.split(/\r?\n/)) if (line !== '') out.push({ container: d.name.toLowerCase(), line });
+  }
+  return out;
+}
+
+/** A json-file per container under a Docker-like root; lines interleaved at ~20 lines/s per container. */
+async function buildJsonFiles(root: string, lines: Array<{ container: string; line: string }>): Promise<{ bytes: number; count: number }> {
+  const per = new Map<string, string[]>();
+  const t0 = Date.UTC(2026, 0, 1);
+  let bytes = 0;
+  let count = 0;
+  for (let copy = 0; copy < COPIES; copy++) {
+    for (let i = 0; i < lines.length; i++) {
+      const { container, line } = lines[i] as { container: string; line: string };
+      const ts = t0 + (copy * 2000 + (i % 2000)) * 50;
+      const entry = JSON.stringify({ log: line + '\n', stream: 'stdout', time: new Date(ts).toISOString() }) + '\n';
+      bytes += Buffer.byteLength(entry);
+      count++;
+      let list = per.get(container);
+      if (list === undefined) per.set(container, (list = []));
+      list.push(entry);
+    }
+  }
+  for (const [container, entries] of per) {
+    const id = container.padEnd(64, '0');
+    await mkdir(path.join(root, id), { recursive: true });
+    await writeFile(path.join(root, id, 'config.v2.json'), JSON.stringify({ Name: `/${container}` }));
+    await writeFile(path.join(root, id, `${id}-json.log`), entries.join(''));
+  }
+  return { bytes, count };
+}
+
+const ga: BenchCase = {
+  name: 'logs.ga',
+  async run(): Promise<Figure[]> {
+    const { readLoghub, evaluateGrouping } = await dist<typeof Loghub>('transforms/templates/loghub.js');
+    const { templateMinerOptions } = await dist<typeof TemplateOptions>('transforms/templates/options.js');
+    const r = evaluateGrouping(await readLoghub(LOGHUB), templateMinerOptions());
+    return [
+      {
+        name: 'logs.ga_mean',
+        value: r.gaMean,
+        unit: 'fraction',
+        baseline: DRAIN_PUBLISHED_GA_MEAN,
+        ratio: r.gaMean / DRAIN_PUBLISHED_GA_MEAN,
+        note: `one configuration; baseline Drain published (per-dataset settings); ${r.datasets.map((d) => `${d.name} ${d.ga.toFixed(3)}`).join(', ')}`,
+      },
+    ];
+  },
+};
+
+const throughput: BenchCase = {
+  name: 'logs.throughput',
+  async run(): Promise<Figure[]> {
+    const { LogPipeline } = await dist<typeof Pipeline>('transforms/logs/pipeline.js');
+    const { logPipelineOptions } = await dist<typeof PipelineOptions>('transforms/logs/options.js');
+    const { LogFileSource } = await dist<typeof Source>('sources/logfiles/log-file-source.js');
+    const { logFileSourceOptions } = await dist<typeof SourceOptions>('sources/logfiles/options.js');
+    const dir = await mkdtemp(path.join(tmpdir(), 'et-logs-bench-'));
+    try {
+      const root = path.join(dir, 'containers');
+      const { bytes: rawBytes, count } = await buildJsonFiles(root, await loghubRawLines());
+      const files = (await import('node:fs')).readdirSync(root).map((id) => path.join(root, id, `${id}-json.log`));
+      // Warm the page cache and the JIT the same way for both contenders.
+      for (const f of files) await readFile(f);
+      const rssBefore = process.memoryUsage().rss;
+
+      let baselineLines = 0;
+      const baselineCpu = await cpuSeconds(async () => {
+        for (const f of files) {
+          const text = (await readFile(f)).toString('utf8');
+          for (const l of text.split('\n')) {
+            if (l === '') continue;
+            const o = JSON.parse(l) as { log: string };
+            if (o.log.length >= 0) baselineLines++;
+          }
+        }
+      });
+
+      let window: Array<ReturnType<InstanceType<typeof LogPipeline>['flush']>> = [];
+      let lastTs = 0;
+      const pipeline = new LogPipeline(logPipelineOptions(), { now: () => lastTs, report: { drop: () => undefined } });
+      const source = new LogFileSource(logFileSourceOptions({ dockerRoot: root, podsRoot: '', checkpointPath: path.join(dir, 'checkpoint.json'), readFromHead: true }));
+      let windowEnd = 0;
+      let lines = 0;
+      const ourCpu = await cpuSeconds(async () => {
+        await source.pollOnce((l: RawLogLine) => {
+          lines++;
+          lastTs = l.ts;
+          if (windowEnd === 0) windowEnd = l.ts - (l.ts % 60_000) + 60_000;
+          if (l.ts >= windowEnd) {
+            window.push(pipeline.flush(windowEnd - 60_000, windowEnd));
+            windowEnd += 60_000;
+          }
+          pipeline.push(l);
+        });
+        window.push(pipeline.flush(windowEnd - 60_000, windowEnd));
+      });
+      await source.stop();
+      const rssAfter = process.memoryUsage().rss;
+
+      // What would go on the uplink: the windows' logs, templates and level metrics, as zstd-3 JSON
+      // (the protocol's own codec is measured by the protocol benchmarks).
+      const z = new Compressor();
+      z.setParameters({ compressionLevel: 3 });
+      let shipped = 0;
+      for (const w of window) shipped += z.compress(Buffer.from(JSON.stringify(w))).length;
+      window = [];
+      const perMillion = (n: number) => (n / lines) * 1e6;
+      const ours = lines / ourCpu;
+      const base = baselineLines / baselineCpu;
+      return [
+        {
+          name: 'logs.lines_per_s_per_core',
+          value: ours,
+          unit: 'lines/CPU-s',
+          baseline: base,
+          ratio: ours / base,
+          note: `read+parse+redact+filter+template over ${count} json-file lines (10 containers); baseline: readFile + split + JSON.parse of the same files`,
+        },
+        {
+          name: 'logs.shipped_bytes_per_million_lines',
+          value: perMillion(shipped),
+          unit: 'bytes',
+          baseline: perMillion(rawBytes),
+          ratio: shipped / rawBytes,
+          note: 'WARN+ verbatim, templates with counts and 3 samples, level metrics, as zstd-3 JSON per 60 s window; baseline: raw json-file bytes',
+        },
+        { name: 'logs.rss_mb', value: rssAfter / 2 ** 20, unit: 'MiB', baseline: rssBefore / 2 ** 20, ratio: rssAfter / rssBefore, note: 'after the run (templates bounded); baseline: same process before the pipeline' },
+      ];
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+const store: BenchCase = {
+  name: 'logs.store',
+  async run(): Promise<Figure[]> {
+    const { LogStore } = await dist<typeof Store>('store/log-store.js');
+    const { logStoreOptions } = await dist<typeof StoreOptions>('store/options.js');
+    const dir = await mkdtemp(path.join(tmpdir(), 'et-store-bench-'));
+    try {
+      const lines = await loghubRawLines();
+      const records = [];
+      for (let copy = 0; copy < COPIES; copy++) for (let i = 0; i < lines.length; i++) records.push({ ts: copy * 1e6 + i, container: (lines[i] as { container: string }).container, stream: 'stdout' as const, level: 2 as const, line: (lines[i] as { line: string }).line });
+      const bytes = records.reduce((s, r) => s + 16 + Buffer.byteLength(r.line), 0);
+
+      const t0 = process.hrtime.bigint();
+      const fd = openSync(path.join(dir, 'plain.log'), 'w');
+      let chunk: string[] = [];
+      let chunkBytes = 0;
+      for (const r of records) {
+        chunk.push(r.line);
+        chunkBytes += r.line.length;
+        if (chunkBytes >= 256 * 1024) {
+          writeSync(fd, chunk.join('\n'));
+          chunk = [];
+          chunkBytes = 0;
+        }
+      }
+      writeSync(fd, chunk.join('\n'));
+      fsyncSync(fd);
+      closeSync(fd);
+      const plainS = Number(process.hrtime.bigint() - t0) / 1e9;
+
+      const s = await LogStore.open(logStoreOptions({ dir: path.join(dir, 'store'), maxBytes: 1024 * 1024 * 1024 }));
+      const t1 = process.hrtime.bigint();
+      for (const r of records) s.append(r);
+      await s.flush();
+      const storeS = Number(process.hrtime.bigint() - t1) / 1e9;
+      const onDisk = s.stats().bytes;
+      await s.close();
+      const mbps = bytes / 2 ** 20 / storeS;
+      const plain = bytes / 2 ** 20 / plainS;
+      return [
+        { name: 'logs.store_write_mb_per_s', value: mbps, unit: 'MB/s', baseline: plain, ratio: mbps / plain, note: `${records.length} lines, ${(bytes / onDisk).toFixed(1)}x compression on disk; baseline: plain uncompressed writes + fsync` },
+      ];
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export const benches: BenchCase[] = [ga, throughput, store];

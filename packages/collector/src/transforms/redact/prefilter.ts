@@ -1,0 +1,35 @@
+/**
+ * One pass over a line that tells which families of rules can match at all, so that the
+ * regular expressions run only on the few lines that could hold a secret (the per-line path
+ * must stay cheap: most lines hold none).
+ */
+export const GATE_AT = 1;
+export const GATE_DIGITS = 2;
+export const GATE_SCHEME = 4;
+export const GATE_KEYWORD = 8;
+export const GATE_ALWAYS = GATE_AT | GATE_DIGITS | GATE_SCHEME | GATE_KEYWORD;
+
+/** Words that every keyword-based rule (keys, tokens, passwords, cloud key prefixes) needs. */
+export const KEYWORDS = /pass|pwd|secret|key|token|bearer|basic|digest|eyJ|AIza|ya29\.|sig=|A[KSGIRN][IPDO]A/i;
+
+/** Gates of a line: `@` (e-mail), 13+ digits grouped by single spaces or dashes (cards), `://` (URLs), keywords. */
+export function scanGates(text: string): number {
+  let gates = 0;
+  let run = 0;
+  let lastSep = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      lastSep = false;
+      if (++run >= 13) gates |= GATE_DIGITS;
+    } else if ((c === 32 || c === 45) && run > 0 && !lastSep) lastSep = true;
+    else {
+      run = 0;
+      lastSep = false;
+      if (c === 64) gates |= GATE_AT;
+      else if (c === 58 && text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47) gates |= GATE_SCHEME;
+    }
+  }
+  if (KEYWORDS.test(text)) gates |= GATE_KEYWORD;
+  return gates;
+}
