@@ -3,12 +3,13 @@
  * ingester's role: a day-long outage (time compressed) within and beyond the outbox cap, a
  * broker restart and an ingester that stops acknowledging, and the budget through a throttled link.
  */
-import { rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '@edge-telemetry/protocol';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { acceleratedClock, EVICT_STAGE, PRIORITY_CLASS_REASONS, UplinkError, type PriorityClassValue, type Uplink } from '../../packages/collector/src/uplink/index.js';
+import { acceleratedClock, type CutReport, EVICT_STAGE, PRIORITY_CLASS_REASONS, UplinkError, type PriorityClassValue, type Uplink } from '../../packages/collector/src/uplink/index.js';
 import { startAcker, type Acker } from './acker.js';
 import { testBatch } from './batches.js';
 import { openTestUplink, tempDir, until } from './harness.js';
@@ -149,6 +150,46 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     expect(new Set(storedOf(node).map((b) => b.seq))).toEqual(new Set(seqs));
     await until(() => uplink.stats().queueBatches === 0, 5000, 'acks');
     expect(uplink.stats().resends).toBeGreaterThan(0);
+  });
+
+  it('starts on a corrupt outbox (bytes flipped, tail truncated), reports the cut and carries on', async () => {
+    const node = 'n-corrupt';
+    const dir = await tempDir('et-uplink-');
+    const proxy = await startFaultProxy({ port: broker.port });
+    proxy.cut();
+    const first = await openTestUplink({ dir, url: proxy.url, node });
+    const seqs: number[] = [];
+    for (let i = 0; i < 20; i++) seqs.push((await first.submit(testBatch(node, i, 100), 0)).seq);
+    await first.close();
+    const seg = path.join(dir, (await readdir(dir)).find((n) => n.endsWith('.seg')) ?? '');
+    const buf = await readFile(seg);
+    buf[Math.floor(buf.length / 2)] ^= 0xff;
+    await writeFile(seg, buf);
+    await truncate(seg, (await stat(seg)).size - 7);
+
+    const cuts: CutReport[] = [];
+    const second = await openTestUplink({ dir, url: proxy.url, node, onCut: (c) => cuts.push(c) });
+    try {
+      expect(cuts).toHaveLength(1);
+      expect(cuts[0]?.ranges).toBe(2);
+      expect(cuts[0]?.kept).toBe(18);
+      expect(second.stats().outbox.cutBytes).toBe(cuts[0]?.bytes);
+      proxy.resume();
+      const after = await second.submit(testBatch(node, 20, 100), 0);
+      await until(() => second.stats().connected && second.stats().queueBatches === 0, 10_000, 'the repaired outbox to drain');
+      const epoch0 = storedOf(node).find((b) => b.windowStart === 0)?.epoch;
+      const got = storedOf(node).map((b) => `${b.epoch}/${b.seq}`);
+      expect(got).toHaveLength(19);
+      expect(after.epoch).not.toBe(epoch0);
+      expect(got).toContain(`${after.epoch}/${after.seq}`);
+      const lost = seqs.filter((s) => !got.includes(`${epoch0}/${s}`));
+      expect(lost).toHaveLength(2);
+      expect(lost).toContain(seqs[19]);
+    } finally {
+      await second.close();
+      await proxy.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('holds the budget within 5% over a simulated hour through a throttled link', async () => {

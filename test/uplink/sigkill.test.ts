@@ -118,8 +118,8 @@ describe.runIf(haveMosquitto())('uplink under SIGKILL', () => {
     expect(new Set(keys).size).toBe(keys.length);
     const missing = [...resolved].filter((k) => !keys.includes(k));
     expect(missing).toEqual([]);
-    // The outbox survived every kill: one epoch throughout.
-    expect(epochs.size).toBe(1);
+    // The outbox survived every kill: the epoch changes only where a torn tail was cut at start.
+    expect(epochs.size).toBeLessThanOrEqual(1 + cuts);
     expect(resolved.size).toBeGreaterThanOrEqual(KILLS * 5);
     // A kill mid-write may leave a torn tail: cut and reported at the next start, never fatal, and
     // never a resolved record (those were fsynced before their line was printed).

@@ -83,6 +83,7 @@ describe('Outbox', () => {
   it('cuts a torn tail, reports it, and carries on appending', async () => {
     const box = await Outbox.open(opts());
     await appendN(box, 5);
+    const epoch = box.epoch;
     await box.close();
     const seg = await onlySegment();
     const size = (await stat(seg)).size;
@@ -93,13 +94,19 @@ describe('Outbox', () => {
     expect(cuts).toEqual([{ file: path.basename(seg), bytes: RECORD_HEADER_BYTES + 100 - 10, ranges: 1, kept: 4 }]);
     expect(again.stats().cutBytes).toBe(RECORD_HEADER_BYTES + 90);
     expect(again.unacked().map((r) => r.seq)).toEqual([0, 1, 2, 3]);
-    await appendN(again, 2);
+    // The cut record's seq is unknown now: a new epoch keeps it from being reused.
+    expect(again.epoch).not.toBe(epoch);
+    expect(again.unacked().every((r) => r.epoch === epoch)).toBe(true);
+    expect(again.nextSeq()).toBe(0);
+    await again.append({ epoch: again.epoch, seq: 0, priorityClass: 0, createdAt: 0, payload: payload(0) });
     await again.close();
 
     const cuts2: CutReport[] = [];
     const third = await Outbox.open(opts(), { onCut: (c) => cuts2.push(c) });
     expect(cuts2).toEqual([]);
-    expect(third.unacked().map((r) => r.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(third.epoch).toBe(again.epoch);
+    expect(third.unacked().map((r) => `${r.epoch === epoch ? 'old' : 'new'}/${r.seq}`)).toEqual(['old/0', 'old/1', 'old/2', 'old/3', 'new/0']);
+    expect(third.nextSeq()).toBe(1);
     await third.close();
   });
 

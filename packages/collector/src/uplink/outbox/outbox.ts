@@ -11,7 +11,8 @@
  * log is fsynced before any segment is deleted, so the highest used seq survives every crash.
  *
  * On open: every segment is scanned; corrupt stretches and torn tails are cut (the segment is
- * rewritten with its valid records) and reported through onCut; the cap is checked against the
+ * rewritten with its valid records) and reported through onCut, and a new epoch is drawn (the cut
+ * records' seqs are unknown, so the next seqs could reuse them); the cap is checked against the
  * bytes actually on disk, evicting if needed. New records go to a new segment.
  */
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -152,7 +153,7 @@ export class Outbox {
     await mkdir(opts.dir, { recursive: true });
     const names = (await readdir(opts.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
     const stored = await readEpoch(opts.dir);
-    const epoch = stored ?? freshEpoch();
+    let epoch = stored ?? freshEpoch();
     if (stored === undefined) await writeEpoch(opts.dir, epoch);
 
     const ackBuf = await readFile(path.join(opts.dir, ACK_LOG)).catch(() => Buffer.alloc(0));
@@ -205,6 +206,14 @@ export class Outbox {
       if (scan.cutBytes > 0 || liveBytes < buf.length / 2) await rewriteSegment(seg, buf);
       seg.live = seg.records.length;
       segments.push(seg);
+    }
+
+    // Cut bytes may have held records that were published but not yet acknowledged, whose seqs
+    // the scan can no longer see: a new epoch keeps the next seqs from reusing their keys.
+    if (cutBytes > acks.cutBytes) {
+      epoch = freshEpoch(epoch);
+      await writeEpoch(opts.dir, epoch);
+      maxSeq = -1;
     }
 
     // Compact the tombstone log: only the seq high-water mark and unreported evictions matter now.
