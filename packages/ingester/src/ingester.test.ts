@@ -97,6 +97,12 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     expect(pt.p50).toBeGreaterThanOrEqual(src.min * 0.99);
     expect(pt.p99).toBeLessThanOrEqual(src.max * 1.01);
 
+    // The hourly rollup answers steps of an hour or more with the same aggregates.
+    const hourly = await get(`/api/v1/nodes/${NODE}/metrics?container=app-1&metric=cpu.usage_pct&from=${from}&to=${batch.windowEnd + 60_000}&step=3600`);
+    expect(hourly.body.source).toBe('hourly');
+    const hp = (hourly.body.series as { points: typeof pt[] }[])[0]!.points[0]!;
+    expect(hp).toMatchObject({ count: pt.count, min: pt.min, max: pt.max, p50: pt.p50, p99: pt.p99 });
+
     const logs = await get(`/api/v1/nodes/${NODE}/logs?level=error&from=${from}&to=${batch.windowEnd}`);
     expect(logs.status).toBe(200);
     const errors = batch.logs.filter((l) => l.level >= 4);

@@ -9,7 +9,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { IngesterError } from '../errors.js';
 import type { WriterState } from '../writer/writer.js';
 import { ErrorBody, Healthz, LogsQuery, LogsResponse, MetricsQuery, MetricsResponse, NodeParams, NodesResponse, Readyz, type LogsQueryT, type MetricsQueryT, type NodeParamsT } from './schemas.js';
-import { listNodes, metricSeries, searchLogs } from './queries.js';
+import { listNodes, metricSeries, searchLogs, seriesSource } from './queries.js';
 import { chooseStep, timeRange } from './time-range.js';
 
 export interface ApiDeps {
@@ -93,7 +93,7 @@ function routes(app: FastifyInstance, deps: ApiDeps, now: () => number): void {
       const range = timeRange(q.from, q.to, now(), { defaultSpanMs: API_LIMITS.metricsDefaultSpanMs, maxSpanMs: API_LIMITS.metricsMaxSpanMs });
       const step = chooseStep(range.to - range.from, q.step, API_LIMITS.maxPointsPerSeries);
       const series = await metricSeries(deps.client, { node: req.params.node, container: q.container, metric: q.metric, ...range, stepS: step, maxRows: API_LIMITS.maxSeriesRows });
-      return { node: req.params.node, from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), step, series };
+      return { node: req.params.node, from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), step, source: seriesSource(step), series };
     },
   );
 

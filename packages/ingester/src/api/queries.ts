@@ -87,25 +87,49 @@ export interface MetricPointRow {
   p99: number | null;
 }
 
+/** Steps of an hour or more read the hourly rollup (whole hours: the edges round to the hour). */
+export const ROLLUP_MIN_STEP_S = 3600;
+
+export function seriesSource(stepS: number): 'raw' | 'hourly' {
+  return stepS >= ROLLUP_MIN_STEP_S ? 'hourly' : 'raw';
+}
+
+const rawQuery = (filters: string) => `SELECT ContainerName, MetricName,
+    toUnixTimestamp(toStartOfInterval(toDateTime(StartTimeUnix), toIntervalSecond({step:UInt32}))) * 1000 AS t,
+    sum(Count), sum(Sum), minIf(Min, Count > 0), maxIf(Max, Count > 0), argMax(Last, TimeUnix), sum(Gaps), sum(SketchZeros),
+    sumMap(arrayMap(i -> SketchOffset + i - 1, arrayEnumerate(SketchCounts)), SketchCounts),
+    sumMap(arrayMap(i -> SketchNegOffset + i - 1, arrayEnumerate(SketchNegCounts)), SketchNegCounts)
+  FROM ${TABLES.metrics}
+  WHERE NodeName = {node:String} ${filters}
+    AND StartTimeUnix >= fromUnixTimestamp64Milli({from:Int64}) AND StartTimeUnix < fromUnixTimestamp64Milli({to:Int64})
+  GROUP BY ContainerName, MetricName, t
+  ORDER BY ContainerName, MetricName, t
+  LIMIT {maxRows:UInt32}`;
+
+const hourlyQuery = (filters: string) => `SELECT ContainerName, MetricName,
+    toUnixTimestamp(toStartOfInterval(StartTimeUnix, toIntervalSecond({step:UInt32}))) * 1000 AS t,
+    sum(Count), sum(Sum), min(Min), max(Max), argMaxMerge(Last), sum(Gaps), sum(SketchZeros),
+    sumMapMerge(SketchPos), sumMapMerge(SketchNeg)
+  FROM ${TABLES.metricsHourly}
+  WHERE NodeName = {node:String} ${filters}
+    AND StartTimeUnix >= toStartOfHour(fromUnixTimestamp64Milli({from:Int64})) AND StartTimeUnix < fromUnixTimestamp64Milli({to:Int64})
+  GROUP BY ContainerName, MetricName, t
+  ORDER BY ContainerName, MetricName, t
+  LIMIT {maxRows:UInt32}`;
+
 type SeriesRow = [string, string, string | number, string | number, number, number, number, number, string | number, string | number, [number[], (number | string)[]], [number[], (number | string)[]]];
 
 export async function metricSeries(client: ClickHouseClient, p: MetricSeriesParams): Promise<{ container: string; metric: string; points: MetricPointRow[] }[]> {
   const filters = [p.container !== undefined ? 'AND ContainerName = {container:String}' : '', p.metric !== undefined ? 'AND MetricName = {metric:String}' : ''].join(' ');
-  const data = await rows<SeriesRow>(
-    client,
-    `SELECT ContainerName, MetricName,
-        toUnixTimestamp(toStartOfInterval(toDateTime(StartTimeUnix), toIntervalSecond({step:UInt32}))) * 1000 AS t,
-        sum(Count), sum(Sum), minIf(Min, Count > 0), maxIf(Max, Count > 0), argMax(Last, TimeUnix), sum(Gaps), sum(SketchZeros),
-        sumMap(arrayMap(i -> SketchOffset + i - 1, arrayEnumerate(SketchCounts)), SketchCounts),
-        sumMap(arrayMap(i -> SketchNegOffset + i - 1, arrayEnumerate(SketchNegCounts)), SketchNegCounts)
-      FROM ${TABLES.metrics}
-      WHERE NodeName = {node:String} ${filters}
-        AND StartTimeUnix >= fromUnixTimestamp64Milli({from:Int64}) AND StartTimeUnix < fromUnixTimestamp64Milli({to:Int64})
-      GROUP BY ContainerName, MetricName, t
-      ORDER BY ContainerName, MetricName, t
-      LIMIT {maxRows:UInt32}`,
-    { node: p.node, container: p.container, metric: p.metric, from: p.from, to: p.to, step: p.stepS, maxRows: p.maxRows },
-  );
+  const data = await rows<SeriesRow>(client, p.stepS >= ROLLUP_MIN_STEP_S ? hourlyQuery(filters) : rawQuery(filters), {
+    node: p.node,
+    container: p.container,
+    metric: p.metric,
+    from: p.from,
+    to: p.to,
+    step: p.stepS,
+    maxRows: p.maxRows,
+  });
   const series = new Map<string, { container: string; metric: string; points: MetricPointRow[] }>();
   for (const [container, metric, t, count, sum, min, max, last, gaps, zeros, pos, neg] of data) {
     const key = `${container}\u0000${metric}`;

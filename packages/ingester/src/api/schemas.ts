@@ -47,6 +47,7 @@ export const MetricsResponse = Type.Object({
   from: Type.String({ format: 'date-time' }),
   to: Type.String({ format: 'date-time' }),
   step: Type.Integer(),
+  source: Type.Union([Type.Literal('raw'), Type.Literal('hourly')], { description: 'hourly = the hourly rollup, used for steps of 3600 s or more.' }),
   series: Type.Array(MetricSeries),
 });
 

@@ -60,6 +60,7 @@ export const WriterOptions = Type.Object(
 export const RetentionOptions = Type.Object(
   {
     metricsDays: Type.Integer({ minimum: 1, default: 30, description: 'Days metric summaries are kept.' }),
+    rollupDays: Type.Integer({ minimum: 1, default: 400, description: 'Days the hourly metric rollup is kept (long-range charts).' }),
     logsDays: Type.Integer({ minimum: 1, default: 7, description: 'Days log events, templates and container events are kept.' }),
     ledgerDays: Type.Integer({ minimum: 1, default: 30, description: 'Days the batch ledger, node status and health rows are kept (duplicates older than this are stored again).' }),
     deadLetterDays: Type.Integer({ minimum: 1, default: 14, description: 'Days rejected messages are kept.' }),

@@ -19,6 +19,7 @@ export interface MigrateResult {
 /** Which configured retention governs which table, and the time column its TTL reads. */
 const RETENTION: readonly { table: string; column: string; key: keyof RetentionConfig }[] = [
   { table: TABLES.metrics, column: 'StartTimeUnix', key: 'metricsDays' },
+  { table: TABLES.metricsHourly, column: 'StartTimeUnix', key: 'rollupDays' },
   { table: TABLES.logs, column: 'Timestamp', key: 'logsDays' },
   { table: TABLES.templates, column: 'LastSeen', key: 'logsDays' },
   { table: TABLES.events, column: 'Timestamp', key: 'logsDays' },

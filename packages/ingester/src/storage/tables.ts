@@ -5,6 +5,7 @@
  */
 export const TABLES = {
   metrics: 'et_metric_summaries',
+  metricsHourly: 'et_metric_summaries_1h',
   logs: 'et_logs',
   templates: 'et_log_templates',
   events: 'et_container_events',

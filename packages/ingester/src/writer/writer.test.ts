@@ -94,6 +94,9 @@ describe('writer on embedded ClickHouse', () => {
     expect(await count(TABLES.metrics, 'w-half')).toBe(b.metrics.length);
     expect(await count(TABLES.logs, 'w-half')).toBe(b.logs.length);
     expect(await count(TABLES.ledger, 'w-half')).toBe(1);
+    // The rollup view is fed only by the block that was stored, not by the deduplicated retry.
+    const rs = await client.query({ query: `SELECT sum(Count) AS n FROM ${TABLES.metricsHourly} WHERE NodeName = 'w-half'`, format: 'JSONEachRow' });
+    expect(Number((await rs.json<{ n: string }>())[0]?.n)).toBe(b.metrics.reduce((n, m) => n + m.count, 0));
     await writer.close();
   });
 

@@ -1,6 +1,7 @@
 import { migration0001 } from './0001_initial.js';
+import { migration0002 } from './0002_hourly_rollup.js';
 import type { Migration } from './types.js';
 
 /** Every schema version in order; append, never edit an applied one. */
-export const MIGRATIONS: readonly Migration[] = [migration0001];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002];
 export type { Migration, MigrationContext } from './types.js';
