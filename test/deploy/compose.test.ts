@@ -116,7 +116,7 @@ describe('compose.edge.yml: the collector', () => {
 
   it("takes its broker settings from the environment that `nodes add --format env` prints", () => {
     const env = s.environment ?? {};
-    for (const k of ['NODE_ID', 'UPLINK_MQTT_URL', 'UPLINK_MQTT_USERNAME', 'UPLINK_MQTT_PASSWORD']) {
+    for (const k of ['NODE', 'UPLINK_MQTT_URL', 'UPLINK_MQTT_USERNAME', 'UPLINK_MQTT_PASSWORD']) {
       expect(env[`EDGE_TELEMETRY_COLLECTOR_${k}`], k).toMatch(/^\$\{EDGE_TELEMETRY_COLLECTOR_\w+:\?/);
     }
     expect(env.EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_TLS_CA).toBe(mount(env.EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_TLS_CA ?? '')?.target);

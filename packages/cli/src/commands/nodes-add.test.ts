@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../../../../test/support/mosquitto.js';
+import { loadCollectorConfig } from '@edge-telemetry/collector';
 import { hashMosquittoPassword, parseMosquittoHash, runNodesAdd, upsertPasswordLine, type CollectorBrokerConfig } from './nodes-add.js';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -60,7 +61,7 @@ describe('nodes add: password file', () => {
     const r = await run(['gw-01', '--password-file', file, '--broker', 'mqtts://broker.example:8883']);
     expect(r.code).toBe(0);
     const cfg = JSON.parse(r.stdout) as CollectorBrokerConfig;
-    expect(cfg.nodeId).toBe('gw-01');
+    expect(cfg.node).toBe('gw-01');
     expect(cfg.uplink.mqtt).toMatchObject({
       url: 'mqtts://broker.example:8883',
       username: 'gw-01',
@@ -123,9 +124,30 @@ describe('nodes add: password file', () => {
   it('prints KEY=value lines with --format env', async () => {
     const r = await run(['gw-03', '--password-file', path.join(dir, 'passwd-env'), '--format', 'env']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^EDGE_TELEMETRY_COLLECTOR_NODE_ID=gw-03$/m);
+    expect(r.stdout).toMatch(/^EDGE_TELEMETRY_COLLECTOR_NODE=gw-03$/m);
     expect(r.stdout).toMatch(/^EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_PASSWORD=[A-Za-z0-9_-]{43}$/m);
     expect(r.stdout).toMatch(/^EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_TLS_CA=\/etc\/edge-telemetry\/ca.crt$/m);
+  });
+});
+
+describe('nodes add: the printed configuration is one the collector loads', () => {
+  it('as a --config file', async () => {
+    const r = await run(['gw-cfg', '--password-file', path.join(dir, 'passwd-cfg'), '--broker', 'mqtts://broker.example:8883']);
+    const printed = JSON.parse(r.stdout) as CollectorBrokerConfig;
+    const file = path.join(dir, 'collector.json');
+    await writeFile(file, r.stdout);
+    const cfg = loadCollectorConfig(['--config', file], {});
+    expect(cfg.node).toBe('gw-cfg');
+    expect(cfg.uplink.mqtt).toMatchObject(printed.uplink.mqtt);
+  });
+
+  it('as environment variables', async () => {
+    const r = await run(['gw-env', '--password-file', path.join(dir, 'passwd-cfg'), '--format', 'env']);
+    const env = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const cfg = loadCollectorConfig([], env);
+    expect(cfg.node).toBe('gw-env');
+    expect(cfg.uplink.mqtt).toMatchObject({ url: 'mqtts://localhost:8883', username: 'gw-env', clientId: 'gw-env', tls: { ca: '/etc/edge-telemetry/ca.crt' } });
+    expect(cfg.uplink.mqtt.password).toBe(env.EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_PASSWORD);
   });
 });
 

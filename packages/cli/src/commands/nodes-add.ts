@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { isValidNodeId, NODE_ID_PATTERN } from '@edge-telemetry/protocol';
+import { envName, isValidNodeId, NODE_ID_PATTERN } from '@edge-telemetry/protocol';
+import { collectorConfigSpec } from '@edge-telemetry/collector';
 
 /** Error catalogue of this command: the code starts every error line on stderr. */
 export const NodesAddErrorCodes = {
@@ -52,10 +53,10 @@ export type NodesAddConfig = Static<typeof NodesAddOptions>;
 
 /**
  * The part of the collector's config that nodes add decides: its id and its broker connection,
- * shaped like the collector's options (`uplink.mqtt`, packages/collector/src/uplink/mqtt/options.ts).
+ * shaped like the collector's options (CollectorConfigSchema: `node`, `uplink.mqtt`).
  */
 export interface CollectorBrokerConfig {
-  nodeId: string;
+  node: string;
   uplink: {
     mqtt: { url: string; username: string; password: string; clientId: string; tls: { ca: string; rejectUnauthorized: true } };
   };
@@ -101,28 +102,23 @@ export function collectorBrokerConfig(cfg: NodesAddConfig, password: string): Co
   // The shipped broker sets use_username_as_clientid on the node listener; saying so here keeps
   // the collector's persistent session under the same id the broker will use.
   return {
-    nodeId: cfg.id,
+    node: cfg.id,
     uplink: { mqtt: { url: cfg.broker, username: cfg.id, password, clientId: cfg.id, tls: { ca: cfg.caFile, rejectUnauthorized: true } } },
   };
 }
 
-/** Environment form of an option path, by the rule the config loaders use: uplink.mqtt.clientId -> ..._UPLINK_MQTT_CLIENT_ID. */
-export function collectorEnvName(path: readonly string[]): string {
-  return 'EDGE_TELEMETRY_COLLECTOR_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
-}
-
-/** KEY=value lines for compose's --env-file. */
+/** KEY=value lines for compose's --env-file, named by the collector's own config loader rule. */
 export function formatEnv(c: CollectorBrokerConfig): string {
   const m = c.uplink.mqtt;
   const pairs: [string[], string][] = [
-    [['nodeId'], c.nodeId],
+    [['node'], c.node],
     [['uplink', 'mqtt', 'url'], m.url],
     [['uplink', 'mqtt', 'username'], m.username],
     [['uplink', 'mqtt', 'password'], m.password],
     [['uplink', 'mqtt', 'clientId'], m.clientId],
     [['uplink', 'mqtt', 'tls', 'ca'], m.tls.ca],
   ];
-  return pairs.map(([path, value]) => `${collectorEnvName(path)}=${value}`).join('\n') + '\n';
+  return pairs.map(([p, value]) => `${envName(collectorConfigSpec.envPrefix, p)}=${value}`).join('\n') + '\n';
 }
 
 class NodesAddError extends Error {
