@@ -227,4 +227,24 @@ describe('Outbox', () => {
     expect(await segmentBytesOnDisk(dir)).toBe(4 * rec);
     await box.close();
   });
+
+  it('keeps the ack log bounded while running, and restarts from the compacted log', async () => {
+    const box = await Outbox.open(opts({ segmentBytes: 1 << 20 }));
+    // 70 000 small records in one segment, all but the last 10 acknowledged: more than 1 MiB of tombstones.
+    const n = 70_000;
+    for (let i = 0; i < n; i += 5000) {
+      await Promise.all(Array.from({ length: 5000 }, () => {
+        const seq = box.nextSeq();
+        return box.append({ epoch: box.epoch, seq, priorityClass: 0, createdAt: 0, payload: Buffer.alloc(1) });
+      }));
+    }
+    for (let seq = 0; seq < n - 10; seq++) box.ack(box.epoch, seq);
+    await box.close();
+    // Uncompacted it would hold 69 990 tombstones (1.07 MiB).
+    expect((await stat(path.join(dir, 'acks.log'))).size).toBeLessThan(1024 * 1024);
+    const again = await Outbox.open(opts({ segmentBytes: 1 << 20 }));
+    expect(again.unacked().map((r) => r.seq)).toEqual(Array.from({ length: 10 }, (_, i) => n - 10 + i));
+    expect(again.nextSeq()).toBe(n);
+    await again.close();
+  });
 });

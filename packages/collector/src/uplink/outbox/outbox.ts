@@ -24,6 +24,8 @@ import { encodeRecord, PRIORITY_CLASSES, readRecordAt, RECORD_HEADER_BYTES, RECO
 import { freshEpoch, readEpoch, syncDir, writeEpoch, writeFileDurably } from './state-file.js';
 
 const ACK_LOG = 'acks.log';
+/** The ack log is rewritten past this size (64 Ki entries), so it stays bounded between restarts. */
+const ACK_LOG_COMPACT_BYTES = 1024 * 1024;
 const SEGMENT_RE = /^(\d{10})\.seg$/;
 
 export type RecordState = 'pending' | 'live' | 'acked' | 'evicted';
@@ -125,6 +127,7 @@ export class Outbox {
   private ackLog: FileHandle;
   private ackLogBytes: number;
   private ackChain: Promise<void> = Promise.resolve();
+  private compacting = false;
   private closed = false;
 
   private constructor(
@@ -428,6 +431,42 @@ export class Outbox {
       () => undefined,
       () => undefined,
     );
+    if (this.ackLogBytes > ACK_LOG_COMPACT_BYTES && !this.compacting) {
+      this.compacting = true;
+      this.ackChain = this.ackChain.then(() => this.compactAckLog()).then(
+        () => undefined,
+        () => undefined,
+      );
+    }
+  }
+
+  /**
+   * Rewrites the ack log with what a restart needs: the seq high-water mark, owed eviction counts,
+   * the counts live records carry, and tombstones for dead records still inside a segment. Runs in
+   * the log's write chain, so every entry chained later lands in the new file.
+   */
+  private async compactAckLog(): Promise<void> {
+    try {
+      const keep: AckEntry[] = [];
+      if (this.nextSeqValue > 0) keep.push({ kind: AckEntryKind.highWater, priorityClass: 0, count: 0, epoch: this.epoch, seq: this.nextSeqValue - 1 });
+      this.unreported.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.unreported, cls, n)));
+      for (const seg of this.segments) {
+        for (const r of seg.records) {
+          if (r.state === 'acked' || r.state === 'evicted') keep.push({ kind: AckEntryKind.ack, priorityClass: r.priorityClass, count: 0, epoch: r.epoch, seq: r.seq });
+          else r.carries?.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.carried, cls, n, r.epoch, r.seq)));
+        }
+      }
+      for (const p of this.pending) p.rec.carries?.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.carried, cls, n, p.rec.epoch, p.rec.seq)));
+      const bytes = encodeAckEntries(keep);
+      const file = path.join(this.opts.dir, ACK_LOG);
+      await writeFileDurably(file, bytes);
+      const old = this.ackLog;
+      this.ackLog = await open(file, 'a');
+      this.ackLogBytes = bytes.length;
+      await old.close();
+    } finally {
+      this.compacting = false;
+    }
   }
 
   private kick(): void {
