@@ -5,8 +5,8 @@
  *   node str · epoch uint · seq uint · sentAt uint · windowStart uint · windowEnd-windowStart uint
  *   strings: n uint, n x str                     (every repeated string, sent once; referenced by index)
  *   containers: n | id ref | name ref | image ref | state ref | labels map
- *   metrics: n | container ref | metric ref | start delta | end-start uint | count uint | sum num
- *            | min num | max num-or(min) | last num-or(min, max) | gaps uint | resets uint
+ *   metrics: n | container ref | metric ref | start delta | end-start uint | count uint | sum num*
+ *            | min num* | max num*(=min) | last num*(=min, =max) | gaps uint | resets uint
  *            | sketch flag byte | sketch bodies
  *   logs: n | ts delta | container ref | level byte | stream byte | repeat uint | templateId ref
  *         | message str | fields map
@@ -18,7 +18,8 @@
  *           · cpuPct num · rssBytes uint · agentVersion ref
  *
  * uint = LEB128; sint = zigzag LEB128; num = integer, decimal or float64 (ByteWriter.num);
- * num-or = num, or a one-byte tag meaning "equal to min" / "equal to max" (ByteWriter.numOr); str = uint length +
+ * num* = a number column (wire/num-column.ts): n tags, then decimal mantissas and float64s as byte
+ * planes; (=min) and (=max) are one-byte tags for "equal to this row's min / max"; str = uint length +
  * UTF-8; ref = uint index into strings; map = k uint, k x (key ref, value ref); delta = sint from
  * the previous row's value, the first row from windowStart. sketch = zeros uint, then positive and
  * negative stores as offset sint, n uint, n x count uint.
@@ -27,6 +28,7 @@ import type { Batch, ContainerEvent, ContainerInfo, DropCount, LogEvent, LogTemp
 import type { LogLevelValue } from '../types/batch.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import { ByteReader } from '../wire/byte-reader.js';
+import { readNumColumn, writeNumColumn } from '../wire/num-column.js';
 import { limits } from '../limits.js';
 import { CONTAINER_EVENT_KINDS } from '../validate/batch.js';
 
@@ -84,10 +86,10 @@ export function writeBatchBody(b: Batch): Buffer {
   deltas(ms, (m) => m.start);
   for (const m of ms) w.uint(m.end - m.start);
   for (const m of ms) w.uint(m.count);
-  for (const m of ms) w.num(m.sum);
-  for (const m of ms) w.num(m.min);
-  for (const m of ms) w.numOr(m.max, m.min, m.min);
-  for (const m of ms) w.numOr(m.last, m.min, m.max);
+  writeNumColumn(w, ms.map((m) => m.sum));
+  writeNumColumn(w, ms.map((m) => m.min));
+  writeNumColumn(w, ms.map((m) => m.max), (i) => [(ms[i] as MetricSummary).min, (ms[i] as MetricSummary).min]);
+  writeNumColumn(w, ms.map((m) => m.last), (i) => [(ms[i] as MetricSummary).min, (ms[i] as MetricSummary).max]);
   for (const m of ms) w.uint(m.gaps);
   for (const m of ms) w.uint(m.resets);
   for (const m of ms) w.byte(m.sketch ? 1 : 0);
@@ -264,22 +266,15 @@ export function readBatchBody(bytes: Uint8Array): Batch {
     m.end = m.start + r.uint();
   }
   const uint = (): number => r.uint();
-  const num = (): number => r.num();
   column(metrics, 'metrics[].count', uint, 'count');
-  column(metrics, 'metrics[].sum', num, 'sum');
-  column(metrics, 'metrics[].min', num, 'min');
-  r.field = 'metrics[].max';
-  for (let i = 0; i < metrics.length; i++) {
-    r.index = i;
-    const m = metrics[i] as MetricSummary;
-    m.max = r.numOr(m.min, m.min);
-  }
-  r.field = 'metrics[].last';
-  for (let i = 0; i < metrics.length; i++) {
-    r.index = i;
-    const m = metrics[i] as MetricSummary;
-    m.last = r.numOr(m.min, m.max);
-  }
+  const numColumn = (field: string, ref?: (i: number) => readonly [number, number]): number[] => {
+    r.field = field;
+    return readNumColumn(r, metrics.length, ref);
+  };
+  numColumn('metrics[].sum').forEach((v, i) => ((metrics[i] as MetricSummary).sum = v));
+  numColumn('metrics[].min').forEach((v, i) => ((metrics[i] as MetricSummary).min = v));
+  numColumn('metrics[].max', (i) => [(metrics[i] as MetricSummary).min, (metrics[i] as MetricSummary).min]).forEach((v, i) => ((metrics[i] as MetricSummary).max = v));
+  numColumn('metrics[].last', (i) => [(metrics[i] as MetricSummary).min, (metrics[i] as MetricSummary).max]).forEach((v, i) => ((metrics[i] as MetricSummary).last = v));
   column(metrics, 'metrics[].gaps', uint, 'gaps');
   column(metrics, 'metrics[].resets', uint, 'resets');
   r.field = 'metrics[].sketch';

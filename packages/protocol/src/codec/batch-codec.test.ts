@@ -278,6 +278,7 @@ describe('batch decode rejects hostile input', () => {
       w.byte(1);
       w.f64(Number.NaN);
     };
+    // (a float column holds the tag, then the float64 as 8 byte planes of one value each: the same bytes)
     expectCode(codec.decode(frame(craft({ sections: metricWithNaN }))), 'ET_ERR_INVALID_FIELD', /metrics\[0\]\.sum: not a finite number/);
   });
 

@@ -73,18 +73,7 @@ export class ByteReader {
 
   /** See ByteWriter.num. Non-finite floats are refused here: no field may carry them. */
   num(): number {
-    return this.numTagged(this.uint());
-  }
-
-  /** See ByteWriter.numOr. */
-  numOr(a: number, b: number): number {
     const tag = this.uint();
-    if (tag === 5) return a;
-    if (tag === 7) return b;
-    return this.numTagged(tag);
-  }
-
-  private numTagged(tag: number): number {
     if (tag === 1) {
       const v = this.f64();
       if (!Number.isFinite(v)) this.fail('ET_ERR_INVALID_FIELD', 'not a finite number');

@@ -98,16 +98,6 @@ export class ByteWriter {
     this.f64(v);
   }
 
-  /**
-   * Like num, but a value equal to `a` or `b` (e.g. a window's `last` equal to its min or max) is
-   * the single tag 5 or 7 instead: it is common, and the decoder has both at hand.
-   */
-  numOr(v: number, a: number, b: number): void {
-    if (Object.is(v, a)) this.byte(5);
-    else if (Object.is(v, b)) this.byte(7);
-    else this.num(v);
-  }
-
   bytes(src: Uint8Array): void {
     this.ensure(src.length);
     this.buf.set(src, this.pos);
