@@ -50,7 +50,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
   return {
     app,
     async start() {
-      const m = await migrate(client, { retention: config.retention });
+      const m = await migrate(client, { retention: config.retention, cluster: config.clickhouse.cluster });
       if (m.applied.length > 0 || m.retentionChanged.length > 0) logger.info(m, 'schema migrated');
       const url = await app.listen({ host: config.http.host, port: config.http.port });
       await consumer.start();

@@ -96,6 +96,9 @@ export function resolveConfig(file: unknown, env: Readonly<Record<string, string
   });
   if (problems.length > 0) throw new IngesterError('ET_ERR_CONFIG_INVALID', problems.join('\n'));
   const cfg = withDefaults as IngesterConfig;
+  if (cfg.clickhouse.cluster !== undefined && cfg.clickhouse.url === undefined) {
+    throw new IngesterError('ET_ERR_CONFIG_INVALID', 'clickhouse.cluster needs clickhouse.url (CLICKHOUSE_URL): the embedded engine is a single server.');
+  }
   if (cfg.writer.retryMinMs > cfg.writer.retryMaxMs) {
     throw new IngesterError('ET_ERR_CONFIG_INVALID', `writer.retryMinMs (${cfg.writer.retryMinMs}) must not exceed writer.retryMaxMs (${cfg.writer.retryMaxMs}).`);
   }

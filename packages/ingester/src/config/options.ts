@@ -31,6 +31,12 @@ export const MqttOptions = Type.Object(
 export const ClickHouseOptions = Type.Object(
   {
     url: Type.Optional(Type.String({ description: 'ClickHouse server URL (http://user:pass@host:8123/db). Unset = embedded chdb. Env CLICKHOUSE_URL also sets it.' })),
+    cluster: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_.-]+$',
+        description: 'Cluster name (server only): migrations run ON CLUSTER with Replicated tables `<name>_local` and Distributed tables under the plain names, sharded by node.',
+      }),
+    ),
     dataDir: Type.String({ default: './data/clickhouse', minLength: 1, description: 'Data directory of the embedded engine (used only when url is unset).' }),
   },
   { additionalProperties: false, default: {} },

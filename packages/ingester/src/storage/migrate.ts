@@ -8,6 +8,7 @@ import { IngesterError } from '../errors.js';
 import type { RetentionConfig } from '../config/options.js';
 import { MIGRATIONS, type Migration, type MigrationContext } from './migrations/index.js';
 import { TABLES } from './tables.js';
+import { renderForCluster } from './cluster.js';
 
 export interface MigrateResult {
   /** Versions applied by this call. */
@@ -31,10 +32,16 @@ const RETENTION: readonly { table: string; column: string; key: keyof RetentionC
   { table: TABLES.deadLetters, column: 'ReceivedAt', key: 'deadLetterDays' },
 ];
 
-async function appliedVersions(client: ClickHouseClient): Promise<Set<number>> {
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${TABLES.migrations} (Version UInt32, Name String, AppliedAt DateTime64(3)) ENGINE = ReplacingMergeTree ORDER BY Version`,
-  });
+/** The statements of one migration as they are run: plain, or rendered for a cluster. */
+export function renderStatements(m: Migration, ctx: MigrationContext): string[] {
+  const plain = m.statements(ctx);
+  return ctx.cluster ? plain.flatMap((s) => renderForCluster(s, ctx.cluster as string)) : plain;
+}
+
+export const MIGRATIONS_TABLE_DDL = `CREATE TABLE IF NOT EXISTS ${TABLES.migrations} (Version UInt32, Name String, AppliedAt DateTime64(3)) ENGINE = ReplacingMergeTree ORDER BY Version`;
+
+async function appliedVersions(client: ClickHouseClient, cluster: string | undefined): Promise<Set<number>> {
+  for (const query of cluster ? renderForCluster(MIGRATIONS_TABLE_DDL, cluster) : [MIGRATIONS_TABLE_DDL]) await client.command({ query });
   const rs = await client.query({ query: `SELECT DISTINCT Version FROM ${TABLES.migrations}`, format: 'JSONEachRow' });
   const rows = await rs.json<{ Version: number | string }>();
   return new Set(rows.map((r) => Number(r.Version)));
@@ -56,11 +63,11 @@ export async function currentTtlDays(client: ClickHouseClient): Promise<Map<stri
 
 export async function migrate(client: ClickHouseClient, ctx: MigrationContext, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
   const applied: number[] = [];
-  const done = await appliedVersions(client);
+  const done = await appliedVersions(client, ctx.cluster);
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(m.version)) continue;
     try {
-      for (const query of m.statements(ctx)) await client.command({ query });
+      for (const query of renderStatements(m, ctx)) await client.command({ query });
       await client.insert({
         table: TABLES.migrations,
         values: [[m.version, m.name, Date.now()]],
@@ -77,10 +84,12 @@ export async function migrate(client: ClickHouseClient, ctx: MigrationContext, m
   const retentionChanged: string[] = [];
   for (const r of RETENTION) {
     const want = ctx.retention[r.key];
-    if (ttl.get(r.table) === want) continue;
+    // In cluster mode the TTL lives on the local (replicated) tables.
+    const target = ctx.cluster ? `${r.table}_local ON CLUSTER '${ctx.cluster.replace(/'/g, "''")}'` : r.table;
+    if (ttl.get(ctx.cluster ? `${r.table}_local` : r.table) === want) continue;
     // Metadata only: existing parts age out by the new rule as they are merged or dropped.
     await client.command({
-      query: `ALTER TABLE ${r.table} MODIFY TTL toDateTime(${r.column}) + INTERVAL ${want} DAY`,
+      query: `ALTER TABLE ${target} MODIFY TTL toDateTime(${r.column}) + INTERVAL ${want} DAY`,
       clickhouse_settings: { materialize_ttl_after_modify: 0 },
     });
     retentionChanged.push(r.table);

@@ -1,0 +1,37 @@
+/**
+ * Cluster mode: the same migration statements rendered for a ClickHouse cluster. Each table is
+ * created ON CLUSTER as `<name>_local` with the Replicated variant of its engine, and a
+ * Distributed table under the original name (sharded by node, so one node's rows stay on one
+ * shard and per-node queries touch one shard) lets the writer and the API keep their SQL.
+ * Materialized views read and write the local tables. Pure text transforms over our own DDL.
+ */
+
+const ENGINES = /ENGINE = (MergeTree|ReplacingMergeTree|AggregatingMergeTree)(\(([^)]*)\))?/;
+
+function localName(name: string): string {
+  return `${name}_local`;
+}
+
+/** Every table name of ours in a statement, renamed to its local table. */
+function localize(sql: string): string {
+  return sql.replace(/\b(et_[a-z0-9_]+|schema_migrations)\b/g, (n) => localName(n));
+}
+
+export function renderForCluster(statement: string, cluster: string): string[] {
+  const on = `ON CLUSTER '${cluster.replace(/'/g, "''")}'`;
+  const table = /^\s*CREATE TABLE IF NOT EXISTS (\w+)/.exec(statement)?.[1];
+  const view = /^\s*CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+)/.exec(statement)?.[1];
+  if (table) {
+    const local = localize(statement)
+      .replace(`CREATE TABLE IF NOT EXISTS ${localName(table)}`, `CREATE TABLE IF NOT EXISTS ${localName(table)} ${on}`)
+      .replace(ENGINES, (_m, engine: string, _p: string | undefined, args: string | undefined) => {
+        const replication = `'/clickhouse/tables/{shard}/{database}/${localName(table)}', '{replica}'`;
+        return `ENGINE = Replicated${engine}(${[replication, args].filter((a) => a && a.trim() !== '').join(', ')})`;
+      });
+    const key = /\bNodeName\b/.test(statement) ? 'cityHash64(NodeName)' : 'rand()';
+    const distributed = `CREATE TABLE IF NOT EXISTS ${table} ${on} AS ${localName(table)} ENGINE = Distributed('${cluster.replace(/'/g, "''")}', currentDatabase(), ${localName(table)}, ${key})`;
+    return [local, distributed];
+  }
+  if (view) return [localize(statement).replace(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${localName(view)}`, `CREATE MATERIALIZED VIEW IF NOT EXISTS ${localName(view)} ${on}`)];
+  return [statement];
+}
