@@ -21,6 +21,7 @@ import { createDemoMetricSource } from './sources/demo/demo-metric-source.js';
 import { createDemoLogSource } from './sources/demo/demo-log-source.js';
 import { loadDemoSeries } from './sources/demo/load-series.js';
 import { Downsampler } from './transforms/downsample/downsampler.js';
+import { TierRoller } from './transforms/downsample/tiers.js';
 import { ddSketchOps } from './transforms/downsample/ddsketch-ops.js';
 import { LogPipeline } from './transforms/logs/pipeline.js';
 import { LogStore } from './store/log-store.js';
@@ -62,9 +63,16 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
     );
     logSources.push(createDemoLogSource({ node: config.node, containers: fleet }));
   }
+  let uplinkRef: Uplink | undefined;
+  let bytesCounted = 0;
   metricSources.push({
     name: 'self',
-    scrape: async (now) => ({ samples: await selfHealth.collect(now), containers: [], missing: [] }),
+    scrape: async (now) => {
+      const sent = uplinkRef?.stats().bytesSent ?? 0;
+      selfHealth.instruments.bytesSent.add(sent - bytesCounted);
+      bytesCounted = sent;
+      return { samples: await selfHealth.collect(now), containers: [], missing: [] };
+    },
     close: () => selfHealth.close(),
   });
 
@@ -84,11 +92,13 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
     onEvict: (rec) => log.warn('outbox: evicted a batch to stay within its byte cap', { seq: rec.seq, priorityClass: rec.priorityClass }),
     onBadMessage: (topic, err) => log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
   });
+  uplinkRef = uplink;
   selfHealth.observeQueue(() => {
     const s = uplink.stats();
     return { batches: s.queueBatches, bytes: s.queueBytes };
   });
 
+  const tierMs = config.downsample.tiersMs[0];
   collector = createCollector({
     node: config.node,
     agentVersion: AGENT_VERSION,
@@ -108,6 +118,7 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
     ],
     logSources,
     downsampler: new Downsampler(config.downsample, { sketches: ddSketchOps, report: drops }),
+    tiers: tierMs === undefined ? undefined : { tierMs, roller: new TierRoller([tierMs], ddSketchOps) },
     logs,
     uplink,
     drops,

@@ -7,13 +7,22 @@
  */
 import type { ContainerEvent, ContainerInfo, LogEvent, LogTemplate, MetricSummary, NodeHealth } from '@edge-telemetry/protocol';
 import type { LogSource, MetricSource, RawLogLine, ScrapeResult } from './pipeline/types.js';
-import { assembleBatches, type BatchDraft, type PriorityClass } from './pipeline/assemble-batches.js';
+import { assembleBatches, type BatchDraft } from './pipeline/assemble-batches.js';
+import { PRIORITY_CLASS_REASONS, type PriorityClassValue } from './uplink/sender/priority.js';
 import type { DropCounter } from './pipeline/drop-counter.js';
 import { startAlignedTimer, type AlignedTimer } from './runtime/aligned-timer.js';
 import type { Logger } from './runtime/logger.js';
 
 /** Bytes of one compact `docker stats` JSON document (the corpus' five real payloads average ~2 KB minified). */
 const RAW_STATS_BYTES_PER_CONTAINER = 2000;
+/**
+ * Degrading under budget pressure comes before the outbox has to evict (architecture.md). The
+ * uplink's degrade level (0-3, one level per doubling of demand over what the budget carries)
+ * withholds the least valuable classes first and, from level 2, sends metrics at the coarser tier.
+ */
+const DEGRADE = { coarseMetrics: 2 } as const;
+const withheldFrom = (level: number): number => (level >= 3 ? 2 : level >= 1 ? 3 : 4);
+
 /** Events that arrive together (a restart is die + start) go out in one batch after this delay. */
 const EVENT_FLUSH_DELAY_MS = 500;
 
@@ -32,9 +41,11 @@ export interface CollectorParts {
   metricSources: MetricSource[];
   logSources: LogSource[];
   downsampler: { ingest(source: string, result: Pick<ScrapeResult, 'samples'>): void; flush(windowEnd: number): MetricSummary[] };
+  /** Merges finished windows into the coarser tier sent while the uplink is degraded. */
+  tiers: { tierMs: number; roller: { push(windows: readonly MetricSummary[], windowEnd: number): MetricSummary[] } } | undefined;
   logs: { push(line: RawLogLine): void; flush(windowStart: number, windowEnd: number): WindowLogs };
   uplink: {
-    submit(draft: BatchDraft, priorityClass: PriorityClass): Promise<unknown>;
+    submit(draft: BatchDraft, priorityClass: PriorityClassValue): Promise<unknown>;
     health(): Pick<NodeHealth, 'uplinkBytes' | 'queueBatches' | 'queueBytes' | 'budgetLeftBytes' | 'degradeLevel'>;
   };
   drops: DropCounter;
@@ -59,8 +70,11 @@ export function createCollector(p: CollectorParts): Collector {
   let pendingEvents: ContainerEvent[] = [];
   let eventTimer: NodeJS.Timeout | undefined;
   const timers: AlignedTimer[] = [];
+  // Decided at each tier boundary, so that a tier period is sent either as fine windows or as one
+  // coarse window, never both (the ingester would count it twice) and never neither.
+  let coarseMetrics = false;
 
-  const submit = (draft: BatchDraft, cls: PriorityClass) =>
+  const submit = (draft: BatchDraft, cls: PriorityClassValue) =>
     p.uplink.submit(draft, cls).catch((err: unknown) => {
       p.drops.drop({ stage: 'uplink.submit', reason: 'rejected', container: '' }, 1);
       p.log.error('batch not accepted by the uplink', { code: (err as { code?: string }).code, err: (err as Error).message });
@@ -94,13 +108,24 @@ export function createCollector(p: CollectorParts): Collector {
     const start = windowStart;
     windowStart = windowEnd;
     const logs = p.logs.flush(start, windowEnd);
+    const level = p.uplink.health().degradeLevel;
+    const fine = p.downsampler.flush(windowEnd);
+    let metrics = coarseMetrics ? [] : fine;
+    if (p.tiers) {
+      const { tierMs, roller } = p.tiers;
+      const closed = roller.push(fine, windowEnd).filter((s) => s.end - s.start === tierMs);
+      if (windowEnd % tierMs === 0) {
+        if (coarseMetrics) metrics = closed;
+        coarseMetrics = level >= DEGRADE.coarseMetrics;
+      }
+    }
     const draft: BatchDraft = {
       node: p.node,
       sentAt: p.now(),
       windowStart: start,
       windowEnd,
       containers: [...containers.values()],
-      metrics: [...p.downsampler.flush(windowEnd), ...logs.metrics],
+      metrics: [...metrics, ...logs.metrics],
       logs: logs.logs,
       templates: logs.templates,
       events: [],
@@ -108,7 +133,13 @@ export function createCollector(p: CollectorParts): Collector {
       health: health(),
     };
     rawBytes = 0;
-    for (const { draft: d, priorityClass } of assembleBatches(draft)) await submit(d, priorityClass);
+    for (const { draft: d, priorityClass } of assembleBatches(draft)) {
+      if (priorityClass >= withheldFrom(level)) {
+        p.drops.drop({ stage: 'uplink.degrade', reason: PRIORITY_CLASS_REASONS[priorityClass], container: '' }, d.logs.length + d.templates.length);
+        continue;
+      }
+      await submit(d, priorityClass);
+    }
   };
 
   const flushEvents = () => {

@@ -10,11 +10,11 @@
  *            so that the ingester can add counts across classes without double counting)
  */
 import { LogLevel, type Batch, type LogTemplate } from '@edge-telemetry/protocol';
+import type { PriorityClassValue } from '../uplink/sender/priority.js';
 
 export type BatchDraft = Omit<Batch, 'epoch' | 'seq'>;
-export type PriorityClass = 0 | 1 | 2 | 3;
 
-export function assembleBatches(window: BatchDraft): Array<{ priorityClass: PriorityClass; draft: BatchDraft }> {
+export function assembleBatches(window: BatchDraft): Array<{ priorityClass: PriorityClassValue; draft: BatchDraft }> {
   const empty = { containers: [], metrics: [], logs: [], templates: [], events: [], drops: [] };
   const base = { node: window.node, sentAt: window.sentAt, windowStart: window.windowStart, windowEnd: window.windowEnd, health: window.health };
   const severe = window.logs.filter((l) => l.level >= LogLevel.warn);
@@ -22,7 +22,7 @@ export function assembleBatches(window: BatchDraft): Array<{ priorityClass: Prio
   const counts: LogTemplate[] = window.templates.map((t) => ({ ...t, samples: [] }));
   const samples: LogTemplate[] = window.templates.filter((t) => t.samples.length > 0).map((t) => ({ ...t, count: 0 }));
 
-  const out: Array<{ priorityClass: PriorityClass; draft: BatchDraft }> = [
+  const out: Array<{ priorityClass: PriorityClassValue; draft: BatchDraft }> = [
     {
       priorityClass: 0,
       draft: { ...base, ...empty, containers: window.containers, metrics: window.metrics, events: window.events, drops: window.drops },

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { MetricSummary } from '@edge-telemetry/protocol';
+import { createCollector } from './collector.js';
+import { DropCounter } from './pipeline/drop-counter.js';
+import type { BatchDraft } from './pipeline/assemble-batches.js';
+import type { PriorityClassValue } from './uplink/sender/priority.js';
+import { demoFleet } from './sources/demo/fleet-profile.js';
+import { createDemoMetricSource } from './sources/demo/demo-metric-source.js';
+import { loadDemoSeries } from './sources/demo/load-series.js';
+import { createDemoLogSource } from './sources/demo/demo-log-source.js';
+import { Downsampler } from './transforms/downsample/downsampler.js';
+import { TierRoller } from './transforms/downsample/tiers.js';
+import { ddSketchOps } from './transforms/downsample/ddsketch-ops.js';
+import { LogPipeline } from './transforms/logs/pipeline.js';
+import { logPipelineOptions } from './transforms/logs/options.js';
+
+const WINDOW = 200;
+const TIER = 400;
+
+/** The runtime with real stages and a recording uplink whose degrade level the test sets. */
+async function harness() {
+  const sent: Array<{ cls: PriorityClassValue; draft: BatchDraft }> = [];
+  const drops = new DropCounter();
+  const state = { level: 0 };
+  const fleet = demoFleet('t', 2);
+  const collector = createCollector({
+    node: 't',
+    agentVersion: 'test',
+    scrapeIntervalMs: 50,
+    windowMs: WINDOW,
+    metricSources: [createDemoMetricSource({ node: 't', containers: fleet, series: await loadDemoSeries(), scrapeIntervalMs: 50 })],
+    logSources: [createDemoLogSource({ node: 't', containers: fleet.map((c) => ({ ...c, logRate: 200 })), tickMs: 20 })],
+    downsampler: new Downsampler({ windowMs: WINDOW, tiersMs: [TIER] }, { sketches: ddSketchOps, report: drops }),
+    tiers: { tierMs: TIER, roller: new TierRoller([TIER], ddSketchOps) },
+    logs: new LogPipeline(logPipelineOptions({}), { now: Date.now, report: drops }),
+    uplink: {
+      submit: async (draft, cls) => void sent.push({ cls, draft }),
+      health: () => ({ uplinkBytes: 0, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: state.level }),
+    },
+    drops,
+    process: { cpuPct: () => 0, rssBytes: () => 0 },
+    now: Date.now,
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+  });
+  return { collector, sent, state };
+}
+
+const cpuWindows = (sent: Array<{ draft: BatchDraft }>): MetricSummary[] =>
+  sent.flatMap((s) => s.draft.metrics).filter((m) => m.container === 'plc-bridge' && m.metric === 'cpu.usage_pct');
+
+describe('collector runtime', () => {
+  it('sends fine windows, then one coarse window per tier period while degraded, never both for a period', async () => {
+    const { collector, sent, state } = await harness();
+    await collector.start();
+    await new Promise((r) => setTimeout(r, 5 * TIER));
+    state.level = 2;
+    await new Promise((r) => setTimeout(r, 5 * TIER));
+    await collector.stop();
+
+    const windows = cpuWindows(sent).sort((a, b) => a.start - b.start);
+    expect(windows.some((w) => w.end - w.start === WINDOW)).toBe(true);
+    expect(windows.some((w) => w.end - w.start === TIER)).toBe(true);
+    for (let i = 1; i < windows.length; i++) expect(windows[i]!.start).toBeGreaterThanOrEqual(windows[i - 1]!.end);
+    // Every coarse window is aligned to its tier and holds every scrape of its period.
+    for (const w of windows.filter((x) => x.end - x.start === TIER)) {
+      expect(w.start % TIER).toBe(0);
+      expect(w.count).toBeGreaterThanOrEqual(TIER / 50 - 2);
+    }
+  });
+
+  it('withholds the least valuable classes under degradation and counts what it withheld', async () => {
+    const { collector, sent, state } = await harness();
+    state.level = 3;
+    collector.event({ ts: Date.now(), container: 'plc-bridge', kind: 'oom', attrs: {} });
+    await collector.start();
+    await new Promise((r) => setTimeout(r, 2 * WINDOW + 50));
+    await collector.stop();
+    expect(sent.every((s) => s.cls <= 1)).toBe(true);
+    expect(sent.some((s) => s.draft.events.some((e) => e.kind === 'oom'))).toBe(true);
+    expect(sent.filter((s) => s.cls === 0).length).toBeGreaterThanOrEqual(2);
+    const withheld = sent.flatMap((s) => s.draft.drops).filter((d) => d.stage === 'uplink.degrade');
+    expect(withheld.map((d) => d.reason).sort()).toContain('info_samples');
+    expect(withheld.reduce((n, d) => n + d.count, 0)).toBeGreaterThan(0);
+  });
+});
