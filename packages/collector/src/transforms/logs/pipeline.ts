@@ -49,10 +49,13 @@ export interface LogPipelineStats {
 interface ContainerState {
   settings: ContainerLogSettings;
   filter: LineFilter;
+  minLevel: LogLevelValue;
   verbatim: LogLevelValue;
   bucket: TokenBucket;
   dedup: DuplicateCollapser<LogEvent>;
   levels: number[];
+  /** Lines dropped below the minimum level this window (the commonest drop, kept off the keyed map). */
+  belowLevel: number;
   active: boolean;
 }
 
@@ -109,6 +112,8 @@ export class LogPipeline {
       const held = st.dedup.take();
       if (held !== undefined) this.ship(name, st, held);
       metrics.push(...levelSummaries(name, st.levels, windowStart, windowEnd));
+      if (st.belowLevel > 0) this.drop('logs.filter', 'below_level', name, st.belowLevel);
+      st.belowLevel = 0;
       if (!st.active) this.containers.delete(name);
       else {
         st.levels.fill(0);
@@ -143,7 +148,10 @@ export class LogPipeline {
     const p = parseLine(ev.line, ev.stream, ev.ts, this.options.parse);
     (st.levels[p.level] as number)++;
     this.deps.onRecord?.({ ts: p.ts, container: ev.container, stream: ev.stream, level: p.level, line: ev.line });
-    if (p.level < LogLevel[st.settings.filter.minLevel]) return this.drop('logs.filter', 'below_level', ev.container, 1);
+    if (p.level < st.minLevel) {
+      st.belowLevel++;
+      return;
+    }
     const message = this.redactor.redact(p.message, this.redactions);
     const verdict = st.filter.check(p.level, message);
     if (verdict !== undefined) return this.drop('logs.filter', verdict, ev.container, 1);
@@ -191,10 +199,12 @@ export class LogPipeline {
       st = {
         settings,
         filter: new LineFilter(settings.filter),
+        minLevel: LogLevel[settings.filter.minLevel],
         verbatim: LogLevel[settings.verbatimLevel],
         bucket: new TokenBucket(settings.throttle, now),
         dedup: new DuplicateCollapser<LogEvent>(settings.dedup),
         levels: [0, 0, 0, 0, 0, 0],
+        belowLevel: 0,
         active: false,
       };
       this.containers.set(container, st);

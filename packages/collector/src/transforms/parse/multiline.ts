@@ -21,14 +21,16 @@ const PY_TRACEBACK = 'Traceback (most recent call last):';
  * that gets no continuation within `flushAfterMs` is released by `flush(now)`.
  */
 export class MultilineJoiner {
-  private readonly pending = new Map<string, Pending>();
+  /** Per stream, by container: no key string is built per line. */
+  private readonly pending = { stdout: new Map<string, Pending>(), stderr: new Map<string, Pending>() };
 
   constructor(private readonly options: MultilineOptions) {}
 
   /** Adds a line; returns the events it completed (in order). */
   push(line: RawLogLine, now: number): RawLogLine[] {
-    const key = line.stream === 'stderr' ? line.container + '\u0000e' : line.container + '\u0000o';
-    const p = this.pending.get(key);
+    const pending = this.pending[line.stream];
+    const key = line.container;
+    const p = pending.get(key);
     if (p !== undefined && this.continues(p, line.line)) {
       const closesPython = p.python && p.lastIndented && !isIndented(line.line);
       (p.lines ??= [p.first.line]).push(line.line);
@@ -37,22 +39,24 @@ export class MultilineJoiner {
       p.lastAt = now;
       p.lastIndented = isIndented(line.line);
       if (closesPython) {
-        this.pending.delete(key);
+        pending.delete(key);
         return [joined(p)];
       }
       return [];
     }
-    this.pending.set(key, { first: line, lines: undefined, chars: line.line.length, rawBytes: line.rawBytes, lastAt: now, python: line.line.startsWith(PY_TRACEBACK), lastIndented: false });
+    pending.set(key, { first: line, lines: undefined, chars: line.line.length, rawBytes: line.rawBytes, lastAt: now, python: line.line.startsWith(PY_TRACEBACK), lastIndented: false });
     return p === undefined ? [] : [joined(p)];
   }
 
   /** Releases events idle for `flushAfterMs` (all of them with `all`), oldest first. */
   flush(now: number, all = false): RawLogLine[] {
     const out: RawLogLine[] = [];
-    for (const [key, p] of this.pending) {
-      if (all || now - p.lastAt >= this.options.flushAfterMs) {
-        out.push(joined(p));
-        this.pending.delete(key);
+    for (const pending of [this.pending.stdout, this.pending.stderr]) {
+      for (const [key, p] of pending) {
+        if (all || now - p.lastAt >= this.options.flushAfterMs) {
+          out.push(joined(p));
+          pending.delete(key);
+        }
       }
     }
     return out.sort((a, b) => a.ts - b.ts);

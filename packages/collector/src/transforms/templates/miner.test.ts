@@ -43,6 +43,19 @@ describe('TemplateMiner', () => {
     expect(first.id).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it('evicts by recency: a cluster matched again outlives younger idle ones', () => {
+    const miner = new TemplateMiner(templateMinerOptions({ maxClusters: 10 }));
+    const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo'];
+    const ids = words.slice(0, 10).map((w) => miner.match(`${w} thing occurred here now`).id);
+    miner.match('alpha thing occurred here now');
+    miner.match('kilo thing occurred here now');
+    // Down to 90% of the cap: the two least recently matched (bravo, charlie) are gone.
+    expect(miner.evictions).toBe(2);
+    expect(miner.match('alpha thing occurred here now').id).toBe(ids[0]);
+    expect(miner.match('delta thing occurred here now').id).toBe(ids[3]);
+    expect(miner.match('bravo thing occurred here now').created).toBe(true);
+  });
+
   it('handles empty lines', () => {
     const miner = new TemplateMiner(templateMinerOptions());
     const a = miner.match('');

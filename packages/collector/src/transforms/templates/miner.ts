@@ -1,5 +1,5 @@
 import type { TemplateMinerOptions } from './options.js';
-import { WILDCARD, isVariableToken, separatorTable, tokenize } from './tokenize.js';
+import { WILDCARD, separatorTable, tokenizeMasked } from './tokenize.js';
 import { templateId } from './template-id.js';
 
 /** What the miner says about one line. `params` are the line's tokens at the template's wildcards. */
@@ -19,6 +19,7 @@ interface Cluster {
   leaf: TreeNode;
   /** Cached text of `tokens`; reset when the template changes. */
   text: string;
+  lastUsed: number;
 }
 
 interface TreeNode {
@@ -34,14 +35,16 @@ function newNode(): TreeNode {
  * Online Drain-style template miner. Lines are routed through a fixed-depth prefix tree (length,
  * then the first tokens, variable tokens sharing a wildcard child), and in the leaf join the most
  * similar cluster or start a new one. Memory is bounded: at most `maxClusters` clusters in all,
- * the least recently matched evicted first; evictions are counted.
+ * the least recently matched evicted first (down to 90% of the cap at a time); evictions are counted.
  *
  * `scope` keeps containers apart (a template of one container never absorbs another's lines).
  */
 export class TemplateMiner {
-  private readonly roots = new Map<string, TreeNode>();
-  /** Insertion order is recency order: a matched cluster is moved to the end. */
-  private readonly lru = new Map<string, Cluster>();
+  /** scope -> token count -> prefix tree. */
+  private readonly roots = new Map<string, Map<number, TreeNode>>();
+  private readonly clusters = new Map<string, Cluster>();
+  /** Logical clock of matches: a cluster's `lastUsed` orders eviction (least recently matched first). */
+  private clock = 0;
   private evictedCount = 0;
 
   private readonly separators: Uint8Array;
@@ -51,7 +54,7 @@ export class TemplateMiner {
   }
 
   get clusterCount(): number {
-    return this.lru.size;
+    return this.clusters.size;
   }
 
   get evictions(): number {
@@ -59,33 +62,34 @@ export class TemplateMiner {
   }
 
   match(message: string, scope = ''): TemplateMatch {
-    const tokens = tokenize(message, this.options.maxTokens, this.separators);
-    const masked = maskTokens(tokens);
+    const { tokens, masked } = tokenizeMasked(message, this.options.maxTokens, this.separators);
     const leaf = this.leafFor(masked, scope);
     const best = this.bestCluster(leaf, masked);
     if (best === undefined) return this.create(leaf, tokens, masked, scope);
     const params = this.absorb(best, tokens, masked);
-    this.lru.delete(best.id);
-    this.lru.set(best.id, best);
+    best.lastUsed = ++this.clock;
     return { id: best.id, template: templateText(best), params, created: false };
   }
 
-  /** Tokens of a line as the miner sees them: useful to explain a grouping. */
-  tokens(message: string): string[] {
-    return tokenize(message, this.options.maxTokens, this.separators);
-  }
-
   private leafFor(tokens: string[], scope: string): TreeNode {
-    const rootKey = scope + '\u0000' + tokens.length;
-    let node: TreeNode | undefined = this.roots.get(rootKey);
+    let byLength = this.roots.get(scope);
+    if (byLength === undefined) {
+      byLength = new Map();
+      this.roots.set(scope, byLength);
+    }
+    let node: TreeNode | undefined = byLength.get(tokens.length);
     if (node === undefined) {
       node = newNode();
-      this.roots.set(rootKey, node);
+      byLength.set(tokens.length, node);
     }
     let at: TreeNode = node;
-    const prefix = Math.min(this.options.depth - 2, tokens.length);
-    for (let i = 0; i < prefix; i++) {
+    // Route on the first constant tokens: lines that start with a timestamp or an id would
+    // otherwise all meet in one leaf and be compared with every cluster there.
+    let routed = 0;
+    for (let i = 0; i < tokens.length && routed < this.options.depth - 2; i++) {
       const key = tokens[i] as string;
+      if (key === WILDCARD) continue;
+      routed++;
       let child: TreeNode | undefined = at.children.get(key);
       if (child === undefined) {
         if (key === WILDCARD || at.children.size < this.options.maxChildren) {
@@ -154,34 +158,30 @@ export class TemplateMiner {
     const text = tpl.join(' ');
     let id = templateId(scope + '\u0000' + text);
     // Two live clusters can start from the same text (e.g. one was split off by the tree's width cap).
-    while (this.lru.has(id)) id = templateId(id);
-    const cluster: Cluster = { id, tokens: tpl, wildcards, leaf, text };
+    while (this.clusters.has(id)) id = templateId(id);
+    const cluster: Cluster = { id, tokens: tpl, wildcards, leaf, text, lastUsed: ++this.clock };
     leaf.clusters.push(cluster);
-    this.lru.set(id, cluster);
-    if (this.lru.size > this.options.maxClusters) this.evictOldest();
+    this.clusters.set(id, cluster);
+    if (this.clusters.size > this.options.maxClusters) this.evictOldest();
     return { id, template: text, params, created: true };
   }
 
+  /**
+   * Evicts the least recently matched clusters down to 90% of the cap in one go: a sort per
+   * eviction round keeps the per-line path free of recency bookkeeping beyond one counter.
+   */
   private evictOldest(): void {
-    const oldest = this.lru.keys().next();
-    if (oldest.done === true) return;
-    const cluster = this.lru.get(oldest.value) as Cluster;
-    this.lru.delete(oldest.value);
-    const list = cluster.leaf.clusters;
-    const at = list.indexOf(cluster);
-    if (at >= 0) list.splice(at, 1);
-    this.evictedCount++;
+    const keep = Math.floor(this.options.maxClusters * 0.9);
+    const byAge = [...this.clusters.values()].sort((a, b) => a.lastUsed - b.lastUsed);
+    for (let i = 0; i < byAge.length - keep; i++) {
+      const cluster = byAge[i] as Cluster;
+      this.clusters.delete(cluster.id);
+      const list = cluster.leaf.clusters;
+      const at = list.indexOf(cluster);
+      if (at >= 0) list.splice(at, 1);
+      this.evictedCount++;
+    }
   }
-}
-
-/** Variable tokens replaced by the wildcard: what the tree routes on and similarity compares. */
-function maskTokens(tokens: string[]): string[] {
-  const out = new Array<string>(tokens.length);
-  for (let i = 0; i < tokens.length; i++) {
-    const tok = tokens[i] as string;
-    out[i] = isVariableToken(tok) ? WILDCARD : tok;
-  }
-  return out;
 }
 
 function templateText(c: Cluster): string {

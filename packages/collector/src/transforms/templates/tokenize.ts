@@ -14,36 +14,40 @@ export function separatorTable(punctuation: string): Uint8Array {
 
 /**
  * Splits a message into tokens at separators (whitespace and configured punctuation such as `=`
- * and `,`, so that `key=value,key=value` exposes its keys). Cut at `maxTokens` so that one
- * pathological line cannot cost more than a bounded amount of work.
+ * and `,`, so that `key=value,key=value` exposes its keys), cut at `maxTokens` so that one
+ * pathological line costs a bounded amount of work. `masked[i]` is the wildcard where `tokens[i]`
+ * holds a digit: a token with a digit is taken as a variable (numbers, ids, IPs, hex, times,
+ * paths with numbers), the general pre-masking that lets one configuration fit every log instead
+ * of per-dataset regexes.
  */
-export function tokenize(message: string, maxTokens: number, separators: Uint8Array): string[] {
-  const out: string[] = [];
+export function tokenizeMasked(message: string, maxTokens: number, separators: Uint8Array): { tokens: string[]; masked: string[] } {
+  const tokens: string[] = [];
+  const masked: string[] = [];
   const n = message.length;
   let start = -1;
+  let digit = false;
   for (let i = 0; i < n; i++) {
     const c = message.charCodeAt(i);
     if (c < 128 && separators[c] === 1) {
       if (start >= 0) {
-        out.push(message.slice(start, i));
-        if (out.length >= maxTokens) return out;
+        const tok = message.slice(start, i);
+        tokens.push(tok);
+        masked.push(digit ? WILDCARD : tok);
+        if (tokens.length >= maxTokens) return { tokens, masked };
         start = -1;
       }
-    } else if (start < 0) start = i;
+    } else {
+      if (start < 0) {
+        start = i;
+        digit = false;
+      }
+      if (c >= 48 && c <= 57) digit = true;
+    }
   }
-  if (start >= 0) out.push(message.slice(start));
-  return out;
-}
-
-/**
- * A token is taken as a variable when it holds a digit (numbers, ids, IPs, hex, timestamps,
- * paths with numbers): the general pre-masking that makes one configuration fit every log,
- * instead of per-dataset regexes.
- */
-export function isVariableToken(token: string): boolean {
-  for (let i = 0; i < token.length; i++) {
-    const c = token.charCodeAt(i);
-    if (c >= 48 && c <= 57) return true;
+  if (start >= 0) {
+    const tok = message.slice(start);
+    tokens.push(tok);
+    masked.push(digit ? WILDCARD : tok);
   }
-  return false;
+  return { tokens, masked };
 }
