@@ -1,0 +1,43 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runLogsTemplates } from './logs-templates.js';
+
+const fixture = (name: string) => new URL(`../../../collector/fixtures/logs/${name}`, import.meta.url).pathname;
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
+  const code = await runLogsTemplates(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+  return { code, out, err };
+}
+const rows = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as { line: number; templateId: string; template: string });
+
+describe('logs templates', () => {
+  it('prints one object per input line, in order, empty lines included (raw, CRLF, no final newline)', async () => {
+    const { code, out } = await run([fixture('plain.log')]);
+    expect(code).toBe(0);
+    const r = rows(out);
+    expect(r.map((x) => x.line)).toEqual([1, 2, 3, 4, 5]);
+    expect(r[0]?.templateId).toBe(r[1]?.templateId);
+    expect(r[4]?.templateId).toBe(r[0]?.templateId);
+    expect(r[4]?.template).toBe('Connection from <*> port <*>');
+    expect(r[2]?.template).toBe('');
+    expect(new Set(r.map((x) => x.templateId)).size).toBe(3);
+  });
+
+  it.each([['json-file'], ['cri']])('cuts the message out of %s lines', async (format) => {
+    const { code, out } = await run([fixture(`${format}.log`), '--format', format]);
+    expect(code).toBe(0);
+    const r = rows(out);
+    expect(r.map((x) => x.template)).toEqual(['worker <*> started', 'worker <*> started', '', 'shutting down now']);
+  });
+
+  it('rejects wrong arguments and missing files with codes', async () => {
+    expect((await run([])).code).toBe(2);
+    expect((await run([fixture('plain.log'), '--format', 'xml'])).err).toMatch(/^ET_ERR_USAGE/);
+    const missing = await run(['/nonexistent/file.log']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/^ET_ERR_FILE/);
+  });
+});

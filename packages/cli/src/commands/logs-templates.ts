@@ -1,0 +1,62 @@
+/**
+ * `edge-telemetry logs templates <file> [--format raw|json-file|cri]`: mines the templates of a
+ * plain log file with the collector's own miner and configuration, and prints one JSON object
+ * per input line, in order, empty lines included: {"line": n, "templateId": "...", "template": "..."}.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { cutMessage, TemplateMiner, templateMinerOptions, type MessageFormat } from '@edge-telemetry/collector';
+
+const FORMATS: readonly MessageFormat[] = ['raw', 'json-file', 'cri'];
+const USAGE = 'usage: edge-telemetry logs templates <file> [--format raw|json-file|cri]\n';
+const CHUNK_BYTES = 64 * 1024;
+
+export async function runLogsTemplates(argv: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
+  let file: string;
+  let format: MessageFormat;
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { format: { type: 'string', default: 'raw' } }, allowPositionals: true });
+    format = values.format as MessageFormat;
+    if (positionals.length !== 1) throw new Error('expected one file');
+    if (!FORMATS.includes(format)) throw new Error(`unknown format ${String(values.format)}`);
+    file = positionals[0] as string;
+  } catch (err) {
+    io.stderr.write(`ET_ERR_USAGE: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const miner = new TemplateMiner(templateMinerOptions());
+  const input = createReadStream(file);
+  const opened = new Promise<void>((resolve, reject) => {
+    input.once('open', () => resolve());
+    input.once('error', reject);
+  });
+  try {
+    await opened;
+  } catch (err) {
+    io.stderr.write(`ET_ERR_FILE: cannot read ${file}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  let n = 0;
+  let out = '';
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+    n++;
+    const m = miner.match(cutMessage(format, line));
+    out += `${JSON.stringify({ line: n, templateId: m.id, template: m.template })}\n`;
+    if (out.length >= CHUNK_BYTES) {
+      await write(io.stdout, out);
+      out = '';
+    }
+  }
+  if (out !== '') await write(io.stdout, out);
+  return 0;
+}
+
+function write(stream: Writable, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ok = stream.write(text, (err) => (err ? reject(err) : undefined));
+    if (ok) resolve();
+    else stream.once('drain', () => resolve());
+  });
+}
