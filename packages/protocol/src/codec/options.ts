@@ -11,7 +11,12 @@ export const CodecOptionsSchema = Type.Object(
      * frames say whether they used it, so a decoder with a dictionary still reads frames without.
      */
     dictionary: Type.Optional(Type.Uint8Array()),
-    /** Validate every batch before encoding (throws ProtocolError ET_ERR_INVALID_FIELD): the sender learns at once what the receiver would refuse. */
+    /**
+     * Validate every batch before encoding (throws ProtocolError ET_ERR_INVALID_FIELD): the sender
+     * learns at once what the receiver would refuse. Off only for producers already validated
+     * upstream: the body writer assumes valid input, and an invalid batch then makes bytes the
+     * receiver rejects.
+     */
     validateOnEncode: Type.Boolean({ default: true }),
   },
   { additionalProperties: false },
