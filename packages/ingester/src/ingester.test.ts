@@ -107,6 +107,14 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     expect(logs.status).toBe(200);
     const errors = batch.logs.filter((l) => l.level >= 4);
     expect((logs.body.logs as { message: string }[]).map((l) => l.message).sort()).toEqual(errors.map((l) => l.message).sort());
+    const tpl = await get(`/api/v1/nodes/${NODE}/templates?from=${from}&to=${batch.windowEnd + 60_000}`);
+    expect(tpl.status).toBe(200);
+    expect(tpl.body.templates).toEqual([
+      expect.objectContaining({ templateId: 't-ok', template: batch.templates[0]!.template, count: batch.templates[0]!.count, level: 'info', samples: [{ ts: new Date(batch.templates[0]!.samples[0]!.ts).toISOString(), params: batch.templates[0]!.samples[0]!.params }] }),
+    ]);
+    const fleet = await get(`/api/v1/fleet?from=${from}&to=${batch.windowEnd + 60_000}`);
+    expect(fleet.body).toMatchObject({ nodes: 1, online: 1, offlineNodes: [], uplinkBytes: batch.health.uplinkBytes, rawBytes: batch.health.rawBytes, drops: [{ stage: 'logs.level', reason: 'below_level', count: 7 }] });
+
     const search = await get(`/api/v1/nodes/${NODE}/logs?q=SERVED%20IN&limit=2&from=${from}&to=${batch.windowEnd}`);
     expect(search.body).toMatchObject({ truncated: true });
     expect(search.body.logs).toHaveLength(2);
@@ -135,6 +143,9 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
       return Object.values(r).reduce((a, b) => a + b, 0) >= 3 ? r : undefined;
     }, 'rejections');
     expect(rejected.ET_ERR_NODE_MISMATCH).toBe(1);
+    const prom = await (await fetch(`${url}/metrics`)).text();
+    expect(prom).toContain('et_ingester_rejected_total{reason="ET_ERR_NODE_MISMATCH"} 1');
+    expect(prom).toMatch(/et_ingester_batches_stored_total [1-9]/);
     const dead = await waitFor(async () => {
       const rs = await client.query({ query: `SELECT ReasonCode, NodeName, PayloadBase64 FROM ${TABLES.deadLetters} ORDER BY ReceivedAt`, format: 'JSONEachRow' });
       const rows = await rs.json<{ ReasonCode: string; NodeName: string; PayloadBase64: string }>();

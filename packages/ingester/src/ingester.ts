@@ -38,11 +38,13 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
   let writer: Writer | undefined;
   const writerState = (): WriterState =>
     writer?.state() ?? { queuedBatches: 0, queuedRows: 0, queuedBytes: 0, backpressured: false, failing: false, consecutiveFailures: 0, batchesStored: 0, batchesDuplicate: 0, rowsInserted: 0, inserts: 0, insertFailures: 0 };
-  const app = buildApi({ client, writerState, brokerConnected: () => brokerConnected(), onlineWindowS: config.onlineWindowS, logger: deps.logger, logLevel: config.logLevel });
+  let counters = (): RouterCounters => ({ received: 0, batchesAccepted: 0, batchesStored: 0, batchesDuplicate: 0, statuses: 0, acksPublished: 0, rejected: {} });
+  const app = buildApi({ client, writerState, consumerCounters: () => counters(), brokerConnected: () => brokerConnected(), onlineWindowS: config.onlineWindowS, logger: deps.logger, logLevel: config.logLevel });
   const logger = app.log;
   const w = createWriter({ client, options: config.writer, logger });
   writer = w;
   const router = createRouter({ client, writer: w, logger, ingesterId: config.mqtt.clientId, publish: (topic, payload) => consumer.publish(topic, payload) });
+  counters = () => router.counters();
   const consumer = createMqttConsumer(config.mqtt, { router, logger });
   brokerConnected = () => consumer.connected();
   let stopped = false;

@@ -2,19 +2,23 @@
  * The HTTP API v1 (fastify 5): a typebox schema on every route, OpenAPI at /docs (swagger-ui's
  * assets are served from the package, no CDN), errors as { code, message, statusCode }.
  */
+import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { IngesterError } from '../errors.js';
 import type { WriterState } from '../writer/writer.js';
-import { ErrorBody, Healthz, LogsQuery, LogsResponse, MetricsQuery, MetricsResponse, NodeParams, NodesResponse, Readyz, type LogsQueryT, type MetricsQueryT, type NodeParamsT } from './schemas.js';
-import { listNodes, metricSeries, searchLogs, seriesSource } from './queries.js';
+import type { RouterCounters } from '../consumer/router.js';
+import { prometheusText } from './prometheus.js';
+import { FleetQuery, FleetResponse, TemplatesQuery, TemplatesResponse, type FleetQueryT, type TemplatesQueryT, ErrorBody, Healthz, LogsQuery, LogsResponse, MetricsQuery, MetricsResponse, NodeParams, NodesResponse, Readyz, type LogsQueryT, type MetricsQueryT, type NodeParamsT } from './schemas.js';
+import { fleetOverview, listNodes, metricSeries, searchLogs, seriesSource, topTemplates } from './queries.js';
 import { chooseStep, timeRange } from './time-range.js';
 
 export interface ApiDeps {
   client: ClickHouseClient;
   writerState: () => WriterState;
+  consumerCounters: () => RouterCounters;
   brokerConnected: () => boolean;
   onlineWindowS: number;
   /** Shared logger; without one fastify creates its own (pino) at `logLevel`. */
@@ -81,6 +85,10 @@ function routes(app: FastifyInstance, deps: ApiDeps, now: () => number): void {
     return reply.status(ready ? 200 : 503).send({ ready, clickhouse, broker, writer });
   });
 
+  app.get('/metrics', { schema: { summary: "The ingester's own counters (Prometheus text format)", produces: ['text/plain'], response: { 200: Type.String() } } }, async (_req, reply) =>
+    reply.type('text/plain; version=0.0.4').send(prometheusText(deps.writerState(), deps.consumerCounters(), deps.brokerConnected())),
+  );
+
   app.get('/api/v1/nodes', { schema: { summary: 'Nodes with last contact, status, containers and uplink bytes (24 h)', response: { 200: NodesResponse, ...errors } } }, async () =>
     listNodes(deps.client, now(), deps.onlineWindowS),
   );
@@ -105,6 +113,26 @@ function routes(app: FastifyInstance, deps: ApiDeps, now: () => number): void {
       const range = timeRange(q.from, q.to, now(), { defaultSpanMs: API_LIMITS.logsDefaultSpanMs, maxSpanMs: API_LIMITS.logsMaxSpanMs });
       const res = await searchLogs(deps.client, { node: req.params.node, container: q.container, level: q.level, q: q.q, ...range, limit: q.limit ?? 100 });
       return { node: req.params.node, from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...res };
+    },
+  );
+
+  app.get<{ Params: NodeParamsT; Querystring: TemplatesQueryT }>(
+    '/api/v1/nodes/:node/templates',
+    { schema: { summary: 'Log templates with counts over the range, most frequent first', params: NodeParams, querystring: TemplatesQuery, response: { 200: TemplatesResponse, ...errors } } },
+    async (req) => {
+      const q = req.query;
+      const range = timeRange(q.from, q.to, now(), { defaultSpanMs: API_LIMITS.logsDefaultSpanMs * 4, maxSpanMs: API_LIMITS.logsMaxSpanMs });
+      const templates = await topTemplates(deps.client, { node: req.params.node, container: q.container, ...range, limit: q.limit ?? 100 });
+      return { node: req.params.node, from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), templates };
+    },
+  );
+
+  app.get<{ Querystring: FleetQueryT }>(
+    '/api/v1/fleet',
+    { schema: { summary: 'Fleet overview: nodes online/offline, uplink bytes against the raw equivalent, drops', querystring: FleetQuery, response: { 200: FleetResponse, ...errors } } },
+    async (req) => {
+      const range = timeRange(req.query.from, req.query.to, now(), { defaultSpanMs: 86_400_000, maxSpanMs: API_LIMITS.metricsMaxSpanMs });
+      return fleetOverview(deps.client, { ...range, now: now(), onlineWindowS: deps.onlineWindowS });
     },
   );
 }

@@ -194,3 +194,62 @@ export async function searchLogs(client: ClickHouseClient, p: LogSearchParams): 
   }));
   return { logs, truncated: data.length > p.limit };
 }
+
+const LEVEL_BY_SEVERITY = new Map([1, 5, 9, 13, 17, 21].map((n, i) => [n, ['trace', 'debug', 'info', 'warn', 'error', 'fatal'][i] as string]));
+
+/** Templates seen in the range, most frequent first, with their latest samples. */
+export async function topTemplates(client: ClickHouseClient, p: { node: string; container?: string; from: number; to: number; limit: number }) {
+  const data = await rows<[string, string, string, number, string | number, string | number, string | number, [string | number, string[]][]]>(
+    client,
+    `SELECT ContainerName, TemplateId, any(Template), max(SeverityNumber), sum(Count),
+        toUnixTimestamp64Milli(min(FirstSeen)), toUnixTimestamp64Milli(max(LastSeen)),
+        arrayMap(s -> tuple(toUnixTimestamp64Milli(s.1), s.2), argMax(Samples, LastSeen))
+      FROM ${TABLES.templates}
+      WHERE NodeName = {node:String} ${p.container !== undefined ? 'AND ContainerName = {container:String}' : ''}
+        AND LastSeen >= fromUnixTimestamp64Milli({from:Int64}) AND LastSeen < fromUnixTimestamp64Milli({to:Int64})
+      GROUP BY ContainerName, TemplateId
+      ORDER BY sum(Count) DESC
+      LIMIT {limit:UInt32}`,
+    { ...p },
+  );
+  return data.map(([container, templateId, template, sev, count, first, last, samples]) => ({
+    container,
+    templateId,
+    template,
+    level: LEVEL_BY_SEVERITY.get(Number(sev)) ?? 'unknown',
+    count: Number(count),
+    firstSeen: iso(Number(first)),
+    lastSeen: iso(Number(last)),
+    samples: samples.map(([ts, params]) => ({ ts: iso(Number(ts)), params })),
+  }));
+}
+
+/** Fleet overview: node counts, uplink bytes against the raw equivalent, drops by stage and reason. */
+export async function fleetOverview(client: ClickHouseClient, p: { from: number; to: number; now: number; onlineWindowS: number }) {
+  const nodes = await listNodes(client, p.now, p.onlineWindowS);
+  const [bytes] = await rows<[string | number, string | number]>(
+    client,
+    `SELECT sum(UplinkBytes), sum(RawBytes) FROM ${TABLES.health} WHERE Timestamp >= fromUnixTimestamp64Milli({from:Int64}) AND Timestamp < fromUnixTimestamp64Milli({to:Int64})`,
+    { from: p.from, to: p.to },
+  );
+  const drops = await rows<[string, string, string | number]>(
+    client,
+    `SELECT Stage, Reason, sum(Count) AS n FROM ${TABLES.drops}
+      WHERE Timestamp >= fromUnixTimestamp64Milli({from:Int64}) AND Timestamp < fromUnixTimestamp64Milli({to:Int64})
+      GROUP BY Stage, Reason ORDER BY n DESC LIMIT 100`,
+    { from: p.from, to: p.to },
+  );
+  const uplinkBytes = Number(bytes?.[0] ?? 0);
+  const rawBytes = Number(bytes?.[1] ?? 0);
+  return {
+    from: iso(p.from),
+    to: iso(p.to),
+    nodes: nodes.length,
+    online: nodes.filter((n) => n.online).length,
+    offlineNodes: nodes.filter((n) => !n.online).map((n) => n.node),
+    uplinkBytes,
+    rawBytes,
+    savingsRatio: uplinkBytes > 0 ? rawBytes / uplinkBytes : null,
+    drops: drops.map(([stage, reason, n]) => ({ stage, reason, count: Number(n) })),
+  };
+}

@@ -94,3 +94,45 @@ export const Readyz = Type.Object({
     lastError: Type.Optional(Type.String()),
   }),
 });
+
+export const TemplatesQuery = Type.Object({
+  container: Type.Optional(Type.String({ maxLength: 256 })),
+  from: Type.Optional(TimeParam),
+  to: Type.Optional(TimeParam),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+});
+export type TemplatesQueryT = Static<typeof TemplatesQuery>;
+
+export const TemplatesResponse = Type.Object({
+  node: Type.String(),
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  templates: Type.Array(
+    Type.Object({
+      container: Type.String(),
+      templateId: Type.String(),
+      template: Type.String(),
+      level: Type.String(),
+      count: Type.Number(),
+      firstSeen: Type.String({ format: 'date-time' }),
+      lastSeen: Type.String({ format: 'date-time' }),
+      samples: Type.Array(Type.Object({ ts: Type.String({ format: 'date-time' }), params: Type.Array(Type.String()) })),
+    }),
+  ),
+});
+
+export const FleetQuery = Type.Object({ from: Type.Optional(TimeParam), to: Type.Optional(TimeParam) });
+export type FleetQueryT = Static<typeof FleetQuery>;
+
+export const FleetResponse = Type.Object({
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  nodes: Type.Integer(),
+  online: Type.Integer(),
+  offlineNodes: Type.Array(Type.String()),
+  uplinkBytes: Type.Number(),
+  rawBytes: Type.Number({ description: 'What the same data would have taken raw (json-file logs + docker stats).' }),
+  /** rawBytes / uplinkBytes: how much the summaries save on the uplink. */
+  savingsRatio: Type.Union([Type.Number(), Type.Null()]),
+  drops: Type.Array(Type.Object({ stage: Type.String(), reason: Type.String(), count: Type.Number() })),
+});
