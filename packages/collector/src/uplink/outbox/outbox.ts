@@ -509,8 +509,19 @@ export class Outbox {
     if (seg.seg.size >= this.opts.segmentBytes) seg = await this.roll();
     const buf = batch.length === 1 ? (batch[0] as PendingWrite).bytes : Buffer.concat(batch.map((p) => p.bytes));
     let offset = seg.seg.size;
-    await seg.fh.write(buf, 0, buf.length);
-    await seg.fh.datasync();
+    try {
+      const { bytesWritten } = await seg.fh.write(buf, 0, buf.length);
+      if (bytesWritten !== buf.length) throw new UplinkError('ET_ERR_OUTBOX_IO', `short write: ${bytesWritten} of ${buf.length} bytes`);
+      await seg.fh.datasync();
+    } catch (err) {
+      // Whatever reached the file is a torn stretch: account for it and start a fresh segment;
+      // the next open cuts it.
+      const size = await seg.fh.stat().then((st) => st.size, () => seg.seg.size);
+      this.diskBytes += size - seg.seg.size;
+      seg.seg.size = size;
+      await this.roll().catch(() => undefined);
+      throw err;
+    }
     seg.seg.size += buf.length;
     this.diskBytes += buf.length;
     for (const p of batch) {
