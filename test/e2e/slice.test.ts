@@ -48,6 +48,7 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
         node: NODE,
         dataDir: path.join(dir, 'collector'),
         scrapeIntervalMs: 250,
+        http: { port: 0 },
         downsample: { windowMs: 1000 },
         uplink: { mqtt: { url: broker.url, protocolVersion: 5 } },
       }),

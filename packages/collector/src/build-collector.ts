@@ -11,6 +11,10 @@ import type { LogSource, MetricSource } from './pipeline/types.js';
 import type { Logger } from './runtime/logger.js';
 import { createProcessUsage } from './runtime/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
+import { DeltaReader } from './self/delta-reader.js';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { startHttpServer, type HttpServer } from './runtime/http-server.js';
 import type { MetricsLog } from './self/log.js';
 import { HostSource } from './sources/host/host-source.js';
 import { CgroupSource } from './sources/cgroup/cgroup-source.js';
@@ -34,12 +38,18 @@ export interface RunningCollector {
   collector: Collector;
   uplink: Uplink;
   store: LogStore | undefined;
+  /** The /healthz and /metrics listener, when configured. */
+  httpUrl: string | undefined;
   stop(): Promise<void>;
 }
 
 export async function buildCollector(config: CollectorConfig, log: Logger): Promise<RunningCollector> {
   const drops = new DropCounter();
-  const selfHealth = new SelfHealth();
+  // One provider, two readers: DELTA for the batches (per-window totals), cumulative for Prometheus.
+  const deltaReader = new DeltaReader();
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [deltaReader, prometheus] });
+  const selfHealth = new SelfHealth({ meterProvider, reader: deltaReader });
   const metricsLog: MetricsLog = (e) => log[e.level](e.msg, { code: e.code, ...e.fields });
   const deps = { log: metricsLog, meter: selfHealth.meter };
   const containers = new Map<string, ContainerInfo>();
@@ -127,14 +137,28 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
     log,
   });
 
+  const httpServer: HttpServer | undefined =
+    config.http.port < 0
+      ? undefined
+      : await startHttpServer(config.http.host, config.http.port, {
+          health: () => {
+            const s = uplink.stats();
+            return { node: config.node, connected: s.connected, queueBatches: s.queueBatches };
+          },
+          prometheus,
+        });
+
   return {
     collector,
     uplink,
     store,
+    httpUrl: httpServer?.url,
     stop: async () => {
       await collector?.stop();
       await uplink.close();
       await store?.close();
+      await httpServer?.close();
+      await meterProvider.shutdown();
     },
   };
 }

@@ -43,6 +43,7 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
       EDGE_TELEMETRY_COLLECTOR_SCRAPE_INTERVAL_MS: values['scrape-ms'],
       EDGE_TELEMETRY_COLLECTOR_DOWNSAMPLE_WINDOW_MS: values['window-ms'],
       EDGE_TELEMETRY_COLLECTOR_SOURCES_HOST_ENABLED: 'false',
+      EDGE_TELEMETRY_COLLECTOR_HTTP_PORT: '-1',
       EDGE_TELEMETRY_COLLECTOR_SOURCES_CGROUP_ENABLED: 'false',
       EDGE_TELEMETRY_COLLECTOR_SOURCES_DEMO_CONTAINERS: String(8 + Math.floor(rnd() * 23)),
       EDGE_TELEMETRY_COLLECTOR_STORE_MAX_BYTES: String(32 * 1024 * 1024),

@@ -26,6 +26,10 @@ export const CollectorConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1, default: '/var/lib/edge-telemetry', description: 'The one writable volume: outbox, full-log store, checkpoints.' }),
   scrapeIntervalMs: Type.Integer({ minimum: 100, default: 10_000, description: 'How often metric sources are read (ms).' }),
   downsample: DownsampleOptionsSchema,
+  http: Type.Object({
+    host: Type.String({ default: '127.0.0.1', description: 'Address of the /healthz and /metrics (Prometheus) listener; 0.0.0.0 to let a Prometheus elsewhere scrape it.' }),
+    port: Type.Integer({ minimum: -1, maximum: 65535, default: 9464, description: 'Port of that listener; 0 = any free port, -1 = no listener.' }),
+  }),
   sources: Type.Object({
     host: stage(HostSourceOptionsSchema, true, ['dataDir'], 'host metrics source (/proc, statfs of dataDir)'),
     cgroup: stage(CgroupSourceOptionsSchema, true, [], 'cgroup v1/v2 container metrics source'),

@@ -1,0 +1,38 @@
+/**
+ * The collector's only listener: /healthz for the container health check and probes, /metrics
+ * for Prometheus. node:http rather than fastify: two fixed routes do not justify its memory on a
+ * 128 MiB gateway container.
+ */
+import http from 'node:http';
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+
+export interface CollectorHealth {
+  node: string;
+  /** Broker connected; a collector that is offline is still healthy (offline is normal). */
+  connected: boolean;
+  queueBatches: number;
+}
+
+export interface HttpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(host: string, port: number, deps: { health(): CollectorHealth; prometheus: PrometheusExporter }): Promise<HttpServer> {
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', ...deps.health() }));
+    } else if (req.method === 'GET' && req.url === '/metrics') {
+      deps.prometheus.getMetricsRequestHandler(req, res);
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'ET_ERR_NOT_FOUND', message: 'GET /healthz or /metrics' }));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address();
+  const bound = typeof addr === 'object' && addr ? addr.port : port;
+  return { url: `http://${host}:${bound}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
