@@ -163,7 +163,8 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     await first.close();
     const seg = path.join(dir, (await readdir(dir)).find((n) => n.endsWith('.seg')) ?? '');
     const buf = await readFile(seg);
-    buf[Math.floor(buf.length / 2)] ^= 0xff;
+    const mid = Math.floor(buf.length / 2);
+    buf.writeUInt8(buf.readUInt8(mid) ^ 0xff, mid);
     await writeFile(seg, buf);
     await truncate(seg, (await stat(seg)).size - 7);
 

@@ -27,6 +27,10 @@ async function appendN(box: Outbox, n: number, cls = 0, size = 100): Promise<num
   return seqs;
 }
 
+function flip(buf: Buffer, at: number, mask: number): void {
+  buf.writeUInt8(buf.readUInt8(at) ^ mask, at);
+}
+
 async function onlySegment(): Promise<string> {
   const segs = (await readdir(dir)).filter((n) => n.endsWith('.seg'));
   expect(segs).toHaveLength(1);
@@ -117,8 +121,8 @@ describe('Outbox', () => {
     const seg = await onlySegment();
     const buf = await readFile(seg);
     const rec = RECORD_HEADER_BYTES + 100;
-    buf[2 * rec + RECORD_HEADER_BYTES + 7] ^= 0xff; // a payload byte of record 2
-    buf[3 * rec + 20] ^= 0x01; // the seq field of record 3 (header covered by the CRC)
+    flip(buf, 2 * rec + RECORD_HEADER_BYTES + 7, 0xff); // a payload byte of record 2
+    flip(buf, 3 * rec + 20, 0x01); // the seq field of record 3 (header covered by the CRC)
     await writeFile(seg, buf);
 
     const cuts: CutReport[] = [];
