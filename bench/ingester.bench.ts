@@ -18,7 +18,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBatchCodec, topics, type Batch } from '@edge-telemetry/protocol';
 import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
-import { batchToRows, COLUMNS, createClickHouseClient, createRouter, createWriter, migrate, resolveConfig, TABLES } from '@edge-telemetry/ingester';
+import { batchToRows, COLUMNS, createClickHouseClient, createIngester, createRouter, createWriter, migrate, resolveConfig, TABLES } from '@edge-telemetry/ingester';
+import mqtt from 'mqtt';
+import { startMosquitto } from '../test/support/mosquitto.js';
 import type { BenchCase, Figure } from './harness.js';
 
 const corpora = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'corpora');
@@ -26,19 +28,25 @@ const NODES = 200;
 const RUNS = 3;
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
-function batches(run: number): Batch[] {
+function sources(): { lines: string[]; values: number[] } {
   const lines = readFileSync(path.join(corpora, 'loghub2k', 'OpenSSH', 'OpenSSH_2k.log'), 'utf8').split(/\r?\n/).filter(Boolean);
   const values = readFileSync(path.join(corpora, 'nab', 'data', 'realKnownCause', 'machine_temperature_system_failure.csv'), 'utf8')
     .split('\n')
     .slice(1)
     .filter(Boolean)
     .map((l) => Number(l.split(',')[1]));
+  return { lines, values };
+}
+
+function batches(run: number): Batch[] {
+  const { lines, values } = sources();
   // Recent windows: rows older than the retention TTL would be dropped at insert.
   const windowStart = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
   const rng = seededRng(11);
   return Array.from({ length: NODES }, (_, i) => ({ ...sampleBatch(rng, { lines, values }, undefined, windowStart), node: `bench-${run}-${i}`, epoch: 1, seq: 1 }));
 }
 
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 export const benches: BenchCase[] = [
@@ -96,6 +104,91 @@ export const benches: BenchCase[] = [
         ];
       } finally {
         await client.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    /**
+     * Publish-to-acknowledged latency (the ack is sent after the insert, so the batch is queryable by
+     * then) with 1,000 simulated nodes against real Mosquitto, one ingester on embedded ClickHouse with
+     * the default writer settings (flush at the latest 1 s after the oldest queued batch). Each node
+     * sends one 10-container batch; the 1,000 sends are spread over 30 s (a 60 s window cadence
+     * compressed 2x). Baselines in the same run: the broker's own QoS 1 round trip of the same
+     * payloads, and the ingester's RSS when idle (the publisher shares the process).
+     */
+    name: 'ingester.latency',
+    async run(): Promise<Figure[]> {
+      const NODES_L = 1000;
+      const SPREAD_MS = 30_000;
+      const broker = await startMosquitto();
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'et-bench-latency-'));
+      const client = createClickHouseClient({ dataDir: dir });
+      const ingester = createIngester(resolveConfig({ mqtt: { url: broker.url, clientId: 'bench-ingester' }, http: { port: 0 }, clickhouse: { dataDir: dir }, logLevel: 'silent' }, {}), { clickhouse: client });
+      try {
+        await ingester.start();
+        const { lines, values } = sources();
+        const rng = seededRng(5);
+        const windowStart = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+        const shape = { containers: 10, metricsPerContainer: 12, logs: 20, templates: 10, samplesPerMetric: 6 };
+        const codec = createBatchCodec();
+        const encoded = Array.from({ length: NODES_L }, (_, i) => {
+          const b = { ...sampleBatch(rng, { lines, values }, shape, windowStart), node: `lat-${i}`, epoch: 1, seq: 1 };
+          return { node: b.node, bytes: codec.encode(b) };
+        });
+        const pub = await mqtt.connectAsync(broker.url, { clientId: 'bench-nodes' });
+        const sentAt = new Map<string, number>();
+        const latencies: number[] = [];
+        const echo: number[] = [];
+        let allDone!: () => void;
+        const done = new Promise<void>((r) => (allDone = r));
+        pub.on('message', (topic) => {
+          const node = topic.split('/')[2] ?? '';
+          const t0 = sentAt.get(node);
+          if (t0 === undefined) return;
+          sentAt.delete(node);
+          (topic.startsWith('bench/') ? echo : latencies).push(performance.now() - t0);
+          if (latencies.length === NODES_L) allDone();
+        });
+        // Baseline: broker round trip of the same payloads (QoS 1 there and back).
+        await pub.subscribeAsync('bench/echo/+', { qos: 1 });
+        for (const e of encoded.slice(0, 200)) {
+          sentAt.set(e.node, performance.now());
+          await pub.publishAsync(`bench/echo/${e.node}`, e.bytes, { qos: 1 });
+        }
+        while (echo.length < 200) await new Promise((r) => setTimeout(r, 10));
+        await pub.subscribeAsync('et/v1/+/down/ack', { qos: 1 });
+        global.gc?.();
+        const idleRss = process.memoryUsage().rss;
+        let peakRss = idleRss;
+        const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+        const t0 = performance.now();
+        for (let i = 0; i < NODES_L; i++) {
+          const e = encoded[i]!;
+          const due = t0 + (i * SPREAD_MS) / NODES_L;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          sentAt.set(e.node, performance.now());
+          void pub.publishAsync(`et/v1/${e.node}/up/batch`, e.bytes, { qos: 1 });
+        }
+        await Promise.race([done, new Promise((r) => setTimeout(r, 60_000))]);
+        clearInterval(sampler);
+        await pub.endAsync();
+        if (latencies.length < NODES_L) throw new Error(`only ${latencies.length} of ${NODES_L} batches acknowledged within 60 s`);
+        const p50 = quantile(latencies, 0.5);
+        const p99 = quantile(latencies, 0.99);
+        const e50 = quantile(echo, 0.5);
+        const e99 = quantile(echo, 0.99);
+        const note = `${NODES_L} nodes, 1 batch each (${Math.round(encoded.reduce((n, e) => n + e.bytes.length, 0) / NODES_L)} B, 10 containers) over ${SPREAD_MS / 1000} s, Mosquitto, embedded chdb, flushIntervalMs 1000, load average ${os.loadavg()[0]!.toFixed(1)}`;
+        return [
+          { name: 'ingester.latency_p50_ms', value: p50, unit: 'ms', baseline: e50, ratio: p50 / e50, note: `${note}; baseline = broker QoS 1 round trip` },
+          { name: 'ingester.latency_p99_ms', value: p99, unit: 'ms', baseline: e99, ratio: p99 / e99, note: 'target < 2000 ms; baseline = broker QoS 1 round trip' },
+          { name: 'ingester.rss_mib', value: peakRss / 2 ** 20, unit: 'MiB', baseline: idleRss / 2 ** 20, ratio: peakRss / idleRss, note: 'peak RSS under the load above (publisher in the same process); baseline = idle after start' },
+        ];
+      } finally {
+        await ingester.stop();
+        await client.close();
+        await broker.stop();
         await rm(dir, { recursive: true, force: true });
       }
     },
