@@ -172,10 +172,15 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
       return r.status === 503 ? r.body : undefined;
     }, 'readyz to report the outage');
     expect(ready).toMatchObject({ ready: false, clickhouse: true, broker: true, writer: { backpressured: true, failing: true } });
+    // Backpressure reaches the broker: further batches are not taken off the connection.
+    const accepted = ingester.stats().consumer.batchesAccepted;
+    for (const seq of [5, 6, 7]) await publish(topics.batch(NODE), codec.encode(sampleBatch({ node: NODE, seq })));
     await new Promise((r) => setTimeout(r, 300));
-    expect(acks.some((a) => a.seqs.includes(4))).toBe(false);
+    expect(ingester.stats().consumer.batchesAccepted).toBe(accepted);
+    expect(acks.some((a) => a.seqs.some((s) => s >= 4))).toBe(false);
     faults.set('ok');
-    await ackFor(4);
+    for (const seq of [4, 5, 6, 7]) await ackFor(seq);
+    expect(ingester.stats().consumer.batchesAccepted).toBe(accepted + 3);
     await waitFor(async () => ((await get('/readyz')).status === 200 ? true : undefined), 'ready again');
   });
 

@@ -8,7 +8,7 @@ import type { IngesterConfig } from './config/options.js';
 import { buildApi } from './api/app.js';
 import { createClickHouseClient, type StorageConnection } from './storage/client.js';
 import { migrate } from './storage/migrate.js';
-import { createWriter, type Writer, type WriterState } from './writer/writer.js';
+import { createWriter, type WriterState } from './writer/writer.js';
 import { createRouter, type RouterCounters } from './consumer/router.js';
 import { createMqttConsumer } from './consumer/mqtt-consumer.js';
 
@@ -34,19 +34,21 @@ export interface Ingester {
 export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}): Ingester {
   const ownClient = !deps.clickhouse;
   const client = deps.clickhouse ?? createClickHouseClient({ url: config.clickhouse.url, dataDir: config.clickhouse.dataDir, wrapConnection: deps.wrapConnection });
-  let brokerConnected = () => false;
-  let writer: Writer | undefined;
-  const writerState = (): WriterState =>
-    writer?.state() ?? { queuedBatches: 0, queuedRows: 0, queuedBytes: 0, backpressured: false, failing: false, consecutiveFailures: 0, batchesStored: 0, batchesDuplicate: 0, rowsInserted: 0, inserts: 0, insertFailures: 0 };
-  let counters = (): RouterCounters => ({ received: 0, batchesAccepted: 0, batchesStored: 0, batchesDuplicate: 0, statuses: 0, acksPublished: 0, rejected: {} });
-  const app = buildApi({ client, writerState, consumerCounters: () => counters(), brokerConnected: () => brokerConnected(), onlineWindowS: config.onlineWindowS, logger: deps.logger, logLevel: config.logLevel });
+  // The API is built first because its fastify instance owns the logger the other parts use; it
+  // reads their state through closures that only run once a request arrives, after construction.
+  const app = buildApi({
+    client,
+    writerState: () => writer.state(),
+    consumerCounters: () => router.counters(),
+    brokerConnected: () => consumer.connected(),
+    onlineWindowS: config.onlineWindowS,
+    logger: deps.logger,
+    logLevel: config.logLevel,
+  });
   const logger = app.log;
-  const w = createWriter({ client, options: config.writer, logger });
-  writer = w;
-  const router = createRouter({ client, writer: w, logger, ingesterId: config.mqtt.clientId, publish: (topic, payload) => consumer.publish(topic, payload) });
-  counters = () => router.counters();
+  const writer = createWriter({ client, options: config.writer, logger });
+  const router = createRouter({ client, writer, logger, ingesterId: config.mqtt.clientId, publish: (topic, payload) => consumer.publish(topic, payload) });
   const consumer = createMqttConsumer(config.mqtt, { router, logger });
-  brokerConnected = () => consumer.connected();
   let stopped = false;
 
   return {
@@ -63,7 +65,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       if (stopped) return;
       stopped = true;
       // Flush before disconnecting so the acks of what was stored still go out.
-      await w.close();
+      await writer.close();
       await consumer.stop();
       await app.close();
       if (ownClient) await client.close();
@@ -72,10 +74,10 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       if (stopped) return;
       stopped = true;
       consumer.kill();
-      w.abort();
+      writer.abort();
       await app.close();
       if (ownClient) await client.close();
     },
-    stats: () => ({ writer: w.state(), consumer: router.counters(), brokerConnected: consumer.connected() }),
+    stats: () => ({ writer: writer.state(), consumer: router.counters(), brokerConnected: consumer.connected() }),
   };
 }
