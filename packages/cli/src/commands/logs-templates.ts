@@ -2,6 +2,8 @@
  * `edge-telemetry logs templates <file> [--format raw|json-file|cri]`: mines the templates of a
  * plain log file with the collector's own miner and configuration, and prints one JSON object
  * per input line, in order, empty lines included: {"line": n, "templateId": "...", "template": "..."}.
+ * Lines are printed after the whole file was mined, with each line's final group and template
+ * (the miner merges and generalises clusters as it learns), as a batch parser would report them.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -38,12 +40,19 @@ export async function runLogsTemplates(argv: string[], io: { stdout: Writable; s
     io.stderr.write(`ET_ERR_FILE: cannot read ${file}: ${(err as Error).message}\n`);
     return 1;
   }
-  let n = 0;
-  let out = '';
+  const ids: string[] = [];
+  const seen = new Map<string, string>();
   for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    n++;
     const m = miner.match(cutMessage(format, line));
-    out += `${JSON.stringify({ line: n, templateId: m.id, template: m.template })}\n`;
+    ids.push(m.id);
+    seen.set(m.id, m.template);
+  }
+  let out = '';
+  for (let i = 0; i < ids.length; i++) {
+    const id = miner.resolve(ids[i] as string);
+    // An evicted cluster keeps the id and template the line got when it was mined.
+    const template = miner.templateOf(id) ?? seen.get(id) ?? '';
+    out += `${JSON.stringify({ line: i + 1, templateId: id, template })}\n`;
     if (out.length >= CHUNK_BYTES) {
       await write(io.stdout, out);
       out = '';

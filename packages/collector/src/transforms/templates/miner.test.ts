@@ -56,6 +56,23 @@ describe('TemplateMiner', () => {
     expect(miner.match('bravo thing occurred here now').created).toBe(true);
   });
 
+  it('merges clusters that differ at one word-valued position once it took three values', () => {
+    const miner = new TemplateMiner(templateMinerOptions());
+    const a = miner.match('Invalid user webmaster from 10.0.0.1');
+    const b = miner.match('Invalid user oracle from 10.0.0.2');
+    expect(b.id).not.toBe(a.id);
+    const c = miner.match('Invalid user admin from 10.0.0.3');
+    expect(c.template).toBe('Invalid user <*> from <*>');
+    expect(c.params).toEqual(['admin', '10.0.0.3']);
+    expect(miner.resolve(a.id)).toBe(c.id);
+    expect(miner.resolve(b.id)).toBe(c.id);
+    expect(miner.match('Invalid user guest from 10.0.0.4').id).toBe(c.id);
+    expect(miner.mergeCount).toBe(1);
+    // Two values alone stay apart.
+    const x = miner.match('Session ended by client WindowsUpdateAgent');
+    expect(miner.match('Session ended by client SPP').id).not.toBe(x.id);
+  });
+
   it('handles empty lines', () => {
     const miner = new TemplateMiner(templateMinerOptions());
     const a = miner.match('');

@@ -20,6 +20,9 @@ interface Cluster {
   /** Cached text of `tokens`; reset when the template changes. */
   text: string;
   lastUsed: number;
+  createdAt: number;
+  /** Ids of clusters merged into this one (they resolve to this id while it lives). */
+  aliasIds: string[];
 }
 
 interface TreeNode {
@@ -46,6 +49,9 @@ export class TemplateMiner {
   /** Logical clock of matches: a cluster's `lastUsed` orders eviction (least recently matched first). */
   private clock = 0;
   private evictedCount = 0;
+  private merges = 0;
+  /** Id of a merged-away cluster -> id of the cluster that absorbed it. */
+  private readonly aliases = new Map<string, string>();
 
   private readonly separators: Uint8Array;
 
@@ -61,10 +67,26 @@ export class TemplateMiner {
     return this.evictedCount;
   }
 
+  /** Clusters merged into others since the start. */
+  get mergeCount(): number {
+    return this.merges;
+  }
+
+  /** The live id a template id stands for now (itself, unless its cluster was merged into another). */
+  resolve(id: string): string {
+    return this.aliases.get(id) ?? id;
+  }
+
+  /** The current template text of a (resolved) id, while its cluster lives. */
+  templateOf(id: string): string | undefined {
+    const c = this.clusters.get(this.resolve(id));
+    return c === undefined ? undefined : templateText(c);
+  }
+
   match(message: string, scope = ''): TemplateMatch {
     const { tokens, masked } = tokenizeMasked(message, this.options.maxTokens, this.separators);
     const leaf = this.leafFor(masked, scope);
-    const best = this.bestCluster(leaf, masked);
+    const best = this.bestCluster(leaf, masked) ?? this.mergeSiblings(leaf, masked);
     if (best === undefined) return this.create(leaf, tokens, masked, scope);
     const params = this.absorb(best, tokens, masked);
     best.lastUsed = ++this.clock;
@@ -145,6 +167,71 @@ export class TemplateMiner {
     return params;
   }
 
+  /**
+   * Lines that differ from `mergeAfter - 1` clusters of their leaf in one and the same constant
+   * position (and nowhere else) show that position to be a variable without digits (user names,
+   * hosts): those clusters merge into the oldest one, with a wildcard there, and the line joins it.
+   * Two values alone stay apart (`WindowsUpdateAgent` / `SPP` may well be two events).
+   */
+  private mergeSiblings(leaf: TreeNode, masked: string[]): Cluster | undefined {
+    const need = this.options.mergeAfter - 1;
+    if (need < 1) return undefined;
+    let fit: Cluster | undefined;
+    const byPosition = new Map<number, Cluster[]>();
+    for (const c of leaf.clusters) {
+      const p = singleDifference(c.tokens, masked);
+      if (p === -1) fit ??= c;
+      else if (p >= 0) {
+        const list = byPosition.get(p);
+        if (list === undefined) byPosition.set(p, [c]);
+        else list.push(c);
+      }
+    }
+    if (fit !== undefined) {
+      // The line fits a template whose wildcards cover every difference (one that merging made):
+      // clusters that differ from the line only under one of those wildcards are instances of it.
+      for (const [p, list] of byPosition) if (fit.tokens[p] === WILDCARD) this.mergeInto(fit, list);
+      return fit;
+    }
+    for (const [p, list] of byPosition) {
+      if (list.length < need) continue;
+      const survivor = list.reduce((a, b) => (b.createdAt < a.createdAt ? b : a));
+      survivor.tokens[p] = WILDCARD;
+      survivor.wildcards++;
+      survivor.text = '';
+      this.mergeInto(
+        survivor,
+        list.filter((c) => c !== survivor),
+      );
+      return survivor;
+    }
+    return undefined;
+  }
+
+  private mergeInto(survivor: Cluster, others: Cluster[]): void {
+    for (const c of others) {
+      for (let i = 0; i < c.tokens.length; i++) {
+        if (c.tokens[i] === WILDCARD && survivor.tokens[i] !== WILDCARD) {
+          survivor.tokens[i] = WILDCARD;
+          survivor.wildcards++;
+          survivor.text = '';
+        }
+      }
+      this.remove(c);
+      this.aliases.set(c.id, survivor.id);
+      for (const a of c.aliasIds) this.aliases.set(a, survivor.id);
+      survivor.aliasIds.push(c.id, ...c.aliasIds);
+      this.merges++;
+    }
+  }
+
+  private remove(c: Cluster): void {
+    this.clusters.delete(c.id);
+    const list = c.leaf.clusters;
+    const at = list.indexOf(c);
+    if (at >= 0) list.splice(at, 1);
+  }
+
   private create(leaf: TreeNode, tokens: string[], masked: string[], scope: string): TemplateMatch {
     const tpl = masked;
     const params: string[] = [];
@@ -158,8 +245,8 @@ export class TemplateMiner {
     const text = tpl.join(' ');
     let id = templateId(scope + '\u0000' + text);
     // Two live clusters can start from the same text (e.g. one was split off by the tree's width cap).
-    while (this.clusters.has(id)) id = templateId(id);
-    const cluster: Cluster = { id, tokens: tpl, wildcards, leaf, text, lastUsed: ++this.clock };
+    while (this.clusters.has(id) || this.aliases.has(id)) id = templateId(id);
+    const cluster: Cluster = { id, tokens: tpl, wildcards, leaf, text, lastUsed: ++this.clock, createdAt: this.clock, aliasIds: [] };
     leaf.clusters.push(cluster);
     this.clusters.set(id, cluster);
     if (this.clusters.size > this.options.maxClusters) this.evictOldest();
@@ -175,13 +262,23 @@ export class TemplateMiner {
     const byAge = [...this.clusters.values()].sort((a, b) => a.lastUsed - b.lastUsed);
     for (let i = 0; i < byAge.length - keep; i++) {
       const cluster = byAge[i] as Cluster;
-      this.clusters.delete(cluster.id);
-      const list = cluster.leaf.clusters;
-      const at = list.indexOf(cluster);
-      if (at >= 0) list.splice(at, 1);
+      this.remove(cluster);
+      for (const a of cluster.aliasIds) this.aliases.delete(a);
       this.evictedCount++;
     }
   }
+}
+
+/** The one position where `tpl` has a constant that `line` does not share; -1 for none, -2 for several. */
+function singleDifference(tpl: string[], line: string[]): number {
+  let position = -1;
+  for (let i = 0; i < tpl.length; i++) {
+    const t = tpl[i];
+    if (t === WILDCARD || t === line[i]) continue;
+    if (position >= 0) return -2;
+    position = i;
+  }
+  return position;
 }
 
 function templateText(c: Cluster): string {

@@ -14,6 +14,11 @@ export const TemplateMinerOptionsSchema = Type.Object({
   depth: Type.Integer({ minimum: 3, maximum: 8, default: 4 }),
   /** Children per tree node before new tokens share the wildcard child (bounds the tree). */
   maxChildren: Type.Integer({ minimum: 2, default: 100 }),
+  /**
+   * Distinct values seen at one position (the rest of the line alike) that make it a variable:
+   * clusters differing only there are merged. 0 turns merging off.
+   */
+  mergeAfter: Type.Integer({ minimum: 0, default: 3 }),
   /** Samples (with their parameters) kept per template per window. */
   maxSamples: Type.Integer({ minimum: 0, default: 3 }),
   /** Punctuation that separates tokens besides whitespace (exposes keys in `k=v,k=v`). */
