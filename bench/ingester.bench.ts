@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBatchCodec, topics, type Batch } from '@edge-telemetry/protocol';
 import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
-import { batchToRows, COLUMNS, createClickHouseClient, createIngester, createRouter, createWriter, migrate, resolveConfig, TABLES } from '@edge-telemetry/ingester';
+import { batchToRows, buildApi, COLUMNS, createClickHouseClient, createIngester, createRouter, createWriter, listNodes, metricSeries, migrate, resolveConfig, TABLES } from '@edge-telemetry/ingester';
 import mqtt from 'mqtt';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import type { BenchCase, Figure } from './harness.js';
@@ -189,6 +189,86 @@ export const benches: BenchCase[] = [
         await ingester.stop();
         await client.close();
         await broker.stop();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    /**
+     * API latency on a fleet's worth of metric summaries: 200 nodes x 30 containers x 6 metrics x
+     * 1,440 one-minute windows (24 h) = 51.8M rows, generated inside ClickHouse (INSERT ... SELECT
+     * FROM numbers(), which also feeds the hourly rollup). ET_BENCH_API_ROWS scales it down for a quick
+     * run. Each query runs through the fastify app (inject: routing, schema validation,
+     * serialization); baseline = the same query function called directly in the same run.
+     */
+    name: 'ingester.api',
+    async run(): Promise<Figure[]> {
+      const rows = Number(process.env.ET_BENCH_API_ROWS ?? 200 * 30 * 6 * 1440);
+      const REPS = 25;
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'et-bench-api-'));
+      const client = createClickHouseClient({ dataDir: dir });
+      try {
+        const cfg = resolveConfig(undefined, {});
+        await migrate(client, { retention: cfg.retention });
+        const end = Math.floor(Date.now() / 60_000) * 60_000;
+        await client.command({
+          query: `INSERT INTO ${TABLES.metrics} SELECT
+            concat('node-', toString(intDiv(number, 30 * 6 * 1440) % 200)), concat('svc-', toString(intDiv(number, 6 * 1440) % 30)),
+            ['cpu.usage_pct', 'mem.usage_bytes', 'net.rx_bytes_per_s', 'net.tx_bytes_per_s', 'blkio.read_bytes_per_s', 'pids.current'][intDiv(number, 1440) % 6 + 1],
+            fromUnixTimestamp64Milli(toInt64(${end} - (1440 - number % 1440) * 60000)), fromUnixTimestamp64Milli(toInt64(${end} - (1439 - number % 1440) * 60000)),
+            6, 6 * (number % 97), number % 97, number % 97 + 3, number % 97 + 1, 0, 0, 0, 200 + (number % 97), [1, 2, 2, 1], 0, []
+            FROM numbers(${rows})`,
+          clickhouse_settings: { insert_deduplication_token: '' },
+        });
+        await client.command({ query: `OPTIMIZE TABLE ${TABLES.metricsHourly} FINAL` });
+        const app = buildApi({
+          client,
+          writerState: () => ({ queuedBatches: 0, queuedRows: 0, queuedBytes: 0, backpressured: false, failing: false, consecutiveFailures: 0, batchesStored: 0, batchesDuplicate: 0, rowsInserted: 0, inserts: 0, insertFailures: 0 }),
+          consumerCounters: () => ({ received: 0, batchesAccepted: 0, batchesStored: 0, batchesDuplicate: 0, statuses: 0, acksPublished: 0, rejected: {} }),
+          brokerConnected: () => true,
+          onlineWindowS: cfg.onlineWindowS,
+          logLevel: 'silent',
+        });
+        await app.ready();
+        const hour = { from: end - 3_600_000, to: end };
+        const day = { from: end - 86_400_000, to: end };
+        const cases: { name: string; url: string; direct: () => Promise<unknown> }[] = [
+          {
+            name: 'metrics_1h',
+            url: `/api/v1/nodes/node-7/metrics?container=svc-3&metric=cpu.usage_pct&from=${hour.from}&to=${hour.to}&step=60`,
+            direct: () => metricSeries(client, { node: 'node-7', container: 'svc-3', metric: 'cpu.usage_pct', ...hour, stepS: 60, maxRows: 100_000 }),
+          },
+          {
+            name: 'metrics_24h',
+            url: `/api/v1/nodes/node-7/metrics?container=svc-3&from=${day.from}&to=${day.to}&step=3600`,
+            direct: () => metricSeries(client, { node: 'node-7', container: 'svc-3', ...day, stepS: 3600, maxRows: 100_000 }),
+          },
+          { name: 'nodes', url: '/api/v1/nodes', direct: () => listNodes(client, Date.now(), cfg.onlineWindowS) },
+        ];
+        const figures: Figure[] = [];
+        for (const c of cases) {
+          const api: number[] = [];
+          const direct: number[] = [];
+          for (let i = 0; i < REPS; i++) {
+            let t0 = performance.now();
+            const res = await app.inject({ method: 'GET', url: c.url });
+            if (res.statusCode !== 200) throw new Error(`${c.url}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+            api.push(performance.now() - t0);
+            t0 = performance.now();
+            await c.direct();
+            direct.push(performance.now() - t0);
+          }
+          const note = `${(rows / 1e6).toFixed(1)}M metric-summary rows (24 h), embedded chdb, ${REPS} reps, load average ${os.loadavg()[0]!.toFixed(1)}; baseline = same query without HTTP`;
+          for (const q of [0.5, 0.99]) {
+            const v = quantile(api, q);
+            const b = quantile(direct, q);
+            figures.push({ name: `ingester.api_${c.name}_p${q * 100}_ms`, value: v, unit: 'ms', baseline: b, ratio: v / b, note });
+          }
+        }
+        await app.close();
+        return figures;
+      } finally {
+        await client.close();
         await rm(dir, { recursive: true, force: true });
       }
     },

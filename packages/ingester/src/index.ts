@@ -9,4 +9,5 @@ export { batchToRows, type BatchMeta } from './storage/rows.js';
 export { createWriter, type Writer, type WriterState, type SubmitOutcome } from './writer/writer.js';
 export { createRouter, type Router, type RouterCounters } from './consumer/router.js';
 export { buildApi, API_LIMITS } from './api/app.js';
+export { listNodes, metricSeries, searchLogs, topTemplates, fleetOverview } from './api/queries.js';
 export { IngesterError, IngesterErrorCodes, type IngesterErrorCode } from './errors.js';
