@@ -3,6 +3,8 @@
  * health). The codes are also the `reason` label of the error counters and appear in every log
  * line, so users can search them; callers branch on `code`, never on message text.
  */
+import { defineErrors } from '@edge-telemetry/protocol';
+
 export const MetricsErrorCodes = {
   ET_ERR_METRICS_OPTIONS: 'metrics component options are invalid',
   ET_ERR_DOCKER_SOCKET_MISSING: 'the Docker Engine socket does not exist',
@@ -21,13 +23,6 @@ export const MetricsErrorCodes = {
 
 export type MetricsErrorCode = keyof typeof MetricsErrorCodes;
 
-export class MetricsError extends Error {
-  override readonly name = 'MetricsError';
-  constructor(
-    readonly code: MetricsErrorCode,
-    readonly detail: string,
-  ) {
-    super(`${code}: ${MetricsErrorCodes[code]} (${detail})`);
-  }
-}
+export const MetricsError = defineErrors('MetricsError', MetricsErrorCodes);
+export type MetricsError = InstanceType<typeof MetricsError>;
 

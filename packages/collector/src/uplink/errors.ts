@@ -2,6 +2,8 @@
  * The uplink's error catalogue (the collector's package catalogue, src/errors.ts, can absorb it
  * unchanged). Callers and tests branch on `code`, never on message text.
  */
+import { defineErrors } from '@edge-telemetry/protocol';
+
 export const UplinkErrorCodes = {
   ET_ERR_RECORD_TOO_LARGE: 'an outbox record exceeds the configured record size cap',
   ET_ERR_OUTBOX_FULL: 'the outbox cap is reached and only more valuable records remain',
@@ -13,12 +15,5 @@ export const UplinkErrorCodes = {
 
 export type UplinkErrorCode = keyof typeof UplinkErrorCodes;
 
-export class UplinkError extends Error {
-  override readonly name = 'UplinkError';
-  constructor(
-    readonly code: UplinkErrorCode,
-    readonly detail: string,
-  ) {
-    super(`${code}: ${UplinkErrorCodes[code]} (${detail})`);
-  }
-}
+export const UplinkError = defineErrors('UplinkError', UplinkErrorCodes);
+export type UplinkError = InstanceType<typeof UplinkError>;

@@ -2,6 +2,8 @@
  * The protocol's error catalogue. Callers branch on `code`, never on message text; the ingester
  * uses the same code as the dead-letter reason and the rejection counter's label.
  */
+import { defineErrors } from './define-errors.js';
+
 export const ProtocolErrorCodes = {
   ET_ERR_TOO_LARGE: 'payload exceeds the size limit before decompression',
   ET_ERR_DECOMPRESSED_TOO_LARGE: 'payload exceeds the size limit after decompression',
@@ -17,16 +19,8 @@ export const ProtocolErrorCodes = {
 
 export type ProtocolErrorCode = keyof typeof ProtocolErrorCodes;
 
-export class ProtocolError extends Error {
-  override readonly name = 'ProtocolError';
-  constructor(
-    readonly code: ProtocolErrorCode,
-    /** What exactly was wrong, e.g. `metrics[3].count: expected a non-negative integer`. */
-    readonly detail: string,
-  ) {
-    super(`${code}: ${ProtocolErrorCodes[code]} (${detail})`);
-  }
-}
+export const ProtocolError = defineErrors('ProtocolError', ProtocolErrorCodes);
+export type ProtocolError = InstanceType<typeof ProtocolError>;
 
 /** Decoders return this instead of throwing, so hot paths count rejections without try/catch cost. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ProtocolError };
