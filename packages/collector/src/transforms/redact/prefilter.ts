@@ -19,15 +19,19 @@ export function scanGates(text: string): number {
   let lastSep = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
+    // Letters and most punctuation first: the common case takes two comparisons.
+    if (c > 58) {
+      if (c === 64) gates |= GATE_AT;
+      run = 0;
+      lastSep = false;
+    } else if (c >= 48 && c <= 57) {
       lastSep = false;
       if (++run >= 13) gates |= GATE_DIGITS;
     } else if ((c === 32 || c === 45) && run > 0 && !lastSep) lastSep = true;
     else {
       run = 0;
       lastSep = false;
-      if (c === 64) gates |= GATE_AT;
-      else if (c === 58 && text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47) gates |= GATE_SCHEME;
+      if (c === 58 && text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47) gates |= GATE_SCHEME;
     }
   }
   if (KEYWORDS.test(text)) gates |= GATE_KEYWORD;
