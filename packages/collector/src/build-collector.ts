@@ -31,6 +31,9 @@ import { LogPipeline } from './transforms/logs/pipeline.js';
 import { LogStore } from './store/log-store.js';
 import { createUplink } from './uplink/index.js';
 import type { Uplink } from './uplink/sender/uplink.js';
+import { systemClock } from './uplink/sender/clock.js';
+import { PullResponder } from './pull/responder.js';
+import { Redactor } from './transforms/redact/redactor.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -38,6 +41,8 @@ export interface RunningCollector {
   collector: Collector;
   uplink: Uplink;
   store: LogStore | undefined;
+  /** Answers log-pull commands; present when the full-log store is on. */
+  pull: PullResponder | undefined;
   /** The /healthz and /metrics listener, when configured. */
   httpUrl: string | undefined;
   stop(): Promise<void>;
@@ -94,6 +99,19 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
     onRecord: store ? (r) => store.append(r) || drops.drop({ stage: 'store', reason: 'write_lag', container: r.container }) : undefined,
   });
 
+  // Built before the uplink connects: a persistent session may deliver a queued pull command at once.
+  const pull = store
+    ? new PullResponder({
+        node: config.node,
+        store,
+        link: { publish: (topic, payload) => (uplinkRef ? uplinkRef.publishDirect(topic, payload) : Promise.reject(new Error('uplink not started'))), connected: () => uplinkRef?.isConnected ?? false },
+        options: config.pull,
+        redactor: config.pull.redact ? new Redactor(config.logs.redact) : undefined,
+        clock: systemClock,
+        log: (level, msg, fields) => log[level](msg, fields),
+      })
+    : undefined;
+
   const uplink = await createUplink({
     node: config.node,
     agentVersion: AGENT_VERSION,
@@ -101,6 +119,7 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
     onCut: (cut) => log.warn('outbox: cut a corrupt or torn tail at start-up', { ...cut }),
     onEvict: (rec) => log.warn('outbox: evicted a batch to stay within its byte cap', { seq: rec.seq, priorityClass: rec.priorityClass }),
     onBadMessage: (topic, err) => log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
+    onCommand: (cmd) => pull?.handle(cmd),
   });
   uplinkRef = uplink;
   selfHealth.observeQueue(() => {
@@ -152,8 +171,10 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
     collector,
     uplink,
     store,
+    pull,
     httpUrl: httpServer?.url,
     stop: async () => {
+      pull?.close();
       await collector?.stop();
       await uplink.close();
       await store?.close();

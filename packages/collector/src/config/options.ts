@@ -15,6 +15,7 @@ import { OutboxOptionsSchema } from '../uplink/outbox/options.js';
 import { MqttOptionsSchema } from '../uplink/mqtt/options.js';
 import { BudgetOptionsSchema } from '../uplink/budget/options.js';
 import { SenderOptionsSchema } from '../uplink/sender/options.js';
+import { PullOptionsSchema } from '../pull/options.js';
 
 /** A stage's options with an `enabled` switch and without the paths the collector derives from dataDir. */
 function stage<T extends TObject, K extends keyof T['properties'] & string>(schema: T, enabled: boolean, derived: K[], what: string) {
@@ -47,6 +48,7 @@ export const CollectorConfigSchema = Type.Object({
     budget: BudgetOptionsSchema,
     sender: SenderOptionsSchema,
   }),
+  pull: Type.Object(PullOptionsSchema.properties, { default: {} }),
 });
 
 export type CollectorConfig = Static<typeof CollectorConfigSchema>;

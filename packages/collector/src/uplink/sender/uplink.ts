@@ -170,6 +170,21 @@ export class Uplink {
     };
   }
 
+  /**
+   * Publishes a log-pull message straight to the transport, ahead of every queued batch. A pull
+   * needs no outbox (the ingester asks again for what it lacks) and is paced by its own allowance
+   * (pull/), so it bypasses the batch budget; its bytes still count in bytesSent.
+   */
+  publishDirect(topic: string, payload: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(new UplinkError('ET_ERR_UPLINK_CLOSED', this.d.node));
+    this.bytesSent += payload.length + topic.length + PUBLISH_OVERHEAD;
+    return this.transport.publish(topic, payload);
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
   /** Stops sending, publishes the offline status, closes the outbox. Unacknowledged batches stay on disk. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPullCodec, type CommandMessage, type PullMessage } from '@edge-telemetry/protocol';
+import { LogStore } from '../store/log-store.js';
+import { logStoreOptions } from '../store/options.js';
+import { Redactor } from '../transforms/redact/redactor.js';
+import { redactOptions } from '../transforms/redact/options.js';
+import { systemClock } from '../uplink/sender/clock.js';
+import { formatPulledLine } from './line-format.js';
+import { pullOptions } from './options.js';
+import { PullResponder } from './responder.js';
+
+const NODE = 'gw-1';
+const T0 = Date.UTC(2026, 10, 1);
+
+describe('PullResponder', () => {
+  let dir: string;
+  let store: LogStore;
+  let sent: PullMessage[];
+  let up: boolean;
+  const codec = createPullCodec();
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'et-pull-'));
+    store = await LogStore.open(logStoreOptions({ dir }));
+    for (let i = 0; i < 3000; i++) {
+      store.append({ ts: T0 + i * 10, container: i % 3 === 0 ? 'api' : 'db', stream: 'stdout', level: i % 7 === 0 ? 4 : 2, line: `request ${i} done user=u${i % 17}@example.com\nsecond` });
+    }
+    await store.flush();
+    sent = [];
+    up = true;
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function responder(opts: Record<string, unknown> = {}, redact = false) {
+    return new PullResponder({
+      node: NODE,
+      store,
+      link: {
+        publish: async (_topic, payload) => {
+          const m = codec.decode(payload, NODE);
+          if (!m.ok) throw m.error;
+          sent.push(m.value);
+        },
+        connected: () => up,
+      },
+      options: pullOptions({ chunkBytes: 4096, ...opts }),
+      redactor: redact ? new Redactor(redactOptions()) : undefined,
+      clock: systemClock,
+    });
+  }
+  const cmd = (c: Partial<CommandMessage> & Pick<CommandMessage, 'type'>): CommandMessage =>
+    ({ v: 1, pullId: 'p1', expiresAt: Date.now() + 60_000, filter: { since: T0, until: T0 + 30_000 }, fromChunk: 0, ...c }) as CommandMessage;
+  const ended = () => sent.find((m) => m.type === 'end');
+  const until = async (f: () => boolean) => {
+    for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  async function expected(filter: { container?: string; level?: 0 | 1 | 2 | 3 | 4 | 5 }) {
+    const out: string[] = [];
+    for await (const r of store.query({ since: T0, until: T0 + 30_000, ...filter })) out.push(formatPulledLine(r));
+    return out;
+  }
+  const digest = (lines: string[]) => createHash('sha256').update(lines.map((l) => l + '\n').join('')).digest('hex');
+  const chunkLines = () => sent.flatMap((m) => (m.type === 'chunk' ? [m] : [])).sort((a, b) => a.seq - b.seq).flatMap((c) => c.lines);
+
+  it('streams the filtered lines in numbered chunks, then totals and a digest equal to the store', async () => {
+    const r = responder();
+    r.handle(cmd({ type: 'pull', filter: { since: T0, until: T0 + 30_000, container: 'api', level: 'error' } }));
+    await until(() => ended() !== undefined);
+    const want = await expected({ container: 'api', level: 4 });
+    expect(want.length).toBeGreaterThan(100);
+    expect(chunkLines()).toEqual(want);
+    const end = ended();
+    expect(end).toMatchObject({ type: 'end', lines: want.length, digest: digest(want) });
+    expect(r.stats().chunksPublished).toBe(end?.type === 'end' ? end.chunks : -1);
+    expect(want[0]).toMatch(/^2026-11-01T\d\d:\d\d:\d\d\.\d{3}Z\tapi\tstdout\tERROR\trequest \d+ done user=u\d+@example\.com\\nsecond$/);
+  });
+
+  it('resumes from fromChunk and resends only the chunks asked for', async () => {
+    const r = responder();
+    r.handle(cmd({ type: 'pull', fromChunk: 5 }));
+    await until(() => ended() !== undefined);
+    const end = ended();
+    if (end?.type !== 'end') throw new Error('no end');
+    const seqs = sent.flatMap((m) => (m.type === 'chunk' ? [m.seq] : []));
+    expect(seqs).toEqual(Array.from({ length: end.chunks - 5 }, (_, i) => i + 5));
+    sent = [];
+    r.handle({ v: 1, type: 'resend', pullId: 'p1', expiresAt: Date.now() + 60_000, chunks: [1, 3] });
+    await until(() => ended() !== undefined);
+    expect(sent.flatMap((m) => (m.type === 'chunk' ? [m.seq] : []))).toEqual([1, 3]);
+    expect(ended()).toMatchObject({ digest: end.digest, chunks: end.chunks });
+  });
+
+  it('ignores expired commands and stops a cancelled pull', async () => {
+    const r = responder({ allowance: { rateBytesPerSec: 20_000, burstSeconds: 0.1 } });
+    r.handle(cmd({ type: 'pull', pullId: 'old', expiresAt: Date.now() - 1 }));
+    expect(r.stats()).toMatchObject({ commandsExpired: 1, active: 0 });
+    r.handle(cmd({ type: 'pull' }));
+    await until(() => sent.length >= 2);
+    r.handle({ v: 1, type: 'cancel', pullId: 'p1', expiresAt: Date.now() + 60_000 });
+    await until(() => r.stats().active === 0);
+    const published = r.stats().chunksPublished;
+    expect(ended()).toMatchObject({ error: expect.stringMatching(/^ET_ERR_PULL_CANCELLED/) });
+    r.handle(cmd({ type: 'pull' }));
+    await new Promise((res) => setTimeout(res, 100));
+    expect(r.stats()).toMatchObject({ chunksPublished: published, pullsCancelled: 1, active: 0 });
+  });
+
+  it('waits while the link is down and redacts unless told otherwise', async () => {
+    up = false;
+    const r = responder({ reconnectPollMs: 10 }, true);
+    r.handle(cmd({ type: 'pull' }));
+    await new Promise((res) => setTimeout(res, 100));
+    expect(sent).toEqual([]);
+    up = true;
+    await until(() => ended() !== undefined);
+    expect(chunkLines().some((l) => l.includes('@example.com'))).toBe(false);
+    expect(chunkLines()[0]).toContain('[REDACTED:');
+    expect(r.stats().redactions).not.toEqual({});
+  });
+});

@@ -1,0 +1,239 @@
+/**
+ * Answers log-pull commands on the node: reads the full-log store with the pull's filters,
+ * redacts, cuts numbered chunks (chunker.ts), and publishes them within the pull allowance, then
+ * an `end` message with the totals and a digest.
+ *
+ * Resume is driven by the ingester: `pull` with `fromChunk` (re)starts a pull that is not running
+ * here, `resend` lists chunks it lacks. Chunks are rebuilt from the store, never cached, and a
+ * running pull ignores a `pull` for itself, so no chunk is published twice by this side (MQTT's
+ * own QoS 1 retransmission of an unacknowledged publish aside, which the ingester deduplicates).
+ */
+import { LogLevel, createPullCodec, topics, type CommandMessage, type PullCodec, type PullFilter } from '@edge-telemetry/protocol';
+import type { LogQuery } from '../store/log-store.js';
+import type { StoredLogRecord } from '../store/record-codec.js';
+import type { Redactor, RedactionCounts } from '../transforms/redact/redactor.js';
+import { createBudgetState, tryTake, type BudgetState } from '../uplink/budget/budget.js';
+import type { Clock } from '../uplink/sender/clock.js';
+import { chunkLines, emptyTotals } from './chunker.js';
+import { formatPulledLine } from './line-format.js';
+import type { PullOptions } from './options.js';
+
+/** MQTT PUBLISH framing beyond payload and topic, as the uplink counts it. */
+const PUBLISH_OVERHEAD = 9;
+/** Finished or cancelled pulls remembered, so a late resend or a redelivered pull is answered right. */
+const REMEMBERED_PULLS = 64;
+
+/** What the responder needs of the uplink: publish ahead of the batch queue, and whether the link is up. */
+export interface PullLink {
+  publish(topic: string, payload: Buffer): Promise<void>;
+  connected(): boolean;
+}
+
+export interface PullStore {
+  query(q: LogQuery): AsyncIterable<StoredLogRecord>;
+}
+
+export interface PullResponderDeps {
+  node: string;
+  store: PullStore;
+  link: PullLink;
+  options: PullOptions;
+  /** Undefined: lines leave as stored (options.redact false). */
+  redactor: Redactor | undefined;
+  clock: Clock;
+  log?: (level: 'info' | 'warn', msg: string, fields: Record<string, unknown>) => void;
+  /** Every chunk publish (tests count them; the production wiring may feed a metric). */
+  onChunkPublished?: (pullId: string, seq: number, wireBytes: number) => void;
+}
+
+export interface PullResponderStats {
+  active: number;
+  pullsStarted: number;
+  pullsFinished: number;
+  pullsCancelled: number;
+  commandsExpired: number;
+  commandsIgnored: number;
+  chunksPublished: number;
+  bytesPublished: number;
+  publishFailures: number;
+  redactions: RedactionCounts;
+}
+
+interface Run {
+  filter: PullFilter;
+  /** Chunks below this were published by this run (or are not this run's to publish). */
+  nextSeq: number;
+  resend: Set<number>;
+  stopped: boolean;
+}
+
+export class PullResponder {
+  private readonly runs = new Map<string, Run>();
+  /** pullId -> filter of pulls that ended here (bounded, oldest forgotten first). */
+  private readonly known = new Map<string, PullFilter>();
+  private readonly cancelled = new Set<string>();
+  private readonly budget: BudgetState;
+  private readonly codec: PullCodec;
+  private readonly s: Omit<PullResponderStats, 'active'> = {
+    pullsStarted: 0,
+    pullsFinished: 0,
+    pullsCancelled: 0,
+    commandsExpired: 0,
+    commandsIgnored: 0,
+    chunksPublished: 0,
+    bytesPublished: 0,
+    publishFailures: 0,
+    redactions: {},
+  };
+  private closed = false;
+
+  constructor(private readonly d: PullResponderDeps) {
+    this.budget = createBudgetState(d.clock.now(), d.options.allowance);
+    this.codec = createPullCodec({ level: d.options.compressionLevel });
+  }
+
+  /** Takes one command from the node's command topic. Never throws; the pull runs in the background. */
+  handle(cmd: CommandMessage): void {
+    if (this.closed) return;
+    if (cmd.expiresAt < this.d.clock.now()) {
+      this.s.commandsExpired++;
+      this.d.log?.('info', 'pull: ignored an expired command', { pullId: cmd.pullId, type: cmd.type, expiresAt: cmd.expiresAt });
+      return;
+    }
+    if (cmd.type === 'cancel') return this.cancel(cmd.pullId);
+    if (this.cancelled.has(cmd.pullId)) return this.ignore(cmd, 'cancelled');
+    const run = this.runs.get(cmd.pullId);
+    if (cmd.type === 'pull') {
+      if (run) return this.ignore(cmd, 'already running');
+      this.start(cmd.pullId, { filter: cmd.filter, nextSeq: cmd.fromChunk, resend: new Set(), stopped: false });
+      return;
+    }
+    if (run) {
+      for (const c of cmd.chunks) run.resend.add(c);
+      return;
+    }
+    const filter = this.known.get(cmd.pullId);
+    if (!filter) return this.ignore(cmd, 'unknown pull (the ingester follows up with a pull command)');
+    this.start(cmd.pullId, { filter, nextSeq: Infinity, resend: new Set(cmd.chunks), stopped: false });
+  }
+
+  stats(): PullResponderStats {
+    return { ...this.s, redactions: { ...this.s.redactions }, active: this.runs.size };
+  }
+
+  /** Stops every running pull; the ingester resumes them with the node's next session. */
+  close(): void {
+    this.closed = true;
+    for (const r of this.runs.values()) r.stopped = true;
+  }
+
+  private ignore(cmd: CommandMessage, why: string): void {
+    this.s.commandsIgnored++;
+    this.d.log?.('info', 'pull: ignored a command', { pullId: cmd.pullId, type: cmd.type, why });
+  }
+
+  private cancel(pullId: string): void {
+    this.remember(this.cancelled, pullId);
+    const run = this.runs.get(pullId);
+    if (!run) return;
+    run.stopped = true;
+    this.s.pullsCancelled++;
+  }
+
+  private remember(set: Set<string>, id: string): void {
+    set.add(id);
+    if (set.size > REMEMBERED_PULLS) set.delete(set.values().next().value as string);
+  }
+
+  private start(pullId: string, run: Run): void {
+    this.runs.set(pullId, run);
+    this.s.pullsStarted++;
+    this.execute(pullId, run)
+      .catch((err: Error) => {
+        this.d.log?.('warn', 'pull: failed on the node', { pullId, err: err.message });
+        return this.publishEnd(pullId, { chunks: 0, lines: 0, bytes: 0, digest: '' }, `ET_ERR_PULL_NODE: ${err.message}`.slice(0, 1000));
+      })
+      .finally(() => {
+        if (this.runs.get(pullId) === run) this.runs.delete(pullId);
+        this.known.set(pullId, run.filter);
+        if (this.known.size > REMEMBERED_PULLS) this.known.delete(this.known.keys().next().value as string);
+        // A resend that came in after the last pass but before this point.
+        if (!run.stopped && !this.closed && run.resend.size > 0) this.start(pullId, { filter: run.filter, nextSeq: Infinity, resend: new Set(run.resend), stopped: false });
+      });
+  }
+
+  /** One pass over the pull's lines, then further passes for chunks asked again meanwhile. */
+  private async execute(pullId: string, run: Run): Promise<void> {
+    const topic = topics.pull(this.d.node, pullId);
+    const inflight: Promise<void>[] = [];
+    let totals = emptyTotals();
+    let first = true;
+    while (first || run.resend.size > 0) {
+      const only = first ? undefined : new Set(run.resend);
+      if (only) run.resend.clear();
+      totals = emptyTotals();
+      for await (const chunk of chunkLines(this.lines(run.filter), this.d.options.chunkBytes, run.filter.maxBytes, totals)) {
+        if (run.stopped) break;
+        const wanted = only ? only.has(chunk.seq) : chunk.seq >= run.nextSeq || run.resend.delete(chunk.seq);
+        if (!wanted) continue;
+        const payload = this.codec.encode({ v: 1, type: 'chunk', node: this.d.node, pullId, seq: chunk.seq, lines: chunk.lines });
+        const wire = payload.length + topic.length + PUBLISH_OVERHEAD;
+        if (!(await this.admit(run, wire))) break;
+        if (inflight.length >= this.d.options.window) await inflight.shift();
+        this.s.chunksPublished++;
+        this.s.bytesPublished += wire;
+        if (first) run.nextSeq = Math.max(run.nextSeq, chunk.seq + 1);
+        this.d.onChunkPublished?.(pullId, chunk.seq, wire);
+        inflight.push(
+          this.d.link.publish(topic, payload).catch(() => {
+            // Not delivered: the ingester finds the gap after `end` and asks for it.
+            this.s.publishFailures++;
+          }),
+        );
+      }
+      first = false;
+      if (run.stopped) break;
+    }
+    await Promise.all(inflight);
+    if (run.stopped) {
+      if (this.cancelled.has(pullId)) await this.publishEnd(pullId, totals, 'ET_ERR_PULL_CANCELLED: cancelled on request');
+      return;
+    }
+    this.s.pullsFinished++;
+    await this.publishEnd(pullId, totals, undefined);
+  }
+
+  private async *lines(f: PullFilter): AsyncGenerator<string> {
+    const q: LogQuery = { since: f.since, until: f.until, container: f.container, tail: f.tail, grep: f.grep, level: f.level === undefined ? undefined : LogLevel[f.level] };
+    const redactor = this.d.redactor;
+    for await (const r of this.d.store.query(q)) yield formatPulledLine(r, redactor ? redactor.redact(r.line, this.s.redactions) : r.line);
+  }
+
+  /** Waits for the link and the pull allowance; false when the run was stopped meanwhile. */
+  private async admit(run: Run, wire: number): Promise<boolean> {
+    for (;;) {
+      if (run.stopped || this.closed) return false;
+      if (!this.d.link.connected()) {
+        await this.sleep(this.d.options.reconnectPollMs);
+        continue;
+      }
+      const wait = tryTake(this.budget, wire, this.d.clock.now(), this.d.options.allowance);
+      if (wait === 0) return true;
+      await this.sleep(wait);
+    }
+  }
+
+  private async publishEnd(pullId: string, t: { chunks: number; lines: number; bytes: number; digest: string }, error: string | undefined): Promise<void> {
+    const end = this.codec.encode({ v: 1, type: 'end', node: this.d.node, pullId, chunks: t.chunks, lines: t.lines, bytes: t.bytes, digest: t.digest, ...(error ? { error } : {}) });
+    try {
+      await this.d.link.publish(topics.pull(this.d.node, pullId), end);
+    } catch {
+      // Lost with the link: the ingester's stall timer asks again.
+      this.s.publishFailures++;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.d.clock.setTimer(resolve, ms));
+  }
+}
