@@ -99,6 +99,21 @@ describe('LogPipeline', () => {
     expect(p.stats()).toMatchObject({ linesIn: 3, eventsIn: 1 });
   });
 
+  it('reports clusters the miner merged during the window once, under the live id', () => {
+    const { p, push } = setup();
+    for (const user of ['webmaster', 'oracle', 'admin', 'guest']) push('sshd', `Invalid user ${user} from 10.0.0.1`);
+    push('sshd', 'WARN Invalid user root from 10.0.0.9');
+    const w = p.flush(0, 60_000);
+    const invalid = w.templates.filter((t) => t.template.startsWith('Invalid'));
+    expect(invalid).toHaveLength(1);
+    expect(invalid[0]).toMatchObject({ template: 'Invalid user <*> from <*>', count: 4 });
+    // Samples from before the merge lack the user parameter and are left out.
+    expect(invalid[0]?.samples.map((s) => s.params)).toEqual([
+      ['admin', '10.0.0.1'],
+      ['guest', '10.0.0.1'],
+    ]);
+  });
+
   it('rejects invalid options with a code', () => {
     expect(() => logPipelineOptions({ defaults: { throttle: { burst: 0 } } })).toThrow(expect.objectContaining({ code: 'ET_ERR_LOG_OPTIONS' }));
   });

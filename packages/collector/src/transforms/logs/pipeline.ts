@@ -6,6 +6,7 @@ import { MultilineJoiner } from '../parse/multiline.js';
 import { parseLine } from '../parse/parse-line.js';
 import { Redactor, type RedactionCounts } from '../redact/redactor.js';
 import { TemplateMiner } from '../templates/miner.js';
+import { WILDCARD } from '../templates/tokenize.js';
 import { TokenBucket } from '../throttle/token-bucket.js';
 import { levelSummaries } from './level-metrics.js';
 import type { ContainerLogSettings, LogPipelineOptions } from './options.js';
@@ -125,11 +126,44 @@ export class LogPipeline {
       this.deps.report.drop({ stage, reason, container }, count);
     }
     this.drops.clear();
-    const templates = [...this.templates.values()];
+    const templates = this.foldMerged();
+    for (const e of this.logs) e.templateId = this.miner.resolve(e.templateId);
     const logs = this.logs;
     this.logs = [];
     this.templates = new Map();
     return { logs, templates, metrics };
+  }
+
+  /**
+   * The miner may have merged clusters during the window: entries of merged-away ids are folded
+   * into their survivor, so that each group is reported once, under its live id and template.
+   */
+  private foldMerged(): LogTemplate[] {
+    const out = new Map<string, LogTemplate>();
+    for (const t of this.templates.values()) {
+      const id = this.miner.resolve(t.id);
+      if (id === t.id && !out.has(id)) {
+        out.set(id, t);
+        continue;
+      }
+      const template = this.miner.templateOf(id) ?? t.template;
+      // Samples taken before a merge have fewer parameters than the merged template has wildcards.
+      const wildcards = template.split(WILDCARD).length - 1;
+      const samples = t.samples.filter((x) => x.params.length === wildcards);
+      const into = out.get(id);
+      if (into === undefined) {
+        out.set(id, { ...t, id, template, samples });
+        continue;
+      }
+      into.template = template;
+      into.samples = into.samples.filter((x) => x.params.length === wildcards);
+      into.count += t.count;
+      if (t.level > into.level) into.level = t.level;
+      if (t.firstSeen < into.firstSeen) into.firstSeen = t.firstSeen;
+      if (t.lastSeen > into.lastSeen) into.lastSeen = t.lastSeen;
+      for (const sample of samples) if (into.samples.length < this.options.templates.maxSamples) into.samples.push(sample);
+    }
+    return [...out.values()];
   }
 
   stats(): LogPipelineStats {
