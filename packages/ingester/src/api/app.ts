@@ -14,6 +14,7 @@ import { prometheusText } from './prometheus.js';
 import { FleetQuery, FleetResponse, TemplatesQuery, TemplatesResponse, type FleetQueryT, type TemplatesQueryT, ErrorBody, Healthz, LogsQuery, LogsResponse, MetricsQuery, MetricsResponse, NodeParams, NodesResponse, Readyz, type LogsQueryT, type MetricsQueryT, type NodeParamsT } from './schemas.js';
 import { fleetOverview, listNodes, metricSeries, searchLogs, seriesSource, topTemplates } from './queries.js';
 import { chooseStep, timeRange } from './time-range.js';
+import { uiPlugin } from '../ui/plugin.js';
 
 export interface ApiDeps {
   client: ClickHouseClient;
@@ -60,6 +61,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   void app.register(swaggerUi, { routePrefix: '/docs' });
   // Routes live in a plugin loaded after swagger, so its onRoute hook sees every one of them.
   void app.register(async (api) => routes(api, deps, now));
+  void app.register(uiPlugin, {});
   return app;
 }
 
