@@ -36,6 +36,7 @@ import { PullResponder } from './pull/responder.js';
 import { Redactor } from './transforms/redact/redactor.js';
 
 export const AGENT_VERSION = '0.1.0';
+const STORE_FLUSH_MS = 5000;
 
 export interface RunningCollector {
   collector: Collector;
@@ -92,6 +93,11 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
   });
 
   const store = config.store.enabled ? await LogStore.open({ ...config.store, dir: path.join(config.dataDir, 'logs') }) : undefined;
+  // Lines wait in memory until a block fills; sealing on a timer bounds how stale a log pull can be
+  // and how much a power cut can take.
+  const storeTimer = store
+    ? setInterval(() => store.flush().catch((err: Error) => log.error('log store write failed', { err: err.message })), STORE_FLUSH_MS).unref()
+    : undefined;
   const logs = new LogPipeline(config.logs, {
     now: Date.now,
     report: drops,
@@ -177,6 +183,7 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
       pull?.close();
       await collector?.stop();
       await uplink.close();
+      clearInterval(storeTimer);
       await store?.close();
       await httpServer?.close();
       await meterProvider.shutdown();
