@@ -1,0 +1,262 @@
+/**
+ * Bytes on the wire per node-hour (issue 5, Encoding) for the reference workload: 30 containers,
+ * a 10 s scrape, 60 s windows, 20 log lines/s from Loghub-2k with each dataset's own level mix
+ * (bench/support/workload.ts). One hour is simulated in compressed time through the collector's
+ * real stages, wired as collector.ts wires them: statsToSamples -> Downsampler, LogPipeline,
+ * assembleBatches, and the uplink's codec (createBatchCodec() with its defaults) per batch.
+ *
+ * Compared with the same hour as (a) raw: the json-file bytes of the same lines plus one minified
+ * `docker stats` document per container per scrape; (b) the same batches as JSON + zstd at the
+ * codec's level; (c) the same batches as OTLP protobuf (bench/support/otlp.ts) + gzip. Each ratio
+ * is the baseline's bytes over ours. encode_mb_per_s_per_core is our encode (validate, body,
+ * zstd) over these batches in MB of their JSON size per CPU-second, beside JSON.stringify + zstd.
+ *
+ * The collector's stages are loaded from its dist/ by path (build first: `npx tsc -b`).
+ */
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Compressor } from 'zstd-napi';
+import { createBatchCodec, resolveCodecOptions, LOG_LEVEL_NAMES, type Batch, type NodeHealth } from '@edge-telemetry/protocol';
+import { createPrng, LogPipeline, logPipelineOptions, AGENT_VERSION } from '@edge-telemetry/collector';
+import type { BenchCase, Figure } from './harness.js';
+import type * as DownsamplerModule from '../packages/collector/src/transforms/downsample/downsampler.js';
+import type * as SketchOpsModule from '../packages/collector/src/transforms/downsample/ddsketch-ops.js';
+import type * as AssembleModule from '../packages/collector/src/pipeline/assemble-batches.js';
+import type * as DropsModule from '../packages/collector/src/pipeline/drop-counter.js';
+import type * as StatsModule from '../packages/collector/src/sources/docker/stats.js';
+import type * as CsvModule from '../packages/collector/src/transforms/templates/csv.js';
+import { readLoghubLines } from './support/loghub-lines.js';
+import { REFERENCE_WORKLOAD, workload, workloadContainers, type StatsDoc } from './support/workload.js';
+import { addSizes, jsonZstdBytes, otlpGzipBytes, sectionSizes, ZERO_SIZES, type SectionSizes } from './support/wire-sizes.js';
+import { readFile, readdir } from 'node:fs/promises';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CORPORA = path.join(here, '../../shared/corpora');
+const dist = async <T>(p: string): Promise<T> => (await import(pathToFileURL(path.join(here, '../packages/collector/dist', p)).href)) as T;
+const NODE = 'edge-node-01';
+const SEED = 5;
+const THROUGHPUT_RUNS = 5;
+
+interface Hour {
+  /** Every batch of the hour with its priority class, as the uplink received them. */
+  batches: Array<{ cls: number; batch: Batch; wire: number }>;
+  /** Each window's whole draft (before the split by class), for the one-batch-per-window comparison. */
+  windows: Batch[];
+  rawLogBytes: number;
+  rawStatsBytes: number;
+  lines: number;
+  /** Lines per level as the datasets label them (the workload's mix). */
+  fedLevels: number[];
+  /** Lines per level as the pipeline parsed them (its logs.<level>_lines summaries). */
+  parsedLevels: number[];
+}
+
+async function statsBodies(): Promise<StatsDoc[]> {
+  const dir = path.join(CORPORA, 'docker/stats');
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(dir, f), 'utf8')) as StatsDoc));
+}
+
+async function simulateHour(): Promise<Hour> {
+  const { Downsampler } = await dist<typeof DownsamplerModule>('transforms/downsample/downsampler.js');
+  const { ddSketchOps } = await dist<typeof SketchOpsModule>('transforms/downsample/ddsketch-ops.js');
+  const { assembleBatches } = await dist<typeof AssembleModule>('pipeline/assemble-batches.js');
+  const { DropCounter } = await dist<typeof DropsModule>('pipeline/drop-counter.js');
+  const { statsToSamples } = await dist<typeof StatsModule>('sources/docker/stats.js');
+  const { parseCsv } = await dist<typeof CsvModule>('transforms/templates/csv.js');
+
+  const o = REFERENCE_WORKLOAD;
+  const random = createPrng(SEED);
+  const datasets = await readLoghubLines(path.join(CORPORA, 'loghub2k'), parseCsv);
+  const fleet = workloadContainers(o.containers, datasets, random);
+  const infos = new Map(fleet.map((c) => [c.info.name, c.info]));
+  let now = o.startMs;
+  const drops = new DropCounter();
+  // Default options throughout, as a collector with an empty config file runs.
+  const downsampler = new Downsampler({ windowMs: o.windowMs }, { sketches: ddSketchOps, report: drops });
+  const logs = new LogPipeline(logPipelineOptions({}), { now: () => now, report: drops, describe: (name) => infos.get(name) });
+  const codec = createBatchCodec();
+  const prevCpu = new Map<string, ReturnType<typeof statsToSamples>['cpu']>();
+
+  const hour: Hour = { batches: [], windows: [], rawLogBytes: 0, rawStatsBytes: 0, lines: 0, fedLevels: [0, 0, 0, 0, 0, 0], parsedLevels: [0, 0, 0, 0, 0, 0] };
+  let windowRaw = 0;
+  let lastWindowWire = 0;
+  let seq = 0;
+  for (const step of workload(o, fleet, await statsBodies(), random)) {
+    if (step.kind === 'scrape') {
+      now = step.ts;
+      const samples = step.docs.flatMap(({ container, doc, json }) => {
+        const r = statsToSamples(container, doc, prevCpu.get(container), step.ts);
+        prevCpu.set(container, r.cpu);
+        const bytes = Buffer.byteLength(json);
+        hour.rawStatsBytes += bytes;
+        windowRaw += bytes;
+        return r.samples;
+      });
+      downsampler.ingest('docker', { samples });
+    } else if (step.kind === 'line') {
+      now = step.ts;
+      const rawBytes = Buffer.byteLength(step.jsonFile);
+      hour.rawLogBytes += rawBytes;
+      windowRaw += rawBytes;
+      hour.lines++;
+      (hour.fedLevels[step.level] as number)++;
+      logs.push({ ts: step.ts, container: step.container, stream: step.stream, line: step.line, rawBytes });
+    } else {
+      // collector.ts sealWindow at full fidelity (degrade level 0: nothing withheld, fine windows).
+      now = step.windowEnd;
+      const out = logs.flush(step.windowStart, step.windowEnd);
+      for (const m of out.metrics) {
+        const level = LOG_LEVEL_NAMES.findIndex((n) => m.metric === `logs.${n}_lines`);
+        if (level >= 0) (hour.parsedLevels[level] as number) += m.sum;
+      }
+      const health: NodeHealth = {
+        uplinkBytes: lastWindowWire,
+        rawBytes: windowRaw,
+        queueBatches: 0,
+        queueBytes: 0,
+        budgetLeftBytes: -1,
+        degradeLevel: 0,
+        cpuPct: 1.5,
+        rssBytes: 80 * 2 ** 20,
+        agentVersion: AGENT_VERSION,
+      };
+      const draft = {
+        node: NODE,
+        sentAt: step.windowEnd,
+        windowStart: step.windowStart,
+        windowEnd: step.windowEnd,
+        containers: [...infos.values()],
+        metrics: [...downsampler.flush(step.windowEnd), ...out.metrics],
+        logs: out.logs,
+        templates: out.templates,
+        events: [],
+        drops: drops.take(),
+        health,
+      };
+      windowRaw = 0;
+      lastWindowWire = 0;
+      hour.windows.push({ ...draft, epoch: 1, seq: 0 });
+      for (const { draft: d, priorityClass } of assembleBatches(draft)) {
+        const batch: Batch = { ...d, epoch: 1, seq: ++seq };
+        const wire = codec.encode(batch).length;
+        lastWindowWire += wire;
+        hour.batches.push({ cls: priorityClass, batch, wire });
+      }
+    }
+  }
+  return hour;
+}
+
+function cpuMs(fn: () => void): number {
+  const c0 = process.cpuUsage();
+  fn();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+}
+
+/** Median CPU ms of a full pass over the batches, ours and the baseline interleaved run by run. */
+function throughput(batches: readonly Batch[], level: number): { ours: number; json: number; mb: number } {
+  const codec = createBatchCodec({ level });
+  const z = new Compressor();
+  z.setParameters({ compressionLevel: level });
+  const mb = batches.reduce((s, b) => s + Buffer.byteLength(JSON.stringify(b)), 0) / 1e6;
+  const ours: number[] = [];
+  const json: number[] = [];
+  const passOurs = () => batches.forEach((b) => codec.encode(b));
+  const passJson = () => batches.forEach((b) => z.compress(Buffer.from(JSON.stringify(b))));
+  passOurs();
+  passJson();
+  for (let i = 0; i < THROUGHPUT_RUNS; i++) {
+    ours.push(cpuMs(passOurs));
+    json.push(cpuMs(passJson));
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  return { ours: mb / (median(ours) / 1000), json: mb / (median(json) / 1000), mb };
+}
+
+const pct = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(1)}%`;
+const mix = (counts: readonly number[]): string => {
+  const total = counts.reduce((s, n) => s + n, 0);
+  return LOG_LEVEL_NAMES.map((n, i) => `${n} ${pct(counts[i] as number, total)}`).join(', ');
+};
+
+async function run(): Promise<Figure[]> {
+  const hour = await simulateHour();
+  const level = resolveCodecOptions().level;
+  const zc = new Compressor();
+  zc.setParameters({ compressionLevel: level });
+  const zstd = (b: Uint8Array) => zc.compress(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  const gzip = (b: Uint8Array) => gzipSync(b);
+  const codec = createBatchCodec({ level });
+  const oursSize = (b: Batch) => codec.encode(b).length;
+
+  const byClass = new Map<number, { ours: number; json: number; otlp: number; batches: number }>();
+  let ours = 0;
+  let json = 0;
+  let otlp = 0;
+  let oursSections: SectionSizes = ZERO_SIZES;
+  let jsonSections: SectionSizes = ZERO_SIZES;
+  for (const { cls, batch, wire } of hour.batches) {
+    const j = jsonZstdBytes(batch, zstd);
+    const p = otlpGzipBytes(batch, gzip);
+    ours += wire;
+    json += j;
+    otlp += p.metrics + p.logs;
+    const c = byClass.get(cls) ?? { ours: 0, json: 0, otlp: 0, batches: 0 };
+    byClass.set(cls, { ours: c.ours + wire, json: c.json + j, otlp: c.otlp + p.metrics + p.logs, batches: c.batches + 1 });
+    oursSections = addSizes(oursSections, sectionSizes(batch, oursSize));
+    jsonSections = addSizes(jsonSections, sectionSizes(batch, (b) => jsonZstdBytes(b, zstd)));
+  }
+  // The same hour with one batch per window (no split by priority class), for each encoding.
+  let oursWindow = 0;
+  let jsonWindow = 0;
+  let otlpWindow = 0;
+  for (const w of hour.windows) {
+    oursWindow += oursSize(w);
+    jsonWindow += jsonZstdBytes(w, zstd);
+    const p = otlpGzipBytes(w, gzip);
+    otlpWindow += p.metrics + p.logs;
+  }
+  const raw = hour.rawLogBytes + hour.rawStatsBytes;
+  const speed = throughput(
+    hour.batches.map((b) => b.batch),
+    level,
+  );
+
+  const classes = [...byClass.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([cls, c]) => `class ${cls} (${c.batches} batches): ours ${c.ours} B, JSON+zstd ${c.json} B, OTLP+gzip ${c.otlp} B`);
+  const sections = (s: SectionSizes) =>
+    `header ${s.header}, containers ${s.containers}, container metrics ${s.containerMetrics}, level metrics ${s.levelMetrics}, logs ${s.logs}, templates ${s.templates}, drops ${s.drops}`;
+  const report = [
+    `workload: ${hour.lines} lines (${hour.rawLogBytes} B json-file), ${hour.rawStatsBytes} B of docker stats JSON; ${hour.batches.length} batches in ${hour.windows.length} windows`,
+    `level mix fed (datasets' Level column): ${mix(hour.fedLevels)}`,
+    `level mix parsed by the pipeline: ${mix(hour.parsedLevels)}`,
+    ...classes,
+    `sections alone, summed over the hour (ours): ${sections(oursSections)}`,
+    `sections alone, summed over the hour (JSON+zstd): ${sections(jsonSections)}`,
+    `one batch per window instead: ours ${oursWindow} B, JSON+zstd ${jsonWindow} B, OTLP+gzip ${otlpWindow} B`,
+    `encode input ${speed.mb.toFixed(2)} MB of JSON per pass`,
+  ];
+  process.stdout.write(`\n  ${report.join('\n  ')}\n`);
+
+  const note = `30 containers, 10 s scrape, 60 s window, 20 lines/s Loghub-2k, one simulated hour, codec defaults (zstd ${level})`;
+  return [
+    { name: 'uplink.bytes_per_node_hour', value: ours, unit: 'bytes', baseline: raw, ratio: raw / ours, note: `${note}; baseline = raw (a)` },
+    { name: 'uplink.ratio_vs_raw', value: raw / ours, unit: 'x', baseline: raw, note: `raw = ${hour.rawLogBytes} B json-file + ${hour.rawStatsBytes} B docker stats JSON` },
+    { name: 'uplink.ratio_vs_json_zstd', value: json / ours, unit: 'x', baseline: json, note: `same batches, JSON.stringify + zstd ${level}` },
+    { name: 'uplink.ratio_vs_otlp_gzip', value: otlp / ours, unit: 'x', baseline: otlp, note: 'same batches, OTLP ExportMetrics/ExportLogsServiceRequest protobuf + gzip 6' },
+    {
+      name: 'uplink.encode_mb_per_s_per_core',
+      value: speed.ours,
+      unit: 'MB/s',
+      baseline: speed.json,
+      ratio: speed.ours / speed.json,
+      note: 'MB of JSON-equivalent batch content per CPU-second; baseline JSON.stringify + zstd, same batches, same run',
+    },
+  ];
+}
+
+export const benches: BenchCase[] = [{ name: 'uplink.economy', run }];
