@@ -78,7 +78,7 @@ function svgEl(doc, tag, attrs) {
  * @param {Document} doc @param {{ id: string, title: string, series: Series[], from: number, to: number, unit?: string }} c
  */
 export function renderChart(doc, c) {
-  const box = { width: 560, height: 220, pad: { l: 56, r: 12, t: 10, b: 24 } };
+  const box = { width: 560, height: 220, pad: { l: 56, r: 28, t: 10, b: 24 } };
   const m = chartModel(c.series, c.from, c.to, box);
   const fig = doc.createElement('figure');
   fig.className = 'chart';

@@ -1,0 +1,97 @@
+/** The pages' pure modules (formatting, sorting, chart geometry, stream decoding) in Node, without a browser. */
+import { describe, expect, it } from 'vitest';
+import { authHeaders, describeError, ApiError } from '../../packages/ingester/ui-assets/js/api.js';
+import { chartModel, niceTicks, niceTimeTicks } from '../../packages/ingester/ui-assets/js/chart.js';
+import { formatAgo, formatBytes, formatRatio, stepFor } from '../../packages/ingester/ui-assets/js/format.js';
+import { createLineDecoder, pullProgress } from '../../packages/ingester/ui-assets/js/lines.js';
+import { filterRows, nextSort, sortRows } from '../../packages/ingester/ui-assets/js/table.js';
+import { chartsByMetric, unitOf } from '../../packages/ingester/ui-assets/js/node.js';
+import { pullRequest } from '../../packages/ingester/ui-assets/js/pull.js';
+import { visibleNodes } from '../../packages/ingester/ui-assets/js/fleet.js';
+
+describe('ui modules', () => {
+  it('formats bytes, ratios, ages and steps', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(300 * 1024 * 1024)).toBe('300 MiB');
+    expect(formatRatio(40_960, 2048)).toBe('20.0x');
+    expect(formatRatio(100, 0)).toBe('–');
+    expect(formatAgo(null, 0)).toBe('never');
+    expect(formatAgo(new Date(1_000_000).toISOString(), 1_000_000 + 125_000)).toBe('2 min ago');
+    expect(stepFor(3_600_000, 120)).toBe(60);
+    expect(stepFor(7 * 86_400_000, 120)).toBe(5040);
+  });
+
+  it('sends the bearer token only when one is set, and explains 401', () => {
+    expect(authHeaders('', { a: '1' })).toEqual({ a: '1' });
+    expect(authHeaders('t0k', {})).toEqual({ authorization: 'Bearer t0k' });
+    expect(describeError(new ApiError(401, 'ET_ERR_UNAUTHORIZED', 'x'))).toMatch(/needs a token/);
+    expect(describeError(new ApiError(400, 'ET_ERR_BAD_REQUEST', 'bad step'))).toBe('ET_ERR_BAD_REQUEST: bad step');
+  });
+
+  it('sorts numbers numerically and names naturally, flips on a second press, filters by every word', () => {
+    const rows = [{ n: 'gw-10', v: 5 }, { n: 'gw-9', v: 40 }, { n: 'gw-100', v: 7 }];
+    const byName = { key: 'n', label: 'n', value: (r: { n: string }) => r.n };
+    const byV = { key: 'v', label: 'v', value: (r: { v: number }) => r.v };
+    expect(sortRows(rows, byName, 'ascending').map((r) => r.n)).toEqual(['gw-9', 'gw-10', 'gw-100']);
+    expect(sortRows(rows, byV, 'descending').map((r) => r.v)).toEqual([40, 7, 5]);
+    expect(nextSort({ sortKey: 'v', dir: 'ascending' }, 'v')).toEqual({ sortKey: 'v', dir: 'descending' });
+    expect(nextSort({ sortKey: 'v', dir: 'descending' }, 'n')).toEqual({ sortKey: 'n', dir: 'ascending' });
+    expect(filterRows(rows, [byName, byV], 'GW 40').map((r) => r.n)).toEqual(['gw-9']);
+    expect(filterRows(rows, [byName], '  ')).toHaveLength(3);
+  });
+
+  it('filters fleet rows by state before the text filter', () => {
+    const rows = [
+      { node: 'a', online: true, lastSeen: null, containers: ['web'], uplinkBytes: 1 },
+      { node: 'b', online: false, lastSeen: null, containers: ['web'], uplinkBytes: 2 },
+    ];
+    const cols = [{ key: 'node', label: 'Node', value: (r: { node: string; containers: string[] }) => `${r.node} ${r.containers.join(' ')}` }];
+    expect(visibleNodes(rows, 'web', 'offline', cols).map((r) => r.node)).toEqual(['b']);
+    expect(visibleNodes(rows, '', '', cols)).toHaveLength(2);
+  });
+
+  it('lays out chart paths inside the plot box and breaks lines at gaps', () => {
+    const box = { width: 100, height: 60, pad: { l: 10, r: 10, t: 5, b: 5 } };
+    const m = chartModel([{ label: 'a', points: [{ t: 0, v: 0 }, { t: 50, v: 10 }, { t: 60, v: null }, { t: 100, v: 5 }] }], 0, 100, box);
+    expect(m.paths[0]!.d).toBe('M10.0,55.0L50.0,5.0M90.0,30.0');
+    expect(m.lo).toBe(0);
+    expect(m.hi).toBe(10);
+    const empty = chartModel([], 0, 100, box);
+    expect(empty.paths).toEqual([]);
+    expect(niceTicks(0, 43, 4)).toEqual([0, 20, 40]);
+    expect(niceTimeTicks(0, 3_600_000, 4)).toEqual([0, 900_000, 1_800_000, 2_700_000, 3_600_000]);
+  });
+
+  it('groups series into one chart per metric with the chosen statistic, and knows units', () => {
+    const groups = chartsByMetric(
+      [
+        { container: 'b', metric: 'mem.usage_bytes', points: [{ t: '1970-01-01T00:01:00.000Z', avg: 5, max: 9 }] },
+        { container: 'a', metric: 'cpu.usage_pct', points: [{ t: '1970-01-01T00:01:00.000Z', avg: 1, max: null }] },
+      ],
+      'max',
+    );
+    expect(groups.map(([m]) => m)).toEqual(['cpu.usage_pct', 'mem.usage_bytes']);
+    expect(groups[0]![1]).toEqual([{ label: 'a', points: [{ t: 60_000, v: null }] }]);
+    expect(groups[1]![1][0]!.points[0]!.v).toBe(9);
+    expect([unitOf('cpu.usage_pct'), unitOf('net.rx_bytes_per_s'), unitOf('mem.usage_bytes'), unitOf('x')]).toEqual(['%', 'B/s', 'bytes', '']);
+  });
+
+  it('decodes streamed lines across chunk boundaries, as text or NDJSON', () => {
+    const text = createLineDecoder('text/plain; charset=utf-8');
+    expect(text.push('2026-11-28T06:00:00.000Z\tweb\tstdout\tINFO\tfirst\r\nsec')).toEqual(['2026-11-28T06:00:00.000Z\tweb\tstdout\tINFO\tfirst']);
+    expect(text.push('ond\n')).toEqual(['second']);
+    expect(text.push('tail')).toEqual([]);
+    expect(text.end()).toEqual(['tail']);
+    const nd = createLineDecoder('application/x-ndjson');
+    expect(nd.push('{"line":"a"}\n{"lines":["b","c"]}\n"d"\n{"progress":1}\n{"li')).toEqual(['a', 'b', 'c', 'd']);
+    expect(nd.push('ne":"e"}\n')).toEqual(['e']);
+  });
+
+  it('reads pull progress from the status body and builds the request from the form', () => {
+    expect(pullProgress({ state: 'running', receivedChunks: 2, totalChunks: 4, receivedLines: 100 })).toMatchObject({ state: 'running', fraction: 0.5, lines: 100, done: false });
+    expect(pullProgress({ status: 'completed', chunks: 4 })).toMatchObject({ done: true, fraction: 1 });
+    expect(pullProgress({ state: 'failed', error: 'node unreachable' })).toMatchObject({ done: true, error: 'node unreachable' });
+    expect(pullRequest({ container: 'web', sinceMin: 15, level: '', grep: 'timeout', tail: '' }, 1_000_000)).toEqual({ since: 100_000, until: 1_000_000, container: 'web', grep: 'timeout' });
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * The web UI in headless Chromium against a real ingester (embedded ClickHouse, aedes) with nodes
+ * seeded by encoded batches. A token check in front of the API, standing in for its auth hook,
+ * shows the pages work behind bearer-token auth. Screenshots go to test-artifacts/screenshots/.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveChromium, launchChromium } from './support/chromium.js';
+import { seedFleet, startUiStack, type UiStack } from './support/stack.js';
+
+const SHOTS = path.resolve('test-artifacts/screenshots');
+const TOKEN = 'ui-test-token';
+
+async function poll<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.runIf(haveChromium())('web UI in Chromium', () => {
+  let stack: UiStack;
+  let browser: Browser;
+  let origin: string;
+  /** Every request any page made, to prove nothing leaves the ingester's origin. */
+  const requests: { url: string; authorization?: string }[] = [];
+
+  beforeAll(async () => {
+    stack = await startUiStack({
+      beforeStart: (ing) =>
+        ing.app.addHook('onRequest', async (req, reply) => {
+          if (req.routeOptions.config.public || !req.url.startsWith('/api/')) return;
+          if (req.headers.authorization !== `Bearer ${TOKEN}`) return reply.status(401).send({ code: 'ET_ERR_UNAUTHORIZED', message: 'a bearer token is required', statusCode: 401 });
+        }),
+    });
+    origin = new URL(stack.url).origin;
+    await seedFleet(stack.brokerUrl, [
+      { node: 'gw-berlin-01', state: 'online', minutes: 20 },
+      { node: 'gw-lisbon-02', state: 'online', minutes: 12 },
+      { node: 'gw-oslo-03', state: 'offline', minutes: 6 },
+    ]);
+    // The offline status travels after the batches; wait until the API reports it.
+    await poll(async () => {
+      const res = await fetch(`${stack.url}/api/v1/nodes`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const nodes = (await res.json()) as { node: string; online: boolean }[];
+      return nodes.length === 3 && nodes.find((n) => n.node === 'gw-oslo-03')?.online === false ? nodes : undefined;
+    }, 'three seeded nodes, one offline');
+    browser = await launchChromium();
+    await mkdir(SHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  const openPage = async (pathname: string, withToken = true): Promise<Page> => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    page.on('request', (r) => requests.push({ url: r.url(), authorization: r.headers()['authorization'] }));
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    if (withToken) await ctx.addInitScript((t) => sessionStorage.setItem('edge-telemetry.token', t), TOKEN);
+    await page.goto(`${stack.url}${pathname}`);
+    return page;
+  };
+
+  it('the fleet page asks for a token, then shows the seeded nodes with state, uplink against raw, and sorts and filters', async () => {
+    const page = await openPage('/', false);
+    expect(new URL(page.url()).pathname).toBe('/ui/');
+    await expect.poll(() => page.locator('#status').textContent()).toContain('needs a token');
+
+    await page.getByRole('textbox', { name: 'API token' }).fill(TOKEN);
+    await page.getByRole('button', { name: 'Save' }).click();
+    const rows = page.locator('#nodes tbody tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    expect(await rows.locator('th').allTextContents()).toEqual(['gw-berlin-01', 'gw-lisbon-02', 'gw-oslo-03']);
+    const oslo = rows.filter({ hasText: 'gw-oslo-03' });
+    expect(await oslo.textContent()).toContain('offline');
+    expect(await rows.filter({ hasText: 'gw-berlin-01' }).textContent()).toContain('online');
+    expect(await page.locator('#summary').textContent()).toContain('2 / 3');
+    // Uplink bytes of gw-berlin-01: the sum of its 20 batches' health.uplinkBytes (2048 + 10 * seq).
+    const berlinUplink = Array.from({ length: 20 }, (_, i) => 2048 + 10 * (i + 1)).reduce((a, b) => a + b, 0);
+    expect(await rows.filter({ hasText: 'gw-berlin-01' }).locator('td').nth(3).textContent()).toBe(`${(berlinUplink / 1024).toFixed(1)} KiB`);
+    expect(await page.locator('#drops tbody').textContent()).toContain('below_level');
+
+    // Sorting from the keyboard: the header is a button; Enter sorts ascending, again descending.
+    const uplinkSort = page.getByRole('button', { name: 'Uplink (24 h)' });
+    await uplinkSort.focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter');
+    expect(await page.locator('th', { has: page.getByRole('button', { name: 'Uplink (24 h)' }) }).getAttribute('aria-sort')).toBe('descending');
+    expect(await rows.locator('th').allTextContents()).toEqual(['gw-berlin-01', 'gw-lisbon-02', 'gw-oslo-03']);
+    await page.keyboard.press('Enter');
+    expect(await rows.locator('th').allTextContents()).toEqual(['gw-oslo-03', 'gw-lisbon-02', 'gw-berlin-01']);
+
+    await page.getByRole('combobox', { name: 'State' }).selectOption('offline');
+    expect(await rows.locator('th').allTextContents()).toEqual(['gw-oslo-03']);
+    await page.getByRole('combobox', { name: 'State' }).selectOption('');
+    await page.getByRole('searchbox', { name: 'Filter' }).fill('lisbon');
+    expect(await rows.locator('th').allTextContents()).toEqual(['gw-lisbon-02']);
+    await page.getByRole('searchbox', { name: 'Filter' }).fill('');
+    await page.screenshot({ path: path.join(SHOTS, 'fleet.png'), fullPage: true });
+
+    // Every API call after the token was saved carried it.
+    const api = requests.filter((r) => new URL(r.url).pathname.startsWith('/api/'));
+    expect(api.at(-1)?.authorization).toBe(`Bearer ${TOKEN}`);
+    await page.context().close();
+  });
+
+  it('the node page draws a chart per metric with a text alternative, and lists warnings, errors and templates', async () => {
+    const page = await openPage('/ui/node.html?node=gw-berlin-01');
+    const charts = page.locator('figure.chart');
+    await expect.poll(() => charts.count()).toBe(4);
+    const cpu = charts.filter({ hasText: 'cpu.usage_pct' });
+    // One line per container, each with a real path through several points.
+    const paths = cpu.locator('path.series');
+    expect(await paths.count()).toBe(3);
+    for (const d of await paths.evaluateAll((els) => els.map((e) => e.getAttribute('d') ?? ''))) expect(d.match(/[ML]/g)?.length ?? 0).toBeGreaterThanOrEqual(10);
+    const box = await paths.first().boundingBox();
+    expect(box?.height ?? 0).toBeGreaterThan(10);
+    expect(await cpu.locator('svg').getAttribute('role')).toBe('img');
+    expect(await cpu.locator('desc').textContent()).toMatch(/app-0: \d+ points from/);
+    expect(await cpu.locator('details table tbody tr').count()).toBeGreaterThanOrEqual(10);
+    expect(await page.locator('#containers li').allTextContents()).toEqual(['app-0', 'app-1', 'app-2']);
+    await expect.poll(() => page.locator('#logs tbody tr').count()).toBeGreaterThan(0);
+    for (const level of await page.locator('#logs tbody td:nth-child(2)').allTextContents()) expect(['warn', 'error', 'fatal']).toContain(level);
+    expect(await page.locator('#templates tbody').textContent()).toContain('request <*> served in <*> ms');
+    await page.screenshot({ path: path.join(SHOTS, 'node.png'), fullPage: true });
+
+    // Narrowing to one container redraws with one line per chart.
+    await page.getByRole('combobox', { name: 'Container', exact: true }).selectOption('app-1');
+    await expect.poll(() => cpu.locator('path.series').count()).toBe(1);
+    await page.context().close();
+  });
+
+  it('makes no request outside the ingester origin', () => {
+    expect(requests.length).toBeGreaterThan(10);
+    const outside = requests.filter((r) => !r.url.startsWith(origin) && !r.url.startsWith('data:') && !r.url.startsWith('blob:'));
+    expect(outside).toEqual([]);
+  });
+});
