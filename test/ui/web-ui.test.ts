@@ -12,6 +12,8 @@ import { seedFleet, startUiStack, type UiStack } from './support/stack.js';
 
 const SHOTS = path.resolve('test-artifacts/screenshots');
 const TOKEN = 'ui-test-token';
+/** Pages query embedded ClickHouse; on a loaded machine that takes seconds, not the poll's default second. */
+const WAIT = { timeout: 15_000, interval: 50 };
 
 async function poll<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -74,12 +76,12 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
   it('the fleet page asks for a token, then shows the seeded nodes with state, uplink against raw, and sorts and filters', async () => {
     const page = await openPage('/', false);
     expect(new URL(page.url()).pathname).toBe('/ui/');
-    await expect.poll(() => page.locator('#status').textContent()).toContain('needs a token');
+    await expect.poll(() => page.locator('#status').textContent(), WAIT).toContain('needs a token');
 
     await page.getByRole('textbox', { name: 'API token' }).fill(TOKEN);
     await page.getByRole('button', { name: 'Save' }).click();
     const rows = page.locator('#nodes tbody tr');
-    await expect.poll(() => rows.count()).toBe(3);
+    await expect.poll(() => rows.count(), WAIT).toBe(3);
     expect(await rows.locator('th').allTextContents()).toEqual(['gw-berlin-01', 'gw-lisbon-02', 'gw-oslo-03']);
     const oslo = rows.filter({ hasText: 'gw-oslo-03' });
     expect(await oslo.textContent()).toContain('offline');
@@ -117,7 +119,7 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
   it('the node page draws a chart per metric with a text alternative, and lists warnings, errors and templates', async () => {
     const page = await openPage('/ui/node.html?node=gw-berlin-01');
     const charts = page.locator('figure.chart');
-    await expect.poll(() => charts.count()).toBe(4);
+    await expect.poll(() => charts.count(), WAIT).toBe(4);
     const cpu = charts.filter({ hasText: 'cpu.usage_pct' });
     // One line per container, each with a real path through several points.
     const paths = cpu.locator('path.series');
@@ -129,14 +131,14 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
     expect(await cpu.locator('desc').textContent()).toMatch(/app-0: \d+ points from/);
     expect(await cpu.locator('details table tbody tr').count()).toBeGreaterThanOrEqual(10);
     expect(await page.locator('#containers li').allTextContents()).toEqual(['app-0', 'app-1', 'app-2']);
-    await expect.poll(() => page.locator('#logs tbody tr').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('#logs tbody tr').count(), WAIT).toBeGreaterThan(0);
     for (const level of await page.locator('#logs tbody td:nth-child(2)').allTextContents()) expect(['warn', 'error', 'fatal']).toContain(level);
     expect(await page.locator('#templates tbody').textContent()).toContain('request <*> served in <*> ms');
     await page.screenshot({ path: path.join(SHOTS, 'node.png'), fullPage: true });
 
     // Narrowing to one container redraws with one line per chart.
     await page.getByRole('combobox', { name: 'Container', exact: true }).selectOption('app-1');
-    await expect.poll(() => cpu.locator('path.series').count()).toBe(1);
+    await expect.poll(() => cpu.locator('path.series').count(), WAIT).toBe(1);
     await page.context().close();
   });
 
