@@ -13,11 +13,12 @@
  *
  * The collector's stages are loaded from its dist/ by path (build first: `npx tsc -b`).
  */
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Compressor } from 'zstd-napi';
-import { createBatchCodec, resolveCodecOptions, LOG_LEVEL_NAMES, type Batch, type NodeHealth } from '@edge-telemetry/protocol';
+import { Compressor, Decompressor } from 'zstd-napi';
+import { createBatchCodec, resolveCodecOptions, FRAME_HEADER_BYTES, LOG_LEVEL_NAMES, type Batch, type NodeHealth } from '@edge-telemetry/protocol';
 import { createPrng, LogPipeline, logPipelineOptions, AGENT_VERSION } from '@edge-telemetry/collector';
 import type { BenchCase, Figure } from './harness.js';
 import type * as DownsamplerModule from '../packages/collector/src/transforms/downsample/downsampler.js';
@@ -28,8 +29,8 @@ import type * as StatsModule from '../packages/collector/src/sources/docker/stat
 import type * as CsvModule from '../packages/collector/src/transforms/templates/csv.js';
 import { readLoghubLines } from './support/loghub-lines.js';
 import { REFERENCE_WORKLOAD, workload, workloadContainers, type StatsDoc } from './support/workload.js';
+import { persistentZstd } from './support/stream-zstd.js';
 import { addSizes, jsonZstdBytes, otlpGzipBytes, sectionSizes, ZERO_SIZES, type SectionSizes } from './support/wire-sizes.js';
-import { readFile, readdir } from 'node:fs/promises';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CORPORA = path.join(here, '../../shared/corpora');
@@ -58,7 +59,8 @@ async function statsBodies(): Promise<StatsDoc[]> {
   return Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(dir, f), 'utf8')) as StatsDoc));
 }
 
-async function simulateHour(): Promise<Hour> {
+/** One hour of the reference workload through the collector's stages; `logOptions` overrides the log pipeline's defaults (what-if runs). */
+async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<Hour> {
   const { Downsampler } = await dist<typeof DownsamplerModule>('transforms/downsample/downsampler.js');
   const { ddSketchOps } = await dist<typeof SketchOpsModule>('transforms/downsample/ddsketch-ops.js');
   const { assembleBatches } = await dist<typeof AssembleModule>('pipeline/assemble-batches.js');
@@ -75,7 +77,7 @@ async function simulateHour(): Promise<Hour> {
   const drops = new DropCounter();
   // Default options throughout, as a collector with an empty config file runs.
   const downsampler = new Downsampler({ windowMs: o.windowMs }, { sketches: ddSketchOps, report: drops });
-  const logs = new LogPipeline(logPipelineOptions({}), { now: () => now, report: drops, describe: (name) => infos.get(name) });
+  const logs = new LogPipeline(logPipelineOptions(logOptions), { now: () => now, report: drops, describe: (name) => infos.get(name) });
   const codec = createBatchCodec();
   const prevCpu = new Map<string, ReturnType<typeof statsToSamples>['cpu']>();
 
@@ -176,6 +178,41 @@ function throughput(batches: readonly Batch[], level: number): { ours: number; j
   return { ours: mb / (median(ours) / 1000), json: mb / (median(json) / 1000), mb };
 }
 
+/** What a codec holding one zstd stream per priority class across batches would send (our body, and JSON, each on its own streams). */
+function persistentContext(hour: Hour, level: number): { ours: number; json: number; byClass: string } {
+  const unzstd = new Decompressor();
+  const streams = new Map<number, { ours: (b: Uint8Array) => Uint8Array; json: (b: Uint8Array) => Uint8Array }>();
+  let ours = 0;
+  let json = 0;
+  const perClass = new Map<number, number>();
+  for (const { cls, batch } of hour.batches) {
+    let s = streams.get(cls);
+    if (s === undefined) streams.set(cls, (s = { ours: persistentZstd(level), json: persistentZstd(level) }));
+    const frame = createBatchCodec({ level }).encode(batch);
+    const bytes = FRAME_HEADER_BYTES + s.ours(unzstd.decompress(frame.subarray(FRAME_HEADER_BYTES))).length;
+    ours += bytes;
+    perClass.set(cls, (perClass.get(cls) ?? 0) + bytes);
+    json += s.json(Buffer.from(JSON.stringify(batch))).length;
+  }
+  const byClass = [...perClass.entries()].map(([c, b]) => `class ${c} ${b} B`).join(', ');
+  return { ours, json, byClass };
+}
+
+/** Rows per window, averaged over the hour. */
+function perWindow(hour: Hour): string {
+  const n = hour.windows.length;
+  const sum = (f: (b: Batch) => number) => hour.windows.reduce((s, w) => s + f(w), 0);
+  const templates = sum((w) => w.templates.length);
+  const textBytes = sum((w) => w.templates.reduce((s, t) => s + Buffer.byteLength(t.template), 0));
+  return [
+    `${(sum((w) => w.metrics.length) / n).toFixed(0)} metric summaries`,
+    `${(sum((w) => w.logs.length) / n).toFixed(0)} verbatim lines`,
+    `${(templates / n).toFixed(0)} templates (${(textBytes / templates).toFixed(0)} B of text each)`,
+    `${(sum((w) => w.templates.reduce((s, t) => s + t.samples.length, 0)) / n).toFixed(0)} template samples`,
+    `${(sum((w) => w.templates.reduce((s, t) => s + t.count, 0)) / n).toFixed(0)} lines in templates`,
+  ].join(', ');
+}
+
 const pct = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(1)}%`;
 const mix = (counts: readonly number[]): string => {
   const total = counts.reduce((s, n) => s + n, 0);
@@ -220,6 +257,14 @@ async function run(): Promise<Figure[]> {
     otlpWindow += p.metrics + p.logs;
   }
   const raw = hour.rawLogBytes + hour.rawStatsBytes;
+  // What the quantile sketches cost: the metric batches again with the sketches left out.
+  const withoutSketches = hour.batches
+    .filter((b) => b.cls === 0)
+    .reduce((s, { batch }) => s + oursSize({ ...batch, metrics: batch.metrics.map(({ sketch: _, ...m }) => m) }), 0);
+  const persistent = persistentContext(hour, level);
+  const noSamples = await simulateHour({ templates: { maxSamples: 0 } });
+  const noSamplesBytes = noSamples.batches.reduce((s, b) => s + b.wire, 0);
+  const noSamplesPersistent = persistentContext(noSamples, level);
   const speed = throughput(
     hour.batches.map((b) => b.batch),
     level,
@@ -238,6 +283,10 @@ async function run(): Promise<Figure[]> {
     `sections alone, summed over the hour (ours): ${sections(oursSections)}`,
     `sections alone, summed over the hour (JSON+zstd): ${sections(jsonSections)}`,
     `one batch per window instead: ours ${oursWindow} B, JSON+zstd ${jsonWindow} B, OTLP+gzip ${otlpWindow} B`,
+    `per window: ${perWindow(hour)}`,
+    `class 0 without the quantile sketches: ours ${withoutSketches} B`,
+    `one zstd context per priority class kept across the hour (flush per batch): ours ${persistent.ours} B (${(raw / persistent.ours).toFixed(1)}x raw; ${persistent.byClass}), JSON ${persistent.json} B`,
+    `logs.templates.maxSamples = 0 (default 3): ours ${noSamplesBytes} B (${(raw / noSamplesBytes).toFixed(1)}x raw); with the persistent contexts too ${noSamplesPersistent.ours} B (${(raw / noSamplesPersistent.ours).toFixed(1)}x raw; ${noSamplesPersistent.byClass})`,
     `encode input ${speed.mb.toFixed(2)} MB of JSON per pass`,
   ];
   process.stdout.write(`\n  ${report.join('\n  ')}\n`);
