@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '@edge-telemetry/protocol';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { acceleratedClock, type CutReport, EVICT_STAGE, PRIORITY_CLASS_REASONS, UplinkError, type PriorityClassValue, type Uplink } from '../../packages/collector/src/uplink/index.js';
+import { acceleratedClock, type CutReport, EVICT_STAGE, PRIORITY_CLASS_REASONS, CollectorError, type PriorityClassValue, type Uplink } from '../../packages/collector/src/uplink/index.js';
 import { startAcker, type Acker } from './acker.js';
 import { testBatch } from './batches.js';
 import { openTestUplink, tempDir, until } from './harness.js';
@@ -84,7 +84,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
       rs.forEach((r, j) => {
         if (r.status === 'fulfilled') accepted.set(i + j, r.value.seq);
         else {
-          expect((r.reason as UplinkError).code).toBe('ET_ERR_OUTBOX_FULL');
+          expect((r.reason as CollectorError).code).toBe('ET_ERR_OUTBOX_FULL');
           refused++;
         }
       });

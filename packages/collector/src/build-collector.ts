@@ -133,7 +133,8 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
     return { batches: s.queueBatches, bytes: s.queueBytes };
   });
 
-  const tierMs = config.downsample.tiersMs[0];
+  // Under budget pressure metrics go at the first configured tier, or at five windows.
+  const tierMs = config.downsample.tiersMs[0] ?? 5 * config.downsample.windowMs;
   collector = createCollector({
     node: config.node,
     agentVersion: AGENT_VERSION,
@@ -153,7 +154,7 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
     ],
     logSources,
     downsampler: new Downsampler(config.downsample, { sketches: ddSketchOps, report: drops }),
-    tiers: tierMs === undefined ? undefined : { tierMs, roller: new TierRoller([tierMs], ddSketchOps) },
+    tiers: { tierMs, roller: new TierRoller([tierMs], ddSketchOps) },
     logs,
     uplink,
     drops,

@@ -60,7 +60,8 @@ describe('collector runtime', () => {
     const windows = cpuWindows(sent).sort((a, b) => a.start - b.start);
     expect(windows.some((w) => w.end - w.start === WINDOW)).toBe(true);
     expect(windows.some((w) => w.end - w.start === TIER)).toBe(true);
-    for (let i = 1; i < windows.length; i++) expect(windows[i]!.start).toBeGreaterThanOrEqual(windows[i - 1]!.end);
+    const spans = windows.map((w) => `${w.start % 100_000}-${w.end % 100_000}`).join(" ");
+    for (let i = 1; i < windows.length; i++) expect(windows[i]!.start, spans).toBeGreaterThanOrEqual(windows[i - 1]!.end);
     // Every coarse window is aligned to its tier and holds every scrape of its period.
     for (const w of windows.filter((x) => x.end - x.start === TIER)) {
       expect(w.start % TIER).toBe(0);

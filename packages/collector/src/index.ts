@@ -15,7 +15,7 @@ export { Redactor, type RedactionCounts } from './transforms/redact/redactor.js'
 export { redactOptions } from './transforms/redact/options.js';
 export { LogPipeline, type LogPipelineDeps, type LogPipelineWindow, type LogPipelineStats, type LogRecord } from './transforms/logs/pipeline.js';
 export { logPipelineOptions, LogPipelineOptionsSchema, type LogPipelineOptions } from './transforms/logs/options.js';
-export { LogError, LogErrorCodes, type LogErrorCode } from './transforms/logs/errors.js';
+export { CollectorError, CollectorErrorCodes, type CollectorErrorCode } from './errors.js';
 export { LogFileSource } from './sources/logfiles/log-file-source.js';
 export { logFileSourceOptions, LogFileSourceOptionsSchema, type LogFileSourceOptions } from './sources/logfiles/options.js';
 export { parseDockerJsonLine, parseCriLine, type LogFileEntry } from './sources/logfiles/formats.js';
@@ -23,3 +23,4 @@ export { cutMessage, type MessageFormat } from './sources/logfiles/cut-message.j
 export { LogStore, type LogQuery, type LogStoreStats } from './store/log-store.js';
 export { logStoreOptions, LogStoreOptionsSchema, type LogStoreOptions } from './store/options.js';
 export type { StoredLogRecord } from './store/record-codec.js';
+export { PullResponder, PullOptionsSchema, pullOptions, formatPulledLine, chunkLines, type PullLink, type PullStore, type PullResponderStats, type PullOptions } from './pull/index.js';

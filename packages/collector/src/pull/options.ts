@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { BudgetOptionsSchema } from '../uplink/budget/options.js';
-import { resolveOptions } from '../transforms/logs/options-check.js';
+import { resolveOptions } from '../config/resolve-options.js';
 
 export const PullOptionsSchema = Type.Object({
   /**

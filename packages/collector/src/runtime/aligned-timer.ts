@@ -13,11 +13,14 @@ export function startAlignedTimer(intervalMs: number, fn: (tick: number) => Prom
   let running = false;
   let stopped = false;
   let skipped = 0;
+  let last = -Infinity;
   const schedule = () => {
     if (stopped) return;
     const t = now();
-    const next = Math.floor(t / intervalMs) * intervalMs + intervalMs;
+    // A timer may fire a millisecond before the wall clock reaches its tick; never run a tick twice.
+    const next = Math.max(Math.floor(t / intervalMs) * intervalMs + intervalMs, last + intervalMs);
     timer = setTimeout(() => {
+      last = next;
       schedule();
       if (running) {
         skipped++;

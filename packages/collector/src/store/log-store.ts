@@ -2,7 +2,7 @@ import { mkdir, open, readFile, readdir, truncate, unlink, type FileHandle } fro
 import path from 'node:path';
 import type { LogLevelValue } from '@edge-telemetry/protocol';
 import { Compressor, Decompressor } from 'zstd-napi';
-import { LogError } from '../transforms/logs/errors.js';
+import { CollectorError } from '../errors.js';
 import { encodeBlock, parseBlock } from './block.js';
 import type { LogStoreOptions } from './options.js';
 import { decodeRecords, encodeRecords, type StoredLogRecord } from './record-codec.js';
@@ -79,7 +79,7 @@ export class LogStore {
 
   /** Queues one line. Returns false when it was dropped because the disk lags too far behind. */
   append(r: StoredLogRecord): boolean {
-    if (this.closed) throw new LogError('ET_ERR_STORE_CLOSED', this.options.dir);
+    if (this.closed) throw new CollectorError('ET_ERR_STORE_CLOSED', this.options.dir);
     const bytes = 16 + r.line.length;
     if (this.pendingBytes + this.queuedBytes + bytes > this.options.maxPendingBytes) {
       this.counters.droppedRecords++;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { resolveOptions } from '../transforms/logs/options-check.js';
+import { resolveOptions } from '../config/resolve-options.js';
 
 export const LogStoreOptionsSchema = Type.Object({
   /** Folder of segment files, on the data volume. */

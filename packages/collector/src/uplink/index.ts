@@ -9,7 +9,6 @@ import { Outbox, type CutReport, type OutboxRecord } from './outbox/outbox.js';
 import { systemClock, type Clock } from './sender/clock.js';
 import { Uplink } from './sender/uplink.js';
 
-export { UplinkError, UplinkErrorCodes, type UplinkErrorCode } from './errors.js';
 export { UplinkOptionsSchema, resolveUplinkOptions, type UplinkOptions, type UplinkOptionsInput } from './options.js';
 export { Outbox, segmentBytesOnDisk, type OutboxRecord, type OutboxStats, type CutReport, type OutboxHooks } from './outbox/outbox.js';
 export { OutboxOptionsSchema, type OutboxOptions } from './outbox/options.js';

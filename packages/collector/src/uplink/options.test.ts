@@ -19,10 +19,10 @@ describe('resolveUplinkOptions', () => {
       }
       return 'accepted';
     };
-    expect(bad({ outbox: { dir: '/d' }, mqtt: { url: 'mqtt://b', protocolVersion: 3 } })).toBe('ET_ERR_BAD_OPTIONS /mqtt/protocolVersion');
-    expect(bad({ outbox: { dir: '/d', capBytes: 10 }, mqtt: { url: 'mqtt://b' } })).toBe('ET_ERR_BAD_OPTIONS /outbox/capBytes');
-    expect(bad({ outbox: { dir: '/d' }, mqtt: { url: 'mqtt://b', reconnectMinMs: 5000, reconnectMaxMs: 1000 } })).toBe('ET_ERR_BAD_OPTIONS /mqtt/reconnectMaxMs');
-    expect(bad({ mqtt: { url: 'mqtt://b' } })).toBe('ET_ERR_BAD_OPTIONS /outbox');
+    expect(bad({ outbox: { dir: '/d' }, mqtt: { url: 'mqtt://b', protocolVersion: 3 } })).toBe('ET_ERR_OPTIONS /mqtt/protocolVersion');
+    expect(bad({ outbox: { dir: '/d', capBytes: 10 }, mqtt: { url: 'mqtt://b' } })).toBe('ET_ERR_OPTIONS /outbox/capBytes');
+    expect(bad({ outbox: { dir: '/d' }, mqtt: { url: 'mqtt://b', reconnectMinMs: 5000, reconnectMaxMs: 1000 } })).toBe('ET_ERR_OPTIONS /mqtt/reconnectMaxMs');
+    expect(bad({ mqtt: { url: 'mqtt://b' } })).toBe('ET_ERR_OPTIONS /outbox');
     expect(bad({ outbox: { dir: '/d' }, mqtt: { url: 'mqtt://b', tls: { ca: '/ca.pem' } } })).toBe('accepted');
   });
 });

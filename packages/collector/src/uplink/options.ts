@@ -3,9 +3,9 @@
  * filled in and the result checked, with one sentence saying what is wrong.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import { BudgetOptionsSchema } from './budget/options.js';
-import { UplinkError } from './errors.js';
+import { CollectorError } from '../errors.js';
+import { resolveOptions } from '../config/resolve-options.js';
 import { MqttOptionsSchema } from './mqtt/options.js';
 import { OutboxOptionsSchema } from './outbox/options.js';
 import { SenderOptionsSchema } from './sender/options.js';
@@ -25,16 +25,13 @@ export interface UplinkOptions {
   sender: Static<typeof SenderOptionsSchema>;
 }
 
-/** Fills defaults and validates; throws ET_ERR_BAD_OPTIONS naming the first offending field. */
+/** Fills defaults and validates; throws ET_ERR_OPTIONS naming the first offending field. */
 export function resolveUplinkOptions(input: unknown): UplinkOptions {
   const raw = (typeof input === 'object' && input !== null ? structuredClone(input) : {}) as Record<string, unknown>;
   raw.budget ??= {};
   raw.sender ??= {};
-  const filled = Value.Default(UplinkOptionsSchema, raw);
-  const err = Value.Errors(UplinkOptionsSchema, filled).First();
-  if (err) throw new UplinkError('ET_ERR_BAD_OPTIONS', `${err.path || '/'}: ${err.message}`);
-  const o = filled as UplinkOptions;
-  if (o.mqtt.reconnectMaxMs < o.mqtt.reconnectMinMs) throw new UplinkError('ET_ERR_BAD_OPTIONS', '/mqtt/reconnectMaxMs: must be >= reconnectMinMs');
-  if (o.outbox.recordCapBytes + 32 > o.outbox.capBytes) throw new UplinkError('ET_ERR_BAD_OPTIONS', '/outbox/capBytes: must hold at least one record of recordCapBytes');
+  const o = resolveOptions(UplinkOptionsSchema, raw) as UplinkOptions;
+  if (o.mqtt.reconnectMaxMs < o.mqtt.reconnectMinMs) throw new CollectorError('ET_ERR_OPTIONS', '/mqtt/reconnectMaxMs: must be >= reconnectMinMs');
+  if (o.outbox.recordCapBytes + 32 > o.outbox.capBytes) throw new CollectorError('ET_ERR_OPTIONS', '/outbox/capBytes: must hold at least one record of recordCapBytes');
   return o;
 }

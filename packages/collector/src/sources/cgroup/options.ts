@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { resolveMetricsOptions } from '../../self/options-check.js';
+import { resolveOptions } from '../../config/resolve-options.js';
 
 export const CgroupSourceOptionsSchema = Type.Object({
   /** Where the cgroup filesystem is mounted (inside a container: mount the host's read-only). */
@@ -19,5 +19,5 @@ export const CgroupSourceOptionsSchema = Type.Object({
 export type CgroupSourceOptions = Static<typeof CgroupSourceOptionsSchema>;
 
 export function resolveCgroupSourceOptions(partial?: Partial<CgroupSourceOptions>): CgroupSourceOptions {
-  return resolveMetricsOptions(CgroupSourceOptionsSchema, partial);
+  return resolveOptions(CgroupSourceOptionsSchema, partial);
 }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createNoopMeter, type Counter, type Meter } from '@opentelemetry/api';
 import type { ContainerEvent, ContainerInfo } from '@edge-telemetry/protocol';
 import type { MetricSource, Sample, ScrapeResult } from '../../pipeline/types.js';
-import { MetricsError, type MetricsErrorCode } from '../../self/errors.js';
+import { CollectorError, type CollectorErrorCode } from '../../errors.js';
 import { silentLog, type MetricsLog } from '../../self/log.js';
 import { EngineClient } from './engine-client.js';
 import { parseEngineJson } from './engine-json.js';
@@ -55,7 +55,7 @@ export class DockerSource implements MetricSource {
     let list: unknown;
     try {
       list = await this.client.getJson('/containers/json');
-      if (!Array.isArray(list)) throw new MetricsError('ET_ERR_DOCKER_BAD_PAYLOAD', '/containers/json: not an array');
+      if (!Array.isArray(list)) throw new CollectorError('ET_ERR_DOCKER_BAD_PAYLOAD', '/containers/json: not an array');
     } catch (err) {
       const code = this.fail(err, now);
       return this.unavailable(code);
@@ -83,7 +83,7 @@ export class DockerSource implements MetricSource {
           if (r.cpu) this.cpu.set(c.id, r.cpu);
           for (const s of r.samples) samples.push(s);
         } catch (err) {
-          const code = err instanceof MetricsError ? err.code : 'ET_ERR_DOCKER_CONNECT';
+          const code = err instanceof CollectorError ? err.code : 'ET_ERR_DOCKER_CONNECT';
           this.count(code);
           // A container that exits between list and stats is normal churn, not worth a warning.
           this.log({ level: code === 'ET_ERR_DOCKER_GONE' ? 'info' : 'warn', code, msg: `stats of ${c.name} not read: ${(err as Error).message}`, fields: { container: c.name } });
@@ -133,11 +133,11 @@ export class DockerSource implements MetricSource {
           signal,
         );
         if (signal.aborted) return;
-        throw new MetricsError('ET_ERR_DOCKER_EVENTS', 'the engine closed the event stream');
+        throw new CollectorError('ET_ERR_DOCKER_EVENTS', 'the engine closed the event stream');
       } catch (err) {
         if (signal.aborted) return;
         failures = delivered > 0 ? 1 : failures + 1;
-        const code = err instanceof MetricsError ? err.code : 'ET_ERR_DOCKER_EVENTS';
+        const code = err instanceof CollectorError ? err.code : 'ET_ERR_DOCKER_EVENTS';
         const delay = backoff(failures, this.options.backoffInitialMs, this.options.backoffMaxMs);
         this.count(code);
         this.log({ level: 'warn', code, msg: `event stream: ${(err as Error).message}; reconnecting in ${delay} ms`, fields: { retryMs: delay } });
@@ -152,8 +152,8 @@ export class DockerSource implements MetricSource {
     this.client.close();
   }
 
-  private fail(err: unknown, now: number): MetricsErrorCode {
-    const code = err instanceof MetricsError ? err.code : 'ET_ERR_DOCKER_CONNECT';
+  private fail(err: unknown, now: number): CollectorErrorCode {
+    const code = err instanceof CollectorError ? err.code : 'ET_ERR_DOCKER_CONNECT';
     this.failures++;
     const delay = backoff(this.failures, this.options.backoffInitialMs, this.options.backoffMaxMs);
     this.nextAttemptAt = now + delay;
@@ -162,7 +162,7 @@ export class DockerSource implements MetricSource {
     return code;
   }
 
-  private count(code: MetricsErrorCode): void {
+  private count(code: CollectorErrorCode): void {
     this.errors.add(1, { source: 'docker', code });
   }
 

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { MetricsError } from '../../self/errors.js';
+import { CollectorError } from '../../errors.js';
 import { parseEngineJson } from './engine-json.js';
 
 export interface EngineClientOptions {
@@ -11,7 +11,7 @@ export interface EngineClientOptions {
 
 /**
  * A minimal Docker Engine API client over the unix socket (node:http with socketPath; keep-alive
- * so a scrape of 50 containers reuses a few connections). Every failure becomes a MetricsError
+ * so a scrape of 50 containers reuses a few connections). Every failure becomes a CollectorError
  * with a catalogue code; nothing here retries, the source decides.
  */
 export class EngineClient {
@@ -24,13 +24,13 @@ export class EngineClient {
   /** GET a JSON document; 404 -> ET_ERR_DOCKER_GONE, 5xx -> ET_ERR_DOCKER_ENGINE. */
   async getJson(path: string): Promise<unknown> {
     const { status, body } = await this.get(path);
-    if (status === 404) throw new MetricsError('ET_ERR_DOCKER_GONE', `${path}: ${engineMessage(body)}`);
-    if (status >= 500) throw new MetricsError('ET_ERR_DOCKER_ENGINE', `${path}: HTTP ${status} ${engineMessage(body)}`);
-    if (status < 200 || status >= 300) throw new MetricsError('ET_ERR_DOCKER_HTTP', `${path}: HTTP ${status} ${engineMessage(body)}`);
+    if (status === 404) throw new CollectorError('ET_ERR_DOCKER_GONE', `${path}: ${engineMessage(body)}`);
+    if (status >= 500) throw new CollectorError('ET_ERR_DOCKER_ENGINE', `${path}: HTTP ${status} ${engineMessage(body)}`);
+    if (status < 200 || status >= 300) throw new CollectorError('ET_ERR_DOCKER_HTTP', `${path}: HTTP ${status} ${engineMessage(body)}`);
     try {
       return parseEngineJson(body);
     } catch (err) {
-      throw new MetricsError('ET_ERR_DOCKER_BAD_PAYLOAD', `${path}: ${(err as Error).message}`);
+      throw new CollectorError('ET_ERR_DOCKER_BAD_PAYLOAD', `${path}: ${(err as Error).message}`);
     }
   }
 
@@ -42,7 +42,7 @@ export class EngineClient {
         res.on('data', (c: Buffer) => {
           size += c.length;
           if (size > this.opts.maxBodyBytes) {
-            req.destroy(new MetricsError('ET_ERR_DOCKER_BAD_PAYLOAD', `${path}: body above ${this.opts.maxBodyBytes} bytes`));
+            req.destroy(new CollectorError('ET_ERR_DOCKER_BAD_PAYLOAD', `${path}: body above ${this.opts.maxBodyBytes} bytes`));
             return;
           }
           chunks.push(c);
@@ -53,7 +53,7 @@ export class EngineClient {
         });
         res.on('error', () => undefined); // the request's error handler reports it
       });
-      const timer = setTimeout(() => req.destroy(new MetricsError('ET_ERR_DOCKER_TIMEOUT', `${path}: no complete answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
+      const timer = setTimeout(() => req.destroy(new CollectorError('ET_ERR_DOCKER_TIMEOUT', `${path}: no complete answer within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
       req.on('error', (err) => {
         clearTimeout(timer);
         reject(toEngineError(err, this.opts.socketPath));
@@ -73,7 +73,7 @@ export class EngineClient {
         if ((res.statusCode ?? 0) >= 300) {
           res.resume();
           const code = (res.statusCode ?? 0) >= 500 ? 'ET_ERR_DOCKER_ENGINE' : 'ET_ERR_DOCKER_HTTP';
-          reject(new MetricsError(code, `${path}: HTTP ${res.statusCode}`));
+          reject(new CollectorError(code, `${path}: HTTP ${res.statusCode}`));
           return;
         }
         res.setEncoding('utf8');
@@ -87,7 +87,7 @@ export class EngineClient {
             if (line) onLine(line);
             nl = pending.indexOf('\n');
           }
-          if (pending.length > this.opts.maxBodyBytes) req.destroy(new MetricsError('ET_ERR_DOCKER_BAD_PAYLOAD', `${path}: event line above ${this.opts.maxBodyBytes} bytes`));
+          if (pending.length > this.opts.maxBodyBytes) req.destroy(new CollectorError('ET_ERR_DOCKER_BAD_PAYLOAD', `${path}: event line above ${this.opts.maxBodyBytes} bytes`));
         });
         res.on('end', () => resolve());
         res.on('error', () => undefined);
@@ -105,11 +105,11 @@ export class EngineClient {
   }
 }
 
-function toEngineError(err: Error, socketPath: string): MetricsError {
-  if (err instanceof MetricsError) return err;
+function toEngineError(err: Error, socketPath: string): CollectorError {
+  if (err instanceof CollectorError) return err;
   const errno = (err as NodeJS.ErrnoException).code;
-  if (errno === 'ENOENT') return new MetricsError('ET_ERR_DOCKER_SOCKET_MISSING', socketPath);
-  return new MetricsError('ET_ERR_DOCKER_CONNECT', `${socketPath}: ${errno ?? err.message}`);
+  if (errno === 'ENOENT') return new CollectorError('ET_ERR_DOCKER_SOCKET_MISSING', socketPath);
+  return new CollectorError('ET_ERR_DOCKER_CONNECT', `${socketPath}: ${errno ?? err.message}`);
 }
 
 /** The engine's error bodies are {"message": "..."}; keep the log line short either way. */

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { resolveMetricsOptions } from '../../self/options-check.js';
+import { resolveOptions } from '../../config/resolve-options.js';
 
 export const DockerSourceOptionsSchema = Type.Object({
   /** Docker Engine API unix socket (mount it read-only into the collector container). */
@@ -23,5 +23,5 @@ export const DockerSourceOptionsSchema = Type.Object({
 export type DockerSourceOptions = Static<typeof DockerSourceOptionsSchema>;
 
 export function resolveDockerSourceOptions(partial?: Partial<DockerSourceOptions>): DockerSourceOptions {
-  return resolveMetricsOptions(DockerSourceOptionsSchema, partial);
+  return resolveOptions(DockerSourceOptionsSchema, partial);
 }

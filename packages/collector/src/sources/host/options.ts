@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { resolveMetricsOptions } from '../../self/options-check.js';
+import { resolveOptions } from '../../config/resolve-options.js';
 
 export const HostSourceOptionsSchema = Type.Object({
   /** Where procfs is mounted (inside a container: the host's /proc mounted read-only, e.g. /host/proc). */
@@ -15,5 +15,5 @@ export const HostSourceOptionsSchema = Type.Object({
 export type HostSourceOptions = Static<typeof HostSourceOptionsSchema>;
 
 export function resolveHostSourceOptions(partial?: Partial<HostSourceOptions>): HostSourceOptions {
-  return resolveMetricsOptions(HostSourceOptionsSchema, partial);
+  return resolveOptions(HostSourceOptionsSchema, partial);
 }

@@ -1,6 +1,6 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { LogError } from '../../transforms/logs/errors.js';
+import { CollectorError } from '../../errors.js';
 
 /** Where reading of one file stands: its inode, and the byte offset after the last line handed on. */
 export interface TailPosition {
@@ -28,7 +28,7 @@ export async function loadCheckpoint(file: string): Promise<Checkpoint> {
     }
     return out;
   } catch (err) {
-    throw new LogError('ET_ERR_CHECKPOINT_CORRUPT', `${file}: ${(err as Error).message}`);
+    throw new CollectorError('ET_ERR_CHECKPOINT_CORRUPT', `${file}: ${(err as Error).message}`);
   }
 }
 

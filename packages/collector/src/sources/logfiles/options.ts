@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { resolveOptions } from '../../transforms/logs/options-check.js';
+import { resolveOptions } from '../../config/resolve-options.js';
 
 export const LogFileSourceOptionsSchema = Type.Object({
   /** Docker's container folder (`<id>/<id>-json.log`); '' turns json-file reading off. */

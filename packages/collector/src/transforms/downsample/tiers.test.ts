@@ -45,8 +45,8 @@ describe('TierRoller', () => {
   });
 
   it('refuses tiers that are not multiples of the window', () => {
-    expect(() => resolveDownsampleOptions({ windowMs: 60_000, tiersMs: [90_000] })).toThrow(/ET_ERR_METRICS_OPTIONS.*tiersMs/);
-    expect(() => resolveDownsampleOptions({ windowMs: 10 })).toThrow(/ET_ERR_METRICS_OPTIONS.*windowMs/);
+    expect(() => resolveDownsampleOptions({ windowMs: 60_000, tiersMs: [90_000] })).toThrow(/ET_ERR_OPTIONS.*tiersMs/);
+    expect(() => resolveDownsampleOptions({ windowMs: 10 })).toThrow(/ET_ERR_OPTIONS.*windowMs/);
     expect(resolveDownsampleOptions({}).windowMs).toBe(60_000);
   });
 });

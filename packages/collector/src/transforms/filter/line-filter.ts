@@ -1,5 +1,5 @@
 import { LogLevel, type LogLevelValue } from '@edge-telemetry/protocol';
-import { LogError } from '../logs/errors.js';
+import { CollectorError } from '../../errors.js';
 import type { FilterOptions } from './options.js';
 
 /** Why a line was not shipped; `undefined` means it passes. Used as the drop reason. */
@@ -29,6 +29,6 @@ function compile(source: string): RegExp {
   try {
     return new RegExp(source);
   } catch (err) {
-    throw new LogError('ET_ERR_LOG_PATTERN', `filter pattern ${JSON.stringify(source)}: ${(err as Error).message}`);
+    throw new CollectorError('ET_ERR_LOG_PATTERN', `filter pattern ${JSON.stringify(source)}: ${(err as Error).message}`);
   }
 }

@@ -5,7 +5,7 @@ import { LevelNameSchema, MultilineOptionsSchema, ParseOptionsSchema } from '../
 import { RedactOptionsSchema } from '../redact/options.js';
 import { ThrottleOptionsSchema } from '../throttle/options.js';
 import { TemplateMinerOptionsSchema } from '../templates/options.js';
-import { resolveOptions } from './options-check.js';
+import { resolveOptions } from '../../config/resolve-options.js';
 
 /** What can differ from one container to the next. */
 export const ContainerLogSettingsSchema = Type.Object({

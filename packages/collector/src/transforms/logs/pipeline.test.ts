@@ -115,6 +115,6 @@ describe('LogPipeline', () => {
   });
 
   it('rejects invalid options with a code', () => {
-    expect(() => logPipelineOptions({ defaults: { throttle: { burst: 0 } } })).toThrow(expect.objectContaining({ code: 'ET_ERR_LOG_OPTIONS' }));
+    expect(() => logPipelineOptions({ defaults: { throttle: { burst: 0 } } })).toThrow(expect.objectContaining({ code: 'ET_ERR_OPTIONS' }));
   });
 });

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { resolveOptions } from '../logs/options-check.js';
+import { resolveOptions } from '../../config/resolve-options.js';
 
 export const LevelNameSchema = (dflt: string) => Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal')], { default: dflt });
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { resolveOptions } from '../logs/options-check.js';
+import { resolveOptions } from '../../config/resolve-options.js';
 
 export const RedactPatternSchema = Type.Object({
   /** Counted under this kind, and written as `[REDACTED:kind]`. */

@@ -1,4 +1,4 @@
-import { LogError } from '../logs/errors.js';
+import { CollectorError } from '../../errors.js';
 import type { RedactOptions } from './options.js';
 import { GATE_ALWAYS, scanGates } from './prefilter.js';
 import { builtinRules, type RedactRule } from './rules.js';
@@ -23,7 +23,7 @@ export class Redactor {
       try {
         pattern = new RegExp(p.pattern, p.flags.includes('g') ? p.flags : p.flags + 'g');
       } catch (err) {
-        throw new LogError('ET_ERR_LOG_PATTERN', `redact pattern for ${p.kind}: ${(err as Error).message}`);
+        throw new CollectorError('ET_ERR_LOG_PATTERN', `redact pattern for ${p.kind}: ${(err as Error).message}`);
       }
       this.rules.push({ kind: p.kind, pattern, gate: GATE_ALWAYS });
     }

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { resolveOptions } from '../logs/options-check.js';
+import { resolveOptions } from '../../config/resolve-options.js';
 
 /**
  * Template miner options. One configuration serves every container: the defaults were chosen on

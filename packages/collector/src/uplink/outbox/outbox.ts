@@ -17,7 +17,7 @@
  */
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { UplinkError } from '../errors.js';
+import { CollectorError } from '../../errors.js';
 import { AckEntryKind, countEntries, encodeAckEntries, scanAckEntries, type AckEntry } from './ack-log.js';
 import type { OutboxOptions } from './options.js';
 import { encodeRecord, PRIORITY_CLASSES, readRecordAt, RECORD_HEADER_BYTES, RECORD_KIND_BATCH, scanRecords } from './record.js';
@@ -147,8 +147,8 @@ export class Outbox {
     try {
       return await Outbox.load(opts, hooks);
     } catch (err) {
-      if (err instanceof UplinkError) throw err;
-      throw new UplinkError('ET_ERR_OUTBOX_IO', `${opts.dir}: ${(err as Error).message}`);
+      if (err instanceof CollectorError) throw err;
+      throw new CollectorError('ET_ERR_OUTBOX_IO', `${opts.dir}: ${(err as Error).message}`);
     }
   }
 
@@ -271,15 +271,15 @@ export class Outbox {
    * an eviction of its own class.
    */
   append(input: AppendInput): Promise<OutboxRecord> {
-    if (this.closed) return Promise.reject(new UplinkError('ET_ERR_OUTBOX_CLOSED', this.opts.dir));
+    if (this.closed) return Promise.reject(new CollectorError('ET_ERR_OUTBOX_CLOSED', this.opts.dir));
     if (input.payload.length > this.opts.recordCapBytes) {
-      return Promise.reject(new UplinkError('ET_ERR_RECORD_TOO_LARGE', `${input.payload.length} > ${this.opts.recordCapBytes} bytes`));
+      return Promise.reject(new CollectorError('ET_ERR_RECORD_TOO_LARGE', `${input.payload.length} > ${this.opts.recordCapBytes} bytes`));
     }
     if (input.epoch === this.epoch && input.seq >= this.nextSeqValue) this.nextSeqValue = input.seq + 1;
     const bytes = encodeRecord({ kind: RECORD_KIND_BATCH, priorityClass: input.priorityClass, epoch: input.epoch, seq: input.seq, createdAt: input.createdAt }, input.payload);
     if (!this.evictFor(bytes.length, input.priorityClass)) {
       this.countEviction(input.priorityClass, input.epoch, input.seq);
-      return Promise.reject(new UplinkError('ET_ERR_OUTBOX_FULL', `class ${input.priorityClass}, ${bytes.length} bytes`));
+      return Promise.reject(new CollectorError('ET_ERR_OUTBOX_FULL', `class ${input.priorityClass}, ${bytes.length} bytes`));
     }
     const carries = input.carries?.some((n) => n > 0) ? [...input.carries] : undefined;
     const rec: OutboxRecord = { epoch: input.epoch, seq: input.seq, priorityClass: input.priorityClass, createdAt: input.createdAt, size: bytes.length, state: 'pending', carries, segment: undefined, offset: -1 };
@@ -300,7 +300,7 @@ export class Outbox {
     // A compaction may move the record between reading its offset and opening the file: retry once.
     for (let attempt = 0; ; attempt++) {
       const seg = rec.segment;
-      if (!seg) throw new UplinkError('ET_ERR_OUTBOX_IO', `record ${rec.epoch}/${rec.seq} is not written yet`);
+      if (!seg) throw new CollectorError('ET_ERR_OUTBOX_IO', `record ${rec.epoch}/${rec.seq} is not written yet`);
       const { file } = seg;
       const offset = rec.offset;
       seg.reader ??= open(file, 'r');
@@ -312,7 +312,7 @@ export class Outbox {
       );
       const got = ok ? readRecordAt(buf, 0, this.opts.recordCapBytes) : undefined;
       if (got && got.epoch === rec.epoch && got.seq === rec.seq) return buf.subarray(RECORD_HEADER_BYTES);
-      if (attempt > 0) throw new UplinkError('ET_ERR_OUTBOX_IO', `record ${rec.epoch}/${rec.seq} unreadable in ${file}`);
+      if (attempt > 0) throw new CollectorError('ET_ERR_OUTBOX_IO', `record ${rec.epoch}/${rec.seq} unreadable in ${file}`);
     }
   }
 
@@ -491,7 +491,7 @@ export class Outbox {
         await this.writeBatch(batch);
         for (const p of batch) p.resolve(p.rec);
       } catch (err) {
-        const e = err instanceof UplinkError ? err : new UplinkError('ET_ERR_OUTBOX_IO', (err as Error).message);
+        const e = err instanceof CollectorError ? err : new CollectorError('ET_ERR_OUTBOX_IO', (err as Error).message);
         for (const p of batch) {
           if (p.rec.state === 'pending') {
             this.drop(p.rec, 'evicted');
@@ -511,7 +511,7 @@ export class Outbox {
     let offset = seg.seg.size;
     try {
       const { bytesWritten } = await seg.fh.write(buf, 0, buf.length);
-      if (bytesWritten !== buf.length) throw new UplinkError('ET_ERR_OUTBOX_IO', `short write: ${bytesWritten} of ${buf.length} bytes`);
+      if (bytesWritten !== buf.length) throw new CollectorError('ET_ERR_OUTBOX_IO', `short write: ${bytesWritten} of ${buf.length} bytes`);
       await seg.fh.datasync();
     } catch (err) {
       // Whatever reached the file is a torn stretch: account for it and start a fresh segment;

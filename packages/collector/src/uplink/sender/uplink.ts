@@ -11,7 +11,7 @@ import type { Batch, BatchCodec, DropCount, NodeHealth } from '@edge-telemetry/p
 import { topics } from '@edge-telemetry/protocol';
 import { capacityWithin, createBudgetState, degradeLevel, snapshot, tryTake, type BudgetState } from '../budget/budget.js';
 import type { BudgetOptions } from '../budget/options.js';
-import { UplinkError } from '../errors.js';
+import { CollectorError } from '../../errors.js';
 import { Outbox, type OutboxRecord, type OutboxStats } from '../outbox/outbox.js';
 import { RECORD_HEADER_BYTES } from '../outbox/record.js';
 import type { Transport, TransportHandlers } from '../mqtt/transport.js';
@@ -118,7 +118,7 @@ export class Uplink {
    * ET_ERR_OUTBOX_FULL when only more valuable records remain (the refusal is itself counted).
    */
   async submit(batch: BatchWithoutSeq, priorityClass: PriorityClassValue): Promise<{ epoch: number; seq: number }> {
-    if (this.closed) throw new UplinkError('ET_ERR_UPLINK_CLOSED', this.d.node);
+    if (this.closed) throw new CollectorError('ET_ERR_UPLINK_CLOSED', this.d.node);
     const { outbox, codec, clock } = this.d;
     const seq = outbox.nextSeq();
     const epoch = outbox.epoch;
@@ -176,7 +176,7 @@ export class Uplink {
    * (pull/), so it bypasses the batch budget; its bytes still count in bytesSent.
    */
   publishDirect(topic: string, payload: Buffer): Promise<void> {
-    if (this.closed) return Promise.reject(new UplinkError('ET_ERR_UPLINK_CLOSED', this.d.node));
+    if (this.closed) return Promise.reject(new CollectorError('ET_ERR_UPLINK_CLOSED', this.d.node));
     this.bytesSent += payload.length + topic.length + PUBLISH_OVERHEAD;
     return this.transport.publish(topic, payload);
   }

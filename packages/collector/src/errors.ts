@@ -1,0 +1,37 @@
+/**
+ * The collector's error catalogue. The codes appear in log lines, as the `reason` label of error
+ * counters and in tests; callers branch on `code`, never on message text.
+ */
+import { defineErrors } from '@edge-telemetry/protocol';
+
+export const CollectorErrorCodes = {
+  ET_ERR_OPTIONS: 'component options do not match their schema',
+  // sources and self-health
+  ET_ERR_DOCKER_SOCKET_MISSING: 'the Docker Engine socket does not exist',
+  ET_ERR_DOCKER_CONNECT: 'could not connect to the Docker Engine socket',
+  ET_ERR_DOCKER_TIMEOUT: 'the Docker Engine did not answer in time',
+  ET_ERR_DOCKER_ENGINE: 'the Docker Engine answered with a server error',
+  ET_ERR_DOCKER_GONE: 'the container vanished before its stats were read',
+  ET_ERR_DOCKER_HTTP: 'the Docker Engine answered with an unexpected status',
+  ET_ERR_DOCKER_BAD_PAYLOAD: 'the Docker Engine answered with a body that is not the documented JSON',
+  ET_ERR_DOCKER_EVENTS: 'the Docker Engine event stream ended or failed',
+  ET_ERR_CGROUP_NOT_FOUND: 'no cgroup v1 or v2 hierarchy found at the configured root',
+  ET_ERR_CGROUP_READ: 'a cgroup file could not be read or parsed',
+  ET_ERR_CGROUP_TOO_MANY: 'more container cgroups than maxContainers; the rest are not read',
+  ET_ERR_HOST_READ: 'a /proc file or the data volume could not be read',
+  // log pipeline, log files, full-log store
+  ET_ERR_LOG_PATTERN: 'a configured regular expression does not compile',
+  ET_ERR_STORE_CLOSED: 'the log store is closed',
+  ET_ERR_CHECKPOINT_CORRUPT: 'the log reader checkpoint file cannot be parsed',
+  // uplink
+  ET_ERR_RECORD_TOO_LARGE: 'an outbox record exceeds the configured record size cap',
+  ET_ERR_OUTBOX_FULL: 'the outbox cap is reached and only more valuable records remain',
+  ET_ERR_OUTBOX_CLOSED: 'the outbox is closed',
+  ET_ERR_OUTBOX_IO: 'the outbox could not read or write its directory',
+  ET_ERR_UPLINK_CLOSED: 'the uplink is closed',
+} as const;
+
+export type CollectorErrorCode = keyof typeof CollectorErrorCodes;
+
+export const CollectorError = defineErrors('CollectorError', CollectorErrorCodes);
+export type CollectorError = InstanceType<typeof CollectorError>;
