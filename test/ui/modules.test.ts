@@ -77,21 +77,21 @@ describe('ui modules', () => {
     expect([unitOf('cpu.usage_pct'), unitOf('net.rx_bytes_per_s'), unitOf('mem.usage_bytes'), unitOf('x')]).toEqual(['%', 'B/s', 'bytes', '']);
   });
 
-  it('decodes streamed lines across chunk boundaries, as text or NDJSON', () => {
-    const text = createLineDecoder('text/plain; charset=utf-8');
-    expect(text.push('2026-11-28T06:00:00.000Z\tweb\tstdout\tINFO\tfirst\r\nsec')).toEqual(['2026-11-28T06:00:00.000Z\tweb\tstdout\tINFO\tfirst']);
-    expect(text.push('ond\n')).toEqual(['second']);
-    expect(text.push('tail')).toEqual([]);
-    expect(text.end()).toEqual(['tail']);
-    const nd = createLineDecoder('application/x-ndjson');
-    expect(nd.push('{"line":"a"}\n{"lines":["b","c"]}\n"d"\n{"progress":1}\n{"li')).toEqual(['a', 'b', 'c', 'd']);
-    expect(nd.push('ne":"e"}\n')).toEqual(['e']);
+  it('decodes streamed lines across chunk boundaries', () => {
+    const d = createLineDecoder();
+    expect(d.push('2026-11-28T06:00:00.000Z\tweb\tstdout\tINFO\tfirst\nsec')).toEqual(['2026-11-28T06:00:00.000Z\tweb\tstdout\tINFO\tfirst']);
+    expect(d.push('ond\n')).toEqual(['second']);
+    expect(d.push('tail')).toEqual([]);
+    expect(d.end()).toEqual(['tail']);
+    expect(d.end()).toEqual([]);
   });
 
   it('reads pull progress from the status body and builds the request from the form', () => {
-    expect(pullProgress({ state: 'running', receivedChunks: 2, totalChunks: 4, receivedLines: 100 })).toMatchObject({ state: 'running', fraction: 0.5, lines: 100, done: false });
-    expect(pullProgress({ status: 'completed', chunks: 4 })).toMatchObject({ done: true, fraction: 1 });
-    expect(pullProgress({ state: 'failed', error: 'node unreachable' })).toMatchObject({ done: true, error: 'node unreachable' });
-    expect(pullRequest({ container: 'web', sinceMin: 15, level: '', grep: 'timeout', tail: '' }, 1_000_000)).toEqual({ since: 100_000, until: 1_000_000, container: 'web', grep: 'timeout' });
+    expect(pullProgress({ state: 'queued', linesReceived: 0, bytesReceived: 0 })).toMatchObject({ done: false, fraction: undefined });
+    expect(pullProgress({ state: 'running', linesReceived: 100, bytesReceived: 250, bytesExpected: 1000 })).toMatchObject({ fraction: 0.25, lines: 100, done: false });
+    expect(pullProgress({ state: 'done', linesReceived: 400, bytesReceived: 1000, bytesExpected: 1000 })).toMatchObject({ done: true, fraction: 1 });
+    expect(pullProgress({ state: 'expired', error: 'node did not answer' })).toMatchObject({ done: true, fraction: 0, error: 'node did not answer' });
+    expect(pullRequest({ since: '15m', until: '', container: 'web', level: '', grep: 'timeout', tail: '', maxBytes: '' })).toEqual({ since: '15m', container: 'web', grep: 'timeout' });
+    expect(pullRequest({ since: '1764316800000', until: '2026-11-28T08:00:00Z', container: '', level: 'warn', grep: '', tail: '50', maxBytes: '4096' })).toEqual({ since: 1764316800000, until: '2026-11-28T08:00:00Z', level: 'warn', tail: 50, maxBytes: 4096 });
   });
 });

@@ -12,15 +12,21 @@ const POLL_MS = 500;
 /** Lines kept on screen; the download has every line. */
 const SHOWN_LINES = 5000;
 
-/** The request body from the form's values. @param {{ container: string, sinceMin: number, level: string, grep: string, tail: string }} f @param {number} now */
-export function pullRequest(f, now) {
+/**
+ * The POST body from the form's values. Times go to the API as typed: it reads durations back
+ * from now, ISO-8601 and epoch ms itself, so "15m" means 15 minutes before the ingester's clock.
+ * @param {{ since: string, until: string, container: string, level: string, grep: string, tail: string, maxBytes: string }} f
+ */
+export function pullRequest(f) {
+  const time = (v) => (/^\d+$/.test(v) ? Number(v) : v);
   return {
-    since: now - f.sinceMin * 60_000,
-    until: now,
+    since: time(f.since),
+    ...(f.until ? { until: time(f.until) } : {}),
     ...(f.container ? { container: f.container } : {}),
     ...(f.level ? { level: f.level } : {}),
     ...(f.grep ? { grep: f.grep } : {}),
     ...(f.tail ? { tail: Number(f.tail) } : {}),
+    ...(f.maxBytes ? { maxBytes: Number(f.maxBytes) } : {}),
   };
 }
 
@@ -77,9 +83,9 @@ function main() {
     const rows = [
       ['Pull', pullId],
       ['State', p.state],
-      ['Chunks', p.totalChunks !== undefined ? `${p.chunks ?? 0} of ${p.totalChunks}` : p.chunks !== undefined ? String(p.chunks) : '–'],
-      ['Lines', p.lines !== undefined ? formatNumber(p.lines) : '–'],
-      ['Bytes', p.bytes !== undefined ? formatBytes(p.bytes) : '–'],
+      ['Lines', formatNumber(p.lines)],
+      ['Bytes', p.bytesExpected !== undefined ? `${formatBytes(p.bytes)} of ${formatBytes(p.bytesExpected)}` : formatBytes(p.bytes)],
+      ...(p.chunksExpected !== undefined ? [['Chunks', String(p.chunksExpected)]] : []),
       ...(p.error ? [['Error', p.error]] : []),
     ];
     facts.replaceChildren(
@@ -105,8 +111,8 @@ function main() {
   };
 
   const stream = async (id, signal) => {
-    const res = await apiFetch(`/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true`, { signal });
-    const decoder = createLineDecoder(res.headers.get('content-type') ?? '');
+    const res = await apiFetch(`/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true`, { signal, headers: { accept: 'text/plain' } });
+    const decoder = createLineDecoder();
     if (!res.body) return;
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     for (;;) {
@@ -121,7 +127,7 @@ function main() {
     e.preventDefault();
     if (running) return;
     const node = val('node');
-    const body = pullRequest({ container: val('container'), sinceMin: Number(val('since')), level: val('level'), grep: val('grep'), tail: val('tail') }, Date.now());
+    const body = pullRequest({ since: val('since'), until: val('until'), container: val('container'), level: val('level'), grep: val('grep'), tail: val('tail'), maxBytes: val('max-bytes') });
     lines = [];
     shown = [];
     out.replaceChildren();
@@ -133,9 +139,9 @@ function main() {
     const signal = running.signal;
     try {
       const created = await apiJson(`/api/v1/nodes/${encodeURIComponent(node)}/log-pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
-      pullId = String(created.id ?? created.pullId);
+      pullId = String(created.id);
       cancelBtn.disabled = false;
-      showProgress(pullProgress(created));
+      showProgress(pullProgress({ state: 'queued' }));
       setStatus(status, `Pull ${pullId} requested; lines appear as the node sends them.`);
       const [p] = await Promise.all([poll(pullId, signal), stream(pullId, signal)]);
       setStatus(status, p.error ? `Pull ${p.state}: ${p.error}` : `Pull ${p.state}: ${formatNumber(lines.length)} lines received.`, Boolean(p.error));
