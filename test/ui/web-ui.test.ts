@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditPage } from './support/a11y.js';
 import { haveChromium, launchChromium } from './support/chromium.js';
 import { seedFleet, startUiStack, type UiStack } from './support/stack.js';
 
@@ -108,7 +109,17 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
     await page.getByRole('searchbox', { name: 'Filter' }).fill('lisbon');
     expect(await rows.locator('th').allTextContents()).toEqual(['gw-lisbon-02']);
     await page.getByRole('searchbox', { name: 'Filter' }).fill('');
+    expect(await page.evaluate(auditPage)).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, 'fleet.png'), fullPage: true });
+    // The audit does find what it looks for: a grey-on-white line and an unlabelled field.
+    await page.evaluate(() => {
+      const probe = document.createElement('p');
+      probe.id = 'probe';
+      probe.style.color = '#aaaaaa';
+      probe.textContent = 'low contrast probe';
+      document.querySelector('main')?.append(probe, document.createElement('input'));
+    });
+    expect((await page.evaluate(auditPage)).map((f) => `${f.rule} ${f.element.split(' ')[0]}`)).toEqual(['contrast p#probe', 'name input']);
 
     // Every API call after the token was saved carried it.
     const api = requests.filter((r) => new URL(r.url).pathname.startsWith('/api/'));
@@ -134,7 +145,8 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
     await expect.poll(() => page.locator('#logs tbody tr').count(), WAIT).toBeGreaterThan(0);
     for (const level of await page.locator('#logs tbody td:nth-child(2)').allTextContents()) expect(['warn', 'error', 'fatal']).toContain(level);
     expect(await page.locator('#templates tbody').textContent()).toContain('request <*> served in <*> ms');
-    await page.screenshot({ path: path.join(SHOTS, 'node.png'), fullPage: true });
+    expect(await page.evaluate(auditPage)).toEqual([]);
+    await page.screenshot({ path: path.join(SHOTS, 'node.png') });
 
     // Narrowing to one container redraws with one line per chart.
     await page.getByRole('combobox', { name: 'Container', exact: true }).selectOption('app-1');
