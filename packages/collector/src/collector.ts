@@ -46,6 +46,7 @@ export interface CollectorParts {
   logs: { push(line: RawLogLine): void; flush(windowStart: number, windowEnd: number): WindowLogs };
   uplink: {
     submit(draft: BatchDraft, priorityClass: PriorityClassValue): Promise<unknown>;
+    /** Takes the bytes sent since the previous call: call it once per batch that reports them. */
     health(): Pick<NodeHealth, 'uplinkBytes' | 'queueBatches' | 'queueBytes' | 'budgetLeftBytes' | 'degradeLevel'>;
   };
   drops: DropCounter;
@@ -80,13 +81,12 @@ export function createCollector(p: CollectorParts): Collector {
       p.log.error('batch not accepted by the uplink', { code: (err as { code?: string }).code, err: (err as Error).message });
     });
 
-  const health = (): NodeHealth => ({
-    ...p.uplink.health(),
-    rawBytes,
-    cpuPct: p.process.cpuPct(),
-    rssBytes: p.process.rssBytes(),
-    agentVersion: p.agentVersion,
-  });
+  /** Uplink and raw bytes since the previous call: each batch reports its share once, so sums are right centrally. */
+  const health = (): NodeHealth => {
+    const h = { ...p.uplink.health(), rawBytes, cpuPct: p.process.cpuPct(), rssBytes: p.process.rssBytes(), agentVersion: p.agentVersion };
+    rawBytes = 0;
+    return h;
+  };
 
   const scrape = async (tick: number) => {
     for (const src of p.metricSources) {
@@ -108,7 +108,8 @@ export function createCollector(p: CollectorParts): Collector {
     const start = windowStart;
     windowStart = windowEnd;
     const logs = p.logs.flush(start, windowEnd);
-    const level = p.uplink.health().degradeLevel;
+    const nodeHealth = health();
+    const level = nodeHealth.degradeLevel;
     const fine = p.downsampler.flush(windowEnd);
     let metrics = coarseMetrics ? [] : fine;
     if (p.tiers) {
@@ -130,9 +131,8 @@ export function createCollector(p: CollectorParts): Collector {
       templates: logs.templates,
       events: [],
       drops: p.drops.take(),
-      health: health(),
+      health: nodeHealth,
     };
-    rawBytes = 0;
     for (const { draft: d, priorityClass } of assembleBatches(draft)) {
       if (priorityClass >= withheldFrom(level)) {
         p.drops.drop({ stage: 'uplink.degrade', reason: PRIORITY_CLASS_REASONS[priorityClass], container: '' }, d.logs.length + d.templates.length);

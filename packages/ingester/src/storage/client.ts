@@ -3,8 +3,8 @@
  * URL is configured, otherwise over the embedded engine (chdb) plugged in as its connection.
  * chdb allows one engine per process, so callers create this once and share it.
  */
+import { createRequire } from 'node:module';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
 
 /** The client's pluggable connection contract (the one chdb implements). */
 export type StorageConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
@@ -24,6 +24,9 @@ export function createClickHouseClient(opts: ClickHouseClientOptions): ClickHous
   }
   // chdb declares the contract from @clickhouse/client-common while the client bundles its own copy
   // of the same declarations (settings lists differ by version); the runtime contract is one.
+  // Loaded only here: the production image has no chdb (CLICKHOUSE_URL points at a server), and
+  // chdb costs ~190 MB of RSS on import.
+  const { createChdbConnection } = createRequire(import.meta.url)('chdb/connection') as typeof import('chdb/connection');
   const inner = createChdbConnection({ path: opts.dataDir }) as unknown as StorageConnection;
   return createClient({ connection: opts.wrapConnection ? opts.wrapConnection(inner) : inner });
 }

@@ -1,0 +1,98 @@
+/**
+ * Issue 9: the collector's and the ingester's /metrics are valid Prometheus exposition, checked by
+ * Prometheus's own tools: `promtool check metrics` and a real Prometheus server scraping both on
+ * loopback. Debian's `prometheus` package provides both; CI installs it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buildCollector, createJsonLogger, loadCollectorConfig, type RunningCollector } from '@edge-telemetry/collector';
+import { createIngester, resolveConfig, type Ingester } from '@edge-telemetry/ingester';
+import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
+import { freePort } from '../support/ports.js';
+import { eventually } from '../support/processes.js';
+
+function havePrometheus(): boolean {
+  try {
+    execFileSync('promtool', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    if (process.env.CI) throw new Error('promtool is not installed; CI must install it (apt-get install -y prometheus)');
+    return false;
+  }
+}
+
+describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the collector and the ingester', () => {
+  let dir: string;
+  let broker: Mosquitto;
+  let ingester: Ingester;
+  let ingesterUrl: string;
+  let collector: RunningCollector;
+  let prometheus: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'et-prom-'));
+    broker = await startMosquitto();
+    ingester = createIngester(
+      resolveConfig({ mqtt: { url: broker.url, clientId: 'prom-ingester' }, clickhouse: { dataDir: path.join(dir, 'ch') }, http: { port: await freePort() }, logLevel: 'warn' }, {}),
+    );
+    ingesterUrl = (await ingester.start()).url;
+    const config = loadCollectorConfig([], {
+      EDGE_TELEMETRY_NODE: 'prom-gw',
+      EDGE_TELEMETRY_COLLECTOR_DATA_DIR: path.join(dir, 'collector'),
+      EDGE_TELEMETRY_COLLECTOR_HTTP_PORT: '0',
+      EDGE_TELEMETRY_COLLECTOR_SCRAPE_INTERVAL_MS: '200',
+      EDGE_TELEMETRY_COLLECTOR_DOWNSAMPLE_WINDOW_MS: '1000',
+      MQTT_URL: broker.url,
+    });
+    collector = await buildCollector(config, createJsonLogger({ write: () => true }));
+    await collector.collector.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    prometheus?.kill('SIGKILL');
+    await collector?.stop();
+    await ingester?.stop();
+    await broker?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('passes promtool check metrics on both endpoints', async () => {
+    for (const url of [`${collector.httpUrl}/metrics`, `${ingesterUrl}/metrics`]) {
+      const text = await eventually(async () => {
+        const body = await (await fetch(url)).text();
+        return body.includes('# TYPE') ? body : undefined;
+      }, 15_000, `metrics at ${url}`);
+      // promtool exits non-zero on errors and prints lint problems; both must be absent.
+      const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      expect(out.trim(), url).toBe('');
+    }
+  });
+
+  it('is scraped by a real Prometheus server on loopback', async () => {
+    const port = await freePort();
+    const target = (u: string) => new URL(u).host;
+    await writeFile(
+      path.join(dir, 'prometheus.yml'),
+      [
+        'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+        'scrape_configs:',
+        `  - job_name: collector`,
+        `    static_configs: [{ targets: ['${target(collector.httpUrl ?? '')}'] }]`,
+        `  - job_name: ingester`,
+        `    static_configs: [{ targets: ['${target(ingesterUrl)}'] }]`,
+      ].join('\n'),
+    );
+    prometheus = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    const up = await eventually(async () => {
+      const res = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=up`)).json()) as { data: { result: Array<{ metric: { job: string }; value: [number, string] }> } };
+      const byJob = new Map(res.data.result.map((r) => [r.metric.job, r.value[1]]));
+      return byJob.get('collector') === '1' && byJob.get('ingester') === '1' ? byJob : undefined;
+    }, 30_000, 'both targets up in Prometheus');
+    expect(up.size).toBe(2);
+    const series = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=collector_process_rss_bytes`)).json()) as { data: { result: unknown[] } };
+    expect(series.data.result.length).toBe(1);
+  });
+});
