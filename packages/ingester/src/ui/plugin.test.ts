@@ -3,6 +3,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
+import swagger from '@fastify/swagger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uiPlugin, UI_CSP } from './plugin.js';
 import { contentType } from './assets.js';
@@ -71,6 +72,14 @@ describe('web UI plugin', () => {
     await a.register(uiPlugin, { assetsDir: dir });
     expect(seen.map((r) => r.url).sort()).toEqual(['/', '/ui', '/ui/*']);
     expect(seen.every((r) => r.public === true)).toBe(true);
+  });
+
+  it('keeps its routes out of the OpenAPI document', async () => {
+    const a = Fastify();
+    await a.register(swagger, { openapi: { info: { title: 't', version: '1' } } });
+    await a.register(uiPlugin, { assetsDir: dir });
+    await a.ready();
+    expect(Object.keys((a.swagger() as { paths?: Record<string, unknown> }).paths ?? {})).toEqual([]);
   });
 
   it('starts without the UI when the assets folder is missing', async () => {
