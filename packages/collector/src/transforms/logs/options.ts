@@ -7,13 +7,14 @@ import { ThrottleOptionsSchema } from '../throttle/options.js';
 import { TemplateMinerOptionsSchema } from '../templates/options.js';
 import { resolveOptions } from '../../config/resolve-options.js';
 
+const VERBATIM_LEVEL = 'Lines at or above this level are shipped verbatim; below it, as templates with counts and samples.';
+
 /** What can differ from one container to the next. */
 export const ContainerLogSettingsSchema = Type.Object({
   filter: FilterOptionsSchema,
   throttle: ThrottleOptionsSchema,
   dedup: DedupOptionsSchema,
-  /** Lines at or above this level are shipped verbatim; below it, as templates with counts and samples. */
-  verbatimLevel: LevelNameSchema('warn'),
+  verbatimLevel: LevelNameSchema('warn', VERBATIM_LEVEL),
 });
 export type ContainerLogSettings = Static<typeof ContainerLogSettingsSchema>;
 
@@ -30,7 +31,7 @@ export const ContainerOverrideSchema = Type.Object({
     filter: Type.Optional(Type.Partial(FilterOptionsSchema)),
     throttle: Type.Optional(Type.Partial(ThrottleOptionsSchema)),
     dedup: Type.Optional(Type.Partial(DedupOptionsSchema)),
-    verbatimLevel: Type.Optional(LevelNameSchema('warn')),
+    verbatimLevel: Type.Optional(LevelNameSchema('warn', VERBATIM_LEVEL)),
   }),
 });
 export type ContainerOverride = Static<typeof ContainerOverrideSchema>;
@@ -41,19 +42,20 @@ export const LogPipelineOptionsSchema = Type.Object({
       filter: Type.Object(FilterOptionsSchema.properties, { default: {} }),
       throttle: Type.Object(ThrottleOptionsSchema.properties, { default: {} }),
       dedup: Type.Object(DedupOptionsSchema.properties, { default: {} }),
-      verbatimLevel: LevelNameSchema('warn'),
+      verbatimLevel: LevelNameSchema('warn', VERBATIM_LEVEL),
     },
     { default: {} },
   ),
-  containers: Type.Array(ContainerOverrideSchema, { default: [] }),
+  containers: Type.Array(ContainerOverrideSchema, {
+    default: [],
+    description: 'Per-container overrides of the defaults, as [{"name", "image", "labels", "settings"}]: name and image are globs, all given selectors must match, later overrides win.',
+  }),
   parse: Type.Object(ParseOptionsSchema.properties, { default: {} }),
   multiline: Type.Object(MultilineOptionsSchema.properties, { default: {} }),
   redact: Type.Object(RedactOptionsSchema.properties, { default: {} }),
   templates: Type.Object(TemplateMinerOptionsSchema.properties, { default: {} }),
-  /** Verbatim lines per window over all containers; the rest are counted as dropped (`cap_logs`). */
-  maxLogsPerWindow: Type.Integer({ minimum: 0, default: 5000 }),
-  /** Templates reported per window; the rest are counted as dropped (`cap_templates`). */
-  maxTemplatesPerWindow: Type.Integer({ minimum: 0, default: 2000 }),
+  maxLogsPerWindow: Type.Integer({ minimum: 0, default: 5000, description: 'Verbatim lines shipped per window over all containers; the rest are counted as dropped (`cap_logs`).' }),
+  maxTemplatesPerWindow: Type.Integer({ minimum: 0, default: 2000, description: 'Templates shipped per window; the rest are counted as dropped (`cap_templates`).' }),
 });
 export type LogPipelineOptions = Static<typeof LogPipelineOptionsSchema>;
 
