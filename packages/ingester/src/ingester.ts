@@ -11,6 +11,7 @@ import { migrate } from './storage/migrate.js';
 import { createWriter, type WriterState } from './writer/writer.js';
 import { createRouter, type RouterCounters } from './consumer/router.js';
 import { createMqttConsumer } from './consumer/mqtt-consumer.js';
+import { installApiAuth, type ApiAuth } from './auth/api-auth.js';
 
 export interface IngesterDeps {
   /** A shared client; without one the ingester opens (and later closes) its own from config.clickhouse. */
@@ -28,6 +29,8 @@ export interface Ingester {
   /** Abrupt, as if the process died: broker connection and timers dropped, nothing flushed. */
   kill(): Promise<void>;
   app: FastifyInstance;
+  /** Tokens, audit and the bootstrap admin token (print it when `generated`: nobody else knows it). */
+  auth: ApiAuth;
   stats(): { writer: WriterState; consumer: RouterCounters; brokerConnected: boolean };
 }
 
@@ -45,6 +48,8 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     logger: deps.logger,
     logLevel: config.logLevel,
   });
+  // Before any route plugin loads: every route gets its token check (fail closed).
+  const auth = installApiAuth(app, { client, options: config.auth });
   const logger = app.log;
   const writer = createWriter({ client, options: config.writer, logger });
   const router = createRouter({ client, writer, logger, ingesterId: config.mqtt.clientId, publish: (topic, payload) => consumer.publish(topic, payload) });
@@ -53,6 +58,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
 
   return {
     app,
+    auth,
     async start() {
       const m = await migrate(client, { retention: config.retention, cluster: config.clickhouse.cluster });
       if (m.applied.length > 0 || m.retentionChanged.length > 0) logger.info(m, 'schema migrated');

@@ -39,6 +39,9 @@ export const API_LIMITS = {
 
 const READY_PROBE_TIMEOUT_MS = 2000;
 
+/** Reading telemetry: every role (auth/access.ts; undeclared routes need admin). */
+const viewer = { role: 'viewer' as const };
+
 const errors = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 500: { $ref: 'Error#' }, 503: { $ref: 'Error#' } };
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
@@ -91,13 +94,13 @@ function routes(app: FastifyInstance, deps: ApiDeps, now: () => number): void {
     reply.type('text/plain; version=0.0.4').send(prometheusText(deps.writerState(), deps.consumerCounters(), deps.brokerConnected())),
   );
 
-  app.get('/api/v1/nodes', { schema: { summary: 'Nodes with last contact, status, containers and uplink bytes (24 h)', response: { 200: NodesResponse, ...errors } } }, async () =>
+  app.get('/api/v1/nodes', { config: viewer, schema: { summary: 'Nodes with last contact, status, containers and uplink bytes (24 h)', response: { 200: NodesResponse, ...errors } } }, async () =>
     listNodes(deps.client, now(), deps.onlineWindowS),
   );
 
   app.get<{ Params: NodeParamsT; Querystring: MetricsQueryT }>(
     '/api/v1/nodes/:node/metrics',
-    { schema: { summary: 'Metric summaries bucketed by step, quantiles from merged sketches', params: NodeParams, querystring: MetricsQuery, response: { 200: MetricsResponse, ...errors } } },
+    { config: viewer, schema: { summary: 'Metric summaries bucketed by step, quantiles from merged sketches', params: NodeParams, querystring: MetricsQuery, response: { 200: MetricsResponse, ...errors } } },
     async (req) => {
       const q = req.query;
       const range = timeRange(q.from, q.to, now(), { defaultSpanMs: API_LIMITS.metricsDefaultSpanMs, maxSpanMs: API_LIMITS.metricsMaxSpanMs });
@@ -109,7 +112,7 @@ function routes(app: FastifyInstance, deps: ApiDeps, now: () => number): void {
 
   app.get<{ Params: NodeParamsT; Querystring: LogsQueryT }>(
     '/api/v1/nodes/:node/logs',
-    { schema: { summary: 'Log events, newest first, bounded by time range and limit', params: NodeParams, querystring: LogsQuery, response: { 200: LogsResponse, ...errors } } },
+    { config: viewer, schema: { summary: 'Log events, newest first, bounded by time range and limit', params: NodeParams, querystring: LogsQuery, response: { 200: LogsResponse, ...errors } } },
     async (req) => {
       const q = req.query;
       const range = timeRange(q.from, q.to, now(), { defaultSpanMs: API_LIMITS.logsDefaultSpanMs, maxSpanMs: API_LIMITS.logsMaxSpanMs });
@@ -120,7 +123,7 @@ function routes(app: FastifyInstance, deps: ApiDeps, now: () => number): void {
 
   app.get<{ Params: NodeParamsT; Querystring: TemplatesQueryT }>(
     '/api/v1/nodes/:node/templates',
-    { schema: { summary: 'Log templates with counts over the range, most frequent first', params: NodeParams, querystring: TemplatesQuery, response: { 200: TemplatesResponse, ...errors } } },
+    { config: viewer, schema: { summary: 'Log templates with counts over the range, most frequent first', params: NodeParams, querystring: TemplatesQuery, response: { 200: TemplatesResponse, ...errors } } },
     async (req) => {
       const q = req.query;
       const range = timeRange(q.from, q.to, now(), { defaultSpanMs: API_LIMITS.logsDefaultSpanMs * 4, maxSpanMs: API_LIMITS.logsMaxSpanMs });
@@ -131,7 +134,7 @@ function routes(app: FastifyInstance, deps: ApiDeps, now: () => number): void {
 
   app.get<{ Querystring: FleetQueryT }>(
     '/api/v1/fleet',
-    { schema: { summary: 'Fleet overview: nodes online/offline, uplink bytes against the raw equivalent, drops', querystring: FleetQuery, response: { 200: FleetResponse, ...errors } } },
+    { config: viewer, schema: { summary: 'Fleet overview: nodes online/offline, uplink bytes against the raw equivalent, drops', querystring: FleetQuery, response: { 200: FleetResponse, ...errors } } },
     async (req) => {
       const range = timeRange(req.query.from, req.query.to, now(), { defaultSpanMs: 86_400_000, maxSpanMs: API_LIMITS.metricsMaxSpanMs });
       return fleetOverview(deps.client, { ...range, now: now(), onlineWindowS: deps.onlineWindowS });

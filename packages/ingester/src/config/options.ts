@@ -3,6 +3,7 @@
  * config loader derives the environment variable names from it and the README table mirrors it.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { AuthOptions } from '../auth/options.js';
 
 export const MqttOptions = Type.Object(
   {
@@ -81,6 +82,7 @@ export const IngesterConfigSchema = Type.Object(
     http: HttpOptions,
     writer: WriterOptions,
     retention: RetentionOptions,
+    auth: AuthOptions,
     /** A node counts as online when its last status said so and it was heard from within this window. */
     onlineWindowS: Type.Integer({ minimum: 1, default: 300, description: 'A node counts as online when it said so and was heard from within this many seconds.' }),
     logLevel: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info', description: 'Log level of the JSON log on stderr.' }),

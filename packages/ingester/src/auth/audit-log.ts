@@ -1,0 +1,108 @@
+/**
+ * The audit trail: every log pull and every admin action, with who (token id and name, never the
+ * secret), what, when and the outcome. It shares the log-pull audit table (migration 0003): a pull
+ * row carries its pull id and filter, an admin row its action name ('token.create', ...) and the
+ * details as JSON in the same column.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { PULL_COLUMNS, PULL_TABLES } from '../pull/tables.js';
+import type { Principal } from './roles.js';
+
+export type AuditOutcome = 'ok' | 'refused' | 'failed';
+
+export interface AuditEntry {
+  /** The caller; undefined for the system itself (expiry, start-up). */
+  actor: Principal | undefined;
+  /** What was done: 'pull.request', 'token.create', 'token.revoke', 'forbidden', ... */
+  action: string;
+  outcome: AuditOutcome;
+  /** Why it was refused or failed, or a short note. */
+  reason?: string;
+  /** What it was done to, as plain data (token id, route, filter). Kept as JSON, 4 KiB at most. */
+  detail?: Record<string, unknown>;
+  node?: string;
+  pullId?: string;
+  remoteAddress?: string;
+  lines?: number;
+  bytes?: number;
+}
+
+export interface AuditRecord {
+  at: string;
+  who: string;
+  action: string;
+  accepted: boolean;
+  reason: string;
+  node: string;
+  pullId: string;
+  detail: unknown;
+  remoteAddress: string;
+}
+
+export interface AuditQuery {
+  from: number;
+  to: number;
+  limit: number;
+  action?: string;
+}
+
+export interface AuditLog {
+  /** Writes one row; resolves once ClickHouse has it. */
+  record(e: AuditEntry): Promise<void>;
+  /** Newest first. */
+  list(q: AuditQuery): Promise<AuditRecord[]>;
+}
+
+const MAX_TEXT = 4096;
+
+/** `name (id)`: readable, and unique even when two tokens share a name. */
+export const actorLabel = (p: Principal | undefined): string => (p ? `${p.name} (${p.id})` : 'system');
+
+export function createAuditLog(deps: { client: ClickHouseClient; now?: () => number }): AuditLog {
+  const { client } = deps;
+  const now = deps.now ?? Date.now;
+  return {
+    async record(e) {
+      const detail = JSON.stringify({ ...(e.actor ? { actorId: e.actor.id, actorRole: e.actor.role } : {}), ...e.detail }).slice(0, MAX_TEXT);
+      await client.insert({
+        table: PULL_TABLES.audit,
+        columns: [...PULL_COLUMNS.audit],
+        values: [[now(), e.pullId ?? '', e.node ?? '', actorLabel(e.actor), e.action, e.outcome === 'ok' ? 1 : 0, `${e.outcome}${e.reason ? `: ${e.reason}` : ''}`.slice(0, MAX_TEXT), detail, e.lines ?? 0, e.bytes ?? 0, e.remoteAddress ?? '']],
+        format: 'JSONCompactEachRow',
+        clickhouse_settings: { insert_deduplication_token: '' },
+      });
+    },
+    async list(q) {
+      const rs = await client.query({
+        query: `SELECT toUnixTimestamp64Milli(At) AS At, RequestedBy, Action, Accepted, Reason, NodeName, PullId, Filter, RemoteAddress
+          FROM ${PULL_TABLES.audit}
+          WHERE At >= fromUnixTimestamp64Milli({from:Int64}) AND At <= fromUnixTimestamp64Milli({to:Int64})${q.action ? ' AND Action = {action:String}' : ''}
+          ORDER BY At DESC LIMIT {limit:UInt32}`,
+        query_params: { from: q.from, to: q.to, limit: q.limit, ...(q.action ? { action: q.action } : {}) },
+        format: 'JSONEachRow',
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      });
+      const rows = await rs.json<{ At: number; RequestedBy: string; Action: string; Accepted: number; Reason: string; NodeName: string; PullId: string; Filter: string; RemoteAddress: string }>();
+      return rows.map((r) => ({
+        at: new Date(Number(r.At)).toISOString(),
+        who: r.RequestedBy,
+        action: r.Action,
+        accepted: Number(r.Accepted) === 1,
+        reason: r.Reason,
+        node: r.NodeName,
+        pullId: r.PullId,
+        detail: parseDetail(r.Filter),
+        remoteAddress: r.RemoteAddress,
+      }));
+    },
+  };
+}
+
+/** Detail as stored: JSON, possibly cut at 4 KiB (then kept as text). */
+function parseDetail(s: string): unknown {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return s;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * An ingester's HTTP app on embedded ClickHouse, migrated, without a broker: requests go through
+ * fastify's inject (the whole hook, validation and handler chain; no socket). The ingester is
+ * never started, so nothing is published; the routes that would publish are refused earlier.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { createClickHouseClient, createIngester, migrate, resolveConfig, type Ingester } from '@edge-telemetry/ingester';
+
+export const ADMIN_TOKEN = 'et_test-admin-token-0123456789abcdefghijklmnopqrstuv';
+
+export interface Rig {
+  client: ClickHouseClient;
+  ingester(auth?: Record<string, unknown>): Promise<Ingester>;
+  close(): Promise<void>;
+}
+
+export async function startRig(prefix: string): Promise<Rig> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  const client = createClickHouseClient({ dataDir: dir });
+  const made: Ingester[] = [];
+  let migrated = false;
+  return {
+    client,
+    async ingester(auth = {}) {
+      const config = resolveConfig({ mqtt: { url: 'mqtt://127.0.0.1:1' }, clickhouse: { dataDir: dir }, http: { port: 0 }, logLevel: 'silent', auth: { adminToken: ADMIN_TOKEN, ...auth } }, {});
+      if (!migrated) await migrate(client, { retention: config.retention });
+      migrated = true;
+      const ing = createIngester(config, { clickhouse: client });
+      made.push(ing);
+      await ing.app.ready();
+      return ing;
+    },
+    async close() {
+      for (const i of made) await i.app.close();
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const bearer = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
