@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- <filter>]`: runs every case in bench/*.bench.ts whose name contains the
- * filter, writes bench/results/latest.json and bench/results/latest.md.
+ * filter, writes bench/results/latest.json and bench/results/latest.md (a filtered run keeps the
+ * figures of the cases it did not run).
  */
-import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -45,6 +46,12 @@ const machine = {
 };
 const out = path.join(here, 'results');
 await mkdir(out, { recursive: true });
+// A filtered run updates its own figures and keeps the others, so subsets can be re-measured one by one.
+if (filter) {
+  const previous = await readFile(path.join(out, 'latest.json'), 'utf8').then((t) => (JSON.parse(t) as { figures: Figure[] }).figures, () => []);
+  const fresh = new Set(figures.map((f) => f.name));
+  figures.unshift(...previous.filter((f) => !fresh.has(f.name)));
+}
 await writeFile(path.join(out, 'latest.json'), JSON.stringify({ machine, figures }, null, 2) + '\n');
 const md = [
   `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.date}`,
