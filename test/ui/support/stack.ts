@@ -21,11 +21,11 @@ export interface UiStack {
 }
 
 export interface StackOptions {
-  /** Installed before the server listens, e.g. a token check standing in for the API's auth hook. */
-  beforeStart?: (ingester: Ingester) => void;
+  /** The API's first admin bearer token (auth.adminToken, at least 32 characters). */
+  adminToken: string;
 }
 
-export async function startUiStack(opts: StackOptions = {}): Promise<UiStack> {
+export async function startUiStack(opts: StackOptions): Promise<UiStack> {
   const aedes = await Aedes.createBroker();
   const server = net.createServer(aedes.handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -33,11 +33,10 @@ export async function startUiStack(opts: StackOptions = {}): Promise<UiStack> {
   const brokerUrl = `mqtt://127.0.0.1:${port}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'et-ui-stack-'));
   const config = resolveConfig(
-    { mqtt: { url: brokerUrl, clientId: 'ingester-ui' }, http: { host: '127.0.0.1', port: 0 }, clickhouse: { dataDir: dir }, writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 }, logLevel: 'silent' },
+    { mqtt: { url: brokerUrl, clientId: 'ingester-ui' }, http: { host: '127.0.0.1', port: 0 }, clickhouse: { dataDir: dir }, writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 }, auth: { adminToken: opts.adminToken }, logLevel: 'silent' },
     {},
   );
   const ingester = createIngester(config);
-  opts.beforeStart?.(ingester);
   const { url } = await ingester.start();
   return {
     url,
