@@ -1,11 +1,13 @@
 /**
- * The README's option table is generated from the schema; this keeps the two from drifting apart
- * (fix a failure by pasting the output of `npx tsx packages/collector/scripts/options-table.ts`).
+ * The README option tables are generated from the config schemas; this keeps the two from
+ * drifting apart (fix a failure by pasting the output of
+ * `npx tsx packages/collector/scripts/options-table.ts` between the markers).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeOptions } from '@edge-telemetry/protocol';
 import { collectorConfigSpec } from '../../packages/collector/src/config/options.js';
+import { ingesterConfigSpec } from '../../packages/ingester/src/config/load.js';
 import { markdownOptionsTable } from '../../packages/collector/scripts/markdown-options-table.js';
 
 function tableInReadme(path: string): string {
@@ -15,14 +17,20 @@ function tableInReadme(path: string): string {
   return match[1];
 }
 
-describe('collector README option table', () => {
-  const options = describeOptions(collectorConfigSpec);
+const specs = [
+  { name: 'collector', options: describeOptions(collectorConfigSpec) },
+  { name: 'ingester', options: describeOptions(ingesterConfigSpec) },
+];
 
-  it('equals the table generated from the config schema', () => {
-    expect(tableInReadme('packages/collector/README.md')).toBe(markdownOptionsTable(options));
-  });
-
-  it('documents every option', () => {
+describe.each(specs)('$name options', ({ options }) => {
+  it('all have a description', () => {
     expect(options.filter((o) => o.description.trim() === '').map((o) => o.option)).toEqual([]);
+  });
+});
+
+// The ingester README still has a hand-written table without the markers; its table check joins here once it has them.
+describe('collector README', () => {
+  it('lists the options exactly as generated from the schema', () => {
+    expect(tableInReadme('packages/collector/README.md')).toBe(markdownOptionsTable(describeOptions(collectorConfigSpec)));
   });
 });
