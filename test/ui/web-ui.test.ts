@@ -32,6 +32,8 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
   let origin: string;
   /** Every request any page made, to prove nothing leaves the ingester's origin. */
   const requests: { url: string; authorization?: string }[] = [];
+  /** Console errors (a CSP violation shows up here), less the 401s the token prompt expects. */
+  const consoleErrors: string[] = [];
 
   beforeAll(async () => {
     stack = await startUiStack({ adminToken: TOKEN });
@@ -60,6 +62,9 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await ctx.newPage();
     page.on('request', (r) => requests.push({ url: r.url(), authorization: r.headers()['authorization'] }));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/status of 401/.test(m.text())) consoleErrors.push(m.text());
+    });
     page.on('pageerror', (err) => {
       throw err;
     });
@@ -148,7 +153,8 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
     await page.context().close();
   });
 
-  it('makes no request outside the ingester origin', () => {
+  it('makes no request outside the ingester origin and logs no errors (no CSP violation)', () => {
+    expect(consoleErrors).toEqual([]);
     expect(requests.length).toBeGreaterThan(10);
     const outside = requests.filter((r) => !r.url.startsWith(origin) && !r.url.startsWith('data:') && !r.url.startsWith('blob:'));
     expect(outside).toEqual([]);
