@@ -8,9 +8,9 @@ import { chromium, type Browser } from 'playwright-core';
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** True when the suite may run; throws in CI when chromium is missing. */
-export function haveChromium(): boolean {
-  const found = existsSync(CHROMIUM_PATH);
-  if (!found && process.env.CI) throw new Error(`chromium is not installed at ${CHROMIUM_PATH}; CI must install it (apt-get install -y chromium)`);
+export function haveChromium(executable = CHROMIUM_PATH, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  const found = existsSync(executable);
+  if (!found && env.CI) throw new Error(`chromium is not installed at ${executable}; CI must install it (apt-get install -y chromium)`);
   return found;
 }
 
