@@ -74,7 +74,7 @@ export function createAuditLog(deps: { client: ClickHouseClient; now?: () => num
     },
     async list(q) {
       const rs = await client.query({
-        query: `SELECT toUnixTimestamp64Milli(At) AS At, RequestedBy, Action, Accepted, Reason, NodeName, PullId, Filter, RemoteAddress
+        query: `SELECT toUnixTimestamp64Milli(At) AS AtMs, RequestedBy, Action, Accepted, Reason, NodeName, PullId, Filter, RemoteAddress
           FROM ${PULL_TABLES.audit}
           WHERE At >= fromUnixTimestamp64Milli({from:Int64}) AND At <= fromUnixTimestamp64Milli({to:Int64})${q.action ? ' AND Action = {action:String}' : ''}
           ORDER BY At DESC LIMIT {limit:UInt32}`,
@@ -82,9 +82,9 @@ export function createAuditLog(deps: { client: ClickHouseClient; now?: () => num
         format: 'JSONEachRow',
         clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
       });
-      const rows = await rs.json<{ At: number; RequestedBy: string; Action: string; Accepted: number; Reason: string; NodeName: string; PullId: string; Filter: string; RemoteAddress: string }>();
+      const rows = await rs.json<{ AtMs: number; RequestedBy: string; Action: string; Accepted: number; Reason: string; NodeName: string; PullId: string; Filter: string; RemoteAddress: string }>();
       return rows.map((r) => ({
-        at: new Date(Number(r.At)).toISOString(),
+        at: new Date(Number(r.AtMs)).toISOString(),
         who: r.RequestedBy,
         action: r.Action,
         accepted: Number(r.Accepted) === 1,

@@ -45,14 +45,12 @@ interface TokenRow {
   Name: string;
   Role: string;
   TokenHash: string;
-  CreatedAt: string | number;
+  CreatedMs: number;
   CreatedBy: string;
-  ExpiresAt: string | number | null;
-  RevokedAt: string | number | null;
+  ExpiresMs: number | null;
+  RevokedMs: number | null;
   RevokedBy: string;
 }
-
-const ms = (v: string | number): number => (typeof v === 'number' ? v : Date.parse(v.includes('T') || v.endsWith('Z') ? v : v.replace(' ', 'T') + 'Z'));
 
 function fromRow(r: TokenRow): TokenRecord & { hash: string } {
   if (!isRole(r.Role)) throw new IngesterError('ET_ERR_INTERNAL', `token ${r.TokenId} has unknown role ${r.Role}`);
@@ -61,10 +59,10 @@ function fromRow(r: TokenRow): TokenRecord & { hash: string } {
     name: r.Name,
     role: r.Role,
     hash: r.TokenHash,
-    createdAt: ms(r.CreatedAt),
+    createdAt: Number(r.CreatedMs),
     createdBy: r.CreatedBy,
-    ...(r.ExpiresAt !== null ? { expiresAt: ms(r.ExpiresAt) } : {}),
-    ...(r.RevokedAt !== null ? { revokedAt: ms(r.RevokedAt), revokedBy: r.RevokedBy } : {}),
+    ...(r.ExpiresMs !== null ? { expiresAt: Number(r.ExpiresMs) } : {}),
+    ...(r.RevokedMs !== null ? { revokedAt: Number(r.RevokedMs), revokedBy: r.RevokedBy } : {}),
   };
 }
 
@@ -84,10 +82,10 @@ export function createTokenStore(deps: TokenStoreDeps): TokenStore {
 
   async function load(): Promise<void> {
     const rs = await client.query({
-      query: `SELECT TokenId, Name, Role, TokenHash, toUnixTimestamp64Milli(CreatedAt) AS CreatedAt, CreatedBy,
-        if(ExpiresAt IS NULL, NULL, toUnixTimestamp64Milli(assumeNotNull(ExpiresAt))) AS ExpiresAt,
-        if(RevokedAt IS NULL, NULL, toUnixTimestamp64Milli(assumeNotNull(RevokedAt))) AS RevokedAt, RevokedBy
-        FROM ${TOKEN_TABLE} FINAL ORDER BY CreatedAt`,
+      query: `SELECT TokenId, Name, Role, TokenHash, toUnixTimestamp64Milli(CreatedAt) AS CreatedMs, CreatedBy,
+        if(ExpiresAt IS NULL, NULL, toUnixTimestamp64Milli(assumeNotNull(ExpiresAt))) AS ExpiresMs,
+        if(RevokedAt IS NULL, NULL, toUnixTimestamp64Milli(assumeNotNull(RevokedAt))) AS RevokedMs, RevokedBy
+        FROM ${TOKEN_TABLE} FINAL ORDER BY CreatedMs`,
       format: 'JSONEachRow',
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     });
