@@ -1,14 +1,14 @@
 /**
  * The README option tables are generated from the config schemas; this keeps the two from
  * drifting apart (fix a failure by pasting the output of
- * `npx tsx packages/collector/scripts/options-table.ts` between the markers).
+ * `npx edge-telemetry config options <collector|ingester>` between the markers).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeOptions } from '@edge-telemetry/protocol';
 import { collectorConfigSpec } from '../../packages/collector/src/config/options.js';
 import { ingesterConfigSpec } from '../../packages/ingester/src/config/load.js';
-import { markdownOptionsTable } from '../../packages/collector/scripts/markdown-options-table.js';
+import { optionsTable } from '../../packages/cli/src/commands/config-options.js';
 
 function tableInReadme(path: string): string {
   const text = readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -28,9 +28,8 @@ describe.each(specs)('$name options', ({ options }) => {
   });
 });
 
-// The ingester README still has a hand-written table without the markers; its table check joins here once it has them.
-describe('collector README', () => {
+describe.each(['collector', 'ingester'] as const)('%s README', (service) => {
   it('lists the options exactly as generated from the schema', () => {
-    expect(tableInReadme('packages/collector/README.md')).toBe(markdownOptionsTable(describeOptions(collectorConfigSpec)));
+    expect(tableInReadme(`packages/${service}/README.md`)).toBe(optionsTable(service));
   });
 });
