@@ -15,6 +15,8 @@ import { freePort } from '../support/ports.js';
 import { bins, eventually, runNode, type RunningProcess } from '../support/processes.js';
 
 const NODE = 'e2e-gw-1';
+const TOKEN = 'slice-test-admin-token-0123456789abcdef';
+const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
 
 interface NodeRow {
   node: string;
@@ -61,7 +63,7 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
     });
     await watcher.subscribeAsync(topics.ack(NODE), { qos: 1 });
 
-    ingester = runNode(bins.ingester, ['--config', path.join(dir, 'ingester.json')]);
+    ingester = runNode(bins.ingester, ['--config', path.join(dir, 'ingester.json')], { EDGE_TELEMETRY_ADMIN_TOKEN: TOKEN });
     await ingester.waitFor(/ingester API: http/, 60_000);
     collector = runNode(bins.collector, ['--config', path.join(dir, 'collector.json')]);
     await collector.waitFor(/collector started/);
@@ -77,9 +79,11 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
 
   it('lists the node with its containers and uplink bytes', async () => {
     const node = await eventually(async () => {
-      const rows = (await (await fetch(`${api}/api/v1/nodes`)).json()) as NodeRow[];
+      const rows = (await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as NodeRow[];
       return rows.find((r) => r.node === NODE && r.uplinkBytes > 0);
-    }, 20_000, 'the node in /api/v1/nodes');
+    }, 20_000, 'the node in /api/v1/nodes').catch(async (err: Error) => {
+      throw new Error(`${err.message}\nnodes: ${await (await fetch(`${api}/api/v1/nodes`, auth)).text()}\ningester:\n${ingester.output().slice(-3000)}\ncollector:\n${collector.output().slice(-3000)}`);
+    });
     expect(node.online).toBe(true);
     expect(Date.parse(node.lastSeen)).toBeGreaterThan(Date.now() - 60_000);
   });
@@ -87,7 +91,7 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
   it('serves the real host metrics as a summary series at the requested step', async () => {
     const from = new Date(Date.now() - 10 * 60_000).toISOString();
     const series = await eventually(async () => {
-      const res = await fetch(`${api}/api/v1/nodes/${NODE}/metrics?container=&metric=mem.usage_bytes&from=${from}&step=1`);
+      const res = await fetch(`${api}/api/v1/nodes/${NODE}/metrics?container=&metric=mem.usage_bytes&from=${from}&step=1`, auth);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { step: number; series: Array<{ container: string; metric: string; points: Array<{ min: number; max: number; count: number; p50: number | null }> }> };
       expect(body.step).toBe(1);

@@ -45,6 +45,7 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
     ),
   );
   const { url } = await ingester.start();
+  const admin = ingester.auth.adminToken;
 
   const node = process.env.EDGE_TELEMETRY_NODE ?? defaultNodeId();
   const collectorConfig = path.join(dataDir, 'collector.json');
@@ -73,7 +74,11 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
   io.stdout.write(
     [
       '',
-      `edge-telemetry is running: API ${url}  (OpenAPI: ${url}/docs)`,
+      `edge-telemetry is running: API ${url}  (OpenAPI: ${url}/docs, web UI: ${url}/ui/)`,
+      admin.generated
+        ? `  admin token (made for this run; set EDGE_TELEMETRY_ADMIN_TOKEN to choose one): ${admin.token}`
+        : '  admin token: the one in EDGE_TELEMETRY_ADMIN_TOKEN',
+      `  try: curl -H "Authorization: Bearer <token>" ${url}/api/v1/nodes`,
       `  broker ${broker.url} (aedes, MQTT 3.1.1), ClickHouse embedded in ${path.join(dataDir, 'clickhouse')}`,
       `  collector for this machine: node "${node}"${simulate > 0 ? `, plus ${simulate} simulated gateways` : ''}`,
       '  first summaries arrive at the end of the first 60 s window; Ctrl-C stops everything',
