@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { envName, isValidNodeId, NODE_ID_PATTERN } from '@edge-telemetry/protocol';
+import { defineErrors, envName, isValidNodeId, NODE_ID_PATTERN } from '@edge-telemetry/protocol';
 import { collectorConfigSpec } from '@edge-telemetry/collector';
 
 /** Error catalogue of this command: the code starts every error line on stderr. */
@@ -121,14 +121,7 @@ export function formatEnv(c: CollectorBrokerConfig): string {
   return pairs.map(([p, value]) => `${envName(collectorConfigSpec.envPrefix, p)}=${value}`).join('\n') + '\n';
 }
 
-class NodesAddError extends Error {
-  constructor(
-    readonly code: NodesAddErrorCode,
-    readonly detail: string,
-  ) {
-    super(`${code}: ${NodesAddErrorCodes[code]} (${detail})`);
-  }
-}
+const NodesAddError = defineErrors('NodesAddError', NodesAddErrorCodes);
 
 const USAGE = 'usage: edge-telemetry nodes add <id> [--password-file path] [--broker mqtts://host:8883] [--ca-file path] [--format json|env]';
 
