@@ -1,16 +1,15 @@
 import { defineConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
 
-const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+const src = (file: string) => fileURLToPath(new URL(`./packages/${file}`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Unit tests run against sources; end-to-end tests spawn the built bins (dist/).
-    alias: {
-      '@edge-telemetry/protocol': pkg('protocol'),
-      '@edge-telemetry/collector': pkg('collector'),
-      '@edge-telemetry/ingester': pkg('ingester'),
-    },
+    alias: [
+      { find: /^@edge-telemetry\/protocol\/testing$/, replacement: src('protocol/src/testing/index.ts') },
+      { find: /^@edge-telemetry\/(protocol|collector|ingester)$/, replacement: src('$1/src/index.ts') },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],

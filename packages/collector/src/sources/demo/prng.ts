@@ -1,14 +1,8 @@
-/** mulberry32: a tiny seeded PRNG, so that a demo node produces the same fleet on every run. */
-export function createPrng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/**
+ * The demo sources draw from the protocol's seeded PRNG (mulberry32, the one its fuzz tests use),
+ * so that a demo node produces the same fleet on every run.
+ */
+export { seededRng as createPrng } from '@edge-telemetry/protocol/testing';
 
 /** A stable 32-bit seed from a string (FNV-1a), e.g. from the node id. */
 export function seedFrom(text: string): number {
