@@ -13,7 +13,8 @@ import type { ProtocolErrorCode } from '../errors/errors.js';
 import { randomBatch, sampleBatch, seededRng } from '../testing/index.js';
 import { validateBatch } from '../validate/batch.js';
 
-const corpora = '/work/shared/corpora';
+// ../shared/corpora beside the repository (CI lays it there too).
+const corpora = new URL('../../../../../shared/corpora', import.meta.url).pathname;
 const codec = createBatchCodec();
 
 function base(): Batch {

@@ -6,7 +6,8 @@ import { SKETCH_RELATIVE_ACCURACY } from '../limits.js';
 import { checkSketch } from '../validate/batch.js';
 import { seededRng } from '../testing/prng.js';
 
-const nab = '/work/shared/corpora/nab/data';
+// ../shared/corpora beside the repository (CI lays it there too).
+const nab = new URL('../../../../../shared/corpora/nab/data', import.meta.url).pathname;
 const series = ['realKnownCause', 'realAWSCloudwatch'].flatMap((d) => readdirSync(path.join(nab, d)).map((f) => path.join(nab, d, f)));
 const values = (file: string): number[] =>
   readFileSync(file, 'utf8')
