@@ -9,7 +9,7 @@ import { seededRng } from '../../packages/protocol/src/testing/index.js';
 import { mutateJson } from './mutate.js';
 import { heapBound } from './heap.js';
 
-export const COMMAND_CASES = 4000;
+export const COMMAND_CASES = 6000;
 
 const t0 = 1_795_000_000_000;
 const VALID: CommandMessage[] = [

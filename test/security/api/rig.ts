@@ -3,6 +3,7 @@
  * fastify's inject (the whole hook, validation and handler chain; no socket). The ingester is
  * never started, so nothing is published; the routes that would publish are refused earlier.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,8 @@ export interface Rig {
 }
 
 export async function startRig(prefix: string): Promise<Rig> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  // On tmpfs where there is one: the embedded engine's inserts (audit rows) take half the time.
+  const dir = await mkdtemp(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), prefix));
   const client = createClickHouseClient({ dataDir: dir });
   const made: Ingester[] = [];
   let migrated = false;

@@ -1,6 +1,6 @@
 /**
  * Runtime wiring of API authentication: the token store, the audit log, the rate limiter, the
- * hooks and the token and audit routes, on one app. The bootstrap admin token is the configured
+ * hooks, strict JSON bodies and the token and audit routes, on one app. The bootstrap admin token is the configured
  * one or, when none is, a random one made here for this process (the caller prints it).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -12,6 +12,7 @@ import type { AuthConfig } from './options.js';
 import { installAuth, type RouteAccessEntry } from './plugin.js';
 import { createRateLimiter } from './rate-limit.js';
 import { newTokenSecret } from './secret.js';
+import { installStrictJson } from './strict-json.js';
 import { createTokenStore, type TokenStore } from './token-store.js';
 
 export interface ApiAuth {
@@ -30,6 +31,7 @@ export function installApiAuth(app: FastifyInstance, deps: { client: ClickHouseC
   const audit = createAuditLog({ client, now: deps.now });
   const limiter = createRateLimiter({ perSecond: options.rateLimitPerSecond, burst: options.rateLimitBurst, now: deps.now });
   const hooks = installAuth(app, { store: tokens, limiter, audit });
+  installStrictJson(app);
   void app.register(async (api) => tokenRoutes(api, { store: tokens, audit, now: deps.now }));
   void app.register(async (api) => auditRoutes(api, { audit, now: deps.now }));
   return { adminToken, audit, tokens, routes: hooks.routes };
