@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ingester } from '@edge-telemetry/ingester';
+import { resolveConfig, type Ingester } from '@edge-telemetry/ingester';
 import { ADMIN_TOKEN, bearer, startRig, type Rig } from './rig.js';
 
 interface Created {
@@ -103,6 +103,18 @@ describe('API tokens, audit, rate limits and headers', () => {
     const guesses = [];
     for (let i = 0; i < 5; i++) guesses.push((await call(limited, 'GET', '/api/v1/nodes', `et_guess-${i}-000000000000000000000000000000000`)).statusCode);
     expect(guesses).toEqual([401, 401, 401, 429, 429]);
+  });
+
+  it('takes the first admin token from EDGE_TELEMETRY_ADMIN_TOKEN, or makes one per start when none is set', async () => {
+    expect(resolveConfig({}, { EDGE_TELEMETRY_ADMIN_TOKEN: ADMIN_TOKEN }).auth.adminToken).toBe(ADMIN_TOKEN);
+    expect(() => resolveConfig({}, { EDGE_TELEMETRY_ADMIN_TOKEN: 'short' })).toThrow(/auth.adminToken/);
+    expect(ing.auth.adminToken).toEqual({ token: ADMIN_TOKEN, generated: false });
+    const made = await rig.ingester({ adminToken: undefined });
+    expect(made.auth.adminToken.generated).toBe(true);
+    expect(made.auth.adminToken.token).toMatch(/^et_[A-Za-z0-9_-]{43}$/);
+    expect((await call(made, 'GET', '/api/v1/tokens', made.auth.adminToken.token)).statusCode).toBe(200);
+    // Each process makes its own: one ingester's made-up token opens no other.
+    expect((await call(ing, 'GET', '/api/v1/tokens', made.auth.adminToken.token)).statusCode).toBe(401);
   });
 
   it('sets the security headers on API, probe, docs, UI, error and not-found responses', async () => {
