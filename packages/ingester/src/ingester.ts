@@ -11,6 +11,9 @@ import { migrate } from './storage/migrate.js';
 import { createWriter, type WriterState } from './writer/writer.js';
 import { createRouter, type RouterCounters } from './consumer/router.js';
 import { createMqttConsumer } from './consumer/mqtt-consumer.js';
+import { createPullCoordinator, type PullCounters } from './pull/coordinator.js';
+import { pullCoordinatorOptions, type PullCoordinatorOptionsT } from './pull/options.js';
+import { logPullRoutes } from './api/routes/log-pulls.js';
 import { installApiAuth, type ApiAuth } from './auth/api-auth.js';
 
 export interface IngesterDeps {
@@ -19,6 +22,8 @@ export interface IngesterDeps {
   logger?: FastifyBaseLogger;
   /** Only with an own client: wraps its connection (fault injection in tests). */
   wrapConnection?: (inner: StorageConnection) => StorageConnection;
+  /** Log-pull coordinator options (defaults in pull/options.ts). */
+  pull?: Partial<PullCoordinatorOptionsT>;
 }
 
 export interface Ingester {
@@ -31,7 +36,7 @@ export interface Ingester {
   app: FastifyInstance;
   /** Tokens, audit and the bootstrap admin token (print it when `generated`: nobody else knows it). */
   auth: ApiAuth;
-  stats(): { writer: WriterState; consumer: RouterCounters; brokerConnected: boolean };
+  stats(): { writer: WriterState; consumer: RouterCounters; brokerConnected: boolean; pulls: PullCounters };
 }
 
 export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}): Ingester {
@@ -52,7 +57,16 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
   const auth = installApiAuth(app, { client, options: config.auth });
   const logger = app.log;
   const writer = createWriter({ client, options: config.writer, logger });
-  const router = createRouter({ client, writer, logger, ingesterId: config.mqtt.clientId, publish: (topic, payload) => consumer.publish(topic, payload) });
+  const pulls = createPullCoordinator({ client, logger, audit: auth.audit, options: pullCoordinatorOptions(deps.pull), publish: (topic, payload) => consumer.publish(topic, payload) });
+  void app.register(async (api) => logPullRoutes(api, { coordinator: pulls }));
+  const router = createRouter({
+    client,
+    writer,
+    logger,
+    ingesterId: config.mqtt.clientId,
+    publish: (topic, payload) => consumer.publish(topic, payload),
+    onPull: (node, pullId, payload) => pulls.handle(node, pullId, payload),
+  });
   const consumer = createMqttConsumer(config.mqtt, { router, logger });
   let stopped = false;
 
@@ -70,6 +84,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     async stop() {
       if (stopped) return;
       stopped = true;
+      pulls.close();
       // Flush before disconnecting so the acks of what was stored still go out.
       await writer.close();
       await consumer.stop();
@@ -79,11 +94,12 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     async kill() {
       if (stopped) return;
       stopped = true;
+      pulls.close();
       consumer.kill();
       writer.abort();
       await app.close();
       if (ownClient) await client.close();
     },
-    stats: () => ({ writer: writer.state(), consumer: router.counters(), brokerConnected: consumer.connected() }),
+    stats: () => ({ writer: writer.state(), consumer: router.counters(), brokerConnected: consumer.connected(), pulls: pulls.counters() }),
   };
 }

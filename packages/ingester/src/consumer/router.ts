@@ -29,6 +29,8 @@ export interface RouterDeps {
   publish(topic: string, payload: Buffer): Promise<void>;
   codec?: BatchCodec;
   now?: () => number;
+  /** Log-pull chunks and ends (the pull coordinator); without it they are rejected as unsupported. */
+  onPull?(node: string, pullId: string, payload: Buffer): Promise<void>;
 }
 
 export interface Router {
@@ -103,8 +105,9 @@ export function createRouter(deps: RouterDeps): Router {
           return handleBatch(topic, parsed.node, payload);
         case 'status':
           return handleStatus(topic, parsed.node, payload);
-        default:
-          return reject(topic, parsed.node, 'ET_ERR_UNSUPPORTED_KIND', `${parsed.kind} messages are not handled yet`, payload);
+        case 'pull':
+          if (deps.onPull) return deps.onPull(parsed.node, parsed.pullId, payload);
+          return reject(topic, parsed.node, 'ET_ERR_UNSUPPORTED_KIND', 'log pulls are not handled by this ingester', payload);
       }
     },
     counters: () => structuredClone(c),

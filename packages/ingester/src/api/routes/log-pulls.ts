@@ -1,0 +1,175 @@
+/**
+ * The log-pull API (v1): start a pull on a node, watch it, read its lines (streamed as they
+ * arrive), cancel it. Every request to start one is audited, refused ones included.
+ *
+ * Every route needs the engineer role (pulled lines are raw logs): the auth plugin (auth/) checks
+ * the bearer token before the handler runs, and audits a refusal; the handler audits the rest.
+ */
+import { Readable } from 'node:stream';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { LOG_LEVEL_NAMES, type PullFilter } from '@edge-telemetry/protocol';
+import { IngesterError } from '../../errors.js';
+import type { PullCoordinator } from '../../pull/coordinator.js';
+import { splitPulledLine } from '../../pull/line-rows.js';
+import { parsePullTime } from '../../pull/filter.js';
+import type { PullRecord } from '../../pull/repository.js';
+
+export interface LogPullRouteDeps {
+  coordinator: PullCoordinator;
+  now?: () => number;
+}
+
+const TimeValue = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], { description: 'Epoch ms, ISO-8601, or a duration back from now (2h, 30m).' });
+const Level = Type.Union(LOG_LEVEL_NAMES.map((l) => Type.Literal(l)));
+
+export const CreatePullBody = Type.Object(
+  {
+    container: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    since: TimeValue,
+    until: Type.Optional(TimeValue),
+    tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+    level: Type.Optional(Level),
+    grep: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Substring the line must contain.' })),
+    maxBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'Stop after this many raw line bytes.' })),
+    expiresInS: Type.Optional(Type.Integer({ minimum: 1, description: 'How long to wait for an offline node (default: the ingester\'s pull.expiresInMs).' })),
+  },
+  { additionalProperties: false },
+);
+type CreatePullBodyT = Static<typeof CreatePullBody>;
+
+const PullParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) });
+type PullParamsT = Static<typeof PullParams>;
+const NodeParams = Type.Object({ node: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }) });
+type NodeParamsT = Static<typeof NodeParams>;
+const LinesQuery = Type.Object({ follow: Type.Optional(Type.Boolean({ default: false, description: 'Keep the response open until the pull ends.' })) });
+type LinesQueryT = Static<typeof LinesQuery>;
+
+const State = Type.Union(['queued', 'running', 'done', 'failed', 'expired', 'cancelled'].map((s) => Type.Literal(s)));
+export const PullStatus = Type.Object({
+  id: Type.String(),
+  node: Type.String(),
+  state: State,
+  linesReceived: Type.Integer(),
+  bytesReceived: Type.Integer(),
+  bytesExpected: Type.Optional(Type.Integer()),
+  chunksExpected: Type.Optional(Type.Integer()),
+  requestedBy: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  startedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  error: Type.Optional(Type.String()),
+  filter: Type.Object({}, { additionalProperties: true }),
+});
+
+const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 503: { $ref: 'Error#' } };
+/** Pulling and reading a node's raw logs needs the engineer role (auth/access.ts). */
+const engineer = { role: 'engineer' as const };
+const LINES_PER_READ_CHUNKS = 64;
+const FOLLOW_POLL_MS = 1000;
+
+const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+function status(r: PullRecord): Static<typeof PullStatus> {
+  return {
+    id: r.id,
+    node: r.node,
+    state: r.state,
+    linesReceived: r.linesReceived,
+    bytesReceived: r.bytesReceived,
+    ...(r.bytesExpected !== undefined ? { bytesExpected: r.bytesExpected } : {}),
+    ...(r.chunksExpected !== undefined ? { chunksExpected: r.chunksExpected } : {}),
+    requestedBy: r.requestedBy,
+    createdAt: iso(r.createdAt) as string,
+    expiresAt: iso(r.expiresAt) as string,
+    ...(r.startedAt !== undefined ? { startedAt: iso(r.startedAt) } : {}),
+    ...(r.finishedAt !== undefined ? { finishedAt: iso(r.finishedAt) } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    filter: { ...r.filter },
+  };
+}
+
+function toFilter(b: CreatePullBodyT, now: number): PullFilter {
+  const since = parsePullTime(b.since, 'since', now);
+  const until = b.until === undefined ? undefined : parsePullTime(b.until, 'until', now);
+  if (until !== undefined && until <= since) throw new IngesterError('ET_ERR_BAD_REQUEST', `until (${new Date(until).toISOString()}) must be after since (${new Date(since).toISOString()})`);
+  return { since, ...(until !== undefined ? { until } : {}), ...(b.container ? { container: b.container } : {}), ...(b.tail ? { tail: b.tail } : {}), ...(b.level ? { level: b.level } : {}), ...(b.grep ? { grep: b.grep } : {}), ...(b.maxBytes ? { maxBytes: b.maxBytes } : {}) };
+}
+
+export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps): Promise<void> {
+  const { coordinator } = deps;
+  const now = deps.now ?? Date.now;
+
+  app.post<{ Params: NodeParamsT; Body: CreatePullBodyT }>(
+    '/api/v1/nodes/:node/log-pulls',
+    { config: engineer, attachValidation: true, schema: { summary: 'Pull a node\'s full logs for a time range (asynchronous)', params: NodeParams, body: CreatePullBody, response: { 202: Type.Object({ id: Type.String() }), ...errors } } },
+    async (req, reply) => {
+      const base = { node: req.params.node ?? '', actor: req.principal, remoteAddress: req.ip, filter: req.body as unknown };
+      let filter: PullFilter;
+      try {
+        if (req.validationError) throw new IngesterError('ET_ERR_BAD_REQUEST', req.validationError.message);
+        filter = toFilter(req.body, now());
+      } catch (err) {
+        const e = err instanceof IngesterError ? err : new IngesterError('ET_ERR_BAD_REQUEST', (err as Error).message);
+        await coordinator.refuse({ ...base, reason: e.message });
+        throw e;
+      }
+      const expiresInMs = req.body.expiresInS === undefined ? undefined : req.body.expiresInS * 1000;
+      const r = await coordinator.create({ node: req.params.node, filter, actor: req.principal, remoteAddress: req.ip, expiresInMs });
+      return reply.status(202).send({ id: r.id });
+    },
+  );
+
+  async function found(id: string): Promise<PullRecord> {
+    const r = await coordinator.get(id);
+    if (!r) throw new IngesterError('ET_ERR_NOT_FOUND', `no log pull ${id}`);
+    return r;
+  }
+
+  app.get<{ Params: PullParamsT }>('/api/v1/log-pulls/:id', { config: engineer, schema: { summary: 'State and progress of a log pull', params: PullParams, response: { 200: PullStatus, ...errors } } }, async (req) =>
+    status(await found(req.params.id)),
+  );
+
+  app.delete<{ Params: PullParamsT }>('/api/v1/log-pulls/:id', { config: engineer, schema: { summary: 'Cancel a log pull, on the node too', params: PullParams, response: { 200: PullStatus, ...errors } } }, async (req) => {
+    await found(req.params.id);
+    const r = await coordinator.cancel(req.params.id, req.principal, req.ip);
+    if (!r) throw new IngesterError('ET_ERR_NOT_FOUND', `no log pull ${req.params.id}`);
+    return status(r);
+  });
+
+  app.get<{ Params: PullParamsT; Querystring: LinesQueryT }>(
+    '/api/v1/log-pulls/:id/lines',
+    {
+      config: engineer,
+      schema: {
+        summary: 'The pulled lines in order, streamed as they arrive: text/plain (one line each) or NDJSON (Accept: application/x-ndjson)',
+        params: PullParams,
+        querystring: LinesQuery,
+        response: { 200: { description: 'text/plain or application/x-ndjson', type: 'string' }, ...errors },
+      },
+    },
+    async (req, reply) => {
+      await found(req.params.id);
+      const ndjson = /application\/(x-)?ndjson|application\/json/.test(req.headers.accept ?? '');
+      const id = req.params.id;
+      const follow = req.query.follow === true;
+      async function* body(): AsyncGenerator<string> {
+        let seq = 0;
+        for (;;) {
+          const p = await coordinator.progress(id);
+          if (!p) return;
+          while (seq < p.contiguous) {
+            const to = Math.min(p.contiguous, seq + LINES_PER_READ_CHUNKS);
+            const lines = await coordinator.readLines(id, seq, to);
+            if (lines.length > 0) yield ndjson ? lines.map((l) => JSON.stringify(splitPulledLine(l)) + '\n').join('') : lines.join('\n') + '\n';
+            seq = to;
+          }
+          if (p.terminal || !follow) return;
+          await coordinator.changed(id, FOLLOW_POLL_MS);
+        }
+      }
+      return reply.type(ndjson ? 'application/x-ndjson' : 'text/plain; charset=utf-8').send(Readable.from(body()));
+    },
+  );
+}

@@ -1,0 +1,113 @@
+/**
+ * ClickHouse reads and writes of the log-pull tables. Every insert sets its own (empty)
+ * deduplication token: the embedded engine keeps per-query settings as session SETs, and a token
+ * left over from another insert would silently drop these rows (see storage/insert.ts).
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { PullFilter } from '@edge-telemetry/protocol';
+import { PULL_COLUMNS, PULL_TABLES } from './tables.js';
+
+export type PullStateName = 'queued' | 'running' | 'done' | 'failed' | 'expired' | 'cancelled';
+
+export interface PullRecord {
+  id: string;
+  node: string;
+  state: PullStateName;
+  filter: PullFilter;
+  requestedBy: string;
+  createdAt: number;
+  expiresAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  linesReceived: number;
+  bytesReceived: number;
+  bytesExpected?: number;
+  chunksExpected?: number;
+  error?: string;
+}
+
+async function insert(client: ClickHouseClient, table: keyof typeof PULL_TABLES, values: unknown[][]): Promise<void> {
+  await client.insert({
+    table: PULL_TABLES[table],
+    columns: [...PULL_COLUMNS[table]],
+    values,
+    format: 'JSONCompactEachRow',
+    clickhouse_settings: { insert_deduplication_token: '' },
+  });
+}
+
+export function savePull(client: ClickHouseClient, p: PullRecord, now: number): Promise<void> {
+  return insert(client, 'pulls', [
+    [p.id, p.node, p.state, JSON.stringify(p.filter), p.requestedBy, p.createdAt, p.expiresAt, p.startedAt ?? null, p.finishedAt ?? null, p.linesReceived, p.bytesReceived, p.bytesExpected ?? null, p.chunksExpected ?? null, p.error ?? '', now],
+  ]);
+}
+
+export function saveLines(client: ClickHouseClient, rows: unknown[][]): Promise<void> {
+  return insert(client, 'lines', rows);
+}
+
+interface PullRow {
+  PullId: string;
+  NodeName: string;
+  State: PullStateName;
+  Filter: string;
+  RequestedBy: string;
+  CreatedAt: string | number;
+  ExpiresAt: string | number;
+  StartedAt: string | number | null;
+  FinishedAt: string | number | null;
+  LinesReceived: string | number;
+  BytesReceived: string | number;
+  BytesExpected: string | number | null;
+  ChunksExpected: number | null;
+  Error: string;
+}
+
+export async function loadPull(client: ClickHouseClient, id: string): Promise<PullRecord | undefined> {
+  const r = await client.query({
+    query: `SELECT PullId, NodeName, State, Filter, RequestedBy, toUnixTimestamp64Milli(CreatedAt) AS CreatedAt, toUnixTimestamp64Milli(ExpiresAt) AS ExpiresAt,
+      toUnixTimestamp64Milli(StartedAt) AS StartedAt, toUnixTimestamp64Milli(FinishedAt) AS FinishedAt, LinesReceived, BytesReceived, BytesExpected, ChunksExpected, Error
+      FROM ${PULL_TABLES.pulls} FINAL WHERE PullId = {id:String} LIMIT 1`,
+    query_params: { id },
+    format: 'JSONEachRow',
+  });
+  const row = (await r.json<PullRow>())[0];
+  if (!row) return undefined;
+  return {
+    id: row.PullId,
+    node: row.NodeName,
+    state: row.State,
+    filter: JSON.parse(row.Filter) as PullFilter,
+    requestedBy: row.RequestedBy,
+    createdAt: Number(row.CreatedAt),
+    expiresAt: Number(row.ExpiresAt),
+    ...(row.StartedAt !== null ? { startedAt: Number(row.StartedAt) } : {}),
+    ...(row.FinishedAt !== null ? { finishedAt: Number(row.FinishedAt) } : {}),
+    linesReceived: Number(row.LinesReceived),
+    bytesReceived: Number(row.BytesReceived),
+    ...(row.BytesExpected !== null ? { bytesExpected: Number(row.BytesExpected) } : {}),
+    ...(row.ChunksExpected !== null ? { chunksExpected: row.ChunksExpected } : {}),
+    ...(row.Error ? { error: row.Error } : {}),
+  };
+}
+
+/** The stored lines of chunks [fromSeq, toSeq) in order. */
+export async function loadLines(client: ClickHouseClient, id: string, fromSeq: number, toSeq: number): Promise<string[]> {
+  const r = await client.query({
+    query: `SELECT Line FROM ${PULL_TABLES.lines} WHERE PullId = {id:String} AND Seq >= {from:UInt32} AND Seq < {to:UInt32} ORDER BY Seq, Idx`,
+    query_params: { id, from: fromSeq, to: toSeq },
+    format: 'JSONCompactEachRow',
+  });
+  return (await r.json<[string]>()).map((row) => row[0]);
+}
+
+/** One past the highest stored chunk (0 when none): how far a finished pull's lines go. */
+export async function loadChunkEnd(client: ClickHouseClient, id: string): Promise<number> {
+  const r = await client.query({
+    query: `SELECT toUInt32(count()) AS n, max(Seq) AS top FROM ${PULL_TABLES.lines} WHERE PullId = {id:String}`,
+    query_params: { id },
+    format: 'JSONEachRow',
+  });
+  const row = (await r.json<{ n: number; top: number }>())[0];
+  return row && Number(row.n) > 0 ? Number(row.top) + 1 : 0;
+}
