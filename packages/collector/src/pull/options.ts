@@ -12,6 +12,8 @@ export const PullOptionsSchema = Type.Object({
   chunkBytes: Type.Integer({ minimum: 1024, maximum: 192 * 1024, default: 64 * 1024, description: 'Raw line bytes per pull chunk (before zstd).' }),
   /** Chunks published and not yet acknowledged by the broker (PUBACK); keeps a long link busy. */
   window: Type.Integer({ minimum: 1, maximum: 64, default: 8, description: 'Pull chunks in flight to the broker at most.' }),
+  /** Beyond it the window stops waiting for a broker acknowledgement (mqtt.js loses those caught by a reconnect). */
+  ackTimeoutMs: Type.Integer({ minimum: 100, default: 10_000, description: 'A pull chunk without PUBACK after this long is no longer waited for; the ingester asks again for what did not arrive.' }),
   /** Pulled lines go through the same redaction as shipped lines unless turned off here. */
   redact: Type.Boolean({ default: true, description: 'Apply the log pipeline\'s redaction (logs.redact) to pulled lines.' }),
   /** zstd level of the chunks. */

@@ -56,7 +56,14 @@ export interface PullResponderStats {
   chunksPublished: number;
   bytesPublished: number;
   publishFailures: number;
+  /** Times the in-flight window was given up (link lost, or no PUBACK within ackTimeoutMs). */
+  windowsForgotten: number;
   redactions: RedactionCounts;
+}
+
+interface Inflight {
+  at: number;
+  acked: Promise<void>;
 }
 
 interface Run {
@@ -83,6 +90,7 @@ export class PullResponder {
     chunksPublished: 0,
     bytesPublished: 0,
     publishFailures: 0,
+    windowsForgotten: 0,
     redactions: {},
   };
   private closed = false;
@@ -151,7 +159,7 @@ export class PullResponder {
     this.execute(pullId, run)
       .catch((err: Error) => {
         this.d.log?.('warn', 'pull: failed on the node', { pullId, err: err.message });
-        return this.publishEnd(pullId, { chunks: 0, lines: 0, bytes: 0, digest: '' }, `ET_ERR_PULL_NODE: ${err.message}`.slice(0, 1000));
+        this.publishEnd(pullId, { chunks: 0, lines: 0, bytes: 0, digest: '' }, `ET_ERR_PULL_NODE: ${err.message}`.slice(0, 1000));
       })
       .finally(() => {
         if (this.runs.get(pullId) === run) this.runs.delete(pullId);
@@ -165,7 +173,7 @@ export class PullResponder {
   /** One pass over the pull's lines, then further passes for chunks asked again meanwhile. */
   private async execute(pullId: string, run: Run): Promise<void> {
     const topic = topics.pull(this.d.node, pullId);
-    const inflight: Promise<void>[] = [];
+    const inflight: Inflight[] = [];
     let totals = emptyTotals();
     let first = true;
     while (first || run.resend.size > 0) {
@@ -179,28 +187,29 @@ export class PullResponder {
         const payload = this.codec.encode({ v: 1, type: 'chunk', node: this.d.node, pullId, seq: chunk.seq, lines: chunk.lines });
         const wire = payload.length + topic.length + PUBLISH_OVERHEAD;
         if (!(await this.admit(run, wire))) break;
-        if (inflight.length >= this.d.options.window) await inflight.shift();
+        while (inflight.length >= this.d.options.window) await this.settleOldest(inflight);
         this.s.chunksPublished++;
         this.s.bytesPublished += wire;
         if (first) run.nextSeq = Math.max(run.nextSeq, chunk.seq + 1);
         this.d.onChunkPublished?.(pullId, chunk.seq, wire);
-        inflight.push(
-          this.d.link.publish(topic, payload).catch(() => {
+        inflight.push({
+          at: this.d.clock.now(),
+          acked: this.d.link.publish(topic, payload).catch(() => {
             // Not delivered: the ingester finds the gap after `end` and asks for it.
             this.s.publishFailures++;
           }),
-        );
+        });
       }
       first = false;
       if (run.stopped) break;
     }
-    await Promise.all(inflight);
+    while (inflight.length > 0 && !run.stopped) await this.settleOldest(inflight);
     if (run.stopped) {
-      if (this.cancelled.has(pullId)) await this.publishEnd(pullId, totals, 'ET_ERR_PULL_CANCELLED: cancelled on request');
+      if (this.cancelled.has(pullId)) this.publishEnd(pullId, totals, 'ET_ERR_PULL_CANCELLED: cancelled on request');
       return;
     }
     this.s.pullsFinished++;
-    await this.publishEnd(pullId, totals, undefined);
+    this.publishEnd(pullId, totals, undefined);
   }
 
   private async *lines(f: PullFilter): AsyncGenerator<string> {
@@ -223,14 +232,31 @@ export class PullResponder {
     }
   }
 
-  private async publishEnd(pullId: string, t: { chunks: number; lines: number; bytes: number; digest: string }, error: string | undefined): Promise<void> {
-    const end = this.codec.encode({ v: 1, type: 'end', node: this.d.node, pullId, chunks: t.chunks, lines: t.lines, bytes: t.bytes, digest: t.digest, ...(error ? { error } : {}) });
-    try {
-      await this.d.link.publish(topics.pull(this.d.node, pullId), end);
-    } catch {
-      // Lost with the link: the ingester's stall timer asks again.
-      this.s.publishFailures++;
+  /**
+   * Waits for the oldest publish to be acknowledged by the broker. A publish caught by a lost
+   * connection may never settle (the MQTT client keeps it for a session that may be gone), so
+   * while the link is down the window is forgotten: what did not arrive, the ingester asks for.
+   */
+  private async settleOldest(inflight: Inflight[]): Promise<void> {
+    const oldest = inflight[0];
+    if (!oldest) return;
+    const settled = await Promise.race([oldest.acked.then(() => true), this.sleep(this.d.options.reconnectPollMs).then(() => false)]);
+    if (settled) inflight.shift();
+    // mqtt.js drops the callbacks of publishes caught by a reconnect: after a disconnect (or a
+    // reconnect too quick to see) nothing in the window is waited for any longer.
+    else if (!this.d.link.connected() || this.d.clock.now() - oldest.at > this.d.options.ackTimeoutMs) {
+      this.s.windowsForgotten++;
+      inflight.length = 0;
     }
+  }
+
+  private publishEnd(pullId: string, t: { chunks: number; lines: number; bytes: number; digest: string }, error: string | undefined): void {
+    const end = this.codec.encode({ v: 1, type: 'end', node: this.d.node, pullId, chunks: t.chunks, lines: t.lines, bytes: t.bytes, digest: t.digest, ...(error ? { error } : {}) });
+    // Not awaited: after chunks in publish order, and if the link drops it may never settle;
+    // a lost `end` is asked for again by the ingester's stall timer.
+    this.d.link.publish(topics.pull(this.d.node, pullId), end).catch(() => {
+      this.s.publishFailures++;
+    });
   }
 
   private sleep(ms: number): Promise<void> {
