@@ -29,6 +29,11 @@ export const commands: Command[] = [
     load: async () => (await import('./logs-templates.js')).runLogsTemplates,
   },
   {
+    words: ['logs', 'pull'],
+    summary: "pull a node's full logs through the API: --node <id> --since 2h [--container c] [--until t] [--grep s] [--level l] [--follow] [-o file]",
+    load: async () => (await import('./logs-pull.js')).runLogsPull,
+  },
+  {
     words: ['nodes', 'add'],
     summary: "create a node's broker credentials and print its collector configuration: <id>",
     load: async () => (await import('./nodes-add.js')).runNodesAdd,

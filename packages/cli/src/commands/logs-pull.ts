@@ -1,0 +1,214 @@
+/**
+ * `edge-telemetry logs pull --node <id> --since 2h [--container c] [--until t] [--grep s]
+ * [--level l] [--tail n] [--max-bytes n] [--follow] [-o file] [--url u] [--token t]`: asks the
+ * ingester's API for a node's full logs and writes them out.
+ *
+ * Without --follow the lines are written once the pull is done (its digest checked by the
+ * ingester), so a file is never left half-written by a pull that then fails; with --follow they are
+ * streamed as they arrive. On a terminal, stderr shows a progress line (lines, bytes, rate, and the
+ * ETA once the node has sent its totals); piped, only the lines go out. Exit 0 when the pull is
+ * done, 1 with the reason when it failed, expired or was cancelled, 2 on bad usage.
+ */
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import type { CommandIo } from './index.js';
+
+const USAGE = 'usage: edge-telemetry logs pull --node <id> --since <2h|ISO|ms> [--until t] [--container name] [--grep text] [--level info|warn|error|...] [--tail n] [--max-bytes n] [--follow] [-o file] [--url URL] [--token T]\n';
+const DEFAULT_URL = 'http://127.0.0.1:8080';
+const PROGRESS_MS = 250;
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+export interface PullStatus {
+  id: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'expired' | 'cancelled';
+  linesReceived: number;
+  bytesReceived: number;
+  bytesExpected?: number;
+  error?: string;
+}
+
+export interface PullArgs {
+  url: string;
+  token: string | undefined;
+  node: string;
+  body: Record<string, string | number>;
+  follow: boolean;
+  output: string | undefined;
+}
+
+export function parsePullArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): PullArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      node: { type: 'string' },
+      container: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      grep: { type: 'string' },
+      level: { type: 'string' },
+      tail: { type: 'string' },
+      'max-bytes': { type: 'string' },
+      follow: { type: 'boolean', default: false },
+      output: { type: 'string', short: 'o' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+    },
+  });
+  if (!values.node) throw new Error('--node is required');
+  if (!values.since) throw new Error('--since is required (e.g. --since 2h)');
+  if (values.level !== undefined && !LEVELS.includes(values.level)) throw new Error(`--level must be one of ${LEVELS.join(', ')}`);
+  const int = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name} must be a positive integer`);
+    return Number(v);
+  };
+  const tail = int(values.tail, '--tail');
+  const maxBytes = int(values['max-bytes'], '--max-bytes');
+  const body: Record<string, string | number> = { since: values.since };
+  if (values.until !== undefined) body.until = values.until;
+  if (values.container !== undefined) body.container = values.container;
+  if (values.grep !== undefined) body.grep = values.grep;
+  if (values.level !== undefined) body.level = values.level;
+  if (tail !== undefined) body.tail = tail;
+  if (maxBytes !== undefined) body.maxBytes = maxBytes;
+  return {
+    url: (values.url ?? env.EDGE_TELEMETRY_URL ?? DEFAULT_URL).replace(/\/+$/, ''),
+    token: values.token ?? env.EDGE_TELEMETRY_TOKEN,
+    node: values.node,
+    body,
+    follow: values.follow ?? false,
+    output: values.output,
+  };
+}
+
+const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'];
+function bytes(n: number): string {
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < UNITS.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${UNITS[u]}`;
+}
+
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** One progress line: bar and ETA once the total is known (the node's `end`), else the rate alone. */
+export function formatProgress(s: PullStatus, elapsedMs: number, width = 24): string {
+  const rate = elapsedMs > 0 ? (s.bytesReceived * 1000) / elapsedMs : 0;
+  const head = `${s.state.padEnd(9)} ${s.linesReceived.toLocaleString('en-US')} lines  ${bytes(s.bytesReceived)}  ${bytes(rate)}/s`;
+  if (s.bytesExpected === undefined || s.bytesExpected === 0) return head;
+  const f = Math.min(1, s.bytesReceived / s.bytesExpected);
+  const filled = Math.round(f * width);
+  const eta = rate > 0 ? duration(((s.bytesExpected - s.bytesReceived) * 1000) / rate) : '?';
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(f * 100).toFixed(0).padStart(3)}%  ${head}  ETA ${eta}`;
+}
+
+class HttpFailure extends Error {}
+
+async function api(a: PullArgs, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (a.token) headers.set('authorization', `Bearer ${a.token}`);
+  let res: Response;
+  try {
+    res = await fetch(a.url + path, { ...init, headers });
+  } catch (err) {
+    throw new HttpFailure(`ET_ERR_UNREACHABLE: ${a.url}: ${(err as Error).message}`);
+  }
+  if (!res.ok) {
+    const text = await res.text();
+    let reason = text;
+    try {
+      const e = JSON.parse(text) as { code?: string; message?: string };
+      reason = `${e.code ?? res.status}: ${e.message ?? text}`;
+    } catch {
+      // Not the API's JSON error body: report the text as is.
+    }
+    throw new HttpFailure(`HTTP ${res.status} ${reason}`);
+  }
+  return res;
+}
+
+async function status(a: PullArgs, id: string): Promise<PullStatus> {
+  return (await (await api(a, `/api/v1/log-pulls/${id}`)).json()) as PullStatus;
+}
+
+function write(out: Writable, s: string | Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (out.write(s)) resolve();
+    else {
+      out.once('drain', resolve);
+      out.once('error', reject);
+    }
+  });
+}
+
+async function copyLines(a: PullArgs, id: string, follow: boolean, out: Writable, beforeWrite: () => void): Promise<void> {
+  const res = await api(a, `/api/v1/log-pulls/${id}/lines${follow ? '?follow=true' : ''}`, { headers: { accept: 'text/plain' } });
+  if (!res.body) return;
+  for await (const part of res.body) {
+    beforeWrite();
+    await write(out, part as Uint8Array);
+  }
+}
+
+export async function runLogsPull(argv: string[], io: CommandIo, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+  let a: PullArgs;
+  try {
+    a = parsePullArgs(argv, env);
+  } catch (err) {
+    io.stderr.write(`ET_ERR_USAGE: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const tty = (io.stderr as Writable & { isTTY?: boolean }).isTTY === true;
+  const out: Writable = a.output ? createWriteStream(a.output) : io.stdout;
+  const started = Date.now();
+  let shown = false;
+  const clear = () => {
+    if (shown) io.stderr.write('\r\x1b[2K');
+    shown = false;
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const created = (await (await api(a, `/api/v1/nodes/${encodeURIComponent(a.node)}/log-pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a.body) })).json()) as { id: string };
+    const id = created.id;
+    if (tty) {
+      timer = setInterval(() => {
+        status(a, id).then(
+          (s) => {
+            io.stderr.write(`\r\x1b[2K${formatProgress(s, Date.now() - started)}`);
+            shown = true;
+          },
+          () => undefined,
+        );
+      }, PROGRESS_MS);
+    }
+    if (a.follow) await copyLines(a, id, true, out, clear);
+    let s = await status(a, id);
+    while (!a.follow && (s.state === 'queued' || s.state === 'running')) {
+      await new Promise((r) => setTimeout(r, PROGRESS_MS));
+      s = await status(a, id);
+    }
+    if (timer) clearInterval(timer);
+    clear();
+    if (s.state !== 'done') {
+      io.stderr.write(`pull ${id} ${s.state}: ${s.error ?? 'no reason given'}\n`);
+      return 1;
+    }
+    if (!a.follow) await copyLines(a, id, false, out, clear);
+    if (tty) io.stderr.write(`pull ${id} done: ${s.linesReceived.toLocaleString('en-US')} lines, ${bytes(s.bytesReceived)} in ${duration(Date.now() - started)}\n`);
+    return 0;
+  } catch (err) {
+    if (timer) clearInterval(timer);
+    clear();
+    io.stderr.write(`${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    if (a.output) await new Promise<void>((resolve) => out.end(resolve));
+  }
+}
