@@ -34,6 +34,26 @@ export const commands: Command[] = [
     load: async () => (await import('./logs-pull.js')).runLogsPull,
   },
   {
+    words: ['config', 'options'],
+    summary: 'print every option of a service as a Markdown table: <collector|ingester>',
+    load: async () => (await import('./config-options.js')).runConfigOptions,
+  },
+  {
+    words: ['tokens', 'create'],
+    summary: 'create an API token (the secret is printed once): --name <n> --role viewer|engineer|admin [--expires-days N]',
+    load: async () => (await import('./tokens.js')).runTokensCreate,
+  },
+  {
+    words: ['tokens', 'list'],
+    summary: 'list API tokens (ids, names, roles, never secrets)',
+    load: async () => (await import('./tokens.js')).runTokensList,
+  },
+  {
+    words: ['tokens', 'revoke'],
+    summary: 'revoke an API token: <id>',
+    load: async () => (await import('./tokens.js')).runTokensRevoke,
+  },
+  {
     words: ['nodes', 'add'],
     summary: "create a node's broker credentials and print its collector configuration: <id>",
     load: async () => (await import('./nodes-add.js')).runNodesAdd,
