@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig, type Ingester } from '@edge-telemetry/ingester';
+import { createTokenStore } from '../../../packages/ingester/src/auth/token-store.js';
 import { ADMIN_TOKEN, bearer, startRig, type Rig } from './rig.js';
 
 interface Created {
@@ -55,6 +56,15 @@ describe('API tokens, audit, rate limits and headers', () => {
     expect((await call(ing, 'DELETE', '/api/v1/tokens/tk_0123456789abcdef', ADMIN_TOKEN)).statusCode).toBe(404);
   });
 
+  it('stops accepting a token when it expires', async () => {
+    let t = Date.now();
+    const store = createTokenStore({ client: rig.client, bootstrapSecret: ADMIN_TOKEN, cacheMs: 60_000, now: () => t });
+    const { token, record } = await store.create({ name: 'short-lived', role: 'viewer', createdBy: 'test', expiresAt: t + 60_000 });
+    expect(await store.verify(token)).toEqual({ id: record.id, name: 'short-lived', role: 'viewer' });
+    t += 60_000;
+    expect(await store.verify(token)).toBeUndefined();
+  });
+
   it('keeps only SHA-256 hashes at rest: no secret appears anywhere in the token table', async () => {
     const made = await Promise.all(['engineer', 'admin'].map(async (role) => (await call(ing, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: `at-rest-${role}`, role })).json<Created>()));
     const rs = await rig.client.query({ query: 'SELECT * FROM et_api_tokens FINAL', format: 'JSONEachRow' });
@@ -89,7 +99,6 @@ describe('API tokens, audit, rate limits and headers', () => {
   });
 
   it('limits each token on its own: 429 with Retry-After past the burst, other tokens unaffected', async () => {
-    // Made through the limited ingester itself: another one's new tokens reach it within auth.tokenCacheMs.
     const a = (await call(limited, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 'rl-a', role: 'viewer' })).json<Created>();
     const b = (await call(limited, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 'rl-b', role: 'viewer' })).json<Created>();
     const statuses = [];

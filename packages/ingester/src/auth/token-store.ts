@@ -38,6 +38,8 @@ export interface TokenStoreDeps {
   now?: () => number;
 }
 
+const MISS_RELOAD_MS = 1000;
+
 export const BOOTSTRAP_PRINCIPAL: Principal = { id: 'bootstrap', name: 'bootstrap-admin', role: 'admin' };
 
 interface TokenRow {
@@ -118,7 +120,14 @@ export function createTokenStore(deps: TokenStoreDeps): TokenStore {
       const hash = hashToken(secret);
       if (hash === bootstrapHash) return BOOTSTRAP_PRINCIPAL;
       await current();
-      const r = byHash.get(hash);
+      let r = byHash.get(hash);
+      // A token made through another ingester a moment ago: look again, at most once a second, so
+      // a stream of wrong tokens costs one query per second, not one per request.
+      if (!r && now() - loadedAt >= MISS_RELOAD_MS) {
+        loading ??= load().finally(() => (loading = undefined));
+        await loading;
+        r = byHash.get(hash);
+      }
       if (!r || (r.expiresAt !== undefined && r.expiresAt <= now())) return undefined;
       return { id: r.id, name: r.name, role: r.role };
     },
