@@ -1,0 +1,126 @@
+/**
+ * The log-pull page in Chromium against the real pull path: a collector (buildCollector) with a
+ * filled full-log store answers through Mosquitto to an in-process ingester (test/pull/rig.ts).
+ * The pull is paced by the node's pull allowance so progress is visible before it ends.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveMosquitto } from '../support/mosquitto.js';
+import { ADMIN_TOKEN, startPullRig, syntheticRecords, T0, type PullRig } from '../pull/rig.js';
+import { auditPage } from './support/a11y.js';
+import { haveChromium, launchChromium } from './support/chromium.js';
+
+const SHOTS = path.resolve('test-artifacts/screenshots');
+const NODE = 'gw-ui-pull';
+const SPAN = 10 * 60_000;
+const WAIT = { timeout: 30_000, interval: 50 };
+
+describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', () => {
+  let rig: PullRig;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    // 12 KiB/s of compressed chunks: the ~220 KiB (raw) pull takes a few seconds, so the page shows it running.
+    rig = await startPullRig({ node: NODE, records: syntheticRecords(6000, SPAN), pull: { chunkBytes: 8 * 1024, window: 2, allowance: { rateBytesPerSec: 12 * 1024, burstSeconds: 0.25 } } });
+    browser = await launchChromium();
+    await mkdir(SHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await rig?.close();
+  });
+
+  /** A tab whose session already holds the API token, as after pressing Save in the header. */
+  const newTab = async (opts: { acceptDownloads?: boolean; token?: string } = {}) => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: opts.acceptDownloads ?? false });
+    await ctx.addInitScript((t) => sessionStorage.setItem('edge-telemetry.token', t), opts.token ?? ADMIN_TOKEN);
+    return { ctx, page: await ctx.newPage() };
+  };
+
+  it('requests a pull from the form, shows progress while lines stream in, ends done with every line, and downloads them', async () => {
+    const { ctx, page } = await newTab({ acceptDownloads: true });
+    const errors: Error[] = [];
+    page.on('pageerror', (e) => errors.push(e));
+    await page.goto(`${rig.api}/ui/pull.html?node=${NODE}`);
+    expect(await page.getByRole('combobox', { name: 'Node' }).inputValue()).toBe(NODE);
+
+    // Record every state and line count the page shows, to see progress between request and end.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { seen: string[] }).seen = seen;
+      new MutationObserver(() => {
+        const state = document.querySelector('[data-field="state"]')?.textContent ?? '';
+        const lines = document.querySelector('[data-field="lines"]')?.textContent ?? '';
+        seen.push(`${state}|${lines}|${document.getElementById('lines')?.textContent?.split('\n').length ?? 0}`);
+      }).observe(document.getElementById('main')!, { subtree: true, childList: true, characterData: true });
+    });
+
+    const since = new Date(T0).toISOString();
+    const until = new Date(T0 + SPAN).toISOString();
+    await page.getByRole('textbox', { name: 'Since' }).fill(since);
+    await page.getByRole('textbox', { name: 'Until (optional)' }).fill(until);
+    await page.getByRole('textbox', { name: 'Container (optional)' }).fill('api');
+    await page.getByRole('button', { name: 'Request logs' }).click();
+
+    // While running: the cancel button is offered and lines arrive before the pull has ended.
+    await expect.poll(() => page.locator('[data-field="state"]').textContent(), WAIT).toBe('running');
+    await expect.poll(() => page.locator('#lines').evaluate((e) => e.textContent?.length ?? 0), WAIT).toBeGreaterThan(0);
+    expect(await page.locator('[data-field="state"]').textContent()).toBe('running');
+    expect(await page.getByRole('button', { name: 'Cancel' }).isEnabled()).toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, 'log-pull-running.png'), fullPage: true });
+
+    await expect.poll(() => page.locator('[data-field="state"]').textContent(), WAIT).toBe('done');
+    await expect.poll(() => page.locator('#status').textContent(), WAIT).toMatch(/Pull done: [\d,]+ lines received/);
+    const want = await rig.expectedLines({ since: T0, until: T0 + SPAN, container: 'api' });
+    expect(want.length).toBeGreaterThan(1000);
+    expect(await page.locator('#lines').textContent()).toBe(want.join('\n') + '\n');
+    expect(await page.locator('[data-field="lines"]').textContent()).toBe(want.length.toLocaleString('en'));
+    expect(await page.locator('#progress').evaluate((e) => (e as HTMLProgressElement).value)).toBe(1);
+
+    // Progress was shown in steps: some line counts strictly between none and all.
+    const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+    const shownCounts = seen.map((s) => Number(s.split('|')[2])).filter((n) => n > 1 && n < want.length + 1);
+    expect(new Set(shownCounts).size).toBeGreaterThan(1);
+    expect(await page.evaluate(auditPage)).toEqual([]);
+    await page.screenshot({ path: path.join(SHOTS, 'log-pull.png') });
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download .log' }).click()]);
+    expect(download.suggestedFilename()).toMatch(new RegExp(`^${NODE}-.+\\.log$`));
+    expect(await readFile((await download.path())!, 'utf8')).toBe(want.join('\n') + '\n');
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+
+  it('cancels a running pull from the page', async () => {
+    const { ctx, page } = await newTab();
+    await page.goto(`${rig.api}/ui/pull.html?node=${NODE}`);
+    await page.getByRole('textbox', { name: 'Since' }).fill(new Date(T0).toISOString());
+    await page.getByRole('textbox', { name: 'Until (optional)' }).fill(new Date(T0 + SPAN).toISOString());
+    await page.getByRole('button', { name: 'Request logs' }).click();
+    await expect.poll(() => page.locator('#lines').evaluate((e) => e.textContent?.length ?? 0), WAIT).toBeGreaterThan(0);
+    const id = await page.locator('[data-field="pull"]').textContent();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => page.locator('#status').textContent(), WAIT).toMatch(/cancelled/);
+    const s = (await (await rig.call(`/api/v1/log-pulls/${id}`)).json()) as { state: string; linesReceived: number };
+    expect(s.state).toBe('cancelled');
+    expect(await page.getByRole('button', { name: 'Request logs' }).isEnabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
+    await ctx.close();
+  });
+
+  it('with a viewer token the page says the role is too low, and no pull is made', async () => {
+    const created = await rig.call('/api/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ui viewer', role: 'viewer' }) });
+    expect(created.status).toBe(201);
+    const { token } = (await created.json()) as { token: string };
+    const { ctx, page } = await newTab({ token });
+    await page.goto(`${rig.api}/ui/pull.html?node=${NODE}`);
+    await page.getByRole('button', { name: 'Request logs' }).click();
+    await expect.poll(() => page.locator('#status').textContent(), WAIT).toBe('This token is not allowed to do that.');
+    expect(await page.locator('#status').getAttribute('class')).toContain('error');
+    expect(await page.locator('[data-field="pull"]').count()).toBe(0);
+    await ctx.close();
+  });
+});
