@@ -9,6 +9,7 @@
  * ETA once the node has sent its totals); piped, only the lines go out. Exit 0 when the pull is
  * done, 1 with the reason when it failed, expired or was cancelled, 2 on bad usage.
  */
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -138,14 +139,9 @@ async function status(a: PullArgs, id: string): Promise<PullStatus> {
   return (await (await api(a, `/api/v1/log-pulls/${id}`)).json()) as PullStatus;
 }
 
-function write(out: Writable, s: string | Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (out.write(s)) resolve();
-    else {
-      out.once('drain', resolve);
-      out.once('error', reject);
-    }
-  });
+async function write(out: Writable, s: string | Uint8Array): Promise<void> {
+  // once() rejects on 'error' and removes its listeners, so none pile up across writes.
+  if (!out.write(s)) await once(out, 'drain');
 }
 
 async function copyLines(a: PullArgs, id: string, follow: boolean, out: Writable, beforeWrite: () => void): Promise<void> {
