@@ -7,7 +7,7 @@ import { createLineDecoder, pullProgress } from '../../packages/ingester/ui-asse
 import { filterRows, nextSort, sortRows } from '../../packages/ingester/ui-assets/js/table.js';
 import { chartsByMetric, unitOf } from '../../packages/ingester/ui-assets/js/node.js';
 import { pullRequest } from '../../packages/ingester/ui-assets/js/pull.js';
-import { visibleNodes } from '../../packages/ingester/ui-assets/js/fleet.js';
+import { nodeColumns, visibleNodes } from '../../packages/ingester/ui-assets/js/fleet.js';
 
 describe('ui modules', () => {
   it('formats bytes, ratios, ages and steps', () => {
@@ -49,6 +49,19 @@ describe('ui modules', () => {
     const cols = [{ key: 'node', label: 'Node', value: (r: { node: string; containers: string[] }) => `${r.node} ${r.containers.join(' ')}` }];
     expect(visibleNodes(rows, 'web', 'offline', cols).map((r) => r.node)).toEqual(['b']);
     expect(visibleNodes(rows, '', '', cols)).toHaveLength(2);
+  });
+
+  it('sorts the fleet by per-node raw bytes, saving and drops when the nodes endpoint carries them, and puts nodes without them last', () => {
+    const cols = nodeColumns({} as Document, 0);
+    const col = (key: string) => cols.find((c) => c.key === key)!;
+    const rows = [
+      { node: 'a', online: true, lastSeen: null, containers: [], uplinkBytes: 100, rawBytes: 4000, drops: 3 },
+      { node: 'b', online: true, lastSeen: null, containers: [], uplinkBytes: 100 },
+      { node: 'c', online: true, lastSeen: null, containers: [], uplinkBytes: 200, rawBytes: 2000, drops: 9 },
+    ];
+    expect(sortRows(rows, col('raw'), 'descending').map((r) => r.node)).toEqual(['a', 'c', 'b']);
+    expect(sortRows(rows, col('ratio'), 'descending').map((r) => r.node)).toEqual(['a', 'c', 'b']);
+    expect(sortRows(rows, col('drops'), 'descending').map((r) => r.node)).toEqual(['c', 'a', 'b']);
   });
 
   it('lays out chart paths inside the plot box and breaks lines at gaps', () => {
