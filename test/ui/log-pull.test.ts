@@ -22,8 +22,8 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', (
   let browser: Browser;
 
   beforeAll(async () => {
-    // 12 KiB/s of compressed chunks: the ~220 KiB (raw) pull takes a few seconds, so the page shows it running.
-    rig = await startPullRig({ node: NODE, records: syntheticRecords(6000, SPAN), pull: { chunkBytes: 8 * 1024, window: 2, allowance: { rateBytesPerSec: 12 * 1024, burstSeconds: 0.25 } } });
+    // 12 KiB/s of compressed chunks: the ~110 KiB (raw) pull takes seconds, so the page shows it running.
+    rig = await startPullRig({ node: NODE, records: syntheticRecords(3000, SPAN), pull: { chunkBytes: 8 * 1024, window: 2, allowance: { rateBytesPerSec: 12 * 1024, burstSeconds: 0.25 } } });
     browser = await launchChromium();
     await mkdir(SHOTS, { recursive: true });
   });
@@ -75,7 +75,7 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', (
     await expect.poll(() => page.locator('[data-field="state"]').textContent(), WAIT).toBe('done');
     await expect.poll(() => page.locator('#status').textContent(), WAIT).toMatch(/Pull done: [\d,]+ lines received/);
     const want = await rig.expectedLines({ since: T0, until: T0 + SPAN, container: 'api' });
-    expect(want.length).toBeGreaterThan(1000);
+    expect(want.length).toBeGreaterThan(500);
     expect(await page.locator('#lines').textContent()).toBe(want.join('\n') + '\n');
     expect(await page.locator('[data-field="lines"]').textContent()).toBe(want.length.toLocaleString('en'));
     expect(await page.locator('#progress').evaluate((e) => (e as HTMLProgressElement).value)).toBe(1);
