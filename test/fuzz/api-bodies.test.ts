@@ -13,7 +13,7 @@ import { mutateJson } from './mutate.js';
 import { heapBound } from './heap.js';
 
 /** Cases per body route; each refused one may write an audit row (10-25 ms on the embedded engine). */
-export const CASES_PER_ROUTE = 500;
+export const CASES_PER_ROUTE = 400;
 
 const VALID_BODIES: Record<string, { url: string; body: Record<string, unknown> }> = {
   'POST /api/v1/tokens': { url: '/api/v1/tokens', body: { name: 'fuzz', role: 'viewer', expiresInDays: 1 } },

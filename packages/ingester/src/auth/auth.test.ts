@@ -5,6 +5,7 @@ import { API_CSP, DOCS_CSP, securityHeaders } from './headers.js';
 import { createRateLimiter, take } from './rate-limit.js';
 import { roleAllows } from './roles.js';
 import { bearerSecret, hashToken, newTokenSecret } from './secret.js';
+import { allStringsWellFormed } from './strict-json.js';
 
 describe('token bucket', () => {
   const o = { perSecond: 2, burst: 3 };
@@ -72,5 +73,16 @@ describe('bearer secrets', () => {
     expect(a).toMatch(/^et_[A-Za-z0-9_-]{43}$/);
     expect(a).not.toBe(newTokenSecret());
     expect(hashToken(a)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('well-formed strings in bodies', () => {
+  it('finds a lone surrogate in any value or key, at any depth', () => {
+    expect(allStringsWellFormed({ a: ['ok', { b: '\ud83d\ude00' }], n: 1, z: null })).toBe(true);
+    expect(allStringsWellFormed({ a: [{ b: 'x\ud800' }] })).toBe(false);
+    expect(allStringsWellFormed({ ['k\udc00']: 1 })).toBe(false);
+    let deep: unknown = '\udfff';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(allStringsWellFormed(deep)).toBe(false);
   });
 });

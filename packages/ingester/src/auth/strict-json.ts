@@ -1,10 +1,35 @@
 /**
- * JSON request bodies must be valid UTF-8. Fastify's own parser decodes leniently (invalid bytes
- * become U+FFFD and a damaged name passes as another), so bodies are read as bytes, decoded
- * strictly, and then parsed by fastify's parser with prototype-poisoning keys refused.
+ * JSON request bodies must be valid Unicode. Fastify's own parser decodes leniently (invalid bytes
+ * become U+FFFD, so a damaged name passes as another) and JSON escapes can spell lone surrogates
+ * (`"\ud800"`), which no UTF-8 store or node can hold. Bodies are read as bytes, decoded strictly,
+ * parsed by fastify's parser with prototype-poisoning keys refused, and every string (keys too)
+ * must be well-formed; otherwise 400.
  */
 import type { FastifyInstance } from 'fastify';
 import { IngesterError } from '../errors.js';
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one (code units, no `u` flag). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const wellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
+
+/** Iterative, so a deeply nested body cannot exhaust the stack. */
+export function allStringsWellFormed(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (!wellFormed(v)) return false;
+    } else if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (!wellFormed(k)) return false;
+        stack.push(x);
+      }
+    }
+  }
+  return true;
+}
 
 export function installStrictJson(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
@@ -18,6 +43,10 @@ export function installStrictJson(app: FastifyInstance): void {
       done(new IngesterError('ET_ERR_BAD_REQUEST', 'the body is not valid UTF-8'), undefined);
       return;
     }
-    parse(req, text, done);
+    parse(req, text, (err, value) => {
+      if (err) return done(err, undefined);
+      if (!allStringsWellFormed(value)) return done(new IngesterError('ET_ERR_BAD_REQUEST', 'the body holds a lone surrogate (\\ud800-\\udfff): not valid Unicode'), undefined);
+      done(null, value);
+    });
   });
 }
