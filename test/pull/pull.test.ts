@@ -151,9 +151,14 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
     const ok = await post({ ...ALL, container: 'db', tail: 10 }, engineer);
     expect(ok.status).toBe(202);
     expect((await until(ok.body.id, (x) => x.state === 'done')).requestedBy).toMatch(/^erin-engineer/);
-    const rows = await (
-      await rig.clickhouse.query({ query: 'SELECT Action, Accepted, RequestedBy, Reason, PullId, Lines FROM et_pull_audit ORDER BY At', format: 'JSONEachRow' })
-    ).json<{ Action: string; Accepted: number; RequestedBy: string; Reason: string; PullId: string; Lines: number }>();
+    type Row = { Action: string; Accepted: number; RequestedBy: string; Reason: string; PullId: string; Lines: number };
+    const audit = async () => (await rig.clickhouse.query({ query: 'SELECT Action, Accepted, RequestedBy, Reason, PullId, Lines FROM et_pull_audit ORDER BY At', format: 'JSONEachRow' })).json<Row>();
+    // The outcome row is written just after the state turns done.
+    let rows = await audit();
+    for (let i = 0; i < 50 && !rows.some((r) => r.Action === 'finish' && r.PullId === ok.body.id); i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      rows = await audit();
+    }
     expect(rows).toContainEqual(expect.objectContaining({ Action: 'request', Accepted: 1, PullId: ok.body.id }));
     expect(rows).toContainEqual(expect.objectContaining({ Action: 'forbidden', Accepted: 0, RequestedBy: expect.stringMatching(/^vic-viewer/), Reason: expect.stringContaining('engineer') }));
     expect(rows).toContainEqual(expect.objectContaining({ Action: 'request', Accepted: 0, RequestedBy: expect.stringMatching(/^erin-engineer/), Reason: expect.stringContaining('since') }));

@@ -116,6 +116,9 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     badMessages: 0,
     resumes: 0,
   };
+  let queue: { p: Active; m: Extract<PullMessage, { type: 'chunk' }>; bytes: number }[] = [];
+  let queuedBytes = 0;
+  let flushing: Promise<void> | undefined;
   const ticker = setInterval(tick, Math.max(50, Math.min(1000, Math.floor(o.stallMs / 4))));
   ticker.unref();
 
@@ -234,27 +237,59 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     }
   }
 
+  /**
+   * Stores a new chunk behind a write queue: chunks that arrive while an insert runs go into the
+   * next insert together (one insert per chunk bounded a fast pull at the engine's insert rate).
+   * The MQTT client hands over the next message only when this resolves, so waiting here while
+   * the queue is over `insertQueueBytes` is the backpressure.
+   */
   async function onChunk(p: Active, m: Extract<PullMessage, { type: 'chunk' }>): Promise<void> {
     if (!admitChunk(p.tracker, m.seq)) {
       c.chunksDuplicate++;
       return;
     }
-    try {
-      await saveLines(d.client, chunkRows(p.record.id, m.seq, m.lines, Math.floor(now() / 1000)));
-    } catch (err) {
-      chunkFailed(p.tracker, m.seq);
-      d.logger.warn({ pullId: p.record.id, seq: m.seq, err: (err as Error).message }, 'pulled chunk not stored; it will be asked for again');
-      return;
+    let bytes = 0;
+    for (const l of m.lines) bytes += Buffer.byteLength(l);
+    queue.push({ p, m, bytes });
+    queuedBytes += bytes;
+    flushing ??= flushQueue().finally(() => {
+      flushing = undefined;
+    });
+    while (queuedBytes > o.insertQueueBytes && flushing) await flushing;
+  }
+
+  async function flushQueue(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      const at = Math.floor(now() / 1000);
+      let stored = true;
+      try {
+        await saveLines(
+          d.client,
+          batch.flatMap((q) => chunkRows(q.p.record.id, q.m.seq, q.m.lines, at)),
+        );
+      } catch (err) {
+        stored = false;
+        d.logger.warn({ chunks: batch.length, err: (err as Error).message }, 'pulled chunks not stored; they will be asked for again');
+      }
+      for (const { p, m, bytes } of batch) {
+        queuedBytes -= bytes;
+        if (!stored) {
+          chunkFailed(p.tracker, m.seq);
+          continue;
+        }
+        chunkStored(p.tracker, m.seq);
+        c.chunksStored++;
+        hashStored(p, m.seq, m.lines);
+        p.record.linesReceived += m.lines.length;
+        p.record.bytesReceived += bytes;
+        p.lastProgressAt = now();
+        p.stallInterval = o.stallMs;
+        notify(p);
+      }
+      for (const p of new Set(batch.map((q) => q.p))) await settle(p);
     }
-    chunkStored(p.tracker, m.seq);
-    c.chunksStored++;
-    hashStored(p, m.seq, m.lines);
-    p.record.linesReceived += m.lines.length;
-    for (const l of m.lines) p.record.bytesReceived += Buffer.byteLength(l);
-    p.lastProgressAt = now();
-    p.stallInterval = o.stallMs;
-    notify(p);
-    await settle(p);
   }
 
   async function onEnd(p: Active, m: Extract<PullMessage, { type: 'end' }>): Promise<void> {
