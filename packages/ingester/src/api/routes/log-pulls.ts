@@ -31,7 +31,7 @@ export const CreatePullBody = Type.Object(
     tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
     level: Type.Optional(Level),
     grep: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Substring the line must contain.' })),
-    maxBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'Stop after this many raw line bytes.' })),
+    maxBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Stop after this many raw line bytes.' })),
     expiresInS: Type.Optional(Type.Integer({ minimum: 1, description: 'How long to wait for an offline node (default: the ingester\'s pull.expiresInMs).' })),
   },
   { additionalProperties: false },
