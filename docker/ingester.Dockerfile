@@ -57,6 +57,7 @@ COPY --from=build /src/packages/protocol/package.json packages/protocol/
 COPY --from=build /src/packages/protocol/dist packages/protocol/dist
 COPY --from=build /src/packages/ingester/package.json packages/ingester/
 COPY --from=build /src/packages/ingester/dist packages/ingester/dist
+COPY --from=build /src/packages/ingester/ui-assets packages/ingester/ui-assets
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
