@@ -91,6 +91,16 @@ describe.runIf(haveMosquitto())('Docker replay -> collector -> ClickHouse -> API
     expect(cpu.series.length).toBeGreaterThan(0);
   });
 
+  it('lists the node with the raw bytes its summaries stand for', async () => {
+    const node = await eventually(async () => {
+      const rows = (await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as Array<{ node: string; containers: string[]; uplinkBytes: number; rawBytes: number; drops: number }>;
+      const n = rows.find((r) => r.node === NODE);
+      return n && n.uplinkBytes > 0 && n.rawBytes > 0 ? n : undefined;
+    }, 20_000, 'uplink and raw bytes for the node');
+    expect(node.containers.sort()).toEqual(engine.containers.map((c) => c.name).sort());
+    expect(node.drops).toBeGreaterThanOrEqual(0);
+  });
+
   it('stores an OOM kill at once, before the window it happened in has closed', async () => {
     const oom = (await readFile(path.join(DOCKER_FIXTURES_DIR, 'events.ndjson'), 'utf8')).split('\n').find((l) => l.includes('"Action":"oom"'));
     if (!oom) throw new Error('the events fixture has no oom line');

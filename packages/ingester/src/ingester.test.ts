@@ -39,9 +39,10 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
   const faults = faultSwitch();
   const acks: AckMessage[] = [];
   const NODE = 'gw-e2e-1';
+  const TOKEN = 'ingester-e2e-admin-token-0123456789abcdef';
 
   const get = async (p: string) => {
-    const res = await fetch(url + p);
+    const res = await fetch(url + p, { headers: { authorization: `Bearer ${TOKEN}` } });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> & unknown[] };
   };
   const publish = (topic: string, payload: Buffer) => node.publishAsync(topic, payload, { qos: 1 });
@@ -51,7 +52,7 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     broker = await startMosquitto();
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-ingester-e2e-'));
     const config = resolveConfig(
-      { mqtt: { url: broker.url, clientId: 'ingester-e2e' }, http: { port: 0 }, clickhouse: { dataDir: dir }, writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 }, logLevel: 'silent' },
+      { mqtt: { url: broker.url, clientId: 'ingester-e2e' }, http: { port: 0 }, clickhouse: { dataDir: dir }, writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 }, auth: { adminToken: TOKEN }, logLevel: 'silent' },
       {},
     );
     client = createClickHouseClient({ dataDir: dir, wrapConnection: (c) => faults.wrap(c) });

@@ -14,6 +14,8 @@ export interface NodeSummaryRow {
   online: boolean;
   containers: string[];
   uplinkBytes: number;
+  rawBytes: number;
+  drops: number;
 }
 
 async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
@@ -37,13 +39,18 @@ export async function listNodes(client: ClickHouseClient, now: number, onlineWin
     `SELECT NodeName, arraySort(groupUniqArray(1000)(ContainerName)) FROM ${TABLES.containers} WHERE SeenAt >= fromUnixTimestamp64Milli({since:Int64}) GROUP BY NodeName`,
     { since },
   );
-  const uplink = await rows<[string, string | number]>(
+  const uplink = await rows<[string, string | number, string | number]>(
     client,
-    `SELECT NodeName, sum(UplinkBytes) FROM ${TABLES.health} WHERE Timestamp >= fromUnixTimestamp64Milli({since:Int64}) GROUP BY NodeName`,
+    `SELECT NodeName, sum(UplinkBytes), sum(RawBytes) FROM ${TABLES.health} WHERE Timestamp >= fromUnixTimestamp64Milli({since:Int64}) GROUP BY NodeName`,
     { since },
   );
-  const byNode = new Map<string, { seen: number; state?: string; containers: string[]; uplink: number }>();
-  const get = (n: string) => byNode.get(n) ?? byNode.set(n, { seen: 0, containers: [], uplink: 0 }).get(n)!;
+  const drops = await rows<[string, string | number]>(
+    client,
+    `SELECT NodeName, sum(Count) FROM ${TABLES.drops} WHERE Timestamp >= fromUnixTimestamp64Milli({since:Int64}) GROUP BY NodeName`,
+    { since },
+  );
+  const byNode = new Map<string, { seen: number; state?: string; containers: string[]; uplink: number; raw: number; drops: number }>();
+  const get = (n: string) => byNode.get(n) ?? byNode.set(n, { seen: 0, containers: [], uplink: 0, raw: 0, drops: 0 }).get(n)!;
   for (const [n, t] of seen) get(n).seen = Math.max(get(n).seen, Number(t));
   for (const [n, state, t] of status) {
     const e = get(n);
@@ -51,7 +58,8 @@ export async function listNodes(client: ClickHouseClient, now: number, onlineWin
     e.seen = Math.max(e.seen, Number(t));
   }
   for (const [n, list] of containers) get(n).containers = list;
-  for (const [n, b] of uplink) get(n).uplink = Number(b);
+  for (const [n, b, raw] of uplink) Object.assign(get(n), { uplink: Number(b), raw: Number(raw) });
+  for (const [n, d] of drops) get(n).drops = Number(d);
   return [...byNode]
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([node, e]) => ({
@@ -60,6 +68,8 @@ export async function listNodes(client: ClickHouseClient, now: number, onlineWin
       online: e.state !== 'offline' && e.seen > 0 && now - e.seen <= onlineWindowS * 1000,
       containers: e.containers,
       uplinkBytes: e.uplink,
+      rawBytes: e.raw,
+      drops: e.drops,
     }));
 }
 

@@ -15,6 +15,8 @@ export const NodeSummary = Type.Object({
   online: Type.Boolean(),
   containers: Type.Array(Type.String()),
   uplinkBytes: Type.Number({ description: 'Bytes the node reported on its uplink over the last 24 hours.' }),
+  rawBytes: Type.Number({ description: 'Bytes the same data would have taken raw (json-file logs + docker stats JSON) over the last 24 hours.' }),
+  drops: Type.Number({ description: 'Items the node dropped (filters, throttles, caps, evictions) over the last 24 hours.' }),
 });
 export const NodesResponse = Type.Array(NodeSummary);
 

@@ -42,6 +42,8 @@ process.on('SIGTERM', () => shutdown('SIGTERM'));
 try {
   const { url } = await ingester.start();
   process.stdout.write(`edge-telemetry ingester API: ${url} (docs: ${url}/docs)\n`);
+  // A token made at start is known to nobody else: without printing it the API would be unusable.
+  if (ingester.auth.adminToken.generated) process.stdout.write(`admin token (this process only; set EDGE_TELEMETRY_ADMIN_TOKEN to choose one): ${ingester.auth.adminToken.token}\n`);
 } catch (err) {
   ingester.app.log.error({ err: (err as Error).message }, 'start failed');
   await ingester.kill();
