@@ -2,6 +2,8 @@
  * The ingester's error catalogue. API responses, log lines, dead-letter reasons and counters
  * use these codes; protocol rejections keep the protocol's own codes (ET_ERR_TOO_LARGE, ...).
  */
+import { defineErrors } from '@edge-telemetry/protocol';
+
 export const IngesterErrorCodes = {
   ET_ERR_CONFIG_INVALID: { status: 500, message: 'configuration is invalid' },
   ET_ERR_CONFIG_FILE: { status: 500, message: 'configuration file cannot be read or parsed' },
@@ -22,14 +24,5 @@ export const IngesterErrorCodes = {
 
 export type IngesterErrorCode = keyof typeof IngesterErrorCodes;
 
-export class IngesterError extends Error {
-  override readonly name = 'IngesterError';
-  readonly statusCode: number;
-  constructor(
-    readonly code: IngesterErrorCode,
-    readonly detail: string,
-  ) {
-    super(`${code}: ${IngesterErrorCodes[code].message} (${detail})`);
-    this.statusCode = IngesterErrorCodes[code].status;
-  }
-}
+export const IngesterError = defineErrors('IngesterError', IngesterErrorCodes);
+export type IngesterError = InstanceType<typeof IngesterError>;
