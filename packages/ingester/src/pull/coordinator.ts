@@ -99,6 +99,8 @@ interface Active {
 
 const TERMINAL: ReadonlySet<PullStateName> = new Set(['done', 'failed', 'expired', 'cancelled']);
 const READBACK_CHUNKS = 64;
+/** Raw line bytes per insert at most: large enough to amortise an insert, small enough not to hold readers up. */
+const INSERT_BATCH_BYTES = 1024 * 1024;
 
 export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   const o = d.options;
@@ -260,8 +262,11 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
 
   async function flushQueue(): Promise<void> {
     while (queue.length > 0) {
-      const batch = queue;
-      queue = [];
+      // Bounded inserts: a reader's query waits behind the insert that is running.
+      let take = 0;
+      for (let b = 0; take < queue.length && (take === 0 || b < INSERT_BATCH_BYTES); take++) b += (queue[take] as { bytes: number }).bytes;
+      const batch = queue.slice(0, take);
+      queue = queue.slice(take);
       const at = Math.floor(now() / 1000);
       let stored = true;
       try {
