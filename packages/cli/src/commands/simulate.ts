@@ -61,6 +61,12 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
     const done = () => resolve();
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
+    // Started by `edge-telemetry start` with an IPC channel: when that parent dies, stop too.
+    // The channel itself must not keep the process alive.
+    if (process.connected) {
+      process.once('disconnect', done);
+      process.channel?.unref();
+    }
     if (values.duration) setTimeout(done, Number(values.duration) * 1000).unref();
   });
   await stopAll();

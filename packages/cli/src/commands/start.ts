@@ -40,7 +40,13 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
   const broker = await startEmbeddedBroker(values.host, Number(values['mqtt-port']));
   const ingester = createIngester(
     resolveConfig(
-      { mqtt: { url: broker.url, protocolVersion: 4, clientId: 'et-ingester-embedded' }, clickhouse: { dataDir: path.join(dataDir, 'clickhouse') }, http: { host: values.host, port: Number(values.port) } },
+      {
+        mqtt: { url: broker.url, protocolVersion: 4, clientId: 'et-ingester-embedded' },
+        clickhouse: { dataDir: path.join(dataDir, 'clickhouse') },
+        http: { host: values.host, port: Number(values.port) },
+        // Keep the terminal for the URL and token; EDGE_TELEMETRY_INGESTER_LOG_LEVEL=info shows every request.
+        logLevel: 'warn',
+      },
       process.env,
     ),
   );
@@ -62,12 +68,13 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
       2,
     ),
   );
-  const children: ChildProcess[] = [spawn(process.execPath, [collectorBin, '--config', collectorConfig], { stdio: ['ignore', 'inherit', 'inherit'] })];
+  // An IPC channel that closes when this process dies, however it dies: the children stop on it
+  // instead of living on as orphans.
+  const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+  const children: ChildProcess[] = [spawn(process.execPath, [collectorBin, '--config', collectorConfig], { stdio })];
   if (simulate > 0) {
     children.push(
-      spawn(process.execPath, [cliBin, 'simulate', '--nodes', String(simulate), '--broker', broker.url, '--mqtt-version', '4', '--data-dir', path.join(dataDir, 'simulated')], {
-        stdio: ['ignore', 'inherit', 'inherit'],
-      }),
+      spawn(process.execPath, [cliBin, 'simulate', '--nodes', String(simulate), '--broker', broker.url, '--mqtt-version', '4', '--data-dir', path.join(dataDir, 'simulated')], { stdio }),
     );
   }
 

@@ -30,3 +30,9 @@ const stop = async (signal: string) => {
 };
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
+// Started by `edge-telemetry start` with an IPC channel: when that parent dies, stop too.
+// The channel itself must not keep the process alive.
+if (process.connected) {
+  process.once('disconnect', () => void stop('parent exited'));
+  process.channel?.unref();
+}
