@@ -124,15 +124,11 @@ export function connectTransport(d: TransportDeps): Transport {
           new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
         ]);
       }
-      // A clean DISCONNECT when connected, so the broker discards the will (the status already says
-      // offline); forced when the link is down or stalled, where a clean one would wait forever.
-      if (connected) {
-        const clean = client.endAsync(false).then(() => true);
-        const stalled = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref());
-        if (!(await Promise.race([clean, stalled]))) await client.endAsync(true);
-      } else {
-        await client.endAsync(true);
-      }
+      // A clean DISCONNECT when nothing is in flight, so the broker discards the will (the status
+      // already says offline). Otherwise forced: mqtt.js's clean end waits for every in-flight
+      // publish to be acknowledged, forever on a cut link, and once it has begun a forced end is a
+      // no-op, which left the connection alive. Unacknowledged batches are safe in the outbox.
+      await client.endAsync(Object.keys(client.outgoing).length > 0);
       connected = false;
     },
   };
