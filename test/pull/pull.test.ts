@@ -75,8 +75,6 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
     expect(nd.every((x) => x.container === 'api' && (x.level === 'WARN' || x.level === 'ERROR') && x.ts >= T0)).toBe(true);
   });
 
-  // Before the cut: after a fault-proxy cut, a collector stopped and rebuilt in this process leaves
-  // its old MQTT connection open (reported to the uplink's owner), which then takes the commands.
   it('a node offline when asked: the pull completes when it returns; an expired request is reported expired and ignored by the node', async () => {
     await rig.stopCollector();
     const expiring = await post({ ...ALL, container: 'db', expiresInS: 1 });
