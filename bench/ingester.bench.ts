@@ -11,35 +11,24 @@
  * Batches: the protocol's realistic sample (30 containers x 12 metrics with sketches from the NAB
  * machine-temperature series, 100 logs and 50 templates from Loghub OpenSSH lines), one per node.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createBatchCodec, topics, type Batch } from '@edge-telemetry/protocol';
 import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
 import { batchToRows, buildApi, COLUMNS, createClickHouseClient, createIngester, createRouter, createWriter, listNodes, metricSeries, migrate, resolveConfig, TABLES } from '@edge-telemetry/ingester';
 import mqtt from 'mqtt';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import type { BenchCase, Figure } from './harness.js';
+import { realLinesAndValues } from './support/real-inputs.js';
 
-const corpora = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'corpora');
 const NODES = 200;
 const RUNS = 3;
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
-function sources(): { lines: string[]; values: number[] } {
-  const lines = readFileSync(path.join(corpora, 'loghub2k', 'OpenSSH', 'OpenSSH_2k.log'), 'utf8').split(/\r?\n/).filter(Boolean);
-  const values = readFileSync(path.join(corpora, 'nab', 'data', 'realKnownCause', 'machine_temperature_system_failure.csv'), 'utf8')
-    .split('\n')
-    .slice(1)
-    .filter(Boolean)
-    .map((l) => Number(l.split(',')[1]));
-  return { lines, values };
-}
 
 function batches(run: number): Batch[] {
-  const { lines, values } = sources();
+  const { lines, values } = realLinesAndValues();
   // Recent windows: rows older than the retention TTL would be dropped at insert.
   const windowStart = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
   const rng = seededRng(11);
@@ -127,7 +116,7 @@ export const benches: BenchCase[] = [
       const ingester = createIngester(resolveConfig({ mqtt: { url: broker.url, clientId: 'bench-ingester' }, http: { port: 0 }, clickhouse: { dataDir: dir }, logLevel: 'silent' }, {}), { clickhouse: client });
       try {
         await ingester.start();
-        const { lines, values } = sources();
+        const { lines, values } = realLinesAndValues();
         const rng = seededRng(5);
         const windowStart = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
         const shape = { containers: 10, metricsPerContainer: 12, logs: 20, templates: 10, samplesPerMetric: 6 };

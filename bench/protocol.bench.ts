@@ -8,23 +8,15 @@
  * JSON.stringify + zstd (level 3, reused Compressor) and zstd + JSON.parse (reused Decompressor;
  * note it validates nothing, while our decode validates every field).
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Compressor, Decompressor } from 'zstd-napi';
 import { createBatchCodec, type Batch } from '@edge-telemetry/protocol';
 import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
 import { medianMs, type BenchCase, type Figure } from './harness.js';
+import { realLinesAndValues } from './support/real-inputs.js';
 
-const corpora = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'corpora');
 
 function realisticBatch(): Batch {
-  const lines = readFileSync(path.join(corpora, 'loghub2k', 'OpenSSH', 'OpenSSH_2k.log'), 'utf8').split(/\r?\n/).filter(Boolean);
-  const values = readFileSync(path.join(corpora, 'nab', 'data', 'realKnownCause', 'machine_temperature_system_failure.csv'), 'utf8')
-    .split('\n')
-    .slice(1)
-    .filter(Boolean)
-    .map((l) => Number(l.split(',')[1]));
+  const { lines, values } = realLinesAndValues();
   return sampleBatch(seededRng(7), { lines, values });
 }
 

@@ -68,7 +68,9 @@ describe('web UI plugin', () => {
   it('marks its routes public for the token hook', async () => {
     const a = Fastify();
     const seen: { url: string; public?: boolean }[] = [];
-    a.addHook('onRoute', (r) => r.method === 'GET' && seen.push({ url: r.url, public: (r.config as { public?: boolean } | undefined)?.public }));
+    a.addHook('onRoute', (r) => {
+      if (r.method === 'GET') seen.push({ url: r.url, public: (r.config as { public?: boolean } | undefined)?.public });
+    });
     await a.register(uiPlugin, { assetsDir: dir });
     expect(seen.map((r) => r.url).sort()).toEqual(['/', '/ui', '/ui/*']);
     expect(seen.every((r) => r.public === true)).toBe(true);
