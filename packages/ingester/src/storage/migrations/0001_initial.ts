@@ -4,10 +4,8 @@
  */
 import { TABLES } from '../tables.js';
 import type { Migration } from './types.js';
+import { MERGE_TREE_SETTINGS as SETTINGS, TIME } from './ddl.js';
 
-/** Deduplication of retried inserts (insert_deduplication_token) on a plain MergeTree needs a window. */
-const SETTINGS = 'SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 10000';
-const TIME = 'DateTime64(3) CODEC(Delta(8), ZSTD(1))';
 
 export const migration0001: Migration = {
   version: 1,

@@ -5,8 +5,8 @@
  */
 import { PULL_TABLES } from '../../pull/tables.js';
 import type { Migration } from './types.js';
+import { TIME } from './ddl.js';
 
-const TIME = 'DateTime64(3) CODEC(Delta(8), ZSTD(1))';
 /** Pulled lines are a working copy of a node's own log: a day is enough to read and share them. */
 export const PULLED_LINES_TTL_HOURS = 24;
 /** Pull state rows, and the audit trail (kept long: who pulled what is asked months later). */
