@@ -1,4 +1,4 @@
-import { crc32 } from './crc32.js';
+import { crc32 } from 'node:zlib';
 
 /** 'ETLB': marks the start of every block, so a scan can tell a block from garbage. */
 const MAGIC = 0x424c5445;
@@ -27,7 +27,7 @@ export function encodeBlock(meta: BlockMeta, payload: Buffer): Buffer {
   buf.writeUInt32LE(names.length, 32);
   names.copy(buf, BLOCK_HEADER_BYTES);
   payload.copy(buf, BLOCK_HEADER_BYTES + names.length);
-  buf.writeUInt32LE(crc32(buf, 12), 8);
+  buf.writeUInt32LE(crc32(buf.subarray(12)), 8);
   return buf;
 }
 
@@ -47,7 +47,7 @@ export function parseBlock(data: Buffer, at: number): ParsedBlock | undefined {
   const namesLen = data.readUInt32LE(at + 32);
   const end = at + BLOCK_HEADER_BYTES + namesLen + payloadLen;
   if (end > data.length) return undefined;
-  if (crc32(data, at + 12, end) !== data.readUInt32LE(at + 8)) return undefined;
+  if (crc32(data.subarray(at + 12, end)) !== data.readUInt32LE(at + 8)) return undefined;
   let containers: string[];
   try {
     containers = JSON.parse(data.toString('utf8', at + BLOCK_HEADER_BYTES, at + BLOCK_HEADER_BYTES + namesLen)) as string[];
