@@ -9,7 +9,7 @@ import type { CollectorConfig } from './config/options.js';
 import { DropCounter } from './pipeline/drop-counter.js';
 import type { LogSource, MetricSource } from './pipeline/types.js';
 import type { Logger } from './runtime/logger.js';
-import { createProcessUsage } from './runtime/process-usage.js';
+import { createProcessUsage } from './self/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
 import { DeltaReader } from './self/delta-reader.js';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';

@@ -2,27 +2,12 @@ import type { Attributes, BatchObservableCallback, Counter, Meter, Observable } 
 import { DataPointType, MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Sample } from '../pipeline/types.js';
 import { DeltaReader } from './delta-reader.js';
+import { createProcessUsage, nodeProcessProbe, type ProcessProbe, type ProcessUsage } from './process-usage.js';
+
+export type { ProcessProbe } from './process-usage.js';
 
 /** Container name of the collector's own series. */
 export const SELF_CONTAINER = '_collector';
-
-/** Where the process figures come from; injectable so tests control them. */
-export interface ProcessProbe {
-  /** CPU time used by this process, µs (process.cpuUsage user + system). */
-  cpuMicros(): number;
-  rssBytes(): number;
-  /** Monotonic wall clock, ms. */
-  nowMs(): number;
-}
-
-export const nodeProcessProbe: ProcessProbe = {
-  cpuMicros: () => {
-    const u = process.cpuUsage();
-    return u.user + u.system;
-  },
-  rssBytes: () => process.memoryUsage.rss(),
-  nowMs: () => performance.now(),
-};
 
 export interface QueueDepth {
   batches: number;
@@ -55,10 +40,8 @@ export class SelfHealth {
   readonly instruments: SelfInstruments;
   private readonly reader: DeltaReader;
   private readonly provider: MeterProvider;
-  private readonly probe: ProcessProbe;
   private queue: () => QueueDepth = () => ({ batches: 0, bytes: 0 });
-  private lastCpu: number;
-  private lastWall: number;
+  private readonly usage: ProcessUsage;
   private readonly observables: Observable[];
   private readonly observe: BatchObservableCallback;
   private readonly ownsProvider: boolean;
@@ -67,14 +50,12 @@ export class SelfHealth {
     this.reader = deps.reader ?? new DeltaReader();
     this.ownsProvider = deps.meterProvider === undefined;
     this.provider = deps.meterProvider ?? new MeterProvider({ readers: [this.reader] });
-    this.probe = deps.probe ?? nodeProcessProbe;
     this.meter = this.provider.getMeter('edge-telemetry-collector');
     this.instruments = {
       bytesSent: this.meter.createCounter('collector.uplink.bytes_sent', { unit: 'By' }),
       drops: this.meter.createCounter('collector.drops'),
     };
-    this.lastCpu = this.probe.cpuMicros();
-    this.lastWall = this.probe.nowMs();
+    this.usage = createProcessUsage(deps.probe ?? nodeProcessProbe);
     const queueBatches = this.meter.createObservableGauge('collector.queue.batches');
     const queueBytes = this.meter.createObservableGauge('collector.queue.bytes', { unit: 'By' });
     const cpu = this.meter.createObservableGauge('collector.process.cpu_pct', { unit: '%' });
@@ -83,8 +64,8 @@ export class SelfHealth {
       const q = this.queue();
       r.observe(queueBatches, q.batches);
       r.observe(queueBytes, q.bytes);
-      r.observe(cpu, this.cpuPctSinceLast());
-      r.observe(rss, this.probe.rssBytes());
+      r.observe(cpu, this.usage.cpuPct());
+      r.observe(rss, this.usage.rssBytes());
     };
     this.observables = [queueBatches, queueBytes, cpu, rss];
     this.meter.addBatchObservableCallback(this.observe, this.observables);
@@ -106,15 +87,6 @@ export class SelfHealth {
     if (this.ownsProvider) await this.provider.shutdown();
   }
 
-  /** Percent of one core used by this process since the previous reading. */
-  private cpuPctSinceLast(): number {
-    const cpu = this.probe.cpuMicros();
-    const wall = this.probe.nowMs();
-    const pct = wall > this.lastWall ? ((cpu - this.lastCpu) / 1000 / (wall - this.lastWall)) * 100 : 0;
-    this.lastCpu = cpu;
-    this.lastWall = wall;
-    return pct;
-  }
 }
 
 /**
