@@ -10,7 +10,14 @@ function setup(options: unknown = {}, describeFn?: (c: string) => { name: string
   const records: LogRecord[] = [];
   const p = new LogPipeline(logPipelineOptions(options), {
     now: () => now,
-    report: { drop: (d, count = 1) => void drops.push({ ...d, count }) },
+    // Summed per (stage, reason, container), as the collector's DropCounter does.
+    report: {
+      drop: (d, count = 1) => {
+        const same = drops.find((x) => x.stage === d.stage && x.reason === d.reason && x.container === d.container);
+        if (same) same.count += count;
+        else drops.push({ ...d, count });
+      },
+    },
     onRecord: (r) => void records.push(r),
     ...(describeFn ? { describe: describeFn } : {}),
   });

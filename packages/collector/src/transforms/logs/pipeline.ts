@@ -23,7 +23,7 @@ export interface LogRecord {
 
 export interface LogPipelineDeps {
   now(): number;
-  /** Drops are handed over at each flush, summed per (stage, reason, container). */
+  /** Receives every drop as it happens; the collector's DropCounter sums them per (stage, reason, container) until the next batch. */
   report: Pick<StageReport, 'drop'>;
   /** Name, image and labels of a container, to select its settings; unknown containers get the defaults. */
   describe?(container: string): Pick<ContainerInfo, 'name' | 'image' | 'labels'> | undefined;
@@ -72,7 +72,6 @@ export class LogPipeline {
   private readonly containers = new Map<string, ContainerState>();
   private templates = new Map<string, LogTemplate>();
   private logs: LogEvent[] = [];
-  private readonly drops = new Map<string, number>();
   private readonly redactions: RedactionCounts = {};
   private linesIn = 0;
   private eventsIn = 0;
@@ -121,11 +120,6 @@ export class LogPipeline {
         st.active = false;
       }
     }
-    for (const [key, count] of this.drops) {
-      const [stage, reason, container] = key.split('\u0000') as [string, string, string];
-      this.deps.report.drop({ stage, reason, container }, count);
-    }
-    this.drops.clear();
     const templates = this.foldMerged();
     for (const e of this.logs) e.templateId = this.miner.resolve(e.templateId);
     const logs = this.logs;
@@ -247,7 +241,6 @@ export class LogPipeline {
   }
 
   private drop(stage: string, reason: string, container: string, count: number): void {
-    const key = `${stage}\u0000${reason}\u0000${container}`;
-    this.drops.set(key, (this.drops.get(key) ?? 0) + count);
+    this.deps.report.drop({ stage, reason, container }, count);
   }
 }
