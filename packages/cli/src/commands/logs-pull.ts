@@ -14,9 +14,9 @@ import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import type { CommandIo } from './index.js';
+import { apiFetch, apiUrl } from '../api/api-client.js';
 
 const USAGE = 'usage: edge-telemetry logs pull --node <id> --since <2h|ISO|ms> [--until t] [--container name] [--grep text] [--level info|warn|error|...] [--tail n] [--max-bytes n] [--follow] [-o file] [--url URL] [--token T]\n';
-const DEFAULT_URL = 'http://127.0.0.1:8080';
 const PROGRESS_MS = 250;
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
@@ -74,7 +74,7 @@ export function parsePullArgs(argv: string[], env: Readonly<Record<string, strin
   if (tail !== undefined) body.tail = tail;
   if (maxBytes !== undefined) body.maxBytes = maxBytes;
   return {
-    url: (values.url ?? env.EDGE_TELEMETRY_URL ?? DEFAULT_URL).replace(/\/+$/, ''),
+    url: apiUrl(values.url, env),
     token: values.token ?? env.EDGE_TELEMETRY_TOKEN,
     node: values.node,
     body,
@@ -110,33 +110,9 @@ export function formatProgress(s: PullStatus, elapsedMs: number, width = 24): st
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(f * 100).toFixed(0).padStart(3)}%  ${head}  ETA ${eta}`;
 }
 
-class HttpFailure extends Error {}
-
-async function api(a: PullArgs, path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (a.token) headers.set('authorization', `Bearer ${a.token}`);
-  let res: Response;
-  try {
-    res = await fetch(a.url + path, { ...init, headers });
-  } catch (err) {
-    throw new HttpFailure(`ET_ERR_UNREACHABLE: ${a.url}: ${(err as Error).message}`);
-  }
-  if (!res.ok) {
-    const text = await res.text();
-    let reason = text;
-    try {
-      const e = JSON.parse(text) as { code?: string; message?: string };
-      reason = `${e.code ?? res.status}: ${e.message ?? text}`;
-    } catch {
-      // Not the API's JSON error body: report the text as is.
-    }
-    throw new HttpFailure(`HTTP ${res.status} ${reason}`);
-  }
-  return res;
-}
 
 async function status(a: PullArgs, id: string): Promise<PullStatus> {
-  return (await (await api(a, `/api/v1/log-pulls/${id}`)).json()) as PullStatus;
+  return (await (await apiFetch(a, `/api/v1/log-pulls/${id}`)).json()) as PullStatus;
 }
 
 async function write(out: Writable, s: string | Uint8Array): Promise<void> {
@@ -145,7 +121,7 @@ async function write(out: Writable, s: string | Uint8Array): Promise<void> {
 }
 
 async function copyLines(a: PullArgs, id: string, follow: boolean, out: Writable, beforeWrite: () => void): Promise<void> {
-  const res = await api(a, `/api/v1/log-pulls/${id}/lines${follow ? '?follow=true' : ''}`, { headers: { accept: 'text/plain' } });
+  const res = await apiFetch(a, `/api/v1/log-pulls/${id}/lines${follow ? '?follow=true' : ''}`, { headers: { accept: 'text/plain' } });
   if (!res.body) return;
   for await (const part of res.body) {
     beforeWrite();
@@ -171,7 +147,7 @@ export async function runLogsPull(argv: string[], io: CommandIo, env: Readonly<R
   };
   let timer: NodeJS.Timeout | undefined;
   try {
-    const created = (await (await api(a, `/api/v1/nodes/${encodeURIComponent(a.node)}/log-pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a.body) })).json()) as { id: string };
+    const created = (await (await apiFetch(a, `/api/v1/nodes/${encodeURIComponent(a.node)}/log-pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a.body) })).json()) as { id: string };
     const id = created.id;
     if (tty) {
       timer = setInterval(() => {

@@ -7,8 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import type { CommandIo } from './index.js';
+import { apiFetch, apiUrl, type ApiTarget } from '../api/api-client.js';
 
-const DEFAULT_URL = 'http://127.0.0.1:8080';
 const ROLES = ['viewer', 'engineer', 'admin'];
 const COMMON = { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean', default: false } } as const;
 
@@ -23,16 +23,14 @@ export interface TokenInfo {
   revokedBy?: string;
 }
 
-interface Target {
-  url: string;
-  token: string | undefined;
+interface Target extends ApiTarget {
   json: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 function target(values: { url?: string; token?: string; json?: boolean }, env: Env): Target {
-  return { url: (values.url ?? env.EDGE_TELEMETRY_URL ?? DEFAULT_URL).replace(/\/+$/, ''), token: values.token ?? env.EDGE_TELEMETRY_TOKEN ?? env.EDGE_TELEMETRY_ADMIN_TOKEN, json: values.json ?? false };
+  return { url: apiUrl(values.url, env), token: values.token ?? env.EDGE_TELEMETRY_TOKEN ?? env.EDGE_TELEMETRY_ADMIN_TOKEN, json: values.json ?? false };
 }
 
 export function parseCreateArgs(argv: string[], env: Env): Target & { body: { name: string; role: string; expiresInDays?: number } } {
@@ -54,28 +52,10 @@ export function parseListArgs(argv: string[], env: Env): Target {
   return target(parseArgs({ args: argv, options: COMMON }).values, env);
 }
 
-/** The API's answer as JSON, or an Error naming its code and message. */
+/** The API's answer as JSON. */
 async function call<T>(t: Target, method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = t.token ? { authorization: `Bearer ${t.token}` } : {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let res: Response;
-  try {
-    res = await fetch(t.url + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  } catch (err) {
-    throw new Error(`ET_ERR_UNREACHABLE: ${t.url}: ${(err as Error).message}`);
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    let reason = text;
-    try {
-      const e = JSON.parse(text) as { code?: string; message?: string };
-      reason = `${e.code ?? res.status}: ${e.message ?? text}`;
-    } catch {
-      // Not the API's JSON error body: report the text as is.
-    }
-    throw new Error(`HTTP ${res.status} ${reason}`);
-  }
-  return JSON.parse(text) as T;
+  const init: RequestInit = body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  return (await (await apiFetch(t, path, init)).json()) as T;
 }
 
 /** One line per token, aligned; secrets are never part of a listing. */

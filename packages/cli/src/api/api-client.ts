@@ -1,0 +1,37 @@
+/**
+ * The one way the CLI talks to the ingester's HTTP API: URL and bearer token from flags or the
+ * environment, and failures turned into one line that names the API's error code.
+ */
+export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
+
+export interface ApiTarget {
+  url: string;
+  token: string | undefined;
+}
+
+/** --url / EDGE_TELEMETRY_URL (default loopback 8080), without trailing slashes. */
+export function apiUrl(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  return (flag ?? env.EDGE_TELEMETRY_URL ?? DEFAULT_API_URL).replace(/\/+$/, '');
+}
+
+/** Resolves with the response when it is 2xx; rejects with `ET_ERR_UNREACHABLE: ...` or `HTTP <status> <code>: <message>`. */
+export async function apiFetch(t: ApiTarget, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (t.token) headers.set('authorization', `Bearer ${t.token}`);
+  let res: Response;
+  try {
+    res = await fetch(t.url + path, { ...init, headers });
+  } catch (err) {
+    throw new Error(`ET_ERR_UNREACHABLE: ${t.url}: ${(err as Error).message}`);
+  }
+  if (res.ok) return res;
+  const text = await res.text();
+  let reason = text;
+  try {
+    const e = JSON.parse(text) as { code?: string; message?: string };
+    reason = `${e.code ?? res.status}: ${e.message ?? text}`;
+  } catch {
+    // Not the API's JSON error body: report the text as is.
+  }
+  throw new Error(`HTTP ${res.status} ${reason}`);
+}
