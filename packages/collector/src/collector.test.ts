@@ -35,7 +35,7 @@ async function harness() {
     logs: new LogPipeline(logPipelineOptions({}), { now: Date.now, report: drops }),
     uplink: {
       submit: async (draft, cls) => void sent.push({ cls, draft }),
-      health: () => ({ uplinkBytes: 0, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: state.level }),
+      takeHealth: () => ({ uplinkBytes: 0, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: state.level }),
     },
     drops,
     process: { cpuPct: () => 0, rssBytes: () => 0 },

@@ -47,7 +47,7 @@ export interface CollectorParts {
   uplink: {
     submit(draft: BatchDraft, priorityClass: PriorityClassValue): Promise<unknown>;
     /** Takes the bytes sent since the previous call: call it once per batch that reports them. */
-    health(): Pick<NodeHealth, 'uplinkBytes' | 'queueBatches' | 'queueBytes' | 'budgetLeftBytes' | 'degradeLevel'>;
+    takeHealth(): Pick<NodeHealth, 'uplinkBytes' | 'queueBatches' | 'queueBytes' | 'budgetLeftBytes' | 'degradeLevel'>;
   };
   drops: DropCounter;
   process: { cpuPct(): number; rssBytes(): number };
@@ -82,8 +82,8 @@ export function createCollector(p: CollectorParts): Collector {
     });
 
   /** Uplink and raw bytes since the previous call: each batch reports its share once, so sums are right centrally. */
-  const health = (): NodeHealth => {
-    const h = { ...p.uplink.health(), rawBytes, cpuPct: p.process.cpuPct(), rssBytes: p.process.rssBytes(), agentVersion: p.agentVersion };
+  const takeHealth = (): NodeHealth => {
+    const h = { ...p.uplink.takeHealth(), rawBytes, cpuPct: p.process.cpuPct(), rssBytes: p.process.rssBytes(), agentVersion: p.agentVersion };
     rawBytes = 0;
     return h;
   };
@@ -108,7 +108,7 @@ export function createCollector(p: CollectorParts): Collector {
     const start = windowStart;
     windowStart = windowEnd;
     const logs = p.logs.flush(start, windowEnd);
-    const nodeHealth = health();
+    const nodeHealth = takeHealth();
     const level = nodeHealth.degradeLevel;
     const fine = p.downsampler.flush(windowEnd);
     let metrics = coarseMetrics ? [] : fine;
@@ -149,7 +149,7 @@ export function createCollector(p: CollectorParts): Collector {
     pendingEvents = [];
     const t = p.now();
     void submit(
-      { node: p.node, sentAt: t, windowStart: t, windowEnd: t, containers: [], metrics: [], logs: [], templates: [], events, drops: [], health: health() },
+      { node: p.node, sentAt: t, windowStart: t, windowEnd: t, containers: [], metrics: [], logs: [], templates: [], events, drops: [], health: takeHealth() },
       0,
     );
   };

@@ -139,8 +139,8 @@ export class Uplink {
     return { epoch, seq };
   }
 
-  /** Figures for the batch's health section; uplinkBytes counts since the previous call. */
-  health(): UplinkHealth {
+  /** Figures for one batch's health section; takes the bytes sent since the previous call, so call it once per batch. */
+  takeHealth(): UplinkHealth {
     const s = this.stats();
     const uplinkBytes = this.bytesSent - this.bytesReported;
     this.bytesReported = this.bytesSent;
