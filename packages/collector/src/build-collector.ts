@@ -3,7 +3,6 @@
  * constructed here and nowhere else, so the runtime (collector.ts) stays free of configuration.
  */
 import path from 'node:path';
-import type { ContainerInfo } from '@edge-telemetry/protocol';
 import { createCollector, type Collector } from './collector.js';
 import type { CollectorConfig } from './config/options.js';
 import { DropCounter } from './pipeline/drop-counter.js';
@@ -58,7 +57,6 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
   const selfHealth = new SelfHealth({ meterProvider, reader: deltaReader });
   const metricsLog: MetricsLog = (e) => log[e.level](e.msg, { code: e.code, ...e.fields });
   const deps = { log: metricsLog, meter: selfHealth.meter };
-  const containers = new Map<string, ContainerInfo>();
   let collector: Collector | undefined;
 
   const metricSources: MetricSource[] = [];
@@ -101,7 +99,8 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
   const logs = new LogPipeline(config.logs, {
     now: Date.now,
     report: drops,
-    describe: (name) => containers.get(name),
+    // The runtime knows the containers from the latest scrapes; the log stages pick settings by them.
+    describe: (name) => collector?.container(name),
     onRecord: store ? (r) => store.append(r) || drops.drop({ stage: 'store', reason: 'write_lag', container: r.container }) : undefined,
   });
 
@@ -140,18 +139,7 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
     agentVersion: AGENT_VERSION,
     scrapeIntervalMs: config.scrapeIntervalMs,
     windowMs: config.downsample.windowMs,
-    metricSources: [
-      // Keep container metadata for the log stages' per-container settings.
-      ...metricSources.map((s) => ({
-        name: s.name,
-        scrape: async (now: number) => {
-          const r = await s.scrape(now);
-          for (const c of r.containers) containers.set(c.name, c);
-          return r;
-        },
-        close: () => s.close(),
-      })),
-    ],
+    metricSources,
     logSources,
     downsampler: new Downsampler(config.downsample, { sketches: ddSketchOps, report: drops }),
     tiers: { tierMs, roller: new TierRoller([tierMs], ddSketchOps) },

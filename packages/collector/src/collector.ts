@@ -62,6 +62,8 @@ export interface Collector {
   stop(): Promise<void>;
   /** Sends an event at once (sources call it through their onEvent hook). */
   event(e: ContainerEvent): void;
+  /** What the latest scrapes said about a container (name, image, labels). */
+  container(name: string): ContainerInfo | undefined;
 }
 
 export function createCollector(p: CollectorParts): Collector {
@@ -178,6 +180,7 @@ export function createCollector(p: CollectorParts): Collector {
       if (eventTimer) clearTimeout(eventTimer);
       for (const s of p.metricSources) await s.close();
     },
+    container: (name) => containers.get(name),
     event(e: ContainerEvent) {
       pendingEvents.push(e);
       eventTimer ??= setTimeout(flushEvents, EVENT_FLUSH_DELAY_MS);
