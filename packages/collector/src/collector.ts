@@ -7,6 +7,7 @@
  */
 import type { ContainerEvent, ContainerInfo, LogEvent, LogTemplate, MetricSummary, NodeHealth } from '@edge-telemetry/protocol';
 import type { LogSource, MetricSource, RawLogLine, ScrapeResult } from './pipeline/types.js';
+import type { LogPipelineWindow } from './transforms/logs/pipeline.js';
 import { assembleBatches, type BatchDraft } from './pipeline/assemble-batches.js';
 import { PRIORITY_CLASS_REASONS, type PriorityClassValue } from './uplink/sender/priority.js';
 import type { DropCounter } from './pipeline/drop-counter.js';
@@ -26,13 +27,6 @@ const withheldFrom = (level: number): number => (level >= 3 ? 2 : level >= 1 ? 3
 /** Events that arrive together (a restart is die + start) go out in one batch after this delay. */
 const EVENT_FLUSH_DELAY_MS = 500;
 
-export interface WindowLogs {
-  logs: LogEvent[];
-  templates: LogTemplate[];
-  /** Log-derived metrics (line counts per container and level). */
-  metrics: MetricSummary[];
-}
-
 export interface CollectorParts {
   node: string;
   agentVersion: string;
@@ -43,7 +37,7 @@ export interface CollectorParts {
   downsampler: { ingest(source: string, result: Pick<ScrapeResult, 'samples'>): void; flush(windowEnd: number): MetricSummary[] };
   /** Merges finished windows into the coarser tier sent while the uplink is degraded. */
   tiers: { tierMs: number; roller: { push(windows: readonly MetricSummary[], windowEnd: number): MetricSummary[] } } | undefined;
-  logs: { push(line: RawLogLine): void; flush(windowStart: number, windowEnd: number): WindowLogs };
+  logs: { push(line: RawLogLine): void; flush(windowStart: number, windowEnd: number): LogPipelineWindow };
   uplink: {
     submit(draft: BatchDraft, priorityClass: PriorityClassValue): Promise<unknown>;
     /** Takes the bytes sent since the previous call: call it once per batch that reports them. */
