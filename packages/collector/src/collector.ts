@@ -5,7 +5,7 @@
  * uses is passed in (see build-collector.ts for the production wiring), so tests and the fleet
  * simulator run the same runtime with other sources.
  */
-import type { ContainerEvent, ContainerInfo, LogEvent, LogTemplate, MetricSummary, NodeHealth } from '@edge-telemetry/protocol';
+import type { ContainerEvent, ContainerInfo, MetricSummary, NodeHealth } from '@edge-telemetry/protocol';
 import type { LogSource, MetricSource, RawLogLine, ScrapeResult } from './pipeline/types.js';
 import type { LogPipelineWindow } from './transforms/logs/pipeline.js';
 import { assembleBatches, type BatchDraft } from './pipeline/assemble-batches.js';
