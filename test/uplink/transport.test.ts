@@ -17,7 +17,7 @@ describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
   beforeAll(async () => {
     broker = await startMosquitto();
     watcher = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'watcher', reconnectPeriod: 0 });
-    watcher.on('message', (topic, payload) => {
+    watcher.on('message', (_topic, payload) => {
       const r = decodeStatus(payload);
       if (r.ok) statuses.push(r.value);
     });

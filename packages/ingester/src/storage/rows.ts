@@ -35,10 +35,6 @@ export function severityText(level: number): string {
 
 const EMPTY_BINS: SketchBins = { offset: 0, counts: [] };
 
-export function emptyTableRows(): TableRows {
-  return { metrics: [], logs: [], templates: [], events: [], containers: [], health: [], drops: [], ledger: [] };
-}
-
 export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
   const node = b.node;
   let bytes = 0;

@@ -12,7 +12,7 @@ import type { Batch } from '@edge-telemetry/protocol';
 import type { WriterConfig } from '../config/options.js';
 import { IngesterError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { batchToRows, emptyTableRows, type BatchMeta, type TableRows } from '../storage/rows.js';
+import { batchToRows, type BatchMeta, type TableRows } from '../storage/rows.js';
 import { BATCH_TABLES, TABLES } from '../storage/tables.js';
 import { insertRows } from '../storage/insert.js';
 import { batchKeyString, groupToken, keyTuples, type BatchKey } from './batch-key.js';
