@@ -67,7 +67,7 @@ function checkBatch(value: unknown): Batch {
     text(l.container, p, 'container');
     int(l.level, p, 'level', 0, MAX_LOG_LEVEL);
     text(l.message, p, 'message');
-    if (l.stream !== 'stdout' && l.stream !== 'stderr') invalid(`${p}.stream`, 'expected stdout or stderr');
+    if (!(LOG_STREAMS as readonly unknown[]).includes(l.stream)) invalid(`${p}.stream`, `expected ${LOG_STREAMS.join(' or ')}`);
     int(l.repeat, p, 'repeat', 1, Number.MAX_SAFE_INTEGER);
     text(l.templateId, p, 'templateId');
     stringMap(l.fields, p, 'fields');
