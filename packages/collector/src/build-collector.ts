@@ -20,8 +20,8 @@ import { CgroupSource } from './sources/cgroup/cgroup-source.js';
 import { DockerSource } from './sources/docker/docker-source.js';
 import { LogFileSource } from './sources/logfiles/log-file-source.js';
 import { demoFleet } from './sources/demo/fleet-profile.js';
-import { createDemoMetricSource } from './sources/demo/demo-metric-source.js';
-import { createDemoLogSource } from './sources/demo/demo-log-source.js';
+import { createDemoMetricSource, type DemoSeries } from './sources/demo/demo-metric-source.js';
+import { createDemoLogSource, type DemoLogSourceOptions } from './sources/demo/demo-log-source.js';
 import { loadDemoSeries } from './sources/demo/load-series.js';
 import { Downsampler } from './transforms/downsample/downsampler.js';
 import { TierRoller } from './transforms/downsample/tiers.js';
@@ -33,6 +33,7 @@ import type { Uplink } from './uplink/sender/uplink.js';
 import { systemClock } from './uplink/sender/clock.js';
 import { PullResponder } from './pull/responder.js';
 import { Redactor } from './transforms/redact/redactor.js';
+import type { BatchCodec } from '@edge-telemetry/protocol';
 
 export const AGENT_VERSION = '0.1.0';
 const STORE_FLUSH_MS = 5000;
@@ -48,12 +49,26 @@ export interface RunningCollector {
   stop(): Promise<void>;
 }
 
-export async function buildCollector(config: CollectorConfig, log: Logger): Promise<RunningCollector> {
+/**
+ * Parts a process running many collectors (the fleet simulator) builds once and hands to each.
+ * The collector bin passes none: then each is built here, per collector.
+ */
+export interface SharedParts {
+  /** A batch codec holds zstd contexts (~0.6 MB); encode is synchronous, so one per thread serves every collector in it. */
+  codec?: BatchCodec;
+  /** The demo metric series, read once instead of per collector. */
+  demoSeries?: DemoSeries;
+  /** Where demo log lines come from (e.g. the Loghub corpora); default: the demo templates. */
+  demoLogPick?: DemoLogSourceOptions['pick'];
+}
+
+export async function buildCollector(config: CollectorConfig, log: Logger, shared: SharedParts = {}): Promise<RunningCollector> {
   const drops = new DropCounter();
-  // One provider, two readers: DELTA for the batches (per-window totals), cumulative for Prometheus.
+  // One provider, two readers: DELTA for the batches (per-window totals), cumulative for
+  // Prometheus, which only exists when there is a listener to serve it.
   const deltaReader = new DeltaReader();
-  const prometheus = new PrometheusExporter({ preventServerStart: true });
-  const meterProvider = new MeterProvider({ readers: [deltaReader, prometheus] });
+  const prometheus = config.http.port < 0 ? undefined : new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: prometheus ? [deltaReader, prometheus] : [deltaReader] });
   const selfHealth = new SelfHealth({ meterProvider, reader: deltaReader });
   const metricsLog: MetricsLog = (e) => log[e.level](e.msg, { code: e.code, ...e.fields });
   const deps = { log: metricsLog, meter: selfHealth.meter };
@@ -73,9 +88,9 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
   if (demo.containers > 0) {
     const fleet = demoFleet(config.node, demo.containers);
     metricSources.push(
-      createDemoMetricSource({ node: config.node, containers: fleet, series: await loadDemoSeries(), scrapeIntervalMs: config.scrapeIntervalMs, onEvent: (e) => collector?.event(e) }),
+      createDemoMetricSource({ node: config.node, containers: fleet, series: shared.demoSeries ?? (await loadDemoSeries()), scrapeIntervalMs: config.scrapeIntervalMs, onEvent: (e) => collector?.event(e) }),
     );
-    logSources.push(createDemoLogSource({ node: config.node, containers: fleet }));
+    logSources.push(createDemoLogSource({ node: config.node, containers: fleet, pick: shared.demoLogPick }));
   }
   let uplinkRef: Uplink | undefined;
   let bytesCounted = 0;
@@ -120,6 +135,7 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
   const uplink = await createUplink({
     node: config.node,
     agentVersion: AGENT_VERSION,
+    codec: shared.codec,
     options: { ...config.uplink, outbox: { ...config.uplink.outbox, dir: path.join(config.dataDir, 'outbox') } },
     onCut: (cut) => log.warn('outbox: cut a corrupt or torn tail at start-up', { ...cut }),
     onEvict: (rec) => log.warn('outbox: evicted a batch to stay within its byte cap', { seq: rec.seq, priorityClass: rec.priorityClass }),
@@ -152,7 +168,7 @@ export async function buildCollector(config: CollectorConfig, log: Logger): Prom
   });
 
   const httpServer: HttpServer | undefined =
-    config.http.port < 0
+    prometheus === undefined
       ? undefined
       : await startHttpServer(config.http.host, config.http.port, {
           health: () => {

@@ -1,10 +1,13 @@
 export type * from './pipeline/types.js';
 export { createCollector, type Collector, type CollectorParts } from './collector.js';
-export { buildCollector, AGENT_VERSION, type RunningCollector } from './build-collector.js';
+export { buildCollector, AGENT_VERSION, type RunningCollector, type SharedParts } from './build-collector.js';
 export { CollectorConfigSchema, collectorConfigSpec, type CollectorConfig } from './config/options.js';
 export { loadCollectorConfig, defaultNodeId } from './config/load.js';
 export { createJsonLogger, type Logger } from './runtime/logger.js';
 export { createPrng, seedFrom } from './sources/demo/prng.js';
+export { loadDemoSeries } from './sources/demo/load-series.js';
+export type { DemoSeries } from './sources/demo/demo-metric-source.js';
+export { readCorpusLines, corpusPicker, type CorpusDataset } from './sources/demo/corpus-lines.js';
 export { TemplateMiner, type TemplateMatch } from './transforms/templates/miner.js';
 export { templateMinerOptions, TemplateMinerOptionsSchema, type TemplateMinerOptions } from './transforms/templates/options.js';
 export { groupingAccuracy } from './transforms/templates/grouping-accuracy.js';

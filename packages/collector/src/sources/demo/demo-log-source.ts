@@ -1,6 +1,6 @@
 /**
- * Log lines for demo and simulated gateways, from the project's own templates (the Loghub corpora
- * may not be shipped). The level mix follows what Fluent Bit's comparison file had: INFO 70%,
+ * Log lines for demo and simulated gateways, from the project's own templates by default (the
+ * Loghub corpora may not be shipped; corpus-lines.ts reads them where they are). The level mix follows what Fluent Bit's comparison file had: INFO 70%,
  * DEBUG 8%, WARN 14%, ERROR 8%. A few lines carry secrets, so that redaction has work to do.
  */
 import type { LogSource, RawLogLine } from '../../pipeline/types.js';
@@ -27,7 +27,13 @@ const TEMPLATES: Array<{ weight: number; level: string; parts: Array<string | Pi
 ];
 const TOTAL = TEMPLATES.reduce((a, t) => a + t.weight, 0);
 
-export function demoLogLine(r: () => number): { level: string; text: string } {
+export interface DemoLogLine {
+  /** Upper-case level word, as the line carries it. */
+  level: string;
+  text: string;
+}
+
+export function demoLogLine(r: () => number): DemoLogLine {
   let x = r() * TOTAL;
   for (const t of TEMPLATES) {
     x -= t.weight;
@@ -42,12 +48,15 @@ export interface DemoLogSourceOptions {
   /** How often lines are emitted (ms); each tick emits what the containers' rates owe since the last one. */
   tickMs?: number;
   now?: () => number;
+  /** Where a container's next line comes from (e.g. corpusPicker); default: demoLogLine's templates. */
+  pick?: (containerId: string, r: () => number) => DemoLogLine;
 }
 
 export function createDemoLogSource(opts: DemoLogSourceOptions): LogSource {
   const rnd = createPrng(seedFrom(`${opts.node}/logs`));
   const tickMs = opts.tickMs ?? 1000;
   const now = opts.now ?? Date.now;
+  const pick = opts.pick ?? ((_id: string, r: () => number) => demoLogLine(r));
   const credit = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let last = 0;
@@ -63,7 +72,7 @@ export function createDemoLogSource(opts: DemoLogSourceOptions): LogSource {
         for (const c of opts.containers) {
           let n = (credit.get(c.info.name) ?? 0) + (c.logRate * elapsed) / 1000;
           for (; n >= 1; n--) {
-            const { level, text } = demoLogLine(rnd);
+            const { level, text } = pick(c.info.id, rnd);
             const line = `${new Date(ts).toISOString()} ${level} ${text}`;
             emit({ ts, container: c.info.name, stream: level === 'ERROR' ? 'stderr' : 'stdout', line, rawBytes: line.length + 60 });
           }
