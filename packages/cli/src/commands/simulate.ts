@@ -1,61 +1,59 @@
 /**
- * `edge-telemetry simulate --nodes N --broker URL`: N real collectors (each its own node id,
- * outbox, log store and broker session) in one process, fed by the demo sources instead of this
- * machine's containers. Used by `start --simulate N` and to load an ingester with a fleet.
+ * `edge-telemetry simulate --nodes N --broker URL [--duration 10m]`: N real collectors (each its
+ * own node id, outbox and broker session) spread over worker threads, fed by the demo sources
+ * instead of this machine's containers, with link cuts on request. Used by `start --simulate N`
+ * and to load an ingester with a fleet. See SIMULATE_HELP for the options.
  */
-import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { buildCollector, createJsonLogger, loadCollectorConfig, type RunningCollector } from '@edge-telemetry/collector';
-import { createPrng, seedFrom } from '@edge-telemetry/collector';
+import { loadDemoSeries, readCorpusLines } from '@edge-telemetry/collector';
+import { startFleet } from '../simulate/fleet.js';
+import { fleetTotals, formatProgress, formatSummary, type ProcessFigures } from '../simulate/figures.js';
+import { parseSimulateArgs, SIMULATE_HELP } from '../simulate/options.js';
 import type { CommandIo } from './index.js';
 
 export async function runSimulate(argv: string[], io: CommandIo): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      nodes: { type: 'string', default: '5' },
-      broker: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
-      'mqtt-version': { type: 'string', default: '5' },
-      'data-dir': { type: 'string', default: './data/simulated' },
-      prefix: { type: 'string', default: 'sim' },
-      'scrape-ms': { type: 'string', default: '10000' },
-      'window-ms': { type: 'string', default: '60000' },
-      duration: { type: 'string' },
-    },
-  });
-  const n = Number(values.nodes);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) {
-    io.stderr.write('simulate: --nodes must be a whole number from 1 to 10000\n');
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(SIMULATE_HELP);
+    return 0;
+  }
+  let parsed: ReturnType<typeof parseSimulateArgs>;
+  try {
+    parsed = parseSimulateArgs(argv);
+  } catch (err) {
+    io.stderr.write(`simulate: ${(err as Error).message}\n${SIMULATE_HELP}`);
     return 2;
   }
-  const log = createJsonLogger(io.stderr);
-  const running: RunningCollector[] = [];
-  const stopAll = async () => {
-    await Promise.all(running.map((r) => r.collector.flush().then(() => r.stop())));
+  if ('problems' in parsed) {
+    for (const p of parsed.problems) io.stderr.write(`simulate: ${p}\n`);
+    return 2;
+  }
+  const o = parsed.options;
+
+  // Read once here and handed to every worker: the threads share the bytes, not the file reads.
+  const series = await loadDemoSeries();
+  const corpus = await readCorpusLines(o.corpusDir);
+  const started = Date.now();
+  const cpu0 = process.cpuUsage();
+  const usage = (): ProcessFigures => {
+    const c = process.cpuUsage(cpu0);
+    const elapsedMs = Date.now() - started;
+    return { elapsedMs, rssBytes: process.memoryUsage.rss(), cpuPct: elapsedMs > 0 ? ((c.user + c.system) / 1000 / elapsedMs) * 100 : 0 };
   };
 
-  for (let i = 1; i <= n; i++) {
-    const node = `${values.prefix}-${String(i).padStart(String(n).length, '0')}`;
-    const rnd = createPrng(seedFrom(node));
-    const config = loadCollectorConfig([], {
-      EDGE_TELEMETRY_NODE: node,
-      EDGE_TELEMETRY_COLLECTOR_DATA_DIR: path.resolve(values['data-dir'], node),
-      EDGE_TELEMETRY_COLLECTOR_SCRAPE_INTERVAL_MS: values['scrape-ms'],
-      EDGE_TELEMETRY_COLLECTOR_DOWNSAMPLE_WINDOW_MS: values['window-ms'],
-      EDGE_TELEMETRY_COLLECTOR_SOURCES_HOST_ENABLED: 'false',
-      EDGE_TELEMETRY_COLLECTOR_HTTP_PORT: '-1',
-      EDGE_TELEMETRY_COLLECTOR_SOURCES_CGROUP_ENABLED: 'false',
-      EDGE_TELEMETRY_COLLECTOR_SOURCES_DEMO_CONTAINERS: String(8 + Math.floor(rnd() * 23)),
-      EDGE_TELEMETRY_COLLECTOR_STORE_MAX_BYTES: String(32 * 1024 * 1024),
-      EDGE_TELEMETRY_COLLECTOR_UPLINK_OUTBOX_CAP_BYTES: String(32 * 1024 * 1024),
-      MQTT_URL: values.broker,
-      EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_PROTOCOL_VERSION: values['mqtt-version'],
-    });
-    const r = await buildCollector(config, log);
-    await r.collector.start();
-    running.push(r);
-  }
-  io.stdout.write(`simulating ${n} gateways against ${values.broker}\n`);
+  const fleet = await startFleet(o, series, corpus);
+  io.stdout.write(
+    `simulating ${o.nodes} gateways against ${o.broker} on ${o.workers} worker thread(s); logs from ${corpus ? `${o.corpusDir} (${corpus.length} datasets)` : 'the demo templates'}` +
+      `${o.logStore ? '' : '; light profile (no log store)'}${o.outageRate > 0 ? `; ${o.outageRate} cuts per node per hour` : ''} (started in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+  );
+
+  const progress =
+    o.progressMs > 0
+      ? setInterval(() => {
+          fleet.figures().then(
+            (f) => io.stdout.write(formatProgress(fleetTotals(f), usage()) + '\n'),
+            (err: Error) => io.stderr.write(`simulate: ${err.message}\n`),
+          );
+        }, o.progressMs)
+      : undefined;
 
   await new Promise<void>((resolve) => {
     const done = () => resolve();
@@ -67,8 +65,10 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
       process.once('disconnect', done);
       process.channel?.unref();
     }
-    if (values.duration) setTimeout(done, Number(values.duration) * 1000).unref();
+    if (o.durationMs !== undefined) setTimeout(done, o.durationMs);
   });
-  await stopAll();
+  clearInterval(progress);
+  const figures = await fleet.stop();
+  io.stdout.write(formatSummary(fleetTotals(figures), usage()) + '\n');
   return 0;
 }

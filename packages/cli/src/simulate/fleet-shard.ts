@@ -1,0 +1,99 @@
+/**
+ * The simulated nodes of one thread: each a real collector built by buildCollector with its own
+ * node id, data folder and MQTT session, sharing what the thread can share (batch codec, demo
+ * series, corpus lines). Cuts links at the configured rate through each node's outage gate.
+ */
+import { buildCollector, corpusPicker, createPrng, seedFrom, type CorpusDataset, type DemoSeries, type Logger, type RunningCollector } from '@edge-telemetry/collector';
+import { createBatchCodec } from '@edge-telemetry/protocol';
+import { nodeFigures, type NodeFigures } from './figures.js';
+import { nodeConfig, nodeId } from './node-config.js';
+import type { SimulateOptions } from './options.js';
+import { openOutageGate, type OutageGate } from './outage-gate.js';
+import { plannedCuts } from './outage-plan.js';
+
+export interface ShardInput {
+  options: SimulateOptions;
+  /** Node indexes (0-based) this shard runs. */
+  from: number;
+  to: number;
+  series: DemoSeries;
+  corpus: CorpusDataset[] | undefined;
+}
+
+export interface Shard {
+  figures(): NodeFigures[];
+  /** Seals each node's open window, waits briefly for acks, then stops every node. */
+  stop(): Promise<NodeFigures[]>;
+}
+
+interface SimNode {
+  node: string;
+  running: RunningCollector;
+  gate: OutageGate | undefined;
+  cuts: number;
+}
+
+const OUTAGE_STEP_MS = 1000;
+/** After the last window is sealed, acks are awaited while they keep coming, this long at most. */
+const DRAIN = { maxMs: 15_000, idleMs: 3000, pollMs: 250 } as const;
+
+export async function startShard(input: ShardInput, log: Logger): Promise<Shard> {
+  const o = input.options;
+  const shared = { codec: createBatchCodec(), demoSeries: input.series, demoLogPick: input.corpus ? corpusPicker(input.corpus) : undefined };
+  const nodes: SimNode[] = [];
+  try {
+    for (let i = input.from; i < input.to; i++) {
+      const node = nodeId(o.prefix, i, o.nodes);
+      const gate = o.outageRate > 0 ? await openOutageGate(o.broker) : undefined;
+      nodes.push({ node, gate, cuts: 0, running: await buildCollector(nodeConfig(o, node, gate?.url ?? o.broker), log, shared) });
+      await nodes.at(-1)?.running.collector.start();
+    }
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.running.stop().then(() => n.gate?.close())));
+    throw err;
+  }
+
+  const rnd = createPrng(seedFrom(`${o.prefix}/outages/${input.from}`));
+  const outageTimer =
+    o.outageRate > 0
+      ? setInterval(() => {
+          const now = Date.now();
+          for (const cut of plannedCuts(nodes.map((n) => n.gate?.down ?? true), o.outageRate, o.outageMs, OUTAGE_STEP_MS, rnd)) {
+            const n = nodes[cut.index] as SimNode;
+            n.cuts++;
+            n.gate?.cut(now + cut.lengthMs);
+          }
+        }, OUTAGE_STEP_MS)
+      : undefined;
+
+  const figures = () => nodes.map((n) => nodeFigures(n.node, n.running.uplink.stats(), n.cuts));
+
+  return {
+    figures,
+    async stop() {
+      clearInterval(outageTimer);
+      await Promise.all(nodes.map((n) => n.running.collector.flush()));
+      await drain(() => figures());
+      const last = figures();
+      await Promise.all(nodes.map((n) => n.running.stop().then(() => n.gate?.close())));
+      return last;
+    },
+  };
+}
+
+/** Waits while acks still arrive and batches are still queued (no ingester: acks never come, so this ends after idleMs). */
+async function drain(read: () => NodeFigures[]): Promise<void> {
+  const start = Date.now();
+  let lastAcked = -1;
+  let lastChange = start;
+  for (;;) {
+    const f = read();
+    const backlog = f.reduce((a, x) => a + x.backlog, 0);
+    const acked = f.reduce((a, x) => a + x.acked, 0);
+    const now = Date.now();
+    if (acked !== lastAcked) lastChange = now;
+    lastAcked = acked;
+    if (backlog === 0 || now - lastChange >= DRAIN.idleMs || now - start >= DRAIN.maxMs) return;
+    await new Promise((r) => setTimeout(r, DRAIN.pollMs));
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Worker thread entry: runs one shard of the simulated fleet in its own event loop and answers
+ * the main thread's requests for figures and for a clean stop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createJsonLogger, type Logger } from '@edge-telemetry/collector';
+import { startShard, type ShardInput } from './fleet-shard.js';
+import type { FromWorker, ToWorker } from './worker-messages.js';
+
+const port = parentPort;
+if (port === null) throw new Error('simulate/worker.js runs as a worker thread');
+const send = (m: FromWorker) => port.postMessage(m);
+const json = createJsonLogger(process.stderr);
+// A thousand "collector started" lines say nothing; warnings and errors still do.
+const log: Logger = { info: () => undefined, warn: json.warn, error: json.error };
+
+try {
+  const shard = await startShard(workerData as ShardInput, log);
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'figures') send({ type: 'figures', figures: shard.figures() });
+    else
+      void shard.stop().then(
+        (figures) => {
+          send({ type: 'stopped', figures });
+          port.close();
+        },
+        (err: Error) => send({ type: 'failed', error: err.stack ?? err.message }),
+      );
+  });
+  send({ type: 'started' });
+} catch (err) {
+  send({ type: 'failed', error: (err as Error).stack ?? String(err) });
+  port.close();
+}
