@@ -8,10 +8,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createBatchCodec, PROTOCOL_VERSION, type Batch } from '../src/index.js';
+import { BATCH_FRAME_VERSION, createBatchCodec, type Batch } from '../src/index.js';
 import { goldenBatches } from './golden-batches.js';
 
-const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'golden', `v${PROTOCOL_VERSION}`);
+const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'golden', `v${BATCH_FRAME_VERSION}`);
 await mkdir(dir, { recursive: true });
 const codec = createBatchCodec();
 for (const [name, batch] of Object.entries(goldenBatches)) {

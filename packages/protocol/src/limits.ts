@@ -1,5 +1,12 @@
-/** Protocol version carried by every message. Bump only with a golden-vector set for the new version. */
+/** Protocol version of the JSON control messages and of pull-chunk frames. Bump only with a golden-vector set for the new version. */
 export const PROTOCOL_VERSION = 1;
+/**
+ * Version of batch frames: 2 added sparse sketch bins and references to earlier batches. Encoders
+ * write the latest; decoders read every version in BATCH_FRAME_VERSIONS, so collectors can be
+ * upgraded after the ingesters.
+ */
+export const BATCH_FRAME_VERSION = 2;
+export const BATCH_FRAME_VERSIONS: readonly number[] = [1, 2];
 
 /**
  * Size limits both sides enforce. The ingester checks the compressed size before it decompresses
@@ -18,6 +25,8 @@ export const limits = {
   maxTemplateSamples: 16,
   maxTemplateParams: 256,
   maxSketchBins: 4096,
+  /** Earlier batches one batch frame may be compressed against (frame v2). */
+  maxBatchReferences: 16,
   /**
    * Timestamps are epoch ms in [0, 2^47] (up to the year 6429). The bound keeps every delta
    * between two timestamps a safe integer after zigzag encoding.

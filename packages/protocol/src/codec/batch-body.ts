@@ -22,7 +22,8 @@
  * planes; (=min) and (=max) are one-byte tags for "equal to this row's min / max"; str = uint length +
  * UTF-8; ref = uint index into strings; map = k uint, k x (key ref, value ref); delta = sint from
  * the previous row's value, the first row from windowStart. sketch = zeros uint, then positive and
- * negative stores as offset sint, n uint, n x count uint.
+ * negative stores as offset sint, then either 2n uint and n x count uint (dense) or 2k+1 uint and
+ * k x (zero run uint, count uint) (sparse, for runs mostly empty).
  */
 import type { Batch, ContainerEvent, ContainerInfo, DropCount, LogEvent, LogTemplate, MetricSummary, SketchBins, SketchData, TemplateSample } from '../types/batch.js';
 import type { LogLevelValue } from '../types/batch.js';
@@ -168,10 +169,30 @@ function writeSketch(w: ByteWriter, s: SketchData): void {
   writeBins(w, s.negative);
 }
 
+/**
+ * A few values spread over a wide range (a 60 s window of a bursty rate holds 6 values across 170
+ * buckets) leave a dense run mostly zeros; such a run goes as (gap, count) pairs instead. The
+ * low bit of the length says which, so both read back to the same dense run.
+ */
 function writeBins(w: ByteWriter, bins: SketchBins): void {
+  const counts = bins.counts;
   w.sint(bins.offset);
-  w.uint(bins.counts.length);
-  for (const c of bins.counts) w.uint(c);
+  let nonZero = 0;
+  for (const c of counts) if (c !== 0) nonZero++;
+  if (nonZero * 2 >= counts.length || counts[counts.length - 1] === 0) {
+    w.uint(counts.length * 2);
+    for (const c of counts) w.uint(c);
+    return;
+  }
+  w.uint(nonZero * 2 + 1);
+  let prev = -1;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i] as number;
+    if (c === 0) continue;
+    w.uint(i - prev - 1);
+    w.uint(c);
+    prev = i;
+  }
 }
 
 /**
@@ -179,7 +200,9 @@ function writeBins(w: ByteWriter, bins: SketchBins): void {
  * counts against remaining bytes and limits, string refs, enum codes, UTF-8, no trailing bytes);
  * the semantic checks (ranges, patterns) are validateBatch's, run by the caller. Throws ProtocolError.
  */
-export function readBatchBody(bytes: Uint8Array): Batch {
+export function readBatchBody(bytes: Uint8Array, version: number): Batch {
+  // Version 1 wrote every sketch store dense.
+  const sparseBins = version >= 2;
   const r: ByteReader = new ByteReader(bytes);
   const maxStr = limits.maxStringBytes;
   const maxItems = limits.maxItemsPerSection;
@@ -287,7 +310,7 @@ export function readBatchBody(bytes: Uint8Array): Batch {
   }
   for (let i = 0; i < metrics.length; i++) {
     r.index = i;
-    if (hasSketch[i]) (metrics[i] as MetricSummary).sketch = readSketch(r);
+    if (hasSketch[i]) (metrics[i] as MetricSummary).sketch = readSketch(r, sparseBins);
   }
 
   const logs = rows<LogEvent>('logs', 8, () => ({ ts: 0, container: '', level: 0, message: '', stream: 'stdout', repeat: 1, templateId: '', fields: {} }));
@@ -376,17 +399,32 @@ function stream(r: ByteReader): 'stdout' | 'stderr' {
   return b === 0 ? 'stdout' : 'stderr';
 }
 
-function readSketch(r: ByteReader): SketchData {
+function readSketch(r: ByteReader, sparse: boolean): SketchData {
   const zeros = r.uint();
-  const positive = readBins(r, limits.maxSketchBins);
-  const negative = readBins(r, limits.maxSketchBins - positive.counts.length);
+  const positive = readBins(r, limits.maxSketchBins, sparse);
+  const negative = readBins(r, limits.maxSketchBins - positive.counts.length, sparse);
   return { zeros, positive, negative };
 }
 
-function readBins(r: ByteReader, maxBins: number): SketchBins {
+function readBins(r: ByteReader, maxBins: number, sparse: boolean): SketchBins {
   const offset = r.sint();
-  const n = r.count(maxBins, 1);
+  const head = sparse ? r.uint() : r.uint() * 2;
   const counts: number[] = [];
-  for (let i = 0; i < n; i++) counts.push(r.uint());
+  if (head % 2 === 0) {
+    const n = head / 2;
+    if (n > maxBins) r.fail('ET_ERR_INVALID_FIELD', `count ${n} above the limit ${maxBins}`);
+    if (n > r.remaining) r.fail('ET_ERR_TRUNCATED', `${n} sketch bins, ${r.remaining} bytes left`);
+    for (let i = 0; i < n; i++) counts.push(r.uint());
+    return { offset, counts };
+  }
+  const pairs = (head - 1) / 2;
+  if (pairs * 2 > r.remaining) r.fail('ET_ERR_TRUNCATED', `${pairs} sketch bin pairs, ${r.remaining} bytes left`);
+  for (let j = 0; j < pairs; j++) {
+    const gap = r.uint();
+    const c = r.uint();
+    if (counts.length + gap + 1 > maxBins) r.fail('ET_ERR_INVALID_FIELD', `sketch bins beyond the limit ${maxBins}`);
+    for (let g = 0; g < gap; g++) counts.push(0);
+    counts.push(c);
+  }
   return { offset, counts };
 }

@@ -167,7 +167,7 @@ describe('batch decode rejects hostile input', () => {
     m[0] = 0x7b;
     expectCode(codec.decode(m), 'ET_ERR_BAD_MAGIC');
     const v = Buffer.from(good);
-    v[2] = 2;
+    v[2] = 9;
     expectCode(codec.decode(v), 'ET_ERR_UNSUPPORTED_VERSION', /version/);
     const k = Buffer.from(good);
     k[3] = MessageKind.pullChunk;
@@ -333,5 +333,76 @@ describe('batch decode rejects hostile input', () => {
   it('node id must equal the topic node', () => {
     expectCode(codec.decode(good, 'gw-2'), 'ET_ERR_NODE_MISMATCH', /gw-1.*gw-2/);
     expect(codec.decode(good, 'gw-1').ok).toBe(true);
+  });
+});
+
+describe('sketch bins on the wire (v2)', () => {
+  it('a sparse run (few values over a wide range) and a dense run read back identical', () => {
+    const b = base();
+    const wide = Array.from({ length: 170 }, (_, i) => (i === 0 || i === 120 || i === 169 ? 2 : 0));
+    (b.metrics[0] as Batch['metrics'][number]).sketch = { zeros: 1, positive: { offset: 325, counts: wide }, negative: { offset: -4, counts: [1, 2, 3] } };
+    const r = codec.decode(codec.encode(b));
+    if (!r.ok) throw r.error;
+    expect(r.value.metrics[0]?.sketch).toEqual(b.metrics[0]?.sketch);
+    // Sent dense, the 170-bin run would take a byte per bin before compression; sparse, a few pairs.
+    expect(writeBatchBody(b).length - writeBatchBody(base()).length).toBeLessThan(30);
+  });
+});
+
+describe('frames compressed against earlier batches', () => {
+  const epoch = 3;
+  // Same sources every window, as a node's logs and series are: what earlier batches hold recurs.
+  const sources = {
+    lines: Array.from({ length: 60 }, (_, i) => `session ${i % 9} opened for user u${i % 5} from 10.0.${i % 4}.${i} port ${4000 + i}`),
+    values: Array.from({ length: 500 }, (_, i) => 40 + 10 * Math.sin(i / 7)),
+  };
+  const batchAt = (seq: number): Batch => ({ ...sampleBatch(seededRng(seq), sources), node: 'gw-1', epoch, seq });
+  const earlier = [1, 2].map((seq) => {
+    const r = codec.reencode(codec.encode(batchAt(seq)), { epoch, seq, references: [], keyframe: true });
+    if (!r.ok) throw r.error;
+    return { seq, frame: r.value.frame, body: r.value.body };
+  });
+
+  it('round-trips with the references, is smaller than standalone, and says what it needs before decompressing', () => {
+    const plain = codec.encode(batchAt(5));
+    const r = codec.reencode(plain, { epoch, seq: 5, references: earlier, keyframe: false });
+    if (!r.ok) throw r.error;
+    expect(r.value.frame.length).toBeLessThan(plain.length);
+    const head = codec.head(r.value.frame);
+    if (!head.ok) throw head.error;
+    expect(head.value.batch).toEqual({ epoch, seq: 5 });
+    expect(head.value.references.map((x) => x.seq)).toEqual([1, 2]);
+    expect(head.value.keyframe).toBe(false);
+    const d = codec.decodeFrame(r.value.frame, 'gw-1', earlier.map((e) => e.body));
+    if (!d.ok) throw d.error;
+    expect(d.value.batch).toEqual(codec.decode(plain).ok && (codec.decode(plain) as { value: Batch }).value);
+    expect(d.value.body.equals(r.value.body)).toBe(true);
+  });
+
+  it('keyframes are marked, with or without references', () => {
+    const k = codec.head(earlier[0]!.frame);
+    expect(k.ok && k.value.keyframe && k.value.references.length === 0).toBe(true);
+    const r = codec.reencode(codec.encode(batchAt(6)), { epoch, seq: 6, references: earlier, keyframe: true });
+    const h = r.ok && codec.head(r.value.frame);
+    expect(h && h.ok && h.value.keyframe && h.value.references.length === 2).toBe(true);
+  });
+
+  it('refuses a missing or different reference with ET_ERR_UNKNOWN_REFERENCE, never a wrong batch', () => {
+    const r = codec.reencode(codec.encode(batchAt(7)), { epoch, seq: 7, references: earlier, keyframe: false });
+    if (!r.ok) throw r.error;
+    expectCode(codec.decode(r.value.frame, 'gw-1'), 'ET_ERR_UNKNOWN_REFERENCE');
+    expectCode(codec.decode(r.value.frame, 'gw-1', [earlier[1]!.body, earlier[0]!.body]), 'ET_ERR_UNKNOWN_REFERENCE', /CRC/);
+    const other = Buffer.from(earlier[1]!.body);
+    other[other.length - 1] = (other[other.length - 1] as number) ^ 1;
+    expectCode(codec.decode(r.value.frame, 'gw-1', [earlier[0]!.body, other]), 'ET_ERR_UNKNOWN_REFERENCE', /CRC/);
+  });
+
+  it('rejects a head that lies about the batch it carries, or lists references with a dictionary', () => {
+    const r = codec.reencode(codec.encode(batchAt(8)), { epoch, seq: 9, references: earlier, keyframe: false });
+    if (!r.ok) throw r.error;
+    expectCode(codec.decode(r.value.frame, 'gw-1', earlier.map((e) => e.body)), 'ET_ERR_INVALID_FIELD', /9.*8/);
+    const both = Buffer.from(r.value.frame);
+    both[4] = (both[4] as number) | FrameFlags.dictionary;
+    expectCode(codec.decode(both, 'gw-1', earlier.map((e) => e.body)), 'ET_ERR_INVALID_FIELD', /dictionary/);
   });
 });

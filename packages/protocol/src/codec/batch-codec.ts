@@ -1,21 +1,67 @@
+import { crc32 } from 'node:zlib';
 import type { Batch } from '../types/batch.js';
 import { ProtocolError, type Result } from '../errors/errors.js';
-import { limits } from '../limits.js';
+import { BATCH_FRAME_VERSION, BATCH_FRAME_VERSIONS, limits } from '../limits.js';
+import { ByteReader } from '../wire/byte-reader.js';
+import { ByteWriter } from '../wire/byte-writer.js';
 import { createZstd } from '../wire/zstd.js';
 import { FRAME_HEADER_BYTES, FrameFlags, MessageKind, readFrameHeader, writeFrameHeader } from '../wire/frame.js';
 import { validateBatch } from '../validate/batch.js';
 import { readBatchBody, writeBatchBody } from './batch-body.js';
 import { resolveCodecOptions, type CodecOptions } from './options.js';
 
+/** An earlier batch of the same node and epoch whose body both ends hold. */
+export interface BatchReference {
+  seq: number;
+  /** The batch body (the bytes inside its zstd frame), as `reencode` returned it. */
+  body: Uint8Array;
+}
+
+/**
+ * What a batch frame says before its zstd frame. A v2 frame with references carries its own
+ * (epoch, seq), so a receiver lacking a reference can ask for the batch again without decoding it.
+ */
+export interface BatchFrameHead {
+  version: number;
+  /** The receiver must keep this batch's body for later references (FrameFlags.keyframe). */
+  keyframe: boolean;
+  /** Set when the frame refers to earlier batches. */
+  batch?: { epoch: number; seq: number };
+  /** Earlier batches of the same epoch, in dictionary order, each with the CRC-32 of its body. */
+  references: Array<{ seq: number; crc: number }>;
+  /** Where the zstd frame starts. */
+  bodyOffset: number;
+}
+
+export interface DecodedFrame {
+  batch: Batch;
+  /** The decompressed body: what a later frame refers to when this one is a keyframe. */
+  body: Buffer;
+}
+
 export interface BatchCodec {
   /**
-   * Frame header + zstd(batch body). Throws ProtocolError for a batch the receiver would refuse:
-   * ET_ERR_INVALID_FIELD (unless validateOnEncode is off), or ET_ERR_TOO_LARGE /
+   * Frame header + zstd(batch body), standing alone. Throws ProtocolError for a batch the receiver
+   * would refuse: ET_ERR_INVALID_FIELD (unless validateOnEncode is off), or ET_ERR_TOO_LARGE /
    * ET_ERR_DECOMPRESSED_TOO_LARGE when it exceeds the limits (the sender must split it).
    */
   encode(batch: Batch): Buffer;
-  /** `topicNode`: the node id from the topic the bytes arrived on; a different id in the batch is rejected. Never throws. */
-  decode(bytes: Uint8Array, topicNode?: string): Result<Batch>;
+  /**
+   * Turns a frame from encode() into one compressed against `references` (earlier batches of the
+   * same epoch the receiver kept), optionally marked as a keyframe. Returns the new frame and the
+   * body, which the caller keeps if the frame is a keyframe and is acknowledged. With no
+   * references and no keyframe it returns the frame unchanged.
+   */
+  reencode(frame: Uint8Array, opts: { epoch: number; seq: number; references: readonly BatchReference[]; keyframe: boolean }): Result<{ frame: Buffer; body: Buffer }>;
+  /** Reads the frame head without decompressing; never throws. */
+  head(bytes: Uint8Array): Result<BatchFrameHead>;
+  /**
+   * `topicNode`: the node id from the topic the bytes arrived on; a different id in the batch is
+   * rejected. `references`: the bodies the head lists, in its order (ET_ERR_UNKNOWN_REFERENCE when
+   * one is missing or its CRC differs). Never throws.
+   */
+  decode(bytes: Uint8Array, topicNode?: string, references?: readonly Uint8Array[]): Result<Batch>;
+  decodeFrame(bytes: Uint8Array, topicNode?: string, references?: readonly Uint8Array[]): Result<DecodedFrame>;
 }
 
 /**
@@ -27,6 +73,64 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
   const zstd = createZstd({ level: o.level, dictionary: o.dictionary });
   const flags = zstd.hasDictionary ? FrameFlags.dictionary : 0;
 
+  function head(bytes: Uint8Array): Result<BatchFrameHead> {
+    if (bytes.length > limits.maxBatchWireBytes) return fail('ET_ERR_TOO_LARGE', `batch: ${bytes.length} bytes, limit ${limits.maxBatchWireBytes}`);
+    const header = readFrameHeader(bytes, MessageKind.batch, BATCH_FRAME_VERSIONS);
+    if (!header.ok) return header;
+    const { version, flags: f } = header.value;
+    const keyframe = (f & FrameFlags.keyframe) !== 0;
+    if ((f & FrameFlags.references) === 0) return { ok: true, value: { version, keyframe, references: [], bodyOffset: FRAME_HEADER_BYTES } };
+    if ((f & FrameFlags.dictionary) !== 0) return fail('ET_ERR_INVALID_FIELD', 'frame.flags: references and a configured dictionary together');
+    const r = new ByteReader(bytes, FRAME_HEADER_BYTES);
+    try {
+      r.field = 'frame.epoch';
+      const epoch = r.uint();
+      r.field = 'frame.seq';
+      const seq = r.uint();
+      r.field = 'frame.references';
+      const n = r.count(limits.maxBatchReferences, 5);
+      if (n === 0) r.fail('ET_ERR_INVALID_FIELD', 'flag set but no reference listed');
+      const references: BatchFrameHead['references'] = [];
+      for (let i = 0; i < n; i++) {
+        r.index = i;
+        const refSeq = r.uint();
+        const crc = Buffer.from(r.bytes(4)).readUInt32LE(0);
+        references.push({ seq: refSeq, crc });
+      }
+      return { ok: true, value: { version, keyframe, batch: { epoch, seq }, references, bodyOffset: r.pos } };
+    } catch (err) {
+      return { ok: false, error: err as ProtocolError };
+    }
+  }
+
+  function decodeFrame(bytes: Uint8Array, topicNode?: string, refs: readonly Uint8Array[] = []): Result<DecodedFrame> {
+    const h = head(bytes);
+    if (!h.ok) return h;
+    const { version, references, bodyOffset } = h.value;
+    if (refs.length !== references.length) return fail('ET_ERR_UNKNOWN_REFERENCE', `frame refers to ${references.length} earlier batches, ${refs.length} given`);
+    for (let i = 0; i < refs.length; i++) {
+      const want = references[i] as { seq: number; crc: number };
+      if (crc32(refs[i] as Uint8Array) !== want.crc) return fail('ET_ERR_UNKNOWN_REFERENCE', `reference seq ${want.seq}: body CRC differs from the frame's`);
+    }
+    const frameFlags = bytes[4] as number;
+    const against = refs.length > 0 ? Buffer.concat(refs) : (frameFlags & FrameFlags.dictionary) !== 0;
+    const body = zstd.decompress(bytes.subarray(bodyOffset), limits.maxBatchDecodedBytes, against);
+    if (!body.ok) return body;
+    let batch: Batch;
+    try {
+      batch = readBatchBody(body.value, version);
+    } catch (err) {
+      if (err instanceof ProtocolError) return { ok: false, error: err };
+      return fail('ET_ERR_INVALID_FIELD', `batch: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const valid = validateBatch(batch);
+    if (!valid.ok) return valid;
+    if (topicNode !== undefined && batch.node !== topicNode) return fail('ET_ERR_NODE_MISMATCH', `node: ${JSON.stringify(batch.node)} in the batch, ${JSON.stringify(topicNode)} in the topic`);
+    const id = h.value.batch;
+    if (id && (id.epoch !== batch.epoch || id.seq !== batch.seq)) return fail('ET_ERR_INVALID_FIELD', `frame says ${id.epoch}/${id.seq}, body says ${batch.epoch}/${batch.seq}`);
+    return { ok: true, value: { batch, body: body.value } };
+  }
+
   return {
     encode(batch) {
       if (o.validateOnEncode) {
@@ -35,31 +139,45 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
       }
       const body = writeBatchBody(batch);
       if (body.length > limits.maxBatchDecodedBytes) throw new ProtocolError('ET_ERR_DECOMPRESSED_TOO_LARGE', `batch body: ${body.length} bytes, limit ${limits.maxBatchDecodedBytes}`);
-      const out = Buffer.concat([writeFrameHeader(MessageKind.batch, flags), zstd.compress(body)]);
+      const out = Buffer.concat([writeFrameHeader(MessageKind.batch, flags, BATCH_FRAME_VERSION), zstd.compress(body)]);
       if (out.length > limits.maxBatchWireBytes) throw new ProtocolError('ET_ERR_TOO_LARGE', `batch: ${out.length} bytes, limit ${limits.maxBatchWireBytes}`);
       return out;
     },
-    decode(bytes, topicNode) {
-      if (bytes.length > limits.maxBatchWireBytes) return fail('ET_ERR_TOO_LARGE', `batch: ${bytes.length} bytes, limit ${limits.maxBatchWireBytes}`);
-      const header = readFrameHeader(bytes, MessageKind.batch);
-      if (!header.ok) return header;
-      const body = zstd.decompress(bytes.subarray(FRAME_HEADER_BYTES), limits.maxBatchDecodedBytes, (header.value & FrameFlags.dictionary) !== 0);
+    reencode(frame, { epoch, seq, references, keyframe }) {
+      const h = head(frame);
+      if (!h.ok) return h;
+      if (h.value.references.length > 0 || h.value.version !== BATCH_FRAME_VERSION) return fail('ET_ERR_INVALID_FIELD', 'reencode takes a standalone frame of the current version');
+      const body = zstd.decompress(frame.subarray(FRAME_HEADER_BYTES), limits.maxBatchDecodedBytes, ((frame[4] as number) & FrameFlags.dictionary) !== 0);
       if (!body.ok) return body;
-      let batch: Batch;
-      try {
-        batch = readBatchBody(body.value);
-      } catch (err) {
-        if (err instanceof ProtocolError) return { ok: false, error: err };
-        return fail('ET_ERR_INVALID_FIELD', `batch: ${err instanceof Error ? err.message : String(err)}`);
+      const refs = references.slice(-limits.maxBatchReferences);
+      if (refs.length === 0) {
+        const standalone = Buffer.from(frame);
+        if (keyframe) standalone[4] = (standalone[4] as number) | FrameFlags.keyframe;
+        return { ok: true, value: { frame: standalone, body: body.value } };
       }
-      const valid = validateBatch(batch);
-      if (!valid.ok) return valid;
-      if (topicNode !== undefined && batch.node !== topicNode) return fail('ET_ERR_NODE_MISMATCH', `node: ${JSON.stringify(batch.node)} in the batch, ${JSON.stringify(topicNode)} in the topic`);
-      return valid;
+      const w = new ByteWriter(16 + refs.length * 9);
+      w.uint(epoch);
+      w.uint(seq);
+      w.uint(refs.length);
+      for (const r of refs) {
+        w.uint(r.seq);
+        const crc = Buffer.allocUnsafe(4);
+        crc.writeUInt32LE(crc32(r.body));
+        w.bytes(crc);
+      }
+      const refFlags = FrameFlags.references | (keyframe ? FrameFlags.keyframe : 0);
+      const compressed = zstd.compressAgainst(body.value, Buffer.concat(refs.map((r) => r.body)));
+      return { ok: true, value: { frame: Buffer.concat([writeFrameHeader(MessageKind.batch, refFlags, BATCH_FRAME_VERSION), w.view(), compressed]), body: body.value } };
+    },
+    head,
+    decodeFrame,
+    decode(bytes, topicNode, references) {
+      const d = decodeFrame(bytes, topicNode, references);
+      return d.ok ? { ok: true, value: d.value.batch } : d;
     },
   };
 }
 
-function fail(code: ProtocolError['code'], detail: string): Result<Batch> {
+function fail(code: ProtocolError['code'], detail: string): Result<never> {
   return { ok: false, error: new ProtocolError(code, detail) };
 }

@@ -67,7 +67,7 @@ export function createPullCodec(opts: Partial<CodecOptions> = {}): PullCodec {
       return { node, pullId, seq, lineCount };
     });
     if (!head.ok) return head;
-    const body = zstd.decompress(bytes.subarray(r.pos), limits.maxPullChunkDecodedBytes, (header.value & FrameFlags.dictionary) !== 0);
+    const body = zstd.decompress(bytes.subarray(r.pos), limits.maxPullChunkDecodedBytes, (header.value.flags & FrameFlags.dictionary) !== 0);
     if (!body.ok) return body;
     let joined: string;
     try {

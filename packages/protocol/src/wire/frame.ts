@@ -15,25 +15,35 @@ export type MessageKindValue = (typeof MessageKind)[keyof typeof MessageKind];
 export const FrameFlags = {
   /** The zstd frame was compressed with the dictionary configured on both ends. */
   dictionary: 0x01,
+  /** (batch v2) The zstd frame was compressed against earlier batches' bodies, listed after the header. */
+  references: 0x02,
+  /** (batch v2) The receiver keeps this batch's body, so that later batches may refer to it. */
+  keyframe: 0x04,
 } as const;
-const KNOWN_FLAGS = FrameFlags.dictionary;
+const KNOWN_FLAGS: Record<number, number> = { 1: FrameFlags.dictionary, 2: FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe };
 
-export function writeFrameHeader(kind: MessageKindValue, flags: number): Buffer {
-  return Buffer.from([FRAME_MAGIC[0], FRAME_MAGIC[1], PROTOCOL_VERSION, kind, flags]);
+export interface FrameHeader {
+  version: number;
+  flags: number;
 }
 
-/** Returns the flags of a frame of the expected kind. */
-export function readFrameHeader(bytes: Uint8Array, kind: MessageKindValue): Result<number> {
+export function writeFrameHeader(kind: MessageKindValue, flags: number, version = PROTOCOL_VERSION): Buffer {
+  return Buffer.from([FRAME_MAGIC[0], FRAME_MAGIC[1], version, kind, flags]);
+}
+
+/** Reads the header of a frame of the expected kind, in one of the versions this side reads. */
+export function readFrameHeader(bytes: Uint8Array, kind: MessageKindValue, versions: readonly number[] = [PROTOCOL_VERSION]): Result<FrameHeader> {
   if (bytes.length < FRAME_HEADER_BYTES) return fail('ET_ERR_TRUNCATED', `frame: ${bytes.length} bytes, header needs ${FRAME_HEADER_BYTES}`);
   if (bytes[0] !== FRAME_MAGIC[0] || bytes[1] !== FRAME_MAGIC[1]) return fail('ET_ERR_BAD_MAGIC', `frame.magic: ${hex(bytes[0])} ${hex(bytes[1])}`);
-  if (bytes[2] !== PROTOCOL_VERSION) return fail('ET_ERR_UNSUPPORTED_VERSION', `frame.version: ${String(bytes[2])}, this side speaks ${PROTOCOL_VERSION}`);
+  const version = bytes[2] as number;
+  if (!versions.includes(version)) return fail('ET_ERR_UNSUPPORTED_VERSION', `frame.version: ${version}, this side reads ${versions.join(', ')}`);
   if (bytes[3] !== kind) return fail('ET_ERR_INVALID_FIELD', `frame.kind: ${String(bytes[3])}, expected ${kind}`);
   const flags = bytes[4] as number;
-  if ((flags & ~KNOWN_FLAGS) !== 0) return fail('ET_ERR_UNSUPPORTED_VERSION', `frame.flags: unknown bits 0x${flags.toString(16)}`);
-  return { ok: true, value: flags };
+  if ((flags & ~(KNOWN_FLAGS[version] ?? 0)) !== 0) return fail('ET_ERR_UNSUPPORTED_VERSION', `frame.flags: unknown bits 0x${flags.toString(16)} in version ${version}`);
+  return { ok: true, value: { version, flags } };
 }
 
-function fail(code: ProtocolError['code'], detail: string): Result<number> {
+function fail(code: ProtocolError['code'], detail: string): Result<never> {
   return { ok: false, error: new ProtocolError(code, detail) };
 }
 

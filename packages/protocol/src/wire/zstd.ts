@@ -11,9 +11,17 @@ export interface ZstdOptions {
 /** One compression and one decompression context, reused across calls (they are costly to create). */
 export interface ZstdContext {
   compress(src: Uint8Array): Buffer;
+  /**
+   * Compresses `src` with `prefix` as raw-content dictionary (earlier data both ends hold): what
+   * repeats from it costs a few bytes per match. Not combined with a configured dictionary.
+   */
+  compressAgainst(src: Uint8Array, prefix: Uint8Array): Buffer;
   readonly hasDictionary: boolean;
-  /** Decompresses one zstd frame into at most `maxBytes`, whatever its header claims. */
-  decompress(src: Uint8Array, maxBytes: number, withDictionary: boolean): Result<Buffer>;
+  /**
+   * Decompresses one zstd frame into at most `maxBytes`, whatever its header claims, with the
+   * configured dictionary (`true`), none (`false`) or the given raw-content prefix.
+   */
+  decompress(src: Uint8Array, maxBytes: number, withDictionary: boolean | Uint8Array): Result<Buffer>;
 }
 
 const ZSTD_MAGIC = 0xfd2fb528;
@@ -30,6 +38,7 @@ const STREAM_CHUNK = 128 * 1024;
 export function createZstd(opts: ZstdOptions): ZstdContext {
   const compressor = new Compressor();
   compressor.setParameters({ compressionLevel: opts.level });
+  const prefixed = new binding.CCtx();
   // A frame is decoded with exactly the setup it was encoded with (the frame flags say which),
   // hence a second context when a dictionary is configured.
   const plain = newDCtx();
@@ -65,17 +74,23 @@ export function createZstd(opts: ZstdOptions): ZstdContext {
   return {
     hasDictionary: withDict !== undefined,
     compress: (src) => compressor.compress(src),
+    compressAgainst(src, prefix) {
+      const out = Buffer.allocUnsafe(binding.compressBound(src.length));
+      // compressUsingDict writes the content size, which decompress() needs to bound its output.
+      return out.subarray(0, prefixed.compressUsingDict(out, src, prefix, opts.level));
+    },
     decompress(src, maxBytes, withDictionary) {
-      const dctx = withDictionary ? withDict : plain;
+      const prefix = typeof withDictionary === 'boolean' ? undefined : withDictionary;
+      const dctx = withDictionary === true ? withDict : plain;
       if (!dctx) return corrupt('frame needs a dictionary and none is configured');
       if (src.length < 4 || Buffer.from(src.buffer, src.byteOffset, 4).readUInt32LE(0) !== ZSTD_MAGIC) return corrupt('not a zstd frame');
       try {
         if (binding.findFrameCompressedSize(src) !== src.length) return corrupt('data after the zstd frame');
         const declared = binding.getFrameContentSize(src);
-        if (declared === null) return streamed(dctx, src, maxBytes);
+        if (declared === null) return prefix ? corrupt('frame against references declares no content size') : streamed(dctx, src, maxBytes);
         if (declared > maxBytes) return tooLarge(`frame declares ${declared} bytes, limit ${maxBytes}`);
         const out = Buffer.allocUnsafe(declared);
-        const n = dctx.decompress(out, src);
+        const n = prefix ? dctx.decompressUsingDict(out, src, prefix) : dctx.decompress(out, src);
         if (n !== declared) return corrupt(`frame declares ${declared} bytes, decoded ${n}`);
         return { ok: true, value: out };
       } catch (err) {
