@@ -1,5 +1,6 @@
 import type { MetricSummary } from '@edge-telemetry/protocol';
 import type { SketchOps } from './sketch.js';
+import { shortestSum } from './series.js';
 
 /**
  * Merges windows of one series into one coarser window [start, end). Count, sum, min, max, gaps
@@ -34,6 +35,7 @@ export function mergeWindows(parts: readonly MetricSummary[], start: number, end
     out.last = p.last;
     if (p.sketch) out.sketch = out.sketch ? sketches.merge(out.sketch, p.sketch) : p.sketch;
   }
+  out.sum = shortestSum(out.sum);
   return out;
 }
 

@@ -94,7 +94,7 @@ export function summarize(st: SeriesState, start: number, end: number): MetricSu
     start,
     end,
     count: st.count,
-    sum: st.sum,
+    sum: shortestSum(st.sum),
     min: st.count > 0 ? st.min : 0,
     max: st.count > 0 ? st.max : 0,
     last: st.count > 0 ? st.last : 0,
@@ -103,6 +103,15 @@ export function summarize(st: SeriesState, start: number, end: number): MetricSu
   };
   if (st.sketch) s.sketch = st.sketch.toData();
   return s;
+}
+
+/**
+ * A sum of decimals picks up binary noise (65945.6 arrives as 65945.59999999999), which turns a
+ * value the codec sends as a short decimal into a float64 that compresses badly. 15 significant
+ * digits drop that noise and nothing the additions themselves have not already blurred.
+ */
+export function shortestSum(sum: number): number {
+  return Number.isFinite(sum) ? Number(sum.toPrecision(15)) : sum;
 }
 
 export function resetWindow(st: SeriesState): void {

@@ -55,6 +55,29 @@ describe('LogPipeline', () => {
     expect(p.stats().redactions).toEqual({ email: 1, password: 1 });
   });
 
+  it('samples a template when first seen and then once per sampleIntervalMs, never one shipped verbatim, in a stable order', () => {
+    const { p, push } = setup({ templates: { sampleIntervalMs: 120_000 } });
+    const window = (n: number) => {
+      for (let i = 0; i < 3; i++) push('web', `GET /items/${n * 10 + i} 200 in ${i}ms`);
+      push('db', `WARN slow query ${n} took ${n + 5}ms`);
+      push('db', `WARN slow query ${n + 1} took ${n + 6}ms`);
+      return p.flush(0, 60_000);
+    };
+    const first = window(0);
+    expect(first.templates.map((t) => t.container)).toEqual(['db', 'web']);
+    expect(first.templates.find((t) => t.container === 'web')?.samples).toHaveLength(3);
+    expect(first.templates.find((t) => t.container === 'db')?.samples).toEqual([]);
+    const at = (w: ReturnType<typeof window>) => w.templates.find((t) => t.container === 'web');
+    // Counts every window; samples again only once the interval has passed (each window here takes 50 ms of clock).
+    const next = window(1);
+    expect(at(next)).toMatchObject({ count: 3, samples: [] });
+    const { p: q, push: qpush } = setup({ templates: { sampleIntervalMs: 0 } });
+    for (let n = 0; n < 2; n++) {
+      qpush('web', `GET /items/${n} 200 in 1ms`);
+      expect(q.flush(0, 60_000).templates[0]?.samples).toHaveLength(1);
+    }
+  });
+
   it('collapses consecutive duplicates and counts filter and throttle drops', () => {
     const { p, push, drops } = setup({ defaults: { throttle: { linesPerSecond: 1, burst: 2 }, filter: { exclude: ['healthz'] } } });
     for (let i = 0; i < 4; i++) push('api', 'ERROR upstream refused');

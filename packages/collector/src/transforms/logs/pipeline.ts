@@ -71,6 +71,8 @@ export class LogPipeline {
   private readonly miner: TemplateMiner;
   private readonly containers = new Map<string, ContainerState>();
   private templates = new Map<string, LogTemplate>();
+  /** When each template last had samples shipped (node clock), for templates.sampleIntervalMs. */
+  private readonly sampledAt = new Map<string, number>();
   private logs: LogEvent[] = [];
   private readonly redactions: RedactionCounts = {};
   private linesIn = 0;
@@ -121,6 +123,7 @@ export class LogPipeline {
       }
     }
     const templates = this.foldMerged();
+    this.noteSampled(templates);
     for (const e of this.logs) e.templateId = this.miner.resolve(e.templateId);
     const logs = this.logs;
     this.logs = [];
@@ -157,7 +160,15 @@ export class LogPipeline {
       if (t.lastSeen > into.lastSeen) into.lastSeen = t.lastSeen;
       for (const sample of samples) if (into.samples.length < this.options.templates.maxSamples) into.samples.push(sample);
     }
-    return [...out.values()];
+    // A stable order lets the uplink's compression against earlier batches find whole runs again.
+    return [...out.values()].sort((a, b) => (a.container < b.container ? -1 : a.container > b.container ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private noteSampled(templates: readonly LogTemplate[]): void {
+    const now = this.deps.now();
+    const interval = this.options.templates.sampleIntervalMs;
+    for (const [id, at] of this.sampledAt) if (now - at >= interval) this.sampledAt.delete(id);
+    if (interval > 0) for (const t of templates) if (t.samples.length > 0) this.sampledAt.set(t.id, now);
   }
 
   stats(): LogPipelineStats {
@@ -211,7 +222,8 @@ export class LogPipeline {
       if (e.level > t.level) t.level = e.level;
       if (e.ts < t.firstSeen) t.firstSeen = e.ts;
       if (e.ts > t.lastSeen) t.lastSeen = e.ts;
-      if (t.samples.length < this.options.templates.maxSamples) t.samples.push({ ts: e.ts, params: m.params });
+      // Lines shipped verbatim need no samples; the others get them when their interval is due.
+      if (e.level < st.verbatim && t.samples.length < this.options.templates.maxSamples && !this.sampledAt.has(m.id)) t.samples.push({ ts: e.ts, params: m.params });
     }
     if (e.level >= st.verbatim) {
       if (this.logs.length >= this.options.maxLogsPerWindow) this.drop('logs.verbatim', 'cap_logs', container, e.repeat);

@@ -14,6 +14,12 @@ export const TemplateMinerOptionsSchema = Type.Object({
   /** "The rest of the line alike": clusters differing only at that position are merged. */
   mergeAfter: Type.Integer({ minimum: 0, default: 3, description: 'Distinct values seen at one token position that make it a variable and merge the templates; 0 turns merging off.' }),
   maxSamples: Type.Integer({ minimum: 0, default: 3, description: 'Sample lines (with their parameters) shipped per template per window.' }),
+  /** Samples are the least valuable bytes on the uplink (the full lines stay in the node's store for a log pull). */
+  sampleIntervalMs: Type.Integer({
+    minimum: 0,
+    default: 600_000,
+    description: "A template's samples are shipped in the window it is first seen and then at most once per this interval (its counts go every window); 0 = every window.",
+  }),
   separators: Type.String({ default: '=,', description: 'Punctuation that separates tokens besides whitespace (exposes keys in `k=v,k=v`).' }),
   /** Bounds per-line work. */
   maxTokens: Type.Integer({ minimum: 1, default: 120, description: 'Longest line, in tokens, that is mined; further tokens are cut.' }),
