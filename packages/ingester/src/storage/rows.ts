@@ -1,6 +1,6 @@
 /**
- * Pure transforms from a decoded batch to the rows of each table, in the column order of
- * tables.ts, as JSONCompactEachRow values. Times stay epoch milliseconds (DateTime64(3) reads them).
+ * Pure transforms from a decoded batch to the rows of each table, as plain values in the column
+ * order of tables.ts. Times stay epoch milliseconds (DateTime64(3) reads them in JSON).
  */
 import { LOG_LEVEL_NAMES, type Batch, type SketchBins } from '@edge-telemetry/protocol';
 import type { BatchTable } from './tables.js';
@@ -18,8 +18,6 @@ export interface BatchRows {
   rows: TableRows;
   /** Data rows (the ledger row not counted). */
   rowCount: number;
-  /** Rough serialized size, for the writer's byte bounds. */
-  bytes: number;
 }
 
 /** OpenTelemetry severity numbers (TRACE=1 ... FATAL=21) for the protocol's levels 0..5. */
@@ -37,34 +35,19 @@ const EMPTY_BINS: SketchBins = { offset: 0, counts: [] };
 
 export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
   const node = b.node;
-  let bytes = 0;
   const metrics = b.metrics.map((m) => {
     const pos = m.sketch?.positive ?? EMPTY_BINS;
     const neg = m.sketch?.negative ?? EMPTY_BINS;
-    bytes += 160 + m.container.length + m.metric.length + 8 * (pos.counts.length + neg.counts.length);
     return [node, m.container, m.metric, m.start, m.end, m.count, m.sum, m.min, m.max, m.last, m.gaps, m.resets, m.sketch?.zeros ?? 0, pos.offset, pos.counts, neg.offset, neg.counts];
   });
-  const logs = b.logs.map((l) => {
-    bytes += 96 + l.message.length + l.container.length + l.templateId.length;
-    return [l.ts, node, l.container, severityText(l.level), severityNumber(l.level), l.message, l.stream, l.repeat, l.templateId, l.fields];
-  });
-  const templates = b.templates.map((t) => {
-    bytes += 96 + t.template.length + t.samples.reduce((n, s) => n + 16 + s.params.reduce((k, p) => k + p.length + 4, 0), 0);
-    return [node, t.container, t.id, t.template, severityNumber(t.level), t.count, t.firstSeen, t.lastSeen, t.samples.map((s) => ({ Timestamp: s.ts, Params: s.params }))];
-  });
-  const events = b.events.map((e) => {
-    bytes += 96 + e.container.length;
-    return [e.ts, node, e.container, e.kind, e.attrs];
-  });
-  const containers = b.containers.map((c) => {
-    bytes += 128 + c.id.length + c.name.length + c.image.length;
-    return [b.windowEnd, node, c.id, c.name, c.image, c.state, c.labels];
-  });
+  const logs = b.logs.map((l) => [l.ts, node, l.container, severityText(l.level), severityNumber(l.level), l.message, l.stream, l.repeat, l.templateId, l.fields]);
+  const templates = b.templates.map((t) => [node, t.container, t.id, t.template, severityNumber(t.level), t.count, t.firstSeen, t.lastSeen, t.samples.map((s) => ({ Timestamp: s.ts, Params: s.params }))]);
+  const events = b.events.map((e) => [e.ts, node, e.container, e.kind, e.attrs]);
+  const containers = b.containers.map((c) => [b.windowEnd, node, c.id, c.name, c.image, c.state, c.labels]);
   const h = b.health;
   const health = [[b.windowEnd, meta.receivedAt, node, h.uplinkBytes, h.rawBytes, h.queueBatches, h.queueBytes, h.budgetLeftBytes, h.degradeLevel, h.cpuPct, h.rssBytes, h.agentVersion]];
   const drops = b.drops.map((d) => [b.windowEnd, node, d.stage, d.reason, d.container, d.count]);
   const rowCount = metrics.length + logs.length + templates.length + events.length + containers.length + health.length + drops.length;
   const ledger = [[node, b.epoch, b.seq, meta.receivedAt, b.sentAt, meta.receivedAt - b.sentAt, b.windowStart, b.windowEnd, rowCount, meta.wireBytes, meta.ingesterId]];
-  bytes += 200 + 64 * drops.length;
-  return { rows: { metrics, logs, templates, events, containers, health, drops, ledger }, rowCount, bytes };
+  return { rows: { metrics, logs, templates, events, containers, health, drops, ledger }, rowCount };
 }

@@ -53,6 +53,28 @@ describe('writer on embedded ClickHouse', () => {
     await writer.close();
   });
 
+  it('stores text with separators, quotes, escapes and non-Latin characters exactly, and times to the millisecond', async () => {
+    const b = sampleBatch({ node: 'w-text', seq: 1 });
+    const message = 'tab\there\nnew line \'single\' "double" back\\slash \u0000nul ü 日本 𝄞 \r\n';
+    const log = { ...b.logs[0]!, ts: b.windowStart + 1, message, fields: { "k'ey\t": 'v\n"al"', ü: '𝄞' } };
+    const template = { ...b.templates[0]!, samples: [{ ts: b.windowStart + 999, params: ["a'b", 'c\td', ''] }] };
+    expect(await writer.submit({ ...b, logs: [log], templates: [template] }, meta())).toBe('stored');
+    const rs = await client.query({
+      query: `SELECT Body, LogAttributes, toUnixTimestamp64Milli(Timestamp) AS ts FROM ${TABLES.logs} WHERE NodeName = 'w-text'`,
+      format: 'JSONEachRow',
+    });
+    const [row] = await rs.json<{ Body: string; LogAttributes: Record<string, string>; ts: number | string }>();
+    expect(row).toEqual({ Body: message, LogAttributes: log.fields, ts: expect.anything() });
+    expect(Number(row!.ts)).toBe(log.ts);
+    const ts = await client.query({
+      query: `SELECT toUnixTimestamp64Milli(Samples[1].Timestamp) AS ts, Samples[1].Params AS params FROM ${TABLES.templates} WHERE NodeName = 'w-text'`,
+      format: 'JSONEachRow',
+    });
+    const [t] = await ts.json<{ ts: number | string; params: string[] }>();
+    expect({ ts: Number(t!.ts), params: t!.params }).toEqual(template.samples[0]);
+    await writer.close();
+  });
+
   it('answers a redelivered batch as a duplicate without storing it again', async () => {
     const b = sampleBatch({ node: 'w-dup', seq: 7 });
     expect(await writer.submit(b, meta())).toBe('stored');

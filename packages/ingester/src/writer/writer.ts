@@ -12,9 +12,10 @@ import type { Batch } from '@edge-telemetry/protocol';
 import type { WriterConfig } from '../config/options.js';
 import { IngesterError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { batchToRows, type BatchMeta, type TableRows } from '../storage/rows.js';
+import type { BatchMeta } from '../storage/rows.js';
+import { batchToText, type BatchText } from '../storage/batch-text.js';
 import { BATCH_TABLES, TABLES } from '../storage/tables.js';
-import { insertRows } from '../storage/insert.js';
+import { insertText } from '../storage/insert.js';
 import { batchKeyString, groupToken, keyTuples, type BatchKey } from './batch-key.js';
 
 export type SubmitOutcome = 'stored' | 'duplicate';
@@ -48,11 +49,8 @@ export interface Writer {
   abort(): void;
 }
 
-interface Entry {
+interface Entry extends BatchText {
   key: BatchKey;
-  rows: TableRows;
-  rowCount: number;
-  bytes: number;
   firstAt: number;
   promise: Promise<SubmitOutcome>;
   resolve: (o: SubmitOutcome) => void;
@@ -131,14 +129,14 @@ export function createWriter(deps: WriterDeps): Writer {
     let bytes = 0;
     for (const [k, e] of pending) {
       if (group.length > 0) {
-        const over = bytes + e.bytes > o.flushBytes || BATCH_TABLES.some((t) => (rows.get(t) ?? 0) + e.rows[t].length > o.flushRows);
+        const over = bytes + e.bytes > o.flushBytes || BATCH_TABLES.some((t) => (rows.get(t) ?? 0) + e.rows[t] > o.flushRows);
         if (over) break;
       }
       pending.delete(k);
       inFlight.set(k, e);
       group.push(e);
       bytes += e.bytes;
-      for (const t of BATCH_TABLES) rows.set(t, (rows.get(t) ?? 0) + e.rows[t].length);
+      for (const t of BATCH_TABLES) rows.set(t, (rows.get(t) ?? 0) + e.rows[t]);
     }
     return group;
   }
@@ -147,7 +145,7 @@ export function createWriter(deps: WriterDeps): Writer {
     inFlight.delete(batchKeyString(e.key));
     counts.rows -= e.rowCount;
     counts.bytes -= e.bytes;
-    for (const t of BATCH_TABLES) counts.tableRows.set(t, (counts.tableRows.get(t) ?? 0) - e.rows[t].length);
+    for (const t of BATCH_TABLES) counts.tableRows.set(t, (counts.tableRows.get(t) ?? 0) - e.rows[t]);
   }
 
   async function knownKeys(keys: readonly BatchKey[]): Promise<Set<string>> {
@@ -162,10 +160,10 @@ export function createWriter(deps: WriterDeps): Writer {
   async function insertGroup(group: readonly Entry[], token: string): Promise<number> {
     let rows = 0;
     for (const table of BATCH_TABLES) {
-      const values = group.flatMap((e) => e.rows[table]);
-      if (values.length === 0) continue;
-      await insertRows(client, table, values, token);
-      if (table !== 'ledger') rows += values.length;
+      const chunks = group.filter((e) => e.rows[table] > 0).map((e) => e.text[table]);
+      if (chunks.length === 0) continue;
+      await insertText(client, table, chunks, token);
+      if (table !== 'ledger') rows += group.reduce((n, e) => n + e.rows[table], 0);
     }
     return rows;
   }
@@ -228,17 +226,17 @@ export function createWriter(deps: WriterDeps): Writer {
       // A redelivery while the first copy is still queued shares its fate.
       const same = pending.get(ks) ?? inFlight.get(ks);
       if (same) return same.promise.then(() => 'duplicate' as const);
-      const { rows, rowCount, bytes } = batchToRows(batch, meta);
+      const encoded = batchToText(batch, meta);
       let resolve!: (o: SubmitOutcome) => void;
       let reject!: (e: Error) => void;
       const promise = new Promise<SubmitOutcome>((res, rej) => {
         resolve = res;
         reject = rej;
       });
-      pending.set(ks, { key, rows, rowCount, bytes, firstAt: now(), promise, resolve, reject });
-      counts.rows += rowCount;
-      counts.bytes += bytes;
-      for (const t of BATCH_TABLES) counts.tableRows.set(t, (counts.tableRows.get(t) ?? 0) + rows[t].length);
+      pending.set(ks, { ...encoded, key, firstAt: now(), promise, resolve, reject });
+      counts.rows += encoded.rowCount;
+      counts.bytes += encoded.bytes;
+      for (const t of BATCH_TABLES) counts.tableRows.set(t, (counts.tableRows.get(t) ?? 0) + encoded.rows[t]);
       schedule();
       return promise;
     },
