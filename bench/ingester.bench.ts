@@ -212,7 +212,7 @@ export const benches: BenchCase[] = [
         await client.command({ query: `OPTIMIZE TABLE ${TABLES.metricsHourly} FINAL` });
         const app = buildApi({
           client,
-          writerState: () => ({ queuedBatches: 0, queuedRows: 0, queuedBytes: 0, backpressured: false, failing: false, consecutiveFailures: 0, batchesStored: 0, batchesDuplicate: 0, rowsInserted: 0, inserts: 0, insertFailures: 0 }),
+          writerState: () => ({ queuedBatches: 0, queuedRows: 0, queuedBytes: 0, backpressured: false, failing: false, consecutiveFailures: 0, batchesStored: 0, batchesDuplicate: 0, rowsInserted: 0, inserts: 0, insertFailures: 0, batchesRefused: 0 }),
           consumerCounters: () => ({ received: 0, batchesAccepted: 0, batchesStored: 0, batchesDuplicate: 0, statuses: 0, acksPublished: 0, unknownReferences: 0, rejected: {} }),
           brokerConnected: () => true,
           onlineWindowS: cfg.onlineWindowS,

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load.js';
@@ -10,10 +11,34 @@ import { TABLES } from '../storage/tables.js';
 import type { Logger } from '../logger.js';
 import { sampleBatch } from '../../test-support/batches.js';
 import { faultSwitch } from '../../test-support/faulty-connection.js';
+import type { StorageConnection } from '../storage/client.js';
 import { createWriter, type Writer } from './writer.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const meta = () => ({ receivedAt: Date.now(), wireBytes: 1000, ingesterId: 'test' });
+/**
+ * Lets ClickHouse refuse any insert whose rows contain `marker`, the way it refuses a row it
+ * cannot parse (the error the client makes of it); every other call reaches the real engine.
+ */
+function refuseRowsContaining(marker: string) {
+  return (inner: StorageConnection): StorageConnection => ({
+    ping: (p) => inner.ping(p),
+    query: (p) => inner.query(p),
+    insert: (p) => inner.insert(p),
+    command: (p) => inner.command(p),
+    close: () => inner.close(),
+    exec: async (p) => {
+      if (!p.values) return inner.exec(p);
+      let body = '';
+      for await (const chunk of p.values) body += String(chunk);
+      if (body.includes(marker)) {
+        throw Object.assign(new Error('Cannot parse input: expected \'"\' before: POISON: (at row 3)'), { code: '27', type: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED' });
+      }
+      return inner.exec({ ...p, values: Readable.from([body], { objectMode: false, encoding: 'utf8' }) });
+    },
+  });
+}
+
 const settle = <T>(p: Promise<T>, ms: number) => Promise.race([p.then((v) => ({ done: true as const, v })), new Promise<{ done: false }>((r) => setTimeout(() => r({ done: false }), ms))]);
 
 describe('writer on embedded ClickHouse', () => {
@@ -30,7 +55,7 @@ describe('writer on embedded ClickHouse', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-writer-'));
-    client = createClickHouseClient({ dataDir: dir, wrapConnection: (c) => faults.wrap(c) });
+    client = createClickHouseClient({ dataDir: dir, wrapConnection: (c) => refuseRowsContaining('POISON-ROW')(faults.wrap(c)) });
     await migrate(client, { retention: base.retention });
   });
   beforeEach(() => {
@@ -119,6 +144,22 @@ describe('writer on embedded ClickHouse', () => {
     // The rollup view is fed only by the block that was stored, not by the deduplicated retry.
     const rs = await client.query({ query: `SELECT sum(Count) AS n FROM ${TABLES.metricsHourly} WHERE NodeName = 'w-half'`, format: 'JSONEachRow' });
     expect(Number((await rs.json<{ n: string }>())[0]?.n)).toBe(b.metrics.reduce((n, m) => n + m.count, 0));
+    await writer.close();
+  });
+
+  it('refuses only the batch whose rows ClickHouse rejects, stores the rest of its group once, and keeps going', async () => {
+    const batches = Array.from({ length: 4 }, (_, i) => sampleBatch({ node: 'w-ref', seq: i + 1 }));
+    const poison = { ...batches[2]!, logs: batches[2]!.logs.map((l, i) => (i === 0 ? { ...l, message: 'POISON-ROW' } : l)) };
+    const results = await Promise.allSettled([batches[0]!, batches[1]!, poison, batches[3]!].map((b) => writer.submit(b, meta())));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as { code: string }).code))).toEqual(['stored', 'stored', 'ET_ERR_STORAGE_REJECTED', 'stored']);
+    const s = writer.state();
+    expect(s).toMatchObject({ batchesStored: 3, batchesRefused: 1, failing: false, backpressured: false, queuedBatches: 0 });
+    const rs = await client.query({ query: `SELECT Seq FROM ${TABLES.ledger} WHERE NodeName = 'w-ref' ORDER BY Seq`, format: 'JSONEachRow' });
+    expect((await rs.json<{ Seq: number | string }>()).map((r) => Number(r.Seq))).toEqual([1, 2, 4]);
+    expect(await count(TABLES.logs, 'w-ref')).toBe(3 * batches[0]!.logs.length);
+    // Tables inserted before the refusal hold the whole group once, the refused batch's rows included.
+    expect(await count(TABLES.metrics, 'w-ref')).toBe(4 * batches[0]!.metrics.length);
+    expect(await writer.submit(sampleBatch({ node: 'w-ref', seq: 5 }), meta())).toBe('stored');
     await writer.close();
   });
 

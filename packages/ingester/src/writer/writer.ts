@@ -4,8 +4,10 @@
  *
  * Order inside one flush: look the group's keys up in the ledger (duplicates are answered at
  * once), insert every data table with one deduplication token for the group, insert the ledger
- * rows last. A batch in the ledger therefore has all its rows stored. A failed step retries the
- * whole frozen group with the same token, so ClickHouse drops the parts it already has.
+ * rows last. A batch in the ledger therefore has all its rows stored. A failed insert is retried
+ * with the same token, so ClickHouse drops a part it already has. An insert ClickHouse refuses
+ * for its rows (storage-errors.ts) is not retried as is: the group is split in halves that go on
+ * from that table, down to the batch that causes it, whose submitter gets ET_ERR_STORAGE_REJECTED.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Batch } from '@edge-telemetry/protocol';
@@ -17,6 +19,7 @@ import { batchToText, type BatchText } from '../storage/batch-text.js';
 import { BATCH_TABLES, TABLES } from '../storage/tables.js';
 import { insertText } from '../storage/insert.js';
 import { batchKeyString, groupToken, keyTuples, type BatchKey } from './batch-key.js';
+import { isRowError } from './storage-errors.js';
 
 export type SubmitOutcome = 'stored' | 'duplicate';
 
@@ -35,12 +38,18 @@ export interface WriterState {
   rowsInserted: number;
   inserts: number;
   insertFailures: number;
+  /** Batches whose rows ClickHouse refused (ET_ERR_STORAGE_REJECTED). */
+  batchesRefused: number;
 }
 
 export interface Writer {
   /** Queues a batch; resolves once its rows are in ClickHouse (or it already was). */
   submit(batch: Batch, meta: BatchMeta): Promise<SubmitOutcome>;
-  /** Resolves when the queue has room and ClickHouse is accepting inserts. */
+  /**
+   * Resolves when the queue has room and ClickHouse is accepting inserts. `submit` rejects with
+   * ET_ERR_STORAGE_REJECTED when ClickHouse refuses the batch's rows, ET_ERR_WRITER_CLOSED when
+   * the writer stopped first.
+   */
   waitForRoom(): Promise<void>;
   state(): WriterState;
   /** Flushes what is queued (retrying while ClickHouse fails, up to `timeoutMs`), then stops. */
@@ -76,7 +85,7 @@ export function createWriter(deps: WriterDeps): Writer {
   const inFlight = new Map<string, Entry>();
   const counts = { rows: 0, bytes: 0, tableRows: new Map<string, number>() };
   const waiters: (() => void)[] = [];
-  const st = { failing: false, consecutiveFailures: 0, lastError: undefined as string | undefined, batchesStored: 0, batchesDuplicate: 0, rowsInserted: 0, inserts: 0, insertFailures: 0 };
+  const st = { failing: false, consecutiveFailures: 0, lastError: undefined as string | undefined, batchesStored: 0, batchesDuplicate: 0, rowsInserted: 0, inserts: 0, insertFailures: 0, batchesRefused: 0 };
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> | undefined;
   let closed = false;
@@ -157,33 +166,34 @@ export function createWriter(deps: WriterDeps): Writer {
     return new Set(rows.map(([node, epoch, seq]) => batchKeyString({ node, epoch: Number(epoch), seq: Number(seq) })));
   }
 
-  async function insertGroup(group: readonly Entry[], token: string): Promise<number> {
-    let rows = 0;
-    for (const table of BATCH_TABLES) {
-      const chunks = group.filter((e) => e.rows[table] > 0).map((e) => e.text[table]);
-      if (chunks.length === 0) continue;
-      await insertText(client, table, chunks, token);
-      if (table !== 'ledger') rows += group.reduce((n, e) => n + e.rows[table], 0);
-    }
-    return rows;
+  /** ClickHouse answered (accepted or refused the rows): it is reachable again. */
+  function answered(): void {
+    if (st.failing) logger.info({ after: st.consecutiveFailures }, 'ClickHouse accepts inserts again');
+    st.failing = false;
+    st.consecutiveFailures = 0;
+    wakeWaiters();
   }
 
-  /** Runs until ClickHouse took the group; retries with backoff and the same token. */
-  async function withRetry<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  /**
+   * Runs until ClickHouse took the call, retrying with backoff (the caller keeps the token); a
+   * refusal of the rows themselves comes back as `refused`. Undefined once aborted.
+   */
+  async function withRetry<T>(what: string, fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; refused: Error } | undefined> {
     for (;;) {
       if (aborted) return undefined;
       try {
-        const out = await fn();
-        if (st.failing) logger.info({ after: st.consecutiveFailures }, 'ClickHouse accepts inserts again');
-        st.failing = false;
-        st.consecutiveFailures = 0;
-        wakeWaiters();
-        return out;
+        const value = await fn();
+        answered();
+        return { ok: true, value };
       } catch (err) {
         st.insertFailures++;
+        st.lastError = (err as Error).message;
+        if (isRowError(err)) {
+          answered();
+          return { ok: false, refused: err as Error };
+        }
         st.consecutiveFailures++;
         st.failing = true;
-        st.lastError = (err as Error).message;
         const delay = Math.min(o.retryMaxMs, o.retryMinMs * 2 ** Math.min(st.consecutiveFailures - 1, 20));
         logger.warn({ code: 'ET_ERR_STORAGE_UNAVAILABLE', what, attempt: st.consecutiveFailures, retryInMs: delay, err: st.lastError }, 'ClickHouse failed; retrying');
         await sleep(delay);
@@ -191,29 +201,61 @@ export function createWriter(deps: WriterDeps): Writer {
     }
   }
 
+  /**
+   * Inserts the group's tables from BATCH_TABLES[from] on, under the group's token. When ClickHouse
+   * refuses a table's rows, each half of the group goes on from that table under its own token (the
+   * tables before it already hold the whole group's rows), until the refused batch stands alone.
+   * False once aborted.
+   */
+  async function storeGroup(group: readonly Entry[], from: number): Promise<boolean> {
+    const token = groupToken(group.map((e) => e.key));
+    for (let i = from; i < BATCH_TABLES.length; i++) {
+      const table = BATCH_TABLES[i]!;
+      const chunks = group.filter((e) => e.rows[table] > 0).map((e) => e.text[table]);
+      if (chunks.length === 0) continue;
+      const step = await withRetry(`insert ${table}`, () => insertText(client, table, chunks, token));
+      if (step === undefined) return false;
+      if (!step.ok) {
+        if (group.length === 1) {
+          refuse(group[0]!, table, step.refused);
+          return true;
+        }
+        const half = Math.ceil(group.length / 2);
+        return (await storeGroup(group.slice(0, half), i)) && (await storeGroup(group.slice(half), i));
+      }
+      if (table !== 'ledger') st.rowsInserted += group.reduce((n, e) => n + e.rows[table], 0);
+    }
+    st.inserts++;
+    for (const e of group) {
+      release(e);
+      st.batchesStored++;
+      e.resolve('stored');
+    }
+    return true;
+  }
+
+  function refuse(e: Entry, table: string, err: Error): void {
+    release(e);
+    st.batchesRefused++;
+    logger.error({ code: 'ET_ERR_STORAGE_REJECTED', node: e.key.node, epoch: e.key.epoch, seq: e.key.seq, table, err: err.message }, 'ClickHouse refused the rows of a batch');
+    e.reject(new IngesterError('ET_ERR_STORAGE_REJECTED', `${table}: ${err.message}`.slice(0, 4096)));
+  }
+
   async function flushLoop(): Promise<void> {
     while (pending.size > 0 && !aborted) {
       let group = takeGroup();
       const known = await withRetry('ledger lookup', () => knownKeys(group.map((e) => e.key)));
       if (known === undefined) return;
-      for (const e of group.filter((g) => known.has(batchKeyString(g.key)))) {
+      // A lookup refused for its rows cannot happen (keys match the protocol's patterns); were it
+      // to, inserting decides, and the ledger's dedup token still guards a stored batch.
+      const seen = known.ok ? known.value : new Set<string>();
+      for (const e of group.filter((g) => seen.has(batchKeyString(g.key)))) {
         release(e);
         st.batchesDuplicate++;
         e.resolve('duplicate');
       }
-      group = group.filter((g) => !known.has(batchKeyString(g.key)));
-      if (group.length > 0) {
-        const token = groupToken(group.map((e) => e.key));
-        const rows = await withRetry('insert', () => insertGroup(group, token));
-        if (rows === undefined) return;
-        st.inserts++;
-        st.rowsInserted += rows;
-        for (const e of group) {
-          release(e);
-          st.batchesStored++;
-          e.resolve('stored');
-        }
-      }
+      group = group.filter((g) => !seen.has(batchKeyString(g.key)));
+      if (group.length > 0 && !(await storeGroup(group, 0))) return;
       wakeWaiters();
     }
   }
