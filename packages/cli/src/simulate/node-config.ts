@@ -6,9 +6,9 @@ import path from 'node:path';
 import { createPrng, loadCollectorConfig, seedFrom, type CollectorConfig } from '@edge-telemetry/collector';
 import type { SimulateOptions } from './options.js';
 
-/** Node ids sort in creation order: sim-0001 ... sim-1000. */
+/** Node ids sort in creation order: sim-0001 ... sim-1000 (sim-1, sim-2 for two). */
 export function nodeId(prefix: string, index: number, nodes: number): string {
-  return `${prefix}-${String(index + 1).padStart(Math.max(4, String(nodes).length), '0')}`;
+  return `${prefix}-${String(index + 1).padStart(String(nodes).length, '0')}`;
 }
 
 /** Gateways run 8 to 30 containers (seeded by the node id, so a rerun shows the same fleet). */

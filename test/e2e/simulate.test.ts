@@ -1,0 +1,94 @@
+/**
+ * Issue 6's fleet simulator with real processes: Mosquitto from Debian, the ingester bin on
+ * embedded ClickHouse, and `edge-telemetry simulate` driving 20 gateways (two worker threads, link
+ * cuts on) for 30 s. Every node must appear in the API with its containers and metric
+ * summaries, and the simulator's own summary must say every node had batches acknowledged.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
+import { freePort } from '../support/ports.js';
+import { bins, eventually, runNode, type RunningProcess } from '../support/processes.js';
+
+const NODES = 20;
+const TOKEN = 'simulate-test-admin-token-0123456789abcdef';
+const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
+const nodeIds = Array.from({ length: NODES }, (_, i) => `simt-${String(i + 1).padStart(2, '0')}`);
+
+interface NodeRow {
+  node: string;
+}
+
+describe.runIf(haveMosquitto())('simulate: 20 gateways -> Mosquitto -> ingester -> ClickHouse -> API', () => {
+  let broker: Mosquitto;
+  let dir: string;
+  let ingester: RunningProcess;
+  let sim: RunningProcess;
+  let api: string;
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'et-e2e-sim-'));
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}`;
+    await writeFile(
+      path.join(dir, 'ingester.json'),
+      JSON.stringify({ mqtt: { url: broker.url, protocolVersion: 5, clientId: 'e2e-sim-ingester' }, clickhouse: { dataDir: path.join(dir, 'ch') }, http: { port }, writer: { flushIntervalMs: 100 } }),
+    );
+    ingester = runNode(bins.ingester, ['--config', path.join(dir, 'ingester.json')], { EDGE_TELEMETRY_ADMIN_TOKEN: TOKEN });
+    await ingester.waitFor(/ingester API: http/, 60_000);
+    // Windows of 5 s so that a 30 s run seals about six; a cut per node every ~30 s of a 2 s link loss.
+    sim = runNode(bins.cli, [
+      'simulate', '--nodes', String(NODES), '--broker', broker.url, '--prefix', 'simt', '--data-dir', path.join(dir, 'sim'),
+      '--scrape-ms', '1000', '--window-ms', '5000', '--duration', '30s', '--workers', '2', '--outage-rate', '120', '--outage-ms', '2000', '--progress', '0',
+    ]);
+    await sim.waitFor(/simulating 20 gateways/, 60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await sim?.stop();
+    await ingester?.stop();
+    await broker?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists every node, and serves each node\'s metric summaries for its containers', async () => {
+    const from = new Date(Date.now() - 10 * 60_000).toISOString();
+    // Every demo gateway runs a plc-bridge (the first of its workloads).
+    const points = async (node: string) => {
+      const res = await fetch(`${api}/api/v1/nodes/${node}/metrics?container=plc-bridge&metric=cpu.usage_pct&from=${from}&step=1`, auth);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { series: Array<{ container: string; points: Array<{ count: number; min: number; max: number }> }> };
+      return body.series.find((s) => s.container === 'plc-bridge')?.points ?? [];
+    };
+    const listed = async () => ((await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as NodeRow[]).map((r) => r.node).filter((n) => nodeIds.includes(n));
+    const series = await eventually(async () => {
+      if ((await listed()).length < NODES) return undefined;
+      const all = await Promise.all(nodeIds.map(points));
+      return all.every((p) => p.length > 0) ? all : undefined;
+    }, 45_000, 'all 20 nodes listed, each with plc-bridge summaries').catch(async (err: Error) => {
+      throw new Error(`${err.message}\nlisted: ${(await listed()).join(' ')}\ningester:\n${ingester.output().slice(-2000)}`);
+    });
+    for (const p of series.flat()) {
+      expect(p.count).toBeGreaterThan(0);
+      expect(p.min).toBeGreaterThanOrEqual(0);
+      expect(p.min).toBeLessThanOrEqual(p.max);
+    }
+  }, 60_000);
+
+  it('stops after --duration with a summary: every node acknowledged, links were cut, outboxes on disk per node', async () => {
+    const code = await new Promise<number | null>((resolve) => (sim.child.exitCode !== null ? resolve(sim.child.exitCode) : sim.child.once('exit', resolve)));
+    expect(code, sim.output()).toBe(0);
+    const out = sim.output();
+    expect(out).toMatch(/logs from .*loghub2k \(10 datasets\)|logs from the demo templates/);
+    expect(out).toMatch(new RegExp(`simulated ${NODES} nodes for \\d+ s: \\d+ connected at the end, ${NODES} with acknowledged batches`));
+    const acked = Number(/batches acked +(\d+)/.exec(out)?.[1]);
+    const cuts = Number(/connection cuts +(\d+)/.exec(out)?.[1]);
+    expect(acked).toBeGreaterThanOrEqual(NODES * 2);
+    expect(cuts).toBeGreaterThan(0);
+    expect((await readdir(path.join(dir, 'sim'))).sort()).toEqual(nodeIds);
+    for (const node of nodeIds) expect(await readdir(path.join(dir, 'sim', node))).toContain('outbox');
+  }, 60_000);
+});
