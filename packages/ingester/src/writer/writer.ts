@@ -20,6 +20,7 @@ import { BATCH_TABLES, TABLES } from '../storage/tables.js';
 import { insertText } from '../storage/insert.js';
 import { batchKeyString, groupToken, keyTuples, type BatchKey } from './batch-key.js';
 import { isRowError } from './storage-errors.js';
+import { createDeadLetterSink, type DeadLetter } from './dead-letters.js';
 
 export type SubmitOutcome = 'stored' | 'duplicate';
 
@@ -52,7 +53,12 @@ export interface Writer {
    */
   waitForRoom(): Promise<void>;
   state(): WriterState;
-  /** Flushes what is queued (retrying while ClickHouse fails, up to `timeoutMs`), then stops. */
+  /**
+   * Stores a rejected message's row (dead-letters.ts: group-committed, best effort); resolves true
+   * once stored, false when dropped.
+   */
+  deadLetter(d: DeadLetter): Promise<boolean>;
+  /** Flushes what is queued (retrying while ClickHouse fails, up to `timeoutMs`) and the dead letters, then stops. */
   close(timeoutMs?: number): Promise<void>;
   /** Stops at once: timers cleared, queued batches rejected (they were never acknowledged). */
   abort(): void;
@@ -80,6 +86,7 @@ export function createWriter(deps: WriterDeps): Writer {
   const { client, options: o, logger } = deps;
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? defaultSleep;
+  const deadLetters = createDeadLetterSink({ client, logger });
 
   const pending = new Map<string, Entry>();
   const inFlight = new Map<string, Entry>();
@@ -289,6 +296,7 @@ export function createWriter(deps: WriterDeps): Writer {
     state() {
       return { queuedBatches: queuedBatches(), queuedRows: counts.rows, queuedBytes: counts.bytes, backpressured: backpressured(), ...st };
     },
+    deadLetter: (d) => deadLetters.add(d),
     async close(timeoutMs = 10_000) {
       closed = true;
       startFlush();
@@ -302,6 +310,7 @@ export function createWriter(deps: WriterDeps): Writer {
       const expired = await Promise.race([done.then(() => false), new Promise<boolean>((r) => (t = setTimeout(() => r(true), timeoutMs)))]);
       clearTimeout(t);
       if (expired) this.abort();
+      await deadLetters.drain();
     },
     abort() {
       aborted = true;
