@@ -1,11 +1,13 @@
 /**
  * Routes one upstream message by its topic: batches are decoded (node id must match the topic),
  * handed to the writer and acknowledged after the insert; status messages update node status;
- * anything else is rejected with a code, counted, logged and dead-lettered. Never throws.
+ * anything else is rejected with a code, counted, logged and dead-lettered. A batch whose rows
+ * ClickHouse refuses is dead-lettered too, then acknowledged. Never throws.
  */
 import { createBatchCodec, decodeStatus, encodeAck, parseUpTopic, topics, type BatchCodec } from '@edge-telemetry/protocol';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../logger.js';
+import { IngesterError } from '../errors.js';
 import type { Writer } from '../writer/writer.js';
 import { insertRows } from '../storage/insert.js';
 
@@ -45,15 +47,28 @@ export function createRouter(deps: RouterDeps): Router {
   const now = deps.now ?? Date.now;
   const c: RouterCounters = { received: 0, batchesAccepted: 0, batchesStored: 0, batchesDuplicate: 0, statuses: 0, acksPublished: 0, rejected: {} };
 
-  async function reject(topic: string, node: string, code: string, detail: string, payload: Buffer): Promise<void> {
+  /** Counts, logs and queues the dead-letter row; resolves true once the row is stored. */
+  function deadLetter(topic: string, node: string, code: string, detail: string, payload: Buffer): Promise<boolean> {
     c.rejected[code] = (c.rejected[code] ?? 0) + 1;
     logger.warn({ code, topic, node, detail, bytes: payload.length }, 'message rejected');
-    try {
-      await insertRows(client, 'deadLetters', [[now(), topic, node, code, detail.slice(0, 4096), payload.length, payload.toString('base64'), ingesterId]]);
-    } catch (err) {
-      // The counter and the log line stand; the row is best effort while ClickHouse is away.
-      logger.error({ code: 'ET_ERR_STORAGE_UNAVAILABLE', err: (err as Error).message }, 'dead-letter row not written');
-    }
+    return writer.deadLetter({ receivedAt: now(), topic, node, code, detail, payload, ingesterId });
+  }
+
+  /**
+   * Does not wait for the row: the writer group-commits dead letters, so a flood of hostile
+   * messages costs a few inserts instead of holding consumption to one insert per message.
+   */
+  function reject(topic: string, node: string, code: string, detail: string, payload: Buffer): void {
+    void deadLetter(topic, node, code, detail, payload);
+  }
+
+  /**
+   * Retrying a batch ClickHouse refused cannot help, and an unacknowledged batch comes back from its
+   * node for ever: once its bytes are in the dead letter (for a replay after a fix), it is
+   * acknowledged. Not acknowledged when that row was not written: the node resends it later.
+   */
+  async function refused(topic: string, batch: { node: string; epoch: number; seq: number }, err: IngesterError, payload: Buffer): Promise<void> {
+    if (await deadLetter(topic, batch.node, err.code, err.detail, payload)) await ack(batch.node, batch.epoch, batch.seq);
   }
 
   async function ack(node: string, epoch: number, seq: number): Promise<void> {
@@ -78,7 +93,10 @@ export function createRouter(deps: RouterDeps): Router {
         else c.batchesDuplicate++;
         await ack(batch.node, batch.epoch, batch.seq);
       },
-      (err: Error) => logger.warn({ node, epoch: batch.epoch, seq: batch.seq, err: err.message }, 'batch not stored; not acknowledged'),
+      async (err: Error) => {
+        if (err instanceof IngesterError && err.code === 'ET_ERR_STORAGE_REJECTED') return refused(topic, batch, err, payload);
+        logger.warn({ node, epoch: batch.epoch, seq: batch.seq, err: err.message }, 'batch not stored; not acknowledged');
+      },
     );
   }
 

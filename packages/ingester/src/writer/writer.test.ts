@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load.js';
@@ -11,34 +10,11 @@ import { TABLES } from '../storage/tables.js';
 import type { Logger } from '../logger.js';
 import { sampleBatch } from '../../test-support/batches.js';
 import { faultSwitch } from '../../test-support/faulty-connection.js';
-import type { StorageConnection } from '../storage/client.js';
+import { refuseRowsContaining } from '../../test-support/refusing-connection.js';
 import { createWriter, type Writer } from './writer.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const meta = () => ({ receivedAt: Date.now(), wireBytes: 1000, ingesterId: 'test' });
-/**
- * Lets ClickHouse refuse any insert whose rows contain `marker`, the way it refuses a row it
- * cannot parse (the error the client makes of it); every other call reaches the real engine.
- */
-function refuseRowsContaining(marker: string) {
-  return (inner: StorageConnection): StorageConnection => ({
-    ping: (p) => inner.ping(p),
-    query: (p) => inner.query(p),
-    insert: (p) => inner.insert(p),
-    command: (p) => inner.command(p),
-    close: () => inner.close(),
-    exec: async (p) => {
-      if (!p.values) return inner.exec(p);
-      let body = '';
-      for await (const chunk of p.values) body += String(chunk);
-      if (body.includes(marker)) {
-        throw Object.assign(new Error('Cannot parse input: expected \'"\' before: POISON: (at row 3)'), { code: '27', type: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED' });
-      }
-      return inner.exec({ ...p, values: Readable.from([body], { objectMode: false, encoding: 'utf8' }) });
-    },
-  });
-}
-
 const settle = <T>(p: Promise<T>, ms: number) => Promise.race([p.then((v) => ({ done: true as const, v })), new Promise<{ done: false }>((r) => setTimeout(() => r({ done: false }), ms))]);
 
 describe('writer on embedded ClickHouse', () => {

@@ -1,0 +1,92 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBatchCodec, decodeAck, topics } from '@edge-telemetry/protocol';
+import { resolveConfig } from '../config/load.js';
+import { createClickHouseClient } from '../storage/client.js';
+import { migrate } from '../storage/migrate.js';
+import { TABLES } from '../storage/tables.js';
+import type { Logger } from '../logger.js';
+import { sampleBatch } from '../../test-support/batches.js';
+import { refuseRowsContaining } from '../../test-support/refusing-connection.js';
+import { createWriter } from '../writer/writer.js';
+import { createRouter } from './router.js';
+
+const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const codec = createBatchCodec();
+
+describe('router on embedded ClickHouse', () => {
+  let dir: string;
+  let client: ClickHouseClient;
+  let deadLetterInserts = 0;
+  const config = resolveConfig({ writer: { flushIntervalMs: 20, retryMinMs: 10, retryMaxMs: 40 } }, {});
+
+  const setup = () => {
+    const acked: { node: string; seqs: number[] }[] = [];
+    let onAck = () => {};
+    const acks = (n: number) => new Promise<void>((resolve) => (onAck = () => acked.length >= n && resolve()));
+    const writer = createWriter({ client, options: config.writer, logger: quiet });
+    const router = createRouter({
+      client,
+      writer,
+      logger: quiet,
+      ingesterId: 'test',
+      publish: async (_topic, payload) => {
+        const a = decodeAck(payload);
+        if (a.ok) acked.push({ node: a.value.node, seqs: a.value.seqs });
+        onAck();
+      },
+    });
+    return { writer, router, acked, acks };
+  };
+  const deadLetters = async (node: string) => {
+    const rs = await client.query({ query: `SELECT ReasonCode, PayloadBase64 FROM ${TABLES.deadLetters} WHERE NodeName = {node:String}`, query_params: { node }, format: 'JSONEachRow' });
+    return rs.json<{ ReasonCode: string; PayloadBase64: string }>();
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'et-router-'));
+    client = createClickHouseClient({
+      dataDir: dir,
+      wrapConnection: (c) => {
+        const inner = refuseRowsContaining('POISON-ROW')(c);
+        return { ...inner, exec: (p) => (p.query.includes(TABLES.deadLetters) && deadLetterInserts++, inner.exec(p)) };
+      },
+    });
+    await migrate(client, { retention: config.retention });
+  });
+  afterAll(async () => {
+    await client.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('dead-letters a batch whose rows ClickHouse refuses, with its bytes, then acknowledges it; its neighbour is stored', async () => {
+    const { writer, router, acked, acks } = setup();
+    const both = acks(2);
+    const good = sampleBatch({ node: 'r-ref', seq: 1 });
+    const bad = sampleBatch({ node: 'r-ref', seq: 2 });
+    const poison = codec.encode({ ...bad, logs: bad.logs.map((l) => ({ ...l, message: 'POISON-ROW' })) });
+    await router.handle(topics.batch('r-ref'), codec.encode(good));
+    await router.handle(topics.batch('r-ref'), poison);
+    await both;
+    await writer.close();
+    expect(acked.flatMap((a) => a.seqs).sort()).toEqual([1, 2]);
+    const rows = await deadLetters('r-ref');
+    expect(rows.map((r) => r.ReasonCode)).toEqual(['ET_ERR_STORAGE_REJECTED']);
+    expect(Buffer.from(rows[0]!.PayloadBase64, 'base64').equals(poison)).toBe(true);
+    expect(router.counters()).toMatchObject({ batchesStored: 1, acksPublished: 2, rejected: { ET_ERR_STORAGE_REJECTED: 1 } });
+    expect(writer.state().batchesRefused).toBe(1);
+  });
+
+  it('takes a flood of hostile messages without waiting for their dead-letter rows, and stores every row in a few inserts', async () => {
+    const { writer, router } = setup();
+    deadLetterInserts = 0;
+    for (let i = 0; i < 300; i++) await router.handle(topics.batch('r-flood'), Buffer.from(`not a batch ${i}`));
+    await writer.close();
+    expect(await deadLetters('r-flood')).toHaveLength(300);
+    expect(Object.values(router.counters().rejected).reduce((a, n) => a + n, 0)).toBe(300);
+    expect(deadLetterInserts).toBeLessThan(30);
+  });
+});
