@@ -10,6 +10,7 @@ import { createClickHouseClient, type StorageConnection } from './storage/client
 import { migrate } from './storage/migrate.js';
 import { createWriter, type WriterState } from './writer/writer.js';
 import { createRouter, type RouterCounters } from './consumer/router.js';
+import { createReferenceStore, type ReferenceStore } from './references/store.js';
 import { createMqttConsumer } from './consumer/mqtt-consumer.js';
 import { createPullCoordinator, type PullCounters } from './pull/coordinator.js';
 import { pullCoordinatorOptions, type PullCoordinatorOptionsT } from './pull/options.js';
@@ -36,7 +37,7 @@ export interface Ingester {
   app: FastifyInstance;
   /** Tokens, audit and the bootstrap admin token (print it when `generated`: nobody else knows it). */
   auth: ApiAuth;
-  stats(): { writer: WriterState; consumer: RouterCounters; brokerConnected: boolean; pulls: PullCounters };
+  stats(): { writer: WriterState; consumer: RouterCounters; brokerConnected: boolean; pulls: PullCounters; references: ReturnType<ReferenceStore['stats']> };
 }
 
 export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}): Ingester {
@@ -59,6 +60,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
   const writer = createWriter({ client, options: config.writer, logger });
   const pulls = createPullCoordinator({ client, logger, audit: auth.audit, options: pullCoordinatorOptions(deps.pull), publish: (topic, payload) => consumer.publish(topic, payload) });
   void app.register(async (api) => logPullRoutes(api, { coordinator: pulls }));
+  const references = createReferenceStore({ client, cacheBytes: config.referenceCacheMiB * 1024 * 1024 });
   const router = createRouter({
     client,
     writer,
@@ -66,6 +68,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     ingesterId: config.mqtt.clientId,
     publish: (topic, payload) => consumer.publish(topic, payload),
     onPull: (node, pullId, payload) => pulls.handle(node, pullId, payload),
+    references,
   });
   const consumer = createMqttConsumer(config.mqtt, { router, logger });
   let stopped = false;
@@ -100,6 +103,6 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       await app.close();
       if (ownClient) await client.close();
     },
-    stats: () => ({ writer: writer.state(), consumer: router.counters(), brokerConnected: consumer.connected(), pulls: pulls.counters() }),
+    stats: () => ({ writer: writer.state(), consumer: router.counters(), brokerConnected: consumer.connected(), pulls: pulls.counters(), references: references.stats() }),
   };
 }

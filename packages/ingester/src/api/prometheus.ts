@@ -13,6 +13,7 @@ export function prometheusText(w: WriterState, c: RouterCounters, brokerConnecte
   metric('et_ingester_batches_stored_total', 'counter', 'Batches whose rows ClickHouse accepted.', [['', c.batchesStored]]);
   metric('et_ingester_batches_duplicate_total', 'counter', 'Batches already in the ledger (acknowledged, not stored again).', [['', c.batchesDuplicate]]);
   metric('et_ingester_acks_published_total', 'counter', 'Acknowledgements published to nodes.', [['', c.acksPublished]]);
+  metric('et_ingester_unknown_references_total', 'counter', 'Batches compressed against a keyframe this ingester could not find; the node was asked to resend them standalone.', [['', c.unknownReferences]]);
   metric('et_ingester_statuses_total', 'counter', 'Node status messages received.', [['', c.statuses]]);
   metric('et_ingester_rejected_total', 'counter', 'Messages rejected and dead-lettered, by reason code.', Object.entries(c.rejected).map(([code, n]) => [`{reason="${code}"}`, n]));
   metric('et_ingester_rows_inserted_total', 'counter', 'Rows inserted into ClickHouse (ledger rows not counted).', [['', w.rowsInserted]]);

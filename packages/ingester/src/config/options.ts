@@ -71,6 +71,7 @@ export const RetentionOptions = Type.Object(
     logsDays: Type.Integer({ minimum: 1, default: 7, description: 'Days log events, templates and container events are kept.' }),
     ledgerDays: Type.Integer({ minimum: 1, default: 30, description: 'Days the batch ledger, node status and health rows are kept (duplicates older than this are stored again).' }),
     deadLetterDays: Type.Integer({ minimum: 1, default: 14, description: 'Days rejected messages are kept.' }),
+    referencesDays: Type.Integer({ minimum: 1, default: 7, description: 'Days keyframe bodies are kept for nodes to compress against; a node offline longer sends its next batches standalone.' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -83,6 +84,7 @@ export const IngesterConfigSchema = Type.Object(
     writer: WriterOptions,
     retention: RetentionOptions,
     auth: AuthOptions,
+    referenceCacheMiB: Type.Integer({ minimum: 0, default: 64, description: 'Memory for keyframe bodies (references) held to decode batches without asking ClickHouse.' }),
     /** A node counts as online when its last status said so and it was heard from within this window. */
     onlineWindowS: Type.Integer({ minimum: 1, default: 300, description: 'A node counts as online when it said so and was heard from within this many seconds.' }),
     logLevel: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info', description: 'Log level of the JSON log on stderr.' }),

@@ -4,12 +4,13 @@
  * anything else is rejected with a code, counted, logged and dead-lettered. A batch whose rows
  * ClickHouse refuses is dead-lettered too, then acknowledged. Never throws.
  */
-import { createBatchCodec, decodeStatus, encodeAck, parseUpTopic, topics, type BatchCodec } from '@edge-telemetry/protocol';
+import { createBatchCodec, decodeStatus, encodeAck, parseUpTopic, topics, type BatchCodec, type BatchFrameHead } from '@edge-telemetry/protocol';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../logger.js';
 import { IngesterError } from '../errors.js';
 import type { Writer } from '../writer/writer.js';
 import { insertRows } from '../storage/insert.js';
+import type { ReferenceStore } from '../references/store.js';
 
 export interface RouterCounters {
   received: number;
@@ -18,6 +19,8 @@ export interface RouterCounters {
   batchesDuplicate: number;
   statuses: number;
   acksPublished: number;
+  /** Batches answered with `resend`: compressed against a reference this ingester could not find. */
+  unknownReferences: number;
   /** Rejections by reason code (bounded: the codes of the two catalogues). */
   rejected: Record<string, number>;
 }
@@ -30,6 +33,8 @@ export interface RouterDeps {
   /** Publishes at QoS 1; resolves when the broker took it. */
   publish(topic: string, payload: Buffer): Promise<void>;
   codec?: BatchCodec;
+  /** Keyframe bodies for frames compressed against earlier batches; without it such frames are answered with `resend`. */
+  references?: ReferenceStore;
   now?: () => number;
   /** Log-pull chunks and ends (the pull coordinator); without it they are rejected as unsupported. */
   onPull?(node: string, pullId: string, payload: Buffer): Promise<void>;
@@ -45,7 +50,7 @@ export function createRouter(deps: RouterDeps): Router {
   const { client, writer, logger, ingesterId } = deps;
   const codec = deps.codec ?? createBatchCodec();
   const now = deps.now ?? Date.now;
-  const c: RouterCounters = { received: 0, batchesAccepted: 0, batchesStored: 0, batchesDuplicate: 0, statuses: 0, acksPublished: 0, rejected: {} };
+  const c: RouterCounters = { received: 0, batchesAccepted: 0, batchesStored: 0, batchesDuplicate: 0, statuses: 0, acksPublished: 0, unknownReferences: 0, rejected: {} };
 
   /** Counts, logs and queues the dead-letter row; resolves true once the row is stored. */
   function deadLetter(topic: string, node: string, code: string, detail: string, payload: Buffer): Promise<boolean> {
@@ -71,9 +76,9 @@ export function createRouter(deps: RouterDeps): Router {
     if (await deadLetter(topic, batch.node, err.code, err.detail, payload)) await ack(batch.node, batch.epoch, batch.seq);
   }
 
-  async function ack(node: string, epoch: number, seq: number): Promise<void> {
+  async function ack(node: string, epoch: number, seq: number, resend = false): Promise<void> {
     try {
-      await deps.publish(topics.ack(node), encodeAck({ v: 1, node, epoch, seqs: [seq] }));
+      await deps.publish(topics.ack(node), encodeAck(resend ? { v: 1, node, epoch, seqs: [], resend: [seq] } : { v: 1, node, epoch, seqs: [seq] }));
       c.acksPublished++;
     } catch (err) {
       // The node resends an unacknowledged batch; the ledger answers it as a duplicate.
@@ -81,10 +86,53 @@ export function createRouter(deps: RouterDeps): Router {
     }
   }
 
+  /** The bodies a frame was compressed against, or undefined (after asking the node to resend) when one is unknown. */
+  async function referencesOf(node: string, head: BatchFrameHead): Promise<Buffer[] | undefined> {
+    const id = head.batch;
+    if (id === undefined) return [];
+    const bodies = deps.references ? await deps.references.get(node, id.epoch, head.references.map((r) => r.seq)) : undefined;
+    if (bodies === undefined) unknownReference(node, id.epoch, id.seq);
+    return bodies;
+  }
+
+  function unknownReference(node: string, epoch: number, seq: number): void {
+    c.unknownReferences++;
+    logger.info({ code: 'ET_ERR_UNKNOWN_REFERENCE', node, epoch, seq }, 'batch refers to an unknown keyframe; asked the node to resend it standalone');
+    // Not awaited: the broker's PUBACK for it is read only after this message's handling returns.
+    void ack(node, epoch, seq, true);
+  }
+
   async function handleBatch(topic: string, node: string, payload: Buffer): Promise<void> {
-    const decoded = codec.decode(payload, node);
-    if (!decoded.ok) return reject(topic, node, decoded.error.code, decoded.error.detail, payload);
-    const batch = decoded.value;
+    const head = codec.head(payload);
+    if (!head.ok) return reject(topic, node, head.error.code, head.error.detail, payload);
+    let refs: Buffer[] | undefined;
+    try {
+      refs = await referencesOf(node, head.value);
+    } catch (err) {
+      // ClickHouse away: no ack, so the node sends the batch again after its timeout.
+      logger.warn({ node, err: (err as Error).message }, 'references not readable; batch not acknowledged');
+      return;
+    }
+    if (refs === undefined) return;
+    const decoded = codec.decodeFrame(payload, node, refs);
+    if (!decoded.ok) {
+      const id = head.value.batch;
+      if (decoded.error.code === 'ET_ERR_UNKNOWN_REFERENCE' && id) {
+        unknownReference(node, id.epoch, id.seq);
+        return;
+      }
+      return reject(topic, node, decoded.error.code, decoded.error.detail, payload);
+    }
+    const { batch, body } = decoded.value;
+    if (head.value.keyframe && deps.references) {
+      try {
+        // Before the ack: the node uses a keyframe as a reference only once it is acknowledged.
+        await deps.references.put(batch.node, batch.epoch, batch.seq, body);
+      } catch (err) {
+        logger.warn({ node, epoch: batch.epoch, seq: batch.seq, err: (err as Error).message }, 'keyframe not stored; batch not acknowledged');
+        return;
+      }
+    }
     await writer.waitForRoom();
     c.batchesAccepted++;
     writer.submit(batch, { receivedAt: now(), wireBytes: payload.length, ingesterId }).then(

@@ -11,6 +11,11 @@ export interface AckMessage {
   node: string;
   epoch: number;
   seqs: number[];
+  /**
+   * Batches not stored because they were compressed against an earlier batch this ingester does
+   * not hold (ET_ERR_UNKNOWN_REFERENCE): the node sends them again standalone. Absent when empty.
+   */
+  resend?: number[];
 }
 
 /** `et/v1/{node}/up/status` (retained; also the last will). */

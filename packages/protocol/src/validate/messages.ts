@@ -23,6 +23,7 @@ export function checkAck(value: unknown): AckMessage {
     node: pattern(m.node, '', 'node', NODE_ID_PATTERN),
     epoch: uint(m.epoch, '', 'epoch'),
     seqs: list(m.seqs, '', 'seqs', limits.maxItemsPerSection).map((s, i) => uint(s, 'seqs', `[${i}]`)),
+    ...(m.resend === undefined ? {} : { resend: list(m.resend, '', 'resend', limits.maxItemsPerSection).map((s, i) => uint(s, 'resend', `[${i}]`)) }),
   };
 }
 

@@ -63,6 +63,14 @@ export function tryTake(s: BudgetState, bytes: number, now: number, opts: Budget
   return 0;
 }
 
+/** Returns bytes taken by tryTake and not sent after all (the batch went out smaller than reserved). */
+export function giveBack(s: BudgetState, bytes: number, opts: BudgetOptions): void {
+  if (bytes <= 0) return;
+  if (opts.rateBytesPerSec > 0) s.tokens = Math.min(bucketDepth(opts), s.tokens + bytes);
+  s.usedToday = Math.max(0, s.usedToday - bytes);
+  s.usedTotal = Math.max(0, s.usedTotal - bytes);
+}
+
 export function snapshot(s: BudgetState, now: number, opts: BudgetOptions): BudgetSnapshot {
   refill(s, now, opts);
   return {

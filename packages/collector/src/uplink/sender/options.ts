@@ -7,5 +7,16 @@ export const SenderOptionsSchema = Type.Object({
   ackTimeoutMs: Type.Integer({ minimum: 100, default: 60_000, description: 'Resend a batch not acknowledged within this time.' }),
   /** The horizon over which the backlog must drain within the budget before degrading. */
   drainHorizonMs: Type.Integer({ minimum: 1000, default: 6 * 3_600_000, description: 'Degrade when backlog + live stream cannot drain within the budget over this horizon.' }),
+  /**
+   * Compression against earlier batches (frame v2): each batch of a priority class is compressed
+   * against the bodies of the last acknowledged keyframes of that class, which the ingester kept.
+   */
+  references: Type.Integer({
+    minimum: 0,
+    maximum: 16,
+    default: 8,
+    description: 'Acknowledged keyframes of the same priority class each batch is compressed against (0 = every batch standalone).',
+  }),
+  keyframeEvery: Type.Integer({ minimum: 1, default: 4, description: 'Every Nth batch of a class is a keyframe, whose body the ingester keeps for later batches to refer to.' }),
 });
 export type SenderOptions = Static<typeof SenderOptionsSchema>;

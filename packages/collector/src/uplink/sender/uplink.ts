@@ -9,7 +9,7 @@
  */
 import type { Batch, BatchCodec, DropCount, NodeHealth } from '@edge-telemetry/protocol';
 import { topics } from '@edge-telemetry/protocol';
-import { capacityWithin, createBudgetState, degradeLevel, snapshot, tryTake, type BudgetState } from '../budget/budget.js';
+import { capacityWithin, createBudgetState, degradeLevel, giveBack, snapshot, tryTake, type BudgetState } from '../budget/budget.js';
 import type { BudgetOptions } from '../budget/options.js';
 import { CollectorError } from '../../errors.js';
 import { Outbox, type OutboxRecord, type OutboxStats } from '../outbox/outbox.js';
@@ -18,6 +18,7 @@ import type { Transport, TransportHandlers } from '../mqtt/transport.js';
 import type { Clock } from './clock.js';
 import type { SenderOptions } from './options.js';
 import { EVICT_STAGE, PRIORITY_CLASS_REASONS, PriorityClass, type PriorityClassValue } from './priority.js';
+import { ReferenceBook, type ReferenceStats } from './references.js';
 
 /** MQTT PUBLISH framing beyond payload and topic: fixed header (<=5), topic length (2), packet id (2). */
 const PUBLISH_OVERHEAD = 9;
@@ -41,6 +42,7 @@ export interface UplinkStats {
   budgetLeftBytes: number;
   degradeLevel: number;
   outbox: OutboxStats;
+  references: ReferenceStats;
 }
 
 export type UplinkHealth = Pick<NodeHealth, 'uplinkBytes' | 'queueBatches' | 'queueBytes' | 'budgetLeftBytes' | 'degradeLevel'>;
@@ -87,6 +89,9 @@ export class Uplink {
   private resends = 0;
   private acked = 0;
   private liveRate = 0;
+  /** Wire bytes per outbox byte of recent publishes (compression against earlier batches), for the live-rate estimate. */
+  private wireRatio = 1;
+  private readonly references: ReferenceBook;
   private rateAt: number;
   private closed = false;
 
@@ -94,12 +99,14 @@ export class Uplink {
     this.topic = topics.batch(d.node);
     this.budget = createBudgetState(d.clock.now(), d.budget);
     this.rateAt = d.clock.now();
+    this.references = new ReferenceBook(d.codec, d.options);
     this.transport = d.connect({
       onConnect: () => this.onConnect(),
       onDisconnect: () => this.onDisconnect(),
       onAck: (ack) => {
         if (ack.node !== d.node) return;
         for (const seq of ack.seqs) this.onAck(ack.epoch, seq);
+        for (const seq of ack.resend ?? []) this.onResend(ack.epoch, seq);
         this.pump();
       },
       onCommand: (cmd) => d.onCommand?.(cmd),
@@ -130,7 +137,7 @@ export class Uplink {
     });
     const payload = codec.encode({ ...batch, drops, epoch, seq });
     const rec = await outbox.append({ epoch, seq, priorityClass, createdAt: clock.now(), payload, carries: evictions });
-    this.noteLive(payload.length);
+    this.noteLive(payload.length * this.wireRatio);
     if (this.connected && rec.state === 'live') {
       if (this.live.length < this.d.options.window) this.fresh.set(rec, payload);
       this.enqueue(this.live, rec);
@@ -167,6 +174,7 @@ export class Uplink {
       budgetLeftBytes: snap.budgetLeftBytes,
       degradeLevel: Math.max(budgetLevel, this.fillLevel(ob)),
       outbox: ob,
+      references: this.references.stats(),
     };
   }
 
@@ -231,6 +239,7 @@ export class Uplink {
   /** Forgets everything about the current connection; what is unacknowledged is still in the outbox. */
   private resetSession(): void {
     this.generation++;
+    this.references.resetSession();
     for (const f of this.inflight.values()) f.cancel();
     this.inflight.clear();
     this.queued.clear();
@@ -248,6 +257,19 @@ export class Uplink {
       this.inflight.delete(k);
     }
     if (this.d.outbox.ack(epoch, seq)) this.acked++;
+    this.references.acked(epoch, seq);
+  }
+
+  /** The ingester could not read the batch for want of a reference: send it again, standalone. */
+  private onResend(epoch: number, seq: number): void {
+    this.references.unknownReference();
+    const k = keyOf(epoch, seq);
+    const f = this.inflight.get(k);
+    if (!f) return;
+    f.cancel();
+    this.inflight.delete(k);
+    this.resends++;
+    this.enqueue(this.retry, f.rec);
   }
 
   private enqueue(q: OutboxRecord[], rec: OutboxRecord): void {
@@ -315,9 +337,14 @@ export class Uplink {
         return;
       }
       if (gen !== this.generation) return;
-      this.bytesSent += wire;
+      const frame = this.references.frameFor(rec, bytes);
+      // The budget was taken for the standalone frame; what compression saved goes back.
+      const sent = wire - bytes.length + frame.length;
+      giveBack(this.budget, wire - sent, this.d.budget);
+      this.wireRatio += 0.1 * (frame.length / bytes.length - this.wireRatio);
+      this.bytesSent += sent;
       this.publishes++;
-      this.transport.publish(this.topic, bytes).catch(() => undefined);
+      this.transport.publish(this.topic, frame).catch(() => undefined);
     });
   }
 }

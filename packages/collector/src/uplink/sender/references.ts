@@ -1,0 +1,91 @@
+/**
+ * Compression against earlier batches, decided at send time. The outbox keeps every batch
+ * standalone (so nothing on disk depends on anything else, and an eviction or a lost reference
+ * never makes a stored batch unreadable); just before a batch is published it is re-encoded
+ * against the bodies of the last acknowledged keyframes of its priority class.
+ *
+ * A keyframe is a batch the ingester keeps the body of (in ClickHouse, so any ingester of a shared
+ * subscription finds it). A body is used as a reference only after its keyframe's ack, so the
+ * ingester is known to hold it; should it not (data lost, TTL passed), the ingester answers
+ * `resend` and the references are dropped until a new keyframe is acknowledged.
+ */
+import type { BatchCodec, BatchReference } from '@edge-telemetry/protocol';
+
+export interface ReferenceBookOptions {
+  /** Keyframes kept per class as references; 0 turns the mechanism off. */
+  references: number;
+  keyframeEvery: number;
+}
+
+export interface ReferenceStats {
+  /** Frames sent against references, keyframes sent, and `resend` answers received. */
+  referenced: number;
+  keyframes: number;
+  unknown: number;
+}
+
+interface Pending {
+  priorityClass: number;
+  ref: BatchReference;
+}
+
+export class ReferenceBook {
+  /** Per `${epoch}/${class}`: acknowledged keyframe bodies, oldest first. */
+  private readonly refs = new Map<string, BatchReference[]>();
+  private readonly sinceKeyframe = new Map<number, number>();
+  /** Keyframes sent and not yet acknowledged, by `${epoch}/${seq}`. */
+  private readonly pending = new Map<string, Pending>();
+  private readonly s: ReferenceStats = { referenced: 0, keyframes: 0, unknown: 0 };
+
+  constructor(
+    private readonly codec: BatchCodec,
+    private readonly o: ReferenceBookOptions,
+  ) {}
+
+  /** The frame to publish for a standalone frame from the outbox. */
+  frameFor(rec: { epoch: number; seq: number; priorityClass: number }, standalone: Buffer): Buffer {
+    if (this.o.references === 0) return standalone;
+    const references = this.refs.get(`${rec.epoch}/${rec.priorityClass}`) ?? [];
+    const since = this.sinceKeyframe.get(rec.priorityClass) ?? this.o.keyframeEvery;
+    const keyframe = references.length === 0 || since + 1 >= this.o.keyframeEvery;
+    const r = this.codec.reencode(standalone, { epoch: rec.epoch, seq: rec.seq, references, keyframe });
+    // Our own frames always re-encode; should one not, it still goes, standalone.
+    if (!r.ok) return standalone;
+    if (keyframe) {
+      this.pending.set(`${rec.epoch}/${rec.seq}`, { priorityClass: rec.priorityClass, ref: { seq: rec.seq, body: r.value.body } });
+      this.sinceKeyframe.set(rec.priorityClass, 0);
+      this.s.keyframes++;
+    } else this.sinceKeyframe.set(rec.priorityClass, since + 1);
+    if (references.length > 0) this.s.referenced++;
+    return r.value.frame;
+  }
+
+  /** An acknowledged keyframe becomes the newest reference of its class. */
+  acked(epoch: number, seq: number): void {
+    const k = `${epoch}/${seq}`;
+    const p = this.pending.get(k);
+    if (p === undefined) return;
+    this.pending.delete(k);
+    const key = `${epoch}/${p.priorityClass}`;
+    const list = (this.refs.get(key) ?? []).filter((r) => r.seq !== seq);
+    list.push(p.ref);
+    list.sort((a, b) => a.seq - b.seq);
+    this.refs.set(key, list.slice(-this.o.references));
+  }
+
+  /** The ingester lacked a reference: start again from standalone keyframes. */
+  unknownReference(): void {
+    this.s.unknown++;
+    this.refs.clear();
+    this.sinceKeyframe.clear();
+  }
+
+  /** A new connection: keyframes in flight are sent again (and re-registered) if still unacknowledged. */
+  resetSession(): void {
+    this.pending.clear();
+  }
+
+  stats(): ReferenceStats {
+    return { ...this.s };
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Keyframe bodies for batch frames compressed against earlier batches: an in-memory LRU in front
+ * of the et_batch_references table. Every ingester writes the keyframes it decodes to the table
+ * before acknowledging them, so a node's next batch decodes on whichever ingester the shared
+ * subscription hands it to; the cache makes the common case (same ingester) free.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { REFERENCE_TABLE } from './tables.js';
+
+export interface ReferenceStore {
+  /** The bodies of `seqs` (in that order), or undefined when any is unknown. */
+  get(node: string, epoch: number, seqs: readonly number[]): Promise<Buffer[] | undefined>;
+  /** Keeps a keyframe's body; resolves once it is in ClickHouse. */
+  put(node: string, epoch: number, seq: number, body: Buffer): Promise<void>;
+  stats(): { hits: number; misses: number; cachedBytes: number };
+}
+
+export interface ReferenceStoreDeps {
+  client: ClickHouseClient;
+  cacheBytes: number;
+  now?: () => number;
+}
+
+export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
+  const now = deps.now ?? Date.now;
+  const cache = new Map<string, Buffer>();
+  let cachedBytes = 0;
+  let hits = 0;
+  let misses = 0;
+  const keyOf = (node: string, epoch: number, seq: number) => `${node}/${epoch}/${seq}`;
+
+  function remember(key: string, body: Buffer): void {
+    const old = cache.get(key);
+    if (old) {
+      cache.delete(key);
+      cachedBytes -= old.length;
+    }
+    if (body.length > deps.cacheBytes) return;
+    cache.set(key, body);
+    cachedBytes += body.length;
+    // Map iteration is insertion order: the first entries are the least recently used.
+    for (const [k, b] of cache) {
+      if (cachedBytes <= deps.cacheBytes) break;
+      cache.delete(k);
+      cachedBytes -= b.length;
+    }
+  }
+
+  return {
+    async get(node, epoch, seqs) {
+      const out = new Map<number, Buffer>();
+      const missing: number[] = [];
+      for (const seq of seqs) {
+        const b = cache.get(keyOf(node, epoch, seq));
+        if (b) {
+          remember(keyOf(node, epoch, seq), b);
+          out.set(seq, b);
+        } else missing.push(seq);
+      }
+      hits += seqs.length - missing.length;
+      if (missing.length > 0) {
+        misses += missing.length;
+        const rs = await deps.client.query({
+          query: `SELECT Seq, BodyBase64 FROM ${REFERENCE_TABLE} WHERE NodeName = {node:String} AND Epoch = {epoch:UInt32} AND Seq IN {seqs:Array(UInt64)} LIMIT 1 BY Seq`,
+          query_params: { node, epoch, seqs: missing },
+          format: 'JSONEachRow',
+        });
+        for (const row of await rs.json<{ Seq: string | number; BodyBase64: string }>()) {
+          const body = Buffer.from(row.BodyBase64, 'base64');
+          remember(keyOf(node, epoch, Number(row.Seq)), body);
+          out.set(Number(row.Seq), body);
+        }
+      }
+      const bodies = seqs.map((s) => out.get(s));
+      return bodies.every((b): b is Buffer => b !== undefined) ? bodies : undefined;
+    },
+    async put(node, epoch, seq, body) {
+      await deps.client.insert({
+        table: REFERENCE_TABLE,
+        values: [{ NodeName: node, Epoch: epoch, Seq: seq, BodyBase64: body.toString('base64'), StoredAt: now() }],
+        format: 'JSONEachRow',
+        // The embedded connection keeps the previous insert's settings; this row must never be deduplicated away.
+        clickhouse_settings: { insert_deduplication_token: `ref/${node}/${epoch}/${seq}/${now()}` },
+      });
+      remember(keyOf(node, epoch, seq), body);
+    },
+    stats: () => ({ hits, misses, cachedBytes }),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Compression against earlier batches, end to end: a real collector Uplink, real Mosquitto and two
+ * real ingesters on one shared subscription (sharing the process's embedded ClickHouse, as the
+ * scale-out test does). Keyframes stored by one ingester are found by the other through
+ * et_batch_references; when the references are gone (TTL, lost data) the ingesters answer
+ * `resend` and the node sends standalone. Every batch is stored exactly once throughout.
+ */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
+import { createClickHouseClient, createIngester, resolveConfig, TABLES, type Ingester } from '../../packages/ingester/src/index.js';
+import type { BatchWithoutSeq, Uplink } from '../../packages/collector/src/uplink/index.js';
+import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
+import { openTestUplink, tempDir, until } from './harness.js';
+
+const NODE = 'ref-node-1';
+// The same sources every window, as a node's logs and series are: what earlier batches hold recurs.
+const sources = {
+  lines: Array.from({ length: 60 }, (_, i) => `session ${i % 9} opened for user u${i % 5} from 10.0.${i % 4}.${i} port ${4000 + i}`),
+  values: Array.from({ length: 500 }, (_, i) => 40 + 10 * Math.sin(i / 7)),
+};
+// Recent windows: rows older than the retention TTL would be dropped at insert.
+const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+const windowAt = (i: number): BatchWithoutSeq => {
+  const { epoch: _e, seq: _s, ...b } = sampleBatch(seededRng(i), sources, { containers: 3, metricsPerContainer: 4, logs: 10, templates: 8, samplesPerMetric: 6 }, T0 + i * 60_000);
+  return { ...b, node: NODE };
+};
+
+describe.runIf(haveMosquitto())('batches compressed against earlier batches, through two ingesters', () => {
+  let broker: Mosquitto;
+  let dir: string;
+  let client: ClickHouseClient;
+  let ingesters: Ingester[] = [];
+  let uplink: Uplink;
+
+  const startIngesters = async () => {
+    ingesters = ['ref-a', 'ref-b'].map((clientId) =>
+      createIngester(
+        resolveConfig(
+          { mqtt: { url: broker.url, clientId, sharedGroup: 'ingest', protocolVersion: 5 }, http: { port: 0 }, clickhouse: { dataDir: path.join(dir, 'ch') }, writer: { flushIntervalMs: 20 }, logLevel: 'silent' },
+          {},
+        ),
+        { clickhouse: client },
+      ),
+    );
+    for (const i of ingesters) await i.start();
+  };
+  const count = async (q: string) => Number((await (await client.query({ query: q, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
+  const stored = () => count(`SELECT count() AS n FROM (SELECT DISTINCT Seq FROM ${TABLES.ledger} WHERE NodeName = '${NODE}')`);
+  const ledgerRows = () => count(`SELECT count() AS n FROM ${TABLES.ledger} WHERE NodeName = '${NODE}'`);
+  const sum = <K extends 'unknownReferences' | 'batchesStored'>(k: K) => ingesters.reduce((n, i) => n + i.stats().consumer[k], 0);
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    dir = await tempDir('et-references-');
+    client = createClickHouseClient({ dataDir: path.join(dir, 'ch') });
+    await startIngesters();
+    uplink = await openTestUplink({ dir: path.join(dir, 'outbox'), url: broker.url, node: NODE, ackTimeoutMs: 3000 });
+  });
+  afterAll(async () => {
+    await uplink?.close();
+    for (const i of ingesters) await i.stop();
+    await client?.close();
+    await broker?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('decodes frames against keyframes kept by either ingester, and stores each batch once', async () => {
+    for (let i = 0; i < 40; i++) {
+      await uplink.submit(windowAt(i), (i % 3) as 0 | 1 | 2);
+      // One window after another, as the collector seals them, so acknowledged keyframes exist to
+      // refer to. Three classes against two ingesters taking turns: a class's batches alternate between them.
+      await until(() => uplink.stats().acked === i + 1, 10_000, `ack of batch ${i + 1}`);
+    }
+    const r = uplink.stats().references;
+    expect(r.keyframes).toBeGreaterThan(0);
+    expect(r.referenced).toBeGreaterThan(20);
+    // Both ingesters took batches, and at least one had to read a keyframe the other stored.
+    expect(ingesters.every((i) => i.stats().consumer.batchesStored > 0)).toBe(true);
+    expect(ingesters.reduce((n, i) => n + i.stats().references.misses, 0)).toBeGreaterThan(0);
+    expect(sum('unknownReferences')).toBe(0);
+    expect(await stored()).toBe(40);
+    expect(await ledgerRows()).toBe(40);
+    const metrics = await count(`SELECT count() AS n FROM ${TABLES.metrics} WHERE NodeName = '${NODE}'`);
+    expect(metrics).toBe(Array.from({ length: 40 }, (_, i) => windowAt(i).metrics.length).reduce((a, b) => a + b, 0));
+  });
+
+  it('when the keyframes are gone, the ingesters ask for a resend and the node sends standalone', async () => {
+    for (const i of ingesters) await i.stop();
+    // Lightweight delete: TRUNCATE of a table other sessions of the embedded engine read leaves them waiting.
+    await client.command({ query: 'DELETE FROM et_batch_references WHERE 1', clickhouse_settings: { mutations_sync: '2' } });
+    await startIngesters();
+    const before = uplink.stats().references.unknown;
+    for (let i = 40; i < 48; i++) {
+      await uplink.submit(windowAt(i), (i % 3) as 0 | 1 | 2);
+      await until(() => uplink.stats().acked === i + 1, 15_000, `ack of batch ${i + 1}`);
+    }
+    expect(sum('unknownReferences')).toBeGreaterThan(0);
+    expect(uplink.stats().references.unknown).toBeGreaterThan(before);
+    expect(await stored()).toBe(48);
+    expect(await ledgerRows()).toBe(48);
+  });
+});
