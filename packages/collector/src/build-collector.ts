@@ -8,7 +8,7 @@ import type { CollectorConfig } from './config/options.js';
 import { DropCounter } from './pipeline/drop-counter.js';
 import type { LogSource, MetricSource } from './pipeline/types.js';
 import type { Logger } from './runtime/logger.js';
-import { createProcessUsage } from './self/process-usage.js';
+import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
 import { DeltaReader } from './self/delta-reader.js';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -60,6 +60,8 @@ export interface SharedParts {
   demoSeries?: DemoSeries;
   /** Where demo log lines come from (e.g. the Loghub corpora); default: the demo templates. */
   demoLogPick?: DemoLogSourceOptions['pick'];
+  /** Where the process' CPU and RSS are read (many collectors in one process can read them once for all). */
+  processProbe?: ProcessProbe;
 }
 
 export async function buildCollector(config: CollectorConfig, log: Logger, shared: SharedParts = {}): Promise<RunningCollector> {
@@ -69,7 +71,7 @@ export async function buildCollector(config: CollectorConfig, log: Logger, share
   const deltaReader = new DeltaReader();
   const prometheus = config.http.port < 0 ? undefined : new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({ readers: prometheus ? [deltaReader, prometheus] : [deltaReader] });
-  const selfHealth = new SelfHealth({ meterProvider, reader: deltaReader });
+  const selfHealth = new SelfHealth({ meterProvider, reader: deltaReader, probe: shared.processProbe });
   const metricsLog: MetricsLog = (e) => log[e.level](e.msg, { code: e.code, ...e.fields });
   const deps = { log: metricsLog, meter: selfHealth.meter };
   let collector: Collector | undefined;
@@ -162,7 +164,7 @@ export async function buildCollector(config: CollectorConfig, log: Logger, share
     logs,
     uplink,
     drops,
-    process: createProcessUsage(),
+    process: createProcessUsage(shared.processProbe),
     now: Date.now,
     log,
   });

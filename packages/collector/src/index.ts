@@ -6,6 +6,7 @@ export { loadCollectorConfig, defaultNodeId } from './config/load.js';
 export { createJsonLogger, type Logger } from './runtime/logger.js';
 export { createPrng, seedFrom } from './sources/demo/prng.js';
 export { loadDemoSeries } from './sources/demo/load-series.js';
+export { nodeProcessProbe, type ProcessProbe } from './self/process-usage.js';
 export type { DemoSeries } from './sources/demo/demo-metric-source.js';
 export { readCorpusLines, corpusPicker, type CorpusDataset } from './sources/demo/corpus-lines.js';
 export { TemplateMiner, type TemplateMatch } from './transforms/templates/miner.js';

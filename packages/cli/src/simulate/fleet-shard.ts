@@ -10,6 +10,7 @@ import { nodeConfig, nodeId } from './node-config.js';
 import type { SimulateOptions } from './options.js';
 import { openOutageGate, type OutageGate } from './outage-gate.js';
 import { plannedCuts } from './outage-plan.js';
+import { sampledProcessProbe } from './sampled-probe.js';
 
 export interface ShardInput {
   options: SimulateOptions;
@@ -34,23 +35,33 @@ interface SimNode {
 }
 
 const OUTAGE_STEP_MS = 1000;
+const START_CONCURRENCY = 16;
+const PROBE_PERIOD_MS = 1000;
 /** After the last window is sealed, acks are awaited while they keep coming, this long at most. */
 const DRAIN = { maxMs: 15_000, idleMs: 3000, pollMs: 250 } as const;
 
 export async function startShard(input: ShardInput, log: Logger): Promise<Shard> {
   const o = input.options;
-  const shared = { codec: createBatchCodec(), demoSeries: input.series, demoLogPick: input.corpus ? corpusPicker(input.corpus) : undefined };
+  const probe = sampledProcessProbe(PROBE_PERIOD_MS);
+  const shared = { codec: createBatchCodec(), demoSeries: input.series, demoLogPick: input.corpus ? corpusPicker(input.corpus) : undefined, processProbe: probe };
+  const startNode = async (i: number): Promise<SimNode> => {
+    const node = nodeId(o.prefix, i, o.nodes);
+    const gate = o.outageRate > 0 ? await openOutageGate(o.broker) : undefined;
+    const running = await buildCollector(nodeConfig(o, node, gate?.url ?? o.broker), log, shared);
+    await running.collector.start();
+    return { node, gate, cuts: 0, running };
+  };
   const nodes: SimNode[] = [];
-  try {
-    for (let i = input.from; i < input.to; i++) {
-      const node = nodeId(o.prefix, i, o.nodes);
-      const gate = o.outageRate > 0 ? await openOutageGate(o.broker) : undefined;
-      nodes.push({ node, gate, cuts: 0, running: await buildCollector(nodeConfig(o, node, gate?.url ?? o.broker), log, shared) });
-      await nodes.at(-1)?.running.collector.start();
+  // Opening an outbox is mostly waiting on the disk: a few nodes at a time overlap those waits.
+  for (let i = input.from; i < input.to; i += START_CONCURRENCY) {
+    const group = await Promise.allSettled(Array.from({ length: Math.min(START_CONCURRENCY, input.to - i) }, (_, k) => startNode(i + k)));
+    for (const g of group) if (g.status === 'fulfilled') nodes.push(g.value);
+    const failed = group.find((g) => g.status === 'rejected');
+    if (failed) {
+      await Promise.all(nodes.map((n) => n.running.stop().then(() => n.gate?.close())));
+      probe.close();
+      throw failed.reason;
     }
-  } catch (err) {
-    await Promise.all(nodes.map((n) => n.running.stop().then(() => n.gate?.close())));
-    throw err;
   }
 
   const rnd = createPrng(seedFrom(`${o.prefix}/outages/${input.from}`));
@@ -76,6 +87,7 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
       await drain(() => figures());
       const last = figures();
       await Promise.all(nodes.map((n) => n.running.stop().then(() => n.gate?.close())));
+      probe.close();
       return last;
     },
   };
