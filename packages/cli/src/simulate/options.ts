@@ -43,7 +43,9 @@ spread over worker threads; codec, series and corpus are shared inside each thre
   --mqtt-version 4|5   MQTT 3.1.1 or 5 (default 5; the embedded aedes needs 4)
   --duration D         stop after D (30s, 10m, 2h; a bare number is seconds) and print a summary;
                        default: run until Ctrl-C, which also prints it
-  --data-dir DIR       one folder per node below it (outbox, log store) (default ./data/simulated)
+  --data-dir DIR       one folder per node below it (outbox, log store) (default ./data/simulated).
+                       Each outbox fdatasyncs every batch: for hundreds of nodes on one disk put
+                       it on tmpfs (/dev/shm/...), or the disk sets the pace
   --prefix P           node ids P-0001... (default sim)
   --scrape-ms MS       metric scrape interval (default 10000)
   --window-ms MS       summary window (default 60000)
