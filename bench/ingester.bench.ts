@@ -52,6 +52,14 @@ export const benches: BenchCase[] = [
         const codec = createBatchCodec();
         const ours: number[] = [];
         const raw: number[] = [];
+        // Process CPU (JavaScript and the in-process engine) per run: steadier than wall time when
+        // other work shares the two cores.
+        const cpuOurs: number[] = [];
+        const cpuRaw: number[] = [];
+        const cpuSeconds = (since: NodeJS.CpuUsage) => {
+          const d = process.cpuUsage(since);
+          return (d.user + d.system) / 1e6;
+        };
         let rowsPerRun = 0;
         for (let run = 0; run < RUNS; run++) {
           const bs = batches(run);
@@ -61,6 +69,7 @@ export const benches: BenchCase[] = [
           rowsPerRun = rows.reduce((n, r) => n + r.rowCount, 0);
 
           // Baseline: the same rows, client.insert in chunks of flushRows per table.
+          let cpu0 = process.cpuUsage();
           let t0 = process.hrtime.bigint();
           for (const t of tables) {
             const all = rows.flatMap((r) => r.rows[t]);
@@ -69,6 +78,7 @@ export const benches: BenchCase[] = [
             }
           }
           raw.push(rowsPerRun / (Number(process.hrtime.bigint() - t0) / 1e9));
+          cpuRaw.push(cpuSeconds(cpu0));
 
           // Ours: every payload through router -> writer -> ClickHouse -> ack.
           const writer = createWriter({ client, options: cfg.writer, logger: quiet });
@@ -76,17 +86,19 @@ export const benches: BenchCase[] = [
           let allAcked!: () => void;
           const done = new Promise<void>((r) => (allAcked = r));
           const router = createRouter({ client, writer, logger: quiet, ingesterId: 'bench', publish: async () => void (++acked === NODES && allAcked()) });
+          cpu0 = process.cpuUsage();
           t0 = process.hrtime.bigint();
           for (const p of payloads) await router.handle(p.topic, p.bytes);
           await done;
           ours.push(rowsPerRun / (Number(process.hrtime.bigint() - t0) / 1e9));
+          cpuOurs.push(cpuSeconds(cpu0));
           await writer.close();
           const rejected = router.counters().rejected;
           if (Object.keys(rejected).length > 0) throw new Error(`bench batches rejected: ${JSON.stringify(rejected)}`);
         }
         const value = median(ours);
         const baseline = median(raw);
-        const note = `${NODES} batches x ${Math.round(rowsPerRun / NODES)} rows, flushRows 50000, embedded chdb, median of ${RUNS}, load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`;
+        const note = `${NODES} batches x ${Math.round(rowsPerRun / NODES)} rows, flushRows 50000, embedded chdb, median of ${RUNS}, load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores; process CPU per run ${median(cpuOurs).toFixed(2)} s (raw insert ${median(cpuRaw).toFixed(2)} s)`;
         return [
           { name: 'ingester.rows_per_s', value, unit: 'rows/s', baseline, ratio: value / baseline, note },
           { name: 'ingester.ratio_vs_raw_insert', value: value / baseline, unit: 'ratio', note: 'ingester.rows_per_s / raw client insert of the same rows' },
