@@ -10,6 +10,15 @@ export const ParseOptionsSchema = Type.Object({
   stderrLevel: LevelNameSchema('warn', 'Level given to a stderr line that names none.'),
   maxFields: Type.Integer({ minimum: 0, default: 16, description: 'Structured fields (JSON, logfmt) kept per line; the rest are left in the message only.' }),
   maxFieldLength: Type.Integer({ minimum: 1, default: 256, description: 'Longest field value kept, in characters.' }),
+  /**
+   * Apps log local time without a zone, replay old files, or run with a wrong clock; a line dated
+   * years back would also fall outside the ingester's retention and be dropped there.
+   */
+  maxLineTimeSkewMs: Type.Integer({
+    minimum: 0,
+    default: 300_000,
+    description: "A time read from the line is used only within this many ms of the engine's receive time; otherwise the receive time is (the line keeps its own in the text). 0 = always the receive time.",
+  }),
 });
 export type ParseOptions = Static<typeof ParseOptionsSchema>;
 

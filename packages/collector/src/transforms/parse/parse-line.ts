@@ -36,11 +36,16 @@ export function parseLine(line: string, stream: 'stdout' | 'stderr', fallbackTs:
   let message = line;
   let ts = fallbackTs;
   if (stamp !== undefined) {
-    ts = stamp.ts;
+    ts = plausible(stamp.ts, fallbackTs, o);
     message = line.slice(stamp.length).trimStart();
   }
   const level = levelFromText(message) ?? levelFromName(stream === 'stderr' ? o.stderrLevel : o.stdoutLevel);
   return { ts, level, message, fields: {}, format: 'text' };
+}
+
+/** The line's own time when it is close enough to the engine's receive time to be believed. */
+function plausible(lineTs: number, receivedTs: number, o: ParseOptions): number {
+  return Math.abs(lineTs - receivedTs) <= o.maxLineTimeSkewMs ? lineTs : receivedTs;
 }
 
 function parseJsonObject(line: string): Record<string, unknown> | undefined {
@@ -61,7 +66,8 @@ function fromRecord(rec: Record<string, unknown>, line: string, stream: 'stdout'
     (levelKey !== undefined ? levelFromValue(rec[levelKey]) : undefined) ??
     levelFromText(message) ??
     levelFromName(stream === 'stderr' ? o.stderrLevel : o.stdoutLevel);
-  const ts = (timeKey !== undefined ? timestampFromValue(rec[timeKey]) : undefined) ?? fallbackTs;
+  const parsed = timeKey !== undefined ? timestampFromValue(rec[timeKey]) : undefined;
+  const ts = parsed === undefined ? fallbackTs : plausible(parsed, fallbackTs, o);
   const fields: Record<string, string> = {};
   let kept = 0;
   for (const key in rec) {

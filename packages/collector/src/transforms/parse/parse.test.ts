@@ -6,7 +6,8 @@ import { multilineOptions, parseOptions } from './options.js';
 import { parseLine } from './parse-line.js';
 
 const o = parseOptions();
-const T = Date.UTC(2026, 0, 1);
+/** Engine receive time: half a minute after the lines' own times, as a busy writer delivers them. */
+const T = Date.UTC(2026, 2, 1, 10, 0, 30);
 
 describe('parseLine', () => {
   it('reads JSON lines: message, level, time and the other fields', () => {
@@ -15,7 +16,7 @@ describe('parseLine', () => {
   });
 
   it('reads pino/bunyan numeric levels and epoch times', () => {
-    const p = parseLine('{"level":50,"time":1767225600000,"msg":"boom"}', 'stdout', 0, o);
+    const p = parseLine('{"level":50,"time":1767225600000,"msg":"boom"}', 'stdout', 1767225601000, o);
     expect(p.level).toBe(LogLevel.error);
     expect(p.ts).toBe(1767225600000);
   });
@@ -34,6 +35,16 @@ describe('parseLine', () => {
     expect(p.level).toBe(LogLevel.warn);
     expect(p.message).toBe('WARN [main] c.e.Pool - pool exhausted');
     expect(parseLine('E0612 10:00:00.000000 1 reflector.go:1] failed to list', 'stdout', T, o).level).toBe(LogLevel.error);
+  });
+
+  it("believes a line's own time only within maxLineTimeSkewMs of the receive time", () => {
+    const line = '2015-07-29 17:41:44,747 - WARN  [QuorumPeer] - Interrupted';
+    const old = parseLine(line, 'stdout', T, o);
+    expect(old.ts).toBe(T);
+    expect(old.message).toBe('- WARN  [QuorumPeer] - Interrupted');
+    expect(parseLine('{"time":"2026-03-01T09:50:00Z","msg":"x"}', 'stdout', T, o).ts).toBe(T);
+    expect(parseLine('{"time":"2026-03-01T09:50:00Z","msg":"x"}', 'stdout', T, parseOptions({ maxLineTimeSkewMs: 3_600_000 })).ts).toBe(Date.UTC(2026, 2, 1, 9, 50));
+    expect(parseLine('2026-03-01 10:00:01,500 x', 'stdout', T, parseOptions({ maxLineTimeSkewMs: 0 })).ts).toBe(T);
   });
 
   it('infers the level from the stream when the line names none, and ignores prose', () => {
