@@ -3,7 +3,9 @@
  * a 10 s scrape, 60 s windows, 20 log lines/s from Loghub-2k with each dataset's own level mix
  * (bench/support/workload.ts). One hour is simulated in compressed time through the collector's
  * real stages, wired as collector.ts wires them: statsToSamples -> Downsampler, LogPipeline,
- * assembleBatches, and the uplink's codec (createBatchCodec() with its defaults) per batch.
+ * assembleBatches, the uplink's codec (createBatchCodec() with its defaults) per batch, and the
+ * sender's ReferenceBook, which re-encodes each batch against the acknowledged keyframes of its
+ * priority class as the sender does at publish time (every batch is acknowledged at once here).
  *
  * Compared with the same hour as (a) raw: the json-file bytes of the same lines plus one minified
  * `docker stats` document per container per scrape; (b) the same batches as JSON + zstd at the
@@ -17,8 +19,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Compressor, Decompressor } from 'zstd-napi';
-import { createBatchCodec, resolveCodecOptions, FRAME_HEADER_BYTES, LOG_LEVEL_NAMES, type Batch, type NodeHealth } from '@edge-telemetry/protocol';
+import { Compressor } from 'zstd-napi';
+import { createBatchCodec, resolveCodecOptions, LOG_LEVEL_NAMES, type Batch, type NodeHealth } from '@edge-telemetry/protocol';
 import { createPrng, LogPipeline, logPipelineOptions, AGENT_VERSION } from '@edge-telemetry/collector';
 import type { BenchCase, Figure } from './harness.js';
 import type * as DownsamplerModule from '../packages/collector/src/transforms/downsample/downsampler.js';
@@ -27,9 +29,11 @@ import type * as AssembleModule from '../packages/collector/src/pipeline/assembl
 import type * as DropsModule from '../packages/collector/src/pipeline/drop-counter.js';
 import type * as StatsModule from '../packages/collector/src/sources/docker/stats.js';
 import type * as CsvModule from '../packages/collector/src/transforms/templates/csv.js';
+import type * as ReferencesModule from '../packages/collector/src/uplink/sender/references.js';
+import type { ReferenceBookOptions } from '../packages/collector/src/uplink/sender/references.js';
+import type * as UplinkOptionsModule from '../packages/collector/src/uplink/options.js';
 import { readLoghubLines } from './support/loghub-lines.js';
 import { REFERENCE_WORKLOAD, workload, workloadContainers, type StatsDoc } from './support/workload.js';
-import { persistentZstd } from './support/stream-zstd.js';
 import { addSizes, jsonZstdBytes, otlpGzipBytes, sectionSizes, ZERO_SIZES, type SectionSizes } from './support/wire-sizes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,8 +44,8 @@ const SEED = 5;
 const THROUGHPUT_RUNS = 5;
 
 interface Hour {
-  /** Every batch of the hour with its priority class, as the uplink received them. */
-  batches: Array<{ cls: number; batch: Batch; wire: number }>;
+  /** Every batch of the hour with its priority class, its frame as sent and as the outbox keeps it (standalone). */
+  batches: Array<{ cls: number; batch: Batch; wire: number; standalone: number }>;
   /** Each window's whole draft (before the split by class), for the one-batch-per-window comparison. */
   windows: Batch[];
   rawLogBytes: number;
@@ -59,14 +63,15 @@ async function statsBodies(): Promise<StatsDoc[]> {
   return Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(dir, f), 'utf8')) as StatsDoc));
 }
 
-/** One hour of the reference workload through the collector's stages; `logOptions` overrides the log pipeline's defaults (what-if runs). */
-async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<Hour> {
+/** One hour of the reference workload through the collector's stages, with the codec's and the sender's defaults. */
+async function simulateHour(): Promise<Hour> {
   const { Downsampler } = await dist<typeof DownsamplerModule>('transforms/downsample/downsampler.js');
   const { ddSketchOps } = await dist<typeof SketchOpsModule>('transforms/downsample/ddsketch-ops.js');
   const { assembleBatches } = await dist<typeof AssembleModule>('pipeline/assemble-batches.js');
   const { DropCounter } = await dist<typeof DropsModule>('pipeline/drop-counter.js');
   const { statsToSamples } = await dist<typeof StatsModule>('sources/docker/stats.js');
   const { parseCsv } = await dist<typeof CsvModule>('transforms/templates/csv.js');
+  const { ReferenceBook } = await dist<typeof ReferencesModule>('uplink/sender/references.js');
 
   const o = REFERENCE_WORKLOAD;
   const random = createPrng(SEED);
@@ -77,8 +82,9 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
   const drops = new DropCounter();
   // Default options throughout, as a collector with an empty config file runs.
   const downsampler = new Downsampler({ windowMs: o.windowMs }, { sketches: ddSketchOps, report: drops });
-  const logs = new LogPipeline(logPipelineOptions(logOptions), { now: () => now, report: drops, describe: (name) => infos.get(name) });
+  const logs = new LogPipeline(logPipelineOptions(), { now: () => now, report: drops, describe: (name) => infos.get(name) });
   const codec = createBatchCodec();
+  const book = new ReferenceBook(codec, await senderDefaults());
   const prevCpu = new Map<string, ReturnType<typeof statsToSamples>['cpu']>();
 
   const hour: Hour = { batches: [], windows: [], rawLogBytes: 0, rawStatsBytes: 0, lines: 0, fedLevels: [0, 0, 0, 0, 0, 0], parsedLevels: [0, 0, 0, 0, 0, 0] };
@@ -142,13 +148,48 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
       hour.windows.push({ ...draft, epoch: 1, seq: 0 });
       for (const { draft: d, priorityClass } of assembleBatches(draft)) {
         const batch: Batch = { ...d, epoch: 1, seq: ++seq };
-        const wire = codec.encode(batch).length;
+        const standalone = codec.encode(batch);
+        const wire = book.frameFor({ epoch: 1, seq, priorityClass }, standalone).length;
+        book.acked(1, seq);
         lastWindowWire += wire;
-        hour.batches.push({ cls: priorityClass, batch, wire });
+        hour.batches.push({ cls: priorityClass, batch, wire, standalone: standalone.length });
       }
     }
   }
   return hour;
+}
+
+async function senderDefaults(): Promise<ReferenceBookOptions> {
+  const { resolveUplinkOptions } = await dist<typeof UplinkOptionsModule>('uplink/options.js');
+  return resolveUplinkOptions({ outbox: { dir: '-' }, mqtt: { url: 'mqtt://-' } }).sender;
+}
+
+/**
+ * CPU per batch of what the sender adds at publish time (re-encoding the outbox's standalone
+ * frame against the keyframes, at the codec's referenceLevel), beside the standalone encode the
+ * collector does at seal time. Median of interleaved passes over the hour's batches.
+ */
+async function referenceCost(hour: Hour): Promise<{ reencodeMs: number; encodeMs: number }> {
+  const { ReferenceBook } = await dist<typeof ReferencesModule>('uplink/sender/references.js');
+  const codec = createBatchCodec();
+  const frames = hour.batches.map((b) => ({ b, frame: codec.encode(b.batch) }));
+  const options = await senderDefaults();
+  const passReencode = () => {
+    const book = new ReferenceBook(codec, options);
+    for (const { b, frame } of frames) {
+      book.frameFor({ epoch: 1, seq: b.batch.seq, priorityClass: b.cls }, frame);
+      book.acked(1, b.batch.seq);
+    }
+  };
+  const passEncode = () => frames.forEach(({ b }) => codec.encode(b.batch));
+  const re: number[] = [];
+  const en: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    re.push(cpuMs(passReencode));
+    en.push(cpuMs(passEncode));
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[1] as number;
+  return { reencodeMs: median(re) / frames.length, encodeMs: median(en) / frames.length };
 }
 
 function cpuMs(fn: () => void): number {
@@ -176,26 +217,6 @@ function throughput(batches: readonly Batch[], level: number): { ours: number; j
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   return { ours: mb / (median(ours) / 1000), json: mb / (median(json) / 1000), mb };
-}
-
-/** What a codec holding one zstd stream per priority class across batches would send (our body, and JSON, each on its own streams). */
-function persistentContext(hour: Hour, level: number): { ours: number; json: number; byClass: string } {
-  const unzstd = new Decompressor();
-  const streams = new Map<number, { ours: (b: Uint8Array) => Uint8Array; json: (b: Uint8Array) => Uint8Array }>();
-  let ours = 0;
-  let json = 0;
-  const perClass = new Map<number, number>();
-  for (const { cls, batch } of hour.batches) {
-    let s = streams.get(cls);
-    if (s === undefined) streams.set(cls, (s = { ours: persistentZstd(level), json: persistentZstd(level) }));
-    const frame = createBatchCodec({ level }).encode(batch);
-    const bytes = FRAME_HEADER_BYTES + s.ours(unzstd.decompress(frame.subarray(FRAME_HEADER_BYTES))).length;
-    ours += bytes;
-    perClass.set(cls, (perClass.get(cls) ?? 0) + bytes);
-    json += s.json(Buffer.from(JSON.stringify(batch))).length;
-  }
-  const byClass = [...perClass.entries()].map(([c, b]) => `class ${c} ${b} B`).join(', ');
-  return { ours, json, byClass };
 }
 
 /** Rows per window, averaged over the hour. */
@@ -261,10 +282,8 @@ async function run(): Promise<Figure[]> {
   const withoutSketches = hour.batches
     .filter((b) => b.cls === 0)
     .reduce((s, { batch }) => s + oursSize({ ...batch, metrics: batch.metrics.map(({ sketch: _, ...m }) => m) }), 0);
-  const persistent = persistentContext(hour, level);
-  const noSamples = await simulateHour({ templates: { maxSamples: 0 } });
-  const noSamplesBytes = noSamples.batches.reduce((s, b) => s + b.wire, 0);
-  const noSamplesPersistent = persistentContext(noSamples, level);
+  const standalone = hour.batches.reduce((s, b) => s + b.standalone, 0);
+  const cost = await referenceCost(hour);
   const speed = throughput(
     hour.batches.map((b) => b.batch),
     level,
@@ -285,13 +304,13 @@ async function run(): Promise<Figure[]> {
     `one batch per window instead: ours ${oursWindow} B, JSON+zstd ${jsonWindow} B, OTLP+gzip ${otlpWindow} B`,
     `per window: ${perWindow(hour)}`,
     `class 0 without the quantile sketches: ours ${withoutSketches} B`,
-    `one zstd context per priority class kept across the hour (flush per batch): ours ${persistent.ours} B (${(raw / persistent.ours).toFixed(1)}x raw; ${persistent.byClass}), JSON ${persistent.json} B`,
-    `logs.templates.maxSamples = 0 (default 3): ours ${noSamplesBytes} B (${(raw / noSamplesBytes).toFixed(1)}x raw); with the persistent contexts too ${noSamplesPersistent.ours} B (${(raw / noSamplesPersistent.ours).toFixed(1)}x raw; ${noSamplesPersistent.byClass})`,
+    `standalone frames (as the outbox keeps them; sender.references = 0): ${standalone} B (${(raw / standalone).toFixed(1)}x raw)`,
+    `CPU per batch: ${cost.reencodeMs.toFixed(2)} ms to re-encode against the keyframes (referenceLevel ${resolveCodecOptions().referenceLevel}), ${cost.encodeMs.toFixed(2)} ms for the standalone encode (level ${level})`,
     `encode input ${speed.mb.toFixed(2)} MB of JSON per pass`,
   ];
   process.stdout.write(`\n  ${report.join('\n  ')}\n`);
 
-  const note = `30 containers, 10 s scrape, 60 s window, 20 lines/s Loghub-2k, one simulated hour, codec defaults (zstd ${level})`;
+  const note = `30 containers, 10 s scrape, 60 s window, 20 lines/s Loghub-2k, one simulated hour, codec and sender defaults (zstd ${level} standalone, ${resolveCodecOptions().referenceLevel} against keyframes)`;
   return [
     { name: 'uplink.bytes_per_node_hour', value: ours, unit: 'bytes', baseline: raw, ratio: raw / ours, note: `${note}; baseline = raw (a)` },
     { name: 'uplink.ratio_vs_raw', value: raw / ours, unit: 'x', baseline: raw, note: `raw = ${hour.rawLogBytes} B json-file + ${hour.rawStatsBytes} B docker stats JSON` },
@@ -304,6 +323,14 @@ async function run(): Promise<Figure[]> {
       baseline: speed.json,
       ratio: speed.ours / speed.json,
       note: 'MB of JSON-equivalent batch content per CPU-second; baseline JSON.stringify + zstd, same batches, same run',
+    },
+    {
+      name: 'uplink.reference_encode_ms_per_batch',
+      value: cost.reencodeMs,
+      unit: 'CPU ms',
+      baseline: cost.encodeMs,
+      ratio: cost.reencodeMs / cost.encodeMs,
+      note: `sender's re-encode against the keyframes at referenceLevel ${resolveCodecOptions().referenceLevel}, per batch of the hour; baseline the standalone encode at level ${level}; 4 batches per 60 s window`,
     },
   ];
 }

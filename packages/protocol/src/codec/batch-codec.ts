@@ -70,7 +70,7 @@ export interface BatchCodec {
  */
 export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
   const o = resolveCodecOptions(opts);
-  const zstd = createZstd({ level: o.level, dictionary: o.dictionary });
+  const zstd = createZstd({ level: o.level, prefixLevel: o.referenceLevel, dictionary: o.dictionary });
   const flags = zstd.hasDictionary ? FrameFlags.dictionary : 0;
 
   function head(bytes: Uint8Array): Result<BatchFrameHead> {

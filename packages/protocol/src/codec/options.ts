@@ -7,6 +7,12 @@ export const CodecOptionsSchema = Type.Object(
     /** zstd compression level (negative = faster, up to 19 = smaller). 3 is zstd's default and the measured sweet spot for 10-100 KB batches. */
     level: Type.Integer({ minimum: -7, maximum: 19, default: 3 }),
     /**
+     * zstd level of frames compressed against earlier batches (reencode). They are few (one per
+     * batch sent) and small, and every byte saved is a byte of metered uplink, so the default is
+     * zstd's strongest; the window is sized to the batch and its references, not to the level.
+     */
+    referenceLevel: Type.Integer({ minimum: -7, maximum: 19, default: 19 }),
+    /**
      * A zstd dictionary (`zstd --train` on earlier batches). Both ends must load the same bytes;
      * frames say whether they used it, so a decoder with a dictionary still reads frames without.
      */

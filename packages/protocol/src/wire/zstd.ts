@@ -4,6 +4,8 @@ import { ProtocolError, type Result } from '../errors/errors.js';
 
 export interface ZstdOptions {
   level: number;
+  /** Level of compressAgainst (default: level). */
+  prefixLevel?: number | undefined;
   /** A zstd dictionary (e.g. trained with `zstd --train` on earlier batches); both ends must load the same one. */
   dictionary?: Uint8Array | undefined;
 }
@@ -77,7 +79,7 @@ export function createZstd(opts: ZstdOptions): ZstdContext {
     compressAgainst(src, prefix) {
       const out = Buffer.allocUnsafe(binding.compressBound(src.length));
       // compressUsingDict writes the content size, which decompress() needs to bound its output.
-      return out.subarray(0, prefixed.compressUsingDict(out, src, prefix, opts.level));
+      return out.subarray(0, prefixed.compressUsingDict(out, src, prefix, opts.prefixLevel ?? opts.level));
     },
     decompress(src, maxBytes, withDictionary) {
       const prefix = typeof withDictionary === 'boolean' ? undefined : withDictionary;
