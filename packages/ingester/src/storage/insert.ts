@@ -11,7 +11,7 @@ import { COLUMNS, TABLES } from './tables.js';
 
 export type InsertTable = keyof typeof COLUMNS;
 
-export const INSERT_FORMAT = 'JSONCompactEachRow';
+const INSERT_FORMAT = 'JSONCompactEachRow';
 
 /**
  * One row per line, in the column order of tables.ts. Joined rather than concatenated: join makes

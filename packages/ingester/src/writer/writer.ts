@@ -253,8 +253,9 @@ export function createWriter(deps: WriterDeps): Writer {
       let group = takeGroup();
       const known = await withRetry('ledger lookup', () => knownKeys(group.map((e) => e.key)));
       if (known === undefined) return;
-      // A lookup refused for its rows cannot happen (keys match the protocol's patterns); were it
-      // to, inserting decides, and the ledger's dedup token still guards a stored batch.
+      // A lookup refused for its keys cannot happen (they match the protocol's patterns); were it
+      // to, the group is inserted as if none were stored: a duplicate row is the lesser harm next
+      // to acknowledging a batch that was never stored.
       const seen = known.ok ? known.value : new Set<string>();
       for (const e of group.filter((g) => seen.has(batchKeyString(g.key)))) {
         release(e);
