@@ -168,7 +168,7 @@ export function createCollector(p: CollectorParts): Collector {
       await sealWindow(p.now());
     },
     async stop() {
-      for (const t of timers) t.stop();
+      await Promise.all(timers.map((t) => t.stop()));
       for (const s of p.logSources) await s.stop();
       flushEvents();
       if (eventTimer) clearTimeout(eventTimer);

@@ -4,13 +4,14 @@
  * the next tick comes is not overlapped: the tick is skipped and counted.
  */
 export interface AlignedTimer {
-  stop(): void;
+  /** No further ticks; resolves once a tick already running has finished (its work may need what the caller closes next). */
+  stop(): Promise<void>;
   readonly skipped: number;
 }
 
 export function startAlignedTimer(intervalMs: number, fn: (tick: number) => Promise<void>, onError: (err: unknown) => void, now: () => number = Date.now): AlignedTimer {
   let timer: NodeJS.Timeout | undefined;
-  let running = false;
+  let running: Promise<void> | undefined;
   let stopped = false;
   let skipped = 0;
   let last = -Infinity;
@@ -26,17 +27,17 @@ export function startAlignedTimer(intervalMs: number, fn: (tick: number) => Prom
         skipped++;
         return;
       }
-      running = true;
-      fn(next)
+      running = fn(next)
         .catch(onError)
-        .finally(() => (running = false));
+        .finally(() => (running = undefined));
     }, next - t);
   };
   schedule();
   return {
-    stop: () => {
+    stop: async () => {
       stopped = true;
       if (timer) clearTimeout(timer);
+      await running;
     },
     get skipped() {
       return skipped;
