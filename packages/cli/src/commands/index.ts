@@ -20,7 +20,7 @@ export const commands: Command[] = [
   },
   {
     words: ['simulate'],
-    summary: 'drive N simulated gateways (real collectors, demo sources) at a broker: --nodes N --broker URL [--duration s]',
+    summary: 'drive N simulated gateways (real collectors, demo sources) at a broker: --nodes N [--duration 10m] [--outage-rate R] (simulate --help)',
     load: async () => (await import('./simulate.js')).runSimulate,
   },
   {
