@@ -63,8 +63,8 @@ async function statsBodies(): Promise<StatsDoc[]> {
   return Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(dir, f), 'utf8')) as StatsDoc));
 }
 
-/** One hour of the reference workload through the collector's stages, with the codec's and the sender's defaults. */
-async function simulateHour(): Promise<Hour> {
+/** One hour of the reference workload through the collector's stages, with the codec's and the sender's defaults; `logOptions` overrides the log pipeline's (what-if runs). */
+async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<Hour> {
   const { Downsampler } = await dist<typeof DownsamplerModule>('transforms/downsample/downsampler.js');
   const { ddSketchOps } = await dist<typeof SketchOpsModule>('transforms/downsample/ddsketch-ops.js');
   const { assembleBatches } = await dist<typeof AssembleModule>('pipeline/assemble-batches.js');
@@ -82,7 +82,7 @@ async function simulateHour(): Promise<Hour> {
   const drops = new DropCounter();
   // Default options throughout, as a collector with an empty config file runs.
   const downsampler = new Downsampler({ windowMs: o.windowMs }, { sketches: ddSketchOps, report: drops });
-  const logs = new LogPipeline(logPipelineOptions(), { now: () => now, report: drops, describe: (name) => infos.get(name) });
+  const logs = new LogPipeline(logPipelineOptions(logOptions), { now: () => now, report: drops, describe: (name) => infos.get(name) });
   const codec = createBatchCodec();
   const book = new ReferenceBook(codec, await senderDefaults());
   const prevCpu = new Map<string, ReturnType<typeof statsToSamples>['cpu']>();
@@ -284,6 +284,11 @@ async function run(): Promise<Figure[]> {
     .reduce((s, { batch }) => s + oursSize({ ...batch, metrics: batch.metrics.map(({ sketch: _, ...m }) => m) }), 0);
   const standalone = hour.batches.reduce((s, b) => s + b.standalone, 0);
   const cost = await referenceCost(hour);
+  // What the log defaults trade: fewer samples, then warnings as templates rather than verbatim.
+  const wireOf = (h: Hour) => h.batches.reduce((n, b) => n + b.wire, 0);
+  const fewSamples = { templates: { maxSamples: 1, sampleIntervalMs: 3_600_000 } };
+  const oneSample = wireOf(await simulateHour(fewSamples));
+  const errorsOnly = wireOf(await simulateHour({ ...fewSamples, defaults: { verbatimLevel: 'error' } }));
   const speed = throughput(
     hour.batches.map((b) => b.batch),
     level,
@@ -305,6 +310,7 @@ async function run(): Promise<Figure[]> {
     `per window: ${perWindow(hour)}`,
     `class 0 without the quantile sketches: ours ${withoutSketches} B`,
     `standalone frames (as the outbox keeps them; sender.references = 0): ${standalone} B (${(raw / standalone).toFixed(1)}x raw)`,
+    `what-if, logs.templates.maxSamples 1 and sampleIntervalMs 1 h (defaults 3, 10 min): ${oneSample} B (${(raw / oneSample).toFixed(1)}x raw); and verbatimLevel error (default warn): ${errorsOnly} B (${(raw / errorsOnly).toFixed(1)}x raw)`,
     `CPU per batch: ${cost.reencodeMs.toFixed(2)} ms to re-encode against the keyframes (referenceLevel ${resolveCodecOptions().referenceLevel}), ${cost.encodeMs.toFixed(2)} ms for the standalone encode (level ${level})`,
     `encode input ${speed.mb.toFixed(2)} MB of JSON per pass`,
   ];
