@@ -19,6 +19,7 @@ export function prometheusText(w: WriterState, c: RouterCounters, brokerConnecte
   metric('et_ingester_rows_inserted_total', 'counter', 'Rows inserted into ClickHouse (ledger rows not counted).', [['', w.rowsInserted]]);
   metric('et_ingester_inserts_total', 'counter', 'Coalesced flushes that ClickHouse accepted.', [['', w.inserts]]);
   metric('et_ingester_insert_failures_total', 'counter', 'Failed ClickHouse calls (each retried).', [['', w.insertFailures]]);
+  metric('et_ingester_batches_refused_total', 'counter', 'Batches whose rows ClickHouse refused (dead-lettered with ET_ERR_STORAGE_REJECTED, then acknowledged).', [['', w.batchesRefused]]);
   metric('et_ingester_queue_batches', 'gauge', 'Batches waiting for insert.', [['', w.queuedBatches]]);
   metric('et_ingester_queue_rows', 'gauge', 'Rows waiting for insert.', [['', w.queuedRows]]);
   metric('et_ingester_queue_bytes', 'gauge', 'Approximate bytes waiting for insert.', [['', w.queuedBytes]]);

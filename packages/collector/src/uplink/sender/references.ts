@@ -49,8 +49,10 @@ export class ReferenceBook {
     const since = this.sinceKeyframe.get(rec.priorityClass) ?? this.o.keyframeEvery;
     const keyframe = references.length === 0 || since + 1 >= this.o.keyframeEvery;
     const r = this.codec.reencode(standalone, { epoch: rec.epoch, seq: rec.seq, references, keyframe });
-    // Our own frames always re-encode; should one not, it still goes, standalone.
-    if (!r.ok) return standalone;
+    // Our own frames always re-encode; should one not, or come out larger (content unlike any
+    // reference), it goes standalone and is no keyframe. (A keyframe without references is the
+    // standalone frame with one more flag bit: never larger.)
+    if (!r.ok || r.value.frame.length > standalone.length) return standalone;
     if (keyframe) {
       this.pending.set(`${rec.epoch}/${rec.seq}`, { priorityClass: rec.priorityClass, ref: { seq: rec.seq, body: r.value.body } });
       this.sinceKeyframe.set(rec.priorityClass, 0);

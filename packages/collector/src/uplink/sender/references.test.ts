@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { createBatchCodec, type Batch } from '@edge-telemetry/protocol';
+import { describe, expect, it } from 'vitest';
+import { ReferenceBook } from './references.js';
+
+const codec = createBatchCodec();
+const EPOCH = 7;
+
+function batch(seq: number, text = `GET /items/${seq % 5} 200 in ${seq}ms`): Batch {
+  return {
+    node: 'gw-1',
+    epoch: EPOCH,
+    seq,
+    sentAt: 1_764_300_060_000 + seq,
+    windowStart: 1_764_300_000_000,
+    windowEnd: 1_764_300_060_000,
+    containers: [{ id: 'c1', name: 'api', image: 'nginx:1.27', state: 'running', labels: { 'com.example.tier': 'front' } }],
+    metrics: [],
+    logs: Array.from({ length: 20 }, (_, i) => ({ ts: 1_764_300_000_000 + i, container: 'api', level: 3 as const, message: `${text} worker ${i}`, stream: 'stderr' as const, repeat: 1, templateId: '', fields: {} })),
+    templates: [],
+    events: [],
+    drops: [],
+    health: { uplinkBytes: 0, rawBytes: 0, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: 0, cpuPct: 1, rssBytes: 1, agentVersion: 't' },
+  };
+}
+
+/** Sends batch `seq` of a class through the book, acknowledges it, and says what went out. */
+function send(book: ReferenceBook, seq: number, priorityClass = 1, b = batch(seq)) {
+  const standalone = codec.encode({ ...b, seq });
+  const frame = book.frameFor({ epoch: EPOCH, seq, priorityClass }, standalone);
+  book.acked(EPOCH, seq);
+  const head = codec.head(frame);
+  if (!head.ok) throw head.error;
+  return { standalone, frame, refs: head.value.references.map((r) => r.seq), keyframe: head.value.keyframe };
+}
+
+describe('ReferenceBook', () => {
+  it('starts with a standalone keyframe, then refers to acknowledged keyframes of the class, at most `references` of them', () => {
+    const book = new ReferenceBook(codec, { references: 2, keyframeEvery: 2 });
+    const sent = Array.from({ length: 8 }, (_, i) => send(book, i + 1));
+    expect(sent.map((s) => s.keyframe)).toEqual([true, false, true, false, true, false, true, false]);
+    expect(sent.map((s) => s.refs)).toEqual([[], [1], [1], [1, 3], [1, 3], [3, 5], [3, 5], [5, 7]]);
+    expect(sent.slice(1).every((s) => s.frame.length < s.standalone.length)).toBe(true);
+    // Each class keeps its own keyframes.
+    expect(send(book, 9, 2).refs).toEqual([]);
+    expect(book.stats()).toMatchObject({ keyframes: 5, referenced: 7, unknown: 0 });
+  });
+
+  it('uses a keyframe only once it is acknowledged', () => {
+    const book = new ReferenceBook(codec, { references: 8, keyframeEvery: 4 });
+    book.frameFor({ epoch: EPOCH, seq: 1, priorityClass: 0 }, codec.encode(batch(1)));
+    expect(send(book, 2, 0).refs).toEqual([]);
+    book.acked(EPOCH, 1);
+    expect(send(book, 3, 0).refs).toEqual([1, 2]);
+  });
+
+  it('after an unknown reference, starts again from a standalone keyframe', () => {
+    const book = new ReferenceBook(codec, { references: 8, keyframeEvery: 4 });
+    send(book, 1);
+    expect(send(book, 2).refs).toEqual([1]);
+    book.unknownReference();
+    expect(send(book, 3)).toMatchObject({ refs: [], keyframe: true });
+    expect(book.stats().unknown).toBe(1);
+  });
+
+  it('sends standalone when references are off, or when a batch would come out larger against them', () => {
+    const off = new ReferenceBook(codec, { references: 0, keyframeEvery: 4 });
+    const plain = codec.encode(batch(1));
+    expect(off.frameFor({ epoch: EPOCH, seq: 1, priorityClass: 1 }, plain)).toBe(plain);
+    // A reference level far weaker than the standalone one makes the frame against references the larger.
+    const weak = createBatchCodec({ level: 19, referenceLevel: -7 });
+    const book = new ReferenceBook(weak, { references: 8, keyframeEvery: 100 });
+    const first = weak.encode(batch(1, randomBytes(200).toString('hex')));
+    book.frameFor({ epoch: EPOCH, seq: 1, priorityClass: 1 }, first);
+    book.acked(EPOCH, 1);
+    const standalone = weak.encode(batch(2));
+    const body = weak.reencode(first, { epoch: EPOCH, seq: 1, references: [], keyframe: true });
+    const against = body.ok && weak.reencode(standalone, { epoch: EPOCH, seq: 2, references: [{ seq: 1, body: body.value.body }], keyframe: false });
+    expect(against && against.ok && against.value.frame.length).toBeGreaterThan(standalone.length);
+    expect(book.frameFor({ epoch: EPOCH, seq: 2, priorityClass: 1 }, standalone)).toEqual(standalone);
+  });
+});
