@@ -2,7 +2,11 @@
  * Version 5: keyframe bodies (batch frame v2). A node compresses each batch against the bodies of
  * its last acknowledged keyframes; any ingester of the shared subscription must find them, so they
  * live here rather than in one ingester's memory. The body is kept base64 (the embedded
- * connection carries insert bodies as text). A reference older than the TTL is answered with
+ * connection carries insert bodies as text). A node refers only to its latest keyframes (the
+ * last 8 of each class, about the last 128 batches), so rows are keyed by Seq modulo 256: a
+ * keyframe replaces, at the next merge, the one 256 seqs older, and a node's share of the table
+ * stays bounded whatever its age. No partitions (replacing works within one) and a row TTL, for a
+ * node gone quiet. A reference gone (replaced, or past the TTL) is answered with
  * `resend`, and the node starts again from a standalone keyframe.
  */
 import { REFERENCE_TABLE } from '../../references/tables.js';
@@ -17,12 +21,11 @@ export const migration0005: Migration = {
       NodeName LowCardinality(String),
       Epoch UInt32,
       Seq UInt64,
+      SeqSlot UInt8 MATERIALIZED Seq % 256,
       BodyBase64 String CODEC(ZSTD(3)),
       StoredAt ${TIME}
     ) ENGINE = ReplacingMergeTree(StoredAt)
-    PARTITION BY toDate(StoredAt)
-    ORDER BY (NodeName, Epoch, Seq)
-    TTL toDateTime(StoredAt) + INTERVAL ${retention.referencesDays} DAY
-    SETTINGS ttl_only_drop_parts = 1`,
+    ORDER BY (NodeName, Epoch, SeqSlot)
+    TTL toDateTime(StoredAt) + INTERVAL ${retention.referencesDays} DAY`,
   ],
 };

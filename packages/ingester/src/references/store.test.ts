@@ -1,0 +1,49 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../config/load.js';
+import { createClickHouseClient } from '../storage/client.js';
+import { migrate } from '../storage/migrate.js';
+import { createReferenceStore } from './store.js';
+import { REFERENCE_TABLE } from './tables.js';
+
+describe('reference store on embedded ClickHouse', () => {
+  let dir: string;
+  let client: ClickHouseClient;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'et-refs-'));
+    client = createClickHouseClient({ dataDir: dir });
+    await migrate(client, { retention: resolveConfig(undefined, {}).retention });
+  });
+  afterAll(async () => {
+    await client.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('serves bodies from its cache, and from ClickHouse to another ingester or after eviction', async () => {
+    const a = createReferenceStore({ client, cacheBytes: 10 });
+    const body = (n: number) => Buffer.from(`body-${n}`);
+    await a.put('n1', 1, 4, body(4));
+    await a.put('n1', 1, 8, body(8));
+    // 10 bytes hold one body: seq 4 was evicted from a's cache and comes back from the table.
+    expect(await a.get('n1', 1, [4, 8])).toEqual([body(4), body(8)]);
+    expect(a.stats()).toMatchObject({ hits: 1, misses: 1 });
+    const b = createReferenceStore({ client, cacheBytes: 1 << 20 });
+    expect(await b.get('n1', 1, [8])).toEqual([body(8)]);
+    expect(await b.get('n1', 1, [8, 9])).toBeUndefined();
+    expect(await b.get('n1', 2, [8])).toBeUndefined();
+    expect(await b.get('n2', 1, [8])).toBeUndefined();
+  });
+
+  it('keeps a bounded share per node: a keyframe 256 seqs newer replaces an old one at the next merge', async () => {
+    const a = createReferenceStore({ client, cacheBytes: 0 });
+    await a.put('n3', 1, 5, Buffer.from('old'));
+    await a.put('n3', 1, 5 + 256, Buffer.from('new'));
+    expect(await a.get('n3', 1, [5])).toEqual([Buffer.from('old')]);
+    await client.command({ query: `OPTIMIZE TABLE ${REFERENCE_TABLE} FINAL` });
+    expect(await a.get('n3', 1, [5])).toBeUndefined();
+    expect(await a.get('n3', 1, [261])).toEqual([Buffer.from('new')]);
+  });
+});
