@@ -153,6 +153,23 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     expect(uplink.stats().resends).toBeGreaterThan(0);
   });
 
+  it('backs off its resends while the ingester does not acknowledge, and delivers once it does', async () => {
+    const node = 'n-backoff';
+    const uplink = await openTestUplink({ dir: await tempDir('et-uplink-'), url: broker.url, node, window: 4, ackTimeoutMs: 100 });
+    await until(() => uplink.stats().connected, 5000, 'connect');
+    acker.acking = false;
+    for (let i = 0; i < 4; i++) await uplink.submit(testBatch(node, i), 0);
+    await new Promise((r) => setTimeout(r, 2000));
+    // Without backoff the window of 4 would go again every 100 ms: ~80 resends in 2 s. With the
+    // timeout doubling to 4x it goes at most every 400 ms after the first rounds.
+    const resends = uplink.stats().resends;
+    expect(resends).toBeGreaterThan(0);
+    expect(resends).toBeLessThanOrEqual(4 * 8);
+    acker.acking = true;
+    await until(() => uplink.stats().queueBatches === 0, 5000, 'acks after the ingester is back');
+    await uplink.close();
+  });
+
   it('starts on a corrupt outbox (bytes flipped, tail truncated), reports the cut and carries on', async () => {
     const node = 'n-corrupt';
     const dir = await tempDir('et-uplink-');

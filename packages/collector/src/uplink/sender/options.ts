@@ -4,7 +4,7 @@ export const SenderOptionsSchema = Type.Object({
   /** Batches published and not yet acknowledged end to end; bounds broker queueing and resend bursts. */
   window: Type.Integer({ minimum: 1, maximum: 65535, default: 32, description: 'Outstanding (published, unacknowledged) batches.' }),
   /** After this long without the ingester's ack, the batch is published again. */
-  ackTimeoutMs: Type.Integer({ minimum: 100, default: 60_000, description: 'Resend a batch not acknowledged within this time.' }),
+  ackTimeoutMs: Type.Integer({ minimum: 100, default: 60_000, description: 'Resend a batch not acknowledged within this time; each timeout doubles it (up to 4x) until an ack arrives.' }),
   /** The horizon over which the backlog must drain within the budget before degrading. */
   drainHorizonMs: Type.Integer({ minimum: 1000, default: 6 * 3_600_000, description: 'Degrade when backlog + live stream cannot drain within the budget over this horizon.' }),
   /**

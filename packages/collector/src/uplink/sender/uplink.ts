@@ -24,6 +24,7 @@ import { ReferenceBook, type ReferenceStats } from './references.js';
 const PUBLISH_OVERHEAD = 9;
 /** Time constant of the live-rate estimate used for the degrade level. */
 const RATE_TAU_MS = 600_000;
+const MAX_ACK_BACKOFF = 4;
 
 export type BatchWithoutSeq = Omit<Batch, 'epoch' | 'seq'>;
 
@@ -92,6 +93,12 @@ export class Uplink {
   /** Wire bytes per outbox byte of recent publishes (compression against earlier batches), for the live-rate estimate. */
   private wireRatio = 1;
   private readonly references: ReferenceBook;
+  /**
+   * The ack timeout in force: doubled by every timeout up to MAX_ACK_BACKOFF x sender.ackTimeoutMs,
+   * back to the configured value on any ack. An ingester that lags behind its queue then gets the
+   * window resent a few times an hour instead of every timeout, which would only deepen its queue.
+   */
+  private ackTimeout: number;
   private rateAt: number;
   private closed = false;
 
@@ -100,6 +107,7 @@ export class Uplink {
     this.budget = createBudgetState(d.clock.now(), d.budget);
     this.rateAt = d.clock.now();
     this.references = new ReferenceBook(d.codec, d.options);
+    this.ackTimeout = d.options.ackTimeoutMs;
     this.transport = d.connect({
       onConnect: () => this.onConnect(),
       onDisconnect: () => this.onDisconnect(),
@@ -257,6 +265,7 @@ export class Uplink {
       this.inflight.delete(k);
     }
     if (this.d.outbox.ack(epoch, seq)) this.acked++;
+    this.ackTimeout = this.d.options.ackTimeoutMs;
     this.references.acked(epoch, seq);
   }
 
@@ -320,9 +329,10 @@ export class Uplink {
       if (gen !== this.generation || this.inflight.get(k)?.rec !== rec) return;
       this.inflight.delete(k);
       this.resends++;
+      this.ackTimeout = Math.min(this.ackTimeout * 2, MAX_ACK_BACKOFF * this.d.options.ackTimeoutMs);
       this.enqueue(this.retry, rec);
       this.pump();
-    }, this.d.options.ackTimeoutMs);
+    }, this.ackTimeout);
     this.inflight.set(k, { rec, cancel: cancelTimer });
     const payload = this.fresh.get(rec);
     this.fresh.delete(rec);
