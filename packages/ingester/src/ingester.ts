@@ -10,7 +10,7 @@ import { createClickHouseClient, type StorageConnection } from './storage/client
 import { migrate } from './storage/migrate.js';
 import { createWriter, type WriterState } from './writer/writer.js';
 import { createRouter, type RouterCounters } from './consumer/router.js';
-import { createReferenceStore, type ReferenceStore } from './references/store.js';
+import { createReferenceStore, type ReferenceStats } from './references/store.js';
 import { createMqttConsumer } from './consumer/mqtt-consumer.js';
 import { createPullCoordinator, type PullCounters } from './pull/coordinator.js';
 import { pullCoordinatorOptions, type PullCoordinatorOptionsT } from './pull/options.js';
@@ -37,7 +37,7 @@ export interface Ingester {
   app: FastifyInstance;
   /** Tokens, audit and the bootstrap admin token (print it when `generated`: nobody else knows it). */
   auth: ApiAuth;
-  stats(): { writer: WriterState; consumer: RouterCounters; brokerConnected: boolean; pulls: PullCounters; references: ReturnType<ReferenceStore['stats']> };
+  stats(): { writer: WriterState; consumer: RouterCounters; brokerConnected: boolean; pulls: PullCounters; references: ReferenceStats };
 }
 
 export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}): Ingester {
@@ -49,6 +49,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     client,
     writerState: () => writer.state(),
     consumerCounters: () => router.counters(),
+    referenceStats: () => references.stats(),
     brokerConnected: () => consumer.connected(),
     onlineWindowS: config.onlineWindowS,
     logger: deps.logger,

@@ -15,11 +15,14 @@ import { FleetQuery, FleetResponse, TemplatesQuery, TemplatesResponse, type Flee
 import { fleetOverview, listNodes, metricSeries, searchLogs, seriesSource, topTemplates } from './queries.js';
 import { chooseStep, timeRange } from './time-range.js';
 import { uiPlugin } from '../ui/plugin.js';
+import type { ReferenceStats } from '../references/store.js';
 
 export interface ApiDeps {
   client: ClickHouseClient;
   writerState: () => WriterState;
   consumerCounters: () => RouterCounters;
+  /** The keyframe cache's counters, when the ingester decodes frames against references. */
+  referenceStats?: () => ReferenceStats;
   brokerConnected: () => boolean;
   onlineWindowS: number;
   /** Shared logger; without one fastify creates its own (pino) at `logLevel`. */
@@ -91,7 +94,7 @@ function routes(app: FastifyInstance, deps: ApiDeps, now: () => number): void {
   });
 
   app.get('/metrics', { schema: { summary: "The ingester's own counters (Prometheus text format)", produces: ['text/plain'], response: { 200: Type.String() } } }, async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4').send(prometheusText(deps.writerState(), deps.consumerCounters(), deps.brokerConnected())),
+    reply.type('text/plain; version=0.0.4').send(prometheusText(deps.writerState(), deps.consumerCounters(), deps.brokerConnected(), deps.referenceStats?.())),
   );
 
   app.get('/api/v1/nodes', { config: viewer, schema: { summary: 'Nodes with last contact, status, containers and uplink bytes (24 h)', response: { 200: NodesResponse, ...errors } } }, async () =>

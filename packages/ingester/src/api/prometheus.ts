@@ -1,8 +1,9 @@
 /** The ingester's own counters in the Prometheus text format. Pure; labels are bounded (reason codes). */
 import type { RouterCounters } from '../consumer/router.js';
 import type { WriterState } from '../writer/writer.js';
+import type { ReferenceStats } from '../references/store.js';
 
-export function prometheusText(w: WriterState, c: RouterCounters, brokerConnected: boolean): string {
+export function prometheusText(w: WriterState, c: RouterCounters, brokerConnected: boolean, r?: ReferenceStats): string {
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -26,5 +27,10 @@ export function prometheusText(w: WriterState, c: RouterCounters, brokerConnecte
   metric('et_ingester_backpressured', 'gauge', '1 while the consumer is stopped (queue full or ClickHouse failing).', [['', w.backpressured ? 1 : 0]]);
   metric('et_ingester_clickhouse_failing', 'gauge', '1 while ClickHouse calls fail and are retried.', [['', w.failing ? 1 : 0]]);
   metric('et_ingester_broker_connected', 'gauge', '1 while connected to the MQTT broker.', [['', brokerConnected ? 1 : 0]]);
+  if (r) {
+    metric('et_ingester_reference_cache_hits_total', 'counter', 'Keyframe bodies found in the cache.', [['', r.hits]]);
+    metric('et_ingester_reference_cache_misses_total', 'counter', 'Keyframe bodies read from ClickHouse (a cache too small for the fleet shows here).', [['', r.misses]]);
+    metric('et_ingester_reference_cache_bytes', 'gauge', 'Bytes of keyframe bodies held in the cache.', [['', r.cachedBytes]]);
+  }
   return lines.join('\n') + '\n';
 }

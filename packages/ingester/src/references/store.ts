@@ -12,7 +12,14 @@ export interface ReferenceStore {
   get(node: string, epoch: number, seqs: readonly number[]): Promise<Buffer[] | undefined>;
   /** Keeps a keyframe's body; resolves once it is in ClickHouse. */
   put(node: string, epoch: number, seq: number, body: Buffer): Promise<void>;
-  stats(): { hits: number; misses: number; cachedBytes: number };
+  stats(): ReferenceStats;
+}
+
+export interface ReferenceStats {
+  /** References found in the cache, and read from ClickHouse (found there or not). */
+  hits: number;
+  misses: number;
+  cachedBytes: number;
 }
 
 export interface ReferenceStoreDeps {
