@@ -97,7 +97,11 @@ export interface MetricPointRow {
   p99: number | null;
 }
 
-/** Steps of an hour or more read the hourly rollup (whole hours: the edges round to the hour). */
+/**
+ * Steps of an hour or more read the hourly rollup (whole hours: the edges round to the hour). Its
+ * rows are merged in the background only, so every column is aggregated again here with its own
+ * function: Last is the value of the greatest (time, value) tuple, the bins are sumMap'ed tuples.
+ */
 export const ROLLUP_MIN_STEP_S = 3600;
 
 export function seriesSource(stepS: number): 'raw' | 'hourly' {
@@ -118,8 +122,8 @@ const rawQuery = (filters: string) => `SELECT ContainerName, MetricName,
 
 const hourlyQuery = (filters: string) => `SELECT ContainerName, MetricName,
     toUnixTimestamp(toStartOfInterval(StartTimeUnix, toIntervalSecond({step:UInt32}))) * 1000 AS t,
-    sum(Count), sum(Sum), min(Min), max(Max), argMaxMerge(Last), sum(Gaps), sum(SketchZeros),
-    sumMapMerge(SketchPos), sumMapMerge(SketchNeg)
+    sum(Count), sum(Sum), min(Min), max(Max), max(Last).2, sum(Gaps), sum(SketchZeros),
+    sumMap(SketchPos), sumMap(SketchNeg)
   FROM ${TABLES.metricsHourly}
   WHERE NodeName = {node:String} ${filters}
     AND StartTimeUnix >= toStartOfHour(fromUnixTimestamp64Milli({from:Int64})) AND StartTimeUnix < fromUnixTimestamp64Milli({to:Int64})

@@ -3,7 +3,8 @@
  * created ON CLUSTER as `<name>_local` with the Replicated variant of its engine, and a
  * Distributed table under the original name (sharded by node, so one node's rows stay on one
  * shard and per-node queries touch one shard) lets the writer and the API keep their SQL.
- * Materialized views read and write the local tables. Pure text transforms over our own DDL.
+ * Materialized views read and write the local tables, and so do DROP and TRUNCATE; a backfill
+ * (INSERT ... SELECT) runs once through the Distributed tables. Pure text transforms over our own DDL.
  */
 
 const ENGINES = /ENGINE = (MergeTree|ReplacingMergeTree|AggregatingMergeTree)(\(([^)]*)\))?/;
@@ -33,5 +34,14 @@ export function renderForCluster(statement: string, cluster: string): string[] {
     return [local, distributed];
   }
   if (view) return [localize(statement).replace(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${localName(view)}`, `CREATE MATERIALIZED VIEW IF NOT EXISTS ${localName(view)} ${on}`)];
+  // Views and data live in the local tables; a dropped table takes its Distributed table along.
+  const drop = /^\s*(DROP VIEW|TRUNCATE TABLE|DROP TABLE) IF EXISTS (\w+)\s*$/.exec(statement);
+  if (drop) {
+    const verb = drop[1] as string;
+    const name = drop[2] as string;
+    const local = `${verb} IF EXISTS ${localName(name)} ${on}`;
+    return verb === 'DROP TABLE' ? [`${verb} IF EXISTS ${name} ${on}`, local] : [local];
+  }
+  // INSERT ... SELECT (backfills) runs once, through the Distributed tables, which shard it by node.
   return [statement];
 }

@@ -5,7 +5,8 @@
  */
 export const TABLES = {
   metrics: 'et_metric_summaries',
-  metricsHourly: 'et_metric_summaries_1h',
+  /** Hourly rollup (migration 6; the version-2 table it replaced was et_metric_summaries_1h). */
+  metricsHourly: 'et_metric_summaries_hourly',
   logs: 'et_logs',
   templates: 'et_log_templates',
   events: 'et_container_events',

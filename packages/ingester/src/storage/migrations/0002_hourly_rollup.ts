@@ -7,13 +7,16 @@
 import { TABLES } from '../tables.js';
 import type { Migration } from './types.js';
 
+/** This version's table, spelled out: TABLES.metricsHourly names the current rollup (version 6). */
+export const HOURLY_V2 = 'et_metric_summaries_1h';
+
 const BINS = 'AggregateFunction(sumMap, Array(Int32), Array(UInt64))';
 
 export const migration0002: Migration = {
   version: 2,
   name: 'hourly_metric_rollup',
   statements: ({ retention: r }) => [
-    `CREATE TABLE IF NOT EXISTS ${TABLES.metricsHourly} (
+    `CREATE TABLE IF NOT EXISTS ${HOURLY_V2} (
       NodeName LowCardinality(String),
       ContainerName LowCardinality(String),
       MetricName LowCardinality(String),
@@ -32,7 +35,7 @@ export const migration0002: Migration = {
     ORDER BY (NodeName, ContainerName, MetricName, StartTimeUnix)
     TTL StartTimeUnix + INTERVAL ${r.rollupDays} DAY
     SETTINGS ttl_only_drop_parts = 1`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${TABLES.metricsHourly}_mv TO ${TABLES.metricsHourly} AS
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${HOURLY_V2}_mv TO ${HOURLY_V2} AS
     SELECT src.NodeName AS NodeName, src.ContainerName AS ContainerName, src.MetricName AS MetricName,
       toStartOfHour(toDateTime(src.StartTimeUnix)) AS StartTimeUnix,
       sum(src.Count) AS Count, sum(src.Sum) AS Sum, min(src.Min) AS Min, max(src.Max) AS Max,

@@ -3,8 +3,9 @@ import { migration0002 } from './0002_hourly_rollup.js';
 import { migration0003 } from './0003_log_pulls.js';
 import { migration0004 } from './0004_api_tokens.js';
 import { migration0005 } from './0005_batch_references.js';
+import { migration0006 } from './0006_passthrough_rollup.js';
 import type { Migration } from './types.js';
 
 /** Every schema version in order; append, never edit an applied one. */
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006];
 export type { Migration, MigrationContext } from './types.js';
