@@ -6,7 +6,7 @@ describe('resolveUplinkOptions', () => {
     const o = resolveUplinkOptions({ outbox: { dir: '/data/outbox' }, mqtt: { url: 'mqtt://broker:1883' } });
     expect(o.outbox).toEqual({ dir: '/data/outbox', capBytes: 256 * 1024 * 1024, recordCapBytes: 1024 * 1024, segmentBytes: 4 * 1024 * 1024 });
     expect(o.mqtt).toMatchObject({ protocolVersion: 5, keepaliveSec: 60, reconnectMinMs: 1000, reconnectMaxMs: 120_000 });
-    expect(o.sender).toEqual({ window: 32, ackTimeoutMs: 60_000, drainHorizonMs: 6 * 3_600_000, references: 8, keyframeEvery: 4 });
+    expect(o.sender).toEqual({ window: 32, ackTimeoutMs: 60_000, drainHorizonMs: 6 * 3_600_000, references: 12, keyframeEvery: 2 });
     expect(o.budget).toEqual({ rateBytesPerSec: 0, burstSeconds: 10, dailyBytes: 0 });
   });
 

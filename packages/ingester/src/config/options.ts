@@ -84,7 +84,7 @@ export const IngesterConfigSchema = Type.Object(
     writer: WriterOptions,
     retention: RetentionOptions,
     auth: AuthOptions,
-    referenceCacheMiB: Type.Integer({ minimum: 0, default: 256, description: 'Memory for keyframe bodies held to decode batches without asking ClickHouse; about 0.8 MiB per node at the collector defaults (4 classes x 8 references), a miss reads them from et_batch_references.' }),
+    referenceCacheMiB: Type.Integer({ minimum: 0, default: 512, description: 'Memory for keyframe bodies held to decode batches without asking ClickHouse; about 1.2 MiB per node at the collector defaults (4 classes x 12 references), a miss reads them from et_batch_references.' }),
     /** A node counts as online when its last status said so and it was heard from within this window. */
     onlineWindowS: Type.Integer({ minimum: 1, default: 300, description: 'A node counts as online when it said so and was heard from within this many seconds.' }),
     logLevel: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('silent')], { default: 'info', description: 'Log level of the JSON log on stderr.' }),

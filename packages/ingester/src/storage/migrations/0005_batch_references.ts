@@ -3,7 +3,7 @@
  * its last acknowledged keyframes; any ingester of the shared subscription must find them, so they
  * live here rather than in one ingester's memory. The body is kept base64 (the embedded
  * connection carries insert bodies as text). A node refers only to its latest keyframes (the
- * last 8 of each class, about the last 128 batches), so rows are keyed by Seq modulo 256: a
+ * last 12 of each class at the defaults, about the last 96 batches), so rows are keyed by Seq modulo 256: a
  * keyframe replaces, at the next merge, the one 256 seqs older, and a node's share of the table
  * stays bounded whatever its age. No partitions (replacing works within one) and a row TTL, for a
  * node gone quiet. A reference gone (replaced, or past the TTL) is answered with
