@@ -3,10 +3,8 @@
  * where they lie (their licence forbids copying them into the project). Each dataset becomes the
  * log of one kind of container, so a node's containers speak as HDFS, OpenSSH, Spark... do.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { LOG_LEVEL_NAMES, LogLevel } from '@edge-telemetry/protocol';
-import { parseCsv } from '../../transforms/templates/csv.js';
+import { readLoghub } from '../../transforms/templates/loghub.js';
 import { levelFromValue } from '../../transforms/parse/level.js';
 import type { DemoLogLine } from './demo-log-source.js';
 import { seedFrom } from './prng.js';
@@ -18,37 +16,18 @@ export interface CorpusDataset {
 }
 
 /**
- * parseCsv builds each field a character at a time: V8 keeps that as a chain of one rope node per
- * character (~30 bytes each; 35 MB for the ten datasets). A round trip through UTF-8 stores the
- * line once, flat, for the life of the simulation.
- */
-const flat = (s: string): string => Buffer.from(s, 'utf8').toString('utf8');
-
-/**
- * Reads `<root>/<D>/<D>_2k.log_structured.csv` for every dataset folder: the Content column as
- * the message, the Level column (where the dataset has one; unknown words and datasets without
- * one count as info) as the level. Undefined when root does not exist.
+ * Every Loghub-2k dataset under root (readLoghub): the Content column as the message, the Level
+ * column as the level (unknown words and datasets without one count as info). Undefined when root
+ * does not exist or holds no dataset.
  */
 export async function readCorpusLines(root: string): Promise<CorpusDataset[] | undefined> {
-  const names = await readdir(root).catch(() => undefined);
-  if (names === undefined) return undefined;
-  const out: CorpusDataset[] = [];
-  for (const name of names.sort()) {
-    const file = path.join(root, name, `${name}_2k.log_structured.csv`);
-    const isFile = await stat(file).then(
-      (s) => s.isFile(),
-      () => false,
-    );
-    if (!isFile) continue;
-    const [header = [], ...rows] = parseCsv(await readFile(file, 'utf8'));
-    const content = header.indexOf('Content');
-    const level = header.indexOf('Level');
-    if (content < 0) continue;
-    const lines = rows
-      .filter((r) => r.length === header.length && r[content] !== '')
-      .map((r) => ({ level: LOG_LEVEL_NAMES[(level < 0 ? undefined : levelFromValue(r[level])) ?? LogLevel.info]!.toUpperCase(), text: flat(r[content] as string) }));
-    if (lines.length > 0) out.push({ name, lines });
-  }
+  const datasets = await readLoghub(root).catch(() => undefined);
+  const out = (datasets ?? [])
+    .map(({ name, contents, levels }) => ({
+      name,
+      lines: contents.flatMap((text, i) => (text === '' ? [] : [{ level: LOG_LEVEL_NAMES[levelFromValue(levels[i]) ?? LogLevel.info]!.toUpperCase(), text }])),
+    }))
+    .filter((d) => d.lines.length > 0);
   return out.length > 0 ? out : undefined;
 }
 

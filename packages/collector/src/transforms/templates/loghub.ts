@@ -5,11 +5,13 @@ import { groupingAccuracy } from './grouping-accuracy.js';
 import { TemplateMiner } from './miner.js';
 import type { TemplateMinerOptions } from './options.js';
 
-/** One Loghub-2k dataset: its messages (the Content column) and their ground-truth event ids. */
+/** One Loghub-2k dataset: its messages (the Content column), their ground-truth event ids and level words. */
 export interface LoghubDataset {
   name: string;
   contents: string[];
   eventIds: string[];
+  /** The Level column as written ('' for datasets without one). */
+  levels: string[];
 }
 
 export interface DatasetAccuracy {
@@ -38,9 +40,15 @@ export async function readLoghub(root: string): Promise<LoghubDataset[]> {
     const header = rows[0] ?? [];
     const content = header.indexOf('Content');
     const event = header.indexOf('EventId');
+    const level = header.indexOf('Level');
     if (content < 0 || event < 0) throw new Error(`${file}: no Content or EventId column`);
     const data = rows.slice(1).filter((r) => r.length === header.length);
-    out.push({ name, contents: data.map((r) => r[content] as string), eventIds: data.map((r) => r[event] as string) });
+    out.push({
+      name,
+      contents: data.map((r) => r[content] as string),
+      eventIds: data.map((r) => r[event] as string),
+      levels: data.map((r) => (level < 0 ? '' : (r[level] as string))),
+    });
   }
   return out;
 }
