@@ -89,8 +89,7 @@ describe.runIf(haveMosquitto())('batches compressed against earlier batches, thr
 
   it('when the keyframes are gone, the ingesters ask for a resend and the node sends standalone', async () => {
     for (const i of ingesters) await i.stop();
-    // Lightweight delete: TRUNCATE of a table other sessions of the embedded engine read leaves them waiting.
-    await client.command({ query: 'DELETE FROM et_batch_references WHERE 1', clickhouse_settings: { mutations_sync: '2' } });
+    await client.command({ query: 'TRUNCATE TABLE et_batch_references' });
     await startIngesters();
     const before = uplink.stats().references.unknown;
     for (let i = 40; i < 48; i++) {

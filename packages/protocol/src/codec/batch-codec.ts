@@ -25,6 +25,8 @@ export interface BatchFrameHead {
   version: number;
   /** The receiver must keep this batch's body for later references (FrameFlags.keyframe). */
   keyframe: boolean;
+  /** Compressed with the dictionary configured on both ends (FrameFlags.dictionary). */
+  dictionary: boolean;
   /** Set when the frame refers to earlier batches. */
   batch?: { epoch: number; seq: number };
   /** Earlier batches of the same epoch, in dictionary order, each with the CRC-32 of its body. */
@@ -79,8 +81,9 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     if (!header.ok) return header;
     const { version, flags: f } = header.value;
     const keyframe = (f & FrameFlags.keyframe) !== 0;
-    if ((f & FrameFlags.references) === 0) return { ok: true, value: { version, keyframe, references: [], bodyOffset: FRAME_HEADER_BYTES } };
-    if ((f & FrameFlags.dictionary) !== 0) return fail('ET_ERR_INVALID_FIELD', 'frame.flags: references and a configured dictionary together');
+    const dictionary = (f & FrameFlags.dictionary) !== 0;
+    if ((f & FrameFlags.references) === 0) return { ok: true, value: { version, keyframe, dictionary, references: [], bodyOffset: FRAME_HEADER_BYTES } };
+    if (dictionary) return fail('ET_ERR_INVALID_FIELD', 'frame.flags: references and a configured dictionary together');
     const r = new ByteReader(bytes, FRAME_HEADER_BYTES);
     try {
       r.field = 'frame.epoch';
@@ -97,7 +100,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
         const crc = Buffer.from(r.bytes(4)).readUInt32LE(0);
         references.push({ seq: refSeq, crc });
       }
-      return { ok: true, value: { version, keyframe, batch: { epoch, seq }, references, bodyOffset: r.pos } };
+      return { ok: true, value: { version, keyframe, dictionary, batch: { epoch, seq }, references, bodyOffset: r.pos } };
     } catch (err) {
       return { ok: false, error: err as ProtocolError };
     }
@@ -106,14 +109,13 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
   function decodeFrame(bytes: Uint8Array, topicNode?: string, refs: readonly Uint8Array[] = []): Result<DecodedFrame> {
     const h = head(bytes);
     if (!h.ok) return h;
-    const { version, references, bodyOffset } = h.value;
+    const { version, references, bodyOffset, dictionary } = h.value;
     if (refs.length !== references.length) return fail('ET_ERR_UNKNOWN_REFERENCE', `frame refers to ${references.length} earlier batches, ${refs.length} given`);
     for (let i = 0; i < refs.length; i++) {
       const want = references[i] as { seq: number; crc: number };
       if (crc32(refs[i] as Uint8Array) !== want.crc) return fail('ET_ERR_UNKNOWN_REFERENCE', `reference seq ${want.seq}: body CRC differs from the frame's`);
     }
-    const frameFlags = bytes[4] as number;
-    const against = refs.length > 0 ? Buffer.concat(refs) : (frameFlags & FrameFlags.dictionary) !== 0;
+    const against = refs.length > 0 ? Buffer.concat(refs) : dictionary;
     const body = zstd.decompress(bytes.subarray(bodyOffset), limits.maxBatchDecodedBytes, against);
     if (!body.ok) return body;
     let batch: Batch;
@@ -147,7 +149,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
       const h = head(frame);
       if (!h.ok) return h;
       if (h.value.references.length > 0 || h.value.version !== BATCH_FRAME_VERSION) return fail('ET_ERR_INVALID_FIELD', 'reencode takes a standalone frame of the current version');
-      const body = zstd.decompress(frame.subarray(FRAME_HEADER_BYTES), limits.maxBatchDecodedBytes, ((frame[4] as number) & FrameFlags.dictionary) !== 0);
+      const body = zstd.decompress(frame.subarray(h.value.bodyOffset), limits.maxBatchDecodedBytes, h.value.dictionary);
       if (!body.ok) return body;
       const refs = references.slice(-limits.maxBatchReferences);
       if (refs.length === 0) {
