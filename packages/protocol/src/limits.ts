@@ -1,12 +1,14 @@
 /** Protocol version of the JSON control messages and of pull-chunk frames. Bump only with a golden-vector set for the new version. */
 export const PROTOCOL_VERSION = 1;
 /**
- * Version of batch frames: 2 added sparse sketch bins and references to earlier batches. Encoders
+ * Version of batch frames: 2 added sparse sketch bins and references to earlier batches; 3 writes
+ * time columns over their common factor and integers rounded to a few digits as mantissa x 10^e
+ * (values at a coarser resolution cost fewer bytes). Encoders
  * write the latest; decoders read every version in BATCH_FRAME_VERSIONS, so collectors can be
  * upgraded after the ingesters.
  */
-export const BATCH_FRAME_VERSION = 2;
-export const BATCH_FRAME_VERSIONS: readonly number[] = [1, 2];
+export const BATCH_FRAME_VERSION = 3;
+export const BATCH_FRAME_VERSIONS: readonly number[] = [1, 2, 3];
 
 /**
  * Size limits both sides enforce. The ingester checks the compressed size before it decompresses

@@ -1,37 +1,43 @@
 /**
- * The batch body (v1), the bytes inside the zstd frame. Column-oriented: each section is a count
+ * The batch body (v3), the bytes inside the zstd frame. Column-oriented: each section is a count
  * followed by one column per field, so similar values sit together and zstd finds them.
  *
  *   node str · epoch uint · seq uint · sentAt uint · windowStart uint · windowEnd-windowStart uint
  *   strings: n uint, n x str                     (every repeated string, sent once; referenced by index)
  *   containers: n | id ref | name ref | image ref | state ref | labels map
- *   metrics: n | container ref | metric ref | start delta | end-start uint | count uint | sum num*
+ *   metrics: n | container ref | metric ref | start delta | end-start scaled | count uint | sum num*
  *            | min num* | max num*(=min) | last num*(=min, =max) | gaps uint | resets uint
- *            | sketch flag byte | sketch bodies
+ *            | sketch flag byte | sketch columns (sketch-columns.ts)
  *   logs: n | ts delta | container ref | level byte | stream byte | repeat uint | templateId ref
  *         | message str | fields map
  *   templates: n | container ref | id ref | template ref | level byte | count uint | firstSeen delta
- *              | lastSeen-firstSeen sint | samples (k uint, k x (ts-firstSeen sint, p uint, p x str))
+ *              | lastSeen-firstSeen scaled | samples per template uint | their ts-firstSeen scaled
+ *              | params of each sample (p uint, p x str)
  *   events: n | ts delta | container ref | kind byte | attrs map
  *   drops: n | stage ref | reason ref | container ref | count uint
  *   health: uplinkBytes rawBytes queueBatches queueBytes uint · budgetLeftBytes+1 uint · degradeLevel uint
  *           · cpuPct num · rssBytes uint · agentVersion ref
  *
  * uint = LEB128; sint = zigzag LEB128; num = integer, decimal or float64 (ByteWriter.num);
- * num* = a number column (wire/num-column.ts): n tags, then decimal mantissas and float64s as byte
- * planes; (=min) and (=max) are one-byte tags for "equal to this row's min / max"; str = uint length +
- * UTF-8; ref = uint index into strings; map = k uint, k x (key ref, value ref); delta = sint from
- * the previous row's value, the first row from windowStart. sketch = zeros uint, then positive and
- * negative stores as offset sint, then either 2n uint and n x count uint (dense) or 2k+1 uint and
- * k x (zero run uint, count uint) (sparse, for runs mostly empty).
+ * num* = a number column (wire/num-column.ts): n tags, then mantissas and float64s as byte planes;
+ * (=min) and (=max) are one-byte tags for "equal to this row's min / max"; str = uint length +
+ * UTF-8; ref = uint index into strings; map = k uint, k x (key ref, value ref); scaled = the
+ * column's greatest common divisor uint, then each value over it sint; delta = a scaled column of
+ * differences from the previous row's value, the first row's from windowStart.
+ *
+ * Versions 1 and 2 (read only): no common divisors (delta and lastSeen-firstSeen sint each, end-start
+ * uint), each sample's time inside the sample, no number tag 9, and each sketch whole in place of
+ * the sketch columns: zeros uint, then positive and negative stores as offset sint, then 2n uint
+ * and n x count uint (dense) or (v2) 2k+1 uint and k x (zero run uint, count uint) (sparse).
  */
-import type { Batch, ContainerEvent, ContainerInfo, DropCount, LogEvent, LogTemplate, MetricSummary, SketchBins, SketchData, TemplateSample } from '../types/batch.js';
+import type { Batch, ContainerEvent, ContainerInfo, DropCount, LogEvent, LogTemplate, MetricSummary, SketchBins, SketchData } from '../types/batch.js';
 import type { LogLevelValue } from '../types/batch.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import { ByteReader } from '../wire/byte-reader.js';
 import { readNumColumn, writeNumColumn } from '../wire/num-column.js';
 import { limits } from '../limits.js';
 import { CONTAINER_EVENT_KINDS } from '../validate/batch.js';
+import { readSketchColumns, writeSketchColumns } from './sketch-columns.js';
 
 /** Assigns each distinct string an index in order of first use. */
 class StringTable {
@@ -54,14 +60,25 @@ export function writeBatchBody(b: Batch): Buffer {
   const strings = new StringTable();
   const w = new ByteWriter(64 * 1024);
   const ref = (s: string): void => w.uint(strings.ref(s));
+  /** Integers as their greatest common divisor, then each over it: times rounded to the second cost a byte, not three. */
+  const scaled = (values: readonly number[]): void => {
+    let g = 0;
+    for (const v of values) g = gcd(g, Math.abs(v));
+    if (g === 0) g = 1;
+    w.uint(g);
+    for (const v of values) w.sint(v / g);
+  };
   /** Each row's time as the difference from the previous row's (the first from windowStart). */
   const deltas = <T>(rows: readonly T[], time: (row: T) => number): void => {
     let prev = b.windowStart;
-    for (const row of rows) {
-      const t = time(row);
-      w.sint(t - prev);
-      prev = t;
-    }
+    scaled(
+      rows.map((row) => {
+        const t = time(row);
+        const d = t - prev;
+        prev = t;
+        return d;
+      }),
+    );
   };
   const map = (m: Record<string, string>): void => {
     const keys = Object.keys(m);
@@ -85,7 +102,7 @@ export function writeBatchBody(b: Batch): Buffer {
   for (const m of ms) ref(m.container);
   for (const m of ms) ref(m.metric);
   deltas(ms, (m) => m.start);
-  for (const m of ms) w.uint(m.end - m.start);
+  scaled(ms.map((m) => m.end - m.start));
   for (const m of ms) w.uint(m.count);
   writeNumColumn(w, ms.map((m) => m.sum));
   writeNumColumn(w, ms.map((m) => m.min));
@@ -94,7 +111,7 @@ export function writeBatchBody(b: Batch): Buffer {
   for (const m of ms) w.uint(m.gaps);
   for (const m of ms) w.uint(m.resets);
   for (const m of ms) w.byte(m.sketch ? 1 : 0);
-  for (const m of ms) if (m.sketch) writeSketch(w, m.sketch);
+  writeSketchColumns(w, ms);
 
   const ls = b.logs;
   w.uint(ls.length);
@@ -115,11 +132,11 @@ export function writeBatchBody(b: Batch): Buffer {
   for (const t of ts) w.byte(t.level);
   for (const t of ts) w.uint(t.count);
   deltas(ts, (t) => t.firstSeen);
-  for (const t of ts) w.sint(t.lastSeen - t.firstSeen);
+  scaled(ts.map((t) => t.lastSeen - t.firstSeen));
+  for (const t of ts) w.uint(t.samples.length);
+  scaled(ts.flatMap((t) => t.samples.map((s) => s.ts - t.firstSeen)));
   for (const t of ts) {
-    w.uint(t.samples.length);
     for (const s of t.samples) {
-      w.sint(s.ts - t.firstSeen);
       w.uint(s.params.length);
       for (const p of s.params) w.str(p);
     }
@@ -163,36 +180,9 @@ export function writeBatchBody(b: Batch): Buffer {
   return head.view();
 }
 
-function writeSketch(w: ByteWriter, s: SketchData): void {
-  w.uint(s.zeros);
-  writeBins(w, s.positive);
-  writeBins(w, s.negative);
-}
-
-/**
- * A few values spread over a wide range (a 60 s window of a bursty rate holds 6 values across 170
- * buckets) leave a dense run mostly zeros; such a run goes as (gap, count) pairs instead. The
- * low bit of the length says which, so both read back to the same dense run.
- */
-function writeBins(w: ByteWriter, bins: SketchBins): void {
-  const counts = bins.counts;
-  w.sint(bins.offset);
-  let nonZero = 0;
-  for (const c of counts) if (c !== 0) nonZero++;
-  if (nonZero * 2 >= counts.length || counts[counts.length - 1] === 0) {
-    w.uint(counts.length * 2);
-    for (const c of counts) w.uint(c);
-    return;
-  }
-  w.uint(nonZero * 2 + 1);
-  let prev = -1;
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i] as number;
-    if (c === 0) continue;
-    w.uint(i - prev - 1);
-    w.uint(c);
-    prev = i;
-  }
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
 }
 
 /**
@@ -253,12 +243,30 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
       (rows[i] as Record<keyof T, unknown>)[key] = read();
     }
   };
+  // Version 3 writes integer columns over a common factor (scaled() in writeBatchBody).
+  const factor = (): number => {
+    if (version < 3) return 1;
+    const g = r.uint();
+    if (g === 0) r.fail('ET_ERR_INVALID_FIELD', 'common factor 0');
+    return g;
+  };
+  const scaledSint = (g: number): number => {
+    const v = r.sint() * g;
+    if (!Number.isSafeInteger(v)) r.fail('ET_ERR_INVALID_FIELD', 'value above 2^53');
+    return v;
+  };
+  const sampleTimes = (n: number): number[] => {
+    if (n > r.remaining) r.fail('ET_ERR_TRUNCATED', `${n} sample times, ${r.remaining} bytes left`);
+    const g = factor();
+    return Array.from({ length: n }, () => scaledSint(g));
+  };
   const deltas = <T>(rows: T[], field: string, key: keyof T): void => {
     r.field = field;
+    const g = factor();
     let prev = windowStart;
     for (let i = 0; i < rows.length; i++) {
       r.index = i;
-      prev += r.sint();
+      prev += scaledSint(g);
       (rows[i] as Record<keyof T, unknown>)[key] = prev;
     }
   };
@@ -283,16 +291,17 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
   column(metrics, 'metrics[].metric', ref, 'metric');
   deltas(metrics, 'metrics[].start', 'start');
   r.field = 'metrics[].end';
+  const gEnd = factor();
   for (let i = 0; i < metrics.length; i++) {
     r.index = i;
     const m = metrics[i] as MetricSummary;
-    m.end = m.start + r.uint();
+    m.end = m.start + (version < 3 ? r.uint() : scaledSint(gEnd));
   }
   const uint = (): number => r.uint();
   column(metrics, 'metrics[].count', uint, 'count');
   const numColumn = (field: string, ref?: (i: number) => readonly [number, number]): number[] => {
     r.field = field;
-    return readNumColumn(r, metrics.length, ref);
+    return readNumColumn(r, metrics.length, ref, version >= 3);
   };
   numColumn('metrics[].sum').forEach((v, i) => ((metrics[i] as MetricSummary).sum = v));
   numColumn('metrics[].min').forEach((v, i) => ((metrics[i] as MetricSummary).min = v));
@@ -308,9 +317,12 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
     if (flag > 1) r.fail('ET_ERR_INVALID_FIELD', `sketch flag ${flag}`);
     hasSketch.push(flag === 1);
   }
-  for (let i = 0; i < metrics.length; i++) {
-    r.index = i;
-    if (hasSketch[i]) (metrics[i] as MetricSummary).sketch = readSketch(r, sparseBins);
+  if (version >= 3) readSketchColumns(r, metrics, hasSketch);
+  else {
+    for (let i = 0; i < metrics.length; i++) {
+      r.index = i;
+      if (hasSketch[i]) (metrics[i] as MetricSummary).sketch = readSketch(r, sparseBins);
+    }
   }
 
   const logs = rows<LogEvent>('logs', 8, () => ({ ts: 0, container: '', level: 0, message: '', stream: 'stdout', repeat: 1, templateId: '', fields: {} }));
@@ -331,25 +343,35 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
   column(templates, 'templates[].count', uint, 'count');
   deltas(templates, 'templates[].firstSeen', 'firstSeen');
   r.field = 'templates[].lastSeen';
+  const gLast = factor();
   for (let i = 0; i < templates.length; i++) {
     r.index = i;
     const t = templates[i] as LogTemplate;
-    t.lastSeen = t.firstSeen + r.sint();
+    t.lastSeen = t.firstSeen + scaledSint(gLast);
   }
   r.field = 'templates[].samples';
+  // v3: every template's sample count, then all their times as one column, then the params; earlier versions interleave them.
+  let perTemplate: number[] | undefined;
+  if (version >= 3) {
+    perTemplate = [];
+    for (let i = 0; i < templates.length; i++) {
+      r.index = i;
+      perTemplate.push(r.count(limits.maxTemplateSamples, 1));
+    }
+  }
+  const times = perTemplate ? sampleTimes(perTemplate.reduce((a, k) => a + k, 0)) : undefined;
+  let sampleNo = 0;
   for (let i = 0; i < templates.length; i++) {
     r.index = i;
     const t = templates[i] as LogTemplate;
-    const k = r.count(limits.maxTemplateSamples, 2);
-    const samples: TemplateSample[] = [];
+    const k = perTemplate ? (perTemplate[i] as number) : r.count(limits.maxTemplateSamples, 2);
     for (let j = 0; j < k; j++) {
-      const ts = t.firstSeen + r.sint();
+      const ts = t.firstSeen + (times ? (times[sampleNo++] as number) : r.sint());
       const p = r.count(limits.maxTemplateParams, 1);
       const params: string[] = [];
       for (let q = 0; q < p; q++) params.push(r.str(maxStr));
-      samples.push({ ts, params });
+      t.samples.push({ ts, params });
     }
-    t.samples = samples;
   }
 
   const events = rows<ContainerEvent>('events', 4, () => ({ ts: 0, container: '', kind: 'start', attrs: {} }));

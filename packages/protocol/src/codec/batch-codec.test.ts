@@ -7,7 +7,7 @@ import { createBatchCodec } from './batch-codec.js';
 import { writeBatchBody } from './batch-body.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import { writeFrameHeader, MessageKind, FrameFlags } from '../wire/frame.js';
-import { limits } from '../limits.js';
+import { BATCH_FRAME_VERSION, limits } from '../limits.js';
 import type { Batch } from '../types/batch.js';
 import type { ProtocolErrorCode } from '../errors/errors.js';
 import { randomBatch, sampleBatch, seededRng } from '../testing/index.js';
@@ -38,10 +38,14 @@ function base(): Batch {
   };
 }
 
-/** A frame around a hand-made body, to reach the body decoder with exactly the bytes a test needs. */
-function frame(body: Uint8Array, flags = 0): Buffer {
+/**
+ * A frame around a hand-made body, to reach the body decoder with exactly the bytes a test needs.
+ * craft() writes the version 1 layout (sections all empty reads the same in every version);
+ * bodies from writeBatchBody are the current version's.
+ */
+function frame(body: Uint8Array, flags = 0, version = 1): Buffer {
   const c = new Compressor();
-  return Buffer.concat([writeFrameHeader(MessageKind.batch, flags), c.compress(body)]);
+  return Buffer.concat([writeFrameHeader(MessageKind.batch, flags, version), c.compress(body)]);
 }
 
 /** A body with the given header strings and string table; sections empty unless `sections` writes them. */
@@ -302,7 +306,7 @@ describe('batch decode rejects hostile input', () => {
       if (typeof change === 'function') change(b);
       else Object.assign(b, change);
       // Decoder side: the body encoder writes whatever it is given; validation is what refuses it.
-      const r = codec.decode(frame(writeBatchBody(b)));
+      const r = codec.decode(frame(writeBatchBody(b), 0, BATCH_FRAME_VERSION));
       if (r.ok) throw new Error(`accepted ${String(path)}`);
       expect(r.error.code, r.error.detail).toBe('ET_ERR_INVALID_FIELD');
       expect(r.error.detail).toMatch(path);

@@ -5,12 +5,12 @@ import { writeBatchBody } from './batch-body.js';
 import { ProtocolError, ProtocolErrorCodes } from '../errors/errors.js';
 import { validateBatch } from '../validate/batch.js';
 import { writeFrameHeader, MessageKind } from '../wire/frame.js';
-import { limits } from '../limits.js';
+import { BATCH_FRAME_VERSION, limits } from '../limits.js';
 import { intIn, randomBatch, seededRng, type Rng } from '../testing/index.js';
 
 const codec = createBatchCodec();
 const compressor = new Compressor();
-const frame = (body: Uint8Array): Buffer => Buffer.concat([writeFrameHeader(MessageKind.batch, 0), compressor.compress(body)]);
+const frame = (body: Uint8Array): Buffer => Buffer.concat([writeFrameHeader(MessageKind.batch, 0, BATCH_FRAME_VERSION), compressor.compress(body)]);
 
 /** Damage of the kinds a broken or hostile sender produces. */
 function mutate(rng: Rng, src: Buffer): Buffer {

@@ -1,6 +1,8 @@
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter } from './byte-writer.js';
 import { ByteReader } from './byte-reader.js';
+import { readNumColumn, writeNumColumn } from './num-column.js';
 import { randomNumber, seededRng } from '../testing/index.js';
 
 describe('wire primitives', () => {
@@ -35,6 +37,41 @@ describe('wire primitives', () => {
     expect(size(73.96732207)).toBeLessThan(8);
     expect(size(Math.PI)).toBe(9);
     expect(size(-0)).toBe(9);
+  });
+
+  it('number columns: values rounded to a few digits go as mantissa x 10^e (v3), bit-exact; earlier versions refuse that form', () => {
+    const rng = seededRng(11);
+    const vals = [123_400_000, -56_000, 10, 1e15, 2 ** 50, 0, -0, 17, 73.96, Math.PI];
+    // Columns carry finite values only (the batch validator refuses the rest).
+    for (let i = 0; vals.length < 20_000; i++) {
+      const raw = randomNumber(rng);
+      const v = i % 2 === 0 ? Number(raw.toPrecision(1 + (i % 6))) : raw;
+      if (Number.isFinite(v)) vals.push(v);
+    }
+    const w = new ByteWriter();
+    writeNumColumn(w, vals);
+    const bytes = w.finish();
+    const back = readNumColumn(new ByteReader(bytes), vals.length, undefined, true);
+    expect(back.every((v, i) => Object.is(v, vals[i]))).toBe(true);
+    expect(() => readNumColumn(new ByteReader(bytes), vals.length, undefined, false)).toThrow(/bad number tag 9/);
+    // A scale outside 10^1..10^15, and a scaled integer beyond the range integers are written in.
+    for (const [e, m] of [[0, 2], [16, 2], [15, 4000]]) {
+      const bad = new ByteWriter();
+      bad.uint(9);
+      bad.uint(e as number);
+      bad.byte(2);
+      bad.byte((m as number) % 256);
+      bad.byte(Math.floor((m as number) / 256));
+      expect(() => readNumColumn(new ByteReader(bad.finish()), 1, undefined, true)).toThrow(/integer scale|above 2\^50/);
+    }
+    // Rounded gauges cost fewer bytes than the plain varints of the same integers, more so once compressed (the tags repeat).
+    const rounded = Array.from({ length: 100 }, (_, i) => 123_400_000 + i * 100_000);
+    const column = new ByteWriter();
+    writeNumColumn(column, rounded);
+    const plain = new ByteWriter();
+    for (const v of rounded) plain.uint(v * 4);
+    expect(column.length).toBeLessThan(plain.length);
+    expect(gzipSync(column.finish()).length).toBeLessThan(gzipSync(plain.finish()).length * 0.7);
   });
 
   it('strings: ASCII, multi-byte UTF-8, and refusal of overlong or surrogate encodings', () => {

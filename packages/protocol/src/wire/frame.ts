@@ -15,12 +15,16 @@ export type MessageKindValue = (typeof MessageKind)[keyof typeof MessageKind];
 export const FrameFlags = {
   /** The zstd frame was compressed with the dictionary configured on both ends. */
   dictionary: 0x01,
-  /** (batch v2) The zstd frame was compressed against earlier batches' bodies, listed after the header. */
+  /** (batch v2+) The zstd frame was compressed against earlier batches' bodies, listed after the header. */
   references: 0x02,
-  /** (batch v2) The receiver keeps this batch's body, so that later batches may refer to it. */
+  /** (batch v2+) The receiver keeps this batch's body, so that later batches may refer to it. */
   keyframe: 0x04,
 } as const;
-const KNOWN_FLAGS: Record<number, number> = { 1: FrameFlags.dictionary, 2: FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe };
+const KNOWN_FLAGS: Record<number, number> = {
+  1: FrameFlags.dictionary,
+  2: FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe,
+  3: FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe,
+};
 
 export interface FrameHeader {
   version: number;

@@ -1,8 +1,10 @@
 /**
  * A column of numbers (a metric's sum, min, max or last across the batch), laid out for zstd:
  *
- *   n tags (ByteWriter.num tags: even = integer, 3 + uint e = decimal, 1 = float64, 5/7 = equal to ref a/b)
- *   W byte (only when there are decimals), then the decimal mantissas (zigzag) as W byte planes
+ *   n tags (ByteWriter.num tags: even = integer, 3 + uint e = decimal m / 10^e, 1 = float64, 5/7 = equal
+ *   to ref a/b; from batch v3 also 9 + uint e = integer m x 10^e, for values rounded to a few
+ *   significant digits, which would otherwise spend their varint on the zeros)
+ *   W byte (only when there are mantissas), then the mantissas (zigzag) as W byte planes
  *   (plane 0 = lowest byte of every value, ...)
  *   the float64 values as 8 byte planes
  *
@@ -14,9 +16,15 @@
 import { ByteWriter, INT_SHORT_MAX, MAX_DECIMAL_EXPONENT, POW10 } from './byte-writer.js';
 import type { ByteReader } from './byte-reader.js';
 
+/** 10^15 is the largest power of ten below INT_SHORT_MAX (2^50), the range of integers written. */
+const MAX_SCALE_EXPONENT = 15;
+/** Summaries rounded to a few significant digits (the collector's default) end in zeros; one is enough to pay off there. */
+const MIN_SCALE_EXPONENT = 1;
+
 export type NumRefs = (i: number) => readonly [number, number];
 
 export function writeNumColumn(w: ByteWriter, values: readonly number[], refs?: NumRefs): void {
+  const zigzag = (m: number): number => (m >= 0 ? m * 2 : -m * 2 - 1);
   const mantissas: number[] = [];
   const floats: number[] = [];
   for (let i = 0; i < values.length; i++) {
@@ -33,14 +41,19 @@ export function writeNumColumn(w: ByteWriter, values: readonly number[], refs?: 
       }
     }
     if (Number.isInteger(v) && Math.abs(v) <= INT_SHORT_MAX && !Object.is(v, -0)) {
-      w.uint((v >= 0 ? v * 2 : -v * 2 - 1) * 2);
+      const e = trailingZeros(v);
+      if (e >= MIN_SCALE_EXPONENT) {
+        w.byte(9);
+        w.uint(e);
+        mantissas.push(zigzag(v / (POW10[e] as number)));
+      } else w.uint(zigzag(v) * 2);
       continue;
     }
     const d = decimalOf(v);
     if (d) {
       w.byte(3);
       w.uint(d.e);
-      mantissas.push(d.m >= 0 ? d.m * 2 : -d.m * 2 - 1);
+      mantissas.push(zigzag(d.m));
     } else {
       w.byte(1);
       floats.push(v);
@@ -61,6 +74,13 @@ export function writeNumColumn(w: ByteWriter, values: readonly number[], refs?: 
   }
 }
 
+/** How many times 10 divides a non-zero integer (0 for 0). */
+function trailingZeros(v: number): number {
+  let e = 0;
+  while (v !== 0 && v % (POW10[e + 1] as number) === 0) e++;
+  return e;
+}
+
 /** v = m / 10^e with at most 15 significant digits, when that is exactly v; otherwise undefined. */
 function decimalOf(v: number): { m: number; e: number } | undefined {
   const a = Math.abs(v);
@@ -75,7 +95,8 @@ function decimalOf(v: number): { m: number; e: number } | undefined {
   return { m: v < 0 ? -m : m, e };
 }
 
-export function readNumColumn(r: ByteReader, n: number, refs?: NumRefs): number[] {
+/** `scaledIntegers`: tag 9 is allowed (batch v3 and later). */
+export function readNumColumn(r: ByteReader, n: number, refs: NumRefs | undefined, scaledIntegers: boolean): number[] {
   const tags: number[] = [];
   const exps: number[] = [];
   let decimals = 0;
@@ -88,6 +109,11 @@ export function readNumColumn(r: ByteReader, n: number, refs?: NumRefs): number[
       const e = r.uint();
       if (e > MAX_DECIMAL_EXPONENT) r.fail('ET_ERR_INVALID_FIELD', `decimal exponent ${e} above ${MAX_DECIMAL_EXPONENT}`);
       exps.push(e);
+      decimals++;
+    } else if (tag === 9 && scaledIntegers) {
+      const e = r.uint();
+      if (e < 1 || e > MAX_SCALE_EXPONENT) r.fail('ET_ERR_INVALID_FIELD', `integer scale 10^${e} outside 10^1..10^${MAX_SCALE_EXPONENT}`);
+      exps.push(-e);
       decimals++;
     } else {
       if (tag === 1) floats++;
@@ -109,11 +135,14 @@ export function readNumColumn(r: ByteReader, n: number, refs?: NumRefs): number[
   for (let i = 0; i < n; i++) {
     r.index = i;
     const tag = tags[i] as number;
-    if (tag === 3) {
+    if (tag === 3 || tag === 9) {
       const z = mantissas[di++] as number;
       if (z > Number.MAX_SAFE_INTEGER) r.fail('ET_ERR_INVALID_FIELD', 'mantissa above 2^53');
       const m = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-      out.push(m / (POW10[exps[i] as number] as number));
+      const e = exps[i] as number;
+      const v = e >= 0 ? m / (POW10[e] as number) : m * (POW10[-e] as number);
+      if (e < 0 && Math.abs(v) > INT_SHORT_MAX) r.fail('ET_ERR_INVALID_FIELD', `scaled integer above 2^50`);
+      out.push(v);
     } else if (tag === 1) {
       const v = fl[fi++] as number;
       if (!Number.isFinite(v)) r.fail('ET_ERR_INVALID_FIELD', 'not a finite number');
