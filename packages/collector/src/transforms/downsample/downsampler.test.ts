@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../pipeline/types.js';
 import { ddSketchOps } from './ddsketch-ops.js';
 import { Downsampler } from './downsampler.js';
+import { resolveDownsampleOptions } from './options.js';
 import { rollup } from './merge.js';
 import { shortestSum } from './series.js';
 
@@ -39,9 +40,9 @@ function loadSeries(): Array<{ name: string; points: Point[] }> {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** Feeds points one scrape at a time and flushes at every window boundary, as the collector does. */
-function downsample(points: Point[], metric: string, windowMs: number, kind: Sample['kind'] = 'gauge', drops: DropCount[] = []): MetricSummary[] {
-  const d = new Downsampler({ windowMs }, { sketches: ddSketchOps, report: { drop: (x, n = 1) => drops.push({ ...x, count: n }) } });
+/** Feeds points one scrape at a time and flushes at every window boundary, as the collector does; exact values unless `significantDigits` says otherwise. */
+function downsample(points: Point[], metric: string, windowMs: number, kind: Sample['kind'] = 'gauge', significantDigits = 0): MetricSummary[] {
+  const d = new Downsampler({ windowMs, significantDigits }, { sketches: ddSketchOps, report: { drop: () => undefined } });
   const out: MetricSummary[] = [];
   let windowEnd = Math.floor((points[0] as Point).ts / windowMs) * windowMs + windowMs;
   for (const p of points) {
@@ -103,6 +104,26 @@ describe.runIf(haveNab)('downsampling the NAB series', () => {
     }
     expect(wrong).toEqual([]);
     expect(windows).toBeGreaterThan(10_000);
+  });
+
+  it('by default rounds sum, min, max and last to 4 significant digits: within 5e-4 of exact, min <= last <= max', () => {
+    const wrong: string[] = [];
+    let changed = 0;
+    for (const { name, points } of series) {
+      const exact = downsample(points, name, HOUR);
+      const rounded = downsample(points, name, HOUR, 'gauge', resolveDownsampleOptions().significantDigits);
+      rounded.forEach((s, i) => {
+        const e = exact[i] as MetricSummary;
+        for (const k of ['sum', 'min', 'max', 'last'] as const) {
+          if (Math.abs(s[k] - e[k]) > Math.abs(e[k]) * 5e-4) wrong.push(`${name}@${s.start} ${k}: ${s[k]} vs ${e[k]}`);
+          if (s[k] !== e[k]) changed++;
+        }
+        if (s.count > 0 && !(s.min <= s.last && s.last <= s.max)) wrong.push(`${name}@${s.start}: min ${s.min} last ${s.last} max ${s.max}`);
+        if (JSON.stringify(s.sketch) !== JSON.stringify(e.sketch) || s.count !== e.count) wrong.push(`${name}@${s.start}: sketch or count differs`);
+      });
+    }
+    expect(wrong).toEqual([]);
+    expect(changed).toBeGreaterThan(1000);
   });
 
   it('merges hourly windows into daily ones equal to daily windows computed from the raw series', () => {

@@ -83,7 +83,7 @@ export class Downsampler {
     const out: MetricSummary[] = [];
     for (const [container, byMetric] of this.series) {
       for (const [metric, st] of byMetric) {
-        if (st.count > 0 || st.gaps > 0) out.push(summarize(st, start, windowEnd));
+        if (st.count > 0 || st.gaps > 0) out.push(summarize(st, start, windowEnd, this.options.significantDigits));
         resetWindow(st);
         if (st.idleWindows >= this.options.evictAfterWindows) {
           byMetric.delete(metric);

@@ -87,17 +87,19 @@ export function recordCounter(st: SeriesState, v: number, ts: number, sketches: 
 }
 
 /** The open window as a summary; count 0 with gaps > 0 marks a window the series was absent for. */
-export function summarize(st: SeriesState, start: number, end: number): MetricSummary {
+/** `digits`: significant digits kept of sum, min, max and last (0 = all; the sum still loses its binary noise). */
+export function summarize(st: SeriesState, start: number, end: number, digits = 0): MetricSummary {
+  const value = (v: number): number => (st.count > 0 ? (digits > 0 ? roundSignificant(v, digits) : v) : 0);
   const s: MetricSummary = {
     container: st.container,
     metric: st.metric,
     start,
     end,
     count: st.count,
-    sum: shortestSum(st.sum),
-    min: st.count > 0 ? st.min : 0,
-    max: st.count > 0 ? st.max : 0,
-    last: st.count > 0 ? st.last : 0,
+    sum: digits > 0 ? roundSignificant(st.sum, digits) : shortestSum(st.sum),
+    min: value(st.min),
+    max: value(st.max),
+    last: value(st.last),
     gaps: st.gaps,
     resets: st.resets,
   };
@@ -111,7 +113,16 @@ export function summarize(st: SeriesState, start: number, end: number): MetricSu
  * digits drop that noise and nothing the additions themselves have not already blurred.
  */
 export function shortestSum(sum: number): number {
-  return Number.isFinite(sum) ? Number(sum.toPrecision(15)) : sum;
+  return roundSignificant(sum, 15);
+}
+
+/**
+ * Rounding is monotonic, so min <= last <= max still holds after it. At 4 digits the error (at
+ * most 5e-4 relative) stays far inside the quantile sketch's 1%, and a window of a noisy gauge
+ * costs about a fifth fewer bytes on the uplink (bench/uplink-economy).
+ */
+export function roundSignificant(v: number, digits: number): number {
+  return Number.isFinite(v) && v !== 0 ? Number(v.toPrecision(digits)) : v;
 }
 
 export function resetWindow(st: SeriesState): void {

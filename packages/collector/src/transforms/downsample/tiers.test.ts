@@ -10,8 +10,8 @@ const noDrops = { drop: () => undefined };
 
 describe('TierRoller', () => {
   it('emits each 5-minute tier window when its last minute is flushed, equal to 5-minute windows from raw', () => {
-    const fine = new Downsampler({ windowMs: 60_000 }, { sketches: ddSketchOps, report: noDrops });
-    const coarse = new Downsampler({ windowMs: 300_000 }, { sketches: ddSketchOps, report: noDrops });
+    const fine = new Downsampler({ windowMs: 60_000, significantDigits: 0 }, { sketches: ddSketchOps, report: noDrops });
+    const coarse = new Downsampler({ windowMs: 300_000, significantDigits: 0 }, { sketches: ddSketchOps, report: noDrops });
     const roller = new TierRoller([300_000], ddSketchOps);
     const rolled: MetricSummary[] = [];
     const direct: MetricSummary[] = [];

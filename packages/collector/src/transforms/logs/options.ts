@@ -55,6 +55,11 @@ export const LogPipelineOptionsSchema = Type.Object({
   redact: Type.Object(RedactOptionsSchema.properties, { default: {} }),
   templates: Type.Object(TemplateMinerOptionsSchema.properties, { default: {} }),
   maxLogsPerWindow: Type.Integer({ minimum: 0, default: 5000, description: 'Verbatim lines shipped per window over all containers; the rest are counted as dropped (`cap_logs`).' }),
+  templateTimeResolutionMs: Type.Integer({
+    minimum: 1,
+    default: 1000,
+    description: "Templates' first and last seen and their samples' times are rounded down to this (ms); 1 = exact. A second is a byte per time on the uplink, a millisecond three.",
+  }),
   maxTemplatesPerWindow: Type.Integer({ minimum: 0, default: 2000, description: 'Templates shipped per window; the rest are counted as dropped (`cap_templates`).' }),
 });
 export type LogPipelineOptions = Static<typeof LogPipelineOptionsSchema>;

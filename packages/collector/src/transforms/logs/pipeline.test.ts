@@ -78,6 +78,23 @@ describe('LogPipeline', () => {
     }
   });
 
+  it("rounds templates' first and last seen and their samples' times down to templateTimeResolutionMs (1 s by default)", () => {
+    const lines = (push: (c: string, l: string) => void) => {
+      for (let i = 0; i < 3; i++) push('web', `GET /items/${i} 200 in ${i}ms`);
+    };
+    const coarse = setup();
+    lines(coarse.push);
+    const [t] = coarse.p.flush(0, 60_000).templates;
+    // The lines arrive at 1,000,010 .. 1,000,030 ms.
+    expect(t).toMatchObject({ firstSeen: 1_000_000, lastSeen: 1_000_000 });
+    expect(t?.samples.map((x) => x.ts)).toEqual([1_000_000, 1_000_000, 1_000_000]);
+    const exact = setup({ templateTimeResolutionMs: 1 });
+    lines(exact.push);
+    const [u] = exact.p.flush(0, 60_000).templates;
+    expect(u).toMatchObject({ firstSeen: 1_000_010, lastSeen: 1_000_030 });
+    expect(u?.samples.map((x) => x.ts)).toEqual([1_000_010, 1_000_020, 1_000_030]);
+  });
+
   it('collapses consecutive duplicates and counts filter and throttle drops', () => {
     const { p, push, drops } = setup({ defaults: { throttle: { linesPerSecond: 1, burst: 2 }, filter: { exclude: ['healthz'] } } });
     for (let i = 0; i < 4; i++) push('api', 'ERROR upstream refused');

@@ -122,7 +122,7 @@ export class LogPipeline {
         st.active = false;
       }
     }
-    const templates = this.foldMerged();
+    const templates = coarsenTimes(this.foldMerged(), this.options.templateTimeResolutionMs);
     this.noteSampled(templates);
     for (const e of this.logs) e.templateId = this.miner.resolve(e.templateId);
     const logs = this.logs;
@@ -255,4 +255,15 @@ export class LogPipeline {
   private drop(stage: string, reason: string, container: string, count: number): void {
     this.deps.report.drop({ stage, reason, container }, count);
   }
+}
+
+function coarsenTimes(templates: LogTemplate[], resolutionMs: number): LogTemplate[] {
+  if (resolutionMs === 1) return templates;
+  const down = (t: number): number => t - (t % resolutionMs);
+  for (const t of templates) {
+    t.firstSeen = down(t.firstSeen);
+    t.lastSeen = down(t.lastSeen);
+    for (const s of t.samples) s.ts = down(s.ts);
+  }
+  return templates;
 }
