@@ -1,8 +1,10 @@
 /**
  * Every insert goes through here, as JSONCompactEachRow text built before the insert (batch-text.ts
- * says why). The embedded connection applies per-query settings as session `SET`s that outlive
- * the query, so a deduplication token left by one insert would silently drop the next insert's
- * rows; every insert therefore sets its own token ('' = none).
+ * says why). Its settings are in the INSERT's own SETTINGS clause, not the client's
+ * clickhouse_settings: the embedded connection applies those as session `SET`s that outlive the
+ * query (a deduplication token left behind would silently drop another insert's rows), and the
+ * `SET` prefix cost about a third more engine time per insert (measured with the ingester bench's
+ * rows, bench/README.md).
  */
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -12,6 +14,16 @@ import { COLUMNS, TABLES } from './tables.js';
 export type InsertTable = keyof typeof COLUMNS;
 
 const INSERT_FORMAT = 'JSONCompactEachRow';
+
+/**
+ * The metrics insert feeds the hourly rollup (migration 0006), an AggregatingMergeTree whose rows
+ * the API aggregates at read time anyway; merging them inside each insert as well made that
+ * insert about a quarter slower for nothing (one insert holds one row per series and hour).
+ */
+const TABLE_SETTINGS: Partial<Record<InsertTable, string>> = { metrics: ', optimize_on_insert = 0' };
+
+/** A ClickHouse string literal. */
+export const sqlString = (s: string): string => `'${s.replace(/['\\]/g, '\\$&')}'`;
 
 /**
  * One row per line, in the column order of tables.ts. Joined rather than concatenated: join makes
@@ -28,11 +40,10 @@ export function rowsToText(rows: readonly (readonly unknown[])[]): string {
  */
 export async function insertText(client: ClickHouseClient, table: InsertTable, chunks: readonly string[], token = ''): Promise<void> {
   const res = await client.exec({
-    query: `INSERT INTO ${TABLES[table]} (${COLUMNS[table].join(', ')}) FORMAT ${INSERT_FORMAT}`,
+    query: `INSERT INTO ${TABLES[table]} (${COLUMNS[table].join(', ')}) SETTINGS insert_deduplication_token = ${sqlString(token)}${TABLE_SETTINGS[table] ?? ''} FORMAT ${INSERT_FORMAT}`,
     // Strings in a byte-mode stream with utf8 as its encoding stay strings: the embedded
     // connection concatenates them without a round trip through Buffers.
     values: Readable.from(chunks, { objectMode: false, encoding: 'utf8' }),
-    clickhouse_settings: { insert_deduplication_token: token },
   });
   // The response body is empty, but a server connection is reused only once it has been read.
   await finished(res.stream.resume());

@@ -1,5 +1,6 @@
 /** Identity of a batch and of a group of batches: pure functions, so retries reuse them exactly. */
 import { createHash } from 'node:crypto';
+import { sqlString } from '../storage/insert.js';
 
 export interface BatchKey {
   node: string;
@@ -23,5 +24,5 @@ export function groupToken(keys: readonly BatchKey[]): string {
 
 /** `(('n1',1,2),('n2',1,3))` for an IN clause; node ids match the protocol's strict pattern, quotes escaped anyway. */
 export function keyTuples(keys: readonly BatchKey[]): string {
-  return keys.map((k) => `('${k.node.replace(/['\\]/g, '\\$&')}',${Math.trunc(k.epoch)},${Math.trunc(k.seq)})`).join(',');
+  return keys.map((k) => `(${sqlString(k.node)},${Math.trunc(k.epoch)},${Math.trunc(k.seq)})`).join(',');
 }
