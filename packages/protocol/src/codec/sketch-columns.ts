@@ -24,53 +24,56 @@ const INDEX_PER_OCTAVE = 34.656203751888334;
 
 /**
  * A lower estimate of the mapping's bin index of v (by at most 4 bins): log2(v) taken as exponent +
- * mantissa fraction, read from the float's bits. Only exact operations and one rounded multiply,
- * so both ends compute the same number whatever their libm; Math.log could differ in the last bit
- * and move a floor.
+ * mantissa fraction. Math.log2 only guesses the exponent, which exact comparisons with powers of
+ * two then fix, and dividing by a power of two is exact: so both ends compute the same integer
+ * whatever their libm, where Math.log could differ in the last bit and move a floor.
  */
 export function predictIndex(v: number): number {
   if (!(v > SKETCH_MIN_INDEXABLE) || !Number.isFinite(v)) return 0;
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, v);
-  const hi = view.getUint32(0);
-  const lo = view.getUint32(4);
-  const exponent = ((hi >>> 20) & 0x7ff) - 1023;
-  const fraction = ((hi & 0xfffff) * 2 ** 32 + lo) / 2 ** 52;
-  return Math.floor((exponent + fraction) * INDEX_PER_OCTAVE);
+  let exponent = Math.floor(Math.log2(v));
+  while (2 ** exponent > v) exponent--;
+  while (2 ** (exponent + 1) <= v) exponent++;
+  return Math.floor((exponent + (v / 2 ** exponent - 1)) * INDEX_PER_OCTAVE);
 }
 
 const anchors = (m: MetricSummary): [number, number] => [predictIndex(m.min), predictIndex(-m.max)];
 
-/** Sparse when at most half the bins are non-empty and the run ends on one (v2's rule). */
+function nonZero(counts: readonly number[]): number {
+  let n = 0;
+  for (const c of counts) if (c !== 0) n++;
+  return n;
+}
+
+/** Sparse when fewer than half the bins are non-empty and the run ends on one (v2's rule). */
 function isSparse(counts: readonly number[]): boolean {
-  let nonZero = 0;
-  for (const c of counts) if (c !== 0) nonZero++;
-  return !(nonZero * 2 >= counts.length || counts[counts.length - 1] === 0);
+  return !(nonZero(counts) * 2 >= counts.length || counts[counts.length - 1] === 0);
 }
 
 export function writeSketchColumns(w: ByteWriter, metrics: readonly MetricSummary[]): void {
-  const rows = metrics.filter((m): m is MetricSummary & { sketch: SketchData } => m.sketch !== undefined);
-  for (const m of rows) w.uint(m.sketch.zeros);
-  const stores = (pick: (s: SketchData) => SketchBins, anchor: 0 | 1) => {
-    for (const m of rows) w.sint(pick(m.sketch).offset - (anchors(m)[anchor] as number));
-    for (const m of rows) {
-      const counts = pick(m.sketch).counts;
-      w.uint(isSparse(counts) ? 2 * counts.filter((c) => c !== 0).length + 1 : 2 * counts.length);
+  const rows: Array<{ sketch: SketchData; anchors: [number, number] }> = [];
+  for (const m of metrics) if (m.sketch) rows.push({ sketch: m.sketch, anchors: anchors(m) });
+  const stores = rows.flatMap((r) => [r.sketch.positive, r.sketch.negative]);
+  const sparse = stores.map((s) => isSparse(s.counts));
+  for (const r of rows) w.uint(r.sketch.zeros);
+  for (const k of [0, 1] as const) {
+    for (let i = 0; i < rows.length; i++) w.sint((stores[2 * i + k] as SketchBins).offset - (rows[i] as (typeof rows)[number]).anchors[k]);
+    for (let i = 0; i < rows.length; i++) {
+      const counts = (stores[2 * i + k] as SketchBins).counts;
+      w.uint(sparse[2 * i + k] ? 2 * nonZero(counts) + 1 : 2 * counts.length);
     }
-  };
-  stores((s) => s.positive, 0);
-  stores((s) => s.negative, 1);
-  const all = rows.flatMap((m) => [m.sketch.positive.counts, m.sketch.negative.counts]);
-  for (const counts of all) {
-    if (!isSparse(counts)) continue;
+  }
+  stores.forEach((s, j) => {
+    if (!sparse[j]) return;
     let prev = -1;
-    counts.forEach((c, i) => {
-      if (c === 0) return;
+    for (let i = 0; i < s.counts.length; i++) {
+      if (s.counts[i] === 0) continue;
       w.uint(i - prev - 1);
       prev = i;
-    });
-  }
-  for (const counts of all) for (const c of counts) if (!isSparse(counts) || c !== 0) w.uint(c);
+    }
+  });
+  stores.forEach((s, j) => {
+    for (const c of s.counts) if (!sparse[j] || c !== 0) w.uint(c);
+  });
 }
 
 /** Reads what writeSketchColumns wrote into the rows flagged in `has`. */
@@ -89,7 +92,10 @@ export function readSketchColumns(r: ByteReader, metrics: readonly MetricSummary
   const heads: Array<{ offsets: number[]; heads: number[] }> = [];
   for (const [anchor, name] of [[0, 'positive'], [1, 'negative']] as const) {
     r.field = `metrics[].sketch.${name}.offset`;
-    const offsets = column(() => r.sint()).map((d, i) => d + (anchors(rows[i] as MetricSummary)[anchor] as number));
+    const offsets = column(() => r.sint()).map((d, i) => {
+      const m = rows[i] as MetricSummary;
+      return d + predictIndex(anchor === 0 ? m.min : -m.max);
+    });
     r.field = `metrics[].sketch.${name}.bins`;
     heads.push({ offsets, heads: column(() => r.uint()) });
   }
