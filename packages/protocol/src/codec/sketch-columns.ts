@@ -24,114 +24,124 @@ const INDEX_PER_OCTAVE = 34.656203751888334;
 
 /**
  * A lower estimate of the mapping's bin index of v (by at most 4 bins): log2(v) taken as exponent +
- * mantissa fraction. Math.log2 only guesses the exponent, which exact comparisons with powers of
- * two then fix, and dividing by a power of two is exact: so both ends compute the same integer
- * whatever their libm, where Math.log could differ in the last bit and move a floor.
+ * mantissa fraction, read from the float's bits. Only exact operations and one rounded multiply,
+ * so both ends compute the same integer whatever their libm, where Math.log could differ in the
+ * last bit and move a floor. One predictor (one 8-byte view) serves a whole section.
  */
-export function predictIndex(v: number): number {
-  if (!(v > SKETCH_MIN_INDEXABLE) || !Number.isFinite(v)) return 0;
-  let exponent = Math.floor(Math.log2(v));
-  while (2 ** exponent > v) exponent--;
-  while (2 ** (exponent + 1) <= v) exponent++;
-  return Math.floor((exponent + (v / 2 ** exponent - 1)) * INDEX_PER_OCTAVE);
+export function indexPredictor(): (v: number) => number {
+  const view = new DataView(new ArrayBuffer(8));
+  return (v) => {
+    if (!(v > SKETCH_MIN_INDEXABLE) || !Number.isFinite(v)) return 0;
+    view.setFloat64(0, v);
+    const hi = view.getUint32(0);
+    const exponent = ((hi >>> 20) & 0x7ff) - 1023;
+    const fraction = ((hi & 0xfffff) * 2 ** 32 + view.getUint32(4)) / 2 ** 52;
+    return Math.floor((exponent + fraction) * INDEX_PER_OCTAVE);
+  };
 }
 
-const anchors = (m: MetricSummary): [number, number] => [predictIndex(m.min), predictIndex(-m.max)];
-
-function nonZero(counts: readonly number[]): number {
-  let n = 0;
-  for (const c of counts) if (c !== 0) n++;
-  return n;
-}
-
-/** Sparse when fewer than half the bins are non-empty and the run ends on one (v2's rule). */
-function isSparse(counts: readonly number[]): boolean {
-  return !(nonZero(counts) * 2 >= counts.length || counts[counts.length - 1] === 0);
-}
 
 export function writeSketchColumns(w: ByteWriter, metrics: readonly MetricSummary[]): void {
-  const rows: Array<{ sketch: SketchData; anchors: [number, number] }> = [];
-  for (const m of metrics) if (m.sketch) rows.push({ sketch: m.sketch, anchors: anchors(m) });
-  const stores = rows.flatMap((r) => [r.sketch.positive, r.sketch.negative]);
-  const sparse = stores.map((s) => isSparse(s.counts));
-  for (const r of rows) w.uint(r.sketch.zeros);
-  for (const k of [0, 1] as const) {
-    for (let i = 0; i < rows.length; i++) w.sint((stores[2 * i + k] as SketchBins).offset - (rows[i] as (typeof rows)[number]).anchors[k]);
-    for (let i = 0; i < rows.length; i++) {
-      const counts = (stores[2 * i + k] as SketchBins).counts;
-      w.uint(sparse[2 * i + k] ? 2 * nonZero(counts) + 1 : 2 * counts.length);
+  const predict = indexPredictor();
+  const rows: Array<{ m: MetricSummary; sketch: SketchData }> = [];
+  for (const m of metrics) if (m.sketch) rows.push({ m, sketch: m.sketch });
+  // Stores in order: row 0 positive, row 0 negative, row 1 positive, ...
+  const stores: SketchBins[] = [];
+  const sparse: boolean[] = [];
+  const heads: number[] = [];
+  for (const { sketch } of rows) {
+    for (const store of [sketch.positive, sketch.negative]) {
+      const counts = store.counts;
+      let nonZero = 0;
+      for (const c of counts) if (c !== 0) nonZero++;
+      // Sparse when fewer than half the bins are non-empty and the run ends on one (v2's rule).
+      const isSparse = !(nonZero * 2 >= counts.length || counts[counts.length - 1] === 0);
+      stores.push(store);
+      sparse.push(isSparse);
+      heads.push(isSparse ? 2 * nonZero + 1 : 2 * counts.length);
     }
   }
-  stores.forEach((s, j) => {
-    if (!sparse[j]) return;
+  for (const { sketch } of rows) w.uint(sketch.zeros);
+  for (let i = 0; i < rows.length; i++) w.sint((stores[2 * i] as SketchBins).offset - predict((rows[i] as (typeof rows)[number]).m.min));
+  for (let i = 0; i < rows.length; i++) w.uint(heads[2 * i] as number);
+  for (let i = 0; i < rows.length; i++) w.sint((stores[2 * i + 1] as SketchBins).offset - predict(-(rows[i] as (typeof rows)[number]).m.max));
+  for (let i = 0; i < rows.length; i++) w.uint(heads[2 * i + 1] as number);
+  for (let j = 0; j < stores.length; j++) {
+    if (!sparse[j]) continue;
+    const counts = (stores[j] as SketchBins).counts;
     let prev = -1;
-    for (let i = 0; i < s.counts.length; i++) {
-      if (s.counts[i] === 0) continue;
+    for (let i = 0; i < counts.length; i++) {
+      if (counts[i] === 0) continue;
       w.uint(i - prev - 1);
       prev = i;
     }
-  });
-  stores.forEach((s, j) => {
-    for (const c of s.counts) if (!sparse[j] || c !== 0) w.uint(c);
-  });
+  }
+  for (let j = 0; j < stores.length; j++) {
+    const counts = (stores[j] as SketchBins).counts;
+    if (sparse[j]) {
+      for (const c of counts) if (c !== 0) w.uint(c);
+    } else for (const c of counts) w.uint(c);
+  }
 }
 
 /** Reads what writeSketchColumns wrote into the rows flagged in `has`. */
 export function readSketchColumns(r: ByteReader, metrics: readonly MetricSummary[], has: readonly boolean[]): void {
-  const rows = metrics.filter((_, i) => has[i]);
-  const column = (read: () => number): number[] => {
-    const out: number[] = [];
-    for (let i = 0; i < rows.length; i++) {
+  const rows: MetricSummary[] = [];
+  for (let i = 0; i < metrics.length; i++) if (has[i]) rows.push(metrics[i] as MetricSummary);
+  const n = rows.length;
+  const column = (field: string, read: () => number): number[] => {
+    r.field = field;
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
       r.index = i;
-      out.push(read());
+      out[i] = read();
     }
     return out;
   };
-  r.field = 'metrics[].sketch.zeros';
-  const zeros = column(() => r.uint());
-  const heads: Array<{ offsets: number[]; heads: number[] }> = [];
-  for (const [anchor, name] of [[0, 'positive'], [1, 'negative']] as const) {
-    r.field = `metrics[].sketch.${name}.offset`;
-    const offsets = column(() => r.sint()).map((d, i) => {
-      const m = rows[i] as MetricSummary;
-      return d + predictIndex(anchor === 0 ? m.min : -m.max);
-    });
-    r.field = `metrics[].sketch.${name}.bins`;
-    heads.push({ offsets, heads: column(() => r.uint()) });
-  }
+  const uint = (): number => r.uint();
+  const zeros = column('metrics[].sketch.zeros', uint);
+  const predict = indexPredictor();
+  const posOffsets = column('metrics[].sketch.positive.offset', () => r.sint());
+  const posHeads = column('metrics[].sketch.positive.bins', uint);
+  const negOffsets = column('metrics[].sketch.negative.offset', () => r.sint());
+  const negHeads = column('metrics[].sketch.negative.bins', uint);
   // Every bin takes at least a byte, so the heads are checked against the bytes left before any run is built.
   r.field = 'metrics[].sketch';
-  let sparsePairs = 0;
+  const binsOf = (h: number): number => (h % 2 === 0 ? h / 2 : (h - 1) / 2);
+  let pairs = 0;
   let bins = 0;
-  rows.forEach((_, i) => {
+  for (let i = 0; i < n; i++) {
     r.index = i;
-    const [p, n] = [heads[0]?.heads[i] as number, heads[1]?.heads[i] as number];
-    for (const h of [p, n]) if (h % 2 === 1) sparsePairs += (h - 1) / 2;
-    const wanted = (h: number) => (h % 2 === 0 ? h / 2 : (h - 1) / 2);
-    if (wanted(p) + wanted(n) > limits.maxSketchBins) r.fail('ET_ERR_INVALID_FIELD', `${wanted(p) + wanted(n)} sketch bins above the limit ${limits.maxSketchBins}`);
-    bins += wanted(p) + wanted(n);
-  });
-  if (sparsePairs + bins > r.remaining) r.fail('ET_ERR_TRUNCATED', `sketch bins need ${sparsePairs + bins} bytes, ${r.remaining} left`);
-  const runs: number[] = [];
-  for (let j = 0; j < sparsePairs; j++) runs.push(r.uint());
+    const [p, q] = [posHeads[i] as number, negHeads[i] as number];
+    if (p % 2 === 1) pairs += (p - 1) / 2;
+    if (q % 2 === 1) pairs += (q - 1) / 2;
+    const b = binsOf(p) + binsOf(q);
+    if (b > limits.maxSketchBins) r.fail('ET_ERR_INVALID_FIELD', `${b} sketch bins above the limit ${limits.maxSketchBins}`);
+    bins += b;
+  }
+  if (pairs + bins > r.remaining) r.fail('ET_ERR_TRUNCATED', `sketch bins need ${pairs + bins} bytes, ${r.remaining} left`);
+  const runs = new Array<number>(pairs);
+  for (let j = 0; j < pairs; j++) runs[j] = r.uint();
   let run = 0;
-  rows.forEach((m, i) => {
-    r.index = i;
-    const store = (k: 0 | 1): SketchBins => {
-      const h = heads[k]?.heads[i] as number;
-      const offset = heads[k]?.offsets[i] as number;
-      if (h % 2 === 0) return { offset, counts: Array.from({ length: h / 2 }, () => r.uint()) };
-      const counts: number[] = [];
-      for (let j = 0; j < (h - 1) / 2; j++) {
-        const gap = runs[run++] as number;
-        if (counts.length + gap + 1 > limits.maxSketchBins) r.fail('ET_ERR_INVALID_FIELD', `sketch bins beyond the limit ${limits.maxSketchBins}`);
-        for (let g = 0; g < gap; g++) counts.push(0);
-        counts.push(r.uint());
-      }
+  const store = (head: number, offset: number): SketchBins => {
+    const counts: number[] = [];
+    if (head % 2 === 0) {
+      for (let j = 0; j < head / 2; j++) counts.push(r.uint());
       return { offset, counts };
-    };
-    const positive = store(0);
-    const negative = store(1);
+    }
+    for (let j = 0; j < (head - 1) / 2; j++) {
+      const gap = runs[run++] as number;
+      if (counts.length + gap + 1 > limits.maxSketchBins) r.fail('ET_ERR_INVALID_FIELD', `sketch bins beyond the limit ${limits.maxSketchBins}`);
+      for (let g = 0; g < gap; g++) counts.push(0);
+      counts.push(r.uint());
+    }
+    return { offset, counts };
+  };
+  for (let i = 0; i < n; i++) {
+    r.index = i;
+    const m = rows[i] as MetricSummary;
+    const positive = store(posHeads[i] as number, (posOffsets[i] as number) + predict(m.min));
+    const negative = store(negHeads[i] as number, (negOffsets[i] as number) + predict(-m.max));
     m.sketch = { zeros: zeros[i] as number, positive, negative };
-  });
+  }
 }
