@@ -6,6 +6,7 @@ export { migrate, type MigrateResult } from './storage/migrate.js';
 export { MIGRATIONS, type Migration } from './storage/migrations/index.js';
 export { TABLES, COLUMNS } from './storage/tables.js';
 export { batchToRows, type BatchMeta } from './storage/rows.js';
+export { insertText, rowsToText } from './storage/insert.js';
 export { createWriter, type Writer, type WriterState, type SubmitOutcome } from './writer/writer.js';
 export { createRouter, type Router, type RouterCounters } from './consumer/router.js';
 export { buildApi, API_LIMITS } from './api/app.js';
