@@ -18,7 +18,7 @@ export const SenderOptionsSchema = Type.Object({
     minimum: 0,
     maximum: 16,
     default: 12,
-    description: 'Acknowledged keyframes of the same priority class each batch is compressed against (0 = every batch standalone).',
+    description: "Acknowledged keyframes of the same priority class each batch is compressed against (template samples also against the template counts' last two; 0 = every batch standalone).",
   }),
   keyframeEvery: Type.Integer({ minimum: 1, default: 2, description: 'Every Nth batch of a class is a keyframe, whose body the ingester keeps for later batches to refer to.' }),
 });

@@ -46,6 +46,16 @@ describe('ReferenceBook', () => {
     expect(book.stats()).toMatchObject({ keyframes: 5, referenced: 7, unknown: 0 });
   });
 
+  it("compresses template samples (class 3) against the template counts' (class 2) last two keyframes as well as their own", () => {
+    const book = new ReferenceBook(codec, { references: 8, keyframeEvery: 1 });
+    for (const seq of [1, 2, 3]) send(book, seq, 2);
+    expect(send(book, 4, 3).refs).toEqual([2, 3]);
+    expect(send(book, 5, 3).refs).toEqual([2, 3, 4]);
+    // The other way round, and between other classes, nothing is shared.
+    expect(send(book, 6, 2).refs).toEqual([1, 2, 3]);
+    expect(send(book, 7, 1).refs).toEqual([]);
+  });
+
   it('uses a keyframe only once it is acknowledged', () => {
     const book = new ReferenceBook(codec, { references: 8, keyframeEvery: 4 });
     book.frameFor({ epoch: EPOCH, seq: 1, priorityClass: 0 }, codec.encode(batch(1)));
