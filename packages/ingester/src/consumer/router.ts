@@ -124,28 +124,24 @@ export function createRouter(deps: RouterDeps): Router {
       return reject(topic, node, decoded.error.code, decoded.error.detail, payload);
     }
     const { batch, body } = decoded.value;
-    if (head.value.keyframe && deps.references) {
-      try {
-        // Before the ack: the node uses a keyframe as a reference only once it is acknowledged.
-        await deps.references.put(batch.node, batch.epoch, batch.seq, body);
-      } catch (err) {
-        logger.warn({ node, epoch: batch.epoch, seq: batch.seq, err: (err as Error).message }, 'keyframe not stored; batch not acknowledged');
-        return;
-      }
-    }
+    // The ack waits for the keyframe too: the node uses a keyframe as a reference only once it is
+    // acknowledged. Not awaited here, so that keyframes of many nodes share one insert. (A
+    // redelivered batch stores its keyframe again: it may have been sent as a keyframe only now.)
+    const keyframe = head.value.keyframe && deps.references ? deps.references.put(batch.node, batch.epoch, batch.seq, body) : undefined;
     await writer.waitForRoom();
     c.batchesAccepted++;
-    writer.submit(batch, { receivedAt: now(), wireBytes: payload.length, ingesterId }).then(
-      async (outcome) => {
-        if (outcome === 'stored') c.batchesStored++;
-        else c.batchesDuplicate++;
-        await ack(batch.node, batch.epoch, batch.seq);
-      },
-      async (err: Error) => {
+    const stored = writer.submit(batch, { receivedAt: now(), wireBytes: payload.length, ingesterId });
+    Promise.allSettled([stored, keyframe]).then(async ([s, k]) => {
+      if (s.status === 'rejected') {
+        const err = s.reason as Error;
         if (err instanceof IngesterError && err.code === 'ET_ERR_STORAGE_REJECTED') return refused(topic, batch, err, payload);
-        logger.warn({ node, epoch: batch.epoch, seq: batch.seq, err: err.message }, 'batch not stored; not acknowledged');
-      },
-    );
+        return logger.warn({ node, epoch: batch.epoch, seq: batch.seq, err: err.message }, 'batch not stored; not acknowledged');
+      }
+      if (s.value === 'stored') c.batchesStored++;
+      else c.batchesDuplicate++;
+      if (k.status === 'rejected') return logger.warn({ node, epoch: batch.epoch, seq: batch.seq, err: (k.reason as Error).message }, 'keyframe not stored; batch not acknowledged');
+      await ack(batch.node, batch.epoch, batch.seq);
+    });
   }
 
   async function handleStatus(topic: string, node: string, payload: Buffer): Promise<void> {

@@ -6,15 +6,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load.js';
 import { createClickHouseClient } from '../storage/client.js';
 import { migrate } from '../storage/migrate.js';
+import { faultSwitch } from '../../test-support/faulty-connection.js';
 import { createReferenceStore } from './store.js';
 import { REFERENCE_TABLE } from './tables.js';
 
 describe('reference store on embedded ClickHouse', () => {
   let dir: string;
   let client: ClickHouseClient;
+  const faults = faultSwitch();
+  let inserts = 0;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-refs-'));
-    client = createClickHouseClient({ dataDir: dir });
+    client = createClickHouseClient({
+      dataDir: dir,
+      wrapConnection: (c) => {
+        const inner = faults.wrap(c);
+        return { ...inner, insert: (p) => (p.query.includes(REFERENCE_TABLE) && inserts++, inner.insert(p)) };
+      },
+    });
     await migrate(client, { retention: resolveConfig(undefined, {}).retention });
   });
   afterAll(async () => {
@@ -45,5 +54,21 @@ describe('reference store on embedded ClickHouse', () => {
     await client.command({ query: `OPTIMIZE TABLE ${REFERENCE_TABLE} FINAL` });
     expect(await a.get('n3', 1, [5])).toBeUndefined();
     expect(await a.get('n3', 1, [261])).toEqual([Buffer.from('new')]);
+  });
+
+  it('stores the keyframes of many nodes arriving together in a few inserts, and refuses a put ClickHouse did not take', async () => {
+    const a = createReferenceStore({ client, cacheBytes: 0 });
+    inserts = 0;
+    await Promise.all(Array.from({ length: 100 }, (_, i) => a.put(`g${i}`, 1, 7, Buffer.from(`kf-${i}`))));
+    expect(inserts).toBeGreaterThanOrEqual(1);
+    expect(inserts).toBeLessThanOrEqual(2);
+    const b = createReferenceStore({ client, cacheBytes: 0 });
+    expect(await b.get('g42', 1, [7])).toEqual([Buffer.from('kf-42')]);
+    expect(await b.get('g99', 1, [7])).toEqual([Buffer.from('kf-99')]);
+    faults.set('fail', new RegExp(REFERENCE_TABLE));
+    await expect(a.put('g-out', 1, 1, Buffer.from('x'))).rejects.toThrow(/not stored/);
+    faults.set('ok');
+    await a.put('g-out', 1, 1, Buffer.from('x'));
+    expect(await b.get('g-out', 1, [1])).toEqual([Buffer.from('x')]);
   });
 });

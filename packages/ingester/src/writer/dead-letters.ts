@@ -1,12 +1,12 @@
 /**
- * Dead-letter rows, group-committed: a row goes to ClickHouse at once when no dead-letter insert
- * is running, and rows that arrive meanwhile go together in the next one. A flood of hostile
- * messages therefore costs a few inserts (and parts) instead of one per message, and a lone
- * rejection waits for nothing. Best effort: a row is dropped (and logged) when its insert fails or
- * the queue is over its byte bound; the rejection itself is still counted and logged by the caller.
+ * Dead-letter rows, group-committed (storage/group-commit.ts): a flood of hostile messages costs
+ * a few inserts instead of one per message. Best effort: a row is dropped (and logged) when its
+ * insert fails or the queue is over its byte bound; the rejection itself is still counted and
+ * logged by the caller.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../logger.js';
+import { createGroupCommit } from '../storage/group-commit.js';
 import { insertRows } from '../storage/insert.js';
 
 export interface DeadLetter {
@@ -37,54 +37,21 @@ export interface DeadLetterSinkDeps {
 /** Detail text is for people; a bound keeps a hostile message from making it the big part. */
 const MAX_DETAIL = 4096;
 
-interface Queued {
-  row: unknown[];
-  done: (stored: boolean) => void;
-}
-
 export function createDeadLetterSink(deps: DeadLetterSinkDeps): DeadLetterSink {
   const { client, logger } = deps;
-  const maxQueueBytes = deps.maxQueueBytes ?? 64 * 1024 * 1024;
-  let queue: Queued[] = [];
-  let queuedBytes = 0;
-  let running: Promise<void> | undefined;
-
-  /**
-   * Inserts until the queue is empty and clears `running` in the same step that finds it empty, so a
-   * row added at any time is either taken by this loop or starts the next one. Never throws.
-   */
-  async function run(): Promise<void> {
-    while (queue.length > 0) {
-      const taken = queue;
-      queue = [];
-      queuedBytes = 0;
-      let stored = true;
-      try {
-        await insertRows(client, 'deadLetters', taken.map((q) => q.row));
-      } catch (err) {
-        stored = false;
-        logger.error({ code: 'ET_ERR_STORAGE_UNAVAILABLE', rows: taken.length, err: (err as Error).message }, 'dead-letter rows not written');
-      }
-      for (const q of taken) q.done(stored);
-    }
-    running = undefined;
-  }
-
+  const commits = createGroupCommit<unknown[]>({
+    insert: (rows) => insertRows(client, 'deadLetters', rows),
+    maxQueueBytes: deps.maxQueueBytes ?? 64 * 1024 * 1024,
+    onError: (err, rows) => logger.error({ code: 'ET_ERR_STORAGE_UNAVAILABLE', rows, err: err.message }, 'dead-letter rows not written'),
+  });
   return {
-    add(d) {
+    async add(d) {
       const base64 = d.payload.toString('base64');
-      if (queuedBytes + base64.length > maxQueueBytes && queue.length > 0) {
-        logger.warn({ code: d.code, node: d.node, bytes: d.payload.length }, 'dead-letter queue full; row dropped');
-        return Promise.resolve(false);
-      }
       const row = [d.receivedAt, d.topic, d.node, d.code, d.detail.slice(0, MAX_DETAIL), d.payload.length, base64, d.ingesterId];
-      const stored = new Promise<boolean>((done) => queue.push({ row, done }));
-      queuedBytes += base64.length;
-      running ??= run();
+      const stored = await commits.add(row, base64.length);
+      if (!stored) logger.warn({ code: d.code, node: d.node, bytes: d.payload.length }, 'dead-letter row dropped');
       return stored;
     },
-    async drain() {
-      while (running) await running;
-    },
+    drain: () => commits.drain(),
   };
 }
