@@ -1,16 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchCodec, decodeAck, topics } from '@edge-telemetry/protocol';
 import { resolveConfig } from '../config/load.js';
-import { createClickHouseClient } from '../storage/client.js';
-import { migrate } from '../storage/migrate.js';
 import { TABLES } from '../storage/tables.js';
 import type { Logger } from '../logger.js';
 import { sampleBatch } from '../../test-support/batches.js';
 import { refuseRowsContaining } from '../../test-support/refusing-connection.js';
+import { insertCounter, openMigrated, type EmbeddedClickHouse } from '../../test-support/embedded-clickhouse.js';
 import { createWriter } from '../writer/writer.js';
 import { createRouter } from './router.js';
 
@@ -18,9 +14,9 @@ const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: 
 const codec = createBatchCodec();
 
 describe('router on embedded ClickHouse', () => {
-  let dir: string;
+  let engine: EmbeddedClickHouse;
   let client: ClickHouseClient;
-  let deadLetterInserts = 0;
+  const deadLetterInserts = insertCounter(TABLES.deadLetters);
   const config = resolveConfig({ writer: { flushIntervalMs: 20, retryMinMs: 10, retryMaxMs: 40 } }, {});
 
   const setup = () => {
@@ -47,20 +43,10 @@ describe('router on embedded ClickHouse', () => {
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'et-router-'));
-    client = createClickHouseClient({
-      dataDir: dir,
-      wrapConnection: (c) => {
-        const inner = refuseRowsContaining('POISON-ROW')(c);
-        return { ...inner, exec: (p) => (p.query.includes(TABLES.deadLetters) && deadLetterInserts++, inner.exec(p)) };
-      },
-    });
-    await migrate(client, { retention: config.retention });
+    engine = await openMigrated('router', (c) => deadLetterInserts.wrap(refuseRowsContaining('POISON-ROW')(c)));
+    client = engine.client;
   });
-  afterAll(async () => {
-    await client.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => engine.close());
 
   it('dead-letters a batch whose rows ClickHouse refuses, with its bytes, then acknowledges it; its neighbour is stored', async () => {
     const { writer, router, acked, acks } = setup();
@@ -82,11 +68,11 @@ describe('router on embedded ClickHouse', () => {
 
   it('takes a flood of hostile messages without waiting for their dead-letter rows, and stores every row in a few inserts', async () => {
     const { writer, router } = setup();
-    deadLetterInserts = 0;
+    deadLetterInserts.reset();
     for (let i = 0; i < 300; i++) await router.handle(topics.batch('r-flood'), Buffer.from(`not a batch ${i}`));
     await writer.close();
     expect(await deadLetters('r-flood')).toHaveLength(300);
     expect(Object.values(router.counters().rejected).reduce((a, n) => a + n, 0)).toBe(300);
-    expect(deadLetterInserts).toBeLessThan(30);
+    expect(deadLetterInserts.count).toBeLessThan(30);
   });
 });

@@ -1,35 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../config/load.js';
-import { createClickHouseClient } from '../storage/client.js';
-import { migrate } from '../storage/migrate.js';
 import { faultSwitch } from '../../test-support/faulty-connection.js';
+import { insertCounter, openMigrated, type EmbeddedClickHouse } from '../../test-support/embedded-clickhouse.js';
 import { createReferenceStore } from './store.js';
 import { REFERENCE_TABLE } from './tables.js';
 
 describe('reference store on embedded ClickHouse', () => {
-  let dir: string;
+  let engine: EmbeddedClickHouse;
   let client: ClickHouseClient;
   const faults = faultSwitch();
-  let inserts = 0;
+  const inserts = insertCounter(REFERENCE_TABLE);
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'et-refs-'));
-    client = createClickHouseClient({
-      dataDir: dir,
-      wrapConnection: (c) => {
-        const inner = faults.wrap(c);
-        return { ...inner, insert: (p) => (p.query.includes(REFERENCE_TABLE) && inserts++, inner.insert(p)) };
-      },
-    });
-    await migrate(client, { retention: resolveConfig(undefined, {}).retention });
+    engine = await openMigrated('refs', (c) => inserts.wrap(faults.wrap(c)));
+    client = engine.client;
   });
-  afterAll(async () => {
-    await client.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => engine.close());
 
   it('serves bodies from its cache, and from ClickHouse to another ingester or after eviction', async () => {
     const a = createReferenceStore({ client, cacheBytes: 10 });
@@ -58,10 +43,10 @@ describe('reference store on embedded ClickHouse', () => {
 
   it('stores the keyframes of many nodes arriving together in a few inserts, and refuses a put ClickHouse did not take', async () => {
     const a = createReferenceStore({ client, cacheBytes: 0 });
-    inserts = 0;
+    inserts.reset();
     await Promise.all(Array.from({ length: 100 }, (_, i) => a.put(`g${i}`, 1, 7, Buffer.from(`kf-${i}`))));
-    expect(inserts).toBeGreaterThanOrEqual(1);
-    expect(inserts).toBeLessThanOrEqual(2);
+    expect(inserts.count).toBeGreaterThanOrEqual(1);
+    expect(inserts.count).toBeLessThanOrEqual(2);
     const b = createReferenceStore({ client, cacheBytes: 0 });
     expect(await b.get('g42', 1, [7])).toEqual([Buffer.from('kf-42')]);
     expect(await b.get('g99', 1, [7])).toEqual([Buffer.from('kf-99')]);

@@ -1,24 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../config/load.js';
-import { createClickHouseClient } from '../storage/client.js';
-import { migrate } from '../storage/migrate.js';
 import { TABLES } from '../storage/tables.js';
 import type { Logger } from '../logger.js';
 import { faultSwitch } from '../../test-support/faulty-connection.js';
+import { insertCounter, openMigrated, type EmbeddedClickHouse } from '../../test-support/embedded-clickhouse.js';
 import { createDeadLetterSink } from './dead-letters.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const letter = (node: string, i: number) => ({ receivedAt: Date.now(), topic: `et/v1/${node}/up/batch`, node, code: 'ET_ERR_BAD_FRAME', detail: `case ${i}`, payload: Buffer.from(`bytes ${i}`), ingesterId: 'test' });
 
 describe('dead-letter sink on embedded ClickHouse', () => {
-  let dir: string;
+  let engine: EmbeddedClickHouse;
   let client: ClickHouseClient;
   const faults = faultSwitch();
-  let inserts = 0;
+  const inserts = insertCounter(TABLES.deadLetters);
 
   const rows = async (node: string) => {
     const rs = await client.query({ query: `SELECT Detail, PayloadBase64 FROM ${TABLES.deadLetters} WHERE NodeName = {node:String} ORDER BY Detail`, query_params: { node }, format: 'JSONEachRow' });
@@ -26,30 +21,20 @@ describe('dead-letter sink on embedded ClickHouse', () => {
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'et-dead-'));
-    client = createClickHouseClient({
-      dataDir: dir,
-      wrapConnection: (c) => {
-        const inner = faults.wrap(c);
-        return { ...inner, exec: (p) => (p.query.includes(TABLES.deadLetters) && inserts++, inner.exec(p)) };
-      },
-    });
-    await migrate(client, { retention: resolveConfig(undefined, {}).retention });
+    engine = await openMigrated('dead', (c) => inserts.wrap(faults.wrap(c)));
+    client = engine.client;
   });
-  afterAll(async () => {
-    await client.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => engine.close());
 
   it('stores a flood of rejections in a few inserts, every row with its payload', async () => {
     const sink = createDeadLetterSink({ client, logger: quiet });
-    inserts = 0;
+    inserts.reset();
     const stored = await Promise.all(Array.from({ length: 200 }, (_, i) => sink.add(letter('dl-flood', i))));
     expect(stored.every(Boolean)).toBe(true);
     const got = await rows('dl-flood');
     expect(got).toHaveLength(200);
     expect(Buffer.from(got.find((r) => r.Detail === 'case 7')!.PayloadBase64, 'base64').toString()).toBe('bytes 7');
-    expect(inserts).toBeLessThanOrEqual(2);
+    expect(inserts.count).toBeLessThanOrEqual(2);
   });
 
   it('drops rows while ClickHouse fails, says so, and stores again once it is back', async () => {

@@ -1,16 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load.js';
-import { createClickHouseClient } from '../storage/client.js';
-import { migrate } from '../storage/migrate.js';
 import { TABLES } from '../storage/tables.js';
 import type { Logger } from '../logger.js';
 import { sampleBatch } from '../../test-support/batches.js';
 import { faultSwitch } from '../../test-support/faulty-connection.js';
 import { refuseRowsContaining } from '../../test-support/refusing-connection.js';
+import { openMigrated, type EmbeddedClickHouse } from '../../test-support/embedded-clickhouse.js';
 import { createWriter, type Writer } from './writer.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -18,7 +14,7 @@ const meta = () => ({ receivedAt: Date.now(), wireBytes: 1000, ingesterId: 'test
 const settle = <T>(p: Promise<T>, ms: number) => Promise.race([p.then((v) => ({ done: true as const, v })), new Promise<{ done: false }>((r) => setTimeout(() => r({ done: false }), ms))]);
 
 describe('writer on embedded ClickHouse', () => {
-  let dir: string;
+  let engine: EmbeddedClickHouse;
   let client: ClickHouseClient;
   const faults = faultSwitch();
   let writer: Writer;
@@ -30,18 +26,14 @@ describe('writer on embedded ClickHouse', () => {
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'et-writer-'));
-    client = createClickHouseClient({ dataDir: dir, wrapConnection: (c) => refuseRowsContaining('POISON-ROW')(faults.wrap(c)) });
-    await migrate(client, { retention: base.retention });
+    engine = await openMigrated('writer', (c) => refuseRowsContaining('POISON-ROW')(faults.wrap(c)));
+    client = engine.client;
   });
   beforeEach(() => {
     faults.set('ok');
     writer = createWriter({ client, logger: quiet, options: { ...base.writer, flushIntervalMs: 20, retryMinMs: 10, retryMaxMs: 40, maxQueueBatches: 4 } });
   });
-  afterAll(async () => {
-    await client.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => engine.close());
 
   it('coalesces batches from several nodes into one insert per table and stores every row', async () => {
     const batches = [sampleBatch({ node: 'w-a', seq: 1 }), sampleBatch({ node: 'w-a', seq: 2 }), sampleBatch({ node: 'w-b', seq: 1 })];
