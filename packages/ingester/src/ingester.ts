@@ -89,8 +89,9 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       if (stopped) return;
       stopped = true;
       pulls.close();
-      // Flush before disconnecting so the acks of what was stored still go out.
+      // Flush before disconnecting so the acks of what was stored still go out (a keyframe's ack also waits for its body).
       await writer.close();
+      await references.drain();
       await consumer.stop();
       await app.close();
       if (ownClient) await client.close();

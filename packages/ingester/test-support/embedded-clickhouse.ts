@@ -36,7 +36,15 @@ export function insertCounter(table: string): { wrap(inner: StorageConnection): 
     return call(p);
   };
   return {
-    wrap: (inner) => ({ ...inner, insert: counted((p) => inner.insert(p)), exec: counted((p) => inner.exec(p)) }),
+    // Each method forwarded by name: the engine's own connection is a class, whose methods a spread would drop.
+    wrap: (inner) => ({
+      ping: (p) => inner.ping(p),
+      query: (p) => inner.query(p),
+      command: (p) => inner.command(p),
+      close: () => inner.close(),
+      insert: counted((p) => inner.insert(p)),
+      exec: counted((p) => inner.exec(p)),
+    }),
     get count() {
       return count;
     },

@@ -86,13 +86,11 @@ export function createRouter(deps: RouterDeps): Router {
     }
   }
 
-  /** The bodies a frame was compressed against, or undefined (after asking the node to resend) when one is unknown. */
-  async function referencesOf(node: string, head: BatchFrameHead): Promise<Buffer[] | undefined> {
+  /** The bodies a frame was compressed against; none when one is unknown, which decodeFrame then answers with ET_ERR_UNKNOWN_REFERENCE. */
+  async function referencesOf(node: string, head: BatchFrameHead): Promise<Buffer[]> {
     const id = head.batch;
-    if (id === undefined) return [];
-    const bodies = deps.references ? await deps.references.get(node, id.epoch, head.references.map((r) => r.seq)) : undefined;
-    if (bodies === undefined) unknownReference(node, id.epoch, id.seq);
-    return bodies;
+    if (id === undefined || !deps.references) return [];
+    return (await deps.references.get(node, id.epoch, head.references.map((r) => r.seq))) ?? [];
   }
 
   function unknownReference(node: string, epoch: number, seq: number): void {
@@ -105,7 +103,7 @@ export function createRouter(deps: RouterDeps): Router {
   async function handleBatch(topic: string, node: string, payload: Buffer): Promise<void> {
     const head = codec.head(payload);
     if (!head.ok) return reject(topic, node, head.error.code, head.error.detail, payload);
-    let refs: Buffer[] | undefined;
+    let refs: Buffer[];
     try {
       refs = await referencesOf(node, head.value);
     } catch (err) {
@@ -113,7 +111,6 @@ export function createRouter(deps: RouterDeps): Router {
       logger.warn({ node, err: (err as Error).message }, 'references not readable; batch not acknowledged');
       return;
     }
-    if (refs === undefined) return;
     const decoded = codec.decodeFrame(payload, node, refs);
     if (!decoded.ok) {
       const id = head.value.batch;

@@ -2,14 +2,14 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { faultSwitch } from '../../test-support/faulty-connection.js';
 import { insertCounter, openMigrated, type EmbeddedClickHouse } from '../../test-support/embedded-clickhouse.js';
+import { TABLES } from '../storage/tables.js';
 import { createReferenceStore } from './store.js';
-import { REFERENCE_TABLE } from './tables.js';
 
 describe('reference store on embedded ClickHouse', () => {
   let engine: EmbeddedClickHouse;
   let client: ClickHouseClient;
   const faults = faultSwitch();
-  const inserts = insertCounter(REFERENCE_TABLE);
+  const inserts = insertCounter(TABLES.references);
   beforeAll(async () => {
     engine = await openMigrated('refs', (c) => inserts.wrap(faults.wrap(c)));
     client = engine.client;
@@ -36,7 +36,7 @@ describe('reference store on embedded ClickHouse', () => {
     await a.put('n3', 1, 5, Buffer.from('old'));
     await a.put('n3', 1, 5 + 256, Buffer.from('new'));
     expect(await a.get('n3', 1, [5])).toEqual([Buffer.from('old')]);
-    await client.command({ query: `OPTIMIZE TABLE ${REFERENCE_TABLE} FINAL` });
+    await client.command({ query: `OPTIMIZE TABLE ${TABLES.references} FINAL` });
     expect(await a.get('n3', 1, [5])).toBeUndefined();
     expect(await a.get('n3', 1, [261])).toEqual([Buffer.from('new')]);
   });
@@ -50,7 +50,7 @@ describe('reference store on embedded ClickHouse', () => {
     const b = createReferenceStore({ client, cacheBytes: 0 });
     expect(await b.get('g42', 1, [7])).toEqual([Buffer.from('kf-42')]);
     expect(await b.get('g99', 1, [7])).toEqual([Buffer.from('kf-99')]);
-    faults.set('fail', new RegExp(REFERENCE_TABLE));
+    faults.set('fail', new RegExp(TABLES.references));
     await expect(a.put('g-out', 1, 1, Buffer.from('x'))).rejects.toThrow(/not stored/);
     faults.set('ok');
     await a.put('g-out', 1, 1, Buffer.from('x'));

@@ -6,13 +6,16 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createGroupCommit } from '../storage/group-commit.js';
-import { REFERENCE_TABLE } from './tables.js';
+import { insertRows } from '../storage/insert.js';
+import { TABLES } from '../storage/tables.js';
 
 export interface ReferenceStore {
   /** The bodies of `seqs` (in that order), or undefined when any is unknown. */
   get(node: string, epoch: number, seqs: readonly number[]): Promise<Buffer[] | undefined>;
   /** Keeps a keyframe's body; resolves once it is in ClickHouse (group-committed with other keyframes), rejects when it could not be stored. */
   put(node: string, epoch: number, seq: number, body: Buffer): Promise<void>;
+  /** Resolves when every queued keyframe is stored or refused (at shutdown, before the last acks). */
+  drain(): Promise<void>;
   stats(): ReferenceStats;
 }
 
@@ -27,8 +30,6 @@ export interface ReferenceStoreDeps {
   client: ClickHouseClient;
   cacheBytes: number;
   now?: () => number;
-  /** Bound on keyframe bytes queued while an insert of them runs (default 64 MiB). */
-  maxQueueBytes?: number;
 }
 
 export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
@@ -38,22 +39,9 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
   let hits = 0;
   let misses = 0;
   const keyOf = (node: string, epoch: number, seq: number) => `${node}/${epoch}/${seq}`;
-  let groups = 0;
   // At 1,000 nodes some 30 keyframes arrive a second; one insert each took a third of the
   // embedded engine's time away from the writer.
-  const commits = createGroupCommit<Record<string, unknown>>({
-    insert: async (values) => {
-      await deps.client.insert({
-        table: REFERENCE_TABLE,
-        values,
-        format: 'JSONEachRow',
-        // The embedded connection keeps the previous insert's settings; these rows must never be deduplicated away.
-        clickhouse_settings: { insert_deduplication_token: `ref/${now()}/${++groups}` },
-      });
-    },
-    maxQueueBytes: deps.maxQueueBytes ?? 64 * 1024 * 1024,
-    onError: () => {},
-  });
+  const commits = createGroupCommit<unknown[]>({ insert: (rows) => insertRows(deps.client, 'references', rows) });
 
   function remember(key: string, body: Buffer): void {
     const old = cache.get(key);
@@ -77,9 +65,10 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
       const out = new Map<number, Buffer>();
       const missing: number[] = [];
       for (const seq of seqs) {
-        const b = cache.get(keyOf(node, epoch, seq));
+        const key = keyOf(node, epoch, seq);
+        const b = cache.get(key);
         if (b) {
-          remember(keyOf(node, epoch, seq), b);
+          remember(key, b);
           out.set(seq, b);
         } else missing.push(seq);
       }
@@ -87,7 +76,7 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
       if (missing.length > 0) {
         misses += missing.length;
         const rs = await deps.client.query({
-          query: `SELECT Seq, BodyBase64 FROM ${REFERENCE_TABLE} WHERE NodeName = {node:String} AND Epoch = {epoch:UInt32} AND Seq IN {seqs:Array(UInt64)} LIMIT 1 BY Seq`,
+          query: `SELECT Seq, BodyBase64 FROM ${TABLES.references} WHERE NodeName = {node:String} AND Epoch = {epoch:UInt32} AND Seq IN {seqs:Array(UInt64)} LIMIT 1 BY Seq`,
           query_params: { node, epoch, seqs: missing },
           format: 'JSONEachRow',
         });
@@ -102,11 +91,12 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
     },
     async put(node, epoch, seq, body) {
       const base64 = body.toString('base64');
-      if (!(await commits.add({ NodeName: node, Epoch: epoch, Seq: seq, BodyBase64: base64, StoredAt: now() }, base64.length))) {
+      if (!(await commits.add([node, epoch, seq, base64, now()], base64.length))) {
         throw new Error(`keyframe ${keyOf(node, epoch, seq)} not stored (ClickHouse unavailable or queue full)`);
       }
       remember(keyOf(node, epoch, seq), body);
     },
+    drain: () => commits.drain(),
     stats: () => ({ hits, misses, cachedBytes }),
   };
 }

@@ -14,13 +14,14 @@ export interface GroupCommit<T> {
 
 export interface GroupCommitOptions<T> {
   insert(rows: T[]): Promise<void>;
-  /** Bound on the bytes queued while an insert runs; a row beyond it is refused (never the first). */
-  maxQueueBytes: number;
+  /** Bound on the bytes queued while an insert runs (default 64 MiB); a row beyond it is refused (never the first). */
+  maxQueueBytes?: number | undefined;
   /** Told of each failed insert (the rows' promises resolve false). */
-  onError(err: Error, rows: number): void;
+  onError?(err: Error, rows: number): void;
 }
 
 export function createGroupCommit<T>(o: GroupCommitOptions<T>): GroupCommit<T> {
+  const maxQueueBytes = o.maxQueueBytes ?? 64 * 1024 * 1024;
   let queue: Array<{ row: T; done: (stored: boolean) => void }> = [];
   let queuedBytes = 0;
   let running: Promise<void> | undefined;
@@ -39,7 +40,7 @@ export function createGroupCommit<T>(o: GroupCommitOptions<T>): GroupCommit<T> {
         await o.insert(taken.map((q) => q.row));
       } catch (err) {
         stored = false;
-        o.onError(err as Error, taken.length);
+        o.onError?.(err as Error, taken.length);
       }
       for (const q of taken) q.done(stored);
     }
@@ -48,7 +49,7 @@ export function createGroupCommit<T>(o: GroupCommitOptions<T>): GroupCommit<T> {
 
   return {
     add(row, bytes) {
-      if (queuedBytes + bytes > o.maxQueueBytes && queue.length > 0) return Promise.resolve(false);
+      if (queuedBytes + bytes > maxQueueBytes && queue.length > 0) return Promise.resolve(false);
       const stored = new Promise<boolean>((done) => queue.push({ row, done }));
       queuedBytes += bytes;
       running ??= run();

@@ -9,7 +9,6 @@ import type { RetentionConfig } from '../config/options.js';
 import { MIGRATIONS, type Migration, type MigrationContext } from './migrations/index.js';
 import { TABLES } from './tables.js';
 import { renderForCluster } from './cluster.js';
-import { REFERENCE_TABLE } from '../references/tables.js';
 
 export interface MigrateResult {
   /** Versions applied by this call. */
@@ -31,7 +30,7 @@ const RETENTION: readonly { table: string; column: string; key: keyof RetentionC
   { table: TABLES.status, column: 'ReceivedAt', key: 'ledgerDays' },
   { table: TABLES.ledger, column: 'ReceivedAt', key: 'ledgerDays' },
   { table: TABLES.deadLetters, column: 'ReceivedAt', key: 'deadLetterDays' },
-  { table: REFERENCE_TABLE, column: 'StoredAt', key: 'referencesDays' },
+  { table: TABLES.references, column: 'StoredAt', key: 'referencesDays' },
 ];
 
 /** The statements of one migration as they are run: plain, or rendered for a cluster. */

@@ -16,6 +16,8 @@ export const TABLES = {
   status: 'et_node_status',
   ledger: 'et_batches',
   deadLetters: 'et_dead_letters',
+  /** Keyframe bodies that later batches of the same node are compressed against (migration 5). */
+  references: 'et_batch_references',
   migrations: 'schema_migrations',
 } as const;
 
@@ -34,4 +36,5 @@ export const COLUMNS = {
   ledger: ['NodeName', 'Epoch', 'Seq', 'ReceivedAt', 'NodeSentAt', 'ClockSkewMs', 'WindowStart', 'WindowEnd', 'Rows', 'WireBytes', 'IngesterId'],
   status: ['NodeName', 'State', 'NodeTime', 'ReceivedAt', 'AgentVersion'],
   deadLetters: ['ReceivedAt', 'Topic', 'NodeName', 'ReasonCode', 'Detail', 'PayloadBytes', 'PayloadBase64', 'IngesterId'],
+  references: ['NodeName', 'Epoch', 'Seq', 'BodyBase64', 'StoredAt'],
 } as const;

@@ -41,7 +41,7 @@ export function createDeadLetterSink(deps: DeadLetterSinkDeps): DeadLetterSink {
   const { client, logger } = deps;
   const commits = createGroupCommit<unknown[]>({
     insert: (rows) => insertRows(client, 'deadLetters', rows),
-    maxQueueBytes: deps.maxQueueBytes ?? 64 * 1024 * 1024,
+    maxQueueBytes: deps.maxQueueBytes,
     onError: (err, rows) => logger.error({ code: 'ET_ERR_STORAGE_UNAVAILABLE', rows, err: err.message }, 'dead-letter rows not written'),
   });
   return {

@@ -9,7 +9,7 @@
  * node gone quiet. A reference gone (replaced, or past the TTL) is answered with
  * `resend`, and the node starts again from a standalone keyframe.
  */
-import { REFERENCE_TABLE } from '../../references/tables.js';
+import { TABLES } from '../tables.js';
 import type { Migration } from './types.js';
 import { TIME } from './ddl.js';
 
@@ -17,7 +17,7 @@ export const migration0005: Migration = {
   version: 5,
   name: 'batch_references',
   statements: ({ retention }) => [
-    `CREATE TABLE IF NOT EXISTS ${REFERENCE_TABLE} (
+    `CREATE TABLE IF NOT EXISTS ${TABLES.references} (
       NodeName LowCardinality(String),
       Epoch UInt32,
       Seq UInt64,

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { intIn, seededRng } from '@edge-telemetry/protocol/testing';
 import { resolveConfig } from '../../config/load.js';
 import { metricSeries } from '../../api/queries.js';
 import { sketchQuantiles } from '../../api/quantiles.js';
@@ -23,18 +24,10 @@ const DAY_MS = 24 * HOUR_MS;
 const WINDOW_MS = 10 * 60_000;
 const REF = 'rollup_reference';
 
-/** Deterministic pseudo-random integers, so a failure can be replayed. */
-function rng(seed: number): (n: number) => number {
-  let s = seed;
-  return (n) => {
-    s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
-    return s % n;
-  };
-}
-
 /** One raw window row per container x metric every 10 minutes over three days; quarters keep float sums exact. */
 function windows(firstDay: number): unknown[][] {
-  const r = rng(7);
+  const rng = seededRng(7);
+  const r = (n: number): number => intIn(rng, 0, n - 1);
   const out: unknown[][] = [];
   for (let start = firstDay; start < firstDay + 3 * DAY_MS; start += WINDOW_MS) {
     for (const container of ['app-0', 'app-1'])
