@@ -191,8 +191,6 @@ function gcd(a: number, b: number): number {
  * the semantic checks (ranges, patterns) are validateBatch's, run by the caller. Throws ProtocolError.
  */
 export function readBatchBody(bytes: Uint8Array, version: number): Batch {
-  // Version 1 wrote every sketch store dense.
-  const sparseBins = version >= 2;
   const r: ByteReader = new ByteReader(bytes);
   const maxStr = limits.maxStringBytes;
   const maxItems = limits.maxItemsPerSection;
@@ -321,7 +319,8 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
   else {
     for (let i = 0; i < metrics.length; i++) {
       r.index = i;
-      if (hasSketch[i]) (metrics[i] as MetricSummary).sketch = readSketch(r, sparseBins);
+      // Version 1 wrote every sketch store dense.
+      if (hasSketch[i]) (metrics[i] as MetricSummary).sketch = readSketch(r, version >= 2);
     }
   }
 
@@ -350,28 +349,38 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
     t.lastSeen = t.firstSeen + scaledSint(gLast);
   }
   r.field = 'templates[].samples';
-  // v3: every template's sample count, then all their times as one column, then the params; earlier versions interleave them.
-  let perTemplate: number[] | undefined;
+  const params = (): string[] => {
+    const p = r.count(limits.maxTemplateParams, 1);
+    const out: string[] = [];
+    for (let q = 0; q < p; q++) out.push(r.str(maxStr));
+    return out;
+  };
   if (version >= 3) {
-    perTemplate = [];
+    // Every template's sample count, then all their times as one column, then the params.
+    const counts: number[] = [];
     for (let i = 0; i < templates.length; i++) {
       r.index = i;
-      perTemplate.push(r.count(limits.maxTemplateSamples, 1));
+      counts.push(r.count(limits.maxTemplateSamples, 1));
     }
-  }
-  const times = perTemplate ? sampleTimes(perTemplate.reduce((a, k) => a + k, 0)) : undefined;
-  let sampleNo = 0;
-  for (let i = 0; i < templates.length; i++) {
-    r.index = i;
-    const t = templates[i] as LogTemplate;
-    const k = perTemplate ? (perTemplate[i] as number) : r.count(limits.maxTemplateSamples, 2);
-    for (let j = 0; j < k; j++) {
-      const ts = t.firstSeen + (times ? (times[sampleNo++] as number) : r.sint());
-      const p = r.count(limits.maxTemplateParams, 1);
-      const params: string[] = [];
-      for (let q = 0; q < p; q++) params.push(r.str(maxStr));
-      t.samples.push({ ts, params });
-    }
+    const times = sampleTimes(counts.reduce((a, k) => a + k, 0));
+    let n = 0;
+    templates.forEach((t, i) => {
+      r.index = i;
+      for (let j = 0; j < (counts[i] as number); j++) {
+        const ts = t.firstSeen + (times[n++] as number);
+        t.samples.push({ ts, params: params() });
+      }
+    });
+  } else {
+    // Versions 1 and 2: each sample's time inside the sample.
+    templates.forEach((t, i) => {
+      r.index = i;
+      const k = r.count(limits.maxTemplateSamples, 2);
+      for (let j = 0; j < k; j++) {
+        const ts = t.firstSeen + r.sint();
+        t.samples.push({ ts, params: params() });
+      }
+    });
   }
 
   const events = rows<ContainerEvent>('events', 4, () => ({ ts: 0, container: '', kind: 'start', attrs: {} }));

@@ -74,6 +74,17 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
   const o = resolveCodecOptions(opts);
   const zstd = createZstd({ level: o.level, prefixLevel: o.referenceLevel, dictionary: o.dictionary });
   const flags = zstd.hasDictionary ? FrameFlags.dictionary : 0;
+  // Reference bodies are the same buffers batch after batch (the sender's keyframes, the
+  // receiver's cache): each is checksummed once, not once per frame that refers to it.
+  const crcs = new WeakMap<Uint8Array, number>();
+  const crcOf = (body: Uint8Array): number => {
+    let c = crcs.get(body);
+    if (c === undefined) {
+      c = crc32(body);
+      crcs.set(body, c);
+    }
+    return c;
+  };
 
   function head(bytes: Uint8Array): Result<BatchFrameHead> {
     if (bytes.length > limits.maxBatchWireBytes) return fail('ET_ERR_TOO_LARGE', `batch: ${bytes.length} bytes, limit ${limits.maxBatchWireBytes}`);
@@ -113,7 +124,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     if (refs.length !== references.length) return fail('ET_ERR_UNKNOWN_REFERENCE', `frame refers to ${references.length} earlier batches, ${refs.length} given`);
     for (let i = 0; i < refs.length; i++) {
       const want = references[i] as { seq: number; crc: number };
-      if (crc32(refs[i] as Uint8Array) !== want.crc) return fail('ET_ERR_UNKNOWN_REFERENCE', `reference seq ${want.seq}: body CRC differs from the frame's`);
+      if (crcOf(refs[i] as Uint8Array) !== want.crc) return fail('ET_ERR_UNKNOWN_REFERENCE', `reference seq ${want.seq}: body CRC differs from the frame's`);
     }
     const against = refs.length > 0 ? Buffer.concat(refs) : dictionary;
     const body = zstd.decompress(bytes.subarray(bodyOffset), limits.maxBatchDecodedBytes, against);
@@ -164,7 +175,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
       for (const r of refs) {
         w.uint(r.seq);
         const crc = Buffer.allocUnsafe(4);
-        crc.writeUInt32LE(crc32(r.body));
+        crc.writeUInt32LE(crcOf(r.body));
         w.bytes(crc);
       }
       const refFlags = FrameFlags.references | (keyframe ? FrameFlags.keyframe : 0);

@@ -40,48 +40,35 @@ export function indexPredictor(): (v: number) => number {
   };
 }
 
-
 export function writeSketchColumns(w: ByteWriter, metrics: readonly MetricSummary[]): void {
   const predict = indexPredictor();
-  const rows: Array<{ m: MetricSummary; sketch: SketchData }> = [];
-  for (const m of metrics) if (m.sketch) rows.push({ m, sketch: m.sketch });
-  // Stores in order: row 0 positive, row 0 negative, row 1 positive, ...
-  const stores: SketchBins[] = [];
-  const sparse: boolean[] = [];
-  const heads: number[] = [];
-  for (const { sketch } of rows) {
-    for (const store of [sketch.positive, sketch.negative]) {
-      const counts = store.counts;
-      let nonZero = 0;
-      for (const c of counts) if (c !== 0) nonZero++;
-      // Sparse when fewer than half the bins are non-empty and the run ends on one (v2's rule).
-      const isSparse = !(nonZero * 2 >= counts.length || counts[counts.length - 1] === 0);
-      stores.push(store);
-      sparse.push(isSparse);
-      heads.push(isSparse ? 2 * nonZero + 1 : 2 * counts.length);
-    }
-  }
-  for (const { sketch } of rows) w.uint(sketch.zeros);
-  for (let i = 0; i < rows.length; i++) w.sint((stores[2 * i] as SketchBins).offset - predict((rows[i] as (typeof rows)[number]).m.min));
+  const rows = metrics.filter((m): m is MetricSummary & { sketch: SketchData } => m.sketch !== undefined);
+  // Stores in order: row 0 positive, row 0 negative, row 1 positive, ...; an odd head is a sparse store.
+  const stores = rows.flatMap((m) => [m.sketch.positive, m.sketch.negative]);
+  const heads = stores.map(({ counts }) => {
+    let nonZero = 0;
+    for (const c of counts) if (c !== 0) nonZero++;
+    // Sparse when fewer than half the bins are non-empty and the run ends on one (v2's rule).
+    return nonZero * 2 >= counts.length || counts[counts.length - 1] === 0 ? 2 * counts.length : 2 * nonZero + 1;
+  });
+  for (const m of rows) w.uint(m.sketch.zeros);
+  for (const m of rows) w.sint(m.sketch.positive.offset - predict(m.min));
   for (let i = 0; i < rows.length; i++) w.uint(heads[2 * i] as number);
-  for (let i = 0; i < rows.length; i++) w.sint((stores[2 * i + 1] as SketchBins).offset - predict(-(rows[i] as (typeof rows)[number]).m.max));
+  for (const m of rows) w.sint(m.sketch.negative.offset - predict(-m.max));
   for (let i = 0; i < rows.length; i++) w.uint(heads[2 * i + 1] as number);
-  for (let j = 0; j < stores.length; j++) {
-    if (!sparse[j]) continue;
-    const counts = (stores[j] as SketchBins).counts;
+  stores.forEach(({ counts }, j) => {
+    if ((heads[j] as number) % 2 === 0) return;
     let prev = -1;
     for (let i = 0; i < counts.length; i++) {
       if (counts[i] === 0) continue;
       w.uint(i - prev - 1);
       prev = i;
     }
-  }
-  for (let j = 0; j < stores.length; j++) {
-    const counts = (stores[j] as SketchBins).counts;
-    if (sparse[j]) {
-      for (const c of counts) if (c !== 0) w.uint(c);
-    } else for (const c of counts) w.uint(c);
-  }
+  });
+  stores.forEach(({ counts }, j) => {
+    const sparse = (heads[j] as number) % 2 === 1;
+    for (const c of counts) if (!sparse || c !== 0) w.uint(c);
+  });
 }
 
 /** Reads what writeSketchColumns wrote into the rows flagged in `has`. */

@@ -88,7 +88,7 @@ export function recordCounter(st: SeriesState, v: number, ts: number, sketches: 
 
 /** The open window as a summary; count 0 with gaps > 0 marks a window the series was absent for. */
 /** `digits`: significant digits kept of sum, min, max and last (0 = all; the sum still loses its binary noise). */
-export function summarize(st: SeriesState, start: number, end: number, digits = 0): MetricSummary {
+export function summarize(st: SeriesState, start: number, end: number, digits: number): MetricSummary {
   const value = (v: number): number => (st.count > 0 ? (digits > 0 ? roundSignificant(v, digits) : v) : 0);
   const s: MetricSummary = {
     container: st.container,
