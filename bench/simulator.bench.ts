@@ -12,12 +12,11 @@
  * fdatasync'ing every batch on the one shared disk measure the disk, not the simulator.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startMosquitto } from '../test/support/mosquitto.js';
-import { freePort } from '../test/support/ports.js';
-import { bins, runNode } from '../test/support/processes.js';
+import { bins, runNode, startIngesterBin, type RunningProcess } from '../test/support/processes.js';
 import type { BenchCase, Figure } from './harness.js';
 
 const NODES = 1000;
@@ -86,11 +85,9 @@ export const benches: BenchCase[] = [
     async run(): Promise<Figure[]> {
       const dir = await mkdtemp(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'et-bench-sim-'));
       const broker = await startMosquitto({ persistence: false });
-      const port = await freePort();
-      await writeFile(path.join(dir, 'ingester.json'), JSON.stringify({ mqtt: { url: broker.url, protocolVersion: 5, clientId: 'bench-sim-ingester' }, clickhouse: { dataDir: path.join(dir, 'ch') }, http: { port } }));
-      const ingester = runNode(bins.ingester, ['--config', path.join(dir, 'ingester.json')], { EDGE_TELEMETRY_ADMIN_TOKEN: 'bench-simulator-token-0123456789abcdef' });
+      let ingester: RunningProcess | undefined;
       try {
-        await ingester.waitFor(/ingester API: http/, 60_000);
+        ({ proc: ingester } = await startIngesterBin({ dir, brokerUrl: broker.url, clientId: 'bench-sim-ingester', token: 'bench-simulator-token-0123456789abcdef' }));
         const idle = await simulate(1, WINDOW_MS, broker.url, dir);
         const fleet = await simulate(NODES, STEADY_MS, broker.url, dir);
         const load = os.loadavg()[0]?.toFixed(1);
@@ -103,7 +100,7 @@ export const benches: BenchCase[] = [
           { name: 'simulator.acked_per_s_1000_nodes', value: fleet.ackedPerS, unit: 'batches/s', baseline: fleet.publishedPerS, ratio: fleet.ackedPerS / Math.max(1e-9, fleet.publishedPerS), note: 'acknowledged by the ingester (stored in ClickHouse); ratio to published' },
         ];
       } finally {
-        await ingester.stop();
+        await ingester?.stop();
         await broker.stop();
         await rm(dir, { recursive: true, force: true });
       }

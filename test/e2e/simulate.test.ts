@@ -5,12 +5,11 @@
  * summaries, and the simulator's own summary must say every node had batches acknowledged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
-import { freePort } from '../support/ports.js';
-import { bins, eventually, runNode, type RunningProcess } from '../support/processes.js';
+import { bins, eventually, runNode, startIngesterBin, type RunningProcess } from '../support/processes.js';
 
 const NODES = 20;
 const TOKEN = 'simulate-test-admin-token-0123456789abcdef';
@@ -31,14 +30,7 @@ describe.runIf(haveMosquitto())('simulate: 20 gateways -> Mosquitto -> ingester 
   beforeAll(async () => {
     broker = await startMosquitto();
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-e2e-sim-'));
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    await writeFile(
-      path.join(dir, 'ingester.json'),
-      JSON.stringify({ mqtt: { url: broker.url, protocolVersion: 5, clientId: 'e2e-sim-ingester' }, clickhouse: { dataDir: path.join(dir, 'ch') }, http: { port }, writer: { flushIntervalMs: 100 } }),
-    );
-    ingester = runNode(bins.ingester, ['--config', path.join(dir, 'ingester.json')], { EDGE_TELEMETRY_ADMIN_TOKEN: TOKEN });
-    await ingester.waitFor(/ingester API: http/, 60_000);
+    ({ proc: ingester, api } = await startIngesterBin({ dir, brokerUrl: broker.url, clientId: 'e2e-sim-ingester', token: TOKEN, config: { writer: { flushIntervalMs: 100 } } }));
     // Windows of 5 s so that a 30 s run seals about six; a cut per node every ~30 s of a 2 s link loss.
     sim = runNode(bins.cli, [
       'simulate', '--nodes', String(NODES), '--broker', broker.url, '--prefix', 'simt', '--data-dir', path.join(dir, 'sim'),

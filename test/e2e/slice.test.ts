@@ -11,8 +11,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { decodeAck, topics } from '@edge-telemetry/protocol';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
-import { freePort } from '../support/ports.js';
-import { bins, eventually, runNode, type RunningProcess } from '../support/processes.js';
+import { bins, eventually, runNode, startIngesterBin, type RunningProcess } from '../support/processes.js';
 
 const NODE = 'e2e-gw-1';
 const TOKEN = 'slice-test-admin-token-0123456789abcdef';
@@ -38,12 +37,6 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
   beforeAll(async () => {
     broker = await startMosquitto();
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-e2e-'));
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    await writeFile(
-      path.join(dir, 'ingester.json'),
-      JSON.stringify({ mqtt: { url: broker.url, protocolVersion: 5, clientId: 'e2e-ingester' }, clickhouse: { dataDir: path.join(dir, 'ch') }, http: { port }, writer: { flushIntervalMs: 100 } }),
-    );
     await writeFile(
       path.join(dir, 'collector.json'),
       JSON.stringify({
@@ -63,8 +56,7 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
     });
     await watcher.subscribeAsync(topics.ack(NODE), { qos: 1 });
 
-    ingester = runNode(bins.ingester, ['--config', path.join(dir, 'ingester.json')], { EDGE_TELEMETRY_ADMIN_TOKEN: TOKEN });
-    await ingester.waitFor(/ingester API: http/, 60_000);
+    ({ proc: ingester, api } = await startIngesterBin({ dir, brokerUrl: broker.url, clientId: 'e2e-ingester', token: TOKEN, config: { writer: { flushIntervalMs: 100 } } }));
     collector = runNode(bins.collector, ['--config', path.join(dir, 'collector.json')]);
     await collector.waitFor(/collector started/);
   }, 120_000);

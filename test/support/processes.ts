@@ -3,7 +3,10 @@
  * stops them reliably even when a test fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -84,4 +87,22 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs 
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/**
+ * The ingester bin on its own embedded engine under `dir` (its config in dir/ingester.json, data
+ * in dir/ch), subscribed to `brokerUrl` with MQTT 5, once its API listens; `config` adds options.
+ */
+export async function startIngesterBin(o: { dir: string; brokerUrl: string; clientId: string; token: string; config?: Record<string, unknown> }): Promise<{ proc: RunningProcess; api: string }> {
+  const port = await freePort();
+  const file = path.join(o.dir, 'ingester.json');
+  await writeFile(file, JSON.stringify({ mqtt: { url: o.brokerUrl, protocolVersion: 5, clientId: o.clientId }, clickhouse: { dataDir: path.join(o.dir, 'ch') }, http: { port }, ...o.config }));
+  const proc = runNode(bins.ingester, ['--config', file], { EDGE_TELEMETRY_ADMIN_TOKEN: o.token });
+  try {
+    await proc.waitFor(/ingester API: http/, 60_000);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return { proc, api: `http://127.0.0.1:${port}` };
 }

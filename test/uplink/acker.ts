@@ -54,8 +54,8 @@ export async function startAcker(url: string): Promise<Acker> {
     }
     if (id) state.referenced++;
     const b = r.value.batch;
-    if (head.value.keyframe) bodies.set(`${b.node}/${b.epoch}/${b.seq}`, r.value.body);
     const k = `${b.node}/${b.epoch}/${b.seq}`;
+    if (head.value.keyframe) bodies.set(k, r.value.body);
     if (keys.has(k)) state.duplicates++;
     else {
       keys.add(k);

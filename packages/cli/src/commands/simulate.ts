@@ -28,7 +28,7 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
   }
   const o = parsed.options;
 
-  // Read once here and handed to every worker: the threads share the bytes, not the file reads.
+  // Read once here and handed to every worker (each gets a copy): one read of the files, not one per thread.
   const series = await loadDemoSeries();
   const corpus = await readCorpusLines(o.corpusDir);
   const started = Date.now();
@@ -55,6 +55,7 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
         }, o.progressMs)
       : undefined;
 
+  let timer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve) => {
     const done = () => resolve();
     process.once('SIGINT', done);
@@ -65,8 +66,10 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
       process.once('disconnect', done);
       process.channel?.unref();
     }
-    if (o.durationMs !== undefined) setTimeout(done, o.durationMs);
+    // Cleared below: a stop by signal must not wait out the duration.
+    if (o.durationMs !== undefined) timer = setTimeout(done, o.durationMs);
   });
+  clearTimeout(timer);
   clearInterval(progress);
   const figures = await fleet.stop();
   io.stdout.write(formatSummary(fleetTotals(figures), usage()) + '\n');

@@ -5,7 +5,7 @@
  */
 import { buildCollector, corpusPicker, createPrng, seedFrom, type CorpusDataset, type DemoSeries, type Logger, type RunningCollector } from '@edge-telemetry/collector';
 import { createBatchCodec } from '@edge-telemetry/protocol';
-import { nodeFigures, type NodeFigures } from './figures.js';
+import { fleetTotals, nodeFigures, type NodeFigures } from './figures.js';
 import { nodeConfig, nodeId } from './node-config.js';
 import type { SimulateOptions } from './options.js';
 import { openOutageGate, type OutageGate } from './outage-gate.js';
@@ -86,7 +86,7 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
     async stop() {
       clearInterval(outageTimer);
       await Promise.all(nodes.map((n) => n.running.collector.flush()));
-      await drain(() => figures());
+      await drain(figures);
       const last = figures();
       await Promise.all(nodes.map((n) => n.running.stop().then(() => n.gate?.close())));
       probe.close();
@@ -101,9 +101,7 @@ async function drain(read: () => NodeFigures[]): Promise<void> {
   let lastAcked = -1;
   let lastChange = start;
   for (;;) {
-    const f = read();
-    const backlog = f.reduce((a, x) => a + x.backlog, 0);
-    const acked = f.reduce((a, x) => a + x.acked, 0);
+    const { backlog, acked } = fleetTotals(read());
     const now = Date.now();
     if (acked !== lastAcked) lastChange = now;
     lastAcked = acked;
