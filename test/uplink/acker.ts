@@ -41,7 +41,7 @@ export async function startAcker(url: string): Promise<Acker> {
     }
     if (!state.acking) return;
     const id = head.value.batch;
-    const refs = id ? head.value.references.map((x) => bodies.get(`${t.node}/${id.epoch}/${x.seq}`)) : [];
+    const refs = id ? head.value.references.map((seq) => bodies.get(`${t.node}/${id.epoch}/${seq}`)) : [];
     if (id && !refs.every((x): x is Buffer => x !== undefined)) {
       state.resendAsked++;
       client.publish(topics.ack(t.node), encodeAck({ v: 1, node: t.node, epoch: id.epoch, seqs: [], resend: [id.seq] }), { qos: 1 });

@@ -3,12 +3,13 @@ export const PROTOCOL_VERSION = 1;
 /**
  * Version of batch frames: 2 added sparse sketch bins and references to earlier batches; 3 writes
  * time columns over their common factor and integers rounded to a few digits as mantissa x 10^e
- * (values at a coarser resolution cost fewer bytes). Encoders
+ * (values at a coarser resolution cost fewer bytes); 4 lists references as distances back from the
+ * batch's own seq with one CRC over them all (the body is v3's). Encoders
  * write the latest; decoders read every version in BATCH_FRAME_VERSIONS, so collectors can be
  * upgraded after the ingesters.
  */
-export const BATCH_FRAME_VERSION = 3;
-export const BATCH_FRAME_VERSIONS: readonly number[] = [1, 2, 3];
+export const BATCH_FRAME_VERSION = 4;
+export const BATCH_FRAME_VERSIONS: readonly number[] = [1, 2, 3, 4];
 
 /**
  * Size limits both sides enforce. The ingester checks the compressed size before it decompresses

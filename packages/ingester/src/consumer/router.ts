@@ -90,7 +90,7 @@ export function createRouter(deps: RouterDeps): Router {
   async function referencesOf(node: string, head: BatchFrameHead): Promise<Buffer[]> {
     const id = head.batch;
     if (id === undefined || !deps.references) return [];
-    return (await deps.references.get(node, id.epoch, head.references.map((r) => r.seq))) ?? [];
+    return (await deps.references.get(node, id.epoch, head.references)) ?? [];
   }
 
   function unknownReference(node: string, epoch: number, seq: number): void {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { isDeepStrictEqual } from 'node:util';
 import { Compressor } from 'zstd-napi';
 import binding from 'zstd-napi/binding.js';
@@ -9,7 +10,7 @@ import { ByteWriter } from '../wire/byte-writer.js';
 import { writeFrameHeader, MessageKind, FrameFlags } from '../wire/frame.js';
 import { BATCH_FRAME_VERSION, limits } from '../limits.js';
 import type { Batch } from '../types/batch.js';
-import type { ProtocolErrorCode } from '../errors/errors.js';
+import type { ProtocolErrorCode, Result } from '../errors/errors.js';
 import { randomBatch, sampleBatch, seededRng } from '../testing/index.js';
 import { validateBatch } from '../validate/batch.js';
 
@@ -71,7 +72,7 @@ function craft(o: { node?: string | Uint8Array; strings?: (string | Uint8Array)[
   return w.finish();
 }
 
-function expectCode(r: ReturnType<typeof codec.decode>, code: ProtocolErrorCode, detail?: RegExp): void {
+function expectCode(r: Result<unknown>, code: ProtocolErrorCode, detail?: RegExp): void {
   expect(r.ok).toBe(false);
   if (r.ok) return;
   expect(r.error.code).toBe(code);
@@ -375,7 +376,7 @@ describe('frames compressed against earlier batches', () => {
     const head = codec.head(r.value.frame);
     if (!head.ok) throw head.error;
     expect(head.value.batch).toEqual({ epoch, seq: 5 });
-    expect(head.value.references.map((x) => x.seq)).toEqual([1, 2]);
+    expect(head.value.references).toEqual([1, 2]);
     expect(head.value.keyframe).toBe(false);
     const d = codec.decodeFrame(r.value.frame, 'gw-1', earlier.map((e) => e.body));
     if (!d.ok) throw d.error;
@@ -399,6 +400,46 @@ describe('frames compressed against earlier batches', () => {
     const other = Buffer.from(earlier[1]!.body);
     other[other.length - 1] = (other[other.length - 1] as number) ^ 1;
     expectCode(codec.decode(r.value.frame, 'gw-1', [earlier[0]!.body, other]), 'ET_ERR_UNKNOWN_REFERENCE', /CRC/);
+  });
+
+  it('v4 lists the references as distances back with one CRC for all: 3 + k + 4 bytes for k references at small seqs', () => {
+    const r = codec.reencode(codec.encode(batchAt(10)), { epoch, seq: 10, references: earlier, keyframe: false });
+    if (!r.ok) throw r.error;
+    const head = codec.head(r.value.frame);
+    if (!head.ok) throw head.error;
+    expect(head.value.version).toBe(4);
+    expect(head.value.bodyOffset - 5).toBe(3 + earlier.length + 4);
+    expect(codec.reencode(codec.encode(batchAt(2)), { epoch, seq: 2, references: earlier, keyframe: false })).toMatchObject({ ok: false });
+    // A distance of 0 (the batch itself) or past seq 0 is refused before anything is decompressed.
+    for (const back of [0, 11]) {
+      const bad = Buffer.from(r.value.frame);
+      bad[5 + 3] = back;
+      expectCode(codec.head(bad), 'ET_ERR_INVALID_FIELD', /batches back/);
+    }
+  });
+
+  it('still reads a v3 frame, which lists each reference as (seq, CRC-32 of its body)', () => {
+    const r = codec.reencode(codec.encode(batchAt(11)), { epoch, seq: 11, references: earlier, keyframe: false });
+    if (!r.ok) throw r.error;
+    const h = codec.head(r.value.frame);
+    if (!h.ok) throw h.error;
+    const w = new ByteWriter(64);
+    w.uint(epoch);
+    w.uint(11);
+    w.uint(earlier.length);
+    for (const e of earlier) {
+      w.uint(e.seq);
+      const crc = Buffer.allocUnsafe(4);
+      crc.writeUInt32LE(crc32(e.body));
+      w.bytes(crc);
+    }
+    const v3 = Buffer.concat([writeFrameHeader(MessageKind.batch, FrameFlags.references, 3), w.view(), r.value.frame.subarray(h.value.bodyOffset)]);
+    const head = codec.head(v3);
+    expect(head.ok && head.value.references).toEqual([1, 2]);
+    const d = codec.decode(v3, 'gw-1', earlier.map((e) => e.body));
+    if (!d.ok) throw d.error;
+    expect(d.value.seq).toBe(11);
+    expectCode(codec.decode(v3, 'gw-1', [earlier[1]!.body, earlier[0]!.body]), 'ET_ERR_UNKNOWN_REFERENCE', /seq 1: body CRC/);
   });
 
   it('rejects a head that lies about the batch it carries, or lists references with a dictionary', () => {

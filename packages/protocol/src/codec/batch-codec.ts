@@ -29,8 +29,13 @@ export interface BatchFrameHead {
   dictionary: boolean;
   /** Set when the frame refers to earlier batches. */
   batch?: { epoch: number; seq: number };
-  /** Earlier batches of the same epoch, in dictionary order, each with the CRC-32 of its body. */
-  references: Array<{ seq: number; crc: number }>;
+  /** The seqs of earlier batches of the same epoch, in dictionary order. */
+  references: number[];
+  /**
+   * v2 and v3: the CRC-32 of each reference body, in order. v4: one CRC-32 of those CRC-32s (each
+   * u32le, in order), which catches a differing body as surely at 4 bytes instead of 4 per reference.
+   */
+  referenceCrcs: number[];
   /** Where the zstd frame starts. */
   bodyOffset: number;
 }
@@ -93,7 +98,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     const { version, flags: f } = header.value;
     const keyframe = (f & FrameFlags.keyframe) !== 0;
     const dictionary = (f & FrameFlags.dictionary) !== 0;
-    if ((f & FrameFlags.references) === 0) return { ok: true, value: { version, keyframe, dictionary, references: [], bodyOffset: FRAME_HEADER_BYTES } };
+    if ((f & FrameFlags.references) === 0) return { ok: true, value: { version, keyframe, dictionary, references: [], referenceCrcs: [], bodyOffset: FRAME_HEADER_BYTES } };
     if (dictionary) return fail('ET_ERR_INVALID_FIELD', 'frame.flags: references and a configured dictionary together');
     const r = new ByteReader(bytes, FRAME_HEADER_BYTES);
     try {
@@ -102,16 +107,28 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
       r.field = 'frame.seq';
       const seq = r.uint();
       r.field = 'frame.references';
-      const n = r.count(limits.maxBatchReferences, 5);
+      const n = r.count(limits.maxBatchReferences, version < 4 ? 5 : 1);
       if (n === 0) r.fail('ET_ERR_INVALID_FIELD', 'flag set but no reference listed');
-      const references: BatchFrameHead['references'] = [];
+      const references: number[] = [];
+      const referenceCrcs: number[] = [];
+      const crc = (): number => Buffer.from(r.bytes(4)).readUInt32LE(0);
       for (let i = 0; i < n; i++) {
         r.index = i;
-        const refSeq = r.uint();
-        const crc = Buffer.from(r.bytes(4)).readUInt32LE(0);
-        references.push({ seq: refSeq, crc });
+        if (version < 4) {
+          references.push(r.uint());
+          referenceCrcs.push(crc());
+          continue;
+        }
+        // v4: each reference as how many batches before this one it is.
+        const back = r.uint();
+        if (back < 1 || back > seq) r.fail('ET_ERR_INVALID_FIELD', `reference ${back} batches back from seq ${seq}`);
+        references.push(seq - back);
       }
-      return { ok: true, value: { version, keyframe, dictionary, batch: { epoch, seq }, references, bodyOffset: r.pos } };
+      if (version >= 4) {
+        r.field = 'frame.referenceCrc';
+        referenceCrcs.push(crc());
+      }
+      return { ok: true, value: { version, keyframe, dictionary, batch: { epoch, seq }, references, referenceCrcs, bodyOffset: r.pos } };
     } catch (err) {
       return { ok: false, error: err as ProtocolError };
     }
@@ -120,11 +137,14 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
   function decodeFrame(bytes: Uint8Array, topicNode?: string, refs: readonly Uint8Array[] = []): Result<DecodedFrame> {
     const h = head(bytes);
     if (!h.ok) return h;
-    const { version, references, bodyOffset, dictionary } = h.value;
+    const { version, references, referenceCrcs, bodyOffset, dictionary } = h.value;
     if (refs.length !== references.length) return fail('ET_ERR_UNKNOWN_REFERENCE', `frame refers to ${references.length} earlier batches, ${refs.length} given`);
-    for (let i = 0; i < refs.length; i++) {
-      const want = references[i] as { seq: number; crc: number };
-      if (crcOf(refs[i] as Uint8Array) !== want.crc) return fail('ET_ERR_UNKNOWN_REFERENCE', `reference seq ${want.seq}: body CRC differs from the frame's`);
+    const crcs = refs.map(crcOf);
+    if (version >= 4 && refs.length > 0 && combinedCrc(crcs) !== referenceCrcs[0]) return fail('ET_ERR_UNKNOWN_REFERENCE', `references ${references.join(', ')}: bodies' CRC differs from the frame's`);
+    if (version < 4) {
+      for (let i = 0; i < refs.length; i++) {
+        if (crcs[i] !== referenceCrcs[i]) return fail('ET_ERR_UNKNOWN_REFERENCE', `reference seq ${references[i]}: body CRC differs from the frame's`);
+      }
     }
     const against = refs.length > 0 ? Buffer.concat(refs) : dictionary;
     const body = zstd.decompress(bytes.subarray(bodyOffset), limits.maxBatchDecodedBytes, against);
@@ -168,16 +188,15 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
         if (keyframe) standalone[4] = (standalone[4] as number) | FrameFlags.keyframe;
         return { ok: true, value: { frame: standalone, body: body.value } };
       }
-      const w = new ByteWriter(16 + refs.length * 9);
+      if (refs.some((r) => r.seq >= seq)) return fail('ET_ERR_INVALID_FIELD', `references must be earlier batches than seq ${seq}`);
+      const w = new ByteWriter(20 + refs.length * 5);
       w.uint(epoch);
       w.uint(seq);
       w.uint(refs.length);
-      for (const r of refs) {
-        w.uint(r.seq);
-        const crc = Buffer.allocUnsafe(4);
-        crc.writeUInt32LE(crcOf(r.body));
-        w.bytes(crc);
-      }
+      for (const r of refs) w.uint(seq - r.seq);
+      const crc = Buffer.allocUnsafe(4);
+      crc.writeUInt32LE(combinedCrc(refs.map((r) => crcOf(r.body))));
+      w.bytes(crc);
       const refFlags = FrameFlags.references | (keyframe ? FrameFlags.keyframe : 0);
       const compressed = zstd.compressAgainst(body.value, Buffer.concat(refs.map((r) => r.body)));
       return { ok: true, value: { frame: Buffer.concat([writeFrameHeader(MessageKind.batch, refFlags, BATCH_FRAME_VERSION), w.view(), compressed]), body: body.value } };
@@ -189,6 +208,13 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
       return d.ok ? { ok: true, value: d.value.batch } : d;
     },
   };
+}
+
+/** The CRC-32 of a list of CRC-32s, each as u32le: the v4 frame's one check over all its references. */
+function combinedCrc(crcs: readonly number[]): number {
+  const b = Buffer.allocUnsafe(4 * crcs.length);
+  crcs.forEach((c, i) => b.writeUInt32LE(c, 4 * i));
+  return crc32(b);
 }
 
 function fail(code: ProtocolError['code'], detail: string): Result<never> {

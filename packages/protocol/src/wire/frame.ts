@@ -24,6 +24,7 @@ const KNOWN_FLAGS: Record<number, number> = {
   1: FrameFlags.dictionary,
   2: FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe,
   3: FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe,
+  4: FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe,
 };
 
 export interface FrameHeader {

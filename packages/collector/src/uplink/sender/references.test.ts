@@ -31,7 +31,7 @@ function send(book: ReferenceBook, seq: number, priorityClass = 1, b = batch(seq
   book.acked(EPOCH, seq);
   const head = codec.head(frame);
   if (!head.ok) throw head.error;
-  return { standalone, frame, refs: head.value.references.map((r) => r.seq), keyframe: head.value.keyframe };
+  return { standalone, frame, refs: head.value.references, keyframe: head.value.keyframe };
 }
 
 describe('ReferenceBook', () => {
