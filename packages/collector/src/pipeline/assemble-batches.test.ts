@@ -32,4 +32,22 @@ describe('assembleBatches', () => {
     expect(allTemplates.reduce((n, t) => n + t.samples.length, 0)).toBe(2);
     expect(byClass.get(2)!.templates.every((t) => t.samples.length === 0)).toBe(true);
   });
+
+  it('orders rows so that alike ones sit together: metrics by metric then container, lines by container then time, templates by container then first seen', () => {
+    const metric = (container: string, name: string) => ({ container, metric: name, start: 0, end: 60_000, count: 1, sum: 1, min: 1, max: 1, last: 1, gaps: 0, resets: 0 });
+    const at = (container: string, ts: number, level: number): LogEvent => ({ ...log(level, `${container}@${ts}`), container, ts });
+    const seen = (container: string, id: string, firstSeen: number): LogTemplate => ({ ...tpl(id, 1, 1), container, firstSeen });
+    const out = assembleBatches(
+      window({
+        metrics: [metric('b', 'cpu'), metric('b', 'mem'), metric('a', 'cpu'), metric('a', 'mem')],
+        logs: [at('b', 1, LogLevel.warn), at('a', 2, LogLevel.warn), at('b', 3, LogLevel.error), at('a', 4, LogLevel.info), at('a', 0, LogLevel.info)],
+        templates: [seen('b', 'x', 5), seen('a', 'z', 7), seen('a', 'y', 3), seen('a', 'w', 7)],
+      }),
+    );
+    const byClass = new Map(out.map((b) => [b.priorityClass, b.draft]));
+    expect(byClass.get(0)!.metrics.map((m) => `${m.metric}/${m.container}`)).toEqual(['cpu/a', 'cpu/b', 'mem/a', 'mem/b']);
+    expect(byClass.get(1)!.logs.map((l) => l.message)).toEqual(['a@2', 'b@1', 'b@3']);
+    expect(byClass.get(3)!.logs.map((l) => l.message)).toEqual(['a@0', 'a@4']);
+    for (const cls of [2, 3] as const) expect(byClass.get(cls)!.templates.map((t) => t.id)).toEqual(['y', 'w', 'z', 'x']);
+  });
 });

@@ -160,8 +160,7 @@ export class LogPipeline {
       if (t.lastSeen > into.lastSeen) into.lastSeen = t.lastSeen;
       for (const sample of samples) if (into.samples.length < this.options.templates.maxSamples) into.samples.push(sample);
     }
-    // A stable order lets the uplink's compression against earlier batches find whole runs again.
-    return [...out.values()].sort((a, b) => (a.container < b.container ? -1 : a.container > b.container ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...out.values()];
   }
 
   private noteSampled(templates: readonly LogTemplate[]): void {
