@@ -19,6 +19,12 @@ export interface BenchCase {
   run(): Promise<Figure[]>;
 }
 
+/** The middle value (the upper one of an even count); 0 for none. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
 /** Median of repeated runs of fn, in ms per run. */
 export async function medianMs(runs: number, fn: () => unknown | Promise<unknown>): Promise<number> {
   const times: number[] = [];
@@ -27,6 +33,5 @@ export async function medianMs(runs: number, fn: () => unknown | Promise<unknown
     await fn();
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] ?? 0;
+  return median(times);
 }

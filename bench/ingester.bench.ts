@@ -24,7 +24,7 @@ import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
 import { batchToRows, buildApi, COLUMNS, createClickHouseClient, createIngester, createRouter, createWriter, insertText, listNodes, metricSeries, migrate, resolveConfig, rowsToText, TABLES } from '@edge-telemetry/ingester';
 import mqtt from 'mqtt';
 import { startMosquitto } from '../test/support/mosquitto.js';
-import type { BenchCase, Figure } from './harness.js';
+import { median, type BenchCase, type Figure } from './harness.js';
 import { realLinesAndValues } from './support/real-inputs.js';
 
 const NODES = 200;
@@ -41,7 +41,6 @@ function batches(run: number, prefix = 'bench'): Batch[] {
 }
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 export const benches: BenchCase[] = [
   {

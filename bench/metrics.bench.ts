@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { AggregationType, MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
-import type { BenchCase, Figure } from './harness.js';
+import { median, type BenchCase, type Figure } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = (p: string): string => pathToFileURL(path.join(here, '../packages/collector/dist', p)).href;
@@ -67,11 +67,6 @@ const gc: () => void = (() => {
   v8.setFlagsFromString('--expose-gc');
   return vm.runInNewContext('gc') as () => void;
 })();
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 /** Our downsampler: 6 scrapes per 60 s window, flushed at each boundary. */
 function runOurs(D: DownsamplerCtor, sketches: object, scrapes: Sample[][]): void {

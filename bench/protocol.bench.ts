@@ -11,7 +11,7 @@
 import { Compressor, Decompressor } from 'zstd-napi';
 import { createBatchCodec, type Batch } from '@edge-telemetry/protocol';
 import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
-import { medianMs, type BenchCase, type Figure } from './harness.js';
+import { median, medianMs, type BenchCase, type Figure } from './harness.js';
 import { realLinesAndValues } from './support/real-inputs.js';
 
 
@@ -35,7 +35,6 @@ async function interleaved(ours: () => unknown, baseline: () => unknown): Promis
     a.push(await medianMs(1, () => { for (let i = 0; i < ITERATIONS; i++) ours(); }));
     b.push(await medianMs(1, () => { for (let i = 0; i < ITERATIONS; i++) baseline(); }));
   }
-  const median = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
   return [median(a) / ITERATIONS, median(b) / ITERATIONS];
 }
 

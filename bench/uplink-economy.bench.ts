@@ -22,7 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Compressor } from 'zstd-napi';
 import { createBatchCodec, resolveCodecOptions, LOG_LEVEL_NAMES, type Batch, type NodeHealth } from '@edge-telemetry/protocol';
 import { createPrng, LogPipeline, logPipelineOptions, AGENT_VERSION } from '@edge-telemetry/collector';
-import type { BenchCase, Figure } from './harness.js';
+import { median, type BenchCase, type Figure } from './harness.js';
 import type * as DownsamplerModule from '../packages/collector/src/transforms/downsample/downsampler.js';
 import type * as SketchOpsModule from '../packages/collector/src/transforms/downsample/ddsketch-ops.js';
 import type * as AssembleModule from '../packages/collector/src/pipeline/assemble-batches.js';
@@ -241,7 +241,6 @@ async function referenceCost(hour: Hour): Promise<{ reencodeMs: number; encodeMs
     re.push(cpuMs(passReencode));
     en.push(cpuMs(passEncode));
   }
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[1] as number;
   return { reencodeMs: median(re) / frames.length, encodeMs: median(en) / frames.length };
 }
 
@@ -268,7 +267,6 @@ function throughput(batches: readonly Batch[], level: number): { ours: number; j
     ours.push(cpuMs(passOurs));
     json.push(cpuMs(passJson));
   }
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   return { ours: mb / (median(ours) / 1000), json: mb / (median(json) / 1000), mb };
 }
 
