@@ -3,7 +3,7 @@ export const PROTOCOL_VERSION = 1;
 /**
  * Version of batch frames: 2 added sparse sketch bins and references to earlier batches; 3 writes
  * time columns over their common factor and integers rounded to a few digits as mantissa x 10^e
- * (values at a coarser resolution cost fewer bytes); 4 lists references as distances back from the
+ * (values at a coarser resolution cost fewer bytes); 4 lists references as distances from the
  * batch's own seq with one CRC over them all (the body is v3's). Encoders
  * write the latest; decoders read every version in BATCH_FRAME_VERSIONS, so collectors can be
  * upgraded after the ingesters.

@@ -402,20 +402,30 @@ describe('frames compressed against earlier batches', () => {
     expectCode(codec.decode(r.value.frame, 'gw-1', [earlier[0]!.body, other]), 'ET_ERR_UNKNOWN_REFERENCE', /CRC/);
   });
 
-  it('v4 lists the references as distances back with one CRC for all: 3 + k + 4 bytes for k references at small seqs', () => {
+  it('v4 lists the references as distances from the batch with one CRC for all: 3 + k + 4 bytes for k references nearby', () => {
     const r = codec.reencode(codec.encode(batchAt(10)), { epoch, seq: 10, references: earlier, keyframe: false });
     if (!r.ok) throw r.error;
     const head = codec.head(r.value.frame);
     if (!head.ok) throw head.error;
     expect(head.value.version).toBe(4);
     expect(head.value.bodyOffset - 5).toBe(3 + earlier.length + 4);
-    expect(codec.reencode(codec.encode(batchAt(2)), { epoch, seq: 2, references: earlier, keyframe: false })).toMatchObject({ ok: false });
-    // A distance of 0 (the batch itself) or past seq 0 is refused before anything is decompressed.
-    for (const back of [0, 11]) {
+    // Distance 0 (the batch itself) or 11 (before seq 0), zigzag 0 and 22, is refused before anything is decompressed.
+    for (const zigzag of [0, 22]) {
       const bad = Buffer.from(r.value.frame);
-      bad[5 + 3] = back;
-      expectCode(codec.head(bad), 'ET_ERR_INVALID_FIELD', /batches back/);
+      bad[5 + 3] = zigzag;
+      expectCode(codec.head(bad), 'ET_ERR_INVALID_FIELD', /distance/);
     }
+    expect(codec.reencode(codec.encode(batchAt(2)), { epoch, seq: 2, references: earlier, keyframe: false })).toMatchObject({ ok: false });
+  });
+
+  it('a backlog batch drained after an outage refers to newer keyframes', () => {
+    const r = codec.reencode(codec.encode(batchAt(0)), { epoch, seq: 0, references: earlier, keyframe: false });
+    if (!r.ok) throw r.error;
+    const head = codec.head(r.value.frame);
+    expect(head.ok && head.value.references).toEqual([1, 2]);
+    const d = codec.decode(r.value.frame, 'gw-1', earlier.map((e) => e.body));
+    if (!d.ok) throw d.error;
+    expect(d.value.seq).toBe(0);
   });
 
   it('still reads a v3 frame, which lists each reference as (seq, CRC-32 of its body)', () => {

@@ -119,10 +119,11 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
           referenceCrcs.push(crc());
           continue;
         }
-        // v4: each reference as how many batches before this one it is.
-        const back = r.uint();
-        if (back < 1 || back > seq) r.fail('ET_ERR_INVALID_FIELD', `reference ${back} batches back from seq ${seq}`);
-        references.push(seq - back);
+        // v4: each reference as its distance from this batch's seq. Usually an earlier batch, but
+        // a backlog batch drained after an outage refers to the newer keyframes acked meanwhile.
+        const distance = r.sint();
+        if (distance === 0 || seq - distance < 0) r.fail('ET_ERR_INVALID_FIELD', `reference at distance ${distance} from seq ${seq}`);
+        references.push(seq - distance);
       }
       if (version >= 4) {
         r.field = 'frame.referenceCrc';
@@ -188,12 +189,12 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
         if (keyframe) standalone[4] = (standalone[4] as number) | FrameFlags.keyframe;
         return { ok: true, value: { frame: standalone, body: body.value } };
       }
-      if (refs.some((r) => r.seq >= seq)) return fail('ET_ERR_INVALID_FIELD', `references must be earlier batches than seq ${seq}`);
+      if (refs.some((r) => r.seq === seq)) return fail('ET_ERR_INVALID_FIELD', `seq ${seq} cannot refer to itself`);
       const w = new ByteWriter(20 + refs.length * 5);
       w.uint(epoch);
       w.uint(seq);
       w.uint(refs.length);
-      for (const r of refs) w.uint(seq - r.seq);
+      for (const r of refs) w.sint(seq - r.seq);
       const crc = Buffer.allocUnsafe(4);
       crc.writeUInt32LE(combinedCrc(refs.map((r) => crcOf(r.body))));
       w.bytes(crc);

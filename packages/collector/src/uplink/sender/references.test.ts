@@ -56,6 +56,14 @@ describe('ReferenceBook', () => {
     expect(send(book, 7, 1).refs).toEqual([]);
   });
 
+  it('sends a backlog batch drained after an outage against the newer keyframes acknowledged meanwhile', () => {
+    const book = new ReferenceBook(codec, { references: 4, keyframeEvery: 2 });
+    for (const seq of [20, 21, 22]) send(book, seq);
+    const old = send(book, 5);
+    expect(old.refs).toEqual([20, 22]);
+    expect(old.frame.length).toBeLessThan(old.standalone.length);
+  });
+
   it('uses a keyframe only once it is acknowledged', () => {
     const book = new ReferenceBook(codec, { references: 8, keyframeEvery: 4 });
     book.frameFor({ epoch: EPOCH, seq: 1, priorityClass: 0 }, codec.encode(batch(1)));
