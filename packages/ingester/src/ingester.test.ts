@@ -185,6 +185,29 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     await waitFor(async () => ((await get('/readyz')).status === 200 ? true : undefined), 'ready again');
   });
 
+  it('gives a template whose rows left the text out the text stored for it within the lookback before the range', async () => {
+    const t0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 6 * 3_600_000;
+    const row = { container: 'app-0', id: 't-held', level: 2 as const, count: 3, samples: [] };
+    const at = (seq: number, now: number, template: string) => {
+      const b = sampleBatch({ node: NODE, seq, now });
+      return { ...b, metrics: [], logs: [], templates: [{ ...row, template, firstSeen: b.windowStart, lastSeen: b.windowStart + 1_000 }] };
+    };
+    const text = 'cache <*> refreshed in <*> ms';
+    // Carried at t0, left out 40 min later; another template's text is left out beyond the lookback.
+    for (const b of [at(40, t0, text), at(41, t0 + 40 * 60_000, ''), at(42, t0 + 3 * 3_600_000, '')]) {
+      await publish(topics.batch(NODE), codec.encode(b));
+      await ackFor(b.seq);
+    }
+    const range = (from: number, to: number) => get(`/api/v1/nodes/${NODE}/templates?container=app-0&from=${from}&to=${to}`);
+    const within = await range(t0 + 30 * 60_000, t0 + 50 * 60_000);
+    expect(within.body.templates).toEqual([expect.objectContaining({ templateId: 't-held', template: text, count: 3 })]);
+    const both = await range(t0 - 60_000, t0 + 50 * 60_000);
+    expect(both.body.templates).toEqual([expect.objectContaining({ templateId: 't-held', template: text, count: 6 })]);
+    // Rows two hours past the last text carried: the sender would have repeated it, so none is looked for.
+    const beyond = await range(t0 + 2.5 * 3_600_000, t0 + 3.5 * 3_600_000);
+    expect(beyond.body.templates).toEqual([expect.objectContaining({ templateId: 't-held', template: '' })]);
+  });
+
   it('serves the OpenAPI document and the docs page from local assets', async () => {
     const spec = await get('/docs/json');
     expect(Object.keys(spec.body.paths as object)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/api/v1/nodes', '/api/v1/nodes/{node}/metrics', '/api/v1/nodes/{node}/logs']));

@@ -37,5 +37,13 @@ export const limits = {
   maxTimestampMs: 2 ** 47,
 } as const;
 
+/**
+ * A template row may leave its text out ('') when a batch carrying that text for the same
+ * (container, id), with a lastSeen at most this much earlier, was acknowledged: the sender repeats
+ * a text at least this often, and a reader looks back this far before a range for the text of
+ * rows that left it out.
+ */
+export const TEMPLATE_TEXT_LOOKBACK_MS = 3_600_000;
+
 /** DDSketch relative accuracy: quantiles are within 1% of the true value. */
 export const SKETCH_RELATIVE_ACCURACY = 0.01;

@@ -3,7 +3,7 @@
  * tables' sort keys (node, container, time) first. Rows come back as plain data.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { LogLevel, type LogLevelName } from '@edge-telemetry/protocol';
+import { LogLevel, TEMPLATE_TEXT_LOOKBACK_MS, type LogLevelName } from '@edge-telemetry/protocol';
 import { TABLES } from '../storage/tables.js';
 import { severityNumber } from '../storage/rows.js';
 import { sketchQuantiles } from './quantiles.js';
@@ -211,25 +211,45 @@ export async function searchLogs(client: ClickHouseClient, p: LogSearchParams): 
 
 const LEVEL_BY_SEVERITY = new Map([1, 5, 9, 13, 17, 21].map((n, i) => [n, ['trace', 'debug', 'info', 'warn', 'error', 'fatal'][i] as string]));
 
-/** Templates seen in the range, most frequent first, with their latest samples. */
+/**
+ * Templates seen in the range, most frequent first, with their latest text and samples. A row
+ * may have left its text out (the node had it stored already, protocol LogTemplate.template): a
+ * template whose rows in the range all did takes the latest text stored for it up to
+ * TEMPLATE_TEXT_LOOKBACK_MS before the range.
+ */
 export async function topTemplates(client: ClickHouseClient, p: { node: string; container?: string; from: number; to: number; limit: number }) {
+  const byContainer = p.container !== undefined ? 'AND ContainerName = {container:String}' : '';
   const data = await rows<[string, string, string, number, string | number, string | number, string | number, [string | number, string[]][]]>(
     client,
-    `SELECT ContainerName, TemplateId, any(Template), max(SeverityNumber), sum(Count),
+    `SELECT ContainerName, TemplateId, argMaxIf(Template, LastSeen, Template != ''), max(SeverityNumber), sum(Count),
         toUnixTimestamp64Milli(min(FirstSeen)), toUnixTimestamp64Milli(max(LastSeen)),
         arrayMap(s -> tuple(toUnixTimestamp64Milli(s.1), s.2), argMax(Samples, LastSeen))
       FROM ${TABLES.templates}
-      WHERE NodeName = {node:String} ${p.container !== undefined ? 'AND ContainerName = {container:String}' : ''}
+      WHERE NodeName = {node:String} ${byContainer}
         AND LastSeen >= fromUnixTimestamp64Milli({from:Int64}) AND LastSeen < fromUnixTimestamp64Milli({to:Int64})
       GROUP BY ContainerName, TemplateId
       ORDER BY sum(Count) DESC
       LIMIT {limit:UInt32}`,
     { ...p },
   );
+  const textless = data.filter(([, , template]) => template === '').map(([, id]) => id);
+  const earlier = new Map<string, string>();
+  if (textless.length > 0) {
+    const found = await rows<[string, string, string]>(
+      client,
+      `SELECT ContainerName, TemplateId, argMax(Template, LastSeen)
+        FROM ${TABLES.templates}
+        WHERE NodeName = {node:String} ${byContainer} AND TemplateId IN {ids:Array(String)} AND Template != ''
+          AND LastSeen >= fromUnixTimestamp64Milli({since:Int64}) AND LastSeen < fromUnixTimestamp64Milli({to:Int64})
+        GROUP BY ContainerName, TemplateId`,
+      { ...p, ids: textless, since: p.from - TEMPLATE_TEXT_LOOKBACK_MS },
+    );
+    for (const [container, id, template] of found) earlier.set(`${container}\u0000${id}`, template);
+  }
   return data.map(([container, templateId, template, sev, count, first, last, samples]) => ({
     container,
     templateId,
-    template,
+    template: template || (earlier.get(`${container}\u0000${templateId}`) ?? ''),
     level: LEVEL_BY_SEVERITY.get(Number(sev)) ?? 'unknown',
     count: Number(count),
     firstSeen: iso(Number(first)),

@@ -79,7 +79,11 @@ export interface LogTemplate {
   container: string;
   /** Stable within a node (hash of the template text at first sight). */
   id: string;
-  /** Tokens with `<*>` for variables. */
+  /**
+   * Tokens with `<*>` for variables. '' when the receiver already stored this text: an earlier
+   * acknowledged row of the same (container, id) carried it, at most TEMPLATE_TEXT_LOOKBACK_MS
+   * before this row's lastSeen.
+   */
   template: string;
   level: LogLevelValue;
   /** Lines matched in this window. */

@@ -19,6 +19,7 @@ import type { Clock } from './clock.js';
 import type { SenderOptions } from './options.js';
 import { EVICT_STAGE, PRIORITY_CLASS_REASONS, PriorityClass, type PriorityClassValue } from './priority.js';
 import { ReferenceBook, type ReferenceStats } from './references.js';
+import { TemplateTexts } from './template-texts.js';
 
 /** MQTT PUBLISH framing beyond payload and topic: fixed header (<=5), topic length (2), packet id (2). */
 const PUBLISH_OVERHEAD = 9;
@@ -93,6 +94,7 @@ export class Uplink {
   /** Wire bytes per outbox byte of recent publishes (compression against earlier batches), for the live-rate estimate. */
   private wireRatio = 1;
   private readonly references: ReferenceBook;
+  private readonly texts = new TemplateTexts();
   /**
    * The ack timeout in force: doubled by every timeout up to MAX_ACK_BACKOFF x sender.ackTimeoutMs,
    * back to the configured value on any ack. An ingester that lags behind its queue then gets the
@@ -127,7 +129,8 @@ export class Uplink {
   }
 
   /**
-   * Assigns (epoch, seq), adds the outbox's unreported evictions to the batch's drops, encodes,
+   * Assigns (epoch, seq), adds the outbox's unreported evictions to the batch's drops, leaves out
+   * the template texts the ingester already holds (template-texts.ts), encodes,
    * appends durably and queues the batch for publishing. Resolves once the batch is on disk: from
    * then on it survives kill -9 and is delivered at least once (stored exactly once). Rejects with
    * ET_ERR_OUTBOX_FULL when only more valuable records remain (the refusal is itself counted).
@@ -143,8 +146,10 @@ export class Uplink {
     evictions.forEach((count, cls) => {
       if (count > 0) drops.push({ stage: EVICT_STAGE, reason: PRIORITY_CLASS_REASONS[cls] ?? String(cls), container: '', count });
     });
-    const payload = codec.encode({ ...batch, drops, epoch, seq });
+    const templates = this.texts.omitHeld(batch.templates);
+    const payload = codec.encode({ ...batch, templates, drops, epoch, seq });
     const rec = await outbox.append({ epoch, seq, priorityClass, createdAt: clock.now(), payload, carries: evictions });
+    this.texts.carried(epoch, seq, templates, batch.windowEnd);
     this.noteLive(payload.length * this.wireRatio);
     if (this.connected && rec.state === 'live') {
       if (this.live.length < this.d.options.window) this.fresh.set(rec, payload);
@@ -267,6 +272,7 @@ export class Uplink {
     if (this.d.outbox.ack(epoch, seq)) this.acked++;
     this.ackTimeout = this.d.options.ackTimeoutMs;
     this.references.acked(epoch, seq);
+    this.texts.acked(epoch, seq);
   }
 
   /** The ingester could not read the batch for want of a reference: send it again, standalone. */
