@@ -3,9 +3,10 @@
  * a 10 s scrape, 60 s windows, 20 log lines/s from Loghub-2k with each dataset's own level mix
  * (bench/support/workload.ts). One hour is simulated in compressed time through the collector's
  * real stages, wired as collector.ts wires them: statsToSamples -> Downsampler, LogPipeline,
- * assembleBatches, the uplink's codec (createBatchCodec() with its defaults) per batch, and the
- * sender's ReferenceBook, which re-encodes each batch against the acknowledged keyframes of its
- * priority class as the sender does at publish time (every batch is acknowledged at once here).
+ * assembleBatches, the uplink's TemplateTexts (texts the ingester holds left out, as at submit),
+ * the codec (createBatchCodec() with its defaults) per batch, and the sender's ReferenceBook, which
+ * re-encodes each batch against the acknowledged keyframes of its priority class as the sender
+ * does at publish time (every batch is acknowledged at once here).
  *
  * Compared with the same hour as (a) raw: the json-file bytes of the same lines plus one minified
  * `docker stats` document per container per scrape; (b) the same batches as JSON + zstd at the
@@ -30,6 +31,7 @@ import type * as DropsModule from '../packages/collector/src/pipeline/drop-count
 import type * as StatsModule from '../packages/collector/src/sources/docker/stats.js';
 import type * as CsvModule from '../packages/collector/src/transforms/templates/csv.js';
 import type * as ReferencesModule from '../packages/collector/src/uplink/sender/references.js';
+import type * as TemplateTextsModule from '../packages/collector/src/uplink/sender/template-texts.js';
 import type { ReferenceBookOptions } from '../packages/collector/src/uplink/sender/references.js';
 import type * as UplinkOptionsModule from '../packages/collector/src/uplink/options.js';
 import { readLoghubLines } from './support/loghub-lines.js';
@@ -44,7 +46,11 @@ const SEED = 5;
 const THROUGHPUT_RUNS = 5;
 
 interface Hour {
-  /** Every batch of the hour with its priority class, its frame as sent and as the outbox keeps it (standalone). */
+  /**
+   * Every batch of the hour as assembled (each template with its text; the baselines encode these)
+   * with its priority class, and the bytes of its frame as sent and as the outbox keeps it
+   * (standalone), both with the texts the ingester holds left out.
+   */
   batches: Array<{ cls: number; batch: Batch; wire: number; standalone: number }>;
   /** Each window's whole draft (before the split by class), for the one-batch-per-window comparison. */
   windows: Batch[];
@@ -72,6 +78,7 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
   const { statsToSamples } = await dist<typeof StatsModule>('sources/docker/stats.js');
   const { parseCsv } = await dist<typeof CsvModule>('transforms/templates/csv.js');
   const { ReferenceBook } = await dist<typeof ReferencesModule>('uplink/sender/references.js');
+  const { TemplateTexts } = await dist<typeof TemplateTextsModule>('uplink/sender/template-texts.js');
 
   const o = REFERENCE_WORKLOAD;
   const random = createPrng(SEED);
@@ -85,6 +92,7 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
   const logs = new LogPipeline(logPipelineOptions(logOptions), { now: () => now, report: drops, describe: (name) => infos.get(name) });
   const codec = createBatchCodec();
   const book = new ReferenceBook(codec, await senderDefaults());
+  const texts = new TemplateTexts();
   const prevCpu = new Map<string, ReturnType<typeof statsToSamples>['cpu']>();
 
   const hour: Hour = { batches: [], windows: [], rawLogBytes: 0, rawStatsBytes: 0, lines: 0, fedLevels: [0, 0, 0, 0, 0, 0], parsedLevels: [0, 0, 0, 0, 0, 0] };
@@ -148,9 +156,13 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
       hour.windows.push({ ...draft, epoch: 1, seq: 0 });
       for (const { draft: d, priorityClass } of assembleBatches(draft)) {
         const batch: Batch = { ...d, epoch: 1, seq: ++seq };
-        const standalone = codec.encode(batch);
+        // As Uplink.submit: the texts the ingester holds are left out of what is stored and sent.
+        const templates = texts.omitHeld(batch.templates);
+        const standalone = codec.encode({ ...batch, templates });
+        texts.carried(1, seq, templates, batch.windowEnd);
         const wire = book.frameFor({ epoch: 1, seq, priorityClass }, standalone).length;
         book.acked(1, seq);
+        texts.acked(1, seq);
         lastWindowWire += wire;
         hour.batches.push({ cls: priorityClass, batch, wire, standalone: standalone.length });
       }
@@ -167,12 +179,18 @@ async function senderDefaults(): Promise<ReferenceBookOptions> {
 /** The hour's wire bytes with each batch rewritten first (in order), through the sender's defaults. */
 async function wireWith(hour: Hour, rewrite: (batch: Batch) => Batch): Promise<number> {
   const { ReferenceBook } = await dist<typeof ReferencesModule>('uplink/sender/references.js');
+  const { TemplateTexts } = await dist<typeof TemplateTextsModule>('uplink/sender/template-texts.js');
   const codec = createBatchCodec();
   const book = new ReferenceBook(codec, await senderDefaults());
+  const texts = new TemplateTexts();
   let bytes = 0;
   for (const { cls, batch } of hour.batches) {
-    bytes += book.frameFor({ epoch: 1, seq: batch.seq, priorityClass: cls }, codec.encode(rewrite(batch))).length;
-    book.acked(1, batch.seq);
+    const b = rewrite(batch);
+    const templates = texts.omitHeld(b.templates);
+    bytes += book.frameFor({ epoch: 1, seq: b.seq, priorityClass: cls }, codec.encode({ ...b, templates })).length;
+    texts.carried(1, b.seq, templates, b.windowEnd);
+    book.acked(1, b.seq);
+    texts.acked(1, b.seq);
   }
   return bytes;
 }
