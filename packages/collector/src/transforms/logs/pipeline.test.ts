@@ -46,7 +46,7 @@ describe('LogPipeline', () => {
     expect(get).toMatchObject({ container: 'web', template: 'GET <*> <*> in <*>', count: 5 });
     expect(get?.samples).toHaveLength(3);
     expect(get?.samples[1]?.params).toEqual(['/items/1', '200', '3ms']);
-    expect(w.logs[0]?.templateId).toMatch(/^[0-9a-f]{16}$/);
+    expect(w.logs[0]?.templateId).toMatch(/^[0-9a-f]{12}$/);
     const m = Object.fromEntries(w.metrics.map((s) => [s.metric, s.sum]));
     expect(m).toEqual({ 'logs.debug_lines': 1, 'logs.info_lines': 5, 'logs.warn_lines': 1, 'logs.error_lines': 1 });
     // The store sees every line, unredacted and unfiltered.

@@ -40,7 +40,7 @@ describe('TemplateMiner', () => {
     expect(miner.evictions).toBe(2);
     // alpha was evicted: it comes back as a new cluster.
     expect(miner.match('alpha event happened').created).toBe(true);
-    expect(first.id).toMatch(/^[0-9a-f]{16}$/);
+    expect(first.id).toMatch(/^[0-9a-f]{12}$/);
   });
 
   it('evicts by recency: a cluster matched again outlives younger idle ones', () => {
