@@ -29,7 +29,7 @@ export interface BatchFrameHead {
   dictionary: boolean;
   /** Set when the frame refers to earlier batches. */
   batch?: { epoch: number; seq: number };
-  /** The seqs of earlier batches of the same epoch, in dictionary order. */
+  /** The seqs of other batches of the same epoch (usually earlier ones), in dictionary order. */
   references: number[];
   /**
    * v2 and v3: the CRC-32 of each reference body, in order. v4: one CRC-32 of those CRC-32s (each
@@ -122,7 +122,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
         // v4: each reference as its distance from this batch's seq. Usually an earlier batch, but
         // a backlog batch drained after an outage refers to the newer keyframes acked meanwhile.
         const distance = r.sint();
-        if (distance === 0 || seq - distance < 0) r.fail('ET_ERR_INVALID_FIELD', `reference at distance ${distance} from seq ${seq}`);
+        if (distance === 0 || seq - distance < 0 || !Number.isSafeInteger(seq - distance)) r.fail('ET_ERR_INVALID_FIELD', `reference at distance ${distance} from seq ${seq}`);
         references.push(seq - distance);
       }
       if (version >= 4) {
