@@ -49,9 +49,9 @@ interface Hour {
   /**
    * Every batch of the hour as assembled (each template with its text; the baselines encode these)
    * with its priority class, and the bytes of its frame as sent and as the outbox keeps it
-   * (standalone), both with the texts the ingester holds left out.
+   * (standalone), both with the texts the ingester holds left out, as `sent`.
    */
-  batches: Array<{ cls: number; batch: Batch; wire: number; standalone: number }>;
+  batches: Array<{ cls: number; batch: Batch; sent: Batch; wire: number; standalone: number }>;
   /** Each window's whole draft (before the split by class), for the one-batch-per-window comparison. */
   windows: Batch[];
   rawLogBytes: number;
@@ -157,14 +157,14 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
       for (const { draft: d, priorityClass } of assembleBatches(draft)) {
         const batch: Batch = { ...d, epoch: 1, seq: ++seq };
         // As Uplink.submit: the texts the ingester holds are left out of what is stored and sent.
-        const templates = texts.omitHeld(batch.templates);
-        const standalone = codec.encode({ ...batch, templates });
-        texts.carried(1, seq, templates, batch.windowEnd);
+        const sent = { ...batch, templates: texts.omitHeld(batch.templates) };
+        const standalone = codec.encode(sent);
+        texts.carried(1, seq, sent.templates, batch.windowEnd);
         const wire = book.frameFor({ epoch: 1, seq, priorityClass }, standalone).length;
         book.acked(1, seq);
         texts.acked(1, seq);
         lastWindowWire += wire;
-        hour.batches.push({ cls: priorityClass, batch, wire, standalone: standalone.length });
+        hour.batches.push({ cls: priorityClass, batch, sent, wire, standalone: standalone.length });
       }
     }
   }
@@ -243,7 +243,7 @@ const MANDATED_CONTENT: ReadonlyArray<[string, (b: Batch) => Batch]> = [
 async function referenceCost(hour: Hour): Promise<{ reencodeMs: number; encodeMs: number }> {
   const { ReferenceBook } = await dist<typeof ReferencesModule>('uplink/sender/references.js');
   const codec = createBatchCodec();
-  const frames = hour.batches.map((b) => ({ b, frame: codec.encode(b.batch) }));
+  const frames = hour.batches.map((b) => ({ b, frame: codec.encode(b.sent) }));
   const options = await senderDefaults();
   const passReencode = () => {
     const book = new ReferenceBook(codec, options);
