@@ -11,6 +11,9 @@ export const PROTOCOL_VERSION = 1;
 export const BATCH_FRAME_VERSION = 4;
 export const BATCH_FRAME_VERSIONS: readonly number[] = [1, 2, 3, 4];
 
+/** The body layout a batch frame version carries: v4 changed only the frame head, its body is v3's. */
+export const batchBodyVersion = (frameVersion: number): number => Math.min(frameVersion, 3);
+
 /**
  * Size limits both sides enforce. The ingester checks the compressed size before it decompresses
  * and bounds the decompressed output itself (never trusting the zstd header), so a decompression
@@ -28,7 +31,7 @@ export const limits = {
   maxTemplateSamples: 16,
   maxTemplateParams: 256,
   maxSketchBins: 4096,
-  /** Earlier batches one batch frame may be compressed against (frame v2). */
+  /** Other batches (usually earlier ones) one batch frame may be compressed against (frame v2+). */
   maxBatchReferences: 16,
   /**
    * Timestamps are epoch ms in [0, 2^47] (up to the year 6429). The bound keeps every delta

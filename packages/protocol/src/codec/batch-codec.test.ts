@@ -41,7 +41,7 @@ function base(): Batch {
 
 /**
  * A frame around a hand-made body, to reach the body decoder with exactly the bytes a test needs.
- * craft() writes the version 1 layout (sections all empty reads the same in every version);
+ * craft() writes the version 1 layout (with all sections empty it reads the same in v1 and v2);
  * bodies from writeBatchBody are the current version's.
  */
 function frame(body: Uint8Array, flags = 0, version = 1): Buffer {
@@ -426,6 +426,19 @@ describe('frames compressed against earlier batches', () => {
     const d = codec.decode(r.value.frame, 'gw-1', earlier.map((e) => e.body));
     if (!d.ok) throw d.error;
     expect(d.value.seq).toBe(0);
+  });
+
+  it('re-encodes a standalone v3 frame left in an outbox (same body layout) as v4, and refuses a v2 one', () => {
+    const v3 = readFileSync(new URL('../../golden/v3/full.bin', import.meta.url));
+    const stored = codec.decode(v3);
+    if (!stored.ok) throw stored.error;
+    const r = codec.reencode(v3, { epoch: stored.value.epoch, seq: stored.value.seq, references: earlier, keyframe: false });
+    if (!r.ok) throw r.error;
+    expect(r.value.frame[2]).toBe(4);
+    const d = codec.decode(r.value.frame, stored.value.node, earlier.map((e) => e.body));
+    expect(d.ok && d.value).toEqual(stored.value);
+    const v2 = readFileSync(new URL('../../golden/v2/full.bin', import.meta.url));
+    expectCode(codec.reencode(v2, { epoch: 1, seq: 42, references: earlier, keyframe: false }), 'ET_ERR_INVALID_FIELD', /layout/);
   });
 
   it('still reads a v3 frame, which lists each reference as (seq, CRC-32 of its body)', () => {

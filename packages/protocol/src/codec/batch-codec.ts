@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { Batch } from '../types/batch.js';
 import { ProtocolError, type Result } from '../errors/errors.js';
-import { BATCH_FRAME_VERSION, BATCH_FRAME_VERSIONS, limits } from '../limits.js';
+import { BATCH_FRAME_VERSION, BATCH_FRAME_VERSIONS, batchBodyVersion, limits } from '../limits.js';
 import { ByteReader } from '../wire/byte-reader.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import { createZstd } from '../wire/zstd.js';
@@ -10,7 +10,7 @@ import { validateBatch } from '../validate/batch.js';
 import { readBatchBody, writeBatchBody } from './batch-body.js';
 import { resolveCodecOptions, type CodecOptions } from './options.js';
 
-/** An earlier batch of the same node and epoch whose body both ends hold. */
+/** Another batch of the same node and epoch (usually an earlier one) whose body both ends hold. */
 export interface BatchReference {
   seq: number;
   /** The batch body (the bytes inside its zstd frame), as `reencode` returned it. */
@@ -18,7 +18,7 @@ export interface BatchReference {
 }
 
 /**
- * What a batch frame says before its zstd frame. A v2 frame with references carries its own
+ * What a batch frame says before its zstd frame. A v2+ frame with references carries its own
  * (epoch, seq), so a receiver lacking a reference can ask for the batch again without decoding it.
  */
 export interface BatchFrameHead {
@@ -54,8 +54,9 @@ export interface BatchCodec {
    */
   encode(batch: Batch): Buffer;
   /**
-   * Turns a frame from encode() into one compressed against `references` (earlier batches of the
-   * same epoch the receiver kept), optionally marked as a keyframe. Returns the new frame and the
+   * Turns a standalone frame whose body has the current layout (from encode(), or a v3 frame left
+   * in an outbox) into one compressed against `references` (other batches of the same epoch the
+   * receiver kept, usually earlier ones), optionally marked as a keyframe. Returns the new frame and the
    * body, which the caller keeps if the frame is a keyframe and is acknowledged. With no
    * references and no keyframe it returns the frame unchanged.
    */
@@ -139,7 +140,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     const h = head(bytes);
     if (!h.ok) return h;
     const { version, references, referenceCrcs, bodyOffset, dictionary } = h.value;
-    if (refs.length !== references.length) return fail('ET_ERR_UNKNOWN_REFERENCE', `frame refers to ${references.length} earlier batches, ${refs.length} given`);
+    if (refs.length !== references.length) return fail('ET_ERR_UNKNOWN_REFERENCE', `frame refers to ${references.length} other batches, ${refs.length} given`);
     const crcs = refs.map(crcOf);
     if (version >= 4 && refs.length > 0 && combinedCrc(crcs) !== referenceCrcs[0]) return fail('ET_ERR_UNKNOWN_REFERENCE', `references ${references.join(', ')}: bodies' CRC differs from the frame's`);
     if (version < 4) {
@@ -152,7 +153,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     if (!body.ok) return body;
     let batch: Batch;
     try {
-      batch = readBatchBody(body.value, version);
+      batch = readBatchBody(body.value, batchBodyVersion(version));
     } catch (err) {
       if (err instanceof ProtocolError) return { ok: false, error: err };
       return fail('ET_ERR_INVALID_FIELD', `batch: ${err instanceof Error ? err.message : String(err)}`);
@@ -180,7 +181,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     reencode(frame, { epoch, seq, references, keyframe }) {
       const h = head(frame);
       if (!h.ok) return h;
-      if (h.value.references.length > 0 || h.value.version !== BATCH_FRAME_VERSION) return fail('ET_ERR_INVALID_FIELD', 'reencode takes a standalone frame of the current version');
+      if (h.value.references.length > 0 || batchBodyVersion(h.value.version) !== batchBodyVersion(BATCH_FRAME_VERSION)) return fail('ET_ERR_INVALID_FIELD', 'reencode takes a standalone frame whose body has the current layout');
       const body = zstd.decompress(frame.subarray(h.value.bodyOffset), limits.maxBatchDecodedBytes, h.value.dictionary);
       if (!body.ok) return body;
       const refs = references.slice(-limits.maxBatchReferences);

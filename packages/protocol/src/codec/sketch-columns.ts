@@ -110,7 +110,8 @@ export function readSketchColumns(r: ByteReader, metrics: readonly MetricSummary
   const runs = new Array<number>(pairs);
   for (let j = 0; j < pairs; j++) runs[j] = r.uint();
   let run = 0;
-  const store = (head: number, offset: number): SketchBins => {
+  /** `maxBins`: what the sketch has left of limits.maxSketchBins (the negative store gets what the positive did not take). */
+  const store = (head: number, offset: number, maxBins: number): SketchBins => {
     const counts: number[] = [];
     if (head % 2 === 0) {
       for (let j = 0; j < head / 2; j++) counts.push(r.uint());
@@ -118,7 +119,7 @@ export function readSketchColumns(r: ByteReader, metrics: readonly MetricSummary
     }
     for (let j = 0; j < (head - 1) / 2; j++) {
       const gap = runs[run++] as number;
-      if (counts.length + gap + 1 > limits.maxSketchBins) r.fail('ET_ERR_INVALID_FIELD', `sketch bins beyond the limit ${limits.maxSketchBins}`);
+      if (counts.length + gap + 1 > maxBins) r.fail('ET_ERR_INVALID_FIELD', `sketch bins beyond the limit ${limits.maxSketchBins}`);
       for (let g = 0; g < gap; g++) counts.push(0);
       counts.push(r.uint());
     }
@@ -127,8 +128,8 @@ export function readSketchColumns(r: ByteReader, metrics: readonly MetricSummary
   for (let i = 0; i < n; i++) {
     r.index = i;
     const m = rows[i] as MetricSummary;
-    const positive = store(posHeads[i] as number, (posOffsets[i] as number) + predict(m.min));
-    const negative = store(negHeads[i] as number, (negOffsets[i] as number) + predict(-m.max));
+    const positive = store(posHeads[i] as number, (posOffsets[i] as number) + predict(m.min), limits.maxSketchBins);
+    const negative = store(negHeads[i] as number, (negOffsets[i] as number) + predict(-m.max), limits.maxSketchBins - positive.counts.length);
     m.sketch = { zeros: zeros[i] as number, positive, negative };
   }
 }

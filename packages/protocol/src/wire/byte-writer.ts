@@ -3,6 +3,11 @@
  * (unsigned, and zigzag for signed), float64 little-endian, and length-prefixed UTF-8.
  * Integers are exact up to Number.MAX_SAFE_INTEGER; callers validate ranges before writing.
  */
+/** Zigzag: 0, -1, 1, -2, ... to 0, 1, 2, 3, ..., so small negative numbers stay small. */
+export function zigzag(v: number): number {
+  return v >= 0 ? v * 2 : -v * 2 - 1;
+}
+
 export class ByteWriter {
   private buf: Buffer;
   private pos = 0;
@@ -52,7 +57,7 @@ export class ByteWriter {
 
   /** Zigzag, so small negative numbers stay small. */
   sint(v: number): void {
-    this.uint(v >= 0 ? v * 2 : -v * 2 - 1);
+    this.uint(zigzag(v));
   }
 
   f64(v: number): void {
@@ -73,7 +78,7 @@ export class ByteWriter {
   num(v: number): void {
     if (Number.isInteger(v)) {
       if (Math.abs(v) <= INT_SHORT_MAX && !Object.is(v, -0)) {
-        this.uint((v >= 0 ? v * 2 : -v * 2 - 1) * 2);
+        this.uint(zigzag(v) * 2);
         return;
       }
     } else {

@@ -15,17 +15,13 @@ export type MessageKindValue = (typeof MessageKind)[keyof typeof MessageKind];
 export const FrameFlags = {
   /** The zstd frame was compressed with the dictionary configured on both ends. */
   dictionary: 0x01,
-  /** (batch v2+) The zstd frame was compressed against earlier batches' bodies, listed after the header. */
+  /** (batch v2+) The zstd frame was compressed against other batches' bodies (usually earlier ones), listed after the header. */
   references: 0x02,
   /** (batch v2+) The receiver keeps this batch's body, so that later batches may refer to it. */
   keyframe: 0x04,
 } as const;
-const KNOWN_FLAGS: Record<number, number> = {
-  1: FrameFlags.dictionary,
-  2: FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe,
-  3: FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe,
-  4: FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe,
-};
+/** Version 1 knew only the dictionary flag; batch v2 added references and keyframes. */
+const knownFlags = (version: number): number => (version === 1 ? FrameFlags.dictionary : FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe);
 
 export interface FrameHeader {
   version: number;
@@ -44,7 +40,7 @@ export function readFrameHeader(bytes: Uint8Array, kind: MessageKindValue, versi
   if (!versions.includes(version)) return fail('ET_ERR_UNSUPPORTED_VERSION', `frame.version: ${version}, this side reads ${versions.join(', ')}`);
   if (bytes[3] !== kind) return fail('ET_ERR_INVALID_FIELD', `frame.kind: ${String(bytes[3])}, expected ${kind}`);
   const flags = bytes[4] as number;
-  if ((flags & ~(KNOWN_FLAGS[version] ?? 0)) !== 0) return fail('ET_ERR_UNSUPPORTED_VERSION', `frame.flags: unknown bits 0x${flags.toString(16)} in version ${version}`);
+  if ((flags & ~knownFlags(version)) !== 0) return fail('ET_ERR_UNSUPPORTED_VERSION', `frame.flags: unknown bits 0x${flags.toString(16)} in version ${version}`);
   return { ok: true, value: { version, flags } };
 }
 

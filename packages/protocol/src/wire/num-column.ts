@@ -13,7 +13,7 @@
  * interleaving them with the noisy low digits (the "shuffle" filter of Blosc and Parquet's
  * byte-stream-split). Lossless for every finite number, -0 included.
  */
-import { ByteWriter, INT_SHORT_MAX, MAX_DECIMAL_EXPONENT, POW10 } from './byte-writer.js';
+import { ByteWriter, INT_SHORT_MAX, MAX_DECIMAL_EXPONENT, POW10, zigzag } from './byte-writer.js';
 import type { ByteReader } from './byte-reader.js';
 
 /** 10^15 is the largest power of ten below INT_SHORT_MAX (2^50), the range of integers written. */
@@ -24,7 +24,6 @@ const MIN_SCALE_EXPONENT = 1;
 export type NumRefs = (i: number) => readonly [number, number];
 
 export function writeNumColumn(w: ByteWriter, values: readonly number[], refs?: NumRefs): void {
-  const zigzag = (m: number): number => (m >= 0 ? m * 2 : -m * 2 - 1);
   const mantissas: number[] = [];
   const floats: number[] = [];
   for (let i = 0; i < values.length; i++) {
