@@ -5,7 +5,9 @@ import { shortestSum } from './series.js';
 /**
  * Merges windows of one series into one coarser window [start, end). Count, sum, min, max, gaps
  * and resets combine exactly; `last` is the latest window's; sketches merge bin by bin, so the
- * result equals the window computed from the raw samples (sum up to floating-point addition order).
+ * result equals the window computed from the raw samples (sum up to floating-point addition order)
+ * when the parts are exact (downsample.significantDigits 0); from rounded parts it is as close as
+ * they are.
  */
 export function mergeWindows(parts: readonly MetricSummary[], start: number, end: number, sketches: Pick<SketchOps, 'merge'>): MetricSummary {
   const first = parts[0];

@@ -4,7 +4,7 @@ import { resolveOptions } from '../../config/resolve-options.js';
 
 export const DownsampleOptionsSchema = Type.Object({
   windowMs: Type.Integer({ minimum: 100, default: 60_000, description: 'Length of the summary window (ms) that raw samples are aggregated into; a multiple of scrapeIntervalMs.' }),
-  /** Multiples of windowMs, so that merged windows equal windows computed from raw samples. */
+  /** Multiples of windowMs, so that merged windows equal windows computed from raw samples (up to significantDigits' rounding). */
   tiersMs: Type.Array(Type.Integer({ minimum: 100 }), { default: [], description: 'Coarser tiers (ms) that finished windows are merged into, e.g. [300000, 3600000]; each a multiple of windowMs.' }),
   maxSeries: Type.Integer({ minimum: 1, default: 10_000, description: 'Most series (container x metric) held at once; samples of further series are dropped and counted (`series_cap`).' }),
   significantDigits: Type.Integer({

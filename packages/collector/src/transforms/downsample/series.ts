@@ -86,8 +86,10 @@ export function recordCounter(st: SeriesState, v: number, ts: number, sketches: 
   recordValue(st, increase / dt, sketches);
 }
 
-/** The open window as a summary; count 0 with gaps > 0 marks a window the series was absent for. */
-/** `digits`: significant digits kept of sum, min, max and last (0 = all; the sum still loses its binary noise). */
+/**
+ * The open window as a summary; count 0 with gaps > 0 marks a window the series was absent for.
+ * `digits`: significant digits kept of sum, min, max and last (0 = all; the sum still loses its binary noise).
+ */
 export function summarize(st: SeriesState, start: number, end: number, digits: number): MetricSummary {
   const value = (v: number): number => (st.count > 0 ? (digits > 0 ? roundSignificant(v, digits) : v) : 0);
   const s: MetricSummary = {
@@ -121,7 +123,7 @@ export function shortestSum(sum: number): number {
  * most 5e-4 relative) stays far inside the quantile sketch's 1%, and a window of a noisy gauge
  * costs about a fifth fewer bytes on the uplink (bench/uplink-economy).
  */
-export function roundSignificant(v: number, digits: number): number {
+function roundSignificant(v: number, digits: number): number {
   return Number.isFinite(v) && v !== 0 ? Number(v.toPrecision(digits)) : v;
 }
 

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { CollectorError } from '../../errors.js';
 import { AckEntryKind, countEntries, encodeAckEntries, scanAckEntries, type AckEntry } from './ack-log.js';
 import type { OutboxOptions } from './options.js';
-import { encodeRecord, PRIORITY_CLASSES, readRecordAt, RECORD_HEADER_BYTES, RECORD_KIND_BATCH, scanRecords } from './record.js';
+import { encodeRecord, PRIORITY_CLASSES, readRecordAt, RECORD_HEADER_BYTES, RECORD_KIND_BATCH, recordKey, scanRecords } from './record.js';
 import { freshEpoch, readEpoch, syncDir, writeEpoch, writeFileDurably } from './state-file.js';
 
 const ACK_LOG = 'acks.log';
@@ -102,7 +102,6 @@ interface PendingWrite {
   reject: (err: Error) => void;
 }
 
-const keyOf = (epoch: number, seq: number): string => `${epoch}/${seq}`;
 
 export class Outbox {
   readonly epoch: number;
@@ -166,14 +165,14 @@ export class Outbox {
     const unreported = new Array<number>(PRIORITY_CLASSES).fill(0);
     const carried = new Map<string, number[]>();
     const carry = (e: AckEntry, cls: number) => {
-      const k = keyOf(e.epoch, e.seq);
+      const k = recordKey(e.epoch, e.seq);
       const c = carried.get(k) ?? new Array<number>(PRIORITY_CLASSES).fill(0);
       c[cls] = (c[cls] ?? 0) + e.count;
       carried.set(k, c);
     };
     let maxSeq = -1;
     for (const e of acks.entries) {
-      if (e.kind === AckEntryKind.ack || e.kind === AckEntryKind.evict) gone.add(keyOf(e.epoch, e.seq));
+      if (e.kind === AckEntryKind.ack || e.kind === AckEntryKind.evict) gone.add(recordKey(e.epoch, e.seq));
       const cls = e.priorityClass % PRIORITY_CLASSES;
       if (e.kind === AckEntryKind.evict) unreported[cls] = (unreported[cls] ?? 0) + 1;
       if (e.kind === AckEntryKind.unreported) unreported[cls] = (unreported[cls] ?? 0) + e.count;
@@ -192,8 +191,8 @@ export class Outbox {
       const seg: Segment = { id: Number(name.slice(0, 10)), file, size: buf.length, records: [], live: 0, reader: undefined };
       for (const r of scan.records) {
         if (r.epoch === epoch) maxSeq = Math.max(maxSeq, r.seq);
-        if (gone.has(keyOf(r.epoch, r.seq))) continue;
-        seg.records.push({ epoch: r.epoch, seq: r.seq, priorityClass: r.priorityClass, createdAt: r.createdAt, size: r.size, state: 'live', carries: carried.get(keyOf(r.epoch, r.seq)), segment: seg, offset: r.offset });
+        if (gone.has(recordKey(r.epoch, r.seq))) continue;
+        seg.records.push({ epoch: r.epoch, seq: r.seq, priorityClass: r.priorityClass, createdAt: r.createdAt, size: r.size, state: 'live', carries: carried.get(recordKey(r.epoch, r.seq)), segment: seg, offset: r.offset });
       }
       if (scan.cutBytes > 0) {
         cutBytes += scan.cutBytes;
@@ -248,7 +247,7 @@ export class Outbox {
     this.segments.push(seg);
     this.diskBytes += seg.size;
     for (const r of seg.records) {
-      this.byKey.set(keyOf(r.epoch, r.seq), r);
+      this.byKey.set(recordKey(r.epoch, r.seq), r);
       this.byClass[r.priorityClass]?.push(r);
       this.liveBytes += r.size;
       this.liveCount++;
@@ -284,7 +283,7 @@ export class Outbox {
     const carries = input.carries?.some((n) => n > 0) ? [...input.carries] : undefined;
     const rec: OutboxRecord = { epoch: input.epoch, seq: input.seq, priorityClass: input.priorityClass, createdAt: input.createdAt, size: bytes.length, state: 'pending', carries, segment: undefined, offset: -1 };
     if (carries) this.settleEvictions(carries, -1, rec);
-    this.byKey.set(keyOf(rec.epoch, rec.seq), rec);
+    this.byKey.set(recordKey(rec.epoch, rec.seq), rec);
     this.byClass[rec.priorityClass]?.push(rec);
     this.liveBytes += rec.size;
     this.liveCount++;
@@ -318,7 +317,7 @@ export class Outbox {
 
   /** Marks (epoch, seq) acknowledged; false when it is unknown or already gone (a duplicate ack). */
   ack(epoch: number, seq: number): boolean {
-    const rec = this.byKey.get(keyOf(epoch, seq));
+    const rec = this.byKey.get(recordKey(epoch, seq));
     if (!rec || (rec.state !== 'live' && rec.state !== 'pending')) return false;
     this.drop(rec, 'acked');
     this.logEntries([{ kind: AckEntryKind.ack, priorityClass: rec.priorityClass, count: 0, epoch, seq }]);
@@ -378,7 +377,7 @@ export class Outbox {
   private drop(rec: OutboxRecord, state: 'acked' | 'evicted'): void {
     const wasWritten = rec.state === 'live';
     rec.state = state;
-    this.byKey.delete(keyOf(rec.epoch, rec.seq));
+    this.byKey.delete(recordKey(rec.epoch, rec.seq));
     this.liveBytes -= rec.size;
     this.liveCount--;
     if (wasWritten && rec.segment) {

@@ -20,6 +20,9 @@ export const RECORD_HEADER_BYTES = 32;
 export const RECORD_KIND_BATCH = 1;
 export const PRIORITY_CLASSES = 4;
 
+/** A batch's key in the maps kept by (epoch, seq): the outbox's, the sender's and its books'. */
+export const recordKey = (epoch: number, seq: number): string => `${epoch}/${seq}`;
+
 export interface RecordHeader {
   kind: number;
   priorityClass: number;

@@ -10,8 +10,9 @@
  * ingester is known to hold it; should it not (data lost, TTL passed), the ingester answers
  * `resend` and the references are dropped until a new keyframe is acknowledged.
  */
-import type { BatchCodec, BatchReference } from '@edge-telemetry/protocol';
+import { limits, type BatchCodec, type BatchReference } from '@edge-telemetry/protocol';
 import { PriorityClass } from './priority.js';
+import { recordKey } from '../outbox/record.js';
 
 /**
  * A class whose frames are also compressed against another class's latest keyframes: template
@@ -43,7 +44,7 @@ export class ReferenceBook {
   /** Per `${epoch}/${class}`: acknowledged keyframe bodies, oldest first. */
   private readonly refs = new Map<string, BatchReference[]>();
   private readonly sinceKeyframe = new Map<number, number>();
-  /** Keyframes sent and not yet acknowledged, by `${epoch}/${seq}`. */
+  /** Keyframes sent and not yet acknowledged, by recordKey. */
   private readonly pending = new Map<string, Pending>();
   private readonly s: ReferenceStats = { referenced: 0, keyframes: 0, unknown: 0 };
 
@@ -57,7 +58,9 @@ export class ReferenceBook {
     if (this.o.references === 0) return standalone;
     const own = this.refs.get(`${rec.epoch}/${rec.priorityClass}`) ?? [];
     const also = ALSO_AGAINST.get(rec.priorityClass);
-    const references = [...(also ? (this.refs.get(`${rec.epoch}/${also.priorityClass}`) ?? []).slice(-also.keyframes) : []), ...own];
+    const borrowed = also ? (this.refs.get(`${rec.epoch}/${also.priorityClass}`) ?? []).slice(-also.keyframes) : [];
+    // The codec keeps the last maxBatchReferences: the class's own oldest give way, never the borrowed.
+    const references = [...borrowed, ...own.slice(-(limits.maxBatchReferences - borrowed.length))];
     const since = this.sinceKeyframe.get(rec.priorityClass) ?? this.o.keyframeEvery;
     const keyframe = own.length === 0 || since + 1 >= this.o.keyframeEvery;
     const r = this.codec.reencode(standalone, { epoch: rec.epoch, seq: rec.seq, references, keyframe });
@@ -66,7 +69,7 @@ export class ReferenceBook {
     // standalone frame with one more flag bit: never larger.)
     if (!r.ok || r.value.frame.length > standalone.length) return standalone;
     if (keyframe) {
-      this.pending.set(`${rec.epoch}/${rec.seq}`, { priorityClass: rec.priorityClass, ref: { seq: rec.seq, body: r.value.body } });
+      this.pending.set(recordKey(rec.epoch, rec.seq), { priorityClass: rec.priorityClass, ref: { seq: rec.seq, body: r.value.body } });
       this.sinceKeyframe.set(rec.priorityClass, 0);
       this.s.keyframes++;
     } else this.sinceKeyframe.set(rec.priorityClass, since + 1);
@@ -76,7 +79,7 @@ export class ReferenceBook {
 
   /** An acknowledged keyframe becomes the newest reference of its class. */
   acked(epoch: number, seq: number): void {
-    const k = `${epoch}/${seq}`;
+    const k = recordKey(epoch, seq);
     const p = this.pending.get(k);
     if (p === undefined) return;
     this.pending.delete(k);

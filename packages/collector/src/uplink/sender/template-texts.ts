@@ -11,6 +11,7 @@
  * batches of that period (an evicted batch is never acknowledged, so those age out too).
  */
 import { TEMPLATE_TEXT_LOOKBACK_MS, type LogTemplate } from '@edge-telemetry/protocol';
+import { recordKey } from '../outbox/record.js';
 
 interface Carried {
   text: string;
@@ -23,6 +24,7 @@ const keyOf = (t: LogTemplate): string => `${t.container}\u0000${t.id}`;
 export class TemplateTexts {
   private readonly held = new Map<string, Carried>();
   private readonly pending = new Map<string, Array<Carried & { key: string }>>();
+  private prunedAt = -Infinity;
 
   constructor(private readonly lookbackMs = TEMPLATE_TEXT_LOOKBACK_MS) {}
 
@@ -37,14 +39,18 @@ export class TemplateTexts {
   /** Notes the texts a submitted batch carries; `now` (its window's end) ages out what can no longer be relied on. */
   carried(epoch: number, seq: number, templates: readonly LogTemplate[], now: number): void {
     const rows = templates.filter((t) => t.template !== '').map((t) => ({ key: keyOf(t), text: t.template, at: t.lastSeen }));
-    if (rows.length > 0) this.pending.set(`${epoch}/${seq}`, rows);
+    if (rows.length > 0) this.pending.set(recordKey(epoch, seq), rows);
+    // Once per window (its batches share `now`): stale entries are never used (omitHeld checks the
+    // age), so pruning only bounds memory.
+    if (now <= this.prunedAt) return;
+    this.prunedAt = now;
     const horizon = now - this.lookbackMs;
     for (const [k, c] of this.held) if (c.at < horizon) this.held.delete(k);
     for (const [k, list] of this.pending) if (list.every((c) => c.at < horizon)) this.pending.delete(k);
   }
 
   acked(epoch: number, seq: number): void {
-    const k = `${epoch}/${seq}`;
+    const k = recordKey(epoch, seq);
     for (const { key, text, at } of this.pending.get(k) ?? []) {
       const h = this.held.get(key);
       if (h === undefined || at >= h.at) this.held.set(key, { text, at });

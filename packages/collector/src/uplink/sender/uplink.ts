@@ -13,7 +13,7 @@ import { capacityWithin, createBudgetState, degradeLevel, giveBack, snapshot, tr
 import type { BudgetOptions } from '../budget/options.js';
 import { CollectorError } from '../../errors.js';
 import { Outbox, type OutboxRecord, type OutboxStats } from '../outbox/outbox.js';
-import { RECORD_HEADER_BYTES } from '../outbox/record.js';
+import { RECORD_HEADER_BYTES, recordKey } from '../outbox/record.js';
 import type { Transport, TransportHandlers } from '../mqtt/transport.js';
 import type { Clock } from './clock.js';
 import type { SenderOptions } from './options.js';
@@ -66,8 +66,6 @@ interface Inflight {
   rec: OutboxRecord;
   cancel: () => void;
 }
-
-const keyOf = (epoch: number, seq: number): string => `${epoch}/${seq}`;
 
 export class Uplink {
   private readonly transport: Transport;
@@ -263,7 +261,7 @@ export class Uplink {
   }
 
   private onAck(epoch: number, seq: number): void {
-    const k = keyOf(epoch, seq);
+    const k = recordKey(epoch, seq);
     const f = this.inflight.get(k);
     if (f) {
       f.cancel();
@@ -278,7 +276,7 @@ export class Uplink {
   /** The ingester could not read the batch for want of a reference: send it again, standalone. */
   private onResend(epoch: number, seq: number): void {
     this.references.unknownReference();
-    const k = keyOf(epoch, seq);
+    const k = recordKey(epoch, seq);
     const f = this.inflight.get(k);
     if (!f) return;
     f.cancel();
@@ -288,7 +286,7 @@ export class Uplink {
   }
 
   private enqueue(q: OutboxRecord[], rec: OutboxRecord): void {
-    if (this.queued.has(rec) || this.inflight.has(keyOf(rec.epoch, rec.seq))) return;
+    if (this.queued.has(rec) || this.inflight.has(recordKey(rec.epoch, rec.seq))) return;
     this.queued.add(rec);
     q.push(rec);
   }
@@ -330,7 +328,7 @@ export class Uplink {
 
   private send(rec: OutboxRecord, wire: number): void {
     const gen = this.generation;
-    const k = keyOf(rec.epoch, rec.seq);
+    const k = recordKey(rec.epoch, rec.seq);
     const cancelTimer = this.d.clock.setTimer(() => {
       if (gen !== this.generation || this.inflight.get(k)?.rec !== rec) return;
       this.inflight.delete(k);
