@@ -89,7 +89,7 @@ describe.runIf(haveMosquitto())('batches compressed against earlier batches, thr
 
   it('when the keyframes are gone, the ingesters ask for a resend and the node sends standalone', async () => {
     for (const i of ingesters) await i.stop();
-    await client.command({ query: 'TRUNCATE TABLE et_batch_references' });
+    await client.command({ query: `TRUNCATE TABLE ${TABLES.references}` });
     await startIngesters();
     const before = uplink.stats().references.unknown;
     for (let i = 40; i < 48; i++) {

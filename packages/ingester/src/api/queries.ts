@@ -213,43 +213,30 @@ const LEVEL_BY_SEVERITY = new Map([1, 5, 9, 13, 17, 21].map((n, i) => [n, ['trac
 
 /**
  * Templates seen in the range, most frequent first, with their latest text and samples. A row
- * may have left its text out (the node had it stored already, protocol LogTemplate.template): a
- * template whose rows in the range all did takes the latest text stored for it up to
- * TEMPLATE_TEXT_LOOKBACK_MS before the range.
+ * may have left its text out (the node had it stored already, protocol LogTemplate.template), so
+ * the text comes from the latest row that has one up to TEMPLATE_TEXT_LOOKBACK_MS before the
+ * range; everything else from the rows in the range.
  */
 export async function topTemplates(client: ClickHouseClient, p: { node: string; container?: string; from: number; to: number; limit: number }) {
-  const byContainer = p.container !== undefined ? 'AND ContainerName = {container:String}' : '';
+  const inRange = 'LastSeen >= fromUnixTimestamp64Milli({from:Int64})';
   const data = await rows<[string, string, string, number, string | number, string | number, string | number, [string | number, string[]][]]>(
     client,
-    `SELECT ContainerName, TemplateId, argMaxIf(Template, LastSeen, Template != ''), max(SeverityNumber), sum(Count),
-        toUnixTimestamp64Milli(min(FirstSeen)), toUnixTimestamp64Milli(max(LastSeen)),
-        arrayMap(s -> tuple(toUnixTimestamp64Milli(s.1), s.2), argMax(Samples, LastSeen))
+    `SELECT ContainerName, TemplateId, argMaxIf(Template, LastSeen, Template != ''), maxIf(SeverityNumber, ${inRange}), sumIf(Count, ${inRange}),
+        toUnixTimestamp64Milli(minIf(FirstSeen, ${inRange})), toUnixTimestamp64Milli(maxIf(LastSeen, ${inRange})),
+        arrayMap(s -> tuple(toUnixTimestamp64Milli(s.1), s.2), argMaxIf(Samples, LastSeen, ${inRange}))
       FROM ${TABLES.templates}
-      WHERE NodeName = {node:String} ${byContainer}
-        AND LastSeen >= fromUnixTimestamp64Milli({from:Int64}) AND LastSeen < fromUnixTimestamp64Milli({to:Int64})
+      WHERE NodeName = {node:String} ${p.container !== undefined ? 'AND ContainerName = {container:String}' : ''}
+        AND LastSeen >= fromUnixTimestamp64Milli({since:Int64}) AND LastSeen < fromUnixTimestamp64Milli({to:Int64})
       GROUP BY ContainerName, TemplateId
-      ORDER BY sum(Count) DESC
+      HAVING countIf(${inRange}) > 0
+      ORDER BY sumIf(Count, ${inRange}) DESC
       LIMIT {limit:UInt32}`,
-    { ...p },
+    { ...p, since: p.from - TEMPLATE_TEXT_LOOKBACK_MS },
   );
-  const textless = data.filter(([, , template]) => template === '').map(([, id]) => id);
-  const earlier = new Map<string, string>();
-  if (textless.length > 0) {
-    const found = await rows<[string, string, string]>(
-      client,
-      `SELECT ContainerName, TemplateId, argMax(Template, LastSeen)
-        FROM ${TABLES.templates}
-        WHERE NodeName = {node:String} ${byContainer} AND TemplateId IN {ids:Array(String)} AND Template != ''
-          AND LastSeen >= fromUnixTimestamp64Milli({since:Int64}) AND LastSeen < fromUnixTimestamp64Milli({to:Int64})
-        GROUP BY ContainerName, TemplateId`,
-      { ...p, ids: textless, since: p.from - TEMPLATE_TEXT_LOOKBACK_MS },
-    );
-    for (const [container, id, template] of found) earlier.set(`${container}\u0000${id}`, template);
-  }
   return data.map(([container, templateId, template, sev, count, first, last, samples]) => ({
     container,
     templateId,
-    template: template || (earlier.get(`${container}\u0000${templateId}`) ?? ''),
+    template,
     level: LEVEL_BY_SEVERITY.get(Number(sev)) ?? 'unknown',
     count: Number(count),
     firstSeen: iso(Number(first)),

@@ -6,6 +6,7 @@
  * Materialized views read and write the local tables, and so do DROP and TRUNCATE; a backfill
  * (INSERT ... SELECT) runs once through the Distributed tables. Pure text transforms over our own DDL.
  */
+import { sqlString } from './insert.js';
 
 const ENGINES = /ENGINE = (MergeTree|ReplacingMergeTree|AggregatingMergeTree)(\(([^)]*)\))?/;
 
@@ -19,7 +20,7 @@ function localize(sql: string): string {
 }
 
 export function renderForCluster(statement: string, cluster: string): string[] {
-  const on = `ON CLUSTER '${cluster.replace(/'/g, "''")}'`;
+  const on = `ON CLUSTER ${sqlString(cluster)}`;
   const table = /^\s*CREATE TABLE IF NOT EXISTS (\w+)/.exec(statement)?.[1];
   const view = /^\s*CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+)/.exec(statement)?.[1];
   if (table) {
@@ -30,7 +31,7 @@ export function renderForCluster(statement: string, cluster: string): string[] {
         return `ENGINE = Replicated${engine}(${[replication, args].filter((a) => a && a.trim() !== '').join(', ')})`;
       });
     const key = /\bNodeName\b/.test(statement) ? 'cityHash64(NodeName)' : 'rand()';
-    const distributed = `CREATE TABLE IF NOT EXISTS ${table} ${on} AS ${localName(table)} ENGINE = Distributed('${cluster.replace(/'/g, "''")}', currentDatabase(), ${localName(table)}, ${key})`;
+    const distributed = `CREATE TABLE IF NOT EXISTS ${table} ${on} AS ${localName(table)} ENGINE = Distributed(${sqlString(cluster)}, currentDatabase(), ${localName(table)}, ${key})`;
     return [local, distributed];
   }
   if (view) return [localize(statement).replace(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${localName(view)}`, `CREATE MATERIALIZED VIEW IF NOT EXISTS ${localName(view)} ${on}`)];

@@ -18,6 +18,8 @@ export interface GroupCommitOptions<T> {
   maxQueueBytes?: number | undefined;
   /** Told of each failed insert (the rows' promises resolve false). */
   onError?(err: Error, rows: number): void;
+  /** Told of each row refused for the queue bound (its promise resolves false). */
+  onFull?(row: T): void;
 }
 
 export function createGroupCommit<T>(o: GroupCommitOptions<T>): GroupCommit<T> {
@@ -49,7 +51,10 @@ export function createGroupCommit<T>(o: GroupCommitOptions<T>): GroupCommit<T> {
 
   return {
     add(row, bytes) {
-      if (queuedBytes + bytes > maxQueueBytes && queue.length > 0) return Promise.resolve(false);
+      if (queuedBytes + bytes > maxQueueBytes && queue.length > 0) {
+        o.onFull?.(row);
+        return Promise.resolve(false);
+      }
       const stored = new Promise<boolean>((done) => queue.push({ row, done }));
       queuedBytes += bytes;
       running ??= run();

@@ -9,6 +9,7 @@ import type { RetentionConfig } from '../config/options.js';
 import { MIGRATIONS, type Migration, type MigrationContext } from './migrations/index.js';
 import { TABLES } from './tables.js';
 import { renderForCluster } from './cluster.js';
+import { sqlString } from './insert.js';
 
 export interface MigrateResult {
   /** Versions applied by this call. */
@@ -86,7 +87,7 @@ export async function migrate(client: ClickHouseClient, ctx: MigrationContext, m
   for (const r of RETENTION) {
     const want = ctx.retention[r.key];
     // In cluster mode the TTL lives on the local (replicated) tables.
-    const target = ctx.cluster ? `${r.table}_local ON CLUSTER '${ctx.cluster.replace(/'/g, "''")}'` : r.table;
+    const target = ctx.cluster ? `${r.table}_local ON CLUSTER ${sqlString(ctx.cluster)}` : r.table;
     const have = ttl.get(ctx.cluster ? `${r.table}_local` : r.table);
     // Every table here is created with a TTL; one missing is not created by the versions run (an upgrade test's partial list).
     if (have === undefined || have === want) continue;

@@ -1,8 +1,8 @@
 /**
  * Dead-letter rows, group-committed (storage/group-commit.ts): a flood of hostile messages costs
- * a few inserts instead of one per message. Best effort: a row is dropped (and logged) when its
- * insert fails or the queue is over its byte bound; the rejection itself is still counted and
- * logged by the caller.
+ * a few inserts instead of one per message. Best effort: a row is dropped when its insert fails
+ * (logged once per insert) or the queue is over its byte bound (logged per row); the rejection
+ * itself is still counted and logged by the caller.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../logger.js';
@@ -43,14 +43,13 @@ export function createDeadLetterSink(deps: DeadLetterSinkDeps): DeadLetterSink {
     insert: (rows) => insertRows(client, 'deadLetters', rows),
     maxQueueBytes: deps.maxQueueBytes,
     onError: (err, rows) => logger.error({ code: 'ET_ERR_STORAGE_UNAVAILABLE', rows, err: err.message }, 'dead-letter rows not written'),
+    onFull: (row) => logger.warn({ code: row[3], node: row[2], bytes: row[5] }, 'dead-letter row dropped'),
   });
   return {
-    async add(d) {
+    add(d) {
       const base64 = d.payload.toString('base64');
       const row = [d.receivedAt, d.topic, d.node, d.code, d.detail.slice(0, MAX_DETAIL), d.payload.length, base64, d.ingesterId];
-      const stored = await commits.add(row, base64.length);
-      if (!stored) logger.warn({ code: d.code, node: d.node, bytes: d.payload.length }, 'dead-letter row dropped');
-      return stored;
+      return commits.add(row, base64.length);
     },
     drain: () => commits.drain(),
   };
