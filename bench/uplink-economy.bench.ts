@@ -77,8 +77,6 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
   const { DropCounter } = await dist<typeof DropsModule>('pipeline/drop-counter.js');
   const { statsToSamples } = await dist<typeof StatsModule>('sources/docker/stats.js');
   const { parseCsv } = await dist<typeof CsvModule>('transforms/templates/csv.js');
-  const { ReferenceBook } = await dist<typeof ReferencesModule>('uplink/sender/references.js');
-  const { TemplateTexts } = await dist<typeof TemplateTextsModule>('uplink/sender/template-texts.js');
 
   const o = REFERENCE_WORKLOAD;
   const random = createPrng(SEED);
@@ -90,9 +88,7 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
   // Default options throughout, as a collector with an empty config file runs.
   const downsampler = new Downsampler({ windowMs: o.windowMs }, { sketches: ddSketchOps, report: drops });
   const logs = new LogPipeline(logPipelineOptions(logOptions), { now: () => now, report: drops, describe: (name) => infos.get(name) });
-  const codec = createBatchCodec();
-  const book = new ReferenceBook(codec, await senderDefaults());
-  const texts = new TemplateTexts();
+  const send = await sender();
   const prevCpu = new Map<string, ReturnType<typeof statsToSamples>['cpu']>();
 
   const hour: Hour = { batches: [], windows: [], rawLogBytes: 0, rawStatsBytes: 0, lines: 0, fedLevels: [0, 0, 0, 0, 0, 0], parsedLevels: [0, 0, 0, 0, 0, 0] };
@@ -156,19 +152,36 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
       hour.windows.push({ ...draft, epoch: 1, seq: 0 });
       for (const { draft: d, priorityClass } of assembleBatches(draft)) {
         const batch: Batch = { ...d, epoch: 1, seq: ++seq };
-        // As Uplink.submit: the texts the ingester holds are left out of what is stored and sent.
-        const sent = { ...batch, templates: texts.omitHeld(batch.templates) };
-        const standalone = codec.encode(sent);
-        texts.carried(1, seq, sent.templates, batch.windowEnd);
-        const wire = book.frameFor({ epoch: 1, seq, priorityClass }, standalone).length;
-        book.acked(1, seq);
-        texts.acked(1, seq);
-        lastWindowWire += wire;
-        hour.batches.push({ cls: priorityClass, batch, sent, wire, standalone: standalone.length });
+        const out = send(priorityClass, batch);
+        lastWindowWire += out.wire;
+        hour.batches.push({ cls: priorityClass, batch, ...out });
       }
     }
   }
   return hour;
+}
+
+/**
+ * The uplink's path for one batch as Uplink.submit and the publish take it, every batch
+ * acknowledged at once: the texts the ingester holds left out (what the outbox stores), then the
+ * frame against the keyframes (what goes on the wire).
+ */
+async function sender(): Promise<(priorityClass: number, batch: Batch) => { sent: Batch; standalone: number; wire: number }> {
+  const { ReferenceBook } = await dist<typeof ReferencesModule>('uplink/sender/references.js');
+  const { TemplateTexts } = await dist<typeof TemplateTextsModule>('uplink/sender/template-texts.js');
+  const codec = createBatchCodec();
+  const book = new ReferenceBook(codec, await senderDefaults());
+  const texts = new TemplateTexts();
+  return (priorityClass, batch) => {
+    const { epoch, seq } = batch;
+    const sent = { ...batch, templates: texts.omitHeld(batch.templates) };
+    const standalone = codec.encode(sent);
+    texts.carried(epoch, seq, sent.templates, batch.windowEnd);
+    const wire = book.frameFor({ epoch, seq, priorityClass }, standalone).length;
+    book.acked(epoch, seq);
+    texts.acked(epoch, seq);
+    return { sent, standalone: standalone.length, wire };
+  };
 }
 
 async function senderDefaults(): Promise<ReferenceBookOptions> {
@@ -178,21 +191,8 @@ async function senderDefaults(): Promise<ReferenceBookOptions> {
 
 /** The hour's wire bytes with each batch rewritten first (in order), through the sender's defaults. */
 async function wireWith(hour: Hour, rewrite: (batch: Batch) => Batch): Promise<number> {
-  const { ReferenceBook } = await dist<typeof ReferencesModule>('uplink/sender/references.js');
-  const { TemplateTexts } = await dist<typeof TemplateTextsModule>('uplink/sender/template-texts.js');
-  const codec = createBatchCodec();
-  const book = new ReferenceBook(codec, await senderDefaults());
-  const texts = new TemplateTexts();
-  let bytes = 0;
-  for (const { cls, batch } of hour.batches) {
-    const b = rewrite(batch);
-    const templates = texts.omitHeld(b.templates);
-    bytes += book.frameFor({ epoch: 1, seq: b.seq, priorityClass: cls }, codec.encode({ ...b, templates })).length;
-    texts.carried(1, b.seq, templates, b.windowEnd);
-    book.acked(1, b.seq);
-    texts.acked(1, b.seq);
-  }
-  return bytes;
+  const send = await sender();
+  return hour.batches.reduce((bytes, { cls, batch }) => bytes + send(cls, rewrite(batch)).wire, 0);
 }
 
 /**
@@ -252,7 +252,7 @@ async function referenceCost(hour: Hour): Promise<{ reencodeMs: number; encodeMs
       book.acked(1, b.batch.seq);
     }
   };
-  const passEncode = () => frames.forEach(({ b }) => codec.encode(b.batch));
+  const passEncode = () => frames.forEach(({ b }) => codec.encode(b.sent));
   const re: number[] = [];
   const en: number[] = [];
   for (let i = 0; i < 3; i++) {
