@@ -21,7 +21,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { createBatchCodec, topics, type Batch } from '@edge-telemetry/protocol';
 import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
-import { batchToRows, buildApi, COLUMNS, createClickHouseClient, createIngester, createRouter, createWriter, insertText, listNodes, metricSeries, migrate, resolveConfig, rowsToText, TABLES } from '@edge-telemetry/ingester';
+import {
+  batchToRows,
+  buildApi,
+  COLUMNS,
+  createClickHouseClient,
+  createIngester,
+  createRouter,
+  createWriter,
+  insertText,
+  listNodes,
+  metricSeries,
+  migrate,
+  resolveConfig,
+  rowsToText,
+  TABLES,
+} from '@edge-telemetry/ingester';
 import mqtt from 'mqtt';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { median, type BenchCase, type Figure } from './harness.js';
@@ -31,16 +46,21 @@ const NODES = 200;
 const RUNS = 3;
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
-
 function batches(run: number, prefix = 'bench'): Batch[] {
   const { lines, values } = realLinesAndValues();
   // Recent windows: rows older than the retention TTL would be dropped at insert.
   const windowStart = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
   const rng = seededRng(11);
-  return Array.from({ length: NODES }, (_, i) => ({ ...sampleBatch(rng, { lines, values }, undefined, windowStart), node: `${prefix}-${run}-${i}`, epoch: 1, seq: 1 }));
+  return Array.from({ length: NODES }, (_, i) => ({
+    ...sampleBatch(rng, { lines, values }, undefined, windowStart),
+    node: `${prefix}-${run}-${i}`,
+    epoch: 1,
+    seq: 1,
+  }));
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
 
 export const benches: BenchCase[] = [
   {
@@ -78,7 +98,13 @@ export const benches: BenchCase[] = [
           for (const t of tables) {
             const all = rows.flatMap((r) => r.rows[t]);
             for (let i = 0; i < all.length; i += cfg.writer.flushRows) {
-              await client.insert({ table: TABLES[t], columns: [...COLUMNS[t]], values: all.slice(i, i + cfg.writer.flushRows), format: 'JSONCompactEachRow', clickhouse_settings: { insert_deduplication_token: '' } });
+              await client.insert({
+                table: TABLES[t],
+                columns: [...COLUMNS[t]],
+                values: all.slice(i, i + cfg.writer.flushRows),
+                format: 'JSONCompactEachRow',
+                clickhouse_settings: { insert_deduplication_token: '' },
+              });
             }
           }
           raw.push(rowsPerRun / (Number(process.hrtime.bigint() - t0) / 1e9));
@@ -92,11 +118,15 @@ export const benches: BenchCase[] = [
                 for (const t of tables) acc[t].push(...r.rows[t]);
                 return acc;
               },
-              Object.fromEntries(tables.map((t) => [t, [] as unknown[][]])) as Record<(typeof tables)[number], unknown[][]>,
+              Object.fromEntries(tables.map((t) => [t, [] as unknown[][]])) as Record<
+                (typeof tables)[number],
+                unknown[][]
+              >,
             );
           const chunks = tables.flatMap((t) => {
             const out: Array<{ t: (typeof tables)[number]; text: string }> = [];
-            for (let i = 0; i < texts[t].length; i += cfg.writer.flushRows) out.push({ t, text: rowsToText(texts[t].slice(i, i + cfg.writer.flushRows)) });
+            for (let i = 0; i < texts[t].length; i += cfg.writer.flushRows)
+              out.push({ t, text: rowsToText(texts[t].slice(i, i + cfg.writer.flushRows)) });
             return out;
           });
           t0 = process.hrtime.bigint();
@@ -108,7 +138,13 @@ export const benches: BenchCase[] = [
           let acked = 0;
           let allAcked!: () => void;
           const done = new Promise<void>((r) => (allAcked = r));
-          const router = createRouter({ client, writer, logger: quiet, ingesterId: 'bench', publish: async () => void (++acked === NODES && allAcked()) });
+          const router = createRouter({
+            client,
+            writer,
+            logger: quiet,
+            ingesterId: 'bench',
+            publish: async () => void (++acked === NODES && allAcked()),
+          });
           cpu0 = process.cpuUsage();
           t0 = process.hrtime.bigint();
           for (const p of payloads) await router.handle(p.topic, p.bytes);
@@ -124,7 +160,12 @@ export const benches: BenchCase[] = [
         const note = `${NODES} batches x ${Math.round(rowsPerRun / NODES)} rows, flushRows 50000, embedded chdb, median of ${RUNS}, load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores; process CPU per run ${median(cpuOurs).toFixed(2)} s (raw insert ${median(cpuRaw).toFixed(2)} s)`;
         return [
           { name: 'ingester.rows_per_s', value, unit: 'rows/s', baseline, ratio: value / baseline, note },
-          { name: 'ingester.ratio_vs_raw_insert', value: value / baseline, unit: 'ratio', note: 'ingester.rows_per_s / raw client insert of the same rows' },
+          {
+            name: 'ingester.ratio_vs_raw_insert',
+            value: value / baseline,
+            unit: 'ratio',
+            note: 'ingester.rows_per_s / raw client insert of the same rows',
+          },
           {
             name: 'ingester.engine_only_rows_per_s',
             value: median(engine),
@@ -156,7 +197,18 @@ export const benches: BenchCase[] = [
       const broker = await startMosquitto();
       const dir = await mkdtemp(path.join(os.tmpdir(), 'et-bench-latency-'));
       const client = createClickHouseClient({ dataDir: dir });
-      const ingester = createIngester(resolveConfig({ mqtt: { url: broker.url, clientId: 'bench-ingester' }, http: { port: 0 }, clickhouse: { dataDir: dir }, logLevel: 'silent' }, {}), { clickhouse: client });
+      const ingester = createIngester(
+        resolveConfig(
+          {
+            mqtt: { url: broker.url, clientId: 'bench-ingester' },
+            http: { port: 0 },
+            clickhouse: { dataDir: dir },
+            logLevel: 'silent',
+          },
+          {},
+        ),
+        { clickhouse: client },
+      );
       try {
         await ingester.start();
         const { lines, values } = realLinesAndValues();
@@ -206,16 +258,38 @@ export const benches: BenchCase[] = [
         await Promise.race([done, new Promise((r) => setTimeout(r, 60_000))]);
         clearInterval(sampler);
         await pub.endAsync();
-        if (latencies.length < NODES_L) throw new Error(`only ${latencies.length} of ${NODES_L} batches acknowledged within 60 s`);
+        if (latencies.length < NODES_L)
+          throw new Error(`only ${latencies.length} of ${NODES_L} batches acknowledged within 60 s`);
         const p50 = quantile(latencies, 0.5);
         const p99 = quantile(latencies, 0.99);
         const e50 = quantile(echo, 0.5);
         const e99 = quantile(echo, 0.99);
         const note = `${NODES_L} nodes, 1 batch each (${Math.round(encoded.reduce((n, e) => n + e.bytes.length, 0) / NODES_L)} B, 10 containers) over ${SPREAD_MS / 1000} s, Mosquitto, embedded chdb, flushIntervalMs 1000, load average ${os.loadavg()[0]!.toFixed(1)}`;
         return [
-          { name: 'ingester.latency_p50_ms', value: p50, unit: 'ms', baseline: e50, ratio: p50 / e50, note: `${note}; baseline = broker QoS 1 round trip` },
-          { name: 'ingester.latency_p99_ms', value: p99, unit: 'ms', baseline: e99, ratio: p99 / e99, note: 'target < 2000 ms; baseline = broker QoS 1 round trip' },
-          { name: 'ingester.rss_mib', value: peakRss / 2 ** 20, unit: 'MiB', baseline: idleRss / 2 ** 20, ratio: peakRss / idleRss, note: 'peak RSS under the load above (publisher in the same process); baseline = idle after start' },
+          {
+            name: 'ingester.latency_p50_ms',
+            value: p50,
+            unit: 'ms',
+            baseline: e50,
+            ratio: p50 / e50,
+            note: `${note}; baseline = broker QoS 1 round trip`,
+          },
+          {
+            name: 'ingester.latency_p99_ms',
+            value: p99,
+            unit: 'ms',
+            baseline: e99,
+            ratio: p99 / e99,
+            note: 'target < 2000 ms; baseline = broker QoS 1 round trip',
+          },
+          {
+            name: 'ingester.rss_mib',
+            value: peakRss / 2 ** 20,
+            unit: 'MiB',
+            baseline: idleRss / 2 ** 20,
+            ratio: peakRss / idleRss,
+            note: 'peak RSS under the load above (publisher in the same process); baseline = idle after start',
+          },
         ];
       } finally {
         await ingester.stop();
@@ -255,8 +329,30 @@ export const benches: BenchCase[] = [
         await client.command({ query: `OPTIMIZE TABLE ${TABLES.metricsHourly} FINAL` });
         const app = buildApi({
           client,
-          writerState: () => ({ queuedBatches: 0, queuedRows: 0, queuedBytes: 0, backpressured: false, failing: false, consecutiveFailures: 0, batchesStored: 0, batchesDuplicate: 0, rowsInserted: 0, inserts: 0, insertFailures: 0, batchesRefused: 0 }),
-          consumerCounters: () => ({ received: 0, batchesAccepted: 0, batchesStored: 0, batchesDuplicate: 0, statuses: 0, acksPublished: 0, unknownReferences: 0, rejected: {} }),
+          writerState: () => ({
+            queuedBatches: 0,
+            queuedRows: 0,
+            queuedBytes: 0,
+            backpressured: false,
+            failing: false,
+            consecutiveFailures: 0,
+            batchesStored: 0,
+            batchesDuplicate: 0,
+            rowsInserted: 0,
+            inserts: 0,
+            insertFailures: 0,
+            batchesRefused: 0,
+          }),
+          consumerCounters: () => ({
+            received: 0,
+            batchesAccepted: 0,
+            batchesStored: 0,
+            batchesDuplicate: 0,
+            statuses: 0,
+            acksPublished: 0,
+            unknownReferences: 0,
+            rejected: {},
+          }),
           brokerConnected: () => true,
           onlineWindowS: cfg.onlineWindowS,
           logLevel: 'silent',
@@ -268,12 +364,21 @@ export const benches: BenchCase[] = [
           {
             name: 'metrics_1h',
             url: `/api/v1/nodes/node-7/metrics?container=svc-3&metric=cpu.usage_pct&from=${hour.from}&to=${hour.to}&step=60`,
-            direct: () => metricSeries(client, { node: 'node-7', container: 'svc-3', metric: 'cpu.usage_pct', ...hour, stepS: 60, maxRows: 100_000 }),
+            direct: () =>
+              metricSeries(client, {
+                node: 'node-7',
+                container: 'svc-3',
+                metric: 'cpu.usage_pct',
+                ...hour,
+                stepS: 60,
+                maxRows: 100_000,
+              }),
           },
           {
             name: 'metrics_24h',
             url: `/api/v1/nodes/node-7/metrics?container=svc-3&from=${day.from}&to=${day.to}&step=3600`,
-            direct: () => metricSeries(client, { node: 'node-7', container: 'svc-3', ...day, stepS: 3600, maxRows: 100_000 }),
+            direct: () =>
+              metricSeries(client, { node: 'node-7', container: 'svc-3', ...day, stepS: 3600, maxRows: 100_000 }),
           },
           { name: 'nodes', url: '/api/v1/nodes', direct: () => listNodes(client, Date.now(), cfg.onlineWindowS) },
         ];
@@ -294,7 +399,14 @@ export const benches: BenchCase[] = [
           for (const q of [0.5, 0.99]) {
             const v = quantile(api, q);
             const b = quantile(direct, q);
-            figures.push({ name: `ingester.api_${c.name}_p${q * 100}_ms`, value: v, unit: 'ms', baseline: b, ratio: v / b, note });
+            figures.push({
+              name: `ingester.api_${c.name}_p${q * 100}_ms`,
+              value: v,
+              unit: 'ms',
+              baseline: b,
+              ratio: v / b,
+              note,
+            });
           }
         }
         await app.close();

@@ -26,7 +26,8 @@ import type * as StoreOptions from '../packages/collector/src/store/options.js';
 import type { RawLogLine } from '../packages/collector/src/pipeline/types.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = async <T>(p: string): Promise<T> => (await import(pathToFileURL(path.join(here, '../packages/collector/dist', p)).href)) as T;
+const dist = async <T>(p: string): Promise<T> =>
+  (await import(pathToFileURL(path.join(here, '../packages/collector/dist', p)).href)) as T;
 const LOGHUB = path.join(here, '../../shared/corpora/loghub2k');
 const DRAIN_PUBLISHED_GA_MEAN = 0.938;
 /** Copies of the 20,000 Loghub lines in the json-file: enough for a steady figure on this machine. */
@@ -52,7 +53,10 @@ async function loghubRawLines(): Promise<Array<{ container: string; line: string
 }
 
 /** A json-file per container under a Docker-like root; lines interleaved at ~20 lines/s per container. */
-async function buildJsonFiles(root: string, lines: Array<{ container: string; line: string }>): Promise<{ bytes: number; count: number }> {
+async function buildJsonFiles(
+  root: string,
+  lines: Array<{ container: string; line: string }>,
+): Promise<{ bytes: number; count: number }> {
   const per = new Map<string, string[]>();
   const t0 = Date.UTC(2026, 0, 1);
   let bytes = 0;
@@ -100,7 +104,12 @@ function childRss(root: string, dir: string, work: boolean): Promise<number> {
     globalThis.gc(); globalThis.gc();
     process.stdout.write(String(process.memoryUsage().rss));`;
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], { maxBuffer: 1 << 20 }, (err, stdout) => (err ? reject(err) : resolve(Number(stdout)))),
+    execFile(
+      process.execPath,
+      ['--expose-gc', '--input-type=module', '-e', code],
+      { maxBuffer: 1 << 20 },
+      (err, stdout) => (err ? reject(err) : resolve(Number(stdout))),
+    ),
   );
 }
 
@@ -153,7 +162,14 @@ const throughput: BenchCase = {
       let window: Array<ReturnType<InstanceType<typeof LogPipeline>['flush']>> = [];
       let lastTs = 0;
       const pipeline = new LogPipeline(logPipelineOptions(), { now: () => lastTs, report: { drop: () => undefined } });
-      const source = new LogFileSource(logFileSourceOptions({ dockerRoot: root, podsRoot: '', checkpointPath: path.join(dir, 'checkpoint.json'), readFromHead: true }));
+      const source = new LogFileSource(
+        logFileSourceOptions({
+          dockerRoot: root,
+          podsRoot: '',
+          checkpointPath: path.join(dir, 'checkpoint.json'),
+          readFromHead: true,
+        }),
+      );
       let windowEnd = 0;
       let lines = 0;
       const ourCpu = await cpuSeconds(async () => {
@@ -223,7 +239,15 @@ const store: BenchCase = {
     try {
       const lines = await loghubRawLines();
       const records = [];
-      for (let copy = 0; copy < COPIES; copy++) for (let i = 0; i < lines.length; i++) records.push({ ts: copy * 1e6 + i, container: (lines[i] as { container: string }).container, stream: 'stdout' as const, level: 2 as const, line: (lines[i] as { line: string }).line });
+      for (let copy = 0; copy < COPIES; copy++)
+        for (let i = 0; i < lines.length; i++)
+          records.push({
+            ts: copy * 1e6 + i,
+            container: (lines[i] as { container: string }).container,
+            stream: 'stdout' as const,
+            level: 2 as const,
+            line: (lines[i] as { line: string }).line,
+          });
       const bytes = records.reduce((s, r) => s + 16 + Buffer.byteLength(r.line), 0);
 
       const t0 = process.hrtime.bigint();
@@ -254,7 +278,14 @@ const store: BenchCase = {
       const mbps = bytes / 2 ** 20 / storeS;
       const plain = bytes / 2 ** 20 / plainS;
       return [
-        { name: 'logs.store_write_mb_per_s', value: mbps, unit: 'MB/s', baseline: plain, ratio: mbps / plain, note: `${records.length} lines, ${(bytes / onDisk).toFixed(1)}x compression on disk; baseline: plain uncompressed writes + fsync` },
+        {
+          name: 'logs.store_write_mb_per_s',
+          value: mbps,
+          unit: 'MB/s',
+          baseline: plain,
+          ratio: mbps / plain,
+          note: `${records.length} lines, ${(bytes / onDisk).toFixed(1)}x compression on disk; baseline: plain uncompressed writes + fsync`,
+        },
       ];
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -34,8 +34,14 @@ interface DownsamplerLike {
 }
 type DownsamplerCtor = new (o: object, deps: object) => DownsamplerLike;
 
-async function loadCollector(): Promise<{ Downsampler: DownsamplerCtor; ddSketchOps: object; DeltaReader: new () => MetricReader }> {
-  const { Downsampler } = (await import(dist('transforms/downsample/downsampler.js'))) as { Downsampler: DownsamplerCtor };
+async function loadCollector(): Promise<{
+  Downsampler: DownsamplerCtor;
+  ddSketchOps: object;
+  DeltaReader: new () => MetricReader;
+}> {
+  const { Downsampler } = (await import(dist('transforms/downsample/downsampler.js'))) as {
+    Downsampler: DownsamplerCtor;
+  };
   const { ddSketchOps } = (await import(dist('transforms/downsample/ddsketch-ops.js'))) as { ddSketchOps: object };
   const { DeltaReader } = (await import(dist('self/delta-reader.js'))) as { DeltaReader: new () => MetricReader };
   return { Downsampler, ddSketchOps, DeltaReader };
@@ -48,7 +54,14 @@ async function loadCollector(): Promise<{ Downsampler: DownsamplerCtor; ddSketch
 async function workload(series: number, scrapes: number): Promise<Sample[][]> {
   const files = (await readdir(NAB)).filter((f) => f.endsWith('.csv')).sort();
   const sources: number[][] = [];
-  for (const f of files) sources.push((await readFile(path.join(NAB, f), 'utf8')).trim().split('\n').slice(1).map((l) => Number(l.split(',')[1])));
+  for (const f of files)
+    sources.push(
+      (await readFile(path.join(NAB, f), 'utf8'))
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => Number(l.split(',')[1])),
+    );
   const names = Array.from({ length: series }, (_, i) => ({ container: `c${Math.floor(i / 8)}`, metric: `m${i % 8}` }));
   return Array.from({ length: scrapes }, (_, s) =>
     names.map((n, i) => {
@@ -86,7 +99,11 @@ function otelSummary(DeltaReader: new () => MetricReader, series: number) {
   const mp = new MeterProvider({
     readers: [reader],
     views: [
-      { instrumentName: 'value', aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM }, aggregationCardinalityLimit: series + 10 },
+      {
+        instrumentName: 'value',
+        aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
+        aggregationCardinalityLimit: series + 10,
+      },
       { instrumentName: 'last', aggregationCardinalityLimit: series + 10 },
     ],
   });
@@ -165,7 +182,10 @@ const memory: BenchCase = {
     for (let r = 0; r < 3; r++) {
       ours.push(
         heapPerSeries(series, () => {
-          const d = new Downsampler({ windowMs: 60_000, maxSeries: 1_000_000 }, { sketches: ddSketchOps, report: { drop: () => undefined } });
+          const d = new Downsampler(
+            { windowMs: 60_000, maxSeries: 1_000_000 },
+            { sketches: ddSketchOps, report: { drop: () => undefined } },
+          );
           for (const s of scrapes) d.ingest('bench', { samples: s });
           return d;
         }),
@@ -173,11 +193,12 @@ const memory: BenchCase = {
       otel.push(
         heapPerSeries(series, () => {
           const { mp, h, g } = otelSummary(DeltaReader, series);
-          for (const s of scrapes) for (const x of s) {
-            const a = { container: x.container, metric: x.metric };
-            h.record(x.value, a);
-            g.record(x.value, a);
-          }
+          for (const s of scrapes)
+            for (const x of s) {
+              const a = { container: x.container, metric: x.metric };
+              h.record(x.value, a);
+              g.record(x.value, a);
+            }
           return mp;
         }),
       );
@@ -200,11 +221,15 @@ const memory: BenchCase = {
 /** Runs `code` as an ES module in a fresh node process and returns what it prints as JSON. */
 function child(code: string, args: string[]): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', code, '--', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', code, '--', ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
-    p.on('exit', (c) => (c === 0 ? resolve(JSON.parse(out) as Record<string, number>) : reject(new Error(`child exited ${c}`))));
+    p.on('exit', (c) =>
+      c === 0 ? resolve(JSON.parse(out) as Record<string, number>) : reject(new Error(`child exited ${c}`)),
+    );
   });
 }
 
@@ -251,12 +276,21 @@ console.log(JSON.stringify({ cpuPct: ((c.user + c.system) / 1000 / (performance.
 const collector50: BenchCase = {
   name: 'collector.50_containers',
   async run(): Promise<Figure[]> {
-    const { loadStatsFixtures, replicateContainers, startReplayServer } = (await import(dist('sources/docker/replay-server.js'))) as typeof import('../packages/collector/src/sources/docker/replay-server.js');
+    const { loadStatsFixtures, replicateContainers, startReplayServer } = (await import(
+      dist('sources/docker/replay-server.js')
+    )) as typeof import('../packages/collector/src/sources/docker/replay-server.js');
     const dir = await mkdtemp(path.join(tmpdir(), 'bench-docker-'));
-    const server = await startReplayServer(path.join(dir, 'docker.sock'), replicateContainers(await loadStatsFixtures(), 50));
+    const server = await startReplayServer(
+      path.join(dir, 'docker.sock'),
+      replicateContainers(await loadStatsFixtures(), 50),
+    );
     try {
       const runs: Array<{ col: Record<string, number>; idle: Record<string, number> }> = [];
-      for (let r = 0; r < 3; r++) runs.push({ col: await child(collectorCode, [server.socketPath, String(CYCLES)]), idle: await child(idleCode, []) });
+      for (let r = 0; r < 3; r++)
+        runs.push({
+          col: await child(collectorCode, [server.socketPath, String(CYCLES)]),
+          idle: await child(idleCode, []),
+        });
       const idleCpu = median(runs.map((x) => x.idle.cpuPct as number));
       const idleRss = median(runs.map((x) => x.idle.rss as number)) / 2 ** 20;
       const workCpu = median(runs.map((x) => ((x.col.cpuSecPerCycle as number) / SCRAPE_S) * 100));

@@ -14,7 +14,6 @@ import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
 import { median, medianMs, type BenchCase, type Figure } from './harness.js';
 import { realLinesAndValues } from './support/real-inputs.js';
 
-
 function realisticBatch(): Batch {
   const { lines, values } = realLinesAndValues();
   return sampleBatch(seededRng(7), { lines, values });
@@ -32,8 +31,16 @@ async function interleaved(ours: () => unknown, baseline: () => unknown): Promis
   const a: number[] = [];
   const b: number[] = [];
   for (let r = 0; r < RUNS; r++) {
-    a.push(await medianMs(1, () => { for (let i = 0; i < ITERATIONS; i++) ours(); }));
-    b.push(await medianMs(1, () => { for (let i = 0; i < ITERATIONS; i++) baseline(); }));
+    a.push(
+      await medianMs(1, () => {
+        for (let i = 0; i < ITERATIONS; i++) ours();
+      }),
+    );
+    b.push(
+      await medianMs(1, () => {
+        for (let i = 0; i < ITERATIONS; i++) baseline();
+      }),
+    );
   }
   return [median(a) / ITERATIONS, median(b) / ITERATIONS];
 }
@@ -68,9 +75,29 @@ export const benches: BenchCase[] = [
       const decodeBase = mb / (decBase / 1000);
       const shape = `${batch.containers.length} containers x ${batch.metrics.length / batch.containers.length} metrics with sketches, ${batch.logs.length} logs, ${batch.templates.length} templates; JSON ${jsonBytes} B`;
       return [
-        { name: 'protocol.encode_mb_per_s', value: encodeMbps, unit: 'MB/s (JSON-equivalent)', baseline: encodeBase, ratio: encodeMbps / encodeBase, note: 'baseline JSON.stringify+zstd-3' },
-        { name: 'protocol.decode_mb_per_s', value: decodeMbps, unit: 'MB/s (JSON-equivalent)', baseline: decodeBase, ratio: decodeMbps / decodeBase, note: 'ours validates every field; baseline zstd+JSON.parse validates nothing' },
-        { name: 'protocol.size_ratio_vs_json_zstd', value: baseline.length / ours.length, unit: 'x (JSON+zstd bytes / ours)', baseline: baseline.length, note: `ours ${ours.length} B vs ${baseline.length} B; ${shape}` },
+        {
+          name: 'protocol.encode_mb_per_s',
+          value: encodeMbps,
+          unit: 'MB/s (JSON-equivalent)',
+          baseline: encodeBase,
+          ratio: encodeMbps / encodeBase,
+          note: 'baseline JSON.stringify+zstd-3',
+        },
+        {
+          name: 'protocol.decode_mb_per_s',
+          value: decodeMbps,
+          unit: 'MB/s (JSON-equivalent)',
+          baseline: decodeBase,
+          ratio: decodeMbps / decodeBase,
+          note: 'ours validates every field; baseline zstd+JSON.parse validates nothing',
+        },
+        {
+          name: 'protocol.size_ratio_vs_json_zstd',
+          value: baseline.length / ours.length,
+          unit: 'x (JSON+zstd bytes / ours)',
+          baseline: baseline.length,
+          note: `ours ${ours.length} B vs ${baseline.length} B; ${shape}`,
+        },
       ];
     },
   },

@@ -32,7 +32,12 @@ const SPAN_MS = 6 * 3_600_000;
 const NODE = 'bench-pull-1';
 
 function* loghubRecords(rawBytes: number): Generator<StoredLogRecord> {
-  const sets = SETS.map((s) => ({ name: s.toLowerCase(), lines: readFileSync(path.join(LOGHUB, s, `${s}_2k.log`), 'utf8').split(/\r?\n/).filter(Boolean) }));
+  const sets = SETS.map((s) => ({
+    name: s.toLowerCase(),
+    lines: readFileSync(path.join(LOGHUB, s, `${s}_2k.log`), 'utf8')
+      .split(/\r?\n/)
+      .filter(Boolean),
+  }));
   const perLine = 140;
   const n = Math.ceil(rawBytes / perLine);
   let bytes = 0;
@@ -44,10 +49,19 @@ function* loghubRecords(rawBytes: number): Generator<StoredLogRecord> {
   }
 }
 
-async function waitDone(rig: PullRig, id: string, timeoutMs: number): Promise<{ state: string; bytesReceived: number; linesReceived: number }> {
+async function waitDone(
+  rig: PullRig,
+  id: string,
+  timeoutMs: number,
+): Promise<{ state: string; bytesReceived: number; linesReceived: number }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = (await (await rig.call(`/api/v1/log-pulls/${id}`)).json()) as { state: string; bytesReceived: number; linesReceived: number; error?: string };
+    const s = (await (await rig.call(`/api/v1/log-pulls/${id}`)).json()) as {
+      state: string;
+      bytesReceived: number;
+      linesReceived: number;
+      error?: string;
+    };
     if (s.state !== 'queued' && s.state !== 'running') {
       if (s.state !== 'done') throw new Error(`pull ${id} ${s.state}: ${s.error ?? ''}`);
       return s;
@@ -60,7 +74,11 @@ async function waitDone(rig: PullRig, id: string, timeoutMs: number): Promise<{ 
 async function pull(rig: PullRig): Promise<{ ms: number; wire: number; raw: number; lines: number }> {
   const up0 = rig.proxy.bytes.up;
   const t0 = Date.now();
-  const res = await rig.call(`/api/v1/nodes/${NODE}/log-pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ since: T0, until: T0 + SPAN_MS }) });
+  const res = await rig.call(`/api/v1/nodes/${NODE}/log-pulls`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ since: T0, until: T0 + SPAN_MS }),
+  });
   const { id } = (await res.json()) as { id: string };
   const s = await waitDone(rig, id, 15 * 60_000);
   return { ms: Date.now() - t0, wire: rig.proxy.bytes.up - up0, raw: s.bytesReceived, lines: s.linesReceived };
@@ -69,16 +87,26 @@ async function pull(rig: PullRig): Promise<{ ms: number; wire: number; raw: numb
 async function firstLineMs(rig: PullRig): Promise<number> {
   const stdout = new PassThrough();
   const t0 = process.hrtime.bigint();
-  const first = new Promise<number>((resolve) => stdout.once('data', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6)));
+  const first = new Promise<number>((resolve) =>
+    stdout.once('data', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6)),
+  );
   stdout.resume();
-  const done = runLogsPull(['--node', NODE, '--since', String(T0), '--until', String(T0 + SPAN_MS / 6), '--follow'], { stdout, stderr: new PassThrough() }, { EDGE_TELEMETRY_URL: rig.api, EDGE_TELEMETRY_TOKEN: ADMIN_TOKEN });
+  const done = runLogsPull(
+    ['--node', NODE, '--since', String(T0), '--until', String(T0 + SPAN_MS / 6), '--follow'],
+    { stdout, stderr: new PassThrough() },
+    { EDGE_TELEMETRY_URL: rig.api, EDGE_TELEMETRY_TOKEN: ADMIN_TOKEN },
+  );
   const ms = await first;
   if ((await done) !== 0) throw new Error('CLI pull failed');
   return ms;
 }
 
 async function apiRoundTripMs(rig: PullRig): Promise<number> {
-  const res = await rig.call(`/api/v1/nodes/${NODE}/log-pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ since: T0, tail: 1 }) });
+  const res = await rig.call(`/api/v1/nodes/${NODE}/log-pulls`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ since: T0, tail: 1 }),
+  });
   const { id } = (await res.json()) as { id: string };
   const times: number[] = [];
   for (let i = 0; i < 21; i++) {
@@ -94,7 +122,8 @@ async function storeReadMbPerS(rig: PullRig): Promise<number> {
   if (!store) throw new Error('no store');
   let bytes = 0;
   const t0 = process.hrtime.bigint();
-  for await (const r of store.query({ since: T0, until: T0 + SPAN_MS })) bytes += Buffer.byteLength(formatPulledLine(r));
+  for await (const r of store.query({ since: T0, until: T0 + SPAN_MS }))
+    bytes += Buffer.byteLength(formatPulledLine(r));
   return bytes / 1e6 / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
@@ -131,10 +160,38 @@ export const benches: BenchCase[] = [
         const mbs = fast.raw / 1e6 / (fast.ms / 1000);
         const data = `${(slow.raw / 1e6).toFixed(1)} MB raw, ${slow.lines} lines of ${real ? 'Loghub 2k (10 sets)' : 'synthetic'} log`;
         return [
-          { name: 'pull.link_efficiency', value: efficiency, unit: 'ratio', baseline: 1, ratio: efficiency, note: `${data} through the fault proxy at 1 Mbit/s: ${(slow.wire / 1e6).toFixed(2)} MB on the wire, link minimum ${minS.toFixed(1)} s, actual ${(slow.ms / 1000).toFixed(1)} s` },
-          { name: 'pull.compression_ratio', value: ratio, unit: 'x', baseline: frame, ratio: ratio / frame, note: `raw line bytes / bytes on the wire (MQTT framing and control messages included); baseline: the same text as one zstd-6 frame` },
-          { name: 'pull.throughput_mb_per_s', value: mbs, unit: 'MB/s', baseline: storeMbs, ratio: mbs / storeMbs, note: `unthrottled, raw MB/s request to done (${(fast.ms / 1000).toFixed(1)} s); baseline: reading and formatting the same lines from the node's store alone` },
-          { name: 'pull.first_line_ms', value: firstMs, unit: 'ms', baseline: rttMs, ratio: firstMs / rttMs, note: 'CLI logs pull --follow (a sixth of the range), unthrottled, to its first line on stdout; baseline: median GET of a pull status (one API round trip)' },
+          {
+            name: 'pull.link_efficiency',
+            value: efficiency,
+            unit: 'ratio',
+            baseline: 1,
+            ratio: efficiency,
+            note: `${data} through the fault proxy at 1 Mbit/s: ${(slow.wire / 1e6).toFixed(2)} MB on the wire, link minimum ${minS.toFixed(1)} s, actual ${(slow.ms / 1000).toFixed(1)} s`,
+          },
+          {
+            name: 'pull.compression_ratio',
+            value: ratio,
+            unit: 'x',
+            baseline: frame,
+            ratio: ratio / frame,
+            note: `raw line bytes / bytes on the wire (MQTT framing and control messages included); baseline: the same text as one zstd-6 frame`,
+          },
+          {
+            name: 'pull.throughput_mb_per_s',
+            value: mbs,
+            unit: 'MB/s',
+            baseline: storeMbs,
+            ratio: mbs / storeMbs,
+            note: `unthrottled, raw MB/s request to done (${(fast.ms / 1000).toFixed(1)} s); baseline: reading and formatting the same lines from the node's store alone`,
+          },
+          {
+            name: 'pull.first_line_ms',
+            value: firstMs,
+            unit: 'ms',
+            baseline: rttMs,
+            ratio: firstMs / rttMs,
+            note: 'CLI logs pull --follow (a sixth of the range), unthrottled, to its first line on stdout; baseline: median GET of a pull status (one API round trip)',
+          },
         ];
       } finally {
         await rig.close();

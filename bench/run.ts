@@ -24,7 +24,10 @@ for (const file of files) {
       const got = await c.run();
       figures.push(...got);
       process.stdout.write(`${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-      for (const f of got) process.stdout.write(`  ${f.name} = ${fmt(f.value)} ${f.unit}${f.ratio !== undefined ? ` (ratio ${fmt(f.ratio)})` : ''}\n`);
+      for (const f of got)
+        process.stdout.write(
+          `  ${f.name} = ${fmt(f.value)} ${f.unit}${f.ratio !== undefined ? ` (ratio ${fmt(f.ratio)})` : ''}\n`,
+        );
     } catch (err) {
       process.stdout.write(`FAILED: ${(err as Error).stack}\n`);
       process.exitCode = 1;
@@ -48,7 +51,10 @@ const out = path.join(here, 'results');
 await mkdir(out, { recursive: true });
 // A filtered run updates its own figures and keeps the others, so subsets can be re-measured one by one.
 if (filter) {
-  const previous = await readFile(path.join(out, 'latest.json'), 'utf8').then((t) => (JSON.parse(t) as { figures: Figure[] }).figures, () => []);
+  const previous = await readFile(path.join(out, 'latest.json'), 'utf8').then(
+    (t) => (JSON.parse(t) as { figures: Figure[] }).figures,
+    () => [],
+  );
   const fresh = new Set(figures.map((f) => f.name));
   figures.unshift(...previous.filter((f) => !fresh.has(f.name)));
 }
@@ -58,7 +64,10 @@ const md = [
   '',
   '| figure | value | unit | baseline | ratio | note |',
   '| --- | ---: | --- | ---: | ---: | --- |',
-  ...figures.map((f) => `| ${f.name} | ${fmt(f.value)} | ${f.unit} | ${f.baseline !== undefined ? fmt(f.baseline) : ''} | ${f.ratio !== undefined ? fmt(f.ratio) : ''} | ${f.note ?? ''} |`),
+  ...figures.map(
+    (f) =>
+      `| ${f.name} | ${fmt(f.value)} | ${f.unit} | ${f.baseline !== undefined ? fmt(f.baseline) : ''} | ${f.ratio !== undefined ? fmt(f.ratio) : ''} | ${f.note ?? ''} |`,
+  ),
 ].join('\n');
 await writeFile(path.join(out, 'latest.md'), md + '\n');
 console.log(`\nwrote bench/results/latest.json and latest.md (${figures.length} figures)`);

@@ -49,7 +49,19 @@ function lastProgress(out: string): { published: number; acked: number } {
 
 async function simulate(nodes: number, steadyMs: number, brokerUrl: string, dir: string): Promise<Run> {
   const t0 = Date.now();
-  const sim = runNode(bins.cli, ['simulate', '--nodes', String(nodes), '--broker', brokerUrl, '--data-dir', path.join(dir, `sim-${nodes}`), '--prefix', `bench${nodes}`, '--progress', '5']);
+  const sim = runNode(bins.cli, [
+    'simulate',
+    '--nodes',
+    String(nodes),
+    '--broker',
+    brokerUrl,
+    '--data-dir',
+    path.join(dir, `sim-${nodes}`),
+    '--prefix',
+    `bench${nodes}`,
+    '--progress',
+    '5',
+  ]);
   try {
     await sim.waitFor(/simulating \d+ gateways/, 300_000);
     const startS = (Date.now() - t0) / 1000;
@@ -87,17 +99,53 @@ export const benches: BenchCase[] = [
       const broker = await startMosquitto({ persistence: false });
       let ingester: RunningProcess | undefined;
       try {
-        ({ proc: ingester } = await startIngesterBin({ dir, brokerUrl: broker.url, clientId: 'bench-sim-ingester', token: 'bench-simulator-token-0123456789abcdef' }));
+        ({ proc: ingester } = await startIngesterBin({
+          dir,
+          brokerUrl: broker.url,
+          clientId: 'bench-sim-ingester',
+          token: 'bench-simulator-token-0123456789abcdef',
+        }));
         const idle = await simulate(1, WINDOW_MS, broker.url, dir);
         const fleet = await simulate(NODES, STEADY_MS, broker.url, dir);
         const load = os.loadavg()[0]?.toFixed(1);
         const note = `${NODES} nodes, 60 s windows, 2 worker threads, with Mosquitto and the ingester on the same 2 cores; load average ${load}; started in ${fleet.startS.toFixed(0)} s`;
         return [
-          { name: 'simulator.rss_mib_1000_nodes', value: fleet.rssMib, unit: 'MiB', baseline: idle.rssMib, ratio: fleet.rssMib / idle.rssMib, note: `peak over 2 windows; baseline: the same command with 1 node; ${note}` },
-          { name: 'simulator.rss_kib_per_node', value: ((fleet.rssMib - idle.rssMib) * 1024) / (NODES - 1), unit: 'KiB', note: '(RSS at 1000 nodes - RSS at 1 node) / 999' },
-          { name: 'simulator.cpu_pct_1000_nodes', value: fleet.cpuPct, unit: '% of a core', baseline: idle.cpuPct, ratio: fleet.cpuPct / Math.max(0.1, idle.cpuPct), note: `all threads, over 2 windows; ${note}` },
-          { name: 'simulator.batches_per_s_1000_nodes', value: fleet.publishedPerS, unit: 'batches/s', note: 'publishes (resends included), 4 priority classes per window plus event batches' },
-          { name: 'simulator.acked_per_s_1000_nodes', value: fleet.ackedPerS, unit: 'batches/s', baseline: fleet.publishedPerS, ratio: fleet.ackedPerS / Math.max(1e-9, fleet.publishedPerS), note: 'acknowledged by the ingester (stored in ClickHouse); ratio to published' },
+          {
+            name: 'simulator.rss_mib_1000_nodes',
+            value: fleet.rssMib,
+            unit: 'MiB',
+            baseline: idle.rssMib,
+            ratio: fleet.rssMib / idle.rssMib,
+            note: `peak over 2 windows; baseline: the same command with 1 node; ${note}`,
+          },
+          {
+            name: 'simulator.rss_kib_per_node',
+            value: ((fleet.rssMib - idle.rssMib) * 1024) / (NODES - 1),
+            unit: 'KiB',
+            note: '(RSS at 1000 nodes - RSS at 1 node) / 999',
+          },
+          {
+            name: 'simulator.cpu_pct_1000_nodes',
+            value: fleet.cpuPct,
+            unit: '% of a core',
+            baseline: idle.cpuPct,
+            ratio: fleet.cpuPct / Math.max(0.1, idle.cpuPct),
+            note: `all threads, over 2 windows; ${note}`,
+          },
+          {
+            name: 'simulator.batches_per_s_1000_nodes',
+            value: fleet.publishedPerS,
+            unit: 'batches/s',
+            note: 'publishes (resends included), 4 priority classes per window plus event batches',
+          },
+          {
+            name: 'simulator.acked_per_s_1000_nodes',
+            value: fleet.ackedPerS,
+            unit: 'batches/s',
+            baseline: fleet.publishedPerS,
+            ratio: fleet.ackedPerS / Math.max(1e-9, fleet.publishedPerS),
+            note: 'acknowledged by the ingester (stored in ClickHouse); ratio to published',
+          },
         ];
       } finally {
         await ingester?.stop();

@@ -21,7 +21,13 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Compressor } from 'zstd-napi';
-import { createBatchCodec, resolveCodecOptions, LOG_LEVEL_NAMES, type Batch, type NodeHealth } from '@edge-telemetry/protocol';
+import {
+  createBatchCodec,
+  resolveCodecOptions,
+  LOG_LEVEL_NAMES,
+  type Batch,
+  type NodeHealth,
+} from '@edge-telemetry/protocol';
 import { createPrng, LogPipeline, logPipelineOptions, AGENT_VERSION } from '@edge-telemetry/collector';
 import { median, type BenchCase, type Figure } from './harness.js';
 import type * as DownsamplerModule from '../packages/collector/src/transforms/downsample/downsampler.js';
@@ -36,11 +42,19 @@ import type { ReferenceBookOptions } from '../packages/collector/src/uplink/send
 import type * as UplinkOptionsModule from '../packages/collector/src/uplink/options.js';
 import { readLoghubLines } from './support/loghub-lines.js';
 import { REFERENCE_WORKLOAD, workload, workloadContainers, type StatsDoc } from './support/workload.js';
-import { addSizes, jsonZstdBytes, otlpGzipBytes, sectionSizes, ZERO_SIZES, type SectionSizes } from './support/wire-sizes.js';
+import {
+  addSizes,
+  jsonZstdBytes,
+  otlpGzipBytes,
+  sectionSizes,
+  ZERO_SIZES,
+  type SectionSizes,
+} from './support/wire-sizes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CORPORA = path.join(here, '../../shared/corpora');
-const dist = async <T>(p: string): Promise<T> => (await import(pathToFileURL(path.join(here, '../packages/collector/dist', p)).href)) as T;
+const dist = async <T>(p: string): Promise<T> =>
+  (await import(pathToFileURL(path.join(here, '../packages/collector/dist', p)).href)) as T;
 const NODE = 'edge-node-01';
 const SEED = 5;
 const THROUGHPUT_RUNS = 5;
@@ -87,11 +101,23 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
   const drops = new DropCounter();
   // Default options throughout, as a collector with an empty config file runs.
   const downsampler = new Downsampler({ windowMs: o.windowMs }, { sketches: ddSketchOps, report: drops });
-  const logs = new LogPipeline(logPipelineOptions(logOptions), { now: () => now, report: drops, describe: (name) => infos.get(name) });
+  const logs = new LogPipeline(logPipelineOptions(logOptions), {
+    now: () => now,
+    report: drops,
+    describe: (name) => infos.get(name),
+  });
   const send = await sender();
   const prevCpu = new Map<string, ReturnType<typeof statsToSamples>['cpu']>();
 
-  const hour: Hour = { batches: [], windows: [], rawLogBytes: 0, rawStatsBytes: 0, lines: 0, fedLevels: [0, 0, 0, 0, 0, 0], parsedLevels: [0, 0, 0, 0, 0, 0] };
+  const hour: Hour = {
+    batches: [],
+    windows: [],
+    rawLogBytes: 0,
+    rawStatsBytes: 0,
+    lines: 0,
+    fedLevels: [0, 0, 0, 0, 0, 0],
+    parsedLevels: [0, 0, 0, 0, 0, 0],
+  };
   let windowRaw = 0;
   let lastWindowWire = 0;
   let seq = 0;
@@ -166,7 +192,9 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
  * acknowledged at once: the texts the ingester holds left out (what the outbox stores), then the
  * frame against the keyframes (what goes on the wire).
  */
-async function sender(): Promise<(priorityClass: number, batch: Batch) => { sent: Batch; standalone: number; wire: number }> {
+async function sender(): Promise<
+  (priorityClass: number, batch: Batch) => { sent: Batch; standalone: number; wire: number }
+> {
   const { ReferenceBook } = await dist<typeof ReferencesModule>('uplink/sender/references.js');
   const { TemplateTexts } = await dist<typeof TemplateTextsModule>('uplink/sender/template-texts.js');
   const codec = createBatchCodec();
@@ -229,10 +257,31 @@ function templateDictionary(hour: Hour): Promise<number> {
  * again without it), so each figure is what that content adds on top of everything else.
  */
 const MANDATED_CONTENT: ReadonlyArray<[string, (b: Batch) => Batch]> = [
-  ['metric values and sketches', (b) => ({ ...b, metrics: b.metrics.map(({ sketch: _, ...m }) => ({ ...m, sum: 0, min: 0, max: 0, last: 0 })) })],
+  [
+    'metric values and sketches',
+    (b) => ({ ...b, metrics: b.metrics.map(({ sketch: _, ...m }) => ({ ...m, sum: 0, min: 0, max: 0, last: 0 })) }),
+  ],
   ['warning message text', (b) => ({ ...b, logs: b.logs.map((l) => ({ ...l, message: '' })) })],
-  ['template counts and times', (b) => ({ ...b, templates: b.templates.map((t) => ({ ...t, count: Math.min(t.count, 1), firstSeen: b.windowStart, lastSeen: b.windowStart, samples: t.samples.map((x) => ({ ...x, ts: b.windowStart })) })) })],
-  ['sample parameters', (b) => ({ ...b, templates: b.templates.map((t) => ({ ...t, samples: t.samples.map((x) => ({ ...x, params: [] })) })) })],
+  [
+    'template counts and times',
+    (b) => ({
+      ...b,
+      templates: b.templates.map((t) => ({
+        ...t,
+        count: Math.min(t.count, 1),
+        firstSeen: b.windowStart,
+        lastSeen: b.windowStart,
+        samples: t.samples.map((x) => ({ ...x, ts: b.windowStart })),
+      })),
+    }),
+  ],
+  [
+    'sample parameters',
+    (b) => ({
+      ...b,
+      templates: b.templates.map((t) => ({ ...t, samples: t.samples.map((x) => ({ ...x, params: [] })) })),
+    }),
+  ],
 ];
 
 /**
@@ -332,9 +381,17 @@ async function run(): Promise<Figure[]> {
     json += j;
     otlp += p.metrics + p.logs;
     const c = byClass.get(cls) ?? { ours: 0, json: 0, otlp: 0, batches: 0 };
-    byClass.set(cls, { ours: c.ours + wire, json: c.json + j, otlp: c.otlp + p.metrics + p.logs, batches: c.batches + 1 });
+    byClass.set(cls, {
+      ours: c.ours + wire,
+      json: c.json + j,
+      otlp: c.otlp + p.metrics + p.logs,
+      batches: c.batches + 1,
+    });
     oursSections = addSizes(oursSections, sectionSizes(batch, oursSize));
-    jsonSections = addSizes(jsonSections, sectionSizes(batch, (b) => jsonZstdBytes(b, zstd)));
+    jsonSections = addSizes(
+      jsonSections,
+      sectionSizes(batch, (b) => jsonZstdBytes(b, zstd)),
+    );
   }
   // The same hour with one batch per window (no split by priority class), for each encoding.
   let oursWindow = 0;
@@ -369,7 +426,10 @@ async function run(): Promise<Figure[]> {
 
   const classes = [...byClass.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([cls, c]) => `class ${cls} (${c.batches} batches): ours ${c.ours} B, JSON+zstd ${c.json} B, OTLP+gzip ${c.otlp} B`);
+    .map(
+      ([cls, c]) =>
+        `class ${cls} (${c.batches} batches): ours ${c.ours} B, JSON+zstd ${c.json} B, OTLP+gzip ${c.otlp} B`,
+    );
   const sections = (s: SectionSizes) =>
     `header ${s.header}, containers ${s.containers}, container metrics ${s.containerMetrics}, level metrics ${s.levelMetrics}, logs ${s.logs}, templates ${s.templates}, drops ${s.drops}`;
   const report = [
@@ -393,10 +453,35 @@ async function run(): Promise<Figure[]> {
 
   const note = `30 containers, 10 s scrape, 60 s window, 20 lines/s Loghub-2k, one simulated hour, codec and sender defaults (zstd ${level} standalone, ${resolveCodecOptions().referenceLevel} against keyframes)`;
   return [
-    { name: 'uplink.bytes_per_node_hour', value: ours, unit: 'bytes', baseline: raw, ratio: raw / ours, note: `${note}; baseline = raw (a)` },
-    { name: 'uplink.ratio_vs_raw', value: raw / ours, unit: 'x', baseline: raw, note: `raw = ${hour.rawLogBytes} B json-file + ${hour.rawStatsBytes} B docker stats JSON` },
-    { name: 'uplink.ratio_vs_json_zstd', value: json / ours, unit: 'x', baseline: json, note: `same batches, JSON.stringify + zstd ${level}` },
-    { name: 'uplink.ratio_vs_otlp_gzip', value: otlp / ours, unit: 'x', baseline: otlp, note: 'same batches, OTLP ExportMetrics/ExportLogsServiceRequest protobuf + gzip 6' },
+    {
+      name: 'uplink.bytes_per_node_hour',
+      value: ours,
+      unit: 'bytes',
+      baseline: raw,
+      ratio: raw / ours,
+      note: `${note}; baseline = raw (a)`,
+    },
+    {
+      name: 'uplink.ratio_vs_raw',
+      value: raw / ours,
+      unit: 'x',
+      baseline: raw,
+      note: `raw = ${hour.rawLogBytes} B json-file + ${hour.rawStatsBytes} B docker stats JSON`,
+    },
+    {
+      name: 'uplink.ratio_vs_json_zstd',
+      value: json / ours,
+      unit: 'x',
+      baseline: json,
+      note: `same batches, JSON.stringify + zstd ${level}`,
+    },
+    {
+      name: 'uplink.ratio_vs_otlp_gzip',
+      value: otlp / ours,
+      unit: 'x',
+      baseline: otlp,
+      note: 'same batches, OTLP ExportMetrics/ExportLogsServiceRequest protobuf + gzip 6',
+    },
     {
       name: 'uplink.encode_mb_per_s_per_core',
       value: speed.ours,

@@ -23,13 +23,21 @@ interface OutboxRecordLike {
 interface OutboxLike {
   epoch: number;
   nextSeq(): number;
-  append(input: { epoch: number; seq: number; priorityClass: number; createdAt: number; payload: Uint8Array }): Promise<OutboxRecordLike>;
+  append(input: {
+    epoch: number;
+    seq: number;
+    priorityClass: number;
+    createdAt: number;
+    payload: Uint8Array;
+  }): Promise<OutboxRecordLike>;
   unacked(): OutboxRecordLike[];
   read(rec: OutboxRecordLike): Promise<Buffer>;
   close(): Promise<void>;
 }
 interface OutboxModule {
-  Outbox: { open(opts: { dir: string; capBytes: number; recordCapBytes: number; segmentBytes: number }): Promise<OutboxLike> };
+  Outbox: {
+    open(opts: { dir: string; capBytes: number; recordCapBytes: number; segmentBytes: number }): Promise<OutboxLike>;
+  };
 }
 
 /** A typical compressed batch is a few KiB; random bytes, as compressed data is. */
@@ -109,7 +117,14 @@ export const benches: BenchCase[] = [
           const b = await mkdtemp(path.join(root, 'b-'));
           const ours = mb(bytes, await outboxAppend(mod, a, payloads.slice(0, n), group));
           const base = mb(bytes, await plainAppend(b, payloads.slice(0, n), group));
-          figures.push({ name, value: ours, unit: 'MB/s', baseline: base, ratio: ours / base, note: `${n} x ${RECORD_BYTES / 1024} KiB records, ${group} per fdatasync; baseline: fs write + fdatasync of the same bytes` });
+          figures.push({
+            name,
+            value: ours,
+            unit: 'MB/s',
+            baseline: base,
+            ratio: ours / base,
+            note: `${n} x ${RECORD_BYTES / 1024} KiB records, ${group} per fdatasync; baseline: fs write + fdatasync of the same bytes`,
+          });
         }
         const dir = await mkdtemp(path.join(root, 'replay-'));
         await outboxAppend(mod, dir, payloads, 64);
@@ -119,7 +134,14 @@ export const benches: BenchCase[] = [
         const base = mb(total, await plainReplay(dir));
         if (ours.bytes !== total) throw new Error(`replay read ${ours.bytes} of ${total} bytes`);
         const value = mb(ours.bytes, ours.ms);
-        figures.push({ name: 'uplink.outbox_replay_mb_per_s', value, unit: 'MB/s', baseline: base, ratio: value / base, note: 'open (scan + CRC every record) then read every payload; baseline: readFile of the same segments' });
+        figures.push({
+          name: 'uplink.outbox_replay_mb_per_s',
+          value,
+          unit: 'MB/s',
+          baseline: base,
+          ratio: value / base,
+          note: 'open (scan + CRC every record) then read every payload; baseline: readFile of the same segments',
+        });
       } finally {
         await rm(root, { recursive: true, force: true });
       }

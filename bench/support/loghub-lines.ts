@@ -57,7 +57,8 @@ export function pairLevels(name: string, lines: readonly string[], rows: readonl
   const header = rows[0] ?? [];
   const col = header.indexOf('Level');
   const data = rows.slice(1).filter((r) => r.length === header.length);
-  if (data.length !== lines.length) throw new Error(`loghub ${name}: ${lines.length} lines but ${data.length} structured rows`);
+  if (data.length !== lines.length)
+    throw new Error(`loghub ${name}: ${lines.length} lines but ${data.length} structured rows`);
   const levels = data.map((r) => (col < 0 ? LogLevel.info : levelOfWord(r[col] as string)));
   return { name, lines: [...lines], levels };
 }
@@ -71,7 +72,14 @@ export async function readLoghubLines(root: string, parseCsv: (text: string) => 
   for (const name of (await readdir(root)).sort()) {
     const log = path.join(root, name, `${name}_2k.log`);
     const csv = `${log}_structured.csv`;
-    const [haveLog, haveCsv] = await Promise.all([log, csv].map((f) => stat(f).then((s) => s.isFile(), () => false)));
+    const [haveLog, haveCsv] = await Promise.all(
+      [log, csv].map((f) =>
+        stat(f).then(
+          (s) => s.isFile(),
+          () => false,
+        ),
+      ),
+    );
     if (!haveLog || !haveCsv) continue;
     const [logText, csvText] = await Promise.all([readFile(log, 'utf8'), readFile(csv, 'utf8')]);
     out.push(pairLevels(name, splitLines(logText), parseCsv(csvText)));

@@ -21,14 +21,30 @@
  *   and each of its samples a LogRecord with the template id and the parameters as an array;
  *   container events are LogRecords with event_name.
  */
-import { DDSketch, type Batch, type ContainerInfo, type LogLevelValue, type MetricSummary } from '@edge-telemetry/protocol';
+import {
+  DDSketch,
+  type Batch,
+  type ContainerInfo,
+  type LogLevelValue,
+  type MetricSummary,
+} from '@edge-telemetry/protocol';
 import { ProtoWriter } from './protobuf-writer.js';
 
-export type OtlpInput = Pick<Batch, 'node' | 'sentAt' | 'containers' | 'metrics' | 'logs' | 'templates' | 'events' | 'drops' | 'health'>;
+export type OtlpInput = Pick<
+  Batch,
+  'node' | 'sentAt' | 'containers' | 'metrics' | 'logs' | 'templates' | 'events' | 'drops' | 'health'
+>;
 
 /** SeverityNumber (logs.proto): TRACE=1, DEBUG=5, INFO=9, WARN=13, ERROR=17, FATAL=21. */
 const SEVERITY: Record<LogLevelValue, number> = { 0: 1, 1: 5, 2: 9, 3: 13, 4: 17, 5: 21 };
-const SEVERITY_TEXT: Record<LogLevelValue, string> = { 0: 'TRACE', 1: 'DEBUG', 2: 'INFO', 3: 'WARN', 4: 'ERROR', 5: 'FATAL' };
+const SEVERITY_TEXT: Record<LogLevelValue, string> = {
+  0: 'TRACE',
+  1: 'DEBUG',
+  2: 'INFO',
+  3: 'WARN',
+  4: 'ERROR',
+  5: 'FATAL',
+};
 /** AggregationTemporality (metrics.proto): DELTA = 1. */
 const DELTA = 1;
 const QUANTILES = [0.5, 0.95, 0.99] as const;
@@ -162,7 +178,9 @@ function hostMetrics(sm: ProtoWriter, b: OtlpInput): void {
   for (const [name, value] of gauges) {
     sm.message(2, (metric) => {
       metric.string(1, name);
-      metric.message(5, (g) => g.message(1, (dp) => numberPoint(dp, 0, b.sentAt, value, [['agent.version', h.agentVersion]])));
+      metric.message(5, (g) =>
+        g.message(1, (dp) => numberPoint(dp, 0, b.sentAt, value, [['agent.version', h.agentVersion]])),
+      );
     });
   }
   if (b.drops.length === 0) return;
@@ -170,7 +188,13 @@ function hostMetrics(sm: ProtoWriter, b: OtlpInput): void {
     metric.string(1, 'et.drops');
     metric.message(7, (sum) => {
       for (const d of b.drops) {
-        sum.message(1, (dp) => numberPoint(dp, 0, b.sentAt, d.count, [['stage', d.stage], ['reason', d.reason], ['container', d.container]]));
+        sum.message(1, (dp) =>
+          numberPoint(dp, 0, b.sentAt, d.count, [
+            ['stage', d.stage],
+            ['reason', d.reason],
+            ['container', d.container],
+          ]),
+        );
       }
       sum.uint64(2, DELTA);
       sum.bool(3, true);
@@ -182,7 +206,14 @@ function hostMetrics(sm: ProtoWriter, b: OtlpInput): void {
  * LogRecord (logs.proto): time_unix_nano = 1 (fixed64), severity_number = 2, severity_text = 3,
  * body = 5 (AnyValue), attributes = 6, event_name = 12.
  */
-function logRecord(w: ProtoWriter, ts: number, level: LogLevelValue | undefined, body: string | undefined, attrs: readonly Attr[], eventName?: string): void {
+function logRecord(
+  w: ProtoWriter,
+  ts: number,
+  level: LogLevelValue | undefined,
+  body: string | undefined,
+  attrs: readonly Attr[],
+  eventName?: string,
+): void {
   w.fixed64(1, nanos(ts));
   if (level !== undefined) {
     w.uint64(2, SEVERITY[level]);
@@ -234,8 +265,20 @@ function writeLogRow(sl: ProtoWriter, r: LogRow): void {
     sl.message(2, (lr) => logRecord(lr, e.ts, e.level, e.message, attrs));
   } else if (r.kind === 'template') {
     const t = r.row;
-    sl.message(2, (lr) => logRecord(lr, t.lastSeen, t.level, t.template, [['log.template.id', t.id], ['log.template.count', t.count], ['log.template.first_seen_ms', t.firstSeen]]));
-    for (const s of t.samples) sl.message(2, (lr) => logRecord(lr, s.ts, undefined, undefined, [['log.template.id', t.id], ['log.template.params', s.params]]));
+    sl.message(2, (lr) =>
+      logRecord(lr, t.lastSeen, t.level, t.template, [
+        ['log.template.id', t.id],
+        ['log.template.count', t.count],
+        ['log.template.first_seen_ms', t.firstSeen],
+      ]),
+    );
+    for (const s of t.samples)
+      sl.message(2, (lr) =>
+        logRecord(lr, s.ts, undefined, undefined, [
+          ['log.template.id', t.id],
+          ['log.template.params', s.params],
+        ]),
+      );
   } else {
     const e = r.row;
     sl.message(2, (lr) => logRecord(lr, e.ts, undefined, undefined, Object.entries(e.attrs), `container.${e.kind}`));

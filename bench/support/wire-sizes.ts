@@ -70,4 +70,12 @@ export function addSizes(a: SectionSizes, b: SectionSizes): SectionSizes {
   };
 }
 
-export const ZERO_SIZES: SectionSizes = { header: 0, containers: 0, containerMetrics: 0, levelMetrics: 0, logs: 0, templates: 0, drops: 0 };
+export const ZERO_SIZES: SectionSizes = {
+  header: 0,
+  containers: 0,
+  containerMetrics: 0,
+  levelMetrics: 0,
+  logs: 0,
+  templates: 0,
+  drops: 0,
+};

@@ -75,7 +75,8 @@ export function dockerJsonFileLine(line: string, stream: 'stdout' | 'stderr', ts
   return `${JSON.stringify({ log: `${line}\n`, stream, time: rfc3339Nano(ts) })}\n`;
 }
 
-const hex = (random: Random, n: number): string => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('');
+const hex = (random: Random, n: number): string =>
+  Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('');
 
 /** Container i runs dataset i mod D; its replicas are numbered from 1. */
 export interface WorkloadContainer {
@@ -97,14 +98,19 @@ export function workloadContainers(n: number, datasets: readonly LoghubLines[], 
       name: `${service}-${replica + 1}`,
       image: `registry.example.com/edge/${service}:1.${replica}.0`,
       state: 'running',
-      labels: { 'com.docker.compose.project': 'edge', 'com.docker.compose.service': service, 'com.docker.compose.container-number': String(replica + 1) },
+      labels: {
+        'com.docker.compose.project': 'edge',
+        'com.docker.compose.service': service,
+        'com.docker.compose.container-number': String(replica + 1),
+      },
     };
     // Replicas of one dataset start at different points of it, as copies of a service do.
     return { info, dataset, offset: Math.floor((replica * dataset.lines.length) / replicas) };
   });
 }
 
-const obj = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 const NS_GRANULE = 10_000_000;
 
@@ -113,7 +119,14 @@ const NS_GRANULE = 10_000_000;
  * precpu_stats, CPU counters advanced by `util` of the container's CPUs over the interval, memory
  * and pids moved around their start values, network and block I/O counters advanced.
  */
-export function nextStatsDoc(prev: StatsDoc, base: StatsDoc, ts: number, intervalMs: number, util: number, random: Random): StatsDoc {
+export function nextStatsDoc(
+  prev: StatsDoc,
+  base: StatsDoc,
+  ts: number,
+  intervalMs: number,
+  util: number,
+  random: Random,
+): StatsDoc {
   const doc = structuredClone(prev);
   if ('preread' in doc) doc.preread = doc.read;
   doc.read = rfc3339Nano(ts, Math.floor(random() * 1e6));
@@ -170,7 +183,12 @@ export function nextStatsDoc(prev: StatsDoc, base: StatsDoc, ts: number, interva
 }
 
 /** The reference workload's steps in time order: at each scrape tick the scrape, then the lines until the next tick; a seal at each window end. */
-export function* workload(o: WorkloadOptions, fleet: readonly WorkloadContainer[], statsBodies: readonly StatsDoc[], random: Random): Generator<WorkloadStep> {
+export function* workload(
+  o: WorkloadOptions,
+  fleet: readonly WorkloadContainer[],
+  statsBodies: readonly StatsDoc[],
+  random: Random,
+): Generator<WorkloadStep> {
   if (o.windowMs % o.scrapeIntervalMs !== 0 || o.durationMs % o.windowMs !== 0 || o.startMs % o.windowMs !== 0) {
     throw new Error('workload: windowMs must divide durationMs and startMs, and scrapeIntervalMs windowMs');
   }
@@ -202,7 +220,15 @@ export function* workload(o: WorkloadOptions, fleet: readonly WorkloadContainer[
       const line = c.dataset.lines[i] as string;
       const level = c.dataset.levels[i] as LogLevelValue;
       const stream = level >= LogLevel.warn ? 'stderr' : 'stdout';
-      yield { kind: 'line', ts, container: c.info.name, stream, line, level, jsonFile: dockerJsonFileLine(line, stream, ts) };
+      yield {
+        kind: 'line',
+        ts,
+        container: c.info.name,
+        stream,
+        line,
+        level,
+        jsonFile: dockerJsonFileLine(line, stream, ts),
+      };
     }
     const next = tick + o.scrapeIntervalMs;
     if (next % o.windowMs === 0) yield { kind: 'seal', windowStart: next - o.windowMs, windowEnd: next };

@@ -11,7 +11,20 @@ function summary(container: string, metric: string, values: number[]): MetricSum
   const s = new DDSketch();
   values.forEach((v) => s.add(v));
   const sum = values.reduce((a, b) => a + b, 0);
-  return { container, metric, start: T0, end: T0 + 60_000, count: values.length, sum, min: Math.min(...values), max: Math.max(...values), last: values.at(-1) as number, gaps: 1, resets: 0, sketch: s.toData() };
+  return {
+    container,
+    metric,
+    start: T0,
+    end: T0 + 60_000,
+    count: values.length,
+    sum,
+    min: Math.min(...values),
+    max: Math.max(...values),
+    last: values.at(-1) as number,
+    gaps: 1,
+    resets: 0,
+    sketch: s.toData(),
+  };
 }
 
 function batch(): Batch {
@@ -25,18 +38,48 @@ function batch(): Batch {
     windowEnd: T0 + 60_000,
     containers: [{ id: 'abc123', name: 'web-1', image: 'nginx:1.27', state: 'running', labels: { tier: 'front' } }],
     metrics: [summary('web-1', 'cpu.usage_pct', values), summary('', 'mem.usage_bytes', [5, 7])],
-    logs: [{ ts: T0 + 1500, container: 'web-1', level: LogLevel.warn, message: 'disk 91% full', stream: 'stderr', repeat: 3, templateId: 't1', fields: { path: '/var' } }],
+    logs: [
+      {
+        ts: T0 + 1500,
+        container: 'web-1',
+        level: LogLevel.warn,
+        message: 'disk 91% full',
+        stream: 'stderr',
+        repeat: 3,
+        templateId: 't1',
+        fields: { path: '/var' },
+      },
+    ],
     templates: [
-      { container: 'web-1', id: 't2', template: 'GET <*> took <*> ms', level: LogLevel.info, count: 42, firstSeen: T0 + 10, lastSeen: T0 + 59_000, samples: [{ ts: T0 + 20, params: ['/a', '12'] }] },
+      {
+        container: 'web-1',
+        id: 't2',
+        template: 'GET <*> took <*> ms',
+        level: LogLevel.info,
+        count: 42,
+        firstSeen: T0 + 10,
+        lastSeen: T0 + 59_000,
+        samples: [{ ts: T0 + 20, params: ['/a', '12'] }],
+      },
     ],
     events: [],
     drops: [{ stage: 'logs.filter', reason: 'below_level', container: 'web-1', count: 9 }],
-    health: { uplinkBytes: 100, rawBytes: 5000, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: 0, cpuPct: 1.5, rssBytes: 1024, agentVersion: '0.1.0' },
+    health: {
+      uplinkBytes: 100,
+      rawBytes: 5000,
+      queueBatches: 0,
+      queueBytes: 0,
+      budgetLeftBytes: -1,
+      degradeLevel: 0,
+      cpuPct: 1.5,
+      rssBytes: 1024,
+      agentVersion: '0.1.0',
+    },
   };
 }
 
 describe('ProtoWriter', () => {
-  it('writes varints, negative int64 as ten bytes of two\'s complement, fixed64 and doubles little-endian', () => {
+  it("writes varints, negative int64 as ten bytes of two's complement, fixed64 and doubles little-endian", () => {
     const w = new ProtoWriter(4);
     w.uint64(1, 300);
     w.int64(2, -1);
@@ -129,17 +172,30 @@ describe('encodeOtlpLogs (ExportLogsServiceRequest)', () => {
     const sl = sub(rl[0] as ReturnType<typeof walk>, 2); // scope_logs = 2
     const records = subs(sl, 2); // log_records = 2
     expect(records).toHaveLength(3);
-    const [event, template, sample] = records as [ReturnType<typeof walk>, ReturnType<typeof walk>, ReturnType<typeof walk>];
+    const [event, template, sample] = records as [
+      ReturnType<typeof walk>,
+      ReturnType<typeof walk>,
+      ReturnType<typeof walk>,
+    ];
 
     expect(one(event, 1, 1).int).toBe(ns(T0 + 1500)); // time_unix_nano
     expect(one(event, 2, 0).int).toBe(13n); // SEVERITY_NUMBER_WARN
     expect(str(one(event, 3, 2))).toBe('WARN');
     expect(str(one(sub(event, 5), 1, 2))).toBe('disk 91% full'); // body.string_value
-    expect(attrs(subs(event, 6))).toEqual({ 'log.iostream': 'stderr', 'log.repeat': 3n, 'log.template.id': 't1', path: '/var' });
+    expect(attrs(subs(event, 6))).toEqual({
+      'log.iostream': 'stderr',
+      'log.repeat': 3n,
+      'log.template.id': 't1',
+      path: '/var',
+    });
 
     expect(one(template, 2, 0).int).toBe(9n); // SEVERITY_NUMBER_INFO
     expect(str(one(sub(template, 5), 1, 2))).toBe('GET <*> took <*> ms');
-    expect(attrs(subs(template, 6))).toEqual({ 'log.template.id': 't2', 'log.template.count': 42n, 'log.template.first_seen_ms': BigInt(T0 + 10) });
+    expect(attrs(subs(template, 6))).toEqual({
+      'log.template.id': 't2',
+      'log.template.count': 42n,
+      'log.template.first_seen_ms': BigInt(T0 + 10),
+    });
 
     expect(one(sample, 1, 1).int).toBe(ns(T0 + 20));
     expect(all(sample, 2, 0)).toHaveLength(0);
@@ -147,7 +203,12 @@ describe('encodeOtlpLogs (ExportLogsServiceRequest)', () => {
   });
 
   it('writes container events with event_name (field 12) and sends nothing for an empty batch', () => {
-    const withEvent = { ...b, logs: [], templates: [], events: [{ ts: T0, container: 'web-1', kind: 'oom' as const, attrs: { exitCode: '137' } }] };
+    const withEvent = {
+      ...b,
+      logs: [],
+      templates: [],
+      events: [{ ts: T0, container: 'web-1', kind: 'oom' as const, attrs: { exitCode: '137' } }],
+    };
     const rec = sub(sub(subs(walk(encodeOtlpLogs(withEvent) as Uint8Array), 1)[0] as ReturnType<typeof walk>, 2), 2);
     expect(str(one(rec, 12, 2))).toBe('container.oom');
     expect(attrs(subs(rec, 6))).toEqual({ exitCode: '137' });

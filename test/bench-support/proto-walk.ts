@@ -69,7 +69,8 @@ export function one(fields: Field[], field: number, wire: number): Field {
 }
 
 export const sub = (fields: Field[], field: number): Field[] => walk(one(fields, field, 2).bytes as Uint8Array);
-export const subs = (fields: Field[], field: number): Field[][] => all(fields, field, 2).map((f) => walk(f.bytes as Uint8Array));
+export const subs = (fields: Field[], field: number): Field[][] =>
+  all(fields, field, 2).map((f) => walk(f.bytes as Uint8Array));
 export const str = (f: Field): string => Buffer.from(f.bytes as Uint8Array).toString('utf8');
 export const dbl = (f: Field): number => {
   const v = new DataView(new ArrayBuffer(8));

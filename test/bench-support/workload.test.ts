@@ -5,17 +5,48 @@ import { LogLevel, type LogLevelValue } from '@edge-telemetry/protocol';
 import { createPrng } from '@edge-telemetry/collector';
 import { parseCsv } from '../../packages/collector/src/transforms/templates/csv.js';
 import { statsToSamples } from '../../packages/collector/src/sources/docker/stats.js';
-import { levelOfWord, pairLevels, readLoghubLines, splitLines, type LoghubLines } from '../../bench/support/loghub-lines.js';
-import { dockerJsonFileLine, nextStatsDoc, workload, workloadContainers, type LineStep, type StatsDoc, type WorkloadOptions, type WorkloadStep } from '../../bench/support/workload.js';
+import {
+  levelOfWord,
+  pairLevels,
+  readLoghubLines,
+  splitLines,
+  type LoghubLines,
+} from '../../bench/support/loghub-lines.js';
+import {
+  dockerJsonFileLine,
+  nextStatsDoc,
+  workload,
+  workloadContainers,
+  type LineStep,
+  type StatsDoc,
+  type WorkloadOptions,
+  type WorkloadStep,
+} from '../../bench/support/workload.js';
 
 const corpora = new URL('../../../shared/corpora', import.meta.url).pathname;
 const present = existsSync(path.join(corpora, 'loghub2k'));
 if (!present && process.env.CI === 'true') throw new Error(`corpora missing at ${corpora} (required in CI)`);
 
-const levels = (s: string): LogLevelValue[] => [...s].map((c) => ({ i: LogLevel.info, w: LogLevel.warn, e: LogLevel.error })[c] as LogLevelValue);
-const dataset = (name: string, mix: string): LoghubLines => ({ name, lines: [...mix].map((c, i) => `${name} line ${i} ${c}`), levels: levels(mix) });
-const SMALL: WorkloadOptions = { containers: 4, scrapeIntervalMs: 10_000, windowMs: 60_000, linesPerSecond: 2, durationMs: 120_000, startMs: Date.UTC(2026, 0, 1) };
-const BODY: StatsDoc = { read: '', cpu_stats: { cpu_usage: { total_usage: 1000 }, system_cpu_usage: 2000, online_cpus: 2 }, memory_stats: { usage: 1_000_000 } };
+const levels = (s: string): LogLevelValue[] =>
+  [...s].map((c) => ({ i: LogLevel.info, w: LogLevel.warn, e: LogLevel.error })[c] as LogLevelValue);
+const dataset = (name: string, mix: string): LoghubLines => ({
+  name,
+  lines: [...mix].map((c, i) => `${name} line ${i} ${c}`),
+  levels: levels(mix),
+});
+const SMALL: WorkloadOptions = {
+  containers: 4,
+  scrapeIntervalMs: 10_000,
+  windowMs: 60_000,
+  linesPerSecond: 2,
+  durationMs: 120_000,
+  startMs: Date.UTC(2026, 0, 1),
+};
+const BODY: StatsDoc = {
+  read: '',
+  cpu_stats: { cpu_usage: { total_usage: 1000 }, system_cpu_usage: 2000, online_cpus: 2 },
+  memory_stats: { usage: 1_000_000 },
+};
 
 function steps(o: WorkloadOptions, sets: LoghubLines[]): WorkloadStep[] {
   const random = createPrng(1);
@@ -32,7 +63,11 @@ describe('workload', () => {
     const scrapes = all.filter((s) => s.kind === 'scrape');
     expect(scrapes).toHaveLength(SMALL.durationMs / SMALL.scrapeIntervalMs);
     for (const s of scrapes) if (s.kind === 'scrape') expect(s.docs).toHaveLength(SMALL.containers);
-    expect(all.filter((s) => s.kind === 'seal').map((s) => (s.kind === 'seal' ? [s.windowStart - SMALL.startMs, s.windowEnd - SMALL.startMs] : []))).toEqual([
+    expect(
+      all
+        .filter((s) => s.kind === 'seal')
+        .map((s) => (s.kind === 'seal' ? [s.windowStart - SMALL.startMs, s.windowEnd - SMALL.startMs] : [])),
+    ).toEqual([
       [0, 60_000],
       [60_000, 120_000],
     ]);
@@ -48,7 +83,12 @@ describe('workload', () => {
       expect(mine).toHaveLength(60);
       const count = (ls: readonly LogLevelValue[], l: LogLevelValue) => ls.filter((x) => x === l).length;
       for (const l of [LogLevel.info, LogLevel.warn, LogLevel.error] as LogLevelValue[]) {
-        expect(count(mine.map((m) => m.level), l) / mine.length).toBe(count(set.levels, l) / set.levels.length);
+        expect(
+          count(
+            mine.map((m) => m.level),
+            l,
+          ) / mine.length,
+        ).toBe(count(set.levels, l) / set.levels.length);
       }
       for (const m of mine) expect(set.lines[set.levels.indexOf(m.level)]?.startsWith(set.name)).toBe(true);
     }
@@ -61,9 +101,15 @@ describe('workload', () => {
       expect(l.stream).toBe(l.level >= LogLevel.warn ? 'stderr' : 'stdout');
       expect(l.jsonFile.endsWith('\n')).toBe(true);
       const parsed = JSON.parse(l.jsonFile) as { log: string; stream: string; time: string };
-      expect(parsed).toEqual({ log: `${l.line}\n`, stream: l.stream, time: new Date(l.ts).toISOString().replace('Z', '000000Z') });
+      expect(parsed).toEqual({
+        log: `${l.line}\n`,
+        stream: l.stream,
+        time: new Date(l.ts).toISOString().replace('Z', '000000Z'),
+      });
     }
-    expect(dockerJsonFileLine('a "q"', 'stdout', 0)).toBe('{"log":"a \\"q\\"\\n","stream":"stdout","time":"1970-01-01T00:00:00.000000000Z"}\n');
+    expect(dockerJsonFileLine('a "q"', 'stdout', 0)).toBe(
+      '{"log":"a \\"q\\"\\n","stream":"stdout","time":"1970-01-01T00:00:00.000000000Z"}\n',
+    );
   });
 
   it('rejects a window that is not a multiple of the scrape interval', () => {
@@ -73,26 +119,73 @@ describe('workload', () => {
 
 describe('loghub lines', () => {
   it('maps every Level word of the datasets, and refuses an unknown one', () => {
-    expect(['I', 'D', 'V', 'W', 'E', 'notice', 'error', 'INFO', 'FATAL', 'SEVERE', 'WARNING', 'Info', 'WARN', 'ERROR'].map(levelOfWord)).toEqual([2, 1, 0, 3, 4, 2, 4, 2, 5, 4, 3, 2, 3, 4]);
+    expect(
+      ['I', 'D', 'V', 'W', 'E', 'notice', 'error', 'INFO', 'FATAL', 'SEVERE', 'WARNING', 'Info', 'WARN', 'ERROR'].map(
+        levelOfWord,
+      ),
+    ).toEqual([2, 1, 0, 3, 4, 2, 4, 2, 5, 4, 3, 2, 3, 4]);
     expect(() => levelOfWord('loud')).toThrow(/unknown level/);
   });
 
   it('pairs lines with structured rows in order, info where there is no Level column', () => {
     expect(splitLines('a\r\nb\r\nc')).toEqual(['a', 'b', 'c']);
-    expect(pairLevels('X', ['a', 'b'], [['LineId', 'Level', 'Content'], ['1', 'WARN', 'a'], ['2', 'INFO', 'b']]).levels).toEqual([LogLevel.warn, LogLevel.info]);
-    expect(pairLevels('Y', ['a'], [['LineId', 'Content'], ['1', 'a']]).levels).toEqual([LogLevel.info]);
-    expect(() => pairLevels('Z', ['a', 'b'], [['LineId', 'Level'], ['1', 'INFO']])).toThrow(/2 lines but 1/);
+    expect(
+      pairLevels(
+        'X',
+        ['a', 'b'],
+        [
+          ['LineId', 'Level', 'Content'],
+          ['1', 'WARN', 'a'],
+          ['2', 'INFO', 'b'],
+        ],
+      ).levels,
+    ).toEqual([LogLevel.warn, LogLevel.info]);
+    expect(
+      pairLevels(
+        'Y',
+        ['a'],
+        [
+          ['LineId', 'Content'],
+          ['1', 'a'],
+        ],
+      ).levels,
+    ).toEqual([LogLevel.info]);
+    expect(() =>
+      pairLevels(
+        'Z',
+        ['a', 'b'],
+        [
+          ['LineId', 'Level'],
+          ['1', 'INFO'],
+        ],
+      ),
+    ).toThrow(/2 lines but 1/);
   });
 
   describe.skipIf(!present)('on the Loghub-2k corpus', () => {
     it('reads the ten datasets, each line paired with its own row (Apache names its level in the line)', async () => {
       const sets = await readLoghubLines(path.join(corpora, 'loghub2k'), parseCsv);
-      expect(sets.map((s) => s.name)).toEqual(['Android', 'Apache', 'BGL', 'HDFS', 'HPC', 'Hadoop', 'OpenSSH', 'Spark', 'Windows', 'Zookeeper']);
+      expect(sets.map((s) => s.name)).toEqual([
+        'Android',
+        'Apache',
+        'BGL',
+        'HDFS',
+        'HPC',
+        'Hadoop',
+        'OpenSSH',
+        'Spark',
+        'Windows',
+        'Zookeeper',
+      ]);
       for (const s of sets) expect(s.lines).toHaveLength(2000);
       const apache = sets[1] as LoghubLines;
-      apache.lines.forEach((line, i) => expect(apache.levels[i]).toBe(line.includes('] [error] ') ? LogLevel.error : LogLevel.info));
+      apache.lines.forEach((line, i) =>
+        expect(apache.levels[i]).toBe(line.includes('] [error] ') ? LogLevel.error : LogLevel.info),
+      );
       const hdfs = sets[3] as LoghubLines;
-      hdfs.lines.forEach((line, i) => expect(hdfs.levels[i]).toBe(/^\d+ \d+ \d+ WARN /.test(line) ? LogLevel.warn : LogLevel.info));
+      hdfs.lines.forEach((line, i) =>
+        expect(hdfs.levels[i]).toBe(/^\d+ \d+ \d+ WARN /.test(line) ? LogLevel.warn : LogLevel.info),
+      );
     });
   });
 });

@@ -50,10 +50,13 @@ function args(text: string): string[] {
 
 const FUNCTION_MACROS: Record<string, (a: string[], c: MacroContext) => string> = {
   timeFilter: ([col], c) => `${col} >= toDateTime(${sec(c.fromMs)}) AND ${col} <= toDateTime(${sec(c.toMs)})`,
-  timeFilter_ms: ([col], c) => `${col} >= fromUnixTimestamp64Milli(${c.fromMs}) AND ${col} <= fromUnixTimestamp64Milli(${c.toMs})`,
+  timeFilter_ms: ([col], c) =>
+    `${col} >= fromUnixTimestamp64Milli(${c.fromMs}) AND ${col} <= fromUnixTimestamp64Milli(${c.toMs})`,
   dateFilter: ([col], c) => `${col} >= toDate('${date(c.fromMs)}') AND ${col} <= toDate('${date(c.toMs)}')`,
-  timeInterval: ([col], c) => `toStartOfInterval(toDateTime(${col}), INTERVAL ${Math.max(1, sec(c.intervalMs))} second)`,
-  timeInterval_ms: ([col], c) => `toStartOfInterval(toDateTime64(${col}, 3), INTERVAL ${Math.max(1, c.intervalMs)} millisecond)`,
+  timeInterval: ([col], c) =>
+    `toStartOfInterval(toDateTime(${col}), INTERVAL ${Math.max(1, sec(c.intervalMs))} second)`,
+  timeInterval_ms: ([col], c) =>
+    `toStartOfInterval(toDateTime64(${col}, 3), INTERVAL ${Math.max(1, c.intervalMs)} millisecond)`,
 };
 
 const VALUE_MACROS: Record<string, (c: MacroContext) => string> = {
@@ -106,15 +109,18 @@ const FORMATS: Record<string, (values: string[]) => string> = {
 
 /** Grafana's template-variable interpolation; throws on an unknown variable or format. */
 export function interpolateVariables(sql: string, vars: VariableValues): string {
-  return sql.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?\}|\$([A-Za-z][A-Za-z0-9_]*)/g, (whole, braced: string | undefined, format: string | undefined, bare: string | undefined) => {
-    const name = braced ?? bare!;
-    const v = vars[name];
-    if (v === undefined) throw new Error(`dashboard variable ${whole} is not defined`);
-    const values = Array.isArray(v) ? v : [v];
-    const f = FORMATS[format ?? 'csv'];
-    if (!f) throw new Error(`variable format ${format} is not supported by this expansion`);
-    return f(values);
-  });
+  return sql.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?\}|\$([A-Za-z][A-Za-z0-9_]*)/g,
+    (whole, braced: string | undefined, format: string | undefined, bare: string | undefined) => {
+      const name = braced ?? bare!;
+      const v = vars[name];
+      if (v === undefined) throw new Error(`dashboard variable ${whole} is not defined`);
+      const values = Array.isArray(v) ? v : [v];
+      const f = FORMATS[format ?? 'csv'];
+      if (!f) throw new Error(`variable format ${format} is not supported by this expansion`);
+      return f(values);
+    },
+  );
 }
 
 /** Variables first (Grafana runs before the plugin), then macros. */

@@ -28,7 +28,10 @@ afterAll(async () => {
 async function run(env: Record<string, string>): Promise<string[]> {
   await writeFile(path.join(bin, 'calls'), '');
   execFileSync('sh', [script], { env: { PATH: `${bin}:${process.env.PATH ?? ''}`, ...env }, stdio: 'pipe' });
-  return (await readFile(path.join(bin, 'calls'), 'utf8')).trim().split('\n').filter((l) => l.startsWith('buildx build'));
+  return (await readFile(path.join(bin, 'calls'), 'utf8'))
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('buildx build'));
 }
 
 describe('docker/build-multiarch.sh', () => {
@@ -46,13 +49,24 @@ describe('docker/build-multiarch.sh', () => {
   });
 
   it('pushes to the registry when asked, with a pinned base image passed through', async () => {
-    const calls = await run({ PUSH: '1', REGISTRY: 'registry.example/et', TAG: '1.2.3', SERVICES: 'collector', NODE_IMAGE: 'node:20.20.2-alpine@sha256:' + 'b'.repeat(64) });
+    const calls = await run({
+      PUSH: '1',
+      REGISTRY: 'registry.example/et',
+      TAG: '1.2.3',
+      SERVICES: 'collector',
+      NODE_IMAGE: 'node:20.20.2-alpine@sha256:' + 'b'.repeat(64),
+    });
     expect(calls).toHaveLength(1);
     expect(calls[0]).toContain('--tag registry.example/et/collector:1.2.3 --push');
     expect(calls[0]).toContain(`--build-arg NODE_IMAGE=node:20.20.2-alpine@sha256:${'b'.repeat(64)}`);
   });
 
   it('refuses a service without a Dockerfile', () => {
-    expect(() => execFileSync('sh', [script], { env: { PATH: `${bin}:${process.env.PATH ?? ''}`, SERVICES: 'nope' }, stdio: 'pipe' })).toThrow(/no Dockerfile for nope/);
+    expect(() =>
+      execFileSync('sh', [script], {
+        env: { PATH: `${bin}:${process.env.PATH ?? ''}`, SERVICES: 'nope' },
+        stdio: 'pipe',
+      }),
+    ).toThrow(/no Dockerfile for nope/);
   });
 });

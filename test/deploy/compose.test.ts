@@ -35,7 +35,10 @@ const compose = (file: string) => parse(read(`docker/${file}`)) as Compose;
 
 /** Services allowed a writable root, each with the reason (also written beside it in the file). */
 const WRITABLE_ROOT: Record<string, ComposeServiceExpectations & { why: string }> = {
-  'compose.central.yml/clickhouse': { writableRoot: true, why: 'the server image writes its generated user config into /etc/clickhouse-server at start' },
+  'compose.central.yml/clickhouse': {
+    writableRoot: true,
+    why: 'the server image writes its generated user config into /etc/clickhouse-server at start',
+  },
 };
 
 const files = ['compose.edge.yml', 'compose.central.yml'];
@@ -44,7 +47,9 @@ describe.each(files)('docker/%s', (file) => {
   const c = compose(file);
 
   it('holds every service to the invariants', () => {
-    const problems = Object.entries(c.services).flatMap(([name, s]) => composeServiceProblems(name, s, WRITABLE_ROOT[`${file}/${name}`]));
+    const problems = Object.entries(c.services).flatMap(([name, s]) =>
+      composeServiceProblems(name, s, WRITABLE_ROOT[`${file}/${name}`]),
+    );
     expect(problems).toEqual([]);
   });
 
@@ -53,7 +58,10 @@ describe.each(files)('docker/%s', (file) => {
     for (const [name, s] of Object.entries(c.services)) {
       for (const v of (s.volumes ?? []).map(parseVolume).filter((x) => x.source.startsWith('./'))) {
         const rel = path.posix.normalize(v.source);
-        const secret = ignored.some((g) => g && !g.startsWith('#') && (rel === g.replace(/\/$/, '') || rel.startsWith(g.replace(/\/$/, '') + '/')));
+        const secret = ignored.some(
+          (g) =>
+            g && !g.startsWith('#') && (rel === g.replace(/\/$/, '') || rel.startsWith(g.replace(/\/$/, '') + '/')),
+        );
         expect(secret || existsSync(path.join(dockerDir, rel)), `${name}: ${v.source}`).toBe(true);
       }
     }
@@ -61,7 +69,9 @@ describe.each(files)('docker/%s', (file) => {
 
   it('declares every named volume it uses', () => {
     for (const s of Object.values(c.services)) {
-      for (const v of (s.volumes ?? []).map(parseVolume).filter((x) => !x.source.startsWith('.') && !x.source.startsWith('/'))) {
+      for (const v of (s.volumes ?? [])
+        .map(parseVolume)
+        .filter((x) => !x.source.startsWith('.') && !x.source.startsWith('/'))) {
         expect(Object.keys(c.volumes ?? {})).toContain(v.source);
       }
     }
@@ -114,12 +124,14 @@ describe('compose.edge.yml: the collector', () => {
     expect(s.group_add?.[0]).toMatch(/DOCKER_GID/);
   });
 
-  it("takes its broker settings from the environment that `nodes add --format env` prints", () => {
+  it('takes its broker settings from the environment that `nodes add --format env` prints', () => {
     const env = s.environment ?? {};
     for (const k of ['NODE', 'UPLINK_MQTT_URL', 'UPLINK_MQTT_USERNAME', 'UPLINK_MQTT_PASSWORD']) {
       expect(env[`EDGE_TELEMETRY_COLLECTOR_${k}`], k).toMatch(/^\$\{EDGE_TELEMETRY_COLLECTOR_\w+:\?/);
     }
-    expect(env.EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_TLS_CA).toBe(mount(env.EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_TLS_CA ?? '')?.target);
+    expect(env.EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_TLS_CA).toBe(
+      mount(env.EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_TLS_CA ?? '')?.target,
+    );
   });
 });
 
@@ -138,7 +150,10 @@ describe('compose.central.yml', () => {
     expect(m.ports).toEqual(['8883:8883']);
     const conf = read('docker/mosquitto/mosquitto.conf');
     for (const p of conf.match(/\/mosquitto\/(config|certs)\/\S+/g) ?? []) {
-      expect(mounts.some((x) => p.startsWith(x.target + '/')), p).toBe(true);
+      expect(
+        mounts.some((x) => p.startsWith(x.target + '/')),
+        p,
+      ).toBe(true);
     }
   });
 
@@ -148,8 +163,12 @@ describe('compose.central.yml', () => {
     expect(i.environment?.EDGE_TELEMETRY_INGESTER_MQTT_SHARED_GROUP).toBe('ingest');
     expect(i.environment?.EDGE_TELEMETRY_INGESTER_MQTT_USERNAME).toBe('ingester');
     expect(i.environment?.MQTT_URL).toBe('mqtt://mosquitto:1883');
-    expect(i.environment?.CLICKHOUSE_URL).toMatch(/^http:\/\/\w+:\$\{CLICKHOUSE_PASSWORD:\?[^}]*\}@clickhouse:8123\/edge_telemetry$/);
-    expect(i.entrypoint?.join(' ')).toMatch(/EDGE_TELEMETRY_INGESTER_MQTT_CLIENT_ID="et-ingester-\$\$\(hostname\)" exec node packages\/ingester\/dist\/bin\/ingester\.js/);
+    expect(i.environment?.CLICKHOUSE_URL).toMatch(
+      /^http:\/\/\w+:\$\{CLICKHOUSE_PASSWORD:\?[^}]*\}@clickhouse:8123\/edge_telemetry$/,
+    );
+    expect(i.entrypoint?.join(' ')).toMatch(
+      /EDGE_TELEMETRY_INGESTER_MQTT_CLIENT_ID="et-ingester-\$\$\(hostname\)" exec node packages\/ingester\/dist\/bin\/ingester\.js/,
+    );
     // One host port per replica, or the second replica could not start.
     const range = /^\$\{\w+:-(\d+)-(\d+)\}:8080$/.exec(i.ports?.[0] ?? '');
     expect(Number(range?.[2]) - Number(range?.[1]) + 1).toBe(i.deploy?.replicas);
@@ -159,10 +178,26 @@ describe('compose.central.yml', () => {
     const g = c.services.grafana as Service;
     expect(g.environment?.GF_PLUGINS_PREINSTALL_SYNC).toMatch(/^grafana-clickhouse-datasource@\d+\.\d+\.\d+$/);
     const mounts = (g.volumes ?? []).map(parseVolume);
-    expect(mounts).toContainEqual({ source: './grafana/provisioning', target: '/etc/grafana/provisioning', readOnly: true });
-    const ds = parse(read('docker/grafana/provisioning/datasources/clickhouse.yml')) as { datasources: { type: string; uid: string; jsonData: { host: string; defaultDatabase: string; username: string } }[] };
-    expect(ds.datasources[0]).toMatchObject({ type: 'grafana-clickhouse-datasource', uid: 'clickhouse', jsonData: { host: 'clickhouse', defaultDatabase: 'edge_telemetry', username: 'grafana' } });
-    const prov = parse(read('docker/grafana/provisioning/dashboards/edge-telemetry.yml')) as { providers: { type: string; options: { path: string } }[] };
+    expect(mounts).toContainEqual({
+      source: './grafana/provisioning',
+      target: '/etc/grafana/provisioning',
+      readOnly: true,
+    });
+    const ds = parse(read('docker/grafana/provisioning/datasources/clickhouse.yml')) as {
+      datasources: {
+        type: string;
+        uid: string;
+        jsonData: { host: string; defaultDatabase: string; username: string };
+      }[];
+    };
+    expect(ds.datasources[0]).toMatchObject({
+      type: 'grafana-clickhouse-datasource',
+      uid: 'clickhouse',
+      jsonData: { host: 'clickhouse', defaultDatabase: 'edge_telemetry', username: 'grafana' },
+    });
+    const prov = parse(read('docker/grafana/provisioning/dashboards/edge-telemetry.yml')) as {
+      providers: { type: string; options: { path: string } }[];
+    };
     const dashPath = prov.providers[0]?.options.path ?? '';
     const dashMount = mounts.find((m) => m.target === dashPath);
     expect(dashMount?.readOnly).toBe(true);
@@ -171,6 +206,8 @@ describe('compose.central.yml', () => {
     const users = read('docker/clickhouse/users.d/grafana.xml');
     expect(users).toMatch(/<grafana>[\s\S]*<password from_env="CLICKHOUSE_GRAFANA_PASSWORD" \/>/);
     expect(users).toMatch(/<readonly>[12]<\/readonly>/);
-    expect(c.services.clickhouse?.environment?.CLICKHOUSE_GRAFANA_PASSWORD).toBe(g.environment?.CLICKHOUSE_GRAFANA_PASSWORD);
+    expect(c.services.clickhouse?.environment?.CLICKHOUSE_GRAFANA_PASSWORD).toBe(
+      g.environment?.CLICKHOUSE_GRAFANA_PASSWORD,
+    );
   });
 });

@@ -13,7 +13,8 @@ import { dockerfileProblems, unpinnedImage, type DockerfileExpectations } from '
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (p: string) => readFileSync(path.join(root, p), 'utf8');
-const binOf = (pkg: string) => `${pkg}/${Object.values((JSON.parse(read(`${pkg}/package.json`)) as { bin: Record<string, string> }).bin)[0]}`;
+const binOf = (pkg: string) =>
+  `${pkg}/${Object.values((JSON.parse(read(`${pkg}/package.json`)) as { bin: Record<string, string> }).bin)[0]}`;
 
 interface PackageJson {
   name: string;
@@ -65,7 +66,9 @@ describe.each(services)('docker/$name.Dockerfile', ({ name, want }) => {
   });
 
   it('gives npm ci every workspace manifest the lockfile names, in every stage that installs', () => {
-    for (const stage of parseDockerfile(text).stages.filter((st) => st.instructions.some((i) => i.keyword === 'RUN' && i.args.includes('npm ci')))) {
+    for (const stage of parseDockerfile(text).stages.filter((st) =>
+      st.instructions.some((i) => i.keyword === 'RUN' && i.args.includes('npm ci')),
+    )) {
       const copied = stage.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args.split(/\s+/)[0]);
       for (const w of workspaces) expect(copied, `${stage.name}: ${w}/package.json`).toContain(`${w}/package.json`);
       expect(copied).toContain('package.json');
@@ -75,7 +78,9 @@ describe.each(services)('docker/$name.Dockerfile', ({ name, want }) => {
   it('compiles every project the service references, and ships every workspace package it imports', () => {
     const df = parseDockerfile(text);
     const dir = `packages/${name}`;
-    const build = df.stages.find((st) => st.instructions.some((i) => i.keyword === 'RUN' && i.args.includes(`tsc -b ${dir}`)));
+    const build = df.stages.find((st) =>
+      st.instructions.some((i) => i.keyword === 'RUN' && i.args.includes(`tsc -b ${dir}`)),
+    );
     expect(build, `a stage runs tsc -b ${dir}`).toBeDefined();
     const buildCopies = build?.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args) ?? [];
     for (const project of buildClosure(dir)) expect(buildCopies, project).toContain(`${project} ${project}`);
@@ -89,7 +94,10 @@ describe.each(services)('docker/$name.Dockerfile', ({ name, want }) => {
   it('COPYs from the build context only paths that exist in the repository', () => {
     for (const s of parseDockerfile(text).stages) {
       for (const c of s.instructions.filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from='))) {
-        const sources = c.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1);
+        const sources = c.args
+          .split(/\s+/)
+          .filter((a) => !a.startsWith('--'))
+          .slice(0, -1);
         for (const src of sources) expect(existsSync(path.join(root, src)), `${name}: COPY ${src}`).toBe(true);
       }
     }
@@ -97,7 +105,15 @@ describe.each(services)('docker/$name.Dockerfile', ({ name, want }) => {
 
   it('has a .dockerignore that keeps node_modules, build output and secrets out of the context', () => {
     const ignore = read(`docker/${name}.Dockerfile.dockerignore`).split('\n');
-    for (const p of ['**/node_modules', '**/dist', 'docker/mosquitto/passwd', 'docker/mosquitto/certs', '**/.env', 'docker/build']) expect(ignore).toContain(p);
+    for (const p of [
+      '**/node_modules',
+      '**/dist',
+      'docker/mosquitto/passwd',
+      'docker/mosquitto/certs',
+      '**/.env',
+      'docker/build',
+    ])
+      expect(ignore).toContain(p);
   });
 
   describe('rejects broken copies', () => {
@@ -107,9 +123,33 @@ describe.each(services)('docker/$name.Dockerfile', ({ name, want }) => {
       ['no HEALTHCHECK', (t) => t.replace(/^HEALTHCHECK[\s\S]*?\|\| exit 1\n/m, ''), /HEALTHCHECK/],
       ['a :latest base', (t) => t.replace(/^ARG NODE_IMAGE=.*$/m, 'ARG NODE_IMAGE=node:latest'), /moving tag latest/],
       ['an untagged base', (t) => t.replace(/^ARG NODE_IMAGE=.*$/m, 'ARG NODE_IMAGE=node'), /no tag/],
-      ['node_modules from the build stage', (t) => t.replace('COPY --from=deps /app/node_modules node_modules', 'COPY --from=build /src/node_modules node_modules'), /production-deps stage/],
-      ['chdb neither removed nor checked', (t) => t.replace(/ \\\n \&\& rm -rf node_modules\/chdb node_modules\/@chdb/, '').replace(/ \&\& test ! -e node_modules\/chdb/, '').replace(/ \\\n \&\& test ! -e node_modules\/chdb/, ''), /check that chdb is gone/],
-      ['a single stage', (t) => t.split(/^FROM \$\{NODE_IMAGE\} AS runtime$/m).join('').replace(/^FROM .* AS (build|deps)$/gm, '') + '\nFROM node:20.20.2-alpine\n', /not multi-stage|ENTRYPOINT|USER/],
+      [
+        'node_modules from the build stage',
+        (t) =>
+          t.replace(
+            'COPY --from=deps /app/node_modules node_modules',
+            'COPY --from=build /src/node_modules node_modules',
+          ),
+        /production-deps stage/,
+      ],
+      [
+        'chdb neither removed nor checked',
+        (t) =>
+          t
+            .replace(/ \\\n && rm -rf node_modules\/chdb node_modules\/@chdb/, '')
+            .replace(/ && test ! -e node_modules\/chdb/, '')
+            .replace(/ \\\n && test ! -e node_modules\/chdb/, ''),
+        /check that chdb is gone/,
+      ],
+      [
+        'a single stage',
+        (t) =>
+          t
+            .split(/^FROM \$\{NODE_IMAGE\} AS runtime$/m)
+            .join('')
+            .replace(/^FROM .* AS (build|deps)$/gm, '') + '\nFROM node:20.20.2-alpine\n',
+        /not multi-stage|ENTRYPOINT|USER/,
+      ],
     ];
     it.each(broken)('%s', (_what, mutate, problem) => {
       const bad = mutate(text);

@@ -8,7 +8,9 @@ import { parseDockerfile, type Stage } from './dockerfile.js';
 export function unpinnedImage(image: string): string | undefined {
   if (image.includes('${')) {
     const fallback = /^\$\{\w+:-([^}]+)\}$/.exec(image)?.[1];
-    return fallback === undefined ? `${image}: a variable image needs a pinned default (\${VAR:-name:1.2.3})` : unpinnedImage(fallback);
+    return fallback === undefined
+      ? `${image}: a variable image needs a pinned default (\${VAR:-name:1.2.3})`
+      : unpinnedImage(fallback);
   }
   const [ref] = image.split('@');
   const colon = (ref ?? '').lastIndexOf(':');
@@ -49,27 +51,32 @@ export function dockerfileProblems(text: string, want: DockerfileExpectations): 
   if (!ep.includes(`"node", "${want.bin}"`)) problems.push(`ENTRYPOINT does not start node ${want.bin}`);
 
   const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args);
-  if (copies.some((c) => !c.startsWith('--from='))) problems.push('runtime stage copies from the build context (sources) instead of a build stage');
+  if (copies.some((c) => !c.startsWith('--from=')))
+    problems.push('runtime stage copies from the build context (sources) instead of a build stage');
   const deps = df.stages.find((s) => runArgs(s).some((r) => /npm ci .*--omit=dev/.test(r)));
   if (!deps) problems.push('no stage installs production dependencies only (npm ci --omit=dev)');
   for (const c of copies.filter((x) => /node_modules/.test(x))) {
-    if (!deps || !c.startsWith(`--from=${deps.name} `)) problems.push(`runtime node_modules not taken from the production-deps stage: COPY ${c}`);
+    if (!deps || !c.startsWith(`--from=${deps.name} `))
+      problems.push(`runtime node_modules not taken from the production-deps stage: COPY ${c}`);
   }
   const native = df.stages.find((s) => runArgs(s).some((r) => r.includes('npm rebuild zstd-napi --build-from-source')));
   if (!native) problems.push('zstd-napi is not built from source');
-  else if (!runArgs(native).some((r) => /apk add .*python3/.test(r) && /\bmake\b/.test(r) && /g\+\+/.test(r))) problems.push('the stage building zstd-napi lacks python3, make, g++');
+  else if (!runArgs(native).some((r) => /apk add .*python3/.test(r) && /\bmake\b/.test(r) && /g\+\+/.test(r)))
+    problems.push('the stage building zstd-napi lacks python3, make, g++');
   if (runArgs(runtime).some((r) => /g\+\+|python3/.test(r))) problems.push('compiler toolchain in the runtime stage');
 
   const steps = deps ? runArgs(deps).flatMap((r) => r.split('&&').map((x) => x.trim())) : [];
   const install = steps.findIndex((x) => x.startsWith('npm ci'));
   for (const pkg of [...(want.pruned ?? []), ...(want.absent ?? [])]) {
-    if (runtime.instructions.some((i) => i.args.includes(pkg))) problems.push(`${pkg} is mentioned in the runtime stage`);
+    if (runtime.instructions.some((i) => i.args.includes(pkg)))
+      problems.push(`${pkg} is mentioned in the runtime stage`);
     if (!steps.includes(`test ! -e node_modules/${pkg}`)) problems.push(`the build does not check that ${pkg} is gone`);
   }
   for (const pkg of want.pruned ?? []) {
     const removed = steps.findIndex((x) => new RegExp(`^rm -rf .*node_modules/${pkg}(\\s|$)`).test(x));
     if (removed < 0 || removed < install) problems.push(`${pkg} is not removed after the production install`);
-    if (install >= 0 && !/--ignore-scripts/.test(steps[install] ?? '')) problems.push(`${pkg}'s install script would run (no --ignore-scripts)`);
+    if (install >= 0 && !/--ignore-scripts/.test(steps[install] ?? ''))
+      problems.push(`${pkg}'s install script would run (no --ignore-scripts)`);
   }
   return problems;
 }
@@ -83,7 +90,11 @@ export interface ComposeServiceExpectations {
 }
 
 /** Compose service invariants: pinned image, non-root, limits, healthcheck, restart, read-only root. */
-export function composeServiceProblems(name: string, service: unknown, want: ComposeServiceExpectations = {}): string[] {
+export function composeServiceProblems(
+  name: string,
+  service: unknown,
+  want: ComposeServiceExpectations = {},
+): string[] {
   const s = obj(service);
   const problems: string[] = [];
   const image = typeof s.image === 'string' ? s.image : '';
@@ -94,8 +105,10 @@ export function composeServiceProblems(name: string, service: unknown, want: Com
   const limits = obj(obj(obj(s.deploy).resources).limits);
   if (!limits.cpus || !limits.memory) problems.push(`${name}: deploy.resources.limits needs cpus and memory`);
   const hc = obj(s.healthcheck);
-  if (!Array.isArray(hc.test) || hc.test.length < 2 || hc.disable === true) problems.push(`${name}: no healthcheck test`);
-  if (!['always', 'unless-stopped', 'on-failure'].includes(String(s.restart))) problems.push(`${name}: no restart policy`);
+  if (!Array.isArray(hc.test) || hc.test.length < 2 || hc.disable === true)
+    problems.push(`${name}: no healthcheck test`);
+  if (!['always', 'unless-stopped', 'on-failure'].includes(String(s.restart)))
+    problems.push(`${name}: no restart policy`);
   if (s.read_only !== true && !want.writableRoot) problems.push(`${name}: root filesystem is not read_only`);
   if (s.privileged === true) problems.push(`${name}: privileged`);
   return problems;

@@ -77,7 +77,9 @@ describe('docker/k8s/collector-daemonset.yaml', () => {
   });
 
   it('writes only to its data directory and a memory-backed, size-limited /tmp', () => {
-    const writable = collector.volumeMounts.filter((m) => m.readOnly !== true).map((m) => [m.mountPath, pod.volumes.find((v) => v.name === m.name)]);
+    const writable = collector.volumeMounts
+      .filter((m) => m.readOnly !== true)
+      .map((m) => [m.mountPath, pod.volumes.find((v) => v.name === m.name)]);
     expect(writable).toEqual([
       ['/data', { name: 'data', hostPath: { path: '/var/lib/edge-telemetry', type: 'Directory' } }],
       ['/tmp', { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '8Mi' } }],
@@ -96,6 +98,7 @@ describe('docker/k8s/collector-daemonset.yaml', () => {
     c.securityContext = { readOnlyRootFilesystem: false, allowPrivilegeEscalation: true, capabilities: { drop: [] } };
     c.image = 'edge-telemetry/collector:latest';
     const problems = podProblems(bad).join('\n');
-    for (const p of [/runAsNonRoot/, /readOnlyRootFilesystem/, /allowPrivilegeEscalation/, /drop ALL/, /moving tag/]) expect(problems).toMatch(p);
+    for (const p of [/runAsNonRoot/, /readOnlyRootFilesystem/, /allowPrivilegeEscalation/, /drop ALL/, /moving tag/])
+      expect(problems).toMatch(p);
   });
 });

@@ -12,7 +12,10 @@ import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeOptions } from '@edge-telemetry/protocol';
 import { collectorConfigSpec, loadCollectorConfig } from '@edge-telemetry/collector';
-import { describeOptions as describeIngesterOptions, loadConfig as loadIngesterConfig } from '../../packages/ingester/src/config/load.js';
+import {
+  describeOptions as describeIngesterOptions,
+  loadConfig as loadIngesterConfig,
+} from '../../packages/ingester/src/config/load.js';
 import { runNodesAdd } from '../../packages/cli/src/commands/nodes-add.js';
 import { instructions } from './dockerfile.js';
 
@@ -21,15 +24,21 @@ const read = (p: string) => readFile(path.join(root, p), 'utf8');
 
 /** Set by the files for a collector option that does not exist yet; each says what it waits for. */
 const PENDING: Record<string, string> = {
-  EDGE_TELEMETRY_COLLECTOR_HTTP_PORT: 'the collector has no HTTP listener yet: /healthz and /metrics on this port are issue 9 (Prometheus) work',
+  EDGE_TELEMETRY_COLLECTOR_HTTP_PORT:
+    'the collector has no HTTP listener yet: /healthz and /metrics on this port are issue 9 (Prometheus) work',
 };
 
-const collectorEnv = new Set([...describeOptions(collectorConfigSpec).map((o) => o.env), ...Object.keys(collectorConfigSpec.aliases ?? {})]);
+const collectorEnv = new Set([
+  ...describeOptions(collectorConfigSpec).map((o) => o.env),
+  ...Object.keys(collectorConfigSpec.aliases ?? {}),
+]);
 const ingesterEnv = new Set([...describeIngesterOptions().map((o) => o.env), 'MQTT_URL', 'CLICKHOUSE_URL']);
 
 /** Compose interpolation with sample values for the required variables (`${X:?msg}`, `${X:-d}`, `${X}`, `$$`). */
 function interpolate(value: string, vars: Record<string, string>): string {
-  return value.replace(/\$\{(\w+)(?::[?-]([^}]*))?\}/g, (_, name: string) => vars[name] ?? `sample-${name.toLowerCase()}`).replaceAll('$$', '$');
+  return value
+    .replace(/\$\{(\w+)(?::[?-]([^}]*))?\}/g, (_, name: string) => vars[name] ?? `sample-${name.toLowerCase()}`)
+    .replaceAll('$$', '$');
 }
 
 interface ComposeService {
@@ -50,12 +59,30 @@ beforeAll(async () => {
     const out = new PassThrough();
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));
-    expect(await runNodesAdd(['gw-deploy', '--password-file', path.join(dir, 'passwd'), '--broker', 'mqtts://broker.example:8883', '--format', format], { stdout: out, stderr: new PassThrough() })).toBe(0);
+    expect(
+      await runNodesAdd(
+        [
+          'gw-deploy',
+          '--password-file',
+          path.join(dir, 'passwd'),
+          '--broker',
+          'mqtts://broker.example:8883',
+          '--format',
+          format,
+        ],
+        { stdout: out, stderr: new PassThrough() },
+      ),
+    ).toBe(0);
     return text;
   };
   nodeJson = path.join(dir, 'collector.json');
   await writeFile(nodeJson, await add('json'));
-  nodeEnv = Object.fromEntries((await add('env')).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  nodeEnv = Object.fromEntries(
+    (await add('env'))
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 });
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -63,30 +90,44 @@ afterAll(async () => {
 
 describe('collector settings in the deployment files', () => {
   it('name only options the collector knows', async () => {
-    const edge = (parse(await read('docker/compose.edge.yml')) as { services: Record<string, ComposeService> }).services.collector;
-    const k8s = parseAllDocuments(await read('docker/k8s/collector-daemonset.yaml')).map((d) => d.toJSON() as { kind: string; spec?: { template: { spec: { containers: K8sContainer[] } } } });
+    const edge = (parse(await read('docker/compose.edge.yml')) as { services: Record<string, ComposeService> }).services
+      .collector;
+    const k8s = parseAllDocuments(await read('docker/k8s/collector-daemonset.yaml')).map(
+      (d) => d.toJSON() as { kind: string; spec?: { template: { spec: { containers: K8sContainer[] } } } },
+    );
     const ds = k8s.find((d) => d.kind === 'DaemonSet')?.spec?.template.spec.containers[0];
     const image = instructions(await read('docker/collector.Dockerfile'))
       .filter((i) => i.keyword === 'ENV')
       .flatMap((i) => [...i.args.matchAll(/(\w+)=/g)].map((m) => m[1] as string));
-    const names = [...Object.keys(edge?.environment ?? {}), ...(ds?.env ?? []).map((e) => e.name), ...image].filter((n) => n.startsWith('EDGE_TELEMETRY_COLLECTOR_'));
+    const names = [...Object.keys(edge?.environment ?? {}), ...(ds?.env ?? []).map((e) => e.name), ...image].filter(
+      (n) => n.startsWith('EDGE_TELEMETRY_COLLECTOR_'),
+    );
     expect(names.length).toBeGreaterThan(10);
     expect(names.filter((n) => !collectorEnv.has(n) && !(n in PENDING))).toEqual([]);
   });
 
   it('load through the collector config loader: compose with the env file `nodes add` prints', async () => {
     const edge = parse(await read('docker/compose.edge.yml')) as { services: Record<string, ComposeService> };
-    const env = Object.fromEntries(Object.entries(edge.services.collector?.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), nodeEnv)]));
+    const env = Object.fromEntries(
+      Object.entries(edge.services.collector?.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), nodeEnv)]),
+    );
     const cfg = loadCollectorConfig([], env);
     expect(cfg.node).toBe('gw-deploy');
     expect(cfg.dataDir).toBe('/data');
     expect(cfg.sources.docker).toMatchObject({ enabled: true, socketPath: '/var/run/docker.sock' });
     expect(cfg.sources.logFiles).toMatchObject({ enabled: true, dockerRoot: '/var/lib/docker/containers' });
-    expect(cfg.uplink.mqtt).toMatchObject({ url: 'mqtts://broker.example:8883', username: 'gw-deploy', clientId: 'gw-deploy', tls: { ca: '/etc/edge-telemetry/ca.crt' } });
+    expect(cfg.uplink.mqtt).toMatchObject({
+      url: 'mqtts://broker.example:8883',
+      username: 'gw-deploy',
+      clientId: 'gw-deploy',
+      tls: { ca: '/etc/edge-telemetry/ca.crt' },
+    });
   });
 
   it('load through the collector config loader: the DaemonSet with the node file `nodes add` prints', async () => {
-    const docs = parseAllDocuments(await read('docker/k8s/collector-daemonset.yaml')).map((d) => d.toJSON() as { kind: string; spec?: { template: { spec: { containers: K8sContainer[] } } } });
+    const docs = parseAllDocuments(await read('docker/k8s/collector-daemonset.yaml')).map(
+      (d) => d.toJSON() as { kind: string; spec?: { template: { spec: { containers: K8sContainer[] } } } },
+    );
     const c = docs.find((d) => d.kind === 'DaemonSet')?.spec?.template.spec.containers[0];
     const env = Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value]));
     expect(c?.args?.[0]).toBe('--config');
@@ -102,11 +143,24 @@ describe('ingester settings in compose.central.yml', () => {
     const central = parse(await read('docker/compose.central.yml')) as { services: Record<string, ComposeService> };
     const ing = central.services.ingester;
     const envNames = Object.keys(ing?.environment ?? {});
-    const fromEntrypoint = [...(ing?.entrypoint?.join(' ') ?? '').matchAll(/(EDGE_TELEMETRY_INGESTER_\w+)=/g)].map((m) => m[1] as string);
+    const fromEntrypoint = [...(ing?.entrypoint?.join(' ') ?? '').matchAll(/(EDGE_TELEMETRY_INGESTER_\w+)=/g)].map(
+      (m) => m[1] as string,
+    );
     expect([...envNames, ...fromEntrypoint].filter((n) => !ingesterEnv.has(n))).toEqual([]);
-    const env = Object.fromEntries(Object.entries(ing?.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), { CLICKHOUSE_PASSWORD: 'pw' })]));
+    const env = Object.fromEntries(
+      Object.entries(ing?.environment ?? {}).map(([k, v]) => [
+        k,
+        interpolate(String(v), { CLICKHOUSE_PASSWORD: 'pw' }),
+      ]),
+    );
     const cfg = loadIngesterConfig([], { ...env, EDGE_TELEMETRY_INGESTER_MQTT_CLIENT_ID: 'et-ingester-abc123' });
-    expect(cfg.mqtt).toMatchObject({ url: 'mqtt://mosquitto:1883', username: 'ingester', sharedGroup: 'ingest', protocolVersion: 5, clientId: 'et-ingester-abc123' });
+    expect(cfg.mqtt).toMatchObject({
+      url: 'mqtt://mosquitto:1883',
+      username: 'ingester',
+      sharedGroup: 'ingest',
+      protocolVersion: 5,
+      clientId: 'et-ingester-abc123',
+    });
     expect(cfg.clickhouse.url).toBe('http://edge_telemetry:pw@clickhouse:8123/edge_telemetry');
     expect(cfg.http).toEqual({ host: '0.0.0.0', port: 8080 });
   });

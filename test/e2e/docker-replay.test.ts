@@ -8,9 +8,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildCollector, createJsonLogger, loadCollectorConfig, type RunningCollector } from '@edge-telemetry/collector';
+import {
+  buildCollector,
+  createJsonLogger,
+  loadCollectorConfig,
+  type RunningCollector,
+} from '@edge-telemetry/collector';
 import { createClickHouseClient, createIngester, resolveConfig, TABLES, type Ingester } from '@edge-telemetry/ingester';
-import { DOCKER_FIXTURES_DIR, loadStatsFixtures, startReplayServer, type ReplayServer } from '../../packages/collector/src/sources/docker/replay-server.js';
+import {
+  DOCKER_FIXTURES_DIR,
+  loadStatsFixtures,
+  startReplayServer,
+  type ReplayServer,
+} from '../../packages/collector/src/sources/docker/replay-server.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { freePort } from '../support/ports.js';
 import { eventually } from '../support/processes.js';
@@ -36,7 +46,16 @@ describe.runIf(haveMosquitto())('Docker replay -> collector -> ClickHouse -> API
     engine = await startReplayServer(path.join(dir, 'docker.sock'), await loadStatsFixtures());
     client = createClickHouseClient({ dataDir: path.join(dir, 'ch') });
     ingester = createIngester(
-      resolveConfig({ mqtt: { url: broker.url, clientId: 'replay-ingester' }, http: { port: await freePort() }, writer: { flushIntervalMs: 100 }, auth: { adminToken: TOKEN }, logLevel: 'warn' }, {}),
+      resolveConfig(
+        {
+          mqtt: { url: broker.url, clientId: 'replay-ingester' },
+          http: { port: await freePort() },
+          writer: { flushIntervalMs: 100 },
+          auth: { adminToken: TOKEN },
+          logLevel: 'warn',
+        },
+        {},
+      ),
       { clickhouse: client },
     );
     api = (await ingester.start()).url;
@@ -64,18 +83,24 @@ describe.runIf(haveMosquitto())('Docker replay -> collector -> ClickHouse -> API
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('serves every replayed container\'s CPU and memory at the requested step', { timeout: 60_000 }, async () => {
+  it("serves every replayed container's CPU and memory at the requested step", { timeout: 60_000 }, async () => {
     const from = new Date(Date.now() - 5 * 60_000).toISOString();
     const names = engine.containers.map((c) => c.name);
     let last = '';
-    const series = await eventually(async () => {
-      const body = (await (await fetch(`${api}/api/v1/nodes/${NODE}/metrics?metric=mem.usage_bytes&from=${from}&step=4`, auth)).json()) as {
-        step: number;
-        series: Array<{ container: string; points: Array<{ t: string; count: number; min: number; max: number }> }>;
-      };
-      last = body.series.map((x) => `${x.container}:${x.points.length}`).join(' ');
-      return body.series.length === names.length ? body : undefined;
-    }, 30_000, 'a memory series per replayed container').catch((err: Error) => {
+    const series = await eventually(
+      async () => {
+        const body = (await (
+          await fetch(`${api}/api/v1/nodes/${NODE}/metrics?metric=mem.usage_bytes&from=${from}&step=4`, auth)
+        ).json()) as {
+          step: number;
+          series: Array<{ container: string; points: Array<{ t: string; count: number; min: number; max: number }> }>;
+        };
+        last = body.series.map((x) => `${x.container}:${x.points.length}`).join(' ');
+        return body.series.length === names.length ? body : undefined;
+      },
+      30_000,
+      'a memory series per replayed container',
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; expected ${names.join(' ')}; got ${last}`);
     });
     expect(series.step).toBe(4);
@@ -87,35 +112,61 @@ describe.runIf(haveMosquitto())('Docker replay -> collector -> ClickHouse -> API
         expect(p.max).toBeGreaterThanOrEqual(p.min);
       }
     }
-    const cpu = (await (await fetch(`${api}/api/v1/nodes/${NODE}/metrics?metric=cpu.usage_pct&from=${from}&step=2`, auth)).json()) as { series: unknown[] };
+    const cpu = (await (
+      await fetch(`${api}/api/v1/nodes/${NODE}/metrics?metric=cpu.usage_pct&from=${from}&step=2`, auth)
+    ).json()) as { series: unknown[] };
     expect(cpu.series.length).toBeGreaterThan(0);
   });
 
   it('lists the node with the raw bytes its summaries stand for', async () => {
-    const node = await eventually(async () => {
-      const rows = (await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as Array<{ node: string; containers: string[]; uplinkBytes: number; rawBytes: number; drops: number }>;
-      const n = rows.find((r) => r.node === NODE);
-      return n && n.uplinkBytes > 0 && n.rawBytes > 0 ? n : undefined;
-    }, 20_000, 'uplink and raw bytes for the node');
+    const node = await eventually(
+      async () => {
+        const rows = (await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as Array<{
+          node: string;
+          containers: string[];
+          uplinkBytes: number;
+          rawBytes: number;
+          drops: number;
+        }>;
+        const n = rows.find((r) => r.node === NODE);
+        return n && n.uplinkBytes > 0 && n.rawBytes > 0 ? n : undefined;
+      },
+      20_000,
+      'uplink and raw bytes for the node',
+    );
     expect(node.containers.sort()).toEqual(engine.containers.map((c) => c.name).sort());
     expect(node.drops).toBeGreaterThanOrEqual(0);
   });
 
   it('stores an OOM kill at once, before the window it happened in has closed', async () => {
-    const oom = (await readFile(path.join(DOCKER_FIXTURES_DIR, 'events.ndjson'), 'utf8')).split('\n').find((l) => l.includes('"Action":"oom"'));
+    const oom = (await readFile(path.join(DOCKER_FIXTURES_DIR, 'events.ndjson'), 'utf8'))
+      .split('\n')
+      .find((l) => l.includes('"Action":"oom"'));
     if (!oom) throw new Error('the events fixture has no oom line');
     const now = Date.now();
     const event = JSON.parse(oom) as { time: number; timeNano: number };
     event.time = Math.floor(now / 1000);
     event.timeNano = now * 1e6;
-    await eventually(async () => (engine.eventClients() > 0 ? true : undefined), 10_000, 'the collector following /events');
+    await eventually(
+      async () => (engine.eventClients() > 0 ? true : undefined),
+      10_000,
+      'the collector following /events',
+    );
     engine.sendEvent(JSON.stringify(event));
     const sentAt = Date.now();
-    const row = await eventually(async () => {
-      const r = await clickhouse().query({ query: `SELECT EventKind, toUnixTimestamp64Milli(Timestamp) AS ts FROM ${TABLES.events} WHERE NodeName = {node:String} AND EventKind = 'oom'`, query_params: { node: NODE }, format: 'JSONEachRow' });
-      const rows = await r.json<{ EventKind: string; ts: string }>();
-      return rows[0];
-    }, 10_000, 'the oom event in ClickHouse');
+    const row = await eventually(
+      async () => {
+        const r = await clickhouse().query({
+          query: `SELECT EventKind, toUnixTimestamp64Milli(Timestamp) AS ts FROM ${TABLES.events} WHERE NodeName = {node:String} AND EventKind = 'oom'`,
+          query_params: { node: NODE },
+          format: 'JSONEachRow',
+        });
+        const rows = await r.json<{ EventKind: string; ts: string }>();
+        return rows[0];
+      },
+      10_000,
+      'the oom event in ClickHouse',
+    );
     expect(row.EventKind).toBe('oom');
     // Events leave within a second, far sooner than the end of a window would allow at 60 s in production.
     expect(Date.now() - sentAt).toBeLessThan(10_000);

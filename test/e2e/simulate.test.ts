@@ -30,11 +30,38 @@ describe.runIf(haveMosquitto())('simulate: 20 gateways -> Mosquitto -> ingester 
   beforeAll(async () => {
     broker = await startMosquitto();
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-e2e-sim-'));
-    ({ proc: ingester, api } = await startIngesterBin({ dir, brokerUrl: broker.url, clientId: 'e2e-sim-ingester', token: TOKEN, config: { writer: { flushIntervalMs: 100 } } }));
+    ({ proc: ingester, api } = await startIngesterBin({
+      dir,
+      brokerUrl: broker.url,
+      clientId: 'e2e-sim-ingester',
+      token: TOKEN,
+      config: { writer: { flushIntervalMs: 100 } },
+    }));
     // Windows of 5 s so that a 30 s run seals about six; a cut per node every ~30 s of a 2 s link loss.
     sim = runNode(bins.cli, [
-      'simulate', '--nodes', String(NODES), '--broker', broker.url, '--prefix', 'simt', '--data-dir', path.join(dir, 'sim'),
-      '--scrape-ms', '1000', '--window-ms', '5000', '--duration', '30s', '--workers', '2', '--outage-rate', '120', '--outage-ms', '2000', '--progress', '0',
+      'simulate',
+      '--nodes',
+      String(NODES),
+      '--broker',
+      broker.url,
+      '--prefix',
+      'simt',
+      '--data-dir',
+      path.join(dir, 'sim'),
+      '--scrape-ms',
+      '1000',
+      '--window-ms',
+      '5000',
+      '--duration',
+      '30s',
+      '--workers',
+      '2',
+      '--outage-rate',
+      '120',
+      '--outage-ms',
+      '2000',
+      '--progress',
+      '0',
     ]);
     await sim.waitFor(/simulating 20 gateways/, 60_000);
   }, 120_000);
@@ -46,22 +73,36 @@ describe.runIf(haveMosquitto())('simulate: 20 gateways -> Mosquitto -> ingester 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('lists every node, and serves each node\'s metric summaries for its containers', async () => {
+  it("lists every node, and serves each node's metric summaries for its containers", async () => {
     const from = new Date(Date.now() - 10 * 60_000).toISOString();
     // Every demo gateway runs a plc-bridge (the first of its workloads).
     const points = async (node: string) => {
-      const res = await fetch(`${api}/api/v1/nodes/${node}/metrics?container=plc-bridge&metric=cpu.usage_pct&from=${from}&step=1`, auth);
+      const res = await fetch(
+        `${api}/api/v1/nodes/${node}/metrics?container=plc-bridge&metric=cpu.usage_pct&from=${from}&step=1`,
+        auth,
+      );
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { series: Array<{ container: string; points: Array<{ count: number; min: number; max: number }> }> };
+      const body = (await res.json()) as {
+        series: Array<{ container: string; points: Array<{ count: number; min: number; max: number }> }>;
+      };
       return body.series.find((s) => s.container === 'plc-bridge')?.points ?? [];
     };
-    const listed = async () => ((await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as NodeRow[]).map((r) => r.node).filter((n) => nodeIds.includes(n));
-    const series = await eventually(async () => {
-      if ((await listed()).length < NODES) return undefined;
-      const all = await Promise.all(nodeIds.map(points));
-      return all.every((p) => p.length > 0) ? all : undefined;
-    }, 45_000, 'all 20 nodes listed, each with plc-bridge summaries').catch(async (err: Error) => {
-      throw new Error(`${err.message}\nlisted: ${(await listed()).join(' ')}\ningester:\n${ingester.output().slice(-2000)}`);
+    const listed = async () =>
+      ((await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as NodeRow[])
+        .map((r) => r.node)
+        .filter((n) => nodeIds.includes(n));
+    const series = await eventually(
+      async () => {
+        if ((await listed()).length < NODES) return undefined;
+        const all = await Promise.all(nodeIds.map(points));
+        return all.every((p) => p.length > 0) ? all : undefined;
+      },
+      45_000,
+      'all 20 nodes listed, each with plc-bridge summaries',
+    ).catch(async (err: Error) => {
+      throw new Error(
+        `${err.message}\nlisted: ${(await listed()).join(' ')}\ningester:\n${ingester.output().slice(-2000)}`,
+      );
     });
     for (const p of series.flat()) {
       expect(p.count).toBeGreaterThan(0);
@@ -71,11 +112,15 @@ describe.runIf(haveMosquitto())('simulate: 20 gateways -> Mosquitto -> ingester 
   }, 60_000);
 
   it('stops after --duration with a summary: every node acknowledged, links were cut, outboxes on disk per node', async () => {
-    const code = await new Promise<number | null>((resolve) => (sim.child.exitCode !== null ? resolve(sim.child.exitCode) : sim.child.once('exit', resolve)));
+    const code = await new Promise<number | null>((resolve) =>
+      sim.child.exitCode !== null ? resolve(sim.child.exitCode) : sim.child.once('exit', resolve),
+    );
     expect(code, sim.output()).toBe(0);
     const out = sim.output();
     expect(out).toMatch(/logs from .*loghub2k \(10 datasets\)|logs from the demo templates/);
-    expect(out).toMatch(new RegExp(`simulated ${NODES} nodes for \\d+ s: \\d+ connected at the end, ${NODES} with acknowledged batches`));
+    expect(out).toMatch(
+      new RegExp(`simulated ${NODES} nodes for \\d+ s: \\d+ connected at the end, ${NODES} with acknowledged batches`),
+    );
     const acked = Number(/batches acked +(\d+)/.exec(out)?.[1]);
     const cuts = Number(/connection cuts +(\d+)/.exec(out)?.[1]);
     expect(acked).toBeGreaterThanOrEqual(NODES * 2);

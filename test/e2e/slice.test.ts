@@ -56,7 +56,13 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
     });
     await watcher.subscribeAsync(topics.ack(NODE), { qos: 1 });
 
-    ({ proc: ingester, api } = await startIngesterBin({ dir, brokerUrl: broker.url, clientId: 'e2e-ingester', token: TOKEN, config: { writer: { flushIntervalMs: 100 } } }));
+    ({ proc: ingester, api } = await startIngesterBin({
+      dir,
+      brokerUrl: broker.url,
+      clientId: 'e2e-ingester',
+      token: TOKEN,
+      config: { writer: { flushIntervalMs: 100 } },
+    }));
     collector = runNode(bins.collector, ['--config', path.join(dir, 'collector.json')]);
     await collector.waitFor(/collector started/);
   }, 120_000);
@@ -70,11 +76,17 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
   });
 
   it('lists the node with its containers and uplink bytes', async () => {
-    const node = await eventually(async () => {
-      const rows = (await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as NodeRow[];
-      return rows.find((r) => r.node === NODE && r.uplinkBytes > 0);
-    }, 20_000, 'the node in /api/v1/nodes').catch(async (err: Error) => {
-      throw new Error(`${err.message}\nnodes: ${await (await fetch(`${api}/api/v1/nodes`, auth)).text()}\ningester:\n${ingester.output().slice(-3000)}\ncollector:\n${collector.output().slice(-3000)}`);
+    const node = await eventually(
+      async () => {
+        const rows = (await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as NodeRow[];
+        return rows.find((r) => r.node === NODE && r.uplinkBytes > 0);
+      },
+      20_000,
+      'the node in /api/v1/nodes',
+    ).catch(async (err: Error) => {
+      throw new Error(
+        `${err.message}\nnodes: ${await (await fetch(`${api}/api/v1/nodes`, auth)).text()}\ningester:\n${ingester.output().slice(-3000)}\ncollector:\n${collector.output().slice(-3000)}`,
+      );
     });
     expect(node.online).toBe(true);
     expect(Date.parse(node.lastSeen)).toBeGreaterThan(Date.now() - 60_000);
@@ -82,14 +94,28 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
 
   it('serves the real host metrics as a summary series at the requested step', async () => {
     const from = new Date(Date.now() - 10 * 60_000).toISOString();
-    const series = await eventually(async () => {
-      const res = await fetch(`${api}/api/v1/nodes/${NODE}/metrics?container=&metric=mem.usage_bytes&from=${from}&step=1`, auth);
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as { step: number; series: Array<{ container: string; metric: string; points: Array<{ min: number; max: number; count: number; p50: number | null }> }> };
-      expect(body.step).toBe(1);
-      const host = body.series.find((s) => s.container === '' && s.metric === 'mem.usage_bytes');
-      return host && host.points.length > 0 ? host.points : undefined;
-    }, 20_000, 'host memory points');
+    const series = await eventually(
+      async () => {
+        const res = await fetch(
+          `${api}/api/v1/nodes/${NODE}/metrics?container=&metric=mem.usage_bytes&from=${from}&step=1`,
+          auth,
+        );
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as {
+          step: number;
+          series: Array<{
+            container: string;
+            metric: string;
+            points: Array<{ min: number; max: number; count: number; p50: number | null }>;
+          }>;
+        };
+        expect(body.step).toBe(1);
+        const host = body.series.find((s) => s.container === '' && s.metric === 'mem.usage_bytes');
+        return host && host.points.length > 0 ? host.points : undefined;
+      },
+      20_000,
+      'host memory points',
+    );
     const total = os.totalmem();
     for (const p of series) {
       expect(p.count).toBeGreaterThan(0);
@@ -106,10 +132,14 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
     await eventually(async () => (acks.length > 0 ? true : undefined), 20_000, 'an ack on the ack topic');
     const outbox = path.join(dir, 'collector', 'outbox');
     // Acked records leave the outbox: after a few windows at most the open segment holds anything.
-    await eventually(async () => {
-      const segs = (await readdir(outbox)).filter((f) => f.endsWith('.seg'));
-      return segs.length <= 1 ? true : undefined;
-    }, 20_000, 'the outbox to drain');
+    await eventually(
+      async () => {
+        const segs = (await readdir(outbox)).filter((f) => f.endsWith('.seg'));
+        return segs.length <= 1 ? true : undefined;
+      },
+      20_000,
+      'the outbox to drain',
+    );
     expect(collector.output()).not.toMatch(/"level":"error"/);
   });
 });

@@ -25,21 +25,33 @@ describe('edge-telemetry start', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-start-'));
     const port = await freePort();
     const mqttPort = await freePort();
-    proc = runNode(bins.cli, ['start', '--simulate', '2', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', dir], {
-      EDGE_TELEMETRY_NODE: 'start-test-gw',
-      EDGE_TELEMETRY_ADMIN_TOKEN: TOKEN,
-      // Short windows so that summaries arrive within the test; the collector reads these over its config file.
-      EDGE_TELEMETRY_COLLECTOR_SCRAPE_INTERVAL_MS: '250',
-      EDGE_TELEMETRY_COLLECTOR_DOWNSAMPLE_WINDOW_MS: '1000',
-      EDGE_TELEMETRY_COLLECTOR_HTTP_PORT: '0',
-    });
+    proc = runNode(
+      bins.cli,
+      ['start', '--simulate', '2', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', dir],
+      {
+        EDGE_TELEMETRY_NODE: 'start-test-gw',
+        EDGE_TELEMETRY_ADMIN_TOKEN: TOKEN,
+        // Short windows so that summaries arrive within the test; the collector reads these over its config file.
+        EDGE_TELEMETRY_COLLECTOR_SCRAPE_INTERVAL_MS: '250',
+        EDGE_TELEMETRY_COLLECTOR_DOWNSAMPLE_WINDOW_MS: '1000',
+        EDGE_TELEMETRY_COLLECTOR_HTTP_PORT: '0',
+      },
+    );
     await proc.waitFor(/edge-telemetry is running: API http/, 90_000);
     const api = `http://127.0.0.1:${port}`;
-    const nodes = await eventually(async () => {
-      const rows = (await (await fetch(`${api}/api/v1/nodes`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as Array<{ node: string; online: boolean; uplinkBytes: number }>;
-      const local = rows.find((r) => r.node === 'start-test-gw');
-      return local && local.uplinkBytes > 0 && rows.filter((r) => r.node.startsWith('sim-') && r.online).length === 2 ? rows : undefined;
-    }, 60_000, 'the local node with summaries and two simulated nodes online');
+    const nodes = await eventually(
+      async () => {
+        const rows = (await (
+          await fetch(`${api}/api/v1/nodes`, { headers: { authorization: `Bearer ${TOKEN}` } })
+        ).json()) as Array<{ node: string; online: boolean; uplinkBytes: number }>;
+        const local = rows.find((r) => r.node === 'start-test-gw');
+        return local && local.uplinkBytes > 0 && rows.filter((r) => r.node.startsWith('sim-') && r.online).length === 2
+          ? rows
+          : undefined;
+      },
+      60_000,
+      'the local node with summaries and two simulated nodes online',
+    );
     expect(nodes.map((n) => n.node)).toEqual(expect.arrayContaining(['start-test-gw', 'sim-1', 'sim-2']));
 
     const code = await proc.stop('SIGINT');

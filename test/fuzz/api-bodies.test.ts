@@ -17,7 +17,19 @@ export const CASES_PER_ROUTE = 400;
 
 const VALID_BODIES: Record<string, { url: string; body: Record<string, unknown> }> = {
   'POST /api/v1/tokens': { url: '/api/v1/tokens', body: { name: 'fuzz', role: 'viewer', expiresInDays: 1 } },
-  'POST /api/v1/nodes/:node/log-pulls': { url: '/api/v1/nodes/gw-fuzz-1/log-pulls', body: { since: '2h', until: Date.now(), container: 'api', level: 'warn', grep: 'x', tail: 10, maxBytes: 1000, expiresInS: 60 } },
+  'POST /api/v1/nodes/:node/log-pulls': {
+    url: '/api/v1/nodes/gw-fuzz-1/log-pulls',
+    body: {
+      since: '2h',
+      until: Date.now(),
+      container: 'api',
+      level: 'warn',
+      grep: 'x',
+      tail: 10,
+      maxBytes: 1000,
+      expiresInS: 60,
+    },
+  },
 };
 
 describe('fuzzed API bodies (seeded)', () => {
@@ -46,19 +58,28 @@ describe('fuzzed API bodies (seeded)', () => {
       for (let i = 0; i < CASES_PER_ROUTE; i++) {
         const m = mutateJson(rng, example.body);
         kinds.add(m.kind);
-        const res = await ing.app.inject({ method: r.method as 'POST', url: example.url, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload: m.body });
+        const res = await ing.app.inject({
+          method: r.method as 'POST',
+          url: example.url,
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+          payload: m.body,
+        });
         statuses[`${key} ${res.statusCode}`] = (statuses[`${key} ${res.statusCode}`] ?? 0) + 1;
         if (res.statusCode >= 200 && res.statusCode < 300) continue;
-        if (res.statusCode === 429 || res.statusCode === 401 || res.statusCode === 403) throw new Error(`refused before the body was read: ${res.statusCode} ${res.body}`);
+        if (res.statusCode === 429 || res.statusCode === 401 || res.statusCode === 403)
+          throw new Error(`refused before the body was read: ${res.statusCode} ${res.body}`);
         const what = `${key} case ${i} (${m.kind}) -> ${res.statusCode} ${res.body.slice(0, 300)}`;
         if (res.statusCode < 400 || res.statusCode >= 500) throw new Error(`not a client error: ${what}`);
         const body = res.json<{ code?: string; statusCode?: number; message?: string }>();
-        if (!/^ET_ERR_[A-Z_]+$/.test(body.code ?? '') || body.statusCode !== res.statusCode || !body.message) throw new Error(`refusal without a code and reason: ${what}`);
+        if (!/^ET_ERR_[A-Z_]+$/.test(body.code ?? '') || body.statusCode !== res.statusCode || !body.message)
+          throw new Error(`refusal without a code and reason: ${what}`);
       }
     }
     // Both kinds of answer happen (fastify's validator drops unknown keys and coerces scalars, so
     // some mutants are valid requests), every mutation kind ran, and the app still serves.
-    const refused = Object.entries(statuses).filter(([k]) => / 4\d\d$/.test(k)).reduce((a, [, n]) => a + n, 0);
+    const refused = Object.entries(statuses)
+      .filter(([k]) => / 4\d\d$/.test(k))
+      .reduce((a, [, n]) => a + n, 0);
     expect(refused).toBeGreaterThan(bodyRoutes.length * CASES_PER_ROUTE * 0.5);
     expect(Object.keys(statuses).some((k) => k.endsWith(' 413'))).toBe(true);
     expect(kinds.size).toBeGreaterThanOrEqual(13);
@@ -68,7 +89,12 @@ describe('fuzzed API bodies (seeded)', () => {
 
   it('refuses a body with invalid UTF-8 instead of repairing it', async () => {
     const payload = Buffer.concat([Buffer.from('{"name":"ok'), Buffer.from([0xff]), Buffer.from('","role":"viewer"}')]);
-    const res = await ing.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, payload });
+    const res = await ing.app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      payload,
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'ET_ERR_BAD_REQUEST', message: expect.stringContaining('UTF-8') });
   });

@@ -13,7 +13,17 @@ import path from 'node:path';
 import { Compressor, Decompressor } from 'zstd-napi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchCodec, FRAME_HEADER_BYTES, ProtocolErrorCodes, topics } from '@edge-telemetry/protocol';
-import { createClickHouseClient, createRouter, createWriter, IngesterErrorCodes, migrate, resolveConfig, TABLES, type Router, type Writer } from '@edge-telemetry/ingester';
+import {
+  createClickHouseClient,
+  createRouter,
+  createWriter,
+  IngesterErrorCodes,
+  migrate,
+  resolveConfig,
+  TABLES,
+  type Router,
+  type Writer,
+} from '@edge-telemetry/ingester';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { intIn, randomBatch, seededRng, type Rng } from '../../packages/protocol/src/testing/index.js';
 import { mutateBytes, type Mutant } from './mutate.js';
@@ -44,7 +54,13 @@ function hostile(rng: Rng, seeds: Seed[], bombs: Buffer[]): { topic: string; m: 
   if (roll < 0.85) {
     // Damage the body behind a valid header and zstd frame, so the body decoder itself is tested.
     const m = mutateBytes(rng, s.body);
-    return { topic: topics.batch(s.node), m: { kind: `body-${m.kind}`, bytes: Buffer.concat([s.frame.subarray(0, FRAME_HEADER_BYTES), compressor.compress(m.bytes)]) } };
+    return {
+      topic: topics.batch(s.node),
+      m: {
+        kind: `body-${m.kind}`,
+        bytes: Buffer.concat([s.frame.subarray(0, FRAME_HEADER_BYTES), compressor.compress(m.bytes)]),
+      },
+    };
   }
   if (roll < 0.9) {
     const b = Buffer.from(s.frame);
@@ -55,8 +71,15 @@ function hostile(rng: Rng, seeds: Seed[], bombs: Buffer[]): { topic: string; m: 
     const other = seeds.find((x) => x.node !== s.node) as Seed;
     return { topic: topics.batch(other.node), m: { kind: 'node-mismatch', bytes: s.frame } };
   }
-  if (roll < 0.97) return { topic: topics.batch(s.node), m: { kind: 'decompression-bomb', bytes: bombs[intIn(rng, 0, bombs.length - 1)] as Buffer } };
-  return { topic: `et/v1/${s.node}/up/${intIn(rng, 0, 1) ? 'batch/extra' : 'nonsense'}`, m: { kind: 'unknown-topic', bytes: s.frame } };
+  if (roll < 0.97)
+    return {
+      topic: topics.batch(s.node),
+      m: { kind: 'decompression-bomb', bytes: bombs[intIn(rng, 0, bombs.length - 1)] as Buffer },
+    };
+  return {
+    topic: `et/v1/${s.node}/up/${intIn(rng, 0, 1) ? 'batch/extra' : 'nonsense'}`,
+    m: { kind: 'unknown-topic', bytes: s.frame },
+  };
 }
 
 describe('fuzzed batches through the router (seeded, real writer on embedded ClickHouse)', () => {
@@ -70,10 +93,19 @@ describe('fuzzed batches through the router (seeded, real writer on embedded Cli
     // On tmpfs where there is one: the engine's per-insert cost halves without the disk under it.
     dir = await mkdtemp(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'et-fuzz-router-'));
     client = createClickHouseClient({ dataDir: dir });
-    const config = resolveConfig({ clickhouse: { dataDir: dir }, writer: { flushIntervalMs: 50 }, logLevel: 'silent' }, {});
+    const config = resolveConfig(
+      { clickhouse: { dataDir: dir }, writer: { flushIntervalMs: 50 }, logLevel: 'silent' },
+      {},
+    );
     await migrate(client, { retention: config.retention });
     writer = createWriter({ client, options: config.writer, logger: quiet });
-    router = createRouter({ client, writer, logger: quiet, ingesterId: 'fuzz', publish: async (topic) => void acks.push(topic) });
+    router = createRouter({
+      client,
+      writer,
+      logger: quiet,
+      ingesterId: 'fuzz',
+      publish: async (topic) => void acks.push(topic),
+    });
   });
   afterAll(async () => {
     await client?.close();
@@ -84,11 +116,17 @@ describe('fuzzed batches through the router (seeded, real writer on embedded Cli
     const seeds: Seed[] = Array.from({ length: 24 }, (_, i) => {
       const batch = randomBatch(seededRng(5000 + i));
       const frame = codec.encode(batch);
-      return { node: batch.node, frame, body: Buffer.from(decompressor.decompress(frame.subarray(FRAME_HEADER_BYTES))) };
+      return {
+        node: batch.node,
+        frame,
+        body: Buffer.from(decompressor.decompress(frame.subarray(FRAME_HEADER_BYTES))),
+      };
     });
     expect(new Set(seeds.map((s) => s.node)).size).toBeGreaterThan(1);
     const header = seeds[0]?.frame.subarray(0, FRAME_HEADER_BYTES) as Buffer;
-    const bombs = [Buffer.alloc(64 * 1024 * 1024), Buffer.alloc(9 * 1024 * 1024, 0x41)].map((b) => Buffer.concat([header, compressor.compress(b)]));
+    const bombs = [Buffer.alloc(64 * 1024 * 1024), Buffer.alloc(9 * 1024 * 1024, 0x41)].map((b) =>
+      Buffer.concat([header, compressor.compress(b)]),
+    );
 
     const heap = heapBound();
     const rng = seededRng(0xba7c4);
@@ -111,11 +149,22 @@ describe('fuzzed batches through the router (seeded, real writer on embedded Cli
     expect(acks.length).toBe(c.acksPublished);
     const known = new Set([...Object.keys(ProtocolErrorCodes), ...Object.keys(IngesterErrorCodes)]);
     for (const code of Object.keys(c.rejected)) expect(known, code).toContain(code);
-    expect(Object.keys(c.rejected)).toEqual(expect.arrayContaining(['ET_ERR_TRUNCATED', 'ET_ERR_UNSUPPORTED_VERSION', 'ET_ERR_NODE_MISMATCH', 'ET_ERR_DECOMPRESSED_TOO_LARGE', 'ET_ERR_UNKNOWN_TOPIC']));
+    expect(Object.keys(c.rejected)).toEqual(
+      expect.arrayContaining([
+        'ET_ERR_TRUNCATED',
+        'ET_ERR_UNSUPPORTED_VERSION',
+        'ET_ERR_NODE_MISMATCH',
+        'ET_ERR_DECOMPRESSED_TOO_LARGE',
+        'ET_ERR_UNKNOWN_TOPIC',
+      ]),
+    );
     expect(Object.keys(kinds).length).toBeGreaterThanOrEqual(15);
 
     // Every rejection is a dead letter with its reason, by the same code as the counter.
-    const rs = await client.query({ query: `SELECT ReasonCode, count() AS n, min(length(Detail)) AS shortest FROM ${TABLES.deadLetters} GROUP BY ReasonCode`, format: 'JSONEachRow' });
+    const rs = await client.query({
+      query: `SELECT ReasonCode, count() AS n, min(length(Detail)) AS shortest FROM ${TABLES.deadLetters} GROUP BY ReasonCode`,
+      format: 'JSONEachRow',
+    });
     const rows = await rs.json<{ ReasonCode: string; n: string | number; shortest: string | number }>();
     expect(Object.fromEntries(rows.map((r) => [r.ReasonCode, Number(r.n)]))).toEqual(c.rejected);
     for (const r of rows) expect(Number(r.shortest), r.ReasonCode).toBeGreaterThan(0);

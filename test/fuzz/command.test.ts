@@ -4,7 +4,13 @@
  * round-trips) or refused with a ProtocolError code from the catalogue and a reason; none throws.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeCommand, encodeCommand, ProtocolError, ProtocolErrorCodes, type CommandMessage } from '@edge-telemetry/protocol';
+import {
+  decodeCommand,
+  encodeCommand,
+  ProtocolError,
+  ProtocolErrorCodes,
+  type CommandMessage,
+} from '@edge-telemetry/protocol';
 import { seededRng } from '../../packages/protocol/src/testing/index.js';
 import { mutateJson } from './mutate.js';
 import { heapBound } from './heap.js';
@@ -13,7 +19,22 @@ export const COMMAND_CASES = 6000;
 
 const t0 = 1_795_000_000_000;
 const VALID: CommandMessage[] = [
-  { v: 1, type: 'pull', pullId: 'p-1', expiresAt: t0 + 600_000, filter: { since: t0 - 7_200_000, until: t0, container: 'api', level: 'warn', grep: 'timeout', tail: 1000, maxBytes: 1_000_000 }, fromChunk: 0 },
+  {
+    v: 1,
+    type: 'pull',
+    pullId: 'p-1',
+    expiresAt: t0 + 600_000,
+    filter: {
+      since: t0 - 7_200_000,
+      until: t0,
+      container: 'api',
+      level: 'warn',
+      grep: 'timeout',
+      tail: 1000,
+      maxBytes: 1_000_000,
+    },
+    fromChunk: 0,
+  },
   { v: 1, type: 'pull', pullId: 'AbC_-9', expiresAt: t0 + 1, filter: { since: 0 }, fromChunk: 12 },
   { v: 1, type: 'cancel', pullId: 'p-2', expiresAt: t0 },
   { v: 1, type: 'resend', pullId: 'p-3', expiresAt: t0, chunks: [0, 3, 9] },
@@ -37,7 +58,8 @@ describe('fuzzed command parsing (seeded)', () => {
         outcomes.ok++;
         continue;
       }
-      if (!(r.error instanceof ProtocolError) || !(r.error.code in ProtocolErrorCodes) || r.error.detail === '') throw new Error(`case ${i} (${m.kind}): bad refusal ${String(r.error)}`);
+      if (!(r.error instanceof ProtocolError) || !(r.error.code in ProtocolErrorCodes) || r.error.detail === '')
+        throw new Error(`case ${i} (${m.kind}): bad refusal ${String(r.error)}`);
       byCode[r.error.code] = (byCode[r.error.code] ?? 0) + 1;
       outcomes.rejected++;
     }
@@ -45,7 +67,9 @@ describe('fuzzed command parsing (seeded)', () => {
     // Every mutation kind ran, and refusals carry several distinct reasons.
     expect(Object.keys(byKind).length).toBeGreaterThanOrEqual(12);
     expect(outcomes.rejected).toBeGreaterThan(COMMAND_CASES * 0.7);
-    expect(Object.keys(byCode)).toEqual(expect.arrayContaining(['ET_ERR_BAD_JSON', 'ET_ERR_TOO_LARGE', 'ET_ERR_UNSUPPORTED_VERSION']));
+    expect(Object.keys(byCode)).toEqual(
+      expect.arrayContaining(['ET_ERR_BAD_JSON', 'ET_ERR_TOO_LARGE', 'ET_ERR_UNSUPPORTED_VERSION']),
+    );
     await heap.expectWithin(64 * 1024 * 1024);
   });
 });

@@ -34,11 +34,17 @@ export function mutateBytes(rng: Rng, src: Buffer): Mutant {
     }
     case 3: {
       const p = intIn(rng, 0, b.length);
-      return { kind: 'inserted', bytes: Buffer.concat([b.subarray(0, p), randomBytes(rng, intIn(rng, 1, 32)), b.subarray(p)]) };
+      return {
+        kind: 'inserted',
+        bytes: Buffer.concat([b.subarray(0, p), randomBytes(rng, intIn(rng, 1, 32)), b.subarray(p)]),
+      };
     }
     case 4: {
       const from = at();
-      return { kind: 'deleted', bytes: Buffer.concat([b.subarray(0, from), b.subarray(Math.min(b.length, from + intIn(rng, 1, 64)))]) };
+      return {
+        kind: 'deleted',
+        bytes: Buffer.concat([b.subarray(0, from), b.subarray(Math.min(b.length, from + intIn(rng, 1, 64)))]),
+      };
     }
     case 5:
       return { kind: 'appended', bytes: Buffer.concat([b, rng() < 0.5 ? b : randomBytes(rng, intIn(rng, 1, 256))]) };
@@ -56,7 +62,25 @@ export interface JsonMutant {
   body: Buffer;
 }
 
-const WRONG_VALUES: unknown[] = [null, true, 0, -1, 1e308, -1e308, 2 ** 53 + 1, 0.5, '', '0', [], {}, [1, 2], { a: 1 }, 'x'.repeat(300), '\u0000', '\ud800'];
+const WRONG_VALUES: unknown[] = [
+  null,
+  true,
+  0,
+  -1,
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+  0.5,
+  '',
+  '0',
+  [],
+  {},
+  [1, 2],
+  { a: 1 },
+  'x'.repeat(300),
+  '\u0000',
+  '\ud800',
+];
 
 function paths(v: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
   if (v && typeof v === 'object') {
@@ -71,7 +95,9 @@ function paths(v: unknown, prefix: (string | number)[] = [], out: (string | numb
 
 function setAt(root: unknown, path: (string | number)[], value: unknown): unknown {
   if (path.length === 0) return value;
-  const copy: Record<string | number, unknown> = Array.isArray(root) ? [...(root as unknown[])] as unknown as Record<number, unknown> : { ...(root as Record<string, unknown>) };
+  const copy: Record<string | number, unknown> = Array.isArray(root)
+    ? ([...(root as unknown[])] as unknown as Record<number, unknown>)
+    : { ...(root as Record<string, unknown>) };
   const [head, ...rest] = path as [string | number, ...(string | number)[]];
   copy[head] = setAt(copy[head], rest, value);
   return copy;
@@ -115,10 +141,28 @@ export function mutateJson(rng: Rng, valid: unknown): JsonMutant {
       return { kind: 'missing-field', body: utf8(JSON.stringify(deleteAt(valid, pick(rng, top)))) };
     }
     case 4:
-      return { kind: 'extra-field', body: utf8(JSON.stringify({ ...(valid as object), [pick(rng, ['__proto__', 'constructor', 'role', 'admin', 'x'.repeat(intIn(rng, 1, 2000))])]: { role: 'admin', polluted: true } })) };
+      return {
+        kind: 'extra-field',
+        body: utf8(
+          JSON.stringify({
+            ...(valid as object),
+            [pick(rng, ['__proto__', 'constructor', 'role', 'admin', 'x'.repeat(intIn(rng, 1, 2000))])]: {
+              role: 'admin',
+              polluted: true,
+            },
+          }),
+        ),
+      };
     case 5: {
       // Invalid UTF-8 inside a string value: lone continuation bytes, overlongs, surrogates.
-      const bad = pick(rng, [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]]);
+      const bad = pick(rng, [
+        [0xff],
+        [0xc0, 0xaf],
+        [0xed, 0xa0, 0x80],
+        [0x80],
+        [0xf8, 0x88, 0x80, 0x80, 0x80],
+        [0xe2, 0x82],
+      ]);
       const q = text.indexOf('"', 1 + intIn(rng, 0, Math.max(0, text.length - 2)));
       const p = q < 0 ? 1 : q + 1;
       const raw = utf8(text);
@@ -129,16 +173,38 @@ export function mutateJson(rng: Rng, valid: unknown): JsonMutant {
     case 7:
       return { kind: 'bytes', body: mutateBytes(rng, utf8(text)).bytes };
     case 8:
-      return { kind: 'not-an-object', body: utf8(JSON.stringify(pick(rng, [null, 42, 'text', [valid], true, [] as unknown[]]))) };
+      return {
+        kind: 'not-an-object',
+        body: utf8(JSON.stringify(pick(rng, [null, 42, 'text', [valid], true, [] as unknown[]]))),
+      };
     case 9: {
       const p = fields.length > 0 ? pick(rng, fields) : ['x'];
-      return { kind: 'huge-number', body: utf8(JSON.stringify(setAt(valid, p, 0)).replace(/:0([,}])/, `:${pick(rng, ['1e999', '-1e999', '9'.repeat(400), '0.' + '0'.repeat(400) + '1'])}$1`)) };
+      return {
+        kind: 'huge-number',
+        body: utf8(
+          JSON.stringify(setAt(valid, p, 0)).replace(
+            /:0([,}])/,
+            `:${pick(rng, ['1e999', '-1e999', '9'.repeat(400), '0.' + '0'.repeat(400) + '1'])}$1`,
+          ),
+        ),
+      };
     }
     case 10:
-      return { kind: 'many-keys', body: utf8(JSON.stringify(Object.fromEntries(Array.from({ length: intIn(rng, 500, 5_000) }, (_, i) => [`k${i}`, i])))) };
+      return {
+        kind: 'many-keys',
+        body: utf8(
+          JSON.stringify(Object.fromEntries(Array.from({ length: intIn(rng, 500, 5_000) }, (_, i) => [`k${i}`, i]))),
+        ),
+      };
     case 11:
-      return { kind: 'wrong-version', body: utf8(JSON.stringify({ ...(valid as object), v: pick(rng, [0, 2, 99, -1, '1', null, 1.5]) })) };
+      return {
+        kind: 'wrong-version',
+        body: utf8(JSON.stringify({ ...(valid as object), v: pick(rng, [0, 2, 99, -1, '1', null, 1.5]) })),
+      };
     default:
-      return { kind: 'duplicate-keys', body: utf8(text.replace(/^\{/, `{"${fields[0]?.[0] ?? 'x'}":${JSON.stringify(pick(rng, WRONG_VALUES))},`)) };
+      return {
+        kind: 'duplicate-keys',
+        body: utf8(text.replace(/^\{/, `{"${fields[0]?.[0] ?? 'x'}":${JSON.stringify(pick(rng, WRONG_VALUES))},`)),
+      };
   }
 }

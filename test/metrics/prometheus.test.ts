@@ -8,7 +8,12 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildCollector, createJsonLogger, loadCollectorConfig, type RunningCollector } from '@edge-telemetry/collector';
+import {
+  buildCollector,
+  createJsonLogger,
+  loadCollectorConfig,
+  type RunningCollector,
+} from '@edge-telemetry/collector';
 import { createIngester, resolveConfig, type Ingester } from '@edge-telemetry/ingester';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { freePort } from '../support/ports.js';
@@ -19,7 +24,8 @@ function havePrometheus(): boolean {
     execFileSync('promtool', ['--version'], { stdio: 'ignore' });
     return true;
   } catch {
-    if (process.env.CI) throw new Error('promtool is not installed; CI must install it (apt-get install -y prometheus)');
+    if (process.env.CI)
+      throw new Error('promtool is not installed; CI must install it (apt-get install -y prometheus)');
     return false;
   }
 }
@@ -36,7 +42,15 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-prom-'));
     broker = await startMosquitto();
     ingester = createIngester(
-      resolveConfig({ mqtt: { url: broker.url, clientId: 'prom-ingester' }, clickhouse: { dataDir: path.join(dir, 'ch') }, http: { port: await freePort() }, logLevel: 'warn' }, {}),
+      resolveConfig(
+        {
+          mqtt: { url: broker.url, clientId: 'prom-ingester' },
+          clickhouse: { dataDir: path.join(dir, 'ch') },
+          http: { port: await freePort() },
+          logLevel: 'warn',
+        },
+        {},
+      ),
     );
     ingesterUrl = (await ingester.start()).url;
     const config = loadCollectorConfig([], {
@@ -61,10 +75,14 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
 
   it('passes promtool check metrics on both endpoints', async () => {
     for (const url of [`${collector.httpUrl}/metrics`, `${ingesterUrl}/metrics`]) {
-      const text = await eventually(async () => {
-        const body = await (await fetch(url)).text();
-        return body.includes('# TYPE') ? body : undefined;
-      }, 15_000, `metrics at ${url}`);
+      const text = await eventually(
+        async () => {
+          const body = await (await fetch(url)).text();
+          return body.includes('# TYPE') ? body : undefined;
+        },
+        15_000,
+        `metrics at ${url}`,
+      );
       // promtool exits non-zero on errors and prints lint problems; both must be absent.
       const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect(out.trim(), url).toBe('');
@@ -85,14 +103,30 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
         `    static_configs: [{ targets: ['${target(ingesterUrl)}'] }]`,
       ].join('\n'),
     );
-    prometheus = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
-    const up = await eventually(async () => {
-      const res = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=up`)).json()) as { data: { result: Array<{ metric: { job: string }; value: [number, string] }> } };
-      const byJob = new Map(res.data.result.map((r) => [r.metric.job, r.value[1]]));
-      return byJob.get('collector') === '1' && byJob.get('ingester') === '1' ? byJob : undefined;
-    }, 30_000, 'both targets up in Prometheus');
+    prometheus = spawn(
+      'prometheus',
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const up = await eventually(
+      async () => {
+        const res = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=up`)).json()) as {
+          data: { result: Array<{ metric: { job: string }; value: [number, string] }> };
+        };
+        const byJob = new Map(res.data.result.map((r) => [r.metric.job, r.value[1]]));
+        return byJob.get('collector') === '1' && byJob.get('ingester') === '1' ? byJob : undefined;
+      },
+      30_000,
+      'both targets up in Prometheus',
+    );
     expect(up.size).toBe(2);
-    const series = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=collector_process_rss_bytes`)).json()) as { data: { result: unknown[] } };
+    const series = (await (
+      await fetch(`http://127.0.0.1:${port}/api/v1/query?query=collector_process_rss_bytes`)
+    ).json()) as { data: { result: unknown[] } };
     expect(series.data.result.length).toBe(1);
   });
 });

@@ -39,7 +39,12 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
   });
 
   const post = async (body: Record<string, unknown>, token = ADMIN_TOKEN) => {
-    const res = await rig.call(`/api/v1/nodes/${NODE}/log-pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), token });
+    const res = await rig.call(`/api/v1/nodes/${NODE}/log-pulls`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      token,
+    });
     return { status: res.status, body: (await res.json()) as { id: string; code?: string } };
   };
   const status = async (id: string) => (await (await rig.call(`/api/v1/log-pulls/${id}`)).json()) as Status;
@@ -52,7 +57,8 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  const lines = async (id: string, accept = 'text/plain') => (await rig.call(`/api/v1/log-pulls/${id}/lines`, { headers: { accept } })).text();
+  const lines = async (id: string, accept = 'text/plain') =>
+    (await rig.call(`/api/v1/log-pulls/${id}/lines`, { headers: { accept } })).text();
   const nodeStats = () => {
     const p = rig.collector?.pull;
     if (!p) throw new Error('no pull responder');
@@ -70,9 +76,14 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
     expect(await lines(r.body.id)).toBe(want.join('\n') + '\n');
     expect(want.some((l) => l.includes('[REDACTED:email]'))).toBe(true);
     expect(want.some((l) => l.includes('@example.com'))).toBe(false);
-    const nd = (await lines(r.body.id, 'application/x-ndjson')).trim().split('\n').map((l) => JSON.parse(l) as { container: string; level: string; ts: number });
+    const nd = (await lines(r.body.id, 'application/x-ndjson'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { container: string; level: string; ts: number });
     expect(nd).toHaveLength(want.length);
-    expect(nd.every((x) => x.container === 'api' && (x.level === 'WARN' || x.level === 'ERROR') && x.ts >= T0)).toBe(true);
+    expect(nd.every((x) => x.container === 'api' && (x.level === 'WARN' || x.level === 'ERROR') && x.ts >= T0)).toBe(
+      true,
+    );
   });
 
   it('a node offline when asked: the pull completes when it returns; an expired request is reported expired and ignored by the node', async () => {
@@ -86,7 +97,9 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
     await rig.startCollector();
     const s = await until(waiting.body.id, (x) => x.state !== 'queued' && x.state !== 'running');
     expect(s.state).toBe('done');
-    expect(await lines(waiting.body.id)).toBe((await rig.expectedLines({ ...ALL, container: 'worker' })).join('\n') + '\n');
+    expect(await lines(waiting.body.id)).toBe(
+      (await rig.expectedLines({ ...ALL, container: 'worker' })).join('\n') + '\n',
+    );
     expect(nodeStats().commandsExpired).toBeGreaterThanOrEqual(1);
     expect((await status(expiring.body.id)).state).toBe('expired');
   });
@@ -140,7 +153,15 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
 
   it('a token without the engineer role is refused; every request, accepted or refused, is audited', async () => {
     const mint = async (name: string, role: string) =>
-      ((await (await rig.call('/api/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, role }) })).json()) as { token: string }).token;
+      (
+        (await (
+          await rig.call('/api/v1/tokens', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ name, role }),
+          })
+        ).json()) as { token: string }
+      ).token;
     const viewer = await mint('vic-viewer', 'viewer');
     const engineer = await mint('erin-engineer', 'engineer');
     expect((await post(ALL, viewer)).status).toBe(403);
@@ -150,7 +171,13 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
     expect(ok.status).toBe(202);
     expect((await until(ok.body.id, (x) => x.state === 'done')).requestedBy).toMatch(/^erin-engineer/);
     type Row = { Action: string; Accepted: number; RequestedBy: string; Reason: string; PullId: string; Lines: number };
-    const audit = async () => (await rig.clickhouse.query({ query: 'SELECT Action, Accepted, RequestedBy, Reason, PullId, Lines FROM et_pull_audit ORDER BY At', format: 'JSONEachRow' })).json<Row>();
+    const audit = async () =>
+      (
+        await rig.clickhouse.query({
+          query: 'SELECT Action, Accepted, RequestedBy, Reason, PullId, Lines FROM et_pull_audit ORDER BY At',
+          format: 'JSONEachRow',
+        })
+      ).json<Row>();
     // The outcome row is written just after the state turns done.
     let rows = await audit();
     for (let i = 0; i < 50 && !rows.some((r) => r.Action === 'finish' && r.PullId === ok.body.id); i++) {
@@ -158,14 +185,33 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
       rows = await audit();
     }
     expect(rows).toContainEqual(expect.objectContaining({ Action: 'request', Accepted: 1, PullId: ok.body.id }));
-    expect(rows).toContainEqual(expect.objectContaining({ Action: 'forbidden', Accepted: 0, RequestedBy: expect.stringMatching(/^vic-viewer/), Reason: expect.stringContaining('engineer') }));
-    expect(rows).toContainEqual(expect.objectContaining({ Action: 'request', Accepted: 0, RequestedBy: expect.stringMatching(/^erin-engineer/), Reason: expect.stringContaining('since') }));
-    expect(rows).toContainEqual(expect.objectContaining({ Action: 'finish', Accepted: 1, PullId: ok.body.id, Lines: 10 }));
+    expect(rows).toContainEqual(
+      expect.objectContaining({
+        Action: 'forbidden',
+        Accepted: 0,
+        RequestedBy: expect.stringMatching(/^vic-viewer/),
+        Reason: expect.stringContaining('engineer'),
+      }),
+    );
+    expect(rows).toContainEqual(
+      expect.objectContaining({
+        Action: 'request',
+        Accepted: 0,
+        RequestedBy: expect.stringMatching(/^erin-engineer/),
+        Reason: expect.stringContaining('since'),
+      }),
+    );
+    expect(rows).toContainEqual(
+      expect.objectContaining({ Action: 'finish', Accepted: 1, PullId: ok.body.id, Lines: 10 }),
+    );
     expect(rows.some((r) => r.Action === 'cancel')).toBe(true);
   });
 
   it('the CLI streams a pull when piped and exits non-zero with the reason on failure', async () => {
-    const run = async (args: string[], env: Record<string, string> = { EDGE_TELEMETRY_URL: rig.api, EDGE_TELEMETRY_TOKEN: ADMIN_TOKEN }) => {
+    const run = async (
+      args: string[],
+      env: Record<string, string> = { EDGE_TELEMETRY_URL: rig.api, EDGE_TELEMETRY_TOKEN: ADMIN_TOKEN },
+    ) => {
       const stdout = new PassThrough();
       const stderr = new PassThrough();
       let out = '';
@@ -175,12 +221,38 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
       const code = await runLogsPull(args, { stdout, stderr }, env);
       return { code, out, err };
     };
-    const ok = await run(['--node', NODE, '--container', 'db', '--since', String(T0), '--until', String(T0 + SPAN), '--follow']);
+    const ok = await run([
+      '--node',
+      NODE,
+      '--container',
+      'db',
+      '--since',
+      String(T0),
+      '--until',
+      String(T0 + SPAN),
+      '--follow',
+    ]);
     expect(ok).toMatchObject({ code: 0, err: '' });
     expect(ok.out).toBe((await rig.expectedLines({ ...ALL, container: 'db' })).join('\n') + '\n');
-    const grep = await run(['--node', NODE, '--since', String(T0), '--until', String(T0 + SPAN), '--grep', 'REDACTED', '--level', 'info']);
+    const grep = await run([
+      '--node',
+      NODE,
+      '--since',
+      String(T0),
+      '--until',
+      String(T0 + SPAN),
+      '--grep',
+      'REDACTED',
+      '--level',
+      'info',
+    ]);
     expect(grep.code).toBe(0);
-    expect(grep.out.split('\n').filter(Boolean).every((l) => l.includes('REDACTED'))).toBe(true);
+    expect(
+      grep.out
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => l.includes('REDACTED')),
+    ).toBe(true);
     const bad = await run(['--node', NODE, '--since', 'yesterday-ish']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/HTTP 400 ET_ERR_BAD_REQUEST/);

@@ -6,9 +6,25 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildCollector, collectorConfigSpec, createPrng, formatPulledLine, LogStore, logStoreOptions, Redactor, type RunningCollector, type StoredLogRecord } from '@edge-telemetry/collector';
+import {
+  buildCollector,
+  collectorConfigSpec,
+  createPrng,
+  formatPulledLine,
+  LogStore,
+  logStoreOptions,
+  Redactor,
+  type RunningCollector,
+  type StoredLogRecord,
+} from '@edge-telemetry/collector';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createClickHouseClient, createIngester, resolveConfig as resolveIngesterConfig, type Ingester, type IngesterDeps } from '@edge-telemetry/ingester';
+import {
+  createClickHouseClient,
+  createIngester,
+  resolveConfig as resolveIngesterConfig,
+  type Ingester,
+  type IngesterDeps,
+} from '@edge-telemetry/ingester';
 import { resolveConfig, type LogLevelValue } from '@edge-telemetry/protocol';
 import { startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
@@ -38,7 +54,13 @@ export interface PullRig {
   startCollector(): Promise<RunningCollector>;
   stopCollector(): Promise<void>;
   /** The lines a pull with these bounds must yield, read from the node's store as the node formats them (redacted). */
-  expectedLines(filter: { since: number; until: number; container?: string; level?: LogLevelValue; grep?: string }): Promise<string[]>;
+  expectedLines(filter: {
+    since: number;
+    until: number;
+    container?: string;
+    level?: LogLevelValue;
+    grep?: string;
+  }): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -57,7 +79,17 @@ export async function startPullRig(o: RigOptions): Promise<PullRig> {
   const proxy = await startFaultProxy({ port: broker.port });
   const clickhouse = createClickHouseClient({ dataDir: path.join(dir, 'ch') });
   const ingester = createIngester(
-    resolveIngesterConfig({ mqtt: { url: broker.url, clientId: 'pull-ingester', protocolVersion: 5 }, http: { port: 0 }, clickhouse: { dataDir: path.join(dir, 'ch') }, writer: { flushIntervalMs: 50 }, auth: { adminToken: ADMIN_TOKEN, rateLimitPerSecond: 10_000, rateLimitBurst: 10_000 }, logLevel: 'silent' }, {}),
+    resolveIngesterConfig(
+      {
+        mqtt: { url: broker.url, clientId: 'pull-ingester', protocolVersion: 5 },
+        http: { port: 0 },
+        clickhouse: { dataDir: path.join(dir, 'ch') },
+        writer: { flushIntervalMs: 50 },
+        auth: { adminToken: ADMIN_TOKEN, rateLimitPerSecond: 10_000, rateLimitBurst: 10_000 },
+        logLevel: 'silent',
+      },
+      {},
+    ),
     { pull: o.ingesterPull, clickhouse },
   );
   const api = (await ingester.start()).url;
@@ -68,7 +100,16 @@ export async function startPullRig(o: RigOptions): Promise<PullRig> {
       http: { port: -1 },
       sources: { host: { enabled: false }, cgroup: { enabled: false } },
       store: { maxBytes: 1024 * 1024 * 1024 },
-      uplink: { mqtt: { url: proxy.url, protocolVersion: 5, reconnectMinMs: 100, reconnectMaxMs: 400, connectTimeoutMs: 2000, keepaliveSec: 5 } },
+      uplink: {
+        mqtt: {
+          url: proxy.url,
+          protocolVersion: 5,
+          reconnectMinMs: 100,
+          reconnectMaxMs: 400,
+          connectTimeoutMs: 2000,
+          keepaliveSec: 5,
+        },
+      },
       pull: o.pull ?? {},
     },
     env: {},
@@ -115,16 +156,40 @@ export async function startPullRig(o: RigOptions): Promise<PullRig> {
   return rig;
 }
 
-const WORDS = ['GET', 'POST', '/api/v1/orders', '/healthz', 'user', 'cache', 'miss', 'hit', 'db', 'timeout', 'retry', 'shard', 'queue', 'flush', 'session'];
+const WORDS = [
+  'GET',
+  'POST',
+  '/api/v1/orders',
+  '/healthz',
+  'user',
+  'cache',
+  'miss',
+  'hit',
+  'db',
+  'timeout',
+  'retry',
+  'shard',
+  'queue',
+  'flush',
+  'session',
+];
 
 /** Seeded records over `spanMs` from T0, some with secrets for the redaction to find. */
 export function* syntheticRecords(n: number, spanMs: number, seed = 7): Generator<StoredLogRecord> {
   const rnd = createPrng(seed);
   const containers = ['api', 'worker', 'db'];
   for (let i = 0; i < n; i++) {
-    const words = Array.from({ length: 4 + Math.floor(rnd() * 8) }, () => WORDS[Math.floor(rnd() * WORDS.length)]).join(' ');
+    const words = Array.from({ length: 4 + Math.floor(rnd() * 8) }, () => WORDS[Math.floor(rnd() * WORDS.length)]).join(
+      ' ',
+    );
     const secret = i % 50 === 0 ? ` contact=ops${i}@example.com` : '';
     const level = (rnd() < 0.1 ? 4 : rnd() < 0.2 ? 3 : 2) as LogLevelValue;
-    yield { ts: T0 + Math.floor((i * spanMs) / n), container: containers[i % 3] as string, stream: level >= 3 ? 'stderr' : 'stdout', level, line: `${words} id=${Math.floor(rnd() * 1e9)} took=${Math.floor(rnd() * 500)}ms${secret}` };
+    yield {
+      ts: T0 + Math.floor((i * spanMs) / n),
+      container: containers[i % 3] as string,
+      stream: level >= 3 ? 'stderr' : 'stdout',
+      level,
+      line: `${words} id=${Math.floor(rnd() * 1e9)} took=${Math.floor(rnd() * 500)}ms${secret}`,
+    };
   }
 }

@@ -57,7 +57,8 @@ class Lane {
   drain(): void {
     if (this.timer) return;
     const now = Date.now();
-    if (this.rate !== undefined) this.tokens = Math.min(this.rate / 10, this.tokens + ((now - this.at) * this.rate) / 1000);
+    if (this.rate !== undefined)
+      this.tokens = Math.min(this.rate / 10, this.tokens + ((now - this.at) * this.rate) / 1000);
     this.at = now;
     while (this.queue.length > 0 && !this.stalled) {
       const p = this.queue[0] as Pending;

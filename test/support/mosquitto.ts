@@ -44,7 +44,8 @@ export function mosquittoBinary(): string | undefined {
 /** True when the suite may run; throws in CI when Mosquitto is missing. */
 export function haveMosquitto(): boolean {
   const bin = mosquittoBinary();
-  if (!bin && process.env.CI) throw new Error('mosquitto is not installed; CI must install it (apt-get install -y mosquitto)');
+  if (!bin && process.env.CI)
+    throw new Error('mosquitto is not installed; CI must install it (apt-get install -y mosquitto)');
   return bin !== undefined;
 }
 

@@ -26,7 +26,10 @@ export interface RunningProcess {
 }
 
 export function runNode(script: string, args: string[], env: Record<string, string> = {}): RunningProcess {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   const onData = (d: Buffer) => {
@@ -48,8 +51,12 @@ export function runNode(script: string, args: string[], env: Record<string, stri
       new Promise((resolve, reject) => {
         const found = out.split('\n').find((l) => pattern.test(l));
         if (found !== undefined) return resolve(found);
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output:\n${out}`)), timeoutMs);
-        const onExit = (code: number | null) => reject(new Error(`process exited (${code}) before ${pattern}; output:\n${out}`));
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${pattern}; output:\n${out}`)),
+          timeoutMs,
+        );
+        const onExit = (code: number | null) =>
+          reject(new Error(`process exited (${code}) before ${pattern}; output:\n${out}`));
         child.once('exit', onExit);
         waiters.push({
           pattern,
@@ -74,7 +81,11 @@ export function runNode(script: string, args: string[], env: Record<string, stri
 }
 
 /** Polls fn until it returns a value other than undefined, or fails after timeoutMs. */
-export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -93,10 +104,24 @@ export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs 
  * The ingester bin on its own embedded engine under `dir` (its config in dir/ingester.json, data
  * in dir/ch), subscribed to `brokerUrl` with MQTT 5, once its API listens; `config` adds options.
  */
-export async function startIngesterBin(o: { dir: string; brokerUrl: string; clientId: string; token: string; config?: Record<string, unknown> }): Promise<{ proc: RunningProcess; api: string }> {
+export async function startIngesterBin(o: {
+  dir: string;
+  brokerUrl: string;
+  clientId: string;
+  token: string;
+  config?: Record<string, unknown>;
+}): Promise<{ proc: RunningProcess; api: string }> {
   const port = await freePort();
   const file = path.join(o.dir, 'ingester.json');
-  await writeFile(file, JSON.stringify({ mqtt: { url: o.brokerUrl, protocolVersion: 5, clientId: o.clientId }, clickhouse: { dataDir: path.join(o.dir, 'ch') }, http: { port }, ...o.config }));
+  await writeFile(
+    file,
+    JSON.stringify({
+      mqtt: { url: o.brokerUrl, protocolVersion: 5, clientId: o.clientId },
+      clickhouse: { dataDir: path.join(o.dir, 'ch') },
+      http: { port },
+      ...o.config,
+    }),
+  );
   const proc = runNode(bins.ingester, ['--config', file], { EDGE_TELEMETRY_ADMIN_TOKEN: o.token });
   try {
     await proc.waitFor(/ingester API: http/, 60_000);

@@ -23,7 +23,11 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', (
 
   beforeAll(async () => {
     // 12 KiB/s of compressed chunks: the ~110 KiB (raw) pull takes seconds, so the page shows it running.
-    rig = await startPullRig({ node: NODE, records: syntheticRecords(3000, SPAN), pull: { chunkBytes: 8 * 1024, window: 2, allowance: { rateBytesPerSec: 12 * 1024, burstSeconds: 0.25 } } });
+    rig = await startPullRig({
+      node: NODE,
+      records: syntheticRecords(3000, SPAN),
+      pull: { chunkBytes: 8 * 1024, window: 2, allowance: { rateBytesPerSec: 12 * 1024, burstSeconds: 0.25 } },
+    });
     browser = await launchChromium();
     await mkdir(SHOTS, { recursive: true });
   });
@@ -35,7 +39,10 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', (
 
   /** A tab whose session already holds the API token, as after pressing Save in the header. */
   const newTab = async (opts: { acceptDownloads?: boolean; token?: string } = {}) => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: opts.acceptDownloads ?? false });
+    const ctx = await browser.newContext({
+      viewport: { width: 1280, height: 1000 },
+      acceptDownloads: opts.acceptDownloads ?? false,
+    });
     await ctx.addInitScript((t) => sessionStorage.setItem('edge-telemetry.token', t), opts.token ?? ADMIN_TOKEN);
     return { ctx, page: await ctx.newPage() };
   };
@@ -67,7 +74,9 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', (
 
     // While running: the cancel button is offered and lines arrive before the pull has ended.
     await expect.poll(() => page.locator('[data-field="state"]').textContent(), WAIT).toBe('running');
-    await expect.poll(() => page.locator('#lines').evaluate((e) => e.textContent?.length ?? 0), WAIT).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator('#lines').evaluate((e) => e.textContent?.length ?? 0), WAIT)
+      .toBeGreaterThan(0);
     expect(await page.locator('[data-field="state"]').textContent()).toBe('running');
     expect(await page.getByRole('button', { name: 'Cancel' }).isEnabled()).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'log-pull-running.png'), fullPage: true });
@@ -87,7 +96,10 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', (
     expect(await page.evaluate(auditPage)).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, 'log-pull.png') });
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download .log' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download .log' }).click(),
+    ]);
     expect(download.suggestedFilename()).toMatch(new RegExp(`^${NODE}-.+\\.log$`));
     expect(await readFile((await download.path())!, 'utf8')).toBe(want.join('\n') + '\n');
     expect(errors).toEqual([]);
@@ -100,7 +112,9 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', (
     await page.getByRole('textbox', { name: 'Since' }).fill(new Date(T0).toISOString());
     await page.getByRole('textbox', { name: 'Until (optional)' }).fill(new Date(T0 + SPAN).toISOString());
     await page.getByRole('button', { name: 'Request logs' }).click();
-    await expect.poll(() => page.locator('#lines').evaluate((e) => e.textContent?.length ?? 0), WAIT).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator('#lines').evaluate((e) => e.textContent?.length ?? 0), WAIT)
+      .toBeGreaterThan(0);
     const id = await page.locator('[data-field="pull"]').textContent();
     await page.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => page.locator('#status').textContent(), WAIT).toMatch(/cancelled/);
@@ -112,7 +126,11 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', (
   });
 
   it('with a viewer token the page says the role is too low, and no pull is made', async () => {
-    const created = await rig.call('/api/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ui viewer', role: 'viewer' }) });
+    const created = await rig.call('/api/v1/tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ui viewer', role: 'viewer' }),
+    });
     expect(created.status).toBe(201);
     const { token } = (await created.json()) as { token: string };
     const { ctx, page } = await newTab({ token });

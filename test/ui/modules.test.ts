@@ -30,7 +30,11 @@ describe('ui modules', () => {
   });
 
   it('sorts numbers numerically and names naturally, flips on a second press, filters by every word', () => {
-    const rows = [{ n: 'gw-10', v: 5 }, { n: 'gw-9', v: 40 }, { n: 'gw-100', v: 7 }];
+    const rows = [
+      { n: 'gw-10', v: 5 },
+      { n: 'gw-9', v: 40 },
+      { n: 'gw-100', v: 7 },
+    ];
     const byName = { key: 'n', label: 'n', value: (r: { n: string }) => r.n };
     const byV = { key: 'v', label: 'v', value: (r: { v: number }) => r.v };
     expect(sortRows(rows, byName, 'ascending').map((r) => r.n)).toEqual(['gw-9', 'gw-10', 'gw-100']);
@@ -46,7 +50,13 @@ describe('ui modules', () => {
       { node: 'a', online: true, lastSeen: null, containers: ['web'], uplinkBytes: 1 },
       { node: 'b', online: false, lastSeen: null, containers: ['web'], uplinkBytes: 2 },
     ];
-    const cols = [{ key: 'node', label: 'Node', value: (r: { node: string; containers: string[] }) => `${r.node} ${r.containers.join(' ')}` }];
+    const cols = [
+      {
+        key: 'node',
+        label: 'Node',
+        value: (r: { node: string; containers: string[] }) => `${r.node} ${r.containers.join(' ')}`,
+      },
+    ];
     expect(visibleNodes(rows, 'web', 'offline', cols).map((r) => r.node)).toEqual(['b']);
     expect(visibleNodes(rows, '', '', cols)).toHaveLength(2);
   });
@@ -66,7 +76,22 @@ describe('ui modules', () => {
 
   it('lays out chart paths inside the plot box and breaks lines at gaps', () => {
     const box = { width: 100, height: 60, pad: { l: 10, r: 10, t: 5, b: 5 } };
-    const m = chartModel([{ label: 'a', points: [{ t: 0, v: 0 }, { t: 50, v: 10 }, { t: 60, v: null }, { t: 100, v: 5 }] }], 0, 100, box);
+    const m = chartModel(
+      [
+        {
+          label: 'a',
+          points: [
+            { t: 0, v: 0 },
+            { t: 50, v: 10 },
+            { t: 60, v: null },
+            { t: 100, v: 5 },
+          ],
+        },
+      ],
+      0,
+      100,
+      box,
+    );
     expect(m.paths[0]!.d).toBe('M10.0,55.0L50.0,5.0M90.0,30.0');
     expect(m.lo).toBe(0);
     expect(m.hi).toBe(10);
@@ -87,12 +112,19 @@ describe('ui modules', () => {
     expect(groups.map(([m]) => m)).toEqual(['cpu.usage_pct', 'mem.usage_bytes']);
     expect(groups[0]![1]).toEqual([{ label: 'a', points: [{ t: 60_000, v: null }] }]);
     expect(groups[1]![1][0]!.points[0]!.v).toBe(9);
-    expect([unitOf('cpu.usage_pct'), unitOf('net.rx_bytes_per_s'), unitOf('mem.usage_bytes'), unitOf('x')]).toEqual(['%', 'B/s', 'bytes', '']);
+    expect([unitOf('cpu.usage_pct'), unitOf('net.rx_bytes_per_s'), unitOf('mem.usage_bytes'), unitOf('x')]).toEqual([
+      '%',
+      'B/s',
+      'bytes',
+      '',
+    ]);
   });
 
   it('decodes streamed lines across chunk boundaries', () => {
     const d = createLineDecoder();
-    expect(d.push('2026-11-28T06:00:00.000Z\tweb\tstdout\tINFO\tfirst\nsec')).toEqual(['2026-11-28T06:00:00.000Z\tweb\tstdout\tINFO\tfirst']);
+    expect(d.push('2026-11-28T06:00:00.000Z\tweb\tstdout\tINFO\tfirst\nsec')).toEqual([
+      '2026-11-28T06:00:00.000Z\tweb\tstdout\tINFO\tfirst',
+    ]);
     expect(d.push('ond\n')).toEqual(['second']);
     expect(d.push('tail')).toEqual([]);
     expect(d.end()).toEqual(['tail']);
@@ -100,11 +132,34 @@ describe('ui modules', () => {
   });
 
   it('reads pull progress from the status body and builds the request from the form', () => {
-    expect(pullProgress({ state: 'queued', linesReceived: 0, bytesReceived: 0 })).toMatchObject({ done: false, fraction: undefined });
-    expect(pullProgress({ state: 'running', linesReceived: 100, bytesReceived: 250, bytesExpected: 1000 })).toMatchObject({ fraction: 0.25, lines: 100, done: false });
-    expect(pullProgress({ state: 'done', linesReceived: 400, bytesReceived: 1000, bytesExpected: 1000 })).toMatchObject({ done: true, fraction: 1 });
-    expect(pullProgress({ state: 'expired', error: 'node did not answer' })).toMatchObject({ done: true, fraction: 0, error: 'node did not answer' });
-    expect(pullRequest({ since: '15m', until: '', container: 'web', level: '', grep: 'timeout', tail: '', maxBytes: '' })).toEqual({ since: '15m', container: 'web', grep: 'timeout' });
-    expect(pullRequest({ since: '1764316800000', until: '2026-11-28T08:00:00Z', container: '', level: 'warn', grep: '', tail: '50', maxBytes: '4096' })).toEqual({ since: 1764316800000, until: '2026-11-28T08:00:00Z', level: 'warn', tail: 50, maxBytes: 4096 });
+    expect(pullProgress({ state: 'queued', linesReceived: 0, bytesReceived: 0 })).toMatchObject({
+      done: false,
+      fraction: undefined,
+    });
+    expect(
+      pullProgress({ state: 'running', linesReceived: 100, bytesReceived: 250, bytesExpected: 1000 }),
+    ).toMatchObject({ fraction: 0.25, lines: 100, done: false });
+    expect(pullProgress({ state: 'done', linesReceived: 400, bytesReceived: 1000, bytesExpected: 1000 })).toMatchObject(
+      { done: true, fraction: 1 },
+    );
+    expect(pullProgress({ state: 'expired', error: 'node did not answer' })).toMatchObject({
+      done: true,
+      fraction: 0,
+      error: 'node did not answer',
+    });
+    expect(
+      pullRequest({ since: '15m', until: '', container: 'web', level: '', grep: 'timeout', tail: '', maxBytes: '' }),
+    ).toEqual({ since: '15m', container: 'web', grep: 'timeout' });
+    expect(
+      pullRequest({
+        since: '1764316800000',
+        until: '2026-11-28T08:00:00Z',
+        container: '',
+        level: 'warn',
+        grep: '',
+        tail: '50',
+        maxBytes: '4096',
+      }),
+    ).toEqual({ since: 1764316800000, until: '2026-11-28T08:00:00Z', level: 'warn', tail: 50, maxBytes: 4096 });
   });
 });

@@ -89,7 +89,9 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
     expect(await page.locator('#summary').textContent()).toContain('2 / 3');
     // Uplink bytes of gw-berlin-01: the sum of its 20 batches' health.uplinkBytes (2048 + 10 * seq).
     const berlinUplink = Array.from({ length: 20 }, (_, i) => 2048 + 10 * (i + 1)).reduce((a, b) => a + b, 0);
-    expect(await rows.filter({ hasText: 'gw-berlin-01' }).locator('td').nth(3).textContent()).toBe(`${(berlinUplink / 1024).toFixed(1)} KiB`);
+    expect(await rows.filter({ hasText: 'gw-berlin-01' }).locator('td').nth(3).textContent()).toBe(
+      `${(berlinUplink / 1024).toFixed(1)} KiB`,
+    );
     expect(await page.locator('#drops tbody').textContent()).toContain('below_level');
 
     // Sorting from the keyboard: the header is a button; Enter sorts ascending, again descending.
@@ -97,7 +99,9 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
     await uplinkSort.focus();
     await page.keyboard.press('Enter');
     await page.keyboard.press('Enter');
-    expect(await page.locator('th', { has: page.getByRole('button', { name: 'Uplink (24 h)' }) }).getAttribute('aria-sort')).toBe('descending');
+    expect(
+      await page.locator('th', { has: page.getByRole('button', { name: 'Uplink (24 h)' }) }).getAttribute('aria-sort'),
+    ).toBe('descending');
     expect(await rows.locator('th').allTextContents()).toEqual(['gw-berlin-01', 'gw-lisbon-02', 'gw-oslo-03']);
     await page.keyboard.press('Enter');
     expect(await rows.locator('th').allTextContents()).toEqual(['gw-oslo-03', 'gw-lisbon-02', 'gw-berlin-01']);
@@ -118,7 +122,10 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
       probe.textContent = 'low contrast probe';
       document.querySelector('main')?.append(probe, document.createElement('input'));
     });
-    expect((await page.evaluate(auditPage)).map((f) => `${f.rule} ${f.element.split(' ')[0]}`)).toEqual(['contrast p#probe', 'name input']);
+    expect((await page.evaluate(auditPage)).map((f) => `${f.rule} ${f.element.split(' ')[0]}`)).toEqual([
+      'contrast p#probe',
+      'name input',
+    ]);
 
     // Every API call after the token was saved carried it.
     const api = requests.filter((r) => new URL(r.url).pathname.startsWith('/api/'));
@@ -134,7 +141,8 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
     // One line per container, each with a real path through several points.
     const paths = cpu.locator('path.series');
     expect(await paths.count()).toBe(3);
-    for (const d of await paths.evaluateAll((els) => els.map((e) => e.getAttribute('d') ?? ''))) expect(d.match(/[ML]/g)?.length ?? 0).toBeGreaterThanOrEqual(10);
+    for (const d of await paths.evaluateAll((els) => els.map((e) => e.getAttribute('d') ?? '')))
+      expect(d.match(/[ML]/g)?.length ?? 0).toBeGreaterThanOrEqual(10);
     const box = await paths.first().boundingBox();
     expect(box?.height ?? 0).toBeGreaterThan(10);
     expect(await cpu.locator('svg').getAttribute('role')).toBe('img');
@@ -142,7 +150,8 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
     expect(await cpu.locator('details table tbody tr').count()).toBeGreaterThanOrEqual(10);
     expect(await page.locator('#containers li').allTextContents()).toEqual(['app-0', 'app-1', 'app-2']);
     await expect.poll(() => page.locator('#logs tbody tr').count(), WAIT).toBeGreaterThan(0);
-    for (const level of await page.locator('#logs tbody td:nth-child(2)').allTextContents()) expect(['warn', 'error', 'fatal']).toContain(level);
+    for (const level of await page.locator('#logs tbody td:nth-child(2)').allTextContents())
+      expect(['warn', 'error', 'fatal']).toContain(level);
     expect(await page.locator('#templates tbody').textContent()).toContain('request <*> served in <*> ms');
     expect(await page.evaluate(auditPage)).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, 'node.png') });
@@ -156,7 +165,9 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
   it('makes no request outside the ingester origin and logs no errors (no CSP violation)', () => {
     expect(consoleErrors).toEqual([]);
     expect(requests.length).toBeGreaterThan(10);
-    const outside = requests.filter((r) => !r.url.startsWith(origin) && !r.url.startsWith('data:') && !r.url.startsWith('blob:'));
+    const outside = requests.filter(
+      (r) => !r.url.startsWith(origin) && !r.url.startsWith('data:') && !r.url.startsWith('blob:'),
+    );
     expect(outside).toEqual([]);
   });
 });

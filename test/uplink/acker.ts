@@ -25,7 +25,12 @@ export interface Acker {
 
 export async function startAcker(url: string): Promise<Acker> {
   const codec = createBatchCodec();
-  const client: MqttClient = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `acker-${process.pid}-${Date.now()}`, clean: true, reconnectPeriod: 100 });
+  const client: MqttClient = await mqtt.connectAsync(url, {
+    protocolVersion: 5,
+    clientId: `acker-${process.pid}-${Date.now()}`,
+    clean: true,
+    reconnectPeriod: 100,
+  });
   const keys = new Set<string>();
   const state = { stored: [] as Batch[], duplicates: 0, rejected: 0, resendAsked: 0, referenced: 0, acking: true };
   const bodies = new Map<string, Buffer>();
@@ -44,7 +49,11 @@ export async function startAcker(url: string): Promise<Acker> {
     const refs = id ? head.value.references.map((seq) => bodies.get(`${t.node}/${id.epoch}/${seq}`)) : [];
     if (id && !refs.every((x): x is Buffer => x !== undefined)) {
       state.resendAsked++;
-      client.publish(topics.ack(t.node), encodeAck({ v: 1, node: t.node, epoch: id.epoch, seqs: [], resend: [id.seq] }), { qos: 1 });
+      client.publish(
+        topics.ack(t.node),
+        encodeAck({ v: 1, node: t.node, epoch: id.epoch, seqs: [], resend: [id.seq] }),
+        { qos: 1 },
+      );
       return;
     }
     const r = codec.decodeFrame(payload, t.node, refs as Buffer[]);
@@ -90,7 +99,10 @@ export async function startAcker(url: string): Promise<Acker> {
     waitFor: async (pred, timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       while (!pred()) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms (stored ${state.stored.length}, duplicates ${state.duplicates})`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `timed out after ${timeoutMs} ms (stored ${state.stored.length}, duplicates ${state.duplicates})`,
+          );
         await new Promise((r) => setTimeout(r, 20));
       }
     },

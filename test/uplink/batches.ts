@@ -9,11 +9,35 @@ export function testBatch(node: string, index: number, padBytes = 0): BatchWitho
     windowEnd: index + 1,
     containers: [],
     metrics: [],
-    logs: padBytes > 0 ? [{ ts: index, container: 'c', level: 2, message: noise(index, padBytes), stream: 'stdout', repeat: 1, templateId: '', fields: {} }] : [],
+    logs:
+      padBytes > 0
+        ? [
+            {
+              ts: index,
+              container: 'c',
+              level: 2,
+              message: noise(index, padBytes),
+              stream: 'stdout',
+              repeat: 1,
+              templateId: '',
+              fields: {},
+            },
+          ]
+        : [],
     templates: [],
     events: [],
     drops: [],
-    health: { uplinkBytes: 0, rawBytes: 0, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: 0, cpuPct: 0, rssBytes: 0, agentVersion: 'test' },
+    health: {
+      uplinkBytes: 0,
+      rawBytes: 0,
+      queueBatches: 0,
+      queueBytes: 0,
+      budgetLeftBytes: -1,
+      degradeLevel: 0,
+      cpuPct: 0,
+      rssBytes: 0,
+      agentVersion: 'test',
+    },
   };
 }
 

@@ -35,7 +35,14 @@ export function openTestUplink(o: TestUplinkOptions): Promise<Uplink> {
     onBadMessage: o.onBadMessage,
     options: {
       outbox: { dir: o.dir, capBytes: o.capBytes ?? 64 * 1024 * 1024, recordCapBytes: 16 * 1024 },
-      mqtt: { url: o.url, protocolVersion: o.protocolVersion ?? 5, keepaliveSec: 5, reconnectMinMs: 50, reconnectMaxMs: 300, connectTimeoutMs: 2000 },
+      mqtt: {
+        url: o.url,
+        protocolVersion: o.protocolVersion ?? 5,
+        keepaliveSec: 5,
+        reconnectMinMs: 50,
+        reconnectMaxMs: 300,
+        connectTimeoutMs: 2000,
+      },
       sender: { window: o.window ?? 32, ackTimeoutMs: o.ackTimeoutMs ?? 1500 },
       budget: { rateBytesPerSec: o.rateBytesPerSec ?? 0, burstSeconds: o.burstSeconds ?? 10, dailyBytes: 0 },
     },

@@ -9,7 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '@edge-telemetry/protocol';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { acceleratedClock, type CutReport, EVICT_STAGE, PRIORITY_CLASS_REASONS, type PriorityClassValue, type Uplink } from '../../packages/collector/src/uplink/index.js';
+import {
+  acceleratedClock,
+  type CutReport,
+  EVICT_STAGE,
+  PRIORITY_CLASS_REASONS,
+  type PriorityClassValue,
+  type Uplink,
+} from '../../packages/collector/src/uplink/index.js';
 import { CollectorError } from '../../packages/collector/src/errors.js';
 import { startAcker, type Acker } from './acker.js';
 import { testBatch } from './batches.js';
@@ -32,7 +39,16 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     await broker.stop();
   });
 
-  async function setup(node: string, opts: { capBytes?: number; rateBytesPerSec?: number; burstSeconds?: number; ackTimeoutMs?: number; clock?: ReturnType<typeof acceleratedClock> } = {}): Promise<{ uplink: Uplink; proxy: FaultProxy }> {
+  async function setup(
+    node: string,
+    opts: {
+      capBytes?: number;
+      rateBytesPerSec?: number;
+      burstSeconds?: number;
+      ackTimeoutMs?: number;
+      clock?: ReturnType<typeof acceleratedClock>;
+    } = {},
+  ): Promise<{ uplink: Uplink; proxy: FaultProxy }> {
     const dir = await tempDir('et-uplink-');
     const proxy = await startFaultProxy({ port: broker.port });
     const uplink = await openTestUplink({ dir, url: proxy.url, node, ...opts });
@@ -81,7 +97,9 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     let refused = 0;
     // Submitted 48 at a time: eviction is decided in call order, so this is the sequential outcome.
     for (let i = 0; i < DAY_OF_WINDOWS; i += 48) {
-      const rs = await Promise.allSettled(Array.from({ length: 48 }, (_, j) => uplink.submit(testBatch(node, i + j, 150), classOf(i + j))));
+      const rs = await Promise.allSettled(
+        Array.from({ length: 48 }, (_, j) => uplink.submit(testBatch(node, i + j, 150), classOf(i + j))),
+      );
       rs.forEach((r, j) => {
         if (r.status === 'fulfilled') accepted.set(i + j, r.value.seq);
         else {
@@ -100,7 +118,14 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     const missing = [...Array(DAY_OF_WINDOWS).keys()].filter((i) => !got.has(i));
     const missingByClass = [0, 1, 2, 3].map((c) => missing.filter((i) => classOf(i) === c).length);
     const reported = [0, 1, 2, 3].map((c) =>
-      storedOf(node).reduce((n, b) => n + b.drops.filter((d) => d.stage === EVICT_STAGE && d.reason === PRIORITY_CLASS_REASONS[c]).reduce((m, d) => m + d.count, 0), 0),
+      storedOf(node).reduce(
+        (n, b) =>
+          n +
+          b.drops
+            .filter((d) => d.stage === EVICT_STAGE && d.reason === PRIORITY_CLASS_REASONS[c])
+            .reduce((m, d) => m + d.count, 0),
+        0,
+      ),
     );
     expect(missing.length).toBeGreaterThan(DAY_OF_WINDOWS / 2);
     expect(reported).toEqual(missingByClass);
@@ -123,7 +148,9 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
       }
     }
     // In time order, all of the batches that arrived did so oldest first.
-    const order = storedOf(node).map((b) => b.windowStart).filter((w) => w < DAY_OF_WINDOWS);
+    const order = storedOf(node)
+      .map((b) => b.windowStart)
+      .filter((w) => w < DAY_OF_WINDOWS);
     expect(order).toEqual([...order].sort((a, b) => a - b));
   });
 
@@ -155,7 +182,13 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
 
   it('backs off its resends while the ingester does not acknowledge, and delivers once it does', async () => {
     const node = 'n-backoff';
-    const uplink = await openTestUplink({ dir: await tempDir('et-uplink-'), url: broker.url, node, window: 4, ackTimeoutMs: 100 });
+    const uplink = await openTestUplink({
+      dir: await tempDir('et-uplink-'),
+      url: broker.url,
+      node,
+      window: 4,
+      ackTimeoutMs: 100,
+    });
     await until(() => uplink.stats().connected, 5000, 'connect');
     acker.acking = false;
     for (let i = 0; i < 4; i++) await uplink.submit(testBatch(node, i), 0);
@@ -195,7 +228,11 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
       expect(second.stats().outbox.cutBytes).toBe(cuts[0]?.bytes);
       proxy.resume();
       const after = await second.submit(testBatch(node, 20, 100), 0);
-      await until(() => second.stats().connected && second.stats().queueBatches === 0, 10_000, 'the repaired outbox to drain');
+      await until(
+        () => second.stats().connected && second.stats().queueBatches === 0,
+        10_000,
+        'the repaired outbox to drain',
+      );
       const epoch0 = storedOf(node).find((b) => b.windowStart === 0)?.epoch;
       const got = storedOf(node).map((b) => `${b.epoch}/${b.seq}`);
       expect(got).toHaveLength(19);
@@ -216,11 +253,17 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     const factor = 900;
     const rate = 100; // bytes/s of simulated time: 90 kB/s of wall time
     const clock = acceleratedClock(factor);
-    const { uplink, proxy } = await setup(node, { rateBytesPerSec: rate, burstSeconds: 60, ackTimeoutMs: 3_600_000, clock });
+    const { uplink, proxy } = await setup(node, {
+      rateBytesPerSec: rate,
+      burstSeconds: 60,
+      ackTimeoutMs: 3_600_000,
+      clock,
+    });
     proxy.throttle(rate * factor * 2);
     proxy.cut();
     // A backlog well beyond what an hour of budget carries.
-    for (let i = 0; i < 700; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => uplink.submit(testBatch(node, i + j, 1000), 0)));
+    for (let i = 0; i < 700; i += 50)
+      await Promise.all(Array.from({ length: 50 }, (_, j) => uplink.submit(testBatch(node, i + j, 1000), 0)));
     proxy.resume();
     await until(() => uplink.stats().connected, 5000, 'connect');
     const bytes0 = proxy.bytes.up;

@@ -10,7 +10,13 @@ import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
-import { createClickHouseClient, createIngester, resolveConfig, TABLES, type Ingester } from '../../packages/ingester/src/index.js';
+import {
+  createClickHouseClient,
+  createIngester,
+  resolveConfig,
+  TABLES,
+  type Ingester,
+} from '../../packages/ingester/src/index.js';
 import type { BatchWithoutSeq, Uplink } from '../../packages/collector/src/uplink/index.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { openTestUplink, tempDir, until } from './harness.js';
@@ -18,13 +24,25 @@ import { openTestUplink, tempDir, until } from './harness.js';
 const NODE = 'ref-node-1';
 // The same sources every window, as a node's logs and series are: what earlier batches hold recurs.
 const sources = {
-  lines: Array.from({ length: 60 }, (_, i) => `session ${i % 9} opened for user u${i % 5} from 10.0.${i % 4}.${i} port ${4000 + i}`),
+  lines: Array.from(
+    { length: 60 },
+    (_, i) => `session ${i % 9} opened for user u${i % 5} from 10.0.${i % 4}.${i} port ${4000 + i}`,
+  ),
   values: Array.from({ length: 500 }, (_, i) => 40 + 10 * Math.sin(i / 7)),
 };
 // Recent windows: rows older than the retention TTL would be dropped at insert.
 const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
 const windowAt = (i: number): BatchWithoutSeq => {
-  const { epoch: _e, seq: _s, ...b } = sampleBatch(seededRng(i), sources, { containers: 3, metricsPerContainer: 4, logs: 10, templates: 8, samplesPerMetric: 6 }, T0 + i * 60_000);
+  const {
+    epoch: _e,
+    seq: _s,
+    ...b
+  } = sampleBatch(
+    seededRng(i),
+    sources,
+    { containers: 3, metricsPerContainer: 4, logs: 10, templates: 8, samplesPerMetric: 6 },
+    T0 + i * 60_000,
+  );
   return { ...b, node: NODE };
 };
 
@@ -39,7 +57,13 @@ describe.runIf(haveMosquitto())('batches compressed against earlier batches, thr
     ingesters = ['ref-a', 'ref-b'].map((clientId) =>
       createIngester(
         resolveConfig(
-          { mqtt: { url: broker.url, clientId, sharedGroup: 'ingest', protocolVersion: 5 }, http: { port: 0 }, clickhouse: { dataDir: path.join(dir, 'ch') }, writer: { flushIntervalMs: 20 }, logLevel: 'silent' },
+          {
+            mqtt: { url: broker.url, clientId, sharedGroup: 'ingest', protocolVersion: 5 },
+            http: { port: 0 },
+            clickhouse: { dataDir: path.join(dir, 'ch') },
+            writer: { flushIntervalMs: 20 },
+            logLevel: 'silent',
+          },
           {},
         ),
         { clickhouse: client },
@@ -47,10 +71,13 @@ describe.runIf(haveMosquitto())('batches compressed against earlier batches, thr
     );
     for (const i of ingesters) await i.start();
   };
-  const count = async (q: string) => Number((await (await client.query({ query: q, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
-  const stored = () => count(`SELECT count() AS n FROM (SELECT DISTINCT Seq FROM ${TABLES.ledger} WHERE NodeName = '${NODE}')`);
+  const count = async (q: string) =>
+    Number((await (await client.query({ query: q, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
+  const stored = () =>
+    count(`SELECT count() AS n FROM (SELECT DISTINCT Seq FROM ${TABLES.ledger} WHERE NodeName = '${NODE}')`);
   const ledgerRows = () => count(`SELECT count() AS n FROM ${TABLES.ledger} WHERE NodeName = '${NODE}'`);
-  const sum = <K extends 'unknownReferences' | 'batchesStored'>(k: K) => ingesters.reduce((n, i) => n + i.stats().consumer[k], 0);
+  const sum = <K extends 'unknownReferences' | 'batchesStored'>(k: K) =>
+    ingesters.reduce((n, i) => n + i.stats().consumer[k], 0);
 
   beforeAll(async () => {
     broker = await startMosquitto();

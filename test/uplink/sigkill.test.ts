@@ -40,7 +40,10 @@ interface Run {
 }
 
 function runProducer(dir: string, url: string, node: string, mode?: string): Run {
-  const child = spawn(process.execPath, [bundle, dir, url, node, ...(mode ? [mode] : [])], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bundle, dir, url, node, ...(mode ? [mode] : [])], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let partial = '';
   let stderr = '';
@@ -84,45 +87,51 @@ describe.runIf(haveMosquitto())('uplink under SIGKILL', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it(`delivers every batch whose append resolved exactly once, across ${KILLS} kills`, { timeout: KILLS * 5000 + 60_000 }, async () => {
-    const node = 'n-kill';
-    const resolved = new Set<string>();
-    const epochs = new Set<string>();
-    let cuts = 0;
-    for (let k = 0; k < KILLS; k++) {
-      const run = runProducer(dir, broker.url, node);
-      await run.waitFor('ready');
-      // A random moment while producing, measured in progress rather than time so a loaded machine still produces.
-      const okLines = () => run.lines.filter((l) => l.startsWith('ok ')).length;
-      const target = 5 + Math.floor(Math.random() * 40);
-      const deadline = Date.now() + 10_000;
-      while (okLines() < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
-      await new Promise((r) => setTimeout(r, Math.random() * 20));
-      run.kill();
-      await run.exited;
-      for (const l of run.lines) {
-        const [what, a, b] = l.split(' ');
-        if (what === 'ok') {
-          resolved.add(`${a}/${b}`);
-          epochs.add(a ?? '');
+  it(
+    `delivers every batch whose append resolved exactly once, across ${KILLS} kills`,
+    { timeout: KILLS * 5000 + 60_000 },
+    async () => {
+      const node = 'n-kill';
+      const resolved = new Set<string>();
+      const epochs = new Set<string>();
+      let cuts = 0;
+      for (let k = 0; k < KILLS; k++) {
+        const run = runProducer(dir, broker.url, node);
+        await run.waitFor('ready');
+        // A random moment while producing, measured in progress rather than time so a loaded machine still produces.
+        const okLines = () => run.lines.filter((l) => l.startsWith('ok ')).length;
+        const target = 5 + Math.floor(Math.random() * 40);
+        const deadline = Date.now() + 10_000;
+        while (okLines() < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, Math.random() * 20));
+        run.kill();
+        await run.exited;
+        for (const l of run.lines) {
+          const [what, a, b] = l.split(' ');
+          if (what === 'ok') {
+            resolved.add(`${a}/${b}`);
+            epochs.add(a ?? '');
+          }
+          if (what === 'cut') cuts++;
         }
-        if (what === 'cut') cuts++;
       }
-    }
-    const drain = runProducer(dir, broker.url, node, 'drain');
-    await drain.waitFor('drained');
-    expect(await drain.exited).toBe(0);
+      const drain = runProducer(dir, broker.url, node, 'drain');
+      await drain.waitFor('drained');
+      expect(await drain.exited).toBe(0);
 
-    const stored = acker.stored.filter((b) => b.node === node);
-    const keys = stored.map((b) => `${b.epoch}/${b.seq}`);
-    expect(new Set(keys).size).toBe(keys.length);
-    const missing = [...resolved].filter((k) => !keys.includes(k));
-    expect(missing).toEqual([]);
-    // The outbox survived every kill: the epoch changes only where a torn tail was cut at start.
-    expect(epochs.size).toBeLessThanOrEqual(1 + cuts);
-    expect(resolved.size).toBeGreaterThanOrEqual(KILLS * 5);
-    // A kill mid-write may leave a torn tail: cut and reported at the next start, never fatal, and
-    // never a resolved record (those were fsynced before their line was printed).
-    console.log(`sigkill: ${KILLS} kills, ${resolved.size} batches resolved, ${stored.length} stored, ${acker.duplicates} duplicates acked, ${cuts} torn tails cut`);
-  });
+      const stored = acker.stored.filter((b) => b.node === node);
+      const keys = stored.map((b) => `${b.epoch}/${b.seq}`);
+      expect(new Set(keys).size).toBe(keys.length);
+      const missing = [...resolved].filter((k) => !keys.includes(k));
+      expect(missing).toEqual([]);
+      // The outbox survived every kill: the epoch changes only where a torn tail was cut at start.
+      expect(epochs.size).toBeLessThanOrEqual(1 + cuts);
+      expect(resolved.size).toBeGreaterThanOrEqual(KILLS * 5);
+      // A kill mid-write may leave a torn tail: cut and reported at the next start, never fatal, and
+      // never a resolved record (those were fsynced before their line was printed).
+      console.log(
+        `sigkill: ${KILLS} kills, ${resolved.size} batches resolved, ${stored.length} stored, ${acker.duplicates} duplicates acked, ${cuts} torn tails cut`,
+      );
+    },
+  );
 });

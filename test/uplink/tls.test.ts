@@ -17,9 +17,39 @@ import { until } from './harness.js';
 
 function makePki(dir: string): void {
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=et-test-ca', '-keyout', 'ca.key', '-out', 'ca.pem');
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=et-test-ca',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+  );
   ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr');
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'server.pem', '-extfile', path.join(dir, 'san.cnf'));
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    'server.pem',
+    '-extfile',
+    path.join(dir, 'san.cnf'),
+  );
 }
 
 describe.runIf(haveMosquitto())('uplink over TLS with credentials', () => {
@@ -59,7 +89,14 @@ describe.runIf(haveMosquitto())('uplink over TLS with credentials', () => {
       agentVersion: 'test',
       options: {
         outbox: { dir },
-        mqtt: { url: `mqtts://127.0.0.1:${broker.port}`, username: 'n-tls', password, reconnectMinMs: 100, reconnectMaxMs: 300, tls: { ca, rejectUnauthorized: true } },
+        mqtt: {
+          url: `mqtts://127.0.0.1:${broker.port}`,
+          username: 'n-tls',
+          password,
+          reconnectMinMs: 100,
+          reconnectMaxMs: 300,
+          tls: { ca, rejectUnauthorized: true },
+        },
       },
     });
     uplinks.push(u);
@@ -68,7 +105,12 @@ describe.runIf(haveMosquitto())('uplink over TLS with credentials', () => {
 
   it('connects with the CA and the right password, and publishes', async () => {
     const ca = path.join(pki, 'ca.pem');
-    const watcher = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.port}`, { username: 'n-tls', password: 's3cret', ca: await readFile(ca), reconnectPeriod: 0 });
+    const watcher = await mqtt.connectAsync(`mqtts://127.0.0.1:${broker.port}`, {
+      username: 'n-tls',
+      password: 's3cret',
+      ca: await readFile(ca),
+      reconnectPeriod: 0,
+    });
     const got: string[] = [];
     watcher.on('message', (t) => got.push(t));
     await watcher.subscribeAsync(topics.batch('n-tls'), { qos: 1 });

@@ -39,12 +39,22 @@ describe.runIf(haveMosquitto())('transport close', () => {
   for (const when of [0, 150, 400]) {
     it(`stays closed when closed ${when} ms into a reconnect after a cut`, async () => {
       let connects = 0;
-      const options = resolveOptions(MqttOptionsSchema, { url: `mqtt://127.0.0.1:${proxy.port}`, reconnectMinMs: 100, reconnectMaxMs: 200 });
+      const options = resolveOptions(MqttOptionsSchema, {
+        url: `mqtt://127.0.0.1:${proxy.port}`,
+        reconnectMinMs: 100,
+        reconnectMaxMs: 200,
+      });
       const t = connectTransport({
         node: NODE,
         agentVersion: 't',
         options,
-        handlers: { onConnect: () => connects++, onDisconnect: () => {}, onAck: () => {}, onCommand: () => {}, onBadMessage: () => {} },
+        handlers: {
+          onConnect: () => connects++,
+          onDisconnect: () => {},
+          onAck: () => {},
+          onCommand: () => {},
+          onBadMessage: () => {},
+        },
       });
       states.length = 0;
       // Connected, and its birth message seen, so that a late birth cannot be mistaken for a reconnect.
@@ -68,8 +78,23 @@ describe.runIf(haveMosquitto())('transport close', () => {
     const seen: string[] = [];
     watcher.on('message', (topic) => topic.endsWith('/up/batch') && seen.push(topic));
     await watcher.subscribeAsync(topics.batch(NODE), { qos: 1 });
-    const options = resolveOptions(MqttOptionsSchema, { url: `mqtt://127.0.0.1:${proxy.port}`, reconnectMinMs: 100, reconnectMaxMs: 200 });
-    const t = connectTransport({ node: NODE, agentVersion: 't', options, handlers: { onConnect: () => {}, onDisconnect: () => {}, onAck: () => {}, onCommand: () => {}, onBadMessage: () => {} } });
+    const options = resolveOptions(MqttOptionsSchema, {
+      url: `mqtt://127.0.0.1:${proxy.port}`,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 200,
+    });
+    const t = connectTransport({
+      node: NODE,
+      agentVersion: 't',
+      options,
+      handlers: {
+        onConnect: () => {},
+        onDisconnect: () => {},
+        onAck: () => {},
+        onCommand: () => {},
+        onBadMessage: () => {},
+      },
+    });
     await new Promise<void>((r) => {
       const poll = setInterval(() => t.connected && (clearInterval(poll), r()), 20);
     });

@@ -34,7 +34,14 @@ describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
     const proxy = await startFaultProxy({ port: broker.port });
     const commands: CommandMessage[] = [];
     const bad: string[] = [];
-    const uplink = await openTestUplink({ dir, url: proxy.url, node, protocolVersion: 4, onCommand: (c) => commands.push(c), onBadMessage: (t) => bad.push(t) });
+    const uplink = await openTestUplink({
+      dir,
+      url: proxy.url,
+      node,
+      protocolVersion: 4,
+      onCommand: (c) => commands.push(c),
+      onBadMessage: (t) => bad.push(t),
+    });
     try {
       await until(() => statuses.some((s) => s.state === 'online'), 5000, 'birth');
       const birth = statuses.find((s) => s.state === 'online');
@@ -70,6 +77,10 @@ describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
       await proxy.close();
       await rm(dir, { recursive: true, force: true });
     }
-    await until(() => statuses.at(-1)?.state === "offline" && (statuses.at(-1)?.at ?? 0) > 0, 5000, `offline on clean close: ${JSON.stringify(statuses)}`);
+    await until(
+      () => statuses.at(-1)?.state === 'offline' && (statuses.at(-1)?.at ?? 0) > 0,
+      5000,
+      `offline on clean close: ${JSON.stringify(statuses)}`,
+    );
   });
 });

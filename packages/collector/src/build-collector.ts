@@ -64,7 +64,11 @@ export interface SharedParts {
   processProbe?: ProcessProbe;
 }
 
-export async function buildCollector(config: CollectorConfig, log: Logger, shared: SharedParts = {}): Promise<RunningCollector> {
+export async function buildCollector(
+  config: CollectorConfig,
+  log: Logger,
+  shared: SharedParts = {},
+): Promise<RunningCollector> {
   const drops = new DropCounter();
   // One provider, two readers: DELTA for the batches (per-window totals), cumulative for
   // Prometheus, which only exists when there is a listener to serve it.
@@ -74,6 +78,7 @@ export async function buildCollector(config: CollectorConfig, log: Logger, share
   const selfHealth = new SelfHealth({ meterProvider, reader: deltaReader, probe: shared.processProbe });
   const metricsLog: MetricsLog = (e) => log[e.level](e.msg, { code: e.code, ...e.fields });
   const deps = { log: metricsLog, meter: selfHealth.meter };
+  // eslint-disable-next-line prefer-const -- late binding, to be removed by building in dependency order
   let collector: Collector | undefined;
 
   const metricSources: MetricSource[] = [];
@@ -86,14 +91,27 @@ export async function buildCollector(config: CollectorConfig, log: Logger, share
     source.startEvents((e) => collector?.event(e));
     metricSources.push(source);
   }
-  if (logFiles.enabled) logSources.push(new LogFileSource({ ...logFiles, checkpointPath: path.join(config.dataDir, 'log-checkpoints.json') }, { report: drops }));
+  if (logFiles.enabled)
+    logSources.push(
+      new LogFileSource(
+        { ...logFiles, checkpointPath: path.join(config.dataDir, 'log-checkpoints.json') },
+        { report: drops },
+      ),
+    );
   if (demo.containers > 0) {
     const fleet = demoFleet(config.node, demo.containers);
     metricSources.push(
-      createDemoMetricSource({ node: config.node, containers: fleet, series: shared.demoSeries ?? (await loadDemoSeries()), scrapeIntervalMs: config.scrapeIntervalMs, onEvent: (e) => collector?.event(e) }),
+      createDemoMetricSource({
+        node: config.node,
+        containers: fleet,
+        series: shared.demoSeries ?? (await loadDemoSeries()),
+        scrapeIntervalMs: config.scrapeIntervalMs,
+        onEvent: (e) => collector?.event(e),
+      }),
     );
     logSources.push(createDemoLogSource({ node: config.node, containers: fleet, pick: shared.demoLogPick }));
   }
+  // eslint-disable-next-line prefer-const -- late binding, to be removed by building in dependency order
   let uplinkRef: Uplink | undefined;
   let bytesCounted = 0;
   metricSources.push({
@@ -107,18 +125,25 @@ export async function buildCollector(config: CollectorConfig, log: Logger, share
     close: () => selfHealth.close(),
   });
 
-  const store = config.store.enabled ? await LogStore.open({ ...config.store, dir: path.join(config.dataDir, 'logs') }) : undefined;
+  const store = config.store.enabled
+    ? await LogStore.open({ ...config.store, dir: path.join(config.dataDir, 'logs') })
+    : undefined;
   // Lines wait in memory until a block fills; sealing on a timer bounds how stale a log pull can be
   // and how much a power cut can take.
   const storeTimer = store
-    ? setInterval(() => store.flush().catch((err: Error) => log.error('log store write failed', { err: err.message })), STORE_FLUSH_MS).unref()
+    ? setInterval(
+        () => store.flush().catch((err: Error) => log.error('log store write failed', { err: err.message })),
+        STORE_FLUSH_MS,
+      ).unref()
     : undefined;
   const logs = new LogPipeline(config.logs, {
     now: Date.now,
     report: drops,
     // The runtime knows the containers from the latest scrapes; the log stages pick settings by them.
     describe: (name) => collector?.container(name),
-    onRecord: store ? (r) => store.append(r) || drops.drop({ stage: 'store', reason: 'write_lag', container: r.container }) : undefined,
+    onRecord: store
+      ? (r) => store.append(r) || drops.drop({ stage: 'store', reason: 'write_lag', container: r.container })
+      : undefined,
   });
 
   // Built before the uplink connects: a persistent session may deliver a queued pull command at once.
@@ -126,7 +151,11 @@ export async function buildCollector(config: CollectorConfig, log: Logger, share
     ? new PullResponder({
         node: config.node,
         store,
-        link: { publish: (topic, payload) => (uplinkRef ? uplinkRef.publishDirect(topic, payload) : Promise.reject(new Error('uplink not started'))), connected: () => uplinkRef?.isConnected ?? false },
+        link: {
+          publish: (topic, payload) =>
+            uplinkRef ? uplinkRef.publishDirect(topic, payload) : Promise.reject(new Error('uplink not started')),
+          connected: () => uplinkRef?.isConnected ?? false,
+        },
         options: config.pull,
         redactor: config.pull.redact ? new Redactor(config.logs.redact) : undefined,
         clock: systemClock,
@@ -140,8 +169,13 @@ export async function buildCollector(config: CollectorConfig, log: Logger, share
     codec: shared.codec,
     options: { ...config.uplink, outbox: { ...config.uplink.outbox, dir: path.join(config.dataDir, 'outbox') } },
     onCut: (cut) => log.warn('outbox: cut a corrupt or torn tail at start-up', { ...cut }),
-    onEvict: (rec) => log.warn('outbox: evicted a batch to stay within its byte cap', { seq: rec.seq, priorityClass: rec.priorityClass }),
-    onBadMessage: (topic, err) => log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
+    onEvict: (rec) =>
+      log.warn('outbox: evicted a batch to stay within its byte cap', {
+        seq: rec.seq,
+        priorityClass: rec.priorityClass,
+      }),
+    onBadMessage: (topic, err) =>
+      log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
     onCommand: (cmd) => pull?.handle(cmd),
   });
   uplinkRef = uplink;

@@ -28,14 +28,24 @@ async function harness() {
     agentVersion: 'test',
     scrapeIntervalMs: 50,
     windowMs: WINDOW,
-    metricSources: [createDemoMetricSource({ node: 't', containers: fleet, series: await loadDemoSeries(), scrapeIntervalMs: 50 })],
-    logSources: [createDemoLogSource({ node: 't', containers: fleet.map((c) => ({ ...c, logRate: 200 })), tickMs: 20 })],
+    metricSources: [
+      createDemoMetricSource({ node: 't', containers: fleet, series: await loadDemoSeries(), scrapeIntervalMs: 50 }),
+    ],
+    logSources: [
+      createDemoLogSource({ node: 't', containers: fleet.map((c) => ({ ...c, logRate: 200 })), tickMs: 20 }),
+    ],
     downsampler: new Downsampler({ windowMs: WINDOW, tiersMs: [TIER] }, { sketches: ddSketchOps, report: drops }),
     tiers: { tierMs: TIER, roller: new TierRoller([TIER], ddSketchOps) },
     logs: new LogPipeline(logPipelineOptions({}), { now: Date.now, report: drops }),
     uplink: {
       submit: async (draft, cls) => void sent.push({ cls, draft }),
-      takeHealth: () => ({ uplinkBytes: 0, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: state.level }),
+      takeHealth: () => ({
+        uplinkBytes: 0,
+        queueBatches: 0,
+        queueBytes: 0,
+        budgetLeftBytes: -1,
+        degradeLevel: state.level,
+      }),
     },
     drops,
     process: { cpuPct: () => 0, rssBytes: () => 0 },
@@ -60,8 +70,9 @@ describe('collector runtime', () => {
     const windows = cpuWindows(sent).sort((a, b) => a.start - b.start);
     expect(windows.some((w) => w.end - w.start === WINDOW)).toBe(true);
     expect(windows.some((w) => w.end - w.start === TIER)).toBe(true);
-    const spans = windows.map((w) => `${w.start % 100_000}-${w.end % 100_000}`).join(" ");
-    for (let i = 1; i < windows.length; i++) expect(windows[i]!.start, spans).toBeGreaterThanOrEqual(windows[i - 1]!.end);
+    const spans = windows.map((w) => `${w.start % 100_000}-${w.end % 100_000}`).join(' ');
+    for (let i = 1; i < windows.length; i++)
+      expect(windows[i]!.start, spans).toBeGreaterThanOrEqual(windows[i - 1]!.end);
     // Every coarse window is aligned to its tier and holds every scrape of its period.
     for (const w of windows.filter((x) => x.end - x.start === TIER)) {
       expect(w.start % TIER).toBe(0);

@@ -34,9 +34,14 @@ export interface CollectorParts {
   windowMs: number;
   metricSources: MetricSource[];
   logSources: LogSource[];
-  downsampler: { ingest(source: string, result: Pick<ScrapeResult, 'samples'>): void; flush(windowEnd: number): MetricSummary[] };
+  downsampler: {
+    ingest(source: string, result: Pick<ScrapeResult, 'samples'>): void;
+    flush(windowEnd: number): MetricSummary[];
+  };
   /** Merges finished windows into the coarser tier sent while the uplink is degraded. */
-  tiers: { tierMs: number; roller: { push(windows: readonly MetricSummary[], windowEnd: number): MetricSummary[] } } | undefined;
+  tiers:
+    | { tierMs: number; roller: { push(windows: readonly MetricSummary[], windowEnd: number): MetricSummary[] } }
+    | undefined;
   logs: { push(line: RawLogLine): void; flush(windowStart: number, windowEnd: number): LogPipelineWindow };
   uplink: {
     submit(draft: BatchDraft, priorityClass: PriorityClassValue): Promise<unknown>;
@@ -74,12 +79,21 @@ export function createCollector(p: CollectorParts): Collector {
   const submit = (draft: BatchDraft, cls: PriorityClassValue) =>
     p.uplink.submit(draft, cls).catch((err: unknown) => {
       p.drops.drop({ stage: 'uplink.submit', reason: 'rejected', container: '' }, 1);
-      p.log.error('batch not accepted by the uplink', { code: (err as { code?: string }).code, err: (err as Error).message });
+      p.log.error('batch not accepted by the uplink', {
+        code: (err as { code?: string }).code,
+        err: (err as Error).message,
+      });
     });
 
   /** Uplink and raw bytes since the previous call: each batch reports its share once, so sums are right centrally. */
   const takeHealth = (): NodeHealth => {
-    const h = { ...p.uplink.takeHealth(), rawBytes, cpuPct: p.process.cpuPct(), rssBytes: p.process.rssBytes(), agentVersion: p.agentVersion };
+    const h = {
+      ...p.uplink.takeHealth(),
+      rawBytes,
+      cpuPct: p.process.cpuPct(),
+      rssBytes: p.process.rssBytes(),
+      agentVersion: p.agentVersion,
+    };
     rawBytes = 0;
     return h;
   };
@@ -95,7 +109,11 @@ export function createCollector(p: CollectorParts): Collector {
         // The source's own retry/backoff logs the details; here only the gap matters.
         p.downsampler.ingest(src.name, { samples: [] });
         p.drops.drop({ stage: `sources.${src.name}`, reason: 'scrape_failed', container: '' });
-        p.log.warn('scrape failed', { source: src.name, code: (err as { code?: string }).code, err: (err as Error).message });
+        p.log.warn('scrape failed', {
+          source: src.name,
+          code: (err as { code?: string }).code,
+          err: (err as Error).message,
+        });
       }
     }
   };
@@ -131,7 +149,10 @@ export function createCollector(p: CollectorParts): Collector {
     };
     for (const { draft: d, priorityClass } of assembleBatches(draft)) {
       if (priorityClass >= withheldFrom(level)) {
-        p.drops.drop({ stage: 'uplink.degrade', reason: PRIORITY_CLASS_REASONS[priorityClass], container: '' }, d.logs.length + d.templates.length);
+        p.drops.drop(
+          { stage: 'uplink.degrade', reason: PRIORITY_CLASS_REASONS[priorityClass], container: '' },
+          d.logs.length + d.templates.length,
+        );
         continue;
       }
       await submit(d, priorityClass);
@@ -145,7 +166,19 @@ export function createCollector(p: CollectorParts): Collector {
     pendingEvents = [];
     const t = p.now();
     void submit(
-      { node: p.node, sentAt: t, windowStart: t, windowEnd: t, containers: [], metrics: [], logs: [], templates: [], events, drops: [], health: takeHealth() },
+      {
+        node: p.node,
+        sentAt: t,
+        windowStart: t,
+        windowEnd: t,
+        containers: [],
+        metrics: [],
+        logs: [],
+        templates: [],
+        events,
+        drops: [],
+        health: takeHealth(),
+      },
       0,
     );
   };
@@ -161,7 +194,12 @@ export function createCollector(p: CollectorParts): Collector {
       const onError = (err: unknown) => p.log.error('collector tick failed', { err: (err as Error).stack });
       timers.push(startAlignedTimer(p.scrapeIntervalMs, scrape, onError, p.now));
       timers.push(startAlignedTimer(p.windowMs, sealWindow, onError, p.now));
-      p.log.info('collector started', { node: p.node, scrapeIntervalMs: p.scrapeIntervalMs, windowMs: p.windowMs, sources: p.metricSources.map((s) => s.name) });
+      p.log.info('collector started', {
+        node: p.node,
+        scrapeIntervalMs: p.scrapeIntervalMs,
+        windowMs: p.windowMs,
+        sources: p.metricSources.map((s) => s.name),
+      });
     },
     async flush() {
       flushEvents();

@@ -10,21 +10,51 @@ export { nodeProcessProbe, type ProcessProbe } from './self/process-usage.js';
 export type { DemoSeries } from './sources/demo/demo-metric-source.js';
 export { readCorpusLines, corpusPicker, type CorpusDataset } from './sources/demo/corpus-lines.js';
 export { TemplateMiner, type TemplateMatch } from './transforms/templates/miner.js';
-export { templateMinerOptions, TemplateMinerOptionsSchema, type TemplateMinerOptions } from './transforms/templates/options.js';
+export {
+  templateMinerOptions,
+  TemplateMinerOptionsSchema,
+  type TemplateMinerOptions,
+} from './transforms/templates/options.js';
 export { groupingAccuracy } from './transforms/templates/grouping-accuracy.js';
-export { readLoghub, evaluateGrouping, type LoghubDataset, type LoghubEvaluation, type DatasetAccuracy } from './transforms/templates/loghub.js';
+export {
+  readLoghub,
+  evaluateGrouping,
+  type LoghubDataset,
+  type LoghubEvaluation,
+  type DatasetAccuracy,
+} from './transforms/templates/loghub.js';
 export { parseLine, type ParsedLog } from './transforms/parse/parse-line.js';
 export { MultilineJoiner } from './transforms/parse/multiline.js';
 export { Redactor, type RedactionCounts } from './transforms/redact/redactor.js';
 export { redactOptions } from './transforms/redact/options.js';
-export { LogPipeline, type LogPipelineDeps, type LogPipelineWindow, type LogPipelineStats, type LogRecord } from './transforms/logs/pipeline.js';
+export {
+  LogPipeline,
+  type LogPipelineDeps,
+  type LogPipelineWindow,
+  type LogPipelineStats,
+  type LogRecord,
+} from './transforms/logs/pipeline.js';
 export { logPipelineOptions, LogPipelineOptionsSchema, type LogPipelineOptions } from './transforms/logs/options.js';
 export { CollectorError, CollectorErrorCodes, type CollectorErrorCode } from './errors.js';
 export { LogFileSource } from './sources/logfiles/log-file-source.js';
-export { logFileSourceOptions, LogFileSourceOptionsSchema, type LogFileSourceOptions } from './sources/logfiles/options.js';
+export {
+  logFileSourceOptions,
+  LogFileSourceOptionsSchema,
+  type LogFileSourceOptions,
+} from './sources/logfiles/options.js';
 export { parseDockerJsonLine, parseCriLine, type LogFileEntry } from './sources/logfiles/formats.js';
 export { cutMessage, type MessageFormat } from './sources/logfiles/cut-message.js';
 export { LogStore, type LogQuery, type LogStoreStats } from './store/log-store.js';
 export { logStoreOptions, LogStoreOptionsSchema, type LogStoreOptions } from './store/options.js';
 export type { StoredLogRecord } from './store/record-codec.js';
-export { PullResponder, PullOptionsSchema, pullOptions, formatPulledLine, chunkLines, type PullLink, type PullStore, type PullResponderStats, type PullOptions } from './pull/index.js';
+export {
+  PullResponder,
+  PullOptionsSchema,
+  pullOptions,
+  formatPulledLine,
+  chunkLines,
+  type PullLink,
+  type PullStore,
+  type PullResponderStats,
+  type PullOptions,
+} from './pull/index.js';

@@ -9,7 +9,10 @@ export const IngesterErrorCodes = {
   ET_ERR_CONFIG_FILE: { status: 500, message: 'configuration file cannot be read or parsed' },
   ET_ERR_MIGRATION_FAILED: { status: 500, message: 'a schema migration failed' },
   ET_ERR_STORAGE_UNAVAILABLE: { status: 503, message: 'ClickHouse did not accept the request' },
-  ET_ERR_STORAGE_REJECTED: { status: 422, message: 'ClickHouse refused the rows of this batch; retrying would not help' },
+  ET_ERR_STORAGE_REJECTED: {
+    status: 422,
+    message: 'ClickHouse refused the rows of this batch; retrying would not help',
+  },
   ET_ERR_WRITER_CLOSED: { status: 503, message: 'the writer is closed' },
   ET_ERR_UNKNOWN_TOPIC: { status: 400, message: 'topic is not part of the protocol' },
   ET_ERR_UNSUPPORTED_KIND: { status: 400, message: 'message kind is not handled by this ingester' },

@@ -19,7 +19,11 @@ import { TABLES } from './storage/tables.js';
 
 const codec = createBatchCodec();
 
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+async function waitFor<T>(
+  fn: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -52,7 +56,14 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     broker = await startMosquitto();
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-ingester-e2e-'));
     const config = resolveConfig(
-      { mqtt: { url: broker.url, clientId: 'ingester-e2e' }, http: { port: 0 }, clickhouse: { dataDir: dir }, writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 }, auth: { adminToken: TOKEN }, logLevel: 'silent' },
+      {
+        mqtt: { url: broker.url, clientId: 'ingester-e2e' },
+        http: { port: 0 },
+        clickhouse: { dataDir: dir },
+        writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 },
+        auth: { adminToken: TOKEN },
+        logLevel: 'silent',
+      },
       {},
     );
     client = createClickHouseClient({ dataDir: dir, wrapConnection: (c) => faults.wrap(c) });
@@ -76,19 +87,34 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
 
   it('stores a published batch, serves it through the API and acknowledges it', async () => {
     const batch = sampleBatch({ node: NODE, seq: 1 });
-    await publish(topics.status(NODE), encodeStatus({ v: 1, node: NODE, state: 'online', at: Date.now(), agentVersion: '0.1.0' }));
+    await publish(
+      topics.status(NODE),
+      encodeStatus({ v: 1, node: NODE, state: 'online', at: Date.now(), agentVersion: '0.1.0' }),
+    );
     await publish(topics.batch(NODE), codec.encode(batch));
     expect(await ackFor(1)).toEqual({ v: 1, node: NODE, epoch: 1, seqs: [1] });
 
     const nodes = await get('/api/v1/nodes');
     expect(nodes.status).toBe(200);
-    const me = (nodes.body as unknown as { node: string; online: boolean; containers: string[]; uplinkBytes: number }[]).find((n) => n.node === NODE);
-    expect(me).toMatchObject({ online: true, containers: ['app-0', 'app-1', 'app-2'], uplinkBytes: batch.health.uplinkBytes });
+    const me = (
+      nodes.body as unknown as { node: string; online: boolean; containers: string[]; uplinkBytes: number }[]
+    ).find((n) => n.node === NODE);
+    expect(me).toMatchObject({
+      online: true,
+      containers: ['app-0', 'app-1', 'app-2'],
+      uplinkBytes: batch.health.uplinkBytes,
+    });
 
     const from = batch.windowStart - 60_000;
-    const m = await get(`/api/v1/nodes/${NODE}/metrics?container=app-1&metric=cpu.usage_pct&from=${from}&to=${batch.windowEnd + 60_000}&step=60`);
+    const m = await get(
+      `/api/v1/nodes/${NODE}/metrics?container=app-1&metric=cpu.usage_pct&from=${from}&to=${batch.windowEnd + 60_000}&step=60`,
+    );
     expect(m.status).toBe(200);
-    const series = m.body.series as { container: string; metric: string; points: { count: number; min: number; max: number; avg: number; p50: number; p99: number }[] }[];
+    const series = m.body.series as {
+      container: string;
+      metric: string;
+      points: { count: number; min: number; max: number; avg: number; p50: number; p99: number }[];
+    }[];
     expect(series).toHaveLength(1);
     const src = batch.metrics.find((x) => x.container === 'app-1' && x.metric === 'cpu.usage_pct')!;
     expect(series[0]!.points).toHaveLength(1);
@@ -99,22 +125,44 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     expect(pt.p99).toBeLessThanOrEqual(src.max * 1.01);
 
     // The hourly rollup answers steps of an hour or more with the same aggregates.
-    const hourly = await get(`/api/v1/nodes/${NODE}/metrics?container=app-1&metric=cpu.usage_pct&from=${from}&to=${batch.windowEnd + 60_000}&step=3600`);
+    const hourly = await get(
+      `/api/v1/nodes/${NODE}/metrics?container=app-1&metric=cpu.usage_pct&from=${from}&to=${batch.windowEnd + 60_000}&step=3600`,
+    );
     expect(hourly.body.source).toBe('hourly');
-    const hp = (hourly.body.series as { points: typeof pt[] }[])[0]!.points[0]!;
+    const hp = (hourly.body.series as { points: (typeof pt)[] }[])[0]!.points[0]!;
     expect(hp).toMatchObject({ count: pt.count, min: pt.min, max: pt.max, p50: pt.p50, p99: pt.p99 });
 
     const logs = await get(`/api/v1/nodes/${NODE}/logs?level=error&from=${from}&to=${batch.windowEnd}`);
     expect(logs.status).toBe(200);
     const errors = batch.logs.filter((l) => l.level >= 4);
-    expect((logs.body.logs as { message: string }[]).map((l) => l.message).sort()).toEqual(errors.map((l) => l.message).sort());
+    expect((logs.body.logs as { message: string }[]).map((l) => l.message).sort()).toEqual(
+      errors.map((l) => l.message).sort(),
+    );
     const tpl = await get(`/api/v1/nodes/${NODE}/templates?from=${from}&to=${batch.windowEnd + 60_000}`);
     expect(tpl.status).toBe(200);
     expect(tpl.body.templates).toEqual([
-      expect.objectContaining({ templateId: 't-ok', template: batch.templates[0]!.template, count: batch.templates[0]!.count, level: 'info', samples: [{ ts: new Date(batch.templates[0]!.samples[0]!.ts).toISOString(), params: batch.templates[0]!.samples[0]!.params }] }),
+      expect.objectContaining({
+        templateId: 't-ok',
+        template: batch.templates[0]!.template,
+        count: batch.templates[0]!.count,
+        level: 'info',
+        samples: [
+          {
+            ts: new Date(batch.templates[0]!.samples[0]!.ts).toISOString(),
+            params: batch.templates[0]!.samples[0]!.params,
+          },
+        ],
+      }),
     ]);
     const fleet = await get(`/api/v1/fleet?from=${from}&to=${batch.windowEnd + 60_000}`);
-    expect(fleet.body).toMatchObject({ nodes: 1, online: 1, offlineNodes: [], uplinkBytes: batch.health.uplinkBytes, rawBytes: batch.health.rawBytes, drops: [{ stage: 'logs.level', reason: 'below_level', count: 7 }] });
+    expect(fleet.body).toMatchObject({
+      nodes: 1,
+      online: 1,
+      offlineNodes: [],
+      uplinkBytes: batch.health.uplinkBytes,
+      rawBytes: batch.health.rawBytes,
+      drops: [{ stage: 'logs.level', reason: 'below_level', count: 7 }],
+    });
 
     const search = await get(`/api/v1/nodes/${NODE}/logs?q=SERVED%20IN&limit=2&from=${from}&to=${batch.windowEnd}`);
     expect(search.body).toMatchObject({ truncated: true });
@@ -129,7 +177,9 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     await publish(topics.batch(NODE), codec.encode(batch));
     await waitFor(() => (acks.filter((a) => a.seqs.includes(2)).length > before ? true : undefined), 'second ack');
     expect(ingester.stats().writer.batchesDuplicate).toBeGreaterThanOrEqual(1);
-    const m = await get(`/api/v1/nodes/${NODE}/metrics?container=app-0&metric=mem.usage_bytes&from=${batch.windowStart}&to=${batch.windowEnd}&step=60`);
+    const m = await get(
+      `/api/v1/nodes/${NODE}/metrics?container=app-0&metric=mem.usage_bytes&from=${batch.windowStart}&to=${batch.windowEnd}&step=60`,
+    );
     const points = (m.body.series as { points: { count: number }[] }[])[0]!.points;
     // seq 1 and seq 2 share the window: two batches' counts, not three.
     expect(points[0]!.count).toBe(2 * batch.metrics[0]!.count);
@@ -148,7 +198,10 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     expect(prom).toContain('et_ingester_rejected_total{reason="ET_ERR_NODE_MISMATCH"} 1');
     expect(prom).toMatch(/et_ingester_batches_stored_total [1-9]/);
     const dead = await waitFor(async () => {
-      const rs = await client.query({ query: `SELECT ReasonCode, NodeName, PayloadBase64 FROM ${TABLES.deadLetters} ORDER BY ReceivedAt`, format: 'JSONEachRow' });
+      const rs = await client.query({
+        query: `SELECT ReasonCode, NodeName, PayloadBase64 FROM ${TABLES.deadLetters} ORDER BY ReceivedAt`,
+        format: 'JSONEachRow',
+      });
       const rows = await rs.json<{ ReasonCode: string; NodeName: string; PayloadBase64: string }>();
       return rows.length >= 3 ? rows : undefined;
     }, 'dead-letter rows');
@@ -172,7 +225,12 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
       const r = await get('/readyz');
       return r.status === 503 ? r.body : undefined;
     }, 'readyz to report the outage');
-    expect(ready).toMatchObject({ ready: false, clickhouse: true, broker: true, writer: { backpressured: true, failing: true } });
+    expect(ready).toMatchObject({
+      ready: false,
+      clickhouse: true,
+      broker: true,
+      writer: { backpressured: true, failing: true },
+    });
     // Backpressure reaches the broker: further batches are not taken off the connection.
     const accepted = ingester.stats().consumer.batchesAccepted;
     for (const seq of [5, 6, 7]) await publish(topics.batch(NODE), codec.encode(sampleBatch({ node: NODE, seq })));
@@ -190,7 +248,12 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     const row = { container: 'app-0', id: 't-held', level: 2 as const, count: 3, samples: [] };
     const at = (seq: number, now: number, template: string) => {
       const b = sampleBatch({ node: NODE, seq, now });
-      return { ...b, metrics: [], logs: [], templates: [{ ...row, template, firstSeen: b.windowStart, lastSeen: b.windowStart + 1_000 }] };
+      return {
+        ...b,
+        metrics: [],
+        logs: [],
+        templates: [{ ...row, template, firstSeen: b.windowStart, lastSeen: b.windowStart + 1_000 }],
+      };
     };
     const text = 'cache <*> refreshed in <*> ms';
     // Carried at t0, left out 40 min later; another template's text is left out beyond the lookback.
@@ -198,9 +261,12 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
       await publish(topics.batch(NODE), codec.encode(b));
       await ackFor(b.seq);
     }
-    const range = (from: number, to: number) => get(`/api/v1/nodes/${NODE}/templates?container=app-0&from=${from}&to=${to}`);
+    const range = (from: number, to: number) =>
+      get(`/api/v1/nodes/${NODE}/templates?container=app-0&from=${from}&to=${to}`);
     const within = await range(t0 + 30 * 60_000, t0 + 50 * 60_000);
-    expect(within.body.templates).toEqual([expect.objectContaining({ templateId: 't-held', template: text, count: 3 })]);
+    expect(within.body.templates).toEqual([
+      expect.objectContaining({ templateId: 't-held', template: text, count: 3 }),
+    ]);
     const both = await range(t0 - 60_000, t0 + 50 * 60_000);
     expect(both.body.templates).toEqual([expect.objectContaining({ templateId: 't-held', template: text, count: 6 })]);
     // Rows two hours past the last text carried: the sender would have repeated it, so none is looked for.
@@ -210,7 +276,15 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
 
   it('serves the OpenAPI document and the docs page from local assets', async () => {
     const spec = await get('/docs/json');
-    expect(Object.keys(spec.body.paths as object)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/api/v1/nodes', '/api/v1/nodes/{node}/metrics', '/api/v1/nodes/{node}/logs']));
+    expect(Object.keys(spec.body.paths as object)).toEqual(
+      expect.arrayContaining([
+        '/healthz',
+        '/readyz',
+        '/api/v1/nodes',
+        '/api/v1/nodes/{node}/metrics',
+        '/api/v1/nodes/{node}/logs',
+      ]),
+    );
     const page = await fetch(`${url}/docs/static/index.html`);
     expect(page.status).toBe(200);
     expect(await page.text()).not.toMatch(/https?:\/\/(cdn|unpkg)/);

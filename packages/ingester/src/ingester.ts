@@ -37,12 +37,24 @@ export interface Ingester {
   app: FastifyInstance;
   /** Tokens, audit and the bootstrap admin token (print it when `generated`: nobody else knows it). */
   auth: ApiAuth;
-  stats(): { writer: WriterState; consumer: RouterCounters; brokerConnected: boolean; pulls: PullCounters; references: ReferenceStats };
+  stats(): {
+    writer: WriterState;
+    consumer: RouterCounters;
+    brokerConnected: boolean;
+    pulls: PullCounters;
+    references: ReferenceStats;
+  };
 }
 
 export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}): Ingester {
   const ownClient = !deps.clickhouse;
-  const client = deps.clickhouse ?? createClickHouseClient({ url: config.clickhouse.url, dataDir: config.clickhouse.dataDir, wrapConnection: deps.wrapConnection });
+  const client =
+    deps.clickhouse ??
+    createClickHouseClient({
+      url: config.clickhouse.url,
+      dataDir: config.clickhouse.dataDir,
+      wrapConnection: deps.wrapConnection,
+    });
   // The API is built first because its fastify instance owns the logger the other parts use; it
   // reads their state through closures that only run once a request arrives, after construction.
   const app = buildApi({
@@ -59,7 +71,13 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
   const auth = installApiAuth(app, { client, options: config.auth });
   const logger = app.log;
   const writer = createWriter({ client, options: config.writer, logger });
-  const pulls = createPullCoordinator({ client, logger, audit: auth.audit, options: pullCoordinatorOptions(deps.pull), publish: (topic, payload) => consumer.publish(topic, payload) });
+  const pulls = createPullCoordinator({
+    client,
+    logger,
+    audit: auth.audit,
+    options: pullCoordinatorOptions(deps.pull),
+    publish: (topic, payload) => consumer.publish(topic, payload),
+  });
   void app.register(async (api) => logPullRoutes(api, { coordinator: pulls }));
   const references = createReferenceStore({ client, cacheBytes: config.referenceCacheMiB * 1024 * 1024 });
   const router = createRouter({
@@ -82,7 +100,10 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       if (m.applied.length > 0 || m.retentionChanged.length > 0) logger.info(m, 'schema migrated');
       const url = await app.listen({ host: config.http.host, port: config.http.port });
       await consumer.start();
-      logger.info({ url, broker: config.mqtt.url, clickhouse: config.clickhouse.url ?? `embedded:${config.clickhouse.dataDir}` }, 'ingester started');
+      logger.info(
+        { url, broker: config.mqtt.url, clickhouse: config.clickhouse.url ?? `embedded:${config.clickhouse.dataDir}` },
+        'ingester started',
+      );
       return { url };
     },
     async stop() {
@@ -105,6 +126,12 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       await app.close();
       if (ownClient) await client.close();
     },
-    stats: () => ({ writer: writer.state(), consumer: router.counters(), brokerConnected: consumer.connected(), pulls: pulls.counters(), references: references.stats() }),
+    stats: () => ({
+      writer: writer.state(),
+      consumer: router.counters(),
+      brokerConnected: consumer.connected(),
+      pulls: pulls.counters(),
+      references: references.stats(),
+    }),
   };
 }

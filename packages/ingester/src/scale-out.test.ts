@@ -29,7 +29,13 @@ describe.runIf(haveMosquitto())('two ingesters on a shared subscription', () => 
   const make = (clientId: string) =>
     createIngester(
       resolveConfig(
-        { mqtt: { url: broker.url, clientId, sharedGroup: 'ingest', protocolVersion: 5 }, http: { port: 0 }, clickhouse: { dataDir: dir }, writer: { flushIntervalMs: 30, retryMinMs: 20, retryMaxMs: 100 }, logLevel: 'silent' },
+        {
+          mqtt: { url: broker.url, clientId, sharedGroup: 'ingest', protocolVersion: 5 },
+          http: { port: 0 },
+          clickhouse: { dataDir: dir },
+          writer: { flushIntervalMs: 30, retryMinMs: 20, retryMaxMs: 100 },
+          logLevel: 'silent',
+        },
         {},
       ),
       { clickhouse: client },
@@ -57,7 +63,9 @@ describe.runIf(haveMosquitto())('two ingesters on a shared subscription', () => 
   it('splits the load, survives one ingester being killed, and stores every batch exactly once', async () => {
     const codec = createBatchCodec();
     const nodes = ['s-1', 's-2', 's-3', 's-4'];
-    const batches: Batch[] = nodes.flatMap((n) => Array.from({ length: 15 }, (_, i) => sampleBatch({ node: n, seq: i + 1, containers: 2, logs: 2 })));
+    const batches: Batch[] = nodes.flatMap((n) =>
+      Array.from({ length: 15 }, (_, i) => sampleBatch({ node: n, seq: i + 1, containers: 2, logs: 2 })),
+    );
     const unacked = new Map(batches.map((x) => [`${x.node}/${x.seq}`, x]));
     node.on('message', (_t, payload) => {
       const ack = decodeAck(payload);
@@ -89,9 +97,16 @@ describe.runIf(haveMosquitto())('two ingesters on a shared subscription', () => 
     }
     expect([...unacked.keys()]).toEqual([]);
 
-    const count = async (q: string) => Number((await (await client.query({ query: q, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
+    const count = async (q: string) =>
+      Number((await (await client.query({ query: q, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
     expect(await count(`SELECT count() AS n FROM ${TABLES.ledger} WHERE NodeName LIKE 's-%'`)).toBe(batches.length);
-    expect(await count(`SELECT count() AS n FROM (SELECT DISTINCT NodeName, Epoch, Seq FROM ${TABLES.ledger} WHERE NodeName LIKE 's-%')`)).toBe(batches.length);
-    expect(await count(`SELECT count() AS n FROM ${TABLES.metrics} WHERE NodeName LIKE 's-%'`)).toBe(batches.reduce((n, x) => n + x.metrics.length, 0));
+    expect(
+      await count(
+        `SELECT count() AS n FROM (SELECT DISTINCT NodeName, Epoch, Seq FROM ${TABLES.ledger} WHERE NodeName LIKE 's-%')`,
+      ),
+    ).toBe(batches.length);
+    expect(await count(`SELECT count() AS n FROM ${TABLES.metrics} WHERE NodeName LIKE 's-%'`)).toBe(
+      batches.reduce((n, x) => n + x.metrics.length, 0),
+    );
   });
 });

@@ -11,7 +11,14 @@ export interface SampleBatchOptions {
   logs?: number;
 }
 
-const METRICS = ['cpu.usage_pct', 'mem.usage_bytes', 'net.rx_bytes_per_s', 'net.tx_bytes_per_s', 'blk.read_bytes_per_s', 'blk.write_bytes_per_s'];
+const METRICS = [
+  'cpu.usage_pct',
+  'mem.usage_bytes',
+  'net.rx_bytes_per_s',
+  'net.tx_bytes_per_s',
+  'blk.read_bytes_per_s',
+  'blk.write_bytes_per_s',
+];
 
 export function sampleBatch(o: SampleBatchOptions): Batch {
   const now = o.now ?? Date.now();
@@ -26,7 +33,13 @@ export function sampleBatch(o: SampleBatchOptions): Batch {
     sentAt: now,
     windowStart,
     windowEnd,
-    containers: containers.map((name, i) => ({ id: `c${i}`.padEnd(64, '0'), name, image: `registry.local/${name}:1.0`, state: 'running', labels: { 'com.docker.compose.service': name } })),
+    containers: containers.map((name, i) => ({
+      id: `c${i}`.padEnd(64, '0'),
+      name,
+      image: `registry.local/${name}:1.0`,
+      state: 'running',
+      labels: { 'com.docker.compose.service': name },
+    })),
     metrics: containers.flatMap((container, ci) =>
       metricNames.map((metric, mi) => {
         const base = 10 * (ci + 1) + mi;
@@ -51,24 +64,50 @@ export function sampleBatch(o: SampleBatchOptions): Batch {
       ts: windowStart + i * 100,
       container: containers[i % containers.length] as string,
       level: (i % 5 === 4 ? 4 : 2) as 2 | 4,
-      message: i % 5 === 4 ? `request ${o.seq}-${i} failed: connection refused` : `request ${o.seq}-${i} served in ${i + 3} ms`,
+      message:
+        i % 5 === 4
+          ? `request ${o.seq}-${i} failed: connection refused`
+          : `request ${o.seq}-${i} served in ${i + 3} ms`,
       stream: 'stdout' as const,
       repeat: 1,
       templateId: i % 5 === 4 ? 't-fail' : 't-ok',
       fields: { path: `/api/${i}` },
     })),
     templates: [
-      { container: containers[0] as string, id: 't-ok', template: 'request <*> served in <*> ms', level: 2, count: 4, firstSeen: windowStart, lastSeen: windowEnd - 1, samples: [{ ts: windowStart, params: ['1-0', '3'] }] },
+      {
+        container: containers[0] as string,
+        id: 't-ok',
+        template: 'request <*> served in <*> ms',
+        level: 2,
+        count: 4,
+        firstSeen: windowStart,
+        lastSeen: windowEnd - 1,
+        samples: [{ ts: windowStart, params: ['1-0', '3'] }],
+      },
     ],
     events: [{ ts: windowStart + 5, container: containers[0] as string, kind: 'start', attrs: { exitCode: '0' } }],
     drops: [{ stage: 'logs.level', reason: 'below_level', container: containers[0] as string, count: 7 }],
-    health: { uplinkBytes: 2048, rawBytes: 40_960, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: 0, cpuPct: 1.5, rssBytes: 80e6, agentVersion: '0.1.0' },
+    health: {
+      uplinkBytes: 2048,
+      rawBytes: 40_960,
+      queueBatches: 0,
+      queueBytes: 0,
+      budgetLeftBytes: -1,
+      degradeLevel: 0,
+      cpuPct: 1.5,
+      rssBytes: 80e6,
+      agentVersion: '0.1.0',
+    },
   };
 }
 
 const GAMMA = 1.01 / 0.99;
 
-function sketchOf(values: number[]): { zeros: number; positive: { offset: number; counts: number[] }; negative: { offset: number; counts: number[] } } {
+function sketchOf(values: number[]): {
+  zeros: number;
+  positive: { offset: number; counts: number[] };
+  negative: { offset: number; counts: number[] };
+} {
   const idx = values.map((v) => Math.ceil(Math.log(v) / Math.log(GAMMA)));
   const offset = Math.min(...idx);
   const counts = new Array<number>(Math.max(...idx) - offset + 1).fill(0);

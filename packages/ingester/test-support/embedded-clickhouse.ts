@@ -15,7 +15,10 @@ export interface EmbeddedClickHouse {
   close(): Promise<void>;
 }
 
-export async function openMigrated(name: string, wrapConnection?: (inner: StorageConnection) => StorageConnection): Promise<EmbeddedClickHouse> {
+export async function openMigrated(
+  name: string,
+  wrapConnection?: (inner: StorageConnection) => StorageConnection,
+): Promise<EmbeddedClickHouse> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `et-${name}-`));
   const client = createClickHouseClient({ dataDir: dir, ...(wrapConnection ? { wrapConnection } : {}) });
   await migrate(client, { retention: resolveConfig(undefined, {}).retention });
@@ -29,12 +32,18 @@ export async function openMigrated(name: string, wrapConnection?: (inner: Storag
 }
 
 /** Counts the inserts (client.insert and exec with a body) whose statement names `table`. */
-export function insertCounter(table: string): { wrap(inner: StorageConnection): StorageConnection; readonly count: number; reset(): void } {
+export function insertCounter(table: string): {
+  wrap(inner: StorageConnection): StorageConnection;
+  readonly count: number;
+  reset(): void;
+} {
   let count = 0;
-  const counted = <P extends { query: string }, R>(call: (p: P) => R) => (p: P): R => {
-    if (p.query.includes(table)) count++;
-    return call(p);
-  };
+  const counted =
+    <P extends { query: string }, R>(call: (p: P) => R) =>
+    (p: P): R => {
+      if (p.query.includes(table)) count++;
+      return call(p);
+    };
   return {
     // Each method forwarded by name: the engine's own connection is a class, whose methods a spread would drop.
     wrap: (inner) => ({

@@ -18,7 +18,10 @@ export function refuseRowsContaining(marker: string) {
       let body = '';
       for await (const chunk of p.values) body += String(chunk);
       if (body.includes(marker)) {
-        throw Object.assign(new Error("Cannot parse input: expected '\"' before: 'x': (at row 1)"), { code: '27', type: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED' });
+        throw Object.assign(new Error("Cannot parse input: expected '\"' before: 'x': (at row 1)"), {
+          code: '27',
+          type: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED',
+        });
       }
       return inner.exec({ ...p, values: Readable.from([body], { objectMode: false, encoding: 'utf8' }) });
     },

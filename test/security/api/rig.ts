@@ -8,7 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createClickHouseClient, createIngester, migrate, resolveConfig, type Ingester } from '@edge-telemetry/ingester';
+import {
+  createClickHouseClient,
+  createIngester,
+  migrate,
+  resolveConfig,
+  type Ingester,
+} from '@edge-telemetry/ingester';
 
 export const ADMIN_TOKEN = 'et_test-admin-token-0123456789abcdefghijklmnopqrstuv';
 
@@ -27,7 +33,16 @@ export async function startRig(prefix: string): Promise<Rig> {
   return {
     client,
     async ingester(auth = {}) {
-      const config = resolveConfig({ mqtt: { url: 'mqtt://127.0.0.1:1' }, clickhouse: { dataDir: dir }, http: { port: 0 }, logLevel: 'silent', auth: { adminToken: ADMIN_TOKEN, ...auth } }, {});
+      const config = resolveConfig(
+        {
+          mqtt: { url: 'mqtt://127.0.0.1:1' },
+          clickhouse: { dataDir: dir },
+          http: { port: 0 },
+          logLevel: 'silent',
+          auth: { adminToken: ADMIN_TOKEN, ...auth },
+        },
+        {},
+      );
       if (!migrated) await migrate(client, { retention: config.retention });
       migrated = true;
       const ing = createIngester(config, { clickhouse: client });
@@ -43,4 +58,5 @@ export async function startRig(prefix: string): Promise<Rig> {
   };
 }
 
-export const bearer = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
+export const bearer = (token: string | undefined): Record<string, string> =>
+  token ? { authorization: `Bearer ${token}` } : {};

@@ -24,13 +24,23 @@ function concrete(url: string): string {
 describe('API roles: every role against every route', () => {
   let rig: Rig;
   let ing: Ingester;
-  const tokens: Record<Caller, string | undefined> = { anonymous: undefined, viewer: undefined, engineer: undefined, admin: ADMIN_TOKEN };
+  const tokens: Record<Caller, string | undefined> = {
+    anonymous: undefined,
+    viewer: undefined,
+    engineer: undefined,
+    admin: ADMIN_TOKEN,
+  };
 
   beforeAll(async () => {
     rig = await startRig('et-api-roles-');
     ing = await rig.ingester();
     for (const role of ['viewer', 'engineer'] as const) {
-      const res = await ing.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: bearer(ADMIN_TOKEN), payload: { name: `roles-${role}`, role } });
+      const res = await ing.app.inject({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        headers: bearer(ADMIN_TOKEN),
+        payload: { name: `roles-${role}`, role },
+      });
       expect(res.statusCode).toBe(201);
       tokens[role] = res.json<{ token: string }>().token;
     }
@@ -48,7 +58,8 @@ describe('API roles: every role against every route', () => {
     expect(access.get('GET /api/v1/audit')).toBe('admin');
     expect(access.get('GET /healthz')).toBe('public');
     expect(access.get('GET /metrics')).toBe('public');
-    for (const r of ing.auth.routes()) if (r.url.startsWith('/api/')) expect(r.access, `${r.method} ${r.url}`).not.toBe('public');
+    for (const r of ing.auth.routes())
+      if (r.url.startsWith('/api/')) expect(r.access, `${r.method} ${r.url}`).not.toBe('public');
   });
 
   it('admits or refuses each caller by role, with a coded JSON body', async () => {
@@ -57,7 +68,12 @@ describe('API roles: every role against every route', () => {
     const seen: string[] = [];
     for (const r of routes) {
       for (const caller of Object.keys(RANK) as Caller[]) {
-        const res = await ing.app.inject({ method: r.method as 'GET', url: concrete(r.url), headers: bearer(tokens[caller]), ...(r.method === 'POST' ? { payload: {} } : {}) });
+        const res = await ing.app.inject({
+          method: r.method as 'GET',
+          url: concrete(r.url),
+          headers: bearer(tokens[caller]),
+          ...(r.method === 'POST' ? { payload: {} } : {}),
+        });
         const what = `${caller} ${r.method} ${r.url} -> ${res.statusCode} ${res.body.slice(0, 200)}`;
         if (r.access === 'public') {
           expect([401, 403], what).not.toContain(res.statusCode);
@@ -81,7 +97,13 @@ describe('API roles: every role against every route', () => {
   });
 
   it('refuses a wrong, malformed or non-Bearer credential as unauthenticated', async () => {
-    for (const authorization of ['Bearer et_not-a-real-token-000000000000000000000000', 'Basic YWRtaW46YWRtaW4=', 'Bearer', `Bearer ${ADMIN_TOKEN} extra`, 'Bearer \u00ff\u00fe']) {
+    for (const authorization of [
+      'Bearer et_not-a-real-token-000000000000000000000000',
+      'Basic YWRtaW46YWRtaW4=',
+      'Bearer',
+      `Bearer ${ADMIN_TOKEN} extra`,
+      'Bearer \u00ff\u00fe',
+    ]) {
       const res = await ing.app.inject({ method: 'GET', url: '/api/v1/nodes', headers: { authorization } });
       expect(res.statusCode, authorization).toBe(401);
       expect(res.json<{ code: string }>().code).toBe('ET_ERR_UNAUTHENTICATED');

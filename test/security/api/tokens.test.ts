@@ -21,7 +21,12 @@ describe('API tokens, audit, rate limits and headers', () => {
   let ing: Ingester;
   let limited: Ingester;
   const call = (i: Ingester, method: 'GET' | 'POST' | 'DELETE', url: string, token?: string, payload?: unknown) =>
-    i.app.inject({ method, url, headers: bearer(token), ...(payload !== undefined ? { payload: payload as object } : {}) });
+    i.app.inject({
+      method,
+      url,
+      headers: bearer(token),
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    });
 
   beforeAll(async () => {
     rig = await startRig('et-api-tokens-');
@@ -32,7 +37,11 @@ describe('API tokens, audit, rate limits and headers', () => {
   afterAll(async () => rig?.close());
 
   it('creates a token whose secret works once shown, lists it without the secret, and revokes it at once', async () => {
-    const res = await call(ing, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 'grafana dashboards', role: 'viewer', expiresInDays: 30 });
+    const res = await call(ing, 'POST', '/api/v1/tokens', ADMIN_TOKEN, {
+      name: 'grafana dashboards',
+      role: 'viewer',
+      expiresInDays: 30,
+    });
     expect(res.statusCode).toBe(201);
     const t = res.json<Created>();
     expect(t).toMatchObject({ name: 'grafana dashboards', role: 'viewer', createdBy: 'bootstrap-admin (bootstrap)' });
@@ -45,7 +54,9 @@ describe('API tokens, audit, rate limits and headers', () => {
     const list = await call(ing, 'GET', '/api/v1/tokens', ADMIN_TOKEN);
     expect(list.statusCode).toBe(200);
     expect(list.body).not.toContain(t.token);
-    expect(list.json<{ tokens: { id: string; expiresAt?: string }[] }>().tokens.find((x) => x.id === t.id)?.expiresAt).toBeDefined();
+    expect(
+      list.json<{ tokens: { id: string; expiresAt?: string }[] }>().tokens.find((x) => x.id === t.id)?.expiresAt,
+    ).toBeDefined();
 
     const revoked = await call(ing, 'DELETE', `/api/v1/tokens/${t.id}`, ADMIN_TOKEN);
     expect(revoked.statusCode).toBe(200);
@@ -59,14 +70,23 @@ describe('API tokens, audit, rate limits and headers', () => {
   it('stops accepting a token when it expires', async () => {
     let t = Date.now();
     const store = createTokenStore({ client: rig.client, bootstrapSecret: ADMIN_TOKEN, cacheMs: 60_000, now: () => t });
-    const { token, record } = await store.create({ name: 'short-lived', role: 'viewer', createdBy: 'test', expiresAt: t + 60_000 });
+    const { token, record } = await store.create({
+      name: 'short-lived',
+      role: 'viewer',
+      createdBy: 'test',
+      expiresAt: t + 60_000,
+    });
     expect(await store.verify(token)).toEqual({ id: record.id, name: 'short-lived', role: 'viewer' });
     t += 60_000;
     expect(await store.verify(token)).toBeUndefined();
   });
 
   it('keeps only SHA-256 hashes at rest: no secret appears anywhere in the token table', async () => {
-    const made = await Promise.all(['engineer', 'admin'].map(async (role) => (await call(ing, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: `at-rest-${role}`, role })).json<Created>()));
+    const made = await Promise.all(
+      ['engineer', 'admin'].map(async (role) =>
+        (await call(ing, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: `at-rest-${role}`, role })).json<Created>(),
+      ),
+    );
     const rs = await rig.client.query({ query: 'SELECT * FROM et_api_tokens FINAL', format: 'JSONEachRow' });
     const rows = await rs.json<{ TokenId: string; TokenHash: string }>();
     const dump = JSON.stringify(rows);
@@ -79,18 +99,39 @@ describe('API tokens, audit, rate limits and headers', () => {
   });
 
   it('audits token creation, revocation and refused requests with who, what, when and outcome; admins only', async () => {
-    const viewer = (await call(ing, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 'audit-viewer', role: 'viewer' })).json<Created>();
-    expect((await call(ing, 'POST', '/api/v1/tokens', viewer.token, { name: 'escalate', role: 'admin' })).statusCode).toBe(403);
-    expect((await call(ing, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 'bad role', role: 'root' })).statusCode).toBe(400);
+    const viewer = (
+      await call(ing, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 'audit-viewer', role: 'viewer' })
+    ).json<Created>();
+    expect(
+      (await call(ing, 'POST', '/api/v1/tokens', viewer.token, { name: 'escalate', role: 'admin' })).statusCode,
+    ).toBe(403);
+    expect(
+      (await call(ing, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 'bad role', role: 'root' })).statusCode,
+    ).toBe(400);
     expect((await call(ing, 'GET', '/api/v1/audit', viewer.token)).statusCode).toBe(403);
 
     const res = await call(ing, 'GET', '/api/v1/audit?limit=500', ADMIN_TOKEN);
     expect(res.statusCode).toBe(200);
-    const entries = res.json<{ entries: { at: string; who: string; action: string; accepted: boolean; reason: string; detail: Record<string, unknown> }[] }>().entries;
-    expect(entries.find((e) => e.action === 'token.create' && e.detail.tokenId === viewer.id)).toMatchObject({ who: 'bootstrap-admin (bootstrap)', accepted: true });
+    const entries = res.json<{
+      entries: {
+        at: string;
+        who: string;
+        action: string;
+        accepted: boolean;
+        reason: string;
+        detail: Record<string, unknown>;
+      }[];
+    }>().entries;
+    expect(entries.find((e) => e.action === 'token.create' && e.detail.tokenId === viewer.id)).toMatchObject({
+      who: 'bootstrap-admin (bootstrap)',
+      accepted: true,
+    });
     expect(entries.find((e) => e.action === 'token.revoke' && e.accepted)).toBeDefined();
     expect(entries.find((e) => e.action === 'token.create' && !e.accepted)?.reason).toMatch(/^refused: /);
-    const forbidden = entries.find((e) => e.action === 'forbidden' && e.who === `audit-viewer (${viewer.id})` && e.detail.route === 'POST /api/v1/tokens');
+    const forbidden = entries.find(
+      (e) =>
+        e.action === 'forbidden' && e.who === `audit-viewer (${viewer.id})` && e.detail.route === 'POST /api/v1/tokens',
+    );
     expect(forbidden).toMatchObject({ accepted: false, detail: { route: 'POST /api/v1/tokens', actorRole: 'viewer' } });
     expect(Date.parse(forbidden?.at ?? '')).toBeGreaterThan(Date.now() - 60_000);
     // Secrets never reach the audit trail.
@@ -99,8 +140,12 @@ describe('API tokens, audit, rate limits and headers', () => {
   });
 
   it('limits each token on its own: 429 with Retry-After past the burst, other tokens unaffected', async () => {
-    const a = (await call(limited, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 'rl-a', role: 'viewer' })).json<Created>();
-    const b = (await call(limited, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 'rl-b', role: 'viewer' })).json<Created>();
+    const a = (
+      await call(limited, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 'rl-a', role: 'viewer' })
+    ).json<Created>();
+    const b = (
+      await call(limited, 'POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 'rl-b', role: 'viewer' })
+    ).json<Created>();
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await call(limited, 'GET', '/api/v1/nodes', a.token)).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
@@ -110,7 +155,10 @@ describe('API tokens, audit, rate limits and headers', () => {
     expect((await call(limited, 'GET', '/api/v1/nodes', b.token)).statusCode).toBe(200);
     // Wrong tokens share one bucket per address: guessing is throttled too.
     const guesses = [];
-    for (let i = 0; i < 5; i++) guesses.push((await call(limited, 'GET', '/api/v1/nodes', `et_guess-${i}-000000000000000000000000000000000`)).statusCode);
+    for (let i = 0; i < 5; i++)
+      guesses.push(
+        (await call(limited, 'GET', '/api/v1/nodes', `et_guess-${i}-000000000000000000000000000000000`)).statusCode,
+      );
     expect(guesses).toEqual([401, 401, 401, 429, 429]);
   });
 

@@ -10,7 +10,14 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { limits, topics } from '@edge-telemetry/protocol';
 import { haveMosquitto } from '../../support/mosquitto.js';
-import { collect, connect, SHIPPED_CONF, startShippedBroker, tryConnect, type ShippedBroker } from './shipped-broker.js';
+import {
+  collect,
+  connect,
+  SHIPPED_CONF,
+  startShippedBroker,
+  tryConnect,
+  type ShippedBroker,
+} from './shipped-broker.js';
 
 describe.runIf(haveMosquitto())('broker ACL (shipped docker/mosquitto config, nodes made by `nodes add`)', () => {
   let b: ShippedBroker;
@@ -38,8 +45,12 @@ describe.runIf(haveMosquitto())('broker ACL (shipped docker/mosquitto config, no
     const a = await node('gw-a');
     // MQTT 5 tells the publisher: PUBACK reason 0x87, not authorized.
     await expect(a.publishAsync(topics.batch('gw-b'), 'forged by A', { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
-    await expect(a.publishAsync(topics.status('gw-b'), 'forged by A', { qos: 1, retain: true })).rejects.toMatchObject({ code: 0x87 });
-    await expect(a.publishAsync('et/v1/gw-a/down/cmd', 'A commanding itself', { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
+    await expect(a.publishAsync(topics.status('gw-b'), 'forged by A', { qos: 1, retain: true })).rejects.toMatchObject({
+      code: 0x87,
+    });
+    await expect(a.publishAsync('et/v1/gw-a/down/cmd', 'A commanding itself', { qos: 1 })).rejects.toMatchObject({
+      code: 0x87,
+    });
     await a.publishAsync(topics.batch('gw-a'), 'genuine', { qos: 1 });
     await got.until(topics.batch('gw-a'));
     expect(got.seen).toEqual([{ topic: topics.batch('gw-a'), payload: 'genuine' }]);
@@ -63,7 +74,11 @@ describe.runIf(haveMosquitto())('broker ACL (shipped docker/mosquitto config, no
     const asB = await tryConnect(b.tlsUrl, { ca: b.ca, username: 'gw-b', password: b.nodes['gw-a']?.password });
     const wrongUser = await tryConnect(b.tlsUrl, { ca: b.ca, username: 'gw-a', password: b.nodes['gw-b']?.password });
     const anonymous = await tryConnect(b.tlsUrl, { ca: b.ca });
-    const asIngester = await tryConnect(b.tlsUrl, { ca: b.ca, username: 'ingester', password: b.nodes['gw-a']?.password });
+    const asIngester = await tryConnect(b.tlsUrl, {
+      ca: b.ca,
+      username: 'ingester',
+      password: b.nodes['gw-a']?.password,
+    });
     for (const r of [asB, wrongUser, anonymous, asIngester]) {
       expect(r.ok).toBe(false);
       // MQTT 5: 0x86 bad user name or password, 0x87 not authorized.
@@ -99,7 +114,9 @@ describe.runIf(haveMosquitto())('broker ACL (shipped docker/mosquitto config, no
     const ing2 = await ingester('ing-share-2');
     const got1 = collect(ing1);
     const got2 = collect(ing2);
-    const subs = await Promise.all([ing1, ing2].map((c) => c.subscribeAsync(topics.ingestFilter('ingest'), { qos: 1 })));
+    const subs = await Promise.all(
+      [ing1, ing2].map((c) => c.subscribeAsync(topics.ingestFilter('ingest'), { qos: 1 })),
+    );
     expect(subs.flat().map((g) => g.qos)).toEqual([1, 1]);
 
     const a = await node('gw-a');
@@ -124,7 +141,9 @@ describe.runIf(haveMosquitto())('broker ACL (shipped docker/mosquitto config, no
     const got = collect(watcher);
     await watcher.subscribeAsync(topics.ingestFilter(), { qos: 1 });
     const ing = await ingester('ing-forger');
-    await expect(ing.publishAsync(topics.batch('gw-a'), 'forged by the ingester account', { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
+    await expect(
+      ing.publishAsync(topics.batch('gw-a'), 'forged by the ingester account', { qos: 1 }),
+    ).rejects.toMatchObject({ code: 0x87 });
     const a = await node('gw-a');
     await a.publishAsync(topics.batch('gw-a'), 'genuine', { qos: 1 });
     await got.until(topics.batch('gw-a'));
@@ -138,7 +157,9 @@ describe.runIf(haveMosquitto())('broker ACL (shipped docker/mosquitto config, no
     const a = await node('gw-a');
     const limit = Number(/^message_size_limit (\d+)$/m.exec(await readFile(SHIPPED_CONF, 'utf8'))?.[1]);
     // Every message the protocol allows fits under the broker's limit.
-    expect(limit).toBeGreaterThanOrEqual(Math.max(limits.maxBatchWireBytes, limits.maxPullChunkWireBytes, limits.maxControlMessageBytes));
+    expect(limit).toBeGreaterThanOrEqual(
+      Math.max(limits.maxBatchWireBytes, limits.maxPullChunkWireBytes, limits.maxControlMessageBytes),
+    );
     await a.publishAsync(topics.batch('gw-a'), Buffer.alloc(limits.maxBatchWireBytes, 2), { qos: 1 });
     // Mosquitto drops it and answers PUBACK 0x95 (packet too large). mqtt.js 5.16 reports that code
     // as an 'error' event ("Invalid puback reason code") and then handles no further acks on this
@@ -158,4 +179,3 @@ describe.runIf(haveMosquitto())('broker ACL (shipped docker/mosquitto config, no
     expect(clientErrors).toEqual(['Invalid puback reason code']);
   });
 });
-

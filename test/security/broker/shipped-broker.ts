@@ -11,7 +11,12 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { runNodesAdd, writePasswordEntry, generatePassword, type CollectorBrokerConfig } from '../../../packages/cli/src/commands/nodes-add.js';
+import {
+  runNodesAdd,
+  writePasswordEntry,
+  generatePassword,
+  type CollectorBrokerConfig,
+} from '../../../packages/cli/src/commands/nodes-add.js';
 import { startMosquitto, type Mosquitto } from '../../support/mosquitto.js';
 import { freePort } from '../../support/ports.js';
 
@@ -50,7 +55,13 @@ export function rewriteShippedConfig(conf: string, dir: string, tlsPort: number,
     .split('\n')
     // The test support file sets persistence to its own temp dir.
     .filter((l) => !/^(persistence|persistence_location|autosave_interval)\b/.test(l))
-    .map((l) => (l === 'listener 8883' ? `listener ${tlsPort} 127.0.0.1` : l === 'listener 1883' ? `listener ${internalPort} 127.0.0.1` : l))
+    .map((l) =>
+      l === 'listener 8883'
+        ? `listener ${tlsPort} 127.0.0.1`
+        : l === 'listener 1883'
+          ? `listener ${internalPort} 127.0.0.1`
+          : l,
+    )
     .join('\n')
     .replaceAll('/mosquitto/config/', `${dir}/`)
     .replaceAll('/mosquitto/certs/', `${dir}/`);
@@ -90,8 +101,18 @@ export async function startShippedBroker(nodeIds: string[], opts: { mtls?: boole
     mtlsPort === undefined
       ? ''
       : // The shipped node listener with the documented switch flipped: require_certificate true.
-        [`listener ${mtlsPort} 127.0.0.1`, `certfile ${dir}/server.crt`, `keyfile ${dir}/server.key`, `cafile ${dir}/ca.crt`, 'use_username_as_clientid true', 'require_certificate true'].join('\n');
-  const broker = await startMosquitto({ listenerConfig: (port) => rewriteShippedConfig(shipped, dir, port, internalPort), extraConfig: mtls });
+        [
+          `listener ${mtlsPort} 127.0.0.1`,
+          `certfile ${dir}/server.crt`,
+          `keyfile ${dir}/server.key`,
+          `cafile ${dir}/ca.crt`,
+          'use_username_as_clientid true',
+          'require_certificate true',
+        ].join('\n');
+  const broker = await startMosquitto({
+    listenerConfig: (port) => rewriteShippedConfig(shipped, dir, port, internalPort),
+    extraConfig: mtls,
+  });
   return {
     broker,
     tlsUrl: `mqtts://127.0.0.1:${broker.port}`,
@@ -140,7 +161,10 @@ export async function connect(url: string, opts: IClientOptions): Promise<MqttCl
  * Collects messages; `until` resolves at the first message on the topic, or rejects after
  * `timeoutMs` naming what did arrive (a broken rule fails fast instead of hanging the suite).
  */
-export function collect(client: MqttClient): { seen: { topic: string; payload: string }[]; until(topic: string, timeoutMs?: number): Promise<void> } {
+export function collect(client: MqttClient): {
+  seen: { topic: string; payload: string }[];
+  until(topic: string, timeoutMs?: number): Promise<void>;
+} {
   const seen: { topic: string; payload: string }[] = [];
   const waiters: { topic: string; resolve: () => void }[] = [];
   client.on('message', (topic, payload) => {
@@ -153,7 +177,10 @@ export function collect(client: MqttClient): { seen: { topic: string; payload: s
       seen.some((m) => m.topic === topic)
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`nothing on ${topic} within ${timeoutMs} ms; seen: ${JSON.stringify(seen)}`)), timeoutMs);
+            const timer = setTimeout(
+              () => reject(new Error(`nothing on ${topic} within ${timeoutMs} ms; seen: ${JSON.stringify(seen)}`)),
+              timeoutMs,
+            );
             waiters.push({ topic, resolve: () => (clearTimeout(timer), resolve()) });
           }),
   };

@@ -36,13 +36,21 @@ describe.runIf(haveMosquitto())('broker TLS (shipped docker/mosquitto config)', 
     expect(r.ok).toBe(true);
     if (r.ok) await r.client.endAsync();
     // The name checked is the one in the certificate: localhost is in it too.
-    const byName = await tryConnect(b.tlsUrl.replace('127.0.0.1', 'localhost'), { ...creds(), ca: b.ca, rejectUnauthorized: true });
+    const byName = await tryConnect(b.tlsUrl.replace('127.0.0.1', 'localhost'), {
+      ...creds(),
+      ca: b.ca,
+      rejectUnauthorized: true,
+    });
     expect(byName.ok).toBe(true);
     if (byName.ok) await byName.client.endAsync();
   });
 
   it('makes a node refuse a broker whose certificate another CA signed', async () => {
-    const r = await tryConnect(b.tlsUrl, { ...creds(), ca: await readFile(path.join(other, 'ca.crt')), rejectUnauthorized: true });
+    const r = await tryConnect(b.tlsUrl, {
+      ...creds(),
+      ca: await readFile(path.join(other, 'ca.crt')),
+      rejectUnauthorized: true,
+    });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toMatch(/self[- ]signed|unable to (get|verify)|certificate/i);
   });

@@ -12,7 +12,8 @@ export interface A11yFinding {
 
 export function auditPage(): A11yFinding[] {
   const findings: A11yFinding[] = [];
-  const describe = (el: Element) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.split(' ').join('.')}` : ''} "${(el.textContent ?? '').trim().slice(0, 30)}"`;
+  const describe = (el: Element) =>
+    `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.split(' ').join('.')}` : ''} "${(el.textContent ?? '').trim().slice(0, 30)}"`;
   const rgba = (s: string): [number, number, number, number] => {
     const m = s.match(/[\d.]+/g)?.map(Number) ?? [0, 0, 0, 0];
     return [m[0] ?? 0, m[1] ?? 0, m[2] ?? 0, m.length > 3 ? (m[3] ?? 1) : 1];
@@ -39,23 +40,40 @@ export function auditPage(): A11yFinding[] {
     checked.add(el);
     const style = getComputedStyle(el);
     const rect = el.getBoundingClientRect();
-    if (style.visibility === 'hidden' || style.display === 'none' || rect.width <= 1 || rect.height <= 1 || el.closest('svg') || el.closest('details:not([open])')) continue;
+    if (
+      style.visibility === 'hidden' ||
+      style.display === 'none' ||
+      rect.width <= 1 ||
+      rect.height <= 1 ||
+      el.closest('svg') ||
+      el.closest('details:not([open])')
+    )
+      continue;
     const fg = rgba(style.color);
     const l1 = luminance(fg);
     const l2 = luminance(background(el));
     const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
     const size = parseFloat(style.fontSize);
     const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
-    if (ratio < (large ? 3 : 4.5)) findings.push({ rule: 'contrast', element: describe(el), detail: `${ratio.toFixed(2)}:1` });
+    if (ratio < (large ? 3 : 4.5))
+      findings.push({ rule: 'contrast', element: describe(el), detail: `${ratio.toFixed(2)}:1` });
   }
   for (const c of document.querySelectorAll('input, select, textarea, button')) {
-    const named = (c as HTMLInputElement).labels?.length || c.getAttribute('aria-label') || c.getAttribute('aria-labelledby') || (c.tagName === 'BUTTON' && (c.textContent ?? '').trim());
+    const named =
+      (c as HTMLInputElement).labels?.length ||
+      c.getAttribute('aria-label') ||
+      c.getAttribute('aria-labelledby') ||
+      (c.tagName === 'BUTTON' && (c.textContent ?? '').trim());
     if (!named) findings.push({ rule: 'name', element: describe(c), detail: 'no accessible name' });
   }
   for (const svg of document.querySelectorAll('svg')) {
     const ids = (svg.getAttribute('aria-labelledby') ?? '').split(/\s+/).filter(Boolean);
-    const text = ids.map((id) => document.getElementById(id)?.textContent ?? '').join(' ').trim();
-    if (svg.getAttribute('role') !== 'img' || text.length < 10) findings.push({ rule: 'chart-text', element: describe(svg), detail: 'chart without a text alternative' });
+    const text = ids
+      .map((id) => document.getElementById(id)?.textContent ?? '')
+      .join(' ')
+      .trim();
+    if (svg.getAttribute('role') !== 'img' || text.length < 10)
+      findings.push({ rule: 'chart-text', element: describe(svg), detail: 'chart without a text alternative' });
   }
   return findings;
 }

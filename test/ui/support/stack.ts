@@ -33,7 +33,14 @@ export async function startUiStack(opts: StackOptions): Promise<UiStack> {
   const brokerUrl = `mqtt://127.0.0.1:${port}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'et-ui-stack-'));
   const config = resolveConfig(
-    { mqtt: { url: brokerUrl, clientId: 'ingester-ui' }, http: { host: '127.0.0.1', port: 0 }, clickhouse: { dataDir: dir }, writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 }, auth: { adminToken: opts.adminToken }, logLevel: 'silent' },
+    {
+      mqtt: { url: brokerUrl, clientId: 'ingester-ui' },
+      http: { host: '127.0.0.1', port: 0 },
+      clickhouse: { dataDir: dir },
+      writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 },
+      auth: { adminToken: opts.adminToken },
+      logLevel: 'silent',
+    },
     {},
   );
   const ingester = createIngester(config);
@@ -65,7 +72,15 @@ export function seededBatch(node: string, seq: number, now: number, k: number): 
     const values = [level, level + 2, level + 1, level + 4];
     const sketch = new DDSketch();
     for (const v of values) sketch.add(v);
-    return { ...m, count: 4, sum: values.reduce((a, v) => a + v, 0), min: Math.min(...values), max: Math.max(...values), last: values[3]!, sketch: sketch.toData() };
+    return {
+      ...m,
+      count: 4,
+      sum: values.reduce((a, v) => a + v, 0),
+      min: Math.min(...values),
+      max: Math.max(...values),
+      last: values[3]!,
+      sketch: sketch.toData(),
+    };
   });
   return { ...b, metrics, health: { ...b.health, uplinkBytes: 2048 + seq * 10, rawBytes: 40_960 + seq * 300 } };
 }
@@ -85,10 +100,22 @@ export async function seedFleet(brokerUrl: string, nodes: SeedNode[], now = Date
         }),
       );
       await client.subscribeAsync(topics.ack(n.node), { qos: 1 });
-      await client.publishAsync(topics.status(n.node), encodeStatus({ v: 1, node: n.node, state: 'online', at: now, agentVersion: '0.1.0' }), { qos: 1, retain: true });
-      for (let seq = 1; seq <= n.minutes; seq++) await client.publishAsync(topics.batch(n.node), codec.encode(seededBatch(n.node, seq, now, n.minutes - seq)), { qos: 1 });
+      await client.publishAsync(
+        topics.status(n.node),
+        encodeStatus({ v: 1, node: n.node, state: 'online', at: now, agentVersion: '0.1.0' }),
+        { qos: 1, retain: true },
+      );
+      for (let seq = 1; seq <= n.minutes; seq++)
+        await client.publishAsync(topics.batch(n.node), codec.encode(seededBatch(n.node, seq, now, n.minutes - seq)), {
+          qos: 1,
+        });
       await withTimeout(acked, 15_000, `acks for ${n.node}`);
-      if (n.state === 'offline') await client.publishAsync(topics.status(n.node), encodeStatus({ v: 1, node: n.node, state: 'offline', at: now, agentVersion: '0.1.0' }), { qos: 1, retain: true });
+      if (n.state === 'offline')
+        await client.publishAsync(
+          topics.status(n.node),
+          encodeStatus({ v: 1, node: n.node, state: 'offline', at: now, agentVersion: '0.1.0' }),
+          { qos: 1, retain: true },
+        );
       await client.endAsync();
     }),
   );
@@ -97,7 +124,12 @@ export async function seedFleet(brokerUrl: string, nodes: SeedNode[], now = Date
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -22,7 +22,7 @@ export async function apiFetch(t: ApiTarget, path: string, init: RequestInit = {
   try {
     res = await fetch(t.url + path, { ...init, headers });
   } catch (err) {
-    throw new Error(`ET_ERR_UNREACHABLE: ${t.url}: ${(err as Error).message}`);
+    throw new Error(`ET_ERR_UNREACHABLE: ${t.url}: ${(err as Error).message}`, { cause: err });
   }
   if (res.ok) return res;
   const text = await res.text();

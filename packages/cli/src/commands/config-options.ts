@@ -20,12 +20,20 @@ function defaultCell(value: unknown): string {
 }
 
 export function markdownOptionsTable(options: readonly OptionDoc[]): string {
-  const rows = options.map((o) => `| \`${o.option}\` | \`${o.env}\` | ${o.type} | ${defaultCell(o.default)} | ${cell(o.description)} |`);
-  return ['| option | environment variable | type | default | description |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+  const rows = options.map(
+    (o) => `| \`${o.option}\` | \`${o.env}\` | ${o.type} | ${defaultCell(o.default)} | ${cell(o.description)} |`,
+  );
+  return [
+    '| option | environment variable | type | default | description |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 export function optionsTable(service: 'collector' | 'ingester'): string {
-  return markdownOptionsTable(service === 'collector' ? describeOptions(collectorConfigSpec) : describeOptions(ingesterConfigSpec));
+  return markdownOptionsTable(
+    service === 'collector' ? describeOptions(collectorConfigSpec) : describeOptions(ingesterConfigSpec),
+  );
 }
 
 export async function runConfigOptions(argv: string[], io: CommandIo): Promise<number> {

@@ -15,12 +15,14 @@ export interface Command {
 export const commands: Command[] = [
   {
     words: ['start'],
-    summary: 'run the whole pipeline on embedded defaults: aedes broker, ingester on embedded ClickHouse, a collector for this machine [--simulate N]',
+    summary:
+      'run the whole pipeline on embedded defaults: aedes broker, ingester on embedded ClickHouse, a collector for this machine [--simulate N]',
     load: async () => (await import('./start.js')).runStart,
   },
   {
     words: ['simulate'],
-    summary: 'drive N simulated gateways (real collectors, demo sources) at a broker: --nodes N [--duration 10m] [--outage-rate R] (simulate --help)',
+    summary:
+      'drive N simulated gateways (real collectors, demo sources) at a broker: --nodes N [--duration 10m] [--outage-rate R] (simulate --help)',
     load: async () => (await import('./simulate.js')).runSimulate,
   },
   {
@@ -30,7 +32,8 @@ export const commands: Command[] = [
   },
   {
     words: ['logs', 'pull'],
-    summary: "pull a node's full logs through the API: --node <id> --since 2h [--container c] [--until t] [--grep s] [--level l] [--follow] [-o file]",
+    summary:
+      "pull a node's full logs through the API: --node <id> --since 2h [--container c] [--until t] [--grep s] [--level l] [--follow] [-o file]",
     load: async () => (await import('./logs-pull.js')).runLogsPull,
   },
   {
@@ -40,7 +43,8 @@ export const commands: Command[] = [
   },
   {
     words: ['tokens', 'create'],
-    summary: 'create an API token (the secret is printed once): --name <n> --role viewer|engineer|admin [--expires-days N]',
+    summary:
+      'create an API token (the secret is printed once): --name <n> --role viewer|engineer|admin [--expires-days N]',
     load: async () => (await import('./tokens.js')).runTokensCreate,
   },
   {

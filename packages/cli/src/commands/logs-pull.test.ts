@@ -4,21 +4,57 @@ import { formatProgress, parsePullArgs, runLogsPull } from './logs-pull.js';
 
 describe('logs pull', () => {
   it('builds the request from flags, with URL and token from flags or the environment', () => {
-    const a = parsePullArgs(['--node', 'gw-1', '--since', '2h', '--container', 'api', '--grep', 'timeout', '--level', 'warn', '--tail', '100', '-o', 'out.log'], {
-      EDGE_TELEMETRY_URL: 'http://center:8080/',
-      EDGE_TELEMETRY_TOKEN: 'secret',
+    const a = parsePullArgs(
+      [
+        '--node',
+        'gw-1',
+        '--since',
+        '2h',
+        '--container',
+        'api',
+        '--grep',
+        'timeout',
+        '--level',
+        'warn',
+        '--tail',
+        '100',
+        '-o',
+        'out.log',
+      ],
+      {
+        EDGE_TELEMETRY_URL: 'http://center:8080/',
+        EDGE_TELEMETRY_TOKEN: 'secret',
+      },
+    );
+    expect(a).toEqual({
+      url: 'http://center:8080',
+      token: 'secret',
+      node: 'gw-1',
+      body: { since: '2h', container: 'api', grep: 'timeout', level: 'warn', tail: 100 },
+      follow: false,
+      output: 'out.log',
     });
-    expect(a).toEqual({ url: 'http://center:8080', token: 'secret', node: 'gw-1', body: { since: '2h', container: 'api', grep: 'timeout', level: 'warn', tail: 100 }, follow: false, output: 'out.log' });
-    expect(parsePullArgs(['--node', 'n', '--since', '1h', '--url', 'http://x:1', '--token', 't', '--follow'], { EDGE_TELEMETRY_TOKEN: 'env' })).toMatchObject({ url: 'http://x:1', token: 't', follow: true });
+    expect(
+      parsePullArgs(['--node', 'n', '--since', '1h', '--url', 'http://x:1', '--token', 't', '--follow'], {
+        EDGE_TELEMETRY_TOKEN: 'env',
+      }),
+    ).toMatchObject({ url: 'http://x:1', token: 't', follow: true });
     expect(() => parsePullArgs(['--since', '2h'], {})).toThrow(/--node/);
     expect(() => parsePullArgs(['--node', 'n', '--since', '2h', '--level', 'loud'], {})).toThrow(/--level/);
     expect(() => parsePullArgs(['--node', 'n', '--since', '2h', '--tail', '-3'], {})).toThrow();
   });
 
   it('shows rate alone until the total is known, then a bar and an ETA', () => {
-    const running = formatProgress({ id: 'p', state: 'running', linesReceived: 12_345, bytesReceived: 2_000_000 }, 4000);
+    const running = formatProgress(
+      { id: 'p', state: 'running', linesReceived: 12_345, bytesReceived: 2_000_000 },
+      4000,
+    );
     expect(running).toBe('running   12,345 lines  2.0 MB  500.0 kB/s');
-    const known = formatProgress({ id: 'p', state: 'running', linesReceived: 12_345, bytesReceived: 2_000_000, bytesExpected: 8_000_000 }, 4000, 8);
+    const known = formatProgress(
+      { id: 'p', state: 'running', linesReceived: 12_345, bytesReceived: 2_000_000, bytesExpected: 8_000_000 },
+      4000,
+      8,
+    );
     expect(known).toBe('[##------]  25%  running   12,345 lines  2.0 MB  500.0 kB/s  ETA 12s');
   });
 
@@ -33,7 +69,9 @@ describe('logs pull', () => {
     expect(await runLogsPull(['--node', 'n'], u.io, {})).toBe(2);
     expect(u.text()).toMatch(/^ET_ERR_USAGE: --since is required/);
     const d = io();
-    expect(await runLogsPull(['--node', 'n', '--since', '2h'], d.io, { EDGE_TELEMETRY_URL: 'http://127.0.0.1:9' })).toBe(1);
+    expect(
+      await runLogsPull(['--node', 'n', '--since', '2h'], d.io, { EDGE_TELEMETRY_URL: 'http://127.0.0.1:9' }),
+    ).toBe(1);
     expect(d.text()).toMatch(/^ET_ERR_UNREACHABLE: http:\/\/127\.0\.0\.1:9/);
   });
 });

@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util';
 import type { CommandIo } from './index.js';
 import { apiFetch, apiUrl } from '../api/api-client.js';
 
-const USAGE = 'usage: edge-telemetry logs pull --node <id> --since <2h|ISO|ms> [--until t] [--container name] [--grep text] [--level info|warn|error|...] [--tail n] [--max-bytes n] [--follow] [-o file] [--url URL] [--token T]\n';
+const USAGE =
+  'usage: edge-telemetry logs pull --node <id> --since <2h|ISO|ms> [--until t] [--container name] [--grep text] [--level info|warn|error|...] [--tail n] [--max-bytes n] [--follow] [-o file] [--url URL] [--token T]\n';
 const PROGRESS_MS = 250;
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
@@ -58,7 +59,8 @@ export function parsePullArgs(argv: string[], env: Readonly<Record<string, strin
   });
   if (!values.node) throw new Error('--node is required');
   if (!values.since) throw new Error('--since is required (e.g. --since 2h)');
-  if (values.level !== undefined && !LEVELS.includes(values.level)) throw new Error(`--level must be one of ${LEVELS.join(', ')}`);
+  if (values.level !== undefined && !LEVELS.includes(values.level))
+    throw new Error(`--level must be one of ${LEVELS.join(', ')}`);
   const int = (v: string | undefined, name: string): number | undefined => {
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name} must be a positive integer`);
@@ -96,7 +98,11 @@ function bytes(n: number): string {
 
 function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
 }
 
 /** One progress line: bar and ETA once the total is known (the node's `end`), else the rate alone. */
@@ -110,7 +116,6 @@ export function formatProgress(s: PullStatus, elapsedMs: number, width = 24): st
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(f * 100).toFixed(0).padStart(3)}%  ${head}  ETA ${eta}`;
 }
 
-
 async function status(a: PullArgs, id: string): Promise<PullStatus> {
   return (await (await apiFetch(a, `/api/v1/log-pulls/${id}`)).json()) as PullStatus;
 }
@@ -120,8 +125,16 @@ async function write(out: Writable, s: string | Uint8Array): Promise<void> {
   if (!out.write(s)) await once(out, 'drain');
 }
 
-async function copyLines(a: PullArgs, id: string, follow: boolean, out: Writable, beforeWrite: () => void): Promise<void> {
-  const res = await apiFetch(a, `/api/v1/log-pulls/${id}/lines${follow ? '?follow=true' : ''}`, { headers: { accept: 'text/plain' } });
+async function copyLines(
+  a: PullArgs,
+  id: string,
+  follow: boolean,
+  out: Writable,
+  beforeWrite: () => void,
+): Promise<void> {
+  const res = await apiFetch(a, `/api/v1/log-pulls/${id}/lines${follow ? '?follow=true' : ''}`, {
+    headers: { accept: 'text/plain' },
+  });
   if (!res.body) return;
   for await (const part of res.body) {
     beforeWrite();
@@ -129,7 +142,11 @@ async function copyLines(a: PullArgs, id: string, follow: boolean, out: Writable
   }
 }
 
-export async function runLogsPull(argv: string[], io: CommandIo, env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+export async function runLogsPull(
+  argv: string[],
+  io: CommandIo,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<number> {
   let a: PullArgs;
   try {
     a = parsePullArgs(argv, env);
@@ -147,7 +164,13 @@ export async function runLogsPull(argv: string[], io: CommandIo, env: Readonly<R
   };
   let timer: NodeJS.Timeout | undefined;
   try {
-    const created = (await (await apiFetch(a, `/api/v1/nodes/${encodeURIComponent(a.node)}/log-pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(a.body) })).json()) as { id: string };
+    const created = (await (
+      await apiFetch(a, `/api/v1/nodes/${encodeURIComponent(a.node)}/log-pulls`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(a.body),
+      })
+    ).json()) as { id: string };
     const id = created.id;
     if (tty) {
       timer = setInterval(() => {
@@ -173,7 +196,10 @@ export async function runLogsPull(argv: string[], io: CommandIo, env: Readonly<R
       return 1;
     }
     if (!a.follow) await copyLines(a, id, false, out, clear);
-    if (tty) io.stderr.write(`pull ${id} done: ${s.linesReceived.toLocaleString('en-US')} lines, ${bytes(s.bytesReceived)} in ${duration(Date.now() - started)}\n`);
+    if (tty)
+      io.stderr.write(
+        `pull ${id} done: ${s.linesReceived.toLocaleString('en-US')} lines, ${bytes(s.bytesReceived)} in ${duration(Date.now() - started)}\n`,
+      );
     return 0;
   } catch (err) {
     if (timer) clearInterval(timer);

@@ -11,7 +11,11 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
   const code = await runLogsTemplates(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
   return { code, out, err };
 }
-const rows = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as { line: number; templateId: string; template: string });
+const rows = (out: string) =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { line: number; templateId: string; template: string });
 
 describe('logs templates', () => {
   it('prints one object per input line, in order, empty lines included (raw, CRLF, no final newline)', async () => {

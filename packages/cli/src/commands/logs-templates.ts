@@ -19,7 +19,11 @@ export async function runLogsTemplates(argv: string[], io: { stdout: Writable; s
   let file: string;
   let format: MessageFormat;
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { format: { type: 'string', default: 'raw' } }, allowPositionals: true });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { format: { type: 'string', default: 'raw' } },
+      allowPositionals: true,
+    });
     format = values.format as MessageFormat;
     if (positionals.length !== 1) throw new Error('expected one file');
     if (!FORMATS.includes(format)) throw new Error(`unknown format ${String(values.format)}`);

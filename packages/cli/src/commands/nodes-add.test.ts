@@ -7,7 +7,13 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../../../../test/support/mosquitto.js';
 import { loadCollectorConfig } from '@edge-telemetry/collector';
-import { hashMosquittoPassword, parseMosquittoHash, runNodesAdd, upsertPasswordLine, type CollectorBrokerConfig } from './nodes-add.js';
+import {
+  hashMosquittoPassword,
+  parseMosquittoHash,
+  runNodesAdd,
+  upsertPasswordLine,
+  type CollectorBrokerConfig,
+} from './nodes-add.js';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
@@ -97,9 +103,13 @@ describe('nodes add: password file', () => {
     const ids = Array.from({ length: 12 }, (_, i) => `gw-race-${i}`);
     const results = await Promise.all(ids.map((id) => run([id, '--password-file', file])));
     const ok = ids.filter((_, i) => results[i]?.code === 0);
-    for (const r of results.filter((x) => x.code !== 0)) expect(r.stderr).toMatch(/^ET_ERR_PASSWORD_FILE: .*another nodes add is running/);
+    for (const r of results.filter((x) => x.code !== 0))
+      expect(r.stderr).toMatch(/^ET_ERR_PASSWORD_FILE: .*another nodes add is running/);
     expect(ok.length).toBeGreaterThan(0);
-    const users = (await readFile(file, 'utf8')).trim().split('\n').map((l) => l.slice(0, l.indexOf(':')));
+    const users = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.slice(0, l.indexOf(':')));
     expect(users.sort()).toEqual(ok.sort());
     await expect(stat(`${file}.lock`)).rejects.toThrow(/ENOENT/);
   });
@@ -132,7 +142,13 @@ describe('nodes add: password file', () => {
 
 describe('nodes add: the printed configuration is one the collector loads', () => {
   it('as a --config file', async () => {
-    const r = await run(['gw-cfg', '--password-file', path.join(dir, 'passwd-cfg'), '--broker', 'mqtts://broker.example:8883']);
+    const r = await run([
+      'gw-cfg',
+      '--password-file',
+      path.join(dir, 'passwd-cfg'),
+      '--broker',
+      'mqtts://broker.example:8883',
+    ]);
     const printed = JSON.parse(r.stdout) as CollectorBrokerConfig;
     const file = path.join(dir, 'collector.json');
     await writeFile(file, r.stdout);
@@ -143,10 +159,20 @@ describe('nodes add: the printed configuration is one the collector loads', () =
 
   it('as environment variables', async () => {
     const r = await run(['gw-env', '--password-file', path.join(dir, 'passwd-cfg'), '--format', 'env']);
-    const env = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     const cfg = loadCollectorConfig([], env);
     expect(cfg.node).toBe('gw-env');
-    expect(cfg.uplink.mqtt).toMatchObject({ url: 'mqtts://localhost:8883', username: 'gw-env', clientId: 'gw-env', tls: { ca: '/etc/edge-telemetry/ca.crt' } });
+    expect(cfg.uplink.mqtt).toMatchObject({
+      url: 'mqtts://localhost:8883',
+      username: 'gw-env',
+      clientId: 'gw-env',
+      tls: { ca: '/etc/edge-telemetry/ca.crt' },
+    });
     expect(cfg.uplink.mqtt.password).toBe(env.EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_PASSWORD);
   });
 });
@@ -179,7 +205,12 @@ describe.runIf(haveMosquitto())('nodes add: Mosquitto compatibility', () => {
     });
     const connect = (password: string) =>
       new Promise<number>((resolve) => {
-        const c = mqtt.connect(broker?.url ?? '', { username: cfg.uplink.mqtt.username, password, reconnectPeriod: 0, connectTimeout: 5000 });
+        const c = mqtt.connect(broker?.url ?? '', {
+          username: cfg.uplink.mqtt.username,
+          password,
+          reconnectPeriod: 0,
+          connectTimeout: 5000,
+        });
         c.once('connect', () => c.end(true, () => resolve(0)));
         c.once('error', (e) => c.end(true, () => resolve((e as { code?: number }).code ?? -1)));
       });

@@ -37,15 +37,28 @@ export const RESERVED_ACCOUNTS: readonly string[] = ['ingester'];
 
 export const NodesAddOptions = Type.Object(
   {
-    id: Type.String({ pattern: NODE_ID_PATTERN.source, description: 'Node id: the broker user name and the third topic level.' }),
+    id: Type.String({
+      pattern: NODE_ID_PATTERN.source,
+      description: 'Node id: the broker user name and the third topic level.',
+    }),
     passwordFile: Type.String({
       minLength: 1,
       default: 'docker/mosquitto/passwd',
-      description: "Mosquitto password file to add the node to (created when missing; the node's entry is replaced when present).",
+      description:
+        "Mosquitto password file to add the node to (created when missing; the node's entry is replaced when present).",
     }),
-    broker: Type.String({ default: 'mqtts://localhost:8883', description: 'Broker URL the node connects to (mqtts:// in production).' }),
-    caFile: Type.String({ default: '/etc/edge-telemetry/ca.crt', description: "Path, on the node, of the CA certificate that signed the broker's certificate." }),
-    format: Type.Union([Type.Literal('json'), Type.Literal('env')], { default: 'json', description: 'json: collector config file; env: KEY=value lines for compose.' }),
+    broker: Type.String({
+      default: 'mqtts://localhost:8883',
+      description: 'Broker URL the node connects to (mqtts:// in production).',
+    }),
+    caFile: Type.String({
+      default: '/etc/edge-telemetry/ca.crt',
+      description: "Path, on the node, of the CA certificate that signed the broker's certificate.",
+    }),
+    format: Type.Union([Type.Literal('json'), Type.Literal('env')], {
+      default: 'json',
+      description: 'json: collector config file; env: KEY=value lines for compose.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -58,7 +71,13 @@ export type NodesAddConfig = Static<typeof NodesAddOptions>;
 export interface CollectorBrokerConfig {
   node: string;
   uplink: {
-    mqtt: { url: string; username: string; password: string; clientId: string; tls: { ca: string; rejectUnauthorized: true } };
+    mqtt: {
+      url: string;
+      username: string;
+      password: string;
+      clientId: string;
+      tls: { ca: string; rejectUnauthorized: true };
+    };
   };
 }
 
@@ -71,7 +90,11 @@ const SALT_BYTES = 12;
 const HASH_BYTES = 64;
 
 /** `$7$<iterations>$<salt b64>$<hash b64>`: the hash half of a Mosquitto password file line. */
-export function hashMosquittoPassword(password: string, salt: Buffer = randomBytes(SALT_BYTES), iterations = MOSQUITTO_PBKDF2_ITERATIONS): string {
+export function hashMosquittoPassword(
+  password: string,
+  salt: Buffer = randomBytes(SALT_BYTES),
+  iterations = MOSQUITTO_PBKDF2_ITERATIONS,
+): string {
   const hash = pbkdf2Sync(password, salt, iterations, HASH_BYTES, 'sha512');
   return `$7$${iterations}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
@@ -80,7 +103,11 @@ export function hashMosquittoPassword(password: string, salt: Buffer = randomByt
 export function parseMosquittoHash(hash: string): { iterations: number; salt: Buffer; hash: Buffer } | undefined {
   const m = /^\$7\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(hash);
   if (!m) return undefined;
-  return { iterations: Number(m[1]), salt: Buffer.from(m[2] as string, 'base64'), hash: Buffer.from(m[3] as string, 'base64') };
+  return {
+    iterations: Number(m[1]),
+    salt: Buffer.from(m[2] as string, 'base64'),
+    hash: Buffer.from(m[3] as string, 'base64'),
+  };
 }
 
 /** 256 random bits, URL-safe, never containing ':' (the password file's separator) or quotes. */
@@ -103,7 +130,15 @@ export function collectorBrokerConfig(cfg: NodesAddConfig, password: string): Co
   // the collector's persistent session under the same id the broker will use.
   return {
     node: cfg.id,
-    uplink: { mqtt: { url: cfg.broker, username: cfg.id, password, clientId: cfg.id, tls: { ca: cfg.caFile, rejectUnauthorized: true } } },
+    uplink: {
+      mqtt: {
+        url: cfg.broker,
+        username: cfg.id,
+        password,
+        clientId: cfg.id,
+        tls: { ca: cfg.caFile, rejectUnauthorized: true },
+      },
+    },
   };
 }
 
@@ -123,7 +158,8 @@ export function formatEnv(c: CollectorBrokerConfig): string {
 
 const NodesAddError = defineErrors('NodesAddError', NodesAddErrorCodes);
 
-const USAGE = 'usage: edge-telemetry nodes add <id> [--password-file path] [--broker mqtts://host:8883] [--ca-file path] [--format json|env]';
+const USAGE =
+  'usage: edge-telemetry nodes add <id> [--password-file path] [--broker mqtts://host:8883] [--ca-file path] [--format json|env]';
 
 /** argv: the arguments after `nodes add`. */
 export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
@@ -146,8 +182,10 @@ export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new NodesAddError('ET_ERR_USAGE', `expected exactly one node id; ${USAGE}`);
   const id = positionals[0] as string;
-  if (!isValidNodeId(id)) throw new NodesAddError('ET_ERR_INVALID_NODE_ID', `"${id}" must match ${NODE_ID_PATTERN.source}`);
-  if (RESERVED_ACCOUNTS.includes(id)) throw new NodesAddError('ET_ERR_RESERVED_NODE_ID', `"${id}" is a service account; pick another id`);
+  if (!isValidNodeId(id))
+    throw new NodesAddError('ET_ERR_INVALID_NODE_ID', `"${id}" must match ${NODE_ID_PATTERN.source}`);
+  if (RESERVED_ACCOUNTS.includes(id))
+    throw new NodesAddError('ET_ERR_RESERVED_NODE_ID', `"${id}" is a service account; pick another id`);
   const raw = {
     id,
     ...(values['password-file'] !== undefined && { passwordFile: values['password-file'] }),
@@ -182,7 +220,12 @@ export async function writePasswordEntry(file: string, user: string, password: s
     lock = await open(lockPath, 'wx');
   } catch (err) {
     const busy = (err as NodeJS.ErrnoException).code === 'EEXIST';
-    throw new NodesAddError('ET_ERR_PASSWORD_FILE', busy ? `${lockPath} exists: another nodes add is running (or one crashed: then delete the lock)` : `${lockPath}: ${(err as Error).message}`);
+    throw new NodesAddError(
+      'ET_ERR_PASSWORD_FILE',
+      busy
+        ? `${lockPath} exists: another nodes add is running (or one crashed: then delete the lock)`
+        : `${lockPath}: ${(err as Error).message}`,
+    );
   }
   try {
     let text = '';
@@ -191,9 +234,13 @@ export async function writePasswordEntry(file: string, user: string, password: s
       text = await readFile(file, 'utf8');
       mode = (await stat(file)).mode & 0o777;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new NodesAddError('ET_ERR_PASSWORD_FILE', `${file}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new NodesAddError('ET_ERR_PASSWORD_FILE', `${file}: ${(err as Error).message}`);
     }
-    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = path.join(
+      path.dirname(file),
+      `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+    );
     try {
       await writeFile(tmp, upsertPasswordLine(text, user, hashMosquittoPassword(password)), { mode });
       await rename(tmp, file);
@@ -218,7 +265,9 @@ export async function runNodesAdd(argv: string[], io: { stdout: Writable; stderr
     if (!cfg.broker.startsWith('mqtts:') && !cfg.broker.startsWith('wss:')) {
       io.stderr.write(`warning: ${cfg.broker} is not TLS: the node's password would cross the network in clear\n`);
     }
-    io.stderr.write(`node ${cfg.id} written to ${cfg.passwordFile}; reload the broker to apply it (docker compose kill -s HUP mosquitto)\n`);
+    io.stderr.write(
+      `node ${cfg.id} written to ${cfg.passwordFile}; reload the broker to apply it (docker compose kill -s HUP mosquitto)\n`,
+    );
     return 0;
   } catch (err) {
     if (err instanceof NodesAddError) {

@@ -36,7 +36,11 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
   const usage = (): ProcessFigures => {
     const c = process.cpuUsage(cpu0);
     const elapsedMs = Date.now() - started;
-    return { elapsedMs, rssBytes: process.memoryUsage.rss(), cpuPct: elapsedMs > 0 ? ((c.user + c.system) / 1000 / elapsedMs) * 100 : 0 };
+    return {
+      elapsedMs,
+      rssBytes: process.memoryUsage.rss(),
+      cpuPct: elapsedMs > 0 ? ((c.user + c.system) / 1000 / elapsedMs) * 100 : 0,
+    };
   };
 
   const fleet = await startFleet(o, series, corpus);

@@ -15,7 +15,9 @@ import { createIngester, resolveConfig } from '@edge-telemetry/ingester';
 import { startEmbeddedBroker } from '../embedded/embedded-broker.js';
 import type { CommandIo } from './index.js';
 
-const collectorBin = fileURLToPath(import.meta.resolve('@edge-telemetry/collector').replace(/index\.js$/, 'bin/collector.js'));
+const collectorBin = fileURLToPath(
+  import.meta.resolve('@edge-telemetry/collector').replace(/index\.js$/, 'bin/collector.js'),
+);
 const cliBin = fileURLToPath(new URL('../bin/edge-telemetry.js', import.meta.url));
 
 export async function runStart(argv: string[], io: CommandIo): Promise<number> {
@@ -74,7 +76,22 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
   const children: ChildProcess[] = [spawn(process.execPath, [collectorBin, '--config', collectorConfig], { stdio })];
   if (simulate > 0) {
     children.push(
-      spawn(process.execPath, [cliBin, 'simulate', '--nodes', String(simulate), '--broker', broker.url, '--mqtt-version', '4', '--data-dir', path.join(dataDir, 'simulated')], { stdio }),
+      spawn(
+        process.execPath,
+        [
+          cliBin,
+          'simulate',
+          '--nodes',
+          String(simulate),
+          '--broker',
+          broker.url,
+          '--mqtt-version',
+          '4',
+          '--data-dir',
+          path.join(dataDir, 'simulated'),
+        ],
+        { stdio },
+      ),
     );
   }
 

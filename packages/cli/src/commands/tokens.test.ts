@@ -27,7 +27,12 @@ describe('edge-telemetry tokens create|list|revoke', () => {
 
   it('creates a token that works, lists it without its secret and revokes it', async () => {
     const c = io();
-    expect(await runTokensCreate(['--name', 'ops laptop', '--role', 'engineer', '--expires-days', '7', '--url', url, '--token', ADMIN_TOKEN], c.io)).toBe(0);
+    expect(
+      await runTokensCreate(
+        ['--name', 'ops laptop', '--role', 'engineer', '--expires-days', '7', '--url', url, '--token', ADMIN_TOKEN],
+        c.io,
+      ),
+    ).toBe(0);
     const [, id] = /^created (tk_[0-9a-f]{16}) "ops laptop" \(engineer, expires /.exec(c.out()) ?? [];
     const secret = c.out().trim().split('\n').at(-1) as string;
     expect(id).toBeDefined();
@@ -48,7 +53,9 @@ describe('edge-telemetry tokens create|list|revoke', () => {
 
   it('reports the API refusal with its code (exit 1) and bad usage with the usage line (exit 2)', async () => {
     const noToken = io();
-    expect(await runTokensList(['--url', url, '--token', 'et_wrong-token-00000000000000000000000000000'], noToken.io)).toBe(1);
+    expect(
+      await runTokensList(['--url', url, '--token', 'et_wrong-token-00000000000000000000000000000'], noToken.io),
+    ).toBe(1);
     expect(noToken.err()).toContain('HTTP 401 ET_ERR_UNAUTHENTICATED');
     const bad = io();
     expect(await runTokensCreate(['--name', 'x', '--role', 'root', '--url', url], bad.io)).toBe(2);
@@ -58,8 +65,15 @@ describe('edge-telemetry tokens create|list|revoke', () => {
 
   it('takes the API and token from the environment when no flag is given', () => {
     const env = { EDGE_TELEMETRY_URL: 'http://h:1/', EDGE_TELEMETRY_ADMIN_TOKEN: 'et_env' };
-    expect(parseCreateArgs(['--name', 'n', '--role', 'viewer'], env)).toMatchObject({ url: 'http://h:1', token: 'et_env', body: { name: 'n', role: 'viewer' } });
-    expect(parseRevokeArgs(['tk_0123456789abcdef'], { ...env, EDGE_TELEMETRY_TOKEN: 'et_user' })).toMatchObject({ token: 'et_user', id: 'tk_0123456789abcdef' });
+    expect(parseCreateArgs(['--name', 'n', '--role', 'viewer'], env)).toMatchObject({
+      url: 'http://h:1',
+      token: 'et_env',
+      body: { name: 'n', role: 'viewer' },
+    });
+    expect(parseRevokeArgs(['tk_0123456789abcdef'], { ...env, EDGE_TELEMETRY_TOKEN: 'et_user' })).toMatchObject({
+      token: 'et_user',
+      id: 'tk_0123456789abcdef',
+    });
     expect(() => parseRevokeArgs(['nope'], env)).toThrow(/token id/);
   });
 });

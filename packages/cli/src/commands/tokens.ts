@@ -10,7 +10,11 @@ import type { CommandIo } from './index.js';
 import { apiFetch, apiUrl, type ApiTarget } from '../api/api-client.js';
 
 const ROLES = ['viewer', 'engineer', 'admin'];
-const COMMON = { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean', default: false } } as const;
+const COMMON = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
 
 export interface TokenInfo {
   id: string;
@@ -30,21 +34,36 @@ interface Target extends ApiTarget {
 type Env = Readonly<Record<string, string | undefined>>;
 
 function target(values: { url?: string; token?: string; json?: boolean }, env: Env): Target {
-  return { url: apiUrl(values.url, env), token: values.token ?? env.EDGE_TELEMETRY_TOKEN ?? env.EDGE_TELEMETRY_ADMIN_TOKEN, json: values.json ?? false };
+  return {
+    url: apiUrl(values.url, env),
+    token: values.token ?? env.EDGE_TELEMETRY_TOKEN ?? env.EDGE_TELEMETRY_ADMIN_TOKEN,
+    json: values.json ?? false,
+  };
 }
 
-export function parseCreateArgs(argv: string[], env: Env): Target & { body: { name: string; role: string; expiresInDays?: number } } {
-  const { values } = parseArgs({ args: argv, options: { ...COMMON, name: { type: 'string' }, role: { type: 'string' }, 'expires-days': { type: 'string' } } });
+export function parseCreateArgs(
+  argv: string[],
+  env: Env,
+): Target & { body: { name: string; role: string; expiresInDays?: number } } {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...COMMON, name: { type: 'string' }, role: { type: 'string' }, 'expires-days': { type: 'string' } },
+  });
   if (!values.name) throw new Error('--name is required (who or what holds the token)');
   if (!values.role || !ROLES.includes(values.role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
   const days = values['expires-days'];
-  if (days !== undefined && (!/^\d+$/.test(days) || Number(days) < 1)) throw new Error('--expires-days must be a positive integer');
-  return { ...target(values, env), body: { name: values.name, role: values.role, ...(days !== undefined ? { expiresInDays: Number(days) } : {}) } };
+  if (days !== undefined && (!/^\d+$/.test(days) || Number(days) < 1))
+    throw new Error('--expires-days must be a positive integer');
+  return {
+    ...target(values, env),
+    body: { name: values.name, role: values.role, ...(days !== undefined ? { expiresInDays: Number(days) } : {}) },
+  };
 }
 
 export function parseRevokeArgs(argv: string[], env: Env): Target & { id: string } {
   const { values, positionals } = parseArgs({ args: argv, options: COMMON, allowPositionals: true });
-  if (positionals.length !== 1 || !/^tk_[0-9a-f]{16}$/.test(positionals[0] as string)) throw new Error('give one token id (tk_ and 16 hex digits; see `tokens list`)');
+  if (positionals.length !== 1 || !/^tk_[0-9a-f]{16}$/.test(positionals[0] as string))
+    throw new Error('give one token id (tk_ and 16 hex digits; see `tokens list`)');
   return { ...target(values, env), id: positionals[0] as string };
 }
 
@@ -54,15 +73,30 @@ export function parseListArgs(argv: string[], env: Env): Target {
 
 /** The API's answer as JSON. */
 async function call<T>(t: Target, method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  const init: RequestInit =
+    body === undefined
+      ? { method }
+      : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
   return (await (await apiFetch(t, path, init)).json()) as T;
 }
 
 /** One line per token, aligned; secrets are never part of a listing. */
 export function formatTokenTable(tokens: TokenInfo[]): string {
-  const rows = [['ID', 'ROLE', 'NAME', 'CREATED', 'EXPIRES', 'REVOKED'], ...tokens.map((t) => [t.id, t.role, t.name, t.createdAt, t.expiresAt ?? '-', t.revokedAt ?? '-'])];
+  const rows = [
+    ['ID', 'ROLE', 'NAME', 'CREATED', 'EXPIRES', 'REVOKED'],
+    ...tokens.map((t) => [t.id, t.role, t.name, t.createdAt, t.expiresAt ?? '-', t.revokedAt ?? '-']),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 async function guarded(io: CommandIo, usage: string, run: () => Promise<void>): Promise<number> {
@@ -77,13 +111,18 @@ async function guarded(io: CommandIo, usage: string, run: () => Promise<void>): 
   }
 }
 
-const USAGE = 'usage: edge-telemetry tokens create --name <n> --role viewer|engineer|admin [--expires-days d] | tokens list | tokens revoke <id>   [--url URL] [--token T] [--json]\n';
+const USAGE =
+  'usage: edge-telemetry tokens create --name <n> --role viewer|engineer|admin [--expires-days d] | tokens list | tokens revoke <id>   [--url URL] [--token T] [--json]\n';
 
 export const runTokensCreate = (argv: string[], io: CommandIo): Promise<number> =>
   guarded(io, USAGE, async () => {
     const a = parseCreateArgs(argv, process.env);
     const t = await call<TokenInfo & { token: string }>(a, 'POST', '/api/v1/tokens', a.body);
-    io.stdout.write(a.json ? JSON.stringify(t) + '\n' : `created ${t.id} "${t.name}" (${t.role}${t.expiresAt ? `, expires ${t.expiresAt}` : ''})\ntoken, shown once (the ingester keeps only its hash):\n${t.token}\n`);
+    io.stdout.write(
+      a.json
+        ? JSON.stringify(t) + '\n'
+        : `created ${t.id} "${t.name}" (${t.role}${t.expiresAt ? `, expires ${t.expiresAt}` : ''})\ntoken, shown once (the ingester keeps only its hash):\n${t.token}\n`,
+    );
   });
 
 export const runTokensList = (argv: string[], io: CommandIo): Promise<number> =>
@@ -97,5 +136,7 @@ export const runTokensRevoke = (argv: string[], io: CommandIo): Promise<number> 
   guarded(io, USAGE, async () => {
     const a = parseRevokeArgs(argv, process.env);
     const t = await call<TokenInfo>(a, 'DELETE', `/api/v1/tokens/${a.id}`);
-    io.stdout.write(a.json ? JSON.stringify(t) + '\n' : `revoked ${t.id} "${t.name}" (${t.role}) at ${t.revokedAt ?? '?'}\n`);
+    io.stdout.write(
+      a.json ? JSON.stringify(t) + '\n' : `revoked ${t.id} "${t.name}" (${t.role}) at ${t.revokedAt ?? '?'}\n`,
+    );
   });

@@ -15,7 +15,11 @@ export async function startEmbeddedBroker(host: string, port: number): Promise<E
   const server = net.createServer(aedes.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(err.code === 'EADDRINUSE' ? `MQTT port ${port} is in use; fix: pass --mqtt-port <free port>` : err.message)),
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE' ? `MQTT port ${port} is in use; fix: pass --mqtt-port <free port>` : err.message,
+        ),
+      ),
     );
     server.listen(port, host, () => resolve());
   });

@@ -18,8 +18,21 @@ export interface NodeFigures {
   cuts: number;
 }
 
-export function nodeFigures(node: string, s: Pick<UplinkStats, 'connected' | 'publishes' | 'resends' | 'acked' | 'bytesSent' | 'queueBatches'>, cuts: number): NodeFigures {
-  return { node, connected: s.connected, published: s.publishes, resends: s.resends, acked: s.acked, bytesSent: s.bytesSent, backlog: s.queueBatches, cuts };
+export function nodeFigures(
+  node: string,
+  s: Pick<UplinkStats, 'connected' | 'publishes' | 'resends' | 'acked' | 'bytesSent' | 'queueBatches'>,
+  cuts: number,
+): NodeFigures {
+  return {
+    node,
+    connected: s.connected,
+    published: s.publishes,
+    resends: s.resends,
+    acked: s.acked,
+    bytesSent: s.bytesSent,
+    backlog: s.queueBatches,
+    cuts,
+  };
 }
 
 const COUNTS = ['published', 'resends', 'acked', 'bytesSent', 'backlog', 'cuts'] as const;
@@ -32,7 +45,17 @@ export interface FleetTotals extends Pick<NodeFigures, (typeof COUNTS)[number]> 
 }
 
 export function fleetTotals(figures: readonly NodeFigures[]): FleetTotals {
-  const t: FleetTotals = { nodes: figures.length, connected: 0, nodesAcked: 0, published: 0, resends: 0, acked: 0, bytesSent: 0, backlog: 0, cuts: 0 };
+  const t: FleetTotals = {
+    nodes: figures.length,
+    connected: 0,
+    nodesAcked: 0,
+    published: 0,
+    resends: 0,
+    acked: 0,
+    bytesSent: 0,
+    backlog: 0,
+    cuts: 0,
+  };
   for (const f of figures) {
     if (f.connected) t.connected++;
     if (f.acked > 0) t.nodesAcked++;

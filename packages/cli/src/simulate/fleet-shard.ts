@@ -3,7 +3,16 @@
  * node id, data folder and MQTT session, sharing what the thread can share (batch codec, demo
  * series, corpus lines). Cuts links at the configured rate through each node's outage gate.
  */
-import { buildCollector, corpusPicker, createPrng, seedFrom, type CorpusDataset, type DemoSeries, type Logger, type RunningCollector } from '@edge-telemetry/collector';
+import {
+  buildCollector,
+  corpusPicker,
+  createPrng,
+  seedFrom,
+  type CorpusDataset,
+  type DemoSeries,
+  type Logger,
+  type RunningCollector,
+} from '@edge-telemetry/collector';
 import { createBatchCodec } from '@edge-telemetry/protocol';
 import { fleetTotals, nodeFigures, type NodeFigures } from './figures.js';
 import { nodeConfig, nodeId } from './node-config.js';
@@ -45,7 +54,12 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
   const probe = sampledProcessProbe(PROBE_PERIOD_MS);
   // zstd 3 rather than 19 against the keyframes: the wire stays v2 with references (what the ingester
   // sees is the same kind of frame), while a thousand nodes' re-encodes fit two cores.
-  const shared = { codec: createBatchCodec({ referenceLevel: 3 }), demoSeries: input.series, demoLogPick: input.corpus ? corpusPicker(input.corpus) : undefined, processProbe: probe };
+  const shared = {
+    codec: createBatchCodec({ referenceLevel: 3 }),
+    demoSeries: input.series,
+    demoLogPick: input.corpus ? corpusPicker(input.corpus) : undefined,
+    processProbe: probe,
+  };
   const startNode = async (i: number): Promise<SimNode> => {
     const node = nodeId(o.prefix, i, o.nodes);
     const gate = o.outageRate > 0 ? await openOutageGate(o.broker) : undefined;
@@ -56,7 +70,9 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
   const nodes: SimNode[] = [];
   // Opening an outbox is mostly waiting on the disk: a few nodes at a time overlap those waits.
   for (let i = input.from; i < input.to; i += START_CONCURRENCY) {
-    const group = await Promise.allSettled(Array.from({ length: Math.min(START_CONCURRENCY, input.to - i) }, (_, k) => startNode(i + k)));
+    const group = await Promise.allSettled(
+      Array.from({ length: Math.min(START_CONCURRENCY, input.to - i) }, (_, k) => startNode(i + k)),
+    );
     for (const g of group) if (g.status === 'fulfilled') nodes.push(g.value);
     const failed = group.find((g) => g.status === 'rejected');
     if (failed) {
@@ -71,7 +87,13 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
     o.outageRate > 0
       ? setInterval(() => {
           const now = Date.now();
-          for (const cut of plannedCuts(nodes.map((n) => n.gate?.down ?? true), o.outageRate, o.outageMs, OUTAGE_STEP_MS, rnd)) {
+          for (const cut of plannedCuts(
+            nodes.map((n) => n.gate?.down ?? true),
+            o.outageRate,
+            o.outageMs,
+            OUTAGE_STEP_MS,
+            rnd,
+          )) {
             const n = nodes[cut.index] as SimNode;
             n.cuts++;
             n.gate?.cut(now + cut.lengthMs);

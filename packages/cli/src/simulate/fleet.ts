@@ -16,12 +16,16 @@ export interface Fleet {
 
 /** Node index ranges [from, to) for each worker, as even as possible. */
 export function shardRanges(nodes: number, workers: number): Array<{ from: number; to: number }> {
-  return Array.from({ length: workers }, (_, w) => ({ from: Math.floor((w * nodes) / workers), to: Math.floor(((w + 1) * nodes) / workers) }));
+  return Array.from({ length: workers }, (_, w) => ({
+    from: Math.floor((w * nodes) / workers),
+    to: Math.floor(((w + 1) * nodes) / workers),
+  }));
 }
 
 class ShardWorker {
   private readonly worker: Worker;
-  private waiting: Array<{ type: FromWorker['type']; resolve: (m: FromWorker) => void; reject: (e: Error) => void }> = [];
+  private waiting: Array<{ type: FromWorker['type']; resolve: (m: FromWorker) => void; reject: (e: Error) => void }> =
+    [];
 
   constructor(input: ShardInput) {
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: input });
@@ -51,15 +55,22 @@ class ShardWorker {
   }
 }
 
-export async function startFleet(options: SimulateOptions, series: DemoSeries, corpus: CorpusDataset[] | undefined): Promise<Fleet> {
-  const workers = shardRanges(options.nodes, options.workers).map((r) => new ShardWorker({ options, ...r, series, corpus }));
+export async function startFleet(
+  options: SimulateOptions,
+  series: DemoSeries,
+  corpus: CorpusDataset[] | undefined,
+): Promise<Fleet> {
+  const workers = shardRanges(options.nodes, options.workers).map(
+    (r) => new ShardWorker({ options, ...r, series, corpus }),
+  );
   try {
     await Promise.all(workers.map((w) => w.next('started')));
   } catch (err) {
     await Promise.all(workers.map((w) => w.terminate()));
     throw err;
   }
-  const all = async (type: 'figures' | 'stopped', request: ToWorker) => (await Promise.all(workers.map((w) => w.next(type, request)))).flatMap((m) => m.figures);
+  const all = async (type: 'figures' | 'stopped', request: ToWorker) =>
+    (await Promise.all(workers.map((w) => w.next(type, request)))).flatMap((m) => m.figures);
   return {
     figures: () => all('figures', { type: 'figures' }),
     stop: () => all('stopped', { type: 'stop' }),

@@ -18,13 +18,24 @@ describe('simulate options', () => {
   it('defaults to the light profile, one worker per core and at most one per 100 nodes', () => {
     const r = parseSimulateArgs(['--nodes', '1000'], 2);
     if (!('options' in r)) throw new Error(r.problems.join('; '));
-    expect(r.options).toMatchObject({ nodes: 1000, workers: 2, logStore: false, outageRate: 0, durationMs: undefined, windowMs: 60_000, scrapeMs: 10_000 });
+    expect(r.options).toMatchObject({
+      nodes: 1000,
+      workers: 2,
+      logStore: false,
+      outageRate: 0,
+      durationMs: undefined,
+      windowMs: 60_000,
+      scrapeMs: 10_000,
+    });
     const small = parseSimulateArgs(['--nodes', '20', '--log-store', '--duration', '30s'], 8);
     expect('options' in small && small.options).toMatchObject({ workers: 1, logStore: true, durationMs: 30_000 });
   });
 
   it('says what to fix', () => {
-    const r = parseSimulateArgs(['--nodes', '0', '--window-ms', '15000', '--duration', 'x', '--broker', 'http://x', '--outage-rate=-1'], 2);
+    const r = parseSimulateArgs(
+      ['--nodes', '0', '--window-ms', '15000', '--duration', 'x', '--broker', 'http://x', '--outage-rate=-1'],
+      2,
+    );
     expect('problems' in r && r.problems).toEqual([
       '--nodes must be a whole number from 1 to 10000',
       '--window-ms must be a multiple of --scrape-ms',
@@ -37,8 +48,15 @@ describe('simulate options', () => {
 
 describe('fleet layout and outage plan', () => {
   it('splits nodes into contiguous, even shards', () => {
-    expect(shardRanges(1000, 2)).toEqual([{ from: 0, to: 500 }, { from: 500, to: 1000 }]);
-    expect(shardRanges(5, 3)).toEqual([{ from: 0, to: 1 }, { from: 1, to: 3 }, { from: 3, to: 5 }]);
+    expect(shardRanges(1000, 2)).toEqual([
+      { from: 0, to: 500 },
+      { from: 500, to: 1000 },
+    ]);
+    expect(shardRanges(5, 3)).toEqual([
+      { from: 0, to: 1 },
+      { from: 1, to: 3 },
+      { from: 3, to: 5 },
+    ]);
   });
 
   it('cuts links at the configured rate, never a node already down, for 0.5-1.5x the mean', () => {

@@ -71,7 +71,10 @@ export function parseDuration(text: string): number | undefined {
 const NODES_PER_WORKER_MIN = 100;
 
 /** Parsed options, or the problems found (each a sentence that says what to fix). */
-export function parseSimulateArgs(argv: string[], cores = os.availableParallelism()): { options: SimulateOptions } | { problems: string[] } {
+export function parseSimulateArgs(
+  argv: string[],
+  cores = os.availableParallelism(),
+): { options: SimulateOptions } | { problems: string[] } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -94,7 +97,8 @@ export function parseSimulateArgs(argv: string[], cores = os.availableParallelis
   const problems: string[] = [];
   const int = (name: string, text: string, min: number, max: number): number => {
     const v = Number(text);
-    if (!Number.isInteger(v) || v < min || v > max) problems.push(`--${name} must be a whole number from ${min} to ${max}`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      problems.push(`--${name} must be a whole number from ${min} to ${max}`);
     return v;
   };
   const nodes = int('nodes', values.nodes, 1, 10_000);
@@ -103,9 +107,11 @@ export function parseSimulateArgs(argv: string[], cores = os.availableParallelis
   if (windowMs % scrapeMs !== 0) problems.push('--window-ms must be a multiple of --scrape-ms');
   const mqttVersion = int('mqtt-version', values['mqtt-version'], 4, 5) as 4 | 5;
   const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
-  if (values.duration !== undefined && (durationMs === undefined || durationMs <= 0)) problems.push('--duration must be like 30s, 10m or 2h');
+  if (values.duration !== undefined && (durationMs === undefined || durationMs <= 0))
+    problems.push('--duration must be like 30s, 10m or 2h');
   const outageRate = Number(values['outage-rate']);
-  if (!Number.isFinite(outageRate) || outageRate < 0) problems.push('--outage-rate must be a number of cuts per node per hour, 0 or more');
+  if (!Number.isFinite(outageRate) || outageRate < 0)
+    problems.push('--outage-rate must be a number of cuts per node per hour, 0 or more');
   const outageMs = int('outage-ms', values['outage-ms'], 100, 86_400_000);
   const progressS = Number(values.progress);
   if (!Number.isFinite(progressS) || progressS < 0) problems.push('--progress must be a number of seconds, 0 or more');

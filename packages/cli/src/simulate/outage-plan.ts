@@ -7,7 +7,13 @@ export interface PlannedCut {
   lengthMs: number;
 }
 
-export function plannedCuts(down: readonly boolean[], perNodePerHour: number, meanMs: number, stepMs: number, r: () => number): PlannedCut[] {
+export function plannedCuts(
+  down: readonly boolean[],
+  perNodePerHour: number,
+  meanMs: number,
+  stepMs: number,
+  r: () => number,
+): PlannedCut[] {
   const p = 1 - Math.exp((-perNodePerHour * stepMs) / 3_600_000);
   const cuts: PlannedCut[] = [];
   for (let i = 0; i < down.length; i++) {

@@ -2,4 +2,8 @@
 import type { NodeFigures } from './figures.js';
 
 export type ToWorker = { type: 'figures' } | { type: 'stop' };
-export type FromWorker = { type: 'started' } | { type: 'figures'; figures: NodeFigures[] } | { type: 'stopped'; figures: NodeFigures[] } | { type: 'failed'; error: string };
+export type FromWorker =
+  | { type: 'started' }
+  | { type: 'figures'; figures: NodeFigures[] }
+  | { type: 'stopped'; figures: NodeFigures[] }
+  | { type: 'failed'; error: string };

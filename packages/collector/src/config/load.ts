@@ -5,14 +5,20 @@ import { collectorConfigSpec, type CollectorConfig } from './options.js';
 
 /** A node id derived from the host name, for when none is configured. */
 export function defaultNodeId(hostname = os.hostname()): string {
-  return hostname.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64) || 'node';
+  return (
+    hostname
+      .replace(/[^A-Za-z0-9_.-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 64) || 'node'
+  );
 }
 
 /** `--config path` (optional) + environment; the node id defaults to the host name. */
 export function loadCollectorConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CollectorConfig {
   const i = argv.indexOf('--config');
   const file = i >= 0 ? argv[i + 1] : undefined;
-  if (i >= 0 && (!file || file.startsWith('--'))) throw new ConfigError(['--config needs a path; fix: --config ./collector.json']);
+  if (i >= 0 && (!file || file.startsWith('--')))
+    throw new ConfigError(['--config needs a path; fix: --config ./collector.json']);
   let parsed: unknown;
   if (file) {
     try {

@@ -18,18 +18,47 @@ import { SenderOptionsSchema } from '../uplink/sender/options.js';
 import { PullOptionsSchema } from '../pull/options.js';
 
 /** A stage's options with an `enabled` switch and without the paths the collector derives from dataDir. */
-function stage<T extends TObject, K extends keyof T['properties'] & string>(schema: T, enabled: boolean, derived: K[], what: string) {
-  return Type.Composite([Type.Object({ enabled: Type.Boolean({ default: enabled, description: `Turn the ${what} on or off.` }) }), Type.Omit(schema, derived)]);
+function stage<T extends TObject, K extends keyof T['properties'] & string>(
+  schema: T,
+  enabled: boolean,
+  derived: K[],
+  what: string,
+) {
+  return Type.Composite([
+    Type.Object({ enabled: Type.Boolean({ default: enabled, description: `Turn the ${what} on or off.` }) }),
+    Type.Omit(schema, derived),
+  ]);
 }
 
 export const CollectorConfigSchema = Type.Object({
-  node: Type.String({ pattern: NODE_ID_PATTERN.source, description: 'This gateway\'s node id: letters, digits, `_.-`, at most 64; it is the MQTT topic level and the broker user. Default: the host name.' }),
-  dataDir: Type.String({ minLength: 1, default: '/var/lib/edge-telemetry', description: 'The one writable volume: outbox, full-log store, checkpoints.' }),
-  scrapeIntervalMs: Type.Integer({ minimum: 100, default: 10_000, description: 'How often metric sources are read (ms).' }),
+  node: Type.String({
+    pattern: NODE_ID_PATTERN.source,
+    description:
+      "This gateway's node id: letters, digits, `_.-`, at most 64; it is the MQTT topic level and the broker user. Default: the host name.",
+  }),
+  dataDir: Type.String({
+    minLength: 1,
+    default: '/var/lib/edge-telemetry',
+    description: 'The one writable volume: outbox, full-log store, checkpoints.',
+  }),
+  scrapeIntervalMs: Type.Integer({
+    minimum: 100,
+    default: 10_000,
+    description: 'How often metric sources are read (ms).',
+  }),
   downsample: DownsampleOptionsSchema,
   http: Type.Object({
-    host: Type.String({ default: '127.0.0.1', description: 'Address of the /healthz and /metrics (Prometheus) listener; 0.0.0.0 to let a Prometheus elsewhere scrape it.' }),
-    port: Type.Integer({ minimum: -1, maximum: 65535, default: 9464, description: 'Port of that listener; 0 = any free port, -1 = no listener.' }),
+    host: Type.String({
+      default: '127.0.0.1',
+      description:
+        'Address of the /healthz and /metrics (Prometheus) listener; 0.0.0.0 to let a Prometheus elsewhere scrape it.',
+    }),
+    port: Type.Integer({
+      minimum: -1,
+      maximum: 65535,
+      default: 9464,
+      description: 'Port of that listener; 0 = any free port, -1 = no listener.',
+    }),
   }),
   sources: Type.Object({
     host: stage(HostSourceOptionsSchema, true, ['dataDir'], 'host metrics source (/proc, statfs of dataDir)'),
@@ -37,7 +66,12 @@ export const CollectorConfigSchema = Type.Object({
     docker: stage(DockerSourceOptionsSchema, false, [], 'Docker Engine API source (metrics and lifecycle events)'),
     logFiles: stage(LogFileSourceOptionsSchema, false, ['checkpointPath'], 'json-file and CRI log file source'),
     demo: Type.Object({
-      containers: Type.Integer({ minimum: 0, maximum: 500, default: 0, description: 'Simulated containers (metrics shaped by real NAB series, generated logs); 0 = off.' }),
+      containers: Type.Integer({
+        minimum: 0,
+        maximum: 500,
+        default: 0,
+        description: 'Simulated containers (metrics shaped by real NAB series, generated logs); 0 = off.',
+      }),
     }),
   }),
   logs: LogPipelineOptionsSchema,
@@ -60,9 +94,12 @@ export const collectorConfigSpec: ConfigSpec<typeof CollectorConfigSchema> = {
   check: (c) => {
     const problems: string[] = [];
     if (c.downsample.windowMs % c.scrapeIntervalMs !== 0) {
-      problems.push(`downsample.windowMs (${c.downsample.windowMs}) must be a multiple of scrapeIntervalMs (${c.scrapeIntervalMs}); fix: change one of them`);
+      problems.push(
+        `downsample.windowMs (${c.downsample.windowMs}) must be a multiple of scrapeIntervalMs (${c.scrapeIntervalMs}); fix: change one of them`,
+      );
     }
-    if (c.uplink.mqtt.reconnectMaxMs < c.uplink.mqtt.reconnectMinMs) problems.push('uplink.mqtt.reconnectMaxMs must be >= reconnectMinMs; fix: raise reconnectMaxMs');
+    if (c.uplink.mqtt.reconnectMaxMs < c.uplink.mqtt.reconnectMinMs)
+      problems.push('uplink.mqtt.reconnectMaxMs must be >= reconnectMinMs; fix: raise reconnectMaxMs');
     return problems;
   },
 };

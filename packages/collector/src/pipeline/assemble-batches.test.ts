@@ -2,14 +2,50 @@ import { describe, expect, it } from 'vitest';
 import { LogLevel, type LogEvent, type LogTemplate, type NodeHealth } from '@edge-telemetry/protocol';
 import { assembleBatches, type BatchDraft } from './assemble-batches.js';
 
-const health: NodeHealth = { uplinkBytes: 0, rawBytes: 0, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: 0, cpuPct: 0, rssBytes: 0, agentVersion: 't' };
-const log = (level: number, message: string): LogEvent => ({ ts: 1, container: 'c', level: level as LogEvent['level'], message, stream: 'stdout', repeat: 1, templateId: '', fields: {} });
+const health: NodeHealth = {
+  uplinkBytes: 0,
+  rawBytes: 0,
+  queueBatches: 0,
+  queueBytes: 0,
+  budgetLeftBytes: -1,
+  degradeLevel: 0,
+  cpuPct: 0,
+  rssBytes: 0,
+  agentVersion: 't',
+};
+const log = (level: number, message: string): LogEvent => ({
+  ts: 1,
+  container: 'c',
+  level: level as LogEvent['level'],
+  message,
+  stream: 'stdout',
+  repeat: 1,
+  templateId: '',
+  fields: {},
+});
 const tpl = (id: string, count: number, samples: number): LogTemplate => ({
-  container: 'c', id, template: `t ${id} <*>`, level: LogLevel.info, count, firstSeen: 1, lastSeen: 2,
+  container: 'c',
+  id,
+  template: `t ${id} <*>`,
+  level: LogLevel.info,
+  count,
+  firstSeen: 1,
+  lastSeen: 2,
   samples: Array.from({ length: samples }, (_, i) => ({ ts: i, params: [String(i)] })),
 });
 const window = (over: Partial<BatchDraft>): BatchDraft => ({
-  node: 'n', sentAt: 3, windowStart: 0, windowEnd: 60_000, health, containers: [], metrics: [], logs: [], templates: [], events: [], drops: [], ...over,
+  node: 'n',
+  sentAt: 3,
+  windowStart: 0,
+  windowEnd: 60_000,
+  health,
+  containers: [],
+  metrics: [],
+  logs: [],
+  templates: [],
+  events: [],
+  drops: [],
+  ...over,
 });
 
 describe('assembleBatches', () => {
@@ -34,20 +70,52 @@ describe('assembleBatches', () => {
   });
 
   it('orders rows so that alike ones sit together: metrics by metric then container, lines by container then time, templates by container then first seen', () => {
-    const metric = (container: string, name: string) => ({ container, metric: name, start: 0, end: 60_000, count: 1, sum: 1, min: 1, max: 1, last: 1, gaps: 0, resets: 0 });
-    const at = (container: string, ts: number, level: number): LogEvent => ({ ...log(level, `${container}@${ts}`), container, ts });
-    const seen = (container: string, id: string, firstSeen: number): LogTemplate => ({ ...tpl(id, 1, 1), container, firstSeen });
+    const metric = (container: string, name: string) => ({
+      container,
+      metric: name,
+      start: 0,
+      end: 60_000,
+      count: 1,
+      sum: 1,
+      min: 1,
+      max: 1,
+      last: 1,
+      gaps: 0,
+      resets: 0,
+    });
+    const at = (container: string, ts: number, level: number): LogEvent => ({
+      ...log(level, `${container}@${ts}`),
+      container,
+      ts,
+    });
+    const seen = (container: string, id: string, firstSeen: number): LogTemplate => ({
+      ...tpl(id, 1, 1),
+      container,
+      firstSeen,
+    });
     const out = assembleBatches(
       window({
         metrics: [metric('b', 'cpu'), metric('b', 'mem'), metric('a', 'cpu'), metric('a', 'mem')],
-        logs: [at('b', 1, LogLevel.warn), at('a', 2, LogLevel.warn), at('b', 3, LogLevel.error), at('a', 4, LogLevel.info), at('a', 0, LogLevel.info)],
+        logs: [
+          at('b', 1, LogLevel.warn),
+          at('a', 2, LogLevel.warn),
+          at('b', 3, LogLevel.error),
+          at('a', 4, LogLevel.info),
+          at('a', 0, LogLevel.info),
+        ],
         templates: [seen('b', 'x', 5), seen('a', 'z', 7), seen('a', 'y', 3), seen('a', 'w', 7)],
       }),
     );
     const byClass = new Map(out.map((b) => [b.priorityClass, b.draft]));
-    expect(byClass.get(0)!.metrics.map((m) => `${m.metric}/${m.container}`)).toEqual(['cpu/a', 'cpu/b', 'mem/a', 'mem/b']);
+    expect(byClass.get(0)!.metrics.map((m) => `${m.metric}/${m.container}`)).toEqual([
+      'cpu/a',
+      'cpu/b',
+      'mem/a',
+      'mem/b',
+    ]);
     expect(byClass.get(1)!.logs.map((l) => l.message)).toEqual(['a@2', 'b@1', 'b@3']);
     expect(byClass.get(3)!.logs.map((l) => l.message)).toEqual(['a@0', 'a@4']);
-    for (const cls of [2, 3] as const) expect(byClass.get(cls)!.templates.map((t) => t.id)).toEqual(['y', 'w', 'z', 'x']);
+    for (const cls of [2, 3] as const)
+      expect(byClass.get(cls)!.templates.map((t) => t.id)).toEqual(['y', 'w', 'z', 'x']);
   });
 });

@@ -19,7 +19,13 @@ export type BatchDraft = Omit<Batch, 'epoch' | 'seq'>;
 
 export function assembleBatches(window: BatchDraft): Array<{ priorityClass: PriorityClassValue; draft: BatchDraft }> {
   const empty = { containers: [], metrics: [], logs: [], templates: [], events: [], drops: [] };
-  const base = { node: window.node, sentAt: window.sentAt, windowStart: window.windowStart, windowEnd: window.windowEnd, health: window.health };
+  const base = {
+    node: window.node,
+    sentAt: window.sentAt,
+    windowStart: window.windowStart,
+    windowEnd: window.windowEnd,
+    health: window.health,
+  };
   const logs = [...window.logs].sort(byContainerThenTime);
   const severe = logs.filter((l) => l.level >= LogLevel.warn);
   const mild = logs.filter((l) => l.level < LogLevel.warn);
@@ -36,6 +42,7 @@ export function assembleBatches(window: BatchDraft): Array<{ priorityClass: Prio
   ];
   if (severe.length) out.push({ priorityClass: 1, draft: { ...base, ...empty, logs: severe } });
   if (counts.length) out.push({ priorityClass: 2, draft: { ...base, ...empty, templates: counts } });
-  if (mild.length || samples.length) out.push({ priorityClass: 3, draft: { ...base, ...empty, logs: mild, templates: samples } });
+  if (mild.length || samples.length)
+    out.push({ priorityClass: 3, draft: { ...base, ...empty, logs: mild, templates: samples } });
   return out;
 }

@@ -16,8 +16,10 @@ import type { LogEvent, LogTemplate, MetricSummary } from '@edge-telemetry/proto
 
 const text = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-export const byMetricThenContainer = (a: MetricSummary, b: MetricSummary): number => text(a.metric, b.metric) || text(a.container, b.container) || a.start - b.start;
+export const byMetricThenContainer = (a: MetricSummary, b: MetricSummary): number =>
+  text(a.metric, b.metric) || text(a.container, b.container) || a.start - b.start;
 
 export const byContainerThenTime = (a: LogEvent, b: LogEvent): number => text(a.container, b.container) || a.ts - b.ts;
 
-export const byContainerThenFirstSeen = (a: LogTemplate, b: LogTemplate): number => text(a.container, b.container) || a.firstSeen - b.firstSeen || text(a.id, b.id);
+export const byContainerThenFirstSeen = (a: LogTemplate, b: LogTemplate): number =>
+  text(a.container, b.container) || a.firstSeen - b.firstSeen || text(a.id, b.id);

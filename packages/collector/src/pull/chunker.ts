@@ -24,7 +24,12 @@ export interface ChunkTotals {
  * Yields chunks of at least `chunkBytes` raw bytes (the last one smaller), stopping before the
  * line that would pass `maxBytes`. `totals` is filled in when the iteration ends.
  */
-export async function* chunkLines(lines: AsyncIterable<string>, chunkBytes: number, maxBytes: number | undefined, totals: ChunkTotals): AsyncGenerator<PulledChunk> {
+export async function* chunkLines(
+  lines: AsyncIterable<string>,
+  chunkBytes: number,
+  maxBytes: number | undefined,
+  totals: ChunkTotals,
+): AsyncGenerator<PulledChunk> {
   const hash = createHash('sha256');
   const limit = maxBytes ?? Infinity;
   let seq = 0;

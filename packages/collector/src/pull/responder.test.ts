@@ -27,7 +27,13 @@ describe('PullResponder', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-pull-'));
     store = await LogStore.open(logStoreOptions({ dir }));
     for (let i = 0; i < 3000; i++) {
-      store.append({ ts: T0 + i * 10, container: i % 3 === 0 ? 'api' : 'db', stream: 'stdout', level: i % 7 === 0 ? 4 : 2, line: `request ${i} done user=u${i % 17}@example.com\nsecond` });
+      store.append({
+        ts: T0 + i * 10,
+        container: i % 3 === 0 ? 'api' : 'db',
+        stream: 'stdout',
+        level: i % 7 === 0 ? 4 : 2,
+        line: `request ${i} done user=u${i % 17}@example.com\nsecond`,
+      });
     }
     await store.flush();
     sent = [];
@@ -56,7 +62,14 @@ describe('PullResponder', () => {
     });
   }
   const cmd = (c: Partial<CommandMessage> & Pick<CommandMessage, 'type'>): CommandMessage =>
-    ({ v: 1, pullId: 'p1', expiresAt: Date.now() + 60_000, filter: { since: T0, until: T0 + 30_000 }, fromChunk: 0, ...c }) as CommandMessage;
+    ({
+      v: 1,
+      pullId: 'p1',
+      expiresAt: Date.now() + 60_000,
+      filter: { since: T0, until: T0 + 30_000 },
+      fromChunk: 0,
+      ...c,
+    }) as CommandMessage;
   const ended = () => sent.find((m) => m.type === 'end');
   const until = async (f: () => boolean) => {
     for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -66,8 +79,15 @@ describe('PullResponder', () => {
     for await (const r of store.query({ since: T0, until: T0 + 30_000, ...filter })) out.push(formatPulledLine(r));
     return out;
   }
-  const digest = (lines: string[]) => createHash('sha256').update(lines.map((l) => l + '\n').join('')).digest('hex');
-  const chunkLines = () => sent.flatMap((m) => (m.type === 'chunk' ? [m] : [])).sort((a, b) => a.seq - b.seq).flatMap((c) => c.lines);
+  const digest = (lines: string[]) =>
+    createHash('sha256')
+      .update(lines.map((l) => l + '\n').join(''))
+      .digest('hex');
+  const chunkLines = () =>
+    sent
+      .flatMap((m) => (m.type === 'chunk' ? [m] : []))
+      .sort((a, b) => a.seq - b.seq)
+      .flatMap((c) => c.lines);
 
   it('streams the filtered lines in numbered chunks, then totals and a digest equal to the store', async () => {
     const r = responder();
@@ -79,7 +99,9 @@ describe('PullResponder', () => {
     const end = ended();
     expect(end).toMatchObject({ type: 'end', lines: want.length, digest: digest(want) });
     expect(r.stats().chunksPublished).toBe(end?.type === 'end' ? end.chunks : -1);
-    expect(want[0]).toMatch(/^2026-11-01T\d\d:\d\d:\d\d\.\d{3}Z\tapi\tstdout\tERROR\trequest \d+ done user=u\d+@example\.com\\nsecond$/);
+    expect(want[0]).toMatch(
+      /^2026-11-01T\d\d:\d\d:\d\d\.\d{3}Z\tapi\tstdout\tERROR\trequest \d+ done user=u\d+@example\.com\\nsecond$/,
+    );
   });
 
   it('resumes from fromChunk and resends only the chunks asked for', async () => {

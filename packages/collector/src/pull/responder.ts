@@ -8,7 +8,14 @@
  * running pull ignores a `pull` for itself, so no chunk is published twice by this side (MQTT's
  * own QoS 1 retransmission of an unacknowledged publish aside, which the ingester deduplicates).
  */
-import { LogLevel, createPullCodec, topics, type CommandMessage, type PullCodec, type PullFilter } from '@edge-telemetry/protocol';
+import {
+  LogLevel,
+  createPullCodec,
+  topics,
+  type CommandMessage,
+  type PullCodec,
+  type PullFilter,
+} from '@edge-telemetry/protocol';
 import type { LogQuery } from '../store/log-store.js';
 import type { StoredLogRecord } from '../store/record-codec.js';
 import type { Redactor, RedactionCounts } from '../transforms/redact/redactor.js';
@@ -105,7 +112,11 @@ export class PullResponder {
     if (this.closed) return;
     if (cmd.expiresAt < this.d.clock.now()) {
       this.s.commandsExpired++;
-      this.d.log?.('info', 'pull: ignored an expired command', { pullId: cmd.pullId, type: cmd.type, expiresAt: cmd.expiresAt });
+      this.d.log?.('info', 'pull: ignored an expired command', {
+        pullId: cmd.pullId,
+        type: cmd.type,
+        expiresAt: cmd.expiresAt,
+      });
       return;
     }
     if (cmd.type === 'cancel') return this.cancel(cmd.pullId);
@@ -159,14 +170,19 @@ export class PullResponder {
     this.execute(pullId, run)
       .catch((err: Error) => {
         this.d.log?.('warn', 'pull: failed on the node', { pullId, err: err.message });
-        this.publishEnd(pullId, { chunks: 0, lines: 0, bytes: 0, digest: '' }, `ET_ERR_PULL_NODE: ${err.message}`.slice(0, 1000));
+        this.publishEnd(
+          pullId,
+          { chunks: 0, lines: 0, bytes: 0, digest: '' },
+          `ET_ERR_PULL_NODE: ${err.message}`.slice(0, 1000),
+        );
       })
       .finally(() => {
         if (this.runs.get(pullId) === run) this.runs.delete(pullId);
         this.known.set(pullId, run.filter);
         if (this.known.size > REMEMBERED_PULLS) this.known.delete(this.known.keys().next().value as string);
         // A resend that came in after the last pass but before this point.
-        if (!run.stopped && !this.closed && run.resend.size > 0) this.start(pullId, { filter: run.filter, nextSeq: Infinity, resend: new Set(run.resend), stopped: false });
+        if (!run.stopped && !this.closed && run.resend.size > 0)
+          this.start(pullId, { filter: run.filter, nextSeq: Infinity, resend: new Set(run.resend), stopped: false });
       });
   }
 
@@ -180,11 +196,23 @@ export class PullResponder {
       const only = first ? undefined : new Set(run.resend);
       if (only) run.resend.clear();
       totals = emptyTotals();
-      for await (const chunk of chunkLines(this.lines(run.filter), this.d.options.chunkBytes, run.filter.maxBytes, totals)) {
+      for await (const chunk of chunkLines(
+        this.lines(run.filter),
+        this.d.options.chunkBytes,
+        run.filter.maxBytes,
+        totals,
+      )) {
         if (run.stopped) break;
         const wanted = only ? only.has(chunk.seq) : chunk.seq >= run.nextSeq || run.resend.delete(chunk.seq);
         if (!wanted) continue;
-        const payload = this.codec.encode({ v: 1, type: 'chunk', node: this.d.node, pullId, seq: chunk.seq, lines: chunk.lines });
+        const payload = this.codec.encode({
+          v: 1,
+          type: 'chunk',
+          node: this.d.node,
+          pullId,
+          seq: chunk.seq,
+          lines: chunk.lines,
+        });
         const wire = payload.length + topic.length + PUBLISH_OVERHEAD;
         if (!(await this.admit(run, wire))) break;
         while (inflight.length >= this.d.options.window) await this.settleOldest(inflight);
@@ -213,9 +241,17 @@ export class PullResponder {
   }
 
   private async *lines(f: PullFilter): AsyncGenerator<string> {
-    const q: LogQuery = { since: f.since, until: f.until, container: f.container, tail: f.tail, grep: f.grep, level: f.level === undefined ? undefined : LogLevel[f.level] };
+    const q: LogQuery = {
+      since: f.since,
+      until: f.until,
+      container: f.container,
+      tail: f.tail,
+      grep: f.grep,
+      level: f.level === undefined ? undefined : LogLevel[f.level],
+    };
     const redactor = this.d.redactor;
-    for await (const r of this.d.store.query(q)) yield formatPulledLine(r, redactor ? redactor.redact(r.line, this.s.redactions) : r.line);
+    for await (const r of this.d.store.query(q))
+      yield formatPulledLine(r, redactor ? redactor.redact(r.line, this.s.redactions) : r.line);
   }
 
   /** Waits for the link and the pull allowance; false when the run was stopped meanwhile. */
@@ -240,7 +276,10 @@ export class PullResponder {
   private async settleOldest(inflight: Inflight[]): Promise<void> {
     const oldest = inflight[0];
     if (!oldest) return;
-    const settled = await Promise.race([oldest.acked.then(() => true), this.sleep(this.d.options.reconnectPollMs).then(() => false)]);
+    const settled = await Promise.race([
+      oldest.acked.then(() => true),
+      this.sleep(this.d.options.reconnectPollMs).then(() => false),
+    ]);
     if (settled) inflight.shift();
     // mqtt.js drops the callbacks of publishes caught by a reconnect: after a disconnect (or a
     // reconnect too quick to see) nothing in the window is waited for any longer.
@@ -250,8 +289,22 @@ export class PullResponder {
     }
   }
 
-  private publishEnd(pullId: string, t: { chunks: number; lines: number; bytes: number; digest: string }, error: string | undefined): void {
-    const end = this.codec.encode({ v: 1, type: 'end', node: this.d.node, pullId, chunks: t.chunks, lines: t.lines, bytes: t.bytes, digest: t.digest, ...(error ? { error } : {}) });
+  private publishEnd(
+    pullId: string,
+    t: { chunks: number; lines: number; bytes: number; digest: string },
+    error: string | undefined,
+  ): void {
+    const end = this.codec.encode({
+      v: 1,
+      type: 'end',
+      node: this.d.node,
+      pullId,
+      chunks: t.chunks,
+      lines: t.lines,
+      bytes: t.bytes,
+      digest: t.digest,
+      ...(error ? { error } : {}),
+    });
     // Not awaited: after chunks in publish order, and if the link drops it may never settle;
     // a lost `end` is asked for again by the ingester's stall timer.
     this.d.link.publish(topics.pull(this.d.node, pullId), end).catch(() => {

@@ -5,7 +5,12 @@ describe('startAlignedTimer', () => {
   it('runs each tick once, on multiples of the interval, even when timers fire early', async () => {
     const ticks: number[] = [];
     // A clock that lags the timers by 3 ms, as Date.now() can against Node's monotonic timers.
-    const timer = startAlignedTimer(20, async (t) => void ticks.push(t), () => {}, () => Date.now() - 3);
+    const timer = startAlignedTimer(
+      20,
+      async (t) => void ticks.push(t),
+      () => {},
+      () => Date.now() - 3,
+    );
     await new Promise((r) => setTimeout(r, 300));
     await timer.stop();
     expect(ticks.length).toBeGreaterThan(5);
@@ -14,7 +19,11 @@ describe('startAlignedTimer', () => {
   });
 
   it('skips and counts a tick while the previous run is still going', async () => {
-    const timer = startAlignedTimer(20, () => new Promise((r) => setTimeout(r, 70)), () => {});
+    const timer = startAlignedTimer(
+      20,
+      () => new Promise((r) => setTimeout(r, 70)),
+      () => {},
+    );
     await new Promise((r) => setTimeout(r, 300));
     await timer.stop();
     expect(timer.skipped).toBeGreaterThan(0);
@@ -22,7 +31,11 @@ describe('startAlignedTimer', () => {
 
   it('stop() resolves only after a tick already running has finished', async () => {
     let finished = false;
-    const timer = startAlignedTimer(10, () => new Promise<void>((r) => setTimeout(() => ((finished = true), r()), 80)), () => {});
+    const timer = startAlignedTimer(
+      10,
+      () => new Promise<void>((r) => setTimeout(() => ((finished = true), r()), 80)),
+      () => {},
+    );
     await new Promise((r) => setTimeout(r, 30));
     await timer.stop();
     expect(finished).toBe(true);

@@ -9,7 +9,12 @@ export interface AlignedTimer {
   readonly skipped: number;
 }
 
-export function startAlignedTimer(intervalMs: number, fn: (tick: number) => Promise<void>, onError: (err: unknown) => void, now: () => number = Date.now): AlignedTimer {
+export function startAlignedTimer(
+  intervalMs: number,
+  fn: (tick: number) => Promise<void>,
+  onError: (err: unknown) => void,
+  now: () => number = Date.now,
+): AlignedTimer {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;

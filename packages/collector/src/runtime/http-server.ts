@@ -18,14 +18,22 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(host: string, port: number, deps: { health(): CollectorHealth; prometheus: PrometheusExporter }): Promise<HttpServer> {
+export async function startHttpServer(
+  host: string,
+  port: number,
+  deps: { health(): CollectorHealth; prometheus: PrometheusExporter },
+): Promise<HttpServer> {
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', ...deps.health() }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: 'ok', ...deps.health() }));
     } else if (req.method === 'GET' && req.url === '/metrics') {
       deps.prometheus.getMetricsRequestHandler(req, res);
     } else {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'ET_ERR_NOT_FOUND', message: 'GET /healthz or /metrics' }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ code: 'ET_ERR_NOT_FOUND', message: 'GET /healthz or /metrics' }));
     }
   });
   await new Promise<void>((resolve, reject) => {

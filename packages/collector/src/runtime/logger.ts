@@ -8,7 +8,10 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createJsonLogger(out: { write(s: string): unknown } = process.stderr, base: Record<string, unknown> = {}): Logger {
+export function createJsonLogger(
+  out: { write(s: string): unknown } = process.stderr,
+  base: Record<string, unknown> = {},
+): Logger {
   const line = (level: string, msg: string, fields?: Record<string, unknown>) =>
     out.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...fields }) + '\n');
   return {

@@ -86,7 +86,6 @@ export class SelfHealth {
     this.meter.removeBatchObservableCallback(this.observe, this.observables);
     if (this.ownsProvider) await this.provider.shutdown();
   }
-
 }
 
 /**

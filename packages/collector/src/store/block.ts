@@ -50,7 +50,9 @@ export function parseBlock(data: Buffer, at: number): ParsedBlock | undefined {
   if (crc32(data.subarray(at + 12, end)) !== data.readUInt32LE(at + 8)) return undefined;
   let containers: string[];
   try {
-    containers = JSON.parse(data.toString('utf8', at + BLOCK_HEADER_BYTES, at + BLOCK_HEADER_BYTES + namesLen)) as string[];
+    containers = JSON.parse(
+      data.toString('utf8', at + BLOCK_HEADER_BYTES, at + BLOCK_HEADER_BYTES + namesLen),
+    ) as string[];
   } catch {
     return undefined;
   }

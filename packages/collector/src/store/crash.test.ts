@@ -34,7 +34,11 @@ function runAndKill(dir: string, run: number): Promise<number> {
       }
     });
     child.on('error', reject);
-    child.on('exit', (_code, signal) => (signal === 'SIGKILL' ? resolve(acked) : reject(new Error(`writer exited without being killed (${String(_code)})`))));
+    child.on('exit', (_code, signal) =>
+      signal === 'SIGKILL'
+        ? resolve(acked)
+        : reject(new Error(`writer exited without being killed (${String(_code)})`)),
+    );
   });
 }
 
@@ -48,7 +52,9 @@ describe('LogStore under kill -9', () => {
     try {
       const acked: number[] = [];
       for (let run = 0; run < RUNS; run++) acked.push(await runAndKill(dir, run));
-      const store = await LogStore.open(logStoreOptions({ dir, maxBytes: 64 * 1024 * 1024, segmentBytes: 64 * 1024, blockBytes: 4096 }));
+      const store = await LogStore.open(
+        logStoreOptions({ dir, maxBytes: 64 * 1024 * 1024, segmentBytes: 64 * 1024, blockBytes: 4096 }),
+      );
       const seen = new Map<number, Set<number>>();
       for await (const r of store.query({ since: 0 })) {
         const m = /^run (\d+) line (\d+)/.exec(r.line);

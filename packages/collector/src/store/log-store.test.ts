@@ -15,7 +15,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const rec = (ts: number, container: string, line: string, level: number = LogLevel.info): StoredLogRecord => ({ ts, container, stream: 'stdout', level: level as StoredLogRecord['level'], line });
+const rec = (ts: number, container: string, line: string, level: number = LogLevel.info): StoredLogRecord => ({
+  ts,
+  container,
+  stream: 'stdout',
+  level: level as StoredLogRecord['level'],
+  line,
+});
 async function all(store: LogStore, q: LogQuery): Promise<StoredLogRecord[]> {
   const out: StoredLogRecord[] = [];
   for await (const r of store.query(q)) out.push(r);
@@ -31,7 +37,15 @@ describe('LogStore', () => {
     const noise = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31).toString(36);
     for (let i = 0; i < 600; i++) {
       const text = `line ${i} ${i % 50 === 0 ? 'ERROR boom' : 'ok'}`;
-      store.append({ ...rec(1000 + i * 10 + (i % 2 === 0 ? 5 : 0), i % 2 === 0 ? 'web' : 'db', text, i % 50 === 0 ? LogLevel.error : LogLevel.info), line: `${text} ~${noise()}${noise()}${noise()}` });
+      store.append({
+        ...rec(
+          1000 + i * 10 + (i % 2 === 0 ? 5 : 0),
+          i % 2 === 0 ? 'web' : 'db',
+          text,
+          i % 50 === 0 ? LogLevel.error : LogLevel.info,
+        ),
+        line: `${text} ~${noise()}${noise()}${noise()}`,
+      });
     }
     await store.flush();
     expect(store.stats().segments).toBeGreaterThan(1);
@@ -42,8 +56,14 @@ describe('LogStore', () => {
     const everything = await all(store, { since: 0 });
     expect(everything.map((r) => r.ts)).toEqual([...everything.map((r) => r.ts)].sort((a, b) => a - b));
     const cut = (rs: StoredLogRecord[]) => rs.map((r) => r.line.slice(0, r.line.indexOf(' ~')));
-    expect(cut(await all(store, { since: 0, level: LogLevel.error }))).toEqual(Array.from({ length: 12 }, (_, k) => `line ${k * 50} ERROR boom`));
-    expect(cut(await all(store, { since: 0, grep: /line 59\d /, tail: 3 }))).toEqual(['line 597 ok', 'line 598 ok', 'line 599 ok']);
+    expect(cut(await all(store, { since: 0, level: LogLevel.error }))).toEqual(
+      Array.from({ length: 12 }, (_, k) => `line ${k * 50} ERROR boom`),
+    );
+    expect(cut(await all(store, { since: 0, grep: /line 59\d /, tail: 3 }))).toEqual([
+      'line 597 ok',
+      'line 598 ok',
+      'line 599 ok',
+    ]);
     store.append(rec(99_999, 'web', 'not yet flushed'));
     expect((await all(store, { since: 99_000 })).map((r) => r.line)).toEqual(['not yet flushed']);
     await store.close();

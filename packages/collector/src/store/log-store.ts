@@ -63,7 +63,13 @@ export class LogStore {
   private readonly compressor = new Compressor();
   private readonly decompressor = new Decompressor();
   private closed = false;
-  private readonly counters = { evictedSegments: 0, evictedRecords: 0, evictedBytes: 0, droppedRecords: 0, writeErrors: 0 };
+  private readonly counters = {
+    evictedSegments: 0,
+    evictedRecords: 0,
+    evictedBytes: 0,
+    droppedRecords: 0,
+    writeErrors: 0,
+  };
   private readonly recoveries: Recovery[] = [];
 
   private constructor(private readonly options: LogStoreOptions) {
@@ -125,10 +131,13 @@ export class LogStore {
     await this.chain;
     const until = q.until ?? Infinity;
     const match = matcher(q);
-    const segs = this.segments.filter((s) => s.maxTs >= q.since && s.minTs < until && (q.container === undefined || s.containers.has(q.container)));
+    const segs = this.segments.filter(
+      (s) => s.maxTs >= q.since && s.minTs < until && (q.container === undefined || s.containers.has(q.container)),
+    );
     // The oldest line any later segment can hold: what is older than it may be yielded now.
     const suffixMin = new Array<number>(segs.length + 1).fill(Infinity);
-    for (let i = segs.length - 1; i >= 0; i--) suffixMin[i] = Math.min((segs[i] as SegmentIndex).minTs, suffixMin[i + 1] as number);
+    for (let i = segs.length - 1; i >= 0; i--)
+      suffixMin[i] = Math.min((segs[i] as SegmentIndex).minTs, suffixMin[i + 1] as number);
     let held: StoredLogRecord[] = [];
     const tail: StoredLogRecord[] = [];
     for (let i = 0; i < segs.length; i++) {
@@ -149,7 +158,12 @@ export class LogStore {
     } else yield* held;
   }
 
-  private async readSegment(seg: SegmentIndex, q: LogQuery, until: number, match: (r: StoredLogRecord) => boolean): Promise<StoredLogRecord[]> {
+  private async readSegment(
+    seg: SegmentIndex,
+    q: LogQuery,
+    until: number,
+    match: (r: StoredLogRecord) => boolean,
+  ): Promise<StoredLogRecord[]> {
     let data: Buffer;
     try {
       data = await readFile(seg.path);
@@ -164,7 +178,8 @@ export class LogStore {
       if (q.container !== undefined && !b.containers.includes(q.container)) continue;
       const block = parseBlock(data, b.offset);
       if (block === undefined) continue;
-      for (const r of decodeRecords(this.decompressor.decompress(block.payload), block.containers, block.count)) if (match(r)) out.push(r);
+      for (const r of decodeRecords(this.decompressor.decompress(block.payload), block.containers, block.count))
+        if (match(r)) out.push(r);
     }
     return out;
   }
@@ -197,8 +212,12 @@ export class LogStore {
       });
   }
 
-  private async write(block: Buffer, meta: { count: number; minTs: number; maxTs: number; containers: string[] }): Promise<void> {
-    if (this.current.bytes > 0 && this.current.bytes + block.length > this.options.segmentBytes) await this.rollSegment();
+  private async write(
+    block: Buffer,
+    meta: { count: number; minTs: number; maxTs: number; containers: string[] },
+  ): Promise<void> {
+    if (this.current.bytes > 0 && this.current.bytes + block.length > this.options.segmentBytes)
+      await this.rollSegment();
     const h = this.handle as FileHandle;
     const offset = this.current.bytes;
     await h.write(block, 0, block.length, offset);
@@ -262,9 +281,18 @@ export class LogStore {
 function matcher(q: LogQuery): (r: StoredLogRecord) => boolean {
   const until = q.until ?? Infinity;
   const grep = q.grep;
-  const test = grep === undefined ? undefined : typeof grep === 'string' ? (s: string) => s.includes(grep) : (s: string) => grep.test(s);
+  const test =
+    grep === undefined
+      ? undefined
+      : typeof grep === 'string'
+        ? (s: string) => s.includes(grep)
+        : (s: string) => grep.test(s);
   return (r) =>
-    r.ts >= q.since && r.ts < until && (q.container === undefined || r.container === q.container) && (q.level === undefined || r.level >= q.level) && (test === undefined || test(r.line));
+    r.ts >= q.since &&
+    r.ts < until &&
+    (q.container === undefined || r.container === q.container) &&
+    (q.level === undefined || r.level >= q.level) &&
+    (test === undefined || test(r.line));
 }
 
 function byTs(a: StoredLogRecord, b: StoredLogRecord): number {
@@ -277,7 +305,12 @@ function mergeSorted(a: StoredLogRecord[], b: StoredLogRecord[]): StoredLogRecor
   const out: StoredLogRecord[] = [];
   let i = 0;
   let j = 0;
-  while (i < a.length && j < b.length) out.push((a[i] as StoredLogRecord).ts <= (b[j] as StoredLogRecord).ts ? (a[i++] as StoredLogRecord) : (b[j++] as StoredLogRecord));
+  while (i < a.length && j < b.length)
+    out.push(
+      (a[i] as StoredLogRecord).ts <= (b[j] as StoredLogRecord).ts
+        ? (a[i++] as StoredLogRecord)
+        : (b[j++] as StoredLogRecord),
+    );
   while (i < a.length) out.push(a[i++] as StoredLogRecord);
   while (j < b.length) out.push(b[j++] as StoredLogRecord);
   return out;

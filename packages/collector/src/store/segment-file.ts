@@ -44,7 +44,14 @@ export function scanSegment(seq: number, path: string, data: Buffer): { index: S
   while (at < data.length) {
     const b = parseBlock(data, at);
     if (b === undefined) break;
-    addBlock(index, { offset: at, size: b.size, count: b.count, minTs: b.minTs, maxTs: b.maxTs, containers: b.containers });
+    addBlock(index, {
+      offset: at,
+      size: b.size,
+      count: b.count,
+      minTs: b.minTs,
+      maxTs: b.maxTs,
+      containers: b.containers,
+    });
     at += b.size;
   }
   return { index, validBytes: at };

@@ -10,10 +10,25 @@ import { systemClock, type Clock } from './sender/clock.js';
 import { Uplink } from './sender/uplink.js';
 
 export { UplinkOptionsSchema, resolveUplinkOptions, type UplinkOptions, type UplinkOptionsInput } from './options.js';
-export { Outbox, segmentBytesOnDisk, type OutboxRecord, type OutboxStats, type CutReport, type OutboxHooks } from './outbox/outbox.js';
+export {
+  Outbox,
+  segmentBytesOnDisk,
+  type OutboxRecord,
+  type OutboxStats,
+  type CutReport,
+  type OutboxHooks,
+} from './outbox/outbox.js';
 export { OutboxOptionsSchema, type OutboxOptions } from './outbox/options.js';
 export { BudgetOptionsSchema, type BudgetOptions } from './budget/options.js';
-export { createBudgetState, tryTake, snapshot, capacityWithin, degradeLevel, type BudgetState, type BudgetSnapshot } from './budget/budget.js';
+export {
+  createBudgetState,
+  tryTake,
+  snapshot,
+  capacityWithin,
+  degradeLevel,
+  type BudgetState,
+  type BudgetSnapshot,
+} from './budget/budget.js';
 export { MqttOptionsSchema, type MqttOptions } from './mqtt/options.js';
 export { connectTransport, type Transport, type TransportHandlers } from './mqtt/transport.js';
 export { SenderOptionsSchema, type SenderOptions } from './sender/options.js';
@@ -47,7 +62,14 @@ export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
     clock,
     options: options.sender,
     budget: options.budget,
-    connect: (handlers) => connectTransport({ node: input.node, agentVersion: input.agentVersion, options: options.mqtt, handlers, now: () => clock.now() }),
+    connect: (handlers) =>
+      connectTransport({
+        node: input.node,
+        agentVersion: input.agentVersion,
+        options: options.mqtt,
+        handlers,
+        now: () => clock.now(),
+      }),
     onCommand: input.onCommand,
     onBadMessage: input.onBadMessage,
   });

@@ -4,9 +4,25 @@ import { resolveUplinkOptions } from './options.js';
 describe('resolveUplinkOptions', () => {
   it('fills every default', () => {
     const o = resolveUplinkOptions({ outbox: { dir: '/data/outbox' }, mqtt: { url: 'mqtt://broker:1883' } });
-    expect(o.outbox).toEqual({ dir: '/data/outbox', capBytes: 256 * 1024 * 1024, recordCapBytes: 1024 * 1024, segmentBytes: 4 * 1024 * 1024 });
-    expect(o.mqtt).toMatchObject({ protocolVersion: 5, keepaliveSec: 60, reconnectMinMs: 1000, reconnectMaxMs: 120_000 });
-    expect(o.sender).toEqual({ window: 32, ackTimeoutMs: 60_000, drainHorizonMs: 6 * 3_600_000, references: 12, keyframeEvery: 2 });
+    expect(o.outbox).toEqual({
+      dir: '/data/outbox',
+      capBytes: 256 * 1024 * 1024,
+      recordCapBytes: 1024 * 1024,
+      segmentBytes: 4 * 1024 * 1024,
+    });
+    expect(o.mqtt).toMatchObject({
+      protocolVersion: 5,
+      keepaliveSec: 60,
+      reconnectMinMs: 1000,
+      reconnectMaxMs: 120_000,
+    });
+    expect(o.sender).toEqual({
+      window: 32,
+      ackTimeoutMs: 60_000,
+      drainHorizonMs: 6 * 3_600_000,
+      references: 12,
+      keyframeEvery: 2,
+    });
     expect(o.budget).toEqual({ rateBytesPerSec: 0, burstSeconds: 10, dailyBytes: 0 });
   });
 
@@ -19,9 +35,15 @@ describe('resolveUplinkOptions', () => {
       }
       return 'accepted';
     };
-    expect(bad({ outbox: { dir: '/d' }, mqtt: { url: 'mqtt://b', protocolVersion: 3 } })).toBe('ET_ERR_OPTIONS /mqtt/protocolVersion');
-    expect(bad({ outbox: { dir: '/d', capBytes: 10 }, mqtt: { url: 'mqtt://b' } })).toBe('ET_ERR_OPTIONS /outbox/capBytes');
-    expect(bad({ outbox: { dir: '/d' }, mqtt: { url: 'mqtt://b', reconnectMinMs: 5000, reconnectMaxMs: 1000 } })).toBe('ET_ERR_OPTIONS /mqtt/reconnectMaxMs');
+    expect(bad({ outbox: { dir: '/d' }, mqtt: { url: 'mqtt://b', protocolVersion: 3 } })).toBe(
+      'ET_ERR_OPTIONS /mqtt/protocolVersion',
+    );
+    expect(bad({ outbox: { dir: '/d', capBytes: 10 }, mqtt: { url: 'mqtt://b' } })).toBe(
+      'ET_ERR_OPTIONS /outbox/capBytes',
+    );
+    expect(bad({ outbox: { dir: '/d' }, mqtt: { url: 'mqtt://b', reconnectMinMs: 5000, reconnectMaxMs: 1000 } })).toBe(
+      'ET_ERR_OPTIONS /mqtt/reconnectMaxMs',
+    );
     expect(bad({ mqtt: { url: 'mqtt://b' } })).toBe('ET_ERR_OPTIONS /outbox');
     expect(bad({ outbox: { dir: '/d' }, mqtt: { url: 'mqtt://b', tls: { ca: '/ca.pem' } } })).toBe('accepted');
   });

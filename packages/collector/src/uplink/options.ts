@@ -31,7 +31,9 @@ export function resolveUplinkOptions(input: unknown): UplinkOptions {
   raw.budget ??= {};
   raw.sender ??= {};
   const o = resolveOptions(UplinkOptionsSchema, raw) as UplinkOptions;
-  if (o.mqtt.reconnectMaxMs < o.mqtt.reconnectMinMs) throw new CollectorError('ET_ERR_OPTIONS', '/mqtt/reconnectMaxMs: must be >= reconnectMinMs');
-  if (o.outbox.recordCapBytes + 32 > o.outbox.capBytes) throw new CollectorError('ET_ERR_OPTIONS', '/outbox/capBytes: must hold at least one record of recordCapBytes');
+  if (o.mqtt.reconnectMaxMs < o.mqtt.reconnectMinMs)
+    throw new CollectorError('ET_ERR_OPTIONS', '/mqtt/reconnectMaxMs: must be >= reconnectMinMs');
+  if (o.outbox.recordCapBytes + 32 > o.outbox.capBytes)
+    throw new CollectorError('ET_ERR_OPTIONS', '/outbox/capBytes: must hold at least one record of recordCapBytes');
   return o;
 }

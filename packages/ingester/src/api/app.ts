@@ -11,7 +11,26 @@ import { IngesterError } from '../errors.js';
 import type { WriterState } from '../writer/writer.js';
 import type { RouterCounters } from '../consumer/router.js';
 import { prometheusText } from './prometheus.js';
-import { FleetQuery, FleetResponse, TemplatesQuery, TemplatesResponse, type FleetQueryT, type TemplatesQueryT, ErrorBody, Healthz, LogsQuery, LogsResponse, MetricsQuery, MetricsResponse, NodeParams, NodesResponse, Readyz, type LogsQueryT, type MetricsQueryT, type NodeParamsT } from './schemas.js';
+import {
+  FleetQuery,
+  FleetResponse,
+  TemplatesQuery,
+  TemplatesResponse,
+  type FleetQueryT,
+  type TemplatesQueryT,
+  ErrorBody,
+  Healthz,
+  LogsQuery,
+  LogsResponse,
+  MetricsQuery,
+  MetricsResponse,
+  NodeParams,
+  NodesResponse,
+  Readyz,
+  type LogsQueryT,
+  type MetricsQueryT,
+  type NodeParamsT,
+} from './schemas.js';
 import { fleetOverview, listNodes, metricSeries, searchLogs, seriesSource, topTemplates } from './queries.js';
 import { chooseStep, timeRange } from './time-range.js';
 import { uiPlugin } from '../ui/plugin.js';
@@ -52,17 +71,34 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = deps.logger ? Fastify({ loggerInstance: deps.logger }) : Fastify({ logger: { level: deps.logLevel } });
   app.addSchema(ErrorBody);
   app.setErrorHandler((err, req, reply) => {
-    if (err instanceof IngesterError) return reply.status(err.statusCode).send({ code: err.code, message: err.message, statusCode: err.statusCode });
+    if (err instanceof IngesterError)
+      return reply.status(err.statusCode).send({ code: err.code, message: err.message, statusCode: err.statusCode });
     const e = err as { validation?: unknown; statusCode?: number; message: string };
-    if (e.validation) return reply.status(400).send({ code: 'ET_ERR_BAD_REQUEST', message: e.message, statusCode: 400 });
-    if (e.statusCode && e.statusCode < 500) return reply.status(e.statusCode).send({ code: 'ET_ERR_BAD_REQUEST', message: e.message, statusCode: e.statusCode });
+    if (e.validation)
+      return reply.status(400).send({ code: 'ET_ERR_BAD_REQUEST', message: e.message, statusCode: 400 });
+    if (e.statusCode && e.statusCode < 500)
+      return reply
+        .status(e.statusCode)
+        .send({ code: 'ET_ERR_BAD_REQUEST', message: e.message, statusCode: e.statusCode });
     req.log.error({ err }, 'request failed');
-    return reply.status(503).send({ code: 'ET_ERR_STORAGE_UNAVAILABLE', message: 'the query could not be answered; try again', statusCode: 503 });
+    return reply.status(503).send({
+      code: 'ET_ERR_STORAGE_UNAVAILABLE',
+      message: 'the query could not be answered; try again',
+      statusCode: 503,
+    });
   });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'ET_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}`, statusCode: 404 }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ code: 'ET_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}`, statusCode: 404 }),
+  );
 
   void app.register(swagger, {
-    openapi: { info: { title: 'edge-telemetry ingester API', version: '1.0.0', description: 'Fleet telemetry stored in ClickHouse.' } },
+    openapi: {
+      info: {
+        title: 'edge-telemetry ingester API',
+        version: '1.0.0',
+        description: 'Fleet telemetry stored in ClickHouse.',
+      },
+    },
   });
   void app.register(swaggerUi, { routePrefix: '/docs' });
   // Routes live in a plugin loaded after swagger, so its onRoute hook sees every one of them.
@@ -72,74 +108,192 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
 }
 
 function routes(app: FastifyInstance, deps: ApiDeps, now: () => number): void {
-  app.get('/healthz', { schema: { summary: 'The process is alive', response: { 200: Healthz } } }, async () => ({ status: 'ok' as const }));
+  app.get('/healthz', { schema: { summary: 'The process is alive', response: { 200: Healthz } } }, async () => ({
+    status: 'ok' as const,
+  }));
 
-  app.get('/readyz', { schema: { summary: 'ClickHouse answers, the broker is connected and the writer is not backpressured', response: { 200: Readyz, 503: Readyz } } }, async (_req, reply) => {
-    let timer: NodeJS.Timeout | undefined;
-    // A stalled engine must not stall the probe: no answer within the timeout counts as down.
-    const clickhouse = await Promise.race([
-      deps.client
-        .query({ query: 'SELECT 1', format: 'JSONEachRow' })
-        .then((r) => r.json())
-        .then(() => true)
-        .catch(() => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), READY_PROBE_TIMEOUT_MS))),
-    ]);
-    clearTimeout(timer);
-    const w = deps.writerState();
-    const broker = deps.brokerConnected();
-    const ready = clickhouse && broker && !w.backpressured;
-    const writer = { backpressured: w.backpressured, failing: w.failing, queuedBatches: w.queuedBatches, queuedRows: w.queuedRows, queuedBytes: w.queuedBytes, ...(w.lastError && w.failing ? { lastError: w.lastError } : {}) };
-    return reply.status(ready ? 200 : 503).send({ ready, clickhouse, broker, writer });
-  });
-
-  app.get('/metrics', { schema: { summary: "The ingester's own counters (Prometheus text format)", produces: ['text/plain'], response: { 200: Type.String() } } }, async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4').send(prometheusText(deps.writerState(), deps.consumerCounters(), deps.brokerConnected(), deps.referenceStats?.())),
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'ClickHouse answers, the broker is connected and the writer is not backpressured',
+        response: { 200: Readyz, 503: Readyz },
+      },
+    },
+    async (_req, reply) => {
+      let timer: NodeJS.Timeout | undefined;
+      // A stalled engine must not stall the probe: no answer within the timeout counts as down.
+      const clickhouse = await Promise.race([
+        deps.client
+          .query({ query: 'SELECT 1', format: 'JSONEachRow' })
+          .then((r) => r.json())
+          .then(() => true)
+          .catch(() => false),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), READY_PROBE_TIMEOUT_MS))),
+      ]);
+      clearTimeout(timer);
+      const w = deps.writerState();
+      const broker = deps.brokerConnected();
+      const ready = clickhouse && broker && !w.backpressured;
+      const writer = {
+        backpressured: w.backpressured,
+        failing: w.failing,
+        queuedBatches: w.queuedBatches,
+        queuedRows: w.queuedRows,
+        queuedBytes: w.queuedBytes,
+        ...(w.lastError && w.failing ? { lastError: w.lastError } : {}),
+      };
+      return reply.status(ready ? 200 : 503).send({ ready, clickhouse, broker, writer });
+    },
   );
 
-  app.get('/api/v1/nodes', { config: viewer, schema: { summary: 'Nodes with last contact, status, containers and uplink bytes (24 h)', response: { 200: NodesResponse, ...errors } } }, async () =>
-    listNodes(deps.client, now(), deps.onlineWindowS),
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: "The ingester's own counters (Prometheus text format)",
+        produces: ['text/plain'],
+        response: { 200: Type.String() },
+      },
+    },
+    async (_req, reply) =>
+      reply
+        .type('text/plain; version=0.0.4')
+        .send(
+          prometheusText(deps.writerState(), deps.consumerCounters(), deps.brokerConnected(), deps.referenceStats?.()),
+        ),
+  );
+
+  app.get(
+    '/api/v1/nodes',
+    {
+      config: viewer,
+      schema: {
+        summary: 'Nodes with last contact, status, containers and uplink bytes (24 h)',
+        response: { 200: NodesResponse, ...errors },
+      },
+    },
+    async () => listNodes(deps.client, now(), deps.onlineWindowS),
   );
 
   app.get<{ Params: NodeParamsT; Querystring: MetricsQueryT }>(
     '/api/v1/nodes/:node/metrics',
-    { config: viewer, schema: { summary: 'Metric summaries bucketed by step, quantiles from merged sketches', params: NodeParams, querystring: MetricsQuery, response: { 200: MetricsResponse, ...errors } } },
+    {
+      config: viewer,
+      schema: {
+        summary: 'Metric summaries bucketed by step, quantiles from merged sketches',
+        params: NodeParams,
+        querystring: MetricsQuery,
+        response: { 200: MetricsResponse, ...errors },
+      },
+    },
     async (req) => {
       const q = req.query;
-      const range = timeRange(q.from, q.to, now(), { defaultSpanMs: API_LIMITS.metricsDefaultSpanMs, maxSpanMs: API_LIMITS.metricsMaxSpanMs });
+      const range = timeRange(q.from, q.to, now(), {
+        defaultSpanMs: API_LIMITS.metricsDefaultSpanMs,
+        maxSpanMs: API_LIMITS.metricsMaxSpanMs,
+      });
       const step = chooseStep(range.to - range.from, q.step, API_LIMITS.maxPointsPerSeries);
-      const series = await metricSeries(deps.client, { node: req.params.node, container: q.container, metric: q.metric, ...range, stepS: step, maxRows: API_LIMITS.maxSeriesRows });
-      return { node: req.params.node, from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), step, source: seriesSource(step), series };
+      const series = await metricSeries(deps.client, {
+        node: req.params.node,
+        container: q.container,
+        metric: q.metric,
+        ...range,
+        stepS: step,
+        maxRows: API_LIMITS.maxSeriesRows,
+      });
+      return {
+        node: req.params.node,
+        from: new Date(range.from).toISOString(),
+        to: new Date(range.to).toISOString(),
+        step,
+        source: seriesSource(step),
+        series,
+      };
     },
   );
 
   app.get<{ Params: NodeParamsT; Querystring: LogsQueryT }>(
     '/api/v1/nodes/:node/logs',
-    { config: viewer, schema: { summary: 'Log events, newest first, bounded by time range and limit', params: NodeParams, querystring: LogsQuery, response: { 200: LogsResponse, ...errors } } },
+    {
+      config: viewer,
+      schema: {
+        summary: 'Log events, newest first, bounded by time range and limit',
+        params: NodeParams,
+        querystring: LogsQuery,
+        response: { 200: LogsResponse, ...errors },
+      },
+    },
     async (req) => {
       const q = req.query;
-      const range = timeRange(q.from, q.to, now(), { defaultSpanMs: API_LIMITS.logsDefaultSpanMs, maxSpanMs: API_LIMITS.logsMaxSpanMs });
-      const res = await searchLogs(deps.client, { node: req.params.node, container: q.container, level: q.level, q: q.q, ...range, limit: q.limit ?? 100 });
-      return { node: req.params.node, from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), ...res };
+      const range = timeRange(q.from, q.to, now(), {
+        defaultSpanMs: API_LIMITS.logsDefaultSpanMs,
+        maxSpanMs: API_LIMITS.logsMaxSpanMs,
+      });
+      const res = await searchLogs(deps.client, {
+        node: req.params.node,
+        container: q.container,
+        level: q.level,
+        q: q.q,
+        ...range,
+        limit: q.limit ?? 100,
+      });
+      return {
+        node: req.params.node,
+        from: new Date(range.from).toISOString(),
+        to: new Date(range.to).toISOString(),
+        ...res,
+      };
     },
   );
 
   app.get<{ Params: NodeParamsT; Querystring: TemplatesQueryT }>(
     '/api/v1/nodes/:node/templates',
-    { config: viewer, schema: { summary: 'Log templates with counts over the range, most frequent first', params: NodeParams, querystring: TemplatesQuery, response: { 200: TemplatesResponse, ...errors } } },
+    {
+      config: viewer,
+      schema: {
+        summary: 'Log templates with counts over the range, most frequent first',
+        params: NodeParams,
+        querystring: TemplatesQuery,
+        response: { 200: TemplatesResponse, ...errors },
+      },
+    },
     async (req) => {
       const q = req.query;
-      const range = timeRange(q.from, q.to, now(), { defaultSpanMs: API_LIMITS.logsDefaultSpanMs * 4, maxSpanMs: API_LIMITS.logsMaxSpanMs });
-      const templates = await topTemplates(deps.client, { node: req.params.node, container: q.container, ...range, limit: q.limit ?? 100 });
-      return { node: req.params.node, from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), templates };
+      const range = timeRange(q.from, q.to, now(), {
+        defaultSpanMs: API_LIMITS.logsDefaultSpanMs * 4,
+        maxSpanMs: API_LIMITS.logsMaxSpanMs,
+      });
+      const templates = await topTemplates(deps.client, {
+        node: req.params.node,
+        container: q.container,
+        ...range,
+        limit: q.limit ?? 100,
+      });
+      return {
+        node: req.params.node,
+        from: new Date(range.from).toISOString(),
+        to: new Date(range.to).toISOString(),
+        templates,
+      };
     },
   );
 
   app.get<{ Querystring: FleetQueryT }>(
     '/api/v1/fleet',
-    { config: viewer, schema: { summary: 'Fleet overview: nodes online/offline, uplink bytes against the raw equivalent, drops', querystring: FleetQuery, response: { 200: FleetResponse, ...errors } } },
+    {
+      config: viewer,
+      schema: {
+        summary: 'Fleet overview: nodes online/offline, uplink bytes against the raw equivalent, drops',
+        querystring: FleetQuery,
+        response: { 200: FleetResponse, ...errors },
+      },
+    },
     async (req) => {
-      const range = timeRange(req.query.from, req.query.to, now(), { defaultSpanMs: 86_400_000, maxSpanMs: API_LIMITS.metricsMaxSpanMs });
+      const range = timeRange(req.query.from, req.query.to, now(), {
+        defaultSpanMs: 86_400_000,
+        maxSpanMs: API_LIMITS.metricsMaxSpanMs,
+      });
       return fleetOverview(deps.client, { ...range, now: now(), onlineWindowS: deps.onlineWindowS });
     },
   );

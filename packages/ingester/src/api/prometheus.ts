@@ -3,34 +3,82 @@ import type { RouterCounters } from '../consumer/router.js';
 import type { WriterState } from '../writer/writer.js';
 import type { ReferenceStats } from '../references/store.js';
 
-export function prometheusText(w: WriterState, c: RouterCounters, brokerConnected: boolean, r?: ReferenceStats): string {
+export function prometheusText(
+  w: WriterState,
+  c: RouterCounters,
+  brokerConnected: boolean,
+  r?: ReferenceStats,
+): string {
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
   };
   metric('et_ingester_messages_received_total', 'counter', 'Upstream MQTT messages received.', [['', c.received]]);
-  metric('et_ingester_batches_accepted_total', 'counter', 'Batches decoded and queued for insert.', [['', c.batchesAccepted]]);
-  metric('et_ingester_batches_stored_total', 'counter', 'Batches whose rows ClickHouse accepted.', [['', c.batchesStored]]);
-  metric('et_ingester_batches_duplicate_total', 'counter', 'Batches already in the ledger (acknowledged, not stored again).', [['', c.batchesDuplicate]]);
-  metric('et_ingester_acks_published_total', 'counter', 'Acknowledgements published to nodes.', [['', c.acksPublished]]);
-  metric('et_ingester_unknown_references_total', 'counter', 'Batches compressed against a keyframe this ingester could not find; the node was asked to resend them standalone.', [['', c.unknownReferences]]);
+  metric('et_ingester_batches_accepted_total', 'counter', 'Batches decoded and queued for insert.', [
+    ['', c.batchesAccepted],
+  ]);
+  metric('et_ingester_batches_stored_total', 'counter', 'Batches whose rows ClickHouse accepted.', [
+    ['', c.batchesStored],
+  ]);
+  metric(
+    'et_ingester_batches_duplicate_total',
+    'counter',
+    'Batches already in the ledger (acknowledged, not stored again).',
+    [['', c.batchesDuplicate]],
+  );
+  metric('et_ingester_acks_published_total', 'counter', 'Acknowledgements published to nodes.', [
+    ['', c.acksPublished],
+  ]);
+  metric(
+    'et_ingester_unknown_references_total',
+    'counter',
+    'Batches compressed against a keyframe this ingester could not find; the node was asked to resend them standalone.',
+    [['', c.unknownReferences]],
+  );
   metric('et_ingester_statuses_total', 'counter', 'Node status messages received.', [['', c.statuses]]);
-  metric('et_ingester_rejected_total', 'counter', 'Messages rejected and dead-lettered, by reason code.', Object.entries(c.rejected).map(([code, n]) => [`{reason="${code}"}`, n]));
-  metric('et_ingester_rows_inserted_total', 'counter', 'Rows inserted into ClickHouse (ledger rows not counted).', [['', w.rowsInserted]]);
+  metric(
+    'et_ingester_rejected_total',
+    'counter',
+    'Messages rejected and dead-lettered, by reason code.',
+    Object.entries(c.rejected).map(([code, n]) => [`{reason="${code}"}`, n]),
+  );
+  metric('et_ingester_rows_inserted_total', 'counter', 'Rows inserted into ClickHouse (ledger rows not counted).', [
+    ['', w.rowsInserted],
+  ]);
   metric('et_ingester_inserts_total', 'counter', 'Coalesced flushes that ClickHouse accepted.', [['', w.inserts]]);
-  metric('et_ingester_insert_failures_total', 'counter', 'Failed ClickHouse calls (each retried).', [['', w.insertFailures]]);
-  metric('et_ingester_batches_refused_total', 'counter', 'Batches whose rows ClickHouse refused (dead-lettered with ET_ERR_STORAGE_REJECTED, then acknowledged).', [['', w.batchesRefused]]);
+  metric('et_ingester_insert_failures_total', 'counter', 'Failed ClickHouse calls (each retried).', [
+    ['', w.insertFailures],
+  ]);
+  metric(
+    'et_ingester_batches_refused_total',
+    'counter',
+    'Batches whose rows ClickHouse refused (dead-lettered with ET_ERR_STORAGE_REJECTED, then acknowledged).',
+    [['', w.batchesRefused]],
+  );
   metric('et_ingester_queue_batches', 'gauge', 'Batches waiting for insert.', [['', w.queuedBatches]]);
   metric('et_ingester_queue_rows', 'gauge', 'Rows waiting for insert.', [['', w.queuedRows]]);
   metric('et_ingester_queue_bytes', 'gauge', 'Approximate bytes waiting for insert.', [['', w.queuedBytes]]);
-  metric('et_ingester_backpressured', 'gauge', '1 while the consumer is stopped (queue full or ClickHouse failing).', [['', w.backpressured ? 1 : 0]]);
-  metric('et_ingester_clickhouse_failing', 'gauge', '1 while ClickHouse calls fail and are retried.', [['', w.failing ? 1 : 0]]);
-  metric('et_ingester_broker_connected', 'gauge', '1 while connected to the MQTT broker.', [['', brokerConnected ? 1 : 0]]);
+  metric('et_ingester_backpressured', 'gauge', '1 while the consumer is stopped (queue full or ClickHouse failing).', [
+    ['', w.backpressured ? 1 : 0],
+  ]);
+  metric('et_ingester_clickhouse_failing', 'gauge', '1 while ClickHouse calls fail and are retried.', [
+    ['', w.failing ? 1 : 0],
+  ]);
+  metric('et_ingester_broker_connected', 'gauge', '1 while connected to the MQTT broker.', [
+    ['', brokerConnected ? 1 : 0],
+  ]);
   if (r) {
     metric('et_ingester_reference_cache_hits_total', 'counter', 'Keyframe bodies found in the cache.', [['', r.hits]]);
-    metric('et_ingester_reference_cache_misses_total', 'counter', 'Keyframe bodies read from ClickHouse (a cache too small for the fleet shows here).', [['', r.misses]]);
-    metric('et_ingester_reference_cache_bytes', 'gauge', 'Bytes of keyframe bodies held in the cache.', [['', r.cachedBytes]]);
+    metric(
+      'et_ingester_reference_cache_misses_total',
+      'counter',
+      'Keyframe bodies read from ClickHouse (a cache too small for the fleet shows here).',
+      [['', r.misses]],
+    );
+    metric('et_ingester_reference_cache_bytes', 'gauge', 'Bytes of keyframe bodies held in the cache.', [
+      ['', r.cachedBytes],
+    ]);
   }
   return lines.join('\n') + '\n';
 }

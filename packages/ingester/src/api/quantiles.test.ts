@@ -17,7 +17,13 @@ function sketch(values: number[]): MergedSketch {
     }
   }
   const sorted = (m: Map<number, number>) => [...m].sort((a, b) => a[0] - b[0]);
-  return { zeros, posIdx: sorted(pos).map((e) => e[0]), posCounts: sorted(pos).map((e) => e[1]), negIdx: sorted(neg).map((e) => e[0]), negCounts: sorted(neg).map((e) => e[1]) };
+  return {
+    zeros,
+    posIdx: sorted(pos).map((e) => e[0]),
+    posCounts: sorted(pos).map((e) => e[1]),
+    negIdx: sorted(neg).map((e) => e[0]),
+    negCounts: sorted(neg).map((e) => e[1]),
+  };
 }
 
 describe('sketchQuantiles', () => {
@@ -25,7 +31,11 @@ describe('sketchQuantiles', () => {
     const values = Array.from({ length: 1000 }, (_, i) => 1 + ((i * 7919) % 1000) * 0.37);
     const sorted = [...values].sort((a, b) => a - b);
     const [p50, p95, p99] = sketchQuantiles(sketch(values), [0.5, 0.95, 0.99]);
-    for (const [q, got] of [[0.5, p50], [0.95, p95], [0.99, p99]] as const) {
+    for (const [q, got] of [
+      [0.5, p50],
+      [0.95, p95],
+      [0.99, p99],
+    ] as const) {
       const exact = sorted[Math.floor(q * (sorted.length - 1))]!;
       expect(Math.abs(got! - exact) / exact).toBeLessThanOrEqual(SKETCH_RELATIVE_ACCURACY + 1e-9);
     }

@@ -26,9 +26,18 @@ async function rows<T>(client: ClickHouseClient, query: string, params: Record<s
 const iso = (ms: number) => new Date(ms).toISOString();
 const DAY_MS = 86_400_000;
 
-export async function listNodes(client: ClickHouseClient, now: number, onlineWindowS: number, maxNodes = 10_000): Promise<NodeSummaryRow[]> {
+export async function listNodes(
+  client: ClickHouseClient,
+  now: number,
+  onlineWindowS: number,
+  maxNodes = 10_000,
+): Promise<NodeSummaryRow[]> {
   const since = now - DAY_MS;
-  const seen = await rows<[string, string | number]>(client, `SELECT NodeName, toUnixTimestamp64Milli(max(ReceivedAt)) FROM ${TABLES.ledger} GROUP BY NodeName LIMIT {max:UInt32}`, { max: maxNodes });
+  const seen = await rows<[string, string | number]>(
+    client,
+    `SELECT NodeName, toUnixTimestamp64Milli(max(ReceivedAt)) FROM ${TABLES.ledger} GROUP BY NodeName LIMIT {max:UInt32}`,
+    { max: maxNodes },
+  );
   const status = await rows<[string, string, string | number]>(
     client,
     `SELECT NodeName, argMax(State, ReceivedAt), toUnixTimestamp64Milli(max(ReceivedAt)) FROM ${TABLES.status} GROUP BY NodeName LIMIT {max:UInt32}`,
@@ -49,8 +58,12 @@ export async function listNodes(client: ClickHouseClient, now: number, onlineWin
     `SELECT NodeName, sum(Count) FROM ${TABLES.drops} WHERE Timestamp >= fromUnixTimestamp64Milli({since:Int64}) GROUP BY NodeName`,
     { since },
   );
-  const byNode = new Map<string, { seen: number; state?: string; containers: string[]; uplink: number; raw: number; drops: number }>();
-  const get = (n: string) => byNode.get(n) ?? byNode.set(n, { seen: 0, containers: [], uplink: 0, raw: 0, drops: 0 }).get(n)!;
+  const byNode = new Map<
+    string,
+    { seen: number; state?: string; containers: string[]; uplink: number; raw: number; drops: number }
+  >();
+  const get = (n: string) =>
+    byNode.get(n) ?? byNode.set(n, { seen: 0, containers: [], uplink: 0, raw: 0, drops: 0 }).get(n)!;
   for (const [n, t] of seen) get(n).seen = Math.max(get(n).seen, Number(t));
   for (const [n, state, t] of status) {
     const e = get(n);
@@ -131,10 +144,29 @@ const hourlyQuery = (filters: string) => `SELECT ContainerName, MetricName,
   ORDER BY ContainerName, MetricName, t
   LIMIT {maxRows:UInt32}`;
 
-type SeriesRow = [string, string, string | number, string | number, number, number, number, number, string | number, string | number, [number[], (number | string)[]], [number[], (number | string)[]]];
+type SeriesRow = [
+  string,
+  string,
+  string | number,
+  string | number,
+  number,
+  number,
+  number,
+  number,
+  string | number,
+  string | number,
+  [number[], (number | string)[]],
+  [number[], (number | string)[]],
+];
 
-export async function metricSeries(client: ClickHouseClient, p: MetricSeriesParams): Promise<{ container: string; metric: string; points: MetricPointRow[] }[]> {
-  const filters = [p.container !== undefined ? 'AND ContainerName = {container:String}' : '', p.metric !== undefined ? 'AND MetricName = {metric:String}' : ''].join(' ');
+export async function metricSeries(
+  client: ClickHouseClient,
+  p: MetricSeriesParams,
+): Promise<{ container: string; metric: string; points: MetricPointRow[] }[]> {
+  const filters = [
+    p.container !== undefined ? 'AND ContainerName = {container:String}' : '',
+    p.metric !== undefined ? 'AND MetricName = {metric:String}' : '',
+  ].join(' ');
   const data = await rows<SeriesRow>(client, p.stepS >= ROLLUP_MIN_STEP_S ? hourlyQuery(filters) : rawQuery(filters), {
     node: p.node,
     container: p.container,
@@ -150,10 +182,28 @@ export async function metricSeries(client: ClickHouseClient, p: MetricSeriesPara
     const s = series.get(key) ?? series.set(key, { container, metric, points: [] }).get(key)!;
     const n = Number(count);
     const [p50, p95, p99] = sketchQuantiles(
-      { zeros: Number(zeros), posIdx: pos[0], posCounts: pos[1].map(Number), negIdx: neg[0], negCounts: neg[1].map(Number) },
+      {
+        zeros: Number(zeros),
+        posIdx: pos[0],
+        posCounts: pos[1].map(Number),
+        negIdx: neg[0],
+        negCounts: neg[1].map(Number),
+      },
       [0.5, 0.95, 0.99],
     );
-    s.points.push({ t: iso(Number(t)), count: n, sum, min, max, avg: n > 0 ? sum / n : null, last, gaps: Number(gaps), p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null });
+    s.points.push({
+      t: iso(Number(t)),
+      count: n,
+      sum,
+      min,
+      max,
+      avg: n > 0 ? sum / n : null,
+      last,
+      gaps: Number(gaps),
+      p50: p50 ?? null,
+      p95: p95 ?? null,
+      p99: p99 ?? null,
+    });
   }
   return [...series.values()];
 }
@@ -180,13 +230,18 @@ export interface LogRow {
 }
 
 /** Newest first; one row more than the limit is read to tell whether the result was cut. */
-export async function searchLogs(client: ClickHouseClient, p: LogSearchParams): Promise<{ logs: LogRow[]; truncated: boolean }> {
+export async function searchLogs(
+  client: ClickHouseClient,
+  p: LogSearchParams,
+): Promise<{ logs: LogRow[]; truncated: boolean }> {
   const filters = [
     p.container !== undefined ? 'AND ContainerName = {container:String}' : '',
     p.level !== undefined ? 'AND SeverityNumber >= {sev:UInt8}' : '',
     p.q !== undefined ? 'AND positionCaseInsensitiveUTF8(Body, {q:String}) > 0' : '',
   ].join(' ');
-  const data = await rows<[string | number, string, string, string, string, string | number, string, Record<string, string>]>(
+  const data = await rows<
+    [string | number, string, string, string, string, string | number, string, Record<string, string>]
+  >(
     client,
     `SELECT toUnixTimestamp64Milli(Timestamp), ContainerName, SeverityText, Body, Stream, Repeat, TemplateId, LogAttributes
       FROM ${TABLES.logs}
@@ -194,7 +249,15 @@ export async function searchLogs(client: ClickHouseClient, p: LogSearchParams): 
         AND Timestamp >= fromUnixTimestamp64Milli({from:Int64}) AND Timestamp < fromUnixTimestamp64Milli({to:Int64})
       ORDER BY Timestamp DESC
       LIMIT {limit:UInt32}`,
-    { node: p.node, container: p.container, sev: p.level !== undefined ? severityNumber(LogLevel[p.level]) : 0, q: p.q, from: p.from, to: p.to, limit: p.limit + 1 },
+    {
+      node: p.node,
+      container: p.container,
+      sev: p.level !== undefined ? severityNumber(LogLevel[p.level]) : 0,
+      q: p.q,
+      from: p.from,
+      to: p.to,
+      limit: p.limit + 1,
+    },
   );
   const logs = data.slice(0, p.limit).map(([ts, container, level, message, stream, repeat, templateId, fields]) => ({
     ts: iso(Number(ts)),
@@ -209,7 +272,9 @@ export async function searchLogs(client: ClickHouseClient, p: LogSearchParams): 
   return { logs, truncated: data.length > p.limit };
 }
 
-const LEVEL_BY_SEVERITY = new Map([1, 5, 9, 13, 17, 21].map((n, i) => [n, ['trace', 'debug', 'info', 'warn', 'error', 'fatal'][i] as string]));
+const LEVEL_BY_SEVERITY = new Map(
+  [1, 5, 9, 13, 17, 21].map((n, i) => [n, ['trace', 'debug', 'info', 'warn', 'error', 'fatal'][i] as string]),
+);
 
 /**
  * Templates seen in the range, most frequent first, with their latest text and samples. A row
@@ -217,9 +282,14 @@ const LEVEL_BY_SEVERITY = new Map([1, 5, 9, 13, 17, 21].map((n, i) => [n, ['trac
  * the text comes from the latest row that has one up to TEMPLATE_TEXT_LOOKBACK_MS before the
  * range; everything else from the rows in the range.
  */
-export async function topTemplates(client: ClickHouseClient, p: { node: string; container?: string; from: number; to: number; limit: number }) {
+export async function topTemplates(
+  client: ClickHouseClient,
+  p: { node: string; container?: string; from: number; to: number; limit: number },
+) {
   const inRange = 'LastSeen >= fromUnixTimestamp64Milli({from:Int64})';
-  const data = await rows<[string, string, string, number, string | number, string | number, string | number, [string | number, string[]][]]>(
+  const data = await rows<
+    [string, string, string, number, string | number, string | number, string | number, [string | number, string[]][]]
+  >(
     client,
     `SELECT ContainerName, TemplateId, argMaxIf(Template, LastSeen, Template != ''), maxIf(SeverityNumber, ${inRange}), sumIf(Count, ${inRange}),
         toUnixTimestamp64Milli(minIf(FirstSeen, ${inRange})), toUnixTimestamp64Milli(maxIf(LastSeen, ${inRange})),
@@ -246,7 +316,10 @@ export async function topTemplates(client: ClickHouseClient, p: { node: string; 
 }
 
 /** Fleet overview: node counts, uplink bytes against the raw equivalent, drops by stage and reason. */
-export async function fleetOverview(client: ClickHouseClient, p: { from: number; to: number; now: number; onlineWindowS: number }) {
+export async function fleetOverview(
+  client: ClickHouseClient,
+  p: { from: number; to: number; now: number; onlineWindowS: number },
+) {
   const nodes = await listNodes(client, p.now, p.onlineWindowS);
   const [bytes] = await rows<[string | number, string | number]>(
     client,

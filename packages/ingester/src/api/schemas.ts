@@ -1,7 +1,10 @@
 /** Request and response schemas of the HTTP API v1 (typebox: JSON Schema for fastify and OpenAPI). */
 import { Type, type Static } from '@sinclair/typebox';
 
-export const ErrorBody = Type.Object({ code: Type.String(), message: Type.String(), statusCode: Type.Integer() }, { $id: 'Error' });
+export const ErrorBody = Type.Object(
+  { code: Type.String(), message: Type.String(), statusCode: Type.Integer() },
+  { $id: 'Error' },
+);
 
 export const NodeParams = Type.Object({ node: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }) });
 export type NodeParamsT = Static<typeof NodeParams>;
@@ -15,8 +18,13 @@ export const NodeSummary = Type.Object({
   online: Type.Boolean(),
   containers: Type.Array(Type.String()),
   uplinkBytes: Type.Number({ description: 'Bytes the node reported on its uplink over the last 24 hours.' }),
-  rawBytes: Type.Number({ description: 'Bytes the same data would have taken raw (json-file logs + docker stats JSON) over the last 24 hours.' }),
-  drops: Type.Number({ description: 'Items the node dropped (filters, throttles, caps, evictions) over the last 24 hours.' }),
+  rawBytes: Type.Number({
+    description:
+      'Bytes the same data would have taken raw (json-file logs + docker stats JSON) over the last 24 hours.',
+  }),
+  drops: Type.Number({
+    description: 'Items the node dropped (filters, throttles, caps, evictions) over the last 24 hours.',
+  }),
 });
 export const NodesResponse = Type.Array(NodeSummary);
 
@@ -25,7 +33,9 @@ export const MetricsQuery = Type.Object({
   metric: Type.Optional(Type.String({ maxLength: 256 })),
   from: Type.Optional(TimeParam),
   to: Type.Optional(TimeParam),
-  step: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'Bucket in seconds; default: range / 300, at least 60.' })),
+  step: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 86_400, description: 'Bucket in seconds; default: range / 300, at least 60.' }),
+  ),
 });
 export type MetricsQueryT = Static<typeof MetricsQuery>;
 
@@ -43,22 +53,42 @@ export const MetricPoint = Type.Object({
   p95: Num,
   p99: Num,
 });
-export const MetricSeries = Type.Object({ container: Type.String(), metric: Type.String(), points: Type.Array(MetricPoint) });
+export const MetricSeries = Type.Object({
+  container: Type.String(),
+  metric: Type.String(),
+  points: Type.Array(MetricPoint),
+});
 export const MetricsResponse = Type.Object({
   node: Type.String(),
   from: Type.String({ format: 'date-time' }),
   to: Type.String({ format: 'date-time' }),
   step: Type.Integer(),
-  source: Type.Union([Type.Literal('raw'), Type.Literal('hourly')], { description: 'hourly = the hourly rollup, used for steps of 3600 s or more.' }),
+  source: Type.Union([Type.Literal('raw'), Type.Literal('hourly')], {
+    description: 'hourly = the hourly rollup, used for steps of 3600 s or more.',
+  }),
   series: Type.Array(MetricSeries),
 });
 
 export const LogsQuery = Type.Object({
   container: Type.Optional(Type.String({ maxLength: 256 })),
-  level: Type.Optional(Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal')], { description: 'Minimum severity.' })),
+  level: Type.Optional(
+    Type.Union(
+      [
+        Type.Literal('trace'),
+        Type.Literal('debug'),
+        Type.Literal('info'),
+        Type.Literal('warn'),
+        Type.Literal('error'),
+        Type.Literal('fatal'),
+      ],
+      { description: 'Minimum severity.' },
+    ),
+  ),
   from: Type.Optional(TimeParam),
   to: Type.Optional(TimeParam),
-  q: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Case-insensitive substring of the message.' })),
+  q: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 256, description: 'Case-insensitive substring of the message.' }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
 });
 export type LogsQueryT = Static<typeof LogsQuery>;

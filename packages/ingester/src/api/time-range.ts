@@ -9,15 +9,29 @@ export interface RangeBounds {
 export function parseTime(v: number | string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const ms = typeof v === 'number' ? v : Date.parse(v);
-  if (!Number.isFinite(ms)) throw new IngesterError('ET_ERR_BAD_REQUEST', `${name}: not a time (epoch ms or ISO-8601): ${String(v)}`);
+  if (!Number.isFinite(ms))
+    throw new IngesterError('ET_ERR_BAD_REQUEST', `${name}: not a time (epoch ms or ISO-8601): ${String(v)}`);
   return ms;
 }
 
-export function timeRange(from: number | string | undefined, to: number | string | undefined, now: number, b: RangeBounds): { from: number; to: number } {
+export function timeRange(
+  from: number | string | undefined,
+  to: number | string | undefined,
+  now: number,
+  b: RangeBounds,
+): { from: number; to: number } {
   const t = parseTime(to, 'to') ?? now;
   const f = parseTime(from, 'from') ?? t - b.defaultSpanMs;
-  if (f >= t) throw new IngesterError('ET_ERR_BAD_REQUEST', `from (${new Date(f).toISOString()}) must be before to (${new Date(t).toISOString()})`);
-  if (t - f > b.maxSpanMs) throw new IngesterError('ET_ERR_RANGE_TOO_LARGE', `range is ${Math.round((t - f) / 3_600_000)} h; at most ${b.maxSpanMs / 3_600_000} h per request`);
+  if (f >= t)
+    throw new IngesterError(
+      'ET_ERR_BAD_REQUEST',
+      `from (${new Date(f).toISOString()}) must be before to (${new Date(t).toISOString()})`,
+    );
+  if (t - f > b.maxSpanMs)
+    throw new IngesterError(
+      'ET_ERR_RANGE_TOO_LARGE',
+      `range is ${Math.round((t - f) / 3_600_000)} h; at most ${b.maxSpanMs / 3_600_000} h per request`,
+    );
   return { from: f, to: t };
 }
 

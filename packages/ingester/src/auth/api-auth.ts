@@ -24,12 +24,26 @@ export interface ApiAuth {
   routes(): RouteAccessEntry[];
 }
 
-export function installApiAuth(app: FastifyInstance, deps: { client: ClickHouseClient; options: AuthConfig; now?: () => number }): ApiAuth {
+export function installApiAuth(
+  app: FastifyInstance,
+  deps: { client: ClickHouseClient; options: AuthConfig; now?: () => number },
+): ApiAuth {
   const { client, options } = deps;
-  const adminToken = options.adminToken ? { token: options.adminToken, generated: false } : { token: newTokenSecret(), generated: true };
-  const tokens = createTokenStore({ client, bootstrapSecret: adminToken.token, cacheMs: options.tokenCacheMs, now: deps.now });
+  const adminToken = options.adminToken
+    ? { token: options.adminToken, generated: false }
+    : { token: newTokenSecret(), generated: true };
+  const tokens = createTokenStore({
+    client,
+    bootstrapSecret: adminToken.token,
+    cacheMs: options.tokenCacheMs,
+    now: deps.now,
+  });
   const audit = createAuditLog({ client, now: deps.now });
-  const limiter = createRateLimiter({ perSecond: options.rateLimitPerSecond, burst: options.rateLimitBurst, now: deps.now });
+  const limiter = createRateLimiter({
+    perSecond: options.rateLimitPerSecond,
+    burst: options.rateLimitBurst,
+    now: deps.now,
+  });
   const hooks = installAuth(app, { store: tokens, limiter, audit });
   installStrictJson(app);
   void app.register(async (api) => tokenRoutes(api, { store: tokens, audit, now: deps.now }));

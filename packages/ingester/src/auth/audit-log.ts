@@ -63,11 +63,28 @@ export function createAuditLog(deps: { client: ClickHouseClient; now?: () => num
   const now = deps.now ?? Date.now;
   return {
     async record(e) {
-      const detail = JSON.stringify({ ...(e.actor ? { actorId: e.actor.id, actorRole: e.actor.role } : {}), ...e.detail }).slice(0, MAX_TEXT);
+      const detail = JSON.stringify({
+        ...(e.actor ? { actorId: e.actor.id, actorRole: e.actor.role } : {}),
+        ...e.detail,
+      }).slice(0, MAX_TEXT);
       await client.insert({
         table: PULL_TABLES.audit,
         columns: [...PULL_COLUMNS.audit],
-        values: [[now(), e.pullId ?? '', e.node ?? '', actorLabel(e.actor), e.action, e.outcome === 'ok' ? 1 : 0, `${e.outcome}${e.reason ? `: ${e.reason}` : ''}`.slice(0, MAX_TEXT), detail, e.lines ?? 0, e.bytes ?? 0, e.remoteAddress ?? '']],
+        values: [
+          [
+            now(),
+            e.pullId ?? '',
+            e.node ?? '',
+            actorLabel(e.actor),
+            e.action,
+            e.outcome === 'ok' ? 1 : 0,
+            `${e.outcome}${e.reason ? `: ${e.reason}` : ''}`.slice(0, MAX_TEXT),
+            detail,
+            e.lines ?? 0,
+            e.bytes ?? 0,
+            e.remoteAddress ?? '',
+          ],
+        ],
         format: 'JSONCompactEachRow',
         clickhouse_settings: { insert_deduplication_token: '' },
       });
@@ -82,7 +99,17 @@ export function createAuditLog(deps: { client: ClickHouseClient; now?: () => num
         format: 'JSONEachRow',
         clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
       });
-      const rows = await rs.json<{ AtMs: number; RequestedBy: string; Action: string; Accepted: number; Reason: string; NodeName: string; PullId: string; Filter: string; RemoteAddress: string }>();
+      const rows = await rs.json<{
+        AtMs: number;
+        RequestedBy: string;
+        Action: string;
+        Accepted: number;
+        Reason: string;
+        NodeName: string;
+        PullId: string;
+        Filter: string;
+        RemoteAddress: string;
+      }>();
       return rows.map((r) => ({
         at: new Date(Number(r.AtMs)).toISOString(),
         who: r.RequestedBy,

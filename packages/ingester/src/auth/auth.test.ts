@@ -56,7 +56,11 @@ describe('route access', () => {
 
 describe('security headers', () => {
   it('keeps a policy the route set, picks the docs policy for /docs and the strict one elsewhere', () => {
-    expect(securityHeaders('/api/v1/nodes', () => false)).toMatchObject({ 'content-security-policy': API_CSP, 'cache-control': 'no-store', 'x-frame-options': 'DENY' });
+    expect(securityHeaders('/api/v1/nodes', () => false)).toMatchObject({
+      'content-security-policy': API_CSP,
+      'cache-control': 'no-store',
+      'x-frame-options': 'DENY',
+    });
     expect(securityHeaders('/docs/static/index.html', () => false)['content-security-policy']).toBe(DOCS_CSP);
     expect(securityHeaders('/ui/', (h) => h === 'content-security-policy')['content-security-policy']).toBeUndefined();
   });
@@ -66,7 +70,16 @@ describe('bearer secrets', () => {
   it('parses only well-formed Bearer headers', () => {
     expect(bearerSecret('Bearer et_abc')).toBe('et_abc');
     expect(bearerSecret('bearer et_abc ')).toBe('et_abc');
-    for (const h of [undefined, '', 'Bearer', 'Bearer a b', 'Basic et_abc', `Bearer ${'a'.repeat(513)}`, 'Bearer \u00ff']) expect(bearerSecret(h), String(h)).toBeUndefined();
+    for (const h of [
+      undefined,
+      '',
+      'Bearer',
+      'Bearer a b',
+      'Basic et_abc',
+      `Bearer ${'a'.repeat(513)}`,
+      'Bearer \u00ff',
+    ])
+      expect(bearerSecret(h), String(h)).toBeUndefined();
   });
   it('makes 256-bit secrets and hashes them to 64 hex digits', () => {
     const a = newTokenSecret();

@@ -14,9 +14,24 @@ export const AuthOptions = Type.Object(
           'First admin bearer token (env EDGE_TELEMETRY_ADMIN_TOKEN). Held in memory as a hash, never stored. Unset: the ingester makes a random one at start (`npm start` prints it); it is valid until the process stops.',
       }),
     ),
-    rateLimitPerSecond: Type.Number({ minimum: 0.01, default: 20, description: 'Sustained requests per second each token may make (token bucket refill rate); beyond the burst, 429 with Retry-After.' }),
-    rateLimitBurst: Type.Integer({ minimum: 1, default: 200, description: 'Requests a token may make at once before the per-second rate applies (bucket size). Requests with a missing or wrong token share a bucket per client address.' }),
-    tokenCacheMs: Type.Integer({ minimum: 100, default: 5000, description: 'How long the token table is cached in memory: tokens revoked through another ingester stop working here within this time (through this one, at once). A token unknown here is looked up again at most once a second.' }),
+    rateLimitPerSecond: Type.Number({
+      minimum: 0.01,
+      default: 20,
+      description:
+        'Sustained requests per second each token may make (token bucket refill rate); beyond the burst, 429 with Retry-After.',
+    }),
+    rateLimitBurst: Type.Integer({
+      minimum: 1,
+      default: 200,
+      description:
+        'Requests a token may make at once before the per-second rate applies (bucket size). Requests with a missing or wrong token share a bucket per client address.',
+    }),
+    tokenCacheMs: Type.Integer({
+      minimum: 100,
+      default: 5000,
+      description:
+        'How long the token table is cached in memory: tokens revoked through another ingester stop working here within this time (through this one, at once). A token unknown here is looked up again at most once a second.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -49,7 +49,11 @@ function refuse(reply: FastifyReply, code: IngesterErrorCode, message: string): 
 }
 
 function tooMany(reply: FastifyReply, t: Extract<Take, { allowed: false }>): FastifyReply {
-  return refuse(reply.header('retry-after', String(t.retryAfterS)), 'ET_ERR_RATE_LIMITED', `too many requests; retry in ${t.retryAfterS} s`);
+  return refuse(
+    reply.header('retry-after', String(t.retryAfterS)),
+    'ET_ERR_RATE_LIMITED',
+    `too many requests; retry in ${t.retryAfterS} s`,
+  );
 }
 
 function checker(access: Role, deps: AuthDeps): onRequestHookHandler {
@@ -61,7 +65,13 @@ function checker(access: Role, deps: AuthDeps): onRequestHookHandler {
       const t = deps.limiter.take(`addr:${req.ip}`);
       if (!t.allowed) return tooMany(reply, t);
       reply.header('www-authenticate', 'Bearer realm="edge-telemetry"');
-      return refuse(reply, 'ET_ERR_UNAUTHENTICATED', secret === undefined ? 'this route needs an Authorization: Bearer <token> header' : 'the bearer token is unknown, revoked or expired');
+      return refuse(
+        reply,
+        'ET_ERR_UNAUTHENTICATED',
+        secret === undefined
+          ? 'this route needs an Authorization: Bearer <token> header'
+          : 'the bearer token is unknown, revoked or expired',
+      );
     }
     const t = deps.limiter.take(`token:${principal.id}`);
     if (!t.allowed) return tooMany(reply, t);
@@ -69,9 +79,19 @@ function checker(access: Role, deps: AuthDeps): onRequestHookHandler {
     if (roleAllows(principal.role, access)) return;
     const route = `${req.method} ${req.routeOptions.url ?? req.url}`;
     try {
-      await deps.audit.record({ actor: principal, action: 'forbidden', outcome: 'refused', reason: `needs ${access}`, detail: { route }, remoteAddress: req.ip });
+      await deps.audit.record({
+        actor: principal,
+        action: 'forbidden',
+        outcome: 'refused',
+        reason: `needs ${access}`,
+        detail: { route },
+        remoteAddress: req.ip,
+      });
     } catch (err) {
-      req.log.warn({ err: (err as Error).message, who: actorLabel(principal), route }, 'audit row of a refused request not written');
+      req.log.warn(
+        { err: (err as Error).message, who: actorLabel(principal), route },
+        'audit row of a refused request not written',
+      );
     }
     return refuse(reply, 'ET_ERR_FORBIDDEN', `${route} needs the ${access} role; this token has ${principal.role}`);
   };

@@ -19,7 +19,10 @@ export type Take = { allowed: true } | { allowed: false; retryAfterS: number };
 export function take(b: Bucket | undefined, now: number, o: RateLimitOptions): { bucket: Bucket; result: Take } {
   const refilled = b ? Math.min(o.burst, b.tokens + ((now - b.at) / 1000) * o.perSecond) : o.burst;
   if (refilled >= 1) return { bucket: { tokens: refilled - 1, at: now }, result: { allowed: true } };
-  return { bucket: { tokens: refilled, at: now }, result: { allowed: false, retryAfterS: Math.max(1, Math.ceil((1 - refilled) / o.perSecond)) } };
+  return {
+    bucket: { tokens: refilled, at: now },
+    result: { allowed: false, retryAfterS: Math.max(1, Math.ceil((1 - refilled) / o.perSecond)) },
+  };
 }
 
 export interface RateLimiter {

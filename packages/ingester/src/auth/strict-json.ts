@@ -45,7 +45,14 @@ export function installStrictJson(app: FastifyInstance): void {
     }
     parse(req, text, (err, value) => {
       if (err) return done(err, undefined);
-      if (!allStringsWellFormed(value)) return done(new IngesterError('ET_ERR_BAD_REQUEST', 'the body holds a lone surrogate (\\ud800-\\udfff): not valid Unicode'), undefined);
+      if (!allStringsWellFormed(value))
+        return done(
+          new IngesterError(
+            'ET_ERR_BAD_REQUEST',
+            'the body holds a lone surrogate (\\ud800-\\udfff): not valid Unicode',
+          ),
+          undefined,
+        );
       done(null, value);
     });
   });

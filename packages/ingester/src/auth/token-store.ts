@@ -24,7 +24,12 @@ export interface TokenStore {
   /** The caller a secret belongs to, or undefined (unknown, revoked or expired). */
   verify(secret: string): Promise<Principal | undefined>;
   /** A new token; its secret is returned here once and never again. */
-  create(input: { name: string; role: Role; createdBy: string; expiresAt?: number }): Promise<{ token: string; record: TokenRecord }>;
+  create(input: {
+    name: string;
+    role: Role;
+    createdBy: string;
+    expiresAt?: number;
+  }): Promise<{ token: string; record: TokenRecord }>;
   list(): Promise<TokenRecord[]>;
   /** The revoked token, or undefined when there is no such token. */
   revoke(id: string, by: string): Promise<TokenRecord | undefined>;
@@ -106,7 +111,20 @@ export function createTokenStore(deps: TokenStoreDeps): TokenStore {
     await client.insert({
       table: TOKEN_TABLE,
       columns: [...TOKEN_COLUMNS],
-      values: [[r.id, r.name, r.role, r.hash, r.createdAt, r.createdBy, r.expiresAt ?? null, r.revokedAt ?? null, r.revokedBy ?? '', now()]],
+      values: [
+        [
+          r.id,
+          r.name,
+          r.role,
+          r.hash,
+          r.createdAt,
+          r.createdBy,
+          r.expiresAt ?? null,
+          r.revokedAt ?? null,
+          r.revokedBy ?? '',
+          now(),
+        ],
+      ],
       format: 'JSONCompactEachRow',
       // See storage/insert.ts: a deduplication token left on the embedded session must not drop this row.
       clickhouse_settings: { insert_deduplication_token: '' },
@@ -133,7 +151,15 @@ export function createTokenStore(deps: TokenStoreDeps): TokenStore {
     },
     async create(input) {
       const token = newTokenSecret();
-      const r = { id: newTokenId(), name: input.name, role: input.role, hash: hashToken(token), createdAt: now(), createdBy: input.createdBy, ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}) };
+      const r = {
+        id: newTokenId(),
+        name: input.name,
+        role: input.role,
+        hash: hashToken(token),
+        createdAt: now(),
+        createdBy: input.createdBy,
+        ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+      };
       await save(r);
       await current();
       byId.set(r.id, r);

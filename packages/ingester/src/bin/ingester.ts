@@ -5,8 +5,13 @@ import { createIngester } from '../ingester.js';
 import { IngesterError } from '../errors.js';
 
 if (process.argv.includes('--help')) {
-  process.stdout.write('usage: edge-telemetry-ingester [--config file.json]\n\noptions (file key / environment variable / default):\n');
-  for (const o of describeOptions()) process.stdout.write(`  ${o.option}  ${o.env}  ${o.default === undefined ? '(unset)' : JSON.stringify(o.default)}\n      ${o.description}\n`);
+  process.stdout.write(
+    'usage: edge-telemetry-ingester [--config file.json]\n\noptions (file key / environment variable / default):\n',
+  );
+  for (const o of describeOptions())
+    process.stdout.write(
+      `  ${o.option}  ${o.env}  ${o.default === undefined ? '(unset)' : JSON.stringify(o.default)}\n      ${o.description}\n`,
+    );
   process.exit(0);
 }
 
@@ -43,7 +48,10 @@ try {
   const { url } = await ingester.start();
   process.stdout.write(`edge-telemetry ingester API: ${url} (docs: ${url}/docs)\n`);
   // A token made at start is known to nobody else: without printing it the API would be unusable.
-  if (ingester.auth.adminToken.generated) process.stdout.write(`admin token (this process only; set EDGE_TELEMETRY_ADMIN_TOKEN to choose one): ${ingester.auth.adminToken.token}\n`);
+  if (ingester.auth.adminToken.generated)
+    process.stdout.write(
+      `admin token (this process only; set EDGE_TELEMETRY_ADMIN_TOKEN to choose one): ${ingester.auth.adminToken.token}\n`,
+    );
 } catch (err) {
   ingester.app.log.error({ err: (err as Error).message }, 'start failed');
   await ingester.kill();

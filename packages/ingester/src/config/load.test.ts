@@ -53,7 +53,9 @@ describe('config', () => {
 
   it('rejects unknown keys and inconsistent retry bounds', () => {
     expect(invalid(() => resolveConfig({ writer: { flushRowz: 1 } }, {})).detail).toContain('writer');
-    expect(invalid(() => resolveConfig({ writer: { retryMinMs: 500, retryMaxMs: 100 } }, {})).detail).toContain('retryMinMs');
+    expect(invalid(() => resolveConfig({ writer: { retryMinMs: 500, retryMaxMs: 100 } }, {})).detail).toContain(
+      'retryMinMs',
+    );
   });
 
   it('reads --config files and reports unreadable ones', async () => {

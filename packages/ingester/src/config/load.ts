@@ -5,7 +5,13 @@
  * error codes.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, describeOptions as describeSpec, envName as envNameFor, resolveConfig as resolveSpec, type ConfigSpec } from '@edge-telemetry/protocol';
+import {
+  ConfigError,
+  describeOptions as describeSpec,
+  envName as envNameFor,
+  resolveConfig as resolveSpec,
+  type ConfigSpec,
+} from '@edge-telemetry/protocol';
 import { IngesterError } from '../errors.js';
 import { IngesterConfigSchema, type IngesterConfig } from './options.js';
 
@@ -16,7 +22,12 @@ export const ingesterConfigSpec: ConfigSpec<typeof IngesterConfigSchema> = {
   envPrefix: ENV_PREFIX,
   // Well-known variables shared with other tools: they win over the prefixed ones.
   aliases: { CLICKHOUSE_URL: 'clickhouse.url', MQTT_URL: 'mqtt.url', EDGE_TELEMETRY_ADMIN_TOKEN: 'auth.adminToken' },
-  check: (c) => (c.writer.retryMinMs > c.writer.retryMaxMs ? [`writer.retryMinMs (${c.writer.retryMinMs}) must not exceed writer.retryMaxMs (${c.writer.retryMaxMs}); fix: lower retryMinMs or raise retryMaxMs`] : []),
+  check: (c) =>
+    c.writer.retryMinMs > c.writer.retryMaxMs
+      ? [
+          `writer.retryMinMs (${c.writer.retryMinMs}) must not exceed writer.retryMaxMs (${c.writer.retryMaxMs}); fix: lower retryMinMs or raise retryMaxMs`,
+        ]
+      : [],
 };
 
 /** `writer.flushRows` -> `EDGE_TELEMETRY_INGESTER_WRITER_FLUSH_ROWS`. */
@@ -40,7 +51,8 @@ export function configPathFromArgv(argv: readonly string[]): string | undefined 
   const i = argv.indexOf('--config');
   if (i >= 0) {
     const p = argv[i + 1];
-    if (!p || p.startsWith('--')) throw new IngesterError('ET_ERR_CONFIG_FILE', '--config needs a path: --config ./ingester.json');
+    if (!p || p.startsWith('--'))
+      throw new IngesterError('ET_ERR_CONFIG_FILE', '--config needs a path: --config ./ingester.json');
     return p;
   }
   return argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);

@@ -21,7 +21,10 @@ export interface MqttConsumer {
   kill(): void;
 }
 
-export function createMqttConsumer(opts: IngesterConfig['mqtt'], deps: { router: Router; logger: Logger; connectTimeoutMs?: number }): MqttConsumer {
+export function createMqttConsumer(
+  opts: IngesterConfig['mqtt'],
+  deps: { router: Router; logger: Logger; connectTimeoutMs?: number },
+): MqttConsumer {
   const { logger } = deps;
   let client: MqttClient | undefined;
   const filter = topics.ingestFilter(opts.sharedGroup);
@@ -46,14 +49,20 @@ export function createMqttConsumer(opts: IngesterConfig['mqtt'], deps: { router:
           deps.router.handle(packet.topic, payload).then(
             () => done(),
             (err: Error) => {
-              logger.error({ code: 'ET_ERR_INTERNAL', err: err.message, topic: packet.topic }, 'message handler failed');
+              logger.error(
+                { code: 'ET_ERR_INTERNAL', err: err.message, topic: packet.topic },
+                'message handler failed',
+              );
               done();
             },
           );
         };
         let first = true;
         c.on('connect', (connack) => {
-          logger.info({ url: opts.url, clientId: opts.clientId, sessionPresent: connack.sessionPresent, filter }, 'connected to broker');
+          logger.info(
+            { url: opts.url, clientId: opts.clientId, sessionPresent: connack.sessionPresent, filter },
+            'connected to broker',
+          );
           // Subscribing again on every connect is harmless and covers a broker that lost the session.
           c.subscribe(filter, { qos: 1 }, (err) => {
             if (err) {
@@ -77,7 +86,9 @@ export function createMqttConsumer(opts: IngesterConfig['mqtt'], deps: { router:
     publish(topic, payload) {
       const c = client;
       if (!c) return Promise.reject(new Error('not connected'));
-      return new Promise<void>((resolve, reject) => c.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+      return new Promise<void>((resolve, reject) =>
+        c.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())),
+      );
     },
     async stop() {
       const c = client;

@@ -38,7 +38,11 @@ describe('router on embedded ClickHouse', () => {
     return { writer, router, acked, acks };
   };
   const deadLetters = async (node: string) => {
-    const rs = await client.query({ query: `SELECT ReasonCode, PayloadBase64 FROM ${TABLES.deadLetters} WHERE NodeName = {node:String}`, query_params: { node }, format: 'JSONEachRow' });
+    const rs = await client.query({
+      query: `SELECT ReasonCode, PayloadBase64 FROM ${TABLES.deadLetters} WHERE NodeName = {node:String}`,
+      query_params: { node },
+      format: 'JSONEachRow',
+    });
     return rs.json<{ ReasonCode: string; PayloadBase64: string }>();
   };
 
@@ -62,7 +66,11 @@ describe('router on embedded ClickHouse', () => {
     const rows = await deadLetters('r-ref');
     expect(rows.map((r) => r.ReasonCode)).toEqual(['ET_ERR_STORAGE_REJECTED']);
     expect(Buffer.from(rows[0]!.PayloadBase64, 'base64').equals(poison)).toBe(true);
-    expect(router.counters()).toMatchObject({ batchesStored: 1, acksPublished: 2, rejected: { ET_ERR_STORAGE_REJECTED: 1 } });
+    expect(router.counters()).toMatchObject({
+      batchesStored: 1,
+      acksPublished: 2,
+      rejected: { ET_ERR_STORAGE_REJECTED: 1 },
+    });
     expect(writer.state().batchesRefused).toBe(1);
   });
 

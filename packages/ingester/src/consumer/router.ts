@@ -4,7 +4,15 @@
  * anything else is rejected with a code, counted, logged and dead-lettered. A batch whose rows
  * ClickHouse refuses is dead-lettered too, then acknowledged. Never throws.
  */
-import { createBatchCodec, decodeStatus, encodeAck, parseUpTopic, topics, type BatchCodec, type BatchFrameHead } from '@edge-telemetry/protocol';
+import {
+  createBatchCodec,
+  decodeStatus,
+  encodeAck,
+  parseUpTopic,
+  topics,
+  type BatchCodec,
+  type BatchFrameHead,
+} from '@edge-telemetry/protocol';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../logger.js';
 import { IngesterError } from '../errors.js';
@@ -50,7 +58,16 @@ export function createRouter(deps: RouterDeps): Router {
   const { client, writer, logger, ingesterId } = deps;
   const codec = deps.codec ?? createBatchCodec();
   const now = deps.now ?? Date.now;
-  const c: RouterCounters = { received: 0, batchesAccepted: 0, batchesStored: 0, batchesDuplicate: 0, statuses: 0, acksPublished: 0, unknownReferences: 0, rejected: {} };
+  const c: RouterCounters = {
+    received: 0,
+    batchesAccepted: 0,
+    batchesStored: 0,
+    batchesDuplicate: 0,
+    statuses: 0,
+    acksPublished: 0,
+    unknownReferences: 0,
+    rejected: {},
+  };
 
   /** Counts, logs and queues the dead-letter row; resolves true once the row is stored. */
   function deadLetter(topic: string, node: string, code: string, detail: string, payload: Buffer): Promise<boolean> {
@@ -72,13 +89,22 @@ export function createRouter(deps: RouterDeps): Router {
    * node for ever: once its bytes are in the dead letter (for a replay after a fix), it is
    * acknowledged. Not acknowledged when that row was not written: the node resends it later.
    */
-  async function refused(topic: string, batch: { node: string; epoch: number; seq: number }, err: IngesterError, payload: Buffer): Promise<void> {
-    if (await deadLetter(topic, batch.node, err.code, err.detail, payload)) await ack(batch.node, batch.epoch, batch.seq);
+  async function refused(
+    topic: string,
+    batch: { node: string; epoch: number; seq: number },
+    err: IngesterError,
+    payload: Buffer,
+  ): Promise<void> {
+    if (await deadLetter(topic, batch.node, err.code, err.detail, payload))
+      await ack(batch.node, batch.epoch, batch.seq);
   }
 
   async function ack(node: string, epoch: number, seq: number, resend = false): Promise<void> {
     try {
-      await deps.publish(topics.ack(node), encodeAck(resend ? { v: 1, node, epoch, seqs: [], resend: [seq] } : { v: 1, node, epoch, seqs: [seq] }));
+      await deps.publish(
+        topics.ack(node),
+        encodeAck(resend ? { v: 1, node, epoch, seqs: [], resend: [seq] } : { v: 1, node, epoch, seqs: [seq] }),
+      );
       c.acksPublished++;
     } catch (err) {
       // The node resends an unacknowledged batch; the ledger answers it as a duplicate.
@@ -95,7 +121,10 @@ export function createRouter(deps: RouterDeps): Router {
 
   function unknownReference(node: string, epoch: number, seq: number): void {
     c.unknownReferences++;
-    logger.info({ code: 'ET_ERR_UNKNOWN_REFERENCE', node, epoch, seq }, 'batch refers to an unknown keyframe; asked the node to resend it standalone');
+    logger.info(
+      { code: 'ET_ERR_UNKNOWN_REFERENCE', node, epoch, seq },
+      'batch refers to an unknown keyframe; asked the node to resend it standalone',
+    );
     // Not awaited: the broker's PUBACK for it is read only after this message's handling returns.
     void ack(node, epoch, seq, true);
   }
@@ -124,19 +153,30 @@ export function createRouter(deps: RouterDeps): Router {
     // The ack waits for the keyframe too: the node uses a keyframe as a reference only once it is
     // acknowledged. Not awaited here, so that keyframes of many nodes share one insert. (A
     // redelivered batch stores its keyframe again: it may have been sent as a keyframe only now.)
-    const keyframe = head.value.keyframe && deps.references ? deps.references.put(batch.node, batch.epoch, batch.seq, body) : undefined;
+    const keyframe =
+      head.value.keyframe && deps.references
+        ? deps.references.put(batch.node, batch.epoch, batch.seq, body)
+        : undefined;
     await writer.waitForRoom();
     c.batchesAccepted++;
     const stored = writer.submit(batch, { receivedAt: now(), wireBytes: payload.length, ingesterId });
     Promise.allSettled([stored, keyframe]).then(async ([s, k]) => {
       if (s.status === 'rejected') {
         const err = s.reason as Error;
-        if (err instanceof IngesterError && err.code === 'ET_ERR_STORAGE_REJECTED') return refused(topic, batch, err, payload);
-        return logger.warn({ node, epoch: batch.epoch, seq: batch.seq, err: err.message }, 'batch not stored; not acknowledged');
+        if (err instanceof IngesterError && err.code === 'ET_ERR_STORAGE_REJECTED')
+          return refused(topic, batch, err, payload);
+        return logger.warn(
+          { node, epoch: batch.epoch, seq: batch.seq, err: err.message },
+          'batch not stored; not acknowledged',
+        );
       }
       if (s.value === 'stored') c.batchesStored++;
       else c.batchesDuplicate++;
-      if (k.status === 'rejected') return logger.warn({ node, epoch: batch.epoch, seq: batch.seq, err: (k.reason as Error).message }, 'keyframe not stored; batch not acknowledged');
+      if (k.status === 'rejected')
+        return logger.warn(
+          { node, epoch: batch.epoch, seq: batch.seq, err: (k.reason as Error).message },
+          'keyframe not stored; batch not acknowledged',
+        );
       await ack(batch.node, batch.epoch, batch.seq);
     });
   }
@@ -158,7 +198,14 @@ export function createRouter(deps: RouterDeps): Router {
     async handle(topic, payload) {
       c.received++;
       const parsed = parseUpTopic(topic);
-      if (!parsed) return reject(topic, '', 'ET_ERR_UNKNOWN_TOPIC', `not an upstream protocol topic: ${topic.slice(0, 200)}`, payload);
+      if (!parsed)
+        return reject(
+          topic,
+          '',
+          'ET_ERR_UNKNOWN_TOPIC',
+          `not an upstream protocol topic: ${topic.slice(0, 200)}`,
+          payload,
+        );
       switch (parsed.kind) {
         case 'batch':
           return handleBatch(topic, parsed.node, payload);
@@ -166,7 +213,13 @@ export function createRouter(deps: RouterDeps): Router {
           return handleStatus(topic, parsed.node, payload);
         case 'pull':
           if (deps.onPull) return deps.onPull(parsed.node, parsed.pullId, payload);
-          return reject(topic, parsed.node, 'ET_ERR_UNSUPPORTED_KIND', 'log pulls are not handled by this ingester', payload);
+          return reject(
+            topic,
+            parsed.node,
+            'ET_ERR_UNSUPPORTED_KIND',
+            'log pulls are not handled by this ingester',
+            payload,
+          );
       }
     },
     counters: () => structuredClone(c),

@@ -40,7 +40,8 @@ export function chunkFailed(t: ChunkTracker, seq: number): void {
 export function missingChunks(t: ChunkTracker, limit = 10_000): number[] {
   const upTo = t.total ?? t.highest + 1;
   const out: number[] = [];
-  for (let s = t.contiguous; s < upTo && out.length < limit; s++) if (!t.stored.has(s) && !t.pending.has(s)) out.push(s);
+  for (let s = t.contiguous; s < upTo && out.length < limit; s++)
+    if (!t.stored.has(s) && !t.pending.has(s)) out.push(s);
   return out;
 }
 

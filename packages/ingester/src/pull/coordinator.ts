@@ -12,13 +12,37 @@
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createPullCodec, encodeCommand, topics, type CommandMessage, type PullCodec, type PullFilter, type PullMessage } from '@edge-telemetry/protocol';
+import {
+  createPullCodec,
+  encodeCommand,
+  topics,
+  type CommandMessage,
+  type PullCodec,
+  type PullFilter,
+  type PullMessage,
+} from '@edge-telemetry/protocol';
 import type { Logger } from '../logger.js';
-import { admitChunk, chunkFailed, chunkStored, createTracker, isComplete, missingChunks, type ChunkTracker } from './chunk-tracker.js';
+import {
+  admitChunk,
+  chunkFailed,
+  chunkStored,
+  createTracker,
+  isComplete,
+  missingChunks,
+  type ChunkTracker,
+} from './chunk-tracker.js';
 import { pullError } from './errors.js';
 import { chunkRows } from './line-rows.js';
 import type { PullCoordinatorOptionsT } from './options.js';
-import { loadChunkEnd, loadLines, loadPull, saveLines, savePull, type PullRecord, type PullStateName } from './repository.js';
+import {
+  loadChunkEnd,
+  loadLines,
+  loadPull,
+  saveLines,
+  savePull,
+  type PullRecord,
+  type PullStateName,
+} from './repository.js';
 import { actorLabel, type AuditEntry, type AuditLog } from '../auth/audit-log.js';
 import type { Principal } from '../auth/roles.js';
 
@@ -150,7 +174,10 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       await d.audit.record(e);
     } catch (err) {
       // The log line is the audit record of last resort while ClickHouse is away.
-      d.logger.error({ action: e.action, pullId: e.pullId, node: e.node, who: actorLabel(e.actor), err: (err as Error).message }, 'pull audit row not written');
+      d.logger.error(
+        { action: e.action, pullId: e.pullId, node: e.node, who: actorLabel(e.actor), err: (err as Error).message },
+        'pull audit row not written',
+      );
     }
   }
 
@@ -159,14 +186,23 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     p.waiters.clear();
   }
 
-  async function finish(p: Active, state: PullStateName, error: string | undefined, by?: Principal, remoteAddress = ''): Promise<void> {
+  async function finish(
+    p: Active,
+    state: PullStateName,
+    error: string | undefined,
+    by?: Principal,
+    remoteAddress = '',
+  ): Promise<void> {
     if (TERMINAL.has(p.record.state)) return;
     p.record.state = state;
     p.record.finishedAt = now();
     if (error) p.record.error = error;
     notify(p);
     const r = p.record;
-    d.logger.info({ pullId: r.id, node: r.node, state, lines: r.linesReceived, bytes: r.bytesReceived, error }, 'log pull finished');
+    d.logger.info(
+      { pullId: r.id, node: r.node, state, lines: r.linesReceived, bytes: r.bytesReceived, error },
+      'log pull finished',
+    );
     await persist(p);
     await audit({
       actor: by,
@@ -229,13 +265,24 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
         return;
       }
       if (digest === p.digestExpected) await finish(p, 'done', undefined);
-      else await finish(p, 'failed', pullError('ET_ERR_PULL_DIGEST_MISMATCH', `node ${p.digestExpected ?? '?'}, stored ${digest}`));
+      else
+        await finish(
+          p,
+          'failed',
+          pullError('ET_ERR_PULL_DIGEST_MISMATCH', `node ${p.digestExpected ?? '?'}, stored ${digest}`),
+        );
       return;
     }
     const missing = missingChunks(t);
     if (missing.length > 0) {
       p.lastResumeAt = now();
-      command(p.record.node, { v: 1, type: 'resend', pullId: p.record.id, expiresAt: now() + o.commandTtlMs, chunks: missing });
+      command(p.record.node, {
+        v: 1,
+        type: 'resend',
+        pullId: p.record.id,
+        expiresAt: now() + o.commandTtlMs,
+        chunks: missing,
+      });
     }
   }
 
@@ -264,7 +311,8 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     while (queue.length > 0) {
       // Bounded inserts: a reader's query waits behind the insert that is running.
       let take = 0;
-      for (let b = 0; take < queue.length && (take === 0 || b < INSERT_BATCH_BYTES); take++) b += (queue[take] as { bytes: number }).bytes;
+      for (let b = 0; take < queue.length && (take === 0 || b < INSERT_BATCH_BYTES); take++)
+        b += (queue[take] as { bytes: number }).bytes;
       const batch = queue.slice(0, take);
       queue = queue.slice(take);
       const at = Math.floor(now() / 1000);
@@ -276,7 +324,10 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
         );
       } catch (err) {
         stored = false;
-        d.logger.warn({ chunks: batch.length, err: (err as Error).message }, 'pulled chunks not stored; they will be asked for again');
+        d.logger.warn(
+          { chunks: batch.length, err: (err as Error).message },
+          'pulled chunks not stored; they will be asked for again',
+        );
       }
       for (const { p, m, bytes } of batch) {
         queuedBytes -= bytes;
@@ -301,7 +352,11 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     p.lastProgressAt = now();
     if (m.error) {
       const cancelled = m.error.startsWith('ET_ERR_PULL_CANCELLED');
-      await finish(p, cancelled ? 'cancelled' : 'failed', cancelled ? m.error : m.error.startsWith('ET_ERR_') ? m.error : pullError('ET_ERR_PULL_NODE', m.error));
+      await finish(
+        p,
+        cancelled ? 'cancelled' : 'failed',
+        cancelled ? m.error : m.error.startsWith('ET_ERR_') ? m.error : pullError('ET_ERR_PULL_NODE', m.error),
+      );
       return;
     }
     p.tracker.total = m.chunks;
@@ -320,9 +375,17 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     p.stallInterval = Math.min(o.maxStallMs, p.stallInterval * 2);
     const expiresAt = now() + o.commandTtlMs;
     // `pull` first: a node that restarted learns the filter again; a node still running ignores it.
-    command(p.record.node, { v: 1, type: 'pull', pullId: p.record.id, expiresAt, filter: p.record.filter, fromChunk: t.total ?? t.highest + 1 });
+    command(p.record.node, {
+      v: 1,
+      type: 'pull',
+      pullId: p.record.id,
+      expiresAt,
+      filter: p.record.filter,
+      fromChunk: t.total ?? t.highest + 1,
+    });
     const missing = missingChunks(t);
-    if (missing.length > 0) command(p.record.node, { v: 1, type: 'resend', pullId: p.record.id, expiresAt, chunks: missing });
+    if (missing.length > 0)
+      command(p.record.node, { v: 1, type: 'resend', pullId: p.record.id, expiresAt, chunks: missing });
   }
 
   function tick(): void {
@@ -334,14 +397,24 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
         continue;
       }
       if (r.state === 'queued') {
-        if (t >= r.expiresAt) void finish(p, 'expired', pullError('ET_ERR_PULL_EXPIRED', `no answer from ${r.node} by ${new Date(r.expiresAt).toISOString()}`));
+        if (t >= r.expiresAt)
+          void finish(
+            p,
+            'expired',
+            pullError('ET_ERR_PULL_EXPIRED', `no answer from ${r.node} by ${new Date(r.expiresAt).toISOString()}`),
+          );
         continue;
       }
       if (t - p.lastProgressAt >= o.abandonMs) {
-        void finish(p, 'failed', pullError('ET_ERR_PULL_STALLED', `no progress for ${Math.round((t - p.lastProgressAt) / 1000)} s`));
+        void finish(
+          p,
+          'failed',
+          pullError('ET_ERR_PULL_STALLED', `no progress for ${Math.round((t - p.lastProgressAt) / 1000)} s`),
+        );
         continue;
       }
-      if (p.tracker.pending.size === 0 && t - p.lastProgressAt >= o.stallMs && t - p.lastResumeAt >= p.stallInterval) resume(p);
+      if (p.tracker.pending.size === 0 && t - p.lastProgressAt >= o.stallMs && t - p.lastResumeAt >= p.stallInterval)
+        resume(p);
     }
   }
 
@@ -380,14 +453,37 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       active.set(record.id, p);
       c.created++;
       await persist(p);
-      await audit({ actor: input.actor, action: 'request', outcome: 'ok', detail: { filter }, node: record.node, pullId: record.id, remoteAddress: input.remoteAddress });
-      command(record.node, { v: 1, type: 'pull', pullId: record.id, expiresAt: record.expiresAt, filter, fromChunk: 0 });
+      await audit({
+        actor: input.actor,
+        action: 'request',
+        outcome: 'ok',
+        detail: { filter },
+        node: record.node,
+        pullId: record.id,
+        remoteAddress: input.remoteAddress,
+      });
+      command(record.node, {
+        v: 1,
+        type: 'pull',
+        pullId: record.id,
+        expiresAt: record.expiresAt,
+        filter,
+        fromChunk: 0,
+      });
       return { ...record };
     },
 
     async refuse(input) {
       c.refused++;
-      await audit({ actor: input.actor, action: 'request', outcome: 'refused', reason: input.reason, detail: { filter: input.filter }, node: input.node, remoteAddress: input.remoteAddress });
+      await audit({
+        actor: input.actor,
+        action: 'request',
+        outcome: 'refused',
+        reason: input.reason,
+        detail: { filter: input.filter },
+        node: input.node,
+        remoteAddress: input.remoteAddress,
+      });
     },
 
     async get(id) {
@@ -397,11 +493,17 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
 
     async progress(id) {
       const p = active.get(id);
-      if (p) return { record: { ...p.record }, contiguous: p.tracker.contiguous, terminal: TERMINAL.has(p.record.state) };
+      if (p)
+        return { record: { ...p.record }, contiguous: p.tracker.contiguous, terminal: TERMINAL.has(p.record.state) };
       const r = await loadPull(d.client, id);
       if (!r) return undefined;
       // Not running here: what is stored is all there will be (a gap reads as an empty stretch).
-      return { record: r, contiguous: r.state === 'done' && r.chunksExpected !== undefined ? r.chunksExpected : await loadChunkEnd(d.client, id), terminal: true };
+      return {
+        record: r,
+        contiguous:
+          r.state === 'done' && r.chunksExpected !== undefined ? r.chunksExpected : await loadChunkEnd(d.client, id),
+        terminal: true,
+      };
     },
 
     changed(id, timeoutMs) {
@@ -425,7 +527,13 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       if (!p) return loadPull(d.client, id);
       if (!TERMINAL.has(p.record.state)) {
         command(p.record.node, { v: 1, type: 'cancel', pullId: id, expiresAt: now() + o.commandTtlMs });
-        await finish(p, 'cancelled', pullError('ET_ERR_PULL_CANCELLED', `by ${by ? actorLabel(by) : 'anonymous'}`), by, remoteAddress);
+        await finish(
+          p,
+          'cancelled',
+          pullError('ET_ERR_PULL_CANCELLED', `by ${by ? actorLabel(by) : 'anonymous'}`),
+          by,
+          remoteAddress,
+        );
       }
       return { ...p.record };
     },
@@ -434,7 +542,10 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       const decoded = codec.decode(payload, node, pullId);
       if (!decoded.ok) {
         c.badMessages++;
-        d.logger.warn({ node, pullId, code: decoded.error.code, detail: decoded.error.detail }, 'pull message rejected');
+        d.logger.warn(
+          { node, pullId, code: decoded.error.code, detail: decoded.error.detail },
+          'pull message rejected',
+        );
         return;
       }
       const m = decoded.value;

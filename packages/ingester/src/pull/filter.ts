@@ -8,9 +8,24 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 /** Epoch ms, ISO-8601, or a duration back from now (`90s`, `15m`, `2h`, `1d`). */
 export function parsePullTime(v: number | string, name: string, now: number): number {
   const d = typeof v === 'string' ? DURATION.exec(v.trim()) : null;
-  const ms = typeof v === 'number' ? v : d ? now - Number(d[1]) * (UNIT_MS[d[2] as string] as number) : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(ms)) throw new IngesterError('ET_ERR_BAD_REQUEST', `${name}: not a time (epoch ms, ISO-8601, or a duration such as 2h): ${v}`);
+  const ms =
+    typeof v === 'number'
+      ? v
+      : d
+        ? now - Number(d[1]) * (UNIT_MS[d[2] as string] as number)
+        : /^\d+$/.test(v)
+          ? Number(v)
+          : Date.parse(v);
+  if (!Number.isFinite(ms))
+    throw new IngesterError(
+      'ET_ERR_BAD_REQUEST',
+      `${name}: not a time (epoch ms, ISO-8601, or a duration such as 2h): ${v}`,
+    );
   // The node refuses a command with a time outside the protocol's range: refuse it here, as the caller's error.
-  if (ms < 0 || ms > limits.maxTimestampMs) throw new IngesterError('ET_ERR_BAD_REQUEST', `${name}: ${v} is outside 1970..${new Date(limits.maxTimestampMs).getUTCFullYear()}`);
+  if (ms < 0 || ms > limits.maxTimestampMs)
+    throw new IngesterError(
+      'ET_ERR_BAD_REQUEST',
+      `${name}: ${v} is outside 1970..${new Date(limits.maxTimestampMs).getUTCFullYear()}`,
+    );
   return Math.round(ms);
 }

@@ -18,7 +18,13 @@ export function splitPulledLine(line: string): PulledLineRow {
   const d = c < 0 ? -1 : line.indexOf('\t', c + 1);
   const ts = a < 0 ? NaN : Date.parse(line.slice(0, a));
   if (d < 0 || !Number.isFinite(ts)) return { ts: 0, container: '', stream: '', level: '', message: line };
-  return { ts, container: line.slice(a + 1, b), stream: line.slice(b + 1, c), level: line.slice(c + 1, d), message: line.slice(d + 1) };
+  return {
+    ts,
+    container: line.slice(a + 1, b),
+    stream: line.slice(b + 1, c),
+    level: line.slice(c + 1, d),
+    message: line.slice(d + 1),
+  };
 }
 
 /** Rows of one chunk in the column order of PULL_COLUMNS.lines. */

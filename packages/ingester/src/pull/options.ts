@@ -4,15 +4,51 @@ import { IngesterError } from '../errors.js';
 
 export const PullCoordinatorOptions = Type.Object(
   {
-    expiresInMs: Type.Integer({ minimum: 1000, default: 15 * 60_000, description: 'How long a pull waits for its node to answer (an offline node gets the command when it returns, until then); the request may ask for another value.' }),
-    maxExpiresInMs: Type.Integer({ minimum: 1000, default: 7 * 86_400_000, description: 'Longest expiry a request may ask for.' }),
-    stallMs: Type.Integer({ minimum: 100, default: 15_000, description: 'No chunk for this long while running: ask the node to resume (fromChunk and resend). Doubles per fruitless attempt up to maxStallMs.' }),
+    expiresInMs: Type.Integer({
+      minimum: 1000,
+      default: 15 * 60_000,
+      description:
+        'How long a pull waits for its node to answer (an offline node gets the command when it returns, until then); the request may ask for another value.',
+    }),
+    maxExpiresInMs: Type.Integer({
+      minimum: 1000,
+      default: 7 * 86_400_000,
+      description: 'Longest expiry a request may ask for.',
+    }),
+    stallMs: Type.Integer({
+      minimum: 100,
+      default: 15_000,
+      description:
+        'No chunk for this long while running: ask the node to resume (fromChunk and resend). Doubles per fruitless attempt up to maxStallMs.',
+    }),
     maxStallMs: Type.Integer({ minimum: 100, default: 300_000, description: 'Ceiling of the resume interval.' }),
-    abandonMs: Type.Integer({ minimum: 1000, default: 30 * 60_000, description: 'No progress for this long while running: the pull fails with ET_ERR_PULL_STALLED.' }),
-    commandTtlMs: Type.Integer({ minimum: 1000, default: 10 * 60_000, description: 'Expiry carried by resume and cancel commands.' }),
-    keepFinishedMs: Type.Integer({ minimum: 0, default: 10 * 60_000, description: 'A finished pull stays in memory this long (its rows stay in ClickHouse for the TTL).' }),
-    insertQueueBytes: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024, description: 'Pulled line bytes waiting for their insert at most; beyond it the broker connection stops handing over messages until the insert is done.' }),
-    maxReorderBytes: Type.Integer({ minimum: 0, default: 16 * 1024 * 1024, description: 'Out-of-order chunk text held for the running digest; beyond it the digest is computed from ClickHouse at the end.' }),
+    abandonMs: Type.Integer({
+      minimum: 1000,
+      default: 30 * 60_000,
+      description: 'No progress for this long while running: the pull fails with ET_ERR_PULL_STALLED.',
+    }),
+    commandTtlMs: Type.Integer({
+      minimum: 1000,
+      default: 10 * 60_000,
+      description: 'Expiry carried by resume and cancel commands.',
+    }),
+    keepFinishedMs: Type.Integer({
+      minimum: 0,
+      default: 10 * 60_000,
+      description: 'A finished pull stays in memory this long (its rows stay in ClickHouse for the TTL).',
+    }),
+    insertQueueBytes: Type.Integer({
+      minimum: 1024,
+      default: 8 * 1024 * 1024,
+      description:
+        'Pulled line bytes waiting for their insert at most; beyond it the broker connection stops handing over messages until the insert is done.',
+    }),
+    maxReorderBytes: Type.Integer({
+      minimum: 0,
+      default: 16 * 1024 * 1024,
+      description:
+        'Out-of-order chunk text held for the running digest; beyond it the digest is computed from ClickHouse at the end.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

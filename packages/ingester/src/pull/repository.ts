@@ -38,7 +38,23 @@ async function insert(client: ClickHouseClient, table: keyof typeof PULL_TABLES,
 
 export function savePull(client: ClickHouseClient, p: PullRecord, now: number): Promise<void> {
   return insert(client, 'pulls', [
-    [p.id, p.node, p.state, JSON.stringify(p.filter), p.requestedBy, p.createdAt, p.expiresAt, p.startedAt ?? null, p.finishedAt ?? null, p.linesReceived, p.bytesReceived, p.bytesExpected ?? null, p.chunksExpected ?? null, p.error ?? '', now],
+    [
+      p.id,
+      p.node,
+      p.state,
+      JSON.stringify(p.filter),
+      p.requestedBy,
+      p.createdAt,
+      p.expiresAt,
+      p.startedAt ?? null,
+      p.finishedAt ?? null,
+      p.linesReceived,
+      p.bytesReceived,
+      p.bytesExpected ?? null,
+      p.chunksExpected ?? null,
+      p.error ?? '',
+      now,
+    ],
   ]);
 }
 
@@ -92,7 +108,12 @@ export async function loadPull(client: ClickHouseClient, id: string): Promise<Pu
 }
 
 /** The stored lines of chunks [fromSeq, toSeq) in order. */
-export async function loadLines(client: ClickHouseClient, id: string, fromSeq: number, toSeq: number): Promise<string[]> {
+export async function loadLines(
+  client: ClickHouseClient,
+  id: string,
+  fromSeq: number,
+  toSeq: number,
+): Promise<string[]> {
   const r = await client.query({
     query: `SELECT Line FROM ${PULL_TABLES.lines} WHERE PullId = {id:String} AND Seq >= {from:UInt32} AND Seq < {to:UInt32} ORDER BY Seq, Idx`,
     query_params: { id, from: fromSeq, to: toSeq },

@@ -6,7 +6,35 @@ export const PULL_TABLES = {
 } as const;
 
 export const PULL_COLUMNS = {
-  pulls: ['PullId', 'NodeName', 'State', 'Filter', 'RequestedBy', 'CreatedAt', 'ExpiresAt', 'StartedAt', 'FinishedAt', 'LinesReceived', 'BytesReceived', 'BytesExpected', 'ChunksExpected', 'Error', 'UpdatedAt'],
+  pulls: [
+    'PullId',
+    'NodeName',
+    'State',
+    'Filter',
+    'RequestedBy',
+    'CreatedAt',
+    'ExpiresAt',
+    'StartedAt',
+    'FinishedAt',
+    'LinesReceived',
+    'BytesReceived',
+    'BytesExpected',
+    'ChunksExpected',
+    'Error',
+    'UpdatedAt',
+  ],
   lines: ['PullId', 'Seq', 'Idx', 'Timestamp', 'ContainerName', 'Stream', 'SeverityText', 'Line', 'InsertedAt'],
-  audit: ['At', 'PullId', 'NodeName', 'RequestedBy', 'Action', 'Accepted', 'Reason', 'Filter', 'Lines', 'Bytes', 'RemoteAddress'],
+  audit: [
+    'At',
+    'PullId',
+    'NodeName',
+    'RequestedBy',
+    'Action',
+    'Accepted',
+    'Reason',
+    'Filter',
+    'Lines',
+    'Bytes',
+    'RemoteAddress',
+  ],
 } as const;

@@ -20,13 +20,19 @@ export interface ClickHouseClientOptions {
 
 export function createClickHouseClient(opts: ClickHouseClientOptions): ClickHouseClient {
   if (opts.url) {
-    return createClient({ url: opts.url, request_timeout: 60_000, clickhouse_settings: { date_time_input_format: 'best_effort' } });
+    return createClient({
+      url: opts.url,
+      request_timeout: 60_000,
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
   }
   // chdb declares the contract from @clickhouse/client-common while the client bundles its own copy
   // of the same declarations (settings lists differ by version); the runtime contract is one.
   // Loaded only here: the production image has no chdb (CLICKHOUSE_URL points at a server), and
   // chdb costs ~190 MB of RSS on import.
-  const { createChdbConnection } = createRequire(import.meta.url)('chdb/connection') as typeof import('chdb/connection');
+  const { createChdbConnection } = createRequire(import.meta.url)(
+    'chdb/connection',
+  ) as typeof import('chdb/connection');
   const inner = createChdbConnection({ path: opts.dataDir }) as unknown as StorageConnection;
   return createClient({ connection: opts.wrapConnection ? opts.wrapConnection(inner) : inner });
 }

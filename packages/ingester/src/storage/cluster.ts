@@ -34,7 +34,13 @@ export function renderForCluster(statement: string, cluster: string): string[] {
     const distributed = `CREATE TABLE IF NOT EXISTS ${table} ${on} AS ${localName(table)} ENGINE = Distributed(${sqlString(cluster)}, currentDatabase(), ${localName(table)}, ${key})`;
     return [local, distributed];
   }
-  if (view) return [localize(statement).replace(`CREATE MATERIALIZED VIEW IF NOT EXISTS ${localName(view)}`, `CREATE MATERIALIZED VIEW IF NOT EXISTS ${localName(view)} ${on}`)];
+  if (view)
+    return [
+      localize(statement).replace(
+        `CREATE MATERIALIZED VIEW IF NOT EXISTS ${localName(view)}`,
+        `CREATE MATERIALIZED VIEW IF NOT EXISTS ${localName(view)} ${on}`,
+      ),
+    ];
   // Views and data live in the local tables; a dropped table takes its Distributed table along.
   const drop = /^\s*(DROP VIEW|TRUNCATE TABLE|DROP TABLE) IF EXISTS (\w+)\s*$/.exec(statement);
   if (drop) {

@@ -38,7 +38,12 @@ export function rowsToText(rows: readonly (readonly unknown[])[]): string {
  * Inserts ready text, given as chunks of whole lines. `exec` with a body rather than `insert`,
  * because `insert` would encode every row again: the client sends the chunks as they are.
  */
-export async function insertText(client: ClickHouseClient, table: InsertTable, chunks: readonly string[], token = ''): Promise<void> {
+export async function insertText(
+  client: ClickHouseClient,
+  table: InsertTable,
+  chunks: readonly string[],
+  token = '',
+): Promise<void> {
   const res = await client.exec({
     query: `INSERT INTO ${TABLES[table]} (${COLUMNS[table].join(', ')}) SETTINGS insert_deduplication_token = ${sqlString(token)}${TABLE_SETTINGS[table] ?? ''} FORMAT ${INSERT_FORMAT}`,
     // Strings in a byte-mode stream with utf8 as its encoding stay strings: the embedded
@@ -49,6 +54,11 @@ export async function insertText(client: ClickHouseClient, table: InsertTable, c
   await finished(res.stream.resume());
 }
 
-export async function insertRows(client: ClickHouseClient, table: InsertTable, values: readonly (readonly unknown[])[], token = ''): Promise<void> {
+export async function insertRows(
+  client: ClickHouseClient,
+  table: InsertTable,
+  values: readonly (readonly unknown[])[],
+  token = '',
+): Promise<void> {
   await insertText(client, table, [rowsToText(values)], token);
 }

@@ -26,12 +26,19 @@ describe('migrations on embedded ClickHouse', () => {
   it('applies every version once, and a second run is a no-op', async () => {
     const first = await migrate(client, { retention });
     expect(first.applied).toEqual(MIGRATIONS.map((m) => m.version));
-    const tables = await (await client.query({ query: 'SELECT name FROM system.tables WHERE database = currentDatabase()', format: 'JSONEachRow' })).json<{ name: string }>();
+    const tables = await (
+      await client.query({
+        query: 'SELECT name FROM system.tables WHERE database = currentDatabase()',
+        format: 'JSONEachRow',
+      })
+    ).json<{ name: string }>();
     for (const t of Object.values(TABLES)) expect(tables.map((r) => r.name)).toContain(t);
 
     const second = await migrate(client, { retention });
     expect(second).toEqual({ applied: [], retentionChanged: [] });
-    const recorded = await (await client.query({ query: `SELECT count() AS n FROM ${TABLES.migrations}`, format: 'JSONEachRow' })).json<{ n: string | number }>();
+    const recorded = await (
+      await client.query({ query: `SELECT count() AS n FROM ${TABLES.migrations}`, format: 'JSONEachRow' })
+    ).json<{ n: string | number }>();
     expect(Number(recorded[0]?.n)).toBe(MIGRATIONS.length);
   });
 

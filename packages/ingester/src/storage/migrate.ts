@@ -43,7 +43,8 @@ export function renderStatements(m: Migration, ctx: MigrationContext): string[] 
 export const MIGRATIONS_TABLE_DDL = `CREATE TABLE IF NOT EXISTS ${TABLES.migrations} (Version UInt32, Name String, AppliedAt DateTime64(3)) ENGINE = ReplacingMergeTree ORDER BY Version`;
 
 async function appliedVersions(client: ClickHouseClient, cluster: string | undefined): Promise<Set<number>> {
-  for (const query of cluster ? renderForCluster(MIGRATIONS_TABLE_DDL, cluster) : [MIGRATIONS_TABLE_DDL]) await client.command({ query });
+  for (const query of cluster ? renderForCluster(MIGRATIONS_TABLE_DDL, cluster) : [MIGRATIONS_TABLE_DDL])
+    await client.command({ query });
   const rs = await client.query({ query: `SELECT DISTINCT Version FROM ${TABLES.migrations}`, format: 'JSONEachRow' });
   const rows = await rs.json<{ Version: number | string }>();
   return new Set(rows.map((r) => Number(r.Version)));
@@ -63,7 +64,11 @@ export async function currentTtlDays(client: ClickHouseClient): Promise<Map<stri
   return out;
 }
 
-export async function migrate(client: ClickHouseClient, ctx: MigrationContext, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
+export async function migrate(
+  client: ClickHouseClient,
+  ctx: MigrationContext,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<MigrateResult> {
   const applied: number[] = [];
   const done = await appliedVersions(client, ctx.cluster);
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {

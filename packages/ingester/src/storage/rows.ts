@@ -38,16 +38,85 @@ export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
   const metrics = b.metrics.map((m) => {
     const pos = m.sketch?.positive ?? EMPTY_BINS;
     const neg = m.sketch?.negative ?? EMPTY_BINS;
-    return [node, m.container, m.metric, m.start, m.end, m.count, m.sum, m.min, m.max, m.last, m.gaps, m.resets, m.sketch?.zeros ?? 0, pos.offset, pos.counts, neg.offset, neg.counts];
+    return [
+      node,
+      m.container,
+      m.metric,
+      m.start,
+      m.end,
+      m.count,
+      m.sum,
+      m.min,
+      m.max,
+      m.last,
+      m.gaps,
+      m.resets,
+      m.sketch?.zeros ?? 0,
+      pos.offset,
+      pos.counts,
+      neg.offset,
+      neg.counts,
+    ];
   });
-  const logs = b.logs.map((l) => [l.ts, node, l.container, severityText(l.level), severityNumber(l.level), l.message, l.stream, l.repeat, l.templateId, l.fields]);
-  const templates = b.templates.map((t) => [node, t.container, t.id, t.template, severityNumber(t.level), t.count, t.firstSeen, t.lastSeen, t.samples.map((s) => ({ Timestamp: s.ts, Params: s.params }))]);
+  const logs = b.logs.map((l) => [
+    l.ts,
+    node,
+    l.container,
+    severityText(l.level),
+    severityNumber(l.level),
+    l.message,
+    l.stream,
+    l.repeat,
+    l.templateId,
+    l.fields,
+  ]);
+  const templates = b.templates.map((t) => [
+    node,
+    t.container,
+    t.id,
+    t.template,
+    severityNumber(t.level),
+    t.count,
+    t.firstSeen,
+    t.lastSeen,
+    t.samples.map((s) => ({ Timestamp: s.ts, Params: s.params })),
+  ]);
   const events = b.events.map((e) => [e.ts, node, e.container, e.kind, e.attrs]);
   const containers = b.containers.map((c) => [b.windowEnd, node, c.id, c.name, c.image, c.state, c.labels]);
   const h = b.health;
-  const health = [[b.windowEnd, meta.receivedAt, node, h.uplinkBytes, h.rawBytes, h.queueBatches, h.queueBytes, h.budgetLeftBytes, h.degradeLevel, h.cpuPct, h.rssBytes, h.agentVersion]];
+  const health = [
+    [
+      b.windowEnd,
+      meta.receivedAt,
+      node,
+      h.uplinkBytes,
+      h.rawBytes,
+      h.queueBatches,
+      h.queueBytes,
+      h.budgetLeftBytes,
+      h.degradeLevel,
+      h.cpuPct,
+      h.rssBytes,
+      h.agentVersion,
+    ],
+  ];
   const drops = b.drops.map((d) => [b.windowEnd, node, d.stage, d.reason, d.container, d.count]);
-  const rowCount = metrics.length + logs.length + templates.length + events.length + containers.length + health.length + drops.length;
-  const ledger = [[node, b.epoch, b.seq, meta.receivedAt, b.sentAt, meta.receivedAt - b.sentAt, b.windowStart, b.windowEnd, rowCount, meta.wireBytes, meta.ingesterId]];
+  const rowCount =
+    metrics.length + logs.length + templates.length + events.length + containers.length + health.length + drops.length;
+  const ledger = [
+    [
+      node,
+      b.epoch,
+      b.seq,
+      meta.receivedAt,
+      b.sentAt,
+      meta.receivedAt - b.sentAt,
+      b.windowStart,
+      b.windowEnd,
+      rowCount,
+      meta.wireBytes,
+      meta.ingesterId,
+    ],
+  ];
   return { rows: { metrics, logs, templates, events, containers, health, drops, ledger }, rowCount };
 }

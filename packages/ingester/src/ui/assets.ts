@@ -49,7 +49,10 @@ export function composePages(files: Map<string, Asset>): Map<string, Asset> {
     if (name === 'layout.html') continue;
     if (name.startsWith('pages/') && name.endsWith('.html')) {
       const page = name.slice('pages/'.length);
-      out.set(page, { type: asset.type, body: Buffer.from(composePage(layout.body.toString('utf8'), page, asset.body.toString('utf8'))) });
+      out.set(page, {
+        type: asset.type,
+        body: Buffer.from(composePage(layout.body.toString('utf8'), page, asset.body.toString('utf8'))),
+      });
     } else out.set(name, asset);
   }
   return out;

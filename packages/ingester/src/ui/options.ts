@@ -18,6 +18,9 @@ function defaultAssetsDir(): string {
 
 export function resolveUiOptions(input: Partial<UiOptions> = {}): UiOptions {
   const opts = Value.Default(UiOptionsSchema, { ...input }) as UiOptions;
-  if (!Value.Check(UiOptionsSchema, opts)) throw new Error(`ui options are invalid: ${[...Value.Errors(UiOptionsSchema, opts)].map((e) => `${e.path} ${e.message}`).join('; ')}`);
+  if (!Value.Check(UiOptionsSchema, opts))
+    throw new Error(
+      `ui options are invalid: ${[...Value.Errors(UiOptionsSchema, opts)].map((e) => `${e.path} ${e.message}`).join('; ')}`,
+    );
   return opts;
 }

@@ -19,7 +19,8 @@ export function parsePageHead(name: string, source: string): { head: PageHead; b
   return { head: { title: m[1]!, script: m[2]!, nav: m[3]! }, body: source.slice(m[0].length) };
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** The layout with the page's title, script and body filled in and its navigation link marked current. */
 export function composePage(layout: string, name: string, source: string): string {

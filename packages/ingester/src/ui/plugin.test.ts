@@ -16,8 +16,14 @@ describe('web UI plugin', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-ui-'));
     await mkdir(path.join(dir, 'js'));
     await mkdir(path.join(dir, 'pages'));
-    await writeFile(path.join(dir, 'layout.html'), '<!doctype html><title><!--title--></title><script type="module" src="js/<!--script-->.js"></script><nav><a data-nav="fleet">F</a><a data-nav="pull">P</a></nav><!--main-->');
-    await writeFile(path.join(dir, 'pages', 'index.html'), '<!-- title: Fleet & co; script: fleet; nav: fleet -->\n<main>$& nodes</main>');
+    await writeFile(
+      path.join(dir, 'layout.html'),
+      '<!doctype html><title><!--title--></title><script type="module" src="js/<!--script-->.js"></script><nav><a data-nav="fleet">F</a><a data-nav="pull">P</a></nav><!--main-->',
+    );
+    await writeFile(
+      path.join(dir, 'pages', 'index.html'),
+      '<!-- title: Fleet & co; script: fleet; nav: fleet -->\n<main>$& nodes</main>',
+    );
     await writeFile(path.join(dir, 'js', 'a.js'), 'export const a = 1;');
     await writeFile(path.join(dir, 'notes.txt'), 'not served');
     await writeFile(path.join(os.tmpdir(), 'et-ui-secret.html'), 'outside');
@@ -49,8 +55,11 @@ describe('web UI plugin', () => {
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(page.headers['content-security-policy']).toBe(UI_CSP);
     // The page is the layout with its title (escaped), script, current link and <main> filled in.
-    expect(page.body).toBe('<!doctype html><title>Fleet &amp; co</title><script type="module" src="js/fleet.js"></script><nav><a data-nav="fleet" aria-current="page">F</a><a data-nav="pull">P</a></nav><main>$& nodes</main>');
-    for (const hidden of ['/ui/layout.html', '/ui/pages/index.html']) expect((await a.inject({ url: hidden })).statusCode, hidden).toBe(404);
+    expect(page.body).toBe(
+      '<!doctype html><title>Fleet &amp; co</title><script type="module" src="js/fleet.js"></script><nav><a data-nav="fleet" aria-current="page">F</a><a data-nav="pull">P</a></nav><main>$& nodes</main>',
+    );
+    for (const hidden of ['/ui/layout.html', '/ui/pages/index.html'])
+      expect((await a.inject({ url: hidden })).statusCode, hidden).toBe(404);
     const js = await a.inject({ url: '/ui/js/a.js' });
     expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(js.body).toBe('export const a = 1;');
@@ -58,7 +67,12 @@ describe('web UI plugin', () => {
 
   it('serves nothing outside the folder or of an unknown kind', async () => {
     const a = await app();
-    for (const url of ['/ui/../et-ui-secret.html', '/ui/%2e%2e/et-ui-secret.html', '/ui/notes.txt', '/ui/js/missing.js']) {
+    for (const url of [
+      '/ui/../et-ui-secret.html',
+      '/ui/%2e%2e/et-ui-secret.html',
+      '/ui/notes.txt',
+      '/ui/js/missing.js',
+    ]) {
       const res = await a.inject({ url });
       expect(res.statusCode, url).toBe(404);
       expect(res.body).not.toContain('outside');

@@ -15,7 +15,8 @@ declare module 'fastify' {
   }
 }
 
-export const UI_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+export const UI_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 export async function uiPlugin(app: FastifyInstance, input: Partial<UiOptions>): Promise<void> {
   const opts = resolveUiOptions(input);
@@ -36,14 +37,17 @@ export async function uiPlugin(app: FastifyInstance, input: Partial<UiOptions>):
   app.get<{ Params: { '*': string } }>(`${opts.basePath}/*`, routeOpts, async (req, reply) => {
     const name = req.params['*'] === '' ? 'index.html' : req.params['*'];
     const asset = assets.get(name);
-    if (!asset) return reply.status(404).send({ code: 'ET_ERR_NOT_FOUND', message: `no UI file ${name}`, statusCode: 404 });
-    return reply
-      .header('content-security-policy', UI_CSP)
-      .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'no-referrer')
-      // Revalidate every time: the files are tiny and an upgrade must not leave stale scripts behind.
-      .header('cache-control', 'no-cache')
-      .type(asset.type)
-      .send(asset.body);
+    if (!asset)
+      return reply.status(404).send({ code: 'ET_ERR_NOT_FOUND', message: `no UI file ${name}`, statusCode: 404 });
+    return (
+      reply
+        .header('content-security-policy', UI_CSP)
+        .header('x-content-type-options', 'nosniff')
+        .header('referrer-policy', 'no-referrer')
+        // Revalidate every time: the files are tiny and an upgrade must not leave stale scripts behind.
+        .header('cache-control', 'no-cache')
+        .type(asset.type)
+        .send(asset.body)
+    );
   });
 }

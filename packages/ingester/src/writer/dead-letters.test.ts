@@ -7,7 +7,15 @@ import { insertCounter, openMigrated, type EmbeddedClickHouse } from '../../test
 import { createDeadLetterSink } from './dead-letters.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-const letter = (node: string, i: number) => ({ receivedAt: Date.now(), topic: `et/v1/${node}/up/batch`, node, code: 'ET_ERR_BAD_FRAME', detail: `case ${i}`, payload: Buffer.from(`bytes ${i}`), ingesterId: 'test' });
+const letter = (node: string, i: number) => ({
+  receivedAt: Date.now(),
+  topic: `et/v1/${node}/up/batch`,
+  node,
+  code: 'ET_ERR_BAD_FRAME',
+  detail: `case ${i}`,
+  payload: Buffer.from(`bytes ${i}`),
+  ingesterId: 'test',
+});
 
 describe('dead-letter sink on embedded ClickHouse', () => {
   let engine: EmbeddedClickHouse;
@@ -16,7 +24,11 @@ describe('dead-letter sink on embedded ClickHouse', () => {
   const inserts = insertCounter(TABLES.deadLetters);
 
   const rows = async (node: string) => {
-    const rs = await client.query({ query: `SELECT Detail, PayloadBase64 FROM ${TABLES.deadLetters} WHERE NodeName = {node:String} ORDER BY Detail`, query_params: { node }, format: 'JSONEachRow' });
+    const rs = await client.query({
+      query: `SELECT Detail, PayloadBase64 FROM ${TABLES.deadLetters} WHERE NodeName = {node:String} ORDER BY Detail`,
+      query_params: { node },
+      format: 'JSONEachRow',
+    });
     return rs.json<{ Detail: string; PayloadBase64: string }>();
   };
 

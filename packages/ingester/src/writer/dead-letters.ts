@@ -42,13 +42,23 @@ export function createDeadLetterSink(deps: DeadLetterSinkDeps): DeadLetterSink {
   const commits = createGroupCommit<unknown[]>({
     insert: (rows) => insertRows(client, 'deadLetters', rows),
     maxQueueBytes: deps.maxQueueBytes,
-    onError: (err, rows) => logger.error({ code: 'ET_ERR_STORAGE_UNAVAILABLE', rows, err: err.message }, 'dead-letter rows not written'),
+    onError: (err, rows) =>
+      logger.error({ code: 'ET_ERR_STORAGE_UNAVAILABLE', rows, err: err.message }, 'dead-letter rows not written'),
     onFull: (row) => logger.warn({ code: row[3], node: row[2], bytes: row[5] }, 'dead-letter row dropped'),
   });
   return {
     add(d) {
       const base64 = d.payload.toString('base64');
-      const row = [d.receivedAt, d.topic, d.node, d.code, d.detail.slice(0, MAX_DETAIL), d.payload.length, base64, d.ingesterId];
+      const row = [
+        d.receivedAt,
+        d.topic,
+        d.node,
+        d.code,
+        d.detail.slice(0, MAX_DETAIL),
+        d.payload.length,
+        base64,
+        d.ingesterId,
+      ];
       return commits.add(row, base64.length);
     },
     drain: () => commits.drain(),

@@ -11,7 +11,11 @@ import { createWriter, type Writer } from './writer.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const meta = () => ({ receivedAt: Date.now(), wireBytes: 1000, ingesterId: 'test' });
-const settle = <T>(p: Promise<T>, ms: number) => Promise.race([p.then((v) => ({ done: true as const, v })), new Promise<{ done: false }>((r) => setTimeout(() => r({ done: false }), ms))]);
+const settle = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([
+    p.then((v) => ({ done: true as const, v })),
+    new Promise<{ done: false }>((r) => setTimeout(() => r({ done: false }), ms)),
+  ]);
 
 describe('writer on embedded ClickHouse', () => {
   let engine: EmbeddedClickHouse;
@@ -21,7 +25,11 @@ describe('writer on embedded ClickHouse', () => {
   const base = resolveConfig(undefined, {});
 
   const count = async (table: string, node: string) => {
-    const rs = await client.query({ query: `SELECT count() AS n FROM ${table} WHERE NodeName = {node:String}`, query_params: { node }, format: 'JSONEachRow' });
+    const rs = await client.query({
+      query: `SELECT count() AS n FROM ${table} WHERE NodeName = {node:String}`,
+      query_params: { node },
+      format: 'JSONEachRow',
+    });
     return Number((await rs.json<{ n: string }>())[0]?.n);
   };
 
@@ -31,12 +39,20 @@ describe('writer on embedded ClickHouse', () => {
   });
   beforeEach(() => {
     faults.set('ok');
-    writer = createWriter({ client, logger: quiet, options: { ...base.writer, flushIntervalMs: 20, retryMinMs: 10, retryMaxMs: 40, maxQueueBatches: 4 } });
+    writer = createWriter({
+      client,
+      logger: quiet,
+      options: { ...base.writer, flushIntervalMs: 20, retryMinMs: 10, retryMaxMs: 40, maxQueueBatches: 4 },
+    });
   });
   afterAll(() => engine.close());
 
   it('coalesces batches from several nodes into one insert per table and stores every row', async () => {
-    const batches = [sampleBatch({ node: 'w-a', seq: 1 }), sampleBatch({ node: 'w-a', seq: 2 }), sampleBatch({ node: 'w-b', seq: 1 })];
+    const batches = [
+      sampleBatch({ node: 'w-a', seq: 1 }),
+      sampleBatch({ node: 'w-a', seq: 2 }),
+      sampleBatch({ node: 'w-b', seq: 1 }),
+    ];
     const outcomes = await Promise.all(batches.map((b) => writer.submit(b, meta())));
     expect(outcomes).toEqual(['stored', 'stored', 'stored']);
     expect(writer.state().inserts).toBe(1);
@@ -110,19 +126,41 @@ describe('writer on embedded ClickHouse', () => {
     expect(await count(TABLES.logs, 'w-half')).toBe(b.logs.length);
     expect(await count(TABLES.ledger, 'w-half')).toBe(1);
     // The rollup view is fed only by the block that was stored, not by the deduplicated retry.
-    const rs = await client.query({ query: `SELECT sum(Count) AS n FROM ${TABLES.metricsHourly} WHERE NodeName = 'w-half'`, format: 'JSONEachRow' });
+    const rs = await client.query({
+      query: `SELECT sum(Count) AS n FROM ${TABLES.metricsHourly} WHERE NodeName = 'w-half'`,
+      format: 'JSONEachRow',
+    });
     expect(Number((await rs.json<{ n: string }>())[0]?.n)).toBe(b.metrics.reduce((n, m) => n + m.count, 0));
     await writer.close();
   });
 
   it('refuses only the batch whose rows ClickHouse rejects, stores the rest of its group once, and keeps going', async () => {
     const batches = Array.from({ length: 4 }, (_, i) => sampleBatch({ node: 'w-ref', seq: i + 1 }));
-    const poison = { ...batches[2]!, logs: batches[2]!.logs.map((l, i) => (i === 0 ? { ...l, message: 'POISON-ROW' } : l)) };
-    const results = await Promise.allSettled([batches[0]!, batches[1]!, poison, batches[3]!].map((b) => writer.submit(b, meta())));
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as { code: string }).code))).toEqual(['stored', 'stored', 'ET_ERR_STORAGE_REJECTED', 'stored']);
+    const poison = {
+      ...batches[2]!,
+      logs: batches[2]!.logs.map((l, i) => (i === 0 ? { ...l, message: 'POISON-ROW' } : l)),
+    };
+    const results = await Promise.allSettled(
+      [batches[0]!, batches[1]!, poison, batches[3]!].map((b) => writer.submit(b, meta())),
+    );
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as { code: string }).code))).toEqual([
+      'stored',
+      'stored',
+      'ET_ERR_STORAGE_REJECTED',
+      'stored',
+    ]);
     const s = writer.state();
-    expect(s).toMatchObject({ batchesStored: 3, batchesRefused: 1, failing: false, backpressured: false, queuedBatches: 0 });
-    const rs = await client.query({ query: `SELECT Seq FROM ${TABLES.ledger} WHERE NodeName = 'w-ref' ORDER BY Seq`, format: 'JSONEachRow' });
+    expect(s).toMatchObject({
+      batchesStored: 3,
+      batchesRefused: 1,
+      failing: false,
+      backpressured: false,
+      queuedBatches: 0,
+    });
+    const rs = await client.query({
+      query: `SELECT Seq FROM ${TABLES.ledger} WHERE NodeName = 'w-ref' ORDER BY Seq`,
+      format: 'JSONEachRow',
+    });
     expect((await rs.json<{ Seq: number | string }>()).map((r) => Number(r.Seq))).toEqual([1, 2, 4]);
     expect(await count(TABLES.logs, 'w-ref')).toBe(3 * batches[0]!.logs.length);
     // Tables inserted before the refusal hold the whole group once, the refused batch's rows included.

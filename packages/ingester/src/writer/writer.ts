@@ -92,7 +92,17 @@ export function createWriter(deps: WriterDeps): Writer {
   const inFlight = new Map<string, Entry>();
   const counts = { rows: 0, bytes: 0, tableRows: new Map<string, number>() };
   const waiters: (() => void)[] = [];
-  const st = { failing: false, consecutiveFailures: 0, lastError: undefined as string | undefined, batchesStored: 0, batchesDuplicate: 0, rowsInserted: 0, inserts: 0, insertFailures: 0, batchesRefused: 0 };
+  const st = {
+    failing: false,
+    consecutiveFailures: 0,
+    lastError: undefined as string | undefined,
+    batchesStored: 0,
+    batchesDuplicate: 0,
+    rowsInserted: 0,
+    inserts: 0,
+    insertFailures: 0,
+    batchesRefused: 0,
+  };
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> | undefined;
   let closed = false;
@@ -121,10 +131,13 @@ export function createWriter(deps: WriterDeps): Writer {
     }
     if (!timer) {
       const oldest = pending.values().next().value as Entry;
-      timer = setTimeout(() => {
-        timer = undefined;
-        startFlush();
-      }, Math.max(0, oldest.firstAt + o.flushIntervalMs - now()));
+      timer = setTimeout(
+        () => {
+          timer = undefined;
+          startFlush();
+        },
+        Math.max(0, oldest.firstAt + o.flushIntervalMs - now()),
+      );
     }
   }
 
@@ -145,7 +158,8 @@ export function createWriter(deps: WriterDeps): Writer {
     let bytes = 0;
     for (const [k, e] of pending) {
       if (group.length > 0) {
-        const over = bytes + e.bytes > o.flushBytes || BATCH_TABLES.some((t) => (rows.get(t) ?? 0) + e.rows[t] > o.flushRows);
+        const over =
+          bytes + e.bytes > o.flushBytes || BATCH_TABLES.some((t) => (rows.get(t) ?? 0) + e.rows[t] > o.flushRows);
         if (over) break;
       }
       pending.delete(k);
@@ -185,7 +199,10 @@ export function createWriter(deps: WriterDeps): Writer {
    * Runs until ClickHouse took the call, retrying with backoff (the caller keeps the token); a
    * refusal of the rows themselves comes back as `refused`. Undefined once aborted.
    */
-  async function withRetry<T>(what: string, fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; refused: Error } | undefined> {
+  async function withRetry<T>(
+    what: string,
+    fn: () => Promise<T>,
+  ): Promise<{ ok: true; value: T } | { ok: false; refused: Error } | undefined> {
     for (;;) {
       if (aborted) return undefined;
       try {
@@ -202,7 +219,16 @@ export function createWriter(deps: WriterDeps): Writer {
         st.consecutiveFailures++;
         st.failing = true;
         const delay = Math.min(o.retryMaxMs, o.retryMinMs * 2 ** Math.min(st.consecutiveFailures - 1, 20));
-        logger.warn({ code: 'ET_ERR_STORAGE_UNAVAILABLE', what, attempt: st.consecutiveFailures, retryInMs: delay, err: st.lastError }, 'ClickHouse failed; retrying');
+        logger.warn(
+          {
+            code: 'ET_ERR_STORAGE_UNAVAILABLE',
+            what,
+            attempt: st.consecutiveFailures,
+            retryInMs: delay,
+            err: st.lastError,
+          },
+          'ClickHouse failed; retrying',
+        );
         await sleep(delay);
       }
     }
@@ -244,7 +270,17 @@ export function createWriter(deps: WriterDeps): Writer {
   function refuse(e: Entry, table: string, err: Error): void {
     release(e);
     st.batchesRefused++;
-    logger.error({ code: 'ET_ERR_STORAGE_REJECTED', node: e.key.node, epoch: e.key.epoch, seq: e.key.seq, table, err: err.message }, 'ClickHouse refused the rows of a batch');
+    logger.error(
+      {
+        code: 'ET_ERR_STORAGE_REJECTED',
+        node: e.key.node,
+        epoch: e.key.epoch,
+        seq: e.key.seq,
+        table,
+        err: err.message,
+      },
+      'ClickHouse refused the rows of a batch',
+    );
     e.reject(new IngesterError('ET_ERR_STORAGE_REJECTED', `${table}: ${err.message}`.slice(0, 4096)));
   }
 
@@ -295,7 +331,13 @@ export function createWriter(deps: WriterDeps): Writer {
       return new Promise<void>((r) => waiters.push(r));
     },
     state() {
-      return { queuedBatches: queuedBatches(), queuedRows: counts.rows, queuedBytes: counts.bytes, backpressured: backpressured(), ...st };
+      return {
+        queuedBatches: queuedBatches(),
+        queuedRows: counts.rows,
+        queuedBytes: counts.bytes,
+        backpressured: backpressured(),
+        ...st,
+      };
     },
     deadLetter: (d) => deadLetters.add(d),
     async close(timeoutMs = 10_000) {
@@ -308,7 +350,10 @@ export function createWriter(deps: WriterDeps): Writer {
         }
       })();
       let t: NodeJS.Timeout | undefined;
-      const expired = await Promise.race([done.then(() => false), new Promise<boolean>((r) => (t = setTimeout(() => r(true), timeoutMs)))]);
+      const expired = await Promise.race([
+        done.then(() => false),
+        new Promise<boolean>((r) => (t = setTimeout(() => r(true), timeoutMs))),
+      ]);
       clearTimeout(t);
       if (expired) this.abort();
       await deadLetters.drain();

@@ -44,7 +44,10 @@ export function describeError(err) {
  * @param {string} path @param {RequestInit} [init]
  */
 export async function apiFetch(path, init = {}) {
-  const res = await fetch(path, { ...init, headers: authHeaders(readToken(sessionStorage), /** @type {Record<string,string>} */ (init.headers ?? {})) });
+  const res = await fetch(path, {
+    ...init,
+    headers: authHeaders(readToken(sessionStorage), /** @type {Record<string,string>} */ (init.headers ?? {})),
+  });
   if (!res.ok) {
     let code = 'ET_ERR_HTTP';
     let message = `${res.status} ${res.statusText}`;

@@ -86,7 +86,11 @@ export function renderChart(doc, c) {
   cap.id = `${c.id}-title`;
   cap.textContent = c.unit ? `${c.title} (${c.unit})` : c.title;
   fig.append(cap);
-  const svg = svgEl(doc, 'svg', { viewBox: `0 0 ${box.width} ${box.height}`, role: 'img', 'aria-labelledby': `${c.id}-title ${c.id}-desc` });
+  const svg = svgEl(doc, 'svg', {
+    viewBox: `0 0 ${box.width} ${box.height}`,
+    role: 'img',
+    'aria-labelledby': `${c.id}-title ${c.id}-desc`,
+  });
   const desc = svgEl(doc, 'desc', { id: `${c.id}-desc` });
   desc.textContent = summarise(c.series, m.lo, m.hi);
   svg.append(desc);
@@ -101,10 +105,29 @@ export function renderChart(doc, c) {
     label.textContent = formatTime(t.t).slice(11, 16);
     svg.append(label);
   }
-  svg.append(svgEl(doc, 'line', { class: 'axis', x1: box.pad.l, x2: box.pad.l, y1: box.pad.t, y2: box.height - box.pad.b }));
-  svg.append(svgEl(doc, 'line', { class: 'axis', x1: box.pad.l, x2: box.width - box.pad.r, y1: box.height - box.pad.b, y2: box.height - box.pad.b }));
+  svg.append(
+    svgEl(doc, 'line', { class: 'axis', x1: box.pad.l, x2: box.pad.l, y1: box.pad.t, y2: box.height - box.pad.b }),
+  );
+  svg.append(
+    svgEl(doc, 'line', {
+      class: 'axis',
+      x1: box.pad.l,
+      x2: box.width - box.pad.r,
+      y1: box.height - box.pad.b,
+      y2: box.height - box.pad.b,
+    }),
+  );
   m.paths.forEach((p, i) => {
-    svg.append(svgEl(doc, 'path', { class: 'series', d: p.d, fill: 'none', stroke: PALETTE[i % PALETTE.length] ?? '#000', 'stroke-width': 2, 'data-label': p.label }));
+    svg.append(
+      svgEl(doc, 'path', {
+        class: 'series',
+        d: p.d,
+        fill: 'none',
+        stroke: PALETTE[i % PALETTE.length] ?? '#000',
+        'stroke-width': 2,
+        'data-label': p.label,
+      }),
+    );
   });
   fig.append(svg);
   const legend = doc.createElement('ul');
@@ -124,12 +147,16 @@ export function renderChart(doc, c) {
 /** One sentence per series: its range of values, for screen readers. */
 function summarise(series, lo, hi) {
   if (series.length === 0) return 'No data in this range.';
-  return series
-    .map((s) => {
-      const v = s.points.map((p) => p.v).filter((x) => x !== null && Number.isFinite(x));
-      return v.length ? `${s.label}: ${v.length} points from ${formatNumber(Math.min(...v))} to ${formatNumber(Math.max(...v))}, last ${formatNumber(v[v.length - 1])}.` : `${s.label}: no values.`;
-    })
-    .join(' ') + ` Axis from ${formatNumber(lo)} to ${formatNumber(hi)}.`;
+  return (
+    series
+      .map((s) => {
+        const v = s.points.map((p) => p.v).filter((x) => x !== null && Number.isFinite(x));
+        return v.length
+          ? `${s.label}: ${v.length} points from ${formatNumber(Math.min(...v))} to ${formatNumber(Math.max(...v))}, last ${formatNumber(v[v.length - 1])}.`
+          : `${s.label}: no values.`;
+      })
+      .join(' ') + ` Axis from ${formatNumber(lo)} to ${formatNumber(hi)}.`
+  );
 }
 
 function dataTable(doc, c) {

@@ -33,13 +33,47 @@ function stateCell(doc, online) {
 export function nodeColumns(doc, now) {
   return [
     { key: 'node', label: 'Node', value: (r) => r.node, cell: (r) => nodeLink(doc, r) },
-    { key: 'state', label: 'State', value: (r) => (r.online ? 'online' : 'offline'), cell: (r) => stateCell(doc, r.online) },
-    { key: 'lastSeen', label: 'Last seen', value: (r) => (r.lastSeen ? Date.parse(r.lastSeen) : 0), cell: (r) => formatAgo(r.lastSeen, now) },
+    {
+      key: 'state',
+      label: 'State',
+      value: (r) => (r.online ? 'online' : 'offline'),
+      cell: (r) => stateCell(doc, r.online),
+    },
+    {
+      key: 'lastSeen',
+      label: 'Last seen',
+      value: (r) => (r.lastSeen ? Date.parse(r.lastSeen) : 0),
+      cell: (r) => formatAgo(r.lastSeen, now),
+    },
     { key: 'containers', label: 'Containers', numeric: true, value: (r) => r.containers.length },
-    { key: 'uplink', label: 'Uplink (24 h)', numeric: true, value: (r) => r.uplinkBytes, cell: (r) => formatBytes(r.uplinkBytes) },
-    { key: 'raw', label: 'Raw equivalent', numeric: true, value: (r) => r.rawBytes ?? -1, cell: (r) => (r.rawBytes === undefined ? '–' : formatBytes(r.rawBytes)) },
-    { key: 'ratio', label: 'Saving', numeric: true, value: (r) => (r.rawBytes && r.uplinkBytes ? r.rawBytes / r.uplinkBytes : 0), cell: (r) => formatRatio(r.rawBytes ?? 0, r.uplinkBytes) },
-    { key: 'drops', label: 'Drops', numeric: true, value: (r) => r.drops ?? -1, cell: (r) => (r.drops === undefined ? '–' : formatNumber(r.drops)) },
+    {
+      key: 'uplink',
+      label: 'Uplink (24 h)',
+      numeric: true,
+      value: (r) => r.uplinkBytes,
+      cell: (r) => formatBytes(r.uplinkBytes),
+    },
+    {
+      key: 'raw',
+      label: 'Raw equivalent',
+      numeric: true,
+      value: (r) => r.rawBytes ?? -1,
+      cell: (r) => (r.rawBytes === undefined ? '–' : formatBytes(r.rawBytes)),
+    },
+    {
+      key: 'ratio',
+      label: 'Saving',
+      numeric: true,
+      value: (r) => (r.rawBytes && r.uplinkBytes ? r.rawBytes / r.uplinkBytes : 0),
+      cell: (r) => formatRatio(r.rawBytes ?? 0, r.uplinkBytes),
+    },
+    {
+      key: 'drops',
+      label: 'Drops',
+      numeric: true,
+      value: (r) => r.drops ?? -1,
+      cell: (r) => (r.drops === undefined ? '–' : formatNumber(r.drops)),
+    },
   ];
 }
 
@@ -93,7 +127,10 @@ function main() {
     setStatus(status, 'Loading…');
     try {
       const to = Date.now();
-      const [nodes, fleet] = await Promise.all([apiJson('/api/v1/nodes'), apiJson(`/api/v1/fleet?from=${to - DAY_MS}&to=${to}`)]);
+      const [nodes, fleet] = await Promise.all([
+        apiJson('/api/v1/nodes'),
+        apiJson(`/api/v1/fleet?from=${to - DAY_MS}&to=${to}`),
+      ]);
       rows = nodes;
       const dropped = fleet.drops.reduce((n, d) => n + d.count, 0);
       summary.replaceChildren(

@@ -33,6 +33,16 @@ export const TERMINAL_STATES = ['done', 'failed', 'expired', 'cancelled'];
 export function pullProgress(s) {
   const done = TERMINAL_STATES.includes(s.state);
   const bytes = s.bytesReceived ?? 0;
-  const fraction = s.state === 'done' ? 1 : s.bytesExpected ? Math.min(1, bytes / s.bytesExpected) : done ? 0 : undefined;
-  return { state: s.state, lines: s.linesReceived ?? 0, bytes, bytesExpected: s.bytesExpected, chunksExpected: s.chunksExpected, done, fraction, error: s.error };
+  const fraction =
+    s.state === 'done' ? 1 : s.bytesExpected ? Math.min(1, bytes / s.bytesExpected) : done ? 0 : undefined;
+  return {
+    state: s.state,
+    lines: s.linesReceived ?? 0,
+    bytes,
+    bytesExpected: s.bytesExpected,
+    chunksExpected: s.chunksExpected,
+    done,
+    fraction,
+    error: s.error,
+  };
 }

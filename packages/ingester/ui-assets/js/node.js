@@ -17,7 +17,13 @@ export function chartsByMetric(series, stat) {
   const out = new Map();
   for (const s of series) {
     const list = out.get(s.metric) ?? out.set(s.metric, []).get(s.metric) ?? [];
-    list.push({ label: s.container, points: s.points.map((p) => ({ t: Date.parse(String(p.t)), v: p[stat] === null || p[stat] === undefined ? null : Number(p[stat]) })) });
+    list.push({
+      label: s.container,
+      points: s.points.map((p) => ({
+        t: Date.parse(String(p.t)),
+        v: p[stat] === null || p[stat] === undefined ? null : Number(p[stat]),
+      })),
+    });
   }
   return [...out].sort((a, b) => a[0].localeCompare(b[0]));
 }
@@ -96,7 +102,10 @@ function main() {
       }),
     );
     const chosen = containerSel.value;
-    containerSel.replaceChildren(new Option('all', ''), ...me.containers.map((c) => new Option(c, c, false, c === chosen)));
+    containerSel.replaceChildren(
+      new Option('all', ''),
+      ...me.containers.map((c) => new Option(c, c, false, c === chosen)),
+    );
   };
 
   const loadData = async () => {
@@ -111,7 +120,11 @@ function main() {
     ]);
     const charts = $('charts');
     const groups = chartsByMetric(metrics.series, stat.value);
-    charts.replaceChildren(...groups.map(([metric, series], i) => renderChart(doc, { id: `chart-${i}`, title: metric, unit: unitOf(metric), series, from, to })));
+    charts.replaceChildren(
+      ...groups.map(([metric, series], i) =>
+        renderChart(doc, { id: `chart-${i}`, title: metric, unit: unitOf(metric), series, from, to }),
+      ),
+    );
     if (groups.length === 0) charts.textContent = 'No metrics in this range.';
     logsView.show(logs.logs);
     templatesView.show(templates.templates);

@@ -84,7 +84,12 @@ function main() {
       ['Pull', pullId],
       ['State', p.state],
       ['Lines', formatNumber(p.lines)],
-      ['Bytes', p.bytesExpected !== undefined ? `${formatBytes(p.bytes)} of ${formatBytes(p.bytesExpected)}` : formatBytes(p.bytes)],
+      [
+        'Bytes',
+        p.bytesExpected !== undefined
+          ? `${formatBytes(p.bytes)} of ${formatBytes(p.bytesExpected)}`
+          : formatBytes(p.bytes),
+      ],
       ...(p.chunksExpected !== undefined ? [['Chunks', String(p.chunksExpected)]] : []),
       ...(p.error ? [['Error', p.error]] : []),
     ];
@@ -111,7 +116,10 @@ function main() {
   };
 
   const stream = async (id, signal) => {
-    const res = await apiFetch(`/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true`, { signal, headers: { accept: 'text/plain' } });
+    const res = await apiFetch(`/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true`, {
+      signal,
+      headers: { accept: 'text/plain' },
+    });
     const decoder = createLineDecoder();
     if (!res.body) return;
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -127,7 +135,15 @@ function main() {
     e.preventDefault();
     if (running) return;
     const node = val('node');
-    const body = pullRequest({ since: val('since'), until: val('until'), container: val('container'), level: val('level'), grep: val('grep'), tail: val('tail'), maxBytes: val('max-bytes') });
+    const body = pullRequest({
+      since: val('since'),
+      until: val('until'),
+      container: val('container'),
+      level: val('level'),
+      grep: val('grep'),
+      tail: val('tail'),
+      maxBytes: val('max-bytes'),
+    });
     lines = [];
     shown = [];
     out.replaceChildren();
@@ -138,13 +154,22 @@ function main() {
     running = new AbortController();
     const signal = running.signal;
     try {
-      const created = await apiJson(`/api/v1/nodes/${encodeURIComponent(node)}/log-pulls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+      const created = await apiJson(`/api/v1/nodes/${encodeURIComponent(node)}/log-pulls`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal,
+      });
       pullId = String(created.id);
       cancelBtn.disabled = false;
       showProgress(pullProgress({ state: 'queued' }));
       setStatus(status, `Pull ${pullId} requested; lines appear as the node sends them.`);
       const [p] = await Promise.all([poll(pullId, signal), stream(pullId, signal)]);
-      setStatus(status, p.error ? `Pull ${p.state}: ${p.error}` : `Pull ${p.state}: ${formatNumber(lines.length)} lines received.`, Boolean(p.error));
+      setStatus(
+        status,
+        p.error ? `Pull ${p.state}: ${p.error}` : `Pull ${p.state}: ${formatNumber(lines.length)} lines received.`,
+        Boolean(p.error),
+      );
     } catch (err) {
       if (!signal.aborted) setStatus(status, describeError(err), true);
     } finally {

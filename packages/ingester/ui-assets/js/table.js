@@ -15,7 +15,10 @@ export function sortRows(rows, col, dir) {
   return [...rows].sort((a, b) => {
     const x = col.value(a);
     const y = col.value(b);
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y), 'en', { numeric: true });
+    const c =
+      typeof x === 'number' && typeof y === 'number'
+        ? x - y
+        : String(x).localeCompare(String(y), 'en', { numeric: true });
     return sign * c;
   });
 }
@@ -25,7 +28,10 @@ export function filterRows(rows, cols, query) {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return rows;
   return rows.filter((r) => {
-    const text = cols.map((c) => String(c.value(r))).join(' ').toLowerCase();
+    const text = cols
+      .map((c) => String(c.value(r)))
+      .join(' ')
+      .toLowerCase();
     return words.every((w) => text.includes(w));
   });
 }

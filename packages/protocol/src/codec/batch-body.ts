@@ -30,7 +30,17 @@
  * the sketch columns: zeros uint, then positive and negative stores as offset sint, then 2n uint
  * and n x count uint (dense) or (v2) 2k+1 uint and k x (zero run uint, count uint) (sparse).
  */
-import type { Batch, ContainerEvent, ContainerInfo, DropCount, LogEvent, LogTemplate, MetricSummary, SketchBins, SketchData } from '../types/batch.js';
+import type {
+  Batch,
+  ContainerEvent,
+  ContainerInfo,
+  DropCount,
+  LogEvent,
+  LogTemplate,
+  MetricSummary,
+  SketchBins,
+  SketchData,
+} from '../types/batch.js';
 import type { LogLevelValue } from '../types/batch.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import { ByteReader } from '../wire/byte-reader.js';
@@ -104,10 +114,24 @@ export function writeBatchBody(b: Batch): Buffer {
   deltas(ms, (m) => m.start);
   scaled(ms.map((m) => m.end - m.start));
   for (const m of ms) w.uint(m.count);
-  writeNumColumn(w, ms.map((m) => m.sum));
-  writeNumColumn(w, ms.map((m) => m.min));
-  writeNumColumn(w, ms.map((m) => m.max), (i) => [(ms[i] as MetricSummary).min, (ms[i] as MetricSummary).min]);
-  writeNumColumn(w, ms.map((m) => m.last), (i) => [(ms[i] as MetricSummary).min, (ms[i] as MetricSummary).max]);
+  writeNumColumn(
+    w,
+    ms.map((m) => m.sum),
+  );
+  writeNumColumn(
+    w,
+    ms.map((m) => m.min),
+  );
+  writeNumColumn(
+    w,
+    ms.map((m) => m.max),
+    (i) => [(ms[i] as MetricSummary).min, (ms[i] as MetricSummary).min],
+  );
+  writeNumColumn(
+    w,
+    ms.map((m) => m.last),
+    (i) => [(ms[i] as MetricSummary).min, (ms[i] as MetricSummary).max],
+  );
   for (const m of ms) w.uint(m.gaps);
   for (const m of ms) w.uint(m.resets);
   for (const m of ms) w.byte(m.sketch ? 1 : 0);
@@ -227,7 +251,8 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
     for (let j = 0; j < k; j++) {
       const key = ref();
       const value = ref();
-      if (Object.prototype.hasOwnProperty.call(m, key)) r.fail('ET_ERR_INVALID_FIELD', `duplicate key ${JSON.stringify(key)}`);
+      if (Object.prototype.hasOwnProperty.call(m, key))
+        r.fail('ET_ERR_INVALID_FIELD', `duplicate key ${JSON.stringify(key)}`);
       // A plain assignment of '__proto__' would set the prototype instead of a key.
       Object.defineProperty(m, key, { value, enumerable: true, writable: true, configurable: true });
     }
@@ -277,14 +302,32 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
     return out;
   };
 
-  const containers = rows<ContainerInfo>('containers', 5, () => ({ id: '', name: '', image: '', state: '', labels: {} }));
+  const containers = rows<ContainerInfo>('containers', 5, () => ({
+    id: '',
+    name: '',
+    image: '',
+    state: '',
+    labels: {},
+  }));
   column(containers, 'containers[].id', ref, 'id');
   column(containers, 'containers[].name', ref, 'name');
   column(containers, 'containers[].image', ref, 'image');
   column(containers, 'containers[].state', ref, 'state');
   column(containers, 'containers[].labels', map, 'labels');
 
-  const metrics = rows<MetricSummary>('metrics', 12, () => ({ container: '', metric: '', start: 0, end: 0, count: 0, sum: 0, min: 0, max: 0, last: 0, gaps: 0, resets: 0 }));
+  const metrics = rows<MetricSummary>('metrics', 12, () => ({
+    container: '',
+    metric: '',
+    start: 0,
+    end: 0,
+    count: 0,
+    sum: 0,
+    min: 0,
+    max: 0,
+    last: 0,
+    gaps: 0,
+    resets: 0,
+  }));
   column(metrics, 'metrics[].container', ref, 'container');
   column(metrics, 'metrics[].metric', ref, 'metric');
   deltas(metrics, 'metrics[].start', 'start');
@@ -303,8 +346,12 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
   };
   numColumn('metrics[].sum').forEach((v, i) => ((metrics[i] as MetricSummary).sum = v));
   numColumn('metrics[].min').forEach((v, i) => ((metrics[i] as MetricSummary).min = v));
-  numColumn('metrics[].max', (i) => [(metrics[i] as MetricSummary).min, (metrics[i] as MetricSummary).min]).forEach((v, i) => ((metrics[i] as MetricSummary).max = v));
-  numColumn('metrics[].last', (i) => [(metrics[i] as MetricSummary).min, (metrics[i] as MetricSummary).max]).forEach((v, i) => ((metrics[i] as MetricSummary).last = v));
+  numColumn('metrics[].max', (i) => [(metrics[i] as MetricSummary).min, (metrics[i] as MetricSummary).min]).forEach(
+    (v, i) => ((metrics[i] as MetricSummary).max = v),
+  );
+  numColumn('metrics[].last', (i) => [(metrics[i] as MetricSummary).min, (metrics[i] as MetricSummary).max]).forEach(
+    (v, i) => ((metrics[i] as MetricSummary).last = v),
+  );
   column(metrics, 'metrics[].gaps', uint, 'gaps');
   column(metrics, 'metrics[].resets', uint, 'resets');
   r.field = 'metrics[].sketch';
@@ -324,7 +371,16 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
     }
   }
 
-  const logs = rows<LogEvent>('logs', 8, () => ({ ts: 0, container: '', level: 0, message: '', stream: 'stdout', repeat: 1, templateId: '', fields: {} }));
+  const logs = rows<LogEvent>('logs', 8, () => ({
+    ts: 0,
+    container: '',
+    level: 0,
+    message: '',
+    stream: 'stdout',
+    repeat: 1,
+    templateId: '',
+    fields: {},
+  }));
   deltas(logs, 'logs[].ts', 'ts');
   column(logs, 'logs[].container', ref, 'container');
   column(logs, 'logs[].level', () => r.byte() as LogLevelValue, 'level');
@@ -334,7 +390,16 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
   column(logs, 'logs[].message', () => r.str(maxStr), 'message');
   column(logs, 'logs[].fields', map, 'fields');
 
-  const templates = rows<LogTemplate>('templates', 8, () => ({ container: '', id: '', template: '', level: 0, count: 0, firstSeen: 0, lastSeen: 0, samples: [] }));
+  const templates = rows<LogTemplate>('templates', 8, () => ({
+    container: '',
+    id: '',
+    template: '',
+    level: 0,
+    count: 0,
+    firstSeen: 0,
+    lastSeen: 0,
+    samples: [],
+  }));
   column(templates, 'templates[].container', ref, 'container');
   column(templates, 'templates[].id', ref, 'id');
   column(templates, 'templates[].template', ref, 'template');
@@ -421,7 +486,21 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
     r.field = 'body';
     r.fail('ET_ERR_INVALID_FIELD', `${r.remaining} trailing bytes`);
   }
-  return { node, epoch, seq, sentAt, windowStart, windowEnd, containers, metrics, logs, templates, events, drops, health };
+  return {
+    node,
+    epoch,
+    seq,
+    sentAt,
+    windowStart,
+    windowEnd,
+    containers,
+    metrics,
+    logs,
+    templates,
+    events,
+    drops,
+    health,
+  };
 }
 
 function stream(r: ByteReader): 'stdout' | 'stderr' {

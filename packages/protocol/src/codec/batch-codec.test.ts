@@ -30,12 +30,58 @@ function base(): Batch {
     windowStart: 1_764_300_000_000,
     windowEnd: 1_764_300_060_000,
     containers: [{ id: 'c1', name: 'api', image: 'nginx', state: 'running', labels: { a: 'b' } }],
-    metrics: [{ container: 'api', metric: 'cpu.usage_pct', start: 1_764_300_000_000, end: 1_764_300_060_000, count: 6, sum: 12.5, min: 1, max: 3.25, last: 2, gaps: 0, resets: 0 }],
-    logs: [{ ts: 1_764_300_001_000, container: 'api', level: 2, message: 'hello', stream: 'stdout', repeat: 1, templateId: '', fields: {} }],
-    templates: [{ container: 'api', id: 't', template: 'hello <*>', level: 2, count: 3, firstSeen: 1_764_300_000_500, lastSeen: 1_764_300_001_500, samples: [{ ts: 1_764_300_001_000, params: ['x'] }] }],
+    metrics: [
+      {
+        container: 'api',
+        metric: 'cpu.usage_pct',
+        start: 1_764_300_000_000,
+        end: 1_764_300_060_000,
+        count: 6,
+        sum: 12.5,
+        min: 1,
+        max: 3.25,
+        last: 2,
+        gaps: 0,
+        resets: 0,
+      },
+    ],
+    logs: [
+      {
+        ts: 1_764_300_001_000,
+        container: 'api',
+        level: 2,
+        message: 'hello',
+        stream: 'stdout',
+        repeat: 1,
+        templateId: '',
+        fields: {},
+      },
+    ],
+    templates: [
+      {
+        container: 'api',
+        id: 't',
+        template: 'hello <*>',
+        level: 2,
+        count: 3,
+        firstSeen: 1_764_300_000_500,
+        lastSeen: 1_764_300_001_500,
+        samples: [{ ts: 1_764_300_001_000, params: ['x'] }],
+      },
+    ],
     events: [{ ts: 1_764_300_002_000, container: 'api', kind: 'start', attrs: {} }],
     drops: [{ stage: 'logs.level', reason: 'below_level', container: '', count: 5 }],
-    health: { uplinkBytes: 1, rawBytes: 2, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: 0, cpuPct: 0.5, rssBytes: 3, agentVersion: '0.1.0' },
+    health: {
+      uplinkBytes: 1,
+      rawBytes: 2,
+      queueBatches: 0,
+      queueBytes: 0,
+      budgetLeftBytes: -1,
+      degradeLevel: 0,
+      cpuPct: 0.5,
+      rssBytes: 3,
+      agentVersion: '0.1.0',
+    },
   };
 }
 
@@ -50,7 +96,14 @@ function frame(body: Uint8Array, flags = 0, version = 1): Buffer {
 }
 
 /** A body with the given header strings and string table; sections empty unless `sections` writes them. */
-function craft(o: { node?: string | Uint8Array; strings?: (string | Uint8Array)[]; sections?: (w: ByteWriter) => void; trailing?: number[] } = {}): Buffer {
+function craft(
+  o: {
+    node?: string | Uint8Array;
+    strings?: (string | Uint8Array)[];
+    sections?: (w: ByteWriter) => void;
+    trailing?: number[];
+  } = {},
+): Buffer {
   const w = new ByteWriter();
   const rawStr = (s: string | Uint8Array): void => {
     const b = typeof s === 'string' ? Buffer.from(s) : s;
@@ -107,14 +160,57 @@ describe('batch codec round trip', () => {
       templates: [],
       events: [],
       drops: [],
-      health: { uplinkBytes: 0, rawBytes: 0, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: 0, cpuPct: 0, rssBytes: 0, agentVersion: '' },
+      health: {
+        uplinkBytes: 0,
+        rawBytes: 0,
+        queueBatches: 0,
+        queueBytes: 0,
+        budgetLeftBytes: -1,
+        degradeLevel: 0,
+        cpuPct: 0,
+        rssBytes: 0,
+        agentVersion: '',
+      },
     });
     const n = 500;
     const fills: ((b: Batch) => void)[] = [
       (b) => (b.containers = Array.from({ length: n }, () => ({ id: '', name: '', image: '', state: '', labels: {} }))),
-      (b) => (b.metrics = Array.from({ length: n }, () => ({ container: '', metric: '', start: 0, end: 0, count: 0, sum: 0, min: 0, max: 0, last: 0, gaps: 0, resets: 0 }))),
-      (b) => (b.logs = Array.from({ length: n }, () => ({ ts: 0, container: '', level: 0, message: '', stream: 'stdout', repeat: 1, templateId: '', fields: {} }))),
-      (b) => (b.templates = Array.from({ length: n }, () => ({ container: '', id: '', template: '', level: 0, count: 0, firstSeen: 0, lastSeen: 0, samples: [] }))),
+      (b) =>
+        (b.metrics = Array.from({ length: n }, () => ({
+          container: '',
+          metric: '',
+          start: 0,
+          end: 0,
+          count: 0,
+          sum: 0,
+          min: 0,
+          max: 0,
+          last: 0,
+          gaps: 0,
+          resets: 0,
+        }))),
+      (b) =>
+        (b.logs = Array.from({ length: n }, () => ({
+          ts: 0,
+          container: '',
+          level: 0,
+          message: '',
+          stream: 'stdout',
+          repeat: 1,
+          templateId: '',
+          fields: {},
+        }))),
+      (b) =>
+        (b.templates = Array.from({ length: n }, () => ({
+          container: '',
+          id: '',
+          template: '',
+          level: 0,
+          count: 0,
+          firstSeen: 0,
+          lastSeen: 0,
+          samples: [],
+        }))),
       (b) => (b.events = Array.from({ length: n }, () => ({ ts: 0, container: '', kind: 'start', attrs: {} }))),
       (b) => (b.drops = Array.from({ length: n }, () => ({ stage: '', reason: '', container: '', count: 0 }))),
     ];
@@ -126,16 +222,23 @@ describe('batch codec round trip', () => {
     }
   });
 
-  it.runIf(haveCorpora)('is smaller than JSON+zstd of the same realistic batch (30 containers x 12 metrics, 100 logs, 50 templates)', () => {
-    const lines = readFileSync(`${corpora}/loghub2k/OpenSSH/OpenSSH_2k.log`, 'utf8').split(/\r?\n/).filter(Boolean);
-    const values = readFileSync(`${corpora}/nab/data/realKnownCause/machine_temperature_system_failure.csv`, 'utf8').split('\n').slice(1).filter(Boolean).map((l) => Number(l.split(',')[1]));
-    const b = sampleBatch(seededRng(7), { lines, values });
-    const ours = codec.encode(b).length;
-    const c = new Compressor();
-    c.setParameters({ compressionLevel: 3 });
-    const jsonZstd = c.compress(Buffer.from(JSON.stringify(b))).length;
-    expect(ours).toBeLessThan(jsonZstd * 0.85);
-  });
+  it.runIf(haveCorpora)(
+    'is smaller than JSON+zstd of the same realistic batch (30 containers x 12 metrics, 100 logs, 50 templates)',
+    () => {
+      const lines = readFileSync(`${corpora}/loghub2k/OpenSSH/OpenSSH_2k.log`, 'utf8').split(/\r?\n/).filter(Boolean);
+      const values = readFileSync(`${corpora}/nab/data/realKnownCause/machine_temperature_system_failure.csv`, 'utf8')
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((l) => Number(l.split(',')[1]));
+      const b = sampleBatch(seededRng(7), { lines, values });
+      const ours = codec.encode(b).length;
+      const c = new Compressor();
+      c.setParameters({ compressionLevel: 3 });
+      const jsonZstd = c.compress(Buffer.from(JSON.stringify(b))).length;
+      expect(ours).toBeLessThan(jsonZstd * 0.85);
+    },
+  );
 
   it('uses a dictionary when configured, flags it, and still reads frames made without', () => {
     const dict = Buffer.from(JSON.stringify(base()).repeat(20));
@@ -152,7 +255,10 @@ describe('batch codec round trip', () => {
     expect(() => createBatchCodec({ level: 99 })).toThrow(/level/);
     const rng = seededRng(2);
     const huge = base();
-    huge.logs = Array.from({ length: 2000 }, (_, i) => ({ ...base().logs[0]!, message: Array.from({ length: 800 }, () => String.fromCharCode(33 + Math.floor(rng() * 90))).join('') + i }));
+    huge.logs = Array.from({ length: 2000 }, (_, i) => ({
+      ...base().logs[0]!,
+      message: Array.from({ length: 800 }, () => String.fromCharCode(33 + Math.floor(rng() * 90))).join('') + i,
+    }));
     expect(() => codec.encode(huge)).toThrow(/ET_ERR_TOO_LARGE/);
   });
 });
@@ -185,8 +291,15 @@ describe('batch decode rejects hostile input', () => {
     const z = Buffer.from(good);
     for (let i = 9; i < z.length; i++) z[i] = (z[i] as number) ^ 0x5a;
     expectCode(codec.decode(z), 'ET_ERR_CORRUPT_COMPRESSION');
-    expectCode(codec.decode(Buffer.concat([good, Buffer.from([1, 2, 3])])), 'ET_ERR_CORRUPT_COMPRESSION', /after the zstd frame/);
-    expectCode(codec.decode(Buffer.concat([writeFrameHeader(MessageKind.batch, 0), Buffer.from('not zstd')])), 'ET_ERR_CORRUPT_COMPRESSION');
+    expectCode(
+      codec.decode(Buffer.concat([good, Buffer.from([1, 2, 3])])),
+      'ET_ERR_CORRUPT_COMPRESSION',
+      /after the zstd frame/,
+    );
+    expectCode(
+      codec.decode(Buffer.concat([writeFrameHeader(MessageKind.batch, 0), Buffer.from('not zstd')])),
+      'ET_ERR_CORRUPT_COMPRESSION',
+    );
   });
 
   it('decompression bomb with an honest header', () => {
@@ -215,8 +328,16 @@ describe('batch decode rejects hostile input', () => {
   });
 
   it('bogus counts are refused before anything is allocated from them', () => {
-    expectCode(codec.decode(frame(craft({ sections: (w) => w.uint(Number.MAX_SAFE_INTEGER) }))), 'ET_ERR_INVALID_FIELD', /containers.*above the limit/);
-    expectCode(codec.decode(frame(craft({ sections: (w) => w.uint(limits.maxItemsPerSection) }))), 'ET_ERR_TRUNCATED', /containers.*remaining/);
+    expectCode(
+      codec.decode(frame(craft({ sections: (w) => w.uint(Number.MAX_SAFE_INTEGER) }))),
+      'ET_ERR_INVALID_FIELD',
+      /containers.*above the limit/,
+    );
+    expectCode(
+      codec.decode(frame(craft({ sections: (w) => w.uint(limits.maxItemsPerSection) }))),
+      'ET_ERR_TRUNCATED',
+      /containers.*remaining/,
+    );
     const manyStrings = new ByteWriter();
     manyStrings.str('gw-1');
     for (const v of [1, 2, 3, 4, 5]) manyStrings.uint(v);
@@ -227,12 +348,20 @@ describe('batch decode rejects hostile input', () => {
     for (const v of [1, 2, 3, 4, 5, 1]) longString.uint(v);
     longString.uint(limits.maxStringBytes);
     longString.bytes(Buffer.from('short'));
-    expectCode(codec.decode(frame(longString.finish())), 'ET_ERR_TRUNCATED', /strings\[0\]: string of 65536 bytes, 5 left/);
+    expectCode(
+      codec.decode(frame(longString.finish())),
+      'ET_ERR_TRUNCATED',
+      /strings\[0\]: string of 65536 bytes, 5 left/,
+    );
     const tooLong = new ByteWriter();
     tooLong.str('gw-1');
     for (const v of [1, 2, 3, 4, 5, 1]) tooLong.uint(v);
     tooLong.uint(limits.maxStringBytes + 1);
-    expectCode(codec.decode(frame(tooLong.finish())), 'ET_ERR_INVALID_FIELD', /strings\[0\]: string of 65537 bytes above the limit/);
+    expectCode(
+      codec.decode(frame(tooLong.finish())),
+      'ET_ERR_INVALID_FIELD',
+      /strings\[0\]: string of 65537 bytes above the limit/,
+    );
   });
 
   it('a varint longer than 8 bytes', () => {
@@ -243,8 +372,16 @@ describe('batch decode rejects hostile input', () => {
   });
 
   it('invalid UTF-8', () => {
-    expectCode(codec.decode(frame(craft({ node: Buffer.from([0x67, 0xc3, 0x28]) }))), 'ET_ERR_INVALID_FIELD', /node: invalid UTF-8/);
-    expectCode(codec.decode(frame(craft({ strings: [Buffer.from([0xed, 0xa0, 0x80])] }))), 'ET_ERR_INVALID_FIELD', /strings\[0\]: invalid UTF-8/);
+    expectCode(
+      codec.decode(frame(craft({ node: Buffer.from([0x67, 0xc3, 0x28]) }))),
+      'ET_ERR_INVALID_FIELD',
+      /node: invalid UTF-8/,
+    );
+    expectCode(
+      codec.decode(frame(craft({ strings: [Buffer.from([0xed, 0xa0, 0x80])] }))),
+      'ET_ERR_INVALID_FIELD',
+      /strings\[0\]: invalid UTF-8/,
+    );
   });
 
   it('string references outside the table, unknown enum codes, trailing bytes', () => {
@@ -252,7 +389,11 @@ describe('batch decode rejects hostile input', () => {
       w.uint(1);
       for (const ref of [0, 0, 0, 9]) w.uint(ref);
     };
-    expectCode(codec.decode(frame(craft({ sections: oneContainer }))), 'ET_ERR_INVALID_FIELD', /containers\[0\]\.state: string ref 9/);
+    expectCode(
+      codec.decode(frame(craft({ sections: oneContainer }))),
+      'ET_ERR_INVALID_FIELD',
+      /containers\[0\]\.state: string ref 9/,
+    );
     const badStream = (w: ByteWriter): void => {
       w.uint(0);
       w.uint(0);
@@ -262,7 +403,11 @@ describe('batch decode rejects hostile input', () => {
       w.byte(2);
       w.byte(7);
     };
-    expectCode(codec.decode(frame(craft({ sections: badStream }))), 'ET_ERR_INVALID_FIELD', /logs\[0\]\.stream: stream code 7/);
+    expectCode(
+      codec.decode(frame(craft({ sections: badStream }))),
+      'ET_ERR_INVALID_FIELD',
+      /logs\[0\]\.stream: stream code 7/,
+    );
     const badKind = (w: ByteWriter): void => {
       for (let i = 0; i < 4; i++) w.uint(0);
       w.uint(1);
@@ -270,7 +415,11 @@ describe('batch decode rejects hostile input', () => {
       w.uint(0);
       w.byte(42);
     };
-    expectCode(codec.decode(frame(craft({ sections: badKind }))), 'ET_ERR_INVALID_FIELD', /events\[0\]\.kind: unknown event kind 42/);
+    expectCode(
+      codec.decode(frame(craft({ sections: badKind }))),
+      'ET_ERR_INVALID_FIELD',
+      /events\[0\]\.kind: unknown event kind 42/,
+    );
     expectCode(codec.decode(frame(craft({ trailing: [0] }))), 'ET_ERR_INVALID_FIELD', /trailing/);
     expect(codec.decode(frame(craft())).ok).toBe(true);
   });
@@ -288,7 +437,11 @@ describe('batch decode rejects hostile input', () => {
       w.f64(Number.NaN);
     };
     // (a float column holds the tag, then the float64 as 8 byte planes of one value each: the same bytes)
-    expectCode(codec.decode(frame(craft({ sections: metricWithNaN }))), 'ET_ERR_INVALID_FIELD', /metrics\[0\]\.sum: not a finite number/);
+    expectCode(
+      codec.decode(frame(craft({ sections: metricWithNaN }))),
+      'ET_ERR_INVALID_FIELD',
+      /metrics\[0\]\.sum: not a finite number/,
+    );
   });
 
   it('semantic checks with the field path: node pattern, level, ranges, maps, samples, sketches', () => {
@@ -296,11 +449,35 @@ describe('batch decode rejects hostile input', () => {
       [{ node: 'has space' }, /^node/],
       [(b) => ((b.logs[0] as { level: number }).level = 9), /logs\[0\]\.level/],
       [(b) => ((b.logs[0] as { repeat: number }).repeat = 0), /logs\[0\]\.repeat/],
-      [(b) => ((b.logs[0] as { fields: Record<string, string> }).fields = Object.fromEntries(Array.from({ length: limits.maxMapEntries + 1 }, (_, i) => [`k${i}`, 'v']))), /logs\[0\]\.fields/],
-      [(b) => ((b.templates[0] as { samples: unknown[] }).samples = Array.from({ length: limits.maxTemplateSamples + 1 }, () => ({ ts: 1, params: [] }))), /templates\[0\]\.samples/],
-      [(b) => ((b.metrics[0] as { sketch: unknown }).sketch = { zeros: 0, positive: { offset: 0, counts: new Array(limits.maxSketchBins + 1).fill(1) }, negative: { offset: 0, counts: [] } }), /metrics\[0\]\.sketch/],
+      [
+        (b) =>
+          ((b.logs[0] as { fields: Record<string, string> }).fields = Object.fromEntries(
+            Array.from({ length: limits.maxMapEntries + 1 }, (_, i) => [`k${i}`, 'v']),
+          )),
+        /logs\[0\]\.fields/,
+      ],
+      [
+        (b) =>
+          ((b.templates[0] as { samples: unknown[] }).samples = Array.from(
+            { length: limits.maxTemplateSamples + 1 },
+            () => ({ ts: 1, params: [] }),
+          )),
+        /templates\[0\]\.samples/,
+      ],
+      [
+        (b) =>
+          ((b.metrics[0] as { sketch: unknown }).sketch = {
+            zeros: 0,
+            positive: { offset: 0, counts: new Array(limits.maxSketchBins + 1).fill(1) },
+            negative: { offset: 0, counts: [] },
+          }),
+        /metrics\[0\]\.sketch/,
+      ],
       [(b) => ((b.logs[0] as { ts: number }).ts = limits.maxTimestampMs + 1), /logs\[0\]\.ts/],
-      [(b) => ((b.logs[0] as { message: string }).message = 'x'.repeat(limits.maxStringBytes + 1)), /logs\[0\]\.message/],
+      [
+        (b) => ((b.logs[0] as { message: string }).message = 'x'.repeat(limits.maxStringBytes + 1)),
+        /logs\[0\]\.message/,
+      ],
     ];
     for (const [change, path] of cases) {
       const b = base();
@@ -345,7 +522,11 @@ describe('sketch bins on the wire (v2)', () => {
   it('a sparse run (few values over a wide range) and a dense run read back identical', () => {
     const b = base();
     const wide = Array.from({ length: 170 }, (_, i) => (i === 0 || i === 120 || i === 169 ? 2 : 0));
-    (b.metrics[0] as Batch['metrics'][number]).sketch = { zeros: 1, positive: { offset: 325, counts: wide }, negative: { offset: -4, counts: [1, 2, 3] } };
+    (b.metrics[0] as Batch['metrics'][number]).sketch = {
+      zeros: 1,
+      positive: { offset: 325, counts: wide },
+      negative: { offset: -4, counts: [1, 2, 3] },
+    };
     const r = codec.decode(codec.encode(b));
     if (!r.ok) throw r.error;
     expect(r.value.metrics[0]?.sketch).toEqual(b.metrics[0]?.sketch);
@@ -358,7 +539,10 @@ describe('frames compressed against earlier batches', () => {
   const epoch = 3;
   // Same sources every window, as a node's logs and series are: what earlier batches hold recurs.
   const sources = {
-    lines: Array.from({ length: 60 }, (_, i) => `session ${i % 9} opened for user u${i % 5} from 10.0.${i % 4}.${i} port ${4000 + i}`),
+    lines: Array.from(
+      { length: 60 },
+      (_, i) => `session ${i % 9} opened for user u${i % 5} from 10.0.${i % 4}.${i} port ${4000 + i}`,
+    ),
     values: Array.from({ length: 500 }, (_, i) => 40 + 10 * Math.sin(i / 7)),
   };
   const batchAt = (seq: number): Batch => ({ ...sampleBatch(seededRng(seq), sources), node: 'gw-1', epoch, seq });
@@ -378,7 +562,11 @@ describe('frames compressed against earlier batches', () => {
     expect(head.value.batch).toEqual({ epoch, seq: 5 });
     expect(head.value.references).toEqual([1, 2]);
     expect(head.value.keyframe).toBe(false);
-    const d = codec.decodeFrame(r.value.frame, 'gw-1', earlier.map((e) => e.body));
+    const d = codec.decodeFrame(
+      r.value.frame,
+      'gw-1',
+      earlier.map((e) => e.body),
+    );
     if (!d.ok) throw d.error;
     expect(d.value.batch).toEqual(codec.decode(plain).ok && (codec.decode(plain) as { value: Batch }).value);
     expect(d.value.body.equals(r.value.body)).toBe(true);
@@ -396,7 +584,11 @@ describe('frames compressed against earlier batches', () => {
     const r = codec.reencode(codec.encode(batchAt(7)), { epoch, seq: 7, references: earlier, keyframe: false });
     if (!r.ok) throw r.error;
     expectCode(codec.decode(r.value.frame, 'gw-1'), 'ET_ERR_UNKNOWN_REFERENCE');
-    expectCode(codec.decode(r.value.frame, 'gw-1', [earlier[1]!.body, earlier[0]!.body]), 'ET_ERR_UNKNOWN_REFERENCE', /CRC/);
+    expectCode(
+      codec.decode(r.value.frame, 'gw-1', [earlier[1]!.body, earlier[0]!.body]),
+      'ET_ERR_UNKNOWN_REFERENCE',
+      /CRC/,
+    );
     const other = Buffer.from(earlier[1]!.body);
     other[other.length - 1] = (other[other.length - 1] as number) ^ 1;
     expectCode(codec.decode(r.value.frame, 'gw-1', [earlier[0]!.body, other]), 'ET_ERR_UNKNOWN_REFERENCE', /CRC/);
@@ -415,7 +607,9 @@ describe('frames compressed against earlier batches', () => {
       bad[5 + 3] = zigzag;
       expectCode(codec.head(bad), 'ET_ERR_INVALID_FIELD', /distance/);
     }
-    expect(codec.reencode(codec.encode(batchAt(2)), { epoch, seq: 2, references: earlier, keyframe: false })).toMatchObject({ ok: false });
+    expect(
+      codec.reencode(codec.encode(batchAt(2)), { epoch, seq: 2, references: earlier, keyframe: false }),
+    ).toMatchObject({ ok: false });
   });
 
   it('a backlog batch drained after an outage refers to newer keyframes', () => {
@@ -423,7 +617,11 @@ describe('frames compressed against earlier batches', () => {
     if (!r.ok) throw r.error;
     const head = codec.head(r.value.frame);
     expect(head.ok && head.value.references).toEqual([1, 2]);
-    const d = codec.decode(r.value.frame, 'gw-1', earlier.map((e) => e.body));
+    const d = codec.decode(
+      r.value.frame,
+      'gw-1',
+      earlier.map((e) => e.body),
+    );
     if (!d.ok) throw d.error;
     expect(d.value.seq).toBe(0);
   });
@@ -432,13 +630,26 @@ describe('frames compressed against earlier batches', () => {
     const v3 = readFileSync(new URL('../../golden/v3/full.bin', import.meta.url));
     const stored = codec.decode(v3);
     if (!stored.ok) throw stored.error;
-    const r = codec.reencode(v3, { epoch: stored.value.epoch, seq: stored.value.seq, references: earlier, keyframe: false });
+    const r = codec.reencode(v3, {
+      epoch: stored.value.epoch,
+      seq: stored.value.seq,
+      references: earlier,
+      keyframe: false,
+    });
     if (!r.ok) throw r.error;
     expect(r.value.frame[2]).toBe(4);
-    const d = codec.decode(r.value.frame, stored.value.node, earlier.map((e) => e.body));
+    const d = codec.decode(
+      r.value.frame,
+      stored.value.node,
+      earlier.map((e) => e.body),
+    );
     expect(d.ok && d.value).toEqual(stored.value);
     const v2 = readFileSync(new URL('../../golden/v2/full.bin', import.meta.url));
-    expectCode(codec.reencode(v2, { epoch: 1, seq: 42, references: earlier, keyframe: false }), 'ET_ERR_INVALID_FIELD', /layout/);
+    expectCode(
+      codec.reencode(v2, { epoch: 1, seq: 42, references: earlier, keyframe: false }),
+      'ET_ERR_INVALID_FIELD',
+      /layout/,
+    );
   });
 
   it('still reads a v3 frame, which lists each reference as (seq, CRC-32 of its body)', () => {
@@ -456,21 +667,49 @@ describe('frames compressed against earlier batches', () => {
       crc.writeUInt32LE(crc32(e.body));
       w.bytes(crc);
     }
-    const v3 = Buffer.concat([writeFrameHeader(MessageKind.batch, FrameFlags.references, 3), w.view(), r.value.frame.subarray(h.value.bodyOffset)]);
+    const v3 = Buffer.concat([
+      writeFrameHeader(MessageKind.batch, FrameFlags.references, 3),
+      w.view(),
+      r.value.frame.subarray(h.value.bodyOffset),
+    ]);
     const head = codec.head(v3);
     expect(head.ok && head.value.references).toEqual([1, 2]);
-    const d = codec.decode(v3, 'gw-1', earlier.map((e) => e.body));
+    const d = codec.decode(
+      v3,
+      'gw-1',
+      earlier.map((e) => e.body),
+    );
     if (!d.ok) throw d.error;
     expect(d.value.seq).toBe(11);
-    expectCode(codec.decode(v3, 'gw-1', [earlier[1]!.body, earlier[0]!.body]), 'ET_ERR_UNKNOWN_REFERENCE', /seq 1: body CRC/);
+    expectCode(
+      codec.decode(v3, 'gw-1', [earlier[1]!.body, earlier[0]!.body]),
+      'ET_ERR_UNKNOWN_REFERENCE',
+      /seq 1: body CRC/,
+    );
   });
 
   it('rejects a head that lies about the batch it carries, or lists references with a dictionary', () => {
     const r = codec.reencode(codec.encode(batchAt(8)), { epoch, seq: 9, references: earlier, keyframe: false });
     if (!r.ok) throw r.error;
-    expectCode(codec.decode(r.value.frame, 'gw-1', earlier.map((e) => e.body)), 'ET_ERR_INVALID_FIELD', /9.*8/);
+    expectCode(
+      codec.decode(
+        r.value.frame,
+        'gw-1',
+        earlier.map((e) => e.body),
+      ),
+      'ET_ERR_INVALID_FIELD',
+      /9.*8/,
+    );
     const both = Buffer.from(r.value.frame);
     both[4] = (both[4] as number) | FrameFlags.dictionary;
-    expectCode(codec.decode(both, 'gw-1', earlier.map((e) => e.body)), 'ET_ERR_INVALID_FIELD', /dictionary/);
+    expectCode(
+      codec.decode(
+        both,
+        'gw-1',
+        earlier.map((e) => e.body),
+      ),
+      'ET_ERR_INVALID_FIELD',
+      /dictionary/,
+    );
   });
 });

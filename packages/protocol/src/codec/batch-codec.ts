@@ -60,7 +60,10 @@ export interface BatchCodec {
    * body, which the caller keeps if the frame is a keyframe and is acknowledged. With no
    * references and no keyframe it returns the frame unchanged.
    */
-  reencode(frame: Uint8Array, opts: { epoch: number; seq: number; references: readonly BatchReference[]; keyframe: boolean }): Result<{ frame: Buffer; body: Buffer }>;
+  reencode(
+    frame: Uint8Array,
+    opts: { epoch: number; seq: number; references: readonly BatchReference[]; keyframe: boolean },
+  ): Result<{ frame: Buffer; body: Buffer }>;
   /** Reads the frame head without decompressing; never throws. */
   head(bytes: Uint8Array): Result<BatchFrameHead>;
   /**
@@ -93,13 +96,18 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
   };
 
   function head(bytes: Uint8Array): Result<BatchFrameHead> {
-    if (bytes.length > limits.maxBatchWireBytes) return fail('ET_ERR_TOO_LARGE', `batch: ${bytes.length} bytes, limit ${limits.maxBatchWireBytes}`);
+    if (bytes.length > limits.maxBatchWireBytes)
+      return fail('ET_ERR_TOO_LARGE', `batch: ${bytes.length} bytes, limit ${limits.maxBatchWireBytes}`);
     const header = readFrameHeader(bytes, MessageKind.batch, BATCH_FRAME_VERSIONS);
     if (!header.ok) return header;
     const { version, flags: f } = header.value;
     const keyframe = (f & FrameFlags.keyframe) !== 0;
     const dictionary = (f & FrameFlags.dictionary) !== 0;
-    if ((f & FrameFlags.references) === 0) return { ok: true, value: { version, keyframe, dictionary, references: [], referenceCrcs: [], bodyOffset: FRAME_HEADER_BYTES } };
+    if ((f & FrameFlags.references) === 0)
+      return {
+        ok: true,
+        value: { version, keyframe, dictionary, references: [], referenceCrcs: [], bodyOffset: FRAME_HEADER_BYTES },
+      };
     if (dictionary) return fail('ET_ERR_INVALID_FIELD', 'frame.flags: references and a configured dictionary together');
     const r = new ByteReader(bytes, FRAME_HEADER_BYTES);
     try {
@@ -123,14 +131,18 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
         // v4: each reference as its distance from this batch's seq. Usually an earlier batch, but
         // a backlog batch drained after an outage refers to the newer keyframes acked meanwhile.
         const distance = r.sint();
-        if (distance === 0 || seq - distance < 0 || !Number.isSafeInteger(seq - distance)) r.fail('ET_ERR_INVALID_FIELD', `reference at distance ${distance} from seq ${seq}`);
+        if (distance === 0 || seq - distance < 0 || !Number.isSafeInteger(seq - distance))
+          r.fail('ET_ERR_INVALID_FIELD', `reference at distance ${distance} from seq ${seq}`);
         references.push(seq - distance);
       }
       if (version >= 4) {
         r.field = 'frame.referenceCrc';
         referenceCrcs.push(crc());
       }
-      return { ok: true, value: { version, keyframe, dictionary, batch: { epoch, seq }, references, referenceCrcs, bodyOffset: r.pos } };
+      return {
+        ok: true,
+        value: { version, keyframe, dictionary, batch: { epoch, seq }, references, referenceCrcs, bodyOffset: r.pos },
+      };
     } catch (err) {
       return { ok: false, error: err as ProtocolError };
     }
@@ -140,12 +152,21 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     const h = head(bytes);
     if (!h.ok) return h;
     const { version, references, referenceCrcs, bodyOffset, dictionary } = h.value;
-    if (refs.length !== references.length) return fail('ET_ERR_UNKNOWN_REFERENCE', `frame refers to ${references.length} other batches, ${refs.length} given`);
+    if (refs.length !== references.length)
+      return fail(
+        'ET_ERR_UNKNOWN_REFERENCE',
+        `frame refers to ${references.length} other batches, ${refs.length} given`,
+      );
     const crcs = refs.map(crcOf);
-    if (version >= 4 && refs.length > 0 && combinedCrc(crcs) !== referenceCrcs[0]) return fail('ET_ERR_UNKNOWN_REFERENCE', `references ${references.join(', ')}: bodies' CRC differs from the frame's`);
+    if (version >= 4 && refs.length > 0 && combinedCrc(crcs) !== referenceCrcs[0])
+      return fail(
+        'ET_ERR_UNKNOWN_REFERENCE',
+        `references ${references.join(', ')}: bodies' CRC differs from the frame's`,
+      );
     if (version < 4) {
       for (let i = 0; i < refs.length; i++) {
-        if (crcs[i] !== referenceCrcs[i]) return fail('ET_ERR_UNKNOWN_REFERENCE', `reference seq ${references[i]}: body CRC differs from the frame's`);
+        if (crcs[i] !== referenceCrcs[i])
+          return fail('ET_ERR_UNKNOWN_REFERENCE', `reference seq ${references[i]}: body CRC differs from the frame's`);
       }
     }
     const against = refs.length > 0 ? Buffer.concat(refs) : dictionary;
@@ -160,9 +181,14 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     }
     const valid = validateBatch(batch);
     if (!valid.ok) return valid;
-    if (topicNode !== undefined && batch.node !== topicNode) return fail('ET_ERR_NODE_MISMATCH', `node: ${JSON.stringify(batch.node)} in the batch, ${JSON.stringify(topicNode)} in the topic`);
+    if (topicNode !== undefined && batch.node !== topicNode)
+      return fail(
+        'ET_ERR_NODE_MISMATCH',
+        `node: ${JSON.stringify(batch.node)} in the batch, ${JSON.stringify(topicNode)} in the topic`,
+      );
     const id = h.value.batch;
-    if (id && (id.epoch !== batch.epoch || id.seq !== batch.seq)) return fail('ET_ERR_INVALID_FIELD', `frame says ${id.epoch}/${id.seq}, body says ${batch.epoch}/${batch.seq}`);
+    if (id && (id.epoch !== batch.epoch || id.seq !== batch.seq))
+      return fail('ET_ERR_INVALID_FIELD', `frame says ${id.epoch}/${id.seq}, body says ${batch.epoch}/${batch.seq}`);
     return { ok: true, value: { batch, body: body.value } };
   }
 
@@ -173,15 +199,21 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
         if (!v.ok) throw v.error;
       }
       const body = writeBatchBody(batch);
-      if (body.length > limits.maxBatchDecodedBytes) throw new ProtocolError('ET_ERR_DECOMPRESSED_TOO_LARGE', `batch body: ${body.length} bytes, limit ${limits.maxBatchDecodedBytes}`);
+      if (body.length > limits.maxBatchDecodedBytes)
+        throw new ProtocolError(
+          'ET_ERR_DECOMPRESSED_TOO_LARGE',
+          `batch body: ${body.length} bytes, limit ${limits.maxBatchDecodedBytes}`,
+        );
       const out = Buffer.concat([writeFrameHeader(MessageKind.batch, flags, BATCH_FRAME_VERSION), zstd.compress(body)]);
-      if (out.length > limits.maxBatchWireBytes) throw new ProtocolError('ET_ERR_TOO_LARGE', `batch: ${out.length} bytes, limit ${limits.maxBatchWireBytes}`);
+      if (out.length > limits.maxBatchWireBytes)
+        throw new ProtocolError('ET_ERR_TOO_LARGE', `batch: ${out.length} bytes, limit ${limits.maxBatchWireBytes}`);
       return out;
     },
     reencode(frame, { epoch, seq, references, keyframe }) {
       const h = head(frame);
       if (!h.ok) return h;
-      if (h.value.references.length > 0 || batchBodyVersion(h.value.version) !== batchBodyVersion(BATCH_FRAME_VERSION)) return fail('ET_ERR_INVALID_FIELD', 'reencode takes a standalone frame whose body has the current layout');
+      if (h.value.references.length > 0 || batchBodyVersion(h.value.version) !== batchBodyVersion(BATCH_FRAME_VERSION))
+        return fail('ET_ERR_INVALID_FIELD', 'reencode takes a standalone frame whose body has the current layout');
       const body = zstd.decompress(frame.subarray(h.value.bodyOffset), limits.maxBatchDecodedBytes, h.value.dictionary);
       if (!body.ok) return body;
       const refs = references.slice(-limits.maxBatchReferences);
@@ -201,7 +233,17 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
       w.bytes(crc);
       const refFlags = FrameFlags.references | (keyframe ? FrameFlags.keyframe : 0);
       const compressed = zstd.compressAgainst(body.value, Buffer.concat(refs.map((r) => r.body)));
-      return { ok: true, value: { frame: Buffer.concat([writeFrameHeader(MessageKind.batch, refFlags, BATCH_FRAME_VERSION), w.view(), compressed]), body: body.value } };
+      return {
+        ok: true,
+        value: {
+          frame: Buffer.concat([
+            writeFrameHeader(MessageKind.batch, refFlags, BATCH_FRAME_VERSION),
+            w.view(),
+            compressed,
+          ]),
+          body: body.value,
+        },
+      };
     },
     head,
     decodeFrame,

@@ -15,7 +15,22 @@ function expectCode<T>(r: Result<T>, code: ProtocolErrorCode, detail?: RegExp): 
 const ack: AckMessage = { v: 1, node: 'gw-1', epoch: 3, seqs: [1, 2, 5] };
 const status: StatusMessage = { v: 1, node: 'gw-1', state: 'online', at: 1_764_300_000_000, agentVersion: '0.1.0' };
 const commands: CommandMessage[] = [
-  { v: 1, type: 'pull', pullId: 'p-1', expiresAt: 1_764_300_600_000, filter: { container: 'api', since: 1_764_290_000_000, until: 1_764_300_000_000, tail: 100, level: 'warn', grep: 'timeout', maxBytes: 1_000_000 }, fromChunk: 0 },
+  {
+    v: 1,
+    type: 'pull',
+    pullId: 'p-1',
+    expiresAt: 1_764_300_600_000,
+    filter: {
+      container: 'api',
+      since: 1_764_290_000_000,
+      until: 1_764_300_000_000,
+      tail: 100,
+      level: 'warn',
+      grep: 'timeout',
+      maxBytes: 1_000_000,
+    },
+    fromChunk: 0,
+  },
   { v: 1, type: 'pull', pullId: 'p-2', expiresAt: 1, filter: { since: 0 }, fromChunk: 4 },
   { v: 1, type: 'cancel', pullId: 'p-1', expiresAt: 1_764_300_600_000 },
   { v: 1, type: 'resend', pullId: 'p-1', expiresAt: 1_764_300_600_000, chunks: [3, 7] },
@@ -59,10 +74,25 @@ describe('control messages reject bad input with a code and a field path', () =>
     expectCode(decodeStatus(json({ ...status, at: -1 })), 'ET_ERR_INVALID_FIELD', /^at/);
     expectCode(decodeCommand(json({ ...commands[0], type: 'format-disk' })), 'ET_ERR_INVALID_FIELD', /^type/);
     expectCode(decodeCommand(json({ ...commands[0], pullId: 'a/b' })), 'ET_ERR_INVALID_FIELD', /^pullId/);
-    expectCode(decodeCommand(json({ ...commands[0], filter: { since: 5, until: 4 } })), 'ET_ERR_INVALID_FIELD', /^filter\.until/);
-    expectCode(decodeCommand(json({ ...commands[0], filter: { since: 0, level: 'loud' } })), 'ET_ERR_INVALID_FIELD', /^filter\.level/);
-    expectCode(decodeCommand(json({ ...commands[0], filter: { since: 0, grep: 'x'.repeat(2000) } })), 'ET_ERR_INVALID_FIELD', /^filter\.grep/);
-    expectCode(decodeCommand(json({ ...commands[3], chunks: new Array(limits.maxItemsPerSection + 1).fill(0) })), 'ET_ERR_TOO_LARGE');
+    expectCode(
+      decodeCommand(json({ ...commands[0], filter: { since: 5, until: 4 } })),
+      'ET_ERR_INVALID_FIELD',
+      /^filter\.until/,
+    );
+    expectCode(
+      decodeCommand(json({ ...commands[0], filter: { since: 0, level: 'loud' } })),
+      'ET_ERR_INVALID_FIELD',
+      /^filter\.level/,
+    );
+    expectCode(
+      decodeCommand(json({ ...commands[0], filter: { since: 0, grep: 'x'.repeat(2000) } })),
+      'ET_ERR_INVALID_FIELD',
+      /^filter\.grep/,
+    );
+    expectCode(
+      decodeCommand(json({ ...commands[3], chunks: new Array(limits.maxItemsPerSection + 1).fill(0) })),
+      'ET_ERR_TOO_LARGE',
+    );
     expectCode(decodeCommand(json({ ...commands[3], chunks: 'all' })), 'ET_ERR_INVALID_FIELD', /^chunks/);
   });
 

@@ -9,8 +9,19 @@ import { guard } from '../validate/checks.js';
 import { checkAck, checkCommand, checkStatus } from '../validate/messages.js';
 
 /** Parses size-capped, strictly UTF-8 JSON, then runs `check`; never throws. */
-export function decodeJson<T extends object>(bytes: Uint8Array, check: (v: unknown) => T, topicNode?: string): Result<T> {
-  if (bytes.length > limits.maxControlMessageBytes) return { ok: false, error: new ProtocolError('ET_ERR_TOO_LARGE', `message: ${bytes.length} bytes, limit ${limits.maxControlMessageBytes}`) };
+export function decodeJson<T extends object>(
+  bytes: Uint8Array,
+  check: (v: unknown) => T,
+  topicNode?: string,
+): Result<T> {
+  if (bytes.length > limits.maxControlMessageBytes)
+    return {
+      ok: false,
+      error: new ProtocolError(
+        'ET_ERR_TOO_LARGE',
+        `message: ${bytes.length} bytes, limit ${limits.maxControlMessageBytes}`,
+      ),
+    };
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -21,7 +32,13 @@ export function decodeJson<T extends object>(bytes: Uint8Array, check: (v: unkno
   if (!r.ok) return r;
   const node = r.ok && 'node' in r.value ? r.value.node : undefined;
   if (topicNode !== undefined && node !== topicNode) {
-    return { ok: false, error: new ProtocolError('ET_ERR_NODE_MISMATCH', `node: ${JSON.stringify(node)} in the message, ${JSON.stringify(topicNode)} in the topic`) };
+    return {
+      ok: false,
+      error: new ProtocolError(
+        'ET_ERR_NODE_MISMATCH',
+        `node: ${JSON.stringify(node)} in the message, ${JSON.stringify(topicNode)} in the topic`,
+      ),
+    };
   }
   return r;
 }
@@ -35,8 +52,10 @@ function encodeJson<T>(m: T, check: (v: unknown) => unknown): Buffer {
 
 export const encodeAck = (m: AckMessage): Buffer => encodeJson(m, checkAck);
 /** `topicNode`: the node of the topic it came on (`et/v1/{node}/down/ack`). */
-export const decodeAck = (bytes: Uint8Array, topicNode?: string): Result<AckMessage> => decodeJson(bytes, checkAck, topicNode);
+export const decodeAck = (bytes: Uint8Array, topicNode?: string): Result<AckMessage> =>
+  decodeJson(bytes, checkAck, topicNode);
 export const encodeStatus = (m: StatusMessage): Buffer => encodeJson(m, checkStatus);
-export const decodeStatus = (bytes: Uint8Array, topicNode?: string): Result<StatusMessage> => decodeJson(bytes, checkStatus, topicNode);
+export const decodeStatus = (bytes: Uint8Array, topicNode?: string): Result<StatusMessage> =>
+  decodeJson(bytes, checkStatus, topicNode);
 export const encodeCommand = (m: CommandMessage): Buffer => encodeJson(m, checkCommand);
 export const decodeCommand = (bytes: Uint8Array): Result<CommandMessage> => decodeJson(bytes, checkCommand);

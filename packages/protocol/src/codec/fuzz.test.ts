@@ -10,7 +10,8 @@ import { intIn, randomBatch, seededRng, type Rng } from '../testing/index.js';
 
 const codec = createBatchCodec();
 const compressor = new Compressor();
-const frame = (body: Uint8Array): Buffer => Buffer.concat([writeFrameHeader(MessageKind.batch, 0, BATCH_FRAME_VERSION), compressor.compress(body)]);
+const frame = (body: Uint8Array): Buffer =>
+  Buffer.concat([writeFrameHeader(MessageKind.batch, 0, BATCH_FRAME_VERSION), compressor.compress(body)]);
 
 /** Damage of the kinds a broken or hostile sender produces. */
 function mutate(rng: Rng, src: Buffer): Buffer {
@@ -52,10 +53,12 @@ function check(bytes: Uint8Array): 'ok' | 'rejected' {
     // (Compared as JSON: vitest's deep equality costs milliseconds per batch, and exactness is round-trip's job.)
     if (!validateBatch(r.value).ok) throw new Error('decoded an invalid batch');
     const again = codec.decode(codec.encode(r.value));
-    if (!again.ok || JSON.stringify(again.value) !== JSON.stringify(r.value)) throw new Error('decoded batch does not re-encode to itself');
+    if (!again.ok || JSON.stringify(again.value) !== JSON.stringify(r.value))
+      throw new Error('decoded batch does not re-encode to itself');
     return 'ok';
   }
-  if (!(r.error instanceof ProtocolError) || !(r.error.code in ProtocolErrorCodes) || r.error.detail.length === 0) throw new Error(`bad rejection: ${String(r.error)}`);
+  if (!(r.error instanceof ProtocolError) || !(r.error.code in ProtocolErrorCodes) || r.error.detail.length === 0)
+    throw new Error(`bad rejection: ${String(r.error)}`);
   return 'rejected';
 }
 
@@ -77,7 +80,8 @@ describe('fuzzed batch decoding (seeded)', () => {
     const rng = seededRng(42);
     const frames = Array.from({ length: 20 }, (_, i) => codec.encode(randomBatch(seededRng(2000 + i))));
     let rejected = 0;
-    for (let i = 0; i < 2000; i++) if (check(mutate(rng, frames[i % frames.length] as Buffer)) === 'rejected') rejected++;
+    for (let i = 0; i < 2000; i++)
+      if (check(mutate(rng, frames[i % frames.length] as Buffer)) === 'rejected') rejected++;
     expect(rejected).toBeGreaterThan(1000);
   });
 

@@ -15,8 +15,24 @@ function expectCode<T>(r: Result<T>, code: ProtocolErrorCode, detail?: RegExp): 
   if (detail) expect(r.error.detail).toMatch(detail);
 }
 
-const chunk: PullChunk = { v: 1, type: 'chunk', node: 'gw-1', pullId: 'p-1', seq: 3, lines: ['2026-11-28T05:00:00Z INFO started', '', 'ünïcode ✓ 😀', '{"log":"json line"}'] };
-const end: PullMessage = { v: 1, type: 'end', node: 'gw-1', pullId: 'p-1', chunks: 4, lines: 1200, bytes: 98_000, digest: 'sha256:abc' };
+const chunk: PullChunk = {
+  v: 1,
+  type: 'chunk',
+  node: 'gw-1',
+  pullId: 'p-1',
+  seq: 3,
+  lines: ['2026-11-28T05:00:00Z INFO started', '', 'ünïcode ✓ 😀', '{"log":"json line"}'],
+};
+const end: PullMessage = {
+  v: 1,
+  type: 'end',
+  node: 'gw-1',
+  pullId: 'p-1',
+  chunks: 4,
+  lines: 1200,
+  bytes: 98_000,
+  digest: 'sha256:abc',
+};
 
 /** A chunk frame with a hand-made header and line text. */
 function rawChunk(o: { node?: string; pullId?: string; seq?: number; lineCount: number; text: Buffer }): Buffer {
@@ -42,12 +58,19 @@ describe('pull messages', () => {
     const e = encodePull(end);
     expect(e[0]).toBe(0x7b);
     expect(decodePull(e, 'gw-1', 'p-1')).toEqual({ ok: true, value: end });
-    expect(decodePull(encodePull({ ...end, error: 'store rotated' }))).toEqual({ ok: true, value: { ...end, error: 'store rotated' } });
+    expect(decodePull(encodePull({ ...end, error: 'store rotated' }))).toEqual({
+      ok: true,
+      value: { ...end, error: 'store rotated' },
+    });
   });
 
   it('compresses real-sized chunks well below the wire cap', () => {
     const rng = seededRng(5);
-    const lines = Array.from({ length: 5000 }, (_, i) => `2026-11-28T05:00:${String(i % 60).padStart(2, '0')}Z INFO request id=${intIn(rng, 0, 1e6)} took ${intIn(rng, 1, 900)}ms`);
+    const lines = Array.from(
+      { length: 5000 },
+      (_, i) =>
+        `2026-11-28T05:00:${String(i % 60).padStart(2, '0')}Z INFO request id=${intIn(rng, 0, 1e6)} took ${intIn(rng, 1, 900)}ms`,
+    );
     const bytes = codec.encode({ ...chunk, lines });
     expect(bytes.length).toBeLessThan(limits.maxPullChunkWireBytes);
     expect(codec.decode(bytes)).toEqual({ ok: true, value: { ...chunk, lines } });
@@ -55,9 +78,16 @@ describe('pull messages', () => {
 
   it('refuses to encode lines holding a newline, and chunks over the limits', () => {
     expect(() => codec.encode({ ...chunk, lines: ['a\nb'] })).toThrow(/lines\[0\].*newline/);
-    expect(() => codec.encode({ ...chunk, lines: ['x'.repeat(limits.maxPullChunkDecodedBytes / 2), 'y'.repeat(limits.maxPullChunkDecodedBytes / 2)] })).toThrow(/ET_ERR_INVALID_FIELD|ET_ERR_DECOMPRESSED_TOO_LARGE/);
+    expect(() =>
+      codec.encode({
+        ...chunk,
+        lines: ['x'.repeat(limits.maxPullChunkDecodedBytes / 2), 'y'.repeat(limits.maxPullChunkDecodedBytes / 2)],
+      }),
+    ).toThrow(/ET_ERR_INVALID_FIELD|ET_ERR_DECOMPRESSED_TOO_LARGE/);
     const rng = seededRng(1);
-    const noise = Array.from({ length: 4000 }, () => Array.from({ length: 80 }, () => String.fromCharCode(intIn(rng, 33, 126))).join(''));
+    const noise = Array.from({ length: 4000 }, () =>
+      Array.from({ length: 80 }, () => String.fromCharCode(intIn(rng, 33, 126))).join(''),
+    );
     expect(() => codec.encode({ ...chunk, lines: noise })).toThrow(/ET_ERR_TOO_LARGE/);
   });
 
@@ -65,11 +95,30 @@ describe('pull messages', () => {
     expectCode(codec.decode(Buffer.alloc(limits.maxPullChunkWireBytes + 1)), 'ET_ERR_TOO_LARGE');
     expectCode(codec.decode(codec.encode(chunk), 'gw-2'), 'ET_ERR_NODE_MISMATCH');
     expectCode(codec.decode(codec.encode(chunk), 'gw-1', 'p-9'), 'ET_ERR_INVALID_FIELD', /pullId/);
-    expectCode(codec.decode(rawChunk({ node: 'bad node', lineCount: 0, text: Buffer.alloc(0) })), 'ET_ERR_INVALID_FIELD', /^node/);
-    expectCode(codec.decode(rawChunk({ lineCount: 3, text: Buffer.from('a\nb') })), 'ET_ERR_INVALID_FIELD', /2 lines, header says 3/);
-    expectCode(codec.decode(rawChunk({ lineCount: 0, text: Buffer.from('x') })), 'ET_ERR_INVALID_FIELD', /lineCount is 0/);
-    expectCode(codec.decode(rawChunk({ lineCount: 1, text: Buffer.from([0xc0, 0xaf]) })), 'ET_ERR_INVALID_FIELD', /UTF-8/);
-    expectCode(codec.decode(rawChunk({ lineCount: 1, text: Buffer.alloc(limits.maxPullChunkDecodedBytes + 1, 0x61) })), 'ET_ERR_DECOMPRESSED_TOO_LARGE');
+    expectCode(
+      codec.decode(rawChunk({ node: 'bad node', lineCount: 0, text: Buffer.alloc(0) })),
+      'ET_ERR_INVALID_FIELD',
+      /^node/,
+    );
+    expectCode(
+      codec.decode(rawChunk({ lineCount: 3, text: Buffer.from('a\nb') })),
+      'ET_ERR_INVALID_FIELD',
+      /2 lines, header says 3/,
+    );
+    expectCode(
+      codec.decode(rawChunk({ lineCount: 0, text: Buffer.from('x') })),
+      'ET_ERR_INVALID_FIELD',
+      /lineCount is 0/,
+    );
+    expectCode(
+      codec.decode(rawChunk({ lineCount: 1, text: Buffer.from([0xc0, 0xaf]) })),
+      'ET_ERR_INVALID_FIELD',
+      /UTF-8/,
+    );
+    expectCode(
+      codec.decode(rawChunk({ lineCount: 1, text: Buffer.alloc(limits.maxPullChunkDecodedBytes + 1, 0x61) })),
+      'ET_ERR_DECOMPRESSED_TOO_LARGE',
+    );
     const truncated = codec.encode(chunk).subarray(0, 8);
     expectCode(codec.decode(truncated), 'ET_ERR_TRUNCATED');
     const wrongKind = Buffer.from(codec.encode(chunk));

@@ -43,14 +43,23 @@ export function createPullCodec(opts: Partial<CodecOptions> = {}): PullCodec {
     w.uint(m.seq);
     w.uint(m.lines.length);
     const text = Buffer.from(m.lines.join('\n'), 'utf8');
-    if (text.length > limits.maxPullChunkDecodedBytes) throw new ProtocolError('ET_ERR_DECOMPRESSED_TOO_LARGE', `lines: ${text.length} bytes, limit ${limits.maxPullChunkDecodedBytes}`);
+    if (text.length > limits.maxPullChunkDecodedBytes)
+      throw new ProtocolError(
+        'ET_ERR_DECOMPRESSED_TOO_LARGE',
+        `lines: ${text.length} bytes, limit ${limits.maxPullChunkDecodedBytes}`,
+      );
     const out = Buffer.concat([writeFrameHeader(MessageKind.pullChunk, flags), w.view(), zstd.compress(text)]);
-    if (out.length > limits.maxPullChunkWireBytes) throw new ProtocolError('ET_ERR_TOO_LARGE', `pull chunk: ${out.length} bytes, limit ${limits.maxPullChunkWireBytes}`);
+    if (out.length > limits.maxPullChunkWireBytes)
+      throw new ProtocolError(
+        'ET_ERR_TOO_LARGE',
+        `pull chunk: ${out.length} bytes, limit ${limits.maxPullChunkWireBytes}`,
+      );
     return out;
   }
 
   function decodeChunk(bytes: Uint8Array): Result<PullChunk> {
-    if (bytes.length > limits.maxPullChunkWireBytes) return fail('ET_ERR_TOO_LARGE', `pull chunk: ${bytes.length} bytes, limit ${limits.maxPullChunkWireBytes}`);
+    if (bytes.length > limits.maxPullChunkWireBytes)
+      return fail('ET_ERR_TOO_LARGE', `pull chunk: ${bytes.length} bytes, limit ${limits.maxPullChunkWireBytes}`);
     const header = readFrameHeader(bytes, MessageKind.pullChunk);
     if (!header.ok) return header;
     const r: ByteReader = new ByteReader(bytes, FRAME_HEADER_BYTES);
@@ -63,11 +72,16 @@ export function createPullCodec(opts: Partial<CodecOptions> = {}): PullCodec {
       const seq = r.uint();
       r.field = 'lineCount';
       const lineCount = r.uint();
-      if (lineCount > limits.maxPullChunkDecodedBytes + 1) invalid('lineCount', `${lineCount} lines cannot fit ${limits.maxPullChunkDecodedBytes} bytes`);
+      if (lineCount > limits.maxPullChunkDecodedBytes + 1)
+        invalid('lineCount', `${lineCount} lines cannot fit ${limits.maxPullChunkDecodedBytes} bytes`);
       return { node, pullId, seq, lineCount };
     });
     if (!head.ok) return head;
-    const body = zstd.decompress(bytes.subarray(r.pos), limits.maxPullChunkDecodedBytes, (header.value.flags & FrameFlags.dictionary) !== 0);
+    const body = zstd.decompress(
+      bytes.subarray(r.pos),
+      limits.maxPullChunkDecodedBytes,
+      (header.value.flags & FrameFlags.dictionary) !== 0,
+    );
     if (!body.ok) return body;
     let joined: string;
     try {
@@ -77,8 +91,10 @@ export function createPullCodec(opts: Partial<CodecOptions> = {}): PullCodec {
     }
     const { node, pullId, seq, lineCount } = head.value;
     const lines = lineCount === 0 ? [] : joined.split('\n');
-    if (lineCount === 0 && joined.length !== 0) return fail('ET_ERR_INVALID_FIELD', 'lines: text present but lineCount is 0');
-    if (lines.length !== lineCount) return fail('ET_ERR_INVALID_FIELD', `lines: ${lines.length} lines, header says ${lineCount}`);
+    if (lineCount === 0 && joined.length !== 0)
+      return fail('ET_ERR_INVALID_FIELD', 'lines: text present but lineCount is 0');
+    if (lines.length !== lineCount)
+      return fail('ET_ERR_INVALID_FIELD', `lines: ${lines.length} lines, header says ${lineCount}`);
     return { ok: true, value: { v: 1, type: 'chunk', node, pullId, seq, lines } };
   }
 
@@ -92,8 +108,16 @@ export function createPullCodec(opts: Partial<CodecOptions> = {}): PullCodec {
     decode(bytes, topicNode, topicPullId) {
       const r: Result<PullMessage> = bytes[0] === 0x7b ? decodeJson(bytes, checkPullEnd) : decodeChunk(bytes);
       if (!r.ok) return r;
-      if (topicNode !== undefined && r.value.node !== topicNode) return fail('ET_ERR_NODE_MISMATCH', `node: ${JSON.stringify(r.value.node)} in the message, ${JSON.stringify(topicNode)} in the topic`);
-      if (topicPullId !== undefined && r.value.pullId !== topicPullId) return fail('ET_ERR_INVALID_FIELD', `pullId: ${JSON.stringify(r.value.pullId)} in the message, ${JSON.stringify(topicPullId)} in the topic`);
+      if (topicNode !== undefined && r.value.node !== topicNode)
+        return fail(
+          'ET_ERR_NODE_MISMATCH',
+          `node: ${JSON.stringify(r.value.node)} in the message, ${JSON.stringify(topicNode)} in the topic`,
+        );
+      if (topicPullId !== undefined && r.value.pullId !== topicPullId)
+        return fail(
+          'ET_ERR_INVALID_FIELD',
+          `pullId: ${JSON.stringify(r.value.pullId)} in the message, ${JSON.stringify(topicPullId)} in the topic`,
+        );
       return r;
     },
   };
@@ -119,4 +143,5 @@ function fail<T>(code: ProtocolError['code'], detail: string): Result<T> {
  * pull sender or receiver that handles many chunks holds a createPullCodec() instead.
  */
 export const encodePull = (m: PullMessage): Buffer => createPullCodec().encode(m);
-export const decodePull = (bytes: Uint8Array, topicNode?: string, topicPullId?: string): Result<PullMessage> => createPullCodec().decode(bytes, topicNode, topicPullId);
+export const decodePull = (bytes: Uint8Array, topicNode?: string, topicPullId?: string): Result<PullMessage> =>
+  createPullCodec().decode(bytes, topicNode, topicPullId);

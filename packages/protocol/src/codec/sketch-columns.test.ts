@@ -11,7 +11,20 @@ const summary = (values: number[]): MetricSummary => {
   const s = new DDSketch();
   for (const v of values) s.add(v);
   const sum = values.reduce((a, b) => a + b, 0);
-  return { container: 'c', metric: 'm', start: 0, end: 60_000, count: values.length, sum, min: Math.min(...values), max: Math.max(...values), last: values.at(-1) as number, gaps: 0, resets: 0, sketch: s.toData() };
+  return {
+    container: 'c',
+    metric: 'm',
+    start: 0,
+    end: 60_000,
+    count: values.length,
+    sum,
+    min: Math.min(...values),
+    max: Math.max(...values),
+    last: values.at(-1) as number,
+    gaps: 0,
+    resets: 0,
+    sketch: s.toData(),
+  };
 };
 
 const roundTrip = (ms: MetricSummary[]): MetricSummary[] => {
@@ -19,7 +32,11 @@ const roundTrip = (ms: MetricSummary[]): MetricSummary[] => {
   writeSketchColumns(w, ms);
   const r = new ByteReader(w.finish());
   const back = ms.map(({ sketch: _, ...m }) => ({ ...m }) as MetricSummary);
-  readSketchColumns(r, back, ms.map((m) => m.sketch !== undefined));
+  readSketchColumns(
+    r,
+    back,
+    ms.map((m) => m.sketch !== undefined),
+  );
   expect(r.remaining).toBe(0);
   return back;
 };

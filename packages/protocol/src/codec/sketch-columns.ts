@@ -103,10 +103,12 @@ export function readSketchColumns(r: ByteReader, metrics: readonly MetricSummary
     if (p % 2 === 1) pairs += (p - 1) / 2;
     if (q % 2 === 1) pairs += (q - 1) / 2;
     const b = binsOf(p) + binsOf(q);
-    if (b > limits.maxSketchBins) r.fail('ET_ERR_INVALID_FIELD', `${b} sketch bins above the limit ${limits.maxSketchBins}`);
+    if (b > limits.maxSketchBins)
+      r.fail('ET_ERR_INVALID_FIELD', `${b} sketch bins above the limit ${limits.maxSketchBins}`);
     bins += b;
   }
-  if (pairs + bins > r.remaining) r.fail('ET_ERR_TRUNCATED', `sketch bins need ${pairs + bins} bytes, ${r.remaining} left`);
+  if (pairs + bins > r.remaining)
+    r.fail('ET_ERR_TRUNCATED', `sketch bins need ${pairs + bins} bytes, ${r.remaining} left`);
   const runs = new Array<number>(pairs);
   for (let j = 0; j < pairs; j++) runs[j] = r.uint();
   let run = 0;
@@ -119,7 +121,8 @@ export function readSketchColumns(r: ByteReader, metrics: readonly MetricSummary
     }
     for (let j = 0; j < (head - 1) / 2; j++) {
       const gap = runs[run++] as number;
-      if (counts.length + gap + 1 > maxBins) r.fail('ET_ERR_INVALID_FIELD', `sketch bins beyond the limit ${limits.maxSketchBins}`);
+      if (counts.length + gap + 1 > maxBins)
+        r.fail('ET_ERR_INVALID_FIELD', `sketch bins beyond the limit ${limits.maxSketchBins}`);
       for (let g = 0; g < gap; g++) counts.push(0);
       counts.push(r.uint());
     }
@@ -129,7 +132,11 @@ export function readSketchColumns(r: ByteReader, metrics: readonly MetricSummary
     r.index = i;
     const m = rows[i] as MetricSummary;
     const positive = store(posHeads[i] as number, (posOffsets[i] as number) + predict(m.min), limits.maxSketchBins);
-    const negative = store(negHeads[i] as number, (negOffsets[i] as number) + predict(-m.max), limits.maxSketchBins - positive.counts.length);
+    const negative = store(
+      negHeads[i] as number,
+      (negOffsets[i] as number) + predict(-m.max),
+      limits.maxSketchBins - positive.counts.length,
+    );
     m.sketch = { zeros: zeros[i] as number, positive, negative };
   }
 }

@@ -29,7 +29,11 @@ function problems(fn: () => unknown): string[] {
 
 describe('resolveConfig', () => {
   it('fills defaults into nested objects the file leaves out', () => {
-    expect(resolveConfig(spec, { file: { node: 'a' }, env: {} })).toEqual({ node: 'a', http: { port: 8080, enabled: true }, tags: [] });
+    expect(resolveConfig(spec, { file: { node: 'a' }, env: {} })).toEqual({
+      node: 'a',
+      http: { port: 8080, enabled: true },
+      tags: [],
+    });
   });
 
   it('lets the environment override the file, aliases win, and overrides come last', () => {
@@ -51,7 +55,9 @@ describe('resolveConfig', () => {
     expect(problems(() => resolveConfig(spec, { file: { node: 'a', http: { prot: 1 } }, env: {} }))).toEqual([
       'http.prot: unknown option; fix: remove it or check its spelling against the README',
     ]);
-    expect(problems(() => resolveConfig(spec, { file: { node: 'a', http: { port: 1 } }, env: {} }))).toEqual(['http.port: 1 is reserved; fix: pick another']);
+    expect(problems(() => resolveConfig(spec, { file: { node: 'a', http: { port: 1 } }, env: {} }))).toEqual([
+      'http.port: 1 is reserved; fix: pick another',
+    ]);
   });
 
   it('documents every leaf option with its environment variable', () => {

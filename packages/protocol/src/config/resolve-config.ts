@@ -60,7 +60,8 @@ export function envName(prefix: string, path: readonly string[]): string {
 }
 
 function typeName(s: TSchema): string {
-  if (KindGuard.IsUnion(s)) return s.anyOf.map((x) => (KindGuard.IsLiteral(x) ? JSON.stringify(x.const) : typeName(x))).join(' \\| ');
+  if (KindGuard.IsUnion(s))
+    return s.anyOf.map((x) => (KindGuard.IsLiteral(x) ? JSON.stringify(x.const) : typeName(x))).join(' \\| ');
   return String(s.type ?? s[Kind]).toLowerCase();
 }
 
@@ -76,7 +77,10 @@ export function describeOptions<S extends TObject>(spec: ConfigSpec<S>): OptionD
 
 function fromEnvText(raw: string, schema: TSchema): unknown {
   const t = raw.trim();
-  const numeric = KindGuard.IsInteger(schema) || KindGuard.IsNumber(schema) || (KindGuard.IsUnion(schema) && schema.anyOf.every((s) => KindGuard.IsLiteral(s) && typeof s.const === 'number'));
+  const numeric =
+    KindGuard.IsInteger(schema) ||
+    KindGuard.IsNumber(schema) ||
+    (KindGuard.IsUnion(schema) && schema.anyOf.every((s) => KindGuard.IsLiteral(s) && typeof s.const === 'number'));
   // Keep text that does not parse, so that validation names the bad value.
   if (numeric) return /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : raw;
   if (KindGuard.IsBoolean(schema)) return t === 'true' || t === '1' ? true : t === 'false' || t === '0' ? false : raw;
@@ -94,7 +98,10 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
   let node = target;
   for (const key of path.slice(0, -1)) {
     const next = node[key];
-    node = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (node[key] = {})) as Record<string, unknown>;
+    node = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (node[key] = {})) as Record<
+      string,
+      unknown
+    >;
   }
   node[path[path.length - 1] as string] = value;
 }
@@ -102,7 +109,8 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
 function mergeInto(into: Record<string, unknown>, from: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(from)) {
     const cur = into[k];
-    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur)) mergeInto(cur as Record<string, unknown>, v as Record<string, unknown>);
+    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur))
+      mergeInto(cur as Record<string, unknown>, v as Record<string, unknown>);
     else into[k] = v;
   }
 }
@@ -113,12 +121,16 @@ function fillObjects(schema: TObject, value: Record<string, unknown>): void {
     if (sub[Kind] !== 'Object') continue;
     const cur = value[k];
     if (cur === undefined) value[k] = {};
-    if (typeof value[k] === 'object' && value[k] !== null) fillObjects(sub as TObject, value[k] as Record<string, unknown>);
+    if (typeof value[k] === 'object' && value[k] !== null)
+      fillObjects(sub as TObject, value[k] as Record<string, unknown>);
   }
 }
 
 export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: ConfigInput): Static<S> {
-  if (input.file !== undefined && (typeof input.file !== 'object' || input.file === null || Array.isArray(input.file))) {
+  if (
+    input.file !== undefined &&
+    (typeof input.file !== 'object' || input.file === null || Array.isArray(input.file))
+  ) {
     throw new ConfigError(['(config file): must hold a JSON object']);
   }
   const merged = structuredClone((input.file ?? {}) as Record<string, unknown>);
@@ -145,11 +157,16 @@ export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: Con
   const problems = [...Value.Errors(spec.schema, withDefaults)].map((e) => {
     const path = e.path.replace(/^\//, '').replaceAll('/', '.');
     const leafPath = [...byPath.keys()].find((p) => path === p || path.startsWith(`${p}.`));
-    const where = origin.get(leafPath ?? path) ?? `config file key "${leafPath ?? path}" or env ${envOf(leafPath ?? path)}`;
+    const where =
+      origin.get(leafPath ?? path) ?? `config file key "${leafPath ?? path}" or env ${envOf(leafPath ?? path)}`;
     const desc = leafPath ? byPath.get(leafPath)?.schema.description : undefined;
     return `${path || '(root)'}: ${e.message}, got ${JSON.stringify(e.value)}; fix ${where}${desc ? ` (${desc})` : ''}`;
   });
-  problems.push(...unknownKeys(spec.schema, merged).map((k) => `${k}: unknown option; fix: remove it or check its spelling against the README`));
+  problems.push(
+    ...unknownKeys(spec.schema, merged).map(
+      (k) => `${k}: unknown option; fix: remove it or check its spelling against the README`,
+    ),
+  );
   if (problems.length) throw new ConfigError(problems);
   const cfg = withDefaults as Static<S>;
   const more = spec.check?.(cfg) ?? [];
@@ -162,6 +179,8 @@ function unknownKeys(schema: TObject, value: Record<string, unknown>, prefix = '
   return Object.entries(value).flatMap(([k, v]) => {
     const sub = schema.properties[k];
     if (!sub) return [prefix + k];
-    return sub[Kind] === 'Object' && v && typeof v === 'object' && !Array.isArray(v) ? unknownKeys(sub as TObject, v as Record<string, unknown>, `${prefix}${k}.`) : [];
+    return sub[Kind] === 'Object' && v && typeof v === 'object' && !Array.isArray(v)
+      ? unknownKeys(sub as TObject, v as Record<string, unknown>, `${prefix}${k}.`)
+      : [];
   });
 }

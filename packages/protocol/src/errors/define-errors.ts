@@ -18,7 +18,10 @@ export interface CatalogueErrorClass<Code extends string> {
   readonly catalogue: Readonly<Record<Code, CatalogueEntry>>;
 }
 
-export function defineErrors<C extends Record<string, CatalogueEntry>>(name: string, catalogue: C): CatalogueErrorClass<keyof C & string> {
+export function defineErrors<C extends Record<string, CatalogueEntry>>(
+  name: string,
+  catalogue: C,
+): CatalogueErrorClass<keyof C & string> {
   const messageOf = (e: CatalogueEntry) => (typeof e === 'string' ? e : e.message);
   const statusOf = (e: CatalogueEntry) => (typeof e === 'string' ? 500 : e.status);
   const cls = class extends Error implements CatalogueError<keyof C & string> {

@@ -11,7 +11,11 @@ const nab = new URL('../../../../../shared/corpora/nab/data', import.meta.url).p
 // Skipped only in a user's clone without ../shared/corpora; CI always has it.
 const haveNab = existsSync(nab);
 if (!haveNab && process.env.CI) throw new Error(`NAB corpus missing at ${nab} (required in CI)`);
-const series = haveNab ? ['realKnownCause', 'realAWSCloudwatch'].flatMap((d) => readdirSync(path.join(nab, d)).map((f) => path.join(nab, d, f))) : [];
+const series = haveNab
+  ? ['realKnownCause', 'realAWSCloudwatch'].flatMap((d) =>
+      readdirSync(path.join(nab, d)).map((f) => path.join(nab, d, f)),
+    )
+  : [];
 const values = (file: string): number[] =>
   readFileSync(file, 'utf8')
     .split('\n')

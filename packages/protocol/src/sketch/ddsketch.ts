@@ -10,7 +10,10 @@ export interface DDSketchOptions {
   maxBinsPerStore: number;
 }
 
-const DEFAULTS: DDSketchOptions = { relativeAccuracy: SKETCH_RELATIVE_ACCURACY, maxBinsPerStore: limits.maxSketchBins / 2 };
+const DEFAULTS: DDSketchOptions = {
+  relativeAccuracy: SKETCH_RELATIVE_ACCURACY,
+  maxBinsPerStore: limits.maxSketchBins / 2,
+};
 
 /**
  * DDSketch (Masson, Rim, Lee, VLDB 2019): a mergeable quantile sketch with relative error
@@ -25,7 +28,8 @@ export class DDSketch {
 
   constructor(opts: Partial<DDSketchOptions> = {}) {
     const o = { ...DEFAULTS, ...opts };
-    this.mapping = o.relativeAccuracy === SKETCH_RELATIVE_ACCURACY ? PROTOCOL_MAPPING : logarithmicMapping(o.relativeAccuracy);
+    this.mapping =
+      o.relativeAccuracy === SKETCH_RELATIVE_ACCURACY ? PROTOCOL_MAPPING : logarithmicMapping(o.relativeAccuracy);
     this.positive = new DenseStore(o.maxBinsPerStore);
     this.negative = new DenseStore(o.maxBinsPerStore);
   }
@@ -78,8 +82,10 @@ export class DDSketch {
   static fromData(data: SketchData, opts: Partial<DDSketchOptions> = {}): DDSketch {
     const s = new DDSketch(opts);
     s.zeros = data.zeros;
-    for (let i = 0; i < data.positive.counts.length; i++) s.positive.add(data.positive.offset + i, data.positive.counts[i] as number);
-    for (let i = 0; i < data.negative.counts.length; i++) s.negative.add(data.negative.offset + i, data.negative.counts[i] as number);
+    for (let i = 0; i < data.positive.counts.length; i++)
+      s.positive.add(data.positive.offset + i, data.positive.counts[i] as number);
+    for (let i = 0; i < data.negative.counts.length; i++)
+      s.negative.add(data.negative.offset + i, data.negative.counts[i] as number);
     return s;
   }
 }

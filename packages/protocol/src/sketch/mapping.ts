@@ -16,7 +16,10 @@ export interface IndexMapping {
 
 export const SKETCH_MIN_INDEXABLE = 1e-9;
 
-export function logarithmicMapping(alpha: number = SKETCH_RELATIVE_ACCURACY, minIndexable: number = SKETCH_MIN_INDEXABLE): IndexMapping {
+export function logarithmicMapping(
+  alpha: number = SKETCH_RELATIVE_ACCURACY,
+  minIndexable: number = SKETCH_MIN_INDEXABLE,
+): IndexMapping {
   const gamma = (1 + alpha) / (1 - alpha);
   const multiplier = 1 / Math.log(gamma);
   return {

@@ -11,8 +11,10 @@ import { intIn, pick, type Rng } from './prng.js';
  */
 export function randomBatch(rng: Rng): Batch {
   const str = (): string => randomString(rng);
-  const ts = (): number => (rng() < 0.05 ? pick(rng, [0, limits.maxTimestampMs]) : 1_700_000_000_000 + intIn(rng, -1e9, 1e9));
-  const uint = (): number => (rng() < 0.1 ? pick(rng, [0, 1, 127, 128, 2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER]) : intIn(rng, 0, 100_000));
+  const ts = (): number =>
+    rng() < 0.05 ? pick(rng, [0, limits.maxTimestampMs]) : 1_700_000_000_000 + intIn(rng, -1e9, 1e9);
+  const uint = (): number =>
+    rng() < 0.1 ? pick(rng, [0, 1, 127, 128, 2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER]) : intIn(rng, 0, 100_000);
   const map = (): Record<string, string> => {
     const m: Record<string, string> = {};
     for (let i = intIn(rng, 0, 3); i > 0; i--) m[str()] = str();
@@ -52,7 +54,13 @@ export function randomBatch(rng: Rng): Batch {
     sentAt: ts(),
     windowStart,
     windowEnd,
-    containers: Array.from({ length: sizes() }, () => ({ id: str(), name: str(), image: str(), state: str(), labels: map() })),
+    containers: Array.from({ length: sizes() }, () => ({
+      id: str(),
+      name: str(),
+      image: str(),
+      state: str(),
+      labels: map(),
+    })),
     metrics,
     logs: Array.from({ length: sizes() }, () => ({
       ts: ts(),
@@ -72,9 +80,17 @@ export function randomBatch(rng: Rng): Batch {
       count: uint(),
       firstSeen: ts(),
       lastSeen: ts(),
-      samples: Array.from({ length: intIn(rng, 0, 3) }, () => ({ ts: ts(), params: Array.from({ length: intIn(rng, 0, 3) }, str) })),
+      samples: Array.from({ length: intIn(rng, 0, 3) }, () => ({
+        ts: ts(),
+        params: Array.from({ length: intIn(rng, 0, 3) }, str),
+      })),
     })),
-    events: Array.from({ length: sizes() }, (): ContainerEvent => ({ ts: ts(), container: str(), kind: pick(rng, CONTAINER_EVENT_KINDS), attrs: map() })),
+    events: Array.from({ length: sizes() }, (): ContainerEvent => ({
+      ts: ts(),
+      container: str(),
+      kind: pick(rng, CONTAINER_EVENT_KINDS),
+      attrs: map(),
+    })),
     drops: Array.from({ length: sizes() }, () => ({ stage: str(), reason: str(), container: str(), count: uint() })),
     health: {
       uplinkBytes: uint(),
@@ -90,7 +106,14 @@ export function randomBatch(rng: Rng): Batch {
   };
 }
 
-const ALPHABETS = ['abcdefghijklmnopqrstuvwxyz0123456789-_./ ', 'äöüßéèçñ', 'ключ', '日本語のログ', '😀🚀✓', '\u0000\t\n"\\'];
+const ALPHABETS = [
+  'abcdefghijklmnopqrstuvwxyz0123456789-_./ ',
+  'äöüßéèçñ',
+  'ключ',
+  '日本語のログ',
+  '😀🚀✓',
+  '\u0000\t\n"\\',
+];
 
 export function randomString(rng: Rng): string {
   const n = rng() < 0.1 ? 0 : intIn(rng, 1, 24);
@@ -104,6 +127,18 @@ export function randomNumber(rng: Rng): number {
   const r = rng();
   if (r < 0.3) return intIn(rng, -1000, 100_000);
   if (r < 0.6) return (rng() - 0.3) * 1000;
-  if (r < 0.7) return pick(rng, [0, -0, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 50, 2 ** 50 + 1, 2 ** 53, -(2 ** 60), 1e-300]);
+  if (r < 0.7)
+    return pick(rng, [
+      0,
+      -0,
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      2 ** 50,
+      2 ** 50 + 1,
+      2 ** 53,
+      -(2 ** 60),
+      1e-300,
+    ]);
   return (rng() < 0.5 ? -1 : 1) * Math.exp((rng() - 0.5) * 200);
 }

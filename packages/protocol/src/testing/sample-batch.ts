@@ -11,7 +11,13 @@ export interface SampleBatchShape {
   samplesPerMetric: number;
 }
 
-export const REALISTIC_SHAPE: SampleBatchShape = { containers: 30, metricsPerContainer: 12, logs: 100, templates: 50, samplesPerMetric: 6 };
+export const REALISTIC_SHAPE: SampleBatchShape = {
+  containers: 30,
+  metricsPerContainer: 12,
+  logs: 100,
+  templates: 50,
+  samplesPerMetric: 6,
+};
 
 /** Real content to draw from: log lines (e.g. Loghub) and metric values (e.g. NAB series). */
 export interface SampleSources {
@@ -19,8 +25,28 @@ export interface SampleSources {
   values: readonly number[];
 }
 
-const METRICS = ['cpu.usage_pct', 'cpu.throttled_pct', 'mem.usage_bytes', 'mem.limit_bytes', 'mem.rss_bytes', 'net.rx_bytes_per_s', 'net.tx_bytes_per_s', 'net.rx_errors', 'blkio.read_bytes_per_s', 'blkio.write_bytes_per_s', 'pids.current', 'restarts'];
-const IMAGES = ['nginx:1.27', 'postgres:16', 'redis:7.2', 'grafana/grafana:11.1', 'eclipse-mosquitto:2.0', 'node:20-alpine'];
+const METRICS = [
+  'cpu.usage_pct',
+  'cpu.throttled_pct',
+  'mem.usage_bytes',
+  'mem.limit_bytes',
+  'mem.rss_bytes',
+  'net.rx_bytes_per_s',
+  'net.tx_bytes_per_s',
+  'net.rx_errors',
+  'blkio.read_bytes_per_s',
+  'blkio.write_bytes_per_s',
+  'pids.current',
+  'restarts',
+];
+const IMAGES = [
+  'nginx:1.27',
+  'postgres:16',
+  'redis:7.2',
+  'grafana/grafana:11.1',
+  'eclipse-mosquitto:2.0',
+  'node:20-alpine',
+];
 const LEVELS: LogLevelValue[] = [2, 2, 2, 2, 2, 2, 2, 1, 3, 4];
 
 /**
@@ -28,14 +54,23 @@ const LEVELS: LogLevelValue[] = [2, 2, 2, 2, 2, 2, 2, 1, 3, 4];
  * series each with a DDSketch of the window's samples, log events and templates drawn from real
  * lines, a few events and drops. Used by benches and size comparisons.
  */
-export function sampleBatch(rng: Rng, sources: SampleSources, shape: SampleBatchShape = REALISTIC_SHAPE, windowStart = 1_764_300_000_000): Batch {
+export function sampleBatch(
+  rng: Rng,
+  sources: SampleSources,
+  shape: SampleBatchShape = REALISTIC_SHAPE,
+  windowStart = 1_764_300_000_000,
+): Batch {
   const windowEnd = windowStart + 60_000;
   const containers: ContainerInfo[] = Array.from({ length: shape.containers }, (_, i) => ({
     id: hex(rng, 64),
     name: `svc-${['api', 'db', 'cache', 'mqtt', 'ui', 'worker'][i % 6]}-${i}`,
     image: pick(rng, IMAGES),
     state: 'running',
-    labels: { 'com.docker.compose.project': 'site', 'com.docker.compose.service': `svc${i}`, 'org.opencontainers.image.version': '1.4.2' },
+    labels: {
+      'com.docker.compose.project': 'site',
+      'com.docker.compose.service': `svc${i}`,
+      'org.opencontainers.image.version': '1.4.2',
+    },
   }));
   let cursor = intIn(rng, 0, sources.values.length - 1);
   const nextValue = (): number => {
@@ -58,7 +93,20 @@ export function sampleBatch(rng: Rng, sources: SampleSources, shape: SampleBatch
         max = Math.max(max, v);
         last = v;
       }
-      metrics.push({ container: c.name, metric, start: windowStart, end: windowEnd, count: shape.samplesPerMetric, sum, min, max, last, gaps: 0, resets: 0, sketch: sketch.toData() });
+      metrics.push({
+        container: c.name,
+        metric,
+        start: windowStart,
+        end: windowEnd,
+        count: shape.samplesPerMetric,
+        sum,
+        min,
+        max,
+        last,
+        gaps: 0,
+        resets: 0,
+        sketch: sketch.toData(),
+      });
     }
   }
   const templates: LogTemplate[] = Array.from({ length: shape.templates }, (_, i) => {
@@ -72,14 +120,26 @@ export function sampleBatch(rng: Rng, sources: SampleSources, shape: SampleBatch
       count: intIn(rng, 1, 500),
       firstSeen,
       lastSeen: firstSeen + intIn(rng, 0, 30_000),
-      samples: Array.from({ length: Math.min(3, 1 + (i % 3)) }, () => ({ ts: firstSeen + intIn(rng, 0, 30_000), params: (line.match(/\d+/g) ?? []).slice(0, 4) })),
+      samples: Array.from({ length: Math.min(3, 1 + (i % 3)) }, () => ({
+        ts: firstSeen + intIn(rng, 0, 30_000),
+        params: (line.match(/\d+/g) ?? []).slice(0, 4),
+      })),
     };
   });
   let ts = windowStart;
   const logs: LogEvent[] = Array.from({ length: shape.logs }, () => {
     ts += intIn(rng, 0, 1200);
     const t = pick(rng, templates);
-    return { ts, container: t.container, level: t.level, message: pick(rng, sources.lines), stream: t.level >= 3 ? 'stderr' : 'stdout', repeat: 1, templateId: t.id, fields: {} };
+    return {
+      ts,
+      container: t.container,
+      level: t.level,
+      message: pick(rng, sources.lines),
+      stream: t.level >= 3 ? 'stderr' : 'stdout',
+      repeat: 1,
+      templateId: t.id,
+      fields: {},
+    };
   });
   return {
     node: 'gw-0042',
@@ -94,13 +154,28 @@ export function sampleBatch(rng: Rng, sources: SampleSources, shape: SampleBatch
     templates,
     events: [
       { ts: windowStart + 1200, container: containers[3]?.name ?? '', kind: 'restart', attrs: { exitCode: '137' } },
-      { ts: windowStart + 4100, container: containers[5]?.name ?? '', kind: 'health_status', attrs: { status: 'healthy' } },
+      {
+        ts: windowStart + 4100,
+        container: containers[5]?.name ?? '',
+        kind: 'health_status',
+        attrs: { status: 'healthy' },
+      },
     ],
     drops: [
       { stage: 'logs.level', reason: 'below_level', container: '', count: 812 },
       { stage: 'logs.throttle', reason: 'rate_limited', container: containers[1]?.name ?? '', count: 37 },
     ],
-    health: { uplinkBytes: 48_213, rawBytes: 9_812_400, queueBatches: 0, queueBytes: 0, budgetLeftBytes: 51_200_000, degradeLevel: 0, cpuPct: 1.7, rssBytes: 78_000_000, agentVersion: '0.1.0' },
+    health: {
+      uplinkBytes: 48_213,
+      rawBytes: 9_812_400,
+      queueBatches: 0,
+      queueBytes: 0,
+      budgetLeftBytes: 51_200_000,
+      degradeLevel: 0,
+      cpuPct: 1.7,
+      rssBytes: 78_000_000,
+      agentVersion: '0.1.0',
+    },
   };
 }
 

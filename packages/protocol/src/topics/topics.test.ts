@@ -9,7 +9,14 @@ describe('topics', () => {
   });
 
   it('refuses topics outside the protocol and node ids that are not safe topic levels', () => {
-    for (const t of ['et/v2/gw/up/batch', 'et/v1/gw/down/ack', 'et/v1/+/up/batch', 'et/v1/gw/up/batch/x', 'et/v1//up/batch', 'et/v1/gw/up/pull/a b']) {
+    for (const t of [
+      'et/v2/gw/up/batch',
+      'et/v1/gw/down/ack',
+      'et/v1/+/up/batch',
+      'et/v1/gw/up/batch/x',
+      'et/v1//up/batch',
+      'et/v1/gw/up/pull/a b',
+    ]) {
       expect(parseUpTopic(t), t).toBeUndefined();
     }
   });

@@ -27,9 +27,7 @@ export function isValidNodeId(node: string): boolean {
 }
 
 export type ParsedUpTopic =
-  | { kind: 'batch'; node: string }
-  | { kind: 'status'; node: string }
-  | { kind: 'pull'; node: string; pullId: string };
+  { kind: 'batch'; node: string } | { kind: 'status'; node: string } | { kind: 'pull'; node: string; pullId: string };
 
 /** Parses an upstream topic; undefined when it is not one of ours (the caller counts it). */
 export function parseUpTopic(topic: string): ParsedUpTopic | undefined {

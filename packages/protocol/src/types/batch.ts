@@ -93,7 +93,8 @@ export interface LogTemplate {
   samples: TemplateSample[];
 }
 
-export type ContainerEventKind = 'start' | 'stop' | 'die' | 'oom' | 'restart' | 'health_status' | 'create' | 'destroy' | 'gap';
+export type ContainerEventKind =
+  'start' | 'stop' | 'die' | 'oom' | 'restart' | 'health_status' | 'create' | 'destroy' | 'gap';
 
 /** A lifecycle event, sent at once rather than at the end of the window. */
 export interface ContainerEvent {

@@ -47,4 +47,14 @@ export type CommandMessage =
 /** `et/v1/{node}/up/pull/{pullId}`: one chunk of pulled raw log, or the final totals. */
 export type PullMessage =
   | { v: 1; type: 'chunk'; node: string; pullId: string; seq: number; lines: string[] }
-  | { v: 1; type: 'end'; node: string; pullId: string; chunks: number; lines: number; bytes: number; digest: string; error?: string };
+  | {
+      v: 1;
+      type: 'end';
+      node: string;
+      pullId: string;
+      chunks: number;
+      lines: number;
+      bytes: number;
+      digest: string;
+      error?: string;
+    };

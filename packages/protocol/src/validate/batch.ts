@@ -5,7 +5,17 @@ import { limits } from '../limits.js';
 import { finite, guard, int, invalid, list, pattern, record, stringMap, text, timestamp, uint } from './checks.js';
 import type { Result } from '../errors/errors.js';
 
-export const CONTAINER_EVENT_KINDS: readonly ContainerEventKind[] = ['start', 'stop', 'die', 'oom', 'restart', 'health_status', 'create', 'destroy', 'gap'];
+export const CONTAINER_EVENT_KINDS: readonly ContainerEventKind[] = [
+  'start',
+  'stop',
+  'die',
+  'oom',
+  'restart',
+  'health_status',
+  'create',
+  'destroy',
+  'gap',
+];
 export const LOG_STREAMS = ['stdout', 'stderr'] as const;
 export const MAX_LOG_LEVEL = LOG_LEVEL_NAMES.length - 1;
 /** Sketch bin indexes stay in this range (1% accuracy reaches about ±36k over the whole float64 range). */
@@ -67,7 +77,8 @@ function checkBatch(value: unknown): Batch {
     text(l.container, p, 'container');
     int(l.level, p, 'level', 0, MAX_LOG_LEVEL);
     text(l.message, p, 'message');
-    if (!(LOG_STREAMS as readonly unknown[]).includes(l.stream)) invalid(`${p}.stream`, `expected ${LOG_STREAMS.join(' or ')}`);
+    if (!(LOG_STREAMS as readonly unknown[]).includes(l.stream))
+      invalid(`${p}.stream`, `expected ${LOG_STREAMS.join(' or ')}`);
     int(l.repeat, p, 'repeat', 1, Number.MAX_SAFE_INTEGER);
     text(l.templateId, p, 'templateId');
     stringMap(l.fields, p, 'fields');
@@ -96,7 +107,8 @@ function checkBatch(value: unknown): Batch {
     const e = record(v, '', p);
     timestamp(e.ts, p, 'ts');
     text(e.container, p, 'container');
-    if (!(CONTAINER_EVENT_KINDS as readonly unknown[]).includes(e.kind)) invalid(`${p}.kind`, `expected one of ${CONTAINER_EVENT_KINDS.join(', ')}`);
+    if (!(CONTAINER_EVENT_KINDS as readonly unknown[]).includes(e.kind))
+      invalid(`${p}.kind`, `expected one of ${CONTAINER_EVENT_KINDS.join(', ')}`);
     stringMap(e.attrs, p, 'attrs');
   });
 

@@ -9,7 +9,8 @@ export function invalid(path: string, why: string): never {
   throw new ProtocolError('ET_ERR_INVALID_FIELD', `${path}: ${why}`);
 }
 
-const join = (base: string, field: string): string => (base === '' ? field : field.startsWith('[') ? base + field : `${base}.${field}`);
+const join = (base: string, field: string): string =>
+  base === '' ? field : field.startsWith('[') ? base + field : `${base}.${field}`;
 
 /** Runs a validator that throws ProtocolError and returns a Result; any other throw is a bug and is reported as invalid input. */
 export function guard<T>(fn: () => T): Result<T> {
@@ -17,7 +18,10 @@ export function guard<T>(fn: () => T): Result<T> {
     return { ok: true, value: fn() };
   } catch (err) {
     if (err instanceof ProtocolError) return { ok: false, error: err };
-    return { ok: false, error: new ProtocolError('ET_ERR_INVALID_FIELD', err instanceof Error ? err.message : String(err)) };
+    return {
+      ok: false,
+      error: new ProtocolError('ET_ERR_INVALID_FIELD', err instanceof Error ? err.message : String(err)),
+    };
   }
 }
 
@@ -33,12 +37,14 @@ export function list(v: unknown, base: string, field: string, max: number): unkn
 }
 
 export function uint(v: unknown, base: string, field: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) invalid(join(base, field), `expected a non-negative integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    invalid(join(base, field), `expected a non-negative integer, got ${String(v)}`);
   return v;
 }
 
 export function int(v: unknown, base: string, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) invalid(join(base, field), `expected an integer in [${min}, ${max}], got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+    invalid(join(base, field), `expected an integer in [${min}, ${max}], got ${String(v)}`);
   return v;
 }
 
@@ -47,7 +53,8 @@ export function timestamp(v: unknown, base: string, field: string): number {
 }
 
 export function finite(v: unknown, base: string, field: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) invalid(join(base, field), `expected a finite number, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    invalid(join(base, field), `expected a finite number, got ${String(v)}`);
   return v;
 }
 
@@ -56,7 +63,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** A string that survives UTF-8 (no lone surrogates) and fits maxStringBytes once encoded. */
 export function text(v: unknown, base: string, field: string, maxBytes: number = limits.maxStringBytes): string {
   if (typeof v !== 'string') invalid(join(base, field), 'expected a string');
-  if (v.length * 3 > maxBytes && Buffer.byteLength(v, 'utf8') > maxBytes) invalid(join(base, field), `string above ${maxBytes} bytes`);
+  if (v.length * 3 > maxBytes && Buffer.byteLength(v, 'utf8') > maxBytes)
+    invalid(join(base, field), `string above ${maxBytes} bytes`);
   if (LONE_SURROGATE.test(v)) invalid(join(base, field), 'string is not well-formed UTF-16 (lone surrogate)');
   return v;
 }
@@ -67,14 +75,16 @@ export function pattern(v: unknown, base: string, field: string, re: RegExp): st
 }
 
 export function oneOf<T extends string>(v: unknown, base: string, field: string, allowed: readonly T[]): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) invalid(join(base, field), `expected one of ${allowed.join(', ')}`);
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+    invalid(join(base, field), `expected one of ${allowed.join(', ')}`);
   return v as T;
 }
 
 export function stringMap(v: unknown, base: string, field: string): Record<string, string> {
   const m = record(v, base, field);
   const keys = Object.keys(m);
-  if (keys.length > limits.maxMapEntries) invalid(join(base, field), `${keys.length} entries above the limit ${limits.maxMapEntries}`);
+  if (keys.length > limits.maxMapEntries)
+    invalid(join(base, field), `${keys.length} entries above the limit ${limits.maxMapEntries}`);
   const path = join(base, field);
   for (const k of keys) {
     text(k, path, '<key>');

@@ -12,7 +12,11 @@ import { invalid, list, oneOf, pattern, record, text, timestamp, uint } from './
  */
 function version(m: Record<string, unknown>): 1 {
   if (m.v === undefined) invalid('v', 'missing');
-  if (m.v !== PROTOCOL_VERSION) throw new ProtocolError('ET_ERR_UNSUPPORTED_VERSION', `v: ${JSON.stringify(m.v)}, this side speaks ${PROTOCOL_VERSION}`);
+  if (m.v !== PROTOCOL_VERSION)
+    throw new ProtocolError(
+      'ET_ERR_UNSUPPORTED_VERSION',
+      `v: ${JSON.stringify(m.v)}, this side speaks ${PROTOCOL_VERSION}`,
+    );
   return PROTOCOL_VERSION;
 }
 
@@ -23,7 +27,9 @@ export function checkAck(value: unknown): AckMessage {
     node: pattern(m.node, '', 'node', NODE_ID_PATTERN),
     epoch: uint(m.epoch, '', 'epoch'),
     seqs: list(m.seqs, '', 'seqs', limits.maxItemsPerSection).map((s, i) => uint(s, 'seqs', `[${i}]`)),
-    ...(m.resend === undefined ? {} : { resend: list(m.resend, '', 'resend', limits.maxItemsPerSection).map((s, i) => uint(s, 'resend', `[${i}]`)) }),
+    ...(m.resend === undefined
+      ? {}
+      : { resend: list(m.resend, '', 'resend', limits.maxItemsPerSection).map((s, i) => uint(s, 'resend', `[${i}]`)) }),
   };
 }
 
@@ -46,11 +52,24 @@ export function checkCommand(value: unknown): CommandMessage {
   const expiresAt = timestamp(m.expiresAt, '', 'expiresAt');
   switch (type) {
     case 'pull':
-      return { v, type, pullId, expiresAt, filter: checkFilter(m.filter), fromChunk: uint(m.fromChunk, '', 'fromChunk') };
+      return {
+        v,
+        type,
+        pullId,
+        expiresAt,
+        filter: checkFilter(m.filter),
+        fromChunk: uint(m.fromChunk, '', 'fromChunk'),
+      };
     case 'cancel':
       return { v, type, pullId, expiresAt };
     case 'resend':
-      return { v, type, pullId, expiresAt, chunks: list(m.chunks, '', 'chunks', limits.maxItemsPerSection).map((c, i) => uint(c, 'chunks', `[${i}]`)) };
+      return {
+        v,
+        type,
+        pullId,
+        expiresAt,
+        chunks: list(m.chunks, '', 'chunks', limits.maxItemsPerSection).map((c, i) => uint(c, 'chunks', `[${i}]`)),
+      };
   }
 }
 

@@ -16,12 +16,29 @@ describe('wire primitives', () => {
     for (const v of vals) expect(r.uint()).toBe(v);
     for (const v of signed) expect(r.sint()).toBe(v);
     expect(r.remaining).toBe(0);
-    expect(() => new ByteReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])).uint()).toThrow(/above 2\^53/);
+    expect(() => new ByteReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])).uint()).toThrow(
+      /above 2\^53/,
+    );
   });
 
   it('numbers take the shortest lossless form and come back bit-exact (20k seeded values)', () => {
     const rng = seededRng(9);
-    const vals = [0, -0, 1, -1, 0.1, 73.96732207, 1e-6, 9.99e-7, 123456789012345.6, 2 ** 50, 2 ** 50 + 1, 2 ** 53, Number.MAX_VALUE, Number.MIN_VALUE];
+    const vals = [
+      0,
+      -0,
+      1,
+      -1,
+      0.1,
+      73.96732207,
+      1e-6,
+      9.99e-7,
+      123456789012345.6,
+      2 ** 50,
+      2 ** 50 + 1,
+      2 ** 53,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+    ];
     for (let i = 0; i < 20_000; i++) vals.push(randomNumber(rng));
     const w = new ByteWriter();
     for (const v of vals) w.num(v);
@@ -55,14 +72,20 @@ describe('wire primitives', () => {
     expect(back.every((v, i) => Object.is(v, vals[i]))).toBe(true);
     expect(() => readNumColumn(new ByteReader(bytes), vals.length, undefined, false)).toThrow(/bad number tag 9/);
     // A scale outside 10^1..10^15, and a scaled integer beyond the range integers are written in.
-    for (const [e, m] of [[0, 2], [16, 2], [15, 4000]]) {
+    for (const [e, m] of [
+      [0, 2],
+      [16, 2],
+      [15, 4000],
+    ]) {
       const bad = new ByteWriter();
       bad.uint(9);
       bad.uint(e as number);
       bad.byte(2);
       bad.byte((m as number) % 256);
       bad.byte(Math.floor((m as number) / 256));
-      expect(() => readNumColumn(new ByteReader(bad.finish()), 1, undefined, true)).toThrow(/integer scale|above 2\^50/);
+      expect(() => readNumColumn(new ByteReader(bad.finish()), 1, undefined, true)).toThrow(
+        /integer scale|above 2\^50/,
+      );
     }
     // Rounded gauges cost fewer bytes than the plain varints of the same integers, more so once compressed (the tags repeat).
     const rounded = Array.from({ length: 100 }, (_, i) => 123_400_000 + i * 100_000);
@@ -79,6 +102,10 @@ describe('wire primitives', () => {
     for (const s of ['', 'abc', 'x'.repeat(300), 'ключ 日本 😀']) w.str(s);
     const r = new ByteReader(w.finish());
     for (const s of ['', 'abc', 'x'.repeat(300), 'ключ 日本 😀']) expect(r.str(1000)).toBe(s);
-    for (const bad of [[0x02, 0xc0, 0xaf], [0x03, 0xed, 0xa0, 0x80]]) expect(() => new ByteReader(Buffer.from(bad)).str(10)).toThrow(/invalid UTF-8/);
+    for (const bad of [
+      [0x02, 0xc0, 0xaf],
+      [0x03, 0xed, 0xa0, 0x80],
+    ])
+      expect(() => new ByteReader(Buffer.from(bad)).str(10)).toThrow(/invalid UTF-8/);
   });
 });

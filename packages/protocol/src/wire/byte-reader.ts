@@ -81,7 +81,8 @@ export class ByteReader {
     }
     if (tag === 3) {
       const e = this.uint();
-      if (e > MAX_DECIMAL_EXPONENT) this.fail('ET_ERR_INVALID_FIELD', `decimal exponent ${e} above ${MAX_DECIMAL_EXPONENT}`);
+      if (e > MAX_DECIMAL_EXPONENT)
+        this.fail('ET_ERR_INVALID_FIELD', `decimal exponent ${e} above ${MAX_DECIMAL_EXPONENT}`);
       return this.sint() / (POW10[e] as number);
     }
     if (tag % 2 !== 0) this.fail('ET_ERR_INVALID_FIELD', `bad number tag ${tag}`);
@@ -96,7 +97,8 @@ export class ByteReader {
   count(max: number, minBytesPerItem = 1): number {
     const n = this.uint();
     if (n > max) this.fail('ET_ERR_INVALID_FIELD', `count ${n} above the limit ${max}`);
-    if (n * minBytesPerItem > this.remaining) this.fail('ET_ERR_TRUNCATED', `count ${n} exceeds the remaining ${this.remaining} bytes`);
+    if (n * minBytesPerItem > this.remaining)
+      this.fail('ET_ERR_TRUNCATED', `count ${n} exceeds the remaining ${this.remaining} bytes`);
     return n;
   }
 

@@ -106,25 +106,30 @@ export function readNumColumn(r: ByteReader, n: number, refs: NumRefs | undefine
     tags.push(tag);
     if (tag === 3) {
       const e = r.uint();
-      if (e > MAX_DECIMAL_EXPONENT) r.fail('ET_ERR_INVALID_FIELD', `decimal exponent ${e} above ${MAX_DECIMAL_EXPONENT}`);
+      if (e > MAX_DECIMAL_EXPONENT)
+        r.fail('ET_ERR_INVALID_FIELD', `decimal exponent ${e} above ${MAX_DECIMAL_EXPONENT}`);
       exps.push(e);
       decimals++;
     } else if (tag === 9 && scaledIntegers) {
       const e = r.uint();
-      if (e < 1 || e > MAX_SCALE_EXPONENT) r.fail('ET_ERR_INVALID_FIELD', `integer scale 10^${e} outside 10^1..10^${MAX_SCALE_EXPONENT}`);
+      if (e < 1 || e > MAX_SCALE_EXPONENT)
+        r.fail('ET_ERR_INVALID_FIELD', `integer scale 10^${e} outside 10^1..10^${MAX_SCALE_EXPONENT}`);
       exps.push(-e);
       decimals++;
     } else {
       if (tag === 1) floats++;
-      else if (tag % 2 !== 0 && !(refs && (tag === 5 || tag === 7))) r.fail('ET_ERR_INVALID_FIELD', `bad number tag ${tag}`);
+      else if (tag % 2 !== 0 && !(refs && (tag === 5 || tag === 7)))
+        r.fail('ET_ERR_INVALID_FIELD', `bad number tag ${tag}`);
       exps.push(0);
     }
   }
   const width = decimals > 0 ? r.byte() : 0;
   if (width > 7) r.fail('ET_ERR_INVALID_FIELD', `mantissa width ${width} above 7 bytes`);
-  if (width * decimals + 8 * floats > r.remaining) r.fail('ET_ERR_TRUNCATED', `number planes need ${width * decimals + 8 * floats} bytes, ${r.remaining} left`);
+  if (width * decimals + 8 * floats > r.remaining)
+    r.fail('ET_ERR_TRUNCATED', `number planes need ${width * decimals + 8 * floats} bytes, ${r.remaining} left`);
   const mantissas = new Array<number>(decimals).fill(0);
-  for (let k = 0, mul = 1; k < width; k++, mul *= 256) for (let j = 0; j < decimals; j++) mantissas[j] = (mantissas[j] as number) + r.byte() * mul;
+  for (let k = 0, mul = 1; k < width; k++, mul *= 256)
+    for (let j = 0; j < decimals; j++) mantissas[j] = (mantissas[j] as number) + r.byte() * mul;
   const raw = new Uint8Array(floats * 8);
   for (let k = 0; k < 8 && floats > 0; k++) for (let j = 0; j < floats; j++) raw[j * 8 + k] = r.byte();
   const fl = new Float64Array(raw.buffer);

@@ -50,8 +50,14 @@ export function createZstd(opts: ZstdOptions): ZstdContext {
     withDict.loadDictionary(opts.dictionary);
   }
 
-  const corrupt = (why: string): Result<Buffer> => ({ ok: false, error: new ProtocolError('ET_ERR_CORRUPT_COMPRESSION', why) });
-  const tooLarge = (why: string): Result<Buffer> => ({ ok: false, error: new ProtocolError('ET_ERR_DECOMPRESSED_TOO_LARGE', why) });
+  const corrupt = (why: string): Result<Buffer> => ({
+    ok: false,
+    error: new ProtocolError('ET_ERR_CORRUPT_COMPRESSION', why),
+  });
+  const tooLarge = (why: string): Result<Buffer> => ({
+    ok: false,
+    error: new ProtocolError('ET_ERR_DECOMPRESSED_TOO_LARGE', why),
+  });
 
   function streamed(dctx: binding.DCtx, src: Uint8Array, maxBytes: number): Result<Buffer> {
     dctx.reset(binding.ResetDirective.sessionOnly);
@@ -85,11 +91,13 @@ export function createZstd(opts: ZstdOptions): ZstdContext {
       const prefix = typeof withDictionary === 'boolean' ? undefined : withDictionary;
       const dctx = withDictionary === true ? withDict : plain;
       if (!dctx) return corrupt('frame needs a dictionary and none is configured');
-      if (src.length < 4 || Buffer.from(src.buffer, src.byteOffset, 4).readUInt32LE(0) !== ZSTD_MAGIC) return corrupt('not a zstd frame');
+      if (src.length < 4 || Buffer.from(src.buffer, src.byteOffset, 4).readUInt32LE(0) !== ZSTD_MAGIC)
+        return corrupt('not a zstd frame');
       try {
         if (binding.findFrameCompressedSize(src) !== src.length) return corrupt('data after the zstd frame');
         const declared = binding.getFrameContentSize(src);
-        if (declared === null) return prefix ? corrupt('frame against references declares no content size') : streamed(dctx, src, maxBytes);
+        if (declared === null)
+          return prefix ? corrupt('frame against references declares no content size') : streamed(dctx, src, maxBytes);
         if (declared > maxBytes) return tooLarge(`frame declares ${declared} bytes, limit ${maxBytes}`);
         const out = Buffer.allocUnsafe(declared);
         const n = prefix ? dctx.decompressUsingDict(out, src, prefix) : dctx.decompress(out, src);

@@ -21,16 +21,23 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-const value = (samples: Sample[], container: string, metric: string): number | undefined => samples.find((s) => s.container === container && s.metric === metric)?.value;
+const value = (samples: Sample[], container: string, metric: string): number | undefined =>
+  samples.find((s) => s.container === container && s.metric === metric)?.value;
 const statValue = (text: string, key: string): number => Number(new RegExp(`^${key} (\\d+)$`, 'm').exec(text)?.[1]);
 
 describe('cgroup paths', () => {
   it('recognises Docker, containerd and Kubernetes container cgroups and nothing else', () => {
     expect(matchContainerPath(`/docker/${D1}`)).toEqual({ id: D1, runtime: 'docker', path: `/docker/${D1}` });
     expect(matchContainerPath(`/system.slice/docker-${D1}.scope`)?.runtime).toBe('docker');
-    expect(matchContainerPath(`/system.slice/containerd.service/cri-containerd-${K1}.scope`)?.runtime).toBe('containerd');
+    expect(matchContainerPath(`/system.slice/containerd.service/cri-containerd-${K1}.scope`)?.runtime).toBe(
+      'containerd',
+    );
     expect(matchContainerPath(`/kubepods/burstable/pod${POD}/${K1}`)).toMatchObject({ id: K1, podUid: POD });
-    expect(matchContainerPath(`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD.replaceAll('-', '_')}.slice/cri-containerd-${K1}.scope`)).toMatchObject({ id: K1, podUid: POD, runtime: 'containerd' });
+    expect(
+      matchContainerPath(
+        `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD.replaceAll('-', '_')}.slice/cri-containerd-${K1}.scope`,
+      ),
+    ).toMatchObject({ id: K1, podUid: POD, runtime: 'containerd' });
     expect(matchContainerPath(`/user.slice/${D1}`)).toBeUndefined();
     expect(matchContainerPath('/system.slice/docker.service')).toBeUndefined();
   });
@@ -45,7 +52,10 @@ describe.each(['v1', 'v2'] as const)('cgroup %s fixture tree', (version) => {
     expect(found.map((c) => c.id).sort()).toEqual([K1, D1].sort());
 
     const names = new Map([[D1, 'web']]);
-    const src = new CgroupSource({ root }, { lookup: async (c) => (names.has(c.id) ? { name: names.get(c.id) as string, image: 'nginx:1.27' } : undefined) });
+    const src = new CgroupSource(
+      { root },
+      { lookup: async (c) => (names.has(c.id) ? { name: names.get(c.id) as string, image: 'nginx:1.27' } : undefined) },
+    );
     const first = await src.scrape(10_000);
     expect(first.missing).toEqual([]);
     expect(first.containers.find((c) => c.id === D1)).toMatchObject({ name: 'web', image: 'nginx:1.27' });
@@ -58,7 +68,9 @@ describe.each(['v1', 'v2'] as const)('cgroup %s fixture tree', (version) => {
     const dockerDir = version === 'v1' ? `docker/${D1}` : `system.slice/docker-${D1}.scope`;
     const memDir = path.join(root, version === 'v1' ? 'memory' : '', dockerDir);
     const stat = await readFile(path.join(memDir, 'memory.stat'), 'utf8');
-    const usage = Number(await readFile(path.join(memDir, version === 'v1' ? 'memory.usage_in_bytes' : 'memory.current'), 'utf8'));
+    const usage = Number(
+      await readFile(path.join(memDir, version === 'v1' ? 'memory.usage_in_bytes' : 'memory.current'), 'utf8'),
+    );
     const inactive = statValue(stat, version === 'v1' ? 'total_inactive_file' : 'inactive_file');
     expect(value(first.samples, 'web', 'mem.usage_bytes')).toBe(usage - inactive);
     expect(value(first.samples, 'web', 'mem.limit_bytes')).toBe(version === 'v1' ? 536870912 : 268435456);
@@ -98,9 +110,15 @@ describe.runIf(haveReal)("this machine's /sys/fs/cgroup", () => {
     expect(version === 'v1' || version === 'v2').toBe(true);
     if (!version) return;
     const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
-    const rel = version === 'v2' ? (own.find((l) => l.startsWith('0::'))?.slice(3) ?? '/') : (own.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l))?.split(':')[2] ?? '/');
+    const rel =
+      version === 'v2'
+        ? (own.find((l) => l.startsWith('0::'))?.slice(3) ?? '/')
+        : (own.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l))?.split(':')[2] ?? '/');
     const r = await readCgroup(realRoot, version, rel);
-    const memFile = version === 'v2' ? path.join(realRoot, rel, 'memory.current') : path.join(realRoot, 'memory', rel, 'memory.usage_in_bytes');
+    const memFile =
+      version === 'v2'
+        ? path.join(realRoot, rel, 'memory.current')
+        : path.join(realRoot, 'memory', rel, 'memory.usage_in_bytes');
     expect(r.memUsage).toBeGreaterThan(0);
     const onDisk = Number(readFileSync(memFile, 'utf8'));
     // Memory moves between the two reads; it stays within a few MiB.

@@ -55,14 +55,20 @@ export class CgroupSource implements MetricSource {
     const version = await this.detectedVersion();
     if (!version) {
       this.errors.add(1, { source: 'cgroup', code: 'ET_ERR_CGROUP_NOT_FOUND' });
-      this.log({ level: 'warn', code: 'ET_ERR_CGROUP_NOT_FOUND', msg: `no cgroup hierarchy under ${this.options.root}`, fields: { root: this.options.root } });
+      this.log({
+        level: 'warn',
+        code: 'ET_ERR_CGROUP_NOT_FOUND',
+        msg: `no cgroup hierarchy under ${this.options.root}`,
+        fields: { root: this.options.root },
+      });
       return { samples: [], containers: [], missing: [] };
     }
     const targets = await this.targets(version);
     const samples: Sample[] = [];
     const missing: ScrapeResult['missing'] = [];
     const present = new Set(targets.map((t) => t.path));
-    for (const t of this.previous) if (!present.has(t.path)) missing.push({ container: t.info.name, reason: 'not_running' });
+    for (const t of this.previous)
+      if (!present.has(t.path)) missing.push({ container: t.info.name, reason: 'not_running' });
     for (const p of this.cpu.keys()) if (!present.has(p)) this.cpu.delete(p);
 
     let next = 0;
@@ -75,7 +81,12 @@ export class CgroupSource implements MetricSource {
           if (r.cpuNs !== undefined) this.cpu.set(t.path, { ns: r.cpuNs, ts: now });
         } catch (err) {
           this.errors.add(1, { source: 'cgroup', code: 'ET_ERR_CGROUP_READ' });
-          this.log({ level: 'info', code: 'ET_ERR_CGROUP_READ', msg: `${t.path}: ${(err as Error).message}`, fields: { container: t.info.name } });
+          this.log({
+            level: 'info',
+            code: 'ET_ERR_CGROUP_READ',
+            msg: `${t.path}: ${(err as Error).message}`,
+            fields: { container: t.info.name },
+          });
           missing.push({ container: t.info.name, reason: 'ET_ERR_CGROUP_READ' });
         }
       }
@@ -90,13 +101,20 @@ export class CgroupSource implements MetricSource {
   }
 
   private async targets(version: CgroupVersion): Promise<Target[]> {
-    const out: Target[] = this.options.watch.map((w) => ({ path: w.path, info: { id: w.path, name: w.name, image: '', state: 'running', labels: {} } }));
+    const out: Target[] = this.options.watch.map((w) => ({
+      path: w.path,
+      info: { id: w.path, name: w.name, image: '', state: 'running', labels: {} },
+    }));
     if (!this.options.discover) return out;
     const hierarchy = version === 'v2' ? this.options.root : path.join(this.options.root, 'memory');
     const found = await discoverContainers(hierarchy, this.options.maxDepth);
     if (found.length > this.options.maxContainers) {
       this.errors.add(1, { source: 'cgroup', code: 'ET_ERR_CGROUP_TOO_MANY' });
-      this.log({ level: 'warn', code: 'ET_ERR_CGROUP_TOO_MANY', msg: `${found.length} container cgroups, reading the first ${this.options.maxContainers}` });
+      this.log({
+        level: 'warn',
+        code: 'ET_ERR_CGROUP_TOO_MANY',
+        msg: `${found.length} container cgroups, reading the first ${this.options.maxContainers}`,
+      });
     }
     const live = new Set<string>();
     for (const c of found.slice(0, this.options.maxContainers)) {
@@ -112,12 +130,22 @@ export class CgroupSource implements MetricSource {
     if (known) return known;
     const labels: Record<string, string> = { 'edge-telemetry.runtime': c.runtime };
     if (c.podUid) labels['io.kubernetes.pod.uid'] = c.podUid;
-    const base: ContainerInfo = { id: c.id, name: `${c.runtime}-${c.id.slice(0, 12)}`, image: '', state: 'running', labels };
+    const base: ContainerInfo = {
+      id: c.id,
+      name: `${c.runtime}-${c.id.slice(0, 12)}`,
+      image: '',
+      state: 'running',
+      labels,
+    };
     let meta: Partial<ContainerInfo> | undefined;
     try {
       meta = this.lookup ? await this.lookup(c) : undefined;
     } catch (err) {
-      this.log({ level: 'info', code: 'ET_ERR_CGROUP_READ', msg: `name lookup for ${c.id.slice(0, 12)} failed: ${(err as Error).message}` });
+      this.log({
+        level: 'info',
+        code: 'ET_ERR_CGROUP_READ',
+        msg: `name lookup for ${c.id.slice(0, 12)} failed: ${(err as Error).message}`,
+      });
     }
     const info: ContainerInfo = { ...base, ...meta, labels: { ...base.labels, ...meta?.labels } };
     this.names.set(c.path, info);

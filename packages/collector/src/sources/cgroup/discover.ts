@@ -52,7 +52,11 @@ export function matchContainerPath(rel: string): CgroupContainer | undefined {
     // A bare 64-hex leaf is a container only under /docker or a kubepods pod.
     if (runtime === 'docker' && leaf === id && parent !== 'docker' && !inPods) return undefined;
     const pod = /pod([0-9a-f_-]{36})(?:\.slice)?$/.exec(parent);
-    const c: CgroupContainer = { id, runtime: inPods && leaf === id ? 'containerd' : runtime, path: `/${parts.join('/')}` };
+    const c: CgroupContainer = {
+      id,
+      runtime: inPods && leaf === id ? 'containerd' : runtime,
+      path: `/${parts.join('/')}`,
+    };
     if (pod) c.podUid = (pod[1] as string).replaceAll('_', '-');
     return c;
   }

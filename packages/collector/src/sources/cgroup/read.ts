@@ -27,7 +27,11 @@ export async function readCgroup(root: string, version: CgroupVersion, rel: stri
   const r: CgroupReading = {};
   if (version === 'v2') {
     const dir = path.join(root, rel);
-    const [cpu, cur, max, stat, io, pids] = await Promise.all(['cpu.stat', 'memory.current', 'memory.max', 'memory.stat', 'io.stat', 'pids.current'].map((f) => read(path.join(dir, f))));
+    const [cpu, cur, max, stat, io, pids] = await Promise.all(
+      ['cpu.stat', 'memory.current', 'memory.max', 'memory.stat', 'io.stat', 'pids.current'].map((f) =>
+        read(path.join(dir, f)),
+      ),
+    );
     const usec = cpu !== undefined ? parseFlatKeyed(cpu).get('usage_usec') : undefined;
     if (usec !== undefined) r.cpuNs = usec * 1000;
     if (cur !== undefined) r.memUsage = parseSingle(cur);

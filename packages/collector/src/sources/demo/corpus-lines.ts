@@ -25,7 +25,11 @@ export async function readCorpusLines(root: string): Promise<CorpusDataset[] | u
   const out = (datasets ?? [])
     .map(({ name, contents, levels }) => ({
       name,
-      lines: contents.flatMap((text, i) => (text === '' ? [] : [{ level: LOG_LEVEL_NAMES[levelFromValue(levels[i]) ?? LogLevel.info]!.toUpperCase(), text }])),
+      lines: contents.flatMap((text, i) =>
+        text === ''
+          ? []
+          : [{ level: LOG_LEVEL_NAMES[levelFromValue(levels[i]) ?? LogLevel.info]!.toUpperCase(), text }],
+      ),
     }))
     .filter((d) => d.lines.length > 0);
   return out.length > 0 ? out : undefined;
@@ -36,7 +40,9 @@ export async function readCorpusLines(root: string): Promise<CorpusDataset[] | u
  * random line, so that nodes share the data yet differ in which system each container is and
  * what it says when.
  */
-export function corpusPicker(datasets: readonly CorpusDataset[]): (containerId: string, r: () => number) => DemoLogLine {
+export function corpusPicker(
+  datasets: readonly CorpusDataset[],
+): (containerId: string, r: () => number) => DemoLogLine {
   return (containerId, r) => {
     const d = datasets[seedFrom(containerId) % datasets.length] as CorpusDataset;
     return d.lines[Math.floor(r() * d.lines.length)] as DemoLogLine;

@@ -8,9 +8,15 @@ import type { DemoContainer } from './fleet-profile.js';
 import { createPrng, seedFrom } from './prng.js';
 
 type Pick = (r: () => number) => string;
-const num = (max: number): Pick => (r) => String(Math.floor(r() * max));
+const num =
+  (max: number): Pick =>
+  (r) =>
+    String(Math.floor(r() * max));
 const ip: Pick = (r) => `10.${Math.floor(r() * 255)}.${Math.floor(r() * 255)}.${Math.floor(r() * 254) + 1}`;
-const hex: Pick = (r) => Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0');
+const hex: Pick = (r) =>
+  Math.floor(r() * 2 ** 32)
+    .toString(16)
+    .padStart(8, '0');
 
 const TEMPLATES: Array<{ weight: number; level: string; parts: Array<string | Pick> }> = [
   { weight: 30, level: 'INFO', parts: ['GET /api/v1/items/', num(5000), ' 200 ', num(80), 'ms from ', ip] },
@@ -18,7 +24,11 @@ const TEMPLATES: Array<{ weight: number; level: string; parts: Array<string | Pi
   { weight: 10, level: 'INFO', parts: ['frame ', num(1_000_000), ' processed, ', num(12), ' objects detected'] },
   { weight: 8, level: 'INFO', parts: ['flushed ', num(500), ' points to historian segment ', hex] },
   { weight: 5, level: 'INFO', parts: ['session ', hex, ' opened for user operator', num(20), '@plant.example.com'] },
-  { weight: 2, level: 'INFO', parts: ['upstream auth ok, Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI', num(99999), 'In0.c2lnbmF0dXJl'] },
+  {
+    weight: 2,
+    level: 'INFO',
+    parts: ['upstream auth ok, Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI', num(99999), 'In0.c2lnbmF0dXJl'],
+  },
   { weight: 8, level: 'DEBUG', parts: ['cache hit ratio ', num(100), '% over ', num(10000), ' lookups'] },
   { weight: 8, level: 'WARN', parts: ['device ', num(16), ' response slow: ', num(3000), 'ms (threshold 500ms)'] },
   { weight: 6, level: 'WARN', parts: ['retrying connection to ', ip, ':502 (attempt ', num(5), ')'] },
@@ -74,7 +84,13 @@ export function createDemoLogSource(opts: DemoLogSourceOptions): LogSource {
           for (; n >= 1; n--) {
             const { level, text } = pick(c.info.id, rnd);
             const line = `${new Date(ts).toISOString()} ${level} ${text}`;
-            emit({ ts, container: c.info.name, stream: level === 'ERROR' ? 'stderr' : 'stdout', line, rawBytes: line.length + 60 });
+            emit({
+              ts,
+              container: c.info.name,
+              stream: level === 'ERROR' ? 'stderr' : 'stdout',
+              line,
+              rawBytes: line.length + 60,
+            });
           }
           credit.set(c.info.name, n);
         }

@@ -24,7 +24,12 @@ describe('demo sources', () => {
     const containers = demoFleet('gw-1', 5);
     const events: ContainerEvent[] = [];
     const src = createDemoMetricSource({
-      node: 'gw-1', containers, series: await loadDemoSeries(), scrapeIntervalMs: 10_000, restartProbability: 0.02, onEvent: (e) => events.push(e),
+      node: 'gw-1',
+      containers,
+      series: await loadDemoSeries(),
+      scrapeIntervalMs: 10_000,
+      restartProbability: 0.02,
+      onEvent: (e) => events.push(e),
     });
     const rx = new Map<string, number>();
     let resets = 0;
@@ -63,36 +68,59 @@ describe('demo sources', () => {
     await new Promise((r) => setTimeout(r, 200));
     await src.stop();
     expect(lines.length).toBeGreaterThan(0);
-    expect(lines.every((l) => containers.some((c) => c.info.name === l.container) && l.rawBytes > l.line.length)).toBe(true);
+    expect(lines.every((l) => containers.some((c) => c.info.name === l.container) && l.rawBytes > l.line.length)).toBe(
+      true,
+    );
   });
 
   // Skipped only in a user's clone without ../shared/corpora; CI always has it.
-  it.skipIf(!haveLoghub)('draws corpus lines with their levels, one dataset per container, through the log source', async () => {
-    const datasets = await readCorpusLines(loghub);
-    expect(datasets?.map((d) => d.name)).toEqual(['Android', 'Apache', 'BGL', 'HDFS', 'HPC', 'Hadoop', 'OpenSSH', 'Spark', 'Windows', 'Zookeeper']);
-    const hdfs = datasets?.find((d) => d.name === 'HDFS');
-    expect(hdfs?.lines).toHaveLength(2000);
-    expect(hdfs?.lines[0]).toEqual({ level: 'INFO', text: 'PacketResponder 1 for block blk_38865049064139660 terminating' });
-    // Apache's syslog "error" and OpenSSH's missing Level column both become level words.
-    expect(new Set(datasets?.find((d) => d.name === 'Apache')?.lines.map((l) => l.level))).toEqual(new Set(['INFO', 'ERROR']));
-    expect(new Set(datasets?.find((d) => d.name === 'OpenSSH')?.lines.map((l) => l.level))).toEqual(new Set(['INFO']));
+  it.skipIf(!haveLoghub)(
+    'draws corpus lines with their levels, one dataset per container, through the log source',
+    async () => {
+      const datasets = await readCorpusLines(loghub);
+      expect(datasets?.map((d) => d.name)).toEqual([
+        'Android',
+        'Apache',
+        'BGL',
+        'HDFS',
+        'HPC',
+        'Hadoop',
+        'OpenSSH',
+        'Spark',
+        'Windows',
+        'Zookeeper',
+      ]);
+      const hdfs = datasets?.find((d) => d.name === 'HDFS');
+      expect(hdfs?.lines).toHaveLength(2000);
+      expect(hdfs?.lines[0]).toEqual({
+        level: 'INFO',
+        text: 'PacketResponder 1 for block blk_38865049064139660 terminating',
+      });
+      // Apache's syslog "error" and OpenSSH's missing Level column both become level words.
+      expect(new Set(datasets?.find((d) => d.name === 'Apache')?.lines.map((l) => l.level))).toEqual(
+        new Set(['INFO', 'ERROR']),
+      );
+      expect(new Set(datasets?.find((d) => d.name === 'OpenSSH')?.lines.map((l) => l.level))).toEqual(
+        new Set(['INFO']),
+      );
 
-    const pick = corpusPicker(datasets ?? []);
-    const rnd = createPrng(3);
-    const texts = (id: string) => new Set(Array.from({ length: 50 }, () => pick(id, rnd).text));
-    const owner = (text: string) => datasets?.find((d) => d.lines.some((l) => l.text === text))?.name;
-    // A container keeps to one dataset.
-    expect(new Set([...texts('c0ffee01')].map(owner)).size).toBe(1);
+      const pick = corpusPicker(datasets ?? []);
+      const rnd = createPrng(3);
+      const texts = (id: string) => new Set(Array.from({ length: 50 }, () => pick(id, rnd).text));
+      const owner = (text: string) => datasets?.find((d) => d.lines.some((l) => l.text === text))?.name;
+      // A container keeps to one dataset.
+      expect(new Set([...texts('c0ffee01')].map(owner)).size).toBe(1);
 
-    let t = 0;
-    const containers = demoFleet('gw-1', 4);
-    const src = createDemoLogSource({ node: 'gw-1', containers, tickMs: 5, now: () => (t += 1000), pick });
-    const lines: RawLogLine[] = [];
-    await src.start((l) => lines.push(l));
-    await new Promise((r) => setTimeout(r, 100));
-    await src.stop();
-    const all = new Set(datasets?.flatMap((d) => d.lines.map((l) => `${l.level} ${l.text}`)));
-    expect(lines.length).toBeGreaterThan(0);
-    for (const l of lines) expect(all.has(l.line.slice(l.line.indexOf(' ') + 1))).toBe(true);
-  });
+      let t = 0;
+      const containers = demoFleet('gw-1', 4);
+      const src = createDemoLogSource({ node: 'gw-1', containers, tickMs: 5, now: () => (t += 1000), pick });
+      const lines: RawLogLine[] = [];
+      await src.start((l) => lines.push(l));
+      await new Promise((r) => setTimeout(r, 100));
+      await src.stop();
+      const all = new Set(datasets?.flatMap((d) => d.lines.map((l) => `${l.level} ${l.text}`)));
+      expect(lines.length).toBeGreaterThan(0);
+      for (const l of lines) expect(all.has(l.line.slice(l.line.indexOf(' ') + 1))).toBe(true);
+    },
+  );
 });

@@ -41,7 +41,11 @@ export function demoFleet(node: string, count: number): DemoContainer[] {
     const memLimit = 2 ** (27 + Math.floor(rnd() * 4));
     out.push({
       info: {
-        id: Array.from({ length: 8 }, () => Math.floor(rnd() * 2 ** 32).toString(16).padStart(8, '0')).join(''),
+        id: Array.from({ length: 8 }, () =>
+          Math.floor(rnd() * 2 ** 32)
+            .toString(16)
+            .padStart(8, '0'),
+        ).join(''),
         name,
         image: w.image,
         state: 'running',

@@ -7,7 +7,13 @@ import type { Sample } from '../../pipeline/types.js';
 import { SelfHealth } from '../../self/self-health.js';
 import type { MetricsLogEntry } from '../../self/log.js';
 import { backoff, DockerSource } from './docker-source.js';
-import { DOCKER_FIXTURES_DIR, loadStatsFixtures, startReplayServer, type ReplayContainer, type ReplayServer } from './replay-server.js';
+import {
+  DOCKER_FIXTURES_DIR,
+  loadStatsFixtures,
+  startReplayServer,
+  type ReplayContainer,
+  type ReplayServer,
+} from './replay-server.js';
 
 let dir: string;
 let server: ReplayServer;
@@ -61,8 +67,12 @@ describe('DockerSource against the replay engine', () => {
     expect(r.missing).toEqual([]);
 
     // cgroup v2 capture: used memory = usage - inactive_file, as `docker stats` shows it.
-    const v2 = JSON.parse(await readFile(path.join(DOCKER_FIXTURES_DIR, 'stats/otel-contrib_cgroups_v2_stats.json'), 'utf8'));
-    expect(byName(r.samples, 'compassionate_mcnulty', 'mem.usage_bytes')).toBe(v2.memory_stats.usage - v2.memory_stats.stats.inactive_file);
+    const v2 = JSON.parse(
+      await readFile(path.join(DOCKER_FIXTURES_DIR, 'stats/otel-contrib_cgroups_v2_stats.json'), 'utf8'),
+    );
+    expect(byName(r.samples, 'compassionate_mcnulty', 'mem.usage_bytes')).toBe(
+      v2.memory_stats.usage - v2.memory_stats.stats.inactive_file,
+    );
     expect(byName(r.samples, 'compassionate_mcnulty', 'mem.limit_bytes')).toBe(v2.memory_stats.limit);
     expect(byName(r.samples, 'compassionate_mcnulty', 'pids.current')).toBe(1);
     expect(byName(r.samples, 'compassionate_mcnulty', 'blkio.read_bytes')).toBe(167936);
@@ -70,15 +80,25 @@ describe('DockerSource against the replay engine', () => {
     expect(byName(r.samples, 'compassionate_mcnulty', 'cpu.usage_pct')).toBeUndefined();
 
     // cgroup v1 capture: total_inactive_file is subtracted; the 2^63 memory limit is "unlimited"-sized but real here.
-    const v1 = JSON.parse(await readFile(path.join(DOCKER_FIXTURES_DIR, 'stats/otel-contrib_single_container_cgroups_v1_stats.json'), 'utf8'));
-    expect(byName(r.samples, 'bold_sinoussi', 'mem.usage_bytes')).toBe(v1.memory_stats.usage - v1.memory_stats.stats.total_inactive_file);
+    const v1 = JSON.parse(
+      await readFile(
+        path.join(DOCKER_FIXTURES_DIR, 'stats/otel-contrib_single_container_cgroups_v1_stats.json'),
+        'utf8',
+      ),
+    );
+    expect(byName(r.samples, 'bold_sinoussi', 'mem.usage_bytes')).toBe(
+      v1.memory_stats.usage - v1.memory_stats.stats.total_inactive_file,
+    );
     expect(byName(r.samples, 'bold_sinoussi', 'blkio.read_bytes')).toBe(2502656);
     expect(byName(r.samples, 'bold_sinoussi', 'net.rx_bytes')).toBe(1532);
 
     // The API example has two interfaces, summed, and precpu_stats filled: CPU% from the body itself.
     const ex = containers.find((c) => c.image.includes('moby'))?.name ?? '';
     expect(byName(r.samples, ex, 'net.rx_bytes')).toBe(5338 + 4641);
-    expect(byName(r.samples, ex, 'cpu.usage_pct')).toBeCloseTo(((100215355 - 100093996) / (739306590000000 - 9492140000000)) * 4 * 100, 12);
+    expect(byName(r.samples, ex, 'cpu.usage_pct')).toBeCloseTo(
+      ((100215355 - 100093996) / (739306590000000 - 9492140000000)) * 4 * 100,
+      12,
+    );
     for (const s of r.samples) expect(Number.isFinite(s.value)).toBe(true);
   });
 

@@ -46,8 +46,12 @@ export class DockerSource implements MetricSource {
     });
     this.log = deps.log ?? silentLog;
     const meter = deps.meter ?? createNoopMeter();
-    this.errors = meter.createCounter('collector.source.errors', { description: 'metric source failures by source and error code' });
-    this.eventCount = meter.createCounter('collector.docker.events', { description: 'container lifecycle events received' });
+    this.errors = meter.createCounter('collector.source.errors', {
+      description: 'metric source failures by source and error code',
+    });
+    this.eventCount = meter.createCounter('collector.docker.events', {
+      description: 'container lifecycle events received',
+    });
   }
 
   async scrape(now: number): Promise<ScrapeResult> {
@@ -63,7 +67,9 @@ export class DockerSource implements MetricSource {
     this.failures = 0;
     const containers = list.map(toContainerInfo).filter((c): c is ContainerInfo => c !== undefined);
     const current = new Set(containers.map((c) => c.id));
-    const missing: ScrapeResult['missing'] = this.known.filter((c) => !current.has(c.id)).map((c) => ({ container: c.name, reason: 'not_running' }));
+    const missing: ScrapeResult['missing'] = this.known
+      .filter((c) => !current.has(c.id))
+      .map((c) => ({ container: c.name, reason: 'not_running' }));
     for (const id of this.cpu.keys()) if (!current.has(id)) this.cpu.delete(id);
     this.known = containers;
 
@@ -78,7 +84,9 @@ export class DockerSource implements MetricSource {
           continue;
         }
         try {
-          const body = await this.client.getJson(`/containers/${encodeURIComponent(c.id)}/stats?stream=false&one-shot=true`);
+          const body = await this.client.getJson(
+            `/containers/${encodeURIComponent(c.id)}/stats?stream=false&one-shot=true`,
+          );
           const r = statsToSamples(c.name, body, this.cpu.get(c.id), now);
           if (r.cpu) this.cpu.set(c.id, r.cpu);
           for (const s of r.samples) samples.push(s);
@@ -86,7 +94,12 @@ export class DockerSource implements MetricSource {
           const code = err instanceof CollectorError ? err.code : 'ET_ERR_DOCKER_CONNECT';
           this.count(code);
           // A container that exits between list and stats is normal churn, not worth a warning.
-          this.log({ level: code === 'ET_ERR_DOCKER_GONE' ? 'info' : 'warn', code, msg: `stats of ${c.name} not read: ${(err as Error).message}`, fields: { container: c.name } });
+          this.log({
+            level: code === 'ET_ERR_DOCKER_GONE' ? 'info' : 'warn',
+            code,
+            msg: `stats of ${c.name} not read: ${(err as Error).message}`,
+            fields: { container: c.name },
+          });
           missing.push({ container: c.name, reason: code });
         }
       }
@@ -95,7 +108,12 @@ export class DockerSource implements MetricSource {
     const skipped = missing.filter((m) => m.reason === 'ET_ERR_DOCKER_TIMEOUT').length;
     if (skipped > 0) {
       this.count('ET_ERR_DOCKER_TIMEOUT');
-      this.log({ level: 'warn', code: 'ET_ERR_DOCKER_TIMEOUT', msg: `scrape budget of ${this.options.scrapeBudgetMs} ms spent; ${skipped} containers left for the next scrape`, fields: { skipped } });
+      this.log({
+        level: 'warn',
+        code: 'ET_ERR_DOCKER_TIMEOUT',
+        msg: `scrape budget of ${this.options.scrapeBudgetMs} ms spent; ${skipped} containers left for the next scrape`,
+        fields: { skipped },
+      });
     }
     return { samples, containers, missing };
   }
@@ -140,7 +158,12 @@ export class DockerSource implements MetricSource {
         const code = err instanceof CollectorError ? err.code : 'ET_ERR_DOCKER_EVENTS';
         const delay = backoff(failures, this.options.backoffInitialMs, this.options.backoffMaxMs);
         this.count(code);
-        this.log({ level: 'warn', code, msg: `event stream: ${(err as Error).message}; reconnecting in ${delay} ms`, fields: { retryMs: delay } });
+        this.log({
+          level: 'warn',
+          code,
+          msg: `event stream: ${(err as Error).message}; reconnecting in ${delay} ms`,
+          fields: { retryMs: delay },
+        });
         await sleep(delay, undefined, { signal }).catch(() => undefined);
       }
     }
@@ -158,7 +181,12 @@ export class DockerSource implements MetricSource {
     const delay = backoff(this.failures, this.options.backoffInitialMs, this.options.backoffMaxMs);
     this.nextAttemptAt = now + delay;
     this.count(code);
-    this.log({ level: 'warn', code, msg: `container list failed: ${(err as Error).message}; next attempt in ${delay} ms`, fields: { retryMs: delay, failures: this.failures } });
+    this.log({
+      level: 'warn',
+      code,
+      msg: `container list failed: ${(err as Error).message}; next attempt in ${delay} ms`,
+      fields: { retryMs: delay, failures: this.failures },
+    });
     return code;
   }
 

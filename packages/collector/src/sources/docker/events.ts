@@ -2,9 +2,21 @@ import type { ContainerEvent, ContainerEventKind } from '@edge-telemetry/protoco
 import { bigField, numField } from './engine-json.js';
 
 /** The /events filter: only the lifecycle events that explain an incident. */
-export const EVENT_FILTER = JSON.stringify({ type: ['container'], event: ['start', 'die', 'oom', 'restart', 'health_status'] });
+export const EVENT_FILTER = JSON.stringify({
+  type: ['container'],
+  event: ['start', 'die', 'oom', 'restart', 'health_status'],
+});
 
-const KINDS: ReadonlySet<string> = new Set<ContainerEventKind>(['start', 'stop', 'die', 'oom', 'restart', 'health_status', 'create', 'destroy']);
+const KINDS: ReadonlySet<string> = new Set<ContainerEventKind>([
+  'start',
+  'stop',
+  'die',
+  'oom',
+  'restart',
+  'health_status',
+  'create',
+  'destroy',
+]);
 /** Bounded attribute set: container labels also arrive as attributes and must not leave unbounded. */
 const KEPT_ATTRS = ['image', 'exitCode', 'signal'];
 

@@ -88,7 +88,14 @@ export async function startReplayServer(socketPath: string, containers: ReplayCo
     const answer = (): void => {
       if (faults.engineError) return json(res, 500, '{"message":"replay: engine error"}');
       if (url.pathname === '/containers/json') {
-        const list = containers.map((c) => ({ Id: c.id, Names: [`/${c.name}`], Image: c.image, State: 'running', Status: 'Up', Labels: { 'com.example.fixture': 'docker-replay' } }));
+        const list = containers.map((c) => ({
+          Id: c.id,
+          Names: [`/${c.name}`],
+          Image: c.image,
+          State: 'running',
+          Status: 'Up',
+          Labels: { 'com.example.fixture': 'docker-replay' },
+        }));
         return json(res, 200, JSON.stringify(list));
       }
       const m = /^\/containers\/([^/]+)\/stats$/.exec(url.pathname);

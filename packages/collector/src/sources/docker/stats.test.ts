@@ -24,7 +24,9 @@ describe('stats bodies', () => {
     const body = parseEngineJson(
       '{"cpu_stats":{"cpu_usage":{"total_usage":9007199254740993},"system_cpu_usage":9007199254740995,"online_cpus":1},"precpu_stats":{"cpu_usage":{"total_usage":9007199254740992},"system_cpu_usage":9007199254740993,"online_cpus":1}}',
     );
-    expect(statsToSamples('c', body, undefined, 0).samples).toEqual([{ container: 'c', metric: 'cpu.usage_pct', value: 50, ts: 0, kind: 'gauge' }]);
+    expect(statsToSamples('c', body, undefined, 0).samples).toEqual([
+      { container: 'c', metric: 'cpu.usage_pct', value: 50, ts: 0, kind: 'gauge' },
+    ]);
   });
 
   it('takes CPU% from the previous scrape when the engine sends no precpu_stats', async () => {
@@ -40,7 +42,11 @@ describe('stats bodies', () => {
   });
 
   it('leaves out the memory limit of an unlimited cgroup v1 container', () => {
-    const body = parseEngineJson('{"memory_stats":{"usage":100,"limit":9223372036854771712,"stats":{"total_inactive_file":40}}}');
-    expect(statsToSamples('c', body, undefined, 0).samples).toEqual([{ container: 'c', metric: 'mem.usage_bytes', value: 60, ts: 0, kind: 'gauge' }]);
+    const body = parseEngineJson(
+      '{"memory_stats":{"usage":100,"limit":9223372036854771712,"stats":{"total_inactive_file":40}}}',
+    );
+    expect(statsToSamples('c', body, undefined, 0).samples).toEqual([
+      { container: 'c', metric: 'mem.usage_bytes', value: 60, ts: 0, kind: 'gauge' },
+    ]);
   });
 });

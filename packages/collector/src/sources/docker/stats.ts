@@ -44,7 +44,12 @@ export function cpuPct(cur: CpuReading, prev: CpuReading): number | undefined {
  * Memory is usage minus inactive file pages, as `docker stats` shows it (cgroup v1
  * total_inactive_file, v2 inactive_file).
  */
-export function statsToSamples(container: string, body: unknown, prev: CpuReading | undefined, ts: number): { samples: Sample[]; cpu: CpuReading | undefined } {
+export function statsToSamples(
+  container: string,
+  body: unknown,
+  prev: CpuReading | undefined,
+  ts: number,
+): { samples: Sample[]; cpu: CpuReading | undefined } {
   const s = obj(body) ?? {};
   const samples: Sample[] = [];
   const gauge = (metric: string, value: number | undefined): void => {

@@ -27,7 +27,9 @@ describe('HostSource on a captured /proc', () => {
     expect(a.samples.every((s) => s.container === '')).toBe(true);
     const mem = parseMeminfo(await readFile(path.join(procRoot, 'meminfo'), 'utf8'));
     expect(get(a.samples, 'mem.total_bytes')).toBe(mem.get('MemTotal'));
-    expect(get(a.samples, 'mem.usage_bytes')).toBe((mem.get('MemTotal') as number) - (mem.get('MemAvailable') as number));
+    expect(get(a.samples, 'mem.usage_bytes')).toBe(
+      (mem.get('MemTotal') as number) - (mem.get('MemAvailable') as number),
+    );
     const [l1] = (await readFile(path.join(procRoot, 'loadavg'), 'utf8')).split(' ');
     expect(get(a.samples, 'load.1m')).toBe(Number(l1));
     const eth0 = parseNetDev(await readFile(path.join(procRoot, 'net/dev'), 'utf8')).find((i) => i.name === 'eth0');
@@ -42,7 +44,10 @@ describe('HostSource on a captured /proc', () => {
     // 200 more jiffies: 100 busy (user), 50 idle, 50 iowait, on the captured core count.
     const statText = await readFile(path.join(procRoot, 'stat'), 'utf8');
     const before = parseProcStat(statText);
-    const bumped = statText.replace(/^cpu {2}(\d+) (\d+) (\d+) (\d+) (\d+)/m, (_m, u, n, s, i, w) => `cpu  ${Number(u) + 100} ${n} ${s} ${Number(i) + 50} ${Number(w) + 50}`);
+    const bumped = statText.replace(
+      /^cpu {2}(\d+) (\d+) (\d+) (\d+) (\d+)/m,
+      (_m, u, n, s, i, w) => `cpu  ${Number(u) + 100} ${n} ${s} ${Number(i) + 50} ${Number(w) + 50}`,
+    );
     await writeFile(path.join(procRoot, 'stat'), bumped);
     const b = await src.scrape(11_000);
     expect(get(b.samples, 'cpu.usage_pct')).toBeCloseTo(50 * (before?.cores ?? 0), 9);
@@ -53,7 +58,10 @@ describe('HostSource on a captured /proc', () => {
   it('keeps going with a clear log line when a file or the data volume is missing', async () => {
     const logs: MetricsLogEntry[] = [];
     await rm(path.join(tmp, 'proc', 'loadavg'));
-    const src = new HostSource({ procRoot: path.join(tmp, 'proc'), dataDir: path.join(tmp, 'absent') }, { log: (e) => logs.push(e) });
+    const src = new HostSource(
+      { procRoot: path.join(tmp, 'proc'), dataDir: path.join(tmp, 'absent') },
+      { log: (e) => logs.push(e) },
+    );
     const r = await src.scrape(1_000);
     expect(get(r.samples, 'mem.total_bytes')).toBeGreaterThan(0);
     expect(r.missing).toEqual([{ container: '', reason: 'ET_ERR_HOST_READ' }]);

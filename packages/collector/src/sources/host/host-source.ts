@@ -30,14 +30,21 @@ export class HostSource implements MetricSource {
   async scrape(now: number): Promise<ScrapeResult> {
     const samples: Sample[] = [];
     const failed: string[] = [];
-    const gauge = (metric: string, value: number): void => void samples.push({ container: '', metric, value, ts: now, kind: 'gauge' });
-    const counter = (metric: string, value: number): void => void samples.push({ container: '', metric, value, ts: now, kind: 'counter' });
+    const gauge = (metric: string, value: number): void =>
+      void samples.push({ container: '', metric, value, ts: now, kind: 'gauge' });
+    const counter = (metric: string, value: number): void =>
+      void samples.push({ container: '', metric, value, ts: now, kind: 'counter' });
     const proc = (f: string): Promise<string | undefined> =>
       readFile(path.join(this.options.procRoot, f), 'utf8').catch((err: Error) => {
         failed.push(`${f}: ${err.message}`);
         return undefined;
       });
-    const [stat, meminfo, loadavg, netdev] = await Promise.all([proc('stat'), proc('meminfo'), proc('loadavg'), proc('net/dev')]);
+    const [stat, meminfo, loadavg, netdev] = await Promise.all([
+      proc('stat'),
+      proc('meminfo'),
+      proc('loadavg'),
+      proc('net/dev'),
+    ]);
 
     const cpu = stat !== undefined ? parseProcStat(stat) : undefined;
     if (cpu) {
@@ -89,7 +96,11 @@ export class HostSource implements MetricSource {
       this.errors.add(1, { source: 'host', code: 'ET_ERR_HOST_READ' });
       this.log({ level: 'warn', code: 'ET_ERR_HOST_READ', msg: f });
     }
-    return { samples, containers: [], missing: failed.length > 0 ? [{ container: '', reason: 'ET_ERR_HOST_READ' }] : [] };
+    return {
+      samples,
+      containers: [],
+      missing: failed.length > 0 ? [{ container: '', reason: 'ET_ERR_HOST_READ' }] : [],
+    };
   }
 
   async close(): Promise<void> {

@@ -18,7 +18,12 @@ export function parseProcStat(text: string): CpuTimes | undefined {
   }
   if (!agg || agg.length < 4) return undefined;
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = agg;
-  return { total: user + nice + system + idle + iowait + irq + softirq + steal, idle, iowait, cores: Math.max(1, cores) };
+  return {
+    total: user + nice + system + idle + iowait + irq + softirq + steal,
+    idle,
+    iowait,
+    cores: Math.max(1, cores),
+  };
 }
 
 /** /proc/meminfo values in bytes (the file says kB, meaning KiB). */
@@ -33,7 +38,9 @@ export function parseMeminfo(text: string): Map<string, number> {
 
 export function parseLoadavg(text: string): [number, number, number] | undefined {
   const [a, b, c] = text.trim().split(/\s+/).map(Number);
-  return a !== undefined && b !== undefined && c !== undefined && [a, b, c].every(Number.isFinite) ? [a, b, c] : undefined;
+  return a !== undefined && b !== undefined && c !== undefined && [a, b, c].every(Number.isFinite)
+    ? [a, b, c]
+    : undefined;
 }
 
 export interface InterfaceCounters {
@@ -50,9 +57,19 @@ export function parseNetDev(text: string): InterfaceCounters[] {
   for (const line of text.split('\n').slice(2)) {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
-    const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (f.length < 16) continue;
-    out.push({ name: line.slice(0, colon).trim(), rxBytes: f[0] as number, rxErrors: f[2] as number, txBytes: f[8] as number, txErrors: f[10] as number });
+    out.push({
+      name: line.slice(0, colon).trim(),
+      rxBytes: f[0] as number,
+      rxErrors: f[2] as number,
+      txBytes: f[8] as number,
+      txErrors: f[10] as number,
+    });
   }
   return out;
 }

@@ -24,7 +24,8 @@ export async function loadCheckpoint(file: string): Promise<Checkpoint> {
     const out: Checkpoint = {};
     for (const [k, p] of Object.entries(v as Record<string, unknown>)) {
       const pos = p as Partial<TailPosition>;
-      if (typeof pos.inode === 'number' && typeof pos.offset === 'number') out[k] = { inode: pos.inode, offset: pos.offset };
+      if (typeof pos.inode === 'number' && typeof pos.offset === 'number')
+        out[k] = { inode: pos.inode, offset: pos.offset };
     }
     return out;
   } catch (err) {

@@ -13,7 +13,10 @@ export interface LogFileEntry {
  * does not end in a newline is a partial line (Docker splits lines over 16 KiB). Returns undefined
  * for a line that is not such an object (corrupt or torn).
  */
-export function parseDockerJsonLine(line: string, times: Pick<Rfc3339Parser, 'parse'> = plainTimes): LogFileEntry | undefined {
+export function parseDockerJsonLine(
+  line: string,
+  times: Pick<Rfc3339Parser, 'parse'> = plainTimes,
+): LogFileEntry | undefined {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -84,6 +87,10 @@ const plainTimes = { parse: (s: string) => Date.parse(s) };
 
 export type LogFileFormat = 'json-file' | 'cri';
 
-export function parseEntry(format: LogFileFormat, line: string, times: Pick<Rfc3339Parser, 'parse'> = plainTimes): LogFileEntry | undefined {
+export function parseEntry(
+  format: LogFileFormat,
+  line: string,
+  times: Pick<Rfc3339Parser, 'parse'> = plainTimes,
+): LogFileEntry | undefined {
   return format === 'json-file' ? parseDockerJsonLine(line, times) : parseCriLine(line, times);
 }

@@ -8,7 +8,8 @@ import { LogFileSource } from './log-file-source.js';
 import { logFileSourceOptions } from './options.js';
 
 const ID = 'a'.repeat(64);
-const json = (log: string, stream = 'stdout', time = '2026-03-01T10:00:00.123456789Z') => JSON.stringify({ log, stream, time }) + '\n';
+const json = (log: string, stream = 'stdout', time = '2026-03-01T10:00:00.123456789Z') =>
+  JSON.stringify({ log, stream, time }) + '\n';
 const cri = (msg: string, tag = 'F', stream = 'stdout') => `2026-03-01T10:00:00.500000000Z ${stream} ${tag} ${msg}\n`;
 
 let dir: string;
@@ -28,7 +29,14 @@ afterEach(async () => {
 });
 
 function source(readFromHead = true) {
-  return new LogFileSource(logFileSourceOptions({ dockerRoot: path.join(dir, 'docker'), podsRoot: path.join(dir, 'pods'), checkpointPath: path.join(dir, 'checkpoint.json'), readFromHead }));
+  return new LogFileSource(
+    logFileSourceOptions({
+      dockerRoot: path.join(dir, 'docker'),
+      podsRoot: path.join(dir, 'pods'),
+      checkpointPath: path.join(dir, 'checkpoint.json'),
+      readFromHead,
+    }),
+  );
 }
 async function poll(s: LogFileSource): Promise<RawLogLine[]> {
   const got: RawLogLine[] = [];
@@ -39,10 +47,20 @@ const texts = (ls: RawLogLine[]) => ls.map((l) => l.line);
 
 describe('log file formats', () => {
   it('cuts json-file and CRI entries', () => {
-    expect(parseDockerJsonLine(json('hello\n', 'stderr'))).toEqual({ ts: Date.UTC(2026, 2, 1, 10, 0, 0, 123), stream: 'stderr', text: 'hello', partial: false });
+    expect(parseDockerJsonLine(json('hello\n', 'stderr'))).toEqual({
+      ts: Date.UTC(2026, 2, 1, 10, 0, 0, 123),
+      stream: 'stderr',
+      text: 'hello',
+      partial: false,
+    });
     expect(parseDockerJsonLine(json('part'))?.partial).toBe(true);
     expect(parseDockerJsonLine('{"log":"torn')).toBeUndefined();
-    expect(parseCriLine('2026-03-01T10:00:00.5Z stderr P first half')).toEqual({ ts: Date.UTC(2026, 2, 1, 10, 0, 0, 500), stream: 'stderr', text: 'first half', partial: true });
+    expect(parseCriLine('2026-03-01T10:00:00.5Z stderr P first half')).toEqual({
+      ts: Date.UTC(2026, 2, 1, 10, 0, 0, 500),
+      stream: 'stderr',
+      text: 'first half',
+      partial: true,
+    });
     expect(parseCriLine('2026-03-01T10:00:00.5Z stdout F ')?.text).toBe('');
     expect(parseCriLine('garbage')).toBeUndefined();
   });
@@ -50,7 +68,10 @@ describe('log file formats', () => {
 
 describe('LogFileSource', () => {
   it('reads both formats, joins partial lines and names containers', async () => {
-    await writeFile(dockerLog, json('one\n') + json('long ') + json('line\n') + '{"log":"corrupt\n' + json('two\n', 'stderr'));
+    await writeFile(
+      dockerLog,
+      json('one\n') + json('long ') + json('line\n') + '{"log":"corrupt\n' + json('two\n', 'stderr'),
+    );
     await writeFile(criLog, cri('alpha') + cri('beta ', 'P') + cri('gamma'));
     const got = await poll(source());
     expect(got.filter((l) => l.container === 'web').map((l) => [l.line, l.stream])).toEqual([
@@ -122,7 +143,14 @@ describe('LogFileSource', () => {
 
   it('delivers lines through start() on polling and file notifications', async () => {
     await writeFile(criLog, '');
-    const s = new LogFileSource(logFileSourceOptions({ dockerRoot: '', podsRoot: path.join(dir, 'pods'), checkpointPath: path.join(dir, 'cp.json'), pollIntervalMs: 50 }));
+    const s = new LogFileSource(
+      logFileSourceOptions({
+        dockerRoot: '',
+        podsRoot: path.join(dir, 'pods'),
+        checkpointPath: path.join(dir, 'cp.json'),
+        pollIntervalMs: 50,
+      }),
+    );
     const got: string[] = [];
     await s.start((l) => got.push(l.line));
     await appendFile(criLog, cri('live'));

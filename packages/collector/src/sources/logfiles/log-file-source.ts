@@ -74,7 +74,10 @@ export class LogFileSource implements LogSource {
     ];
     for (const ref of refs) {
       if (this.files.has(ref.path)) continue;
-      const tailer = new FileTailer(ref.path, { chunkBytes: this.options.chunkBytes, maxLineBytes: this.options.maxLineBytes });
+      const tailer = new FileTailer(ref.path, {
+        chunkBytes: this.options.chunkBytes,
+        maxLineBytes: this.options.maxLineBytes,
+      });
       const saved = cp[ref.path];
       const from = saved ?? (this.firstScan && !this.options.readFromHead ? 'end' : 'start');
       if (!(await tailer.open(from))) continue;
@@ -97,14 +100,29 @@ export class LogFileSource implements LogSource {
   }
 
   /** The file was rotated while the collector was down: finish the rotated file (`<path>.1`) first. */
-  private async readRotatedWhileDown(f: Followed, saved: TailPosition, emit: (line: RawLogLine) => void): Promise<void> {
-    const old = new FileTailer(`${f.ref.path}.1`, { chunkBytes: this.options.chunkBytes, maxLineBytes: this.options.maxLineBytes });
+  private async readRotatedWhileDown(
+    f: Followed,
+    saved: TailPosition,
+    emit: (line: RawLogLine) => void,
+  ): Promise<void> {
+    const old = new FileTailer(`${f.ref.path}.1`, {
+      chunkBytes: this.options.chunkBytes,
+      maxLineBytes: this.options.maxLineBytes,
+    });
     if (!(await old.open(saved))) return;
-    if (old.position().inode === saved.inode) await old.poll((line, end, inode, bytes) => this.onLine(f, line, end, inode, bytes, emit));
+    if (old.position().inode === saved.inode)
+      await old.poll((line, end, inode, bytes) => this.onLine(f, line, end, inode, bytes, emit));
     await old.close();
   }
 
-  private onLine(f: Followed, line: string, end: number, inode: number, bytes: number, emit: (line: RawLogLine) => void): void {
+  private onLine(
+    f: Followed,
+    line: string,
+    end: number,
+    inode: number,
+    bytes: number,
+    emit: (line: RawLogLine) => void,
+  ): void {
     const e = parseEntry(f.ref.format, line, f.times);
     if (e === undefined) {
       // A corrupt or torn entry: counted, skipped, and not allowed to hold back the checkpoint.
@@ -141,7 +159,13 @@ export class LogFileSource implements LogSource {
       this.timer = undefined;
       if (this.running !== undefined) return this.schedule(emit, delayMs);
       this.running = this.pollOnce(emit)
-        .catch((err: unknown) => this.deps.report?.drop({ stage: 'sources.logfiles', reason: `poll_failed:${(err as NodeJS.ErrnoException).code ?? 'error'}`, container: '' }))
+        .catch((err: unknown) =>
+          this.deps.report?.drop({
+            stage: 'sources.logfiles',
+            reason: `poll_failed:${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+            container: '',
+          }),
+        )
         .finally(() => {
           this.running = undefined;
           this.schedule(emit, this.options.pollIntervalMs);

@@ -7,7 +7,9 @@ describe('DuplicateCollapser', () => {
 
   it('collapses consecutive duplicates with a repeat count', () => {
     const c = new DuplicateCollapser({ enabled: true, maxRepeat: 100 });
-    const out = [ev('a'), ev('a'), ev('a'), ev('b'), ev('a'), ev('a', LogLevel.warn)].map((e) => c.push(e)).filter((e) => e !== undefined);
+    const out = [ev('a'), ev('a'), ev('a'), ev('b'), ev('a'), ev('a', LogLevel.warn)]
+      .map((e) => c.push(e))
+      .filter((e) => e !== undefined);
     const last = c.take();
     if (last) out.push(last);
     expect(out.map((e) => [e?.message, e?.level, e?.repeat])).toEqual([
@@ -21,7 +23,11 @@ describe('DuplicateCollapser', () => {
 
   it('closes a run at maxRepeat and passes everything through when disabled', () => {
     const c = new DuplicateCollapser({ enabled: true, maxRepeat: 2 });
-    expect([c.push(ev('x')), c.push(ev('x')), c.push(ev('x'))].map((e) => e?.repeat)).toEqual([undefined, undefined, 2]);
+    expect([c.push(ev('x')), c.push(ev('x')), c.push(ev('x'))].map((e) => e?.repeat)).toEqual([
+      undefined,
+      undefined,
+      2,
+    ]);
     const off = new DuplicateCollapser({ enabled: false, maxRepeat: 2 });
     expect(off.push(ev('x'))?.message).toBe('x');
   });

@@ -21,7 +21,13 @@ export class DuplicateCollapser<E extends Collapsible> {
   push(e: E): E | undefined {
     const h = this.held;
     if (!this.options.enabled) return e;
-    if (h !== undefined && h.message === e.message && h.level === e.level && h.stream === e.stream && h.repeat < this.options.maxRepeat) {
+    if (
+      h !== undefined &&
+      h.message === e.message &&
+      h.level === e.level &&
+      h.stream === e.stream &&
+      h.repeat < this.options.maxRepeat
+    ) {
       h.repeat += e.repeat;
       return undefined;
     }

@@ -25,8 +25,13 @@ interface Point {
 function loadSeries(): Array<{ name: string; points: Point[] }> {
   const out: Array<{ name: string; points: Point[] }> = [];
   for (const sub of ['realKnownCause', 'realAWSCloudwatch']) {
-    for (const f of readdirSync(path.join(NAB, sub)).filter((x) => x.endsWith('.csv')).sort()) {
-      const lines = readFileSync(path.join(NAB, sub, f), 'utf8').trim().split('\n').slice(1);
+    for (const f of readdirSync(path.join(NAB, sub))
+      .filter((x) => x.endsWith('.csv'))
+      .sort()) {
+      const lines = readFileSync(path.join(NAB, sub, f), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1);
       const points = lines.map((l) => {
         const [t, v] = l.split(',');
         return { ts: Date.parse(`${(t as string).replace(' ', 'T')}Z`), value: Number(v) };
@@ -41,8 +46,17 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 /** Feeds points one scrape at a time and flushes at every window boundary, as the collector does; exact values unless `significantDigits` says otherwise. */
-function downsample(points: Point[], metric: string, windowMs: number, kind: Sample['kind'] = 'gauge', significantDigits = 0): MetricSummary[] {
-  const d = new Downsampler({ windowMs, significantDigits }, { sketches: ddSketchOps, report: { drop: () => undefined } });
+function downsample(
+  points: Point[],
+  metric: string,
+  windowMs: number,
+  kind: Sample['kind'] = 'gauge',
+  significantDigits = 0,
+): MetricSummary[] {
+  const d = new Downsampler(
+    { windowMs, significantDigits },
+    { sketches: ddSketchOps, report: { drop: () => undefined } },
+  );
   const out: MetricSummary[] = [];
   let windowEnd = Math.floor((points[0] as Point).ts / windowMs) * windowMs + windowMs;
   for (const p of points) {
@@ -91,13 +105,15 @@ describe.runIf(haveNab)('downsampling the NAB series', () => {
           sum: shortestSum(vals.reduce((a, b) => a + b, 0)),
         };
         const seen = { len: s.end - s.start, count: s.count, min: s.min, max: s.max, last: s.last, sum: s.sum };
-        if (JSON.stringify(seen) !== JSON.stringify(exact)) wrong.push(`${name}@${s.start}: ${JSON.stringify(seen)} != ${JSON.stringify(exact)}`);
+        if (JSON.stringify(seen) !== JSON.stringify(exact))
+          wrong.push(`${name}@${s.start}: ${JSON.stringify(seen)} != ${JSON.stringify(exact)}`);
         const sketch = DDSketch.fromData(s.sketch as NonNullable<MetricSummary['sketch']>);
         const sorted = [...vals].sort((a, b) => a - b);
         for (const q of [0.5, 0.95, 0.99]) {
           const want = sorted[Math.floor(q * (sorted.length - 1))] as number;
           const est = sketch.quantile(q);
-          if (Math.abs(est - want) > Math.abs(want) * 0.01 + 1e-9) wrong.push(`${name}@${s.start} p${q * 100}: ${est} vs ${want}`);
+          if (Math.abs(est - want) > Math.abs(want) * 0.01 + 1e-9)
+            wrong.push(`${name}@${s.start} p${q * 100}: ${est} vs ${want}`);
         }
         windows++;
       }
@@ -118,8 +134,10 @@ describe.runIf(haveNab)('downsampling the NAB series', () => {
           if (Math.abs(s[k] - e[k]) > Math.abs(e[k]) * 5e-4) wrong.push(`${name}@${s.start} ${k}: ${s[k]} vs ${e[k]}`);
           if (s[k] !== e[k]) changed++;
         }
-        if (s.count > 0 && !(s.min <= s.last && s.last <= s.max)) wrong.push(`${name}@${s.start}: min ${s.min} last ${s.last} max ${s.max}`);
-        if (JSON.stringify(s.sketch) !== JSON.stringify(e.sketch) || s.count !== e.count) wrong.push(`${name}@${s.start}: sketch or count differs`);
+        if (s.count > 0 && !(s.min <= s.last && s.last <= s.max))
+          wrong.push(`${name}@${s.start}: min ${s.min} last ${s.last} max ${s.max}`);
+        if (JSON.stringify(s.sketch) !== JSON.stringify(e.sketch) || s.count !== e.count)
+          wrong.push(`${name}@${s.start}: sketch or count differs`);
       });
     }
     expect(wrong).toEqual([]);
@@ -167,7 +185,13 @@ describe.runIf(haveNab)('downsampling the NAB series', () => {
 });
 
 describe('gaps, cardinality and memory bounds', () => {
-  const sample = (container: string, metric: string, value: number, ts: number): Sample => ({ container, metric, value, ts, kind: 'gauge' });
+  const sample = (container: string, metric: string, value: number, ts: number): Sample => ({
+    container,
+    metric,
+    value,
+    ts,
+    kind: 'gauge',
+  });
 
   it('marks a gap for each scrape without a sample and never fills it in', () => {
     const d = new Downsampler({ windowMs: 60_000 }, { sketches: ddSketchOps, report: { drop: () => undefined } });
@@ -187,7 +211,10 @@ describe('gaps, cardinality and memory bounds', () => {
 
   it('caps the number of series and counts the overflow per container', () => {
     const drops: DropCount[] = [];
-    const d = new Downsampler({ maxSeries: 3 }, { sketches: ddSketchOps, report: { drop: (x, n = 1) => drops.push({ ...x, count: n }) } });
+    const d = new Downsampler(
+      { maxSeries: 3 },
+      { sketches: ddSketchOps, report: { drop: (x, n = 1) => drops.push({ ...x, count: n }) } },
+    );
     d.ingest('docker', { samples: ['a', 'b', 'c', 'd', 'e'].map((c) => sample(c, 'm', 1, 0)) });
     d.ingest('docker', { samples: [sample('d', 'm', 2, 10_000), sample('a', 'm', Number.NaN, 10_000)] });
     expect(d.seriesCount).toBe(3);
@@ -200,7 +227,10 @@ describe('gaps, cardinality and memory bounds', () => {
   });
 
   it('forgets series of containers that are gone, so churn does not grow memory', () => {
-    const d = new Downsampler({ windowMs: 60_000, evictAfterWindows: 2 }, { sketches: ddSketchOps, report: { drop: () => undefined } });
+    const d = new Downsampler(
+      { windowMs: 60_000, evictAfterWindows: 2 },
+      { sketches: ddSketchOps, report: { drop: () => undefined } },
+    );
     for (let w = 0; w < 20; w++) {
       // Every window a new container appears and the previous one goes away.
       d.ingest('docker', { samples: [sample(`c${w}`, 'mem.usage_bytes', w, w * 60_000)] });

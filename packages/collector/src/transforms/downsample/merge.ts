@@ -9,7 +9,12 @@ import { shortestSum } from './series.js';
  * when the parts are exact (downsample.significantDigits 0); from rounded parts it is as close as
  * they are.
  */
-export function mergeWindows(parts: readonly MetricSummary[], start: number, end: number, sketches: Pick<SketchOps, 'merge'>): MetricSummary {
+export function mergeWindows(
+  parts: readonly MetricSummary[],
+  start: number,
+  end: number,
+  sketches: Pick<SketchOps, 'merge'>,
+): MetricSummary {
   const first = parts[0];
   if (first === undefined) throw new RangeError('mergeWindows needs at least one window');
   const sorted = [...parts].sort((a, b) => a.start - b.start);
@@ -42,7 +47,11 @@ export function mergeWindows(parts: readonly MetricSummary[], start: number, end
 }
 
 /** Groups windows by series and by the `tierMs` window they fall in, and merges each group. */
-export function rollup(summaries: readonly MetricSummary[], tierMs: number, sketches: Pick<SketchOps, 'merge'>): MetricSummary[] {
+export function rollup(
+  summaries: readonly MetricSummary[],
+  tierMs: number,
+  sketches: Pick<SketchOps, 'merge'>,
+): MetricSummary[] {
   const groups = new Map<string, MetricSummary[]>();
   for (const s of summaries) {
     const tierStart = Math.floor(s.start / tierMs) * tierMs;

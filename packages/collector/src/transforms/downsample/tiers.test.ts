@@ -10,8 +10,14 @@ const noDrops = { drop: () => undefined };
 
 describe('TierRoller', () => {
   it('emits each 5-minute tier window when its last minute is flushed, equal to 5-minute windows from raw', () => {
-    const fine = new Downsampler({ windowMs: 60_000, significantDigits: 0 }, { sketches: ddSketchOps, report: noDrops });
-    const coarse = new Downsampler({ windowMs: 300_000, significantDigits: 0 }, { sketches: ddSketchOps, report: noDrops });
+    const fine = new Downsampler(
+      { windowMs: 60_000, significantDigits: 0 },
+      { sketches: ddSketchOps, report: noDrops },
+    );
+    const coarse = new Downsampler(
+      { windowMs: 300_000, significantDigits: 0 },
+      { sketches: ddSketchOps, report: noDrops },
+    );
     const roller = new TierRoller([300_000], ddSketchOps);
     const rolled: MetricSummary[] = [];
     const direct: MetricSummary[] = [];
@@ -36,7 +42,8 @@ describe('TierRoller', () => {
       if (end % 300_000 === 0) direct.push(...coarse.flush(end));
     }
     const key = (s: MetricSummary): string => `${s.container}/${s.metric}/${s.start}`;
-    const norm = (xs: MetricSummary[]) => xs.map((s) => ({ ...s, sum: Math.round(s.sum * 1e6) })).sort((x, y) => key(x).localeCompare(key(y)));
+    const norm = (xs: MetricSummary[]) =>
+      xs.map((s) => ({ ...s, sum: Math.round(s.sum * 1e6) })).sort((x, y) => key(x).localeCompare(key(y)));
     expect(rolled.length).toBe(12);
     expect(norm(rolled)).toEqual(norm(direct));
     expect(rolled.reduce((n, s) => n + s.resets, 0)).toBe(1);

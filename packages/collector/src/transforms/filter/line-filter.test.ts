@@ -9,6 +9,8 @@ describe('LineFilter', () => {
     expect(f.check(LogLevel.info, 'POST /x')).toBe('not_included');
     expect(f.check(LogLevel.info, 'GET /healthz')).toBe('excluded');
     expect(f.check(LogLevel.warn, 'GET /items')).toBeUndefined();
-    expect(() => new LineFilter({ minLevel: 'info', include: ['('], exclude: [] })).toThrow(expect.objectContaining({ code: 'ET_ERR_LOG_PATTERN' }));
+    expect(() => new LineFilter({ minLevel: 'info', include: ['('], exclude: [] })).toThrow(
+      expect.objectContaining({ code: 'ET_ERR_LOG_PATTERN' }),
+    );
   });
 });

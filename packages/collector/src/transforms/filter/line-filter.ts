@@ -29,6 +29,9 @@ function compile(source: string): RegExp {
   try {
     return new RegExp(source);
   } catch (err) {
-    throw new CollectorError('ET_ERR_LOG_PATTERN', `filter pattern ${JSON.stringify(source)}: ${(err as Error).message}`);
+    throw new CollectorError(
+      'ET_ERR_LOG_PATTERN',
+      `filter pattern ${JSON.stringify(source)}: ${(err as Error).message}`,
+    );
   }
 }

@@ -7,7 +7,8 @@ import { ThrottleOptionsSchema } from '../throttle/options.js';
 import { TemplateMinerOptionsSchema } from '../templates/options.js';
 import { resolveOptions } from '../../config/resolve-options.js';
 
-const VERBATIM_LEVEL = 'Lines at or above this level are shipped verbatim; below it, as templates with counts and samples.';
+const VERBATIM_LEVEL =
+  'Lines at or above this level are shipped verbatim; below it, as templates with counts and samples.';
 
 /** What can differ from one container to the next. */
 export const ContainerLogSettingsSchema = Type.Object({
@@ -48,19 +49,29 @@ export const LogPipelineOptionsSchema = Type.Object({
   ),
   containers: Type.Array(ContainerOverrideSchema, {
     default: [],
-    description: 'Per-container overrides of the defaults, as [{"name", "image", "labels", "settings"}]: name and image are globs, all given selectors must match, later overrides win.',
+    description:
+      'Per-container overrides of the defaults, as [{"name", "image", "labels", "settings"}]: name and image are globs, all given selectors must match, later overrides win.',
   }),
   parse: Type.Object(ParseOptionsSchema.properties, { default: {} }),
   multiline: Type.Object(MultilineOptionsSchema.properties, { default: {} }),
   redact: Type.Object(RedactOptionsSchema.properties, { default: {} }),
   templates: Type.Object(TemplateMinerOptionsSchema.properties, { default: {} }),
-  maxLogsPerWindow: Type.Integer({ minimum: 0, default: 5000, description: 'Verbatim lines shipped per window over all containers; the rest are counted as dropped (`cap_logs`).' }),
+  maxLogsPerWindow: Type.Integer({
+    minimum: 0,
+    default: 5000,
+    description: 'Verbatim lines shipped per window over all containers; the rest are counted as dropped (`cap_logs`).',
+  }),
   templateTimeResolutionMs: Type.Integer({
     minimum: 1,
     default: 1000,
-    description: "Templates' first and last seen and their samples' times are rounded down to this (ms); 1 = exact. A second is a byte per time on the uplink, a millisecond three.",
+    description:
+      "Templates' first and last seen and their samples' times are rounded down to this (ms); 1 = exact. A second is a byte per time on the uplink, a millisecond three.",
   }),
-  maxTemplatesPerWindow: Type.Integer({ minimum: 0, default: 2000, description: 'Templates shipped per window; the rest are counted as dropped (`cap_templates`).' }),
+  maxTemplatesPerWindow: Type.Integer({
+    minimum: 0,
+    default: 2000,
+    description: 'Templates shipped per window; the rest are counted as dropped (`cap_templates`).',
+  }),
 });
 export type LogPipelineOptions = Static<typeof LogPipelineOptionsSchema>;
 

@@ -4,7 +4,10 @@ import type { RawLogLine } from '../../pipeline/types.js';
 import { logPipelineOptions } from './options.js';
 import { LogPipeline, type LogRecord } from './pipeline.js';
 
-function setup(options: unknown = {}, describeFn?: (c: string) => { name: string; image: string; labels: Record<string, string> }) {
+function setup(
+  options: unknown = {},
+  describeFn?: (c: string) => { name: string; image: string; labels: Record<string, string> },
+) {
   let now = 1_000_000;
   const drops: DropCount[] = [];
   const records: LogRecord[] = [];
@@ -96,7 +99,9 @@ describe('LogPipeline', () => {
   });
 
   it('collapses consecutive duplicates and counts filter and throttle drops', () => {
-    const { p, push, drops } = setup({ defaults: { throttle: { linesPerSecond: 1, burst: 2 }, filter: { exclude: ['healthz'] } } });
+    const { p, push, drops } = setup({
+      defaults: { throttle: { linesPerSecond: 1, burst: 2 }, filter: { exclude: ['healthz'] } },
+    });
     for (let i = 0; i < 4; i++) push('api', 'ERROR upstream refused');
     push('api', 'GET /healthz 200');
     push('api', 'TRACE tick');
@@ -162,6 +167,8 @@ describe('LogPipeline', () => {
   });
 
   it('rejects invalid options with a code', () => {
-    expect(() => logPipelineOptions({ defaults: { throttle: { burst: 0 } } })).toThrow(expect.objectContaining({ code: 'ET_ERR_OPTIONS' }));
+    expect(() => logPipelineOptions({ defaults: { throttle: { burst: 0 } } })).toThrow(
+      expect.objectContaining({ code: 'ET_ERR_OPTIONS' }),
+    );
   });
 });

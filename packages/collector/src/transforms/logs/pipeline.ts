@@ -1,4 +1,11 @@
-import { LogLevel, type ContainerInfo, type LogEvent, type LogLevelValue, type LogTemplate, type MetricSummary } from '@edge-telemetry/protocol';
+import {
+  LogLevel,
+  type ContainerInfo,
+  type LogEvent,
+  type LogLevelValue,
+  type LogTemplate,
+  type MetricSummary,
+} from '@edge-telemetry/protocol';
 import type { RawLogLine, StageReport } from '../../pipeline/types.js';
 import { DuplicateCollapser } from '../dedup/collapser.js';
 import { LineFilter } from '../filter/line-filter.js';
@@ -158,7 +165,8 @@ export class LogPipeline {
       if (t.level > into.level) into.level = t.level;
       if (t.firstSeen < into.firstSeen) into.firstSeen = t.firstSeen;
       if (t.lastSeen > into.lastSeen) into.lastSeen = t.lastSeen;
-      for (const sample of samples) if (into.samples.length < this.options.templates.maxSamples) into.samples.push(sample);
+      for (const sample of samples)
+        if (into.samples.length < this.options.templates.maxSamples) into.samples.push(sample);
     }
     return [...out.values()];
   }
@@ -171,7 +179,13 @@ export class LogPipeline {
   }
 
   stats(): LogPipelineStats {
-    return { linesIn: this.linesIn, eventsIn: this.eventsIn, redactions: { ...this.redactions }, clusters: this.miner.clusterCount, evictions: this.miner.evictions };
+    return {
+      linesIn: this.linesIn,
+      eventsIn: this.eventsIn,
+      redactions: { ...this.redactions },
+      clusters: this.miner.clusterCount,
+      evictions: this.miner.evictions,
+    };
   }
 
   /** Forgets a container's settings so that the next line selects them again (its labels changed). */
@@ -198,7 +212,16 @@ export class LogPipeline {
       const red = this.redactor.redact(kv, this.redactions);
       if (red !== kv) p.fields[k] = red.slice(k.length + 1);
     }
-    const e: LogEvent = { ts: p.ts, container: ev.container, level: p.level, message, stream: ev.stream, repeat: 1, templateId: '', fields: p.fields };
+    const e: LogEvent = {
+      ts: p.ts,
+      container: ev.container,
+      level: p.level,
+      message,
+      stream: ev.stream,
+      repeat: 1,
+      templateId: '',
+      fields: p.fields,
+    };
     const done = st.dedup.push(e);
     if (done !== undefined) this.ship(ev.container, st, done);
   }
@@ -209,9 +232,19 @@ export class LogPipeline {
     e.templateId = m.id;
     let t = this.templates.get(m.id);
     if (t === undefined) {
-      if (this.templates.size >= this.options.maxTemplatesPerWindow) this.drop('logs.templates', 'cap_templates', container, e.repeat);
+      if (this.templates.size >= this.options.maxTemplatesPerWindow)
+        this.drop('logs.templates', 'cap_templates', container, e.repeat);
       else {
-        t = { container, id: m.id, template: m.template, level: e.level, count: 0, firstSeen: e.ts, lastSeen: e.ts, samples: [] };
+        t = {
+          container,
+          id: m.id,
+          template: m.template,
+          level: e.level,
+          count: 0,
+          firstSeen: e.ts,
+          lastSeen: e.ts,
+          samples: [],
+        };
         this.templates.set(m.id, t);
       }
     }
@@ -222,10 +255,12 @@ export class LogPipeline {
       if (e.ts < t.firstSeen) t.firstSeen = e.ts;
       if (e.ts > t.lastSeen) t.lastSeen = e.ts;
       // Lines shipped verbatim need no samples; the others get them when their interval is due.
-      if (e.level < st.verbatim && t.samples.length < this.options.templates.maxSamples && !this.sampledAt.has(m.id)) t.samples.push({ ts: e.ts, params: m.params });
+      if (e.level < st.verbatim && t.samples.length < this.options.templates.maxSamples && !this.sampledAt.has(m.id))
+        t.samples.push({ ts: e.ts, params: m.params });
     }
     if (e.level >= st.verbatim) {
-      if (this.logs.length >= this.options.maxLogsPerWindow) this.drop('logs.verbatim', 'cap_logs', container, e.repeat);
+      if (this.logs.length >= this.options.maxLogsPerWindow)
+        this.drop('logs.verbatim', 'cap_logs', container, e.repeat);
       else this.logs.push(e);
     }
   }

@@ -2,7 +2,11 @@ import type { ContainerInfo } from '@edge-telemetry/protocol';
 import type { ContainerLogSettings, ContainerOverride } from './options.js';
 
 /** Resolves one container's settings: the defaults, then each matching override in order. */
-export function settingsFor(container: Pick<ContainerInfo, 'name' | 'image' | 'labels'>, defaults: ContainerLogSettings, overrides: readonly ContainerOverride[]): ContainerLogSettings {
+export function settingsFor(
+  container: Pick<ContainerInfo, 'name' | 'image' | 'labels'>,
+  defaults: ContainerLogSettings,
+  overrides: readonly ContainerOverride[],
+): ContainerLogSettings {
   let s = defaults;
   for (const o of overrides) {
     if (!matches(o, container)) continue;
@@ -24,5 +28,12 @@ function matches(o: ContainerOverride, c: Pick<ContainerInfo, 'name' | 'image' |
 }
 
 function glob(pattern: string): RegExp {
-  return new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  return new RegExp(
+    '^' +
+      pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
 }

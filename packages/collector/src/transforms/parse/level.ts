@@ -36,8 +36,28 @@ const NAMES: Record<string, LogLevelValue> = {
 export function levelFromValue(value: unknown): LogLevelValue | undefined {
   if (typeof value === 'string') return NAMES[value.toLowerCase()];
   if (typeof value === 'number') {
-    if (value >= 10) return value >= 60 ? LogLevel.fatal : value >= 50 ? LogLevel.error : value >= 40 ? LogLevel.warn : value >= 30 ? LogLevel.info : value >= 20 ? LogLevel.debug : LogLevel.trace;
-    if (value >= 0 && value <= 7) return value <= 2 ? LogLevel.fatal : value === 3 ? LogLevel.error : value === 4 ? LogLevel.warn : value <= 6 ? LogLevel.info : LogLevel.debug;
+    if (value >= 10)
+      return value >= 60
+        ? LogLevel.fatal
+        : value >= 50
+          ? LogLevel.error
+          : value >= 40
+            ? LogLevel.warn
+            : value >= 30
+              ? LogLevel.info
+              : value >= 20
+                ? LogLevel.debug
+                : LogLevel.trace;
+    if (value >= 0 && value <= 7)
+      return value <= 2
+        ? LogLevel.fatal
+        : value === 3
+          ? LogLevel.error
+          : value === 4
+            ? LogLevel.warn
+            : value <= 6
+              ? LogLevel.info
+              : LogLevel.debug;
   }
   return undefined;
 }
@@ -47,7 +67,8 @@ export function levelFromValue(value: unknown): LogLevelValue | undefined {
  * the first 160 characters: lower-case "error" in a sentence ("parity error corrected") is prose,
  * not a level.
  */
-const KEYWORD = /\b(TRACE|Trace|DEBUG|Debug|INFO|Info|NOTICE|Notice|WARN|Warn|WARNING|Warning|ERROR|Error|ERR|SEVERE|Severe|FATAL|Fatal|CRITICAL|Critical|CRIT|PANIC|Panic|EMERG)\b/;
+const KEYWORD =
+  /\b(TRACE|Trace|DEBUG|Debug|INFO|Info|NOTICE|Notice|WARN|Warn|WARNING|Warning|ERROR|Error|ERR|SEVERE|Severe|FATAL|Fatal|CRITICAL|Critical|CRIT|PANIC|Panic|EMERG)\b/;
 /** klog / glog: `E0612 10:00:00.000000 ...`. */
 const KLOG = /^([IWEF])\d{4} \d{2}:\d{2}:\d{2}/;
 
@@ -57,7 +78,12 @@ export function levelFromText(text: string): LogLevelValue | undefined {
   const head = text.length > 160 ? text.slice(0, 160) : text;
   const m = KEYWORD.exec(head);
   if (m !== null) return NAMES[(m[1] as string).toLowerCase()];
-  if (head.startsWith('Traceback (most recent call last)') || head.startsWith('panic: ') || /^Exception in thread /.test(head)) return LogLevel.error;
+  if (
+    head.startsWith('Traceback (most recent call last)') ||
+    head.startsWith('panic: ') ||
+    /^Exception in thread /.test(head)
+  )
+    return LogLevel.error;
   return undefined;
 }
 

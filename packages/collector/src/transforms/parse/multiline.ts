@@ -44,7 +44,15 @@ export class MultilineJoiner {
       }
       return [];
     }
-    pending.set(key, { first: line, lines: undefined, chars: line.line.length, rawBytes: line.rawBytes, lastAt: now, python: line.line.startsWith(PY_TRACEBACK), lastIndented: false });
+    pending.set(key, {
+      first: line,
+      lines: undefined,
+      chars: line.line.length,
+      rawBytes: line.rawBytes,
+      lastAt: now,
+      python: line.line.startsWith(PY_TRACEBACK),
+      lastIndented: false,
+    });
     return p === undefined ? [] : [joined(p)];
   }
 

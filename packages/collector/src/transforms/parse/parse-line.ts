@@ -57,7 +57,14 @@ function parseJsonObject(line: string): Record<string, unknown> | undefined {
   }
 }
 
-function fromRecord(rec: Record<string, unknown>, line: string, stream: 'stdout' | 'stderr', fallbackTs: number, o: ParseOptions, format: 'json' | 'logfmt'): ParsedLog {
+function fromRecord(
+  rec: Record<string, unknown>,
+  line: string,
+  stream: 'stdout' | 'stderr',
+  fallbackTs: number,
+  o: ParseOptions,
+  format: 'json' | 'logfmt',
+): ParsedLog {
   const msgKey = firstKey(rec, MESSAGE_KEYS);
   const levelKey = firstKey(rec, LEVEL_KEYS);
   const timeKey = firstKey(rec, TIME_KEYS);
@@ -85,6 +92,6 @@ function firstKey(rec: Record<string, unknown>, keys: readonly string[]): string
 }
 
 function stringify(v: unknown, max: number): string {
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? '';
+  const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
   return s.length > max ? s.slice(0, max) : s;
 }

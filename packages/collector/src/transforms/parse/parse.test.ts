@@ -11,8 +11,19 @@ const T = Date.UTC(2026, 2, 1, 10, 0, 30);
 
 describe('parseLine', () => {
   it('reads JSON lines: message, level, time and the other fields', () => {
-    const p = parseLine('{"time":"2026-03-01T10:00:00.250Z","level":"warn","msg":"disk almost full","pct":93,"mount":"/data"}', 'stdout', T, o);
-    expect(p).toEqual({ ts: Date.UTC(2026, 2, 1, 10, 0, 0, 250), level: LogLevel.warn, message: 'disk almost full', fields: { pct: '93', mount: '/data' }, format: 'json' });
+    const p = parseLine(
+      '{"time":"2026-03-01T10:00:00.250Z","level":"warn","msg":"disk almost full","pct":93,"mount":"/data"}',
+      'stdout',
+      T,
+      o,
+    );
+    expect(p).toEqual({
+      ts: Date.UTC(2026, 2, 1, 10, 0, 0, 250),
+      level: LogLevel.warn,
+      message: 'disk almost full',
+      fields: { pct: '93', mount: '/data' },
+      format: 'json',
+    });
   });
 
   it('reads pino/bunyan numeric levels and epoch times', () => {
@@ -22,7 +33,12 @@ describe('parseLine', () => {
   });
 
   it('reads logfmt with quoted values', () => {
-    const p = parseLine('ts=2026-03-01T10:00:00Z level=error msg="upstream \\"db\\" timed out" retry=3', 'stdout', T, o);
+    const p = parseLine(
+      'ts=2026-03-01T10:00:00Z level=error msg="upstream \\"db\\" timed out" retry=3',
+      'stdout',
+      T,
+      o,
+    );
     expect(p.level).toBe(LogLevel.error);
     expect(p.message).toBe('upstream "db" timed out');
     expect(p.fields).toEqual({ retry: '3' });
@@ -34,7 +50,9 @@ describe('parseLine', () => {
     expect(p.ts).toBe(Date.UTC(2026, 2, 1, 10, 0, 1, 500));
     expect(p.level).toBe(LogLevel.warn);
     expect(p.message).toBe('WARN [main] c.e.Pool - pool exhausted');
-    expect(parseLine('E0612 10:00:00.000000 1 reflector.go:1] failed to list', 'stdout', T, o).level).toBe(LogLevel.error);
+    expect(parseLine('E0612 10:00:00.000000 1 reflector.go:1] failed to list', 'stdout', T, o).level).toBe(
+      LogLevel.error,
+    );
   });
 
   it("believes a line's own time only within maxLineTimeSkewMs of the receive time", () => {
@@ -43,7 +61,14 @@ describe('parseLine', () => {
     expect(old.ts).toBe(T);
     expect(old.message).toBe('- WARN  [QuorumPeer] - Interrupted');
     expect(parseLine('{"time":"2026-03-01T09:50:00Z","msg":"x"}', 'stdout', T, o).ts).toBe(T);
-    expect(parseLine('{"time":"2026-03-01T09:50:00Z","msg":"x"}', 'stdout', T, parseOptions({ maxLineTimeSkewMs: 3_600_000 })).ts).toBe(Date.UTC(2026, 2, 1, 9, 50));
+    expect(
+      parseLine(
+        '{"time":"2026-03-01T09:50:00Z","msg":"x"}',
+        'stdout',
+        T,
+        parseOptions({ maxLineTimeSkewMs: 3_600_000 }),
+      ).ts,
+    ).toBe(Date.UTC(2026, 2, 1, 9, 50));
     expect(parseLine('2026-03-01 10:00:01,500 x', 'stdout', T, parseOptions({ maxLineTimeSkewMs: 0 })).ts).toBe(T);
   });
 
@@ -56,12 +81,25 @@ describe('parseLine', () => {
 });
 
 describe('MultilineJoiner', () => {
-  const raw = (line: string, stream: 'stdout' | 'stderr' = 'stdout'): RawLogLine => ({ ts: T, container: 'c', stream, line, rawBytes: line.length + 1 });
+  const raw = (line: string, stream: 'stdout' | 'stderr' = 'stdout'): RawLogLine => ({
+    ts: T,
+    container: 'c',
+    stream,
+    line,
+    rawBytes: line.length + 1,
+  });
   const lines = (evs: RawLogLine[]) => evs.map((e) => e.line);
 
   it('joins a Java stack trace with Caused by and ... more', () => {
     const j = new MultilineJoiner(multilineOptions());
-    const input = ['Exception in thread "main" java.lang.IllegalStateException: bad', '\tat com.example.A.run(A.java:10)', '\tat com.example.Main.main(Main.java:5)', 'Caused by: java.io.IOException: closed', '\t... 2 more', 'next line'];
+    const input = [
+      'Exception in thread "main" java.lang.IllegalStateException: bad',
+      '\tat com.example.A.run(A.java:10)',
+      '\tat com.example.Main.main(Main.java:5)',
+      'Caused by: java.io.IOException: closed',
+      '\t... 2 more',
+      'next line',
+    ];
     const out = input.flatMap((l) => j.push(raw(l), 0));
     expect(lines(out)).toEqual([input.slice(0, 5).join('\n')]);
     expect(out[0]?.rawBytes).toBe(input.slice(0, 5).reduce((s, l) => s + l.length + 1, 0));
@@ -70,7 +108,12 @@ describe('MultilineJoiner', () => {
 
   it('joins a Python traceback up to its exception line', () => {
     const j = new MultilineJoiner(multilineOptions());
-    const tb = ['Traceback (most recent call last):', '  File "app.py", line 3, in <module>', '    main()', 'ValueError: bad input'];
+    const tb = [
+      'Traceback (most recent call last):',
+      '  File "app.py", line 3, in <module>',
+      '    main()',
+      'ValueError: bad input',
+    ];
     const out = tb.flatMap((l) => j.push(raw(l, 'stderr'), 0));
     expect(lines(out)).toEqual([tb.join('\n')]);
   });

@@ -26,7 +26,8 @@ function isoToMs(date: string, time: string, frac: string | undefined, zone: str
 
 /** A timestamp field value from JSON or logfmt: RFC 3339 text, or epoch seconds / milliseconds. */
 export function timestampFromValue(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value < 1e11 ? Math.round(value * 1000) : Math.round(value);
+  if (typeof value === 'number' && Number.isFinite(value))
+    return value < 1e11 ? Math.round(value * 1000) : Math.round(value);
   if (typeof value === 'string') {
     const t = timestampAtStart(value);
     if (t !== undefined) return t.ts;

@@ -11,10 +11,14 @@ export const RedactPatternSchema = Type.Object({
 });
 
 export const RedactOptionsSchema = Type.Object({
-  disable: Type.Array(Type.String(), { default: [], description: 'Built-in redaction kinds to turn off (e.g. `email` where addresses are not personal data).' }),
+  disable: Type.Array(Type.String(), {
+    default: [],
+    description: 'Built-in redaction kinds to turn off (e.g. `email` where addresses are not personal data).',
+  }),
   patterns: Type.Array(RedactPatternSchema, {
     default: [],
-    description: 'Extra patterns as [{"kind", "pattern", "flags"}], applied after the built-in ones; a match is replaced by `[REDACTED:kind]`.',
+    description:
+      'Extra patterns as [{"kind", "pattern", "flags"}], applied after the built-in ones; a match is replaced by `[REDACTED:kind]`.',
   }),
 });
 export type RedactOptions = Static<typeof RedactOptionsSchema>;

@@ -6,35 +6,80 @@ import { redactOptions } from './options.js';
 import { Redactor, type RedactionCounts } from './redactor.js';
 
 // Synthetic secrets (documentation examples and test card numbers), one line or more per kind.
-const PEM = ['-----BEGIN RSA PRIVATE KEY-----', 'MIIEowIBAAKCAQEA7bq8Zx1n2x3VbM0dPqf3Tz0vJjW5', 'kV2sY4rQ3x9d0s8u7t6r5e4w3q2a1zXcVbNmLkJhGfDs', '-----END RSA PRIVATE KEY-----'].join('\n');
+const PEM = [
+  '-----BEGIN RSA PRIVATE KEY-----',
+  'MIIEowIBAAKCAQEA7bq8Zx1n2x3VbM0dPqf3Tz0vJjW5',
+  'kV2sY4rQ3x9d0s8u7t6r5e4w3q2a1zXcVbNmLkJhGfDs',
+  '-----END RSA PRIVATE KEY-----',
+].join('\n');
 const CORPUS: Array<{ kind: string; line: string; secret: string }> = [
   { kind: 'bearer', line: 'GET /api 200 Authorization: Bearer mF_9.B5f-4.1JqM tok', secret: 'mF_9.B5f-4.1JqM' },
-  { kind: 'bearer', line: 'proxy sent header Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==', secret: 'QWxhZGRpbjpvcGVuIHNlc2FtZQ==' },
-  { kind: 'url_password', line: 'connecting to postgres://app:s3cr3t-Pa55@db.internal:5432/main', secret: 's3cr3t-Pa55' },
+  {
+    kind: 'bearer',
+    line: 'proxy sent header Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==',
+    secret: 'QWxhZGRpbjpvcGVuIHNlc2FtZQ==',
+  },
+  {
+    kind: 'url_password',
+    line: 'connecting to postgres://app:s3cr3t-Pa55@db.internal:5432/main',
+    secret: 's3cr3t-Pa55',
+  },
   { kind: 'url_password', line: 'mirror https://deploy:hunter2@git.example.org/repo.git failed', secret: 'hunter2' },
   { kind: 'password', line: 'login attempt user=admin password=Tr0ub4dor&3 ok', secret: 'Tr0ub4dor' },
   { kind: 'password', line: '{"user":"svc","password":"correct horse battery staple"}', secret: 'correct horse' },
   { kind: 'password', line: 'config loaded: db_pass: x9!Qw, client_secret=abcDEF123456', secret: 'abcDEF123456' },
-  { kind: 'token', line: 'calling upstream with api_key=4f9d2c81e7b34a6f9c1d0e2b3a4c5d6e', secret: '4f9d2c81e7b34a6f9c1d0e2b3a4c5d6e' },
-  { kind: 'token', line: 'refresh ok access_token: "gho_16C7e42F292c6912E7710c838347Ae178B4a"', secret: 'gho_16C7e42F292c6912E7710c838347Ae178B4a' },
+  {
+    kind: 'token',
+    line: 'calling upstream with api_key=4f9d2c81e7b34a6f9c1d0e2b3a4c5d6e',
+    secret: '4f9d2c81e7b34a6f9c1d0e2b3a4c5d6e',
+  },
+  {
+    kind: 'token',
+    line: 'refresh ok access_token: "gho_16C7e42F292c6912E7710c838347Ae178B4a"',
+    secret: 'gho_16C7e42F292c6912E7710c838347Ae178B4a',
+  },
   { kind: 'aws_access_key', line: 'using credentials AKIAIOSFODNN7EXAMPLE for s3', secret: 'AKIAIOSFODNN7EXAMPLE' },
-  { kind: 'aws_secret_key', line: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', secret: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
-  { kind: 'gcp_api_key', line: 'maps request key AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe failed', secret: 'AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe' },
-  { kind: 'gcp_oauth_token', line: 'token ya29.a0AfH6SMBx1r2s3t4u5v6w7x8y9z0ABCDEF expired', secret: 'ya29.a0AfH6SMBx1r2s3t4u5v6w7x8y9z0ABCDEF' },
+  {
+    kind: 'aws_secret_key',
+    line: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    secret: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  },
+  {
+    kind: 'gcp_api_key',
+    line: 'maps request key AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe failed',
+    secret: 'AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe',
+  },
+  {
+    kind: 'gcp_oauth_token',
+    line: 'token ya29.a0AfH6SMBx1r2s3t4u5v6w7x8y9z0ABCDEF expired',
+    secret: 'ya29.a0AfH6SMBx1r2s3t4u5v6w7x8y9z0ABCDEF',
+  },
   {
     kind: 'azure_key',
     line: 'DefaultEndpointsProtocol=https;AccountName=devstore;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;',
     secret: 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq',
   },
-  { kind: 'azure_key', line: 'blob url https://a.blob.core.windows.net/c/f?sv=2020-08-04&sig=dGhpcyBpcyBub3QgYSByZWFsIHNpZw%3D%3D', secret: 'dGhpcyBpcyBub3QgYSByZWFsIHNpZw' },
+  {
+    kind: 'azure_key',
+    line: 'blob url https://a.blob.core.windows.net/c/f?sv=2020-08-04&sig=dGhpcyBpcyBub3QgYSByZWFsIHNpZw%3D%3D',
+    secret: 'dGhpcyBpcyBub3QgYSByZWFsIHNpZw',
+  },
   {
     kind: 'jwt',
     line: 'session eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U accepted',
     secret: 'eyJzdWIiOiIxMjM0NTY3ODkwIn0',
   },
   { kind: 'private_key', line: `loaded key ${PEM}`, secret: 'MIIEowIBAAKCAQEA7bq8Zx1n2x3VbM0dPqf3Tz0vJjW5' },
-  { kind: 'private_key', line: '{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n"}', secret: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC' },
-  { kind: 'email', line: 'password reset mail sent to jane.doe+alerts@example.co.uk', secret: 'jane.doe+alerts@example.co.uk' },
+  {
+    kind: 'private_key',
+    line: '{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n"}',
+    secret: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC',
+  },
+  {
+    kind: 'email',
+    line: 'password reset mail sent to jane.doe+alerts@example.co.uk',
+    secret: 'jane.doe+alerts@example.co.uk',
+  },
   { kind: 'card_number', line: 'charge card 4111 1111 1111 1111 declined', secret: '4111 1111 1111 1111' },
   { kind: 'card_number', line: 'mc=5555555555554444 amex=378282246310005', secret: '5555555555554444' },
   { kind: 'card_number', line: 'discover 6011-1111-1111-1117 ok', secret: '6011-1111-1111-1117' },
@@ -57,13 +102,20 @@ describe('Redactor', () => {
 
   it('keeps key names and prefixes so the line stays readable', () => {
     const counts: RedactionCounts = {};
-    expect(redactor.redact('user=bob password=abc123 Authorization: Bearer abcdefgh12345', counts)).toBe('user=bob password=[REDACTED:password] Authorization: Bearer [REDACTED:bearer]');
+    expect(redactor.redact('user=bob password=abc123 Authorization: Bearer abcdefgh12345', counts)).toBe(
+      'user=bob password=[REDACTED:password] Authorization: Bearer [REDACTED:bearer]',
+    );
     expect(counts).toEqual({ password: 1, bearer: 1 });
   });
 
   it('leaves numbers that fail Luhn or have no card prefix, and returns clean lines unchanged', () => {
     const counts: RedactionCounts = {};
-    for (const line of ['card 4111 1111 1111 1112', 'blk_-6952295868487656571 stored', 'id 1234567812345678', 'Failed password for root from 1.2.3.4 port 22 ssh2']) {
+    for (const line of [
+      'card 4111 1111 1111 1112',
+      'blk_-6952295868487656571 stored',
+      'id 1234567812345678',
+      'Failed password for root from 1.2.3.4 port 22 ssh2',
+    ]) {
       expect(redactor.redact(line, counts)).toBe(line);
     }
     expect(counts).toEqual({});
@@ -71,11 +123,15 @@ describe('Redactor', () => {
   });
 
   it('applies extra patterns from options and can turn a built-in kind off', () => {
-    const r = new Redactor(redactOptions({ disable: ['email'], patterns: [{ kind: 'employee_id', pattern: 'EMP-\\d{6}', flags: '' }] }));
+    const r = new Redactor(
+      redactOptions({ disable: ['email'], patterns: [{ kind: 'employee_id', pattern: 'EMP-\\d{6}', flags: '' }] }),
+    );
     const counts: RedactionCounts = {};
     expect(r.redact('EMP-123456 mailed ops@example.com', counts)).toBe('[REDACTED:employee_id] mailed ops@example.com');
     expect(counts).toEqual({ employee_id: 1 });
-    expect(() => new Redactor(redactOptions({ patterns: [{ kind: 'bad', pattern: '(', flags: '' }] }))).toThrow(expect.objectContaining({ code: 'ET_ERR_LOG_PATTERN' }));
+    expect(() => new Redactor(redactOptions({ patterns: [{ kind: 'bad', pattern: '(', flags: '' }] }))).toThrow(
+      expect.objectContaining({ code: 'ET_ERR_LOG_PATTERN' }),
+    );
   });
 });
 
@@ -92,7 +148,8 @@ describe.skipIf(!present)('Redactor on Loghub-2k (no secrets there)', () => {
     const r = new Redactor(redactOptions());
     const counts: RedactionCounts = {};
     let changed = 0;
-    for (const d of await readLoghub(root)) for (const line of d.contents) if (r.redact(line, counts) !== line) changed++;
+    for (const d of await readLoghub(root))
+      for (const line of d.contents) if (r.redact(line, counts) !== line) changed++;
     expect(counts).toEqual({});
     expect(changed).toBe(0);
   });

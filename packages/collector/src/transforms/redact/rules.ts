@@ -26,17 +26,36 @@ export function builtinRules(): RedactRule[] {
     {
       kind: 'private_key',
       gate: GATE_KEYWORD,
-      pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|$)/g,
+      pattern:
+        /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|$)/g,
       hint: /PRIVATE KEY/,
     },
-    { kind: 'jwt',
-      gate: GATE_KEYWORD, pattern: /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/g, hint: /eyJ/ },
-    { kind: 'bearer',
-      gate: GATE_KEYWORD, pattern: /(\b(?:Bearer|Basic|Token|Digest)\s+)[A-Za-z0-9._~+/-]{8,}=*/g, hint: /Bearer|Basic|Token|Digest/, keep: 1 },
-    { kind: 'url_password',
-      gate: GATE_SCHEME, pattern: /(\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+(?=@)/g, hint: /:\/\//, keep: 1 },
-    { kind: 'aws_access_key',
-      gate: GATE_KEYWORD, pattern: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g, hint: /A[KSGIRN][IPDO]A/ },
+    {
+      kind: 'jwt',
+      gate: GATE_KEYWORD,
+      pattern: /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/g,
+      hint: /eyJ/,
+    },
+    {
+      kind: 'bearer',
+      gate: GATE_KEYWORD,
+      pattern: /(\b(?:Bearer|Basic|Token|Digest)\s+)[A-Za-z0-9._~+/-]{8,}=*/g,
+      hint: /Bearer|Basic|Token|Digest/,
+      keep: 1,
+    },
+    {
+      kind: 'url_password',
+      gate: GATE_SCHEME,
+      pattern: /(\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+(?=@)/g,
+      hint: /:\/\//,
+      keep: 1,
+    },
+    {
+      kind: 'aws_access_key',
+      gate: GATE_KEYWORD,
+      pattern: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g,
+      hint: /A[KSGIRN][IPDO]A/,
+    },
     {
       kind: 'aws_secret_key',
       gate: GATE_KEYWORD,
@@ -44,10 +63,8 @@ export function builtinRules(): RedactRule[] {
       hint: /[sS][eE][cC][rR][eE][tT]/,
       keep: 1,
     },
-    { kind: 'gcp_api_key',
-      gate: GATE_KEYWORD, pattern: /\bAIza[0-9A-Za-z_-]{35}\b/g, hint: /AIza/ },
-    { kind: 'gcp_oauth_token',
-      gate: GATE_KEYWORD, pattern: /\bya29\.[0-9A-Za-z_-]{20,}/g, hint: /ya29\./ },
+    { kind: 'gcp_api_key', gate: GATE_KEYWORD, pattern: /\bAIza[0-9A-Za-z_-]{35}\b/g, hint: /AIza/ },
+    { kind: 'gcp_oauth_token', gate: GATE_KEYWORD, pattern: /\bya29\.[0-9A-Za-z_-]{20,}/g, hint: /ya29\./ },
     {
       kind: 'azure_key',
       gate: GATE_KEYWORD,
@@ -59,7 +76,8 @@ export function builtinRules(): RedactRule[] {
       kind: 'password',
       gate: GATE_KEYWORD,
       // Any value after a password-like key; quoted values are taken whole.
-      pattern: /(\b(?:password|passwd|pwd|pass|secret|client_secret|private_key)["']?\s*[=:]\s*)(?!\[REDACTED|"\[REDACTED)(?:"[^"]*"|'[^']*'|[^\s,;&"'}]+)/gi,
+      pattern:
+        /(\b(?:password|passwd|pwd|pass|secret|client_secret|private_key)["']?\s*[=:]\s*)(?!\[REDACTED|"\[REDACTED)(?:"[^"]*"|'[^']*'|[^\s,;&"'}]+)/gi,
       hint: /[pP][aA][sS][sS]|[pP][wW][dD]|[sS][eE][cC][rR][eE][tT]|[pP][rR][iI][vV][aA][tT][eE]_/,
       keep: 1,
     },
@@ -69,14 +87,16 @@ export function builtinRules(): RedactRule[] {
       // Token-like keys only with a value that looks generated (12+ characters with a digit), so
       // that object dumps such as `token=Token{a64f992 ...}` or `token: android.os.BinderProxy@...`
       // are left alone.
-      pattern: /(\b(?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|x-api-key)["']?\s*[=:]\s*["']?)(?!\[REDACTED)(?=[A-Za-z._~+/-]*\d)[A-Za-z0-9._~+/-]{12,}=*(?![{(\[@\w])/gi,
+      pattern:
+        /(\b(?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|x-api-key)["']?\s*[=:]\s*["']?)(?!\[REDACTED)(?=[A-Za-z._~+/-]*\d)[A-Za-z0-9._~+/-]{12,}=*(?![{([@\w])/gi,
       hint: /[kK][eE][yY]|[tT][oO][kK][eE][nN]/,
       keep: 1,
     },
     {
       kind: 'email',
       gate: GATE_AT,
-      pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b/g,
+      pattern:
+        /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b/g,
       hint: /@/,
     },
     {
@@ -84,7 +104,8 @@ export function builtinRules(): RedactRule[] {
       gate: GATE_DIGITS,
       // Brand prefixes and lengths (Visa, Mastercard, Amex, Discover, JCB, Diners), digits grouped
       // by spaces or dashes, then confirmed by Luhn: long ids and counters rarely pass all three.
-      pattern: /(?<![\w.+-])(?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|3[47]\d{2}|6(?:011|5\d{2})|35\d{2}|3[068]\d{2})(?:[ -]?\d){9,15}(?![\w.])/g,
+      pattern:
+        /(?<![\w.+-])(?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|3[47]\d{2}|6(?:011|5\d{2})|35\d{2}|3[068]\d{2})(?:[ -]?\d){9,15}(?![\w.])/g,
       hint: /\d{4}[ -]?\d{4}[ -]?\d{4}/,
       confirm: (m) => {
         let digits = 0;

@@ -59,7 +59,12 @@ export function evaluateGrouping(datasets: readonly LoghubDataset[], options: Te
     const miner = new TemplateMiner(options);
     // Grouping is scored on the final assignment, as for Drain: ids of merged clusters resolve to the survivor.
     const predicted = d.contents.map((m) => miner.match(m).id).map((id) => miner.resolve(id));
-    return { name: d.name, lines: d.contents.length, ga: groupingAccuracy(predicted, d.eventIds), templates: new Set(predicted).size };
+    return {
+      name: d.name,
+      lines: d.contents.length,
+      ga: groupingAccuracy(predicted, d.eventIds),
+      templates: new Set(predicted).size,
+    };
   });
   const gaMean = results.reduce((s, r) => s + r.ga, 0) / Math.max(1, results.length);
   return { datasets: results, gaMean };

@@ -91,6 +91,10 @@ describe('groupingAccuracy', () => {
 
 describe('parseCsv', () => {
   it('handles quoted fields with commas, doubled quotes and CRLF', () => {
-    expect(parseCsv('a,b\r\n1,"x, ""y"""\r\n2,\n')).toEqual([['a', 'b'], ['1', 'x, "y"'], ['2', '']]);
+    expect(parseCsv('a,b\r\n1,"x, ""y"""\r\n2,\n')).toEqual([
+      ['a', 'b'],
+      ['1', 'x, "y"'],
+      ['2', ''],
+    ]);
   });
 });

@@ -246,7 +246,16 @@ export class TemplateMiner {
     let id = templateId(scope + '\u0000' + text);
     // Two live clusters can start from the same text (e.g. one was split off by the tree's width cap).
     while (this.clusters.has(id) || this.aliases.has(id)) id = templateId(id);
-    const cluster: Cluster = { id, tokens: tpl, wildcards, leaf, text, lastUsed: ++this.clock, createdAt: this.clock, aliasIds: [] };
+    const cluster: Cluster = {
+      id,
+      tokens: tpl,
+      wildcards,
+      leaf,
+      text,
+      lastUsed: ++this.clock,
+      createdAt: this.clock,
+      aliasIds: [],
+    };
     leaf.clusters.push(cluster);
     this.clusters.set(id, cluster);
     if (this.clusters.size > this.options.maxClusters) this.evictOldest();

@@ -20,7 +20,11 @@ export function separatorTable(punctuation: string): Uint8Array {
  * paths with numbers), the general pre-masking that lets one configuration fit every log instead
  * of per-dataset regexes.
  */
-export function tokenizeMasked(message: string, maxTokens: number, separators: Uint8Array): { tokens: string[]; masked: string[] } {
+export function tokenizeMasked(
+  message: string,
+  maxTokens: number,
+  separators: Uint8Array,
+): { tokens: string[]; masked: string[] } {
   const tokens: string[] = [];
   const masked: string[] = [];
   const n = message.length;

@@ -19,7 +19,10 @@ export class TokenBucket {
   take(now: number): boolean {
     if (this.options.linesPerSecond === 0) return true;
     if (now > this.last) {
-      this.tokens = Math.min(this.options.burst, this.tokens + ((now - this.last) * this.options.linesPerSecond) / 1000);
+      this.tokens = Math.min(
+        this.options.burst,
+        this.tokens + ((now - this.last) * this.options.linesPerSecond) / 1000,
+      );
       this.last = now;
     }
     if (this.tokens < 1) return false;

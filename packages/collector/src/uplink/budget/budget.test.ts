@@ -39,7 +39,11 @@ describe('budget', () => {
     expect(snapshot(s, start, opts)).toEqual({ usedTodayBytes: 9_900, usedTotalBytes: 9_900, budgetLeftBytes: 100 });
     expect(tryTake(s, 300, start, opts)).toBe(11 * DAY - start);
     expect(tryTake(s, 300, 11 * DAY, opts)).toBe(0);
-    expect(snapshot(s, 11 * DAY, opts)).toEqual({ usedTodayBytes: 300, usedTotalBytes: 10_200, budgetLeftBytes: 9_700 });
+    expect(snapshot(s, 11 * DAY, opts)).toEqual({
+      usedTodayBytes: 300,
+      usedTotalBytes: 10_200,
+      budgetLeftBytes: 9_700,
+    });
     expect(drive(opts, 0, 3 * DAY, 1000)).toBe(30_000);
   });
 
@@ -57,7 +61,13 @@ describe('budget', () => {
     expect(capacityWithin(s, 0, 20_000, opts)).toBe(10_000 + 20_000);
     expect(capacityWithin(s, 0, 3_600_000, opts)).toBe(50_000);
     expect(capacityWithin(s, DAY - 1000, 2000, opts)).toBe(10_000 + 2000);
-    expect(capacityWithin(createBudgetState(0, { ...opts, rateBytesPerSec: 0, dailyBytes: 0 }), 0, 1000, { ...opts, rateBytesPerSec: 0, dailyBytes: 0 })).toBe(Infinity);
+    expect(
+      capacityWithin(createBudgetState(0, { ...opts, rateBytesPerSec: 0, dailyBytes: 0 }), 0, 1000, {
+        ...opts,
+        rateBytesPerSec: 0,
+        dailyBytes: 0,
+      }),
+    ).toBe(Infinity);
   });
 
   it('degrades one level per doubling of demand over capacity', () => {

@@ -101,7 +101,12 @@ export function capacityWithin(s: BudgetState, now: number, horizonMs: number, o
  * lead maps each level to coarser windows and a higher log threshold, each level halving the
  * live stream, so degrading comes before the outbox has to evict.
  */
-export function degradeLevel(backlogBytes: number, liveBytesPerSec: number, capacity: number, horizonMs: number): number {
+export function degradeLevel(
+  backlogBytes: number,
+  liveBytesPerSec: number,
+  capacity: number,
+  horizonMs: number,
+): number {
   const demand = backlogBytes + (liveBytesPerSec * horizonMs) / 1000;
   if (!Number.isFinite(capacity) || demand <= capacity) return 0;
   if (capacity <= 0) return 3;

@@ -5,7 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { decodeAck, decodeCommand, encodeStatus, topics, type AckMessage, type CommandMessage, type ProtocolError } from '@edge-telemetry/protocol';
+import {
+  decodeAck,
+  decodeCommand,
+  encodeStatus,
+  topics,
+  type AckMessage,
+  type CommandMessage,
+  type ProtocolError,
+} from '@edge-telemetry/protocol';
 import { reconnectDelay } from './backoff.js';
 import type { MqttOptions } from './options.js';
 
@@ -36,7 +44,12 @@ export interface TransportDeps {
 
 export function clientOptions(d: TransportDeps): IClientOptions {
   const o = d.options;
-  const will = { topic: topics.status(d.node), payload: encodeStatus({ v: 1, node: d.node, state: 'offline', at: 0, agentVersion: d.agentVersion }), qos: 1 as const, retain: true };
+  const will = {
+    topic: topics.status(d.node),
+    payload: encodeStatus({ v: 1, node: d.node, state: 'offline', at: 0, agentVersion: d.agentVersion }),
+    qos: 1 as const,
+    retain: true,
+  };
   return {
     protocolVersion: o.protocolVersion,
     clientId: o.clientId ?? `et-${d.node}`,
@@ -120,7 +133,9 @@ export function connectTransport(d: TransportDeps): Transport {
       if (connected) {
         const offline = encodeStatus({ v: 1, node: d.node, state: 'offline', at: now(), agentVersion: d.agentVersion });
         await Promise.race([
-          new Promise<void>((resolve) => client.publish(topics.status(d.node), offline, { qos: 1, retain: true }, () => resolve())),
+          new Promise<void>((resolve) =>
+            client.publish(topics.status(d.node), offline, { qos: 1, retain: true }, () => resolve()),
+          ),
           new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
         ]);
       }

@@ -55,14 +55,27 @@ export function scanAckEntries(buf: Buffer): { entries: AckEntry[]; cutBytes: nu
       cutBytes += ACK_ENTRY_BYTES;
       continue;
     }
-    entries.push({ kind: kind as AckEntryKindValue, priorityClass: buf.readUInt8(at + 1), count: buf.readUInt16LE(at + 2), epoch: buf.readUInt32LE(at + 4), seq: buf.readUInt32LE(at + 8) });
+    entries.push({
+      kind: kind as AckEntryKindValue,
+      priorityClass: buf.readUInt8(at + 1),
+      count: buf.readUInt16LE(at + 2),
+      epoch: buf.readUInt32LE(at + 4),
+      seq: buf.readUInt32LE(at + 8),
+    });
   }
   return { entries, cutBytes: cutBytes + (buf.length - whole) };
 }
 
 /** Entries for `n` of one class, split so each count fits the u16 field. */
-export function countEntries(kind: AckEntryKindValue, priorityClass: number, n: number, epoch = 0, seq = 0): AckEntry[] {
+export function countEntries(
+  kind: AckEntryKindValue,
+  priorityClass: number,
+  n: number,
+  epoch = 0,
+  seq = 0,
+): AckEntry[] {
   const out: AckEntry[] = [];
-  for (let left = n; left > 0; left -= MAX_ENTRY_COUNT) out.push({ kind, priorityClass, count: Math.min(left, MAX_ENTRY_COUNT), epoch, seq });
+  for (let left = n; left > 0; left -= MAX_ENTRY_COUNT)
+    out.push({ kind, priorityClass, count: Math.min(left, MAX_ENTRY_COUNT), epoch, seq });
   return out;
 }

@@ -14,7 +14,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const opts = (o: Partial<OutboxOptions> = {}): OutboxOptions => ({ dir, capBytes: 1 << 20, recordCapBytes: 64 * 1024, segmentBytes: 1 << 20, ...o });
+const opts = (o: Partial<OutboxOptions> = {}): OutboxOptions => ({
+  dir,
+  capBytes: 1 << 20,
+  recordCapBytes: 64 * 1024,
+  segmentBytes: 1 << 20,
+  ...o,
+});
 const payload = (seq: number, size = 100): Buffer => Buffer.alloc(size, seq % 251);
 
 async function appendN(box: Outbox, n: number, cls = 0, size = 100): Promise<number[]> {
@@ -57,10 +63,18 @@ describe('Outbox', () => {
 
   it('group-commits concurrent appends and loses none of them', async () => {
     const box = await Outbox.open(opts());
-    const all = await Promise.all(Array.from({ length: 200 }, () => {
-      const seq = box.nextSeq();
-      return box.append({ epoch: box.epoch, seq, priorityClass: seq % 4, createdAt: seq, payload: payload(seq, 50 + seq) });
-    }));
+    const all = await Promise.all(
+      Array.from({ length: 200 }, () => {
+        const seq = box.nextSeq();
+        return box.append({
+          epoch: box.epoch,
+          seq,
+          priorityClass: seq % 4,
+          createdAt: seq,
+          payload: payload(seq, 50 + seq),
+        });
+      }),
+    );
     expect(all.map((r) => r.state)).toEqual(new Array(200).fill('live'));
     await box.close();
     const again = await Outbox.open(opts());
@@ -109,7 +123,13 @@ describe('Outbox', () => {
     const third = await Outbox.open(opts(), { onCut: (c) => cuts2.push(c) });
     expect(cuts2).toEqual([]);
     expect(third.epoch).toBe(again.epoch);
-    expect(third.unacked().map((r) => `${r.epoch === epoch ? 'old' : 'new'}/${r.seq}`)).toEqual(['old/0', 'old/1', 'old/2', 'old/3', 'new/0']);
+    expect(third.unacked().map((r) => `${r.epoch === epoch ? 'old' : 'new'}/${r.seq}`)).toEqual([
+      'old/0',
+      'old/1',
+      'old/2',
+      'old/3',
+      'new/0',
+    ]);
     expect(third.nextSeq()).toBe(1);
     await third.close();
   });
@@ -165,7 +185,9 @@ describe('Outbox', () => {
 
   it('refuses a record over the record cap', async () => {
     const box = await Outbox.open(opts({ recordCapBytes: 1024 }));
-    await expect(box.append({ epoch: box.epoch, seq: 0, priorityClass: 0, createdAt: 0, payload: Buffer.alloc(1025) })).rejects.toMatchObject({ code: 'ET_ERR_RECORD_TOO_LARGE' });
+    await expect(
+      box.append({ epoch: box.epoch, seq: 0, priorityClass: 0, createdAt: 0, payload: Buffer.alloc(1025) }),
+    ).rejects.toMatchObject({ code: 'ET_ERR_RECORD_TOO_LARGE' });
     await box.close();
   });
 
@@ -185,7 +207,9 @@ describe('Outbox', () => {
     expect(left).toHaveLength(8);
     expect(await segmentBytesOnDisk(dir)).toBeLessThanOrEqual(8 * rec);
     // An info sample when only more valuable records remain: refused and counted as its own class.
-    await expect(box.append({ epoch: box.epoch, seq: box.nextSeq(), priorityClass: 3, createdAt: 0, payload: Buffer.alloc(1000) })).rejects.toMatchObject({ code: 'ET_ERR_OUTBOX_FULL' });
+    await expect(
+      box.append({ epoch: box.epoch, seq: box.nextSeq(), priorityClass: 3, createdAt: 0, payload: Buffer.alloc(1000) }),
+    ).rejects.toMatchObject({ code: 'ET_ERR_OUTBOX_FULL' });
     expect(box.stats().evicted).toEqual([0, 0, 1, 3]);
     await box.close();
 
@@ -193,7 +217,14 @@ describe('Outbox', () => {
     const again = await Outbox.open(opts({ capBytes: 8 * rec, segmentBytes: 2 * rec }));
     expect(again.unreportedEvictions()).toEqual([0, 0, 1, 3]);
     const carrier = again.nextSeq();
-    await again.append({ epoch: again.epoch, seq: carrier, priorityClass: 1, createdAt: 0, payload: Buffer.alloc(1000), carries: again.unreportedEvictions() });
+    await again.append({
+      epoch: again.epoch,
+      seq: carrier,
+      priorityClass: 1,
+      createdAt: 0,
+      payload: Buffer.alloc(1000),
+      carries: again.unreportedEvictions(),
+    });
     // (making room for the carrier evicted the remaining template: that one is new and unreported)
     expect(again.unreportedEvictions()).toEqual([0, 0, 1, 0]);
     await again.close();
@@ -237,10 +268,12 @@ describe('Outbox', () => {
     // 70 000 small records in one segment, all but the last 10 acknowledged: more than 1 MiB of tombstones.
     const n = 70_000;
     for (let i = 0; i < n; i += 5000) {
-      await Promise.all(Array.from({ length: 5000 }, () => {
-        const seq = box.nextSeq();
-        return box.append({ epoch: box.epoch, seq, priorityClass: 0, createdAt: 0, payload: Buffer.alloc(1) });
-      }));
+      await Promise.all(
+        Array.from({ length: 5000 }, () => {
+          const seq = box.nextSeq();
+          return box.append({ epoch: box.epoch, seq, priorityClass: 0, createdAt: 0, payload: Buffer.alloc(1) });
+        }),
+      );
     }
     for (let seq = 0; seq < n - 10; seq++) box.ack(box.epoch, seq);
     await box.close();

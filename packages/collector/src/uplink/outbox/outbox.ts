@@ -20,7 +20,15 @@ import path from 'node:path';
 import { CollectorError } from '../../errors.js';
 import { AckEntryKind, countEntries, encodeAckEntries, scanAckEntries, type AckEntry } from './ack-log.js';
 import type { OutboxOptions } from './options.js';
-import { encodeRecord, PRIORITY_CLASSES, readRecordAt, RECORD_HEADER_BYTES, RECORD_KIND_BATCH, recordKey, scanRecords } from './record.js';
+import {
+  encodeRecord,
+  PRIORITY_CLASSES,
+  readRecordAt,
+  RECORD_HEADER_BYTES,
+  RECORD_KIND_BATCH,
+  recordKey,
+  scanRecords,
+} from './record.js';
 import { freshEpoch, readEpoch, syncDir, writeEpoch, writeFileDurably } from './state-file.js';
 
 const ACK_LOG = 'acks.log';
@@ -102,7 +110,6 @@ interface PendingWrite {
   reject: (err: Error) => void;
 }
 
-
 export class Outbox {
   readonly epoch: number;
   private nextSeqValue: number;
@@ -132,7 +139,14 @@ export class Outbox {
   private constructor(
     private readonly opts: OutboxOptions,
     private readonly hooks: OutboxHooks,
-    init: { epoch: number; nextSeq: number; nextSegmentId: number; ackLog: FileHandle; ackLogBytes: number; unreported: number[] },
+    init: {
+      epoch: number;
+      nextSeq: number;
+      nextSegmentId: number;
+      ackLog: FileHandle;
+      ackLogBytes: number;
+      unreported: number[];
+    },
   ) {
     this.epoch = init.epoch;
     this.nextSeqValue = init.nextSeq;
@@ -178,7 +192,11 @@ export class Outbox {
       if (e.kind === AckEntryKind.unreported) unreported[cls] = (unreported[cls] ?? 0) + e.count;
       if (e.kind === AckEntryKind.reported) unreported[cls] = Math.max(0, (unreported[cls] ?? 0) - e.count);
       if (e.kind === AckEntryKind.reported || e.kind === AckEntryKind.carried) carry(e, cls);
-      if ((e.kind === AckEntryKind.ack || e.kind === AckEntryKind.evict || e.kind === AckEntryKind.highWater) && e.epoch === epoch) maxSeq = Math.max(maxSeq, e.seq);
+      if (
+        (e.kind === AckEntryKind.ack || e.kind === AckEntryKind.evict || e.kind === AckEntryKind.highWater) &&
+        e.epoch === epoch
+      )
+        maxSeq = Math.max(maxSeq, e.seq);
     }
 
     const segments: Segment[] = [];
@@ -188,11 +206,28 @@ export class Outbox {
       const file = path.join(opts.dir, name);
       const buf = await readFile(file);
       const scan = scanRecords(buf, opts.recordCapBytes);
-      const seg: Segment = { id: Number(name.slice(0, 10)), file, size: buf.length, records: [], live: 0, reader: undefined };
+      const seg: Segment = {
+        id: Number(name.slice(0, 10)),
+        file,
+        size: buf.length,
+        records: [],
+        live: 0,
+        reader: undefined,
+      };
       for (const r of scan.records) {
         if (r.epoch === epoch) maxSeq = Math.max(maxSeq, r.seq);
         if (gone.has(recordKey(r.epoch, r.seq))) continue;
-        seg.records.push({ epoch: r.epoch, seq: r.seq, priorityClass: r.priorityClass, createdAt: r.createdAt, size: r.size, state: 'live', carries: carried.get(recordKey(r.epoch, r.seq)), segment: seg, offset: r.offset });
+        seg.records.push({
+          epoch: r.epoch,
+          seq: r.seq,
+          priorityClass: r.priorityClass,
+          createdAt: r.createdAt,
+          size: r.size,
+          state: 'live',
+          carries: carried.get(recordKey(r.epoch, r.seq)),
+          segment: seg,
+          offset: r.offset,
+        });
       }
       if (scan.cutBytes > 0) {
         cutBytes += scan.cutBytes;
@@ -223,7 +258,8 @@ export class Outbox {
     if (maxSeq >= 0) keep.push({ kind: AckEntryKind.highWater, priorityClass: 0, count: 0, epoch, seq: maxSeq });
     unreported.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.unreported, cls, n)));
     for (const seg of segments) {
-      for (const r of seg.records) r.carries?.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.carried, cls, n, r.epoch, r.seq)));
+      for (const r of seg.records)
+        r.carries?.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.carried, cls, n, r.epoch, r.seq)));
     }
     const ackFile = path.join(opts.dir, ACK_LOG);
     const ackBytes = encodeAckEntries(keep);
@@ -231,7 +267,14 @@ export class Outbox {
     const ackLog = await open(ackFile, 'a');
 
     const lastId = names.length > 0 ? Number(names[names.length - 1]?.slice(0, 10)) : 0;
-    const box = new Outbox(opts, hooks, { epoch, nextSeq: maxSeq + 1, nextSegmentId: lastId + 1, ackLog, ackLogBytes: ackBytes.length, unreported });
+    const box = new Outbox(opts, hooks, {
+      epoch,
+      nextSeq: maxSeq + 1,
+      nextSegmentId: lastId + 1,
+      ackLog,
+      ackLogBytes: ackBytes.length,
+      unreported,
+    });
     box.cutBytes = cutBytes;
     box.cutRanges = cutRanges;
     for (const seg of segments) box.adopt(seg);
@@ -272,16 +315,39 @@ export class Outbox {
   append(input: AppendInput): Promise<OutboxRecord> {
     if (this.closed) return Promise.reject(new CollectorError('ET_ERR_OUTBOX_CLOSED', this.opts.dir));
     if (input.payload.length > this.opts.recordCapBytes) {
-      return Promise.reject(new CollectorError('ET_ERR_RECORD_TOO_LARGE', `${input.payload.length} > ${this.opts.recordCapBytes} bytes`));
+      return Promise.reject(
+        new CollectorError('ET_ERR_RECORD_TOO_LARGE', `${input.payload.length} > ${this.opts.recordCapBytes} bytes`),
+      );
     }
     if (input.epoch === this.epoch && input.seq >= this.nextSeqValue) this.nextSeqValue = input.seq + 1;
-    const bytes = encodeRecord({ kind: RECORD_KIND_BATCH, priorityClass: input.priorityClass, epoch: input.epoch, seq: input.seq, createdAt: input.createdAt }, input.payload);
+    const bytes = encodeRecord(
+      {
+        kind: RECORD_KIND_BATCH,
+        priorityClass: input.priorityClass,
+        epoch: input.epoch,
+        seq: input.seq,
+        createdAt: input.createdAt,
+      },
+      input.payload,
+    );
     if (!this.evictFor(bytes.length, input.priorityClass)) {
       this.countEviction(input.priorityClass, input.epoch, input.seq);
-      return Promise.reject(new CollectorError('ET_ERR_OUTBOX_FULL', `class ${input.priorityClass}, ${bytes.length} bytes`));
+      return Promise.reject(
+        new CollectorError('ET_ERR_OUTBOX_FULL', `class ${input.priorityClass}, ${bytes.length} bytes`),
+      );
     }
     const carries = input.carries?.some((n) => n > 0) ? [...input.carries] : undefined;
-    const rec: OutboxRecord = { epoch: input.epoch, seq: input.seq, priorityClass: input.priorityClass, createdAt: input.createdAt, size: bytes.length, state: 'pending', carries, segment: undefined, offset: -1 };
+    const rec: OutboxRecord = {
+      epoch: input.epoch,
+      seq: input.seq,
+      priorityClass: input.priorityClass,
+      createdAt: input.createdAt,
+      size: bytes.length,
+      state: 'pending',
+      carries,
+      segment: undefined,
+      offset: -1,
+    };
     if (carries) this.settleEvictions(carries, -1, rec);
     this.byKey.set(recordKey(rec.epoch, rec.seq), rec);
     this.byClass[rec.priorityClass]?.push(rec);
@@ -305,13 +371,16 @@ export class Outbox {
       seg.reader ??= open(file, 'r');
       const reader = seg.reader;
       const buf = Buffer.allocUnsafe(rec.size);
-      const ok = await reader.then((fh) => fh.read(buf, 0, rec.size, offset)).then(
-        () => true,
-        () => false,
-      );
+      const ok = await reader
+        .then((fh) => fh.read(buf, 0, rec.size, offset))
+        .then(
+          () => true,
+          () => false,
+        );
       const got = ok ? readRecordAt(buf, 0, this.opts.recordCapBytes) : undefined;
       if (got && got.epoch === rec.epoch && got.seq === rec.seq) return buf.subarray(RECORD_HEADER_BYTES);
-      if (attempt > 0) throw new CollectorError('ET_ERR_OUTBOX_IO', `record ${rec.epoch}/${rec.seq} unreadable in ${file}`);
+      if (attempt > 0)
+        throw new CollectorError('ET_ERR_OUTBOX_IO', `record ${rec.epoch}/${rec.seq} unreadable in ${file}`);
     }
   }
 
@@ -343,7 +412,9 @@ export class Outbox {
     counts.forEach((n, cls) => {
       if (n <= 0) return;
       this.unreported[cls] = Math.max(0, (this.unreported[cls] ?? 0) + sign * n);
-      entries.push(...countEntries(sign < 0 ? AckEntryKind.reported : AckEntryKind.unreported, cls, n, rec.epoch, rec.seq));
+      entries.push(
+        ...countEntries(sign < 0 ? AckEntryKind.reported : AckEntryKind.unreported, cls, n, rec.epoch, rec.seq),
+      );
     });
     this.logEntries(entries);
   }
@@ -426,16 +497,20 @@ export class Outbox {
   private logEntries(entries: AckEntry[]): void {
     const bytes = encodeAckEntries(entries);
     this.ackLogBytes += bytes.length;
-    this.ackChain = this.ackChain.then(() => this.ackLog.write(bytes)).then(
-      () => undefined,
-      () => undefined,
-    );
-    if (this.ackLogBytes > ACK_LOG_COMPACT_BYTES && !this.compacting) {
-      this.compacting = true;
-      this.ackChain = this.ackChain.then(() => this.compactAckLog()).then(
+    this.ackChain = this.ackChain
+      .then(() => this.ackLog.write(bytes))
+      .then(
         () => undefined,
         () => undefined,
       );
+    if (this.ackLogBytes > ACK_LOG_COMPACT_BYTES && !this.compacting) {
+      this.compacting = true;
+      this.ackChain = this.ackChain
+        .then(() => this.compactAckLog())
+        .then(
+          () => undefined,
+          () => undefined,
+        );
     }
   }
 
@@ -447,15 +522,26 @@ export class Outbox {
   private async compactAckLog(): Promise<void> {
     try {
       const keep: AckEntry[] = [];
-      if (this.nextSeqValue > 0) keep.push({ kind: AckEntryKind.highWater, priorityClass: 0, count: 0, epoch: this.epoch, seq: this.nextSeqValue - 1 });
+      if (this.nextSeqValue > 0)
+        keep.push({
+          kind: AckEntryKind.highWater,
+          priorityClass: 0,
+          count: 0,
+          epoch: this.epoch,
+          seq: this.nextSeqValue - 1,
+        });
       this.unreported.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.unreported, cls, n)));
       for (const seg of this.segments) {
         for (const r of seg.records) {
-          if (r.state === 'acked' || r.state === 'evicted') keep.push({ kind: AckEntryKind.ack, priorityClass: r.priorityClass, count: 0, epoch: r.epoch, seq: r.seq });
+          if (r.state === 'acked' || r.state === 'evicted')
+            keep.push({ kind: AckEntryKind.ack, priorityClass: r.priorityClass, count: 0, epoch: r.epoch, seq: r.seq });
           else r.carries?.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.carried, cls, n, r.epoch, r.seq)));
         }
       }
-      for (const p of this.pending) p.rec.carries?.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.carried, cls, n, p.rec.epoch, p.rec.seq)));
+      for (const p of this.pending)
+        p.rec.carries?.forEach((n, cls) =>
+          keep.push(...countEntries(AckEntryKind.carried, cls, n, p.rec.epoch, p.rec.seq)),
+        );
       const bytes = encodeAckEntries(keep);
       const file = path.join(this.opts.dir, ACK_LOG);
       await writeFileDurably(file, bytes);
@@ -510,12 +596,16 @@ export class Outbox {
     let offset = seg.seg.size;
     try {
       const { bytesWritten } = await seg.fh.write(buf, 0, buf.length);
-      if (bytesWritten !== buf.length) throw new CollectorError('ET_ERR_OUTBOX_IO', `short write: ${bytesWritten} of ${buf.length} bytes`);
+      if (bytesWritten !== buf.length)
+        throw new CollectorError('ET_ERR_OUTBOX_IO', `short write: ${bytesWritten} of ${buf.length} bytes`);
       await seg.fh.datasync();
     } catch (err) {
       // Whatever reached the file is a torn stretch: account for it and start a fresh segment;
       // the next open cuts it.
-      const size = await seg.fh.stat().then((st) => st.size, () => seg.seg.size);
+      const size = await seg.fh.stat().then(
+        (st) => st.size,
+        () => seg.seg.size,
+      );
       this.diskBytes += size - seg.seg.size;
       seg.seg.size = size;
       await this.roll().catch(() => undefined);

@@ -2,11 +2,25 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export const SenderOptionsSchema = Type.Object({
   /** Batches published and not yet acknowledged end to end; bounds broker queueing and resend bursts. */
-  window: Type.Integer({ minimum: 1, maximum: 65535, default: 32, description: 'Outstanding (published, unacknowledged) batches.' }),
+  window: Type.Integer({
+    minimum: 1,
+    maximum: 65535,
+    default: 32,
+    description: 'Outstanding (published, unacknowledged) batches.',
+  }),
   /** After this long without the ingester's ack, the batch is published again. */
-  ackTimeoutMs: Type.Integer({ minimum: 100, default: 60_000, description: 'Resend a batch not acknowledged within this time; each timeout doubles it (up to 4x) until an ack arrives.' }),
+  ackTimeoutMs: Type.Integer({
+    minimum: 100,
+    default: 60_000,
+    description:
+      'Resend a batch not acknowledged within this time; each timeout doubles it (up to 4x) until an ack arrives.',
+  }),
   /** The horizon over which the backlog must drain within the budget before degrading. */
-  drainHorizonMs: Type.Integer({ minimum: 1000, default: 6 * 3_600_000, description: 'Degrade when backlog + live stream cannot drain within the budget over this horizon.' }),
+  drainHorizonMs: Type.Integer({
+    minimum: 1000,
+    default: 6 * 3_600_000,
+    description: 'Degrade when backlog + live stream cannot drain within the budget over this horizon.',
+  }),
   /**
    * Compression against earlier batches (frame v2): each batch of a priority class is compressed
    * against the bodies of the last acknowledged keyframes of that class, which the ingester kept.
@@ -18,8 +32,14 @@ export const SenderOptionsSchema = Type.Object({
     minimum: 0,
     maximum: 16,
     default: 12,
-    description: "Acknowledged keyframes of the same priority class each batch is compressed against (template samples also against the template counts' last two; 0 = every batch standalone).",
+    description:
+      "Acknowledged keyframes of the same priority class each batch is compressed against (template samples also against the template counts' last two; 0 = every batch standalone).",
   }),
-  keyframeEvery: Type.Integer({ minimum: 1, default: 2, description: 'Every Nth batch of a class is a keyframe, whose body the ingester keeps for later batches to refer to.' }),
+  keyframeEvery: Type.Integer({
+    minimum: 1,
+    default: 2,
+    description:
+      'Every Nth batch of a class is a keyframe, whose body the ingester keeps for later batches to refer to.',
+  }),
 });
 export type SenderOptions = Static<typeof SenderOptionsSchema>;

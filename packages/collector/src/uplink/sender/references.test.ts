@@ -14,13 +14,34 @@ function batch(seq: number, text = `GET /items/${seq % 5} 200 in ${seq}ms`): Bat
     sentAt: 1_764_300_060_000 + seq,
     windowStart: 1_764_300_000_000,
     windowEnd: 1_764_300_060_000,
-    containers: [{ id: 'c1', name: 'api', image: 'nginx:1.27', state: 'running', labels: { 'com.example.tier': 'front' } }],
+    containers: [
+      { id: 'c1', name: 'api', image: 'nginx:1.27', state: 'running', labels: { 'com.example.tier': 'front' } },
+    ],
     metrics: [],
-    logs: Array.from({ length: 20 }, (_, i) => ({ ts: 1_764_300_000_000 + i, container: 'api', level: 3 as const, message: `${text} worker ${i}`, stream: 'stderr' as const, repeat: 1, templateId: '', fields: {} })),
+    logs: Array.from({ length: 20 }, (_, i) => ({
+      ts: 1_764_300_000_000 + i,
+      container: 'api',
+      level: 3 as const,
+      message: `${text} worker ${i}`,
+      stream: 'stderr' as const,
+      repeat: 1,
+      templateId: '',
+      fields: {},
+    })),
     templates: [],
     events: [],
     drops: [],
-    health: { uplinkBytes: 0, rawBytes: 0, queueBatches: 0, queueBytes: 0, budgetLeftBytes: -1, degradeLevel: 0, cpuPct: 1, rssBytes: 1, agentVersion: 't' },
+    health: {
+      uplinkBytes: 0,
+      rawBytes: 0,
+      queueBatches: 0,
+      queueBytes: 0,
+      budgetLeftBytes: -1,
+      degradeLevel: 0,
+      cpuPct: 1,
+      rssBytes: 1,
+      agentVersion: 't',
+    },
   };
 }
 
@@ -93,7 +114,14 @@ describe('ReferenceBook', () => {
     book.acked(EPOCH, 1);
     const standalone = weak.encode(batch(2));
     const body = weak.reencode(first, { epoch: EPOCH, seq: 1, references: [], keyframe: true });
-    const against = body.ok && weak.reencode(standalone, { epoch: EPOCH, seq: 2, references: [{ seq: 1, body: body.value.body }], keyframe: false });
+    const against =
+      body.ok &&
+      weak.reencode(standalone, {
+        epoch: EPOCH,
+        seq: 2,
+        references: [{ seq: 1, body: body.value.body }],
+        keyframe: false,
+      });
     expect(against && against.ok && against.value.frame.length).toBeGreaterThan(standalone.length);
     expect(book.frameFor({ epoch: EPOCH, seq: 2, priorityClass: 1 }, standalone)).toEqual(standalone);
   });

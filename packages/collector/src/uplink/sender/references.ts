@@ -20,7 +20,9 @@ import { recordKey } from '../outbox/record.js';
  * same windows. Against the last two of those, class 3 took 22% fewer bytes in the reference
  * workload (bench/uplink-economy); no other pair of classes gained anything.
  */
-const ALSO_AGAINST: ReadonlyMap<number, { priorityClass: number; keyframes: number }> = new Map([[PriorityClass.infoSamples, { priorityClass: PriorityClass.templates, keyframes: 2 }]]);
+const ALSO_AGAINST: ReadonlyMap<number, { priorityClass: number; keyframes: number }> = new Map([
+  [PriorityClass.infoSamples, { priorityClass: PriorityClass.templates, keyframes: 2 }],
+]);
 
 export interface ReferenceBookOptions {
   /** Keyframes kept per class as references; 0 turns the mechanism off. */
@@ -69,7 +71,10 @@ export class ReferenceBook {
     // standalone frame with one more flag bit: never larger.)
     if (!r.ok || r.value.frame.length > standalone.length) return standalone;
     if (keyframe) {
-      this.pending.set(recordKey(rec.epoch, rec.seq), { priorityClass: rec.priorityClass, ref: { seq: rec.seq, body: r.value.body } });
+      this.pending.set(recordKey(rec.epoch, rec.seq), {
+        priorityClass: rec.priorityClass,
+        ref: { seq: rec.seq, body: r.value.body },
+      });
       this.sinceKeyframe.set(rec.priorityClass, 0);
       this.s.keyframes++;
     } else this.sinceKeyframe.set(rec.priorityClass, since + 1);

@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { TemplateTexts } from './template-texts.js';
 
 const HOUR = 3_600_000;
-const row = (id: string, template: string, lastSeen: number, container = 'api'): LogTemplate => ({ container, id, template, level: 2, count: 1, firstSeen: lastSeen, lastSeen, samples: [] });
+const row = (id: string, template: string, lastSeen: number, container = 'api'): LogTemplate => ({
+  container,
+  id,
+  template,
+  level: 2,
+  count: 1,
+  firstSeen: lastSeen,
+  lastSeen,
+  samples: [],
+});
 const texts = (rows: LogTemplate[]) => rows.map((r) => r.template);
 
 describe('TemplateTexts', () => {
@@ -14,11 +23,22 @@ describe('TemplateTexts', () => {
     // Not acknowledged yet: still carried.
     expect(texts(book.omitHeld([row('a', 'GET <*>', 61_000)]))).toEqual(['GET <*>']);
     book.acked(1, 1);
-    expect(texts(book.omitHeld([row('a', 'GET <*>', 121_000), row('a', 'GET <*> <*>', 121_000), row('a', 'GET <*>', 121_000, 'web')]))).toEqual(['', 'GET <*> <*>', 'GET <*>']);
+    expect(
+      texts(
+        book.omitHeld([
+          row('a', 'GET <*>', 121_000),
+          row('a', 'GET <*> <*>', 121_000),
+          row('a', 'GET <*>', 121_000, 'web'),
+        ]),
+      ),
+    ).toEqual(['', 'GET <*> <*>', 'GET <*>']);
     const changed = book.omitHeld([row('a', 'GET <*> <*>', 181_000)]);
     book.carried(1, 2, changed, 240_000);
     book.acked(1, 2);
-    expect(texts(book.omitHeld([row('a', 'GET <*> <*>', 241_000), row('a', 'GET <*>', 241_000)]))).toEqual(['', 'GET <*>']);
+    expect(texts(book.omitHeld([row('a', 'GET <*> <*>', 241_000), row('a', 'GET <*>', 241_000)]))).toEqual([
+      '',
+      'GET <*>',
+    ]);
   });
 
   it('relies on a text only within the lookback, and never on a batch that was not acknowledged', () => {
@@ -34,7 +54,9 @@ describe('TemplateTexts', () => {
     book.carried(1, 3, [row('b', 'y <*> z', 2 * HOUR + 120_000)], 2 * HOUR + 120_000);
     book.acked(1, 3);
     book.acked(1, 2);
-    expect(texts(book.omitHeld([row('b', 'y <*> z', 2 * HOUR + 180_000), row('b', 'y <*>', 2 * HOUR + 180_000)]))).toEqual(['', 'y <*>']);
+    expect(
+      texts(book.omitHeld([row('b', 'y <*> z', 2 * HOUR + 180_000), row('b', 'y <*>', 2 * HOUR + 180_000)])),
+    ).toEqual(['', 'y <*>']);
   });
 
   it('forgets what aged past the lookback, acknowledged or not', () => {

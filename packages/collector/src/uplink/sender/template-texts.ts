@@ -32,13 +32,17 @@ export class TemplateTexts {
   omitHeld(templates: readonly LogTemplate[]): LogTemplate[] {
     return templates.map((t) => {
       const h = this.held.get(keyOf(t));
-      return h !== undefined && h.text === t.template && h.at >= t.lastSeen - this.lookbackMs ? { ...t, template: '' } : t;
+      return h !== undefined && h.text === t.template && h.at >= t.lastSeen - this.lookbackMs
+        ? { ...t, template: '' }
+        : t;
     });
   }
 
   /** Notes the texts a submitted batch carries; `now` (its window's end) ages out what can no longer be relied on. */
   carried(epoch: number, seq: number, templates: readonly LogTemplate[], now: number): void {
-    const rows = templates.filter((t) => t.template !== '').map((t) => ({ key: keyOf(t), text: t.template, at: t.lastSeen }));
+    const rows = templates
+      .filter((t) => t.template !== '')
+      .map((t) => ({ key: keyOf(t), text: t.template, at: t.lastSeen }));
     if (rows.length > 0) this.pending.set(recordKey(epoch, seq), rows);
     // Once per window (its batches share `now`): stale entries are never used (omitHeld checks the
     // age), so pruning only bounds memory.

@@ -9,7 +9,15 @@
  */
 import type { Batch, BatchCodec, DropCount, NodeHealth } from '@edge-telemetry/protocol';
 import { topics } from '@edge-telemetry/protocol';
-import { capacityWithin, createBudgetState, degradeLevel, giveBack, snapshot, tryTake, type BudgetState } from '../budget/budget.js';
+import {
+  capacityWithin,
+  createBudgetState,
+  degradeLevel,
+  giveBack,
+  snapshot,
+  tryTake,
+  type BudgetState,
+} from '../budget/budget.js';
 import type { BudgetOptions } from '../budget/options.js';
 import { CollectorError } from '../../errors.js';
 import { Outbox, type OutboxRecord, type OutboxStats } from '../outbox/outbox.js';
@@ -47,7 +55,10 @@ export interface UplinkStats {
   references: ReferenceStats;
 }
 
-export type UplinkHealth = Pick<NodeHealth, 'uplinkBytes' | 'queueBatches' | 'queueBytes' | 'budgetLeftBytes' | 'degradeLevel'>;
+export type UplinkHealth = Pick<
+  NodeHealth,
+  'uplinkBytes' | 'queueBatches' | 'queueBytes' | 'budgetLeftBytes' | 'degradeLevel'
+>;
 
 export interface UplinkDeps {
   node: string;
@@ -142,7 +153,8 @@ export class Uplink {
     const evictions = priorityClass === PriorityClass.summaries ? outbox.unreportedEvictions() : [];
     const drops: DropCount[] = [...batch.drops];
     evictions.forEach((count, cls) => {
-      if (count > 0) drops.push({ stage: EVICT_STAGE, reason: PRIORITY_CLASS_REASONS[cls] ?? String(cls), container: '', count });
+      if (count > 0)
+        drops.push({ stage: EVICT_STAGE, reason: PRIORITY_CLASS_REASONS[cls] ?? String(cls), container: '', count });
     });
     const templates = this.texts.omitHeld(batch.templates);
     const payload = codec.encode({ ...batch, templates, drops, epoch, seq });
@@ -162,7 +174,13 @@ export class Uplink {
     const s = this.stats();
     const uplinkBytes = this.bytesSent - this.bytesReported;
     this.bytesReported = this.bytesSent;
-    return { uplinkBytes, queueBatches: s.queueBatches, queueBytes: s.queueBytes, budgetLeftBytes: s.budgetLeftBytes, degradeLevel: s.degradeLevel };
+    return {
+      uplinkBytes,
+      queueBatches: s.queueBatches,
+      queueBytes: s.queueBytes,
+      budgetLeftBytes: s.budgetLeftBytes,
+      degradeLevel: s.degradeLevel,
+    };
   }
 
   stats(): UplinkStats {
@@ -170,7 +188,12 @@ export class Uplink {
     const ob = this.d.outbox.stats();
     const snap = snapshot(this.budget, now, this.d.budget);
     const horizon = this.d.options.drainHorizonMs;
-    const budgetLevel = degradeLevel(ob.liveBytes, this.currentRate(now), capacityWithin(this.budget, now, horizon, this.d.budget), horizon);
+    const budgetLevel = degradeLevel(
+      ob.liveBytes,
+      this.currentRate(now),
+      capacityWithin(this.budget, now, horizon, this.d.budget),
+      horizon,
+    );
     return {
       epoch: ob.epoch,
       connected: this.connected,

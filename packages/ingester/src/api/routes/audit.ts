@@ -9,7 +9,13 @@ export const AuditQuery = Type.Object(
   {
     from: Type.Optional(TimeParam),
     to: Type.Optional(TimeParam),
-    action: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "One action only: 'request' (a log pull), 'token.create', 'token.revoke', 'forbidden', ..." })),
+    action: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "One action only: 'request' (a log pull), 'token.create', 'token.revoke', 'forbidden', ...",
+      }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
   },
   { additionalProperties: false },
@@ -30,16 +36,38 @@ const Entry = Type.Object({
 
 const DEFAULT_SPAN_MS = 7 * 86_400_000;
 const MAX_SPAN_MS = 400 * 86_400_000;
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 429: { $ref: 'Error#' }, 503: { $ref: 'Error#' } };
+const errors = {
+  400: { $ref: 'Error#' },
+  401: { $ref: 'Error#' },
+  403: { $ref: 'Error#' },
+  429: { $ref: 'Error#' },
+  503: { $ref: 'Error#' },
+};
 
 export async function auditRoutes(app: FastifyInstance, deps: { audit: AuditLog; now?: () => number }): Promise<void> {
   const now = deps.now ?? Date.now;
   app.get<{ Querystring: AuditQueryT }>(
     '/api/v1/audit',
-    { config: { role: 'admin' }, schema: { summary: 'Audit trail: log pulls and admin actions with who, what, when and outcome (admin)', querystring: AuditQuery, response: { 200: Type.Object({ entries: Type.Array(Entry) }), ...errors } } },
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Audit trail: log pulls and admin actions with who, what, when and outcome (admin)',
+        querystring: AuditQuery,
+        response: { 200: Type.Object({ entries: Type.Array(Entry) }), ...errors },
+      },
+    },
     async (req) => {
-      const range = timeRange(req.query.from, req.query.to, now(), { defaultSpanMs: DEFAULT_SPAN_MS, maxSpanMs: MAX_SPAN_MS });
-      return { entries: await deps.audit.list({ ...range, limit: req.query.limit ?? 1000, ...(req.query.action ? { action: req.query.action } : {}) }) };
+      const range = timeRange(req.query.from, req.query.to, now(), {
+        defaultSpanMs: DEFAULT_SPAN_MS,
+        maxSpanMs: MAX_SPAN_MS,
+      });
+      return {
+        entries: await deps.audit.list({
+          ...range,
+          limit: req.query.limit ?? 1000,
+          ...(req.query.action ? { action: req.query.action } : {}),
+        }),
+      };
     },
   );
 }

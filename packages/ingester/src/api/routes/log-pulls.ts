@@ -20,7 +20,9 @@ export interface LogPullRouteDeps {
   now?: () => number;
 }
 
-const TimeValue = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], { description: 'Epoch ms, ISO-8601, or a duration back from now (2h, 30m).' });
+const TimeValue = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], {
+  description: 'Epoch ms, ISO-8601, or a duration back from now (2h, 30m).',
+});
 const Level = Type.Union(LOG_LEVEL_NAMES.map((l) => Type.Literal(l)));
 
 export const CreatePullBody = Type.Object(
@@ -30,9 +32,22 @@ export const CreatePullBody = Type.Object(
     until: Type.Optional(TimeValue),
     tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
     level: Type.Optional(Level),
-    grep: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Substring the line must contain.' })),
-    maxBytes: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Stop after this many raw line bytes.' })),
-    expiresInS: Type.Optional(Type.Integer({ minimum: 1, description: 'How long to wait for an offline node (default: the ingester\'s pull.expiresInMs).' })),
+    grep: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1024, description: 'Substring the line must contain.' }),
+    ),
+    maxBytes: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'Stop after this many raw line bytes.',
+      }),
+    ),
+    expiresInS: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: "How long to wait for an offline node (default: the ingester's pull.expiresInMs).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -42,7 +57,9 @@ const PullParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64
 type PullParamsT = Static<typeof PullParams>;
 const NodeParams = Type.Object({ node: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }) });
 type NodeParamsT = Static<typeof NodeParams>;
-const LinesQuery = Type.Object({ follow: Type.Optional(Type.Boolean({ default: false, description: 'Keep the response open until the pull ends.' })) });
+const LinesQuery = Type.Object({
+  follow: Type.Optional(Type.Boolean({ default: false, description: 'Keep the response open until the pull ends.' })),
+});
 type LinesQueryT = Static<typeof LinesQuery>;
 
 const State = Type.Union(['queued', 'running', 'done', 'failed', 'expired', 'cancelled'].map((s) => Type.Literal(s)));
@@ -63,7 +80,13 @@ export const PullStatus = Type.Object({
   filter: Type.Object({}, { additionalProperties: true }),
 });
 
-const errors = { 400: { $ref: 'Error#' }, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 503: { $ref: 'Error#' } };
+const errors = {
+  400: { $ref: 'Error#' },
+  401: { $ref: 'Error#' },
+  403: { $ref: 'Error#' },
+  404: { $ref: 'Error#' },
+  503: { $ref: 'Error#' },
+};
 /** Pulling and reading a node's raw logs needs the engineer role (auth/access.ts). */
 const engineer = { role: 'engineer' as const };
 const LINES_PER_READ_CHUNKS = 64;
@@ -93,8 +116,20 @@ function status(r: PullRecord): Static<typeof PullStatus> {
 function toFilter(b: CreatePullBodyT, now: number): PullFilter {
   const since = parsePullTime(b.since, 'since', now);
   const until = b.until === undefined ? undefined : parsePullTime(b.until, 'until', now);
-  if (until !== undefined && until <= since) throw new IngesterError('ET_ERR_BAD_REQUEST', `until (${new Date(until).toISOString()}) must be after since (${new Date(since).toISOString()})`);
-  return { since, ...(until !== undefined ? { until } : {}), ...(b.container ? { container: b.container } : {}), ...(b.tail ? { tail: b.tail } : {}), ...(b.level ? { level: b.level } : {}), ...(b.grep ? { grep: b.grep } : {}), ...(b.maxBytes ? { maxBytes: b.maxBytes } : {}) };
+  if (until !== undefined && until <= since)
+    throw new IngesterError(
+      'ET_ERR_BAD_REQUEST',
+      `until (${new Date(until).toISOString()}) must be after since (${new Date(since).toISOString()})`,
+    );
+  return {
+    since,
+    ...(until !== undefined ? { until } : {}),
+    ...(b.container ? { container: b.container } : {}),
+    ...(b.tail ? { tail: b.tail } : {}),
+    ...(b.level ? { level: b.level } : {}),
+    ...(b.grep ? { grep: b.grep } : {}),
+    ...(b.maxBytes ? { maxBytes: b.maxBytes } : {}),
+  };
 }
 
 export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps): Promise<void> {
@@ -103,9 +138,23 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
 
   app.post<{ Params: NodeParamsT; Body: CreatePullBodyT }>(
     '/api/v1/nodes/:node/log-pulls',
-    { config: engineer, attachValidation: true, schema: { summary: 'Pull a node\'s full logs for a time range (asynchronous)', params: NodeParams, body: CreatePullBody, response: { 202: Type.Object({ id: Type.String() }), ...errors } } },
+    {
+      config: engineer,
+      attachValidation: true,
+      schema: {
+        summary: "Pull a node's full logs for a time range (asynchronous)",
+        params: NodeParams,
+        body: CreatePullBody,
+        response: { 202: Type.Object({ id: Type.String() }), ...errors },
+      },
+    },
     async (req, reply) => {
-      const base = { node: req.params.node ?? '', actor: req.principal, remoteAddress: req.ip, filter: req.body as unknown };
+      const base = {
+        node: req.params.node ?? '',
+        actor: req.principal,
+        remoteAddress: req.ip,
+        filter: req.body as unknown,
+      };
       let filter: PullFilter;
       try {
         if (req.validationError) throw new IngesterError('ET_ERR_BAD_REQUEST', req.validationError.message);
@@ -116,7 +165,13 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
         throw e;
       }
       const expiresInMs = req.body.expiresInS === undefined ? undefined : req.body.expiresInS * 1000;
-      const r = await coordinator.create({ node: req.params.node, filter, actor: req.principal, remoteAddress: req.ip, expiresInMs });
+      const r = await coordinator.create({
+        node: req.params.node,
+        filter,
+        actor: req.principal,
+        remoteAddress: req.ip,
+        expiresInMs,
+      });
       return reply.status(202).send({ id: r.id });
     },
   );
@@ -127,23 +182,44 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
     return r;
   }
 
-  app.get<{ Params: PullParamsT }>('/api/v1/log-pulls/:id', { config: engineer, schema: { summary: 'State and progress of a log pull', params: PullParams, response: { 200: PullStatus, ...errors } } }, async (req) =>
-    status(await found(req.params.id)),
+  app.get<{ Params: PullParamsT }>(
+    '/api/v1/log-pulls/:id',
+    {
+      config: engineer,
+      schema: {
+        summary: 'State and progress of a log pull',
+        params: PullParams,
+        response: { 200: PullStatus, ...errors },
+      },
+    },
+    async (req) => status(await found(req.params.id)),
   );
 
-  app.delete<{ Params: PullParamsT }>('/api/v1/log-pulls/:id', { config: engineer, schema: { summary: 'Cancel a log pull, on the node too', params: PullParams, response: { 200: PullStatus, ...errors } } }, async (req) => {
-    await found(req.params.id);
-    const r = await coordinator.cancel(req.params.id, req.principal, req.ip);
-    if (!r) throw new IngesterError('ET_ERR_NOT_FOUND', `no log pull ${req.params.id}`);
-    return status(r);
-  });
+  app.delete<{ Params: PullParamsT }>(
+    '/api/v1/log-pulls/:id',
+    {
+      config: engineer,
+      schema: {
+        summary: 'Cancel a log pull, on the node too',
+        params: PullParams,
+        response: { 200: PullStatus, ...errors },
+      },
+    },
+    async (req) => {
+      await found(req.params.id);
+      const r = await coordinator.cancel(req.params.id, req.principal, req.ip);
+      if (!r) throw new IngesterError('ET_ERR_NOT_FOUND', `no log pull ${req.params.id}`);
+      return status(r);
+    },
+  );
 
   app.get<{ Params: PullParamsT; Querystring: LinesQueryT }>(
     '/api/v1/log-pulls/:id/lines',
     {
       config: engineer,
       schema: {
-        summary: 'The pulled lines in order, streamed as they arrive: text/plain (one line each) or NDJSON (Accept: application/x-ndjson)',
+        summary:
+          'The pulled lines in order, streamed as they arrive: text/plain (one line each) or NDJSON (Accept: application/x-ndjson)',
         params: PullParams,
         querystring: LinesQuery,
         response: { 200: { description: 'text/plain or application/x-ndjson', type: 'string' }, ...errors },
@@ -162,7 +238,10 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
           while (seq < p.contiguous) {
             const to = Math.min(p.contiguous, seq + LINES_PER_READ_CHUNKS);
             const lines = await coordinator.readLines(id, seq, to);
-            if (lines.length > 0) yield ndjson ? lines.map((l) => JSON.stringify(splitPulledLine(l)) + '\n').join('') : lines.join('\n') + '\n';
+            if (lines.length > 0)
+              yield ndjson
+                ? lines.map((l) => JSON.stringify(splitPulledLine(l)) + '\n').join('')
+                : lines.join('\n') + '\n';
             seq = to;
           }
           if (p.terminal || !follow) return;

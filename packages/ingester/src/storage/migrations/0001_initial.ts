@@ -6,7 +6,6 @@ import { TABLES } from '../tables.js';
 import type { Migration } from './types.js';
 import { MERGE_TREE_SETTINGS as SETTINGS, TIME } from './ddl.js';
 
-
 export const migration0001: Migration = {
   version: 1,
   name: 'initial',

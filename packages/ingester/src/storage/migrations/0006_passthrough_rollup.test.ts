@@ -34,14 +34,45 @@ function windows(firstDay: number): unknown[][] {
       for (const metric of ['cpu.usage_pct', 'mem.usage_bytes']) {
         const min = r(400) / 4;
         const bins = (len: number) => Array.from({ length: len }, () => 1 + r(9));
-        out.push([NODE, container, metric, start, start + WINDOW_MS, 1 + r(20), r(4000) / 4, min, min + r(400) / 4, r(400) / 4, r(3), 0, r(3), r(40) - 5, bins(1 + r(6)), r(10), bins(r(3))]);
+        out.push([
+          NODE,
+          container,
+          metric,
+          start,
+          start + WINDOW_MS,
+          1 + r(20),
+          r(4000) / 4,
+          min,
+          min + r(400) / 4,
+          r(400) / 4,
+          r(3),
+          0,
+          r(3),
+          r(40) - 5,
+          bins(1 + r(6)),
+          r(10),
+          bins(r(3)),
+        ]);
       }
   }
   return out;
 }
 
 type SeriesPoint = Awaited<ReturnType<typeof metricSeries>>[number]['points'][number];
-type RefRow = [string, string, number, number | string, number, number, number, number, number | string, number | string, [number[], (number | string)[]], [number[], (number | string)[]]];
+type RefRow = [
+  string,
+  string,
+  number,
+  number | string,
+  number,
+  number,
+  number,
+  number,
+  number | string,
+  number | string,
+  [number[], (number | string)[]],
+  [number[], (number | string)[]],
+];
 
 describe('migration 6: pass-through hourly rollup', () => {
   let dir: string;
@@ -56,19 +87,31 @@ describe('migration 6: pass-through hourly rollup', () => {
 
   // optimize_on_insert = 0 keeps each window its own rollup row, as a merge-free reader may meet them.
   const insert = (table: string, values: unknown[][]) =>
-    client.insert({ table, columns: [...COLUMNS.metrics], values, format: 'JSONCompactEachRow', clickhouse_settings: { insert_deduplication_token: '', optimize_on_insert: 0 } });
+    client.insert({
+      table,
+      columns: [...COLUMNS.metrics],
+      values,
+      format: 'JSONCompactEachRow',
+      clickhouse_settings: { insert_deduplication_token: '', optimize_on_insert: 0 },
+    });
   const query = async <T>(sql: string) => (await client.query({ query: sql, format: 'JSONCompactEachRow' })).json<T>();
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-rollup-'));
     client = createClickHouseClient({ dataDir: dir });
-    await migrate(client, { retention }, MIGRATIONS.filter((m) => m.version <= 5));
+    await migrate(
+      client,
+      { retention },
+      MIGRATIONS.filter((m) => m.version <= 5),
+    );
     await client.command({ query: `CREATE TABLE ${REF} AS ${TABLES.metrics}` });
     await insert(REF, rows);
     // Several inserts, so version 2's table holds several partial states per hour.
     for (let i = 0; i < before.length; i += 500) await insert(TABLES.metrics, before.slice(i, i + 500));
     // What retention does to the oldest day of the raw table; version 2's rollup still has it.
-    await client.command({ query: `ALTER TABLE ${TABLES.metrics} DROP PARTITION '${new Date(firstDay).toISOString().slice(0, 10)}'` });
+    await client.command({
+      query: `ALTER TABLE ${TABLES.metrics} DROP PARTITION '${new Date(firstDay).toISOString().slice(0, 10)}'`,
+    });
   });
   afterAll(async () => {
     await client.close();
@@ -80,13 +123,16 @@ describe('migration 6: pass-through hourly rollup', () => {
     // Unmerged rows are what a reader meets after any insert: the query must aggregate them itself.
     await client.command({ query: `SYSTEM STOP MERGES ${TABLES.metricsHourly}` });
     await insert(TABLES.metrics, after);
-    const countRollup = async () => Number((await query<[number | string]>(`SELECT sum(Count) FROM ${TABLES.metricsHourly}`))[0]?.[0]);
+    const countRollup = async () =>
+      Number((await query<[number | string]>(`SELECT sum(Count) FROM ${TABLES.metricsHourly}`))[0]?.[0]);
     const counted = await countRollup();
     expect(counted).toBe(rows.reduce((n, row) => n + (row[5] as number), 0));
 
     expect(await migrate(client, { retention })).toEqual({ applied: [], retentionChanged: [] });
     expect(await countRollup()).toBe(counted);
-    const names = (await query<[string]>(`SELECT name FROM system.tables WHERE database = currentDatabase()`)).map(([n]) => n);
+    const names = (await query<[string]>(`SELECT name FROM system.tables WHERE database = currentDatabase()`)).map(
+      ([n]) => n,
+    );
     expect(names).toContain(`${TABLES.metricsHourly}_mv`);
     expect(names).not.toContain(HOURLY_V2);
     expect(names).not.toContain(`${HOURLY_V2}_mv`);
@@ -96,26 +142,55 @@ describe('migration 6: pass-through hourly rollup', () => {
     const expected = await referenceSeries();
     expect(expected).toHaveLength(4 * 72);
     const range = { node: NODE, from: firstDay, to: firstDay + 3 * DAY_MS, stepS: 3600, maxRows: 100_000 };
-    const flatten = (series: Awaited<ReturnType<typeof metricSeries>>) => series.flatMap((s) => s.points.map((p) => ({ container: s.container, metric: s.metric, ...p })));
+    const flatten = (series: Awaited<ReturnType<typeof metricSeries>>) =>
+      series.flatMap((s) => s.points.map((p) => ({ container: s.container, metric: s.metric, ...p })));
     expect(flatten(await metricSeries(client, range))).toEqual(expected);
-    expect(Number((await query<[number | string]>(`SELECT count() FROM ${TABLES.metricsHourly}`))[0]?.[0])).toBeGreaterThan(expected.length);
+    expect(
+      Number((await query<[number | string]>(`SELECT count() FROM ${TABLES.metricsHourly}`))[0]?.[0]),
+    ).toBeGreaterThan(expected.length);
     await client.command({ query: `SYSTEM START MERGES ${TABLES.metricsHourly}` });
     await client.command({ query: `OPTIMIZE TABLE ${TABLES.metricsHourly} FINAL` });
-    expect(Number((await query<[number | string]>(`SELECT count() FROM ${TABLES.metricsHourly}`))[0]?.[0])).toBe(expected.length);
+    expect(Number((await query<[number | string]>(`SELECT count() FROM ${TABLES.metricsHourly}`))[0]?.[0])).toBe(
+      expected.length,
+    );
     expect(flatten(await metricSeries(client, range))).toEqual(expected);
   });
 
   /** Hourly points computed from the reference copy of every raw row, the way the raw query reads them. */
   async function referenceSeries(): Promise<({ container: string; metric: string } & SeriesPoint)[]> {
-    const data = await query<RefRow>(`SELECT ContainerName, MetricName, toUnixTimestamp(toStartOfHour(toDateTime(StartTimeUnix))) * 1000 AS t,
+    const data =
+      await query<RefRow>(`SELECT ContainerName, MetricName, toUnixTimestamp(toStartOfHour(toDateTime(StartTimeUnix))) * 1000 AS t,
         sum(Count), sum(Sum), min(Min), max(Max), argMax(Last, TimeUnix), sum(Gaps), sum(SketchZeros),
         sumMap(arrayMap(i -> SketchOffset + i - 1, arrayEnumerate(SketchCounts)), SketchCounts),
         sumMap(arrayMap(i -> SketchNegOffset + i - 1, arrayEnumerate(SketchNegCounts)), SketchNegCounts)
       FROM ${REF} GROUP BY ContainerName, MetricName, t ORDER BY ContainerName, MetricName, t`);
     return data.map(([container, metric, t, count, sum, min, max, last, gaps, zeros, pos, neg]) => {
-      const [p50, p95, p99] = sketchQuantiles({ zeros: Number(zeros), posIdx: pos[0], posCounts: pos[1].map(Number), negIdx: neg[0], negCounts: neg[1].map(Number) }, [0.5, 0.95, 0.99]);
+      const [p50, p95, p99] = sketchQuantiles(
+        {
+          zeros: Number(zeros),
+          posIdx: pos[0],
+          posCounts: pos[1].map(Number),
+          negIdx: neg[0],
+          negCounts: neg[1].map(Number),
+        },
+        [0.5, 0.95, 0.99],
+      );
       const n = Number(count);
-      return { container, metric, t: new Date(t).toISOString(), count: n, sum, min, max, avg: sum / n, last, gaps: Number(gaps), p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null };
+      return {
+        container,
+        metric,
+        t: new Date(t).toISOString(),
+        count: n,
+        sum,
+        min,
+        max,
+        avg: sum / n,
+        last,
+        gaps: Number(gaps),
+        p50: p50 ?? null,
+        p95: p95 ?? null,
+        p99: p99 ?? null,
+      };
     });
   }
 });

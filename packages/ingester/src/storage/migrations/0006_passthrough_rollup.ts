@@ -29,7 +29,8 @@ import { HOURLY_V2 } from './0002_hourly_rollup.js';
 import type { Migration } from './types.js';
 
 const BINS = 'SimpleAggregateFunction(sumMap, Tuple(Array(Int32), Array(UInt64)))';
-const COLUMNS = 'NodeName, ContainerName, MetricName, StartTimeUnix, Count, Sum, Min, Max, Last, Gaps, SketchZeros, SketchPos, SketchNeg';
+const COLUMNS =
+  'NodeName, ContainerName, MetricName, StartTimeUnix, Count, Sum, Min, Max, Last, Gaps, SketchZeros, SketchPos, SketchNeg';
 
 /** One raw window as one rollup row; shared by the view and the backfill so both store the same. */
 const PASS_THROUGH = `SELECT src.NodeName AS NodeName, src.ContainerName AS ContainerName, src.MetricName AS MetricName,

@@ -7,5 +7,12 @@ import { migration0006 } from './0006_passthrough_rollup.js';
 import type { Migration } from './types.js';
 
 /** Every schema version in order; append, never edit an applied one. */
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006];
+export const MIGRATIONS: readonly Migration[] = [
+  migration0001,
+  migration0002,
+  migration0003,
+  migration0004,
+  migration0005,
+  migration0006,
+];
 export type { Migration, MigrationContext } from './types.js';
