@@ -3,11 +3,12 @@
  * constructed here and nowhere else, so the runtime (collector.ts) stays free of configuration.
  */
 import path from 'node:path';
-import { createCollector, type Collector } from './collector.js';
+import { createCollector, type Collector, type StopOptions } from './collector.js';
 import type { CollectorConfig } from './config/options.js';
 import { DropCounter } from './pipeline/drop-counter.js';
 import type { LogSource, MetricSource } from './pipeline/types.js';
 import type { Logger } from './runtime/logger.js';
+import { Mailbox } from './runtime/mailbox.js';
 import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
 import { DeltaReader } from './self/delta-reader.js';
@@ -33,7 +34,7 @@ import type { Uplink } from './uplink/sender/uplink.js';
 import { systemClock } from './uplink/sender/clock.js';
 import { PullResponder } from './pull/responder.js';
 import { Redactor } from './transforms/redact/redactor.js';
-import type { BatchCodec } from '@edge-telemetry/protocol';
+import type { BatchCodec, CommandMessage, ContainerEvent, ContainerInfo } from '@edge-telemetry/protocol';
 
 export const AGENT_VERSION = '0.1.0';
 const STORE_FLUSH_MS = 5000;
@@ -46,8 +47,22 @@ export interface RunningCollector {
   pull: PullResponder | undefined;
   /** The /healthz and /metrics listener, when configured. */
   httpUrl: string | undefined;
-  stop(): Promise<void>;
+  /**
+   * Stops every part. With `seal: true` ("seal the current window, then stop") the sources stop
+   * first, the partial window is sealed into the outbox, and acks for what is queued are awaited
+   * while they keep coming (at most `ackWaitMs`), so a clean stop leaves little to resend.
+   */
+  stop(options?: RunningStopOptions): Promise<void>;
 }
+
+export interface RunningStopOptions extends StopOptions {
+  /** Longest wait for acks after the seal (default 5 s: inside the 10 s a container runtime gives before SIGKILL). */
+  ackWaitMs?: number;
+}
+
+/** After the seal, acks are awaited while they keep coming: this long without one ends the wait. */
+const ACK_IDLE_MS = 3000;
+const ACK_POLL_MS = 100;
 
 /**
  * Parts a process running many collectors (the fleet simulator) builds once and hands to each.
@@ -78,8 +93,9 @@ export async function buildCollector(
   const selfHealth = new SelfHealth({ meterProvider, reader: deltaReader, probe: shared.processProbe });
   const metricsLog: MetricsLog = (e) => log[e.level](e.msg, { code: e.code, ...e.fields });
   const deps = { log: metricsLog, meter: selfHealth.meter };
-  // eslint-disable-next-line prefer-const -- late binding, to be removed by building in dependency order
-  let collector: Collector | undefined;
+  // Built first and passed in, so that producers built early hand on to consumers built later.
+  const events = new Mailbox<ContainerEvent>();
+  const containers = new Map<string, ContainerInfo>();
 
   const metricSources: MetricSource[] = [];
   const logSources: LogSource[] = [];
@@ -88,7 +104,7 @@ export async function buildCollector(
   if (cgroup.enabled) metricSources.push(new CgroupSource(cgroup, deps));
   if (docker.enabled) {
     const source = new DockerSource(docker, deps);
-    source.startEvents((e) => collector?.event(e));
+    source.startEvents((e) => events.post(e));
     metricSources.push(source);
   }
   if (logFiles.enabled)
@@ -106,24 +122,11 @@ export async function buildCollector(
         containers: fleet,
         series: shared.demoSeries ?? (await loadDemoSeries()),
         scrapeIntervalMs: config.scrapeIntervalMs,
-        onEvent: (e) => collector?.event(e),
+        onEvent: (e) => events.post(e),
       }),
     );
     logSources.push(createDemoLogSource({ node: config.node, containers: fleet, pick: shared.demoLogPick }));
   }
-  // eslint-disable-next-line prefer-const -- late binding, to be removed by building in dependency order
-  let uplinkRef: Uplink | undefined;
-  let bytesCounted = 0;
-  metricSources.push({
-    name: 'self',
-    scrape: async (now) => {
-      const sent = uplinkRef?.stats().bytesSent ?? 0;
-      selfHealth.instruments.bytesSent.add(sent - bytesCounted);
-      bytesCounted = sent;
-      return { samples: await selfHealth.collect(now), containers: [], missing: [] };
-    },
-    close: () => selfHealth.close(),
-  });
 
   const store = config.store.enabled
     ? await LogStore.open({ ...config.store, dir: path.join(config.dataDir, 'logs') })
@@ -140,29 +143,15 @@ export async function buildCollector(
     now: Date.now,
     report: drops,
     // The runtime knows the containers from the latest scrapes; the log stages pick settings by them.
-    describe: (name) => collector?.container(name),
+    describe: (name) => containers.get(name),
     onRecord: store
       ? (r) => store.append(r) || drops.drop({ stage: 'store', reason: 'write_lag', container: r.container })
       : undefined,
   });
 
-  // Built before the uplink connects: a persistent session may deliver a queued pull command at once.
-  const pull = store
-    ? new PullResponder({
-        node: config.node,
-        store,
-        link: {
-          publish: (topic, payload) =>
-            uplinkRef ? uplinkRef.publishDirect(topic, payload) : Promise.reject(new Error('uplink not started')),
-          connected: () => uplinkRef?.isConnected ?? false,
-        },
-        options: config.pull,
-        redactor: config.pull.redact ? new Redactor(config.logs.redact) : undefined,
-        clock: systemClock,
-        log: (level, msg, fields) => log[level](msg, fields),
-      })
-    : undefined;
-
+  // A persistent session may deliver a queued pull command as soon as the uplink connects: it
+  // waits here until the responder, which publishes through the uplink, exists.
+  const commands = new Mailbox<CommandMessage>();
   const uplink = await createUplink({
     node: config.node,
     agentVersion: AGENT_VERSION,
@@ -176,9 +165,36 @@ export async function buildCollector(
       }),
     onBadMessage: (topic, err) =>
       log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
-    onCommand: (cmd) => pull?.handle(cmd),
+    onCommand: store ? (cmd) => commands.post(cmd) : undefined,
   });
-  uplinkRef = uplink;
+
+  const pull = store
+    ? new PullResponder({
+        node: config.node,
+        store,
+        link: {
+          publish: (topic, payload) => uplink.publishDirect(topic, payload),
+          connected: () => uplink.isConnected,
+        },
+        options: config.pull,
+        redactor: config.pull.redact ? new Redactor(config.logs.redact) : undefined,
+        clock: systemClock,
+        log: (level, msg, fields) => log[level](msg, fields),
+      })
+    : undefined;
+  if (pull) commands.deliverTo((cmd) => pull.handle(cmd));
+
+  let bytesCounted = 0;
+  metricSources.push({
+    name: 'self',
+    scrape: async (now) => {
+      const sent = uplink.stats().bytesSent;
+      selfHealth.instruments.bytesSent.add(sent - bytesCounted);
+      bytesCounted = sent;
+      return { samples: await selfHealth.collect(now), containers: [], missing: [] };
+    },
+    close: () => selfHealth.close(),
+  });
   selfHealth.observeQueue(() => {
     const s = uplink.stats();
     return { batches: s.queueBatches, bytes: s.queueBytes };
@@ -186,13 +202,15 @@ export async function buildCollector(
 
   // Under budget pressure metrics go at the first configured tier, or at five windows.
   const tierMs = config.downsample.tiersMs[0] ?? 5 * config.downsample.windowMs;
-  collector = createCollector({
+  const collector = createCollector({
     node: config.node,
     agentVersion: AGENT_VERSION,
     scrapeIntervalMs: config.scrapeIntervalMs,
     windowMs: config.downsample.windowMs,
     metricSources,
     logSources,
+    events,
+    containers,
     downsampler: new Downsampler(config.downsample, { sketches: ddSketchOps, report: drops }),
     tiers: { tierMs, roller: new TierRoller([tierMs], ddSketchOps) },
     logs,
@@ -220,9 +238,10 @@ export async function buildCollector(
     store,
     pull,
     httpUrl: httpServer?.url,
-    stop: async () => {
+    stop: async (options = {}) => {
       pull?.close();
-      await collector?.stop();
+      await collector.stop(options);
+      if (options.seal) await awaitAcks(uplink, options.ackWaitMs ?? 5000);
       await uplink.close();
       clearInterval(storeTimer);
       await store?.close();
@@ -230,4 +249,19 @@ export async function buildCollector(
       await meterProvider.shutdown();
     },
   };
+}
+
+/** Waits until nothing is queued, or the link is down, or no ack came for ACK_IDLE_MS (no ingester is answering), or maxMs passed. */
+async function awaitAcks(uplink: Uplink, maxMs: number): Promise<void> {
+  const start = Date.now();
+  let acked = -1;
+  let lastChange = start;
+  for (;;) {
+    const s = uplink.stats();
+    const now = Date.now();
+    if (s.acked !== acked) lastChange = now;
+    acked = s.acked;
+    if (!s.connected || s.queueBatches === 0 || now - lastChange >= ACK_IDLE_MS || now - start >= maxMs) return;
+    await new Promise((r) => setTimeout(r, ACK_POLL_MS));
+  }
 }

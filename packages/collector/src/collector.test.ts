@@ -12,6 +12,8 @@ import { Downsampler } from './transforms/downsample/downsampler.js';
 import { TierRoller } from './transforms/downsample/tiers.js';
 import { ddSketchOps } from './transforms/downsample/ddsketch-ops.js';
 import { LogPipeline } from './transforms/logs/pipeline.js';
+import { Mailbox } from './runtime/mailbox.js';
+import type { ContainerEvent } from '@edge-telemetry/protocol';
 import { logPipelineOptions } from './transforms/logs/options.js';
 
 const WINDOW = 200;
@@ -23,6 +25,7 @@ async function harness() {
   const drops = new DropCounter();
   const state = { level: 0 };
   const fleet = demoFleet('t', 2);
+  const events = new Mailbox<ContainerEvent>();
   const collector = createCollector({
     node: 't',
     agentVersion: 'test',
@@ -34,6 +37,8 @@ async function harness() {
     logSources: [
       createDemoLogSource({ node: 't', containers: fleet.map((c) => ({ ...c, logRate: 200 })), tickMs: 20 }),
     ],
+    events,
+    containers: new Map(),
     downsampler: new Downsampler({ windowMs: WINDOW, tiersMs: [TIER] }, { sketches: ddSketchOps, report: drops }),
     tiers: { tierMs: TIER, roller: new TierRoller([TIER], ddSketchOps) },
     logs: new LogPipeline(logPipelineOptions({}), { now: Date.now, report: drops }),
@@ -52,7 +57,7 @@ async function harness() {
     now: Date.now,
     log: { info: () => {}, warn: () => {}, error: () => {} },
   });
-  return { collector, sent, state };
+  return { collector, sent, state, events };
 }
 
 const cpuWindows = (sent: Array<{ draft: BatchDraft }>): MetricSummary[] =>
@@ -81,9 +86,9 @@ describe('collector runtime', () => {
   });
 
   it('withholds the least valuable classes under degradation and counts what it withheld', async () => {
-    const { collector, sent, state } = await harness();
+    const { collector, sent, state, events } = await harness();
     state.level = 3;
-    collector.event({ ts: Date.now(), container: 'plc-bridge', kind: 'oom', attrs: {} });
+    events.post({ ts: Date.now(), container: 'plc-bridge', kind: 'oom', attrs: {} });
     await collector.start();
     await new Promise((r) => setTimeout(r, 2 * WINDOW + 50));
     await collector.stop();
@@ -93,5 +98,18 @@ describe('collector runtime', () => {
     const withheld = sent.flatMap((s) => s.draft.drops).filter((d) => d.stage === 'uplink.degrade');
     expect(withheld.map((d) => d.reason).sort()).toContain('info_samples');
     expect(withheld.reduce((n, d) => n + d.count, 0)).toBeGreaterThan(0);
+  });
+
+  it('stop({ seal: true }) seals the partial window after the sources stopped; a plain stop does not', async () => {
+    for (const seal of [true, false]) {
+      const { collector, sent } = await harness();
+      await collector.start();
+      await new Promise((r) => setTimeout(r, WINDOW / 2));
+      const before = Date.now();
+      await collector.stop({ seal });
+      const partial = sent.filter((s) => s.cls === 0 && s.draft.windowEnd >= before);
+      expect(partial.length).toBe(seal ? 1 : 0);
+      if (seal) expect(partial[0]!.draft.windowEnd % WINDOW).not.toBe(0);
+    }
   });
 });

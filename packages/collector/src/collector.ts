@@ -13,6 +13,7 @@ import { PRIORITY_CLASS_REASONS, type PriorityClassValue } from './uplink/sender
 import type { DropCounter } from './pipeline/drop-counter.js';
 import { startAlignedTimer, type AlignedTimer } from './runtime/aligned-timer.js';
 import type { Logger } from './runtime/logger.js';
+import type { Mailbox } from './runtime/mailbox.js';
 
 /** Bytes of one compact `docker stats` JSON document (the corpus' five real payloads average ~2 KB minified). */
 const RAW_STATS_BYTES_PER_CONTAINER = 2000;
@@ -34,6 +35,10 @@ export interface CollectorParts {
   windowMs: number;
   metricSources: MetricSource[];
   logSources: LogSource[];
+  /** Container lifecycle events as the sources post them; each is sent at once (EVENT_FLUSH_DELAY_MS). */
+  events: Pick<Mailbox<ContainerEvent>, 'deliverTo'>;
+  /** What the latest scrapes said about each container (name, image, labels); the runtime fills it, the log stages read it. */
+  containers: Map<string, ContainerInfo>;
   downsampler: {
     ingest(source: string, result: Pick<ScrapeResult, 'samples'>): void;
     flush(windowEnd: number): MetricSummary[];
@@ -54,19 +59,23 @@ export interface CollectorParts {
   log: Logger;
 }
 
+export interface StopOptions {
+  /**
+   * Seal the current partial window once the sources have stopped, so that what it holds so far
+   * is in the outbox (on disk) before the process exits, and sent on the next start.
+   */
+  seal?: boolean;
+}
+
 export interface Collector {
   start(): Promise<void>;
-  /** Seals the current window now (used on shutdown and by tests). */
+  /** Seals the current window now (tests). */
   flush(): Promise<void>;
-  stop(): Promise<void>;
-  /** Sends an event at once (sources call it through their onEvent hook). */
-  event(e: ContainerEvent): void;
-  /** What the latest scrapes said about a container (name, image, labels). */
-  container(name: string): ContainerInfo | undefined;
+  stop(options?: StopOptions): Promise<void>;
 }
 
 export function createCollector(p: CollectorParts): Collector {
-  const containers = new Map<string, ContainerInfo>();
+  const containers = p.containers;
   let rawBytes = 0;
   let windowStart = Math.floor(p.now() / p.windowMs) * p.windowMs;
   let pendingEvents: ContainerEvent[] = [];
@@ -183,6 +192,11 @@ export function createCollector(p: CollectorParts): Collector {
     );
   };
 
+  p.events.deliverTo((e) => {
+    pendingEvents.push(e);
+    eventTimer ??= setTimeout(flushEvents, EVENT_FLUSH_DELAY_MS);
+  });
+
   const onLine = (line: RawLogLine) => {
     rawBytes += line.rawBytes;
     p.logs.push(line);
@@ -205,17 +219,15 @@ export function createCollector(p: CollectorParts): Collector {
       flushEvents();
       await sealWindow(p.now());
     },
-    async stop() {
+    async stop(options = {}) {
       await Promise.all(timers.map((t) => t.stop()));
       for (const s of p.logSources) await s.stop();
       flushEvents();
       if (eventTimer) clearTimeout(eventTimer);
+      // After the sources stopped, so that no line arrives after the seal and stays unsent.
+      if (options.seal)
+        await sealWindow(p.now()).catch((err: Error) => p.log.error('final seal failed', { err: err.message }));
       for (const s of p.metricSources) await s.close();
-    },
-    container: (name) => containers.get(name),
-    event(e: ContainerEvent) {
-      pendingEvents.push(e);
-      eventTimer ??= setTimeout(flushEvents, EVENT_FLUSH_DELAY_MS);
     },
   };
 }

@@ -14,7 +14,7 @@ import {
   type RunningCollector,
 } from '@edge-telemetry/collector';
 import { createBatchCodec } from '@edge-telemetry/protocol';
-import { fleetTotals, nodeFigures, type NodeFigures } from './figures.js';
+import { nodeFigures, type NodeFigures } from './figures.js';
 import { nodeConfig, nodeId } from './node-config.js';
 import type { SimulateOptions } from './options.js';
 import { openOutageGate, type OutageGate } from './outage-gate.js';
@@ -47,7 +47,7 @@ const OUTAGE_STEP_MS = 1000;
 const START_CONCURRENCY = 16;
 const PROBE_PERIOD_MS = 1000;
 /** After the last window is sealed, acks are awaited while they keep coming, this long at most. */
-const DRAIN = { maxMs: 15_000, idleMs: 3000, pollMs: 250 } as const;
+const ACK_WAIT_MS = 15_000;
 
 export async function startShard(input: ShardInput, log: Logger): Promise<Shard> {
   const o = input.options;
@@ -107,27 +107,11 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
     figures,
     async stop() {
       clearInterval(outageTimer);
-      await Promise.all(nodes.map((n) => n.running.collector.flush()));
-      await drain(figures);
-      const last = figures();
-      await Promise.all(nodes.map((n) => n.running.stop().then(() => n.gate?.close())));
+      await Promise.all(
+        nodes.map((n) => n.running.stop({ seal: true, ackWaitMs: ACK_WAIT_MS }).then(() => n.gate?.close())),
+      );
       probe.close();
-      return last;
+      return figures();
     },
   };
-}
-
-/** Waits while acks still arrive and batches are still queued (no ingester: acks never come, so this ends after idleMs). */
-async function drain(read: () => NodeFigures[]): Promise<void> {
-  const start = Date.now();
-  let lastAcked = -1;
-  let lastChange = start;
-  for (;;) {
-    const { backlog, acked } = fleetTotals(read());
-    const now = Date.now();
-    if (acked !== lastAcked) lastChange = now;
-    lastAcked = acked;
-    if (backlog === 0 || now - lastChange >= DRAIN.idleMs || now - start >= DRAIN.maxMs) return;
-    await new Promise((r) => setTimeout(r, DRAIN.pollMs));
-  }
 }

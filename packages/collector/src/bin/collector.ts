@@ -23,9 +23,7 @@ const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   log.info('stopping', { signal });
-  // Seal what the current window has so far: it is on disk before exit and sent on the next start.
-  await running.collector.flush().catch((err: Error) => log.error('final flush failed', { err: err.message }));
-  await running.stop();
+  await running.stop({ seal: true });
   process.exit(0);
 };
 process.on('SIGINT', () => void stop('SIGINT'));
