@@ -3,7 +3,7 @@
  * a 10 s scrape, 60 s windows, 20 log lines/s from Loghub-2k with each dataset's own level mix
  * (bench/support/workload.ts). One hour is simulated in compressed time through the collector's
  * real stages, wired as collector.ts wires them: statsToSamples -> Downsampler, LogPipeline,
- * assembleBatches, the uplink's TemplateTexts (texts the ingester holds left out, as at submit),
+ * assembleBatches, the uplink's ReceiverState (texts the ingester holds left out, as at submit),
  * the codec (createBatchCodec() with its defaults) per batch, and the sender's ReferenceBook, which
  * re-encodes each batch against the acknowledged keyframes of its priority class as the sender
  * does at publish time (every batch is acknowledged at once here).
@@ -37,7 +37,7 @@ import type * as DropsModule from '../packages/collector/src/pipeline/drop-count
 import type * as StatsModule from '../packages/collector/src/sources/docker/stats.js';
 import type * as CsvModule from '../packages/collector/src/transforms/templates/csv.js';
 import type * as ReferencesModule from '../packages/collector/src/uplink/sender/references.js';
-import type * as TemplateTextsModule from '../packages/collector/src/uplink/sender/template-texts.js';
+import type * as ReceiverStateModule from '../packages/collector/src/uplink/sender/receiver-state.js';
 import type { ReferenceBookOptions } from '../packages/collector/src/uplink/sender/references.js';
 import type * as UplinkOptionsModule from '../packages/collector/src/uplink/options.js';
 import { readLoghubLines } from './support/loghub-lines.js';
@@ -195,19 +195,16 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
 async function sender(): Promise<
   (priorityClass: number, batch: Batch) => { sent: Batch; standalone: number; wire: number }
 > {
-  const { ReferenceBook } = await dist<typeof ReferencesModule>('uplink/sender/references.js');
-  const { TemplateTexts } = await dist<typeof TemplateTextsModule>('uplink/sender/template-texts.js');
+  const { ReceiverState } = await dist<typeof ReceiverStateModule>('uplink/sender/receiver-state.js');
   const codec = createBatchCodec();
-  const book = new ReferenceBook(codec, await senderDefaults());
-  const texts = new TemplateTexts();
+  const receiver = new ReceiverState(codec, await senderDefaults());
   return (priorityClass, batch) => {
     const { epoch, seq } = batch;
-    const sent = { ...batch, templates: texts.omitHeld(batch.templates) };
+    const sent = { ...batch, templates: receiver.omitHeldTexts(batch.templates) };
     const standalone = codec.encode(sent);
-    texts.carried(epoch, seq, sent.templates, batch.windowEnd);
-    const wire = book.frameFor({ epoch, seq, priorityClass }, standalone).length;
-    book.acked(epoch, seq);
-    texts.acked(epoch, seq);
+    receiver.carried(epoch, seq, sent.templates, batch.windowEnd);
+    const wire = receiver.frameFor({ epoch, seq, priorityClass }, standalone).length;
+    receiver.acked(epoch, seq);
     return { sent, standalone: standalone.length, wire };
   };
 }

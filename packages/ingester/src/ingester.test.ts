@@ -243,7 +243,7 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     await waitFor(async () => ((await get('/readyz')).status === 200 ? true : undefined), 'ready again');
   });
 
-  it('gives a template whose rows left the text out the text stored for it within the lookback before the range', async () => {
+  it('stores the text of a template row that left it out, and counts one whose text was never stored', async () => {
     const t0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 6 * 3_600_000;
     const row = { container: 'app-0', id: 't-held', level: 2 as const, count: 3, samples: [] };
     const at = (seq: number, now: number, template: string) => {
@@ -256,22 +256,32 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
       };
     };
     const text = 'cache <*> refreshed in <*> ms';
-    // Carried at t0, left out 40 min later; another template's text is left out beyond the lookback.
+    const before = ingester.stats().templateTexts;
+    // Carried at t0, left out 40 min later; left out again 3 h later, beyond what a node may rely on.
     for (const b of [at(40, t0, text), at(41, t0 + 40 * 60_000, ''), at(42, t0 + 3 * 3_600_000, '')]) {
       await publish(topics.batch(NODE), codec.encode(b));
       await ackFor(b.seq);
     }
+    const stored = await client.query({
+      query: `SELECT Template FROM ${TABLES.templates} WHERE NodeName = {node:String} AND TemplateId = 't-held' ORDER BY LastSeen`,
+      query_params: { node: NODE },
+      format: 'JSONCompactEachRow',
+    });
+    expect(await stored.json()).toEqual([[text], [text], ['']]);
+    const after = ingester.stats().templateTexts;
+    expect(after.fromCache - before.fromCache).toBe(1);
+    expect(after.unresolved - before.unresolved).toBe(1);
     const range = (from: number, to: number) =>
       get(`/api/v1/nodes/${NODE}/templates?container=app-0&from=${from}&to=${to}`);
+    // The range holds only the row that left its text out.
     const within = await range(t0 + 30 * 60_000, t0 + 50 * 60_000);
     expect(within.body.templates).toEqual([
       expect.objectContaining({ templateId: 't-held', template: text, count: 3 }),
     ]);
-    const both = await range(t0 - 60_000, t0 + 50 * 60_000);
-    expect(both.body.templates).toEqual([expect.objectContaining({ templateId: 't-held', template: text, count: 6 })]);
-    // Rows two hours past the last text carried: the sender would have repeated it, so none is looked for.
     const beyond = await range(t0 + 2.5 * 3_600_000, t0 + 3.5 * 3_600_000);
     expect(beyond.body.templates).toEqual([expect.objectContaining({ templateId: 't-held', template: '' })]);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/et_ingester_template_texts_omitted_total\{found="nowhere"\} [1-9]/);
   });
 
   it('serves the OpenAPI document and the docs page from local assets', async () => {

@@ -11,6 +11,7 @@ import { migrate } from './storage/migrate.js';
 import { createWriter, type WriterState } from './writer/writer.js';
 import { createRouter, type RouterCounters } from './consumer/router.js';
 import { createReferenceStore, type ReferenceStats } from './references/store.js';
+import { createTemplateTextResolver, type TemplateTextStats } from './template-texts/resolver.js';
 import { createMqttConsumer } from './consumer/mqtt-consumer.js';
 import { createPullCoordinator, type PullCounters } from './pull/coordinator.js';
 import { pullCoordinatorOptions, type PullCoordinatorOptionsT } from './pull/options.js';
@@ -43,6 +44,7 @@ export interface Ingester {
     brokerConnected: boolean;
     pulls: PullCounters;
     references: ReferenceStats;
+    templateTexts: TemplateTextStats;
   };
 }
 
@@ -62,6 +64,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     writerState: () => writer.state(),
     consumerCounters: () => router.counters(),
     referenceStats: () => references.stats(),
+    templateTextStats: () => templateTexts.stats(),
     brokerConnected: () => consumer.connected(),
     onlineWindowS: config.onlineWindowS,
     logger: deps.logger,
@@ -80,6 +83,11 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
   });
   void app.register(async (api) => logPullRoutes(api, { coordinator: pulls }));
   const references = createReferenceStore({ client, cacheBytes: config.referenceCacheMiB * 1024 * 1024 });
+  const templateTexts = createTemplateTextResolver({
+    client,
+    cacheBytes: config.templateTextCacheMiB * 1024 * 1024,
+    logger,
+  });
   const router = createRouter({
     client,
     writer,
@@ -88,6 +96,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     publish: (topic, payload) => consumer.publish(topic, payload),
     onPull: (node, pullId, payload) => pulls.handle(node, pullId, payload),
     references,
+    templateTexts,
   });
   const consumer = createMqttConsumer(config.mqtt, { router, logger });
   let stopped = false;
@@ -132,6 +141,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       brokerConnected: consumer.connected(),
       pulls: pulls.counters(),
       references: references.stats(),
+      templateTexts: templateTexts.stats(),
     }),
   };
 }

@@ -43,8 +43,8 @@ export const limits = {
 /**
  * A template row may leave its text out ('') when a batch carrying that text for the same
  * (container, id), with a lastSeen at most this much earlier, was acknowledged: the sender repeats
- * a text at least this often, and a reader looks back this far before a range for the text of
- * rows that left it out.
+ * a text at least this often, and the ingester looks back this far for the text of a row that
+ * left it out, which it fills in before storing the row.
  */
 export const TEMPLATE_TEXT_LOOKBACK_MS = 3_600_000;
 

@@ -35,6 +35,7 @@ import { fleetOverview, listNodes, metricSeries, searchLogs, seriesSource, topTe
 import { chooseStep, timeRange } from './time-range.js';
 import { uiPlugin } from '../ui/plugin.js';
 import type { ReferenceStats } from '../references/store.js';
+import type { TemplateTextStats } from '../template-texts/resolver.js';
 
 export interface ApiDeps {
   client: ClickHouseClient;
@@ -42,6 +43,7 @@ export interface ApiDeps {
   consumerCounters: () => RouterCounters;
   /** The keyframe cache's counters, when the ingester decodes frames against references. */
   referenceStats?: () => ReferenceStats;
+  templateTextStats?: () => TemplateTextStats;
   brokerConnected: () => boolean;
   onlineWindowS: number;
   /** Shared logger; without one fastify creates its own (pino) at `logLevel`. */
@@ -157,11 +159,15 @@ function routes(app: FastifyInstance, deps: ApiDeps, now: () => number): void {
       },
     },
     async (_req, reply) =>
-      reply
-        .type('text/plain; version=0.0.4')
-        .send(
-          prometheusText(deps.writerState(), deps.consumerCounters(), deps.brokerConnected(), deps.referenceStats?.()),
-        ),
+      reply.type('text/plain; version=0.0.4').send(
+        prometheusText({
+          writer: deps.writerState(),
+          consumer: deps.consumerCounters(),
+          brokerConnected: deps.brokerConnected(),
+          references: deps.referenceStats?.(),
+          templateTexts: deps.templateTextStats?.(),
+        }),
+      ),
   );
 
   app.get(

@@ -2,13 +2,18 @@
 import type { RouterCounters } from '../consumer/router.js';
 import type { WriterState } from '../writer/writer.js';
 import type { ReferenceStats } from '../references/store.js';
+import type { TemplateTextStats } from '../template-texts/resolver.js';
 
-export function prometheusText(
-  w: WriterState,
-  c: RouterCounters,
-  brokerConnected: boolean,
-  r?: ReferenceStats,
-): string {
+export interface IngesterFigures {
+  writer: WriterState;
+  consumer: RouterCounters;
+  brokerConnected: boolean;
+  references?: ReferenceStats;
+  templateTexts?: TemplateTextStats;
+}
+
+export function prometheusText(f: IngesterFigures): string {
+  const { writer: w, consumer: c, brokerConnected, references: r, templateTexts: t } = f;
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -78,6 +83,24 @@ export function prometheusText(
     );
     metric('et_ingester_reference_cache_bytes', 'gauge', 'Bytes of keyframe bodies held in the cache.', [
       ['', r.cachedBytes],
+    ]);
+  }
+  if (t) {
+    metric(
+      'et_ingester_template_texts_omitted_total',
+      'counter',
+      'Template rows that left their text out (the node knew it was stored), by where the text was found.',
+      [
+        ['{found="cache"}', t.fromCache],
+        ['{found="clickhouse"}', t.fromStorage],
+        ['{found="nowhere"}', t.unresolved],
+      ],
+    );
+    metric('et_ingester_template_text_reads_total', 'counter', 'ClickHouse reads for omitted template texts.', [
+      ['', t.reads],
+    ]);
+    metric('et_ingester_template_text_cache_bytes', 'gauge', 'Approximate bytes of template texts held.', [
+      ['', t.cachedBytes],
     ]);
   }
   return lines.join('\n') + '\n';

@@ -3,7 +3,7 @@
  * tables' sort keys (node, container, time) first. Rows come back as plain data.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { LogLevel, TEMPLATE_TEXT_LOOKBACK_MS, type LogLevelName } from '@edge-telemetry/protocol';
+import { LogLevel, type LogLevelName } from '@edge-telemetry/protocol';
 import { TABLES } from '../storage/tables.js';
 import { severityNumber } from '../storage/rows.js';
 import { sketchQuantiles } from './quantiles.js';
@@ -277,31 +277,28 @@ const LEVEL_BY_SEVERITY = new Map(
 );
 
 /**
- * Templates seen in the range, most frequent first, with their latest text and samples. A row
- * may have left its text out (the node had it stored already, protocol LogTemplate.template), so
- * the text comes from the latest row that has one up to TEMPLATE_TEXT_LOOKBACK_MS before the
- * range; everything else from the rows in the range.
+ * Templates seen in the range, most frequent first, with their latest text and samples. Every
+ * row holds its text (the ingester fills in the ones a node left out, template-texts/); a text
+ * no ingester ever received is empty, so the latest non-empty one is taken.
  */
 export async function topTemplates(
   client: ClickHouseClient,
   p: { node: string; container?: string; from: number; to: number; limit: number },
 ) {
-  const inRange = 'LastSeen >= fromUnixTimestamp64Milli({from:Int64})';
   const data = await rows<
     [string, string, string, number, string | number, string | number, string | number, [string | number, string[]][]]
   >(
     client,
-    `SELECT ContainerName, TemplateId, argMaxIf(Template, LastSeen, Template != ''), maxIf(SeverityNumber, ${inRange}), sumIf(Count, ${inRange}),
-        toUnixTimestamp64Milli(minIf(FirstSeen, ${inRange})), toUnixTimestamp64Milli(maxIf(LastSeen, ${inRange})),
-        arrayMap(s -> tuple(toUnixTimestamp64Milli(s.1), s.2), argMaxIf(Samples, LastSeen, ${inRange}))
+    `SELECT ContainerName, TemplateId, argMaxIf(Template, LastSeen, Template != ''), max(SeverityNumber), sum(Count) AS n,
+        toUnixTimestamp64Milli(min(FirstSeen)), toUnixTimestamp64Milli(max(LastSeen)),
+        arrayMap(s -> tuple(toUnixTimestamp64Milli(s.1), s.2), argMax(Samples, LastSeen))
       FROM ${TABLES.templates}
       WHERE NodeName = {node:String} ${p.container !== undefined ? 'AND ContainerName = {container:String}' : ''}
-        AND LastSeen >= fromUnixTimestamp64Milli({since:Int64}) AND LastSeen < fromUnixTimestamp64Milli({to:Int64})
+        AND LastSeen >= fromUnixTimestamp64Milli({from:Int64}) AND LastSeen < fromUnixTimestamp64Milli({to:Int64})
       GROUP BY ContainerName, TemplateId
-      HAVING countIf(${inRange}) > 0
-      ORDER BY sumIf(Count, ${inRange}) DESC
+      ORDER BY n DESC
       LIMIT {limit:UInt32}`,
-    { ...p, since: p.from - TEMPLATE_TEXT_LOOKBACK_MS },
+    p,
   );
   return data.map(([container, templateId, template, sev, count, first, last, samples]) => ({
     container,

@@ -161,6 +161,12 @@ export const IngesterConfigSchema = Type.Object(
       description:
         'Memory for keyframe bodies held to decode batches without asking ClickHouse; about 1.2 MiB per node at the collector defaults (4 classes x 12 references), a miss reads them from et_batch_references.',
     }),
+    templateTextCacheMiB: Type.Integer({
+      minimum: 0,
+      default: 64,
+      description:
+        'Memory for the template texts nodes leave out once stored (filled back in before rows are written); about 150 B per (node, container, template), a miss reads et_log_templates.',
+    }),
     /** A node counts as online when its last status said so and it was heard from within this window. */
     onlineWindowS: Type.Integer({
       minimum: 1,

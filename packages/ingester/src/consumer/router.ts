@@ -1,6 +1,6 @@
 /**
  * Routes one upstream message by its topic: batches are decoded (node id must match the topic),
- * handed to the writer and acknowledged after the insert; status messages update node status;
+ * their omitted template texts filled in, handed to the writer and acknowledged after the insert; status messages update node status;
  * anything else is rejected with a code, counted, logged and dead-lettered. A batch whose rows
  * ClickHouse refuses is dead-lettered too, then acknowledged. Never throws.
  */
@@ -19,6 +19,7 @@ import { IngesterError } from '../errors.js';
 import type { Writer } from '../writer/writer.js';
 import { insertRows } from '../storage/insert.js';
 import type { ReferenceStore } from '../references/store.js';
+import type { TemplateTextResolver } from '../template-texts/resolver.js';
 
 export interface RouterCounters {
   received: number;
@@ -43,6 +44,8 @@ export interface RouterDeps {
   codec?: BatchCodec;
   /** Keyframe bodies for frames compressed against earlier batches; without it such frames are answered with `resend`. */
   references?: ReferenceStore;
+  /** Fills in the template texts a node left out; without it rows are stored as they came. */
+  templateTexts?: TemplateTextResolver;
   now?: () => number;
   /** Log-pull chunks and ends (the pull coordinator); without it they are rejected as unsupported. */
   onPull?(node: string, pullId: string, payload: Buffer): Promise<void>;
@@ -158,8 +161,13 @@ export function createRouter(deps: RouterDeps): Router {
         ? deps.references.put(batch.node, batch.epoch, batch.seq, body)
         : undefined;
     await writer.waitForRoom();
+    await deps.templateTexts?.waitForRoom();
     c.batchesAccepted++;
-    const stored = writer.submit(batch, { receivedAt: now(), wireBytes: payload.length, ingesterId });
+    const meta = { receivedAt: now(), wireBytes: payload.length, ingesterId };
+    // Not awaited either: batches whose texts must be read from ClickHouse share one read.
+    const stored = deps.templateTexts
+      ? deps.templateTexts.fill(batch).then((filled) => writer.submit(filled, meta))
+      : writer.submit(batch, meta);
     Promise.allSettled([stored, keyframe]).then(async ([s, k]) => {
       if (s.status === 'rejected') {
         const err = s.reason as Error;

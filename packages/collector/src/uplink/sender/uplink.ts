@@ -26,8 +26,8 @@ import type { Transport, TransportHandlers } from '../mqtt/transport.js';
 import type { Clock } from './clock.js';
 import type { SenderOptions } from './options.js';
 import { EVICT_STAGE, PRIORITY_CLASS_REASONS, PriorityClass, type PriorityClassValue } from './priority.js';
-import { ReferenceBook, type ReferenceStats } from './references.js';
-import { TemplateTexts } from './template-texts.js';
+import type { ReferenceStats } from './references.js';
+import { ReceiverState } from './receiver-state.js';
 
 /** MQTT PUBLISH framing beyond payload and topic: fixed header (<=5), topic length (2), packet id (2). */
 const PUBLISH_OVERHEAD = 9;
@@ -102,8 +102,8 @@ export class Uplink {
   private liveRate = 0;
   /** Wire bytes per outbox byte of recent publishes (compression against earlier batches), for the live-rate estimate. */
   private wireRatio = 1;
-  private readonly references: ReferenceBook;
-  private readonly texts = new TemplateTexts();
+  /** Keyframes and template texts the ingester holds (receiver-state.ts). */
+  private readonly receiver: ReceiverState;
   /**
    * The ack timeout in force: doubled by every timeout up to MAX_ACK_BACKOFF x sender.ackTimeoutMs,
    * back to the configured value on any ack. An ingester that lags behind its queue then gets the
@@ -117,7 +117,7 @@ export class Uplink {
     this.topic = topics.batch(d.node);
     this.budget = createBudgetState(d.clock.now(), d.budget);
     this.rateAt = d.clock.now();
-    this.references = new ReferenceBook(d.codec, d.options);
+    this.receiver = new ReceiverState(d.codec, d.options);
     this.ackTimeout = d.options.ackTimeoutMs;
     this.transport = d.connect({
       onConnect: () => this.onConnect(),
@@ -139,7 +139,7 @@ export class Uplink {
 
   /**
    * Assigns (epoch, seq), adds the outbox's unreported evictions to the batch's drops, leaves out
-   * the template texts the ingester already holds (template-texts.ts), encodes,
+   * the template texts the ingester already holds (receiver-state.ts), encodes,
    * appends durably and queues the batch for publishing. Resolves once the batch is on disk: from
    * then on it survives kill -9 and is delivered at least once (stored exactly once). Rejects with
    * ET_ERR_OUTBOX_FULL when only more valuable records remain (the refusal is itself counted).
@@ -156,10 +156,10 @@ export class Uplink {
       if (count > 0)
         drops.push({ stage: EVICT_STAGE, reason: PRIORITY_CLASS_REASONS[cls] ?? String(cls), container: '', count });
     });
-    const templates = this.texts.omitHeld(batch.templates);
+    const templates = this.receiver.omitHeldTexts(batch.templates);
     const payload = codec.encode({ ...batch, templates, drops, epoch, seq });
     const rec = await outbox.append({ epoch, seq, priorityClass, createdAt: clock.now(), payload, carries: evictions });
-    this.texts.carried(epoch, seq, templates, batch.windowEnd);
+    this.receiver.carried(epoch, seq, templates, batch.windowEnd);
     this.noteLive(payload.length * this.wireRatio);
     if (this.connected && rec.state === 'live') {
       if (this.live.length < this.d.options.window) this.fresh.set(rec, payload);
@@ -208,7 +208,7 @@ export class Uplink {
       budgetLeftBytes: snap.budgetLeftBytes,
       degradeLevel: Math.max(budgetLevel, this.fillLevel(ob)),
       outbox: ob,
-      references: this.references.stats(),
+      references: this.receiver.stats(),
     };
   }
 
@@ -273,7 +273,7 @@ export class Uplink {
   /** Forgets everything about the current connection; what is unacknowledged is still in the outbox. */
   private resetSession(): void {
     this.generation++;
-    this.references.resetSession();
+    this.receiver.resetSession();
     for (const f of this.inflight.values()) f.cancel();
     this.inflight.clear();
     this.queued.clear();
@@ -292,13 +292,12 @@ export class Uplink {
     }
     if (this.d.outbox.ack(epoch, seq)) this.acked++;
     this.ackTimeout = this.d.options.ackTimeoutMs;
-    this.references.acked(epoch, seq);
-    this.texts.acked(epoch, seq);
+    this.receiver.acked(epoch, seq);
   }
 
   /** The ingester could not read the batch for want of a reference: send it again, standalone. */
   private onResend(epoch: number, seq: number): void {
-    this.references.unknownReference();
+    this.receiver.unknownReference();
     const k = recordKey(epoch, seq);
     const f = this.inflight.get(k);
     if (!f) return;
@@ -374,7 +373,7 @@ export class Uplink {
         return;
       }
       if (gen !== this.generation) return;
-      const frame = this.references.frameFor(rec, bytes);
+      const frame = this.receiver.frameFor(rec, bytes);
       // The budget was taken for the standalone frame; what compression saved goes back.
       const sent = wire - bytes.length + frame.length;
       giveBack(this.budget, wire - sent, this.d.budget);

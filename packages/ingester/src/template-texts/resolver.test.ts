@@ -1,0 +1,107 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Batch, LogTemplate } from '@edge-telemetry/protocol';
+import { sampleBatch } from '../../test-support/batches.js';
+import { openMigrated, type EmbeddedClickHouse } from '../../test-support/embedded-clickhouse.js';
+import { faultSwitch } from '../../test-support/faulty-connection.js';
+import type { Logger } from '../logger.js';
+import { insertRows } from '../storage/insert.js';
+import { batchToRows } from '../storage/rows.js';
+import { createTemplateTextResolver } from './resolver.js';
+
+const HOUR = 3_600_000;
+const logger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+function withTemplates(node: string, seq: number, lastSeen: number, rows: [string, string][]): Batch {
+  const b = sampleBatch({ node, seq, now: lastSeen });
+  const templates: LogTemplate[] = rows.map(([id, template]) => ({
+    container: 'app-0',
+    id,
+    template,
+    level: 2,
+    count: 1,
+    firstSeen: lastSeen - 1000,
+    lastSeen,
+    samples: [],
+  }));
+  return { ...b, templates };
+}
+
+describe('template text resolver', () => {
+  let ch: EmbeddedClickHouse;
+  let client: ClickHouseClient;
+  const faults = faultSwitch();
+  const t0 = Date.now() - 2 * HOUR;
+
+  beforeAll(async () => {
+    ch = await openMigrated('template-texts', (c) => faults.wrap(c));
+    client = ch.client;
+    // Texts stored earlier (by another ingester, or before a restart), for 20 nodes.
+    for (let n = 0; n < 20; n++) {
+      const b = withTemplates(`gw-${n}`, 1, t0, [
+        ['a', `text a of ${n}`],
+        ['b', `text b of ${n}`],
+      ]);
+      await insertRows(
+        client,
+        'templates',
+        batchToRows(b, { receivedAt: t0, wireBytes: 0, ingesterId: 'x' }).rows.templates,
+      );
+    }
+  });
+  afterAll(async () => ch?.close());
+
+  it('fills texts from ClickHouse in one read for the batches that miss together, then from its cache', async () => {
+    const r = createTemplateTextResolver({ client, cacheBytes: 1 << 20, logger });
+    const filled = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        r.fill(
+          withTemplates(`gw-${n}`, 2, t0 + 30 * 60_000, [
+            ['a', ''],
+            ['b', ''],
+          ]),
+        ),
+      ),
+    );
+    expect(filled.map((b) => b.templates.map((t) => t.template))).toEqual(
+      Array.from({ length: 20 }, (_, n) => [`text a of ${n}`, `text b of ${n}`]),
+    );
+    // The first miss starts a read; the 19 that miss while it runs share the second.
+    expect(r.stats()).toMatchObject({ fromStorage: 40, fromCache: 0, unresolved: 0 });
+    expect(r.stats().reads).toBeLessThanOrEqual(2);
+    const again = await r.fill(withTemplates('gw-3', 3, t0 + 40 * 60_000, [['a', '']]));
+    expect(again.templates[0]!.template).toBe('text a of 3');
+    expect(r.stats().fromCache).toBe(1);
+  });
+
+  it('takes only a text carried within the lookback, and counts one found nowhere', async () => {
+    const r = createTemplateTextResolver({ client, cacheBytes: 1 << 20, logger });
+    const late = await r.fill(withTemplates('gw-1', 4, t0 + 2 * HOUR, [['a', '']]));
+    const unknown = await r.fill(withTemplates('gw-1', 5, t0 + 10 * 60_000, [['never-sent', '']]));
+    expect([late.templates[0]!.template, unknown.templates[0]!.template]).toEqual(['', '']);
+    expect(r.stats().unresolved).toBe(2);
+  });
+
+  it('learns a batch’s own texts, keeps the newest, and stays within its byte bound', async () => {
+    const r = createTemplateTextResolver({ client, cacheBytes: 4096, logger });
+    await r.fill(withTemplates('gw-new', 1, t0 + 2 * 60_000, [['x', 'newer text']]));
+    // A backlog batch carrying an older text does not replace the newer one.
+    await r.fill(withTemplates('gw-new', 2, t0 + 60_000, [['x', 'older text']]));
+    const b = await r.fill(withTemplates('gw-new', 3, t0 + 3 * 60_000, [['x', '']]));
+    expect(b.templates[0]!.template).toBe('newer text');
+    for (let i = 0; i < 200; i++) await r.fill(withTemplates('gw-many', i, t0, [[`id-${i}`, `text number ${i}`]]));
+    expect(r.stats().cachedBytes).toBeLessThanOrEqual(4096);
+  });
+
+  it('rejects while ClickHouse cannot be read (the batch is then not acknowledged)', async () => {
+    const r = createTemplateTextResolver({ client, cacheBytes: 1 << 20, logger });
+    faults.set('fail');
+    try {
+      await expect(r.fill(withTemplates('gw-2', 6, t0 + 60_000, [['a', '']]))).rejects.toThrow();
+    } finally {
+      faults.set('ok');
+    }
+    const ok = await r.fill(withTemplates('gw-2', 6, t0 + 60_000, [['a', '']]));
+    expect(ok.templates[0]!.template).toBe('text a of 2');
+  });
+});

@@ -1,0 +1,208 @@
+/**
+ * Fills in the template texts a node left out, before the batch's rows are written, so that every
+ * row of et_log_templates holds its text and no reader has to look for it elsewhere.
+ *
+ * A node leaves a row's text out once a batch carrying that text for the same (container,
+ * template id), at most TEMPLATE_TEXT_LOOKBACK_MS older, was acknowledged (protocol
+ * LogTemplate.template), i.e. once that batch's rows were stored. So the text is found in this
+ * process when it decoded that batch (an LRU of `cacheBytes`), and otherwise in ClickHouse:
+ * after a restart, or when another ingester of the shared subscription stored it. Lookups are
+ * coalesced: the batches that miss while one read runs share the next read, so a restart in front
+ * of a whole fleet costs a few reads, not one per batch.
+ *
+ * A text found nowhere (data lost, or a node that left out what it never sent) stays empty and is
+ * counted (`unresolved`) and logged with ET_ERR_TEMPLATE_TEXT_UNKNOWN; the row's counts are kept.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { TEMPLATE_TEXT_LOOKBACK_MS, type Batch, type LogTemplate } from '@edge-telemetry/protocol';
+import type { Logger } from '../logger.js';
+import { sqlString } from '../storage/insert.js';
+import { TABLES } from '../storage/tables.js';
+
+export interface TemplateTextStats {
+  /** Rows that left their text out, by where it was found: the cache, ClickHouse, or nowhere. */
+  fromCache: number;
+  fromStorage: number;
+  unresolved: number;
+  /** ClickHouse reads (each serves every batch that missed while the one before ran). */
+  reads: number;
+  cachedBytes: number;
+}
+
+export interface TemplateTextResolver {
+  /**
+   * The batch with its omitted texts filled in (the same object when it left none out); learns
+   * the texts it carries. Rejects when ClickHouse could not be read (the batch is then not
+   * acknowledged, and the node sends it again).
+   */
+  fill(batch: Batch): Promise<Batch>;
+  /** Resolves while fewer than MAX_WAITING batches wait for a read: the consumer's memory bound while ClickHouse is slow. */
+  waitForRoom(): Promise<void>;
+  stats(): TemplateTextStats;
+}
+
+export interface TemplateTextResolverDeps {
+  client: ClickHouseClient;
+  cacheBytes: number;
+  logger: Logger;
+  lookbackMs?: number;
+}
+
+interface Known {
+  text: string;
+  /** LastSeen of the row that carried it. */
+  at: number;
+}
+
+interface Waiting {
+  batch: Batch;
+  resolve: (b: Batch) => void;
+  reject: (e: Error) => void;
+}
+
+const keyOf = (node: string, container: string, id: string): string => `${node}\u0000${container}\u0000${id}`;
+/** Map overhead per entry, roughly, besides the key and text characters. */
+const ENTRY_OVERHEAD = 64;
+/** A read names at most this many (node, container, id) keys; more waiting rows go in the next read. */
+const MAX_KEYS_PER_READ = 5_000;
+const MAX_WAITING = 1_000;
+
+export function createTemplateTextResolver(deps: TemplateTextResolverDeps): TemplateTextResolver {
+  const lookbackMs = deps.lookbackMs ?? TEMPLATE_TEXT_LOOKBACK_MS;
+  const cache = new Map<string, Known>();
+  let cachedBytes = 0;
+  const s: Omit<TemplateTextStats, 'cachedBytes'> = {
+    fromCache: 0,
+    fromStorage: 0,
+    unresolved: 0,
+    reads: 0,
+  };
+  let waiting: Waiting[] = [];
+  let reading: Promise<void> | undefined;
+  const roomWaiters: (() => void)[] = [];
+
+  const size = (key: string, k: Known) => key.length + k.text.length + ENTRY_OVERHEAD;
+
+  function remember(key: string, k: Known): void {
+    const old = cache.get(key);
+    if (old) {
+      // A text older than the one held (a backlog batch arriving late) does not replace it.
+      if (old.at > k.at) return;
+      cache.delete(key);
+      cachedBytes -= size(key, old);
+    }
+    if (size(key, k) > deps.cacheBytes) return;
+    cache.set(key, k);
+    cachedBytes += size(key, k);
+    // Map iteration is insertion order: the first entries are the least recently used.
+    for (const [key2, k2] of cache) {
+      if (cachedBytes <= deps.cacheBytes) break;
+      cache.delete(key2);
+      cachedBytes -= size(key2, k2);
+    }
+  }
+
+  /** The held text a row may have relied on: carried at most lookbackMs before the row's lastSeen. */
+  function held(node: string, t: LogTemplate): string | undefined {
+    const key = keyOf(node, t.container, t.id);
+    const k = cache.get(key);
+    if (k === undefined || k.at < t.lastSeen - lookbackMs) return undefined;
+    cache.delete(key);
+    cache.set(key, k);
+    return k.text;
+  }
+
+  function learn(b: Batch): void {
+    for (const t of b.templates)
+      if (t.template !== '') remember(keyOf(b.node, t.container, t.id), { text: t.template, at: t.lastSeen });
+  }
+
+  /** Fills what the cache knows; `final` counts what is still missing as unresolved. */
+  function fillFrom(b: Batch, counter: 'fromCache' | 'fromStorage', final: boolean): { batch: Batch; missing: number } {
+    let missing = 0;
+    let changed = false;
+    const templates = b.templates.map((t) => {
+      if (t.template !== '') return t;
+      const text = held(b.node, t);
+      if (text === undefined) {
+        missing++;
+        return t;
+      }
+      s[counter]++;
+      changed = true;
+      return { ...t, template: text };
+    });
+    if (final && missing > 0) {
+      s.unresolved += missing;
+      deps.logger.warn(
+        { code: 'ET_ERR_TEMPLATE_TEXT_UNKNOWN', node: b.node, epoch: b.epoch, seq: b.seq, rows: missing },
+        'template rows left their text out, and no stored row has it; stored with an empty text',
+      );
+    }
+    return { batch: changed ? { ...b, templates } : b, missing };
+  }
+
+  /** One read for the missing rows of the waiting batches (up to MAX_KEYS_PER_READ keys). */
+  async function read(batches: readonly Batch[]): Promise<void> {
+    const keys = new Map<string, [string, string, string]>();
+    let since = Number.POSITIVE_INFINITY;
+    for (const b of batches)
+      for (const t of b.templates) {
+        if (t.template !== '' || held(b.node, t) !== undefined) continue;
+        keys.set(keyOf(b.node, t.container, t.id), [b.node, t.container, t.id]);
+        since = Math.min(since, t.lastSeen - lookbackMs);
+      }
+    if (keys.size === 0) return;
+    s.reads++;
+    const tuples = [...keys.values()].map((k) => `(${k.map(sqlString).join(',')})`).join(',');
+    // The table is ordered by (NodeName, ContainerName, TemplateId, LastSeen): a key lookup.
+    const rs = await deps.client.query({
+      query: `SELECT NodeName, ContainerName, TemplateId, argMax(Template, LastSeen), toUnixTimestamp64Milli(max(LastSeen))
+        FROM ${TABLES.templates}
+        WHERE (NodeName, ContainerName, TemplateId) IN (${tuples}) AND Template != '' AND LastSeen >= fromUnixTimestamp64Milli({since:Int64})
+        GROUP BY NodeName, ContainerName, TemplateId`,
+      query_params: { since: Math.max(0, Math.floor(since)) },
+      format: 'JSONCompactEachRow',
+    });
+    for (const [node, container, id, text, at] of await rs.json<[string, string, string, string, string | number]>())
+      remember(keyOf(node, container, id), { text, at: Number(at) });
+  }
+
+  async function readLoop(): Promise<void> {
+    while (waiting.length > 0) {
+      let keys = 0;
+      let take = 0;
+      while (take < waiting.length && (take === 0 || keys < MAX_KEYS_PER_READ))
+        keys += waiting[take++]!.batch.templates.length;
+      const taken = waiting.slice(0, take);
+      waiting = waiting.slice(take);
+      if (waiting.length < MAX_WAITING) for (const w of roomWaiters.splice(0)) w();
+      try {
+        await read(taken.map((w) => w.batch));
+      } catch (err) {
+        for (const w of taken) w.reject(err as Error);
+        continue;
+      }
+      for (const w of taken) w.resolve(fillFrom(w.batch, 'fromStorage', true).batch);
+    }
+    reading = undefined;
+  }
+
+  return {
+    fill(batch) {
+      learn(batch);
+      if (batch.templates.every((t) => t.template !== '')) return Promise.resolve(batch);
+      const first = fillFrom(batch, 'fromCache', false);
+      if (first.missing === 0) return Promise.resolve(first.batch);
+      return new Promise<Batch>((resolve, reject) => {
+        waiting.push({ batch: first.batch, resolve, reject });
+        reading ??= readLoop();
+      });
+    },
+    waitForRoom() {
+      if (waiting.length < MAX_WAITING) return Promise.resolve();
+      return new Promise<void>((r) => roomWaiters.push(r));
+    },
+    stats: () => ({ ...s, cachedBytes }),
+  };
+}

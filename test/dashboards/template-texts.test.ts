@@ -1,0 +1,142 @@
+/**
+ * Issue 18, item 1: a node leaves a template's text out once the ingester holds it (the sender's
+ * ReceiverState decides, from the acks that came back); the ingester fills it back in before it
+ * writes rows, from its own cache or, after a restart, from ClickHouse. So the Grafana
+ * node-detail template panel (`any(Template)`) and `/templates` show the text for a range in which
+ * every row left it out.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createBatchCodec,
+  decodeAck,
+  topics,
+  type AckMessage,
+  type Batch,
+  type LogTemplate,
+} from '@edge-telemetry/protocol';
+import { createClickHouseClient, createIngester, resolveConfig, type Ingester } from '@edge-telemetry/ingester';
+import { ReceiverState } from '../../packages/collector/src/uplink/sender/receiver-state.js';
+import { sampleBatch } from '../../packages/ingester/test-support/batches.js';
+import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
+import { expandQuery } from './macros.js';
+
+const NODE = 'gw-texts-1';
+const TOKEN = 'template-texts-admin-token-0123456789abcdef';
+const TEXTS: Record<string, string> = {
+  'tpl-a': 'GET <*> answered <*> in <*> ms',
+  'tpl-b': 'worker <*> picked job <*> from queue <*>',
+};
+
+describe.runIf(haveMosquitto())('template texts a node left out (sender omission -> ingester -> readers)', () => {
+  let broker: Mosquitto;
+  let dir: string;
+  let client: ClickHouseClient;
+  let node: MqttClient;
+  const acks: AckMessage[] = [];
+  const codec = createBatchCodec();
+  const receiver = new ReceiverState(codec, { references: 0, keyframeEvery: 1 });
+  const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000;
+
+  const ingesterOn = (port = 0) =>
+    createIngester(
+      resolveConfig(
+        {
+          mqtt: { url: broker.url, clientId: 'ingester-texts' },
+          http: { port },
+          clickhouse: { dataDir: dir },
+          writer: { flushIntervalMs: 50 },
+          auth: { adminToken: TOKEN },
+          logLevel: 'silent',
+        },
+        {},
+      ),
+      { clickhouse: client },
+    );
+
+  /** One window of two containers' templates, through the sender's omission, published and acknowledged. */
+  async function send(seq: number, at: number): Promise<LogTemplate[]> {
+    const base = sampleBatch({ node: NODE, seq, now: at });
+    const templates: LogTemplate[] = Object.entries(TEXTS).map(([id, template], i) => ({
+      container: `app-${i}`,
+      id,
+      template,
+      level: 2,
+      count: 10 + seq,
+      firstSeen: base.windowStart,
+      lastSeen: base.windowEnd - 1,
+      samples: [],
+    }));
+    const sent: Batch = { ...base, templates: receiver.omitHeldTexts(templates) };
+    receiver.carried(1, seq, sent.templates, base.windowEnd);
+    await node.publishAsync(topics.batch(NODE), codec.encode(sent), { qos: 1 });
+    await expect.poll(() => acks.some((a) => a.seqs.includes(seq)), { timeout: 10_000 }).toBe(true);
+    receiver.acked(1, seq);
+    return sent.templates;
+  }
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'et-template-texts-'));
+    client = createClickHouseClient({ dataDir: dir });
+    node = await mqtt.connectAsync(broker.url, { clientId: NODE, protocolVersion: 4 });
+    node.on('message', (_t, payload) => {
+      const a = decodeAck(payload);
+      if (a.ok) acks.push(a.value);
+    });
+    await node.subscribeAsync(topics.ack(NODE), { qos: 1 });
+  });
+
+  afterAll(async () => {
+    await node?.endAsync(true);
+    await client?.close();
+    await broker?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fills them in from the cache and, after a restart, from ClickHouse; Grafana and /templates show them', async () => {
+    let ingester: Ingester = ingesterOn();
+    await ingester.start();
+    // Window 1 carries the texts; window 2 leaves them out (acknowledged by then).
+    expect((await send(1, t0)).map((t) => t.template)).toEqual(Object.values(TEXTS));
+    expect((await send(2, t0 + 60_000)).map((t) => t.template)).toEqual(['', '']);
+    expect(ingester.stats().templateTexts).toMatchObject({ fromCache: 2, fromStorage: 0, unresolved: 0 });
+
+    // A restarted ingester (or another one on the shared subscription) has no cache: ClickHouse has the text.
+    await ingester.stop();
+    ingester = ingesterOn();
+    const { url } = await ingester.start();
+    expect((await send(3, t0 + 120_000)).map((t) => t.template)).toEqual(['', '']);
+    expect(ingester.stats().templateTexts).toMatchObject({ fromCache: 0, fromStorage: 2, unresolved: 0, reads: 1 });
+
+    // A range that holds only the windows whose batches left the texts out (lastSeen = window end - 1).
+    const from = t0;
+    const to = t0 + 180_000;
+    const dashboard = JSON.parse(
+      await readFile(path.resolve('docker/grafana/dashboards/node-detail.json'), 'utf8'),
+    ) as {
+      panels: { title: string; targets?: { rawSql: string }[] }[];
+    };
+    const panel = dashboard.panels.find((p) => p.targets?.some((t) => /FROM et_log_templates/.test(t.rawSql)));
+    expect(panel, 'the node-detail template panel').toBeDefined();
+    const sql = expandQuery(
+      panel!.targets![0]!.rawSql,
+      { node: NODE, container: ['app-0', 'app-1'] },
+      { fromMs: from, toMs: to, intervalMs: 60_000 },
+    );
+    const rows = await (await client.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, unknown>>();
+    expect(rows.map((r) => r.template).sort()).toEqual(Object.values(TEXTS).sort());
+
+    const res = await fetch(`${url}/api/v1/nodes/${NODE}/templates?from=${from}&to=${to}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const body = (await res.json()) as { templates: { templateId: string; template: string; count: number }[] };
+    expect(Object.fromEntries(body.templates.map((t) => [t.templateId, t.template]))).toEqual(TEXTS);
+    expect(body.templates.map((t) => t.count)).toEqual([25, 25]);
+    await ingester.stop();
+  });
+});
