@@ -23,7 +23,7 @@ import type * as Source from '../packages/collector/src/sources/logfiles/log-fil
 import type * as SourceOptions from '../packages/collector/src/sources/logfiles/options.js';
 import type * as Store from '../packages/collector/src/store/log-store.js';
 import type * as StoreOptions from '../packages/collector/src/store/options.js';
-import type { RawLogLine } from '../packages/collector/src/pipeline/types.js';
+import type { RawLogLine } from '../packages/collector/src/sources/types.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = async <T>(p: string): Promise<T> =>

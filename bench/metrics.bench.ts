@@ -246,7 +246,7 @@ const d = new Downsampler({}, { sketches: ddSketchOps, report: { drop() {} } });
 let now = 0;
 const cycle = async (i) => {
   const r = await src.scrape(now);
-  if (r.samples.length === 0) throw new Error('no samples: ' + JSON.stringify(r.missing.slice(0, 2)));
+  if (r.samples.length === 0) throw new Error('no samples from ' + sock);
   d.ingest('docker', r);
   now += ${SCRAPE_S * 1000};
   if (i % 6 === 5) d.flush(now);

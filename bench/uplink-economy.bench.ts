@@ -3,7 +3,7 @@
  * a 10 s scrape, 60 s windows, 20 log lines/s from Loghub-2k with each dataset's own level mix
  * (bench/support/workload.ts). One hour is simulated in compressed time through the collector's
  * real stages, wired as collector.ts wires them: statsToSamples -> Downsampler, LogPipeline,
- * assembleBatches, the uplink's ReceiverState (texts the ingester holds left out, as at submit),
+ * splitByPriority, the uplink's ReceiverState (texts the ingester holds left out, as at submit),
  * the codec (createBatchCodec() with its defaults) per batch, and the sender's ReferenceBook, which
  * re-encodes each batch against the acknowledged keyframes of its priority class as the sender
  * does at publish time (every batch is acknowledged at once here).
@@ -32,8 +32,8 @@ import { createPrng, LogPipeline, logPipelineOptions, AGENT_VERSION } from '@edg
 import { median, type BenchCase, type Figure } from './harness.js';
 import type * as DownsamplerModule from '../packages/collector/src/transforms/downsample/downsampler.js';
 import type * as SketchOpsModule from '../packages/collector/src/transforms/downsample/ddsketch-ops.js';
-import type * as AssembleModule from '../packages/collector/src/pipeline/assemble-batches.js';
-import type * as DropsModule from '../packages/collector/src/pipeline/drop-counter.js';
+import type * as AssembleModule from '../packages/collector/src/batch/priority-classes.js';
+import type * as DropsModule from '../packages/collector/src/batch/drops.js';
 import type * as StatsModule from '../packages/collector/src/sources/docker/stats.js';
 import type * as CsvModule from '../packages/collector/src/transforms/templates/csv.js';
 import type * as ReferencesModule from '../packages/collector/src/uplink/sender/references.js';
@@ -87,8 +87,8 @@ async function statsBodies(): Promise<StatsDoc[]> {
 async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<Hour> {
   const { Downsampler } = await dist<typeof DownsamplerModule>('transforms/downsample/downsampler.js');
   const { ddSketchOps } = await dist<typeof SketchOpsModule>('transforms/downsample/ddsketch-ops.js');
-  const { assembleBatches } = await dist<typeof AssembleModule>('pipeline/assemble-batches.js');
-  const { DropCounter } = await dist<typeof DropsModule>('pipeline/drop-counter.js');
+  const { splitByPriority } = await dist<typeof AssembleModule>('batch/priority-classes.js');
+  const { DropCounter } = await dist<typeof DropsModule>('batch/drops.js');
   const { statsToSamples } = await dist<typeof StatsModule>('sources/docker/stats.js');
   const { parseCsv } = await dist<typeof CsvModule>('transforms/templates/csv.js');
 
@@ -176,7 +176,7 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
       windowRaw = 0;
       lastWindowWire = 0;
       hour.windows.push({ ...draft, epoch: 1, seq: 0 });
-      for (const { draft: d, priorityClass } of assembleBatches(draft)) {
+      for (const { draft: d, priorityClass } of splitByPriority(draft)) {
         const batch: Batch = { ...d, epoch: 1, seq: ++seq };
         const out = send(priorityClass, batch);
         lastWindowWire += out.wire;

@@ -1,7 +1,7 @@
 /** Batches for uplink tests: small, distinct, and carrying their production index in windowStart. */
-import type { BatchWithoutSeq } from '../../packages/collector/src/uplink/index.js';
+import type { BatchDraft } from '../../packages/collector/src/uplink/index.js';
 
-export function testBatch(node: string, index: number, padBytes = 0): BatchWithoutSeq {
+export function testBatch(node: string, index: number, padBytes = 0): BatchDraft {
   return {
     node,
     sentAt: 1_700_000_000_000 + index * 60_000,

@@ -17,7 +17,7 @@ import {
   TABLES,
   type Ingester,
 } from '../../packages/ingester/src/index.js';
-import type { BatchWithoutSeq, Uplink } from '../../packages/collector/src/uplink/index.js';
+import type { BatchDraft, Uplink } from '../../packages/collector/src/uplink/index.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { openTestUplink, tempDir, until } from './harness.js';
 
@@ -32,7 +32,7 @@ const sources = {
 };
 // Recent windows: rows older than the retention TTL would be dropped at insert.
 const T0 = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
-const windowAt = (i: number): BatchWithoutSeq => {
+const windowAt = (i: number): BatchDraft => {
   const {
     epoch: _e,
     seq: _s,

@@ -5,8 +5,8 @@
 import path from 'node:path';
 import { createCollector, type Collector, type StopOptions } from './collector.js';
 import type { CollectorConfig } from './config/options.js';
-import { DropCounter } from './pipeline/drop-counter.js';
-import type { LogSource, MetricSource } from './pipeline/types.js';
+import { DropCounter } from './batch/drops.js';
+import type { LogSource, MetricSource } from './sources/types.js';
 import type { Logger } from './runtime/logger.js';
 import { Mailbox } from './runtime/mailbox.js';
 import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
@@ -191,7 +191,7 @@ export async function buildCollector(
       const sent = uplink.stats().bytesSent;
       selfHealth.instruments.bytesSent.add(sent - bytesCounted);
       bytesCounted = sent;
-      return { samples: await selfHealth.collect(now), containers: [], missing: [] };
+      return { samples: await selfHealth.collect(now), containers: [] };
     },
     close: () => selfHealth.close(),
   });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricSummary } from '@edge-telemetry/protocol';
 import { createCollector } from './collector.js';
-import { DropCounter } from './pipeline/drop-counter.js';
-import type { BatchDraft } from './pipeline/assemble-batches.js';
-import type { PriorityClassValue } from './uplink/sender/priority.js';
+import { DropCounter } from './batch/drops.js';
+import type { BatchDraft } from './batch/priority-classes.js';
+import type { PriorityClassValue } from './batch/priority-classes.js';
 import { demoFleet } from './sources/demo/fleet-profile.js';
 import { createDemoMetricSource } from './sources/demo/demo-metric-source.js';
 import { loadDemoSeries } from './sources/demo/load-series.js';

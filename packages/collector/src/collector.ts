@@ -6,11 +6,11 @@
  * simulator run the same runtime with other sources.
  */
 import type { ContainerEvent, ContainerInfo, MetricSummary, NodeHealth } from '@edge-telemetry/protocol';
-import type { LogSource, MetricSource, RawLogLine, ScrapeResult } from './pipeline/types.js';
+import type { LogSource, MetricSource, RawLogLine, ScrapeResult } from './sources/types.js';
 import type { LogPipelineWindow } from './transforms/logs/pipeline.js';
-import { assembleBatches, type BatchDraft } from './pipeline/assemble-batches.js';
-import { PRIORITY_CLASS_REASONS, type PriorityClassValue } from './uplink/sender/priority.js';
-import type { DropCounter } from './pipeline/drop-counter.js';
+import { splitByPriority, type BatchDraft } from './batch/priority-classes.js';
+import { PRIORITY_CLASS_REASONS, type PriorityClassValue } from './batch/priority-classes.js';
+import type { DropCounter } from './batch/drops.js';
 import { startAlignedTimer, type AlignedTimer } from './runtime/aligned-timer.js';
 import type { Logger } from './runtime/logger.js';
 import type { Mailbox } from './runtime/mailbox.js';
@@ -156,7 +156,7 @@ export function createCollector(p: CollectorParts): Collector {
       drops: p.drops.take(),
       health: nodeHealth,
     };
-    for (const { draft: d, priorityClass } of assembleBatches(draft)) {
+    for (const { draft: d, priorityClass } of splitByPriority(draft)) {
       if (priorityClass >= withheldFrom(level)) {
         p.drops.drop(
           { stage: 'uplink.degrade', reason: PRIORITY_CLASS_REASONS[priorityClass], container: '' },

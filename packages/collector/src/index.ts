@@ -1,4 +1,4 @@
-export type * from './pipeline/types.js';
+export type * from './sources/types.js';
 export { createCollector, type Collector, type CollectorParts } from './collector.js';
 export { buildCollector, AGENT_VERSION, type RunningCollector, type SharedParts } from './build-collector.js';
 export { CollectorConfigSchema, collectorConfigSpec, type CollectorConfig } from './config/options.js';

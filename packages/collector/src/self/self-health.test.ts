@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Sample } from '../pipeline/types.js';
+import type { Sample } from '../sources/types.js';
 import { SELF_CONTAINER, SelfHealth, type ProcessProbe } from './self-health.js';
 
 const get = (s: Sample[], metric: string): number | undefined => s.find((x) => x.metric === metric)?.value;

@@ -1,6 +1,6 @@
 import type { Attributes, BatchObservableCallback, Counter, Meter, Observable } from '@opentelemetry/api';
 import { DataPointType, MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { Sample } from '../pipeline/types.js';
+import type { Sample } from '../sources/types.js';
 import { DeltaReader } from './delta-reader.js';
 import { createProcessUsage, nodeProcessProbe, type ProcessProbe, type ProcessUsage } from './process-usage.js';
 

@@ -32,8 +32,13 @@ export {
 export { MqttOptionsSchema, type MqttOptions } from './mqtt/options.js';
 export { connectTransport, type Transport, type TransportHandlers } from './mqtt/transport.js';
 export { SenderOptionsSchema, type SenderOptions } from './sender/options.js';
-export { Uplink, type UplinkStats, type UplinkHealth, type BatchWithoutSeq } from './sender/uplink.js';
-export { PriorityClass, PRIORITY_CLASS_REASONS, EVICT_STAGE, type PriorityClassValue } from './sender/priority.js';
+export { Uplink, EVICT_STAGE, type UplinkStats, type UplinkHealth } from './sender/uplink.js';
+export {
+  PriorityClass,
+  PRIORITY_CLASS_REASONS,
+  type PriorityClassValue,
+  type BatchDraft,
+} from '../batch/priority-classes.js';
 export { systemClock, acceleratedClock, type Clock } from './sender/clock.js';
 
 export interface CreateUplinkInput {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { createNoopMeter, type Counter, type Meter } from '@opentelemetry/api';
 import type { ContainerInfo } from '@edge-telemetry/protocol';
-import type { MetricSource, Sample, ScrapeResult } from '../../pipeline/types.js';
+import type { MetricSource, Sample, ScrapeResult } from '../types.js';
 import { silentLog, type MetricsLog } from '../../self/log.js';
 import { detectVersion, discoverContainers, type CgroupContainer, type CgroupVersion } from './discover.js';
 import { resolveCgroupSourceOptions, type CgroupSourceOptions } from './options.js';
@@ -37,7 +37,6 @@ export class CgroupSource implements MetricSource {
   private readonly cpu = new Map<string, CpuMark>();
   /** Names already looked up, by cgroup path; pruned to the containers present. */
   private readonly names = new Map<string, ContainerInfo>();
-  private previous: Target[] = [];
 
   constructor(options: Partial<CgroupSourceOptions>, deps: CgroupSourceDeps = {}) {
     this.options = resolveCgroupSourceOptions(options);
@@ -61,14 +60,11 @@ export class CgroupSource implements MetricSource {
         msg: `no cgroup hierarchy under ${this.options.root}`,
         fields: { root: this.options.root },
       });
-      return { samples: [], containers: [], missing: [] };
+      return { samples: [], containers: [] };
     }
     const targets = await this.targets(version);
     const samples: Sample[] = [];
-    const missing: ScrapeResult['missing'] = [];
     const present = new Set(targets.map((t) => t.path));
-    for (const t of this.previous)
-      if (!present.has(t.path)) missing.push({ container: t.info.name, reason: 'not_running' });
     for (const p of this.cpu.keys()) if (!present.has(p)) this.cpu.delete(p);
 
     let next = 0;
@@ -87,13 +83,11 @@ export class CgroupSource implements MetricSource {
             msg: `${t.path}: ${(err as Error).message}`,
             fields: { container: t.info.name },
           });
-          missing.push({ container: t.info.name, reason: 'ET_ERR_CGROUP_READ' });
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(8, targets.length) }, worker));
-    this.previous = targets;
-    return { samples, containers: targets.map((t) => t.info), missing };
+    return { samples, containers: targets.map((t) => t.info) };
   }
 
   async close(): Promise<void> {

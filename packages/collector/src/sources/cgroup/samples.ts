@@ -1,4 +1,4 @@
-import type { Sample } from '../../pipeline/types.js';
+import type { Sample } from '../types.js';
 import type { CgroupReading } from './read.js';
 
 export interface CpuMark {

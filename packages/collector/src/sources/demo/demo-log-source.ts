@@ -3,7 +3,7 @@
  * Loghub corpora may not be shipped; corpus-lines.ts reads them where they are). The level mix follows what Fluent Bit's comparison file had: INFO 70%,
  * DEBUG 8%, WARN 14%, ERROR 8%. A few lines carry secrets, so that redaction has work to do.
  */
-import type { LogSource, RawLogLine } from '../../pipeline/types.js';
+import type { LogSource, RawLogLine } from '../types.js';
 import type { DemoContainer } from './fleet-profile.js';
 import { createPrng, seedFrom } from './prng.js';
 

@@ -4,7 +4,7 @@
  * so that the downstream stages meet what real gateways produce.
  */
 import type { ContainerEvent } from '@edge-telemetry/protocol';
-import type { MetricSource, Sample, ScrapeResult } from '../../pipeline/types.js';
+import type { MetricSource, Sample, ScrapeResult } from '../types.js';
 import type { DemoContainer } from './fleet-profile.js';
 import { createPrng, seedFrom } from './prng.js';
 
@@ -74,7 +74,7 @@ export function createDemoMetricSource(opts: DemoMetricSourceOptions): MetricSou
           { container: name, metric: 'pids.current', value: 4 + Math.floor(rnd() * 3), ts: now, kind: 'gauge' },
         );
       }
-      return { samples, containers: opts.containers.map((c) => c.info), missing: [] };
+      return { samples, containers: opts.containers.map((c) => c.info) };
     },
     async close() {},
   };

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ContainerEvent } from '@edge-telemetry/protocol';
-import type { RawLogLine } from '../../pipeline/types.js';
+import type { RawLogLine } from '../types.js';
 import { demoFleet } from './fleet-profile.js';
 import { createDemoMetricSource } from './demo-metric-source.js';
 import { createDemoLogSource, demoLogLine } from './demo-log-source.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ContainerEvent } from '@edge-telemetry/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Sample } from '../../pipeline/types.js';
+import type { Sample } from '../types.js';
 import { SelfHealth } from '../../self/self-health.js';
 import type { MetricsLogEntry } from '../../self/log.js';
 import { backoff, DockerSource } from './docker-source.js';
@@ -64,7 +64,7 @@ describe('DockerSource against the replay engine', () => {
   it('lists every container and reads its stats from the real payloads', async () => {
     const r = await source().scrape(1_000);
     expect(r.containers.map((c) => c.name).sort()).toEqual(containers.map((c) => c.name).sort());
-    expect(r.missing).toEqual([]);
+    expect(new Set(r.samples.map((x) => x.container)).size).toBe(containers.length);
 
     // cgroup v2 capture: used memory = usage - inactive_file, as `docker stats` shows it.
     const v2 = JSON.parse(
@@ -102,14 +102,13 @@ describe('DockerSource against the replay engine', () => {
     for (const s of r.samples) expect(Number.isFinite(s.value)).toBe(true);
   });
 
-  it('marks a container that vanishes between list and stats as missing, counts and logs it', async () => {
+  it('leaves a container that vanishes between list and stats without samples (a gap), counts and logs it', async () => {
     const s = source();
     await errorCounts();
     await s.scrape(1_000);
     const gone = containers[0] as ReplayContainer;
     server.faults.vanished.add(gone.id);
     const r = await s.scrape(11_000);
-    expect(r.missing).toEqual([{ container: gone.name, reason: 'ET_ERR_DOCKER_GONE' }]);
     expect(r.samples.some((x) => x.container === gone.name)).toBe(false);
     expect(r.samples.some((x) => x.container === (containers[1] as ReplayContainer).name)).toBe(true);
     expect((await errorCounts()).ET_ERR_DOCKER_GONE).toBeGreaterThan(0);
@@ -122,16 +121,16 @@ describe('DockerSource against the replay engine', () => {
     server.faults.engineError = true;
     const r1 = await s.scrape(2_000);
     expect(r1.samples).toEqual([]);
-    expect(r1.missing.map((m) => m.reason)).toEqual(containers.map(() => 'ET_ERR_DOCKER_ENGINE'));
+    expect(r1.containers.length).toBe(containers.length);
     const listCalls = server.requests.get('/containers/json');
     // Within the backoff delay the engine is left alone; known containers show as gaps.
     const r2 = await s.scrape(2_010);
     expect(server.requests.get('/containers/json')).toBe(listCalls);
-    expect(r2.missing.every((m) => m.reason === 'backoff')).toBe(true);
+    expect(r2.samples).toEqual([]);
+    expect(r2.containers.length).toBe(containers.length);
     server.faults.engineError = false;
     const r3 = await s.scrape(2_000 + 50);
-    expect(r3.missing).toEqual([]);
-    expect(r3.samples.length).toBeGreaterThan(0);
+    expect(new Set(r3.samples.map((x) => x.container)).size).toBe(containers.length);
     expect(logs.filter((l) => l.code === 'ET_ERR_DOCKER_ENGINE')).toHaveLength(1);
   });
 
@@ -148,17 +147,16 @@ describe('DockerSource against the replay engine', () => {
     const s = source({ statsConcurrency: 1, scrapeBudgetMs: 150 });
     server.faults.delayMs = 60;
     const r = await s.scrape(1_000);
-    const late = r.missing.filter((m) => m.reason === 'ET_ERR_DOCKER_TIMEOUT');
+    const late = containers.length - new Set(r.samples.map((x) => x.container)).size;
     // The list and the first stats take ~120 ms; the rest of the five containers are left as gaps.
-    expect(late.length).toBeGreaterThan(0);
-    expect(late.length + new Set(r.samples.map((x) => x.container)).size).toBe(containers.length);
-    expect(logs.some((l) => l.code === 'ET_ERR_DOCKER_TIMEOUT' && l.fields?.skipped === late.length)).toBe(true);
+    expect(late).toBeGreaterThan(0);
+    expect(logs.some((l) => l.code === 'ET_ERR_DOCKER_TIMEOUT' && l.fields?.skipped === late)).toBe(true);
   });
 
   it('survives a missing socket with a clear log line', async () => {
     const s = source({ socketPath: path.join(dir, 'absent.sock') });
     const r = await s.scrape(1_000);
-    expect(r).toEqual({ samples: [], containers: [], missing: [] });
+    expect(r).toEqual({ samples: [], containers: [] });
     expect(logs[0]?.code).toBe('ET_ERR_DOCKER_SOCKET_MISSING');
     expect(logs[0]?.msg).toContain('absent.sock');
     expect(backoff(1, 50, 400)).toBe(50);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createNoopMeter, type Counter, type Meter } from '@opentelemetry/api';
 import type { ContainerEvent, ContainerInfo } from '@edge-telemetry/protocol';
-import type { MetricSource, Sample, ScrapeResult } from '../../pipeline/types.js';
+import type { MetricSource, Sample, ScrapeResult } from '../types.js';
 import { CollectorError, type CollectorErrorCode } from '../../errors.js';
 import { silentLog, type MetricsLog } from '../../self/log.js';
 import { EngineClient } from './engine-client.js';
@@ -55,32 +55,30 @@ export class DockerSource implements MetricSource {
   }
 
   async scrape(now: number): Promise<ScrapeResult> {
-    if (now < this.nextAttemptAt) return this.unavailable('backoff');
+    if (now < this.nextAttemptAt) return this.unavailable();
     let list: unknown;
     try {
       list = await this.client.getJson('/containers/json');
       if (!Array.isArray(list)) throw new CollectorError('ET_ERR_DOCKER_BAD_PAYLOAD', '/containers/json: not an array');
     } catch (err) {
-      const code = this.fail(err, now);
-      return this.unavailable(code);
+      this.fail(err, now);
+      return this.unavailable();
     }
     this.failures = 0;
     const containers = list.map(toContainerInfo).filter((c): c is ContainerInfo => c !== undefined);
     const current = new Set(containers.map((c) => c.id));
-    const missing: ScrapeResult['missing'] = this.known
-      .filter((c) => !current.has(c.id))
-      .map((c) => ({ container: c.name, reason: 'not_running' }));
     for (const id of this.cpu.keys()) if (!current.has(id)) this.cpu.delete(id);
     this.known = containers;
 
     const samples: Sample[] = [];
     const deadline = Date.now() + this.options.scrapeBudgetMs;
     let next = 0;
+    let skipped = 0;
     const worker = async (): Promise<void> => {
       while (next < containers.length) {
         const c = containers[next++] as ContainerInfo;
         if (Date.now() > deadline) {
-          missing.push({ container: c.name, reason: 'ET_ERR_DOCKER_TIMEOUT' });
+          skipped++;
           continue;
         }
         try {
@@ -100,12 +98,10 @@ export class DockerSource implements MetricSource {
             msg: `stats of ${c.name} not read: ${(err as Error).message}`,
             fields: { container: c.name },
           });
-          missing.push({ container: c.name, reason: code });
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.statsConcurrency, containers.length) }, worker));
-    const skipped = missing.filter((m) => m.reason === 'ET_ERR_DOCKER_TIMEOUT').length;
     if (skipped > 0) {
       this.count('ET_ERR_DOCKER_TIMEOUT');
       this.log({
@@ -115,7 +111,7 @@ export class DockerSource implements MetricSource {
         fields: { skipped },
       });
     }
-    return { samples, containers, missing };
+    return { samples, containers };
   }
 
   /**
@@ -175,7 +171,7 @@ export class DockerSource implements MetricSource {
     this.client.close();
   }
 
-  private fail(err: unknown, now: number): CollectorErrorCode {
+  private fail(err: unknown, now: number): void {
     const code = err instanceof CollectorError ? err.code : 'ET_ERR_DOCKER_CONNECT';
     this.failures++;
     const delay = backoff(this.failures, this.options.backoffInitialMs, this.options.backoffMaxMs);
@@ -187,16 +183,15 @@ export class DockerSource implements MetricSource {
       msg: `container list failed: ${(err as Error).message}; next attempt in ${delay} ms`,
       fields: { retryMs: delay, failures: this.failures },
     });
-    return code;
   }
 
   private count(code: CollectorErrorCode): void {
     this.errors.add(1, { source: 'docker', code });
   }
 
-  /** No engine answer: every container known so far is marked missing, so its series show gaps. */
-  private unavailable(reason: string): ScrapeResult {
-    return { samples: [], containers: this.known, missing: this.known.map((c) => ({ container: c.name, reason })) };
+  /** No engine answer: the containers known so far are still listed; their series get no sample, so they show gaps. */
+  private unavailable(): ScrapeResult {
+    return { samples: [], containers: this.known };
   }
 }
 

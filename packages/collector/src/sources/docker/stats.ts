@@ -1,4 +1,4 @@
-import type { Sample } from '../../pipeline/types.js';
+import type { Sample } from '../types.js';
 import { bigField, numField } from './engine-json.js';
 
 /** Cumulative CPU counters of one stats body, kept per container to compute the next CPU%. */

@@ -1,7 +1,7 @@
 import { readFile, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { createNoopMeter, type Counter, type Meter } from '@opentelemetry/api';
-import type { MetricSource, Sample, ScrapeResult } from '../../pipeline/types.js';
+import type { MetricSource, Sample, ScrapeResult } from '../types.js';
 import { silentLog, type MetricsLog } from '../../self/log.js';
 import { resolveHostSourceOptions, type HostSourceOptions } from './options.js';
 import { parseLoadavg, parseMeminfo, parseNetDev, parseProcStat, type CpuTimes } from './proc.js';
@@ -96,11 +96,7 @@ export class HostSource implements MetricSource {
       this.errors.add(1, { source: 'host', code: 'ET_ERR_HOST_READ' });
       this.log({ level: 'warn', code: 'ET_ERR_HOST_READ', msg: f });
     }
-    return {
-      samples,
-      containers: [],
-      missing: failed.length > 0 ? [{ container: '', reason: 'ET_ERR_HOST_READ' }] : [],
-    };
+    return { samples, containers: [] };
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { appendFile, mkdir, mkdtemp, rename, rm, truncate, writeFile } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RawLogLine } from '../../pipeline/types.js';
+import type { RawLogLine } from '../types.js';
 import { parseCriLine, parseDockerJsonLine } from './formats.js';
 import { LogFileSource } from './log-file-source.js';
 import { logFileSourceOptions } from './options.js';

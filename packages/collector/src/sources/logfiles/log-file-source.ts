@@ -1,10 +1,11 @@
 import { watch, type FSWatcher } from 'node:fs';
-import type { LogSource, RawLogLine, StageReport } from '../../pipeline/types.js';
+import type { LogSource, RawLogLine } from '../types.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint, type TailPosition } from './checkpoint.js';
 import { discoverCri, discoverDocker, type LogFileRef } from './discover.js';
 import { FileTailer } from './file-tailer.js';
 import { parseEntry, Rfc3339Parser } from './formats.js';
 import type { LogFileSourceOptions } from './options.js';
+import type { DropReport } from '../../batch/drops.js';
 
 interface Followed {
   ref: LogFileRef;
@@ -17,7 +18,7 @@ interface Followed {
 }
 
 export interface LogFileSourceDeps {
-  report?: Pick<StageReport, 'drop'>;
+  report?: DropReport;
 }
 
 /**

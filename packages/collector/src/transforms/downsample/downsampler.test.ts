@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DDSketch, type DropCount, type MetricSummary } from '@edge-telemetry/protocol';
 import { describe, expect, it } from 'vitest';
-import type { Sample } from '../../pipeline/types.js';
+import type { Sample } from '../../sources/types.js';
 import { ddSketchOps } from './ddsketch-ops.js';
 import { Downsampler } from './downsampler.js';
 import { resolveDownsampleOptions } from './options.js';

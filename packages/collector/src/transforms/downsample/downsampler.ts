@@ -1,13 +1,14 @@
 import type { MetricSummary } from '@edge-telemetry/protocol';
-import type { Sample, ScrapeResult, StageReport } from '../../pipeline/types.js';
+import type { Sample, ScrapeResult } from '../../sources/types.js';
 import { resolveDownsampleOptions, type DownsampleOptions } from './options.js';
 import { newSeries, recordCounter, recordValue, resetWindow, summarize, type SeriesState } from './series.js';
 import type { SketchOps } from './sketch.js';
+import type { DropReport } from '../../batch/drops.js';
 
 export interface DownsamplerDeps {
   sketches: SketchOps;
   /** Receives the cardinality and invalid-value drops. */
-  report: Pick<StageReport, 'drop'>;
+  report: DropReport;
 }
 
 /**

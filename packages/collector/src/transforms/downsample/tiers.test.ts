@@ -1,6 +1,6 @@
 import type { MetricSummary } from '@edge-telemetry/protocol';
 import { describe, expect, it } from 'vitest';
-import type { Sample } from '../../pipeline/types.js';
+import type { Sample } from '../../sources/types.js';
 import { ddSketchOps } from './ddsketch-ops.js';
 import { Downsampler } from './downsampler.js';
 import { resolveDownsampleOptions } from './options.js';

@@ -1,6 +1,6 @@
 import { LogLevel, type DropCount } from '@edge-telemetry/protocol';
 import { describe, expect, it } from 'vitest';
-import type { RawLogLine } from '../../pipeline/types.js';
+import type { RawLogLine } from '../../sources/types.js';
 import { logPipelineOptions } from './options.js';
 import { LogPipeline, type LogRecord } from './pipeline.js';
 

@@ -6,7 +6,7 @@ import {
   type LogTemplate,
   type MetricSummary,
 } from '@edge-telemetry/protocol';
-import type { RawLogLine, StageReport } from '../../pipeline/types.js';
+import type { RawLogLine } from '../../sources/types.js';
 import { DuplicateCollapser } from '../dedup/collapser.js';
 import { LineFilter } from '../filter/line-filter.js';
 import { MultilineJoiner } from '../parse/multiline.js';
@@ -18,6 +18,7 @@ import { TokenBucket } from '../throttle/token-bucket.js';
 import { levelSummaries } from './level-metrics.js';
 import type { ContainerLogSettings, LogPipelineOptions } from './options.js';
 import { settingsFor } from './select.js';
+import type { DropReport } from '../../batch/drops.js';
 
 /** One joined line as the container wrote it (unredacted), with its parsed time and level: what the full-log store keeps. */
 export interface LogRecord {
@@ -31,7 +32,7 @@ export interface LogRecord {
 export interface LogPipelineDeps {
   now(): number;
   /** Receives every drop as it happens; the collector's DropCounter sums them per (stage, reason, container) until the next batch. */
-  report: Pick<StageReport, 'drop'>;
+  report: DropReport;
   /** Name, image and labels of a container, to select its settings; unknown containers get the defaults. */
   describe?(container: string): Pick<ContainerInfo, 'name' | 'image' | 'labels'> | undefined;
   /** Every joined line, before filtering (the local full-log store). */
@@ -186,11 +187,6 @@ export class LogPipeline {
       clusters: this.miner.clusterCount,
       evictions: this.miner.evictions,
     };
-  }
-
-  /** Forgets a container's settings so that the next line selects them again (its labels changed). */
-  forget(container: string): void {
-    this.containers.delete(container);
   }
 
   private process(ev: RawLogLine): void {

@@ -1,4 +1,4 @@
-import type { RawLogLine } from '../../pipeline/types.js';
+import type { RawLogLine } from '../../sources/types.js';
 import type { MultilineOptions } from './options.js';
 
 interface Pending {

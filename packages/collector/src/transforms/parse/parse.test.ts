@@ -1,6 +1,6 @@
 import { LogLevel } from '@edge-telemetry/protocol';
 import { describe, expect, it } from 'vitest';
-import type { RawLogLine } from '../../pipeline/types.js';
+import type { RawLogLine } from '../../sources/types.js';
 import { MultilineJoiner } from './multiline.js';
 import { multilineOptions, parseOptions } from './options.js';
 import { parseLine } from './parse-line.js';

@@ -22,13 +22,13 @@ import { AckEntryKind, countEntries, encodeAckEntries, scanAckEntries, type AckE
 import type { OutboxOptions } from './options.js';
 import {
   encodeRecord,
-  PRIORITY_CLASSES,
   readRecordAt,
   RECORD_HEADER_BYTES,
   RECORD_KIND_BATCH,
   recordKey,
   scanRecords,
 } from './record.js';
+import { PRIORITY_CLASSES } from '../../batch/priority-classes.js';
 import { freshEpoch, readEpoch, syncDir, writeEpoch, writeFileDurably } from './state-file.js';
 
 const ACK_LOG = 'acks.log';

@@ -14,11 +14,11 @@
  * Little-endian throughout. Pure functions over buffers: the scan is tested without files.
  */
 import { crc32 } from 'node:zlib';
+import { PRIORITY_CLASSES } from '../../batch/priority-classes.js';
 
 export const RECORD_MAGIC = 0x424f5445; // 'ETOB' read little-endian
 export const RECORD_HEADER_BYTES = 32;
 export const RECORD_KIND_BATCH = 1;
-export const PRIORITY_CLASSES = 4;
 
 /** A batch's key in the maps kept by (epoch, seq): the outbox's, the sender's and its books'. */
 export const recordKey = (epoch: number, seq: number): string => `${epoch}/${seq}`;

@@ -11,7 +11,7 @@
  * `resend` and the references are dropped until a new keyframe is acknowledged.
  */
 import { limits, type BatchCodec, type BatchReference } from '@edge-telemetry/protocol';
-import { PriorityClass } from './priority.js';
+import { PriorityClass } from '../../batch/priority-classes.js';
 import { recordKey } from '../outbox/record.js';
 
 /**

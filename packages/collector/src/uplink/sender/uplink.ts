@@ -7,7 +7,7 @@
  * first. The budget gates every publish, so after an outage the operator sees the present at once
  * and the backlog drains behind it within the budget.
  */
-import type { Batch, BatchCodec, DropCount, NodeHealth } from '@edge-telemetry/protocol';
+import type { BatchCodec, DropCount, NodeHealth } from '@edge-telemetry/protocol';
 import { topics } from '@edge-telemetry/protocol';
 import {
   capacityWithin,
@@ -25,7 +25,12 @@ import { RECORD_HEADER_BYTES, recordKey } from '../outbox/record.js';
 import type { Transport, TransportHandlers } from '../mqtt/transport.js';
 import type { Clock } from './clock.js';
 import type { SenderOptions } from './options.js';
-import { EVICT_STAGE, PRIORITY_CLASS_REASONS, PriorityClass, type PriorityClassValue } from './priority.js';
+import {
+  PRIORITY_CLASS_REASONS,
+  PriorityClass,
+  type BatchDraft,
+  type PriorityClassValue,
+} from '../../batch/priority-classes.js';
 import type { ReferenceStats } from './references.js';
 import { ReceiverState } from './receiver-state.js';
 
@@ -35,7 +40,8 @@ const PUBLISH_OVERHEAD = 9;
 const RATE_TAU_MS = 600_000;
 const MAX_ACK_BACKOFF = 4;
 
-export type BatchWithoutSeq = Omit<Batch, 'epoch' | 'seq'>;
+/** The drop stage of outbox evictions (reason: the evicted record's class, PRIORITY_CLASS_REASONS). */
+export const EVICT_STAGE = 'outbox.evict';
 
 export interface UplinkStats {
   epoch: number;
@@ -144,7 +150,7 @@ export class Uplink {
    * then on it survives kill -9 and is delivered at least once (stored exactly once). Rejects with
    * ET_ERR_OUTBOX_FULL when only more valuable records remain (the refusal is itself counted).
    */
-  async submit(batch: BatchWithoutSeq, priorityClass: PriorityClassValue): Promise<{ epoch: number; seq: number }> {
+  async submit(batch: BatchDraft, priorityClass: PriorityClassValue): Promise<{ epoch: number; seq: number }> {
     if (this.closed) throw new CollectorError('ET_ERR_UPLINK_CLOSED', this.d.node);
     const { outbox, codec, clock } = this.d;
     const seq = outbox.nextSeq();

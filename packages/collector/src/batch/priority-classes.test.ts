@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LogLevel, type LogEvent, type LogTemplate, type NodeHealth } from '@edge-telemetry/protocol';
-import { assembleBatches, type BatchDraft } from './assemble-batches.js';
+import { splitByPriority, type BatchDraft } from './priority-classes.js';
 
 const health: NodeHealth = {
   uplinkBytes: 0,
@@ -48,9 +48,9 @@ const window = (over: Partial<BatchDraft>): BatchDraft => ({
   ...over,
 });
 
-describe('assembleBatches', () => {
+describe('splitByPriority', () => {
   it('always sends class 0, the heartbeat, even for an empty window', () => {
-    const out = assembleBatches(window({}));
+    const out = splitByPriority(window({}));
     expect(out.map((b) => b.priorityClass)).toEqual([0]);
     expect(out[0]!.draft.health).toBe(health);
   });
@@ -58,7 +58,7 @@ describe('assembleBatches', () => {
   it('puts every item in exactly one class and keeps template counts whole', () => {
     const logs = [log(LogLevel.error, 'e'), log(LogLevel.info, 'i'), log(LogLevel.warn, 'w'), log(LogLevel.debug, 'd')];
     const templates = [tpl('a', 10, 2), tpl('b', 5, 0)];
-    const out = assembleBatches(window({ logs, templates }));
+    const out = splitByPriority(window({ logs, templates }));
     expect(out.map((b) => b.priorityClass)).toEqual([0, 1, 2, 3]);
     const byClass = new Map(out.map((b) => [b.priorityClass, b.draft]));
     expect(byClass.get(1)!.logs.map((l) => l.message)).toEqual(['e', 'w']);
@@ -93,7 +93,7 @@ describe('assembleBatches', () => {
       container,
       firstSeen,
     });
-    const out = assembleBatches(
+    const out = splitByPriority(
       window({
         metrics: [metric('b', 'cpu'), metric('b', 'mem'), metric('a', 'cpu'), metric('a', 'mem')],
         logs: [

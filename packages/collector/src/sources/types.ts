@@ -1,9 +1,8 @@
 /**
- * The plain data that flows between the collector's stages. Sources produce these, transforms
- * turn them into the protocol's sections (MetricSummary, LogEvent, LogTemplate, ...), the uplink
- * seals them into batches.
+ * What the sources produce: metric samples per scrape and raw log lines. The transforms turn them
+ * into the protocol's sections (MetricSummary, LogEvent, LogTemplate, ...).
  */
-import type { ContainerEvent, ContainerInfo, DropCount } from '@edge-telemetry/protocol';
+import type { ContainerInfo } from '@edge-telemetry/protocol';
 
 /** One raw observation from a scrape. Counters are cumulative; the downsampler turns them into rates. */
 export interface Sample {
@@ -21,8 +20,6 @@ export interface ScrapeResult {
   samples: Sample[];
   /** Containers the source knows now (for naming and the batch's container list). */
   containers: ContainerInfo[];
-  /** Series that should have had a sample but did not (container stopped, read failed): marked as gaps. */
-  missing: Array<{ container: string; reason: string }>;
   /** Bytes the raw form of this scrape takes (a `docker stats` JSON document per container), for the uplink economy. */
   rawBytes?: number;
 }
@@ -42,12 +39,6 @@ export interface RawLogLine {
   line: string;
   /** Bytes this line took in its raw on-disk form (the uplink economy compares against it). */
   rawBytes: number;
-}
-
-/** Sinks for what happens between windows: events go out at once, drops are counted per window. */
-export interface StageReport {
-  event(e: ContainerEvent): void;
-  drop(d: Omit<DropCount, 'count'>, count?: number): void;
 }
 
 /** A source of container log lines (file tailers, simulators). It pushes; the pipeline never blocks it. */

@@ -1,7 +1,12 @@
 import type { DropCount } from '@edge-telemetry/protocol';
 
+/** How a stage reports what it dropped (the count defaults to 1). */
+export interface DropReport {
+  drop(d: Omit<DropCount, 'count'>, count?: number): void;
+}
+
 /** Adds up what every stage dropped, by (stage, reason, container), until the next batch takes it. */
-export class DropCounter {
+export class DropCounter implements DropReport {
   private readonly counts = new Map<string, DropCount>();
 
   drop(d: Omit<DropCount, 'count'>, count = 1): void {
