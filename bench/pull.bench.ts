@@ -21,6 +21,7 @@ import { Compressor } from 'zstd-napi';
 import { formatPulledLine, type StoredLogRecord } from '@edge-telemetry/collector';
 import type { BenchCase, Figure } from './harness.js';
 import { ADMIN_TOKEN, startPullRig, syntheticRecords, T0, type PullRig } from '../test/pull/rig.js';
+import { waitFor } from '../test/support/wait.js';
 import { runLogsPull } from '../packages/cli/src/commands/logs-pull.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,21 +55,23 @@ async function waitDone(
   id: string,
   timeoutMs: number,
 ): Promise<{ state: string; bytesReceived: number; linesReceived: number }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = (await (await rig.call(`/api/v1/log-pulls/${id}`)).json()) as {
-      state: string;
-      bytesReceived: number;
-      linesReceived: number;
-      error?: string;
-    };
-    if (s.state !== 'queued' && s.state !== 'running') {
-      if (s.state !== 'done') throw new Error(`pull ${id} ${s.state}: ${s.error ?? ''}`);
-      return s;
-    }
-    if (Date.now() > deadline) throw new Error(`pull ${id} still ${s.state} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let last = '';
+  const s = await waitFor(
+    () => `pull ${id} (still ${last})`,
+    async () => {
+      const s = (await (await rig.call(`/api/v1/log-pulls/${id}`)).json()) as {
+        state: string;
+        bytesReceived: number;
+        linesReceived: number;
+        error?: string;
+      };
+      last = s.state;
+      return s.state !== 'queued' && s.state !== 'running' ? s : undefined;
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+  if (s.state !== 'done') throw new Error(`pull ${id} ${s.state}: ${s.error ?? ''}`);
+  return s;
 }
 
 async function pull(rig: PullRig): Promise<{ ms: number; wire: number; raw: number; lines: number }> {

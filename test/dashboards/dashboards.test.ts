@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchToRows, COLUMNS, createClickHouseClient, migrate, resolveConfig, TABLES } from '@edge-telemetry/ingester';
-import { sampleBatch } from '../../packages/ingester/test-support/batches.js';
+import { sampleBatch } from '../support/batches.js';
 import { expandMacros, expandQuery, interpolateVariables, type VariableValues } from './macros.js';
 
 const DIR = path.resolve('docker/grafana/dashboards');

@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { captureIo } from '../support/io.js';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,9 +56,7 @@ let nodeEnv: Record<string, string>;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'et-service-config-'));
   const add = async (format: string) => {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (d: Buffer) => (text += d.toString()));
+    const c = captureIo();
     expect(
       await runNodesAdd(
         [
@@ -70,10 +68,10 @@ beforeAll(async () => {
           '--format',
           format,
         ],
-        { stdout: out, stderr: new PassThrough() },
+        c.io,
       ),
     ).toBe(0);
-    return text;
+    return c.out();
   };
   nodeJson = path.join(dir, 'collector.json');
   await writeFile(nodeJson, await add('json'));

@@ -23,7 +23,7 @@ import {
 } from '../../packages/collector/src/sources/docker/replay-server.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { freePort } from '../support/ports.js';
-import { eventually } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 const NODE = 'replay-gw';
 const WINDOW_MS = 2000;
@@ -87,7 +87,8 @@ describe.runIf(haveMosquitto())('Docker replay -> collector -> ClickHouse -> API
     const from = new Date(Date.now() - 5 * 60_000).toISOString();
     const names = engine.containers.map((c) => c.name);
     let last = '';
-    const series = await eventually(
+    const series = await waitFor(
+      'a memory series per replayed container',
       async () => {
         const body = (await (
           await fetch(`${api}/api/v1/nodes/${NODE}/metrics?metric=mem.usage_bytes&from=${from}&step=4`, auth)
@@ -98,8 +99,7 @@ describe.runIf(haveMosquitto())('Docker replay -> collector -> ClickHouse -> API
         last = body.series.map((x) => `${x.container}:${x.points.length}`).join(' ');
         return body.series.length === names.length ? body : undefined;
       },
-      30_000,
-      'a memory series per replayed container',
+      { timeoutMs: 30_000, intervalMs: 200 },
     ).catch((err: Error) => {
       throw new Error(`${err.message}; expected ${names.join(' ')}; got ${last}`);
     });
@@ -119,7 +119,8 @@ describe.runIf(haveMosquitto())('Docker replay -> collector -> ClickHouse -> API
   });
 
   it('lists the node with the raw bytes its summaries stand for', async () => {
-    const node = await eventually(
+    const node = await waitFor(
+      'uplink and raw bytes for the node',
       async () => {
         const rows = (await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as Array<{
           node: string;
@@ -131,8 +132,7 @@ describe.runIf(haveMosquitto())('Docker replay -> collector -> ClickHouse -> API
         const n = rows.find((r) => r.node === NODE);
         return n && n.uplinkBytes > 0 && n.rawBytes > 0 ? n : undefined;
       },
-      20_000,
-      'uplink and raw bytes for the node',
+      { timeoutMs: 20_000, intervalMs: 200 },
     );
     expect(node.containers.sort()).toEqual(engine.containers.map((c) => c.name).sort());
     expect(node.drops).toBeGreaterThanOrEqual(0);
@@ -147,14 +147,14 @@ describe.runIf(haveMosquitto())('Docker replay -> collector -> ClickHouse -> API
     const event = JSON.parse(oom) as { time: number; timeNano: number };
     event.time = Math.floor(now / 1000);
     event.timeNano = now * 1e6;
-    await eventually(
-      async () => (engine.eventClients() > 0 ? true : undefined),
-      10_000,
-      'the collector following /events',
-    );
+    await waitFor('the collector following /events', () => engine.eventClients() > 0, {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+    });
     engine.sendEvent(JSON.stringify(event));
     const sentAt = Date.now();
-    const row = await eventually(
+    const row = await waitFor(
+      'the oom event in ClickHouse',
       async () => {
         const r = await clickhouse().query({
           query: `SELECT EventKind, toUnixTimestamp64Milli(Timestamp) AS ts FROM ${TABLES.events} WHERE NodeName = {node:String} AND EventKind = 'oom'`,
@@ -164,8 +164,7 @@ describe.runIf(haveMosquitto())('Docker replay -> collector -> ClickHouse -> API
         const rows = await r.json<{ EventKind: string; ts: string }>();
         return rows[0];
       },
-      10_000,
-      'the oom event in ClickHouse',
+      { timeoutMs: 10_000, intervalMs: 200 },
     );
     expect(row.EventKind).toBe('oom');
     // Events leave within a second, far sooner than the end of a window would allow at 60 s in production.

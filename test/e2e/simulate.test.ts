@@ -9,7 +9,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
-import { bins, eventually, runNode, startIngesterBin, type RunningProcess } from '../support/processes.js';
+import { bins, runNode, startIngesterBin, type RunningProcess } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 const NODES = 20;
 const TOKEN = 'simulate-test-admin-token-0123456789abcdef';
@@ -91,14 +92,14 @@ describe.runIf(haveMosquitto())('simulate: 20 gateways -> Mosquitto -> ingester 
       ((await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as NodeRow[])
         .map((r) => r.node)
         .filter((n) => nodeIds.includes(n));
-    const series = await eventually(
+    const series = await waitFor(
+      'all 20 nodes listed, each with plc-bridge summaries',
       async () => {
         if ((await listed()).length < NODES) return undefined;
         const all = await Promise.all(nodeIds.map(points));
         return all.every((p) => p.length > 0) ? all : undefined;
       },
-      45_000,
-      'all 20 nodes listed, each with plc-bridge summaries',
+      { timeoutMs: 45_000, intervalMs: 200 },
     ).catch(async (err: Error) => {
       throw new Error(
         `${err.message}\nlisted: ${(await listed()).join(' ')}\ningester:\n${ingester.output().slice(-2000)}`,

@@ -11,7 +11,8 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { decodeAck, topics } from '@edge-telemetry/protocol';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
-import { bins, eventually, runNode, startIngesterBin, type RunningProcess } from '../support/processes.js';
+import { bins, runNode, startIngesterBin, type RunningProcess } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 const NODE = 'e2e-gw-1';
 const TOKEN = 'slice-test-admin-token-0123456789abcdef';
@@ -76,13 +77,13 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
   });
 
   it('lists the node with its containers and uplink bytes', async () => {
-    const node = await eventually(
+    const node = await waitFor(
+      'the node in /api/v1/nodes',
       async () => {
         const rows = (await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as NodeRow[];
         return rows.find((r) => r.node === NODE && r.uplinkBytes > 0);
       },
-      20_000,
-      'the node in /api/v1/nodes',
+      { timeoutMs: 20_000, intervalMs: 200 },
     ).catch(async (err: Error) => {
       throw new Error(
         `${err.message}\nnodes: ${await (await fetch(`${api}/api/v1/nodes`, auth)).text()}\ningester:\n${ingester.output().slice(-3000)}\ncollector:\n${collector.output().slice(-3000)}`,
@@ -94,7 +95,8 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
 
   it('serves the real host metrics as a summary series at the requested step', async () => {
     const from = new Date(Date.now() - 10 * 60_000).toISOString();
-    const series = await eventually(
+    const series = await waitFor(
+      'host memory points',
       async () => {
         const res = await fetch(
           `${api}/api/v1/nodes/${NODE}/metrics?container=&metric=mem.usage_bytes&from=${from}&step=1`,
@@ -113,8 +115,7 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
         const host = body.series.find((s) => s.container === '' && s.metric === 'mem.usage_bytes');
         return host && host.points.length > 0 ? host.points : undefined;
       },
-      20_000,
-      'host memory points',
+      { timeoutMs: 20_000, intervalMs: 200 },
     );
     const total = os.totalmem();
     for (const p of series) {
@@ -129,16 +130,19 @@ describe.runIf(haveMosquitto())('slice: collector -> Mosquitto -> ingester -> Cl
   });
 
   it('acknowledges end to end: the ack arrives and the collector drops the batch from its outbox', async () => {
-    await eventually(async () => (acks.length > 0 ? true : undefined), 20_000, 'an ack on the ack topic');
+    await waitFor('an ack on the ack topic', () => acks.length > 0, {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
     const outbox = path.join(dir, 'collector', 'outbox');
     // Acked records leave the outbox: after a few windows at most the open segment holds anything.
-    await eventually(
+    await waitFor(
+      'the outbox to drain',
       async () => {
         const segs = (await readdir(outbox)).filter((f) => f.endsWith('.seg'));
-        return segs.length <= 1 ? true : undefined;
+        return segs.length <= 1;
       },
-      20_000,
-      'the outbox to drain',
+      { timeoutMs: 20_000, intervalMs: 200 },
     );
     expect(collector.output()).not.toMatch(/"level":"error"/);
   });

@@ -8,7 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/ports.js';
-import { bins, eventually, runNode, type RunningProcess } from '../support/processes.js';
+import { bins, runNode, type RunningProcess } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 const TOKEN = 'start-test-admin-token-0123456789abcdef';
 
@@ -39,7 +40,8 @@ describe('edge-telemetry start', () => {
     );
     await proc.waitFor(/edge-telemetry is running: API http/, 90_000);
     const api = `http://127.0.0.1:${port}`;
-    const nodes = await eventually(
+    const nodes = await waitFor(
+      'the local node with summaries and two simulated nodes online',
       async () => {
         const rows = (await (
           await fetch(`${api}/api/v1/nodes`, { headers: { authorization: `Bearer ${TOKEN}` } })
@@ -49,8 +51,7 @@ describe('edge-telemetry start', () => {
           ? rows
           : undefined;
       },
-      60_000,
-      'the local node with summaries and two simulated nodes online',
+      { timeoutMs: 60_000, intervalMs: 200 },
     );
     expect(nodes.map((n) => n.node)).toEqual(expect.arrayContaining(['start-test-gw', 'sim-1', 'sim-2']));
 

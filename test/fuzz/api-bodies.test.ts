@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ingester } from '@edge-telemetry/ingester';
 import { seededRng } from '../../packages/protocol/src/testing/index.js';
-import { ADMIN_TOKEN, startRig, type Rig } from '../security/api/rig.js';
+import { ADMIN_TOKEN, startRig, type Rig } from '../support/api-rig.js';
 import { mutateJson } from './mutate.js';
 import { heapBound } from './heap.js';
 

@@ -14,10 +14,10 @@ import {
   loadCollectorConfig,
   type RunningCollector,
 } from '@edge-telemetry/collector';
-import { createIngester, resolveConfig, type Ingester } from '@edge-telemetry/ingester';
-import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
+import { haveMosquitto } from '../support/mosquitto.js';
 import { freePort } from '../support/ports.js';
-import { eventually } from '../support/processes.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 
 function havePrometheus(): boolean {
   try {
@@ -32,34 +32,24 @@ function havePrometheus(): boolean {
 
 describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the collector and the ingester', () => {
   let dir: string;
-  let broker: Mosquitto;
-  let ingester: Ingester;
+  let stack: Stack;
   let ingesterUrl: string;
   let collector: RunningCollector;
   let prometheus: ChildProcess | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-prom-'));
-    broker = await startMosquitto();
-    ingester = createIngester(
-      resolveConfig(
-        {
-          mqtt: { url: broker.url, clientId: 'prom-ingester' },
-          clickhouse: { dataDir: path.join(dir, 'ch') },
-          http: { port: await freePort() },
-          logLevel: 'warn',
-        },
-        {},
-      ),
-    );
-    ingesterUrl = (await ingester.start()).url;
+    stack = await startStack({
+      ingester: { mqtt: { clientId: 'prom-ingester' }, http: { port: await freePort() }, logLevel: 'warn' },
+    });
+    ingesterUrl = stack.api;
     const config = loadCollectorConfig([], {
       EDGE_TELEMETRY_NODE: 'prom-gw',
       EDGE_TELEMETRY_COLLECTOR_DATA_DIR: path.join(dir, 'collector'),
       EDGE_TELEMETRY_COLLECTOR_HTTP_PORT: '0',
       EDGE_TELEMETRY_COLLECTOR_SCRAPE_INTERVAL_MS: '200',
       EDGE_TELEMETRY_COLLECTOR_DOWNSAMPLE_WINDOW_MS: '1000',
-      MQTT_URL: broker.url,
+      MQTT_URL: stack.broker.url,
     });
     collector = await buildCollector(config, createJsonLogger({ write: () => true }));
     await collector.collector.start();
@@ -68,20 +58,19 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
   afterAll(async () => {
     prometheus?.kill('SIGKILL');
     await collector?.stop();
-    await ingester?.stop();
-    await broker?.stop();
+    await stack?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('passes promtool check metrics on both endpoints', async () => {
     for (const url of [`${collector.httpUrl}/metrics`, `${ingesterUrl}/metrics`]) {
-      const text = await eventually(
+      const text = await waitFor(
+        `metrics at ${url}`,
         async () => {
           const body = await (await fetch(url)).text();
           return body.includes('# TYPE') ? body : undefined;
         },
-        15_000,
-        `metrics at ${url}`,
+        { timeoutMs: 15_000, intervalMs: 200 },
       );
       // promtool exits non-zero on errors and prints lint problems; both must be absent.
       const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
@@ -112,7 +101,8 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
       ],
       { stdio: 'ignore' },
     );
-    const up = await eventually(
+    const up = await waitFor(
+      'both targets up in Prometheus',
       async () => {
         const res = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=up`)).json()) as {
           data: { result: Array<{ metric: { job: string }; value: [number, string] }> };
@@ -120,8 +110,7 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
         const byJob = new Map(res.data.result.map((r) => [r.metric.job, r.value[1]]));
         return byJob.get('collector') === '1' && byJob.get('ingester') === '1' ? byJob : undefined;
       },
-      30_000,
-      'both targets up in Prometheus',
+      { timeoutMs: 30_000, intervalMs: 200 },
     );
     expect(up.size).toBe(2);
     const series = (await (

@@ -2,10 +2,11 @@
  * Issue 7 end to end: Mosquitto, the ingester on embedded ClickHouse (in-process), a real
  * collector with a filled full-log store behind the TCP fault proxy, and the CLI.
  */
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveMosquitto } from '../support/mosquitto.js';
 import { runLogsPull } from '../../packages/cli/src/commands/logs-pull.js';
+import { captureIo } from '../support/io.js';
+import { waitFor } from '../support/wait.js';
 import { ADMIN_TOKEN, startPullRig, syntheticRecords, T0, type PullRig } from './rig.js';
 
 const NODE = 'gw-pull-1';
@@ -49,13 +50,15 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
   };
   const status = async (id: string) => (await (await rig.call(`/api/v1/log-pulls/${id}`)).json()) as Status;
   async function until(id: string, ok: (s: Status) => boolean, timeoutMs = 20_000): Promise<Status> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await status(id);
-      if (ok(s)) return s;
-      if (Date.now() > deadline) throw new Error(`pull ${id} still ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    let last: Status | undefined;
+    return waitFor(
+      () => `pull ${id} (still ${JSON.stringify(last)})`,
+      async () => {
+        last = await status(id);
+        return ok(last) ? last : undefined;
+      },
+      { timeoutMs, intervalMs: 50 },
+    );
   }
   const lines = async (id: string, accept = 'text/plain') =>
     (await rig.call(`/api/v1/log-pulls/${id}/lines`, { headers: { accept } })).text();
@@ -140,8 +143,7 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
     const del = await rig.call(`/api/v1/log-pulls/${r.body.id}`, { method: 'DELETE' });
     expect(del.status).toBe(200);
     expect(((await del.json()) as Status).state).toBe('cancelled');
-    const deadline = Date.now() + 10_000;
-    while (nodeStats().active > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    await waitFor('the node to stop the pull', () => nodeStats().active === 0, { intervalMs: 50 });
     const stopped = nodeStats();
     expect(stopped).toMatchObject({ active: 0 });
     expect(stopped.pullsCancelled).toBeGreaterThanOrEqual(1);
@@ -212,14 +214,9 @@ describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto
       args: string[],
       env: Record<string, string> = { EDGE_TELEMETRY_URL: rig.api, EDGE_TELEMETRY_TOKEN: ADMIN_TOKEN },
     ) => {
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
-      let out = '';
-      let err = '';
-      stdout.on('data', (b: Buffer) => (out += b.toString()));
-      stderr.on('data', (b: Buffer) => (err += b.toString()));
-      const code = await runLogsPull(args, { stdout, stderr }, env);
-      return { code, out, err };
+      const c = captureIo();
+      const code = await runLogsPull(args, c.io, env);
+      return { code, out: c.out(), err: c.err() };
     };
     const ok = await run([
       '--node',

@@ -1,6 +1,6 @@
 /**
- * A log-pull rig with real parts: Mosquitto, the TCP fault proxy between the collector and the
- * broker (the node's link), the ingester in-process on embedded ClickHouse, and a real collector
+ * A log-pull rig with real parts: the suite's broker + ingester stack (test/support/stack.ts), the
+ * TCP fault proxy between the collector and the broker (the node's link), and a real collector
  * (buildCollector) whose full-log store was filled beforehand. Used by the tests and the bench.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,16 +18,13 @@ import {
   type StoredLogRecord,
 } from '@edge-telemetry/collector';
 import type { ClickHouseClient } from '@clickhouse/client';
-import {
-  createClickHouseClient,
-  createIngester,
-  resolveConfig as resolveIngesterConfig,
-  type Ingester,
-  type IngesterDeps,
-} from '@edge-telemetry/ingester';
+import type { Ingester, IngesterDeps } from '@edge-telemetry/ingester';
 import { resolveConfig, type LogLevelValue } from '@edge-telemetry/protocol';
-import { startMosquitto, type Mosquitto } from '../support/mosquitto.js';
+import type { Mosquitto } from '../support/mosquitto.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { ADMIN_TOKEN, startStack, type Stack } from '../support/stack.js';
+
+export { ADMIN_TOKEN };
 
 export const T0 = Date.UTC(2026, 10, 27, 8);
 
@@ -39,8 +36,6 @@ export interface RigOptions {
   pull?: Record<string, unknown>;
   ingesterPull?: IngesterDeps['pull'];
 }
-
-export const ADMIN_TOKEN = 'pull-rig-admin-token-0123456789abcdef';
 
 export interface PullRig {
   api: string;
@@ -75,24 +70,15 @@ export async function startPullRig(o: RigOptions): Promise<PullRig> {
   }
   await store.close();
 
-  const broker = await startMosquitto();
+  const stack: Stack = await startStack({
+    ingester: {
+      mqtt: { clientId: 'pull-ingester', protocolVersion: 5 },
+      auth: { rateLimitPerSecond: 10_000, rateLimitBurst: 10_000 },
+    },
+    pull: o.ingesterPull,
+  });
+  const { broker } = stack;
   const proxy = await startFaultProxy({ port: broker.port });
-  const clickhouse = createClickHouseClient({ dataDir: path.join(dir, 'ch') });
-  const ingester = createIngester(
-    resolveIngesterConfig(
-      {
-        mqtt: { url: broker.url, clientId: 'pull-ingester', protocolVersion: 5 },
-        http: { port: 0 },
-        clickhouse: { dataDir: path.join(dir, 'ch') },
-        writer: { flushIntervalMs: 50 },
-        auth: { adminToken: ADMIN_TOKEN, rateLimitPerSecond: 10_000, rateLimitBurst: 10_000 },
-        logLevel: 'silent',
-      },
-      {},
-    ),
-    { pull: o.ingesterPull, clickhouse },
-  );
-  const api = (await ingester.start()).url;
   const config = resolveConfig(collectorConfigSpec, {
     file: {
       node: o.node,
@@ -117,16 +103,12 @@ export async function startPullRig(o: RigOptions): Promise<PullRig> {
   const redactor = new Redactor(config.logs.redact);
 
   const rig: PullRig = {
-    api,
-    call: (p, init = {}) => {
-      const headers = new Headers(init.headers);
-      headers.set('authorization', `Bearer ${init.token ?? ADMIN_TOKEN}`);
-      return fetch(api + p, { ...init, headers });
-    },
+    api: stack.api,
+    call: stack.call,
     broker,
     proxy,
-    ingester,
-    clickhouse,
+    ingester: stack.ingester,
+    clickhouse: stack.clickhouse,
     collector: undefined,
     async startCollector() {
       rig.collector = await buildCollector(config, silent);
@@ -145,10 +127,8 @@ export async function startPullRig(o: RigOptions): Promise<PullRig> {
     },
     async close() {
       await rig.stopCollector();
-      await ingester.stop();
-      await clickhouse.close();
       await proxy.close();
-      await broker.stop();
+      await stack.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import { waitFor } from './wait.js';
 
 /** An echo server behind the proxy: what goes up comes back down. */
 describe('fault proxy', () => {
@@ -29,13 +30,7 @@ describe('fault proxy', () => {
     s.on('error', () => undefined);
     return got;
   };
-  const until = async (pred: () => boolean) => {
-    const deadline = Date.now() + 5000;
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
+  const until = (pred: () => boolean) => waitFor('the proxied bytes', pred, { timeoutMs: 5000, intervalMs: 5 });
 
   it('forwards and counts both directions; stall holds data until resume', async () => {
     const s = await connect();

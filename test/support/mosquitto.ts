@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
 
 export interface Mosquitto {
   port: number;
@@ -72,9 +73,14 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     stderr = '';
     child = spawn(bin, ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    await waitForPort(port, 5000).catch((err: Error) => {
-      throw new Error(`${err.message}; mosquitto said: ${stderr}`);
-    });
+    await waitFor(
+      () => `mosquitto on ${port} (it said: ${stderr})`,
+      () => listening(port),
+      {
+        timeoutMs: 5000,
+        intervalMs: 50,
+      },
+    );
   };
   const stop = async () => {
     const c = child;
@@ -102,19 +108,14 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   };
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
+/** True once something accepts connections on the loopback port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
     });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`mosquitto did not listen on ${port} within ${timeoutMs} ms`);
+    s.once('error', () => resolve(false));
+  });
 }

@@ -80,26 +80,6 @@ export function runNode(script: string, args: string[], env: Record<string, stri
   };
 }
 
-/** Polls fn until it returns a value other than undefined, or fails after timeoutMs. */
-export async function eventually<T>(
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
-
 /**
  * The ingester bin on its own embedded engine under `dir` (its config in dir/ingester.json, data
  * in dir/ch), subscribed to `brokerUrl` with MQTT 5, once its API listens; `config` adds options.

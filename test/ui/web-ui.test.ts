@@ -1,5 +1,5 @@
 /**
- * The web UI in headless Chromium against a real ingester (embedded ClickHouse, aedes) with nodes
+ * The web UI in headless Chromium against a real ingester (embedded ClickHouse, Mosquitto) with nodes
  * seeded by encoded batches, behind the API's bearer-token auth (an admin token from the config).
  * Screenshots go to test-artifacts/screenshots/.
  */
@@ -9,25 +9,18 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditPage } from './support/a11y.js';
 import { haveChromium, launchChromium } from './support/chromium.js';
-import { seedFleet, startUiStack, type UiStack } from './support/stack.js';
+import { haveMosquitto } from '../support/mosquitto.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
+import { seedFleet } from './support/seed.js';
 
 const SHOTS = path.resolve('test-artifacts/screenshots');
 const TOKEN = 'ui-test-admin-token-0123456789abcdef';
 /** Pages query embedded ClickHouse; on a loaded machine that takes seconds, not the poll's default second. */
 const WAIT = { timeout: 15_000, interval: 50 };
 
-async function poll<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-describe.runIf(haveChromium())('web UI in Chromium', () => {
-  let stack: UiStack;
+describe.runIf(haveChromium() && haveMosquitto())('web UI in Chromium', () => {
+  let stack: Stack;
   let browser: Browser;
   let origin: string;
   /** Every request any page made, to prove nothing leaves the ingester's origin. */
@@ -36,26 +29,30 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    stack = await startUiStack({ adminToken: TOKEN });
-    origin = new URL(stack.url).origin;
-    await seedFleet(stack.brokerUrl, [
+    stack = await startStack({ ingester: { mqtt: { clientId: 'ingester-ui' }, auth: { adminToken: TOKEN } } });
+    origin = new URL(stack.api).origin;
+    await seedFleet(stack.broker.url, [
       { node: 'gw-berlin-01', state: 'online', minutes: 20 },
       { node: 'gw-lisbon-02', state: 'online', minutes: 12 },
       { node: 'gw-oslo-03', state: 'offline', minutes: 6 },
     ]);
     // The offline status travels after the batches; wait until the API reports it.
-    await poll(async () => {
-      const res = await fetch(`${stack.url}/api/v1/nodes`, { headers: { authorization: `Bearer ${TOKEN}` } });
-      const nodes = (await res.json()) as { node: string; online: boolean }[];
-      return nodes.length === 3 && nodes.find((n) => n.node === 'gw-oslo-03')?.online === false ? nodes : undefined;
-    }, 'three seeded nodes, one offline');
+    await waitFor(
+      'three seeded nodes, one offline',
+      async () => {
+        const res = await stack.call('/api/v1/nodes', { token: TOKEN });
+        const nodes = (await res.json()) as { node: string; online: boolean }[];
+        return nodes.length === 3 && nodes.find((n) => n.node === 'gw-oslo-03')?.online === false;
+      },
+      { intervalMs: 50 },
+    );
     browser = await launchChromium();
     await mkdir(SHOTS, { recursive: true });
   });
 
   afterAll(async () => {
     await browser?.close();
-    await stack?.stop();
+    await stack?.close();
   });
 
   const openPage = async (pathname: string, withToken = true): Promise<Page> => {
@@ -69,7 +66,7 @@ describe.runIf(haveChromium())('web UI in Chromium', () => {
       throw err;
     });
     if (withToken) await ctx.addInitScript((t) => sessionStorage.setItem('edge-telemetry.token', t), TOKEN);
-    await page.goto(`${stack.url}${pathname}`);
+    await page.goto(`${stack.api}${pathname}`);
     return page;
   };
 

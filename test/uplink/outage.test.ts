@@ -20,7 +20,8 @@ import {
 import { CollectorError } from '../../packages/collector/src/errors.js';
 import { startAcker, type Acker } from './acker.js';
 import { testBatch } from './batches.js';
-import { openTestUplink, tempDir, until } from './harness.js';
+import { openTestUplink, tempDir } from './harness.js';
+import { waitFor } from '../support/wait.js';
 
 const DAY_OF_WINDOWS = 1440;
 
@@ -75,9 +76,15 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     expect(storedOf(node)).toHaveLength(0);
 
     proxy.resume();
-    await until(() => uplink.stats().connected, 5000, 'reconnect');
+    await waitFor('reconnect', () => uplink.stats().connected, { timeoutMs: 5000 });
     const live = await uplink.submit(testBatch(node, 1_000_000), 0);
-    await acker.waitFor(() => storedOf(node).length === DAY_OF_WINDOWS + 1, 20_000);
+    await waitFor(
+      () => `the day of windows (${acker.describe()})`,
+      () => storedOf(node).length === DAY_OF_WINDOWS + 1,
+      {
+        timeoutMs: 20_000,
+      },
+    );
 
     const got = storedOf(node);
     const backlog = got.filter((b) => b.windowStart < DAY_OF_WINDOWS);
@@ -85,7 +92,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     expect(backlog.map((b) => b.windowStart)).toEqual(produced.map((_, i) => i));
     const liveAt = got.findIndex((b) => b.seq === live.seq);
     expect(liveAt).toBeLessThan(DAY_OF_WINDOWS / 4);
-    await until(() => uplink.stats().queueBatches === 0, 5000, 'acks to empty the outbox');
+    await waitFor('acks to empty the outbox', () => uplink.stats().queueBatches === 0, { timeoutMs: 5000 });
   });
 
   it('beyond the cap loses exactly the counted evictions, lowest value first', async () => {
@@ -109,10 +116,12 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
       });
     }
     proxy.resume();
-    await until(() => uplink.stats().connected && uplink.stats().queueBatches === 0, 20_000, 'the backlog to drain');
+    await waitFor('the backlog to drain', () => uplink.stats().connected && uplink.stats().queueBatches === 0, {
+      timeoutMs: 20_000,
+    });
     // One more summary batch carries the evictions not reported yet.
     await uplink.submit(testBatch(node, DAY_OF_WINDOWS, 150), 0);
-    await until(() => uplink.stats().queueBatches === 0, 5000, 'the last batch');
+    await waitFor('the last batch', () => uplink.stats().queueBatches === 0, { timeoutMs: 5000 });
 
     const got = new Set(storedOf(node).map((b) => b.windowStart));
     const missing = [...Array(DAY_OF_WINDOWS).keys()].filter((i) => !got.has(i));
@@ -164,7 +173,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
         await new Promise((r) => setTimeout(r, 2));
       }
     };
-    await until(() => uplink.stats().connected, 5000, 'connect');
+    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 5000 });
     const producing = produce(0, 300);
     await new Promise((r) => setTimeout(r, 150));
     await broker.restart();
@@ -174,9 +183,13 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     await new Promise((r) => setTimeout(r, 700));
     expect(uplink.stats().queueBatches).toBeGreaterThanOrEqual(100);
     acker.acking = true;
-    await acker.waitFor(() => storedOf(node).length === 400, 20_000);
+    await waitFor(
+      () => `400 batches (${acker.describe()})`,
+      () => storedOf(node).length === 400,
+      { timeoutMs: 20_000 },
+    );
     expect(new Set(storedOf(node).map((b) => b.seq))).toEqual(new Set(seqs));
-    await until(() => uplink.stats().queueBatches === 0, 5000, 'acks');
+    await waitFor('acks', () => uplink.stats().queueBatches === 0, { timeoutMs: 5000 });
     expect(uplink.stats().resends).toBeGreaterThan(0);
   });
 
@@ -189,7 +202,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
       window: 4,
       ackTimeoutMs: 100,
     });
-    await until(() => uplink.stats().connected, 5000, 'connect');
+    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 5000 });
     acker.acking = false;
     for (let i = 0; i < 4; i++) await uplink.submit(testBatch(node, i), 0);
     await new Promise((r) => setTimeout(r, 2000));
@@ -199,7 +212,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     expect(resends).toBeGreaterThan(0);
     expect(resends).toBeLessThanOrEqual(4 * 8);
     acker.acking = true;
-    await until(() => uplink.stats().queueBatches === 0, 5000, 'acks after the ingester is back');
+    await waitFor('acks after the ingester is back', () => uplink.stats().queueBatches === 0, { timeoutMs: 5000 });
     await uplink.close();
   });
 
@@ -228,10 +241,10 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
       expect(second.stats().outbox.cutBytes).toBe(cuts[0]?.bytes);
       proxy.resume();
       const after = await second.submit(testBatch(node, 20, 100), 0);
-      await until(
-        () => second.stats().connected && second.stats().queueBatches === 0,
-        10_000,
+      await waitFor(
         'the repaired outbox to drain',
+        () => second.stats().connected && second.stats().queueBatches === 0,
+        { timeoutMs: 10_000 },
       );
       const epoch0 = storedOf(node).find((b) => b.windowStart === 0)?.epoch;
       const got = storedOf(node).map((b) => `${b.epoch}/${b.seq}`);
@@ -265,7 +278,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     for (let i = 0; i < 700; i += 50)
       await Promise.all(Array.from({ length: 50 }, (_, j) => uplink.submit(testBatch(node, i + j, 1000), 0)));
     proxy.resume();
-    await until(() => uplink.stats().connected, 5000, 'connect');
+    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 5000 });
     const bytes0 = proxy.bytes.up;
     const sent0 = uplink.stats().bytesSent;
     const t0 = clock.now();

@@ -19,7 +19,8 @@ import {
 } from '../../packages/ingester/src/index.js';
 import type { BatchDraft, Uplink } from '../../packages/collector/src/uplink/index.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
-import { openTestUplink, tempDir, until } from './harness.js';
+import { openTestUplink, tempDir } from './harness.js';
+import { waitFor } from '../support/wait.js';
 
 const NODE = 'ref-node-1';
 // The same sources every window, as a node's logs and series are: what earlier batches hold recurs.
@@ -99,7 +100,7 @@ describe.runIf(haveMosquitto())('batches compressed against earlier batches, thr
       await uplink.submit(windowAt(i), (i % 3) as 0 | 1 | 2);
       // One window after another, as the collector seals them, so acknowledged keyframes exist to
       // refer to. Three classes against two ingesters taking turns: a class's batches alternate between them.
-      await until(() => uplink.stats().acked === i + 1, 10_000, `ack of batch ${i + 1}`);
+      await waitFor(`ack of batch ${i + 1}`, () => uplink.stats().acked === i + 1, { timeoutMs: 10_000 });
     }
     const r = uplink.stats().references;
     expect(r.keyframes).toBeGreaterThan(0);
@@ -121,7 +122,7 @@ describe.runIf(haveMosquitto())('batches compressed against earlier batches, thr
     const before = uplink.stats().references.unknown;
     for (let i = 40; i < 48; i++) {
       await uplink.submit(windowAt(i), (i % 3) as 0 | 1 | 2);
-      await until(() => uplink.stats().acked === i + 1, 15_000, `ack of batch ${i + 1}`);
+      await waitFor(`ack of batch ${i + 1}`, () => uplink.stats().acked === i + 1, { timeoutMs: 15_000 });
     }
     expect(sum('unknownReferences')).toBeGreaterThan(0);
     expect(uplink.stats().references.unknown).toBeGreaterThan(before);

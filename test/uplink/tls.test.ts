@@ -13,7 +13,7 @@ import { topics } from '@edge-telemetry/protocol';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { createUplink, type Uplink } from '../../packages/collector/src/uplink/index.js';
 import { testBatch } from './batches.js';
-import { until } from './harness.js';
+import { waitFor } from '../support/wait.js';
 
 function makePki(dir: string): void {
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
@@ -118,9 +118,9 @@ describe.runIf(haveMosquitto())('uplink over TLS with credentials', () => {
     const good = await open('s3cret', ca);
     const wrongPassword = await open('guess', ca);
     const unknownCa = await open('s3cret', undefined);
-    await until(() => good.stats().connected, 5000, 'the TLS connection');
+    await waitFor('the TLS connection', () => good.stats().connected, { timeoutMs: 5000 });
     await good.submit(testBatch('n-tls', 1), 0);
-    await until(() => got.length === 1, 5000, 'the batch over TLS');
+    await waitFor('the batch over TLS', () => got.length === 1, { timeoutMs: 5000 });
     await new Promise((r) => setTimeout(r, 500));
     expect(wrongPassword.stats().connected).toBe(false);
     expect(unknownCa.stats().connected).toBe(false);

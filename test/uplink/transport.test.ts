@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeStatus, encodeCommand, topics, type CommandMessage, type StatusMessage } from '@edge-telemetry/protocol';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
-import { openTestUplink, tempDir, until } from './harness.js';
+import { openTestUplink, tempDir } from './harness.js';
+import { waitFor } from '../support/wait.js';
 
 describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
   let broker: Mosquitto;
@@ -43,7 +44,7 @@ describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
       onBadMessage: (t) => bad.push(t),
     });
     try {
-      await until(() => statuses.some((s) => s.state === 'online'), 5000, 'birth');
+      await waitFor('birth', () => statuses.some((s) => s.state === 'online'), { timeoutMs: 5000 });
       const birth = statuses.find((s) => s.state === 'online');
       expect(birth).toMatchObject({ v: 1, node, agentVersion: 'test' });
       expect(birth?.at).toBeGreaterThan(0);
@@ -51,15 +52,15 @@ describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
       const cmd: CommandMessage = { v: 1, type: 'cancel', pullId: 'p1', expiresAt: Date.now() + 60_000 };
       await watcher.publishAsync(topics.cmd(node), encodeCommand(cmd), { qos: 1 });
       await watcher.publishAsync(topics.ack(node), Buffer.from('{not json'), { qos: 1 });
-      await until(() => commands.length === 1 && bad.length === 1, 5000, 'command and bad ack');
+      await waitFor('command and bad ack', () => commands.length === 1 && bad.length === 1, { timeoutMs: 5000 });
       expect(commands[0]).toEqual(cmd);
       expect(bad).toEqual([topics.ack(node)]);
 
       proxy.cut();
-      await until(() => statuses.at(-1)?.state === 'offline', 5000, 'last will');
+      await waitFor('last will', () => statuses.at(-1)?.state === 'offline', { timeoutMs: 5000 });
       expect(statuses.at(-1)).toEqual({ v: 1, node, state: 'offline', at: 0, agentVersion: 'test' });
       proxy.resume();
-      await until(() => statuses.at(-1)?.state === 'online', 5000, 'birth after reconnect');
+      await waitFor('birth after reconnect', () => statuses.at(-1)?.state === 'online', { timeoutMs: 5000 });
 
       // Retained: a newcomer sees the current state at once.
       const late = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'late', reconnectPeriod: 0 });
@@ -69,7 +70,7 @@ describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
         if (r.ok) seen.push(r.value);
       });
       await late.subscribeAsync(topics.status(node), { qos: 1 });
-      await until(() => seen.length > 0, 5000, 'retained status');
+      await waitFor('retained status', () => seen.length > 0, { timeoutMs: 5000 });
       expect(seen[0]?.state).toBe('online');
       await late.endAsync(true);
     } finally {
@@ -77,10 +78,10 @@ describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
       await proxy.close();
       await rm(dir, { recursive: true, force: true });
     }
-    await until(
-      () => statuses.at(-1)?.state === 'offline' && (statuses.at(-1)?.at ?? 0) > 0,
-      5000,
+    await waitFor(
       `offline on clean close: ${JSON.stringify(statuses)}`,
+      () => statuses.at(-1)?.state === 'offline' && (statuses.at(-1)?.at ?? 0) > 0,
+      { timeoutMs: 5000 },
     );
   });
 });

@@ -2,40 +2,22 @@
  * The whole ingester against real Mosquitto and embedded ClickHouse: publish -> stored ->
  * queryable -> acknowledged; duplicates, hostile input and a ClickHouse outage.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchCodec, decodeAck, encodeStatus, topics, type AckMessage } from '@edge-telemetry/protocol';
-import { haveMosquitto, startMosquitto, type Mosquitto } from '../../../test/support/mosquitto.js';
-import { sampleBatch } from '../test-support/batches.js';
-import { faultSwitch } from '../test-support/faulty-connection.js';
-import { resolveConfig } from './config/load.js';
-import { createIngester, type Ingester } from './ingester.js';
-import { createClickHouseClient } from './storage/client.js';
+import { haveMosquitto } from '../../../test/support/mosquitto.js';
+import { sampleBatch } from '../../../test/support/batches.js';
+import { faultSwitch } from '../../../test/support/clickhouse.js';
+import { startStack, type Stack } from '../../../test/support/stack.js';
+import { waitFor } from '../../../test/support/wait.js';
+import type { Ingester } from './ingester.js';
 import { TABLES } from './storage/tables.js';
 
 const codec = createBatchCodec();
 
-async function waitFor<T>(
-  fn: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded ClickHouse)', () => {
-  let broker: Mosquitto;
-  let dir: string;
+  let stack: Stack;
   let ingester: Ingester;
   let url: string;
   let node: MqttClient;
@@ -50,26 +32,15 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     return { status: res.status, body: (await res.json()) as Record<string, unknown> & unknown[] };
   };
   const publish = (topic: string, payload: Buffer) => node.publishAsync(topic, payload, { qos: 1 });
-  const ackFor = (seq: number) => waitFor(() => acks.find((a) => a.seqs.includes(seq)), `ack of seq ${seq}`);
+  const ackFor = (seq: number) => waitFor(`ack of seq ${seq}`, () => acks.find((a) => a.seqs.includes(seq)));
 
   beforeAll(async () => {
-    broker = await startMosquitto();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'et-ingester-e2e-'));
-    const config = resolveConfig(
-      {
-        mqtt: { url: broker.url, clientId: 'ingester-e2e' },
-        http: { port: 0 },
-        clickhouse: { dataDir: dir },
-        writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 },
-        auth: { adminToken: TOKEN },
-        logLevel: 'silent',
-      },
-      {},
-    );
-    client = createClickHouseClient({ dataDir: dir, wrapConnection: (c) => faults.wrap(c) });
-    ingester = createIngester(config, { clickhouse: client });
-    url = (await ingester.start()).url;
-    node = await mqtt.connectAsync(broker.url, { clientId: NODE, protocolVersion: 4 });
+    stack = await startStack({
+      ingester: { mqtt: { clientId: 'ingester-e2e' }, auth: { adminToken: TOKEN } },
+      wrapConnection: (c) => faults.wrap(c),
+    });
+    ({ ingester, clickhouse: client, api: url } = stack);
+    node = await mqtt.connectAsync(stack.broker.url, { clientId: NODE, protocolVersion: 4 });
     node.on('message', (_t, payload) => {
       const a = decodeAck(payload);
       if (a.ok) acks.push(a.value);
@@ -79,10 +50,7 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
 
   afterAll(async () => {
     await node?.endAsync();
-    await ingester?.stop();
-    await client?.close();
-    await broker?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('stores a published batch, serves it through the API and acknowledges it', async () => {
@@ -175,7 +143,7 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     await ackFor(2);
     const before = acks.filter((a) => a.seqs.includes(2)).length;
     await publish(topics.batch(NODE), codec.encode(batch));
-    await waitFor(() => (acks.filter((a) => a.seqs.includes(2)).length > before ? true : undefined), 'second ack');
+    await waitFor('second ack', () => acks.filter((a) => a.seqs.includes(2)).length > before);
     expect(ingester.stats().writer.batchesDuplicate).toBeGreaterThanOrEqual(1);
     const m = await get(
       `/api/v1/nodes/${NODE}/metrics?container=app-0&metric=mem.usage_bytes&from=${batch.windowStart}&to=${batch.windowEnd}&step=60`,
@@ -189,22 +157,22 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     await publish(topics.batch(NODE), Buffer.from('not a batch at all'));
     await publish(topics.batch(NODE), codec.encode(sampleBatch({ node: 'someone-else', seq: 9 })));
     await publish('et/v1/bad node/up/batch', Buffer.from('x'));
-    const rejected = await waitFor(() => {
+    const rejected = await waitFor('rejections', () => {
       const r = ingester.stats().consumer.rejected;
       return Object.values(r).reduce((a, b) => a + b, 0) >= 3 ? r : undefined;
-    }, 'rejections');
+    });
     expect(rejected.ET_ERR_NODE_MISMATCH).toBe(1);
     const prom = await (await fetch(`${url}/metrics`)).text();
     expect(prom).toContain('et_ingester_rejected_total{reason="ET_ERR_NODE_MISMATCH"} 1');
     expect(prom).toMatch(/et_ingester_batches_stored_total [1-9]/);
-    const dead = await waitFor(async () => {
+    const dead = await waitFor('dead-letter rows', async () => {
       const rs = await client.query({
         query: `SELECT ReasonCode, NodeName, PayloadBase64 FROM ${TABLES.deadLetters} ORDER BY ReceivedAt`,
         format: 'JSONEachRow',
       });
       const rows = await rs.json<{ ReasonCode: string; NodeName: string; PayloadBase64: string }>();
       return rows.length >= 3 ? rows : undefined;
-    }, 'dead-letter rows');
+    });
     expect(dead.map((d) => d.NodeName)).toEqual([NODE, NODE, '']);
     expect(dead[0]!.ReasonCode).toMatch(/^ET_ERR_/);
     expect(Buffer.from(dead[0]!.PayloadBase64, 'base64').toString()).toBe('not a batch at all');
@@ -221,10 +189,10 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     expect((await get('/readyz')).status).toBe(200);
     faults.set('fail', /INSERT INTO et_/);
     await publish(topics.batch(NODE), codec.encode(sampleBatch({ node: NODE, seq: 4 })));
-    const ready = await waitFor(async () => {
+    const ready = await waitFor('readyz to report the outage', async () => {
       const r = await get('/readyz');
       return r.status === 503 ? r.body : undefined;
-    }, 'readyz to report the outage');
+    });
     expect(ready).toMatchObject({
       ready: false,
       clickhouse: true,
@@ -240,7 +208,7 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     faults.set('ok');
     for (const seq of [4, 5, 6, 7]) await ackFor(seq);
     expect(ingester.stats().consumer.batchesAccepted).toBe(accepted + 3);
-    await waitFor(async () => ((await get('/readyz')).status === 200 ? true : undefined), 'ready again');
+    await waitFor('ready again', async () => (await get('/readyz')).status === 200);
   });
 
   it('stores the text of a template row that left it out, and counts one whose text was never stored', async () => {

@@ -4,60 +4,36 @@
  * on; the node resends what was not acknowledged (as its outbox does) and nothing is lost or
  * stored twice.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchCodec, decodeAck, topics, type Batch } from '@edge-telemetry/protocol';
-import { haveMosquitto, startMosquitto, type Mosquitto } from '../../../test/support/mosquitto.js';
-import { sampleBatch } from '../test-support/batches.js';
-import { resolveConfig } from './config/load.js';
-import { createIngester, type Ingester } from './ingester.js';
-import { createClickHouseClient } from './storage/client.js';
+import { haveMosquitto } from '../../../test/support/mosquitto.js';
+import { sampleBatch } from '../../../test/support/batches.js';
+import { startStack, type Stack } from '../../../test/support/stack.js';
+import { waitFor } from '../../../test/support/wait.js';
+import type { Ingester } from './ingester.js';
 import { TABLES } from './storage/tables.js';
 
 describe.runIf(haveMosquitto())('two ingesters on a shared subscription', () => {
-  let broker: Mosquitto;
-  let dir: string;
-  let client: ClickHouseClient;
+  let stack: Stack;
   let a: Ingester;
   let b: Ingester;
   let node: MqttClient;
 
-  const make = (clientId: string) =>
-    createIngester(
-      resolveConfig(
-        {
-          mqtt: { url: broker.url, clientId, sharedGroup: 'ingest', protocolVersion: 5 },
-          http: { port: 0 },
-          clickhouse: { dataDir: dir },
-          writer: { flushIntervalMs: 30, retryMinMs: 20, retryMaxMs: 100 },
-          logLevel: 'silent',
-        },
-        {},
-      ),
-      { clickhouse: client },
-    );
+  const options = (clientId: string) => ({
+    mqtt: { clientId, sharedGroup: 'ingest', protocolVersion: 5 },
+    writer: { flushIntervalMs: 30 },
+  });
 
   beforeAll(async () => {
-    broker = await startMosquitto();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'et-scale-out-'));
-    client = createClickHouseClient({ dataDir: dir });
-    a = make('ingester-a');
-    b = make('ingester-b');
-    await a.start();
-    await b.start();
-    node = await mqtt.connectAsync(broker.url, { clientId: 'scale-nodes', protocolVersion: 5 });
+    stack = await startStack({ ingester: options('ingester-a') });
+    a = stack.ingester;
+    b = await stack.addIngester(options('ingester-b'));
+    node = await mqtt.connectAsync(stack.broker.url, { clientId: 'scale-nodes', protocolVersion: 5 });
   });
   afterAll(async () => {
     await node?.endAsync();
-    await b?.stop();
-    await a?.stop();
-    await client?.close();
-    await broker?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('splits the load, survives one ingester being killed, and stores every batch exactly once', async () => {
@@ -75,8 +51,7 @@ describe.runIf(haveMosquitto())('two ingesters on a shared subscription', () => 
 
     const half = batches.length / 2;
     for (const x of batches.slice(0, half)) await node.publishAsync(topics.batch(x.node), codec.encode(x), { qos: 1 });
-    const deadline = Date.now() + 10_000;
-    while (unacked.size > batches.length - half && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('acks of the first half', () => unacked.size <= batches.length - half);
     const split = [a.stats().writer.batchesStored, b.stats().writer.batchesStored];
     expect(split[0]).toBeGreaterThan(0);
     expect(split[1]).toBeGreaterThan(0);
@@ -90,15 +65,19 @@ describe.runIf(haveMosquitto())('two ingesters on a shared subscription', () => 
     await sending;
 
     // The node's outbox resends whatever stays unacknowledged.
-    const end = Date.now() + 20_000;
-    while (unacked.size > 0 && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 500));
-      for (const x of unacked.values()) await node.publishAsync(topics.batch(x.node), codec.encode(x), { qos: 1 });
-    }
+    await waitFor(
+      () => `acks of ${[...unacked.keys()].join(', ')}`,
+      async () => {
+        if (unacked.size === 0) return true;
+        for (const x of unacked.values()) await node.publishAsync(topics.batch(x.node), codec.encode(x), { qos: 1 });
+        return false;
+      },
+      { timeoutMs: 20_000, intervalMs: 500 },
+    );
     expect([...unacked.keys()]).toEqual([]);
 
     const count = async (q: string) =>
-      Number((await (await client.query({ query: q, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
+      Number((await (await stack.clickhouse.query({ query: q, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
     expect(await count(`SELECT count() AS n FROM ${TABLES.ledger} WHERE NodeName LIKE 's-%'`)).toBe(batches.length);
     expect(
       await count(

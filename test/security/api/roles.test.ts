@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ingester } from '@edge-telemetry/ingester';
-import { ADMIN_TOKEN, bearer, startRig, type Rig } from './rig.js';
+import { ADMIN_TOKEN, bearer, startRig, type Rig } from '../../support/api-rig.js';
 
 type Caller = 'anonymous' | 'viewer' | 'engineer' | 'admin';
 const RANK: Record<Caller, number> = { anonymous: -1, viewer: 0, engineer: 1, admin: 2 };

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig, type Ingester } from '@edge-telemetry/ingester';
 import { createTokenStore } from '../../../packages/ingester/src/auth/token-store.js';
-import { ADMIN_TOKEN, bearer, startRig, type Rig } from './rig.js';
+import { ADMIN_TOKEN, bearer, startRig, type Rig } from '../../support/api-rig.js';
 
 interface Created {
   id: string;

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { captureIo } from '../../support/io.js';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
@@ -74,12 +74,10 @@ export function rewriteShippedConfig(conf: string, dir: string, tlsPort: number,
 }
 
 async function provisionNode(id: string, passwordFile: string): Promise<Credentials> {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (d: Buffer) => (text += d.toString()));
-  const code = await runNodesAdd([id, '--password-file', passwordFile], { stdout: out, stderr: new PassThrough() });
+  const c = captureIo();
+  const code = await runNodesAdd([id, '--password-file', passwordFile], c.io);
   if (code !== 0) throw new Error(`nodes add ${id} exited ${code}`);
-  const cfg = JSON.parse(text) as CollectorBrokerConfig;
+  const cfg = JSON.parse(c.out()) as CollectorBrokerConfig;
   return { username: cfg.uplink.mqtt.username, password: cfg.uplink.mqtt.password };
 }
 

@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { captureIo } from '../../../../test/support/io.js';
 import { describe, expect, it } from 'vitest';
 import { formatProgress, parsePullArgs, runLogsPull } from './logs-pull.js';
 
@@ -59,19 +59,13 @@ describe('logs pull', () => {
   });
 
   it('exits 2 on bad usage and 1 with the reason when the API cannot be reached', async () => {
-    const io = () => {
-      const err = new PassThrough();
-      let text = '';
-      err.on('data', (b: Buffer) => (text += b.toString()));
-      return { io: { stdout: new PassThrough(), stderr: err }, text: () => text };
-    };
-    const u = io();
+    const u = captureIo();
     expect(await runLogsPull(['--node', 'n'], u.io, {})).toBe(2);
-    expect(u.text()).toMatch(/^ET_ERR_USAGE: --since is required/);
-    const d = io();
+    expect(u.err()).toMatch(/^ET_ERR_USAGE: --since is required/);
+    const d = captureIo();
     expect(
       await runLogsPull(['--node', 'n', '--since', '2h'], d.io, { EDGE_TELEMETRY_URL: 'http://127.0.0.1:9' }),
     ).toBe(1);
-    expect(d.text()).toMatch(/^ET_ERR_UNREACHABLE: http:\/\/127\.0\.0\.1:9/);
+    expect(d.err()).toMatch(/^ET_ERR_UNREACHABLE: http:\/\/127\.0\.0\.1:9/);
   });
 });

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureIo } from '../../../../test/support/io.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../../../../test/support/mosquitto.js';
 import { loadCollectorConfig } from '@edge-telemetry/collector';
 import {
@@ -16,14 +16,9 @@ import {
 } from './nodes-add.js';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runNodesAdd(argv, { stdout, stderr });
-  return { code, stdout: out, stderr: err };
+  const c = captureIo();
+  const code = await runNodesAdd(argv, c.io);
+  return { code, stdout: c.out(), stderr: c.err() };
 }
 
 let dir: string;

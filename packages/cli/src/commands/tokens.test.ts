@@ -1,18 +1,10 @@
 /** The tokens commands against a real ingester API (embedded ClickHouse, HTTP on loopback). */
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startRig, type Rig } from '../../../../test/security/api/rig.js';
+import { ADMIN_TOKEN, startRig, type Rig } from '../../../../test/support/api-rig.js';
+import { captureIo } from '../../../../test/support/io.js';
 import { parseCreateArgs, parseRevokeArgs, runTokensCreate, runTokensList, runTokensRevoke } from './tokens.js';
 
-function io(): { io: { stdout: PassThrough; stderr: PassThrough }; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => o.push(b));
-  stderr.on('data', (b: Buffer) => e.push(b));
-  return { io: { stdout, stderr }, out: () => Buffer.concat(o).toString(), err: () => Buffer.concat(e).toString() };
-}
+const io = captureIo;
 
 describe('edge-telemetry tokens create|list|revoke', () => {
   let rig: Rig;

@@ -12,6 +12,7 @@ import { systemClock } from '../uplink/sender/clock.js';
 import { formatPulledLine } from './line-format.js';
 import { pullOptions } from './options.js';
 import { PullResponder } from './responder.js';
+import { waitFor } from '../../../../test/support/wait.js';
 
 const NODE = 'gw-1';
 const T0 = Date.UTC(2026, 10, 1);
@@ -71,9 +72,7 @@ describe('PullResponder', () => {
       ...c,
     }) as CommandMessage;
   const ended = () => sent.find((m) => m.type === 'end');
-  const until = async (f: () => boolean) => {
-    for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
-  };
+  const until = (f: () => boolean) => waitFor('the responder', f, { timeoutMs: 5000 });
   async function expected(filter: { container?: string; level?: 0 | 1 | 2 | 3 | 4 | 5 }) {
     const out: string[] = [];
     for await (const r of store.query({ since: T0, until: T0 + 30_000, ...filter })) out.push(formatPulledLine(r));

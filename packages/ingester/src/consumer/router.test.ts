@@ -4,9 +4,13 @@ import { createBatchCodec, decodeAck, topics } from '@edge-telemetry/protocol';
 import { resolveConfig } from '../config/load.js';
 import { TABLES } from '../storage/tables.js';
 import type { Logger } from '../logger.js';
-import { sampleBatch } from '../../test-support/batches.js';
-import { refuseRowsContaining } from '../../test-support/refusing-connection.js';
-import { insertCounter, openMigrated, type EmbeddedClickHouse } from '../../test-support/embedded-clickhouse.js';
+import { sampleBatch } from '../../../../test/support/batches.js';
+import {
+  refuseRowsContaining,
+  insertCounter,
+  openMigrated,
+  type EmbeddedClickHouse,
+} from '../../../../test/support/clickhouse.js';
 import { createWriter } from '../writer/writer.js';
 import { createRouter } from './router.js';
 

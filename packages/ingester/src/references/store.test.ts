@@ -1,7 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { faultSwitch } from '../../test-support/faulty-connection.js';
-import { insertCounter, openMigrated, type EmbeddedClickHouse } from '../../test-support/embedded-clickhouse.js';
+import {
+  faultSwitch,
+  insertCounter,
+  openMigrated,
+  type EmbeddedClickHouse,
+} from '../../../../test/support/clickhouse.js';
 import { TABLES } from '../storage/tables.js';
 import { createReferenceStore } from './store.js';
 

@@ -2,8 +2,12 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLES } from '../storage/tables.js';
 import type { Logger } from '../logger.js';
-import { faultSwitch } from '../../test-support/faulty-connection.js';
-import { insertCounter, openMigrated, type EmbeddedClickHouse } from '../../test-support/embedded-clickhouse.js';
+import {
+  faultSwitch,
+  insertCounter,
+  openMigrated,
+  type EmbeddedClickHouse,
+} from '../../../../test/support/clickhouse.js';
 import { createDeadLetterSink } from './dead-letters.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

@@ -3,10 +3,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load.js';
 import { TABLES } from '../storage/tables.js';
 import type { Logger } from '../logger.js';
-import { sampleBatch } from '../../test-support/batches.js';
-import { faultSwitch } from '../../test-support/faulty-connection.js';
-import { refuseRowsContaining } from '../../test-support/refusing-connection.js';
-import { openMigrated, type EmbeddedClickHouse } from '../../test-support/embedded-clickhouse.js';
+import { sampleBatch } from '../../../../test/support/batches.js';
+import {
+  faultSwitch,
+  refuseRowsContaining,
+  openMigrated,
+  type EmbeddedClickHouse,
+} from '../../../../test/support/clickhouse.js';
 import { createWriter, type Writer } from './writer.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Sample } from '../types.js';
 import { SelfHealth } from '../../self/self-health.js';
 import type { MetricsLogEntry } from '../../self/log.js';
+import { waitFor } from '../../../../../test/support/wait.js';
 import { backoff, DockerSource } from './docker-source.js';
 import {
   DOCKER_FIXTURES_DIR,
@@ -187,10 +188,4 @@ describe('DockerSource against the replay engine', () => {
   });
 });
 
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (cond: () => boolean) => waitFor('the event stream', cond, { timeoutMs: 5000 });

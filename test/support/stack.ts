@@ -1,0 +1,113 @@
+/**
+ * The suite's one broker + ingester rig: a real Mosquitto on a free loopback port and the ingester
+ * in-process on an embedded ClickHouse in its own temp dir, started (migrated, API listening,
+ * subscribed). Tests that need more parts build on it (test/pull/rig.ts adds a collector behind a
+ * fault proxy); tests that need the ingester as a process use startIngesterBin (processes.ts).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import {
+  createClickHouseClient,
+  createIngester,
+  resolveConfig,
+  type Ingester,
+  type IngesterDeps,
+  type StorageConnection,
+} from '@edge-telemetry/ingester';
+import { startMosquitto, type Mosquitto } from './mosquitto.js';
+
+/** The API's admin bearer token in every stack (auth.adminToken). */
+export const ADMIN_TOKEN = 'stack-admin-token-0123456789abcdefghij';
+
+/** Ingester options by section (mqtt, http, writer, auth, ...), as in its config file. */
+export type IngesterOverrides = Record<string, unknown>;
+
+export interface StackOptions {
+  /** Over the rig's defaults, merged per section: `{ mqtt: { protocolVersion: 5 } }` keeps the broker URL. */
+  ingester?: IngesterOverrides;
+  /** Wraps the engine's connection (fault injection: test/support/clickhouse.ts). */
+  wrapConnection?: (inner: StorageConnection) => StorageConnection;
+  /** Log-pull coordinator options. */
+  pull?: IngesterDeps['pull'];
+}
+
+export interface Stack {
+  broker: Mosquitto;
+  /** The temp dir (the engine's data is in dir/ch), removed by close(). */
+  dir: string;
+  clickhouse: ClickHouseClient;
+  ingester: Ingester;
+  /** The API's base URL, http://127.0.0.1:<port>. */
+  api: string;
+  /** fetch on the API with the admin bearer token (or `token`). */
+  call(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
+  /** Another ingester on the same broker and engine (scale-out), started; stopped by close(). */
+  addIngester(overrides?: IngesterOverrides): Promise<Ingester>;
+  /** Stops the ingesters (newest first), the engine and the broker, and removes the dir. */
+  close(): Promise<void>;
+}
+
+/** `over` on `base`, one level deep: a section given in `over` is merged into the same section of `base`. */
+function mergeSections(base: IngesterOverrides, over: IngesterOverrides): IngesterOverrides {
+  const out: IngesterOverrides = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    const plain = (x: unknown): x is Record<string, unknown> =>
+      typeof x === 'object' && x !== null && !Array.isArray(x);
+    out[k] = plain(b) && plain(v) ? { ...b, ...v } : v;
+  }
+  return out;
+}
+
+export async function startStack(o: StackOptions = {}): Promise<Stack> {
+  const broker = await startMosquitto();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'et-stack-'));
+  const dataDir = path.join(dir, 'ch');
+  const clickhouse = createClickHouseClient({ dataDir, wrapConnection: o.wrapConnection });
+  const ingesters: Ingester[] = [];
+  // Fast flushes and retries, so a test sees a batch stored (and acknowledged) within tens of ms.
+  const defaults: IngesterOverrides = {
+    mqtt: { url: broker.url, clientId: 'stack-ingester' },
+    http: { port: 0 },
+    clickhouse: { dataDir },
+    writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 },
+    auth: { adminToken: ADMIN_TOKEN },
+    logLevel: 'silent',
+  };
+  const add = async (overrides: IngesterOverrides) => {
+    const ingester = createIngester(resolveConfig(mergeSections(defaults, overrides), {}), {
+      clickhouse,
+      pull: o.pull,
+    });
+    ingesters.push(ingester);
+    return { ingester, url: (await ingester.start()).url };
+  };
+  const close = async () => {
+    for (const i of ingesters.reverse()) await i.stop();
+    await clickhouse.close();
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const { ingester, url } = await add(o.ingester ?? {});
+    return {
+      broker,
+      dir,
+      clickhouse,
+      ingester,
+      api: url,
+      call: (p, init = {}) => {
+        const headers = new Headers(init.headers);
+        headers.set('authorization', `Bearer ${init.token ?? ADMIN_TOKEN}`);
+        return fetch(url + p, { ...init, headers });
+      },
+      addIngester: async (overrides = {}) => (await add(overrides)).ingester,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Nodes seeded for the browser tests the way collectors do it: a status message, encoded batches
+ * on their topics, and a wait for the ingester's acks.
+ */
+import mqtt from 'mqtt';
+import { createBatchCodec, decodeAck, DDSketch, encodeStatus, topics, type Batch } from '@edge-telemetry/protocol';
+import { sampleBatch } from '../../support/batches.js';
+import { waitFor } from '../../support/wait.js';
+
+export interface SeedNode {
+  node: string;
+  state: 'online' | 'offline';
+  /** One batch per minute, ending now. */
+  minutes: number;
+}
+
+/** A batch for minute `k` before `now`, with metric values that move over time so charts have a shape. */
+export function seededBatch(node: string, seq: number, now: number, k: number): Batch {
+  const b = sampleBatch({ node, seq, now: now - k * 60_000, logs: 10 });
+  const metrics = b.metrics.map((m, i) => {
+    const level = 20 + 15 * Math.sin((seq + i) / 3) + i;
+    const values = [level, level + 2, level + 1, level + 4];
+    const sketch = new DDSketch();
+    for (const v of values) sketch.add(v);
+    return {
+      ...m,
+      count: 4,
+      sum: values.reduce((a, v) => a + v, 0),
+      min: Math.min(...values),
+      max: Math.max(...values),
+      last: values[3]!,
+      sketch: sketch.toData(),
+    };
+  });
+  return { ...b, metrics, health: { ...b.health, uplinkBytes: 2048 + seq * 10, rawBytes: 40_960 + seq * 300 } };
+}
+
+/** Publishes every node's status and batches as its collector would, and waits for all acks. */
+export async function seedFleet(brokerUrl: string, nodes: SeedNode[], now = Date.now()): Promise<void> {
+  const codec = createBatchCodec();
+  await Promise.all(
+    nodes.map(async (n) => {
+      const client = await mqtt.connectAsync(brokerUrl, { clientId: n.node, protocolVersion: 4 });
+      const pending = new Set(Array.from({ length: n.minutes }, (_, i) => i + 1));
+      client.on('message', (_t, payload) => {
+        const a = decodeAck(payload);
+        if (a.ok) for (const s of a.value.seqs) pending.delete(s);
+      });
+      await client.subscribeAsync(topics.ack(n.node), { qos: 1 });
+      await client.publishAsync(
+        topics.status(n.node),
+        encodeStatus({ v: 1, node: n.node, state: 'online', at: now, agentVersion: '0.1.0' }),
+        { qos: 1, retain: true },
+      );
+      for (let seq = 1; seq <= n.minutes; seq++)
+        await client.publishAsync(topics.batch(n.node), codec.encode(seededBatch(n.node, seq, now, n.minutes - seq)), {
+          qos: 1,
+        });
+      await waitFor(`acks for ${n.node}`, () => pending.size === 0, { timeoutMs: 15_000 });
+      if (n.state === 'offline')
+        await client.publishAsync(
+          topics.status(n.node),
+          encodeStatus({ v: 1, node: n.node, state: 'offline', at: now, agentVersion: '0.1.0' }),
+          { qos: 1, retain: true },
+        );
+      await client.endAsync();
+    }),
+  );
+}
