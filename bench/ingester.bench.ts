@@ -39,6 +39,7 @@ import {
 } from '@edge-telemetry/ingester';
 import mqtt from 'mqtt';
 import { startMosquitto } from '../test/support/mosquitto.js';
+import { waitFor } from '../test/support/wait.js';
 import { median, type BenchCase, type Figure } from './harness.js';
 import { realLinesAndValues } from './support/real-inputs.js';
 
@@ -240,7 +241,7 @@ export const benches: BenchCase[] = [
           sentAt.set(e.node, performance.now());
           await pub.publishAsync(`bench/echo/${e.node}`, e.bytes, { qos: 1 });
         }
-        while (echo.length < 200) await new Promise((r) => setTimeout(r, 10));
+        await waitFor('200 echoes', () => echo.length >= 200, { timeoutMs: 60_000, intervalMs: 10 });
         await pub.subscribeAsync('et/v1/+/down/ack', { qos: 1 });
         global.gc?.();
         const idleRss = process.memoryUsage().rss;

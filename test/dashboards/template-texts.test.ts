@@ -5,11 +5,9 @@
  * node-detail template panel (`any(Template)`) and `/templates` show the text for a range in which
  * every row left it out.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createBatchCodec,
@@ -19,10 +17,11 @@ import {
   type Batch,
   type LogTemplate,
 } from '@edge-telemetry/protocol';
-import { createClickHouseClient, createIngester, resolveConfig, type Ingester } from '@edge-telemetry/ingester';
 import { ReceiverState } from '../../packages/collector/src/uplink/sender/receiver-state.js';
-import { sampleBatch } from '../../packages/ingester/test-support/batches.js';
-import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
+import { sampleBatch } from '../support/batches.js';
+import { haveMosquitto } from '../support/mosquitto.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 import { expandQuery } from './macros.js';
 
 const NODE = 'gw-texts-1';
@@ -33,30 +32,12 @@ const TEXTS: Record<string, string> = {
 };
 
 describe.runIf(haveMosquitto())('template texts a node left out (sender omission -> ingester -> readers)', () => {
-  let broker: Mosquitto;
-  let dir: string;
-  let client: ClickHouseClient;
+  let stack: Stack;
   let node: MqttClient;
   const acks: AckMessage[] = [];
   const codec = createBatchCodec();
   const receiver = new ReceiverState(codec, { references: 0, keyframeEvery: 1 });
   const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000;
-
-  const ingesterOn = (port = 0) =>
-    createIngester(
-      resolveConfig(
-        {
-          mqtt: { url: broker.url, clientId: 'ingester-texts' },
-          http: { port },
-          clickhouse: { dataDir: dir },
-          writer: { flushIntervalMs: 50 },
-          auth: { adminToken: TOKEN },
-          logLevel: 'silent',
-        },
-        {},
-      ),
-      { clickhouse: client },
-    );
 
   /** One window of two containers' templates, through the sender's omission, published and acknowledged. */
   async function send(seq: number, at: number): Promise<LogTemplate[]> {
@@ -74,16 +55,14 @@ describe.runIf(haveMosquitto())('template texts a node left out (sender omission
     const sent: Batch = { ...base, templates: receiver.omitHeldTexts(templates) };
     receiver.carried(1, seq, sent.templates, base.windowEnd);
     await node.publishAsync(topics.batch(NODE), codec.encode(sent), { qos: 1 });
-    await expect.poll(() => acks.some((a) => a.seqs.includes(seq)), { timeout: 10_000 }).toBe(true);
+    await waitFor(`the ack of seq ${seq}`, () => acks.some((a) => a.seqs.includes(seq)));
     receiver.acked(1, seq);
     return sent.templates;
   }
 
   beforeAll(async () => {
-    broker = await startMosquitto();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'et-template-texts-'));
-    client = createClickHouseClient({ dataDir: dir });
-    node = await mqtt.connectAsync(broker.url, { clientId: NODE, protocolVersion: 4 });
+    stack = await startStack({ ingester: { mqtt: { clientId: 'ingester-texts' }, auth: { adminToken: TOKEN } } });
+    node = await mqtt.connectAsync(stack.broker.url, { clientId: NODE, protocolVersion: 4 });
     node.on('message', (_t, payload) => {
       const a = decodeAck(payload);
       if (a.ok) acks.push(a.value);
@@ -93,23 +72,18 @@ describe.runIf(haveMosquitto())('template texts a node left out (sender omission
 
   afterAll(async () => {
     await node?.endAsync(true);
-    await client?.close();
-    await broker?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('fills them in from the cache and, after a restart, from ClickHouse; Grafana and /templates show them', async () => {
-    let ingester: Ingester = ingesterOn();
-    await ingester.start();
     // Window 1 carries the texts; window 2 leaves them out (acknowledged by then).
     expect((await send(1, t0)).map((t) => t.template)).toEqual(Object.values(TEXTS));
     expect((await send(2, t0 + 60_000)).map((t) => t.template)).toEqual(['', '']);
-    expect(ingester.stats().templateTexts).toMatchObject({ fromCache: 2, fromStorage: 0, unresolved: 0 });
+    expect(stack.ingester.stats().templateTexts).toMatchObject({ fromCache: 2, fromStorage: 0, unresolved: 0 });
 
     // A restarted ingester (or another one on the shared subscription) has no cache: ClickHouse has the text.
-    await ingester.stop();
-    ingester = ingesterOn();
-    const { url } = await ingester.start();
+    await stack.ingester.stop();
+    const { ingester, api: url } = await stack.addIngester();
     expect((await send(3, t0 + 120_000)).map((t) => t.template)).toEqual(['', '']);
     expect(ingester.stats().templateTexts).toMatchObject({ fromCache: 0, fromStorage: 2, unresolved: 0, reads: 1 });
 
@@ -128,7 +102,9 @@ describe.runIf(haveMosquitto())('template texts a node left out (sender omission
       { node: NODE, container: ['app-0', 'app-1'] },
       { fromMs: from, toMs: to, intervalMs: 60_000 },
     );
-    const rows = await (await client.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, unknown>>();
+    const rows = await (
+      await stack.clickhouse.query({ query: sql, format: 'JSONEachRow' })
+    ).json<Record<string, unknown>>();
     expect(rows.map((r) => r.template).sort()).toEqual(Object.values(TEXTS).sort());
 
     const res = await fetch(`${url}/api/v1/nodes/${NODE}/templates?from=${from}&to=${to}`, {
@@ -137,6 +113,5 @@ describe.runIf(haveMosquitto())('template texts a node left out (sender omission
     const body = (await res.json()) as { templates: { templateId: string; template: string; count: number }[] };
     expect(Object.fromEntries(body.templates.map((t) => [t.templateId, t.template]))).toEqual(TEXTS);
     expect(body.templates.map((t) => t.count)).toEqual([25, 25]);
-    await ingester.stop();
   });
 });

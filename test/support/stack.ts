@@ -43,8 +43,12 @@ export interface Stack {
   api: string;
   /** fetch on the API with the admin bearer token (or `token`). */
   call(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
-  /** Another ingester on the same broker and engine (scale-out), started; stopped by close(). */
-  addIngester(overrides?: IngesterOverrides): Promise<Ingester>;
+  /**
+   * Another ingester on the same broker and engine, started, with the first one's options and
+   * `overrides` over them: a second one on a shared subscription, or a restart (stop the first, add
+   * one: its caches are empty). Stopped by close().
+   */
+  addIngester(overrides?: IngesterOverrides): Promise<{ ingester: Ingester; api: string }>;
   /** Stops the ingesters (newest first), the engine and the broker, and removes the dir. */
   close(): Promise<void>;
 }
@@ -76,13 +80,14 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     auth: { adminToken: ADMIN_TOKEN },
     logLevel: 'silent',
   };
+  const first = mergeSections(defaults, o.ingester ?? {});
   const add = async (overrides: IngesterOverrides) => {
-    const ingester = createIngester(resolveConfig(mergeSections(defaults, overrides), {}), {
+    const ingester = createIngester(resolveConfig(mergeSections(first, overrides), {}), {
       clickhouse,
       pull: o.pull,
     });
     ingesters.push(ingester);
-    return { ingester, url: (await ingester.start()).url };
+    return { ingester, api: (await ingester.start()).url };
   };
   const close = async () => {
     for (const i of ingesters.reverse()) await i.stop();
@@ -91,19 +96,19 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const { ingester, url } = await add(o.ingester ?? {});
+    const { ingester, api } = await add({});
     return {
       broker,
       dir,
       clickhouse,
       ingester,
-      api: url,
+      api,
       call: (p, init = {}) => {
         const headers = new Headers(init.headers);
         headers.set('authorization', `Bearer ${init.token ?? ADMIN_TOKEN}`);
-        return fetch(url + p, { ...init, headers });
+        return fetch(api + p, { ...init, headers });
       },
-      addIngester: async (overrides = {}) => (await add(overrides)).ingester,
+      addIngester: (overrides = {}) => add(overrides),
       close,
     };
   } catch (err) {

@@ -28,7 +28,7 @@ describe.runIf(haveMosquitto())('two ingesters on a shared subscription', () => 
   beforeAll(async () => {
     stack = await startStack({ ingester: options('ingester-a') });
     a = stack.ingester;
-    b = await stack.addIngester(options('ingester-b'));
+    b = (await stack.addIngester(options('ingester-b'))).ingester;
     node = await mqtt.connectAsync(stack.broker.url, { clientId: 'scale-nodes', protocolVersion: 5 });
   });
   afterAll(async () => {

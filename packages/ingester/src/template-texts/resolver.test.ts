@@ -1,9 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch, LogTemplate } from '@edge-telemetry/protocol';
-import { sampleBatch } from '../../test-support/batches.js';
-import { openMigrated, type EmbeddedClickHouse } from '../../test-support/embedded-clickhouse.js';
-import { faultSwitch } from '../../test-support/faulty-connection.js';
+import { sampleBatch } from '../../../../test/support/batches.js';
+import { faultSwitch, openMigrated, type EmbeddedClickHouse } from '../../../../test/support/clickhouse.js';
 import type { Logger } from '../logger.js';
 import { insertRows } from '../storage/insert.js';
 import { batchToRows } from '../storage/rows.js';

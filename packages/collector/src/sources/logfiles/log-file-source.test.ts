@@ -6,6 +6,7 @@ import type { RawLogLine } from '../types.js';
 import { parseCriLine, parseDockerJsonLine } from './formats.js';
 import { LogFileSource } from './log-file-source.js';
 import { logFileSourceOptions } from './options.js';
+import { waitFor } from '../../../../../test/support/wait.js';
 
 const ID = 'a'.repeat(64);
 const json = (log: string, stream = 'stdout', time = '2026-03-01T10:00:00.123456789Z') =>
@@ -154,7 +155,7 @@ describe('LogFileSource', () => {
     const got: string[] = [];
     await s.start((l) => got.push(l.line));
     await appendFile(criLog, cri('live'));
-    for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('the appended line', () => got.length > 0, { timeoutMs: 2000 });
     await s.stop();
     expect(got).toEqual(['live']);
   });
