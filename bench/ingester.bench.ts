@@ -23,7 +23,6 @@ import { createBatchCodec, topics, type Batch } from '@edge-telemetry/protocol';
 import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
 import {
   batchToRows,
-  buildApi,
   COLUMNS,
   createClickHouseClient,
   createIngester,
@@ -328,36 +327,12 @@ export const benches: BenchCase[] = [
           clickhouse_settings: { insert_deduplication_token: '' },
         });
         await client.command({ query: `OPTIMIZE TABLE ${TABLES.metricsHourly} FINAL` });
-        const app = buildApi({
-          client,
-          writerState: () => ({
-            queuedBatches: 0,
-            queuedRows: 0,
-            queuedBytes: 0,
-            backpressured: false,
-            failing: false,
-            consecutiveFailures: 0,
-            batchesStored: 0,
-            batchesDuplicate: 0,
-            rowsInserted: 0,
-            inserts: 0,
-            insertFailures: 0,
-            batchesRefused: 0,
-          }),
-          consumerCounters: () => ({
-            received: 0,
-            batchesAccepted: 0,
-            batchesStored: 0,
-            batchesDuplicate: 0,
-            statuses: 0,
-            acksPublished: 0,
-            unknownReferences: 0,
-            rejected: {},
-          }),
-          brokerConnected: () => true,
-          onlineWindowS: cfg.onlineWindowS,
-          logLevel: 'silent',
+        // The whole API as the ingester serves it, token check included (never started: no broker).
+        const token = 'bench-api-admin-token-0123456789abcdef';
+        const ingester = createIngester(resolveConfig({ auth: { adminToken: token }, logLevel: 'silent' }, {}), {
+          clickhouse: client,
         });
+        const app = ingester.app;
         await app.ready();
         const hour = { from: end - 3_600_000, to: end };
         const day = { from: end - 86_400_000, to: end };
@@ -389,7 +364,7 @@ export const benches: BenchCase[] = [
           const direct: number[] = [];
           for (let i = 0; i < REPS; i++) {
             let t0 = performance.now();
-            const res = await app.inject({ method: 'GET', url: c.url });
+            const res = await app.inject({ method: 'GET', url: c.url, headers: { authorization: `Bearer ${token}` } });
             if (res.statusCode !== 200) throw new Error(`${c.url}: ${res.statusCode} ${res.body.slice(0, 200)}`);
             api.push(performance.now() - t0);
             t0 = performance.now();
@@ -410,7 +385,7 @@ export const benches: BenchCase[] = [
             });
           }
         }
-        await app.close();
+        await ingester.stop();
         return figures;
       } finally {
         await client.close();

@@ -14,6 +14,7 @@ export { batchToRows, type BatchMeta } from './storage/rows.js';
 export { insertText, rowsToText } from './storage/insert.js';
 export { createWriter, type Writer, type WriterState, type SubmitOutcome } from './writer/writer.js';
 export { createRouter, type Router, type RouterCounters } from './consumer/router.js';
-export { buildApi, API_LIMITS } from './api/app.js';
+export { buildApi } from './api/app.js';
+export { API_LIMITS } from './api/routes/telemetry.js';
 export { listNodes, metricSeries, searchLogs, topTemplates, fleetOverview } from './api/queries.js';
 export { IngesterError, IngesterErrorCodes, type IngesterErrorCode } from './errors.js';

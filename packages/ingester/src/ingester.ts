@@ -1,9 +1,12 @@
 /**
- * Wires one ingester: migrations, writer, router, broker consumer and HTTP API. Several
- * instances may share one ClickHouse client (the embedded engine allows one per process).
+ * Wires one ingester, each part built after what it needs: logger, ClickHouse client, writer,
+ * caches, the broker connection (its handler is given at start), auth, the log-pull coordinator,
+ * the router, the HTTP API. Several instances may share one ClickHouse client (the embedded
+ * engine allows one per process).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import pino from 'pino';
 import type { IngesterConfig } from './config/options.js';
 import { buildApi } from './api/app.js';
 import { createClickHouseClient, type StorageConnection } from './storage/client.js';
@@ -15,8 +18,7 @@ import { createTemplateTextResolver, type TemplateTextStats } from './template-t
 import { createMqttConsumer } from './consumer/mqtt-consumer.js';
 import { createPullCoordinator, type PullCounters } from './pull/coordinator.js';
 import { pullCoordinatorOptions, type PullCoordinatorOptionsT } from './pull/options.js';
-import { logPullRoutes } from './api/routes/log-pulls.js';
-import { installApiAuth, type ApiAuth } from './auth/api-auth.js';
+import { createApiAuth, type ApiAuth } from './auth/api-auth.js';
 
 export interface IngesterDeps {
   /** A shared client; without one the ingester opens (and later closes) its own from config.clickhouse. */
@@ -49,6 +51,7 @@ export interface Ingester {
 }
 
 export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}): Ingester {
+  const logger = deps.logger ?? pino({ level: config.logLevel });
   const ownClient = !deps.clickhouse;
   const client =
     deps.clickhouse ??
@@ -57,48 +60,49 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       dataDir: config.clickhouse.dataDir,
       wrapConnection: deps.wrapConnection,
     });
-  // The API is built first because its fastify instance owns the logger the other parts use; it
-  // reads their state through closures that only run once a request arrives, after construction.
-  const app = buildApi({
-    client,
-    writerState: () => writer.state(),
-    consumerCounters: () => router.counters(),
-    referenceStats: () => references.stats(),
-    templateTextStats: () => templateTexts.stats(),
-    brokerConnected: () => consumer.connected(),
-    onlineWindowS: config.onlineWindowS,
-    logger: deps.logger,
-    logLevel: config.logLevel,
-  });
-  // Before any route plugin loads: every route gets its token check (fail closed).
-  const auth = installApiAuth(app, { client, options: config.auth });
-  const logger = app.log;
   const writer = createWriter({ client, options: config.writer, logger });
-  const pulls = createPullCoordinator({
-    client,
-    logger,
-    audit: auth.audit,
-    options: pullCoordinatorOptions(deps.pull),
-    publish: (topic, payload) => consumer.publish(topic, payload),
-  });
-  void app.register(async (api) => logPullRoutes(api, { coordinator: pulls }));
   const references = createReferenceStore({ client, cacheBytes: config.referenceCacheMiB * 1024 * 1024 });
   const templateTexts = createTemplateTextResolver({
     client,
     cacheBytes: config.templateTextCacheMiB * 1024 * 1024,
     logger,
   });
+  const consumer = createMqttConsumer(config.mqtt, { logger });
+  const auth = createApiAuth({ client, options: config.auth });
+  const pulls = createPullCoordinator({
+    client,
+    logger,
+    audit: auth.audit,
+    options: pullCoordinatorOptions(deps.pull),
+    publish: consumer.publish,
+  });
   const router = createRouter({
     client,
     writer,
     logger,
     ingesterId: config.mqtt.clientId,
-    publish: (topic, payload) => consumer.publish(topic, payload),
-    onPull: (node, pullId, payload) => pulls.handle(node, pullId, payload),
+    publish: consumer.publish,
+    onPull: pulls.handle,
     references,
     templateTexts,
   });
-  const consumer = createMqttConsumer(config.mqtt, { router, logger });
+  const figures = () => ({
+    writer: writer.state(),
+    consumer: router.counters(),
+    brokerConnected: consumer.connected(),
+    references: references.stats(),
+    templateTexts: templateTexts.stats(),
+  });
+  const app = buildApi({
+    client,
+    logger,
+    auth,
+    pulls,
+    writerState: writer.state,
+    brokerConnected: consumer.connected,
+    figures,
+    onlineWindowS: config.onlineWindowS,
+  });
   let stopped = false;
 
   return {
@@ -108,7 +112,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       const m = await migrate(client, { retention: config.retention, cluster: config.clickhouse.cluster });
       if (m.applied.length > 0 || m.retentionChanged.length > 0) logger.info(m, 'schema migrated');
       const url = await app.listen({ host: config.http.host, port: config.http.port });
-      await consumer.start();
+      await consumer.start(router.handle);
       logger.info(
         { url, broker: config.mqtt.url, clickhouse: config.clickhouse.url ?? `embedded:${config.clickhouse.dataDir}` },
         'ingester started',
@@ -135,13 +139,6 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       await app.close();
       if (ownClient) await client.close();
     },
-    stats: () => ({
-      writer: writer.state(),
-      consumer: router.counters(),
-      brokerConnected: consumer.connected(),
-      pulls: pulls.counters(),
-      references: references.stats(),
-      templateTexts: templateTexts.stats(),
-    }),
+    stats: () => ({ ...figures(), pulls: pulls.counters() }),
   };
 }

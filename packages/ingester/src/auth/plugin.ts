@@ -1,8 +1,8 @@
 /**
- * Installs bearer-token authentication, roles, per-token rate limits and security headers on a
- * fastify app before its routes load. Every route gets an onRequest check chosen from its
- * declared access (access.ts), so a request is refused before its body is even parsed. The routes
- * and their access are kept for tests and the docs.
+ * Bearer-token authentication, roles, per-token rate limits and security headers as app-wide
+ * hooks. One onRequest hook checks every route against the access it declares (access.ts), before
+ * the body is even parsed; routes that match nothing (404) pass untouched. The routes and their
+ * access are noted for tests and the docs.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { IngesterErrorCodes, type IngesterErrorCode } from '../errors.js';
@@ -32,15 +32,11 @@ export interface RouteAccessEntry {
   access: Access;
 }
 
-export interface AuthHooks {
-  /** Every route registered so far (after `ready()`: all of them) with who may call it. */
-  routes(): RouteAccessEntry[];
-}
-
 export interface AuthDeps {
-  store: TokenStore;
+  tokens: TokenStore;
   limiter: RateLimiter;
   audit: AuditLog;
+  noteRoute(r: RouteAccessEntry): void;
 }
 
 function refuse(reply: FastifyReply, code: IngesterErrorCode, message: string): FastifyReply {
@@ -56,10 +52,14 @@ function tooMany(reply: FastifyReply, t: Extract<Take, { allowed: false }>): Fas
   );
 }
 
-function checker(access: Role, deps: AuthDeps): onRequestHookHandler {
+function checker(deps: AuthDeps): onRequestHookHandler {
   return async function checkToken(req: FastifyRequest, reply: FastifyReply) {
+    const url = req.routeOptions.url;
+    if (url === undefined) return;
+    const access = routeAccess(url, req.routeOptions.config);
+    if (access === 'public') return;
     const secret = bearerSecret(req.headers.authorization);
-    const principal = secret === undefined ? undefined : await deps.store.verify(secret);
+    const principal = secret === undefined ? undefined : await deps.tokens.verify(secret);
     if (!principal) {
       // Failed attempts share a bucket per address: guessing is slowed, and costs no memory per guess.
       const t = deps.limiter.take(`addr:${req.ip}`);
@@ -77,7 +77,7 @@ function checker(access: Role, deps: AuthDeps): onRequestHookHandler {
     if (!t.allowed) return tooMany(reply, t);
     req.principal = principal;
     if (roleAllows(principal.role, access)) return;
-    const route = `${req.method} ${req.routeOptions.url ?? req.url}`;
+    const route = `${req.method} ${url}`;
     try {
       await deps.audit.record({
         actor: principal,
@@ -97,19 +97,15 @@ function checker(access: Role, deps: AuthDeps): onRequestHookHandler {
   };
 }
 
-/** Call right after creating the app, before its route plugins load. */
-export function installAuth(app: FastifyInstance, deps: AuthDeps): AuthHooks {
-  const routes: RouteAccessEntry[] = [];
+/** Call on the root app, before the route plugins load (hooks added later would miss routes). */
+export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.addHook('onRoute', (r) => {
     const access = routeAccess(r.url, r.config);
-    for (const method of [r.method].flat()) routes.push({ method, url: r.url, access });
-    if (access === 'public') return;
-    const own = r.onRequest === undefined ? [] : [r.onRequest].flat();
-    r.onRequest = [checker(access, deps), ...own];
+    for (const method of [r.method].flat()) deps.noteRoute({ method, url: r.url, access });
   });
+  app.addHook('onRequest', checker(deps));
   app.addHook('onSend', async (req, reply, payload) => {
     reply.headers(securityHeaders(req.url, (name) => reply.hasHeader(name)));
     return payload;
   });
-  return { routes: () => [...routes] };
 }

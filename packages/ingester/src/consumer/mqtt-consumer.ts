@@ -10,9 +10,12 @@ import type { IngesterConfig } from '../config/options.js';
 import type { Logger } from '../logger.js';
 import type { Router } from './router.js';
 
+/** Where messages go: the router, given at start because it publishes through this connection. */
+export type MessageHandler = Router['handle'];
+
 export interface MqttConsumer {
   /** Resolves after the first subscription, or after the first failed attempt (it keeps reconnecting; /readyz shows it). */
-  start(): Promise<void>;
+  start(handle: MessageHandler): Promise<void>;
   connected(): boolean;
   publish(topic: string, payload: Buffer): Promise<void>;
   /** Orderly: unsubscribes nothing (the session keeps messages for our return), disconnects. */
@@ -23,14 +26,14 @@ export interface MqttConsumer {
 
 export function createMqttConsumer(
   opts: IngesterConfig['mqtt'],
-  deps: { router: Router; logger: Logger; connectTimeoutMs?: number },
+  deps: { logger: Logger; connectTimeoutMs?: number },
 ): MqttConsumer {
   const { logger } = deps;
   let client: MqttClient | undefined;
   const filter = topics.ingestFilter(opts.sharedGroup);
 
   return {
-    start() {
+    start(handle) {
       return new Promise<void>((resolve, reject) => {
         const c = mqtt.connect(opts.url, {
           clientId: opts.clientId,
@@ -46,7 +49,7 @@ export function createMqttConsumer(
         client = c;
         c.handleMessage = (packet, done) => {
           const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-          deps.router.handle(packet.topic, payload).then(
+          handle(packet.topic, payload).then(
             () => done(),
             (err: Error) => {
               logger.error(

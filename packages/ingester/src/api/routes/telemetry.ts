@@ -1,0 +1,182 @@
+/**
+ * Reading fleet telemetry (viewer role): nodes, metric series, log events, templates and the
+ * fleet overview. Every query is bounded by node, time range and a row limit (queries.ts).
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { FastifyInstance } from 'fastify';
+import {
+  FleetQuery,
+  FleetResponse,
+  TemplatesQuery,
+  TemplatesResponse,
+  type FleetQueryT,
+  type TemplatesQueryT,
+  LogsQuery,
+  LogsResponse,
+  MetricsQuery,
+  MetricsResponse,
+  NodeParams,
+  NodesResponse,
+  type LogsQueryT,
+  type MetricsQueryT,
+  type NodeParamsT,
+} from '../schemas.js';
+import { fleetOverview, listNodes, metricSeries, searchLogs, seriesSource, topTemplates } from '../queries.js';
+import { chooseStep, timeRange } from '../time-range.js';
+
+export interface TelemetryRouteDeps {
+  client: ClickHouseClient;
+  onlineWindowS: number;
+  now?: () => number;
+}
+
+export const API_LIMITS = {
+  metricsDefaultSpanMs: 3_600_000,
+  metricsMaxSpanMs: 31 * 86_400_000,
+  maxPointsPerSeries: 1500,
+  maxSeriesRows: 100_000,
+  logsDefaultSpanMs: 15 * 60_000,
+  logsMaxSpanMs: 7 * 86_400_000,
+} as const;
+
+/** Reading telemetry: every role (auth/access.ts; undeclared routes need admin). */
+const viewer = { role: 'viewer' as const };
+
+const errors = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 500: { $ref: 'Error#' }, 503: { $ref: 'Error#' } };
+
+export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRouteDeps): Promise<void> {
+  const now = deps.now ?? Date.now;
+  app.get(
+    '/api/v1/nodes',
+    {
+      config: viewer,
+      schema: {
+        summary: 'Nodes with last contact, status, containers and uplink bytes (24 h)',
+        response: { 200: NodesResponse, ...errors },
+      },
+    },
+    async () => listNodes(deps.client, now(), deps.onlineWindowS),
+  );
+
+  app.get<{ Params: NodeParamsT; Querystring: MetricsQueryT }>(
+    '/api/v1/nodes/:node/metrics',
+    {
+      config: viewer,
+      schema: {
+        summary: 'Metric summaries bucketed by step, quantiles from merged sketches',
+        params: NodeParams,
+        querystring: MetricsQuery,
+        response: { 200: MetricsResponse, ...errors },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const range = timeRange(q.from, q.to, now(), {
+        defaultSpanMs: API_LIMITS.metricsDefaultSpanMs,
+        maxSpanMs: API_LIMITS.metricsMaxSpanMs,
+      });
+      const step = chooseStep(range.to - range.from, q.step, API_LIMITS.maxPointsPerSeries);
+      const series = await metricSeries(deps.client, {
+        node: req.params.node,
+        container: q.container,
+        metric: q.metric,
+        ...range,
+        stepS: step,
+        maxRows: API_LIMITS.maxSeriesRows,
+      });
+      return {
+        node: req.params.node,
+        from: new Date(range.from).toISOString(),
+        to: new Date(range.to).toISOString(),
+        step,
+        source: seriesSource(step),
+        series,
+      };
+    },
+  );
+
+  app.get<{ Params: NodeParamsT; Querystring: LogsQueryT }>(
+    '/api/v1/nodes/:node/logs',
+    {
+      config: viewer,
+      schema: {
+        summary: 'Log events, newest first, bounded by time range and limit',
+        params: NodeParams,
+        querystring: LogsQuery,
+        response: { 200: LogsResponse, ...errors },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const range = timeRange(q.from, q.to, now(), {
+        defaultSpanMs: API_LIMITS.logsDefaultSpanMs,
+        maxSpanMs: API_LIMITS.logsMaxSpanMs,
+      });
+      const res = await searchLogs(deps.client, {
+        node: req.params.node,
+        container: q.container,
+        level: q.level,
+        q: q.q,
+        ...range,
+        limit: q.limit ?? 100,
+      });
+      return {
+        node: req.params.node,
+        from: new Date(range.from).toISOString(),
+        to: new Date(range.to).toISOString(),
+        ...res,
+      };
+    },
+  );
+
+  app.get<{ Params: NodeParamsT; Querystring: TemplatesQueryT }>(
+    '/api/v1/nodes/:node/templates',
+    {
+      config: viewer,
+      schema: {
+        summary: 'Log templates with counts over the range, most frequent first',
+        params: NodeParams,
+        querystring: TemplatesQuery,
+        response: { 200: TemplatesResponse, ...errors },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const range = timeRange(q.from, q.to, now(), {
+        defaultSpanMs: API_LIMITS.logsDefaultSpanMs * 4,
+        maxSpanMs: API_LIMITS.logsMaxSpanMs,
+      });
+      const templates = await topTemplates(deps.client, {
+        node: req.params.node,
+        container: q.container,
+        ...range,
+        limit: q.limit ?? 100,
+      });
+      return {
+        node: req.params.node,
+        from: new Date(range.from).toISOString(),
+        to: new Date(range.to).toISOString(),
+        templates,
+      };
+    },
+  );
+
+  app.get<{ Querystring: FleetQueryT }>(
+    '/api/v1/fleet',
+    {
+      config: viewer,
+      schema: {
+        summary: 'Fleet overview: nodes online/offline, uplink bytes against the raw equivalent, drops',
+        querystring: FleetQuery,
+        response: { 200: FleetResponse, ...errors },
+      },
+    },
+    async (req) => {
+      const range = timeRange(req.query.from, req.query.to, now(), {
+        defaultSpanMs: 86_400_000,
+        maxSpanMs: API_LIMITS.metricsMaxSpanMs,
+      });
+      return fleetOverview(deps.client, { ...range, now: now(), onlineWindowS: deps.onlineWindowS });
+    },
+  );
+}
