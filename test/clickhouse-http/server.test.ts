@@ -1,5 +1,5 @@
 /**
- * The test ClickHouse HTTP server (packages/ingester/test-support/clickhouse-http) against the
+ * The test ClickHouse HTTP server (test/support/clickhouse-http) against the
  * behaviour ClickHouse documents for its HTTP interface (docs/en/interfaces/http.md) and
  * implements in HTTPHandler: raw HTTP first, as curl would send it, then through
  * @clickhouse/client as the ingester uses it. The server runs as its own process, as in every
@@ -12,10 +12,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  spawnClickHouseHttp,
-  type ClickHouseHttpProcess,
-} from '../../packages/ingester/test-support/clickhouse-http/spawn.js';
+import { spawnClickHouseHttp, type ClickHouseHttpProcess } from '../support/clickhouse-http/spawn.js';
+import { waitFor } from '../support/wait.js';
 
 let server: ClickHouseHttpProcess;
 let dir: string;
@@ -274,18 +272,17 @@ describe('authentication', () => {
 describe('connections and concurrency', () => {
   it('runs requests concurrently, each in its own session', async () => {
     const slow = post('?query_id=slow-1', 'SELECT sleep(1.5) AS marker_slow_1 FORMAT Null');
-    const seen = await (async () => {
-      for (let i = 0; i < 50; i++) {
-        const r = await post(
-          '',
-          "SELECT count() FROM system.processes WHERE query LIKE '%marker_slow_1%' AND query NOT LIKE '%system.processes%'",
-        );
-        if (r.text === '1\n') return true;
-        await new Promise((res) => setTimeout(res, 50));
-      }
-      return false;
-    })();
-    expect(seen).toBe(true);
+    await waitFor(
+      'the slow query in system.processes',
+      async () =>
+        (
+          await post(
+            '',
+            "SELECT count() FROM system.processes WHERE query LIKE '%marker_slow_1%' AND query NOT LIKE '%system.processes%'",
+          )
+        ).text === '1\n',
+      { timeoutMs: 2500, intervalMs: 50 },
+    );
     const dup = await post('?query_id=slow-1', 'SELECT 1');
     expect(dup.headers.get('x-clickhouse-exception-code')).toBe('216');
     expect((await slow).status).toBe(200);
@@ -307,12 +304,10 @@ describe('connections and concurrency', () => {
     await raw(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, {
       destroyAfterMs: 200,
     });
-    let n = '';
-    for (let i = 0; i < 100 && n !== '3\n'; i++) {
-      n = (await post('', 'SELECT count() FROM t_gone')).text;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    expect(n).toBe('3\n');
+    await waitFor('three rows in t_gone', async () => (await post('', 'SELECT count() FROM t_gone')).text === '3\n', {
+      timeoutMs: 5000,
+      intervalMs: 50,
+    });
   });
 });
 
