@@ -2,7 +2,9 @@
  * A TCP fault proxy on loopback between a client (the collector) and a server (the broker):
  * throttle(bytes/s), stall() (connections stay open, nothing moves), cut() (every connection
  * destroyed and new ones refused until resume()), resume(). Bytes are counted per direction after
- * the throttle, i.e. what crossed the simulated link.
+ * the throttle, i.e. what crossed the simulated link. `inspect` sees each chunk as it arrives and
+ * may drop that one connection instead of forwarding it (a fault at a chosen point of a protocol
+ * exchange, e.g. after an HTTP server executed a request and before its answer gets through).
  */
 import net from 'node:net';
 
@@ -92,12 +94,18 @@ class Lane {
   }
 }
 
-export async function startFaultProxy(target: { host?: string; port: number }): Promise<FaultProxy> {
+export type ChunkInspector = (direction: 'up' | 'down', chunk: Buffer, connection: number) => 'forward' | 'drop';
+
+export async function startFaultProxy(
+  target: { host?: string; port: number },
+  o: { inspect?: ChunkInspector } = {},
+): Promise<FaultProxy> {
   const host = target.host ?? '127.0.0.1';
   const up = new Lane();
   const down = new Lane();
   const sockets = new Set<net.Socket>();
   let isCut = false;
+  let connections = 0;
 
   const server = net.createServer((client) => {
     if (isCut) {
@@ -116,8 +124,17 @@ export async function startFaultProxy(target: { host?: string; port: number }): 
         upstream.destroy();
       });
     }
-    client.on('data', (buf: Buffer) => up.push({ to: upstream, from: client, buf }));
-    upstream.on('data', (buf: Buffer) => down.push({ to: client, from: upstream, buf }));
+    const id = ++connections;
+    const forward = (direction: 'up' | 'down', p: Pending) => {
+      if (o.inspect?.(direction, p.buf, id) === 'drop') {
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      (direction === 'up' ? up : down).push(p);
+    };
+    client.on('data', (buf: Buffer) => forward('up', { to: upstream, from: client, buf }));
+    upstream.on('data', (buf: Buffer) => forward('down', { to: client, from: upstream, buf }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();

@@ -2,9 +2,24 @@
  * The one way the ingester reaches ClickHouse: @clickhouse/client, over HTTP to a server when a
  * URL is configured, otherwise over the embedded engine (chdb) plugged in as its connection.
  * chdb allows one engine per process, so callers create this once and share it.
+ *
+ * What differs between the two, found by running the ingester over ClickHouse's HTTP interface
+ * (test/clickhouse-http, on the test server in test-support/clickhouse-http), and how it is met
+ * here so that everything above sees one behaviour:
+ * - Settings: none are set for one engine only. Inserts carry theirs in their SETTINGS clause
+ *   (insert.ts), because the embedded connection applies per-query settings as session SETs.
+ * - A dropped connection: a write is retried by its caller under the same deduplication token
+ *   (the writer; ClickHouse drops the copy when the first one had landed). A read that lost its
+ *   connection before any answer (a server restart, a keep-alive socket the server or a proxy
+ *   closed) is sent once more here: reads change nothing, and the API would otherwise answer 500
+ *   for a blip. Timeouts are not retried: the query may still be running.
+ * - Errors: both reach callers as the client's ClickHouseError with `code` and `type` (chdb
+ *   parses its own messages the same way), so storage-errors.ts classifies them alike.
+ * - Logging: the HTTP client prints every failed request itself, as multi-line text on stderr,
+ *   which would break the ingester's JSON log; its callers already report each failure there.
  */
 import { createRequire } from 'node:module';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 
 /** The client's pluggable connection contract (the one chdb implements). */
 export type StorageConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
@@ -18,13 +33,38 @@ export interface ClickHouseClientOptions {
   wrapConnection?: (inner: StorageConnection) => StorageConnection;
 }
 
+/** Node's codes for a connection that went away before the answer came. */
+const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE']);
+
+/** True when a request failed because its connection was closed under it, not because of what it asked. */
+export function isConnectionLost(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return (typeof code === 'string' && CONNECTION_LOST.has(code)) || /socket hang up/i.test((err as Error)?.message);
+}
+
+/** `query` (reads only: the ingester writes through exec, insert and command) sent again once after a lost connection. */
+function retryReadsOnce(client: ClickHouseClient): ClickHouseClient {
+  const query = client.query.bind(client);
+  client.query = (async (params: Parameters<typeof query>[0]) => {
+    try {
+      return await query(params);
+    } catch (err) {
+      if (!isConnectionLost(err)) throw err;
+      return query(params);
+    }
+  }) as typeof client.query;
+  return client;
+}
+
 export function createClickHouseClient(opts: ClickHouseClientOptions): ClickHouseClient {
   if (opts.url) {
-    return createClient({
-      url: opts.url,
-      request_timeout: 60_000,
-      clickhouse_settings: { date_time_input_format: 'best_effort' },
-    });
+    return retryReadsOnce(
+      createClient({
+        url: opts.url,
+        request_timeout: 60_000,
+        log: { level: ClickHouseLogLevel.OFF },
+      }),
+    );
   }
   // chdb declares the contract from @clickhouse/client-common while the client bundles its own copy
   // of the same declarations (settings lists differ by version); the runtime contract is one.
