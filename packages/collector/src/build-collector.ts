@@ -221,16 +221,28 @@ export async function buildCollector(
     log,
   });
 
-  const httpServer: HttpServer | undefined =
-    prometheus === undefined
-      ? undefined
-      : await startHttpServer(config.http.host, config.http.port, {
-          health: () => {
-            const s = uplink.stats();
-            return { node: config.node, connected: s.connected, queueBatches: s.queueBatches };
-          },
-          prometheus,
-        });
+  let httpServer: HttpServer | undefined;
+  try {
+    httpServer =
+      prometheus === undefined
+        ? undefined
+        : await startHttpServer(config.http.host, config.http.port, {
+            health: () => {
+              const s = uplink.stats();
+              return { node: config.node, connected: s.connected, queueBatches: s.queueBatches };
+            },
+            prometheus,
+          });
+  } catch (err) {
+    // The port is taken (or the address wrong): close what is open, so the caller can report and exit.
+    pull?.close();
+    await collector.stop();
+    await uplink.close();
+    clearInterval(storeTimer);
+    await store?.close();
+    await meterProvider.shutdown();
+    throw err;
+  }
 
   return {
     collector,

@@ -29,6 +29,8 @@ export const CollectorErrorCodes = {
   ET_ERR_OUTBOX_CLOSED: 'the outbox is closed',
   ET_ERR_OUTBOX_IO: 'the outbox could not read or write its directory',
   ET_ERR_UPLINK_CLOSED: 'the uplink is closed',
+  // runtime
+  ET_ERR_HTTP_LISTEN: 'the /healthz and /metrics listener could not listen on http.host:http.port',
 } as const;
 
 export type CollectorErrorCode = keyof typeof CollectorErrorCodes;

@@ -2,7 +2,9 @@
  * `edge-telemetry start [--simulate N]`: the whole pipeline on embedded defaults, in one process
  * tree: aedes and the ingester (embedded ClickHouse) in this process, a collector for this machine
  * as a child process (the way it runs on a gateway), and optionally N simulated gateways in a
- * second child. Ctrl-C stops them in order: collectors first, so their last windows get acked.
+ * second child, each with its full-log store and pull responder like a real gateway. Ctrl-C stops
+ * them in order: collectors first, so their last windows get acked. A port that is taken, or a
+ * child that dies, ends the whole run with a message and a non-zero exit: never half a pipeline.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -12,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultNodeId } from '@edge-telemetry/collector';
 import { createIngester, resolveConfig } from '@edge-telemetry/ingester';
-import { startEmbeddedBroker } from '../embedded/embedded-broker.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../embedded/embedded-broker.js';
 import type { CommandIo } from './index.js';
 
 const collectorBin = fileURLToPath(
@@ -28,6 +30,8 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8080' },
       'mqtt-port': { type: 'string', default: '1883' },
+      // 0: any free port, so that two starts never share one; the URL is printed once it listens.
+      'metrics-port': { type: 'string', default: '0' },
       'data-dir': { type: 'string', default: './data' },
     },
   });
@@ -39,7 +43,13 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
   const dataDir = path.resolve(values['data-dir']);
   await mkdir(dataDir, { recursive: true });
 
-  const broker = await startEmbeddedBroker(values.host, Number(values['mqtt-port']));
+  let broker: EmbeddedBroker;
+  try {
+    broker = await startEmbeddedBroker(values.host, Number(values['mqtt-port']));
+  } catch (err) {
+    io.stderr.write(`start: ${(err as Error).message}\n`);
+    return 1;
+  }
   const ingester = createIngester(
     resolveConfig(
       {
@@ -52,7 +62,18 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
       process.env,
     ),
   );
-  const { url } = await ingester.start();
+  let url: string;
+  try {
+    ({ url } = await ingester.start());
+  } catch (err) {
+    const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    io.stderr.write(
+      `start: ${inUse ? `API port ${values.port} is in use; fix: pass --port <free port>` : (err as Error).message}\n`,
+    );
+    await ingester.stop().catch(() => undefined);
+    await broker.close();
+    return 1;
+  }
   const admin = ingester.auth.adminToken;
 
   const node = process.env.EDGE_TELEMETRY_NODE ?? defaultNodeId();
@@ -64,6 +85,7 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
         node,
         dataDir: path.join(dataDir, 'collector'),
         sources: { docker: { enabled: existsSync('/var/run/docker.sock') } },
+        http: { port: Number(values['metrics-port']) },
         uplink: { mqtt: { url: broker.url, protocolVersion: 4 } },
       },
       null,
@@ -89,6 +111,8 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
           '4',
           '--data-dir',
           path.join(dataDir, 'simulated'),
+          // A store and a pull responder per gateway: a log pull of a simulated gateway returns its lines.
+          '--log-store',
         ],
         { stdio },
       ),
@@ -110,10 +134,23 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
     ].join('\n'),
   );
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+  children[0]?.on('message', (m: { type?: string; httpUrl?: string }) => {
+    if (m.type === 'ready' && m.httpUrl) io.stdout.write(`  collector /metrics: ${m.httpUrl}/metrics\n`);
   });
+
+  // Ends on Ctrl-C, or when a child exits on its own (its own message, e.g. a taken port, is above).
+  const died = await new Promise<string | undefined>((resolve) => {
+    process.once('SIGINT', () => resolve(undefined));
+    process.once('SIGTERM', () => resolve(undefined));
+    children.forEach((c, i) =>
+      c.once('exit', (code, signal) =>
+        resolve(
+          `${i === 0 ? 'the collector for this machine' : 'the simulated gateways'} exited (${signal ?? `code ${code}`})`,
+        ),
+      ),
+    );
+  });
+  if (died) io.stderr.write(`start: ${died}; stopping everything\n`);
   io.stdout.write('stopping...\n');
   await Promise.all(
     children.map(
@@ -127,5 +164,5 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
   );
   await ingester.stop();
   await broker.close();
-  return 0;
+  return died ? 1 : 0;
 }

@@ -15,9 +15,12 @@ export async function startEmbeddedBroker(host: string, port: number): Promise<E
   const server = net.createServer(aedes.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new Error(
-          err.code === 'EADDRINUSE' ? `MQTT port ${port} is in use; fix: pass --mqtt-port <free port>` : err.message,
+      // aedes' own timers would keep the process alive after the caller gave up.
+      aedes.close(() =>
+        reject(
+          new Error(
+            err.code === 'EADDRINUSE' ? `MQTT port ${port} is in use; fix: pass --mqtt-port <free port>` : err.message,
+          ),
         ),
       ),
     );

@@ -3,6 +3,7 @@
 import { ConfigError } from '@edge-telemetry/protocol';
 import { buildCollector } from '../build-collector.js';
 import { loadCollectorConfig } from '../config/load.js';
+import { CollectorError } from '../errors.js';
 import { createJsonLogger } from '../runtime/logger.js';
 
 const log = createJsonLogger();
@@ -15,8 +16,18 @@ try {
   process.exit(2);
 }
 
-const running = await buildCollector(config, createJsonLogger(process.stderr, { node: config.node }));
+let running;
+try {
+  running = await buildCollector(config, createJsonLogger(process.stderr, { node: config.node }));
+} catch (err) {
+  // A taken port or an unusable data directory: say which, and exit non-zero rather than run half a collector.
+  if (!(err instanceof CollectorError)) throw err;
+  process.stderr.write(`edge-telemetry-collector: ${err.message}\n`);
+  process.exit(1);
+}
 await running.collector.start();
+// Started by `edge-telemetry start`: tell it where /metrics listens (http.port 0 picks a free port).
+process.send?.({ type: 'ready', node: config.node, httpUrl: running.httpUrl });
 
 let stopping = false;
 const stop = async (signal: string) => {

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { CollectorError } from '../errors.js';
 
 export interface CollectorHealth {
   node: string;
@@ -37,7 +38,16 @@ export async function startHttpServer(
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new CollectorError(
+          'ET_ERR_HTTP_LISTEN',
+          err.code === 'EADDRINUSE'
+            ? `${host}:${port} is in use (http.port); choose another port, 0 for any free one, or -1 for no listener`
+            : `${host}:${port}: ${err.message}`,
+        ),
+      ),
+    );
     server.listen(port, host, () => resolve());
   });
   const addr = server.address();

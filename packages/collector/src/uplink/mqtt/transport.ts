@@ -85,6 +85,8 @@ export function connectTransport(d: TransportDeps): Transport {
   let timer: NodeJS.Timeout | undefined;
 
   client.on('connect', () => {
+    // A CONNACK that arrives after close() began: mqtt.js has closed its store, a publish would throw.
+    if (closing) return;
     attempt = 0;
     connected = true;
     const birth = encodeStatus({ v: 1, node: d.node, state: 'online', at: now(), agentVersion: d.agentVersion });
