@@ -16,13 +16,16 @@ export const IngesterErrorCodes = {
   ET_ERR_WRITER_CLOSED: { status: 503, message: 'the writer is closed' },
   ET_ERR_UNKNOWN_TOPIC: { status: 400, message: 'topic is not part of the protocol' },
   ET_ERR_UNSUPPORTED_KIND: { status: 400, message: 'message kind is not handled by this ingester' },
+  ET_ERR_TEMPLATE_TEXT_UNKNOWN: {
+    status: 422,
+    message: 'a template row left its text out and no stored row has it; stored with an empty text',
+  },
   ET_ERR_BAD_REQUEST: { status: 400, message: 'request is invalid' },
   ET_ERR_RANGE_TOO_LARGE: { status: 400, message: 'requested time range or step is out of bounds' },
   ET_ERR_NOT_FOUND: { status: 404, message: 'not found' },
   ET_ERR_UNAUTHENTICATED: { status: 401, message: 'a valid bearer token is required' },
   ET_ERR_FORBIDDEN: { status: 403, message: "the token's role does not allow this" },
   ET_ERR_RATE_LIMITED: { status: 429, message: 'too many requests for this token' },
-  ET_ERR_NOT_READY: { status: 503, message: 'not ready' },
   ET_ERR_INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 

@@ -1,10 +1,7 @@
 export { createIngester, type Ingester, type IngesterDeps } from './ingester.js';
-export {
-  IngesterConfigSchema,
-  type IngesterConfig,
-  type WriterConfig,
-  type RetentionConfig,
-} from './config/options.js';
+export { IngesterConfigSchema, type IngesterConfig } from './config/options.js';
+export type { WriterConfig } from './writer/options.js';
+export type { RetentionConfig } from './storage/retention.js';
 export { loadConfig, resolveConfig, describeOptions, envName, ENV_PREFIX, ingesterConfigSpec } from './config/load.js';
 export { createClickHouseClient, type ClickHouseClientOptions, type StorageConnection } from './storage/client.js';
 export { migrate, type MigrateResult } from './storage/migrate.js';

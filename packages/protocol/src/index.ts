@@ -1,5 +1,6 @@
 export * from './types/batch.js';
 export * from './types/messages.js';
+export * from './types/severity.js';
 export * from './topics/topics.js';
 export * from './errors/errors.js';
 export * from './errors/define-errors.js';

@@ -13,13 +13,13 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { LOG_LEVEL_NAMES } from '@edge-telemetry/protocol';
 import type { CommandIo } from './index.js';
 import { apiFetch, apiUrl } from '../api/api-client.js';
 
 const USAGE =
   'usage: edge-telemetry logs pull --node <id> --since <2h|ISO|ms> [--until t] [--container name] [--grep text] [--level info|warn|error|...] [--tail n] [--max-bytes n] [--follow] [-o file] [--url URL] [--token T]\n';
 const PROGRESS_MS = 250;
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 export interface PullStatus {
   id: string;
@@ -59,8 +59,8 @@ export function parsePullArgs(argv: string[], env: Readonly<Record<string, strin
   });
   if (!values.node) throw new Error('--node is required');
   if (!values.since) throw new Error('--since is required (e.g. --since 2h)');
-  if (values.level !== undefined && !LEVELS.includes(values.level))
-    throw new Error(`--level must be one of ${LEVELS.join(', ')}`);
+  if (values.level !== undefined && !(LOG_LEVEL_NAMES as readonly string[]).includes(values.level))
+    throw new Error(`--level must be one of ${LOG_LEVEL_NAMES.join(', ')}`);
   const int = (v: string | undefined, name: string): number | undefined => {
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name} must be a positive integer`);

@@ -3,9 +3,8 @@
  * tables' sort keys (node, container, time) first. Rows come back as plain data.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { LogLevel, type LogLevelName } from '@edge-telemetry/protocol';
+import { LogLevel, levelOfOtelSeverity, otelSeverityNumber, type LogLevelName } from '@edge-telemetry/protocol';
 import { TABLES } from '../storage/tables.js';
-import { severityNumber } from '../storage/rows.js';
 import { sketchQuantiles } from './quantiles.js';
 
 export interface NodeSummaryRow {
@@ -252,7 +251,7 @@ export async function searchLogs(
     {
       node: p.node,
       container: p.container,
-      sev: p.level !== undefined ? severityNumber(LogLevel[p.level]) : 0,
+      sev: p.level !== undefined ? otelSeverityNumber(LogLevel[p.level]) : 0,
       q: p.q,
       from: p.from,
       to: p.to,
@@ -271,10 +270,6 @@ export async function searchLogs(
   }));
   return { logs, truncated: data.length > p.limit };
 }
-
-const LEVEL_BY_SEVERITY = new Map(
-  [1, 5, 9, 13, 17, 21].map((n, i) => [n, ['trace', 'debug', 'info', 'warn', 'error', 'fatal'][i] as string]),
-);
 
 /**
  * Templates seen in the range, most frequent first, with their latest text and samples. Every
@@ -304,7 +299,7 @@ export async function topTemplates(
     container,
     templateId,
     template,
-    level: LEVEL_BY_SEVERITY.get(Number(sev)) ?? 'unknown',
+    level: levelOfOtelSeverity(Number(sev)) ?? 'unknown',
     count: Number(count),
     firstSeen: iso(Number(first)),
     lastSeen: iso(Number(last)),

@@ -5,7 +5,7 @@
  * details as JSON in the same column.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { PULL_COLUMNS, PULL_TABLES } from '../pull/tables.js';
+import { COLUMNS, TABLES } from '../storage/tables.js';
 import type { Principal } from './roles.js';
 
 export type AuditOutcome = 'ok' | 'refused' | 'failed';
@@ -68,8 +68,8 @@ export function createAuditLog(deps: { client: ClickHouseClient; now?: () => num
         ...e.detail,
       }).slice(0, MAX_TEXT);
       await client.insert({
-        table: PULL_TABLES.audit,
-        columns: [...PULL_COLUMNS.audit],
+        table: TABLES.audit,
+        columns: [...COLUMNS.audit],
         values: [
           [
             now(),
@@ -92,7 +92,7 @@ export function createAuditLog(deps: { client: ClickHouseClient; now?: () => num
     async list(q) {
       const rs = await client.query({
         query: `SELECT toUnixTimestamp64Milli(At) AS AtMs, RequestedBy, Action, Accepted, Reason, NodeName, PullId, Filter, RemoteAddress
-          FROM ${PULL_TABLES.audit}
+          FROM ${TABLES.audit}
           WHERE At >= fromUnixTimestamp64Milli({from:Int64}) AND At <= fromUnixTimestamp64Milli({to:Int64})${q.action ? ' AND Action = {action:String}' : ''}
           ORDER BY At DESC LIMIT {limit:UInt32}`,
         query_params: { from: q.from, to: q.to, limit: q.limit, ...(q.action ? { action: q.action } : {}) },

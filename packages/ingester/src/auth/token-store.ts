@@ -7,7 +7,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { IngesterError } from '../errors.js';
 import { hashToken, newTokenId, newTokenSecret } from './secret.js';
 import { isRole, type Principal, type Role } from './roles.js';
-import { TOKEN_COLUMNS, TOKEN_TABLE } from './tables.js';
+import { COLUMNS, TABLES } from '../storage/tables.js';
 
 export interface TokenRecord {
   id: string;
@@ -92,7 +92,7 @@ export function createTokenStore(deps: TokenStoreDeps): TokenStore {
       query: `SELECT TokenId, Name, Role, TokenHash, toUnixTimestamp64Milli(CreatedAt) AS CreatedMs, CreatedBy,
         if(ExpiresAt IS NULL, NULL, toUnixTimestamp64Milli(assumeNotNull(ExpiresAt))) AS ExpiresMs,
         if(RevokedAt IS NULL, NULL, toUnixTimestamp64Milli(assumeNotNull(RevokedAt))) AS RevokedMs, RevokedBy
-        FROM ${TOKEN_TABLE} FINAL ORDER BY CreatedMs`,
+        FROM ${TABLES.tokens} FINAL ORDER BY CreatedMs`,
       format: 'JSONEachRow',
       clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
     });
@@ -109,8 +109,8 @@ export function createTokenStore(deps: TokenStoreDeps): TokenStore {
 
   async function save(r: TokenRecord & { hash: string }): Promise<void> {
     await client.insert({
-      table: TOKEN_TABLE,
-      columns: [...TOKEN_COLUMNS],
+      table: TABLES.tokens,
+      columns: [...COLUMNS.tokens],
       values: [
         [
           r.id,

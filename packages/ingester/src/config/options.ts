@@ -1,46 +1,13 @@
 /**
- * Every ingester option: one typebox schema with defaults and a description per option. The
- * config loader derives the environment variable names from it and the README table mirrors it.
+ * Every ingester option: one typebox schema with defaults and a description per option, composed
+ * of the sections each stage owns (consumer/, writer/, storage/, auth/). The config loader derives
+ * the environment variable names from it and the README table mirrors it.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { AuthOptions } from '../auth/options.js';
-
-export const MqttOptions = Type.Object(
-  {
-    url: Type.String({
-      default: 'mqtt://127.0.0.1:1883',
-      description: 'Broker URL (mqtt://, mqtts://, ws://). Env MQTT_URL also sets it.',
-    }),
-    username: Type.Optional(Type.String({ description: 'Broker user name.' })),
-    password: Type.Optional(Type.String({ description: 'Broker password.' })),
-    clientId: Type.String({
-      default: 'et-ingester-1',
-      minLength: 1,
-      maxLength: 64,
-      description:
-        'Stable client id: with a persistent session (clean=false) the broker keeps messages for it while it is away. Give every ingester its own.',
-    }),
-    sharedGroup: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z0-9_-]+$',
-        description:
-          'Shared-subscription group ($share/<group>/...): set it to spread load over several ingesters (Mosquitto, EMQX). Unset for aedes, which has no shared subscriptions.',
-      }),
-    ),
-    protocolVersion: Type.Union([Type.Literal(4), Type.Literal(5)], {
-      default: 4,
-      description: '4 = MQTT 3.1.1 (aedes and every broker), 5 = MQTT 5 (Mosquitto, EMQX).',
-    }),
-    keepaliveS: Type.Integer({ minimum: 5, maximum: 3600, default: 60, description: 'MQTT keepalive in seconds.' }),
-    reconnectMs: Type.Integer({
-      minimum: 100,
-      maximum: 600_000,
-      default: 1000,
-      description: 'Delay before reconnecting to the broker.',
-    }),
-  },
-  { additionalProperties: false, default: {} },
-);
+import { MqttOptions } from '../consumer/options.js';
+import { RetentionOptions } from '../storage/retention.js';
+import { WriterOptions } from '../writer/options.js';
 
 export const ClickHouseOptions = Type.Object(
   {
@@ -74,74 +41,6 @@ export const HttpOptions = Type.Object(
       maximum: 65535,
       default: 8080,
       description: 'Port of the HTTP API (0 = any free port).',
-    }),
-  },
-  { additionalProperties: false, default: {} },
-);
-
-export const WriterOptions = Type.Object(
-  {
-    flushRows: Type.Integer({
-      minimum: 1,
-      default: 50_000,
-      description: 'Insert when this many rows are queued for one table (ClickHouse advises 10k-100k rows per insert).',
-    }),
-    flushBytes: Type.Integer({
-      minimum: 1024,
-      default: 16 * 1024 * 1024,
-      description: 'Insert when the queued rows reach about this many bytes.',
-    }),
-    flushIntervalMs: Type.Integer({
-      minimum: 10,
-      default: 1000,
-      description:
-        'Insert at the latest this long after the oldest queued batch arrived (about one insert per second per table).',
-    }),
-    maxQueueBytes: Type.Integer({
-      minimum: 1024,
-      default: 128 * 1024 * 1024,
-      description: 'Memory bound: above this the consumer stops taking messages until inserts catch up.',
-    }),
-    maxQueueBatches: Type.Integer({
-      minimum: 1,
-      default: 20_000,
-      description: 'Bound on batches waiting for insert; above it the consumer stops taking messages.',
-    }),
-    retryMinMs: Type.Integer({
-      minimum: 1,
-      default: 200,
-      description: 'First retry delay after a failed insert; doubles up to retryMaxMs.',
-    }),
-    retryMaxMs: Type.Integer({ minimum: 1, default: 10_000, description: 'Longest retry delay after failed inserts.' }),
-  },
-  { additionalProperties: false, default: {} },
-);
-
-export const RetentionOptions = Type.Object(
-  {
-    metricsDays: Type.Integer({ minimum: 1, default: 30, description: 'Days metric summaries are kept.' }),
-    rollupDays: Type.Integer({
-      minimum: 1,
-      default: 400,
-      description: 'Days the hourly metric rollup is kept (long-range charts).',
-    }),
-    logsDays: Type.Integer({
-      minimum: 1,
-      default: 7,
-      description: 'Days log events, templates and container events are kept.',
-    }),
-    ledgerDays: Type.Integer({
-      minimum: 1,
-      default: 30,
-      description:
-        'Days the batch ledger, node status and health rows are kept (duplicates older than this are stored again).',
-    }),
-    deadLetterDays: Type.Integer({ minimum: 1, default: 14, description: 'Days rejected messages are kept.' }),
-    referencesDays: Type.Integer({
-      minimum: 1,
-      default: 7,
-      description:
-        'Days keyframe bodies are kept for nodes to compress against; a node offline longer sends its next batches standalone.',
     }),
   },
   { additionalProperties: false, default: {} },
@@ -188,5 +87,3 @@ export const IngesterConfigSchema = Type.Object(
 );
 
 export type IngesterConfig = Static<typeof IngesterConfigSchema>;
-export type WriterConfig = Static<typeof WriterOptions>;
-export type RetentionConfig = Static<typeof RetentionOptions>;

@@ -6,7 +6,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '@edge-telemetry/protocol';
-import type { IngesterConfig } from '../config/options.js';
+import type { MqttConfig } from './options.js';
 import type { Logger } from '../logger.js';
 import type { Router } from './router.js';
 
@@ -25,7 +25,7 @@ export interface MqttConsumer {
 }
 
 export function createMqttConsumer(
-  opts: IngesterConfig['mqtt'],
+  opts: MqttConfig,
   deps: { logger: Logger; connectTimeoutMs?: number },
 ): MqttConsumer {
   const { logger } = deps;

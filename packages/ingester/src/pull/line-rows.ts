@@ -27,7 +27,7 @@ export function splitPulledLine(line: string): PulledLineRow {
   };
 }
 
-/** Rows of one chunk in the column order of PULL_COLUMNS.lines. */
+/** Rows of one chunk in the column order of COLUMNS.pulledLines (storage/tables.ts). */
 export function chunkRows(pullId: string, seq: number, lines: readonly string[], insertedAtS: number): unknown[][] {
   return lines.map((line, idx) => {
     const r = splitPulledLine(line);

@@ -5,7 +5,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { PullFilter } from '@edge-telemetry/protocol';
-import { PULL_COLUMNS, PULL_TABLES } from './tables.js';
+import { COLUMNS, TABLES } from '../storage/tables.js';
 
 export type PullStateName = 'queued' | 'running' | 'done' | 'failed' | 'expired' | 'cancelled';
 
@@ -26,10 +26,10 @@ export interface PullRecord {
   error?: string;
 }
 
-async function insert(client: ClickHouseClient, table: keyof typeof PULL_TABLES, values: unknown[][]): Promise<void> {
+async function insert(client: ClickHouseClient, table: 'pulls' | 'pulledLines', values: unknown[][]): Promise<void> {
   await client.insert({
-    table: PULL_TABLES[table],
-    columns: [...PULL_COLUMNS[table]],
+    table: TABLES[table],
+    columns: [...COLUMNS[table]],
     values,
     format: 'JSONCompactEachRow',
     clickhouse_settings: { insert_deduplication_token: '' },
@@ -59,7 +59,7 @@ export function savePull(client: ClickHouseClient, p: PullRecord, now: number): 
 }
 
 export function saveLines(client: ClickHouseClient, rows: unknown[][]): Promise<void> {
-  return insert(client, 'lines', rows);
+  return insert(client, 'pulledLines', rows);
 }
 
 interface PullRow {
@@ -83,7 +83,7 @@ export async function loadPull(client: ClickHouseClient, id: string): Promise<Pu
   const r = await client.query({
     query: `SELECT PullId, NodeName, State, Filter, RequestedBy, toUnixTimestamp64Milli(CreatedAt) AS CreatedAt, toUnixTimestamp64Milli(ExpiresAt) AS ExpiresAt,
       toUnixTimestamp64Milli(StartedAt) AS StartedAt, toUnixTimestamp64Milli(FinishedAt) AS FinishedAt, LinesReceived, BytesReceived, BytesExpected, ChunksExpected, Error
-      FROM ${PULL_TABLES.pulls} FINAL WHERE PullId = {id:String} LIMIT 1`,
+      FROM ${TABLES.pulls} FINAL WHERE PullId = {id:String} LIMIT 1`,
     query_params: { id },
     format: 'JSONEachRow',
   });
@@ -115,7 +115,7 @@ export async function loadLines(
   toSeq: number,
 ): Promise<string[]> {
   const r = await client.query({
-    query: `SELECT Line FROM ${PULL_TABLES.lines} WHERE PullId = {id:String} AND Seq >= {from:UInt32} AND Seq < {to:UInt32} ORDER BY Seq, Idx`,
+    query: `SELECT Line FROM ${TABLES.pulledLines} WHERE PullId = {id:String} AND Seq >= {from:UInt32} AND Seq < {to:UInt32} ORDER BY Seq, Idx`,
     query_params: { id, from: fromSeq, to: toSeq },
     format: 'JSONCompactEachRow',
   });
@@ -125,7 +125,7 @@ export async function loadLines(
 /** One past the highest stored chunk (0 when none): how far a finished pull's lines go. */
 export async function loadChunkEnd(client: ClickHouseClient, id: string): Promise<number> {
   const r = await client.query({
-    query: `SELECT toUInt32(count()) AS n, max(Seq) AS top FROM ${PULL_TABLES.lines} WHERE PullId = {id:String}`,
+    query: `SELECT toUInt32(count()) AS n, max(Seq) AS top FROM ${TABLES.pulledLines} WHERE PullId = {id:String}`,
     query_params: { id },
     format: 'JSONEachRow',
   });

@@ -5,7 +5,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { IngesterError } from '../errors.js';
-import type { RetentionConfig } from '../config/options.js';
+import type { RetentionConfig } from './retention.js';
 import { MIGRATIONS, type Migration, type MigrationContext } from './migrations/index.js';
 import { TABLES } from './tables.js';
 import { renderForCluster } from './cluster.js';

@@ -2,7 +2,7 @@
  * Pure transforms from a decoded batch to the rows of each table, as plain values in the column
  * order of tables.ts. Times stay epoch milliseconds (DateTime64(3) reads them in JSON).
  */
-import { LOG_LEVEL_NAMES, type Batch, type SketchBins } from '@edge-telemetry/protocol';
+import { LOG_LEVEL_NAMES, otelSeverityNumber, type Batch, type SketchBins } from '@edge-telemetry/protocol';
 import type { BatchTable } from './tables.js';
 
 export interface BatchMeta {
@@ -20,14 +20,7 @@ export interface BatchRows {
   rowCount: number;
 }
 
-/** OpenTelemetry severity numbers (TRACE=1 ... FATAL=21) for the protocol's levels 0..5. */
-export const OTEL_SEVERITY = [1, 5, 9, 13, 17, 21] as const;
-
-export function severityNumber(level: number): number {
-  return OTEL_SEVERITY[level] ?? 0;
-}
-
-export function severityText(level: number): string {
+function severityText(level: number): string {
   return (LOG_LEVEL_NAMES[level] ?? 'unknown').toUpperCase();
 }
 
@@ -63,7 +56,7 @@ export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
     node,
     l.container,
     severityText(l.level),
-    severityNumber(l.level),
+    otelSeverityNumber(l.level),
     l.message,
     l.stream,
     l.repeat,
@@ -75,7 +68,7 @@ export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
     t.container,
     t.id,
     t.template,
-    severityNumber(t.level),
+    otelSeverityNumber(t.level),
     t.count,
     t.firstSeen,
     t.lastSeen,

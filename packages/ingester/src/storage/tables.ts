@@ -1,5 +1,6 @@
 /**
- * Table names and the column order the writer inserts in. Names follow the OpenTelemetry
+ * Every table's name and the column order rows are inserted in: storage owns the schema, the
+ * stages that read and write a table (writer, auth/, pull/) name it from here. Names follow the OpenTelemetry
  * ClickHouse exporter (PascalCase, Timestamp/TimeUnix/StartTimeUnix, SeverityText, Body,
  * LogAttributes, MetricName, Count/Sum/Min/Max) where the meaning is the same.
  */
@@ -18,6 +19,14 @@ export const TABLES = {
   deadLetters: 'et_dead_letters',
   /** Keyframe bodies that later batches of the same node are compressed against (migration 5). */
   references: 'et_batch_references',
+  /** Log pulls: a row per state change (migration 3). */
+  pulls: 'et_log_pulls',
+  /** The lines of log pulls, kept a day so several engineers read one pull without asking the node again. */
+  pulledLines: 'et_pulled_lines',
+  /** The audit trail: log pulls and admin actions (migration 3; auth/audit-log.ts). */
+  audit: 'et_pull_audit',
+  /** API tokens, hashed (migration 4; auth/token-store.ts). */
+  tokens: 'et_api_tokens',
   migrations: 'schema_migrations',
 } as const;
 
@@ -119,4 +128,47 @@ export const COLUMNS = {
     'IngesterId',
   ],
   references: ['NodeName', 'Epoch', 'Seq', 'BodyBase64', 'StoredAt'],
+  pulls: [
+    'PullId',
+    'NodeName',
+    'State',
+    'Filter',
+    'RequestedBy',
+    'CreatedAt',
+    'ExpiresAt',
+    'StartedAt',
+    'FinishedAt',
+    'LinesReceived',
+    'BytesReceived',
+    'BytesExpected',
+    'ChunksExpected',
+    'Error',
+    'UpdatedAt',
+  ],
+  pulledLines: ['PullId', 'Seq', 'Idx', 'Timestamp', 'ContainerName', 'Stream', 'SeverityText', 'Line', 'InsertedAt'],
+  audit: [
+    'At',
+    'PullId',
+    'NodeName',
+    'RequestedBy',
+    'Action',
+    'Accepted',
+    'Reason',
+    'Filter',
+    'Lines',
+    'Bytes',
+    'RemoteAddress',
+  ],
+  tokens: [
+    'TokenId',
+    'Name',
+    'Role',
+    'TokenHash',
+    'CreatedAt',
+    'CreatedBy',
+    'ExpiresAt',
+    'RevokedAt',
+    'RevokedBy',
+    'UpdatedAt',
+  ],
 } as const;

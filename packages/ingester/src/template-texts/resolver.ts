@@ -15,6 +15,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { TEMPLATE_TEXT_LOOKBACK_MS, type Batch, type LogTemplate } from '@edge-telemetry/protocol';
+import type { IngesterErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sqlString } from '../storage/insert.js';
 import { TABLES } from '../storage/tables.js';
@@ -135,7 +136,13 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
     if (final && missing > 0) {
       s.unresolved += missing;
       deps.logger.warn(
-        { code: 'ET_ERR_TEMPLATE_TEXT_UNKNOWN', node: b.node, epoch: b.epoch, seq: b.seq, rows: missing },
+        {
+          code: 'ET_ERR_TEMPLATE_TEXT_UNKNOWN' satisfies IngesterErrorCode,
+          node: b.node,
+          epoch: b.epoch,
+          seq: b.seq,
+          rows: missing,
+        },
         'template rows left their text out, and no stored row has it; stored with an empty text',
       );
     }

@@ -11,7 +11,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Batch } from '@edge-telemetry/protocol';
-import type { WriterConfig } from '../config/options.js';
+import type { WriterConfig } from './options.js';
 import { IngesterError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BatchMeta } from '../storage/rows.js';

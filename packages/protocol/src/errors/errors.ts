@@ -15,7 +15,6 @@ export const ProtocolErrorCodes = {
   ET_ERR_UNKNOWN_REFERENCE:
     'batch was compressed against an earlier batch this side does not hold; the sender must send it standalone',
   ET_ERR_NODE_MISMATCH: 'node id in the message does not match the topic',
-  ET_ERR_BAD_TOPIC: 'topic is not part of the protocol',
   ET_ERR_BAD_JSON: 'message is not valid JSON',
 } as const;
 

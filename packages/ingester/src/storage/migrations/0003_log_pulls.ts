@@ -3,7 +3,7 @@
  * UpdatedAt), the pulled lines with a short TTL (read by several engineers without asking the node
  * again, then gone: they are raw logs), and the audit trail of every request, accepted or refused.
  */
-import { PULL_TABLES } from '../../pull/tables.js';
+import { TABLES } from '../tables.js';
 import type { Migration } from './types.js';
 import { TIME } from './ddl.js';
 
@@ -17,7 +17,7 @@ export const migration0003: Migration = {
   version: 3,
   name: 'log_pulls',
   statements: () => [
-    `CREATE TABLE IF NOT EXISTS ${PULL_TABLES.pulls} (
+    `CREATE TABLE IF NOT EXISTS ${TABLES.pulls} (
       PullId String,
       NodeName LowCardinality(String),
       State LowCardinality(String),
@@ -36,7 +36,7 @@ export const migration0003: Migration = {
     ) ENGINE = ReplacingMergeTree(UpdatedAt)
     ORDER BY PullId
     TTL toDateTime(CreatedAt) + INTERVAL ${PULL_STATE_TTL_DAYS} DAY`,
-    `CREATE TABLE IF NOT EXISTS ${PULL_TABLES.lines} (
+    `CREATE TABLE IF NOT EXISTS ${TABLES.pulledLines} (
       PullId String,
       Seq UInt32 CODEC(Delta(4), ZSTD(1)),
       Idx UInt32 CODEC(Delta(4), ZSTD(1)),
@@ -49,7 +49,7 @@ export const migration0003: Migration = {
     ) ENGINE = MergeTree
     ORDER BY (PullId, Seq, Idx)
     TTL InsertedAt + INTERVAL ${PULLED_LINES_TTL_HOURS} HOUR`,
-    `CREATE TABLE IF NOT EXISTS ${PULL_TABLES.audit} (
+    `CREATE TABLE IF NOT EXISTS ${TABLES.audit} (
       At ${TIME},
       PullId String,
       NodeName LowCardinality(String),

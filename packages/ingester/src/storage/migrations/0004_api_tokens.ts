@@ -4,14 +4,14 @@
  * audit trail names token ids and they must still resolve to a name. The audit of admin actions
  * shares the log-pull audit table of version 3.
  */
-import { TOKEN_TABLE } from '../../auth/tables.js';
+import { TABLES } from '../tables.js';
 import type { Migration } from './types.js';
 
 export const migration0004: Migration = {
   version: 4,
   name: 'api_tokens',
   statements: () => [
-    `CREATE TABLE IF NOT EXISTS ${TOKEN_TABLE} (
+    `CREATE TABLE IF NOT EXISTS ${TABLES.tokens} (
       TokenId String,
       Name String,
       Role LowCardinality(String),

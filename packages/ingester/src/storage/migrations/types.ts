@@ -1,4 +1,4 @@
-import type { RetentionConfig } from '../../config/options.js';
+import type { RetentionConfig } from '../retention.js';
 
 export interface MigrationContext {
   retention: RetentionConfig;

@@ -1,0 +1,42 @@
+/** The writer's options (the `writer` section of the ingester's config): when to insert, how much to hold, how to retry. */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const WriterOptions = Type.Object(
+  {
+    flushRows: Type.Integer({
+      minimum: 1,
+      default: 50_000,
+      description: 'Insert when this many rows are queued for one table (ClickHouse advises 10k-100k rows per insert).',
+    }),
+    flushBytes: Type.Integer({
+      minimum: 1024,
+      default: 16 * 1024 * 1024,
+      description: 'Insert when the queued rows reach about this many bytes.',
+    }),
+    flushIntervalMs: Type.Integer({
+      minimum: 10,
+      default: 1000,
+      description:
+        'Insert at the latest this long after the oldest queued batch arrived (about one insert per second per table).',
+    }),
+    maxQueueBytes: Type.Integer({
+      minimum: 1024,
+      default: 128 * 1024 * 1024,
+      description: 'Memory bound: above this the consumer stops taking messages until inserts catch up.',
+    }),
+    maxQueueBatches: Type.Integer({
+      minimum: 1,
+      default: 20_000,
+      description: 'Bound on batches waiting for insert; above it the consumer stops taking messages.',
+    }),
+    retryMinMs: Type.Integer({
+      minimum: 1,
+      default: 200,
+      description: 'First retry delay after a failed insert; doubles up to retryMaxMs.',
+    }),
+    retryMaxMs: Type.Integer({ minimum: 1, default: 10_000, description: 'Longest retry delay after failed inserts.' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export type WriterConfig = Static<typeof WriterOptions>;
