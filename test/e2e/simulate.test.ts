@@ -1,6 +1,6 @@
 /**
- * Issue 6's fleet simulator with real processes: Mosquitto from Debian, the ingester bin on
- * embedded ClickHouse, and `edge-telemetry simulate` driving 20 gateways (two worker threads, link
+ * Issue 6's fleet simulator with real processes: Mosquitto from Debian, the ingester bin on each
+ * ClickHouse engine (embedded, and over HTTP with CLICKHOUSE_URL: engines.ts), and `edge-telemetry simulate` driving 20 gateways (two worker threads, link
  * cuts on) for 30 s. Every node must appear in the API with its containers and metric
  * summaries, and the simulator's own summary must say every node had batches acknowledged.
  */
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { ENGINES, openEngine, type OpenedEngine } from '../support/engines.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { bins, runNode, startIngesterBin, type RunningProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
@@ -21,112 +22,121 @@ interface NodeRow {
   node: string;
 }
 
-describe.runIf(haveMosquitto())('simulate: 20 gateways -> Mosquitto -> ingester -> ClickHouse -> API', () => {
-  let broker: Mosquitto;
-  let dir: string;
-  let ingester: RunningProcess;
-  let sim: RunningProcess;
-  let api: string;
+describe.runIf(haveMosquitto()).each(ENGINES)(
+  'simulate: 20 gateways -> Mosquitto -> ingester -> ClickHouse (%s) -> API',
+  (engineName) => {
+    let broker: Mosquitto;
+    let dir: string;
+    let engine: OpenedEngine;
+    let ingester: RunningProcess;
+    let sim: RunningProcess;
+    let api: string;
 
-  beforeAll(async () => {
-    broker = await startMosquitto();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'et-e2e-sim-'));
-    ({ proc: ingester, api } = await startIngesterBin({
-      dir,
-      brokerUrl: broker.url,
-      clientId: 'e2e-sim-ingester',
-      token: TOKEN,
-      config: { writer: { flushIntervalMs: 100 } },
-    }));
-    // Windows of 5 s so that a 30 s run seals about six; a cut per node every ~30 s of a 2 s link loss.
-    sim = runNode(bins.cli, [
-      'simulate',
-      '--nodes',
-      String(NODES),
-      '--broker',
-      broker.url,
-      '--prefix',
-      'simt',
-      '--data-dir',
-      path.join(dir, 'sim'),
-      '--scrape-ms',
-      '1000',
-      '--window-ms',
-      '5000',
-      '--duration',
-      '30s',
-      '--workers',
-      '2',
-      '--outage-rate',
-      '120',
-      '--outage-ms',
-      '2000',
-      '--progress',
-      '0',
-    ]);
-    await sim.waitFor(/simulating 20 gateways/, 60_000);
-  }, 120_000);
+    beforeAll(async () => {
+      broker = await startMosquitto();
+      dir = await mkdtemp(path.join(os.tmpdir(), 'et-e2e-sim-'));
+      engine = await openEngine(engineName, dir);
+      ({ proc: ingester, api } = await startIngesterBin({
+        dir,
+        brokerUrl: broker.url,
+        clientId: 'e2e-sim-ingester',
+        token: TOKEN,
+        clickhouseUrl: engine.clickhouse.url,
+        config: { writer: { flushIntervalMs: 100 } },
+      }));
+      // Windows of 5 s so that a 30 s run seals about six; a cut per node every ~30 s of a 2 s link loss.
+      sim = runNode(bins.cli, [
+        'simulate',
+        '--nodes',
+        String(NODES),
+        '--broker',
+        broker.url,
+        '--prefix',
+        'simt',
+        '--data-dir',
+        path.join(dir, 'sim'),
+        '--scrape-ms',
+        '1000',
+        '--window-ms',
+        '5000',
+        '--duration',
+        '30s',
+        '--workers',
+        '2',
+        '--outage-rate',
+        '120',
+        '--outage-ms',
+        '2000',
+        '--progress',
+        '0',
+      ]);
+      await sim.waitFor(/simulating 20 gateways/, 60_000);
+    }, 120_000);
 
-  afterAll(async () => {
-    await sim?.stop();
-    await ingester?.stop();
-    await broker?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  it("lists every node, and serves each node's metric summaries for its containers", async () => {
-    const from = new Date(Date.now() - 10 * 60_000).toISOString();
-    // Every demo gateway runs a plc-bridge (the first of its workloads).
-    const points = async (node: string) => {
-      const res = await fetch(
-        `${api}/api/v1/nodes/${node}/metrics?container=plc-bridge&metric=cpu.usage_pct&from=${from}&step=1`,
-        auth,
-      );
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as {
-        series: Array<{ container: string; points: Array<{ count: number; min: number; max: number }> }>;
-      };
-      return body.series.find((s) => s.container === 'plc-bridge')?.points ?? [];
-    };
-    const listed = async () =>
-      ((await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as NodeRow[])
-        .map((r) => r.node)
-        .filter((n) => nodeIds.includes(n));
-    const series = await waitFor(
-      'all 20 nodes listed, each with plc-bridge summaries',
-      async () => {
-        if ((await listed()).length < NODES) return undefined;
-        const all = await Promise.all(nodeIds.map(points));
-        return all.every((p) => p.length > 0) ? all : undefined;
-      },
-      { timeoutMs: 45_000, intervalMs: 200 },
-    ).catch(async (err: Error) => {
-      throw new Error(
-        `${err.message}\nlisted: ${(await listed()).join(' ')}\ningester:\n${ingester.output().slice(-2000)}`,
-      );
+    afterAll(async () => {
+      await sim?.stop();
+      await ingester?.stop();
+      await engine?.close();
+      await broker?.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
     });
-    for (const p of series.flat()) {
-      expect(p.count).toBeGreaterThan(0);
-      expect(p.min).toBeGreaterThanOrEqual(0);
-      expect(p.min).toBeLessThanOrEqual(p.max);
-    }
-  }, 60_000);
 
-  it('stops after --duration with a summary: every node acknowledged, links were cut, outboxes on disk per node', async () => {
-    const code = await new Promise<number | null>((resolve) =>
-      sim.child.exitCode !== null ? resolve(sim.child.exitCode) : sim.child.once('exit', resolve),
-    );
-    expect(code, sim.output()).toBe(0);
-    const out = sim.output();
-    expect(out).toMatch(/logs from .*loghub2k \(10 datasets\)|logs from the demo templates/);
-    expect(out).toMatch(
-      new RegExp(`simulated ${NODES} nodes for \\d+ s: \\d+ connected at the end, ${NODES} with acknowledged batches`),
-    );
-    const acked = Number(/batches acked +(\d+)/.exec(out)?.[1]);
-    const cuts = Number(/connection cuts +(\d+)/.exec(out)?.[1]);
-    expect(acked).toBeGreaterThanOrEqual(NODES * 2);
-    expect(cuts).toBeGreaterThan(0);
-    expect((await readdir(path.join(dir, 'sim'))).sort()).toEqual(nodeIds);
-    for (const node of nodeIds) expect(await readdir(path.join(dir, 'sim', node))).toContain('outbox');
-  }, 60_000);
-});
+    it("lists every node, and serves each node's metric summaries for its containers", async () => {
+      const from = new Date(Date.now() - 10 * 60_000).toISOString();
+      // Every demo gateway runs a plc-bridge (the first of its workloads).
+      const points = async (node: string) => {
+        const res = await fetch(
+          `${api}/api/v1/nodes/${node}/metrics?container=plc-bridge&metric=cpu.usage_pct&from=${from}&step=1`,
+          auth,
+        );
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as {
+          series: Array<{ container: string; points: Array<{ count: number; min: number; max: number }> }>;
+        };
+        return body.series.find((s) => s.container === 'plc-bridge')?.points ?? [];
+      };
+      const listed = async () =>
+        ((await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as NodeRow[])
+          .map((r) => r.node)
+          .filter((n) => nodeIds.includes(n));
+      const series = await waitFor(
+        'all 20 nodes listed, each with plc-bridge summaries',
+        async () => {
+          if ((await listed()).length < NODES) return undefined;
+          const all = await Promise.all(nodeIds.map(points));
+          return all.every((p) => p.length > 0) ? all : undefined;
+        },
+        { timeoutMs: 45_000, intervalMs: 200 },
+      ).catch(async (err: Error) => {
+        throw new Error(
+          `${err.message}\nlisted: ${(await listed()).join(' ')}\ningester:\n${ingester.output().slice(-2000)}`,
+        );
+      });
+      for (const p of series.flat()) {
+        expect(p.count).toBeGreaterThan(0);
+        expect(p.min).toBeGreaterThanOrEqual(0);
+        expect(p.min).toBeLessThanOrEqual(p.max);
+      }
+    }, 60_000);
+
+    it('stops after --duration with a summary: every node acknowledged, links were cut, outboxes on disk per node', async () => {
+      const code = await new Promise<number | null>((resolve) =>
+        sim.child.exitCode !== null ? resolve(sim.child.exitCode) : sim.child.once('exit', resolve),
+      );
+      expect(code, sim.output()).toBe(0);
+      const out = sim.output();
+      expect(out).toMatch(/logs from .*loghub2k \(10 datasets\)|logs from the demo templates/);
+      expect(out).toMatch(
+        new RegExp(
+          `simulated ${NODES} nodes for \\d+ s: \\d+ connected at the end, ${NODES} with acknowledged batches`,
+        ),
+      );
+      const acked = Number(/batches acked +(\d+)/.exec(out)?.[1]);
+      const cuts = Number(/connection cuts +(\d+)/.exec(out)?.[1]);
+      expect(acked).toBeGreaterThanOrEqual(NODES * 2);
+      expect(cuts).toBeGreaterThan(0);
+      expect((await readdir(path.join(dir, 'sim'))).sort()).toEqual(nodeIds);
+      for (const node of nodeIds) expect(await readdir(path.join(dir, 'sim', node))).toContain('outbox');
+    }, 60_000);
+  },
+);

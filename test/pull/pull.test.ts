@@ -1,8 +1,9 @@
 /**
- * Issue 7 end to end: Mosquitto, the ingester on embedded ClickHouse (in-process), a real
+ * Issue 7 end to end: Mosquitto, the ingester in-process on each ClickHouse engine (engines.ts), a real
  * collector with a filled full-log store behind the TCP fault proxy, and the CLI.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES } from '../support/engines.js';
 import { haveMosquitto } from '../support/mosquitto.js';
 import { runLogsPull } from '../../packages/cli/src/commands/logs-pull.js';
 import { captureIo } from '../support/io.js';
@@ -24,238 +25,249 @@ interface Status {
   error?: string;
 }
 
-describe.runIf(haveMosquitto())('log pull: collector -> fault proxy -> Mosquitto -> ingester -> API/CLI', () => {
-  let rig: PullRig;
+describe.runIf(haveMosquitto()).each(ENGINES)(
+  'log pull: collector -> fault proxy -> Mosquitto -> ingester -> API/CLI (%s ClickHouse)',
+  (engine) => {
+    let rig: PullRig;
 
-  beforeAll(async () => {
-    rig = await startPullRig({
-      node: NODE,
-      records: syntheticRecords(20_000, SPAN),
-      pull: { chunkBytes: 16 * 1024, window: 4, ackTimeoutMs: 1000 },
-      ingesterPull: { stallMs: 1000, maxStallMs: 2000 },
+    beforeAll(async () => {
+      rig = await startPullRig({
+        node: NODE,
+        records: syntheticRecords(20_000, SPAN),
+        pull: { chunkBytes: 16 * 1024, window: 4, ackTimeoutMs: 1000 },
+        ingesterPull: { stallMs: 1000, maxStallMs: 2000 },
+        engine,
+      });
     });
-  });
-  afterAll(async () => {
-    await rig?.close();
-  });
-
-  const post = async (body: Record<string, unknown>, token = ADMIN_TOKEN) => {
-    const res = await rig.call(`/api/v1/nodes/${NODE}/log-pulls`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      token,
+    afterAll(async () => {
+      await rig?.close();
     });
-    return { status: res.status, body: (await res.json()) as { id: string; code?: string } };
-  };
-  const status = async (id: string) => (await (await rig.call(`/api/v1/log-pulls/${id}`)).json()) as Status;
-  async function until(id: string, ok: (s: Status) => boolean, timeoutMs = 20_000): Promise<Status> {
-    let last: Status | undefined;
-    return waitFor(
-      () => `pull ${id} (still ${JSON.stringify(last)})`,
-      async () => {
-        last = await status(id);
-        return ok(last) ? last : undefined;
-      },
-      { timeoutMs, intervalMs: 50 },
-    );
-  }
-  const lines = async (id: string, accept = 'text/plain') =>
-    (await rig.call(`/api/v1/log-pulls/${id}/lines`, { headers: { accept } })).text();
-  const nodeStats = () => {
-    const p = rig.collector?.pull;
-    if (!p) throw new Error('no pull responder');
-    return p.stats();
-  };
 
-  it('pulls a container and level range; the stored lines equal the node store (digest checked), as text and NDJSON, redacted', async () => {
-    const r = await post({ ...ALL, container: 'api', level: 'warn' });
-    expect(r.status).toBe(202);
-    const s = await until(r.body.id, (x) => x.state !== 'queued' && x.state !== 'running');
-    expect(s).toMatchObject({ state: 'done', requestedBy: expect.stringMatching(/admin/) });
-    const want = await rig.expectedLines({ ...ALL, container: 'api', level: 3 });
-    expect(want.length).toBeGreaterThan(500);
-    expect(s.linesReceived).toBe(want.length);
-    expect(await lines(r.body.id)).toBe(want.join('\n') + '\n');
-    expect(want.some((l) => l.includes('[REDACTED:email]'))).toBe(true);
-    expect(want.some((l) => l.includes('@example.com'))).toBe(false);
-    const nd = (await lines(r.body.id, 'application/x-ndjson'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { container: string; level: string; ts: number });
-    expect(nd).toHaveLength(want.length);
-    expect(nd.every((x) => x.container === 'api' && (x.level === 'WARN' || x.level === 'ERROR') && x.ts >= T0)).toBe(
-      true,
-    );
-  });
-
-  it('a node offline when asked: the pull completes when it returns; an expired request is reported expired and ignored by the node', async () => {
-    await rig.stopCollector();
-    const expiring = await post({ ...ALL, container: 'db', expiresInS: 1 });
-    const waiting = await post({ ...ALL, container: 'worker' });
-    expect((await status(waiting.body.id)).state).toBe('queued');
-    const e = await until(expiring.body.id, (x) => x.state !== 'queued', 5000);
-    expect(e.state).toBe('expired');
-    expect(e.error).toMatch(/^ET_ERR_PULL_EXPIRED/);
-    await rig.startCollector();
-    const s = await until(waiting.body.id, (x) => x.state !== 'queued' && x.state !== 'running');
-    expect(s.state).toBe('done');
-    expect(await lines(waiting.body.id)).toBe(
-      (await rig.expectedLines({ ...ALL, container: 'worker' })).join('\n') + '\n',
-    );
-    expect(nodeStats().commandsExpired).toBeGreaterThanOrEqual(1);
-    expect((await status(expiring.body.id)).state).toBe('expired');
-  });
-
-  it('a link cut in the middle: completes after reconnect, lines match, and no chunk already received is sent again', async () => {
-    const nodeBefore = nodeStats();
-    const ingBefore = rig.ingester.stats().pulls;
-    rig.proxy.throttle(120_000);
-    const r = await post(ALL);
-    await until(r.body.id, (x) => x.linesReceived > 0);
-    rig.proxy.cut();
-    await new Promise((res) => setTimeout(res, 1500));
-    const during = await status(r.body.id);
-    rig.proxy.resume();
-    rig.proxy.throttle(undefined);
-    const s = await until(r.body.id, (x) => x.state !== 'running', 30_000);
-    expect(s.state).toBe('done');
-    const want = await rig.expectedLines(ALL);
-    expect(during.linesReceived).toBeLessThan(want.length);
-    expect(await lines(r.body.id)).toBe(want.join('\n') + '\n');
-    const chunks = s.chunksExpected ?? -1;
-    const node = nodeStats();
-    const ing = rig.ingester.stats().pulls;
-    // Every chunk arrived exactly once: nothing the ingester had was sent again. The node published
-    // again only the chunks MQTT lost with the cut (in flight, never delivered), at most one window.
-    expect(ing.chunksStored - ingBefore.chunksStored).toBe(chunks);
-    expect(ing.chunksDuplicate - ingBefore.chunksDuplicate).toBe(0);
-    const republished = node.chunksPublished - nodeBefore.chunksPublished - chunks;
-    expect(republished).toBeGreaterThanOrEqual(0);
-    expect(republished).toBeLessThanOrEqual(4 * (node.windowsForgotten - nodeBefore.windowsForgotten));
-    expect(ing.commandsPublished.resend - ingBefore.commandsPublished.resend).toBe(republished > 0 ? 1 : 0);
-  });
-
-  it('a cancelled pull stops on the node', async () => {
-    rig.proxy.throttle(15_000);
-    const r = await post(ALL);
-    await until(r.body.id, (x) => x.linesReceived > 0);
-    const del = await rig.call(`/api/v1/log-pulls/${r.body.id}`, { method: 'DELETE' });
-    expect(del.status).toBe(200);
-    expect(((await del.json()) as Status).state).toBe('cancelled');
-    await waitFor('the node to stop the pull', () => nodeStats().active === 0, { intervalMs: 50 });
-    const stopped = nodeStats();
-    expect(stopped).toMatchObject({ active: 0 });
-    expect(stopped.pullsCancelled).toBeGreaterThanOrEqual(1);
-    rig.proxy.throttle(undefined);
-    await new Promise((res) => setTimeout(res, 500));
-    expect(nodeStats().chunksPublished).toBe(stopped.chunksPublished);
-    expect((await status(r.body.id)).state).toBe('cancelled');
-  });
-
-  it('a token without the engineer role is refused; every request, accepted or refused, is audited', async () => {
-    const mint = async (name: string, role: string) =>
-      (
-        (await (
-          await rig.call('/api/v1/tokens', {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ name, role }),
-          })
-        ).json()) as { token: string }
-      ).token;
-    const viewer = await mint('vic-viewer', 'viewer');
-    const engineer = await mint('erin-engineer', 'engineer');
-    expect((await post(ALL, viewer)).status).toBe(403);
-    const bad = await post({ container: 'api' }, engineer);
-    expect(bad.status).toBe(400);
-    const ok = await post({ ...ALL, container: 'db', tail: 10 }, engineer);
-    expect(ok.status).toBe(202);
-    expect((await until(ok.body.id, (x) => x.state === 'done')).requestedBy).toMatch(/^erin-engineer/);
-    type Row = { Action: string; Accepted: number; RequestedBy: string; Reason: string; PullId: string; Lines: number };
-    const audit = async () =>
-      (
-        await rig.clickhouse.query({
-          query: 'SELECT Action, Accepted, RequestedBy, Reason, PullId, Lines FROM et_pull_audit ORDER BY At',
-          format: 'JSONEachRow',
-        })
-      ).json<Row>();
-    // The outcome row is written just after the state turns done.
-    let rows = await audit();
-    for (let i = 0; i < 50 && !rows.some((r) => r.Action === 'finish' && r.PullId === ok.body.id); i++) {
-      await new Promise((res) => setTimeout(res, 50));
-      rows = await audit();
-    }
-    expect(rows).toContainEqual(expect.objectContaining({ Action: 'request', Accepted: 1, PullId: ok.body.id }));
-    expect(rows).toContainEqual(
-      expect.objectContaining({
-        Action: 'forbidden',
-        Accepted: 0,
-        RequestedBy: expect.stringMatching(/^vic-viewer/),
-        Reason: expect.stringContaining('engineer'),
-      }),
-    );
-    expect(rows).toContainEqual(
-      expect.objectContaining({
-        Action: 'request',
-        Accepted: 0,
-        RequestedBy: expect.stringMatching(/^erin-engineer/),
-        Reason: expect.stringContaining('since'),
-      }),
-    );
-    expect(rows).toContainEqual(
-      expect.objectContaining({ Action: 'finish', Accepted: 1, PullId: ok.body.id, Lines: 10 }),
-    );
-    expect(rows.some((r) => r.Action === 'cancel')).toBe(true);
-  });
-
-  it('the CLI streams a pull when piped and exits non-zero with the reason on failure', async () => {
-    const run = async (
-      args: string[],
-      env: Record<string, string> = { EDGE_TELEMETRY_URL: rig.api, EDGE_TELEMETRY_TOKEN: ADMIN_TOKEN },
-    ) => {
-      const c = captureIo();
-      const code = await runLogsPull(args, c.io, env);
-      return { code, out: c.out(), err: c.err() };
+    const post = async (body: Record<string, unknown>, token = ADMIN_TOKEN) => {
+      const res = await rig.call(`/api/v1/nodes/${NODE}/log-pulls`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        token,
+      });
+      return { status: res.status, body: (await res.json()) as { id: string; code?: string } };
     };
-    const ok = await run([
-      '--node',
-      NODE,
-      '--container',
-      'db',
-      '--since',
-      String(T0),
-      '--until',
-      String(T0 + SPAN),
-      '--follow',
-    ]);
-    expect(ok).toMatchObject({ code: 0, err: '' });
-    expect(ok.out).toBe((await rig.expectedLines({ ...ALL, container: 'db' })).join('\n') + '\n');
-    const grep = await run([
-      '--node',
-      NODE,
-      '--since',
-      String(T0),
-      '--until',
-      String(T0 + SPAN),
-      '--grep',
-      'REDACTED',
-      '--level',
-      'info',
-    ]);
-    expect(grep.code).toBe(0);
-    expect(
-      grep.out
+    const status = async (id: string) => (await (await rig.call(`/api/v1/log-pulls/${id}`)).json()) as Status;
+    async function until(id: string, ok: (s: Status) => boolean, timeoutMs = 20_000): Promise<Status> {
+      let last: Status | undefined;
+      return waitFor(
+        () => `pull ${id} (still ${JSON.stringify(last)})`,
+        async () => {
+          last = await status(id);
+          return ok(last) ? last : undefined;
+        },
+        { timeoutMs, intervalMs: 50 },
+      );
+    }
+    const lines = async (id: string, accept = 'text/plain') =>
+      (await rig.call(`/api/v1/log-pulls/${id}/lines`, { headers: { accept } })).text();
+    const nodeStats = () => {
+      const p = rig.collector?.pull;
+      if (!p) throw new Error('no pull responder');
+      return p.stats();
+    };
+
+    it('pulls a container and level range; the stored lines equal the node store (digest checked), as text and NDJSON, redacted', async () => {
+      const r = await post({ ...ALL, container: 'api', level: 'warn' });
+      expect(r.status).toBe(202);
+      const s = await until(r.body.id, (x) => x.state !== 'queued' && x.state !== 'running');
+      expect(s).toMatchObject({ state: 'done', requestedBy: expect.stringMatching(/admin/) });
+      const want = await rig.expectedLines({ ...ALL, container: 'api', level: 3 });
+      expect(want.length).toBeGreaterThan(500);
+      expect(s.linesReceived).toBe(want.length);
+      expect(await lines(r.body.id)).toBe(want.join('\n') + '\n');
+      expect(want.some((l) => l.includes('[REDACTED:email]'))).toBe(true);
+      expect(want.some((l) => l.includes('@example.com'))).toBe(false);
+      const nd = (await lines(r.body.id, 'application/x-ndjson'))
+        .trim()
         .split('\n')
-        .filter(Boolean)
-        .every((l) => l.includes('REDACTED')),
-    ).toBe(true);
-    const bad = await run(['--node', NODE, '--since', 'yesterday-ish']);
-    expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/HTTP 400 ET_ERR_BAD_REQUEST/);
-    const down = await run(['--node', NODE, '--since', '2h', '--url', 'http://127.0.0.1:9']);
-    expect(down.code).toBe(1);
-    expect(down.err).toMatch(/ET_ERR_UNREACHABLE/);
-    expect((await run(['--since', '2h'])).code).toBe(2);
-  });
-});
+        .map((l) => JSON.parse(l) as { container: string; level: string; ts: number });
+      expect(nd).toHaveLength(want.length);
+      expect(nd.every((x) => x.container === 'api' && (x.level === 'WARN' || x.level === 'ERROR') && x.ts >= T0)).toBe(
+        true,
+      );
+    });
+
+    it('a node offline when asked: the pull completes when it returns; an expired request is reported expired and ignored by the node', async () => {
+      await rig.stopCollector();
+      const expiring = await post({ ...ALL, container: 'db', expiresInS: 1 });
+      const waiting = await post({ ...ALL, container: 'worker' });
+      expect((await status(waiting.body.id)).state).toBe('queued');
+      const e = await until(expiring.body.id, (x) => x.state !== 'queued', 5000);
+      expect(e.state).toBe('expired');
+      expect(e.error).toMatch(/^ET_ERR_PULL_EXPIRED/);
+      await rig.startCollector();
+      const s = await until(waiting.body.id, (x) => x.state !== 'queued' && x.state !== 'running');
+      expect(s.state).toBe('done');
+      expect(await lines(waiting.body.id)).toBe(
+        (await rig.expectedLines({ ...ALL, container: 'worker' })).join('\n') + '\n',
+      );
+      expect(nodeStats().commandsExpired).toBeGreaterThanOrEqual(1);
+      expect((await status(expiring.body.id)).state).toBe('expired');
+    });
+
+    it('a link cut in the middle: completes after reconnect, lines match, and no chunk already received is sent again', async () => {
+      const nodeBefore = nodeStats();
+      const ingBefore = rig.ingester.stats().pulls;
+      rig.proxy.throttle(120_000);
+      const r = await post(ALL);
+      await until(r.body.id, (x) => x.linesReceived > 0);
+      rig.proxy.cut();
+      await new Promise((res) => setTimeout(res, 1500));
+      const during = await status(r.body.id);
+      rig.proxy.resume();
+      rig.proxy.throttle(undefined);
+      const s = await until(r.body.id, (x) => x.state !== 'running', 30_000);
+      expect(s.state).toBe('done');
+      const want = await rig.expectedLines(ALL);
+      expect(during.linesReceived).toBeLessThan(want.length);
+      expect(await lines(r.body.id)).toBe(want.join('\n') + '\n');
+      const chunks = s.chunksExpected ?? -1;
+      const node = nodeStats();
+      const ing = rig.ingester.stats().pulls;
+      // Every chunk arrived exactly once: nothing the ingester had was sent again. The node published
+      // again only the chunks MQTT lost with the cut (in flight, never delivered), at most one window.
+      expect(ing.chunksStored - ingBefore.chunksStored).toBe(chunks);
+      expect(ing.chunksDuplicate - ingBefore.chunksDuplicate).toBe(0);
+      const republished = node.chunksPublished - nodeBefore.chunksPublished - chunks;
+      expect(republished).toBeGreaterThanOrEqual(0);
+      expect(republished).toBeLessThanOrEqual(4 * (node.windowsForgotten - nodeBefore.windowsForgotten));
+      expect(ing.commandsPublished.resend - ingBefore.commandsPublished.resend).toBe(republished > 0 ? 1 : 0);
+    });
+
+    it('a cancelled pull stops on the node', async () => {
+      rig.proxy.throttle(15_000);
+      const r = await post(ALL);
+      await until(r.body.id, (x) => x.linesReceived > 0);
+      const del = await rig.call(`/api/v1/log-pulls/${r.body.id}`, { method: 'DELETE' });
+      expect(del.status).toBe(200);
+      expect(((await del.json()) as Status).state).toBe('cancelled');
+      await waitFor('the node to stop the pull', () => nodeStats().active === 0, { intervalMs: 50 });
+      const stopped = nodeStats();
+      expect(stopped).toMatchObject({ active: 0 });
+      expect(stopped.pullsCancelled).toBeGreaterThanOrEqual(1);
+      rig.proxy.throttle(undefined);
+      await new Promise((res) => setTimeout(res, 500));
+      expect(nodeStats().chunksPublished).toBe(stopped.chunksPublished);
+      expect((await status(r.body.id)).state).toBe('cancelled');
+    });
+
+    it('a token without the engineer role is refused; every request, accepted or refused, is audited', async () => {
+      const mint = async (name: string, role: string) =>
+        (
+          (await (
+            await rig.call('/api/v1/tokens', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ name, role }),
+            })
+          ).json()) as { token: string }
+        ).token;
+      const viewer = await mint('vic-viewer', 'viewer');
+      const engineer = await mint('erin-engineer', 'engineer');
+      expect((await post(ALL, viewer)).status).toBe(403);
+      const bad = await post({ container: 'api' }, engineer);
+      expect(bad.status).toBe(400);
+      const ok = await post({ ...ALL, container: 'db', tail: 10 }, engineer);
+      expect(ok.status).toBe(202);
+      expect((await until(ok.body.id, (x) => x.state === 'done')).requestedBy).toMatch(/^erin-engineer/);
+      type Row = {
+        Action: string;
+        Accepted: number;
+        RequestedBy: string;
+        Reason: string;
+        PullId: string;
+        Lines: number;
+      };
+      const audit = async () =>
+        (
+          await rig.clickhouse.query({
+            query: 'SELECT Action, Accepted, RequestedBy, Reason, PullId, Lines FROM et_pull_audit ORDER BY At',
+            format: 'JSONEachRow',
+          })
+        ).json<Row>();
+      // The outcome row is written just after the state turns done.
+      let rows = await audit();
+      for (let i = 0; i < 50 && !rows.some((r) => r.Action === 'finish' && r.PullId === ok.body.id); i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        rows = await audit();
+      }
+      expect(rows).toContainEqual(expect.objectContaining({ Action: 'request', Accepted: 1, PullId: ok.body.id }));
+      expect(rows).toContainEqual(
+        expect.objectContaining({
+          Action: 'forbidden',
+          Accepted: 0,
+          RequestedBy: expect.stringMatching(/^vic-viewer/),
+          Reason: expect.stringContaining('engineer'),
+        }),
+      );
+      expect(rows).toContainEqual(
+        expect.objectContaining({
+          Action: 'request',
+          Accepted: 0,
+          RequestedBy: expect.stringMatching(/^erin-engineer/),
+          Reason: expect.stringContaining('since'),
+        }),
+      );
+      expect(rows).toContainEqual(
+        expect.objectContaining({ Action: 'finish', Accepted: 1, PullId: ok.body.id, Lines: 10 }),
+      );
+      expect(rows.some((r) => r.Action === 'cancel')).toBe(true);
+    });
+
+    it('the CLI streams a pull when piped and exits non-zero with the reason on failure', async () => {
+      const run = async (
+        args: string[],
+        env: Record<string, string> = { EDGE_TELEMETRY_URL: rig.api, EDGE_TELEMETRY_TOKEN: ADMIN_TOKEN },
+      ) => {
+        const c = captureIo();
+        const code = await runLogsPull(args, c.io, env);
+        return { code, out: c.out(), err: c.err() };
+      };
+      const ok = await run([
+        '--node',
+        NODE,
+        '--container',
+        'db',
+        '--since',
+        String(T0),
+        '--until',
+        String(T0 + SPAN),
+        '--follow',
+      ]);
+      expect(ok).toMatchObject({ code: 0, err: '' });
+      expect(ok.out).toBe((await rig.expectedLines({ ...ALL, container: 'db' })).join('\n') + '\n');
+      const grep = await run([
+        '--node',
+        NODE,
+        '--since',
+        String(T0),
+        '--until',
+        String(T0 + SPAN),
+        '--grep',
+        'REDACTED',
+        '--level',
+        'info',
+      ]);
+      expect(grep.code).toBe(0);
+      expect(
+        grep.out
+          .split('\n')
+          .filter(Boolean)
+          .every((l) => l.includes('REDACTED')),
+      ).toBe(true);
+      const bad = await run(['--node', NODE, '--since', 'yesterday-ish']);
+      expect(bad.code).toBe(1);
+      expect(bad.err).toMatch(/HTTP 400 ET_ERR_BAD_REQUEST/);
+      const down = await run(['--node', NODE, '--since', '2h', '--url', 'http://127.0.0.1:9']);
+      expect(down.code).toBe(1);
+      expect(down.err).toMatch(/ET_ERR_UNREACHABLE/);
+      expect((await run(['--since', '2h'])).code).toBe(2);
+    });
+  },
+);

@@ -23,6 +23,7 @@ import { resolveConfig, type LogLevelValue } from '@edge-telemetry/protocol';
 import type { Mosquitto } from '../support/mosquitto.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { ADMIN_TOKEN, startStack, type Stack } from '../support/stack.js';
+import type { Engine } from '../support/engines.js';
 
 export { ADMIN_TOKEN };
 
@@ -35,6 +36,8 @@ export interface RigOptions {
   /** Collector `pull` options (chunkBytes, allowance, ...). */
   pull?: Record<string, unknown>;
   ingesterPull?: IngesterDeps['pull'];
+  /** Which ClickHouse the ingester writes to (default embedded). */
+  engine?: Engine;
 }
 
 export interface PullRig {
@@ -76,6 +79,7 @@ export async function startPullRig(o: RigOptions): Promise<PullRig> {
       auth: { rateLimitPerSecond: 10_000, rateLimitBurst: 10_000 },
     },
     pull: o.ingesterPull,
+    engine: o.engine,
   });
   const { broker } = stack;
   const proxy = await startFaultProxy({ port: broker.port });

@@ -1,5 +1,5 @@
 /**
- * An ingester's HTTP app on embedded ClickHouse, migrated, without a broker: requests go through
+ * An ingester's HTTP app on ClickHouse (embedded, or over HTTP: engines.ts), migrated, without a broker: requests go through
  * fastify's inject (the whole hook, validation and handler chain; no socket). The ingester is
  * never started, so nothing is published; the routes that would publish are refused earlier.
  */
@@ -15,6 +15,7 @@ import {
   resolveConfig,
   type Ingester,
 } from '@edge-telemetry/ingester';
+import { openEngine, type Engine } from './engines.js';
 
 export const ADMIN_TOKEN = 'et_test-admin-token-0123456789abcdefghijklmnopqrstuv';
 
@@ -24,10 +25,11 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(prefix: string): Promise<Rig> {
+export async function startRig(prefix: string, engineName: Engine = 'embedded'): Promise<Rig> {
   // On tmpfs where there is one: the embedded engine's inserts (audit rows) take half the time.
   const dir = await mkdtemp(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), prefix));
-  const client = createClickHouseClient({ dataDir: dir });
+  const engine = await openEngine(engineName, dir);
+  const client = createClickHouseClient(engine.clickhouse);
   const made: Ingester[] = [];
   let migrated = false;
   return {
@@ -36,7 +38,7 @@ export async function startRig(prefix: string): Promise<Rig> {
       const config = resolveConfig(
         {
           mqtt: { url: 'mqtt://127.0.0.1:1' },
-          clickhouse: { dataDir: dir },
+          clickhouse: engine.clickhouse,
           http: { port: 0 },
           logLevel: 'silent',
           auth: { adminToken: ADMIN_TOKEN, ...auth },
@@ -53,6 +55,7 @@ export async function startRig(prefix: string): Promise<Rig> {
     async close() {
       for (const i of made) await i.app.close();
       await client.close();
+      await engine.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

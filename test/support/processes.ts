@@ -82,13 +82,16 @@ export function runNode(script: string, args: string[], env: Record<string, stri
 
 /**
  * The ingester bin on its own embedded engine under `dir` (its config in dir/ingester.json, data
- * in dir/ch), subscribed to `brokerUrl` with MQTT 5, once its API listens; `config` adds options.
+ * in dir/ch), or on a ClickHouse server when `clickhouseUrl` is given (passed as CLICKHOUSE_URL,
+ * as in production), subscribed to `brokerUrl` with MQTT 5, once its API listens; `config` adds
+ * options.
  */
 export async function startIngesterBin(o: {
   dir: string;
   brokerUrl: string;
   clientId: string;
   token: string;
+  clickhouseUrl?: string;
   config?: Record<string, unknown>;
 }): Promise<{ proc: RunningProcess; api: string }> {
   const port = await freePort();
@@ -102,7 +105,10 @@ export async function startIngesterBin(o: {
       ...o.config,
     }),
   );
-  const proc = runNode(bins.ingester, ['--config', file], { EDGE_TELEMETRY_ADMIN_TOKEN: o.token });
+  const proc = runNode(bins.ingester, ['--config', file], {
+    EDGE_TELEMETRY_ADMIN_TOKEN: o.token,
+    ...(o.clickhouseUrl ? { CLICKHOUSE_URL: o.clickhouseUrl } : {}),
+  });
   try {
     await proc.waitFor(/ingester API: http/, 60_000);
   } catch (err) {

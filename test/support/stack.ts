@@ -1,6 +1,7 @@
 /**
  * The suite's one broker + ingester rig: a real Mosquitto on a free loopback port and the ingester
- * in-process on an embedded ClickHouse in its own temp dir, started (migrated, API listening,
+ * in-process on ClickHouse in its own temp dir (the embedded engine, or with `engine: 'http'` the
+ * test server over ClickHouse's HTTP interface: engines.ts), started (migrated, API listening,
  * subscribed). Tests that need more parts build on it (test/pull/rig.ts adds a collector behind a
  * fault proxy); tests that need the ingester as a process use startIngesterBin (processes.ts).
  */
@@ -16,6 +17,7 @@ import {
   type IngesterDeps,
   type StorageConnection,
 } from '@edge-telemetry/ingester';
+import { openEngine, type Engine } from './engines.js';
 import { startMosquitto, type Mosquitto } from './mosquitto.js';
 
 /** The API's admin bearer token in every stack (auth.adminToken). */
@@ -27,7 +29,9 @@ export type IngesterOverrides = Record<string, unknown>;
 export interface StackOptions {
   /** Over the rig's defaults, merged per section: `{ mqtt: { protocolVersion: 5 } }` keeps the broker URL. */
   ingester?: IngesterOverrides;
-  /** Wraps the engine's connection (fault injection: test/support/clickhouse.ts). */
+  /** Which ClickHouse (default embedded). */
+  engine?: Engine;
+  /** Wraps the embedded engine's connection (fault injection: test/support/clickhouse.ts). */
   wrapConnection?: (inner: StorageConnection) => StorageConnection;
   /** Log-pull coordinator options. */
   pull?: IngesterDeps['pull'];
@@ -35,7 +39,7 @@ export interface StackOptions {
 
 export interface Stack {
   broker: Mosquitto;
-  /** The temp dir (the engine's data is in dir/ch), removed by close(). */
+  /** The temp dir (the engine's data is under it), removed by close(). */
   dir: string;
   clickhouse: ClickHouseClient;
   ingester: Ingester;
@@ -68,14 +72,14 @@ function mergeSections(base: IngesterOverrides, over: IngesterOverrides): Ingest
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const broker = await startMosquitto();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'et-stack-'));
-  const dataDir = path.join(dir, 'ch');
-  const clickhouse = createClickHouseClient({ dataDir, wrapConnection: o.wrapConnection });
+  const engine = await openEngine(o.engine ?? 'embedded', dir);
+  const clickhouse = createClickHouseClient({ ...engine.clickhouse, wrapConnection: o.wrapConnection });
   const ingesters: Ingester[] = [];
   // Fast flushes and retries, so a test sees a batch stored (and acknowledged) within tens of ms.
   const defaults: IngesterOverrides = {
     mqtt: { url: broker.url, clientId: 'stack-ingester' },
     http: { port: 0 },
-    clickhouse: { dataDir },
+    clickhouse: engine.clickhouse,
     writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 },
     auth: { adminToken: ADMIN_TOKEN },
     logLevel: 'silent',
@@ -92,6 +96,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const close = async () => {
     for (const i of ingesters.reverse()) await i.stop();
     await clickhouse.close();
+    await engine.close();
     await broker.stop();
     await rm(dir, { recursive: true, force: true });
   };

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ingester } from '@edge-telemetry/ingester';
 import { ADMIN_TOKEN, bearer, startRig, type Rig } from '../../support/api-rig.js';
+import { ENGINES } from '../../support/engines.js';
 
 type Caller = 'anonymous' | 'viewer' | 'engineer' | 'admin';
 const RANK: Record<Caller, number> = { anonymous: -1, viewer: 0, engineer: 1, admin: 2 };
@@ -21,7 +22,7 @@ function concrete(url: string): string {
     .replace(/:[A-Za-z]+/g, 'x');
 }
 
-describe('API roles: every role against every route', () => {
+describe.each(ENGINES)('API roles: every role against every route (%s ClickHouse)', (engine) => {
   let rig: Rig;
   let ing: Ingester;
   const tokens: Record<Caller, string | undefined> = {
@@ -32,7 +33,7 @@ describe('API roles: every role against every route', () => {
   };
 
   beforeAll(async () => {
-    rig = await startRig('et-api-roles-');
+    rig = await startRig('et-api-roles-', engine);
     ing = await rig.ingester();
     for (const role of ['viewer', 'engineer'] as const) {
       const res = await ing.app.inject({
