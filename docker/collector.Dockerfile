@@ -54,10 +54,11 @@ COPY --from=build /src/packages/protocol/package.json packages/protocol/
 COPY --from=build /src/packages/protocol/dist packages/protocol/dist
 COPY --from=build /src/packages/collector/package.json packages/collector/
 COPY --from=build /src/packages/collector/dist packages/collector/dist
+COPY --from=build /src/packages/collector/bin packages/collector/bin
 VOLUME ["/data"]
 USER node
 # Liveness and Prometheus metrics are served on the same loopback-reachable port. busybox wget,
 # not a second node process: a health probe must not eat into the 128 MiB budget.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD wget -q -T 3 -O /dev/null "http://127.0.0.1:${EDGE_TELEMETRY_COLLECTOR_HTTP_PORT}/healthz" || exit 1
-ENTRYPOINT ["/sbin/tini", "--", "node", "packages/collector/dist/bin/collector.js"]
+ENTRYPOINT ["/sbin/tini", "--", "node", "packages/collector/bin/collector.js"]

@@ -57,9 +57,10 @@ COPY --from=build /src/packages/protocol/package.json packages/protocol/
 COPY --from=build /src/packages/protocol/dist packages/protocol/dist
 COPY --from=build /src/packages/ingester/package.json packages/ingester/
 COPY --from=build /src/packages/ingester/dist packages/ingester/dist
+COPY --from=build /src/packages/ingester/bin packages/ingester/bin
 COPY --from=build /src/packages/ingester/ui-assets packages/ingester/ui-assets
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD wget -q -T 3 -O /dev/null "http://127.0.0.1:${EDGE_TELEMETRY_INGESTER_HTTP_PORT}/healthz" || exit 1
-ENTRYPOINT ["/sbin/tini", "--", "node", "packages/ingester/dist/bin/ingester.js"]
+ENTRYPOINT ["/sbin/tini", "--", "node", "packages/ingester/bin/ingester.js"]

@@ -167,7 +167,7 @@ describe('compose.central.yml', () => {
       /^http:\/\/\w+:\$\{CLICKHOUSE_PASSWORD:\?[^}]*\}@clickhouse:8123\/edge_telemetry$/,
     );
     expect(i.entrypoint?.join(' ')).toMatch(
-      /EDGE_TELEMETRY_INGESTER_MQTT_CLIENT_ID="et-ingester-\$\$\(hostname\)" exec node packages\/ingester\/dist\/bin\/ingester\.js/,
+      /EDGE_TELEMETRY_INGESTER_MQTT_CLIENT_ID="et-ingester-\$\$\(hostname\)" exec node packages\/ingester\/bin\/ingester\.js/,
     );
     // One host port per replica, or the second replica could not start.
     const range = /^\$\{\w+:-(\d+)-(\d+)\}:8080$/.exec(i.ports?.[0] ?? '');

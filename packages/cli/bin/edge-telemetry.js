@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+// npm links a package's bins when it installs, before `npm run build` has written dist/, and skips a
+// bin whose file is missing; so the bin is this file, which is in the repository, and it runs the built one.
+import '../dist/bin/edge-telemetry.js';
