@@ -1,13 +1,15 @@
 /**
  * `npm run bench [-- <filter>]`: runs every case in bench/*.bench.ts whose name contains the
- * filter, writes bench/results/latest.json and bench/results/latest.md (a filtered run keeps the
- * figures of the cases it did not run).
+ * filter, writes bench/results/latest.json (a filtered run keeps the figures of the cases it did
+ * not run), then latest.md and the READMEs' figures blocks from it (write-figures.ts).
  */
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { formatNumber, type Machine } from './figures.js';
 import type { BenchCase, Figure } from './harness.js';
+import { writeFigureDocs } from './write-figures.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2] ?? '';
@@ -26,7 +28,7 @@ for (const file of files) {
       process.stdout.write(`${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       for (const f of got)
         process.stdout.write(
-          `  ${f.name} = ${fmt(f.value)} ${f.unit}${f.ratio !== undefined ? ` (ratio ${fmt(f.ratio)})` : ''}\n`,
+          `  ${f.name} = ${formatNumber(f.value)} ${f.unit}${f.ratio !== undefined ? ` (ratio ${formatNumber(f.ratio)})` : ''}\n`,
         );
     } catch (err) {
       process.stdout.write(`FAILED: ${(err as Error).stack}\n`);
@@ -35,11 +37,7 @@ for (const file of files) {
   }
 }
 
-function fmt(n: number): string {
-  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);
-}
-
-const machine = {
+const machine: Machine = {
   cpus: os.cpus().length,
   cpuModel: os.cpus()[0]?.model ?? 'unknown',
   memoryGiB: Math.round(os.totalmem() / 2 ** 30),
@@ -59,15 +57,7 @@ if (filter) {
   figures.unshift(...previous.filter((f) => !fresh.has(f.name)));
 }
 await writeFile(path.join(out, 'latest.json'), JSON.stringify({ machine, figures }, null, 2) + '\n');
-const md = [
-  `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.date}`,
-  '',
-  '| figure | value | unit | baseline | ratio | note |',
-  '| --- | ---: | --- | ---: | ---: | --- |',
-  ...figures.map(
-    (f) =>
-      `| ${f.name} | ${fmt(f.value)} | ${f.unit} | ${f.baseline !== undefined ? fmt(f.baseline) : ''} | ${f.ratio !== undefined ? fmt(f.ratio) : ''} | ${f.note ?? ''} |`,
-  ),
-].join('\n');
-await writeFile(path.join(out, 'latest.md'), md + '\n');
-console.log(`\nwrote bench/results/latest.json and latest.md (${figures.length} figures)`);
+const changed = await writeFigureDocs({ machine, figures });
+console.log(
+  `\nwrote bench/results/latest.json (${figures.length} figures) and ${changed.join(', ') || 'nothing else'}`,
+);

@@ -18,7 +18,7 @@ import type { Mailbox } from './runtime/mailbox.js';
 /** Bytes of one compact `docker stats` JSON document (the corpus' five real payloads average ~2 KB minified). */
 const RAW_STATS_BYTES_PER_CONTAINER = 2000;
 /**
- * Degrading under budget pressure comes before the outbox has to evict (architecture.md). The
+ * Degrading under budget pressure comes before the outbox has to evict (docs/architecture.md). The
  * uplink's degrade level (0-3, one level per doubling of demand over what the budget carries)
  * withholds the least valuable classes first and, from level 2, sends metrics at the coarser tier.
  */

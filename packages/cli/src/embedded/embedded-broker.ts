@@ -1,6 +1,6 @@
 /**
  * The embedded MQTT broker for `npm start`: aedes in-process, MQTT 3.1.1 only and no shared
- * subscriptions (architecture.md), which is why one embedded ingester subscribes plainly.
+ * subscriptions (docs/architecture.md), which is why one embedded ingester subscribes plainly.
  */
 import net from 'node:net';
 import { Aedes } from 'aedes';

@@ -1,7 +1,7 @@
 /**
  * The priority classes and the split of one window into them: the one place that says what each
  * class holds. Each window leaves as one batch per class, so that the outbox can evict the least
- * valuable data first without re-encoding anything (architecture.md: raw info samples go before
+ * valuable data first without re-encoding anything (docs/architecture.md: raw info samples go before
  * templates, before warnings and errors, before metric summaries), and the runtime can withhold
  * the least valuable classes when the uplink degrades.
  *
