@@ -34,7 +34,13 @@ import type { Uplink } from './uplink/sender/uplink.js';
 import { systemClock } from './uplink/sender/clock.js';
 import { PullResponder } from './pull/responder.js';
 import { Redactor } from './transforms/redact/redactor.js';
-import type { BatchCodec, CommandMessage, ContainerEvent, ContainerInfo } from '@edge-telemetry/protocol';
+import {
+  nodeCapabilities,
+  type BatchCodec,
+  type CommandMessage,
+  type ContainerEvent,
+  type ContainerInfo,
+} from '@edge-telemetry/protocol';
 
 export const AGENT_VERSION = '0.1.0';
 const STORE_FLUSH_MS = 5000;
@@ -155,6 +161,7 @@ export async function buildCollector(
   const uplink = await createUplink({
     node: config.node,
     agentVersion: AGENT_VERSION,
+    capabilities: nodeCapabilities(store !== undefined),
     codec: shared.codec,
     options: { ...config.uplink, outbox: { ...config.uplink.outbox, dir: path.join(config.dataDir, 'outbox') } },
     onCut: (cut) => log.warn('outbox: cut a corrupt or torn tail at start-up', { ...cut }),

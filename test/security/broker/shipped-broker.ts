@@ -11,12 +11,8 @@ import path from 'node:path';
 import { captureIo } from '../../support/io.js';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import {
-  runNodesAdd,
-  writePasswordEntry,
-  generatePassword,
-  type CollectorBrokerConfig,
-} from '../../../packages/cli/src/commands/nodes-add.js';
+import { runNodesAdd, type CollectorBrokerConfig } from '../../../packages/cli/src/commands/nodes-add.js';
+import { generatePassword, writePasswordEntry } from '../../../packages/cli/src/broker-accounts/password-file.js';
 import { startMosquitto, type Mosquitto } from '../../support/mosquitto.js';
 import { freePort } from '../../support/ports.js';
 
@@ -73,7 +69,7 @@ export function rewriteShippedConfig(conf: string, dir: string, tlsPort: number,
   return `user root\n${rewritten}`;
 }
 
-async function provisionNode(id: string, passwordFile: string): Promise<Credentials> {
+export async function provisionNode(id: string, passwordFile: string): Promise<Credentials> {
   const c = captureIo();
   const code = await runNodesAdd([id, '--password-file', passwordFile], c.io);
   if (code !== 0) throw new Error(`nodes add ${id} exited ${code}`);
@@ -90,7 +86,8 @@ export async function startShippedBroker(nodeIds: string[], opts: { mtls?: boole
   const nodes: Record<string, Credentials> = {};
   for (const id of nodeIds) nodes[id] = await provisionNode(id, passwd);
   const ingester = { username: 'ingester', password: generatePassword() };
-  await writePasswordEntry(passwd, ingester.username, ingester.password);
+  // The internal listener's own password file: the ingester's account alone.
+  await writePasswordEntry(path.join(dir, 'passwd.ingester'), ingester.username, ingester.password);
 
   const shipped = await readFile(SHIPPED_CONF, 'utf8');
   const internalPort = await freePort();
@@ -101,6 +98,9 @@ export async function startShippedBroker(nodeIds: string[], opts: { mtls?: boole
       : // The shipped node listener with the documented switch flipped: require_certificate true.
         [
           `listener ${mtlsPort} 127.0.0.1`,
+          'allow_anonymous false',
+          `password_file ${dir}/passwd`,
+          `acl_file ${dir}/acl`,
           `certfile ${dir}/server.crt`,
           `keyfile ${dir}/server.key`,
           `cafile ${dir}/ca.crt`,

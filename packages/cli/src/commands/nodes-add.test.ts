@@ -7,13 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureIo } from '../../../../test/support/io.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../../../../test/support/mosquitto.js';
 import { loadCollectorConfig } from '@edge-telemetry/collector';
-import {
-  hashMosquittoPassword,
-  parseMosquittoHash,
-  runNodesAdd,
-  upsertPasswordLine,
-  type CollectorBrokerConfig,
-} from './nodes-add.js';
+import { hashMosquittoPassword, parseMosquittoHash, upsertPasswordLine } from '../broker-accounts/password-file.js';
+import { runNodesAdd, type CollectorBrokerConfig } from './nodes-add.js';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const c = captureIo();

@@ -2,22 +2,16 @@
  * `edge-telemetry nodes add <id>`: gives a node its own broker account and prints the collector
  * configuration that uses it. The broker ACL (docker/mosquitto/acl) keys every permission on the
  * user name, so the user name IS the node id: a node can only ever publish under its own
- * et/v1/<id>/up/ and read its own et/v1/<id>/down/.
- *
- * The password file entry is written here in Mosquitto's own `$7$` format (PBKDF2-SHA512, as
- * `mosquitto_passwd` writes it) instead of shelling out to mosquitto_passwd, so provisioning works
- * on a machine without Mosquitto installed (the broker usually runs in a container); the tests
- * prove the format by having a real Mosquitto accept the entries.
+ * et/v1/<id>/up/ and read its own et/v1/<id>/down/. The same file format serves Mosquitto and
+ * the embedded broker of `start` (broker-accounts/password-file.ts).
  */
-import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { defineErrors, envName, isValidNodeId, NODE_ID_PATTERN } from '@edge-telemetry/protocol';
 import { collectorConfigSpec } from '@edge-telemetry/collector';
+import { generatePassword, PasswordFileError, writePasswordEntry } from '../broker-accounts/password-file.js';
 
 /** Error catalogue of this command: the code starts every error line on stderr. */
 export const NodesAddErrorCodes = {
@@ -25,7 +19,6 @@ export const NodesAddErrorCodes = {
   ET_ERR_INVALID_NODE_ID: 'node id is not valid',
   ET_ERR_RESERVED_NODE_ID: 'node id is reserved for a service account',
   ET_ERR_BAD_BROKER_URL: 'broker URL is not an MQTT URL',
-  ET_ERR_PASSWORD_FILE: 'the Mosquitto password file could not be read or written',
 } as const;
 export type NodesAddErrorCode = keyof typeof NodesAddErrorCodes;
 
@@ -79,50 +72,6 @@ export interface CollectorBrokerConfig {
       tls: { ca: string; rejectUnauthorized: true };
     };
   };
-}
-
-/**
- * mosquitto_passwd's own iteration count. The password is 256 random bits, so key stretching adds
- * nothing against guessing, while every CONNECT pays it: a reconnect storm of a whole fleet stays cheap.
- */
-export const MOSQUITTO_PBKDF2_ITERATIONS = 101;
-const SALT_BYTES = 12;
-const HASH_BYTES = 64;
-
-/** `$7$<iterations>$<salt b64>$<hash b64>`: the hash half of a Mosquitto password file line. */
-export function hashMosquittoPassword(
-  password: string,
-  salt: Buffer = randomBytes(SALT_BYTES),
-  iterations = MOSQUITTO_PBKDF2_ITERATIONS,
-): string {
-  const hash = pbkdf2Sync(password, salt, iterations, HASH_BYTES, 'sha512');
-  return `$7$${iterations}$${salt.toString('base64')}$${hash.toString('base64')}`;
-}
-
-/** Parses a `$7$` hash; undefined for other formats. */
-export function parseMosquittoHash(hash: string): { iterations: number; salt: Buffer; hash: Buffer } | undefined {
-  const m = /^\$7\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(hash);
-  if (!m) return undefined;
-  return {
-    iterations: Number(m[1]),
-    salt: Buffer.from(m[2] as string, 'base64'),
-    hash: Buffer.from(m[3] as string, 'base64'),
-  };
-}
-
-/** 256 random bits, URL-safe, never containing ':' (the password file's separator) or quotes. */
-export function generatePassword(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-/** Replaces the user's line, or appends one; every other line is kept as it was. */
-export function upsertPasswordLine(fileText: string, user: string, hash: string): string {
-  const lines = fileText.split('\n').filter((l, i, all) => !(i === all.length - 1 && l === ''));
-  const entry = `${user}:${hash}`;
-  const at = lines.findIndex((l) => l.slice(0, l.indexOf(':')) === user);
-  if (at >= 0) lines[at] = entry;
-  else lines.push(entry);
-  return lines.join('\n') + '\n';
 }
 
 export function collectorBrokerConfig(cfg: NodesAddConfig, password: string): CollectorBrokerConfig {
@@ -209,51 +158,6 @@ export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
   return checked;
 }
 
-/**
- * Writes the user's entry. A lock file (created exclusively) keeps two provisioning runs from
- * losing each other's entry; the rename makes the change atomic for a broker reading concurrently.
- */
-export async function writePasswordEntry(file: string, user: string, password: string): Promise<void> {
-  const lockPath = `${file}.lock`;
-  let lock;
-  try {
-    lock = await open(lockPath, 'wx');
-  } catch (err) {
-    const busy = (err as NodeJS.ErrnoException).code === 'EEXIST';
-    throw new NodesAddError(
-      'ET_ERR_PASSWORD_FILE',
-      busy
-        ? `${lockPath} exists: another nodes add is running (or one crashed: then delete the lock)`
-        : `${lockPath}: ${(err as Error).message}`,
-    );
-  }
-  try {
-    let text = '';
-    let mode = 0o600;
-    try {
-      text = await readFile(file, 'utf8');
-      mode = (await stat(file)).mode & 0o777;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-        throw new NodesAddError('ET_ERR_PASSWORD_FILE', `${file}: ${(err as Error).message}`);
-    }
-    const tmp = path.join(
-      path.dirname(file),
-      `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-    );
-    try {
-      await writeFile(tmp, upsertPasswordLine(text, user, hashMosquittoPassword(password)), { mode });
-      await rename(tmp, file);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw new NodesAddError('ET_ERR_PASSWORD_FILE', `${file}: ${(err as Error).message}`);
-    }
-  } finally {
-    await lock.close();
-    await rm(lockPath, { force: true });
-  }
-}
-
 /** Entry point for the CLI dispatcher; returns the process exit code. */
 export async function runNodesAdd(argv: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
   try {
@@ -266,11 +170,11 @@ export async function runNodesAdd(argv: string[], io: { stdout: Writable; stderr
       io.stderr.write(`warning: ${cfg.broker} is not TLS: the node's password would cross the network in clear\n`);
     }
     io.stderr.write(
-      `node ${cfg.id} written to ${cfg.passwordFile}; reload the broker to apply it (docker compose kill -s HUP mosquitto)\n`,
+      `node ${cfg.id} written to ${cfg.passwordFile}; reload Mosquitto to apply it (docker compose kill -s HUP mosquitto); the embedded broker of \`start\` reads it at the next connect\n`,
     );
     return 0;
   } catch (err) {
-    if (err instanceof NodesAddError) {
+    if (err instanceof NodesAddError || err instanceof PasswordFileError) {
       io.stderr.write(`${err.message}\n`);
       return err.code === 'ET_ERR_USAGE' ? 2 : 1;
     }

@@ -5,16 +5,26 @@
  * second child, each with its full-log store and pull responder like a real gateway. Ctrl-C stops
  * them in order: collectors first, so their last windows get acked. A port that is taken, or a
  * child that dies, ends the whole run with a message and a non-zero exit: never half a pipeline.
+ *
+ * The broker admits only accounts (embedded/): this run makes one for its collector, one per
+ * simulated gateway (in data/broker/passwd, where `nodes add` puts a real gateway's) and one for
+ * its ingester (in memory). API and broker bind to loopback unless --host / --mqtt-host say
+ * otherwise, each on its own.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultNodeId } from '@edge-telemetry/collector';
 import { createIngester, resolveConfig } from '@edge-telemetry/ingester';
+import { generatePassword, writePasswordEntries } from '../broker-accounts/password-file.js';
+import { accountBook } from '../embedded/accounts.js';
+import { INGESTER_ACCOUNT } from '../embedded/acl.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../embedded/embedded-broker.js';
+import { nodeId } from '../simulate/node-config.js';
 import type { CommandIo } from './index.js';
 
 const collectorBin = fileURLToPath(
@@ -27,8 +37,11 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
     args: argv,
     options: {
       simulate: { type: 'string', default: '0' },
+      // Each listener binds to loopback unless told otherwise, on its own: exposing the API must
+      // not expose the broker.
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8080' },
+      'mqtt-host': { type: 'string', default: '127.0.0.1' },
       'mqtt-port': { type: 'string', default: '1883' },
       // 0: any free port, so that two starts never share one; the URL is printed once it listens.
       'metrics-port': { type: 'string', default: '0' },
@@ -43,9 +56,32 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
   const dataDir = path.resolve(values['data-dir']);
   await mkdir(dataDir, { recursive: true });
 
+  // Accounts: this machine's collector and the simulated gateways in the password file (replaced
+  // each run), the ingester's in memory only.
+  const node = process.env.EDGE_TELEMETRY_NODE ?? defaultNodeId();
+  const passwordFile = path.join(dataDir, 'broker', 'passwd');
+  await mkdir(path.dirname(passwordFile), { recursive: true });
+  const nodeAccounts: [string, string][] = [
+    [node, generatePassword()],
+    ...Array.from({ length: simulate }, (_, i): [string, string] => [nodeId('sim', i, simulate), generatePassword()]),
+  ];
+  await writePasswordEntries(passwordFile, nodeAccounts);
+  const ingesterPassword = generatePassword();
+  const noted = new Set<string>();
+
   let broker: EmbeddedBroker;
   try {
-    broker = await startEmbeddedBroker(values.host, Number(values['mqtt-port']));
+    broker = await startEmbeddedBroker({
+      host: values['mqtt-host'],
+      port: Number(values['mqtt-port']),
+      accounts: accountBook({ passwordFile, ingesterPassword }),
+      // The first refusal of each kind is shown; a flood of them would bury the terminal.
+      onRefused: (what, detail) => {
+        if (noted.has(what)) return;
+        noted.add(what);
+        io.stderr.write(`broker: refused a ${what} (${JSON.stringify(detail)}); further ones are not shown\n`);
+      },
+    });
   } catch (err) {
     io.stderr.write(`start: ${(err as Error).message}\n`);
     return 1;
@@ -53,7 +89,13 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
   const ingester = createIngester(
     resolveConfig(
       {
-        mqtt: { url: broker.url, protocolVersion: 4, clientId: 'et-ingester-embedded' },
+        mqtt: {
+          url: broker.url,
+          protocolVersion: 4,
+          clientId: 'et-ingester-embedded',
+          username: INGESTER_ACCOUNT,
+          password: ingesterPassword,
+        },
         clickhouse: { dataDir: path.join(dataDir, 'clickhouse') },
         http: { host: values.host, port: Number(values.port) },
         // Keep the terminal for the URL and token; EDGE_TELEMETRY_INGESTER_LOG_LEVEL=info shows every request.
@@ -76,7 +118,6 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
   }
   const admin = ingester.auth.adminToken;
 
-  const node = process.env.EDGE_TELEMETRY_NODE ?? defaultNodeId();
   const collectorConfig = path.join(dataDir, 'collector.json');
   await writeFile(
     collectorConfig,
@@ -86,12 +127,24 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
         dataDir: path.join(dataDir, 'collector'),
         sources: { docker: { enabled: existsSync('/var/run/docker.sock') } },
         http: { port: Number(values['metrics-port']) },
-        uplink: { mqtt: { url: broker.url, protocolVersion: 4 } },
+        uplink: {
+          mqtt: {
+            url: broker.url,
+            protocolVersion: 4,
+            username: node,
+            password: nodeAccounts[0]![1],
+            clientId: node,
+          },
+        },
       },
       null,
       2,
     ),
+    { mode: 0o600 },
   );
+  const credentials = path.join(dataDir, 'simulated-credentials.json');
+  if (simulate > 0)
+    await writeFile(credentials, JSON.stringify(Object.fromEntries(nodeAccounts.slice(1))), { mode: 0o600 });
   // An IPC channel that closes when this process dies, however it dies: the children stop on it
   // instead of living on as orphans.
   const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
@@ -113,6 +166,8 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
           path.join(dataDir, 'simulated'),
           // A store and a pull responder per gateway: a log pull of a simulated gateway returns its lines.
           '--log-store',
+          '--credentials',
+          credentials,
         ],
         { stdio },
       ),
@@ -127,8 +182,10 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
         ? `  admin token (made for this run; set EDGE_TELEMETRY_ADMIN_TOKEN to choose one): ${admin.token}`
         : '  admin token: the one in EDGE_TELEMETRY_ADMIN_TOKEN',
       `  try: curl -H "Authorization: Bearer <token>" ${url}/api/v1/nodes`,
-      `  broker ${broker.url} (aedes, MQTT 3.1.1), ClickHouse embedded in ${path.join(dataDir, 'clickhouse')}`,
+      `  broker ${broker.url} (aedes, MQTT 3.1.1, an account per node in ${passwordFile}), ClickHouse embedded in ${path.join(dataDir, 'clickhouse')}`,
       `  collector for this machine: node "${node}"${simulate > 0 ? `, plus ${simulate} simulated gateways` : ''}`,
+      `  add a gateway: npx edge-telemetry nodes add <id> --password-file ${passwordFile} --broker mqtt://<this host>:${values['mqtt-port']} > collector.json`,
+      ...exposure(values.host, values['mqtt-host']),
       '  first summaries arrive at the end of the first 60 s window; Ctrl-C stops everything',
       '',
     ].join('\n'),
@@ -165,4 +222,21 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
   await ingester.stop();
   await broker.close();
   return died ? 1 : 0;
+}
+
+const isLoopback = (host: string): boolean =>
+  host === 'localhost' || (net.isIP(host) === 4 ? host.startsWith('127.') : host === '::1');
+
+/** What is reachable beyond this machine, said once at start (docs/security.md, "The embedded broker"). */
+function exposure(apiHost: string, mqttHost: string): string[] {
+  const lines = [];
+  if (isLoopback(mqttHost))
+    lines.push('  the broker listens on loopback only: --mqtt-host <address> lets gateways of other machines connect');
+  else
+    lines.push(
+      `  WARNING: the broker listens on ${mqttHost} without TLS: node passwords and telemetry cross the network in clear; for gateways beyond a trusted LAN run Mosquitto with TLS (docker/, docs/security.md)`,
+    );
+  if (!isLoopback(apiHost))
+    lines.push(`  the API and web UI listen on ${apiHost} (plain HTTP: bearer tokens cross the network in clear)`);
+  return lines;
 }

@@ -1,35 +1,127 @@
 /**
- * The embedded MQTT broker for `npm start`: aedes in-process, MQTT 3.1.1 only and no shared
- * subscriptions (docs/architecture.md), which is why one embedded ingester subscribes plainly.
+ * The embedded MQTT broker for `start`: aedes in-process, MQTT 3.1.1 only and no shared
+ * subscriptions (docs/architecture.md), secured like the shipped Mosquitto configuration:
+ *
+ * - every client authenticates: node accounts from a Mosquitto password file (`nodes add
+ *   --password-file <it>`), the ingester's account from the caller; anonymous and wrong
+ *   credentials get CONNACK 5 (not authorized), as Mosquitto answers a 3.1.1 client;
+ * - a node's client id is forced to its account (Mosquitto's use_username_as_clientid), so no one
+ *   takes over another node's session or disconnects it by choosing its id;
+ * - the ACL of docker/mosquitto/acl (acl.ts): a publish a client may not make is discarded after
+ *   its PUBACK (what Mosquitto does for a 3.1.1 client), a message is delivered only to clients that
+ *   may read its topic (any filter is granted, each delivery is checked, as in Mosquitto 2.0);
+ * - a packet above `maxPacketBytes` is refused at its fixed header and its connection closed,
+ *   before aedes buffers it (packet-guard.ts).
  */
 import net from 'node:net';
-import { Aedes } from 'aedes';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { limits } from '@edge-telemetry/protocol';
+import type { AccountBook } from './accounts.js';
+import { mayPublish, mayReceive, type Account } from './acl.js';
+import { guardPackets, type OversizedPacket } from './packet-guard.js';
+
+/**
+ * The largest MQTT packet a node or the ingester sends: a batch frame at the protocol's maximum
+ * (pull chunks and control messages are smaller) plus its topic and packet framing.
+ */
+export const MAX_PACKET_BYTES = limits.maxBatchWireBytes + 4096;
+
+/** Where refused publishes go: a `$` topic no `#` filter matches and no account may read. */
+const DISCARDED = '$discarded';
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  accounts: AccountBook;
+  maxPacketBytes?: number;
+  /** Told of refusals (bad credentials, oversized packets, forbidden publishes), for the log. */
+  onRefused?: (what: string, detail: Record<string, unknown>) => void;
+}
 
 export interface EmbeddedBroker {
   url: string;
+  stats(): { refusedConnects: number; refusedPublishes: number; oversizedPackets: number };
   close(): Promise<void>;
 }
 
-export async function startEmbeddedBroker(host: string, port: number): Promise<EmbeddedBroker> {
-  const aedes = await Aedes.createBroker();
-  const server = net.createServer(aedes.handle);
+export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const accountOf = new WeakMap<Client, Account>();
+  const stats = { refusedConnects: 0, refusedPublishes: 0, oversizedPackets: 0 };
+  const refused = (what: string, detail: Record<string, unknown>) => o.onRefused?.(what, detail);
+  const limit = o.maxPacketBytes ?? MAX_PACKET_BYTES;
+
+  const aedes = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      o.accounts.verify(username, password).then(
+        (account) => {
+          if (!account) {
+            stats.refusedConnects++;
+            refused('connect', { user: username ?? '(anonymous)', clientId: client.id });
+            const err = new Error('not authorized') as AuthenticateError;
+            err.returnCode = 5;
+            return done(err, false);
+          }
+          accountOf.set(client, account);
+          // Before aedes registers the client: the session and any takeover use the forced id.
+          if (account.kind === 'node') client.id = account.user;
+          done(null, true);
+        },
+        () => {
+          const err = new Error('server unavailable') as AuthenticateError;
+          err.returnCode = 3;
+          done(err, false);
+        },
+      );
+    },
+    authorizePublish(client, packet, callback) {
+      const account = client ? accountOf.get(client) : undefined;
+      if (account && mayPublish(account, packet.topic)) return callback(null);
+      stats.refusedPublishes++;
+      refused('publish', { user: account?.user, topic: packet.topic.slice(0, 200) });
+      // Discarded, not refused with an error: an error would close the connection, where
+      // Mosquitto acknowledges a 3.1.1 publish it may not make and drops it.
+      packet.topic = DISCARDED;
+      packet.retain = false;
+      callback(null);
+    },
+    authorizeSubscribe(_client, sub, callback) {
+      callback(null, sub);
+    },
+    authorizeForward(client, packet) {
+      const account = accountOf.get(client);
+      return account && packet.topic !== DISCARDED && mayReceive(account, packet.topic) ? packet : null;
+    },
+  });
+
+  const server = net.createServer((socket) =>
+    aedes.handle(
+      guardPackets(socket, limit, (p: OversizedPacket) => {
+        stats.oversizedPackets++;
+        refused('packet', { from: socket.remoteAddress, announced: p.announced, limit: p.limit });
+      }),
+    ),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      // aedes' own timers would keep the process alive after the caller gave up.
+      // aedes's heartbeat timer would keep the process alive after the failure is reported.
       aedes.close(() =>
         reject(
           new Error(
-            err.code === 'EADDRINUSE' ? `MQTT port ${port} is in use; fix: pass --mqtt-port <free port>` : err.message,
+            err.code === 'EADDRINUSE'
+              ? `MQTT port ${o.port} is in use; fix: pass --mqtt-port <free port>`
+              : err.message,
           ),
         ),
       ),
     );
-    server.listen(port, host, () => resolve());
+    server.listen(o.port, o.host, () => resolve());
   });
   const addr = server.address();
-  const bound = typeof addr === 'object' && addr ? addr.port : port;
+  const bound = typeof addr === 'object' && addr ? addr.port : o.port;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   return {
     url: `mqtt://${host}:${bound}`,
+    stats: () => ({ ...stats }),
     close: () =>
       // aedes first: its open client sockets would keep server.close() waiting.
       new Promise<void>((resolve) => aedes.close(() => server.close(() => resolve()))),

@@ -3,6 +3,7 @@
  * node id, data folder and MQTT session, sharing what the thread can share (batch codec, demo
  * series, corpus lines). Cuts links at the configured rate through each node's outage gate.
  */
+import { readFile } from 'node:fs/promises';
 import {
   buildCollector,
   corpusPicker,
@@ -60,10 +61,14 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
     demoLogPick: input.corpus ? corpusPicker(input.corpus) : undefined,
     processProbe: probe,
   };
+  const credentials = o.credentialsFile
+    ? (JSON.parse(await readFile(o.credentialsFile, 'utf8')) as Record<string, string>)
+    : {};
   const startNode = async (i: number): Promise<SimNode> => {
     const node = nodeId(o.prefix, i, o.nodes);
     const gate = o.outageRate > 0 ? await openOutageGate(o.broker) : undefined;
-    const running = await buildCollector(nodeConfig(o, node, gate?.url ?? o.broker), log, shared);
+    const config = nodeConfig(o, node, gate?.url ?? o.broker, credentials[node]);
+    const running = await buildCollector(config, log, shared);
     await running.collector.start();
     return { node, gate, cuts: 0, running };
   };

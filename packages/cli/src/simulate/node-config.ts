@@ -16,8 +16,11 @@ export function containerCount(node: string): number {
   return 8 + Math.floor(createPrng(seedFrom(node))() * 23);
 }
 
-/** `brokerUrl` is where this node connects: the broker, or its outage gate in front of it. */
-export function nodeConfig(o: SimulateOptions, node: string, brokerUrl: string): CollectorConfig {
+/**
+ * `brokerUrl` is where this node connects: the broker, or its outage gate in front of it;
+ * `password`, when the broker has an account for this node (user and client id = node id).
+ */
+export function nodeConfig(o: SimulateOptions, node: string, brokerUrl: string, password?: string): CollectorConfig {
   return loadCollectorConfig([], {
     EDGE_TELEMETRY_NODE: node,
     EDGE_TELEMETRY_COLLECTOR_DATA_DIR: path.join(o.dataDir, node),
@@ -32,5 +35,10 @@ export function nodeConfig(o: SimulateOptions, node: string, brokerUrl: string):
     EDGE_TELEMETRY_COLLECTOR_UPLINK_OUTBOX_CAP_BYTES: String(32 * 1024 * 1024),
     MQTT_URL: brokerUrl,
     EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_PROTOCOL_VERSION: String(o.mqttVersion),
+    ...(password !== undefined && {
+      EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_USERNAME: node,
+      EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_PASSWORD: password,
+      EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_CLIENT_ID: node,
+    }),
   });
 }

@@ -28,6 +28,8 @@ export interface SimulateOptions {
   corpusDir: string;
   /** Progress line period (ms); 0 = only the summary. */
   progressMs: number;
+  /** JSON file of `{ "<node id>": "<password>" }`: each node logs in as its own broker account. */
+  credentialsFile: string | undefined;
 }
 
 export const SIMULATE_HELP = `usage: edge-telemetry simulate --nodes N [options]
@@ -58,6 +60,8 @@ spread over worker threads; codec, series and corpus are shared inside each thre
   --workers N          worker threads (default: one per core, at most one per 100 nodes)
   --corpus DIR         Loghub-2k folder (default ../shared/corpora/loghub2k)
   --progress S         print totals every S seconds (default 60; 0 = never)
+  --credentials FILE   JSON { "<node id>": "<password>" }: each node logs in with its own broker
+                       account (user and client id = node id), as \`start\` gives its gateways
 `;
 
 /** `30s`, `10m`, `2h`, `500ms`, or a bare number of seconds, in ms; undefined when not a duration. */
@@ -92,6 +96,7 @@ export function parseSimulateArgs(
       'outage-ms': { type: 'string', default: '60000' },
       corpus: { type: 'string', default: '../shared/corpora/loghub2k' },
       progress: { type: 'string', default: '60' },
+      credentials: { type: 'string' },
     },
   });
   const problems: string[] = [];
@@ -135,6 +140,7 @@ export function parseSimulateArgs(
       outageMs,
       corpusDir: path.resolve(values.corpus),
       progressMs: progressS * 1000,
+      credentialsFile: values.credentials === undefined ? undefined : path.resolve(values.credentials),
     },
   };
 }

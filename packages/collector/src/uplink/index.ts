@@ -2,7 +2,7 @@
  * The uplink: disk outbox, end-to-end acknowledgements, bandwidth budget, MQTT transport.
  * createUplink() wires them; each part is exported for tests and for the lead's wiring.
  */
-import { createBatchCodec, type BatchCodec } from '@edge-telemetry/protocol';
+import { createBatchCodec, type BatchCodec, type NodeCapabilities } from '@edge-telemetry/protocol';
 import { connectTransport, type TransportHandlers } from './mqtt/transport.js';
 import { resolveUplinkOptions } from './options.js';
 import { Outbox, type CutReport, type OutboxRecord } from './outbox/outbox.js';
@@ -44,6 +44,8 @@ export { systemClock, acceleratedClock, type Clock } from './sender/clock.js';
 export interface CreateUplinkInput {
   node: string;
   agentVersion: string;
+  /** Said in the birth message. */
+  capabilities?: NodeCapabilities;
   /** Raw options (defaults are filled in and validated). */
   options: unknown;
   codec?: BatchCodec;
@@ -71,6 +73,7 @@ export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
       connectTransport({
         node: input.node,
         agentVersion: input.agentVersion,
+        capabilities: input.capabilities,
         options: options.mqtt,
         handlers,
         now: () => clock.now(),

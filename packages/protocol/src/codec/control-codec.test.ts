@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAck, decodeCommand, decodeStatus, encodeAck, encodeCommand, encodeStatus } from './control-codec.js';
+import {
+  decodeAck,
+  decodeCommand,
+  decodeStatus,
+  encodeAck,
+  encodeCommand,
+  encodeStatus,
+  nodeCapabilities,
+} from './control-codec.js';
 import type { AckMessage, CommandMessage, StatusMessage } from '../types/messages.js';
 import type { ProtocolErrorCode, Result } from '../errors/errors.js';
 import { limits } from '../limits.js';
@@ -40,6 +48,10 @@ describe('control messages round trip', () => {
   it('ack, status and every command kind', () => {
     expect(decodeAck(encodeAck(ack), 'gw-1')).toEqual({ ok: true, value: ack });
     expect(decodeStatus(encodeStatus(status), 'gw-1')).toEqual({ ok: true, value: status });
+    // The birth message says what the node can do; the last will leaves it out.
+    const birth: StatusMessage = { ...status, capabilities: nodeCapabilities(false) };
+    expect(decodeStatus(encodeStatus(birth), 'gw-1')).toEqual({ ok: true, value: birth });
+    expect(birth.capabilities).toEqual({ logStore: false, control: [1], batchFrames: [expect.any(Number)] });
     for (const c of commands) expect(decodeCommand(encodeCommand(c))).toEqual({ ok: true, value: c });
   });
 
@@ -72,6 +84,22 @@ describe('control messages reject bad input with a code and a field path', () =>
     expectCode(decodeAck(json({ ...ack, seqs: [1, 'x'] })), 'ET_ERR_INVALID_FIELD', /^seqs\[1\]/);
     expectCode(decodeStatus(json({ ...status, state: 'sleeping' })), 'ET_ERR_INVALID_FIELD', /^state/);
     expectCode(decodeStatus(json({ ...status, at: -1 })), 'ET_ERR_INVALID_FIELD', /^at/);
+    const caps = nodeCapabilities(true);
+    expectCode(
+      decodeStatus(json({ ...status, capabilities: { ...caps, logStore: 1 } })),
+      'ET_ERR_INVALID_FIELD',
+      /^capabilities.logStore/,
+    );
+    expectCode(
+      decodeStatus(json({ ...status, capabilities: { ...caps, control: [0] } })),
+      'ET_ERR_INVALID_FIELD',
+      /^capabilities.control/,
+    );
+    expectCode(
+      decodeStatus(json({ ...status, capabilities: { ...caps, batchFrames: Array(17).fill(4) } })),
+      'ET_ERR_INVALID_FIELD',
+      /^capabilities.batchFrames/,
+    );
     expectCode(decodeCommand(json({ ...commands[0], type: 'format-disk' })), 'ET_ERR_INVALID_FIELD', /^type/);
     expectCode(decodeCommand(json({ ...commands[0], pullId: 'a/b' })), 'ET_ERR_INVALID_FIELD', /^pullId/);
     expectCode(

@@ -2,9 +2,9 @@
  * The small control messages: JSON with `v`, validated field by field on the way in. Small and rare,
  * so readability on the wire (mosquitto_sub) is worth more than bytes.
  */
-import type { AckMessage, CommandMessage, StatusMessage } from '../types/messages.js';
+import type { AckMessage, CommandMessage, NodeCapabilities, StatusMessage } from '../types/messages.js';
 import { ProtocolError, type Result } from '../errors/errors.js';
-import { limits } from '../limits.js';
+import { BATCH_FRAME_VERSION, PROTOCOL_VERSION, limits } from '../limits.js';
 import { guard } from '../validate/checks.js';
 import { checkAck, checkCommand, checkStatus } from '../validate/messages.js';
 
@@ -55,6 +55,12 @@ export const encodeAck = (m: AckMessage): Buffer => encodeJson(m, checkAck);
 export const decodeAck = (bytes: Uint8Array, topicNode?: string): Result<AckMessage> =>
   decodeJson(bytes, checkAck, topicNode);
 export const encodeStatus = (m: StatusMessage): Buffer => encodeJson(m, checkStatus);
+/** What a node built from this package can do: the versions it speaks, and whether it keeps a log store. */
+export const nodeCapabilities = (logStore: boolean): NodeCapabilities => ({
+  logStore,
+  control: [PROTOCOL_VERSION],
+  batchFrames: [BATCH_FRAME_VERSION],
+});
 export const decodeStatus = (bytes: Uint8Array, topicNode?: string): Result<StatusMessage> =>
   decodeJson(bytes, checkStatus, topicNode);
 export const encodeCommand = (m: CommandMessage): Buffer => encodeJson(m, checkCommand);

@@ -18,6 +18,16 @@ export interface AckMessage {
   resend?: number[];
 }
 
+/** What a node can do, said in its birth message so the center refuses what it cannot answer. */
+export interface NodeCapabilities {
+  /** The node keeps a full-log store and answers log pulls. */
+  logStore: boolean;
+  /** Control-message versions (`v` of commands) the node reads. */
+  control: number[];
+  /** Batch frame versions the node writes. */
+  batchFrames: number[];
+}
+
 /** `et/v1/{node}/up/status` (retained; also the last will). */
 export interface StatusMessage {
   v: 1;
@@ -26,6 +36,8 @@ export interface StatusMessage {
   /** Node clock (ms); 0 in the last will, which is written at connect time. */
   at: number;
   agentVersion: string;
+  /** In the birth message; absent in the last will and from nodes that predate it. */
+  capabilities?: NodeCapabilities;
 }
 
 export interface PullFilter {

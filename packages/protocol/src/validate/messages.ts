@@ -1,9 +1,16 @@
-import type { AckMessage, CommandMessage, PullFilter, PullMessage, StatusMessage } from '../types/messages.js';
+import type {
+  AckMessage,
+  CommandMessage,
+  NodeCapabilities,
+  PullFilter,
+  PullMessage,
+  StatusMessage,
+} from '../types/messages.js';
 import { LOG_LEVEL_NAMES } from '../types/batch.js';
 import { NODE_ID_PATTERN, PULL_ID_PATTERN } from '../topics/topics.js';
 import { PROTOCOL_VERSION, limits } from '../limits.js';
 import { ProtocolError } from '../errors/errors.js';
-import { invalid, list, oneOf, pattern, record, text, timestamp, uint } from './checks.js';
+import { int, invalid, list, oneOf, pattern, record, text, timestamp, uint } from './checks.js';
 
 /**
  * Validators for the JSON control messages. Each returns a fresh object holding only the known
@@ -41,7 +48,21 @@ export function checkStatus(value: unknown): StatusMessage {
     state: oneOf(m.state, '', 'state', ['online', 'offline'] as const),
     at: timestamp(m.at, '', 'at'),
     agentVersion: text(m.agentVersion, '', 'agentVersion', 256),
+    ...(m.capabilities === undefined ? {} : { capabilities: checkCapabilities(m.capabilities) }),
   };
+}
+
+/** Versions are small numbers; a handful of them is all a node can speak. */
+const MAX_VERSIONS = 16;
+
+function checkCapabilities(value: unknown): NodeCapabilities {
+  const c = record(value, '', 'capabilities');
+  if (typeof c.logStore !== 'boolean') invalid('capabilities.logStore', 'expected a boolean');
+  const versions = (field: string) =>
+    list(c[field], 'capabilities', field, MAX_VERSIONS).map((x, i) =>
+      int(x, `capabilities.${field}`, `[${i}]`, 1, 255),
+    );
+  return { logStore: c.logStore, control: versions('control'), batchFrames: versions('batchFrames') };
 }
 
 export function checkCommand(value: unknown): CommandMessage {

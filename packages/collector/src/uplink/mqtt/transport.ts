@@ -12,6 +12,7 @@ import {
   topics,
   type AckMessage,
   type CommandMessage,
+  type NodeCapabilities,
   type ProtocolError,
 } from '@edge-telemetry/protocol';
 import { reconnectDelay } from './backoff.js';
@@ -37,6 +38,8 @@ export interface Transport {
 export interface TransportDeps {
   node: string;
   agentVersion: string;
+  /** Said in the birth message (log store, versions), so the center refuses pulls this node cannot answer. */
+  capabilities?: NodeCapabilities;
   options: MqttOptions;
   handlers: TransportHandlers;
   now?: () => number;
@@ -89,7 +92,14 @@ export function connectTransport(d: TransportDeps): Transport {
     if (closing) return;
     attempt = 0;
     connected = true;
-    const birth = encodeStatus({ v: 1, node: d.node, state: 'online', at: now(), agentVersion: d.agentVersion });
+    const birth = encodeStatus({
+      v: 1,
+      node: d.node,
+      state: 'online',
+      at: now(),
+      agentVersion: d.agentVersion,
+      ...(d.capabilities ? { capabilities: d.capabilities } : {}),
+    });
     client.publish(topics.status(d.node), birth, { qos: 1, retain: true }, () => undefined);
     // Subscribed every time: cheap, and correct when the broker lost the session.
     client.subscribe(topics.downFilter(d.node), { qos: 1 }, () => undefined);

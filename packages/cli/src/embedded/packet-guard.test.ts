@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { packetScanner } from './packet-guard.js';
+
+/** A packet with a `body`-byte remaining length (header 0x30, MQTT's variable-length integer). */
+function packet(body: number): Buffer {
+  const len: number[] = [];
+  let n = body;
+  do {
+    const byte = n % 128;
+    n = Math.floor(n / 128);
+    len.push(n > 0 ? byte | 0x80 : byte);
+  } while (n > 0);
+  return Buffer.concat([Buffer.from([0x30, ...len]), Buffer.alloc(body, 1)]);
+}
+
+describe('packetScanner', () => {
+  it('follows packet boundaries across chunks of any size and passes packets up to the limit', () => {
+    const stream = Buffer.concat([packet(0), packet(127), packet(128), packet(16_384), packet(1000)]);
+    for (const size of [1, 2, 3, 7, 1000, stream.length]) {
+      const scan = packetScanner(16_384);
+      for (let i = 0; i < stream.length; i += size) expect(scan(stream.subarray(i, i + size))).toBeUndefined();
+    }
+  });
+
+  it('refuses a packet above the limit at its header, whatever follows and however it is cut', () => {
+    const header = packet(16_385).subarray(0, 4);
+    for (const size of [1, 2, 4]) {
+      const scan = packetScanner(16_384);
+      const seen = [];
+      for (let i = 0; i < header.length; i += size) seen.push(scan(header.subarray(i, i + size)));
+      expect(seen.filter(Boolean)).toEqual([{ announced: 16_385, limit: 16_384 }]);
+    }
+    // After valid packets in the same chunk, and with a malformed five-byte length.
+    expect(packetScanner(100)(Buffer.concat([packet(10), packet(101)]))).toEqual({ announced: 101, limit: 100 });
+    expect(packetScanner(100)(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))?.announced).toBe(Infinity);
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * The two brokers a deployment can run, behind one shape so that one test file asks both the same
+ * questions: the shipped Mosquitto configuration (nodes on its TLS listener, the ingester on its
+ * internal one) and the embedded broker of `start` (one listener). Node accounts come from `nodes
+ * add` for both.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { IClientOptions } from 'mqtt';
+import { generatePassword } from '../../../packages/cli/src/broker-accounts/password-file.js';
+import { accountBook } from '../../../packages/cli/src/embedded/accounts.js';
+import { INGESTER_ACCOUNT } from '../../../packages/cli/src/embedded/acl.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../../packages/cli/src/embedded/embedded-broker.js';
+import { freePort } from '../../support/ports.js';
+import { provisionNode, startShippedBroker, type Credentials } from './shipped-broker.js';
+
+export interface BrokerUnderTest {
+  name: 'mosquitto' | 'embedded';
+  /** Where nodes connect, with the transport options they need (the CA for TLS). */
+  nodeUrl: string;
+  nodeTransport: IClientOptions;
+  /** Where the ingester connects. */
+  ingesterUrl: string;
+  nodes: Record<string, Credentials>;
+  ingester: Credentials;
+  /** The embedded broker itself (its refusal counters), when that is the one under test. */
+  embedded?: EmbeddedBroker;
+  stop(): Promise<void>;
+}
+
+export async function shippedMosquitto(nodeIds: string[]): Promise<BrokerUnderTest> {
+  const b = await startShippedBroker(nodeIds);
+  return {
+    name: 'mosquitto',
+    nodeUrl: b.tlsUrl,
+    nodeTransport: { ca: b.ca },
+    ingesterUrl: b.internalUrl,
+    nodes: b.nodes,
+    ingester: b.ingester,
+    stop: () => b.stop(),
+  };
+}
+
+export async function embeddedBroker(nodeIds: string[], maxPacketBytes?: number): Promise<BrokerUnderTest> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'et-embedded-broker-'));
+  const passwordFile = path.join(dir, 'passwd');
+  const nodes: Record<string, Credentials> = {};
+  for (const id of nodeIds) nodes[id] = await provisionNode(id, passwordFile);
+  const ingester = { username: INGESTER_ACCOUNT, password: generatePassword() };
+  const embedded = await startEmbeddedBroker({
+    host: '127.0.0.1',
+    port: await freePort(),
+    accounts: accountBook({ passwordFile, ingesterPassword: ingester.password }),
+    ...(maxPacketBytes !== undefined && { maxPacketBytes }),
+  });
+  return {
+    name: 'embedded',
+    nodeUrl: embedded.url,
+    nodeTransport: {},
+    ingesterUrl: embedded.url,
+    nodes,
+    ingester,
+    embedded,
+    stop: async () => {
+      await embedded.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

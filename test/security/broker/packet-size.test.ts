@@ -1,0 +1,157 @@
+/**
+ * Issue 16: the embedded broker refuses a packet above the protocol's largest frame at its fixed
+ * header, before buffering it. A 250 MB PUBLISH used to lift the process by 3.7 GiB; here the
+ * broker runs alone in a child process and its peak RSS (VmHWM, reset just before) may not rise
+ * by more than 64 MiB while a client pushes the 250 MB at it. The largest legitimate batch still
+ * passes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { limits, topics } from '@edge-telemetry/protocol';
+import { generatePassword } from '../../../packages/cli/src/broker-accounts/password-file.js';
+import { MAX_PACKET_BYTES } from '../../../packages/cli/src/embedded/embedded-broker.js';
+import { waitFor } from '../../support/wait.js';
+import { collect, connect } from './shipped-broker.js';
+import { provisionNode, type Credentials } from './shipped-broker.js';
+
+const MiB = 1024 * 1024;
+
+async function status(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]) * 1024;
+}
+
+/** MQTT's variable-length integer. */
+function remainingLength(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    const byte = n % 128;
+    n = Math.floor(n / 128);
+    out.push(n > 0 ? byte | 0x80 : byte);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+const str = (s: string) => {
+  const b = Buffer.from(s);
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+};
+
+/** A 3.1.1 CONNECT with user name and password, clean session, keepalive 30 s. */
+function connectPacket(who: Credentials): Buffer {
+  const body = Buffer.concat([
+    str('MQTT'),
+    Buffer.from([4, 0xc2, 0, 30]),
+    str(who.username),
+    str(who.username),
+    str(who.password),
+  ]);
+  return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
+}
+
+/** Connects as `who` over a raw socket, then announces a PUBLISH of `size` bytes and writes it as fast as the socket takes it. */
+function pushPublish(url: string, who: Credentials, size: number): Promise<{ written: number; closedEarly: boolean }> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(port), '127.0.0.1');
+    let written = 0;
+    let closed = false;
+    s.once('close', () => {
+      closed = true;
+      resolve({ written, closedEarly: written < size });
+    });
+    s.on('error', () => undefined);
+    s.once('connect', () => s.write(connectPacket(who)));
+    let connack = Buffer.alloc(0);
+    const onConnack = (d: Buffer) => {
+      connack = Buffer.concat([connack, d]);
+      if (connack.length < 4) return;
+      s.off('data', onConnack);
+      if (connack[0] !== 0x20 || connack[3] !== 0) return reject(new Error(`CONNACK ${connack.toString('hex')}`));
+      publish();
+    };
+    s.on('data', onConnack);
+    const publish = () => {
+      // PUBLISH QoS 1: fixed header with the remaining length, topic, packet id, then the payload.
+      const topic = str(topics.batch(who.username));
+      s.write(
+        Buffer.concat([Buffer.from([0x32]), remainingLength(topic.length + 2 + size), topic, Buffer.from([0, 1])]),
+      );
+      const chunk = Buffer.alloc(MiB, 7);
+      const pump = () => {
+        while (!closed && written < size) {
+          written += chunk.length;
+          if (!s.write(chunk)) return void s.once('drain', pump);
+        }
+        if (!closed) s.end();
+      };
+      pump();
+    };
+  });
+}
+
+describe('embedded broker packet size limit', () => {
+  let dir: string;
+  let child: ChildProcess;
+  let url: string;
+  let out = '';
+  let node: Credentials;
+  const ingester = { username: 'ingester', password: generatePassword() };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'et-packet-size-'));
+    const passwd = path.join(dir, 'passwd');
+    node = await provisionNode('gw-big', passwd);
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, 'embedded-broker-main.ts'), passwd, ingester.password],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    url = await waitFor(
+      () => `the broker to listen (it said: ${out})`,
+      () => /listening (\S+)/.exec(out)?.[1],
+      { timeoutMs: 30_000 },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('carries the largest batch the protocol allows, and the limit sits just above it', async () => {
+    expect(MAX_PACKET_BYTES).toBeGreaterThan(limits.maxBatchWireBytes);
+    expect(MAX_PACKET_BYTES).toBeLessThan(limits.maxBatchWireBytes + 64 * 1024);
+    const ing = await connect(url, { ...ingester, clientId: 'ing-size', protocolVersion: 4 });
+    const got = collect(ing);
+    await ing.subscribeAsync(topics.ingestFilter(), { qos: 1 });
+    const n = await connect(url, { ...node, clientId: node.username, protocolVersion: 4 });
+    await n.publishAsync(topics.batch(node.username), Buffer.alloc(limits.maxBatchWireBytes, 2), { qos: 1 });
+    await got.until(topics.batch(node.username));
+    expect(got.seen[0]?.payload.length).toBe(limits.maxBatchWireBytes);
+    await n.endAsync(true);
+    await ing.endAsync(true);
+  });
+
+  it('refuses a 250 MB publish at its header: the connection is cut and the RSS rises by less than 64 MiB', async () => {
+    const pid = child.pid!;
+    const before = await status(pid, 'VmRSS');
+    // Reset the peak: VmHWM then reads the highest RSS from here on.
+    await writeFile(`/proc/${pid}/clear_refs`, '5');
+    const r = await pushPublish(url, node, 250_000_000);
+    const peak = await status(pid, 'VmHWM');
+    expect(r.closedEarly).toBe(true);
+    expect(r.written).toBeLessThan(250_000_000);
+    expect(peak - before).toBeLessThan(64 * MiB);
+    expect(out).toMatch(/refused packet .*"announced":250000\d+/);
+  }, 60_000);
+});
