@@ -1,8 +1,17 @@
 /**
- * The broker connection: a persistent session (clean=false, stable client id) subscribed to the
- * upstream topics. Incoming messages pass through `handleMessage`, which mqtt.js awaits before
- * reading the next packet and sending PUBACK; the router admits a batch only when the writer has
- * room, so a full queue or a ClickHouse outage stops consumption at the socket.
+ * The broker connection, subscribed to the upstream topics. Incoming messages pass through
+ * `handleMessage`, which mqtt.js awaits before reading the next packet and sending PUBACK; the
+ * router admits a batch only when the writer has room, so a full queue or a ClickHouse outage
+ * stops consumption at the socket.
+ *
+ * The session: a lone ingester keeps a persistent one (clean=false, stable client id), so the
+ * broker holds the uplink while it restarts. In a shared group the session ends with the
+ * connection: a broker keeps sending a persistent member its share of the group's messages while
+ * it is away (Mosquitto 2.0 queued a third of them for a killed one of three, until that client id
+ * came back, which a replaced container or pod never does), whereas a member without a session
+ * leaves the group at once and the others take everything. Nothing is lost either way: a batch is
+ * durable in the node's outbox until the application ack, and is published again after the node's
+ * ack timeout when the ingester that took it died first.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '@edge-telemetry/protocol';
@@ -18,7 +27,7 @@ export interface MqttConsumer {
   start(handle: MessageHandler): Promise<void>;
   connected(): boolean;
   publish(topic: string, payload: Buffer): Promise<void>;
-  /** Orderly: unsubscribes nothing (the session keeps messages for our return), disconnects. */
+  /** Orderly: unsubscribes nothing (a persistent session keeps messages for our return), disconnects. */
   stop(): Promise<void>;
   /** Abrupt: drops the socket and timers as if the process died. */
   kill(): void;
@@ -31,20 +40,21 @@ export function createMqttConsumer(
   const { logger } = deps;
   let client: MqttClient | undefined;
   const filter = topics.ingestFilter(opts.sharedGroup);
+  const persistent = opts.sharedGroup === undefined;
 
   return {
     start(handle) {
       return new Promise<void>((resolve, reject) => {
         const c = mqtt.connect(opts.url, {
           clientId: opts.clientId,
-          clean: false,
+          clean: !persistent,
           protocolVersion: opts.protocolVersion,
           keepalive: opts.keepaliveS,
           reconnectPeriod: opts.reconnectMs,
           connectTimeout: deps.connectTimeoutMs ?? 10_000,
           ...(opts.username !== undefined ? { username: opts.username } : {}),
           ...(opts.password !== undefined ? { password: opts.password } : {}),
-          ...(opts.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 7 * 24 * 3600 } } : {}),
+          ...(opts.protocolVersion === 5 && persistent ? { properties: { sessionExpiryInterval: 7 * 24 * 3600 } } : {}),
         });
         client = c;
         c.handleMessage = (packet, done) => {

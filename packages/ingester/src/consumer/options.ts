@@ -14,13 +14,13 @@ export const MqttOptions = Type.Object(
       minLength: 1,
       maxLength: 64,
       description:
-        'Stable client id: with a persistent session (clean=false) the broker keeps messages for it while it is away. Give every ingester its own.',
+        'Stable client id. Without sharedGroup the session is persistent (clean=false): the broker keeps messages for it while it is away. Give every ingester its own.',
     }),
     sharedGroup: Type.Optional(
       Type.String({
         pattern: '^[A-Za-z0-9_-]+$',
         description:
-          'Shared-subscription group ($share/<group>/...): set it to spread load over several ingesters (Mosquitto, EMQX). Unset for aedes, which has no shared subscriptions.',
+          'Shared-subscription group ($share/<group>/...): set it to spread load over several ingesters (Mosquitto, EMQX). Their sessions then end with the connection, so a member that is gone gets no share. Unset for aedes, which has no shared subscriptions.',
       }),
     ),
     protocolVersion: Type.Union([Type.Literal(4), Type.Literal(5)], {
