@@ -33,6 +33,7 @@ export function nodeConfig(o: SimulateOptions, node: string, brokerUrl: string, 
     EDGE_TELEMETRY_COLLECTOR_STORE_ENABLED: String(o.logStore),
     EDGE_TELEMETRY_COLLECTOR_STORE_MAX_BYTES: String(32 * 1024 * 1024),
     EDGE_TELEMETRY_COLLECTOR_UPLINK_OUTBOX_CAP_BYTES: String(32 * 1024 * 1024),
+    EDGE_TELEMETRY_COLLECTOR_UPLINK_SENDER_ACK_TIMEOUT_MS: String(o.ackTimeoutMs),
     MQTT_URL: brokerUrl,
     EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_PROTOCOL_VERSION: String(o.mqttVersion),
     ...(password !== undefined && {

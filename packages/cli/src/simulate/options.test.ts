@@ -26,9 +26,12 @@ describe('simulate options', () => {
       durationMs: undefined,
       windowMs: 60_000,
       scrapeMs: 10_000,
+      ackTimeoutMs: 60_000,
     });
     const small = parseSimulateArgs(['--nodes', '20', '--log-store', '--duration', '30s'], 8);
     expect('options' in small && small.options).toMatchObject({ workers: 1, logStore: true, durationMs: 30_000 });
+    const quick = parseSimulateArgs(['--ack-timeout-ms', '5000'], 2);
+    expect('options' in quick && quick.options.ackTimeoutMs).toBe(5000);
   });
 
   it('says what to fix', () => {

@@ -24,6 +24,8 @@ export interface SimulateOptions {
   outageRate: number;
   /** Mean length of a cut (ms); each is drawn uniformly from half to one and a half of it. */
   outageMs: number;
+  /** How long a node waits for the ingester's ack before it publishes a batch again (the collector's uplink.sender.ackTimeoutMs). */
+  ackTimeoutMs: number;
   /** Where Loghub-2k lies; its lines replace the demo templates when the folder is present. */
   corpusDir: string;
   /** Progress line period (ms); 0 = only the summary. */
@@ -54,6 +56,8 @@ spread over worker threads; codec, series and corpus are shared inside each thre
   --outage-rate R      broker connection cuts per node per hour (default 0): the node keeps
                        collecting, its backlog grows in the outbox and drains on reconnect
   --outage-ms MS       mean cut length (default 60000; each is 0.5-1.5x of it)
+  --ack-timeout-ms MS  a node publishes a batch again when no ack came within this (default 60000,
+                       the collector's); shorter shows recovery from a lost ingester sooner
   --log-store          give each node its full-log store and log-pull responder. Off by default
                        (the light profile): the store is a zstd context and a segment file per
                        node, which is what keeps 1000 nodes on two cores
@@ -94,6 +98,7 @@ export function parseSimulateArgs(
       'log-store': { type: 'boolean', default: false },
       'outage-rate': { type: 'string', default: '0' },
       'outage-ms': { type: 'string', default: '60000' },
+      'ack-timeout-ms': { type: 'string', default: '60000' },
       corpus: { type: 'string', default: '../shared/corpora/loghub2k' },
       progress: { type: 'string', default: '60' },
       credentials: { type: 'string' },
@@ -118,6 +123,7 @@ export function parseSimulateArgs(
   if (!Number.isFinite(outageRate) || outageRate < 0)
     problems.push('--outage-rate must be a number of cuts per node per hour, 0 or more');
   const outageMs = int('outage-ms', values['outage-ms'], 100, 86_400_000);
+  const ackTimeoutMs = int('ack-timeout-ms', values['ack-timeout-ms'], 100, 86_400_000);
   const progressS = Number(values.progress);
   if (!Number.isFinite(progressS) || progressS < 0) problems.push('--progress must be a number of seconds, 0 or more');
   const defaultWorkers = Math.max(1, Math.min(cores, Math.ceil(nodes / NODES_PER_WORKER_MIN)));
@@ -138,6 +144,7 @@ export function parseSimulateArgs(
       logStore: values['log-store'],
       outageRate,
       outageMs,
+      ackTimeoutMs,
       corpusDir: path.resolve(values.corpus),
       progressMs: progressS * 1000,
       credentialsFile: values.credentials === undefined ? undefined : path.resolve(values.credentials),
