@@ -1,7 +1,8 @@
 /**
- * (Re)writes the golden vectors of the current protocol version: golden/v<N>/<name>.bin (what
+ * (Re)writes the golden vectors of the current batch frame version: golden/v<N>/<name>.bin (what
  * the codec sends) and <name>.json (what decoding it must give). Run it only when adding vectors
- * or a new version; committed vectors of earlier versions must keep decoding unchanged.
+ * or a new version (golden.test.ts fails when the encoder's bytes change under the same version);
+ * committed vectors of earlier versions must keep decoding unchanged.
  *
  *   npx tsx packages/protocol/scripts/write-golden.ts
  */

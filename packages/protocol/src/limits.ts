@@ -1,18 +1,16 @@
-/** Protocol version of the JSON control messages and of pull-chunk frames. Bump only with a golden-vector set for the new version. */
+/**
+ * Version of the JSON control messages (`v`) and of pull-chunk frames (the header's version byte).
+ * One version until the first release, as for batch frames.
+ */
 export const PROTOCOL_VERSION = 1;
 /**
- * Version of batch frames: 2 added sparse sketch bins and references to earlier batches; 3 writes
- * time columns over their common factor and integers rounded to a few digits as mantissa x 10^e
- * (values at a coarser resolution cost fewer bytes); 4 lists references as distances from the
- * batch's own seq with one CRC over them all (the body is v3's). Encoders
- * write the latest; decoders read every version in BATCH_FRAME_VERSIONS, so collectors can be
- * upgraded after the ingesters.
+ * Version of batch frames (the header's version byte). Nothing has been released, so there is one:
+ * a frame of any other version is refused with ET_ERR_UNSUPPORTED_VERSION before anything is
+ * decompressed. After a release, a change to the frame or body adds version 2 the way this one is
+ * held: its golden vectors in golden/v2 beside v1's, which must keep decoding, and the decoders
+ * reading both until every collector writes 2 (collectors are upgraded after the ingesters).
  */
-export const BATCH_FRAME_VERSION = 4;
-export const BATCH_FRAME_VERSIONS: readonly number[] = [1, 2, 3, 4];
-
-/** The body layout a batch frame version carries: v4 changed only the frame head, its body is v3's. */
-export const batchBodyVersion = (frameVersion: number): number => Math.min(frameVersion, 3);
+export const BATCH_FRAME_VERSION = 1;
 
 /**
  * Size limits both sides enforce. The ingester checks the compressed size before it decompresses

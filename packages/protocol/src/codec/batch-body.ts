@@ -1,5 +1,5 @@
 /**
- * The batch body (v3), the bytes inside the zstd frame. Column-oriented: each section is a count
+ * The batch body, the bytes inside the zstd frame. Column-oriented: each section is a count
  * followed by one column per field, so similar values sit together and zstd finds them.
  *
  *   node str · epoch uint · seq uint · sentAt uint · windowStart uint · windowEnd-windowStart uint
@@ -24,11 +24,6 @@
  * UTF-8; ref = uint index into strings; map = k uint, k x (key ref, value ref); scaled = the
  * column's greatest common divisor uint, then each value over it sint; delta = a scaled column of
  * differences from the previous row's value, the first row's from windowStart.
- *
- * Versions 1 and 2 (read only): no common divisors (delta and lastSeen-firstSeen sint each, end-start
- * uint), each sample's time inside the sample, no number tag 9, and each sketch whole in place of
- * the sketch columns: zeros uint, then positive and negative stores as offset sint, then 2n uint
- * and n x count uint (dense) or (v2) 2k+1 uint and k x (zero run uint, count uint) (sparse).
  */
 import type {
   Batch,
@@ -38,8 +33,6 @@ import type {
   LogEvent,
   LogTemplate,
   MetricSummary,
-  SketchBins,
-  SketchData,
 } from '../types/batch.js';
 import type { LogLevelValue } from '../types/batch.js';
 import { ByteWriter } from '../wire/byte-writer.js';
@@ -214,7 +207,7 @@ function gcd(a: number, b: number): number {
  * counts against remaining bytes and limits, string refs, enum codes, UTF-8, no trailing bytes);
  * the semantic checks (ranges, patterns) are validateBatch's, run by the caller. Throws ProtocolError.
  */
-export function readBatchBody(bytes: Uint8Array, version: number): Batch {
+export function readBatchBody(bytes: Uint8Array): Batch {
   const r: ByteReader = new ByteReader(bytes);
   const maxStr = limits.maxStringBytes;
   const maxItems = limits.maxItemsPerSection;
@@ -266,9 +259,8 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
       (rows[i] as Record<keyof T, unknown>)[key] = read();
     }
   };
-  // Version 3 writes integer columns over a common factor (scaled() in writeBatchBody).
+  // Integer columns are written over their common factor (scaled() in writeBatchBody).
   const factor = (): number => {
-    if (version < 3) return 1;
     const g = r.uint();
     if (g === 0) r.fail('ET_ERR_INVALID_FIELD', 'common factor 0');
     return g;
@@ -336,13 +328,13 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
   for (let i = 0; i < metrics.length; i++) {
     r.index = i;
     const m = metrics[i] as MetricSummary;
-    m.end = m.start + (version < 3 ? r.uint() : scaledSint(gEnd));
+    m.end = m.start + scaledSint(gEnd);
   }
   const uint = (): number => r.uint();
   column(metrics, 'metrics[].count', uint, 'count');
   const numColumn = (field: string, ref?: (i: number) => readonly [number, number]): number[] => {
     r.field = field;
-    return readNumColumn(r, metrics.length, ref, version >= 3);
+    return readNumColumn(r, metrics.length, ref);
   };
   numColumn('metrics[].sum').forEach((v, i) => ((metrics[i] as MetricSummary).sum = v));
   numColumn('metrics[].min').forEach((v, i) => ((metrics[i] as MetricSummary).min = v));
@@ -362,14 +354,7 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
     if (flag > 1) r.fail('ET_ERR_INVALID_FIELD', `sketch flag ${flag}`);
     hasSketch.push(flag === 1);
   }
-  if (version >= 3) readSketchColumns(r, metrics, hasSketch);
-  else {
-    for (let i = 0; i < metrics.length; i++) {
-      r.index = i;
-      // Version 1 wrote every sketch store dense.
-      if (hasSketch[i]) (metrics[i] as MetricSummary).sketch = readSketch(r, version >= 2);
-    }
-  }
+  readSketchColumns(r, metrics, hasSketch);
 
   const logs = rows<LogEvent>('logs', 8, () => ({
     ts: 0,
@@ -420,33 +405,21 @@ export function readBatchBody(bytes: Uint8Array, version: number): Batch {
     for (let q = 0; q < p; q++) out.push(r.str(maxStr));
     return out;
   };
-  if (version >= 3) {
-    // Every template's sample count, then all their times as one column, then the params.
-    const counts: number[] = [];
-    for (let i = 0; i < templates.length; i++) {
-      r.index = i;
-      counts.push(r.count(limits.maxTemplateSamples, 1));
-    }
-    const times = sampleTimes(counts.reduce((a, k) => a + k, 0));
-    let n = 0;
-    templates.forEach((t, i) => {
-      r.index = i;
-      for (let j = 0; j < (counts[i] as number); j++) {
-        const ts = t.firstSeen + (times[n++] as number);
-        t.samples.push({ ts, params: params() });
-      }
-    });
-  } else {
-    // Versions 1 and 2: each sample's time inside the sample.
-    templates.forEach((t, i) => {
-      r.index = i;
-      const k = r.count(limits.maxTemplateSamples, 2);
-      for (let j = 0; j < k; j++) {
-        const ts = t.firstSeen + r.sint();
-        t.samples.push({ ts, params: params() });
-      }
-    });
+  // Every template's sample count, then all their times as one column, then the params.
+  const counts: number[] = [];
+  for (let i = 0; i < templates.length; i++) {
+    r.index = i;
+    counts.push(r.count(limits.maxTemplateSamples, 1));
   }
+  const times = sampleTimes(counts.reduce((a, k) => a + k, 0));
+  let n = 0;
+  templates.forEach((t, i) => {
+    r.index = i;
+    for (let j = 0; j < (counts[i] as number); j++) {
+      const ts = t.firstSeen + (times[n++] as number);
+      t.samples.push({ ts, params: params() });
+    }
+  });
 
   const events = rows<ContainerEvent>('events', 4, () => ({ ts: 0, container: '', kind: 'start', attrs: {} }));
   deltas(events, 'events[].ts', 'ts');
@@ -507,34 +480,4 @@ function stream(r: ByteReader): 'stdout' | 'stderr' {
   const b = r.byte();
   if (b > 1) r.fail('ET_ERR_INVALID_FIELD', `stream code ${b}`);
   return b === 0 ? 'stdout' : 'stderr';
-}
-
-function readSketch(r: ByteReader, sparse: boolean): SketchData {
-  const zeros = r.uint();
-  const positive = readBins(r, limits.maxSketchBins, sparse);
-  const negative = readBins(r, limits.maxSketchBins - positive.counts.length, sparse);
-  return { zeros, positive, negative };
-}
-
-function readBins(r: ByteReader, maxBins: number, sparse: boolean): SketchBins {
-  const offset = r.sint();
-  const head = sparse ? r.uint() : r.uint() * 2;
-  const counts: number[] = [];
-  if (head % 2 === 0) {
-    const n = head / 2;
-    if (n > maxBins) r.fail('ET_ERR_INVALID_FIELD', `count ${n} above the limit ${maxBins}`);
-    if (n > r.remaining) r.fail('ET_ERR_TRUNCATED', `${n} sketch bins, ${r.remaining} bytes left`);
-    for (let i = 0; i < n; i++) counts.push(r.uint());
-    return { offset, counts };
-  }
-  const pairs = (head - 1) / 2;
-  if (pairs * 2 > r.remaining) r.fail('ET_ERR_TRUNCATED', `${pairs} sketch bin pairs, ${r.remaining} bytes left`);
-  for (let j = 0; j < pairs; j++) {
-    const gap = r.uint();
-    const c = r.uint();
-    if (counts.length + gap + 1 > maxBins) r.fail('ET_ERR_INVALID_FIELD', `sketch bins beyond the limit ${maxBins}`);
-    for (let g = 0; g < gap; g++) counts.push(0);
-    counts.push(c);
-  }
-  return { offset, counts };
 }

@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { Batch } from '../types/batch.js';
 import { ProtocolError, type Result } from '../errors/errors.js';
-import { BATCH_FRAME_VERSION, BATCH_FRAME_VERSIONS, batchBodyVersion, limits } from '../limits.js';
+import { BATCH_FRAME_VERSION, limits } from '../limits.js';
 import { ByteReader } from '../wire/byte-reader.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import { createZstd } from '../wire/zstd.js';
@@ -18,7 +18,7 @@ export interface BatchReference {
 }
 
 /**
- * What a batch frame says before its zstd frame. A v2+ frame with references carries its own
+ * What a batch frame says before its zstd frame. A frame with references carries its own
  * (epoch, seq), so a receiver lacking a reference can ask for the batch again without decoding it.
  */
 export interface BatchFrameHead {
@@ -32,10 +32,10 @@ export interface BatchFrameHead {
   /** The seqs of other batches of the same epoch (usually earlier ones), in dictionary order. */
   references: number[];
   /**
-   * v2 and v3: the CRC-32 of each reference body, in order. v4: one CRC-32 of those CRC-32s (each
-   * u32le, in order), which catches a differing body as surely at 4 bytes instead of 4 per reference.
+   * With references: the CRC-32 of the references' CRC-32s (each u32le, in order), which catches a
+   * differing body as surely as one CRC per reference, at 4 bytes for all of them.
    */
-  referenceCrcs: number[];
+  referenceCrc?: number;
   /** Where the zstd frame starts. */
   bodyOffset: number;
 }
@@ -54,8 +54,7 @@ export interface BatchCodec {
    */
   encode(batch: Batch): Buffer;
   /**
-   * Turns a standalone frame whose body has the current layout (from encode(), or a v3 frame left
-   * in an outbox) into one compressed against `references` (other batches of the same epoch the
+   * Turns a standalone frame (from encode()) into one compressed against `references` (other batches of the same epoch the
    * receiver kept, usually earlier ones), optionally marked as a keyframe. Returns the new frame and the
    * body, which the caller keeps if the frame is a keyframe and is acknowledged. With no
    * references and no keyframe it returns the frame unchanged.
@@ -98,7 +97,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
   function head(bytes: Uint8Array): Result<BatchFrameHead> {
     if (bytes.length > limits.maxBatchWireBytes)
       return fail('ET_ERR_TOO_LARGE', `batch: ${bytes.length} bytes, limit ${limits.maxBatchWireBytes}`);
-    const header = readFrameHeader(bytes, MessageKind.batch, BATCH_FRAME_VERSIONS);
+    const header = readFrameHeader(bytes, MessageKind.batch, BATCH_FRAME_VERSION);
     if (!header.ok) return header;
     const { version, flags: f } = header.value;
     const keyframe = (f & FrameFlags.keyframe) !== 0;
@@ -106,7 +105,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     if ((f & FrameFlags.references) === 0)
       return {
         ok: true,
-        value: { version, keyframe, dictionary, references: [], referenceCrcs: [], bodyOffset: FRAME_HEADER_BYTES },
+        value: { version, keyframe, dictionary, references: [], bodyOffset: FRAME_HEADER_BYTES },
       };
     if (dictionary) return fail('ET_ERR_INVALID_FIELD', 'frame.flags: references and a configured dictionary together');
     const r = new ByteReader(bytes, FRAME_HEADER_BYTES);
@@ -116,32 +115,23 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
       r.field = 'frame.seq';
       const seq = r.uint();
       r.field = 'frame.references';
-      const n = r.count(limits.maxBatchReferences, version < 4 ? 5 : 1);
+      const n = r.count(limits.maxBatchReferences, 1);
       if (n === 0) r.fail('ET_ERR_INVALID_FIELD', 'flag set but no reference listed');
       const references: number[] = [];
-      const referenceCrcs: number[] = [];
-      const crc = (): number => Buffer.from(r.bytes(4)).readUInt32LE(0);
       for (let i = 0; i < n; i++) {
         r.index = i;
-        if (version < 4) {
-          references.push(r.uint());
-          referenceCrcs.push(crc());
-          continue;
-        }
-        // v4: each reference as its distance from this batch's seq. Usually an earlier batch, but
-        // a backlog batch drained after an outage refers to the newer keyframes acked meanwhile.
+        // Each reference as its distance from this batch's seq. Usually an earlier batch, but a
+        // backlog batch drained after an outage refers to the newer keyframes acked meanwhile.
         const distance = r.sint();
         if (distance === 0 || seq - distance < 0 || !Number.isSafeInteger(seq - distance))
           r.fail('ET_ERR_INVALID_FIELD', `reference at distance ${distance} from seq ${seq}`);
         references.push(seq - distance);
       }
-      if (version >= 4) {
-        r.field = 'frame.referenceCrc';
-        referenceCrcs.push(crc());
-      }
+      r.field = 'frame.referenceCrc';
+      const referenceCrc = Buffer.from(r.bytes(4)).readUInt32LE(0);
       return {
         ok: true,
-        value: { version, keyframe, dictionary, batch: { epoch, seq }, references, referenceCrcs, bodyOffset: r.pos },
+        value: { version, keyframe, dictionary, batch: { epoch, seq }, references, referenceCrc, bodyOffset: r.pos },
       };
     } catch (err) {
       return { ok: false, error: err as ProtocolError };
@@ -151,30 +141,23 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
   function decodeFrame(bytes: Uint8Array, topicNode?: string, refs: readonly Uint8Array[] = []): Result<DecodedFrame> {
     const h = head(bytes);
     if (!h.ok) return h;
-    const { version, references, referenceCrcs, bodyOffset, dictionary } = h.value;
+    const { references, referenceCrc, bodyOffset, dictionary } = h.value;
     if (refs.length !== references.length)
       return fail(
         'ET_ERR_UNKNOWN_REFERENCE',
         `frame refers to ${references.length} other batches, ${refs.length} given`,
       );
-    const crcs = refs.map(crcOf);
-    if (version >= 4 && refs.length > 0 && combinedCrc(crcs) !== referenceCrcs[0])
+    if (refs.length > 0 && combinedCrc(refs.map(crcOf)) !== referenceCrc)
       return fail(
         'ET_ERR_UNKNOWN_REFERENCE',
         `references ${references.join(', ')}: bodies' CRC differs from the frame's`,
       );
-    if (version < 4) {
-      for (let i = 0; i < refs.length; i++) {
-        if (crcs[i] !== referenceCrcs[i])
-          return fail('ET_ERR_UNKNOWN_REFERENCE', `reference seq ${references[i]}: body CRC differs from the frame's`);
-      }
-    }
     const against = refs.length > 0 ? Buffer.concat(refs) : dictionary;
     const body = zstd.decompress(bytes.subarray(bodyOffset), limits.maxBatchDecodedBytes, against);
     if (!body.ok) return body;
     let batch: Batch;
     try {
-      batch = readBatchBody(body.value, batchBodyVersion(version));
+      batch = readBatchBody(body.value);
     } catch (err) {
       if (err instanceof ProtocolError) return { ok: false, error: err };
       return fail('ET_ERR_INVALID_FIELD', `batch: ${err instanceof Error ? err.message : String(err)}`);
@@ -212,8 +195,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     reencode(frame, { epoch, seq, references, keyframe }) {
       const h = head(frame);
       if (!h.ok) return h;
-      if (h.value.references.length > 0 || batchBodyVersion(h.value.version) !== batchBodyVersion(BATCH_FRAME_VERSION))
-        return fail('ET_ERR_INVALID_FIELD', 'reencode takes a standalone frame whose body has the current layout');
+      if (h.value.references.length > 0) return fail('ET_ERR_INVALID_FIELD', 'reencode takes a standalone frame');
       const body = zstd.decompress(frame.subarray(h.value.bodyOffset), limits.maxBatchDecodedBytes, h.value.dictionary);
       if (!body.ok) return body;
       const refs = references.slice(-limits.maxBatchReferences);
@@ -254,7 +236,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
   };
 }
 
-/** The CRC-32 of a list of CRC-32s, each as u32le: the v4 frame's one check over all its references. */
+/** The CRC-32 of a list of CRC-32s, each as u32le: the frame's one check over all its references. */
 function combinedCrc(crcs: readonly number[]): number {
   const b = Buffer.allocUnsafe(4 * crcs.length);
   crcs.forEach((c, i) => b.writeUInt32LE(c, 4 * i));

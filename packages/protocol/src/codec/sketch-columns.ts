@@ -1,15 +1,14 @@
 /**
- * The sketches of a metrics section as columns (batch v3). Version 2 wrote each sketch whole, one
- * after the other; a window of 6 scrapes holds 6 values, so every sketch was a handful of small
- * varints of different kinds interleaved, which zstd codes no better than bytes. Here alike
- * numbers sit together:
+ * The sketches of a metrics section as columns. Written whole, one after the other, each sketch of
+ * a 6-scrape window would be a handful of small varints of different kinds interleaved, which zstd
+ * codes no better than bytes. Here alike numbers sit together:
  *
  *   zeros uint x s · positive offset sint x s · positive head uint x s · negative offset sint x s
  *   · negative head uint x s · zero runs uint (of every sparse store, in order) · counts uint (of
  *   every store, in order)
  *
  * for the s rows with a sketch. A head is 2n (a dense run of n counts) or 2k+1 (k non-empty bins,
- * each a zero run then a count), as in v2. An offset is written as the difference from the index
+ * each a zero run then a count). An offset is written as the difference from the index
  * its row's min (positive store) or -max (negative store) predicts, so it is mostly 0 to 4 instead
  * of a number in the thousands.
  */
@@ -48,7 +47,7 @@ export function writeSketchColumns(w: ByteWriter, metrics: readonly MetricSummar
   const heads = stores.map(({ counts }) => {
     let nonZero = 0;
     for (const c of counts) if (c !== 0) nonZero++;
-    // Sparse when fewer than half the bins are non-empty and the run ends on one (v2's rule).
+    // Sparse when fewer than half the bins are non-empty and the run ends on one.
     return nonZero * 2 >= counts.length || counts[counts.length - 1] === 0 ? 2 * counts.length : 2 * nonZero + 1;
   });
   for (const m of rows) w.uint(m.sketch.zeros);

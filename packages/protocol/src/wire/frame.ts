@@ -15,14 +15,12 @@ export type MessageKindValue = (typeof MessageKind)[keyof typeof MessageKind];
 export const FrameFlags = {
   /** The zstd frame was compressed with the dictionary configured on both ends. */
   dictionary: 0x01,
-  /** (batch v2+) The zstd frame was compressed against other batches' bodies (usually earlier ones), listed after the header. */
+  /** (batches) The zstd frame was compressed against other batches' bodies (usually earlier ones), listed after the header. */
   references: 0x02,
-  /** (batch v2+) The receiver keeps this batch's body, so that later batches may refer to it. */
+  /** (batches) The receiver keeps this batch's body, so that later batches may refer to it. */
   keyframe: 0x04,
 } as const;
-/** Version 1 knew only the dictionary flag; batch v2 added references and keyframes. */
-const knownFlags = (version: number): number =>
-  version === 1 ? FrameFlags.dictionary : FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe;
+const KNOWN_FLAGS = FrameFlags.dictionary | FrameFlags.references | FrameFlags.keyframe;
 
 export interface FrameHeader {
   version: number;
@@ -33,26 +31,23 @@ export function writeFrameHeader(kind: MessageKindValue, flags: number, version 
   return Buffer.from([FRAME_MAGIC[0], FRAME_MAGIC[1], version, kind, flags]);
 }
 
-/** Reads the header of a frame of the expected kind, in one of the versions this side reads. */
+/** Reads the header of a frame of the expected kind and version (the one this side reads). */
 export function readFrameHeader(
   bytes: Uint8Array,
   kind: MessageKindValue,
-  versions: readonly number[] = [PROTOCOL_VERSION],
+  expected: number = PROTOCOL_VERSION,
 ): Result<FrameHeader> {
   if (bytes.length < FRAME_HEADER_BYTES)
     return fail('ET_ERR_TRUNCATED', `frame: ${bytes.length} bytes, header needs ${FRAME_HEADER_BYTES}`);
   if (bytes[0] !== FRAME_MAGIC[0] || bytes[1] !== FRAME_MAGIC[1])
     return fail('ET_ERR_BAD_MAGIC', `frame.magic: ${hex(bytes[0])} ${hex(bytes[1])}`);
   const version = bytes[2] as number;
-  if (!versions.includes(version))
-    return fail('ET_ERR_UNSUPPORTED_VERSION', `frame.version: ${version}, this side reads ${versions.join(', ')}`);
+  if (version !== expected)
+    return fail('ET_ERR_UNSUPPORTED_VERSION', `frame.version: ${version}, this side reads ${expected}`);
   if (bytes[3] !== kind) return fail('ET_ERR_INVALID_FIELD', `frame.kind: ${String(bytes[3])}, expected ${kind}`);
   const flags = bytes[4] as number;
-  if ((flags & ~knownFlags(version)) !== 0)
-    return fail(
-      'ET_ERR_UNSUPPORTED_VERSION',
-      `frame.flags: unknown bits 0x${flags.toString(16)} in version ${version}`,
-    );
+  if ((flags & ~KNOWN_FLAGS) !== 0)
+    return fail('ET_ERR_UNSUPPORTED_VERSION', `frame.flags: unknown bits 0x${flags.toString(16)}`);
   return { ok: true, value: { version, flags } };
 }
 

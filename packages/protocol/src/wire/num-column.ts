@@ -2,8 +2,8 @@
  * A column of numbers (a metric's sum, min, max or last across the batch), laid out for zstd:
  *
  *   n tags (ByteWriter.num tags: even = integer, 3 + uint e = decimal m / 10^e, 1 = float64, 5/7 = equal
- *   to ref a/b; from batch v3 also 9 + uint e = integer m x 10^e, for values rounded to a few
- *   significant digits, which would otherwise spend their varint on the zeros)
+ *   to ref a/b, 9 + uint e = integer m x 10^e, for values rounded to a few significant digits,
+ *   which would otherwise spend their varint on the zeros)
  *   W byte (only when there are mantissas), then the mantissas (zigzag) as W byte planes
  *   (plane 0 = lowest byte of every value, ...)
  *   the float64 values as 8 byte planes
@@ -94,8 +94,7 @@ function decimalOf(v: number): { m: number; e: number } | undefined {
   return { m: v < 0 ? -m : m, e };
 }
 
-/** `scaledIntegers`: tag 9 is allowed (batch v3 and later). */
-export function readNumColumn(r: ByteReader, n: number, refs: NumRefs | undefined, scaledIntegers: boolean): number[] {
+export function readNumColumn(r: ByteReader, n: number, refs?: NumRefs): number[] {
   const tags: number[] = [];
   const exps: number[] = [];
   let decimals = 0;
@@ -110,7 +109,7 @@ export function readNumColumn(r: ByteReader, n: number, refs: NumRefs | undefine
         r.fail('ET_ERR_INVALID_FIELD', `decimal exponent ${e} above ${MAX_DECIMAL_EXPONENT}`);
       exps.push(e);
       decimals++;
-    } else if (tag === 9 && scaledIntegers) {
+    } else if (tag === 9) {
       const e = r.uint();
       if (e < 1 || e > MAX_SCALE_EXPONENT)
         r.fail('ET_ERR_INVALID_FIELD', `integer scale 10^${e} outside 10^1..10^${MAX_SCALE_EXPONENT}`);

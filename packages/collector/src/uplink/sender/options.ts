@@ -22,7 +22,7 @@ export const SenderOptionsSchema = Type.Object({
     description: 'Degrade when backlog + live stream cannot drain within the budget over this horizon.',
   }),
   /**
-   * Compression against earlier batches (frame v2): each batch of a priority class is compressed
+   * Compression against earlier batches (the frame's references): each batch of a priority class is compressed
    * against the bodies of the last acknowledged keyframes of that class, which the ingester kept.
    * Defaults measured on the reference workload (bench/README.md): 12 references to every 2nd
    * batch gave 56.5x raw at 37 ms of CPU per batch, against 51.3x for 8 to every 4th and 56.8x

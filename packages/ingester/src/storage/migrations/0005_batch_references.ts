@@ -1,5 +1,5 @@
 /**
- * Version 5: keyframe bodies (batch frame v2). A node compresses each batch against the bodies of
+ * Version 5: keyframe bodies (batch frames compressed against them). A node compresses each batch against the bodies of
  * its last acknowledged keyframes; any ingester of the shared subscription must find them, so they
  * live here rather than in one ingester's memory. The body is kept base64 (the embedded
  * connection carries insert bodies as text). A node refers only to its latest keyframes (the
