@@ -253,6 +253,14 @@ function templateDictionary(hour: Hour): Promise<number> {
  * What the content the defaults must carry costs on the wire: each kind blanked in turn (the hour
  * again without it), so each figure is what that content adds on top of everything else.
  */
+/** What each priority class carries (packages/collector/src/batch/priority-classes.ts). */
+const CLASS_CONTENTS: Record<number, string> = {
+  0: 'metric summaries, events, containers, drops, health',
+  1: 'warn and above verbatim',
+  2: 'templates with their counts',
+  3: 'info and below verbatim, template samples',
+};
+
 const MANDATED_CONTENT: ReadonlyArray<[string, (b: Batch) => Batch]> = [
   [
     'metric values and sketches',
@@ -494,6 +502,56 @@ async function run(): Promise<Figure[]> {
       baseline: cost.encodeMs,
       ratio: cost.reencodeMs / cost.encodeMs,
       note: `sender's re-encode against the keyframes at referenceLevel ${resolveCodecOptions().referenceLevel}, per batch of the hour; baseline the standalone encode at level ${level}; 4 batches per 60 s window`,
+    },
+    {
+      name: 'uplink.standalone_bytes_per_node_hour',
+      value: standalone,
+      unit: 'bytes',
+      baseline: raw,
+      ratio: raw / standalone,
+      note: 'the same batches standalone, as the outbox keeps them (sender.references 0); baseline = raw (a)',
+    },
+    ...[...byClass.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([cls, c]) => ({
+        name: `uplink.class${cls}_bytes_per_node_hour`,
+        value: c.ours,
+        unit: 'bytes',
+        baseline: c.json,
+        ratio: c.json / c.ours,
+        note: `priority class ${cls} (${CLASS_CONTENTS[cls] ?? ''}), ${c.batches} batches as sent; baseline the same batches as JSON+zstd; OTLP+gzip ${c.otlp} B`,
+      })),
+    {
+      name: 'uplink.mandated_content_bytes_per_node_hour',
+      value: contentSum,
+      unit: 'bytes',
+      baseline: Math.floor(raw / 100),
+      ratio: contentSum / Math.floor(raw / 100),
+      note: `what the content the defaults must carry adds to the hour, each kind blanked in turn: ${content.map(([name, n]) => `${name} ${n} B`).join(', ')}; baseline the hour that 100x less than raw allows; the rest of the hour (identities, times of lines, framing) ${ours - contentSum} B`,
+    },
+    {
+      name: 'uplink.whatif_template_dictionary_bytes_per_node_hour',
+      value: dictionary,
+      unit: 'bytes',
+      baseline: raw,
+      ratio: raw / dictionary,
+      note: 'not built: a template dictionary per epoch on both ends (a row sent before goes as a 2-byte handle, its text left out while unchanged); baseline = raw (a)',
+    },
+    {
+      name: 'uplink.whatif_one_sample_bytes_per_node_hour',
+      value: oneSample,
+      unit: 'bytes',
+      baseline: raw,
+      ratio: raw / oneSample,
+      note: 'not the default: logs.templates.maxSamples 1 and sampleIntervalMs 1 h (defaults 3 and 10 min); baseline = raw (a)',
+    },
+    {
+      name: 'uplink.whatif_one_sample_errors_verbatim_bytes_per_node_hour',
+      value: errorsOnly,
+      unit: 'bytes',
+      baseline: raw,
+      ratio: raw / errorsOnly,
+      note: 'not the default: as above, and warnings as templates (verbatimLevel error; default warn); baseline = raw (a)',
     },
   ];
 }
