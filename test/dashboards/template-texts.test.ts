@@ -7,21 +7,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createBatchCodec,
-  decodeAck,
-  topics,
-  type AckMessage,
-  type Batch,
-  type LogTemplate,
-} from '@edge-telemetry/protocol';
+import { createBatchCodec, topics, type Batch, type LogTemplate } from '@edge-telemetry/protocol';
 import { ReceiverState } from '../../packages/collector/src/uplink/sender/receiver-state.js';
 import { sampleBatch } from '../support/batches.js';
 import { haveMosquitto } from '../support/mosquitto.js';
+import { connectNode, type NodeClient } from '../support/node-client.js';
 import { startStack, type Stack } from '../support/stack.js';
-import { waitFor } from '../support/wait.js';
 import { expandQuery } from './macros.js';
 
 const NODE = 'gw-texts-1';
@@ -33,8 +25,7 @@ const TEXTS: Record<string, string> = {
 
 describe.runIf(haveMosquitto())('template texts a node left out (sender omission -> ingester -> readers)', () => {
   let stack: Stack;
-  let node: MqttClient;
-  const acks: AckMessage[] = [];
+  let node: NodeClient;
   const codec = createBatchCodec();
   const receiver = new ReceiverState(codec, { references: 0, keyframeEvery: 1 });
   const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000;
@@ -54,24 +45,19 @@ describe.runIf(haveMosquitto())('template texts a node left out (sender omission
     }));
     const sent: Batch = { ...base, templates: receiver.omitHeldTexts(templates) };
     receiver.carried(1, seq, sent.templates, base.windowEnd);
-    await node.publishAsync(topics.batch(NODE), codec.encode(sent), { qos: 1 });
-    await waitFor(`the ack of seq ${seq}`, () => acks.some((a) => a.seqs.includes(seq)));
+    await node.publish(topics.batch(NODE), codec.encode(sent));
+    await node.ackFor(seq);
     receiver.acked(1, seq);
     return sent.templates;
   }
 
   beforeAll(async () => {
     stack = await startStack({ ingester: { mqtt: { clientId: 'ingester-texts' }, auth: { adminToken: TOKEN } } });
-    node = await mqtt.connectAsync(stack.broker.url, { clientId: NODE, protocolVersion: 4 });
-    node.on('message', (_t, payload) => {
-      const a = decodeAck(payload);
-      if (a.ok) acks.push(a.value);
-    });
-    await node.subscribeAsync(topics.ack(NODE), { qos: 1 });
+    node = await connectNode(stack.broker.url, NODE);
   });
 
   afterAll(async () => {
-    await node?.endAsync(true);
+    await node?.close();
     await stack?.close();
   });
 

@@ -1,4 +1,5 @@
 /** Batches for uplink tests: small, distinct, and carrying their production index in windowStart. */
+import { idleHealth } from '../../packages/protocol/src/testing/index.js';
 import type { BatchDraft } from '../../packages/collector/src/uplink/index.js';
 
 export function testBatch(node: string, index: number, padBytes = 0): BatchDraft {
@@ -27,17 +28,7 @@ export function testBatch(node: string, index: number, padBytes = 0): BatchDraft
     templates: [],
     events: [],
     drops: [],
-    health: {
-      uplinkBytes: 0,
-      rawBytes: 0,
-      queueBatches: 0,
-      queueBytes: 0,
-      budgetLeftBytes: -1,
-      degradeLevel: 0,
-      cpuPct: 0,
-      rssBytes: 0,
-      agentVersion: 'test',
-    },
+    health: idleHealth('test'),
   };
 }
 

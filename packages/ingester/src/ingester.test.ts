@@ -2,13 +2,13 @@
  * The whole ingester against real Mosquitto and embedded ClickHouse: publish -> stored ->
  * queryable -> acknowledged; duplicates, hostile input and a ClickHouse outage.
  */
-import mqtt, { type MqttClient } from 'mqtt';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBatchCodec, decodeAck, encodeStatus, topics, type AckMessage } from '@edge-telemetry/protocol';
+import { createBatchCodec, encodeStatus, topics } from '@edge-telemetry/protocol';
 import { haveMosquitto } from '../../../test/support/mosquitto.js';
 import { sampleBatch } from '../../../test/support/batches.js';
 import { faultSwitch } from '../../../test/support/clickhouse.js';
+import { connectNode, type NodeClient } from '../../../test/support/node-client.js';
 import { startStack, type Stack } from '../../../test/support/stack.js';
 import { waitFor } from '../../../test/support/wait.js';
 import type { Ingester } from './ingester.js';
@@ -20,10 +20,9 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
   let stack: Stack;
   let ingester: Ingester;
   let url: string;
-  let node: MqttClient;
+  let node: NodeClient;
   let client: ClickHouseClient;
   const faults = faultSwitch();
-  const acks: AckMessage[] = [];
   const NODE = 'gw-e2e-1';
   const TOKEN = 'ingester-e2e-admin-token-0123456789abcdef';
 
@@ -31,8 +30,8 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     const res = await fetch(url + p, { headers: { authorization: `Bearer ${TOKEN}` } });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> & unknown[] };
   };
-  const publish = (topic: string, payload: Buffer) => node.publishAsync(topic, payload, { qos: 1 });
-  const ackFor = (seq: number) => waitFor(`ack of seq ${seq}`, () => acks.find((a) => a.seqs.includes(seq)));
+  const publish = (topic: string, payload: Buffer) => node.publish(topic, payload);
+  const ackFor = (seq: number) => node.ackFor(seq);
 
   beforeAll(async () => {
     stack = await startStack({
@@ -40,16 +39,11 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
       wrapConnection: (c) => faults.wrap(c),
     });
     ({ ingester, clickhouse: client, api: url } = stack);
-    node = await mqtt.connectAsync(stack.broker.url, { clientId: NODE, protocolVersion: 4 });
-    node.on('message', (_t, payload) => {
-      const a = decodeAck(payload);
-      if (a.ok) acks.push(a.value);
-    });
-    await node.subscribeAsync(topics.ack(NODE), { qos: 1 });
+    node = await connectNode(stack.broker.url, NODE);
   });
 
   afterAll(async () => {
-    await node?.endAsync();
+    await node?.close();
     await stack?.close();
   });
 
@@ -141,9 +135,9 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     const batch = sampleBatch({ node: NODE, seq: 2 });
     await publish(topics.batch(NODE), codec.encode(batch));
     await ackFor(2);
-    const before = acks.filter((a) => a.seqs.includes(2)).length;
+    const before = node.acks.filter((a) => a.seqs.includes(2)).length;
     await publish(topics.batch(NODE), codec.encode(batch));
-    await waitFor('second ack', () => acks.filter((a) => a.seqs.includes(2)).length > before);
+    await waitFor('second ack', () => node.acks.filter((a) => a.seqs.includes(2)).length > before);
     expect(ingester.stats().writer.batchesDuplicate).toBeGreaterThanOrEqual(1);
     const m = await get(
       `/api/v1/nodes/${NODE}/metrics?container=app-0&metric=mem.usage_bytes&from=${batch.windowStart}&to=${batch.windowEnd}&step=60`,
@@ -182,7 +176,7 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     // The process still takes good batches after the bad ones.
     await publish(topics.batch(NODE), codec.encode(sampleBatch({ node: NODE, seq: 3 })));
     await ackFor(3);
-    expect(acks.some((a) => a.seqs.includes(9))).toBe(false);
+    expect(node.acks.some((a) => a.seqs.includes(9))).toBe(false);
   });
 
   it('withholds the ack while ClickHouse is down, reports it in /readyz, and recovers on its own', async () => {
@@ -204,7 +198,7 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     for (const seq of [5, 6, 7]) await publish(topics.batch(NODE), codec.encode(sampleBatch({ node: NODE, seq })));
     await new Promise((r) => setTimeout(r, 300));
     expect(ingester.stats().consumer.batchesAccepted).toBe(accepted);
-    expect(acks.some((a) => a.seqs.some((s) => s >= 4))).toBe(false);
+    expect(node.acks.some((a) => a.seqs.some((s) => s >= 4))).toBe(false);
     faults.set('ok');
     for (const seq of [4, 5, 6, 7]) await ackFor(seq);
     expect(ingester.stats().consumer.batchesAccepted).toBe(accepted + 3);

@@ -1,17 +1,8 @@
 /** The batches behind the golden vectors: each exercises a different part of the format. */
-import { DDSketch, type Batch, type NodeHealth } from '../src/index.js';
+import { DDSketch, type Batch } from '../src/index.js';
+import { idleHealth } from '../src/testing/index.js';
 
-const health: NodeHealth = {
-  uplinkBytes: 0,
-  rawBytes: 0,
-  queueBatches: 0,
-  queueBytes: 0,
-  budgetLeftBytes: -1,
-  degradeLevel: 0,
-  cpuPct: 0,
-  rssBytes: 0,
-  agentVersion: '0.1.0',
-};
+const health = idleHealth('0.1.0');
 const T = 1_764_300_000_000;
 
 const sketch = new DDSketch();

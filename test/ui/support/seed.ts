@@ -2,10 +2,9 @@
  * Nodes seeded for the browser tests the way collectors do it: a status message, encoded batches
  * on their topics, and a wait for the ingester's acks.
  */
-import mqtt from 'mqtt';
-import { createBatchCodec, decodeAck, DDSketch, encodeStatus, topics, type Batch } from '@edge-telemetry/protocol';
+import { createBatchCodec, DDSketch, encodeStatus, topics, type Batch } from '@edge-telemetry/protocol';
 import { sampleBatch } from '../../support/batches.js';
-import { waitFor } from '../../support/wait.js';
+import { connectNode } from '../../support/node-client.js';
 
 export interface SeedNode {
   node: string;
@@ -40,13 +39,8 @@ export async function seedFleet(brokerUrl: string, nodes: SeedNode[], now = Date
   const codec = createBatchCodec();
   await Promise.all(
     nodes.map(async (n) => {
-      const client = await mqtt.connectAsync(brokerUrl, { clientId: n.node, protocolVersion: 4 });
-      const pending = new Set(Array.from({ length: n.minutes }, (_, i) => i + 1));
-      client.on('message', (_t, payload) => {
-        const a = decodeAck(payload);
-        if (a.ok) for (const s of a.value.seqs) pending.delete(s);
-      });
-      await client.subscribeAsync(topics.ack(n.node), { qos: 1 });
+      const node = await connectNode(brokerUrl, n.node);
+      const { client } = node;
       await client.publishAsync(
         topics.status(n.node),
         encodeStatus({ v: 1, node: n.node, state: 'online', at: now, agentVersion: '0.1.0' }),
@@ -56,14 +50,14 @@ export async function seedFleet(brokerUrl: string, nodes: SeedNode[], now = Date
         await client.publishAsync(topics.batch(n.node), codec.encode(seededBatch(n.node, seq, now, n.minutes - seq)), {
           qos: 1,
         });
-      await waitFor(`acks for ${n.node}`, () => pending.size === 0, { timeoutMs: 15_000 });
+      for (let seq = 1; seq <= n.minutes; seq++) await node.ackFor(seq, 15_000);
       if (n.state === 'offline')
         await client.publishAsync(
           topics.status(n.node),
           encodeStatus({ v: 1, node: n.node, state: 'offline', at: now, agentVersion: '0.1.0' }),
           { qos: 1, retain: true },
         );
-      await client.endAsync();
+      await node.close();
     }),
   );
 }

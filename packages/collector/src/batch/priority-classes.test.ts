@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { LogLevel, type LogEvent, type LogTemplate, type NodeHealth } from '@edge-telemetry/protocol';
+import { LogLevel, type LogEvent, type LogTemplate } from '@edge-telemetry/protocol';
+import { idleHealth } from '@edge-telemetry/protocol/testing';
 import { splitByPriority, type BatchDraft } from './priority-classes.js';
 
-const health: NodeHealth = {
-  uplinkBytes: 0,
-  rawBytes: 0,
-  queueBatches: 0,
-  queueBytes: 0,
-  budgetLeftBytes: -1,
-  degradeLevel: 0,
-  cpuPct: 0,
-  rssBytes: 0,
-  agentVersion: 't',
-};
+const health = idleHealth('t');
 const log = (level: number, message: string): LogEvent => ({
   ts: 1,
   container: 'c',

@@ -10,7 +10,7 @@ import { writeFrameHeader, MessageKind, FrameFlags } from '../wire/frame.js';
 import { BATCH_FRAME_VERSION, limits } from '../limits.js';
 import type { Batch } from '../types/batch.js';
 import type { ProtocolErrorCode, Result } from '../errors/errors.js';
-import { randomBatch, sampleBatch, seededRng } from '../testing/index.js';
+import { idleHealth, randomBatch, sampleBatch, seededRng } from '../testing/index.js';
 import { validateBatch } from '../validate/batch.js';
 
 // ../shared/corpora beside the repository (CI lays it there too).
@@ -176,17 +176,7 @@ describe('batch codec round trip', () => {
       templates: [],
       events: [],
       drops: [],
-      health: {
-        uplinkBytes: 0,
-        rawBytes: 0,
-        queueBatches: 0,
-        queueBytes: 0,
-        budgetLeftBytes: -1,
-        degradeLevel: 0,
-        cpuPct: 0,
-        rssBytes: 0,
-        agentVersion: '',
-      },
+      health: idleHealth(''),
     });
     const n = 500;
     const fills: ((b: Batch) => void)[] = [

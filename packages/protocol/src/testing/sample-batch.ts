@@ -1,4 +1,12 @@
-import type { Batch, ContainerInfo, LogEvent, LogLevelValue, LogTemplate, MetricSummary } from '../types/batch.js';
+import type {
+  Batch,
+  ContainerInfo,
+  LogEvent,
+  LogLevelValue,
+  LogTemplate,
+  MetricSummary,
+  NodeHealth,
+} from '../types/batch.js';
 import { DDSketch } from '../sketch/ddsketch.js';
 import { intIn, pick, type Rng } from './prng.js';
 
@@ -183,4 +191,19 @@ function hex(rng: Rng, n: number): string {
   let s = '';
   for (let i = 0; i < n; i++) s += '0123456789abcdef'[Math.floor(rng() * 16)];
   return s;
+}
+
+/** A node's health with nothing to report: no bytes, nothing queued, no budget set (-1). */
+export function idleHealth(agentVersion = 'test'): NodeHealth {
+  return {
+    uplinkBytes: 0,
+    rawBytes: 0,
+    queueBatches: 0,
+    queueBytes: 0,
+    budgetLeftBytes: -1,
+    degradeLevel: 0,
+    cpuPct: 0,
+    rssBytes: 0,
+    agentVersion,
+  };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createBatchCodec, type Batch } from '@edge-telemetry/protocol';
+import { idleHealth } from '@edge-telemetry/protocol/testing';
 import { describe, expect, it } from 'vitest';
 import { ReferenceBook } from './references.js';
 
@@ -31,17 +32,7 @@ function batch(seq: number, text = `GET /items/${seq % 5} 200 in ${seq}ms`): Bat
     templates: [],
     events: [],
     drops: [],
-    health: {
-      uplinkBytes: 0,
-      rawBytes: 0,
-      queueBatches: 0,
-      queueBytes: 0,
-      budgetLeftBytes: -1,
-      degradeLevel: 0,
-      cpuPct: 1,
-      rssBytes: 1,
-      agentVersion: 't',
-    },
+    health: { ...idleHealth('t'), cpuPct: 1, rssBytes: 1 },
   };
 }
 
