@@ -25,6 +25,7 @@ import { spawnClickHouseHttp, type ClickHouseHttpProcess } from '../support/clic
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
 import { startIngesterBin, type RunningProcess } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 const TOKEN = 'dropped-connection-admin-token-0123456789';
 const NODES = ['hd-1', 'hd-2', 'hd-3', 'hd-4'];
@@ -130,12 +131,17 @@ describe.runIf(haveMosquitto())('ingester over HTTP: connections dropped mid-ins
       for (const b of batches.slice(i, i + 8)) await publish(b);
       await new Promise((r) => setTimeout(r, 60));
     }
-    const deadline = Date.now() + 60_000;
-    while (unacked.size > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1500));
-      // As the nodes' outboxes do: send again what was not acknowledged.
-      for (const b of unacked.values()) await publish(b);
-    }
+    // As the nodes' outboxes do: send again what was not acknowledged, until all of it is.
+    await waitFor(
+      () => `acks of ${unacked.size} batches`,
+      async () => {
+        await new Promise((r) => setTimeout(r, 1500));
+        if (unacked.size === 0) return true;
+        for (const b of unacked.values()) await publish(b);
+        return false;
+      },
+      { timeoutMs: 60_000, intervalMs: 0 },
+    ).catch(() => undefined);
     expect([...unacked.keys()], ingester.output().slice(-3000)).toEqual([]);
     expect(acks).toBeGreaterThan(0);
     // Both faults happened, on this run's inserts.

@@ -193,10 +193,11 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
         ).json<Row>();
       // The outcome row is written just after the state turns done.
       let rows = await audit();
-      for (let i = 0; i < 50 && !rows.some((r) => r.Action === 'finish' && r.PullId === ok.body.id); i++) {
-        await new Promise((res) => setTimeout(res, 50));
-        rows = await audit();
-      }
+      await waitFor(
+        'the finish row in the audit',
+        async () => (rows = await audit()).some((r) => r.Action === 'finish' && r.PullId === ok.body.id),
+        { timeoutMs: 2500, intervalMs: 50 },
+      ).catch(() => undefined);
       expect(rows).toContainEqual(expect.objectContaining({ Action: 'request', Accepted: 1, PullId: ok.body.id }));
       expect(rows).toContainEqual(
         expect.objectContaining({

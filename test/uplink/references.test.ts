@@ -5,21 +5,14 @@
  * et_batch_references; when the references are gone (TTL, lost data) the ingesters answer
  * `resend` and the node sends standalone. Every batch is stored exactly once throughout.
  */
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleBatch, seededRng } from '@edge-telemetry/protocol/testing';
-import {
-  createClickHouseClient,
-  createIngester,
-  resolveConfig,
-  TABLES,
-  type Ingester,
-} from '../../packages/ingester/src/index.js';
+import { TABLES, type Ingester } from '../../packages/ingester/src/index.js';
 import type { BatchDraft, Uplink } from '../../packages/collector/src/uplink/index.js';
-import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
-import { openTestUplink, tempDir } from './harness.js';
+import { haveMosquitto } from '../support/mosquitto.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { openTestUplink } from './harness.js';
 import { waitFor } from '../support/wait.js';
 
 const NODE = 'ref-node-1';
@@ -48,32 +41,21 @@ const windowAt = (i: number): BatchDraft => {
 };
 
 describe.runIf(haveMosquitto())('batches compressed against earlier batches, through two ingesters', () => {
-  let broker: Mosquitto;
-  let dir: string;
-  let client: ClickHouseClient;
+  let stack: Stack;
   let ingesters: Ingester[] = [];
   let uplink: Uplink;
 
+  const options = (clientId: string) => ({
+    mqtt: { clientId, sharedGroup: 'ingest', protocolVersion: 5 },
+    writer: { flushIntervalMs: 20 },
+  });
+  /** Two more ingesters on the shared subscription and the same engine, with empty caches. */
   const startIngesters = async () => {
-    ingesters = ['ref-a', 'ref-b'].map((clientId) =>
-      createIngester(
-        resolveConfig(
-          {
-            mqtt: { url: broker.url, clientId, sharedGroup: 'ingest', protocolVersion: 5 },
-            http: { port: 0 },
-            clickhouse: { dataDir: path.join(dir, 'ch') },
-            writer: { flushIntervalMs: 20 },
-            logLevel: 'silent',
-          },
-          {},
-        ),
-        { clickhouse: client },
-      ),
-    );
-    for (const i of ingesters) await i.start();
+    ingesters = [];
+    for (const id of ['ref-a', 'ref-b']) ingesters.push((await stack.addIngester(options(id))).ingester);
   };
   const count = async (q: string) =>
-    Number((await (await client.query({ query: q, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
+    Number((await (await stack.clickhouse.query({ query: q, format: 'JSONEachRow' })).json<{ n: string }>())[0]?.n);
   const stored = () =>
     count(`SELECT count() AS n FROM (SELECT DISTINCT Seq FROM ${TABLES.ledger} WHERE NodeName = '${NODE}')`);
   const ledgerRows = () => count(`SELECT count() AS n FROM ${TABLES.ledger} WHERE NodeName = '${NODE}'`);
@@ -81,18 +63,18 @@ describe.runIf(haveMosquitto())('batches compressed against earlier batches, thr
     ingesters.reduce((n, i) => n + i.stats().consumer[k], 0);
 
   beforeAll(async () => {
-    broker = await startMosquitto();
-    dir = await tempDir('et-references-');
-    client = createClickHouseClient({ dataDir: path.join(dir, 'ch') });
-    await startIngesters();
-    uplink = await openTestUplink({ dir: path.join(dir, 'outbox'), url: broker.url, node: NODE, ackTimeoutMs: 3000 });
+    stack = await startStack({ ingester: options('ref-a') });
+    ingesters = [stack.ingester, (await stack.addIngester(options('ref-b'))).ingester];
+    uplink = await openTestUplink({
+      dir: path.join(stack.dir, 'outbox'),
+      url: stack.broker.url,
+      node: NODE,
+      ackTimeoutMs: 3000,
+    });
   });
   afterAll(async () => {
     await uplink?.close();
-    for (const i of ingesters) await i.stop();
-    await client?.close();
-    await broker?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await stack?.close();
   });
 
   it('decodes frames against keyframes kept by either ingester, and stores each batch once', async () => {
@@ -117,7 +99,7 @@ describe.runIf(haveMosquitto())('batches compressed against earlier batches, thr
 
   it('when the keyframes are gone, the ingesters ask for a resend and the node sends standalone', async () => {
     for (const i of ingesters) await i.stop();
-    await client.command({ query: `TRUNCATE TABLE ${TABLES.references}` });
+    await stack.clickhouse.command({ query: `TRUNCATE TABLE ${TABLES.references}` });
     await startIngesters();
     const before = uplink.stats().references.unknown;
     for (let i = 40; i < 48; i++) {
