@@ -26,7 +26,6 @@ import {
   COLUMNS,
   createClickHouseClient,
   createIngester,
-  createRouter,
   createWriter,
   insertText,
   listNodes,
@@ -38,6 +37,7 @@ import {
 } from '@edge-telemetry/ingester';
 import mqtt from 'mqtt';
 import { startMosquitto } from '../test/support/mosquitto.js';
+import { routerRig } from '../test/support/router.js';
 import { waitFor } from '../test/support/wait.js';
 import { median, type BenchCase, type Figure } from './harness.js';
 import { realLinesAndValues } from './support/real-inputs.js';
@@ -138,8 +138,7 @@ export const benches: BenchCase[] = [
           let acked = 0;
           let allAcked!: () => void;
           const done = new Promise<void>((r) => (allAcked = r));
-          const router = createRouter({
-            client,
+          const { router } = routerRig(client, {
             writer,
             logger: quiet,
             ingesterId: 'bench',

@@ -68,7 +68,7 @@ describe('Grafana dashboards', () => {
         if (values.length > 0) await insert(table as keyof typeof COLUMNS, values);
       }
     }
-    await insert('status', [[NODE, 'online', now - 1000, now - 900, '0.1.0']]);
+    await insert('status', [[NODE, 'online', now - 1000, now - 900, '0.1.0', '']]);
     await insert('deadLetters', [
       [
         now - 5000,
@@ -79,6 +79,7 @@ describe('Grafana dashboards', () => {
         12,
         'AAAA',
         'ingester-a',
+        '0'.repeat(64),
       ],
     ]);
   });

@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchCodec, FRAME_HEADER_BYTES, ProtocolErrorCodes, topics } from '@edge-telemetry/protocol';
 import {
   createClickHouseClient,
-  createRouter,
   createWriter,
   IngesterErrorCodes,
   migrate,
@@ -28,6 +27,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { intIn, randomBatch, seededRng, type Rng } from '../../packages/protocol/src/testing/index.js';
 import { mutateBytes, type Mutant } from './mutate.js';
 import { heapBound } from './heap.js';
+import { routerRig } from '../support/router.js';
 
 /**
  * Every rejection is one dead-letter insert, and the embedded engine takes 10-25 ms per insert, so
@@ -87,6 +87,7 @@ describe('fuzzed batches through the router (seeded, real writer on embedded Cli
   let client: ClickHouseClient;
   let writer: Writer;
   let router: Router;
+  let drainRouter: () => Promise<void>;
   const acks: string[] = [];
 
   beforeAll(async () => {
@@ -99,13 +100,12 @@ describe('fuzzed batches through the router (seeded, real writer on embedded Cli
     );
     await migrate(client, { retention: config.retention });
     writer = createWriter({ client, options: config.writer, logger: quiet });
-    router = createRouter({
-      client,
+    ({ router, drain: drainRouter } = routerRig(client, {
       writer,
       logger: quiet,
       ingesterId: 'fuzz',
       publish: async (topic) => void acks.push(topic),
-    });
+    }));
   });
   afterAll(async () => {
     await client?.close();
@@ -138,6 +138,7 @@ describe('fuzzed batches through the router (seeded, real writer on embedded Cli
       await router.handle(topic, m.bytes);
     }
     await writer.close();
+    await drainRouter();
 
     const c = router.counters();
     const rejected = Object.values(c.rejected).reduce((a, n) => a + n, 0);

@@ -19,6 +19,9 @@ import { createMqttConsumer } from './consumer/mqtt-consumer.js';
 import { createPullCoordinator, type PullCounters } from './pull/coordinator.js';
 import { pullCoordinatorOptions, type PullCoordinatorOptionsT } from './pull/options.js';
 import { createApiAuth, type ApiAuth } from './auth/api-auth.js';
+import { createDeadLetterSink } from './writer/dead-letters.js';
+import { createNodeQuotas, type NodeQuotas } from './quotas/node-quotas.js';
+import { createNodeRegistry } from './nodes/registry.js';
 
 export interface IngesterDeps {
   /** A shared client; without one the ingester opens (and later closes) its own from config.clickhouse. */
@@ -47,6 +50,7 @@ export interface Ingester {
     pulls: PullCounters;
     references: ReferenceStats;
     templateTexts: TemplateTextStats;
+    quotas: Pick<NodeQuotas, 'drops' | 'totals'>;
   };
 }
 
@@ -61,6 +65,9 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       wrapConnection: deps.wrapConnection,
     });
   const writer = createWriter({ client, options: config.writer, logger });
+  const quotas = createNodeQuotas(config.quotas);
+  const deadLetters = createDeadLetterSink({ client, logger, allowance: quotas.admitDeadLetter });
+  const nodes = createNodeRegistry({ client, logger });
   const references = createReferenceStore({ client, cacheBytes: config.referenceCacheMiB * 1024 * 1024 });
   const templateTexts = createTemplateTextResolver({
     client,
@@ -77,8 +84,10 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     publish: consumer.publish,
   });
   const router = createRouter({
-    client,
     writer,
+    deadLetters,
+    quotas,
+    nodes,
     logger,
     ingesterId: config.mqtt.clientId,
     publish: consumer.publish,
@@ -92,12 +101,14 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     brokerConnected: consumer.connected(),
     references: references.stats(),
     templateTexts: templateTexts.stats(),
+    quotas,
   });
   const app = buildApi({
     client,
     logger,
     auth,
     pulls,
+    quotas,
     writerState: writer.state,
     brokerConnected: consumer.connected,
     figures,
@@ -126,6 +137,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       // Flush before disconnecting so the acks of what was stored still go out (a keyframe's ack also waits for its body).
       await writer.close();
       await references.drain();
+      await Promise.all([deadLetters.drain(), nodes.drain()]);
       await consumer.stop();
       await app.close();
       if (ownClient) await client.close();

@@ -13,6 +13,7 @@ import type { ApiAuth } from '../auth/api-auth.js';
 import { installAuth } from '../auth/plugin.js';
 import { installStrictJson } from '../auth/strict-json.js';
 import type { PullCoordinator } from '../pull/coordinator.js';
+import type { NodeQuotas } from '../quotas/node-quotas.js';
 import { uiPlugin } from '../ui/plugin.js';
 import { ErrorBody } from './schemas.js';
 import { auditRoutes } from './routes/audit.js';
@@ -25,6 +26,8 @@ export interface ApiDeps extends ProbeRouteDeps {
   client: ClickHouseClient;
   logger: FastifyBaseLogger;
   auth: ApiAuth;
+  /** Per-node quota drops, shown with the nodes and the fleet. */
+  quotas?: Pick<NodeQuotas, 'drops'>;
   /** The log-pull coordinator; without it the log-pull routes are not served. */
   pulls?: PullCoordinator;
   onlineWindowS: number;
@@ -71,7 +74,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   void app.register(swaggerUi, { routePrefix: '/docs' });
   // Route plugins load after swagger, so its onRoute hook sees every one of them.
   void app.register(probeRoutes, deps);
-  void app.register(telemetryRoutes, { client: deps.client, onlineWindowS: deps.onlineWindowS, now });
+  void app.register(telemetryRoutes, {
+    client: deps.client,
+    onlineWindowS: deps.onlineWindowS,
+    quotas: deps.quotas,
+    now,
+  });
   if (deps.pulls) void app.register(logPullRoutes, { coordinator: deps.pulls, now });
   void app.register(tokenRoutes, { store: auth.tokens, audit: auth.audit, now });
   void app.register(auditRoutes, { audit: auth.audit, now });

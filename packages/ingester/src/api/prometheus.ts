@@ -3,6 +3,10 @@ import type { RouterCounters } from '../consumer/router.js';
 import type { WriterState } from '../writer/writer.js';
 import type { ReferenceStats } from '../references/store.js';
 import type { TemplateTextStats } from '../template-texts/resolver.js';
+import type { NodeQuotas } from '../quotas/node-quotas.js';
+
+/** Series with a node label at most: beyond, the rest are summed under node="(others)". */
+const MAX_NODE_SERIES = 1000;
 
 export interface IngesterFigures {
   writer: WriterState;
@@ -10,10 +14,11 @@ export interface IngesterFigures {
   brokerConnected: boolean;
   references?: ReferenceStats;
   templateTexts?: TemplateTextStats;
+  quotas?: Pick<NodeQuotas, 'drops' | 'totals'>;
 }
 
 export function prometheusText(f: IngesterFigures): string {
-  const { writer: w, consumer: c, brokerConnected, references: r, templateTexts: t } = f;
+  const { writer: w, consumer: c, brokerConnected, references: r, templateTexts: t, quotas: q } = f;
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -102,6 +107,40 @@ export function prometheusText(f: IngesterFigures): string {
     metric('et_ingester_template_text_cache_bytes', 'gauge', 'Approximate bytes of template texts held.', [
       ['', t.cachedBytes],
     ]);
+  }
+  if (q) {
+    const listed = q.drops(MAX_NODE_SERIES);
+    const total = q.totals();
+    const others = (k: 'messages' | 'bytes' | 'deadLetters' | 'deadLetterBytes') =>
+      total[k] - listed.reduce((n, d) => n + d[k], 0);
+    const perNode = (k: 'messages' | 'bytes' | 'deadLetters' | 'deadLetterBytes'): [string, number][] => [
+      ...listed.filter((d) => d[k] > 0).map((d): [string, number] => [`{node="${d.node}"}`, d[k]]),
+      ...(others(k) > 0 ? [['{node="(others)"}', others(k)] as [string, number]] : []),
+    ];
+    metric(
+      'et_ingester_quota_dropped_messages_total',
+      'counter',
+      'Messages dropped unprocessed because their node was over its message or byte rate, by node.',
+      perNode('messages'),
+    );
+    metric(
+      'et_ingester_quota_dropped_bytes_total',
+      'counter',
+      'Payload bytes of those messages, by node.',
+      perNode('bytes'),
+    );
+    metric(
+      'et_ingester_dead_letters_over_quota_total',
+      'counter',
+      "Dead-letter rows not stored because their node's daily allowance was spent, by node.",
+      perNode('deadLetters'),
+    );
+    metric(
+      'et_ingester_dead_letter_bytes_over_quota_total',
+      'counter',
+      'Bytes of those dead-letter rows, by node.',
+      perNode('deadLetterBytes'),
+    );
   }
   return lines.join('\n') + '\n';
 }

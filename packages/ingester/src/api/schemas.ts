@@ -1,16 +1,28 @@
 /** Request and response schemas of the HTTP API v1 (typebox: JSON Schema for fastify and OpenAPI). */
 import { Type, type Static } from '@sinclair/typebox';
+import { limits } from '@edge-telemetry/protocol';
 
 export const ErrorBody = Type.Object(
   { code: Type.String(), message: Type.String(), statusCode: Type.Integer() },
   { $id: 'Error' },
 );
 
+/** What this ingester dropped of one node for its quotas (quotas/node-quotas.ts), since it started. */
+const quotaDropFields = {
+  messages: Type.Integer({ description: 'Messages dropped for the message or byte rate.' }),
+  bytes: Type.Integer({ description: 'Their payload bytes.' }),
+  deadLetters: Type.Integer({ description: 'Dead-letter rows not stored for the daily allowance.' }),
+  deadLetterBytes: Type.Integer(),
+};
+
 export const NodeParams = Type.Object({ node: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' }) });
 export type NodeParamsT = Static<typeof NodeParams>;
 
-/** Times are epoch milliseconds or ISO-8601 strings. */
-const TimeParam = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })]);
+/** Times are epoch milliseconds or ISO-8601 strings, within the protocol's range (a larger one is a 400, not a query). */
+export const TimeParam = Type.Union([
+  Type.Integer({ minimum: 0, maximum: limits.maxTimestampMs }),
+  Type.String({ format: 'date-time', maxLength: 64 }),
+]);
 
 export const NodeSummary = Type.Object({
   node: Type.String(),
@@ -25,6 +37,11 @@ export const NodeSummary = Type.Object({
   drops: Type.Number({
     description: 'Items the node dropped (filters, throttles, caps, evictions) over the last 24 hours.',
   }),
+  quotaDrops: Type.Optional(
+    Type.Object(quotaDropFields, {
+      description: 'What this ingester dropped of the node for its quotas since it started.',
+    }),
+  ),
 });
 export const NodesResponse = Type.Array(NodeSummary);
 
@@ -167,4 +184,8 @@ export const FleetResponse = Type.Object({
   /** rawBytes / uplinkBytes: how much the summaries save on the uplink. */
   savingsRatio: Type.Union([Type.Number(), Type.Null()]),
   drops: Type.Array(Type.Object({ stage: Type.String(), reason: Type.String(), count: Type.Number() })),
+  quotaDrops: Type.Array(Type.Object({ node: Type.String(), ...quotaDropFields }), {
+    description:
+      'Nodes this ingester dropped messages or dead letters of for their quotas since it started, most first (at most 100).',
+  }),
 });

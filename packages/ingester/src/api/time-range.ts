@@ -1,4 +1,5 @@
 /** Turns optional from/to/step query values into a bounded range. Pure. */
+import { limits } from '@edge-telemetry/protocol';
 import { IngesterError } from '../errors.js';
 
 export interface RangeBounds {
@@ -11,6 +12,19 @@ export function parseTime(v: number | string | undefined, name: string): number 
   const ms = typeof v === 'number' ? v : Date.parse(v);
   if (!Number.isFinite(ms))
     throw new IngesterError('ET_ERR_BAD_REQUEST', `${name}: not a time (epoch ms or ISO-8601): ${String(v)}`);
+  return protocolTime(ms, name, v);
+}
+
+/**
+ * `ms` when it lies within the protocol's times, else a 400: beyond them ClickHouse's DateTime64
+ * overflows (a storage error for what is a bad request) and a node refuses the command.
+ */
+export function protocolTime(ms: number, name: string, raw: unknown): number {
+  if (ms < 0 || ms > limits.maxTimestampMs)
+    throw new IngesterError(
+      'ET_ERR_BAD_REQUEST',
+      `${name}: ${String(raw)} is outside 1970..${new Date(limits.maxTimestampMs).getUTCFullYear()}`,
+    );
   return ms;
 }
 

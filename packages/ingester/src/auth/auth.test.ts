@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { routeAccess } from './access.js';
 import { API_CSP, DOCS_CSP, securityHeaders } from './headers.js';
-import { createRateLimiter, take } from './rate-limit.js';
+import { createRateLimiter } from './rate-limit.js';
+import { take } from '../quotas/token-bucket.js';
 import { roleAllows } from './roles.js';
 import { bearerSecret, hashToken, newTokenSecret } from './secret.js';
 import { allStringsWellFormed } from './strict-json.js';

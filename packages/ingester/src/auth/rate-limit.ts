@@ -3,27 +3,9 @@
  * bucket map is bounded: when full, the least recently used key is dropped, which only ever
  * forgives a client, so a flood of distinct keys cannot grow memory.
  */
-export interface Bucket {
-  tokens: number;
-  at: number;
-}
+import { take, type Bucket, type RateLimitOptions, type Take } from '../quotas/token-bucket.js';
 
-export interface RateLimitOptions {
-  perSecond: number;
-  burst: number;
-}
-
-export type Take = { allowed: true } | { allowed: false; retryAfterS: number };
-
-/** Pure: the bucket after one request at `now`, and whether the request may go ahead. */
-export function take(b: Bucket | undefined, now: number, o: RateLimitOptions): { bucket: Bucket; result: Take } {
-  const refilled = b ? Math.min(o.burst, b.tokens + ((now - b.at) / 1000) * o.perSecond) : o.burst;
-  if (refilled >= 1) return { bucket: { tokens: refilled - 1, at: now }, result: { allowed: true } };
-  return {
-    bucket: { tokens: refilled, at: now },
-    result: { allowed: false, retryAfterS: Math.max(1, Math.ceil((1 - refilled) / o.perSecond)) },
-  };
-}
+export type { Take } from '../quotas/token-bucket.js';
 
 export interface RateLimiter {
   take(key: string): Take;

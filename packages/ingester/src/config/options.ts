@@ -1,11 +1,12 @@
 /**
  * Every ingester option: one typebox schema with defaults and a description per option, composed
- * of the sections each stage owns (consumer/, writer/, storage/, auth/). The config loader derives
+ * of the sections each stage owns (consumer/, writer/, storage/, auth/, quotas/). The config loader derives
  * the environment variable names from it and the README table mirrors it.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { AuthOptions } from '../auth/options.js';
 import { MqttOptions } from '../consumer/options.js';
+import { QuotaOptions } from '../quotas/options.js';
 import { RetentionOptions } from '../storage/retention.js';
 import { WriterOptions } from '../writer/options.js';
 
@@ -54,6 +55,7 @@ export const IngesterConfigSchema = Type.Object(
     writer: WriterOptions,
     retention: RetentionOptions,
     auth: AuthOptions,
+    quotas: QuotaOptions,
     referenceCacheMiB: Type.Integer({
       minimum: 0,
       default: 512,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchCodec, decodeAck, topics } from '@edge-telemetry/protocol';
@@ -12,7 +13,7 @@ import {
   type EmbeddedClickHouse,
 } from '../../../../test/support/clickhouse.js';
 import { createWriter } from '../writer/writer.js';
-import { createRouter } from './router.js';
+import { routerRig } from '../../../../test/support/router.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const codec = createBatchCodec();
@@ -28,8 +29,7 @@ describe('router on embedded ClickHouse', () => {
     let onAck = () => {};
     const acks = (n: number) => new Promise<void>((resolve) => (onAck = () => acked.length >= n && resolve()));
     const writer = createWriter({ client, options: config.writer, logger: quiet });
-    const router = createRouter({
-      client,
+    const { router, drain } = routerRig(client, {
       writer,
       logger: quiet,
       ingesterId: 'test',
@@ -39,15 +39,15 @@ describe('router on embedded ClickHouse', () => {
         onAck();
       },
     });
-    return { writer, router, acked, acks };
+    return { writer, router, acked, acks, drain };
   };
   const deadLetters = async (node: string) => {
     const rs = await client.query({
-      query: `SELECT ReasonCode, PayloadBase64 FROM ${TABLES.deadLetters} WHERE NodeName = {node:String}`,
+      query: `SELECT ReasonCode, PayloadBase64, PayloadBytes, PayloadSha256 FROM ${TABLES.deadLetters} WHERE NodeName = {node:String}`,
       query_params: { node },
       format: 'JSONEachRow',
     });
-    return rs.json<{ ReasonCode: string; PayloadBase64: string }>();
+    return rs.json<{ ReasonCode: string; PayloadBase64: string; PayloadBytes: number; PayloadSha256: string }>();
   };
 
   beforeAll(async () => {
@@ -57,7 +57,7 @@ describe('router on embedded ClickHouse', () => {
   afterAll(() => engine.close());
 
   it('dead-letters a batch whose rows ClickHouse refuses, with its bytes, then acknowledges it; its neighbour is stored', async () => {
-    const { writer, router, acked, acks } = setup();
+    const { writer, router, acked, acks, drain } = setup();
     const both = acks(2);
     const good = sampleBatch({ node: 'r-ref', seq: 1 });
     const bad = sampleBatch({ node: 'r-ref', seq: 2 });
@@ -66,10 +66,16 @@ describe('router on embedded ClickHouse', () => {
     await router.handle(topics.batch('r-ref'), poison);
     await both;
     await writer.close();
+    await drain();
     expect(acked.flatMap((a) => a.seqs).sort()).toEqual([1, 2]);
     const rows = await deadLetters('r-ref');
     expect(rows.map((r) => r.ReasonCode)).toEqual(['ET_ERR_STORAGE_REJECTED']);
-    expect(Buffer.from(rows[0]!.PayloadBase64, 'base64').equals(poison)).toBe(true);
+    // The row keeps the payload's first 4 KiB, its size and its sha256, never the whole of it.
+    expect(Buffer.from(rows[0]!.PayloadBase64, 'base64').equals(poison.subarray(0, 4096))).toBe(true);
+    expect(rows[0]).toMatchObject({
+      PayloadBytes: poison.length,
+      PayloadSha256: createHash('sha256').update(poison).digest('hex'),
+    });
     expect(router.counters()).toMatchObject({
       batchesStored: 1,
       acksPublished: 2,
@@ -79,10 +85,11 @@ describe('router on embedded ClickHouse', () => {
   });
 
   it('takes a flood of hostile messages without waiting for their dead-letter rows, and stores every row in a few inserts', async () => {
-    const { writer, router } = setup();
+    const { writer, router, drain } = setup();
     deadLetterInserts.reset();
     for (let i = 0; i < 300; i++) await router.handle(topics.batch('r-flood'), Buffer.from(`not a batch ${i}`));
     await writer.close();
+    await drain();
     expect(await deadLetters('r-flood')).toHaveLength(300);
     expect(Object.values(router.counters().rejected).reduce((a, n) => a + n, 0)).toBe(300);
     expect(deadLetterInserts.count).toBeLessThan(30);

@@ -1,8 +1,11 @@
 /**
- * Routes one upstream message by its topic: batches are decoded (node id must match the topic),
- * their omitted template texts filled in, handed to the writer and acknowledged after the insert; status messages update node status;
- * anything else is rejected with a code, counted, logged and dead-lettered. A batch whose rows
- * ClickHouse refuses is dead-lettered too, then acknowledged. Never throws.
+ * Routes one upstream message by its topic. First the node's quota (quotas/): a message over it
+ * is dropped and counted before any other work. Batches are decoded (node id must match the
+ * topic), their omitted template texts filled in, handed to the writer and acknowledged after the
+ * insert; status messages go to the node registry (group-committed, latest per node); anything
+ * else is rejected with a code, counted, logged (rate-limited per node) and dead-lettered
+ * (group-committed, within the node's allowance). A batch whose rows ClickHouse refuses is
+ * dead-lettered too, then acknowledged. Nothing here waits for a single-row insert. Never throws.
  */
 import {
   createBatchCodec,
@@ -13,11 +16,12 @@ import {
   type BatchCodec,
   type BatchFrameHead,
 } from '@edge-telemetry/protocol';
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../logger.js';
 import { IngesterError } from '../errors.js';
 import type { Writer } from '../writer/writer.js';
-import { insertRows } from '../storage/insert.js';
+import type { DeadLetterSink } from '../writer/dead-letters.js';
+import type { NodeQuotas } from '../quotas/node-quotas.js';
+import type { NodeRegistry } from '../nodes/registry.js';
 import type { ReferenceStore } from '../references/store.js';
 import type { TemplateTextResolver } from '../template-texts/resolver.js';
 
@@ -28,6 +32,8 @@ export interface RouterCounters {
   batchesDuplicate: number;
   statuses: number;
   acksPublished: number;
+  /** Messages dropped for their node's quota (per node: quotas.drops()). */
+  overQuota: number;
   /** Batches answered with `resend`: compressed against a reference this ingester could not find. */
   unknownReferences: number;
   /** Rejections by reason code (bounded: the codes of the two catalogues). */
@@ -35,8 +41,10 @@ export interface RouterCounters {
 }
 
 export interface RouterDeps {
-  client: ClickHouseClient;
   writer: Writer;
+  deadLetters: DeadLetterSink;
+  quotas: NodeQuotas;
+  nodes: NodeRegistry;
   logger: Logger;
   ingesterId: string;
   /** Publishes at QoS 1; resolves when the broker took it. */
@@ -58,7 +66,7 @@ export interface Router {
 }
 
 export function createRouter(deps: RouterDeps): Router {
-  const { client, writer, logger, ingesterId } = deps;
+  const { writer, logger, ingesterId, quotas } = deps;
   const codec = deps.codec ?? createBatchCodec();
   const now = deps.now ?? Date.now;
   const c: RouterCounters = {
@@ -68,20 +76,24 @@ export function createRouter(deps: RouterDeps): Router {
     batchesDuplicate: 0,
     statuses: 0,
     acksPublished: 0,
+    overQuota: 0,
     unknownReferences: 0,
     rejected: {},
   };
 
-  /** Counts, logs and queues the dead-letter row; resolves true once the row is stored. */
-  function deadLetter(topic: string, node: string, code: string, detail: string, payload: Buffer): Promise<boolean> {
+  /**
+   * Counts, logs (a line a second per node at most: a flood must not fill the log) and queues the
+   * dead-letter row; resolves with what became of the row.
+   */
+  function deadLetter(topic: string, node: string, code: string, detail: string, payload: Buffer) {
     c.rejected[code] = (c.rejected[code] ?? 0) + 1;
-    logger.warn({ code, topic, node, detail, bytes: payload.length }, 'message rejected');
-    return writer.deadLetter({ receivedAt: now(), topic, node, code, detail, payload, ingesterId });
+    if (quotas.mayLog(node)) logger.warn({ code, topic, node, detail, bytes: payload.length }, 'message rejected');
+    return deps.deadLetters.add({ receivedAt: now(), topic, node, code, detail, payload, ingesterId });
   }
 
   /**
-   * Does not wait for the row: the writer group-commits dead letters, so a flood of hostile
-   * messages costs a few inserts instead of holding consumption to one insert per message.
+   * Does not wait for the row: dead letters are group-committed, so a flood of hostile messages
+   * costs a few inserts instead of holding consumption to one insert per message.
    */
   function reject(topic: string, node: string, code: string, detail: string, payload: Buffer): void {
     void deadLetter(topic, node, code, detail, payload);
@@ -89,8 +101,9 @@ export function createRouter(deps: RouterDeps): Router {
 
   /**
    * Retrying a batch ClickHouse refused cannot help, and an unacknowledged batch comes back from its
-   * node for ever: once its bytes are in the dead letter (for a replay after a fix), it is
-   * acknowledged. Not acknowledged when that row was not written: the node resends it later.
+   * node for ever: once its dead letter is stored (or the node's allowance for them is spent: it
+   * is counted and logged), it is acknowledged. Not acknowledged when that row could not be
+   * written: the node resends it later.
    */
   async function refused(
     topic: string,
@@ -98,7 +111,7 @@ export function createRouter(deps: RouterDeps): Router {
     err: IngesterError,
     payload: Buffer,
   ): Promise<void> {
-    if (await deadLetter(topic, batch.node, err.code, err.detail, payload))
+    if ((await deadLetter(topic, batch.node, err.code, err.detail, payload)) !== 'dropped')
       await ack(batch.node, batch.epoch, batch.seq);
   }
 
@@ -189,23 +202,21 @@ export function createRouter(deps: RouterDeps): Router {
     });
   }
 
-  async function handleStatus(topic: string, node: string, payload: Buffer): Promise<void> {
+  function handleStatus(topic: string, node: string, payload: Buffer): void {
     const decoded = decodeStatus(payload, node);
     if (!decoded.ok) return reject(topic, node, decoded.error.code, decoded.error.detail, payload);
-    const s = decoded.value;
     c.statuses++;
-    try {
-      await insertRows(client, 'status', [[node, s.state, s.at, now(), s.agentVersion]]);
-    } catch (err) {
-      // Status is retained on the broker and sent again on every connect; losing one row is harmless.
-      logger.warn({ node, err: (err as Error).message }, 'node status not stored');
-    }
+    deps.nodes.noted(decoded.value, now());
   }
 
   return {
     async handle(topic, payload) {
       c.received++;
       const parsed = parseUpTopic(topic);
+      if (!quotas.admit(parsed?.node ?? '', payload.length)) {
+        c.overQuota++;
+        return;
+      }
       if (!parsed)
         return reject(
           topic,

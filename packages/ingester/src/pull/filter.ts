@@ -1,6 +1,6 @@
 /** Request values to a PullFilter. Pure. */
-import { limits } from '@edge-telemetry/protocol';
 import { IngesterError } from '../errors.js';
+import { protocolTime } from '../api/time-range.js';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -21,11 +21,5 @@ export function parsePullTime(v: number | string, name: string, now: number): nu
       'ET_ERR_BAD_REQUEST',
       `${name}: not a time (epoch ms, ISO-8601, or a duration such as 2h): ${v}`,
     );
-  // The node refuses a command with a time outside the protocol's range: refuse it here, as the caller's error.
-  if (ms < 0 || ms > limits.maxTimestampMs)
-    throw new IngesterError(
-      'ET_ERR_BAD_REQUEST',
-      `${name}: ${v} is outside 1970..${new Date(limits.maxTimestampMs).getUTCFullYear()}`,
-    );
-  return Math.round(ms);
+  return Math.round(protocolTime(ms, name, v));
 }

@@ -3,7 +3,8 @@
  * created ON CLUSTER as `<name>_local` with the Replicated variant of its engine, and a
  * Distributed table under the original name (sharded by node, so one node's rows stay on one
  * shard and per-node queries touch one shard) lets the writer and the API keep their SQL.
- * Materialized views read and write the local tables, and so do DROP and TRUNCATE; a backfill
+ * Materialized views read and write the local tables, and so do DROP and TRUNCATE; ALTER TABLE runs
+ * on both the local and the Distributed table; a backfill
  * (INSERT ... SELECT) runs once through the Distributed tables. Pure text transforms over our own DDL.
  */
 import { sqlString } from './insert.js';
@@ -48,6 +49,12 @@ export function renderForCluster(statement: string, cluster: string): string[] {
     const name = drop[2] as string;
     const local = `${verb} IF EXISTS ${localName(name)} ${on}`;
     return verb === 'DROP TABLE' ? [`${verb} IF EXISTS ${name} ${on}`, local] : [local];
+  }
+  // A column goes into the local tables and the Distributed tables over them alike.
+  const alter = /^\s*ALTER TABLE (\w+) (.*)$/s.exec(statement);
+  if (alter) {
+    const name = alter[1] as string;
+    return [`ALTER TABLE ${localName(name)} ${on} ${alter[2]}`, `ALTER TABLE ${name} ${on} ${alter[2]}`];
   }
   // INSERT ... SELECT (backfills) runs once, through the Distributed tables, which shard it by node.
   return [statement];

@@ -116,7 +116,7 @@ export const COLUMNS = {
     'WireBytes',
     'IngesterId',
   ],
-  status: ['NodeName', 'State', 'NodeTime', 'ReceivedAt', 'AgentVersion'],
+  status: ['NodeName', 'State', 'NodeTime', 'ReceivedAt', 'AgentVersion', 'Capabilities'],
   deadLetters: [
     'ReceivedAt',
     'Topic',
@@ -126,6 +126,7 @@ export const COLUMNS = {
     'PayloadBytes',
     'PayloadBase64',
     'IngesterId',
+    'PayloadSha256',
   ],
   references: ['NodeName', 'Epoch', 'Seq', 'BodyBase64', 'StoredAt'],
   pulls: [

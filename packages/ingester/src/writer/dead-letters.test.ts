@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLES } from '../storage/tables.js';
@@ -46,7 +47,7 @@ describe('dead-letter sink on embedded ClickHouse', () => {
     const sink = createDeadLetterSink({ client, logger: quiet });
     inserts.reset();
     const stored = await Promise.all(Array.from({ length: 200 }, (_, i) => sink.add(letter('dl-flood', i))));
-    expect(stored.every(Boolean)).toBe(true);
+    expect(stored.every((s) => s === 'stored')).toBe(true);
     const got = await rows('dl-flood');
     expect(got).toHaveLength(200);
     expect(Buffer.from(got.find((r) => r.Detail === 'case 7')!.PayloadBase64, 'base64').toString()).toBe('bytes 7');
@@ -56,23 +57,45 @@ describe('dead-letter sink on embedded ClickHouse', () => {
   it('drops rows while ClickHouse fails, says so, and stores again once it is back', async () => {
     const sink = createDeadLetterSink({ client, logger: quiet });
     faults.set('fail', /et_dead_letters/);
-    expect(await sink.add(letter('dl-out', 1))).toBe(false);
+    expect(await sink.add(letter('dl-out', 1))).toBe('dropped');
     faults.set('ok');
     const later = sink.add(letter('dl-out', 2));
     await sink.drain();
-    expect(await later).toBe(true);
+    expect(await later).toBe('stored');
     expect((await rows('dl-out')).map((r) => r.Detail)).toEqual(['case 2']);
   });
 
   it('bounds what waits behind a running insert, dropping what does not fit', async () => {
-    // 'bytes N' is 12 base64 characters: three rows fit in 40, the fourth would not.
-    const sink = createDeadLetterSink({ client, logger: quiet, maxQueueBytes: 40 });
+    // A row counts 61 bytes (12 of base64 payload, 21 of topic, 6 of detail, 6 of node, 16 of code):
+    // three fit in 190, the fourth would not.
+    const sink = createDeadLetterSink({ client, logger: quiet, maxQueueBytes: 190 });
     faults.set('stall', /et_dead_letters/);
     const first = sink.add(letter('dl-cap', 1));
     const waiting = [2, 3, 4, 5].map((i) => sink.add(letter('dl-cap', i)));
     faults.set('ok');
-    expect(await first).toBe(true);
-    expect(await Promise.all(waiting)).toEqual([true, true, true, false]);
+    expect(await first).toBe('stored');
+    expect(await Promise.all(waiting)).toEqual(['stored', 'stored', 'stored', 'dropped']);
     expect((await rows('dl-cap')).map((r) => r.Detail)).toEqual(['case 1', 'case 2', 'case 3', 'case 4']);
+  });
+
+  it("keeps a payload's first 4 KiB, its size and sha256, and stops at the node's allowance", async () => {
+    let allowed = 3 * 6000;
+    const sink = createDeadLetterSink({
+      client,
+      logger: quiet,
+      allowance: (_node, bytes) => (allowed -= bytes) >= 0,
+    });
+    const big = Buffer.alloc(1024 * 1024, 9);
+    const outcomes = [];
+    for (let i = 0; i < 5; i++) outcomes.push(await sink.add({ ...letter('dl-big', i), payload: big }));
+    await sink.drain();
+    expect(outcomes).toEqual(['stored', 'stored', 'stored', 'over-quota', 'over-quota']);
+    const rs = await client.query({
+      query: `SELECT length(PayloadBase64) AS b64, PayloadBytes, PayloadSha256 FROM ${TABLES.deadLetters} WHERE NodeName = 'dl-big'`,
+      format: 'JSONEachRow',
+    });
+    const got = await rs.json<{ b64: number; PayloadBytes: number; PayloadSha256: string }>();
+    expect(got.map((r) => [Number(r.b64), Number(r.PayloadBytes)])).toEqual(Array(3).fill([5464, big.length]));
+    expect(got[0]!.PayloadSha256).toBe(createHash('sha256').update(big).digest('hex'));
   });
 });

@@ -20,7 +20,6 @@ import { BATCH_TABLES, TABLES } from '../storage/tables.js';
 import { insertText } from '../storage/insert.js';
 import { batchKeyString, groupToken, keyTuples, type BatchKey } from './batch-key.js';
 import { isRowError } from './storage-errors.js';
-import { createDeadLetterSink, type DeadLetter } from './dead-letters.js';
 
 export type SubmitOutcome = 'stored' | 'duplicate';
 
@@ -53,12 +52,7 @@ export interface Writer {
    */
   waitForRoom(): Promise<void>;
   state(): WriterState;
-  /**
-   * Stores a rejected message's row (dead-letters.ts: group-committed, best effort); resolves true
-   * once stored, false when dropped.
-   */
-  deadLetter(d: DeadLetter): Promise<boolean>;
-  /** Flushes what is queued (retrying while ClickHouse fails, up to `timeoutMs`) and the dead letters, then stops. */
+  /** Flushes what is queued (retrying while ClickHouse fails, up to `timeoutMs`), then stops. */
   close(timeoutMs?: number): Promise<void>;
   /** Stops at once: timers cleared, queued batches rejected (they were never acknowledged). */
   abort(): void;
@@ -86,7 +80,6 @@ export function createWriter(deps: WriterDeps): Writer {
   const { client, options: o, logger } = deps;
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? defaultSleep;
-  const deadLetters = createDeadLetterSink({ client, logger });
 
   const pending = new Map<string, Entry>();
   const inFlight = new Map<string, Entry>();
@@ -339,7 +332,6 @@ export function createWriter(deps: WriterDeps): Writer {
         ...st,
       };
     },
-    deadLetter: (d) => deadLetters.add(d),
     async close(timeoutMs = 10_000) {
       closed = true;
       startFlush();
@@ -356,7 +348,6 @@ export function createWriter(deps: WriterDeps): Writer {
       ]);
       clearTimeout(t);
       if (expired) this.abort();
-      await deadLetters.drain();
     },
     abort() {
       aborted = true;

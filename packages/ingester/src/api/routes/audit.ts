@@ -3,8 +3,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AuditLog } from '../../auth/audit-log.js';
 import { timeRange } from '../time-range.js';
+import { TimeParam } from '../schemas.js';
 
-const TimeParam = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ format: 'date-time' })]);
 export const AuditQuery = Type.Object(
   {
     from: Type.Optional(TimeParam),

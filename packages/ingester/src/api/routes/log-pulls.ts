@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { LOG_LEVEL_NAMES, type PullFilter } from '@edge-telemetry/protocol';
+import { LOG_LEVEL_NAMES, limits, type PullFilter } from '@edge-telemetry/protocol';
 import { IngesterError } from '../../errors.js';
 import type { PullCoordinator } from '../../pull/coordinator.js';
 import { splitPulledLine } from '../../pull/line-rows.js';
@@ -20,9 +20,12 @@ export interface LogPullRouteDeps {
   now?: () => number;
 }
 
-const TimeValue = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], {
-  description: 'Epoch ms, ISO-8601, or a duration back from now (2h, 30m).',
-});
+const TimeValue = Type.Union(
+  [Type.Integer({ minimum: 0, maximum: limits.maxTimestampMs }), Type.String({ minLength: 1, maxLength: 64 })],
+  {
+    description: 'Epoch ms, ISO-8601, or a duration back from now (2h, 30m).',
+  },
+);
 const Level = Type.Union(LOG_LEVEL_NAMES.map((l) => Type.Literal(l)));
 
 export const CreatePullBody = Type.Object(

@@ -23,12 +23,18 @@ import {
 } from '../schemas.js';
 import { fleetOverview, listNodes, metricSeries, searchLogs, seriesSource, topTemplates } from '../queries.js';
 import { chooseStep, timeRange } from '../time-range.js';
+import type { NodeQuotas } from '../../quotas/node-quotas.js';
 
 export interface TelemetryRouteDeps {
   client: ClickHouseClient;
   onlineWindowS: number;
+  /** What this ingester dropped per node for the quotas, shown with the nodes and the fleet. */
+  quotas?: Pick<NodeQuotas, 'drops'>;
   now?: () => number;
 }
+
+/** Nodes with quota drops listed in the fleet answer. */
+const FLEET_QUOTA_ROWS = 100;
 
 export const API_LIMITS = {
   metricsDefaultSpanMs: 3_600_000,
@@ -55,7 +61,14 @@ export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRoute
         response: { 200: NodesResponse, ...errors },
       },
     },
-    async () => listNodes(deps.client, now(), deps.onlineWindowS),
+    async () => {
+      const rows = await listNodes(deps.client, now(), deps.onlineWindowS);
+      const drops = new Map((deps.quotas?.drops() ?? []).map(({ node, ...d }) => [node, d]));
+      return rows.map((r) => {
+        const d = drops.get(r.node);
+        return d ? { ...r, quotaDrops: d } : r;
+      });
+    },
   );
 
   app.get<{ Params: NodeParamsT; Querystring: MetricsQueryT }>(
@@ -176,7 +189,8 @@ export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRoute
         defaultSpanMs: 86_400_000,
         maxSpanMs: API_LIMITS.metricsMaxSpanMs,
       });
-      return fleetOverview(deps.client, { ...range, now: now(), onlineWindowS: deps.onlineWindowS });
+      const fleet = await fleetOverview(deps.client, { ...range, now: now(), onlineWindowS: deps.onlineWindowS });
+      return { ...fleet, quotaDrops: deps.quotas?.drops(FLEET_QUOTA_ROWS) ?? [] };
     },
   );
 }

@@ -4,6 +4,7 @@ import { migration0003 } from './0003_log_pulls.js';
 import { migration0004 } from './0004_api_tokens.js';
 import { migration0005 } from './0005_batch_references.js';
 import { migration0006 } from './0006_passthrough_rollup.js';
+import { migration0007 } from './0007_capabilities_and_quotas.js';
 import type { Migration } from './types.js';
 
 /** Every schema version in order; append, never edit an applied one. */
@@ -14,5 +15,6 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0004,
   migration0005,
   migration0006,
+  migration0007,
 ];
 export type { Migration, MigrationContext } from './types.js';

@@ -1,0 +1,85 @@
+/**
+ * Issue 16: per-node quotas at the ingester. The tester filled a 64 MiB data directory with 60 x 1 MB
+ * random payloads to one node's batch topic; now a dead letter keeps a 4 KiB prefix with the
+ * payload's size and sha256, a node's dead-letter bytes stop at its daily allowance, its bytes per
+ * second at its byte quota, and another node's rejections are still stored.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topics } from '@edge-telemetry/protocol';
+import { TABLES } from '@edge-telemetry/ingester';
+import { haveMosquitto } from '../support/mosquitto.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
+
+const ALLOWANCE = 64 * 1024;
+
+describe.runIf(haveMosquitto())('per-node quotas (Mosquitto, ingester on embedded ClickHouse)', () => {
+  let s: Stack;
+  let noisy: MqttClient;
+  let other: MqttClient;
+
+  beforeAll(async () => {
+    s = await startStack({
+      ingester: {
+        // Small enough for a test to cross: 4 MiB/s after an 8 MiB burst, 64 KiB of dead letters a day.
+        quotas: { bytesPerSecond: 4 * 1024 * 1024, byteBurst: 8 * 1024 * 1024, deadLetterBytesPerDay: ALLOWANCE },
+      },
+    });
+    noisy = await mqtt.connectAsync(s.broker.url, { clientId: 'gw-noisy', protocolVersion: 4 });
+    other = await mqtt.connectAsync(s.broker.url, { clientId: 'gw-other', protocolVersion: 4 });
+  });
+  afterAll(async () => {
+    await noisy?.endAsync(true);
+    await other?.endAsync(true);
+    await s?.close();
+  });
+
+  const deadLetters = async (node: string) => {
+    const rs = await s.clickhouse.query({
+      query: `SELECT PayloadBytes, length(PayloadBase64) + length(Topic) + length(Detail) + length(NodeName) + length(ReasonCode) AS RowBytes, PayloadSha256
+        FROM ${TABLES.deadLetters} WHERE NodeName = {node:String}`,
+      query_params: { node },
+      format: 'JSONEachRow',
+    });
+    return rs.json<{ PayloadBytes: number; RowBytes: number; PayloadSha256: string }>();
+  };
+
+  it('stores capped dead letters up to the allowance, drops the rest and the bytes over the rate, counted per node', async () => {
+    const payloads = Array.from({ length: 60 }, () => randomBytes(1_000_000));
+    for (const p of payloads) await noisy.publishAsync(topics.batch('gw-noisy'), p, { qos: 1 });
+    await other.publishAsync(topics.batch('gw-other'), Buffer.from('garbage from another node'), { qos: 1 });
+    await waitFor('the other node’s dead letter', async () => (await deadLetters('gw-other')).length === 1);
+    // Every message is accounted for: dropped at the byte quota, or stored as a dead letter, or over the allowance.
+    const { drops, rows } = await waitFor('all 60 payloads accounted for', async () => {
+      const d = s.ingester
+        .stats()
+        .quotas.drops()
+        .find((x) => x.node === 'gw-noisy');
+      const r = await deadLetters('gw-noisy');
+      return d && r.length + d.deadLetters + d.messages === 60 ? { drops: d, rows: r } : undefined;
+    });
+    // Each row: the first 4 KiB (base64), the size and the digest of a 1 MB payload.
+    expect(rows.every((r) => Number(r.PayloadBytes) === 1_000_000 && Number(r.RowBytes) < 6000)).toBe(true);
+    const digests = new Set(payloads.map((p) => createHash('sha256').update(p).digest('hex')));
+    expect(rows.every((r) => digests.has(r.PayloadSha256))).toBe(true);
+    expect(rows.reduce((n, r) => n + Number(r.RowBytes), 0)).toBeLessThanOrEqual(ALLOWANCE);
+    expect(rows.length).toBeGreaterThan(5);
+    // 60 MB in well under the 8 MiB burst + 4 MiB/s: most were dropped at the byte quota, the
+    // admitted ones beyond the allowance were not stored; all of it counted for this node alone.
+    expect(drops.messages).toBeGreaterThan(30);
+    expect(drops.deadLetters).toBeGreaterThan(0);
+    expect(
+      s.ingester
+        .stats()
+        .quotas.drops()
+        .map((d) => d.node),
+    ).toEqual(['gw-noisy']);
+    const nodes = (await (await s.call('/api/v1/nodes')).json()) as { node: string; quotaDrops?: unknown }[];
+    expect(nodes.find((n) => n.node === 'gw-noisy')).toBeUndefined(); // never sent a status or a batch
+    const metrics = await (await fetch(`${s.api}/metrics`)).text();
+    expect(metrics).toMatch(/et_ingester_dead_letters_over_quota_total\{node="gw-noisy"\} [1-9]/);
+    expect(metrics).toMatch(/et_ingester_quota_dropped_bytes_total\{node="gw-noisy"\} [1-9]/);
+  }, 120_000);
+});
