@@ -19,6 +19,8 @@ export const TABLES = {
   deadLetters: 'et_dead_letters',
   /** Keyframe bodies that later batches of the same node are compressed against (migration 5). */
   references: 'et_batch_references',
+  /** Which group of which ingester stores each batch, with its insert texts (migration 8; writer/claims.ts). */
+  claims: 'et_batch_claims',
   /** Log pulls: a row per state change (migration 3). */
   pulls: 'et_log_pulls',
   /** The lines of log pulls, kept a day so several engineers read one pull without asking the node again. */
@@ -129,6 +131,7 @@ export const COLUMNS = {
     'PayloadSha256',
   ],
   references: ['NodeName', 'Epoch', 'Seq', 'BodyBase64', 'StoredAt'],
+  claims: ['NodeName', 'Epoch', 'Seq', 'GroupToken', 'ClaimedAt', 'Body'],
   pulls: [
     'PullId',
     'NodeName',

@@ -2,7 +2,9 @@
  * Coalesces decoded batches from many nodes into large inserts per table and tells each batch's
  * submitter when ClickHouse has accepted all of its rows.
  *
- * Order inside one flush: look the group's keys up in the ledger (duplicates are answered at
+ * Order inside one flush: look the group's keys up in the ledger and the claims (batches stored
+ * are answered at once; batches another group claimed first are stored by finishing that group),
+ * claim the rest and keep those this claim won (claims.ts: how several ingesters store a batch
  * once), insert every data table with one deduplication token for the group, insert the ledger
  * rows last. A batch in the ledger therefore has all its rows stored. A failed insert is retried
  * with the same token, so ClickHouse drops a part it already has. An insert ClickHouse refuses
@@ -15,10 +17,11 @@ import type { WriterConfig } from './options.js';
 import { IngesterError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BatchMeta } from '../storage/rows.js';
-import { batchToText, type BatchText } from '../storage/batch-text.js';
-import { BATCH_TABLES, TABLES } from '../storage/tables.js';
+import { batchToText } from '../storage/batch-text.js';
+import { BATCH_TABLES } from '../storage/tables.js';
 import { insertText } from '../storage/insert.js';
-import { batchKeyString, groupToken, keyTuples, type BatchKey } from './batch-key.js';
+import { batchKeyString, groupToken, type BatchKey } from './batch-key.js';
+import { insertClaims, keyStates, ownedBy, type KeyState, type Member } from './claims.js';
 import { isRowError } from './storage-errors.js';
 
 export type SubmitOutcome = 'stored' | 'duplicate';
@@ -58,8 +61,7 @@ export interface Writer {
   abort(): void;
 }
 
-interface Entry extends BatchText {
-  key: BatchKey;
+interface Entry extends Member {
   firstAt: number;
   promise: Promise<SubmitOutcome>;
   resolve: (o: SubmitOutcome) => void;
@@ -165,19 +167,28 @@ export function createWriter(deps: WriterDeps): Writer {
   }
 
   function release(e: Entry): void {
-    inFlight.delete(batchKeyString(e.key));
+    const k = batchKeyString(e.key);
+    inFlight.delete(k);
+    pending.delete(k);
     counts.rows -= e.rowCount;
     counts.bytes -= e.bytes;
     for (const t of BATCH_TABLES) counts.tableRows.set(t, (counts.tableRows.get(t) ?? 0) - e.rows[t]);
   }
 
-  async function knownKeys(keys: readonly BatchKey[]): Promise<Set<string>> {
-    const rs = await client.query({
-      query: `SELECT NodeName, Epoch, Seq FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN (${keyTuples(keys)})`,
-      format: 'JSONCompactEachRow',
-    });
-    const rows = await rs.json<[string, number | string, number | string]>();
-    return new Set(rows.map(([node, epoch, seq]) => batchKeyString({ node, epoch: Number(epoch), seq: Number(seq) })));
+  /** The queued batch with this key, if any (a copy may be queued while another group stores it). */
+  function queued(key: BatchKey): Entry | undefined {
+    const k = batchKeyString(key);
+    return inFlight.get(k) ?? pending.get(k);
+  }
+
+  /** Answers the queued copy of a batch that is now in ClickHouse. */
+  function settle(key: BatchKey, outcome: SubmitOutcome): void {
+    const e = queued(key);
+    if (!e) return;
+    release(e);
+    if (outcome === 'stored') st.batchesStored++;
+    else st.batchesDuplicate++;
+    e.resolve(outcome);
   }
 
   /** ClickHouse answered (accepted or refused the rows): it is reachable again. */
@@ -233,7 +244,7 @@ export function createWriter(deps: WriterDeps): Writer {
    * tables before it already hold the whole group's rows), until the refused batch stands alone.
    * False once aborted.
    */
-  async function storeGroup(group: readonly Entry[], from: number): Promise<boolean> {
+  async function storeGroup(group: readonly Member[], from: number, outcome: SubmitOutcome): Promise<boolean> {
     const token = groupToken(group.map((e) => e.key));
     for (let i = from; i < BATCH_TABLES.length; i++) {
       const table = BATCH_TABLES[i]!;
@@ -243,24 +254,24 @@ export function createWriter(deps: WriterDeps): Writer {
       if (step === undefined) return false;
       if (!step.ok) {
         if (group.length === 1) {
-          refuse(group[0]!, table, step.refused);
+          refuse(group[0]!.key, table, step.refused);
           return true;
         }
         const half = Math.ceil(group.length / 2);
-        return (await storeGroup(group.slice(0, half), i)) && (await storeGroup(group.slice(half), i));
+        return (
+          (await storeGroup(group.slice(0, half), i, outcome)) && (await storeGroup(group.slice(half), i, outcome))
+        );
       }
       if (table !== 'ledger') st.rowsInserted += group.reduce((n, e) => n + e.rows[table], 0);
     }
     st.inserts++;
-    for (const e of group) {
-      release(e);
-      st.batchesStored++;
-      e.resolve('stored');
-    }
+    for (const e of group) settle(e.key, outcome);
     return true;
   }
 
-  function refuse(e: Entry, table: string, err: Error): void {
+  function refuse(key: BatchKey, table: string, err: Error): void {
+    const e = queued(key);
+    if (!e) return;
     release(e);
     st.batchesRefused++;
     logger.error(
@@ -277,22 +288,76 @@ export function createWriter(deps: WriterDeps): Writer {
     e.reject(new IngesterError('ET_ERR_STORAGE_REJECTED', `${table}: ${err.message}`.slice(0, 4096)));
   }
 
+  /** Where the keys stand (stored, or claimed first by which group); undefined once aborted. */
+  async function states(keys: readonly BatchKey[], what: string): Promise<KeyState | undefined> {
+    const r = await withRetry(what, () => keyStates(client, keys));
+    if (r === undefined) return undefined;
+    // A lookup refused for its keys cannot happen (they match the protocol's patterns); were it
+    // to, the batches are inserted as if none were stored: a duplicate row is the lesser harm next
+    // to acknowledging a batch that was never stored.
+    return r.ok ? r.value : { stored: new Set(), owner: new Map() };
+  }
+
+  /**
+   * Stores the batches among `group` that another group claimed first, by finishing each such
+   * group from its claims (its own tokens, so what it already inserted is dropped as a duplicate),
+   * and answers their queued copies here. Returns the rest; undefined once aborted.
+   */
+  async function finishOthers(
+    group: readonly Entry[],
+    owner: ReadonlyMap<string, string>,
+  ): Promise<Entry[] | undefined> {
+    const others = new Set(group.flatMap((e) => owner.get(batchKeyString(e.key)) ?? []));
+    for (const token of others) {
+      const members = await withRetry('read claims', () => ownedBy(client, token));
+      if (members === undefined) return undefined;
+      if (members.ok && !(await storeGroup(members.value, 0, 'duplicate'))) return undefined;
+    }
+    const rest: Entry[] = [];
+    for (const e of group) {
+      const k = batchKeyString(e.key);
+      if (!owner.has(k)) rest.push(e);
+      else if (queued(e.key) === e) {
+        // Its claim went (past the claims' TTL) between the two reads: the next flush decides again.
+        inFlight.delete(k);
+        pending.set(k, e);
+      }
+    }
+    return rest;
+  }
+
   async function flushLoop(): Promise<void> {
     while (pending.size > 0 && !aborted) {
-      let group = takeGroup();
-      const known = await withRetry('ledger lookup', () => knownKeys(group.map((e) => e.key)));
-      if (known === undefined) return;
-      // A lookup refused for its keys cannot happen (they match the protocol's patterns); were it
-      // to, the group is inserted as if none were stored: a duplicate row is the lesser harm next
-      // to acknowledging a batch that was never stored.
-      const seen = known.ok ? known.value : new Set<string>();
-      for (const e of group.filter((g) => seen.has(batchKeyString(g.key)))) {
-        release(e);
-        st.batchesDuplicate++;
-        e.resolve('duplicate');
+      let group: Entry[] | undefined = takeGroup();
+      const before = await states(
+        group.map((e) => e.key),
+        'ledger lookup',
+      );
+      if (before === undefined) return;
+      for (const e of group) if (before.stored.has(batchKeyString(e.key))) settle(e.key, 'duplicate');
+      group = await finishOthers(
+        group.filter((e) => !before.stored.has(batchKeyString(e.key))),
+        before.owner,
+      );
+      if (group === undefined) return;
+      if (group.length > 0) {
+        const token = groupToken(group.map((e) => e.key));
+        const claimed = await withRetry('claim', () => insertClaims(client, token, group as Entry[], now()));
+        if (claimed === undefined) return;
+        const after = await states(
+          group.map((e) => e.key),
+          'claim check',
+        );
+        if (after === undefined) return;
+        for (const e of group) if (after.stored.has(batchKeyString(e.key))) settle(e.key, 'duplicate');
+        // Copies another ingester claimed first: its group stores them.
+        const lost = new Map([...after.owner].filter(([, t]) => t !== token));
+        group = await finishOthers(
+          group.filter((e) => !after.stored.has(batchKeyString(e.key))),
+          lost,
+        );
+        if (group === undefined || (group.length > 0 && !(await storeGroup(group, 0, 'stored')))) return;
       }
-      group = group.filter((g) => !seen.has(batchKeyString(g.key)));
-      if (group.length > 0 && !(await storeGroup(group, 0))) return;
       wakeWaiters();
     }
   }

@@ -119,7 +119,8 @@ describe('migration 6: pass-through hourly rollup', () => {
   });
 
   it('replaces the version-2 table and view, and a second run is a no-op', async () => {
-    expect((await migrate(client, { retention })).applied).toEqual([6, 7]);
+    const upTo6 = MIGRATIONS.filter((m) => m.version <= 6);
+    expect((await migrate(client, { retention }, upTo6)).applied).toEqual([6]);
     // Unmerged rows are what a reader meets after any insert: the query must aggregate them itself.
     await client.command({ query: `SYSTEM STOP MERGES ${TABLES.metricsHourly}` });
     await insert(TABLES.metrics, after);
@@ -128,7 +129,7 @@ describe('migration 6: pass-through hourly rollup', () => {
     const counted = await countRollup();
     expect(counted).toBe(rows.reduce((n, row) => n + (row[5] as number), 0));
 
-    expect(await migrate(client, { retention })).toEqual({ applied: [], retentionChanged: [] });
+    expect(await migrate(client, { retention }, upTo6)).toEqual({ applied: [], retentionChanged: [] });
     expect(await countRollup()).toBe(counted);
     const names = (await query<[string]>(`SELECT name FROM system.tables WHERE database = currentDatabase()`)).map(
       ([n]) => n,

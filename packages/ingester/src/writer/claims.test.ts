@@ -1,0 +1,132 @@
+/**
+ * Two writers (two ingesters) on one engine, each on its own connection that a test can stall at
+ * a chosen statement, so the interleavings that stored batches twice happen on command:
+ * - one dies with its group half inserted, and its in-flight insert lands after the other has
+ *   taken over (a killed ingester's request the server completes);
+ * - both hold a copy of a batch (the node sent it again), in different groups.
+ * Every batch must end up in every table exactly once.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Batch } from '@edge-telemetry/protocol';
+import { resolveConfig } from '../config/load.js';
+import { createClickHouseClient } from '../storage/client.js';
+import { migrate } from '../storage/migrate.js';
+import { TABLES } from '../storage/tables.js';
+import type { Logger } from '../logger.js';
+import { sampleBatch } from '../../../../test/support/batches.js';
+import { faultSwitch, type FaultSwitch } from '../../../../test/support/clickhouse.js';
+import { waitFor } from '../../../../test/support/wait.js';
+import { createWriter, type Writer } from './writer.js';
+import { claimBody, parseClaimBody } from './claims.js';
+import { batchToText } from '../storage/batch-text.js';
+
+const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+const meta = (id: string) => ({ receivedAt: Date.now(), wireBytes: 1000, ingesterId: id });
+
+describe('claims: two writers on one engine store each batch once', () => {
+  let dir: string;
+  const faults = { a: faultSwitch(), b: faultSwitch() };
+  const clients: Record<'a' | 'b', ClickHouseClient> = {} as Record<'a' | 'b', ClickHouseClient>;
+  const options = { ...resolveConfig(undefined, {}).writer, flushIntervalMs: 10, retryMinMs: 10, retryMaxMs: 50 };
+  const writer = (who: 'a' | 'b'): Writer => createWriter({ client: clients[who], options, logger: quiet });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'et-claims-'));
+    for (const who of ['a', 'b'] as const)
+      clients[who] = createClickHouseClient({ dataDir: dir, wrapConnection: (c) => faults[who].wrap(c) });
+    await migrate(clients.b, { retention: resolveConfig(undefined, {}).retention });
+  });
+  afterAll(async () => {
+    for (const c of Object.values(clients)) await c.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const count = async (table: string, node: string) =>
+    Number(
+      (
+        await (
+          await clients.b.query({
+            query: `SELECT count() AS n FROM ${table} WHERE NodeName = {node:String}`,
+            query_params: { node },
+            format: 'JSONEachRow',
+          })
+        ).json<{ n: string }>()
+      )[0]?.n,
+    );
+  /** Each batch's rows once in every table, and once in the ledger. */
+  async function expectOnce(node: string, batches: readonly Batch[]): Promise<void> {
+    const sum = (f: (b: Batch) => number) => batches.reduce((n, b) => n + f(b), 0);
+    expect(await count(TABLES.ledger, node)).toBe(batches.length);
+    expect(await count(TABLES.metrics, node)).toBe(sum((b) => b.metrics.length));
+    expect(await count(TABLES.logs, node)).toBe(sum((b) => b.logs.length));
+    expect(await count(TABLES.templates, node)).toBe(sum((b) => b.templates.length));
+    expect(await count(TABLES.events, node)).toBe(sum((b) => b.events.length));
+    expect(await count(TABLES.drops, node)).toBe(sum((b) => b.drops.length));
+    expect(await count(TABLES.health, node)).toBe(batches.length);
+  }
+  const stalledAt = async (sw: FaultSwitch) =>
+    waitFor('the writer to reach the stalled statement', () => sw.refused > 0);
+
+  it('finishes the half-inserted group of a writer that died, once, even when its last insert lands late', async () => {
+    const node = 'claims-dead';
+    const batches = [1, 2, 3, 4].map((seq) => sampleBatch({ node, seq }));
+    const a = writer('a');
+    faults.a.set('stall', /INSERT INTO et_log_templates/);
+    for (const b of batches) void a.submit(b, meta('a')).catch(() => undefined);
+    await stalledAt(faults.a);
+    // a's metrics and logs are in, its templates insert is on its way: it dies.
+    a.abort();
+    expect(await count(TABLES.metrics, node)).toBeGreaterThan(0);
+    expect(await count(TABLES.ledger, node)).toBe(0);
+
+    // The node sends one of them again; it reaches b, which finishes a's whole group.
+    const b = writer('b');
+    expect(await b.submit(batches[1] as Batch, meta('b'))).toBe('duplicate');
+    await expectOnce(node, batches);
+    // a's insert that was on its way reaches the server now, under the same token: dropped.
+    faults.a.set('ok');
+    await waitFor('the late insert to finish', async () => faults.a.mode === 'ok');
+    await new Promise((r) => setTimeout(r, 200));
+    await expectOnce(node, batches);
+    await b.close();
+  });
+
+  it('stores a batch once when two writers hold copies of it in different groups', async () => {
+    const node = 'claims-twice';
+    const shared = sampleBatch({ node, seq: 1 });
+    const onlyA = sampleBatch({ node, seq: 2 });
+    const onlyB = sampleBatch({ node, seq: 3 });
+    const a = writer('a');
+    const b = writer('b');
+    // a looks both up (not stored, not claimed) and stops before claiming them.
+    faults.a.refused = 0;
+    faults.a.set('stall', /INSERT INTO et_batch_claims/);
+    const fromA = [a.submit(shared, meta('a')), a.submit(onlyA, meta('a'))];
+    await stalledAt(faults.a);
+    // b claims its copy and the other batch first, and stops before its first data insert.
+    faults.b.refused = 0;
+    faults.b.set('stall', /INSERT INTO et_metric_summaries/);
+    const fromB = [b.submit(shared, meta('b')), b.submit(onlyB, meta('b'))];
+    await stalledAt(faults.b);
+    // a claims too, finds the shared batch claimed by b's group, stores that group, then its own.
+    faults.a.set('ok');
+    expect(await Promise.all(fromA)).toEqual(['duplicate', 'stored']);
+    // b goes on: every insert it makes now is one a already made under b's tokens.
+    faults.b.set('ok');
+    expect(await Promise.all(fromB)).toEqual(['stored', 'stored']);
+    await expectOnce(node, [shared, onlyA, onlyB]);
+    await a.close();
+    await b.close();
+  });
+
+  it("keeps a batch's texts intact through its claim", () => {
+    const batch = sampleBatch({ node: 'claims-body', seq: 7, logs: 30 });
+    (batch.logs[0] as { message: string }).message = 'servéd ☃ "quoted" \\ tab\t new\nline 漢字';
+    const t = batchToText(batch, meta('a'));
+    expect(parseClaimBody(claimBody(t))).toEqual(t);
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * Claims (migration 8): which group stores each batch, so that several ingesters on one shared
+ * subscription store a batch exactly once. Without them, two things went wrong with ingester
+ * processes on one ClickHouse (test/clickhouse-http/scale-out.test.ts):
+ * - a node sends a batch again while the first copy is still queued in another ingester (its ack
+ *   was late: an overload, a ClickHouse outage): both copies miss the ledger and both are
+ *   inserted, each in its own group under its own token;
+ * - an ingester dies between a group's first insert and its ledger rows: the tables it reached
+ *   hold the group, and the batches, sent again, are inserted again into them.
+ * A group now claims its batches first (a row each, with the batch's insert texts), reads the
+ * claims back, and inserts only the batches whose first claim is its own. A batch first claimed
+ * by another group is stored by finishing that group: its texts are here, its tokens derive from
+ * its batches, so an insert the other ingester already made is dropped by ClickHouse as a
+ * duplicate and one it did not make is made now, whether that ingester is alive or dead.
+ * Costs a claims insert (about a third of the group's text, base64) and a read per flush.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { TABLES, BATCH_TABLES, type BatchTable } from '../storage/tables.js';
+import { insertRows } from '../storage/insert.js';
+import type { BatchText } from '../storage/batch-text.js';
+import { batchKeyString, keyTuples, type BatchKey } from './batch-key.js';
+
+/** A batch as a group stores it: its identity and its insert texts. */
+export interface Member extends BatchText {
+  key: BatchKey;
+}
+
+/**
+ * The texts of a batch in one string: a JSON line of row counts and text lengths, then the texts
+ * in BATCH_TABLES order; base64, so it travels as a plain string in any insert format.
+ */
+export function claimBody(t: BatchText): string {
+  const head = { rows: t.rows, lengths: BATCH_TABLES.map((table) => t.text[table].length) };
+  return Buffer.from(JSON.stringify(head) + '\n' + BATCH_TABLES.map((table) => t.text[table]).join('')).toString(
+    'base64',
+  );
+}
+
+export function parseClaimBody(body: string): BatchText {
+  const all = Buffer.from(body, 'base64').toString('utf8');
+  const nl = all.indexOf('\n');
+  const head = JSON.parse(all.slice(0, nl)) as { rows: Record<BatchTable, number>; lengths: number[] };
+  const text = {} as Record<BatchTable, string>;
+  let at = nl + 1;
+  let bytes = 0;
+  BATCH_TABLES.forEach((table, i) => {
+    const n = head.lengths[i] ?? 0;
+    text[table] = all.slice(at, at + n);
+    at += n;
+    bytes += n;
+  });
+  const rowCount = BATCH_TABLES.reduce((sum, table) => (table === 'ledger' ? sum : sum + (head.rows[table] ?? 0)), 0);
+  return { text, rows: head.rows, rowCount, bytes };
+}
+
+/** Claims `members` for the group `token` (retried under the same deduplication token). */
+export function insertClaims(
+  client: ClickHouseClient,
+  token: string,
+  members: readonly Member[],
+  at: number,
+): Promise<void> {
+  return insertRows(
+    client,
+    'claims',
+    members.map((m) => [m.key.node, m.key.epoch, m.key.seq, token, at, claimBody(m)]),
+    token,
+  );
+}
+
+export interface KeyState {
+  /** Batches in the ledger: stored. */
+  stored: Set<string>;
+  /** For the others: the group that claimed each first. */
+  owner: Map<string, string>;
+}
+
+/** Where each of `keys` stands: in the ledger, or claimed first by which group (absent: neither). */
+export async function keyStates(client: ClickHouseClient, keys: readonly BatchKey[]): Promise<KeyState> {
+  const tuples = keyTuples(keys);
+  const rs = await client.query({
+    query: `SELECT NodeName, Epoch, Seq, '' AS Owner FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN (${tuples})
+      UNION ALL
+      SELECT NodeName, Epoch, Seq, argMin(GroupToken, _block_number) FROM ${TABLES.claims}
+      WHERE (NodeName, Epoch, Seq) IN (${tuples}) GROUP BY NodeName, Epoch, Seq`,
+    format: 'JSONCompactEachRow',
+  });
+  const state: KeyState = { stored: new Set(), owner: new Map() };
+  for (const [node, epoch, seq, owner] of await rs.json<[string, number | string, number | string, string]>()) {
+    const k = batchKeyString({ node, epoch: Number(epoch), seq: Number(seq) });
+    if (owner === '') state.stored.add(k);
+    else state.owner.set(k, owner);
+  }
+  // A stored batch needs no owner.
+  for (const k of state.stored) state.owner.delete(k);
+  return state;
+}
+
+/** The batches group `token` claimed and owns (claimed first), with their texts. */
+export async function ownedBy(client: ClickHouseClient, token: string): Promise<Member[]> {
+  const rs = await client.query({
+    query: `SELECT NodeName, Epoch, Seq, anyIf(Body, GroupToken = {token:String}) AS Body FROM ${TABLES.claims}
+      WHERE (NodeName, Epoch, Seq) IN (SELECT NodeName, Epoch, Seq FROM ${TABLES.claims} WHERE GroupToken = {token:String})
+      GROUP BY NodeName, Epoch, Seq
+      HAVING argMin(GroupToken, _block_number) = {token:String}`,
+    query_params: { token },
+    format: 'JSONCompactEachRow',
+  });
+  return (await rs.json<[string, number | string, number | string, string]>()).map(([node, epoch, seq, body]) => ({
+    key: { node, epoch: Number(epoch), seq: Number(seq) },
+    ...parseClaimBody(body),
+  }));
+}

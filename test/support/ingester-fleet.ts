@@ -1,0 +1,236 @@
+/**
+ * Scale-out as deployed: N ingester processes (the bin, CLICKHOUSE_URL) on one MQTT shared
+ * subscription of a real Mosquitto, all writing to one ClickHouse over HTTP (the test server in
+ * its own process), with a watcher that sees every ack as the nodes do. Used by the scale-out
+ * test and the fleet benches; the load comes from the CLI simulator or the caller.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { decodeAck } from '@edge-telemetry/protocol';
+import { TABLES } from '@edge-telemetry/ingester';
+import { spawnClickHouseHttp, type ClickHouseHttpProcess } from './clickhouse-http/spawn.js';
+import { startMosquitto, type Mosquitto } from './mosquitto.js';
+import { startIngesterBin, type RunningProcess } from './processes.js';
+import { waitFor } from './wait.js';
+
+export const FLEET_TOKEN = 'fleet-admin-token-0123456789abcdefghijkl';
+const DATABASE = 'edge_telemetry';
+/**
+ * The tables a batch's data rows go to, by the writer's name. Not the containers table: a
+ * ReplacingMergeTree folds a node's repeated container rows even within one insert.
+ */
+const DATA_TABLES = [
+  ['metrics', TABLES.metrics],
+  ['logs', TABLES.logs],
+  ['templates', TABLES.templates],
+  ['events', TABLES.events],
+  ['health', TABLES.health],
+  ['drops', TABLES.drops],
+] as const;
+const USER = 'edge_telemetry';
+const PASSWORD = 'fleet-password';
+
+export interface FleetIngester {
+  clientId: string;
+  proc: RunningProcess | undefined;
+  api: string;
+}
+
+export interface ExactlyOnce {
+  /** Ledger rows, and distinct (node, epoch, seq) among them. */
+  ledgerRows: number;
+  batches: number;
+  /**
+   * Per data table: rows the stored batches hold (from each batch's claim, where the writer noted
+   * its rows per table), and rows the table holds. A batch stored twice shows as more.
+   */
+  rows: Record<string, { inBatches: number; stored: number }>;
+}
+
+export interface IngesterFleet {
+  dir: string;
+  server: ClickHouseHttpProcess;
+  broker: Mosquitto;
+  ingesters: FleetIngester[];
+  /** A client straight to the server (not through any ingester). */
+  clickhouse: ClickHouseClient;
+  /** When each (node, seq) was first acknowledged, on this machine's clock. */
+  ackedAt: Map<string, number>;
+  start(i: number): Promise<void>;
+  /** SIGKILL: nothing flushed, nothing said to the broker. */
+  kill(i: number): Promise<void>;
+  /** SIGTERM (orderly stop), then started again. */
+  restart(i: number): Promise<void>;
+  /** Resolves once every running ingester's writer has nothing queued (its last groups are in the ledger). */
+  settled(): Promise<void>;
+  /** Ack time minus the batch's sentAt (set when the node sealed it), for each acknowledged batch of nodes LIKE `pattern`. */
+  latenciesMs(pattern: string): Promise<number[]>;
+  /** Every stored batch of nodes LIKE `pattern` (key as in ackedAt) and the ingester that stored it. */
+  storedBy(pattern: string): Promise<Array<{ key: string; ingester: string }>>;
+  /** Call after settled(): a group half inserted is not in the ledger yet, and its rows would count as extra. */
+  exactlyOnce(pattern: string): Promise<ExactlyOnce>;
+  close(): Promise<void>;
+}
+
+export async function startIngesterFleet(o: {
+  ingesters: number;
+  /** Per-ingester config overrides (writer, logLevel, ...). */
+  config?: Record<string, unknown>;
+}): Promise<IngesterFleet> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'et-fleet-'));
+  const server = await spawnClickHouseHttp({
+    dataDir: path.join(dir, 'clickhouse'),
+    databases: [DATABASE],
+    users: { [USER]: PASSWORD },
+  });
+  const broker = await startMosquitto();
+  const url = server.urlFor({ user: USER, password: PASSWORD, database: DATABASE });
+  const clickhouse = createClient({ url, log: { level: ClickHouseLogLevel.OFF } });
+  const ingesters: FleetIngester[] = Array.from({ length: o.ingesters }, (_, i) => ({
+    clientId: `fleet-ingester-${i + 1}`,
+    proc: undefined,
+    api: '',
+  }));
+  const ackedAt = new Map<string, number>();
+  const watcher: MqttClient = await mqtt.connectAsync(broker.url, {
+    protocolVersion: 5,
+    clientId: 'fleet-ack-watcher',
+  });
+  watcher.on('message', (_t, payload) => {
+    const now = Date.now();
+    const ack = decodeAck(payload);
+    if (!ack.ok) return;
+    for (const s of ack.value.seqs) {
+      const k = `${ack.value.node}/${ack.value.epoch}/${s}`;
+      if (!ackedAt.has(k)) ackedAt.set(k, now);
+    }
+  });
+  await watcher.subscribeAsync('et/v1/+/down/ack', { qos: 1 });
+
+  const start = async (i: number) => {
+    const ing = ingesters[i] as FleetIngester;
+    const own = path.join(dir, ing.clientId);
+    await mkdir(own, { recursive: true });
+    const { proc, api } = await startIngesterBin({
+      dir: own,
+      brokerUrl: broker.url,
+      clientId: ing.clientId,
+      token: FLEET_TOKEN,
+      clickhouseUrl: url,
+      config: {
+        ...o.config,
+        mqtt: { url: broker.url, protocolVersion: 5, clientId: ing.clientId, sharedGroup: 'ingest' },
+      },
+    });
+    ing.proc = proc;
+    ing.api = api;
+  };
+  const fleet: IngesterFleet = {
+    dir,
+    server,
+    broker,
+    ingesters,
+    clickhouse,
+    ackedAt,
+    start,
+    async kill(i) {
+      await ingesters[i]?.proc?.stop('SIGKILL');
+    },
+    async restart(i) {
+      await ingesters[i]?.proc?.stop('SIGTERM');
+      await start(i);
+    },
+    async settled() {
+      const idle = async (ing: FleetIngester) => {
+        if (!ing.proc || ing.proc.child.exitCode !== null || ing.proc.child.signalCode !== null) return true;
+        const r = (await (await fetch(`${ing.api}/readyz`)).json()) as { writer: { queuedBatches: number } };
+        return r.writer.queuedBatches === 0;
+      };
+      await waitFor(
+        'the ingesters to store what they hold',
+        async () => (await Promise.all(ingesters.map(idle))).every(Boolean),
+        {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+        },
+      );
+    },
+    async storedBy(pattern) {
+      const rs = await clickhouse.query({
+        query: `SELECT NodeName, Epoch, Seq, IngesterId FROM ${TABLES.ledger} WHERE NodeName LIKE {p:String}`,
+        query_params: { p: pattern },
+        format: 'JSONCompactEachRow',
+      });
+      return (await rs.json<[string, number, number, string]>()).map(([node, epoch, seq, ingester]) => ({
+        key: `${node}/${epoch}/${seq}`,
+        ingester,
+      }));
+    },
+    async latenciesMs(pattern) {
+      const rs = await clickhouse.query({
+        query: `SELECT NodeName, Epoch, Seq, toUnixTimestamp64Milli(NodeSentAt) AS sent FROM ${TABLES.ledger} WHERE NodeName LIKE {p:String}`,
+        query_params: { p: pattern },
+        format: 'JSONCompactEachRow',
+      });
+      const out: number[] = [];
+      for (const [node, epoch, seq, sent] of await rs.json<[string, number, number, string]>()) {
+        const at = ackedAt.get(`${node}/${epoch}/${seq}`);
+        if (at !== undefined) out.push(at - Number(sent));
+      }
+      return out;
+    },
+    async exactlyOnce(pattern) {
+      const one = async (query: string) =>
+        Number(
+          (
+            await (
+              await clickhouse.query({ query, query_params: { p: pattern }, format: 'JSONEachRow' })
+            ).json<{
+              n: string;
+            }>()
+          )[0]?.n,
+        );
+      const mine = 'NodeName LIKE {p:String}';
+      const rows: ExactlyOnce['rows'] = {};
+      for (const [name, table] of DATA_TABLES) {
+        const inBatches = await one(
+          `SELECT sum(JSONExtractUInt(splitByChar('\\n', base64Decode(Body))[1], 'rows', '${name}')) AS n FROM (
+            SELECT argMin(Body, _block_number) AS Body FROM ${TABLES.claims}
+            WHERE ${mine} AND (NodeName, Epoch, Seq) IN (SELECT NodeName, Epoch, Seq FROM ${TABLES.ledger} WHERE ${mine})
+            GROUP BY NodeName, Epoch, Seq)`,
+        );
+        rows[table] = { inBatches, stored: await one(`SELECT count() AS n FROM ${table} WHERE ${mine}`) };
+      }
+      return {
+        ledgerRows: await one(`SELECT count() AS n FROM ${TABLES.ledger} WHERE ${mine}`),
+        batches: await one(`SELECT uniqExact(NodeName, Epoch, Seq) AS n FROM ${TABLES.ledger} WHERE ${mine}`),
+        rows,
+      };
+    },
+    async close() {
+      for (const ing of ingesters) await ing.proc?.stop();
+      await watcher.endAsync();
+      await clickhouse.close();
+      await server.stop();
+      await broker.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    for (let i = 0; i < o.ingesters; i++) await start(i);
+  } catch (err) {
+    await fleet.close();
+    throw err;
+  }
+  return fleet;
+}
+
+/** The q-quantile (0..1) of `xs` by nearest rank. */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] as number;
+}
