@@ -19,6 +19,7 @@ import type { MetricsLog } from './self/log.js';
 import { HostSource } from './sources/host/host-source.js';
 import { CgroupSource } from './sources/cgroup/cgroup-source.js';
 import { DockerSource } from './sources/docker/docker-source.js';
+import { PrometheusSource } from './sources/prometheus/prometheus-source.js';
 import { LogFileSource } from './sources/logfiles/log-file-source.js';
 import { demoFleet } from './sources/demo/fleet-profile.js';
 import { createDemoMetricSource, type DemoSeries } from './sources/demo/demo-metric-source.js';
@@ -105,13 +106,29 @@ export async function buildCollector(
 
   const metricSources: MetricSource[] = [];
   const logSources: LogSource[] = [];
+  // Built before the sources: a Prometheus target's scrape is handed to it when it ends.
+  const downsampler = new Downsampler(config.downsample, { sketches: ddSketchOps, report: drops });
   const { host, cgroup, docker, logFiles, demo } = config.sources;
   if (host.enabled) metricSources.push(new HostSource({ ...host, dataDir: config.dataDir }, deps));
   if (cgroup.enabled) metricSources.push(new CgroupSource(cgroup, deps));
+  let dockerSource: DockerSource | undefined;
   if (docker.enabled) {
-    const source = new DockerSource(docker, deps);
-    source.startEvents((e) => events.post(e));
-    metricSources.push(source);
+    dockerSource = new DockerSource(docker, deps);
+    dockerSource.startEvents((e) => events.post(e));
+    metricSources.push(dockerSource);
+  }
+  if (config.sources.prometheus.enabled) {
+    const listed = dockerSource;
+    // After the Docker source, so that each tick's label discovery sees that tick's container list.
+    metricSources.push(
+      new PrometheusSource(config.sources.prometheus, {
+        ...deps,
+        scrapeIntervalMs: config.scrapeIntervalMs,
+        sink: (source, result) => downsampler.ingest(source, result),
+        containers: listed ? () => listed.listed() : undefined,
+        report: drops,
+      }),
+    );
   }
   if (logFiles.enabled)
     logSources.push(
@@ -218,7 +235,7 @@ export async function buildCollector(
     logSources,
     events,
     containers,
-    downsampler: new Downsampler(config.downsample, { sketches: ddSketchOps, report: drops }),
+    downsampler,
     tiers: { tierMs, roller: new TierRoller([tierMs], ddSketchOps) },
     logs,
     uplink,

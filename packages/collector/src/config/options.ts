@@ -8,6 +8,7 @@ import { DownsampleOptionsSchema } from '../transforms/downsample/options.js';
 import { HostSourceOptionsSchema } from '../sources/host/options.js';
 import { CgroupSourceOptionsSchema } from '../sources/cgroup/options.js';
 import { DockerSourceOptionsSchema } from '../sources/docker/options.js';
+import { PrometheusSourceOptionsSchema } from '../sources/prometheus/options.js';
 import { LogFileSourceOptionsSchema } from '../sources/logfiles/options.js';
 import { LogPipelineOptionsSchema } from '../transforms/logs/options.js';
 import { LogStoreOptionsSchema } from '../store/options.js';
@@ -64,6 +65,12 @@ export const CollectorConfigSchema = Type.Object({
     host: stage(HostSourceOptionsSchema, true, ['dataDir'], 'host metrics source (/proc, statfs of dataDir)'),
     cgroup: stage(CgroupSourceOptionsSchema, true, [], 'cgroup v1/v2 container metrics source'),
     docker: stage(DockerSourceOptionsSchema, false, [], 'Docker Engine API source (metrics and lifecycle events)'),
+    prometheus: stage(
+      PrometheusSourceOptionsSchema,
+      false,
+      [],
+      'Prometheus scrape source (static targets and containers labelled prometheus.io/scrape)',
+    ),
     logFiles: stage(LogFileSourceOptionsSchema, false, ['checkpointPath'], 'json-file and CRI log file source'),
     demo: Type.Object({
       containers: Type.Integer({
@@ -98,8 +105,24 @@ export const collectorConfigSpec: ConfigSpec<typeof CollectorConfigSchema> = {
         `downsample.windowMs (${c.downsample.windowMs}) must be a multiple of scrapeIntervalMs (${c.scrapeIntervalMs}); fix: change one of them`,
       );
     }
+    problems.push(...prometheusProblems(c));
     if (c.uplink.mqtt.reconnectMaxMs < c.uplink.mqtt.reconnectMinMs)
       problems.push('uplink.mqtt.reconnectMaxMs must be >= reconnectMinMs; fix: raise reconnectMaxMs');
     return problems;
   },
 };
+
+/** Target intervals ride on the collector's tick, so each is a multiple of it. */
+function prometheusProblems(c: CollectorConfig): string[] {
+  const p = c.sources.prometheus;
+  const out: string[] = [];
+  const check = (what: string, ms: number | undefined) => {
+    if (ms && ms % c.scrapeIntervalMs !== 0)
+      out.push(
+        `${what} (${ms}) must be a multiple of scrapeIntervalMs (${c.scrapeIntervalMs}); fix: change one of them`,
+      );
+  };
+  check('sources.prometheus.intervalMs', p.intervalMs);
+  p.static.forEach((t, i) => check(`sources.prometheus.static[${i}].intervalMs`, t.intervalMs));
+  return out;
+}

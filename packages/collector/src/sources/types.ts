@@ -13,6 +13,12 @@ export interface Sample {
   /** Node clock, ms. */
   ts: number;
   kind: 'gauge' | 'counter';
+  /**
+   * What tells this series apart besides container and metric (an application's labels or
+   * attributes, e.g. a Prometheus target's `instance` and `job`), sorted by key; absent for
+   * container series.
+   */
+  attrs?: Record<string, string>;
 }
 
 /** What one scrape of a metric source returns. */

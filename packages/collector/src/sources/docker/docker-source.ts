@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createNoopMeter, type Counter, type Meter } from '@opentelemetry/api';
 import type { ContainerEvent, ContainerInfo } from '@edge-telemetry/protocol';
 import type { MetricSource, Sample, ScrapeResult } from '../types.js';
+import type { ListedContainer } from '../prometheus/targets.js';
 import { CollectorError, type CollectorErrorCode } from '../../errors.js';
 import { silentLog, type MetricsLog } from '../../self/log.js';
 import { EngineClient } from './engine-client.js';
@@ -31,6 +32,8 @@ export class DockerSource implements MetricSource {
   /** Last CPU reading per container id: one-shot stats carry no precpu_stats. */
   private readonly cpu = new Map<string, CpuReading>();
   private known: ContainerInfo[] = [];
+  /** The latest list with each container's address, for label discovery (Prometheus targets). */
+  private listedWithAddress: ListedContainer[] = [];
   private failures = 0;
   private nextAttemptAt = 0;
   private readonly abort = new AbortController();
@@ -65,10 +68,15 @@ export class DockerSource implements MetricSource {
       return this.unavailable();
     }
     this.failures = 0;
-    const containers = list.map(toContainerInfo).filter((c): c is ContainerInfo => c !== undefined);
+    const listed = list.flatMap((v) => {
+      const info = toContainerInfo(v);
+      return info ? [{ info, address: containerAddress(v) }] : [];
+    });
+    const containers = listed.map((l) => l.info);
     const current = new Set(containers.map((c) => c.id));
     for (const id of this.cpu.keys()) if (!current.has(id)) this.cpu.delete(id);
     this.known = containers;
+    this.listedWithAddress = listed.map((l) => ({ name: l.info.name, labels: l.info.labels, address: l.address }));
 
     const samples: Sample[] = [];
     const deadline = Date.now() + this.options.scrapeBudgetMs;
@@ -112,6 +120,11 @@ export class DockerSource implements MetricSource {
       });
     }
     return { samples, containers };
+  }
+
+  /** The containers of the latest successful list, with the address each is reached at. */
+  listed(): readonly ListedContainer[] {
+    return this.listedWithAddress;
   }
 
   /**
@@ -198,6 +211,16 @@ export class DockerSource implements MetricSource {
 /** Exponential backoff: initial, 2x, 4x, ... capped. */
 export function backoff(failures: number, initialMs: number, maxMs: number): number {
   return Math.min(maxMs, initialMs * 2 ** Math.min(30, Math.max(0, failures - 1)));
+}
+
+/** The IP of a container's first network that has one (`NetworkSettings.Networks`); none in host network mode. */
+function containerAddress(v: unknown): string | undefined {
+  const networks = (v as { NetworkSettings?: { Networks?: Record<string, { IPAddress?: unknown }> } }).NetworkSettings
+    ?.Networks;
+  if (typeof networks !== 'object' || networks === null) return undefined;
+  for (const n of Object.values(networks))
+    if (typeof n?.IPAddress === 'string' && n.IPAddress !== '') return n.IPAddress;
+  return undefined;
 }
 
 function toContainerInfo(v: unknown): ContainerInfo | undefined {

@@ -2,7 +2,8 @@
  * A stand-in Docker Engine for tests and benchmarks: node:http on a unix socket serving real
  * Engine API stats bodies (fixtures/metrics/docker, see SOURCES.md there) byte for byte, with
  * switches for the awkward cases: a container that vanishes between list and stats (404), engine
- * 500s, a slow engine, and event streams that the test feeds and cuts.
+ * 500s, a slow engine, and event streams that the test feeds and cuts. `containers` is served as it is
+ * at each request: a test adds and removes containers by changing the array.
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -17,6 +18,10 @@ export interface ReplayContainer {
   image: string;
   /** The raw stats body, served unparsed so 64-bit numbers arrive as the engine wrote them. */
   statsBody: string;
+  /** Labels besides the fixture's own (e.g. `prometheus.io/scrape`). */
+  labels?: Record<string, string>;
+  /** The container's IP on the engine's `bridge` network, as the list reports it; none = host network mode. */
+  ip?: string;
 }
 
 export interface ReplayFaults {
@@ -94,7 +99,9 @@ export async function startReplayServer(socketPath: string, containers: ReplayCo
           Image: c.image,
           State: 'running',
           Status: 'Up',
-          Labels: { 'com.example.fixture': 'docker-replay' },
+          Labels: { 'com.example.fixture': 'docker-replay', ...c.labels },
+          HostConfig: { NetworkMode: c.ip === undefined ? 'host' : 'bridge' },
+          NetworkSettings: { Networks: c.ip === undefined ? {} : { bridge: { IPAddress: c.ip } } },
         }));
         return json(res, 200, JSON.stringify(list));
       }
