@@ -38,6 +38,8 @@ export interface RigOptions {
   ingesterPull?: IngesterDeps['pull'];
   /** Which ClickHouse the ingester writes to (default embedded). */
   engine?: Engine;
+  /** The ingester on a shared subscription group (for more ingesters: addIngester). */
+  sharedGroup?: string;
 }
 
 export interface PullRig {
@@ -48,6 +50,8 @@ export interface PullRig {
   proxy: FaultProxy;
   ingester: Ingester;
   clickhouse: ClickHouseClient;
+  /** Another ingester on the same broker and engine (stack.ts), with the first one's options and these. */
+  addIngester: Stack['addIngester'];
   collector: RunningCollector | undefined;
   startCollector(): Promise<RunningCollector>;
   stopCollector(): Promise<void>;
@@ -75,7 +79,7 @@ export async function startPullRig(o: RigOptions): Promise<PullRig> {
 
   const stack: Stack = await startStack({
     ingester: {
-      mqtt: { clientId: 'pull-ingester', protocolVersion: 5 },
+      mqtt: { clientId: 'pull-ingester', protocolVersion: 5, ...(o.sharedGroup ? { sharedGroup: o.sharedGroup } : {}) },
       auth: { rateLimitPerSecond: 10_000, rateLimitBurst: 10_000 },
     },
     pull: o.ingesterPull,
@@ -113,6 +117,7 @@ export async function startPullRig(o: RigOptions): Promise<PullRig> {
     proxy,
     ingester: stack.ingester,
     clickhouse: stack.clickhouse,
+    addIngester: stack.addIngester,
     collector: undefined,
     async startCollector() {
       rig.collector = await buildCollector(config, silent);

@@ -80,6 +80,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     client,
     logger,
     audit: auth.audit,
+    ingesterId: config.mqtt.clientId,
     options: pullCoordinatorOptions(deps.pull),
     publish: consumer.publish,
   });

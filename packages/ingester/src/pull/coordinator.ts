@@ -6,9 +6,20 @@
  * `resend` for the gaps below, backing off while nothing comes.
  *
  * State lives in memory while a pull runs and in et_log_pulls on every transition, so any reader
- * (and a restarted ingester's API) can still see finished pulls. A pull runs in the ingester that
- * accepted it: with several ingesters on a shared subscription, a chunk taken by another one is
- * counted there as unknown and found missing here, then asked for again (see the README).
+ * (and a restarted ingester's API) can still see finished pulls.
+ *
+ * Several ingesters (a shared subscription) hand a pull's chunks and its `end` to any of them, so a
+ * pull's state is kept in ClickHouse for all: the chunks in et_pulled_lines (read back once per
+ * chunk and line, so one stored by two ingesters reads once), the state in et_log_pulls with its
+ * owner. The owner (first the ingester that accepted it) holds a lease: it writes its state row at
+ * least every third of `leaseMs` while the pull runs, and it alone drives expiry, stall and resume.
+ * An ingester that gets a message of a pull it does not run follows the pull: it rebuilds the chunk
+ * tracker from the stored chunks, stores what it receives, and on the node's `end` settles the pull
+ * from ClickHouse (asks for the chunks missing everywhere, or checks the digest over the stored
+ * lines and finishes it). When the owner's rows stop for `leaseMs` (it died), the first ingester
+ * to notice, through a message of the pull or the periodic scan of running pulls, takes it over
+ * and resumes it. Two owners for a moment (a slow heartbeat) send a command twice at worst; the
+ * older one gives the pull up at its next heartbeat.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -37,7 +48,10 @@ import type { PullCoordinatorOptionsT } from './options.js';
 import {
   loadChunkEnd,
   loadLines,
+  loadChunkSizes,
+  loadOrphans,
   loadPull,
+  loadStoredSeqs,
   saveLines,
   savePull,
   type PullRecord,
@@ -54,6 +68,8 @@ export interface PullCoordinatorDeps {
   options: PullCoordinatorOptionsT;
   /** The API's audit trail (auth/audit-log.ts): every request, cancel and outcome goes in it. */
   audit: Pick<AuditLog, 'record'>;
+  /** This ingester's id, the owner written in the state rows of the pulls it runs. */
+  ingesterId: string;
   now?: () => number;
 }
 
@@ -77,6 +93,10 @@ export interface PullCounters {
   chunksIgnored: number;
   badMessages: number;
   resumes: number;
+  /** Pulls run by another ingester that this one followed (it got one of their messages). */
+  followed: number;
+  /** Pulls this one took over from an owner that stopped writing (died). */
+  takeovers: number;
 }
 
 export interface PullProgress {
@@ -119,6 +139,12 @@ interface Active {
   stallInterval: number;
   waiters: Set<() => void>;
   finishing: boolean;
+  /** This ingester runs the pull (holds the lease); false while it only follows it. */
+  owned: boolean;
+  /** When its state row was last written here, and when ClickHouse was last asked about it. */
+  lastWrittenAt: number;
+  lastCheckAt: number;
+  checking: boolean;
 }
 
 const TERMINAL: ReadonlySet<PullStateName> = new Set(['done', 'failed', 'expired', 'cancelled']);
@@ -141,7 +167,12 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     chunksIgnored: 0,
     badMessages: 0,
     resumes: 0,
+    followed: 0,
+    takeovers: 0,
   };
+  /** Pulls looked up for a message (not running here): a flood of chunks of one costs one query a second. */
+  const lookups = new Map<string, { at: number; record: Promise<PullRecord | undefined> }>();
+  let lastScanAt = now();
   let queue: { p: Active; m: Extract<PullMessage, { type: 'chunk' }>; bytes: number }[] = [];
   let queuedBytes = 0;
   let flushing: Promise<void> | undefined;
@@ -160,8 +191,10 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     });
   }
 
-  async function persist(p: Active | PullRecord): Promise<void> {
-    const r = 'record' in p ? p.record : p;
+  async function persist(p: Active): Promise<void> {
+    const r = p.record;
+    r.owner = d.ingesterId;
+    p.lastWrittenAt = now();
     try {
       await savePull(d.client, r, now());
     } catch (err) {
@@ -249,10 +282,44 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     return p.hash.digest('hex');
   }
 
+  /**
+   * Counts in the chunks other ingesters stored. Their text was not hashed here, so the digest is
+   * then finished from ClickHouse. True when there were new ones.
+   */
+  async function refresh(p: Active): Promise<boolean> {
+    const t = p.tracker;
+    const r = p.record;
+    const fresh = (await loadStoredSeqs(d.client, r.id)).filter((s) => !t.stored.has(s) && !t.pending.has(s));
+    if (fresh.length === 0) return false;
+    const sizes = await loadChunkSizes(d.client, r.id, fresh);
+    for (const seq of fresh) {
+      if (!admitChunk(t, seq)) continue;
+      chunkStored(t, seq);
+      r.linesReceived += sizes.get(seq)?.lines ?? 0;
+      r.bytesReceived += sizes.get(seq)?.bytes ?? 0;
+    }
+    if (r.state === 'queued') {
+      r.state = 'running';
+      r.startedAt ??= now();
+    }
+    p.reorderOverflow = true;
+    p.reorder.clear();
+    p.reorderBytes = 0;
+    p.lastProgressAt = now();
+    notify(p);
+    return true;
+  }
+
   async function settle(p: Active): Promise<void> {
     const t = p.tracker;
     if (!p.endPending || t.pending.size > 0 || p.finishing || TERMINAL.has(p.record.state)) return;
     p.endPending = false;
+    try {
+      await refresh(p);
+    } catch (err) {
+      // The missing chunks are asked for from what is known here; the next `end` tries again.
+      d.logger.warn({ pullId: p.record.id, err: (err as Error).message }, 'pull chunks stored elsewhere not read');
+    }
     if (isComplete(t)) {
       p.finishing = true;
       let digest: string;
@@ -371,7 +438,6 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   function resume(p: Active): void {
     const t = p.tracker;
     c.resumes++;
-    p.lastResumeAt = now();
     p.stallInterval = Math.min(o.maxStallMs, p.stallInterval * 2);
     const expiresAt = now() + o.commandTtlMs;
     // `pull` first: a node that restarted learns the filter again; a node still running ignores it.
@@ -388,14 +454,134 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       command(p.record.node, { v: 1, type: 'resend', pullId: p.record.id, expiresAt, chunks: missing });
   }
 
+  /**
+   * The running state of a pull: accepted here (owned, from its first chunk), or known from its
+   * stored record (a pull accepted elsewhere: chunks stored before it came here were not hashed
+   * here, so the digest is read back, and lines and bytes are counted again by refresh).
+   */
+  function newActive(record: PullRecord, accepted: boolean): Active {
+    const t = now();
+    return {
+      record: accepted ? record : { ...record, filter: { ...record.filter }, linesReceived: 0, bytesReceived: 0 },
+      tracker: createTracker(),
+      endPending: false,
+      hash: createHash('sha256'),
+      hashedUpTo: 0,
+      reorder: new Map(),
+      reorderBytes: 0,
+      reorderOverflow: !accepted,
+      lastProgressAt: t,
+      lastResumeAt: t,
+      stallInterval: o.stallMs,
+      waiters: new Set(),
+      finishing: false,
+      owned: accepted,
+      lastWrittenAt: 0,
+      lastCheckAt: t,
+      checking: false,
+    };
+  }
+
+  const leaseGone = (r: PullRecord) => now() - (r.updatedAt ?? 0) >= o.leaseMs;
+
+  /** Becomes the pull's owner. A pull still queued gets its command again: the dead owner may never have sent it. */
+  async function takeOver(p: Active, from: string | undefined): Promise<void> {
+    p.owned = true;
+    c.takeovers++;
+    // Resumed at the next tick: the node may be waiting for a resend nobody sends any more.
+    p.lastProgressAt = Math.min(p.lastProgressAt, now() - o.stallMs);
+    p.lastResumeAt = 0;
+    const r = p.record;
+    d.logger.info({ pullId: r.id, node: r.node, from }, 'log pull taken over');
+    if (r.state === 'queued')
+      command(r.node, { v: 1, type: 'pull', pullId: r.id, expiresAt: r.expiresAt, filter: r.filter, fromChunk: 0 });
+    await persist(p);
+  }
+
+  /** Runs (or follows) a pull accepted elsewhere, with what ClickHouse holds of it. */
+  async function adopt(record: PullRecord, owned: boolean): Promise<Active> {
+    const p = newActive(record, false);
+    await refresh(p);
+    const raced = active.get(record.id);
+    if (raced) return raced;
+    active.set(record.id, p);
+    if (owned) await takeOver(p, record.owner);
+    else c.followed++;
+    return p;
+  }
+
+  /** The pull a message belongs to, when it runs elsewhere and is not finished (looked up once a second). */
+  async function lookup(id: string): Promise<PullRecord | undefined> {
+    const t = now();
+    const hit = lookups.get(id);
+    if (hit && t - hit.at < 1000) return hit.record;
+    const record = loadPull(d.client, id);
+    lookups.set(id, { at: t, record });
+    if (lookups.size > 1000) lookups.delete(lookups.keys().next().value as string);
+    return record;
+  }
+
+  /**
+   * The lease, against ClickHouse: the owner writes its heartbeat unless another took the pull over
+   * (then it follows); a follower takes the pull over when the owner's rows stopped; both learn of a
+   * pull finished elsewhere (a cancel through another ingester, an `end` settled there).
+   */
+  async function check(p: Active): Promise<void> {
+    if (p.checking) return;
+    p.checking = true;
+    p.lastCheckAt = now();
+    try {
+      const r = await loadPull(d.client, p.record.id);
+      if (r && TERMINAL.has(r.state)) {
+        p.record = { ...r, filter: { ...r.filter } };
+        notify(p);
+      } else if (p.owned) {
+        if (r?.owner !== undefined && r.owner !== d.ingesterId && (r.updatedAt ?? 0) > p.lastWrittenAt) p.owned = false;
+        else {
+          // The heartbeat carries what every ingester stored (and `running` once any chunk is in).
+          await refresh(p);
+          await persist(p);
+        }
+      } else if (r && leaseGone(r)) await takeOver(p, r.owner);
+    } catch (err) {
+      d.logger.warn({ pullId: p.record.id, err: (err as Error).message }, 'pull state not read');
+    } finally {
+      p.checking = false;
+    }
+  }
+
+  /** Takes over the pulls whose owner went silent and that no message brought here. */
+  async function scan(): Promise<void> {
+    lastScanAt = now();
+    try {
+      for (const r of await loadOrphans(d.client, now() - o.leaseMs)) if (!active.has(r.id)) await adopt(r, true);
+    } catch (err) {
+      d.logger.warn({ err: (err as Error).message }, 'orphaned pulls not read');
+    }
+  }
+
+  /** Resumes a stalled pull unless chunks reached other ingesters meanwhile (that is progress). */
+  async function resumeUnlessProgress(p: Active): Promise<void> {
+    p.lastResumeAt = now();
+    try {
+      if (await refresh(p)) return;
+    } catch (err) {
+      d.logger.warn({ pullId: p.record.id, err: (err as Error).message }, 'pull chunks stored elsewhere not read');
+    }
+    resume(p);
+  }
+
   function tick(): void {
     const t = now();
+    if (t - lastScanAt >= o.leaseMs) void scan();
     for (const [id, p] of active) {
       const r = p.record;
       if (TERMINAL.has(r.state)) {
         if (t - (r.finishedAt ?? t) >= o.keepFinishedMs) active.delete(id);
         continue;
       }
+      if (t - p.lastCheckAt >= o.leaseMs / 3) void check(p);
+      if (!p.owned) continue;
       if (r.state === 'queued') {
         if (t >= r.expiresAt)
           void finish(
@@ -414,7 +600,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
         continue;
       }
       if (p.tracker.pending.size === 0 && t - p.lastProgressAt >= o.stallMs && t - p.lastResumeAt >= p.stallInterval)
-        resume(p);
+        void resumeUnlessProgress(p);
     }
   }
 
@@ -435,21 +621,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
         linesReceived: 0,
         bytesReceived: 0,
       };
-      const p: Active = {
-        record,
-        tracker: createTracker(),
-        endPending: false,
-        hash: createHash('sha256'),
-        hashedUpTo: 0,
-        reorder: new Map(),
-        reorderBytes: 0,
-        reorderOverflow: false,
-        lastProgressAt: t,
-        lastResumeAt: t,
-        stallInterval: o.stallMs,
-        waiters: new Set(),
-        finishing: false,
-      };
+      const p = newActive(record, true);
       active.set(record.id, p);
       c.created++;
       await persist(p);
@@ -493,22 +665,29 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
 
     async progress(id) {
       const p = active.get(id);
-      if (p)
-        return { record: { ...p.record }, contiguous: p.tracker.contiguous, terminal: TERMINAL.has(p.record.state) };
-      const r = await loadPull(d.client, id);
+      const r = p ? { ...p.record } : await loadPull(d.client, id);
       if (!r) return undefined;
-      // Not running here: what is stored is all there will be (a gap reads as an empty stretch).
-      return {
-        record: r,
-        contiguous:
-          r.state === 'done' && r.chunksExpected !== undefined ? r.chunksExpected : await loadChunkEnd(d.client, id),
-        terminal: true,
-      };
+      if (TERMINAL.has(r.state))
+        // What is stored is all there will be (a gap reads as an empty stretch).
+        return {
+          record: r,
+          contiguous:
+            r.state === 'done' && r.chunksExpected !== undefined ? r.chunksExpected : await loadChunkEnd(d.client, id),
+          terminal: true,
+        };
+      // Running: what this ingester stored when it has seen every chunk, else what ClickHouse holds.
+      if (p?.owned && !p.reorderOverflow) return { record: r, contiguous: p.tracker.contiguous, terminal: false };
+      const stored = new Set(await loadStoredSeqs(d.client, id));
+      let contiguous = 0;
+      while (stored.has(contiguous)) contiguous++;
+      return { record: r, contiguous, terminal: false };
     },
 
     changed(id, timeoutMs) {
       const p = active.get(id);
-      if (!p || TERMINAL.has(p.record.state)) return Promise.resolve();
+      // Running in another ingester: nothing tells this one of a change, so the caller polls.
+      if (!p) return new Promise((resolve) => setTimeout(resolve, timeoutMs));
+      if (TERMINAL.has(p.record.state)) return Promise.resolve();
       return new Promise((resolve) => {
         const timer = setTimeout(done, timeoutMs);
         function done(): void {
@@ -523,8 +702,13 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     readLines: (id, fromSeq, toSeq) => loadLines(d.client, id, fromSeq, toSeq),
 
     async cancel(id, by, remoteAddress) {
-      const p = active.get(id);
-      if (!p) return loadPull(d.client, id);
+      let p = active.get(id);
+      if (!p) {
+        const r = await loadPull(d.client, id);
+        if (!r || TERMINAL.has(r.state)) return r;
+        // Running in another ingester: cancelled from here, the owner sees it at its next heartbeat.
+        p = await adopt(r, false);
+      }
       if (!TERMINAL.has(p.record.state)) {
         command(p.record.node, { v: 1, type: 'cancel', pullId: id, expiresAt: now() + o.commandTtlMs });
         await finish(
@@ -550,12 +734,21 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       }
       const m = decoded.value;
       if (m.type === 'chunk') c.chunksReceived++;
-      const p = active.get(pullId);
+      let p = active.get(pullId);
+      if (!p) {
+        try {
+          const r = await lookup(pullId);
+          // Accepted by another ingester: followed here, or taken over when its owner went silent.
+          if (r && r.node === node && !TERMINAL.has(r.state)) p = await adopt(r, leaseGone(r));
+        } catch (err) {
+          d.logger.warn({ pullId, err: (err as Error).message }, 'pull state not read; the message is asked for again');
+        }
+      }
       if (!p || p.record.node !== node || TERMINAL.has(p.record.state)) {
         if (m.type === 'chunk') c.chunksIgnored++;
         return;
       }
-      if (p.record.state === 'queued') {
+      if (p.record.state === 'queued' && p.owned) {
         p.record.state = 'running';
         p.record.startedAt = now();
         void persist(p);

@@ -43,6 +43,12 @@ export const PullCoordinatorOptions = Type.Object(
       description:
         'Pulled line bytes waiting for their insert at most; beyond it the broker connection stops handing over messages until the insert is done.',
     }),
+    leaseMs: Type.Integer({
+      minimum: 1000,
+      default: 30_000,
+      description:
+        'With several ingesters: the one running a pull writes its state at least every third of this; when it has written nothing for this long, another ingester takes the pull over.',
+    }),
     maxReorderBytes: Type.Integer({
       minimum: 0,
       default: 16 * 1024 * 1024,

@@ -24,6 +24,10 @@ export interface PullRecord {
   bytesExpected?: number;
   chunksExpected?: number;
   error?: string;
+  /** The ingester running the pull (its lease: coordinator.ts). */
+  owner?: string;
+  /** When the row was written (read back only): the owner's last heartbeat. */
+  updatedAt?: number;
 }
 
 async function insert(client: ClickHouseClient, table: 'pulls' | 'pulledLines', values: unknown[][]): Promise<void> {
@@ -54,6 +58,7 @@ export function savePull(client: ClickHouseClient, p: PullRecord, now: number): 
       p.chunksExpected ?? null,
       p.error ?? '',
       now,
+      p.owner ?? '',
     ],
   ]);
 }
@@ -77,18 +82,36 @@ interface PullRow {
   BytesExpected: string | number | null;
   ChunksExpected: number | null;
   Error: string;
+  Owner: string;
+  UpdatedAt: string | number;
 }
+
+const PULL_COLUMNS = `PullId, NodeName, State, Filter, RequestedBy, toUnixTimestamp64Milli(CreatedAt) AS CreatedAt, toUnixTimestamp64Milli(ExpiresAt) AS ExpiresAt,
+  toUnixTimestamp64Milli(StartedAt) AS StartedAt, toUnixTimestamp64Milli(FinishedAt) AS FinishedAt, LinesReceived, BytesReceived, BytesExpected, ChunksExpected, Error,
+  Owner, toUnixTimestamp64Milli(UpdatedAt) AS UpdatedAt`;
 
 export async function loadPull(client: ClickHouseClient, id: string): Promise<PullRecord | undefined> {
   const r = await client.query({
-    query: `SELECT PullId, NodeName, State, Filter, RequestedBy, toUnixTimestamp64Milli(CreatedAt) AS CreatedAt, toUnixTimestamp64Milli(ExpiresAt) AS ExpiresAt,
-      toUnixTimestamp64Milli(StartedAt) AS StartedAt, toUnixTimestamp64Milli(FinishedAt) AS FinishedAt, LinesReceived, BytesReceived, BytesExpected, ChunksExpected, Error
-      FROM ${TABLES.pulls} FINAL WHERE PullId = {id:String} LIMIT 1`,
+    query: `SELECT ${PULL_COLUMNS} FROM ${TABLES.pulls} FINAL WHERE PullId = {id:String} LIMIT 1`,
     query_params: { id },
     format: 'JSONEachRow',
   });
   const row = (await r.json<PullRow>())[0];
-  if (!row) return undefined;
+  return row ? toRecord(row) : undefined;
+}
+
+/** Pulls not finished whose owner has written nothing since `before` (ms): their owner is gone. */
+export async function loadOrphans(client: ClickHouseClient, before: number): Promise<PullRecord[]> {
+  const r = await client.query({
+    query: `SELECT ${PULL_COLUMNS} FROM ${TABLES.pulls} FINAL
+      WHERE State IN ('queued', 'running') AND UpdatedAt < fromUnixTimestamp64Milli({before:Int64}) LIMIT 1000`,
+    query_params: { before },
+    format: 'JSONEachRow',
+  });
+  return (await r.json<PullRow>()).map(toRecord);
+}
+
+function toRecord(row: PullRow): PullRecord {
   return {
     id: row.PullId,
     node: row.NodeName,
@@ -104,10 +127,15 @@ export async function loadPull(client: ClickHouseClient, id: string): Promise<Pu
     ...(row.BytesExpected !== null ? { bytesExpected: Number(row.BytesExpected) } : {}),
     ...(row.ChunksExpected !== null ? { chunksExpected: row.ChunksExpected } : {}),
     ...(row.Error ? { error: row.Error } : {}),
+    ...(row.Owner ? { owner: row.Owner } : {}),
+    updatedAt: Number(row.UpdatedAt),
   };
 }
 
-/** The stored lines of chunks [fromSeq, toSeq) in order. */
+/**
+ * The stored lines of chunks [fromSeq, toSeq) in order. Once each: with several ingesters a chunk
+ * sent twice (a resend) can be stored by two of them.
+ */
 export async function loadLines(
   client: ClickHouseClient,
   id: string,
@@ -115,11 +143,42 @@ export async function loadLines(
   toSeq: number,
 ): Promise<string[]> {
   const r = await client.query({
-    query: `SELECT Line FROM ${TABLES.pulledLines} WHERE PullId = {id:String} AND Seq >= {from:UInt32} AND Seq < {to:UInt32} ORDER BY Seq, Idx`,
+    query: `SELECT Line FROM ${TABLES.pulledLines} WHERE PullId = {id:String} AND Seq >= {from:UInt32} AND Seq < {to:UInt32} ORDER BY Seq, Idx LIMIT 1 BY Seq, Idx`,
     query_params: { id, from: fromSeq, to: toSeq },
     format: 'JSONCompactEachRow',
   });
   return (await r.json<[string]>()).map((row) => row[0]);
+}
+
+/** The chunks stored so far, by whichever ingester. */
+export async function loadStoredSeqs(client: ClickHouseClient, id: string): Promise<number[]> {
+  const r = await client.query({
+    query: `SELECT DISTINCT Seq FROM ${TABLES.pulledLines} WHERE PullId = {id:String}`,
+    query_params: { id },
+    format: 'JSONCompactEachRow',
+  });
+  return (await r.json<[number]>()).map(([s]) => Number(s));
+}
+
+/** Lines and bytes of stored chunks (each line once), for counting those another ingester stored. */
+export async function loadChunkSizes(
+  client: ClickHouseClient,
+  id: string,
+  seqs: readonly number[],
+): Promise<Map<number, { lines: number; bytes: number }>> {
+  const r = await client.query({
+    query: `SELECT Seq, count() AS lines, sum(length(Line)) AS bytes FROM (
+        SELECT Seq, Line FROM ${TABLES.pulledLines} WHERE PullId = {id:String} AND has({seqs:Array(UInt32)}, Seq) LIMIT 1 BY Seq, Idx)
+      GROUP BY Seq`,
+    query_params: { id, seqs },
+    format: 'JSONCompactEachRow',
+  });
+  return new Map(
+    (await r.json<[number, string | number, string | number]>()).map(([seq, lines, bytes]) => [
+      Number(seq),
+      { lines: Number(lines), bytes: Number(bytes) },
+    ]),
+  );
 }
 
 /** One past the highest stored chunk (0 when none): how far a finished pull's lines go. */

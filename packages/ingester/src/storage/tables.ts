@@ -148,6 +148,7 @@ export const COLUMNS = {
     'ChunksExpected',
     'Error',
     'UpdatedAt',
+    'Owner',
   ],
   pulledLines: ['PullId', 'Seq', 'Idx', 'Timestamp', 'ContainerName', 'Stream', 'SeverityText', 'Line', 'InsertedAt'],
   audit: [
