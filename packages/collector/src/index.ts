@@ -16,12 +16,15 @@ export {
   type TemplateMinerOptions,
 } from './transforms/templates/options.js';
 export { groupingAccuracy } from './transforms/templates/grouping-accuracy.js';
+export { parsingAccuracy, normalizeTemplate } from './transforms/templates/parsing-accuracy.js';
 export {
   readLoghub,
-  evaluateGrouping,
+  scoreDataset,
+  loghubLeaveOneOut,
+  groupingGrid,
   type LoghubDataset,
-  type LoghubEvaluation,
-  type DatasetAccuracy,
+  type DatasetScore,
+  type LoghubLeaveOneOut,
 } from './transforms/templates/loghub.js';
 export { parseLine, type ParsedLog } from './transforms/parse/parse-line.js';
 export { MultilineJoiner } from './transforms/parse/multiline.js';

@@ -152,7 +152,8 @@ describe('LogPipeline', () => {
   });
 
   it('reports clusters the miner merged during the window once, under the live id', () => {
-    const { p, push } = setup();
+    // Merged once three users were seen (the default waits for more: templates.mergeAfter).
+    const { p, push } = setup({ templates: { mergeAfter: 3 } });
     for (const user of ['webmaster', 'oracle', 'admin', 'guest']) push('sshd', `Invalid user ${user} from 10.0.0.1`);
     push('sshd', 'WARN Invalid user root from 10.0.0.9');
     const w = p.flush(0, 60_000);

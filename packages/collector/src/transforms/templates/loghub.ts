@@ -4,6 +4,11 @@ import { parseCsv } from './csv.js';
 import { groupingAccuracy } from './grouping-accuracy.js';
 import { TemplateMiner } from './miner.js';
 import type { TemplateMinerOptions } from './options.js';
+import { argMax, leaveOneOut, mean, objective, paMean, type LeaveOneOut, type Score } from './leave-one-out.js';
+import { parsingAccuracy } from './parsing-accuracy.js';
+
+/** Which corrected ground truth a dataset's templates come from. */
+export type TemplateTruth = 'loghub-2.0' | 'icse22';
 
 /** One Loghub-2k dataset: its messages (the Content column), their ground-truth event ids and level words. */
 export interface LoghubDataset {
@@ -12,30 +17,39 @@ export interface LoghubDataset {
   eventIds: string[];
   /** The Level column as written ('' for datasets without one). */
   levels: string[];
+  /**
+   * Each message's corrected ground-truth template: Loghub-2.0's (`corrected_loghub2.0/`, what
+   * the published PA figures use) where the dataset has one, else the ICSE'22 correction
+   * (`corrected/`), else none. Read for evaluations only.
+   */
+  templates?: string[];
+  truth?: TemplateTruth;
+  /** The lines as the system wrote them, header included (`<D>_2k.log`). Read for evaluations only ([] otherwise). */
+  raw: string[];
 }
 
-export interface DatasetAccuracy {
-  name: string;
-  lines: number;
+/** How a miner did on one dataset. `pa` only where the dataset has corrected templates. */
+export interface DatasetScore {
   ga: number;
+  pa?: number;
   templates: number;
 }
 
-export interface LoghubEvaluation {
-  datasets: DatasetAccuracy[];
-  gaMean: number;
-}
+const exists = (file: string): Promise<boolean> =>
+  stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 
-/** Reads `<root>/<D>/<D>_2k.log_structured.csv` for every dataset folder under root. */
-export async function readLoghub(root: string): Promise<LoghubDataset[]> {
+/**
+ * Reads `<root>/<D>/<D>_2k.log_structured.csv` for every dataset folder under root; for an
+ * `evaluation`, also the raw log and the corrected templates.
+ */
+export async function readLoghub(root: string, evaluation = false): Promise<LoghubDataset[]> {
   const out: LoghubDataset[] = [];
   for (const name of (await readdir(root)).sort()) {
     const file = path.join(root, name, `${name}_2k.log_structured.csv`);
-    const exists = await stat(file).then(
-      (s) => s.isFile(),
-      () => false,
-    );
-    if (!exists) continue;
+    if (!(await exists(file))) continue;
     const rows = parseCsv(await readFile(file, 'utf8'));
     const header = rows[0] ?? [];
     const content = header.indexOf('Content');
@@ -43,29 +57,130 @@ export async function readLoghub(root: string): Promise<LoghubDataset[]> {
     const level = header.indexOf('Level');
     if (content < 0 || event < 0) throw new Error(`${file}: no Content or EventId column`);
     const data = rows.slice(1).filter((r) => r.length === header.length);
-    out.push({
+    const contents = data.map((r) => r[content] as string);
+    const d: LoghubDataset = {
       name,
-      contents: data.map((r) => r[content] as string),
+      contents,
       eventIds: data.map((r) => r[event] as string),
       levels: data.map((r) => (level < 0 ? '' : (r[level] as string))),
-    });
+      raw: [],
+    };
+    if (evaluation) {
+      d.raw = (await readFile(path.join(root, name, `${name}_2k.log`), 'utf8')).split(/\r?\n/);
+      if (d.raw.at(-1) === '') d.raw.pop();
+      if (d.raw.length !== contents.length)
+        throw new Error(`${name}: ${d.raw.length} raw lines, ${contents.length} rows`);
+      Object.assign(d, await readTemplates(root, name, contents));
+    }
+    out.push(d);
   }
   return out;
 }
 
-/** Mines each dataset with a fresh miner of the same options and scores its grouping. */
-export function evaluateGrouping(datasets: readonly LoghubDataset[], options: TemplateMinerOptions): LoghubEvaluation {
-  const results = datasets.map((d): DatasetAccuracy => {
-    const miner = new TemplateMiner(options);
-    // Grouping is scored on the final assignment, as for Drain: ids of merged clusters resolve to the survivor.
-    const predicted = d.contents.map((m) => miner.match(m).id).map((id) => miner.resolve(id));
-    return {
-      name: d.name,
-      lines: d.contents.length,
-      ga: groupingAccuracy(predicted, d.eventIds),
-      templates: new Set(predicted).size,
-    };
-  });
-  const gaMean = results.reduce((s, r) => s + r.ga, 0) / Math.max(1, results.length);
-  return { datasets: results, gaMean };
+async function readTemplates(
+  root: string,
+  name: string,
+  contents: string[],
+): Promise<{ templates?: string[]; truth?: TemplateTruth }> {
+  for (const [folder, truth] of [
+    ['corrected_loghub2.0', 'loghub-2.0'],
+    ['corrected', 'icse22'],
+  ] as const) {
+    const file = path.join(root, name, folder, `${name}_2k.log_structured_corrected.csv`);
+    if (!(await exists(file))) continue;
+    const rows = parseCsv(await readFile(file, 'utf8'));
+    const header = rows[0] ?? [];
+    const content = header.indexOf('Content');
+    const template = header.indexOf('EventTemplate');
+    const data = rows.slice(1).filter((r) => r.length === header.length);
+    if (template < 0 || data.length !== contents.length || data.some((r, i) => r[content] !== contents[i]))
+      throw new Error(`${file}: does not line up with ${name}_2k.log_structured.csv`);
+    return { templates: data.map((r) => r[template] as string), truth };
+  }
+  return {};
+}
+
+/**
+ * Mines one dataset's messages (or its raw lines, `raw`) with a fresh miner and scores the final
+ * assignment, as a batch parser reports it: each line's group is its cluster after the whole
+ * file (merged ids resolved), its template that cluster's final text. Templates are scored
+ * only on messages (raw lines have their headers in the template).
+ */
+export function scoreDataset(d: LoghubDataset, options: TemplateMinerOptions, raw = false): DatasetScore {
+  const miner = new TemplateMiner(options);
+  const lines = raw ? d.raw : d.contents;
+  const first = lines.map((m) => miner.match(m));
+  const ids = first.map((m) => miner.resolve(m.id));
+  const ga = groupingAccuracy(ids, d.eventIds);
+  const templates = new Set(ids).size;
+  if (raw || d.templates === undefined) return { ga, templates };
+  // An evicted cluster keeps the template its lines got when they were mined.
+  const texts = ids.map((id, i) => miner.templateOf(id) ?? (first[i]?.template as string));
+  return { ga, pa: parsingAccuracy(texts, d.templates), templates };
+}
+
+/**
+ * The grouping settings a leave-one-out evaluation chooses among: every combination of the tree
+ * depth, the number of words that makes a position a parameter (0: never), the similarity
+ * threshold, how many positions may vary together and whether dotted names are values.
+ */
+export function groupingGrid(): Array<Partial<TemplateMinerOptions>> {
+  const out: Array<Partial<TemplateMinerOptions>> = [];
+  for (const depth of [3, 4, 5])
+    for (const mergeAfter of [3, 4, 5, 6, 8, 0])
+      for (const similarity of [0.6, 0.8, 1])
+        for (const mergePositions of [1, 2])
+          for (const dottedNames of [true, false])
+            out.push({ depth, mergeAfter, similarity, mergePositions, dottedNames });
+  return out;
+}
+
+/** How templates show values (the grouping is the same for all): chosen after the grouping, on the same datasets. */
+export const VALUE_TEXTS: ReadonlyArray<TemplateMinerOptions['valueText']> = ['segments', 'masked', 'literal'];
+
+export interface LoghubLeaveOneOut {
+  /** Messages: GA and PA of each dataset under the settings chosen on the others. */
+  content: LeaveOneOut<Partial<TemplateMinerOptions>>;
+  /** Raw lines, headers included (GA only): the same procedure. */
+  raw: LeaveOneOut<Partial<TemplateMinerOptions>>;
+  /** The settings the same procedure chooses on all the datasets: what the defaults should be. */
+  all: Partial<TemplateMinerOptions>;
+  candidates: number;
+}
+
+/**
+ * Leave-one-out over the datasets: for each, the grouping settings with the best mean GA plus
+ * mean PA on the others (`groupingGrid`), then, with those, the `valueText` with the best mean PA
+ * on the others; the held-out dataset is scored with both. Raw lines are scored the same way on
+ * GA alone. Nothing about the held-out dataset enters its choice.
+ */
+export function loghubLeaveOneOut(datasets: readonly LoghubDataset[], base: TemplateMinerOptions): LoghubLeaveOneOut {
+  const grid = groupingGrid();
+  const names = datasets.map((d) => d.name);
+  const memo = new Map<string, Score[]>();
+  const scores = (g: Partial<TemplateMinerOptions>, raw: boolean): Score[] => {
+    const key = JSON.stringify([g, raw]);
+    let s = memo.get(key);
+    if (s === undefined) memo.set(key, (s = datasets.map((d) => scoreDataset(d, { ...base, ...g }, raw))));
+    return s;
+  };
+  const without = (row: Score[], held: number): Score[] => row.filter((_, d) => d !== held);
+  /** The grouping, then the valueText, chosen on the datasets other than `held` (-1: on all). */
+  const choose = (held: number): Partial<TemplateMinerOptions> => {
+    const g = grid[
+      argMax(grid.map((c) => objective(without(scores(c, false), held))))
+    ] as Partial<TemplateMinerOptions>;
+    const vt = argMax(VALUE_TEXTS.map((valueText) => paMean(without(scores({ ...g, valueText }, false), held))));
+    return { ...g, valueText: VALUE_TEXTS[vt] as TemplateMinerOptions['valueText'] };
+  };
+  const chooseRaw = (held: number): Partial<TemplateMinerOptions> =>
+    grid[
+      argMax(grid.map((c) => mean(without(scores(c, true), held).map((s) => s.ga))))
+    ] as Partial<TemplateMinerOptions>;
+  return {
+    content: leaveOneOut(names, choose, (c, d) => scores(c, false)[d] as Score),
+    raw: leaveOneOut(names, chooseRaw, (c, d) => scores(c, true)[d] as Score),
+    all: choose(-1),
+    candidates: grid.length,
+  };
 }

@@ -1,8 +1,20 @@
+import { generalize, paramsOf, patternPieces } from './generalize.js';
 import type { TemplateMinerOptions } from './options.js';
-import { WILDCARD, separatorTable, tokenizeMasked } from './tokenize.js';
 import { templateId } from './template-id.js';
+import {
+  sepAfter,
+  sepBefore,
+  textAt,
+  tokenBuffer,
+  tokenize,
+  tokenRules,
+  WILDCARD,
+  type TokenRules,
+  type Tokens,
+} from './tokenize.js';
+import { shapeOf } from './value-kinds.js';
 
-/** What the miner says about one line. `params` are the line's tokens at the template's wildcards. */
+/** What the miner says about one line. `params` are the parts of the line at the template's wildcards, in order. */
 export interface TemplateMatch {
   id: string;
   template: string;
@@ -11,13 +23,49 @@ export interface TemplateMatch {
   created: boolean;
 }
 
+/** One part of a template: a constant word or a parameter, and the text that follows it. */
+interface Elem {
+  /** The word lines must have here, or WILDCARD for a parameter. */
+  key: string;
+  /** How it is shown: the word, or the pattern of the values seen (`<*>`, `node-<*>`, `"<*>"`). */
+  text: string;
+  sep: string;
+  /** Takes a varying number of tokens (a list, a message, a value written with spaces). */
+  elastic: boolean;
+  /** Took words, not only values: it may take several words when it becomes elastic. */
+  words: boolean;
+  /** `text` cut at its wildcards, cached for `paramsOf` (undefined until needed, and after `text` changes). */
+  pieces?: string[];
+}
+
+/** The parameters a token gives a part of a template; undefined when the token does not fit its pattern. */
+function paramsAt(elem: Elem, token: string): string[] | undefined {
+  return paramsOf((elem.pieces ??= patternPieces(elem.text)), token);
+}
+
+/** Sets a part's pattern (and forgets the cached pieces of the old one). */
+function setText(elem: Elem, text: string): void {
+  elem.text = text;
+  elem.pieces = undefined;
+}
+
+/** A cluster as seen by lines of one token count: the keys they must match and the part each token fills. */
+interface View {
+  cluster: Cluster;
+  keys: string[];
+  elemOf: number[];
+  /** Wildcards in `keys`. */
+  wildcards: number;
+  /** The leaf list this view is in. */
+  list: View[];
+}
+
 interface Cluster {
   id: string;
-  tokens: string[];
-  /** Wildcards in `tokens`, kept to score similarity without recounting. */
-  wildcards: number;
-  leaf: TreeNode;
-  /** Cached text of `tokens`; reset when the template changes. */
+  lead: string;
+  elems: Elem[];
+  views: View[];
+  /** Cached template text; '' when it must be rebuilt. */
   text: string;
   lastUsed: number;
   createdAt: number;
@@ -25,38 +73,56 @@ interface Cluster {
   aliasIds: string[];
 }
 
+/** A node of the prefix tree: children by routing token, and at the node the views by token count. */
 interface TreeNode {
   children: Map<string, TreeNode>;
-  clusters: Cluster[];
+  byLength: Map<number, View[]>;
 }
 
-function newNode(): TreeNode {
-  return { children: new Map(), clusters: [] };
-}
+const newNode = (): TreeNode => ({ children: new Map(), byLength: new Map() });
+
+/** Views of other token counts tried for a line that fits none of its own (bounds per-line work). */
+const MAX_ELASTIC_TRIES = 64;
 
 /**
- * Online Drain-style template miner. Lines are routed through a fixed-depth prefix tree (length,
- * then the first tokens, variable tokens sharing a wildcard child), and in the leaf join the most
- * similar cluster or start a new one. Memory is bounded: at most `maxClusters` clusters in all,
- * the least recently matched evicted first (down to 90% of the cap at a time); evictions are counted.
+ * Online template miner after Drain (He et al., ICWS'17): a line is cut into tokens whose values
+ * (numbers, ids, addresses, times, sizes, paths, URLs, quoted strings) are masked, routed through
+ * a prefix tree by its first `depth - 2` constant words (the words a message starts with are the
+ * likeliest to be constant), and compared with the templates there:
  *
- * `scope` keeps containers apart (a template of one container never absorbs another's lines).
+ * 1. it fits a template of its token count when every constant word of the template is in place
+ *    (the one with the most parameters wins; other templates it fits are merged into that one);
+ * 2. else it joins the most similar one when at least `similarity` of its tokens agree and every
+ *    difference is a value where the template has a word: a word is never turned into a parameter
+ *    because one line differs there (`opened`/`closed` stay two events);
+ * 3. else, when templates that differ from it in one and the same word already hold
+ *    `mergeAfter - 1` values there, that word is a parameter (user names, hosts): they merge into
+ *    the oldest (the bidirectional-tree insight of Brain, Yu et al., TSC'23: a position that takes
+ *    many values is a variable, few values are constants);
+ * 4. else it may fit a template of another token count with one parameter taking a different
+ *    number of tokens (a list, a message, a name with spaces): values only, or words where that
+ *    parameter already took words;
+ * 5. else it starts a new template.
+ *
+ * A template keeps its id (hash of its first text) however much it generalises; a merge is
+ * counted and the merged ids resolve to the survivor (`resolve`). Memory is bounded: at most
+ * `maxClusters` templates, the least recently matched evicted first (down to 90% at a time).
+ * `scope` keeps containers apart.
  */
 export class TemplateMiner {
-  /** scope -> token count -> prefix tree. */
-  private readonly roots = new Map<string, Map<number, TreeNode>>();
+  private readonly roots = new Map<string, TreeNode>();
   private readonly clusters = new Map<string, Cluster>();
-  /** Logical clock of matches: a cluster's `lastUsed` orders eviction (least recently matched first). */
   private clock = 0;
   private evictedCount = 0;
   private merges = 0;
   /** Id of a merged-away cluster -> id of the cluster that absorbed it. */
   private readonly aliases = new Map<string, string>();
-
-  private readonly separators: Uint8Array;
+  private readonly rules: TokenRules;
+  /** Reused by every `match` (what a cluster keeps is copied out of it). */
+  private readonly tokens: Tokens = tokenBuffer();
 
   constructor(private readonly options: TemplateMinerOptions) {
-    this.separators = separatorTable(options.separators);
+    this.rules = tokenRules(options.separators, options.dottedNames);
   }
 
   get clusterCount(): number {
@@ -80,46 +146,41 @@ export class TemplateMiner {
   /** The current template text of a (resolved) id, while its cluster lives. */
   templateOf(id: string): string | undefined {
     const c = this.clusters.get(this.resolve(id));
-    return c === undefined ? undefined : templateText(c);
+    return c === undefined ? undefined : textOf(c);
   }
 
   match(message: string, scope = ''): TemplateMatch {
-    const { tokens, masked } = tokenizeMasked(message, this.options.maxTokens, this.separators);
-    const leaf = this.leafFor(masked, scope);
-    const best = this.bestCluster(leaf, masked) ?? this.mergeSiblings(leaf, masked);
-    if (best === undefined) return this.create(leaf, tokens, masked, scope);
-    const params = this.absorb(best, tokens, masked);
-    best.lastUsed = ++this.clock;
-    return { id: best.id, template: templateText(best), params, created: false };
+    const tok = tokenize(message, this.options.maxTokens, this.rules, this.tokens);
+    const node = this.route(tok.key, scope);
+    const n = tok.key.length;
+    const list = node.byLength.get(n);
+    let view: View | undefined;
+    if (list !== undefined)
+      view = this.fit(list, tok.key) ?? this.similar(list, tok.key) ?? this.siblings(list, tok.key);
+    view ??= this.elastic(node, tok);
+    if (view === undefined) return this.create(node, tok, scope);
+    const c = view.cluster;
+    const params = this.absorb(view, tok);
+    c.lastUsed = ++this.clock;
+    return { id: c.id, template: textOf(c), params, created: false };
   }
 
-  private leafFor(tokens: string[], scope: string): TreeNode {
-    let byLength = this.roots.get(scope);
-    if (byLength === undefined) {
-      byLength = new Map();
-      this.roots.set(scope, byLength);
-    }
-    let node: TreeNode | undefined = byLength.get(tokens.length);
-    if (node === undefined) {
-      node = newNode();
-      byLength.set(tokens.length, node);
-    }
-    let at: TreeNode = node;
-    // Route on the first constant tokens: lines that start with a timestamp or an id would
-    // otherwise all meet in one leaf and be compared with every cluster there.
+  /** The node of the first `depth - 2` constant words (values are skipped: they would scatter one event over many nodes). */
+  private route(keys: string[], scope: string): TreeNode {
+    let root = this.roots.get(scope);
+    if (root === undefined) this.roots.set(scope, (root = newNode()));
+    let at: TreeNode = root;
     let routed = 0;
-    for (let i = 0; i < tokens.length && routed < this.options.depth - 2; i++) {
-      const key = tokens[i] as string;
+    for (let i = 0; i < keys.length && routed < this.options.depth - 2; i++) {
+      const key = keys[i] as string;
       if (key === WILDCARD) continue;
       routed++;
       let child: TreeNode | undefined = at.children.get(key);
       if (child === undefined) {
-        if (key === WILDCARD || at.children.size < this.options.maxChildren) {
-          child = newNode();
-          at.children.set(key, child);
-        } else {
-          child = at.children.get(WILDCARD) ?? newNode();
-          at.children.set(WILDCARD, child);
+        if (at.children.size < this.options.maxChildren) at.children.set(key, (child = newNode()));
+        else {
+          child = at.children.get(WILDCARD);
+          if (child === undefined) at.children.set(WILDCARD, (child = newNode()));
         }
       }
       at = child;
@@ -127,136 +188,342 @@ export class TemplateMiner {
     return at;
   }
 
-  private bestCluster(leaf: TreeNode, tokens: string[]): Cluster | undefined {
-    let best: Cluster | undefined;
-    let bestSim = -1;
-    let bestWild = -1;
-    const n = tokens.length;
-    for (const c of leaf.clusters) {
-      let same = 0;
-      const t = c.tokens;
-      for (let i = 0; i < n; i++) {
-        // A masked line token equals a wildcard; a constant line token under a wildcard does not count,
-        // so that a template that became mostly wildcards does not swallow everything.
-        if (t[i] === tokens[i]) same++;
-      }
-      const sim = n === 0 ? 1 : same / n;
-      if (sim > bestSim || (sim === bestSim && c.wildcards > bestWild)) {
-        best = c;
-        bestSim = sim;
-        bestWild = c.wildcards;
+  /**
+   * The view whose constants the line has, all of them; of several, the one with the most
+   * parameters, and the others (which the line shows to be the same event) merge into it.
+   */
+  private fit(list: View[], keys: string[]): View | undefined {
+    let best: View | undefined;
+    let others: View[] | undefined;
+    for (const v of list) {
+      if (!fits(v, keys)) continue;
+      if (best === undefined) best = v;
+      else {
+        let into = best;
+        let other = v;
+        if (
+          v.wildcards > best.wildcards ||
+          (v.wildcards === best.wildcards && v.cluster.createdAt < best.cluster.createdAt)
+        ) {
+          into = v;
+          other = best;
+        }
+        best = into;
+        (others ??= []).push(other);
       }
     }
-    if (best === undefined || bestSim < this.options.similarity) return undefined;
+    if (best !== undefined && others !== undefined) this.mergeInto(best, others);
     return best;
   }
 
-  private absorb(c: Cluster, tokens: string[], masked: string[]): string[] {
-    const params: string[] = [];
-    const t = c.tokens;
-    for (let i = 0; i < t.length; i++) {
-      const tok = tokens[i] as string;
-      if (t[i] === WILDCARD) params.push(tok);
-      else if (t[i] !== masked[i]) {
-        t[i] = WILDCARD;
-        c.wildcards++;
-        c.text = '';
-        params.push(tok);
+  /**
+   * Step 2: the most similar view where the line differs only by values in place of words (the
+   * template's first line had a word where later ones have numbers) or by words in place of a
+   * parameter that has only had values (`null`, `main`; not a symbol like `****`), when at least
+   * `similarity` of its tokens agree. Two different words at one position never join here.
+   */
+  private similar(list: View[], keys: string[]): View | undefined {
+    const n = keys.length;
+    let best: View | undefined;
+    let bestSame = -1;
+    for (const v of list) {
+      let same = 0;
+      let ok = true;
+      for (let i = 0; i < n; i++) {
+        const t = v.keys[i] as string;
+        const k = keys[i] as string;
+        if (t === k || (t === WILDCARD && wordsAt(v, i))) same++;
+        else if (t !== WILDCARD ? k !== WILDCARD || !hasLetter(t) : !hasLetter(k)) {
+          // Two words, or a symbol (`****`, `-`) where the other line has a value: another event.
+          ok = false;
+          break;
+        }
+      }
+      if (ok && same > bestSame) {
+        best = v;
+        bestSame = same;
       }
     }
-    return params;
+    if (best === undefined || bestSame < this.options.similarity * n) return undefined;
+    return best;
   }
 
   /**
-   * Lines that differ from `mergeAfter - 1` clusters of their leaf in one and the same constant
-   * position (and nowhere else) show that position to be a variable without digits (user names,
-   * hosts): those clusters merge into the oldest one, with a wildcard there, and the line joins it.
-   * Two values alone stay apart (`WindowsUpdateAgent` / `SPP` may well be two events).
+   * Step 3 (after Brain's insight that a position taking many values is a variable): among the
+   * views that differ from the line in words only, at `mergePositions` positions or fewer, a
+   * position is a parameter once `mergeAfter` different words were seen there (the line's
+   * included), or once one of those views has made it a parameter of words. The views whose
+   * differences are all such positions merge into the oldest of them, with parameters there.
    */
-  private mergeSiblings(leaf: TreeNode, masked: string[]): Cluster | undefined {
-    const need = this.options.mergeAfter - 1;
-    if (need < 1) return undefined;
-    let fit: Cluster | undefined;
-    const byPosition = new Map<number, Cluster[]>();
-    for (const c of leaf.clusters) {
-      const p = singleDifference(c.tokens, masked);
-      if (p === -1) fit ??= c;
-      else if (p >= 0) {
-        const list = byPosition.get(p);
-        if (list === undefined) byPosition.set(p, [c]);
-        else list.push(c);
+  private siblings(list: View[], keys: string[]): View | undefined {
+    const k = this.options.mergeAfter;
+    if (k < 2) return undefined;
+    const near: Array<{ view: View; at: number[] }> = [];
+    const seen = new Map<number, Set<string>>();
+    const variable = new Set<number>();
+    for (const v of list) {
+      const at = wordDifferences(v.keys, keys, this.options.mergePositions);
+      if (at === undefined) continue;
+      near.push({ view: v, at });
+      for (const p of at) {
+        let words = seen.get(p);
+        if (words === undefined) seen.set(p, (words = new Set([keys[p] as string])));
+        words.add(v.keys[p] as string);
+        if (words.size >= k) variable.add(p);
       }
     }
-    if (fit !== undefined) {
-      // The line fits a template whose wildcards cover every difference (one that merging made):
-      // clusters that differ from the line only under one of those wildcards are instances of it.
-      for (const [p, list] of byPosition) if (fit.tokens[p] === WILDCARD) this.mergeInto(fit, list);
-      return fit;
-    }
-    for (const [p, list] of byPosition) {
-      if (list.length < need) continue;
-      const survivor = list.reduce((a, b) => (b.createdAt < a.createdAt ? b : a));
-      survivor.tokens[p] = WILDCARD;
-      survivor.wildcards++;
-      survivor.text = '';
-      this.mergeInto(
-        survivor,
-        list.filter((c) => c !== survivor),
-      );
-      return survivor;
+    if (near.length === 0) return undefined;
+    for (const { view } of near)
+      for (const p of seen.keys()) if (view.keys[p] === WILDCARD && wordsAt(view, p)) variable.add(p);
+    const merging = near.filter((d) => d.at.every((p) => variable.has(p)));
+    if (merging.length === 0) return undefined;
+    const survivor = merging.reduce((x, y) => (y.view.cluster.createdAt < x.view.cluster.createdAt ? y : x)).view;
+    for (const { at } of merging)
+      for (const p of at) this.makeParameter(survivor.cluster, survivor.elemOf[p] as number, true);
+    this.mergeInto(
+      survivor,
+      merging.map((d) => d.view).filter((v) => v !== survivor),
+    );
+    return survivor;
+  }
+
+  /**
+   * Step 4: a view of another token count that the line fits with one parameter taking more (or
+   * fewer) tokens. Found, the cluster gets a view for the line's token count.
+   */
+  private elastic(node: TreeNode, tok: Tokens): View | undefined {
+    const keys = tok.key;
+    const n = keys.length;
+    let tries = 0;
+    for (const [m, list] of node.byLength) {
+      if (m === n || m === 0 || n === 0) continue;
+      for (let i = list.length - 1; i >= 0 && tries < MAX_ELASTIC_TRIES; i--, tries++) {
+        const v = list[i] as View;
+        const j = n > m ? this.widenAt(v, keys) : this.narrowAt(v, keys);
+        if (j >= 0) return this.addView(v, n, j, node);
+      }
     }
     return undefined;
   }
 
-  private mergeInto(survivor: Cluster, others: Cluster[]): void {
-    for (const c of others) {
-      for (let i = 0; i < c.tokens.length; i++) {
-        if (c.tokens[i] === WILDCARD && survivor.tokens[i] !== WILDCARD) {
-          survivor.tokens[i] = WILDCARD;
-          survivor.wildcards++;
-          survivor.text = '';
+  /** Where the line (longer than the view) fits with the view's parameter at `j` taking `n - m + 1` tokens; -1 if nowhere. */
+  private widenAt(v: View, keys: string[]): number {
+    const m = v.keys.length;
+    const extra = keys.length - m;
+    const pre = agreeingPrefix(v.keys, keys);
+    const suf = agreeingSuffix(v.keys, keys);
+    for (let j = 0; j <= pre && j < m; j++) {
+      if (v.keys[j] !== WILDCARD || m - 1 - j > suf) continue;
+      const e = v.cluster.elems[v.elemOf[j] as number] as Elem;
+      let words = false;
+      for (let k = j; k <= j + extra; k++) if (keys[k] !== WILDCARD) words = true;
+      if (!words || e.words) return j;
+    }
+    return -1;
+  }
+
+  /** Where the line (shorter than the view) fits with the view's parameters `j .. j + m - n` as one; -1 if nowhere. */
+  private narrowAt(v: View, keys: string[]): number {
+    const m = v.keys.length;
+    const n = keys.length;
+    const pre = agreeingPrefix(v.keys, keys);
+    const suf = agreeingSuffix(v.keys, keys);
+    for (let j = 0; j <= pre && j < n; j++) {
+      if (n - 1 - j > suf) continue;
+      let all = true;
+      for (let k = j; k <= j + m - n; k++) if (v.keys[k] !== WILDCARD) all = false;
+      if (all) return j;
+    }
+    return -1;
+  }
+
+  /** A view of `v`'s cluster for lines of `n` tokens, its position `j` spanning what differs in length. */
+  private addView(v: View, n: number, j: number, node: TreeNode): View {
+    const c = v.cluster;
+    const m = v.keys.length;
+    const keys: string[] = [];
+    const elemOf: number[] = [];
+    if (n > m) {
+      const e = v.elemOf[j] as number;
+      (c.elems[e] as Elem).elastic = true;
+      for (let i = 0; i < n; i++) {
+        const from = i < j ? i : i <= j + n - m ? j : i - (n - m);
+        keys.push(v.keys[from] as string);
+        elemOf.push(i >= j && i <= j + n - m ? e : (v.elemOf[from] as number));
+      }
+    } else {
+      const first = v.elemOf[j] as number;
+      const last = v.elemOf[j + m - n] as number;
+      this.joinElems(c, first, last);
+      for (let i = 0; i < n; i++) {
+        const from = i < j ? i : i === j ? j : i + (m - n);
+        keys.push(v.keys[from] as string);
+        elemOf.push(v.elemOf[from] as number);
+      }
+    }
+    let list = node.byLength.get(n);
+    if (list === undefined) node.byLength.set(n, (list = []));
+    const view: View = { cluster: c, keys, elemOf, wildcards: countWildcards(keys), list };
+    list.push(view);
+    c.views.push(view);
+    c.text = '';
+    return view;
+  }
+
+  /** Parts `first..last` of a template become one elastic parameter (every view's positions follow). */
+  private joinElems(c: Cluster, first: number, last: number): void {
+    const e = c.elems[first] as Elem;
+    e.elastic = true;
+    e.key = WILDCARD;
+    if (last === first) return;
+    for (let k = first + 1; k <= last; k++) if ((c.elems[k] as Elem).words) e.words = true;
+    e.sep = (c.elems[last] as Elem).sep;
+    c.elems.splice(first + 1, last - first);
+    const gone = last - first;
+    for (const v of c.views)
+      for (let i = 0; i < v.elemOf.length; i++) {
+        const x = v.elemOf[i] as number;
+        if (x > last) v.elemOf[i] = x - gone;
+        else if (x > first) v.elemOf[i] = first;
+      }
+  }
+
+  /** Part `e` of a template becomes a parameter in every view. */
+  private makeParameter(c: Cluster, e: number, words: boolean): void {
+    const elem = c.elems[e] as Elem;
+    if (words) elem.words = true;
+    if (elem.key === WILDCARD) return;
+    elem.key = WILDCARD;
+    for (const v of c.views)
+      for (let i = 0; i < v.elemOf.length; i++)
+        if (v.elemOf[i] === e && v.keys[i] !== WILDCARD) {
+          v.keys[i] = WILDCARD;
+          v.wildcards++;
+        }
+    c.text = '';
+  }
+
+  /** Takes the line into the view's cluster: its differing words become parameters, patterns widen. */
+  private absorb(view: View, tok: Tokens): string[] {
+    const c = view.cluster;
+    const params: string[] = [];
+    let span = '';
+    let spanElem = -1;
+    const n = tok.key.length;
+    for (let i = 0; i < n; i++) {
+      const e = view.elemOf[i] as number;
+      const elem = c.elems[e] as Elem;
+      const key = tok.key[i] as string;
+      if (elem.key !== WILDCARD) {
+        if (elem.key === key) {
+          // A quoted string with values in it (`"retry <*> of <*>"`) has parameters of its own.
+          if (isQuote(key.charCodeAt(0)) && key.includes(WILDCARD)) {
+            const text = textAt(tok, i);
+            for (const p of paramsAt(elem, text) ?? [text]) params.push(p);
+          }
+          continue;
+        }
+        this.makeParameter(c, e, key !== WILDCARD);
+      } else if (key !== WILDCARD) elem.words = true;
+      const text = textAt(tok, i);
+      if (elem.elastic) {
+        // The tokens of an elastic parameter, with what lies between them, are one parameter.
+        if (spanElem === e) span += sepBefore(tok, i) + text;
+        else {
+          if (spanElem >= 0) params.push(span);
+          span = text;
+          spanElem = e;
+        }
+        continue;
+      }
+      if (spanElem >= 0) {
+        params.push(span);
+        spanElem = -1;
+      }
+      if (elem.text === WILDCARD) {
+        params.push(text);
+        continue;
+      }
+      if (elem.text === text) continue;
+      let got = paramsAt(elem, text);
+      if (got === undefined) {
+        setText(elem, generalize(elem.text, shapeOf(text, key === WILDCARD, this.options.valueText)));
+        c.text = '';
+        got = paramsAt(elem, text) ?? [text];
+      }
+      for (const p of got) params.push(p);
+    }
+    if (spanElem >= 0) params.push(span);
+    return params;
+  }
+
+  /** Merges the clusters of `others` into `into`'s: their parameters become its parameters; their ids resolve to it. */
+  private mergeInto(into: View, others: View[]): void {
+    const c = into.cluster;
+    for (const o of others) {
+      if (o.cluster === c) continue;
+      for (let i = 0; i < o.keys.length; i++) {
+        const e = into.elemOf[i] as number;
+        const elem = c.elems[e] as Elem;
+        const other = o.cluster.elems[o.elemOf[i] as number] as Elem;
+        if (o.keys[i] === WILDCARD) this.makeParameter(c, e, other.words);
+        if (!elem.elastic && elem.text !== other.text) {
+          setText(elem, other.elastic ? WILDCARD : generalize(elem.text, other.text));
+          this.makeParameter(c, e, other.words || other.key !== WILDCARD);
         }
       }
-      this.remove(c);
-      this.aliases.set(c.id, survivor.id);
-      for (const a of c.aliasIds) this.aliases.set(a, survivor.id);
-      survivor.aliasIds.push(c.id, ...c.aliasIds);
+      this.remove(o.cluster);
+      this.aliases.set(o.cluster.id, c.id);
+      for (const a of o.cluster.aliasIds) this.aliases.set(a, c.id);
+      c.aliasIds.push(o.cluster.id, ...o.cluster.aliasIds);
       this.merges++;
     }
+    c.text = '';
   }
 
   private remove(c: Cluster): void {
     this.clusters.delete(c.id);
-    const list = c.leaf.clusters;
-    const at = list.indexOf(c);
-    if (at >= 0) list.splice(at, 1);
+    for (const v of c.views) {
+      const at = v.list.indexOf(v);
+      if (at >= 0) v.list.splice(at, 1);
+    }
   }
 
-  private create(leaf: TreeNode, tokens: string[], masked: string[], scope: string): TemplateMatch {
-    const tpl = masked;
+  private create(node: TreeNode, tok: Tokens, scope: string): TemplateMatch {
+    const n = tok.key.length;
+    const elems: Elem[] = [];
     const params: string[] = [];
-    let wildcards = 0;
-    for (let i = 0; i < tokens.length; i++) {
-      if (tpl[i] === WILDCARD) {
-        wildcards++;
-        params.push(tokens[i] as string);
-      }
+    for (let i = 0; i < n; i++) {
+      const key = tok.key[i] as string;
+      const text = textAt(tok, i);
+      // A quoted string is shown with its values masked, as it is matched.
+      const shown =
+        key === WILDCARD ? shapeOf(text, true, this.options.valueText) : isQuote(key.charCodeAt(0)) ? key : text;
+      elems.push({ key, text: shown, sep: sepAfter(tok, i), elastic: false, words: false });
+      if (shown !== text) for (const p of paramsOf(patternPieces(shown), text) ?? [text]) params.push(p);
     }
-    const text = tpl.join(' ');
-    let id = templateId(scope + '\u0000' + text);
-    // Two live clusters can start from the same text (e.g. one was split off by the tree's width cap).
-    while (this.clusters.has(id) || this.aliases.has(id)) id = templateId(id);
+    const lead = n === 0 ? tok.message.slice(0, tok.last) : sepBefore(tok, 0);
+    let list = node.byLength.get(n);
+    if (list === undefined) node.byLength.set(n, (list = []));
+    const keys = tok.key.slice();
     const cluster: Cluster = {
-      id,
-      tokens: tpl,
-      wildcards,
-      leaf,
-      text,
+      id: '',
+      lead,
+      elems,
+      views: [],
+      text: '',
       lastUsed: ++this.clock,
       createdAt: this.clock,
       aliasIds: [],
     };
-    leaf.clusters.push(cluster);
+    const text = textOf(cluster);
+    let id = templateId(scope + '\u0000' + text);
+    // Two live clusters can start from the same text (e.g. one was split off by the tree's width cap).
+    while (this.clusters.has(id) || this.aliases.has(id)) id = templateId(id);
+    cluster.id = id;
+    const view: View = { cluster, keys, elemOf: keys.map((_, i) => i), wildcards: countWildcards(keys), list };
+    cluster.views.push(view);
+    list.push(view);
     this.clusters.set(id, cluster);
     if (this.clusters.size > this.options.maxClusters) this.evictOldest();
     return { id, template: text, params, created: true };
@@ -278,19 +545,80 @@ export class TemplateMiner {
   }
 }
 
-/** The one position where `tpl` has a constant that `line` does not share; -1 for none, -2 for several. */
-function singleDifference(tpl: string[], line: string[]): number {
-  let position = -1;
-  for (let i = 0; i < tpl.length; i++) {
-    const t = tpl[i];
-    if (t === WILDCARD || t === line[i]) continue;
-    if (position >= 0) return -2;
-    position = i;
+/**
+ * Every constant of the view is the line's token there, and where the line has a word in place
+ * of a parameter, that parameter has taken words before (a parameter of numbers does not make
+ * every word a number: a one-token template `<*>` would take every one-word line).
+ */
+function fits(v: View, keys: string[]): boolean {
+  const tpl = v.keys;
+  for (let i = 0; i < keys.length; i++) {
+    const t = tpl[i] as string;
+    const k = keys[i] as string;
+    if (t === k) continue;
+    if (t !== WILDCARD) return false;
+    if (!wordsAt(v, i)) return false;
   }
-  return position;
+  return true;
 }
 
-function templateText(c: Cluster): string {
-  if (c.text === '') c.text = c.tokens.join(' ');
+/** The view's parameter at `i` has taken words. */
+function wordsAt(v: View, i: number): boolean {
+  return (v.cluster.elems[v.elemOf[i] as number] as Elem).words;
+}
+
+/** The positions (1 to `max`) where `tpl` has a word and the line another word; undefined when none, more, or a value where `tpl` has a word. */
+function wordDifferences(tpl: string[], keys: string[], max: number): number[] | undefined {
+  let at: number[] | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const t = tpl[i] as string;
+    if (t === WILDCARD || t === keys[i]) continue;
+    if (keys[i] === WILDCARD) return undefined;
+    (at ??= []).push(i);
+    if (at.length > max) return undefined;
+  }
+  return at;
+}
+
+/** Positions from the start where the template agrees with the line (a parameter agrees with anything). */
+function agreeingPrefix(tpl: string[], keys: string[]): number {
+  const n = Math.min(tpl.length, keys.length);
+  let i = 0;
+  while (i < n && (tpl[i] === WILDCARD || tpl[i] === keys[i])) i++;
+  return i;
+}
+
+function agreeingSuffix(tpl: string[], keys: string[]): number {
+  const n = Math.min(tpl.length, keys.length);
+  let i = 0;
+  while (i < n && (tpl[tpl.length - 1 - i] === WILDCARD || tpl[tpl.length - 1 - i] === keys[keys.length - 1 - i])) i++;
+  return i;
+}
+
+function hasLetter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) | 32;
+    if (c >= 97 && c <= 122) return true;
+  }
+  return false;
+}
+
+/** " ' ` */
+function isQuote(c: number): boolean {
+  return c === 34 || c === 39 || c === 96;
+}
+
+function countWildcards(keys: string[]): number {
+  let w = 0;
+  for (const k of keys) if (k === WILDCARD) w++;
+  return w;
+}
+
+function textOf(c: Cluster): string {
+  if (c.text === '') {
+    let t = c.lead;
+    for (const e of c.elems) t += (e.elastic ? WILDCARD : e.text) + e.sep;
+    c.text = t;
+  }
   return c.text;
 }

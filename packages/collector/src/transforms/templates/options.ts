@@ -2,8 +2,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import { resolveOptions } from '../../config/resolve-options.js';
 
 /**
- * Template miner options. One configuration serves every container: the defaults were chosen on
- * the ten Loghub-2k datasets together (mean grouping accuracy), never per dataset.
+ * Template miner options. One configuration serves every container. The defaults of `similarity`,
+ * `depth`, `mergeAfter`, `mergePositions`, `dottedNames` and `valueText` are what the
+ * leave-one-out procedure of `loghubLeaveOneOut` chooses on all ten Loghub-2k datasets together
+ * (mean grouping plus parsing accuracy over a grid), never per dataset; `npm run bench -- logs`
+ * checks that they still are.
  */
 export const TemplateMinerOptionsSchema = Type.Object({
   maxClusters: Type.Integer({
@@ -15,14 +18,16 @@ export const TemplateMinerOptionsSchema = Type.Object({
   similarity: Type.Number({
     minimum: 0,
     maximum: 1,
-    default: 0.85,
-    description: "Fraction (0..1) of a template's constant tokens a line must share to join it.",
+    default: 0.6,
+    description:
+      "Fraction (0..1) of a line's tokens that must agree with a template for it to join where it has values in place of the template's words or words in place of its values (two different words never join; 1 = only lines that fit).",
   }),
   depth: Type.Integer({
     minimum: 3,
     maximum: 8,
-    default: 4,
-    description: 'Prefix-tree depth: the first `depth - 2` tokens route a line to its leaf.',
+    default: 3,
+    description:
+      'Prefix-tree depth: the first `depth - 2` words of a line route it; lines with other first words are never compared.',
   }),
   /** Bounds the tree. */
   maxChildren: Type.Integer({
@@ -30,12 +35,19 @@ export const TemplateMinerOptionsSchema = Type.Object({
     default: 100,
     description: 'Children per tree node before new tokens share the wildcard child.',
   }),
-  /** "The rest of the line alike": clusters differing only at that position are merged. */
+  /** Fewer different words at a position stay different events (`GET`/`POST`, `opened`/`closed`). */
   mergeAfter: Type.Integer({
     minimum: 0,
-    default: 3,
+    default: 6,
     description:
-      'Distinct values seen at one token position that make it a variable and merge the templates; 0 turns merging off.',
+      'Different words seen at one position of otherwise alike templates that make it a parameter and merge them; 0 = never.',
+  }),
+  mergePositions: Type.Integer({
+    minimum: 1,
+    maximum: 3,
+    default: 1,
+    description:
+      'Word positions (1 to 3) in which templates may differ and still be merged by `mergeAfter` (a name and its tag varying together).',
   }),
   maxSamples: Type.Integer({
     minimum: 0,
@@ -49,9 +61,21 @@ export const TemplateMinerOptionsSchema = Type.Object({
     description:
       "A template's samples are shipped in the window it is first seen and then at most once per this interval (its counts go every window); 0 = every window.",
   }),
+  /** Only changes how templates read: grouping is the same. */
+  valueText: Type.Union([Type.Literal('segments'), Type.Literal('masked'), Type.Literal('literal')], {
+    default: 'segments',
+    description:
+      'How a template shows a value it has not yet seen vary that is not a plain number, id, address or time (`node-160`, `/var/log/x`): `segments` with its parts that hold digits as `<*>` (`node-<*>`) and paths as `<*>`, `masked` as `<*>`, `literal` as written (`segments` and `masked` keep names with one small number like `ssh2`, and quoted strings, as written).',
+  }),
+  dottedNames: Type.Boolean({
+    default: true,
+    description:
+      'Names with two dots or more (`api.example.com`, `org.example.Client`) are values, like paths and file names.',
+  }),
   separators: Type.String({
-    default: '=,',
-    description: 'Punctuation that separates tokens besides whitespace (exposes keys in `k=v,k=v`).',
+    default: '=,|',
+    description:
+      'Punctuation that separates tokens besides whitespace (exposes keys in `k=v,k=v` and fields in `a|b|c`).',
   }),
   /** Bounds per-line work. */
   maxTokens: Type.Integer({
