@@ -131,7 +131,7 @@ const DRAIN_PUBLISHED_PA_MEAN = Object.values(DRAIN_PUBLISHED_PA).reduce((a, b) 
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const settings = (o: Partial<TemplateOptions.TemplateMinerOptions>): string =>
-  `depth ${o.depth}, mergeAfter ${o.mergeAfter}, similarity ${o.similarity}, mergePositions ${o.mergePositions}, dottedNames ${o.dottedNames}${o.valueText === undefined ? '' : `, valueText ${o.valueText}`}`;
+  `depth ${o.depth}, mergeAfter ${o.mergeAfter}, similarity ${o.similarity}, mergePositions ${o.mergePositions}, dottedNames ${o.dottedNames}`;
 
 /** The issue's trivial baseline: a line's group is its first token and its token count. */
 function firstTokenGroups(lines: readonly string[]): string[] {
@@ -205,7 +205,7 @@ const ga: BenchCase = {
         unit: 'fraction',
         baseline: DRAIN_PUBLISHED_GA_MEAN,
         ratio: loo.content.gaMean / DRAIN_PUBLISHED_GA_MEAN,
-        note: `leave-one-out over the ten Loghub-2k sets: every setting chosen on nine (${loo.candidates} grouping settings, then valueText), scored on the tenth; baseline Drain published (per-dataset settings); per dataset: logs.ga_loo.<D>`,
+        note: `leave-one-out over the ten Loghub-2k sets: every setting chosen on nine (grid of ${loo.candidates}), scored on the tenth; baseline Drain published (per-dataset settings); per dataset: logs.ga_loo.<D>`,
       },
       {
         name: 'logs.pa_loo_mean',

@@ -252,7 +252,7 @@ export class LogPipeline {
       if (e.ts > t.lastSeen) t.lastSeen = e.ts;
       // Lines shipped verbatim need no samples; the others get them when their interval is due.
       if (e.level < st.verbatim && t.samples.length < this.options.templates.maxSamples && !this.sampledAt.has(m.id))
-        t.samples.push({ ts: e.ts, params: m.params });
+        t.samples.push({ ts: e.ts, params: this.miner.params() });
     }
     if (e.level >= st.verbatim) {
       if (this.logs.length >= this.options.maxLogsPerWindow)

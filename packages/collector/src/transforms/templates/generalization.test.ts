@@ -149,8 +149,9 @@ describe('events that differ in one constant word stay apart', () => {
         `session ${w} for user ${pick(r, ['root', 'alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'])} by (uid=${int(r, 0, 999)})`,
     },
     {
-      name: 'HTTP methods (five)',
-      words: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+      // Up to mergeAfter - 1 (4 by default) different words at one position stay events of their own.
+      name: 'HTTP methods (four)',
+      words: ['GET', 'POST', 'PUT', 'DELETE'],
       line: (w, r) =>
         `10.0.0.${int(r, 1, 254)} "${w} /api/v1/items/${int(r, 1, 999)} HTTP/1.1" status: ${pick(r, [200, 404])} len: ${int(r, 1, 9999)}`,
     },

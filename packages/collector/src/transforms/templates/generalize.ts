@@ -102,6 +102,25 @@ export function paramsOf(pieces: readonly string[], text: string): string[] | un
   return out;
 }
 
+/** Whether `m[start..end)` fits the pattern cut into `pieces` (as `paramsOf` would find), without cutting the text out. */
+export function fitsPattern(pieces: readonly string[], m: string, start: number, end: number): boolean {
+  if (pieces.length === 1)
+    return end - start === (pieces[0] as string).length && m.startsWith(pieces[0] as string, start);
+  const head = pieces[0] as string;
+  const tail = pieces[pieces.length - 1] as string;
+  if (end - start < head.length + tail.length || !m.startsWith(head, start) || !m.startsWith(tail, end - tail.length))
+    return false;
+  let at = start + head.length;
+  const stop = end - tail.length;
+  for (let i = 1; i < pieces.length - 1; i++) {
+    const piece = pieces[i] as string;
+    const found = m.indexOf(piece, at);
+    if (found < 0 || found + piece.length > stop) return false;
+    at = found + piece.length;
+  }
+  return true;
+}
+
 /** A pattern cut at its wildcards, for `paramsOf`. */
 export function patternPieces(pattern: string): string[] {
   return pattern.split(WILDCARD);

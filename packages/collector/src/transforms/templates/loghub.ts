@@ -4,7 +4,7 @@ import { parseCsv } from './csv.js';
 import { groupingAccuracy } from './grouping-accuracy.js';
 import { TemplateMiner } from './miner.js';
 import type { TemplateMinerOptions } from './options.js';
-import { argMax, leaveOneOut, mean, objective, paMean, type LeaveOneOut, type Score } from './leave-one-out.js';
+import { argMax, leaveOneOut, mean, objective, type LeaveOneOut, type Score } from './leave-one-out.js';
 import { parsingAccuracy } from './parsing-accuracy.js';
 
 /** Which corrected ground truth a dataset's templates come from. */
@@ -135,9 +135,6 @@ export function groupingGrid(): Array<Partial<TemplateMinerOptions>> {
   return out;
 }
 
-/** How templates show values (the grouping is the same for all): chosen after the grouping, on the same datasets. */
-export const VALUE_TEXTS: ReadonlyArray<TemplateMinerOptions['valueText']> = ['segments', 'masked', 'literal'];
-
 export interface LoghubLeaveOneOut {
   /** Messages: GA and PA of each dataset under the settings chosen on the others. */
   content: LeaveOneOut<Partial<TemplateMinerOptions>>;
@@ -149,10 +146,11 @@ export interface LoghubLeaveOneOut {
 }
 
 /**
- * Leave-one-out over the datasets: for each, the grouping settings with the best mean GA plus
- * mean PA on the others (`groupingGrid`), then, with those, the `valueText` with the best mean PA
- * on the others; the held-out dataset is scored with both. Raw lines are scored the same way on
- * GA alone. Nothing about the held-out dataset enters its choice.
+ * Leave-one-out over the datasets: for each, the settings of `groupingGrid` with the best mean GA
+ * plus mean PA on the others; the held-out dataset is scored with them. Raw lines are scored the
+ * same way on GA alone. Nothing about the held-out dataset enters its choice. `valueText` is not
+ * chosen here: it changes only how templates read, and the uplink's byte budget fixes it
+ * (`segments` reads closer to Loghub's templates but takes more bytes: packages/collector/docs/logs.md).
  */
 export function loghubLeaveOneOut(datasets: readonly LoghubDataset[], base: TemplateMinerOptions): LoghubLeaveOneOut {
   const grid = groupingGrid();
@@ -165,14 +163,9 @@ export function loghubLeaveOneOut(datasets: readonly LoghubDataset[], base: Temp
     return s;
   };
   const without = (row: Score[], held: number): Score[] => row.filter((_, d) => d !== held);
-  /** The grouping, then the valueText, chosen on the datasets other than `held` (-1: on all). */
-  const choose = (held: number): Partial<TemplateMinerOptions> => {
-    const g = grid[
-      argMax(grid.map((c) => objective(without(scores(c, false), held))))
-    ] as Partial<TemplateMinerOptions>;
-    const vt = argMax(VALUE_TEXTS.map((valueText) => paMean(without(scores({ ...g, valueText }, false), held))));
-    return { ...g, valueText: VALUE_TEXTS[vt] as TemplateMinerOptions['valueText'] };
-  };
+  /** The settings chosen on the datasets other than `held` (-1: on all). */
+  const choose = (held: number): Partial<TemplateMinerOptions> =>
+    grid[argMax(grid.map((c) => objective(without(scores(c, false), held))))] as Partial<TemplateMinerOptions>;
   const chooseRaw = (held: number): Partial<TemplateMinerOptions> =>
     grid[
       argMax(grid.map((c) => mean(without(scores(c, true), held).map((s) => s.ga))))

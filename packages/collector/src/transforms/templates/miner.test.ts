@@ -14,12 +14,13 @@ describe('TemplateMiner', () => {
     const miner = new TemplateMiner(templateMinerOptions());
     const a = miner.match('Received block blk_123 of size 67108864 from /10.0.0.1:50010, took 12 ms');
     const b = miner.match('Received block blk_987 of size 1024 from /10.0.0.2:50010, took 3 ms');
+    const params = miner.params();
     expect(b.id).toBe(a.id);
     expect(a.created).toBe(true);
     expect(b.created).toBe(false);
     // A word run together with a number is a value (`blk_<*>` reads as `<*>` in Loghub's templates too).
     expect(b.template).toBe('Received block <*> of size <*> from <*>, took <*> ms');
-    expect(b.params).toEqual(['blk_987', '1024', '/10.0.0.2:50010', '3']);
+    expect(params).toEqual(['blk_987', '1024', '/10.0.0.2:50010', '3']);
   });
 
   it('keeps different messages and different scopes apart', () => {
@@ -33,7 +34,7 @@ describe('TemplateMiner', () => {
   it('makes a word position a parameter once mergeAfter different words were seen there, and merges those templates', () => {
     const miner = new TemplateMiner(templateMinerOptions({ mergeAfter: 4 }));
     const users = ['webmaster', 'oracle', 'admin', 'guest', 'test'];
-    const ms = users.map((u, i) => miner.match(`Invalid user ${u} from 10.0.0.${i}`));
+    const ms = users.map((u, i) => ({ ...miner.match(`Invalid user ${u} from 10.0.0.${i}`), params: miner.params() }));
     // Three words are not enough: three templates.
     expect(new Set(ms.slice(0, 3).map((m) => m.id)).size).toBe(3);
     // The fourth makes the position a parameter: all merge into the oldest, which keeps its id.
@@ -46,9 +47,9 @@ describe('TemplateMiner', () => {
     expect(ms[4]?.created).toBe(false);
   });
 
-  it('keeps events that differ in one constant word apart, however long the line', () => {
+  it('keeps events that differ in one constant word apart, however long the line (up to mergeAfter - 1 words)', () => {
     const miner = new TemplateMiner(templateMinerOptions());
-    const verbs = ['started', 'stopped', 'paused', 'resumed', 'restarted'];
+    const verbs = ['started', 'stopped', 'paused', 'resumed'];
     const lines: string[] = [];
     const truth: string[] = [];
     for (let i = 0; i < 200; i++) {
@@ -62,7 +63,7 @@ describe('TemplateMiner', () => {
   });
 
   it('keeps a template id when the template generalises', () => {
-    const miner = new TemplateMiner(templateMinerOptions());
+    const miner = new TemplateMiner(templateMinerOptions({ valueText: 'segments' }));
     const a = miner.match('request served by node-160 in 5 ms');
     expect(a.template).toBe('request served by node-<*> in <*> ms');
     const b = miner.match('request served by edge-a7 in 9 ms');
@@ -79,7 +80,7 @@ describe('TemplateMiner', () => {
       'ask 10.0.0.3:50010 to delete blk_5 blk_6',
       'ask 10.0.0.4:50010 to delete blk_7',
     ];
-    const ms = lines.map((l) => miner.match(l));
+    const ms = lines.map((l) => ({ ...miner.match(l), params: miner.params() }));
     expect(new Set(groups(miner, lines)).size).toBe(1);
     expect(ms[1]?.template).toBe('ask <*> to delete <*>');
     expect(ms[1]?.params).toEqual(['10.0.0.2:50010', 'blk_2 blk_3 blk_4']);

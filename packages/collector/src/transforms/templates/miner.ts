@@ -1,11 +1,10 @@
-import { generalize, paramsOf, patternPieces } from './generalize.js';
+import { fitsPattern, generalize, paramsOf, patternPieces } from './generalize.js';
 import type { TemplateMinerOptions } from './options.js';
 import { templateId } from './template-id.js';
 import {
   sepAfter,
   sepBefore,
   textAt,
-  tokenBuffer,
   tokenize,
   tokenRules,
   WILDCARD,
@@ -14,11 +13,10 @@ import {
 } from './tokenize.js';
 import { shapeOf } from './value-kinds.js';
 
-/** What the miner says about one line. `params` are the parts of the line at the template's wildcards, in order. */
+/** What the miner says about one line (its parameters, when wanted: `TemplateMiner.params()`). */
 export interface TemplateMatch {
   id: string;
   template: string;
-  params: string[];
   /** True when this line started a new cluster. */
   created: boolean;
 }
@@ -45,8 +43,22 @@ function paramsAt(elem: Elem, token: string): string[] | undefined {
 
 /** Sets a part's pattern (and forgets the cached pieces of the old one). */
 function setText(elem: Elem, text: string): void {
-  elem.text = text;
+  elem.text = own(text);
   elem.pieces = undefined;
+}
+
+/**
+ * A copy of `s` that does not hold on to the line it was cut from. V8 keeps a cut of 13
+ * characters or more as a view of its whole parent: a word kept in a template would otherwise
+ * keep its line alive, and the line the 256 KiB chunk the file source read it from.
+ */
+function own(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
+/** Text between tokens as a template shows it: a run of whitespace is one space (columns padded with spaces read the same, in fewer bytes). */
+function squeeze(sep: string): string {
+  return own(sep.length > 1 ? sep.replace(/\s{2,}/g, ' ') : sep);
 }
 
 /** A cluster as seen by lines of one token count: the keys they must match and the part each token fills. */
@@ -117,9 +129,12 @@ export class TemplateMiner {
   private merges = 0;
   /** Id of a merged-away cluster -> id of the cluster that absorbed it. */
   private readonly aliases = new Map<string, string>();
+  /** Merged-away ids not yet taken (`takeMerges`), oldest first. */
+  private merged: string[] = [];
   private readonly rules: TokenRules;
-  /** Reused by every `match` (what a cluster keeps is copied out of it). */
-  private readonly tokens: Tokens = tokenBuffer();
+  /** The last line's tokens and the view it matched, for `params()`. */
+  private tokens: Tokens | undefined;
+  private last: View | undefined;
 
   constructor(private readonly options: TemplateMinerOptions) {
     this.rules = tokenRules(options.separators, options.dottedNames);
@@ -138,6 +153,21 @@ export class TemplateMiner {
     return this.merges;
   }
 
+  /**
+   * The merges since the last call, each as the merged-away id and the live id it resolves to now
+   * (for the receiver of earlier rows: `LogTemplate.merged`). Those whose survivor was evicted
+   * since are left out; at most `maxClusters` are kept between calls (the oldest go first).
+   */
+  takeMerges(): Array<{ from: string; into: string }> {
+    const out: Array<{ from: string; into: string }> = [];
+    for (const from of this.merged) {
+      const into = this.resolve(from);
+      if (into !== from && this.clusters.has(into)) out.push({ from, into });
+    }
+    this.merged = [];
+    return out;
+  }
+
   /** The live id a template id stands for now (itself, unless its cluster was merged into another). */
   resolve(id: string): string {
     return this.aliases.get(id) ?? id;
@@ -150,7 +180,7 @@ export class TemplateMiner {
   }
 
   match(message: string, scope = ''): TemplateMatch {
-    const tok = tokenize(message, this.options.maxTokens, this.rules, this.tokens);
+    const tok = (this.tokens = tokenize(message, this.options.maxTokens, this.rules));
     const node = this.route(tok.key, scope);
     const n = tok.key.length;
     const list = node.byLength.get(n);
@@ -160,9 +190,10 @@ export class TemplateMiner {
     view ??= this.elastic(node, tok);
     if (view === undefined) return this.create(node, tok, scope);
     const c = view.cluster;
-    const params = this.absorb(view, tok);
+    this.absorb(view, tok);
+    this.last = view;
     c.lastUsed = ++this.clock;
-    return { id: c.id, template: textOf(c), params, created: false };
+    return { id: c.id, template: textOf(c), created: false };
   }
 
   /** The node of the first `depth - 2` constant words (values are skipped: they would scatter one event over many nodes). */
@@ -177,7 +208,7 @@ export class TemplateMiner {
       routed++;
       let child: TreeNode | undefined = at.children.get(key);
       if (child === undefined) {
-        if (at.children.size < this.options.maxChildren) at.children.set(key, (child = newNode()));
+        if (at.children.size < this.options.maxChildren) at.children.set(own(key), (child = newNode()));
         else {
           child = at.children.get(WILDCARD);
           if (child === undefined) at.children.set(WILDCARD, (child = newNode()));
@@ -403,57 +434,67 @@ export class TemplateMiner {
     c.text = '';
   }
 
-  /** Takes the line into the view's cluster: its differing words become parameters, patterns widen. */
-  private absorb(view: View, tok: Tokens): string[] {
+  /**
+   * Takes the line into the view's cluster: its differing words become parameters, patterns
+   * widen to hold its values. Allocates nothing unless the template changes (the per-line path).
+   */
+  private absorb(view: View, tok: Tokens): void {
     const c = view.cluster;
-    const params: string[] = [];
-    let span = '';
-    let spanElem = -1;
     const n = tok.key.length;
     for (let i = 0; i < n; i++) {
       const e = view.elemOf[i] as number;
       const elem = c.elems[e] as Elem;
       const key = tok.key[i] as string;
       if (elem.key !== WILDCARD) {
-        if (elem.key === key) {
-          // A quoted string with values in it (`"retry <*> of <*>"`) has parameters of its own.
-          if (isQuote(key.charCodeAt(0)) && key.includes(WILDCARD)) {
-            const text = textAt(tok, i);
-            for (const p of paramsAt(elem, text) ?? [text]) params.push(p);
-          }
-          continue;
-        }
+        if (elem.key === key) continue;
         this.makeParameter(c, e, key !== WILDCARD);
       } else if (key !== WILDCARD) elem.words = true;
-      const text = textAt(tok, i);
-      if (elem.elastic) {
-        // The tokens of an elastic parameter, with what lies between them, are one parameter.
-        if (spanElem === e) span += sepBefore(tok, i) + text;
-        else {
-          if (spanElem >= 0) params.push(span);
-          span = text;
-          spanElem = e;
-        }
-        continue;
-      }
-      if (spanElem >= 0) {
-        params.push(span);
+      if (elem.elastic || elem.text === WILDCARD) continue;
+      const start = tok.start[i] as number;
+      const end = tok.end[i] as number;
+      if (fitsPattern((elem.pieces ??= patternPieces(elem.text)), tok.message, start, end)) continue;
+      setText(elem, generalize(elem.text, shapeOf(textAt(tok, i), key === WILDCARD, this.options.valueText)));
+      c.text = '';
+    }
+  }
+
+  /**
+   * The parameters of the line last matched, in the order of its template's wildcards (for a
+   * sample): computed on demand, since most lines need none. Call it before the next `match`.
+   */
+  params(): string[] {
+    const view = this.last;
+    const tok = this.tokens;
+    const params: string[] = [];
+    if (view === undefined || tok === undefined) return params;
+    const c = view.cluster;
+    let spanElem = -1;
+    let spanStart = 0;
+    let spanEnd = 0;
+    const n = tok.key.length;
+    for (let i = 0; i < n; i++) {
+      const e = view.elemOf[i] as number;
+      const elem = c.elems[e] as Elem;
+      if (spanElem >= 0 && spanElem !== e) {
+        params.push(tok.message.slice(spanStart, spanEnd));
         spanElem = -1;
       }
-      if (elem.text === WILDCARD) {
-        params.push(text);
+      if (elem.elastic) {
+        // The tokens of an elastic parameter, with what lies between them, are one parameter.
+        if (spanElem !== e) {
+          spanElem = e;
+          spanStart = tok.start[i] as number;
+        }
+        spanEnd = tok.end[i] as number;
         continue;
       }
-      if (elem.text === text) continue;
-      let got = paramsAt(elem, text);
-      if (got === undefined) {
-        setText(elem, generalize(elem.text, shapeOf(text, key === WILDCARD, this.options.valueText)));
-        c.text = '';
-        got = paramsAt(elem, text) ?? [text];
-      }
-      for (const p of got) params.push(p);
+      // Words in place, and values shown as written, are no parameter (a quoted string with values in it is).
+      if (elem.key !== WILDCARD && !(isQuote(elem.key.charCodeAt(0)) && elem.key.includes(WILDCARD))) continue;
+      const text = textAt(tok, i);
+      if (elem.text === WILDCARD) params.push(text);
+      else for (const p of paramsAt(elem, text) ?? [text]) params.push(p);
     }
-    if (spanElem >= 0) params.push(span);
+    if (spanElem >= 0) params.push(tok.message.slice(spanStart, spanEnd));
     return params;
   }
 
@@ -473,6 +514,8 @@ export class TemplateMiner {
         }
       }
       this.remove(o.cluster);
+      this.merged.push(o.cluster.id);
+      if (this.merged.length > this.options.maxClusters) this.merged.shift();
       this.aliases.set(o.cluster.id, c.id);
       for (const a of o.cluster.aliasIds) this.aliases.set(a, c.id);
       c.aliasIds.push(o.cluster.id, ...o.cluster.aliasIds);
@@ -492,20 +535,18 @@ export class TemplateMiner {
   private create(node: TreeNode, tok: Tokens, scope: string): TemplateMatch {
     const n = tok.key.length;
     const elems: Elem[] = [];
-    const params: string[] = [];
     for (let i = 0; i < n; i++) {
       const key = tok.key[i] as string;
       const text = textAt(tok, i);
       // A quoted string is shown with its values masked, as it is matched.
       const shown =
         key === WILDCARD ? shapeOf(text, true, this.options.valueText) : isQuote(key.charCodeAt(0)) ? key : text;
-      elems.push({ key, text: shown, sep: sepAfter(tok, i), elastic: false, words: false });
-      if (shown !== text) for (const p of paramsOf(patternPieces(shown), text) ?? [text]) params.push(p);
+      elems.push({ key: own(key), text: own(shown), sep: squeeze(sepAfter(tok, i)), elastic: false, words: false });
     }
-    const lead = n === 0 ? tok.message.slice(0, tok.last) : sepBefore(tok, 0);
+    const lead = squeeze(n === 0 ? tok.message.slice(0, tok.last) : sepBefore(tok, 0));
     let list = node.byLength.get(n);
     if (list === undefined) node.byLength.set(n, (list = []));
-    const keys = tok.key.slice();
+    const keys = elems.map((e) => e.key);
     const cluster: Cluster = {
       id: '',
       lead,
@@ -526,7 +567,8 @@ export class TemplateMiner {
     list.push(view);
     this.clusters.set(id, cluster);
     if (this.clusters.size > this.options.maxClusters) this.evictOldest();
-    return { id, template: text, params, created: true };
+    this.last = view;
+    return { id, template: text, created: true };
   }
 
   /**
@@ -618,7 +660,8 @@ function textOf(c: Cluster): string {
   if (c.text === '') {
     let t = c.lead;
     for (const e of c.elems) t += (e.elastic ? WILDCARD : e.text) + e.sep;
-    c.text = t;
+    // Flat: a string built by concatenation is kept as a rope of all its pieces.
+    c.text = own(t);
   }
   return c.text;
 }

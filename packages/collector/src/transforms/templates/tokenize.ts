@@ -33,11 +33,6 @@ export function sepAfter(t: Tokens, i: number): string {
   return i + 1 < t.key.length ? sepBefore(t, i + 1) : t.message.slice(t.end[i], t.last);
 }
 
-/** An empty token list to pass to `tokenize` again and again. */
-export function tokenBuffer(): Tokens {
-  return { message: '', key: [], start: [], end: [], last: 0 };
-}
-
 /** What `tokenize` cuts at and which optional value kinds it masks, built once from the miner's options. */
 export interface TokenRules {
   separators: Uint8Array;
@@ -160,15 +155,12 @@ export function core(token: string): string {
  * are one (`5.2 KB`, `3 sec`), and a URL or path is not cut at its `=` and `,`. At most
  * `maxTokens` tokens are kept: one pathological line costs a bounded amount of work.
  */
-export function tokenize(message: string, maxTokens: number, rules: TokenRules, into?: Tokens): Tokens {
+export function tokenize(message: string, maxTokens: number, rules: TokenRules): Tokens {
   const separators = rules.separators;
-  // The caller's arrays are reused (no allocation per line for them); it copies what it keeps.
-  const out = into ?? tokenBuffer();
-  out.message = message;
+  // Fresh arrays for every line: a buffer reused across lines would live long enough to drag
+  // every line's words into the old generation of the heap.
+  const out: Tokens = { message, key: [], start: [], end: [], last: 0 };
   const { key, start: starts, end: ends } = out;
-  key.length = 0;
-  starts.length = 0;
-  ends.length = 0;
   const n = message.length;
   /** Index of a month or day name that a following value would make part of a date (-2: none). */
   let pendingDate = -2;
@@ -212,7 +204,12 @@ export function tokenize(message: string, maxTokens: number, rules: TokenRules, 
       if (d < 128) {
         const k = separators[d] as number;
         if (k === SPACE) break;
-        if (k === PUNCT && cut < 0) {
+        // A comma between digits is part of the number (`1,024`, the milliseconds of `18:01:47,978`).
+        if (
+          k === PUNCT &&
+          cut < 0 &&
+          !(d === 44 && isDigit(message.charCodeAt(end - 1)) && isDigit(message.charCodeAt(end + 1)))
+        ) {
           cut = end;
           cutFlags = flags;
         }
