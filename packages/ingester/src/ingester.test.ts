@@ -246,6 +246,50 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     expect(metrics).toMatch(/et_ingester_template_texts_omitted_total\{found="nowhere"\} [1-9]/);
   });
 
+  it('shows the rows of templates a node merged as the template they merged into', async () => {
+    const t0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 4 * 3_600_000;
+    const row = (id: string, template: string, count: number, at: number, merged?: string[]) => ({
+      container: 'app-1',
+      id,
+      template,
+      level: 2 as const,
+      count,
+      firstSeen: at,
+      lastSeen: at + 1_000,
+      samples: [],
+      ...(merged ? { merged } : {}),
+    });
+    const batch = (seq: number, now: number, templates: ReturnType<typeof row>[]) => ({
+      ...sampleBatch({ node: NODE, seq, now }),
+      metrics: [],
+      logs: [],
+      templates,
+    });
+    // Three users seen apart, then the miner learns the position is a parameter: b and c merge into a, b into a chain via c.
+    const batches = [
+      batch(50, t0, [
+        row('t-a', 'Invalid user webmaster from <*>', 5, t0),
+        row('t-b', 'Invalid user oracle from <*>', 3, t0),
+      ]),
+      batch(51, t0 + 60_000, [row('t-c', 'Invalid user admin from <*>', 2, t0 + 60_000, ['t-b'])]),
+      batch(52, t0 + 120_000, [row('t-a', 'Invalid user <*> from <*>', 7, t0 + 120_000, ['t-c'])]),
+    ];
+    for (const b of batches) {
+      await publish(topics.batch(NODE), codec.encode(b));
+      await ackFor(b.seq);
+    }
+    const res = await get(`/api/v1/nodes/${NODE}/templates?container=app-1&from=${t0}&to=${t0 + 3_600_000}`);
+    expect(res.body.templates).toEqual([
+      expect.objectContaining({ templateId: 't-a', template: 'Invalid user <*> from <*>', count: 17 }),
+    ]);
+    // Before the merges the rows stand on their own.
+    const before = await get(`/api/v1/nodes/${NODE}/templates?container=app-1&from=${t0}&to=${t0 + 30_000}`);
+    expect(before.body.templates).toEqual([
+      expect.objectContaining({ templateId: 't-a', count: 5 }),
+      expect.objectContaining({ templateId: 't-b', count: 3 }),
+    ]);
+  });
+
   it('serves the OpenAPI document and the docs page from local assets', async () => {
     const spec = await get('/docs/json');
     expect(Object.keys(spec.body.paths as object)).toEqual(

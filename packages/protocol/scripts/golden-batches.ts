@@ -158,6 +158,7 @@ export const goldenBatches: Record<string, Batch> = {
         firstSeen: T - 20_000,
         lastSeen: T - 20_000,
         samples: [],
+        merged: ['t-3', 't-4'],
       },
     ],
     events: [

@@ -28,6 +28,8 @@ export const limits = {
   maxMapEntries: 256,
   maxTemplateSamples: 16,
   maxTemplateParams: 256,
+  /** Template ids one template row may say were merged into it. */
+  maxTemplateMerged: 256,
   maxSketchBins: 4096,
   /** Other batches (usually earlier ones) one batch frame may be compressed against (frame v2+). */
   maxBatchReferences: 16,

@@ -280,6 +280,8 @@ export async function topTemplates(
   client: ClickHouseClient,
   p: { node: string; container?: string; from: number; to: number; limit: number },
 ) {
+  const merged = await templateMerges(client, p);
+  // With merges to fold, every group of the range is read and folded before the top ones are kept.
   const data = await rows<
     [string, string, string, number, string | number, string | number, string | number, [string | number, string[]][]]
   >(
@@ -292,19 +294,93 @@ export async function topTemplates(
         AND LastSeen >= fromUnixTimestamp64Milli({from:Int64}) AND LastSeen < fromUnixTimestamp64Milli({to:Int64})
       GROUP BY ContainerName, TemplateId
       ORDER BY n DESC
-      LIMIT {limit:UInt32}`,
+      ${merged.size === 0 ? 'LIMIT {limit:UInt32}' : ''}`,
     p,
   );
-  return data.map(([container, templateId, template, sev, count, first, last, samples]) => ({
+  const groups = data.map(([container, templateId, template, sev, count, first, last, samples]) => ({
     container,
     templateId,
     template,
-    level: levelOfOtelSeverity(Number(sev)) ?? 'unknown',
+    sev: Number(sev),
     count: Number(count),
-    firstSeen: iso(Number(first)),
-    lastSeen: iso(Number(last)),
-    samples: samples.map(([ts, params]) => ({ ts: iso(Number(ts)), params })),
+    first: Number(first),
+    last: Number(last),
+    samples,
   }));
+  return foldMerged(groups, merged)
+    .slice(0, p.limit)
+    .map((g) => ({
+      container: g.container,
+      templateId: g.templateId,
+      template: g.template,
+      level: levelOfOtelSeverity(g.sev) ?? 'unknown',
+      count: g.count,
+      firstSeen: iso(g.first),
+      lastSeen: iso(g.last),
+      samples: g.samples.map(([ts, params]) => ({ ts: iso(Number(ts)), params })),
+    }));
+}
+
+type TemplateGroup = {
+  container: string;
+  templateId: string;
+  template: string;
+  sev: number;
+  count: number;
+  first: number;
+  last: number;
+  samples: [string | number, string[]][];
+};
+
+/**
+ * The node's template merges up to `to` (protocol LogTemplate.merged): `container\0merged id` ->
+ * the id it lives on as now, chains (a into b, later b into c) followed to their end.
+ */
+async function templateMerges(
+  client: ClickHouseClient,
+  p: { node: string; container?: string; to: number },
+): Promise<Map<string, string>> {
+  const links = await rows<[string, string, string]>(
+    client,
+    `SELECT ContainerName, TemplateId, arrayJoin(Merged) FROM ${TABLES.templates}
+      WHERE NodeName = {node:String} ${p.container !== undefined ? 'AND ContainerName = {container:String}' : ''}
+        AND notEmpty(Merged) AND LastSeen < fromUnixTimestamp64Milli({to:Int64})`,
+    p,
+  );
+  const into = new Map(links.map(([container, id, from]) => [`${container}\u0000${from}`, id]));
+  const live = new Map<string, string>();
+  for (const [key, first] of into) {
+    const container = key.slice(0, key.indexOf('\u0000'));
+    let id = first;
+    // A chain is at most as long as the links are many (a cycle, which a node never sends, stops there too).
+    for (let step = 0; step < into.size; step++) {
+      const next = into.get(`${container}\u0000${id}`);
+      if (next === undefined || next === first) break;
+      id = next;
+    }
+    live.set(key, id);
+  }
+  return live;
+}
+
+/** Groups of merged templates folded into the template they merged into, most frequent first. */
+function foldMerged(groups: TemplateGroup[], merged: Map<string, string>): TemplateGroup[] {
+  if (merged.size === 0) return groups;
+  const out = new Map<string, TemplateGroup>();
+  // Latest first: the folded group's text and samples are those of its latest rows.
+  for (const g of [...groups].sort((a, b) => b.last - a.last)) {
+    const id = merged.get(`${g.container}\u0000${g.templateId}`) ?? g.templateId;
+    const key = `${g.container}\u0000${id}`;
+    const into = out.get(key);
+    if (into === undefined) out.set(key, { ...g, templateId: id });
+    else {
+      into.count += g.count;
+      into.sev = Math.max(into.sev, g.sev);
+      into.first = Math.min(into.first, g.first);
+      if (into.template === '') into.template = g.template;
+    }
+  }
+  return [...out.values()].sort((a, b) => b.count - a.count);
 }
 
 /** Fleet overview: node counts, uplink bytes against the raw equivalent, drops by stage and reason. */

@@ -73,6 +73,7 @@ export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
     t.firstSeen,
     t.lastSeen,
     t.samples.map((s) => ({ Timestamp: s.ts, Params: s.params })),
+    t.merged ?? [],
   ]);
   const events = b.events.map((e) => [e.ts, node, e.container, e.kind, e.attrs]);
   const containers = b.containers.map((c) => [b.windowEnd, node, c.id, c.name, c.image, c.state, c.labels]);

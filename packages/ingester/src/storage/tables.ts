@@ -87,6 +87,7 @@ export const COLUMNS = {
     'FirstSeen',
     'LastSeen',
     'Samples',
+    'Merged',
   ],
   events: ['Timestamp', 'NodeName', 'ContainerName', 'EventKind', 'EventAttributes'],
   containers: ['SeenAt', 'NodeName', 'ContainerId', 'ContainerName', 'Image', 'State', 'Labels'],

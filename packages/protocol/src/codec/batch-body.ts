@@ -12,7 +12,7 @@
  *         | message str | fields map
  *   templates: n | container ref | id ref | template ref | level byte | count uint | firstSeen delta
  *              | lastSeen-firstSeen scaled | samples per template uint | their ts-firstSeen scaled
- *              | params of each sample (p uint, p x str)
+ *              | params of each sample (p uint, p x str) | merged ids of each template (m uint, m x ref)
  *   events: n | ts delta | container ref | kind byte | attrs map
  *   drops: n | stage ref | reason ref | container ref | count uint
  *   health: uplinkBytes rawBytes queueBatches queueBytes uint · budgetLeftBytes+1 uint · degradeLevel uint
@@ -157,6 +157,10 @@ export function writeBatchBody(b: Batch): Buffer {
       w.uint(s.params.length);
       for (const p of s.params) w.str(p);
     }
+  }
+  for (const t of ts) {
+    w.uint(t.merged?.length ?? 0);
+    for (const id of t.merged ?? []) ref(id);
   }
 
   const es = b.events;
@@ -419,6 +423,12 @@ export function readBatchBody(bytes: Uint8Array): Batch {
       const ts = t.firstSeen + (times[n++] as number);
       t.samples.push({ ts, params: params() });
     }
+  });
+  r.field = 'templates[].merged';
+  templates.forEach((t, i) => {
+    r.index = i;
+    const m = r.count(limits.maxTemplateMerged, 1);
+    if (m > 0) t.merged = Array.from({ length: m }, ref);
   });
 
   const events = rows<ContainerEvent>('events', 4, () => ({ ts: 0, container: '', kind: 'start', attrs: {} }));

@@ -91,6 +91,12 @@ export interface LogTemplate {
   firstSeen: number;
   lastSeen: number;
   samples: TemplateSample[];
+  /**
+   * Ids of the node's templates merged into this one since its previous row (the miner learnt
+   * that the word where they differed is a parameter): their earlier rows, and the log lines that
+   * name them, belong to this template. Absent when none.
+   */
+  merged?: string[];
 }
 
 export type ContainerEventKind =

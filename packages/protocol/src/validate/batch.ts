@@ -100,6 +100,8 @@ function checkBatch(value: unknown): Batch {
       timestamp(s.ts, sp, 'ts');
       list(s.params, sp, 'params', limits.maxTemplateParams).forEach((pv, k) => text(pv, sp, `params[${k}]`));
     });
+    if (t.merged !== undefined)
+      list(t.merged, p, 'merged', limits.maxTemplateMerged).forEach((mv, k) => text(mv, p, `merged[${k}]`));
   });
 
   list(b.events, '', 'events', max).forEach((v, i) => {

@@ -167,6 +167,25 @@ describe('LogPipeline', () => {
     ]);
   });
 
+  it("lists on the survivor's next row the templates merged into it after their rows were shipped", () => {
+    const { p, push } = setup({ templates: { mergeAfter: 3 } });
+    push('sshd', 'Invalid user webmaster from 10.0.0.1');
+    push('sshd', 'Invalid user oracle from 10.0.0.1');
+    const first = p.flush(0, 60_000).templates;
+    expect(first).toHaveLength(2);
+    expect(first.every((t) => t.merged === undefined)).toBe(true);
+    push('sshd', 'Invalid user admin from 10.0.0.1');
+    const second = p.flush(60_000, 120_000).templates;
+    expect(second).toHaveLength(1);
+    const [survivor, merged] = [
+      first.find((t) => t.template.includes('webmaster')),
+      first.find((t) => t.template.includes('oracle')),
+    ];
+    expect(second[0]).toMatchObject({ id: survivor?.id, template: 'Invalid user <*> from <*>', merged: [merged?.id] });
+    push('sshd', 'Invalid user guest from 10.0.0.1');
+    expect(p.flush(120_000, 180_000).templates[0]?.merged).toBeUndefined();
+  });
+
   it('rejects invalid options with a code', () => {
     expect(() => logPipelineOptions({ defaults: { throttle: { burst: 0 } } })).toThrow(
       expect.objectContaining({ code: 'ET_ERR_OPTIONS' }),

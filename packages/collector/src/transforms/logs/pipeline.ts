@@ -81,6 +81,8 @@ export class LogPipeline {
   private templates = new Map<string, LogTemplate>();
   /** When each template last had samples shipped (node clock), for templates.sampleIntervalMs. */
   private readonly sampledAt = new Map<string, number>();
+  /** Template ids merged into a template that has had no row since (live id -> merged ids): listed on its next row. */
+  private readonly pendingMerges = new Map<string, string[]>();
   private logs: LogEvent[] = [];
   private readonly redactions: RedactionCounts = {};
   private linesIn = 0;
@@ -131,6 +133,7 @@ export class LogPipeline {
       }
     }
     const templates = coarsenTimes(this.foldMerged(), this.options.templateTimeResolutionMs);
+    this.noteMerges(templates);
     this.noteSampled(templates);
     for (const e of this.logs) e.templateId = this.miner.resolve(e.templateId);
     const logs = this.logs;
@@ -170,6 +173,30 @@ export class LogPipeline {
         if (into.samples.length < this.options.templates.maxSamples) into.samples.push(sample);
     }
     return [...out.values()];
+  }
+
+  /**
+   * Lists on a template's row the ids the miner merged into it since its previous row
+   * (LogTemplate.merged), so that the receiver shows their earlier rows as this template's. A
+   * survivor with no row this window gets them on its next; one evicted meanwhile drops them.
+   */
+  private noteMerges(templates: LogTemplate[]): void {
+    for (const { from, into } of this.miner.takeMerges())
+      this.pendingMerges.set(into, [...(this.pendingMerges.get(into) ?? []), from]);
+    for (const [into, from] of [...this.pendingMerges]) {
+      const live = this.miner.resolve(into);
+      if (live === into) continue;
+      this.pendingMerges.delete(into);
+      this.pendingMerges.set(live, [...(this.pendingMerges.get(live) ?? []), ...from]);
+    }
+    for (const t of templates) {
+      const from = this.pendingMerges.get(t.id);
+      if (from === undefined) continue;
+      t.merged = from;
+      this.pendingMerges.delete(t.id);
+    }
+    for (const into of this.pendingMerges.keys())
+      if (this.miner.templateOf(into) === undefined) this.pendingMerges.delete(into);
   }
 
   private noteSampled(templates: readonly LogTemplate[]): void {
