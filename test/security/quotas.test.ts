@@ -13,7 +13,9 @@ import { haveMosquitto } from '../support/mosquitto.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
-const ALLOWANCE = 64 * 1024;
+// Fewer rows than the 8 MiB burst admits at once (8 payloads), so some admitted ones are always over it,
+// however fast the publishes arrive.
+const ALLOWANCE = 32 * 1024;
 
 describe.runIf(haveMosquitto())('per-node quotas (Mosquitto, ingester on embedded ClickHouse)', () => {
   let s: Stack;
@@ -23,7 +25,7 @@ describe.runIf(haveMosquitto())('per-node quotas (Mosquitto, ingester on embedde
   beforeAll(async () => {
     s = await startStack({
       ingester: {
-        // Small enough for a test to cross: 4 MiB/s after an 8 MiB burst, 64 KiB of dead letters a day.
+        // Small enough for a test to cross: 4 MiB/s after an 8 MiB burst, 32 KiB of dead letters a day.
         quotas: { bytesPerSecond: 4 * 1024 * 1024, byteBurst: 8 * 1024 * 1024, deadLetterBytesPerDay: ALLOWANCE },
       },
     });
@@ -65,7 +67,7 @@ describe.runIf(haveMosquitto())('per-node quotas (Mosquitto, ingester on embedde
     const digests = new Set(payloads.map((p) => createHash('sha256').update(p).digest('hex')));
     expect(rows.every((r) => digests.has(r.PayloadSha256))).toBe(true);
     expect(rows.reduce((n, r) => n + Number(r.RowBytes), 0)).toBeLessThanOrEqual(ALLOWANCE);
-    expect(rows.length).toBeGreaterThan(5);
+    expect(rows.length).toBeGreaterThanOrEqual(4);
     // 60 MB in well under the 8 MiB burst + 4 MiB/s: most were dropped at the byte quota, the
     // admitted ones beyond the allowance were not stored; all of it counted for this node alone.
     expect(drops.messages).toBeGreaterThan(30);
