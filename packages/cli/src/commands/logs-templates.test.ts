@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runLogsTemplates } from './logs-templates.js';
@@ -35,6 +36,23 @@ describe('logs templates', () => {
     expect(code).toBe(0);
     const r = rows(out);
     expect(r.map((x) => x.template)).toEqual(['worker <*> started', 'worker <*> started', '', 'shutting down now']);
+  });
+
+  it('stops quietly when its reader goes away (`| head`)', async () => {
+    let writes = 0;
+    const stdout = new Writable({
+      highWaterMark: 1,
+      write: (_c: Buffer, _e, cb) => {
+        writes++;
+        const err = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+        cb(err);
+      },
+    });
+    const stderr = new Writable({ write: (_c: Buffer, _e, cb) => cb() });
+    const lines = new URL('../../../../../shared/corpora/loghub2k/HDFS/HDFS_2k.log', import.meta.url).pathname;
+    const file = existsSync(lines) ? lines : fixture('plain.log');
+    expect(await runLogsTemplates([file], { stdout, stderr })).toBe(0);
+    expect(writes).toBe(1);
   });
 
   it('rejects wrong arguments and missing files with codes', async () => {

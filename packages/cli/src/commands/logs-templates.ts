@@ -51,18 +51,30 @@ export async function runLogsTemplates(argv: string[], io: { stdout: Writable; s
     ids.push(m.id);
     seen.set(m.id, m.template);
   }
+  // A reader that goes away (`| head`) ends the output, as for any Unix filter: not a crash.
+  let closed = false;
+  const onError = (): void => {
+    closed = true;
+  };
+  io.stdout.on('error', onError);
   let out = '';
-  for (let i = 0; i < ids.length; i++) {
-    const id = miner.resolve(ids[i] as string);
-    // An evicted cluster keeps the id and template the line got when it was mined.
-    const template = miner.templateOf(id) ?? seen.get(id) ?? '';
-    out += `${JSON.stringify({ line: i + 1, templateId: id, template })}\n`;
-    if (out.length >= CHUNK_BYTES) {
-      await write(io.stdout, out);
-      out = '';
+  try {
+    for (let i = 0; i < ids.length && !closed; i++) {
+      const id = miner.resolve(ids[i] as string);
+      // An evicted cluster keeps the id and template the line got when it was mined.
+      const template = miner.templateOf(id) ?? seen.get(id) ?? '';
+      out += `${JSON.stringify({ line: i + 1, templateId: id, template })}\n`;
+      if (out.length >= CHUNK_BYTES) {
+        await write(io.stdout, out);
+        out = '';
+      }
     }
+    if (out !== '' && !closed) await write(io.stdout, out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+  } finally {
+    io.stdout.off('error', onError);
   }
-  if (out !== '') await write(io.stdout, out);
   return 0;
 }
 

@@ -79,6 +79,11 @@ interface Cluster {
   views: View[];
   /** Cached template text; '' when it must be rebuilt. */
   text: string;
+  /**
+   * Every parameter shows as a bare `<*>` (none is a pattern like `node-<*>` that a new value
+   * might not fit): a line that fits then changes nothing. Undefined when to be worked out again.
+   */
+  settled?: boolean;
   lastUsed: number;
   createdAt: number;
   /** Ids of clusters merged into this one (they resolve to this id while it lives). */
@@ -184,13 +189,14 @@ export class TemplateMiner {
     const node = this.route(tok.key, scope);
     const n = tok.key.length;
     const list = node.byLength.get(n);
-    let view: View | undefined;
-    if (list !== undefined)
-      view = this.fit(list, tok.key) ?? this.similar(list, tok.key) ?? this.siblings(list, tok.key);
+    let view: View | undefined = list === undefined ? undefined : this.fit(list, tok.key);
+    const fitted = view !== undefined;
+    if (list !== undefined) view ??= this.similar(list, tok.key) ?? this.siblings(list, tok.key);
     view ??= this.elastic(node, tok);
     if (view === undefined) return this.create(node, tok, scope);
     const c = view.cluster;
-    this.absorb(view, tok);
+    // A line that fits a settled template changes nothing in it: the per-line path stops here.
+    if (!(fitted && settled(c))) this.absorb(view, tok);
     this.last = view;
     c.lastUsed = ++this.clock;
     return { id: c.id, template: textOf(c), created: false };
@@ -397,7 +403,7 @@ export class TemplateMiner {
     const view: View = { cluster: c, keys, elemOf, wildcards: countWildcards(keys), list };
     list.push(view);
     c.views.push(view);
-    c.text = '';
+    touch(c);
     return view;
   }
 
@@ -431,7 +437,7 @@ export class TemplateMiner {
           v.keys[i] = WILDCARD;
           v.wildcards++;
         }
-    c.text = '';
+    touch(c);
   }
 
   /**
@@ -454,7 +460,7 @@ export class TemplateMiner {
       const end = tok.end[i] as number;
       if (fitsPattern((elem.pieces ??= patternPieces(elem.text)), tok.message, start, end)) continue;
       setText(elem, generalize(elem.text, shapeOf(textAt(tok, i), key === WILDCARD, this.options.valueText)));
-      c.text = '';
+      touch(c);
     }
   }
 
@@ -521,7 +527,7 @@ export class TemplateMiner {
       c.aliasIds.push(o.cluster.id, ...o.cluster.aliasIds);
       this.merges++;
     }
-    c.text = '';
+    touch(c);
   }
 
   private remove(c: Cluster): void {
@@ -654,6 +660,17 @@ function countWildcards(keys: string[]): number {
   let w = 0;
   for (const k of keys) if (k === WILDCARD) w++;
   return w;
+}
+
+/** The template changed: its text and whether it is settled are worked out again when wanted. */
+function touch(c: Cluster): void {
+  c.text = '';
+  c.settled = undefined;
+}
+
+function settled(c: Cluster): boolean {
+  c.settled ??= c.elems.every((e) => e.key !== WILDCARD || e.elastic || e.text === WILDCARD);
+  return c.settled;
 }
 
 function textOf(c: Cluster): string {
