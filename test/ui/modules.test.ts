@@ -112,6 +112,12 @@ describe('ui modules', () => {
     expect(groups.map(([m]) => m)).toEqual(['cpu.usage_pct', 'mem.usage_bytes']);
     expect(groups[0]![1]).toEqual([{ label: 'a', points: [{ t: 60_000, v: null }] }]);
     expect(groups[1]![1][0]!.points[0]!.v).toBe(9);
+    expect(
+      chartsByMetric(
+        [{ container: '', metric: 'm', attrs: { z: '1', 'service.name': 'svc', a: '2' }, points: [] }],
+        'avg',
+      )[0]![1][0]!.label,
+    ).toBe('svc · z=1 · a=2');
     expect([unitOf('cpu.usage_pct'), unitOf('net.rx_bytes_per_s'), unitOf('mem.usage_bytes'), unitOf('x')]).toEqual([
       '%',
       'B/s',

@@ -130,10 +130,16 @@ describe.runIf(haveChromium() && haveMosquitto())('web UI in Chromium', () => {
     await page.context().close();
   });
 
-  it('the node page draws a chart per metric with a text alternative, and lists warnings, errors and templates', async () => {
+  it('the node page draws a chart per metric with a text alternative, and lists span summaries, warnings, errors and templates', async () => {
     const page = await openPage('/ui/node.html?node=gw-berlin-01');
     const charts = page.locator('figure.chart');
-    await expect.poll(() => charts.count(), WAIT).toBe(4);
+    await expect.poll(() => charts.count(), WAIT).toBe(5);
+    // An application's series, named by its container, service and attributes.
+    const app = charts.filter({ hasText: 'http.server.request.duration' });
+    expect(await app.locator('desc').textContent()).toMatch(/app-1 · checkout · http\.route=\/cart: \d+ points from/);
+    await expect.poll(() => page.locator('#spans tbody tr').count(), WAIT).toBe(2);
+    const spanRows = await page.locator('#spans tbody tr').allTextContents();
+    expect(spanRows.find((r) => r.includes('Error'))).toMatch(/checkoutGET \/cartServerError\d+\d+.*TimeoutError/);
     const cpu = charts.filter({ hasText: 'cpu.usage_pct' });
     // One line per container, each with a real path through several points.
     const paths = cpu.locator('path.series');

@@ -5,7 +5,7 @@
  * uses is passed in (see build-collector.ts for the production wiring), so tests and the fleet
  * simulator run the same runtime with other sources.
  */
-import type { ContainerEvent, ContainerInfo, MetricSummary, NodeHealth } from '@edge-telemetry/protocol';
+import type { ContainerEvent, ContainerInfo, MetricSummary, NodeHealth, SpanSummary } from '@edge-telemetry/protocol';
 import type { LogSource, MetricSource, RawLogLine, ScrapeResult } from './sources/types.js';
 import type { LogPipelineWindow } from './transforms/logs/pipeline.js';
 import { splitByPriority, type BatchDraft } from './batch/priority-classes.js';
@@ -48,6 +48,8 @@ export interface CollectorParts {
     | { tierMs: number; roller: { push(windows: readonly MetricSummary[], windowEnd: number): MetricSummary[] } }
     | undefined;
   logs: { push(line: RawLogLine): void; flush(windowStart: number, windowEnd: number): LogPipelineWindow };
+  /** Span summaries of the window (OTLP traces), sent with the metric summaries. */
+  spans?: { flush(windowStart: number, windowEnd: number): SpanSummary[] };
   uplink: {
     submit(draft: BatchDraft, priorityClass: PriorityClassValue): Promise<unknown>;
     /** Takes the bytes sent since the previous call: call it once per batch that reports them. */
@@ -154,6 +156,7 @@ export function createCollector(p: CollectorParts): Collector {
       templates: logs.templates,
       events: [],
       drops: p.drops.take(),
+      spans: p.spans?.flush(start, windowEnd),
       health: nodeHealth,
     };
     for (const { draft: d, priorityClass } of splitByPriority(draft)) {

@@ -31,6 +31,9 @@ export const limits = {
   /** Template ids one template row may say were merged into it. */
   maxTemplateMerged: 256,
   maxSketchBins: 4096,
+  /** Distinct error descriptions and exemplar trace ids per span summary row. */
+  maxSpanErrors: 8,
+  maxSpanExemplars: 8,
   /** Other batches (usually earlier ones) one batch frame may be compressed against (frame v2+). */
   maxBatchReferences: 16,
   /**

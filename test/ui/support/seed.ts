@@ -31,7 +31,47 @@ export function seededBatch(node: string, seq: number, now: number, k: number): 
       sketch: sketch.toData(),
     };
   });
-  return { ...b, metrics, health: { ...b.health, uplinkBytes: 2048 + seq * 10, rawBytes: 40_960 + seq * 300 } };
+  // An application's series and its traces, as the OTLP receiver makes them.
+  const durations = [12, 15, 20, 180 + seq];
+  const latency = new DDSketch();
+  for (const v of durations) latency.add(v);
+  const appStats = {
+    start: b.windowStart,
+    end: b.windowEnd,
+    count: durations.length,
+    sum: durations.reduce((a, v) => a + v, 0),
+    min: 12,
+    max: 180 + seq,
+    sketch: latency.toData(),
+  };
+  metrics.push({
+    ...appStats,
+    container: 'app-1',
+    metric: 'http.server.request.duration',
+    last: 20,
+    gaps: 0,
+    resets: 0,
+    attrs: { 'http.route': '/cart', 'service.name': 'checkout' },
+  });
+  const spans = [
+    { ...appStats, status: 0 as const, errors: [], traceIds: [seq.toString(16).padStart(32, 'a')] },
+    {
+      ...appStats,
+      count: 1,
+      sum: 5000,
+      min: 5000,
+      max: 5000,
+      status: 2 as const,
+      errors: ['TimeoutError'],
+      traceIds: [],
+    },
+  ].map((x) => ({ ...x, container: 'app-1', service: 'checkout', operation: 'GET /cart', kind: 2 as const }));
+  return {
+    ...b,
+    metrics,
+    spans,
+    health: { ...b.health, uplinkBytes: 2048 + seq * 10, rawBytes: 40_960 + seq * 300 },
+  };
 }
 
 /** Publishes every node's status and batches as its collector would, and waits for all acks. */

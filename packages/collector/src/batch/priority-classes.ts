@@ -14,10 +14,15 @@
  * Within each batch the rows are put in the order that compresses best (row-order.ts).
  */
 import { LogLevel, type Batch, type LogTemplate } from '@edge-telemetry/protocol';
-import { byContainerThenFirstSeen, byContainerThenTime, byMetricThenContainer } from './row-order.js';
+import {
+  byContainerThenFirstSeen,
+  byContainerThenTime,
+  byMetricThenContainer,
+  byServiceThenOperation,
+} from './row-order.js';
 
 export const PriorityClass = {
-  /** Metric summaries, container events, node health. */
+  /** Metric and span summaries, container events, node health. */
   summaries: 0,
   /** Warning and error log lines. */
   warnError: 1,
@@ -55,7 +60,15 @@ export function splitByPriority(window: BatchDraft): Array<{ priorityClass: Prio
   const out: Array<{ priorityClass: PriorityClassValue; draft: BatchDraft }> = [
     {
       priorityClass: PriorityClass.summaries,
-      draft: { ...base, ...empty, containers: window.containers, metrics, events: window.events, drops: window.drops },
+      draft: {
+        ...base,
+        ...empty,
+        containers: window.containers,
+        metrics,
+        events: window.events,
+        drops: window.drops,
+        ...(window.spans?.length ? { spans: [...window.spans].sort(byServiceThenOperation) } : {}),
+      },
     },
   ];
   if (severe.length) out.push({ priorityClass: PriorityClass.warnError, draft: { ...base, ...empty, logs: severe } });

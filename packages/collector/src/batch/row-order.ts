@@ -10,9 +10,11 @@
  *   repeats most of the one before it (-34 KB; time alone interleaves the containers);
  * - template rows by container, then first seen, then id: times grow within a container and the
  *   rows of one container stay together as they did in the keyframes (-8 KB against container
- *   and id; first seen alone, across containers, cost +24 KB).
+ *   and id; first seen alone, across containers, cost +24 KB);
+ * - span summaries by service, operation, kind, status: one operation's rows (ok and error) share
+ *   their names and duration magnitudes (not measured: the reference workload has no spans).
  */
-import type { LogEvent, LogTemplate, MetricSummary } from '@edge-telemetry/protocol';
+import type { LogEvent, LogTemplate, MetricSummary, SpanSummary } from '@edge-telemetry/protocol';
 
 const text = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -23,3 +25,10 @@ export const byContainerThenTime = (a: LogEvent, b: LogEvent): number => text(a.
 
 export const byContainerThenFirstSeen = (a: LogTemplate, b: LogTemplate): number =>
   text(a.container, b.container) || a.firstSeen - b.firstSeen || text(a.id, b.id);
+
+export const byServiceThenOperation = (a: SpanSummary, b: SpanSummary): number =>
+  text(a.service, b.service) ||
+  text(a.operation, b.operation) ||
+  a.kind - b.kind ||
+  a.status - b.status ||
+  text(a.container, b.container);

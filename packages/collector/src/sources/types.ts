@@ -3,6 +3,7 @@
  * into the protocol's sections (MetricSummary, LogEvent, LogTemplate, ...).
  */
 import type { ContainerInfo } from '@edge-telemetry/protocol';
+import type { Histogram } from '../transforms/downsample/histogram.js';
 
 /** One raw observation from a scrape. Counters are cumulative; the downsampler turns them into rates. */
 export interface Sample {
@@ -14,16 +15,29 @@ export interface Sample {
   ts: number;
   kind: 'gauge' | 'counter';
   /**
-   * What tells this series apart besides container and metric (an application's labels or
-   * attributes, e.g. a Prometheus target's `instance` and `job`), sorted by key; absent for
-   * container series.
+   * What tells an application's series apart besides container and metric (resource and
+   * data-point attributes, a Prometheus target's `instance` and `job` and labels); part of the
+   * series identity, in any key order. Container series have none.
    */
-  attrs?: Record<string, string>;
+  attrs?: Readonly<Record<string, string>>;
+}
+
+/** One histogram point of an application's series (OTLP, Prometheus): its observations go into the window's sketch. */
+export interface HistogramSample {
+  container: string;
+  metric: string;
+  /** Node clock, ms. */
+  ts: number;
+  attrs?: Readonly<Record<string, string>>;
+  /** Cumulative points count from the series' start (the downsampler takes the differences); delta points since the previous one. */
+  temporality: 'cumulative' | 'delta';
+  histogram: Histogram;
 }
 
 /** What one scrape of a metric source returns. */
 export interface ScrapeResult {
   samples: Sample[];
+  histograms?: HistogramSample[];
   /** Containers the source knows now (for naming and the batch's container list). */
   containers: ContainerInfo[];
   /** Bytes the raw form of this scrape takes (a `docker stats` JSON document per container), for the uplink economy. */

@@ -89,6 +89,8 @@ export interface MetricSeriesParams {
   node: string;
   container?: string;
   metric?: string;
+  /** The series' `service.name` attribute (applications' series). */
+  service?: string;
   from: number;
   to: number;
   stepS: number;
@@ -120,7 +122,7 @@ export function seriesSource(stepS: number): 'raw' | 'hourly' {
   return stepS >= ROLLUP_MIN_STEP_S ? 'hourly' : 'raw';
 }
 
-const rawQuery = (filters: string) => `SELECT ContainerName, MetricName,
+const rawQuery = (filters: string) => `SELECT ContainerName, MetricName, Attributes,
     toUnixTimestamp(toStartOfInterval(toDateTime(StartTimeUnix), toIntervalSecond({step:UInt32}))) * 1000 AS t,
     sum(Count), sum(Sum), minIf(Min, Count > 0), maxIf(Max, Count > 0), argMax(Last, TimeUnix), sum(Gaps), sum(SketchZeros),
     sumMap(arrayMap(i -> SketchOffset + i - 1, arrayEnumerate(SketchCounts)), SketchCounts),
@@ -128,24 +130,46 @@ const rawQuery = (filters: string) => `SELECT ContainerName, MetricName,
   FROM ${TABLES.metrics}
   WHERE NodeName = {node:String} ${filters}
     AND StartTimeUnix >= fromUnixTimestamp64Milli({from:Int64}) AND StartTimeUnix < fromUnixTimestamp64Milli({to:Int64})
-  GROUP BY ContainerName, MetricName, t
-  ORDER BY ContainerName, MetricName, t
+  GROUP BY ContainerName, MetricName, Attributes, t
+  ORDER BY ContainerName, MetricName, Attributes, t
   LIMIT {maxRows:UInt32}`;
 
-const hourlyQuery = (filters: string) => `SELECT ContainerName, MetricName,
+const hourlyQuery = (filters: string) => `SELECT ContainerName, MetricName, Attributes,
     toUnixTimestamp(toStartOfInterval(StartTimeUnix, toIntervalSecond({step:UInt32}))) * 1000 AS t,
     sum(Count), sum(Sum), min(Min), max(Max), max(Last).2, sum(Gaps), sum(SketchZeros),
     sumMap(SketchPos), sumMap(SketchNeg)
   FROM ${TABLES.metricsHourly}
   WHERE NodeName = {node:String} ${filters}
     AND StartTimeUnix >= toStartOfHour(fromUnixTimestamp64Milli({from:Int64})) AND StartTimeUnix < fromUnixTimestamp64Milli({to:Int64})
-  GROUP BY ContainerName, MetricName, t
-  ORDER BY ContainerName, MetricName, t
+  GROUP BY ContainerName, MetricName, Attributes, t
+  ORDER BY ContainerName, MetricName, Attributes, t
   LIMIT {maxRows:UInt32}`;
+
+type Bins = [number[], (number | string)[]];
+
+/** Quantiles of bins merged by sumMap. */
+function quantilesOf(
+  zeros: string | number,
+  pos: Bins,
+  neg: Bins,
+): { p50: number | null; p95: number | null; p99: number | null } {
+  const [p50, p95, p99] = sketchQuantiles(
+    {
+      zeros: Number(zeros),
+      posIdx: pos[0],
+      posCounts: pos[1].map(Number),
+      negIdx: neg[0],
+      negCounts: neg[1].map(Number),
+    },
+    [0.5, 0.95, 0.99],
+  );
+  return { p50: p50 ?? null, p95: p95 ?? null, p99: p99 ?? null };
+}
 
 type SeriesRow = [
   string,
   string,
+  Record<string, string>,
   string | number,
   string | number,
   number,
@@ -154,42 +178,39 @@ type SeriesRow = [
   number,
   string | number,
   string | number,
-  [number[], (number | string)[]],
-  [number[], (number | string)[]],
+  Bins,
+  Bins,
 ];
 
-export async function metricSeries(
-  client: ClickHouseClient,
-  p: MetricSeriesParams,
-): Promise<{ container: string; metric: string; points: MetricPointRow[] }[]> {
+export interface MetricSeriesRow {
+  container: string;
+  metric: string;
+  /** Resource and data-point attributes of an application's series; {} for container series. */
+  attrs: Record<string, string>;
+  points: MetricPointRow[];
+}
+
+export async function metricSeries(client: ClickHouseClient, p: MetricSeriesParams): Promise<MetricSeriesRow[]> {
   const filters = [
     p.container !== undefined ? 'AND ContainerName = {container:String}' : '',
     p.metric !== undefined ? 'AND MetricName = {metric:String}' : '',
+    p.service !== undefined ? "AND Attributes['service.name'] = {service:String}" : '',
   ].join(' ');
   const data = await rows<SeriesRow>(client, p.stepS >= ROLLUP_MIN_STEP_S ? hourlyQuery(filters) : rawQuery(filters), {
     node: p.node,
     container: p.container,
     metric: p.metric,
+    service: p.service,
     from: p.from,
     to: p.to,
     step: p.stepS,
     maxRows: p.maxRows,
   });
-  const series = new Map<string, { container: string; metric: string; points: MetricPointRow[] }>();
-  for (const [container, metric, t, count, sum, min, max, last, gaps, zeros, pos, neg] of data) {
-    const key = `${container}\u0000${metric}`;
-    const s = series.get(key) ?? series.set(key, { container, metric, points: [] }).get(key)!;
+  const series = new Map<string, MetricSeriesRow>();
+  for (const [container, metric, attrs, t, count, sum, min, max, last, gaps, zeros, pos, neg] of data) {
+    const key = JSON.stringify([container, metric, attrs]);
+    const s = series.get(key) ?? series.set(key, { container, metric, attrs, points: [] }).get(key)!;
     const n = Number(count);
-    const [p50, p95, p99] = sketchQuantiles(
-      {
-        zeros: Number(zeros),
-        posIdx: pos[0],
-        posCounts: pos[1].map(Number),
-        negIdx: neg[0],
-        negCounts: neg[1].map(Number),
-      },
-      [0.5, 0.95, 0.99],
-    );
     s.points.push({
       t: iso(Number(t)),
       count: n,
@@ -199,12 +220,173 @@ export async function metricSeries(
       avg: n > 0 ? sum / n : null,
       last,
       gaps: Number(gaps),
-      p50: p50 ?? null,
-      p95: p95 ?? null,
-      p99: p99 ?? null,
+      ...quantilesOf(zeros, pos, neg),
     });
   }
   return [...series.values()];
+}
+
+export interface SpanSeriesParams {
+  node: string;
+  container?: string;
+  service?: string;
+  operation?: string;
+  from: number;
+  to: number;
+  stepS: number;
+  maxRows: number;
+}
+
+export interface SpanPointRow {
+  t: string;
+  count: number;
+  /** Spans per second over the step. */
+  rate: number;
+  /** Duration statistics (ms). */
+  sum: number;
+  min: number | null;
+  max: number | null;
+  avg: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface SpanSeriesRow {
+  container: string;
+  service: string;
+  operation: string;
+  kind: string;
+  status: string;
+  /** Over the whole range. */
+  count: number;
+  errors: number;
+  /** What the error spans said (distinct, at most SPAN_LIST_MAX). */
+  errorNames: string[];
+  traceIds: string[];
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  points: SpanPointRow[];
+}
+
+/** Error descriptions and exemplar trace ids kept per series in an answer. */
+export const SPAN_LIST_MAX = 8;
+
+/**
+ * Span summaries per (container, service, operation, kind, status), bucketed by step, each with its
+ * totals over the range (quantiles from the bins of every step merged), most spans first.
+ */
+export async function spanSeries(client: ClickHouseClient, p: SpanSeriesParams): Promise<SpanSeriesRow[]> {
+  const filters = [
+    p.container !== undefined ? 'AND ContainerName = {container:String}' : '',
+    p.service !== undefined ? 'AND ServiceName = {service:String}' : '',
+    p.operation !== undefined ? 'AND SpanName = {operation:String}' : '',
+  ].join(' ');
+  const data = await rows<
+    [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string | number,
+      string | number,
+      number,
+      number,
+      number,
+      string | number,
+      Bins,
+      Bins,
+      string[],
+      string[],
+    ]
+  >(
+    client,
+    `SELECT ContainerName, ServiceName, SpanName, SpanKind, StatusCode,
+        toUnixTimestamp(toStartOfInterval(toDateTime(StartTimeUnix), toIntervalSecond({step:UInt32}))) * 1000 AS t,
+        sum(Count), sum(Sum), minIf(Min, Count > 0), maxIf(Max, Count > 0), sum(SketchZeros),
+        sumMap(arrayMap(i -> SketchOffset + i - 1, arrayEnumerate(SketchCounts)), SketchCounts),
+        sumMap(arrayMap(i -> SketchNegOffset + i - 1, arrayEnumerate(SketchNegCounts)), SketchNegCounts),
+        groupUniqArrayArray(${SPAN_LIST_MAX})(Errors), groupUniqArrayArray(${SPAN_LIST_MAX})(TraceIds)
+      FROM ${TABLES.spans}
+      WHERE NodeName = {node:String} ${filters}
+        AND StartTimeUnix >= fromUnixTimestamp64Milli({from:Int64}) AND StartTimeUnix < fromUnixTimestamp64Milli({to:Int64})
+      GROUP BY ContainerName, ServiceName, SpanName, SpanKind, StatusCode, t
+      ORDER BY ContainerName, ServiceName, SpanName, SpanKind, StatusCode, t
+      LIMIT {maxRows:UInt32}`,
+    { ...p, step: p.stepS },
+  );
+  const series = new Map<
+    string,
+    SpanSeriesRow & { bins: { zeros: number; pos: Map<number, number>; neg: Map<number, number> } }
+  >();
+  for (const [
+    container,
+    service,
+    operation,
+    kind,
+    status,
+    t,
+    count,
+    sum,
+    min,
+    max,
+    zeros,
+    pos,
+    neg,
+    errs,
+    ids,
+  ] of data) {
+    const key = JSON.stringify([container, service, operation, kind, status]);
+    const s =
+      series.get(key) ??
+      series
+        .set(key, {
+          container,
+          service,
+          operation,
+          kind,
+          status,
+          count: 0,
+          errors: 0,
+          errorNames: [],
+          traceIds: [],
+          p50: null,
+          p95: null,
+          p99: null,
+          points: [],
+          bins: { zeros: 0, pos: new Map(), neg: new Map() },
+        })
+        .get(key)!;
+    const n = Number(count);
+    s.count += n;
+    if (status === 'Error') s.errors += n;
+    for (const e of errs) if (s.errorNames.length < SPAN_LIST_MAX && !s.errorNames.includes(e)) s.errorNames.push(e);
+    for (const id of ids) if (s.traceIds.length < SPAN_LIST_MAX && !s.traceIds.includes(id)) s.traceIds.push(id);
+    s.bins.zeros += Number(zeros);
+    for (const [side, [idx, counts]] of [[s.bins.pos, pos] as const, [s.bins.neg, neg] as const])
+      idx.forEach((i, j) => side.set(i, (side.get(i) ?? 0) + Number(counts[j])));
+    s.points.push({
+      t: iso(Number(t)),
+      count: n,
+      rate: n / p.stepS,
+      sum,
+      min: n > 0 ? min : null,
+      max: n > 0 ? max : null,
+      avg: n > 0 ? sum / n : null,
+      ...quantilesOf(zeros, pos, neg),
+    });
+  }
+  return [...series.values()]
+    .map(({ bins, ...s }) => {
+      const sorted = (m: Map<number, number>): Bins => {
+        const idx = [...m.keys()].sort((a, b) => a - b);
+        return [idx, idx.map((i) => m.get(i) as number)];
+      };
+      return { ...s, ...quantilesOf(bins.zeros, sorted(bins.pos), sorted(bins.neg)) };
+    })
+    .sort((a, b) => b.count - a.count);
 }
 
 export interface LogSearchParams {

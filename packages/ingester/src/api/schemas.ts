@@ -48,6 +48,9 @@ export const NodesResponse = Type.Array(NodeSummary);
 export const MetricsQuery = Type.Object({
   container: Type.Optional(Type.String({ maxLength: 256 })),
   metric: Type.Optional(Type.String({ maxLength: 256 })),
+  service: Type.Optional(
+    Type.String({ maxLength: 256, description: "Only applications' series with this `service.name` attribute." }),
+  ),
   from: Type.Optional(TimeParam),
   to: Type.Optional(TimeParam),
   step: Type.Optional(
@@ -70,9 +73,14 @@ export const MetricPoint = Type.Object({
   p95: Num,
   p99: Num,
 });
+const Attributes = Type.Record(Type.String(), Type.String(), {
+  description:
+    "What tells an application's series apart besides container and metric (`service.name`, a target's `instance`, data-point attributes); {} for container series.",
+});
 export const MetricSeries = Type.Object({
   container: Type.String(),
   metric: Type.String(),
+  attrs: Attributes,
   points: Type.Array(MetricPoint),
 });
 export const MetricsResponse = Type.Object({
@@ -84,6 +92,55 @@ export const MetricsResponse = Type.Object({
     description: 'hourly = the hourly rollup, used for steps of 3600 s or more.',
   }),
   series: Type.Array(MetricSeries),
+});
+
+export const SpansQuery = Type.Object({
+  container: Type.Optional(Type.String({ maxLength: 256 })),
+  service: Type.Optional(Type.String({ maxLength: 256 })),
+  operation: Type.Optional(Type.String({ maxLength: 256 })),
+  from: Type.Optional(TimeParam),
+  to: Type.Optional(TimeParam),
+  step: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 86_400, description: 'Bucket in seconds; default: range / 300, at least 60.' }),
+  ),
+});
+export type SpansQueryT = Static<typeof SpansQuery>;
+
+export const SpanPoint = Type.Object({
+  t: Type.String({ format: 'date-time' }),
+  count: Type.Number(),
+  rate: Type.Number({ description: 'Spans per second over the step.' }),
+  sum: Type.Number({ description: 'Duration sum (ms).' }),
+  min: Num,
+  max: Num,
+  avg: Num,
+  p50: Num,
+  p95: Num,
+  p99: Num,
+});
+export const SpanSeries = Type.Object({
+  container: Type.String(),
+  service: Type.String(),
+  operation: Type.String({ description: 'The span name.' }),
+  kind: Type.String({ description: 'Unspecified, Internal, Server, Client, Producer or Consumer.' }),
+  status: Type.String({ description: 'Unset, Ok or Error.' }),
+  count: Type.Number({ description: 'Spans over the range.' }),
+  errors: Type.Number({ description: 'Spans with status Error over the range.' }),
+  errorNames: Type.Array(Type.String(), {
+    description: "What the error spans said: exception type, else status message, else the span's name.",
+  }),
+  traceIds: Type.Array(Type.String(), { description: 'A few trace ids of these spans, for a trace backend.' }),
+  p50: Num,
+  p95: Num,
+  p99: Num,
+  points: Type.Array(SpanPoint),
+});
+export const SpansResponse = Type.Object({
+  node: Type.String(),
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  step: Type.Integer(),
+  spans: Type.Array(SpanSeries),
 });
 
 export const LogsQuery = Type.Object({

@@ -63,6 +63,14 @@ describe('cluster DDL', () => {
     expect(statements).toContain("DROP VIEW IF EXISTS et_metric_summaries_1h_mv_local ON CLUSTER 'et_cluster'");
     expect(statements).toContain("DROP TABLE IF EXISTS et_metric_summaries_1h ON CLUSTER 'et_cluster'");
     expect(statements).toContain("DROP TABLE IF EXISTS et_metric_summaries_1h_local ON CLUSTER 'et_cluster'");
+    // A sorting key lives in the local tables only: the Distributed table gets the column alone.
+    const keyed = statements.filter((s) => s.startsWith('ALTER TABLE et_metric_summaries_hourly'));
+    expect(keyed[0]).toMatch(
+      /^ALTER TABLE et_metric_summaries_hourly_local ON CLUSTER .* MODIFY ORDER BY \(.*Attributes\)$/,
+    );
+    expect(keyed[1]).toMatch(
+      /^ALTER TABLE et_metric_summaries_hourly ON CLUSTER .*ADD COLUMN IF NOT EXISTS Attributes Map\(LowCardinality\(String\), String\)$/,
+    );
     expect(statements.find((s) => s.includes('et_containers_local') && s.includes('Replicated'))).toMatch(
       /ReplicatedReplacingMergeTree\('[^']+', '\{replica\}', SeenAt\)/,
     );

@@ -50,11 +50,13 @@ export function renderForCluster(statement: string, cluster: string): string[] {
     const local = `${verb} IF EXISTS ${localName(name)} ${on}`;
     return verb === 'DROP TABLE' ? [`${verb} IF EXISTS ${name} ${on}`, local] : [local];
   }
-  // A column goes into the local tables and the Distributed tables over them alike.
+  // A column goes into the local tables and the Distributed tables over them alike; a sorting key
+  // exists only in the local tables.
   const alter = /^\s*ALTER TABLE (\w+) (.*)$/s.exec(statement);
   if (alter) {
     const name = alter[1] as string;
-    return [`ALTER TABLE ${localName(name)} ${on} ${alter[2]}`, `ALTER TABLE ${name} ${on} ${alter[2]}`];
+    const distributed = (alter[2] as string).replace(/,\s*MODIFY ORDER BY \([^)]*\)\s*$/, '');
+    return [`ALTER TABLE ${localName(name)} ${on} ${alter[2]}`, `ALTER TABLE ${name} ${on} ${distributed}`];
   }
   // INSERT ... SELECT (backfills) runs once, through the Distributed tables, which shard it by node.
   return [statement];

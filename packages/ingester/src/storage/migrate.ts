@@ -22,6 +22,7 @@ export interface MigrateResult {
 const RETENTION: readonly { table: string; column: string; key: keyof RetentionConfig }[] = [
   { table: TABLES.metrics, column: 'StartTimeUnix', key: 'metricsDays' },
   { table: TABLES.metricsHourly, column: 'StartTimeUnix', key: 'rollupDays' },
+  { table: TABLES.spans, column: 'StartTimeUnix', key: 'metricsDays' },
   { table: TABLES.logs, column: 'Timestamp', key: 'logsDays' },
   { table: TABLES.templates, column: 'LastSeen', key: 'logsDays' },
   { table: TABLES.events, column: 'Timestamp', key: 'logsDays' },

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export const RetentionOptions = Type.Object(
   {
-    metricsDays: Type.Integer({ minimum: 1, default: 30, description: 'Days metric summaries are kept.' }),
+    metricsDays: Type.Integer({ minimum: 1, default: 30, description: 'Days metric and span summaries are kept.' }),
     rollupDays: Type.Integer({
       minimum: 1,
       default: 400,

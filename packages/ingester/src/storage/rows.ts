@@ -2,7 +2,15 @@
  * Pure transforms from a decoded batch to the rows of each table, as plain values in the column
  * order of tables.ts. Times stay epoch milliseconds (DateTime64(3) reads them in JSON).
  */
-import { LOG_LEVEL_NAMES, otelSeverityNumber, type Batch, type SketchBins } from '@edge-telemetry/protocol';
+import {
+  LOG_LEVEL_NAMES,
+  SPAN_KIND_NAMES,
+  SPAN_STATUS_NAMES,
+  otelSeverityNumber,
+  type Batch,
+  type SketchBins,
+  type SketchData,
+} from '@edge-telemetry/protocol';
 import type { BatchTable } from './tables.js';
 
 export interface BatchMeta {
@@ -25,32 +33,65 @@ function severityText(level: number): string {
 }
 
 const EMPTY_BINS: SketchBins = { offset: 0, counts: [] };
+const NO_ATTRIBUTES: Record<string, string> = {};
+
+/** The sketch columns of a row: zeros, then offset and counts of each store. */
+function sketchColumns(s: SketchData | undefined): unknown[] {
+  const pos = s?.positive ?? EMPTY_BINS;
+  const neg = s?.negative ?? EMPTY_BINS;
+  return [s?.zeros ?? 0, pos.offset, pos.counts, neg.offset, neg.counts];
+}
+
+/**
+ * Attributes are part of a series' identity and the hourly rollup's key, where a map compares in
+ * its stored order: sorted by key, whatever order the node sent them in.
+ */
+function sortedAttributes(a: Record<string, string> | undefined): Record<string, string> {
+  if (a === undefined) return NO_ATTRIBUTES;
+  const keys = Object.keys(a);
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = (keys[i - 1] as string) < (keys[i] as string);
+  return sorted ? a : Object.fromEntries(keys.sort().map((k) => [k, a[k] as string]));
+}
+
+/** OTel ClickHouse exporter spellings: `Server`, `Error`, ... */
+const capitalized = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
 export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
   const node = b.node;
-  const metrics = b.metrics.map((m) => {
-    const pos = m.sketch?.positive ?? EMPTY_BINS;
-    const neg = m.sketch?.negative ?? EMPTY_BINS;
-    return [
-      node,
-      m.container,
-      m.metric,
-      m.start,
-      m.end,
-      m.count,
-      m.sum,
-      m.min,
-      m.max,
-      m.last,
-      m.gaps,
-      m.resets,
-      m.sketch?.zeros ?? 0,
-      pos.offset,
-      pos.counts,
-      neg.offset,
-      neg.counts,
-    ];
-  });
+  const metrics = b.metrics.map((m) => [
+    node,
+    m.container,
+    m.metric,
+    m.start,
+    m.end,
+    m.count,
+    m.sum,
+    m.min,
+    m.max,
+    m.last,
+    m.gaps,
+    m.resets,
+    ...sketchColumns(m.sketch),
+    sortedAttributes(m.attrs),
+  ]);
+  const spans = (b.spans ?? []).map((x) => [
+    node,
+    x.container,
+    x.service,
+    x.operation,
+    capitalized(SPAN_KIND_NAMES[x.kind]),
+    capitalized(SPAN_STATUS_NAMES[x.status]),
+    x.start,
+    x.end,
+    x.count,
+    x.sum,
+    x.min,
+    x.max,
+    ...sketchColumns(x.sketch),
+    x.errors,
+    x.traceIds,
+  ]);
   const logs = b.logs.map((l) => [
     l.ts,
     node,
@@ -96,7 +137,14 @@ export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
   ];
   const drops = b.drops.map((d) => [b.windowEnd, node, d.stage, d.reason, d.container, d.count]);
   const rowCount =
-    metrics.length + logs.length + templates.length + events.length + containers.length + health.length + drops.length;
+    metrics.length +
+    spans.length +
+    logs.length +
+    templates.length +
+    events.length +
+    containers.length +
+    health.length +
+    drops.length;
   const ledger = [
     [
       node,
@@ -112,5 +160,5 @@ export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
       meta.ingesterId,
     ],
   ];
-  return { rows: { metrics, logs, templates, events, containers, health, drops, ledger }, rowCount };
+  return { rows: { metrics, spans, logs, templates, events, containers, health, drops, ledger }, rowCount };
 }

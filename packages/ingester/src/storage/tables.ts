@@ -8,6 +8,8 @@ export const TABLES = {
   metrics: 'et_metric_summaries',
   /** Hourly rollup (migration 6; the version-2 table it replaced was et_metric_summaries_1h). */
   metricsHourly: 'et_metric_summaries_hourly',
+  /** Span summaries per window, service, operation, kind and status (migration 11). */
+  spans: 'et_span_summaries',
   logs: 'et_logs',
   templates: 'et_log_templates',
   events: 'et_container_events',
@@ -35,6 +37,7 @@ export const TABLES = {
 /** Tables the writer fills from a batch, in insert order: the ledger comes last on purpose. */
 export const BATCH_TABLES = [
   'metrics',
+  'spans',
   'logs',
   'templates',
   'events',
@@ -64,6 +67,28 @@ export const COLUMNS = {
     'SketchCounts',
     'SketchNegOffset',
     'SketchNegCounts',
+    'Attributes',
+  ],
+  spans: [
+    'NodeName',
+    'ContainerName',
+    'ServiceName',
+    'SpanName',
+    'SpanKind',
+    'StatusCode',
+    'StartTimeUnix',
+    'TimeUnix',
+    'Count',
+    'Sum',
+    'Min',
+    'Max',
+    'SketchZeros',
+    'SketchOffset',
+    'SketchCounts',
+    'SketchNegOffset',
+    'SketchNegCounts',
+    'Errors',
+    'TraceIds',
   ],
   logs: [
     'Timestamp',

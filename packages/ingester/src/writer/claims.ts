@@ -26,11 +26,15 @@ export interface Member extends BatchText {
 }
 
 /**
- * The texts of a batch in one string: a JSON line of row counts and text lengths, then the texts
- * in BATCH_TABLES order; base64, so it travels as a plain string in any insert format.
+ * The texts of a batch in one string: a JSON line of row counts and text lengths by table, then
+ * the texts in the order of those lengths; base64, so it travels as a plain string in any insert
+ * format. Keyed by table name, so a claim stays readable when a version adds a table.
  */
 export function claimBody(t: BatchText): string {
-  const head = { rows: t.rows, lengths: BATCH_TABLES.map((table) => t.text[table].length) };
+  const head = {
+    rows: t.rows,
+    lengths: Object.fromEntries(BATCH_TABLES.map((table) => [table, t.text[table].length])),
+  };
   return Buffer.from(JSON.stringify(head) + '\n' + BATCH_TABLES.map((table) => t.text[table]).join('')).toString(
     'base64',
   );
@@ -39,18 +43,24 @@ export function claimBody(t: BatchText): string {
 export function parseClaimBody(body: string): BatchText {
   const all = Buffer.from(body, 'base64').toString('utf8');
   const nl = all.indexOf('\n');
-  const head = JSON.parse(all.slice(0, nl)) as { rows: Record<BatchTable, number>; lengths: number[] };
-  const text = {} as Record<BatchTable, string>;
+  const head = JSON.parse(all.slice(0, nl)) as {
+    rows: Partial<Record<BatchTable, number>>;
+    lengths: Partial<Record<BatchTable, number>>;
+  };
+  const text = Object.fromEntries(BATCH_TABLES.map((table) => [table, ''])) as Record<BatchTable, string>;
+  const rows = Object.fromEntries(BATCH_TABLES.map((table) => [table, head.rows[table] ?? 0])) as Record<
+    BatchTable,
+    number
+  >;
   let at = nl + 1;
   let bytes = 0;
-  BATCH_TABLES.forEach((table, i) => {
-    const n = head.lengths[i] ?? 0;
+  for (const [table, n] of Object.entries(head.lengths) as [BatchTable, number][]) {
     text[table] = all.slice(at, at + n);
     at += n;
     bytes += n;
-  });
-  const rowCount = BATCH_TABLES.reduce((sum, table) => (table === 'ledger' ? sum : sum + (head.rows[table] ?? 0)), 0);
-  return { text, rows: head.rows, rowCount, bytes };
+  }
+  const rowCount = BATCH_TABLES.reduce((sum, table) => (table === 'ledger' ? sum : sum + rows[table]), 0);
+  return { text, rows, rowCount, bytes };
 }
 
 /** Claims `members` for the group `token` (retried under the same deduplication token). */

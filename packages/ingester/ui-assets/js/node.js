@@ -1,5 +1,9 @@
 // @ts-check
-/** Node page: containers, metric charts over a chosen range, recent warnings and errors, top templates. */
+/**
+ * Node page: containers, metric charts over a chosen range (applications' series beside the
+ * containers', named by their service or target), span summaries, recent warnings and errors, top
+ * templates.
+ */
 import { apiJson, describeError } from './api.js';
 import { renderChart } from './chart.js';
 import { formatAgo, formatNumber, formatTime, stepFor } from './format.js';
@@ -9,8 +13,20 @@ import { initTokenForm, setStatus } from './shell.js';
 const CHART_POINTS = 120;
 
 /**
- * One chart per metric, one line per container, plotting the chosen statistic.
- * @param {{ container: string, metric: string, points: Record<string, number | string | null>[] }[]} series @param {string} stat
+ * A series' line label: its container, then an application's `service.name` (its value alone),
+ * then its other attributes as key=value.
+ * @param {{ container: string, attrs?: Record<string, string> }} s
+ */
+export function seriesLabel(s) {
+  const { 'service.name': service = '', ...rest } = s.attrs ?? {};
+  return [s.container, service, ...Object.entries(rest).map(([k, v]) => `${k}=${v}`)]
+    .filter((x) => x !== '')
+    .join(' · ');
+}
+
+/**
+ * One chart per metric, one line per series (container, or application with its attributes), plotting the chosen statistic.
+ * @param {{ container: string, metric: string, attrs?: Record<string, string>, points: Record<string, number | string | null>[] }[]} series @param {string} stat
  */
 export function chartsByMetric(series, stat) {
   /** @type {Map<string, import('./chart.js').Series[]>} */
@@ -18,7 +34,7 @@ export function chartsByMetric(series, stat) {
   for (const s of series) {
     const list = out.get(s.metric) ?? out.set(s.metric, []).get(s.metric) ?? [];
     list.push({
-      label: s.container,
+      label: seriesLabel(s),
       points: s.points.map((p) => ({
         t: Date.parse(String(p.t)),
         v: p[stat] === null || p[stat] === undefined ? null : Number(p[stat]),
@@ -72,6 +88,34 @@ function main() {
     { sortKey: 'count', dir: 'descending' },
   );
 
+  const spansView = sortableTable(
+    /** @type {HTMLTableElement} */ ($('spans')),
+    () => [
+      { key: 'service', label: 'Service', value: (x) => x.service },
+      { key: 'operation', label: 'Operation', value: (x) => x.operation, cell: (x) => code(doc, x.operation) },
+      { key: 'kind', label: 'Kind', value: (x) => x.kind },
+      { key: 'status', label: 'Status', value: (x) => x.status },
+      { key: 'count', label: 'Spans', numeric: true, value: (x) => x.count, cell: (x) => formatNumber(x.count) },
+      { key: 'errors', label: 'Errors', numeric: true, value: (x) => x.errors, cell: (x) => formatNumber(x.errors) },
+      ...['p50', 'p95', 'p99'].map((q) => ({
+        key: q,
+        label: `${q} (ms)`,
+        numeric: true,
+        value: (x) => x[q] ?? -1,
+        cell: (x) => (x[q] === null ? '–' : formatNumber(x[q])),
+      })),
+      { key: 'errorNames', label: 'Errors seen', value: (x) => x.errorNames.join(', ') },
+      { key: 'container', label: 'Container', value: (x) => x.container },
+      {
+        key: 'traceIds',
+        label: 'Trace ids (slowest)',
+        value: (x) => x.traceIds.join(' '),
+        cell: (x) => code(doc, x.traceIds.join(' ')),
+      },
+    ],
+    { sortKey: 'count', dir: 'descending' },
+  );
+
   const loadFacts = async () => {
     const nodes = await apiJson('/api/v1/nodes');
     const me = nodes.find((n) => n.node === node);
@@ -113,10 +157,11 @@ function main() {
     const span = Number(range.value);
     const from = to - span;
     const container = containerSel.value ? `&container=${encodeURIComponent(containerSel.value)}` : '';
-    const [metrics, logs, templates] = await Promise.all([
+    const [metrics, logs, templates, spans] = await Promise.all([
       apiJson(`${nodePath}/metrics?from=${from}&to=${to}&step=${stepFor(span, CHART_POINTS)}${container}`),
       apiJson(`${nodePath}/logs?level=warn&limit=50&from=${from}&to=${to}${container}`),
       apiJson(`${nodePath}/templates?limit=20&from=${from}&to=${to}${container}`),
+      apiJson(`${nodePath}/spans?from=${from}&to=${to}&step=${stepFor(span, CHART_POINTS)}${container}`),
     ]);
     const charts = $('charts');
     const groups = chartsByMetric(metrics.series, stat.value);
@@ -128,6 +173,7 @@ function main() {
     if (groups.length === 0) charts.textContent = 'No metrics in this range.';
     logsView.show(logs.logs);
     templatesView.show(templates.templates);
+    spansView.show(spans.spans);
     return { series: metrics.series.length, logs: logs.logs.length, step: metrics.step, source: metrics.source };
   };
 

@@ -7,7 +7,7 @@
  *   containers: n | id ref | name ref | image ref | state ref | labels map
  *   metrics: n | container ref | metric ref | start delta | end-start scaled | count uint | sum num*
  *            | min num* | max num*(=min) | last num*(=min, =max) | gaps uint | resets uint
- *            | sketch flag byte | sketch columns (sketch-columns.ts)
+ *            | sketch flag byte | sketch columns (sketch-columns.ts) | attrs flag byte (1: a map column follows)
  *   logs: n | ts delta | container ref | level byte | stream byte | repeat uint | templateId ref
  *         | message str | fields map
  *   templates: n | container ref | id ref | template ref | level byte | count uint | firstSeen delta
@@ -15,6 +15,9 @@
  *              | params of each sample (p uint, p x str) | merged ids of each template (m uint, m x ref)
  *   events: n | ts delta | container ref | kind byte | attrs map
  *   drops: n | stage ref | reason ref | container ref | count uint
+ *   spans: n | (when n > 0) container ref | service ref | operation ref | kind byte | status byte
+ *          | start delta | end-start scaled | count uint | sum num* | min num* | max num*(=min)
+ *          | sketch flag byte | sketch columns | errors (k uint, k x ref) | traceIds (k uint, k x 16 bytes)
  *   health: uplinkBytes rawBytes queueBatches queueBytes uint · budgetLeftBytes+1 uint · degradeLevel uint
  *           · cpuPct num · rssBytes uint · agentVersion ref
  *
@@ -33,6 +36,9 @@ import type {
   LogEvent,
   LogTemplate,
   MetricSummary,
+  SpanKindValue,
+  SpanStatusValue,
+  SpanSummary,
 } from '../types/batch.js';
 import type { LogLevelValue } from '../types/batch.js';
 import { ByteWriter } from '../wire/byte-writer.js';
@@ -92,6 +98,26 @@ export function writeBatchBody(b: Batch): Buffer {
     }
   };
 
+  /** The columns metric and span summaries share: start delta, end-start scaled, count, sum, min, max(=min). */
+  const summaryColumns = (rows: readonly SummaryRow[]): void => {
+    deltas(rows, (x) => x.start);
+    scaled(rows.map((x) => x.end - x.start));
+    for (const x of rows) w.uint(x.count);
+    writeNumColumn(
+      w,
+      rows.map((x) => x.sum),
+    );
+    writeNumColumn(
+      w,
+      rows.map((x) => x.min),
+    );
+    writeNumColumn(
+      w,
+      rows.map((x) => x.max),
+      (i) => [(rows[i] as SummaryRow).min, (rows[i] as SummaryRow).min],
+    );
+  };
+
   const cs = b.containers;
   w.uint(cs.length);
   for (const c of cs) ref(c.id);
@@ -104,22 +130,7 @@ export function writeBatchBody(b: Batch): Buffer {
   w.uint(ms.length);
   for (const m of ms) ref(m.container);
   for (const m of ms) ref(m.metric);
-  deltas(ms, (m) => m.start);
-  scaled(ms.map((m) => m.end - m.start));
-  for (const m of ms) w.uint(m.count);
-  writeNumColumn(
-    w,
-    ms.map((m) => m.sum),
-  );
-  writeNumColumn(
-    w,
-    ms.map((m) => m.min),
-  );
-  writeNumColumn(
-    w,
-    ms.map((m) => m.max),
-    (i) => [(ms[i] as MetricSummary).min, (ms[i] as MetricSummary).min],
-  );
+  summaryColumns(ms);
   writeNumColumn(
     w,
     ms.map((m) => m.last),
@@ -129,6 +140,10 @@ export function writeBatchBody(b: Batch): Buffer {
   for (const m of ms) w.uint(m.resets);
   for (const m of ms) w.byte(m.sketch ? 1 : 0);
   writeSketchColumns(w, ms);
+  // One byte for a section of container series, which have no attributes.
+  const withAttrs = ms.some((m) => m.attrs !== undefined && Object.keys(m.attrs).length > 0);
+  w.byte(withAttrs ? 1 : 0);
+  if (withAttrs) for (const m of ms) map(m.attrs ?? {});
 
   const ls = b.logs;
   w.uint(ls.length);
@@ -176,6 +191,27 @@ export function writeBatchBody(b: Batch): Buffer {
   for (const d of ds) ref(d.reason);
   for (const d of ds) ref(d.container);
   for (const d of ds) w.uint(d.count);
+
+  const ss = b.spans ?? [];
+  w.uint(ss.length);
+  if (ss.length > 0) {
+    for (const x of ss) ref(x.container);
+    for (const x of ss) ref(x.service);
+    for (const x of ss) ref(x.operation);
+    for (const x of ss) w.byte(x.kind);
+    for (const x of ss) w.byte(x.status);
+    summaryColumns(ss);
+    for (const x of ss) w.byte(x.sketch ? 1 : 0);
+    writeSketchColumns(w, ss);
+    for (const x of ss) {
+      w.uint(x.errors.length);
+      for (const e of x.errors) ref(e);
+    }
+    for (const x of ss) {
+      w.uint(x.traceIds.length);
+      for (const id of x.traceIds) w.bytes(Buffer.from(id, 'hex'));
+    }
+  }
 
   const h = b.health;
   w.uint(h.uplinkBytes);
@@ -326,28 +362,32 @@ export function readBatchBody(bytes: Uint8Array): Batch {
   }));
   column(metrics, 'metrics[].container', ref, 'container');
   column(metrics, 'metrics[].metric', ref, 'metric');
-  deltas(metrics, 'metrics[].start', 'start');
-  r.field = 'metrics[].end';
-  const gEnd = factor();
-  for (let i = 0; i < metrics.length; i++) {
-    r.index = i;
-    const m = metrics[i] as MetricSummary;
-    m.end = m.start + scaledSint(gEnd);
-  }
-  const uint = (): number => r.uint();
-  column(metrics, 'metrics[].count', uint, 'count');
-  const numColumn = (field: string, ref?: (i: number) => readonly [number, number]): number[] => {
-    r.field = field;
-    return readNumColumn(r, metrics.length, ref);
+  /** Reads what summaryColumns wrote. */
+  const summaryColumns = (rows: SummaryRow[], section: string): void => {
+    deltas(rows, `${section}[].start`, 'start');
+    r.field = `${section}[].end`;
+    const g = factor();
+    for (let i = 0; i < rows.length; i++) {
+      r.index = i;
+      const x = rows[i] as SummaryRow;
+      x.end = x.start + scaledSint(g);
+    }
+    column(rows, `${section}[].count`, () => r.uint(), 'count');
+    const num = (key: 'sum' | 'min' | 'max', ref?: (i: number) => readonly [number, number]) => {
+      r.field = `${section}[].${key}`;
+      readNumColumn(r, rows.length, ref).forEach((v, i) => ((rows[i] as SummaryRow)[key] = v));
+    };
+    num('sum');
+    num('min');
+    num('max', (i) => [(rows[i] as SummaryRow).min, (rows[i] as SummaryRow).min]);
   };
-  numColumn('metrics[].sum').forEach((v, i) => ((metrics[i] as MetricSummary).sum = v));
-  numColumn('metrics[].min').forEach((v, i) => ((metrics[i] as MetricSummary).min = v));
-  numColumn('metrics[].max', (i) => [(metrics[i] as MetricSummary).min, (metrics[i] as MetricSummary).min]).forEach(
-    (v, i) => ((metrics[i] as MetricSummary).max = v),
-  );
-  numColumn('metrics[].last', (i) => [(metrics[i] as MetricSummary).min, (metrics[i] as MetricSummary).max]).forEach(
-    (v, i) => ((metrics[i] as MetricSummary).last = v),
-  );
+  summaryColumns(metrics, 'metrics');
+  const uint = (): number => r.uint();
+  r.field = 'metrics[].last';
+  readNumColumn(r, metrics.length, (i) => [
+    (metrics[i] as MetricSummary).min,
+    (metrics[i] as MetricSummary).max,
+  ]).forEach((v, i) => ((metrics[i] as MetricSummary).last = v));
   column(metrics, 'metrics[].gaps', uint, 'gaps');
   column(metrics, 'metrics[].resets', uint, 'resets');
   r.field = 'metrics[].sketch';
@@ -359,6 +399,16 @@ export function readBatchBody(bytes: Uint8Array): Batch {
     hasSketch.push(flag === 1);
   }
   readSketchColumns(r, metrics, hasSketch);
+  r.field = 'metrics.attrs';
+  const attrsFlag = r.byte();
+  if (attrsFlag > 1) r.fail('ET_ERR_INVALID_FIELD', `attrs flag ${attrsFlag}`);
+  r.field = 'metrics[].attrs';
+  if (attrsFlag === 1)
+    for (let i = 0; i < metrics.length; i++) {
+      r.index = i;
+      const attrs = map();
+      if (Object.keys(attrs).length > 0) (metrics[i] as MetricSummary).attrs = attrs;
+    }
 
   const logs = rows<LogEvent>('logs', 8, () => ({
     ts: 0,
@@ -453,6 +503,23 @@ export function readBatchBody(bytes: Uint8Array): Batch {
   column(drops, 'drops[].container', ref, 'container');
   column(drops, 'drops[].count', uint, 'count');
 
+  const spans = rows<SpanSummary>('spans', 14, () => ({
+    container: '',
+    service: '',
+    operation: '',
+    kind: 0,
+    status: 0,
+    start: 0,
+    end: 0,
+    count: 0,
+    sum: 0,
+    min: 0,
+    max: 0,
+    errors: [],
+    traceIds: [],
+  }));
+  if (spans.length > 0) readSpans(r, spans, { ref, column, summaryColumns });
+
   r.field = 'health';
   const health = {
     uplinkBytes: r.uint(),
@@ -482,8 +549,52 @@ export function readBatchBody(bytes: Uint8Array): Batch {
     templates,
     events,
     drops,
+    ...(spans.length > 0 ? { spans } : {}),
     health,
   };
+}
+
+const TRACE_ID_BYTES = 16;
+
+/** The column readers of readBatchBody that the spans section shares. */
+interface Columns {
+  ref(): string;
+  column<T>(rows: T[], field: string, read: () => unknown, key: keyof T): void;
+  summaryColumns(rows: SummaryRow[], section: string): void;
+}
+
+/** What metric and span summaries have alike (summaryColumns). */
+type SummaryRow = Pick<MetricSummary, 'start' | 'end' | 'count' | 'sum' | 'min' | 'max'>;
+
+function readSpans(r: ByteReader, spans: SpanSummary[], c: Columns): void {
+  const byteIn = (max: number) => (): number => {
+    const v = r.byte();
+    if (v > max) r.fail('ET_ERR_INVALID_FIELD', `code ${v} above ${max}`);
+    return v;
+  };
+  c.column(spans, 'spans[].container', c.ref, 'container');
+  c.column(spans, 'spans[].service', c.ref, 'service');
+  c.column(spans, 'spans[].operation', c.ref, 'operation');
+  c.column(spans, 'spans[].kind', byteIn(5) as () => SpanKindValue, 'kind');
+  c.column(spans, 'spans[].status', byteIn(2) as () => SpanStatusValue, 'status');
+  c.summaryColumns(spans, 'spans');
+  r.field = 'spans[].sketch';
+  const flag = byteIn(1);
+  const has = spans.map((_, i) => ((r.index = i), flag() === 1));
+  readSketchColumns(r, spans, has, 'spans');
+  r.field = 'spans[].errors';
+  for (let i = 0; i < spans.length; i++) {
+    r.index = i;
+    const k = r.count(limits.maxSpanErrors, 1);
+    for (let j = 0; j < k; j++) (spans[i] as SpanSummary).errors.push(c.ref());
+  }
+  r.field = 'spans[].traceIds';
+  for (let i = 0; i < spans.length; i++) {
+    r.index = i;
+    const k = r.count(limits.maxSpanExemplars, TRACE_ID_BYTES);
+    for (let j = 0; j < k; j++)
+      (spans[i] as SpanSummary).traceIds.push(Buffer.from(r.bytes(TRACE_ID_BYTES)).toString('hex'));
+  }
 }
 
 function stream(r: ByteReader): 'stdout' | 'stderr' {

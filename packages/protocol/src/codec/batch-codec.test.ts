@@ -96,16 +96,17 @@ function frame(body: Uint8Array, flags = 0, version = BATCH_FRAME_VERSION): Buff
 
 /**
  * An empty section as writeBatchBody writes it: its row count 0, then the common factor (1) that
- * each of its scaled columns starts with (metrics: start and end; logs: ts; templates: firstSeen,
- * lastSeen and the samples' times; events: ts).
+ * each of its scaled columns starts with (metrics: start and end, then the attrs flag 0; logs: ts;
+ * templates: firstSeen, lastSeen and the samples' times; events: ts; spans: the count alone).
  */
 const EMPTY_SECTIONS = {
   containers: [0],
-  metrics: [0, 1, 1],
+  metrics: [0, 1, 1, 0],
   logs: [0, 1],
   templates: [0, 1, 1, 1],
   events: [0, 1],
   drops: [0],
+  spans: [0],
 };
 const writeEmpty = (w: ByteWriter, ...sections: (keyof typeof EMPTY_SECTIONS)[]): void => {
   for (const s of sections) for (const v of EMPTY_SECTIONS[s]) w.uint(v);
@@ -132,7 +133,7 @@ function craft(
   w.uint(strings.length);
   strings.forEach(rawStr);
   if (o.sections) o.sections(w);
-  else writeEmpty(w, 'containers', 'metrics', 'logs', 'templates', 'events', 'drops');
+  else writeEmpty(w, 'containers', 'metrics', 'logs', 'templates', 'events', 'drops', 'spans');
   for (const v of [0, 0, 0, 0, 0, 0]) w.uint(v);
   w.num(0);
   w.uint(0);
@@ -427,6 +428,38 @@ describe('batch decode rejects hostile input', () => {
       'ET_ERR_INVALID_FIELD',
       /events\[0\]\.kind: unknown event kind 42/,
     );
+    const oneSpan = (kind: number, exemplars: number) => (w: ByteWriter) => {
+      writeEmpty(w, 'containers', 'metrics', 'logs', 'templates', 'events', 'drops');
+      w.uint(1); // one span row
+      for (const ref of [0, 0, 0]) w.uint(ref); // container, service, operation
+      w.byte(kind);
+      w.byte(0); // status
+      for (const v of [1, 0, 1, 0]) w.uint(v); // start and end: factor, then the value
+      w.uint(1); // count
+      for (let i = 0; i < 3; i++) w.byte(0); // sum, min, max: integer 0
+      w.byte(0); // no sketch
+      w.uint(0); // no errors
+      w.uint(exemplars);
+    };
+    expectCode(
+      codec.decode(frame(craft({ sections: oneSpan(6, 0) }))),
+      'ET_ERR_INVALID_FIELD',
+      /spans\[0\]\.kind: code 6 above 5/,
+    );
+    expectCode(
+      codec.decode(frame(craft({ sections: oneSpan(2, limits.maxSpanExemplars + 1) }))),
+      'ET_ERR_INVALID_FIELD',
+      /spans\[0\]\.traceIds: count 9 above the limit 8/,
+    );
+    const metricsAttrsFlag = (w: ByteWriter) => {
+      writeEmpty(w, 'containers');
+      for (const v of [0, 1, 1, 2]) w.uint(v);
+    };
+    expectCode(
+      codec.decode(frame(craft({ sections: metricsAttrsFlag }))),
+      'ET_ERR_INVALID_FIELD',
+      /metrics\.attrs: attrs flag 2/,
+    );
     expectCode(codec.decode(frame(craft({ trailing: [0] }))), 'ET_ERR_INVALID_FIELD', /trailing/);
     expect(codec.decode(frame(craft())).ok).toBe(true);
   });
@@ -502,6 +535,24 @@ describe('batch decode rejects hostile input', () => {
   });
 
   it('validateBatch refuses what the wire cannot even express', () => {
+    const span = {
+      container: '',
+      service: 's',
+      operation: 'op',
+      kind: 2,
+      status: 0,
+      start: 0,
+      end: 1,
+      count: 1,
+      sum: 1,
+      min: 1,
+      max: 1,
+      errors: [],
+      traceIds: ['not-hex'],
+    };
+    const rsp = validateBatch({ ...base(), spans: [span] });
+    expect(!rsp.ok && rsp.error.detail).toMatch(/^spans\[0\]\.traceIds\[0\]/);
+    expect(() => codec.encode({ ...base(), spans: [span] } as Batch)).toThrow(/traceIds/);
     const r = validateBatch({ ...base(), windowEnd: 1 });
     expect(!r.ok && r.error.detail).toMatch(/^windowEnd: before windowStart/);
     const m = base();

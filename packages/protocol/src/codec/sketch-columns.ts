@@ -1,5 +1,5 @@
 /**
- * The sketches of a metrics section as columns. Written whole, one after the other, each sketch of
+ * The sketches of a metrics (or spans) section as columns. Written whole, one after the other, each sketch of
  * a 6-scrape window would be a handful of small varints of different kinds interleaved, which zstd
  * codes no better than bytes. Here alike numbers sit together:
  *
@@ -12,7 +12,7 @@
  * its row's min (positive store) or -max (negative store) predicts, so it is mostly 0 to 4 instead
  * of a number in the thousands.
  */
-import type { MetricSummary, SketchBins, SketchData } from '../types/batch.js';
+import type { SketchBins, SketchData } from '../types/batch.js';
 import { limits } from '../limits.js';
 import { SKETCH_MIN_INDEXABLE } from '../sketch/mapping.js';
 import type { ByteReader } from '../wire/byte-reader.js';
@@ -39,9 +39,16 @@ export function indexPredictor(): (v: number) => number {
   };
 }
 
-export function writeSketchColumns(w: ByteWriter, metrics: readonly MetricSummary[]): void {
+/** A row with a sketch: a metric summary or a span summary; its min and max predict the sketch's offsets. */
+export interface SketchRow {
+  min: number;
+  max: number;
+  sketch?: SketchData;
+}
+
+export function writeSketchColumns(w: ByteWriter, metrics: readonly SketchRow[]): void {
   const predict = indexPredictor();
-  const rows = metrics.filter((m): m is MetricSummary & { sketch: SketchData } => m.sketch !== undefined);
+  const rows = metrics.filter((m): m is SketchRow & { sketch: SketchData } => m.sketch !== undefined);
   // Stores in order: row 0 positive, row 0 negative, row 1 positive, ...; an odd head is a sparse store.
   const stores = rows.flatMap((m) => [m.sketch.positive, m.sketch.negative]);
   const heads = stores.map(({ counts }) => {
@@ -70,10 +77,15 @@ export function writeSketchColumns(w: ByteWriter, metrics: readonly MetricSummar
   });
 }
 
-/** Reads what writeSketchColumns wrote into the rows flagged in `has`. */
-export function readSketchColumns(r: ByteReader, metrics: readonly MetricSummary[], has: readonly boolean[]): void {
-  const rows: MetricSummary[] = [];
-  for (let i = 0; i < metrics.length; i++) if (has[i]) rows.push(metrics[i] as MetricSummary);
+/** Reads what writeSketchColumns wrote into the rows flagged in `has`; `section` names the fields in errors. */
+export function readSketchColumns(
+  r: ByteReader,
+  metrics: readonly SketchRow[],
+  has: readonly boolean[],
+  section = 'metrics',
+): void {
+  const rows: SketchRow[] = [];
+  for (let i = 0; i < metrics.length; i++) if (has[i]) rows.push(metrics[i] as SketchRow);
   const n = rows.length;
   const column = (field: string, read: () => number): number[] => {
     r.field = field;
@@ -85,14 +97,14 @@ export function readSketchColumns(r: ByteReader, metrics: readonly MetricSummary
     return out;
   };
   const uint = (): number => r.uint();
-  const zeros = column('metrics[].sketch.zeros', uint);
+  const zeros = column(`${section}[].sketch.zeros`, uint);
   const predict = indexPredictor();
-  const posOffsets = column('metrics[].sketch.positive.offset', () => r.sint());
-  const posHeads = column('metrics[].sketch.positive.bins', uint);
-  const negOffsets = column('metrics[].sketch.negative.offset', () => r.sint());
-  const negHeads = column('metrics[].sketch.negative.bins', uint);
+  const posOffsets = column(`${section}[].sketch.positive.offset`, () => r.sint());
+  const posHeads = column(`${section}[].sketch.positive.bins`, uint);
+  const negOffsets = column(`${section}[].sketch.negative.offset`, () => r.sint());
+  const negHeads = column(`${section}[].sketch.negative.bins`, uint);
   // Every bin takes at least a byte, so the heads are checked against the bytes left before any run is built.
-  r.field = 'metrics[].sketch';
+  r.field = `${section}[].sketch`;
   const binsOf = (h: number): number => (h % 2 === 0 ? h / 2 : (h - 1) / 2);
   let pairs = 0;
   let bins = 0;
@@ -129,7 +141,7 @@ export function readSketchColumns(r: ByteReader, metrics: readonly MetricSummary
   };
   for (let i = 0; i < n; i++) {
     r.index = i;
-    const m = rows[i] as MetricSummary;
+    const m = rows[i] as SketchRow;
     const positive = store(posHeads[i] as number, (posOffsets[i] as number) + predict(m.min), limits.maxSketchBins);
     const negative = store(
       negHeads[i] as number,

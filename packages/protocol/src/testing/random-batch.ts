@@ -1,4 +1,12 @@
-import type { Batch, ContainerEvent, LogLevelValue, MetricSummary } from '../types/batch.js';
+import type {
+  Batch,
+  ContainerEvent,
+  LogLevelValue,
+  MetricSummary,
+  SpanKindValue,
+  SpanStatusValue,
+  SpanSummary,
+} from '../types/batch.js';
 import { limits } from '../limits.js';
 import { CONTAINER_EVENT_KINDS } from '../validate/batch.js';
 import { DDSketch } from '../sketch/ddsketch.js';
@@ -47,7 +55,7 @@ export function randomBatch(rng: Rng): Batch {
     }
     return m;
   });
-  return {
+  const batch: Batch = {
     node: `node-${intIn(rng, 0, 999)}`,
     epoch: uint(),
     seq: uint(),
@@ -104,6 +112,39 @@ export function randomBatch(rng: Rng): Batch {
       agentVersion: str(),
     },
   };
+  // Drawn last, so the sections above are what the same seed gave before attributes and spans existed.
+  for (const m of metrics) if (rng() < 0.3) m.attrs = { ...map(), [`k${intIn(rng, 0, 9)}`]: str() };
+  if (rng() < 0.5) batch.spans = Array.from({ length: intIn(rng, 1, 8) }, () => randomSpan(rng));
+  return batch;
+}
+
+function randomSpan(rng: Rng): SpanSummary {
+  const start = 1_700_000_000_000 + intIn(rng, -1e9, 1e9);
+  const min = rng() * 100;
+  const max = min + rng() * 10_000;
+  const x: SpanSummary = {
+    container: randomString(rng),
+    service: randomString(rng),
+    operation: randomString(rng),
+    kind: intIn(rng, 0, 5) as SpanKindValue,
+    status: intIn(rng, 0, 2) as SpanStatusValue,
+    start,
+    end: start + intIn(rng, 0, 60_000),
+    count: intIn(rng, 0, 100_000),
+    sum: max * 3,
+    min,
+    max,
+    errors: Array.from({ length: intIn(rng, 0, limits.maxSpanErrors) }, () => randomString(rng)),
+    traceIds: Array.from({ length: intIn(rng, 0, limits.maxSpanExemplars) }, () =>
+      Array.from({ length: 32 }, () => '0123456789abcdef'[intIn(rng, 0, 15)]).join(''),
+    ),
+  };
+  if (rng() < 0.7) {
+    const s = new DDSketch();
+    for (let i = intIn(rng, 1, 30); i > 0; i--) s.add(min + rng() * (max - min));
+    x.sketch = s.toData();
+  }
+  return x;
 }
 
 const ALPHABETS = [

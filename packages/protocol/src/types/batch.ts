@@ -35,9 +35,13 @@ export interface SketchBins {
   counts: number[];
 }
 
-/** One series over one window: container (or '' for the host) x metric name. */
+/**
+ * One series over one window: container (or '' for the host) x metric name x attributes. Series of
+ * applications (OTLP, Prometheus targets) carry the attributes that tell them apart (`service.name`,
+ * a target's `instance`, data-point attributes); container series carry none.
+ */
 export interface MetricSummary {
-  /** Container name; '' is the host itself, '_collector' the collector's own health. */
+  /** Container name; '' is the host itself (or an application not tied to a container), '_collector' the collector's own health. */
   container: string;
   /** Dotted name with unit suffix where it helps, e.g. `cpu.usage_pct`, `mem.usage_bytes`, `net.rx_bytes_per_s`. */
   metric: string;
@@ -54,6 +58,11 @@ export interface MetricSummary {
   /** Counter resets detected while turning a counter into a rate. */
   resets: number;
   sketch?: SketchData;
+  /**
+   * Part of the series identity besides container and metric, sorted by key: resource and
+   * data-point attributes. Absent (not `{}`) when there are none; an empty map decodes as absent.
+   */
+  attrs?: Record<string, string>;
 }
 
 export interface LogEvent {
@@ -130,6 +139,56 @@ export interface DropCount {
   count: number;
 }
 
+/** OTLP span kinds, by their OTLP number (SpanKind). */
+export const SpanKind = {
+  unspecified: 0,
+  internal: 1,
+  server: 2,
+  client: 3,
+  producer: 4,
+  consumer: 5,
+} as const;
+export type SpanKindValue = (typeof SpanKind)[keyof typeof SpanKind];
+export const SPAN_KIND_NAMES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
+
+/** OTLP span status codes, by their OTLP number (Status.StatusCode). */
+export const SpanStatus = { unset: 0, ok: 1, error: 2 } as const;
+export type SpanStatusValue = (typeof SpanStatus)[keyof typeof SpanStatus];
+export const SPAN_STATUS_NAMES = ['unset', 'ok', 'error'] as const;
+
+/**
+ * The spans of one service, operation, kind and status over one window (traces are summarized at
+ * the edge, not shipped span by span), as the OpenTelemetry Collector's span-metrics connector
+ * keys them. Durations are milliseconds.
+ */
+export interface SpanSummary {
+  /** Container the spans came from ('' when none could be told). */
+  container: string;
+  /** The resource's `service.name`. */
+  service: string;
+  /** The span name. */
+  operation: string;
+  kind: SpanKindValue;
+  status: SpanStatusValue;
+  start: number;
+  end: number;
+  /** Spans ended in the window. */
+  count: number;
+  /** Duration sum, min and max (ms). */
+  sum: number;
+  min: number;
+  max: number;
+  /** DDSketch of the durations (ms). */
+  sketch?: SketchData;
+  /**
+   * What the error spans said, distinct, at most `limits.maxSpanErrors`: each span's exception
+   * type (its `exception` event), else its status message, else its name. Empty unless status is error.
+   */
+  errors: string[];
+  /** A few trace ids (32 lowercase hex digits) of spans in this row, at most `limits.maxSpanExemplars`. */
+  traceIds: string[];
+}
+
 export interface NodeHealth {
   /** Bytes this node has put on the uplink since the previous batch (all topics). */
   uplinkBytes: number;
@@ -164,5 +223,7 @@ export interface Batch {
   templates: LogTemplate[];
   events: ContainerEvent[];
   drops: DropCount[];
+  /** Span summaries; absent when there are none (an empty list decodes as absent). */
+  spans?: SpanSummary[];
   health: NodeHealth;
 }

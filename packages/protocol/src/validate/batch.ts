@@ -1,5 +1,5 @@
 import type { Batch, ContainerEventKind, SketchData } from '../types/batch.js';
-import { LOG_LEVEL_NAMES } from '../types/batch.js';
+import { LOG_LEVEL_NAMES, SPAN_KIND_NAMES, SPAN_STATUS_NAMES } from '../types/batch.js';
 import { NODE_ID_PATTERN } from '../topics/topics.js';
 import { limits } from '../limits.js';
 import { finite, guard, int, invalid, list, pattern, record, stringMap, text, timestamp, uint } from './checks.js';
@@ -17,6 +17,8 @@ export const CONTAINER_EVENT_KINDS: readonly ContainerEventKind[] = [
   'gap',
 ];
 export const LOG_STREAMS = ['stdout', 'stderr'] as const;
+/** A W3C trace id as OTLP JSON writes it: 16 bytes in lowercase hex. */
+export const TRACE_ID_PATTERN = /^[0-9a-f]{32}$/;
 export const MAX_LOG_LEVEL = LOG_LEVEL_NAMES.length - 1;
 /** Sketch bin indexes stay in this range (1% accuracy reaches about ±36k over the whole float64 range). */
 export const SKETCH_INDEX_LIMIT = 2 ** 31;
@@ -68,6 +70,7 @@ function checkBatch(value: unknown): Batch {
     uint(m.gaps, p, 'gaps');
     uint(m.resets, p, 'resets');
     if (m.sketch !== undefined) checkSketch(m.sketch, `${p}.sketch`);
+    if (m.attrs !== undefined) stringMap(m.attrs, p, 'attrs');
   });
 
   list(b.logs, '', 'logs', max).forEach((v, i) => {
@@ -122,6 +125,29 @@ function checkBatch(value: unknown): Batch {
     text(d.container, p, 'container');
     uint(d.count, p, 'count');
   });
+
+  if (b.spans !== undefined)
+    list(b.spans, '', 'spans', max).forEach((v, i) => {
+      const p = `spans[${i}]`;
+      const x = record(v, '', p);
+      text(x.container, p, 'container');
+      text(x.service, p, 'service');
+      text(x.operation, p, 'operation');
+      int(x.kind, p, 'kind', 0, SPAN_KIND_NAMES.length - 1);
+      int(x.status, p, 'status', 0, SPAN_STATUS_NAMES.length - 1);
+      const s = timestamp(x.start, p, 'start');
+      const e = timestamp(x.end, p, 'end');
+      if (e < s) invalid(`${p}.end`, 'before start');
+      uint(x.count, p, 'count');
+      finite(x.sum, p, 'sum');
+      finite(x.min, p, 'min');
+      finite(x.max, p, 'max');
+      if (x.sketch !== undefined) checkSketch(x.sketch, `${p}.sketch`);
+      list(x.errors, p, 'errors', limits.maxSpanErrors).forEach((ev, k) => text(ev, p, `errors[${k}]`));
+      list(x.traceIds, p, 'traceIds', limits.maxSpanExemplars).forEach((tv, k) =>
+        pattern(tv, p, `traceIds[${k}]`, TRACE_ID_PATTERN),
+      );
+    });
 
   const h = record(b.health, '', 'health');
   uint(h.uplinkBytes, 'health', 'uplinkBytes');

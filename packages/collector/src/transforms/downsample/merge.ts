@@ -43,6 +43,7 @@ export function mergeWindows(
     if (p.sketch) out.sketch = out.sketch ? sketches.merge(out.sketch, p.sketch) : p.sketch;
   }
   out.sum = shortestSum(out.sum);
+  if (first.attrs !== undefined) out.attrs = first.attrs;
   return out;
 }
 
@@ -55,7 +56,7 @@ export function rollup(
   const groups = new Map<string, MetricSummary[]>();
   for (const s of summaries) {
     const tierStart = Math.floor(s.start / tierMs) * tierMs;
-    const key = `${s.container}\u0000${s.metric}\u0000${tierStart}`;
+    const key = `${s.container}\u0000${s.metric}\u0000${tierStart}\u0000${s.attrs ? JSON.stringify(s.attrs) : ''}`;
     const g = groups.get(key);
     if (g) g.push(s);
     else groups.set(key, [s]);

@@ -1,5 +1,6 @@
 import type { MetricSummary } from '@edge-telemetry/protocol';
 import type { QuantileSketch, SketchOps } from './sketch.js';
+import { addHistogram, histogramStats, type Histogram } from './histogram.js';
 
 /**
  * One series' state: the open window's aggregates plus, for counters, the previous raw value that
@@ -11,7 +12,11 @@ export interface SeriesState {
   /** Output name: counters get `_per_s` appended because they leave as rates. */
   readonly metric: string;
   readonly counter: boolean;
+  /** Summarizes histogram points (their observations), not values. */
+  readonly histogram: boolean;
   readonly source: string;
+  /** Sorted by key; undefined for container series. */
+  readonly attrs: Record<string, string> | undefined;
   min: number;
   max: number;
   sum: number;
@@ -23,6 +28,10 @@ export interface SeriesState {
   prevValue: number;
   prevTs: number;
   hasPrev: boolean;
+  /** A cumulative histogram's previous point, which the next one is the difference from. */
+  prevHistogram: Histogram | null;
+  /** Time of the latest sample: one at or before it is a duplicate or out of order. */
+  lastTs: number;
   /** Scrape sequence number of the last sample, to find the series a scrape did not cover. */
   touched: number;
   /** Raw samples seen in the open window (a counter's first sample yields no rate but is not a gap). */
@@ -30,12 +39,21 @@ export interface SeriesState {
   idleWindows: number;
 }
 
-export function newSeries(container: string, metric: string, counter: boolean, source: string): SeriesState {
+export function newSeries(
+  container: string,
+  metric: string,
+  kind: 'gauge' | 'counter' | 'histogram',
+  source: string,
+  attrs?: Readonly<Record<string, string>>,
+): SeriesState {
+  const counter = kind === 'counter';
   return {
     container,
     metric: counter ? `${metric}_per_s` : metric,
     counter,
+    histogram: kind === 'histogram',
     source,
+    attrs: attrs === undefined ? undefined : sortedAttrs(attrs),
     count: 0,
     sum: 0,
     min: Infinity,
@@ -47,6 +65,8 @@ export function newSeries(container: string, metric: string, counter: boolean, s
     prevValue: 0,
     prevTs: 0,
     hasPrev: false,
+    prevHistogram: null,
+    lastTs: -Infinity,
     touched: 0,
     seen: 0,
     idleWindows: 0,
@@ -60,6 +80,28 @@ export function recordValue(st: SeriesState, v: number, sketches: SketchOps): vo
   if (v > st.max) st.max = v;
   st.last = v;
   (st.sketch ??= sketches.create()).add(v);
+}
+
+/**
+ * Adds one histogram point's observations: count and sum are the point's, min and max its own when
+ * it has them (estimated from its buckets otherwise), last the mean of the point.
+ */
+export function recordHistogram(st: SeriesState, h: Histogram, sketches: SketchOps): void {
+  if (h.count <= 0) return;
+  const stats = histogramStats(h);
+  st.count += h.count;
+  st.sum += stats.sum;
+  if (stats.min < st.min) st.min = stats.min;
+  if (stats.max > st.max) st.max = stats.max;
+  st.last = stats.sum / h.count;
+  addHistogram((st.sketch ??= sketches.create()), h);
+}
+
+/** Attributes in key order, so that one set of attributes is one series whatever order it came in. */
+export function sortedAttrs(attrs: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(attrs).sort()) out[k] = attrs[k] as string;
+  return out;
 }
 
 /**
@@ -106,6 +148,7 @@ export function summarize(st: SeriesState, start: number, end: number, digits: n
     resets: st.resets,
   };
   if (st.sketch) s.sketch = st.sketch.toData();
+  if (st.attrs !== undefined && Object.keys(st.attrs).length > 0) s.attrs = st.attrs;
   return s;
 }
 
@@ -123,7 +166,7 @@ export function shortestSum(sum: number): number {
  * most 5e-4 relative) stays far inside the quantile sketch's 1%, and a window of a noisy gauge
  * costs about a fifth fewer bytes on the uplink (bench/uplink-economy).
  */
-function roundSignificant(v: number, digits: number): number {
+export function roundSignificant(v: number, digits: number): number {
   return Number.isFinite(v) && v !== 0 ? Number(v.toPrecision(digits)) : v;
 }
 

@@ -5,7 +5,8 @@ import type { SketchData } from '@edge-telemetry/protocol';
  * downsampler takes a factory so it stays pure and the sketch's bin cap is set in one place.
  */
 export interface QuantileSketch {
-  add(value: number): void;
+  /** `count` observations of `value` (histogram buckets add many at once). */
+  add(value: number, count?: number): void;
   toData(): SketchData;
 }
 

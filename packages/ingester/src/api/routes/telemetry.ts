@@ -17,11 +17,22 @@ import {
   MetricsResponse,
   NodeParams,
   NodesResponse,
+  SpansQuery,
+  SpansResponse,
+  type SpansQueryT,
   type LogsQueryT,
   type MetricsQueryT,
   type NodeParamsT,
 } from '../schemas.js';
-import { fleetOverview, listNodes, metricSeries, searchLogs, seriesSource, topTemplates } from '../queries.js';
+import {
+  fleetOverview,
+  listNodes,
+  metricSeries,
+  searchLogs,
+  seriesSource,
+  spanSeries,
+  topTemplates,
+} from '../queries.js';
 import { chooseStep, timeRange } from '../time-range.js';
 import type { NodeQuotas } from '../../quotas/node-quotas.js';
 
@@ -44,6 +55,22 @@ export const API_LIMITS = {
   logsDefaultSpanMs: 15 * 60_000,
   logsMaxSpanMs: 7 * 86_400_000,
 } as const;
+
+/**
+ * The range and step of a series read (metrics, spans): the answer's head and the query's bounds.
+ * Defaults and limits as for metrics.
+ */
+function bucketed(node: string, q: { from?: number | string; to?: number | string; step?: number }, now: number) {
+  const range = timeRange(q.from, q.to, now, {
+    defaultSpanMs: API_LIMITS.metricsDefaultSpanMs,
+    maxSpanMs: API_LIMITS.metricsMaxSpanMs,
+  });
+  const step = chooseStep(range.to - range.from, q.step, API_LIMITS.maxPointsPerSeries);
+  return {
+    head: { node, from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString(), step },
+    bounds: { node, ...range, stepS: step, maxRows: API_LIMITS.maxSeriesRows },
+  };
+}
 
 /** Reading telemetry: every role (auth/access.ts; undeclared routes need admin). */
 const viewer = { role: 'viewer' as const };
@@ -84,27 +111,38 @@ export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRoute
     },
     async (req) => {
       const q = req.query;
-      const range = timeRange(q.from, q.to, now(), {
-        defaultSpanMs: API_LIMITS.metricsDefaultSpanMs,
-        maxSpanMs: API_LIMITS.metricsMaxSpanMs,
-      });
-      const step = chooseStep(range.to - range.from, q.step, API_LIMITS.maxPointsPerSeries);
+      const { head, bounds } = bucketed(req.params.node, q, now());
       const series = await metricSeries(deps.client, {
-        node: req.params.node,
+        ...bounds,
         container: q.container,
         metric: q.metric,
-        ...range,
-        stepS: step,
-        maxRows: API_LIMITS.maxSeriesRows,
+        service: q.service,
       });
-      return {
-        node: req.params.node,
-        from: new Date(range.from).toISOString(),
-        to: new Date(range.to).toISOString(),
-        step,
-        source: seriesSource(step),
-        series,
-      };
+      return { ...head, source: seriesSource(head.step), series };
+    },
+  );
+
+  app.get<{ Params: NodeParamsT; Querystring: SpansQueryT }>(
+    '/api/v1/nodes/:node/spans',
+    {
+      config: viewer,
+      schema: {
+        summary: 'Span summaries per service, operation, kind and status, bucketed by step, with totals over the range',
+        params: NodeParams,
+        querystring: SpansQuery,
+        response: { 200: SpansResponse, ...errors },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const { head, bounds } = bucketed(req.params.node, q, now());
+      const spans = await spanSeries(deps.client, {
+        ...bounds,
+        container: q.container,
+        service: q.service,
+        operation: q.operation,
+      });
+      return { ...head, spans };
     },
   );
 

@@ -8,6 +8,7 @@ import { migration0007 } from './0007_capabilities_and_quotas.js';
 import { migration0008 } from './0008_batch_claims.js';
 import { migration0009 } from './0009_pull_owner.js';
 import { migration0010 } from './0010_template_merges.js';
+import { migration0011 } from './0011_attributes_and_spans.js';
 import type { Migration } from './types.js';
 
 /** Every schema version in order; append, never edit an applied one. */
@@ -22,5 +23,6 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0008,
   migration0009,
   migration0010,
+  migration0011,
 ];
 export type { Migration, MigrationContext } from './types.js';
