@@ -144,6 +144,26 @@ bar{bar="a"} 1
     }
   });
 
+  it('once the handler is full, only counts the sample lines left and still sees # EOF', () => {
+    const taken: string[] = [];
+    let overflow = 0;
+    const handler = {
+      type: () => undefined,
+      sample: (name: string) => void taken.push(name),
+      error: () => undefined,
+      get full() {
+        return taken.length >= 2;
+      },
+      overflow: () => void overflow++,
+    };
+    const p = new ExpositionParser({ format: 'openmetrics', maxLineBytes: 1000 }, handler);
+    p.push('a 1\nb 2\n# TYPE c gauge\nc 3\nnot a sample\n\nd{x="1"} 4\n# EOF\n');
+    p.end();
+    expect(taken).toEqual(['a', 'b']);
+    expect(overflow).toBe(3); // c, the bad line and d: not parsed, so each is one series over the cap
+    expect(p.complete).toBe(true);
+  });
+
   it('parses values as Go does, rejecting what is not a float', () => {
     expect(parseValue('1e3')).toBe(1000);
     expect(parseValue('-0.5')).toBe(-0.5);

@@ -41,6 +41,13 @@ export interface ExpositionHandler {
    */
   sample(name: string, labels: string[], value: number, timestampMs: number | undefined): void;
   error(kind: LineError, line: number, detail: string): void;
+  /**
+   * True once the handler takes no more samples (its series cap is reached): the rest of the body
+   * is then only counted, a sample line at a time through `overflow`, not parsed, so a target
+   * sending 100,000 series costs little more than reading them.
+   */
+  readonly full?: boolean;
+  overflow?(): void;
 }
 
 export interface ExpositionParserOptions {
@@ -129,6 +136,12 @@ export class ExpositionParser {
     }
     if (this.sawEof) {
       this.handler.error('after_eof', this.lineNo, 'content after # EOF');
+      return;
+    }
+    if (this.handler.full) {
+      const c = line.charCodeAt(0);
+      if (c === HASH) this.sawEof ||= line === '# EOF' && this.options.format === 'openmetrics';
+      else if (line.length > 0 && c !== SPACE && c !== TAB) this.handler.overflow?.();
       return;
     }
     try {

@@ -67,6 +67,14 @@ export class FamilyCollector implements ExpositionHandler {
     if (this.errors.length < MAX_ERROR_DETAILS) this.errors.push(`line ${line}: ${detail}`);
   }
 
+  get full(): boolean {
+    return this.series >= this.limits.maxSeries;
+  }
+
+  overflow(): void {
+    this.drop('series_limit');
+  }
+
   drop(reason: DropReason, n = 1): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + n);
   }
