@@ -22,6 +22,7 @@ import type { Ingester, IngesterDeps } from '@edge-telemetry/ingester';
 import { resolveConfig, type LogLevelValue } from '@edge-telemetry/protocol';
 import type { Mosquitto } from '../support/mosquitto.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { waitFor } from '../support/wait.js';
 import { ADMIN_TOKEN, startStack, type Stack } from '../support/stack.js';
 import type { Engine } from '../support/engines.js';
 
@@ -142,6 +143,8 @@ export async function startPullRig(o: RigOptions): Promise<PullRig> {
     },
   };
   await rig.startCollector();
+  // A pull is refused for a node the ingester never heard of: wait for this one's birth message.
+  await waitFor(`${o.node}'s status at the ingester`, () => stack.ingester.stats().consumer.statuses > 0);
   return rig;
 }
 

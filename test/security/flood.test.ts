@@ -47,6 +47,7 @@ describe.each(brokers)('a flooding node does not slow the others (%s broker)', (
   const nodes = new Map<string, MqttClient>();
   /** Ack arrival per node and seq. */
   const acked = new Map<string, number>();
+  let attempt = 0;
 
   beforeAll(async () => {
     b = await start([...NORMAL, FLOODER]);
@@ -142,41 +143,53 @@ describe.each(brokers)('a flooding node does not slow the others (%s broker)', (
     });
   }
 
-  it('keeps the other nodes\u2019 ack p99 within 2x of the run without the flood, and counts the excess per node', async () => {
-    // A first round warms the engine and the caches; it is not measured.
-    await normalTraffic(1);
-    const baseline = await normalTraffic(50);
-    const [underFlood] = await Promise.all([normalTraffic(100), flood()]);
-    const base = p99(baseline);
-    const flooded = p99(underFlood);
-    const stats = ingester.stats();
-    const drop = stats.quotas.drops().find((d) => d.node === FLOODER);
-    process.stdout.write(
-      `flood (${_name}): ack p99 ${base.toFixed(0)} ms without, ${flooded.toFixed(0)} ms with (ratio ${(flooded / base).toFixed(2)}); flooder dropped ${drop?.messages ?? 0} messages, received ${stats.consumer.received}\n`,
-    );
-    expect(flooded).toBeLessThanOrEqual(2 * base);
+  // A latency ratio on a machine shared with other work: a load spike in one phase can fail it
+  // once; a real regression (one insert per status was 17x) fails every try.
+  it(
+    'keeps the other nodes\u2019 ack p99 within 2x of the run without the flood, and counts the excess per node',
+    { retry: 2, timeout: 180_000 },
+    async () => {
+      // Each try sends new seqs (a retry must not be answered as duplicates of the last try).
+      const o = 1000 * attempt++;
+      // A first round warms the engine and the caches; it is not measured.
+      await normalTraffic(o + 1);
+      // The same run without the flood just before and just after it: on a shared machine the load
+      // drifts, and the flood is held against the slower of the two quiet runs around it.
+      const before = p99(await normalTraffic(o + 50));
+      const flooded = p99((await Promise.all([normalTraffic(o + 100), flood()]))[0]);
+      const after = p99(await normalTraffic(o + 150));
+      const base = Math.max(before, after);
+      const stats = ingester.stats();
+      const drop = stats.quotas.drops().find((d) => d.node === FLOODER);
+      process.stdout.write(
+        `flood (${_name}): ack p99 ${before.toFixed(0)} ms before, ${flooded.toFixed(0)} ms with, ${after.toFixed(0)} ms after (ratio ${(flooded / base).toFixed(2)}); flooder dropped ${drop?.messages ?? 0} messages, received ${stats.consumer.received}\n`,
+      );
+      expect(flooded).toBeLessThanOrEqual(2 * base);
 
-    expect(drop?.messages).toBeGreaterThan(FLOOD);
-    expect(stats.quotas.drops().map((d) => d.node)).toEqual([FLOODER]);
-    const metrics = await (await fetch(`${api}/metrics`)).text();
-    expect(metrics).toMatch(
-      new RegExp(`et_ingester_quota_dropped_messages_total\\{node="${FLOODER}"\\} ${drop!.messages}`),
-    );
-    const fleet = (await (
-      await fetch(`${api}/api/v1/fleet`, { headers: { authorization: `Bearer ${TOKEN}` } })
-    ).json()) as {
-      quotaDrops: { node: string; messages: number }[];
-    };
-    expect(fleet.quotaDrops).toEqual([expect.objectContaining({ node: FLOODER, messages: drop!.messages })]);
+      expect(drop?.messages).toBeGreaterThan(FLOOD);
+      // The embedded broker shares the process with the ingester under `start`: it reads a flooding client slower.
+      if (b.embedded) expect(b.embedded.stats().throttled).toBeGreaterThan(0);
+      expect(stats.quotas.drops().map((d) => d.node)).toEqual([FLOODER]);
+      const metrics = await (await fetch(`${api}/metrics`)).text();
+      expect(metrics).toMatch(
+        new RegExp(`et_ingester_quota_dropped_messages_total\\{node="${FLOODER}"\\} ${drop!.messages}`),
+      );
+      const fleet = (await (
+        await fetch(`${api}/api/v1/fleet`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).json()) as {
+        quotaDrops: { node: string; messages: number }[];
+      };
+      expect(fleet.quotaDrops).toEqual([expect.objectContaining({ node: FLOODER, messages: drop!.messages })]);
 
-    // What was admitted cost one status row per insert (latest per node), not one insert per message.
-    await ingester.stop();
-    const rs = await client.query({
-      query: `SELECT count() FROM ${TABLES.status} WHERE NodeName = {node:String}`,
-      query_params: { node: FLOODER },
-      format: 'JSONCompactEachRow',
-    });
-    const [[rows] = [0]] = await rs.json<[number | string]>();
-    expect(Number(rows)).toBeLessThan(stats.consumer.statuses / 10);
-  }, 180_000);
+      // What was admitted cost one status row per insert (latest per node), not one insert per message.
+      await ingester.stop();
+      const rs = await client.query({
+        query: `SELECT count() FROM ${TABLES.status} WHERE NodeName = {node:String}`,
+        query_params: { node: FLOODER },
+        format: 'JSONCompactEachRow',
+      });
+      const [[rows] = [0]] = await rs.json<[number | string]>();
+      expect(Number(rows)).toBeLessThan(stats.consumer.statuses / 10);
+    },
+  );
 });

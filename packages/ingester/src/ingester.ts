@@ -81,6 +81,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     logger,
     audit: auth.audit,
     ingesterId: config.mqtt.clientId,
+    nodes,
     options: pullCoordinatorOptions(deps.pull),
     publish: consumer.publish,
   });
@@ -103,6 +104,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     references: references.stats(),
     templateTexts: templateTexts.stats(),
     quotas,
+    pulls: pulls.counters(),
   });
   const app = buildApi({
     client,
@@ -152,6 +154,6 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       await app.close();
       if (ownClient) await client.close();
     },
-    stats: () => ({ ...figures(), pulls: pulls.counters() }),
+    stats: figures,
   };
 }

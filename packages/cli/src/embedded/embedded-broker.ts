@@ -11,7 +11,10 @@
  *   its PUBACK (what Mosquitto does for a 3.1.1 client), a message is delivered only to clients that
  *   may read its topic (any filter is granted, each delivery is checked, as in Mosquitto 2.0);
  * - a packet above `maxPacketBytes` is refused at its fixed header and its connection closed,
- *   before aedes buffers it (packet-guard.ts).
+ *   before aedes buffers it, and a connection over its publish rate is read slower, so one flooding
+ *   client cannot take this process (which `start` shares with the ingester) from the others
+ *   (packet-guard.ts). The rate is above the ingester's per-node quota, which drops and counts the
+ *   excess (ingester quotas/).
  */
 import net from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
@@ -26,6 +29,13 @@ import { guardPackets, type OversizedPacket } from './packet-guard.js';
  */
 export const MAX_PACKET_BYTES = limits.maxBatchWireBytes + 4096;
 
+/**
+ * Publishes per second and burst per connection before it is read slower: five times the
+ * ingester's default per-node quota (200/s, burst 1,000), so the ingester still sees, drops and
+ * counts a node's excess, while a flood stops costing this process more than that.
+ */
+export const PUBLISH_RATE = { perSecond: 1000, burst: 10_000 };
+
 /** Where refused publishes go: a `$` topic no `#` filter matches and no account may read. */
 const DISCARDED = '$discarded';
 
@@ -34,21 +44,23 @@ export interface EmbeddedBrokerOptions {
   port: number;
   accounts: AccountBook;
   maxPacketBytes?: number;
-  /** Told of refusals (bad credentials, oversized packets, forbidden publishes), for the log. */
+  publishRate?: { perSecond: number; burst: number };
+  /** Told of refusals (bad credentials, oversized packets, forbidden publishes, throttled clients), for the log. */
   onRefused?: (what: string, detail: Record<string, unknown>) => void;
 }
 
 export interface EmbeddedBroker {
   url: string;
-  stats(): { refusedConnects: number; refusedPublishes: number; oversizedPackets: number };
+  stats(): { refusedConnects: number; refusedPublishes: number; oversizedPackets: number; throttled: number };
   close(): Promise<void>;
 }
 
 export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const accountOf = new WeakMap<Client, Account>();
-  const stats = { refusedConnects: 0, refusedPublishes: 0, oversizedPackets: 0 };
+  const stats = { refusedConnects: 0, refusedPublishes: 0, oversizedPackets: 0, throttled: 0 };
   const refused = (what: string, detail: Record<string, unknown>) => o.onRefused?.(what, detail);
   const limit = o.maxPacketBytes ?? MAX_PACKET_BYTES;
+  const rate = o.publishRate ?? PUBLISH_RATE;
 
   const aedes = await Aedes.createBroker({
     authenticate(client, username, password, done) {
@@ -95,9 +107,18 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
 
   const server = net.createServer((socket) =>
     aedes.handle(
-      guardPackets(socket, limit, (p: OversizedPacket) => {
-        stats.oversizedPackets++;
-        refused('packet', { from: socket.remoteAddress, announced: p.announced, limit: p.limit });
+      guardPackets(socket, {
+        maxPacketBytes: limit,
+        publishesPerSecond: rate.perSecond,
+        publishBurst: rate.burst,
+        onOversized: (p: OversizedPacket) => {
+          stats.oversizedPackets++;
+          refused('packet', { from: socket.remoteAddress, announced: p.announced, limit: p.limit });
+        },
+        onThrottled: (pauseMs) => {
+          stats.throttled++;
+          refused('rate', { from: socket.remoteAddress, pauseMs });
+        },
       }),
     ),
   );

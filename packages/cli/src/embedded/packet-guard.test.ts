@@ -18,7 +18,14 @@ describe('packetScanner', () => {
     const stream = Buffer.concat([packet(0), packet(127), packet(128), packet(16_384), packet(1000)]);
     for (const size of [1, 2, 3, 7, 1000, stream.length]) {
       const scan = packetScanner(16_384);
-      for (let i = 0; i < stream.length; i += size) expect(scan(stream.subarray(i, i + size))).toBeUndefined();
+      let publishes = 0;
+      for (let i = 0; i < stream.length; i += size) {
+        const r = scan(stream.subarray(i, i + size));
+        expect(r.oversized).toBeUndefined();
+        publishes += r.publishes;
+      }
+      // packet() writes 0x30 headers: PUBLISH, QoS 0.
+      expect(publishes).toBe(5);
     }
   });
 
@@ -27,11 +34,14 @@ describe('packetScanner', () => {
     for (const size of [1, 2, 4]) {
       const scan = packetScanner(16_384);
       const seen = [];
-      for (let i = 0; i < header.length; i += size) seen.push(scan(header.subarray(i, i + size)));
+      for (let i = 0; i < header.length; i += size) seen.push(scan(header.subarray(i, i + size)).oversized);
       expect(seen.filter(Boolean)).toEqual([{ announced: 16_385, limit: 16_384 }]);
     }
     // After valid packets in the same chunk, and with a malformed five-byte length.
-    expect(packetScanner(100)(Buffer.concat([packet(10), packet(101)]))).toEqual({ announced: 101, limit: 100 });
-    expect(packetScanner(100)(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))?.announced).toBe(Infinity);
+    expect(packetScanner(100)(Buffer.concat([packet(10), packet(101)]))).toEqual({
+      oversized: { announced: 101, limit: 100 },
+      publishes: 2,
+    });
+    expect(packetScanner(100)(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])).oversized?.announced).toBe(Infinity);
   });
 });

@@ -4,6 +4,7 @@ import type { WriterState } from '../writer/writer.js';
 import type { ReferenceStats } from '../references/store.js';
 import type { TemplateTextStats } from '../template-texts/resolver.js';
 import type { NodeQuotas } from '../quotas/node-quotas.js';
+import type { PullCounters } from '../pull/coordinator.js';
 
 /** Series with a node label at most: beyond, the rest are summed under node="(others)". */
 const MAX_NODE_SERIES = 1000;
@@ -15,10 +16,11 @@ export interface IngesterFigures {
   references?: ReferenceStats;
   templateTexts?: TemplateTextStats;
   quotas?: Pick<NodeQuotas, 'drops' | 'totals'>;
+  pulls?: PullCounters;
 }
 
 export function prometheusText(f: IngesterFigures): string {
-  const { writer: w, consumer: c, brokerConnected, references: r, templateTexts: t, quotas: q } = f;
+  const { writer: w, consumer: c, brokerConnected, references: r, templateTexts: t, quotas: q, pulls } = f;
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -108,6 +110,13 @@ export function prometheusText(f: IngesterFigures): string {
       ['', t.cachedBytes],
     ]);
   }
+  if (pulls)
+    metric(
+      'et_ingester_log_pull_follow_streams',
+      'gauge',
+      'Log-pull line streams with follow=true open now (each ends with its client, its pull, or the process).',
+      [['', pulls.followStreams]],
+    );
   if (q) {
     const listed = q.drops(MAX_NODE_SERIES);
     const total = q.totals();

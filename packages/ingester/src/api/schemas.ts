@@ -197,7 +197,6 @@ export const Readyz = Type.Object({
     queuedBatches: Type.Integer(),
     queuedRows: Type.Integer(),
     queuedBytes: Type.Integer(),
-    lastError: Type.Optional(Type.String()),
   }),
 });
 

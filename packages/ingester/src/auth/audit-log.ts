@@ -55,6 +55,31 @@ export interface AuditLog {
 
 const MAX_TEXT = 4096;
 
+/** Nesting kept in an audit row's detail; deeper values are written as "…". */
+const MAX_DEPTH = 8;
+/** Keys or items kept per object or array. */
+const MAX_ITEMS = 64;
+
+/**
+ * JSON of a request's detail as far as an audit row needs it: a hostile body nested 100,000
+ * levels deep would overflow JSON.stringify's stack (and the refusal would go unaudited), so
+ * nesting, breadth and strings are cut before it is written.
+ */
+export function boundedJson(value: unknown): string {
+  const cut = (v: unknown, depth: number): unknown => {
+    if (typeof v === 'string') return v.length > MAX_TEXT ? `${v.slice(0, MAX_TEXT)}…` : v;
+    if (v === null || typeof v !== 'object') return v;
+    if (depth >= MAX_DEPTH) return '…';
+    if (Array.isArray(v)) return v.slice(0, MAX_ITEMS).map((x) => cut(x, depth + 1));
+    return Object.fromEntries(
+      Object.entries(v)
+        .slice(0, MAX_ITEMS)
+        .map(([k, x]) => [k, cut(x, depth + 1)]),
+    );
+  };
+  return JSON.stringify(cut(value, 0)) ?? 'null';
+}
+
 /** `name (id)`: readable, and unique even when two tokens share a name. */
 export const actorLabel = (p: Principal | undefined): string => (p ? `${p.name} (${p.id})` : 'system');
 
@@ -63,7 +88,7 @@ export function createAuditLog(deps: { client: ClickHouseClient; now?: () => num
   const now = deps.now ?? Date.now;
   return {
     async record(e) {
-      const detail = JSON.stringify({
+      const detail = boundedJson({
         ...(e.actor ? { actorId: e.actor.id, actorRole: e.actor.role } : {}),
         ...e.detail,
       }).slice(0, MAX_TEXT);

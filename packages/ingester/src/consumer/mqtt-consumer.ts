@@ -33,6 +33,9 @@ export interface MqttConsumer {
   kill(): void;
 }
 
+/** Longest run of message handling before the event loop gets a turn. */
+const YIELD_MS = 10;
+
 export function createMqttConsumer(
   opts: MqttConfig,
   deps: { logger: Logger; connectTimeoutMs?: number },
@@ -57,16 +60,31 @@ export function createMqttConsumer(
           ...(opts.protocolVersion === 5 && persistent ? { properties: { sessionExpiryInterval: 7 * 24 * 3600 } } : {}),
         });
         client = c;
+        let ranSince = performance.now();
+        /**
+         * mqtt.js takes the next packet when `done` is called, and a handler that needs no I/O
+         * resolves in a microtask: a socket buffer of thousands of messages (one node's flood)
+         * would then run back to back without ever returning to the event loop, holding every
+         * timer and socket (flushes, acks, the API) for as long. Every YIELD_MS the next packet
+         * waits for the event loop's next turn instead.
+         */
+        const next = (done: () => void) => {
+          if (performance.now() - ranSince < YIELD_MS) return done();
+          setImmediate(() => {
+            ranSince = performance.now();
+            done();
+          });
+        };
         c.handleMessage = (packet, done) => {
           const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
           handle(packet.topic, payload).then(
-            () => done(),
+            () => next(done),
             (err: Error) => {
               logger.error(
                 { code: 'ET_ERR_INTERNAL', err: err.message, topic: packet.topic },
                 'message handler failed',
               );
-              done();
+              next(done);
             },
           );
         };

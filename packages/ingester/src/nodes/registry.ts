@@ -34,8 +34,8 @@ export function createNodeRegistry(deps: {
   const known = new Map<string, NodeCapabilities | undefined>();
   const rows = createLatestCommit<unknown[]>({
     insert: (r) => insertRows(client, 'status', r),
-    // At most one status insert a second: a node that sends statuses without end costs one row a second.
-    minIntervalMs: 1000,
+    // At most one status insert every 2 s: a node that sends statuses without end costs one row per 2 s.
+    minIntervalMs: 2000,
     // Statuses are retained on the broker and sent again on every connect: a lost row is harmless.
     onError: (err, n) => logger.warn({ rows: n, err: err.message }, 'node status rows not stored'),
   });

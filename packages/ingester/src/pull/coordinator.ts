@@ -26,6 +26,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import {
   createPullCodec,
   encodeCommand,
+  PROTOCOL_VERSION,
   topics,
   type CommandMessage,
   type PullCodec,
@@ -33,6 +34,8 @@ import {
   type PullMessage,
 } from '@edge-telemetry/protocol';
 import type { Logger } from '../logger.js';
+import { IngesterError } from '../errors.js';
+import type { NodeRegistry } from '../nodes/registry.js';
 import {
   admitChunk,
   chunkFailed,
@@ -49,6 +52,7 @@ import {
   loadChunkEnd,
   loadLines,
   loadChunkSizes,
+  loadOpen,
   loadOrphans,
   loadPull,
   loadStoredSeqs,
@@ -70,6 +74,8 @@ export interface PullCoordinatorDeps {
   audit: Pick<AuditLog, 'record'>;
   /** This ingester's id, the owner written in the state rows of the pulls it runs. */
   ingesterId: string;
+  /** Which nodes exist and what they can do (their birth messages), to refuse pulls they cannot answer. */
+  nodes: Pick<NodeRegistry, 'describe'>;
   now?: () => number;
 }
 
@@ -97,6 +103,8 @@ export interface PullCounters {
   followed: number;
   /** Pulls this one took over from an owner that stopped writing (died). */
   takeovers: number;
+  /** Line streams with `follow` open now (each ends with its client, its pull, or close()). */
+  followStreams: number;
 }
 
 export interface PullProgress {
@@ -107,13 +115,21 @@ export interface PullProgress {
 }
 
 export interface PullCoordinator {
+  /**
+   * Stores and sends a pull. Refuses, before anything is stored, with an IngesterError: a node
+   * never heard of (ET_ERR_NODE_UNKNOWN), one that said it keeps no log store or does not read
+   * this ingester's commands (ET_ERR_PULL_UNSUPPORTED), too many pulls queued or running for the
+   * token or the node (ET_ERR_TOO_MANY_PULLS), a range that is empty once its end is clamped to now.
+   */
   create(input: CreatePullInput): Promise<PullRecord>;
   /** Audits a refused request (bad input, no permission): every request is in the audit table. */
   refuse(input: Omit<CreatePullInput, 'filter'> & { filter: unknown; reason: string }): Promise<void>;
   get(id: string): Promise<PullRecord | undefined>;
   progress(id: string): Promise<PullProgress | undefined>;
-  /** Resolves on the pull's next change, or after `timeoutMs`. */
-  changed(id: string, timeoutMs: number): Promise<void>;
+  /** Resolves on the pull's next change, after `timeoutMs`, or when `signal` aborts. */
+  changed(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** A follow stream opens: its signal aborts on close(); call end() when the stream ends. */
+  follow(): { signal: AbortSignal; end(): void };
   readLines(id: string, fromSeq: number, toSeq: number): Promise<string[]>;
   cancel(id: string, by: Principal | undefined, remoteAddress: string): Promise<PullRecord | undefined>;
   /** A message from `et/v1/{node}/up/pull/{pullId}`. Never throws. */
@@ -169,7 +185,9 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     resumes: 0,
     followed: 0,
     takeovers: 0,
+    followStreams: 0,
   };
+  const follows = new Set<AbortController>();
   /** Pulls looked up for a message (not running here): a flood of chunks of one costs one query a second. */
   const lookups = new Map<string, { at: number; record: Promise<PullRecord | undefined> }>();
   let lastScanAt = now();
@@ -604,12 +622,57 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     }
   }
 
+  /** Refusals that need no storage: the node and what it can do, the caps, the range. */
+  async function admit(input: CreatePullInput, t: number): Promise<PullFilter> {
+    const desc = await d.nodes.describe(input.node);
+    if (!desc.known)
+      throw new IngesterError('ET_ERR_NODE_UNKNOWN', `no node "${input.node}" ever sent a status or a batch here`);
+    const caps = desc.capabilities;
+    // A node that never said (a collector older than capabilities) is asked; one that said no is not.
+    if (caps && !caps.logStore)
+      throw new IngesterError(
+        'ET_ERR_PULL_UNSUPPORTED',
+        `${input.node} runs without a log store (store.enabled false)`,
+      );
+    if (caps && !caps.control.includes(PROTOCOL_VERSION))
+      throw new IngesterError(
+        'ET_ERR_PULL_UNSUPPORTED',
+        `${input.node} reads command versions ${caps.control.join(', ')}; this ingester sends ${PROTOCOL_VERSION}`,
+      );
+    const who = input.actor ? actorLabel(input.actor) : 'anonymous';
+    // Those stored by every ingester, with what this one knows newer (a finish not yet written).
+    const open = new Map<string, { node: string; requestedBy: string }>();
+    for (const r of await loadOpen(d.client, who, input.node, t)) open.set(r.id, r);
+    for (const [id, p] of active)
+      if (TERMINAL.has(p.record.state)) open.delete(id);
+      else open.set(id, p.record);
+    const pulls = [...open.values()];
+    if (pulls.filter((p) => p.requestedBy === who).length >= o.maxActivePerToken)
+      throw new IngesterError(
+        'ET_ERR_TOO_MANY_PULLS',
+        `${o.maxActivePerToken} pulls of this token are queued or running; wait for one to end or cancel one`,
+      );
+    if (pulls.filter((p) => p.node === input.node).length >= o.maxActivePerNode)
+      throw new IngesterError(
+        'ET_ERR_TOO_MANY_PULLS',
+        `${o.maxActivePerNode} pulls for ${input.node} are queued or running; wait for one to end or cancel one`,
+      );
+    // A fixed end keeps the chunks the same when the node rebuilds them later (resume, resend);
+    // never past now, which the node has no lines for yet.
+    const until = Math.min(input.filter.until ?? t, t);
+    if (until <= input.filter.since)
+      throw new IngesterError(
+        'ET_ERR_BAD_REQUEST',
+        `nothing to pull: since ${new Date(input.filter.since).toISOString()} is not before ${new Date(until).toISOString()}`,
+      );
+    return { ...input.filter, until };
+  }
+
   return {
     async create(input) {
       const t = now();
       const expiresIn = Math.min(o.maxExpiresInMs, input.expiresInMs ?? o.expiresInMs);
-      // A fixed end keeps the chunks the same when the node rebuilds them later (resume, resend).
-      const filter: PullFilter = { ...input.filter, until: input.filter.until ?? t };
+      const filter = await admit(input, t);
       const record: PullRecord = {
         id: randomBytes(12).toString('base64url'),
         node: input.node,
@@ -683,20 +746,44 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       return { record: r, contiguous, terminal: false };
     },
 
-    changed(id, timeoutMs) {
+    changed(id, timeoutMs, signal) {
       const p = active.get(id);
       // Running in another ingester: nothing tells this one of a change, so the caller polls.
-      if (!p) return new Promise((resolve) => setTimeout(resolve, timeoutMs));
-      if (TERMINAL.has(p.record.state)) return Promise.resolve();
+      if (signal?.aborted || (p && TERMINAL.has(p.record.state))) return Promise.resolve();
+      if (!p)
+        return new Promise((resolve) => {
+          const timer = setTimeout(done, timeoutMs);
+          function done(): void {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            resolve();
+          }
+          signal?.addEventListener('abort', done, { once: true });
+        });
       return new Promise((resolve) => {
         const timer = setTimeout(done, timeoutMs);
         function done(): void {
           clearTimeout(timer);
           p?.waiters.delete(done);
+          signal?.removeEventListener('abort', done);
           resolve();
         }
         p.waiters.add(done);
+        signal?.addEventListener('abort', done, { once: true });
       });
+    },
+
+    follow() {
+      const ac = new AbortController();
+      follows.add(ac);
+      c.followStreams = follows.size;
+      return {
+        signal: ac.signal,
+        end() {
+          follows.delete(ac);
+          c.followStreams = follows.size;
+        },
+      };
     },
 
     readLines: (id, fromSeq, toSeq) => loadLines(d.client, id, fromSeq, toSeq),
@@ -753,18 +840,19 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
         p.record.startedAt = now();
         void persist(p);
       }
-      try {
-        if (m.type === 'chunk') await onChunk(p, m);
-        else await onEnd(p, m);
-      } catch (err) {
-        d.logger.error({ pullId, err: (err as Error).message }, 'pull message not handled');
-      }
+      const failed = (err: Error) => d.logger.error({ pullId, err: err.message }, 'pull message not handled');
+      // A chunk waits only while the insert queue is over its bound (the backpressure); an end's
+      // digest, state row and audit row are not waited for in the message path.
+      if (m.type === 'chunk') await onChunk(p, m).catch(failed);
+      else void onEnd(p, m).catch(failed);
     },
 
     counters: () => structuredClone(c),
 
     close() {
       clearInterval(ticker);
+      // Open follow streams end now, so the HTTP server can close: they would wait for their pulls.
+      for (const f of follows) f.abort();
       for (const p of active.values()) notify(p);
     },
   };

@@ -49,6 +49,17 @@ export const PullCoordinatorOptions = Type.Object(
       description:
         'With several ingesters: the one running a pull writes its state at least every third of this; when it has written nothing for this long, another ingester takes the pull over.',
     }),
+    maxActivePerToken: Type.Integer({
+      minimum: 1,
+      default: 10,
+      description:
+        'Pulls one API token may have queued or running at once; beyond it a request is refused (429 ET_ERR_TOO_MANY_PULLS).',
+    }),
+    maxActivePerNode: Type.Integer({
+      minimum: 1,
+      default: 4,
+      description: 'Pulls queued or running for one node at once, whoever asked; beyond it a request is refused (429).',
+    }),
     maxReorderBytes: Type.Integer({
       minimum: 0,
       default: 16 * 1024 * 1024,

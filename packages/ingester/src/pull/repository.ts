@@ -111,6 +111,30 @@ export async function loadOrphans(client: ClickHouseClient, before: number): Pro
   return (await r.json<PullRow>()).map(toRecord);
 }
 
+/**
+ * Pulls not finished and not expired that `requestedBy` asked for or that go to `node`, whichever
+ * ingester accepted them: the caps on queued pulls hold across ingesters.
+ */
+export async function loadOpen(
+  client: ClickHouseClient,
+  requestedBy: string,
+  node: string,
+  now: number,
+): Promise<Pick<PullRecord, 'id' | 'node' | 'requestedBy'>[]> {
+  const r = await client.query({
+    query: `SELECT PullId, NodeName, RequestedBy FROM ${TABLES.pulls} FINAL
+      WHERE State IN ('queued', 'running') AND ExpiresAt > fromUnixTimestamp64Milli({now:Int64})
+        AND (RequestedBy = {by:String} OR NodeName = {node:String}) LIMIT 10000`,
+    query_params: { by: requestedBy, node, now },
+    format: 'JSONEachRow',
+  });
+  return (await r.json<Pick<PullRow, 'PullId' | 'NodeName' | 'RequestedBy'>>()).map((row) => ({
+    id: row.PullId,
+    node: row.NodeName,
+    requestedBy: row.RequestedBy,
+  }));
+}
+
 function toRecord(row: PullRow): PullRecord {
   return {
     id: row.PullId,

@@ -17,7 +17,7 @@ export const QuotaOptions = Type.Object(
     }),
     messageBurst: Type.Integer({
       minimum: 1,
-      default: 2000,
+      default: 1000,
       description: 'Messages a node may send at once before messagesPerSecond applies (bucket size).',
     }),
     bytesPerSecond: Type.Integer({

@@ -40,7 +40,7 @@ export interface DeadLetterSinkDeps {
   allowance?: (node: string, bytes: number) => boolean;
   /** Bound on queued row bytes while an insert runs. */
   maxQueueBytes?: number;
-  /** Least time between the starts of two dead-letter inserts (default 500 ms). */
+  /** Least time between the starts of two dead-letter inserts (default 2 s). */
   minIntervalMs?: number;
 }
 
@@ -56,7 +56,7 @@ export function createDeadLetterSink(deps: DeadLetterSinkDeps): DeadLetterSink {
     insert: (rows) => insertRows(client, 'deadLetters', rows),
     maxQueueBytes: deps.maxQueueBytes,
     // A steady stream of rejections takes one insert per interval at most: engine time stays the writer's.
-    minIntervalMs: deps.minIntervalMs ?? 500,
+    minIntervalMs: deps.minIntervalMs ?? 2000,
     onError: (err, rows) =>
       logger.error({ code: 'ET_ERR_STORAGE_UNAVAILABLE', rows, err: err.message }, 'dead-letter rows not written'),
     onFull: (row) => logger.warn({ code: row[3], node: row[2], bytes: row[5] }, 'dead-letter row dropped'),

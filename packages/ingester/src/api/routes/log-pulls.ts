@@ -118,6 +118,8 @@ function status(r: PullRecord): Static<typeof PullStatus> {
 
 function toFilter(b: CreatePullBodyT, now: number): PullFilter {
   const since = parsePullTime(b.since, 'since', now);
+  if (since >= now)
+    throw new IngesterError('ET_ERR_BAD_REQUEST', `since (${new Date(since).toISOString()}) is in the future`);
   const until = b.until === undefined ? undefined : parsePullTime(b.until, 'until', now);
   if (until !== undefined && until <= since)
     throw new IngesterError(
@@ -158,24 +160,23 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
         remoteAddress: req.ip,
         filter: req.body as unknown,
       };
-      let filter: PullFilter;
       try {
         if (req.validationError) throw new IngesterError('ET_ERR_BAD_REQUEST', req.validationError.message);
-        filter = toFilter(req.body, now());
+        const expiresInMs = req.body.expiresInS === undefined ? undefined : req.body.expiresInS * 1000;
+        const r = await coordinator.create({
+          node: req.params.node,
+          filter: toFilter(req.body, now()),
+          actor: req.principal,
+          remoteAddress: req.ip,
+          expiresInMs,
+        });
+        return await reply.status(202).send({ id: r.id });
       } catch (err) {
-        const e = err instanceof IngesterError ? err : new IngesterError('ET_ERR_BAD_REQUEST', (err as Error).message);
-        await coordinator.refuse({ ...base, reason: e.message });
-        throw e;
+        // Every refusal is in the audit trail, with its code; a storage failure is not a refusal.
+        if (err instanceof IngesterError && err.statusCode < 500)
+          await coordinator.refuse({ ...base, reason: `${err.code}: ${err.message}` });
+        throw err;
       }
-      const expiresInMs = req.body.expiresInS === undefined ? undefined : req.body.expiresInS * 1000;
-      const r = await coordinator.create({
-        node: req.params.node,
-        filter,
-        actor: req.principal,
-        remoteAddress: req.ip,
-        expiresInMs,
-      });
-      return reply.status(202).send({ id: r.id });
     },
   );
 
@@ -232,10 +233,21 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
       await found(req.params.id);
       const ndjson = /application\/(x-)?ndjson|application\/json/.test(req.headers.accept ?? '');
       const id = req.params.id;
-      const follow = req.query.follow === true;
+      // A follow ends when its client goes away (the response closes) or the ingester stops;
+      // otherwise it would poll until the pull ends, up to its expiry days later.
+      const follow = req.query.follow === true ? coordinator.follow() : undefined;
+      const stop = new AbortController();
+      reply.raw.once('close', () => {
+        stop.abort();
+        follow?.end();
+      });
+      follow?.signal.addEventListener('abort', () => stop.abort(), { once: true });
       async function* body(): AsyncGenerator<string> {
+        // A follow may wait long for its first line: the client should know at once that it is on.
+        if (follow) reply.raw.flushHeaders();
         let seq = 0;
         for (;;) {
+          if (stop.signal.aborted) return;
           const p = await coordinator.progress(id);
           if (!p) return;
           while (seq < p.contiguous) {
@@ -248,9 +260,10 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
             seq = to;
           }
           if (p.terminal || !follow) return;
-          await coordinator.changed(id, FOLLOW_POLL_MS);
+          await coordinator.changed(id, FOLLOW_POLL_MS, stop.signal);
         }
       }
+
       return reply.type(ndjson ? 'application/x-ndjson' : 'text/plain; charset=utf-8').send(Readable.from(body()));
     },
   );

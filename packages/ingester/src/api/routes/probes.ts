@@ -1,7 +1,9 @@
 /**
  * The probes and the ingester's own figures: /healthz (alive), /readyz (ClickHouse answers, the
  * broker is connected, the writer takes batches) and /metrics (Prometheus text). Public by path
- * (auth/access.ts): orchestrators and Prometheus call them without a token.
+ * (auth/access.ts): orchestrators and Prometheus call them without a token. So they say nothing of
+ * the fleet and cost no query per call: /readyz reuses its ClickHouse probe for a few seconds and
+ * leaves ClickHouse's error text out (it is in the log).
  */
 import { Type } from '@sinclair/typebox';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -19,8 +21,34 @@ export interface ProbeRouteDeps {
 }
 
 const READY_PROBE_TIMEOUT_MS = 2000;
+/**
+ * The ClickHouse probe's answer is reused this long: /readyz is public, and a probe per call would
+ * let anyone turn requests into engine queries. Orchestrators probe every few seconds anyway.
+ */
+const READY_PROBE_TTL_MS = 5000;
+
+/** `SELECT 1` within the timeout, at most once per TTL whoever asks (concurrent callers share it). */
+function clickhouseProbe(client: ClickHouseClient, now: () => number = Date.now): () => Promise<boolean> {
+  let last: { at: number; up: Promise<boolean> } | undefined;
+  return () => {
+    if (last && now() - last.at < READY_PROBE_TTL_MS) return last.up;
+    let timer: NodeJS.Timeout | undefined;
+    // A stalled engine must not stall the probe: no answer within the timeout counts as down.
+    const up = Promise.race([
+      client
+        .query({ query: 'SELECT 1', format: 'JSONEachRow' })
+        .then((r) => r.json())
+        .then(() => true)
+        .catch(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), READY_PROBE_TIMEOUT_MS))),
+    ]).finally(() => clearTimeout(timer));
+    last = { at: now(), up };
+    return up;
+  };
+}
 
 export async function probeRoutes(app: FastifyInstance, deps: ProbeRouteDeps): Promise<void> {
+  const clickhouseUp = clickhouseProbe(deps.client);
   app.get('/healthz', { schema: { summary: 'The process is alive', response: { 200: Healthz } } }, async () => ({
     status: 'ok' as const,
   }));
@@ -34,17 +62,7 @@ export async function probeRoutes(app: FastifyInstance, deps: ProbeRouteDeps): P
       },
     },
     async (_req, reply) => {
-      let timer: NodeJS.Timeout | undefined;
-      // A stalled engine must not stall the probe: no answer within the timeout counts as down.
-      const clickhouse = await Promise.race([
-        deps.client
-          .query({ query: 'SELECT 1', format: 'JSONEachRow' })
-          .then((r) => r.json())
-          .then(() => true)
-          .catch(() => false),
-        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), READY_PROBE_TIMEOUT_MS))),
-      ]);
-      clearTimeout(timer);
+      const clickhouse = await clickhouseUp();
       const w = deps.writerState();
       const broker = deps.brokerConnected();
       const ready = clickhouse && broker && !w.backpressured;
@@ -54,7 +72,6 @@ export async function probeRoutes(app: FastifyInstance, deps: ProbeRouteDeps): P
         queuedBatches: w.queuedBatches,
         queuedRows: w.queuedRows,
         queuedBytes: w.queuedBytes,
-        ...(w.lastError && w.failing ? { lastError: w.lastError } : {}),
       };
       return reply.status(ready ? 200 : 503).send({ ready, clickhouse, broker, writer });
     },
