@@ -149,6 +149,9 @@ describe('embedded broker packet size limit', () => {
     await writeFile(`/proc/${pid}/clear_refs`, '5');
     const r = await pushPublish(url, node, 250_000_000);
     const peak = await status(pid, 'VmHWM');
+    process.stdout.write(
+      `250 MB publish: broker RSS ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB (+${((peak - before) / MiB).toFixed(1)} MiB), ${r.written} bytes written before the cut\n`,
+    );
     expect(r.closedEarly).toBe(true);
     expect(r.written).toBeLessThan(250_000_000);
     expect(peak - before).toBeLessThan(64 * MiB);
