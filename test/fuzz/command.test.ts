@@ -1,10 +1,11 @@
 /**
  * Hostile input: the node's command parser (decodeCommand) against seeded mutations of valid
- * pull, cancel and resend commands. Each input is either a command the protocol allows (and it
+ * pull, cancel, resend and config commands. Each input is either a command the protocol allows (and it
  * round-trips) or refused with a ProtocolError code from the catalogue and a reason; none throws.
  */
 import { describe, expect, it } from 'vitest';
 import {
+  createConfigCodec,
   decodeCommand,
   encodeCommand,
   ProtocolError,
@@ -18,6 +19,7 @@ import { heapBound } from './heap.js';
 export const COMMAND_CASES = 6000;
 
 const t0 = 1_795_000_000_000;
+const configCodec = createConfigCodec();
 const VALID: CommandMessage[] = [
   {
     v: 1,
@@ -38,6 +40,21 @@ const VALID: CommandMessage[] = [
   { v: 1, type: 'pull', pullId: 'AbC_-9', expiresAt: t0 + 1, filter: { since: 0 }, fromChunk: 12 },
   { v: 1, type: 'cancel', pullId: 'p-2', expiresAt: t0 },
   { v: 1, type: 'resend', pullId: 'p-3', expiresAt: t0, chunks: [0, 3, 9] },
+  configCodec.command(
+    {
+      options: { logs: { defaults: { filter: { minLevel: 'debug' } } } },
+      debug: {
+        id: 'd-1',
+        until: t0 + 900_000,
+        forMs: 900_000,
+        extraBytes: 65_536,
+        level: 'debug',
+        containers: ['api*'],
+      },
+    },
+    12,
+    t0 + 600_000,
+  ),
 ];
 
 describe('fuzzed command parsing (seeded)', () => {
@@ -55,6 +72,11 @@ describe('fuzzed command parsing (seeded)', () => {
       if (r.ok) {
         // Whatever is accepted is a command the sender could have encoded itself (this throws if not).
         encodeCommand(r.value);
+        // A config command's document is then decompressed and checked: refused with a code, never thrown.
+        if (r.value.type === 'config') {
+          const d = configCodec.document(r.value);
+          if (!d.ok) expect(Object.keys(ProtocolErrorCodes)).toContain(d.error.code);
+        }
         outcomes.ok++;
         continue;
       }

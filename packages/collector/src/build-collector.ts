@@ -36,12 +36,16 @@ import { systemClock } from './uplink/sender/clock.js';
 import { PullResponder } from './pull/responder.js';
 import { Redactor } from './transforms/redact/redactor.js';
 import {
+  createConfigCodec,
   nodeCapabilities,
   type BatchCodec,
-  type CommandMessage,
   type ContainerEvent,
   type ContainerInfo,
+  type PullCommand,
 } from '@edge-telemetry/protocol';
+import { createConfigAgent, type ConfigAgent } from './fleet/config-agent.js';
+import { startingConfig } from './fleet/remote-config.js';
+import { readAppliedRemote, writeAppliedRemote } from './fleet/state-file.js';
 
 export const AGENT_VERSION = '0.1.0';
 const STORE_FLUSH_MS = 5000;
@@ -54,6 +58,8 @@ export interface RunningCollector {
   pull: PullResponder | undefined;
   /** The /healthz and /metrics listener, when configured. */
   httpUrl: string | undefined;
+  /** Remote configuration: applies `config` commands, says their state in the status. */
+  remoteConfig: ConfigAgent;
   /**
    * Stops every part. With `seal: true` ("seal the current window, then stop") the sources stop
    * first, the partial window is sealed into the outbox, and acks for what is queued are awaited
@@ -87,10 +93,18 @@ export interface SharedParts {
 }
 
 export async function buildCollector(
-  config: CollectorConfig,
+  local: CollectorConfig,
   log: Logger,
   shared: SharedParts = {},
 ): Promise<RunningCollector> {
+  // The remote configuration applied before a restart is part of what the collector is built with.
+  const persisted = await readAppliedRemote(local.dataDir);
+  if (persisted.error)
+    log.warn('persisted remote configuration unreadable; starting on the local one', { err: persisted.error });
+  const starting = startingConfig(local, persisted.value?.doc.options);
+  if (starting.error)
+    log.warn('persisted remote configuration refused; starting on the local one', { err: starting.error });
+  const config = starting.config;
   const drops = new DropCounter();
   // One provider, two readers: DELTA for the batches (per-window totals), cumulative for
   // Prometheus, which only exists when there is a listener to serve it.
@@ -172,9 +186,23 @@ export async function buildCollector(
       : undefined,
   });
 
+  // Status changes wait here until the uplink that publishes them exists (the birth carries the first).
+  const statusChanges = new Mailbox<true>(1);
+  const remoteConfig = createConfigAgent({
+    local,
+    started: config,
+    applied: starting.error ? undefined : persisted.value,
+    ...(starting.error ? { startError: starting.error } : {}),
+    codec: createConfigCodec(),
+    logs,
+    persist: (v) => writeAppliedRemote(config.dataDir, v),
+    publishStatus: () => statusChanges.post(true),
+    now: Date.now,
+    log,
+  });
   // A persistent session may deliver a queued pull command as soon as the uplink connects: it
   // waits here until the responder, which publishes through the uplink, exists.
-  const commands = new Mailbox<CommandMessage>();
+  const commands = new Mailbox<PullCommand>();
   const uplink = await createUplink({
     node: config.node,
     agentVersion: AGENT_VERSION,
@@ -189,8 +217,16 @@ export async function buildCollector(
       }),
     onBadMessage: (topic, err) =>
       log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
-    onCommand: store ? (cmd) => commands.post(cmd) : undefined,
+    onCommand: (cmd) => {
+      if (cmd.type === 'config') remoteConfig.handle(cmd);
+      else if (store) commands.post(cmd);
+    },
+    status: () => ({
+      ...(Object.keys(config.labels).length > 0 ? { labels: config.labels } : {}),
+      config: remoteConfig.status(),
+    }),
   });
+  statusChanges.deliverTo(() => uplink.publishStatus());
 
   const pull = store
     ? new PullResponder({
@@ -259,6 +295,7 @@ export async function buildCollector(
           });
   } catch (err) {
     // The port is taken (or the address wrong): close what is open, so the caller can report and exit.
+    remoteConfig.close();
     pull?.close();
     await collector.stop();
     await uplink.close();
@@ -274,7 +311,9 @@ export async function buildCollector(
     store,
     pull,
     httpUrl: httpServer?.url,
+    remoteConfig,
     stop: async (options = {}) => {
+      remoteConfig.close();
       pull?.close();
       await collector.stop(options);
       if (options.seal) await awaitAcks(uplink, options.ackWaitMs ?? 5000);

@@ -36,6 +36,8 @@ export {
   type LogPipelineWindow,
   type LogPipelineStats,
   type LogRecord,
+  type DebugWindow,
+  type DebugUse,
 } from './transforms/logs/pipeline.js';
 export { logPipelineOptions, LogPipelineOptionsSchema, type LogPipelineOptions } from './transforms/logs/options.js';
 export { CollectorError, CollectorErrorCodes, type CollectorErrorCode } from './errors.js';
@@ -61,3 +63,12 @@ export {
   type PullResponderStats,
   type PullOptions,
 } from './pull/index.js';
+export { createConfigAgent, COALESCE_MS, type ConfigAgent, type ConfigAgentDeps } from './fleet/config-agent.js';
+export {
+  applyRemoteOptions,
+  effectiveHash,
+  startingConfig,
+  RUNTIME_OPTIONS,
+  LOCAL_ONLY_OPTIONS,
+} from './fleet/remote-config.js';
+export { readAppliedRemote, writeAppliedRemote, STATE_FILE, type AppliedRemote } from './fleet/state-file.js';

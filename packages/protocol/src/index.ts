@@ -8,6 +8,7 @@ export * from './limits.js';
 export * from './codec/batch-codec.js';
 export * from './codec/control-codec.js';
 export * from './codec/pull-codec.js';
+export * from './codec/config-codec.js';
 export { CodecOptionsSchema, resolveCodecOptions, type CodecOptions } from './codec/options.js';
 export { FRAME_MAGIC, FRAME_HEADER_BYTES, MessageKind, FrameFlags, type MessageKindValue } from './wire/frame.js';
 export { validateBatch, CONTAINER_EVENT_KINDS, LOG_STREAMS, TRACE_ID_PATTERN } from './validate/batch.js';

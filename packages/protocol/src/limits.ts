@@ -12,6 +12,9 @@ export const PROTOCOL_VERSION = 1;
  */
 export const BATCH_FRAME_VERSION = 1;
 
+/** Layout version of a remote configuration document; a node lists the versions it reads in its capabilities (`config`). */
+export const CONFIG_DOC_VERSION = 1;
+
 /**
  * Size limits both sides enforce. The ingester checks the compressed size before it decompresses
  * and bounds the decompressed output itself (never trusting the zstd header), so a decompression
@@ -23,6 +26,8 @@ export const limits = {
   maxPullChunkWireBytes: 256 * 1024,
   maxPullChunkDecodedBytes: 4 * 1024 * 1024,
   maxControlMessageBytes: 64 * 1024,
+  /** A remote configuration document once decompressed (its command is a control message: 64 KiB on the wire). */
+  maxConfigDocBytes: 256 * 1024,
   maxStringBytes: 64 * 1024,
   maxItemsPerSection: 200_000,
   maxMapEntries: 256,

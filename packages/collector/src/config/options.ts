@@ -37,6 +37,11 @@ export const CollectorConfigSchema = Type.Object({
     description:
       "This gateway's node id: letters, digits, `_.-`, at most 64; it is the MQTT topic level and the broker user. Default: the host name.",
   }),
+  labels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), Type.String({ maxLength: 256 }), {
+    default: {},
+    description:
+      'Labels of this gateway (e.g. {"site": "berlin", "region": "eu"}), said in its status: configuration groups of the fleet select nodes by them.',
+  }),
   dataDir: Type.String({
     minLength: 1,
     default: '/var/lib/edge-telemetry',

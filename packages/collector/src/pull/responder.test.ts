@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createPullCodec, type CommandMessage, type PullMessage } from '@edge-telemetry/protocol';
+import { createPullCodec, type PullCommand, type PullMessage } from '@edge-telemetry/protocol';
 import { LogStore } from '../store/log-store.js';
 import { logStoreOptions } from '../store/options.js';
 import { Redactor } from '../transforms/redact/redactor.js';
@@ -62,7 +62,7 @@ describe('PullResponder', () => {
       clock: systemClock,
     });
   }
-  const cmd = (c: Partial<CommandMessage> & Pick<CommandMessage, 'type'>): CommandMessage =>
+  const cmd = (c: Partial<PullCommand> & Pick<PullCommand, 'type'>): PullCommand =>
     ({
       v: 1,
       pullId: 'p1',
@@ -70,7 +70,7 @@ describe('PullResponder', () => {
       filter: { since: T0, until: T0 + 30_000 },
       fromChunk: 0,
       ...c,
-    }) as CommandMessage;
+    }) as PullCommand;
   const ended = () => sent.find((m) => m.type === 'end');
   const until = (f: () => boolean) => waitFor('the responder', f, { timeoutMs: 5000 });
   async function expected(filter: { container?: string; level?: 0 | 1 | 2 | 3 | 4 | 5 }) {

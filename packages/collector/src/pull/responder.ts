@@ -12,7 +12,7 @@ import {
   LogLevel,
   createPullCodec,
   topics,
-  type CommandMessage,
+  type PullCommand,
   type PullCodec,
   type PullFilter,
 } from '@edge-telemetry/protocol';
@@ -108,7 +108,7 @@ export class PullResponder {
   }
 
   /** Takes one command from the node's command topic. Never throws; the pull runs in the background. */
-  handle(cmd: CommandMessage): void {
+  handle(cmd: PullCommand): void {
     if (this.closed) return;
     if (cmd.expiresAt < this.d.clock.now()) {
       this.s.commandsExpired++;
@@ -146,7 +146,7 @@ export class PullResponder {
     for (const r of this.runs.values()) r.stopped = true;
   }
 
-  private ignore(cmd: CommandMessage, why: string): void {
+  private ignore(cmd: PullCommand, why: string): void {
     this.s.commandsIgnored++;
     this.d.log?.('info', 'pull: ignored a command', { pullId: cmd.pullId, type: cmd.type, why });
   }

@@ -3,7 +3,7 @@
  * createUplink() wires them; each part is exported for tests and for the lead's wiring.
  */
 import { createBatchCodec, type BatchCodec, type NodeCapabilities } from '@edge-telemetry/protocol';
-import { connectTransport, type TransportHandlers } from './mqtt/transport.js';
+import { connectTransport, type TransportDeps, type TransportHandlers } from './mqtt/transport.js';
 import { resolveUplinkOptions } from './options.js';
 import { Outbox, type CutReport, type OutboxRecord } from './outbox/outbox.js';
 import { systemClock, type Clock } from './sender/clock.js';
@@ -46,6 +46,8 @@ export interface CreateUplinkInput {
   agentVersion: string;
   /** Said in the birth message. */
   capabilities?: NodeCapabilities;
+  /** Labels and configuration state, said in every online status (TransportDeps.status). */
+  status?: TransportDeps['status'];
   /** Raw options (defaults are filled in and validated). */
   options: unknown;
   codec?: BatchCodec;
@@ -74,6 +76,7 @@ export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
         node: input.node,
         agentVersion: input.agentVersion,
         capabilities: input.capabilities,
+        status: input.status,
         options: options.mqtt,
         handlers,
         now: () => clock.now(),

@@ -28,7 +28,7 @@ import {
   encodeCommand,
   PROTOCOL_VERSION,
   topics,
-  type CommandMessage,
+  type PullCommand,
   type PullCodec,
   type PullFilter,
   type PullMessage,
@@ -91,7 +91,7 @@ export interface CreatePullInput {
 export interface PullCounters {
   created: number;
   refused: number;
-  commandsPublished: Record<CommandMessage['type'], number>;
+  commandsPublished: Record<PullCommand['type'], number>;
   /** Chunk messages received, and of those: stored, duplicates (already stored or pending), for unknown or finished pulls. */
   chunksReceived: number;
   chunksStored: number;
@@ -201,7 +201,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
    * Publishes without waiting for the broker's PUBACK: this runs inside the MQTT client's message
    * handler, which must return before the client reads that PUBACK (waiting would deadlock).
    */
-  function command(node: string, cmd: CommandMessage): void {
+  function command(node: string, cmd: PullCommand): void {
     c.commandsPublished[cmd.type]++;
     d.publish(topics.cmd(node), encodeCommand(cmd)).catch((err: Error) => {
       // The stall timer sends again; a first `pull` that never left is reported by the expiry.

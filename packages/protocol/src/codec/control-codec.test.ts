@@ -51,7 +51,12 @@ describe('control messages round trip', () => {
     // The birth message says what the node can do; the last will leaves it out.
     const birth: StatusMessage = { ...status, capabilities: nodeCapabilities(false) };
     expect(decodeStatus(encodeStatus(birth), 'gw-1')).toEqual({ ok: true, value: birth });
-    expect(birth.capabilities).toEqual({ logStore: false, control: [1], batchFrames: [expect.any(Number)] });
+    expect(birth.capabilities).toEqual({
+      logStore: false,
+      control: [1],
+      batchFrames: [expect.any(Number)],
+      config: [1],
+    });
     for (const c of commands) expect(decodeCommand(encodeCommand(c))).toEqual({ ok: true, value: c });
   });
 

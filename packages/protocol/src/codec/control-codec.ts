@@ -4,7 +4,7 @@
  */
 import type { AckMessage, CommandMessage, NodeCapabilities, StatusMessage } from '../types/messages.js';
 import { ProtocolError, type Result } from '../errors/errors.js';
-import { BATCH_FRAME_VERSION, PROTOCOL_VERSION, limits } from '../limits.js';
+import { BATCH_FRAME_VERSION, CONFIG_DOC_VERSION, PROTOCOL_VERSION, limits } from '../limits.js';
 import { guard } from '../validate/checks.js';
 import { checkAck, checkCommand, checkStatus } from '../validate/messages.js';
 
@@ -60,6 +60,7 @@ export const nodeCapabilities = (logStore: boolean): NodeCapabilities => ({
   logStore,
   control: [PROTOCOL_VERSION],
   batchFrames: [BATCH_FRAME_VERSION],
+  config: [CONFIG_DOC_VERSION],
 });
 export const decodeStatus = (bytes: Uint8Array, topicNode?: string): Result<StatusMessage> =>
   decodeJson(bytes, checkStatus, topicNode);

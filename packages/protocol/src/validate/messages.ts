@@ -1,6 +1,8 @@
 import type {
   AckMessage,
   CommandMessage,
+  ConfigCommand,
+  ConfigStatus,
   NodeCapabilities,
   PullFilter,
   PullMessage,
@@ -10,7 +12,7 @@ import { LOG_LEVEL_NAMES } from '../types/batch.js';
 import { NODE_ID_PATTERN, PULL_ID_PATTERN } from '../topics/topics.js';
 import { PROTOCOL_VERSION, limits } from '../limits.js';
 import { ProtocolError } from '../errors/errors.js';
-import { int, invalid, list, oneOf, pattern, record, text, timestamp, uint } from './checks.js';
+import { int, invalid, list, oneOf, pattern, record, stringMap, text, timestamp, uint } from './checks.js';
 
 /**
  * Validators for the JSON control messages. Each returns a fresh object holding only the known
@@ -49,7 +51,30 @@ export function checkStatus(value: unknown): StatusMessage {
     at: timestamp(m.at, '', 'at'),
     agentVersion: text(m.agentVersion, '', 'agentVersion', 256),
     ...(m.capabilities === undefined ? {} : { capabilities: checkCapabilities(m.capabilities) }),
+    ...(m.labels === undefined ? {} : { labels: stringMap(m.labels, '', 'labels') }),
+    ...(m.config === undefined ? {} : { config: checkConfigStatus(m.config) }),
   };
+}
+
+const HASH_PATTERN = /^[0-9a-f]{64}$|^$/;
+const MAX_RESTART_OPTIONS = 256;
+
+function checkConfigStatus(value: unknown): ConfigStatus {
+  const c = record(value, '', 'config');
+  const out: ConfigStatus = {
+    state: oneOf(c.state, 'config', 'state', ['applying', 'applied', 'failed'] as const),
+    rev: uint(c.rev, 'config', 'rev'),
+    appliedRev: uint(c.appliedRev, 'config', 'appliedRev'),
+    docHash: pattern(c.docHash, 'config', 'docHash', HASH_PATTERN),
+    effectiveHash: pattern(c.effectiveHash, 'config', 'effectiveHash', HASH_PATTERN),
+  };
+  if (c.reason !== undefined) out.reason = text(c.reason, 'config', 'reason', 4096);
+  if (c.restartNeeded !== undefined)
+    out.restartNeeded = list(c.restartNeeded, 'config', 'restartNeeded', MAX_RESTART_OPTIONS).map((x, i) =>
+      text(x, 'config.restartNeeded', `[${i}]`, 256),
+    );
+  if (c.debugUntil !== undefined) out.debugUntil = timestamp(c.debugUntil, 'config', 'debugUntil');
+  return out;
 }
 
 /** Versions are small numbers; a handful of them is all a node can speak. */
@@ -62,13 +87,19 @@ function checkCapabilities(value: unknown): NodeCapabilities {
     list(c[field], 'capabilities', field, MAX_VERSIONS).map((x, i) =>
       int(x, `capabilities.${field}`, `[${i}]`, 1, 255),
     );
-  return { logStore: c.logStore, control: versions('control'), batchFrames: versions('batchFrames') };
+  return {
+    logStore: c.logStore,
+    control: versions('control'),
+    batchFrames: versions('batchFrames'),
+    ...(c.config === undefined ? {} : { config: versions('config') }),
+  };
 }
 
 export function checkCommand(value: unknown): CommandMessage {
   const m = record(value, '', 'command');
   const v = version(m);
-  const type = oneOf(m.type, '', 'type', ['pull', 'cancel', 'resend'] as const);
+  const type = oneOf(m.type, '', 'type', ['pull', 'cancel', 'resend', 'config'] as const);
+  if (type === 'config') return checkConfigCommand(m, v);
   const pullId = pattern(m.pullId, '', 'pullId', PULL_ID_PATTERN);
   const expiresAt = timestamp(m.expiresAt, '', 'expiresAt');
   switch (type) {
@@ -92,6 +123,19 @@ export function checkCommand(value: unknown): CommandMessage {
         chunks: list(m.chunks, '', 'chunks', limits.maxItemsPerSection).map((c, i) => uint(c, 'chunks', `[${i}]`)),
       };
   }
+}
+
+function checkConfigCommand(m: Record<string, unknown>, v: 1): ConfigCommand {
+  return {
+    v,
+    type: 'config',
+    rev: uint(m.rev, '', 'rev'),
+    expiresAt: timestamp(m.expiresAt, '', 'expiresAt'),
+    docVersion: int(m.docVersion, '', 'docVersion', 1, 255),
+    hash: pattern(m.hash, '', 'hash', /^[0-9a-f]{64}$/),
+    // The whole message is capped at maxControlMessageBytes; the document's decoded size when it is unpacked.
+    doc: pattern(m.doc, '', 'doc', /^[A-Za-z0-9+/]*={0,2}$/),
+  };
 }
 
 function checkFilter(value: unknown): PullFilter {

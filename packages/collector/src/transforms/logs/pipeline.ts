@@ -17,7 +17,7 @@ import { WILDCARD } from '../templates/tokenize.js';
 import { TokenBucket } from '../throttle/token-bucket.js';
 import { levelSummaries } from './level-metrics.js';
 import type { ContainerLogSettings, LogPipelineOptions } from './options.js';
-import { settingsFor } from './select.js';
+import { glob, settingsFor } from './select.js';
 import type { DropReport } from '../../batch/drops.js';
 
 /** One joined line as the container wrote it (unredacted), with its parsed time and level: what the full-log store keeps. */
@@ -37,6 +37,26 @@ export interface LogPipelineDeps {
   describe?(container: string): Pick<ContainerInfo, 'name' | 'image' | 'labels'> | undefined;
   /** Every joined line, before filtering (the local full-log store). */
   onRecord?(record: LogRecord): void;
+}
+
+/**
+ * A time-boxed debug (remote configuration): lines at `level` and above of the containers matching
+ * `containers` (globs; empty: all) are shipped verbatim until `until` (this pipeline's clock),
+ * while their message bytes fit `extraBytes`. Only lines that the container's own settings would
+ * not have shipped verbatim count against the allowance.
+ */
+export interface DebugWindow {
+  until: number;
+  level: LogLevelValue;
+  extraBytes: number;
+  containers: readonly string[];
+}
+
+/** What a debug window shipped: extra lines and their message bytes, and the lines it could not (allowance spent). */
+export interface DebugUse {
+  lines: number;
+  bytes: number;
+  refused: number;
 }
 
 export interface LogPipelineWindow {
@@ -88,11 +108,15 @@ export class LogPipeline {
   private linesIn = 0;
   private eventsIn = 0;
   private lastSweep: number;
+  /** Per-container settings: the options' own until reconfigure() replaces them. */
+  private selection: Pick<LogPipelineOptions, 'defaults' | 'containers'>;
+  private debug: { window: DebugWindow; match: RegExp[]; use: DebugUse } | undefined;
 
   constructor(
     private readonly options: LogPipelineOptions,
     private readonly deps: LogPipelineDeps,
   ) {
+    this.selection = { defaults: options.defaults, containers: options.containers };
     this.joiner = new MultilineJoiner(options.multiline);
     this.redactor = new Redactor(options.redact);
     this.miner = new TemplateMiner(options.templates);
@@ -206,6 +230,48 @@ export class LogPipeline {
     if (interval > 0) for (const t of templates) if (t.samples.length > 0) this.sampledAt.set(t.id, now);
   }
 
+  /**
+   * New per-container settings (defaults and overrides) without a restart: each known container's
+   * filter, levels, throttle and dedup are rebuilt at once (a line it held for dedup is shipped
+   * under the old settings first); the next line is judged by the new ones.
+   */
+  reconfigure(selection: Pick<LogPipelineOptions, 'defaults' | 'containers'>): void {
+    this.selection = { defaults: selection.defaults, containers: selection.containers };
+    const now = this.deps.now();
+    for (const [name, st] of this.containers) {
+      const held = st.dedup.take();
+      if (held !== undefined) this.ship(name, st, held);
+      Object.assign(st, this.settingsState(name, now));
+    }
+  }
+
+  /** Starts (or, with undefined, ends) a time-boxed debug; it also ends by itself at `until`. */
+  setDebug(window: DebugWindow | undefined): void {
+    this.debug =
+      window === undefined
+        ? undefined
+        : { window, match: window.containers.map(glob), use: { lines: 0, bytes: 0, refused: 0 } };
+  }
+
+  /** The debug in force and what it shipped so far; undefined when none is (ended, by time or by setDebug). */
+  debugUse(): DebugUse | undefined {
+    return this.debugLevel('', this.deps.now(), true) === undefined
+      ? undefined
+      : { ...(this.debug as { use: DebugUse }).use };
+  }
+
+  /** The debug level for a container now, ending the debug when its time is up. */
+  private debugLevel(container: string, now: number, anyContainer = false): LogLevelValue | undefined {
+    const d = this.debug;
+    if (d === undefined) return undefined;
+    if (now >= d.window.until) {
+      this.debug = undefined;
+      return undefined;
+    }
+    if (!anyContainer && d.match.length > 0 && !d.match.some((r) => r.test(container))) return undefined;
+    return d.window.level;
+  }
+
   stats(): LogPipelineStats {
     return {
       linesIn: this.linesIn,
@@ -224,11 +290,15 @@ export class LogPipeline {
     (st.levels[p.level] as number)++;
     this.deps.onRecord?.({ ts: p.ts, container: ev.container, stream: ev.stream, level: p.level, line: ev.line });
     if (p.level < st.minLevel) {
-      st.belowLevel++;
-      return;
+      const debug = this.debugLevel(ev.container, this.deps.now());
+      if (debug === undefined || p.level < debug) {
+        st.belowLevel++;
+        return;
+      }
     }
     const message = this.redactor.redact(p.message, this.redactions);
-    const verdict = st.filter.check(p.level, message);
+    // A debug line below the container's own minimum still meets its include and exclude patterns.
+    const verdict = st.filter.check(Math.max(p.level, st.minLevel) as LogLevelValue, message);
     if (verdict !== undefined) return this.drop('logs.filter', verdict, ev.container, 1);
     for (const k in p.fields) {
       const kv = `${k}=${p.fields[k] as string}`;
@@ -251,6 +321,9 @@ export class LogPipeline {
 
   private ship(container: string, st: ContainerState, e: LogEvent): void {
     if (!st.bucket.take(e.ts)) return this.drop('logs.throttle', 'rate_limited', container, e.repeat);
+    const verbatim = e.level >= st.verbatim || this.debugVerbatim(container, e);
+    // A line below the container's own minimum came in for a debug whose allowance it did not fit (counted there).
+    if (!verbatim && e.level < st.minLevel) return;
     const m = this.miner.match(e.message, container);
     e.templateId = m.id;
     let t = this.templates.get(m.id);
@@ -278,32 +351,52 @@ export class LogPipeline {
       if (e.ts < t.firstSeen) t.firstSeen = e.ts;
       if (e.ts > t.lastSeen) t.lastSeen = e.ts;
       // Lines shipped verbatim need no samples; the others get them when their interval is due.
-      if (e.level < st.verbatim && t.samples.length < this.options.templates.maxSamples && !this.sampledAt.has(m.id))
+      if (!verbatim && t.samples.length < this.options.templates.maxSamples && !this.sampledAt.has(m.id))
         t.samples.push({ ts: e.ts, params: this.miner.params() });
     }
-    if (e.level >= st.verbatim) {
+    if (verbatim) {
       if (this.logs.length >= this.options.maxLogsPerWindow)
         this.drop('logs.verbatim', 'cap_logs', container, e.repeat);
       else this.logs.push(e);
     }
   }
 
+  /**
+   * Whether a line the container's settings would template goes verbatim for a debug: it must be
+   * at the debug's level and fit what is left of its byte allowance (spent lines are counted).
+   */
+  private debugVerbatim(container: string, e: LogEvent): boolean {
+    const level = this.debugLevel(container, this.deps.now());
+    const d = this.debug;
+    if (level === undefined || d === undefined || e.level < level) return false;
+    const bytes = Buffer.byteLength(e.message);
+    if (d.use.bytes + bytes > d.window.extraBytes) {
+      d.use.refused += e.repeat;
+      this.drop('logs.debug', 'allowance_spent', container, e.repeat);
+      return false;
+    }
+    d.use.bytes += bytes;
+    d.use.lines += e.repeat;
+    return true;
+  }
+
+  private settingsState(container: string, now: number) {
+    const info = this.deps.describe?.(container) ?? { name: container, image: '', labels: {} };
+    const settings = settingsFor(info, this.selection.defaults, this.selection.containers);
+    return {
+      settings,
+      filter: new LineFilter(settings.filter),
+      minLevel: LogLevel[settings.filter.minLevel],
+      verbatim: LogLevel[settings.verbatimLevel],
+      bucket: new TokenBucket(settings.throttle, now),
+      dedup: new DuplicateCollapser<LogEvent>(settings.dedup),
+    };
+  }
+
   private state(container: string, now: number): ContainerState {
     let st = this.containers.get(container);
     if (st === undefined) {
-      const info = this.deps.describe?.(container) ?? { name: container, image: '', labels: {} };
-      const settings = settingsFor(info, this.options.defaults, this.options.containers);
-      st = {
-        settings,
-        filter: new LineFilter(settings.filter),
-        minLevel: LogLevel[settings.filter.minLevel],
-        verbatim: LogLevel[settings.verbatimLevel],
-        bucket: new TokenBucket(settings.throttle, now),
-        dedup: new DuplicateCollapser<LogEvent>(settings.dedup),
-        levels: [0, 0, 0, 0, 0, 0],
-        belowLevel: 0,
-        active: false,
-      };
+      st = { ...this.settingsState(container, now), levels: [0, 0, 0, 0, 0, 0], belowLevel: 0, active: false };
       this.containers.set(container, st);
     }
     return st;

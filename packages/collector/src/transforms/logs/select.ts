@@ -27,7 +27,8 @@ function matches(o: ContainerOverride, c: Pick<ContainerInfo, 'name' | 'image' |
   return true;
 }
 
-function glob(pattern: string): RegExp {
+/** A name glob: `*` stands for any run of characters, everything else for itself. */
+export function glob(pattern: string): RegExp {
   return new RegExp(
     '^' +
       pattern

@@ -14,6 +14,7 @@ import {
   type CommandMessage,
   type NodeCapabilities,
   type ProtocolError,
+  type StatusMessage,
 } from '@edge-telemetry/protocol';
 import { reconnectDelay } from './backoff.js';
 import type { MqttOptions } from './options.js';
@@ -31,6 +32,8 @@ export interface Transport {
   readonly connected: boolean;
   /** QoS 1 publish; resolves on PUBACK (which proves only that the broker has it). */
   publish(topic: string, payload: Buffer): Promise<void>;
+  /** Publishes the retained online status again (its configuration state changed); nothing while disconnected (the birth carries it). */
+  publishStatus(): void;
   /** Publishes the retained offline status, then disconnects. */
   close(): Promise<void>;
 }
@@ -40,6 +43,8 @@ export interface TransportDeps {
   agentVersion: string;
   /** Said in the birth message (log store, versions), so the center refuses pulls this node cannot answer. */
   capabilities?: NodeCapabilities;
+  /** Said in every online status: the node's labels and its remote configuration state. */
+  status?: () => Pick<StatusMessage, 'labels' | 'config'>;
   options: MqttOptions;
   handlers: TransportHandlers;
   now?: () => number;
@@ -87,11 +92,7 @@ export function connectTransport(d: TransportDeps): Transport {
   let attempt = 0;
   let timer: NodeJS.Timeout | undefined;
 
-  client.on('connect', () => {
-    // A CONNACK that arrives after close() began: mqtt.js has closed its store, a publish would throw.
-    if (closing) return;
-    attempt = 0;
-    connected = true;
+  const publishOnline = () => {
     const birth = encodeStatus({
       v: 1,
       node: d.node,
@@ -99,8 +100,17 @@ export function connectTransport(d: TransportDeps): Transport {
       at: now(),
       agentVersion: d.agentVersion,
       ...(d.capabilities ? { capabilities: d.capabilities } : {}),
+      ...d.status?.(),
     });
     client.publish(topics.status(d.node), birth, { qos: 1, retain: true }, () => undefined);
+  };
+
+  client.on('connect', () => {
+    // A CONNACK that arrives after close() began: mqtt.js has closed its store, a publish would throw.
+    if (closing) return;
+    attempt = 0;
+    connected = true;
+    publishOnline();
     // Subscribed every time: cheap, and correct when the broker lost the session.
     client.subscribe(topics.downFilter(d.node), { qos: 1 }, () => undefined);
     d.handlers.onConnect();
@@ -134,6 +144,9 @@ export function connectTransport(d: TransportDeps): Transport {
   return {
     get connected() {
       return connected;
+    },
+    publishStatus: () => {
+      if (connected && !closing) publishOnline();
     },
     publish: (topic, payload) =>
       new Promise((resolve, reject) => {

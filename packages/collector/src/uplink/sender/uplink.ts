@@ -229,6 +229,11 @@ export class Uplink {
     return this.transport.publish(topic, payload);
   }
 
+  /** Publishes the node's online status again (its remote configuration state changed). */
+  publishStatus(): void {
+    if (!this.closed) this.transport.publishStatus();
+  }
+
   get isConnected(): boolean {
     return this.connected;
   }

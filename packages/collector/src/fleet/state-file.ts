@@ -1,0 +1,42 @@
+/**
+ * The applied remote configuration on the data volume, so a restart starts with it (and with the
+ * end of a debug in force, which a restart must not stretch). Written whole (writeFileDurably):
+ * a power cut leaves the old file or the new, never a mix.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { checkConfigDocument, type ConfigDocument } from '@edge-telemetry/protocol';
+import { writeFileDurably } from '../uplink/outbox/state-file.js';
+
+export const STATE_FILE = 'remote-config.json';
+
+export interface AppliedRemote {
+  rev: number;
+  docHash: string;
+  doc: ConfigDocument;
+  /** The debug of `doc` as this node first saw it: its id and end on the node's clock. */
+  debug?: { id: string; end: number };
+}
+
+/** The last applied document, or undefined (none yet, or unreadable: then logged by the caller and ignored). */
+export async function readAppliedRemote(dataDir: string): Promise<{ value?: AppliedRemote; error?: string }> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dataDir, STATE_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    return { error: (err as Error).message };
+  }
+  try {
+    const v = JSON.parse(text) as AppliedRemote;
+    if (!Number.isSafeInteger(v.rev) || typeof v.docHash !== 'string') throw new Error('rev or docHash missing');
+    const debug = v.debug && Number.isFinite(v.debug.end) ? { id: String(v.debug.id), end: v.debug.end } : undefined;
+    return { value: { rev: v.rev, docHash: v.docHash, doc: checkConfigDocument(v.doc), ...(debug ? { debug } : {}) } };
+  } catch (err) {
+    return { error: `${STATE_FILE}: ${(err as Error).message}` };
+  }
+}
+
+export async function writeAppliedRemote(dataDir: string, value: AppliedRemote): Promise<void> {
+  await writeFileDurably(path.join(dataDir, STATE_FILE), Buffer.from(JSON.stringify(value)));
+}
