@@ -154,6 +154,33 @@ describe.each(brokers)('broker ACL: %s broker, nodes made by `nodes add`', (_nam
     );
   });
 
+  it("does not let a node disconnect the ingester by presenting the ingester's client id, on either listener", async () => {
+    const ing = await ingester('et-ingester-victim');
+    let ingDisconnected = false;
+    ing.on('close', () => (ingDisconnected = true));
+    const got = collect(ing);
+    await ing.subscribeAsync(topics.ingestFilter(), { qos: 1 });
+    const answers: string[] = [];
+    for (const url of [b.nodeUrl, b.ingesterUrl]) {
+      const transport = url === b.nodeUrl ? b.nodeTransport : {};
+      const a = await tryConnect(url, { ...transport, ...v4, ...b.nodes['gw-a'], clientId: 'et-ingester-victim' });
+      if (!a.ok) {
+        answers.push(`refused ${a.code}`);
+        continue;
+      }
+      track(a.client);
+      answers.push('connected as itself');
+      await a.client.publishAsync(topics.batch('gw-a'), url, { qos: 1 });
+    }
+    // The ingester still receives what gw-a published after presenting its id.
+    await got.until(topics.batch('gw-a'));
+    expect({ ingDisconnected, answers }).toEqual({
+      ingDisconnected: false,
+      answers:
+        b.name === 'mosquitto' ? ['connected as itself', 'refused 5'] : ['connected as itself', 'connected as itself'],
+    });
+  });
+
   it("lets the ingester read every node's uplink and command any node, but not publish as a node", async () => {
     const ing = await ingester('ing-all');
     const got = collect(ing);

@@ -35,10 +35,13 @@ describe('nodes add: arguments', () => {
     await expect(stat(file)).rejects.toThrow(/ENOENT/);
   });
 
-  it('refuses the service account names the ACL grants more to', async () => {
-    const r = await run(['ingester', '--password-file', path.join(dir, 'reserved')]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^ET_ERR_RESERVED_NODE_ID/);
+  it('refuses the service account names the ACL grants more to, and the ingesters\u2019 client ids', async () => {
+    // et-ingester-*: a node's client id is its name, and it would disconnect an ingester of that id.
+    for (const id of ['ingester', 'et-ingester-embedded', 'et-ingester-central-1']) {
+      const r = await run([id, '--password-file', path.join(dir, 'reserved')]);
+      expect(r.code, id).toBe(1);
+      expect(r.stderr).toMatch(/^ET_ERR_RESERVED_NODE_ID/);
+    }
   });
 
   it('reports usage errors with exit code 2', async () => {

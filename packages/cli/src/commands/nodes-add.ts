@@ -28,6 +28,13 @@ export type NodesAddErrorCode = keyof typeof NodesAddErrorCodes;
  */
 export const RESERVED_ACCOUNTS: readonly string[] = ['ingester'];
 
+/**
+ * The start of the ingesters' client ids (`start`, docker/compose.central.yml). A node's client id
+ * is forced to its account name, and client ids are one namespace across a broker's listeners: a
+ * node named like an ingester's client id would take its session and disconnect it.
+ */
+export const RESERVED_CLIENT_ID_PREFIX = 'et-ingester';
+
 export const NodesAddOptions = Type.Object(
   {
     id: Type.String({
@@ -135,6 +142,11 @@ export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
     throw new NodesAddError('ET_ERR_INVALID_NODE_ID', `"${id}" must match ${NODE_ID_PATTERN.source}`);
   if (RESERVED_ACCOUNTS.includes(id))
     throw new NodesAddError('ET_ERR_RESERVED_NODE_ID', `"${id}" is a service account; pick another id`);
+  if (id.startsWith(RESERVED_CLIENT_ID_PREFIX))
+    throw new NodesAddError(
+      'ET_ERR_RESERVED_NODE_ID',
+      `"${id}" starts like the ingesters' client ids (${RESERVED_CLIENT_ID_PREFIX}...); pick another id`,
+    );
   const raw = {
     id,
     ...(values['password-file'] !== undefined && { passwordFile: values['password-file'] }),
