@@ -507,7 +507,128 @@ const REDIS: SystemDef = {
   ],
 };
 
-export const SYSTEMS: readonly SystemDef[] = [NGINX, KUBELET, SYSTEMD, POSTGRES, LOGFMT, SPRING, REDIS];
+const KERNEL: SystemDef = {
+  name: 'kernel',
+  events: [
+    // Kernel lines as the journal's syslog view writes them: time since boot in brackets.
+    ...['new high-speed', 'new SuperSpeed'].map((speed): EventDef => ({
+      id: `usb_new:${speed}`,
+      weight: 6,
+      make: (r, t) =>
+        `${syslogTime(t)} edge-gw-07 kernel: [${String((r() * 90000).toFixed(6)).padStart(12, ' ')}] usb ${int(r, 1, 4)}-${int(r, 1, 4)}${r() < 0.3 ? `.${int(r, 1, 4)}` : ''}: ${speed} USB device number ${int(r, 2, 120)} using xhci_hcd`,
+    })),
+    {
+      id: 'usb_disconnect',
+      weight: 8,
+      make: (r, t) =>
+        `${syslogTime(t)} edge-gw-07 kernel: [${String((r() * 90000).toFixed(6)).padStart(12, ' ')}] usb ${int(r, 1, 4)}-${int(r, 1, 4)}: USB disconnect, device number ${int(r, 2, 120)}`,
+    },
+    {
+      id: 'link_state',
+      weight: 10,
+      make: (r, t, v) =>
+        `${syslogTime(t)} edge-gw-07 kernel: [${String((r() * 90000).toFixed(6)).padStart(12, ' ')}] ${pick(r, ['eth0', 'eth1', 'enp3s0', 'wlan0'])}: Link is ${v(['Up', 'Down'])}${r() < 0.5 ? ` - ${pick(r, ['100Mbps', '1Gbps', '2.5Gbps'])}/Full - flow control ${pick(r, ['off', 'rx/tx'])}` : ''}`,
+    },
+    {
+      id: 'ufw_block',
+      weight: 20,
+      make: (r, t) =>
+        `${syslogTime(t)} edge-gw-07 kernel: [${String((r() * 90000).toFixed(6)).padStart(12, ' ')}] [UFW BLOCK] IN=${pick(r, ['eth0', 'wlan0'])} OUT= MAC=${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)} SRC=${ip(r)} DST=${ip(r)} LEN=${int(r, 40, 1500)} TOS=0x00 PREC=0x00 TTL=${int(r, 30, 128)} ID=${int(r, 0, 65535)} PROTO=${pick(r, ['TCP', 'UDP'])} SPT=${int(r, 1024, 65535)} DPT=${int(r, 1, 65535)} LEN=${int(r, 8, 1400)}`,
+    },
+    {
+      id: 'segfault',
+      weight: 3,
+      make: (r, t) =>
+        `${syslogTime(t)} edge-gw-07 kernel: [${String((r() * 90000).toFixed(6)).padStart(12, ' ')}] ${pick(r, ['node', 'python3', 'collector', 'gst-launch-1.0'])}[${int(r, 100, 40000)}]: segfault at ${hex(r, 12)} ip ${hex(r, 16)} sp ${hex(r, 16)} error ${int(r, 4, 7)} in ${pick(r, ['libc.so.6', 'libstdc++.so.6.0.30', 'node'])}[${hex(r, 12)}+${hex(r, 6)}]`,
+    },
+  ],
+};
+
+const javaPrefix = (r: Rng, t: Date, level: string, logger: string): string =>
+  `${iso(t).slice(0, 23).replace('T', ' ').replace('.', ',')} ${level.padEnd(5, ' ')} [${pick(r, ['main', 'http-nio-8080-exec-' + int(r, 1, 40), 'pool-2-thread-' + int(r, 1, 9), 'scheduling-1'])}] ${logger} -`;
+const javaClass = (r: Rng): string =>
+  `${pick(r, ['com.example', 'org.acme', 'io.edge'])}.${pick(r, WORDS)}.${pick(r, ['OrderService', 'Repository', 'Handler', 'Client', 'Worker'])}`;
+
+const JAVA: SystemDef = {
+  name: 'java-stacktraces',
+  events: [
+    {
+      id: 'request_failed',
+      weight: 6,
+      make: (r, t) => `${javaPrefix(r, t, 'ERROR', 'com.example.web.ErrorHandler')} Request ${url(r)} failed`,
+    },
+    {
+      id: 'exception_line',
+      weight: 6,
+      make: (r) =>
+        `${pick(r, ['java.io.IOException', 'java.lang.IllegalStateException', 'java.net.SocketTimeoutException'])}: ${pick(r, ERRORS)}`,
+    },
+    // Stack frames: one logging statement printed them all (`at <*>`), whatever the method.
+    {
+      id: 'frame',
+      weight: 40,
+      make: (r) =>
+        `\tat ${javaClass(r)}.${pick(r, ['run', 'handle', 'lambda$process$3', 'doFilter', 'invoke0'])}(${r() < 0.15 ? 'Native Method' : `${pick(r, ['OrderService', 'Handler', 'Worker'])}.java:${int(r, 10, 900)}`})`,
+    },
+    {
+      id: 'caused_by',
+      weight: 4,
+      make: (r) =>
+        `Caused by: ${pick(r, ['java.net.ConnectException', 'java.sql.SQLTransientConnectionException'])}: ${pick(r, ERRORS)}`,
+    },
+    { id: 'more', weight: 4, make: (r) => `\t... ${int(r, 1, 120)} more` },
+    {
+      id: 'started',
+      weight: 3,
+      make: (r, t) =>
+        `${javaPrefix(r, t, 'INFO', 'com.example.Application')} Started Application in ${(r() * 20).toFixed(3)} seconds (process running for ${(r() * 25).toFixed(3)})`,
+    },
+    {
+      id: 'slow_query',
+      weight: 8,
+      make: (r, t) =>
+        `${javaPrefix(r, t, 'WARN', 'org.acme.db.QueryLogger')} Slow query (${int(r, 500, 9000)} ms): ${(pick(r, SQL) as () => string)()}`,
+    },
+  ],
+};
+
+const JSON_APP: SystemDef = {
+  name: 'json-in-message',
+  events: [
+    // One statement per event name: the name is a constant word, the rest are values.
+    ...['login', 'logout', 'token_refresh'].map((name): EventDef => ({
+      id: `audit:${name}`,
+      weight: name === 'token_refresh' ? 20 : 10,
+      make: (r, t) =>
+        `${iso(t)} INFO audit: {"event":"${name}","user":"${pick(r, USERS)}","ip":"${ip(r)}","session":"${uuid(r)}","ms":${int(r, 1, 900)}}`,
+    })),
+    {
+      id: 'cache_stats',
+      weight: 15,
+      make: (r, t) =>
+        `${iso(t)} INFO cache: {"hits":${int(r, 0, 99999)},"misses":${int(r, 0, 9999)},"keys":[${Array.from({ length: int(r, 1, 4) }, () => `"${pick(r, WORDS)}"`).join(',')}],"ratio":${r().toFixed(3)}}`,
+    },
+    {
+      id: 'http_error',
+      weight: 8,
+      make: (r, t) =>
+        `${iso(t)} ERROR http: {"method":"${pick(r, ['GET', 'POST'])}","path":"${url(r)}","status":${pick(r, [500, 502, 503])},"error":"${pick(r, ERRORS)}"}`,
+    },
+  ],
+};
+
+export const SYSTEMS: readonly SystemDef[] = [
+  NGINX,
+  KUBELET,
+  SYSTEMD,
+  POSTGRES,
+  LOGFMT,
+  SPRING,
+  REDIS,
+  KERNEL,
+  JAVA,
+  JSON_APP,
+];
 
 /** `count` lines per system, events drawn by weight, times one to three seconds apart. */
 export function syntheticLogs(count = 2000, seed = 17): SyntheticLines[] {

@@ -27,6 +27,7 @@ export {
   type LoghubLeaveOneOut,
 } from './transforms/templates/loghub.js';
 export { parseLine, type ParsedLog } from './transforms/parse/parse-line.js';
+export { messageStart } from './transforms/parse/header.js';
 export { MultilineJoiner } from './transforms/parse/multiline.js';
 export { Redactor, type RedactionCounts } from './transforms/redact/redactor.js';
 export { redactOptions } from './transforms/redact/options.js';

@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runLogsTemplates } from './logs-templates.js';
@@ -29,6 +31,32 @@ describe('logs templates', () => {
     expect(r[4]?.template).toBe('Connection from <*> port <*>');
     expect(r[2]?.template).toBe('');
     expect(new Set(r.map((x) => x.templateId)).size).toBe(3);
+  });
+
+  it("cuts each raw line's header before mining: the template is the message's", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'miner-cli-'));
+    const file = path.join(dir, 'mixed.log');
+    writeFileSync(
+      file,
+      [
+        'Dec  6 02:37:01 gw-01 sshd[4121]: Connection closed by 10.0.0.5 port 51022',
+        'Dec 16 12:07:59 gateway-b sshd[77]: Connection closed by 10.0.0.9 port 2201',
+        '2026-12-06 02:37:01,123 INFO  [main] org.example.Worker: queue drained in 12 ms',
+        '2026-12-06 02:38:11,456 WARN  [pool-1-thread-3] org.example.Worker: queue drained in 4 ms',
+      ].join('\n'),
+    );
+    try {
+      const { code, out } = await run([file]);
+      expect(code).toBe(0);
+      expect(rows(out).map((x) => x.template)).toEqual([
+        'Connection closed by <*> port <*>',
+        'Connection closed by <*> port <*>',
+        'queue drained in <*> ms',
+        'queue drained in <*> ms',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each([['json-file'], ['cri']])('cuts the message out of %s lines', async (format) => {

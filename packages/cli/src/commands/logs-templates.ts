@@ -2,6 +2,8 @@
  * `edge-telemetry logs templates <file> [--format raw|json-file|cri]`: mines the templates of a
  * plain log file with the collector's own miner and configuration, and prints one JSON object
  * per input line, in order, empty lines included: {"line": n, "templateId": "...", "template": "..."}.
+ * Each line's header (time, level, pid, host, tag, thread: whatever kinds `messageStart` knows)
+ * is cut before mining, as the collector's pipeline does: the template is the message's.
  * Lines are printed after the whole file was mined, with each line's final group and template
  * (the miner merges and generalises clusters as it learns), as a batch parser would report them.
  */
@@ -9,7 +11,13 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { cutMessage, TemplateMiner, templateMinerOptions, type MessageFormat } from '@edge-telemetry/collector';
+import {
+  cutMessage,
+  messageStart,
+  TemplateMiner,
+  templateMinerOptions,
+  type MessageFormat,
+} from '@edge-telemetry/collector';
 
 const FORMATS: readonly MessageFormat[] = ['raw', 'json-file', 'cri'];
 const USAGE = 'usage: edge-telemetry logs templates <file> [--format raw|json-file|cri]\n';
@@ -47,7 +55,8 @@ export async function runLogsTemplates(argv: string[], io: { stdout: Writable; s
   const ids: string[] = [];
   const seen = new Map<string, string>();
   for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    const m = miner.match(cutMessage(format, line));
+    const text = cutMessage(format, line);
+    const m = miner.match(text.slice(messageStart(text)));
     ids.push(m.id);
     seen.set(m.id, m.template);
   }

@@ -10,6 +10,7 @@ import type { RawLogLine } from '../../sources/types.js';
 import { DuplicateCollapser } from '../dedup/collapser.js';
 import { LineFilter } from '../filter/line-filter.js';
 import { MultilineJoiner } from '../parse/multiline.js';
+import { messageStart } from '../parse/header.js';
 import { parseLine } from '../parse/parse-line.js';
 import { Redactor, type RedactionCounts } from '../redact/redactor.js';
 import { TemplateMiner } from '../templates/miner.js';
@@ -324,7 +325,9 @@ export class LogPipeline {
     const verbatim = e.level >= st.verbatim || this.debugVerbatim(container, e);
     // A line below the container's own minimum came in for a debug whose allowance it did not fit (counted there).
     if (!verbatim && e.level < st.minLevel) return;
-    const m = this.miner.match(e.message, container);
+    // The template is the message's: a header left in it (a plain-text line's level, thread,
+    // logger, pid, host) would split one event by values that vary independently of it.
+    const m = this.miner.match(e.message.slice(messageStart(e.message)), container);
     e.templateId = m.id;
     let t = this.templates.get(m.id);
     if (t === undefined) {
