@@ -12,18 +12,18 @@
  * fdatasync'ing every batch on the one shared disk measure the disk, not the simulator.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { bins, runNode, startIngesterBin, type RunningProcess } from '../test/support/processes.js';
 import type { BenchCase, Figure } from './harness.js';
+import { procFigures, TICKS_PER_S } from './support/proc.js';
 
 const NODES = 1000;
 const WINDOW_MS = 60_000;
 const STEADY_MS = 2 * WINDOW_MS;
 const SAMPLE_MS = 5000;
-const TICKS_PER_S = 100;
 
 interface Run {
   rssMib: number;
@@ -31,13 +31,6 @@ interface Run {
   publishedPerS: number;
   ackedPerS: number;
   startS: number;
-}
-
-async function procFigures(pid: number): Promise<{ rssKib: number; cpuTicks: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  return { rssKib: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]), cpuTicks: Number(stat[11]) + Number(stat[12]) };
 }
 
 const PROGRESS = /published (\d+), acked (\d+)/g;

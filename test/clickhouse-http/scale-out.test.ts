@@ -77,7 +77,7 @@ describe.runIf(haveMosquitto())('three ingester processes on $share over HTTP, o
     for (const [table, n] of Object.entries(r.rows)) expect(n.stored, table).toBe(n.inBatches);
     // Every acknowledged batch is stored; every stored batch was acknowledged, but for those the
     // killed ingester stored and died before acknowledging (their nodes hold them until a resend).
-    const lat = await fleet.latenciesMs('so-%');
+    const lat = (await fleet.acks('so-%')).map((a) => a.latencyMs);
     expect(lat.length).toBe(fleet.ackedAt.size);
     const unacked = (await fleet.storedBy('so-%')).filter((s) => !fleet.ackedAt.has(s.key));
     expect(unacked.filter((s) => s.ingester !== fleet.ingesters[0]?.clientId)).toEqual([]);

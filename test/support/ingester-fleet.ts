@@ -66,8 +66,11 @@ export interface IngesterFleet {
   restart(i: number): Promise<void>;
   /** Resolves once every running ingester's writer has nothing queued (its last groups are in the ledger). */
   settled(): Promise<void>;
-  /** Ack time minus the batch's sentAt (set when the node sealed it), for each acknowledged batch of nodes LIKE `pattern`. */
-  latenciesMs(pattern: string): Promise<number[]>;
+  /**
+   * Each stored and acknowledged batch of nodes LIKE `pattern`: when its ack came, and its latency
+   * (ack time minus its sentAt, set when the node sealed it).
+   */
+  acks(pattern: string): Promise<Array<{ key: string; ackedAt: number; latencyMs: number }>>;
   /** Every stored batch of nodes LIKE `pattern` (key as in ackedAt) and the ingester that stored it. */
   storedBy(pattern: string): Promise<Array<{ key: string; ingester: string }>>;
   /** Call after settled(): a group half inserted is not in the ledger yet, and its rows would count as extra. */
@@ -169,16 +172,17 @@ export async function startIngesterFleet(o: {
         ingester,
       }));
     },
-    async latenciesMs(pattern) {
+    async acks(pattern) {
       const rs = await clickhouse.query({
         query: `SELECT NodeName, Epoch, Seq, toUnixTimestamp64Milli(NodeSentAt) AS sent FROM ${TABLES.ledger} WHERE NodeName LIKE {p:String}`,
         query_params: { p: pattern },
         format: 'JSONCompactEachRow',
       });
-      const out: number[] = [];
+      const out: Array<{ key: string; ackedAt: number; latencyMs: number }> = [];
       for (const [node, epoch, seq, sent] of await rs.json<[string, number, number, string]>()) {
-        const at = ackedAt.get(`${node}/${epoch}/${seq}`);
-        if (at !== undefined) out.push(at - Number(sent));
+        const key = `${node}/${epoch}/${seq}`;
+        const at = ackedAt.get(key);
+        if (at !== undefined) out.push({ key, ackedAt: at, latencyMs: at - Number(sent) });
       }
       return out;
     },

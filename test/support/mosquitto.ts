@@ -15,6 +15,8 @@ export interface Mosquitto {
   port: number;
   url: string;
   dir: string;
+  /** The broker process while it runs (benches read its CPU time from /proc). */
+  readonly pid: number | undefined;
   /** Stops the broker (SIGTERM, then SIGKILL). Idempotent. */
   stop(): Promise<void>;
   /** Stops and starts it again on the same port, keeping its persistence file. */
@@ -97,6 +99,9 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     port,
     url: `mqtt://127.0.0.1:${port}`,
     dir,
+    get pid() {
+      return child?.pid;
+    },
     stop: async () => {
       await stop();
       await rm(dir, { recursive: true, force: true });
