@@ -13,6 +13,11 @@
  * beforehand, through the ingester's own insert call (insertText: settings in the INSERT), so that
  * only the engine's work is timed: the ceiling of that call (exec with the text as the body).
  *
+ * ingester.http_rows_per_s (issue 21): the same path with ClickHouse reached as in production,
+ * over its HTTP interface (the test server: the embedded engine in a process of its own), against
+ * ingester.rows_per_s measured alternately in the same run on the embedded engine. The CPU of the
+ * ingester's process and of the server's are reported apart.
+ *
  * Batches: the protocol's realistic sample (30 containers x 12 metrics with sketches from the NAB
  * machine-temperature series, 100 logs and 50 templates from Loghub OpenSSH lines), one per node.
  */
@@ -36,11 +41,14 @@ import {
   TABLES,
 } from '@edge-telemetry/ingester';
 import mqtt from 'mqtt';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { spawnClickHouseHttp } from '../test/support/clickhouse-http/spawn.js';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { routerRig } from '../test/support/router.js';
 import { waitFor } from '../test/support/wait.js';
 import { median, type BenchCase, type Figure } from './harness.js';
 import { realLinesAndValues } from './support/real-inputs.js';
+import { cpuSeconds } from './support/proc.js';
 
 const NODES = 200;
 const RUNS = 3;
@@ -59,6 +67,47 @@ function batches(run: number, prefix = 'bench'): Batch[] {
   }));
 }
 
+/** This process' CPU seconds (JavaScript, and the engine when it is embedded) since `since`. */
+const cpuSince = (since: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
+};
+
+/**
+ * The batches through the ingester's whole path (router -> writer -> ClickHouse -> ack) on
+ * `client`: rows per second and this process' CPU seconds.
+ */
+async function throughIngester(
+  client: ClickHouseClient,
+  writerOptions: ReturnType<typeof resolveConfig>['writer'],
+  bs: readonly Batch[],
+): Promise<{ rowsPerS: number; cpuS: number }> {
+  const codec = createBatchCodec();
+  const payloads = bs.map((b) => ({ topic: topics.batch(b.node), bytes: codec.encode(b) }));
+  const meta = { receivedAt: Date.now(), wireBytes: 0, ingesterId: 'bench' };
+  const rows = bs.reduce((n, b) => n + batchToRows(b, meta).rowCount, 0);
+  const writer = createWriter({ client, options: writerOptions, logger: quiet });
+  let acked = 0;
+  let allAcked!: () => void;
+  const done = new Promise<void>((r) => (allAcked = r));
+  const { router } = routerRig(client, {
+    writer,
+    logger: quiet,
+    ingesterId: 'bench',
+    publish: async () => void (++acked === bs.length && allAcked()),
+  });
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (const p of payloads) await router.handle(p.topic, p.bytes);
+  await done;
+  const rowsPerS = rows / (Number(process.hrtime.bigint() - t0) / 1e9);
+  const cpuS = cpuSince(cpu0);
+  await writer.close();
+  const rejected = router.counters().rejected;
+  if (Object.keys(rejected).length > 0) throw new Error(`bench batches rejected: ${JSON.stringify(rejected)}`);
+  return { rowsPerS, cpuS };
+}
+
 const quantile = (xs: number[], q: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
 
@@ -72,7 +121,6 @@ export const benches: BenchCase[] = [
         const cfg = resolveConfig({ writer: { flushRows: 50_000, flushIntervalMs: 200 } }, {});
         await migrate(client, { retention: cfg.retention });
         const tables = ['metrics', 'logs', 'templates', 'events', 'containers', 'health', 'drops'] as const;
-        const codec = createBatchCodec();
         const ours: number[] = [];
         const raw: number[] = [];
         const engine: number[] = [];
@@ -80,20 +128,15 @@ export const benches: BenchCase[] = [
         // other work shares the two cores.
         const cpuOurs: number[] = [];
         const cpuRaw: number[] = [];
-        const cpuSeconds = (since: NodeJS.CpuUsage) => {
-          const d = process.cpuUsage(since);
-          return (d.user + d.system) / 1e6;
-        };
         let rowsPerRun = 0;
         for (let run = 0; run < RUNS; run++) {
           const bs = batches(run);
-          const payloads = bs.map((b) => ({ topic: topics.batch(b.node), bytes: codec.encode(b) }));
           const meta = { receivedAt: Date.now(), wireBytes: 0, ingesterId: 'bench' };
           const rows = batches(run, 'raw').map((b) => batchToRows(b, meta));
           rowsPerRun = rows.reduce((n, r) => n + r.rowCount, 0);
 
           // Baseline: the same rows, client.insert in chunks of flushRows per table.
-          let cpu0 = process.cpuUsage();
+          const cpu0 = process.cpuUsage();
           let t0 = process.hrtime.bigint();
           for (const t of tables) {
             const all = rows.flatMap((r) => r.rows[t]);
@@ -108,7 +151,7 @@ export const benches: BenchCase[] = [
             }
           }
           raw.push(rowsPerRun / (Number(process.hrtime.bigint() - t0) / 1e9));
-          cpuRaw.push(cpuSeconds(cpu0));
+          cpuRaw.push(cpuSince(cpu0));
 
           // Engine only: the same rows (under a third set of node names) as ready text.
           const texts = batches(run, 'engine')
@@ -134,25 +177,9 @@ export const benches: BenchCase[] = [
           engine.push(rowsPerRun / (Number(process.hrtime.bigint() - t0) / 1e9));
 
           // Ours: every payload through router -> writer -> ClickHouse -> ack.
-          const writer = createWriter({ client, options: cfg.writer, logger: quiet });
-          let acked = 0;
-          let allAcked!: () => void;
-          const done = new Promise<void>((r) => (allAcked = r));
-          const { router } = routerRig(client, {
-            writer,
-            logger: quiet,
-            ingesterId: 'bench',
-            publish: async () => void (++acked === NODES && allAcked()),
-          });
-          cpu0 = process.cpuUsage();
-          t0 = process.hrtime.bigint();
-          for (const p of payloads) await router.handle(p.topic, p.bytes);
-          await done;
-          ours.push(rowsPerRun / (Number(process.hrtime.bigint() - t0) / 1e9));
-          cpuOurs.push(cpuSeconds(cpu0));
-          await writer.close();
-          const rejected = router.counters().rejected;
-          if (Object.keys(rejected).length > 0) throw new Error(`bench batches rejected: ${JSON.stringify(rejected)}`);
+          const o = await throughIngester(client, cfg.writer, bs);
+          ours.push(o.rowsPerS);
+          cpuOurs.push(o.cpuS);
         }
         const value = median(ours);
         const baseline = median(raw);
@@ -176,6 +203,52 @@ export const benches: BenchCase[] = [
         ];
       } finally {
         await client.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: 'ingester.http_rows_per_s',
+    async run(): Promise<Figure[]> {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'et-bench-ingester-http-'));
+      const server = await spawnClickHouseHttp({ dataDir: path.join(dir, 'server'), databases: ['edge_telemetry'] });
+      const embedded = createClickHouseClient({ dataDir: path.join(dir, 'embedded') });
+      const http = createClickHouseClient({ url: server.urlFor({ database: 'edge_telemetry' }), dataDir: '' });
+      try {
+        const cfg = resolveConfig({ writer: { flushRows: 50_000, flushIntervalMs: 200 } }, {});
+        for (const c of [embedded, http]) await migrate(c, { retention: cfg.retention });
+        const runs = { embedded: [] as number[], http: [] as number[] };
+        const cpu = { embedded: [] as number[], http: [] as number[], server: [] as number[] };
+        let rowsPerBatch = 0;
+        // Alternately, so that the load of the moment weighs on both alike.
+        for (let run = 0; run < RUNS; run++) {
+          const e = await throughIngester(embedded, cfg.writer, batches(run, 'embedded'));
+          runs.embedded.push(e.rowsPerS);
+          cpu.embedded.push(e.cpuS);
+          const server0 = await cpuSeconds(server.pid);
+          const bs = batches(run, 'http');
+          rowsPerBatch = batchToRows(bs[0] as Batch, { receivedAt: 0, wireBytes: 0, ingesterId: '' }).rowCount;
+          const h = await throughIngester(http, cfg.writer, bs);
+          runs.http.push(h.rowsPerS);
+          cpu.http.push(h.cpuS);
+          cpu.server.push((await cpuSeconds(server.pid)) - server0);
+        }
+        const value = median(runs.http);
+        const baseline = median(runs.embedded);
+        return [
+          {
+            name: 'ingester.http_rows_per_s',
+            value,
+            unit: 'rows/s',
+            baseline,
+            ratio: value / baseline,
+            note: `${NODES} batches x ${rowsPerBatch} rows through router, writer (claims, ledger, dedup tokens) and acks, to ClickHouse over HTTP (the test server: the embedded engine in its own process); baseline the same path on the embedded engine in this process, alternately, median of ${RUNS}, load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores. CPU per run: the ingester's process ${median(cpu.http).toFixed(2)} s and the server's ${median(cpu.server).toFixed(2)} s over HTTP, against ${median(cpu.embedded).toFixed(2)} s embedded (engine included)`,
+          },
+        ];
+      } finally {
+        await http.close();
+        await embedded.close();
+        await server.stop();
         await rm(dir, { recursive: true, force: true });
       }
     },
