@@ -110,7 +110,8 @@ export async function startIngesterBin(o: {
     ...(o.clickhouseUrl ? { CLICKHOUSE_URL: o.clickhouseUrl } : {}),
   });
   try {
-    await proc.waitFor(/ingester API: http/, 60_000);
+    // Migrations over HTTP and the broker's subscribe took over a minute with the machine's load at 20.
+    await proc.waitFor(/ingester API: http/, 120_000);
   } catch (err) {
     await proc.stop();
     throw err;
