@@ -140,7 +140,13 @@ const scrape: BenchCase = {
         {
           scrapeIntervalMs: 1000,
           sink: (name, r) => {
-            samples += r.samples.length;
+            // Series as exposition lines taken: samples, and a histogram's bucket lines (+Inf included).
+            samples +=
+              r.samples.length +
+              (r.histograms ?? []).reduce(
+                (n, h) => n + (h.histogram.kind === 'explicit' ? h.histogram.counts.length : 0),
+                0,
+              );
             downsampler.ingest(name, r);
             if (--pending === 0) done?.();
           },
@@ -191,7 +197,7 @@ const scrape: BenchCase = {
           unit: 'CPU ms',
           baseline,
           ratio: value / baseline,
-          note: `whole source (HTTP keep-alive, streaming parse, families, up, downsampler ingest) over the node exporter and the Prometheus server (${Math.round(seriesPerCycle)} samples per cycle incl. histogram _sum/_count), ${cycles} cycles back to back, median of ${ROUNDS} interleaved rounds; baseline HTTP GET + parse-prometheus-text-format of the same targets; this process's CPU only`,
+          note: `whole source (HTTP keep-alive, streaming parse, families, up, downsampler ingest with histograms) over the node exporter and the Prometheus server (${Math.round(seriesPerCycle)} series per cycle: samples incl. histogram _sum/_count, and histogram buckets into the window's sketch), ${cycles} cycles back to back, median of ${ROUNDS} interleaved rounds; baseline HTTP GET + parse-prometheus-text-format of the same targets; this process's CPU only`,
         },
       ];
     }),

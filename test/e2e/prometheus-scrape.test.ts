@@ -46,6 +46,14 @@ interface Point {
   min: number;
   max: number;
   gaps: number;
+  p50: number | null;
+  p99: number | null;
+}
+interface Series {
+  container: string;
+  metric: string;
+  attrs: Record<string, string>;
+  points: Point[];
 }
 
 describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
@@ -60,6 +68,7 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
     let collector: RunningProcess;
     let metricsUrl: string;
     let hostileScrapes = 0;
+    let badScrapes = 0;
 
     const writeCounter = async (v: number) => {
       const file = path.join(nodeExporter.textfileDir, 'edge_test.prom');
@@ -72,15 +81,20 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
       const m = new RegExp(`^${COUNTER} (\\S+)$`, 'm').exec(body);
       return m ? Number(m[1]) : undefined;
     };
-    const series = async (container: string, metric: string) => {
+    /** Every series of the container and metric, as the node page gets them. */
+    const allSeries = async (container: string, metric: string) => {
       const from = new Date(Date.now() - 10 * 60_000).toISOString();
       const res = await stack.call(
         `/api/v1/nodes/${NODE}/metrics?container=${encodeURIComponent(container)}&metric=${metric}&from=${from}&step=2`,
       );
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { series: Array<{ container: string; metric: string; points: Point[] }> };
-      return body.series.find((s) => s.container === container && s.metric === metric)?.points ?? [];
+      const body = (await res.json()) as { series: Series[] };
+      return body.series.filter((s) => s.container === container && s.metric === metric);
     };
+    /** The points of the one series with these attributes (all of them must match). */
+    const series = async (container: string, metric: string, attrs: Record<string, string> = {}) =>
+      (await allSeries(container, metric)).find((s) => Object.entries(attrs).every(([k, v]) => s.attrs[k] === v))
+        ?.points ?? [];
 
     beforeAll(async () => {
       dir = await mkdtemp(path.join(os.tmpdir(), 'et-prom-scrape-'));
@@ -108,6 +122,14 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
       hostile = http.createServer((req, res) => {
         hostileScrapes++;
         if (req.url === '/flood') return res.end(flood);
+        if (req.url === '/bad') {
+          // Non-finite values, a series twice, and a point whose own time goes back, then repeats.
+          badScrapes++;
+          const ts = badScrapes % 2 === 1 ? 2_000_000_000_000 : 1_000_000_000_000;
+          return res.end(
+            `bad_nan NaN\nbad_inf +Inf\nbad_dup{k="1"} 1\nbad_dup{k="1"} 2\nbad_timed ${badScrapes} ${ts}\nbad_ok 1\n`,
+          );
+        }
         if (req.url === '/stall') return res.writeHead(200).write('stall 1');
         res.writeHead(200);
         const chunk = 'endless_series 1\n'.repeat(4096);
@@ -138,9 +160,10 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
               enabled: true,
               timeoutMs: 400,
               static: [
-                { url: `${hostileBase}/flood`, job: 'hostile', intervalMs: 2000, timeoutMs: 1000 },
-                { url: `${hostileBase}/endless`, job: 'hostile', intervalMs: 2000, timeoutMs: 1000 },
-                { url: `${hostileBase}/stall`, job: 'hostile', intervalMs: 2000, timeoutMs: 1000 },
+                { url: `${hostileBase}/flood`, job: 'flood', intervalMs: 2000, timeoutMs: 1000 },
+                { url: `${hostileBase}/endless`, job: 'endless', intervalMs: 2000, timeoutMs: 1000 },
+                { url: `${hostileBase}/stall`, job: 'stall', intervalMs: 2000, timeoutMs: 1000 },
+                { url: `${hostileBase}/bad`, job: 'bad', intervalMs: 1000, timeoutMs: 1000 },
               ],
             },
           },
@@ -169,7 +192,7 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
     });
 
     it(
-      'finds both labelled containers and stores their up, gauges, counters as rates and summaries',
+      'finds both labelled containers and stores their up, gauges, counters as rates, summaries and histograms, with their target',
       { timeout: 60_000 },
       async () => {
         for (const container of ['node-exporter', 'prometheus']) {
@@ -177,13 +200,18 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
             `up of ${container}`,
             async () => {
               const p = await series(container, 'up');
-              return p.some((x) => x.count > 0) ? p : undefined;
+              // A scrape over its 400 ms deadline on a busy machine is up 0: wait for one that made it.
+              return p.some((x) => x.max === 1) ? p : undefined;
             },
             { timeoutMs: 30_000, intervalMs: 250 },
           ).catch((err: Error) => {
             throw new Error(`${err.message}\ncollector:\n${collector.output().slice(-3000)}`);
           });
-          expect(Math.max(...up.map((x) => x.max))).toBe(1);
+          for (const p of up) expect([0, 1]).toContain(p.max);
+          // The series carry their target: the container's address and port, the job of discovered targets.
+          const [s] = await allSeries(container, 'up');
+          const port = container === 'prometheus' ? promServer.port : nodeExporter.port;
+          expect(s?.attrs).toEqual({ instance: `127.0.0.1:${port}`, job: 'docker' });
         }
         // A gauge of the node exporter and the Prometheus server's own summary parts (Go GC pauses).
         expect((await series('node-exporter', 'node_memory_MemTotal_bytes')).some((p) => p.max === os.totalmem())).toBe(
@@ -198,6 +226,22 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
           { timeoutMs: 20_000, intervalMs: 250 },
         );
         for (const p of gc) expect(p.min).toBeGreaterThanOrEqual(0);
+        // A classic histogram of the server (its /metrics handler: our scrapes) in the window's sketch.
+        const handler = { handler: '/metrics' };
+        const latency = await waitFor(
+          'the /metrics latency histogram of prometheus',
+          async () => {
+            const p = await series('prometheus', 'prometheus_http_request_duration_seconds', handler);
+            return p.some((x) => x.count > 0 && x.p50 !== null) ? p : undefined;
+          },
+          { timeoutMs: 20_000, intervalMs: 250 },
+        );
+        for (const p of latency.filter((x) => x.count > 0)) {
+          // One observation per scrape at most, 2 per second; served in well under its 10 s bucket.
+          expect(p.count).toBeLessThanOrEqual((2 * 2 * SCRAPE_MS) / 500 + 2);
+          expect(p.p50).toBeGreaterThan(0);
+          expect(p.p99).toBeLessThanOrEqual(10);
+        }
       },
     );
 
@@ -283,7 +327,10 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
             const body = await (await fetch(metricsUrl)).text();
             return /collector_prometheus_drops_total\{reason="series_limit"[^}]*\}/.test(body) &&
               /collector_prometheus_failures_total\{code="ET_ERR_PROM_TOO_LARGE"[^}]*\}/.test(body) &&
-              /collector_prometheus_failures_total\{code="ET_ERR_PROM_TIMEOUT"[^}]*\}/.test(body)
+              /collector_prometheus_failures_total\{code="ET_ERR_PROM_TIMEOUT"[^}]*\}/.test(body) &&
+              ['not_finite', 'duplicate', 'out_of_order'].every((r) =>
+                new RegExp(`collector_prometheus_drops_total\\{reason="${r}"`).test(body),
+              )
               ? body
               : undefined;
           },
@@ -299,8 +346,23 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
         const status = await readFile(`/proc/${collector.child.pid}/status`, 'utf8');
         const peakKiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
         expect(peakKiB / 1024, `peak RSS ${peakKiB} KiB`).toBeLessThan(128);
-        const hostileUp = await series('', 'up');
-        expect(hostileUp.some((p) => p.count > 0 && p.min === 0)).toBe(true);
+        // up per target: the endless and stalled ones down, the flood and the bad one up (their excess dropped).
+        const ups: Record<string, Point[]> = Object.fromEntries(
+          (await allSeries('', 'up')).map((s) => [s.attrs.job, s.points]),
+        );
+        for (const job of ['endless', 'stall'])
+          expect(
+            ups[job]?.some((p) => p.count > 0 && p.max === 0),
+            job,
+          ).toBe(true);
+        for (const job of ['flood', 'bad'])
+          expect(
+            ups[job]?.some((p) => p.count > 0 && p.min === 1),
+            job,
+          ).toBe(true);
+        // Of the bad target, what was finite and unique reached the API.
+        expect((await series('', 'bad_ok', { job: 'bad' })).some((p) => p.max === 1)).toBe(true);
+        expect(await allSeries('', 'bad_nan')).toEqual([]);
       },
     );
   },

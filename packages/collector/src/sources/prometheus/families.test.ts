@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExpositionParser, type ExpositionFormat } from './exposition-parser.js';
-import { FamilyCollector, type FamilyLimits } from './families.js';
+import { explicitHistogram, FamilyCollector, type FamilyLimits, type ScrapedHistogram } from './families.js';
 
 const LIMITS: FamilyLimits = { maxSeries: 1000, maxLabels: 30, maxLabelValueLength: 256 };
 const TARGET = ['instance', '10.0.0.2:9100', 'job', 'docker'];
@@ -53,6 +53,7 @@ untyped_thing 7
         labels: ['handler', '/', 'instance', '10.0.0.2:9100', 'job', 'docker'],
         bounds: [0.1, 1, Infinity],
         counts: [3, 5, 6],
+        sum: 2.5,
       },
     ]);
   });
@@ -111,6 +112,46 @@ door{door="closed"} 0
     // NaN and Inf series count towards the cap (the target has them), their values are dropped.
     expect(drops).toEqual({ duplicate: 2, not_finite: 2, label_limit: 2, series_limit: 14 });
     expect(f.points.map((p) => p.metric)).toEqual(['a', 'b', 'g0', 'g1', 'g2', 'g3', 'g4', 'g5']);
+  });
+
+  it('drops a point the target timed at or before its previous scrape: duplicate, out_of_order', () => {
+    const first = collect('a 1 1000\nb 1 1000\nc 1 1000\nd 1\n');
+    expect(first.drops).toEqual({});
+    const again = (body: string, previous: ReadonlyMap<string, number>) => {
+      const f = new FamilyCollector(LIMITS, TARGET, previous);
+      const p = new ExpositionParser({ format: 'text', maxLineBytes: 65536 }, f);
+      p.push(body);
+      p.end();
+      return f;
+    };
+    const second = again('a 2 2000\nb 1 1000\nc 0 500\nd 2\n', first.f.times);
+    expect(second.points.map((p) => [p.metric, p.value])).toEqual([
+      ['a', 2],
+      ['d', 2],
+    ]);
+    expect(Object.fromEntries(second.drops)).toEqual({ duplicate: 1, out_of_order: 1 });
+    // The newest time of each series stays the reference: c at 800 is still before 1000.
+    const third = again('a 3 3000\nb 2 2000\nc 1 800\n', second.times);
+    expect(third.points.map((p) => p.metric)).toEqual(['a', 'b']);
+    expect(Object.fromEntries(third.drops)).toEqual({ out_of_order: 1 });
+  });
+
+  it('gives each histogram its _sum and hands the sketch counts per bucket', () => {
+    const { histograms } = collect(`# TYPE req_seconds histogram
+req_seconds_bucket{le="0.1"} 3
+req_seconds_bucket{le="1"} 5
+req_seconds_bucket{le="+Inf"} 6
+req_seconds_sum 2.5
+req_seconds_count 6
+`);
+    expect(histograms[0]?.sum).toBe(2.5);
+    expect(explicitHistogram(histograms[0] as ScrapedHistogram)).toEqual({
+      kind: 'explicit',
+      bounds: [0.1, 1],
+      counts: [3, 2, 1],
+      count: 6,
+      sum: 2.5,
+    });
   });
 
   it('refuses malformed histograms: no +Inf, counts going down, bad le', () => {

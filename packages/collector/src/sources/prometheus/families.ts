@@ -5,10 +5,18 @@
  * duplicates, non-finite values, label excesses and malformed histograms are dropped, each
  * counted by reason. Pure: one instance per scrape, no I/O, no clock.
  */
+import type { ExplicitHistogram } from '../../transforms/downsample/histogram.js';
 import type { ExpositionHandler, FamilyType, LineError } from './exposition-parser.js';
 
 export type DropReason =
-  LineError | 'series_limit' | 'label_limit' | 'duplicate' | 'not_finite' | 'bad_histogram' | 'truncated';
+  | LineError
+  | 'series_limit'
+  | 'label_limit'
+  | 'duplicate'
+  | 'out_of_order'
+  | 'not_finite'
+  | 'bad_histogram'
+  | 'truncated';
 
 export interface ScrapedPoint {
   metric: string;
@@ -24,6 +32,8 @@ export interface ScrapedHistogram {
   labels: string[];
   bounds: number[];
   counts: number[];
+  /** The family's `_sum` line of the same labels, when the target wrote one. */
+  sum?: number;
 }
 
 export interface FamilyLimits {
@@ -47,15 +57,24 @@ export class FamilyCollector implements ExpositionHandler {
   readonly points: ScrapedPoint[] = [];
   readonly drops = new Map<DropReason, number>();
   readonly errors: string[] = [];
+  /** The own timestamps of this scrape's kept points, by series: the next scrape's `previousTimes`. */
+  readonly times = new Map<string, number>();
   private readonly types = new Map<string, FamilyType>();
   private readonly seen = new Set<string>();
   private readonly histograms = new Map<string, ScrapedHistogram & { bad: boolean }>();
+  /** Histogram `_sum` values by the key of their histogram (family and labels). */
+  private readonly sums = new Map<string, number>();
   private series = 0;
 
   constructor(
     private readonly limits: FamilyLimits,
     /** The target's own labels (instance, job), added to every series. */
     private readonly targetLabels: readonly string[],
+    /**
+     * The timestamps the target gave its points at the previous scrape: a point at or before its
+     * series' previous one is a repeat (`duplicate`) or `out_of_order`, dropped as Prometheus does.
+     */
+    private readonly previousTimes: ReadonlyMap<string, number> = new Map(),
   ) {}
 
   type(family: string, type: FamilyType): void {
@@ -79,7 +98,7 @@ export class FamilyCollector implements ExpositionHandler {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + n);
   }
 
-  sample(name: string, labels: string[], value: number): void {
+  sample(name: string, labels: string[], value: number, timestampMs?: number): void {
     const role = this.role(name);
     if (role === 'skip') return;
     if (this.series >= this.limits.maxSeries) return this.drop('series_limit');
@@ -93,13 +112,23 @@ export class FamilyCollector implements ExpositionHandler {
     this.series++;
     if (role === 'bucket') return this.bucket(name, sorted, value);
     if (!Number.isFinite(value)) return this.drop('not_finite');
+    if (timestampMs !== undefined) {
+      const prev = this.previousTimes.get(key);
+      if (prev !== undefined && timestampMs <= prev) {
+        this.times.set(key, prev); // the newest point stays the reference for the next scrape
+        return this.drop(timestampMs === prev ? 'duplicate' : 'out_of_order');
+      }
+      this.times.set(key, timestampMs);
+    }
+    if (role === 'counter' && name.endsWith('_sum') && this.types.get(name.slice(0, -4)) === 'histogram')
+      this.sums.set(seriesKey(name.slice(0, -4), sorted), value);
     this.points.push({ metric: name, labels: this.withTarget(sorted), value, kind: role });
   }
 
   /** Histograms complete once the body has ended: only then are all their buckets known. */
   finish(): ScrapedHistogram[] {
     const out: ScrapedHistogram[] = [];
-    for (const h of this.histograms.values()) {
+    for (const [key, h] of this.histograms) {
       const order = h.bounds.map((_, i) => i).sort((a, b) => (h.bounds[a] as number) - (h.bounds[b] as number));
       const bounds = order.map((i) => h.bounds[i] as number);
       const counts = order.map((i) => h.counts[i] as number);
@@ -108,7 +137,14 @@ export class FamilyCollector implements ExpositionHandler {
         this.drop('bad_histogram');
         continue;
       }
-      out.push({ metric: h.metric, labels: this.withTarget(h.labels), bounds, counts });
+      const sum = this.sums.get(key);
+      out.push({
+        metric: h.metric,
+        labels: this.withTarget(h.labels),
+        bounds,
+        counts,
+        ...(sum === undefined ? {} : { sum }),
+      });
     }
     return out;
   }
@@ -173,6 +209,22 @@ export class FamilyCollector implements ExpositionHandler {
     }
     return sortPairs([...renamed, ...t]);
   }
+}
+
+/**
+ * A scraped histogram as the downsampler's sketch takes it: counts per bucket instead of
+ * cumulative ones, the +Inf bound implied by the last bucket. Still cumulative over the series'
+ * life: the downsampler takes the increase from one scrape to the next.
+ */
+export function explicitHistogram(h: ScrapedHistogram): ExplicitHistogram {
+  const counts = h.counts.map((c, i) => c - (i === 0 ? 0 : (h.counts[i - 1] as number)));
+  return {
+    kind: 'explicit',
+    bounds: h.bounds.slice(0, -1),
+    counts,
+    count: h.counts[h.counts.length - 1] as number,
+    ...(h.sum === undefined ? {} : { sum: h.sum }),
+  };
 }
 
 /** Label pairs sorted by name (most exporters already write them sorted: then no copy is made). */

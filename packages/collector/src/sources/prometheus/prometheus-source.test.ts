@@ -15,7 +15,7 @@ import { DropCounter } from '../../batch/drops.js';
 import type { MetricsLogEntry } from '../../self/log.js';
 import { SelfHealth } from '../../self/self-health.js';
 import { waitFor } from '../../../../../test/support/wait.js';
-import type { Sample } from '../types.js';
+import type { HistogramSample, Sample } from '../types.js';
 import { DockerSource } from '../docker/docker-source.js';
 import { loadStatsFixtures, startReplayServer } from '../docker/replay-server.js';
 import { PrometheusSource, type PrometheusSourceDeps } from './prometheus-source.js';
@@ -25,7 +25,7 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 const servers: http.Server[] = [];
 const closers: Array<() => Promise<void>> = [];
-let got: Array<{ source: string; samples: Sample[] }>;
+let got: Array<{ source: string; samples: Sample[]; histograms: HistogramSample[] }>;
 let logs: MetricsLogEntry[];
 let drops: DropCounter;
 let health: SelfHealth;
@@ -42,7 +42,7 @@ function source(options: Partial<PrometheusSourceOptions>, deps: Partial<Prometh
     { timeoutMs: 5000, ...options },
     {
       scrapeIntervalMs: 1000,
-      sink: (src, r) => got.push({ source: src, samples: [...r.samples] }),
+      sink: (src, r) => got.push({ source: src, samples: [...r.samples], histograms: [...(r.histograms ?? [])] }),
       report: drops,
       log: (e) => logs.push(e),
       meter: health.meter,
@@ -54,11 +54,7 @@ function source(options: Partial<PrometheusSourceOptions>, deps: Partial<Prometh
 }
 
 /** Scrapes once at `tick` and waits for the sink to receive that target scrape. */
-async function scrapeOnce(
-  s: PrometheusSource,
-  tick: number,
-  expected = 1,
-): Promise<Array<{ source: string; samples: Sample[] }>> {
+async function scrapeOnce(s: PrometheusSource, tick: number, expected = 1): Promise<typeof got> {
   const before = got.length;
   await s.scrape(tick);
   await waitFor('target scrapes in the sink', () => got.length >= before + expected, { timeoutMs: 10_000 });
@@ -125,6 +121,46 @@ describe('PrometheusSource', () => {
     expect(got).toHaveLength(1);
   });
 
+  it('hands histograms on as cumulative bucket points, and drops points the target timed backwards', async () => {
+    let n = 0;
+    const url = await serve((_req, res) => {
+      n++;
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(
+        [
+          '# TYPE lat_seconds histogram',
+          `lat_seconds_bucket{op="read",le="0.5"} ${n}`,
+          `lat_seconds_bucket{op="read",le="+Inf"} ${2 * n}`,
+          `lat_seconds_sum{op="read"} ${n * 1.5}`,
+          `lat_seconds_count{op="read"} ${2 * n}`,
+          // A federated-style gauge whose own time goes back at the second scrape.
+          `remote_temp ${20 + n} ${n === 2 ? 1000 : 2000 * n}`,
+          '',
+        ].join('\n'),
+      );
+    });
+    const s = source({ static: [{ url, job: 'app' }] });
+    const [first] = await scrapeOnce(s, 1000);
+    expect(first?.histograms).toEqual([
+      {
+        container: '',
+        metric: 'lat_seconds',
+        ts: 1000,
+        attrs: { instance: new URL(url).host, job: 'app', op: 'read' },
+        temporality: 'cumulative',
+        histogram: { kind: 'explicit', bounds: [0.5], counts: [1, 1], count: 2, sum: 1.5 },
+      },
+    ]);
+    expect(value(first?.samples ?? [], 'lat_seconds_count')).toBe(2);
+    expect(value(first?.samples ?? [], 'remote_temp')).toBe(21);
+    const [second] = await scrapeOnce(s, 2000);
+    expect(second?.histograms[0]?.histogram).toMatchObject({ counts: [2, 2], count: 4 });
+    expect(value(second?.samples ?? [], 'remote_temp')).toBeUndefined();
+    const [third] = await scrapeOnce(s, 3000);
+    expect(value(third?.samples ?? [], 'remote_temp')).toBe(23);
+    expect(drops.take()).toEqual([{ stage: 'sources.prometheus', reason: 'out_of_order', container: '', count: 1 }]);
+  });
+
   it('reads OpenMetrics and gzip as the target chooses, and fails a cut OpenMetrics body', async () => {
     let eof = true;
     const url = await serve((req, res) => {
@@ -184,7 +220,7 @@ describe('PrometheusSource', () => {
     engine.containers.splice(0, 1);
     await docker.scrape(2000);
     await s.scrape(2000);
-    expect(got.at(-1)).toEqual({ source: r?.source, samples: [] });
+    expect(got.at(-1)).toEqual({ source: r?.source, samples: [], histograms: [] });
     expect(s.targets()).toEqual([]);
     const count = got.length;
     await s.scrape(3000);

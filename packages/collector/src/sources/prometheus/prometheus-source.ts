@@ -2,12 +2,12 @@ import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { createNoopMeter, type Counter, type Meter } from '@opentelemetry/api';
-import type { MetricSource, Sample, ScrapeResult } from '../types.js';
+import type { HistogramSample, MetricSource, Sample, ScrapeResult } from '../types.js';
 import type { DropReport } from '../../batch/drops.js';
 import { CollectorError, type CollectorErrorCode } from '../../errors.js';
 import { silentLog, type MetricsLog } from '../../self/log.js';
 import { ExpositionParser } from './exposition-parser.js';
-import { FamilyCollector, type ScrapedPoint } from './families.js';
+import { explicitHistogram, FamilyCollector, type ScrapedHistogram, type ScrapedPoint } from './families.js';
 import { httpScrape } from './http-scrape.js';
 import { resolvePrometheusSourceOptions, type PrometheusSourceOptions } from './options.js';
 import { discoverTargets, type ListedContainer, type Target } from './targets.js';
@@ -19,7 +19,7 @@ export interface PrometheusSourceDeps {
    * Where each finished target scrape goes (the downsampler), under a source name of the target's
    * own: a target that fails or vanishes leaves gaps in its own series only.
    */
-  sink: (source: string, result: Pick<ScrapeResult, 'samples'>) => void;
+  sink: (source: string, result: Pick<ScrapeResult, 'samples' | 'histograms'>) => void;
   /** The containers the Docker source listed last (label discovery); none without it. */
   containers?: () => readonly ListedContainer[];
   report?: DropReport;
@@ -32,6 +32,8 @@ interface TargetState {
   inFlight: Promise<void> | undefined;
   /** The code of the last failure, so that a target failing every scrape logs once, not every time. */
   lastCode: CollectorErrorCode | 'ok' | undefined;
+  /** The target's own timestamps of its points at the last successful scrape, by series. */
+  times: ReadonlyMap<string, number>;
 }
 
 const STAGE = 'sources.prometheus';
@@ -140,7 +142,8 @@ export class PrometheusSource implements MetricSource {
       });
     }
     for (const t of d.targets)
-      if (!this.states.has(t.key)) this.states.set(t.key, { target: t, inFlight: undefined, lastCode: undefined });
+      if (!this.states.has(t.key))
+        this.states.set(t.key, { target: t, inFlight: undefined, lastCode: undefined, times: new Map() });
   }
 
   private enqueue(job: () => Promise<void>): Promise<void> {
@@ -169,11 +172,13 @@ export class PrometheusSource implements MetricSource {
     const families = new FamilyCollector(
       { maxSeries: o.maxSeries, maxLabels: o.maxLabels, maxLabelValueLength: o.maxLabelValueLength },
       ['instance', t.instance, 'job', t.job],
+      st.times,
     );
     let parser: ExpositionParser | undefined;
     const started = performance.now();
     let up = 0;
     const samples: Sample[] = [];
+    const histograms: HistogramSample[] = [];
     try {
       const r = await httpScrape(
         t.url,
@@ -184,7 +189,9 @@ export class PrometheusSource implements MetricSource {
       if (parser && !parser.complete)
         throw new CollectorError('ET_ERR_PROM_TRUNCATED', `${t.url.href}: OpenMetrics body without # EOF`);
       for (const p of families.points) samples.push(toSample(t, p, tick));
+      for (const h of families.finish()) histograms.push(toHistogramSample(t, h, tick));
       up = 1;
+      st.times = families.times;
       this.ok(st, families);
     } catch (err) {
       if (this.abort.signal.aborted) return;
@@ -197,8 +204,8 @@ export class PrometheusSource implements MetricSource {
       toSample(t, { metric: 'up', labels: own, value: up, kind: 'gauge' }, tick),
       toSample(t, { metric: 'scrape_duration_seconds', labels: own, value: seconds, kind: 'gauge' }, tick),
     );
-    this.samplesCounter.add(samples.length - 2);
-    if (this.states.has(t.key)) this.deps.sink(sourceName(t), { samples });
+    this.samplesCounter.add(samples.length - 2 + histograms.length);
+    if (this.states.has(t.key)) this.deps.sink(sourceName(t), { samples, histograms });
   }
 
   private ok(st: TargetState, families: FamilyCollector): void {
@@ -252,7 +259,23 @@ function sourceName(t: Target): string {
 
 /** `p.labels` are the series' whole attribute set (the target's own included), sorted by name. */
 function toSample(t: Target, p: ScrapedPoint, ts: number): Sample {
+  return { container: t.container, metric: p.metric, value: p.value, ts, kind: p.kind, attrs: toAttrs(p.labels) };
+}
+
+/** A classic histogram's buckets go into the window's sketch (its `_sum` and `_count` are also rates). */
+function toHistogramSample(t: Target, h: ScrapedHistogram, ts: number): HistogramSample {
+  return {
+    container: t.container,
+    metric: h.metric,
+    ts,
+    attrs: toAttrs(h.labels),
+    temporality: 'cumulative',
+    histogram: explicitHistogram(h),
+  };
+}
+
+function toAttrs(labels: readonly string[]): Record<string, string> {
   const attrs: Record<string, string> = {};
-  for (let i = 0; i < p.labels.length; i += 2) attrs[p.labels[i] as string] = p.labels[i + 1] as string;
-  return { container: t.container, metric: p.metric, value: p.value, ts, kind: p.kind, attrs };
+  for (let i = 0; i < labels.length; i += 2) attrs[labels[i] as string] = labels[i + 1] as string;
+  return attrs;
 }

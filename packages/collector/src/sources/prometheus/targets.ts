@@ -46,9 +46,19 @@ export function discoverTargets(
   const targets: Target[] = [];
   const invalid: string[] = [];
   const keys = new Set<string>();
+  /** container, job and instance: what tells one target's series from another's. */
+  const identities = new Map<string, string>();
   const add = (t: Target) => {
     if (keys.has(t.key)) return;
+    const identity = `${t.container}\u0000${t.job}\u0000${t.instance}`;
+    const first = identities.get(identity);
+    if (first !== undefined) {
+      // Its series would be the other target's (same attributes): both would write one series.
+      invalid.push(`target ${t.url.href}: same container, job and instance as ${first}; give it a job of its own`);
+      return;
+    }
     keys.add(t.key);
+    identities.set(identity, t.url.href);
     targets.push(t);
   };
   const interval = (ms: number | undefined) => ms || o.intervalMs || scrapeIntervalMs;
