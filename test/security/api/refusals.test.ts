@@ -6,7 +6,7 @@
  *   overflow the stack while the audit row was written);
  * - a pull for a node never heard of is 404 ET_ERR_NODE_UNKNOWN; for a node that said it keeps no
  *   log store, or reads other command versions, 409 ET_ERR_PULL_UNSUPPORTED;
- * - queued pulls are capped per node and per token: 429 ET_ERR_TOO_MANY_PULLS;
+ * - queued pulls are capped per node and per token, across ingesters: 429 ET_ERR_TOO_MANY_PULLS;
  * - /readyz stays public, says nothing of ClickHouse's errors and runs its probe once per few
  *   seconds whatever the number of calls.
  */
@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeStatus, nodeCapabilities, topics, type NodeCapabilities } from '@edge-telemetry/protocol';
 import { TABLES } from '@edge-telemetry/ingester';
 import { haveMosquitto } from '../../support/mosquitto.js';
-import { startStack, type Stack } from '../../support/stack.js';
+import { ADMIN_TOKEN, startStack, type Stack } from '../../support/stack.js';
 import { waitFor } from '../../support/wait.js';
 import type { StorageConnection } from '@edge-telemetry/ingester';
 
@@ -170,6 +170,32 @@ describe.runIf(haveMosquitto())('API refusals with their codes (issue 16, low fi
     const r = await pull('gw-cap-3', { since: '1h' });
     expect([r.status, r.body.code]).toEqual([429, 'ET_ERR_TOO_MANY_PULLS']);
     expect(r.body.message).toMatch(/this token/);
+    // Another ingester on the same ClickHouse counts the pulls this one accepted (et_log_pulls):
+    // this token's five, and gw-cap-0's three asked for with another token.
+    const second = await s.addIngester({ mqtt: { clientId: 'refusals-ingester-2' } });
+    const created = await s.call('/api/v1/tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'second engineer', role: 'engineer' }),
+    });
+    const other = ((await created.json()) as { token: string }).token;
+    const viaSecond = await Promise.all(
+      [
+        ['gw-cap-3', ADMIN_TOKEN],
+        ['gw-cap-0', other],
+      ].map(async ([n, token]) => {
+        const res = await fetch(`${second.api}/api/v1/nodes/${n}/log-pulls`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ since: '1h' }),
+        });
+        return [n, res.status, ((await res.json()) as { message?: string }).message];
+      }),
+    );
+    expect(viaSecond).toEqual([
+      ['gw-cap-3', 429, expect.stringMatching(/this token/)],
+      ['gw-cap-0', 429, expect.stringMatching(/for gw-cap-0/)],
+    ]);
   });
 
   it('keeps /readyz public and cheap: no token, no error text, one ClickHouse probe for many calls', async () => {
