@@ -20,6 +20,8 @@ import { HostSource } from './sources/host/host-source.js';
 import { CgroupSource } from './sources/cgroup/cgroup-source.js';
 import { DockerSource } from './sources/docker/docker-source.js';
 import { PrometheusSource } from './sources/prometheus/prometheus-source.js';
+import { startOtlpReceiver, type OtlpReceiver } from './sources/otlp/otlp-receiver.js';
+import { SpanSummarizer } from './transforms/spans/span-summarizer.js';
 import { LogFileSource } from './sources/logfiles/log-file-source.js';
 import { demoFleet } from './sources/demo/fleet-profile.js';
 import { createDemoMetricSource, type DemoSeries } from './sources/demo/demo-metric-source.js';
@@ -60,6 +62,8 @@ export interface RunningCollector {
   httpUrl: string | undefined;
   /** Remote configuration: applies `config` commands, says their state in the status. */
   remoteConfig: ConfigAgent;
+  /** The OTLP/HTTP receiver's base URL, when sources.otlp is enabled. */
+  otlpUrl: string | undefined;
   /**
    * Stops every part. With `seal: true` ("seal the current window, then stop") the sources stop
    * first, the partial window is sealed into the outbox, and acks for what is queued are awaited
@@ -260,6 +264,12 @@ export async function buildCollector(
     return { batches: s.queueBatches, bytes: s.queueBytes };
   });
 
+  const spans = new SpanSummarizer(config.spans, {
+    sketches: ddSketchOps,
+    report: drops,
+    significantDigits: config.downsample.significantDigits,
+  });
+
   // Under budget pressure metrics go at the first configured tier, or at five windows.
   const tierMs = config.downsample.tiersMs[0] ?? 5 * config.downsample.windowMs;
   const collector = createCollector({
@@ -274,6 +284,7 @@ export async function buildCollector(
     downsampler,
     tiers: { tierMs, roller: new TierRoller([tierMs], ddSketchOps) },
     logs,
+    spans,
     uplink,
     drops,
     process: createProcessUsage(shared.processProbe),
@@ -282,7 +293,31 @@ export async function buildCollector(
   });
 
   let httpServer: HttpServer | undefined;
+  let otlp: OtlpReceiver | undefined;
   try {
+    const o = config.sources.otlp;
+    otlp = !o.enabled
+      ? undefined
+      : await startOtlpReceiver(o, {
+          sinks: {
+            metrics: (samples, histograms) =>
+              downsampler.ingest(
+                'otlp',
+                { samples, histograms },
+                { gaps: false, ordered: true, maxSeries: o.maxSeries },
+              ),
+            log: (line) => logs.push(line),
+            span: (s) => spans.add(s),
+          },
+          containerOf: (id) => {
+            for (const c of containers.values())
+              if (c.id === id || (id.length >= 12 && c.id.startsWith(id))) return c.name;
+            return undefined;
+          },
+          report: drops,
+          meter: selfHealth.meter,
+          now: Date.now,
+        });
     httpServer =
       prometheus === undefined
         ? undefined
@@ -296,6 +331,7 @@ export async function buildCollector(
   } catch (err) {
     // The port is taken (or the address wrong): close what is open, so the caller can report and exit.
     remoteConfig.close();
+    await otlp?.close();
     pull?.close();
     await collector.stop();
     await uplink.close();
@@ -312,8 +348,11 @@ export async function buildCollector(
     pull,
     httpUrl: httpServer?.url,
     remoteConfig,
+    otlpUrl: otlp?.url,
     stop: async (options = {}) => {
       remoteConfig.close();
+      // First, so that no request is taken after the seal.
+      await otlp?.close();
       pull?.close();
       await collector.stop(options);
       if (options.seal) await awaitAcks(uplink, options.ackWaitMs ?? 5000);

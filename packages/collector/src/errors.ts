@@ -28,6 +28,15 @@ export const CollectorErrorCodes = {
   ET_ERR_PROM_BAD_LINES: "lines of a Prometheus target's body were not valid exposition format and were skipped",
   ET_ERR_PROM_LIMIT: "a Prometheus target's series went over maxSeries or its label limits; the excess was dropped",
   ET_ERR_PROM_TARGET: 'a Prometheus target (static or from container labels) is not a valid URL',
+  ET_ERR_OTLP_LISTEN: 'the OTLP/HTTP receiver could not listen on sources.otlp.host:port',
+  ET_ERR_OTLP_CONTENT_TYPE: 'an OTLP request is neither application/x-protobuf nor application/json',
+  ET_ERR_OTLP_ENCODING: 'an OTLP request has a content-encoding other than gzip or identity, or its gzip is corrupt',
+  ET_ERR_OTLP_TOO_LARGE: 'an OTLP request is larger than maxRequestBytes (as sent) or maxDecodedBytes (inflated)',
+  ET_ERR_OTLP_MALFORMED: 'an OTLP request body is not a valid ExportServiceRequest in its content type',
+  ET_ERR_OTLP_BUSY: 'the OTLP receiver is over its item rate or its in-flight bytes: retry after Retry-After',
+  ET_ERR_OTLP_INTERNAL:
+    'the OTLP receiver failed on a request it decoded (a bug: the request is answered 500, counted, and the receiver goes on)',
+  ET_ERR_OTLP_NOT_FOUND: 'an OTLP request to a path other than POST /v1/metrics, /v1/logs or /v1/traces',
   // log pipeline, log files, full-log store
   ET_ERR_LOG_PATTERN: 'a configured regular expression does not compile',
   ET_ERR_STORE_CLOSED: 'the log store is closed',

@@ -9,6 +9,8 @@ import { HostSourceOptionsSchema } from '../sources/host/options.js';
 import { CgroupSourceOptionsSchema } from '../sources/cgroup/options.js';
 import { DockerSourceOptionsSchema } from '../sources/docker/options.js';
 import { PrometheusSourceOptionsSchema } from '../sources/prometheus/options.js';
+import { OtlpReceiverOptionsSchema } from '../sources/otlp/options.js';
+import { SpanSummaryOptionsSchema } from '../transforms/spans/options.js';
 import { LogFileSourceOptionsSchema } from '../sources/logfiles/options.js';
 import { LogPipelineOptionsSchema } from '../transforms/logs/options.js';
 import { LogStoreOptionsSchema } from '../store/options.js';
@@ -76,6 +78,12 @@ export const CollectorConfigSchema = Type.Object({
       [],
       'Prometheus scrape source (static targets and containers labelled prometheus.io/scrape)',
     ),
+    otlp: stage(
+      OtlpReceiverOptionsSchema,
+      false,
+      [],
+      "OTLP/HTTP receiver (applications' metrics, logs and traces, protobuf or JSON)",
+    ),
     logFiles: stage(LogFileSourceOptionsSchema, false, ['checkpointPath'], 'json-file and CRI log file source'),
     demo: Type.Object({
       containers: Type.Integer({
@@ -87,6 +95,7 @@ export const CollectorConfigSchema = Type.Object({
     }),
   }),
   logs: LogPipelineOptionsSchema,
+  spans: SpanSummaryOptionsSchema,
   store: stage(LogStoreOptionsSchema, true, ['dir'], 'local full-log store'),
   uplink: Type.Object({
     mqtt: MqttOptionsSchema,

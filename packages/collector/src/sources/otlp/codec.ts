@@ -1,0 +1,114 @@
+/**
+ * OTLP request decoding and response encoding with protobufjs over the official
+ * opentelemetry-proto definitions kept in `proto/` (see proto/README.md for their version). No
+ * hand-written wire decoding: protobuf bodies are decoded by the library's reflection, JSON bodies
+ * (OTLP/JSON: lowerCamelCase keys, 64-bit integers as strings, trace and span ids as hex) are
+ * parsed as JSON and read by the same mapping, which accepts both shapes.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+
+export type OtlpSignal = 'metrics' | 'logs' | 'traces';
+export type OtlpFormat = 'protobuf' | 'json';
+
+/** Where the .proto files are, from src/ or dist/ alike (both are two levels below the package). */
+const PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../proto');
+
+const SERVICES: Record<OtlpSignal, { file: string; pkg: string; name: string; rejected: string }> = {
+  metrics: {
+    file: 'opentelemetry/proto/collector/metrics/v1/metrics_service.proto',
+    pkg: 'opentelemetry.proto.collector.metrics.v1',
+    name: 'Metrics',
+    rejected: 'rejected_data_points',
+  },
+  logs: {
+    file: 'opentelemetry/proto/collector/logs/v1/logs_service.proto',
+    pkg: 'opentelemetry.proto.collector.logs.v1',
+    name: 'Logs',
+    rejected: 'rejected_log_records',
+  },
+  traces: {
+    file: 'opentelemetry/proto/collector/trace/v1/trace_service.proto',
+    pkg: 'opentelemetry.proto.collector.trace.v1',
+    name: 'Trace',
+    rejected: 'rejected_spans',
+  },
+};
+
+export class OtlpMalformedError extends Error {}
+
+export interface OtlpCodec {
+  /** The request as a message object (protobuf) or plain object (JSON); throws OtlpMalformedError. */
+  decode(signal: OtlpSignal, body: Buffer, format: OtlpFormat): unknown;
+  /** Export*ServiceResponse, with partial_success when something was rejected. */
+  response(signal: OtlpSignal, format: OtlpFormat, rejected: number, message: string): Buffer;
+  /** google.rpc.Status for an error answer. */
+  status(format: OtlpFormat, code: number, message: string): Buffer;
+}
+
+export function createOtlpCodec(protoDir = PROTO_DIR): OtlpCodec {
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => path.join(protoDir, target);
+  root.loadSync(Object.values(SERVICES).map((s) => s.file));
+  // The definitions kept (see proto/README.md) predate partial success: its two fields are added here with the numbers the specification gives them, so an
+  // answer carries it in protobuf as in JSON.
+  for (const s of Object.values(SERVICES)) {
+    const ns = root.lookup(s.pkg) as protobuf.Namespace;
+    const partial = new protobuf.Type(`Export${s.name}PartialSuccess`)
+      .add(new protobuf.Field(s.rejected, 1, 'int64'))
+      .add(new protobuf.Field('error_message', 2, 'string'));
+    ns.add(partial);
+    ns.lookupType(`Export${s.name}ServiceResponse`).add(new protobuf.Field('partial_success', 1, partial.name));
+  }
+  const status = new protobuf.Type('Status')
+    .add(new protobuf.Field('code', 1, 'int32'))
+    .add(new protobuf.Field('message', 2, 'string'));
+  root.define('google.rpc').add(status);
+  root.resolveAll();
+  const request = (s: OtlpSignal) => root.lookupType(`${SERVICES[s].pkg}.Export${SERVICES[s].name}ServiceRequest`);
+  const responseType = (s: OtlpSignal) =>
+    root.lookupType(`${SERVICES[s].pkg}.Export${SERVICES[s].name}ServiceResponse`);
+  const types = {
+    metrics: { req: request('metrics'), res: responseType('metrics') },
+    logs: { req: request('logs'), res: responseType('logs') },
+    traces: { req: request('traces'), res: responseType('traces') },
+  };
+  const camel = (s: string) => s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+  return {
+    decode(signal, body, format) {
+      if (format === 'protobuf') {
+        try {
+          return types[signal].req.decode(body);
+        } catch (err) {
+          throw new OtlpMalformedError(
+            `not a protobuf Export${SERVICES[signal].name}ServiceRequest: ${(err as Error).message}`,
+          );
+        }
+      }
+      let v: unknown;
+      try {
+        v = JSON.parse(body.toString('utf8'));
+      } catch (err) {
+        throw new OtlpMalformedError(`not JSON: ${(err as Error).message}`);
+      }
+      if (v === null || typeof v !== 'object' || Array.isArray(v))
+        throw new OtlpMalformedError(`not a JSON Export${SERVICES[signal].name}ServiceRequest object`);
+      return v;
+    },
+    response(signal, format, rejected, message) {
+      const partial =
+        rejected > 0 || message !== ''
+          ? { partialSuccess: { [camel(SERVICES[signal].rejected)]: rejected, errorMessage: message } }
+          : {};
+      if (format === 'json') return Buffer.from(JSON.stringify(partial));
+      const t = types[signal].res;
+      return Buffer.from(t.encode(t.fromObject(partial)).finish());
+    },
+    status(format, code, message) {
+      if (format === 'json') return Buffer.from(JSON.stringify({ code, message }));
+      return Buffer.from(status.encode(status.fromObject({ code, message })).finish());
+    },
+  };
+}

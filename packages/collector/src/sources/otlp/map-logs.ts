@@ -1,0 +1,97 @@
+/**
+ * OTLP log records into the container log pipeline's lines (pure): each record becomes one JSON
+ * line (`time`, `level` from the severity, `msg` from the body, the record's attributes, its
+ * trace and span ids, the service), which the pipeline's JSON parser reads like any structured
+ * container log, so OTLP logs get the same redaction, templates, verbatim WARN+ within caps and
+ * full-log store as container logs.
+ */
+import type { DropReport } from '../../batch/drops.js';
+import type { RawLogLine } from '../types.js';
+import type { OtlpReceiverOptions } from './options.js';
+import { readResource, type ResourceDeps } from './resource.js';
+import {
+  attributes,
+  idHex,
+  nanosToMs,
+  num,
+  valueString,
+  type AnyValue,
+  type KeyValue,
+  type NumLike,
+  type Resource,
+} from './values.js';
+
+interface LogRecord {
+  timeUnixNano?: NumLike;
+  observedTimeUnixNano?: NumLike;
+  severityNumber?: NumLike | string;
+  severityText?: string | null;
+  body?: AnyValue | null;
+  attributes?: KeyValue[] | null;
+  traceId?: Uint8Array | number[] | string | null;
+  spanId?: Uint8Array | number[] | string | null;
+}
+export interface LogsRequest {
+  resourceLogs?: { resource?: Resource | null; scopeLogs?: { logRecords?: LogRecord[] | null }[] | null }[] | null;
+}
+
+export interface MappedLogs {
+  lines: RawLogLine[];
+  rejected: number;
+  message: string;
+}
+
+/** SeverityNumber ranges (1-4 TRACE ... 21-24 FATAL) to the pipeline's level names. */
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+export function levelOf(severityNumber: number, severityText: string): string {
+  if (severityNumber >= 1 && severityNumber <= 24) return LEVELS[Math.floor((severityNumber - 1) / 4)] as string;
+  return severityText !== '' ? severityText : 'info';
+}
+
+export function countLogRecords(req: LogsRequest): number {
+  let n = 0;
+  for (const rl of req.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) n += sl.logRecords?.length ?? 0;
+  return n;
+}
+
+const SEVERITY_NAMES: Record<string, number> = Object.fromEntries(
+  ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].map((n, i) => [`SEVERITY_NUMBER_${n}`, i * 4 + 1]),
+);
+
+export function mapLogs(
+  req: LogsRequest,
+  ctx: {
+    options: Pick<OtlpReceiverOptions, 'resourceAttributes'>;
+    deps: ResourceDeps;
+    report: DropReport;
+    now: number;
+  },
+): MappedLogs {
+  const out: MappedLogs = { lines: [], rejected: 0, message: '' };
+  for (const rl of req.resourceLogs ?? []) {
+    const res = readResource(rl.resource, ctx.options, ctx.deps);
+    for (const sl of rl.scopeLogs ?? [])
+      for (const r of sl.logRecords ?? []) {
+        const ts = nanosToMs(r.timeUnixNano) || nanosToMs(r.observedTimeUnixNano) || ctx.now;
+        const sev =
+          typeof r.severityNumber === 'string' && r.severityNumber in SEVERITY_NAMES
+            ? (SEVERITY_NAMES[r.severityNumber] as number)
+            : num(r.severityNumber as NumLike);
+        const rec: Record<string, string | number> = {
+          ...attributes(r.attributes),
+          time: ts,
+          level: levelOf(sev, typeof r.severityText === 'string' ? r.severityText : ''),
+          msg: valueString(r.body),
+        };
+        if (res.service !== '') rec['service.name'] = res.service;
+        const trace = idHex(r.traceId);
+        if (trace !== '') rec.trace_id = trace;
+        const span = idHex(r.spanId);
+        if (span !== '') rec.span_id = span;
+        const line = JSON.stringify(rec);
+        out.lines.push({ ts: ctx.now, container: res.container, stream: 'stdout', line, rawBytes: line.length });
+      }
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+/**
+ * What a resource says about where its telemetry comes from: the container (by `container.id`
+ * matched against the containers the sources listed, else `k8s.container.name`), the service, and
+ * the resource attributes kept in a metric series' identity. Pure.
+ */
+import type { DropReport } from '../../batch/drops.js';
+import type { OtlpReceiverOptions } from './options.js';
+import { attributes, type Resource } from './values.js';
+
+export interface ResourceContext {
+  container: string;
+  service: string;
+  /** The kept resource attributes (options.resourceAttributes) for the series identity. */
+  identity: Record<string, string>;
+  /** Every resource attribute, for log fields. */
+  all: Record<string, string>;
+}
+
+export interface ResourceDeps {
+  /** The container name of a container id (full or the 12-digit short form), when the sources know it. */
+  containerOf(id: string): string | undefined;
+}
+
+export function readResource(
+  r: Resource | null | undefined,
+  o: Pick<OtlpReceiverOptions, 'resourceAttributes'>,
+  deps: ResourceDeps,
+): ResourceContext {
+  const all = attributes(r?.attributes);
+  const id = all['container.id'];
+  const container = (id !== undefined ? deps.containerOf(id) : undefined) ?? all['k8s.container.name'] ?? '';
+  const identity: Record<string, string> = {};
+  for (const k of o.resourceAttributes) if (all[k] !== undefined) identity[k] = all[k];
+  return { container, service: all['service.name'] ?? '', identity, all };
+}
+
+/**
+ * A series' attributes: the kept resource attributes and the point's own, within the count and
+ * length caps (keys taken in sorted order, so the same point always keeps the same ones).
+ */
+export function seriesAttributes(
+  res: ResourceContext,
+  point: Record<string, string>,
+  o: Pick<OtlpReceiverOptions, 'maxAttributes' | 'maxAttributeLength'>,
+  report: DropReport,
+): Record<string, string> {
+  const merged: Record<string, string> = { ...res.identity, ...point };
+  const keys = Object.keys(merged);
+  if (keys.length <= o.maxAttributes && keys.every((k) => (merged[k] as string).length <= o.maxAttributeLength))
+    return merged;
+  keys.sort();
+  if (keys.length > o.maxAttributes)
+    report.drop(
+      { stage: 'otlp.attributes', reason: 'too_many', container: res.container },
+      keys.length - o.maxAttributes,
+    );
+  const out: Record<string, string> = {};
+  for (const k of keys.slice(0, o.maxAttributes)) out[k] = (merged[k] as string).slice(0, o.maxAttributeLength);
+  return out;
+}

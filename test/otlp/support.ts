@@ -1,0 +1,84 @@
+/** A real OTLP receiver feeding the collector's real stages (downsampler, log pipeline, span summarizer), for the OTLP tests. */
+import type { DropCount } from '@edge-telemetry/protocol';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type DataPoint,
+} from '@opentelemetry/sdk-metrics';
+import { Downsampler } from '../../packages/collector/src/transforms/downsample/downsampler.js';
+import { ddSketchOps } from '../../packages/collector/src/transforms/downsample/ddsketch-ops.js';
+import { LogPipeline } from '../../packages/collector/src/transforms/logs/pipeline.js';
+import { logPipelineOptions } from '../../packages/collector/src/transforms/logs/options.js';
+import { SpanSummarizer } from '../../packages/collector/src/transforms/spans/span-summarizer.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../../packages/collector/src/sources/otlp/otlp-receiver.js';
+import {
+  resolveOtlpReceiverOptions,
+  type OtlpReceiverOptions,
+} from '../../packages/collector/src/sources/otlp/options.js';
+
+export interface Rig {
+  receiver: OtlpReceiver;
+  downsampler: Downsampler;
+  logs: LogPipeline;
+  spans: SpanSummarizer;
+  drops: DropCount[];
+  /** The receiver's own counter `collector.otlp.requests` for one HTTP status, as its /metrics would show it. */
+  requests(status: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startRig(options: Partial<OtlpReceiverOptions> = {}, maxSeries = 10_000): Promise<Rig> {
+  const drops: DropCount[] = [];
+  const report = {
+    drop: (d: Omit<DropCount, 'count'>, count = 1) => {
+      const cur = drops.find((x) => x.stage === d.stage && x.reason === d.reason && x.container === d.container);
+      if (cur) cur.count += count;
+      else drops.push({ ...d, count });
+    },
+  };
+  const o = resolveOtlpReceiverOptions({ port: 0, ...options });
+  const downsampler = new Downsampler(
+    { windowMs: 60_000, significantDigits: 0, maxSeries },
+    { sketches: ddSketchOps, report },
+  );
+  const logs = new LogPipeline(logPipelineOptions({}), { now: Date.now, report });
+  const spans = new SpanSummarizer({}, { sketches: ddSketchOps, report, significantDigits: 0 });
+  const own = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter: own, exportIntervalMillis: 3_600_000 });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const receiver = await startOtlpReceiver(o, {
+    sinks: {
+      metrics: (samples, histograms) =>
+        downsampler.ingest('otlp', { samples, histograms }, { gaps: false, ordered: true, maxSeries: o.maxSeries }),
+      log: (line) => logs.push(line),
+      span: (s) => spans.add(s),
+    },
+    containerOf: (id) => (id.startsWith('abc123') ? 'shop' : undefined),
+    report,
+    meter: meterProvider.getMeter('test'),
+    now: Date.now,
+  });
+  return {
+    receiver,
+    downsampler,
+    logs,
+    spans,
+    drops,
+    requests: async (status) => {
+      own.reset();
+      await reader.forceFlush();
+      const points = own
+        .getMetrics()
+        .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+        .filter((m) => m.descriptor.name === 'collector.otlp.requests')
+        .flatMap((m) => m.dataPoints as DataPoint<number>[]);
+      return points.filter((p) => p.attributes.status === String(status)).reduce((n, p) => n + p.value, 0);
+    },
+    close: async () => {
+      await receiver.close();
+      await meterProvider.shutdown();
+    },
+  };
+}
