@@ -3,9 +3,11 @@
  * Prometheus server run on loopback; the Docker replay engine lists two containers whose
  * `prometheus.io/*` labels point at them; the real collector bin finds them through label
  * discovery, scrapes them, and its summaries travel through Mosquitto into the ingester on embedded
- * ClickHouse and back out of the API. A counter moved by a known step shows as exactly that
- * increase in the rates; a container that goes away leaves its series stale; a hostile static
- * target (100,000 series, an endless body, a slow one) costs counted drops and `up 0`, not memory.
+ * ClickHouse and back out of the API, each series with its target (instance, job) as the node page
+ * labels it. A counter moved by a known step shows as exactly that increase in the rates; the
+ * server's latency histogram arrives with quantiles; a container that goes away leaves its series
+ * stale; hostile static targets (100,000 series, an endless body, a stalled one, NaN/Inf,
+ * duplicates, timestamps going back) cost counted drops and `up 0`, not memory.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
@@ -34,6 +36,9 @@ import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
 const NODE = 'prom-scrape-gw';
+/** The node page's module (browser JavaScript, outside the type-checked tree): how it labels a chart's line. */
+const NODE_PAGE = new URL('../../packages/ingester/ui-assets/js/node.js', import.meta.url).href;
+type SeriesLabel = (s: { container: string; attrs?: Record<string, string> }) => string;
 const SCRAPE_MS = 500;
 const WINDOW_MS = 2000;
 const COUNTER = 'edge_test_jobs_total';
@@ -212,6 +217,9 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
           const [s] = await allSeries(container, 'up');
           const port = container === 'prometheus' ? promServer.port : nodeExporter.port;
           expect(s?.attrs).toEqual({ instance: `127.0.0.1:${port}`, job: 'docker' });
+          // The node page names the chart's line by container and target.
+          const { seriesLabel } = (await import(NODE_PAGE)) as { seriesLabel: SeriesLabel };
+          expect(s && seriesLabel(s)).toBe(`${container} · instance=127.0.0.1:${port} · job=docker`);
         }
         // A gauge of the node exporter and the Prometheus server's own summary parts (Go GC pauses).
         expect((await series('node-exporter', 'node_memory_MemTotal_bytes')).some((p) => p.max === os.totalmem())).toBe(
