@@ -22,6 +22,8 @@ import { createApiAuth, type ApiAuth } from './auth/api-auth.js';
 import { createDeadLetterSink } from './writer/dead-letters.js';
 import { createNodeQuotas, type NodeQuotas } from './quotas/node-quotas.js';
 import { createNodeRegistry } from './nodes/registry.js';
+import { createConfigDocuments } from './fleet/documents.js';
+import { createFleetConfig } from './fleet/service.js';
 
 export interface IngesterDeps {
   /** A shared client; without one the ingester opens (and later closes) its own from config.clickhouse. */
@@ -85,11 +87,24 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     options: pullCoordinatorOptions(deps.pull),
     publish: consumer.publish,
   });
+  const fleet = createFleetConfig({
+    client,
+    documents: createConfigDocuments({ client }),
+    logger,
+    publish: consumer.publish,
+  });
   const router = createRouter({
     writer,
     deadLetters,
     quotas,
-    nodes,
+    // Statuses also say each node's configuration state (and bring a node back to its latest revision).
+    nodes: {
+      ...nodes,
+      noted: (status, receivedAt) => {
+        nodes.noted(status, receivedAt);
+        fleet.noted(status, receivedAt);
+      },
+    },
     logger,
     ingesterId: config.mqtt.clientId,
     publish: consumer.publish,
@@ -111,6 +126,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     logger,
     auth,
     pulls,
+    fleet,
     quotas,
     writerState: writer.state,
     brokerConnected: consumer.connected,
@@ -140,7 +156,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       // Flush before disconnecting so the acks of what was stored still go out (a keyframe's ack also waits for its body).
       await writer.close();
       await references.drain();
-      await Promise.all([deadLetters.drain(), nodes.drain()]);
+      await Promise.all([deadLetters.drain(), nodes.drain(), fleet.drain()]);
       await consumer.stop();
       await app.close();
       if (ownClient) await client.close();

@@ -42,6 +42,27 @@ export const commands: Command[] = [
     load: async () => (await import('./config-options.js')).runConfigOptions,
   },
   {
+    words: ['config', 'set'],
+    summary:
+      'set a configuration layer and send it to its nodes: <fleet | group label=value | node id> (--file doc.json | --set path=value ...)',
+    load: async () => (await import('./fleet-config.js')).runConfigSet,
+  },
+  {
+    words: ['config', 'get'],
+    summary: 'print a configuration layer in force: <fleet | group label=value | node id> [--json: every version]',
+    load: async () => (await import('./fleet-config.js')).runConfigGet,
+  },
+  {
+    words: ['config', 'status'],
+    summary: "every node's configuration state: applied revision against the one it should run, hash, debug, reason",
+    load: async () => (await import('./fleet-config.js')).runConfigStatus,
+  },
+  {
+    words: ['debug'],
+    summary: "raise one node's log detail for a while: <node> --for 15m [--bytes N] [--level debug] [--container glob]",
+    load: async () => (await import('./fleet-config.js')).runDebug,
+  },
+  {
     words: ['tokens', 'create'],
     summary:
       'create an API token (the secret is printed once): --name <n> --role viewer|engineer|admin [--expires-days N]',

@@ -7,14 +7,9 @@
  */
 import { parseArgs } from 'node:util';
 import type { CommandIo } from './index.js';
-import { apiFetch, apiUrl, type ApiTarget } from '../api/api-client.js';
+import { alignedTable, call, COMMON, guarded, target, type Env, type Target } from './api-command.js';
 
 const ROLES = ['viewer', 'engineer', 'admin'];
-const COMMON = {
-  url: { type: 'string' },
-  token: { type: 'string' },
-  json: { type: 'boolean', default: false },
-} as const;
 
 export interface TokenInfo {
   id: string;
@@ -25,20 +20,6 @@ export interface TokenInfo {
   expiresAt?: string;
   revokedAt?: string;
   revokedBy?: string;
-}
-
-interface Target extends ApiTarget {
-  json: boolean;
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function target(values: { url?: string; token?: string; json?: boolean }, env: Env): Target {
-  return {
-    url: apiUrl(values.url, env),
-    token: values.token ?? env.EDGE_TELEMETRY_TOKEN ?? env.EDGE_TELEMETRY_ADMIN_TOKEN,
-    json: values.json ?? false,
-  };
 }
 
 export function parseCreateArgs(
@@ -71,44 +52,13 @@ export function parseListArgs(argv: string[], env: Env): Target {
   return target(parseArgs({ args: argv, options: COMMON }).values, env);
 }
 
-/** The API's answer as JSON. */
-async function call<T>(t: Target, method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit =
-    body === undefined
-      ? { method }
-      : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-  return (await (await apiFetch(t, path, init)).json()) as T;
-}
-
 /** One line per token, aligned; secrets are never part of a listing. */
 export function formatTokenTable(tokens: TokenInfo[]): string {
   const rows = [
     ['ID', 'ROLE', 'NAME', 'CREATED', 'EXPIRES', 'REVOKED'],
     ...tokens.map((t) => [t.id, t.role, t.name, t.createdAt, t.expiresAt ?? '-', t.revokedAt ?? '-']),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
-}
-
-async function guarded(io: CommandIo, usage: string, run: () => Promise<void>): Promise<number> {
-  try {
-    await run();
-    return 0;
-  } catch (err) {
-    const message = (err as Error).message;
-    const bad = !/^(HTTP|ET_ERR_)/.test(message);
-    io.stderr.write(`${message}\n${bad ? usage : ''}`);
-    return bad ? 2 : 1;
-  }
+  return alignedTable(rows);
 }
 
 const USAGE =

@@ -21,6 +21,8 @@ import { logPullRoutes } from './routes/log-pulls.js';
 import { probeRoutes, type ProbeRouteDeps } from './routes/probes.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { fleetConfigRoutes } from './routes/fleet-config.js';
+import type { FleetConfig } from '../fleet/service.js';
 
 export interface ApiDeps extends ProbeRouteDeps {
   client: ClickHouseClient;
@@ -30,6 +32,8 @@ export interface ApiDeps extends ProbeRouteDeps {
   quotas?: Pick<NodeQuotas, 'drops'>;
   /** The log-pull coordinator; without it the log-pull routes are not served. */
   pulls?: PullCoordinator;
+  /** Fleet control; without it the configuration routes are not served. */
+  fleet?: FleetConfig;
   onlineWindowS: number;
   now?: () => number;
 }
@@ -81,6 +85,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     now,
   });
   if (deps.pulls) void app.register(logPullRoutes, { coordinator: deps.pulls, now });
+  if (deps.fleet) void app.register(fleetConfigRoutes, { fleet: deps.fleet, audit: auth.audit, now });
   void app.register(tokenRoutes, { store: auth.tokens, audit: auth.audit, now });
   void app.register(auditRoutes, { audit: auth.audit, now });
   void app.register(uiPlugin, {});

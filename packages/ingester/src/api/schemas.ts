@@ -245,3 +245,12 @@ export const FleetResponse = Type.Object({
       'Nodes this ingester dropped messages or dead letters of for their quotas since it started, most first (at most 100).',
   }),
 });
+
+/** The error answers of an authenticated route (the Error schema above). */
+export const ROUTE_ERRORS = {
+  400: { $ref: 'Error#' },
+  401: { $ref: 'Error#' },
+  403: { $ref: 'Error#' },
+  404: { $ref: 'Error#' },
+  503: { $ref: 'Error#' },
+} as const;

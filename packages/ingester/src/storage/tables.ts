@@ -31,6 +31,10 @@ export const TABLES = {
   audit: 'et_pull_audit',
   /** API tokens, hashed (migration 4; auth/token-store.ts). */
   tokens: 'et_api_tokens',
+  /** Fleet configuration documents, every version (migration 12; fleet/documents.ts). */
+  configDocs: 'et_config_docs',
+  /** Each node's configuration state from its status (migration 12; fleet/service.ts). */
+  nodeConfig: 'et_node_config',
   migrations: 'schema_migrations',
 } as const;
 
@@ -145,6 +149,23 @@ export const COLUMNS = {
     'IngesterId',
   ],
   status: ['NodeName', 'State', 'NodeTime', 'ReceivedAt', 'AgentVersion', 'Capabilities'],
+  configDocs: ['Scope', 'Target', 'Rev', 'Doc', 'DocHash', 'Deleted', 'CreatedBy', 'CreatedAt'],
+  nodeConfig: [
+    'NodeName',
+    'Online',
+    'AgentVersion',
+    'Labels',
+    'ConfigVersions',
+    'State',
+    'Rev',
+    'AppliedRev',
+    'DocHash',
+    'EffectiveHash',
+    'Reason',
+    'RestartNeeded',
+    'DebugUntil',
+    'ReportedAt',
+  ],
   deadLetters: [
     'ReceivedAt',
     'Topic',

@@ -14,6 +14,7 @@ import type { PullCoordinator } from '../../pull/coordinator.js';
 import { splitPulledLine } from '../../pull/line-rows.js';
 import { parsePullTime } from '../../pull/filter.js';
 import type { PullRecord } from '../../pull/repository.js';
+import { ROUTE_ERRORS } from '../schemas.js';
 
 export interface LogPullRouteDeps {
   coordinator: PullCoordinator;
@@ -83,13 +84,7 @@ export const PullStatus = Type.Object({
   filter: Type.Object({}, { additionalProperties: true }),
 });
 
-const errors = {
-  400: { $ref: 'Error#' },
-  401: { $ref: 'Error#' },
-  403: { $ref: 'Error#' },
-  404: { $ref: 'Error#' },
-  503: { $ref: 'Error#' },
-};
+const errors = ROUTE_ERRORS;
 /** Pulling and reading a node's raw logs needs the engineer role (auth/access.ts). */
 const engineer = { role: 'engineer' as const };
 const LINES_PER_READ_CHUNKS = 64;

@@ -8,6 +8,7 @@ import { migration0007 } from './0007_capabilities_and_quotas.js';
 import { migration0008 } from './0008_batch_claims.js';
 import { migration0009 } from './0009_pull_owner.js';
 import { migration0010 } from './0010_template_merges.js';
+import { migration0012 } from './0012_fleet_config.js';
 import { migration0011 } from './0011_attributes_and_spans.js';
 import type { Migration } from './types.js';
 
@@ -24,5 +25,6 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0009,
   migration0010,
   migration0011,
+  migration0012,
 ];
 export type { Migration, MigrationContext } from './types.js';

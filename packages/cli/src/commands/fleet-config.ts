@@ -1,0 +1,193 @@
+/**
+ * Fleet control from the command line, through the ingester's API:
+ *
+ *   edge-telemetry config set <fleet | group <label>=<value> | node <id>> (--file doc.json | --set path=value ...)
+ *   edge-telemetry config get <fleet | group <label>=<value> | node <id>>
+ *   edge-telemetry config status
+ *   edge-telemetry debug <node> --for 15m [--bytes N] [--level debug] [--container glob ...]
+ *
+ * `--set logs.defaults.filter.minLevel=debug` sets one option (the value is read as JSON when it
+ * parses, otherwise as text); `--file` holds the options object. Common flags as for `tokens`.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { CommandIo } from './index.js';
+import { alignedTable, call, COMMON, guarded, target, type Env, type Target } from './api-command.js';
+import { parseDuration } from '../simulate/options.js';
+
+const SCOPE_USAGE = 'fleet | group <label>=<value> | node <id>';
+const USAGE = `usage: edge-telemetry config set <${SCOPE_USAGE}> (--file doc.json | --set path=value ...) | config get <${SCOPE_USAGE}> | config status | debug <node> --for 15m [--bytes N] [--level trace|debug|info] [--container glob]...   [--url URL] [--token T] [--json]\n`;
+
+/** The API path of a layer from the words that name it. */
+export function layerPath(words: string[]): string {
+  const [scope, name, ...rest] = words;
+  if (scope === 'fleet' && name === undefined) return '/api/v1/config/fleet';
+  if (scope === 'group' && name !== undefined && rest.length === 0) {
+    const eq = name.indexOf('=');
+    if (eq > 0 && eq < name.length - 1)
+      return `/api/v1/config/groups/${encodeURIComponent(name.slice(0, eq))}/${encodeURIComponent(name.slice(eq + 1))}`;
+  }
+  if (scope === 'node' && name !== undefined && rest.length === 0)
+    return `/api/v1/config/nodes/${encodeURIComponent(name)}`;
+  throw new Error(`name the layer: ${SCOPE_USAGE}`);
+}
+
+/** `a.b.c=value` pairs into one nested object (a value that parses as JSON is that JSON). */
+export function optionsFromSets(sets: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new Error(`--set ${s}: expected path=value`);
+    const keys = s.slice(0, eq).split('.');
+    const raw = s.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // Plain text (a level name, a pattern).
+    }
+    let node = out;
+    for (const k of keys.slice(0, -1)) {
+      const next = node[k];
+      node = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (node[k] = {})) as Record<
+        string,
+        unknown
+      >;
+    }
+    node[keys[keys.length - 1] as string] = value;
+  }
+  return out;
+}
+
+export interface NodeRow {
+  node: string;
+  online: boolean;
+  agentVersion: string;
+  desiredRev: number;
+  inSync: boolean;
+  config?: {
+    state: string;
+    rev: number;
+    appliedRev: number;
+    reason?: string;
+    debugUntil?: number;
+    effectiveHash: string;
+  };
+}
+
+/** One line per node: what it runs against what it should, and why not when it failed. */
+export function formatStatusTable(nodes: NodeRow[]): string {
+  const rows = [
+    ['NODE', 'ONLINE', 'VERSION', 'STATE', 'APPLIED', 'DESIRED', 'IN-SYNC', 'HASH', 'DEBUG-UNTIL', 'REASON'],
+    ...nodes.map((n) => [
+      n.node,
+      n.online ? 'yes' : 'no',
+      n.agentVersion,
+      n.config?.state ?? '-',
+      String(n.config?.appliedRev ?? 0),
+      String(n.desiredRev),
+      n.inSync ? 'yes' : 'no',
+      n.config?.effectiveHash.slice(0, 12) ?? '-',
+      n.config?.debugUntil ? new Date(n.config.debugUntil).toISOString() : '-',
+      n.config?.reason ?? '',
+    ]),
+  ];
+  return alignedTable(rows);
+}
+
+export async function parseSetArgs(
+  argv: string[],
+  env: Env,
+): Promise<Target & { path: string; options: Record<string, unknown> }> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { ...COMMON, file: { type: 'string' }, set: { type: 'string', multiple: true } },
+    allowPositionals: true,
+  });
+  const sets = values.set ?? [];
+  if ((values.file === undefined) === (sets.length === 0)) throw new Error('give either --file or --set path=value');
+  const options =
+    values.file !== undefined
+      ? (JSON.parse(await readFile(values.file, 'utf8')) as Record<string, unknown>)
+      : optionsFromSets(sets);
+  return { ...target(values, env), path: layerPath(positionals), options };
+}
+
+export function parseDebugArgs(argv: string[], env: Env): Target & { node: string; body: Record<string, unknown> } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      ...COMMON,
+      for: { type: 'string' },
+      bytes: { type: 'string' },
+      level: { type: 'string' },
+      container: { type: 'string', multiple: true },
+    },
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) throw new Error('give one node id');
+  const forMs = values.for === undefined ? undefined : parseDuration(values.for);
+  if (forMs === undefined) throw new Error('--for is required, like 15m or 90s');
+  if (values.bytes !== undefined && !/^\d+$/.test(values.bytes)) throw new Error('--bytes must be a number of bytes');
+  return {
+    ...target(values, env),
+    node: positionals[0] as string,
+    body: {
+      forMs,
+      ...(values.bytes !== undefined ? { extraBytes: Number(values.bytes) } : {}),
+      ...(values.level !== undefined ? { level: values.level } : {}),
+      ...(values.container ? { containers: values.container } : {}),
+    },
+  };
+}
+
+interface ChangeView {
+  layer: { scope: string; target: string; rev: number };
+  diff: Array<{ path: string; from?: unknown; to?: unknown }>;
+  sent: number;
+}
+
+const describeChange = (c: ChangeView): string =>
+  `${c.layer.scope}${c.layer.target ? ` ${c.layer.target}` : ''} at revision ${c.layer.rev}, sent to ${c.sent} node(s)\n` +
+  c.diff
+    .map((d) => `  ${d.path}: ${JSON.stringify(d.from) ?? '(unset)'} -> ${JSON.stringify(d.to) ?? '(unset)'}\n`)
+    .join('');
+
+export const runConfigSet = (argv: string[], io: CommandIo): Promise<number> =>
+  guarded(io, USAGE, async () => {
+    const a = await parseSetArgs(argv, process.env);
+    const c = await call<ChangeView>(a, 'PUT', a.path, { options: a.options });
+    io.stdout.write(a.json ? JSON.stringify(c) + '\n' : describeChange(c));
+  });
+
+export const runConfigGet = (argv: string[], io: CommandIo): Promise<number> =>
+  guarded(io, USAGE, async () => {
+    const { values, positionals } = parseArgs({ args: argv, options: COMMON, allowPositionals: true });
+    const a = target(values, process.env);
+    const { versions } = await call<{ versions: unknown[] }>(a, 'GET', layerPath(positionals));
+    io.stdout.write(JSON.stringify(a.json ? versions : (versions[0] ?? null), null, a.json ? undefined : 2) + '\n');
+  });
+
+export const runConfigStatus = (argv: string[], io: CommandIo): Promise<number> =>
+  guarded(io, USAGE, async () => {
+    const a = target(parseArgs({ args: argv, options: COMMON }).values, process.env);
+    const { nodes } = await call<{ nodes: NodeRow[] }>(a, 'GET', '/api/v1/config/status');
+    io.stdout.write(a.json ? JSON.stringify(nodes) + '\n' : formatStatusTable(nodes));
+  });
+
+export const runDebug = (argv: string[], io: CommandIo): Promise<number> =>
+  guarded(io, USAGE, async () => {
+    const a = parseDebugArgs(argv, process.env);
+    const c = await call<ChangeView & { layer: { doc?: { debug?: { until: number } } } }>(
+      a,
+      'POST',
+      `/api/v1/nodes/${encodeURIComponent(a.node)}/debug`,
+      a.body,
+    );
+    const until = c.layer.doc?.debug?.until;
+    io.stdout.write(
+      a.json
+        ? JSON.stringify(c) + '\n'
+        : `debug of ${a.node} at revision ${c.layer.rev}${until ? ` until ${new Date(until).toISOString()}` : ''} (the node ends it by itself)\n`,
+    );
+  });
