@@ -94,6 +94,7 @@ describe.runIf(haveMosquitto())('log-pull follow streams end with their client a
     const t0 = performance.now();
     const code = await proc.stop('SIGTERM');
     const tookMs = performance.now() - t0;
+    process.stdout.write(`SIGTERM with ${FOLLOWS} follows open: exited in ${tookMs.toFixed(0)} ms\n`);
     for (const c of clients) c.abort();
     expect(code).toBe(0);
     expect(tookMs).toBeLessThan(5000);
