@@ -22,6 +22,7 @@ import type * as Accuracy from '../packages/collector/src/transforms/templates/g
 import type * as Header from '../packages/collector/src/transforms/parse/header.js';
 import { syntheticLogs } from './support/synthetic-logs.js';
 import type * as Pipeline from '../packages/collector/src/transforms/logs/pipeline.js';
+import type { LogPipelineWindow } from '../packages/collector/src/transforms/logs/pipeline.js';
 import type * as PipelineOptions from '../packages/collector/src/transforms/logs/options.js';
 import type * as Source from '../packages/collector/src/sources/logfiles/log-file-source.js';
 import type * as SourceOptions from '../packages/collector/src/sources/logfiles/options.js';
@@ -90,7 +91,7 @@ async function buildJsonFiles(
  * RSS of a fresh process that runs the file source and pipeline over the files (or, for the
  * baseline, only loads the same modules), after GC: the pipeline's own steady-state footprint.
  */
-function childRss(root: string, dir: string, work: boolean): Promise<number> {
+function childRss(root: string, work: boolean): Promise<number> {
   const base = pathToFileURL(path.join(here, '../packages/collector/dist')).href;
   const code = `
     const { LogPipeline } = await import('${base}/transforms/logs/pipeline.js');
@@ -98,11 +99,13 @@ function childRss(root: string, dir: string, work: boolean): Promise<number> {
     const { LogFileSource } = await import('${base}/sources/logfiles/log-file-source.js');
     const { logFileSourceOptions } = await import('${base}/sources/logfiles/options.js');
     if (${String(work)}) {
-      let now = 0, end = 0;
-      const p = new LogPipeline(logPipelineOptions(), { now: () => now, report: { drop() {} } });
-      const s = new LogFileSource(logFileSourceOptions({ dockerRoot: ${JSON.stringify(root)}, podsRoot: '', checkpointPath: ${JSON.stringify(path.join(dir, 'rss-checkpoint.json'))}, readFromHead: true }));
-      await s.pollOnce((l) => { now = l.ts; if (end === 0) end = l.ts + 60000; if (l.ts >= end) { p.flush(end - 60000, end); end += 60000; } p.push(l); });
-      p.flush(end - 60000, end);
+      let now = 0;
+      const p = new LogPipeline(logPipelineOptions(), { now: () => now, report: { drop() {} }, windowMs: 60000 });
+      const s = new LogFileSource(logFileSourceOptions({ dockerRoot: ${JSON.stringify(root)}, podsRoot: '', readFromHead: true }));
+      s.start({ push: (l) => { now = l.ts; p.push(l); }, ready: () => { p.seal((c) => s.watermark(c)); return undefined; } });
+      do await s.catchUp(); while (s.backlogBytes() > 0);
+      await s.catchUp();
+      p.sealAll();
       await s.stop();
     }
     globalThis.gc(); globalThis.gc();
@@ -276,34 +279,35 @@ const throughput: BenchCase = {
         }
       });
 
-      let window: Array<ReturnType<InstanceType<typeof LogPipeline>['flush']>> = [];
+      let window: LogPipelineWindow[] = [];
       let lastTs = 0;
-      const pipeline = new LogPipeline(logPipelineOptions(), { now: () => lastTs, report: { drop: () => undefined } });
-      const source = new LogFileSource(
-        logFileSourceOptions({
-          dockerRoot: root,
-          podsRoot: '',
-          checkpointPath: path.join(dir, 'checkpoint.json'),
-          readFromHead: true,
-        }),
-      );
-      let windowEnd = 0;
+      const pipeline = new LogPipeline(logPipelineOptions(), {
+        now: () => lastTs,
+        report: { drop: () => undefined },
+        windowMs: 60_000,
+      });
+      const source = new LogFileSource(logFileSourceOptions({ dockerRoot: root, podsRoot: '', readFromHead: true }));
       let lines = 0;
       const ourCpu = await cpuSeconds(async () => {
-        await source.pollOnce((l: RawLogLine) => {
-          lines++;
-          lastTs = l.ts;
-          if (windowEnd === 0) windowEnd = l.ts - (l.ts % 60_000) + 60_000;
-          if (l.ts >= windowEnd) {
-            window.push(pipeline.flush(windowEnd - 60_000, windowEnd));
-            windowEnd += 60_000;
-          }
-          pipeline.push(l);
+        // Windows are sealed as reading passes their end, as the collector does.
+        source.start({
+          push: (l: RawLogLine) => {
+            lines++;
+            lastTs = l.ts;
+            pipeline.push(l);
+          },
+          ready: () => {
+            window.push(...pipeline.seal((c) => source.watermark(c)));
+            return undefined;
+          },
         });
-        window.push(pipeline.flush(windowEnd - 60_000, windowEnd));
+        do await source.catchUp();
+        while (source.backlogBytes() > 0);
+        await source.catchUp();
+        window.push(...pipeline.sealAll());
       });
       await source.stop();
-      const [rssIdle, rssSteady] = [await childRss(root, dir, false), await childRss(root, dir, true)];
+      const [rssIdle, rssSteady] = [await childRss(root, false), await childRss(root, true)];
 
       // What would go on the uplink: the windows' logs, templates and level metrics, as zstd-3 JSON
       // (the protocol's own codec is measured by the protocol benchmarks).

@@ -105,6 +105,7 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
     now: () => now,
     report: drops,
     describe: (name) => infos.get(name),
+    windowMs: o.windowMs,
   });
   const send = await sender();
   const prevCpu = new Map<string, ReturnType<typeof statsToSamples>['cpu']>();
@@ -140,11 +141,25 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
       windowRaw += rawBytes;
       hour.lines++;
       (hour.fedLevels[step.level] as number)++;
-      logs.push({ ts: step.ts, container: step.container, stream: step.stream, line: step.line, rawBytes });
+      logs.push({
+        ts: step.ts,
+        container: step.container,
+        stream: step.stream,
+        line: step.line,
+        rawBytes,
+        offset: 0,
+        end: 0,
+      });
     } else {
-      // collector.ts sealWindow at full fidelity (degrade level 0: nothing withheld, fine windows).
+      // collector.ts's seal at full fidelity (degrade level 0: nothing withheld, fine windows): the
+      // window is sealed once every line up to its end plus the lateness bound has been read.
       now = step.windowEnd;
-      const out = logs.flush(step.windowStart, step.windowEnd);
+      const sealed = logs.seal(() => step.windowEnd + logs.lateness);
+      const out = {
+        metrics: sealed.flatMap((w) => w.metrics),
+        logs: sealed.flatMap((w) => w.logs),
+        templates: sealed.flatMap((w) => w.templates),
+      };
       for (const m of out.metrics) {
         const level = LOG_LEVEL_NAMES.findIndex((n) => m.metric === `logs.${n}_lines`);
         if (level >= 0) (hour.parsedLevels[level] as number) += m.sum;
@@ -176,7 +191,10 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
       windowRaw = 0;
       lastWindowWire = 0;
       hour.windows.push({ ...draft, epoch: 1, seq: 0 });
-      for (const { draft: d, priorityClass } of splitByPriority(draft)) {
+      const split = splitByPriority(draft);
+      // As the collector appends them: the summaries batch last (it carries the reading cursor).
+      split.push(split.shift() as (typeof split)[number]);
+      for (const { draft: d, priorityClass } of split) {
         const batch: Batch = { ...d, epoch: 1, seq: ++seq };
         const out = send(priorityClass, batch);
         lastWindowWire += out.wire;

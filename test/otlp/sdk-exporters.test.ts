@@ -123,7 +123,8 @@ describe.each(['proto', 'json'] as const)(
       await provider.shutdown();
       expect(recorded).toHaveLength(3);
 
-      const w = rig.logs.flush(Date.now() - 60_000, Date.now() + 1);
+      const sealed = rig.logs.sealAll();
+      const w = { logs: sealed.flatMap((x) => x.logs), metrics: sealed.flatMap((x) => x.metrics) };
       const kept = w.logs.filter((l) => l.container === 'shop');
       expect(kept.map((l) => l.message).sort()).toEqual(
         recorded

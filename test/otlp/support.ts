@@ -43,7 +43,7 @@ export async function startRig(options: Partial<OtlpReceiverOptions> = {}, maxSe
     { windowMs: 60_000, significantDigits: 0, maxSeries },
     { sketches: ddSketchOps, report },
   );
-  const logs = new LogPipeline(logPipelineOptions({}), { now: Date.now, report });
+  const logs = new LogPipeline(logPipelineOptions({}), { now: Date.now, report, windowMs: 60_000 });
   const spans = new SpanSummarizer({}, { sketches: ddSketchOps, report, significantDigits: 0 });
   const own = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
   const reader = new PeriodicExportingMetricReader({ exporter: own, exportIntervalMillis: 3_600_000 });

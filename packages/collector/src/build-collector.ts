@@ -9,6 +9,7 @@ import { DropCounter } from './batch/drops.js';
 import type { LogSource, MetricSource } from './sources/types.js';
 import type { Logger } from './runtime/logger.js';
 import { Mailbox } from './runtime/mailbox.js';
+import { decodeCursor } from './runtime/cursor.js';
 import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
 import { DeltaReader } from './self/delta-reader.js';
@@ -123,7 +124,6 @@ export async function buildCollector(
   const containers = new Map<string, ContainerInfo>();
 
   const metricSources: MetricSource[] = [];
-  const logSources: LogSource[] = [];
   // Built before the sources: a Prometheus target's scrape is handed to it when it ends.
   const downsampler = new Downsampler(config.downsample, { sketches: ddSketchOps, report: drops });
   const { host, cgroup, docker, logFiles, demo } = config.sources;
@@ -148,15 +148,8 @@ export async function buildCollector(
       }),
     );
   }
-  if (logFiles.enabled)
-    logSources.push(
-      new LogFileSource(
-        { ...logFiles, checkpointPath: path.join(config.dataDir, 'log-checkpoints.json') },
-        { report: drops },
-      ),
-    );
-  if (demo.containers > 0) {
-    const fleet = demoFleet(config.node, demo.containers);
+  const fleet = demo.containers > 0 ? demoFleet(config.node, demo.containers) : [];
+  if (fleet.length > 0)
     metricSources.push(
       createDemoMetricSource({
         node: config.node,
@@ -166,8 +159,6 @@ export async function buildCollector(
         onEvent: (e) => events.post(e),
       }),
     );
-    logSources.push(createDemoLogSource({ node: config.node, containers: fleet, pick: shared.demoLogPick }));
-  }
 
   const store = config.store.enabled
     ? await LogStore.open({ ...config.store, dir: path.join(config.dataDir, 'logs') })
@@ -180,30 +171,9 @@ export async function buildCollector(
         STORE_FLUSH_MS,
       ).unref()
     : undefined;
-  const logs = new LogPipeline(config.logs, {
-    now: Date.now,
-    report: drops,
-    // The runtime knows the containers from the latest scrapes; the log stages pick settings by them.
-    describe: (name) => containers.get(name),
-    onRecord: store
-      ? (r) => store.append(r) || drops.drop({ stage: 'store', reason: 'write_lag', container: r.container })
-      : undefined,
-  });
 
   // Status changes wait here until the uplink that publishes them exists (the birth carries the first).
   const statusChanges = new Mailbox<true>(1);
-  const remoteConfig = createConfigAgent({
-    local,
-    started: config,
-    applied: starting.error ? undefined : persisted.value,
-    ...(starting.error ? { startError: starting.error } : {}),
-    codec: createConfigCodec(),
-    logs,
-    persist: (v) => writeAppliedRemote(config.dataDir, v),
-    publishStatus: () => statusChanges.post(true),
-    now: Date.now,
-    log,
-  });
   // A persistent session may deliver a queued pull command as soon as the uplink connects: it
   // waits here until the responder, which publishes through the uplink, exists.
   const commands = new Mailbox<PullCommand>();
@@ -219,6 +189,8 @@ export async function buildCollector(
         seq: rec.seq,
         priorityClass: rec.priorityClass,
       }),
+    onOrphans: (records) =>
+      log.warn('outbox: dropped the batches of a seal cut short by a crash; their lines are read again', { records }),
     onBadMessage: (topic, err) =>
       log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
     onCommand: (cmd) => {
@@ -231,6 +203,51 @@ export async function buildCollector(
     }),
   });
   statusChanges.deliverTo(() => uplink.publishStatus());
+
+  // Where the previous run's last durable seal left each file (undefined at the very first start).
+  const cursor = decodeCursor(uplink.cursor());
+  const logSources: LogSource[] = [];
+  if (logFiles.enabled)
+    logSources.push(
+      new LogFileSource(logFiles, {
+        report: drops,
+        resume: cursor && new Map(Object.entries(cursor.files).map(([p, [inode, offset]]) => [p, { inode, offset }])),
+        stored: store?.sourceEnds(),
+      }),
+    );
+  if (fleet.length > 0)
+    logSources.push(createDemoLogSource({ node: config.node, containers: fleet, pick: shared.demoLogPick }));
+  const logs = new LogPipeline(config.logs, {
+    now: Date.now,
+    report: drops,
+    windowMs: config.downsample.windowMs,
+    restore: cursor,
+    // The runtime knows the containers from the latest scrapes; the log stages pick settings by them.
+    describe: (name) => containers.get(name),
+    onRecord: store
+      ? (r, raw, recordedUpTo) => {
+          // Read again after a restart and already stored before it: not stored twice.
+          const f = raw.file;
+          if (f !== undefined && (raw.end <= f.storedUpTo || f.storedExtra?.has(raw.end))) return;
+          if (!store.append(r, f && { file: f, end: raw.end, upTo: recordedUpTo }))
+            drops.drop({ stage: 'store', reason: 'write_lag', container: r.container });
+        }
+      : undefined,
+  });
+
+  // After the log pipeline: a debug persisted before a restart is resumed on it at once.
+  const remoteConfig = createConfigAgent({
+    local,
+    started: config,
+    applied: starting.error ? undefined : persisted.value,
+    ...(starting.error ? { startError: starting.error } : {}),
+    codec: createConfigCodec(),
+    logs,
+    persist: (v) => writeAppliedRemote(config.dataDir, v),
+    publishStatus: () => statusChanges.post(true),
+    now: Date.now,
+    log,
+  });
 
   const pull = store
     ? new PullResponder({
@@ -259,6 +276,18 @@ export async function buildCollector(
     },
     close: () => selfHealth.close(),
   });
+  const fileSource = logSources.find((s): s is LogFileSource => s instanceof LogFileSource);
+  selfHealth.observeValues({
+    gauges: {
+      'logs.backlog_bytes': () => fileSource?.backlogBytes() ?? 0,
+      'logs.open_window_bytes': () => logs.stats().heldBytes,
+    },
+    totals: {
+      'logs.lines_read': () => logs.stats().linesIn,
+      'logs.late_lines': () => logs.stats().lateLines,
+      'logs.future_lines': () => logs.stats().futureLines,
+    },
+  });
   selfHealth.observeQueue(() => {
     const s = uplink.stats();
     return { batches: s.queueBatches, bytes: s.queueBytes };
@@ -285,6 +314,7 @@ export async function buildCollector(
     tiers: { tierMs, roller: new TierRoller([tierMs], ddSketchOps) },
     logs,
     spans,
+    store,
     uplink,
     drops,
     process: createProcessUsage(shared.processProbe),

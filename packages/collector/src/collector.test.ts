@@ -41,9 +41,13 @@ async function harness() {
     containers: new Map(),
     downsampler: new Downsampler({ windowMs: WINDOW, tiersMs: [TIER] }, { sketches: ddSketchOps, report: drops }),
     tiers: { tierMs: TIER, roller: new TierRoller([TIER], ddSketchOps) },
-    logs: new LogPipeline(logPipelineOptions({}), { now: Date.now, report: drops }),
+    logs: new LogPipeline(logPipelineOptions({}), { now: Date.now, report: drops, windowMs: WINDOW }),
     uplink: {
-      submit: async (draft, cls) => void sent.push({ cls, draft }),
+      submitGroup: async (items) => {
+        for (const { draft, priorityClass } of items) sent.push({ cls: priorityClass, draft });
+      },
+      cursor: () => undefined,
+      saveCursor: async () => undefined,
       takeHealth: () => ({
         uplinkBytes: 0,
         queueBatches: 0,
@@ -90,7 +94,7 @@ describe('collector runtime', () => {
     state.level = 3;
     events.post({ ts: Date.now(), container: 'plc-bridge', kind: 'oom', attrs: {} });
     await collector.start();
-    await new Promise((r) => setTimeout(r, 2 * WINDOW + 50));
+    await new Promise((r) => setTimeout(r, 3 * WINDOW + 150));
     await collector.stop();
     expect(sent.every((s) => s.cls <= 1)).toBe(true);
     expect(sent.some((s) => s.draft.events.some((e) => e.kind === 'oom'))).toBe(true);

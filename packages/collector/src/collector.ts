@@ -1,19 +1,29 @@
 /**
  * The collector's runtime: scrapes the metric sources on an aligned interval, feeds log lines
- * through the log pipeline as they arrive, and at every window boundary seals the window into
- * batches by priority class and hands them to the uplink. Events leave at once. Everything it
- * uses is passed in (see build-collector.ts for the production wiring), so tests and the fleet
- * simulator run the same runtime with other sources.
+ * through the log pipeline as the sources read them, and seals windows into batches by priority
+ * class for the uplink. Metric windows close on the wall clock; log windows close by the lines'
+ * own time, once every line of their container up to their end (plus the lateness bound) has been
+ * read, so a backlog becomes the windows it spans while the live windows keep going out on time.
+ * Each seal is one outbox group that also carries where reading of every file may resume (the
+ * cursor): the reading position is durable exactly when the windows of the lines before it are.
+ * Events leave at once. Everything it uses is passed in (build-collector.ts is the production
+ * wiring), so tests and the fleet simulator run the same runtime with other sources.
  */
 import type { ContainerEvent, ContainerInfo, MetricSummary, NodeHealth, SpanSummary } from '@edge-telemetry/protocol';
-import type { LogSource, MetricSource, RawLogLine, ScrapeResult } from './sources/types.js';
-import type { LogPipelineWindow } from './transforms/logs/pipeline.js';
-import { splitByPriority, type BatchDraft } from './batch/priority-classes.js';
-import { PRIORITY_CLASS_REASONS, type PriorityClassValue } from './batch/priority-classes.js';
+import type { LogSink, LogSource, MetricSource, RawLogLine, ScrapeResult } from './sources/types.js';
+import type { LogPipelineStats, LogPipelineWindow, WindowCursorState } from './transforms/logs/pipeline.js';
+import {
+  PRIORITY_CLASS_REASONS,
+  PriorityClass,
+  splitByPriority,
+  type BatchDraft,
+  type PriorityClassValue,
+} from './batch/priority-classes.js';
 import type { DropCounter } from './batch/drops.js';
 import { startAlignedTimer, type AlignedTimer } from './runtime/aligned-timer.js';
 import type { Logger } from './runtime/logger.js';
 import type { Mailbox } from './runtime/mailbox.js';
+import { encodeCursor, type Cursor } from './runtime/cursor.js';
 
 /** Bytes of one compact `docker stats` JSON document (the corpus' five real payloads average ~2 KB minified). */
 const RAW_STATS_BYTES_PER_CONTAINER = 2000;
@@ -27,6 +37,8 @@ const withheldFrom = (level: number): number => (level >= 3 ? 2 : level >= 1 ? 3
 
 /** Events that arrive together (a restart is die + start) go out in one batch after this delay. */
 const EVENT_FLUSH_DELAY_MS = 500;
+/** While a backlog is read, its finished windows are sealed at most this often (each seal is one outbox write). */
+const BACKLOG_SEAL_EVERY_MS = 1000;
 
 export interface CollectorParts {
   node: string;
@@ -47,14 +59,36 @@ export interface CollectorParts {
   tiers:
     | { tierMs: number; roller: { push(windows: readonly MetricSummary[], windowEnd: number): MetricSummary[] } }
     | undefined;
-  logs: { push(line: RawLogLine): void; flush(windowStart: number, windowEnd: number): LogPipelineWindow };
+  logs: {
+    readonly lateness: number;
+    push(line: RawLogLine): void;
+    seal(readTime: (container: string) => number | undefined): LogPipelineWindow[];
+    sealAll(which?: (container: string) => boolean): LogPipelineWindow[];
+    openPosition(path: string): { inode: number; offset: number } | undefined;
+    cursorState(): WindowCursorState;
+    stats(): Pick<LogPipelineStats, 'heldBytes'>;
+  };
   /** Span summaries of the window (OTLP traces), sent with the metric summaries. */
   spans?: { flush(windowStart: number, windowEnd: number): SpanSummary[] };
+  /** The full-log store: made durable before the windows of its lines are (a restart must not find a window without its lines). */
+  store?: { flush(): Promise<void>; backlog(): Promise<void> | undefined };
   uplink: {
-    submit(draft: BatchDraft, priorityClass: PriorityClassValue): Promise<unknown>;
+    submitGroup(
+      items: ReadonlyArray<{ draft: BatchDraft; priorityClass: PriorityClassValue; backlog?: boolean }>,
+      options?: { cursor?: Buffer },
+    ): Promise<unknown>;
     /** Takes the bytes sent since the previous call: call it once per batch that reports them. */
     takeHealth(): Pick<NodeHealth, 'uplinkBytes' | 'queueBatches' | 'queueBytes' | 'budgetLeftBytes' | 'degradeLevel'>;
+    /** Where reading stood at the last durable seal (of this run or the previous one). */
+    cursor(): Buffer | undefined;
+    /** Makes a cursor durable on its own (the very first start, before anything was sealed). */
+    saveCursor(cursor: Buffer): Promise<void>;
   };
+  /**
+   * Memory pressure (runtime/memory.ts): above `readAheadBytes` held in open windows, or when the
+   * process is near its limit, reading waits and open windows are sealed early.
+   */
+  memory?: { pressure(): number; readAheadBytes: number };
   drops: DropCounter;
   process: { cpuPct(): number; rssBytes(): number };
   now: () => number;
@@ -63,59 +97,70 @@ export interface CollectorParts {
 
 export interface StopOptions {
   /**
-   * Seal the current partial window once the sources have stopped, so that what it holds so far
-   * is in the outbox (on disk) before the process exits, and sent on the next start.
+   * Seal what can be sealed once the sources have stopped: the metrics of the current partial
+   * window, the log windows that are complete, and every open window of generated lines (which
+   * cannot be read again). Open windows of file lines stay open: the cursor makes the next start
+   * read their lines again, so they are sealed whole then.
    */
   seal?: boolean;
 }
 
 export interface Collector {
   start(): Promise<void>;
-  /** Seals the current window now (tests). */
+  /** Seals the current window now, whole or not (tests). */
   flush(): Promise<void>;
   stop(options?: StopOptions): Promise<void>;
 }
 
 export function createCollector(p: CollectorParts): Collector {
   const containers = p.containers;
-  let rawBytes = 0;
-  let windowStart = Math.floor(p.now() / p.windowMs) * p.windowMs;
+  const lateness = p.logs.lateness;
+  let metricsRaw = 0;
+  /** End of the open metric window; closed windows wait for the next seal. */
+  let metricEnd = Math.floor(p.now() / p.windowMs) * p.windowMs + p.windowMs;
+  let closedMetrics: Array<{ start: number; end: number; fine: MetricSummary[] }> = [];
   let pendingEvents: ContainerEvent[] = [];
   let eventTimer: NodeJS.Timeout | undefined;
   const timers: AlignedTimer[] = [];
   // Decided at each tier boundary, so that a tier period is sent either as fine windows or as one
   // coarse window, never both (the ingester would count it twice) and never neither.
   let coarseMetrics = false;
+  let sealing: Promise<void> | undefined;
+  let lastSeal = p.now();
+  let cursorSaved = p.uplink.cursor() !== undefined;
 
-  const submit = (draft: BatchDraft, cls: PriorityClassValue) =>
-    p.uplink.submit(draft, cls).catch((err: unknown) => {
-      p.drops.drop({ stage: 'uplink.submit', reason: 'rejected', container: '' }, 1);
-      p.log.error('batch not accepted by the uplink', {
-        code: (err as { code?: string }).code,
-        err: (err as Error).message,
-      });
-    });
+  const report = (what: string) => (err: unknown) => {
+    p.drops.drop({ stage: 'uplink.submit', reason: 'rejected', container: '' }, 1);
+    p.log.error(what, { code: (err as { code?: string }).code, err: (err as Error).message });
+  };
 
-  /** Uplink and raw bytes since the previous call: each batch reports its share once, so sums are right centrally. */
-  const takeHealth = (): NodeHealth => {
-    const h = {
-      ...p.uplink.takeHealth(),
+  /** A batch's health; the uplink's part (`h`, bytes since the previous batch that took them) goes in one batch only, so sums are right centrally. */
+  const health = (h: ReturnType<CollectorParts['uplink']['takeHealth']>, rawBytes: number): NodeHealth => {
+    return {
+      ...h,
       rawBytes,
       cpuPct: p.process.cpuPct(),
       rssBytes: p.process.rssBytes(),
       agentVersion: p.agentVersion,
     };
-    rawBytes = 0;
-    return h;
+  };
+
+  /** Closes every metric window that ended at or before `t`. */
+  const closeMetrics = (t: number) => {
+    while (metricEnd <= t) {
+      closedMetrics.push({ start: metricEnd - p.windowMs, end: metricEnd, fine: p.downsampler.flush(metricEnd) });
+      metricEnd += p.windowMs;
+    }
   };
 
   const scrape = async (tick: number) => {
+    closeMetrics(tick);
     for (const src of p.metricSources) {
       try {
         const r = await src.scrape(tick);
         p.downsampler.ingest(src.name, r);
         for (const c of r.containers) containers.set(c.name, c);
-        rawBytes += r.rawBytes ?? r.containers.length * RAW_STATS_BYTES_PER_CONTAINER;
+        metricsRaw += r.rawBytes ?? r.containers.length * RAW_STATS_BYTES_PER_CONTAINER;
       } catch (err) {
         // The source's own retry/backoff logs the details; here only the gap matters.
         p.downsampler.ingest(src.name, { samples: [] });
@@ -129,46 +174,144 @@ export function createCollector(p: CollectorParts): Collector {
     }
   };
 
-  const sealWindow = async (windowEnd: number) => {
-    const start = windowStart;
-    windowStart = windowEnd;
-    const logs = p.logs.flush(start, windowEnd);
-    const nodeHealth = takeHealth();
-    const level = nodeHealth.degradeLevel;
-    const fine = p.downsampler.flush(windowEnd);
-    let metrics = coarseMetrics ? [] : fine;
+  /** Metrics of a closed window as they are sent: fine, or the coarse tier while degraded (decided per tier period). */
+  const metricsOf = (w: { end: number; fine: MetricSummary[] }, level: number): MetricSummary[] => {
+    let metrics = coarseMetrics ? [] : w.fine;
     if (p.tiers) {
       const { tierMs, roller } = p.tiers;
-      const closed = roller.push(fine, windowEnd).filter((s) => s.end - s.start === tierMs);
-      if (windowEnd % tierMs === 0) {
+      const closed = roller.push(w.fine, w.end).filter((s) => s.end - s.start === tierMs);
+      if (w.end % tierMs === 0) {
         if (coarseMetrics) metrics = closed;
         coarseMetrics = level >= DEGRADE.coarseMetrics;
       }
     }
-    const draft: BatchDraft = {
-      node: p.node,
-      sentAt: p.now(),
-      windowStart: start,
-      windowEnd,
-      containers: [...containers.values()],
-      metrics: [...metrics, ...logs.metrics],
-      logs: logs.logs,
-      templates: logs.templates,
-      events: [],
-      drops: p.drops.take(),
-      spans: p.spans?.flush(start, windowEnd),
-      health: nodeHealth,
-    };
-    for (const { draft: d, priorityClass } of splitByPriority(draft)) {
-      if (priorityClass >= withheldFrom(level)) {
-        p.drops.drop(
-          { stage: 'uplink.degrade', reason: PRIORITY_CLASS_REASONS[priorityClass], container: '' },
-          d.logs.length + d.templates.length,
-        );
-        continue;
+    return metrics;
+  };
+
+  /** Where every file's reading may resume once the windows sealed so far are durable. */
+  const cursor = (): Buffer => {
+    const files: Cursor['files'] = {};
+    for (const s of p.logSources)
+      for (const pos of s.positions()) {
+        const open = p.logs.openPosition(pos.path);
+        const at = open ?? pos;
+        files[pos.path] = [at.inode, at.offset];
       }
-      await submit(d, priorityClass);
+    return encodeCursor({ files, horizons: p.logs.cursorState().horizons });
+  };
+
+  const readTime = (container: string): number | undefined => {
+    let min: number | undefined;
+    for (const s of p.logSources) {
+      const w = s.watermark(container);
+      if (w !== undefined && (min === undefined || w < min)) min = w;
     }
+    return min;
+  };
+
+  /**
+   * Seals what is ready (or, with `all`, the open windows `all` selects) together with the metric
+   * windows closed up to `metricsUpTo`, into one outbox group carrying the cursor. The store is
+   * made durable first: a window must never be on disk without its lines.
+   */
+  const sealPass = (o: { metricsUpTo?: number; all?: (container: string) => boolean } = {}): Promise<void> => {
+    const run = async () => {
+      const now = p.now();
+      lastSeal = now;
+      if (o.metricsUpTo !== undefined) closeMetrics(o.metricsUpTo);
+      const windows = o.all ? [...p.logs.seal(readTime), ...p.logs.sealAll(o.all)] : p.logs.seal(readTime);
+      const metricWindows = o.metricsUpTo === undefined ? [] : closedMetrics;
+      if (o.metricsUpTo !== undefined) closedMetrics = [];
+      if (windows.length === 0 && metricWindows.length === 0) return;
+      const at = cursor();
+      const uplinkHealth = p.uplink.takeHealth();
+      const level = uplinkHealth.degradeLevel;
+      const byStart = new Map<number, LogPipelineWindow>();
+      for (const w of windows) {
+        const same = byStart.get(w.start);
+        if (same === undefined) byStart.set(w.start, w);
+        else byStart.set(w.start, merge(same, w));
+      }
+      const drafts: Array<{ draft: BatchDraft; live: boolean }> = [];
+      let first = true;
+      const draftOf = (
+        start: number,
+        end: number,
+        logs: LogPipelineWindow | undefined,
+        metrics: MetricSummary[] | undefined,
+      ) => {
+        // A window of the past (a backlog, or a container that lagged) queues behind the live ones.
+        const live = metrics !== undefined || end >= now - p.windowMs - lateness;
+        const draft: BatchDraft = {
+          node: p.node,
+          sentAt: now,
+          windowStart: start,
+          windowEnd: end,
+          containers: metrics !== undefined ? [...containers.values()] : [],
+          metrics: [...(metrics ?? []), ...(logs?.metrics ?? [])],
+          logs: logs?.logs ?? [],
+          templates: logs?.templates ?? [],
+          events: [],
+          drops: first ? p.drops.take() : [],
+          spans: metrics !== undefined ? p.spans?.flush(start, end) : undefined,
+          health: health(
+            first ? uplinkHealth : { ...uplinkHealth, uplinkBytes: 0 },
+            (logs?.rawBytes ?? 0) + (metrics !== undefined ? takeMetricsRaw() : 0),
+          ),
+        };
+        first = false;
+        drafts.push({ draft, live });
+      };
+      const starts = new Set([...byStart.keys()]);
+      for (const m of metricWindows) starts.delete(m.start);
+      for (const start of [...starts].sort((a, b) => a - b)) {
+        const w = byStart.get(start) as LogPipelineWindow;
+        draftOf(w.start, w.end, w, undefined);
+      }
+      for (const m of metricWindows) draftOf(m.start, m.end, byStart.get(m.start), metricsOf(m, level));
+      const items: Array<{ draft: BatchDraft; priorityClass: PriorityClassValue; backlog: boolean }> = [];
+      for (const { draft, live } of drafts) {
+        const split = splitByPriority(draft);
+        // The summaries batch last: each window's group of classes ends with its heartbeat, and the
+        // pass's last record (which carries the cursor) is the most valuable one, never evicted first.
+        split.push(split.shift() as (typeof split)[number]);
+        for (const { draft: d, priorityClass } of split) {
+          if (priorityClass >= withheldFrom(level)) {
+            p.drops.drop(
+              { stage: 'uplink.degrade', reason: PRIORITY_CLASS_REASONS[priorityClass], container: '' },
+              d.logs.length + d.templates.length,
+            );
+            continue;
+          }
+          items.push({ draft: d, priorityClass, backlog: !live });
+        }
+      }
+      await p.store?.flush().catch((err: Error) => p.log.error('log store write failed', { err: err.message }));
+      await p.uplink
+        .submitGroup(items, { cursor: at })
+        .then(() => (cursorSaved = true), report('windows not accepted by the uplink'));
+    };
+    const next = (sealing ?? Promise.resolve()).then(run);
+    const mine: Promise<void> = next
+      .catch((err: unknown) => p.log.error('seal failed', { err: (err as Error).stack }))
+      .finally(() => {
+        if (sealing === mine) sealing = undefined;
+      });
+    sealing = mine;
+    return mine;
+  };
+
+  const takeMetricsRaw = () => {
+    const n = metricsRaw;
+    metricsRaw = 0;
+    return n;
+  };
+
+  const sealTick = async (tick: number) => {
+    const boundary = tick - lateness;
+    // The last lines written before the boundary are read now, so the live window is complete.
+    await Promise.all(p.logSources.map((s) => s.catchUp()));
+    await sealPass({ metricsUpTo: boundary });
   };
 
   const flushEvents = () => {
@@ -177,22 +320,26 @@ export function createCollector(p: CollectorParts): Collector {
     const events = pendingEvents;
     pendingEvents = [];
     const t = p.now();
-    void submit(
-      {
-        node: p.node,
-        sentAt: t,
-        windowStart: t,
-        windowEnd: t,
-        containers: [],
-        metrics: [],
-        logs: [],
-        templates: [],
-        events,
-        drops: [],
-        health: takeHealth(),
-      },
-      0,
-    );
+    void p.uplink
+      .submitGroup([
+        {
+          draft: {
+            node: p.node,
+            sentAt: t,
+            windowStart: t,
+            windowEnd: t,
+            containers: [],
+            metrics: [],
+            logs: [],
+            templates: [],
+            events,
+            drops: [],
+            health: health(p.uplink.takeHealth(), 0),
+          },
+          priorityClass: PriorityClass.summaries,
+        },
+      ])
+      .catch(report('events not accepted by the uplink'));
   };
 
   p.events.deliverTo((e) => {
@@ -200,17 +347,42 @@ export function createCollector(p: CollectorParts): Collector {
     eventTimer ??= setTimeout(flushEvents, EVENT_FLUSH_DELAY_MS);
   });
 
-  const onLine = (line: RawLogLine) => {
-    rawBytes += line.rawBytes;
-    p.logs.push(line);
+  /**
+   * Where the log sources hand their lines. Reading waits while a seal is being written, while the
+   * store lags, and under memory pressure; finished backlog windows are sealed as reading goes, so
+   * what is held between the files and the outbox stays bounded whatever the backlog.
+   */
+  const sink: LogSink = {
+    push: (line) => p.logs.push(line),
+    ready: () => {
+      if (sealing !== undefined) return sealing;
+      // The very first start has no cursor yet: save where reading starts before the first line is read.
+      if (!cursorSaved) return initialCursor();
+      const pressure = p.memory?.pressure() ?? 0;
+      const held = p.logs.stats().heldBytes;
+      if (pressure > 0 || (p.memory !== undefined && held > p.memory.readAheadBytes))
+        return sealPass({ all: pressure > 1 ? () => true : undefined });
+      if (p.now() - lastSeal >= BACKLOG_SEAL_EVERY_MS) return sealPass();
+      return p.store?.backlog();
+    },
   };
+
+  let savingCursor: Promise<void> | undefined;
+  const initialCursor = () =>
+    (savingCursor ??= p.uplink.saveCursor(cursor()).then(
+      () => void (cursorSaved = true),
+      (err: Error) => {
+        savingCursor = undefined;
+        p.log.error('reading positions not saved', { err: err.message });
+      },
+    ));
 
   return {
     async start() {
-      for (const s of p.logSources) await s.start(onLine);
+      for (const s of p.logSources) s.start(sink);
       const onError = (err: unknown) => p.log.error('collector tick failed', { err: (err as Error).stack });
       timers.push(startAlignedTimer(p.scrapeIntervalMs, scrape, onError, p.now));
-      timers.push(startAlignedTimer(p.windowMs, sealWindow, onError, p.now));
+      timers.push(startAlignedTimer(p.windowMs, sealTick, onError, p.now, lateness));
       p.log.info('collector started', {
         node: p.node,
         scrapeIntervalMs: p.scrapeIntervalMs,
@@ -220,17 +392,37 @@ export function createCollector(p: CollectorParts): Collector {
     },
     async flush() {
       flushEvents();
-      await sealWindow(p.now());
+      const now = p.now();
+      closedMetrics.push({ start: metricEnd - p.windowMs, end: now, fine: p.downsampler.flush(now) });
+      await sealPass({ metricsUpTo: now, all: () => true });
     },
     async stop(options = {}) {
       await Promise.all(timers.map((t) => t.stop()));
       for (const s of p.logSources) await s.stop();
       flushEvents();
       if (eventTimer) clearTimeout(eventTimer);
+      await sealing;
       // After the sources stopped, so that no line arrives after the seal and stays unsent.
-      if (options.seal)
-        await sealWindow(p.now()).catch((err: Error) => p.log.error('final seal failed', { err: err.message }));
+      if (options.seal) {
+        const now = p.now();
+        closedMetrics.push({ start: metricEnd - p.windowMs, end: now, fine: p.downsampler.flush(now) });
+        // Lines that cannot be read again are sealed now; file lines wait for the next start (see StopOptions).
+        const replayable = (c: string) => p.logSources.some((s) => s.replayable && s.watermark(c) !== undefined);
+        await sealPass({ metricsUpTo: now, all: (c) => !replayable(c) });
+      }
       for (const s of p.metricSources) await s.close();
     },
+  };
+}
+
+/** Two seals of the same window (different containers' parts): one window. */
+function merge(a: LogPipelineWindow, b: LogPipelineWindow): LogPipelineWindow {
+  return {
+    start: a.start,
+    end: a.end,
+    logs: [...a.logs, ...b.logs],
+    templates: [...a.templates, ...b.templates],
+    metrics: [...a.metrics, ...b.metrics],
+    rawBytes: a.rawBytes + b.rawBytes,
   };
 }

@@ -47,7 +47,7 @@ export const CollectorConfigSchema = Type.Object({
   dataDir: Type.String({
     minLength: 1,
     default: '/var/lib/edge-telemetry',
-    description: 'The one writable volume: outbox, full-log store, checkpoints.',
+    description: 'The one writable volume: outbox (with the log reading positions), full-log store.',
   }),
   scrapeIntervalMs: Type.Integer({
     minimum: 100,
@@ -84,7 +84,7 @@ export const CollectorConfigSchema = Type.Object({
       [],
       "OTLP/HTTP receiver (applications' metrics, logs and traces, protobuf or JSON)",
     ),
-    logFiles: stage(LogFileSourceOptionsSchema, false, ['checkpointPath'], 'json-file and CRI log file source'),
+    logFiles: stage(LogFileSourceOptionsSchema, false, [], 'json-file and CRI log file source'),
     demo: Type.Object({
       containers: Type.Integer({
         minimum: 0,

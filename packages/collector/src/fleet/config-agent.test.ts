@@ -39,6 +39,7 @@ async function setup(file: Record<string, unknown> = {}) {
   const logs = new LogPipeline(starting.config.logs, {
     now: () => clock.now,
     report: { drop: (d, count = 1) => void drops.push({ ...d, count }) },
+    windowMs: 60_000,
   });
   let reconfigured = 0;
   const agent = createConfigAgent({
@@ -59,9 +60,17 @@ async function setup(file: Record<string, unknown> = {}) {
     agent.handle(codec.command(doc, rev, expiresAt));
   const line = (container: string, text: string) => {
     clock.now += 10;
-    logs.push({ ts: clock.now, container, stream: 'stdout', line: text, rawBytes: text.length });
+    logs.push({ ts: clock.now, container, stream: 'stdout', line: text, rawBytes: text.length, offset: 0, end: 0 });
   };
-  const window = () => logs.flush(0, clock.now);
+  // Every open window sealed now, as one.
+  const window = () => {
+    const ws = logs.sealAll();
+    return {
+      logs: ws.flatMap((w) => w.logs),
+      templates: ws.flatMap((w) => w.templates),
+      metrics: ws.flatMap((w) => w.metrics),
+    };
+  };
   return { dataDir, local, agent, send, line, window, drops, statuses, clock, reconfigured: () => reconfigured };
 }
 

@@ -1,7 +1,7 @@
 /**
- * Calls fn at every multiple of intervalMs on the wall clock, so that windows of all nodes line up
- * (12:00:00-12:01:00, not 12:00:17-12:01:17) and merge centrally. A run that is still going when
- * the next tick comes is not overlapped: the tick is skipped and counted.
+ * Calls fn at every multiple of intervalMs on the wall clock (plus `offsetMs`), so that windows of
+ * all nodes line up (12:00:00-12:01:00, not 12:00:17-12:01:17) and merge centrally. A run that is
+ * still going when the next tick comes is not overlapped: the tick is skipped and counted.
  */
 export interface AlignedTimer {
   /** No further ticks; resolves once a tick already running has finished (its work may need what the caller closes next). */
@@ -14,6 +14,7 @@ export function startAlignedTimer(
   fn: (tick: number) => Promise<void>,
   onError: (err: unknown) => void,
   now: () => number = Date.now,
+  offsetMs = 0,
 ): AlignedTimer {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -24,7 +25,10 @@ export function startAlignedTimer(
     if (stopped) return;
     const t = now();
     // A timer may fire a millisecond before the wall clock reaches its tick; never run a tick twice.
-    const next = Math.max(Math.floor(t / intervalMs) * intervalMs + intervalMs, last + intervalMs);
+    const next = Math.max(
+      Math.floor((t - offsetMs) / intervalMs) * intervalMs + intervalMs + offsetMs,
+      last + intervalMs,
+    );
     timer = setTimeout(() => {
       last = next;
       schedule();

@@ -45,6 +45,7 @@ export class SelfHealth {
   private readonly observables: Observable[];
   private readonly observe: BatchObservableCallback;
   private readonly ownsProvider: boolean;
+  private readonly extra: Array<[BatchObservableCallback, Observable[]]> = [];
 
   constructor(deps: SelfHealthDeps = {}) {
     this.reader = deps.reader ?? new DeltaReader();
@@ -71,6 +72,29 @@ export class SelfHealth {
     this.meter.addBatchObservableCallback(this.observe, this.observables);
   }
 
+  /**
+   * Gauges (`collector.<name>`) and cumulative counts (`collector.<name>`, sent as the increase
+   * since the previous collect) that other stages expose as plain functions, read at each collect.
+   */
+  observeValues(o: { gauges?: Record<string, () => number>; totals?: Record<string, () => number> }): void {
+    const list: Array<[Observable, () => number]> = [
+      ...Object.entries(o.gauges ?? {}).map(
+        ([name, fn]) => [this.meter.createObservableGauge(`collector.${name}`), fn] as [Observable, () => number],
+      ),
+      ...Object.entries(o.totals ?? {}).map(
+        ([name, fn]) => [this.meter.createObservableCounter(`collector.${name}`), fn] as [Observable, () => number],
+      ),
+    ];
+    const cb: BatchObservableCallback = (r) => {
+      for (const [inst, fn] of list) r.observe(inst, fn());
+    };
+    this.meter.addBatchObservableCallback(
+      cb,
+      list.map(([i]) => i),
+    );
+    this.extra.push([cb, list.map(([i]) => i)]);
+  }
+
   /** The uplink registers how deep its outbox is; read at each collect. */
   observeQueue(fn: () => QueueDepth): void {
     this.queue = fn;
@@ -84,6 +108,7 @@ export class SelfHealth {
 
   async close(): Promise<void> {
     this.meter.removeBatchObservableCallback(this.observe, this.observables);
+    for (const [cb, list] of this.extra) this.meter.removeBatchObservableCallback(cb, list);
     if (this.ownsProvider) await this.provider.shutdown();
   }
 }

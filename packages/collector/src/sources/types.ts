@@ -50,8 +50,29 @@ export interface MetricSource {
   close(): Promise<void>;
 }
 
+/**
+ * One log file being read, by path; a new object when the path names a new file (rotation). Lines
+ * point at it, so the windows they land in know where to resume reading after a restart.
+ */
+export interface FileRef {
+  readonly path: string;
+  readonly inode: number;
+  /** Read order of the files of one path (a rotated file before the one that replaced it). */
+  readonly order: number;
+  /**
+   * Lines ending at or before this offset are already in the full-log store (read before a crash,
+   * read again now): they go through the pipeline again but are not stored twice.
+   */
+  storedUpTo: number;
+  /** Ends of further lines already in the store (joined events reach it out of read order). */
+  storedExtra: ReadonlySet<number> | undefined;
+  /** The end of the furthest line of this file recorded so far (kept by the log pipeline). */
+  recordedEnd: number;
+}
+
 /** One raw log line as read from a container's log file, before parsing. */
 export interface RawLogLine {
+  /** Runtime time (json-file `time`, CRI timestamp): the line's window is chosen by it. */
   ts: number;
   container: string;
   stream: 'stdout' | 'stderr';
@@ -59,11 +80,46 @@ export interface RawLogLine {
   line: string;
   /** Bytes this line took in its raw on-disk form (the uplink economy compares against it). */
   rawBytes: number;
+  /** Set by the log pipeline when the line is windowed at another time than `ts` (late, out of order, future). */
+  windowTs?: number;
+  /** The file it was read from (undefined for generated lines); `offset`..`end` are its bytes there. */
+  file?: FileRef;
+  offset: number;
+  end: number;
 }
 
-/** A source of container log lines (file tailers, simulators). It pushes; the pipeline never blocks it. */
+/** Where a log source hands its lines; it says when to wait (backpressure). */
+export interface LogSink {
+  push(line: RawLogLine): void;
+  /** Undefined when the sink takes more now; otherwise a promise to await before handing on more. */
+  ready(): Promise<void> | undefined;
+}
+
+/** Where reading of one file stands: resume at `offset` of the file with `inode` at `path`. */
+export interface ReadPosition {
+  path: string;
+  inode: number;
+  offset: number;
+}
+
+/**
+ * A source of container log lines (file tailers, simulators). `start` returns at once: the source
+ * reads in the background, a bounded amount at a time, and waits whenever its sink says so.
+ */
 export interface LogSource {
   readonly name: string;
-  start(emit: (line: RawLogLine) => void): Promise<void>;
+  /** Whether its lines can be read again after a restart from `positions()` (files), or are gone once handed on (generated). */
+  readonly replayable: boolean;
+  start(sink: LogSink): void;
   stop(): Promise<void>;
+  /**
+   * The runtime time up to which every line of `container` has been handed on: for a file read to
+   * its end, when that read happened; for one with more to read, the time of the last line read.
+   * Undefined for a container this source does not read.
+   */
+  watermark(container: string): number | undefined;
+  /** Where each file's reading stands now (after the last complete line handed on). */
+  positions(): ReadPosition[];
+  /** Reads what is new in every file now, so that a window about to be sealed has its last lines. */
+  catchUp(): Promise<void>;
 }

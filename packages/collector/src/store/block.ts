@@ -6,18 +6,24 @@ export const BLOCK_HEADER_BYTES = 36;
 
 /**
  * Block layout: `magic u32 | payloadLen u32 | crc u32 | count u32 | minTs f64 | maxTs f64 |
- * containersLen u32 | containers (JSON array) | payload (zstd)`. The CRC covers everything after
- * itself, so a torn or bit-flipped block is detected as a whole.
+ * metaLen u32 | meta (JSON) | payload (zstd)`. The CRC covers everything after itself, so a torn
+ * or bit-flipped block is detected as a whole. The meta is `{"c": containers, "e": ends}`, where
+ * ends lists, per log file whose lines the block holds, `[path, inode, upTo, extra]`: every line of
+ * the file ending at or before `upTo` is stored (in this block or before), and so are the lines
+ * ending at the offsets in `extra` (joined multi-line events reach the store out of read order).
+ * Blocks written before ends were kept have a plain containers array.
  */
 export interface BlockMeta {
   count: number;
   minTs: number;
   maxTs: number;
   containers: string[];
+  /** Per source file: what of it is stored (a restart does not store those lines again). */
+  ends: Array<[path: string, inode: number, upTo: number, extra: number[]]>;
 }
 
 export function encodeBlock(meta: BlockMeta, payload: Buffer): Buffer {
-  const names = Buffer.from(JSON.stringify(meta.containers));
+  const names = Buffer.from(JSON.stringify({ c: meta.containers, e: meta.ends }));
   const buf = Buffer.allocUnsafe(BLOCK_HEADER_BYTES + names.length + payload.length);
   buf.writeUInt32LE(MAGIC, 0);
   buf.writeUInt32LE(payload.length, 4);
@@ -49,10 +55,15 @@ export function parseBlock(data: Buffer, at: number): ParsedBlock | undefined {
   if (end > data.length) return undefined;
   if (crc32(data.subarray(at + 12, end)) !== data.readUInt32LE(at + 8)) return undefined;
   let containers: string[];
+  let ends: BlockMeta['ends'] = [];
   try {
-    containers = JSON.parse(
-      data.toString('utf8', at + BLOCK_HEADER_BYTES, at + BLOCK_HEADER_BYTES + namesLen),
-    ) as string[];
+    const meta = JSON.parse(data.toString('utf8', at + BLOCK_HEADER_BYTES, at + BLOCK_HEADER_BYTES + namesLen)) as
+      string[] | { c: string[]; e?: BlockMeta['ends'] };
+    if (Array.isArray(meta)) containers = meta;
+    else {
+      containers = meta.c;
+      ends = meta.e ?? [];
+    }
   } catch {
     return undefined;
   }
@@ -61,6 +72,7 @@ export function parseBlock(data: Buffer, at: number): ParsedBlock | undefined {
     minTs: data.readDoubleLE(at + 16),
     maxTs: data.readDoubleLE(at + 24),
     containers,
+    ends,
     size: end - at,
     payload: data.subarray(at + BLOCK_HEADER_BYTES + namesLen, end),
   };

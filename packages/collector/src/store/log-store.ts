@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { LogLevelValue } from '@edge-telemetry/protocol';
 import { Compressor, Decompressor } from 'zstd-napi';
 import { CollectorError } from '../errors.js';
-import { encodeBlock, parseBlock } from './block.js';
+import type { FileRef } from '../sources/types.js';
+import { encodeBlock, parseBlock, type BlockMeta } from './block.js';
 import type { LogStoreOptions } from './options.js';
 import { decodeRecords, encodeRecords, type StoredLogRecord } from './record-codec.js';
 import { addBlock, emptySegment, scanSegment, type SegmentIndex } from './segment-file.js';
@@ -38,8 +39,19 @@ export interface LogStoreStats {
   evictedBytes: number;
   /** Records refused because writes lagged more than maxPendingBytes behind. */
   droppedRecords: number;
+  /** Records of blocks that could not be written even after evicting every older segment (a full disk). */
+  lostRecords: number;
   writeErrors: number;
+  /** Segments evicted early because the disk was full (also in evictedSegments). */
+  diskFullEvictions: number;
   recoveries: Recovery[];
+}
+
+/** What the store holds of one source file: every line ending at or before `offset`, and those ending at `extra`. */
+export interface StoredSpan {
+  inode: number;
+  offset: number;
+  extra: number[];
 }
 
 const SEGMENT_NAME = /^seg-(\d{10})\.log$/;
@@ -56,6 +68,10 @@ export class LogStore {
   private handle: FileHandle | undefined;
   private pending: StoredLogRecord[] = [];
   private pendingBytes = 0;
+  /** Per source file, what the pending lines add to what is stored of it (goes into the next block's meta). */
+  private pendingEnds = new Map<string, { inode: number; upTo: number; extra: number[] }>();
+  /** Per source file, what the store holds of it. */
+  private readonly ends = new Map<string, StoredSpan>();
   /** Bytes sealed into blocks but not yet written. */
   private queuedBytes = 0;
   private chain: Promise<void> = Promise.resolve();
@@ -68,7 +84,9 @@ export class LogStore {
     evictedRecords: 0,
     evictedBytes: 0,
     droppedRecords: 0,
+    lostRecords: 0,
     writeErrors: 0,
+    diskFullEvictions: 0,
   };
   private readonly recoveries: Recovery[] = [];
 
@@ -83,8 +101,12 @@ export class LogStore {
     return store;
   }
 
-  /** Queues one line. Returns false when it was dropped because the disk lags too far behind. */
-  append(r: StoredLogRecord): boolean {
+  /**
+   * Queues one line. `from` says where it came from: its file, where it ends there, and up to where
+   * every line of that file has now been handed to the store. Returns false when it was dropped
+   * because the disk lags too far behind.
+   */
+  append(r: StoredLogRecord, from?: { file: FileRef; end: number; upTo: number }): boolean {
     if (this.closed) throw new CollectorError('ET_ERR_STORE_CLOSED', this.options.dir);
     const bytes = 16 + r.line.length;
     if (this.pendingBytes + this.queuedBytes + bytes > this.options.maxPendingBytes) {
@@ -93,8 +115,28 @@ export class LogStore {
     }
     this.pending.push(r);
     this.pendingBytes += bytes;
+    if (from !== undefined) {
+      let e = this.pendingEnds.get(from.file.path);
+      if (e === undefined || e.inode !== from.file.inode)
+        this.pendingEnds.set(from.file.path, (e = { inode: from.file.inode, upTo: 0, extra: [] }));
+      e.upTo = from.upTo;
+      if (from.end > from.upTo) e.extra.push(from.end);
+    }
     if (this.pendingBytes >= this.options.blockBytes) this.seal();
     return true;
+  }
+
+  /**
+   * Per source file, where the last line the store holds ends: lines read again after a restart up
+   * to there are already stored (FileRef.storedUpTo).
+   */
+  sourceEnds(): ReadonlyMap<string, StoredSpan> {
+    return this.ends;
+  }
+
+  /** A promise to wait on while more than two blocks wait for the disk (backpressure for readers); undefined otherwise. */
+  backlog(): Promise<void> | undefined {
+    return this.pendingBytes + this.queuedBytes > 2 * this.options.blockBytes ? this.chain : undefined;
   }
 
   /** Writes everything appended so far and waits until it is on disk. */
@@ -196,13 +238,21 @@ export class LogStore {
       if (r.ts > maxTs) maxTs = r.ts;
     }
     const containers = [...names.keys()];
+    const ends: BlockMeta['ends'] = [...this.pendingEnds].map(([path, e]) => [
+      path,
+      e.inode,
+      e.upTo,
+      e.extra.filter((x) => x > e.upTo),
+    ]);
+    this.pendingEnds = new Map();
     const payload = this.compressor.compress(encodeRecords(records, names));
-    const block = encodeBlock({ count: records.length, minTs, maxTs, containers }, payload);
+    const meta = { count: records.length, minTs, maxTs, containers, ends };
+    const block = encodeBlock(meta, payload);
     const rawBytes = this.pendingBytes;
     this.pendingBytes = 0;
     this.queuedBytes += rawBytes;
     this.chain = this.chain
-      .then(() => this.write(block, { count: records.length, minTs, maxTs, containers }))
+      .then(() => this.write(block, meta))
       .catch((err: unknown) => {
         this.counters.writeErrors++;
         this.lastWriteError = err;
@@ -212,17 +262,52 @@ export class LogStore {
       });
   }
 
-  private async write(
-    block: Buffer,
-    meta: { count: number; minTs: number; maxTs: number; containers: string[] },
-  ): Promise<void> {
+  /**
+   * Writes one block at the end of the current segment. On a full disk, what reached the file is
+   * cut off again (the segment stays whole) and the oldest segments are evicted, one at a time,
+   * until the block fits; when only the current segment is left the block is lost, counted.
+   */
+  private async write(block: Buffer, meta: BlockMeta): Promise<void> {
     if (this.current.bytes > 0 && this.current.bytes + block.length > this.options.segmentBytes)
       await this.rollSegment();
-    const h = this.handle as FileHandle;
-    const offset = this.current.bytes;
-    await h.write(block, 0, block.length, offset);
-    addBlock(this.current, { offset, size: block.length, ...meta });
-    await this.enforceCap();
+    for (;;) {
+      const h = this.handle as FileHandle;
+      const offset = this.current.bytes;
+      try {
+        const { bytesWritten } = await h.write(block, 0, block.length, offset);
+        if (bytesWritten !== block.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+      } catch (err) {
+        await h.truncate(offset).catch(() => undefined);
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+        if (this.segments.length > 1) {
+          this.counters.diskFullEvictions++;
+          await this.evictOldest();
+          continue;
+        }
+        this.counters.lostRecords += meta.count;
+        throw err;
+      }
+      addBlock(this.current, { offset, size: block.length, ...meta });
+      this.noteEnds(meta.ends);
+      await this.enforceCap();
+      return;
+    }
+  }
+
+  private noteEnds(ends: BlockMeta['ends']): void {
+    for (const [path, inode, upTo, extra] of ends) {
+      const was = this.ends.get(path);
+      const more = was !== undefined && was.inode === inode ? was.extra.filter((x) => x > upTo) : [];
+      this.ends.set(path, { inode, offset: upTo, extra: [...more, ...extra.filter((x) => x > upTo)] });
+    }
+  }
+
+  private async evictOldest(): Promise<void> {
+    const oldest = this.segments.shift() as SegmentIndex;
+    this.counters.evictedSegments++;
+    this.counters.evictedRecords += oldest.records;
+    this.counters.evictedBytes += oldest.bytes;
+    await unlink(oldest.path).catch(() => undefined);
   }
 
   private async rollSegment(): Promise<void> {
@@ -238,12 +323,8 @@ export class LogStore {
     let total = 0;
     for (const s of this.segments) total += s.bytes;
     while (total > this.options.maxBytes && this.segments.length > 1) {
-      const oldest = this.segments.shift() as SegmentIndex;
-      total -= oldest.bytes;
-      this.counters.evictedSegments++;
-      this.counters.evictedRecords += oldest.records;
-      this.counters.evictedBytes += oldest.bytes;
-      await unlink(oldest.path).catch(() => undefined);
+      total -= (this.segments[0] as SegmentIndex).bytes;
+      await this.evictOldest();
     }
   }
 
@@ -264,6 +345,7 @@ export class LogStore {
         this.recoveries.push({ segment: segmentName(seq), offset: validBytes, bytesCut: data.length - validBytes });
       }
       this.segments.push(index);
+      for (const b of index.blocks) this.noteEnds(b.ends);
     }
     const last = this.segments[this.segments.length - 1];
     if (last !== undefined && last.bytes < this.options.segmentBytes) {

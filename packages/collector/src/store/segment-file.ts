@@ -8,6 +8,7 @@ export interface BlockIndex {
   minTs: number;
   maxTs: number;
   containers: string[];
+  ends: Array<[path: string, inode: number, upTo: number, extra: number[]]>;
 }
 
 export interface SegmentIndex {
@@ -51,6 +52,7 @@ export function scanSegment(seq: number, path: string, data: Buffer): { index: S
       minTs: b.minTs,
       maxTs: b.maxTs,
       containers: b.containers,
+      ends: b.ends,
     });
     at += b.size;
   }

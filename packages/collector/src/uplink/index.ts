@@ -57,13 +57,19 @@ export interface CreateUplinkInput {
   /** Corrupt or torn outbox bytes cut at open (log and count them). */
   onCut?: (cut: CutReport) => void;
   onEvict?: (rec: OutboxRecord) => void;
+  /** Records of torn groups dropped at open (their lines are read again). */
+  onOrphans?: (records: number) => void;
 }
 
 /** Opens the outbox (scanning and repairing it), then connects; resolves before the first connect completes. */
 export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
   const options = resolveUplinkOptions(input.options);
   const clock = input.clock ?? systemClock;
-  const outbox = await Outbox.open(options.outbox, { onCut: input.onCut, onEvict: input.onEvict });
+  const outbox = await Outbox.open(options.outbox, {
+    onCut: input.onCut,
+    onEvict: input.onEvict,
+    onOrphans: input.onOrphans,
+  });
   return new Uplink({
     node: input.node,
     outbox,

@@ -3,7 +3,7 @@
  * Loghub corpora may not be shipped; corpus-lines.ts reads them where they are). The level mix follows what Fluent Bit's comparison file had: INFO 70%,
  * DEBUG 8%, WARN 14%, ERROR 8%. A few lines carry secrets, so that redaction has work to do.
  */
-import type { LogSource, RawLogLine } from '../types.js';
+import type { LogSink, LogSource } from '../types.js';
 import type { DemoContainer } from './fleet-profile.js';
 import { createPrng, seedFrom } from './prng.js';
 
@@ -72,7 +72,8 @@ export function createDemoLogSource(opts: DemoLogSourceOptions): LogSource {
   let last = 0;
   return {
     name: 'demo',
-    async start(emit: (line: RawLogLine) => void) {
+    replayable: false,
+    start(sink: LogSink) {
       last = now();
       timer = setInterval(() => {
         const ts = now();
@@ -84,12 +85,14 @@ export function createDemoLogSource(opts: DemoLogSourceOptions): LogSource {
           for (; n >= 1; n--) {
             const { level, text } = pick(c.info.id, rnd);
             const line = `${new Date(ts).toISOString()} ${level} ${text}`;
-            emit({
+            sink.push({
               ts,
               container: c.info.name,
               stream: level === 'ERROR' ? 'stderr' : 'stdout',
               line,
               rawBytes: line.length + 60,
+              offset: 0,
+              end: 0,
             });
           }
           credit.set(c.info.name, n);
@@ -101,5 +104,9 @@ export function createDemoLogSource(opts: DemoLogSourceOptions): LogSource {
       if (timer) clearInterval(timer);
       timer = undefined;
     },
+    // Lines are made as they are stamped: every container is always read up to now.
+    watermark: (container) => (opts.containers.some((c) => c.info.name === container) ? now() : undefined),
+    positions: () => [],
+    catchUp: async () => undefined,
   };
 }

@@ -64,7 +64,7 @@ describe('demo sources', () => {
     const containers = demoFleet('gw-1', 3);
     const src = createDemoLogSource({ node: 'gw-1', containers, tickMs: 5, now: () => (t += 1000) });
     const lines: RawLogLine[] = [];
-    await src.start((l) => lines.push(l));
+    src.start({ push: (l) => void lines.push(l), ready: () => undefined });
     await new Promise((r) => setTimeout(r, 200));
     await src.stop();
     expect(lines.length).toBeGreaterThan(0);
@@ -115,7 +115,7 @@ describe('demo sources', () => {
       const containers = demoFleet('gw-1', 4);
       const src = createDemoLogSource({ node: 'gw-1', containers, tickMs: 5, now: () => (t += 1000), pick });
       const lines: RawLogLine[] = [];
-      await src.start((l) => lines.push(l));
+      src.start({ push: (l) => void lines.push(l), ready: () => undefined });
       await new Promise((r) => setTimeout(r, 100));
       await src.stop();
       const all = new Set(datasets?.flatMap((d) => d.lines.map((l) => `${l.level} ${l.text}`)));

@@ -1,38 +1,59 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import type { TailPosition } from './checkpoint.js';
+import type { FileRef } from '../types.js';
+
+/** Where reading of one file stands: its inode, and the byte offset after the last line handed on. */
+export interface TailPosition {
+  inode: number;
+  offset: number;
+}
 
 export interface FileTailerOptions {
-  /** Bytes read per read call. */
+  /** Bytes read per read call: the most a file is read ahead of the pipeline at a time. */
   chunkBytes: number;
   /** A line longer than this is handed on in pieces (a writer that never ends a line cannot grow memory). */
   maxLineBytes: number;
 }
 
-/** Called for each complete line with the file offset just after it (where reading would resume) and its bytes on disk. */
-export type OnLine = (line: string, endOffset: number, inode: number, bytes: number) => void;
+/** Called for each complete line with its bytes' start and end offsets in the file `ref`. */
+export type OnLine = (line: string, ref: FileRef, start: number, end: number) => void;
 
 export interface TailEvents {
   rotations: number;
   truncations: number;
 }
 
+/** What one read did: read data (there may be more), reached the end, or the path is gone for good. */
+export type ReadResult = 'data' | 'eof' | 'gone';
+
 /**
- * Follows one log file by path. Keeps the file open, so that after a rotation (the path now names
- * a new inode) it first reads the old file to its end, then starts the new one at 0. A file that
- * shrank below the read offset was truncated in place and is read again from 0.
+ * Follows one log file by path, one chunk at a time, so that a file with a large backlog is read
+ * no further ahead than its reader asks. Keeps the file open, so that after a rotation (the path
+ * now names a new inode) it first reads the old file to its end, then starts the new one at 0. A
+ * file that shrank below the read offset was truncated in place and is read again from 0.
  */
 export class FileTailer {
   private handle: FileHandle | undefined;
-  private inode = -1;
+  private current: FileRef = { path: '', inode: -1, order: -1, storedUpTo: 0, storedExtra: undefined, recordedEnd: 0 };
   /** Offset after the last complete line handed on. */
   private offset = 0;
   private carry: Buffer = Buffer.alloc(0);
+  /** Look for a truncation before the next read: after opening and after reaching the end, not within a backlog. */
+  private checkSize = true;
+  /** File size when last looked at (for backlogBytes). */
+  private size = 0;
   private readonly buf: Buffer;
   readonly events: TailEvents = { rotations: 0, truncations: 0 };
 
+  /**
+   * @param key The path lines are attributed to (their FileRef's path): the file itself, or for a
+   * rotated file finished after a restart (`<path>.1`), the path it was rotated from.
+   * @param nextOrder Numbers each file opened in read order (FileRef.order).
+   */
   constructor(
     readonly path: string,
     private readonly options: FileTailerOptions,
+    private readonly key: string = path,
+    private readonly nextOrder: () => number = () => 0,
   ) {
     this.buf = Buffer.allocUnsafe(options.chunkBytes);
   }
@@ -50,9 +71,18 @@ export class FileTailer {
       throw err;
     }
     const st = await h.stat();
+    this.size = st.size;
     this.handle = h;
-    this.inode = st.ino;
+    this.current = {
+      path: this.key,
+      inode: st.ino,
+      order: this.nextOrder(),
+      storedUpTo: 0,
+      storedExtra: undefined,
+      recordedEnd: 0,
+    };
     this.carry = Buffer.alloc(0);
+    this.checkSize = true;
     if (from === 'end') this.offset = st.size;
     else if (from === 'start' || from.inode !== st.ino) this.offset = 0;
     else this.offset = from.offset <= st.size ? from.offset : 0;
@@ -60,31 +90,62 @@ export class FileTailer {
   }
 
   position(): TailPosition {
-    return { inode: this.inode, offset: this.offset };
+    return { inode: this.current.inode, offset: this.offset };
+  }
+
+  /** Bytes of the file not read yet, as of the last look at its size. */
+  get backlogBytes(): number {
+    return Math.max(0, this.size - this.offset - this.carry.length);
+  }
+
+  /** The file being read now (a new object after a rotation). */
+  get ref(): FileRef {
+    return this.current;
   }
 
   get isOpen(): boolean {
     return this.handle !== undefined;
   }
 
-  /** Reads everything new, following a rotation or truncation. Returns false once the path is gone for good. */
-  async poll(onLine: OnLine): Promise<boolean> {
-    if (this.handle === undefined && !(await this.open('start'))) return false;
-    await this.drain(onLine);
+  /**
+   * Reads at most one chunk and hands on its complete lines. At the end of the file it looks
+   * whether the path still names the same file: after a rotation the old file is finished (its
+   * last line even without a newline, since the writer has moved on) and the new one opened.
+   */
+  async read(onLine: OnLine): Promise<ReadResult> {
+    if (this.handle === undefined && !(await this.open('start'))) return 'gone';
+    const h = this.handle as FileHandle;
+    if (this.checkSize) {
+      this.checkSize = false;
+      // A file smaller than what was read of it was truncated in place.
+      const size = (await h.stat()).size;
+      this.size = size;
+      if (size < this.offset + this.carry.length) {
+        this.events.truncations++;
+        this.offset = 0;
+        this.carry = Buffer.alloc(0);
+      }
+    }
+    const at = this.offset + this.carry.length;
+    const { bytesRead } = await h.read(this.buf, 0, this.buf.length, at);
+    if (bytesRead > 0) {
+      this.split(this.buf.subarray(0, bytesRead), onLine);
+      return 'data';
+    }
     const now = await stat(this.path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
       throw err;
     });
-    if (now !== undefined && now.ino === this.inode) return true;
+    if (now !== undefined && now.ino === this.current.inode) {
+      this.checkSize = true;
+      return 'eof';
+    }
     // Rotated (renamed, or removed): the writer has moved on, so the old file is complete.
-    await this.drain(onLine);
     this.flushCarry(onLine);
     await this.close();
-    if (now === undefined) return false;
+    if (now === undefined) return 'gone';
     this.events.rotations++;
-    if (!(await this.open('start'))) return false;
-    await this.drain(onLine);
-    return true;
+    return (await this.open('start')) ? 'data' : 'gone';
   }
 
   async close(): Promise<void> {
@@ -93,49 +154,36 @@ export class FileTailer {
     await h?.close();
   }
 
-  private async drain(onLine: OnLine): Promise<void> {
-    const h = this.handle;
-    if (h === undefined) return;
-    const size = (await h.stat()).size;
-    if (size < this.offset + this.carry.length) {
-      this.events.truncations++;
-      this.offset = 0;
-      this.carry = Buffer.alloc(0);
-    }
-    for (;;) {
-      const at = this.offset + this.carry.length;
-      const { bytesRead } = await h.read(this.buf, 0, this.buf.length, at);
-      if (bytesRead === 0) return;
-      this.split(this.buf.subarray(0, bytesRead), onLine);
-    }
-  }
-
   private split(chunk: Buffer, onLine: OnLine): void {
     let data = chunk;
     if (this.carry.length > 0) data = Buffer.concat([this.carry, chunk]);
+    const ref = this.current;
     let start = 0;
     for (;;) {
       const nl = data.indexOf(10, start);
       if (nl < 0) break;
+      const from = this.offset;
       this.offset += nl + 1 - start;
-      onLine(data.toString('utf8', start, nl), this.offset, this.inode, nl + 1 - start);
+      onLine(data.toString('utf8', start, nl), ref, from, this.offset);
       start = nl + 1;
     }
     let rest = data.subarray(start);
     while (rest.length > this.options.maxLineBytes) {
       const piece = rest.subarray(0, this.options.maxLineBytes);
+      const from = this.offset;
       this.offset += piece.length;
-      onLine(piece.toString('utf8'), this.offset, this.inode, piece.length);
+      onLine(piece.toString('utf8'), ref, from, this.offset);
       rest = rest.subarray(this.options.maxLineBytes);
     }
     // Copy: `chunk` is the shared read buffer and is overwritten by the next read.
-    this.carry = Buffer.from(rest);
+    this.carry = rest.length === 0 ? Buffer.alloc(0) : Buffer.from(rest);
   }
 
   private flushCarry(onLine: OnLine): void {
     if (this.carry.length === 0) return;
+    const from = this.offset;
     this.offset += this.carry.length;
-    onLine(this.carry.toString('utf8'), this.offset, this.inode, this.carry.length);
+    onLine(this.carry.toString('utf8'), this.current, from, this.offset);
     this.carry = Buffer.alloc(0);
   }
 }

@@ -1,11 +1,11 @@
-import { appendFile, mkdir, mkdtemp, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RawLogLine } from '../types.js';
 import { parseCriLine, parseDockerJsonLine } from './formats.js';
-import { LogFileSource } from './log-file-source.js';
-import { logFileSourceOptions } from './options.js';
+import { LogFileSource, type LogFileSourceDeps } from './log-file-source.js';
+import { logFileSourceOptions, type LogFileSourceOptions } from './options.js';
 import { waitFor } from '../../../../../test/support/wait.js';
 
 const ID = 'a'.repeat(64);
@@ -29,21 +29,37 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function source(readFromHead = true) {
+function source(readFromHead = true, deps: LogFileSourceDeps = {}, options: Partial<LogFileSourceOptions> = {}) {
   return new LogFileSource(
     logFileSourceOptions({
       dockerRoot: path.join(dir, 'docker'),
       podsRoot: path.join(dir, 'pods'),
-      checkpointPath: path.join(dir, 'checkpoint.json'),
       readFromHead,
+      pollIntervalMs: 50,
+      ...options,
     }),
+    deps,
   );
 }
-async function poll(s: LogFileSource): Promise<RawLogLine[]> {
+
+/** A started source with a sink that keeps what it gets; `read()` returns what came since the last read, once rounds bring nothing more. */
+function started(s: LogFileSource) {
   const got: RawLogLine[] = [];
-  await s.pollOnce((l) => got.push(l));
-  return got;
+  let taken = 0;
+  s.start({ push: (l) => void got.push(l), ready: () => undefined });
+  return {
+    async read(): Promise<RawLogLine[]> {
+      for (let seen = -1; seen !== got.length;) {
+        seen = got.length;
+        await s.catchUp();
+      }
+      const out = got.slice(taken);
+      taken = got.length;
+      return out;
+    },
+  };
 }
+
 const texts = (ls: RawLogLine[]) => ls.map((l) => l.line);
 
 describe('log file formats', () => {
@@ -74,89 +90,153 @@ describe('LogFileSource', () => {
       json('one\n') + json('long ') + json('line\n') + '{"log":"corrupt\n' + json('two\n', 'stderr'),
     );
     await writeFile(criLog, cri('alpha') + cri('beta ', 'P') + cri('gamma'));
-    const got = await poll(source());
+    const s = source();
+    const got = await started(s).read();
+    await s.stop();
     expect(got.filter((l) => l.container === 'web').map((l) => [l.line, l.stream])).toEqual([
       ['one', 'stdout'],
       ['long line', 'stdout'],
       ['two', 'stderr'],
     ]);
     expect(texts(got.filter((l) => l.container === 'default/api-7d/api'))).toEqual(['alpha', 'beta gamma']);
-    expect(got.find((l) => l.line === 'long line')?.rawBytes).toBe(Buffer.byteLength(json('long ') + json('line\n')));
+    const long = got.find((l) => l.line === 'long line');
+    expect(long?.rawBytes).toBe(Buffer.byteLength(json('long ') + json('line\n')));
+    // Where it lies in the file: from the first part's start to the last part's end.
+    expect([long?.offset, long?.end]).toEqual([json('one\n').length, json('one\n').length + (long?.rawBytes ?? 0)]);
   });
 
   it('follows rotation to a .1 file without losing or repeating lines', async () => {
     await writeFile(dockerLog, json('a\n'));
     const s = source();
-    expect(texts(await poll(s))).toEqual(['a']);
+    const r = started(s);
+    expect(texts(await r.read())).toEqual(['a']);
     await appendFile(dockerLog, json('b\n'));
     await rename(dockerLog, `${dockerLog}.1`);
     await writeFile(dockerLog, json('c\n'));
-    expect(texts(await poll(s))).toEqual(['b', 'c']);
+    expect(texts(await r.read())).toEqual(['b', 'c']);
     await appendFile(dockerLog, json('d\n'));
-    expect(texts(await poll(s))).toEqual(['d']);
+    expect(texts(await r.read())).toEqual(['d']);
     await s.stop();
   });
 
   it('reads a truncated file again from its start', async () => {
     await writeFile(criLog, cri('first') + cri('second'));
     const s = source();
-    expect(texts(await poll(s))).toEqual(['first', 'second']);
+    const r = started(s);
+    expect(texts(await r.read())).toEqual(['first', 'second']);
     await truncate(criLog, 0);
     await appendFile(criLog, cri('after'));
-    expect(texts(await poll(s))).toEqual(['after']);
+    expect(texts(await r.read())).toEqual(['after']);
     await s.stop();
   });
 
-  it('resumes from the checkpoint after a restart, keeping an unfinished partial line', async () => {
+  it('resumes from the positions it was given, keeping an unfinished partial line', async () => {
     await writeFile(dockerLog, json('1\n') + json('2\n'));
     const s1 = source();
-    expect(texts(await poll(s1))).toEqual(['1', '2']);
+    const r1 = started(s1);
+    expect(texts(await r1.read())).toEqual(['1', '2']);
     await appendFile(dockerLog, json('3\n') + json('half '));
-    expect(texts(await poll(s1))).toEqual(['3']);
+    expect(texts(await r1.read())).toEqual(['3']);
     await s1.stop();
+    const resume = new Map(s1.positions().map((p) => [p.path, { inode: p.inode, offset: p.offset }]));
     await appendFile(dockerLog, json('whole\n'));
-    const s2 = source(false);
-    expect(texts(await poll(s2))).toEqual(['half whole']);
+    const s2 = source(false, { resume });
+    expect(texts(await started(s2).read())).toEqual(['half whole']);
     await s2.stop();
   });
 
   it('finishes a file that was rotated while the collector was down', async () => {
     await writeFile(dockerLog, json('x\n'));
     const s1 = source();
-    await poll(s1);
+    await started(s1).read();
     await s1.stop();
+    const resume = new Map(s1.positions().map((p) => [p.path, { inode: p.inode, offset: p.offset }]));
     await appendFile(dockerLog, json('y\n'));
     await rename(dockerLog, `${dockerLog}.1`);
     await writeFile(dockerLog, json('z\n'));
-    const s2 = source();
-    expect(texts(await poll(s2))).toEqual(['y', 'z']);
+    const s2 = source(true, { resume });
+    const got = await started(s2).read();
+    await s2.stop();
+    expect(texts(got.filter((l) => l.container === 'web'))).toEqual(['y', 'z']);
+    // Both files' lines are attributed to the path, the rotated one first in read order.
+    const [y, z] = got.filter((l) => l.container === 'web');
+    expect([y?.file?.path, z?.file?.path]).toEqual([dockerLog, dockerLog]);
+    expect((y?.file?.order ?? 0) < (z?.file?.order ?? 0)).toBe(true);
+  });
+
+  it('reads only new lines of files present at the very first start unless readFromHead', async () => {
+    await writeFile(criLog, cri('old'));
+    const s = source(false);
+    const r = started(s);
+    expect(await r.read()).toEqual([]);
+    await appendFile(criLog, cri('new'));
+    expect(texts(await r.read())).toEqual(['new']);
+    await s.stop();
+    // Not the very first start (positions were saved before): a file without a position is read whole.
+    const s2 = source(false, { resume: new Map() });
+    expect(texts(await started(s2).read())).toEqual(['old', 'new']);
     await s2.stop();
   });
 
-  it('reads only new lines of files present at the first start unless readFromHead', async () => {
-    await writeFile(criLog, cri('old'));
-    const s = source(false);
-    expect(await poll(s)).toEqual([]);
-    await appendFile(criLog, cri('new'));
-    expect(texts(await poll(s))).toEqual(['new']);
-    await s.stop();
-  });
-
-  it('delivers lines through start() on polling and file notifications', async () => {
+  it('delivers lines on file notifications', async () => {
     await writeFile(criLog, '');
-    const s = new LogFileSource(
-      logFileSourceOptions({
-        dockerRoot: '',
-        podsRoot: path.join(dir, 'pods'),
-        checkpointPath: path.join(dir, 'cp.json'),
-        pollIntervalMs: 50,
-      }),
-    );
+    const s = source(true, {}, { dockerRoot: '', pollIntervalMs: 60_000 });
     const got: string[] = [];
-    await s.start((l) => got.push(l.line));
+    s.start({ push: (l) => void got.push(l.line), ready: () => undefined });
+    await s.catchUp();
     await appendFile(criLog, cri('live'));
     await waitFor('the appended line', () => got.length > 0, { timeoutMs: 2000 });
     await s.stop();
     expect(got).toEqual(['live']);
+  });
+
+  it('reads a chunk of each file in turn and waits for its sink: a backlog holds up neither memory nor other files', async () => {
+    // 4 MiB of backlog in one container, one line in another.
+    const line = json(`${'x'.repeat(200)}\n`);
+    await writeFile(dockerLog, line.repeat(Math.ceil((4 << 20) / line.length)));
+    await writeFile(criLog, cri('live'));
+    const s = source(true, {}, { chunkBytes: 64 * 1024 });
+    let sinceReady = 0;
+    let most = 0;
+    let backlogLines = 0;
+    let liveAt = -1;
+    s.start({
+      push: (l) => {
+        sinceReady += l.rawBytes;
+        if (l.container === 'web') backlogLines++;
+        else liveAt = backlogLines;
+      },
+      ready: () => {
+        most = Math.max(most, sinceReady);
+        sinceReady = 0;
+        // A slow consumer: every chunk waits.
+        return new Promise((r) => setTimeout(r, 1));
+      },
+    });
+    await waitFor('the whole backlog', () => s.backlogBytes() === 0 && backlogLines > 0, { timeoutMs: 30_000 });
+    await s.stop();
+    // At most a chunk (and the line it cut in two) is handed on between two waits, and the other
+    // container's line came in the first round.
+    expect(most).toBeLessThanOrEqual(64 * 1024 + line.length);
+    expect(liveAt).toBeGreaterThanOrEqual(0);
+    expect(liveAt).toBeLessThan(400);
+  });
+
+  it('says how far every container has been read, and marks what the store already holds', async () => {
+    await writeFile(
+      dockerLog,
+      json('a\n', 'stdout', '2026-03-01T10:00:00.100000000Z') + json('b\n', 'stdout', '2026-03-01T10:00:01.200000000Z'),
+    );
+    const firstEnd = json('a\n').length;
+    const s = source(true, {
+      stored: new Map([[dockerLog, { inode: (await stat(dockerLog)).ino, offset: firstEnd }]]),
+      now: () => 42,
+    });
+    const got = await started(s).read();
+    await s.stop();
+    // Read to its end: the container has been read up to the time of that read.
+    expect(s.watermark('web')).toBe(42);
+    expect(s.watermark('nobody')).toBeUndefined();
+    expect(got.map((l) => l.end <= (l.file?.storedUpTo ?? 0))).toEqual([true, false]);
   });
 });

@@ -1,140 +1,263 @@
 import { watch, type FSWatcher } from 'node:fs';
-import type { LogSource, RawLogLine } from '../types.js';
-import { loadCheckpoint, saveCheckpoint, type Checkpoint, type TailPosition } from './checkpoint.js';
+import { stat } from 'node:fs/promises';
+import type { DropReport } from '../../batch/drops.js';
+import type { FileRef, LogSink, LogSource, RawLogLine, ReadPosition } from '../types.js';
 import { discoverCri, discoverDocker, type LogFileRef } from './discover.js';
-import { FileTailer } from './file-tailer.js';
+import { FileTailer, type TailPosition } from './file-tailer.js';
 import { parseEntry, Rfc3339Parser } from './formats.js';
 import type { LogFileSourceOptions } from './options.js';
-import type { DropReport } from '../../batch/drops.js';
 
 interface Followed {
   ref: LogFileRef;
-  tailer: FileTailer;
+  /** Read in order: a file rotated while the collector was down (`<path>.1`) first, then the file itself. */
+  tailers: FileTailer[];
   /** A message split by the runtime (P entries, json-file without newline) being put together. */
-  partial: { ts: number; stream: 'stdout' | 'stderr'; text: string; rawBytes: number } | undefined;
-  /** Offset to resume from after a restart: before any partial that is still incomplete. */
+  partial: { ts: number; stream: 'stdout' | 'stderr'; text: string; rawBytes: number; offset: number } | undefined;
+  /** Where to resume after a restart: before any partial that is still incomplete. */
   committed: TailPosition;
   times: Rfc3339Parser;
+  /** Runtime time of the last line handed on. */
+  lastTs: number;
+  /** When a read last found the end of the file; undefined while there is more to read. */
+  caughtUpAt: number | undefined;
 }
 
 export interface LogFileSourceDeps {
   report?: DropReport;
+  /**
+   * Where to resume each file (by path), from the cursor the outbox keeps. Undefined at the very
+   * first start: then `readFromHead` says whether files present now are read from their start.
+   */
+  resume?: ReadonlyMap<string, TailPosition>;
+  /** Per path, what the full-log store holds of it: lines read again that it holds are not stored twice. */
+  stored?: ReadonlyMap<string, TailPosition & { extra?: readonly number[] }>;
+  now?: () => number;
 }
 
 /**
- * Tails Docker json-file and CRI log files. Offsets are checkpointed on disk after every poll,
- * only up to the last complete message handed on, so a restart neither re-sends nor skips.
- * Rotation, truncation and split (partial) lines are handled; fs.watch only brings polls forward.
+ * Tails Docker json-file and CRI log files. Files are read in rounds, one chunk of each per round,
+ * so a container with a large backlog cannot hold up the others, and the source waits whenever
+ * its sink says so: what is read ahead of the pipeline is bounded by a chunk per file whatever the
+ * backlog. Rotation, truncation and split (partial) lines are handled; fs.watch brings a round
+ * forward, polling finds the rest. Where reading resumes after a restart is not kept here: the
+ * collector makes each file's position durable together with the windows its lines went into
+ * (see positions() and the README's "Nothing tailed is lost").
  */
 export class LogFileSource implements LogSource {
   readonly name = 'logfiles';
+  readonly replayable = true;
   private readonly files = new Map<string, Followed>();
   private readonly names = new Map<string, string>();
-  private checkpoint: Checkpoint | undefined;
   private firstScan = true;
-  private timer: NodeJS.Timeout | undefined;
   private watchers: FSWatcher[] = [];
-  private running: Promise<void> | undefined;
+  private loop: Promise<void> | undefined;
   private stopped = true;
+  private wake: (() => void) | undefined;
+  private nextDiscovery = 0;
+  /** Waiters of catchUp(), resolved at the end of the next complete round. */
+  private roundWaiters: Array<() => void> = [];
+  private readonly now: () => number;
+  /** Files opened so far: each file's FileRef.order. */
+  private opened = 0;
 
   constructor(
     private readonly options: LogFileSourceOptions,
     private readonly deps: LogFileSourceDeps = {},
-  ) {}
+  ) {
+    this.now = deps.now ?? Date.now;
+  }
 
-  async start(emit: (line: RawLogLine) => void): Promise<void> {
+  start(sink: LogSink): void {
     this.stopped = false;
-    await this.pollOnce(emit);
     for (const root of [this.options.dockerRoot, this.options.podsRoot]) {
       if (root === '') continue;
       try {
-        this.watchers.push(watch(root, { recursive: true }, () => this.schedule(emit, 20)));
+        this.watchers.push(
+          watch(root, { recursive: true }, () => {
+            this.nextDiscovery = 0;
+            this.wake?.();
+          }),
+        );
       } catch {
         // No notifications for this folder (absent, or not supported): polling alone still reads it.
       }
     }
-    this.schedule(emit, this.options.pollIntervalMs);
+    this.loop = this.run(sink);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
     for (const w of this.watchers) w.close();
     this.watchers = [];
-    await this.running;
-    for (const f of this.files.values()) await f.tailer.close();
-    this.files.clear();
+    this.wake?.();
+    await this.loop;
+    this.loop = undefined;
+    // The files stay known (watermark, positions): the final seal and cursor still read them.
+    for (const f of this.files.values()) for (const t of f.tailers) await t.close();
+    for (const w of this.roundWaiters.splice(0)) w();
   }
 
-  /** One pass: discover files, read what is new, save the checkpoint. */
-  async pollOnce(emit: (line: RawLogLine) => void): Promise<void> {
-    const cp = (this.checkpoint ??= await loadCheckpoint(this.options.checkpointPath));
+  watermark(container: string): number | undefined {
+    let min: number | undefined;
+    for (const f of this.files.values()) {
+      if (f.ref.container !== container) continue;
+      const w = f.caughtUpAt ?? f.lastTs;
+      if (min === undefined || w < min) min = w;
+    }
+    return min;
+  }
+
+  /** Bytes of the followed files not read yet (as of each file's last look at its size): how far behind reading is. */
+  backlogBytes(): number {
+    let n = 0;
+    for (const f of this.files.values()) for (const t of f.tailers) n += t.backlogBytes;
+    return n;
+  }
+
+  positions(): ReadPosition[] {
+    return [...this.files.values()].map((f) => ({ path: f.ref.path, ...f.committed }));
+  }
+
+  catchUp(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.roundWaiters.push(resolve);
+      this.nextDiscovery = 0;
+      this.wake?.();
+    });
+  }
+
+  /** One round after another: discovery when due, then a chunk of each file; idle when nothing was new. */
+  private async run(sink: LogSink): Promise<void> {
+    while (!this.stopped) {
+      const waiters = this.roundWaiters;
+      this.roundWaiters = [];
+      let read = false;
+      try {
+        if (this.now() >= this.nextDiscovery) {
+          this.nextDiscovery = this.now() + this.options.pollIntervalMs;
+          await this.discover();
+        }
+        for (const [p, f] of this.files) {
+          if (this.stopped) break;
+          const r = await this.readChunk(f, sink);
+          if (r === 'gone') this.files.delete(p);
+          else if (r === 'data') read = true;
+          const wait = sink.ready();
+          if (wait !== undefined) await wait;
+        }
+      } catch (err) {
+        this.deps.report?.drop({
+          stage: 'sources.logfiles',
+          reason: `poll_failed:${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+          container: '',
+        });
+      }
+      for (const w of waiters) w();
+      if (this.stopped) break;
+      // A turn of the event loop between rounds, so that timers and I/O of the rest of the collector
+      // run while a backlog is read; a real wait when every file is at its end.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, read || this.roundWaiters.length > 0 ? 0 : this.options.pollIntervalMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async discover(): Promise<void> {
     const refs = [
       ...(this.options.dockerRoot === '' ? [] : await discoverDocker(this.options.dockerRoot, this.names)),
       ...(this.options.podsRoot === '' ? [] : await discoverCri(this.options.podsRoot)),
     ];
+    const veryFirst = this.firstScan && this.deps.resume === undefined;
     for (const ref of refs) {
       if (this.files.has(ref.path)) continue;
-      const tailer = new FileTailer(ref.path, {
-        chunkBytes: this.options.chunkBytes,
-        maxLineBytes: this.options.maxLineBytes,
-      });
-      const saved = cp[ref.path];
-      const from = saved ?? (this.firstScan && !this.options.readFromHead ? 'end' : 'start');
-      if (!(await tailer.open(from))) continue;
-      const f: Followed = { ref, tailer, partial: undefined, committed: tailer.position(), times: new Rfc3339Parser() };
-      this.files.set(ref.path, f);
-      if (saved !== undefined && saved.inode !== f.committed.inode) await this.readRotatedWhileDown(f, saved, emit);
-    }
-    this.firstScan = false;
-    for (const [p, f] of this.files) {
-      const alive = await f.tailer.poll((line, end, inode, bytes) => this.onLine(f, line, end, inode, bytes, emit));
-      if (!alive) {
-        this.files.delete(p);
+      const saved = this.deps.resume?.get(ref.path);
+      const tailers: FileTailer[] = [];
+      // Rotated while the collector was down: finish the rotated file (`<path>.1`) first.
+      if (saved !== undefined) {
+        const now = await stat(ref.path).catch(() => undefined);
+        if (now !== undefined && now.ino !== saved.inode) {
+          const old = this.tailer(`${ref.path}.1`, ref.path);
+          if ((await old.open(saved)) && old.ref.inode === saved.inode) tailers.push(old);
+          else await old.close();
+        }
+      }
+      const main = this.tailer(ref.path, ref.path);
+      const from =
+        tailers.length > 0 ? 'start' : (saved ?? (veryFirst && !this.options.readFromHead ? 'end' : 'start'));
+      if (!(await main.open(from))) {
+        for (const t of tailers) await t.close();
         continue;
       }
+      tailers.push(main);
+      for (const t of tailers) this.markStored(t);
+      this.files.set(ref.path, {
+        ref,
+        tailers,
+        partial: undefined,
+        committed: (tailers[0] as FileTailer).position(),
+        times: new Rfc3339Parser(),
+        lastTs: -Infinity,
+        caughtUpAt: undefined,
+      });
     }
-    const next: Checkpoint = {};
-    for (const [p, f] of this.files) next[p] = f.committed;
-    this.checkpoint = next;
-    await saveCheckpoint(this.options.checkpointPath, next);
+    this.firstScan = false;
   }
 
-  /** The file was rotated while the collector was down: finish the rotated file (`<path>.1`) first. */
-  private async readRotatedWhileDown(
-    f: Followed,
-    saved: TailPosition,
-    emit: (line: RawLogLine) => void,
-  ): Promise<void> {
-    const old = new FileTailer(`${f.ref.path}.1`, {
-      chunkBytes: this.options.chunkBytes,
-      maxLineBytes: this.options.maxLineBytes,
-    });
-    if (!(await old.open(saved))) return;
-    if (old.position().inode === saved.inode)
-      await old.poll((line, end, inode, bytes) => this.onLine(f, line, end, inode, bytes, emit));
-    await old.close();
+  private tailer(file: string, key: string): FileTailer {
+    return new FileTailer(
+      file,
+      { chunkBytes: this.options.chunkBytes, maxLineBytes: this.options.maxLineBytes },
+      key,
+      () => ++this.opened,
+    );
   }
 
-  private onLine(
-    f: Followed,
-    line: string,
-    end: number,
-    inode: number,
-    bytes: number,
-    emit: (line: RawLogLine) => void,
-  ): void {
+  /** Lines of this file up to what the store already holds are not stored again (read before a crash). */
+  private markStored(t: FileTailer): void {
+    const s = this.deps.stored?.get(t.ref.path);
+    if (s === undefined || s.inode !== t.ref.inode) return;
+    t.ref.storedUpTo = s.offset;
+    if (s.extra !== undefined && s.extra.length > 0) t.ref.storedExtra = new Set(s.extra);
+  }
+
+  private async readChunk(f: Followed, sink: LogSink): Promise<'data' | 'eof' | 'gone'> {
+    const t = f.tailers[0] as FileTailer;
+    const r = await t.read((line, ref, start, end) => this.onLine(f, line, ref, start, end, sink));
+    if (r === 'data') {
+      f.caughtUpAt = undefined;
+      return r;
+    }
+    if (f.tailers.length > 1) {
+      // The rotated file is done; the file the path names now is next.
+      await t.close();
+      f.tailers.shift();
+      f.committed = (f.tailers[0] as FileTailer).position();
+      return 'data';
+    }
+    if (r === 'eof') f.caughtUpAt = this.now();
+    return r;
+  }
+
+  private onLine(f: Followed, line: string, ref: FileRef, start: number, end: number, sink: LogSink): void {
     const e = parseEntry(f.ref.format, line, f.times);
     if (e === undefined) {
-      // A corrupt or torn entry: counted, skipped, and not allowed to hold back the checkpoint.
+      // A corrupt or torn entry: counted, skipped, and not allowed to hold back the position.
       this.deps.report?.drop({ stage: 'sources.logfiles', reason: 'corrupt_line', container: f.ref.container });
-      if (f.partial === undefined) f.committed = { inode, offset: end };
+      if (f.partial === undefined) f.committed = { inode: ref.inode, offset: end };
       return;
     }
+    const bytes = end - start;
     // A message that never ends is handed on once it reaches maxLineBytes.
     const tooLong = f.partial !== undefined && f.partial.text.length + e.text.length >= this.options.maxLineBytes;
     if (e.partial && !tooLong) {
-      if (f.partial === undefined) f.partial = { ts: e.ts, stream: e.stream, text: e.text, rawBytes: bytes };
+      if (f.partial === undefined)
+        f.partial = { ts: e.ts, stream: e.stream, text: e.text, rawBytes: bytes, offset: start };
       else {
         f.partial.text += e.text;
         f.partial.rawBytes += bytes;
@@ -143,34 +266,19 @@ export class LogFileSource implements LogSource {
     }
     const p = f.partial;
     f.partial = undefined;
-    emit({
-      ts: p?.ts ?? e.ts,
+    const ts = p?.ts ?? e.ts;
+    const out: RawLogLine = {
+      ts,
       container: f.ref.container,
       stream: e.stream,
       line: p === undefined ? e.text : p.text + e.text,
       rawBytes: (p?.rawBytes ?? 0) + bytes,
-    });
-    f.committed = { inode, offset: end };
-  }
-
-  private schedule(emit: (line: RawLogLine) => void, delayMs: number): void {
-    if (this.stopped) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.running !== undefined) return this.schedule(emit, delayMs);
-      this.running = this.pollOnce(emit)
-        .catch((err: unknown) =>
-          this.deps.report?.drop({
-            stage: 'sources.logfiles',
-            reason: `poll_failed:${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-            container: '',
-          }),
-        )
-        .finally(() => {
-          this.running = undefined;
-          this.schedule(emit, this.options.pollIntervalMs);
-        });
-    }, delayMs);
+      file: ref,
+      offset: p?.offset ?? start,
+      end,
+    };
+    f.committed = { inode: ref.inode, offset: end };
+    if (ts > f.lastTs) f.lastTs = ts;
+    sink.push(out);
   }
 }

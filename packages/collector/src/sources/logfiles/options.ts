@@ -10,7 +10,6 @@ export const LogFileSourceOptionsSchema = Type.Object({
     default: '/var/log/pods',
     description: "Kubelet's pod log folder (`<ns>_<pod>_<uid>/<container>/<N>.log`); '' turns CRI reading off.",
   }),
-  checkpointPath: Type.String({ minLength: 1, description: 'Checkpoint file of read offsets, on the data volume.' }),
   pollIntervalMs: Type.Integer({
     minimum: 10,
     default: 1000,
@@ -19,9 +18,14 @@ export const LogFileSourceOptionsSchema = Type.Object({
   readFromHead: Type.Boolean({
     default: false,
     description:
-      'At the very first start (no checkpoint yet), read existing files from their start instead of only new lines.',
+      'At the very first start (no reading positions saved yet), read existing files from their start instead of only new lines.',
   }),
-  chunkBytes: Type.Integer({ minimum: 4096, default: 262144, description: 'Bytes per read call.' }),
+  chunkBytes: Type.Integer({
+    minimum: 4096,
+    default: 65536,
+    description:
+      'Bytes per read call: what one file is read ahead of the pipeline at a time (files are read a chunk each in turn).',
+  }),
   maxLineBytes: Type.Integer({
     minimum: 1024,
     default: 262144,
@@ -30,8 +34,6 @@ export const LogFileSourceOptionsSchema = Type.Object({
 });
 export type LogFileSourceOptions = Static<typeof LogFileSourceOptionsSchema>;
 
-export function logFileSourceOptions(
-  partial: Partial<LogFileSourceOptions> & { checkpointPath: string },
-): LogFileSourceOptions {
+export function logFileSourceOptions(partial: Partial<LogFileSourceOptions> = {}): LogFileSourceOptions {
   return resolveOptions(LogFileSourceOptionsSchema, partial);
 }

@@ -90,7 +90,15 @@ export function mapLogs(
         const span = idHex(r.spanId);
         if (span !== '') rec.span_id = span;
         const line = JSON.stringify(rec);
-        out.lines.push({ ts: ctx.now, container: res.container, stream: 'stdout', line, rawBytes: line.length });
+        out.lines.push({
+          ts: ctx.now,
+          container: res.container,
+          stream: 'stdout',
+          line,
+          rawBytes: line.length,
+          offset: 0,
+          end: 0,
+        });
       }
   }
   return out;

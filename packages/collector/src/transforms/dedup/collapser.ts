@@ -35,6 +35,11 @@ export class DuplicateCollapser<E extends Collapsible> {
     return h;
   }
 
+  /** The event held now (the run being collapsed), if any. */
+  get current(): E | undefined {
+    return this.held;
+  }
+
   /** The held event, if any; the collapser is empty afterwards. */
   take(): E | undefined {
     const h = this.held;

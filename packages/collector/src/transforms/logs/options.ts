@@ -56,6 +56,23 @@ export const LogPipelineOptionsSchema = Type.Object({
   multiline: Type.Object(MultilineOptionsSchema.properties, { default: {} }),
   redact: Type.Object(RedactOptionsSchema.properties, { default: {} }),
   templates: Type.Object(TemplateMinerOptionsSchema.properties, { default: {} }),
+  window: Type.Object(
+    {
+      latenessMs: Type.Integer({
+        minimum: 0,
+        default: 2000,
+        description:
+          "How long (ms) after its end a container's window waits for late lines (at most half a window). A line whose window is already sealed joins the earliest open window of its container, keeping its own time (counted: `logs.late_lines`).",
+      }),
+      futureSkewMs: Type.Integer({
+        minimum: 0,
+        default: 300_000,
+        description:
+          "A line stamped more than this (ms) ahead of the node's clock is windowed at the node's time instead (counted: `logs.future_lines`).",
+      }),
+    },
+    { default: {} },
+  ),
   maxLogsPerWindow: Type.Integer({
     minimum: 0,
     default: 5000,

@@ -1,8 +1,23 @@
 import { LogLevel, type DropCount } from '@edge-telemetry/protocol';
 import { describe, expect, it } from 'vitest';
-import type { RawLogLine } from '../../sources/types.js';
+import type { FileRef, RawLogLine } from '../../sources/types.js';
 import { logPipelineOptions } from './options.js';
-import { LogPipeline, type LogRecord } from './pipeline.js';
+import { LogPipeline, type LogPipelineWindow, type LogRecord, type WindowCursorState } from './pipeline.js';
+
+const WINDOW = 60_000;
+
+/** Every open window sealed now, as one (the tests' lines all fall in one window unless they say otherwise). */
+function sealAllAsOne(p: LogPipeline): LogPipelineWindow {
+  const ws = p.sealAll();
+  return {
+    start: ws[0]?.start ?? 0,
+    end: ws.at(-1)?.end ?? 0,
+    logs: ws.flatMap((w) => w.logs),
+    templates: ws.flatMap((w) => w.templates),
+    metrics: ws.flatMap((w) => w.metrics),
+    rawBytes: ws.reduce((n, w) => n + w.rawBytes, 0),
+  };
+}
 
 function setup(
   options: unknown = {},
@@ -22,11 +37,12 @@ function setup(
       },
     },
     onRecord: (r) => void records.push(r),
+    windowMs: WINDOW,
     ...(describeFn ? { describe: describeFn } : {}),
   });
   const push = (container: string, line: string, stream: 'stdout' | 'stderr' = 'stdout') => {
     now += 10;
-    const raw: RawLogLine = { ts: now, container, stream, line, rawBytes: line.length + 30 };
+    const raw: RawLogLine = { ts: now, container, stream, line, rawBytes: line.length + 30, offset: 0, end: 0 };
     p.push(raw);
   };
   return { p, push, drops, records, at: () => now };
@@ -39,7 +55,7 @@ describe('LogPipeline', () => {
     push('web', 'WARN pool low for user ops@example.com');
     push('web', '{"level":"error","msg":"db down","password":"hunter2"}');
     push('web', 'DEBUG cache miss key 7');
-    const w = p.flush(0, 60_000);
+    const w = sealAllAsOne(p);
     expect(w.logs.map((l) => [l.level, l.message])).toEqual([
       [LogLevel.warn, 'WARN pool low for user [REDACTED:email]'],
       [LogLevel.error, 'db down'],
@@ -64,20 +80,20 @@ describe('LogPipeline', () => {
       for (let i = 0; i < 3; i++) push('web', `GET /items/${n * 10 + i} 200 in ${i}ms`);
       push('db', `WARN slow query ${n} took ${n + 5}ms`);
       push('db', `WARN slow query ${n + 1} took ${n + 6}ms`);
-      return p.flush(0, 60_000);
+      return sealAllAsOne(p);
     };
     const first = window(0);
     expect(first.templates.map((t) => t.container).sort()).toEqual(['db', 'web']);
     expect(first.templates.find((t) => t.container === 'web')?.samples).toHaveLength(3);
     expect(first.templates.find((t) => t.container === 'db')?.samples).toEqual([]);
     const at = (w: ReturnType<typeof window>) => w.templates.find((t) => t.container === 'web');
-    // Counts every window; samples again only once the interval has passed (each window here takes 50 ms of clock).
+    // Counts every window; samples again only once the interval has passed in the lines' time (the next window here).
     const next = window(1);
     expect(at(next)).toMatchObject({ count: 3, samples: [] });
     const { p: q, push: qpush } = setup({ templates: { sampleIntervalMs: 0 } });
     for (let n = 0; n < 2; n++) {
       qpush('web', `GET /items/${n} 200 in 1ms`);
-      expect(q.flush(0, 60_000).templates[0]?.samples).toHaveLength(1);
+      expect(sealAllAsOne(q).templates[0]?.samples).toHaveLength(1);
     }
   });
 
@@ -87,13 +103,13 @@ describe('LogPipeline', () => {
     };
     const coarse = setup();
     lines(coarse.push);
-    const [t] = coarse.p.flush(0, 60_000).templates;
+    const [t] = sealAllAsOne(coarse.p).templates;
     // The lines arrive at 1,000,010 .. 1,000,030 ms.
     expect(t).toMatchObject({ firstSeen: 1_000_000, lastSeen: 1_000_000 });
     expect(t?.samples.map((x) => x.ts)).toEqual([1_000_000, 1_000_000, 1_000_000]);
     const exact = setup({ templateTimeResolutionMs: 1 });
     lines(exact.push);
-    const [u] = exact.p.flush(0, 60_000).templates;
+    const [u] = sealAllAsOne(exact.p).templates;
     expect(u).toMatchObject({ firstSeen: 1_000_010, lastSeen: 1_000_030 });
     expect(u?.samples.map((x) => x.ts)).toEqual([1_000_010, 1_000_020, 1_000_030]);
   });
@@ -106,7 +122,7 @@ describe('LogPipeline', () => {
     push('api', 'GET /healthz 200');
     push('api', 'TRACE tick');
     for (let i = 0; i < 3; i++) push('api', `ERROR job ${i} failed`);
-    const w = p.flush(0, 60_000);
+    const w = sealAllAsOne(p);
     expect(w.logs.map((l) => [l.message, l.repeat])).toEqual([
       ['ERROR upstream refused', 4],
       ['ERROR job 0 failed', 1],
@@ -135,17 +151,17 @@ describe('LogPipeline', () => {
     push('db', 'checkpoint complete');
     push('noisy', 'WARN something');
     push('other', 'hello there');
-    const w = p.flush(0, 60_000);
+    const w = sealAllAsOne(p);
     expect(w.logs.map((l) => l.container)).toEqual(['db']);
     expect(w.templates.map((t) => t.container).sort()).toEqual(['db', 'other']);
   });
 
-  it('joins a stack trace into one event and releases it at flush', () => {
+  it('joins a stack trace into one event and releases it when its window is sealed', () => {
     const { p, push } = setup();
     push('svc', 'ERROR request failed');
     push('svc', '\tat com.acme.Handler.run(Handler.java:42)');
     push('svc', '\tat java.lang.Thread.run(Thread.java:833)');
-    const w = p.flush(0, 60_000);
+    const w = sealAllAsOne(p);
     expect(w.logs).toHaveLength(1);
     expect(w.logs[0]?.message.split('\n')).toHaveLength(3);
     expect(p.stats()).toMatchObject({ linesIn: 3, eventsIn: 1 });
@@ -156,7 +172,7 @@ describe('LogPipeline', () => {
     const { p, push } = setup({ templates: { mergeAfter: 3 } });
     for (const user of ['webmaster', 'oracle', 'admin', 'guest']) push('sshd', `Invalid user ${user} from 10.0.0.1`);
     push('sshd', 'WARN Invalid user root from 10.0.0.9');
-    const w = p.flush(0, 60_000);
+    const w = sealAllAsOne(p);
     const invalid = w.templates.filter((t) => t.template.startsWith('Invalid'));
     expect(invalid).toHaveLength(1);
     // The WARN line's level is its header, not its event's: it is the same template (shipped verbatim too).
@@ -172,11 +188,11 @@ describe('LogPipeline', () => {
     const { p, push } = setup({ templates: { mergeAfter: 3 } });
     push('sshd', 'Invalid user webmaster from 10.0.0.1');
     push('sshd', 'Invalid user oracle from 10.0.0.1');
-    const first = p.flush(0, 60_000).templates;
+    const first = sealAllAsOne(p).templates;
     expect(first).toHaveLength(2);
     expect(first.every((t) => t.merged === undefined)).toBe(true);
     push('sshd', 'Invalid user admin from 10.0.0.1');
-    const second = p.flush(60_000, 120_000).templates;
+    const second = sealAllAsOne(p).templates;
     expect(second).toHaveLength(1);
     const [survivor, merged] = [
       first.find((t) => t.template.includes('webmaster')),
@@ -184,12 +200,108 @@ describe('LogPipeline', () => {
     ];
     expect(second[0]).toMatchObject({ id: survivor?.id, template: 'Invalid user <*> from <*>', merged: [merged?.id] });
     push('sshd', 'Invalid user guest from 10.0.0.1');
-    expect(p.flush(120_000, 180_000).templates[0]?.merged).toBeUndefined();
+    expect(sealAllAsOne(p).templates[0]?.merged).toBeUndefined();
   });
 
   it('rejects invalid options with a code', () => {
     expect(() => logPipelineOptions({ defaults: { throttle: { burst: 0 } } })).toThrow(
       expect.objectContaining({ code: 'ET_ERR_OPTIONS' }),
     );
+  });
+});
+
+describe("LogPipeline windows by the lines' own time", () => {
+  const T0 = Date.UTC(2026, 10, 1, 6); // a window boundary
+  const file = (path: string, inode = 1, order = 1): FileRef => ({
+    path,
+    inode,
+    order,
+    storedUpTo: 0,
+    storedExtra: undefined,
+    recordedEnd: 0,
+  });
+  function timed(options: unknown = {}, restore?: WindowCursorState) {
+    let now = T0 + 10 * 3_600_000; // the node's clock: hours after the backlog's lines were written
+    const drops: DropCount[] = [];
+    const p = new LogPipeline(logPipelineOptions(options), {
+      now: () => now,
+      report: { drop: (d, count = 1) => void drops.push({ ...d, count }) },
+      windowMs: WINDOW,
+      restore,
+    });
+    let offset = 0;
+    const push = (container: string, ts: number, line: string, f?: FileRef) => {
+      const end = offset + line.length + 1;
+      p.push({ ts, container, stream: 'stdout', line, rawBytes: line.length + 1, file: f, offset, end });
+      offset = end;
+    };
+    return { p, push, drops, setNow: (t: number) => (now = t) };
+  }
+
+  it('turns a backlog into the windows it spans, each with its own caps, sealed as the read time passes their end', () => {
+    const { p, push, drops } = timed({ maxLogsPerWindow: 2 });
+    // Three minutes of backlog: 3 warnings a minute, read long after they were written.
+    for (let m = 0; m < 3; m++)
+      for (let i = 0; i < 3; i++) push('app', T0 + m * WINDOW + i * 1000, `WARN slow ${m} ${i}`);
+    // Read up to 2:10 into the backlog: the first two windows are complete, the third is not.
+    const sealed = p.seal(() => T0 + 2 * WINDOW + 10_000);
+    expect(sealed.map((w) => [w.start - T0, w.end - T0])).toEqual([
+      [0, WINDOW],
+      [WINDOW, 2 * WINDOW],
+    ]);
+    // Each window keeps 2 of its 3 warnings (its own cap), and counts all 3.
+    for (const w of sealed) {
+      expect(w.logs).toHaveLength(2);
+      expect(w.logs.every((l) => l.ts >= w.start && l.ts < w.end)).toBe(true);
+      expect(w.metrics.find((x) => x.metric === 'logs.warn_lines')).toMatchObject({ start: w.start, sum: 3 });
+    }
+    expect(drops.filter((d) => d.reason === 'cap_logs').reduce((n, d) => n + d.count, 0)).toBe(2);
+    // The third is sealed once the read time is the lateness bound past its end.
+    expect(p.seal(() => T0 + 3 * WINDOW)).toEqual([]);
+    expect(p.seal(() => T0 + 3 * WINDOW + p.lateness).map((w) => w.start - T0)).toEqual([2 * WINDOW]);
+  });
+
+  it('puts a line older than its sealed window into the earliest open one (counted), and a future one at the node time', () => {
+    const { p, push, setNow } = timed();
+    push('app', T0 + 1000, 'WARN first');
+    expect(p.seal(() => T0 + WINDOW + p.lateness)).toHaveLength(1);
+    push('app', T0 + 2000, 'WARN late');
+    push('app', T0 + WINDOW + 5000, 'WARN on time');
+    const [w] = p.seal(() => T0 + 2 * WINDOW + p.lateness);
+    expect(w?.start).toBe(T0 + WINDOW);
+    // The late line keeps its own time.
+    expect(w?.logs.map((l) => [l.message, l.ts - T0])).toEqual([
+      ['WARN late', 2000],
+      ['WARN on time', WINDOW + 5000],
+    ]);
+    setNow(T0 + 3 * WINDOW);
+    push('app', T0 + 10 * 3_600_000, 'WARN from the future');
+    const [f] = p.sealAll();
+    expect(f?.start).toBe(T0 + 3 * WINDOW);
+    expect(p.stats()).toMatchObject({ lateLines: 1, futureLines: 1 });
+  });
+
+  it('names the first line of the earliest open window (or a held multi-line event) as where to resume reading', () => {
+    const { p, push } = timed();
+    const f = file('/logs/a.log');
+    push('app', T0 + 1000, 'WARN one', f); // offset 0
+    push('app', T0 + WINDOW + 1000, 'WARN two', f); // offset 9
+    push('app', T0 + WINDOW + 2000, 'ERROR three', f); // offset 18, held: a continuation may follow
+    expect(p.openPosition(f.path)).toEqual({ inode: 1, offset: 0 });
+    p.seal(() => T0 + WINDOW + p.lateness);
+    expect(p.openPosition(f.path)).toEqual({ inode: 1, offset: 9 });
+    p.sealAll();
+    expect(p.openPosition(f.path)).toBeUndefined();
+  });
+
+  it('keeps lines read again after a restart out of the windows the previous run sealed', () => {
+    const first = timed();
+    first.push('app', T0 + 1000, 'WARN one');
+    first.p.seal(() => T0 + WINDOW + first.p.lateness);
+    const restored = timed({}, first.p.cursorState());
+    restored.push('app', T0 + 2000, 'WARN read again');
+    const [w] = restored.p.sealAll();
+    expect(w?.start).toBe(T0 + WINDOW);
+    expect(restored.p.stats().lateLines).toBe(1);
   });
 });

@@ -6,7 +6,8 @@ import {
   type LogTemplate,
   type MetricSummary,
 } from '@edge-telemetry/protocol';
-import type { RawLogLine } from '../../sources/types.js';
+import type { FileRef, RawLogLine } from '../../sources/types.js';
+import type { DropReport } from '../../batch/drops.js';
 import { DuplicateCollapser } from '../dedup/collapser.js';
 import { LineFilter } from '../filter/line-filter.js';
 import { MultilineJoiner } from '../parse/multiline.js';
@@ -19,7 +20,6 @@ import { TokenBucket } from '../throttle/token-bucket.js';
 import { levelSummaries } from './level-metrics.js';
 import type { ContainerLogSettings, LogPipelineOptions } from './options.js';
 import { glob, settingsFor } from './select.js';
-import type { DropReport } from '../../batch/drops.js';
 
 /** One joined line as the container wrote it (unredacted), with its parsed time and level: what the full-log store keeps. */
 export interface LogRecord {
@@ -36,8 +36,12 @@ export interface LogPipelineDeps {
   report: DropReport;
   /** Name, image and labels of a container, to select its settings; unknown containers get the defaults. */
   describe?(container: string): Pick<ContainerInfo, 'name' | 'image' | 'labels'> | undefined;
-  /** Every joined line, before filtering (the local full-log store). */
-  onRecord?(record: LogRecord): void;
+  /**
+   * Every joined line, before filtering (the local full-log store), with the raw line it came from
+   * and, for a file's line, the offset up to which every line of that file has now been handed to
+   * onRecord (lines are joined, so they reach it out of read order; see MultilineJoiner).
+   */
+  onRecord?(record: LogRecord, raw: RawLogLine, recordedUpTo: number): void;
 }
 
 /**
@@ -60,12 +64,17 @@ export interface DebugUse {
   refused: number;
 }
 
+/** One window's output: what its sealed container parts hold together. */
 export interface LogPipelineWindow {
+  start: number;
+  end: number;
   /** Lines at or above each container's verbatim level, redacted, duplicates collapsed. */
   logs: LogEvent[];
   templates: LogTemplate[];
   /** Lines per container and level (`logs.<level>_lines`), counted before filtering. */
   metrics: MetricSummary[];
+  /** Raw bytes of the lines in it (the uplink economy's baseline). */
+  rawBytes: number;
 }
 
 export interface LogPipelineStats {
@@ -74,6 +83,25 @@ export interface LogPipelineStats {
   redactions: RedactionCounts;
   clusters: number;
   evictions: number;
+  /** Lines whose window was already sealed when they came: they joined the earliest open window of their container. */
+  lateLines: number;
+  /** Lines stamped further in the future than `window.futureSkewMs`: windowed at the node's time instead. */
+  futureLines: number;
+  /** Windows (container parts) open now, and the bytes of the lines and templates they hold. */
+  openParts: number;
+  heldBytes: number;
+}
+
+/** Where a restart resumes without losing or repeating a line: see `cursorState()`. */
+export interface WindowCursorState {
+  /** Per container, the end of its last sealed window: a line read again after a restart never goes before it. */
+  horizons: Record<string, number>;
+}
+
+/** A position in read order: files of one path are read in `order`, each from offset 0 up. */
+interface Position {
+  ref: FileRef;
+  offset: number;
 }
 
 interface ContainerState {
@@ -83,51 +111,106 @@ interface ContainerState {
   verbatim: LogLevelValue;
   bucket: TokenBucket;
   dedup: DuplicateCollapser<LogEvent>;
+  /** Window of the event the collapser holds (its lines were counted there). */
+  heldWindow: number;
+  /** End of the last sealed window: no line of this container goes into a window before it. */
+  horizon: number;
+  /** Latest window time of a line of this container: windows never go back in time within it. */
+  floor: number;
+  /** The window the last line went to, to skip the map lookup for the next. */
+  last: Part | undefined;
+}
+
+/** One container's share of one window. */
+interface Part {
+  window: OpenWindow;
+  container: string;
   levels: number[];
-  /** Lines dropped below the minimum level this window (the commonest drop, kept off the keyed map). */
+  /** Lines dropped below the minimum level (the commonest drop, kept off the keyed map). */
   belowLevel: number;
-  active: boolean;
+  rawBytes: number;
+  templates: Map<string, LogTemplate>;
+  logs: LogEvent[];
+  heldBytes: number;
+}
+
+interface OpenWindow {
+  start: number;
+  parts: Map<string, Part>;
+  /** Caps hold per window over all containers, across the seals of its parts. */
+  logs: number;
+  templates: number;
+}
+
+/** Per path: the first line of each open window its lines went into, oldest first. */
+interface PathState {
+  container: string;
+  open: Array<{ start: number; at: Position }>;
 }
 
 /**
- * The log path of one node: raw lines -> multi-line join -> parse -> redact -> filter ->
- * dedup -> throttle -> template, with per-window output. Pure over plain data apart from the
- * injected clock and sinks; one instance serves all containers.
+ * The log path of one node: raw lines -> multi-line join -> parse -> redact -> filter -> dedup ->
+ * throttle -> template, into windows by the lines' own (runtime) time. A container's window is
+ * sealed once the container's read time has passed its end plus the lateness bound (`seal()`), so
+ * a backlog becomes the windows it spans, each with its own caps, and a restart resumes exactly
+ * at the first line of the earliest window not sealed (`openPosition()`). Pure over plain data
+ * apart from the injected clock and sinks; one instance serves all containers.
  */
 export class LogPipeline {
   private readonly joiner: MultilineJoiner;
   private readonly redactor: Redactor;
   private readonly miner: TemplateMiner;
   private readonly containers = new Map<string, ContainerState>();
-  private templates = new Map<string, LogTemplate>();
-  /** When each template last had samples shipped (node clock), for templates.sampleIntervalMs. */
+  private readonly windows = new Map<number, OpenWindow>();
+  private readonly paths = new Map<string, PathState>();
+  /** Window start when each template last had samples shipped, for templates.sampleIntervalMs (event time). */
   private readonly sampledAt = new Map<string, number>();
   /** Template ids merged into a template that has had no row since (live id -> merged ids): listed on its next row. */
   private readonly pendingMerges = new Map<string, string[]>();
-  private logs: LogEvent[] = [];
   private readonly redactions: RedactionCounts = {};
   private linesIn = 0;
   private eventsIn = 0;
+  private lateLines = 0;
+  private futureLines = 0;
+  private heldBytes = 0;
   private lastSweep: number;
+  /** Horizons from the cursor of the previous run, taken by each container's state when it is made. */
+  private readonly restored: Map<string, number>;
+  private readonly windowMs: number;
+  private readonly latenessMs: number;
   /** Per-container settings: the options' own until reconfigure() replaces them. */
   private selection: Pick<LogPipelineOptions, 'defaults' | 'containers'>;
   private debug: { window: DebugWindow; match: RegExp[]; use: DebugUse } | undefined;
 
   constructor(
     private readonly options: LogPipelineOptions,
-    private readonly deps: LogPipelineDeps,
+    private readonly deps: LogPipelineDeps & { windowMs: number; restore?: WindowCursorState },
   ) {
     this.selection = { defaults: options.defaults, containers: options.containers };
     this.joiner = new MultilineJoiner(options.multiline);
     this.redactor = new Redactor(options.redact);
     this.miner = new TemplateMiner(options.templates);
     this.lastSweep = deps.now();
+    this.windowMs = deps.windowMs;
+    // A window waits at most half its length for late lines: the next one must not be due first.
+    this.latenessMs = Math.min(options.window.latenessMs, Math.floor(deps.windowMs / 2));
+    this.restored = new Map(Object.entries(deps.restore?.horizons ?? {}));
+  }
+
+  /** How long after its end a window waits for late lines (the configured bound, at most half a window). */
+  get lateness(): number {
+    return this.latenessMs;
   }
 
   push(raw: RawLogLine): void {
     this.linesIn++;
     const now = this.deps.now();
-    for (const ev of this.joiner.push(raw, now)) this.process(ev);
+    // Known from its first line on, even while the joiner holds it: a seal looks at every container.
+    const st = this.state(raw.container);
+    // The line's window time is fixed in read order, before the joiner may hold it back.
+    const t = this.windowTime(st, raw.ts, now);
+    const line = t === raw.ts ? raw : { ...raw, windowTs: t };
+    this.joiner.push(line, now, this.processEvent);
     if (now - this.lastSweep >= this.options.multiline.flushAfterMs) this.tick(now);
   }
 
@@ -138,66 +221,168 @@ export class LogPipeline {
   }
 
   /**
-   * Closes the window. Held multi-line events are released whole (a trace being written at the
-   * very boundary may be cut in two; waiting instead would delay every window's last line).
+   * Seals, per container, every window that ended at least the lateness bound before `readTime(c)`
+   * (the time up to which every line of c has been read; undefined: c's lines are generated, read
+   * time is now). Returns the sealed windows oldest first, each the union of its sealed parts.
    */
-  flush(windowStart: number, windowEnd: number): LogPipelineWindow {
-    this.lastSweep = this.deps.now();
-    for (const ev of this.joiner.flush(this.lastSweep, true)) this.process(ev);
-    const metrics: MetricSummary[] = [];
-    for (const [name, st] of this.containers) {
-      const held = st.dedup.take();
-      if (held !== undefined) this.ship(name, st, held);
-      metrics.push(...levelSummaries(name, st.levels, windowStart, windowEnd));
-      if (st.belowLevel > 0) this.drop('logs.filter', 'below_level', name, st.belowLevel);
-      st.belowLevel = 0;
-      if (!st.active) this.containers.delete(name);
-      else {
-        st.levels.fill(0);
-        st.active = false;
-      }
-    }
-    const templates = coarsenTimes(this.foldMerged(), this.options.templateTimeResolutionMs);
-    this.noteMerges(templates);
-    this.noteSampled(templates);
-    for (const e of this.logs) e.templateId = this.miner.resolve(e.templateId);
-    const logs = this.logs;
-    this.logs = [];
-    this.templates = new Map();
-    return { logs, templates, metrics };
+  seal(readTime: (container: string) => number | undefined): LogPipelineWindow[] {
+    const now = this.deps.now();
+    return this.sealUpTo((c) => (readTime(c) ?? now) - this.latenessMs);
+  }
+
+  /** Seals every open window of the containers `which` selects (all by default), whether complete or not. */
+  sealAll(which: (container: string) => boolean = () => true): LogPipelineWindow[] {
+    return this.sealUpTo((c) => (which(c) ? Infinity : -Infinity));
   }
 
   /**
-   * The miner may have merged clusters during the window: entries of merged-away ids are folded
-   * into their survivor, so that each group is reported once, under its live id and template.
+   * Where reading of `path` must resume after a restart so that no line is lost or repeated: the
+   * first line of the earliest window not sealed, or of a multi-line event still held. Undefined
+   * when every line read from it is in a sealed window (resume where reading stands).
    */
-  private foldMerged(): LogTemplate[] {
-    const out = new Map<string, LogTemplate>();
-    for (const t of this.templates.values()) {
-      const id = this.miner.resolve(t.id);
-      if (id === t.id && !out.has(id)) {
-        out.set(id, t);
-        continue;
-      }
-      const template = this.miner.templateOf(id) ?? t.template;
-      // Samples taken before a merge have fewer parameters than the merged template has wildcards.
-      const wildcards = template.split(WILDCARD).length - 1;
-      const samples = t.samples.filter((x) => x.params.length === wildcards);
-      const into = out.get(id);
-      if (into === undefined) {
-        out.set(id, { ...t, id, template, samples });
-        continue;
-      }
-      into.template = template;
-      into.samples = into.samples.filter((x) => x.params.length === wildcards);
-      into.count += t.count;
-      if (t.level > into.level) into.level = t.level;
-      if (t.firstSeen < into.firstSeen) into.firstSeen = t.firstSeen;
-      if (t.lastSeen > into.lastSeen) into.lastSeen = t.lastSeen;
-      for (const sample of samples)
-        if (into.samples.length < this.options.templates.maxSamples) into.samples.push(sample);
+  openPosition(path: string): { inode: number; offset: number } | undefined {
+    let best: Position | undefined = this.paths.get(path)?.open[0]?.at;
+    const held = this.joiner.heldFrom(path);
+    if (held !== undefined && held.file !== undefined) {
+      const at = { ref: held.file, offset: held.offset };
+      if (best === undefined || before(at, best)) best = at;
     }
-    return [...out.values()];
+    return best === undefined ? undefined : { inode: best.ref.inode, offset: best.offset };
+  }
+
+  cursorState(): WindowCursorState {
+    const horizons: Record<string, number> = Object.fromEntries(this.restored);
+    for (const [c, st] of this.containers) if (st.horizon > -Infinity) horizons[c] = st.horizon;
+    return { horizons };
+  }
+
+  /**
+   * New per-container settings (defaults and overrides) without a restart: each known container's
+   * filter, levels, throttle and dedup are rebuilt at once (a line it held for dedup is shipped
+   * under the old settings first, in the window it was counted in); the next line is judged by the new ones.
+   */
+  reconfigure(selection: Pick<LogPipelineOptions, 'defaults' | 'containers'>): void {
+    this.selection = { defaults: selection.defaults, containers: selection.containers };
+    for (const [name, st] of this.containers) {
+      const held = st.dedup.take();
+      if (held !== undefined) this.ship(st, held, this.part(held.container, st.heldWindow));
+      Object.assign(st, this.settingsState(name));
+    }
+  }
+
+  /** Starts (or, with undefined, ends) a time-boxed debug; it also ends by itself at `until`. */
+  setDebug(window: DebugWindow | undefined): void {
+    this.debug =
+      window === undefined
+        ? undefined
+        : { window, match: window.containers.map(glob), use: { lines: 0, bytes: 0, refused: 0 } };
+  }
+
+  /** The debug in force and what it shipped so far; undefined when none is (ended, by time or by setDebug). */
+  debugUse(): DebugUse | undefined {
+    return this.debugLevel('', this.deps.now(), true) === undefined
+      ? undefined
+      : { ...(this.debug as { use: DebugUse }).use };
+  }
+
+  /** The debug level for a container now, ending the debug when its time is up (the node's clock: a debug is asked for now). */
+  private debugLevel(container: string, now: number, anyContainer = false): LogLevelValue | undefined {
+    const d = this.debug;
+    if (d === undefined) return undefined;
+    if (now >= d.window.until) {
+      this.debug = undefined;
+      return undefined;
+    }
+    if (!anyContainer && d.match.length > 0 && !d.match.some((r) => r.test(container))) return undefined;
+    return d.window.level;
+  }
+
+  stats(): LogPipelineStats {
+    let openParts = 0;
+    for (const w of this.windows.values()) openParts += w.parts.size;
+    return {
+      linesIn: this.linesIn,
+      eventsIn: this.eventsIn,
+      redactions: { ...this.redactions },
+      clusters: this.miner.clusterCount,
+      evictions: this.miner.evictions,
+      lateLines: this.lateLines,
+      futureLines: this.futureLines,
+      openParts,
+      heldBytes: this.heldBytes,
+    };
+  }
+
+  private sealUpTo(upTo: (container: string) => number): LogPipelineWindow[] {
+    const limit = new Map<string, number>();
+    for (const [c, st] of this.containers) {
+      const t = upTo(c);
+      // Windows whose end is at or before t are complete.
+      const h = t === Infinity ? Infinity : Math.floor(t / this.windowMs) * this.windowMs;
+      if (h <= st.horizon) continue;
+      limit.set(c, h);
+      // Multi-line events older than the limit get no more lines now; the collapsed run is complete too.
+      for (const ev of this.joiner.flushContainer(c, t)) this.process(ev);
+      if (st.heldWindow < h) {
+        const held = st.dedup.take();
+        if (held !== undefined) this.ship(st, held, this.part(held.container, st.heldWindow));
+      }
+    }
+    const out: LogPipelineWindow[] = [];
+    const sealedEnd = new Map<string, number>();
+    const starts = [...this.windows.keys()].sort((a, b) => a - b);
+    for (const start of starts) {
+      const w = this.windows.get(start) as OpenWindow;
+      const sealed: Part[] = [];
+      for (const [c, p] of w.parts) {
+        const h = limit.get(c);
+        if (h !== undefined && start + this.windowMs <= h) sealed.push(p);
+      }
+      if (sealed.length === 0) continue;
+      for (const p of sealed) {
+        w.parts.delete(p.container);
+        sealedEnd.set(p.container, start + this.windowMs);
+      }
+      if (w.parts.size === 0) this.windows.delete(start);
+      out.push(this.output(w, sealed));
+    }
+    for (const [c, h] of limit) {
+      const st = this.containers.get(c) as ContainerState;
+      const end = h === Infinity ? (sealedEnd.get(c) ?? -Infinity) : h;
+      if (end > st.horizon) st.horizon = end;
+      if (st.last !== undefined && st.last.window.start < st.horizon) st.last = undefined;
+    }
+    for (const ps of this.paths.values()) {
+      const h = this.containers.get(ps.container)?.horizon ?? -Infinity;
+      while (ps.open.length > 0 && (ps.open[0] as { start: number }).start < h) ps.open.shift();
+    }
+    this.pruneSampled(out);
+    return out;
+  }
+
+  private output(w: OpenWindow, parts: Part[]): LogPipelineWindow {
+    const end = w.start + this.windowMs;
+    const logs: LogEvent[] = [];
+    const templates: LogTemplate[] = [];
+    const metrics: MetricSummary[] = [];
+    let rawBytes = 0;
+    for (const p of parts) {
+      metrics.push(...levelSummaries(p.container, p.levels, w.start, end));
+      if (p.belowLevel > 0) this.drop('logs.filter', 'below_level', p.container, p.belowLevel);
+      rawBytes += p.rawBytes;
+      this.heldBytes -= p.heldBytes;
+      for (const e of p.logs) {
+        e.templateId = this.miner.resolve(e.templateId);
+        logs.push(e);
+      }
+      const folded = coarsenTimes(this.foldMerged(p.templates), this.options.templateTimeResolutionMs);
+      for (const t of folded) {
+        if (t.samples.length > 0 && this.options.templates.sampleIntervalMs > 0) this.sampledAt.set(t.id, w.start);
+        templates.push(t);
+      }
+    }
+    this.noteMerges(templates);
+    return { start: w.start, end, logs, templates, metrics, rawBytes };
   }
 
   /**
@@ -224,76 +409,77 @@ export class LogPipeline {
       if (this.miner.templateOf(into) === undefined) this.pendingMerges.delete(into);
   }
 
-  private noteSampled(templates: readonly LogTemplate[]): void {
-    const now = this.deps.now();
-    const interval = this.options.templates.sampleIntervalMs;
-    for (const [id, at] of this.sampledAt) if (now - at >= interval) this.sampledAt.delete(id);
-    if (interval > 0) for (const t of templates) if (t.samples.length > 0) this.sampledAt.set(t.id, now);
-  }
-
   /**
-   * New per-container settings (defaults and overrides) without a restart: each known container's
-   * filter, levels, throttle and dedup are rebuilt at once (a line it held for dedup is shipped
-   * under the old settings first); the next line is judged by the new ones.
+   * The miner may have merged clusters during the window: entries of merged-away ids are folded
+   * into their survivor, so that each group is reported once, under its live id and template.
    */
-  reconfigure(selection: Pick<LogPipelineOptions, 'defaults' | 'containers'>): void {
-    this.selection = { defaults: selection.defaults, containers: selection.containers };
-    const now = this.deps.now();
-    for (const [name, st] of this.containers) {
-      const held = st.dedup.take();
-      if (held !== undefined) this.ship(name, st, held);
-      Object.assign(st, this.settingsState(name, now));
+  private foldMerged(templates: Map<string, LogTemplate>): LogTemplate[] {
+    const out = new Map<string, LogTemplate>();
+    for (const t of templates.values()) {
+      const id = this.miner.resolve(t.id);
+      if (id === t.id && !out.has(id)) {
+        out.set(id, t);
+        continue;
+      }
+      const template = this.miner.templateOf(id) ?? t.template;
+      // Samples taken before a merge have fewer parameters than the merged template has wildcards.
+      const wildcards = template.split(WILDCARD).length - 1;
+      const samples = t.samples.filter((x) => x.params.length === wildcards);
+      const into = out.get(id);
+      if (into === undefined) {
+        out.set(id, { ...t, id, template, samples });
+        continue;
+      }
+      into.template = template;
+      into.samples = into.samples.filter((x) => x.params.length === wildcards);
+      into.count += t.count;
+      if (t.level > into.level) into.level = t.level;
+      if (t.firstSeen < into.firstSeen) into.firstSeen = t.firstSeen;
+      if (t.lastSeen > into.lastSeen) into.lastSeen = t.lastSeen;
+      for (const sample of samples)
+        if (into.samples.length < this.options.templates.maxSamples) into.samples.push(sample);
     }
+    return [...out.values()];
   }
 
-  /** Starts (or, with undefined, ends) a time-boxed debug; it also ends by itself at `until`. */
-  setDebug(window: DebugWindow | undefined): void {
-    this.debug =
-      window === undefined
-        ? undefined
-        : { window, match: window.containers.map(glob), use: { lines: 0, bytes: 0, refused: 0 } };
+  /** Forgets when templates were sampled once the interval has passed in every container's time. */
+  private pruneSampled(out: LogPipelineWindow[]): void {
+    if (out.length === 0 || this.sampledAt.size < 4 * this.options.templates.maxClusters) return;
+    let oldest = Infinity;
+    for (const st of this.containers.values()) if (st.floor < oldest) oldest = st.floor;
+    for (const [id, at] of this.sampledAt)
+      if (oldest - at >= this.options.templates.sampleIntervalMs) this.sampledAt.delete(id);
   }
 
-  /** The debug in force and what it shipped so far; undefined when none is (ended, by time or by setDebug). */
-  debugUse(): DebugUse | undefined {
-    return this.debugLevel('', this.deps.now(), true) === undefined
-      ? undefined
-      : { ...(this.debug as { use: DebugUse }).use };
-  }
-
-  /** The debug level for a container now, ending the debug when its time is up. */
-  private debugLevel(container: string, now: number, anyContainer = false): LogLevelValue | undefined {
-    const d = this.debug;
-    if (d === undefined) return undefined;
-    if (now >= d.window.until) {
-      this.debug = undefined;
-      return undefined;
-    }
-    if (!anyContainer && d.match.length > 0 && !d.match.some((r) => r.test(container))) return undefined;
-    return d.window.level;
-  }
-
-  stats(): LogPipelineStats {
-    return {
-      linesIn: this.linesIn,
-      eventsIn: this.eventsIn,
-      redactions: { ...this.redactions },
-      clusters: this.miner.clusterCount,
-      evictions: this.miner.evictions,
-    };
-  }
+  /** process, bound once (the joiner calls it for every event). */
+  private readonly processEvent = (ev: RawLogLine): void => this.process(ev);
 
   private process(ev: RawLogLine): void {
     this.eventsIn++;
-    const st = this.state(ev.container, ev.ts);
-    st.active = true;
+    const st = this.state(ev.container);
+    const part = this.partFor(st, ev);
     const p = parseLine(ev.line, ev.stream, ev.ts, this.options.parse);
-    (st.levels[p.level] as number)++;
-    this.deps.onRecord?.({ ts: p.ts, container: ev.container, stream: ev.stream, level: p.level, line: ev.line });
+    (part.levels[p.level] as number)++;
+    part.rawBytes += ev.rawBytes;
+    if (this.deps.onRecord !== undefined) {
+      let upTo = 0;
+      const f = ev.file;
+      if (f !== undefined) {
+        if (ev.end > f.recordedEnd) f.recordedEnd = ev.end;
+        // Lines of the file the joiner still holds have not been recorded: nothing past their start counts as done.
+        const held = this.joiner.heldStart(ev.container, f);
+        upTo = held === undefined ? f.recordedEnd : Math.min(held, f.recordedEnd);
+      }
+      this.deps.onRecord(
+        { ts: p.ts, container: ev.container, stream: ev.stream, level: p.level, line: ev.line },
+        ev,
+        upTo,
+      );
+    }
     if (p.level < st.minLevel) {
       const debug = this.debugLevel(ev.container, this.deps.now());
       if (debug === undefined || p.level < debug) {
-        st.belowLevel++;
+        part.belowLevel++;
         return;
       }
     }
@@ -316,12 +502,90 @@ export class LogPipeline {
       templateId: '',
       fields: p.fields,
     };
+    const heldWindow = st.heldWindow;
     const done = st.dedup.push(e);
-    if (done !== undefined) this.ship(ev.container, st, done);
+    if (done === e) return this.ship(st, e, part);
+    // `e` starts a new run (its lines counted in this window), unless it only raised the held one's repeat.
+    if (st.dedup.current === e) st.heldWindow = part.window.start;
+    if (done !== undefined) this.ship(st, done, this.part(done.container, heldWindow));
   }
 
-  private ship(container: string, st: ContainerState, e: LogEvent): void {
-    if (!st.bucket.take(e.ts)) return this.drop('logs.throttle', 'rate_limited', container, e.repeat);
+  /**
+   * The time a line is windowed by: its runtime time, but never before the container's last sealed
+   * window (a late line joins the earliest open one, counted) nor before the line read before it
+   * (time does not run backwards within a container's windows, which keeps each file's unsealed
+   * lines a suffix of it); a time further in the future than the skew allowance, or none, counts
+   * as now.
+   */
+  private windowTime(st: ContainerState, ts: number, now: number): number {
+    let t = ts;
+    if (!(t > 0)) t = now;
+    else if (t > now + this.options.window.futureSkewMs) {
+      this.futureLines++;
+      t = now;
+    }
+    if (t < st.horizon) {
+      this.lateLines++;
+      t = st.horizon;
+    }
+    if (t < st.floor) t = st.floor;
+    else st.floor = t;
+    return t;
+  }
+
+  /** The part of the window this (joined) line belongs to, by the window time it got when read. */
+  private partFor(st: ContainerState, ev: RawLogLine): Part {
+    // A line held by the joiner across a seal is never older than what that seal sealed (seal()
+    // releases held lines older than its limit first); kept as a guard.
+    const own = ev.windowTs ?? ev.ts;
+    const t = own < st.horizon ? st.horizon : own;
+    const start = t - (t % this.windowMs);
+    let part = st.last;
+    if (part === undefined || part.window.start !== start) {
+      part = this.part(ev.container, start);
+      st.last = part;
+    }
+    if (ev.file !== undefined) this.notePosition(ev, start);
+    return part;
+  }
+
+  private notePosition(ev: RawLogLine, start: number): void {
+    const ref = ev.file as FileRef;
+    let ps = this.paths.get(ref.path);
+    if (ps === undefined) this.paths.set(ref.path, (ps = { container: ev.container, open: [] }));
+    const last = ps.open[ps.open.length - 1];
+    if (last === undefined || last.start !== start) ps.open.push({ start, at: { ref, offset: ev.offset } });
+  }
+
+  private part(container: string, start: number): Part {
+    let w = this.windows.get(start);
+    if (w === undefined) {
+      w = { start, parts: new Map(), logs: 0, templates: 0 };
+      this.windows.set(start, w);
+    }
+    let p = w.parts.get(container);
+    if (p === undefined) {
+      p = {
+        window: w,
+        container,
+        levels: [0, 0, 0, 0, 0, 0],
+        belowLevel: 0,
+        rawBytes: 0,
+        templates: new Map(),
+        logs: [],
+        heldBytes: 0,
+      };
+      w.parts.set(container, p);
+    }
+    return p;
+  }
+
+  private ship(st: ContainerState, e: LogEvent, part: Part): void {
+    const container = e.container;
+    const w = part.window;
+    // Rate decisions reason in the window's time too: a backlog is throttled as it was written.
+    if (!st.bucket.take(Math.max(e.ts, w.start)))
+      return this.drop('logs.throttle', 'rate_limited', container, e.repeat);
     const verbatim = e.level >= st.verbatim || this.debugVerbatim(container, e);
     // A line below the container's own minimum came in for a debug whose allowance it did not fit (counted there).
     if (!verbatim && e.level < st.minLevel) return;
@@ -329,9 +593,9 @@ export class LogPipeline {
     // logger, pid, host) would split one event by values that vary independently of it.
     const m = this.miner.match(e.message.slice(messageStart(e.message)), container);
     e.templateId = m.id;
-    let t = this.templates.get(m.id);
+    let t = part.templates.get(m.id);
     if (t === undefined) {
-      if (this.templates.size >= this.options.maxTemplatesPerWindow)
+      if (w.templates >= this.options.maxTemplatesPerWindow)
         this.drop('logs.templates', 'cap_templates', container, e.repeat);
       else {
         t = {
@@ -344,7 +608,9 @@ export class LogPipeline {
           lastSeen: e.ts,
           samples: [],
         };
-        this.templates.set(m.id, t);
+        part.templates.set(m.id, t);
+        w.templates++;
+        this.hold(part, m.template.length + 64);
       }
     }
     if (t !== undefined) {
@@ -354,14 +620,31 @@ export class LogPipeline {
       if (e.ts < t.firstSeen) t.firstSeen = e.ts;
       if (e.ts > t.lastSeen) t.lastSeen = e.ts;
       // Lines shipped verbatim need no samples; the others get them when their interval is due.
-      if (!verbatim && t.samples.length < this.options.templates.maxSamples && !this.sampledAt.has(m.id))
-        t.samples.push({ ts: e.ts, params: this.miner.params() });
+      if (!verbatim && t.samples.length < this.options.templates.maxSamples && this.sampleDue(m.id, w)) {
+        const params = this.miner.params();
+        t.samples.push({ ts: e.ts, params });
+        this.hold(part, 32 + params.reduce((n, x) => n + x.length, 0));
+      }
     }
     if (verbatim) {
-      if (this.logs.length >= this.options.maxLogsPerWindow)
-        this.drop('logs.verbatim', 'cap_logs', container, e.repeat);
-      else this.logs.push(e);
+      if (w.logs >= this.options.maxLogsPerWindow) this.drop('logs.verbatim', 'cap_logs', container, e.repeat);
+      else {
+        part.logs.push(e);
+        w.logs++;
+        this.hold(part, e.message.length + 96);
+      }
     }
+  }
+
+  private sampleDue(id: string, w: OpenWindow): boolean {
+    const at = this.sampledAt.get(id);
+    // Strictly more than the interval since the window sampled last: that window's own samples count from its end.
+    return at === undefined || at === w.start || w.start - at > this.options.templates.sampleIntervalMs;
+  }
+
+  private hold(part: Part, bytes: number): void {
+    part.heldBytes += bytes;
+    this.heldBytes += bytes;
   }
 
   /**
@@ -383,7 +666,7 @@ export class LogPipeline {
     return true;
   }
 
-  private settingsState(container: string, now: number) {
+  private settingsState(container: string) {
     const info = this.deps.describe?.(container) ?? { name: container, image: '', labels: {} };
     const settings = settingsFor(info, this.selection.defaults, this.selection.containers);
     return {
@@ -391,16 +674,24 @@ export class LogPipeline {
       filter: new LineFilter(settings.filter),
       minLevel: LogLevel[settings.filter.minLevel],
       verbatim: LogLevel[settings.verbatimLevel],
-      bucket: new TokenBucket(settings.throttle, now),
+      // Full from the first line on, whenever (in the lines' time) that is: a backlog is throttled as it was written.
+      bucket: new TokenBucket(settings.throttle, -Infinity),
       dedup: new DuplicateCollapser<LogEvent>(settings.dedup),
     };
   }
 
-  private state(container: string, now: number): ContainerState {
+  private state(container: string): ContainerState {
     let st = this.containers.get(container);
     if (st === undefined) {
-      st = { ...this.settingsState(container, now), levels: [0, 0, 0, 0, 0, 0], belowLevel: 0, active: false };
+      st = {
+        ...this.settingsState(container),
+        heldWindow: -Infinity,
+        horizon: this.restored.get(container) ?? -Infinity,
+        floor: -Infinity,
+        last: undefined,
+      };
       this.containers.set(container, st);
+      this.restored.delete(container);
     }
     return st;
   }
@@ -408,6 +699,11 @@ export class LogPipeline {
   private drop(stage: string, reason: string, container: string, count: number): void {
     this.deps.report.drop({ stage, reason, container }, count);
   }
+}
+
+/** True when `a` comes before `b` in read order (an older file of the path, or earlier in the same one). */
+function before(a: Position, b: Position): boolean {
+  return a.ref.order !== b.ref.order ? a.ref.order < b.ref.order : a.offset < b.offset;
 }
 
 function coarsenTimes(templates: LogTemplate[], resolutionMs: number): LogTemplate[] {

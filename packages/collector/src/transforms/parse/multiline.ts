@@ -1,12 +1,16 @@
-import type { RawLogLine } from '../../sources/types.js';
+import type { FileRef, RawLogLine } from '../../sources/types.js';
 import type { MultilineOptions } from './options.js';
 
 interface Pending {
   first: RawLogLine;
+  /** File offset after the last line joined (the event's end). */
+  end: number;
   lines: string[] | undefined;
   chars: number;
   rawBytes: number;
+  /** When the last line joined was read (node clock), and its runtime time. */
   lastAt: number;
+  lastTs: number;
   python: boolean;
   lastIndented: boolean;
 }
@@ -18,7 +22,9 @@ const PY_TRACEBACK = 'Traceback (most recent call last):';
  * Joins the lines of one event that a program wrote over several lines (Java stack traces with
  * `\tat`, `Caused by:`, Python tracebacks, indented continuation lines) into one line, per
  * container and stream. A line is held until the next line shows whether it continues; an event
- * that gets no continuation within `flushAfterMs` is released by `flush(now)`.
+ * that gets no continuation within `flushAfterMs` is released: by `flush(now)` on the node's
+ * clock (a live file that went quiet), or when a line of the container's other stream stamped
+ * that much later is read (a backlog, read far faster than it was written).
  */
 export class MultilineJoiner {
   /** Per stream, by container: no key string is built per line. */
@@ -26,34 +32,43 @@ export class MultilineJoiner {
 
   constructor(private readonly options: MultilineOptions) {}
 
-  /** Adds a line; returns the events it completed (in order). */
-  push(line: RawLogLine, now: number): RawLogLine[] {
-    const pending = this.pending[line.stream];
+  /** Adds a line; hands the events it completed to `emit`, in order. */
+  push(line: RawLogLine, now: number, emit: (event: RawLogLine) => void): void {
     const key = line.container;
+    const other = (line.stream === 'stdout' ? this.pending.stderr : this.pending.stdout).get(key);
+    if (other !== undefined && line.ts - other.lastTs >= this.options.flushAfterMs) {
+      (line.stream === 'stdout' ? this.pending.stderr : this.pending.stdout).delete(key);
+      emit(joined(other));
+    }
+    const pending = this.pending[line.stream];
     const p = pending.get(key);
     if (p !== undefined && this.continues(p, line.line)) {
       const closesPython = p.python && p.lastIndented && !isIndented(line.line);
       (p.lines ??= [p.first.line]).push(line.line);
       p.chars += line.line.length + 1;
       p.rawBytes += line.rawBytes;
+      p.end = line.end;
       p.lastAt = now;
+      p.lastTs = line.ts;
       p.lastIndented = isIndented(line.line);
       if (closesPython) {
         pending.delete(key);
-        return [joined(p)];
+        emit(joined(p));
       }
-      return [];
+      return;
     }
     pending.set(key, {
       first: line,
+      end: line.end,
       lines: undefined,
       chars: line.line.length,
       rawBytes: line.rawBytes,
       lastAt: now,
+      lastTs: line.ts,
       python: line.line.startsWith(PY_TRACEBACK),
       lastIndented: false,
     });
-    return p === undefined ? [] : [joined(p)];
+    if (p !== undefined) emit(joined(p));
   }
 
   /** Releases events idle for `flushAfterMs` (all of them with `all`), oldest first. */
@@ -68,6 +83,53 @@ export class MultilineJoiner {
       }
     }
     return out.sort((a, b) => a.ts - b.ts);
+  }
+
+  /** Releases `container`'s held events whose first line is older than `before` (its window is being sealed). */
+  flushContainer(container: string, before: number): RawLogLine[] {
+    const out: RawLogLine[] = [];
+    for (const pending of [this.pending.stdout, this.pending.stderr]) {
+      const p = pending.get(container);
+      if (p !== undefined && p.first.ts < before) {
+        out.push(joined(p));
+        pending.delete(container);
+      }
+    }
+    return out.sort((a, b) => a.ts - b.ts);
+  }
+
+  /**
+   * Where the earliest event of `container` held from file `file` starts; 0 when one held is from
+   * an older file of the same path (all of `file` comes after it); undefined when none is held.
+   */
+  heldStart(container: string, file: FileRef): number | undefined {
+    let at: number | undefined;
+    for (const p of [this.pending.stdout.get(container), this.pending.stderr.get(container)]) {
+      const f = p?.first.file;
+      if (p === undefined || f === undefined || f.path !== file.path) continue;
+      const start = f === file ? p.first.offset : f.order < file.order ? 0 : undefined;
+      if (start !== undefined && (at === undefined || start < at)) at = start;
+    }
+    return at;
+  }
+
+  /** The earliest first line of an event held from file `path`, if any (reading must resume there after a restart). */
+  heldFrom(path: string): RawLogLine | undefined {
+    let best: RawLogLine | undefined;
+    for (const pending of [this.pending.stdout, this.pending.stderr])
+      for (const p of pending.values()) {
+        const f = p.first.file;
+        if (f === undefined || f.path !== path) continue;
+        const b = best?.file;
+        if (
+          best === undefined ||
+          b === undefined ||
+          f.order < b.order ||
+          (f.order === b.order && p.first.offset < best.offset)
+        )
+          best = p.first;
+      }
+    return best;
   }
 
   private continues(p: Pending, line: string): boolean {
@@ -86,5 +148,5 @@ function isIndented(line: string): boolean {
 
 function joined(p: Pending): RawLogLine {
   if (p.lines === undefined) return p.first;
-  return { ...p.first, line: p.lines.join('\n'), rawBytes: p.rawBytes };
+  return { ...p.first, line: p.lines.join('\n'), rawBytes: p.rawBytes, end: p.end };
 }

@@ -87,8 +87,15 @@ describe('MultilineJoiner', () => {
     stream,
     line,
     rawBytes: line.length + 1,
+    offset: 0,
+    end: 0,
   });
   const lines = (evs: RawLogLine[]) => evs.map((e) => e.line);
+  const pushed = (j: MultilineJoiner, l: RawLogLine): RawLogLine[] => {
+    const out: RawLogLine[] = [];
+    j.push(l, 0, (e) => out.push(e));
+    return out;
+  };
 
   it('joins a Java stack trace with Caused by and ... more', () => {
     const j = new MultilineJoiner(multilineOptions());
@@ -100,7 +107,7 @@ describe('MultilineJoiner', () => {
       '\t... 2 more',
       'next line',
     ];
-    const out = input.flatMap((l) => j.push(raw(l), 0));
+    const out = input.flatMap((l) => pushed(j, raw(l)));
     expect(lines(out)).toEqual([input.slice(0, 5).join('\n')]);
     expect(out[0]?.rawBytes).toBe(input.slice(0, 5).reduce((s, l) => s + l.length + 1, 0));
     expect(lines(j.flush(0, true))).toEqual(['next line']);
@@ -114,23 +121,23 @@ describe('MultilineJoiner', () => {
       '    main()',
       'ValueError: bad input',
     ];
-    const out = tb.flatMap((l) => j.push(raw(l, 'stderr'), 0));
+    const out = tb.flatMap((l) => pushed(j, raw(l, 'stderr')));
     expect(lines(out)).toEqual([tb.join('\n')]);
   });
 
   it('releases a held line after the flush timeout only', () => {
     const j = new MultilineJoiner(multilineOptions({ flushAfterMs: 1000 }));
-    expect(j.push(raw('single'), 0)).toEqual([]);
+    expect(pushed(j, raw('single'))).toEqual([]);
     expect(j.flush(999)).toEqual([]);
     expect(lines(j.flush(1000))).toEqual(['single']);
   });
 
   it('keeps streams apart and bounds the lines per event', () => {
     const j = new MultilineJoiner(multilineOptions({ maxLines: 2 }));
-    j.push(raw('a'), 0);
-    j.push(raw(' b'), 0);
-    expect(lines(j.push(raw(' c'), 0))).toEqual(['a\n b']);
-    expect(j.push(raw('err', 'stderr'), 0)).toEqual([]);
+    pushed(j, raw('a'));
+    pushed(j, raw(' b'));
+    expect(lines(pushed(j, raw(' c')))).toEqual(['a\n b']);
+    expect(pushed(j, raw('err', 'stderr'))).toEqual([]);
     expect(lines(j.flush(0, true)).sort()).toEqual([' c', 'err']);
   });
 });

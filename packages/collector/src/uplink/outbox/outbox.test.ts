@@ -284,4 +284,80 @@ describe('Outbox', () => {
     expect(again.nextSeq()).toBe(n);
     await again.close();
   });
+
+  describe('groups and the cursor', () => {
+    /** A group of `n` records of classes 3, 2, 1 and then 0 (the carrier), carrying `cursor`. */
+    async function group(box: Outbox, n: number, cursor: string): Promise<number[]> {
+      const seqs = Array.from({ length: n }, () => box.nextSeq());
+      await box.appendGroup(
+        seqs.map((seq, i) => ({
+          epoch: box.epoch,
+          seq,
+          priorityClass: i === n - 1 ? 0 : 3 - (i % 3),
+          createdAt: 1000 + seq,
+          payload: payload(seq),
+        })),
+        Buffer.from(cursor),
+      );
+      return seqs;
+    }
+
+    it('writes a group with its cursor; the batches read back without it, the cursor survives a restart', async () => {
+      const box = await Outbox.open(opts());
+      expect(box.cursor()).toBeUndefined();
+      const seqs = await group(box, 4, 'at-1');
+      await group(box, 4, 'at-2');
+      expect(box.cursor()?.toString()).toBe('at-2');
+      for (const r of box.unacked()) expect(await box.read(r)).toEqual(payload(r.seq));
+      await box.close();
+      const again = await Outbox.open(opts());
+      expect(again.cursor()?.toString()).toBe('at-2');
+      expect(again.unacked().map((r) => r.seq)).toEqual([...seqs, ...seqs.map((s) => s + 4)]);
+      await again.close();
+    });
+
+    it('drops a group torn by a crash as a whole, and keeps the cursor before it', async () => {
+      const box = await Outbox.open(opts());
+      const kept = await group(box, 4, 'before');
+      await group(box, 4, 'torn');
+      await box.close();
+      // The crash cut the last write inside its carrier (the group's last record).
+      const seg = await onlySegment();
+      await truncate(seg, (await stat(seg)).size - 20);
+      let orphans = 0;
+      const again = await Outbox.open(opts(), { onOrphans: (n) => (orphans = n) });
+      expect(orphans).toBe(3);
+      expect(again.cursor()?.toString()).toBe('before');
+      expect(again.unacked().map((r) => r.seq)).toEqual(kept);
+      await again.close();
+      // Removed from the file too: no later seq can make that group whole again.
+      const third = await Outbox.open(opts(), { onOrphans: (n) => (orphans = n + 100) });
+      expect(orphans).toBe(3);
+      expect(third.unacked().map((r) => r.seq)).toEqual(kept);
+      await third.close();
+    });
+
+    it('keeps the newest cursor when every record carrying one is acknowledged and its segment deleted', async () => {
+      const box = await Outbox.open(opts({ segmentBytes: 600 }));
+      for (let i = 0; i < 3; i++) for (const s of await group(box, 2, `at-${i}`)) box.ack(box.epoch, s);
+      // The next append deletes the segments whose records are all gone.
+      await appendN(box, 1);
+      expect((await readdir(dir)).filter((n) => n.endsWith('.seg')).length).toBeLessThanOrEqual(2);
+      await box.close();
+      const again = await Outbox.open(opts({ segmentBytes: 600 }));
+      expect(again.cursor()?.toString()).toBe('at-2');
+      await again.close();
+    });
+
+    it('leaves out the least valuable members under the cap, never the carrier, and counts them', async () => {
+      const box = await Outbox.open(opts({ capBytes: 4 * (RECORD_HEADER_BYTES + 100) + 50 }));
+      await appendN(box, 2, 0);
+      const seqs = await group(box, 4, 'capped');
+      const left = box.unacked().map((r) => [r.seq, r.priorityClass]);
+      expect(left).toContainEqual([seqs[3], 0]);
+      expect(box.stats().evicted.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      expect(box.cursor()?.toString()).toBe('capped');
+      await box.close();
+    });
+  });
 });

@@ -22,14 +22,25 @@ import { AckEntryKind, countEntries, encodeAckEntries, scanAckEntries, type AckE
 import type { OutboxOptions } from './options.js';
 import {
   encodeRecord,
+  readCursor,
   readRecordAt,
   RECORD_HEADER_BYTES,
   RECORD_KIND_BATCH,
+  RECORD_KIND_BATCH_WITH_CURSOR,
   recordKey,
   scanRecords,
+  withCursor,
 } from './record.js';
 import { PRIORITY_CLASSES } from '../../batch/priority-classes.js';
-import { freshEpoch, readEpoch, syncDir, writeEpoch, writeFileDurably } from './state-file.js';
+import {
+  freshEpoch,
+  readCursorFile,
+  readEpoch,
+  syncDir,
+  writeCursorFile,
+  writeEpoch,
+  writeFileDurably,
+} from './state-file.js';
 
 const ACK_LOG = 'acks.log';
 /** The ack log is rewritten past this size (64 Ki entries), so it stays bounded between restarts. */
@@ -48,6 +59,8 @@ export interface OutboxRecord {
   state: RecordState;
   /** Eviction counts (by class) this record's batch reports; owed again if the record is evicted. */
   readonly carries: readonly number[] | undefined;
+  /** Where the batch starts in the record (after the header, and the cursor when it carries one). */
+  readonly batchAt: number;
   segment: Segment | undefined;
   offset: number;
 }
@@ -76,6 +89,8 @@ export interface OutboxHooks {
   onCut?: (cut: CutReport) => void;
   /** Called per evicted record (the uplink counts them for the next batch). */
   onEvict?: (rec: OutboxRecord) => void;
+  /** Called once at open with the records of torn groups dropped (their lines are read again). */
+  onOrphans?: (records: number) => void;
 }
 
 export interface OutboxStats {
@@ -103,9 +118,20 @@ export interface AppendInput {
   carries?: readonly number[];
 }
 
+/** The newest cursor appended, and whether a state file holds it too (so its record may go). */
+interface CursorState {
+  generation: number;
+  bytes: Buffer;
+  /** The segment of the record carrying it (undefined while being written, or once only the state file has it). */
+  segment: Segment | undefined;
+  persisted: boolean;
+}
+
 interface PendingWrite {
   rec: OutboxRecord;
   bytes: Buffer;
+  /** The cursor this record carries, current once it is written. */
+  cursor: { generation: number; bytes: Buffer } | undefined;
   resolve: (rec: OutboxRecord) => void;
   reject: (err: Error) => void;
 }
@@ -135,6 +161,9 @@ export class Outbox {
   private ackChain: Promise<void> = Promise.resolve();
   private compacting = false;
   private closed = false;
+  private cursorState: CursorState | undefined;
+  /** Highest seq on disk (written, or gone after being written) per epoch: a group's carrier is there unless torn. */
+  private readonly written = new Map<number, number>();
 
   private constructor(
     private readonly opts: OutboxOptions,
@@ -146,6 +175,8 @@ export class Outbox {
       ackLog: FileHandle;
       ackLogBytes: number;
       unreported: number[];
+      cursor: CursorState | undefined;
+      written: Map<number, number>;
     },
   ) {
     this.epoch = init.epoch;
@@ -154,6 +185,8 @@ export class Outbox {
     this.ackLog = init.ackLog;
     this.ackLogBytes = init.ackLogBytes;
     this.unreported = init.unreported;
+    this.cursorState = init.cursor;
+    for (const [e, seq] of init.written) this.written.set(e, seq);
   }
 
   static async open(opts: OutboxOptions, hooks: OutboxHooks = {}): Promise<Outbox> {
@@ -185,7 +218,12 @@ export class Outbox {
       carried.set(k, c);
     };
     let maxSeq = -1;
+    // Per epoch, the highest seq known to have been on disk: the ack log's entries and every record scanned.
+    const written = new Map<number, number>();
+    const wrote = (e: number, seq: number) => written.set(e, Math.max(written.get(e) ?? -1, seq));
     for (const e of acks.entries) {
+      if (e.kind === AckEntryKind.ack || e.kind === AckEntryKind.evict || e.kind === AckEntryKind.highWater)
+        wrote(e.epoch, e.seq);
       if (e.kind === AckEntryKind.ack || e.kind === AckEntryKind.evict) gone.add(recordKey(e.epoch, e.seq));
       const cls = e.priorityClass % PRIORITY_CLASSES;
       if (e.kind === AckEntryKind.evict) unreported[cls] = (unreported[cls] ?? 0) + 1;
@@ -202,10 +240,21 @@ export class Outbox {
     const segments: Segment[] = [];
     let cutBytes = acks.cutBytes;
     let cutRanges = acks.cutBytes > 0 ? 1 : 0;
+    const scans = [];
     for (const name of names) {
       const file = path.join(opts.dir, name);
       const buf = await readFile(file);
       const scan = scanRecords(buf, opts.recordCapBytes);
+      for (const r of scan.records) wrote(r.epoch, r.seq);
+      scans.push({ name, file, buf, scan });
+    }
+    // The newest cursor: in the state file, or in a record still on disk (acknowledged or not).
+    let cursor: CursorState | undefined = await readCursorFile(opts.dir).then((c) =>
+      c === undefined ? undefined : { ...c, segment: undefined, persisted: true },
+    );
+    let orphans = 0;
+    const scanned = new Map<Segment, { buf: Buffer; cut: boolean }>();
+    for (const { name, file, buf, scan } of scans) {
       const seg: Segment = {
         id: Number(name.slice(0, 10)),
         file,
@@ -214,8 +263,22 @@ export class Outbox {
         live: 0,
         reader: undefined,
       };
+      const orphansBefore = orphans;
       for (const r of scan.records) {
         if (r.epoch === epoch) maxSeq = Math.max(maxSeq, r.seq);
+        // Its group's carrier never reached the disk: the group was torn, and goes as a whole.
+        if (r.group > 0 && r.seq + r.group > (written.get(r.epoch) ?? -1)) {
+          orphans++;
+          continue;
+        }
+        let batchAt = RECORD_HEADER_BYTES;
+        if (r.kind === RECORD_KIND_BATCH_WITH_CURSOR) {
+          const c = readCursor(buf.subarray(r.offset + RECORD_HEADER_BYTES, r.offset + r.size));
+          if (c === undefined) continue;
+          batchAt += c.batchAt;
+          if (cursor === undefined || c.generation > cursor.generation)
+            cursor = { generation: c.generation, bytes: Buffer.from(c.cursor), segment: seg, persisted: false };
+        }
         if (gone.has(recordKey(r.epoch, r.seq))) continue;
         seg.records.push({
           epoch: r.epoch,
@@ -225,6 +288,7 @@ export class Outbox {
           size: r.size,
           state: 'live',
           carries: carried.get(recordKey(r.epoch, r.seq)),
+          batchAt,
           segment: seg,
           offset: r.offset,
         });
@@ -234,15 +298,27 @@ export class Outbox {
         cutRanges += scan.cutRanges;
         hooks.onCut?.({ file: name, bytes: scan.cutBytes, ranges: scan.cutRanges, kept: scan.records.length });
       }
+      seg.live = seg.records.length;
+      segments.push(seg);
+      // Torn groups' records are removed from the file too: a later seq must never make them whole.
+      scanned.set(seg, { buf, cut: scan.cutBytes > 0 || orphans > orphansBefore });
+    }
+    if (orphans > 0) hooks.onOrphans?.(orphans);
+    // The newest cursor must outlive the record carrying it, which the clean-up below may remove.
+    if (cursor !== undefined && !cursor.persisted) {
+      await writeCursorFile(opts.dir, cursor.generation, cursor.bytes);
+      cursor.persisted = true;
+    }
+    for (const seg of [...segments]) {
+      const { buf, cut } = scanned.get(seg) as { buf: Buffer; cut: boolean };
       if (seg.records.length === 0) {
-        await unlink(file);
+        await unlink(seg.file);
+        segments.splice(segments.indexOf(seg), 1);
         continue;
       }
       // Rewrite when bytes were cut or most of the segment is dead: the file then holds exactly the live records.
       const liveBytes = seg.records.reduce((n, r) => n + r.size, 0);
-      if (scan.cutBytes > 0 || liveBytes < buf.length / 2) await rewriteSegment(seg, buf);
-      seg.live = seg.records.length;
-      segments.push(seg);
+      if (cut || liveBytes < buf.length / 2) await rewriteSegment(seg, buf);
     }
 
     // Cut bytes may have held records that were published but not yet acknowledged, whose seqs
@@ -256,6 +332,11 @@ export class Outbox {
     // Compact the tombstone log: only the seq high-water mark and unreported evictions matter now.
     const keep: AckEntry[] = [];
     if (maxSeq >= 0) keep.push({ kind: AckEntryKind.highWater, priorityClass: 0, count: 0, epoch, seq: maxSeq });
+    // Older epochs with records left keep theirs, so that their groups are still known whole at the next open.
+    const epochsLeft = new Set(segments.flatMap((s) => s.records.map((r) => r.epoch)));
+    for (const e of epochsLeft)
+      if (e !== epoch)
+        keep.push({ kind: AckEntryKind.highWater, priorityClass: 0, count: 0, epoch: e, seq: written.get(e) ?? -1 });
     unreported.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.unreported, cls, n)));
     for (const seg of segments) {
       for (const r of seg.records)
@@ -274,6 +355,8 @@ export class Outbox {
       ackLog,
       ackLogBytes: ackBytes.length,
       unreported,
+      cursor,
+      written: new Map([...written].filter(([e]) => e === epoch || epochsLeft.has(e))),
     });
     box.cutBytes = cutBytes;
     box.cutRanges = cutRanges;
@@ -319,11 +402,11 @@ export class Outbox {
         new CollectorError('ET_ERR_RECORD_TOO_LARGE', `${input.payload.length} > ${this.opts.recordCapBytes} bytes`),
       );
     }
-    if (input.epoch === this.epoch && input.seq >= this.nextSeqValue) this.nextSeqValue = input.seq + 1;
     const bytes = encodeRecord(
       {
         kind: RECORD_KIND_BATCH,
         priorityClass: input.priorityClass,
+        group: 0,
         epoch: input.epoch,
         seq: input.seq,
         createdAt: input.createdAt,
@@ -336,6 +419,16 @@ export class Outbox {
         new CollectorError('ET_ERR_OUTBOX_FULL', `class ${input.priorityClass}, ${bytes.length} bytes`),
       );
     }
+    return this.enqueueRecord(input, bytes, RECORD_HEADER_BYTES, undefined);
+  }
+
+  private enqueueRecord(
+    input: AppendInput,
+    bytes: Buffer,
+    batchAt: number,
+    cursor: { generation: number; bytes: Buffer } | undefined,
+  ): Promise<OutboxRecord> {
+    if (input.epoch === this.epoch && input.seq >= this.nextSeqValue) this.nextSeqValue = input.seq + 1;
     const carries = input.carries?.some((n) => n > 0) ? [...input.carries] : undefined;
     const rec: OutboxRecord = {
       epoch: input.epoch,
@@ -345,6 +438,7 @@ export class Outbox {
       size: bytes.length,
       state: 'pending',
       carries,
+      batchAt,
       segment: undefined,
       offset: -1,
     };
@@ -354,10 +448,86 @@ export class Outbox {
     this.liveBytes += rec.size;
     this.liveCount++;
     return new Promise((resolve, reject) => {
-      this.pending.push({ rec, bytes, resolve, reject });
+      this.pending.push({ rec, bytes, cursor, resolve, reject });
       this.pendingBytes += bytes.length;
       this.kick();
     });
+  }
+
+  /**
+   * Appends records that must be on disk together or not at all (a window's batches and the
+   * reading positions they make durable), in one write. The last one carries `cursor`: after a
+   * crash, `cursor()` returns it exactly when every record of the group is on disk. Under the cap,
+   * the least valuable members are left out (each counted as an eviction) before the group is
+   * refused as a whole (ET_ERR_OUTBOX_FULL); the carrier is never left out alone.
+   */
+  appendGroup(inputs: readonly AppendInput[], cursor?: Buffer): Promise<OutboxRecord[]> {
+    if (this.closed) return Promise.reject(new CollectorError('ET_ERR_OUTBOX_CLOSED', this.opts.dir));
+    if (inputs.length === 0) return Promise.resolve([]);
+    const carrier = inputs[inputs.length - 1] as AppendInput;
+    const generation = cursor === undefined ? 0 : (this.cursorState?.generation ?? 0) + 1;
+    const encoded = inputs.map((input, i) => {
+      const last = i === inputs.length - 1;
+      const payload = last && cursor !== undefined ? withCursor(generation, cursor, input.payload) : input.payload;
+      return { input, payload, batchAt: RECORD_HEADER_BYTES + payload.length - input.payload.length, last };
+    });
+    for (const e of encoded)
+      if (e.payload.length > this.opts.recordCapBytes)
+        return Promise.reject(
+          new CollectorError('ET_ERR_RECORD_TOO_LARGE', `${e.payload.length} > ${this.opts.recordCapBytes} bytes`),
+        );
+    // Leave out the least valuable members until the rest fits (never the carrier).
+    let kept = encoded;
+    const size = (xs: typeof encoded) => xs.reduce((n, e) => n + RECORD_HEADER_BYTES + e.payload.length, 0);
+    const minClass = (xs: typeof encoded) => Math.min(...xs.map((e) => e.input.priorityClass));
+    while (!this.evictFor(size(kept), minClass(kept))) {
+      const worst = kept
+        .filter((e) => !e.last)
+        .reduce<(typeof encoded)[number] | undefined>(
+          (w, e) => (w === undefined || e.input.priorityClass > w.input.priorityClass ? e : w),
+          undefined,
+        );
+      if (worst === undefined) {
+        for (const e of kept) this.countEviction(e.input.priorityClass, e.input.epoch, e.input.seq);
+        return Promise.reject(
+          new CollectorError('ET_ERR_OUTBOX_FULL', `group of ${inputs.length}, ${size(kept)} bytes`),
+        );
+      }
+      this.countEviction(worst.input.priorityClass, worst.input.epoch, worst.input.seq);
+      kept = kept.filter((e) => e !== worst);
+    }
+    return Promise.all(
+      kept.map((e) =>
+        this.enqueueRecord(
+          e.input,
+          encodeRecord(
+            {
+              kind: e.last && cursor !== undefined ? RECORD_KIND_BATCH_WITH_CURSOR : RECORD_KIND_BATCH,
+              priorityClass: e.input.priorityClass,
+              group: carrier.seq - e.input.seq,
+              epoch: e.input.epoch,
+              seq: e.input.seq,
+              createdAt: e.input.createdAt,
+            },
+            e.payload,
+          ),
+          e.batchAt,
+          e.last && cursor !== undefined ? { generation, bytes: cursor } : undefined,
+        ),
+      ),
+    );
+  }
+
+  /** Makes a cursor the newest on its own, in the cursor file (when there is no batch to carry it). */
+  async saveCursor(cursor: Buffer): Promise<void> {
+    const generation = (this.cursorState?.generation ?? 0) + 1;
+    await writeCursorFile(this.opts.dir, generation, cursor);
+    this.cursorState = { generation, bytes: cursor, segment: undefined, persisted: true };
+  }
+
+  /** The newest cursor appended (on disk once its append resolved), or the one left by the previous run. */
+  cursor(): Buffer | undefined {
+    return this.cursorState?.bytes;
   }
 
   /** The payload of a record (the encoded batch). */
@@ -378,7 +548,7 @@ export class Outbox {
           () => false,
         );
       const got = ok ? readRecordAt(buf, 0, this.opts.recordCapBytes) : undefined;
-      if (got && got.epoch === rec.epoch && got.seq === rec.seq) return buf.subarray(RECORD_HEADER_BYTES);
+      if (got && got.epoch === rec.epoch && got.seq === rec.seq) return buf.subarray(rec.batchAt);
       if (attempt > 0)
         throw new CollectorError('ET_ERR_OUTBOX_IO', `record ${rec.epoch}/${rec.seq} unreadable in ${file}`);
     }
@@ -522,14 +692,11 @@ export class Outbox {
   private async compactAckLog(): Promise<void> {
     try {
       const keep: AckEntry[] = [];
-      if (this.nextSeqValue > 0)
-        keep.push({
-          kind: AckEntryKind.highWater,
-          priorityClass: 0,
-          count: 0,
-          epoch: this.epoch,
-          seq: this.nextSeqValue - 1,
-        });
+      // What is on disk, not what was handed out: a seq of a record never written may be used again
+      // (nobody saw it), and a torn group's carrier must stay above every high-water mark.
+      const epochsLeft = new Set([this.epoch, ...this.segments.flatMap((sg) => sg.records.map((r) => r.epoch))]);
+      for (const [e, seq] of this.written)
+        if (epochsLeft.has(e)) keep.push({ kind: AckEntryKind.highWater, priorityClass: 0, count: 0, epoch: e, seq });
       this.unreported.forEach((n, cls) => keep.push(...countEntries(AckEntryKind.unreported, cls, n)));
       for (const seg of this.segments) {
         for (const r of seg.records) {
@@ -600,15 +767,22 @@ export class Outbox {
         throw new CollectorError('ET_ERR_OUTBOX_IO', `short write: ${bytesWritten} of ${buf.length} bytes`);
       await seg.fh.datasync();
     } catch (err) {
-      // Whatever reached the file is a torn stretch: account for it and start a fresh segment;
-      // the next open cuts it.
-      const size = await seg.fh.stat().then(
-        (st) => st.size,
-        () => seg.seg.size,
+      // Whatever reached the file (a full disk writes part of it) is cut off again, so the segment
+      // stays whole and the next open finds nothing torn; when even that fails, the stretch is
+      // counted and left for the next open to cut, and a fresh segment is started.
+      const cut = await seg.fh.truncate(seg.seg.size).then(
+        () => seg.fh.datasync(),
+        () => false as const,
       );
-      this.diskBytes += size - seg.seg.size;
-      seg.seg.size = size;
-      await this.roll().catch(() => undefined);
+      if (cut === false) {
+        const size = await seg.fh.stat().then(
+          (st) => st.size,
+          () => seg.seg.size,
+        );
+        this.diskBytes += size - seg.seg.size;
+        seg.seg.size = size;
+        await this.roll().catch(() => undefined);
+      }
       throw err;
     }
     seg.seg.size += buf.length;
@@ -622,6 +796,9 @@ export class Outbox {
         p.rec.state = 'live';
         seg.seg.live++;
       }
+      this.written.set(p.rec.epoch, Math.max(this.written.get(p.rec.epoch) ?? -1, p.rec.seq));
+      if (p.cursor !== undefined && p.cursor.generation > (this.cursorState?.generation ?? 0))
+        this.cursorState = { ...p.cursor, segment: seg.seg, persisted: false };
     }
   }
 
@@ -649,7 +826,11 @@ export class Outbox {
    * bytes exceed the cap, rewrites the segment holding the most dead bytes.
    */
   private async reclaim(incoming: number): Promise<void> {
-    const deadSegments = this.segments.filter((s) => s.live === 0 && s !== this.active?.seg);
+    let deadSegments = this.segments.filter((s) => s.live === 0 && s !== this.active?.seg);
+    // The record carrying the newest cursor may go only once the cursor file has it.
+    const carrier = this.cursorState?.segment;
+    if (carrier !== undefined && deadSegments.includes(carrier) && !(await this.keepCursor()))
+      deadSegments = deadSegments.filter((s) => s !== carrier);
     if (deadSegments.length > 0) {
       await this.syncAckLog();
       for (const s of deadSegments) {
@@ -670,6 +851,7 @@ export class Outbox {
         }
       }
       if (!worst) return;
+      if (worst === this.cursorState?.segment && !(await this.keepCursor())) return;
       if (worst === this.active?.seg) await this.roll();
       await this.syncAckLog();
       const before = worst.size;
@@ -683,6 +865,20 @@ export class Outbox {
         this.diskBytes -= before - worst.size;
       }
     }
+  }
+
+  /** Writes the newest cursor to its state file, if not done yet; false when that failed (e.g. a full disk). */
+  private async keepCursor(): Promise<boolean> {
+    const c = this.cursorState;
+    if (c === undefined || c.persisted) return true;
+    try {
+      await writeCursorFile(this.opts.dir, c.generation, c.bytes);
+    } catch {
+      return false;
+    }
+    c.persisted = true;
+    c.segment = undefined;
+    return true;
   }
 
   private async syncAckLog(): Promise<void> {

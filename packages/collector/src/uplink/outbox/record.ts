@@ -4,12 +4,17 @@
  *   0  u32 magic 'ETOB'     lets a scan find the next record after a corrupt one
  *   4  u32 payload length
  *   8  u32 CRC32 of bytes 12..31 and the payload
- *  12  u8  kind (1 = batch)
+ *  12  u8  kind (1 = batch, 2 = batch carrying a cursor)
  *  13  u8  priority class (0 = most valuable .. 3 = least)
- *  14  u16 reserved (0)
+ *  14  u16 group: 0, or how many seqs later the record that carries this one's group comes
  *  16  u32 epoch
  *  20  u32 seq
  *  24  f64 createdAt (node clock, ms)
+ *
+ * A kind-2 payload starts with the cursor: `u32 length | f64 generation | cursor bytes`, then the
+ * batch. Records appended together (a group) are written in one write; the last one carries the
+ * cursor, the others say how far after them it is. A group whose carrier is not on disk was torn
+ * by a crash: its other records are dropped at open (see Outbox), so the group is all or nothing.
  *
  * Little-endian throughout. Pure functions over buffers: the scan is tested without files.
  */
@@ -19,6 +24,8 @@ import { PRIORITY_CLASSES } from '../../batch/priority-classes.js';
 export const RECORD_MAGIC = 0x424f5445; // 'ETOB' read little-endian
 export const RECORD_HEADER_BYTES = 32;
 export const RECORD_KIND_BATCH = 1;
+export const RECORD_KIND_BATCH_WITH_CURSOR = 2;
+const CURSOR_PREFIX_BYTES = 12;
 
 /** A batch's key in the maps kept by (epoch, seq): the outbox's, the sender's and its books'. */
 export const recordKey = (epoch: number, seq: number): string => `${epoch}/${seq}`;
@@ -26,6 +33,8 @@ export const recordKey = (epoch: number, seq: number): string => `${epoch}/${seq
 export interface RecordHeader {
   kind: number;
   priorityClass: number;
+  /** Seqs to the carrier of this record's group (0: none, or this is the carrier). */
+  group: number;
   epoch: number;
   seq: number;
   createdAt: number;
@@ -37,7 +46,7 @@ export function encodeRecord(h: RecordHeader, payload: Uint8Array): Buffer {
   buf.writeUInt32LE(payload.length, 4);
   buf.writeUInt8(h.kind, 12);
   buf.writeUInt8(h.priorityClass, 13);
-  buf.writeUInt16LE(0, 14);
+  buf.writeUInt16LE(h.group, 14);
   buf.writeUInt32LE(h.epoch >>> 0, 16);
   buf.writeUInt32LE(h.seq >>> 0, 20);
   buf.writeDoubleLE(h.createdAt, 24);
@@ -76,6 +85,7 @@ export function readRecordAt(buf: Buffer, off: number, maxPayload: number): Scan
     size: end - off,
     kind: buf.readUInt8(off + 12),
     priorityClass,
+    group: buf.readUInt16LE(off + 14),
     epoch: buf.readUInt32LE(off + 16),
     seq: buf.readUInt32LE(off + 20),
     createdAt: buf.readDoubleLE(off + 24),
@@ -108,4 +118,26 @@ export function scanRecords(buf: Buffer, maxPayload: number): ScanResult {
     off = resume;
   }
   return { records, cutBytes, cutRanges };
+}
+
+/** A kind-2 payload: the cursor prefix, then the batch. */
+export function withCursor(generation: number, cursor: Uint8Array, batch: Uint8Array): Buffer {
+  const buf = Buffer.allocUnsafe(CURSOR_PREFIX_BYTES + cursor.length + batch.length);
+  buf.writeUInt32LE(cursor.length, 0);
+  buf.writeDoubleLE(generation, 4);
+  buf.set(cursor, CURSOR_PREFIX_BYTES);
+  buf.set(batch, CURSOR_PREFIX_BYTES + cursor.length);
+  return buf;
+}
+
+/** The cursor of a kind-2 payload and where its batch starts; undefined when the prefix does not fit. */
+export function readCursor(payload: Buffer): { generation: number; cursor: Buffer; batchAt: number } | undefined {
+  if (payload.length < CURSOR_PREFIX_BYTES) return undefined;
+  const len = payload.readUInt32LE(0);
+  if (CURSOR_PREFIX_BYTES + len > payload.length) return undefined;
+  return {
+    generation: payload.readDoubleLE(4),
+    cursor: payload.subarray(CURSOR_PREFIX_BYTES, CURSOR_PREFIX_BYTES + len),
+    batchAt: CURSOR_PREFIX_BYTES + len,
+  };
 }

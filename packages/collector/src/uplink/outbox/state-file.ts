@@ -24,6 +24,30 @@ export async function writeEpoch(dir: string, epoch: number): Promise<void> {
   await writeFileDurably(path.join(dir, FILE), buf);
 }
 
+const CURSOR_FILE = 'cursor';
+
+/**
+ * The newest cursor, kept here before the record carrying it is deleted: `u32 length | f64
+ * generation | bytes | u32 CRC32 of all before it`, written tmp + fsync + rename.
+ */
+export async function writeCursorFile(dir: string, generation: number, bytes: Uint8Array): Promise<void> {
+  const buf = Buffer.allocUnsafe(16 + bytes.length);
+  buf.writeUInt32LE(bytes.length, 0);
+  buf.writeDoubleLE(generation, 4);
+  buf.set(bytes, 12);
+  buf.writeUInt32LE(crc32(buf.subarray(0, 12 + bytes.length)), 12 + bytes.length);
+  await writeFileDurably(path.join(dir, CURSOR_FILE), buf);
+}
+
+/** The cursor file's content, or undefined when it is missing or damaged (a torn write never replaces it). */
+export async function readCursorFile(dir: string): Promise<{ generation: number; bytes: Buffer } | undefined> {
+  const buf = await readFile(path.join(dir, CURSOR_FILE)).catch(() => undefined);
+  if (!buf || buf.length < 16) return undefined;
+  const len = buf.readUInt32LE(0);
+  if (buf.length !== 16 + len || crc32(buf.subarray(0, 12 + len)) !== buf.readUInt32LE(12 + len)) return undefined;
+  return { generation: buf.readDoubleLE(4), bytes: Buffer.from(buf.subarray(12, 12 + len)) };
+}
+
 /** A new epoch, different from `previous` when that is known. */
 export function freshEpoch(previous?: number): number {
   let e = randomInt(1, 0xffffffff);

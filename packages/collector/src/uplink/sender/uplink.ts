@@ -151,28 +151,72 @@ export class Uplink {
    * ET_ERR_OUTBOX_FULL when only more valuable records remain (the refusal is itself counted).
    */
   async submit(batch: BatchDraft, priorityClass: PriorityClassValue): Promise<{ epoch: number; seq: number }> {
+    const [one] = await this.submitGroup([{ draft: batch, priorityClass }]);
+    return one as { epoch: number; seq: number };
+  }
+
+  /**
+   * Submits batches that are durable together or not at all, as submit() does each, in one outbox
+   * write; the last one carries `cursor` (the collector's reading positions that these batches
+   * make safe to move past: Outbox.appendGroup). Items marked `backlog` (windows of the past) are
+   * published after the live ones and do not count toward the live rate behind the degrade level.
+   */
+  async submitGroup(
+    items: ReadonlyArray<{ draft: BatchDraft; priorityClass: PriorityClassValue; backlog?: boolean }>,
+    options: { cursor?: Buffer } = {},
+  ): Promise<Array<{ epoch: number; seq: number }>> {
     if (this.closed) throw new CollectorError('ET_ERR_UPLINK_CLOSED', this.d.node);
     const { outbox, codec, clock } = this.d;
-    const seq = outbox.nextSeq();
     const epoch = outbox.epoch;
-    // Evictions ride on summary batches only: those are evicted last, and if one is, its counts are owed again.
-    const evictions = priorityClass === PriorityClass.summaries ? outbox.unreportedEvictions() : [];
-    const drops: DropCount[] = [...batch.drops];
-    evictions.forEach((count, cls) => {
-      if (count > 0)
-        drops.push({ stage: EVICT_STAGE, reason: PRIORITY_CLASS_REASONS[cls] ?? String(cls), container: '', count });
+    // Seqs in one synchronous step: a group's seqs are consecutive (the outbox finds a torn group by them).
+    const seqs = items.map(() => outbox.nextSeq());
+    let evictionsTaken = false;
+    const prepared = items.map(({ draft, priorityClass, backlog }, i) => {
+      const seq = seqs[i] as number;
+      // Evictions ride on summary batches only: those are evicted last, and if one is, its counts are owed again.
+      const evictions =
+        priorityClass === PriorityClass.summaries && !evictionsTaken ? outbox.unreportedEvictions() : [];
+      if (evictions.length > 0) evictionsTaken = true;
+      const drops: DropCount[] = [...draft.drops];
+      evictions.forEach((count, cls) => {
+        if (count > 0)
+          drops.push({ stage: EVICT_STAGE, reason: PRIORITY_CLASS_REASONS[cls] ?? String(cls), container: '', count });
+      });
+      const templates = this.receiver.omitHeldTexts(draft.templates);
+      const payload = codec.encode({ ...draft, templates, drops, epoch, seq });
+      const input = { epoch, seq, priorityClass, createdAt: clock.now(), payload, carries: evictions };
+      return { draft, templates, payload, backlog: backlog === true, input };
     });
-    const templates = this.receiver.omitHeldTexts(batch.templates);
-    const payload = codec.encode({ ...batch, templates, drops, epoch, seq });
-    const rec = await outbox.append({ epoch, seq, priorityClass, createdAt: clock.now(), payload, carries: evictions });
-    this.receiver.carried(epoch, seq, templates, batch.windowEnd);
-    this.noteLive(payload.length * this.wireRatio);
-    if (this.connected && rec.state === 'live') {
-      if (this.live.length < this.d.options.window) this.fresh.set(rec, payload);
-      this.enqueue(this.live, rec);
-      this.pump();
+    const recs = await outbox.appendGroup(
+      prepared.map((p) => p.input),
+      options.cursor,
+    );
+    const bySeq = new Map(recs.map((r) => [r.seq, r]));
+    for (const p of prepared) {
+      const rec = bySeq.get(p.input.seq);
+      if (rec === undefined) continue;
+      this.receiver.carried(epoch, p.input.seq, p.templates, p.draft.windowEnd);
+      if (!p.backlog) this.noteLive(p.payload.length * this.wireRatio);
+      if (this.connected && rec.state === 'live') {
+        if (p.backlog) this.enqueue(this.backlog, rec);
+        else {
+          if (this.live.length < this.d.options.window) this.fresh.set(rec, p.payload);
+          this.enqueue(this.live, rec);
+        }
+      }
     }
-    return { epoch, seq };
+    this.pump();
+    return recs.map((r) => ({ epoch: r.epoch, seq: r.seq }));
+  }
+
+  /** The newest reading cursor made durable by submitGroup (or left by the previous run). */
+  cursor(): Buffer | undefined {
+    return this.d.outbox.cursor();
+  }
+
+  /** Makes a cursor durable without batches (the very first start, before anything is sealed). */
+  saveCursor(cursor: Buffer): Promise<void> {
+    return this.d.outbox.saveCursor(cursor);
   }
 
   /** Figures for one batch's health section; takes the bytes sent since the previous call, so call it once per batch. */

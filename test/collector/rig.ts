@@ -1,0 +1,112 @@
+/**
+ * The real collector bin over a Docker root of json-file logs, for the backlog, SIGKILL and
+ * disk-full tests and the backlog benchmark: its config file, its process (optionally inside a
+ * cgroup with the gateway's limits), its /metrics read as numbers, and what it left on disk.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LogStore, logStoreOptions, type StoredLogRecord } from '@edge-telemetry/collector';
+import type { Cgroup } from '../support/cgroup.js';
+import { freePort } from '../support/ports.js';
+import { bins } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
+
+export interface CollectorRun {
+  child: ChildProcess;
+  port: number;
+  output(): string;
+  /** The value of a collector metric on /metrics (`logs.backlog_bytes` reads `collector_logs_backlog_bytes`), or undefined. */
+  metric(name: string): Promise<number | undefined>;
+  /** Resolves with the exit code (null after a signal). */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface RunOptions {
+  /** Folder for the config file and the data dir (`<dir>/data`) unless `dataDir` says otherwise. */
+  dir: string;
+  dataDir?: string;
+  node: string;
+  dockerRoot: string;
+  brokerUrl: string;
+  /** Over the defaults below, section by section. */
+  config?: Record<string, unknown>;
+  cgroup?: Cgroup;
+  /** Extra node flags (V8 heap size, --cpu-prof). */
+  nodeArgs?: string[];
+}
+
+export async function runCollector(o: RunOptions): Promise<CollectorRun> {
+  const port = await freePort();
+  const file = path.join(o.dir, `collector-${port}.json`);
+  const config = {
+    node: o.node,
+    dataDir: o.dataDir ?? path.join(o.dir, 'data'),
+    http: { port },
+    sources: {
+      docker: { enabled: false },
+      logFiles: { enabled: true, dockerRoot: o.dockerRoot, podsRoot: '', readFromHead: true, pollIntervalMs: 200 },
+    },
+    uplink: { mqtt: { url: o.brokerUrl, reconnectMinMs: 200, reconnectMaxMs: 2000 } },
+    ...o.config,
+  };
+  await writeFile(file, JSON.stringify(config));
+  const args = [...(o.nodeArgs ?? []), bins.collector, '--config', file];
+  const opts = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], cwd: o.dir };
+  const child = o.cgroup ? o.cgroup.spawn(process.execPath, args, opts) : spawn(process.execPath, args, opts);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    port,
+    output: () => out,
+    exited,
+    metric: async (name) => {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
+      const re = new RegExp(`^collector_${name.replace(/\./g, '_')}(?:_total)?(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm');
+      const m = re.exec(text);
+      return m ? Number(m[1]) : undefined;
+    },
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Waits until the collector has read every log file to its end (`logs.backlog_bytes` 0 with lines read). */
+export async function caughtUp(run: CollectorRun, timeoutMs: number): Promise<void> {
+  await waitFor(
+    () => `the collector to read its backlog; output:\n${run.output().slice(-3000)}`,
+    async () => {
+      if (run.child.exitCode !== null) throw new Error(`collector exited (${run.child.exitCode})`);
+      return (await run.metric('logs.backlog_bytes')) === 0 && ((await run.metric('logs.lines_read')) ?? 0) > 0;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
+}
+
+/** Every line the full-log store under `dataDir` holds (open it only once the collector is gone). */
+export async function storedLines(dataDir: string): Promise<StoredLogRecord[]> {
+  const store = await LogStore.open(logStoreOptions({ dir: path.join(dataDir, 'logs') }));
+  const out: StoredLogRecord[] = [];
+  for await (const r of store.query({ since: 0 })) out.push(r);
+  await store.close();
+  return out;
+}
+
+/** The `seq=<n>` every generated event carries (test/support/json-file-backlog.ts). */
+export function seqOf(text: string): number | undefined {
+  const m = /"?seq"?[=:](\d+)/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
