@@ -61,6 +61,9 @@ export interface CreateUplinkInput {
   onOrphans?: (records: number) => void;
 }
 
+/** zstd level of frames re-encoded against references when they leave from the backlog queue. */
+const BULK_REFERENCE_LEVEL = 3;
+
 /** Opens the outbox (scanning and repairing it), then connects; resolves before the first connect completes. */
 export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
   const options = resolveUplinkOptions(input.options);
@@ -74,6 +77,9 @@ export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
     node: input.node,
     outbox,
     codec: input.codec ?? createBatchCodec(),
+    // A caller's own codec serves both (the fleet simulator's is already cheap); ours drains a
+    // backlog at zstd's default level against the references (bench/collector-backlog.bench.ts).
+    bulkCodec: input.codec ?? createBatchCodec({ referenceLevel: BULK_REFERENCE_LEVEL }),
     clock,
     options: options.sender,
     budget: options.budget,

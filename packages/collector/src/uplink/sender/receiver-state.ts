@@ -13,9 +13,13 @@ export class ReceiverState {
   private readonly references: ReferenceBook;
   private readonly texts: TemplateTexts;
 
-  constructor(codec: BatchCodec, options: ReferenceBookOptions, textLookbackMs?: number) {
-    this.references = new ReferenceBook(codec, options);
-    this.texts = new TemplateTexts(textLookbackMs);
+  constructor(
+    codec: BatchCodec,
+    options: ReferenceBookOptions,
+    o: { bulkCodec?: BatchCodec; textLookbackMs?: number } = {},
+  ) {
+    this.references = new ReferenceBook(codec, options, o.bulkCodec);
+    this.texts = new TemplateTexts(o.textLookbackMs);
   }
 
   /** At submit: the rows with the texts the ingester holds left out. */
@@ -29,8 +33,8 @@ export class ReceiverState {
   }
 
   /** At publish: the frame for a standalone frame from the outbox (compressed against keyframes). */
-  frameFor(rec: { epoch: number; seq: number; priorityClass: number }, standalone: Buffer): Buffer {
-    return this.references.frameFor(rec, standalone);
+  frameFor(rec: { epoch: number; seq: number; priorityClass: number }, standalone: Buffer, bulk = false): Buffer {
+    return this.references.frameFor(rec, standalone, bulk);
   }
 
   /** The batch is stored: its keyframe body and its texts are held by the ingester. */

@@ -70,6 +70,11 @@ export interface UplinkDeps {
   node: string;
   outbox: Outbox;
   codec: BatchCodec;
+  /**
+   * Re-encodes what leaves from the backlog queue (windows of the past, records left unacknowledged
+   * across a reconnect), which comes in bulk: a cheaper reference level than `codec`'s (default: `codec`).
+   */
+  bulkCodec?: BatchCodec;
   clock: Clock;
   options: SenderOptions;
   budget: BudgetOptions;
@@ -123,7 +128,7 @@ export class Uplink {
     this.topic = topics.batch(d.node);
     this.budget = createBudgetState(d.clock.now(), d.budget);
     this.rateAt = d.clock.now();
-    this.receiver = new ReceiverState(d.codec, d.options);
+    this.receiver = new ReceiverState(d.codec, d.options, { bulkCodec: d.bulkCodec });
     this.ackTimeout = d.options.ackTimeoutMs;
     this.transport = d.connect({
       onConnect: () => this.onConnect(),
@@ -368,7 +373,7 @@ export class Uplink {
     q.push(rec);
   }
 
-  private peek(): { rec: OutboxRecord; take: () => void } | undefined {
+  private peek(): { rec: OutboxRecord; take: () => void; bulk: boolean } | undefined {
     for (;;) {
       const q = this.live.length > 0 ? this.live : this.retry.length > 0 ? this.retry : undefined;
       const rec = q ? q[0] : this.backlog[this.backlogAt];
@@ -378,7 +383,7 @@ export class Uplink {
         if (q) q.shift();
         else this.backlogAt++;
       };
-      if (rec.state === 'live') return { rec, take };
+      if (rec.state === 'live') return { rec, take, bulk: q === undefined };
       take();
     }
   }
@@ -399,11 +404,11 @@ export class Uplink {
         return;
       }
       next.take();
-      this.send(rec, wire);
+      this.send(rec, wire, next.bulk);
     }
   }
 
-  private send(rec: OutboxRecord, wire: number): void {
+  private send(rec: OutboxRecord, wire: number, bulk: boolean): void {
     const gen = this.generation;
     const k = recordKey(rec.epoch, rec.seq);
     const cancelTimer = this.d.clock.setTimer(() => {
@@ -428,7 +433,7 @@ export class Uplink {
         return;
       }
       if (gen !== this.generation) return;
-      const frame = this.receiver.frameFor(rec, bytes);
+      const frame = this.receiver.frameFor(rec, bytes, bulk);
       // The budget was taken for the standalone frame; what compression saved goes back.
       const sent = wire - bytes.length + frame.length;
       giveBack(this.budget, wire - sent, this.d.budget);
