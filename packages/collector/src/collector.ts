@@ -11,7 +11,7 @@
  */
 import type { ContainerEvent, ContainerInfo, MetricSummary, NodeHealth, SpanSummary } from '@edge-telemetry/protocol';
 import type { LogSink, LogSource, MetricSource, RawLogLine, ScrapeResult } from './sources/types.js';
-import type { LogPipelineStats, LogPipelineWindow, WindowCursorState } from './transforms/logs/pipeline.js';
+import type { LogPipelineWindow, WindowCursorState } from './transforms/logs/pipeline.js';
 import {
   PRIORITY_CLASS_REASONS,
   PriorityClass,
@@ -66,7 +66,6 @@ export interface CollectorParts {
     sealAll(which?: (container: string) => boolean): LogPipelineWindow[];
     openPosition(path: string): { inode: number; offset: number } | undefined;
     cursorState(): WindowCursorState;
-    stats(): Pick<LogPipelineStats, 'heldBytes'>;
   };
   /** Span summaries of the window (OTLP traces), sent with the metric summaries. */
   spans?: { flush(windowStart: number, windowEnd: number): SpanSummary[] };
@@ -84,11 +83,6 @@ export interface CollectorParts {
     /** Makes a cursor durable on its own (the very first start, before anything was sealed). */
     saveCursor(cursor: Buffer): Promise<void>;
   };
-  /**
-   * Memory pressure (runtime/memory.ts): above `readAheadBytes` held in open windows, or when the
-   * process is near its limit, reading waits and open windows are sealed early.
-   */
-  memory?: { pressure(): number; readAheadBytes: number };
   drops: DropCounter;
   process: { cpuPct(): number; rssBytes(): number };
   now: () => number;
@@ -348,9 +342,9 @@ export function createCollector(p: CollectorParts): Collector {
   });
 
   /**
-   * Where the log sources hand their lines. Reading waits while a seal is being written, while the
-   * store lags, and under memory pressure; finished backlog windows are sealed as reading goes, so
-   * what is held between the files and the outbox stays bounded whatever the backlog.
+   * Where the log sources hand their lines. Reading waits while a seal is being written and while
+   * the store lags; finished backlog windows are sealed as reading goes, so what is held between
+   * the files and the outbox stays bounded whatever the backlog.
    */
   const sink: LogSink = {
     push: (line) => p.logs.push(line),
@@ -358,10 +352,6 @@ export function createCollector(p: CollectorParts): Collector {
       if (sealing !== undefined) return sealing;
       // The very first start has no cursor yet: save where reading starts before the first line is read.
       if (!cursorSaved) return initialCursor();
-      const pressure = p.memory?.pressure() ?? 0;
-      const held = p.logs.stats().heldBytes;
-      if (pressure > 0 || (p.memory !== undefined && held > p.memory.readAheadBytes))
-        return sealPass({ all: pressure > 1 ? () => true : undefined });
       if (p.now() - lastSeal >= BACKLOG_SEAL_EVERY_MS) return sealPass();
       return p.store?.backlog();
     },
