@@ -34,6 +34,11 @@ export interface Cgroup {
   oomKills(): Promise<number>;
   /** CPU time used by everything in the cgroup so far, in seconds. */
   cpuSeconds(): Promise<number>;
+  /**
+   * Peak memory charged to the cgroup (v1 memory.max_usage_in_bytes, v2 memory.peak where the
+   * kernel has it): the processes' own pages plus the page cache of what they wrote.
+   */
+  peakBytes(): Promise<number | undefined>;
   /** Kills what is left inside and removes the cgroup. */
   remove(): Promise<void>;
 }
@@ -77,6 +82,7 @@ export async function createCgroup(name: string, limits: CgroupLimits): Promise<
   let procsFiles: string[];
   let cpuRead: () => Promise<number>;
   let oomRead: () => Promise<number>;
+  let peakFile: string;
   if (version === 1) {
     const mem = path.join(ROOT, 'memory', ownPath('memory') ?? '/', name);
     const cpu = path.join(ROOT, 'cpu', ownPath('cpu') ?? '/', name);
@@ -97,6 +103,7 @@ export async function createCgroup(name: string, limits: CgroupLimits): Promise<
     cpuRead = async () => Number(await readFile(usage, 'utf8')) / 1e9;
     oomRead = async () =>
       Number(/oom_kill (\d+)/.exec(await readFile(path.join(mem, 'memory.oom_control'), 'utf8'))?.[1] ?? 0);
+    peakFile = path.join(mem, 'memory.max_usage_in_bytes');
   } else {
     const sub = await readFile(path.join(ROOT, 'cgroup.subtree_control'), 'utf8');
     for (const c of ['memory', 'cpu'])
@@ -112,6 +119,7 @@ export async function createCgroup(name: string, limits: CgroupLimits): Promise<
       Number(/usage_usec (\d+)/.exec(await readFile(path.join(d, 'cpu.stat'), 'utf8'))?.[1] ?? 0) / 1e6;
     oomRead = async () =>
       Number(/oom_kill (\d+)/.exec(await readFile(path.join(d, 'memory.events'), 'utf8'))?.[1] ?? 0);
+    peakFile = path.join(d, 'memory.peak');
   }
   const children: ChildProcess[] = [];
   return {
@@ -125,6 +133,7 @@ export async function createCgroup(name: string, limits: CgroupLimits): Promise<
     },
     oomKills: oomRead,
     cpuSeconds: cpuRead,
+    peakBytes: () => readFile(peakFile, 'utf8').then(Number, () => undefined),
     async remove() {
       for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       for (const d of [...dirs].reverse()) {

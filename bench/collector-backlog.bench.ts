@@ -1,0 +1,357 @@
+/**
+ * Issue 15 at full size: the real collector bin with its default configuration reads a 200 MiB
+ * json-file backlog (the seeded mix of test/support/json-file-backlog.ts, ~817k lines, 22% WARN+)
+ * inside a cgroup with the gateway's budget (128 MiB, 0.2 CPU), its uplink to a real Mosquitto
+ * where a stand-in ingester (test/uplink/acker.ts) acknowledges and decodes every batch.
+ *
+ * - CPU per million lines (the cgroup's CPU time, start-up included) against a plain Node pass
+ *   that reads, splits and JSON-parses the same file and writes its WARN|ERROR lines to a file,
+ *   run in a cgroup with the same limits in the same run (the C agent of the issue, 5.3 CPU-s per
+ *   million lines and 24 MiB, does not run here).
+ * - Peak RSS of the process (VmHWM) and the cgroup's peak (which also holds the page cache of the
+ *   store and outbox it wrote); OOM kills from the cgroup's counters.
+ * - Start-up CPU and RSS: the same bin over an empty Docker root, when /healthz first answers.
+ * - WARN+ lines that arrived verbatim / WARN+ lines in the input (the backlog spans its own hours,
+ *   ~50 lines/s of runtime time, so no window cap applies: 1.0 expected), each exactly once.
+ * - Host metric scrapes made while the backlog was being read / scrapes due in that time.
+ * - A second run SIGKILLed halfway and restarted on the same data directory: WARN+ lines that
+ *   arrived, each exactly once (the reading position is durable only with its windows' outbox record).
+ *
+ * ET_BENCH_BACKLOG_MIB makes the backlog smaller for a quick try (figures are named for 200 MiB).
+ */
+import { readFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { LogLevel, type Batch } from '@edge-telemetry/protocol';
+import type { BenchCase, Figure } from './harness.js';
+import { createCgroup, cgroupVersion, type Cgroup } from '../test/support/cgroup.js';
+import { writeJsonFileBacklog, type Backlog } from '../test/support/json-file-backlog.js';
+import { startMosquitto, type Mosquitto } from '../test/support/mosquitto.js';
+import { waitFor } from '../test/support/wait.js';
+import { startAcker, type Acker } from '../test/uplink/acker.js';
+import { caughtUp, runCollector, seqOf, type CollectorRun } from '../test/collector/rig.js';
+
+const LIMITS = { memoryBytes: 128 * 2 ** 20, cpus: 0.2 };
+const MIB = 2 ** 20;
+const BACKLOG_MIB = Number(process.env.ET_BENCH_BACKLOG_MIB ?? 200);
+/** The collector's defaults (config/options.ts): host scrapes every 10 s. */
+const SCRAPE_MS = 10_000;
+
+/** The plain reader the collector is measured against: read, split, JSON.parse, grep, write. */
+const PLAIN_READER = `
+const fs = require('node:fs');
+const [file, out] = process.argv.slice(1);
+const w = fs.createWriteStream(out);
+let rest = '', lines = 0, matched = 0;
+const re = /WARN|ERROR|warn|error/;
+fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 65536 })
+  .on('data', (chunk) => {
+    const parts = (rest + chunk).split('\\n');
+    rest = parts.pop();
+    for (const p of parts) {
+      if (p === '') continue;
+      lines++;
+      const e = JSON.parse(p);
+      if (re.test(e.log)) { matched++; w.write(e.time + ' ' + e.log); }
+    }
+  })
+  .on('end', () => w.end(() => {
+    const ru = process.resourceUsage();
+    process.stdout.write(JSON.stringify({ lines, matched, maxRssKiB: ru.maxRSS }));
+  }));
+`;
+
+async function procStatus(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) * 1024;
+}
+
+/** Samples the cgroup's anonymous memory (v1 `rss`, v2 `anon` of memory.stat): the process's own pages, no page cache. */
+function anonSampler(cg: Cgroup): { stop(): number } {
+  let peak = 0;
+  const timer = setInterval(() => {
+    readFile(path.join(cg.dirs[0] as string, 'memory.stat'), 'utf8').then(
+      (t) => (peak = Math.max(peak, Number(/^(?:rss|anon) (\d+)$/m.exec(t)?.[1] ?? 0))),
+      () => undefined,
+    );
+  }, 250);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+async function inCgroup<T>(name: string, fn: (cg: Cgroup) => Promise<T>): Promise<{ value: T; cgroup: Cgroup }> {
+  const cgroup = await createCgroup(`col-bench-${name}-${process.pid}`, LIMITS);
+  try {
+    return { value: await fn(cgroup), cgroup };
+  } finally {
+    await cgroup.remove();
+  }
+}
+
+/** The plain Node pass over the backlog file, in a cgroup with the same limits. */
+async function plainReader(dir: string, file: string) {
+  let cpu = 0;
+  let peak: number | undefined;
+  const { value } = await inCgroup('plain', async (cg) => {
+    const child = cg.spawn(process.execPath, ['-e', PLAIN_READER, file, path.join(dir, 'plain-out.log')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    if (code !== 0) throw new Error(`plain reader exited ${code}`);
+    cpu = await cg.cpuSeconds();
+    peak = await cg.peakBytes();
+    return JSON.parse(out) as { lines: number; matched: number; maxRssKiB: number };
+  });
+  return { ...value, cpu, cgroupPeak: peak };
+}
+
+/** Every WARN+ event that arrived, by its `seq`: how many times each arrived. */
+function warnArrivals(batches: readonly Batch[]): Map<number, number> {
+  const seen = new Map<number, number>();
+  for (const b of batches)
+    for (const l of b.logs) {
+      if (l.level < LogLevel.warn) continue;
+      const s = seqOf(l.message);
+      if (s !== undefined) seen.set(s, (seen.get(s) ?? 0) + 1);
+    }
+  return seen;
+}
+
+interface Uplink {
+  broker: Mosquitto;
+  acker: Acker;
+  close(): Promise<void>;
+}
+
+async function uplink(): Promise<Uplink> {
+  const broker = await startMosquitto({ persistence: false });
+  const acker = await startAcker(broker.url);
+  return {
+    broker,
+    acker,
+    close: async () => {
+      await acker.close();
+      await broker.stop();
+    },
+  };
+}
+
+/** Waits until every WARN+ line of the backlog has arrived, or arrivals stop for 30 s. */
+async function allArrived(acker: Acker, backlog: Backlog, run: CollectorRun): Promise<Map<number, number>> {
+  let last = -1;
+  let still = Date.now();
+  return waitFor(
+    () => `WARN+ lines to arrive (${last} of ${backlog.warnSeqs.length}); output:\n${run.output().slice(-2000)}`,
+    () => {
+      const seen = warnArrivals(acker.stored);
+      if (seen.size !== last) [last, still] = [seen.size, Date.now()];
+      return seen.size >= backlog.warnSeqs.length || Date.now() - still > 30_000 ? seen : undefined;
+    },
+    { timeoutMs: 600_000, intervalMs: 1000 },
+  );
+}
+
+const collectorBacklog: BenchCase = {
+  name: 'collector.backlog',
+  async run(): Promise<Figure[]> {
+    if (cgroupVersion() === undefined) throw new Error('needs root and a writable cgroup v1 or v2 hierarchy');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'col-bench-backlog-'));
+    const link = await uplink();
+    try {
+      const root = path.join(dir, 'containers');
+      // Ends an hour ago: at ~50 lines/s of runtime time the backlog spans its own ~4.5 hours.
+      const backlog = await writeJsonFileBacklog({
+        root,
+        name: 'app',
+        bytes: BACKLOG_MIB * MIB,
+        seed: 'bench/backlog',
+        startMs: Date.now() - 3_600_000 - Math.round((BACKLOG_MIB * MIB) / 257 / 50) * 1000,
+      });
+      const plain = await plainReader(dir, backlog.file);
+      const empty = path.join(dir, 'empty-root');
+      await mkdir(empty);
+      await mkdir(path.join(dir, 'startup'));
+
+      // Start-up alone: no log file, so nothing but the collector starting.
+      const startup = await inCgroup('startup', async (cgroup) => {
+        const run = await runCollector({
+          dir: path.join(dir, 'startup'),
+          node: 'bench-startup',
+          dockerRoot: empty,
+          brokerUrl: link.broker.url,
+          cgroup,
+          config: {},
+        });
+        try {
+          await waitFor(
+            () => `/healthz; output:\n${run.output().slice(-2000)}`,
+            async () => (await fetch(`http://127.0.0.1:${run.port}/healthz`).catch(() => undefined))?.ok,
+            { timeoutMs: 120_000, intervalMs: 50 },
+          );
+          return { cpu: await cgroup.cpuSeconds(), rss: await procStatus(run.child.pid, 'VmRSS') };
+        } finally {
+          await run.stop('SIGTERM');
+        }
+      });
+
+      // The measured run: the default configuration (rig.ts only points it at the root and the broker).
+      const measured = await inCgroup('run', async (cgroup) => {
+        const t0 = Date.now();
+        const run = await runCollector({
+          dir,
+          node: 'bench-backlog',
+          dockerRoot: root,
+          brokerUrl: link.broker.url,
+          cgroup,
+          config: {},
+        });
+        const anon = anonSampler(cgroup);
+        try {
+          await caughtUp(run, 3_600_000);
+          const readAt = Date.now();
+          const hwm = await procStatus(run.child.pid, 'VmHWM');
+          // The work is done once every WARN+ line has arrived (the uplink drains behind the reading).
+          const seen = await allArrived(link.acker, backlog, run);
+          const cpu = await cgroup.cpuSeconds();
+          const doneMs = Date.now() - t0;
+          const hwmAfter = await procStatus(run.child.pid, 'VmHWM');
+          // The window the reading ended in, shipped: its host scrapes are the last ones counted.
+          const hostWindows = () =>
+            link.acker.stored
+              .filter((b) => b.node === 'bench-backlog')
+              .flatMap((b) => b.metrics.filter((m) => m.container === '' && m.metric === 'mem.usage_bytes'));
+          const last = await waitFor(
+            'the host metrics of the window the reading ended in',
+            () => hostWindows().find((m) => m.start <= readAt && m.end > readAt),
+            { timeoutMs: 180_000, intervalMs: 1000 },
+          );
+          let scrapes = 0;
+          for (const m of hostWindows()) if (m.start < last.end) scrapes += m.count + m.gaps;
+          const cgroupPeak = await cgroup.peakBytes();
+          const anonPeak = anon.stop();
+          const oom = await cgroup.oomKills();
+          const code = await run.stop('SIGTERM');
+          if (code !== 0) throw new Error(`collector exited ${code}: ${run.output().slice(-2000)}`);
+          const due = Math.floor((last.end - t0) / SCRAPE_MS);
+          return {
+            cpu,
+            hwm: Math.max(hwm, hwmAfter),
+            cgroupPeak,
+            anonPeak,
+            oom,
+            seen,
+            readMs: readAt - t0,
+            doneMs,
+            scrapes,
+            due,
+          };
+        } finally {
+          anon.stop();
+          await run.stop('SIGKILL');
+        }
+      }).then((r) => r.value);
+
+      // SIGKILL halfway through the backlog, then the same bin again on the same data directory.
+      const killedDir = path.join(dir, 'killed');
+      await mkdir(killedDir);
+      const killLink = await uplink();
+      let killed: { seen: Map<number, number>; oom: number };
+      try {
+        killed = await inCgroup('killed', async (cgroup) => {
+          const opts = {
+            dir: killedDir,
+            node: 'bench-killed',
+            dockerRoot: root,
+            brokerUrl: killLink.broker.url,
+            cgroup,
+          };
+          const first = await runCollector({ ...opts, config: {} });
+          await waitFor(
+            () => `half the backlog read; output:\n${first.output().slice(-2000)}`,
+            async () => ((await first.metric('logs.lines_read')) ?? 0) >= backlog.entries / 2,
+            { timeoutMs: 3_600_000, intervalMs: 200 },
+          );
+          await first.stop('SIGKILL');
+          const second = await runCollector({ ...opts, config: {} });
+          try {
+            await caughtUp(second, 3_600_000);
+            const seen = await allArrived(killLink.acker, backlog, second);
+            return { seen, oom: await cgroup.oomKills() };
+          } finally {
+            await second.stop('SIGTERM');
+          }
+        }).then((r) => r.value);
+      } finally {
+        await killLink.close();
+      }
+
+      const warn = backlog.warnSeqs.length;
+      const once = (seen: Map<number, number>) => backlog.warnSeqs.filter((s) => seen.get(s) === 1).length;
+      const twice = (seen: Map<number, number>) => [...seen.values()].filter((n) => n > 1).length;
+      const perMillion = (cpu: number, lines: number) => (cpu / lines) * 1e6;
+      const collectorCpu = perMillion(measured.cpu, backlog.entries);
+      const plainCpu = perMillion(plain.cpu, plain.lines);
+      const size = `${(backlog.bytes / MIB).toFixed(0)} MiB json-file backlog, ${backlog.entries.toLocaleString('en')} lines (${warn.toLocaleString('en')} WARN+ events)`;
+      const budget = 'cgroup v' + String(cgroupVersion()) + ' 128 MiB, 0.2 CPU, default configuration';
+      return [
+        {
+          name: 'collector.backlog_cpu_s_per_million_lines',
+          value: collectorCpu,
+          unit: 'CPU-s/M lines',
+          baseline: plainCpu,
+          ratio: collectorCpu / plainCpu,
+          note: `real bin, ${size}, ${budget}, start-up and the uplink's drain included (${measured.cpu.toFixed(1)} CPU-s; read in ${(measured.readMs / 1000).toFixed(0)} s, every WARN+ line delivered after ${(measured.doneMs / 1000).toFixed(0)} s); baseline: plain Node read+split+JSON.parse+grep+write of the same file in the same limits (${plain.cpu.toFixed(1)} CPU-s); the issue's C agent: 5.3`,
+        },
+        {
+          name: 'collector.backlog_peak_rss_mib',
+          value: measured.hwm / MIB,
+          unit: 'MiB',
+          baseline: plain.maxRssKiB / 1024,
+          ratio: measured.hwm / (plain.maxRssKiB * 1024),
+          note: `VmHWM (peak RSS as process accounting sees it, mapped files included) over the whole backlog (bar 96, goal 64); the cgroup's peak anonymous memory ${(measured.anonPeak / MIB).toFixed(0)} MiB, its peak with the page cache it wrote ${((measured.cgroupPeak ?? NaN) / MIB).toFixed(0)} MiB; OOM kills ${measured.oom}; baseline: the plain reader's peak RSS`,
+        },
+        {
+          name: 'collector.startup_cpu_s',
+          value: startup.value.cpu,
+          unit: 'CPU-s',
+          note: `real bin, empty Docker root, ${budget}, until /healthz first answers`,
+        },
+        {
+          name: 'collector.startup_rss_mib',
+          value: startup.value.rss / MIB,
+          unit: 'MiB',
+          note: 'VmRSS when /healthz first answers (same run as collector.startup_cpu_s)',
+        },
+        {
+          name: 'logs.backlog_warn_verbatim_ratio',
+          value: once(measured.seen) / warn,
+          unit: 'ratio',
+          note: `WARN+ lines that arrived verbatim exactly once / WARN+ lines in the ${size}; ${twice(measured.seen)} arrived more than once; no window cap applies (~50 lines/s of runtime time)`,
+        },
+        {
+          name: 'collector.backlog_scrape_ratio',
+          value: measured.scrapes / measured.due,
+          unit: 'ratio',
+          note: `host scrapes in the windows the backlog was read in / scrapes due from the start to the last one's end (${measured.scrapes} of ${measured.due}, every ${SCRAPE_MS / 1000} s)`,
+        },
+        {
+          name: 'logs.backlog_sigkill_warn_once_ratio',
+          value: once(killed.seen) / warn,
+          unit: 'ratio',
+          note: `the same backlog, SIGKILLed at half and restarted on its data directory: WARN+ lines that arrived exactly once / WARN+ lines; ${twice(killed.seen)} more than once, ${warn - killed.seen.size} never; OOM kills ${killed.oom}`,
+        },
+      ];
+    } finally {
+      await link.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export const benches: BenchCase[] = [collectorBacklog];
