@@ -68,6 +68,9 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     opts.extraConfig ?? '',
   ].join('\n');
   await writeFile(path.join(dir, 'mosquitto.conf'), conf + '\n');
+  // Every listener the config opens, not only the first: a test may connect to any of them at once
+  // (the shipped config's internal listener came up after the TLS one under load).
+  const ports = [...conf.matchAll(/^listener (\d+)/gm)].map((m) => Number(m[1]));
 
   let child: ChildProcess | undefined;
   let stderr = '';
@@ -76,8 +79,8 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     child = spawn(bin, ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     await waitFor(
-      () => `mosquitto on ${port} (it said: ${stderr})`,
-      () => listening(port),
+      () => `mosquitto on ${ports.join(', ')} (it said: ${stderr})`,
+      async () => (await Promise.all(ports.map(listening))).every(Boolean),
       {
         timeoutMs: 5000,
         intervalMs: 50,
