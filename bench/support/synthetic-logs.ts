@@ -527,13 +527,13 @@ const KERNEL: SystemDef = {
       id: 'link_state',
       weight: 10,
       make: (r, t, v) =>
-        `${syslogTime(t)} edge-gw-07 kernel: [${String((r() * 90000).toFixed(6)).padStart(12, ' ')}] ${pick(r, ['eth0', 'eth1', 'enp3s0', 'wlan0'])}: Link is ${v(['Up', 'Down'])}${r() < 0.5 ? ` - ${pick(r, ['100Mbps', '1Gbps', '2.5Gbps'])}/Full - flow control ${pick(r, ['off', 'rx/tx'])}` : ''}`,
+        `${syslogTime(t)} edge-gw-07 kernel: [${String((r() * 90000).toFixed(6)).padStart(12, ' ')}] ${pick(r, ['eth0', 'eth1', 'enp3s0', 'wlan0'])}: Link is ${v(['Up', 'Down'])}${v(['speed', 'none']) === 'speed' ? ` - ${pick(r, ['100Mbps', '1Gbps', '2.5Gbps'])}/Full - flow control ${v(['off', 'rx/tx'])}` : ''}`,
     },
     {
       id: 'ufw_block',
       weight: 20,
-      make: (r, t) =>
-        `${syslogTime(t)} edge-gw-07 kernel: [${String((r() * 90000).toFixed(6)).padStart(12, ' ')}] [UFW BLOCK] IN=${pick(r, ['eth0', 'wlan0'])} OUT= MAC=${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)} SRC=${ip(r)} DST=${ip(r)} LEN=${int(r, 40, 1500)} TOS=0x00 PREC=0x00 TTL=${int(r, 30, 128)} ID=${int(r, 0, 65535)} PROTO=${pick(r, ['TCP', 'UDP'])} SPT=${int(r, 1024, 65535)} DPT=${int(r, 1, 65535)} LEN=${int(r, 8, 1400)}`,
+      make: (r, t, v) =>
+        `${syslogTime(t)} edge-gw-07 kernel: [${String((r() * 90000).toFixed(6)).padStart(12, ' ')}] [UFW BLOCK] IN=${pick(r, ['eth0', 'wlan0'])} OUT= MAC=${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)}:${hex(r, 2)} SRC=${ip(r)} DST=${ip(r)} LEN=${int(r, 40, 1500)} TOS=0x00 PREC=0x00 TTL=${int(r, 30, 128)} ID=${int(r, 0, 65535)} PROTO=${v(['TCP', 'UDP'])} SPT=${int(r, 1024, 65535)} DPT=${int(r, 1, 65535)} LEN=${int(r, 8, 1400)}`,
     },
     {
       id: 'segfault',

@@ -31,13 +31,16 @@
 
 import { levelFromValue } from './level.js';
 
-const MAX_TOKENS = 24;
+const MAX_TOKENS = 16;
 const MAX_BRACKET = 256;
 
 interface Tok {
   text: string;
   start: number;
   end: number;
+  /** isTime's answers, before and after a time was seen. */
+  time?: boolean;
+  timeAfterTime?: boolean;
 }
 
 const MONTH = /^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?$/i;
@@ -64,23 +67,25 @@ const PRI = /^<\d{1,3}>(\d)?/;
 
 /** The offset where the line's message starts (0: no header recognised). */
 export function messageStart(line: string): number {
-  const toks = tokens(line);
-  if (toks.length === 0) return 0;
+  if (plainWordFirst(line)) return 0;
+  const toks = lazyTokens(line);
+  if (tok(toks, 0) === undefined) return 0;
   let i = 0;
   let sawTime = false;
   let sawLevel = false;
-  const pri = PRI.exec(toks[0]?.text ?? '');
+  const pri = PRI.exec(text(toks, 0));
   if (pri !== null) {
     if (pri[1] !== undefined) return rfc5424(line, toks);
-    toks[0] = { ...(toks[0] as Tok), text: (toks[0] as Tok).text.slice(pri[0].length) };
-    if (toks[0].text === '') i = 1;
+    const first = tok(toks, 0) as Tok;
+    first.text = first.text.slice(pri[0].length);
+    if (first.text === '') i = 1;
   }
   i = leadingFields(toks, i);
   let end = -1;
-  while (i < toks.length) {
-    const s = (toks[i] as Tok).text;
-    const next = toks[i + 1]?.text ?? '';
-    const afterSeparator = i > 0 && SEPARATOR.test((toks[i - 1] as Tok).text);
+  while (tok(toks, i) !== undefined) {
+    const s = text(toks, i);
+    const next = text(toks, i + 1);
+    const afterSeparator = i > 0 && SEPARATOR.test(text(toks, i - 1));
     if (isTime(toks, i, sawTime) && !(sawLevel && epoch(s))) {
       // (after the level, a bare count is the message's, even in the range of epoch seconds)
       sawTime = true;
@@ -100,7 +105,7 @@ export function messageStart(line: string): number {
       return after(line, toks, i + 1);
     } else if ((sawTime || sawLevel) && isLogger(s, next, sawLevel)) {
       i++; // the separator after the logger's name
-    } else if (sawLevel && CAPITALS.test(s) && s.length <= 8 && padded(line, toks[i] as Tok)) {
+    } else if (sawLevel && CAPITALS.test(s) && s.length <= 8 && padded(line, tok(toks, i) as Tok)) {
       return after(line, toks, i); // a component code padded to a column after the level, like a tag
     } else {
       const level = sawTime && !sawLevel ? levelAhead(toks, i) : -1;
@@ -115,15 +120,37 @@ export function messageStart(line: string): number {
   return messageAt(line, toks, end);
 }
 
+/**
+ * Most messages without a header start with a plain word (`Connection refused`, `started`):
+ * letters only, not a month, day or level name nor a code in capitals. Said without tokenizing,
+ * as this runs on every line of the log path.
+ */
+function plainWordFirst(line: string): boolean {
+  let p = 0;
+  const n = line.length;
+  while (p < n && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;
+  const start = p;
+  let upper = 0;
+  for (; p < n; p++) {
+    const c = line.charCodeAt(p);
+    if (c >= 65 && c <= 90) upper++;
+    else if (!(c >= 97 && c <= 122)) break;
+  }
+  if (p === start || (p < n && line.charCodeAt(p) !== 32 && line.charCodeAt(p) !== 9)) return false;
+  const w = line.slice(start, p);
+  if (upper === w.length || MONTH.test(w) || WEEKDAY.test(w) || levelName(w)) return false;
+  return !(w.length === 1 && LETTER_LEVEL.test(w));
+}
+
 /** The message after token `i` (a tag), skipping a bracketed number after it (`kernel: [ 12.3]`). */
-function after(line: string, toks: Tok[], i: number): number {
-  const next = toks[i + 1];
+function after(line: string, toks: Toks, i: number): number {
+  const next = tok(toks, i + 1);
   if (next !== undefined && bracketedNumber(next.text)) i++;
   return messageAt(line, toks, i);
 }
 
-function messageAt(line: string, toks: Tok[], i: number): number {
-  const t = toks[i] as Tok;
+function messageAt(line: string, toks: Toks, i: number): number {
+  const t = tok(toks, i) as Tok;
   let p = t.end;
   while (p < line.length && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;
   // A header that takes the whole line leaves the line as it is: an empty message groups nothing.
@@ -131,11 +158,11 @@ function messageAt(line: string, toks: Tok[], i: number): number {
 }
 
 /** RFC 5424: `<pri>1 TIMESTAMP HOST APP-NAME PROCID MSGID STRUCTURED-DATA MSG`. */
-function rfc5424(line: string, toks: Tok[]): number {
-  if (toks.length < 7) return 0;
+function rfc5424(line: string, toks: Toks): number {
+  if (tok(toks, 6) === undefined) return 0;
   // Structured data is `-` or one or more `[...]` elements: the tokenizer keeps each element whole.
   let i = 6;
-  while (i + 1 < toks.length && bracketed((toks[i + 1] as Tok).text) && bracketed((toks[i] as Tok).text)) i++;
+  while (tok(toks, i + 1) !== undefined && bracketed(text(toks, i + 1)) && bracketed(text(toks, i))) i++;
   return messageAt(line, toks, i);
 }
 
@@ -144,43 +171,58 @@ function rfc5424(line: string, toks: Tok[]): number {
  * user or facility fields, as in the common access-log format), when a time follows within the
  * first five fields and the first is not a plain word.
  */
-function leadingFields(toks: Tok[], from: number): number {
+function leadingFields(toks: Toks, from: number): number {
   if (isTime(toks, from, false)) return from;
-  const first = toks[from]?.text ?? '';
+  const first = text(toks, from);
   if (!(fieldLike(first) || CAPITALS.test(first))) return from;
-  for (let i = from + 1; i < toks.length && i <= from + 4; i++) {
-    if (/["'(),;]/.test((toks[i - 1] as Tok).text)) return from;
+  for (let i = from + 1; tok(toks, i) !== undefined && i <= from + 4; i++) {
+    if (/["'(),;]/.test(text(toks, i - 1))) return from;
     if (isTime(toks, i, false)) return i;
   }
   return from;
 }
 
-function isTime(toks: Tok[], i: number, sawTime: boolean): boolean {
-  const t = toks[i];
+/** Whether field `i` is (part of) a timestamp; asked several times per field, so kept on it. */
+function isTime(toks: Toks, i: number, sawTime: boolean): boolean {
+  const t = tok(toks, i);
   if (t === undefined) return false;
-  let s = t.text;
+  const known = sawTime ? t.timeAfterTime : t.time;
+  if (known !== undefined) return known;
+  const v = readTime(toks, i, t.text, sawTime);
+  if (sawTime) t.timeAfterTime = v;
+  else t.time = v;
+  return v;
+}
+
+function readTime(toks: Toks, i: number, text: string, sawTime: boolean): boolean {
+  let s = text;
   if (bracketed(s)) {
     if (bracketedNumber(s)) return true;
-    const inner = s
-      .slice(1, s.lastIndexOf(']'))
-      .split(/\s+/)
-      .filter((x) => x !== '')
-      .map((text) => ({ text, start: 0, end: 0 }));
-    if (inner.length === 0 || !inner.some((x) => /\d:\d/.test(x.text) || DATETIME.test(x.text))) return false;
-    return inner.every((_, k) => timePiece(inner, k, k > 0));
+    const body = s.slice(1, s.lastIndexOf(']'));
+    if (!/\d:\d|\d-\d/.test(body)) return false;
+    const inner = lazyTokens(body);
+    let k = 0;
+    for (; tok(inner, k) !== undefined; k++) if (!timePiece(inner, k, k > 0)) return false;
+    return k > 0;
   }
   if (s.endsWith(',')) s = s.slice(0, -1);
   return timePiece(toks, i, sawTime, s);
 }
 
-function timePiece(toks: Tok[], i: number, sawTime: boolean, s = (toks[i] as Tok).text): boolean {
-  if (DATETIME.test(s) || DATE.test(s) || TIME.test(s) || epoch(s)) return true;
-  const prev = toks[i - 1]?.text ?? '';
-  const next = toks[i + 1]?.text ?? '';
-  // A zone or a year right after a time; a day number next to a month's name (`Dec 04`, `4 Dec`).
-  if (sawTime && (ZONE.test(s) || (/^\d{4}$/.test(s) && TIME.test(prev)))) return true;
-  if (/^\d{1,2},?$/.test(s)) return MONTH.test(prev) || MONTH.test(next);
+function timePiece(toks: Toks, i: number, sawTime: boolean, s = text(toks, i)): boolean {
+  const c = s.charCodeAt(0);
+  // (tested by its first character first: this runs on every field of every line)
+  if (c >= 48 && c <= 57) {
+    if (DATETIME.test(s) || DATE.test(s) || TIME.test(s) || epoch(s)) return true;
+    // A year right after a time; a day number next to a month's name (`Dec 04`, `4 Dec`).
+    if (s.length === 4 && sawTime && /^\d{4}$/.test(s) && TIME.test(text(toks, i - 1))) return true;
+    if (s.length <= 3 && /^\d{1,2},?$/.test(s)) return MONTH.test(text(toks, i - 1)) || MONTH.test(text(toks, i + 1));
+    return sawTime && ZONE.test(s);
+  }
+  if (s.length > 10 || !((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 45)) return false;
+  if (sawTime && ZONE.test(s)) return true;
   // Names of months and days count next to a day number or another part of a date.
+  const next = text(toks, i + 1);
   if (MONTH.test(s)) return /^\d{1,2},?$/.test(next) || sawTime;
   if (WEEKDAY.test(s)) return MONTH.test(next) || /^\d/.test(next);
   return false;
@@ -193,12 +235,12 @@ function epoch(s: string): boolean {
   return n >= 946_684_800 && n < 2_208_988_800;
 }
 
-function isLevel(toks: Tok[], i: number, sawTime: boolean): boolean {
-  const s = (toks[i] as Tok).text;
+function isLevel(toks: Toks, i: number, sawTime: boolean): boolean {
+  const s = text(toks, i);
   if (isLevelWord(s, true)) return true;
   if (KLOG_LEVEL.test(s)) return i === 0;
   // `D Tag: ...` (Android's logcat): one letter is a level only right before a tag.
-  return sawTime && LETTER_LEVEL.test(s) && TAG.test(toks[i + 1]?.text ?? '');
+  return sawTime && LETTER_LEVEL.test(s) && TAG.test(text(toks, i + 1));
 }
 
 /** A level name in capitals, capitalised or bracketed (`INFO`, `Info`, `[notice]`, `<warn>`, `ERROR:` with `colon`). */
@@ -214,9 +256,9 @@ function isLevelWord(s: string, colon: boolean): boolean {
 }
 
 /** A level within the next six fields, everything before it field-like (facility, node, component). */
-function levelAhead(toks: Tok[], from: number): number {
-  for (let i = from; i < toks.length && i < from + 6; i++) {
-    const s = (toks[i] as Tok).text;
+function levelAhead(toks: Toks, from: number): number {
+  for (let i = from; tok(toks, i) !== undefined && i < from + 6; i++) {
+    const s = text(toks, i);
     if (i > from && isLevelWord(s, false)) return i;
     if (!(fieldLike(s) || CAPITALS.test(s) || isTime(toks, i, true))) return -1;
   }
@@ -237,11 +279,11 @@ function isLogger(s: string, next: string, sawLevel: boolean): boolean {
  * plain word after a one-letter level or a bracketed field (`D Tag:`, `[123] LOG:`). A plain
  * word with a colon after a level or a number is how messages start as often (`Error:`, `Usage:`).
  */
-function isTag(toks: Tok[], i: number): boolean {
-  const s = (toks[i] as Tok).text;
+function isTag(toks: Toks, i: number): boolean {
+  const s = text(toks, i);
   if (!TAG.test(s)) return false;
   if (!/^[A-Za-z]+:$/.test(s)) return true;
-  const prev = toks[i - 1]?.text ?? '';
+  const prev = text(toks, i - 1);
   return LETTER_LEVEL.test(prev) || bracketed(prev);
 }
 
@@ -257,7 +299,10 @@ function fieldLike(s: string): boolean {
 
 /** A level's name as `level.ts` knows them (its one-letter aliases count only in `isLevel`'s places). */
 function levelName(w: string): boolean {
-  return w.length > 1 && levelFromValue(w) !== undefined;
+  // The longest name is 11 letters; most fields are not names, and are told so without lowercasing.
+  if (w.length < 2 || w.length > 11) return false;
+  const c = w.charCodeAt(0) | 32;
+  return c >= 97 && c <= 122 && levelFromValue(w) !== undefined;
 }
 
 function bracketed(s: string): boolean {
@@ -268,27 +313,49 @@ function bracketedNumber(s: string): boolean {
   return /^\[\s*\d+(?:\.\d+)?\]$/.test(s);
 }
 
-/** Whitespace-separated fields of the line's start; a `[...]` group (nesting, spaces inside) is one field. */
-function tokens(line: string): Tok[] {
-  const out: Tok[] = [];
-  let p = 0;
-  const n = line.length;
-  while (out.length < MAX_TOKENS) {
-    while (p < n && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;
-    if (p >= n) break;
-    const start = p;
-    if (line.charCodeAt(p) === 91) {
-      let depth = 0;
-      for (; p < n && p - start < MAX_BRACKET; p++) {
-        const c = line.charCodeAt(p);
-        if (c === 91) depth++;
-        else if (c === 93 && --depth === 0) break;
-      }
-      if (depth !== 0 || p >= n || p - start >= MAX_BRACKET) p = start;
-      else p++;
-    }
-    while (p < n && line.charCodeAt(p) !== 32 && line.charCodeAt(p) !== 9) p++;
-    out.push({ text: line.slice(start, p), start, end: p });
+/** The line's whitespace-separated fields, read as far as they are asked for (at most MAX_TOKENS). */
+interface Toks {
+  line: string;
+  list: Tok[];
+  /** Where the next field's search starts. */
+  p: number;
+}
+
+function lazyTokens(line: string): Toks {
+  return { line, list: [], p: 0 };
+}
+
+function tok(t: Toks, i: number): Tok | undefined {
+  while (t.list.length <= i && t.list.length < MAX_TOKENS) {
+    const next = readToken(t.line, t.p);
+    if (next === undefined) break;
+    t.list.push(next);
+    t.p = next.end;
   }
-  return out;
+  return i < 0 ? undefined : t.list[i];
+}
+
+function text(t: Toks, i: number): string {
+  return tok(t, i)?.text ?? '';
+}
+
+/** The field from `p` on; a `[...]` group (nesting, spaces inside) is one field. */
+function readToken(line: string, from: number): Tok | undefined {
+  const n = line.length;
+  let p = from;
+  while (p < n && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;
+  if (p >= n) return undefined;
+  const start = p;
+  if (line.charCodeAt(p) === 91) {
+    let depth = 0;
+    for (; p < n && p - start < MAX_BRACKET; p++) {
+      const c = line.charCodeAt(p);
+      if (c === 91) depth++;
+      else if (c === 93 && --depth === 0) break;
+    }
+    if (depth !== 0 || p >= n || p - start >= MAX_BRACKET) p = start;
+    else p++;
+  }
+  while (p < n && line.charCodeAt(p) !== 32 && line.charCodeAt(p) !== 9) p++;
+  return { text: line.slice(start, p), start, end: p };
 }
