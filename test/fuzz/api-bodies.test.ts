@@ -17,6 +17,22 @@ export const CASES_PER_ROUTE = 400;
 
 const VALID_BODIES: Record<string, { url: string; body: Record<string, unknown> }> = {
   'POST /api/v1/tokens': { url: '/api/v1/tokens', body: { name: 'fuzz', role: 'viewer', expiresInDays: 1 } },
+  'PUT /api/v1/config/fleet': {
+    url: '/api/v1/config/fleet',
+    body: { options: { logs: { defaults: { filter: { minLevel: 'warn', exclude: ['^GET /healthz'] } } } } },
+  },
+  'PUT /api/v1/config/groups/:label/:value': {
+    url: '/api/v1/config/groups/site/fuzz',
+    body: { options: { logs: { defaults: { verbatimLevel: 'error' } } } },
+  },
+  'PUT /api/v1/config/nodes/:node': {
+    url: '/api/v1/config/nodes/gw-fuzz-1',
+    body: { options: { logs: { maxLogsPerWindow: 100 } } },
+  },
+  'POST /api/v1/nodes/:node/debug': {
+    url: '/api/v1/nodes/gw-fuzz-1/debug',
+    body: { forMs: 60_000, extraBytes: 100_000, level: 'debug', containers: ['api*'] },
+  },
   'POST /api/v1/nodes/:node/log-pulls': {
     url: '/api/v1/nodes/gw-fuzz-1/log-pulls',
     body: {

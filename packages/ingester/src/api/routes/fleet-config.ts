@@ -89,6 +89,23 @@ const ChangeView = Type.Object({
   sent: Type.Integer({ description: 'Nodes sent the new revision now; the others get it when they come back.' }),
 });
 
+/** Options nest as the collector's schema does (a few levels); deeper bodies are refused before any recursive step. */
+const MAX_OPTION_DEPTH = 16;
+const MAX_OPTION_VALUES = 10_000;
+
+function checkOptionsShape(options: unknown): void {
+  const stack: Array<[unknown, number]> = [[options, 0]];
+  let seen = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (depth > MAX_OPTION_DEPTH)
+      throw new IngesterError('ET_ERR_BAD_REQUEST', `options: nested deeper than ${MAX_OPTION_DEPTH} levels`);
+    if (++seen > MAX_OPTION_VALUES)
+      throw new IngesterError('ET_ERR_BAD_REQUEST', `options: more than ${MAX_OPTION_VALUES} values`);
+    if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) stack.push([x, depth + 1]);
+  }
+}
+
 const iso = (ms: number) => new Date(ms).toISOString();
 const layerView = (l: Layer): Static<typeof LayerView> => ({
   scope: l.scope,
@@ -212,6 +229,7 @@ export async function fleetConfigRoutes(app: FastifyInstance, deps: FleetConfigR
       },
       async (req) => {
         await refuseInvalid(req, 'config.set');
+        checkOptionsShape(req.body.options);
         // A node's own layer keeps a debug in force: setting options is not ending someone's debug.
         return change(req, 'config.set', r.scope, r.target(req.params), (prev) =>
           prev?.debug ? { options: req.body.options, debug: prev.debug } : { options: req.body.options },
