@@ -22,8 +22,9 @@ function pathTokens(markdown: string): string[] {
       tokens.filter(
         (t) =>
           /^[A-Za-z][\w.-]*(\/[\w.-]+)*(\/|\.(ts|js|mjs|json|md|html|css|sh|yml))$/.test(t) &&
-          // MIME types and topic or URL shapes are not paths.
-          !/^(text|application|et)\//.test(t),
+          // MIME types and topic or URL shapes are not paths; test-artifacts/ is what the tests write
+          // (git-ignored), so on a fresh clone it exists only after the tests that fill it.
+          !/^(text|application|et|test-artifacts)\//.test(t),
       ),
     ),
   ];
