@@ -230,9 +230,9 @@ describe("LogPipeline windows by the lines' own time", () => {
       restore,
     });
     let offset = 0;
-    const push = (container: string, ts: number, line: string, f?: FileRef) => {
+    const push = (container: string, ts: number, line: string, f?: FileRef, stream: 'stdout' | 'stderr' = 'stdout') => {
       const end = offset + line.length + 1;
-      p.push({ ts, container, stream: 'stdout', line, rawBytes: line.length + 1, file: f, offset, end });
+      p.push({ ts, container, stream, line, rawBytes: line.length + 1, file: f, offset, end });
       offset = end;
     };
     return { p, push, drops, setNow: (t: number) => (now = t) };
@@ -292,6 +292,24 @@ describe("LogPipeline windows by the lines' own time", () => {
     expect(p.openPosition(f.path)).toEqual({ inode: 1, offset: 9 });
     p.sealAll();
     expect(p.openPosition(f.path)).toBeUndefined();
+  });
+
+  it("resumes at a window's earliest line when a held line of one stream reaches it after the other stream's", () => {
+    const { p, push } = timed();
+    const f = file('/logs/a.log');
+    // Each stream's line is held until that stream's next line shows whether it continues.
+    push('app', T0 + 1000, 'WARN one', f); // offset 0, window 0
+    push('app', T0 + WINDOW + 1000, 'ERROR held', f, 'stderr'); // offset 9, window 1
+    push('app', T0 + WINDOW + 1010, 'WARN other', f); // offset 20, window 1: releases 'WARN one'
+    push('app', T0 + WINDOW + 1020, 'WARN more', f); // offset 31: releases 'WARN other', window 1's first processed line
+    p.seal(() => T0 + WINDOW + p.lateness);
+    expect(p.openPosition(f.path)).toEqual({ inode: 1, offset: 9 });
+    // The next stderr line releases the held one into window 1: its earliest line is still at 9, not
+    // the first processed at 20 (a restart from 20 lost 'ERROR held').
+    push('app', T0 + WINDOW + 1030, 'ERROR next', f, 'stderr');
+    expect(p.openPosition(f.path)).toEqual({ inode: 1, offset: 9 });
+    const [w] = p.sealAll();
+    expect(w?.logs.map((l) => l.message)).toContain('ERROR held');
   });
 
   it('keeps lines read again after a restart out of the windows the previous run sealed', () => {

@@ -142,7 +142,7 @@ interface OpenWindow {
   templates: number;
 }
 
-/** Per path: the first line of each open window its lines went into, oldest first. */
+/** Per path: the earliest line (in file order) of each open window its lines went into. */
 interface PathState {
   container: string;
   open: Array<{ start: number; at: Position }>;
@@ -241,7 +241,8 @@ export class LogPipeline {
    * when every line read from it is in a sealed window (resume where reading stands).
    */
   openPosition(path: string): { inode: number; offset: number } | undefined {
-    let best: Position | undefined = this.paths.get(path)?.open[0]?.at;
+    let best: Position | undefined;
+    for (const o of this.paths.get(path)?.open ?? []) if (best === undefined || before(o.at, best)) best = o.at;
     const held = this.joiner.heldFrom(path);
     if (held !== undefined && held.file !== undefined) {
       const at = { ref: held.file, offset: held.offset };
@@ -354,7 +355,7 @@ export class LogPipeline {
     }
     for (const ps of this.paths.values()) {
       const h = this.containers.get(ps.container)?.horizon ?? -Infinity;
-      while (ps.open.length > 0 && (ps.open[0] as { start: number }).start < h) ps.open.shift();
+      ps.open = ps.open.filter((o) => o.start >= h);
     }
     this.pruneSampled(out);
     return out;
@@ -553,8 +554,14 @@ export class LogPipeline {
     const ref = ev.file as FileRef;
     let ps = this.paths.get(ref.path);
     if (ps === undefined) this.paths.set(ref.path, (ps = { container: ev.container, open: [] }));
-    const last = ps.open[ps.open.length - 1];
-    if (last === undefined || last.start !== start) ps.open.push({ start, at: { ref, offset: ev.offset } });
+    // Lines reach a window out of file order: the joiner holds an event's first line (one stream of
+    // a json-file log) while the other stream's later lines go on, so a window's first processed
+    // line is not always its earliest. The resume point must be the earliest, or a restart skips
+    // the held line (it was lost across a SIGKILL when this kept the first processed one).
+    const at = { ref, offset: ev.offset };
+    const entry = ps.open.find((o) => o.start === start);
+    if (entry === undefined) ps.open.push({ start, at });
+    else if (before(at, entry.at)) entry.at = at;
   }
 
   private part(container: string, start: number): Part {
