@@ -172,6 +172,15 @@ describe.runIf(haveMosquitto())('API refusals with their codes (issue 16, low fi
     expect(r.body.message).toMatch(/this token/);
     // Another ingester on the same ClickHouse counts the pulls this one accepted (et_log_pulls):
     // this token's five, and gw-cap-0's three asked for with another token.
+    // The second knows a node from its stored status rows, which are group-committed (one insert per
+    // 2 s at most): asked sooner, it would rightly answer 404 for a node it has not heard of.
+    await waitFor('the nodes’ statuses stored', async () => {
+      const rs = await s.clickhouse.query({
+        query: `SELECT uniqExact(NodeName) AS n FROM ${TABLES.status} WHERE NodeName IN ('gw-cap-0', 'gw-cap-3')`,
+        format: 'JSONEachRow',
+      });
+      return Number((await rs.json<{ n: number | string }>())[0]?.n) === 2;
+    });
     const second = await s.addIngester({ mqtt: { clientId: 'refusals-ingester-2' } });
     const created = await s.call('/api/v1/tokens', {
       method: 'POST',
