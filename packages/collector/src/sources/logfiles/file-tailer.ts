@@ -145,7 +145,9 @@ export class FileTailer {
     await this.close();
     if (now === undefined) return 'gone';
     this.events.rotations++;
-    return (await this.open('start')) ? 'data' : 'gone';
+    // Read the new file in the same call: 'data' means lines may have come, and a caller that
+    // stops when a read brings none must not stop between the old file's end and the new one.
+    return (await this.open('start')) ? this.read(onLine) : 'gone';
   }
 
   async close(): Promise<void> {

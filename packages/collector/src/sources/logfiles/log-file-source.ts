@@ -238,7 +238,7 @@ export class LogFileSource implements LogSource {
       await t.close();
       f.tailers.shift();
       f.committed = (f.tailers[0] as FileTailer).position();
-      return 'data';
+      return this.readChunk(f, sink);
     }
     if (r === 'eof') f.caughtUpAt = this.now();
     return r;

@@ -1,0 +1,37 @@
+import { appendFile, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileTailer } from './file-tailer.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'et-tailer-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('FileTailer', () => {
+  it('reads the new file in the same read that finds the rotation', async () => {
+    // A caller that stops once a read brings no lines (the source's catch-up) must not stop
+    // between the old file's end and the new file's first lines.
+    const file = path.join(dir, 'app.log');
+    await writeFile(file, 'a\n');
+    const t = new FileTailer(file, { chunkBytes: 4096, maxLineBytes: 1024 });
+    const lines: string[] = [];
+    const onLine = (l: string) => void lines.push(l);
+    expect(await t.open('start')).toBe(true);
+    expect(await t.read(onLine)).toBe('data');
+    expect(await t.read(onLine)).toBe('eof');
+    await rename(file, `${file}.1`);
+    await writeFile(file, 'c\n');
+    expect(await t.read(onLine)).toBe('data');
+    expect(lines).toEqual(['a', 'c']);
+    expect(t.events.rotations).toBe(1);
+    await appendFile(file, 'd\n');
+    expect(await t.read(onLine)).toBe('data');
+    expect(lines).toEqual(['a', 'c', 'd']);
+    await t.close();
+  });
+});
