@@ -4,7 +4,7 @@
  * run(argv, io) -> exit code, loaded only when called so that `logs templates` does not pay for
  * the embedded ClickHouse engine that `start` loads.
  */
-import { commands, usage } from '../commands/index.js';
+import { commandHelp, commands, usage } from '../commands/index.js';
 
 const argv = process.argv.slice(2);
 const io = { stdout: process.stdout, stderr: process.stderr };
@@ -13,6 +13,9 @@ const match = commands.find((c) => c.words.every((w, i) => argv[i] === w));
 if (!match) {
   process.stderr.write(usage());
   process.exitCode = argv.length === 0 || argv[0] === '--help' || argv[0] === 'help' ? 0 : 2;
+} else if (!match.ownHelp && argv.slice(match.words.length).some((a) => a === '--help' || a === '-h')) {
+  // Before loading the command: --help must not start anything (start would run the pipeline).
+  process.stdout.write(commandHelp(match));
 } else {
   const run = await match.load();
   process.exitCode = await run(argv.slice(match.words.length), io);

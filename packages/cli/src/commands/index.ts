@@ -9,6 +9,8 @@ export type CommandRun = (argv: string[], io: CommandIo) => Promise<number>;
 export interface Command {
   words: string[];
   summary: string;
+  /** The command prints its own, longer help for --help; otherwise the dispatcher prints its summary. */
+  ownHelp?: true;
   load(): Promise<CommandRun>;
 }
 
@@ -16,11 +18,12 @@ export const commands: Command[] = [
   {
     words: ['start'],
     summary:
-      'run the whole pipeline on embedded defaults: aedes broker, ingester on embedded ClickHouse, a collector for this machine [--simulate N]',
+      'run the whole pipeline on embedded defaults: aedes broker, ingester on embedded ClickHouse, a collector for this machine: [--simulate N] [--port 8080] [--host 127.0.0.1] [--mqtt-port 1883] [--mqtt-host 127.0.0.1] [--metrics-port 0] [--data-dir ./data]',
     load: async () => (await import('./start.js')).runStart,
   },
   {
     words: ['simulate'],
+    ownHelp: true,
     summary:
       'drive N simulated gateways (real collectors, demo sources) at a broker: --nodes N [--duration 10m] [--outage-rate R] (simulate --help)',
     load: async () => (await import('./simulate.js')).runSimulate,
@@ -84,6 +87,11 @@ export const commands: Command[] = [
     load: async () => (await import('./nodes-add.js')).runNodesAdd,
   },
 ];
+
+/** `edge-telemetry <words> --help` of a command without its own help: its one line, on stdout. */
+export function commandHelp(c: Command): string {
+  return `edge-telemetry ${c.words.join(' ')}: ${c.summary}\n(every option: packages/cli/README.md)\n`;
+}
 
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.words.join(' ').length));

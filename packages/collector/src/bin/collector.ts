@@ -1,10 +1,18 @@
 #!/usr/bin/env node
 /** `edge-telemetry-collector [--config file]`: one collector for this gateway. */
-import { ConfigError } from '@edge-telemetry/protocol';
+import { ConfigError, describeOptions, optionsHelp } from '@edge-telemetry/protocol';
 import { buildCollector } from '../build-collector.js';
 import { loadCollectorConfig } from '../config/load.js';
+import { collectorConfigSpec } from '../config/options.js';
 import { CollectorError } from '../errors.js';
 import { createJsonLogger } from '../runtime/logger.js';
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    optionsHelp('usage: edge-telemetry-collector [--config file.json]', describeOptions(collectorConfigSpec)),
+  );
+  process.exit(0);
+}
 
 const log = createJsonLogger();
 let config;

@@ -1,17 +1,12 @@
 #!/usr/bin/env node
 /** `edge-telemetry-ingester [--config file.json]`: runs one ingester until SIGINT/SIGTERM. */
 import { loadConfig, describeOptions } from '../config/load.js';
+import { optionsHelp } from '@edge-telemetry/protocol';
 import { createIngester } from '../ingester.js';
 import { IngesterError } from '../errors.js';
 
-if (process.argv.includes('--help')) {
-  process.stdout.write(
-    'usage: edge-telemetry-ingester [--config file.json]\n\noptions (file key / environment variable / default):\n',
-  );
-  for (const o of describeOptions())
-    process.stdout.write(
-      `  ${o.option}  ${o.env}  ${o.default === undefined ? '(unset)' : JSON.stringify(o.default)}\n      ${o.description}\n`,
-    );
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(optionsHelp('usage: edge-telemetry-ingester [--config file.json]', describeOptions()));
   process.exit(0);
 }
 

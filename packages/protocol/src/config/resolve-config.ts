@@ -75,6 +75,17 @@ export function describeOptions<S extends TObject>(spec: ConfigSpec<S>): OptionD
   }));
 }
 
+/** A service bin's --help: its usage line, then every option with its environment variable and default. */
+export function optionsHelp(usageLine: string, docs: readonly OptionDoc[]): string {
+  const lines = [usageLine, '', 'options (file key / environment variable / default):'];
+  for (const o of docs)
+    lines.push(
+      `  ${o.option}  ${o.env}  ${o.default === undefined ? '(unset)' : JSON.stringify(o.default)}`,
+      `      ${o.description}`,
+    );
+  return lines.join('\n') + '\n';
+}
+
 function fromEnvText(raw: string, schema: TSchema): unknown {
   const t = raw.trim();
   const numeric =

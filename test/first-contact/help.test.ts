@@ -1,0 +1,40 @@
+/**
+ * Every command a README shows answers --help (and -h) with its usage on stdout and exit 0,
+ * without doing anything: `start --help` must not start a pipeline, `config set --help` must not
+ * ask an API. Runs the built bins (npm test builds before it runs the tests).
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { commands } from '../../packages/cli/src/commands/index.js';
+import { repoRoot } from '../support/processes.js';
+
+const exec = promisify(execFile);
+const bin = (pkg: string, name: string) => path.join(repoRoot, 'packages', pkg, 'dist', 'bin', name);
+
+describe('--help', () => {
+  it('every edge-telemetry command prints its usage and exits 0', async () => {
+    for (const c of commands)
+      for (const flag of ['--help', '-h']) {
+        const r = await exec(process.execPath, [bin('cli', 'edge-telemetry.js'), ...c.words, flag], {
+          timeout: 30_000,
+        });
+        expect(r.stdout, `${c.words.join(' ')} ${flag}`).toContain(`edge-telemetry ${c.words.join(' ')}`);
+        expect(r.stderr).toBe('');
+      }
+  }, 120_000);
+
+  it('the service bins print every option', async () => {
+    for (const [pkg, name] of [
+      ['collector', 'collector.js'],
+      ['ingester', 'ingester.js'],
+    ] as const) {
+      const r = await exec(process.execPath, [bin(pkg, name), '--help'], { timeout: 30_000 });
+      expect(r.stdout).toMatch(new RegExp(`^usage: edge-telemetry-${pkg}`));
+      expect(r.stdout).toContain('options (file key / environment variable / default):');
+    }
+    const c = await exec(process.execPath, [bin('collector', 'collector.js'), '--help']);
+    expect(c.stdout).toContain('EDGE_TELEMETRY_COLLECTOR_NODE');
+  }, 60_000);
+});
