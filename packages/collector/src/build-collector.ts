@@ -16,6 +16,7 @@ import { DeltaReader } from './self/delta-reader.js';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { startHttpServer, type HttpServer } from './runtime/http-server.js';
+import { lockDataDir } from './runtime/data-dir-lock.js';
 import type { MetricsLog } from './self/log.js';
 import { HostSource } from './sources/host/host-source.js';
 import { CgroupSource } from './sources/cgroup/cgroup-source.js';
@@ -102,6 +103,7 @@ export async function buildCollector(
   log: Logger,
   shared: SharedParts = {},
 ): Promise<RunningCollector> {
+  const lock = await lockDataDir(local.dataDir);
   // The remote configuration applied before a restart is part of what the collector is built with.
   const persisted = await readAppliedRemote(local.dataDir);
   if (persisted.error)
@@ -368,6 +370,7 @@ export async function buildCollector(
     clearInterval(storeTimer);
     await store?.close();
     await meterProvider.shutdown();
+    await lock.release();
     throw err;
   }
 
@@ -391,6 +394,7 @@ export async function buildCollector(
       await store?.close();
       await httpServer?.close();
       await meterProvider.shutdown();
+      await lock.release();
     },
   };
 }

@@ -47,6 +47,8 @@ export const CollectorErrorCodes = {
   ET_ERR_OUTBOX_IO: 'the outbox could not read or write its directory',
   ET_ERR_UPLINK_CLOSED: 'the uplink is closed',
   // runtime
+  ET_ERR_DATA_DIR_LOCKED: 'another running collector uses this dataDir',
+  ET_ERR_DATA_DIR_UNUSABLE: 'the dataDir cannot be created or written',
   ET_ERR_HTTP_LISTEN: 'the /healthz and /metrics listener could not listen on http.host:http.port',
 } as const;
 

@@ -7,6 +7,7 @@ import { defineErrors } from '@edge-telemetry/protocol';
 export const IngesterErrorCodes = {
   ET_ERR_CONFIG_INVALID: { status: 500, message: 'configuration is invalid' },
   ET_ERR_CONFIG_FILE: { status: 500, message: 'configuration file cannot be read or parsed' },
+  ET_ERR_DATA_DIR_LOCKED: { status: 500, message: 'another process runs the embedded engine on clickhouse.dataDir' },
   ET_ERR_MIGRATION_FAILED: { status: 500, message: 'a schema migration failed' },
   ET_ERR_STORAGE_UNAVAILABLE: { status: 503, message: 'ClickHouse did not accept the request' },
   ET_ERR_STORAGE_REJECTED: {

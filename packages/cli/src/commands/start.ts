@@ -86,24 +86,32 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
     io.stderr.write(`start: ${(err as Error).message}\n`);
     return 1;
   }
-  const ingester = createIngester(
-    resolveConfig(
-      {
-        mqtt: {
-          url: broker.url,
-          protocolVersion: 4,
-          clientId: 'et-ingester-embedded',
-          username: INGESTER_ACCOUNT,
-          password: ingesterPassword,
+  let ingester: ReturnType<typeof createIngester>;
+  try {
+    ingester = createIngester(
+      resolveConfig(
+        {
+          mqtt: {
+            url: broker.url,
+            protocolVersion: 4,
+            clientId: 'et-ingester-embedded',
+            username: INGESTER_ACCOUNT,
+            password: ingesterPassword,
+          },
+          clickhouse: { dataDir: path.join(dataDir, 'clickhouse') },
+          http: { host: values.host, port: Number(values.port) },
+          // Keep the terminal for the URL and token; EDGE_TELEMETRY_INGESTER_LOG_LEVEL=info shows every request.
+          logLevel: 'warn',
         },
-        clickhouse: { dataDir: path.join(dataDir, 'clickhouse') },
-        http: { host: values.host, port: Number(values.port) },
-        // Keep the terminal for the URL and token; EDGE_TELEMETRY_INGESTER_LOG_LEVEL=info shows every request.
-        logLevel: 'warn',
-      },
-      process.env,
-    ),
-  );
+        process.env,
+      ),
+    );
+  } catch (err) {
+    // The embedded engine's directory is taken (another start on this --data-dir) or unusable.
+    io.stderr.write(`start: ${(err as Error).message}\n`);
+    await broker.close();
+    return 1;
+  }
   let url: string;
   try {
     ({ url } = await ingester.start());

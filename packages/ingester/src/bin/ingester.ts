@@ -19,7 +19,14 @@ try {
   process.exit(2);
 }
 
-const ingester = createIngester(config);
+let ingester: ReturnType<typeof createIngester>;
+try {
+  ingester = createIngester(config);
+} catch (err) {
+  if (!(err instanceof IngesterError)) throw err;
+  process.stderr.write(`${err.code}: ${err.detail}\n`);
+  process.exit(1);
+}
 let stopping = false;
 const shutdown = (signal: string) => {
   if (stopping) {

@@ -18,8 +18,11 @@
  * - Logging: the HTTP client prints every failed request itself, as multi-line text on stderr,
  *   which would break the ingester's JSON log; its callers already report each failure there.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { IngesterError } from '../errors.js';
 
 /** The client's pluggable connection contract (the one chdb implements). */
 export type StorageConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
@@ -56,6 +59,27 @@ function retryReadsOnce(client: ClickHouseClient): ClickHouseClient {
   return client;
 }
 
+/**
+ * The pid of another running process that holds the embedded engine's directory: the engine locks
+ * `<dir>/status` and writes its pid there, and its error says only that the connection failed.
+ */
+function engineHolder(dataDir: string): number | undefined {
+  let status: string;
+  try {
+    status = readFileSync(path.join(dataDir, 'status'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(/^PID: (\d+)/m.exec(status)?.[1]);
+  if (!Number.isInteger(pid) || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createClickHouseClient(opts: ClickHouseClientOptions): ClickHouseClient {
   if (opts.url) {
     return retryReadsOnce(
@@ -73,6 +97,16 @@ export function createClickHouseClient(opts: ClickHouseClientOptions): ClickHous
   const { createChdbConnection } = createRequire(import.meta.url)(
     'chdb/connection',
   ) as typeof import('chdb/connection');
-  const inner = createChdbConnection({ path: opts.dataDir }) as unknown as StorageConnection;
+  let inner: StorageConnection;
+  try {
+    inner = createChdbConnection({ path: opts.dataDir }) as unknown as StorageConnection;
+  } catch (err) {
+    const holder = engineHolder(opts.dataDir);
+    if (holder === undefined) throw err;
+    throw new IngesterError(
+      'ET_ERR_DATA_DIR_LOCKED',
+      `${opts.dataDir} is in use by pid ${holder} (another ingester or \`edge-telemetry start\`); fix: stop that process, or set clickhouse.dataDir (EDGE_TELEMETRY_INGESTER_CLICKHOUSE_DATA_DIR; --data-dir for start) to another directory`,
+    );
+  }
   return createClient({ connection: opts.wrapConnection ? opts.wrapConnection(inner) : inner });
 }

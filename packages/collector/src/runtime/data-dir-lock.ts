@@ -1,0 +1,78 @@
+/**
+ * One collector per data directory. Two collectors on one directory would interleave outbox
+ * groups, store blocks and read cursors, and each would resend or skip what the other did: the
+ * second refuses to start instead. The lock is a file holding the owner's pid and its start time
+ * (field 22 of /proc/<pid>/stat), so that a lock left by a SIGKILL is taken over even when the
+ * pid was reused (in a container the collector is pid 1 on every start).
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CollectorError } from '../errors.js';
+
+export interface DataDirLock {
+  release(): Promise<void>;
+}
+
+const LOCK_FILE = 'collector.lock';
+
+/** The start time of a running process, '' where /proc is not readable, undefined when it does not run. */
+async function startTimeOf(pid: number): Promise<string | undefined> {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+  }
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return '';
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after its end.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+}
+
+/** True when the lock's content names a process other than this one that still runs. */
+async function heldByOther(content: string): Promise<number | undefined> {
+  const [pidText, started] = content.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  const now = await startTimeOf(pid);
+  if (now === undefined) return undefined;
+  return now === '' || started === undefined || now === started ? pid : undefined;
+}
+
+/** A data directory that cannot be created or written: said at start, with the option that names it. */
+function unusable(dir: string, err: unknown): CollectorError {
+  return new CollectorError(
+    'ET_ERR_DATA_DIR_UNUSABLE',
+    `dataDir ${dir}: ${(err as Error).message}; fix: point dataDir (EDGE_TELEMETRY_COLLECTOR_DATA_DIR) at a writable directory`,
+  );
+}
+
+/** Takes this collector's lock on `dir` (created if missing), or refuses with the pid that holds it. */
+export async function lockDataDir(dir: string): Promise<DataDirLock> {
+  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+    throw unusable(dir, err);
+  });
+  const file = path.join(dir, LOCK_FILE);
+  const mine = `${process.pid} ${(await startTimeOf(process.pid)) ?? ''}\n`;
+  try {
+    await writeFile(file, mine, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(dir, err);
+    const owner = await heldByOther(await readFile(file, 'utf8').catch(() => ''));
+    if (owner !== undefined)
+      throw new CollectorError(
+        'ET_ERR_DATA_DIR_LOCKED',
+        `dataDir ${dir} is in use by the collector with pid ${owner}; stop it, or give this one another dataDir (EDGE_TELEMETRY_COLLECTOR_DATA_DIR)`,
+      );
+    // Left by a collector that is gone (or by this process before): replaced in one step.
+    const tmp = `${file}.${process.pid}`;
+    await writeFile(tmp, mine);
+    await rename(tmp, file);
+  }
+  return {
+    release: async () => {
+      // Only our own lock: a collector that took over a lock it thought stale must keep it.
+      const content = await readFile(file, 'utf8').catch(() => '');
+      if (content === mine) await rm(file, { force: true });
+    },
+  };
+}
