@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { MetricSummary } from '@edge-telemetry/protocol';
 import { createCollector } from './collector.js';
 import { DropCounter } from './batch/drops.js';
@@ -67,13 +67,23 @@ async function harness() {
 const cpuWindows = (sent: Array<{ draft: BatchDraft }>): MetricSummary[] =>
   sent.flatMap((s) => s.draft.metrics).filter((m) => m.container === 'plc-bridge' && m.metric === 'cpu.usage_pct');
 
+/** The runtime's timers and clock, driven by the test: windows of 200 ms must not slip on a loaded machine. */
+const wait = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+
 describe('collector runtime', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('sends fine windows, then one coarse window per tier period while degraded, never both for a period', async () => {
     const { collector, sent, state } = await harness();
     await collector.start();
-    await new Promise((r) => setTimeout(r, 5 * TIER));
+    await wait(5 * TIER);
     state.level = 2;
-    await new Promise((r) => setTimeout(r, 5 * TIER));
+    await wait(5 * TIER);
     await collector.stop();
 
     const windows = cpuWindows(sent).sort((a, b) => a.start - b.start);
@@ -94,7 +104,7 @@ describe('collector runtime', () => {
     state.level = 3;
     events.post({ ts: Date.now(), container: 'plc-bridge', kind: 'oom', attrs: {} });
     await collector.start();
-    await new Promise((r) => setTimeout(r, 3 * WINDOW + 150));
+    await wait(3 * WINDOW + 150);
     await collector.stop();
     expect(sent.every((s) => s.cls <= 1)).toBe(true);
     expect(sent.some((s) => s.draft.events.some((e) => e.kind === 'oom'))).toBe(true);
@@ -108,7 +118,7 @@ describe('collector runtime', () => {
     for (const seal of [true, false]) {
       const { collector, sent } = await harness();
       await collector.start();
-      await new Promise((r) => setTimeout(r, WINDOW / 2));
+      await wait(WINDOW / 2);
       const before = Date.now();
       await collector.stop({ seal });
       const partial = sent.filter((s) => s.cls === 0 && s.draft.windowEnd >= before);
