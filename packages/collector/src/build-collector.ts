@@ -193,6 +193,8 @@ export async function buildCollector(
       }),
     onOrphans: (records) =>
       log.warn('outbox: dropped the batches of a seal cut short by a crash; their lines are read again', { records }),
+    // The store's old lines give way to batches the centre has not got yet.
+    freeSpace: () => store?.freeSpace() ?? Promise.resolve(false),
     onBadMessage: (topic, err) =>
       log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
     onCommand: (cmd) => {
@@ -267,10 +269,40 @@ export async function buildCollector(
     : undefined;
   if (pull) commands.deliverTo((cmd) => pull.handle(cmd));
 
+  const storeStats = () => store?.stats();
+  const outboxStats = () => uplink.stats().outbox;
+  const fullWrites = () => (storeStats()?.diskFullWrites ?? 0) + outboxStats().diskFullWrites;
+  // Full from a write that found the data volume full until two windows (and two store flushes)
+  // went by without one, so the gauge and the log say it once per episode rather than per write.
+  const fullHoldMs = 2 * Math.max(config.downsample.windowMs, STORE_FLUSH_MS);
+  let fullWritesSeen = 0;
+  let lastFullAt = -Infinity;
+  let dataDirFull = false;
+  const noteDataDir = (now: number) => {
+    const writes = fullWrites();
+    if (writes > fullWritesSeen) lastFullAt = now;
+    fullWritesSeen = writes;
+    const full = now - lastFullAt < fullHoldMs;
+    if (full === dataDirFull) return;
+    dataDirFull = full;
+    const counts = {
+      dataDir: config.dataDir,
+      storeDiskFullEvictions: storeStats()?.diskFullEvictions ?? 0,
+      storeLostLines: storeStats()?.lostRecords ?? 0,
+      outboxDiskFullRefused: outboxStats().diskFullRefused,
+    };
+    if (full)
+      log.error(
+        'data volume full: the full-log store evicts its oldest lines to make room, batches that still do not fit are refused (counted)',
+        { code: 'ET_ERR_DISK_FULL', ...counts },
+      );
+    else log.info('data volume has room again', counts);
+  };
   let bytesCounted = 0;
   metricSources.push({
     name: 'self',
     scrape: async (now) => {
+      noteDataDir(now);
       const sent = uplink.stats().bytesSent;
       selfHealth.instruments.bytesSent.add(sent - bytesCounted);
       bytesCounted = sent;
@@ -283,11 +315,21 @@ export async function buildCollector(
     gauges: {
       'logs.backlog_bytes': () => fileSource?.backlogBytes() ?? 0,
       'logs.open_window_bytes': () => logs.stats().heldBytes,
+      // 1 while the last write of the store or the outbox found the data volume full.
+      'data_dir.full': () => (dataDirFull ? 1 : 0),
+      'store.bytes': () => storeStats()?.bytes ?? 0,
+      'outbox.disk_bytes': () => outboxStats().diskBytes,
     },
     totals: {
       'logs.lines_read': () => logs.stats().linesIn,
       'logs.late_lines': () => logs.stats().lateLines,
       'logs.future_lines': () => logs.stats().futureLines,
+      'store.evicted_segments': () => storeStats()?.evictedSegments ?? 0,
+      'store.disk_full_evictions': () => storeStats()?.diskFullEvictions ?? 0,
+      'store.lost_lines': () => storeStats()?.lostRecords ?? 0,
+      'outbox.evicted_batches': () => outboxStats().evicted.reduce((a, b) => a + b, 0),
+      'outbox.disk_full_refused': () => outboxStats().diskFullRefused,
+      'data_dir.full_writes': fullWrites,
     },
   });
   selfHealth.observeQueue(() => {

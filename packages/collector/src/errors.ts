@@ -40,6 +40,8 @@ export const CollectorErrorCodes = {
   // log pipeline, log files, full-log store
   ET_ERR_LOG_PATTERN: 'a configured regular expression does not compile',
   ET_ERR_STORE_CLOSED: 'the log store is closed',
+  ET_ERR_DISK_FULL:
+    'the data volume is full: the store and the outbox evicted what their policies allow and this write still did not fit',
   // uplink
   ET_ERR_RECORD_TOO_LARGE: 'an outbox record exceeds the configured record size cap',
   ET_ERR_OUTBOX_FULL: 'the outbox cap is reached and only more valuable records remain',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { LogLevelValue } from '@edge-telemetry/protocol';
 import { Compressor, Decompressor } from 'zstd-napi';
 import { CollectorError } from '../errors.js';
+import { isDiskFull, shortWriteError } from '../runtime/disk-full.js';
 import type { FileRef } from '../sources/types.js';
 import { encodeBlock, parseBlock, type BlockMeta } from './block.js';
 import type { LogStoreOptions } from './options.js';
@@ -44,6 +45,8 @@ export interface LogStoreStats {
   writeErrors: number;
   /** Segments evicted early because the disk was full (also in evictedSegments). */
   diskFullEvictions: number;
+  /** Block writes that found the disk full (each then evicted to make room, or lost its lines). */
+  diskFullWrites: number;
   recoveries: Recovery[];
 }
 
@@ -87,6 +90,7 @@ export class LogStore {
     lostRecords: 0,
     writeErrors: 0,
     diskFullEvictions: 0,
+    diskFullWrites: 0,
   };
   private readonly recoveries: Recovery[] = [];
 
@@ -164,7 +168,13 @@ export class LogStore {
       bytes += s.bytes;
       records += s.records;
     }
-    return { segments: this.segments.length, bytes, records, ...this.counters, recoveries: [...this.recoveries] };
+    return {
+      segments: this.segments.length,
+      bytes,
+      records,
+      ...this.counters,
+      recoveries: [...this.recoveries],
+    };
   }
 
   /** Matching lines in time order (lines not yet flushed included). */
@@ -263,9 +273,24 @@ export class LogStore {
   }
 
   /**
+   * Gives disk space back to the other user of the data volume (the outbox, whose batches the
+   * centre has not got yet, is worth more than old local lines): evicts the oldest segment, counted
+   * as a disk-full eviction. False when the store holds nothing to evict.
+   */
+  freeSpace(): Promise<boolean> {
+    const run = this.chain.then(() => this.evictForSpace());
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run.catch(() => false);
+  }
+
+  /**
    * Writes one block at the end of the current segment. On a full disk, what reached the file is
    * cut off again (the segment stays whole) and the oldest segments are evicted, one at a time,
-   * until the block fits; when only the current segment is left the block is lost, counted.
+   * the current one last, until the block fits; when nothing is left to evict the block is lost,
+   * counted (ET_ERR_DISK_FULL).
    */
   private async write(block: Buffer, meta: BlockMeta): Promise<void> {
     if (this.current.bytes > 0 && this.current.bytes + block.length > this.options.segmentBytes)
@@ -275,17 +300,14 @@ export class LogStore {
       const offset = this.current.bytes;
       try {
         const { bytesWritten } = await h.write(block, 0, block.length, offset);
-        if (bytesWritten !== block.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+        if (bytesWritten !== block.length) throw shortWriteError(bytesWritten, block.length);
       } catch (err) {
         await h.truncate(offset).catch(() => undefined);
-        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-        if (this.segments.length > 1) {
-          this.counters.diskFullEvictions++;
-          await this.evictOldest();
-          continue;
-        }
+        if (!isDiskFull(err)) throw err;
+        this.counters.diskFullWrites++;
+        if (await this.evictForSpace()) continue;
         this.counters.lostRecords += meta.count;
-        throw err;
+        throw new CollectorError('ET_ERR_DISK_FULL', `${this.options.dir}: ${meta.count} lines not stored`);
       }
       addBlock(this.current, { offset, size: block.length, ...meta });
       this.noteEnds(meta.ends);
@@ -300,6 +322,25 @@ export class LogStore {
       const more = was !== undefined && was.inode === inode ? was.extra.filter((x) => x > upTo) : [];
       this.ends.set(path, { inode, offset: upTo, extra: [...more, ...extra.filter((x) => x > upTo)] });
     }
+  }
+
+  /** Evicts the oldest segment holding lines (the current one when it is the only one); false when there is none. */
+  private async evictForSpace(): Promise<boolean> {
+    if (this.segments.length > 1) {
+      this.counters.diskFullEvictions++;
+      await this.evictOldest();
+      return true;
+    }
+    if (this.current.bytes === 0) return false;
+    this.counters.diskFullEvictions++;
+    await this.handle?.close();
+    this.handle = undefined;
+    await this.evictOldest();
+    const seg = emptySegment(this.current.seq + 1, path.join(this.options.dir, segmentName(this.current.seq + 1)));
+    this.handle = await open(seg.path, 'w');
+    this.segments.push(seg);
+    this.current = seg;
+    return true;
   }
 
   private async evictOldest(): Promise<void> {

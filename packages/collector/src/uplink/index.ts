@@ -59,6 +59,8 @@ export interface CreateUplinkInput {
   onEvict?: (rec: OutboxRecord) => void;
   /** Records of torn groups dropped at open (their lines are read again). */
   onOrphans?: (records: number) => void;
+  /** Frees disk space on the outbox's volume when a write finds it full (OutboxHooks.freeSpace). */
+  freeSpace?: () => Promise<boolean>;
 }
 
 /** zstd level of frames re-encoded against references when they leave from the backlog queue. */
@@ -72,6 +74,7 @@ export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
     onCut: input.onCut,
     onEvict: input.onEvict,
     onOrphans: input.onOrphans,
+    freeSpace: input.freeSpace,
   });
   return new Uplink({
     node: input.node,

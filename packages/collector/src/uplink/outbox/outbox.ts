@@ -18,6 +18,7 @@
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { CollectorError } from '../../errors.js';
+import { isDiskFull, shortWriteError } from '../../runtime/disk-full.js';
 import { AckEntryKind, countEntries, encodeAckEntries, scanAckEntries, type AckEntry } from './ack-log.js';
 import type { OutboxOptions } from './options.js';
 import {
@@ -91,6 +92,11 @@ export interface OutboxHooks {
   onEvict?: (rec: OutboxRecord) => void;
   /** Called once at open with the records of torn groups dropped (their lines are read again). */
   onOrphans?: (records: number) => void;
+  /**
+   * Asked for disk space when a write finds the volume full, before the write is given up: another
+   * user of the volume (the full-log store) frees some and resolves true, or false when it has none.
+   */
+  freeSpace?: () => Promise<boolean>;
 }
 
 export interface OutboxStats {
@@ -106,6 +112,10 @@ export interface OutboxStats {
   unreportedEvictions: number[];
   cutBytes: number;
   cutRanges: number;
+  /** Writes that found the disk full (each then freed space and wrote, or was refused). */
+  diskFullWrites: number;
+  /** Records refused because the disk was full and nothing more could be freed (also in `evicted`). */
+  diskFullRefused: number;
 }
 
 export interface AppendInput {
@@ -162,6 +172,8 @@ export class Outbox {
   private compacting = false;
   private closed = false;
   private cursorState: CursorState | undefined;
+  private diskFullWrites = 0;
+  private diskFullRefused = 0;
   /** Highest seq on disk (written, or gone after being written) per epoch: a group's carrier is there unless torn. */
   private readonly written = new Map<number, number>();
 
@@ -599,6 +611,8 @@ export class Outbox {
       unreportedEvictions: [...this.unreported],
       cutBytes: this.cutBytes,
       cutRanges: this.cutRanges,
+      diskFullWrites: this.diskFullWrites,
+      diskFullRefused: this.diskFullRefused,
     };
   }
 
@@ -740,19 +754,50 @@ export class Outbox {
       this.pendingBytes = 0;
       try {
         await this.reclaim(bytes);
-        await this.writeBatch(batch);
+        await this.writeMakingSpace(batch);
         for (const p of batch) p.resolve(p.rec);
       } catch (err) {
-        const e = err instanceof CollectorError ? err : new CollectorError('ET_ERR_OUTBOX_IO', (err as Error).message);
+        const full = isDiskFull(err);
+        const e =
+          err instanceof CollectorError
+            ? err
+            : full
+              ? new CollectorError('ET_ERR_DISK_FULL', `${this.opts.dir}: ${batch.length} records not written`)
+              : new CollectorError('ET_ERR_OUTBOX_IO', (err as Error).message);
         for (const p of batch) {
           if (p.rec.state === 'pending') {
             this.drop(p.rec, 'evicted');
+            // Never on disk, so never sent: counted like an eviction, so the next batch tells the centre.
+            this.countEviction(p.rec.priorityClass, p.rec.epoch, p.rec.seq);
+            if (full) this.diskFullRefused++;
             if (p.rec.carries) this.settleEvictions(p.rec.carries, 1, p.rec);
           }
           p.reject(e);
         }
       }
     } while (this.pending.length > 0);
+  }
+
+  /**
+   * Writes a batch; on a full disk asks the other user of the volume (the store) for space, then
+   * frees its own dead bytes, and tries again while either freed something.
+   */
+  private async writeMakingSpace(batch: PendingWrite[]): Promise<void> {
+    for (;;) {
+      try {
+        await this.writeBatch(batch);
+        return;
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        this.diskFullWrites++;
+        const before = this.diskBytes;
+        if (await (this.hooks.freeSpace?.() ?? Promise.resolve(false))) continue;
+        // Acknowledged or evicted records still on disk: deleting whole dead segments needs no space.
+        await this.reclaim(0).catch(() => undefined);
+        if (this.diskBytes < before) continue;
+        throw err;
+      }
+    }
   }
 
   private async writeBatch(batch: PendingWrite[]): Promise<void> {
@@ -763,8 +808,7 @@ export class Outbox {
     let offset = seg.seg.size;
     try {
       const { bytesWritten } = await seg.fh.write(buf, 0, buf.length);
-      if (bytesWritten !== buf.length)
-        throw new CollectorError('ET_ERR_OUTBOX_IO', `short write: ${bytesWritten} of ${buf.length} bytes`);
+      if (bytesWritten !== buf.length) throw shortWriteError(bytesWritten, buf.length);
       await seg.fh.datasync();
     } catch (err) {
       // Whatever reached the file (a full disk writes part of it) is cut off again, so the segment
@@ -909,9 +953,13 @@ async function rewriteSegment(seg: Segment, buf: Buffer): Promise<void> {
   try {
     await fh.writeFile(out);
     await fh.datasync();
-  } finally {
-    await fh.close();
+  } catch (err) {
+    // A full disk: the partial copy goes, the segment stays as it was.
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
+  await fh.close();
   await rename(tmp, seg.file);
   await syncDir(path.dirname(seg.file));
   void closeReader(seg);

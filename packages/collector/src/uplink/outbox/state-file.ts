@@ -4,7 +4,7 @@
  * cannot mistake new batches for duplicates of ones it stored before the loss.
  */
 import { randomInt } from 'node:crypto';
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -55,16 +55,20 @@ export function freshEpoch(previous?: number): number {
   return e;
 }
 
-/** tmp + fsync + rename + directory fsync: the file is either the old or the new one after a crash. */
+/** tmp + fsync + rename + directory fsync: the file is either the old or the new one after a crash or a failed write. */
 export async function writeFileDurably(file: string, data: Uint8Array): Promise<void> {
   const tmp = `${file}.tmp`;
   const fh = await open(tmp, 'w');
   try {
     await fh.writeFile(data);
     await fh.datasync();
-  } finally {
-    await fh.close();
+  } catch (err) {
+    // A full disk: the partial tmp file would only take space the data volume lacks.
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
+  await fh.close();
   await rename(tmp, file);
   await syncDir(path.dirname(file));
 }
