@@ -7,7 +7,7 @@ import { isDiskFull, shortWriteError } from '../runtime/disk-full.js';
 import type { FileRef } from '../sources/types.js';
 import { encodeBlock, parseBlock, type BlockMeta } from './block.js';
 import type { LogStoreOptions } from './options.js';
-import { decodeRecords, encodeRecords, type StoredLogRecord } from './record-codec.js';
+import { decodeRecords, RecordWriter, type StoredLogRecord } from './record-codec.js';
 import { addBlock, emptySegment, scanSegment, type SegmentIndex } from './segment-file.js';
 
 export interface LogQuery {
@@ -69,7 +69,8 @@ export class LogStore {
   private readonly segments: SegmentIndex[] = [];
   private current!: SegmentIndex;
   private handle: FileHandle | undefined;
-  private pending: StoredLogRecord[] = [];
+  /** Lines appended since the last block, already in block payload form. */
+  private readonly pending: RecordWriter;
   private pendingBytes = 0;
   /** Per source file, what the pending lines add to what is stored of it (goes into the next block's meta). */
   private pendingEnds = new Map<string, { inode: number; upTo: number; extra: number[] }>();
@@ -96,6 +97,8 @@ export class LogStore {
 
   private constructor(private readonly options: LogStoreOptions) {
     this.compressor.setParameters({ compressionLevel: options.compressionLevel });
+    // A block is sealed once its lines pass blockBytes, so that plus one line is what it needs mostly.
+    this.pending = new RecordWriter(options.blockBytes + 64 * 1024);
   }
 
   /** Opens (or creates) the store, cutting off any torn or corrupt tail; never fails on bad data. */
@@ -117,7 +120,7 @@ export class LogStore {
       this.counters.droppedRecords++;
       return false;
     }
-    this.pending.push(r);
+    this.pending.add(r);
     this.pendingBytes += bytes;
     if (from !== undefined) {
       let e = this.pendingEnds.get(from.file.path);
@@ -145,7 +148,7 @@ export class LogStore {
 
   /** Writes everything appended so far and waits until it is on disk. */
   async flush(): Promise<void> {
-    if (this.pending.length > 0) this.seal();
+    if (this.pending.count > 0) this.seal();
     await this.chain;
     const err = this.lastWriteError;
     this.lastWriteError = undefined;
@@ -179,7 +182,7 @@ export class LogStore {
 
   /** Matching lines in time order (lines not yet flushed included). */
   async *query(q: LogQuery): AsyncGenerator<StoredLogRecord> {
-    if (this.pending.length > 0) this.seal();
+    if (this.pending.count > 0) this.seal();
     await this.chain;
     const until = q.until ?? Infinity;
     const match = matcher(q);
@@ -237,17 +240,7 @@ export class LogStore {
   }
 
   private seal(): void {
-    const records = this.pending;
-    this.pending = [];
-    const names = new Map<string, number>();
-    let minTs = Infinity;
-    let maxTs = -Infinity;
-    for (const r of records) {
-      if (!names.has(r.container)) names.set(r.container, names.size);
-      if (r.ts < minTs) minTs = r.ts;
-      if (r.ts > maxTs) maxTs = r.ts;
-    }
-    const containers = [...names.keys()];
+    const w = this.pending;
     const ends: BlockMeta['ends'] = [...this.pendingEnds].map(([path, e]) => [
       path,
       e.inode,
@@ -255,8 +248,9 @@ export class LogStore {
       e.extra.filter((x) => x > e.upTo),
     ]);
     this.pendingEnds = new Map();
-    const payload = this.compressor.compress(encodeRecords(records, names));
-    const meta = { count: records.length, minTs, maxTs, containers, ends };
+    const payload = this.compressor.compress(w.payload());
+    const meta = { count: w.count, minTs: w.minTs, maxTs: w.maxTs, containers: w.containers(), ends };
+    w.reset();
     const block = encodeBlock(meta, payload);
     const rawBytes = this.pendingBytes;
     this.pendingBytes = 0;
