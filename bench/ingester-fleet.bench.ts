@@ -45,6 +45,20 @@ function simulate(fleet: IngesterFleet, prefix: string): RunningProcess {
   ]);
 }
 
+/**
+ * The simulator's worst event-loop delay (p99 of a progress period, ms) in its output from `from`
+ * on: past a second it was short of CPU and offered less than the profile's load.
+ */
+function simLoopDelay(sim: RunningProcess, from: number): string {
+  const p99s = [
+    ...sim
+      .output()
+      .slice(from)
+      .matchAll(/loop delay p99 (\d+) ms/g),
+  ].map((m) => Number(m[1]));
+  return p99s.length > 0 ? `simulator loop delay p99 up to ${Math.max(...p99s)} ms` : 'no simulator progress line';
+}
+
 /** Waits for the simulator's start and then one window, so every node sealed one: steady state. */
 async function steady(sim: RunningProcess): Promise<void> {
   // Nodes start 16 at a time per worker thread: minutes on two busy cores.
@@ -105,10 +119,12 @@ export const benches: BenchCase[] = [
           simulator: sim.child.pid as number,
         };
         const t0 = Date.now();
+        const out0 = sim.output().length;
         const f0 = await flushes(fleet);
         const cpu = await cpuOver(pids, () => new Promise((r) => setTimeout(r, 2 * WINDOW_MS)));
         const s = (Date.now() - t0) / 1000;
         const flushesPerS = ((await flushes(fleet)) - f0) / s;
+        const simDelay = simLoopDelay(sim, out0);
         const acked = (await fleet.acks('gpc-%')).filter((a) => a.ackedAt >= t0 && a.ackedAt < t0 + s * 1000);
         const lat = acked.map((a) => a.latencyMs);
         await stop(sim, fleet);
@@ -116,7 +132,7 @@ export const benches: BenchCase[] = [
         const cores = (k: keyof typeof pids) => (cpu[k] as number) / s;
         const perCore = (k: keyof typeof pids) => NODES / Math.max(1e-6, cores(k));
         const p99 = quantile(lat, 0.99);
-        const note = `${NODES} gateways, 60 s windows, one ingester process over HTTP, over ${s.toFixed(0)} s of steady state (${(acked.length / s).toFixed(1)} batches/s acknowledged); CPU: ingester ${(cores('ingester') * 100).toFixed(0)}%, engine ${(cores('engine') * 100).toFixed(0)}%, broker ${(cores('broker') * 100).toFixed(0)}%, simulator ${(cores('simulator') * 100).toFixed(0)}% of a core; ack p99 ${p99} ms (${p99 < 2000 ? 'within' : 'NOT within'} the 2 s that makes a gateway carried); ${once}; load average ${load()} on 2 cores shared with other work`;
+        const note = `${NODES} gateways, 60 s windows, one ingester process over HTTP, over ${s.toFixed(0)} s of steady state (${(acked.length / s).toFixed(1)} batches/s acknowledged); CPU: ingester ${(cores('ingester') * 100).toFixed(0)}%, engine ${(cores('engine') * 100).toFixed(0)}%, broker ${(cores('broker') * 100).toFixed(0)}%, simulator ${(cores('simulator') * 100).toFixed(0)}% of a core; ack p99 ${p99} ms (${p99 < 2000 ? 'within' : 'NOT within'} the 2 s that makes a gateway carried); ${simDelay}; ${once}; load average ${load()} on 2 cores shared with other work`;
         return [
           {
             name: 'ingester.gateways_per_core',
@@ -163,12 +179,14 @@ export const benches: BenchCase[] = [
         const sim = simulate(fleet, 'l3p');
         await sim.waitFor(/simulating \d+ gateways/, 900_000);
         const t0 = Date.now();
+        const out0 = sim.output().length;
         await new Promise((r) => setTimeout(r, WINDOW_MS));
         const killedAt = Date.now();
         await fleet.kill(0);
         await new Promise((r) => setTimeout(r, WINDOW_MS * 1.5));
         await fleet.restart(1);
         await new Promise((r) => setTimeout(r, WINDOW_MS * 1.5));
+        const simDelay = simLoopDelay(sim, out0);
         await stop(sim, fleet);
         const once = await expectExactlyOnce(fleet, 'l3p-%');
         // Latency by when the batch was acknowledged: before the kill (baseline) and after it.
@@ -184,7 +202,7 @@ export const benches: BenchCase[] = [
             unit: 'ms',
             baseline: quantile(before, 0.99),
             ratio: p99 / Math.max(1, quantile(before, 0.99)),
-            note: `${NODES} gateways, 60 s windows, three ingester processes on $share over HTTP; one SIGKILLed at the start of window 2 and left dead, one restarted 1.5 windows later; ack time minus sealing time of the ${after.length} batches acknowledged after the kill (p50 ${quantile(after, 0.5)} ms); baseline: p99 of the ${before.length} acknowledged in window 1; ${once}; target < 2,000 ms; load average ${load()} on 2 cores shared with other work`,
+            note: `${NODES} gateways, 60 s windows, three ingester processes on $share over HTTP; one SIGKILLed at the start of window 2 and left dead, one restarted 1.5 windows later; ack time minus sealing time of the ${after.length} batches acknowledged after the kill (p50 ${quantile(after, 0.5)} ms); baseline: p99 of the ${before.length} acknowledged in window 1; ${simDelay}; ${once}; target < 2,000 ms; load average ${load()} on 2 cores shared with other work`,
           },
         ];
       } finally {

@@ -53,7 +53,7 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
     o.progressMs > 0
       ? setInterval(() => {
           fleet.figures().then(
-            (f) => io.stdout.write(formatProgress(fleetTotals(f), usage()) + '\n'),
+            (f) => io.stdout.write(formatProgress(fleetTotals(f.nodes), usage(), f.loopDelay) + '\n'),
             (err: Error) => io.stderr.write(`simulate: ${err.message}\n`),
           );
         }, o.progressMs)

@@ -1,5 +1,6 @@
 /** What one simulated node reports, and the fleet's totals over those reports. */
 import type { RunningCollector } from '@edge-telemetry/collector';
+import type { LoopDelay } from './fleet-shard.js';
 
 type UplinkStats = ReturnType<RunningCollector['uplink']['stats']>;
 
@@ -86,7 +87,11 @@ export function formatSummary(t: FleetTotals, p: ProcessFigures): string {
   ].join('\n');
 }
 
-/** One line for progress reports. */
-export function formatProgress(t: FleetTotals, p: ProcessFigures): string {
-  return `[${(p.elapsedMs / 1000).toFixed(0)} s] ${t.connected}/${t.nodes} connected, published ${t.published}, acked ${t.acked}, backlog ${t.backlog}, cuts ${t.cuts}, ${(t.bytesSent / 1048576).toFixed(1)} MiB sent, RSS ${(p.rssBytes / 1048576).toFixed(0)} MiB, CPU ${p.cpuPct.toFixed(0)}%`;
+/**
+ * One line for progress reports. The loop delay is the worst worker thread's since the last line:
+ * past a second the simulator itself is short of CPU and offers less load than asked (a late log
+ * tick makes up for at most 2 s).
+ */
+export function formatProgress(t: FleetTotals, p: ProcessFigures, loop: LoopDelay): string {
+  return `[${(p.elapsedMs / 1000).toFixed(0)} s] ${t.connected}/${t.nodes} connected, published ${t.published}, acked ${t.acked}, backlog ${t.backlog}, cuts ${t.cuts}, ${(t.bytesSent / 1048576).toFixed(1)} MiB sent, RSS ${(p.rssBytes / 1048576).toFixed(0)} MiB, CPU ${p.cpuPct.toFixed(0)}%, loop delay p99 ${loop.p99Ms} ms (max ${loop.maxMs} ms)`;
 }

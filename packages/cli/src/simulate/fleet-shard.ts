@@ -4,6 +4,7 @@
  * series, corpus lines). Cuts links at the configured rate through each node's outage gate.
  */
 import { readFile } from 'node:fs/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   buildCollector,
   corpusPicker,
@@ -33,8 +34,18 @@ export interface ShardInput {
 
 export interface Shard {
   figures(): NodeFigures[];
+  /**
+   * This thread's event-loop delay (p99 and max, ms) since the last call: the simulator's own
+   * shortfall. Above a second, the nodes' 1 s log ticks are late and its load is less than asked.
+   */
+  loopDelay(): LoopDelay;
   /** Seals each node's open window, waits briefly for acks, then stops every node. */
   stop(): Promise<NodeFigures[]>;
+}
+
+export interface LoopDelay {
+  p99Ms: number;
+  maxMs: number;
 }
 
 interface SimNode {
@@ -45,7 +56,11 @@ interface SimNode {
 }
 
 const OUTAGE_STEP_MS = 1000;
-const START_CONCURRENCY = 16;
+/**
+ * Nodes opened at once per thread. Each start waits on several loop turns (files, broker), and on
+ * a thread short of CPU a turn lasts as long as the running nodes' work: more at once, fewer turns.
+ */
+const START_CONCURRENCY = 64;
 const PROBE_PERIOD_MS = 1000;
 /** After the last window is sealed, acks are awaited while they keep coming, this long at most. */
 const ACK_WAIT_MS = 15_000;
@@ -53,6 +68,13 @@ const ACK_WAIT_MS = 15_000;
 export async function startShard(input: ShardInput, log: Logger): Promise<Shard> {
   const o = input.options;
   const probe = sampledProcessProbe(PROBE_PERIOD_MS);
+  const delay = monitorEventLoopDelay({ resolution: 20 });
+  delay.enable();
+  const loopDelay = (): LoopDelay => {
+    const d = { p99Ms: Math.round(delay.percentile(99) / 1e6), maxMs: Math.round(delay.max / 1e6) };
+    delay.reset();
+    return d;
+  };
   // zstd 3 rather than 19 against the keyframes: the wire stays v2 with references (what the ingester
   // sees is the same kind of frame), while a thousand nodes' re-encodes fit two cores.
   const shared = {
@@ -83,6 +105,7 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
     if (failed) {
       await Promise.all(nodes.map((n) => n.running.stop().then(() => n.gate?.close())));
       probe.close();
+      delay.disable();
       throw failed.reason;
     }
   }
@@ -110,12 +133,14 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
 
   return {
     figures,
+    loopDelay,
     async stop() {
       clearInterval(outageTimer);
       await Promise.all(
         nodes.map((n) => n.running.stop({ seal: true, ackWaitMs: ACK_WAIT_MS }).then(() => n.gate?.close())),
       );
       probe.close();
+      delay.disable();
       return figures();
     },
   };

@@ -6,11 +6,12 @@ import { Worker } from 'node:worker_threads';
 import type { CorpusDataset, DemoSeries } from '@edge-telemetry/collector';
 import type { NodeFigures } from './figures.js';
 import type { SimulateOptions } from './options.js';
-import type { ShardInput } from './fleet-shard.js';
+import type { LoopDelay, ShardInput } from './fleet-shard.js';
 import type { FromWorker, ToWorker } from './worker-messages.js';
 
 export interface Fleet {
-  figures(): Promise<NodeFigures[]>;
+  /** Every node's figures, and the worst worker thread's event-loop delay since the last call. */
+  figures(): Promise<{ nodes: NodeFigures[]; loopDelay: LoopDelay }>;
   stop(): Promise<NodeFigures[]>;
 }
 
@@ -69,10 +70,18 @@ export async function startFleet(
     await Promise.all(workers.map((w) => w.terminate()));
     throw err;
   }
-  const all = async (type: 'figures' | 'stopped', request: ToWorker) =>
-    (await Promise.all(workers.map((w) => w.next(type, request)))).flatMap((m) => m.figures);
   return {
-    figures: () => all('figures', { type: 'figures' }),
-    stop: () => all('stopped', { type: 'stop' }),
+    async figures() {
+      const got = await Promise.all(workers.map((w) => w.next('figures', { type: 'figures' })));
+      return {
+        nodes: got.flatMap((m) => m.figures),
+        loopDelay: {
+          p99Ms: Math.max(...got.map((m) => m.loopDelay.p99Ms)),
+          maxMs: Math.max(...got.map((m) => m.loopDelay.maxMs)),
+        },
+      };
+    },
+    stop: async () =>
+      (await Promise.all(workers.map((w) => w.next('stopped', { type: 'stop' })))).flatMap((m) => m.figures),
   };
 }

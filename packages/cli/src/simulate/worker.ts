@@ -17,7 +17,7 @@ const log: Logger = { info: () => undefined, warn: json.warn, error: json.error 
 try {
   const shard = await startShard(workerData as ShardInput, log);
   port.on('message', (m: ToWorker) => {
-    if (m.type === 'figures') send({ type: 'figures', figures: shard.figures() });
+    if (m.type === 'figures') send({ type: 'figures', figures: shard.figures(), loopDelay: shard.loopDelay() });
     else
       void shard.stop().then(
         (figures) => {

@@ -57,6 +57,12 @@ export interface DemoLogSourceOptions {
   containers: DemoContainer[];
   /** How often lines are emitted (ms); each tick emits what the containers' rates owe since the last one. */
   tickMs?: number;
+  /**
+   * Most time (ms) one late tick makes up for; lines owed beyond it are not made. Default 2000.
+   * Unbounded, a process short of CPU never catches up: each late tick owes more lines, which makes
+   * the next one later still (1,000 simulated gateways stalled at ~330 started on a loaded machine).
+   */
+  maxCatchUpMs?: number;
   now?: () => number;
   /** Where a container's next line comes from (e.g. corpusPicker); default: demoLogLine's templates. */
   pick?: (containerId: string, r: () => number) => DemoLogLine;
@@ -65,6 +71,7 @@ export interface DemoLogSourceOptions {
 export function createDemoLogSource(opts: DemoLogSourceOptions): LogSource {
   const rnd = createPrng(seedFrom(`${opts.node}/logs`));
   const tickMs = opts.tickMs ?? 1000;
+  const maxCatchUpMs = opts.maxCatchUpMs ?? 2000;
   const now = opts.now ?? Date.now;
   const pick = opts.pick ?? ((_id: string, r: () => number) => demoLogLine(r));
   const credit = new Map<string, number>();
@@ -77,8 +84,8 @@ export function createDemoLogSource(opts: DemoLogSourceOptions): LogSource {
       last = now();
       timer = setInterval(() => {
         const ts = now();
-        // Rates follow the clock, not the tick count, so a late tick catches up.
-        const elapsed = ts - last;
+        // Rates follow the clock, not the tick count, so a late tick catches up (up to the bound).
+        const elapsed = Math.min(ts - last, maxCatchUpMs);
         last = ts;
         for (const c of opts.containers) {
           let n = (credit.get(c.info.name) ?? 0) + (c.logRate * elapsed) / 1000;

@@ -8,6 +8,7 @@ import { createDemoLogSource, demoLogLine } from './demo-log-source.js';
 import { loadDemoSeries } from './load-series.js';
 import { createPrng } from './prng.js';
 import { corpusPicker, readCorpusLines } from './corpus-lines.js';
+import { waitFor } from '../../../../../test/support/wait.js';
 
 const loghub = new URL('../../../../../../shared/corpora/loghub2k', import.meta.url).pathname;
 const haveLoghub = existsSync(loghub);
@@ -71,6 +72,21 @@ describe('demo sources', () => {
     expect(lines.every((l) => containers.some((c) => c.info.name === l.container) && l.rawBytes > l.line.length)).toBe(
       true,
     );
+  });
+
+  it('makes up for a late tick only up to maxCatchUpMs', async () => {
+    // Every clock read is an hour later: unbounded, each tick would owe an hour of lines.
+    let t = 0;
+    const containers = demoFleet('gw-1', 3).map((c) => ({ ...c, logRate: 10 }));
+    const src = createDemoLogSource({ node: 'gw-1', containers, tickMs: 5, now: () => (t += 3_600_000) });
+    const lines: RawLogLine[] = [];
+    src.start({ push: (l) => void lines.push(l), ready: () => undefined });
+    await waitFor('three ticks', () => new Set(lines.map((l) => l.ts)).size >= 3, { timeoutMs: 30_000 });
+    await src.stop();
+    const perTick = new Map<number, number>();
+    for (const l of lines) perTick.set(l.ts, (perTick.get(l.ts) ?? 0) + 1);
+    // 3 containers x 10 lines/s x 2 s (the default bound), where an hour would owe 108,000.
+    for (const n of perTick.values()) expect(n).toBeLessThanOrEqual(60);
   });
 
   // Skipped only in a user's clone without ../shared/corpora; CI always has it.
