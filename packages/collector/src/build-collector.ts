@@ -10,6 +10,8 @@ import type { LogSource, MetricSource } from './sources/types.js';
 import type { Logger } from './runtime/logger.js';
 import { Mailbox } from './runtime/mailbox.js';
 import { decodeCursor } from './runtime/cursor.js';
+import { readMemoryLimit } from './runtime/memory-limit.js';
+import { sizeToMemory } from './runtime/memory-sizing.js';
 import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
 import { DeltaReader } from './self/delta-reader.js';
@@ -111,7 +113,19 @@ export async function buildCollector(
   const starting = startingConfig(local, persisted.value?.doc.options);
   if (starting.error)
     log.warn('persisted remote configuration refused; starting on the local one', { err: starting.error });
-  const config = starting.config;
+  // What the collector holds, sized to the memory it may use (options set explicitly are kept).
+  const limit =
+    local.memory.limitBytes === 0
+      ? readMemoryLimit()
+      : { bytes: local.memory.limitBytes > 0 ? local.memory.limitBytes : undefined, source: 'memory.limitBytes' };
+  const { config, sizing } = sizeToMemory(starting.config, limit.bytes);
+  log.info('memory sizing', {
+    limitBytes: limit.bytes ?? null,
+    source: limit.source,
+    factor: Number(sizing.factor.toFixed(3)),
+    ...sizing.sizes,
+    kept: sizing.kept,
+  });
   const drops = new DropCounter();
   // One provider, two readers: DELTA for the batches (per-window totals), cumulative for
   // Prometheus, which only exists when there is a listener to serve it.
@@ -242,7 +256,7 @@ export async function buildCollector(
   // After the log pipeline: a debug persisted before a restart is resumed on it at once.
   const remoteConfig = createConfigAgent({
     local,
-    started: config,
+    started: starting.config,
     applied: starting.error ? undefined : persisted.value,
     ...(starting.error ? { startError: starting.error } : {}),
     codec: createConfigCodec(),

@@ -19,6 +19,7 @@ import { MqttOptionsSchema } from '../uplink/mqtt/options.js';
 import { BudgetOptionsSchema } from '../uplink/budget/options.js';
 import { SenderOptionsSchema } from '../uplink/sender/options.js';
 import { PullOptionsSchema } from '../pull/options.js';
+import { MemoryOptionsSchema } from '../runtime/memory-options.js';
 
 /** A stage's options with an `enabled` switch and without the paths the collector derives from dataDir. */
 function stage<T extends TObject, K extends keyof T['properties'] & string>(
@@ -104,6 +105,7 @@ export const CollectorConfigSchema = Type.Object({
     sender: SenderOptionsSchema,
   }),
   pull: Type.Object(PullOptionsSchema.properties, { default: {} }),
+  memory: MemoryOptionsSchema,
 });
 
 export type CollectorConfig = Static<typeof CollectorConfigSchema>;

@@ -1,0 +1,81 @@
+/**
+ * What the collector holds, sized to the memory it may use (issue 15). The option defaults are
+ * what fits the deployment's 128 MiB (measured: `npm run bench -- collector.backlog`, anonymous
+ * memory peaked at 65 MiB there); under another limit the parts that grow with what is read scale
+ * with the memory left over the runtime's own, within bounds. An option set to anything but its
+ * default is kept as set; without a limit (or with `memory.limitBytes: -1`) the defaults stand.
+ * Pure: the limit comes from runtime/memory-limit.ts.
+ */
+import type { CollectorConfig } from '../config/options.js';
+
+const MiB = 1024 * 1024;
+/** The limit the defaults are sized for (docker/compose.edge.yml, the K3s manifest). */
+export const REFERENCE_LIMIT_BYTES = 128 * MiB;
+/** Node, the collector's code and its fixed structures: what no option shrinks (start-up VmRSS ~77 MiB incl. mapped code). */
+export const RUNTIME_BYTES = 48 * MiB;
+
+/** A sized option: where it is in the configuration, its default, and its bounds. */
+interface Sized {
+  path: readonly string[];
+  defaultValue: number;
+  min: number;
+  max: number;
+  /** Rounded to a multiple of this. */
+  step: number;
+}
+
+/** Read-ahead, store blocks and what may wait for the disk, miner clusters, verbatim lines held per window. */
+export const SIZED: readonly Sized[] = [
+  { path: ['sources', 'logFiles', 'chunkBytes'], defaultValue: 65536, min: 16384, max: 262144, step: 4096 },
+  { path: ['store', 'blockBytes'], defaultValue: 262144, min: 32768, max: 1048576, step: 4096 },
+  { path: ['store', 'maxPendingBytes'], defaultValue: 8 * MiB, min: MiB, max: 32 * MiB, step: 65536 },
+  { path: ['logs', 'templates', 'maxClusters'], defaultValue: 5000, min: 500, max: 20000, step: 100 },
+  { path: ['logs', 'maxLogsPerWindow'], defaultValue: 5000, min: 500, max: 20000, step: 100 },
+  { path: ['uplink', 'sender', 'window'], defaultValue: 32, min: 4, max: 128, step: 1 },
+];
+
+export interface MemorySizing {
+  limitBytes: number | undefined;
+  /** (limit - runtime) / (reference - runtime), within 1/8 .. 4; 1 without a limit. */
+  factor: number;
+  /** Every sized option's value, by dotted path. */
+  sizes: Record<string, number>;
+  /** Those set to other than their default, kept as set. */
+  kept: string[];
+}
+
+/** The factor the sized options scale by under `limitBytes`. */
+export function memoryFactor(limitBytes: number | undefined): number {
+  if (limitBytes === undefined) return 1;
+  const f = (limitBytes - RUNTIME_BYTES) / (REFERENCE_LIMIT_BYTES - RUNTIME_BYTES);
+  return Math.min(4, Math.max(1 / 8, f));
+}
+
+function get(o: unknown, p: readonly string[]): unknown {
+  return p.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], o);
+}
+
+/** The configuration with its sized options set for `limitBytes`, and what was chosen. */
+export function sizeToMemory(
+  config: CollectorConfig,
+  limitBytes: number | undefined,
+): { config: CollectorConfig; sizing: MemorySizing } {
+  const factor = memoryFactor(limitBytes);
+  const out = structuredClone(config);
+  const sizes: MemorySizing['sizes'] = {};
+  const kept: string[] = [];
+  for (const s of SIZED) {
+    const current = get(config, s.path) as number;
+    const key = s.path.join('.');
+    if (current !== s.defaultValue) kept.push(key);
+    if (current !== s.defaultValue || factor === 1) {
+      sizes[key] = current;
+      continue;
+    }
+    const value = Math.min(s.max, Math.max(s.min, Math.round((s.defaultValue * factor) / s.step) * s.step));
+    const parent = get(out, s.path.slice(0, -1)) as Record<string, number>;
+    parent[s.path[s.path.length - 1] as string] = value;
+    sizes[key] = value;
+  }
+  return { config: out, sizing: { limitBytes, factor, sizes, kept } };
+}
