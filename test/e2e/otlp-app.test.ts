@@ -1,7 +1,7 @@
 /**
  * Issue 19, OTLP half, end to end: an application instrumented with the OpenTelemetry JS SDK (its
- * own OTLP/HTTP exporters: protobuf for metrics and traces, JSON for logs) sends to the real
- * collector's receiver; the window summaries, WARN+ logs and span summaries travel through
+ * own OTLP/HTTP exporters: protobuf for metrics and traces, JSON for logs; then, as another
+ * service, its OTLP/gRPC exporters) sends to the real collector's receivers; the window summaries, WARN+ logs and span summaries travel through
  * Mosquitto into the ingester on embedded ClickHouse and come back out of the API with the values
  * the SDK's in-memory exporters recorded in the same run.
  */
@@ -11,19 +11,33 @@ import os from 'node:os';
 import path from 'node:path';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
+import { OTLPLogExporter as LogsGrpc } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPMetricExporter as MetricsGrpc } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter as TracesGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import {
+  InMemoryLogRecordExporter,
+  LoggerProvider,
+  SimpleLogRecordProcessor,
+  type LogRecordExporter,
+} from '@opentelemetry/sdk-logs';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
   MeterProvider,
   PeriodicExportingMetricReader,
   type DataPoint,
+  type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
 import {
   buildCollector,
   createJsonLogger,
@@ -36,7 +50,12 @@ import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
 const NODE = 'otlp-app-gw';
-const resource = resourceFromAttributes({ 'service.name': 'checkout', 'process.pid': 4242 });
+
+interface Exporters {
+  metrics: PushMetricExporter;
+  logs: LogRecordExporter;
+  traces: SpanExporter;
+}
 
 describe.runIf(haveMosquitto())('OpenTelemetry SDK app -> collector OTLP receiver -> ClickHouse -> API', () => {
   let dir: string;
@@ -58,6 +77,8 @@ describe.runIf(haveMosquitto())('OpenTelemetry SDK app -> collector OTLP receive
       EDGE_TELEMETRY_COLLECTOR_DOWNSAMPLE_WINDOW_MS: '60000',
       EDGE_TELEMETRY_COLLECTOR_SOURCES_OTLP_ENABLED: 'true',
       EDGE_TELEMETRY_COLLECTOR_SOURCES_OTLP_PORT: '0',
+      EDGE_TELEMETRY_COLLECTOR_SOURCES_OTLP_GRPC: 'true',
+      EDGE_TELEMETRY_COLLECTOR_SOURCES_OTLP_GRPC_PORT: '0',
       MQTT_URL: stack.broker.url,
     });
     collector = await buildCollector(config, createJsonLogger({ write: () => true }));
@@ -76,11 +97,11 @@ describe.runIf(haveMosquitto())('OpenTelemetry SDK app -> collector OTLP receive
     return (await r.json()) as T;
   };
 
-  it('metrics, WARN+ logs and span summaries come back with the values the SDK recorded', async () => {
-    const base = collector.otlpUrl!;
-    // Metrics: protobuf.
+  /** The app, as `service`, sends through `exporters`; what comes back out of the API is checked against the SDK's in-memory exporters. */
+  const app = async (service: string, exporters: Exporters) => {
+    const resource = resourceFromAttributes({ 'service.name': service, 'process.pid': 4242 });
     const memory = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    const readers = [new OTLPMetricExporter({ url: `${base}/v1/metrics` }), memory].map(
+    const readers = [exporters.metrics, memory].map(
       (e) => new PeriodicExportingMetricReader({ exporter: e, exportIntervalMillis: 3_600_000 }),
     );
     const meters = new MeterProvider({ resource, readers });
@@ -91,26 +112,23 @@ describe.runIf(haveMosquitto())('OpenTelemetry SDK app -> collector OTLP receive
     await new Promise((r) => setTimeout(r, 1000));
     requests.add(250, { route: '/cart' });
     await flush();
-    // Logs: JSON.
     const logMemory = new InMemoryLogRecordExporter();
     const loggers = new LoggerProvider({
       resource,
       processors: [
-        new SimpleLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${base}/v1/logs` }) }),
+        new SimpleLogRecordProcessor({ exporter: exporters.logs }),
         new SimpleLogRecordProcessor({ exporter: logMemory }),
       ],
     });
-    loggers.getLogger('shop').emit({ severityNumber: SeverityNumber.WARN, body: 'payment provider slow: 2300 ms' });
+    loggers
+      .getLogger('shop')
+      .emit({ severityNumber: SeverityNumber.WARN, body: `${service}: payment provider slow: 2300 ms` });
     loggers.getLogger('shop').emit({ severityNumber: SeverityNumber.INFO, body: 'cart opened' });
     await loggers.forceFlush();
-    // Traces: protobuf.
     const spanMemory = new InMemorySpanExporter();
     const tracers = new BasicTracerProvider({
       resource,
-      spanProcessors: [
-        new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${base}/v1/traces` })),
-        new SimpleSpanProcessor(spanMemory),
-      ],
+      spanProcessors: [new SimpleSpanProcessor(exporters.traces), new SimpleSpanProcessor(spanMemory)],
     });
     const tracer = tracers.getTracer('shop');
     const t0 = Date.now() - 5000;
@@ -137,12 +155,12 @@ describe.runIf(haveMosquitto())('OpenTelemetry SDK app -> collector OTLP receive
       async () => {
         const r = await get<{
           series: { metric: string; attrs: Record<string, string>; points: { count: number; sum: number }[] }[];
-        }>(`/api/v1/nodes/${NODE}/metrics?${q}&service=checkout&step=3600`);
+        }>(`/api/v1/nodes/${NODE}/metrics?${q}&service=${service}&step=3600`);
         return r.series.find((s) => s.metric === 'http.requests_per_s');
       },
       { timeoutMs: 30_000, intervalMs: 250 },
     );
-    expect(metrics.attrs).toEqual({ route: '/cart', 'service.name': 'checkout' });
+    expect(metrics.attrs).toEqual({ route: '/cart', 'service.name': service });
     const [a, b] = sdkPoints;
     const dt = b!.endTime[0] - a!.endTime[0] + (b!.endTime[1] - a!.endTime[1]) / 1e9;
     const rate = metrics.points.reduce((n, p) => n + p.sum, 0);
@@ -163,7 +181,7 @@ describe.runIf(haveMosquitto())('OpenTelemetry SDK app -> collector OTLP receive
             p50: number;
             p99: number;
           }[];
-        }>(`/api/v1/nodes/${NODE}/spans?${q}&service=checkout&step=3600`);
+        }>(`/api/v1/nodes/${NODE}/spans?${q}&service=${service}&step=3600`);
         return r.spans.length === 2 ? r.spans : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
@@ -187,12 +205,33 @@ describe.runIf(haveMosquitto())('OpenTelemetry SDK app -> collector OTLP receive
         const r = await get<{ logs: { message: string; level: string }[] }>(
           `/api/v1/nodes/${NODE}/logs?${q}&level=warn`,
         );
-        return r.logs.length > 0 ? r.logs : undefined;
+        const mine = r.logs.filter((l) => l.message.startsWith(`${service}:`));
+        return mine.length > 0 ? mine : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
     );
     expect(logs.map((l) => l.message)).toEqual(
       sdkLogs.filter((l) => l.severityNumber === SeverityNumber.WARN).map((l) => l.body),
     );
+  };
+
+  it('OTLP/HTTP: metrics, WARN+ logs and span summaries come back with the values the SDK recorded', async () => {
+    const base = collector.otlpUrl!;
+    // Metrics and traces in protobuf, logs in JSON.
+    await app('checkout', {
+      metrics: new OTLPMetricExporter({ url: `${base}/v1/metrics` }),
+      logs: new OTLPLogExporter({ url: `${base}/v1/logs` }),
+      traces: new OTLPTraceExporter({ url: `${base}/v1/traces` }),
+    });
+  }, 120_000);
+
+  it('OTLP/gRPC: the same through the SDK gRPC exporters', async () => {
+    const url = collector.otlpGrpcUrl!;
+    // Another service, so that its rows are told apart from the HTTP test's in the same store.
+    await app('checkout-grpc', {
+      metrics: new MetricsGrpc({ url }),
+      logs: new LogsGrpc({ url }),
+      traces: new TracesGrpc({ url }),
+    });
   }, 120_000);
 });

@@ -12,36 +12,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRig, type Rig } from './support.js';
-
-const T = 1_764_300_000_000;
-const nanos = (ms: number) => `${ms}000000`;
-
-function gauge(name: string, points: { attrs?: Record<string, string>; t: number; v: number | string }[]) {
-  return {
-    resourceMetrics: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'plc-bridge' } }] },
-        scopeMetrics: [
-          {
-            metrics: [
-              {
-                name,
-                gauge: {
-                  dataPoints: points.map((p) => ({
-                    timeUnixNano: nanos(p.t),
-                    asDouble: p.v,
-                    attributes: Object.entries(p.attrs ?? {}).map(([key, v]) => ({ key, value: { stringValue: v } })),
-                  })),
-                },
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  };
-}
+import { gauge, startRig, T, type Rig } from './support.js';
 
 describe('OTLP receiver: bad input', () => {
   let rig: Rig | undefined;

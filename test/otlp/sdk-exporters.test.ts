@@ -1,15 +1,18 @@
 /**
- * The OpenTelemetry JS SDK's own OTLP/HTTP exporters (protobuf and JSON), none written by us, send
+ * The OpenTelemetry JS SDK's own OTLP exporters (HTTP protobuf, HTTP JSON and gRPC), none written by us, send
  * metrics, logs and spans to the collector's receiver; what the collector's stages make of them is
  * checked against what the SDK's in-memory exporters recorded in the same run.
  */
 import { LogLevel } from '@edge-telemetry/protocol';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { OTLPLogExporter as LogsGrpc } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as LogsHttp } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as LogsProto } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPMetricExporter as MetricsGrpc } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPMetricExporter as MetricsHttp } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as MetricsProto } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter as TracesGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as TracesHttp } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as TracesProto } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -32,18 +35,36 @@ const resource = resourceFromAttributes({
   'process.pid': 4242,
 });
 
-describe.each(['proto', 'json'] as const)(
-  'OpenTelemetry JS SDK, OTLP/HTTP %s exporters, into the collector',
+type Format = 'proto' | 'json' | 'grpc';
+
+/** The SDK's exporters of one format, pointed at the rig's HTTP paths or its gRPC address. */
+function exporters(format: Format, rig: Rig) {
+  const kinds = {
+    proto: { metrics: MetricsProto, logs: LogsProto, traces: TracesProto },
+    json: { metrics: MetricsHttp, logs: LogsHttp, traces: TracesHttp },
+    grpc: { metrics: MetricsGrpc, logs: LogsGrpc, traces: TracesGrpc },
+  }[format];
+  const url = (signal: string) => ({
+    url: format === 'grpc' ? rig.receiver.grpcUrl! : `${rig.receiver.url}/v1/${signal}`,
+  });
+  return {
+    metrics: () => new kinds.metrics(url('metrics')),
+    logs: () => new kinds.logs(url('logs')),
+    traces: () => new kinds.traces(url('traces')),
+  };
+}
+
+describe.each(['proto', 'json', 'grpc'] as const)(
+  'OpenTelemetry JS SDK, OTLP %s exporters, into the collector',
   (format) => {
     let rig: Rig;
     beforeAll(async () => {
-      rig = await startRig();
+      rig = await startRig({ grpc: true, grpcPort: 0 });
     });
     afterAll(() => rig.close());
 
     it('metrics: counter rates, gauges, up-down counters and histograms as the SDK recorded them', async () => {
-      const url = `${rig.receiver.url}/v1/metrics`;
-      const exporter = format === 'proto' ? new MetricsProto({ url }) : new MetricsHttp({ url });
+      const exporter = exporters(format, rig).metrics();
       const memory = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
       const readers = [exporter, memory].map(
         (e) => new PeriodicExportingMetricReader({ exporter: e, exportIntervalMillis: 3_600_000 }),
@@ -103,14 +124,11 @@ describe.each(['proto', 'json'] as const)(
     });
 
     it('logs: WARN and above kept verbatim with the SDK body and level, all counted by level', async () => {
-      const url = `${rig.receiver.url}/v1/logs`;
       const memory = new InMemoryLogRecordExporter();
       const provider = new LoggerProvider({
         resource,
         processors: [
-          new SimpleLogRecordProcessor({
-            exporter: format === 'proto' ? new LogsProto({ url }) : new LogsHttp({ url }),
-          }),
+          new SimpleLogRecordProcessor({ exporter: exporters(format, rig).logs() }),
           new SimpleLogRecordProcessor({ exporter: memory }),
         ],
       });
@@ -140,14 +158,10 @@ describe.each(['proto', 'json'] as const)(
     });
 
     it('traces: one summary row per service, operation, kind and status with the SDK spans durations', async () => {
-      const url = `${rig.receiver.url}/v1/traces`;
       const memory = new InMemorySpanExporter();
       const provider = new BasicTracerProvider({
         resource,
-        spanProcessors: [
-          new SimpleSpanProcessor(format === 'proto' ? new TracesProto({ url }) : new TracesHttp({ url })),
-          new SimpleSpanProcessor(memory),
-        ],
+        spanProcessors: [new SimpleSpanProcessor(exporters(format, rig).traces()), new SimpleSpanProcessor(memory)],
       });
       const tracer: Tracer = provider.getTracer('shop');
       const t0 = Date.now() - 10_000;

@@ -24,8 +24,8 @@ export interface Rig {
   logs: LogPipeline;
   spans: SpanSummarizer;
   drops: DropCount[];
-  /** The receiver's own counter `collector.otlp.requests` for one HTTP status, as its /metrics would show it. */
-  requests(status: number): Promise<number>;
+  /** The receiver's own counter `collector.otlp.requests` for one status (HTTP status, or gRPC code name), as its /metrics would show it. */
+  requests(status: number | string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -80,5 +80,36 @@ export async function startRig(options: Partial<OtlpReceiverOptions> = {}, maxSe
       await receiver.close();
       await meterProvider.shutdown();
     },
+  };
+}
+
+/** A fixed time for hand-written requests (ms). */
+export const T = 1_764_300_000_000;
+const nanos = (ms: number) => `${ms}000000`;
+
+/** An ExportMetricsServiceRequest in OTLP/JSON shape (protobufjs' fromObject reads it too): one gauge of `points`. */
+export function gauge(name: string, points: { attrs?: Record<string, string>; t: number; v: number | string }[]) {
+  return {
+    resourceMetrics: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'plc-bridge' } }] },
+        scopeMetrics: [
+          {
+            metrics: [
+              {
+                name,
+                gauge: {
+                  dataPoints: points.map((p) => ({
+                    timeUnixNano: nanos(p.t),
+                    asDouble: p.v,
+                    attributes: Object.entries(p.attrs ?? {}).map(([key, v]) => ({ key, value: { stringValue: v } })),
+                  })),
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
   };
 }

@@ -68,6 +68,8 @@ export interface RunningCollector {
   remoteConfig: ConfigAgent;
   /** The OTLP/HTTP receiver's base URL, when sources.otlp is enabled. */
   otlpUrl: string | undefined;
+  /** The OTLP/gRPC receiver's address (`http://host:port`), when sources.otlp.grpc is on too. */
+  otlpGrpcUrl: string | undefined;
   /**
    * Stops every part. With `seal: true` ("seal the current window, then stop") the sources stop
    * first, the partial window is sealed into the outbox, and acks for what is queued are awaited
@@ -438,6 +440,7 @@ export async function buildCollector(
     httpUrl: httpServer?.url,
     remoteConfig,
     otlpUrl: otlp?.url,
+    otlpGrpcUrl: otlp?.grpcUrl,
     stop: async (options = {}) => {
       remoteConfig.close();
       // First, so that no request is taken after the seal.

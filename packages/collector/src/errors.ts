@@ -28,7 +28,7 @@ export const CollectorErrorCodes = {
   ET_ERR_PROM_BAD_LINES: "lines of a Prometheus target's body were not valid exposition format and were skipped",
   ET_ERR_PROM_LIMIT: "a Prometheus target's series went over maxSeries or its label limits; the excess was dropped",
   ET_ERR_PROM_TARGET: 'a Prometheus target (static or from container labels) is not a valid URL',
-  ET_ERR_OTLP_LISTEN: 'the OTLP/HTTP receiver could not listen on sources.otlp.host:port',
+  ET_ERR_OTLP_LISTEN: 'the OTLP receiver could not listen on sources.otlp.host:port (HTTP) or host:grpcPort (gRPC)',
   ET_ERR_OTLP_CONTENT_TYPE: 'an OTLP request is neither application/x-protobuf nor application/json',
   ET_ERR_OTLP_ENCODING: 'an OTLP request has a content-encoding other than gzip or identity, or its gzip is corrupt',
   ET_ERR_OTLP_TOO_LARGE: 'an OTLP request is larger than maxRequestBytes (as sent) or maxDecodedBytes (inflated)',

@@ -34,8 +34,14 @@ try {
   process.exit(1);
 }
 await running.collector.start();
-// Started by `edge-telemetry start`: tell it where /metrics listens (http.port 0 picks a free port).
-process.send?.({ type: 'ready', node: config.node, httpUrl: running.httpUrl });
+// Started by `edge-telemetry start` (or a test): tell it where /metrics and the OTLP receivers listen (port 0 picks a free port).
+process.send?.({
+  type: 'ready',
+  node: config.node,
+  httpUrl: running.httpUrl,
+  otlpUrl: running.otlpUrl,
+  otlpGrpcUrl: running.otlpGrpcUrl,
+});
 
 let stopping = false;
 const stop = async (signal: string) => {

@@ -83,7 +83,7 @@ export const CollectorConfigSchema = Type.Object({
       OtlpReceiverOptionsSchema,
       false,
       [],
-      "OTLP/HTTP receiver (applications' metrics, logs and traces, protobuf or JSON)",
+      "OTLP receiver (applications' metrics, logs and traces over OTLP/HTTP, protobuf or JSON, and optionally OTLP/gRPC)",
     ),
     logFiles: stage(LogFileSourceOptionsSchema, false, [], 'json-file and CRI log file source'),
     demo: Type.Object({

@@ -43,8 +43,13 @@ export interface OtlpCodec {
   decode(signal: OtlpSignal, body: Buffer, format: OtlpFormat): unknown;
   /** Export*ServiceResponse, with partial_success when something was rejected. */
   response(signal: OtlpSignal, format: OtlpFormat, rejected: number, message: string): Buffer;
-  /** google.rpc.Status for an error answer. */
-  status(format: OtlpFormat, code: number, message: string): Buffer;
+  /** google.rpc.Status for an error answer; with `retryAfterS`, a google.rpc.RetryInfo detail saying when to retry. */
+  status(format: OtlpFormat, code: number, message: string, retryAfterS?: number): Buffer;
+}
+
+/** The gRPC service of a signal, e.g. `opentelemetry.proto.collector.metrics.v1.MetricsService`. */
+export function grpcServiceName(signal: OtlpSignal): string {
+  return `${SERVICES[signal].pkg}.${SERVICES[signal].name}Service`;
 }
 
 export function createOtlpCodec(protoDir = PROTO_DIR): OtlpCodec {
@@ -61,10 +66,22 @@ export function createOtlpCodec(protoDir = PROTO_DIR): OtlpCodec {
     ns.add(partial);
     ns.lookupType(`Export${s.name}ServiceResponse`).add(new protobuf.Field('partial_success', 1, partial.name));
   }
+  // google.rpc.Status with its RetryInfo detail, as the specification's throttling answers carry them (field numbers of googleapis' status.proto, error_details.proto).
+  const any = new protobuf.Type('Any')
+    .add(new protobuf.Field('type_url', 1, 'string'))
+    .add(new protobuf.Field('value', 2, 'bytes'));
+  const duration = new protobuf.Type('Duration')
+    .add(new protobuf.Field('seconds', 1, 'int64'))
+    .add(new protobuf.Field('nanos', 2, 'int32'));
+  root.define('google.protobuf').add(any).add(duration);
   const status = new protobuf.Type('Status')
     .add(new protobuf.Field('code', 1, 'int32'))
-    .add(new protobuf.Field('message', 2, 'string'));
-  root.define('google.rpc').add(status);
+    .add(new protobuf.Field('message', 2, 'string'))
+    .add(new protobuf.Field('details', 3, 'google.protobuf.Any', 'repeated'));
+  const retryInfo = new protobuf.Type('RetryInfo').add(
+    new protobuf.Field('retry_delay', 1, 'google.protobuf.Duration'),
+  );
+  root.define('google.rpc').add(status).add(retryInfo);
   root.resolveAll();
   const request = (s: OtlpSignal) => root.lookupType(`${SERVICES[s].pkg}.Export${SERVICES[s].name}ServiceRequest`);
   const responseType = (s: OtlpSignal) =>
@@ -98,17 +115,36 @@ export function createOtlpCodec(protoDir = PROTO_DIR): OtlpCodec {
       return v;
     },
     response(signal, format, rejected, message) {
-      const partial =
-        rejected > 0 || message !== ''
-          ? { partialSuccess: { [camel(SERVICES[signal].rejected)]: rejected, errorMessage: message } }
-          : {};
-      if (format === 'json') return Buffer.from(JSON.stringify(partial));
+      if (rejected === 0 && message === '') return format === 'json' ? Buffer.from('{}') : Buffer.alloc(0);
+      const field = SERVICES[signal].rejected;
+      if (format === 'json')
+        return Buffer.from(JSON.stringify({ partialSuccess: { [camel(field)]: rejected, errorMessage: message } }));
+      // The fields added above keep the names they were given (snake case), unlike those read from the .proto files.
       const t = types[signal].res;
-      return Buffer.from(t.encode(t.fromObject(partial)).finish());
+      return Buffer.from(
+        t.encode(t.fromObject({ partial_success: { [field]: rejected, error_message: message } })).finish(),
+      );
     },
-    status(format, code, message) {
-      if (format === 'json') return Buffer.from(JSON.stringify({ code, message }));
-      return Buffer.from(status.encode(status.fromObject({ code, message })).finish());
+    status(format, code, message, retryAfterS) {
+      const RETRY_INFO = 'type.googleapis.com/google.rpc.RetryInfo';
+      if (format === 'json')
+        return Buffer.from(
+          JSON.stringify(
+            retryAfterS === undefined
+              ? { code, message }
+              : { code, message, details: [{ '@type': RETRY_INFO, retryDelay: `${retryAfterS}s` }] },
+          ),
+        );
+      const details =
+        retryAfterS === undefined
+          ? []
+          : [
+              {
+                type_url: RETRY_INFO,
+                value: retryInfo.encode(retryInfo.fromObject({ retry_delay: { seconds: retryAfterS } })).finish(),
+              },
+            ];
+      return Buffer.from(status.encode(status.fromObject({ code, message, details })).finish());
     },
   };
 }

@@ -5,7 +5,7 @@ export const OtlpReceiverOptionsSchema = Type.Object({
   host: Type.String({
     default: '127.0.0.1',
     description:
-      "Address the OTLP/HTTP receiver binds: loopback (default) for applications on the gateway's host network, the gateway's container-network address for applications in containers.",
+      "Address the OTLP/HTTP and OTLP/gRPC receivers bind: loopback (default) for applications on the gateway's host network, the gateway's container-network address for applications in containers.",
   }),
   port: Type.Integer({
     minimum: 0,
@@ -13,15 +13,28 @@ export const OtlpReceiverOptionsSchema = Type.Object({
     default: 4318,
     description: 'OTLP/HTTP port (`/v1/metrics`, `/v1/logs`, `/v1/traces`); 0 = any free port.',
   }),
+  grpc: Type.Boolean({
+    default: false,
+    description:
+      'Also serve OTLP/gRPC on `grpcPort` (same decoding, limits and item rate as OTLP/HTTP; RESOURCE_EXHAUSTED / UNAVAILABLE with RetryInfo when full).',
+  }),
+  grpcPort: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 4317,
+    description: 'OTLP/gRPC port, when `grpc` is on; 0 = any free port.',
+  }),
   maxRequestBytes: Type.Integer({
     minimum: 1024,
     default: 4 * 1024 * 1024,
-    description: 'Largest request body as sent (compressed or not); larger ones get 413.',
+    description:
+      'Largest OTLP/HTTP request body as sent (compressed or not); larger ones get 413. (gRPC: one limit, `maxDecodedBytes`, as sent and inflated.)',
   }),
   maxDecodedBytes: Type.Integer({
     minimum: 1024,
     default: 16 * 1024 * 1024,
-    description: 'Largest body after gzip inflation (a small gzip bomb is stopped here); larger ones get 413.',
+    description:
+      'Largest body after gzip inflation (a small gzip bomb is stopped here); larger ones get 413 (gRPC: RESOURCE_EXHAUSTED without retry info).',
   }),
   maxInFlightBytes: Type.Integer({
     minimum: 1024,

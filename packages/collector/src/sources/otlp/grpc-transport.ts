@@ -1,0 +1,79 @@
+/**
+ * OTLP/gRPC (the `Export` methods of the metrics, logs and trace services) through @grpc/grpc-js,
+ * decoded, limited and mapped by the same intake as OTLP/HTTP. grpc-js reads each message whole
+ * (`maxDecodedBytes` as sent and inflated, gzip or deflate; larger ones get RESOURCE_EXHAUSTED
+ * without retry info: not retryable) and hands us its bytes; we decode them with the same
+ * protobufjs codec. Answers as the specification says: OK with partial success, INVALID_ARGUMENT
+ * for a message that does not decode, RESOURCE_EXHAUSTED over the item rate and UNAVAILABLE over
+ * the in-flight bytes, both with a google.rpc.RetryInfo in `grpc-status-details-bin` (which makes
+ * RESOURCE_EXHAUSTED retryable for the client).
+ */
+import * as grpc from '@grpc/grpc-js';
+import { grpcServiceName, type OtlpSignal } from './codec.js';
+import type { OtlpIntake } from './intake.js';
+import type { OtlpReceiverOptions } from './options.js';
+import { hostForUrl, listenError, type OtlpServer } from './http-transport.js';
+
+const SIGNALS: OtlpSignal[] = ['metrics', 'logs', 'traces'];
+const raw = (b: Buffer) => b;
+
+export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake): Promise<OtlpServer> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': o.maxDecodedBytes,
+    // Answers are a partial success at most: a small bound keeps a bug from sending much.
+    'grpc.max_send_message_length': 64 * 1024,
+  });
+  for (const signal of SIGNALS) {
+    const service: grpc.ServiceDefinition = {
+      Export: {
+        path: `/${grpcServiceName(signal)}/Export`,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw,
+      },
+    };
+    const exportCall: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
+      let release: (() => void) | undefined;
+      try {
+        // grpc-js has read the message already: reserving it still turns away others while one decodes.
+        release = intake.reserve(call.request.length);
+        const answer = intake.accept(signal, 'protobuf', intake.codec.decode(signal, call.request, 'protobuf'));
+        intake.answered('grpc', signal, 'OK');
+        callback(null, answer);
+      } catch (err) {
+        const r = intake.refusal(signal, err);
+        intake.answered('grpc', signal, grpc.status[r.rpc] ?? String(r.rpc));
+        const metadata = new grpc.Metadata();
+        if (r.retryAfterS !== undefined)
+          metadata.set(
+            'grpc-status-details-bin',
+            intake.codec.status('protobuf', r.rpc, `${r.code}: ${r.message}`, r.retryAfterS),
+          );
+        callback({ code: r.rpc, details: `${r.code}: ${r.message}`, metadata });
+      } finally {
+        release?.();
+      }
+    };
+    server.addService(service, { Export: exportCall });
+  }
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${hostForUrl(o.host)}:${o.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(listenError(o.host, o.grpcPort, 'grpcPort', err)) : resolve(p),
+    ),
+  );
+  return {
+    url: `http://${hostForUrl(o.host)}:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        // Calls are answered synchronously, so a graceful stop is quick; a client holding its connection open must not hold up the collector's stop.
+        const force = setTimeout(() => server.forceShutdown(), 2000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

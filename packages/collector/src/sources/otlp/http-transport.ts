@@ -1,0 +1,148 @@
+/**
+ * OTLP/HTTP (`POST /v1/metrics`, `/v1/logs`, `/v1/traces`; protobuf or JSON; gzip), answering as
+ * the OTLP specification says: 200 with partial success for what was refused inside a valid
+ * request, 400 for a body that does not decode, 413 over the size limits, 415 for other content
+ * types or encodings, 429 (item rate) and 503 (bytes in flight) with Retry-After when the pipeline
+ * is full. A body is reserved in the in-flight budget before it is read, so memory is bounded by
+ * `maxInFlightBytes` plus one inflated body whatever the clients send.
+ */
+import http from 'node:http';
+import zlib from 'node:zlib';
+import { CollectorError } from '../../errors.js';
+import type { OtlpFormat, OtlpSignal } from './codec.js';
+import { OtlpRefusal, type OtlpIntake } from './intake.js';
+import type { OtlpReceiverOptions } from './options.js';
+
+export interface OtlpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+const PATHS: Record<string, OtlpSignal> = { '/v1/metrics': 'metrics', '/v1/logs': 'logs', '/v1/traces': 'traces' };
+
+export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake): Promise<OtlpServer> {
+  const handle = async (req: http.IncomingMessage, signal: OtlpSignal, format: OtlpFormat) => {
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > o.maxRequestBytes)
+      throw new OtlpRefusal(
+        413,
+        'ET_ERR_OTLP_TOO_LARGE',
+        `body of ${declared} bytes is over maxRequestBytes (${o.maxRequestBytes})`,
+      );
+    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (encoding !== 'gzip' && encoding !== 'identity')
+      throw new OtlpRefusal(415, 'ET_ERR_OTLP_ENCODING', `content-encoding ${encoding}: only gzip or identity`);
+    const release = intake.reserve(Number.isFinite(declared) ? declared : o.maxRequestBytes);
+    try {
+      let body = await readBody(req, o.maxRequestBytes);
+      if (encoding === 'gzip') body = await gunzip(body, o.maxDecodedBytes);
+      else if (body.length > o.maxDecodedBytes)
+        throw new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', `body is over maxDecodedBytes (${o.maxDecodedBytes})`);
+      return intake.accept(signal, format, intake.codec.decode(signal, body, format));
+    } finally {
+      release();
+    }
+  };
+
+  const server = http.createServer((req, res) => {
+    const signal = PATHS[(req.url ?? '').split('?')[0] as string];
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    const format: OtlpFormat = type === 'application/json' ? 'json' : 'protobuf';
+    const answer = (status: number, body: Buffer, headers: Record<string, string> = {}) => {
+      intake.answered('http', signal ?? 'none', String(status));
+      res.writeHead(status, {
+        'content-type': format === 'json' ? 'application/json' : 'application/x-protobuf',
+        ...headers,
+      });
+      res.end(body);
+    };
+    const refuse = (r: OtlpRefusal) => {
+      // The body may still be arriving: read and discard it, so the client sees the answer, not a reset.
+      req.resume();
+      answer(
+        r.http,
+        intake.codec.status(format, r.rpc, `${r.code}: ${r.message}`, r.retryAfterS),
+        r.retryAfterS !== undefined ? { 'retry-after': String(r.retryAfterS) } : {},
+      );
+    };
+    if (signal === undefined || req.method !== 'POST') {
+      refuse(new OtlpRefusal(404, 'ET_ERR_OTLP_NOT_FOUND', 'POST /v1/metrics, /v1/logs or /v1/traces'));
+      return;
+    }
+    if (type !== 'application/json' && type !== 'application/x-protobuf') {
+      refuse(
+        new OtlpRefusal(
+          415,
+          'ET_ERR_OTLP_CONTENT_TYPE',
+          `content-type ${type || '(none)'}: application/x-protobuf or application/json`,
+        ),
+      );
+      return;
+    }
+    handle(req, signal, format).then(
+      (body) => answer(200, body),
+      (err: unknown) => refuse(intake.refusal(signal, err)),
+    );
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(o.host, o.port, 'port', err)));
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  return {
+    url: `http://${hostForUrl(o.host)}:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+/** `[::1]` for an IPv6 address, as URLs and gRPC targets write it. */
+export function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** ET_ERR_OTLP_LISTEN naming the option to change. */
+export function listenError(host: string, port: number, option: string, err: { code?: string; message: string }) {
+  return new CollectorError(
+    'ET_ERR_OTLP_LISTEN',
+    err.code === 'EADDRINUSE' || /EADDRINUSE|No address added/.test(err.message)
+      ? `${host}:${port} is in use (sources.otlp.${option}); choose another port or 0 for any free one`
+      : `${host}:${port}: ${err.message}`,
+  );
+}
+
+/** The body, refused (413) as soon as it passes `max` bytes. */
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', `body is over maxRequestBytes (${max})`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+function gunzip(body: Buffer, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    zlib.gunzip(body, { maxOutputLength: max }, (err, out) => {
+      if (!err) return resolve(out);
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        return reject(new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', `inflated body is over maxDecodedBytes (${max})`));
+      reject(new OtlpRefusal(400, 'ET_ERR_OTLP_ENCODING', `gzip: ${err.message}`));
+    }),
+  );
+}

@@ -1,0 +1,167 @@
+/**
+ * What the OTLP/HTTP and OTLP/gRPC receivers share: the item-rate token bucket (backpressure),
+ * the in-flight byte budget, mapping a decoded request into the pipeline's stages with partial
+ * success, turning any failure into a refusal that both transports can answer, and the
+ * `/metrics` counters. The transports only read bodies and write answers.
+ */
+import type { Meter } from '@opentelemetry/api';
+import type { DropReport } from '../../batch/drops.js';
+import type { CollectorErrorCode } from '../../errors.js';
+import type { SpanRecord } from '../../transforms/spans/span-summarizer.js';
+import type { HistogramSample, RawLogLine, Sample } from '../types.js';
+import { createOtlpCodec, OtlpMalformedError, type OtlpCodec, type OtlpFormat, type OtlpSignal } from './codec.js';
+import { countLogRecords, mapLogs, type LogsRequest } from './map-logs.js';
+import { countMetricPoints, mapMetrics, type MetricsRequest } from './map-metrics.js';
+import { countSpans, mapSpans, type TracesRequest } from './map-spans.js';
+import type { OtlpReceiverOptions } from './options.js';
+import type { ResourceDeps } from './resource.js';
+
+export interface OtlpSinks {
+  metrics(samples: Sample[], histograms: HistogramSample[]): void;
+  log(line: RawLogLine): void;
+  span(s: SpanRecord): void;
+}
+
+export interface OtlpReceiverDeps extends ResourceDeps {
+  sinks: OtlpSinks;
+  report: DropReport;
+  meter: Meter;
+  now: () => number;
+  codec?: OtlpCodec;
+}
+
+/** gRPC status codes (google.rpc.Code), as the specification pairs them with the HTTP answers. */
+export const RPC = {
+  ok: 0,
+  invalidArgument: 3,
+  notFound: 5,
+  resourceExhausted: 8,
+  unimplemented: 12,
+  internal: 13,
+  unavailable: 14,
+} as const;
+
+/** A request refused whole, by its HTTP status; `rpc` is the gRPC code for the same answer. */
+export class OtlpRefusal extends Error {
+  constructor(
+    readonly http: number,
+    readonly code: CollectorErrorCode,
+    message: string,
+    readonly retryAfterS?: number,
+  ) {
+    super(message);
+  }
+
+  get rpc(): number {
+    switch (this.http) {
+      case 429:
+        return RPC.resourceExhausted;
+      case 503:
+        return RPC.unavailable;
+      case 404:
+        return RPC.notFound;
+      case 500:
+        return RPC.internal;
+      default:
+        return RPC.invalidArgument;
+    }
+  }
+}
+
+export type OtlpTransport = 'http' | 'grpc';
+
+export interface OtlpIntake {
+  codec: OtlpCodec;
+  /** Holds `bytes` of the in-flight budget until the returned release is called; a 503 refusal when it is spent. */
+  reserve(bytes: number): () => void;
+  /** Admits (429 refusal over the item rate), maps and hands on a decoded request; the Export*ServiceResponse. */
+  accept(signal: OtlpSignal, format: OtlpFormat, request: unknown): Buffer;
+  /** Any failure of a request as the refusal to answer (a mapping bug is a counted 500, never a crash). */
+  refusal(signal: OtlpSignal, err: unknown): OtlpRefusal;
+  /** Counts one answered request (`status`: the HTTP status, or the gRPC code's name). */
+  answered(transport: OtlpTransport, signal: OtlpSignal | 'none', status: string): void;
+}
+
+export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps): OtlpIntake {
+  const codec = deps.codec ?? createOtlpCodec();
+  const counters = {
+    requests: deps.meter.createCounter('collector.otlp.requests', {
+      description: 'OTLP requests by transport (http, grpc), signal and status (HTTP status or gRPC code name)',
+    }),
+    items: deps.meter.createCounter('collector.otlp.items', {
+      description: 'OTLP data points, log records and spans by signal and outcome (accepted, rejected, refused)',
+    }),
+  };
+  let inFlight = 0;
+  let tokens = o.burstItems;
+  let refilled = deps.now();
+
+  /** Takes `n` items from the bucket, or says how many seconds until it could (a request larger than the burst needs a full bucket). */
+  const admit = (n: number): number => {
+    if (o.itemsPerSecond === 0) return 0;
+    const now = deps.now();
+    tokens = Math.min(o.burstItems, tokens + ((now - refilled) * o.itemsPerSecond) / 1000);
+    refilled = now;
+    const need = Math.min(n, o.burstItems);
+    if (tokens >= need) {
+      tokens -= n;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((need - tokens) / o.itemsPerSecond));
+  };
+
+  const ctx = () => ({ options: o, deps, report: deps.report, now: deps.now() });
+
+  return {
+    codec,
+    reserve(bytes) {
+      // A lone request is always taken (the size limits bound it); others wait their turn at the client.
+      if (inFlight > 0 && inFlight + bytes > o.maxInFlightBytes)
+        throw new OtlpRefusal(503, 'ET_ERR_OTLP_BUSY', 'too many request bytes in flight', 1);
+      inFlight += bytes;
+      return () => {
+        inFlight -= bytes;
+      };
+    },
+    accept(signal, format, request) {
+      const items =
+        signal === 'metrics'
+          ? countMetricPoints(request as MetricsRequest)
+          : signal === 'logs'
+            ? countLogRecords(request as LogsRequest)
+            : countSpans(request as TracesRequest);
+      const wait = admit(items);
+      if (wait > 0) {
+        counters.items.add(items, { signal, outcome: 'refused' });
+        throw new OtlpRefusal(429, 'ET_ERR_OTLP_BUSY', `over itemsPerSecond (${o.itemsPerSecond})`, wait);
+      }
+      let rejected: number;
+      let message: string;
+      if (signal === 'metrics') {
+        const m = mapMetrics(request as MetricsRequest, ctx());
+        deps.sinks.metrics(m.samples, m.histograms);
+        ({ rejected, message } = m);
+      } else if (signal === 'logs') {
+        const l = mapLogs(request as LogsRequest, ctx());
+        for (const line of l.lines) deps.sinks.log(line);
+        ({ rejected, message } = l);
+      } else {
+        const s = mapSpans(request as TracesRequest, ctx());
+        for (const span of s.spans) deps.sinks.span(span);
+        ({ rejected, message } = s);
+      }
+      counters.items.add(items - rejected, { signal, outcome: 'accepted' });
+      if (rejected > 0) counters.items.add(rejected, { signal, outcome: 'rejected' });
+      return codec.response(signal, format, rejected, message);
+    },
+    refusal(signal, err) {
+      if (err instanceof OtlpRefusal) return err;
+      if (err instanceof OtlpMalformedError) return new OtlpRefusal(400, 'ET_ERR_OTLP_MALFORMED', err.message);
+      deps.report.drop({ stage: `otlp.${signal}`, reason: 'internal_error', container: '' });
+      return new OtlpRefusal(500, 'ET_ERR_OTLP_INTERNAL', (err as Error).message);
+    },
+    answered(transport, signal, status) {
+      counters.requests.add(1, { transport, signal, status });
+    },
+  };
+}
