@@ -48,6 +48,7 @@ import { haveMosquitto } from '../support/mosquitto.js';
 import { freePort } from '../support/ports.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
+import { teeMetrics } from '../otlp/support.js';
 
 const NODE = 'otlp-app-gw';
 
@@ -101,12 +102,13 @@ describe.runIf(haveMosquitto())('OpenTelemetry SDK app -> collector OTLP receive
   const app = async (service: string, exporters: Exporters) => {
     const resource = resourceFromAttributes({ 'service.name': service, 'process.pid': 4242 });
     const memory = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    const readers = [exporters.metrics, memory].map(
-      (e) => new PeriodicExportingMetricReader({ exporter: e, exportIntervalMillis: 3_600_000 }),
-    );
-    const meters = new MeterProvider({ resource, readers });
+    const reader = new PeriodicExportingMetricReader({
+      exporter: teeMetrics(exporters.metrics, memory),
+      exportIntervalMillis: 3_600_000,
+    });
+    const meters = new MeterProvider({ resource, readers: [reader] });
     const requests = meters.getMeter('shop').createCounter('http.requests');
-    const flush = () => Promise.all(readers.map((r) => r.forceFlush()));
+    const flush = () => reader.forceFlush();
     requests.add(100, { route: '/cart' });
     await flush();
     await new Promise((r) => setTimeout(r, 1000));

@@ -6,6 +6,7 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
   type DataPoint,
+  type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
 import { Downsampler } from '../../packages/collector/src/transforms/downsample/downsampler.js';
 import { ddSketchOps } from '../../packages/collector/src/transforms/downsample/ddsketch-ops.js';
@@ -111,5 +112,23 @@ export function gauge(name: string, points: { attrs?: Record<string, string>; t:
         ],
       },
     ],
+  };
+}
+
+/**
+ * One SDK collection handed to both the OTLP exporter and the in-memory one, so the values and
+ * times checked are exactly those sent (two readers would collect a few ms apart, more on a loaded
+ * machine, and the rates would differ by that much).
+ */
+export function teeMetrics(otlp: PushMetricExporter, memory: InMemoryMetricExporter): PushMetricExporter {
+  return {
+    export: (metrics, done) => memory.export(metrics, () => otlp.export(metrics, done)),
+    forceFlush: async () => {
+      await Promise.all([otlp.forceFlush(), memory.forceFlush()]);
+    },
+    shutdown: async () => {
+      await Promise.all([otlp.shutdown(), memory.shutdown()]);
+    },
+    selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
   };
 }
