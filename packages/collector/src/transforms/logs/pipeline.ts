@@ -488,11 +488,7 @@ export class LogPipeline {
     // A debug line below the container's own minimum still meets its include and exclude patterns.
     const verdict = st.filter.check(Math.max(p.level, st.minLevel) as LogLevelValue, message);
     if (verdict !== undefined) return this.drop('logs.filter', verdict, ev.container, 1);
-    for (const k in p.fields) {
-      const kv = `${k}=${p.fields[k] as string}`;
-      const red = this.redactor.redact(kv, this.redactions);
-      if (red !== kv) p.fields[k] = red.slice(k.length + 1);
-    }
+    for (const k in p.fields) p.fields[k] = this.redactor.redactField(k, p.fields[k] as string, this.redactions);
     const e: LogEvent = {
       ts: p.ts,
       container: ev.container,

@@ -1,12 +1,15 @@
 /**
- * logfmt (`key=value key="quoted value"`) into pairs. Bare words without `=` are skipped.
- * Returns undefined when the line holds no pair at all.
+ * logfmt (`key=value key="quoted value"`) into pairs. Bare words without `=` are skipped; a key
+ * given twice keeps its first place and its last value. Returns undefined when the line holds no
+ * pair at all. An object rather than a Map: the caller reads it as a record, and a Map copied into
+ * one (Object.fromEntries) cost two containers per logfmt line on the per-line path.
  */
-export function parseLogfmt(line: string, maxPairs: number): Map<string, string> | undefined {
-  const out = new Map<string, string>();
+export function parseLogfmt(line: string, maxPairs: number): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  let size = 0;
   const n = line.length;
   let i = 0;
-  while (i < n && out.size < maxPairs) {
+  while (i < n && size < maxPairs) {
     while (i < n && line.charCodeAt(i) === 32) i++;
     const keyStart = i;
     while (i < n && line.charCodeAt(i) !== 61 && line.charCodeAt(i) !== 32) i++;
@@ -37,7 +40,11 @@ export function parseLogfmt(line: string, maxPairs: number): Map<string, string>
       while (i < n && line.charCodeAt(i) !== 32) i++;
       value = line.slice(start, i);
     }
-    out.set(key, value);
+    if (!Object.hasOwn(out, key)) size++;
+    // A key named __proto__ is a pair like any other, not the prototype (defined, not assigned).
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    else out[key] = value;
   }
-  return out.size > 0 ? out : undefined;
+  return size > 0 ? out : undefined;
 }

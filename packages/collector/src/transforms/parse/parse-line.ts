@@ -30,7 +30,7 @@ export function parseLine(line: string, stream: 'stdout' | 'stderr', fallbackTs:
   }
   if (LOGFMT_HINT.test(line)) {
     const pairs = parseLogfmt(line, 64);
-    if (pairs !== undefined) return fromRecord(Object.fromEntries(pairs), line, stream, fallbackTs, o, 'logfmt');
+    if (pairs !== undefined) return fromRecord(pairs, line, stream, fallbackTs, o, 'logfmt');
   }
   const stamp = timestampAtStart(line);
   let message = line;

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { RawLogLine } from '../../sources/types.js';
 import { MultilineJoiner } from './multiline.js';
 import { multilineOptions, parseOptions } from './options.js';
+import { parseLogfmt } from './logfmt.js';
 import { parseLine } from './parse-line.js';
+import { timestampAtStart } from './timestamp.js';
 
 const o = parseOptions();
 /** Engine receive time: half a minute after the lines' own times, as a busy writer delivers them. */
@@ -77,6 +79,45 @@ describe('parseLine', () => {
     expect(parseLine('something odd happened', 'stderr', T, o).level).toBe(LogLevel.warn);
     expect(parseLine('Traceback (most recent call last):\n  File "x.py"', 'stdout', T, o).level).toBe(LogLevel.error);
     expect(parseLine('{not json', 'stdout', T, o).format).toBe('text');
+  });
+});
+
+describe('leading timestamps and logfmt pairs', () => {
+  it('reads the common ISO form digit by digit as the general rule does (zones, fractions, brackets)', () => {
+    const cases: Array<[string, number | undefined, number | undefined]> = [
+      ['2026-03-01T10:00:00Z x', Date.UTC(2026, 2, 1, 10), 20],
+      ['2026-03-01 10:00:00.123456789 x', Date.UTC(2026, 2, 1, 10, 0, 0, 123), 29],
+      // A tenth digit ends the match: the fraction takes nine.
+      ['2026-03-01T10:00:00.1234567891Z', Date.UTC(2026, 2, 1, 10, 0, 0, 123), 29],
+      ['2026-03-01T10:00:00,5+01:30 x', Date.UTC(2026, 2, 1, 8, 30, 0, 500), 27],
+      ['2026-03-01T10:00:00-0530] x', Date.UTC(2026, 2, 1, 15, 30), 25],
+      // An incomplete zone is not part of the time.
+      ['2026-03-01T10:00:00+05:3 x', Date.UTC(2026, 2, 1, 10), 19],
+      ['2026-03-01T10:00:00.x', Date.UTC(2026, 2, 1, 10), 19],
+      // Outside every month's range, a bracket or an hour of 24: the general rule, same answers.
+      ['[2026-02-29T10:00:00Z] x', Date.UTC(2026, 2, 1, 10), 22],
+      ['2026-01-01T24:00:00Z', Date.UTC(2026, 0, 2), 20],
+      ['2026-01-01T23:60:00Z', undefined, undefined],
+      ['2026-13-01T10:00:00Z', undefined, undefined],
+      ['2026-03-01T10:00:00+24:00', undefined, undefined],
+    ];
+    for (const [text, ts, length] of cases) {
+      const t = timestampAtStart(text);
+      expect([text, t?.ts, t?.length]).toEqual([text, ts, length]);
+    }
+  });
+
+  it('reads logfmt pairs into a record: a repeated key keeps its place and its last value, __proto__ is a key', () => {
+    const pairs = parseLogfmt('a=1 b="x \\"y\\"" a=3 __proto__=p toString=t', 64) as Record<string, string>;
+    expect(Object.entries(pairs)).toEqual([
+      ['a', '3'],
+      ['b', 'x "y"'],
+      ['__proto__', 'p'],
+      ['toString', 't'],
+    ]);
+    expect(Object.getPrototypeOf(pairs)).toBe(Object.prototype);
+    expect(Object.keys(parseLogfmt('a=1 b=2 a=3 c=4', 2) as object)).toEqual(['a', 'b']);
+    expect(parseLogfmt('no pairs here', 64)).toBeUndefined();
   });
 });
 

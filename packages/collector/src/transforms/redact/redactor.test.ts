@@ -122,6 +122,30 @@ describe('Redactor', () => {
     expect(luhnValid('79927398713')).toBe(true);
   });
 
+  it("redacts a structured field's value as its key=value pair would be, and passes clean ones through", () => {
+    const fields: Array<[string, string]> = [
+      ['password', 'Tr0ub4dor&3'],
+      ['dsn', 'postgres://app:s3cr3t-Pa55@db.internal:5432/main'],
+      ['sig', 'Zm9vYmFyYmF6cXV4cXV1eHh5enp5'],
+      // Opens the keyword gate through its `=` but is no secret (the rule wants `sig=` as written).
+      ['SIG', 'Zm9vYmFyYmF6cXV4cXV1eHh5enp5'],
+      ['owner', 'jane.doe@example.com'],
+      ['card', '4111 1111 1111 1111'],
+      ['user', 'bob'],
+      ['duration_ms', '124'],
+    ];
+    let redacted = 0;
+    for (const [key, value] of fields) {
+      const pair: RedactionCounts = {};
+      const field: RedactionCounts = {};
+      const kv = redactor.redact(`${key}=${value}`, pair);
+      const out = redactor.redactField(key, value, field);
+      expect([key, out, field]).toEqual([key, kv.slice(key.length + 1), pair]);
+      if (out !== value) redacted++;
+    }
+    expect(redacted).toBe(5);
+  });
+
   it('applies extra patterns from options and can turn a built-in kind off', () => {
     const r = new Redactor(
       redactOptions({ disable: ['email'], patterns: [{ kind: 'employee_id', pattern: 'EMP-\\d{6}', flags: '' }] }),

@@ -3,6 +3,9 @@ import type { RedactOptions } from './options.js';
 import { GATE_ALWAYS, scanGates } from './prefilter.js';
 import { builtinRules, type RedactRule } from './rules.js';
 
+/** A key whose `=` would complete the `sig=` keyword (KEYWORDS in prefilter.ts). */
+const SIG_END = /sig$/i;
+
 /** Counts of redactions per kind, added up by the caller across lines. */
 export type RedactionCounts = Record<string, number>;
 
@@ -31,6 +34,19 @@ export class Redactor {
 
   get kinds(): string[] {
     return this.rules.map((r) => r.kind);
+  }
+
+  /**
+   * A structured field's value, redacted as its `key=value` text would be (the keyword rules need
+   * the key). Nothing of the rules can match unless the key or the value opens a gate, or the key
+   * ends in `sig` (the one keyword, `sig=`, that takes the `=`): then the value comes back as it is,
+   * without building the pair; this runs for every field of every line.
+   */
+  redactField(key: string, value: string, counts: RedactionCounts): string {
+    if (!this.hasCustom && scanGates(key) === 0 && scanGates(value) === 0 && !SIG_END.test(key)) return value;
+    const kv = `${key}=${value}`;
+    const red = this.redact(kv, counts);
+    return red === kv ? value : red.slice(key.length + 1);
   }
 
   redact(text: string, counts: RedactionCounts): string {
