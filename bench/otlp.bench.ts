@@ -29,7 +29,8 @@ function cpuMs(fn: () => void): number {
   return (d.user + d.system) / 1000;
 }
 
-function referenceRequests(): { bodies: Buffer[]; points: number } {
+/** An hour of the reference app's metric exports (one every 10 s), as protobuf bodies. */
+export function referenceRequests(): { bodies: Buffer[]; points: number } {
   const root = new protobuf.Root();
   root.resolvePath = (_o, t) => path.join(PROTO, t);
   root.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto');

@@ -164,17 +164,7 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
         const level = LOG_LEVEL_NAMES.findIndex((n) => m.metric === `logs.${n}_lines`);
         if (level >= 0) (hour.parsedLevels[level] as number) += m.sum;
       }
-      const health: NodeHealth = {
-        uplinkBytes: lastWindowWire,
-        rawBytes: windowRaw,
-        queueBatches: 0,
-        queueBytes: 0,
-        budgetLeftBytes: -1,
-        degradeLevel: 0,
-        cpuPct: 1.5,
-        rssBytes: 80 * 2 ** 20,
-        agentVersion: AGENT_VERSION,
-      };
+      const health = benchHealth(lastWindowWire, windowRaw);
       const draft = {
         node: NODE,
         sentAt: step.windowEnd,
@@ -191,18 +181,42 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
       windowRaw = 0;
       lastWindowWire = 0;
       hour.windows.push({ ...draft, epoch: 1, seq: 0 });
-      const split = splitByPriority(draft);
-      // As the collector appends them: the summaries batch last (it carries the reading cursor).
-      split.push(split.shift() as (typeof split)[number]);
-      for (const { draft: d, priorityClass } of split) {
-        const batch: Batch = { ...d, epoch: 1, seq: ++seq };
-        const out = send(priorityClass, batch);
-        lastWindowWire += out.wire;
-        hour.batches.push({ cls: priorityClass, batch, ...out });
+      for (const b of sendWindow(splitByPriority(draft), send, () => ++seq)) {
+        lastWindowWire += b.wire;
+        hour.batches.push(b);
       }
     }
   }
   return hour;
+}
+
+/** The node health a bench window carries: the uplink's bytes and the raw bytes as measured, fixed process figures. */
+export function benchHealth(uplinkBytes: number, rawBytes: number): NodeHealth {
+  return {
+    uplinkBytes,
+    rawBytes,
+    queueBatches: 0,
+    queueBytes: 0,
+    budgetLeftBytes: -1,
+    degradeLevel: 0,
+    cpuPct: 1.5,
+    rssBytes: 80 * 2 ** 20,
+    agentVersion: AGENT_VERSION,
+  };
+}
+
+/** A window's batches (splitByPriority's output) through `send` in the order the collector appends them. */
+export function sendWindow(
+  split: Array<{ draft: Omit<Batch, 'epoch' | 'seq'>; priorityClass: number }>,
+  send: (priorityClass: number, batch: Batch) => { sent: Batch; standalone: number; wire: number },
+  nextSeq: () => number,
+): Array<{ cls: number; batch: Batch; sent: Batch; standalone: number; wire: number }> {
+  // The summaries batch last (it carries the reading cursor).
+  split.push(split.shift() as (typeof split)[number]);
+  return split.map(({ draft, priorityClass }) => {
+    const batch: Batch = { ...draft, epoch: 1, seq: nextSeq() };
+    return { cls: priorityClass, batch, ...send(priorityClass, batch) };
+  });
 }
 
 /**
@@ -210,7 +224,7 @@ async function simulateHour(logOptions: Record<string, unknown> = {}): Promise<H
  * acknowledged at once: the texts the ingester holds left out (what the outbox stores), then the
  * frame against the keyframes (what goes on the wire).
  */
-async function sender(): Promise<
+export async function sender(): Promise<
   (priorityClass: number, batch: Batch) => { sent: Batch; standalone: number; wire: number }
 > {
   const { ReceiverState } = await dist<typeof ReceiverStateModule>('uplink/sender/receiver-state.js');
