@@ -12,6 +12,8 @@ import { Mailbox } from './runtime/mailbox.js';
 import { decodeCursor } from './runtime/cursor.js';
 import { readMemoryLimit } from './runtime/memory-limit.js';
 import { sizeToMemory } from './runtime/memory-sizing.js';
+import { memoryPressure, SHED_STEPS, shedLevel } from './runtime/memory-pressure.js';
+import { getHeapStatistics } from 'node:v8';
 import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
 import { DeltaReader } from './self/delta-reader.js';
@@ -55,6 +57,7 @@ import { readAppliedRemote, writeAppliedRemote } from './fleet/state-file.js';
 
 export const AGENT_VERSION = '0.1.0';
 const STORE_FLUSH_MS = 5000;
+const MEMORY_SAMPLE_MS = 500;
 
 export interface RunningCollector {
   collector: Collector;
@@ -98,7 +101,10 @@ export interface SharedParts {
   demoSeries?: DemoSeries;
   /** Where demo log lines come from (e.g. the Loghub corpora); default: the demo templates. */
   demoLogPick?: DemoLogSourceOptions['pick'];
-  /** Where the process' CPU and RSS are read (many collectors in one process can read them once for all). */
+  /**
+   * Where the process' CPU and RSS are read (many collectors in one process can read them once for
+   * all). Given, the process is not one collector's: no shedding under memory pressure.
+   */
   processProbe?: ProcessProbe;
 }
 
@@ -128,6 +134,23 @@ export async function buildCollector(
     ...sizing.sizes,
     kept: sizing.kept,
   });
+  // Shedding under memory pressure, sampled twice a second against that limit (runtime/memory-pressure.ts).
+  const shed = { level: 0, pressure: 0, entered: SHED_STEPS.map(() => 0) };
+  const heapLimitBytes = getHeapStatistics().heap_size_limit;
+  const sampleMemory = () => {
+    const u = process.memoryUsage();
+    shed.pressure = memoryPressure({ rssBytes: u.rss, heapUsedBytes: u.heapUsed, heapLimitBytes }, limit.bytes);
+    const level = shedLevel(shed.pressure, shed.level);
+    if (level === shed.level) return;
+    for (let i = shed.level; i < level; i++) shed.entered[i] = (shed.entered[i] ?? 0) + 1;
+    const fields = { pressure: Number(shed.pressure.toFixed(3)), rssBytes: u.rss, heapUsedBytes: u.heapUsed };
+    if (level > shed.level) log.warn('memory pressure: shedding', { steps: SHED_STEPS.slice(0, level), ...fields });
+    else log.info('memory pressure eased', { steps: SHED_STEPS.slice(0, level), ...fields });
+    shed.level = level;
+  };
+  // A process hosting many collectors (the fleet simulator passes its probe) is not one collector's budget.
+  const memoryTimer =
+    shared.processProbe === undefined ? setInterval(sampleMemory, MEMORY_SAMPLE_MS).unref() : undefined;
   const drops = new DropCounter();
   // One provider, two readers: DELTA for the batches (per-window totals), cumulative for
   // Prometheus, which only exists when there is a listener to serve it.
@@ -249,6 +272,10 @@ export async function buildCollector(
           // Read again after a restart and already stored before it: not stored twice.
           const f = raw.file;
           if (f !== undefined && (raw.end <= f.storedUpTo || f.storedExtra?.has(raw.end))) return;
+          if (shed.level >= 2) {
+            drops.drop({ stage: 'store', reason: 'memory_pressure', container: r.container });
+            return;
+          }
           if (!store.append(r, f && { file: f, end: raw.end, upTo: recordedUpTo }))
             drops.drop({ stage: 'store', reason: 'write_lag', container: r.container });
         }
@@ -335,6 +362,8 @@ export async function buildCollector(
       'data_dir.full': () => (dataDirFull ? 1 : 0),
       'store.bytes': () => storeStats()?.bytes ?? 0,
       'outbox.disk_bytes': () => outboxStats().diskBytes,
+      'memory.pressure': () => shed.pressure,
+      'memory.shed_level': () => shed.level,
     },
     totals: {
       'logs.lines_read': () => logs.stats().linesIn,
@@ -345,6 +374,7 @@ export async function buildCollector(
       'store.lost_lines': () => storeStats()?.lostRecords ?? 0,
       'outbox.evicted_batches': () => outboxStats().evicted.reduce((a, b) => a + b, 0),
       'outbox.disk_full_refused': () => outboxStats().diskFullRefused,
+      ...Object.fromEntries(SHED_STEPS.map((step, i) => [`memory.shed.${step}`, () => shed.entered[i] ?? 0])),
       'data_dir.full_writes': fullWrites,
     },
   });
@@ -378,6 +408,7 @@ export async function buildCollector(
     uplink,
     drops,
     process: createProcessUsage(shared.processProbe),
+    shedLevel: () => shed.level,
     now: Date.now,
     log,
   });
@@ -426,6 +457,7 @@ export async function buildCollector(
     await collector.stop();
     await uplink.close();
     clearInterval(storeTimer);
+    clearInterval(memoryTimer);
     await store?.close();
     await meterProvider.shutdown();
     await lock.release();
@@ -450,6 +482,7 @@ export async function buildCollector(
       if (options.seal) await awaitAcks(uplink, options.ackWaitMs ?? 5000);
       await uplink.close();
       clearInterval(storeTimer);
+      clearInterval(memoryTimer);
       await store?.close();
       await httpServer?.close();
       await meterProvider.shutdown();

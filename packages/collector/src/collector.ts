@@ -39,6 +39,8 @@ const withheldFrom = (level: number): number => (level >= 3 ? 2 : level >= 1 ? 3
 const EVENT_FLUSH_DELAY_MS = 500;
 /** While a backlog is read, its finished windows are sealed at most this often (each seal is one outbox write). */
 const BACKLOG_SEAL_EVERY_MS = 1000;
+/** Under memory pressure the reader waits this long between chunks (bounded: a seal tick's catch-up still ends). */
+const SHED_READ_PAUSE_MS = 250;
 
 export interface CollectorParts {
   node: string;
@@ -84,6 +86,8 @@ export interface CollectorParts {
     saveCursor(cursor: Buffer): Promise<void>;
   };
   drops: DropCounter;
+  /** The shed level under memory pressure (runtime/memory-pressure.ts: 1 slows reading, 3 withholds class 3); 0 = none. */
+  shedLevel?: () => number;
   process: { cpuPct(): number; rssBytes(): number };
   now: () => number;
   log: Logger;
@@ -270,6 +274,13 @@ export function createCollector(p: CollectorParts): Collector {
         // pass's last record (which carries the cursor) is the most valuable one, never evicted first.
         split.push(split.shift() as (typeof split)[number]);
         for (const { draft: d, priorityClass } of split) {
+          if (priorityClass === PriorityClass.infoSamples && (p.shedLevel?.() ?? 0) >= 3) {
+            p.drops.drop(
+              { stage: 'memory.shed', reason: PRIORITY_CLASS_REASONS[priorityClass], container: '' },
+              d.logs.length + d.templates.length,
+            );
+            continue;
+          }
           if (priorityClass >= withheldFrom(level)) {
             p.drops.drop(
               { stage: 'uplink.degrade', reason: PRIORITY_CLASS_REASONS[priorityClass], container: '' },
@@ -353,6 +364,7 @@ export function createCollector(p: CollectorParts): Collector {
       // The very first start has no cursor yet: save where reading starts before the first line is read.
       if (!cursorSaved) return initialCursor();
       if (p.now() - lastSeal >= BACKLOG_SEAL_EVERY_MS) return sealPass();
+      if ((p.shedLevel?.() ?? 0) >= 1) return new Promise<void>((resolve) => setTimeout(resolve, SHED_READ_PAUSE_MS));
       return p.store?.backlog();
     },
   };

@@ -1,0 +1,54 @@
+/**
+ * Shedding under memory pressure (issue 15), in a stated order. The signal is measured, never
+ * guessed: the larger of the process's RSS over the memory limit (runtime/memory-limit.ts) and
+ * V8's used heap over its heap limit. Each step is entered at its threshold and kept until the
+ * pressure falls `hysteresis` below it, so a level does not flap at the edge:
+ *
+ * 1. `pause_reading`: log files are read ahead more slowly (the reader waits between chunks), so no
+ *    more lines pile up in open windows and the store's queue. Nothing is lost: the lines wait in
+ *    their files.
+ * 2. `store_lines`: lines are no longer queued for the full-log store (counted as drops `store` /
+ *    `memory_pressure`); the shipped summaries are unaffected.
+ * 3. `info_and_samples`: the least valuable shipped class (info and below verbatim, template
+ *    samples: priority class 3) is withheld at the seal (counted as drops `memory.shed`).
+ *
+ * Never shed: metric scrapes and summaries, WARN+ lines, template counts, acks and the outbox.
+ * Pure functions; the sampling timer lives in build-collector.ts.
+ */
+
+export const SHED_STEPS = ['pause_reading', 'store_lines', 'info_and_samples'] as const;
+export type ShedStep = (typeof SHED_STEPS)[number];
+
+export interface ShedThresholds {
+  /** Pressure (0..1) at which each step of SHED_STEPS is entered, ascending. */
+  enter: readonly [number, number, number];
+  /** How far below its threshold the pressure must fall before a step is left. */
+  hysteresis: number;
+}
+
+/** Above what the collector peaks at in its 128 MiB budget over a 200 MiB backlog (VmHWM 110 MiB: 0.86). */
+export const DEFAULT_SHED: ShedThresholds = { enter: [0.88, 0.93, 0.97], hysteresis: 0.05 };
+
+export interface MemoryUsage {
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapLimitBytes: number;
+}
+
+/** The pressure signal: the larger of RSS / the memory limit (when there is one) and used heap / heap limit. */
+export function memoryPressure(u: MemoryUsage, limitBytes: number | undefined): number {
+  const heap = u.heapLimitBytes > 0 ? u.heapUsedBytes / u.heapLimitBytes : 0;
+  return limitBytes === undefined || limitBytes <= 0 ? heap : Math.max(heap, u.rssBytes / limitBytes);
+}
+
+/** The shed level (0 = none, n = the first n steps) for `pressure`, given the level before. */
+export function shedLevel(pressure: number, previous: number, t: ShedThresholds = DEFAULT_SHED): number {
+  let level = 0;
+  t.enter.forEach((at, i) => {
+    if (pressure >= at) level = i + 1;
+  });
+  // A step already taken is kept while the pressure is within the hysteresis below its threshold.
+  for (let i = Math.min(previous, t.enter.length); i > level; i--)
+    if (pressure >= (t.enter[i - 1] as number) - t.hysteresis) return i;
+  return level;
+}
