@@ -56,11 +56,7 @@ interface SimNode {
 }
 
 const OUTAGE_STEP_MS = 1000;
-/**
- * Nodes opened at once per thread. Each start waits on several loop turns (files, broker), and on
- * a thread short of CPU a turn lasts as long as the running nodes' work: more at once, fewer turns.
- */
-const START_CONCURRENCY = 64;
+const START_CONCURRENCY = 16;
 const PROBE_PERIOD_MS = 1000;
 /** After the last window is sealed, acks are awaited while they keep coming, this long at most. */
 const ACK_WAIT_MS = 15_000;
@@ -86,19 +82,21 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
   const credentials = o.credentialsFile
     ? (JSON.parse(await readFile(o.credentialsFile, 'utf8')) as Record<string, string>)
     : {};
-  const startNode = async (i: number): Promise<SimNode> => {
+  const openNode = async (i: number): Promise<SimNode> => {
     const node = nodeId(o.prefix, i, o.nodes);
     const gate = o.outageRate > 0 ? await openOutageGate(o.broker) : undefined;
     const config = nodeConfig(o, node, gate?.url ?? o.broker, credentials[node]);
     const running = await buildCollector(config, log, shared);
-    await running.collector.start();
     return { node, gate, cuts: 0, running };
   };
   const nodes: SimNode[] = [];
   // Opening an outbox is mostly waiting on the disk: a few nodes at a time overlap those waits.
+  // Every node is opened before any runs: an open takes many loop turns, and with the opened nodes
+  // already collecting, each turn on a thread short of CPU lasted as long as their work (1,000
+  // nodes stalled opening at 640 at load 40; see the README's sizing notes).
   for (let i = input.from; i < input.to; i += START_CONCURRENCY) {
     const group = await Promise.allSettled(
-      Array.from({ length: Math.min(START_CONCURRENCY, input.to - i) }, (_, k) => startNode(i + k)),
+      Array.from({ length: Math.min(START_CONCURRENCY, input.to - i) }, (_, k) => openNode(i + k)),
     );
     for (const g of group) if (g.status === 'fulfilled') nodes.push(g.value);
     const failed = group.find((g) => g.status === 'rejected');
@@ -109,6 +107,7 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
       throw failed.reason;
     }
   }
+  for (const n of nodes) await n.running.collector.start();
 
   const rnd = createPrng(seedFrom(`${o.prefix}/outages/${input.from}`));
   const outageTimer =
