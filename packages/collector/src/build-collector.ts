@@ -292,6 +292,9 @@ export async function buildCollector(
     logs,
     persist: (v) => writeAppliedRemote(config.dataDir, v),
     publishStatus: () => statusChanges.post(true),
+    lastContact: () => uplink.lastContactAt,
+    revertAfterMs: config.remoteConfig.revertAfterMs,
+    confirmAfterMs: config.uplink.sender.ackTimeoutMs,
     now: Date.now,
     log,
   });

@@ -106,6 +106,17 @@ export const CollectorConfigSchema = Type.Object({
   }),
   pull: Type.Object(PullOptionsSchema.properties, { default: {} }),
   memory: MemoryOptionsSchema,
+  remoteConfig: Type.Object(
+    {
+      revertAfterMs: Type.Integer({
+        minimum: 0,
+        default: 600_000,
+        description:
+          'After applying a remote configuration change, the node goes back to its previous configuration on its own when the center acknowledges nothing for this long (the change may have cut its uplink); 0: never. Set only in the local file.',
+      }),
+    },
+    { default: {} },
+  ),
 });
 
 export type CollectorConfig = Static<typeof CollectorConfigSchema>;

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   createConfigCodec,
   LogLevel,
@@ -24,14 +24,16 @@ afterEach(async () => {
 });
 
 /** A real pipeline and agent on a temp data dir, with a clock the test moves. */
-async function setup(file: Record<string, unknown> = {}) {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'et-config-agent-'));
+async function setup(file: Record<string, unknown> = {}, o: { dataDir?: string; revertAfterMs?: number } = {}) {
+  const dataDir = o.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'et-config-agent-')));
   dirs.push(dataDir);
   const local: CollectorConfig = resolveConfig(collectorConfigSpec, {
     file: { node: 'gw-1', dataDir, uplink: { mqtt: { url: 'mqtt://127.0.0.1:1' } }, ...file },
     env: {},
   });
   const clock = { now: Date.now() };
+  /** When the center last acknowledged something (the uplink's lastContactAt). */
+  const contact = { at: 0 };
   const drops: DropCount[] = [];
   const statuses: ConfigStatus[] = [];
   const persisted = await readAppliedRemote(dataDir);
@@ -53,6 +55,9 @@ async function setup(file: Record<string, unknown> = {}) {
     },
     persist: (v) => writeAppliedRemote(dataDir, v),
     publishStatus: () => statuses.push(agent.status()),
+    lastContact: () => contact.at,
+    revertAfterMs: o.revertAfterMs ?? 0,
+    confirmAfterMs: 100,
     now: () => clock.now,
     log: silent,
   });
@@ -71,7 +76,20 @@ async function setup(file: Record<string, unknown> = {}) {
       metrics: ws.flatMap((w) => w.metrics),
     };
   };
-  return { dataDir, local, agent, send, line, window, drops, statuses, clock, reconfigured: () => reconfigured };
+  afterEach(() => agent.close());
+  return {
+    dataDir,
+    local,
+    agent,
+    send,
+    line,
+    window,
+    drops,
+    statuses,
+    clock,
+    contact,
+    reconfigured: () => reconfigured,
+  };
 }
 
 describe('remote configuration on the node', () => {
@@ -170,5 +188,49 @@ describe('remote configuration on the node', () => {
     expect(s.agent.status().debugUntil).toBeUndefined();
     s.line('api-1', 'DEBUG after the end');
     expect(s.window().logs).toEqual([]);
+  });
+
+  it('goes back to the previous configuration on its own when the center acknowledges nothing after a change', async () => {
+    const s = await setup({}, { revertAfterMs: 400 });
+    const doc = (minLevel: string) => ({ options: { logs: { defaults: { filter: { minLevel } } } } });
+    s.send(1, doc('warn'));
+    await s.agent.idle();
+    const good = s.agent.status();
+    // An ack of a batch sent after the change confirms it: no longer on probation, on disk too.
+    s.contact.at = s.clock.now + 101;
+    await vi.waitFor(async () => expect((await readAppliedRemote(s.dataDir)).value?.probation).toBeUndefined(), {
+      timeout: 10_000,
+    });
+    // Later on: that acknowledgement is older than the next change, so it confirms nothing of it.
+    s.clock.now += 1000;
+    s.send(2, doc('error'));
+    await s.agent.idle();
+    expect(s.agent.status()).toMatchObject({ state: 'applied', appliedRev: 2 });
+    expect((await readAppliedRemote(s.dataDir)).value?.probation?.previous.rev).toBe(1);
+    // An ack right after it (a batch already in flight) does not confirm it; then nothing for the revert time.
+    s.contact.at = s.clock.now + 50;
+    s.clock.now += 390;
+    // Several probation checks (every 100 ms) see it still within its time.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(s.agent.status().appliedRev).toBe(2);
+    s.clock.now += 100;
+    await vi.waitFor(() => expect(s.agent.status().state).toBe('failed'), { timeout: 10_000 });
+    const reverted = s.agent.status();
+    expect(reverted).toMatchObject({ rev: 2, appliedRev: 1, effectiveHash: good.effectiveHash });
+    expect(reverted.reason).toMatch(/^reverted to revision 1 on its own: the center acknowledged nothing for 400 ms/);
+    s.line('api', 'INFO served');
+    expect(s.window().templates).toEqual([]);
+    s.line('api', 'WARN slow');
+    expect(s.window().templates.length).toBe(1);
+    // Delivered again: not applied again. A restart keeps the revert and says it.
+    s.send(2, doc('error'));
+    await s.agent.idle();
+    expect(s.agent.status()).toMatchObject({ state: 'failed', rev: 2, appliedRev: 1 });
+    s.agent.close();
+    const again = await setup({}, { dataDir: s.dataDir, revertAfterMs: 400 });
+    expect(again.agent.status()).toMatchObject({ state: 'failed', rev: 2, appliedRev: 1, reason: reverted.reason });
+    again.send(3, doc('debug'));
+    await again.agent.idle();
+    expect(again.agent.status()).toMatchObject({ state: 'applied', rev: 3, appliedRev: 3 });
   });
 });

@@ -8,6 +8,13 @@
  * and changes nothing (a duplicate delivery, or an older command queued behind a newer one). The
  * commands a reconnect delivers together are coalesced: only the newest of a burst is applied, so
  * a node back from an outage never applies a stale revision on its way to the latest.
+ *
+ * A change is on probation until the center acknowledges something well after it applied (later
+ * than `confirmAfterMs`, so not only batches already in flight); if nothing is acknowledged for
+ * `revertAfterMs` after it applied, the change may have cut the node off: the node goes back to
+ * what ran before on its own, reports the revision `failed` with the reason, and does not apply
+ * that revision again when it is delivered again. The probation is persisted, so a restart does
+ * not end it.
  */
 import {
   LogLevel,
@@ -43,6 +50,12 @@ export interface ConfigAgentDeps {
   persist(value: AppliedRemote): Promise<void>;
   /** Publishes the status again (the uplink; nothing while offline: the birth carries it). */
   publishStatus(): void;
+  /** When the center last acknowledged anything (0: never since start). */
+  lastContact(): number;
+  /** No acknowledgement this long after a change: go back to the previous configuration (0: never). */
+  revertAfterMs: number;
+  /** Acknowledgements within this long of a change may be for batches sent before it: they do not confirm it. */
+  confirmAfterMs: number;
   now(): number;
   log: Logger;
 }
@@ -58,15 +71,17 @@ export interface ConfigAgent {
 export function createConfigAgent(d: ConfigAgentDeps): ConfigAgent {
   let running = d.started;
   let applied = d.applied;
+  const reverted = d.startError ? undefined : applied?.reverted;
   let status: ConfigStatus = {
-    state: d.startError ? 'failed' : 'applied',
-    rev: applied?.rev ?? 0,
+    state: d.startError || reverted ? 'failed' : 'applied',
+    rev: Math.max(applied?.rev ?? 0, reverted?.rev ?? 0),
     appliedRev: applied?.rev ?? 0,
     docHash: applied?.docHash ?? '',
     effectiveHash: effectiveHash(running),
-    ...(d.startError ? { reason: d.startError } : {}),
+    ...(d.startError ? { reason: d.startError } : reverted ? { reason: reverted.reason } : {}),
   };
-  let seenRev = applied?.rev ?? 0;
+  let seenRev = status.rev;
+  let watch: NodeJS.Timeout | undefined;
   let pending: ConfigCommand | undefined;
   let timer: NodeJS.Timeout | undefined;
   let debugTimer: NodeJS.Timeout | undefined;
@@ -133,6 +148,16 @@ export function createConfigAgent(d: ConfigAgentDeps): ConfigAgent {
     const before = running;
     d.logs.reconfigure(r.config.logs);
     const next: AppliedRemote = { rev: cmd.rev, docHash: cmd.hash, doc: doc.value };
+    if (d.revertAfterMs > 0)
+      next.probation = {
+        since: d.now(),
+        // A change over one still on probation goes back to the last confirmed one.
+        previous: applied?.probation?.previous ?? {
+          rev: applied?.rev ?? 0,
+          docHash: applied?.docHash ?? '',
+          doc: applied?.doc ?? { options: {} },
+        },
+      };
     const debug = startDebug(doc.value, applied?.debug);
     if (debug) next.debug = debug;
     try {
@@ -153,8 +178,46 @@ export function createConfigAgent(d: ConfigAgentDeps): ConfigAgent {
     });
   }
 
+  /** The center acknowledged something after the change: it stays. Or none for too long: back to the previous one. */
+  async function watchProbation(): Promise<void> {
+    const p = applied?.probation;
+    if (applied === undefined || p === undefined) return;
+    const now = d.now();
+    if (d.lastContact() > p.since + d.confirmAfterMs) {
+      const { probation: _confirmed, ...kept } = applied;
+      await d.persist(kept);
+      applied = kept;
+      return;
+    }
+    if (now - Math.max(p.since, d.lastContact()) < d.revertAfterMs) return;
+    const failedRev = applied.rev;
+    const reason = `reverted to revision ${p.previous.rev} on its own: the center acknowledged nothing for ${d.revertAfterMs} ms after revision ${failedRev} applied`;
+    const r = applyRemoteOptions(d.local, p.previous.doc.options, d.started);
+    // The previous document no longer validating (the local file changed since) leaves the local file alone.
+    const config = r.ok ? r.config : d.local;
+    const back: AppliedRemote = { ...p.previous, reverted: { rev: failedRev, reason } };
+    await d.persist(back);
+    d.logs.reconfigure(config.logs);
+    startDebug({ options: p.previous.doc.options }, undefined);
+    running = config;
+    applied = back;
+    d.log.warn('remote configuration reverted on the node', { rev: failedRev, to: p.previous.rev });
+    report({ state: 'failed', rev: failedRev, reason });
+  }
+
   // A debug persisted before a restart resumes with its original end.
   if (applied && !d.startError) startDebug(applied.doc, applied.debug);
+  if (d.revertAfterMs > 0) {
+    watch = setInterval(
+      () => {
+        work = work
+          .then(watchProbation)
+          .catch((err: Error) => d.log.warn('remote configuration probation check failed', { err: err.message }));
+      },
+      Math.max(50, Math.min(5000, Math.floor(d.revertAfterMs / 4))),
+    );
+    watch.unref();
+  }
 
   return {
     handle(cmd) {
@@ -188,6 +251,7 @@ export function createConfigAgent(d: ConfigAgentDeps): ConfigAgent {
       closed = true;
       clearTimeout(timer);
       clearTimeout(debugTimer);
+      clearInterval(watch);
     },
   };
 }

@@ -12,10 +12,11 @@ import { collectorConfigSpec, type CollectorConfig } from '../config/options.js'
 export const RUNTIME_OPTIONS = ['logs.defaults', 'logs.containers'] as const;
 
 /**
- * Options only the node's own file sets: its identity, its volume, its listener and its broker
- * account. The center cannot move a node's uplink elsewhere or rename it.
+ * Options only the node's own file sets: its identity, its volume, its listener, its broker
+ * account and its self-revert. The center cannot move a node's uplink elsewhere, rename it, or
+ * switch off the revert that protects it from a change that cuts it off.
  */
-export const LOCAL_ONLY_OPTIONS = ['node', 'dataDir', 'http', 'labels', 'uplink.mqtt'] as const;
+export const LOCAL_ONLY_OPTIONS = ['node', 'dataDir', 'http', 'labels', 'uplink.mqtt', 'remoteConfig'] as const;
 
 export type RemoteApplied =
   { ok: true; config: CollectorConfig; restartNeeded: string[] } | { ok: false; reason: string };

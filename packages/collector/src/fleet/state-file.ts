@@ -16,6 +16,13 @@ export interface AppliedRemote {
   doc: ConfigDocument;
   /** The debug of `doc` as this node first saw it: its id and end on the node's clock. */
   debug?: { id: string; end: number };
+  /**
+   * While a change is unconfirmed (no acknowledgement from the center since it applied): when it
+   * applied, and what ran before it (rev 0: the local file alone), to go back to on its own.
+   */
+  probation?: { since: number; previous: { rev: number; docHash: string; doc: ConfigDocument } };
+  /** A revision this node reverted on its own, and why: it is not applied again when delivered again. */
+  reverted?: { rev: number; reason: string };
 }
 
 /** The last applied document, or undefined (none yet, or unreadable: then logged by the caller and ignored). */
@@ -31,7 +38,32 @@ export async function readAppliedRemote(dataDir: string): Promise<{ value?: Appl
     const v = JSON.parse(text) as AppliedRemote;
     if (!Number.isSafeInteger(v.rev) || typeof v.docHash !== 'string') throw new Error('rev or docHash missing');
     const debug = v.debug && Number.isFinite(v.debug.end) ? { id: String(v.debug.id), end: v.debug.end } : undefined;
-    return { value: { rev: v.rev, docHash: v.docHash, doc: checkConfigDocument(v.doc), ...(debug ? { debug } : {}) } };
+    const p = v.probation;
+    const probation =
+      p && Number.isFinite(p.since) && Number.isSafeInteger(p.previous?.rev)
+        ? {
+            since: p.since,
+            previous: {
+              rev: p.previous.rev,
+              docHash: String(p.previous.docHash),
+              doc: checkConfigDocument(p.previous.doc),
+            },
+          }
+        : undefined;
+    const reverted =
+      v.reverted && Number.isSafeInteger(v.reverted.rev)
+        ? { rev: v.reverted.rev, reason: String(v.reverted.reason) }
+        : undefined;
+    return {
+      value: {
+        rev: v.rev,
+        docHash: v.docHash,
+        doc: checkConfigDocument(v.doc),
+        ...(debug ? { debug } : {}),
+        ...(probation ? { probation } : {}),
+        ...(reverted ? { reverted } : {}),
+      },
+    };
   } catch (err) {
     return { error: `${STATE_FILE}: ${(err as Error).message}` };
   }

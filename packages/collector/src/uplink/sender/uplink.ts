@@ -102,6 +102,8 @@ export class Uplink {
   /** Payloads of live records still in memory from submit(), so the live path never reads the disk. */
   private readonly fresh = new WeakMap<OutboxRecord, Buffer>();
   private connected = false;
+  /** When the center last acknowledged anything (0: not since start): the node's proof of contact. */
+  private lastAckAt = 0;
   private generation = 0;
   private budgetTimer: (() => void) | undefined;
   private publishChain: Promise<void> = Promise.resolve();
@@ -135,6 +137,7 @@ export class Uplink {
       onDisconnect: () => this.onDisconnect(),
       onAck: (ack) => {
         if (ack.node !== d.node) return;
+        this.lastAckAt = this.d.clock.now();
         for (const seq of ack.seqs) this.onAck(ack.epoch, seq);
         for (const seq of ack.resend ?? []) this.onResend(ack.epoch, seq);
         this.pump();
@@ -285,6 +288,11 @@ export class Uplink {
 
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** When the center last acknowledged a batch (clock ms; 0: not since start). */
+  get lastContactAt(): number {
+    return this.lastAckAt;
   }
 
   /** Stops sending, publishes the offline status, closes the outbox. Unacknowledged batches stay on disk. */
