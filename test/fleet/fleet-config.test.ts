@@ -239,11 +239,14 @@ describe.skipIf(!haveMosquitto())('fleet control: shipped Mosquitto, the ingeste
     await collectors.get('gw-b')?.stop();
     collectors.delete('gw-b');
     await settled('gw-b', (x) => x.config !== undefined && !('online' in x && (x as { online: boolean }).online));
+    // Sent at once (rollout: false): staged rollouts are test/fleet/fleet-rollout.test.ts's.
     const first = await call('PUT', '/api/v1/config/fleet', {
       options: { logs: { defaults: { filter: { minLevel: 'warn' } } } },
+      rollout: false,
     });
     const second = await call('PUT', '/api/v1/config/fleet', {
       options: { logs: { defaults: { filter: { minLevel: 'error' } } } },
+      rollout: false,
     });
     const rev1 = (first.body.layer as { rev: number }).rev;
     const rev2 = (second.body.layer as { rev: number }).rev;
@@ -254,7 +257,7 @@ describe.skipIf(!haveMosquitto())('fleet control: shipped Mosquitto, the ingeste
     expect(applied.get('gw-b')).toEqual([rev2]);
     // The online node got both, in order, and ends on the latest too.
     await settled('gw-a', (x) => x.config?.appliedRev === rev2);
-    await call('DELETE', '/api/v1/config/fleet');
+    await call('DELETE', '/api/v1/config/fleet?rollout=false');
   }, 90_000);
 
   it('roles: a viewer changes nothing, an engineer only debugs one node, every change is audited', async () => {
@@ -304,7 +307,7 @@ describe.skipIf(!haveMosquitto())('fleet control: shipped Mosquitto, the ingeste
     expect(set.out()).toMatch(
       // How many nodes it was sent to depends on what earlier tests left gw-b holding (an unchanged
       // effective document is not sent again); delivery itself is asserted in the first test.
-      /^group site=paris at revision \d+, sent to \d+ node\(s\)\n {2}logs\.defaults\.filter\.exclude: \(unset\) -> \["\^GET \/healthz"\]\n$/,
+      /^group site=paris at revision \d+, sent to \d+ node\(s\)\n {2}logs\.defaults\.filter\.exclude: \(unset\) -> \["\^GET \/healthz"\]\n {2}rollout [0-9a-f]{16}: 1 canary node\(s\) of 1, then 0 wave\(s\), each held 300000 ms\n$/,
     );
     const get = captureIo();
     expect(await runConfigGet(['group', 'site=paris', ...flags], get.io)).toBe(0);

@@ -19,16 +19,22 @@ const VALID_BODIES: Record<string, { url: string; body: Record<string, unknown> 
   'POST /api/v1/tokens': { url: '/api/v1/tokens', body: { name: 'fuzz', role: 'viewer', expiresInDays: 1 } },
   'PUT /api/v1/config/fleet': {
     url: '/api/v1/config/fleet',
-    body: { options: { logs: { defaults: { filter: { minLevel: 'warn', exclude: ['^GET /healthz'] } } } } },
+    body: {
+      options: { logs: { defaults: { filter: { minLevel: 'warn', exclude: ['^GET /healthz'] } } } },
+      rollout: { canaryShare: 0.1, waves: 2, holdMs: 1000 },
+    },
   },
   'PUT /api/v1/config/groups/:label/:value': {
     url: '/api/v1/config/groups/site/fuzz',
-    body: { options: { logs: { defaults: { verbatimLevel: 'error' } } } },
+    body: { options: { logs: { defaults: { verbatimLevel: 'error' } } }, rollout: false },
   },
   'PUT /api/v1/config/nodes/:node': {
     url: '/api/v1/config/nodes/gw-fuzz-1',
     body: { options: { logs: { maxLogsPerWindow: 100 } } },
   },
+  // No body of their own (a rollout id in the path): whatever is sent is parsed and ignored.
+  'POST /api/v1/config/rollouts/:id/halt': { url: '/api/v1/config/rollouts/0123456789abcdef/halt', body: {} },
+  'POST /api/v1/config/rollouts/:id/resume': { url: '/api/v1/config/rollouts/0123456789abcdef/resume', body: {} },
   'POST /api/v1/nodes/:node/debug': {
     url: '/api/v1/nodes/gw-fuzz-1/debug',
     body: { forMs: 60_000, extraBytes: 100_000, level: 'debug', containers: ['api*'] },

@@ -23,7 +23,8 @@ import { createDeadLetterSink } from './writer/dead-letters.js';
 import { createNodeQuotas, type NodeQuotas } from './quotas/node-quotas.js';
 import { createNodeRegistry } from './nodes/registry.js';
 import { createConfigDocuments } from './fleet/documents.js';
-import { createFleetConfig } from './fleet/service.js';
+import { createRolloutStore } from './fleet/rollout-store.js';
+import { createFleetConfig, type FleetRolloutOptions } from './fleet/service.js';
 
 export interface IngesterDeps {
   /** A shared client; without one the ingester opens (and later closes) its own from config.clickhouse. */
@@ -33,6 +34,8 @@ export interface IngesterDeps {
   wrapConnection?: (inner: StorageConnection) => StorageConnection;
   /** Log-pull coordinator options (defaults in pull/options.ts). */
   pull?: Partial<PullCoordinatorOptionsT>;
+  /** Fleet rollout defaults, health rules, step and lease (defaults FLEET_ROLLOUT_OPTIONS in fleet/service.ts). */
+  fleetRollout?: FleetRolloutOptions;
 }
 
 export interface Ingester {
@@ -90,6 +93,9 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
   const fleet = createFleetConfig({
     client,
     documents: createConfigDocuments({ client }),
+    rollouts: createRolloutStore(client),
+    ingesterId: config.mqtt.clientId,
+    ...(deps.fleetRollout ? { rolloutOptions: deps.fleetRollout } : {}),
     logger,
     publish: consumer.publish,
   });
@@ -143,6 +149,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       if (m.applied.length > 0 || m.retentionChanged.length > 0) logger.info(m, 'schema migrated');
       const url = await app.listen({ host: config.http.host, port: config.http.port });
       await consumer.start(router.handle);
+      fleet.start();
       logger.info(
         { url, broker: config.mqtt.url, clickhouse: config.clickhouse.url ?? `embedded:${config.clickhouse.dataDir}` },
         'ingester started',
@@ -153,6 +160,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       if (stopped) return;
       stopped = true;
       pulls.close();
+      fleet.close();
       // Flush before disconnecting so the acks of what was stored still go out (a keyframe's ack also waits for its body).
       await writer.close();
       await references.drain();
@@ -165,6 +173,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       if (stopped) return;
       stopped = true;
       pulls.close();
+      fleet.close();
       consumer.kill();
       writer.abort();
       await app.close();

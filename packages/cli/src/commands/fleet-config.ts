@@ -2,7 +2,10 @@
  * Fleet control from the command line, through the ingester's API:
  *
  *   edge-telemetry config set <fleet | group <label>=<value> | node <id>> (--file doc.json | --set path=value ...)
+ *       [--canary 0.05] [--waves 3] [--hold 5m] [--at-once]
  *   edge-telemetry config get <fleet | group <label>=<value> | node <id>>
+ *   edge-telemetry config diff <fleet | group <label>=<value> | node <id>> [--from rev] [--to rev]
+ *   edge-telemetry config rollout [status [id] | halt <id> | resume <id>]
  *   edge-telemetry config status
  *   edge-telemetry debug <node> --for 15m [--bytes N] [--level debug] [--container glob ...]
  *
@@ -16,7 +19,7 @@ import { alignedTable, call, COMMON, guarded, target, type Env, type Target } fr
 import { parseDuration } from '../simulate/options.js';
 
 const SCOPE_USAGE = 'fleet | group <label>=<value> | node <id>';
-const USAGE = `usage: edge-telemetry config set <${SCOPE_USAGE}> (--file doc.json | --set path=value ...) | config get <${SCOPE_USAGE}> | config status | debug <node> --for 15m [--bytes N] [--level trace|debug|info] [--container glob]...   [--url URL] [--token T] [--json]\n`;
+const USAGE = `usage: edge-telemetry config set <${SCOPE_USAGE}> (--file doc.json | --set path=value ...) [--canary 0.05] [--waves 3] [--hold 5m] [--at-once] | config get <${SCOPE_USAGE}> | config diff <${SCOPE_USAGE}> [--from rev] [--to rev] | config rollout [status [id] | halt <id> | resume <id>] | config status | debug <node> --for 15m [--bytes N] [--level trace|debug|info] [--container glob]...   [--url URL] [--token T] [--json]\n`;
 
 /** The API path of a layer from the words that name it. */
 export function layerPath(words: string[]): string {
@@ -95,13 +98,51 @@ export function formatStatusTable(nodes: NodeRow[]): string {
   return alignedTable(rows);
 }
 
+/** The rollout of a group or fleet change from the flags (undefined: the ingester's defaults; false: at once). */
+function rolloutFromFlags(v: {
+  canary?: string;
+  waves?: string;
+  hold?: string;
+  'at-once'?: boolean;
+}): Record<string, number> | false | undefined {
+  if (v['at-once']) {
+    if (v.canary !== undefined || v.waves !== undefined || v.hold !== undefined)
+      throw new Error('--at-once excludes --canary, --waves and --hold');
+    return false;
+  }
+  const out: Record<string, number> = {};
+  if (v.canary !== undefined) {
+    const share = Number(v.canary);
+    if (!(share >= 0 && share <= 1)) throw new Error('--canary is a share between 0 and 1, like 0.05');
+    out.canaryShare = share;
+  }
+  if (v.waves !== undefined) {
+    if (!/^\d+$/.test(v.waves) || Number(v.waves) < 1) throw new Error('--waves is a whole number of at least 1');
+    out.waves = Number(v.waves);
+  }
+  if (v.hold !== undefined) {
+    const hold = parseDuration(v.hold);
+    if (hold === undefined) throw new Error('--hold is a duration, like 5m or 30s');
+    out.holdMs = hold;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 export async function parseSetArgs(
   argv: string[],
   env: Env,
-): Promise<Target & { path: string; options: Record<string, unknown> }> {
+): Promise<Target & { path: string; options: Record<string, unknown>; rollout?: Record<string, number> | false }> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { ...COMMON, file: { type: 'string' }, set: { type: 'string', multiple: true } },
+    options: {
+      ...COMMON,
+      file: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      canary: { type: 'string' },
+      waves: { type: 'string' },
+      hold: { type: 'string' },
+      'at-once': { type: 'boolean' },
+    },
     allowPositionals: true,
   });
   const sets = values.set ?? [];
@@ -110,7 +151,13 @@ export async function parseSetArgs(
     values.file !== undefined
       ? (JSON.parse(await readFile(values.file, 'utf8')) as Record<string, unknown>)
       : optionsFromSets(sets);
-  return { ...target(values, env), path: layerPath(positionals), options };
+  const rollout = rolloutFromFlags(values);
+  return {
+    ...target(values, env),
+    path: layerPath(positionals),
+    options,
+    ...(rollout === undefined ? {} : { rollout }),
+  };
 }
 
 export function parseDebugArgs(argv: string[], env: Env): Target & { node: string; body: Record<string, unknown> } {
@@ -141,23 +188,115 @@ export function parseDebugArgs(argv: string[], env: Env): Target & { node: strin
   };
 }
 
+export interface RolloutRow {
+  id: string;
+  scope: string;
+  target: string;
+  rev: number;
+  state: string;
+  reason: string;
+  stage: number;
+  stages: number[];
+  nodes: number;
+  admitted: number;
+  holdMs: number;
+  holdingSince?: string;
+  startedBy: string;
+  startedAt: string;
+}
+
 interface ChangeView {
   layer: { scope: string; target: string; rev: number };
-  diff: Array<{ path: string; from?: unknown; to?: unknown }>;
+  diff: DiffLine[];
   sent: number;
+  rollout?: RolloutRow;
 }
+type DiffLine = { path: string; from?: unknown; to?: unknown };
+
+const diffLines = (diff: DiffLine[]): string =>
+  diff
+    .map((d) => `  ${d.path}: ${JSON.stringify(d.from) ?? '(unset)'} -> ${JSON.stringify(d.to) ?? '(unset)'}\n`)
+    .join('');
 
 const describeChange = (c: ChangeView): string =>
   `${c.layer.scope}${c.layer.target ? ` ${c.layer.target}` : ''} at revision ${c.layer.rev}, sent to ${c.sent} node(s)\n` +
-  c.diff
-    .map((d) => `  ${d.path}: ${JSON.stringify(d.from) ?? '(unset)'} -> ${JSON.stringify(d.to) ?? '(unset)'}\n`)
-    .join('');
+  diffLines(c.diff) +
+  (c.rollout
+    ? `  rollout ${c.rollout.id}: ${c.rollout.stages[0] ?? 0} canary node(s) of ${c.rollout.nodes}, then ${c.rollout.stages.length - 1} wave(s), each held ${c.rollout.holdMs} ms\n`
+    : '');
 
 export const runConfigSet = (argv: string[], io: CommandIo): Promise<number> =>
   guarded(io, USAGE, async () => {
     const a = await parseSetArgs(argv, process.env);
-    const c = await call<ChangeView>(a, 'PUT', a.path, { options: a.options });
+    const c = await call<ChangeView>(a, 'PUT', a.path, {
+      options: a.options,
+      ...(a.rollout === undefined ? {} : { rollout: a.rollout }),
+    });
     io.stdout.write(a.json ? JSON.stringify(c) + '\n' : describeChange(c));
+  });
+
+export const runConfigDiff = (argv: string[], io: CommandIo): Promise<number> =>
+  guarded(io, USAGE, async () => {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { ...COMMON, from: { type: 'string' }, to: { type: 'string' } },
+      allowPositionals: true,
+    });
+    const a = target(values, process.env);
+    const q = new URLSearchParams();
+    for (const k of ['from', 'to'] as const) {
+      const v = values[k];
+      if (v === undefined) continue;
+      if (!/^\d+$/.test(v)) throw new Error(`--${k} is a revision number`);
+      q.set(k, v);
+    }
+    const qs = q.size > 0 ? `?${q.toString()}` : '';
+    const d = await call<{ from: number; to: number; diff: DiffLine[] }>(
+      a,
+      'GET',
+      `${layerPath(positionals)}/diff${qs}`,
+    );
+    io.stdout.write(
+      a.json ? JSON.stringify(d) + '\n' : `revision ${d.from} -> ${d.to}\n${diffLines(d.diff) || '  (no change)\n'}`,
+    );
+  });
+
+/** One line per rollout: where it stands. */
+export function formatRolloutTable(rollouts: RolloutRow[]): string {
+  return alignedTable([
+    ['ID', 'LAYER', 'REV', 'STATE', 'STAGE', 'ADMITTED', 'STARTED', 'BY', 'REASON'],
+    ...rollouts.map((r) => [
+      r.id,
+      `${r.scope}${r.target ? ` ${r.target}` : ''}`,
+      String(r.rev),
+      r.state,
+      `${r.stage + 1}/${r.stages.length}`,
+      `${r.admitted}/${r.nodes}`,
+      r.startedAt,
+      r.startedBy,
+      r.reason,
+    ]),
+  ]);
+}
+
+export const runConfigRollout = (argv: string[], io: CommandIo): Promise<number> =>
+  guarded(io, USAGE, async () => {
+    const { values, positionals } = parseArgs({ args: argv, options: COMMON, allowPositionals: true });
+    const a = target(values, process.env);
+    const [verb = 'status', id, ...rest] = positionals;
+    if (rest.length > 0) throw new Error('too many arguments');
+    if (id !== undefined && !/^[0-9a-f]{16}$/.test(id)) throw new Error(`${id}: not a rollout id`);
+    let rows: RolloutRow[];
+    if (verb === 'status')
+      rows =
+        id === undefined
+          ? (await call<{ rollouts: RolloutRow[] }>(a, 'GET', '/api/v1/config/rollouts')).rollouts
+          : [await call<RolloutRow>(a, 'GET', `/api/v1/config/rollouts/${id}`)];
+    else if (verb === 'halt' || verb === 'resume') {
+      if (id === undefined) throw new Error(`config rollout ${verb} <id>`);
+      rows = [await call<RolloutRow>(a, 'POST', `/api/v1/config/rollouts/${id}/${verb}`)];
+    } else throw new Error(`config rollout ${verb}: expected status, halt or resume`);
+    io.stdout.write(a.json ? JSON.stringify(rows) + '\n' : formatRolloutTable(rows));
   });
 
 export const runConfigGet = (argv: string[], io: CommandIo): Promise<number> =>

@@ -56,6 +56,17 @@ export const commands: Command[] = [
     load: async () => (await import('./fleet-config.js')).runConfigGet,
   },
   {
+    words: ['config', 'diff'],
+    summary:
+      'what changed between two versions of a configuration layer: <fleet | group label=value | node id> [--from rev] [--to rev]',
+    load: async () => (await import('./fleet-config.js')).runConfigDiff,
+  },
+  {
+    words: ['config', 'rollout'],
+    summary: 'staged rollouts of group and fleet changes: [status [id] | halt <id> | resume <id>]',
+    load: async () => (await import('./fleet-config.js')).runConfigRollout,
+  },
+  {
     words: ['config', 'status'],
     summary: "every node's configuration state: applied revision against the one it should run, hash, debug, reason",
     load: async () => (await import('./fleet-config.js')).runConfigStatus,

@@ -15,8 +15,10 @@ export interface ConfigDocuments {
   latest(): Promise<Layer[]>;
   /** Every version of one layer, newest first. */
   history(scope: Scope, target: string, limit: number): Promise<Layer[]>;
-  /** Stores a new version (doc undefined: removed); resolves with it. */
-  put(scope: Scope, target: string, doc: ConfigDocument | undefined, by: string): Promise<Layer>;
+  /** The next revision (a rollout is stored under it before its layer version, so no node sees one without the other). */
+  nextRev(): Promise<number>;
+  /** Stores a new version (doc undefined: removed) at `rev` or the next revision; resolves with it. */
+  put(scope: Scope, target: string, doc: ConfigDocument | undefined, by: string, rev?: number): Promise<Layer>;
 }
 
 interface Row {
@@ -53,6 +55,13 @@ export function createConfigDocuments(deps: { client: ClickHouseClient; now?: ()
     return (await rs.json<Row>()).map(toLayer);
   }
 
+  async function nextRev(): Promise<number> {
+    const rs = await client.query({ query: `SELECT max(Rev) AS m FROM ${TABLES.configDocs}`, format: 'JSONEachRow' });
+    const [{ m } = { m: 0 }] = await rs.json<{ m: string | number }>();
+    lastRev = Math.max(Number(m) + 1, lastRev + 1, now());
+    return lastRev;
+  }
+
   return {
     latest: () =>
       rows(`SELECT ${COLUMNS_SQL} FROM ${TABLES.configDocs} ORDER BY Scope, Target, Rev DESC LIMIT 1 BY Scope, Target`),
@@ -61,12 +70,10 @@ export function createConfigDocuments(deps: { client: ClickHouseClient; now?: ()
         `SELECT ${COLUMNS_SQL} FROM ${TABLES.configDocs} WHERE Scope = {scope:String} AND Target = {target:String} ORDER BY Rev DESC LIMIT {limit:UInt32}`,
         { scope, target, limit },
       ),
-    async put(scope, target, doc, by) {
-      const rs = await client.query({ query: `SELECT max(Rev) AS m FROM ${TABLES.configDocs}`, format: 'JSONEachRow' });
-      const [{ m } = { m: 0 }] = await rs.json<{ m: string | number }>();
+    nextRev,
+    async put(scope, target, doc, by, given) {
+      const rev = given ?? (await nextRev());
       const at = now();
-      const rev = Math.max(Number(m) + 1, lastRev + 1, at);
-      lastRev = rev;
       const layer: Layer = {
         scope,
         target,

@@ -17,17 +17,39 @@ import {
   type ConfigStatus,
   type StatusMessage,
 } from '@edge-telemetry/protocol';
+import { IngesterError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createLatestCommit } from '../storage/group-commit.js';
 import { insertRows } from '../storage/insert.js';
 import { TABLES } from '../storage/tables.js';
+import { randomBytes } from 'node:crypto';
 import type { ConfigDocuments } from './documents.js';
-import { desiredFor, diffOptions, type Desired, type DiffEntry, type Layer, type Scope } from './layers.js';
+import { desiredFor, diffOptions, layersFor, type Desired, type DiffEntry, type Layer, type Scope } from './layers.js';
+import { admittedCount, layersDuring, plan, type HealthRules, type Rollout, type RolloutOptions } from './rollout.js';
+import { createRolloutDriver } from './rollout-driver.js';
+import type { RolloutStore } from './rollout-store.js';
 
 /** A command waits this long in a node's session; a node back later gets the latest on its birth instead. */
 export const CONFIG_COMMAND_TTL_MS = 3_600_000;
-/** Layers are read again after this long (another ingester may have changed them). */
+/** Layers and rollouts are read again after this long (another ingester may have changed them). */
 const LAYER_CACHE_MS = 1000;
+
+/** Rollout defaults (the issue's: canary 5 %, 3 waves) and how a stage is judged. */
+export const ROLLOUT_DEFAULTS: RolloutOptions = { canaryShare: 0.05, waves: 3, holdMs: 300_000 };
+export interface FleetRolloutOptions {
+  defaults: RolloutOptions;
+  rules: HealthRules;
+  /** How often running rollouts are stepped. */
+  tickMs: number;
+  /** A rollout whose owner wrote nothing for this long is taken over by another ingester. */
+  leaseMs: number;
+}
+export const FLEET_ROLLOUT_OPTIONS: FleetRolloutOptions = {
+  defaults: ROLLOUT_DEFAULTS,
+  rules: { errorSpikeMin: 100, applyTimeoutMs: 600_000 },
+  tickMs: 2000,
+  leaseMs: 30_000,
+};
 
 export interface NodeConfigState {
   node: string;
@@ -44,20 +66,36 @@ export interface ChangeResult {
   layer: Layer;
   previous: Layer | undefined;
   diff: DiffEntry[];
-  /** Nodes sent the new revision now (the others get it when they come back). */
+  /** Nodes sent the new revision now (the others get it when they come back, or in a later wave). */
   sent: number;
+  /** The staged rollout it started (group and fleet changes unless sent at once). */
+  rollout?: Rollout;
 }
 
 export interface FleetConfig {
   /** A node's status message (router): remembered, its row queued, the node sent what it lacks. */
   noted(status: StatusMessage, receivedAt: number): void;
-  /** A new version of one layer from what it was (undefined: none yet or removed); resolves after sending. */
+  /**
+   * A new version of one layer from what it was (undefined: none yet or removed); resolves after
+   * sending. A group or fleet change is rolled out in stages (`rollout`, defaults
+   * ROLLOUT_DEFAULTS) unless `rollout` is false; a node's own layer is sent at once.
+   */
   change(
     scope: Scope,
     target: string,
     next: (previous: ConfigDocument | undefined) => ConfigDocument | undefined,
     by: string,
+    rollout?: Partial<RolloutOptions> | false,
   ): Promise<ChangeResult>;
+  /** The latest rollouts, newest first. */
+  rollouts(limit: number): Promise<Rollout[]>;
+  rollout(id: string): Promise<Rollout | undefined>;
+  /** Stops admitting nodes (those admitted keep the change) / admits again from the stage reached. */
+  halt(id: string): Promise<Rollout>;
+  resume(id: string): Promise<Rollout>;
+  /** Steps the running rollouts every tickMs until close(). */
+  start(): void;
+  close(): void;
   layers(): Promise<Layer[]>;
   history(scope: Scope, target: string, limit: number): Promise<Layer[]>;
   /** Every node heard of, with what it should run. */
@@ -70,6 +108,10 @@ export interface FleetConfig {
 export interface FleetConfigDeps {
   client: ClickHouseClient;
   documents: ConfigDocuments;
+  rollouts: RolloutStore;
+  /** This ingester's id: the owner of the rollouts it drives. */
+  ingesterId: string;
+  rolloutOptions?: FleetRolloutOptions;
   logger: Logger;
   /** QoS 1 publish through the ingester's broker connection. */
   publish(topic: string, payload: Buffer): Promise<void>;
@@ -123,7 +165,11 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
   const known = new Map<string, NodeConfigState>();
   /** The revision last sent to each node, so a status repeated meanwhile does not send it again. */
   const sent = new Map<string, number>();
-  let cache: { at: number; layers: Promise<Layer[]> } | undefined;
+  const ro = d.rolloutOptions ?? FLEET_ROLLOUT_OPTIONS;
+  let cache: { at: number; view: Promise<View> } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  /** Admitted node sets by rollout id and stage (a rollout's node list is fixed at its start). */
+  const admittedSets = new Map<string, { stage: number; set: Set<string> }>();
   const rows = createLatestCommit<unknown[]>({
     insert: (r) => insertRows(d.client, 'nodeConfig', r),
     minIntervalMs: 1000,
@@ -131,14 +177,31 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
     onError: (err, n) => d.logger.warn({ rows: n, err: err.message }, 'node configuration rows not stored'),
   });
 
-  const layers = (): Promise<Layer[]> => {
+  interface View {
+    layers: Layer[];
+    rollouts: Rollout[];
+  }
+  const view = (): Promise<View> => {
     if (cache === undefined || now() - cache.at > LAYER_CACHE_MS) {
-      const p = d.documents.latest();
-      cache = { at: now(), layers: p };
+      // Rollouts first: a layer version under rollout is stored after its rollout row, so it is never seen without it.
+      const p = d.rollouts.active().then(async (rollouts) => ({ rollouts, layers: await d.documents.latest() }));
+      cache = { at: now(), view: p };
       p.catch(() => (cache = undefined));
     }
-    return cache.layers;
+    return cache.view;
   };
+  const layers = async (): Promise<Layer[]> => (await view()).layers;
+
+  const admitted = (r: Rollout): ReadonlySet<string> => {
+    const a = admittedSets.get(r.id);
+    if (a !== undefined && a.stage === r.stage) return a.set;
+    const set = new Set(r.nodes.slice(0, admittedCount(r)));
+    admittedSets.set(r.id, { stage: r.stage, set });
+    for (const id of admittedSets.keys()) if (admittedSets.size > 64 && id !== r.id) admittedSets.delete(id);
+    return set;
+  };
+  const desired = (node: string, labels: Readonly<Record<string, string>>, v: View): Desired =>
+    desiredFor(node, labels, v.rollouts.length === 0 ? v.layers : layersDuring(node, v.layers, v.rollouts, admitted));
 
   async function stored(node?: string): Promise<NodeConfigState[]> {
     const rs = await d.client.query({
@@ -151,36 +214,86 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
     return (await rs.json<StateRow>()).map(fromRow);
   }
 
-  /** What this ingester heard over what is stored (its own news is newer). */
+  /**
+   * The newer of what this ingester heard and what is stored, per node: on a shared subscription a
+   * node's statuses reach any of the ingesters, so another one may have heard later news.
+   */
+  const newer = (a: NodeConfigState | undefined, b: NodeConfigState | undefined) =>
+    a === undefined || (b !== undefined && b.reportedAt > a.reportedAt) ? b : a;
   async function everyNode(): Promise<NodeConfigState[]> {
     const all = new Map((await stored()).map((s) => [s.node, s]));
-    for (const [n, s] of known) all.set(n, s);
+    for (const [n, s] of known) all.set(n, newer(all.get(n), s) as NodeConfigState);
     return [...all.values()].sort((a, b) => (a.node < b.node ? -1 : 1));
   }
 
   /** Sends the node its document when it should run a later revision than it reported. */
-  function deliver(s: NodeConfigState, all: readonly Layer[]): boolean {
+  function deliver(s: NodeConfigState, v: View): boolean {
     if (!s.configVersions.includes(CONFIG_DOC_VERSION)) return false;
-    const desired = desiredFor(s.node, s.labels, all);
+    const want = desired(s.node, s.labels, v);
     const reported = s.config?.rev ?? 0;
-    if (desired.rev === 0 || desired.rev <= reported || (s.online && sent.get(s.node) === desired.rev)) return false;
+    if (want.rev === 0 || want.rev <= reported || (s.online && sent.get(s.node) === want.rev)) return false;
     let payload: Buffer;
     try {
-      payload = encodeCommand(codec.command(desired.doc, desired.rev, now() + CONFIG_COMMAND_TTL_MS));
+      payload = encodeCommand(codec.command(want.doc, want.rev, now() + CONFIG_COMMAND_TTL_MS));
     } catch (err) {
-      d.logger.error(
-        { node: s.node, rev: desired.rev, err: (err as Error).message },
-        'configuration command not encoded',
-      );
+      d.logger.error({ node: s.node, rev: want.rev, err: (err as Error).message }, 'configuration command not encoded');
       return false;
     }
-    sent.set(s.node, desired.rev);
+    sent.set(s.node, want.rev);
     d.publish(topics.cmd(s.node), payload).catch((err: Error) => {
       sent.delete(s.node);
-      d.logger.warn({ node: s.node, rev: desired.rev, err: err.message }, 'configuration command not published');
+      d.logger.warn({ node: s.node, rev: want.rev, err: err.message }, 'configuration command not published');
     });
     return true;
   }
+
+  /** Sends every node what it lacks (after a change, or a rollout's step); how many were sent. */
+  async function deliverAll(): Promise<number> {
+    const v = await view();
+    let count = 0;
+    for (const s of await everyNode()) if (deliver(s, v)) count++;
+    return count;
+  }
+
+  async function setState(id: string, from: Rollout['state'], to: Rollout['state']): Promise<Rollout> {
+    const r = await d.rollouts.get(id);
+    if (r === undefined) throw new IngesterError('ET_ERR_NOT_FOUND', `no rollout ${id}`);
+    if (r.state !== from) throw new IngesterError('ET_ERR_BAD_REQUEST', `rollout ${id} is ${r.state}, not ${from}`);
+    // Resumed: the stage is judged again from now (the hold starts over once its nodes applied).
+    const next: Rollout = { ...r, state: to, ...(to === 'running' ? { stageAt: now(), holdFrom: 0 } : {}) };
+    next.updatedAt = Math.max(now(), r.updatedAt + 1);
+    await d.rollouts.save(next);
+    cache = undefined;
+    return next;
+  }
+
+  const driver = createRolloutDriver({
+    store: d.rollouts,
+    ingesterId: d.ingesterId,
+    leaseMs: ro.leaseMs,
+    rules: ro.rules,
+    logger: d.logger,
+    nodes: everyNode,
+    latestRev: async (r) => (await d.documents.history(r.scope, r.target, 1))[0]?.rev ?? 0,
+    revert: async (r) => {
+      await d.documents.put(r.scope, r.target, r.prevDoc, `rollout ${r.id} (reverted)`);
+    },
+    changed: async () => {
+      cache = undefined;
+      await deliverAll();
+    },
+    resend: async (names) => {
+      const v = await view();
+      const all = new Map((await everyNode()).map((s) => [s.node, s]));
+      for (const n of names) {
+        const s = all.get(n);
+        if (s === undefined) continue;
+        sent.delete(n);
+        if (deliver(s, v)) d.logger.info({ node: n }, 'configuration sent again to a node of a rollout stage');
+      }
+    },
+    now,
+  });
 
   return {
     noted(status, receivedAt) {
@@ -216,35 +329,82 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
       // A birth (it has capabilities) starts a new session: whatever was sent before may be gone.
       if (status.capabilities) sent.delete(s.node);
       if (!s.online) return;
-      layers()
-        .then((all) => deliver(s, all))
+      view()
+        .then((v) => deliver(s, v))
         .catch((err: Error) => d.logger.warn({ node: s.node, err: err.message }, 'configuration layers not read'));
     },
-    async change(scope, target, next, by) {
+    async change(scope, target, next, by, rolloutOptions) {
       const before = (await d.documents.history(scope, target, 1))[0];
       const doc = next(before?.doc);
-      const layer = await d.documents.put(scope, target, doc, by);
+      const rev = await d.documents.nextRev();
+      const active = (await d.rollouts.active()).filter((r) => r.scope === scope && r.target === target);
+      let rollout: Rollout | undefined;
+      if (scope !== 'node' && rolloutOptions !== false) {
+        const o = { ...ro.defaults, ...rolloutOptions };
+        const at = now();
+        const concerned = (await everyNode()).filter(
+          (s) =>
+            s.configVersions.includes(CONFIG_DOC_VERSION) &&
+            layersFor(s.node, s.labels, [{ scope, target } as Layer]).length > 0,
+        );
+        // A change over one still rolling out starts from what the nodes not yet admitted run: the last version rolled out.
+        const base = active[0] ?? { prevRev: before?.rev ?? 0, prevDoc: before?.doc };
+        const id = randomBytes(8).toString('hex');
+        rollout = {
+          id,
+          scope,
+          target,
+          rev,
+          prevRev: base.prevRev,
+          prevDoc: base.prevDoc,
+          ...plan(id, concerned, o),
+          stage: 0,
+          stageAt: at,
+          holdFrom: 0,
+          holdMs: o.holdMs,
+          state: 'running',
+          reason: '',
+          startedBy: by,
+          startedAt: at,
+          owner: d.ingesterId,
+          updatedAt: at,
+        };
+        await d.rollouts.save(rollout);
+      }
+      for (const r of active)
+        await d.rollouts.save({ ...r, state: 'superseded', updatedAt: Math.max(now(), r.updatedAt + 1) });
+      const layer = await d.documents.put(scope, target, doc, by, rev);
       cache = undefined;
-      const all = await layers();
-      let count = 0;
-      for (const s of await everyNode()) if (deliver(s, all)) count++;
+      const count = await deliverAll();
       return {
         layer,
         previous: before,
         diff: diffOptions(before?.doc?.options ?? {}, doc?.options ?? {}),
         sent: count,
+        ...(rollout ? { rollout } : {}),
       };
+    },
+    rollouts: (limit) => d.rollouts.recent(limit),
+    rollout: (id) => d.rollouts.get(id),
+    halt: (id) => setState(id, 'running', 'halted'),
+    resume: (id) => setState(id, 'halted', 'running'),
+    start() {
+      if (timer === undefined) timer = setInterval(() => void driver.tick(), ro.tickMs);
+    },
+    close() {
+      clearInterval(timer);
+      timer = undefined;
     },
     layers,
     history: (scope, target, limit) => d.documents.history(scope, target, limit),
     async nodes() {
-      const all = await layers();
-      return (await everyNode()).map((s) => ({ ...s, desiredRev: desiredFor(s.node, s.labels, all).rev }));
+      const v = await view();
+      return (await everyNode()).map((s) => ({ ...s, desiredRev: desired(s.node, s.labels, v).rev }));
     },
     async node(node) {
-      const s = known.get(node) ?? (await stored(node))[0];
+      const s = newer((await stored(node))[0], known.get(node));
       if (s === undefined) return undefined;
-      return { ...s, desired: desiredFor(node, s.labels, await layers()) };
+      return { ...s, desired: desired(node, s.labels, await view()) };
     },
     drain: () => rows.drain(),
   };

@@ -35,6 +35,8 @@ export const TABLES = {
   configDocs: 'et_config_docs',
   /** Each node's configuration state from its status (migration 12; fleet/service.ts). */
   nodeConfig: 'et_node_config',
+  /** Staged rollouts of group and fleet changes, a row per state change (migration 13; fleet/rollouts.ts). */
+  rollouts: 'et_config_rollouts',
   migrations: 'schema_migrations',
 } as const;
 
@@ -165,6 +167,28 @@ export const COLUMNS = {
     'RestartNeeded',
     'DebugUntil',
     'ReportedAt',
+  ],
+  rollouts: [
+    'Id',
+    'Scope',
+    'Target',
+    'Rev',
+    'PrevRev',
+    'PrevDoc',
+    'PrevDeleted',
+    'Nodes',
+    'Judged',
+    'Stages',
+    'Stage',
+    'StageAt',
+    'HoldFrom',
+    'HoldMs',
+    'State',
+    'Reason',
+    'StartedBy',
+    'StartedAt',
+    'Owner',
+    'UpdatedAt',
   ],
   deadLetters: [
     'ReceivedAt',

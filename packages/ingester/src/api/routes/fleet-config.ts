@@ -14,7 +14,8 @@ import { IngesterError } from '../../errors.js';
 import { actorLabel, type AuditLog } from '../../auth/audit-log.js';
 import type { Role } from '../../auth/roles.js';
 import type { FleetConfig, NodeConfigState } from '../../fleet/service.js';
-import type { Layer, Scope } from '../../fleet/layers.js';
+import { diffOptions, type Layer, type Scope } from '../../fleet/layers.js';
+import { admittedCount, type Rollout, type RolloutOptions } from '../../fleet/rollout.js';
 import { ROUTE_ERRORS } from '../schemas.js';
 
 export interface FleetConfigRouteDeps {
@@ -32,7 +33,31 @@ const MAX_DEBUG_BYTES = 256 * 1024 * 1024;
 const Options = Type.Record(Type.String(), Type.Unknown(), {
   description: 'A deep-partial collector configuration (its option names, e.g. {"logs": {"defaults": {...}}}).',
 });
-const LayerBody = Type.Object({ options: Options }, { additionalProperties: false });
+const RolloutBody = Type.Union(
+  [
+    Type.Literal(false),
+    Type.Object(
+      {
+        canaryShare: Type.Optional(
+          Type.Number({ minimum: 0, maximum: 1, description: 'Share of the nodes first (at least one).' }),
+        ),
+        waves: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Waves after the canaries.' })),
+        holdMs: Type.Optional(
+          Type.Integer({ minimum: 0, maximum: 86_400_000, description: "How long each stage's health must hold." }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  {
+    description:
+      'Group and fleet changes: the staged rollout (defaults: 5 % canaries, 3 waves, 5 min hold); false: every node at once.',
+  },
+);
+const LayerBody = Type.Object(
+  { options: Options, rollout: Type.Optional(RolloutBody) },
+  { additionalProperties: false },
+);
 type LayerBodyT = Static<typeof LayerBody>;
 const GroupParams = Type.Object({
   label: Type.String({ pattern: LABEL }),
@@ -83,10 +108,46 @@ const NodeView = Type.Object({
   config: Type.Optional(Type.Object({}, { additionalProperties: true })),
   reportedAt: Type.String({ format: 'date-time' }),
 });
+const RolloutView = Type.Object({
+  id: Type.String(),
+  scope: Type.String(),
+  target: Type.String(),
+  rev: Type.Integer(),
+  prevRev: Type.Integer(),
+  state: Type.String({
+    description: 'running, halted, done, reverted (a stage failed: the reason says why) or superseded.',
+  }),
+  reason: Type.String(),
+  stage: Type.Integer({ description: '0: the canaries.' }),
+  stages: Type.Array(Type.Integer(), { description: 'Cumulative node counts admitted at each stage.' }),
+  nodes: Type.Integer(),
+  admitted: Type.Integer(),
+  holdMs: Type.Integer(),
+  holdingSince: Type.Optional(Type.String({ format: 'date-time' })),
+  startedBy: Type.String(),
+  startedAt: Type.String({ format: 'date-time' }),
+  owner: Type.String(),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+const RolloutParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
 const ChangeView = Type.Object({
   layer: LayerView,
   diff: Type.Array(Type.Object({}, { additionalProperties: true })),
-  sent: Type.Integer({ description: 'Nodes sent the new revision now; the others get it when they come back.' }),
+  sent: Type.Integer({
+    description: 'Nodes sent the new revision now; the others get it when they come back or in a later wave.',
+  }),
+  rollout: Type.Optional(RolloutView),
+});
+const RemoveQuery = Type.Object({
+  rollout: Type.Optional(
+    Type.Boolean({
+      description: 'false: every node at once; otherwise a group or fleet removal is rolled out like a change.',
+    }),
+  ),
+});
+const DiffQuery = Type.Object({
+  from: Type.Optional(Type.Integer({ minimum: 0, description: 'Revision (default: the one before `to`).' })),
+  to: Type.Optional(Type.Integer({ minimum: 1, description: 'Revision (default: the latest).' })),
 });
 
 /** Options nest as the collector's schema does (a few levels); deeper bodies are refused before any recursive step. */
@@ -117,6 +178,25 @@ const layerView = (l: Layer): Static<typeof LayerView> => ({
   createdBy: l.createdBy,
   createdAt: iso(l.createdAt),
 });
+const rolloutView = (r: Rollout): Static<typeof RolloutView> => ({
+  id: r.id,
+  scope: r.scope,
+  target: r.target,
+  rev: r.rev,
+  prevRev: r.prevRev,
+  state: r.state,
+  reason: r.reason,
+  stage: r.stage,
+  stages: r.stages,
+  nodes: r.nodes.length,
+  admitted: admittedCount(r),
+  holdMs: r.holdMs,
+  ...(r.holdFrom > 0 && r.state === 'running' ? { holdingSince: iso(r.holdFrom) } : {}),
+  startedBy: r.startedBy,
+  startedAt: iso(r.startedAt),
+  owner: r.owner,
+  updatedAt: iso(r.updatedAt),
+});
 const nodeView = (s: NodeConfigState & { desiredRev: number }): Static<typeof NodeView> => ({
   node: s.node,
   online: s.online,
@@ -140,10 +220,11 @@ export async function fleetConfigRoutes(app: FastifyInstance, deps: FleetConfigR
     scope: Scope,
     target: string,
     next: (prev: ConfigDocument | undefined) => ConfigDocument | undefined,
+    rollout?: Partial<RolloutOptions> | false,
   ) {
     const node = scope === 'node' ? target : undefined;
     try {
-      const r = await fleet.change(scope, target, next, actorLabel(req.principal));
+      const r = await fleet.change(scope, target, next, actorLabel(req.principal), rollout);
       await audit.record({
         actor: req.principal,
         action,
@@ -156,10 +237,16 @@ export async function fleetConfigRoutes(app: FastifyInstance, deps: FleetConfigR
           previousRev: r.previous?.rev ?? 0,
           diff: r.diff,
           ...(r.layer.doc?.debug ? { debug: r.layer.doc.debug } : {}),
+          ...(r.rollout ? { rollout: r.rollout.id, stages: r.rollout.stages } : {}),
         },
         remoteAddress: req.ip,
       });
-      return { layer: layerView(r.layer), diff: r.diff as unknown as Record<string, unknown>[], sent: r.sent };
+      return {
+        layer: layerView(r.layer),
+        diff: r.diff as unknown as Record<string, unknown>[],
+        sent: r.sent,
+        ...(r.rollout ? { rollout: rolloutView(r.rollout) } : {}),
+      };
     } catch (err) {
       await audit.record({
         actor: req.principal,
@@ -215,6 +302,42 @@ export async function fleetConfigRoutes(app: FastifyInstance, deps: FleetConfigR
       },
       async (req) => ({ versions: (await fleet.history(r.scope, r.target(req.params), 50)).map(layerView) }),
     );
+    app.get<{ Params: Record<string, string>; Querystring: Static<typeof DiffQuery> }>(
+      `${r.url}/diff`,
+      {
+        config: role('viewer'),
+        schema: {
+          summary: `What changed between two versions of the ${r.scope} layer (default: the latest against the one before) (viewer)`,
+          ...(r.params ? { params: r.params } : {}),
+          querystring: DiffQuery,
+          response: {
+            200: Type.Object({
+              from: Type.Integer(),
+              to: Type.Integer(),
+              diff: Type.Array(Type.Object({}, { additionalProperties: true })),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => {
+        const versions = await fleet.history(r.scope, r.target(req.params), 1000);
+        const to = req.query.to === undefined ? versions[0] : versions.find((v) => v.rev === req.query.to);
+        if (to === undefined)
+          throw new IngesterError('ET_ERR_NOT_FOUND', `no version ${req.query.to ?? ''} of this layer`);
+        const from =
+          req.query.from === undefined
+            ? versions.find((v) => v.rev < to.rev)
+            : versions.find((v) => v.rev === req.query.from);
+        if (req.query.from !== undefined && req.query.from !== 0 && from === undefined)
+          throw new IngesterError('ET_ERR_NOT_FOUND', `no version ${req.query.from} of this layer`);
+        return {
+          from: from?.rev ?? 0,
+          to: to.rev,
+          diff: diffOptions(from?.doc?.options ?? {}, to.doc?.options ?? {}) as unknown as Record<string, unknown>[],
+        };
+      },
+    );
     app.put<{ Params: Record<string, string>; Body: LayerBodyT }>(
       r.url,
       {
@@ -231,12 +354,17 @@ export async function fleetConfigRoutes(app: FastifyInstance, deps: FleetConfigR
         await refuseInvalid(req, 'config.set');
         checkOptionsShape(req.body.options);
         // A node's own layer keeps a debug in force: setting options is not ending someone's debug.
-        return change(req, 'config.set', r.scope, r.target(req.params), (prev) =>
-          prev?.debug ? { options: req.body.options, debug: prev.debug } : { options: req.body.options },
+        return change(
+          req,
+          'config.set',
+          r.scope,
+          r.target(req.params),
+          (prev) => (prev?.debug ? { options: req.body.options, debug: prev.debug } : { options: req.body.options }),
+          req.body.rollout,
         );
       },
     );
-    app.delete<{ Params: Record<string, string> }>(
+    app.delete<{ Params: Record<string, string>; Querystring: Static<typeof RemoveQuery> }>(
       r.url,
       {
         config: role('admin'),
@@ -244,15 +372,96 @@ export async function fleetConfigRoutes(app: FastifyInstance, deps: FleetConfigR
         schema: {
           summary: `Remove the ${r.scope} configuration layer (admin)`,
           ...(r.params ? { params: r.params } : {}),
+          querystring: RemoveQuery,
           response: { 200: ChangeView, ...errors },
         },
       },
       async (req) => {
         await refuseInvalid(req, 'config.remove');
-        return change(req, 'config.remove', r.scope, r.target(req.params), () => undefined);
+        return change(
+          req,
+          'config.remove',
+          r.scope,
+          r.target(req.params),
+          () => undefined,
+          req.query.rollout === false ? false : undefined,
+        );
       },
     );
   }
+
+  app.get<{ Querystring: { limit: number } }>(
+    '/api/v1/config/rollouts',
+    {
+      config: role('viewer'),
+      schema: {
+        summary: 'The latest staged rollouts, newest first (viewer)',
+        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }) }),
+        response: { 200: Type.Object({ rollouts: Type.Array(RolloutView) }), ...errors },
+      },
+    },
+    async (req) => ({ rollouts: (await fleet.rollouts(req.query.limit)).map(rolloutView) }),
+  );
+  app.get<{ Params: Static<typeof RolloutParams> }>(
+    '/api/v1/config/rollouts/:id',
+    {
+      config: role('viewer'),
+      schema: {
+        summary: 'One rollout (viewer)',
+        params: RolloutParams,
+        response: { 200: RolloutView, ...errors },
+      },
+    },
+    async (req) => {
+      const r = await fleet.rollout(req.params.id);
+      if (!r) throw new IngesterError('ET_ERR_NOT_FOUND', `no rollout ${req.params.id}`);
+      return rolloutView(r);
+    },
+  );
+  for (const [verb, act] of [
+    ['halt', (id: string) => fleet.halt(id)],
+    ['resume', (id: string) => fleet.resume(id)],
+  ] as const)
+    app.post<{ Params: Static<typeof RolloutParams> }>(
+      `/api/v1/config/rollouts/:id/${verb}`,
+      {
+        config: role('admin'),
+        schema: {
+          summary:
+            verb === 'halt'
+              ? 'Stop admitting nodes; those admitted keep the change (admin)'
+              : 'Admit nodes again from the stage reached, its health judged anew (admin)',
+          params: RolloutParams,
+          response: { 200: RolloutView, ...errors },
+        },
+      },
+      async (req) => {
+        const action = `config.rollout_${verb}`;
+        try {
+          const r = await act(req.params.id);
+          await audit.record({
+            actor: req.principal,
+            action,
+            outcome: 'ok',
+            detail: { rollout: r.id, scope: r.scope, target: r.target, rev: r.rev, stage: r.stage },
+            remoteAddress: req.ip,
+          });
+          return rolloutView(r);
+        } catch (err) {
+          // No such rollout: nothing was asked of anything.
+          if (err instanceof IngesterError && err.code === 'ET_ERR_NOT_FOUND') throw err;
+          await audit.record({
+            actor: req.principal,
+            action,
+            outcome: 'failed',
+            reason: (err as Error).message,
+            detail: { rollout: req.params.id },
+            remoteAddress: req.ip,
+          });
+          throw err;
+        }
+      },
+    );
 
   app.get(
     '/api/v1/config/layers',
