@@ -7,7 +7,8 @@
  * the filler is gone, lines are stored and batches queued again and the gauge clears. Nothing on
  * the volume is torn afterwards (the store and the outbox open without cutting anything, no
  * temporary files are left). Needs root for the mount: in CI it must run; elsewhere it skips
- * without root or Mosquitto.
+ * without root or Mosquitto. Started on a volume that is full already, it refuses with a clear
+ * error every time until there is room.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -163,6 +164,8 @@ describe.runIf(isRoot && haveMosquitto())('collector on a data volume that fills
       await writer.stop();
     }
 
+    const d = dir;
+    const m = mnt;
     // Nothing torn: the store and the outbox open without cutting a byte, no temporary file is left.
     const store = await LogStore.open(logStoreOptions({ dir: path.join(mnt, 'logs') }));
     const stored = new Set<number>();
@@ -190,5 +193,33 @@ describe.runIf(isRoot && haveMosquitto())('collector on a data volume that fills
       .flatMap((b) => Array.from({ length: b.events }, (_, i) => b.nextSeq - b.events + i));
     expect(after.length).toBeGreaterThan(0);
     expect(after.filter((seq) => !stored.has(seq))).toEqual([]);
+
+    // Started on a volume that is full already, it refuses with a clear error, as often as it is
+    // restarted (it left an empty lock file once, and the next start crashed on it), and starts
+    // once there is room.
+    expect(await fill(filler)).toBeGreaterThan(0);
+    const start = () =>
+      runCollector({
+        dir: d,
+        dataDir: m,
+        node: NODE,
+        dockerRoot: path.join(d, 'containers'),
+        brokerUrl: (broker as Mosquitto).url,
+      });
+    for (let i = 0; i < 2; i++) {
+      run = await start();
+      expect(await run.exited).toBe(1);
+      expect(run.output()).toMatch(/ET_ERR_DATA_DIR_UNUSABLE.*ENOSPC/);
+      expect(await readdir(m)).not.toContain('collector.lock');
+    }
+    await rm(filler);
+    run = await start();
+    const r = run;
+    await waitFor(
+      () => `the collector to start once there is room; output:\n${r.output()}`,
+      () => r.output().includes('"msg":"collector started"'),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    expect(await r.stop('SIGTERM')).toBe(0);
   }, 240_000);
 });

@@ -56,7 +56,11 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
   try {
     await writeFile(file, mine, { flag: 'wx' });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(dir, err);
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      // Created but not written (a full volume): an empty lock would only be in the way of the next start.
+      await rm(file, { force: true }).catch(() => undefined);
+      throw unusable(dir, err);
+    }
     const owner = await heldByOther(await readFile(file, 'utf8').catch(() => ''));
     if (owner !== undefined)
       throw new CollectorError(
@@ -65,8 +69,13 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
       );
     // Left by a collector that is gone (or by this process before): replaced in one step.
     const tmp = `${file}.${process.pid}`;
-    await writeFile(tmp, mine);
-    await rename(tmp, file);
+    try {
+      await writeFile(tmp, mine);
+      await rename(tmp, file);
+    } catch (e) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw unusable(dir, e);
+    }
   }
   return {
     release: async () => {
