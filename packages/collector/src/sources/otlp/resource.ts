@@ -1,7 +1,7 @@
 /**
  * What a resource says about where its telemetry comes from: the container (by `container.id`
- * matched against the containers the sources listed, else `k8s.container.name`), the service, and
- * the resource attributes kept in a metric series' identity. Pure.
+ * matched against the containers the sources listed, else by its Kubernetes attributes), the
+ * service, and the resource attributes kept in a metric series' identity. Pure.
  */
 import type { DropReport } from '../../batch/drops.js';
 import type { OtlpReceiverOptions } from './options.js';
@@ -28,10 +28,23 @@ export function readResource(
 ): ResourceContext {
   const all = attributes(r?.attributes);
   const id = all['container.id'];
-  const container = (id !== undefined ? deps.containerOf(id) : undefined) ?? all['k8s.container.name'] ?? '';
+  const container = (id !== undefined ? deps.containerOf(id) : undefined) ?? k8sContainer(all) ?? '';
   const identity: Record<string, string> = {};
   for (const k of o.resourceAttributes) if (all[k] !== undefined) identity[k] = all[k];
   return { container, service: all['service.name'] ?? '', identity, all };
+}
+
+/**
+ * A pod's container as the CRI log source names it (`namespace/pod/container`, from the kubelet's
+ * `<ns>_<pod>_<uid>/<container>/` folders), so an application's OTLP series and its container's
+ * logs are one container; `k8s.container.name` alone when the pod is not given.
+ */
+function k8sContainer(all: Record<string, string>): string | undefined {
+  const ns = all['k8s.namespace.name'];
+  const pod = all['k8s.pod.name'];
+  const c = all['k8s.container.name'];
+  if (c === undefined) return undefined;
+  return ns !== undefined && pod !== undefined ? `${ns}/${pod}/${c}` : c;
 }
 
 /**
