@@ -42,8 +42,17 @@ describe.runIf(haveMosquitto())('three ingester processes on $share over HTTP, o
       ...['--data-dir', path.join(fleet.dir, 'sim'), '--scrape-ms', '2000', '--window-ms', '10000'],
       ...['--ack-timeout-ms', '10000', '--workers', '1', '--progress', '0', '--log-store'],
     ]);
+    const t0 = Date.now();
     await sim.waitFor(/simulating 20 gateways/, 60_000);
-    await new Promise((r) => setTimeout(r, 12_000));
+    const ackedNodes = (after: number) =>
+      new Set([...fleet.ackedAt].filter(([, at]) => at > after).map(([k]) => k.split('/')[0]));
+    // Mid-stream: every node has had a window stored (and its log store lines to pull).
+    await waitFor(
+      () => `acks to every node (${ackedNodes(0).size} of ${NODES})`,
+      () => ackedNodes(0).size === NODES,
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
+    const streaming = Date.now();
     // A pull accepted by the ingester about to die: its node answers to whichever ingester gets it.
     const pulled = await fetch(`${fleet.ingesters[0]?.api}/api/v1/nodes/so-01/log-pulls`, {
       method: 'POST',
@@ -52,8 +61,14 @@ describe.runIf(haveMosquitto())('three ingester processes on $share over HTTP, o
     });
     expect(pulled.status).toBe(202);
     const pullId = ((await pulled.json()) as { id: string }).id;
+    const killedAt = Date.now();
     await fleet.kill(0);
-    await new Promise((r) => setTimeout(r, 8_000));
+    // The restart comes while the stream goes on through the two left.
+    await waitFor(
+      () => `acks after the kill (${ackedNodes(killedAt).size} nodes)`,
+      () => ackedNodes(killedAt).size > 0,
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
     await fleet.restart(1);
     const restartedAt = Date.now();
     const pull = await waitFor(
@@ -70,16 +85,15 @@ describe.runIf(haveMosquitto())('three ingester processes on $share over HTTP, o
     expect(pull).toMatchObject({ state: 'done' });
     expect(pull.linesReceived).toBeGreaterThan(0);
     // Acks flow to every node after the kill and the restart.
-    const lateAcked = () =>
-      new Set([...fleet.ackedAt].filter(([, at]) => at > restartedAt).map(([k]) => k.split('/')[0]));
     await waitFor(
-      () => `acks to every node after the restart (${lateAcked().size} of ${NODES})`,
-      () => lateAcked().size === NODES,
+      () => `acks to every node after the restart (${ackedNodes(restartedAt).size} of ${NODES})`,
+      () => ackedNodes(restartedAt).size === NODES,
       {
         timeoutMs: 90_000,
         intervalMs: 500,
       },
     );
+    const allAcked = Date.now();
     // Stopped, it waits up to 15 s for the acks still coming, then prints its summary.
     sim.child.kill('SIGINT');
     await sim.waitFor(/backlog left/, 60_000);
@@ -108,8 +122,12 @@ describe.runIf(haveMosquitto())('three ingester processes on $share over HTTP, o
     // Every acknowledged batch is stored.
     const lat = (await fleet.acks('so-%')).map((a) => a.latencyMs);
     expect(lat.length).toBe(fleet.ackedAt.size);
+    const s = (from: number, to: number) => `${((to - from) / 1000).toFixed(0)} s`;
     process.stdout.write(
-      `scale-out: ${r.batches} batches, ack latency after sealing p50 ${quantile(lat, 0.5)} ms, p99 ${quantile(lat, 0.99)} ms\n`,
+      `scale-out: ${r.batches} batches, ack latency after sealing p50 ${quantile(lat, 0.5)} ms, p99 ${quantile(lat, 0.99)} ms; ` +
+        `simulator start to every node acked ${s(t0, streaming)}, kill to restart done ${s(killedAt, restartedAt)}, ` +
+        `to every node acked again ${s(restartedAt, allAcked)}, stop and checks ${s(allAcked, Date.now())}\n`,
     );
-  }, 180_000);
+    // Above the sum of its waits: a timeout names the wait that ran out, not the test.
+  }, 600_000);
 });
