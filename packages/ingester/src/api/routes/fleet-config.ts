@@ -16,6 +16,7 @@ import type { Role } from '../../auth/roles.js';
 import type { FleetConfig, NodeConfigState } from '../../fleet/service.js';
 import { diffOptions, type Layer, type Scope } from '../../fleet/layers.js';
 import { admittedCount, type Rollout, type RolloutOptions } from '../../fleet/rollout.js';
+import { groupByVersion } from '../../fleet/versions.js';
 import { ROUTE_ERRORS } from '../schemas.js';
 
 export interface FleetConfigRouteDeps {
@@ -389,6 +390,34 @@ export async function fleetConfigRoutes(app: FastifyInstance, deps: FleetConfigR
       },
     );
   }
+
+  app.get(
+    '/api/v1/config/versions',
+    {
+      config: role('viewer'),
+      schema: {
+        summary:
+          'The fleet grouped by collector version, configuration document versions and effective configuration hash (viewer)',
+        response: {
+          200: Type.Object({
+            groups: Type.Array(
+              Type.Object({
+                agentVersion: Type.String(),
+                configVersions: Type.Array(Type.Integer()),
+                effectiveHash: Type.String(),
+                nodes: Type.Integer(),
+                online: Type.Integer(),
+                inSync: Type.Integer(),
+                sample: Type.Array(Type.String()),
+              }),
+            ),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async () => ({ groups: groupByVersion(await fleet.nodes()) }),
+  );
 
   app.get<{ Querystring: { limit: number } }>(
     '/api/v1/config/rollouts',
