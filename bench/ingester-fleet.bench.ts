@@ -12,7 +12,7 @@
  * statements per second.
  *
  * ingester.latency_p99_ms_3_processes: three ingester processes; one is killed with SIGKILL one
- * window after every node's first ack and stays dead, another is restarted (SIGTERM, start) 1.5
+ * window after 99 % of the nodes had their first ack and stays dead, another is restarted (SIGTERM, start) 1.5
  * windows later; p99 of ack time minus sealing time over every batch acknowledged after the kill,
  * against the same over those acknowledged before it (baseline). Every batch stored exactly once
  * is checked after.
@@ -181,12 +181,13 @@ export const benches: BenchCase[] = [
         const sim = simulate(fleet, 'l3p');
         await sim.waitFor(/simulating \d+ gateways/, 900_000);
         const out0 = sim.output().length;
-        // The kill comes one window after every node's first window was acknowledged, so the
-        // baseline holds batches (killed one window after the start, a loaded run had none).
+        // The kill comes one window after 99 % of the nodes had a window acknowledged, so the
+        // baseline holds batches (killed one window after the start, a loaded run had none); not
+        // every node: on a starved machine a few went ten minutes between keepalive cuts.
         const ackedNodes = () => new Set([...fleet.ackedAt.keys()].map((k) => k.split('/')[0])).size;
         await waitFor(
-          () => `every node acknowledged once (${ackedNodes()} of ${NODES})`,
-          () => ackedNodes() >= NODES,
+          () => `99 % of the nodes acknowledged once (${ackedNodes()} of ${NODES})`,
+          () => ackedNodes() >= Math.ceil(NODES * 0.99),
           {
             timeoutMs: 900_000,
             intervalMs: 1000,
@@ -213,7 +214,7 @@ export const benches: BenchCase[] = [
             unit: 'ms',
             baseline: quantile(before, 0.99),
             ratio: p99 / Math.max(1, quantile(before, 0.99)),
-            note: `${NODES} gateways, 60 s windows, three ingester processes on $share over HTTP; one SIGKILLed one window after every node's first ack and left dead, one restarted 1.5 windows later; ack time minus sealing time of the ${after.length} batches acknowledged after the kill (p50 ${quantile(after, 0.5)} ms); baseline: p99 of the ${before.length} acknowledged before the kill; ${simDelay}; ${once}; target < 2,000 ms; load average ${load()} on 2 cores shared with other work`,
+            note: `${NODES} gateways, 60 s windows, three ingester processes on $share over HTTP; one SIGKILLed one window after 99 % of the nodes had their first ack and left dead, one restarted 1.5 windows later; ack time minus sealing time of the ${after.length} batches acknowledged after the kill (p50 ${quantile(after, 0.5)} ms); baseline: p99 of the ${before.length} acknowledged before the kill; ${simDelay}; ${once}; target < 2,000 ms; load average ${load()} on 2 cores shared with other work`,
           },
         ];
       } finally {
