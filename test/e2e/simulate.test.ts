@@ -42,7 +42,9 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
         clientId: 'e2e-sim-ingester',
         token: TOKEN,
         clickhouseUrl: engine.clickhouse.url,
-        config: { writer: { flushIntervalMs: 100 } },
+        // The poll below asks for 21 answers a round: above the default 20 requests/s per token,
+        // which answered 429 once the burst was spent, so the poll could never see the data.
+        config: { writer: { flushIntervalMs: 100 }, auth: { rateLimitPerSecond: 1000, rateLimitBurst: 1000 } },
       }));
       // Windows of 5 s so that a 30 s run seals about six; a cut per node every ~30 s of a 2 s link loss.
       sim = runNode(bins.cli, [
@@ -95,10 +97,11 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
         };
         return body.series.find((s) => s.container === 'plc-bridge')?.points ?? [];
       };
-      const listed = async () =>
-        ((await (await fetch(`${api}/api/v1/nodes`, auth)).json()) as NodeRow[])
-          .map((r) => r.node)
-          .filter((n) => nodeIds.includes(n));
+      const listed = async () => {
+        const res = await fetch(`${api}/api/v1/nodes`, auth);
+        expect(res.status).toBe(200);
+        return ((await res.json()) as NodeRow[]).map((r) => r.node).filter((n) => nodeIds.includes(n));
+      };
       const series = await waitFor(
         'all 20 nodes listed, each with plc-bridge summaries',
         async () => {
@@ -108,9 +111,11 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
         },
         { timeoutMs: 45_000, intervalMs: 200 },
       ).catch(async (err: Error) => {
-        throw new Error(
-          `${err.message}\nlisted: ${(await listed()).join(' ')}\ningester:\n${ingester.output().slice(-2000)}`,
+        const nodes = await listed().then(
+          (l) => l.join(' '),
+          (e: Error) => e.message,
         );
+        throw new Error(`${err.message}\nlisted: ${nodes}\ningester:\n${ingester.output().slice(-2000)}`);
       });
       for (const p of series.flat()) {
         expect(p.count).toBeGreaterThan(0);
