@@ -18,6 +18,7 @@ import {
   admittedCount,
   applyVerdict,
   healthVerdict,
+  hasApplied,
   type HealthRules,
   type Rollout,
   type StageNode,
@@ -74,7 +75,7 @@ export function createRolloutDriver(d: RolloutDriverDeps): RolloutDriver {
         const last = Math.max(r.stageAt, resentAt.get(r.id) ?? 0);
         if (now - last >= RESEND_AFTER_MS) {
           resentAt.set(r.id, now);
-          await d.resend(judged.filter((n) => !(n.appliedRev >= r.rev && n.state === 'applied')).map((n) => n.node));
+          await d.resend(judged.filter((n) => !hasApplied(n, r.rev)).map((n) => n.node));
         }
       }
       if (v.kind !== 'hold') return v;
@@ -97,17 +98,24 @@ export function createRolloutDriver(d: RolloutDriverDeps): RolloutDriver {
   }
 
   async function step(r: Rollout, states: Map<string, NodeConfigState>): Promise<boolean> {
-    const before = JSON.stringify(r);
+    // What a step can change without moving the rollout: the start of its stage's hold.
+    const holdFrom = r.holdFrom;
     const now = d.now();
     const taken = r.owner !== d.ingesterId;
     if (taken) d.logger.info({ rollout: r.id, from: r.owner }, 'rollout taken over');
     r.owner = d.ingesterId;
     let moved = false;
-    if ((await d.latestRev(r)) !== r.rev) {
+    const latestRev = await d.latestRev(r);
+    // The rollout row is stored before its layer version: until the layer is there (a revision
+    // below the rollout's), the change is not superseded but not stored yet. Judged superseded
+    // then, it would leave the layer without a rollout and reach every node at once. A layer that
+    // never comes (its write failed) gives the rollout up after the apply timeout.
+    const notStoredYet = latestRev < r.rev && now - r.startedAt < d.rules.applyTimeoutMs;
+    if (latestRev !== r.rev && !notStoredYet) {
       // Another change to the layer replaced it (its own rollout, or a revert that was stored before this row).
       r.state = 'superseded';
       moved = true;
-    } else {
+    } else if (latestRev === r.rev) {
       const v = await judge(r, states);
       if (v.kind === 'pass') {
         if (r.stage < r.stages.length - 1) {
@@ -131,7 +139,7 @@ export function createRolloutDriver(d: RolloutDriverDeps): RolloutDriver {
         d.logger.warn({ rollout: r.id, stage: r.stage, reason: v.reason }, 'rollout halted and reverted');
       }
     }
-    if (moved || taken || JSON.stringify(r) !== before || now - r.updatedAt >= d.leaseMs / 3) {
+    if (moved || taken || r.holdFrom !== holdFrom || now - r.updatedAt >= d.leaseMs / 3) {
       // Someone (an admin's halt through another ingester) wrote the row since it was read: theirs stands.
       const latest = await d.store.get(r.id);
       if (latest !== undefined && latest.updatedAt > r.updatedAt && latest.state !== r.state && !moved) return false;

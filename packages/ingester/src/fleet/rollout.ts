@@ -137,11 +137,14 @@ export interface HealthRules {
 export type Verdict =
   { kind: 'wait' } | { kind: 'hold'; from: number } | { kind: 'pass' } | { kind: 'fail'; reason: string };
 
+/** Whether a node runs the rollout's revision (or a later one). */
+export const hasApplied = (n: StageNode, rev: number): boolean => n.appliedRev >= rev && n.state === 'applied';
+
 /** Whether every judged node of the stage applied the change (or one refused it, or time is up). */
 export function applyVerdict(r: Rollout, nodes: readonly StageNode[], now: number, rules: HealthRules): Verdict {
   const failed = nodes.find((n) => n.state === 'failed' && n.rev >= r.rev);
   if (failed) return { kind: 'fail', reason: `${failed.node} refused it: ${failed.reason ?? 'failed'}` };
-  const missing = nodes.filter((n) => !(n.appliedRev >= r.rev && n.state === 'applied'));
+  const missing = nodes.filter((n) => !hasApplied(n, r.rev));
   if (missing.length === 0) return { kind: 'hold', from: now };
   if (now - r.stageAt > rules.applyTimeoutMs)
     return {
