@@ -14,6 +14,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { setPath } from '@edge-telemetry/protocol';
 import type { CommandIo } from './index.js';
 import { alignedTable, call, COMMON, guarded, target, type Env, type Target } from './api-command.js';
 import { parseDuration } from '../simulate/options.js';
@@ -49,15 +50,7 @@ export function optionsFromSets(sets: string[]): Record<string, unknown> {
     } catch {
       // Plain text (a level name, a pattern).
     }
-    let node = out;
-    for (const k of keys.slice(0, -1)) {
-      const next = node[k];
-      node = (typeof next === 'object' && next !== null && !Array.isArray(next) ? next : (node[k] = {})) as Record<
-        string,
-        unknown
-      >;
-    }
-    node[keys[keys.length - 1] as string] = value;
+    setPath(out, keys, value);
   }
   return out;
 }

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseSingle } from '../sources/cgroup/parse.js';
 
 export interface MemoryLimit {
   /** Bytes, or undefined when no cgroup limits this process. */
@@ -19,14 +20,10 @@ export interface MemoryLimit {
 /** Reads a file's text, or undefined when it is not there (the only I/O, passed in for tests). */
 export type ReadText = (file: string) => string | undefined;
 
-/** v1's "no limit" is PAGE_COUNTER_MAX pages; anything this large is no limit on any machine. */
-const UNLIMITED_AT = 2 ** 60;
-
+/** A limit file's bytes: the cgroup source's parser, which already reads `max` and v1's ~2^63 as no limit. */
 function parseLimit(text: string | undefined): number | undefined {
-  const t = text?.trim();
-  if (t === undefined || t === '' || t === 'max') return undefined;
-  const n = Number(t);
-  return Number.isFinite(n) && n > 0 && n < UNLIMITED_AT ? n : undefined;
+  const n = text === undefined ? undefined : parseSingle(text);
+  return n !== undefined && n > 0 ? n : undefined;
 }
 
 /** The smallest limit in `file` at `dir` and its ancestors down to `root`, falling back to the root's own. */

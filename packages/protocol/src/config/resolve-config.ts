@@ -105,7 +105,8 @@ function fromEnvText(raw: string, schema: TSchema): unknown {
   return raw;
 }
 
-function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+/** Sets `value` at `path` in `target`, making the objects on the way. */
+export function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
     const next = node[key];

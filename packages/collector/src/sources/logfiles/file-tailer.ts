@@ -1,11 +1,8 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import type { FileRef } from '../types.js';
+import type { FileRef, ReadPosition } from '../types.js';
 
 /** Where reading of one file stands: its inode, and the byte offset after the last line handed on. */
-export interface TailPosition {
-  inode: number;
-  offset: number;
-}
+export type TailPosition = Omit<ReadPosition, 'path'>;
 
 export interface FileTailerOptions {
   /** Bytes read per read call: the most a file is read ahead of the pipeline at a time. */
