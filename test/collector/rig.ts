@@ -85,12 +85,17 @@ export async function runCollector(o: RunOptions): Promise<CollectorRun> {
 }
 
 /** Waits until the collector has read every log file to its end (`logs.backlog_bytes` 0 with lines read). */
-export async function caughtUp(run: CollectorRun, timeoutMs: number): Promise<void> {
+/**
+ * Waits until the collector has read every log file to its end. `backlog_bytes` is measured at
+ * each poll, so a line written since the last poll is not in it yet: a test that knows how many
+ * json-file entries it wrote passes `entries`, and this waits for that many lines read as well.
+ */
+export async function caughtUp(run: CollectorRun, timeoutMs: number, entries = 1): Promise<void> {
   await waitFor(
-    () => `the collector to read its backlog; output:\n${run.output().slice(-3000)}`,
+    () => `the collector to read its backlog (${entries} lines); output:\n${run.output().slice(-3000)}`,
     async () => {
       if (run.child.exitCode !== null) throw new Error(`collector exited (${run.child.exitCode})`);
-      return (await run.metric('logs.backlog_bytes')) === 0 && ((await run.metric('logs.lines_read')) ?? 0) > 0;
+      return (await run.metric('logs.backlog_bytes')) === 0 && ((await run.metric('logs.lines_read')) ?? 0) >= entries;
     },
     { timeoutMs, intervalMs: 250 },
   );
