@@ -246,11 +246,12 @@ export const FleetResponse = Type.Object({
   }),
 });
 
-/** The error answers of an authenticated route (the Error schema above). */
+/** The error answers of an authenticated route (the Error schema above); 429 is the per-token rate limit. */
 export const ROUTE_ERRORS = {
   400: { $ref: 'Error#' },
   401: { $ref: 'Error#' },
   403: { $ref: 'Error#' },
   404: { $ref: 'Error#' },
+  429: { $ref: 'Error#' },
   503: { $ref: 'Error#' },
 } as const;

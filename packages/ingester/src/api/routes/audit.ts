@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AuditLog } from '../../auth/audit-log.js';
 import { timeRange } from '../time-range.js';
-import { TimeParam } from '../schemas.js';
+import { ROUTE_ERRORS, TimeParam } from '../schemas.js';
 
 export const AuditQuery = Type.Object(
   {
@@ -36,13 +36,7 @@ const Entry = Type.Object({
 
 const DEFAULT_SPAN_MS = 7 * 86_400_000;
 const MAX_SPAN_MS = 400 * 86_400_000;
-const errors = {
-  400: { $ref: 'Error#' },
-  401: { $ref: 'Error#' },
-  403: { $ref: 'Error#' },
-  429: { $ref: 'Error#' },
-  503: { $ref: 'Error#' },
-};
+const errors = ROUTE_ERRORS;
 
 export async function auditRoutes(app: FastifyInstance, deps: { audit: AuditLog; now?: () => number }): Promise<void> {
   const now = deps.now ?? Date.now;

@@ -17,6 +17,7 @@ import {
   MetricsResponse,
   NodeParams,
   NodesResponse,
+  ROUTE_ERRORS,
   SpansQuery,
   SpansResponse,
   type SpansQueryT,
@@ -75,7 +76,7 @@ function bucketed(node: string, q: { from?: number | string; to?: number | strin
 /** Reading telemetry: every role (auth/access.ts; undeclared routes need admin). */
 const viewer = { role: 'viewer' as const };
 
-const errors = { 400: { $ref: 'Error#' }, 404: { $ref: 'Error#' }, 500: { $ref: 'Error#' }, 503: { $ref: 'Error#' } };
+const errors = { ...ROUTE_ERRORS, 500: { $ref: 'Error#' } };
 
 export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRouteDeps): Promise<void> {
   const now = deps.now ?? Date.now;

@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { IngesterError } from '../../errors.js';
+import { ROUTE_ERRORS } from '../schemas.js';
 import type { AuditLog } from '../../auth/audit-log.js';
 import { ROLES } from '../../auth/roles.js';
 import type { TokenRecord, TokenStore } from '../../auth/token-store.js';
@@ -55,14 +56,7 @@ const CreatedToken = Type.Composite([
 const TokenParams = Type.Object({ id: Type.String({ pattern: '^tk_[0-9a-f]{16}$' }) });
 type TokenParamsT = Static<typeof TokenParams>;
 
-const errors = {
-  400: { $ref: 'Error#' },
-  401: { $ref: 'Error#' },
-  403: { $ref: 'Error#' },
-  404: { $ref: 'Error#' },
-  429: { $ref: 'Error#' },
-  503: { $ref: 'Error#' },
-};
+const errors = ROUTE_ERRORS;
 const admin = { role: 'admin' as const };
 
 const iso = (ms: number): string => new Date(ms).toISOString();
