@@ -219,12 +219,31 @@ describe.skipIf(!haveMosquitto())('fleet control: shipped Mosquitto, the ingeste
     await write('gw-a', 'DEBUG probe-2 cache miss');
     expect(await shipped('gw-a', 'DEBUG probe-%')).toEqual(['DEBUG probe-2 cache miss']);
 
-    const bad = await call('PUT', '/api/v1/config/nodes/gw-a', {
+    // A document the collectors' schema refuses is refused at the center: nothing stored, nothing sent, audited.
+    const versionsBefore = (await call('GET', '/api/v1/config/nodes/gw-a')).body.versions;
+    const refused = await call('PUT', '/api/v1/config/nodes/gw-a', {
       options: { logs: { defaults: { filter: { minLevel: 'loud' } } } },
     });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('ET_ERR_CONFIG_DOC_INVALID');
+    expect(refused.body.message).toMatch(
+      /options\.logs\.defaults\.filter\.minLevel: .*got "loud"; fix: set options\.logs\.defaults\.filter\.minLevel in the document/,
+    );
+    expect((await call('GET', '/api/v1/config/nodes/gw-a')).body.versions).toEqual(versionsBefore);
+    const audit = (await call('GET', `/api/v1/audit?from=${Date.now() - 3_600_000}`)).body.entries as Array<{
+      action: string;
+      accepted: boolean;
+      reason: string;
+    }>;
+    expect(
+      audit.find((e) => e.action === 'config.set' && e.reason.includes('ET_ERR_CONFIG_DOC_INVALID')),
+    ).toMatchObject({ accepted: false });
+    // What depends on the node's own file only the node can judge: a window that is not a multiple of its scrape interval.
+    const bad = await call('PUT', '/api/v1/config/nodes/gw-a', { options: { downsample: { windowMs: 1250 } } });
+    expect(bad.status).toBe(200);
     const badRev = (bad.body.layer as { rev: number }).rev;
     const failed = await settled('gw-a', (x) => x.config?.rev === badRev && x.config.state === 'failed');
-    expect(failed.config?.reason).toMatch(/^logs\.defaults\.filter\.minLevel: /);
+    expect(failed.config?.reason).toBe('downsample.windowMs (1250) must be a multiple of scrapeIntervalMs (500)');
     expect(failed.config?.appliedRev).toBe(rev);
     expect(failed.config?.effectiveHash).toBe(s.config?.effectiveHash);
     await write('gw-a', 'DEBUG probe-3 still debug');

@@ -65,11 +65,5 @@ export {
   type PullOptions,
 } from './pull/index.js';
 export { createConfigAgent, COALESCE_MS, type ConfigAgent, type ConfigAgentDeps } from './fleet/config-agent.js';
-export {
-  applyRemoteOptions,
-  effectiveHash,
-  startingConfig,
-  RUNTIME_OPTIONS,
-  LOCAL_ONLY_OPTIONS,
-} from './fleet/remote-config.js';
+export { applyRemoteOptions, effectiveHash, startingConfig } from './fleet/remote-config.js';
 export { readAppliedRemote, writeAppliedRemote, STATE_FILE, type AppliedRemote } from './fleet/state-file.js';

@@ -22,6 +22,10 @@ export const IngesterErrorCodes = {
     message: 'a template row left its text out and no stored row has it; stored with an empty text',
   },
   ET_ERR_BAD_REQUEST: { status: 400, message: 'request is invalid' },
+  ET_ERR_CONFIG_DOC_INVALID: {
+    status: 400,
+    message: "the collectors' option schema refuses this configuration document; nothing was stored",
+  },
   ET_ERR_RANGE_TOO_LARGE: { status: 400, message: 'requested time range or step is out of bounds' },
   ET_ERR_NOT_FOUND: { status: 404, message: 'not found' },
   ET_ERR_NODE_UNKNOWN: { status: 404, message: 'no such node: it never sent a status or a batch' },

@@ -14,3 +14,4 @@ export { FRAME_MAGIC, FRAME_HEADER_BYTES, MessageKind, FrameFlags, type MessageK
 export { validateBatch, CONTAINER_EVENT_KINDS, LOG_STREAMS, TRACE_ID_PATTERN } from './validate/batch.js';
 export * from './sketch/index.js';
 export * from './config/resolve-config.js';
+export * from './collector-config/index.js';

@@ -5,38 +5,30 @@
  * a refusal names the option. Only the per-container log settings change a running collector; any
  * other option takes effect at the next start, and is listed as needing one.
  */
-import { ConfigError, configHash, resolveConfig } from '@edge-telemetry/protocol';
+import {
+  ConfigError,
+  configHash,
+  isUnder,
+  leafPaths,
+  localOnlyProblems,
+  resolveConfig,
+  RUNTIME_OPTIONS,
+} from '@edge-telemetry/protocol';
 import { collectorConfigSpec, type CollectorConfig } from '../config/options.js';
-
-/** Options applied to a running collector without a restart (LogPipeline.reconfigure). */
-export const RUNTIME_OPTIONS = ['logs.defaults', 'logs.containers'] as const;
-
-/**
- * Options only the node's own file sets: its identity, its volume, its listener, its broker
- * account and its self-revert. The center cannot move a node's uplink elsewhere, rename it, or
- * switch off the revert that protects it from a change that cuts it off.
- */
-export const LOCAL_ONLY_OPTIONS = ['node', 'dataDir', 'http', 'labels', 'uplink.mqtt', 'remoteConfig'] as const;
 
 export type RemoteApplied =
   { ok: true; config: CollectorConfig; restartNeeded: string[] } | { ok: false; reason: string };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Leaf paths of a plain object (arrays are leaves). */
-export function leafPaths(v: Record<string, unknown>, prefix = ''): string[] {
-  return Object.entries(v).flatMap(([k, sub]) =>
-    isObject(sub) && Object.keys(sub).length > 0 ? leafPaths(sub, `${prefix}${k}.`) : [`${prefix}${k}`],
-  );
-}
-
-const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}.`);
-
 function valueAt(v: unknown, path: string): unknown {
   let cur = v;
   for (const k of path.split('.')) cur = isObject(cur) ? cur[k] : undefined;
   return cur;
 }
+
+// A problem's fix is for whoever wrote the document; the node's status names the option and what is wrong.
+const withoutFix = (problem: string) => problem.replace(/; fix.*$/, '');
 
 /**
  * `local` (file + environment, as resolved at start-up) with the document's options over it.
@@ -48,13 +40,8 @@ export function applyRemoteOptions(
   options: Record<string, unknown>,
   started: CollectorConfig,
 ): RemoteApplied {
-  const paths = leafPaths(options);
-  const forbidden = paths.filter((p) => LOCAL_ONLY_OPTIONS.some((l) => under(p, l)));
-  if (forbidden.length > 0)
-    return {
-      ok: false,
-      reason: forbidden.map((p) => `${p}: set only in the node's local configuration`).join('; '),
-    };
+  const forbidden = localOnlyProblems(options);
+  if (forbidden.length > 0) return { ok: false, reason: forbidden.map(withoutFix).join('; ') };
   let config: CollectorConfig;
   try {
     config = resolveConfig(collectorConfigSpec, {
@@ -63,15 +50,13 @@ export function applyRemoteOptions(
       overrides: structuredClone(options),
     });
   } catch (err) {
-    if (err instanceof ConfigError)
-      // The resolver's hint says where a local value came from; a remote value came from the document.
-      return { ok: false, reason: err.problems.map((p) => p.replace(/; fix .*$/, '')).join('; ') };
+    if (err instanceof ConfigError) return { ok: false, reason: err.problems.map(withoutFix).join('; ') };
     throw err;
   }
   const restartNeeded = leafPaths(config as unknown as Record<string, unknown>)
     .filter(
       (p) =>
-        !RUNTIME_OPTIONS.some((r) => under(p, r)) &&
+        !RUNTIME_OPTIONS.some((r) => isUnder(p, r)) &&
         JSON.stringify(valueAt(config, p)) !== JSON.stringify(valueAt(started, p)),
     )
     .sort();

@@ -1,30 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
 import { resolveOptions } from '../../config/resolve-options.js';
+import { HostSourceOptionsSchema, type HostSourceOptions } from '@edge-telemetry/protocol';
 
-export const HostSourceOptionsSchema = Type.Object({
-  procRoot: Type.String({
-    minLength: 1,
-    default: '/proc',
-    description: "Where procfs is mounted; inside a container, the host's /proc mounted read-only (e.g. /host/proc).",
-  }),
-  dataDir: Type.String({
-    minLength: 1,
-    default: '/var/lib/edge-telemetry',
-    description: 'The data volume whose disk use is reported (statfs).',
-  }),
-  excludeInterfaces: Type.String({
-    default: '^(lo|veth.*|docker\\d+|br-.*|cni\\d*|flannel.*|cali.*|ifb\\d+)$',
-    description:
-      'Regular expression of the interfaces left out of net.* metrics (loopback and container-side virtual interfaces).',
-  }),
-  maxInterfaces: Type.Integer({
-    minimum: 0,
-    default: 16,
-    description: 'Most network interfaces reported; on a host with more, the first ones in /proc/net/dev order.',
-  }),
-});
-
-export type HostSourceOptions = Static<typeof HostSourceOptionsSchema>;
+// The schema lives in protocol, shared with the ingester, which validates documents before storing them.
+export { HostSourceOptionsSchema, type HostSourceOptions } from '@edge-telemetry/protocol';
 
 export function resolveHostSourceOptions(partial?: Partial<HostSourceOptions>): HostSourceOptions {
   return resolveOptions(HostSourceOptionsSchema, partial);

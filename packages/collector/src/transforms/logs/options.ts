@@ -1,96 +1,15 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { DedupOptionsSchema } from '../dedup/options.js';
-import { FilterOptionsSchema } from '../filter/options.js';
-import { LevelNameSchema, MultilineOptionsSchema, ParseOptionsSchema } from '../parse/options.js';
-import { RedactOptionsSchema } from '../redact/options.js';
-import { ThrottleOptionsSchema } from '../throttle/options.js';
-import { TemplateMinerOptionsSchema } from '../templates/options.js';
 import { resolveOptions } from '../../config/resolve-options.js';
+import { LogPipelineOptionsSchema, type LogPipelineOptions } from '@edge-telemetry/protocol';
 
-const VERBATIM_LEVEL =
-  'Lines at or above this level are shipped verbatim; below it, as templates with counts and samples.';
-
-/** What can differ from one container to the next. */
-export const ContainerLogSettingsSchema = Type.Object({
-  filter: FilterOptionsSchema,
-  throttle: ThrottleOptionsSchema,
-  dedup: DedupOptionsSchema,
-  verbatimLevel: LevelNameSchema('warn', VERBATIM_LEVEL),
-});
-export type ContainerLogSettings = Static<typeof ContainerLogSettingsSchema>;
-
-/**
- * Settings for the containers an override selects. Every given selector must match: `name` and
- * `image` are globs (`*` any run of characters), `labels` must all be present with these values.
- * Overrides apply in order over the defaults; later ones win.
- */
-export const ContainerOverrideSchema = Type.Object({
-  name: Type.Optional(Type.String()),
-  image: Type.Optional(Type.String()),
-  labels: Type.Optional(Type.Record(Type.String(), Type.String())),
-  settings: Type.Object({
-    filter: Type.Optional(Type.Partial(FilterOptionsSchema)),
-    throttle: Type.Optional(Type.Partial(ThrottleOptionsSchema)),
-    dedup: Type.Optional(Type.Partial(DedupOptionsSchema)),
-    verbatimLevel: Type.Optional(LevelNameSchema('warn', VERBATIM_LEVEL)),
-  }),
-});
-export type ContainerOverride = Static<typeof ContainerOverrideSchema>;
-
-export const LogPipelineOptionsSchema = Type.Object({
-  defaults: Type.Object(
-    {
-      filter: Type.Object(FilterOptionsSchema.properties, { default: {} }),
-      throttle: Type.Object(ThrottleOptionsSchema.properties, { default: {} }),
-      dedup: Type.Object(DedupOptionsSchema.properties, { default: {} }),
-      verbatimLevel: LevelNameSchema('warn', VERBATIM_LEVEL),
-    },
-    { default: {} },
-  ),
-  containers: Type.Array(ContainerOverrideSchema, {
-    default: [],
-    description:
-      'Per-container overrides of the defaults, as [{"name", "image", "labels", "settings"}]: name and image are globs, all given selectors must match, later overrides win.',
-  }),
-  parse: Type.Object(ParseOptionsSchema.properties, { default: {} }),
-  multiline: Type.Object(MultilineOptionsSchema.properties, { default: {} }),
-  redact: Type.Object(RedactOptionsSchema.properties, { default: {} }),
-  templates: Type.Object(TemplateMinerOptionsSchema.properties, { default: {} }),
-  window: Type.Object(
-    {
-      latenessMs: Type.Integer({
-        minimum: 0,
-        default: 2000,
-        description:
-          "How long (ms) after its end a container's window waits for late lines (at most half a window). A line whose window is already sealed joins the earliest open window of its container, keeping its own time (counted: `logs.late_lines`).",
-      }),
-      futureSkewMs: Type.Integer({
-        minimum: 0,
-        default: 300_000,
-        description:
-          "A line stamped more than this (ms) ahead of the node's clock is windowed at the node's time instead (counted: `logs.future_lines`).",
-      }),
-    },
-    { default: {} },
-  ),
-  maxLogsPerWindow: Type.Integer({
-    minimum: 0,
-    default: 5000,
-    description: 'Verbatim lines shipped per window over all containers; the rest are counted as dropped (`cap_logs`).',
-  }),
-  templateTimeResolutionMs: Type.Integer({
-    minimum: 1,
-    default: 1000,
-    description:
-      "Templates' first and last seen and their samples' times are rounded down to this (ms); 1 = exact. A second is a byte per time on the uplink, a millisecond three.",
-  }),
-  maxTemplatesPerWindow: Type.Integer({
-    minimum: 0,
-    default: 2000,
-    description: 'Templates shipped per window; the rest are counted as dropped (`cap_templates`).',
-  }),
-});
-export type LogPipelineOptions = Static<typeof LogPipelineOptionsSchema>;
+// The schema lives in protocol, shared with the ingester, which validates documents before storing them.
+export {
+  ContainerLogSettingsSchema,
+  ContainerOverrideSchema,
+  LogPipelineOptionsSchema,
+  type ContainerLogSettings,
+  type ContainerOverride,
+  type LogPipelineOptions,
+} from '@edge-telemetry/protocol';
 
 /** Deep partial of the options as a user writes them; validated and completed with defaults. */
 export function logPipelineOptions(partial: unknown = {}): LogPipelineOptions {

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DEBUG_LEVELS, NODE_ID_PATTERN, type ConfigDocument } from '@edge-telemetry/protocol';
+import { DEBUG_LEVELS, NODE_ID_PATTERN, remoteOptionsProblems, type ConfigDocument } from '@edge-telemetry/protocol';
 import { IngesterError } from '../../errors.js';
 import { actorLabel, type AuditLog } from '../../auth/audit-log.js';
 import type { Role } from '../../auth/roles.js';
@@ -262,17 +262,36 @@ export async function fleetConfigRoutes(app: FastifyInstance, deps: FleetConfigR
     }
   }
 
-  /** Validation refusals are audited too, then answered 400. */
-  async function refuseInvalid(req: FastifyRequest, action: string): Promise<void> {
-    if (!req.validationError) return;
+  async function refuse(req: FastifyRequest, action: string, err: IngesterError): Promise<never> {
     await audit.record({
       actor: req.principal,
       action,
       outcome: 'refused',
-      reason: req.validationError.message,
+      reason: err.message,
       remoteAddress: req.ip,
     });
-    throw new IngesterError('ET_ERR_BAD_REQUEST', req.validationError.message);
+    throw err;
+  }
+
+  /** Validation refusals are audited too, then answered 400. */
+  async function refuseInvalid(req: FastifyRequest, action: string): Promise<void> {
+    if (req.validationError)
+      await refuse(req, action, new IngesterError('ET_ERR_BAD_REQUEST', req.validationError.message));
+  }
+
+  /**
+   * A document the collectors' schema refuses is refused here, before it is stored or sent (the
+   * schema is protocol's, the one the nodes apply with); what depends on a node's own file (an
+   * option that must be a multiple of its scrape interval) is still judged by the node.
+   */
+  async function refuseUnappliable(req: FastifyRequest, action: string, options: Record<string, unknown>) {
+    const problems = remoteOptionsProblems(options);
+    if (problems.length > 0)
+      await refuse(
+        req,
+        action,
+        new IngesterError('ET_ERR_CONFIG_DOC_INVALID', problems.map((p) => `options.${p}`).join('; ')),
+      );
   }
 
   const layerRoutes: Array<{
@@ -354,6 +373,7 @@ export async function fleetConfigRoutes(app: FastifyInstance, deps: FleetConfigR
       async (req) => {
         await refuseInvalid(req, 'config.set');
         checkOptionsShape(req.body.options);
+        await refuseUnappliable(req, 'config.set', req.body.options);
         // A node's own layer keeps a debug in force: setting options is not ending someone's debug.
         return change(
           req,

@@ -1,0 +1,34 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const LogFileSourceOptionsSchema = Type.Object({
+  dockerRoot: Type.String({
+    default: '/var/lib/docker/containers',
+    description: "Docker's container folder (`<id>/<id>-json.log`); '' turns json-file reading off.",
+  }),
+  podsRoot: Type.String({
+    default: '/var/log/pods',
+    description: "Kubelet's pod log folder (`<ns>_<pod>_<uid>/<container>/<N>.log`); '' turns CRI reading off.",
+  }),
+  pollIntervalMs: Type.Integer({
+    minimum: 10,
+    default: 1000,
+    description: 'Interval (ms) at which log files are polled; file-system notifications only bring a poll forward.',
+  }),
+  readFromHead: Type.Boolean({
+    default: false,
+    description:
+      'At the very first start (no reading positions saved yet), read existing files from their start instead of only new lines.',
+  }),
+  chunkBytes: Type.Integer({
+    minimum: 4096,
+    default: 65536,
+    description:
+      'Bytes per read call: what one file is read ahead of the pipeline at a time (files are read a chunk each in turn).',
+  }),
+  maxLineBytes: Type.Integer({
+    minimum: 1024,
+    default: 262144,
+    description: 'Longest line (bytes) kept whole; longer ones are handed on in pieces.',
+  }),
+});
+export type LogFileSourceOptions = Static<typeof LogFileSourceOptionsSchema>;

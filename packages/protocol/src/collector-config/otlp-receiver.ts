@@ -1,0 +1,80 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const OtlpReceiverOptionsSchema = Type.Object({
+  host: Type.String({
+    default: '127.0.0.1',
+    description:
+      "Address the OTLP/HTTP and OTLP/gRPC receivers bind: loopback (default) for applications on the gateway's host network, the gateway's container-network address for applications in containers.",
+  }),
+  port: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 4318,
+    description: 'OTLP/HTTP port (`/v1/metrics`, `/v1/logs`, `/v1/traces`); 0 = any free port.',
+  }),
+  grpc: Type.Boolean({
+    default: false,
+    description:
+      'Also serve OTLP/gRPC on `grpcPort` (same decoding, limits and item rate as OTLP/HTTP; RESOURCE_EXHAUSTED / UNAVAILABLE with RetryInfo when full).',
+  }),
+  grpcPort: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 4317,
+    description: 'OTLP/gRPC port, when `grpc` is on; 0 = any free port.',
+  }),
+  maxRequestBytes: Type.Integer({
+    minimum: 1024,
+    default: 4 * 1024 * 1024,
+    description:
+      'Largest OTLP/HTTP request body as sent (compressed or not); larger ones get 413. (gRPC: one limit, `maxDecodedBytes`, as sent and inflated.)',
+  }),
+  maxDecodedBytes: Type.Integer({
+    minimum: 1024,
+    default: 16 * 1024 * 1024,
+    description:
+      'Largest body after gzip inflation (a small gzip bomb is stopped here); larger ones get 413 (gRPC: RESOURCE_EXHAUSTED without retry info).',
+  }),
+  maxInFlightBytes: Type.Integer({
+    minimum: 1024,
+    default: 16 * 1024 * 1024,
+    description:
+      'Request bytes being read or decoded at once, over all connections: beyond it requests get 503 with Retry-After, so memory stays bounded whatever the clients send.',
+  }),
+  itemsPerSecond: Type.Integer({
+    minimum: 0,
+    default: 20_000,
+    description:
+      'Data points, log records and spans taken per second (token bucket, burst of `burstItems`); a request beyond it gets 429 with Retry-After and is taken whole when retried. 0 = no limit.',
+  }),
+  burstItems: Type.Integer({
+    minimum: 1,
+    default: 100_000,
+    description: 'Token bucket size of `itemsPerSecond`: the most items one burst of requests may bring at once.',
+  }),
+  maxSeries: Type.Integer({
+    minimum: 1,
+    default: 2000,
+    description:
+      "Most metric series the applications' OTLP metrics may hold in the downsampler (within `downsample.maxSeries`); new series beyond it are dropped and counted (`metrics.cardinality`/`source_series_cap`).",
+  }),
+  resourceAttributes: Type.Array(Type.String(), {
+    default: ['service.name', 'service.namespace', 'deployment.environment'],
+    description:
+      "Resource attributes kept in a metric series' identity (the data points' own attributes always are); the others (process id, SDK version, host) would split one series per restart.",
+  }),
+  maxAttributes: Type.Integer({
+    minimum: 0,
+    maximum: 64,
+    default: 16,
+    description:
+      "Most attributes in a series' identity; further ones (by key order) are left out and counted (`otlp.attributes`/`too_many`).",
+  }),
+  maxAttributeLength: Type.Integer({
+    minimum: 1,
+    default: 256,
+    description: 'Attribute values longer than this are cut to it.',
+  }),
+});
+
+export type OtlpReceiverOptions = Static<typeof OtlpReceiverOptionsSchema>;

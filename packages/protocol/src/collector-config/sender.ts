@@ -1,0 +1,45 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const SenderOptionsSchema = Type.Object({
+  /** Batches published and not yet acknowledged end to end; bounds broker queueing and resend bursts. */
+  window: Type.Integer({
+    minimum: 1,
+    maximum: 65535,
+    default: 32,
+    description: 'Outstanding (published, unacknowledged) batches.',
+  }),
+  /** After this long without the ingester's ack, the batch is published again. */
+  ackTimeoutMs: Type.Integer({
+    minimum: 100,
+    default: 60_000,
+    description:
+      'Resend a batch not acknowledged within this time; each timeout doubles it (up to 4x) until an ack arrives.',
+  }),
+  /** The horizon over which the backlog must drain within the budget before degrading. */
+  drainHorizonMs: Type.Integer({
+    minimum: 1000,
+    default: 6 * 3_600_000,
+    description: 'Degrade when backlog + live stream cannot drain within the budget over this horizon.',
+  }),
+  /**
+   * Compression against earlier batches (the frame's references): each batch of a priority class is compressed
+   * against the bodies of the last acknowledged keyframes of that class, which the ingester kept.
+   * Defaults measured on the reference workload (bench/README.md): 12 references to every 2nd
+   * batch gave 56.5x raw at 37 ms of CPU per batch, against 51.3x for 8 to every 4th and 56.8x
+   * for 16 to every 2nd (40 ms, and more for the ingester to hold).
+   */
+  references: Type.Integer({
+    minimum: 0,
+    maximum: 16,
+    default: 12,
+    description:
+      "Acknowledged keyframes of the same priority class each batch is compressed against (template samples also against the template counts' last two; 0 = every batch standalone).",
+  }),
+  keyframeEvery: Type.Integer({
+    minimum: 1,
+    default: 2,
+    description:
+      'Every Nth batch of a class is a keyframe, whose body the ingester keeps for later batches to refer to.',
+  }),
+});
+export type SenderOptions = Static<typeof SenderOptionsSchema>;
