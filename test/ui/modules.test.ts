@@ -8,6 +8,7 @@ import { filterRows, nextSort, sortRows } from '../../packages/ingester/ui-asset
 import { chartsByMetric, unitOf } from '../../packages/ingester/ui-assets/js/node.js';
 import { pullRequest } from '../../packages/ingester/ui-assets/js/pull.js';
 import { nodeColumns, visibleNodes } from '../../packages/ingester/ui-assets/js/fleet.js';
+import { layerName, layerPath, optionValue, stageText } from '../../packages/ingester/ui-assets/js/config.js';
 
 describe('ui modules', () => {
   it('formats bytes, ratios, ages and steps', () => {
@@ -167,5 +168,18 @@ describe('ui modules', () => {
         maxBytes: '4096',
       }),
     ).toEqual({ since: 1764316800000, until: '2026-11-28T08:00:00Z', level: 'warn', tail: 50, maxBytes: 4096 });
+  });
+
+  it('names configuration layers and their API paths (labels and node ids encoded), stages and diff values', () => {
+    expect(layerPath({ scope: 'fleet', target: '' })).toBe('/api/v1/config/fleet');
+    expect(layerPath({ scope: 'node', target: 'gw-1' })).toBe('/api/v1/config/nodes/gw-1');
+    // A label value may hold '=', '/' and markup: only the first '=' splits, and both parts are encoded.
+    expect(layerPath({ scope: 'group', target: 'site=a=b/<x>' })).toBe('/api/v1/config/groups/site/a%3Db%2F%3Cx%3E');
+    expect(layerName({ scope: 'group', target: 'site=berlin' })).toBe('group site=berlin');
+    expect(layerName({ scope: 'fleet', target: '' })).toBe('fleet');
+    expect(stageText({ stage: 0, stages: [1, 4, 7, 10] })).toBe('canaries (1 of 4)');
+    expect(stageText({ stage: 2, stages: [1, 4, 7, 10] })).toBe('wave 2 of 3');
+    expect(optionValue(undefined)).toBe('(unset)');
+    expect(optionValue(['^GET'])).toBe('["^GET"]');
   });
 });
