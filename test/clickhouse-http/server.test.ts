@@ -64,6 +64,25 @@ describe('health and the query handler', () => {
     expect((await fetch(`${server.url}/ping`, { method: 'HEAD' })).status).toBe(200);
   });
 
+  it("accounts the engine's time at /test-server/stats (this server's own path, for the benches)", async () => {
+    const stats = async () => (await (await fetch(`${server.url}/test-server/stats`)).json()) as Record<string, number>;
+    const before = await stats();
+    expect((await post('', 'SELECT 1')).text).toBe('1\n');
+    expect(
+      (await post('', 'CREATE TABLE IF NOT EXISTS edge.acct (x UInt8) ENGINE = MergeTree ORDER BY x')).status,
+    ).toBe(200);
+    expect((await post('?query=INSERT%20INTO%20edge.acct%20FORMAT%20TSV', '1\n')).status).toBe(200);
+    const after = await stats();
+    // Other tests of this file may run statements in between: at least these three were counted.
+    expect(after.statements! - before.statements!).toBeGreaterThanOrEqual(3);
+    expect(after.inserts! - before.inserts!).toBeGreaterThanOrEqual(1);
+    expect(after.engineMs!).toBeGreaterThan(before.engineMs!);
+    expect(after.insertMs!).toBeGreaterThan(before.insertMs!);
+    expect(after.busyMs!).toBeGreaterThan(before.busyMs!);
+    expect(after.busyMs!).toBeLessThanOrEqual(after.engineMs! + 1);
+    expect(after.maxRunning).toBeGreaterThanOrEqual(1);
+  });
+
   it('takes the query from the URL, the body, or both joined by a line feed', async () => {
     expect((await call('?query=SELECT%201')).text).toBe('1\n');
     expect((await post('', 'SELECT 1')).text).toBe('1\n');

@@ -11,6 +11,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { decodeAck } from '@edge-telemetry/protocol';
 import { TABLES } from '@edge-telemetry/ingester';
+import type { ServerStats } from './clickhouse-http/server.js';
 import { spawnClickHouseHttp, type ClickHouseHttpProcess } from './clickhouse-http/spawn.js';
 import { startMosquitto, type Mosquitto } from './mosquitto.js';
 import { startIngesterBin, type RunningProcess } from './processes.js';
@@ -50,6 +51,15 @@ export interface ExactlyOnce {
   rows: Record<string, { inBatches: number; stored: number }>;
 }
 
+export interface FleetAck {
+  key: string;
+  ackedAt: number;
+  latencyMs: number;
+  /** Sealed to received by an ingester (the node's send and the broker), then received to ack. */
+  toReceivedMs: number;
+  receivedToAckMs: number;
+}
+
 export interface IngesterFleet {
   dir: string;
   server: ClickHouseHttpProcess;
@@ -64,13 +74,19 @@ export interface IngesterFleet {
   kill(i: number): Promise<void>;
   /** SIGTERM (orderly stop), then started again. */
   restart(i: number): Promise<void>;
-  /** Resolves once every running ingester's writer has nothing queued (its last groups are in the ledger). */
-  settled(): Promise<void>;
   /**
-   * Each stored and acknowledged batch of nodes LIKE `pattern`: when its ack came, and its latency
-   * (ack time minus its sentAt, set when the node sealed it).
+   * Resolves once every running ingester's writer has nothing queued (its last groups are in the
+   * ledger), with the time that took (ms). A backlog may take minutes: it fails only when the
+   * queues stop shrinking for `stallMs` (default 60 s), not after a fixed time.
    */
-  acks(pattern: string): Promise<Array<{ key: string; ackedAt: number; latencyMs: number }>>;
+  settled(o?: { stallMs?: number }): Promise<number>;
+  /**
+   * Each stored and acknowledged batch of nodes LIKE `pattern`: when its ack came, its latency
+   * (ack time minus its sentAt, set when the node sealed it), and when an ingester received it.
+   */
+  acks(pattern: string): Promise<FleetAck[]>;
+  /** The engine's accounting so far (the test server's own figures). */
+  engineStats(): Promise<ServerStats>;
   /** Every stored batch of nodes LIKE `pattern` (key as in ackedAt) and the ingester that stored it. */
   storedBy(pattern: string): Promise<Array<{ key: string; ingester: string }>>;
   /** Call after settled(): a group half inserted is not in the ledger yet, and its rows would count as extra. */
@@ -146,20 +162,40 @@ export async function startIngesterFleet(o: {
       await ingesters[i]?.proc?.stop('SIGTERM');
       await start(i);
     },
-    async settled() {
-      const idle = async (ing: FleetIngester) => {
-        if (!ing.proc || ing.proc.child.exitCode !== null || ing.proc.child.signalCode !== null) return true;
+    async settled({ stallMs = 60_000 } = {}) {
+      const queued = async (ing: FleetIngester) => {
+        if (!ing.proc || ing.proc.child.exitCode !== null || ing.proc.child.signalCode !== null) return 0;
         const r = (await (await fetch(`${ing.api}/readyz`)).json()) as { writer: { queuedBatches: number } };
-        return r.writer.queuedBatches === 0;
+        return r.writer.queuedBatches;
       };
-      await waitFor(
+      const t0 = Date.now();
+      let least = Infinity;
+      let shrunkAt = t0;
+      let left = 0;
+      // Done, or stuck: a queue that stopped shrinking fails with its size, a fixed bound would fail a long drain.
+      const end = await waitFor(
         'the ingesters to store what they hold',
-        async () => (await Promise.all(ingesters.map(idle))).every(Boolean),
-        {
-          timeoutMs: 60_000,
-          intervalMs: 200,
+        async () => {
+          // An ingester that does not answer counts as no progress (the stall bound ends the wait).
+          const each = await Promise.all(ingesters.map(queued)).catch(() => undefined);
+          if (each !== undefined) {
+            left = each.reduce((a, b) => a + b, 0);
+            if (left === 0) return 'drained';
+            if (left < least) {
+              least = left;
+              shrunkAt = Date.now();
+            }
+          }
+          return Date.now() - shrunkAt > stallMs ? 'stuck' : undefined;
         },
+        { timeoutMs: Number.MAX_SAFE_INTEGER, intervalMs: 200 },
       );
+      if (end === 'stuck')
+        throw new Error(`the ingesters' writer queues held ${left} batches and stored none for ${stallMs} ms`);
+      return Date.now() - t0;
+    },
+    async engineStats() {
+      return (await (await fetch(`${server.url}/test-server/stats`)).json()) as ServerStats;
     },
     async storedBy(pattern) {
       const rs = await clickhouse.query({
@@ -174,15 +210,23 @@ export async function startIngesterFleet(o: {
     },
     async acks(pattern) {
       const rs = await clickhouse.query({
-        query: `SELECT NodeName, Epoch, Seq, toUnixTimestamp64Milli(NodeSentAt) AS sent FROM ${TABLES.ledger} WHERE NodeName LIKE {p:String}`,
+        query: `SELECT NodeName, Epoch, Seq, toUnixTimestamp64Milli(NodeSentAt) AS sent, toUnixTimestamp64Milli(ReceivedAt) AS received
+          FROM ${TABLES.ledger} WHERE NodeName LIKE {p:String}`,
         query_params: { p: pattern },
         format: 'JSONCompactEachRow',
       });
-      const out: Array<{ key: string; ackedAt: number; latencyMs: number }> = [];
-      for (const [node, epoch, seq, sent] of await rs.json<[string, number, number, string]>()) {
+      const out: FleetAck[] = [];
+      for (const [node, epoch, seq, sent, received] of await rs.json<[string, number, number, string, string]>()) {
         const key = `${node}/${epoch}/${seq}`;
         const at = ackedAt.get(key);
-        if (at !== undefined) out.push({ key, ackedAt: at, latencyMs: at - Number(sent) });
+        if (at !== undefined)
+          out.push({
+            key,
+            ackedAt: at,
+            latencyMs: at - Number(sent),
+            toReceivedMs: Number(received) - Number(sent),
+            receivedToAckMs: at - Number(received),
+          });
       }
       return out;
     },

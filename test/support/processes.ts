@@ -94,27 +94,33 @@ export async function startIngesterBin(o: {
   clickhouseUrl?: string;
   config?: Record<string, unknown>;
 }): Promise<{ proc: RunningProcess; api: string }> {
-  const port = await freePort();
-  const file = path.join(o.dir, 'ingester.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      mqtt: { url: o.brokerUrl, protocolVersion: 5, clientId: o.clientId },
-      clickhouse: { dataDir: path.join(o.dir, 'ch') },
-      http: { port },
-      ...o.config,
-    }),
-  );
-  const proc = runNode(bins.ingester, ['--config', file], {
-    EDGE_TELEMETRY_ADMIN_TOKEN: o.token,
-    ...(o.clickhouseUrl ? { CLICKHOUSE_URL: o.clickhouseUrl } : {}),
-  });
-  try {
-    // Migrations over HTTP and the broker's subscribe took over a minute with the machine's load at 20.
-    await proc.waitFor(/ingester API: http/, 120_000);
-  } catch (err) {
-    await proc.stop();
-    throw err;
+  // The free port is only free when looked up: an outgoing connection of another process may take
+  // it before the bin listens (seen with a simulator connecting while ingesters started). Then
+  // the bin exits with EADDRINUSE, and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const file = path.join(o.dir, 'ingester.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        mqtt: { url: o.brokerUrl, protocolVersion: 5, clientId: o.clientId },
+        clickhouse: { dataDir: path.join(o.dir, 'ch') },
+        http: { port },
+        ...o.config,
+      }),
+    );
+    const proc = runNode(bins.ingester, ['--config', file], {
+      EDGE_TELEMETRY_ADMIN_TOKEN: o.token,
+      ...(o.clickhouseUrl ? { CLICKHOUSE_URL: o.clickhouseUrl } : {}),
+    });
+    try {
+      // Migrations over HTTP and the broker's subscribe took over a minute with the machine's load at 20.
+      await proc.waitFor(/ingester API: http/, 120_000);
+      return { proc, api: `http://127.0.0.1:${port}` };
+    } catch (err) {
+      await proc.stop();
+      if (attempt < 3 && /EADDRINUSE/.test(proc.output())) continue;
+      throw err;
+    }
   }
-  return { proc, api: `http://127.0.0.1:${port}` };
 }

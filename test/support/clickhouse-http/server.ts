@@ -4,7 +4,8 @@
  * supports the schema can be installed. Not shipped. What it follows, from the HTTP interface
  * documentation and the server's HTTPHandler:
  *
- * - `GET /`, `/ping` and `/replicas_status` answer "Ok.\n"; queries go to `/`.
+ * - `GET /`, `/ping` and `/replicas_status` answer "Ok.\n"; queries go to `/`. (`/test-server/stats`
+ *   is this server's own: where the engine's time went, for the benches.)
  * - The query comes from the `query` parameter, the body, or both (parameter, line feed, body);
  *   an INSERT's data follows its `FORMAT` clause in the body. One statement per request.
  * - Parameters not reserved by the handler are settings for this query only; `database`,
@@ -66,9 +67,29 @@ export interface ClickHouseHttpServerOptions {
 export interface ClickHouseHttpServer {
   url: string;
   port: number;
-  /** Requests answered, by outcome, and queries running now. */
-  stats(): { requests: number; errors: number; running: number };
+  stats(): ServerStats;
   close(): Promise<void>;
+}
+
+/**
+ * Requests answered, by outcome, queries running now, and where the engine's time went (the
+ * benches read it at `GET /test-server/stats`, a path of this server only: to tell waiting on the
+ * engine from waiting elsewhere).
+ */
+export interface ServerStats {
+  requests: number;
+  errors: number;
+  running: number;
+  /** Statements run (a request's session set-up included), inserts among them. */
+  statements: number;
+  inserts: number;
+  /** Sum over statements of the time each took in the engine (ms): more than `busyMs` when they overlap. */
+  engineMs: number;
+  insertMs: number;
+  /** Time with at least one statement in the engine (ms): near the wall time, the engine is the bottleneck. */
+  busyMs: number;
+  /** Most statements in the engine at once. */
+  maxRunning: number;
 }
 
 const inflate: Record<string, (b: Buffer) => Promise<Buffer>> = {
@@ -122,6 +143,10 @@ export async function startClickHouseHttpServer(o: ClickHouseHttpServerOptions):
   };
   const running = new Set<string>();
   const counts = { requests: 0, errors: 0 };
+  const engine = { statements: 0, inserts: 0, engineMs: 0, insertMs: 0, busyMs: 0, maxRunning: 0 };
+  let inEngine = 0;
+  let busySince = 0;
+  const now = () => performance.now();
   const displayName = `${os.hostname()} (edge-telemetry test server)`;
 
   async function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
@@ -170,6 +195,9 @@ export async function startClickHouseHttpServer(o: ClickHouseHttpServerOptions):
       const raw = p.params[name];
       if (raw !== undefined) bound[name] = bindValue(name, type, raw);
     }
+    const t0 = now();
+    if (inEngine++ === 0) busySince = t0;
+    engine.maxRunning = Math.max(engine.maxRunning, inEngine);
     const session = new Session(o.dataDir);
     try {
       if (p.database) await session.queryAsync(`USE \`${p.database.replace(/`/g, '\\`')}\``);
@@ -183,6 +211,14 @@ export async function startClickHouseHttpServer(o: ClickHouseHttpServerOptions):
       return { result, stmt, elapsedNs: process.hrtime.bigint() - started };
     } finally {
       session.close();
+      const t1 = now();
+      engine.statements++;
+      engine.engineMs += t1 - t0;
+      if (stmt.insert) {
+        engine.inserts++;
+        engine.insertMs += t1 - t0;
+      }
+      if (--inEngine === 0) engine.busyMs += t1 - busySince;
     }
   }
 
@@ -279,6 +315,14 @@ export async function startClickHouseHttpServer(o: ClickHouseHttpServerOptions):
     res.end(out);
   }
 
+  const stats = (): ServerStats => ({
+    ...counts,
+    running: running.size,
+    ...engine,
+    // Up to now while statements run, so a read during a busy spell is not behind.
+    busyMs: engine.busyMs + (inEngine > 0 ? now() - busySince : 0),
+  });
+
   const server = http.createServer((req, res) => {
     counts.requests++;
     res.setHeader('X-ClickHouse-Server-Display-Name', displayName);
@@ -287,6 +331,11 @@ export async function startClickHouseHttpServer(o: ClickHouseHttpServerOptions):
     if (health || (url.pathname === '/' && req.method === 'GET' && url.search === '')) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8' });
       res.end(req.method === 'HEAD' ? undefined : 'Ok.\n');
+      return;
+    }
+    if (url.pathname === '/test-server/stats') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(stats()));
       return;
     }
     if (url.pathname !== '/') {
@@ -308,7 +357,7 @@ export async function startClickHouseHttpServer(o: ClickHouseHttpServerOptions):
   return {
     url: `http://${o.host ?? '127.0.0.1'}:${port}`,
     port,
-    stats: () => ({ ...counts, running: running.size }),
+    stats,
     async close() {
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -27,21 +27,37 @@ describe('simulate options', () => {
       windowMs: 60_000,
       scrapeMs: 10_000,
       ackTimeoutMs: 60_000,
+      containers: undefined,
     });
     const small = parseSimulateArgs(['--nodes', '20', '--log-store', '--duration', '30s'], 8);
     expect('options' in small && small.options).toMatchObject({ workers: 1, logStore: true, durationMs: 30_000 });
     const quick = parseSimulateArgs(['--ack-timeout-ms', '5000'], 2);
     expect('options' in quick && quick.options.ackTimeoutMs).toBe(5000);
+    const thin = parseSimulateArgs(['--containers', '2'], 2);
+    expect('options' in thin && thin.options.containers).toBe(2);
   });
 
   it('says what to fix', () => {
     const r = parseSimulateArgs(
-      ['--nodes', '0', '--window-ms', '15000', '--duration', 'x', '--broker', 'http://x', '--outage-rate=-1'],
+      [
+        '--nodes',
+        '0',
+        '--containers',
+        '501',
+        '--window-ms',
+        '15000',
+        '--duration',
+        'x',
+        '--broker',
+        'http://x',
+        '--outage-rate=-1',
+      ],
       2,
     );
     expect('problems' in r && r.problems).toEqual([
       '--nodes must be a whole number from 1 to 10000',
       '--window-ms must be a multiple of --scrape-ms',
+      '--containers must be a whole number from 1 to 500',
       '--duration must be like 30s, 10m or 2h',
       '--outage-rate must be a number of cuts per node per hour, 0 or more',
       '--broker must be an mqtt:// or mqtts:// URL',

@@ -14,6 +14,11 @@ export interface SimulateOptions {
   prefix: string;
   scrapeMs: number;
   windowMs: number;
+  /**
+   * Demo containers on every node; undefined: 8 to 30 by node id (the default profile, about 23 log
+   * lines a second per node). Fewer make the thin gateway a 1,000-node load fits beside its system under test.
+   */
+  containers: number | undefined;
   /** Run time in ms; undefined runs until SIGINT/SIGTERM. */
   durationMs: number | undefined;
   /** Threads the nodes are spread over (one event loop each). */
@@ -53,6 +58,9 @@ spread over worker threads; codec, series and corpus are shared inside each thre
   --prefix P           node ids P-0001... (default sim)
   --scrape-ms MS       metric scrape interval (default 10000)
   --window-ms MS       summary window (default 60000)
+  --containers N       demo containers on every node (1-500); default 8 to 30 by node id, about
+                       1.2 log lines a second each. A thin gateway (e.g. 2) sends the same kind
+                       of window summaries with less for the simulator itself to make
   --outage-rate R      broker connection cuts per node per hour (default 0): the node keeps
                        collecting, its backlog grows in the outbox and drains on reconnect
   --outage-ms MS       mean cut length (default 60000; each is 0.5-1.5x of it)
@@ -93,6 +101,7 @@ export function parseSimulateArgs(
       prefix: { type: 'string', default: 'sim' },
       'scrape-ms': { type: 'string', default: '10000' },
       'window-ms': { type: 'string', default: '60000' },
+      containers: { type: 'string' },
       duration: { type: 'string' },
       workers: { type: 'string' },
       'log-store': { type: 'boolean', default: false },
@@ -115,6 +124,7 @@ export function parseSimulateArgs(
   const scrapeMs = int('scrape-ms', values['scrape-ms'], 100, 3_600_000);
   const windowMs = int('window-ms', values['window-ms'], 100, 86_400_000);
   if (windowMs % scrapeMs !== 0) problems.push('--window-ms must be a multiple of --scrape-ms');
+  const containers = values.containers === undefined ? undefined : int('containers', values.containers, 1, 500);
   const mqttVersion = int('mqtt-version', values['mqtt-version'], 4, 5) as 4 | 5;
   const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
   if (values.duration !== undefined && (durationMs === undefined || durationMs <= 0))
@@ -139,6 +149,7 @@ export function parseSimulateArgs(
       prefix: values.prefix,
       scrapeMs,
       windowMs,
+      containers,
       durationMs,
       workers: Math.min(workers, nodes),
       logStore: values['log-store'],
