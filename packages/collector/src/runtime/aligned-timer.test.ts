@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../../../test/support/wait.js';
 import { startAlignedTimer } from './aligned-timer.js';
 
+// Each case waits on what the timer did, not for a fixed time: a loaded machine runs fewer ticks in
+// 300 ms, and a starved process could run none.
 describe('startAlignedTimer', () => {
   it('runs each tick once, on multiples of the interval, even when timers fire early', async () => {
     const ticks: number[] = [];
@@ -11,9 +14,8 @@ describe('startAlignedTimer', () => {
       () => {},
       () => Date.now() - 3,
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('six ticks', () => ticks.length > 5);
     await timer.stop();
-    expect(ticks.length).toBeGreaterThan(5);
     expect(new Set(ticks).size).toBe(ticks.length);
     for (const t of ticks) expect(t % 20).toBe(0);
   });
@@ -24,20 +26,32 @@ describe('startAlignedTimer', () => {
       () => new Promise((r) => setTimeout(r, 70)),
       () => {},
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('a skipped tick', () => timer.skipped > 0);
     await timer.stop();
-    expect(timer.skipped).toBeGreaterThan(0);
   });
 
   it('stop() resolves only after a tick already running has finished', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started = false;
     let finished = false;
     const timer = startAlignedTimer(
       10,
-      () => new Promise<void>((r) => setTimeout(() => ((finished = true), r()), 80)),
+      async () => {
+        started = true;
+        await gate;
+        finished = true;
+      },
       () => {},
     );
-    await new Promise((r) => setTimeout(r, 30));
-    await timer.stop();
+    await waitFor('a tick to start', () => started);
+    let stopped = false;
+    const stopping = timer.stop().then(() => (stopped = true));
+    // Whatever ran before now: stop() has not resolved while the tick is held.
+    await new Promise((r) => setImmediate(r));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
     expect(finished).toBe(true);
   });
 });
