@@ -25,7 +25,8 @@ import { waitFor } from '../support/wait.js';
 
 const DAY_OF_WINDOWS = 1440;
 
-describe.runIf(haveMosquitto())('uplink through faults', () => {
+// Deadlines on connects and acks are 20 s (4x slowdown and more), so cases get 90 s, not the default 30.
+describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, () => {
   let broker: Mosquitto;
   let acker: Acker;
   const cleanups: Array<() => Promise<void>> = [];
@@ -76,7 +77,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     expect(storedOf(node)).toHaveLength(0);
 
     proxy.resume();
-    await waitFor('reconnect', () => uplink.stats().connected, { timeoutMs: 5000 });
+    await waitFor('reconnect', () => uplink.stats().connected, { timeoutMs: 20_000 });
     const live = await uplink.submit(testBatch(node, 1_000_000), 0);
     await waitFor(
       () => `the day of windows (${acker.describe()})`,
@@ -92,7 +93,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     expect(backlog.map((b) => b.windowStart)).toEqual(produced.map((_, i) => i));
     const liveAt = got.findIndex((b) => b.seq === live.seq);
     expect(liveAt).toBeLessThan(DAY_OF_WINDOWS / 4);
-    await waitFor('acks to empty the outbox', () => uplink.stats().queueBatches === 0, { timeoutMs: 5000 });
+    await waitFor('acks to empty the outbox', () => uplink.stats().queueBatches === 0, { timeoutMs: 20_000 });
   });
 
   it('beyond the cap loses exactly the counted evictions, lowest value first', async () => {
@@ -121,7 +122,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     });
     // One more summary batch carries the evictions not reported yet.
     await uplink.submit(testBatch(node, DAY_OF_WINDOWS, 150), 0);
-    await waitFor('the last batch', () => uplink.stats().queueBatches === 0, { timeoutMs: 5000 });
+    await waitFor('the last batch', () => uplink.stats().queueBatches === 0, { timeoutMs: 20_000 });
 
     const got = new Set(storedOf(node).map((b) => b.windowStart));
     const missing = [...Array(DAY_OF_WINDOWS).keys()].filter((i) => !got.has(i));
@@ -173,7 +174,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
         await new Promise((r) => setTimeout(r, 2));
       }
     };
-    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 5000 });
+    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 20_000 });
     const producing = produce(0, 300);
     await new Promise((r) => setTimeout(r, 150));
     await broker.restart();
@@ -189,7 +190,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
       { timeoutMs: 20_000 },
     );
     expect(new Set(storedOf(node).map((b) => b.seq))).toEqual(new Set(seqs));
-    await waitFor('acks', () => uplink.stats().queueBatches === 0, { timeoutMs: 5000 });
+    await waitFor('acks', () => uplink.stats().queueBatches === 0, { timeoutMs: 20_000 });
     expect(uplink.stats().resends).toBeGreaterThan(0);
   });
 
@@ -202,7 +203,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
       window: 4,
       ackTimeoutMs: 100,
     });
-    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 5000 });
+    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 20_000 });
     acker.acking = false;
     for (let i = 0; i < 4; i++) await uplink.submit(testBatch(node, i), 0);
     await new Promise((r) => setTimeout(r, 2000));
@@ -212,7 +213,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     expect(resends).toBeGreaterThan(0);
     expect(resends).toBeLessThanOrEqual(4 * 8);
     acker.acking = true;
-    await waitFor('acks after the ingester is back', () => uplink.stats().queueBatches === 0, { timeoutMs: 5000 });
+    await waitFor('acks after the ingester is back', () => uplink.stats().queueBatches === 0, { timeoutMs: 20_000 });
     await uplink.close();
   });
 
@@ -278,7 +279,7 @@ describe.runIf(haveMosquitto())('uplink through faults', () => {
     for (let i = 0; i < 700; i += 50)
       await Promise.all(Array.from({ length: 50 }, (_, j) => uplink.submit(testBatch(node, i + j, 1000), 0)));
     proxy.resume();
-    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 5000 });
+    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 20_000 });
     const bytes0 = proxy.bytes.up;
     const sent0 = uplink.stats().bytesSent;
     const t0 = clock.now();

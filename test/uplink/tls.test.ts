@@ -118,9 +118,9 @@ describe.runIf(haveMosquitto())('uplink over TLS with credentials', () => {
     const good = await open('s3cret', ca);
     const wrongPassword = await open('guess', ca);
     const unknownCa = await open('s3cret', undefined);
-    await waitFor('the TLS connection', () => good.stats().connected, { timeoutMs: 5000 });
+    await waitFor('the TLS connection', () => good.stats().connected, { timeoutMs: 20_000 });
     await good.submit(testBatch('n-tls', 1), 0);
-    await waitFor('the batch over TLS', () => got.length === 1, { timeoutMs: 5000 });
+    await waitFor('the batch over TLS', () => got.length === 1, { timeoutMs: 20_000 });
     await new Promise((r) => setTimeout(r, 500));
     expect(wrongPassword.stats().connected).toBe(false);
     expect(unknownCa.stats().connected).toBe(false);

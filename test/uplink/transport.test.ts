@@ -11,7 +11,8 @@ import { startFaultProxy } from '../support/fault-proxy.js';
 import { openTestUplink, tempDir } from './harness.js';
 import { waitFor } from '../support/wait.js';
 
-describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
+// Deadlines on connects and acks are 20 s (4x slowdown and more), so cases get 90 s, not the default 30.
+describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', { timeout: 90_000 }, () => {
   let broker: Mosquitto;
   let watcher: MqttClient;
   const statuses: StatusMessage[] = [];
@@ -44,7 +45,7 @@ describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
       onBadMessage: (t) => bad.push(t),
     });
     try {
-      await waitFor('birth', () => statuses.some((s) => s.state === 'online'), { timeoutMs: 5000 });
+      await waitFor('birth', () => statuses.some((s) => s.state === 'online'), { timeoutMs: 20_000 });
       const birth = statuses.find((s) => s.state === 'online');
       expect(birth).toMatchObject({ v: 1, node, agentVersion: 'test' });
       expect(birth?.at).toBeGreaterThan(0);
@@ -52,15 +53,15 @@ describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
       const cmd: CommandMessage = { v: 1, type: 'cancel', pullId: 'p1', expiresAt: Date.now() + 60_000 };
       await watcher.publishAsync(topics.cmd(node), encodeCommand(cmd), { qos: 1 });
       await watcher.publishAsync(topics.ack(node), Buffer.from('{not json'), { qos: 1 });
-      await waitFor('command and bad ack', () => commands.length === 1 && bad.length === 1, { timeoutMs: 5000 });
+      await waitFor('command and bad ack', () => commands.length === 1 && bad.length === 1, { timeoutMs: 20_000 });
       expect(commands[0]).toEqual(cmd);
       expect(bad).toEqual([topics.ack(node)]);
 
       proxy.cut();
-      await waitFor('last will', () => statuses.at(-1)?.state === 'offline', { timeoutMs: 5000 });
+      await waitFor('last will', () => statuses.at(-1)?.state === 'offline', { timeoutMs: 20_000 });
       expect(statuses.at(-1)).toEqual({ v: 1, node, state: 'offline', at: 0, agentVersion: 'test' });
       proxy.resume();
-      await waitFor('birth after reconnect', () => statuses.at(-1)?.state === 'online', { timeoutMs: 5000 });
+      await waitFor('birth after reconnect', () => statuses.at(-1)?.state === 'online', { timeoutMs: 20_000 });
 
       // Retained: a newcomer sees the current state at once.
       const late = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: 'late', reconnectPeriod: 0 });
@@ -70,7 +71,7 @@ describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
         if (r.ok) seen.push(r.value);
       });
       await late.subscribeAsync(topics.status(node), { qos: 1 });
-      await waitFor('retained status', () => seen.length > 0, { timeoutMs: 5000 });
+      await waitFor('retained status', () => seen.length > 0, { timeoutMs: 20_000 });
       expect(seen[0]?.state).toBe('online');
       await late.endAsync(true);
     } finally {
@@ -81,7 +82,7 @@ describe.runIf(haveMosquitto())('uplink transport (MQTT 3.1.1)', () => {
     await waitFor(
       `offline on clean close: ${JSON.stringify(statuses)}`,
       () => statuses.at(-1)?.state === 'offline' && (statuses.at(-1)?.at ?? 0) > 0,
-      { timeoutMs: 5000 },
+      { timeoutMs: 20_000 },
     );
   });
 });
