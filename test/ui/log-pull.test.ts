@@ -17,7 +17,8 @@ const NODE = 'gw-ui-pull';
 const SPAN = 10 * 60_000;
 const WAIT = { timeout: 30_000, interval: 50 };
 
-describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', () => {
+// Page polls of up to 30 s each: cases get 120 s, not the default 30.
+describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', { timeout: 120_000 }, () => {
   let rig: PullRig;
   let browser: Browser;
 
@@ -70,16 +71,24 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', (
     await page.getByRole('textbox', { name: 'Since' }).fill(since);
     await page.getByRole('textbox', { name: 'Until (optional)' }).fill(until);
     await page.getByRole('textbox', { name: 'Container (optional)' }).fill('api');
-    await page.getByRole('button', { name: 'Request logs' }).click();
+    // The node's link held to 3 KB/s until the running state has been seen: at the node's own
+    // 12 KiB/s the whole pull took a few seconds, and a loaded machine could render the page's
+    // first status after it had ended (then 'running' is never shown and the poll times out).
+    rig.proxy.throttle(3000);
+    try {
+      await page.getByRole('button', { name: 'Request logs' }).click();
 
-    // While running: the cancel button is offered and lines arrive before the pull has ended.
-    await expect.poll(() => page.locator('[data-field="state"]').textContent(), WAIT).toBe('running');
-    await expect
-      .poll(() => page.locator('#lines').evaluate((e) => e.textContent?.length ?? 0), WAIT)
-      .toBeGreaterThan(0);
-    expect(await page.locator('[data-field="state"]').textContent()).toBe('running');
-    expect(await page.getByRole('button', { name: 'Cancel' }).isEnabled()).toBe(true);
-    await page.screenshot({ path: path.join(SHOTS, 'log-pull-running.png'), fullPage: true });
+      // While running: the cancel button is offered and lines arrive before the pull has ended.
+      await expect.poll(() => page.locator('[data-field="state"]').textContent(), WAIT).toBe('running');
+      await expect
+        .poll(() => page.locator('#lines').evaluate((e) => e.textContent?.length ?? 0), WAIT)
+        .toBeGreaterThan(0);
+      expect(await page.locator('[data-field="state"]').textContent()).toBe('running');
+      expect(await page.getByRole('button', { name: 'Cancel' }).isEnabled()).toBe(true);
+      await page.screenshot({ path: path.join(SHOTS, 'log-pull-running.png'), fullPage: true });
+    } finally {
+      rig.proxy.throttle(undefined);
+    }
 
     await expect.poll(() => page.locator('[data-field="state"]').textContent(), WAIT).toBe('done');
     await expect.poll(() => page.locator('#status').textContent(), WAIT).toMatch(/Pull done: [\d,]+ lines received/);
@@ -111,13 +120,19 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', (
     await page.goto(`${rig.api}/ui/pull.html?node=${NODE}`);
     await page.getByRole('textbox', { name: 'Since' }).fill(new Date(T0).toISOString());
     await page.getByRole('textbox', { name: 'Until (optional)' }).fill(new Date(T0 + SPAN).toISOString());
-    await page.getByRole('button', { name: 'Request logs' }).click();
-    await expect
-      .poll(() => page.locator('#lines').evaluate((e) => e.textContent?.length ?? 0), WAIT)
-      .toBeGreaterThan(0);
+    // Held slow, as above: the pull must still be running when Cancel is pressed.
+    rig.proxy.throttle(3000);
+    try {
+      await page.getByRole('button', { name: 'Request logs' }).click();
+      await expect
+        .poll(() => page.locator('#lines').evaluate((e) => e.textContent?.length ?? 0), WAIT)
+        .toBeGreaterThan(0);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await expect.poll(() => page.locator('#status').textContent(), WAIT).toMatch(/cancelled/);
+    } finally {
+      rig.proxy.throttle(undefined);
+    }
     const id = await page.locator('[data-field="pull"]').textContent();
-    await page.getByRole('button', { name: 'Cancel' }).click();
-    await expect.poll(() => page.locator('#status').textContent(), WAIT).toMatch(/cancelled/);
     const s = (await (await rig.call(`/api/v1/log-pulls/${id}`)).json()) as { state: string; linesReceived: number };
     expect(s.state).toBe('cancelled');
     expect(await page.getByRole('button', { name: 'Request logs' }).isEnabled()).toBe(true);
