@@ -1,5 +1,7 @@
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { packetScanner } from './packet-guard.js';
+import { waitFor } from '../../../../test/support/wait.js';
+import { guardPackets, packetScanner } from './packet-guard.js';
 
 /** A packet with a `body`-byte remaining length (header 0x30, MQTT's variable-length integer). */
 function packet(body: number): Buffer {
@@ -43,5 +45,37 @@ describe('packetScanner', () => {
       publishes: 2,
     });
     expect(packetScanner(100)(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])).oversized?.announced).toBe(Infinity);
+  });
+});
+
+describe('guardPackets', () => {
+  // The flood e2e test cannot show this on every machine: a flooder starved by a loaded machine
+  // may never send faster than the broker's rate. Here 40 publishes arrive at once against a burst
+  // of 5 at 10/s: over the rate unless the reads were spread over 3.5 s.
+  it('reads a client over its publish rate slower, tells why once per pause, and passes every packet on', async () => {
+    const pauses: number[] = [];
+    let passed = 0;
+    const scan = packetScanner(1024);
+    const server = net.createServer((socket) => {
+      const guarded = guardPackets(socket, {
+        maxPacketBytes: 1024,
+        publishesPerSecond: 10,
+        publishBurst: 5,
+        onOversized: () => {},
+        onThrottled: (ms) => pauses.push(ms),
+      });
+      guarded.on('data', (chunk: Buffer) => (passed += scan(chunk).publishes));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    try {
+      client.write(Buffer.concat(Array.from({ length: 40 }, () => packet(100))));
+      await waitFor('every publish passed on', () => passed === 40, { timeoutMs: 30_000 });
+      expect(pauses.length).toBeGreaterThan(0);
+      expect(pauses.every((ms) => ms > 0)).toBe(true);
+    } finally {
+      client.destroy();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
