@@ -213,7 +213,7 @@ const collectorBacklog: BenchCase = {
         });
         const anon = anonSampler(cgroup);
         try {
-          await caughtUp(run, 3_600_000);
+          await caughtUp(run, 3_600_000, backlog.entries);
           const readAt = Date.now();
           const hwm = await procStatus(run.child.pid, 'VmHWM');
           // The work is done once every WARN+ line has arrived (the uplink drains behind the reading).

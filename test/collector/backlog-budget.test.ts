@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { cgroupVersion, createCgroup, type Cgroup } from '../support/cgroup.js';
+import { cgroupVersion, type Cgroup } from '../support/cgroup.js';
 import { haveMosquitto } from '../support/mosquitto.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
-import { liveWriter, writeJsonFileBacklog, type Backlog, type GeneratedLevel } from '../support/json-file-backlog.js';
-import { caughtUp, runCollector, seqOf, storedLines, type CollectorRun } from './rig.js';
+import type { Backlog, GeneratedLevel } from '../support/json-file-backlog.js';
+import { readBacklogInCgroup, seqOf, storedSeqs, type CollectorRun } from './rig.js';
 
 const WINDOW_MS = 5000;
 const NODE = 'budget-gw';
@@ -36,39 +36,20 @@ describe.runIf(canRun && haveMosquitto())('collector inside its budget: a 20 MiB
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'col-budget-'));
     stack = await startStack();
-    const root = path.join(dir, 'containers');
-    // The backlog ends a few minutes before now: its windows lie in the recent past.
-    backlog = await writeJsonFileBacklog({
-      root,
-      name: 'app',
-      bytes: 20 * 2 ** 20,
-      startMs: Date.now() - 30 * 60_000,
-      linesPerSecond: 50,
-      windowMs: WINDOW_MS,
-    });
-    cgroup = await createCgroup(`col-budget-${process.pid}`, LIMITS);
-    run = await runCollector({
+    ({ backlog, live } = await readBacklogInCgroup({
       dir,
       node: NODE,
-      dockerRoot: root,
       brokerUrl: stack.broker.url,
-      cgroup,
-      config: { scrapeIntervalMs: 1000, downsample: { windowMs: WINDOW_MS } },
-    });
-    // Live lines in a second container while the backlog is read, until it has been read.
-    const writer = liveWriter({
-      root,
-      name: 'live',
-      bytes: 1500,
-      everyMs: 250,
-      firstSeq: 10_000_000,
+      cgroupName: `col-budget-${process.pid}`,
+      limits: LIMITS,
+      bytes: 20 * 2 ** 20,
       windowMs: WINDOW_MS,
-    });
-    try {
-      await caughtUp(run, 150_000);
-    } finally {
-      live = await writer.stop();
-    }
+      timeoutMs: 150_000,
+      onStarted: (c, r) => {
+        cgroup = c;
+        run = r;
+      },
+    }));
     // Every line's window sealed and acknowledged: all WARN+ lines are in ClickHouse.
     const expected = backlog.warnSeqs.length + live.reduce((n, b) => n + b.warnSeqs.length, 0);
     let have = 0;
@@ -101,12 +82,12 @@ describe.runIf(canRun && haveMosquitto())('collector inside its budget: a 20 MiB
   });
 
   it('keeps every line in the full-log store, once', async () => {
-    const lines = await storedLines(path.join(dir, 'data'));
+    const stored = await storedSeqs(path.join(dir, 'data'));
     for (const [container, events] of [
       ['app', backlog.events],
       ['live', live.reduce((n, b) => n + b.events, 0)],
     ] as const) {
-      const seqs = lines.filter((l) => l.container === container).map((l) => seqOf(l.line));
+      const seqs = stored.get(container) ?? [];
       expect(seqs.length, container).toBe(events);
       expect(new Set(seqs).size, container).toBe(events);
     }

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LogStore, logStoreOptions, type StoredLogRecord } from '@edge-telemetry/collector';
-import type { Cgroup } from '../support/cgroup.js';
+import { createCgroup, type Cgroup, type CgroupLimits } from '../support/cgroup.js';
+import { liveWriter, writeJsonFileBacklog, type Backlog } from '../support/json-file-backlog.js';
 import { freePort } from '../support/ports.js';
 import { bins } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
@@ -84,11 +85,11 @@ export async function runCollector(o: RunOptions): Promise<CollectorRun> {
   };
 }
 
-/** Waits until the collector has read every log file to its end (`logs.backlog_bytes` 0 with lines read). */
 /**
  * Waits until the collector has read every log file to its end. `backlog_bytes` is measured at
  * each poll, so a line written since the last poll is not in it yet: a test that knows how many
- * json-file entries it wrote passes `entries`, and this waits for that many lines read as well.
+ * json-file entries it wrote passes `entries`, and this waits for that many lines read as well
+ * (the gauge is also 0 before the first poll has sized the files: seen 2 s after start).
  */
 export async function caughtUp(run: CollectorRun, timeoutMs: number, entries = 1): Promise<void> {
   await waitFor(
@@ -114,4 +115,79 @@ export async function storedLines(dataDir: string): Promise<StoredLogRecord[]> {
 export function seqOf(text: string): number | undefined {
   const m = /"?seq"?[=:](\d+)/.exec(text);
   return m ? Number(m[1]) : undefined;
+}
+
+export interface BacklogInCgroup {
+  /** Container `app`: a seeded json-file backlog whose lines lie in the half hour before now. */
+  backlog: Backlog;
+  cgroup: Cgroup;
+  run: CollectorRun;
+  /** What container `live` was written while the backlog was read. */
+  live: Backlog[];
+}
+
+/**
+ * The budget tests' scene: a backlog of `bytes` in container `app`, the real collector bin in a
+ * cgroup `cgroupName` with `limits`, and live lines written to container `live` until the backlog
+ * has been read (`caughtUp`). `onStarted` gets the cgroup and the run before any wait, so the
+ * caller can clean them up when a wait times out.
+ */
+export async function readBacklogInCgroup(o: {
+  dir: string;
+  node: string;
+  brokerUrl: string;
+  cgroupName: string;
+  limits: CgroupLimits;
+  bytes: number;
+  windowMs: number;
+  timeoutMs: number;
+  nodeArgs?: string[];
+  onStarted(cgroup: Cgroup, run: CollectorRun, backlog: Backlog): void;
+}): Promise<BacklogInCgroup> {
+  const root = path.join(o.dir, 'containers');
+  const backlog = await writeJsonFileBacklog({
+    root,
+    name: 'app',
+    bytes: o.bytes,
+    startMs: Date.now() - 30 * 60_000,
+    linesPerSecond: 50,
+    windowMs: o.windowMs,
+  });
+  const cgroup = await createCgroup(o.cgroupName, o.limits);
+  const run = await runCollector({
+    dir: o.dir,
+    node: o.node,
+    dockerRoot: root,
+    brokerUrl: o.brokerUrl,
+    cgroup,
+    config: { scrapeIntervalMs: 1000, downsample: { windowMs: o.windowMs } },
+    ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
+  });
+  o.onStarted(cgroup, run, backlog);
+  const writer = liveWriter({
+    root,
+    name: 'live',
+    bytes: 1500,
+    everyMs: 250,
+    firstSeq: 10_000_000,
+    windowMs: o.windowMs,
+  });
+  let live: Backlog[];
+  try {
+    await caughtUp(run, o.timeoutMs, backlog.entries);
+  } finally {
+    live = await writer.stop();
+  }
+  return { backlog, cgroup, run, live };
+}
+
+/** The `seq` of every line the store under `dataDir` holds, by container (see storedLines). */
+export async function storedSeqs(dataDir: string): Promise<Map<string, Array<number | undefined>>> {
+  const out = new Map<string, Array<number | undefined>>();
+  for (const l of await storedLines(dataDir)) {
+    const list = out.get(l.container) ?? [];
+    list.push(seqOf(l.line));
+    out.set(l.container, list);
+  }
+  return out;
 }

@@ -10,9 +10,9 @@ import type { LogSource, MetricSource } from './sources/types.js';
 import type { Logger } from './runtime/logger.js';
 import { Mailbox } from './runtime/mailbox.js';
 import { decodeCursor } from './runtime/cursor.js';
-import { readMemoryLimit } from './runtime/memory-limit.js';
-import { sizeToMemory } from './runtime/memory-sizing.js';
-import { memoryPressure, SHED_STEPS, shedLevel } from './runtime/memory-pressure.js';
+import { readMemoryLimit, readText } from './runtime/memory-limit.js';
+import { sizeToMemory, v8HeapFlags } from './runtime/memory-sizing.js';
+import { anonBytesFromStatus, memoryPressure, SHED_STEPS, shedLevel } from './runtime/memory-pressure.js';
 import { getHeapStatistics } from 'node:v8';
 import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
@@ -137,13 +137,30 @@ export async function buildCollector(
   // Shedding under memory pressure, sampled twice a second against that limit (runtime/memory-pressure.ts).
   const shed = { level: 0, pressure: 0, entered: SHED_STEPS.map(() => 0) };
   const heapLimitBytes = getHeapStatistics().heap_size_limit;
+  // Started without a bounded heap under a small limit: the kernel would kill it whatever it sheds.
+  const heapFlags = v8HeapFlags(limit.bytes);
+  if (heapFlags.length > 0 && limit.bytes !== undefined && heapLimitBytes > limit.bytes * 0.75)
+    log.warn('V8 heap not bounded for this memory limit: start node with these flags (NODE_OPTIONS)', {
+      limitBytes: limit.bytes,
+      heapLimitBytes,
+      flags: heapFlags.join(' '),
+    });
   const sampleMemory = () => {
     const u = process.memoryUsage();
-    shed.pressure = memoryPressure({ rssBytes: u.rss, heapUsedBytes: u.heapUsed, heapLimitBytes }, limit.bytes);
+    const anonBytes = anonBytesFromStatus(readText('/proc/self/status') ?? '') ?? u.rss;
+    shed.pressure = memoryPressure(
+      { anonBytes, heapUsedBytes: u.heapUsed, heapTotalBytes: u.heapTotal, heapLimitBytes },
+      limit.bytes,
+    );
     const level = shedLevel(shed.pressure, shed.level);
     if (level === shed.level) return;
     for (let i = shed.level; i < level; i++) shed.entered[i] = (shed.entered[i] ?? 0) + 1;
-    const fields = { pressure: Number(shed.pressure.toFixed(3)), rssBytes: u.rss, heapUsedBytes: u.heapUsed };
+    const fields = {
+      pressure: Number(shed.pressure.toFixed(3)),
+      anonBytes,
+      rssBytes: u.rss,
+      heapUsedBytes: u.heapUsed,
+    };
     if (level > shed.level) log.warn('memory pressure: shedding', { steps: SHED_STEPS.slice(0, level), ...fields });
     else log.info('memory pressure eased', { steps: SHED_STEPS.slice(0, level), ...fields });
     shed.level = level;

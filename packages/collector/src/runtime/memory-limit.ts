@@ -58,17 +58,19 @@ export function cgroupMemoryLimit(procSelfCgroup: string, read: ReadText, root =
   return { bytes: undefined, source: 'no memory cgroup in /proc/self/cgroup' };
 }
 
+/** The real files' ReadText (also how the pressure sampler reads /proc/self/status). */
+export const readText: ReadText = (file) => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
 /** This process's limit, from the real files. */
 export function readMemoryLimit(): MemoryLimit {
-  const read: ReadText = (file) => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch {
-      return undefined;
-    }
-  };
-  const self = read('/proc/self/cgroup');
+  const self = readText('/proc/self/cgroup');
   return self === undefined
     ? { bytes: undefined, source: '/proc/self/cgroup unreadable' }
-    : cgroupMemoryLimit(self, read);
+    : cgroupMemoryLimit(self, readText);
 }

@@ -1,22 +1,49 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SHED, memoryPressure, SHED_STEPS, shedLevel } from './memory-pressure.js';
+import { anonBytesFromStatus, DEFAULT_SHED, memoryPressure, SHED_STEPS, shedLevel } from './memory-pressure.js';
 
 const MiB = 1024 * 1024;
 
 describe('memoryPressure', () => {
-  it('is the larger of RSS over the limit and used heap over the heap limit', () => {
-    expect(memoryPressure({ rssBytes: 96 * MiB, heapUsedBytes: 20 * MiB, heapLimitBytes: 80 * MiB }, 128 * MiB)).toBe(
-      0.75,
-    );
-    expect(memoryPressure({ rssBytes: 40 * MiB, heapUsedBytes: 72 * MiB, heapLimitBytes: 80 * MiB }, 128 * MiB)).toBe(
-      0.9,
-    );
+  it('is the larger of anonymous memory over the limit and used heap over the heap limit', () => {
+    expect(
+      memoryPressure(
+        { anonBytes: 96 * MiB, heapUsedBytes: 20 * MiB, heapTotalBytes: 20 * MiB, heapLimitBytes: 80 * MiB },
+        128 * MiB,
+      ),
+    ).toBe(0.75);
+    expect(
+      memoryPressure(
+        { anonBytes: 40 * MiB, heapUsedBytes: 72 * MiB, heapTotalBytes: 72 * MiB, heapLimitBytes: 80 * MiB },
+        128 * MiB,
+      ),
+    ).toBe(0.9);
+  });
+
+  it("does not count V8's free committed heap: it is ready for new objects", () => {
+    expect(
+      memoryPressure(
+        { anonBytes: 60 * MiB, heapUsedBytes: 20 * MiB, heapTotalBytes: 28 * MiB, heapLimitBytes: 40 * MiB },
+        64 * MiB,
+      ),
+    ).toBe(52 / 64);
   });
 
   it('without a memory limit, the heap alone', () => {
-    expect(memoryPressure({ rssBytes: 4000 * MiB, heapUsedBytes: 40 * MiB, heapLimitBytes: 80 * MiB }, undefined)).toBe(
-      0.5,
-    );
+    expect(
+      memoryPressure(
+        { anonBytes: 4000 * MiB, heapUsedBytes: 40 * MiB, heapTotalBytes: 40 * MiB, heapLimitBytes: 80 * MiB },
+        undefined,
+      ),
+    ).toBe(0.5);
+  });
+});
+
+describe('anonBytesFromStatus', () => {
+  it('reads RssAnon (kB) from /proc/self/status, not the mapped files', () => {
+    const status =
+      'Name:\tnode\nVmRSS:\t   85488 kB\nRssAnon:\t   46012 kB\nRssFile:\t   39476 kB\nRssShmem:\t       0 kB\n';
+    expect(anonBytesFromStatus(status)).toBe(46012 * 1024);
+    expect(anonBytesFromStatus('Name:\tnode\n')).toBeUndefined();
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCollectorConfig } from '../config/load.js';
 import { cgroupMemoryLimit } from './memory-limit.js';
-import { memoryFactor, SIZED, sizeToMemory } from './memory-sizing.js';
+import { memoryFactor, SIZED, sizeToMemory, v8HeapFlags } from './memory-sizing.js';
 
 const MiB = 1024 * 1024;
 const files = (m: Record<string, string>) => (f: string) => m[f];
@@ -114,5 +114,14 @@ describe('sizeToMemory', () => {
     expect(out.store.blockBytes).toBe(131072);
     expect(sizing.kept).toEqual(['store.blockBytes']);
     expect(out.sources.logFiles.chunkBytes).toBe(16384);
+  });
+});
+
+describe('v8HeapFlags', () => {
+  it('bounds the heap below the reference limit (old space half the limit, semi-space 1 MiB), not at or above it', () => {
+    expect(v8HeapFlags(64 * MiB)).toEqual(['--max-old-space-size=32', '--max-semi-space-size=1']);
+    expect(v8HeapFlags(96 * MiB)).toEqual(['--max-old-space-size=48', '--max-semi-space-size=1']);
+    expect(v8HeapFlags(128 * MiB)).toEqual([]);
+    expect(v8HeapFlags(undefined)).toEqual([]);
   });
 });
