@@ -78,14 +78,17 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     stderr = '';
     child = spawn(bin, ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const c = child;
+    const exited = () => c.exitCode !== null || c.signalCode !== null;
     await waitFor(
       () => `mosquitto on ${ports.join(', ')} (it said: ${stderr})`,
-      async () => (await Promise.all(ports.map(listening))).every(Boolean),
-      {
-        timeoutMs: 5000,
-        intervalMs: 50,
-      },
+      async () => exited() || (await Promise.all(ports.map(listening))).every(Boolean),
+      // A generous deadline: on a loaded machine starting the process alone can take seconds.
+      { timeoutMs: 30_000, intervalMs: 50 },
     );
+    // Exited (e.g. a port taken since freePort() chose it): say why now, rather than hand out
+    // whatever else listens there as this broker.
+    if (exited()) throw new Error(`mosquitto exited (${c.exitCode ?? c.signalCode}): ${stderr}`);
   };
   const stop = async () => {
     const c = child;
