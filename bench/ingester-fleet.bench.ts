@@ -244,15 +244,19 @@ export const benches: BenchCase[] = [
         const refMisses = await counter(fleet, 'et_ingester_reference_cache_misses_total');
         const loopBefore = Math.max(...simLoopDelays(sim, out0, outKill), 0);
         const loopAfter = simLoopDelays(sim, outKill);
-        const drainMs = await stop(sim, fleet);
-        const once = await expectExactlyOnce(fleet, 'l3p-%');
-        // Latency by when the batch was acknowledged: before the kill (baseline) and after it.
+        await sim.stop('SIGINT');
+        // Latency by when the batch was acknowledged: before the kill (baseline) and after it. Read
+        // before the drain, so that a drain that stalls still says what was measured.
         const before: FleetAck[] = [];
         const after: FleetAck[] = [];
         for (const a of await fleet.acks('l3p-%')) (a.ackedAt < killedAt ? before : after).push(a);
         const lat = (a: FleetAck) => a.latencyMs;
         const p99 = p(after, lat, 0.99);
         const loopMax = Math.max(...loopAfter, 0);
+        const measured = `ack p99 after the kill ${p99} ms over ${after.length} batches (before it ${p(before, lat, 0.99)} ms over ${before.length}); sealed to received p99 ${p(after, (a) => a.toReceivedMs, 0.99)} ms, received to acked p99 ${p(after, (a) => a.receivedToAckMs, 0.99)} ms; simulator loop delay p99 up to ${loopMax} ms`;
+        process.stdout.write(`\n  measured: ${measured}\n`);
+        const drainMs = await fleet.settled();
+        const once = await expectExactlyOnce(fleet, 'l3p-%');
         const profile = `${NODES} gateways of ${THIN_CONTAINERS} containers each (the thin profile: about ${(THIN_CONTAINERS * 1.2).toFixed(1)} log lines/s and one 60 s window summary a minute per node; 10 s scrapes)`;
         const where = `sealed to received by an ingester p99 ${p(after, (a) => a.toReceivedMs, 0.99)} ms (p50 ${p(after, (a) => a.toReceivedMs, 0.5)}), received to acknowledged p99 ${p(after, (a) => a.receivedToAckMs, 0.99)} ms (p50 ${p(after, (a) => a.receivedToAckMs, 0.5)})`;
         const eng = `engine busy ${(engine.busyShare * 100).toFixed(0)}% of the time, ${engine.statementsPerS.toFixed(1)} statements/s, mean statement ${engine.meanStatementMs.toFixed(0)} ms (inserts ${engine.meanInsertMs.toFixed(0)} ms), at most ${engine.maxRunning} at once; keyframe references read from ClickHouse (not in the receiving ingester's cache): ${refMisses} of ${refHits + refMisses} (the two live ingesters, since each started)`;

@@ -77,7 +77,9 @@ export interface IngesterFleet {
   /**
    * Resolves once every running ingester's writer has nothing queued (its last groups are in the
    * ledger), with the time that took (ms). A backlog may take minutes: it fails only when the
-   * queues stop shrinking for `stallMs` (default 60 s), not after a fixed time.
+   * queues stop shrinking for `stallMs` (default 180 s: longer than the ingester's 60 s request
+   * timeout and its retry, so one statement that hangs on a starved machine is not a stall), not
+   * after a fixed time, and then says what each ingester reports of itself.
    */
   settled(o?: { stallMs?: number }): Promise<number>;
   /**
@@ -162,7 +164,7 @@ export async function startIngesterFleet(o: {
       await ingesters[i]?.proc?.stop('SIGTERM');
       await start(i);
     },
-    async settled({ stallMs = 60_000 } = {}) {
+    async settled({ stallMs = 180_000 } = {}) {
       const queued = async (ing: FleetIngester) => {
         if (!ing.proc || ing.proc.child.exitCode !== null || ing.proc.child.signalCode !== null) return 0;
         const r = (await (await fetch(`${ing.api}/readyz`)).json()) as { writer: { queuedBatches: number } };
@@ -190,8 +192,35 @@ export async function startIngesterFleet(o: {
         },
         { timeoutMs: Number.MAX_SAFE_INTEGER, intervalMs: 200 },
       );
-      if (end === 'stuck')
-        throw new Error(`the ingesters' writer queues held ${left} batches and stored none for ${stallMs} ms`);
+      if (end === 'stuck') {
+        // What each one says of itself: its writer state, its inserts, and its last warnings.
+        const states = await Promise.all(
+          ingesters.map(async (ing) => {
+            if (!ing.proc || ing.proc.child.exitCode !== null || ing.proc.child.signalCode !== null)
+              return `${ing.clientId}: not running`;
+            const ready = await fetch(`${ing.api}/readyz`)
+              .then((r) => r.text())
+              .catch((e: Error) => e.message);
+            const metrics = await fetch(`${ing.api}/metrics`)
+              .then((r) => r.text())
+              .catch(() => '');
+            const counters = metrics
+              .split('\n')
+              .filter((l) =>
+                /^et_ingester_(inserts|insert_failures|batches_stored|batches_duplicate|queue_batches)/.test(l),
+              );
+            const warnings = ing.proc
+              .output()
+              .split('\n')
+              .filter((l) => /"level":(40|50)/.test(l))
+              .slice(-5);
+            return `${ing.clientId}: ${ready} ${counters.join(', ')}\n  ${warnings.join('\n  ')}`;
+          }),
+        );
+        throw new Error(
+          `the ingesters' writer queues held ${left} batches and stored none for ${stallMs} ms:\n${states.join('\n')}`,
+        );
+      }
       return Date.now() - t0;
     },
     async engineStats() {
