@@ -264,8 +264,10 @@ describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, ()
 
   it('holds the budget within 5% over a simulated hour through a throttled link', async () => {
     const node = 'n-budget';
-    const factor = 900;
-    const rate = 100; // bytes/s of simulated time: 90 kB/s of wall time
+    // 300x, not 900x: the hour takes 12 s of wall time, and a scheduling stall the 60 s burst does
+    // not cover (200 ms here, 67 ms at 900x) is what a loaded machine loses below the budget.
+    const factor = 300;
+    const rate = 100; // bytes/s of simulated time: 30 kB/s of wall time
     const clock = acceleratedClock(factor);
     const { uplink, proxy } = await setup(node, {
       rateBytesPerSec: rate,
@@ -288,7 +290,7 @@ describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, ()
     const onLink = proxy.bytes.up - bytes0;
     const allowed = rate * simulatedSec + rate * 60;
     // The budget is a ceiling: never more than 5% over it. Below it only by what a loaded CI machine
-    // loses at 900x compressed time (a 100 ms scheduling stall is 90 simulated seconds); a
+    // loses at 300x compressed time (a 300 ms scheduling stall is 90 simulated seconds); a
     // starved uplink would still fail the lower bound.
     expect(onLink / allowed, `${onLink} bytes on the link, ${allowed} allowed`).toBeLessThan(1.05);
     expect(onLink / allowed, `${onLink} bytes on the link, ${allowed} allowed`).toBeGreaterThan(0.85);
