@@ -7,7 +7,7 @@
  * `start` with a message naming it and a non-zero exit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,6 +135,40 @@ describe('edge-telemetry start', () => {
       expect(lines.length).toBeGreaterThan(0);
       expect(lines.length).toBeLessThanOrEqual(50);
     }
+  }, 120_000);
+
+  it('the "add a gateway" line it prints gives a gateway that connects and delivers', async () => {
+    // As a user would: the printed command with an id and this host, its output as the collector's
+    // config, the collector bin started on it (its own data folder and metrics port). The printed
+    // config once named a TLS CA for an mqtt:// broker (the collector died at start), and asked for
+    // MQTT 5, which aedes refuses (the collector retried in silence).
+    const line = await first.proc.waitFor(/add a gateway: npx edge-telemetry nodes add/, 30_000);
+    const args = line
+      .slice(line.indexOf('nodes add'), line.indexOf(' > '))
+      .replace('<id>', 'added-gw')
+      .replace('<this host>', '127.0.0.1')
+      .split(' ');
+    const add = runNode(bins.cli, args);
+    procs.push(add);
+    expect(await exited(add), add.output()).toBe(0);
+    // stdout is the config; stderr's notes may come before or after it in the merged output.
+    const printed = add.output().slice(add.output().indexOf('{'), add.output().lastIndexOf('}') + 1);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'et-start-added-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'collector.json');
+    await writeFile(file, printed);
+    const gateway = runNode(bins.collector, ['--config', file], {
+      EDGE_TELEMETRY_COLLECTOR_DATA_DIR: path.join(dir, 'data'),
+      EDGE_TELEMETRY_COLLECTOR_HTTP_PORT: '0',
+      EDGE_TELEMETRY_COLLECTOR_SCRAPE_INTERVAL_MS: '250',
+      EDGE_TELEMETRY_COLLECTOR_DOWNSAMPLE_WINDOW_MS: '1000',
+    });
+    procs.push(gateway);
+    await localDelivers(first, 'added-gw');
+    expect(gateway.child.exitCode).toBeNull();
+    // It said, once, why its first attempt failed (MQTT 5 refused), and then connected with 3.1.1.
+    expect(gateway.output()).toMatch(/"code":"ET_ERR_UPLINK_CONNECT".*protocol version/i);
+    expect(await gateway.stop('SIGTERM')).toBe(0);
   }, 120_000);
 
   it('a second start on other ports runs its own collector beside the first (no shared metrics port)', async () => {

@@ -235,6 +235,7 @@ export async function buildCollector(
   // A persistent session may deliver a queued pull command as soon as the uplink connects: it
   // waits here until the responder, which publishes through the uplink, exists.
   const commands = new Mailbox<PullCommand>();
+  let connectErrors = 0;
   const uplink = await createUplink({
     node: config.node,
     agentVersion: AGENT_VERSION,
@@ -253,6 +254,17 @@ export async function buildCollector(
     freeSpace: () => store?.freeSpace() ?? Promise.resolve(false),
     onBadMessage: (topic, err) =>
       log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
+    onConnectError: (err, repeat) => {
+      connectErrors++;
+      if (!repeat)
+        log.warn('uplink: could not connect to the broker; retrying', {
+          code: 'ET_ERR_UPLINK_CONNECT',
+          // Without any user:password the URL may carry.
+          broker: new URL(config.uplink.mqtt.url).host,
+          reason: err.message,
+          ...(err.code !== undefined ? { mqttCode: err.code } : {}),
+        });
+    },
     onCommand: (cmd) => {
       if (cmd.type === 'config') remoteConfig.handle(cmd);
       else if (store) commands.post(cmd);
@@ -396,6 +408,7 @@ export async function buildCollector(
       'outbox.disk_full_refused': () => outboxStats().diskFullRefused,
       ...Object.fromEntries(SHED_STEPS.map((step, i) => [`memory.shed.${step}`, () => shed.entered[i] ?? 0])),
       'data_dir.full_writes': fullWrites,
+      'uplink.connect_errors': () => connectErrors,
     },
   });
   selfHealth.observeQueue(() => {

@@ -48,6 +48,8 @@ export const CollectorErrorCodes = {
   ET_ERR_OUTBOX_CLOSED: 'the outbox is closed',
   ET_ERR_OUTBOX_IO: 'the outbox could not read or write its directory',
   ET_ERR_UPLINK_CLOSED: 'the uplink is closed',
+  ET_ERR_UPLINK_CONNECT:
+    'the broker at uplink.mqtt.url refused the connection or could not be reached (the reason says which); the collector keeps retrying',
   // runtime
   ET_ERR_DATA_DIR_LOCKED: 'another running collector uses this dataDir',
   ET_ERR_DATA_DIR_UNUSABLE: 'the dataDir cannot be created or written',

@@ -76,7 +76,8 @@ export interface CollectorBrokerConfig {
       username: string;
       password: string;
       clientId: string;
-      tls: { ca: string; rejectUnauthorized: true };
+      /** Only for a TLS broker (mqtts://, wss://): a CA path on a node without TLS stopped it at start. */
+      tls?: { ca: string; rejectUnauthorized: true };
     };
   };
 }
@@ -92,7 +93,7 @@ export function collectorBrokerConfig(cfg: NodesAddConfig, password: string): Co
         username: cfg.id,
         password,
         clientId: cfg.id,
-        tls: { ca: cfg.caFile, rejectUnauthorized: true },
+        ...(isTls(cfg.broker) ? { tls: { ca: cfg.caFile, rejectUnauthorized: true as const } } : {}),
       },
     },
   };
@@ -107,12 +108,14 @@ export function formatEnv(c: CollectorBrokerConfig): string {
     [['uplink', 'mqtt', 'username'], m.username],
     [['uplink', 'mqtt', 'password'], m.password],
     [['uplink', 'mqtt', 'clientId'], m.clientId],
-    [['uplink', 'mqtt', 'tls', 'ca'], m.tls.ca],
+    ...(m.tls ? [[['uplink', 'mqtt', 'tls', 'ca'], m.tls.ca] as [string[], string]] : []),
   ];
   return pairs.map(([p, value]) => `${envName(collectorConfigSpec.envPrefix, p)}=${value}`).join('\n') + '\n';
 }
 
 const NodesAddError = defineErrors('NodesAddError', NodesAddErrorCodes);
+
+const isTls = (broker: string): boolean => broker.startsWith('mqtts:') || broker.startsWith('wss:');
 
 const USAGE =
   'usage: edge-telemetry nodes add <id> [--password-file path] [--broker mqtts://host:8883] [--ca-file path] [--format json|env]';
@@ -167,6 +170,11 @@ export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
   if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(url.protocol)) {
     throw new NodesAddError('ET_ERR_BAD_BROKER_URL', `"${checked.broker}": scheme must be mqtts, wss, mqtt or ws`);
   }
+  if (values['ca-file'] !== undefined && !isTls(checked.broker))
+    throw new NodesAddError(
+      'ET_ERR_USAGE',
+      `--ca-file is for a TLS broker (mqtts:// or wss://), not ${checked.broker}; ${USAGE}`,
+    );
   return checked;
 }
 
@@ -178,7 +186,7 @@ export async function runNodesAdd(argv: string[], io: { stdout: Writable; stderr
     await writePasswordEntry(cfg.passwordFile, cfg.id, password);
     const out = collectorBrokerConfig(cfg, password);
     io.stdout.write(cfg.format === 'env' ? formatEnv(out) : JSON.stringify(out, null, 2) + '\n');
-    if (!cfg.broker.startsWith('mqtts:') && !cfg.broker.startsWith('wss:')) {
+    if (!isTls(cfg.broker)) {
       io.stderr.write(`warning: ${cfg.broker} is not TLS: the node's password would cross the network in clear\n`);
     }
     io.stderr.write(

@@ -24,16 +24,38 @@ try {
   process.exit(2);
 }
 
+const startUp = (async () => {
+  const built = await buildCollector(config, createJsonLogger(process.stderr, { node: config.node }));
+  await built.collector.start();
+  return built;
+})();
+
+// The handlers go in before start-up ends: a SIGTERM that came while the collector was starting (a
+// `docker stop` right after a start) killed it without a clean stop. Such a signal waits until
+// start-up is done, then stops what started.
+let stopping = false;
+const stop = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info('stopping', { signal });
+  // A start-up that failed is said and ends the process below, with its own exit code.
+  const built = await startUp.catch(() => undefined);
+  if (built === undefined) return;
+  await built.stop({ seal: true });
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));
+
 let running;
 try {
-  running = await buildCollector(config, createJsonLogger(process.stderr, { node: config.node }));
+  running = await startUp;
 } catch (err) {
   // A taken port or an unusable data directory: say which, and exit non-zero rather than run half a collector.
   if (!(err instanceof CollectorError)) throw err;
   process.stderr.write(`edge-telemetry-collector: ${err.message}\n`);
   process.exit(1);
 }
-await running.collector.start();
 // Started by `edge-telemetry start` (or a test): tell it where /metrics and the OTLP receivers listen (port 0 picks a free port).
 process.send?.({
   type: 'ready',
@@ -43,16 +65,6 @@ process.send?.({
   otlpGrpcUrl: running.otlpGrpcUrl,
 });
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  log.info('stopping', { signal });
-  await running.stop({ seal: true });
-  process.exit(0);
-};
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
 // Started by `edge-telemetry start` with an IPC channel: when that parent dies, stop too.
 // The channel itself must not keep the process alive.
 if (process.connected) {

@@ -4,6 +4,7 @@
  */
 import { createBatchCodec, type BatchCodec, type NodeCapabilities } from '@edge-telemetry/protocol';
 import { connectTransport, type TransportDeps, type TransportHandlers } from './mqtt/transport.js';
+import { checkTlsFiles } from './mqtt/tls-files.js';
 import { resolveUplinkOptions } from './options.js';
 import { Outbox, type CutReport, type OutboxRecord } from './outbox/outbox.js';
 import { systemClock, type Clock } from './sender/clock.js';
@@ -54,6 +55,7 @@ export interface CreateUplinkInput {
   clock?: Clock;
   onCommand?: TransportHandlers['onCommand'];
   onBadMessage?: TransportHandlers['onBadMessage'];
+  onConnectError?: TransportDeps['onConnectError'];
   /** Corrupt or torn outbox bytes cut at open (log and count them). */
   onCut?: (cut: CutReport) => void;
   onEvict?: (rec: OutboxRecord) => void;
@@ -70,6 +72,7 @@ const BULK_REFERENCE_LEVEL = 3;
 export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
   const options = resolveUplinkOptions(input.options);
   const clock = input.clock ?? systemClock;
+  await checkTlsFiles(options.mqtt.tls);
   const outbox = await Outbox.open(options.outbox, {
     onCut: input.onCut,
     onEvict: input.onEvict,
@@ -95,6 +98,7 @@ export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
         options: options.mqtt,
         handlers,
         now: () => clock.now(),
+        onConnectError: input.onConnectError,
       }),
     onCommand: input.onCommand,
     onBadMessage: input.onBadMessage,

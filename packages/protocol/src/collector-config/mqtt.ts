@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 export const MqttOptionsSchema = Type.Object({
   /** mqtt://host:1883 or mqtts://host:8883. */
   url: Type.String({ minLength: 1, description: 'Broker URL (mqtt:// or mqtts://).' }),
-  /** 5 = MQTT 5, 4 = MQTT 3.1.1 (the embedded aedes speaks only 3.1.1). */
+  /** 5 = MQTT 5, 4 = MQTT 3.1.1; a broker that refuses 5 (aedes, which `start` embeds) gets 3.1.1 from the next attempt. */
   protocolVersion: Type.Union([Type.Literal(5), Type.Literal(4)], {
     default: 5,
     description: 'MQTT protocol: 5, or 4 for 3.1.1.',

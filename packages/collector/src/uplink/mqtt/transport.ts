@@ -48,7 +48,16 @@ export interface TransportDeps {
   options: MqttOptions;
   handlers: TransportHandlers;
   now?: () => number;
+  /**
+   * A connection attempt failed (refused, bad credentials, TLS, unreachable, a broker without
+   * MQTT 5), so that a node that cannot connect says why instead of retrying in silence. `repeat`:
+   * the same reason as the previous failure since the last connect (count it, don't say it again).
+   */
+  onConnectError?: (err: Error & { code?: string | number }, repeat: boolean) => void;
 }
+
+/** CONNACK codes for "this broker does not speak the protocol version asked for" (3.1.1: 1; 5: 0x84). */
+const UNSUPPORTED_PROTOCOL_VERSION = new Set<unknown>([1, 0x84]);
 
 export function clientOptions(d: TransportDeps): IClientOptions {
   const o = d.options;
@@ -109,6 +118,7 @@ export function connectTransport(d: TransportDeps): Transport {
     // A CONNACK that arrives after close() began: mqtt.js has closed its store, a publish would throw.
     if (closing) return;
     attempt = 0;
+    lastError = undefined;
     connected = true;
     publishOnline();
     // Subscribed every time: cheap, and correct when the broker lost the session.
@@ -127,7 +137,18 @@ export function connectTransport(d: TransportDeps): Transport {
     }
   });
   // Errors (refused, reset, bad credentials) always end in 'close', where the reconnect is planned.
-  client.on('error', () => undefined);
+  let lastError: string | undefined;
+  client.on('error', (err: Error & { code?: string | number }) => {
+    // A broker that only speaks 3.1.1 (aedes, older Mosquitto or cloud brokers) refuses an MQTT 5
+    // CONNECT: the next attempt asks for 3.1.1, as other clients fall back, rather than never connecting.
+    if (client.options.protocolVersion === 5 && UNSUPPORTED_PROTOCOL_VERSION.has(err.code)) {
+      client.options.protocolVersion = 4;
+      delete client.options.properties;
+      attempt = 0;
+    }
+    d.onConnectError?.(err, err.message === lastError);
+    lastError = err.message;
+  });
   client.on('close', () => {
     if (connected) {
       connected = false;
