@@ -102,14 +102,22 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
         expect(res.status).toBe(200);
         return ((await res.json()) as NodeRow[]).map((r) => r.node).filter((n) => nodeIds.includes(n));
       };
+      // One query at a time, stopping at the first node without summaries: 21 concurrent queries a
+      // round kept the embedded engine busy enough on a loaded machine (answers took 25-40 s at load
+      // 20) that the ingester's writes, and so the simulated nodes' acks, fell behind.
       const series = await waitFor(
         'all 20 nodes listed, each with plc-bridge summaries',
         async () => {
           if ((await listed()).length < NODES) return undefined;
-          const all = await Promise.all(nodeIds.map(points));
-          return all.every((p) => p.length > 0) ? all : undefined;
+          const all = [];
+          for (const node of nodeIds) {
+            const p = await points(node);
+            if (p.length === 0) return undefined;
+            all.push(p);
+          }
+          return all;
         },
-        { timeoutMs: 45_000, intervalMs: 200 },
+        { timeoutMs: 150_000, intervalMs: 1000 },
       ).catch(async (err: Error) => {
         const nodes = await listed().then(
           (l) => l.join(' '),
@@ -122,7 +130,7 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
         expect(p.min).toBeGreaterThanOrEqual(0);
         expect(p.min).toBeLessThanOrEqual(p.max);
       }
-    }, 60_000);
+    }, 180_000);
 
     it('stops after --duration with a summary: every node acknowledged, links were cut, outboxes on disk per node', async () => {
       const code = await new Promise<number | null>((resolve) =>

@@ -70,7 +70,9 @@ export function runNode(script: string, args: string[], env: Record<string, stri
     stop: (signal = 'SIGTERM') =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        // A clean stop flushes and closes stores and sessions: on a loaded machine (a CI run at load
+        // 20) that took over 10 s, and the SIGKILL made a clean stop look like a failed one.
+        const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
         child.once('exit', (code) => {
           clearTimeout(timer);
           resolve(code);
