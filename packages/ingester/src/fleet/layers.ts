@@ -2,10 +2,12 @@
  * Which configuration a node should run: pure functions over the latest layer of each scope.
  * Precedence node > group > fleet (the node applies the result over its local file). A node's
  * groups are those whose `label=value` its own labels hold, applied in target order (a later one
- * wins where two set the same option). The revision a node must reach is the highest of its
- * layers, removed ones included, so it grows with every change that concerns the node.
+ * wins where two set the same option). What a node should run is its merged document, known by
+ * its hash; the revision is the highest of its layers (removed ones included), which grows with
+ * every new layer version that concerns the node but not when a rollout admits the node or its
+ * labels change: fleet/delivery.ts decides on the hash.
  */
-import type { ConfigDocument } from '@edge-telemetry/protocol';
+import { configHash, type ConfigDocument } from '@edge-telemetry/protocol';
 
 export type Scope = 'fleet' | 'group' | 'node';
 
@@ -25,6 +27,8 @@ export interface Desired {
   /** 0: no layer concerns the node (nothing is sent). */
   rev: number;
   doc: ConfigDocument;
+  /** configHash of `doc`: the hash a node reports as its docHash once it applied it. */
+  hash: string;
   layers: Layer[];
 }
 
@@ -68,11 +72,8 @@ export function desiredFor(node: string, labels: Readonly<Record<string, string>
     // A time-boxed debug is one node's: only the node's own layer carries it.
     if (l.scope === 'node') debug = l.doc.debug;
   }
-  return {
-    rev: layers.reduce((m, l) => Math.max(m, l.rev), 0),
-    doc: debug ? { options, debug } : { options },
-    layers,
-  };
+  const doc: ConfigDocument = debug ? { options, debug } : { options };
+  return { rev: layers.reduce((m, l) => Math.max(m, l.rev), 0), doc, hash: configHash(doc), layers };
 }
 
 export interface DiffEntry {

@@ -32,7 +32,8 @@ export interface RolloutDriverDeps {
   leaseMs: number;
   rules: HealthRules;
   logger: Logger;
-  nodes(): Promise<NodeConfigState[]>;
+  /** Every node, and whether it runs the document it should (fleet/delivery.ts). */
+  nodes(): Promise<Array<NodeConfigState & { inSync: boolean }>>;
   /** The revision of a layer's latest version (0: none). */
   latestRev(r: Rollout): Promise<number>;
   /** Stores the previous version again as the layer's latest (the revert). */
@@ -49,9 +50,10 @@ export interface RolloutDriver {
   tick(): Promise<void>;
 }
 
-const stageNode = (node: string, s: NodeConfigState | undefined): StageNode => ({
+const stageNode = (node: string, s: (NodeConfigState & { inSync: boolean }) | undefined): StageNode => ({
   node,
   online: s?.online ?? false,
+  inSync: s?.inSync ?? false,
   state: s?.config?.state,
   rev: s?.config?.rev ?? 0,
   appliedRev: s?.config?.appliedRev ?? 0,
@@ -66,7 +68,7 @@ export function createRolloutDriver(d: RolloutDriverDeps): RolloutDriver {
   /** When each rollout's stage last had its laggards sent the command again. */
   const resentAt = new Map<string, number>();
 
-  async function judge(r: Rollout, states: Map<string, NodeConfigState>): Promise<Verdict> {
+  async function judge(r: Rollout, states: Map<string, NodeConfigState & { inSync: boolean }>): Promise<Verdict> {
     const now = d.now();
     const judged = r.nodes.slice(0, Math.min(admittedCount(r), r.judged)).map((n) => stageNode(n, states.get(n)));
     if (r.holdFrom === 0) {
@@ -97,7 +99,7 @@ export function createRolloutDriver(d: RolloutDriverDeps): RolloutDriver {
     return v;
   }
 
-  async function step(r: Rollout, states: Map<string, NodeConfigState>): Promise<boolean> {
+  async function step(r: Rollout, states: Map<string, NodeConfigState & { inSync: boolean }>): Promise<boolean> {
     // What a step can change without moving the rollout: the start of its stage's hold.
     const holdFrom = r.holdFrom;
     const now = d.now();

@@ -36,7 +36,14 @@ const rollout = (over: Partial<Rollout> = {}): Rollout => ({
   ...over,
 });
 const rules = { errorSpikeMin: 10, applyTimeoutMs: 5000 };
-const applied = (node: string, rev = 20): StageNode => ({ node, online: true, state: 'applied', rev, appliedRev: rev });
+const applied = (node: string, rev = 20): StageNode => ({
+  node,
+  online: true,
+  state: 'applied',
+  rev,
+  appliedRev: rev,
+  inSync: true,
+});
 
 describe('plan', () => {
   it('canary 5 % of the online nodes, then 3 waves; offline nodes last, admitted only at the end', () => {
@@ -90,6 +97,8 @@ describe('verdicts', () => {
       applyVerdict(r, [{ ...applied('x'), state: 'failed', appliedRev: 10, reason: 'logs.x: bad' }], 2000, rules),
     ).toEqual({ kind: 'fail', reason: 'x refused it: logs.x: bad' });
     expect(applyVerdict(r, [{ ...applied('x'), state: 'applying', appliedRev: 10 }], 7000, rules).kind).toBe('fail');
+    // A later revision of the node's own that is not the document it should run now (issue 20): not applied yet.
+    expect(applyVerdict(r, [{ ...applied('x', 30), inSync: false }], 2000, rules).kind).toBe('wait');
     // A failure of an older revision is not this rollout's.
     expect(applyVerdict(r, [{ ...applied('x', 15), state: 'failed' }], 2000, rules).kind).toBe('wait');
   });

@@ -109,6 +109,8 @@ export interface StageNode {
   state: 'applying' | 'applied' | 'failed' | undefined;
   rev: number;
   appliedRev: number;
+  /** It runs the document it should now (by hash): a later revision of its own says nothing of the rollout's. */
+  inSync: boolean;
   reason?: string;
 }
 
@@ -137,8 +139,9 @@ export interface HealthRules {
 export type Verdict =
   { kind: 'wait' } | { kind: 'hold'; from: number } | { kind: 'pass' } | { kind: 'fail'; reason: string };
 
-/** Whether a node runs the rollout's revision (or a later one). */
-export const hasApplied = (n: StageNode, rev: number): boolean => n.appliedRev >= rev && n.state === 'applied';
+/** Whether a node runs the rollout's revision (or a later one) and the document it should. */
+export const hasApplied = (n: StageNode, rev: number): boolean =>
+  n.appliedRev >= rev && n.state === 'applied' && n.inSync;
 
 /** Whether every judged node of the stage applied the change (or one refused it, or time is up). */
 export function applyVerdict(r: Rollout, nodes: readonly StageNode[], now: number, rules: HealthRules): Verdict {

@@ -1,10 +1,11 @@
 /**
  * Fleet control at the center: keeps what each node says of its configuration (status messages:
  * labels, versions, applying / applied / failed), and sends each node its merged document in a
- * `config` command whenever the revision it should run is above the one it reported: after a
- * change that concerns it (online or not: its persistent session queues the command), and when it
- * comes back (its birth message), so a node that was offline longer than a command's expiry still
- * gets the latest revision, never an older one. Nodes that do not list CONFIG_DOC_VERSION in their
+ * `config` command whenever the document it should run is not the one it reported (by hash, at a
+ * revision above the node's: fleet/delivery.ts): after a change that concerns it (online or not:
+ * its persistent session queues the command), when a rollout admits it, and when it comes back
+ * (its birth message), so a node that was offline longer than a command's expiry still gets the
+ * latest document, never an older one. Nodes that do not list CONFIG_DOC_VERSION in their
  * capabilities are sent nothing.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -24,6 +25,7 @@ import { insertRows } from '../storage/insert.js';
 import { TABLES } from '../storage/tables.js';
 import { randomBytes } from 'node:crypto';
 import type { ConfigDocuments } from './documents.js';
+import { inSync, revisionToSend } from './delivery.js';
 import { desiredFor, diffOptions, layersFor, type Desired, type DiffEntry, type Layer, type Scope } from './layers.js';
 import { admittedCount, layersDuring, plan, type HealthRules, type Rollout, type RolloutOptions } from './rollout.js';
 import { createRolloutDriver } from './rollout-driver.js';
@@ -98,10 +100,10 @@ export interface FleetConfig {
   close(): void;
   layers(): Promise<Layer[]>;
   history(scope: Scope, target: string, limit: number): Promise<Layer[]>;
-  /** Every node heard of, with what it should run. */
-  nodes(): Promise<Array<NodeConfigState & { desiredRev: number }>>;
+  /** Every node heard of, with what it should run and whether it runs it. */
+  nodes(): Promise<Array<NodeConfigState & { desiredRev: number; inSync: boolean }>>;
   /** One node's state and merged document; undefined when never heard of. */
-  node(node: string): Promise<(NodeConfigState & { desired: Desired }) | undefined>;
+  node(node: string): Promise<(NodeConfigState & { desired: Desired; inSync: boolean }) | undefined>;
   drain(): Promise<void>;
 }
 
@@ -163,8 +165,8 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
   const now = d.now ?? Date.now;
   const codec = createConfigCodec();
   const known = new Map<string, NodeConfigState>();
-  /** The revision last sent to each node, so a status repeated meanwhile does not send it again. */
-  const sent = new Map<string, number>();
+  /** The document (hash) last sent to each node, so a status repeated meanwhile does not send it again. */
+  const sent = new Map<string, string>();
   const ro = d.rolloutOptions ?? FLEET_ROLLOUT_OPTIONS;
   let cache: { at: number; view: Promise<View> } | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -226,23 +228,23 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
     return [...all.values()].sort((a, b) => (a.node < b.node ? -1 : 1));
   }
 
-  /** Sends the node its document when it should run a later revision than it reported. */
+  /** Sends the node its document when it does not run the one it should (fleet/delivery.ts). */
   function deliver(s: NodeConfigState, v: View): boolean {
     if (!s.configVersions.includes(CONFIG_DOC_VERSION)) return false;
     const want = desired(s.node, s.labels, v);
-    const reported = s.config?.rev ?? 0;
-    if (want.rev === 0 || want.rev <= reported || (s.online && sent.get(s.node) === want.rev)) return false;
+    const rev = revisionToSend(want, s.config, now());
+    if (rev === undefined || (s.online && sent.get(s.node) === want.hash)) return false;
     let payload: Buffer;
     try {
-      payload = encodeCommand(codec.command(want.doc, want.rev, now() + CONFIG_COMMAND_TTL_MS));
+      payload = encodeCommand(codec.command(want.doc, rev, now() + CONFIG_COMMAND_TTL_MS));
     } catch (err) {
-      d.logger.error({ node: s.node, rev: want.rev, err: (err as Error).message }, 'configuration command not encoded');
+      d.logger.error({ node: s.node, rev, err: (err as Error).message }, 'configuration command not encoded');
       return false;
     }
-    sent.set(s.node, want.rev);
+    sent.set(s.node, want.hash);
     d.publish(topics.cmd(s.node), payload).catch((err: Error) => {
       sent.delete(s.node);
-      d.logger.warn({ node: s.node, rev: want.rev, err: err.message }, 'configuration command not published');
+      d.logger.warn({ node: s.node, rev, err: err.message }, 'configuration command not published');
     });
     return true;
   }
@@ -273,7 +275,10 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
     leaseMs: ro.leaseMs,
     rules: ro.rules,
     logger: d.logger,
-    nodes: everyNode,
+    nodes: async () => {
+      const v = await view();
+      return (await everyNode()).map((s) => ({ ...s, inSync: inSync(desired(s.node, s.labels, v), s.config) }));
+    },
     latestRev: async (r) => (await d.documents.history(r.scope, r.target, 1))[0]?.rev ?? 0,
     revert: async (r) => {
       await d.documents.put(r.scope, r.target, r.prevDoc, `rollout ${r.id} (reverted)`);
@@ -399,12 +404,16 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
     history: (scope, target, limit) => d.documents.history(scope, target, limit),
     async nodes() {
       const v = await view();
-      return (await everyNode()).map((s) => ({ ...s, desiredRev: desired(s.node, s.labels, v).rev }));
+      return (await everyNode()).map((s) => {
+        const want = desired(s.node, s.labels, v);
+        return { ...s, desiredRev: want.rev, inSync: inSync(want, s.config) };
+      });
     },
     async node(node) {
       const s = newer((await stored(node))[0], known.get(node));
       if (s === undefined) return undefined;
-      return { ...s, desired: desired(node, s.labels, await view()) };
+      const want = desired(node, s.labels, await view());
+      return { ...s, desired: want, inSync: inSync(want, s.config) };
     },
     drain: () => rows.drain(),
   };

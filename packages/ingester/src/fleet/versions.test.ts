@@ -13,12 +13,13 @@ const node = (id: string, agentVersion: string, hash: string | undefined, applie
       ? undefined
       : { state: 'applied' as const, rev: appliedRev, appliedRev, docHash: 'd', effectiveHash: hash },
   reportedAt: 0,
-  desiredRev: hash === undefined ? 0 : 5,
+  // In sync is decided on the document hash (fleet/delivery.ts); here as if that hash went with revision 5.
+  inSync: hash === undefined || appliedRev === 5,
 });
 
 describe('groupByVersion', () => {
   it('groups by collector version, document versions and effective hash, largest first', () => {
-    const nodes: Array<NodeConfigState & { desiredRev: number }> = [
+    const nodes: Array<NodeConfigState & { inSync: boolean }> = [
       node('gw-3', '0.1.0', 'aaa'),
       node('gw-1', '0.1.0', 'aaa', 4),
       node('gw-2', '0.2.0', 'aaa', 5, false),

@@ -12,14 +12,14 @@ export interface VersionGroup {
   effectiveHash: string;
   nodes: number;
   online: number;
-  /** Nodes that applied the revision they should run. */
+  /** Nodes that applied the document they should run. */
   inSync: number;
   /** Up to `sample` node ids, sorted. */
   sample: string[];
 }
 
 export function groupByVersion(
-  nodes: ReadonlyArray<NodeConfigState & { desiredRev: number }>,
+  nodes: ReadonlyArray<NodeConfigState & { inSync: boolean }>,
   sample = 5,
 ): VersionGroup[] {
   const groups = new Map<string, VersionGroup & { all: string[] }>();
@@ -42,7 +42,7 @@ export function groupByVersion(
     }
     g.nodes++;
     if (n.online) g.online++;
-    if ((n.config?.appliedRev ?? 0) === n.desiredRev) g.inSync++;
+    if (n.inSync) g.inSync++;
     g.all.push(n.node);
   }
   return [...groups.values()]

@@ -105,7 +105,9 @@ const NodeView = Type.Object({
   labels: Type.Record(Type.String(), Type.String()),
   configVersions: Type.Array(Type.Integer()),
   desiredRev: Type.Integer(),
-  inSync: Type.Boolean({ description: 'The node applied the revision it should run.' }),
+  inSync: Type.Boolean({
+    description: 'The node applied the document it should run (its docHash is the desired document hash).',
+  }),
   config: Type.Optional(Type.Object({}, { additionalProperties: true })),
   reportedAt: Type.String({ format: 'date-time' }),
 });
@@ -198,14 +200,14 @@ const rolloutView = (r: Rollout): Static<typeof RolloutView> => ({
   owner: r.owner,
   updatedAt: iso(r.updatedAt),
 });
-const nodeView = (s: NodeConfigState & { desiredRev: number }): Static<typeof NodeView> => ({
+const nodeView = (s: NodeConfigState & { desiredRev: number; inSync: boolean }): Static<typeof NodeView> => ({
   node: s.node,
   online: s.online,
   agentVersion: s.agentVersion,
   labels: s.labels,
   configVersions: s.configVersions,
   desiredRev: s.desiredRev,
-  inSync: (s.config?.appliedRev ?? 0) === s.desiredRev,
+  inSync: s.inSync,
   ...(s.config ? { config: s.config as unknown as Record<string, unknown> } : {}),
   reportedAt: iso(s.reportedAt),
 });
