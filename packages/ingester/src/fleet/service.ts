@@ -27,7 +27,15 @@ import { randomBytes } from 'node:crypto';
 import type { ConfigDocuments } from './documents.js';
 import { inSync, revisionToSend } from './delivery.js';
 import { desiredFor, diffOptions, layersFor, type Desired, type DiffEntry, type Layer, type Scope } from './layers.js';
-import { admittedCount, layersDuring, plan, type HealthRules, type Rollout, type RolloutOptions } from './rollout.js';
+import {
+  admittedCount,
+  layersDuring,
+  plan,
+  revertNote,
+  type HealthRules,
+  type Rollout,
+  type RolloutOptions,
+} from './rollout.js';
 import { createRolloutDriver } from './rollout-driver.js';
 import type { RolloutStore } from './rollout-store.js';
 
@@ -72,6 +80,8 @@ export interface ChangeResult {
   sent: number;
   /** The staged rollout it started (group and fleet changes unless sent at once). */
   rollout?: Rollout;
+  /** Rollouts of the layer still under way that it replaced (a failure of this one reverts past them). */
+  superseded: Rollout[];
 }
 
 export interface FleetConfig {
@@ -182,11 +192,14 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
   interface View {
     layers: Layer[];
     rollouts: Rollout[];
+    /** When the read began. */
+    at: number;
   }
   const view = (): Promise<View> => {
     if (cache === undefined || now() - cache.at > LAYER_CACHE_MS) {
       // Rollouts first: a layer version under rollout is stored after its rollout row, so it is never seen without it.
-      const p = d.rollouts.active().then(async (rollouts) => ({ rollouts, layers: await d.documents.latest() }));
+      const at = now();
+      const p = d.rollouts.active().then(async (rollouts) => ({ rollouts, layers: await d.documents.latest(), at }));
       cache = { at: now(), view: p };
       p.catch(() => (cache = undefined));
     }
@@ -234,6 +247,15 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
     const want = desired(s.node, s.labels, v);
     const rev = revisionToSend(want, s.config, now());
     if (rev === undefined || (s.online && sent.get(s.node) === want.hash)) return false;
+    // Above the layers' revision the node may only be ahead of this cached view (another ingester
+    // admitted it to a rollout a moment ago): decided again on a view read after its status.
+    if (rev !== want.rev && v.at <= s.reportedAt) {
+      cache = undefined;
+      view()
+        .then((fresh) => fresh.at > s.reportedAt && deliver(s, fresh))
+        .catch((err: Error) => d.logger.warn({ node: s.node, err: err.message }, 'configuration layers not read'));
+      return false;
+    }
     let payload: Buffer;
     try {
       payload = encodeCommand(codec.command(want.doc, rev, now() + CONFIG_COMMAND_TTL_MS));
@@ -281,7 +303,12 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
     },
     latestRev: async (r) => (await d.documents.history(r.scope, r.target, 1))[0]?.rev ?? 0,
     revert: async (r) => {
-      await d.documents.put(r.scope, r.target, r.prevDoc, `rollout ${r.id} (reverted)`);
+      const note = revertNote(
+        r,
+        (await d.documents.history(r.scope, r.target, 100)).map((l) => l.rev),
+      );
+      await d.documents.put(r.scope, r.target, r.prevDoc, `rollout ${r.id} (${note.to})`);
+      return note.reason;
     },
     changed: async () => {
       cache = undefined;
@@ -387,6 +414,7 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
         diff: diffOptions(before?.doc?.options ?? {}, doc?.options ?? {}),
         sent: count,
         ...(rollout ? { rollout } : {}),
+        superseded: active,
       };
     },
     rollouts: (limit) => d.rollouts.recent(limit),
