@@ -101,7 +101,16 @@ describe.skipIf(!haveMosquitto())(`fleet rollout: ${NODES} simulated gateways, t
       },
       { timeoutMs: 300_000, intervalMs: 500 },
     ).catch(async (err: Error) => {
-      throw new Error(`${err.message}\nrollout: ${JSON.stringify(await rollout(via, id))}`);
+      const nodes = (await statuses(via)).map((n) => [
+        n.node,
+        n.inSync,
+        n.config?.state,
+        n.config?.rev,
+        n.config?.appliedRev,
+      ]);
+      throw new Error(
+        `${err.message}\nrollout: ${JSON.stringify(await rollout(via, id))}\nnodes: ${JSON.stringify(nodes)}`,
+      );
     }) as Promise<RolloutRow & { owner: string } & T>;
   const allOn = (via: string, rev: number) =>
     waitFor(
@@ -184,7 +193,7 @@ describe.skipIf(!haveMosquitto())(`fleet rollout: ${NODES} simulated gateways, t
     expect(r.stage).toBe(0);
     expect(r.admitted).toBe(CANARIES);
     expect(r.reason).toMatch(
-      /refused it: downsample\.windowMs \(10000\) must be a multiple of scrapeIntervalMs \(3000\)/,
+      /refused it: downsample\.windowMs \(10000\) must be a multiple of scrapeIntervalMs \(3000\); reverted to no layer, the last version rolled out to every node$/,
     );
     // The revert is the layer's newest version, the previous content (none: removed), written by the rollout.
     const { versions } = await call<{ versions: Array<{ rev: number; removed: boolean; createdBy: string }> }>(
@@ -192,7 +201,7 @@ describe.skipIf(!haveMosquitto())(`fleet rollout: ${NODES} simulated gateways, t
       'GET',
       '/api/v1/config/fleet',
     );
-    expect(versions[0]).toMatchObject({ removed: true, createdBy: `rollout ${r.id} (reverted)` });
+    expect(versions[0]).toMatchObject({ removed: true, createdBy: `rollout ${r.id} (reverted to no layer)` });
     expect(versions[0]?.rev).toBeGreaterThan(bad.layer.rev);
     // The CLI shows it, and what the revert changed; halting it now is refused (it is not running).
     const flags = ['--url', ingesters.get('roll-ing-a')?.api as string, '--token', ADMIN];

@@ -186,11 +186,15 @@ export interface RolloutRow {
   scope: string;
   target: string;
   rev: number;
+  /** What a failure reverts to: the last version rolled out to every node. */
+  prevRev: number;
   state: string;
   reason: string;
   stage: number;
   stages: number[];
   nodes: number;
+  /** Nodes online at the start (the first `judged` of the order): the stages up to them are the canaries and waves. */
+  judged: number;
   admitted: number;
   holdMs: number;
   holdingSince?: string;
@@ -203,6 +207,8 @@ interface ChangeView {
   diff: DiffLine[];
   sent: number;
   rollout?: RolloutRow;
+  /** Rollouts of the same layer still under way that this change replaced. */
+  superseded?: Array<{ id: string; rev: number }>;
 }
 type DiffLine = { path: string; from?: unknown; to?: unknown };
 
@@ -211,11 +217,33 @@ const diffLines = (diff: DiffLine[]): string =>
     .map((d) => `  ${d.path}: ${JSON.stringify(d.from) ?? '(unset)'} -> ${JSON.stringify(d.to) ?? '(unset)'}\n`)
     .join('');
 
-const describeChange = (c: ChangeView): string =>
+/** The stages as they happen: the last one, when some nodes were offline at the start, is not a wave but their return. */
+function describeStages(r: RolloutRow): string {
+  const offline = r.nodes - r.judged;
+  if (r.judged === 0) return `all ${r.nodes} node(s) offline at the start: each gets it as it returns`;
+  const waves = r.stages.filter((n) => n <= r.judged).length - 1;
+  return (
+    `${r.stages[0] ?? 0} canary node(s) of ${r.judged} online, then ${waves} wave(s), each stage held ${r.holdMs} ms` +
+    (offline > 0 ? `, then the ${offline} node(s) offline at the start as they return` : '')
+  );
+}
+
+/** What a failed stage goes back to, and the changes still rolling out that this one drops with it. */
+function describeRevert(c: ChangeView & { rollout: RolloutRow }): string {
+  const to = c.rollout.prevRev === 0 ? 'no layer' : `revision ${c.rollout.prevRev}`;
+  const dropped = (c.superseded ?? []).map((s) => `revision ${s.rev} (rollout ${s.id})`);
+  return (
+    `  a failed stage reverts it to ${to}, the last version rolled out to every node` +
+    (dropped.length > 0 ? `; superseded and dropped with it: ${dropped.join(', ')}` : '') +
+    '\n'
+  );
+}
+
+export const describeChange = (c: ChangeView): string =>
   `${c.layer.scope}${c.layer.target ? ` ${c.layer.target}` : ''} at revision ${c.layer.rev}, sent to ${c.sent} node(s)\n` +
   diffLines(c.diff) +
   (c.rollout
-    ? `  rollout ${c.rollout.id}: ${c.rollout.stages[0] ?? 0} canary node(s) of ${c.rollout.nodes}, then ${c.rollout.stages.length - 1} wave(s), each held ${c.rollout.holdMs} ms\n`
+    ? `  rollout ${c.rollout.id}: ${describeStages(c.rollout)}\n` + describeRevert({ ...c, rollout: c.rollout })
     : '');
 
 export const runConfigSet = (argv: string[], io: CommandIo): Promise<number> =>

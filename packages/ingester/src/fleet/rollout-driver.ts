@@ -36,8 +36,8 @@ export interface RolloutDriverDeps {
   nodes(): Promise<Array<NodeConfigState & { inSync: boolean }>>;
   /** The revision of a layer's latest version (0: none). */
   latestRev(r: Rollout): Promise<number>;
-  /** Stores the previous version again as the layer's latest (the revert). */
-  revert(r: Rollout): Promise<void>;
+  /** Stores the previous version again as the layer's latest (the revert); resolves with what it went back to and dropped. */
+  revert(r: Rollout): Promise<string>;
   /** A rollout admitted more nodes or ended: nodes are sent what they should now run. */
   changed(): Promise<void>;
   /** Sends these nodes what they should run again, even if it was sent (commands are idempotent). */
@@ -135,7 +135,7 @@ export function createRolloutDriver(d: RolloutDriverDeps): RolloutDriver {
         r.reason = v.reason;
         r.updatedAt = Math.max(now, r.updatedAt + 1);
         await d.store.save(r);
-        await d.revert(r);
+        r.reason = `${v.reason}; ${await d.revert(r)}`;
         r.state = 'reverted';
         moved = true;
         d.logger.warn({ rollout: r.id, stage: r.stage, reason: v.reason }, 'rollout halted and reverted');

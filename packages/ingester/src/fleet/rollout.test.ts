@@ -6,6 +6,7 @@ import {
   healthVerdict,
   layersDuring,
   plan,
+  revertNote,
   type Rollout,
   type StageNode,
 } from './rollout.js';
@@ -85,6 +86,19 @@ describe('layersDuring', () => {
   });
   it('a halted rollout keeps the nodes not admitted on the previous version', () => {
     expect(layersDuring('z', [latest], [rollout({ state: 'halted' })], admitted)[0]?.rev).toBe(10);
+  });
+});
+
+describe('revertNote', () => {
+  it('says the version gone back to and the superseded ones dropped with it', () => {
+    expect(revertNote({ prevRev: 10, rev: 30 }, [30, 25, 20, 10, 5])).toEqual({
+      to: 'reverted to revision 10',
+      reason:
+        'reverted to revision 10, the last version rolled out to every node; superseded revision(s) 20, 25 dropped with it',
+    });
+    expect(revertNote({ prevRev: 0, rev: 30 }, [30]).reason).toBe(
+      'reverted to no layer, the last version rolled out to every node',
+    );
   });
 });
 

@@ -102,6 +102,25 @@ export function layersDuring(
   });
 }
 
+/**
+ * What a failed rollout's revert goes back to (the last version rolled out to every node, by the
+ * rule above) and the versions of the layer it drops with it: those between, superseded by this
+ * change while they were still rolling out. `revs`: the layer's revisions.
+ */
+export function revertNote(
+  r: Pick<Rollout, 'prevRev' | 'rev'>,
+  revs: readonly number[],
+): { to: string; reason: string } {
+  const dropped = revs.filter((v) => v > r.prevRev && v < r.rev).sort((a, b) => a - b);
+  const to = `reverted to ${r.prevRev === 0 ? 'no layer' : `revision ${r.prevRev}`}`;
+  return {
+    to,
+    reason:
+      `${to}, the last version rolled out to every node` +
+      (dropped.length > 0 ? `; superseded revision(s) ${dropped.join(', ')} dropped with it` : ''),
+  };
+}
+
 /** What a node of the stage says, as the verdict needs it. */
 export interface StageNode {
   node: string;

@@ -124,6 +124,10 @@ const RolloutView = Type.Object({
   stage: Type.Integer({ description: '0: the canaries.' }),
   stages: Type.Array(Type.Integer(), { description: 'Cumulative node counts admitted at each stage.' }),
   nodes: Type.Integer(),
+  judged: Type.Integer({
+    description:
+      'Nodes online at the start: the stages up to them are the canaries and waves; the rest take it as they return.',
+  }),
   admitted: Type.Integer(),
   holdMs: Type.Integer(),
   holdingSince: Type.Optional(Type.String({ format: 'date-time' })),
@@ -140,6 +144,12 @@ const ChangeView = Type.Object({
     description: 'Nodes sent the new revision now; the others get it when they come back or in a later wave.',
   }),
   rollout: Type.Optional(RolloutView),
+  superseded: Type.Optional(
+    Type.Array(Type.Object({ id: Type.String(), rev: Type.Integer() }), {
+      description:
+        'Rollouts of this layer still under way that the change replaced: a failure of this one reverts to the last version rolled out to every node, dropping them.',
+    }),
+  ),
 });
 const RemoveQuery = Type.Object({
   rollout: Type.Optional(
@@ -192,6 +202,7 @@ const rolloutView = (r: Rollout): Static<typeof RolloutView> => ({
   stage: r.stage,
   stages: r.stages,
   nodes: r.nodes.length,
+  judged: r.judged,
   admitted: admittedCount(r),
   holdMs: r.holdMs,
   ...(r.holdFrom > 0 && r.state === 'running' ? { holdingSince: iso(r.holdFrom) } : {}),
@@ -240,7 +251,8 @@ export async function fleetConfigRoutes(app: FastifyInstance, deps: FleetConfigR
           previousRev: r.previous?.rev ?? 0,
           diff: r.diff,
           ...(r.layer.doc?.debug ? { debug: r.layer.doc.debug } : {}),
-          ...(r.rollout ? { rollout: r.rollout.id, stages: r.rollout.stages } : {}),
+          ...(r.rollout ? { rollout: r.rollout.id, stages: r.rollout.stages, revertsTo: r.rollout.prevRev } : {}),
+          ...(r.superseded.length > 0 ? { superseded: r.superseded.map((s) => ({ id: s.id, rev: s.rev })) } : {}),
         },
         remoteAddress: req.ip,
       });
@@ -249,6 +261,7 @@ export async function fleetConfigRoutes(app: FastifyInstance, deps: FleetConfigR
         diff: r.diff as unknown as Record<string, unknown>[],
         sent: r.sent,
         ...(r.rollout ? { rollout: rolloutView(r.rollout) } : {}),
+        ...(r.superseded.length > 0 ? { superseded: r.superseded.map((s) => ({ id: s.id, rev: s.rev })) } : {}),
       };
     } catch (err) {
       await audit.record({

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { describeChange, type RolloutRow } from './fleet-config.js';
+
+const rollout = (over: Partial<RolloutRow>): RolloutRow => ({
+  id: '0123456789abcdef',
+  scope: 'fleet',
+  target: '',
+  rev: 30,
+  prevRev: 10,
+  state: 'running',
+  reason: '',
+  stage: 0,
+  stages: [1, 2, 3],
+  nodes: 3,
+  judged: 3,
+  admitted: 1,
+  holdMs: 500,
+  startedBy: 'admin',
+  startedAt: '2026-12-06T00:00:00.000Z',
+  ...over,
+});
+const change = (r: RolloutRow, superseded?: Array<{ id: string; rev: number }>) =>
+  describeChange({
+    layer: { scope: 'fleet', target: '', rev: 30 },
+    diff: [{ path: 'logs.defaults.filter.minLevel', to: 'debug' }],
+    sent: 1,
+    rollout: r,
+    ...(superseded ? { superseded } : {}),
+  });
+
+describe('config set output', () => {
+  it('counts the waves of online nodes, and says the offline ones get it as they return', () => {
+    // --waves 2 over 3 online nodes and one offline (the tester's case: it printed "then 3 wave(s)").
+    expect(change(rollout({ stages: [1, 2, 3, 4], nodes: 4, judged: 3 }))).toBe(
+      'fleet at revision 30, sent to 1 node(s)\n' +
+        '  logs.defaults.filter.minLevel: (unset) -> "debug"\n' +
+        '  rollout 0123456789abcdef: 1 canary node(s) of 3 online, then 2 wave(s), each stage held 500 ms, then the 1 node(s) offline at the start as they return\n' +
+        '  a failed stage reverts it to revision 10, the last version rolled out to every node\n',
+    );
+    expect(change(rollout({}))).toMatch(/1 canary node\(s\) of 3 online, then 2 wave\(s\), each stage held 500 ms\n/);
+    expect(change(rollout({ stages: [2], nodes: 2, judged: 0, prevRev: 0 }))).toMatch(
+      /: all 2 node\(s\) offline at the start: each gets it as it returns\n {2}a failed stage reverts it to no layer,/,
+    );
+  });
+  it('names the superseded changes a revert would drop', () => {
+    expect(change(rollout({}), [{ id: 'fedcba9876543210', rev: 20 }])).toMatch(
+      /reverts it to revision 10, the last version rolled out to every node; superseded and dropped with it: revision 20 \(rollout fedcba9876543210\)\n$/,
+    );
+  });
+});
