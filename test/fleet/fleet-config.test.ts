@@ -326,7 +326,7 @@ describe.skipIf(!haveMosquitto())('fleet control: shipped Mosquitto, the ingeste
     expect(set.out()).toMatch(
       // How many nodes it was sent to depends on what earlier tests left gw-b holding (an unchanged
       // effective document is not sent again); delivery itself is asserted in the first test.
-      /^group site=paris at revision \d+, sent to \d+ node\(s\)\n {2}logs\.defaults\.filter\.exclude: \(unset\) -> \["\^GET \/healthz"\]\n {2}rollout [0-9a-f]{16}: 1 canary node\(s\) of 1, then 0 wave\(s\), each held 300000 ms\n$/,
+      /^group site=paris at revision \d+, sent to \d+ node\(s\)\n {2}logs\.defaults\.filter\.exclude: \(unset\) -> \["\^GET \/healthz"\]\n {2}rollout [0-9a-f]{16}: 1 canary node\(s\) of 1 online, then 0 wave\(s\), each stage held 300000 ms\n {2}a failed stage reverts it to (no layer|revision \d+), the last version rolled out to every node(; superseded and dropped with it: .+)?\n$/,
     );
     const get = captureIo();
     expect(await runConfigGet(['group', 'site=paris', ...flags], get.io)).toBe(0);
