@@ -82,7 +82,7 @@ describe.runIf(haveMosquitto())('three ingester processes on $share over HTTP, o
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
-    expect(pull).toMatchObject({ state: 'done' });
+    expect(pull, JSON.stringify(pull)).toMatchObject({ state: 'done' });
     expect(pull.linesReceived).toBeGreaterThan(0);
     // Acks flow to every node after the kill and the restart.
     await waitFor(

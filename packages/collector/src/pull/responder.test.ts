@@ -118,6 +118,30 @@ describe('PullResponder', () => {
     expect(ended()).toMatchObject({ digest: end.digest, chunks: end.chunks });
   });
 
+  it('answers a resend and a pull taken over by another ingester with the lines of its first pass', async () => {
+    // Lines stored after the first pass with times inside the range (read late, from a backlog)
+    // shifted the chunks of a resumed pass against those already sent: the digest failed the pull.
+    const r = responder();
+    r.handle(cmd({ type: 'pull' }));
+    await until(() => ended() !== undefined);
+    const first = ended();
+    if (first?.type !== 'end') throw new Error('no end');
+    const chunks = new Map(sent.flatMap((m) => (m.type === 'chunk' ? [[m.seq, m.lines] as const] : [])));
+    for (let i = 0; i < 500; i++)
+      store.append({ ts: T0 + 5 + i * 10, container: 'api', stream: 'stdout', level: 4, line: `late ${i}` });
+    expect((await expected({})).length).toBe(first.lines + 500);
+    sent = [];
+    r.handle({ v: 1, type: 'resend', pullId: 'p1', expiresAt: Date.now() + 60_000, chunks: [0, 2] });
+    await until(() => ended() !== undefined);
+    for (const m of sent) if (m.type === 'chunk') expect(m.lines).toEqual(chunks.get(m.seq));
+    expect(ended()).toMatchObject({ digest: first.digest, chunks: first.chunks, lines: first.lines });
+    sent = [];
+    r.handle(cmd({ type: 'pull', fromChunk: 0 }));
+    await until(() => ended() !== undefined);
+    expect(chunkLines()).toEqual([...chunks.keys()].sort((a, b) => a - b).flatMap((k) => chunks.get(k) ?? []));
+    expect(ended()).toMatchObject({ digest: first.digest, lines: first.lines });
+  });
+
   it('ignores expired commands and stops a cancelled pull', async () => {
     const r = responder({ allowance: { rateBytesPerSec: 20_000, burstSeconds: 0.1 } });
     r.handle(cmd({ type: 'pull', pullId: 'old', expiresAt: Date.now() - 1 }));

@@ -7,6 +7,9 @@
  * here, `resend` lists chunks it lacks. Chunks are rebuilt from the store, never cached, and a
  * running pull ignores a `pull` for itself, so no chunk is published twice by this side (MQTT's
  * own QoS 1 retransmission of an unacknowledged publish aside, which the ingester deduplicates).
+ * Every pass of a pull reads the store as it was at the pull's first pass (LogStore.pin()): lines
+ * stored later with times inside the range (read late, from a backlog) would shift the chunks of
+ * a resumed pass against those already sent, and the digest would fail the pull.
  */
 import {
   LogLevel,
@@ -16,7 +19,7 @@ import {
   type PullCodec,
   type PullFilter,
 } from '@edge-telemetry/protocol';
-import type { LogQuery } from '../store/log-store.js';
+import type { LogQuery, StorePosition } from '../store/log-store.js';
 import type { StoredLogRecord } from '../store/record-codec.js';
 import type { Redactor, RedactionCounts } from '../transforms/redact/redactor.js';
 import { createBudgetState, tryTake, type BudgetState } from '../uplink/budget/budget.js';
@@ -38,6 +41,8 @@ export interface PullLink {
 
 export interface PullStore {
   query(q: LogQuery): AsyncIterable<StoredLogRecord>;
+  /** The store's append position now (LogStore.pin()); without it every pass reads the store as it is. */
+  pin?(): Promise<StorePosition>;
 }
 
 export interface PullResponderDeps {
@@ -75,6 +80,8 @@ interface Inflight {
 
 interface Run {
   filter: PullFilter;
+  /** What the first pass read (undefined until it starts): later passes read the same lines. */
+  pin: StorePosition | undefined;
   /** Chunks below this were published by this run (or are not this run's to publish). */
   nextSeq: number;
   resend: Set<number>;
@@ -83,8 +90,8 @@ interface Run {
 
 export class PullResponder {
   private readonly runs = new Map<string, Run>();
-  /** pullId -> filter of pulls that ended here (bounded, oldest forgotten first). */
-  private readonly known = new Map<string, PullFilter>();
+  /** pullId -> filter and store position of pulls that ended here (bounded, oldest forgotten first). */
+  private readonly known = new Map<string, { filter: PullFilter; pin: StorePosition | undefined }>();
   private readonly cancelled = new Set<string>();
   private readonly budget: BudgetState;
   private readonly codec: PullCodec;
@@ -122,18 +129,25 @@ export class PullResponder {
     if (cmd.type === 'cancel') return this.cancel(cmd.pullId);
     if (this.cancelled.has(cmd.pullId)) return this.ignore(cmd, 'cancelled');
     const run = this.runs.get(cmd.pullId);
+    const known = this.known.get(cmd.pullId);
     if (cmd.type === 'pull') {
       if (run) return this.ignore(cmd, 'already running');
-      this.start(cmd.pullId, { filter: cmd.filter, nextSeq: cmd.fromChunk, resend: new Set(), stopped: false });
+      // A pull resumed here after its run ended (an ingester took it over) reads what its first pass read.
+      this.start(cmd.pullId, {
+        filter: cmd.filter,
+        pin: known?.pin,
+        nextSeq: cmd.fromChunk,
+        resend: new Set(),
+        stopped: false,
+      });
       return;
     }
     if (run) {
       for (const c of cmd.chunks) run.resend.add(c);
       return;
     }
-    const filter = this.known.get(cmd.pullId);
-    if (!filter) return this.ignore(cmd, 'unknown pull (the ingester follows up with a pull command)');
-    this.start(cmd.pullId, { filter, nextSeq: Infinity, resend: new Set(cmd.chunks), stopped: false });
+    if (!known) return this.ignore(cmd, 'unknown pull (the ingester follows up with a pull command)');
+    this.start(cmd.pullId, { ...known, nextSeq: Infinity, resend: new Set(cmd.chunks), stopped: false });
   }
 
   stats(): PullResponderStats {
@@ -178,11 +192,17 @@ export class PullResponder {
       })
       .finally(() => {
         if (this.runs.get(pullId) === run) this.runs.delete(pullId);
-        this.known.set(pullId, run.filter);
+        this.known.set(pullId, { filter: run.filter, pin: run.pin });
         if (this.known.size > REMEMBERED_PULLS) this.known.delete(this.known.keys().next().value as string);
         // A resend that came in after the last pass but before this point.
         if (!run.stopped && !this.closed && run.resend.size > 0)
-          this.start(pullId, { filter: run.filter, nextSeq: Infinity, resend: new Set(run.resend), stopped: false });
+          this.start(pullId, {
+            filter: run.filter,
+            pin: run.pin,
+            nextSeq: Infinity,
+            resend: new Set(run.resend),
+            stopped: false,
+          });
       });
   }
 
@@ -192,12 +212,13 @@ export class PullResponder {
     const inflight: Inflight[] = [];
     let totals = emptyTotals();
     let first = true;
+    run.pin ??= await this.d.store.pin?.();
     while (first || run.resend.size > 0) {
       const only = first ? undefined : new Set(run.resend);
       if (only) run.resend.clear();
       totals = emptyTotals();
       for await (const chunk of chunkLines(
-        this.lines(run.filter),
+        this.lines(run.filter, run.pin),
         this.d.options.chunkBytes,
         run.filter.maxBytes,
         totals,
@@ -240,8 +261,9 @@ export class PullResponder {
     this.publishEnd(pullId, totals, undefined);
   }
 
-  private async *lines(f: PullFilter): AsyncGenerator<string> {
+  private async *lines(f: PullFilter, pin: StorePosition | undefined): AsyncGenerator<string> {
     const q: LogQuery = {
+      before: pin,
       since: f.since,
       until: f.until,
       container: f.container,

@@ -72,6 +72,30 @@ describe('LogStore', () => {
     await reopened.close();
   });
 
+  it('answers a query pinned at a position with the lines stored before it, across segments and a restart', async () => {
+    const opts = logStoreOptions({ dir, blockBytes: 1024, segmentBytes: 8192 });
+    let store = await LogStore.open(opts);
+    let seed = 3;
+    const noise = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31).toString(36);
+    for (let i = 0; i < 300; i++) store.append(rec(1000 + i * 10, 'a', `early ${i} ${noise()}${noise()}`));
+    // Some lines not yet in a block: pin() seals them first.
+    const pin = await store.pin();
+    const q = { since: 0, until: 10_000 };
+    const before = await all(store, q);
+    expect(before).toHaveLength(300);
+    // Later lines with times inside the range, enough to roll into new segments.
+    for (let i = 0; i < 300; i++) store.append(rec(1005 + i * 10, 'a', `late ${i} ${noise()}${noise()}`));
+    await store.flush();
+    expect((await store.pin()).segment).toBeGreaterThan(pin.segment);
+    expect(await all(store, q)).toHaveLength(600);
+    expect(await all(store, { ...q, before: pin })).toEqual(before);
+    expect(await all(store, { ...q, before: pin, tail: 10 })).toEqual(before.slice(-10));
+    await store.close();
+    store = await LogStore.open(opts);
+    expect(await all(store, { ...q, before: pin })).toEqual(before);
+    await store.close();
+  });
+
   it('evicts the oldest segments at the byte cap and counts them', async () => {
     const store = await LogStore.open(logStoreOptions({ dir, maxBytes: 65536, segmentBytes: 8192, blockBytes: 2048 }));
     let seed = 1;

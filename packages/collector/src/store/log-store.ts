@@ -22,6 +22,17 @@ export interface LogQuery {
   grep?: string | RegExp;
   /** Only the last N matching lines. */
   tail?: number;
+  /** Only lines stored before this position (pin()): what a query saw once, it sees again. */
+  before?: StorePosition;
+}
+
+/**
+ * A place in the store's append order: blocks are appended to the end of the current segment and
+ * segments are numbered in order, so (segment, offset) grows with every block and survives a restart.
+ */
+export interface StorePosition {
+  segment: number;
+  offset: number;
 }
 
 /** A torn or corrupt tail found at open and cut off. */
@@ -180,6 +191,17 @@ export class LogStore {
     };
   }
 
+  /**
+   * Where the next block will go, once every line appended so far is in a block: a query with
+   * `before` set to it sees exactly the lines stored now, however many arrive later with times
+   * inside its range (a log pull's passes must agree: pull/responder.ts).
+   */
+  async pin(): Promise<StorePosition> {
+    if (this.pending.count > 0) this.seal();
+    await this.chain;
+    return { segment: this.current.seq, offset: this.current.bytes };
+  }
+
   /** Matching lines in time order (lines not yet flushed included). */
   async *query(q: LogQuery): AsyncGenerator<StoredLogRecord> {
     if (this.pending.count > 0) this.seal();
@@ -187,7 +209,11 @@ export class LogStore {
     const until = q.until ?? Infinity;
     const match = matcher(q);
     const segs = this.segments.filter(
-      (s) => s.maxTs >= q.since && s.minTs < until && (q.container === undefined || s.containers.has(q.container)),
+      (s) =>
+        s.maxTs >= q.since &&
+        s.minTs < until &&
+        (q.container === undefined || s.containers.has(q.container)) &&
+        (q.before === undefined || s.seq <= q.before.segment),
     );
     // The oldest line any later segment can hold: what is older than it may be yielded now.
     const suffixMin = new Array<number>(segs.length + 1).fill(Infinity);
@@ -228,7 +254,9 @@ export class LogStore {
       throw err;
     }
     const out: StoredLogRecord[] = [];
+    const end = q.before !== undefined && seg.seq === q.before.segment ? q.before.offset : Infinity;
     for (const b of seg.blocks) {
+      if (b.offset >= end) break;
       if (b.maxTs < q.since || b.minTs >= until) continue;
       if (q.container !== undefined && !b.containers.includes(q.container)) continue;
       const block = parseBlock(data, b.offset);
