@@ -25,6 +25,20 @@ describe('--help', () => {
       }
   }, 120_000);
 
+  it('every edge-telemetry command refuses an option it does not know with exit 2, without a stack trace', async () => {
+    // `start --prot 1` threw node:util's parseArgs error with a stack trace and exit 1.
+    for (const c of commands) {
+      const r = await exec(process.execPath, [bin('cli', 'edge-telemetry.js'), ...c.words, '--no-such-option'], {
+        timeout: 30_000,
+      }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(r.code, c.words.join(' ')).toBe(2);
+      expect(r.stderr, c.words.join(' ')).not.toMatch(/\n\s+at /);
+    }
+  }, 120_000);
+
   it('the service bins print every option', async () => {
     for (const [pkg, name] of [
       ['collector', 'collector.js'],

@@ -18,5 +18,13 @@ if (!match) {
   process.stdout.write(commandHelp(match));
 } else {
   const run = await match.load();
-  process.exitCode = await run(argv.slice(match.words.length), io);
+  try {
+    process.exitCode = await run(argv.slice(match.words.length), io);
+  } catch (err) {
+    // An option the command does not know, or one without its value, in a command that leaves
+    // node:util's parseArgs errors to here (start did, with a stack trace): usage, exit 2.
+    if (!String((err as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) throw err;
+    process.stderr.write(`edge-telemetry ${match.words.join(' ')}: ${(err as Error).message}\n${commandHelp(match)}`);
+    process.exitCode = 2;
+  }
 }
