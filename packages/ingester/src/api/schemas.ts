@@ -1,6 +1,6 @@
 /** Request and response schemas of the HTTP API v1 (typebox: JSON Schema for fastify and OpenAPI). */
 import { Type, type Static } from '@sinclair/typebox';
-import { limits } from '@edge-telemetry/protocol';
+import { LevelNameSchema, limits } from '@edge-telemetry/protocol';
 
 export const ErrorBody = Type.Object(
   { code: Type.String(), message: Type.String(), statusCode: Type.Integer() },
@@ -145,19 +145,7 @@ export const SpansResponse = Type.Object({
 
 export const LogsQuery = Type.Object({
   container: Type.Optional(Type.String({ maxLength: 256 })),
-  level: Type.Optional(
-    Type.Union(
-      [
-        Type.Literal('trace'),
-        Type.Literal('debug'),
-        Type.Literal('info'),
-        Type.Literal('warn'),
-        Type.Literal('error'),
-        Type.Literal('fatal'),
-      ],
-      { description: 'Minimum severity.' },
-    ),
-  ),
+  level: Type.Optional(LevelNameSchema({ description: 'Minimum severity.' })),
   from: Type.Optional(TimeParam),
   to: Type.Optional(TimeParam),
   q: Type.Optional(

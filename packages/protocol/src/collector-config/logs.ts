@@ -14,7 +14,7 @@ export const ContainerLogSettingsSchema = Type.Object({
   filter: FilterOptionsSchema,
   throttle: ThrottleOptionsSchema,
   dedup: DedupOptionsSchema,
-  verbatimLevel: LevelNameSchema('warn', VERBATIM_LEVEL),
+  verbatimLevel: LevelNameSchema({ default: 'warn', description: VERBATIM_LEVEL }),
 });
 export type ContainerLogSettings = Static<typeof ContainerLogSettingsSchema>;
 
@@ -31,7 +31,7 @@ export const ContainerOverrideSchema = Type.Object({
     filter: Type.Optional(Type.Partial(FilterOptionsSchema)),
     throttle: Type.Optional(Type.Partial(ThrottleOptionsSchema)),
     dedup: Type.Optional(Type.Partial(DedupOptionsSchema)),
-    verbatimLevel: Type.Optional(LevelNameSchema('warn', VERBATIM_LEVEL)),
+    verbatimLevel: Type.Optional(LevelNameSchema({ default: 'warn', description: VERBATIM_LEVEL })),
   }),
 });
 export type ContainerOverride = Static<typeof ContainerOverrideSchema>;
@@ -42,7 +42,7 @@ export const LogPipelineOptionsSchema = Type.Object({
       filter: Type.Object(FilterOptionsSchema.properties, { default: {} }),
       throttle: Type.Object(ThrottleOptionsSchema.properties, { default: {} }),
       dedup: Type.Object(DedupOptionsSchema.properties, { default: {} }),
-      verbatimLevel: LevelNameSchema('warn', VERBATIM_LEVEL),
+      verbatimLevel: LevelNameSchema({ default: 'warn', description: VERBATIM_LEVEL }),
     },
     { default: {} },
   ),

@@ -1,22 +1,17 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { LOG_LEVEL_NAMES } from '../types/batch.js';
 
-export const LevelNameSchema = (dflt: string, description: string) =>
+/** A log level by name (the API's filters take the same names); `options` adds a default and a description. */
+export const LevelNameSchema = (options: { default?: string; description: string }) =>
   Type.Union(
-    [
-      Type.Literal('trace'),
-      Type.Literal('debug'),
-      Type.Literal('info'),
-      Type.Literal('warn'),
-      Type.Literal('error'),
-      Type.Literal('fatal'),
-    ],
-    { default: dflt, description },
+    LOG_LEVEL_NAMES.map((n) => Type.Literal(n)),
+    options,
   );
 
 export const ParseOptionsSchema = Type.Object({
-  stdoutLevel: LevelNameSchema('info', 'Level given to a stdout line that names none.'),
+  stdoutLevel: LevelNameSchema({ default: 'info', description: 'Level given to a stdout line that names none.' }),
   /** stderr is a hint that something is wrong. */
-  stderrLevel: LevelNameSchema('warn', 'Level given to a stderr line that names none.'),
+  stderrLevel: LevelNameSchema({ default: 'warn', description: 'Level given to a stderr line that names none.' }),
   maxFields: Type.Integer({
     minimum: 0,
     default: 16,
