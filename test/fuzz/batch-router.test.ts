@@ -137,6 +137,8 @@ describe('fuzzed batches through the router (seeded, real writer on embedded Cli
       // The router never throws: a throw here fails the test with the case that caused it.
       await router.handle(topic, m.bytes);
     }
+    // handle() resolves on admission: every message reaches the writer before it closes.
+    await router.drain();
     await writer.close();
     await drainRouter();
 

@@ -24,10 +24,12 @@ export function routerRig(
   const deadLetters = createDeadLetterSink({ client, logger: o.logger, allowance: quotas.admitDeadLetter });
   const nodes = createNodeRegistry({ client, logger: o.logger });
   const { quotas: _q, ...rest } = o;
+  const router = createRouter({ ...rest, deadLetters, quotas, nodes });
   return {
-    router: createRouter({ ...rest, deadLetters, quotas, nodes }),
+    router,
     quotas,
     drain: async () => {
+      await router.drain();
       await deadLetters.drain();
       await nodes.drain();
     },

@@ -26,6 +26,9 @@ import { createConfigDocuments } from './fleet/documents.js';
 import { createRolloutStore } from './fleet/rollout-store.js';
 import { createFleetConfig, type FleetRolloutOptions } from './fleet/service.js';
 
+/** At stop, how long the messages already admitted may take to reach the writer (its close then has 10 s). */
+const LANE_DRAIN_MS = 5_000;
+
 export interface IngesterDeps {
   /** A shared client; without one the ingester opens (and later closes) its own from config.clickhouse. */
   clickhouse?: ClickHouseClient;
@@ -161,6 +164,10 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       stopped = true;
       pulls.close();
       fleet.close();
+      // What the lanes admitted goes to the writer first; bounded, since a writer without room
+      // (ClickHouse away) would hold it: at close the writer refuses the rest unacknowledged, and
+      // the nodes send it again.
+      await Promise.race([router.drain(), new Promise((r) => setTimeout(r, LANE_DRAIN_MS).unref())]);
       // Flush before disconnecting so the acks of what was stored still go out (a keyframe's ack also waits for its body).
       await writer.close();
       await references.drain();

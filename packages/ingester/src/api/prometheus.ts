@@ -88,6 +88,12 @@ export function prometheusText(f: IngesterFigures): string {
       'Keyframe bodies read from ClickHouse (a cache too small for the fleet shows here).',
       [['', r.misses]],
     );
+    metric(
+      'et_ingester_reference_reads_total',
+      'counter',
+      'ClickHouse reads of keyframe bodies (each serves every body missed while the one before ran).',
+      [['', r.reads]],
+    );
     metric('et_ingester_reference_cache_bytes', 'gauge', 'Bytes of keyframe bodies held in the cache.', [
       ['', r.cachedBytes],
     ]);

@@ -1,8 +1,9 @@
 /**
  * The broker connection, subscribed to the upstream topics. Incoming messages pass through
  * `handleMessage`, which mqtt.js awaits before reading the next packet and sending PUBACK; the
- * router admits a batch only when the writer has room, so a full queue or a ClickHouse outage
- * stops consumption at the socket.
+ * router admits a message to its node's lane only while the lanes have room, and the lanes go on
+ * only while the writer has room, so a full queue or a ClickHouse outage stops consumption at the
+ * socket.
  *
  * The session: a lone ingester keeps a persistent one (clean=false, stable client id), so the
  * broker holds the uplink while it restarts. In a shared group the session ends with the

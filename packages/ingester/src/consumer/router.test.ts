@@ -13,7 +13,9 @@ import {
   type EmbeddedClickHouse,
 } from '../../../../test/support/clickhouse.js';
 import { createWriter } from '../writer/writer.js';
+import { createReferenceStore, type ReferenceStore } from '../references/store.js';
 import { routerRig } from '../../../../test/support/router.js';
+import { waitFor } from '../../../../test/support/wait.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const codec = createBatchCodec();
@@ -24,7 +26,7 @@ describe('router on embedded ClickHouse', () => {
   const deadLetterInserts = insertCounter(TABLES.deadLetters);
   const config = resolveConfig({ writer: { flushIntervalMs: 20, retryMinMs: 10, retryMaxMs: 40 } }, {});
 
-  const setup = () => {
+  const setup = (references?: ReferenceStore) => {
     const acked: { node: string; seqs: number[] }[] = [];
     let onAck = () => {};
     const acks = (n: number) => new Promise<void>((resolve) => (onAck = () => acked.length >= n && resolve()));
@@ -33,6 +35,7 @@ describe('router on embedded ClickHouse', () => {
       writer,
       logger: quiet,
       ingesterId: 'test',
+      ...(references ? { references } : {}),
       publish: async (_topic, payload) => {
         const a = decodeAck(payload);
         if (a.ok) acked.push({ node: a.value.node, seqs: a.value.seqs });
@@ -82,6 +85,40 @@ describe('router on embedded ClickHouse', () => {
       rejected: { ET_ERR_STORAGE_REJECTED: 1 },
     });
     expect(writer.state().batchesRefused).toBe(1);
+  });
+
+  it("decodes different nodes' batches side by side: those whose keyframe another ingester took share one read of it", async () => {
+    const nodes = Array.from({ length: 20 }, (_, i) => `r-lane-${i}`);
+    const frame = (node: string, seq: number, references: { seq: number; body: Buffer }[]) => {
+      const r = codec.reencode(codec.encode(sampleBatch({ node, epoch: 1, seq })), {
+        epoch: 1,
+        seq,
+        references,
+        keyframe: references.length === 0,
+      });
+      if (!r.ok) throw new Error(r.error.detail);
+      return r.value;
+    };
+    // The first ingester takes every node's keyframe and stores its body.
+    const keyframes = nodes.map((node) => frame(node, 1, []));
+    const refsA = createReferenceStore({ client, cacheBytes: 1 << 20 });
+    const a = setup(refsA);
+    for (const [i, node] of nodes.entries()) await a.router.handle(topics.batch(node), keyframes[i]!.frame);
+    await a.drain();
+    await a.writer.close();
+    await refsA.drain();
+    // The second, with an empty cache, gets each node's next batch, compressed against it.
+    const refsB = createReferenceStore({ client, cacheBytes: 1 << 20 });
+    const b = setup(refsB);
+    for (const [i, node] of nodes.entries())
+      await b.router.handle(topics.batch(node), frame(node, 2, [{ seq: 1, body: keyframes[i]!.body }]).frame);
+    await b.drain();
+    await b.writer.close();
+    await waitFor('an ack for every batch', () => b.acked.length >= nodes.length, { timeoutMs: 60_000 });
+    expect(b.router.counters()).toMatchObject({ batchesStored: 20, unknownReferences: 0 });
+    expect(b.acked.map((x) => x.node).sort()).toEqual([...nodes].sort());
+    expect(refsB.stats()).toMatchObject({ misses: 20 });
+    expect(refsB.stats().reads).toBeLessThanOrEqual(2);
   });
 
   it('takes a flood of hostile messages without waiting for their dead-letter rows, and stores every row in a few inserts', async () => {

@@ -6,6 +6,10 @@
  * else is rejected with a code, counted, logged (rate-limited per node) and dead-lettered
  * (group-committed, within the node's allowance). A batch whose rows ClickHouse refuses is
  * dead-lettered too, then acknowledged. Nothing here waits for a single-row insert. Never throws.
+ *
+ * After the quota, a message goes to its node's lane (node-lanes.ts): each node's messages in
+ * order, different nodes' side by side, so one batch waiting for its keyframe does not hold up
+ * the others.
  */
 import {
   createBatchCodec,
@@ -24,6 +28,7 @@ import type { NodeQuotas } from '../quotas/node-quotas.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import type { ReferenceStore } from '../references/store.js';
 import type { TemplateTextResolver } from '../template-texts/resolver.js';
+import { createNodeLanes } from './node-lanes.js';
 
 export interface RouterCounters {
   received: number;
@@ -60,10 +65,23 @@ export interface RouterDeps {
 }
 
 export interface Router {
-  /** Resolves once the message is admitted (queued for insert, stored or rejected), not when it is stored. */
+  /**
+   * Resolves once the message is admitted to its node's lane (dropped over quota, or within the
+   * lanes' bounds), not when it is handled: `drain` waits for that.
+   */
   handle(topic: string, payload: Buffer): Promise<void>;
+  /** Resolves when every message admitted so far is handled (queued for insert, stored or rejected). */
+  drain(): Promise<void>;
   counters(): RouterCounters;
 }
+
+/**
+ * Messages admitted and not yet handled, at most (then the consumer stops reading the socket):
+ * enough for a fleet's windows to wait for their keyframes together, few enough that payloads
+ * held here stay small beside the writer's queue (writer.maxQueueBytes).
+ */
+const LANE_MESSAGES = 1_000;
+const LANE_BYTES = 32 * 1024 * 1024;
 
 export function createRouter(deps: RouterDeps): Router {
   const { writer, logger, ingesterId, quotas } = deps;
@@ -80,6 +98,11 @@ export function createRouter(deps: RouterDeps): Router {
     unknownReferences: 0,
     rejected: {},
   };
+  const lanes = createNodeLanes({
+    maxMessages: LANE_MESSAGES,
+    maxBytes: LANE_BYTES,
+    onError: (err) => logger.error({ code: 'ET_ERR_INTERNAL', err: err.message }, 'message handler failed'),
+  });
 
   /**
    * Counts, logs (a line a second per node at most: a flood must not fill the log) and queues the
@@ -225,22 +248,26 @@ export function createRouter(deps: RouterDeps): Router {
           `not an upstream protocol topic: ${topic.slice(0, 200)}`,
           payload,
         );
-      switch (parsed.kind) {
-        case 'batch':
-          return handleBatch(topic, parsed.node, payload);
-        case 'status':
-          return handleStatus(topic, parsed.node, payload);
-        case 'pull':
-          if (deps.onPull) return deps.onPull(parsed.node, parsed.pullId, payload);
-          return reject(
-            topic,
-            parsed.node,
-            'ET_ERR_UNSUPPORTED_KIND',
-            'log pulls are not handled by this ingester',
-            payload,
-          );
-      }
+      const { node } = parsed;
+      return lanes.admit(node, payload.length, async () => {
+        switch (parsed.kind) {
+          case 'batch':
+            return handleBatch(topic, node, payload);
+          case 'status':
+            return handleStatus(topic, node, payload);
+          case 'pull':
+            if (deps.onPull) return deps.onPull(node, parsed.pullId, payload);
+            return reject(
+              topic,
+              node,
+              'ET_ERR_UNSUPPORTED_KIND',
+              'log pulls are not handled by this ingester',
+              payload,
+            );
+        }
+      });
     },
+    drain: () => lanes.drain(),
     counters: () => structuredClone(c),
   };
 }

@@ -35,6 +35,29 @@ describe('reference store on embedded ClickHouse', () => {
     expect(await b.get('n2', 1, [8])).toBeUndefined();
   });
 
+  it("reads the references of many nodes' batches that miss together in one ClickHouse read", async () => {
+    const a = createReferenceStore({ client, cacheBytes: 1 << 20 });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => a.put(`c${i}`, 2, 12, Buffer.from(`kf-${i}`))));
+    // Another ingester: every reference is a miss. The gets made together share one read, and
+    // each gets its own bodies; a reference found nowhere is answered undefined, the others not.
+    const b = createReferenceStore({ client, cacheBytes: 1 << 20 });
+    const got = await Promise.all([
+      ...Array.from({ length: 50 }, (_, i) => b.get(`c${i}`, 2, [12])),
+      b.get('c7', 2, [12, 13]),
+      b.get("c'quote", 2, [12]),
+    ]);
+    expect(got.slice(0, 50)).toEqual(Array.from({ length: 50 }, (_, i) => [Buffer.from(`kf-${i}`)]));
+    expect(got.slice(50)).toEqual([undefined, undefined]);
+    expect(b.stats()).toMatchObject({ hits: 0, misses: 53, reads: 1 });
+    // A failed read rejects every get that waited for it; the next read serves again.
+    const c = createReferenceStore({ client, cacheBytes: 1 << 20 });
+    faults.set('fail', new RegExp(TABLES.references));
+    const failed = await Promise.allSettled([c.get('c1', 2, [12]), c.get('c2', 2, [12])]);
+    faults.set('ok');
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(await c.get('c1', 2, [12])).toEqual([Buffer.from('kf-1')]);
+  });
+
   it('keeps a bounded share per node: a keyframe 256 seqs newer replaces an old one at the next merge', async () => {
     const a = createReferenceStore({ client, cacheBytes: 0 });
     await a.put('n3', 1, 5, Buffer.from('old'));
