@@ -47,6 +47,8 @@ export interface CollectorParts {
   agentVersion: string;
   scrapeIntervalMs: number;
   windowMs: number;
+  /** Windows are sealed this long after their end and the lateness bound (the node's share of downsample.sealJitterMs). */
+  sealDelayMs?: number;
   metricSources: MetricSource[];
   logSources: LogSource[];
   /** Container lifecycle events as the sources post them; each is sent at once (EVENT_FLUSH_DELAY_MS). */
@@ -113,6 +115,7 @@ export interface Collector {
 export function createCollector(p: CollectorParts): Collector {
   const containers = p.containers;
   const lateness = p.logs.lateness;
+  const sealDelay = p.sealDelayMs ?? 0;
   let metricsRaw = 0;
   /** End of the open metric window; closed windows wait for the next seal. */
   let metricEnd = Math.floor(p.now() / p.windowMs) * p.windowMs + p.windowMs;
@@ -313,7 +316,7 @@ export function createCollector(p: CollectorParts): Collector {
   };
 
   const sealTick = async (tick: number) => {
-    const boundary = tick - lateness;
+    const boundary = tick - lateness - sealDelay;
     // The last lines written before the boundary are read now, so the live window is complete.
     await Promise.all(p.logSources.map((s) => s.catchUp()));
     await sealPass({ metricsUpTo: boundary });
@@ -384,11 +387,12 @@ export function createCollector(p: CollectorParts): Collector {
       for (const s of p.logSources) s.start(sink);
       const onError = (err: unknown) => p.log.error('collector tick failed', { err: (err as Error).stack });
       timers.push(startAlignedTimer(p.scrapeIntervalMs, scrape, onError, p.now));
-      timers.push(startAlignedTimer(p.windowMs, sealTick, onError, p.now, lateness));
+      timers.push(startAlignedTimer(p.windowMs, sealTick, onError, p.now, lateness + sealDelay));
       p.log.info('collector started', {
         node: p.node,
         scrapeIntervalMs: p.scrapeIntervalMs,
         windowMs: p.windowMs,
+        sealDelayMs: sealDelay,
         sources: p.metricSources.map((s) => s.name),
       });
     },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../../test/support/wait.js';
-import { startAlignedTimer } from './aligned-timer.js';
+import { nodeOffsetMs, startAlignedTimer } from './aligned-timer.js';
 
 // Each case waits on what the timer did, not for a fixed time: a loaded machine runs fewer ticks in
 // 300 ms, and a starved process could run none.
@@ -53,5 +53,18 @@ describe('startAlignedTimer', () => {
     release();
     await stopping;
     expect(finished).toBe(true);
+  });
+});
+
+describe('nodeOffsetMs', () => {
+  it("gives each node a fixed offset within the jitter, and spreads a fleet's over it", () => {
+    const nodes = Array.from({ length: 1000 }, (_, i) => `sim-${String(i + 1).padStart(4, '0')}`);
+    const offsets = nodes.map((n) => nodeOffsetMs(n, 5000));
+    expect(nodes.map((n) => nodeOffsetMs(n, 5000))).toEqual(offsets);
+    for (const o of offsets) expect(o >= 0 && o <= 5000 && Number.isInteger(o)).toBe(true);
+    // Every tenth of the span holds some of the fleet, none more than twice its share.
+    const tenths = Array.from({ length: 10 }, (_, k) => offsets.filter((o) => Math.floor(o / 500.1) === k).length);
+    for (const n of tenths) expect(n > 0 && n < 200).toBe(true);
+    expect(nodeOffsetMs('sim-0001', 0)).toBe(0);
   });
 });

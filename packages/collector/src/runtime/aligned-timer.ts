@@ -3,10 +3,20 @@
  * all nodes line up (12:00:00-12:01:00, not 12:00:17-12:01:17) and merge centrally. A run that is
  * still going when the next tick comes is not overlapped: the tick is skipped and counted.
  */
+import { seedFrom } from '../sources/demo/prng.js';
+
 export interface AlignedTimer {
   /** No further ticks; resolves once a tick already running has finished (its work may need what the caller closes next). */
   stop(): Promise<void>;
   readonly skipped: number;
+}
+
+/**
+ * A node's share of `jitterMs` (0..jitterMs, from its name, so the same on every start): spreads
+ * the ticks of a fleet whose timers are all aligned over that span.
+ */
+export function nodeOffsetMs(node: string, jitterMs: number): number {
+  return seedFrom(node) % (Math.floor(jitterMs) + 1);
 }
 
 export function startAlignedTimer(

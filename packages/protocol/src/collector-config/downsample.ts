@@ -26,6 +26,18 @@ export const DownsampleOptionsSchema = Type.Object({
     description:
       "Significant digits of each window's sum, min, max and last (0 = exact); the quantile sketch is 1% whatever this is. Fewer digits, fewer uplink bytes.",
   }),
+  /**
+   * Every node sealing its window at the same boundary sends at the same moment: a thousand
+   * gateways' batches reach the broker and the ingesters as one burst a minute (issue 21). As
+   * Telegraf's flush_jitter, but fixed per node rather than random, so a node's windows stay one
+   * window apart.
+   */
+  sealJitterMs: Type.Integer({
+    minimum: 0,
+    default: 5_000,
+    description:
+      "Seal (and send) each window up to this long after its end, by an offset fixed per node (from its name) and at most a tenth of windowMs, so that a fleet's windows do not all leave at once; 0 = at the end.",
+  }),
   /** Container churn must not grow memory. */
   evictAfterWindows: Type.Integer({
     minimum: 1,
