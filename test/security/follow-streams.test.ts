@@ -8,10 +8,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeStatus, nodeCapabilities, topics } from '@edge-telemetry/protocol';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
+import { connectNode, type NodeClient } from '../support/node-client.js';
 import { startIngesterBin, type RunningProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
@@ -24,7 +23,7 @@ describe.runIf(haveMosquitto())('log-pull follow streams end with their client a
   let dir: string;
   let proc: RunningProcess;
   let api: string;
-  let gw: MqttClient;
+  let gw: NodeClient;
   let pullId: string;
 
   const auth = { authorization: `Bearer ${TOKEN}` };
@@ -47,19 +46,8 @@ describe.runIf(haveMosquitto())('log-pull follow streams end with their client a
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-follow-'));
     ({ proc, api } = await startIngesterBin({ dir, brokerUrl: broker.url, clientId: 'ingester-follow', token: TOKEN }));
     // A node that says it can answer pulls, then never does: its pull stays queued.
-    gw = await mqtt.connectAsync(broker.url, { clientId: NODE, protocolVersion: 4 });
-    await gw.publishAsync(
-      topics.status(NODE),
-      encodeStatus({
-        v: 1,
-        node: NODE,
-        state: 'online',
-        at: Date.now(),
-        agentVersion: 'test',
-        capabilities: nodeCapabilities(true),
-      }),
-      { qos: 1 },
-    );
+    gw = await connectNode(broker.url, NODE);
+    await gw.status();
     pullId = await waitFor('a pull accepted for the silent node', async () => {
       const r = await fetch(`${api}/api/v1/nodes/${NODE}/log-pulls`, {
         method: 'POST',
@@ -71,7 +59,7 @@ describe.runIf(haveMosquitto())('log-pull follow streams end with their client a
   }, 90_000);
 
   afterAll(async () => {
-    await gw?.endAsync(true);
+    await gw?.close();
     await proc?.stop('SIGKILL');
     await broker?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -1,9 +1,16 @@
 /**
- * A plain MQTT client standing in for a gateway: it publishes what a collector would and collects
- * the acks the ingester sends to its node's ack topic.
+ * A plain MQTT client standing in for a gateway: it publishes what a collector would (batches, its
+ * status) and collects the acks the ingester sends to its node's ack topic.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { decodeAck, topics, type AckMessage } from '@edge-telemetry/protocol';
+import {
+  decodeAck,
+  encodeStatus,
+  nodeCapabilities,
+  topics,
+  type AckMessage,
+  type StatusMessage,
+} from '@edge-telemetry/protocol';
 import { waitFor } from './wait.js';
 
 export interface NodeClient {
@@ -12,6 +19,8 @@ export interface NodeClient {
   acks: AckMessage[];
   /** Publishes at QoS 1; resolves on the broker's PUBACK. */
   publish(topic: string, payload: Buffer): Promise<void>;
+  /** Publishes its status as a collector's birth (online, every capability), with `over` on it. */
+  status(over?: Partial<StatusMessage>): Promise<void>;
   /** The first ack that names `seq`. */
   ackFor(seq: number, timeoutMs?: number): Promise<AckMessage>;
   close(): Promise<void>;
@@ -30,6 +39,18 @@ export async function connectNode(brokerUrl: string, node: string, protocolVersi
     acks,
     publish: async (topic, payload) => {
       await client.publishAsync(topic, payload, { qos: 1 });
+    },
+    status: async (over) => {
+      const status: StatusMessage = {
+        v: 1,
+        node,
+        state: 'online',
+        at: Date.now(),
+        agentVersion: 'test',
+        capabilities: nodeCapabilities(true),
+        ...over,
+      };
+      await client.publishAsync(topics.status(node), encodeStatus(status), { qos: 1 });
     },
     ackFor: (seq, timeoutMs) =>
       waitFor(`the ack of seq ${seq}`, () => acks.find((a) => a.seqs.includes(seq)), { timeoutMs }),

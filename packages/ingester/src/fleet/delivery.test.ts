@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configHash, createConfigCodec, type ConfigDocument, type ConfigStatus } from '@edge-telemetry/protocol';
-import { inSync, revisionToSend } from './delivery.js';
+import { inSync, revisionToResend, revisionToSend } from './delivery.js';
 import { desiredFor, type Layer } from './layers.js';
 import { admittedCount, layersDuring, type Rollout } from './rollout.js';
 
@@ -99,5 +99,18 @@ describe('delivery', () => {
     expect(revisionToSend(none, undefined, 1000)).toBeUndefined();
     expect(inSync(none, undefined)).toBe(true);
     expect(inSync(none, appliedStatus(3, { options: {} }))).toBe(false);
+  });
+
+  it('asks a laggard of a rollout stage for its status when the center last heard it applying', () => {
+    const want = desiredAt(1, all);
+    // Its `applied` went to an ingester that died before storing it: the center still has `applying`.
+    const applying: ConfigStatus = { state: 'applying', rev: 30, appliedRev: 10, docHash: 'older', effectiveHash: 'e' };
+    expect(revisionToSend(want, applying, 1000)).toBeUndefined();
+    // At the layers' revision, at or below what the node took: it answers with its status, applies nothing.
+    expect(revisionToResend(want, applying, 1000)).toBe(30);
+    // Otherwise as a first send: what it lacks, above what it saw; nothing when in sync or nothing concerns it.
+    expect(revisionToResend(want, appliedStatus(35, { options: {} }), 1000)).toBe(1000);
+    expect(revisionToResend(want, appliedStatus(30, want.doc), 1000)).toBeUndefined();
+    expect(revisionToResend(desiredFor('b', {}, []), applying, 1000)).toBeUndefined();
   });
 });

@@ -28,3 +28,17 @@ export function revisionToSend(want: Desired, c: ConfigStatus | undefined, now: 
   if (c?.state !== 'applied') return undefined;
   return Math.max(reported + 1, now);
 }
+
+/**
+ * The revision to send again to a node of a rollout stage that has not reported the change: as
+ * revisionToSend, and when that sends nothing although the node is not in sync (the center last
+ * heard `applying`, or a refusal, at or above the layers' revision), at the layers' revision
+ * anyway. At or below the revision the node took, the command only makes it answer with its
+ * status. A status can be lost for good: the ingester that received it died before storing it,
+ * and a shared subscription gives it to no other ingester; without this the stage would wait for
+ * its apply timeout and fail.
+ */
+export function revisionToResend(want: Desired, c: ConfigStatus | undefined, now: number): number | undefined {
+  const rev = revisionToSend(want, c, now);
+  return rev !== undefined || want.rev === 0 || inSync(want, c) ? rev : want.rev;
+}

@@ -5,8 +5,9 @@
  * revision above the node's: fleet/delivery.ts): after a change that concerns it (online or not:
  * its persistent session queues the command), when a rollout admits it, and when it comes back
  * (its birth message), so a node that was offline longer than a command's expiry still gets the
- * latest document, never an older one. Nodes that do not list CONFIG_DOC_VERSION in their
- * capabilities are sent nothing.
+ * latest document, never an older one; and again to a node it waits on (last heard applying, or a
+ * rollout stage's laggard), in case its status was lost. Nodes that do not list CONFIG_DOC_VERSION
+ * in their capabilities are sent nothing.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
@@ -25,7 +26,7 @@ import { insertRows } from '../storage/insert.js';
 import { TABLES } from '../storage/tables.js';
 import { randomBytes } from 'node:crypto';
 import type { ConfigDocuments } from './documents.js';
-import { inSync, revisionToSend } from './delivery.js';
+import { inSync, revisionToResend, revisionToSend } from './delivery.js';
 import { desiredFor, diffOptions, layersFor, type Desired, type DiffEntry, type Layer, type Scope } from './layers.js';
 import {
   admittedCount,
@@ -36,7 +37,7 @@ import {
   type Rollout,
   type RolloutOptions,
 } from './rollout.js';
-import { createRolloutDriver } from './rollout-driver.js';
+import { createRolloutDriver, RESEND_AFTER_MS } from './rollout-driver.js';
 import type { RolloutStore } from './rollout-store.js';
 
 /** A command waits this long in a node's session; a node back later gets the latest on its birth instead. */
@@ -241,11 +242,15 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
     return [...all.values()].sort((a, b) => (a.node < b.node ? -1 : 1));
   }
 
-  /** Sends the node its document when it does not run the one it should (fleet/delivery.ts). */
-  function deliver(s: NodeConfigState, v: View): boolean {
+  /**
+   * Sends the node its document when it does not run the one it should (fleet/delivery.ts);
+   * `again`: a node the center waits on (a laggard of a rollout stage, or one last heard applying),
+   * sent it even when the center last heard it applying.
+   */
+  function deliver(s: NodeConfigState, v: View, again = false): boolean {
     if (!s.configVersions.includes(CONFIG_DOC_VERSION)) return false;
     const want = desired(s.node, s.labels, v);
-    const rev = revisionToSend(want, s.config, now());
+    const rev = (again ? revisionToResend : revisionToSend)(want, s.config, now());
     if (rev === undefined || (s.online && sent.get(s.node) === want.hash)) return false;
     // Above the layers' revision the node may only be ahead of this cached view (another ingester
     // admitted it to a rollout a moment ago): decided again on a view read after its status.
@@ -321,11 +326,28 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
         const s = all.get(n);
         if (s === undefined) continue;
         sent.delete(n);
-        if (deliver(s, v)) d.logger.info({ node: n }, 'configuration sent again to a node of a rollout stage');
+        if (deliver(s, v, true)) d.logger.info({ node: n }, 'configuration sent again to a node of a rollout stage');
       }
     },
     now,
   });
+
+  /**
+   * A status can be lost for good: the ingester that received it died before storing it, and a
+   * shared subscription gives it to no other one. A node last heard `applying` that long ago is sent
+   * its document again, which at or below the revision it took only makes it answer with its status.
+   */
+  let askedAt = 0;
+  async function askApplying(): Promise<void> {
+    if (now() - askedAt < RESEND_AFTER_MS) return;
+    askedAt = now();
+    const v = await view();
+    for (const s of await everyNode())
+      if (s.online && s.config?.state === 'applying' && now() - s.reportedAt >= RESEND_AFTER_MS) {
+        sent.delete(s.node);
+        if (deliver(s, v, true)) d.logger.info({ node: s.node }, 'node last heard applying asked for its status');
+      }
+  }
 
   return {
     noted(status, receivedAt) {
@@ -422,7 +444,11 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
     halt: (id) => setState(id, 'running', 'halted'),
     resume: (id) => setState(id, 'halted', 'running'),
     start() {
-      if (timer === undefined) timer = setInterval(() => void driver.tick(), ro.tickMs);
+      if (timer !== undefined) return;
+      timer = setInterval(() => {
+        void driver.tick();
+        askApplying().catch((err: Error) => d.logger.warn({ err: err.message }, 'nodes last heard applying not read'));
+      }, ro.tickMs);
     },
     close() {
       clearInterval(timer);
