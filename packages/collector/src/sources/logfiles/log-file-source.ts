@@ -277,7 +277,9 @@ export class LogFileSource implements LogSource {
       offset: p?.offset ?? start,
       end,
     };
-    f.committed = { inode: ref.inode, offset: end };
+    // In place: its own object (positions() copies it), and this runs for every line.
+    f.committed.inode = ref.inode;
+    f.committed.offset = end;
     if (ts > f.lastTs) f.lastTs = ts;
     sink.push(out);
   }

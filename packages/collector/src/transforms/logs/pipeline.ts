@@ -554,10 +554,15 @@ export class LogPipeline {
     // a json-file log) while the other stream's later lines go on, so a window's first processed
     // line is not always its earliest. The resume point must be the earliest, or a restart skips
     // the held line (it was lost across a SIGKILL when this kept the first processed one).
-    const at = { ref, offset: ev.offset };
-    const entry = ps.open.find((o) => o.start === start);
-    if (entry === undefined) ps.open.push({ start, at });
-    else if (before(at, entry.at)) entry.at = at;
+    // (a position object only when one is kept: this runs for every line)
+    let entry: { start: number; at: Position } | undefined;
+    for (const o of ps.open)
+      if (o.start === start) {
+        entry = o;
+        break;
+      }
+    if (entry === undefined) ps.open.push({ start, at: { ref, offset: ev.offset } });
+    else if (precedes(ref, ev.offset, entry.at)) entry.at = { ref, offset: ev.offset };
   }
 
   private part(container: string, start: number): Part {
@@ -706,7 +711,12 @@ export class LogPipeline {
 
 /** True when `a` comes before `b` in read order (an older file of the path, or earlier in the same one). */
 function before(a: Position, b: Position): boolean {
-  return a.ref.order !== b.ref.order ? a.ref.order < b.ref.order : a.offset < b.offset;
+  return precedes(a.ref, a.offset, b);
+}
+
+/** `before` for a position given by its parts (no object for it). */
+function precedes(ref: FileRef, offset: number, b: Position): boolean {
+  return ref.order !== b.ref.order ? ref.order < b.ref.order : offset < b.offset;
 }
 
 function coarsenTimes(templates: LogTemplate[], resolutionMs: number): LogTemplate[] {

@@ -57,18 +57,32 @@ export class MultilineJoiner {
       }
       return;
     }
-    pending.set(key, {
-      first: line,
-      end: line.end,
-      lines: undefined,
-      chars: line.line.length,
-      rawBytes: line.rawBytes,
-      lastAt: now,
-      lastTs: line.ts,
-      python: line.line.startsWith(PY_TRACEBACK),
-      lastIndented: false,
-    });
-    if (p !== undefined) emit(joined(p));
+    if (p === undefined) {
+      pending.set(key, {
+        first: line,
+        end: line.end,
+        lines: undefined,
+        chars: line.line.length,
+        rawBytes: line.rawBytes,
+        lastAt: now,
+        lastTs: line.ts,
+        python: line.line.startsWith(PY_TRACEBACK),
+        lastIndented: false,
+      });
+      return;
+    }
+    // The held event is complete; its place is taken by this line, in the same object (one less per line).
+    const done = joined(p);
+    p.first = line;
+    p.end = line.end;
+    p.lines = undefined;
+    p.chars = line.line.length;
+    p.rawBytes = line.rawBytes;
+    p.lastAt = now;
+    p.lastTs = line.ts;
+    p.python = line.line.startsWith(PY_TRACEBACK);
+    p.lastIndented = false;
+    emit(done);
   }
 
   /** Releases events idle for `flushAfterMs` (all of them with `all`), oldest first. */
@@ -103,14 +117,10 @@ export class MultilineJoiner {
    * an older file of the same path (all of `file` comes after it); undefined when none is held.
    */
   heldStart(container: string, file: FileRef): number | undefined {
-    let at: number | undefined;
-    for (const p of [this.pending.stdout.get(container), this.pending.stderr.get(container)]) {
-      const f = p?.first.file;
-      if (p === undefined || f === undefined || f.path !== file.path) continue;
-      const start = f === file ? p.first.offset : f.order < file.order ? 0 : undefined;
-      if (start !== undefined && (at === undefined || start < at)) at = start;
-    }
-    return at;
+    // (both streams without a list: this runs for every line of the log path)
+    const a = heldIn(this.pending.stdout.get(container), file);
+    const b = heldIn(this.pending.stderr.get(container), file);
+    return a === undefined ? b : b === undefined || a <= b ? a : b;
   }
 
   /** The earliest first line of an event held from file `path`, if any (reading must resume there after a restart). */
@@ -139,6 +149,13 @@ export class MultilineJoiner {
     // The exception line that ends a Python traceback is not indented.
     return p.python && p.lastIndented && line.length > 0;
   }
+}
+
+/** Where the event `p` holds starts in `file`: its offset, 0 when it is from an older file of the path, else undefined. */
+function heldIn(p: Pending | undefined, file: FileRef): number | undefined {
+  const f = p?.first.file;
+  if (p === undefined || f === undefined || f.path !== file.path) return undefined;
+  return f === file ? p.first.offset : f.order < file.order ? 0 : undefined;
 }
 
 function isIndented(line: string): boolean {
