@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { defineErrors, envName, isValidNodeId, NODE_ID_PATTERN } from '@edge-telemetry/protocol';
+import { defineErrors, envName, isValidNodeId, NODE_ID_PATTERN, valueErrorMessage } from '@edge-telemetry/protocol';
 import { collectorConfigSpec } from '@edge-telemetry/collector';
 import { generatePassword, PasswordFileError, writePasswordEntry } from '../broker-accounts/password-file.js';
 
@@ -159,7 +159,8 @@ export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
   };
   const cfg = Value.Default(NodesAddOptions, raw);
   const firstError = Value.Errors(NodesAddOptions, cfg).First();
-  if (firstError) throw new NodesAddError('ET_ERR_USAGE', `${firstError.path}: ${firstError.message}; ${USAGE}`);
+  if (firstError)
+    throw new NodesAddError('ET_ERR_USAGE', `${firstError.path}: ${valueErrorMessage(firstError)}; ${USAGE}`);
   const checked = cfg as NodesAddConfig;
   let url: URL;
   try {

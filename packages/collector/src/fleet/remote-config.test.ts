@@ -21,7 +21,10 @@ const local = resolveConfig(collectorConfigSpec, {
 const node = (options: Record<string, unknown>) => applyRemoteOptions(local, options, local);
 
 const REFUSED_BY_BOTH: Array<[Record<string, unknown>, RegExp]> = [
-  [{ logs: { defaults: { filter: { minLevel: 'loud' } } } }, /^logs\.defaults\.filter\.minLevel: /],
+  [
+    { logs: { defaults: { filter: { minLevel: 'loud' } } } },
+    /^logs\.defaults\.filter\.minLevel: must be one of trace, debug, info, warn, error, fatal, got "loud"/,
+  ],
   [{ logs: { defaultz: {} } }, /^logs\.defaultz: unknown option/],
   [{ uplink: { mqtt: { url: 'mqtt://elsewhere:1883' } } }, /^uplink\.mqtt\.url: set only in the node's local/],
   [{ remoteConfig: { revertAfterMs: 0 } }, /^remoteConfig\.revertAfterMs: set only in the node's local/],

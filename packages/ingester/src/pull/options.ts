@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { valueErrorMessage } from '@edge-telemetry/protocol';
 import { IngesterError } from '../errors.js';
 
 export const PullCoordinatorOptions = Type.Object(
@@ -74,6 +75,6 @@ export type PullCoordinatorOptionsT = Static<typeof PullCoordinatorOptions>;
 export function pullCoordinatorOptions(partial: unknown = {}): PullCoordinatorOptionsT {
   const value = Value.Default(PullCoordinatorOptions, Value.Clone(partial ?? {}));
   const first = Value.Errors(PullCoordinatorOptions, value).First();
-  if (first) throw new IngesterError('ET_ERR_CONFIG_INVALID', `pull${first.path}: ${first.message}`);
+  if (first) throw new IngesterError('ET_ERR_CONFIG_INVALID', `pull${first.path}: ${valueErrorMessage(first)}`);
   return value as PullCoordinatorOptionsT;
 }

@@ -1,6 +1,7 @@
 /** Options of the web UI plugin. */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { valueErrorMessage } from '@edge-telemetry/protocol';
 import { fileURLToPath } from 'node:url';
 
 export const UiOptionsSchema = Type.Object({
@@ -20,7 +21,7 @@ export function resolveUiOptions(input: Partial<UiOptions> = {}): UiOptions {
   const opts = Value.Default(UiOptionsSchema, { ...input }) as UiOptions;
   if (!Value.Check(UiOptionsSchema, opts))
     throw new Error(
-      `ui options are invalid: ${[...Value.Errors(UiOptionsSchema, opts)].map((e) => `${e.path} ${e.message}`).join('; ')}`,
+      `ui options are invalid: ${[...Value.Errors(UiOptionsSchema, opts)].map((e) => `${e.path} ${valueErrorMessage(e)}`).join('; ')}`,
     );
   return opts;
 }

@@ -72,7 +72,7 @@ describe('config commands', () => {
       config: {
         state: 'failed',
         rev: 3,
-        reason: 'logs.defaults.filter.minLevel: Expected union value',
+        reason: 'logs.defaults.filter.minLevel: must be one of trace, debug, info, warn, error, fatal',
         appliedRev: 2,
         docHash: 'a'.repeat(64),
         effectiveHash: 'b'.repeat(64),

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { valueErrorMessage } from '../validate/value-error.js';
 
 /** Options of createBatchCodec and createPullCodec. */
 export const CodecOptionsSchema = Type.Object(
@@ -34,7 +35,7 @@ export function resolveCodecOptions(input: Partial<CodecOptions> = {}): CodecOpt
   const withDefaults = Value.Default(CodecOptionsSchema, { ...input });
   if (!Value.Check(CodecOptionsSchema, withDefaults)) {
     const first = Value.Errors(CodecOptionsSchema, withDefaults).First();
-    throw new TypeError(`codec options: ${first ? `${first.path} ${first.message}` : 'invalid'}`);
+    throw new TypeError(`codec options: ${first ? `${first.path} ${valueErrorMessage(first)}` : 'invalid'}`);
   }
   return withDefaults;
 }

@@ -9,6 +9,7 @@
  */
 import { Kind, KindGuard, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { valueErrorMessage } from '../validate/value-error.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -172,7 +173,7 @@ export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: Con
     const where =
       origin.get(leafPath ?? path) ?? `config file key "${leafPath ?? path}" or env ${envOf(leafPath ?? path)}`;
     const desc = leafPath ? byPath.get(leafPath)?.schema.description : undefined;
-    return `${path || '(root)'}: ${e.message}, got ${JSON.stringify(e.value)}; fix ${where}${desc ? ` (${desc})` : ''}`;
+    return `${path || '(root)'}: ${valueErrorMessage(e)}, got ${JSON.stringify(e.value)}; fix ${where}${desc ? ` (${desc})` : ''}`;
   });
   problems.push(
     ...unknownKeys(spec.schema, merged).map(
