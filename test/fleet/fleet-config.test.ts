@@ -334,6 +334,11 @@ describe.skipIf(!haveMosquitto())('fleet control: shipped Mosquitto, the ingeste
       doc: { options: { logs: { defaults: { filter: { exclude: ['^GET /healthz'] } } } } },
     });
     const rev = (JSON.parse(get.out()) as { rev: number }).rev;
+    const none = captureIo();
+    expect(await runConfigGet(['node', 'gw-without-layer', ...flags], none.io)).toBe(0);
+    expect(none.out()).toBe(
+      'no node gw-without-layer layer yet: `edge-telemetry config set node gw-without-layer --set path=value` sets one\n',
+    );
     await settled('gw-b', (x) => x.config?.appliedRev === rev);
     const status = captureIo();
     expect(await runConfigStatus(flags, status.io)).toBe(0);

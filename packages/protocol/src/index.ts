@@ -12,6 +12,7 @@ export * from './codec/config-codec.js';
 export { CodecOptionsSchema, resolveCodecOptions, type CodecOptions } from './codec/options.js';
 export { FRAME_MAGIC, FRAME_HEADER_BYTES, MessageKind, FrameFlags, type MessageKindValue } from './wire/frame.js';
 export { valueErrorMessage } from './validate/value-error.js';
+export { parseTimeSpec, TIME_SPEC_HINT } from './validate/time-spec.js';
 export { validateBatch, CONTAINER_EVENT_KINDS, LOG_STREAMS, TRACE_ID_PATTERN } from './validate/batch.js';
 export * from './sketch/index.js';
 export * from './config/resolve-config.js';

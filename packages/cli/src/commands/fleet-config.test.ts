@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeChange, type RolloutRow } from './fleet-config.js';
+import { describeChange, parseDebugArgs, type RolloutRow } from './fleet-config.js';
 
 const rollout = (over: Partial<RolloutRow>): RolloutRow => ({
   id: '0123456789abcdef',
@@ -46,5 +46,15 @@ describe('config set output', () => {
     expect(change(rollout({}), [{ id: 'fedcba9876543210', rev: 20 }])).toMatch(
       /reverts it to revision 10, the last version rolled out to every node; superseded and dropped with it: revision 20 \(rollout fedcba9876543210\)\n$/,
     );
+  });
+});
+
+describe('debug arguments', () => {
+  it('says whether --for is missing or not a duration', () => {
+    expect(() => parseDebugArgs(['gw-1'], {})).toThrow(/^--for is required, like 15m or 90s$/);
+    expect(() => parseDebugArgs(['gw-1', '--for', 'forever'], {})).toThrow(
+      /^--for forever: not a duration; give one like 15m or 90s$/,
+    );
+    expect(parseDebugArgs(['gw-1', '--for', '15m'], {}).body).toEqual({ forMs: 900_000 });
   });
 });

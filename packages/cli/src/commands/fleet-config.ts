@@ -166,8 +166,9 @@ export function parseDebugArgs(argv: string[], env: Env): Target & { node: strin
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw new Error('give one node id');
-  const forMs = values.for === undefined ? undefined : parseDuration(values.for);
-  if (forMs === undefined) throw new Error('--for is required, like 15m or 90s');
+  if (values.for === undefined) throw new Error('--for is required, like 15m or 90s');
+  const forMs = parseDuration(values.for);
+  if (forMs === undefined) throw new Error(`--for ${values.for}: not a duration; give one like 15m or 90s`);
   if (values.bytes !== undefined && !/^\d+$/.test(values.bytes)) throw new Error('--bytes must be a number of bytes');
   return {
     ...target(values, env),
@@ -325,7 +326,14 @@ export const runConfigGet = (argv: string[], io: CommandIo): Promise<number> =>
     const { values, positionals } = parseArgs({ args: argv, options: COMMON, allowPositionals: true });
     const a = target(values, process.env);
     const { versions } = await call<{ versions: unknown[] }>(a, 'GET', layerPath(positionals));
-    io.stdout.write(JSON.stringify(a.json ? versions : (versions[0] ?? null), null, a.json ? undefined : 2) + '\n');
+    const layer = positionals.join(' ');
+    io.stdout.write(
+      a.json
+        ? JSON.stringify(versions) + '\n'
+        : versions[0] === undefined
+          ? `no ${layer} layer yet: \`edge-telemetry config set ${layer} --set path=value\` sets one\n`
+          : JSON.stringify(versions[0], null, 2) + '\n',
+    );
   });
 
 export const runConfigStatus = (argv: string[], io: CommandIo): Promise<number> =>

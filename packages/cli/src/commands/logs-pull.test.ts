@@ -62,6 +62,11 @@ describe('logs pull', () => {
     const u = captureIo();
     expect(await runLogsPull(['--node', 'n'], u.io, {})).toBe(2);
     expect(u.err()).toMatch(/^ET_ERR_USAGE: --since is required/);
+    const t = captureIo();
+    expect(await runLogsPull(['--node', 'n', '--since', 'banana'], t.io, {})).toBe(2);
+    expect(t.err()).toMatch(
+      /^ET_ERR_USAGE: --since banana: not a time \(epoch ms, ISO-8601, or a duration such as 2h\)/,
+    );
     const d = captureIo();
     expect(
       await runLogsPull(['--node', 'n', '--since', '2h'], d.io, { EDGE_TELEMETRY_URL: 'http://127.0.0.1:9' }),

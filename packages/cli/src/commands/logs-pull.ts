@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { LOG_LEVEL_NAMES } from '@edge-telemetry/protocol';
+import { LOG_LEVEL_NAMES, parseTimeSpec, TIME_SPEC_HINT } from '@edge-telemetry/protocol';
 import type { CommandIo } from './index.js';
 import { apiFetch, apiUrl } from '../api/api-client.js';
 
@@ -59,6 +59,11 @@ export function parsePullArgs(argv: string[], env: Readonly<Record<string, strin
   });
   if (!values.node) throw new Error('--node is required');
   if (!values.since) throw new Error('--since is required (e.g. --since 2h)');
+  for (const k of ['since', 'until'] as const) {
+    const v = values[k];
+    if (v !== undefined && parseTimeSpec(v, Date.now()) === undefined)
+      throw new Error(`--${k} ${v}: not a time (${TIME_SPEC_HINT})`);
+  }
   if (values.level !== undefined && !(LOG_LEVEL_NAMES as readonly string[]).includes(values.level))
     throw new Error(`--level must be one of ${LOG_LEVEL_NAMES.join(', ')}`);
   const int = (v: string | undefined, name: string): number | undefined => {
