@@ -83,10 +83,11 @@ export function sizeToMemory(
 /**
  * The V8 heap flags a collector under `limitBytes` must be started with; none at or above the
  * reference limit, where V8's defaults were measured to fit (`npm run bench -- collector.backlog`).
- * V8 sizes its heap from the host's RAM, not the cgroup, and grows it before it collects, and the
- * heap cannot be bounded once the process runs: so the launcher (NODE_OPTIONS, the manifests) must
- * pass these, and the collector warns at start when they are missing. Measured in a 64 MiB / 0.2
- * CPU cgroup over a 20 MiB backlog (test/collector/small-cgroup.test.ts): with V8's defaults, and
+ * Node sizes V8's heap from the cgroup's limit but never below V8's minimum (heap_size_limit 259
+ * MiB in a 64 or 128 MiB cgroup), V8 grows it before it collects, and the heap cannot be bounded
+ * once the process runs: so the launcher (NODE_OPTIONS, the manifests) must pass these, and the
+ * collector warns at start when they are missing. Measured in a 64 MiB / 0.2 CPU cgroup over a
+ * 20 MiB backlog (test/collector/small-cgroup.test.ts): with V8's defaults, and
  * with only --max-semi-space-size=2 or 4, it was OOM-killed within 20-50 s whatever it shed (heap
  * used ~32 MiB plus ~30 MiB outside the heap); --max-old-space-size=24 ran out of heap; these
  * (old space half the limit, semi-space 1 MiB) kept its anonymous memory at 48 MiB.
