@@ -203,6 +203,16 @@ describe.skipIf(!haveMosquitto())(`fleet rollout: ${NODES} simulated gateways, t
     );
     expect(versions[0]).toMatchObject({ removed: true, createdBy: `rollout ${r.id} (reverted to no layer)` });
     expect(versions[0]?.rev).toBeGreaterThan(bad.layer.rev);
+    // The revert is audited as the system's own change, with why the stage failed.
+    const { entries } = await call<{ entries: Array<{ who: string; reason: string; detail: { rollout?: string } }> }>(
+      'roll-ing-a',
+      'GET',
+      `/api/v1/audit?from=${Date.now() - 3_600_000}&action=config.rollout_revert`,
+    );
+    expect(entries.find((e) => e.detail.rollout === r.id)).toMatchObject({
+      who: 'system',
+      reason: expect.stringMatching(/^ok: roll-\d+ refused it: .*; reverted to no layer/),
+    });
     // The CLI shows it, and what the revert changed; halting it now is refused (it is not running).
     const flags = ['--url', ingesters.get('roll-ing-a')?.api as string, '--token', ADMIN];
     const status = captureIo();

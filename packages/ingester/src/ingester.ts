@@ -100,6 +100,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     ingesterId: config.mqtt.clientId,
     ...(deps.fleetRollout ? { rolloutOptions: deps.fleetRollout } : {}),
     logger,
+    audit: auth.audit,
     publish: consumer.publish,
   });
   const router = createRouter({

@@ -19,6 +19,7 @@ import {
   type ConfigStatus,
   type StatusMessage,
 } from '@edge-telemetry/protocol';
+import type { AuditLog } from '../auth/audit-log.js';
 import { IngesterError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createLatestCommit } from '../storage/group-commit.js';
@@ -126,6 +127,8 @@ export interface FleetConfigDeps {
   ingesterId: string;
   rolloutOptions?: FleetRolloutOptions;
   logger: Logger;
+  /** An automatic revert is audited, as the system's own change to a layer. */
+  audit: Pick<AuditLog, 'record'>;
   /** QoS 1 publish through the ingester's broker connection. */
   publish(topic: string, payload: Buffer): Promise<void>;
   now?: () => number;
@@ -313,6 +316,16 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
         (await d.documents.history(r.scope, r.target, 100)).map((l) => l.rev),
       );
       await d.documents.put(r.scope, r.target, r.prevDoc, `rollout ${r.id} (${note.to})`);
+      // r.reason is why the stage failed; the revert stands whether or not its audit row is written.
+      await d.audit
+        .record({
+          actor: undefined,
+          action: 'config.rollout_revert',
+          outcome: 'ok',
+          reason: `${r.reason}; ${note.reason}`,
+          detail: { rollout: r.id, scope: r.scope, target: r.target, rev: r.rev, to: r.prevRev },
+        })
+        .catch((err: Error) => d.logger.warn({ rollout: r.id, err: err.message }, 'rollout revert not audited'));
       return note.reason;
     },
     changed: async () => {
