@@ -328,10 +328,17 @@ describe.skipIf(!haveMosquitto())('fleet control: shipped Mosquitto, the ingeste
       // effective document is not sent again); delivery itself is asserted in the first test.
       /^group site=paris at revision \d+, sent to \d+ node\(s\)\n {2}logs\.defaults\.filter\.exclude: \(unset\) -> \["\^GET \/healthz"\]\n {2}rollout [0-9a-f]{16}: 1 canary node\(s\) of 1 online, then 0 wave\(s\), each stage held 300000 ms\n {2}a failed stage reverts it to (no layer|revision \d+), the last version rolled out to every node(; superseded and dropped with it: .+)?\n$/,
     );
+    // A second --set changes its option and keeps the layer's others.
+    const more = captureIo();
+    expect(
+      await runConfigSet(['group', 'site=paris', '--set', 'logs.defaults.filter.minLevel=info', ...flags], more.io),
+    ).toBe(0);
+    expect(more.out()).toMatch(/\n {2}logs\.defaults\.filter\.minLevel: \(unset\) -> "info"\n/);
+    expect(more.out()).not.toMatch(/exclude/);
     const get = captureIo();
     expect(await runConfigGet(['group', 'site=paris', ...flags], get.io)).toBe(0);
     expect(JSON.parse(get.out())).toMatchObject({
-      doc: { options: { logs: { defaults: { filter: { exclude: ['^GET /healthz'] } } } } },
+      doc: { options: { logs: { defaults: { filter: { exclude: ['^GET /healthz'], minLevel: 'info' } } } } },
     });
     const rev = (JSON.parse(get.out()) as { rev: number }).rev;
     const none = captureIo();

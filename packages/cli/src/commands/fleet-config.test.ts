@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeChange, parseDebugArgs, type RolloutRow } from './fleet-config.js';
+import { describeChange, optionsFromSets, parseDebugArgs, type RolloutRow } from './fleet-config.js';
 
 const rollout = (over: Partial<RolloutRow>): RolloutRow => ({
   id: '0123456789abcdef',
@@ -56,5 +56,16 @@ describe('debug arguments', () => {
       /^--for forever: not a duration; give one like 15m or 90s$/,
     );
     expect(parseDebugArgs(['gw-1', '--for', '15m'], {}).body).toEqual({ forMs: 900_000 });
+  });
+});
+
+describe('--set', () => {
+  it('sets each path over the options in force and leaves them unchanged', () => {
+    const base = { logs: { defaults: { filter: { minLevel: 'warn' } } }, scrapeIntervalMs: 5000 };
+    expect(optionsFromSets(['logs.defaults.filter.exclude=["^GET /healthz"]', 'scrapeIntervalMs=1000'], base)).toEqual({
+      logs: { defaults: { filter: { minLevel: 'warn', exclude: ['^GET /healthz'] } } },
+      scrapeIntervalMs: 1000,
+    });
+    expect(base).toEqual({ logs: { defaults: { filter: { minLevel: 'warn' } } }, scrapeIntervalMs: 5000 });
   });
 });

@@ -37,8 +37,9 @@ export function layerPath(words: string[]): string {
 }
 
 /** `a.b.c=value` pairs into one nested object (a value that parses as JSON is that JSON). */
-export function optionsFromSets(sets: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/** `base` (the layer's options in force) with each `--set path=value` over it. */
+export function optionsFromSets(sets: string[], base: Record<string, unknown> = {}): Record<string, unknown> {
+  const out = structuredClone(base);
   for (const s of sets) {
     const eq = s.indexOf('=');
     if (eq <= 0) throw new Error(`--set ${s}: expected path=value`);
@@ -140,17 +141,21 @@ export async function parseSetArgs(
   });
   const sets = values.set ?? [];
   if ((values.file === undefined) === (sets.length === 0)) throw new Error('give either --file or --set path=value');
-  const options =
-    values.file !== undefined
-      ? (JSON.parse(await readFile(values.file, 'utf8')) as Record<string, unknown>)
-      : optionsFromSets(sets);
   const rollout = rolloutFromFlags(values);
-  return {
-    ...target(values, env),
-    path: layerPath(positionals),
-    options,
-    ...(rollout === undefined ? {} : { rollout }),
-  };
+  const t = target(values, env);
+  const path = layerPath(positionals);
+  let options: Record<string, unknown>;
+  if (values.file !== undefined) options = JSON.parse(await readFile(values.file, 'utf8')) as Record<string, unknown>;
+  else {
+    // --set changes one option of the layer in force and keeps the others (--file replaces the layer).
+    const { versions } = await call<{ versions: Array<{ doc?: { options?: Record<string, unknown> } }> }>(
+      t,
+      'GET',
+      path,
+    );
+    options = optionsFromSets(sets, versions[0]?.doc?.options ?? {});
+  }
+  return { ...t, path, options, ...(rollout === undefined ? {} : { rollout }) };
 }
 
 export function parseDebugArgs(argv: string[], env: Env): Target & { node: string; body: Record<string, unknown> } {
