@@ -165,10 +165,17 @@ export async function startIngesterFleet(o: {
       await start(i);
     },
     async settled({ stallMs = 180_000 } = {}) {
+      // Received and not stored yet: still being handled (a node lane, template texts) or in the
+      // writer's queue. An empty queue alone is not enough: a batch waiting in its lane for a
+      // keyframe read is in neither, and stored while exactlyOnce counts. Handling first: what
+      // leaves it goes to the queue, read after it.
       const queued = async (ing: FleetIngester) => {
         if (!ing.proc || ing.proc.child.exitCode !== null || ing.proc.child.signalCode !== null) return 0;
+        const metrics = await (await fetch(`${ing.api}/metrics`)).text();
+        const handling = /^et_ingester_handling_messages (\d+)$/m.exec(metrics);
+        if (!handling) throw new Error('no et_ingester_handling_messages in /metrics');
         const r = (await (await fetch(`${ing.api}/readyz`)).json()) as { writer: { queuedBatches: number } };
-        return r.writer.queuedBatches;
+        return Number(handling[1]) + r.writer.queuedBatches;
       };
       const t0 = Date.now();
       let least = Infinity;

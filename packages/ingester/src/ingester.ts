@@ -125,6 +125,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
   const figures = () => ({
     writer: writer.state(),
     consumer: router.counters(),
+    handling: router.handling(),
     brokerConnected: consumer.connected(),
     references: references.stats(),
     templateTexts: templateTexts.stats(),

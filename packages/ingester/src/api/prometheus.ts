@@ -12,6 +12,8 @@ const MAX_NODE_SERIES = 1000;
 export interface IngesterFigures {
   writer: WriterState;
   consumer: RouterCounters;
+  /** Messages received and not in the writer's queue yet (Router.handling). */
+  handling?: { messages: number; bytes: number };
   brokerConnected: boolean;
   references?: ReferenceStats;
   templateTexts?: TemplateTextStats;
@@ -20,7 +22,7 @@ export interface IngesterFigures {
 }
 
 export function prometheusText(f: IngesterFigures): string {
-  const { writer: w, consumer: c, brokerConnected, references: r, templateTexts: t, quotas: q, pulls } = f;
+  const { writer: w, consumer: c, handling: h, brokerConnected, references: r, templateTexts: t, quotas: q, pulls } = f;
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -71,6 +73,11 @@ export function prometheusText(f: IngesterFigures): string {
   metric('et_ingester_queue_batches', 'gauge', 'Batches waiting for insert.', [['', w.queuedBatches]]);
   metric('et_ingester_queue_rows', 'gauge', 'Rows waiting for insert.', [['', w.queuedRows]]);
   metric('et_ingester_queue_bytes', 'gauge', 'Approximate bytes waiting for insert.', [['', w.queuedBytes]]);
+  if (h) {
+    // Received and not queued for insert yet: a node lane, or template texts being read.
+    metric('et_ingester_handling_messages', 'gauge', 'Messages received, not queued yet.', [['', h.messages]]);
+    metric('et_ingester_handling_bytes', 'gauge', 'Payload bytes of those messages.', [['', h.bytes]]);
+  }
   metric('et_ingester_backpressured', 'gauge', '1 while the consumer is stopped (queue full or ClickHouse failing).', [
     ['', w.backpressured ? 1 : 0],
   ]);

@@ -40,11 +40,13 @@ describe('node lanes', () => {
     const admitted = lanes.admit('c', 1, async () => {}).then(() => (third = true));
     await settle();
     expect(third).toBe(false);
+    expect(lanes.pending()).toEqual({ messages: 2, bytes: 2 });
     g[0]!.open();
     await admitted;
     expect(third).toBe(true);
     g[1]!.open();
     await lanes.drain();
+    expect(lanes.pending()).toEqual({ messages: 0, bytes: 0 });
 
     const byBytes = createNodeLanes({ maxMessages: 100, maxBytes: 10, onError: () => {} });
     const big = gate();

@@ -17,6 +17,8 @@ export interface NodeLanes {
   admit(node: string, bytes: number, work: () => Promise<void>): Promise<void>;
   /** Resolves when every message admitted so far is done. */
   drain(): Promise<void>;
+  /** Messages (and their payload bytes) admitted and not yet done. */
+  pending(): { messages: number; bytes: number };
 }
 
 export interface NodeLanesOptions {
@@ -55,5 +57,6 @@ export function createNodeLanes(o: NodeLanesOptions): NodeLanes {
       tails.set(node, tail);
     },
     drain: () => Promise.all(tails.values()).then(() => undefined),
+    pending: () => ({ messages, bytes }),
   };
 }

@@ -14,6 +14,7 @@ import {
 } from '../../../../test/support/clickhouse.js';
 import { createWriter } from '../writer/writer.js';
 import { createReferenceStore, type ReferenceStore } from '../references/store.js';
+import type { TemplateTextResolver } from '../template-texts/resolver.js';
 import { routerRig } from '../../../../test/support/router.js';
 import { waitFor } from '../../../../test/support/wait.js';
 
@@ -26,7 +27,7 @@ describe('router on embedded ClickHouse', () => {
   const deadLetterInserts = insertCounter(TABLES.deadLetters);
   const config = resolveConfig({ writer: { flushIntervalMs: 20, retryMinMs: 10, retryMaxMs: 40 } }, {});
 
-  const setup = (references?: ReferenceStore) => {
+  const setup = (references?: ReferenceStore, templateTexts?: TemplateTextResolver) => {
     const acked: { node: string; seqs: number[] }[] = [];
     let onAck = () => {};
     const acks = (n: number) => new Promise<void>((resolve) => (onAck = () => acked.length >= n && resolve()));
@@ -36,6 +37,7 @@ describe('router on embedded ClickHouse', () => {
       logger: quiet,
       ingesterId: 'test',
       ...(references ? { references } : {}),
+      ...(templateTexts ? { templateTexts } : {}),
       publish: async (_topic, payload) => {
         const a = decodeAck(payload);
         if (a.ok) acked.push({ node: a.value.node, seqs: a.value.seqs });
@@ -119,6 +121,31 @@ describe('router on embedded ClickHouse', () => {
     expect(b.acked.map((x) => x.node).sort()).toEqual([...nodes].sort());
     expect(refsB.stats()).toMatchObject({ misses: 20 });
     expect(refsB.stats().reads).toBeLessThanOrEqual(2);
+  });
+
+  it('counts a message as handling until the writer has it: in its lane, then while its template texts are read', async () => {
+    let texts!: () => void;
+    const read = new Promise<void>((r) => (texts = r));
+    // Stands in for a template-text read from ClickHouse that takes a while.
+    const slowTexts: TemplateTextResolver = {
+      fill: (b) => read.then(() => b),
+      waitForRoom: async () => {},
+      stats: () => ({ fromCache: 0, fromStorage: 0, unresolved: 0, reads: 0, cachedBytes: 0 }),
+    };
+    const { writer, router, acked, acks, drain } = setup(undefined, slowTexts);
+    const one = acks(1);
+    const payload = codec.encode(sampleBatch({ node: 'r-handling', seq: 1 }));
+    await router.handle(topics.batch('r-handling'), payload);
+    await router.drain();
+    // Out of its lane, not in the writer's queue: only handling() says it is not stored yet.
+    expect(writer.state().queuedBatches).toBe(0);
+    expect(router.handling()).toEqual({ messages: 1, bytes: payload.length });
+    texts();
+    await one;
+    expect(router.handling()).toEqual({ messages: 0, bytes: 0 });
+    expect(acked.flatMap((a) => a.seqs)).toEqual([1]);
+    await writer.close();
+    await drain();
   });
 
   it('takes a flood of hostile messages without waiting for their dead-letter rows, and stores every row in a few inserts', async () => {

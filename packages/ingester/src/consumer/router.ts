@@ -17,6 +17,7 @@ import {
   encodeAck,
   parseUpTopic,
   topics,
+  type Batch,
   type BatchCodec,
   type BatchFrameHead,
 } from '@edge-telemetry/protocol';
@@ -72,6 +73,11 @@ export interface Router {
   handle(topic: string, payload: Buffer): Promise<void>;
   /** Resolves when every message admitted so far is handled (queued for insert, stored or rejected). */
   drain(): Promise<void>;
+  /**
+   * Messages received and not in the writer's queue yet (in a node lane, or a batch waiting for
+   * its template texts): with the writer's queue, what was received and is not stored yet.
+   */
+  handling(): { messages: number; bytes: number };
   counters(): RouterCounters;
 }
 
@@ -103,6 +109,33 @@ export function createRouter(deps: RouterDeps): Router {
     maxBytes: LANE_BYTES,
     onError: (err) => logger.error({ code: 'ET_ERR_INTERNAL', err: err.message }, 'message handler failed'),
   });
+  /** Batches out of their lane and waiting for their template texts, not in the writer's queue yet. */
+  const filling = { messages: 0, bytes: 0 };
+
+  /** Counted in `filling` until the writer has it: the lane is done with the batch before its texts are read. */
+  function fillThenSubmit(
+    texts: TemplateTextResolver,
+    batch: Batch,
+    meta: Parameters<Writer['submit']>[1],
+    bytes: number,
+  ): ReturnType<Writer['submit']> {
+    filling.messages++;
+    filling.bytes += bytes;
+    const out = () => {
+      filling.messages--;
+      filling.bytes -= bytes;
+    };
+    return texts.fill(batch).then(
+      (filled) => {
+        out();
+        return writer.submit(filled, meta);
+      },
+      (err: Error) => {
+        out();
+        throw err;
+      },
+    );
+  }
 
   /**
    * Counts, logs (a line a second per node at most: a flood must not fill the log) and queues the
@@ -202,7 +235,7 @@ export function createRouter(deps: RouterDeps): Router {
     const meta = { receivedAt: now(), wireBytes: payload.length, ingesterId };
     // Not awaited either: batches whose texts must be read from ClickHouse share one read.
     const stored = deps.templateTexts
-      ? deps.templateTexts.fill(batch).then((filled) => writer.submit(filled, meta))
+      ? fillThenSubmit(deps.templateTexts, batch, meta, payload.length)
       : writer.submit(batch, meta);
     Promise.allSettled([stored, keyframe]).then(async ([s, k]) => {
       if (s.status === 'rejected') {
@@ -268,6 +301,10 @@ export function createRouter(deps: RouterDeps): Router {
       });
     },
     drain: () => lanes.drain(),
+    handling: () => {
+      const l = lanes.pending();
+      return { messages: l.messages + filling.messages, bytes: l.bytes + filling.bytes };
+    },
     counters: () => structuredClone(c),
   };
 }
