@@ -5,7 +5,9 @@
  * and to load an ingester with a fleet. See SIMULATE_HELP for the options.
  */
 import { loadDemoSeries, readCorpusLines } from '@edge-telemetry/collector';
+import { readCredentials } from '../simulate/credentials.js';
 import { startFleet } from '../simulate/fleet.js';
+import { nodeId } from '../simulate/node-config.js';
 import { fleetTotals, formatProgress, formatSummary, type ProcessFigures } from '../simulate/figures.js';
 import { parseSimulateArgs, SIMULATE_HELP } from '../simulate/options.js';
 import type { CommandIo } from './index.js';
@@ -27,6 +29,15 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
     return 2;
   }
   const o = parsed.options;
+  let credentials: Record<string, string> = {};
+  if (o.credentialsFile !== undefined)
+    try {
+      const ids = Array.from({ length: o.nodes }, (_, i) => nodeId(o.prefix, i, o.nodes));
+      credentials = await readCredentials(o.credentialsFile, ids);
+    } catch (err) {
+      io.stderr.write(`simulate: ${(err as Error).message}\n`);
+      return 2;
+    }
 
   // Read once here and handed to every worker (each gets a copy): one read of the files, not one per thread.
   const series = await loadDemoSeries();
@@ -43,7 +54,7 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
     };
   };
 
-  const fleet = await startFleet(o, series, corpus);
+  const fleet = await startFleet(o, series, corpus, credentials);
   io.stdout.write(
     `simulating ${o.nodes} gateways against ${o.broker} on ${o.workers} worker thread(s); logs from ${corpus ? `${o.corpusDir} (${corpus.length} datasets)` : 'the demo templates'}` +
       `${o.logStore ? '' : '; light profile (no log store)'}${o.outageRate > 0 ? `; ${o.outageRate} cuts per node per hour` : ''} (started in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,

@@ -3,7 +3,6 @@
  * node id, data folder and MQTT session, sharing what the thread can share (batch codec, demo
  * series, corpus lines). Cuts links at the configured rate through each node's outage gate.
  */
-import { readFile } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   buildCollector,
@@ -30,6 +29,8 @@ export interface ShardInput {
   to: number;
   series: DemoSeries;
   corpus: CorpusDataset[] | undefined;
+  /** Broker password by node id (simulate/credentials.ts); empty: the nodes connect without one. */
+  credentials: Record<string, string>;
 }
 
 export interface Shard {
@@ -79,13 +80,10 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
     demoLogPick: input.corpus ? corpusPicker(input.corpus) : undefined,
     processProbe: probe,
   };
-  const credentials = o.credentialsFile
-    ? (JSON.parse(await readFile(o.credentialsFile, 'utf8')) as Record<string, string>)
-    : {};
   const openNode = async (i: number): Promise<SimNode> => {
     const node = nodeId(o.prefix, i, o.nodes);
     const gate = o.outageRate > 0 ? await openOutageGate(o.broker) : undefined;
-    const config = nodeConfig(o, node, gate?.url ?? o.broker, credentials[node]);
+    const config = nodeConfig(o, node, gate?.url ?? o.broker, input.credentials[node]);
     const running = await buildCollector(config, log, shared);
     return { node, gate, cuts: 0, running };
   };

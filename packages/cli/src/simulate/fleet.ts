@@ -60,9 +60,10 @@ export async function startFleet(
   options: SimulateOptions,
   series: DemoSeries,
   corpus: CorpusDataset[] | undefined,
+  credentials: Record<string, string> = {},
 ): Promise<Fleet> {
   const workers = shardRanges(options.nodes, options.workers).map(
-    (r) => new ShardWorker({ options, ...r, series, corpus }),
+    (r) => new ShardWorker({ options, ...r, series, corpus, credentials }),
   );
   try {
     await Promise.all(workers.map((w) => w.next('started')));

@@ -55,7 +55,8 @@ spread over worker threads; codec, series and corpus are shared inside each thre
   --data-dir DIR       one folder per node below it (outbox, log store) (default ./data/simulated).
                        Each outbox fdatasyncs every batch: for hundreds of nodes on one disk put
                        it on tmpfs (/dev/shm/...), or the disk sets the pace
-  --prefix P           node ids P-0001... (default sim)
+  --prefix P           node ids P-1 ... P-N, numbers padded to N's digits (P-01 ... P-12)
+                       (default sim)
   --scrape-ms MS       metric scrape interval (default 10000)
   --window-ms MS       summary window (default 60000)
   --containers N       demo containers on every node (1-500); default 8 to 30 by node id, about
@@ -73,7 +74,8 @@ spread over worker threads; codec, series and corpus are shared inside each thre
   --corpus DIR         Loghub-2k folder (default ../shared/corpora/loghub2k)
   --progress S         print totals every S seconds (default 60; 0 = never)
   --credentials FILE   JSON { "<node id>": "<password>" }: each node logs in with its own broker
-                       account (user and client id = node id), as \`start\` gives its gateways
+                       account (user and client id = node id), as \`start\` gives its gateways;
+                       every simulated node must have one
 `;
 
 /** `30s`, `10m`, `2h`, `500ms`, or a bare number of seconds, in ms; undefined when not a duration. */
