@@ -13,13 +13,14 @@ export async function readCredentials(file: string, nodes: readonly string[]): P
   } catch (err) {
     throw new Error(
       `--credentials ${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      { cause: err },
     );
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new Error(`--credentials ${file}: not JSON (${(err as Error).message})`);
+    throw new Error(`--credentials ${file}: not JSON (${(err as Error).message})`, { cause: err });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     throw new Error(`--credentials ${file}: expected an object { "<node id>": "<password>" }`);
