@@ -36,7 +36,7 @@ export const DownsampleOptionsSchema = Type.Object({
     minimum: 0,
     default: 5_000,
     description:
-      "Seal (and send) each window up to this long after its end, by an offset fixed per node (from its name) and at most a tenth of windowMs, so that a fleet's windows do not all leave at once; 0 = at the end.",
+      "Seal (and send) each window up to this long after its end, by an offset fixed per node (from its name) and at most a tenth of windowMs, so that a fleet's windows do not all leave at once; 0 = no offset (the seal still waits logs.window.latenessMs for late lines). Takes effect at the next start.",
   }),
   /** Container churn must not grow memory. */
   evictAfterWindows: Type.Integer({
