@@ -119,13 +119,15 @@ export function createRouter(deps: RouterDeps): Router {
     meta: Parameters<Writer['submit']>[1],
     bytes: number,
   ): ReturnType<Writer['submit']> {
+    // Counted once fill() has returned (it cannot settle before this runs): one that throws is not.
+    const filled = texts.fill(batch);
     filling.messages++;
     filling.bytes += bytes;
     const out = () => {
       filling.messages--;
       filling.bytes -= bytes;
     };
-    return texts.fill(batch).then(
+    return filled.then(
       (filled) => {
         out();
         return writer.submit(filled, meta);
