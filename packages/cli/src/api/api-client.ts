@@ -29,9 +29,13 @@ export async function apiFetch(t: ApiTarget, path: string, init: RequestInit = {
   let reason = text;
   try {
     const e = JSON.parse(text) as { code?: string; message?: string };
-    reason = `${e.code ?? res.status}: ${e.message ?? text}`;
+    const code = e.code ?? String(res.status);
+    // The API's messages mostly begin with their code already.
+    reason = e.message?.startsWith(`${code}: `) ? e.message : `${code}: ${e.message ?? text}`;
   } catch {
     // Not the API's JSON error body: report the text as is.
   }
-  throw new Error(`HTTP ${res.status} ${reason}`);
+  const hint =
+    res.status === 401 && !t.token ? '; give a token with --token or in EDGE_TELEMETRY_TOKEN (`start` prints one)' : '';
+  throw new Error(`HTTP ${res.status} ${reason}${hint}`);
 }

@@ -1,0 +1,41 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiFetch } from './api-client.js';
+
+/** An API stand-in answering each path with a fixed status and the API's JSON error body. */
+const ANSWERS: Record<string, [number, Record<string, unknown>]> = {
+  '/node': [404, { code: 'ET_ERR_NODE_UNKNOWN', message: 'ET_ERR_NODE_UNKNOWN: no such node (gw-9)', statusCode: 404 }],
+  '/plain': [400, { code: 'ET_ERR_BAD_REQUEST', message: 'body/since must be string', statusCode: 400 }],
+  '/auth': [401, { code: 'ET_ERR_UNAUTHORIZED', message: 'a bearer token is required', statusCode: 401 }],
+};
+
+describe('apiFetch failures', () => {
+  let server: Server;
+  let url: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const [status, body] = ANSWERS[req.url ?? ''] ?? [500, {}];
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('names the code once', async () => {
+    await expect(apiFetch({ url, token: 't' }, '/node')).rejects.toThrow(
+      /^HTTP 404 ET_ERR_NODE_UNKNOWN: no such node \(gw-9\)$/,
+    );
+    await expect(apiFetch({ url, token: 't' }, '/plain')).rejects.toThrow(
+      /^HTTP 400 ET_ERR_BAD_REQUEST: body\/since must be string$/,
+    );
+  });
+
+  it('says how to give a token when none was given', async () => {
+    await expect(apiFetch({ url, token: undefined }, '/auth')).rejects.toThrow(
+      /^HTTP 401 ET_ERR_UNAUTHORIZED: a bearer token is required; give a token with --token or in EDGE_TELEMETRY_TOKEN/,
+    );
+    await expect(apiFetch({ url, token: 'wrong' }, '/auth')).rejects.toThrow(/is required$/);
+  });
+});
