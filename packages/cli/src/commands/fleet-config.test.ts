@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeChange, optionsFromSets, parseDebugArgs, type RolloutRow } from './fleet-config.js';
+import { describeChange, formatStatusTable, optionsFromSets, parseDebugArgs, type RolloutRow } from './fleet-config.js';
 
 const rollout = (over: Partial<RolloutRow>): RolloutRow => ({
   id: '0123456789abcdef',
@@ -67,5 +67,26 @@ describe('--set', () => {
       scrapeIntervalMs: 1000,
     });
     expect(base).toEqual({ logs: { defaults: { filter: { minLevel: 'warn' } } }, scrapeIntervalMs: 5000 });
+  });
+});
+
+describe('config status table', () => {
+  it('says which applied options wait for the node to restart', () => {
+    const row = (node: string, config: Record<string, unknown>) => ({
+      node,
+      online: true,
+      agentVersion: '0.1.0',
+      desiredRev: 7,
+      inSync: true,
+      config: { state: 'applied', rev: 7, appliedRev: 7, effectiveHash: 'a'.repeat(64), ...config },
+    });
+    const out = formatStatusTable([
+      row('gw-1', { restartNeeded: ['downsample.sealJitterMs', 'uplink.budget.dailyBytes'] }),
+      row('gw-2', {}),
+    ]);
+    expect(out).toMatch(
+      /^gw-1 +yes +0\.1\.0 +applied +7 +7 +yes +a{12} +- +applied; takes effect at its next start: downsample\.sealJitterMs, uplink\.budget\.dailyBytes$/m,
+    );
+    expect(out).toMatch(/^gw-2 +yes +0\.1\.0 +applied +7 +7 +yes +a{12} +-$/m);
   });
 });

@@ -67,12 +67,14 @@ export interface NodeRow {
     rev: number;
     appliedRev: number;
     reason?: string;
+    /** Options of the document that take effect only at the node's next start. */
+    restartNeeded?: string[];
     debugUntil?: number;
     effectiveHash: string;
   };
 }
 
-/** One line per node: what it runs against what it should, and why not when it failed. */
+/** One line per node: what it runs against what it should, why not when it failed, and what waits for a restart. */
 export function formatStatusTable(nodes: NodeRow[]): string {
   const rows = [
     ['NODE', 'ONLINE', 'VERSION', 'STATE', 'APPLIED', 'DESIRED', 'IN-SYNC', 'HASH', 'DEBUG-UNTIL', 'REASON'],
@@ -86,7 +88,10 @@ export function formatStatusTable(nodes: NodeRow[]): string {
       n.inSync ? 'yes' : 'no',
       n.config?.effectiveHash.slice(0, 12) ?? '-',
       n.config?.debugUntil ? new Date(n.config.debugUntil).toISOString() : '-',
-      n.config?.reason ?? '',
+      n.config?.reason ??
+        (n.config?.restartNeeded?.length
+          ? `applied; takes effect at its next start: ${n.config.restartNeeded.join(', ')}`
+          : ''),
     ]),
   ];
   return alignedTable(rows);
