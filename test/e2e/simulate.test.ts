@@ -141,7 +141,7 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
       expect(out).toMatch(/logs from .*loghub2k \(10 datasets\)|logs from the demo templates/);
       expect(out).toMatch(
         new RegExp(
-          `simulated ${NODES} nodes for \\d+ s: \\d+ connected at the end, ${NODES} with acknowledged batches`,
+          `simulated ${NODES} nodes for \\d+ s: \\d+ connected when it stopped, ${NODES} with acknowledged batches`,
         ),
       );
       const acked = Number(/batches acked +(\d+)/.exec(out)?.[1]);

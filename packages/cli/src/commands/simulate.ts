@@ -86,7 +86,12 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
   });
   clearTimeout(timer);
   clearInterval(progress);
+  // Counted before the stop: the nodes disconnect as they stop, so afterwards every run said 0.
+  const connected = await fleet.figures().then(
+    (f) => fleetTotals(f.nodes).connected,
+    () => 0,
+  );
   const figures = await fleet.stop();
-  io.stdout.write(formatSummary(fleetTotals(figures), usage()) + '\n');
+  io.stdout.write(formatSummary({ ...fleetTotals(figures), connected }, usage()) + '\n');
   return 0;
 }

@@ -78,7 +78,7 @@ export function formatSummary(t: FleetTotals, p: ProcessFigures): string {
   const mib = (b: number) => (b / 1048576).toFixed(1);
   const per = (x: number) => (t.nodes > 0 ? x / t.nodes : 0).toFixed(1);
   return [
-    `simulated ${t.nodes} nodes for ${s.toFixed(0)} s: ${t.connected} connected at the end, ${t.nodesAcked} with acknowledged batches`,
+    `simulated ${t.nodes} nodes for ${s.toFixed(0)} s: ${t.connected} connected when it stopped, ${t.nodesAcked} with acknowledged batches`,
     `  batches published ${t.published} (${(t.published / s).toFixed(1)}/s, ${per(t.published)} per node), resends ${t.resends}`,
     `  batches acked     ${t.acked} (${(t.acked / s).toFixed(1)}/s, ${per(t.acked)} per node), backlog left ${t.backlog}`,
     `  bytes sent        ${mib(t.bytesSent)} MiB (${((t.bytesSent * 8) / s / 1000).toFixed(1)} kbit/s, ${(t.bytesSent / Math.max(1, t.nodes) / 1024).toFixed(1)} KiB per node)`,
