@@ -110,6 +110,18 @@ describe.runIf(haveMosquitto())('API refusals with their codes (issue 16, low fi
     expect(Object.values(answers)).toEqual(Object.keys(answers).map(() => [400, 'ET_ERR_BAD_REQUEST']));
   });
 
+  it('names what a field takes when it refuses it: the values of a level, the kinds of a time', async () => {
+    const level = await get('/api/v1/nodes/gw-store/logs?level=loud');
+    expect([level.status, level.body.message]).toEqual([
+      400,
+      'querystring/level must be one of trace, debug, info, warn, error, fatal',
+    ]);
+    const from = await get('/api/v1/nodes/gw-store/logs?from=banana');
+    expect(from.body.message).toBe('querystring/from must be integer or must match format "date-time"');
+    const debug = await pull('gw-store', { since: '1h', level: 'verbose' });
+    expect(debug.body.message).toMatch(/body\/level must be one of trace, debug, info, warn, error, fatal\)$/);
+  });
+
   it('refuses a pull whose range is in the future or empty before storing it, and audits it', async () => {
     const future = await pull('gw-store', { since: Date.now() + 3_600_000 });
     const empty = await pull('gw-store', { since: '2h', until: '3h' });

@@ -23,6 +23,7 @@ import { telemetryRoutes } from './routes/telemetry.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { fleetConfigRoutes } from './routes/fleet-config.js';
 import type { FleetConfig } from '../fleet/service.js';
+import { validationMessage } from './validation-message.js';
 
 export interface ApiDeps extends ProbeRouteDeps {
   client: ClickHouseClient;
@@ -41,6 +42,8 @@ export interface ApiDeps extends ProbeRouteDeps {
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const { auth, now } = deps;
   const app = Fastify({ loggerInstance: deps.logger });
+  // A bad field is named with what it takes (the values of a level), not Ajv's line per union branch.
+  app.setSchemaErrorFormatter((errors, dataVar) => new Error(validationMessage(errors, dataVar)));
   app.addSchema(ErrorBody);
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof IngesterError)
