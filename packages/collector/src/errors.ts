@@ -5,7 +5,7 @@
 import { defineErrors } from '@edge-telemetry/protocol';
 
 export const CollectorErrorCodes = {
-  ET_ERR_OPTIONS: 'component options do not match their schema',
+  ET_ERR_OPTIONS: 'an option is invalid or names something unusable',
   // sources and self-health
   ET_ERR_DOCKER_SOCKET_MISSING: 'the Docker Engine socket does not exist',
   ET_ERR_DOCKER_CONNECT: 'could not connect to the Docker Engine socket',
