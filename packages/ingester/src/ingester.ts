@@ -166,9 +166,11 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       stopped = true;
       pulls.close();
       fleet.close();
-      // What the lanes admitted goes to the writer first; bounded, since a writer without room
+      // No more messages first (left unacknowledged, the broker delivers them again), then what
+      // the lanes admitted goes to the writer; bounded, since a writer without room
       // (ClickHouse away) would hold it: at close the writer refuses the rest unacknowledged, and
       // the nodes send it again.
+      consumer.pause();
       await Promise.race([router.drain(), new Promise((r) => setTimeout(r, LANE_DRAIN_MS).unref())]);
       // Flush before disconnecting so the acks of what was stored still go out (a keyframe's ack also waits for its body).
       await writer.close();

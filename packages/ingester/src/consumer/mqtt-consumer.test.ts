@@ -76,4 +76,24 @@ describe.runIf(haveMosquitto())('ingester broker session', () => {
       () => got === 5,
     );
   });
+
+  it('paused, takes no more messages: the persistent session gets them on its return', async () => {
+    const before: string[] = [];
+    const after: string[] = [];
+    const first = consumer('paused-1');
+    await first.start(async (topic) => void before.push(topic));
+    await publish(1, 'pz-taken');
+    await waitFor('the message before the pause', () => before.length === 1);
+    first.pause();
+    await publish(3, 'pz-held');
+    await first.stop();
+    const back = consumer('paused-1');
+    await back.start(async (topic) => void after.push(topic));
+    await waitFor(
+      () => `the 3 messages left unacknowledged (got ${after.length})`,
+      () => after.length === 3,
+    );
+    expect(before).toEqual(['et/v1/pz-taken-0/up/status']);
+    expect(after.sort()).toEqual([0, 1, 2].map((i) => `et/v1/pz-held-${i}/up/status`));
+  });
 });

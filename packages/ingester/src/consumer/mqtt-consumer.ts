@@ -28,6 +28,15 @@ export interface MqttConsumer {
   start(handle: MessageHandler): Promise<void>;
   connected(): boolean;
   publish(topic: string, payload: Buffer): Promise<void>;
+  /**
+   * Stops taking messages (the first step of an orderly stop, before what was taken is drained):
+   * one arriving after it is left without PUBACK, so the broker delivers it again, to this
+   * session when it returns (persistent) or, in a shared group, which it also leaves at once so
+   * that the other members take the group's messages meanwhile, as the broker sees fit. Taken
+   * during the drain, it was acknowledged to the broker and then refused by the closing writer.
+   * The connection stays up: the acks of what is drained still go out through it.
+   */
+  pause(): void;
   /** Orderly: unsubscribes nothing (a persistent session keeps messages for our return), disconnects. */
   stop(): Promise<void>;
   /** Abrupt: drops the socket and timers as if the process died. */
@@ -43,6 +52,7 @@ export function createMqttConsumer(
 ): MqttConsumer {
   const { logger } = deps;
   let client: MqttClient | undefined;
+  let paused = false;
   const filter = topics.ingestFilter(opts.sharedGroup);
   const persistent = opts.sharedGroup === undefined;
 
@@ -77,6 +87,9 @@ export function createMqttConsumer(
           });
         };
         c.handleMessage = (packet, done) => {
+          // An error to mqtt.js's callback sends no PUBACK and goes on with the next packet (the
+          // acks of our own publishes among them).
+          if (paused) return done(new Error('paused: not taken'));
           const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
           handle(packet.topic, payload).then(
             () => next(done),
@@ -96,6 +109,7 @@ export function createMqttConsumer(
             'connected to broker',
           );
           // Subscribing again on every connect is harmless and covers a broker that lost the session.
+          if (paused && !persistent) return;
           c.subscribe(filter, { qos: 1 }, (err) => {
             if (err) {
               logger.error({ err: err.message, filter }, 'subscribe failed');
@@ -121,6 +135,17 @@ export function createMqttConsumer(
       return new Promise<void>((resolve, reject) =>
         c.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())),
       );
+    },
+    pause() {
+      paused = true;
+      const c = client;
+      // Not awaited: the UNSUBACK is read after the message being admitted now, which may wait
+      // for the lanes (and they for ClickHouse).
+      if (!persistent && c?.connected)
+        c.unsubscribe(filter, (err) => {
+          // Still paused: what arrives is not taken, and the group gets it back when we disconnect.
+          if (err) logger.warn({ err: err.message, filter }, 'unsubscribe failed');
+        });
     },
     async stop() {
       const c = client;

@@ -71,4 +71,20 @@ describe('node lanes', () => {
     expect(errors).toEqual(['boom']);
     expect(ran).toEqual([2]);
   });
+
+  it('drains the messages admitted while it waits too', async () => {
+    const lanes = createNodeLanes({ maxMessages: 1, maxBytes: 1 << 20, onError: () => {} });
+    const first = gate();
+    const ran: string[] = [];
+    await lanes.admit('a', 1, () => first.promise.then(() => void ran.push('a')));
+    // Waits for room, as the message the consumer was admitting when it paused.
+    const second = gate();
+    const late = lanes.admit('b', 1, () => second.promise.then(() => void ran.push('b')));
+    const drained = lanes.drain().then(() => [...ran]);
+    first.open();
+    await late;
+    await settle();
+    second.open();
+    expect(await drained).toEqual(['a', 'b']);
+  });
 });

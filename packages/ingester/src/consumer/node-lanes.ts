@@ -15,7 +15,10 @@ export interface NodeLanes {
    * not when done. A rejection of `work` goes to `onError`.
    */
   admit(node: string, bytes: number, work: () => Promise<void>): Promise<void>;
-  /** Resolves when every message admitted so far is done. */
+  /**
+   * Resolves when no message is admitted and unfinished: those admitted while it waits too (at
+   * stop, the one the consumer was admitting when it paused).
+   */
   drain(): Promise<void>;
   /** Messages (and their payload bytes) admitted and not yet done. */
   pending(): { messages: number; bytes: number };
@@ -56,7 +59,10 @@ export function createNodeLanes(o: NodeLanesOptions): NodeLanes {
         });
       tails.set(node, tail);
     },
-    drain: () => Promise.all(tails.values()).then(() => undefined),
+    async drain() {
+      // An admit woken by the last message to finish has set its tail before this looks again.
+      while (tails.size > 0) await Promise.all(tails.values());
+    },
     pending: () => ({ messages, bytes }),
   };
 }
