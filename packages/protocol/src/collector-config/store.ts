@@ -20,7 +20,9 @@ export const LogStoreOptionsSchema = Type.Object({
   compressionLevel: Type.Integer({
     minimum: 1,
     maximum: 19,
-    default: 3,
+    // Measured on the stored blocks (collector README, "Store codec"): level 1 takes a third less
+    // CPU than 3 for the same bytes on disk, on the backlog mix and on every Loghub system.
+    default: 1,
     description: 'zstd level of the stored blocks.',
   }),
   /** Dropping keeps memory bounded when the disk is slow. */
