@@ -142,7 +142,7 @@ export function prometheusText(f: IngesterFigures): string {
     metric(
       'et_ingester_quota_dropped_messages_total',
       'counter',
-      'Messages dropped unprocessed because their node was over its message or byte rate, by node.',
+      'Messages dropped unprocessed because their node was over its message or byte rate or its share of the messages in hand, by node.',
       perNode('messages'),
     );
     metric(

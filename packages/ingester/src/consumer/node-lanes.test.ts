@@ -8,12 +8,21 @@ function gate(): { promise: Promise<void>; open(): void } {
   return { promise, open };
 }
 
+/** Lanes whose every node may take all of them. */
+const bounds = (maxMessages: number, maxBytes: number) => ({
+  maxMessages,
+  maxBytes,
+  maxNodeMessages: maxMessages,
+  maxNodeBytes: maxBytes,
+  onError: () => {},
+});
+
 /** Lets every queued callback run (nothing here waits on a timer). */
 const settle = () => new Promise((r) => setImmediate(r));
 
 describe('node lanes', () => {
   it("runs each node's messages in arrival order and different nodes' side by side", async () => {
-    const lanes = createNodeLanes({ maxMessages: 100, maxBytes: 1 << 20, onError: () => {} });
+    const lanes = createNodeLanes(bounds(100, 1 << 20));
     const log: string[] = [];
     const a1 = gate();
     await lanes.admit('a', 1, async () => {
@@ -32,7 +41,7 @@ describe('node lanes', () => {
   });
 
   it('admits no more than maxMessages (or maxBytes) unfinished messages, then one as each finishes', async () => {
-    const lanes = createNodeLanes({ maxMessages: 2, maxBytes: 1 << 20, onError: () => {} });
+    const lanes = createNodeLanes(bounds(2, 1 << 20));
     const g = [gate(), gate()];
     await lanes.admit('a', 1, () => g[0]!.promise);
     await lanes.admit('b', 1, () => g[1]!.promise);
@@ -48,7 +57,7 @@ describe('node lanes', () => {
     await lanes.drain();
     expect(lanes.pending()).toEqual({ messages: 0, bytes: 0 });
 
-    const byBytes = createNodeLanes({ maxMessages: 100, maxBytes: 10, onError: () => {} });
+    const byBytes = createNodeLanes(bounds(100, 10));
     const big = gate();
     // One message is always admitted, however large; the next waits for it.
     await byBytes.admit('a', 50, () => big.promise);
@@ -63,7 +72,7 @@ describe('node lanes', () => {
 
   it("passes a failed message's error on and goes on with the node's next message", async () => {
     const errors: string[] = [];
-    const lanes = createNodeLanes({ maxMessages: 10, maxBytes: 1 << 20, onError: (e) => errors.push(e.message) });
+    const lanes = createNodeLanes({ ...bounds(10, 1 << 20), onError: (e) => errors.push(e.message) });
     const ran: number[] = [];
     await lanes.admit('a', 1, () => Promise.reject(new Error('boom')));
     await lanes.admit('a', 1, async () => void ran.push(2));
@@ -73,7 +82,7 @@ describe('node lanes', () => {
   });
 
   it('drains the messages admitted while it waits too', async () => {
-    const lanes = createNodeLanes({ maxMessages: 1, maxBytes: 1 << 20, onError: () => {} });
+    const lanes = createNodeLanes(bounds(1, 1 << 20));
     const first = gate();
     const ran: string[] = [];
     await lanes.admit('a', 1, () => first.promise.then(() => void ran.push('a')));
@@ -86,5 +95,33 @@ describe('node lanes', () => {
     await settle();
     second.open();
     expect(await drained).toEqual(['a', 'b']);
+  });
+
+  it("refuses a message beyond its node's share at once, and the other nodes' messages go on", async () => {
+    const lanes = createNodeLanes({ ...bounds(4, 1 << 20), maxNodeMessages: 2, maxNodeBytes: 100 });
+    const slow = gate();
+    const done: string[] = [];
+    const slowWork = (tag: string) => () => slow.promise.then(() => void done.push(tag));
+    expect(await lanes.admit('slow', 1, slowWork('slow-1'))).toBe(true);
+    expect(await lanes.admit('slow', 1, slowWork('slow-2'))).toBe(true);
+    // Its share is full: refused without waiting, and its work never runs.
+    expect(await lanes.admit('slow', 1, slowWork('slow-3'))).toBe(false);
+    // Without the share, slow's messages would have filled all four places and this would wait.
+    expect(await lanes.admit('fast', 1, async () => void done.push('fast-1'))).toBe(true);
+    expect(await lanes.admit('fast', 1, async () => void done.push('fast-2'))).toBe(true);
+    await settle();
+    expect(done).toEqual(['fast-1', 'fast-2']);
+    expect(lanes.pending()).toEqual({ messages: 2, bytes: 2 });
+    // By bytes too: one message is always admitted, the next waits for it beyond the share.
+    expect(await lanes.admit('big', 150, slowWork('big-1'))).toBe(true);
+    expect(await lanes.admit('big', 1, slowWork('big-2'))).toBe(false);
+    slow.open();
+    await lanes.drain();
+    expect(done.slice(0, 2)).toEqual(['fast-1', 'fast-2']);
+    expect(done.slice(2).sort()).toEqual(['big-1', 'slow-1', 'slow-2']);
+    // Once its lane is done, the node has its whole share again.
+    expect(await lanes.admit('slow', 1, async () => void done.push('slow-4'))).toBe(true);
+    await lanes.drain();
+    expect(done.at(-1)).toBe('slow-4');
   });
 });

@@ -7,14 +7,18 @@
  *
  * Bounded: `admit` resolves while fewer than `maxMessages` messages (and `maxBytes` of payload)
  * are admitted and unfinished, so that beyond it the MQTT consumer stops reading the socket and
- * the broker holds the rest, as before.
+ * the broker holds the rest, as before. A node has a share of that (`maxNodeMessages`,
+ * `maxNodeBytes`): waiting at the socket holds every node, so a message beyond its node's share
+ * is refused at once instead (the router drops and counts it, as over the node's quota), and one
+ * node whose messages are slow to handle cannot fill the lanes on its own.
  */
 export interface NodeLanes {
   /**
    * Queues `work` behind the node's earlier messages; resolves once admitted (within the bounds),
-   * not when done. A rejection of `work` goes to `onError`.
+   * not when done: true, or false at once when the node's share is full (`work` is not run). A
+   * rejection of `work` goes to `onError`.
    */
-  admit(node: string, bytes: number, work: () => Promise<void>): Promise<void>;
+  admit(node: string, bytes: number, work: () => Promise<void>): Promise<boolean>;
   /**
    * Resolves when no message is admitted and unfinished: those admitted while it waits too (at
    * stop, the one the consumer was admitting when it paused).
@@ -27,41 +31,67 @@ export interface NodeLanes {
 export interface NodeLanesOptions {
   maxMessages: number;
   maxBytes: number;
+  maxNodeMessages: number;
+  maxNodeBytes: number;
   onError(err: Error): void;
 }
 
+interface Lane {
+  /** The node's last admitted message, done when its lane is empty. */
+  tail: Promise<void>;
+  messages: number;
+  bytes: number;
+}
+
 export function createNodeLanes(o: NodeLanesOptions): NodeLanes {
-  /** Each node's last admitted message, done when its lane is empty. */
-  const tails = new Map<string, Promise<void>>();
+  /** The lanes holding messages; a lane is dropped when its last message is done. */
+  const lanes = new Map<string, Lane>();
   let messages = 0;
   let bytes = 0;
   const roomWaiters: (() => void)[] = [];
-  // One message is always admitted, however large (the codec bounds its size).
+  // One message is always admitted, however large (the codec bounds its size); so is a node's first.
   const full = () => messages > 0 && (messages >= o.maxMessages || bytes >= o.maxBytes);
+  const overShare = (l: Lane | undefined) =>
+    l !== undefined && (l.messages >= o.maxNodeMessages || l.bytes >= o.maxNodeBytes);
 
-  function finished(n: number): void {
+  function finished(lane: Lane, n: number): void {
     messages--;
     bytes -= n;
+    lane.messages--;
+    lane.bytes -= n;
     while (!full() && roomWaiters.length > 0) roomWaiters.shift()?.();
   }
 
   return {
     async admit(node, n, work) {
-      while (full()) await new Promise<void>((r) => roomWaiters.push(r));
+      for (;;) {
+        if (overShare(lanes.get(node))) return false;
+        if (!full()) break;
+        await new Promise<void>((r) => roomWaiters.push(r));
+      }
+      let lane = lanes.get(node);
+      if (!lane) {
+        lane = { tail: Promise.resolve(), messages: 0, bytes: 0 };
+        lanes.set(node, lane);
+      }
+      const l = lane;
       messages++;
       bytes += n;
-      const tail: Promise<void> = (tails.get(node) ?? Promise.resolve())
+      l.messages++;
+      l.bytes += n;
+      const tail: Promise<void> = l.tail
         .then(work)
         .catch((err: Error) => o.onError(err))
         .finally(() => {
-          finished(n);
-          if (tails.get(node) === tail) tails.delete(node);
+          finished(l, n);
+          if (l.tail === tail) lanes.delete(node);
         });
-      tails.set(node, tail);
+      l.tail = tail;
+      return true;
     },
     async drain() {
       // An admit woken by the last message to finish has set its tail before this looks again.
-      while (tails.size > 0) await Promise.all(tails.values());
+      while (lanes.size > 0) await Promise.all([...lanes.values()].map((l) => l.tail));
     },
     pending: () => ({ messages, bytes }),
   };

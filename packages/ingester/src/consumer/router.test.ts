@@ -15,7 +15,7 @@ import {
 import { createWriter } from '../writer/writer.js';
 import { createReferenceStore, type ReferenceStore } from '../references/store.js';
 import type { TemplateTextResolver } from '../template-texts/resolver.js';
-import { routerRig } from '../../../../test/support/router.js';
+import { routerRig, type RouterRigOptions } from '../../../../test/support/router.js';
 import { waitFor } from '../../../../test/support/wait.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -27,12 +27,17 @@ describe('router on embedded ClickHouse', () => {
   const deadLetterInserts = insertCounter(TABLES.deadLetters);
   const config = resolveConfig({ writer: { flushIntervalMs: 20, retryMinMs: 10, retryMaxMs: 40 } }, {});
 
-  const setup = (references?: ReferenceStore, templateTexts?: TemplateTextResolver) => {
+  const setup = (
+    references?: ReferenceStore,
+    templateTexts?: TemplateTextResolver,
+    more: Pick<RouterRigOptions, 'onPull' | 'quotas'> = {},
+  ) => {
     const acked: { node: string; seqs: number[] }[] = [];
     let onAck = () => {};
     const acks = (n: number) => new Promise<void>((resolve) => (onAck = () => acked.length >= n && resolve()));
     const writer = createWriter({ client, options: config.writer, logger: quiet });
-    const { router, drain } = routerRig(client, {
+    const { router, drain, quotas } = routerRig(client, {
+      ...more,
       writer,
       logger: quiet,
       ingesterId: 'test',
@@ -44,7 +49,7 @@ describe('router on embedded ClickHouse', () => {
         onAck();
       },
     });
-    return { writer, router, acked, acks, drain };
+    return { writer, router, acked, acks, drain, quotas };
   };
   const deadLetters = async (node: string) => {
     const rs = await client.query({
@@ -146,6 +151,43 @@ describe('router on embedded ClickHouse', () => {
     expect(acked.flatMap((a) => a.seqs)).toEqual([1]);
     await writer.close();
     await drain();
+  });
+
+  it("holds one node whose messages are slow to handle to its share of the lanes: another node's batch is stored meanwhile", async () => {
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    let pulled = 0;
+    const { writer, router, acked, acks, drain, quotas } = setup(undefined, undefined, {
+      // Stands in for a node whose every message takes long to handle (here its log-pull chunks).
+      onPull: async (node) => {
+        if (node === 'r-slow') await slow;
+        pulled++;
+      },
+      quotas: { messageBurst: 10_000 },
+    });
+    const fastAcked = acks(1);
+    // More than the lanes hold (1,000), each awaited as the MQTT consumer awaits it before reading on:
+    // without a share per node the 1,001st would wait for r-slow, and r-fast's batch behind it.
+    const slowMessages = 1_100;
+    const sent = (async () => {
+      for (let i = 0; i < slowMessages; i++)
+        await router.handle(topics.pull('r-slow', 'p1'), Buffer.from(`chunk ${i}`));
+      await router.handle(topics.batch('r-fast'), codec.encode(sampleBatch({ node: 'r-fast', seq: 1 })));
+    })();
+    await waitFor("r-fast's batch acknowledged", () => acked.length > 0, { timeoutMs: 20_000 });
+    await fastAcked;
+    await sent;
+    // r-slow has handled nothing yet: r-fast did not wait for it.
+    expect(pulled).toBe(0);
+    expect(acked).toEqual([{ node: 'r-fast', seqs: [1] }]);
+    // A quarter of the lanes' 1,000 messages.
+    const share = 250;
+    expect(quotas.drops().find((d) => d.node === 'r-slow')).toMatchObject({ messages: slowMessages - share });
+    expect(router.counters().overQuota).toBe(slowMessages - share);
+    release();
+    await drain();
+    expect(pulled).toBe(share);
+    await writer.close();
   });
 
   it('takes a flood of hostile messages without waiting for their dead-letter rows, and stores every row in a few inserts', async () => {

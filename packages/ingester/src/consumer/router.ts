@@ -38,7 +38,7 @@ export interface RouterCounters {
   batchesDuplicate: number;
   statuses: number;
   acksPublished: number;
-  /** Messages dropped for their node's quota (per node: quotas.drops()). */
+  /** Messages dropped for their node's quota or its share of the lanes (per node: quotas.drops()). */
   overQuota: number;
   /** Batches answered with `resend`: compressed against a reference this ingester could not find. */
   unknownReferences: number;
@@ -67,8 +67,9 @@ export interface RouterDeps {
 
 export interface Router {
   /**
-   * Resolves once the message is admitted to its node's lane (dropped over quota, or within the
-   * lanes' bounds), not when it is handled: `drain` waits for that.
+   * Resolves once the message is admitted to its node's lane (dropped over quota or beyond the
+   * node's share of the lanes, or within the lanes' bounds), not when it is handled: `drain`
+   * waits for that.
    */
   handle(topic: string, payload: Buffer): Promise<void>;
   /** Resolves when every message admitted so far is handled (queued for insert, stored or rejected). */
@@ -88,6 +89,13 @@ export interface Router {
  */
 const LANE_MESSAGES = 1_000;
 const LANE_BYTES = 32 * 1024 * 1024;
+/**
+ * A node's share of them: well above what a node has in flight (its sender's window, 32 batches by
+ * default and 128 at most as sized by the collector, a log pull's chunks, its statuses), so that
+ * only a node whose lane fell behind meets it; four such nodes are needed to fill the lanes and
+ * hold the socket for everyone.
+ */
+const LANE_NODE_SHARE = 1 / 4;
 
 export function createRouter(deps: RouterDeps): Router {
   const { writer, logger, ingesterId, quotas } = deps;
@@ -107,6 +115,8 @@ export function createRouter(deps: RouterDeps): Router {
   const lanes = createNodeLanes({
     maxMessages: LANE_MESSAGES,
     maxBytes: LANE_BYTES,
+    maxNodeMessages: LANE_MESSAGES * LANE_NODE_SHARE,
+    maxNodeBytes: LANE_BYTES * LANE_NODE_SHARE,
     onError: (err) => logger.error({ code: 'ET_ERR_INTERNAL', err: err.message }, 'message handler failed'),
   });
   /** Batches out of their lane and waiting for their template texts, not in the writer's queue yet. */
@@ -284,7 +294,7 @@ export function createRouter(deps: RouterDeps): Router {
           payload,
         );
       const { node } = parsed;
-      return lanes.admit(node, payload.length, async () => {
+      const admitted = await lanes.admit(node, payload.length, async () => {
         switch (parsed.kind) {
           case 'batch':
             return handleBatch(topic, node, payload);
@@ -301,6 +311,12 @@ export function createRouter(deps: RouterDeps): Router {
             );
         }
       });
+      // Beyond the node's share of the lanes: dropped and counted as over its quota (a batch comes
+      // again after the node's ack timeout), so that it cannot hold the others at the socket.
+      if (!admitted) {
+        c.overQuota++;
+        quotas.drop(node, payload.length);
+      }
     },
     drain: () => lanes.drain(),
     handling: () => {

@@ -13,7 +13,7 @@ import { take, type Bucket } from './token-bucket.js';
 import type { QuotaConfig } from './options.js';
 
 export interface NodeQuotaDrops {
-  /** Messages dropped for the message or byte rate, and their payload bytes. */
+  /** Messages dropped for the message or byte rate or the node's share of the lanes (drop()), and their payload bytes. */
   messages: number;
   bytes: number;
   /** Dead-letter rows not stored for the daily allowance, and their bytes. */
@@ -24,6 +24,8 @@ export interface NodeQuotaDrops {
 export interface NodeQuotas {
   /** Takes one message of `bytes` from the node's share; false when it is over (dropped, counted). */
   admit(node: string, bytes: number): boolean;
+  /** Counts a message of the node dropped beyond its share of the messages in hand (consumer/node-lanes.ts). */
+  drop(node: string, bytes: number): void;
   /** Takes `bytes` from the node's dead-letter allowance of the day; false when it is spent (counted). */
   admitDeadLetter(node: string, bytes: number): boolean;
   /** Whether a rejection of this node may be logged now: a line a second per node at most (a burst of 10). */
@@ -65,6 +67,13 @@ export function createNodeQuotas(o: QuotaConfig, deps: { now?: () => number; max
     return s;
   }
 
+  function drop(s: NodeState, bytes: number): void {
+    s.drops.messages++;
+    s.drops.bytes += bytes;
+    totals.messages++;
+    totals.bytes += bytes;
+  }
+
   return {
     admit(node, bytes) {
       const s = state(node);
@@ -78,12 +87,10 @@ export function createNodeQuotas(o: QuotaConfig, deps: { now?: () => number; max
         return true;
       }
       // Refused: the message token stays spent (a flood drains its own bucket), the bytes are not taken.
-      s.drops.messages++;
-      s.drops.bytes += bytes;
-      totals.messages++;
-      totals.bytes += bytes;
+      drop(s, bytes);
       return false;
     },
+    drop: (node, bytes) => drop(state(node), bytes),
     admitDeadLetter(node, bytes) {
       const s = state(node);
       const day = Math.floor(now() / DAY_MS);
