@@ -17,7 +17,7 @@ export const WriterOptions = Type.Object(
       minimum: 10,
       default: 1000,
       description:
-        'Insert at the latest this long after the oldest queued batch arrived (about one insert per second per table).',
+        'Least time between the start of one flush and the next when the writer was idle (about one insert per second per table for a trickle of batches): a batch arriving later than this after the last flush started is inserted at once. Batches arriving during a flush go in the next one, right after it.',
     }),
     maxQueueBytes: Type.Integer({
       minimum: 1024,

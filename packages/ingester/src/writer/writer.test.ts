@@ -10,6 +10,7 @@ import {
   openMigrated,
   type EmbeddedClickHouse,
 } from '../../../../test/support/clickhouse.js';
+import { waitFor } from '../../../../test/support/wait.js';
 import { createWriter, type Writer } from './writer.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -170,6 +171,68 @@ describe('writer on embedded ClickHouse', () => {
     expect(await count(TABLES.metrics, 'w-ref')).toBe(4 * batches[0]!.metrics.length);
     expect(await writer.submit(sampleBatch({ node: 'w-ref', seq: 5 }), meta())).toBe('stored');
     await writer.close();
+  });
+
+  it('inserts the data tables side by side and the ledger only once every one of them is in', async () => {
+    const events: string[] = [];
+    const recording = {
+      query: (p: Parameters<ClickHouseClient['query']>[0]) => client.query(p),
+      exec: async (p: Parameters<ClickHouseClient['exec']>[0]) => {
+        const table = /^INSERT INTO (\w+)/.exec(p.query)?.[1];
+        if (table) events.push(`start ${table}`);
+        try {
+          return await client.exec(p);
+        } finally {
+          if (table) events.push(`end ${table}`);
+        }
+      },
+    } as unknown as ClickHouseClient;
+    const w = createWriter({ client: recording, logger: quiet, options: { ...base.writer, flushIntervalMs: 20 } });
+    const b = sampleBatch({ node: 'w-side', seq: 1 });
+    expect(await w.submit(b, meta())).toBe('stored');
+    const data = events.filter((e) => !/ et_batch(es|_claims)$/.test(e));
+    // Several data tables, all started before the first of them ended: one round trip, not one each.
+    const starts = data.filter((e) => e.startsWith('start'));
+    expect(starts.length).toBeGreaterThan(3);
+    expect(data.slice(0, starts.length)).toEqual(starts);
+    // The ledger insert starts after the last data insert ended.
+    expect(events.indexOf(`start ${TABLES.ledger}`)).toBeGreaterThan(
+      Math.max(...data.map((_, i) => events.indexOf(data[i]!))),
+    );
+    await w.close();
+  });
+
+  it('writes no ledger row while one data table fails, then stores the batch once when it recovers', async () => {
+    faults.set('fail', /INSERT INTO et_logs /);
+    const b = sampleBatch({ node: 'w-one-fails', seq: 1 });
+    const done = writer.submit(b, meta());
+    // The other tables took the rows; the ledger waits for the failing one.
+    await waitFor('metrics stored while logs fail', async () => (await count(TABLES.metrics, 'w-one-fails')) > 0);
+    await waitFor('the writer retries', () => faults.refused > 1);
+    expect(await count(TABLES.ledger, 'w-one-fails')).toBe(0);
+    expect(writer.state().failing).toBe(true);
+    faults.set('ok');
+    expect(await done).toBe('stored');
+    expect(await count(TABLES.metrics, 'w-one-fails')).toBe(b.metrics.length);
+    expect(await count(TABLES.logs, 'w-one-fails')).toBe(b.logs.length);
+    expect(await count(TABLES.ledger, 'w-one-fails')).toBe(1);
+    await writer.close();
+  });
+
+  it('inserts a batch that reaches an idle writer at once, and spaces the next flush by flushIntervalMs', async () => {
+    const w = createWriter({ client, logger: quiet, options: { ...base.writer, flushIntervalMs: 600_000 } });
+    // Stored without waiting the ten minutes: the writer was idle.
+    expect(await w.submit(sampleBatch({ node: 'w-idle', seq: 1 }), meta())).toBe('stored');
+    // A batch submitted while the flush still runs would go in its next group at once; past one
+    // macrotask the flush has ended (its last steps after the answer are microtasks).
+    await new Promise((r) => setImmediate(r));
+    // The next waits for the interval since that flush started; close() flushes it.
+    const next = w.submit(sampleBatch({ node: 'w-idle', seq: 2 }), meta());
+    expect((await settle(next, 300)).done).toBe(false);
+    expect(w.state().queuedBatches).toBe(1);
+    await w.close();
+    expect(await next).toBe('stored');
+    expect(await count(TABLES.ledger, 'w-idle')).toBe(2);
   });
 
   it('stalled ClickHouse: nothing resolves until the connection moves again', async () => {

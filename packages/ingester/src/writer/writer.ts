@@ -5,11 +5,12 @@
  * Order inside one flush: look the group's keys up in the ledger and the claims (batches stored
  * are answered at once; batches another group claimed first are stored by finishing that group),
  * claim the rest and keep those this claim won (claims.ts: how several ingesters store a batch
- * once), insert every data table with one deduplication token for the group, insert the ledger
- * rows last. A batch in the ledger therefore has all its rows stored. A failed insert is retried
- * with the same token, so ClickHouse drops a part it already has. An insert ClickHouse refuses
- * for its rows (storage-errors.ts) is not retried as is: the group is split in halves that go on
- * from that table, down to the batch that causes it, whose submitter gets ET_ERR_STORAGE_REJECTED.
+ * once), insert the data tables side by side with one deduplication token for the group, and the
+ * ledger rows once they are all in. A batch in the ledger therefore has all its rows stored. A
+ * failed insert is retried with the same token, so ClickHouse drops a part it already has. An
+ * insert ClickHouse refuses for its rows (storage-errors.ts) is not retried as is: that table's
+ * rows are split in halves, each under its own token, down to the batch that causes it, which
+ * gets no ledger row and whose submitter gets ET_ERR_STORAGE_REJECTED.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Batch } from '@edge-telemetry/protocol';
@@ -18,7 +19,7 @@ import { IngesterError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BatchMeta } from '../storage/rows.js';
 import { batchToText } from '../storage/batch-text.js';
-import { BATCH_TABLES } from '../storage/tables.js';
+import { BATCH_TABLES, type BatchTable } from '../storage/tables.js';
 import { insertText } from '../storage/insert.js';
 import { batchKeyString, groupToken, type BatchKey } from './batch-key.js';
 import { insertClaims, keyStates, ownedBy, type KeyState, type Member } from './claims.js';
@@ -62,11 +63,20 @@ export interface Writer {
 }
 
 interface Entry extends Member {
-  firstAt: number;
   promise: Promise<SubmitOutcome>;
   resolve: (o: SubmitOutcome) => void;
   reject: (e: Error) => void;
 }
+
+/** A batch whose rows ClickHouse refused for one table, and its answer. */
+interface Refused {
+  key: BatchKey;
+  table: BatchTable;
+  err: Error;
+}
+
+/** The tables a group's rows go to before its ledger rows. */
+const DATA_TABLES = BATCH_TABLES.filter((t) => t !== 'ledger');
 
 export interface WriterDeps {
   client: ClickHouseClient;
@@ -99,6 +109,9 @@ export function createWriter(deps: WriterDeps): Writer {
     batchesRefused: 0,
   };
   let timer: NodeJS.Timeout | undefined;
+  let lastFlushAt = -Infinity;
+  /** Calls that failed and are being retried now. */
+  let retrying = 0;
   let flushing: Promise<void> | undefined;
   let closed = false;
   let aborted = false;
@@ -118,22 +131,27 @@ export function createWriter(deps: WriterDeps): Writer {
     return false;
   }
 
+  /**
+   * When no flush runs, the next starts `flushIntervalMs` after the last one started (so a trickle
+   * of batches costs about one insert per second per table, as ClickHouse advises), or at once
+   * when that is past: a batch reaching an idle writer is not held for the interval. Batches that
+   * arrive during a flush go in the next group, which the running flush takes as soon as it ends
+   * (flushLoop), as before. The timer is a macrotask even at 0 ms, so the batches submitted in one
+   * turn (one socket read) share a flush.
+   */
   function schedule(): void {
     if (flushing || aborted || pending.size === 0) return;
     if (shouldFlushNow() || closed) {
       startFlush();
       return;
     }
-    if (!timer) {
-      const oldest = pending.values().next().value as Entry;
-      timer = setTimeout(
-        () => {
-          timer = undefined;
-          startFlush();
-        },
-        Math.max(0, oldest.firstAt + o.flushIntervalMs - now()),
-      );
-    }
+    timer ??= setTimeout(
+      () => {
+        timer = undefined;
+        startFlush();
+      },
+      Math.max(0, lastFlushAt + o.flushIntervalMs - now()),
+    );
   }
 
   function startFlush(): void {
@@ -191,9 +209,14 @@ export function createWriter(deps: WriterDeps): Writer {
     e.resolve(outcome);
   }
 
-  /** ClickHouse answered (accepted or refused the rows): it is reachable again. */
-  function answered(): void {
-    if (st.failing) logger.info({ after: st.consecutiveFailures }, 'ClickHouse accepts inserts again');
+  /**
+   * A call that had failed got its answer (ClickHouse accepted or refused the rows). The writer
+   * stays `failing` while any call is still being retried: a flush's inserts run side by side, and
+   * one table's success says nothing of another's failure.
+   */
+  function recovered(): void {
+    if (--retrying > 0) return;
+    logger.info({ after: st.consecutiveFailures }, 'ClickHouse accepts inserts again');
     st.failing = false;
     st.consecutiveFailures = 0;
     wakeWaiters();
@@ -207,27 +230,30 @@ export function createWriter(deps: WriterDeps): Writer {
     what: string,
     fn: () => Promise<T>,
   ): Promise<{ ok: true; value: T } | { ok: false; refused: Error } | undefined> {
-    for (;;) {
+    // The backoff is this call's own: a shared count would double the delay once per insert of
+    // the flush that failed in the same outage.
+    for (let attempt = 1; ; attempt++) {
       if (aborted) return undefined;
       try {
         const value = await fn();
-        answered();
+        if (attempt > 1) recovered();
         return { ok: true, value };
       } catch (err) {
         st.insertFailures++;
         st.lastError = (err as Error).message;
         if (isRowError(err)) {
-          answered();
+          if (attempt > 1) recovered();
           return { ok: false, refused: err as Error };
         }
+        if (attempt === 1) retrying++;
         st.consecutiveFailures++;
         st.failing = true;
-        const delay = Math.min(o.retryMaxMs, o.retryMinMs * 2 ** Math.min(st.consecutiveFailures - 1, 20));
+        const delay = Math.min(o.retryMaxMs, o.retryMinMs * 2 ** Math.min(attempt - 1, 20));
         logger.warn(
           {
             code: 'ET_ERR_STORAGE_UNAVAILABLE',
             what,
-            attempt: st.consecutiveFailures,
+            attempt,
             retryInMs: delay,
             err: st.lastError,
           },
@@ -239,33 +265,50 @@ export function createWriter(deps: WriterDeps): Writer {
   }
 
   /**
-   * Inserts the group's tables from BATCH_TABLES[from] on, under the group's token. When ClickHouse
-   * refuses a table's rows, each half of the group goes on from that table under its own token (the
-   * tables before it already hold the whole group's rows), until the refused batch stands alone.
-   * False once aborted.
+   * Inserts `table`'s rows of the group under the group's token. When ClickHouse refuses them,
+   * each half of the group goes on under its own token, until the refused batch stands alone.
+   * Returns the batches refused, with why; undefined once aborted.
    */
-  async function storeGroup(group: readonly Member[], from: number, outcome: SubmitOutcome): Promise<boolean> {
+  async function insertTable(group: readonly Member[], table: BatchTable): Promise<Refused[] | undefined> {
+    const chunks = group.filter((e) => e.rows[table] > 0).map((e) => e.text[table]);
+    if (chunks.length === 0) return [];
     const token = groupToken(group.map((e) => e.key));
-    for (let i = from; i < BATCH_TABLES.length; i++) {
-      const table = BATCH_TABLES[i]!;
-      const chunks = group.filter((e) => e.rows[table] > 0).map((e) => e.text[table]);
-      if (chunks.length === 0) continue;
-      const step = await withRetry(`insert ${table}`, () => insertText(client, table, chunks, token));
-      if (step === undefined) return false;
-      if (!step.ok) {
-        if (group.length === 1) {
-          refuse(group[0]!.key, table, step.refused);
-          return true;
-        }
-        const half = Math.ceil(group.length / 2);
-        return (
-          (await storeGroup(group.slice(0, half), i, outcome)) && (await storeGroup(group.slice(half), i, outcome))
-        );
-      }
+    const step = await withRetry(`insert ${table}`, () => insertText(client, table, chunks, token));
+    if (step === undefined) return undefined;
+    if (step.ok) {
       if (table !== 'ledger') st.rowsInserted += group.reduce((n, e) => n + e.rows[table], 0);
+      return [];
     }
+    if (group.length === 1) return [{ key: group[0]!.key, table, err: step.refused }];
+    const half = Math.ceil(group.length / 2);
+    const [first, second] = await Promise.all([
+      insertTable(group.slice(0, half), table),
+      insertTable(group.slice(half), table),
+    ]);
+    return first && second && [...first, ...second];
+  }
+
+  /**
+   * Stores a group: its data tables side by side (one insert each, under the group's token; they
+   * do not depend on one another, and one round trip instead of eight is most of a flush's time),
+   * then, once every one is in, the ledger rows of the batches none refused. A batch in the ledger
+   * therefore has all its rows stored. What a group stores is decided by its rows alone (a refusal
+   * is), so a retry, or another ingester finishing the group from its claims, makes the same
+   * inserts under the same tokens and ClickHouse drops those it has. False once aborted.
+   */
+  async function storeGroup(group: readonly Member[], outcome: SubmitOutcome): Promise<boolean> {
+    const refusals = await Promise.all(DATA_TABLES.map((t) => insertTable(group, t)));
+    if (refusals.some((r) => r === undefined)) return false;
+    const refused = new Map<string, Refused>();
+    for (const r of refusals.flat())
+      if (r && !refused.has(batchKeyString(r.key))) refused.set(batchKeyString(r.key), r);
+    const rest = group.filter((e) => !refused.has(batchKeyString(e.key)));
+    const ledger = rest.length > 0 ? await insertTable(rest, 'ledger') : [];
+    if (ledger === undefined) return false;
+    for (const r of [...refused.values(), ...ledger]) refuse(r.key, r.table, r.err);
     st.inserts++;
-    for (const e of group) settle(e.key, outcome);
+    const ledgerRefused = new Set(ledger.map((r) => batchKeyString(r.key)));
+    for (const e of rest) if (!ledgerRefused.has(batchKeyString(e.key))) settle(e.key, outcome);
     return true;
   }
 
@@ -311,7 +354,7 @@ export function createWriter(deps: WriterDeps): Writer {
     for (const token of others) {
       const members = await withRetry('read claims', () => ownedBy(client, token));
       if (members === undefined) return undefined;
-      if (members.ok && !(await storeGroup(members.value, 0, 'duplicate'))) return undefined;
+      if (members.ok && !(await storeGroup(members.value, 'duplicate'))) return undefined;
     }
     const rest: Entry[] = [];
     for (const e of group) {
@@ -328,6 +371,7 @@ export function createWriter(deps: WriterDeps): Writer {
 
   async function flushLoop(): Promise<void> {
     while (pending.size > 0 && !aborted) {
+      lastFlushAt = now();
       let group: Entry[] | undefined = takeGroup();
       const before = await states(
         group.map((e) => e.key),
@@ -356,7 +400,7 @@ export function createWriter(deps: WriterDeps): Writer {
           group.filter((e) => !after.stored.has(batchKeyString(e.key))),
           lost,
         );
-        if (group === undefined || (group.length > 0 && !(await storeGroup(group, 0, 'stored')))) return;
+        if (group === undefined || (group.length > 0 && !(await storeGroup(group, 'stored')))) return;
       }
       wakeWaiters();
     }
@@ -377,7 +421,7 @@ export function createWriter(deps: WriterDeps): Writer {
         resolve = res;
         reject = rej;
       });
-      pending.set(ks, { ...encoded, key, firstAt: now(), promise, resolve, reject });
+      pending.set(ks, { ...encoded, key, promise, resolve, reject });
       counts.rows += encoded.rowCount;
       counts.bytes += encoded.bytes;
       for (const t of BATCH_TABLES) counts.tableRows.set(t, (counts.tableRows.get(t) ?? 0) + encoded.rows[t]);
