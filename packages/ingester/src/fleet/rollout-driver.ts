@@ -38,10 +38,13 @@ export interface RolloutDriverDeps {
   latestRev(r: Rollout): Promise<number>;
   /** Stores the previous version again as the layer's latest (the revert); resolves with what it went back to and dropped. */
   revert(r: Rollout): Promise<string>;
-  /** A rollout admitted more nodes or ended: nodes are sent what they should now run. */
-  changed(): Promise<void>;
+  /**
+   * A rollout admitted more nodes or ended: the nodes (as read for this tick: the node table is
+   * read once a tick) are sent what they should now run.
+   */
+  changed(nodes: NodeConfigState[]): Promise<void>;
   /** Sends these nodes what they should run again, even if it was sent (commands are idempotent). */
-  resend(nodes: string[]): Promise<void>;
+  resend(nodes: NodeConfigState[]): Promise<void>;
   now: () => number;
 }
 
@@ -77,7 +80,7 @@ export function createRolloutDriver(d: RolloutDriverDeps): RolloutDriver {
         const last = Math.max(r.stageAt, resentAt.get(r.id) ?? 0);
         if (now - last >= RESEND_AFTER_MS) {
           resentAt.set(r.id, now);
-          await d.resend(judged.filter((n) => !hasApplied(n, r.rev)).map((n) => n.node));
+          await d.resend(judged.flatMap((n) => (hasApplied(n, r.rev) ? [] : (states.get(n.node) ?? []))));
         }
       }
       if (v.kind !== 'hold') return v;
@@ -164,7 +167,7 @@ export function createRolloutDriver(d: RolloutDriverDeps): RolloutDriver {
         const states = new Map((await d.nodes()).map((s) => [s.node, s]));
         let moved = false;
         for (const r of running) if (await step(r, states)) moved = true;
-        if (moved) await d.changed();
+        if (moved) await d.changed([...states.values()]);
       } catch (err) {
         d.logger.warn({ err: (err as Error).message }, 'rollout step failed');
       } finally {

@@ -222,12 +222,13 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
   const desired = (node: string, labels: Readonly<Record<string, string>>, v: View): Desired =>
     desiredFor(node, labels, v.rollouts.length === 0 ? v.layers : layersDuring(node, v.layers, v.rollouts, admitted));
 
-  async function stored(node?: string): Promise<NodeConfigState[]> {
+  /** The stored states (their latest rows: WHERE applies after FINAL), those `where` selects. */
+  async function stored(where = '', params: Record<string, unknown> = {}): Promise<NodeConfigState[]> {
     const rs = await d.client.query({
       query: `SELECT NodeName, Online, AgentVersion, Labels, ConfigVersions, State, Rev, AppliedRev, DocHash, EffectiveHash,
           Reason, RestartNeeded, toUnixTimestamp64Milli(DebugUntil) AS DebugUntilMs, toUnixTimestamp64Milli(ReportedAt) AS ReportedAtMs
-        FROM ${TABLES.nodeConfig} FINAL ${node === undefined ? '' : 'WHERE NodeName = {node:String}'} ORDER BY NodeName`,
-      query_params: node === undefined ? {} : { node },
+        FROM ${TABLES.nodeConfig} FINAL ${where === '' ? '' : `WHERE ${where}`} ORDER BY NodeName`,
+      query_params: params,
       format: 'JSONEachRow',
     });
     return (await rs.json<StateRow>()).map(fromRow);
@@ -279,11 +280,11 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
     return true;
   }
 
-  /** Sends every node what it lacks (after a change, or a rollout's step); how many were sent. */
-  async function deliverAll(): Promise<number> {
+  /** Sends these nodes what they lack (every node, after a change or a rollout's step); how many were sent. */
+  async function deliverTo(states: NodeConfigState[]): Promise<number> {
     const v = await view();
     let count = 0;
-    for (const s of await everyNode()) if (deliver(s, v)) count++;
+    for (const s of states) if (deliver(s, v)) count++;
     return count;
   }
 
@@ -328,18 +329,16 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
         .catch((err: Error) => d.logger.warn({ rollout: r.id, err: err.message }, 'rollout revert not audited'));
       return note.reason;
     },
-    changed: async () => {
+    changed: async (states) => {
       cache = undefined;
-      await deliverAll();
+      await deliverTo(states);
     },
-    resend: async (names) => {
+    resend: async (states) => {
       const v = await view();
-      const all = new Map((await everyNode()).map((s) => [s.node, s]));
-      for (const n of names) {
-        const s = all.get(n);
-        if (s === undefined) continue;
-        sent.delete(n);
-        if (deliver(s, v, true)) d.logger.info({ node: n }, 'configuration sent again to a node of a rollout stage');
+      for (const s of states) {
+        sent.delete(s.node);
+        if (deliver(s, v, true))
+          d.logger.info({ node: s.node }, 'configuration sent again to a node of a rollout stage');
       }
     },
     now,
@@ -354,12 +353,24 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
   async function askApplying(): Promise<void> {
     if (now() - askedAt < RESEND_AFTER_MS) return;
     askedAt = now();
+    const before = now() - RESEND_AFTER_MS;
+    const waiting = (s: NodeConfigState | undefined): s is NodeConfigState =>
+      s !== undefined && s.online && s.config?.state === 'applying' && s.reportedAt <= before;
+    // Only those rows, not the whole table; and the stored rows of those heard here, which another
+    // ingester may have newer news of.
+    const heard = [...known.values()].filter(waiting).map((s) => s.node);
+    const rows = await stored(
+      `(State = 'applying' AND Online = 1 AND toUnixTimestamp64Milli(ReportedAt) <= {before:Int64}) OR has({heard:Array(String)}, NodeName)`,
+      { before, heard },
+    );
+    const all = new Map(rows.map((s) => [s.node, s]));
     const v = await view();
-    for (const s of await everyNode())
-      if (s.online && s.config?.state === 'applying' && now() - s.reportedAt >= RESEND_AFTER_MS) {
-        sent.delete(s.node);
-        if (deliver(s, v, true)) d.logger.info({ node: s.node }, 'node last heard applying asked for its status');
-      }
+    for (const node of new Set([...all.keys(), ...heard])) {
+      const s = newer(all.get(node), known.get(node));
+      if (!waiting(s)) continue;
+      sent.delete(node);
+      if (deliver(s, v, true)) d.logger.info({ node }, 'node last heard applying asked for its status');
+    }
   }
 
   return {
@@ -442,7 +453,7 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
         await d.rollouts.save({ ...r, state: 'superseded', updatedAt: Math.max(now(), r.updatedAt + 1) });
       const layer = await d.documents.put(scope, target, doc, by, rev);
       cache = undefined;
-      const count = await deliverAll();
+      const count = await deliverTo(await everyNode());
       return {
         layer,
         previous: before,
@@ -477,7 +488,7 @@ export function createFleetConfig(d: FleetConfigDeps): FleetConfig {
       });
     },
     async node(node) {
-      const s = newer((await stored(node))[0], known.get(node));
+      const s = newer((await stored('NodeName = {node:String}', { node }))[0], known.get(node));
       if (s === undefined) return undefined;
       const want = desired(node, s.labels, await view());
       return { ...s, desired: want, inSync: inSync(want, s.config) };
