@@ -8,7 +8,7 @@ import { loadDemoSeries, readCorpusLines } from '@edge-telemetry/collector';
 import { readCredentials } from '../simulate/credentials.js';
 import { startFleet } from '../simulate/fleet.js';
 import { nodeId } from '../simulate/node-config.js';
-import { fleetTotals, formatProgress, formatSummary, type ProcessFigures } from '../simulate/figures.js';
+import { fleetTotals, formatProgress, formatSummary, formatUnacked, type ProcessFigures } from '../simulate/figures.js';
 import { parseSimulateArgs, SIMULATE_HELP } from '../simulate/options.js';
 import type { CommandIo } from './index.js';
 
@@ -86,12 +86,14 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
   });
   clearTimeout(timer);
   clearInterval(progress);
-  // Counted before the stop: the nodes disconnect as they stop, so afterwards every run said 0.
-  const connected = await fleet.figures().then(
-    (f) => fleetTotals(f.nodes).connected,
-    () => 0,
+  // Taken before the stop: the nodes disconnect as they stop, so afterwards every run said 0 connected.
+  const before = await fleet.figures().then(
+    (f) => f.nodes,
+    () => [],
   );
   const figures = await fleet.stop();
-  io.stdout.write(formatSummary({ ...fleetTotals(figures), connected }, usage()) + '\n');
+  const connected = fleetTotals(before).connected;
+  const unacked = formatUnacked(figures, before);
+  io.stdout.write([formatSummary({ ...fleetTotals(figures), connected }, usage()), ...unacked].join('\n') + '\n');
   return 0;
 }

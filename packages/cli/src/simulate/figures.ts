@@ -1,6 +1,7 @@
 /** What one simulated node reports, and the fleet's totals over those reports. */
 import type { RunningCollector } from '@edge-telemetry/collector';
 import type { LoopDelay } from './fleet-shard.js';
+import type { GateConnection } from './outage-gate.js';
 
 type UplinkStats = ReturnType<RunningCollector['uplink']['stats']>;
 
@@ -17,13 +18,55 @@ export interface NodeFigures {
   backlog: number;
   /** Connection cuts the simulator made. */
   cuts: number;
+  /** Why a node may not be sending, as of when the figures were taken (printed for nodes without acks). */
+  diagnosis: NodeDiagnosis;
+}
+
+export interface NodeDiagnosis {
+  /** The transport's phase (connected, connecting, waiting to reconnect, closed) and for how long. */
+  link: UplinkStats['link']['phase'];
+  linkForMs: number;
+  /** Since the link last came up (undefined: never). */
+  connectedAgoMs: number | undefined;
+  /** Failed connection attempts since the last connect. */
+  attempts: number;
+  /** Batches published and not acknowledged; sends waiting in the publish chain. */
+  inflight: number;
+  chainPending: number;
+  lastPublishAgoMs: number | undefined;
+  /** The last connection or publish error, and how long ago. */
+  lastError: { agoMs: number; message: string } | undefined;
+  /** The simulator's cut is still on (its outage gate refuses connections). */
+  cutOn: boolean;
+  /** Bytes the node's current connection wrote and read, as its transport sees them. */
+  socket: UplinkStats['link']['socket'];
+  /** The node's connections through its outage gate. */
+  gate: GateConnection[];
 }
 
 export function nodeFigures(
   node: string,
-  s: Pick<UplinkStats, 'connected' | 'publishes' | 'resends' | 'acked' | 'bytesSent' | 'queueBatches'>,
+  s: Pick<
+    UplinkStats,
+    | 'connected'
+    | 'publishes'
+    | 'resends'
+    | 'acked'
+    | 'bytesSent'
+    | 'queueBatches'
+    | 'inflight'
+    | 'link'
+    | 'chainPending'
+    | 'lastPublishAt'
+    | 'lastPublishError'
+  >,
   cuts: number,
+  gate: { down: boolean; connections: GateConnection[] },
+  now: number,
 ): NodeFigures {
+  const ago = (at: number) => (at > 0 ? now - at : undefined);
+  const errors = [s.link.lastError, s.lastPublishError].filter((e) => e !== undefined);
+  const lastError = errors.sort((a, b) => b.at - a.at)[0];
   return {
     node,
     connected: s.connected,
@@ -33,7 +76,59 @@ export function nodeFigures(
     bytesSent: s.bytesSent,
     backlog: s.queueBatches,
     cuts,
+    diagnosis: {
+      link: s.link.phase,
+      linkForMs: now - s.link.since,
+      connectedAgoMs: ago(s.link.connectedAt),
+      attempts: s.link.attempts,
+      inflight: s.inflight,
+      chainPending: s.chainPending,
+      lastPublishAgoMs: ago(s.lastPublishAt),
+      lastError: lastError && { agoMs: now - lastError.at, message: lastError.message },
+      cutOn: gate.down,
+      socket: s.link.socket,
+      gate: gate.connections,
+    },
   };
+}
+
+/**
+ * One line per node that had no batch acknowledged by the end (nothing on a healthy run), from
+ * `before`: the figures taken before the stop, while the links still were what the run made them.
+ */
+export function formatUnacked(end: readonly NodeFigures[], before: readonly NodeFigures[]): string[] {
+  const s = (ms: number | undefined) => (ms === undefined ? 'never' : `${(ms / 1000).toFixed(1)} s ago`);
+  return end
+    .filter((f) => f.acked === 0)
+    .map((f) => {
+      const b = before.find((x) => x.node === f.node) ?? f;
+      const d = b.diagnosis;
+      return (
+        `  no acks from ${f.node}: link ${d.link} for ${(d.linkForMs / 1000).toFixed(1)} s` +
+        // The sender's own view, when it disagrees with the link's.
+        `${b.connected !== (d.link === 'connected') ? ` (sender ${b.connected ? 'connected' : 'disconnected'})` : ''}` +
+        `${d.cutOn ? ' (cut on)' : ''}, ${d.attempts} failed attempts, connected ${s(d.connectedAgoMs)}, ` +
+        `published ${f.published} (last ${s(d.lastPublishAgoMs)}), in flight ${d.inflight}, ` +
+        `publish chain ${d.chainPending}, outbox ${f.backlog}, cuts ${f.cuts}, ` +
+        `last error ${d.lastError ? `${s(d.lastError.agoMs)}: ${d.lastError.message}` : 'none'}` +
+        `, socket ${formatSocket(d.socket)}` +
+        `, relay ${d.gate.length === 0 ? 'none' : d.gate.map(formatGateConnection).join('; ')}`
+      );
+    });
+}
+
+function formatSocket(s: NodeDiagnosis['socket']): string {
+  if (s === undefined) return 'none';
+  const state = [s.connecting && 'connecting', s.destroyed && 'destroyed'].filter(Boolean).join(', ');
+  return `${s.written} B written (${s.unsent} B unsent)/${s.read} B read${state ? ` (${state})` : ''}`;
+}
+
+function formatGateConnection(c: GateConnection): string {
+  return (
+    `${(c.ageMs / 1000).toFixed(1)} s old${c.upstreamConnecting ? ' (broker side connecting)' : ''}` +
+    `${c.paused.length > 0 ? ` (not reading from ${c.paused.join(', ')})` : ''}: ` +
+    `${c.up} B up (${c.forwarded} B forwarded), ${c.down} B down`
+  );
 }
 
 const COUNTS = ['published', 'resends', 'acked', 'bytesSent', 'backlog', 'cuts'] as const;

@@ -126,7 +126,18 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
         }, OUTAGE_STEP_MS)
       : undefined;
 
-  const figures = () => nodes.map((n) => nodeFigures(n.node, n.running.uplink.stats(), n.cuts));
+  const figures = () => {
+    const now = Date.now();
+    return nodes.map((n) =>
+      nodeFigures(
+        n.node,
+        n.running.uplink.stats(),
+        n.cuts,
+        { down: n.gate?.down ?? false, connections: n.gate?.connections() ?? [] },
+        now,
+      ),
+    );
+  };
 
   return {
     figures,

@@ -63,10 +63,15 @@ describe('outage gate', () => {
     const a = await connect(gate.url);
     expect(await echo(a, 'hello')).toBe('hello');
     expect(gate.down).toBe(false);
+    // What it says of the connection for the simulator's diagnosis: 5 bytes each way.
+    expect(gate.connections()).toEqual([
+      { ageMs: 0, up: 5, forwarded: 5, down: 5, upstreamConnecting: false, paused: [] },
+    ]);
 
     gate.cut(now + 5_000);
     expect(gate.down).toBe(true);
     expect(await closedWithin(a, 2000)).toBe(true);
+    expect(gate.connections()).toEqual([]);
     // During the cut a new connection is accepted and closed at once, as a dead link looks to a client.
     expect(await closedWithin(await connect(gate.url), 2000)).toBe(true);
 

@@ -4,6 +4,7 @@
  * sender decides what to publish and when.
  */
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   decodeAck,
@@ -28,8 +29,30 @@ export interface TransportHandlers {
   onBadMessage(topic: string, error: ProtocolError): void;
 }
 
+/**
+ * Where the link stands, for diagnosis (a node that stopped sending says why): `connected`,
+ * `connecting` (an attempt waits for its CONNACK or its close), `waiting` (a reconnect is planned),
+ * `closed`. `since`: when it entered that phase (clock ms).
+ */
+export interface LinkState {
+  phase: 'connected' | 'connecting' | 'waiting' | 'closed';
+  since: number;
+  /** When the link last came up (clock ms; 0: never). */
+  connectedAt: number;
+  /** Failed attempts since the last connect. */
+  attempts: number;
+  /** The last connection error (clock ms and message), kept across connects. */
+  lastError: { at: number; message: string } | undefined;
+  /**
+   * The current socket: bytes written (`unsent` of them still in its buffer: a socket still
+   * `connecting` holds them all) and read. A connect that sent its CONNECT and read nothing waits on the broker.
+   */
+  socket: { written: number; read: number; unsent: number; connecting: boolean; destroyed: boolean } | undefined;
+}
+
 export interface Transport {
   readonly connected: boolean;
+  state(): LinkState;
   /** QoS 1 publish; resolves on PUBACK (which proves only that the broker has it). */
   publish(topic: string, payload: Buffer): Promise<void>;
   /** Publishes the retained online status again (its configuration state changed); nothing while disconnected (the birth carries it). */
@@ -104,6 +127,14 @@ export function connectTransport(d: TransportDeps): Transport {
   let closing = false;
   let attempt = 0;
   let timer: NodeJS.Timeout | undefined;
+  let phase: LinkState['phase'] = 'connecting';
+  let since = now();
+  let connectedAt = 0;
+  let lastSeen: LinkState['lastError'];
+  const enter = (p: LinkState['phase']) => {
+    phase = p;
+    since = now();
+  };
 
   const publishOnline = () => {
     const birth = encodeStatus({
@@ -124,6 +155,8 @@ export function connectTransport(d: TransportDeps): Transport {
     attempt = 0;
     lastError = undefined;
     connected = true;
+    connectedAt = now();
+    enter('connected');
     publishOnline();
     // Subscribed every time: cheap, and correct when the broker lost the session.
     client.subscribe(topics.downFilter(d.node), { qos: 1 }, () => undefined);
@@ -152,23 +185,45 @@ export function connectTransport(d: TransportDeps): Transport {
     }
     d.onConnectError?.(err, err.message === lastError);
     lastError = err.message;
+    lastSeen = { at: now(), message: err.message };
   });
   client.on('close', () => {
     if (connected) {
       connected = false;
       d.handlers.onDisconnect();
     }
-    if (closing || timer) return;
+    if (closing) return;
+    if (timer) {
+      if (phase === 'connected') enter('waiting');
+      return;
+    }
     const delay = reconnectDelay(attempt++, d.options.reconnectMinMs, d.options.reconnectMaxMs);
+    enter('waiting');
     timer = setTimeout(() => {
       timer = undefined;
-      if (!closing) client.reconnect();
+      if (closing) return;
+      enter('connecting');
+      client.reconnect();
     }, delay);
   });
 
   return {
     get connected() {
       return connected;
+    },
+    state: () => {
+      const stream = client.stream as Partial<Socket> | undefined;
+      const socket =
+        stream?.bytesWritten !== undefined
+          ? {
+              written: stream.bytesWritten,
+              read: stream.bytesRead ?? 0,
+              unsent: stream.writableLength ?? 0,
+              connecting: stream.connecting === true,
+              destroyed: stream.destroyed === true,
+            }
+          : undefined;
+      return { phase, since, connectedAt, attempts: attempt, lastError: lastSeen, socket };
     },
     publishStatus: () => {
       if (connected && !closing) publishOnline();
@@ -179,6 +234,7 @@ export function connectTransport(d: TransportDeps): Transport {
       }),
     close: async () => {
       closing = true;
+      enter('closed');
       if (timer) clearTimeout(timer);
       if (connected) {
         const offline = encodeStatus({ v: 1, node: d.node, state: 'offline', at: now(), agentVersion: d.agentVersion });

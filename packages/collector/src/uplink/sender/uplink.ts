@@ -22,7 +22,7 @@ import type { BudgetOptions } from '../budget/options.js';
 import { CollectorError } from '../../errors.js';
 import { Outbox, type OutboxRecord, type OutboxStats } from '../outbox/outbox.js';
 import { RECORD_HEADER_BYTES, recordKey } from '../outbox/record.js';
-import type { Transport, TransportHandlers } from '../mqtt/transport.js';
+import type { LinkState, Transport, TransportHandlers } from '../mqtt/transport.js';
 import type { Clock } from './clock.js';
 import type { SenderOptions } from './options.js';
 import {
@@ -59,6 +59,13 @@ export interface UplinkStats {
   degradeLevel: number;
   outbox: OutboxStats;
   references: ReferenceStats;
+  /** For diagnosis: the link's phase, and the publish chain (sends chosen but not yet handed to the transport). */
+  link: LinkState;
+  chainPending: number;
+  /** Clock ms of the last batch publish (0: none since start). */
+  lastPublishAt: number;
+  /** The last batch publish the transport refused (clock ms and message). */
+  lastPublishError: LinkState['lastError'];
 }
 
 export type UplinkHealth = Pick<
@@ -107,6 +114,9 @@ export class Uplink {
   private generation = 0;
   private budgetTimer: (() => void) | undefined;
   private publishChain: Promise<void> = Promise.resolve();
+  private chainPending = 0;
+  private lastPublishAt = 0;
+  private lastPublishError: LinkState['lastError'];
   private bytesSent = 0;
   private bytesReported = 0;
   private publishes = 0;
@@ -267,6 +277,10 @@ export class Uplink {
       degradeLevel: Math.max(budgetLevel, this.fillLevel(ob)),
       outbox: ob,
       references: this.receiver.stats(),
+      link: this.transport.state(),
+      chainPending: this.chainPending,
+      lastPublishAt: this.lastPublishAt,
+      lastPublishError: this.lastPublishError,
     };
   }
 
@@ -431,24 +445,42 @@ export class Uplink {
     const payload = this.fresh.get(rec);
     this.fresh.delete(rec);
     // Chained so batches leave in the order chosen even when a disk read is slower than a cached payload.
+    this.chainPending++;
     this.publishChain = this.publishChain.then(async () => {
-      if (gen !== this.generation || rec.state !== 'live') return;
-      let bytes: Buffer;
       try {
-        bytes = payload ?? (await this.d.outbox.read(rec));
-      } catch {
-        // Gone meanwhile (acked, evicted, or the segment rewritten twice): the ack timer retries if it is still live.
-        return;
+        await this.publishFrom(rec, gen, payload, wire, bulk);
+      } finally {
+        this.chainPending--;
       }
-      if (gen !== this.generation) return;
-      const frame = this.receiver.frameFor(rec, bytes, bulk);
-      // The budget was taken for the standalone frame; what compression saved goes back.
-      const sent = wire - bytes.length + frame.length;
-      giveBack(this.budget, wire - sent, this.d.budget);
-      this.wireRatio += 0.1 * (frame.length / bytes.length - this.wireRatio);
-      this.bytesSent += sent;
-      this.publishes++;
-      this.transport.publish(this.topic, frame).catch(() => undefined);
+    });
+  }
+
+  private async publishFrom(
+    rec: OutboxRecord,
+    gen: number,
+    payload: Buffer | undefined,
+    wire: number,
+    bulk: boolean,
+  ): Promise<void> {
+    if (gen !== this.generation || rec.state !== 'live') return;
+    let bytes: Buffer;
+    try {
+      bytes = payload ?? (await this.d.outbox.read(rec));
+    } catch {
+      // Gone meanwhile (acked, evicted, or the segment rewritten twice): the ack timer retries if it is still live.
+      return;
+    }
+    if (gen !== this.generation) return;
+    const frame = this.receiver.frameFor(rec, bytes, bulk);
+    // The budget was taken for the standalone frame; what compression saved goes back.
+    const sent = wire - bytes.length + frame.length;
+    giveBack(this.budget, wire - sent, this.d.budget);
+    this.wireRatio += 0.1 * (frame.length / bytes.length - this.wireRatio);
+    this.bytesSent += sent;
+    this.publishes++;
+    this.lastPublishAt = this.d.clock.now();
+    this.transport.publish(this.topic, frame).catch((err: Error) => {
+      this.lastPublishError = { at: this.d.clock.now(), message: err.message };
     });
   }
 }
