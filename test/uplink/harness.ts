@@ -16,6 +16,7 @@ export interface TestUplinkOptions {
   capBytes?: number;
   window?: number;
   ackTimeoutMs?: number;
+  minAckTimeoutMs?: number;
   rateBytesPerSec?: number;
   burstSeconds?: number;
   clock?: Clock;
@@ -43,7 +44,11 @@ export function openTestUplink(o: TestUplinkOptions): Promise<Uplink> {
         reconnectMaxMs: 300,
         connectTimeoutMs: 2000,
       },
-      sender: { window: o.window ?? 32, ackTimeoutMs: o.ackTimeoutMs ?? 1500 },
+      sender: {
+        window: o.window ?? 32,
+        ackTimeoutMs: o.ackTimeoutMs ?? 1500,
+        ...(o.minAckTimeoutMs === undefined ? {} : { minAckTimeoutMs: o.minAckTimeoutMs }),
+      },
       budget: { rateBytesPerSec: o.rateBytesPerSec ?? 0, burstSeconds: o.burstSeconds ?? 10, dailyBytes: 0 },
     },
   });

@@ -62,6 +62,19 @@ describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, ()
     return { uplink, proxy };
   }
 
+  /** An uplink straight to the broker with a window of 4, connected. */
+  async function connected(node: string, sender: { ackTimeoutMs: number; minAckTimeoutMs?: number }): Promise<Uplink> {
+    const uplink = await openTestUplink({
+      dir: await tempDir('et-uplink-'),
+      url: broker.url,
+      node,
+      window: 4,
+      ...sender,
+    });
+    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 20_000 });
+    return uplink;
+  }
+
   const storedOf = (node: string): Batch[] => acker.stored.filter((b) => b.node === node);
 
   it('after a day offline sends the live stream first and the whole backlog behind it, in order', async () => {
@@ -194,14 +207,7 @@ describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, ()
 
   it('backs off its resends while the ingester does not acknowledge, and delivers once it does', async () => {
     const node = 'n-backoff';
-    const uplink = await openTestUplink({
-      dir: await tempDir('et-uplink-'),
-      url: broker.url,
-      node,
-      window: 4,
-      ackTimeoutMs: 100,
-    });
-    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 20_000 });
+    const uplink = await connected(node, { ackTimeoutMs: 100 });
     acker.acking = false;
     for (let i = 0; i < 4; i++) await uplink.submit(testBatch(node, i), 0);
     await new Promise((r) => setTimeout(r, 2000));
@@ -212,6 +218,27 @@ describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, ()
     expect(resends).toBeLessThanOrEqual(4 * 8);
     acker.acking = true;
     await waitFor('acks after the ingester is back', () => uplink.stats().queueBatches === 0, { timeoutMs: 20_000 });
+    await uplink.close();
+  });
+
+  it('resends a batch whose ack was lost after about the time acks take, not after ackTimeoutMs', async () => {
+    const node = 'n-adaptive';
+    const uplink = await connected(node, { ackTimeoutMs: 600_000, minAckTimeoutMs: 100 });
+    // Acks measured: batches sent one at a time, each acknowledged.
+    for (let i = 0; i < 5; i++) {
+      await uplink.submit(testBatch(node, i), 0);
+      await waitFor('the ack', () => uplink.stats().queueBatches === 0, { timeoutMs: 20_000 });
+    }
+    expect(uplink.stats().resends).toBe(0);
+    // An ingester that takes the next batch and dies before acknowledging it.
+    acker.acking = false;
+    const lost = await uplink.submit(testBatch(node, 5), 0);
+    // Sent again within a few ack times (loopback: well under a second unless the machine is
+    // starved), not after the ten minutes configured; then acknowledged.
+    await waitFor('a resend', () => uplink.stats().resends > 0, { timeoutMs: 60_000 });
+    acker.acking = true;
+    await waitFor('the ack after the resend', () => uplink.stats().queueBatches === 0, { timeoutMs: 60_000 });
+    expect(acker.has(lost.epoch, lost.seq)).toBe(true);
     await uplink.close();
   });
 

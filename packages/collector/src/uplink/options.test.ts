@@ -19,6 +19,7 @@ describe('resolveUplinkOptions', () => {
     expect(o.sender).toEqual({
       window: 32,
       ackTimeoutMs: 60_000,
+      minAckTimeoutMs: 5000,
       drainHorizonMs: 6 * 3_600_000,
       references: 12,
       keyframeEvery: 2,

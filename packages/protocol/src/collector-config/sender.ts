@@ -8,12 +8,19 @@ export const SenderOptionsSchema = Type.Object({
     default: 32,
     description: 'Outstanding (published, unacknowledged) batches.',
   }),
-  /** After this long without the ingester's ack, the batch is published again. */
+  /** After this long at most without the ingester's ack, the batch is published again. */
   ackTimeoutMs: Type.Integer({
     minimum: 100,
     default: 60_000,
     description:
-      'Resend a batch not acknowledged within this time; each timeout doubles it (up to 4x) until an ack arrives.',
+      'Resend a batch not acknowledged within this time at most; once acks were measured, within the time they take (see minAckTimeoutMs). Each timeout doubles the timeout in force (up to 4x this) until an ack arrives.',
+  }),
+  /** The least ack timeout once acks were measured (uplink/sender/ack-timeout.ts). */
+  minAckTimeoutMs: Type.Integer({
+    minimum: 100,
+    default: 5000,
+    description:
+      "Least ack timeout: once acks were measured, a batch is resent after the smoothed ack time plus 4x its deviation (as TCP's retransmission timeout), not less than this nor more than ackTimeoutMs.",
   }),
   /** The horizon over which the backlog must drain within the budget before degrading. */
   drainHorizonMs: Type.Integer({

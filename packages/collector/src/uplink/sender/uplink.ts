@@ -33,6 +33,7 @@ import {
 } from '../../batch/priority-classes.js';
 import type { ReferenceStats } from './references.js';
 import { ReceiverState } from './receiver-state.js';
+import { ackTimeoutFor, sampleAck, type AckEstimate } from './ack-timeout.js';
 
 /** MQTT PUBLISH framing beyond payload and topic: fixed header (<=5), topic length (2), packet id (2). */
 const PUBLISH_OVERHEAD = 9;
@@ -94,6 +95,9 @@ export interface UplinkDeps {
 interface Inflight {
   rec: OutboxRecord;
   cancel: () => void;
+  sentAt: number;
+  /** Sent for the first time: only its ack measures the ack time (a resent batch's could answer either copy). */
+  first: boolean;
 }
 
 export class Uplink {
@@ -129,10 +133,15 @@ export class Uplink {
   private readonly receiver: ReceiverState;
   /**
    * The ack timeout in force: doubled by every timeout up to MAX_ACK_BACKOFF x sender.ackTimeoutMs,
-   * back to the configured value on any ack. An ingester that lags behind its queue then gets the
-   * window resent a few times an hour instead of every timeout, which would only deepen its queue.
+   * back to the measured one (ack-timeout.ts) on any ack. An ingester that lags behind its queue
+   * then gets the window resent a few times an hour instead of every timeout, which would only
+   * deepen its queue.
    */
   private ackTimeout: number;
+  /** Ack times measured so far (undefined: none yet, the timeout is sender.ackTimeoutMs). */
+  private ackEstimate: AckEstimate | undefined;
+  /** Records published at least once, for Karn's rule. */
+  private readonly sentBefore = new WeakSet<OutboxRecord>();
   private rateAt: number;
   private closed = false;
 
@@ -371,9 +380,11 @@ export class Uplink {
     if (f) {
       f.cancel();
       this.inflight.delete(k);
+      if (f.first) this.ackEstimate = sampleAck(this.ackEstimate, this.d.clock.now() - f.sentAt);
     }
     if (this.d.outbox.ack(epoch, seq)) this.acked++;
-    this.ackTimeout = this.d.options.ackTimeoutMs;
+    const { minAckTimeoutMs, ackTimeoutMs } = this.d.options;
+    this.ackTimeout = ackTimeoutFor(this.ackEstimate, minAckTimeoutMs, ackTimeoutMs);
     this.receiver.acked(epoch, seq);
   }
 
@@ -441,7 +452,8 @@ export class Uplink {
       this.enqueue(this.retry, rec);
       this.pump();
     }, this.ackTimeout);
-    this.inflight.set(k, { rec, cancel: cancelTimer });
+    this.inflight.set(k, { rec, cancel: cancelTimer, sentAt: this.d.clock.now(), first: !this.sentBefore.has(rec) });
+    this.sentBefore.add(rec);
     const payload = this.fresh.get(rec);
     this.fresh.delete(rec);
     // Chained so batches leave in the order chosen even when a disk read is slower than a cached payload.
