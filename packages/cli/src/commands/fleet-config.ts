@@ -127,23 +127,30 @@ function rolloutFromFlags(v: {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+/** The options of `config set`, `debug` and `config diff` (the top-level usage lists each). */
+export const SET_OPTIONS = {
+  ...COMMON,
+  file: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  canary: { type: 'string' },
+  waves: { type: 'string' },
+  hold: { type: 'string' },
+  'at-once': { type: 'boolean' },
+} as const;
+export const DEBUG_OPTIONS = {
+  ...COMMON,
+  for: { type: 'string' },
+  bytes: { type: 'string' },
+  level: { type: 'string' },
+  container: { type: 'string', multiple: true },
+} as const;
+export const DIFF_OPTIONS = { ...COMMON, from: { type: 'string' }, to: { type: 'string' } } as const;
+
 export async function parseSetArgs(
   argv: string[],
   env: Env,
 ): Promise<Target & { path: string; options: Record<string, unknown>; rollout?: Record<string, number> | false }> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      ...COMMON,
-      file: { type: 'string' },
-      set: { type: 'string', multiple: true },
-      canary: { type: 'string' },
-      waves: { type: 'string' },
-      hold: { type: 'string' },
-      'at-once': { type: 'boolean' },
-    },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseArgs({ args: argv, options: SET_OPTIONS, allowPositionals: true });
   const sets = values.set ?? [];
   if ((values.file === undefined) === (sets.length === 0)) throw new Error('give either --file or --set path=value');
   const rollout = rolloutFromFlags(values);
@@ -164,17 +171,7 @@ export async function parseSetArgs(
 }
 
 export function parseDebugArgs(argv: string[], env: Env): Target & { node: string; body: Record<string, unknown> } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      ...COMMON,
-      for: { type: 'string' },
-      bytes: { type: 'string' },
-      level: { type: 'string' },
-      container: { type: 'string', multiple: true },
-    },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseArgs({ args: argv, options: DEBUG_OPTIONS, allowPositionals: true });
   if (positionals.length !== 1) throw new Error('give one node id');
   if (values.for === undefined) throw new Error('--for is required, like 15m or 90s');
   const forMs = parseDuration(values.for);
@@ -269,11 +266,7 @@ export const runConfigSet = (argv: string[], io: CommandIo): Promise<number> =>
 
 export const runConfigDiff = (argv: string[], io: CommandIo): Promise<number> =>
   guarded(io, USAGE, async () => {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: { ...COMMON, from: { type: 'string' }, to: { type: 'string' } },
-      allowPositionals: true,
-    });
+    const { values, positionals } = parseArgs({ args: argv, options: DIFF_OPTIONS, allowPositionals: true });
     const a = target(values, process.env);
     const q = new URLSearchParams();
     for (const k of ['from', 'to'] as const) {

@@ -36,7 +36,7 @@ export const commands: Command[] = [
   {
     words: ['logs', 'pull'],
     summary:
-      "pull a node's full logs through the API: --node <id> --since 2h [--container c] [--until t] [--grep s] [--level l] [--follow] [-o file]",
+      "pull a node's full logs through the API: --node <id> --since 2h [--container c] [--until t] [--grep s] [--level l] [--tail n] [--max-bytes n] [--follow] [-o|--output file]",
     load: async () => (await import('./logs-pull.js')).runLogsPull,
   },
   {
@@ -47,7 +47,7 @@ export const commands: Command[] = [
   {
     words: ['config', 'set'],
     summary:
-      'set a configuration layer and send it to its nodes: <fleet | group label=value | node id> (--file doc.json | --set path=value ...)',
+      'set a configuration layer and send it to its nodes: <fleet | group label=value | node id> (--file doc.json | --set path=value ...) [--canary 0.05] [--waves 3] [--hold 5m] [--at-once]',
     load: async () => (await import('./fleet-config.js')).runConfigSet,
   },
   {
@@ -94,7 +94,8 @@ export const commands: Command[] = [
   },
   {
     words: ['nodes', 'add'],
-    summary: "create a node's broker credentials and print its collector configuration: <id>",
+    summary:
+      "create a node's broker credentials and print its collector configuration: <id> [--password-file path] [--broker mqtts://host:8883] [--ca-file path] [--format json|env]",
     load: async () => (await import('./nodes-add.js')).runNodesAdd,
   },
 ];
@@ -104,12 +105,24 @@ export function commandHelp(c: Command): string {
   return `edge-telemetry ${c.words.join(' ')}: ${c.summary}\n(every option: packages/cli/README.md)\n`;
 }
 
+/** The options every command that calls the API takes (api-command.ts COMMON; logs pull: --url and --token). */
+export const API_OPTIONS_HELP = [
+  '  --url URL   the ingester API (env EDGE_TELEMETRY_URL, default http://127.0.0.1:8080)',
+  '  --token T   an API token (env EDGE_TELEMETRY_TOKEN, then EDGE_TELEMETRY_ADMIN_TOKEN)',
+  '  --json      JSON output (config, debug, tokens)',
+];
+
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.words.join(' ').length));
   return [
     'usage: edge-telemetry <command> [options]',
     '',
     ...commands.map((c) => `  ${c.words.join(' ').padEnd(width)}  ${c.summary}`),
+    '',
+    'options of the commands that call the API (config, debug, tokens, logs pull):',
+    ...API_OPTIONS_HELP,
+    '',
+    "edge-telemetry <command> --help (or -h): that command's usage; every option: packages/cli/README.md",
     '',
   ].join('\n');
 }

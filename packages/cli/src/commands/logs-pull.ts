@@ -39,24 +39,24 @@ export interface PullArgs {
   output: string | undefined;
 }
 
+/** The options `logs pull` takes (the top-level usage lists each). */
+export const LOGS_PULL_OPTIONS = {
+  node: { type: 'string' },
+  container: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  grep: { type: 'string' },
+  level: { type: 'string' },
+  tail: { type: 'string' },
+  'max-bytes': { type: 'string' },
+  follow: { type: 'boolean', default: false },
+  output: { type: 'string', short: 'o' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+} as const;
+
 export function parsePullArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): PullArgs {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      node: { type: 'string' },
-      container: { type: 'string' },
-      since: { type: 'string' },
-      until: { type: 'string' },
-      grep: { type: 'string' },
-      level: { type: 'string' },
-      tail: { type: 'string' },
-      'max-bytes': { type: 'string' },
-      follow: { type: 'boolean', default: false },
-      output: { type: 'string', short: 'o' },
-      url: { type: 'string' },
-      token: { type: 'string' },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options: LOGS_PULL_OPTIONS });
   if (!values.node) throw new Error('--node is required');
   if (!values.since) throw new Error('--since is required (e.g. --since 2h)');
   for (const k of ['since', 'until'] as const) {

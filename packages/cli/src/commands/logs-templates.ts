@@ -23,13 +23,16 @@ const FORMATS: readonly MessageFormat[] = ['raw', 'json-file', 'cri'];
 const USAGE = 'usage: edge-telemetry logs templates <file> [--format raw|json-file|cri]\n';
 const CHUNK_BYTES = 64 * 1024;
 
+/** The options of `logs templates` (the top-level usage lists each). */
+export const LOGS_TEMPLATES_OPTIONS = { format: { type: 'string', default: 'raw' } } as const;
+
 export async function runLogsTemplates(argv: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
   let file: string;
   let format: MessageFormat;
   try {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { format: { type: 'string', default: 'raw' } },
+      options: LOGS_TEMPLATES_OPTIONS,
       allowPositionals: true,
     });
     format = values.format as MessageFormat;

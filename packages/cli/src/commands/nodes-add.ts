@@ -120,6 +120,14 @@ const isTls = (broker: string): boolean => broker.startsWith('mqtts:') || broker
 const USAGE =
   'usage: edge-telemetry nodes add <id> [--password-file path] [--broker mqtts://host:8883] [--ca-file path] [--format json|env]';
 
+/** The options of `nodes add` (the top-level usage lists each). */
+export const NODES_ADD_OPTIONS = {
+  'password-file': { type: 'string' },
+  broker: { type: 'string' },
+  'ca-file': { type: 'string' },
+  format: { type: 'string' },
+} as const;
+
 /** argv: the arguments after `nodes add`. */
 export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
   let parsed;
@@ -128,12 +136,7 @@ export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: {
-        'password-file': { type: 'string' },
-        broker: { type: 'string' },
-        'ca-file': { type: 'string' },
-        format: { type: 'string' },
-      },
+      options: NODES_ADD_OPTIONS,
     });
   } catch (err) {
     throw new NodesAddError('ET_ERR_USAGE', `${(err as Error).message}; ${USAGE}`);

@@ -32,22 +32,22 @@ const collectorBin = fileURLToPath(
 );
 const cliBin = fileURLToPath(new URL('../bin/edge-telemetry.js', import.meta.url));
 
+/** The options `start` takes (the top-level usage lists each: commands/usage.test.ts). */
+export const START_OPTIONS = {
+  simulate: { type: 'string', default: '0' },
+  // Each listener binds to loopback unless told otherwise, on its own: exposing the API must
+  // not expose the broker.
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string', default: '8080' },
+  'mqtt-host': { type: 'string', default: '127.0.0.1' },
+  'mqtt-port': { type: 'string', default: '1883' },
+  // 0: any free port, so that two starts never share one; the URL is printed once it listens.
+  'metrics-port': { type: 'string', default: '0' },
+  'data-dir': { type: 'string', default: './data' },
+} as const;
+
 export async function runStart(argv: string[], io: CommandIo): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      simulate: { type: 'string', default: '0' },
-      // Each listener binds to loopback unless told otherwise, on its own: exposing the API must
-      // not expose the broker.
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8080' },
-      'mqtt-host': { type: 'string', default: '127.0.0.1' },
-      'mqtt-port': { type: 'string', default: '1883' },
-      // 0: any free port, so that two starts never share one; the URL is printed once it listens.
-      'metrics-port': { type: 'string', default: '0' },
-      'data-dir': { type: 'string', default: './data' },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options: START_OPTIONS });
   const simulate = Number(values.simulate);
   if (!Number.isInteger(simulate) || simulate < 0) {
     io.stderr.write('start: --simulate takes a whole number of gateways\n');

@@ -22,14 +22,19 @@ export interface TokenInfo {
   revokedBy?: string;
 }
 
+/** The options of `tokens create` (the top-level usage lists each). */
+export const TOKENS_CREATE_OPTIONS = {
+  ...COMMON,
+  name: { type: 'string' },
+  role: { type: 'string' },
+  'expires-days': { type: 'string' },
+} as const;
+
 export function parseCreateArgs(
   argv: string[],
   env: Env,
 ): Target & { body: { name: string; role: string; expiresInDays?: number } } {
-  const { values } = parseArgs({
-    args: argv,
-    options: { ...COMMON, name: { type: 'string' }, role: { type: 'string' }, 'expires-days': { type: 'string' } },
-  });
+  const { values } = parseArgs({ args: argv, options: TOKENS_CREATE_OPTIONS });
   if (!values.name) throw new Error('--name is required (who or what holds the token)');
   if (!values.role || !ROLES.includes(values.role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
   const days = values['expires-days'];
