@@ -8,7 +8,8 @@
 # and passed as --build-arg NODE_IMAGE=node:20.20.2-alpine@sha256:<digest>.
 ARG NODE_IMAGE=node:20.20.2-alpine
 
-# 1. Compile TypeScript. Install scripts are skipped: tsc needs no native module.
+# 1. Compile TypeScript and bundle the collector (scripts/bundle.mjs). Install scripts are skipped:
+#    tsc and esbuild (its platform binary is an optional dependency) need no native module.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
@@ -19,7 +20,7 @@ COPY packages/cli/package.json packages/cli/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY packages/protocol packages/protocol
 COPY packages/collector packages/collector
-RUN npx tsc -b packages/collector
+RUN npx tsc -b packages/collector && node packages/collector/scripts/bundle.mjs
 
 # 2. Production dependencies of the collector workspace only (npm ci -w installs just that
 #    workspace's tree). zstd-napi is compiled from source against musl by node-gyp, with the

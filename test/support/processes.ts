@@ -11,7 +11,7 @@ import { freePort } from './ports.js';
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export const bins = {
-  collector: `${repoRoot}packages/collector/dist/bin/collector.js`,
+  collector: `${repoRoot}packages/collector/bin/collector.js`,
   ingester: `${repoRoot}packages/ingester/dist/bin/ingester.js`,
   cli: `${repoRoot}packages/cli/dist/bin/edge-telemetry.js`,
 } as const;

@@ -27,8 +27,9 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../embedded/embedded-b
 import { nodeId } from '../simulate/node-config.js';
 import type { CommandIo } from './index.js';
 
+// The package's bin (bin/collector.js), which runs the bundled collector: what the image runs too.
 const collectorBin = fileURLToPath(
-  import.meta.resolve('@edge-telemetry/collector').replace(/index\.js$/, 'bin/collector.js'),
+  import.meta.resolve('@edge-telemetry/collector').replace(/dist\/index\.js$/, 'bin/collector.js'),
 );
 const cliBin = fileURLToPath(new URL('../bin/edge-telemetry.js', import.meta.url));
 
