@@ -1,5 +1,6 @@
 /**
- * Issue 15 at full size: the real collector bin with its default configuration reads a 200 MiB
+ * Issue 15 at full size: the real collector bin with its default configuration, started with the
+ * node flags the compose file and K3s manifest give it (launchFlags: --v8-pool-size=1), reads a 200 MiB
  * json-file backlog (the seeded mix of test/support/json-file-backlog.ts, ~817k lines, 22% WARN+)
  * inside a cgroup with the gateway's budget (128 MiB, 0.2 CPU), its uplink to a real Mosquitto
  * where a stand-in ingester (test/uplink/acker.ts) acknowledges and decodes every batch.
@@ -30,8 +31,11 @@ import { startMosquitto, type Mosquitto } from '../test/support/mosquitto.js';
 import { waitFor } from '../test/support/wait.js';
 import { startAcker, type Acker } from '../test/uplink/acker.js';
 import { caughtUp, runCollector, seqOf, type CollectorRun } from '../test/collector/rig.js';
+import { launchFlags } from '@edge-telemetry/collector';
 
 const LIMITS = { memoryBytes: 128 * 2 ** 20, cpus: 0.2 };
+/** As docker/compose.edge.yml and the K3s manifest start it (NODE_OPTIONS) for that limit. */
+const NODE_ARGS = launchFlags(LIMITS.memoryBytes);
 const MIB = 2 ** 20;
 const BACKLOG_MIB = Number(process.env.ET_BENCH_BACKLOG_MIB ?? 200);
 /** The collector's defaults (config/options.ts): host scrapes every 10 s. */
@@ -187,6 +191,7 @@ const collectorBacklog: BenchCase = {
           brokerUrl: link.broker.url,
           cgroup,
           config: {},
+          nodeArgs: NODE_ARGS,
         });
         try {
           await waitFor(
@@ -210,6 +215,7 @@ const collectorBacklog: BenchCase = {
           brokerUrl: link.broker.url,
           cgroup,
           config: {},
+          nodeArgs: NODE_ARGS,
         });
         const anon = anonSampler(cgroup);
         try {
@@ -270,6 +276,7 @@ const collectorBacklog: BenchCase = {
             dockerRoot: root,
             brokerUrl: killLink.broker.url,
             cgroup,
+            nodeArgs: NODE_ARGS,
           };
           const first = await runCollector({ ...opts, config: {} });
           await waitFor(
@@ -298,7 +305,8 @@ const collectorBacklog: BenchCase = {
       const collectorCpu = perMillion(measured.cpu, backlog.entries);
       const plainCpu = perMillion(plain.cpu, plain.lines);
       const size = `${(backlog.bytes / MIB).toFixed(0)} MiB json-file backlog, ${backlog.entries.toLocaleString('en')} lines (${warn.toLocaleString('en')} WARN+ events)`;
-      const budget = 'cgroup v' + String(cgroupVersion()) + ' 128 MiB, 0.2 CPU, default configuration';
+      const budget =
+        'cgroup v' + String(cgroupVersion()) + ' 128 MiB, 0.2 CPU, default configuration, node ' + NODE_ARGS.join(' ');
       return [
         {
           name: 'collector.backlog_cpu_s_per_million_lines',

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeOptions } from '@edge-telemetry/protocol';
-import { collectorConfigSpec, loadCollectorConfig } from '@edge-telemetry/collector';
+import { collectorConfigSpec, launchFlags, loadCollectorConfig } from '@edge-telemetry/collector';
 import {
   describeOptions as describeIngesterOptions,
   loadConfig as loadIngesterConfig,
@@ -44,10 +44,19 @@ function interpolate(value: string, vars: Record<string, string>): string {
 interface ComposeService {
   environment?: Record<string, string>;
   entrypoint?: string[];
+  deploy?: { resources?: { limits?: { memory?: string } } };
 }
 interface K8sContainer {
   env?: { name: string; value: string }[];
   args?: string[];
+  resources?: { limits?: { memory?: string } };
+}
+
+/** A Compose (`128M`) or Kubernetes (`128Mi`) memory quantity in bytes; binary units only. */
+function memoryBytes(q: string | undefined): number {
+  const m = /^(\d+)(Ki?|Mi?|Gi?)$/.exec(q ?? '');
+  if (!m) throw new Error(`memory limit ${q} is not a binary quantity`);
+  return Number(m[1]) * 1024 ** ('KMG'.indexOf((m[2] as string)[0] as string) + 1);
 }
 
 let dir: string;
@@ -133,6 +142,21 @@ describe('collector settings in the deployment files', () => {
     expect(cfg.node).toBe('gw-deploy');
     expect(cfg.sources.logFiles).toMatchObject({ enabled: true, podsRoot: '/var/log/pods' });
     expect(cfg.sources.docker.enabled).toBe(false);
+  });
+});
+
+describe('node flags in the deployment files', () => {
+  it('start the collector with launchFlags of the memory limit they give it', async () => {
+    const edge = (parse(await read('docker/compose.edge.yml')) as { services: Record<string, ComposeService> }).services
+      .collector;
+    const ds = parseAllDocuments(await read('docker/k8s/collector-daemonset.yaml'))
+      .map((d) => d.toJSON() as { kind: string; spec?: { template: { spec: { containers: K8sContainer[] } } } })
+      .find((d) => d.kind === 'DaemonSet')?.spec?.template.spec.containers[0];
+    const composeLimit = memoryBytes(edge?.deploy?.resources?.limits?.memory);
+    const k8sLimit = memoryBytes(ds?.resources?.limits?.memory);
+    expect(composeLimit).toBe(128 * 2 ** 20);
+    expect(edge?.environment?.NODE_OPTIONS ?? '').toBe(launchFlags(composeLimit).join(' '));
+    expect(ds?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').toBe(launchFlags(k8sLimit).join(' '));
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCollectorConfig } from '../config/load.js';
 import { cgroupMemoryLimit } from './memory-limit.js';
-import { memoryFactor, SIZED, sizeToMemory, v8HeapFlags } from './memory-sizing.js';
+import { launchFlags, memoryFactor, SIZED, sizeToMemory, v8HeapFlags } from './memory-sizing.js';
 
 const MiB = 1024 * 1024;
 const files = (m: Record<string, string>) => (f: string) => m[f];
@@ -123,5 +123,14 @@ describe('v8HeapFlags', () => {
     expect(v8HeapFlags(96 * MiB)).toEqual(['--max-old-space-size=48', '--max-semi-space-size=1']);
     expect(v8HeapFlags(128 * MiB)).toEqual([]);
     expect(v8HeapFlags(undefined)).toEqual([]);
+  });
+});
+
+describe('launchFlags', () => {
+  it('adds one V8 worker thread to the heap flags at or below the reference limit, nothing above it', () => {
+    expect(launchFlags(64 * MiB)).toEqual(['--max-old-space-size=32', '--max-semi-space-size=1', '--v8-pool-size=1']);
+    expect(launchFlags(128 * MiB)).toEqual(['--v8-pool-size=1']);
+    expect(launchFlags(256 * MiB)).toEqual([]);
+    expect(launchFlags(undefined)).toEqual([]);
   });
 });
