@@ -22,6 +22,17 @@ builder=${BUILDER:-edge-telemetry}
 
 [ -n "$tag" ] || { echo "could not read the version from package.json; set TAG" >&2; exit 2; }
 
+# buildx is a plugin that a docker CLI may lack: without this check the builder step below failed
+# with "'buildx' is not a docker command" from `docker buildx create`.
+command -v docker >/dev/null 2>&1 || {
+  echo "docker not found on PATH: install Docker with its buildx plugin (https://docs.docker.com/engine/install/)" >&2
+  exit 2
+}
+docker buildx version >/dev/null 2>&1 || {
+  echo "docker buildx is not available: install the buildx plugin (package docker-buildx-plugin from Docker's apt/dnf repository; Docker Desktop has it), see https://docs.docker.com/build/install-buildx/" >&2
+  exit 2
+}
+
 # A docker-container builder: the default docker driver cannot build for several platforms.
 if ! docker buildx inspect "$builder" >/dev/null 2>&1; then
   docker buildx create --name "$builder" --driver docker-container >/dev/null

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,5 +68,47 @@ describe('docker/build-multiarch.sh', () => {
         stdio: 'pipe',
       }),
     ).toThrow(/no Dockerfile for nope/);
+  });
+
+  it('says how to get buildx when docker lacks it, or docker is missing', async () => {
+    const noBuildx = await mkdtemp(path.join(os.tmpdir(), 'et-docker-no-buildx-'));
+    try {
+      // A docker CLI without the plugin answers `docker buildx ...` so, with exit 1.
+      await writeFile(
+        path.join(noBuildx, 'docker'),
+        `#!/bin/sh\nif [ "$1" = buildx ]; then echo "docker: 'buildx' is not a docker command." >&2; exit 1; fi\n`,
+      );
+      await chmod(path.join(noBuildx, 'docker'), 0o755);
+      const fail = (PATH: string) => {
+        try {
+          execFileSync('/bin/sh', [script], { env: { PATH }, stdio: 'pipe' });
+          return { status: 0, stderr: '' };
+        } catch (err) {
+          const e = err as { status: number; stderr: Buffer };
+          return { status: e.status, stderr: e.stderr.toString() };
+        }
+      };
+      const sys = process.env.PATH ?? '';
+      expect(fail(`${noBuildx}:${sys}`)).toMatchObject({
+        status: 2,
+        stderr: expect.stringContaining('docker buildx is not available: install the buildx plugin'),
+      });
+      // PATH with the shell's tools only (sh, sed, dirname): no docker at all.
+      const tools = await mkdtemp(path.join(os.tmpdir(), 'et-no-docker-'));
+      try {
+        for (const t of ['sed', 'dirname', 'head'])
+          await symlink(
+            execFileSync('sh', ['-c', `command -v ${t}`])
+              .toString()
+              .trim(),
+            path.join(tools, t),
+          );
+        expect(fail(tools)).toMatchObject({ status: 2, stderr: expect.stringContaining('docker not found on PATH') });
+      } finally {
+        await rm(tools, { recursive: true, force: true });
+      }
+    } finally {
+      await rm(noBuildx, { recursive: true, force: true });
+    }
   });
 });
