@@ -10,6 +10,7 @@ import { startFleet } from '../simulate/fleet.js';
 import { nodeId } from '../simulate/node-config.js';
 import { fleetTotals, formatProgress, formatSummary, formatUnacked, type ProcessFigures } from '../simulate/figures.js';
 import { parseSimulateArgs, SIMULATE_HELP } from '../simulate/options.js';
+import type { LoopDelay } from '../simulate/fleet-shard.js';
 import type { CommandIo } from './index.js';
 
 export async function runSimulate(argv: string[], io: CommandIo): Promise<number> {
@@ -60,11 +61,20 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
       `${o.logStore ? '' : '; light profile (no log store)'}${o.outageRate > 0 ? `; ${o.outageRate} cuts per node per hour` : ''} (started in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
   );
 
+  // Each figures() call reports the loop delay since the previous one: the worst over the run is kept here.
+  const worstLoop: LoopDelay = { p99Ms: 0, maxMs: 0 };
+  const noteLoop = (d: LoopDelay) => {
+    worstLoop.p99Ms = Math.max(worstLoop.p99Ms, d.p99Ms);
+    worstLoop.maxMs = Math.max(worstLoop.maxMs, d.maxMs);
+  };
   const progress =
     o.progressMs > 0
       ? setInterval(() => {
           fleet.figures().then(
-            (f) => io.stdout.write(formatProgress(fleetTotals(f.nodes), usage(), f.loopDelay) + '\n'),
+            (f) => {
+              noteLoop(f.loopDelay);
+              io.stdout.write(formatProgress(fleetTotals(f.nodes), usage(), f.loopDelay) + '\n');
+            },
             (err: Error) => io.stderr.write(`simulate: ${err.message}\n`),
           );
         }, o.progressMs)
@@ -88,12 +98,15 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
   clearInterval(progress);
   // Taken before the stop: the nodes disconnect as they stop, so afterwards every run said 0 connected.
   const before = await fleet.figures().then(
-    (f) => f.nodes,
+    (f) => {
+      noteLoop(f.loopDelay);
+      return f.nodes;
+    },
     () => [],
   );
   const figures = await fleet.stop();
   const connected = fleetTotals(before).connected;
-  const unacked = formatUnacked(figures, before);
+  const unacked = formatUnacked(figures, before, worstLoop);
   io.stdout.write([formatSummary({ ...fleetTotals(figures), connected }, usage()), ...unacked].join('\n') + '\n');
   return 0;
 }

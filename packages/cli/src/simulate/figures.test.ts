@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatUnacked, nodeFigures } from './figures.js';
 
 const NOW = 1_000_000;
+const LOOP = { p99Ms: 40, maxMs: 180 };
 const stats = (over: Partial<Parameters<typeof nodeFigures>[1]> = {}): Parameters<typeof nodeFigures>[1] => ({
   connected: true,
   publishes: 4,
@@ -31,7 +32,7 @@ const gate = {
 describe('formatUnacked', () => {
   it('says nothing when every node had batches acknowledged', () => {
     const f = [nodeFigures('a', stats(), 1, gate, NOW)];
-    expect(formatUnacked(f, f)).toEqual([]);
+    expect(formatUnacked(f, f, LOOP)).toEqual([]);
   });
 
   it('names the link, the publish chain and the last error of a node without acks, as they were before the stop', () => {
@@ -60,7 +61,8 @@ describe('formatUnacked', () => {
       NOW,
     );
     const end = nodeFigures('b', stats({ publishes: 0, acked: 0, queueBatches: 26 }), 1, gate, NOW + 3000);
-    const [line, ...rest] = formatUnacked([end], [before]);
+    const [head, line, ...rest] = formatUnacked([end], [before], LOOP);
+    expect(head).toBe("  simulator's worst event-loop delay over the run: 180 ms (p99 40 ms); nodes without acks:");
     expect(rest).toEqual([]);
     expect(line).toBe(
       '  no acks from b: link connecting for 27.0 s, 1 failed attempts, connected 29.0 s ago, published 0 (last never), ' +
@@ -90,7 +92,7 @@ describe('formatUnacked', () => {
       gate,
       NOW,
     );
-    expect(formatUnacked([f], [f])[0]).toMatch(
+    expect(formatUnacked([f], [f], LOOP)[1]).toMatch(
       /link connected for 5\.0 s \(sender disconnected\).*last error 1\.0 s ago: client disconnecting, socket none/,
     );
   });

@@ -96,9 +96,9 @@ export function nodeFigures(
  * One line per node that had no batch acknowledged by the end (nothing on a healthy run), from
  * `before`: the figures taken before the stop, while the links still were what the run made them.
  */
-export function formatUnacked(end: readonly NodeFigures[], before: readonly NodeFigures[]): string[] {
+export function formatUnacked(end: readonly NodeFigures[], before: readonly NodeFigures[], loop: LoopDelay): string[] {
   const s = (ms: number | undefined) => (ms === undefined ? 'never' : `${(ms / 1000).toFixed(1)} s ago`);
-  return end
+  const lines = end
     .filter((f) => f.acked === 0)
     .map((f) => {
       const b = before.find((x) => x.node === f.node) ?? f;
@@ -115,6 +115,13 @@ export function formatUnacked(end: readonly NodeFigures[], before: readonly Node
         `, relay ${d.gate.length === 0 ? 'none' : d.gate.map(formatGateConnection).join('; ')}`
       );
     });
+  if (lines.length === 0) return [];
+  // A worker thread whose loop stalled seconds leaves its nodes' timers and sockets unserved
+  // meanwhile: their lines then show the simulator's shortfall, not the nodes'.
+  return [
+    `  simulator's worst event-loop delay over the run: ${loop.maxMs} ms (p99 ${loop.p99Ms} ms); nodes without acks:`,
+    ...lines,
+  ];
 }
 
 function formatSocket(s: NodeDiagnosis['socket']): string {
