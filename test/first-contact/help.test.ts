@@ -39,6 +39,36 @@ describe('--help', () => {
     }
   }, 120_000);
 
+  it('start refuses a port that is not a number, naming its option, before starting anything', async () => {
+    // `start --port abc` reached the ingester's schema, whose error named http.port and its variable.
+    for (const option of ['--port', '--mqtt-port', '--metrics-port']) {
+      const r = await exec(process.execPath, [bin('cli', 'edge-telemetry.js'), 'start', option, 'abc'], {
+        timeout: 30_000,
+      }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(r.code, option).toBe(2);
+      expect(r.stderr, option).toContain(`${option} takes a port number`);
+    }
+  }, 60_000);
+
+  it('the service bins refuse an argument they do not know with exit 2, naming it', async () => {
+    // `collector.js --confg x.json` ran on the defaults as if nothing had been said.
+    for (const name of ['collector', 'ingester'] as const) {
+      const r = await exec(process.execPath, [bin(name, `${name}.js`), '--confg', 'x.json'], {
+        timeout: 30_000,
+        env: { ...process.env, MQTT_URL: 'mqtt://127.0.0.1:1' },
+      }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(r.code, name).toBe(2);
+      expect(r.stderr, name).toContain('unknown argument "--confg"');
+      expect(r.stderr, name).not.toMatch(/\n\s+at /);
+    }
+  }, 60_000);
+
   it('the service bins print every option', async () => {
     for (const [pkg, name] of [
       ['collector', 'collector.js'],

@@ -54,6 +54,15 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
     io.stderr.write('start: --simulate takes a whole number of gateways\n');
     return 2;
   }
+  // A port that is not a number reached the ingester's schema, whose error named its config key
+  // (http.port) rather than the option given here.
+  for (const option of ['port', 'mqtt-port', 'metrics-port'] as const) {
+    const port = Number(values[option]);
+    if (!/^\d+$/.test(values[option]) || port > 65535) {
+      io.stderr.write(`start: --${option} takes a port number (0-65535), not "${values[option]}"\n`);
+      return 2;
+    }
+  }
   const dataDir = path.resolve(values['data-dir']);
   await mkdir(dataDir, { recursive: true });
 

@@ -13,12 +13,20 @@ export function defaultNodeId(hostname = os.hostname()): string {
   );
 }
 
-/** `--config path` (optional) + environment; the node id defaults to the host name. */
+/** `--config path` or `--config=path` (optional) + environment; the node id defaults to the host name. */
 export function loadCollectorConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CollectorConfig {
   const i = argv.indexOf('--config');
-  const file = i >= 0 ? argv[i + 1] : undefined;
+  const inline = argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);
+  const file = i >= 0 ? argv[i + 1] : inline;
   if (i >= 0 && (!file || file.startsWith('--')))
     throw new ConfigError(['--config needs a path; fix: --config ./collector.json']);
+  // An argument it does not know (a typo) was ignored, and the collector ran on
+  // its defaults as if nothing had been said.
+  const unknown = argv.filter((a, j) => !(i >= 0 && (j === i || j === i + 1)) && !a.startsWith('--config='));
+  if (unknown.length > 0)
+    throw new ConfigError([
+      `unknown argument ${JSON.stringify(unknown[0])}; fix: edge-telemetry-collector [--config file.json] [--help]`,
+    ]);
   let parsed: unknown;
   if (file) {
     try {

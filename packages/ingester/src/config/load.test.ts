@@ -51,6 +51,14 @@ describe('config', () => {
     expect(err.detail).toContain('"eighty"');
   });
 
+  it('refuses a broker URL that is not MQTT, naming the option', () => {
+    const err = invalid(() => resolveConfig({ mqtt: { url: 'ftp://broker:1883' } }, {}));
+    expect(err.code).toBe('ET_ERR_CONFIG_INVALID');
+    expect(err.detail).toContain('mqtt.url');
+    expect(err.detail).toContain('"ftp://broker:1883"');
+    expect(resolveConfig({ mqtt: { url: 'wss://broker:443/mqtt' } }, {}).mqtt.url).toBe('wss://broker:443/mqtt');
+  });
+
   it('rejects unknown keys and inconsistent retry bounds', () => {
     expect(invalid(() => resolveConfig({ writer: { flushRowz: 1 } }, {})).detail).toContain('writer');
     expect(invalid(() => resolveConfig({ writer: { retryMinMs: 500, retryMaxMs: 100 } }, {})).detail).toContain(
@@ -68,6 +76,7 @@ describe('config', () => {
       await writeFile(bad, '{ nope');
       expect(invalid(() => loadConfig([`--config=${bad}`], {})).code).toBe('ET_ERR_CONFIG_FILE');
       expect(invalid(() => loadConfig(['--config'], {})).code).toBe('ET_ERR_CONFIG_FILE');
+      expect(invalid(() => loadConfig(['--confg', good], {})).detail).toContain('unknown argument "--confg"');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

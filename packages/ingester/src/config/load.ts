@@ -48,7 +48,14 @@ export function resolveConfig(file: unknown, env: Readonly<Record<string, string
 
 /** `--config path` from argv, if given. */
 export function configPathFromArgv(argv: readonly string[]): string | undefined {
+  // An argument it does not know (a typo) was ignored, and the ingester ran on its defaults.
   const i = argv.indexOf('--config');
+  const unknown = argv.find((a, j) => !(i >= 0 && (j === i || j === i + 1)) && !a.startsWith('--config='));
+  if (unknown !== undefined)
+    throw new IngesterError(
+      'ET_ERR_CONFIG_INVALID',
+      `unknown argument ${JSON.stringify(unknown)}; fix: edge-telemetry-ingester [--config file.json] [--help]`,
+    );
   if (i >= 0) {
     const p = argv[i + 1];
     if (!p || p.startsWith('--'))

@@ -3,9 +3,11 @@ import { Type, type Static } from '@sinclair/typebox';
 
 export const MqttOptions = Type.Object(
   {
+    // Any other scheme was taken and retried for ever; it is refused at start instead.
     url: Type.String({
       default: 'mqtt://127.0.0.1:1883',
-      description: 'Broker URL (mqtt://, mqtts://, ws://). Env MQTT_URL also sets it.',
+      pattern: '^(mqtts?|wss?)://[^/]',
+      description: 'Broker URL (mqtt://, mqtts://, ws:// or wss://). Env MQTT_URL also sets it.',
     }),
     username: Type.Optional(Type.String({ description: 'Broker user name.' })),
     password: Type.Optional(Type.String({ description: 'Broker password.' })),

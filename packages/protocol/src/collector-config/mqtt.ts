@@ -1,8 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 export const MqttOptionsSchema = Type.Object({
-  /** mqtt://host:1883 or mqtts://host:8883. */
-  url: Type.String({ minLength: 1, description: 'Broker URL (mqtt:// or mqtts://).' }),
+  /**
+   * mqtt://host:1883 or mqtts://host:8883 (ws/wss through a proxy). Any other scheme was taken and
+   * retried for ever (ftp://x connected to host "x"); it is refused at start instead.
+   */
+  url: Type.String({
+    minLength: 1,
+    pattern: '^(mqtts?|wss?)://[^/]',
+    description: 'Broker URL (mqtt://, mqtts://, ws:// or wss://).',
+  }),
   /** 5 = MQTT 5, 4 = MQTT 3.1.1; a broker that refuses 5 (aedes, which `start` embeds) gets 3.1.1 from the next attempt. */
   protocolVersion: Type.Union([Type.Literal(5), Type.Literal(4)], {
     default: 5,

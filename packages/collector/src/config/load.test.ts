@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@edge-telemetry/protocol';
+import { loadCollectorConfig } from './load.js';
+
+const env = { EDGE_TELEMETRY_COLLECTOR_NODE: 'gw-1' };
+
+function refusal(argv: string[], e: NodeJS.ProcessEnv): string {
+  try {
+    loadCollectorConfig(argv, e);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadCollectorConfig', () => {
+  it('refuses a broker URL that is not MQTT, naming the option and its variable', () => {
+    const msg = refusal([], { ...env, EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_URL: 'ftp://broker:1883' });
+    expect(msg).toContain('uplink.mqtt.url');
+    expect(msg).toContain('EDGE_TELEMETRY_COLLECTOR_UPLINK_MQTT_URL');
+    expect(msg).toContain('"ftp://broker:1883"');
+    for (const url of ['mqtt://b:1883', 'mqtts://b:8883', 'ws://b/mqtt', 'wss://b:443/mqtt'])
+      expect(loadCollectorConfig([], { ...env, MQTT_URL: url }).uplink.mqtt.url).toBe(url);
+  });
+
+  it('refuses an argument it does not know instead of running on the defaults', () => {
+    const withUrl = { ...env, MQTT_URL: 'mqtt://b:1883' };
+    expect(refusal(['--bogus'], withUrl)).toContain('unknown argument "--bogus"');
+    expect(refusal(['--confg', '/etc/collector.json'], withUrl)).toContain('unknown argument "--confg"');
+    expect(refusal(['--config=/no/such/collector.json'], withUrl)).toContain('/no/such/collector.json');
+    expect(refusal(['--config'], withUrl)).toContain('--config needs a path');
+  });
+});
