@@ -48,6 +48,7 @@ describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, ()
       rateBytesPerSec?: number;
       burstSeconds?: number;
       ackTimeoutMs?: number;
+      minAckTimeoutMs?: number;
       clock?: ReturnType<typeof acceleratedClock>;
     } = {},
   ): Promise<{ uplink: Uplink; proxy: FaultProxy }> {
@@ -240,6 +241,25 @@ describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, ()
     await waitFor('the ack after the resend', () => uplink.stats().queueBatches === 0, { timeoutMs: 60_000 });
     expect(acker.has(lost.epoch, lost.seq)).toBe(true);
     await uplink.close();
+  });
+
+  it('times an ack from when the batch reached the broker: a window slow to upload over a thin link is not resent', async () => {
+    const node = 'n-thin-ack';
+    const { uplink, proxy } = await setup(node, { ackTimeoutMs: 600_000, minAckTimeoutMs: 2000 });
+    await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 20_000 });
+    // Acks measured on an open link: milliseconds, so the timeout in force is the 2 s least.
+    for (let i = 0; i < 5; i++) {
+      await uplink.submit(testBatch(node, i), 0);
+      await waitFor('the ack', () => uplink.stats().queueBatches === 0, { timeoutMs: 20_000 });
+    }
+    // Then a backlog of ten 12 KB batches over a 12 KB/s link: about 10 s to upload, all sent at
+    // once (window 32), each acknowledged right after it arrives. Timed from the send, the later
+    // ones would pass 2 s on the way up and go again, paying the thin link twice.
+    proxy.throttle(12_000);
+    for (let i = 5; i < 15; i++) await uplink.submit(testBatch(node, i, 12_000), 0);
+    await waitFor('the backlog acknowledged', () => uplink.stats().queueBatches === 0, { timeoutMs: 60_000 });
+    expect(uplink.stats().resends).toBe(0);
+    expect(storedOf(node).length).toBe(15);
   });
 
   it('starts on a corrupt outbox (bytes flipped, tail truncated), reports the cut and carries on', async () => {

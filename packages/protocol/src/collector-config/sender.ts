@@ -20,7 +20,7 @@ export const SenderOptionsSchema = Type.Object({
     minimum: 100,
     default: 5000,
     description:
-      "Least ack timeout: once acks were measured, a batch is resent after the smoothed ack time plus 4x its deviation (as TCP's retransmission timeout), not less than this nor more than ackTimeoutMs.",
+      "Least ack timeout: once acks were measured, a batch the broker took (PUBACK) is resent after the smoothed ack time plus 4x its deviation (as TCP's retransmission timeout), not less than this nor more than ackTimeoutMs; its upload before the PUBACK is bounded by ackTimeoutMs alone.",
   }),
   /** The horizon over which the backlog must drain within the budget before degrading. */
   drainHorizonMs: Type.Integer({

@@ -95,6 +95,7 @@ export interface UplinkDeps {
 interface Inflight {
   rec: OutboxRecord;
   cancel: () => void;
+  /** When the broker took it (its PUBACK; until then, when it was sent): the ack is timed from there. */
   sentAt: number;
   /** Sent for the first time: only its ack measures the ack time (a resent batch's could answer either copy). */
   first: boolean;
@@ -444,15 +445,16 @@ export class Uplink {
   private send(rec: OutboxRecord, wire: number, bulk: boolean): void {
     const gen = this.generation;
     const k = recordKey(rec.epoch, rec.seq);
-    const cancelTimer = this.d.clock.setTimer(() => {
-      if (gen !== this.generation || this.inflight.get(k)?.rec !== rec) return;
-      this.inflight.delete(k);
-      this.resends++;
-      this.ackTimeout = Math.min(this.ackTimeout * 2, MAX_ACK_BACKOFF * this.d.options.ackTimeoutMs);
-      this.enqueue(this.retry, rec);
-      this.pump();
-    }, this.ackTimeout);
-    this.inflight.set(k, { rec, cancel: cancelTimer, sentAt: this.d.clock.now(), first: !this.sentBefore.has(rec) });
+    // Until the broker has the batch (atBroker), the wait is its upload over the link, which on a
+    // thin one takes seconds per batch of a window: only the configured timeout (or the backed-off
+    // one) applies to it, never the measured ack time.
+    const guardMs = Math.max(this.ackTimeout, this.d.options.ackTimeoutMs);
+    this.inflight.set(k, {
+      rec,
+      cancel: this.armAckTimer(rec, gen, k, guardMs),
+      sentAt: this.d.clock.now(),
+      first: !this.sentBefore.has(rec),
+    });
     this.sentBefore.add(rec);
     const payload = this.fresh.get(rec);
     this.fresh.delete(rec);
@@ -465,6 +467,32 @@ export class Uplink {
         this.chainPending--;
       }
     });
+  }
+
+  /** Resends `rec` if no ack came within `ms`, doubling the timeout in force (see ackTimeout). */
+  private armAckTimer(rec: OutboxRecord, gen: number, k: string, ms: number): () => void {
+    return this.d.clock.setTimer(() => {
+      if (gen !== this.generation || this.inflight.get(k)?.rec !== rec) return;
+      this.inflight.delete(k);
+      this.resends++;
+      this.ackTimeout = Math.min(this.ackTimeout * 2, MAX_ACK_BACKOFF * this.d.options.ackTimeoutMs);
+      this.enqueue(this.retry, rec);
+      this.pump();
+    }, ms);
+  }
+
+  /**
+   * The broker acknowledged the publish: the batch has crossed the link, and what remains is the
+   * center's part (the ingester, the store, the ack's way back). The ack is timed from here, with
+   * the timeout measured on earlier acks (ack-timeout.ts).
+   */
+  private atBroker(rec: OutboxRecord, gen: number): void {
+    const k = recordKey(rec.epoch, rec.seq);
+    const f = this.inflight.get(k);
+    if (gen !== this.generation || f?.rec !== rec) return;
+    f.cancel();
+    f.cancel = this.armAckTimer(rec, gen, k, this.ackTimeout);
+    f.sentAt = this.d.clock.now();
   }
 
   private async publishFrom(
@@ -491,8 +519,11 @@ export class Uplink {
     this.bytesSent += sent;
     this.publishes++;
     this.lastPublishAt = this.d.clock.now();
-    this.transport.publish(this.topic, frame).catch((err: Error) => {
-      this.lastPublishError = { at: this.d.clock.now(), message: err.message };
-    });
+    this.transport.publish(this.topic, frame).then(
+      () => this.atBroker(rec, gen),
+      (err: Error) => {
+        this.lastPublishError = { at: this.d.clock.now(), message: err.message };
+      },
+    );
   }
 }
