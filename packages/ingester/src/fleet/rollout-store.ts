@@ -9,7 +9,7 @@ import type { ConfigDocument } from '@edge-telemetry/protocol';
 import { insertRows } from '../storage/insert.js';
 import { TABLES } from '../storage/tables.js';
 import type { Scope } from './layers.js';
-import type { Rollout, RolloutState, StageHealth } from './rollout.js';
+import { INTENDED_DROP_STAGES, type Rollout, type RolloutState, type StageHealth } from './rollout.js';
 
 export interface RolloutStore {
   /** Running and halted rollouts. */
@@ -122,9 +122,10 @@ export function createRolloutStore(client: ClickHouseClient): RolloutStore {
             FROM ${TABLES.health} WHERE NodeName IN {nodes:Array(String)} AND Timestamp >= s GROUP BY NodeName
           ) AS h LEFT JOIN (
             SELECT NodeName, sumIf(Count, Timestamp >= f) AS dropsDuring, sumIf(Count, Timestamp < f) AS dropsBefore
-            FROM ${TABLES.drops} WHERE NodeName IN {nodes:Array(String)} AND Timestamp >= s GROUP BY NodeName
+            FROM ${TABLES.drops} WHERE NodeName IN {nodes:Array(String)} AND Timestamp >= s
+              AND Stage NOT IN {intended:Array(String)} GROUP BY NodeName
           ) AS d ON h.NodeName = d.NodeName`,
-        query_params: { nodes, from, since: from - spanMs },
+        query_params: { nodes, from, since: from - spanMs, intended: INTENDED_DROP_STAGES },
         format: 'JSONEachRow',
       });
       type H = Record<'node', string> &

@@ -133,12 +133,20 @@ export interface StageNode {
   reason?: string;
 }
 
+/**
+ * Drops a configuration asks for, which say nothing of a node's health: a change that raises the
+ * log filter's level (`logs.defaults.filter.minLevel=warn`) drops the lines below it by design,
+ * and counted as a spike it reverted every such rollout. Throttles and caps stay counted: they
+ * are limits a change can push a node into.
+ */
+export const INTENDED_DROP_STAGES: readonly string[] = ['logs.filter'];
+
 /** Per node, over the hold (and the same span before it, for the error baseline), by the batches' window ends. */
 export interface StageHealth {
   node: string;
   /** Batches of windows that ended since the hold started (made after the change). */
   batches: number;
-  /** Items dropped (any stage, any reason) during the hold, and during as long a span before it. */
+  /** Items dropped during the hold, and during as long a span before it (any stage but INTENDED_DROP_STAGES). */
   dropsDuring: number;
   dropsBefore: number;
   /** Batches that said the daily budget was spent (BudgetLeftBytes 0; -1 is no budget), during the hold and before it. */
