@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiFetch } from './api-client.js';
+import { apiFetch, apiUrl } from './api-client.js';
+import { runLogsPull } from '../commands/logs-pull.js';
 
 /** An API stand-in answering each path with a fixed status and the API's JSON error body. */
 const ANSWERS: Record<string, [number, Record<string, unknown>]> = {
@@ -37,5 +38,23 @@ describe('apiFetch failures', () => {
       /^HTTP 401 ET_ERR_UNAUTHORIZED: a bearer token is required; give a token with --token or in EDGE_TELEMETRY_TOKEN/,
     );
     await expect(apiFetch({ url, token: 'wrong' }, '/auth')).rejects.toThrow(/is required$/);
+  });
+});
+
+describe('apiUrl', () => {
+  it('takes an http(s) URL from --url, then EDGE_TELEMETRY_URL, without trailing slashes', () => {
+    expect(apiUrl('https://ingest.example:8443/', {})).toBe('https://ingest.example:8443');
+    expect(apiUrl(undefined, { EDGE_TELEMETRY_URL: 'http://10.0.0.2:8080' })).toBe('http://10.0.0.2:8080');
+    expect(apiUrl(undefined, {})).toBe('http://127.0.0.1:8080');
+  });
+
+  it('refuses anything else as bad usage, naming where it came from', async () => {
+    expect(() => apiUrl('notaurl', {})).toThrow(/^--url notaurl: not an http\(s\) URL/);
+    expect(() => apiUrl(undefined, { EDGE_TELEMETRY_URL: 'mqtt://x:1883' })).toThrow(/^EDGE_TELEMETRY_URL mqtt:/);
+    let err = '';
+    const io = { stdout: process.stdout, stderr: { write: (s: string) => void (err += s) } };
+    const code = await runLogsPull(['--url', 'notaurl', '--node', 'gw-1', '--since', '1h'], io as never, {});
+    expect(code).toBe(2);
+    expect(err).toMatch(/^ET_ERR_USAGE: --url notaurl: not an http\(s\) URL/);
   });
 });

@@ -9,9 +9,18 @@ export interface ApiTarget {
   token: string | undefined;
 }
 
-/** --url / EDGE_TELEMETRY_URL (default loopback 8080), without trailing slashes. */
+/**
+ * --url / EDGE_TELEMETRY_URL (default loopback 8080), without trailing slashes. Not an http(s)
+ * URL is bad usage, said before any call (fetch's "Failed to parse URL" read as an unreachable API).
+ */
 export function apiUrl(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
-  return (flag ?? env.EDGE_TELEMETRY_URL ?? DEFAULT_API_URL).replace(/\/+$/, '');
+  const raw = flag ?? env.EDGE_TELEMETRY_URL ?? DEFAULT_API_URL;
+  const protocol = URL.canParse(raw) ? new URL(raw).protocol : undefined;
+  if (protocol !== 'http:' && protocol !== 'https:')
+    throw new Error(
+      `${flag !== undefined ? '--url' : 'EDGE_TELEMETRY_URL'} ${raw}: not an http(s) URL of the ingester's API (e.g. ${DEFAULT_API_URL})`,
+    );
+  return raw.replace(/\/+$/, '');
 }
 
 /** Resolves with the response when it is 2xx; rejects with `ET_ERR_UNREACHABLE: ...` or `HTTP <status> <code>: <message>`. */
