@@ -151,9 +151,11 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     await publish(topics.batch(NODE), Buffer.from('not a batch at all'));
     await publish(topics.batch(NODE), codec.encode(sampleBatch({ node: 'someone-else', seq: 9 })));
     await publish('et/v1/bad node/up/batch', Buffer.from('x'));
+    // Not one of our topics, but under the node's own level: refused for that node.
+    await publish(`et/v1/${NODE}/up/batch/0`, Buffer.from('y'));
     const rejected = await waitFor('rejections', () => {
       const r = ingester.stats().consumer.rejected;
-      return Object.values(r).reduce((a, b) => a + b, 0) >= 3 ? r : undefined;
+      return Object.values(r).reduce((a, b) => a + b, 0) >= 4 ? r : undefined;
     });
     expect(rejected.ET_ERR_NODE_MISMATCH).toBe(1);
     const prom = await (await fetch(`${url}/metrics`)).text();
@@ -165,16 +167,21 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
         format: 'JSONEachRow',
       });
       const rows = await rs.json<{ ReasonCode: string; NodeName: string; PayloadBase64: string }>();
-      return rows.length >= 3 ? rows : undefined;
+      return rows.length >= 4 ? rows : undefined;
     });
     // By payload and code, not by ReceivedAt: the node's two messages wait in its lane while the
     // bad topic is refused before any lane, so the third can be dead-lettered before the second.
-    expect(dead).toHaveLength(3);
+    expect(dead).toHaveLength(4);
     const garbage = dead.find((d) => Buffer.from(d.PayloadBase64, 'base64').toString() === 'not a batch at all');
     expect(garbage?.NodeName).toBe(NODE);
     expect(garbage?.ReasonCode).toMatch(/^ET_ERR_/);
     expect(dead.filter((d) => d.ReasonCode === 'ET_ERR_NODE_MISMATCH').map((d) => d.NodeName)).toEqual([NODE]);
-    expect(dead.filter((d) => d.ReasonCode === 'ET_ERR_UNKNOWN_TOPIC').map((d) => d.NodeName)).toEqual(['']);
+    expect(
+      dead
+        .filter((d) => d.ReasonCode === 'ET_ERR_UNKNOWN_TOPIC')
+        .map((d) => d.NodeName)
+        .sort(),
+    ).toEqual(['', NODE]);
     expect((await get('/healthz')).status).toBe(200);
     // The process still takes good batches after the bad ones.
     await publish(topics.batch(NODE), codec.encode(sampleBatch({ node: NODE, seq: 3 })));

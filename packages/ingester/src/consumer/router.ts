@@ -16,6 +16,7 @@ import {
   decodeStatus,
   encodeAck,
   parseUpTopic,
+  topicNode,
   topics,
   type Batch,
   type BatchCodec,
@@ -275,14 +276,15 @@ export function createRouter(deps: RouterDeps): Router {
     async handle(topic, payload) {
       c.received++;
       const parsed = parseUpTopic(topic);
-      if (!quotas.admit(parsed?.node ?? '', payload.length)) {
+      const sender = parsed?.node ?? topicNode(topic) ?? '';
+      if (!quotas.admit(sender, payload.length)) {
         c.overQuota++;
         return;
       }
       if (!parsed)
         return reject(
           topic,
-          '',
+          sender,
           'ET_ERR_UNKNOWN_TOPIC',
           `not an upstream protocol topic: ${topic.slice(0, 200)}`,
           payload,

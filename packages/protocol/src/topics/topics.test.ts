@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseUpTopic, topics } from './topics.js';
+import { parseUpTopic, topicNode, topics } from './topics.js';
 
 describe('topics', () => {
   it('round-trips every upstream topic through the parser', () => {
@@ -19,5 +19,15 @@ describe('topics', () => {
     ]) {
       expect(parseUpTopic(t), t).toBeUndefined();
     }
+  });
+});
+
+describe('topicNode', () => {
+  it('names the node level of any topic under et/v1/, ours or not', () => {
+    expect(topicNode('et/v1/gw-1/up/batch/0')).toBe('gw-1');
+    expect(topicNode(topics.status('gw-1'))).toBe('gw-1');
+    expect(topicNode('et/v1/bad node/up/batch')).toBeUndefined();
+    expect(topicNode('et/v2/gw-1/up/batch')).toBeUndefined();
+    expect(topicNode('other')).toBeUndefined();
   });
 });

@@ -29,6 +29,16 @@ export function isValidNodeId(node: string): boolean {
 export type ParsedUpTopic =
   { kind: 'batch'; node: string } | { kind: 'status'; node: string } | { kind: 'pull'; node: string; pullId: string };
 
+/**
+ * The node level of a topic under et/v1/, also of one that is not ours (the broker's ACL lets a
+ * node publish only under its own level), so a refusal is counted against and logged for the node
+ * that sent it; undefined when there is none.
+ */
+export function topicNode(topic: string): string | undefined {
+  const [et, v, node = ''] = topic.split('/', 3);
+  return et === 'et' && v === 'v1' && isValidNodeId(node) ? node : undefined;
+}
+
 /** Parses an upstream topic; undefined when it is not one of ours (the caller counts it). */
 export function parseUpTopic(topic: string): ParsedUpTopic | undefined {
   const parts = topic.split('/');
