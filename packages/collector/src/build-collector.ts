@@ -266,6 +266,10 @@ export async function buildCollector(
           ...(err.code !== undefined ? { mqttCode: err.code } : {}),
         });
     },
+    onProtocolFallback: () =>
+      log.info('uplink: the broker does not speak MQTT 5; connecting with 3.1.1', {
+        fix: 'set uplink.mqtt.protocolVersion to 4 to ask for 3.1.1 first',
+      }),
     onCommand: (cmd) => {
       if (cmd.type === 'config') remoteConfig.handle(cmd);
       else if (store) commands.post(cmd);

@@ -56,6 +56,7 @@ export interface CreateUplinkInput {
   onCommand?: TransportHandlers['onCommand'];
   onBadMessage?: TransportHandlers['onBadMessage'];
   onConnectError?: TransportDeps['onConnectError'];
+  onProtocolFallback?: TransportDeps['onProtocolFallback'];
   /** Corrupt or torn outbox bytes cut at open (log and count them). */
   onCut?: (cut: CutReport) => void;
   onEvict?: (rec: OutboxRecord) => void;
@@ -99,6 +100,7 @@ export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
         handlers,
         now: () => clock.now(),
         onConnectError: input.onConnectError,
+        onProtocolFallback: input.onProtocolFallback,
       }),
     onCommand: input.onCommand,
     onBadMessage: input.onBadMessage,

@@ -77,6 +77,8 @@ export interface TransportDeps {
    * the same reason as the previous failure since the last connect (count it, don't say it again).
    */
   onConnectError?: (err: Error & { code?: string | number }, repeat: boolean) => void;
+  /** The broker refused MQTT 5 and the next attempt asks for 3.1.1: expected with some brokers, not a failure. */
+  onProtocolFallback?: () => void;
 }
 
 /** CONNACK codes for "this broker does not speak the protocol version asked for" (3.1.1: 1; 5: 0x84). */
@@ -182,8 +184,8 @@ export function connectTransport(d: TransportDeps): Transport {
       client.options.protocolVersion = 4;
       delete client.options.properties;
       attempt = 0;
-    }
-    d.onConnectError?.(err, err.message === lastError);
+      d.onProtocolFallback?.();
+    } else d.onConnectError?.(err, err.message === lastError);
     lastError = err.message;
     lastSeen = { at: now(), message: err.message };
   });
