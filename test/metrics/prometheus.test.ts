@@ -75,6 +75,8 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
       // promtool exits non-zero on errors and prints lint problems; both must be absent.
       const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
       expect(out.trim(), url).toBe('');
+      // Every series says what it is (the OpenTelemetry exporter writes "description missing").
+      expect(text.split('\n').filter((l) => l.startsWith('# HELP') && l.endsWith('description missing'))).toEqual([]);
     }
   });
 

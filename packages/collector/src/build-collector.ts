@@ -13,7 +13,7 @@ import { Mailbox } from './runtime/mailbox.js';
 import { decodeCursor } from './runtime/cursor.js';
 import { readMemoryLimit, readText } from './runtime/memory-limit.js';
 import { sizeToMemory, v8HeapFlags } from './runtime/memory-sizing.js';
-import { anonBytesFromStatus, memoryPressure, SHED_STEPS, shedLevel } from './runtime/memory-pressure.js';
+import { anonBytesFromStatus, DEFAULT_SHED, memoryPressure, SHED_STEPS, shedLevel } from './runtime/memory-pressure.js';
 import { getHeapStatistics } from 'node:v8';
 import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
@@ -393,27 +393,70 @@ export async function buildCollector(
   const fileSource = logSources.find((s): s is LogFileSource => s instanceof LogFileSource);
   selfHealth.observeValues({
     gauges: {
-      'logs.backlog_bytes': () => fileSource?.backlogBytes() ?? 0,
-      'logs.open_window_bytes': () => logs.stats().heldBytes,
-      // 1 while the last write of the store or the outbox found the data volume full.
-      'data_dir.full': () => (dataDirFull ? 1 : 0),
-      'store.bytes': () => storeStats()?.bytes ?? 0,
-      'outbox.disk_bytes': () => outboxStats().diskBytes,
-      'memory.pressure': () => shed.pressure,
-      'memory.shed_level': () => shed.level,
+      'logs.backlog_bytes': {
+        help: 'Bytes of the log files not read yet',
+        read: () => fileSource?.backlogBytes() ?? 0,
+      },
+      'logs.open_window_bytes': {
+        help: 'Bytes of log lines held in windows not sealed yet',
+        read: () => logs.stats().heldBytes,
+      },
+      'data_dir.full': {
+        help: '1 while the last write of the store or the outbox found the data volume full',
+        read: () => (dataDirFull ? 1 : 0),
+      },
+      'store.bytes': { help: 'Bytes of the full-log store on disk', read: () => storeStats()?.bytes ?? 0 },
+      'outbox.disk_bytes': { help: 'Bytes of the outbox on disk', read: () => outboxStats().diskBytes },
+      'memory.pressure': {
+        help: `Memory in use over the memory limit (0..1; shedding starts at ${DEFAULT_SHED.enter[0]})`,
+        read: () => shed.pressure,
+      },
+      'memory.shed_level': {
+        help: `Shedding steps in force (0 none; ${SHED_STEPS.map((s, i) => `${i + 1} ${s}`).join(', ')})`,
+        read: () => shed.level,
+      },
     },
     totals: {
-      'logs.lines_read': () => logs.stats().linesIn,
-      'logs.late_lines': () => logs.stats().lateLines,
-      'logs.future_lines': () => logs.stats().futureLines,
-      'store.evicted_segments': () => storeStats()?.evictedSegments ?? 0,
-      'store.disk_full_evictions': () => storeStats()?.diskFullEvictions ?? 0,
-      'store.lost_lines': () => storeStats()?.lostRecords ?? 0,
-      'outbox.evicted_batches': () => outboxStats().evicted.reduce((a, b) => a + b, 0),
-      'outbox.disk_full_refused': () => outboxStats().diskFullRefused,
-      ...Object.fromEntries(SHED_STEPS.map((step, i) => [`memory.shed.${step}`, () => shed.entered[i] ?? 0])),
-      'data_dir.full_writes': fullWrites,
-      'uplink.connect_errors': () => connectErrors,
+      'logs.lines_read': { help: 'Log lines read', read: () => logs.stats().linesIn },
+      'logs.late_lines': {
+        help: 'Log lines whose window was sealed, put in the earliest open window of their container',
+        read: () => logs.stats().lateLines,
+      },
+      'logs.future_lines': {
+        help: "Log lines stamped beyond logs.window.futureSkewMs ahead, windowed at the node's time",
+        read: () => logs.stats().futureLines,
+      },
+      'store.evicted_segments': {
+        help: 'Store segments deleted to stay within the store cap',
+        read: () => storeStats()?.evictedSegments ?? 0,
+      },
+      'store.disk_full_evictions': {
+        help: 'Store segments deleted because the data volume was full',
+        read: () => storeStats()?.diskFullEvictions ?? 0,
+      },
+      'store.lost_lines': {
+        help: 'Log lines the store lost: the data volume full with nothing left to evict',
+        read: () => storeStats()?.lostRecords ?? 0,
+      },
+      'outbox.evicted_batches': {
+        help: 'Unacknowledged batches evicted from the outbox (cap or full disk)',
+        read: () => outboxStats().evicted.reduce((a, b) => a + b, 0),
+      },
+      'outbox.disk_full_refused': {
+        help: 'Batches the outbox refused because the data volume was full',
+        read: () => outboxStats().diskFullRefused,
+      },
+      ...Object.fromEntries(
+        SHED_STEPS.map((step, i) => [
+          `memory.shed.${step}`,
+          { help: `Times the shedding step ${step} was entered`, read: () => shed.entered[i] ?? 0 },
+        ]),
+      ),
+      'data_dir.full_writes': { help: 'Writes that found the data volume full', read: fullWrites },
+      'uplink.connect_errors': {
+        help: 'Failed connection attempts to the broker',
+        read: () => connectErrors,
+      },
     },
   });
   selfHealth.observeQueue(() => {

@@ -35,6 +35,12 @@ export interface SelfHealthDeps {
  * since the previous collect (collected once per window, the window's total), gauges pass
  * through. No global provider.
  */
+/** A value another stage exposes, read at each collect. */
+export interface Observed {
+  help: string;
+  read: () => number;
+}
+
 export class SelfHealth {
   readonly meter: Meter;
   readonly instruments: SelfInstruments;
@@ -53,14 +59,30 @@ export class SelfHealth {
     this.provider = deps.meterProvider ?? new MeterProvider({ readers: [this.reader] });
     this.meter = this.provider.getMeter('edge-telemetry-collector');
     this.instruments = {
-      bytesSent: this.meter.createCounter('collector.uplink.bytes_sent', { unit: 'By' }),
-      drops: this.meter.createCounter('collector.drops'),
+      bytesSent: this.meter.createCounter('collector.uplink.bytes_sent', {
+        unit: 'By',
+        description: 'Bytes published to the broker (batches, wire size)',
+      }),
+      drops: this.meter.createCounter('collector.drops', {
+        description: 'Items dropped, by pipeline stage and reason',
+      }),
     };
     this.usage = createProcessUsage(deps.probe ?? nodeProcessProbe);
-    const queueBatches = this.meter.createObservableGauge('collector.queue.batches');
-    const queueBytes = this.meter.createObservableGauge('collector.queue.bytes', { unit: 'By' });
-    const cpu = this.meter.createObservableGauge('collector.process.cpu_pct', { unit: '%' });
-    const rss = this.meter.createObservableGauge('collector.process.rss_bytes', { unit: 'By' });
+    const queueBatches = this.meter.createObservableGauge('collector.queue.batches', {
+      description: 'Batches in the outbox not yet acknowledged',
+    });
+    const queueBytes = this.meter.createObservableGauge('collector.queue.bytes', {
+      unit: 'By',
+      description: 'Bytes of the batches in the outbox not yet acknowledged',
+    });
+    const cpu = this.meter.createObservableGauge('collector.process.cpu_pct', {
+      unit: '%',
+      description: "The collector's CPU use since the previous collect, in % of one core",
+    });
+    const rss = this.meter.createObservableGauge('collector.process.rss_bytes', {
+      unit: 'By',
+      description: "The collector's resident memory",
+    });
     this.observe = (r) => {
       const q = this.queue();
       r.observe(queueBatches, q.batches);
@@ -74,15 +96,24 @@ export class SelfHealth {
 
   /**
    * Gauges (`collector.<name>`) and cumulative counts (`collector.<name>`, sent as the increase
-   * since the previous collect) that other stages expose as plain functions, read at each collect.
+   * since the previous collect) that other stages expose as plain functions, read at each collect;
+   * each with the description /metrics gives it.
    */
-  observeValues(o: { gauges?: Record<string, () => number>; totals?: Record<string, () => number> }): void {
+  observeValues(o: { gauges?: Record<string, Observed>; totals?: Record<string, Observed> }): void {
     const list: Array<[Observable, () => number]> = [
       ...Object.entries(o.gauges ?? {}).map(
-        ([name, fn]) => [this.meter.createObservableGauge(`collector.${name}`), fn] as [Observable, () => number],
+        ([name, v]) =>
+          [this.meter.createObservableGauge(`collector.${name}`, { description: v.help }), v.read] as [
+            Observable,
+            () => number,
+          ],
       ),
       ...Object.entries(o.totals ?? {}).map(
-        ([name, fn]) => [this.meter.createObservableCounter(`collector.${name}`), fn] as [Observable, () => number],
+        ([name, v]) =>
+          [this.meter.createObservableCounter(`collector.${name}`, { description: v.help }), v.read] as [
+            Observable,
+            () => number,
+          ],
       ),
     ];
     const cb: BatchObservableCallback = (r) => {

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { createNoopMeter, type Counter, type Meter } from '@opentelemetry/api';
+import type { Counter, Meter } from '@opentelemetry/api';
 import type { ContainerInfo } from '@edge-telemetry/protocol';
 import type { MetricSource, Sample, ScrapeResult } from '../types.js';
+import { sourceErrorsCounter } from '../source-errors.js';
 import { silentLog, type MetricsLog } from '../../self/log.js';
 import { detectVersion, discoverContainers, type CgroupContainer, type CgroupVersion } from './discover.js';
 import { resolveCgroupSourceOptions, type CgroupSourceOptions } from './options.js';
@@ -41,7 +42,7 @@ export class CgroupSource implements MetricSource {
   constructor(options: Partial<CgroupSourceOptions>, deps: CgroupSourceDeps = {}) {
     this.options = resolveCgroupSourceOptions(options);
     this.log = deps.log ?? silentLog;
-    this.errors = (deps.meter ?? createNoopMeter()).createCounter('collector.source.errors');
+    this.errors = sourceErrorsCounter(deps.meter);
     this.lookup = deps.lookup;
   }
 

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createNoopMeter, type Counter, type Meter } from '@opentelemetry/api';
 import type { ContainerEvent, ContainerInfo } from '@edge-telemetry/protocol';
 import type { MetricSource, Sample, ScrapeResult } from '../types.js';
+import { sourceErrorsCounter } from '../source-errors.js';
 import type { ListedContainer } from '../prometheus/targets.js';
 import { CollectorError, type CollectorErrorCode } from '../../errors.js';
 import { silentLog, type MetricsLog } from '../../self/log.js';
@@ -49,9 +50,7 @@ export class DockerSource implements MetricSource {
     });
     this.log = deps.log ?? silentLog;
     const meter = deps.meter ?? createNoopMeter();
-    this.errors = meter.createCounter('collector.source.errors', {
-      description: 'metric source failures by source and error code',
-    });
+    this.errors = sourceErrorsCounter(meter);
     this.eventCount = meter.createCounter('collector.docker.events', {
       description: 'container lifecycle events received',
     });

@@ -1,7 +1,8 @@
 import { readFile, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { createNoopMeter, type Counter, type Meter } from '@opentelemetry/api';
+import type { Counter, Meter } from '@opentelemetry/api';
 import type { MetricSource, Sample, ScrapeResult } from '../types.js';
+import { sourceErrorsCounter } from '../source-errors.js';
 import { silentLog, type MetricsLog } from '../../self/log.js';
 import { resolveHostSourceOptions, type HostSourceOptions } from './options.js';
 import { parseLoadavg, parseMeminfo, parseNetDev, parseProcStat, type CpuTimes } from './proc.js';
@@ -23,7 +24,7 @@ export class HostSource implements MetricSource {
   constructor(options: Partial<HostSourceOptions>, deps: HostSourceDeps = {}) {
     this.options = resolveHostSourceOptions(options);
     this.log = deps.log ?? silentLog;
-    this.errors = (deps.meter ?? createNoopMeter()).createCounter('collector.source.errors');
+    this.errors = sourceErrorsCounter(deps.meter);
     this.exclude = new RegExp(this.options.excludeInterfaces);
   }
 
