@@ -165,6 +165,14 @@ describe.runIf(haveChromium() && haveMosquitto())('web UI in Chromium', () => {
     await page.context().close();
   });
 
+  it('the node page without ?node= says to pick a node, and asks the API nothing', async () => {
+    const before = requests.length;
+    const page = await openPage('/ui/node.html');
+    await expect.poll(() => page.locator('#status').textContent(), WAIT).toContain('No node given');
+    expect(requests.slice(before).filter((r) => r.url.includes('/api/v1/nodes/'))).toEqual([]);
+    await page.context().close();
+  });
+
   it('makes no request outside the ingester origin and logs no errors (no CSP violation)', () => {
     expect(consoleErrors).toEqual([]);
     expect(requests.length).toBeGreaterThan(10);

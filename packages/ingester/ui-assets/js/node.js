@@ -58,6 +58,11 @@ function main() {
   const node = new URLSearchParams(location.search).get('node') ?? '';
   const $ = (id) => /** @type {HTMLElement} */ (doc.getElementById(id));
   const status = $('status');
+  if (!node) {
+    // Opened without ?node=: every call would ask for /api/v1/nodes//..., refused with a pattern error.
+    setStatus(status, 'No node given: pick one on the Fleet page, or open node.html?node=<node id>.', true);
+    return;
+  }
   const range = /** @type {HTMLSelectElement} */ ($('range'));
   const containerSel = /** @type {HTMLSelectElement} */ ($('container'));
   const stat = /** @type {HTMLSelectElement} */ ($('stat'));
