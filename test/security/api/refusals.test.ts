@@ -120,6 +120,10 @@ describe.runIf(haveMosquitto())('API refusals with their codes (issue 16, low fi
     expect(from.body.message).toBe('querystring/from must be integer or must match format "date-time"');
     const debug = await pull('gw-store', { since: '1h', level: 'verbose' });
     expect(debug.body.message).toMatch(/body\/level must be one of trace, debug, info, warn, error, fatal\)$/);
+    // A misspelt filter is refused, not dropped (the pull would have been of every line).
+    const typo = await pull('gw-store', { since: '1h', grpe: 'timeout' });
+    expect([typo.status, typo.body.code]).toEqual([400, 'ET_ERR_BAD_REQUEST']);
+    expect(typo.body.message).toMatch(/grpe/);
   });
 
   it('refuses a pull whose range is in the future or empty before storing it, and audits it', async () => {

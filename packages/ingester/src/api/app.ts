@@ -41,7 +41,12 @@ export interface ApiDeps extends ProbeRouteDeps {
 
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const { auth, now } = deps;
-  const app = Fastify({ loggerInstance: deps.logger });
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // A schema closed with additionalProperties: false refuses a field it does not know (400 naming
+    // it): fastify's default strips it, so a misspelt filter in a log pull went unnoticed.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
   // A bad field is named with what it takes (the values of a level), not Ajv's line per union branch.
   app.setSchemaErrorFormatter((errors, dataVar) => new Error(validationMessage(errors, dataVar)));
   app.addSchema(ErrorBody);

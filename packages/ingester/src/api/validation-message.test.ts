@@ -41,4 +41,15 @@ describe('validationMessage', () => {
     ];
     expect(validationMessage(errors, 'body')).toBe("body/forMs must be >= 1; body must have required property 'since'");
   });
+  it('names the field a closed object does not take', () => {
+    const errors: ValidationIssue[] = [
+      {
+        keyword: 'additionalProperties',
+        instancePath: '',
+        message: 'must NOT have additional properties',
+        params: { additionalProperty: 'grpe' },
+      },
+    ];
+    expect(validationMessage(errors, 'body')).toBe('body has no field "grpe"');
+  });
 });

@@ -19,10 +19,17 @@ export function validationMessage(errors: readonly ValidationIssue[], dataVar: s
   return [...byField]
     .map(([field, issues]) => {
       const branches = issues.filter((e) => e.keyword !== 'anyOf');
-      if (branches.length === issues.length) return issues.map((e) => `${field} ${e.message ?? e.keyword}`).join(', ');
+      if (branches.length === issues.length) return issues.map((e) => `${field} ${issueText(e)}`).join(', ');
       if (branches.every((e) => e.keyword === 'const'))
         return `${field} must be one of ${branches.map((e) => String(e.params.allowedValue)).join(', ')}`;
       return `${field} ${branches.map((e) => e.message ?? e.keyword).join(' or ')}`;
     })
     .join('; ');
+}
+
+/** Ajv's text, but naming the field a closed object does not take ("must NOT have additional properties" does not). */
+function issueText(e: ValidationIssue): string {
+  if (e.keyword === 'additionalProperties' && typeof e.params.additionalProperty === 'string')
+    return `has no field "${e.params.additionalProperty}"`;
+  return e.message ?? e.keyword;
 }
