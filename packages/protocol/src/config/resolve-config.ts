@@ -167,7 +167,11 @@ export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: Con
   mergeInto(merged, input.overrides ?? {});
   fillObjects(spec.schema, merged);
   const withDefaults = Value.Default(spec.schema, merged) as unknown;
-  const problems = [...Value.Errors(spec.schema, withDefaults)].map((e) => {
+  // One problem per option: a missing one is also "not a string" to TypeBox, said twice.
+  const firstPerPath = [...Value.Errors(spec.schema, withDefaults)].filter(
+    (e, i, all) => all.findIndex((o) => o.path === e.path) === i,
+  );
+  const problems = firstPerPath.map((e) => {
     const path = e.path.replace(/^\//, '').replaceAll('/', '.');
     const leafPath = [...byPath.keys()].find((p) => path === p || path.startsWith(`${p}.`));
     const where =
