@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { describeChange, formatStatusTable, optionsFromSets, parseDebugArgs, type RolloutRow } from './fleet-config.js';
+import {
+  describeChange,
+  formatStatusTable,
+  optionsFromSets,
+  parseDebugArgs,
+  runDebug,
+  type RolloutRow,
+} from './fleet-config.js';
 
 const rollout = (over: Partial<RolloutRow>): RolloutRow => ({
   id: '0123456789abcdef',
@@ -56,6 +63,14 @@ describe('debug arguments', () => {
       /^--for forever: not a duration; give one like 15m or 90s$/,
     );
     expect(parseDebugArgs(['gw-1', '--for', '15m'], {}).body).toEqual({ forMs: 900_000 });
+  });
+
+  it("prints debug's own usage after a usage error, not every config command's", async () => {
+    let err = '';
+    const io = { stdout: { write: () => true }, stderr: { write: (s: string) => ((err += s), true) } };
+    expect(await runDebug(['vm'], io as never)).toBe(2);
+    expect(err).toMatch(/^--for is required.*\nusage: edge-telemetry debug <node> --for 15m/);
+    expect(err).not.toMatch(/config set/);
   });
 });
 

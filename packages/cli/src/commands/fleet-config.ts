@@ -20,7 +20,16 @@ import { alignedTable, call, COMMON, guarded, target, type Env, type Target } fr
 import { parseDuration } from '../simulate/options.js';
 
 const SCOPE_USAGE = 'fleet | group <label>=<value> | node <id>';
-const USAGE = `usage: edge-telemetry config set <${SCOPE_USAGE}> (--file doc.json | --set path=value ...) [--canary 0.05] [--waves 3] [--hold 5m] [--at-once] | config get <${SCOPE_USAGE}> | config diff <${SCOPE_USAGE}> [--from rev] [--to rev] | config rollout [status [id] | halt <id> | resume <id>] | config status | debug <node> --for 15m [--bytes N] [--level trace|debug|info] [--container glob]...   [--url URL] [--token T] [--json]\n`;
+const API_FLAGS = '[--url URL] [--token T] [--json]';
+/** Each command's own usage line, printed after a usage error of that command. */
+const USAGE = {
+  set: `usage: edge-telemetry config set <${SCOPE_USAGE}> (--file doc.json | --set path=value ...) [--canary 0.05] [--waves 3] [--hold 5m] [--at-once] ${API_FLAGS}\n`,
+  get: `usage: edge-telemetry config get <${SCOPE_USAGE}> ${API_FLAGS}\n`,
+  diff: `usage: edge-telemetry config diff <${SCOPE_USAGE}> [--from rev] [--to rev] ${API_FLAGS}\n`,
+  rollout: `usage: edge-telemetry config rollout [status [id] | halt <id> | resume <id>] ${API_FLAGS}\n`,
+  status: `usage: edge-telemetry config status ${API_FLAGS}\n`,
+  debug: `usage: edge-telemetry debug <node> --for 15m [--bytes N] [--level trace|debug|info] [--container glob]... ${API_FLAGS}\n`,
+};
 
 /** The API path of a layer from the words that name it. */
 export function layerPath(words: string[]): string {
@@ -255,7 +264,7 @@ export const describeChange = (c: ChangeView): string =>
     : '');
 
 export const runConfigSet = (argv: string[], io: CommandIo): Promise<number> =>
-  guarded(io, USAGE, async () => {
+  guarded(io, USAGE.set, async () => {
     const a = await parseSetArgs(argv, process.env);
     const c = await call<ChangeView>(a, 'PUT', a.path, {
       options: a.options,
@@ -265,7 +274,7 @@ export const runConfigSet = (argv: string[], io: CommandIo): Promise<number> =>
   });
 
 export const runConfigDiff = (argv: string[], io: CommandIo): Promise<number> =>
-  guarded(io, USAGE, async () => {
+  guarded(io, USAGE.diff, async () => {
     const { values, positionals } = parseArgs({ args: argv, options: DIFF_OPTIONS, allowPositionals: true });
     const a = target(values, process.env);
     const q = new URLSearchParams();
@@ -305,7 +314,7 @@ export function formatRolloutTable(rollouts: RolloutRow[]): string {
 }
 
 export const runConfigRollout = (argv: string[], io: CommandIo): Promise<number> =>
-  guarded(io, USAGE, async () => {
+  guarded(io, USAGE.rollout, async () => {
     const { values, positionals } = parseArgs({ args: argv, options: COMMON, allowPositionals: true });
     const a = target(values, process.env);
     const [verb = 'status', id, ...rest] = positionals;
@@ -325,7 +334,7 @@ export const runConfigRollout = (argv: string[], io: CommandIo): Promise<number>
   });
 
 export const runConfigGet = (argv: string[], io: CommandIo): Promise<number> =>
-  guarded(io, USAGE, async () => {
+  guarded(io, USAGE.get, async () => {
     const { values, positionals } = parseArgs({ args: argv, options: COMMON, allowPositionals: true });
     const a = target(values, process.env);
     const { versions } = await call<{ versions: unknown[] }>(a, 'GET', layerPath(positionals));
@@ -340,14 +349,14 @@ export const runConfigGet = (argv: string[], io: CommandIo): Promise<number> =>
   });
 
 export const runConfigStatus = (argv: string[], io: CommandIo): Promise<number> =>
-  guarded(io, USAGE, async () => {
+  guarded(io, USAGE.status, async () => {
     const a = target(parseArgs({ args: argv, options: COMMON }).values, process.env);
     const { nodes } = await call<{ nodes: NodeRow[] }>(a, 'GET', '/api/v1/config/status');
     io.stdout.write(a.json ? JSON.stringify(nodes) + '\n' : formatStatusTable(nodes));
   });
 
 export const runDebug = (argv: string[], io: CommandIo): Promise<number> =>
-  guarded(io, USAGE, async () => {
+  guarded(io, USAGE.debug, async () => {
     const a = parseDebugArgs(argv, process.env);
     const c = await call<ChangeView & { layer: { doc?: { debug?: { until: number } } } }>(
       a,
