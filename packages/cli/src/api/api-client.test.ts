@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiFetch, apiUrl } from './api-client.js';
 import { runLogsPull } from '../commands/logs-pull.js';
+import { captureIo } from '../../../../test/support/io.js';
 
 /** An API stand-in answering each path with a fixed status and the API's JSON error body. */
 const ANSWERS: Record<string, [number, Record<string, unknown>]> = {
@@ -51,10 +52,9 @@ describe('apiUrl', () => {
   it('refuses anything else as bad usage, naming where it came from', async () => {
     expect(() => apiUrl('notaurl', {})).toThrow(/^--url notaurl: not an http\(s\) URL/);
     expect(() => apiUrl(undefined, { EDGE_TELEMETRY_URL: 'mqtt://x:1883' })).toThrow(/^EDGE_TELEMETRY_URL mqtt:/);
-    let err = '';
-    const io = { stdout: process.stdout, stderr: { write: (s: string) => void (err += s) } };
-    const code = await runLogsPull(['--url', 'notaurl', '--node', 'gw-1', '--since', '1h'], io as never, {});
+    const c = captureIo();
+    const code = await runLogsPull(['--url', 'notaurl', '--node', 'gw-1', '--since', '1h'], c.io, {});
     expect(code).toBe(2);
-    expect(err).toMatch(/^ET_ERR_USAGE: --url notaurl: not an http\(s\) URL/);
+    expect(c.err()).toMatch(/^ET_ERR_USAGE: --url notaurl: not an http\(s\) URL/);
   });
 });

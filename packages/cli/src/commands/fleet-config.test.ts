@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { captureIo } from '../../../../test/support/io.js';
 import {
   describeChange,
   formatStatusTable,
@@ -66,11 +67,10 @@ describe('debug arguments', () => {
   });
 
   it("prints debug's own usage after a usage error, not every config command's", async () => {
-    let err = '';
-    const io = { stdout: { write: () => true }, stderr: { write: (s: string) => ((err += s), true) } };
-    expect(await runDebug(['vm'], io as never)).toBe(2);
-    expect(err).toMatch(/^--for is required.*\nusage: edge-telemetry debug <node> --for 15m/);
-    expect(err).not.toMatch(/config set/);
+    const c = captureIo();
+    expect(await runDebug(['vm'], c.io)).toBe(2);
+    expect(c.err()).toMatch(/^--for is required.*\nusage: edge-telemetry debug <node> --for 15m/);
+    expect(c.err()).not.toMatch(/config set/);
   });
 });
 
