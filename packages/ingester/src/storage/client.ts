@@ -18,11 +18,10 @@
  * - Logging: the HTTP client prints every failed request itself, as multi-line text on stderr,
  *   which would break the ingester's JSON log; its callers already report each failure there.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { IngesterError } from '../errors.js';
+import { engineHolder } from './engine-lock.js';
 
 /** The client's pluggable connection contract (the one chdb implements). */
 export type StorageConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
@@ -59,27 +58,6 @@ function retryReadsOnce(client: ClickHouseClient): ClickHouseClient {
   return client;
 }
 
-/**
- * The pid of another running process that holds the embedded engine's directory: the engine locks
- * `<dir>/status` and writes its pid there, and its error says only that the connection failed.
- */
-function engineHolder(dataDir: string): number | undefined {
-  let status: string;
-  try {
-    status = readFileSync(path.join(dataDir, 'status'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const pid = Number(/^PID: (\d+)/m.exec(status)?.[1]);
-  if (!Number.isInteger(pid) || pid === process.pid) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
-
 export function createClickHouseClient(opts: ClickHouseClientOptions): ClickHouseClient {
   if (opts.url) {
     return retryReadsOnce(
@@ -90,6 +68,14 @@ export function createClickHouseClient(opts: ClickHouseClientOptions): ClickHous
       }),
     );
   }
+  const locked = (holder: number) =>
+    new IngesterError(
+      'ET_ERR_DATA_DIR_LOCKED',
+      `${opts.dataDir} is in use by pid ${holder} (another ingester or \`edge-telemetry start\`); fix: stop that process, or set clickhouse.dataDir (EDGE_TELEMETRY_INGESTER_CLICKHOUSE_DATA_DIR; --data-dir for start) to another directory`,
+    );
+  // Asked first: the engine refusing a held directory prints its own raw error line on stderr.
+  const holder = engineHolder(opts.dataDir, false);
+  if (holder !== undefined) throw locked(holder);
   // chdb declares the contract from @clickhouse/client-common while the client bundles its own copy
   // of the same declarations (settings lists differ by version); the runtime contract is one.
   // Loaded only here: the production image has no chdb (CLICKHOUSE_URL points at a server), and
@@ -101,12 +87,9 @@ export function createClickHouseClient(opts: ClickHouseClientOptions): ClickHous
   try {
     inner = createChdbConnection({ path: opts.dataDir }) as unknown as StorageConnection;
   } catch (err) {
-    const holder = engineHolder(opts.dataDir);
-    if (holder === undefined) throw err;
-    throw new IngesterError(
-      'ET_ERR_DATA_DIR_LOCKED',
-      `${opts.dataDir} is in use by pid ${holder} (another ingester or \`edge-telemetry start\`); fix: stop that process, or set clickhouse.dataDir (EDGE_TELEMETRY_INGESTER_CLICKHOUSE_DATA_DIR; --data-dir for start) to another directory`,
-    );
+    const after = engineHolder(opts.dataDir, true);
+    if (after === undefined) throw err;
+    throw locked(after);
   }
   return createClient({ connection: opts.wrapConnection ? opts.wrapConnection(inner) : inner });
 }
