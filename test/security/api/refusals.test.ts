@@ -124,6 +124,14 @@ describe.runIf(haveMosquitto())('API refusals with their codes (issue 16, low fi
     const typo = await pull('gw-store', { since: '1h', grpe: 'timeout' });
     expect([typo.status, typo.body.code]).toEqual([400, 'ET_ERR_BAD_REQUEST']);
     expect(typo.body.message).toMatch(/grpe/);
+    // A parameter a route does not take is refused too: `since` on the logs did not filter them.
+    const since = await get('/api/v1/nodes/gw-store/logs?since=1h');
+    expect([since.status, since.body.message]).toEqual([
+      400,
+      'querystring has no parameter "since"; it takes container, level, from, to, q, limit',
+    ]);
+    const none = await get('/api/v1/nodes?node=gw-store');
+    expect([none.status, none.body.message]).toEqual([400, 'querystring has no parameter "node"; it takes none']);
   });
 
   it('refuses a pull whose range is in the future or empty before storing it, and audits it', async () => {

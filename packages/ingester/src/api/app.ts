@@ -24,6 +24,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { fleetConfigRoutes } from './routes/fleet-config.js';
 import type { FleetConfig } from '../fleet/service.js';
 import { validationMessage } from './validation-message.js';
+import { installClosedQuerystrings } from './closed-querystrings.js';
 
 export interface ApiDeps extends ProbeRouteDeps {
   client: ClickHouseClient;
@@ -45,7 +46,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     loggerInstance: deps.logger,
     // A schema closed with additionalProperties: false refuses a field it does not know (400 naming
     // it): fastify's default strips it, so a misspelt filter in a log pull went unnoticed.
-    ajv: { customOptions: { removeAdditional: false } },
+    // Querystrings are closed the same way (closed-querystrings.ts). `verbose` hands each error its
+    // schema, so the refusal can list what the object takes.
+    ajv: { customOptions: { removeAdditional: false, verbose: true } },
   });
   // A bad field is named with what it takes (the values of a level), not Ajv's line per union branch.
   app.setSchemaErrorFormatter((errors, dataVar) => new Error(validationMessage(errors, dataVar)));
@@ -71,6 +74,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     reply.status(404).send({ code: 'ET_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}`, statusCode: 404 }),
   );
   installStrictJson(app);
+  installClosedQuerystrings(app);
   // On the root app before any route: every route gets its token check (fail closed).
   installAuth(app, { tokens: auth.tokens, limiter: auth.limiter, audit: auth.audit, noteRoute: auth.noteRoute });
 

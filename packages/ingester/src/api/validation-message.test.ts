@@ -48,8 +48,24 @@ describe('validationMessage', () => {
         instancePath: '',
         message: 'must NOT have additional properties',
         params: { additionalProperty: 'grpe' },
+        parentSchema: { properties: { since: {}, grep: {} } },
       },
     ];
-    expect(validationMessage(errors, 'body')).toBe('body has no field "grpe"');
+    expect(validationMessage(errors, 'body')).toBe('body has no field "grpe"; it takes since, grep');
+  });
+  it('names the querystring parameter a route does not take, and says when it takes none', () => {
+    const unknown = (name: string, properties: Record<string, unknown>): ValidationIssue => ({
+      keyword: 'additionalProperties',
+      instancePath: '',
+      message: 'must NOT have additional properties',
+      params: { additionalProperty: name },
+      parentSchema: { properties },
+    });
+    expect(validationMessage([unknown('since', { from: {}, to: {} })], 'querystring')).toBe(
+      'querystring has no parameter "since"; it takes from, to',
+    );
+    expect(validationMessage([unknown('node', {})], 'querystring')).toBe(
+      'querystring has no parameter "node"; it takes none',
+    );
   });
 });

@@ -8,6 +8,8 @@ export interface ValidationIssue {
   instancePath: string;
   message?: string;
   params: Record<string, unknown>;
+  /** The schema holding the failed keyword (Ajv's `verbose`): a closed object's fields, to list. */
+  parentSchema?: { properties?: Record<string, unknown> };
 }
 
 export function validationMessage(errors: readonly ValidationIssue[], dataVar: string): string {
@@ -19,7 +21,7 @@ export function validationMessage(errors: readonly ValidationIssue[], dataVar: s
   return [...byField]
     .map(([field, issues]) => {
       const branches = issues.filter((e) => e.keyword !== 'anyOf');
-      if (branches.length === issues.length) return issues.map((e) => `${field} ${issueText(e)}`).join(', ');
+      if (branches.length === issues.length) return issues.map((e) => `${field} ${issueText(e, dataVar)}`).join(', ');
       if (branches.every((e) => e.keyword === 'const'))
         return `${field} must be one of ${branches.map((e) => String(e.params.allowedValue)).join(', ')}`;
       return `${field} ${branches.map((e) => e.message ?? e.keyword).join(' or ')}`;
@@ -27,9 +29,15 @@ export function validationMessage(errors: readonly ValidationIssue[], dataVar: s
     .join('; ');
 }
 
-/** Ajv's text, but naming the field a closed object does not take ("must NOT have additional properties" does not). */
-function issueText(e: ValidationIssue): string {
-  if (e.keyword === 'additionalProperties' && typeof e.params.additionalProperty === 'string')
-    return `has no field "${e.params.additionalProperty}"`;
+/**
+ * Ajv's text, but naming the field a closed object does not take ("must NOT have additional
+ * properties" does not) and the ones it takes, so that a misspelt or unsupported one is fixed at once.
+ */
+function issueText(e: ValidationIssue, dataVar: string): string {
+  if (e.keyword === 'additionalProperties' && typeof e.params.additionalProperty === 'string') {
+    const kind = dataVar === 'querystring' ? 'parameter' : 'field';
+    const takes = Object.keys(e.parentSchema?.properties ?? {});
+    return `has no ${kind} "${e.params.additionalProperty}"; it takes ${takes.length > 0 ? takes.join(', ') : 'none'}`;
+  }
   return e.message ?? e.keyword;
 }
