@@ -4,7 +4,7 @@
  * checked against what the SDK's in-memory exporters recorded in the same run.
  */
 import { LogLevel } from '@edge-telemetry/protocol';
-import { SeverityNumber } from '@opentelemetry/api-logs';
+import { SeverityNumber, type AnyValueMap } from '@opentelemetry/api-logs';
 import { SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { OTLPLogExporter as LogsGrpc } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as LogsHttp } from '@opentelemetry/exporter-logs-otlp-http';
@@ -156,6 +156,28 @@ describe.each(['proto', 'json', 'grpc'] as const)(
       expect(kept.find((l) => l.message.startsWith('payment slow'))!.fields).toMatchObject({ order: 'o-1' });
       const lines = w.metrics.filter((m) => m.container === 'shop').reduce((n, m) => n + m.sum, 0);
       expect(lines).toBe(recorded.length);
+    });
+
+    // 25 levels: protobufjs decodes at most 100 nested messages (protoc's limit) and each level is three.
+    it('logs: an object logged 25 levels deep arrives as one bounded JSON document (was 2^depth text)', async () => {
+      let body: AnyValueMap = { leaf: 'x' };
+      for (let i = 0; i < 25; i++) body = { level: i, child: body };
+      const provider = new LoggerProvider({
+        resource,
+        processors: [new SimpleLogRecordProcessor({ exporter: exporters(format, rig).logs() })],
+      });
+      provider.getLogger('shop').emit({ severityNumber: SeverityNumber.ERROR, body, attributes: { request: body } });
+      await provider.forceFlush();
+      await provider.shutdown();
+      const kept = rig.logs
+        .sealAll()
+        .flatMap((x) => x.logs)
+        .filter((l) => l.container === 'shop' && l.message.startsWith('{"level":"24"'));
+      expect(kept).toHaveLength(1);
+      const outer = JSON.parse(kept[0]!.message) as { level: string; child: { level: string } };
+      expect(outer.child.level).toBe('23');
+      expect(kept[0]!.message).toContain('"[nested too deep]"');
+      expect(kept[0]!.message.length).toBeLessThan(1000);
     });
 
     it('traces: one summary row per service, operation, kind and status with the SDK spans durations', async () => {

@@ -69,8 +69,28 @@ interface LongLike {
 const isLong = (v: NumLike): v is LongLike & { toNumber(): number } =>
   v !== null && typeof v === 'object' && typeof (v as Partial<LongLike>).subtract === 'function';
 
+/**
+ * Levels of arrays and maps rendered inside one value; a deeper value is shown as NESTED_TOO_DEEP.
+ * Telemetry nests a few levels; the bound keeps the walk off the stack limit whatever a client sends.
+ */
+const MAX_NESTING = 16;
+const NESTED_TOO_DEEP = '[nested too deep]';
+
+/** A value as plain JSON data: scalars as the strings valueString gives, arrays and maps nested. */
+type Plain = string | Plain[] | { [key: string]: Plain };
+
 /** An attribute value as the string a series or log field holds (arrays and maps as JSON). */
 export function valueString(v: AnyValue | null | undefined): string {
+  const p = plain(v, 0);
+  return typeof p === 'string' ? p : JSON.stringify(p);
+}
+
+/**
+ * The whole value is encoded once, at the top. Encoding each level into a string that the level
+ * above encoded again doubled the escapes at every level: one 5 KB log record nested 50 deep asked
+ * for a string of 2^50 characters, and an SDK logging an object 22 deep took the collector to 2 GB.
+ */
+function plain(v: AnyValue | null | undefined, depth: number): Plain {
   if (v === null || v === undefined) return '';
   if (typeof v.stringValue === 'string' && (v.value === undefined || v.value === 'stringValue')) return v.stringValue;
   if (v.value === 'boolValue' || (v.value === undefined && typeof v.boolValue === 'boolean'))
@@ -79,8 +99,18 @@ export function valueString(v: AnyValue | null | undefined): string {
     return String(num(v.intValue));
   if (v.value === 'doubleValue' || (v.value === undefined && v.doubleValue !== undefined && v.doubleValue !== null))
     return String(num(v.doubleValue));
-  if (v.arrayValue) return JSON.stringify((v.arrayValue.values ?? []).map(valueString));
-  if (v.kvlistValue) return JSON.stringify(attributes(v.kvlistValue.values));
+  if (v.arrayValue) {
+    if (depth >= MAX_NESTING) return NESTED_TOO_DEEP;
+    return (v.arrayValue.values ?? []).map((x) => plain(x, depth + 1));
+  }
+  if (v.kvlistValue) {
+    if (depth >= MAX_NESTING) return NESTED_TOO_DEEP;
+    // No prototype: a key "__proto__" is data like any other.
+    const out: { [key: string]: Plain } = Object.create(null) as { [key: string]: Plain };
+    for (const kv of v.kvlistValue.values ?? [])
+      if (typeof kv.key === 'string' && kv.key !== '') out[kv.key] = plain(kv.value, depth + 1);
+    return out;
+  }
   if (v.bytesValue)
     return typeof v.bytesValue === 'string' ? v.bytesValue : Buffer.from(v.bytesValue).toString('base64');
   return '';
