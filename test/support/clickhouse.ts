@@ -108,6 +108,30 @@ export function insertCounter(table: string): {
   };
 }
 
+/** When each insert sent with exec began and ended (`start <table>`, `end <table>`), in order. */
+export function insertTimeline(): { wrap(inner: StorageConnection): StorageConnection; readonly events: string[] } {
+  const events: string[] = [];
+  return {
+    events,
+    wrap: (inner) => ({
+      ping: (p) => inner.ping(p),
+      query: (p) => inner.query(p),
+      command: (p) => inner.command(p),
+      close: () => inner.close(),
+      insert: (p) => inner.insert(p),
+      exec: async (p) => {
+        const table = /^INSERT INTO (\w+)/.exec(p.query)?.[1];
+        if (table) events.push(`start ${table}`);
+        try {
+          return await inner.exec(p);
+        } finally {
+          if (table) events.push(`end ${table}`);
+        }
+      },
+    }),
+  };
+}
+
 /**
  * Refuses any insert whose rows contain `marker` the way ClickHouse refuses a row it cannot parse
  * (the error the client makes of the server's answer).

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import { sampleBatch } from '../../../../test/support/batches.js';
 import {
   faultSwitch,
+  insertTimeline,
   refuseRowsContaining,
   openMigrated,
   type EmbeddedClickHouse,
@@ -25,6 +26,7 @@ describe('writer on embedded ClickHouse', () => {
   let engine: EmbeddedClickHouse;
   let client: ClickHouseClient;
   const faults = faultSwitch();
+  const inserts = insertTimeline();
   let writer: Writer;
   const base = resolveConfig(undefined, {});
 
@@ -38,7 +40,7 @@ describe('writer on embedded ClickHouse', () => {
   };
 
   beforeAll(async () => {
-    engine = await openMigrated('writer', (c) => refuseRowsContaining('POISON-ROW')(faults.wrap(c)));
+    engine = await openMigrated('writer', (c) => inserts.wrap(refuseRowsContaining('POISON-ROW')(faults.wrap(c))));
     client = engine.client;
   });
   beforeEach(() => {
@@ -102,6 +104,7 @@ describe('writer on embedded ClickHouse', () => {
     faults.set('fail');
     const batches = Array.from({ length: 5 }, (_, i) => sampleBatch({ node: 'w-out', seq: i + 1 }));
     const results = batches.map((b) => writer.submit(b, meta()));
+    await waitFor('the writer failing', () => writer.state().failing, { timeoutMs: 60_000 });
     expect((await settle(Promise.all(results), 150)).done).toBe(false);
     const s = writer.state();
     expect(s.failing).toBe(true);
@@ -121,9 +124,15 @@ describe('writer on embedded ClickHouse', () => {
     // Data tables accept, the ledger insert fails: the retry re-inserts the data tables too.
     faults.set('fail', /INSERT INTO et_batches/);
     const b = sampleBatch({ node: 'w-half', seq: 1 });
-    const done = writer.submit(b, meta());
-    expect((await settle(done, 150)).done).toBe(false);
-    expect(await count(TABLES.metrics, 'w-half')).toBe(b.metrics.length);
+    let settled = false;
+    const done = writer.submit(b, meta()).finally(() => (settled = true));
+    // Waited for, not given a fixed time: on a loaded machine the flush may not have begun in 150 ms.
+    await waitFor(
+      'the data tables stored and the ledger insert refused',
+      async () => faults.refused > 0 && (await count(TABLES.metrics, 'w-half')) === b.metrics.length,
+      { timeoutMs: 60_000 },
+    );
+    expect(settled).toBe(false);
     faults.set('ok');
     expect(await done).toBe('stored');
     expect(await count(TABLES.metrics, 'w-half')).toBe(b.metrics.length);
@@ -174,20 +183,9 @@ describe('writer on embedded ClickHouse', () => {
   });
 
   it('inserts the data tables side by side and the ledger only once every one of them is in', async () => {
-    const events: string[] = [];
-    const recording = {
-      query: (p: Parameters<ClickHouseClient['query']>[0]) => client.query(p),
-      exec: async (p: Parameters<ClickHouseClient['exec']>[0]) => {
-        const table = /^INSERT INTO (\w+)/.exec(p.query)?.[1];
-        if (table) events.push(`start ${table}`);
-        try {
-          return await client.exec(p);
-        } finally {
-          if (table) events.push(`end ${table}`);
-        }
-      },
-    } as unknown as ClickHouseClient;
-    const w = createWriter({ client: recording, logger: quiet, options: { ...base.writer, flushIntervalMs: 20 } });
+    const events = inserts.events;
+    events.length = 0;
+    const w = createWriter({ client, logger: quiet, options: { ...base.writer, flushIntervalMs: 20 } });
     const b = sampleBatch({ node: 'w-side', seq: 1 });
     expect(await w.submit(b, meta())).toBe('stored');
     const data = events.filter((e) => !/ et_batch(es|_claims)$/.test(e));
