@@ -13,7 +13,14 @@ import { Mailbox } from './runtime/mailbox.js';
 import { decodeCursor } from './runtime/cursor.js';
 import { readMemoryLimit, readText } from './runtime/memory-limit.js';
 import { sizeToMemory, v8HeapFlags } from './runtime/memory-sizing.js';
-import { anonBytesFromStatus, DEFAULT_SHED, memoryPressure, SHED_STEPS, shedLevel } from './runtime/memory-pressure.js';
+import {
+  anonBytesFromStatus,
+  DEFAULT_SHED,
+  memoryReading,
+  NO_SHED,
+  SHED_STEPS,
+  shedDecision,
+} from './runtime/memory-pressure.js';
 import { getHeapStatistics } from 'node:v8';
 import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
@@ -136,7 +143,7 @@ export async function buildCollector(
     kept: sizing.kept,
   });
   // Shedding under memory pressure, sampled twice a second against that limit (runtime/memory-pressure.ts).
-  const shed = { level: 0, pressure: 0, entered: SHED_STEPS.map(() => 0) };
+  const shed = { state: NO_SHED, entered: SHED_STEPS.map(() => 0) };
   const heapLimitBytes = getHeapStatistics().heap_size_limit;
   // Started without a bounded heap under a small limit: the kernel would kill it whatever it sheds.
   const heapFlags = v8HeapFlags(limit.bytes);
@@ -149,22 +156,31 @@ export async function buildCollector(
   const sampleMemory = () => {
     const u = process.memoryUsage();
     const anonBytes = anonBytesFromStatus(readText('/proc/self/status') ?? '') ?? u.rss;
-    shed.pressure = memoryPressure(
-      { anonBytes, heapUsedBytes: u.heapUsed, heapTotalBytes: u.heapTotal, heapLimitBytes },
+    const reading = memoryReading(
+      {
+        anonBytes,
+        heapUsedBytes: u.heapUsed,
+        heapTotalBytes: u.heapTotal,
+        heapLimitBytes,
+        externalBytes: u.external,
+      },
       limit.bytes,
     );
-    const level = shedLevel(shed.pressure, shed.level);
-    if (level === shed.level) return;
-    for (let i = shed.level; i < level; i++) shed.entered[i] = (shed.entered[i] ?? 0) + 1;
+    const before = shed.state.level;
+    shed.state = shedDecision(reading, shed.state);
+    const level = shed.state.level;
+    if (level === before) return;
+    for (let i = before; i < level; i++) shed.entered[i] = (shed.entered[i] ?? 0) + 1;
     const fields = {
-      pressure: Number(shed.pressure.toFixed(3)),
+      pressure: Number(shed.state.pressure.toFixed(3)),
+      resident: Number(reading.resident.toFixed(3)),
+      live: Number(reading.live.toFixed(3)),
       anonBytes,
       rssBytes: u.rss,
       heapUsedBytes: u.heapUsed,
     };
-    if (level > shed.level) log.warn('memory pressure: shedding', { steps: SHED_STEPS.slice(0, level), ...fields });
+    if (level > before) log.warn('memory pressure: shedding', { steps: SHED_STEPS.slice(0, level), ...fields });
     else log.info('memory pressure eased', { steps: SHED_STEPS.slice(0, level), ...fields });
-    shed.level = level;
   };
   // A process hosting many collectors (the fleet simulator passes its probe) is not one collector's budget.
   const memoryTimer =
@@ -306,7 +322,7 @@ export async function buildCollector(
           // Read again after a restart and already stored before it: not stored twice.
           const f = raw.file;
           if (f !== undefined && (raw.end <= f.storedUpTo || f.storedExtra?.has(raw.end))) return;
-          if (shed.level >= 2) {
+          if (shed.state.level >= 2) {
             drops.drop({ stage: 'store', reason: 'memory_pressure', container: r.container });
             return;
           }
@@ -408,12 +424,12 @@ export async function buildCollector(
       'store.bytes': { help: 'Bytes of the full-log store on disk', read: () => storeStats()?.bytes ?? 0 },
       'outbox.disk_bytes': { help: 'Bytes of the outbox on disk', read: () => outboxStats().diskBytes },
       'memory.pressure': {
-        help: `Memory in use over the memory limit (0..1; shedding starts at ${DEFAULT_SHED.enter[0]})`,
-        read: () => shed.pressure,
+        help: `Memory in use over the memory limit (0..1; anonymous memory less V8's free heap and what is held unused since a peak; shedding starts at ${DEFAULT_SHED.enter[0]})`,
+        read: () => shed.state.pressure,
       },
       'memory.shed_level': {
         help: `Shedding steps in force (0 none; ${SHED_STEPS.map((s, i) => `${i + 1} ${s}`).join(', ')})`,
-        read: () => shed.level,
+        read: () => shed.state.level,
       },
     },
     totals: {
@@ -491,7 +507,7 @@ export async function buildCollector(
     uplink,
     drops,
     process: createProcessUsage(shared.processProbe),
-    shedLevel: () => shed.level,
+    shedLevel: () => shed.state.level,
     now: Date.now,
     log,
   });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { anonBytesFromStatus, DEFAULT_SHED, memoryPressure, SHED_STEPS, shedLevel } from './memory-pressure.js';
+import {
+  anonBytesFromStatus,
+  DEFAULT_SHED,
+  memoryPressure,
+  memoryReading,
+  NO_SHED,
+  SHED_STEPS,
+  shedDecision,
+  shedLevel,
+} from './memory-pressure.js';
 
 const MiB = 1024 * 1024;
 
@@ -7,13 +16,25 @@ describe('memoryPressure', () => {
   it('is the larger of anonymous memory over the limit and used heap over the heap limit', () => {
     expect(
       memoryPressure(
-        { anonBytes: 96 * MiB, heapUsedBytes: 20 * MiB, heapTotalBytes: 20 * MiB, heapLimitBytes: 80 * MiB },
+        {
+          anonBytes: 96 * MiB,
+          heapUsedBytes: 20 * MiB,
+          heapTotalBytes: 20 * MiB,
+          heapLimitBytes: 80 * MiB,
+          externalBytes: 0,
+        },
         128 * MiB,
       ),
     ).toBe(0.75);
     expect(
       memoryPressure(
-        { anonBytes: 40 * MiB, heapUsedBytes: 72 * MiB, heapTotalBytes: 72 * MiB, heapLimitBytes: 80 * MiB },
+        {
+          anonBytes: 40 * MiB,
+          heapUsedBytes: 72 * MiB,
+          heapTotalBytes: 72 * MiB,
+          heapLimitBytes: 80 * MiB,
+          externalBytes: 0,
+        },
         128 * MiB,
       ),
     ).toBe(0.9);
@@ -22,7 +43,13 @@ describe('memoryPressure', () => {
   it("does not count V8's free committed heap: it is ready for new objects", () => {
     expect(
       memoryPressure(
-        { anonBytes: 60 * MiB, heapUsedBytes: 20 * MiB, heapTotalBytes: 28 * MiB, heapLimitBytes: 40 * MiB },
+        {
+          anonBytes: 60 * MiB,
+          heapUsedBytes: 20 * MiB,
+          heapTotalBytes: 28 * MiB,
+          heapLimitBytes: 40 * MiB,
+          externalBytes: 0,
+        },
         64 * MiB,
       ),
     ).toBe(52 / 64);
@@ -31,7 +58,13 @@ describe('memoryPressure', () => {
   it('without a memory limit, the heap alone', () => {
     expect(
       memoryPressure(
-        { anonBytes: 4000 * MiB, heapUsedBytes: 40 * MiB, heapTotalBytes: 40 * MiB, heapLimitBytes: 80 * MiB },
+        {
+          anonBytes: 4000 * MiB,
+          heapUsedBytes: 40 * MiB,
+          heapTotalBytes: 40 * MiB,
+          heapLimitBytes: 80 * MiB,
+          externalBytes: 0,
+        },
         undefined,
       ),
     ).toBe(0.5);
@@ -78,5 +111,94 @@ describe('shedLevel', () => {
       seen.push(level);
     }
     expect(seen).toEqual([0, 1, 1, 1, 2, 2, 3, 3, 2, 1, 0]);
+  });
+});
+
+describe('memoryReading', () => {
+  it('live is the used heap plus external memory; resident also counts the anonymous memory outside them', () => {
+    const u = {
+      anonBytes: 40 * MiB,
+      heapUsedBytes: 16 * MiB,
+      heapTotalBytes: 24 * MiB,
+      heapLimitBytes: 128 * MiB,
+      externalBytes: 4 * MiB,
+    };
+    expect(memoryReading(u, 64 * MiB)).toEqual({ resident: 32 / 64, live: 20 / 64 });
+    // Without a limit, both are the used heap over its limit.
+    expect(memoryReading(u, undefined)).toEqual({ resident: 0.125, live: 0.125 });
+  });
+});
+
+describe('shedDecision', () => {
+  /** Levels taken over a sequence of [resident, live] readings, from no shedding. */
+  const levels = (readings: Array<[number, number]>) => {
+    let state = NO_SHED;
+    return readings.map(([resident, live]) => {
+      state = shedDecision({ resident, live }, state);
+      return state.level;
+    });
+  };
+
+  it('eases a step once live memory falls, though malloc keeps the resident reading at its peak', () => {
+    // The shape of a real run (64 MiB cgroup told 32 MiB, 20 MiB backlog): the part outside V8
+    // (resident - live) is 0.23 when the first step is taken and grows to ~0.28 while it is held.
+    const run: Array<[number, number]> = [
+      [0.5, 0.3],
+      [0.89, 0.66],
+      [0.97, 0.71],
+      [0.87, 0.59],
+      [0.86, 0.58],
+      [0.9, 0.62],
+      [0.95, 0.67],
+    ];
+    // Discounted: 0.03 at the third reading, then the 0.05 the part outside V8 grew (within the allowance).
+    expect(levels(run)).toEqual([0, 1, 2, 0, 0, 0, 1]);
+    // On the resident reading alone, the first step is held for good: what this replaces.
+    let level = 0;
+    expect(run.map(([resident]) => (level = shedLevel(resident, level)))).toEqual([0, 1, 3, 1, 1, 1, 2]);
+  });
+
+  it('discounts nothing when shedding begins, and at most the allowance after', () => {
+    const { enter, retainedAllowance } = DEFAULT_SHED;
+    const [a] = enter;
+    // Live memory alone would say nothing is wrong: the resident reading decides the first step.
+    expect(shedDecision({ resident: a, live: 0.2 }, NO_SHED)).toEqual({
+      level: 1,
+      pressure: a,
+      outsideAtStart: a - 0.2,
+    });
+    // The part outside V8 grows by 0.3 (a native leak, say): only the allowance is discounted.
+    // Outside an episode nothing is discounted.
+    expect(
+      shedDecision({ resident: 0.8, live: 0.2 }, shedDecision({ resident: 0.5, live: 0.4 }, NO_SHED)).pressure,
+    ).toBe(0.8);
+    let state = shedDecision({ resident: a, live: 0.6 }, NO_SHED);
+    state = shedDecision({ resident: a + 0.3, live: 0.6 }, state);
+    expect(state.pressure).toBeCloseTo(a + 0.3 - retainedAllowance, 10);
+    expect(state.level).toBe(3);
+  });
+
+  it('does not flap: between a threshold and the hysteresis below it the level holds either way', () => {
+    const [a] = DEFAULT_SHED.enter;
+    const h = DEFAULT_SHED.hysteresis;
+    // The part outside V8 is 0.2 at the start and grows to 0.24: 0.04 is discounted from then on.
+    expect(
+      levels([
+        [a, a - 0.2],
+        [a + 0.04 - h / 2, a - 0.2 - h / 2],
+        [a + 0.04 - h - 0.001, a - 0.2 - h - 0.001],
+        [a + 0.04 - h / 2, a - 0.2 - h / 2],
+        [a + 0.04, a - 0.2],
+        [a + 0.04 - h / 2, a - 0.2 - h / 2],
+      ]),
+    ).toEqual([1, 1, 0, 0, 1, 1]);
+  });
+
+  it('ends the episode, and the allowance with it, once the resident reading itself falls', () => {
+    const [a] = DEFAULT_SHED.enter;
+    const h = DEFAULT_SHED.hysteresis;
+    let state = shedDecision({ resident: a, live: 0.5 }, NO_SHED);
+    state = shedDecision({ resident: a - h - 0.01, live: 0.4 }, state);
+    expect(state).toEqual({ level: 0, pressure: a - h - 0.01, outsideAtStart: undefined });
   });
 });

@@ -5,8 +5,11 @@
  * mapped node binary and libraries (~35-45 MiB), which the cgroup does not charge to this process
  * once another has paged them in and which the kernel can drop anyway. In a 64 MiB cgroup the
  * collector's RSS was 83 MiB at start (pressure 1.24, every step taken before the first line)
- * with 45 MiB of it anonymous; the OOM killer acts on what cannot be reclaimed, the anonymous part. Each step is entered at its threshold and kept until the
- * pressure falls `hysteresis` below it, so a level does not flap at the edge:
+ * with 45 MiB of it anonymous; the OOM killer acts on what cannot be reclaimed, the anonymous part.
+ * Each step is entered at its threshold and kept until the pressure falls `hysteresis` below it,
+ * so a level does not flap at the edge. Anonymous memory outside V8's heap is not given back
+ * after a peak (malloc keeps what V8's compiler and Node's natives freed, for their next use), so
+ * a step held while it stays up is left on what is in use instead (`shedDecision`):
  *
  * 1. `pause_reading`: log files are read ahead more slowly (the reader waits between chunks), so no
  *    more lines pile up in open windows and the store's queue. Nothing is lost: the lines wait in
@@ -17,7 +20,7 @@
  *    samples: priority class 3) is withheld at the seal (counted as drops `memory.shed`).
  *
  * Never shed: metric scrapes and summaries, WARN+ lines, template counts, acks and the outbox.
- * Pure functions; the sampling timer lives in build-collector.ts.
+ * Pure functions; the sampling timer and the state between samples live in build-collector.ts.
  */
 
 export const SHED_STEPS = ['pause_reading', 'store_lines', 'info_and_samples'] as const;
@@ -28,10 +31,24 @@ export interface ShedThresholds {
   enter: readonly [number, number, number];
   /** How far below its threshold the pressure must fall before a step is left. */
   hysteresis: number;
+  /**
+   * At most this much (fraction of the limit) of the anonymous memory outside V8 that grew while
+   * shedding is taken as malloc keeping what was freed, not as pressure (shedDecision).
+   */
+  retainedAllowance: number;
 }
 
 /** Above what the collector peaks at in its 128 MiB budget over a 200 MiB backlog (anonymous 63 MiB: 0.49) and in 64 MiB (see test/collector/small-cgroup.test.ts). */
-export const DEFAULT_SHED: ShedThresholds = { enter: [0.88, 0.93, 0.97], hysteresis: 0.05 };
+/**
+ * The allowance: in a 64 MiB cgroup told 32 MiB, the anonymous memory outside V8 grew by 1.8-2.8
+ * MiB (0.06-0.09 of the limit) while a step was held; 0.06 lets a step ease once live memory has
+ * fallen, and bounds what a native leak could hide (6 % of the limit).
+ */
+export const DEFAULT_SHED: ShedThresholds = {
+  enter: [0.88, 0.93, 0.97],
+  hysteresis: 0.05,
+  retainedAllowance: 0.06,
+};
 
 export interface MemoryUsage {
   /** Anonymous resident memory (RssAnon): the part of RSS that only the OOM killer can take back. */
@@ -45,6 +62,8 @@ export interface MemoryUsage {
   heapTotalBytes: number;
   heapUsedBytes: number;
   heapLimitBytes: number;
+  /** Memory of JavaScript objects outside the heap (`external`: Buffers and ArrayBuffers are part of it). */
+  externalBytes: number;
 }
 
 /**
@@ -56,6 +75,61 @@ export function memoryPressure(u: MemoryUsage, limitBytes: number | undefined): 
   if (limitBytes === undefined || limitBytes <= 0) return heap;
   const inUse = u.anonBytes - Math.max(0, u.heapTotalBytes - u.heapUsedBytes);
   return Math.max(heap, inUse / limitBytes);
+}
+
+/** Both readings of one sample, as fractions of the memory limit (of the heap limit without one). */
+export interface MemoryReading {
+  /** memoryPressure: what the kernel charges, less V8's free heap. It stays up after a peak. */
+  resident: number;
+  /**
+   * What the collector's objects hold: V8's used heap and external memory. It falls as soon as V8
+   * collects; it misses native memory in use (zstd contexts, sockets), so it only ever eases a step.
+   */
+  live: number;
+}
+
+export function memoryReading(u: MemoryUsage, limitBytes: number | undefined): MemoryReading {
+  const resident = memoryPressure(u, limitBytes);
+  if (limitBytes === undefined || limitBytes <= 0) return { resident, live: resident };
+  const heap = u.heapLimitBytes > 0 ? u.heapUsedBytes / u.heapLimitBytes : 0;
+  return { resident, live: Math.max(heap, (u.heapUsedBytes + u.externalBytes) / limitBytes) };
+}
+
+export interface ShedState {
+  /** 0 = none, n = the first n steps of SHED_STEPS. */
+  level: number;
+  /** The pressure this decision was taken on. */
+  pressure: number;
+  /**
+   * resident - live (the anonymous memory outside V8's heap and external memory) when the
+   * resident reading first crossed the first step; undefined outside such an episode.
+   */
+  outsideAtStart: number | undefined;
+}
+
+export const NO_SHED: ShedState = { level: 0, pressure: 0, outsideAtStart: undefined };
+
+/**
+ * The next shed state from one reading. The pressure is the resident reading, less what the
+ * anonymous memory outside V8 (`resident - live`) grew since the shedding began, up to
+ * `retainedAllowance`: malloc keeps what V8's compiler and Node's natives freed, so that part stays
+ * up after a peak and, counted, held a step long after live memory had fallen. Steps are entered
+ * and left on that one pressure with the hysteresis, so a level does not flap; the episode (and the
+ * allowance) ends when the resident reading itself falls below the first step's easing point. At
+ * the moment shedding begins nothing is discounted, and a native leak can hide at most the
+ * allowance. Measured (real bin in a 64 MiB cgroup told its limit is 32 MiB, 20 MiB backlog):
+ * after each full collection `live` fell to 0.58-0.64 while the resident reading stayed at
+ * 0.87-0.92, the part outside V8 having grown from 7.2 to 8.9-10.0 MiB since the first step.
+ */
+export function shedDecision(r: MemoryReading, prev: ShedState, t: ShedThresholds = DEFAULT_SHED): ShedState {
+  const outside = r.resident - r.live;
+  const easeAt = (t.enter[0] as number) - t.hysteresis;
+  const start = prev.outsideAtStart ?? (r.resident >= t.enter[0] ? outside : undefined);
+  if (start === undefined || r.resident < easeAt) {
+    return { level: shedLevel(r.resident, prev.level, t), pressure: r.resident, outsideAtStart: undefined };
+  }
+  const pressure = r.resident - Math.min(t.retainedAllowance, Math.max(0, outside - start));
+  return { level: shedLevel(pressure, prev.level, t), pressure, outsideAtStart: start };
 }
 
 /** RssAnon from the text of /proc/self/status, in bytes; undefined where the kernel does not give it. */
