@@ -161,6 +161,100 @@ async function allArrived(acker: Acker, backlog: Backlog, run: CollectorRun): Pr
   );
 }
 
+/**
+ * The seeded backlog of `mib` MiB, ending an hour ago: at ~50 lines/s of runtime time it spans its
+ * own hours (200 MiB: ~4.5), so no window cap applies.
+ */
+function benchBacklog(root: string, mib: number): Promise<Backlog> {
+  return writeJsonFileBacklog({
+    root,
+    name: 'app',
+    bytes: mib * MIB,
+    seed: 'bench/backlog',
+    startMs: Date.now() - 3_600_000 - Math.round((mib * MIB) / 257 / 50) * 1000,
+  });
+}
+
+interface Measured {
+  cpu: number;
+  hwm: number;
+  cgroupPeak: number | undefined;
+  anonPeak: number;
+  oom: number;
+  seen: Map<number, number>;
+  readMs: number;
+  doneMs: number;
+  scrapes: number;
+  due: number;
+}
+
+/** The measured run: the default configuration (rig.ts only points it at the root and the broker). */
+async function measureRun(o: {
+  dir: string;
+  root: string;
+  backlog: Backlog;
+  link: Uplink;
+  node: string;
+}): Promise<Measured> {
+  const { dir, root, backlog, link, node } = o;
+  return inCgroup(node, async (cgroup) => {
+    const t0 = Date.now();
+    const run = await runCollector({
+      dir,
+      node,
+      dockerRoot: root,
+      brokerUrl: link.broker.url,
+      cgroup,
+      config: {},
+      nodeArgs: NODE_ARGS,
+    });
+    const anon = anonSampler(cgroup);
+    try {
+      await caughtUp(run, 3_600_000, backlog.entries);
+      const readAt = Date.now();
+      const hwm = await procStatus(run.child.pid, 'VmHWM');
+      // The work is done once every WARN+ line has arrived (the uplink drains behind the reading).
+      const seen = await allArrived(link.acker, backlog, run);
+      const cpu = await cgroup.cpuSeconds();
+      const doneMs = Date.now() - t0;
+      const hwmAfter = await procStatus(run.child.pid, 'VmHWM');
+      // The window the reading ended in, shipped: its host scrapes are the last ones counted.
+      const hostWindows = () =>
+        link.acker.stored
+          .filter((b) => b.node === node)
+          .flatMap((b) => b.metrics.filter((m) => m.container === '' && m.metric === 'mem.usage_bytes'));
+      const last = await waitFor(
+        'the host metrics of the window the reading ended in',
+        () => hostWindows().find((m) => m.start <= readAt && m.end > readAt),
+        { timeoutMs: 180_000, intervalMs: 1000 },
+      );
+      let scrapes = 0;
+      for (const m of hostWindows()) if (m.start < last.end) scrapes += m.count + m.gaps;
+      const cgroupPeak = await cgroup.peakBytes();
+      const anonPeak = anon.stop();
+      const oom = await cgroup.oomKills();
+      const code = await run.stop('SIGTERM');
+      if (code !== 0) throw new Error(`collector exited ${code}: ${run.output().slice(-2000)}`);
+      const due = Math.floor((last.end - t0) / SCRAPE_MS);
+      return {
+        cpu,
+        hwm: Math.max(hwm, hwmAfter),
+        cgroupPeak,
+        anonPeak,
+        oom,
+        seen,
+        readMs: readAt - t0,
+        doneMs,
+        scrapes,
+        due,
+      };
+    } finally {
+      anon.stop();
+      await run.stop('SIGKILL');
+    }
+  }).then((r) => r.value);
+}
+
 const collectorBacklog: BenchCase = {
   name: 'collector.backlog',
   async run(): Promise<Figure[]> {
@@ -169,14 +263,7 @@ const collectorBacklog: BenchCase = {
     const link = await uplink();
     try {
       const root = path.join(dir, 'containers');
-      // Ends an hour ago: at ~50 lines/s of runtime time the backlog spans its own ~4.5 hours.
-      const backlog = await writeJsonFileBacklog({
-        root,
-        name: 'app',
-        bytes: BACKLOG_MIB * MIB,
-        seed: 'bench/backlog',
-        startMs: Date.now() - 3_600_000 - Math.round((BACKLOG_MIB * MIB) / 257 / 50) * 1000,
-      });
+      const backlog = await benchBacklog(root, BACKLOG_MIB);
       const plain = await plainReader(dir, backlog.file);
       const empty = path.join(dir, 'empty-root');
       await mkdir(empty);
@@ -205,63 +292,7 @@ const collectorBacklog: BenchCase = {
         }
       });
 
-      // The measured run: the default configuration (rig.ts only points it at the root and the broker).
-      const measured = await inCgroup('run', async (cgroup) => {
-        const t0 = Date.now();
-        const run = await runCollector({
-          dir,
-          node: 'bench-backlog',
-          dockerRoot: root,
-          brokerUrl: link.broker.url,
-          cgroup,
-          config: {},
-          nodeArgs: NODE_ARGS,
-        });
-        const anon = anonSampler(cgroup);
-        try {
-          await caughtUp(run, 3_600_000, backlog.entries);
-          const readAt = Date.now();
-          const hwm = await procStatus(run.child.pid, 'VmHWM');
-          // The work is done once every WARN+ line has arrived (the uplink drains behind the reading).
-          const seen = await allArrived(link.acker, backlog, run);
-          const cpu = await cgroup.cpuSeconds();
-          const doneMs = Date.now() - t0;
-          const hwmAfter = await procStatus(run.child.pid, 'VmHWM');
-          // The window the reading ended in, shipped: its host scrapes are the last ones counted.
-          const hostWindows = () =>
-            link.acker.stored
-              .filter((b) => b.node === 'bench-backlog')
-              .flatMap((b) => b.metrics.filter((m) => m.container === '' && m.metric === 'mem.usage_bytes'));
-          const last = await waitFor(
-            'the host metrics of the window the reading ended in',
-            () => hostWindows().find((m) => m.start <= readAt && m.end > readAt),
-            { timeoutMs: 180_000, intervalMs: 1000 },
-          );
-          let scrapes = 0;
-          for (const m of hostWindows()) if (m.start < last.end) scrapes += m.count + m.gaps;
-          const cgroupPeak = await cgroup.peakBytes();
-          const anonPeak = anon.stop();
-          const oom = await cgroup.oomKills();
-          const code = await run.stop('SIGTERM');
-          if (code !== 0) throw new Error(`collector exited ${code}: ${run.output().slice(-2000)}`);
-          const due = Math.floor((last.end - t0) / SCRAPE_MS);
-          return {
-            cpu,
-            hwm: Math.max(hwm, hwmAfter),
-            cgroupPeak,
-            anonPeak,
-            oom,
-            seen,
-            readMs: readAt - t0,
-            doneMs,
-            scrapes,
-            due,
-          };
-        } finally {
-          anon.stop();
-          await run.stop('SIGKILL');
-        }
-      }).then((r) => r.value);
+      const measured = await measureRun({ dir, root, backlog, link, node: 'bench-backlog' });
 
       // SIGKILL halfway through the backlog, then the same bin again on the same data directory.
       const killedDir = path.join(dir, 'killed');
@@ -362,4 +393,60 @@ const collectorBacklog: BenchCase = {
   },
 };
 
-export const benches: BenchCase[] = [collectorBacklog];
+/**
+ * "A 200 MiB or a 2 GiB backlog costs the same memory": the measured run of collector.backlog over
+ * the 200 MiB backlog (the baseline) and over ET_BENCH_LARGE_BACKLOG_MIB (default 2048: ~20 min at
+ * 0.2 CPU; 1024 takes ~10), one after the other in the same run. A separate case so
+ * `collector.backlog` stays short.
+ */
+const largeBacklog: BenchCase = {
+  name: 'collector.large_backlog',
+  async run(): Promise<Figure[]> {
+    if (cgroupVersion() === undefined) throw new Error('needs root and a writable cgroup v1 or v2 hierarchy');
+    const largeMib = Number(process.env.ET_BENCH_LARGE_BACKLOG_MIB ?? 2048);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'col-bench-large-'));
+    try {
+      const runs: Array<{ backlog: Backlog; m: Measured; load: string }> = [];
+      for (const mib of [BACKLOG_MIB, largeMib]) {
+        const sub = path.join(dir, String(mib));
+        const root = path.join(sub, 'containers');
+        const backlog = await benchBacklog(root, mib);
+        const link = await uplink();
+        try {
+          const m = await measureRun({ dir: sub, root, backlog, link, node: `bench-large-${mib}` });
+          runs.push({ backlog, m, load: os.loadavg()[0]?.toFixed(1) ?? '?' });
+        } finally {
+          await link.close();
+        }
+        // Only the memory figures are kept: the next backlog needs the disk.
+        await rm(sub, { recursive: true, force: true });
+      }
+      const [small, large] = runs as [(typeof runs)[0], (typeof runs)[0]];
+      const describe = (r: (typeof runs)[0]) =>
+        `${(r.backlog.bytes / MIB).toFixed(0)} MiB (${r.backlog.entries.toLocaleString('en')} lines): VmHWM ${(r.m.hwm / MIB).toFixed(1)} MiB, cgroup anon peak ${(r.m.anonPeak / MIB).toFixed(1)} MiB, cgroup peak with page cache ${((r.m.cgroupPeak ?? NaN) / MIB).toFixed(0)} MiB, ${r.m.cpu.toFixed(1)} CPU-s, read in ${(r.m.readMs / 1000).toFixed(0)} s, WARN+ arrived ${r.m.seen.size} of ${r.backlog.warnSeqs.length}, OOM kills ${r.m.oom}, load average ${r.load}`;
+      const budget = `cgroup v${String(cgroupVersion())} 128 MiB, 0.2 CPU, default configuration, node ${NODE_ARGS.join(' ')}`;
+      return [
+        {
+          name: 'collector.large_backlog_peak_rss_mib',
+          value: large.m.hwm / MIB,
+          unit: 'MiB',
+          baseline: small.m.hwm / MIB,
+          ratio: large.m.hwm / small.m.hwm,
+          note: `VmHWM over a ${describe(large)}; baseline the same run over ${describe(small)}; ${budget}`,
+        },
+        {
+          name: 'collector.large_backlog_anon_peak_mib',
+          value: large.m.anonPeak / MIB,
+          unit: 'MiB',
+          baseline: small.m.anonPeak / MIB,
+          ratio: large.m.anonPeak / small.m.anonPeak,
+          note: `the cgroup's peak anonymous memory (memory.stat rss/anon, sampled every 250 ms) over the ${(large.backlog.bytes / MIB).toFixed(0)} MiB backlog; baseline the same over ${(small.backlog.bytes / MIB).toFixed(0)} MiB (same run as collector.large_backlog_peak_rss_mib)`,
+        },
+      ];
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export const benches: BenchCase[] = [collectorBacklog, largeBacklog];
