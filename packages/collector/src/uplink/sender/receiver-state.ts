@@ -6,7 +6,7 @@
  * and the uplink holds no other state about the receiver.
  */
 import type { BatchCodec, LogTemplate } from '@edge-telemetry/protocol';
-import { ReferenceBook, type ReferenceBookOptions, type ReferenceStats } from './references.js';
+import { ReferenceBook, type BulkEncoding, type ReferenceBookOptions, type ReferenceStats } from './references.js';
 import { TemplateTexts } from './template-texts.js';
 
 export class ReceiverState {
@@ -16,9 +16,9 @@ export class ReceiverState {
   constructor(
     codec: BatchCodec,
     options: ReferenceBookOptions,
-    o: { bulkCodec?: BatchCodec; textLookbackMs?: number } = {},
+    o: { bulk?: BulkEncoding; textLookbackMs?: number } = {},
   ) {
-    this.references = new ReferenceBook(codec, options, o.bulkCodec);
+    this.references = new ReferenceBook(codec, options, o.bulk);
     this.texts = new TemplateTexts(o.textLookbackMs);
   }
 

@@ -36,10 +36,10 @@ function batch(seq: number, text = `GET /items/${seq % 5} 200 in ${seq}ms`): Bat
   };
 }
 
-/** Sends batch `seq` of a class through the book, acknowledges it, and says what went out. */
-function send(book: ReferenceBook, seq: number, priorityClass = 1, b = batch(seq)) {
+/** Sends batch `seq` of a class through the book (in bulk or live), acknowledges it, and says what went out. */
+function send(book: ReferenceBook, seq: number, priorityClass = 1, b = batch(seq), bulk = false) {
   const standalone = codec.encode({ ...b, seq });
-  const frame = book.frameFor({ epoch: EPOCH, seq, priorityClass }, standalone);
+  const frame = book.frameFor({ epoch: EPOCH, seq, priorityClass }, standalone, bulk);
   book.acked(EPOCH, seq);
   const head = codec.head(frame);
   if (!head.ok) throw head.error;
@@ -74,6 +74,26 @@ describe('ReferenceBook', () => {
     const old = send(book, 5);
     expect(old.refs).toEqual([20, 22]);
     expect(old.frame.length).toBeLessThan(old.standalone.length);
+  });
+
+  it("compresses a frame that leaves in bulk against only its class's newest `bulk.references` keyframes, with its own codec", () => {
+    const bulkCodec = createBatchCodec({ referenceLevel: 3 });
+    const book = new ReferenceBook(codec, { references: 8, keyframeEvery: 1 }, { codec: bulkCodec, references: 2 });
+    for (const seq of [1, 2, 3, 4]) send(book, seq, 2);
+    const bulk = send(book, 5, 2, batch(5), true);
+    expect(bulk.refs).toEqual([3, 4]);
+    expect(bulk.frame.length).toBeLessThan(bulk.standalone.length);
+    // Decodes against those two bodies.
+    const bodies = [3, 4].map((seq) => codec.decodeFrame(codec.encode(batch(seq)), 'gw-1'));
+    const decoded = codec.decode(
+      bulk.frame,
+      'gw-1',
+      bodies.map((d) => (d.ok ? d.value.body : Buffer.alloc(0))),
+    );
+    expect(decoded.ok && decoded.value.seq).toBe(5);
+    // Live frames still use every kept keyframe; template samples still borrow the counts' last two.
+    expect(send(book, 6, 2).refs).toEqual([1, 2, 3, 4, 5]);
+    expect(send(book, 7, 3, batch(7), true).refs).toEqual([5, 6]);
   });
 
   it('uses a keyframe only once it is acknowledged', () => {

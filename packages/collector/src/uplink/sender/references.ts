@@ -30,6 +30,12 @@ export interface ReferenceBookOptions {
   keyframeEvery: number;
 }
 
+/** How frames that leave in bulk are re-encoded: their codec, and how many of their class's keyframes they are compressed against. */
+export interface BulkEncoding {
+  codec: BatchCodec;
+  references: number;
+}
+
 export interface ReferenceStats {
   /** Frames sent against references, keyframes sent, and `resend` answers received. */
   referenced: number;
@@ -51,7 +57,7 @@ export class ReferenceBook {
   private readonly s: ReferenceStats = { referenced: 0, keyframes: 0, unknown: 0 };
 
   /**
-   * `bulkCodec` re-encodes the frames that leave in bulk (a backlog drained after a restart or an
+   * `bulk` re-encodes the frames that leave in bulk (a backlog drained after a restart or an
    * outage: hundreds at once on a fifth of a core, where zstd level 19 against a prefix of 12
    * keyframes took half the collector's CPU over a 20 MiB backlog); `codec` the live ones (a few
    * per window, where every byte of metered uplink counts).
@@ -59,7 +65,7 @@ export class ReferenceBook {
   constructor(
     private readonly codec: BatchCodec,
     private readonly o: ReferenceBookOptions,
-    private readonly bulkCodec: BatchCodec = codec,
+    private readonly bulk: BulkEncoding = { codec, references: o.references },
   ) {}
 
   /** The frame to publish for a standalone frame from the outbox. */
@@ -69,10 +75,11 @@ export class ReferenceBook {
     const also = ALSO_AGAINST.get(rec.priorityClass);
     const borrowed = also ? (this.refs.get(`${rec.epoch}/${also.priorityClass}`) ?? []).slice(-also.keyframes) : [];
     // The codec keeps the last maxBatchReferences: the class's own oldest give way, never the borrowed.
-    const references = [...borrowed, ...own.slice(-(limits.maxBatchReferences - borrowed.length))];
+    const ownCount = Math.min(bulk ? this.bulk.references : own.length, limits.maxBatchReferences - borrowed.length);
+    const references = [...borrowed, ...(ownCount > 0 ? own.slice(-ownCount) : [])];
     const since = this.sinceKeyframe.get(rec.priorityClass) ?? this.o.keyframeEvery;
     const keyframe = own.length === 0 || since + 1 >= this.o.keyframeEvery;
-    const r = (bulk ? this.bulkCodec : this.codec).reencode(standalone, {
+    const r = (bulk ? this.bulk.codec : this.codec).reencode(standalone, {
       epoch: rec.epoch,
       seq: rec.seq,
       references,

@@ -31,7 +31,7 @@ import {
   type BatchDraft,
   type PriorityClassValue,
 } from '../../batch/priority-classes.js';
-import type { ReferenceStats } from './references.js';
+import type { BulkEncoding, ReferenceStats } from './references.js';
 import { ReceiverState } from './receiver-state.js';
 import { ackTimeoutFor, sampleAck, type AckEstimate } from './ack-timeout.js';
 
@@ -80,9 +80,10 @@ export interface UplinkDeps {
   codec: BatchCodec;
   /**
    * Re-encodes what leaves from the backlog queue (windows of the past, records left unacknowledged
-   * across a reconnect), which comes in bulk: a cheaper reference level than `codec`'s (default: `codec`).
+   * across a reconnect), which comes in bulk: a cheaper reference level than `codec`'s, against
+   * fewer references (default: `codec` against as many as live frames).
    */
-  bulkCodec?: BatchCodec;
+  bulk?: BulkEncoding;
   clock: Clock;
   options: SenderOptions;
   budget: BudgetOptions;
@@ -150,7 +151,7 @@ export class Uplink {
     this.topic = topics.batch(d.node);
     this.budget = createBudgetState(d.clock.now(), d.budget);
     this.rateAt = d.clock.now();
-    this.receiver = new ReceiverState(d.codec, d.options, { bulkCodec: d.bulkCodec });
+    this.receiver = new ReceiverState(d.codec, d.options, d.bulk ? { bulk: d.bulk } : {});
     this.ackTimeout = d.options.ackTimeoutMs;
     this.transport = d.connect({
       onConnect: () => this.onConnect(),
