@@ -300,6 +300,24 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     ]);
   });
 
+  it("lists a container the node sent only logs of with the node's containers", async () => {
+    // What a node with log sources only sends: no inventory, no container metrics.
+    const b = sampleBatch({ node: NODE, seq: 60 });
+    const logsOnly = {
+      ...b,
+      containers: [],
+      metrics: [{ ...b.metrics[0]!, container: '_collector' }],
+      logs: b.logs.map((l) => ({ ...l, container: 'logs-only' })),
+      templates: b.templates.map((t) => ({ ...t, container: 'logs-only' })),
+      events: [],
+    };
+    await publish(topics.batch(NODE), codec.encode(logsOnly));
+    await ackFor(60);
+    const nodes = (await get('/api/v1/nodes')).body as unknown as { node: string; containers: string[] }[];
+    // Added to the inventory the earlier batches listed; the collector's own series is no container.
+    expect(nodes.find((n) => n.node === NODE)?.containers).toEqual(['app-0', 'app-1', 'app-2', 'logs-only']);
+  });
+
   it('serves the OpenAPI document and the docs page from local assets', async () => {
     const spec = await get('/docs/json');
     expect(Object.keys(spec.body.paths as object)).toEqual(

@@ -28,7 +28,10 @@ export const NodeSummary = Type.Object({
   node: Type.String(),
   lastSeen: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   online: Type.Boolean(),
-  containers: Type.Array(Type.String()),
+  containers: Type.Array(Type.String(), {
+    description:
+      'Containers the node listed (Docker, cgroups) or sent logs, spans or application metrics of, over the last 24 hours.',
+  }),
   uplinkBytes: Type.Number({ description: 'Bytes the node reported on its uplink over the last 24 hours.' }),
   rawBytes: Type.Number({
     description:

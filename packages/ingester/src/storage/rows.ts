@@ -57,6 +57,25 @@ function sortedAttributes(a: Record<string, string> | undefined): Record<string,
 /** OTel ClickHouse exporter spellings: `Server`, `Error`, ... */
 const capitalized = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
+/**
+ * The node's inventory (its Docker and cgroup sources), plus a row with the name alone for each
+ * other container the batch carries data of (logs, templates, spans, application metrics, events):
+ * the fleet's and the node's container lists read this table, and a node with log sources only
+ * listed none. '' (the host) and names starting with '_' (the collector's own, `_collector`; Docker
+ * and Kubernetes names cannot start so) are not containers.
+ */
+function containerRows(b: Batch, node: string): unknown[][] {
+  const rows: unknown[][] = b.containers.map((c) => [b.windowEnd, node, c.id, c.name, c.image, c.state, c.labels]);
+  const seen = new Set(b.containers.map((c) => c.name));
+  for (const items of [b.metrics, b.spans ?? [], b.logs, b.templates, b.events])
+    for (const { container } of items) {
+      if (container === '' || container.startsWith('_') || seen.has(container)) continue;
+      seen.add(container);
+      rows.push([b.windowEnd, node, '', container, '', '', NO_ATTRIBUTES]);
+    }
+  return rows;
+}
+
 export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
   const node = b.node;
   const metrics = b.metrics.map((m) => [
@@ -117,7 +136,7 @@ export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
     t.merged ?? [],
   ]);
   const events = b.events.map((e) => [e.ts, node, e.container, e.kind, e.attrs]);
-  const containers = b.containers.map((c) => [b.windowEnd, node, c.id, c.name, c.image, c.state, c.labels]);
+  const containers = containerRows(b, node);
   const h = b.health;
   const health = [
     [
