@@ -44,6 +44,8 @@ const NODES = Number(process.env.ET_BENCH_FLEET_NODES ?? 1000);
 /** Containers on every gateway of the three-process run (the thin profile); the sizing run keeps the default profile. */
 const THIN_CONTAINERS = Number(process.env.ET_BENCH_FLEET_CONTAINERS ?? 2);
 const WINDOW_MS = 60_000;
+/** The collector's uplink.sender.minAckTimeoutMs default: a batch acknowledged this late or later was most likely published again. */
+const MIN_ACK_TIMEOUT_MS = 5000;
 
 /** The simulator's data folder: on tmpfs where there is one (a thousand outboxes fdatasync'ing on one disk measure the disk). */
 const simDir = (fleet: IngesterFleet) =>
@@ -229,7 +231,18 @@ export const benches: BenchCase[] = [
             intervalMs: 1000,
           },
         );
-        await new Promise((r) => setTimeout(r, WINDOW_MS));
+        // The steady window before the kill, all three ingesters alive: where the CPU goes.
+        const pids: Record<string, number> = {
+          simulator: sim.child.pid as number,
+          engine: fleet.server.pid,
+          broker: fleet.broker.pid as number,
+        };
+        fleet.ingesters.forEach((ing, i) => (pids[`ingester ${i + 1}`] = ing.proc?.child.pid as number));
+        const t0 = Date.now();
+        const cpu = await cpuOver(pids, () => new Promise((r) => setTimeout(r, WINDOW_MS)));
+        const cpuNote = Object.entries(cpu)
+          .map(([k, c]) => `${k} ${((c / (Date.now() - t0)) * 100_000).toFixed(0)}%`)
+          .join(', ');
         const killedAt = Date.now();
         const outKill = sim.output().length;
         const engine0 = await fleet.engineStats();
@@ -246,6 +259,8 @@ export const benches: BenchCase[] = [
         const loopBefore = Math.max(...simLoopDelays(sim, out0, outKill), 0);
         const loopAfter = simLoopDelays(sim, outKill);
         await sim.stop('SIGINT');
+        // The last progress line's count (or the summary's): a stop that outlived its grace leaves no summary.
+        const resends = [...sim.output().matchAll(/resends (\d+)/g)].at(-1)?.[1] ?? '?';
         // Latency by when the batch was acknowledged: before the kill (baseline) and after it. Read
         // before the drain, so that a drain that stalls still says what was measured.
         const before: FleetAck[] = [];
@@ -268,7 +283,7 @@ export const benches: BenchCase[] = [
             unit: 'ms',
             baseline: p(before, lat, 0.99),
             ratio: p99 / Math.max(1, p(before, lat, 0.99)),
-            note: `${profile}; three ingester processes on $share over HTTP; one SIGKILLed one window after 99 % of the nodes had their first ack and left dead, one restarted 1.5 windows later; ack time minus sealing time of the ${after.length} batches acknowledged after the kill (p50 ${p(after, lat, 0.5)} ms, ${after.filter((a) => a.latencyMs >= 2000).length} at 2 s or more); baseline: p99 of the ${before.length} acknowledged before the kill; simulator loop delay p99 up to ${loopMax} ms after the kill (${loopBefore} ms before); ${once}; target < 2,000 ms; load average ${load()} on 2 cores shared with other work`,
+            note: `${profile}; three ingester processes on $share over HTTP; one SIGKILLed one window after 99 % of the nodes had their first ack (${((killedAt % WINDOW_MS) / 1000).toFixed(0)} s after a window's end; nodes seal 0-5 s after it) and left dead, one restarted 1.5 windows later; ack time minus sealing time of the ${after.length} batches acknowledged after the kill (p50 ${p(after, lat, 0.5)} ms, ${after.filter((a) => a.latencyMs >= 2000).length} at 2 s or more, ${after.filter((a) => a.latencyMs >= MIN_ACK_TIMEOUT_MS).length} at the nodes' least ack timeout, 5 s, or more); ${resends} resends by the simulator's last count; CPU in the steady window before the kill, % of a core: ${cpuNote}; baseline: p99 of the ${before.length} acknowledged before the kill; simulator loop delay p99 up to ${loopMax} ms after the kill (${loopBefore} ms before); ${once}; target < 2,000 ms; load average ${load()} on 2 cores shared with other work`,
           },
           {
             name: 'ingester.latency_3_processes_received_to_ack_p99_ms',

@@ -195,5 +195,5 @@ export function formatSummary(t: FleetTotals, p: ProcessFigures): string {
  * tick makes up for at most 2 s).
  */
 export function formatProgress(t: FleetTotals, p: ProcessFigures, loop: LoopDelay): string {
-  return `[${(p.elapsedMs / 1000).toFixed(0)} s] ${t.connected}/${t.nodes} connected, published ${t.published}, acked ${t.acked}, backlog ${t.backlog}, cuts ${t.cuts}, ${(t.bytesSent / 1048576).toFixed(1)} MiB sent, RSS ${(p.rssBytes / 1048576).toFixed(0)} MiB, CPU ${p.cpuPct.toFixed(0)}%, loop delay p99 ${loop.p99Ms} ms (max ${loop.maxMs} ms)`;
+  return `[${(p.elapsedMs / 1000).toFixed(0)} s] ${t.connected}/${t.nodes} connected, published ${t.published}, acked ${t.acked}, resends ${t.resends}, backlog ${t.backlog}, cuts ${t.cuts}, ${(t.bytesSent / 1048576).toFixed(1)} MiB sent, RSS ${(p.rssBytes / 1048576).toFixed(0)} MiB, CPU ${p.cpuPct.toFixed(0)}%, loop delay p99 ${loop.p99Ms} ms (max ${loop.maxMs} ms)`;
 }
