@@ -17,11 +17,14 @@ export function scanGates(text: string): number {
   let gates = 0;
   let run = 0;
   let lastSep = false;
+  let letters = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     // Letters and most punctuation first: the common case takes two comparisons.
     if (c > 58) {
       if (c === 64) gates |= GATE_AT;
+      // (c | 32 folds an ASCII capital onto its small letter and leaves every other character off a..z)
+      else if (!letters && (c | 32) >= 97 && (c | 32) <= 122) letters = true;
       run = 0;
       lastSep = false;
     } else if (c >= 48 && c <= 57) {
@@ -34,6 +37,8 @@ export function scanGates(text: string): number {
       if (c === 58 && text.charCodeAt(i + 1) === 47 && text.charCodeAt(i + 2) === 47) gates |= GATE_SCHEME;
     }
   }
-  if (KEYWORDS.test(text)) gates |= GATE_KEYWORD;
+  // Every keyword holds an ASCII letter, and without the u flag /i never folds another character
+  // onto one: a text without letters (numbers, times, sizes: most field values) cannot match.
+  if (letters && KEYWORDS.test(text)) gates |= GATE_KEYWORD;
   return gates;
 }

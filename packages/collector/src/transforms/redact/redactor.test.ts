@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readLoghub } from '../templates/loghub.js';
 import { luhnValid } from './luhn.js';
+import { GATE_KEYWORD, KEYWORDS, scanGates } from './prefilter.js';
 import { redactOptions } from './options.js';
 import { Redactor, type RedactionCounts } from './redactor.js';
 
@@ -144,6 +145,56 @@ describe('Redactor', () => {
       if (out !== value) redacted++;
     }
     expect(redacted).toBe(5);
+  });
+
+  it('redacts a field the same way whether its key was seen before or not, past the memo of quiet keys too', () => {
+    const r = new Redactor(redactOptions({}));
+    const fresh = () => new Redactor(redactOptions({}));
+    const cases: Array<[string, string]> = [
+      ['user', 'bob'],
+      ['user', 'password=hunter2x'],
+      ['user', 'jane.doe@example.com'],
+      ['request_identifier_long', 'Bearer abcdefghijklmnop'],
+      ['request_identifier_long', 'plain'],
+      ['apisig', 'Zm9vYmFyYmF6cXV4cXV1eHh5enp5'],
+      ['apisig', 'x'],
+      ['k'.repeat(100), 'token=abcdefghijklmnopqrstuvwxyz012345'],
+      ['k'.repeat(100), 'clean'],
+    ];
+    // Twice round, and again after more distinct keys than the memo holds.
+    const keys = Array.from({ length: 1500 }, (_, i) => `key_${i}`);
+    for (let round = 0; round < 3; round++) {
+      if (round === 2) for (const k of keys) r.redactField(k, '1', {});
+      for (const [key, value] of cases) {
+        const got: RedactionCounts = {};
+        const want: RedactionCounts = {};
+        expect([key, r.redactField(key, value, got), got]).toEqual([key, fresh().redactField(key, value, want), want]);
+      }
+    }
+  });
+
+  it('opens the keyword gate exactly when the keywords match, letters or none', () => {
+    const texts = [
+      '200',
+      '12.5 ms',
+      '2026-03-01T10:00:00.123Z',
+      '-- :: //',
+      'pass',
+      'PWD',
+      'x-api-KEY',
+      'ya29.abc',
+      'sig=',
+      'AKIA',
+      'eyJ',
+      // Characters that case-insensitive matching with the u flag would fold onto k and s: not here.
+      '\u212Aey',
+      '\u017Figest',
+      'ſecret',
+      'Ｋｅｙ',
+      'İ',
+      '',
+    ];
+    for (const t of texts) expect([t, (scanGates(t) & GATE_KEYWORD) !== 0]).toEqual([t, KEYWORDS.test(t)]);
   });
 
   it('applies extra patterns from options and can turn a built-in kind off', () => {

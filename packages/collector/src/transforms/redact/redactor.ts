@@ -6,6 +6,10 @@ import { builtinRules, type RedactRule } from './rules.js';
 /** A key whose `=` would complete the `sig=` keyword (KEYWORDS in prefilter.ts). */
 const SIG_END = /sig$/i;
 
+/** Field keys remembered as opening no gate (see redactField), each at most this long; past this many the memo starts over. */
+const QUIET_KEYS_MAX = 1024;
+const QUIET_KEY_LENGTH = 64;
+
 /** Counts of redactions per kind, added up by the caller across lines. */
 export type RedactionCounts = Record<string, number>;
 
@@ -16,6 +20,11 @@ export type RedactionCounts = Record<string, number>;
 export class Redactor {
   private readonly rules: RedactRule[];
   private readonly hasCustom: boolean;
+  /**
+   * Field keys that open no gate and do not end in `sig`: a log's fields repeat their keys on every
+   * line, and scanning a key again cost as much as scanning its value.
+   */
+  private readonly quietKeys = new Set<string>();
 
   constructor(options: RedactOptions) {
     this.hasCustom = options.patterns.length > 0;
@@ -43,10 +52,20 @@ export class Redactor {
    * without building the pair; this runs for every field of every line.
    */
   redactField(key: string, value: string, counts: RedactionCounts): string {
-    if (!this.hasCustom && scanGates(key) === 0 && scanGates(value) === 0 && !SIG_END.test(key)) return value;
+    if (!this.hasCustom && this.quietKey(key) && scanGates(value) === 0) return value;
     const kv = `${key}=${value}`;
     const red = this.redact(kv, counts);
     return red === kv ? value : red.slice(key.length + 1);
+  }
+
+  private quietKey(key: string): boolean {
+    if (this.quietKeys.has(key)) return true;
+    if (scanGates(key) !== 0 || SIG_END.test(key)) return false;
+    if (key.length > QUIET_KEY_LENGTH) return true;
+    if (this.quietKeys.size >= QUIET_KEYS_MAX) this.quietKeys.clear();
+    // A copy: V8 keeps a cut of 13 characters or more (a logfmt key) as a view of its whole line.
+    this.quietKeys.add(key.length < 13 ? key : (' ' + key).slice(1));
+    return true;
   }
 
   redact(text: string, counts: RedactionCounts): string {
