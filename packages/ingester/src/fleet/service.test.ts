@@ -1,12 +1,14 @@
 /**
  * What the fleet service reads from ClickHouse on its timer: the node table once per rollout
  * tick (the driver's resend and delivery use the states it read), and for the sweep of nodes last
- * heard applying only the rows it wants. ClickHouse is a recording stand-in here: the queries are
- * what is asked; the real engine runs them in test/fleet.
+ * heard applying only the rows it wants. ClickHouse is a recording stand-in connection under the real
+ * client here: the queries are what is asked; the real engine runs them in test/fleet.
  */
-import type { ClickHouseClient } from '@clickhouse/client';
+import { Readable } from 'node:stream';
+import { createClient } from '@clickhouse/client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CONFIG_DOC_VERSION, type StatusMessage } from '@edge-telemetry/protocol';
+import type { StorageConnection } from '../storage/client.js';
 import { TABLES } from '../storage/tables.js';
 import type { ConfigDocuments } from './documents.js';
 import type { Layer } from './layers.js';
@@ -27,13 +29,18 @@ describe('fleet service reads', () => {
 
   it('reads the node table once per rollout tick, and only the rows last heard applying for the sweep', async () => {
     const queries: string[] = [];
-    const client = {
-      query: async ({ query }: { query: string }) => {
-        queries.push(query);
-        return { json: async () => [] };
-      },
-      insert: async () => ({}),
-    } as unknown as ClickHouseClient;
+    // The real client over a connection that records each statement and answers no rows.
+    const answer = { query_id: 'stand-in', response_headers: {}, http_status_code: 200 };
+    const empty = () => ({ ...answer, stream: Readable.from([]) });
+    const connection: StorageConnection = {
+      ping: async () => ({ success: true }),
+      query: async ({ query }) => (queries.push(query), empty()),
+      exec: async () => empty(),
+      insert: async () => answer,
+      command: async () => answer,
+      close: async () => {},
+    };
+    const client = createClient({ connection });
     const layer = (rev: number): Layer => ({
       scope: 'fleet',
       target: '',
