@@ -62,4 +62,6 @@ USER node
 # not a second node process: a health probe must not eat into the 128 MiB budget.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD wget -q -T 3 -O /dev/null "http://127.0.0.1:${EDGE_TELEMETRY_COLLECTOR_HTTP_PORT}/healthz" || exit 1
-ENTRYPOINT ["/sbin/tini", "--", "node", "packages/collector/bin/collector.js"]
+# launch.sh reads the container's memory limit and execs node with launchFlags of it
+# (--v8-pool-size=1 at 128 MiB, the heap bounded below), so `docker run -m` alone sizes V8.
+ENTRYPOINT ["/sbin/tini", "--", "sh", "packages/collector/bin/launch.sh"]

@@ -46,7 +46,14 @@ function buildClosure(dir: string, seen = new Set<string>()): Set<string> {
 }
 
 const services: { name: string; want: DockerfileExpectations }[] = [
-  { name: 'collector', want: { bin: binOf('packages/collector'), absent: ['chdb', 'fastify'] } },
+  {
+    name: 'collector',
+    want: {
+      bin: binOf('packages/collector'),
+      launcher: { path: 'packages/collector/bin/launch.sh', text: read('packages/collector/bin/launch.sh') },
+      absent: ['chdb', 'fastify'],
+    },
+  },
   { name: 'ingester', want: { bin: binOf('packages/ingester'), pruned: ['chdb'] } },
 ];
 
@@ -156,6 +163,26 @@ describe.each(services)('docker/$name.Dockerfile', ({ name, want }) => {
       expect(bad).not.toBe(text);
       expect(dockerfileProblems(bad, want).join('\n')).toMatch(problem);
     });
+  });
+});
+
+describe('docker/collector.Dockerfile starts through launch.sh', () => {
+  const text = read('docker/collector.Dockerfile');
+  const want = services[0]?.want as DockerfileExpectations;
+  const launcher = want.launcher as { path: string; text: string };
+
+  it('rejects an ENTRYPOINT that skips it, and a launch.sh that does not exec the bin', () => {
+    const direct = text.replace(
+      '"sh", "packages/collector/bin/launch.sh"',
+      '"node", "packages/collector/bin/collector.js"',
+    );
+    expect(direct).not.toBe(text);
+    expect(dockerfileProblems(direct, want).join('\n')).toMatch(/ENTRYPOINT does not start sh/);
+    const noExec = launcher.text.replace(/^exec node /m, 'node ');
+    expect(noExec).not.toBe(launcher.text);
+    expect(dockerfileProblems(text, { ...want, launcher: { ...launcher, text: noExec } }).join('\n')).toMatch(
+      /does not exec node/,
+    );
   });
 });
 

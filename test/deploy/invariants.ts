@@ -2,6 +2,7 @@
  * The deployment invariants as pure checks: each returns the list of violations (empty = fine),
  * so the tests can run them over the shipped files and over deliberately broken copies.
  */
+import { posix } from 'node:path';
 import { parseDockerfile, type Stage } from './dockerfile.js';
 
 /** Why an image reference is not pinned, or undefined when it is (explicit numeric version tag, optional digest). */
@@ -26,6 +27,11 @@ const runArgs = (s: Stage) => s.instructions.filter((i) => i.keyword === 'RUN').
 export interface DockerfileExpectations {
   /** The package's bin, relative to the repository root, that ENTRYPOINT must start. */
   bin: string;
+  /**
+   * A shell script next to the bin that ENTRYPOINT runs instead (`sh <path>`), which must end by
+   * exec'ing node with the bin: the collector's launch.sh, which chooses node's flags first.
+   */
+  launcher?: { path: string; text: string };
   /** Dependencies of the workspace that must not reach the runtime stage: deleted after the install, and checked. */
   pruned?: string[];
   /** Packages the install must not bring at all: checked in the deps stage. */
@@ -48,7 +54,15 @@ export function dockerfileProblems(text: string, want: DockerfileExpectations): 
   const hc = runtime.instructions.find((i) => i.keyword === 'HEALTHCHECK')?.args ?? '';
   if (!/^(--\S+\s+)*CMD\s/.test(hc)) problems.push('runtime stage has no HEALTHCHECK CMD');
   const ep = runtime.instructions.find((i) => i.keyword === 'ENTRYPOINT')?.args ?? '';
-  if (!ep.includes(`"node", "${want.bin}"`)) problems.push(`ENTRYPOINT does not start node ${want.bin}`);
+  const l = want.launcher;
+  if (l === undefined) {
+    if (!ep.includes(`"node", "${want.bin}"`)) problems.push(`ENTRYPOINT does not start node ${want.bin}`);
+  } else {
+    const nextToBin = posix.dirname(l.path) === posix.dirname(want.bin);
+    const execs = new RegExp(`^exec node "\\$\\(dirname "\\$0"\\)/${posix.basename(want.bin)}" "\\$@"$`, 'm');
+    if (!ep.includes(`"sh", "${l.path}"`)) problems.push(`ENTRYPOINT does not start sh ${l.path}`);
+    if (!nextToBin || !execs.test(l.text)) problems.push(`${l.path} does not exec node ${want.bin}`);
+  }
 
   const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => i.args);
   if (copies.some((c) => !c.startsWith('--from=')))

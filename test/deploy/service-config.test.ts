@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeOptions } from '@edge-telemetry/protocol';
-import { collectorConfigSpec, launchFlags, loadCollectorConfig } from '@edge-telemetry/collector';
+import { collectorConfigSpec, loadCollectorConfig } from '@edge-telemetry/collector';
 import {
   describeOptions as describeIngesterOptions,
   loadConfig as loadIngesterConfig,
@@ -47,7 +47,8 @@ interface ComposeService {
   deploy?: { resources?: { limits?: { memory?: string } } };
 }
 interface K8sContainer {
-  env?: { name: string; value: string }[];
+  name?: string;
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
   args?: string[];
   resources?: { limits?: { memory?: string } };
 }
@@ -145,18 +146,23 @@ describe('collector settings in the deployment files', () => {
   });
 });
 
-describe('node flags in the deployment files', () => {
-  it('start the collector with launchFlags of the memory limit they give it', async () => {
+describe('memory limit in the deployment files', () => {
+  it('give the collector the limit they set, once, and leave node flags to the image (launch.sh)', async () => {
     const edge = (parse(await read('docker/compose.edge.yml')) as { services: Record<string, ComposeService> }).services
       .collector;
     const ds = parseAllDocuments(await read('docker/k8s/collector-daemonset.yaml'))
       .map((d) => d.toJSON() as { kind: string; spec?: { template: { spec: { containers: K8sContainer[] } } } })
       .find((d) => d.kind === 'DaemonSet')?.spec?.template.spec.containers[0];
     const composeLimit = memoryBytes(edge?.deploy?.resources?.limits?.memory);
-    const k8sLimit = memoryBytes(ds?.resources?.limits?.memory);
     expect(composeLimit).toBe(128 * 2 ** 20);
-    expect(edge?.environment?.NODE_OPTIONS ?? '').toBe(launchFlags(composeLimit).join(' '));
-    expect(ds?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').toBe(launchFlags(k8sLimit).join(' '));
+    expect(Number(edge?.environment?.EDGE_TELEMETRY_COLLECTOR_MEMORY_LIMIT_BYTES)).toBe(composeLimit);
+    // The DaemonSet's comes from its own resources.limits (downward API), so it cannot disagree.
+    expect(ds?.env?.find((e) => e.name === 'EDGE_TELEMETRY_COLLECTOR_MEMORY_LIMIT_BYTES')?.valueFrom).toEqual({
+      resourceFieldRef: { containerName: ds?.name, resource: 'limits.memory', divisor: '1' },
+    });
+    expect(memoryBytes(ds?.resources?.limits?.memory)).toBe(128 * 2 ** 20);
+    expect(edge?.environment?.NODE_OPTIONS).toBeUndefined();
+    expect(ds?.env?.some((e) => e.name === 'NODE_OPTIONS')).toBe(false);
   });
 });
 

@@ -98,8 +98,8 @@ export function v8HeapFlags(limitBytes: number | undefined): string[] {
 }
 
 /**
- * Every flag a collector under `limitBytes` is started with (what NODE_OPTIONS says in
- * docker/compose.edge.yml and the K3s manifest, checked by test/deploy/service-config.test.ts):
+ * Every flag a collector under `limitBytes` is started with (the image's bin/launch.sh computes
+ * the same from the container's limit, checked against this by test/deploy/launch.test.ts):
  * the heap flags, and at or below the reference limit one V8 worker thread instead of four. Each
  * worker thread of V8's platform keeps a malloc arena of its own; the collector's JavaScript runs
  * on one thread, and its helpers' parallel GC gains nothing on a fifth of a core. Measured, real
