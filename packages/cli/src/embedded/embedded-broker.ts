@@ -20,7 +20,7 @@ import net from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { limits } from '@edge-telemetry/protocol';
 import type { AccountBook } from './accounts.js';
-import { mayPublish, mayReceive, type Account } from './acl.js';
+import { mayPublish, mayReceive, mayRetain, type Account } from './acl.js';
 import { guardPackets, type OversizedPacket } from './packet-guard.js';
 
 /**
@@ -45,19 +45,26 @@ export interface EmbeddedBrokerOptions {
   accounts: AccountBook;
   maxPacketBytes?: number;
   publishRate?: { perSecond: number; burst: number };
-  /** Told of refusals (bad credentials, oversized packets, forbidden publishes, throttled clients), for the log. */
+  /** Told of refusals (bad credentials, oversized packets, forbidden publishes or retains, throttled clients), for the log. */
   onRefused?: (what: string, detail: Record<string, unknown>) => void;
 }
 
 export interface EmbeddedBroker {
   url: string;
-  stats(): { refusedConnects: number; refusedPublishes: number; oversizedPackets: number; throttled: number };
+  stats(): {
+    refusedConnects: number;
+    refusedPublishes: number;
+    oversizedPackets: number;
+    throttled: number;
+    /** Retained publishes outside the node's status topic, delivered without the retain flag. */
+    unretained: number;
+  };
   close(): Promise<void>;
 }
 
 export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const accountOf = new WeakMap<Client, Account>();
-  const stats = { refusedConnects: 0, refusedPublishes: 0, oversizedPackets: 0, throttled: 0 };
+  const stats = { refusedConnects: 0, refusedPublishes: 0, oversizedPackets: 0, throttled: 0, unretained: 0 };
   const refused = (what: string, detail: Record<string, unknown>) => o.onRefused?.(what, detail);
   const limit = o.maxPacketBytes ?? MAX_PACKET_BYTES;
   const rate = o.publishRate ?? PUBLISH_RATE;
@@ -87,7 +94,15 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
     },
     authorizePublish(client, packet, callback) {
       const account = client ? accountOf.get(client) : undefined;
-      if (account && mayPublish(account, packet.topic)) return callback(null);
+      if (account && mayPublish(account, packet.topic)) {
+        if (packet.retain && !mayRetain(account, packet.topic)) {
+          // Delivered, not kept: Mosquitto cannot refuse this per topic (docs/security.md).
+          stats.unretained++;
+          refused('retain', { user: account.user, topic: packet.topic.slice(0, 200) });
+          packet.retain = false;
+        }
+        return callback(null);
+      }
       stats.refusedPublishes++;
       refused('publish', { user: account?.user, topic: packet.topic.slice(0, 200) });
       // Discarded, not refused with an error: an error would close the connection, where
