@@ -67,8 +67,13 @@ const capitalized = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1
 function containerRows(b: Batch, node: string): unknown[][] {
   const rows: unknown[][] = b.containers.map((c) => [b.windowEnd, node, c.id, c.name, c.image, c.state, c.labels]);
   const seen = new Set(b.containers.map((c) => c.name));
+  // Items of one container mostly come one after another: comparing with the last one skips most
+  // set lookups on the write path.
+  let last = '';
   for (const items of [b.metrics, b.spans ?? [], b.logs, b.templates, b.events])
     for (const { container } of items) {
+      if (container === last) continue;
+      last = container;
       if (container === '' || container.startsWith('_') || seen.has(container)) continue;
       seen.add(container);
       rows.push([b.windowEnd, node, '', container, '', '', NO_ATTRIBUTES]);
