@@ -12,7 +12,10 @@
  * came back, which a replaced container or pod never does), whereas a member without a session
  * leaves the group at once and the others take everything. Nothing is lost either way: a batch is
  * durable in the node's outbox until the application ack, and is published again after the node's
- * ack timeout when the ingester that took it died first.
+ * ack timeout when the ingester that took it died first. That resend is the only way back for it:
+ * Mosquitto 2.0 hands a dead member's unacknowledged messages to no other member, clean session or
+ * not (checked; eclipse-mosquitto issue 2662), and what this client has PUBACKed (admitted, not yet
+ * stored) the broker has forgotten.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics } from '@edge-telemetry/protocol';
