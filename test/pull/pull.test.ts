@@ -251,6 +251,16 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
       ]);
       expect(ok).toMatchObject({ code: 0, err: '' });
       expect(ok.out).toBe((await rig.expectedLines({ ...ALL, container: 'db' })).join('\n') + '\n');
+      // A pull asked for elsewhere (the web page, a CLI cut off): --id waits for it and writes its
+      // lines without asking the node again.
+      const asked = await post({ ...ALL, container: 'db' });
+      const startedBefore = nodeStats().pullsStarted;
+      const attached = await run(['--id', asked.body.id]);
+      expect(attached).toMatchObject({ code: 0, err: '', out: ok.out });
+      expect(nodeStats().pullsStarted - startedBefore).toBeLessThanOrEqual(1);
+      const unknown = await run(['--id', 'no-such-pull']);
+      expect(unknown.code).toBe(1);
+      expect(unknown.err).toMatch(/HTTP 404/);
       const grep = await run([
         '--node',
         NODE,

@@ -44,6 +44,19 @@ describe('logs pull', () => {
     expect(() => parsePullArgs(['--node', 'n', '--since', '2h', '--tail', '-3'], {})).toThrow();
   });
 
+  it('--id attaches to a pull already asked for, and takes none of the options that make a request', () => {
+    expect(parsePullArgs(['--id', 'Ab_3-x', '-o', 'f.log'], { EDGE_TELEMETRY_TOKEN: 't' })).toMatchObject({
+      id: 'Ab_3-x',
+      token: 't',
+      body: {},
+      output: 'f.log',
+    });
+    expect(() => parsePullArgs(['--id', 'p1', '--node', 'n', '--since', '2h'], {})).toThrow(
+      '--id attaches to a pull already asked for; it takes no --node, --since',
+    );
+    expect(() => parsePullArgs(['--id', '../tokens'], {})).toThrow(/not a pull id/);
+  });
+
   it('shows rate alone until the total is known, then a bar and an ETA', () => {
     const running = formatProgress(
       { id: 'p', state: 'running', linesReceived: 12_345, bytesReceived: 2_000_000 },

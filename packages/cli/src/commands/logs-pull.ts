@@ -1,7 +1,10 @@
 /**
  * `edge-telemetry logs pull --node <id> --since 2h [--container c] [--until t] [--grep s]
  * [--level l] [--tail n] [--max-bytes n] [--follow] [-o file] [--url u] [--token t]`: asks the
- * ingester's API for a node's full logs and writes them out.
+ * ingester's API for a node's full logs and writes them out. `logs pull --id <pull id>` attaches
+ * to a pull already asked for (after a cut connection, a Ctrl-C, or from the web page) without
+ * asking the node again: the pull goes on at the ingester, which keeps its lines for 24 h, and a
+ * node behind a metered link should not send the same logs twice.
  *
  * Without --follow the lines are written once the pull is done (its digest checked by the
  * ingester), so a file is never left half-written by a pull that then fails; with --follow they are
@@ -13,12 +16,13 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { LOG_LEVEL_NAMES, parseTimeSpec, TIME_SPEC_HINT } from '@edge-telemetry/protocol';
+import { LOG_LEVEL_NAMES, parseTimeSpec, PULL_ID_PATTERN, TIME_SPEC_HINT } from '@edge-telemetry/protocol';
 import type { CommandIo } from './index.js';
 import { apiFetch, apiUrl } from '../api/api-client.js';
 
 const USAGE =
-  'usage: edge-telemetry logs pull --node <id> --since <2h|ISO|ms> [--until t] [--container name] [--grep text] [--level info|warn|error|...] [--tail n] [--max-bytes n] [--follow] [-o file] [--url URL] [--token T]\n';
+  'usage: edge-telemetry logs pull --node <id> --since <2h|ISO|ms> [--until t] [--container name] [--grep text] [--level info|warn|error|...] [--tail n] [--max-bytes n] [--follow] [-o file] [--url URL] [--token T]\n' +
+  '       edge-telemetry logs pull --id <pull id> [--follow] [-o file] [--url URL] [--token T]\n';
 const PROGRESS_MS = 250;
 
 export interface PullStatus {
@@ -35,6 +39,8 @@ export interface PullArgs {
   token: string | undefined;
   node: string;
   body: Record<string, string | number>;
+  /** A pull already asked for, to attach to instead of asking the node. */
+  id?: string;
   follow: boolean;
   output: string | undefined;
 }
@@ -42,6 +48,7 @@ export interface PullArgs {
 /** The options `logs pull` takes (the top-level usage lists each). */
 export const LOGS_PULL_OPTIONS = {
   node: { type: 'string' },
+  id: { type: 'string' },
   container: { type: 'string' },
   since: { type: 'string' },
   until: { type: 'string' },
@@ -57,6 +64,7 @@ export const LOGS_PULL_OPTIONS = {
 
 export function parsePullArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): PullArgs {
   const { values } = parseArgs({ args: argv, options: LOGS_PULL_OPTIONS });
+  if (values.id !== undefined) return attachArgs(values, env);
   if (!values.node) throw new Error('--node is required');
   if (!values.since) throw new Error('--since is required (e.g. --since 2h)');
   for (const k of ['since', 'until'] as const) {
@@ -85,6 +93,29 @@ export function parsePullArgs(argv: string[], env: Readonly<Record<string, strin
     token: values.token ?? env.EDGE_TELEMETRY_TOKEN,
     node: values.node,
     body,
+    follow: values.follow ?? false,
+    output: values.output,
+  };
+}
+
+/** The options that make a request, which an attach to an existing pull cannot take. */
+const REQUEST_OPTIONS = ['node', 'container', 'since', 'until', 'grep', 'level', 'tail', 'max-bytes'] as const;
+
+function attachArgs(
+  values: ReturnType<typeof parseArgs<{ options: typeof LOGS_PULL_OPTIONS }>>['values'],
+  env: Readonly<Record<string, string | undefined>>,
+): PullArgs {
+  const id = values.id ?? '';
+  if (!PULL_ID_PATTERN.test(id)) throw new Error(`--id ${id}: not a pull id (letters, digits, _ and -)`);
+  const given = REQUEST_OPTIONS.filter((k) => values[k] !== undefined);
+  if (given.length > 0)
+    throw new Error(`--id attaches to a pull already asked for; it takes no ${given.map((k) => `--${k}`).join(', ')}`);
+  return {
+    url: apiUrl(values.url, env),
+    token: values.token ?? env.EDGE_TELEMETRY_TOKEN,
+    node: '',
+    body: {},
+    id,
     follow: values.follow ?? false,
     output: values.output,
   };
@@ -120,6 +151,8 @@ export function formatProgress(s: PullStatus, elapsedMs: number, width = 24): st
   const eta = rate > 0 ? duration(((s.bytesExpected - s.bytesReceived) * 1000) / rate) : '?';
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(f * 100).toFixed(0).padStart(3)}%  ${head}  ETA ${eta}`;
 }
+
+const reattach = (id: string) => `if this stops, get its lines again with: edge-telemetry logs pull --id ${id}`;
 
 async function status(a: PullArgs, id: string): Promise<PullStatus> {
   return (await (await apiFetch(a, `/api/v1/log-pulls/${id}`)).json()) as PullStatus;
@@ -168,18 +201,23 @@ export async function runLogsPull(
     shown = false;
   };
   let timer: NodeJS.Timeout | undefined;
+  let id = a.id;
   try {
-    const created = (await (
-      await apiFetch(a, `/api/v1/nodes/${encodeURIComponent(a.node)}/log-pulls`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(a.body),
-      })
-    ).json()) as { id: string };
-    const id = created.id;
+    id ??= (
+      (await (
+        await apiFetch(a, `/api/v1/nodes/${encodeURIComponent(a.node)}/log-pulls`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(a.body),
+        })
+      ).json()) as { id: string }
+    ).id;
+    const pullId = id;
+    // On a terminal the id is said at once, so a Ctrl-C does not lose the pull; piped, stderr stays quiet.
+    if (tty && a.id === undefined) io.stderr.write(`pull ${id} asked for; ${reattach(id)}\n`);
     if (tty) {
       timer = setInterval(() => {
-        status(a, id).then(
+        status(a, pullId).then(
           (s) => {
             io.stderr.write(`\r\x1b[2K${formatProgress(s, Date.now() - started)}`);
             shown = true;
@@ -188,19 +226,24 @@ export async function runLogsPull(
         );
       }, PROGRESS_MS);
     }
-    if (a.follow) await copyLines(a, id, true, out, clear);
-    let s = await status(a, id);
+    if (a.follow) await copyLines(a, pullId, true, out, clear);
+    let s = await status(a, pullId);
     while (!a.follow && (s.state === 'queued' || s.state === 'running')) {
       await new Promise((r) => setTimeout(r, PROGRESS_MS));
-      s = await status(a, id);
+      s = await status(a, pullId);
     }
     if (timer) clearInterval(timer);
     clear();
+    if (s.state === 'queued' || s.state === 'running') {
+      // A follow stream cut before the pull ended (the ingester stopped, a proxy's timeout).
+      io.stderr.write(`pull ${pullId} still ${s.state} when the stream ended; ${reattach(pullId)}\n`);
+      return 1;
+    }
     if (s.state !== 'done') {
       io.stderr.write(`pull ${id} ${s.state}: ${s.error ?? 'no reason given'}\n`);
       return 1;
     }
-    if (!a.follow) await copyLines(a, id, false, out, clear);
+    if (!a.follow) await copyLines(a, pullId, false, out, clear);
     if (tty)
       io.stderr.write(
         `pull ${id} done: ${s.linesReceived.toLocaleString('en-US')} lines, ${bytes(s.bytesReceived)} in ${duration(Date.now() - started)}\n`,
@@ -209,7 +252,9 @@ export async function runLogsPull(
   } catch (err) {
     if (timer) clearInterval(timer);
     clear();
-    io.stderr.write(`${(err as Error).message}\n`);
+    // A cut while waiting or reading a pull asked for here: the pull itself goes on at the ingester.
+    const hint = id !== undefined && a.id === undefined ? `\npull ${id}: ${reattach(id)}` : '';
+    io.stderr.write(`${(err as Error).message}${hint}\n`);
     return 1;
   } finally {
     if (a.output) await new Promise<void>((resolve) => out.end(resolve));
