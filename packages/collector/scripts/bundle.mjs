@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { mqttPacketPrefixCacheOff } from './mqtt-packet-patch.mjs';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -24,6 +25,8 @@ await build({
   target: 'node20',
   // A native addon: loaded from node_modules at run time.
   external: ['zstd-napi'],
+  // mqtt-packet pins a Buffer pool slab per packet size it has sent (scripts/mqtt-packet-patch.mjs).
+  plugins: [mqttPacketPrefixCacheOff],
   // CommonJS dependencies (mqtt, protobufjs, grpc-js) call require(); an ESM bundle has none.
   banner: {
     js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);",
