@@ -58,6 +58,26 @@ describe('OTLP receiver: bad input', () => {
     expect(await rig.requests(413)).toBe(2);
   });
 
+  it('OTLP/JSON with a field of the wrong type is a 400 naming it, not a 500', async () => {
+    rig = await startRig();
+    const wrong: [string, unknown][] = [
+      ['/v1/metrics', { resourceMetrics: 5 }],
+      [
+        '/v1/metrics',
+        { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'm', gauge: { dataPoints: 7 } }] }] }] },
+      ],
+      ['/v1/logs', { resourceLogs: [{ resource: { attributes: 9 }, scopeLogs: [] }] }],
+      ['/v1/logs', { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { kvlistValue: { values: 5 } } }] }] }] }],
+    ];
+    for (const [path, body] of wrong) {
+      const r = await json(path, body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(((await r.json()) as { message: string }).message).toMatch(/^ET_ERR_OTLP_MALFORMED: a field of the JSON/);
+    }
+    expect((await json('/v1/metrics', gauge('temp', [{ t: T, v: 1 }]))).status).toBe(200);
+    expect(await rig.requests(500)).toBe(0);
+  });
+
   it('NaN and infinities are refused as partial success; duplicates and out-of-order points are counted drops', async () => {
     rig = await startRig();
     const r = await json(
