@@ -29,18 +29,18 @@ export interface SelfHealthDeps {
   probe?: ProcessProbe;
 }
 
-/**
- * The collector's own health through @opentelemetry/api instruments, read with a DELTA reader
- * at each collect() and turned into samples for container `_collector`: a sum leaves as its delta
- * since the previous collect (collected once per window, the window's total), gauges pass
- * through. No global provider.
- */
 /** A value another stage exposes, read at each collect. */
 export interface Observed {
   help: string;
   read: () => number;
 }
 
+/**
+ * The collector's own health through @opentelemetry/api instruments, read with a DELTA reader
+ * at each collect() and turned into samples for container `_collector`: a sum leaves as its delta
+ * since the previous collect (collected once per window, the window's total), gauges pass
+ * through. No global provider.
+ */
 export class SelfHealth {
   readonly meter: Meter;
   readonly instruments: SelfInstruments;
@@ -100,21 +100,17 @@ export class SelfHealth {
    * each with the description /metrics gives it.
    */
   observeValues(o: { gauges?: Record<string, Observed>; totals?: Record<string, Observed> }): void {
-    const list: Array<[Observable, () => number]> = [
-      ...Object.entries(o.gauges ?? {}).map(
-        ([name, v]) =>
-          [this.meter.createObservableGauge(`collector.${name}`, { description: v.help }), v.read] as [
-            Observable,
-            () => number,
-          ],
-      ),
-      ...Object.entries(o.totals ?? {}).map(
-        ([name, v]) =>
-          [this.meter.createObservableCounter(`collector.${name}`, { description: v.help }), v.read] as [
-            Observable,
-            () => number,
-          ],
-      ),
+    const entries = (
+      values: Record<string, Observed> | undefined,
+      create: (name: string, help: string) => Observable,
+    ) =>
+      Object.entries(values ?? {}).map(([name, v]): [Observable, () => number] => [
+        create(`collector.${name}`, v.help),
+        v.read,
+      ]);
+    const list = [
+      ...entries(o.gauges, (name, description) => this.meter.createObservableGauge(name, { description })),
+      ...entries(o.totals, (name, description) => this.meter.createObservableCounter(name, { description })),
     ];
     const cb: BatchObservableCallback = (r) => {
       for (const [inst, fn] of list) r.observe(inst, fn());
