@@ -8,17 +8,15 @@
  */
 import { execFile, type ExecFileOptions } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchFlags } from '@edge-telemetry/collector';
-import { cgroupMemoryLimit } from '../../packages/collector/src/runtime/memory-limit.js';
+import { cgroupMemoryLimit, readText } from '../../packages/collector/src/runtime/memory-limit.js';
 import { cgroupVersion, createCgroup } from '../support/cgroup.js';
+import { repoRoot } from '../support/processes.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const LAUNCH = path.join(root, 'packages/collector/bin/launch.sh');
+const LAUNCH = path.join(repoRoot, 'packages/collector/bin/launch.sh');
 const MiB = 2 ** 20;
 const canCgroup = cgroupVersion() !== undefined;
 if (process.env.CI && !canCgroup) throw new Error('CI must run the launch test in a cgroup: none writable here');
@@ -63,15 +61,8 @@ async function tree(name: string, proc: string | undefined, files: Record<string
 
 /** What the collector's own reader finds in the same files: the reference the script must agree with. */
 function expected(t: string): string[] {
-  const read = (f: string) => {
-    try {
-      return readFileSync(f, 'utf8');
-    } catch {
-      return undefined;
-    }
-  };
-  const proc = read(path.join(t, 'proc/self/cgroup'));
-  const limit = proc === undefined ? undefined : cgroupMemoryLimit(proc, read, path.join(t, 'sys/fs/cgroup')).bytes;
+  const proc = readText(path.join(t, 'proc/self/cgroup'));
+  const limit = proc === undefined ? undefined : cgroupMemoryLimit(proc, readText, path.join(t, 'sys/fs/cgroup')).bytes;
   return launchFlags(limit);
 }
 
