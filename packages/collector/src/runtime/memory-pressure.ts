@@ -66,12 +66,17 @@ export interface MemoryUsage {
   externalBytes: number;
 }
 
+/** Used heap over V8's heap limit (0 where V8 gives none). */
+function heapShare(u: MemoryUsage): number {
+  return u.heapLimitBytes > 0 ? u.heapUsedBytes / u.heapLimitBytes : 0;
+}
+
 /**
  * The pressure signal: the larger of memory in use (anonymous memory less V8's free committed
  * heap) / the memory limit (when there is one) and used heap / heap limit.
  */
 export function memoryPressure(u: MemoryUsage, limitBytes: number | undefined): number {
-  const heap = u.heapLimitBytes > 0 ? u.heapUsedBytes / u.heapLimitBytes : 0;
+  const heap = heapShare(u);
   if (limitBytes === undefined || limitBytes <= 0) return heap;
   const inUse = u.anonBytes - Math.max(0, u.heapTotalBytes - u.heapUsedBytes);
   return Math.max(heap, inUse / limitBytes);
@@ -91,8 +96,7 @@ export interface MemoryReading {
 export function memoryReading(u: MemoryUsage, limitBytes: number | undefined): MemoryReading {
   const resident = memoryPressure(u, limitBytes);
   if (limitBytes === undefined || limitBytes <= 0) return { resident, live: resident };
-  const heap = u.heapLimitBytes > 0 ? u.heapUsedBytes / u.heapLimitBytes : 0;
-  return { resident, live: Math.max(heap, (u.heapUsedBytes + u.externalBytes) / limitBytes) };
+  return { resident, live: Math.max(heapShare(u), (u.heapUsedBytes + u.externalBytes) / limitBytes) };
 }
 
 export interface ShedState {
