@@ -76,6 +76,22 @@ export function faultSwitch(): FaultSwitch {
   return sw;
 }
 
+/**
+ * `inner` with some methods replaced. Each other method is forwarded by name: the engine's own
+ * connection is a class, whose methods a spread would drop.
+ */
+function forwarding(inner: StorageConnection, over: Partial<StorageConnection>): StorageConnection {
+  return {
+    ping: (p) => inner.ping(p),
+    query: (p) => inner.query(p),
+    command: (p) => inner.command(p),
+    close: () => inner.close(),
+    insert: (p) => inner.insert(p),
+    exec: (p) => inner.exec(p),
+    ...over,
+  };
+}
+
 /** Counts the inserts (client.insert and exec with a body) whose statement names `table`. */
 export function insertCounter(table: string): {
   wrap(inner: StorageConnection): StorageConnection;
@@ -90,15 +106,8 @@ export function insertCounter(table: string): {
       return call(p);
     };
   return {
-    // Each method forwarded by name: the engine's own connection is a class, whose methods a spread would drop.
-    wrap: (inner) => ({
-      ping: (p) => inner.ping(p),
-      query: (p) => inner.query(p),
-      command: (p) => inner.command(p),
-      close: () => inner.close(),
-      insert: counted((p) => inner.insert(p)),
-      exec: counted((p) => inner.exec(p)),
-    }),
+    wrap: (inner) =>
+      forwarding(inner, { insert: counted((p) => inner.insert(p)), exec: counted((p) => inner.exec(p)) }),
     get count() {
       return count;
     },
@@ -113,22 +122,18 @@ export function insertTimeline(): { wrap(inner: StorageConnection): StorageConne
   const events: string[] = [];
   return {
     events,
-    wrap: (inner) => ({
-      ping: (p) => inner.ping(p),
-      query: (p) => inner.query(p),
-      command: (p) => inner.command(p),
-      close: () => inner.close(),
-      insert: (p) => inner.insert(p),
-      exec: async (p) => {
-        const table = /^INSERT INTO (\w+)/.exec(p.query)?.[1];
-        if (table) events.push(`start ${table}`);
-        try {
-          return await inner.exec(p);
-        } finally {
-          if (table) events.push(`end ${table}`);
-        }
-      },
-    }),
+    wrap: (inner) =>
+      forwarding(inner, {
+        exec: async (p) => {
+          const table = /^INSERT INTO (\w+)/.exec(p.query)?.[1];
+          if (table) events.push(`start ${table}`);
+          try {
+            return await inner.exec(p);
+          } finally {
+            if (table) events.push(`end ${table}`);
+          }
+        },
+      }),
   };
 }
 
