@@ -42,9 +42,8 @@ export function topicNode(topic: string): string | undefined {
 /** Parses an upstream topic; undefined when it is not one of ours (the caller counts it). */
 export function parseUpTopic(topic: string): ParsedUpTopic | undefined {
   const parts = topic.split('/');
-  if (parts[0] !== 'et' || parts[1] !== 'v1' || parts[3] !== 'up') return undefined;
-  const node = parts[2] ?? '';
-  if (!isValidNodeId(node)) return undefined;
+  const node = topicNode(topic);
+  if (node === undefined || parts[3] !== 'up') return undefined;
   if (parts.length === 5 && parts[4] === 'batch') return { kind: 'batch', node };
   if (parts.length === 5 && parts[4] === 'status') return { kind: 'status', node };
   const pullId = parts[5] ?? '';
