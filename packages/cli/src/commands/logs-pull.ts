@@ -64,7 +64,18 @@ export const LOGS_PULL_OPTIONS = {
 
 export function parsePullArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): PullArgs {
   const { values } = parseArgs({ args: argv, options: LOGS_PULL_OPTIONS });
-  if (values.id !== undefined) return attachArgs(values, env);
+  // Where to ask and where to write, the same for a new pull and an attach; read after the
+  // request's own checks, so their errors come first as before.
+  const common = () => ({
+    url: apiUrl(values.url, env),
+    token: values.token ?? env.EDGE_TELEMETRY_TOKEN,
+    follow: values.follow ?? false,
+    output: values.output,
+  });
+  if (values.id !== undefined) {
+    const attach = attachArgs(values);
+    return { ...common(), ...attach };
+  }
   if (!values.node) throw new Error('--node is required');
   if (!values.since) throw new Error('--since is required (e.g. --since 2h)');
   for (const k of ['since', 'until'] as const) {
@@ -88,14 +99,7 @@ export function parsePullArgs(argv: string[], env: Readonly<Record<string, strin
   if (values.level !== undefined) body.level = values.level;
   if (tail !== undefined) body.tail = tail;
   if (maxBytes !== undefined) body.maxBytes = maxBytes;
-  return {
-    url: apiUrl(values.url, env),
-    token: values.token ?? env.EDGE_TELEMETRY_TOKEN,
-    node: values.node,
-    body,
-    follow: values.follow ?? false,
-    output: values.output,
-  };
+  return { ...common(), node: values.node, body };
 }
 
 /** The options that make a request, which an attach to an existing pull cannot take. */
@@ -103,22 +107,13 @@ const REQUEST_OPTIONS = ['node', 'container', 'since', 'until', 'grep', 'level',
 
 function attachArgs(
   values: ReturnType<typeof parseArgs<{ options: typeof LOGS_PULL_OPTIONS }>>['values'],
-  env: Readonly<Record<string, string | undefined>>,
-): PullArgs {
+): Pick<PullArgs, 'node' | 'body' | 'id'> {
   const id = values.id ?? '';
   if (!PULL_ID_PATTERN.test(id)) throw new Error(`--id ${id}: not a pull id (letters, digits, _ and -)`);
   const given = REQUEST_OPTIONS.filter((k) => values[k] !== undefined);
   if (given.length > 0)
     throw new Error(`--id attaches to a pull already asked for; it takes no ${given.map((k) => `--${k}`).join(', ')}`);
-  return {
-    url: apiUrl(values.url, env),
-    token: values.token ?? env.EDGE_TELEMETRY_TOKEN,
-    node: '',
-    body: {},
-    id,
-    follow: values.follow ?? false,
-    output: values.output,
-  };
+  return { node: '', body: {}, id };
 }
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'];
