@@ -58,25 +58,123 @@ describe('OTLP receiver: bad input', () => {
     expect(await rig.requests(413)).toBe(2);
   });
 
-  it('OTLP/JSON with a field of the wrong type is a 400 naming it, not a 500', async () => {
+  it('OTLP/JSON of the wrong shape at any depth is a 400 naming the field, counted, and nothing of it taken', async () => {
     rig = await startRig();
-    const wrong: [string, unknown][] = [
-      ['/v1/metrics', { resourceMetrics: 5 }],
+    const metric = (m: object) => ({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'm', ...m }] }] }] });
+    const record = (r: object) => ({ resourceLogs: [{ scopeLogs: [{ logRecords: [r] }] }] });
+    const wrong: [string, unknown, string][] = [
+      ['/v1/metrics', { resourceMetrics: 'x' }, 'resourceMetrics: expected an array, got a string'],
+      ['/v1/metrics', { resourceMetrics: 5 }, 'resourceMetrics: expected an array, got a number'],
+      ['/v1/logs', { resourceLogs: [1] }, 'resourceLogs[0]: expected an object, got a number'],
+      ['/v1/logs', { resourceLogs: [null] }, 'resourceLogs[0]: expected an object, got null'],
       [
         '/v1/metrics',
-        { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'm', gauge: { dataPoints: 7 } }] }] }] },
+        { resourceMetrics: [{ scopeMetrics: {} }] },
+        'resourceMetrics[0].scopeMetrics: expected an array, got an object',
       ],
-      ['/v1/logs', { resourceLogs: [{ resource: { attributes: 9 }, scopeLogs: [] }] }],
-      ['/v1/logs', { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { kvlistValue: { values: 5 } } }] }] }] }],
+      [
+        '/v1/metrics',
+        metric({ gauge: { dataPoints: 'abc' } }),
+        'resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints: expected an array, got a string',
+      ],
+      [
+        '/v1/metrics',
+        metric({ gauge: { dataPoints: 7 } }),
+        'resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints: expected an array, got a number',
+      ],
+      [
+        '/v1/metrics',
+        metric({ histogram: { dataPoints: [{ count: 1, bucketCounts: '1' }] } }),
+        'resourceMetrics[0].scopeMetrics[0].metrics[0].histogram.dataPoints[0].bucketCounts: expected an array, got a string',
+      ],
+      [
+        '/v1/metrics',
+        metric({ sum: { dataPoints: [{ asInt: '1', attributes: { key: 'k', value: { stringValue: 'v' } } }] } }),
+        'resourceMetrics[0].scopeMetrics[0].metrics[0].sum.dataPoints[0].attributes: expected an array, got an object',
+      ],
+      [
+        '/v1/logs',
+        { resourceLogs: [{ resource: { attributes: 9 }, scopeLogs: [] }] },
+        'resourceLogs[0].resource.attributes: expected an array, got a number',
+      ],
+      [
+        '/v1/logs',
+        { resourceLogs: [{ resource: { attributes: ['service.name'] } }] },
+        'resourceLogs[0].resource.attributes[0]: expected an object, got a string',
+      ],
+      [
+        '/v1/logs',
+        record({ attributes: [{ key: 5, value: { stringValue: 'v' } }] }),
+        'resourceLogs[0].scopeLogs[0].logRecords[0].attributes[0].key: expected a string, got a number',
+      ],
+      [
+        '/v1/logs',
+        record({ attributes: [{ key: 'k', value: 'v' }] }),
+        'resourceLogs[0].scopeLogs[0].logRecords[0].attributes[0].value: expected an object, got a string',
+      ],
+      [
+        '/v1/logs',
+        record({ body: { kvlistValue: { values: 5 } } }),
+        'resourceLogs[0].scopeLogs[0].logRecords[0].body.kvlistValue.values: expected an array, got a number',
+      ],
+      [
+        '/v1/logs',
+        record({
+          body: { arrayValue: { values: [{ kvlistValue: { values: [{ key: 'a', value: { bytesValue: 1 } }] } }] } },
+        }),
+        'resourceLogs[0].scopeLogs[0].logRecords[0].body.arrayValue.values[0].kvlistValue.values[0].value.bytesValue: expected a string, got a number',
+      ],
+      [
+        '/v1/traces',
+        { resourceSpans: [{ scopeSpans: [{ spans: [{ name: 's', events: 'exception' }] }] }] },
+        'resourceSpans[0].scopeSpans[0].spans[0].events: expected an array, got a string',
+      ],
+      [
+        '/v1/traces',
+        { resourceSpans: [{ scopeSpans: [{ spans: [{ name: 's', traceId: 5 }] }] }] },
+        'resourceSpans[0].scopeSpans[0].spans[0].traceId: expected a string, got a number',
+      ],
     ];
-    for (const [path, body] of wrong) {
+    for (const [path, body, field] of wrong) {
       const r = await json(path, body);
       expect(r.status, JSON.stringify(body)).toBe(400);
-      expect(((await r.json()) as { message: string }).message).toMatch(/^ET_ERR_OTLP_MALFORMED: a field of the JSON/);
+      const status = (await r.json()) as { code: number; message: string };
+      expect(status.code).toBe(3); // google.rpc.Code INVALID_ARGUMENT
+      expect(status.message).toBe(`ET_ERR_OTLP_MALFORMED: ${field} (OTLP/JSON ${requestType(path)})`);
     }
+    expect(await rig.requests(400)).toBe(wrong.length);
+    const malformed = rig.drops.filter((d) => d.reason === 'malformed');
+    expect(Object.fromEntries(malformed.map((d) => [d.stage, d.count]))).toEqual({
+      'otlp.metrics': 7,
+      'otlp.logs': 8,
+      'otlp.traces': 2,
+    });
+    // Nothing of a refused request reached the pipeline: the valid points inside them are not there.
+    expect(rig.downsampler.seriesCount).toBe(0);
     expect((await json('/v1/metrics', gauge('temp', [{ t: T, v: 1 }]))).status).toBe(200);
-    expect(await rig.requests(500)).toBe(0);
+    expect(rig.downsampler.seriesCount).toBe(1);
   });
+
+  it('OTLP/JSON: any field the mapping reads, replaced by any other JSON type, is a 200 or a 400, never a 500', async () => {
+    rig = await startRig({ itemsPerSecond: 0 });
+    const seen = new Set<number>();
+    let mutations = 0;
+    for (const [path, valid] of Object.entries(EVERY_FIELD)) {
+      expect((await json(path, valid)).status, path).toBe(200);
+      for (const at of nodePaths(valid))
+        for (const other of OTHER_TYPES) {
+          const r = await json(path, replaced(valid, at, other));
+          seen.add(r.status);
+          expect([200, 400], `${path} ${at.join('.')} = ${JSON.stringify(other)}`).toContain(r.status);
+          await r.arrayBuffer();
+          mutations++;
+        }
+    }
+    expect(mutations).toBeGreaterThan(1000);
+    expect([...seen].sort()).toEqual([200, 400]);
+    expect(await rig.requests(500)).toBe(0);
+    expect(rig.drops.filter((d) => d.reason === 'internal_error')).toEqual([]);
+  }, 120_000);
 
   it('NaN and infinities are refused as partial success; duplicates and out-of-order points are counted drops', async () => {
     rig = await startRig();
@@ -147,3 +245,138 @@ describe('OTLP receiver: bad input', () => {
     expect(row).toMatchObject({ service: 'burst', operation: 'poll', count: 100 });
   }, 60_000);
 });
+
+const requestType = (path: string) =>
+  ({ '/v1/metrics': 'ExportMetricsServiceRequest', '/v1/logs': 'ExportLogsServiceRequest' })[path] ??
+  'ExportTraceServiceRequest';
+
+/** Values of every JSON type, each put in place of every field in turn. */
+const OTHER_TYPES: unknown[] = [5, 'x', true, null, [], [1], [null], {}, { values: 1 }];
+
+const kv = (key: string, value: object) => ({ key, value });
+/** One request per signal with every field the mapping reads, nested values and all five metric types included. */
+const EVERY_FIELD: Record<string, unknown> = {
+  '/v1/metrics': {
+    resourceMetrics: [
+      {
+        resource: {
+          attributes: [
+            kv('service.name', { stringValue: 'plc' }),
+            kv('tags', {
+              arrayValue: { values: [{ intValue: '1' }, { kvlistValue: { values: [kv('b', { boolValue: true })] } }] },
+            }),
+            kv('raw', { bytesValue: 'AAE=' }),
+          ],
+        },
+        scopeMetrics: [
+          {
+            metrics: [
+              {
+                name: 'g',
+                gauge: { dataPoints: [{ timeUnixNano: '1', asDouble: 1, attributes: [kv('a', { doubleValue: 2 })] }] },
+              },
+              {
+                name: 's',
+                sum: {
+                  aggregationTemporality: 1,
+                  isMonotonic: true,
+                  dataPoints: [{ startTimeUnixNano: '1', timeUnixNano: '1000000001', asInt: '3' }],
+                },
+              },
+              {
+                name: 'h',
+                histogram: {
+                  aggregationTemporality: 2,
+                  dataPoints: [{ count: '3', sum: 6, min: 1, max: 3, bucketCounts: ['1', '2'], explicitBounds: [1.5] }],
+                },
+              },
+              {
+                name: 'e',
+                exponentialHistogram: {
+                  dataPoints: [
+                    {
+                      count: '3',
+                      scale: 1,
+                      zeroCount: '1',
+                      positive: { offset: 1, bucketCounts: ['1'] },
+                      negative: { offset: 0, bucketCounts: ['1'] },
+                    },
+                  ],
+                },
+              },
+              { name: 'q', summary: { dataPoints: [{ quantileValues: [{ quantile: 0.5, value: 2 }] }] } },
+            ],
+          },
+        ],
+      },
+    ],
+  },
+  '/v1/logs': {
+    resourceLogs: [
+      {
+        resource: { attributes: [kv('k8s.container.name', { stringValue: 'shop' })] },
+        scopeLogs: [
+          {
+            logRecords: [
+              {
+                timeUnixNano: '1',
+                observedTimeUnixNano: '2',
+                severityNumber: 17,
+                severityText: 'ERROR',
+                body: {
+                  kvlistValue: {
+                    values: [
+                      kv('msg', { stringValue: 'failed' }),
+                      kv('n', { arrayValue: { values: [{ intValue: 1 }] } }),
+                    ],
+                  },
+                },
+                attributes: [kv('order', { stringValue: 'o-1' })],
+                traceId: '5b8efff798038103d269b633813fc60c',
+                spanId: 'eee19b7ec3c1b174',
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  },
+  '/v1/traces': {
+    resourceSpans: [
+      {
+        resource: { attributes: [kv('service.name', { stringValue: 'shop' })] },
+        scopeSpans: [
+          {
+            spans: [
+              {
+                traceId: '5b8efff798038103d269b633813fc60c',
+                name: 'pay',
+                kind: 2,
+                startTimeUnixNano: '1',
+                endTimeUnixNano: '5000001',
+                status: { code: 2, message: 'declined' },
+                events: [{ name: 'exception', attributes: [kv('exception.type', { stringValue: 'Declined' })] }],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  },
+};
+
+/** The path (keys and indexes) of every value inside `v`, the root excluded. */
+function nodePaths(v: unknown, at: (string | number)[] = []): (string | number)[][] {
+  if (v === null || typeof v !== 'object') return [];
+  const children: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
+  return children.flatMap(([k, x]) => [[...at, k], ...nodePaths(x, [...at, k])]);
+}
+
+/** A copy of `v` with the value at `at` replaced by `other`. */
+function replaced(v: unknown, at: (string | number)[], other: unknown): unknown {
+  const copy = structuredClone(v) as Record<string | number, unknown>;
+  let parent = copy;
+  for (const k of at.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+  parent[at[at.length - 1] as string | number] = other;
+  return copy;
+}

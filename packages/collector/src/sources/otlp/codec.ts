@@ -3,11 +3,13 @@
  * opentelemetry-proto definitions kept in `proto/` (see proto/README.md for their version). No
  * hand-written wire decoding: protobuf bodies are decoded by the library's reflection, JSON bodies
  * (OTLP/JSON: lowerCamelCase keys, 64-bit integers as strings, trace and span ids as hex) are
- * parsed as JSON and read by the same mapping, which accepts both shapes.
+ * parsed as JSON, their shape checked (json-shape.ts), and read by the same mapping, which accepts
+ * both.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { jsonShapeError } from './json-shape.js';
 
 export type OtlpSignal = 'metrics' | 'logs' | 'traces';
 export type OtlpFormat = 'protobuf' | 'json';
@@ -110,8 +112,11 @@ export function createOtlpCodec(protoDir = PROTO_DIR): OtlpCodec {
       } catch (err) {
         throw new OtlpMalformedError(`not JSON: ${(err as Error).message}`);
       }
+      const type = `Export${SERVICES[signal].name}ServiceRequest`;
       if (v === null || typeof v !== 'object' || Array.isArray(v))
-        throw new OtlpMalformedError(`not a JSON Export${SERVICES[signal].name}ServiceRequest object`);
+        throw new OtlpMalformedError(`not a JSON ${type} object`);
+      const wrong = jsonShapeError(signal, v as Record<string, unknown>);
+      if (wrong !== '') throw new OtlpMalformedError(`${wrong} (OTLP/JSON ${type})`);
       return v;
     },
     response(signal, format, rejected, message) {

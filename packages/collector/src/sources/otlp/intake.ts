@@ -112,7 +112,7 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
 
   const ctx = () => ({ options: o, deps, report: deps.report, now: deps.now() });
 
-  const take = (signal: OtlpSignal, format: OtlpFormat, request: unknown): Buffer => {
+  const accept = (signal: OtlpSignal, format: OtlpFormat, request: unknown): Buffer => {
     const items =
       signal === 'metrics'
         ? countMetricPoints(request as MetricsRequest)
@@ -155,20 +155,14 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
         inFlight -= bytes;
       };
     },
-    accept(signal, format, request) {
-      try {
-        return take(signal, format, request);
-      } catch (err) {
-        // OTLP/JSON reaches the mapping as parsed, unchecked: a field of the wrong type (a number where
-        // a list goes) fails there. Protobuf input is shaped by its decoder, so there it is a bug (500).
-        if (format === 'json' && err instanceof TypeError)
-          throw new OtlpMalformedError(`a field of the JSON ${signal} request has the wrong type (${err.message})`);
-        throw err;
-      }
-    },
+    accept,
     refusal(signal, err) {
       if (err instanceof OtlpRefusal) return err;
-      if (err instanceof OtlpMalformedError) return new OtlpRefusal(400, 'ET_ERR_OTLP_MALFORMED', err.message);
+      if (err instanceof OtlpMalformedError) {
+        // Refused whole: the client is told (400) and drops it, so it is counted where drops are seen centrally.
+        deps.report.drop({ stage: `otlp.${signal}`, reason: 'malformed', container: '' });
+        return new OtlpRefusal(400, 'ET_ERR_OTLP_MALFORMED', err.message);
+      }
       deps.report.drop({ stage: `otlp.${signal}`, reason: 'internal_error', container: '' });
       return new OtlpRefusal(500, 'ET_ERR_OTLP_INTERNAL', (err as Error).message);
     },

@@ -73,7 +73,7 @@ const isLong = (v: NumLike): v is LongLike & { toNumber(): number } =>
  * Levels of arrays and maps rendered inside one value; a deeper value is shown as NESTED_TOO_DEEP.
  * Telemetry nests a few levels; the bound keeps the walk off the stack limit whatever a client sends.
  */
-const MAX_NESTING = 16;
+export const MAX_NESTING = 16;
 const NESTED_TOO_DEEP = '[nested too deep]';
 
 /** A value as plain JSON data: scalars as the strings valueString gives, arrays and maps nested. */
