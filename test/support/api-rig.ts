@@ -9,10 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
+  COLUMNS,
   createClickHouseClient,
   createIngester,
   migrate,
   resolveConfig,
+  TABLES,
   type Ingester,
 } from '@edge-telemetry/ingester';
 import { openEngine, type Engine } from './engines.js';
@@ -22,6 +24,11 @@ export const ADMIN_TOKEN = 'et_test-admin-token-0123456789abcdefghijklmnopqrstuv
 export interface Rig {
   client: ClickHouseClient;
   ingester(auth?: Record<string, unknown>): Promise<Ingester>;
+  /**
+   * Makes `node` one the ingesters have heard of (a stored status row, as a birth message leaves),
+   * so a log pull for it is accepted; with no broker, its `pull` command is never sent.
+   */
+  heardOf(node: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,6 +58,17 @@ export async function startRig(prefix: string, engineName: Engine = 'embedded'):
       made.push(ing);
       await ing.app.ready();
       return ing;
+    },
+    async heardOf(node) {
+      const t = Date.now();
+      await client.insert({
+        table: TABLES.status,
+        columns: [...COLUMNS.status],
+        values: [[node, 'online', t, t, 'api-rig', '']],
+        format: 'JSONCompactEachRow',
+        // The embedded engine keeps per-query settings for the session: an insert sets its own (empty) token.
+        clickhouse_settings: { insert_deduplication_token: '' },
+      });
     },
     async close() {
       for (const i of made) await i.app.close();

@@ -33,6 +33,10 @@ export const IngesterErrorCodes = {
   ET_ERR_TOO_MANY_PULLS: { status: 429, message: 'too many log pulls queued or running' },
   ET_ERR_UNAUTHENTICATED: { status: 401, message: 'a valid bearer token is required' },
   ET_ERR_FORBIDDEN: { status: 403, message: "the token's role does not allow this" },
+  ET_ERR_PULL_NOT_REQUESTER: {
+    status: 403,
+    message: 'only the token that requested a log pull, or an admin, may cancel it',
+  },
   ET_ERR_RATE_LIMITED: { status: 429, message: 'too many requests for this token' },
   ET_ERR_INTERNAL: { status: 500, message: 'internal error' },
 } as const;

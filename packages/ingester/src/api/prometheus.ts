@@ -123,13 +123,20 @@ export function prometheusText(f: IngesterFigures): string {
       ['', t.cachedBytes],
     ]);
   }
-  if (pulls)
+  if (pulls) {
     metric(
       'et_ingester_log_pull_follow_streams',
       'gauge',
       'Log-pull line streams with follow=true open now (each ends with its client, its pull, or the process).',
       [['', pulls.followStreams]],
     );
+    metric(
+      'et_ingester_log_pull_cancels_refused_total',
+      'counter',
+      'Log-pull cancels refused (403 ET_ERR_PULL_NOT_REQUESTER): the caller neither requested the pull nor is an admin. Each is in the audit table.',
+      [['', pulls.cancelsRefused]],
+    );
+  }
   if (q) {
     const listed = q.drops(MAX_NODE_SERIES);
     const total = q.totals();

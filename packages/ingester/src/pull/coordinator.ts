@@ -46,6 +46,7 @@ import {
   type ChunkTracker,
 } from './chunk-tracker.js';
 import { pullError } from './errors.js';
+import { mayCancel } from './permissions.js';
 import { chunkRows } from './line-rows.js';
 import type { PullCoordinatorOptionsT } from './options.js';
 import {
@@ -91,6 +92,8 @@ export interface CreatePullInput {
 export interface PullCounters {
   created: number;
   refused: number;
+  /** Cancels refused because the caller neither requested the pull nor is an admin (each audited). */
+  cancelsRefused: number;
   commandsPublished: Record<PullCommand['type'], number>;
   /** Chunk messages received, and of those: stored, duplicates (already stored or pending), for unknown or finished pulls. */
   chunksReceived: number;
@@ -131,6 +134,10 @@ export interface PullCoordinator {
   /** A follow stream opens: its signal aborts on close(); call end() when the stream ends. */
   follow(): { signal: AbortSignal; end(): void };
   readLines(id: string, fromSeq: number, toSeq: number): Promise<string[]>;
+  /**
+   * Cancels a pull, here and on the node. Only the token that requested it, or an admin, may:
+   * anyone else gets ET_ERR_PULL_NOT_REQUESTER (403), audited as a refused cancel.
+   */
   cancel(id: string, by: Principal | undefined, remoteAddress: string): Promise<PullRecord | undefined>;
   /** A message from `et/v1/{node}/up/pull/{pullId}`. Never throws. */
   handle(node: string, pullId: string, payload: Buffer): Promise<void>;
@@ -176,6 +183,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   const c: PullCounters = {
     created: 0,
     refused: 0,
+    cancelsRefused: 0,
     commandsPublished: { pull: 0, cancel: 0, resend: 0 },
     chunksReceived: 0,
     chunksStored: 0,
@@ -790,11 +798,29 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
 
     async cancel(id, by, remoteAddress) {
       let p = active.get(id);
+      const record = p?.record ?? (await loadPull(d.client, id));
+      if (!record) return undefined;
+      if (!mayCancel(by, record.requestedBy)) {
+        c.cancelsRefused++;
+        const err = new IngesterError(
+          'ET_ERR_PULL_NOT_REQUESTER',
+          `log pull ${id} was requested by ${record.requestedBy}`,
+        );
+        await audit({
+          actor: by,
+          action: 'cancel',
+          outcome: 'refused',
+          reason: err.message,
+          node: record.node,
+          pullId: id,
+          remoteAddress,
+        });
+        throw err;
+      }
       if (!p) {
-        const r = await loadPull(d.client, id);
-        if (!r || TERMINAL.has(r.state)) return r;
+        if (TERMINAL.has(record.state)) return record;
         // Running in another ingester: cancelled from here, the owner sees it at its next heartbeat.
-        p = await adopt(r, false);
+        p = await adopt(record, false);
       }
       if (!TERMINAL.has(p.record.state)) {
         command(p.record.node, { v: 1, type: 'cancel', pullId: id, expiresAt: now() + o.commandTtlMs });

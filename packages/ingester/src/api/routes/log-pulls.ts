@@ -4,6 +4,7 @@
  *
  * Every route needs the engineer role (pulled lines are raw logs): the auth plugin (auth/) checks
  * the bearer token before the handler runs, and audits a refusal; the handler audits the rest.
+ * Cancelling also needs to be the pull's requester or an admin (pull/permissions.ts).
  */
 import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
@@ -199,13 +200,14 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
     {
       config: engineer,
       schema: {
-        summary: 'Cancel a log pull, on the node too',
+        summary:
+          'Cancel a log pull, on the node too: the token that requested it or an admin (others: 403 ET_ERR_PULL_NOT_REQUESTER)',
         params: PullParams,
         response: { 200: PullStatus, ...errors },
       },
     },
     async (req) => {
-      await found(req.params.id);
+      // The requester or an admin only: the coordinator refuses (403) and audits anyone else.
       const r = await coordinator.cancel(req.params.id, req.principal, req.ip);
       if (!r) throw new IngesterError('ET_ERR_NOT_FOUND', `no log pull ${req.params.id}`);
       return status(r);
