@@ -1,14 +1,16 @@
 /**
  * The log-pull page in Chromium against the real pull path: a collector (buildCollector) with a
  * filled full-log store answers through Mosquitto to an in-process ingester (test/pull/rig.ts).
- * The pull is paced by the node's pull allowance so progress is visible before it ends.
+ * The pull is paced by the node's pull allowance so progress is visible before it ends. The store
+ * holds more lines than the page keeps on screen (SHOWN_LINES), so a whole-range pull shows the ring.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveMosquitto } from '../support/mosquitto.js';
 import { ADMIN_TOKEN, startPullRig, syntheticRecords, T0, type PullRig } from '../pull/rig.js';
+import { SHOWN_LINES } from '../../packages/ingester/ui-assets/js/pull.js';
 import { auditPage } from './support/a11y.js';
 import { haveChromium, launchChromium } from './support/chromium.js';
 
@@ -23,10 +25,10 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', {
   let browser: Browser;
 
   beforeAll(async () => {
-    // 12 KiB/s of compressed chunks: the ~110 KiB (raw) pull takes seconds, so the page shows it running.
+    // 12 KiB/s of compressed chunks: a pull of one container (~150 KiB raw) takes seconds, so the page shows it running.
     rig = await startPullRig({
       node: NODE,
-      records: syntheticRecords(3000, SPAN),
+      records: syntheticRecords(12_000, SPAN),
       pull: { chunkBytes: 8 * 1024, window: 2, allowance: { rateBytesPerSec: 12 * 1024, burstSeconds: 0.25 } },
     });
     browser = await launchChromium();
@@ -105,12 +107,93 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', {
     expect(await page.evaluate(auditPage)).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, 'log-pull.png') });
 
-    const [download] = await Promise.all([
+    // The address names the pull, so a reload attaches to it.
+    const id = await page.locator('[data-field="pull"]').textContent();
+    expect(new URL(page.url()).search).toBe(`?pull=${id}`);
+    expect(await download(page)).toEqual({ name: `${NODE}-${id}.log`, text: want.join('\n') + '\n' });
+    expect(errors).toEqual([]);
+    await ctx.close();
+  });
+
+  /** Presses Download .log: the file's name and text. */
+  const download = async (page: Page) => {
+    const [d] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Download .log' }).click(),
     ]);
-    expect(download.suggestedFilename()).toMatch(new RegExp(`^${NODE}-.+\\.log$`));
-    expect(await readFile((await download.path())!, 'utf8')).toBe(want.join('\n') + '\n');
+    return { name: d.suggestedFilename(), text: await readFile((await d.path())!, 'utf8') };
+  };
+
+  const newToken = async (name: string, role: 'viewer' | 'engineer') => {
+    const created = await rig.call('/api/v1/tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, role }),
+    });
+    expect(created.status).toBe(201);
+    return ((await created.json()) as { token: string }).token;
+  };
+
+  it('attaches with ?pull= to a pull made elsewhere, follows it, keeps the newest lines on screen and downloads all; not its requester, cannot cancel it', async () => {
+    const token = await newToken('ui engineer', 'engineer');
+    const { ctx, page } = await newTab({ token, acceptDownloads: true });
+    const errors: Error[] = [];
+    page.on('pageerror', (e) => errors.push(e));
+    const state = () => page.locator('[data-field="state"]').textContent();
+    let id: string;
+    // Held slow until the page has shown it running and refused the cancel.
+    rig.proxy.throttle(3000);
+    try {
+      // Made by the admin through the API, as the CLI would.
+      const r = await rig.call(`/api/v1/nodes/${NODE}/log-pulls`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ since: new Date(T0).toISOString(), until: new Date(T0 + SPAN).toISOString() }),
+      });
+      expect(r.status).toBe(202);
+      id = ((await r.json()) as { id: string }).id;
+      await page.goto(`${rig.api}/ui/pull.html?pull=${id}`);
+      await expect.poll(state, WAIT).toBe('running');
+      await expect
+        .poll(() => page.locator('#lines').evaluate((e) => e.textContent?.length ?? 0), WAIT)
+        .toBeGreaterThan(0);
+      expect(await page.getByRole('combobox', { name: 'Node' }).inputValue()).toBe(NODE);
+      expect(await page.locator('[data-field="requested-by"]').textContent()).toBe('bootstrap-admin (bootstrap)');
+
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await expect
+        .poll(() => page.locator('#status').textContent(), WAIT)
+        .toBe(
+          `ET_ERR_PULL_NOT_REQUESTER: only the token that requested a log pull, or an admin, may cancel it (log pull ${id} was requested by bootstrap-admin (bootstrap))`,
+        );
+      expect(await page.locator('#status').getAttribute('class')).toContain('error');
+      const s = (await (await rig.call(`/api/v1/log-pulls/${id}`)).json()) as { state: string };
+      expect(s.state).toBe('running');
+    } finally {
+      rig.proxy.throttle(undefined);
+    }
+
+    // Still following after the refusal: it ends done with the newest lines on screen.
+    await expect.poll(state, WAIT).toBe('done');
+    await expect.poll(() => page.locator('#status').textContent(), WAIT).toBe('Pull done: 12,000 lines received.');
+    const want = await rig.expectedLines({ since: T0, until: T0 + SPAN });
+    expect(want.length).toBe(12_000);
+    expect(want.length).toBeGreaterThan(SHOWN_LINES);
+    const last = want.slice(-SHOWN_LINES).join('\n') + '\n';
+    expect(await page.locator('#lines').textContent()).toBe(last);
+    expect(await page.locator('#line-count').textContent()).toBe('(12,000 received, the last 5,000 shown)');
+    expect(await download(page)).toEqual({ name: `${NODE}-${id}.log`, text: want.join('\n') + '\n' });
+    expect(await page.evaluate(auditPage)).toEqual([]);
+
+    // Attached again once it has ended (a reload): done at once, the same lines, nothing to cancel.
+    await page.reload();
+    await expect.poll(() => page.locator('#status').textContent(), WAIT).toBe('Pull done: 12,000 lines received.');
+    expect(await page.locator('#lines').textContent()).toBe(last);
+    expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
+
+    // A pull that does not exist is said so.
+    await page.goto(`${rig.api}/ui/pull.html?pull=no-such-pull`);
+    await expect.poll(() => page.locator('#status').textContent(), WAIT).toMatch(/^ET_ERR_NOT_FOUND: .*no-such-pull/);
     expect(errors).toEqual([]);
     await ctx.close();
   });
@@ -141,13 +224,7 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', {
   });
 
   it('with a viewer token the page says the role is too low, and no pull is made', async () => {
-    const created = await rig.call('/api/v1/tokens', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'ui viewer', role: 'viewer' }),
-    });
-    expect(created.status).toBe(201);
-    const { token } = (await created.json()) as { token: string };
+    const token = await newToken('ui viewer', 'viewer');
     const { ctx, page } = await newTab({ token });
     await page.goto(`${rig.api}/ui/pull.html?node=${NODE}`);
     await page.getByRole('button', { name: 'Request logs' }).click();

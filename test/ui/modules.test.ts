@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { authHeaders, describeError, ApiError } from '../../packages/ingester/ui-assets/js/api.js';
 import { chartModel, niceTicks, niceTimeTicks } from '../../packages/ingester/ui-assets/js/chart.js';
 import { formatAgo, formatBytes, formatRatio, stepFor } from '../../packages/ingester/ui-assets/js/format.js';
-import { createLineDecoder, pullProgress } from '../../packages/ingester/ui-assets/js/lines.js';
+import { createLineDecoder, dropLines, pullProgress } from '../../packages/ingester/ui-assets/js/lines.js';
 import { filterRows, nextSort, sortRows } from '../../packages/ingester/ui-assets/js/table.js';
 import { chartsByMetric, unitOf } from '../../packages/ingester/ui-assets/js/node.js';
 import { pullRequest } from '../../packages/ingester/ui-assets/js/pull.js';
@@ -28,6 +28,17 @@ describe('ui modules', () => {
     expect(authHeaders('t0k', {})).toEqual({ authorization: 'Bearer t0k' });
     expect(describeError(new ApiError(401, 'ET_ERR_UNAUTHORIZED', 'x'))).toMatch(/needs a token/);
     expect(describeError(new ApiError(400, 'ET_ERR_BAD_REQUEST', 'bad step'))).toBe('ET_ERR_BAD_REQUEST: bad step');
+    // The API's own messages start with their code: said once.
+    expect(describeError(new ApiError(400, 'ET_ERR_BAD_REQUEST', 'ET_ERR_BAD_REQUEST: bad step'))).toBe(
+      'ET_ERR_BAD_REQUEST: bad step',
+    );
+    // A role too low gets the hint; a 403 with its own reason says it.
+    expect(describeError(new ApiError(403, 'ET_ERR_FORBIDDEN', 'needs admin'))).toBe(
+      'This token is not allowed to do that.',
+    );
+    expect(describeError(new ApiError(403, 'ET_ERR_PULL_NOT_REQUESTER', 'ET_ERR_PULL_NOT_REQUESTER: not yours'))).toBe(
+      'ET_ERR_PULL_NOT_REQUESTER: not yours',
+    );
   });
 
   it('sorts numbers numerically and names naturally, flips on a second press, filters by every word', () => {
@@ -138,10 +149,23 @@ describe('ui modules', () => {
     expect(d.end()).toEqual([]);
   });
 
+  it('drops the first lines of a block of text (the on-screen ring of the log-pull page)', () => {
+    expect(dropLines('a\nb\nc\n', 0)).toBe('a\nb\nc\n');
+    expect(dropLines('a\nb\nc\n', 2)).toBe('c\n');
+    expect(dropLines('a\nb\nc\n', 3)).toBe('');
+    expect(dropLines('a\nb\nc\n', 9)).toBe('');
+  });
+
   it('reads pull progress from the status body and builds the request from the form', () => {
     expect(pullProgress({ state: 'queued', linesReceived: 0, bytesReceived: 0 })).toMatchObject({
       done: false,
       fraction: undefined,
+      node: '',
+      requestedBy: '',
+    });
+    expect(pullProgress({ state: 'running', node: 'gw-1', requestedBy: 'alice (tk_1)' })).toMatchObject({
+      node: 'gw-1',
+      requestedBy: 'alice (tk_1)',
     });
     expect(
       pullProgress({ state: 'running', linesReceived: 100, bytesReceived: 250, bytesExpected: 1000 }),

@@ -32,8 +32,10 @@ export class ApiError extends Error {
 export function describeError(err) {
   if (err instanceof ApiError) {
     if (err.status === 401) return 'The API needs a token: enter it in the header field and press Save.';
-    if (err.status === 403) return 'This token is not allowed to do that.';
-    return `${err.code}: ${err.message}`;
+    // The role is too low; other 403s (a pull another token requested) say why themselves.
+    if (err.status === 403 && err.code === 'ET_ERR_FORBIDDEN') return 'This token is not allowed to do that.';
+    // The API's messages start with their code already.
+    return err.message.startsWith(`${err.code}:`) ? err.message : `${err.code}: ${err.message}`;
   }
   return `Request failed: ${err instanceof Error ? err.message : String(err)}`;
 }

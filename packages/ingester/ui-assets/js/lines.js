@@ -22,13 +22,26 @@ export function createLineDecoder() {
   };
 }
 
+/**
+ * `text` (lines each ending in a newline) without its first `n` lines. Pure.
+ * @param {string} text @param {number} n
+ */
+export function dropLines(text, n) {
+  let at = 0;
+  for (let i = 0; i < n && at < text.length; i++) {
+    const nl = text.indexOf('\n', at);
+    at = nl === -1 ? text.length : nl + 1;
+  }
+  return text.slice(at);
+}
+
 /** Pull states after which nothing more arrives. */
 export const TERMINAL_STATES = ['done', 'failed', 'expired', 'cancelled'];
 
 /**
  * What the page shows of GET /api/v1/log-pulls/:id: the fraction is bytes received over bytes
  * expected, known once the node has sent its totals; undefined (an indeterminate bar) before.
- * @param {{ state: string, linesReceived?: number, bytesReceived?: number, bytesExpected?: number, chunksExpected?: number, error?: string }} s
+ * @param {{ state: string, node?: string, requestedBy?: string, linesReceived?: number, bytesReceived?: number, bytesExpected?: number, chunksExpected?: number, error?: string }} s
  */
 export function pullProgress(s) {
   const done = TERMINAL_STATES.includes(s.state);
@@ -37,6 +50,8 @@ export function pullProgress(s) {
     s.state === 'done' ? 1 : s.bytesExpected ? Math.min(1, bytes / s.bytesExpected) : done ? 0 : undefined;
   return {
     state: s.state,
+    node: s.node ?? '',
+    requestedBy: s.requestedBy ?? '',
     lines: s.linesReceived ?? 0,
     bytes,
     bytesExpected: s.bytesExpected,

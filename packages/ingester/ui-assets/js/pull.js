@@ -1,16 +1,23 @@
 // @ts-check
 /**
- * Log-pull page: the request form (POST /api/v1/nodes/:node/log-pulls), progress by polling
- * GET /api/v1/log-pulls/:id, the lines streamed from /lines?follow=true, download and cancel.
+ * Log-pull page: the request form (POST /api/v1/nodes/:node/log-pulls) or `?pull=<id>` to attach
+ * to a pull already made (running or ended, by this page, the CLI or another engineer), progress by
+ * polling GET /api/v1/log-pulls/:id, the lines streamed from /lines?follow=true, download and
+ * cancel. The tab keeps no copy of the pull: the newest lines are on screen, and the download
+ * reads the whole pull again from the API.
  */
 import { apiFetch, apiJson, describeError } from './api.js';
 import { formatBytes, formatNumber } from './format.js';
-import { createLineDecoder, pullProgress } from './lines.js';
+import { createLineDecoder, dropLines, pullProgress } from './lines.js';
 import { initTokenForm, setStatus } from './shell.js';
 
 const POLL_MS = 500;
-/** Lines kept on screen; the download has every line. */
-const SHOWN_LINES = 5000;
+/**
+ * Lines kept on screen, the newest: enough to read what led up to the end of a pull, and a bound on
+ * the tab whatever the pull's size (a node's full logs are easily hundreds of MiB, which a tab
+ * holding every line, as this page once did, cannot take). Every line is in the download.
+ */
+export const SHOWN_LINES = 5000;
 
 /**
  * The POST body from the form's values. Times go to the API as typed: it reads durations back
@@ -44,14 +51,18 @@ function main() {
   const facts = $('pull-facts');
   const out = $('lines');
   const lineCount = $('line-count');
-  const preset = new URLSearchParams(location.search).get('node');
+  const params = new URLSearchParams(location.search);
+  const preset = params.get('node');
   if (preset) /** @type {HTMLInputElement} */ ($('node')).value = preset;
 
-  /** Every line of the current pull, for the download. @type {string[]} */
-  let lines = [];
+  /** Lines of the current pull received, of which the newest SHOWN_LINES are on screen. */
+  let received = 0;
   let pullId = '';
+  let pullNode = '';
   /** @type {AbortController | undefined} */
   let running;
+  /** The pull being shown, settled once the page has let go of it. */
+  let shownPull = Promise.resolve();
 
   void apiJson('/api/v1/nodes')
     .then((nodes) => $('node-list').replaceChildren(...nodes.map((n) => new Option(n.node))))
@@ -59,21 +70,36 @@ function main() {
       // The datalist is a convenience; the field still takes any name.
     });
 
-  /** Lines in each text node on screen, oldest first, so old ones can be dropped whole. @type {number[]} */
+  /** Lines in each text node on screen, oldest first: old ones leave whole, or cut at the front. @type {number[]} */
   let shown = [];
+  let onScreen = 0;
   const appendLines = (more) => {
     if (more.length === 0) return;
-    lines.push(...more);
+    received += more.length;
+    const kept = more.length > SHOWN_LINES ? more.slice(-SHOWN_LINES) : more;
     const atBottom = out.scrollTop + out.clientHeight >= out.scrollHeight - 4;
-    out.append(doc.createTextNode(more.join('\n') + '\n'));
-    shown.push(more.length);
-    let total = shown.reduce((a, b) => a + b, 0);
-    while (shown.length > 1 && total > SHOWN_LINES && out.firstChild) {
-      out.firstChild.remove();
-      total -= shown.shift() ?? 0;
+    out.append(doc.createTextNode(kept.join('\n') + '\n'));
+    shown.push(kept.length);
+    onScreen += kept.length;
+    while (onScreen > SHOWN_LINES) {
+      const first = /** @type {Text} */ (out.firstChild);
+      const excess = onScreen - SHOWN_LINES;
+      const n = shown[0] ?? 0;
+      if (n <= excess) {
+        first.remove();
+        shown.shift();
+        onScreen -= n;
+      } else {
+        first.data = dropLines(first.data, excess);
+        shown[0] = n - excess;
+        onScreen -= excess;
+      }
     }
     if (atBottom) out.scrollTop = out.scrollHeight;
-    lineCount.textContent = `(${formatNumber(lines.length)} received)`;
+    lineCount.textContent =
+      received > onScreen
+        ? `(${formatNumber(received)} received, the last ${formatNumber(onScreen)} shown)`
+        : `(${formatNumber(received)} received)`;
     downloadBtn.disabled = false;
   };
 
@@ -82,6 +108,8 @@ function main() {
     else progress.value = p.fraction;
     const rows = [
       ['Pull', pullId],
+      ...(p.node ? [['Node', p.node]] : []),
+      ...(p.requestedBy ? [['Requested by', p.requestedBy]] : []),
       ['State', p.state],
       ['Lines', formatNumber(p.lines)],
       [
@@ -99,10 +127,11 @@ function main() {
         dt.textContent = k;
         const dd = doc.createElement('dd');
         dd.textContent = v;
-        dd.dataset.field = k.toLowerCase();
+        dd.dataset.field = k.toLowerCase().replace(/ /g, '-');
         return [dt, dd];
       }),
     );
+    cancelBtn.disabled = p.done;
   };
 
   const poll = async (id, signal) => {
@@ -131,9 +160,49 @@ function main() {
     appendLines(decoder.end());
   };
 
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
+  /**
+   * Runs one pull on the page: `begin` (make it, or look it up) gives its id and first status, then
+   * its progress and lines until it ends. The address says the pull, so a reload attaches to it.
+   * @param {string} asking @param {(signal: AbortSignal) => Promise<{ id: string, node: string }>} begin
+   */
+  const show = (asking, begin) => {
     if (running) return;
+    shownPull = run(asking, begin);
+  };
+  /** @param {string} asking @param {(signal: AbortSignal) => Promise<{ id: string, node: string }>} begin */
+  const run = async (asking, begin) => {
+    received = 0;
+    shown = [];
+    onScreen = 0;
+    out.replaceChildren();
+    lineCount.textContent = '';
+    downloadBtn.disabled = true;
+    startBtn.disabled = true;
+    setStatus(status, asking);
+    running = new AbortController();
+    const signal = running.signal;
+    try {
+      const pull = await begin(signal);
+      pullId = pull.id;
+      pullNode = pull.node;
+      history.replaceState(null, '', `?pull=${encodeURIComponent(pullId)}`);
+      const [p] = await Promise.all([poll(pullId, signal), stream(pullId, signal)]);
+      setStatus(
+        status,
+        p.error ? `Pull ${p.state}: ${p.error}` : `Pull ${p.state}: ${formatNumber(received)} lines received.`,
+        Boolean(p.error),
+      );
+    } catch (err) {
+      if (!signal.aborted) setStatus(status, describeError(err), true);
+    } finally {
+      running = undefined;
+      startBtn.disabled = false;
+      cancelBtn.disabled = true;
+    }
+  };
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
     const node = val('node');
     const body = pullRequest({
       since: val('since'),
@@ -144,61 +213,69 @@ function main() {
       tail: val('tail'),
       maxBytes: val('max-bytes'),
     });
-    lines = [];
-    shown = [];
-    out.replaceChildren();
-    lineCount.textContent = '';
-    downloadBtn.disabled = true;
-    startBtn.disabled = true;
-    setStatus(status, `Requesting logs from ${node}…`);
-    running = new AbortController();
-    const signal = running.signal;
-    try {
+    show(`Requesting logs from ${node}…`, async (signal) => {
       const created = await apiJson(`/api/v1/nodes/${encodeURIComponent(node)}/log-pulls`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
         signal,
       });
-      pullId = String(created.id);
-      cancelBtn.disabled = false;
-      showProgress(pullProgress({ state: 'queued' }));
-      setStatus(status, `Pull ${pullId} requested; lines appear as the node sends them.`);
-      const [p] = await Promise.all([poll(pullId, signal), stream(pullId, signal)]);
-      setStatus(
-        status,
-        p.error ? `Pull ${p.state}: ${p.error}` : `Pull ${p.state}: ${formatNumber(lines.length)} lines received.`,
-        Boolean(p.error),
-      );
-    } catch (err) {
-      if (!signal.aborted) setStatus(status, describeError(err), true);
-    } finally {
-      running = undefined;
-      startBtn.disabled = false;
-      cancelBtn.disabled = true;
-    }
+      const id = String(created.id);
+      pullId = id;
+      showProgress(pullProgress({ state: 'queued', node }));
+      setStatus(status, `Pull ${id} requested; lines appear as the node sends them.`);
+      return { id, node };
+    });
   });
+
+  const attach = params.get('pull');
+  if (attach)
+    show(`Looking up pull ${attach}…`, async (signal) => {
+      const s = await apiJson(`/api/v1/log-pulls/${encodeURIComponent(attach)}`, { signal });
+      const node = String(s.node);
+      /** @type {HTMLInputElement} */ ($('node')).value = node;
+      pullId = String(s.id);
+      showProgress(pullProgress(s));
+      setStatus(status, `Pull ${pullId} of ${node}, requested by ${s.requestedBy}: lines appear as they arrive.`);
+      return { id: pullId, node };
+    });
 
   cancelBtn.addEventListener('click', async () => {
     const id = pullId;
-    running?.abort();
     try {
+      // Refused (another engineer's pull), the page goes on following it.
       await apiFetch(`/api/v1/log-pulls/${encodeURIComponent(id)}`, { method: 'DELETE' });
-      setStatus(status, `Pull ${id} cancelled; ${formatNumber(lines.length)} lines kept.`);
+      running?.abort();
+      await shownPull;
+      setStatus(status, `Pull ${id} cancelled; ${formatNumber(received)} lines received.`);
     } catch (err) {
       setStatus(status, describeError(err), true);
     }
   });
 
-  downloadBtn.addEventListener('click', () => {
-    const url = URL.createObjectURL(new Blob([lines.join('\n') + '\n'], { type: 'text/plain' }));
-    const a = doc.createElement('a');
-    a.href = url;
-    a.download = `${val('node') || 'node'}-${pullId || 'pull'}.log`;
-    doc.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  // The whole pull as the API has it stored, read again (the page keeps only the newest lines). A
+  // Blob is held by the browser outside the page's heap (Chromium and Firefox move a large one to
+  // disk); a plain link could not carry the bearer token.
+  downloadBtn.addEventListener('click', async () => {
+    const id = pullId;
+    downloadBtn.disabled = true;
+    try {
+      const res = await apiFetch(`/api/v1/log-pulls/${encodeURIComponent(id)}/lines`, {
+        headers: { accept: 'text/plain' },
+      });
+      const url = URL.createObjectURL(await res.blob());
+      const a = doc.createElement('a');
+      a.href = url;
+      a.download = `${pullNode || 'node'}-${id || 'pull'}.log`;
+      doc.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    } catch (err) {
+      setStatus(status, describeError(err), true);
+    } finally {
+      downloadBtn.disabled = false;
+    }
   });
 }
 
