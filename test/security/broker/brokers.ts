@@ -4,7 +4,7 @@
  * internal one) and the embedded broker of `start` (one listener). Node accounts come from `nodes
  * add` for both.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { IClientOptions } from 'mqtt';
@@ -13,6 +13,7 @@ import { accountBook } from '../../../packages/cli/src/embedded/accounts.js';
 import { INGESTER_ACCOUNT } from '../../../packages/cli/src/embedded/acl.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../packages/cli/src/embedded/embedded-broker.js';
 import { freePort } from '../../support/ports.js';
+import { runNode } from '../../support/processes.js';
 import { provisionNode, startShippedBroker, type Credentials } from './shipped-broker.js';
 
 export interface BrokerUnderTest {
@@ -67,4 +68,50 @@ export async function embeddedBroker(nodeIds: string[], maxPacketBytes?: number)
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The embedded broker alone in a child process (embedded-broker-main.ts), so that its memory is its own. */
+export interface BrokerProcess {
+  url: string;
+  pid: number;
+  nodes: Record<string, Credentials>;
+  ingester: Credentials;
+  /** What it printed: `listening`, then one `refused <what> <detail>` line per refusal. */
+  output(): string;
+  /** The process's VmRSS or VmHWM (peak RSS since the last `clear_refs` 5) in bytes. */
+  memory(field: 'VmRSS' | 'VmHWM'): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function embeddedBrokerProcess(nodeIds: string[]): Promise<BrokerProcess> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'et-broker-process-'));
+  const passwordFile = path.join(dir, 'passwd');
+  const nodes: Record<string, Credentials> = {};
+  for (const id of nodeIds) nodes[id] = await provisionNode(id, passwordFile);
+  const ingester = { username: INGESTER_ACCOUNT, password: generatePassword() };
+  const p = runNode(path.join(import.meta.dirname, 'embedded-broker-main.ts'), [passwordFile, ingester.password], {
+    NODE_OPTIONS: '--import tsx',
+  });
+  const stop = async () => {
+    await p.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const url = /listening (\S+)/.exec(await p.waitFor(/^listening /))![1]!;
+    return {
+      url,
+      pid: p.child.pid!,
+      nodes,
+      ingester,
+      output: p.output,
+      memory: async (field) => {
+        const text = await readFile(`/proc/${p.child.pid!}/status`, 'utf8');
+        return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]) * 1024;
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

@@ -5,25 +5,15 @@
  * by more than 64 MiB while a client pushes the 250 MB at it. The largest legitimate batch still
  * passes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limits, topics } from '@edge-telemetry/protocol';
-import { generatePassword } from '../../../packages/cli/src/broker-accounts/password-file.js';
 import { MAX_PACKET_BYTES } from '../../../packages/cli/src/embedded/embedded-broker.js';
-import { waitFor } from '../../support/wait.js';
-import { collect, connect } from './shipped-broker.js';
-import { provisionNode, type Credentials } from './shipped-broker.js';
+import { embeddedBrokerProcess, type BrokerProcess } from './brokers.js';
+import { collect, connect, type Credentials } from './shipped-broker.js';
 
 const MiB = 1024 * 1024;
-
-async function status(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
-  const text = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]) * 1024;
-}
 
 /** MQTT's variable-length integer. */
 function remainingLength(n: number): Buffer {
@@ -95,37 +85,19 @@ function pushPublish(url: string, who: Credentials, size: number): Promise<{ wri
 }
 
 describe('embedded broker packet size limit', () => {
-  let dir: string;
-  let child: ChildProcess;
+  let b: BrokerProcess;
   let url: string;
-  let out = '';
   let node: Credentials;
-  const ingester = { username: 'ingester', password: generatePassword() };
+  let ingester: Credentials;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'et-packet-size-'));
-    const passwd = path.join(dir, 'passwd');
-    node = await provisionNode('gw-big', passwd);
-    child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(import.meta.dirname, 'embedded-broker-main.ts'), passwd, ingester.password],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    url = await waitFor(
-      () => `the broker to listen (it said: ${out})`,
-      () => /listening (\S+)/.exec(out)?.[1],
-      { timeoutMs: 30_000 },
-    );
+    b = await embeddedBrokerProcess(['gw-big']);
+    ({ url, ingester } = b);
+    node = b.nodes['gw-big']!;
   }, 60_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await b?.stop();
   });
 
   it('carries the largest batch the protocol allows, and the limit sits just above it', async () => {
@@ -143,18 +115,17 @@ describe('embedded broker packet size limit', () => {
   });
 
   it('refuses a 250 MB publish at its header: the connection is cut and the RSS rises by less than 64 MiB', async () => {
-    const pid = child.pid!;
-    const before = await status(pid, 'VmRSS');
+    const before = await b.memory('VmRSS');
     // Reset the peak: VmHWM then reads the highest RSS from here on.
-    await writeFile(`/proc/${pid}/clear_refs`, '5');
+    await writeFile(`/proc/${b.pid}/clear_refs`, '5');
     const r = await pushPublish(url, node, 250_000_000);
-    const peak = await status(pid, 'VmHWM');
+    const peak = await b.memory('VmHWM');
     process.stdout.write(
       `250 MB publish: broker RSS ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB (+${((peak - before) / MiB).toFixed(1)} MiB), ${r.written} bytes written before the cut\n`,
     );
     expect(r.closedEarly).toBe(true);
     expect(r.written).toBeLessThan(250_000_000);
     expect(peak - before).toBeLessThan(64 * MiB);
-    expect(out).toMatch(/refused packet .*"announced":250000\d+/);
+    expect(b.output()).toMatch(/refused packet .*"announced":250000\d+/);
   }, 60_000);
 });

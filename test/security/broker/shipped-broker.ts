@@ -183,3 +183,14 @@ export function collect(client: MqttClient): {
           }),
   };
 }
+
+/** A SUBSCRIBE's SUBACK codes, refusals (0x80) included: mqtt.js rejects a SUBACK with any refusal in it. */
+export async function subscribeCodes(client: MqttClient, filters: string[]): Promise<number[]> {
+  try {
+    return (await client.subscribeAsync(filters, { qos: 1 })).map((g) => g.qos);
+  } catch (err) {
+    const granted = (err as { packet?: { granted?: Array<number | { qos: number }> } }).packet?.granted;
+    if (!granted) throw err;
+    return granted.map((g) => (typeof g === 'number' ? g : g.qos));
+  }
+}

@@ -53,6 +53,19 @@ export function mayReceive(a: Account, topic: string): boolean {
 }
 
 /**
+ * A filter a client may hold: a node only filters under its own et/v1/N/down/ (nothing else it
+ * holds could ever be delivered to it), the ingester any. Checking the filter itself rather than
+ * only each delivery matters for an offline session: aedes queues for it every QoS 1 message its
+ * filters match, before any delivery check, so a node's `#` held every node's batches for as long
+ * as it stayed away.
+ */
+export function maySubscribe(a: Account, filter: string): boolean {
+  if (a.kind === 'ingester') return true;
+  const own = `${TOPIC_ROOT}/${a.user}/down`;
+  return filter === own || filter.startsWith(`${own}/`);
+}
+
+/**
  * A password-file user as an account, or undefined for a name that is not a valid node id (with
  * `/`, `+` or `#` it would widen the pattern; `nodes add` never writes one).
  */

@@ -9,7 +9,9 @@
  *   takes over another node's session or disconnects it by choosing its id;
  * - the ACL of docker/mosquitto/acl (acl.ts): a publish a client may not make is discarded after
  *   its PUBACK (what Mosquitto does for a 3.1.1 client), a message is delivered only to clients that
- *   may read its topic (any filter is granted, each delivery is checked, as in Mosquitto 2.0);
+ *   may read its topic (each delivery is checked, as in Mosquitto 2.0); a node may hold only
+ *   filters under its own down/, at most MAX_NODE_FILTERS of them (others get SUBACK 0x80), so an
+ *   offline session queues nothing it may not read and a node cannot grow the subscription tree;
  * - a packet above `maxPacketBytes` is refused at its fixed header and its connection closed,
  *   before aedes buffers it, and a connection over its publish rate is read slower, so one flooding
  *   client cannot take this process (which `start` shares with the ingester) from the others
@@ -20,7 +22,7 @@ import net from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { limits } from '@edge-telemetry/protocol';
 import type { AccountBook } from './accounts.js';
-import { mayPublish, mayReceive, mayRetain, type Account } from './acl.js';
+import { mayPublish, mayReceive, mayRetain, maySubscribe, type Account } from './acl.js';
 import { guardPackets, type OversizedPacket } from './packet-guard.js';
 
 /**
@@ -35,6 +37,13 @@ export const MAX_PACKET_BYTES = limits.maxBatchWireBytes + 4096;
  * counts a node's excess, while a flood stops costing this process more than that.
  */
 export const PUBLISH_RATE = { perSecond: 1000, burst: 10_000 };
+
+/**
+ * Distinct filters a node's connection may hold: the collector subscribes to one (its down/#).
+ * Without a bound one node subscribed to 100,000 filters in 20 packets, which took this process
+ * (shared with the ingester) 270 MB and four minutes of CPU.
+ */
+export const MAX_NODE_FILTERS = 16;
 
 /** Where refused publishes go: a `$` topic no `#` filter matches and no account may read. */
 const DISCARDED = '$discarded';
@@ -58,13 +67,26 @@ export interface EmbeddedBroker {
     throttled: number;
     /** Retained publishes outside the node's status topic, delivered without the retain flag. */
     unretained: number;
+    /** Subscriptions refused (SUBACK 0x80): filters outside the node's own down/, or over MAX_NODE_FILTERS. */
+    refusedSubscriptions: number;
   };
   close(): Promise<void>;
 }
 
 export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const accountOf = new WeakMap<Client, Account>();
-  const stats = { refusedConnects: 0, refusedPublishes: 0, oversizedPackets: 0, throttled: 0, unretained: 0 };
+  const stats = {
+    refusedConnects: 0,
+    refusedPublishes: 0,
+    oversizedPackets: 0,
+    throttled: 0,
+    unretained: 0,
+    refusedSubscriptions: 0,
+  };
+  /** The filters granted to each node connection (a reconnecting session's are granted again). */
+  const filtersOf = new WeakMap<Client, Set<string>>();
+  const granted = (client: Client, filter: string) =>
+    accountOf.get(client)?.kind === 'ingester' || filtersOf.get(client)?.has(filter) === true;
   const refused = (what: string, detail: Record<string, unknown>) => o.onRefused?.(what, detail);
   const limit = o.maxPacketBytes ?? MAX_PACKET_BYTES;
   const rate = o.publishRate ?? PUBLISH_RATE;
@@ -111,14 +133,36 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
       packet.retain = false;
       callback(null);
     },
-    authorizeSubscribe(_client, sub, callback) {
-      callback(null, sub);
+    authorizeSubscribe(client, sub, callback) {
+      const account = client ? accountOf.get(client) : undefined;
+      if (account?.kind === 'ingester') return callback(null, sub);
+      const filters = filtersOf.get(client) ?? filtersOf.set(client, new Set()).get(client)!;
+      if (account && maySubscribe(account, sub.topic) && (filters.has(sub.topic) || filters.size < MAX_NODE_FILTERS)) {
+        filters.add(sub.topic);
+        return callback(null, sub);
+      }
+      stats.refusedSubscriptions++;
+      refused('subscribe', { user: account?.user, filter: sub.topic.slice(0, 200), held: filters.size });
+      // Refused (SUBACK 0x80) rather than an error, which would close the connection.
+      callback(null, null);
     },
     authorizeForward(client, packet) {
       const account = accountOf.get(client);
       return account && packet.topic !== DISCARDED && mayReceive(account, packet.topic) ? packet : null;
     },
   });
+
+  // aedes stores a SUBSCRIBE's every filter along with each one it grants (handlers/subscribe.js,
+  // storeSubscriptions), refused ones included, and an offline session's stored filters decide
+  // what is queued for it: only granted filters may reach the store.
+  const store = (aedes as unknown as { persistence: SubscriptionStore }).persistence;
+  const addSubscriptions = store.addSubscriptions.bind(store);
+  store.addSubscriptions = (client, subs, ...rest) =>
+    addSubscriptions(
+      client,
+      subs.filter((s) => granted(client, s.topic)),
+      ...rest,
+    );
 
   const server = net.createServer((socket) =>
     aedes.handle(
@@ -162,4 +206,9 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
       // aedes first: its open client sockets would keep server.close() waiting.
       new Promise<void>((resolve) => aedes.close(() => server.close(() => resolve()))),
   };
+}
+
+/** The part of aedes's persistence (aedes-persistence, untyped in aedes) that stores a session's filters. */
+interface SubscriptionStore {
+  addSubscriptions(client: Client, subs: Array<{ topic: string }>, ...rest: unknown[]): unknown;
 }
