@@ -202,7 +202,7 @@ export const benches: BenchCase[] = [
             name: 'ingester.fleet_inserts_per_s_1_process',
             value: flushesPerS,
             unit: 'flushes/s',
-            note: 'coalesced flushes of the one ingester (each: 2 reads and a claims insert, up to 8 table inserts side by side, the ledger), same run',
+            note: 'coalesced flushes of the one ingester (each: a claims insert and a read, up to 8 table inserts side by side, the ledger), same run',
           },
         ];
       } finally {

@@ -117,13 +117,20 @@ export function insertCounter(table: string): {
   };
 }
 
-/** When each insert sent with exec began and ended (`start <table>`, `end <table>`), in order. */
-export function insertTimeline(): { wrap(inner: StorageConnection): StorageConnection; readonly events: string[] } {
+/**
+ * When each insert sent with exec began and ended (`start <table>`, `end <table>`), in order; with
+ * `reads`, each query too (`read`, when it began).
+ */
+export function insertTimeline(o: { reads?: boolean } = {}): {
+  wrap(inner: StorageConnection): StorageConnection;
+  readonly events: string[];
+} {
   const events: string[] = [];
   return {
     events,
     wrap: (inner) =>
       forwarding(inner, {
+        ...(o.reads ? { query: (p) => (events.push('read'), inner.query(p)) } : {}),
         exec: async (p) => {
           const table = /^INSERT INTO (\w+)/.exec(p.query)?.[1];
           if (table) events.push(`start ${table}`);

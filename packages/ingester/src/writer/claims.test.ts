@@ -102,7 +102,7 @@ describe('claims: two writers on one engine store each batch once', () => {
     const onlyB = sampleBatch({ node, seq: 3 });
     const a = writer('a');
     const b = writer('b');
-    // a looks both up (not stored, not claimed) and stops before claiming them.
+    // a stops before claiming them.
     faults.a.refused = 0;
     faults.a.set('stall', /INSERT INTO et_batch_claims/);
     const fromA = [a.submit(shared, meta('a')), a.submit(onlyA, meta('a'))];
@@ -112,13 +112,42 @@ describe('claims: two writers on one engine store each batch once', () => {
     faults.b.set('stall', /INSERT INTO et_metric_summaries/);
     const fromB = [b.submit(shared, meta('b')), b.submit(onlyB, meta('b'))];
     await stalledAt(faults.b);
-    // a claims too, finds the shared batch claimed by b's group, stores that group, then its own.
+    // a claims too, finds the shared batch claimed first by b's group, stores that group, then its own.
     faults.a.set('ok');
     expect(await Promise.all(fromA)).toEqual(['duplicate', 'stored']);
     // b goes on: every insert it makes now is one a already made under b's tokens.
     faults.b.set('ok');
     expect(await Promise.all(fromB)).toEqual(['stored', 'stored']);
     await expectOnce(node, [shared, onlyA, onlyB]);
+    await a.close();
+    await b.close();
+  });
+
+  it('a group that claimed a batch stored long ago (its first claim gone with the TTL) is finished without it', async () => {
+    const node = 'claims-expired';
+    const old = sampleBatch({ node, seq: 1 });
+    const fresh = sampleBatch({ node, seq: 2 });
+    const a = writer('a');
+    expect(await a.submit(old, meta('a'))).toBe('stored');
+    // The claims' TTL (a day) took the old batch's claim; the ledger keeps it.
+    await clients.b.command({
+      query: `ALTER TABLE ${TABLES.claims} DELETE WHERE NodeName = {node:String}`,
+      query_params: { node },
+      clickhouse_settings: { mutations_sync: '2' },
+    });
+    // The node sends the old batch again, in a group with a new one: a claims both (it owns both
+    // now), answers the old one as stored, and stops before it inserts the new one.
+    faults.a.refused = 0;
+    faults.a.set('stall', /INSERT INTO et_metric_summaries/);
+    const fromA = [a.submit(old, meta('a')), a.submit(fresh, meta('a'))];
+    await stalledAt(faults.a);
+    // b holds a copy of the new one, finds it claimed by a's group and finishes that group: the new
+    // batch, not the old one a second time.
+    const b = writer('b');
+    expect(await b.submit(fresh, meta('b'))).toBe('duplicate');
+    faults.a.set('ok');
+    expect(await Promise.all(fromA)).toEqual(['duplicate', 'stored']);
+    await expectOnce(node, [old, fresh]);
     await a.close();
     await b.close();
   });

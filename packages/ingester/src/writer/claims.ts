@@ -12,7 +12,9 @@
  * by another group is stored by finishing that group: its texts are here, its tokens derive from
  * its batches, so an insert the other ingester already made is dropped by ClickHouse as a
  * duplicate and one it did not make is made now, whether that ingester is alive or dead.
- * Costs a claims insert (about a third of the group's text, base64) and a read per flush.
+ * Costs a claims insert (about a third of the group's text, base64) and a read per flush: the claim
+ * goes first and the read after it answers what is stored and who owns the rest (no lookup before
+ * the claim, which cost a statement in series per flush).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { TABLES, BATCH_TABLES, type BatchTable } from '../storage/tables.js';
@@ -106,11 +108,17 @@ export async function keyStates(client: ClickHouseClient, keys: readonly BatchKe
   return state;
 }
 
-/** The batches group `token` claimed and owns (claimed first), with their texts. */
+/**
+ * The batches group `token` claimed and owns (claimed first) and that are not in the ledger, with
+ * their texts: what that group stores, as it leaves out what its claim check found stored (a group
+ * claims before it looks, so it may own a batch stored before the claims' TTL took the first claim).
+ */
 export async function ownedBy(client: ClickHouseClient, token: string): Promise<Member[]> {
+  const mine = `SELECT NodeName, Epoch, Seq FROM ${TABLES.claims} WHERE GroupToken = {token:String}`;
   const rs = await client.query({
     query: `SELECT NodeName, Epoch, Seq, anyIf(Body, GroupToken = {token:String}) AS Body FROM ${TABLES.claims}
-      WHERE (NodeName, Epoch, Seq) IN (SELECT NodeName, Epoch, Seq FROM ${TABLES.claims} WHERE GroupToken = {token:String})
+      WHERE (NodeName, Epoch, Seq) IN (${mine})
+        AND (NodeName, Epoch, Seq) NOT IN (SELECT NodeName, Epoch, Seq FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN (${mine}))
       GROUP BY NodeName, Epoch, Seq
       HAVING argMin(GroupToken, _block_number) = {token:String}`,
     query_params: { token },

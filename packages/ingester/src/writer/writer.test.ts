@@ -26,7 +26,7 @@ describe('writer on embedded ClickHouse', () => {
   let engine: EmbeddedClickHouse;
   let client: ClickHouseClient;
   const faults = faultSwitch();
-  const inserts = insertTimeline();
+  const inserts = insertTimeline({ reads: true });
   let writer: Writer;
   const base = resolveConfig(undefined, {});
 
@@ -188,7 +188,7 @@ describe('writer on embedded ClickHouse', () => {
     const w = createWriter({ client, logger: quiet, options: { ...base.writer, flushIntervalMs: 20 } });
     const b = sampleBatch({ node: 'w-side', seq: 1 });
     expect(await w.submit(b, meta())).toBe('stored');
-    const data = events.filter((e) => !/ et_batch(es|_claims)$/.test(e));
+    const data = events.filter((e) => !/ et_batch(es|_claims)$|^read$/.test(e));
     // Several data tables, all started before the first of them ended: one round trip, not one each.
     const starts = data.filter((e) => e.startsWith('start'));
     expect(starts.length).toBeGreaterThan(3);
@@ -197,6 +197,25 @@ describe('writer on embedded ClickHouse', () => {
     expect(events.indexOf(`start ${TABLES.ledger}`)).toBeGreaterThan(
       Math.max(...data.map((_, i) => events.indexOf(data[i]!))),
     );
+    await w.close();
+  });
+
+  it('claims a group before it reads anything, and reads once: the claim check says what is stored and whose the rest is', async () => {
+    const events = inserts.events;
+    events.length = 0;
+    const w = createWriter({ client, logger: quiet, options: { ...base.writer, flushIntervalMs: 20 } });
+    const batches = [1, 2, 3].map((seq) => sampleBatch({ node: 'w-claim-first', seq }));
+    expect(await Promise.all(batches.map((b) => w.submit(b, meta())))).toEqual(['stored', 'stored', 'stored']);
+    const begun = events.filter((e) => !e.startsWith('end'));
+    expect(begun[0]).toBe(`start ${TABLES.claims}`);
+    expect(begun.indexOf('read')).toBe(1);
+    expect(begun.filter((e) => e === 'read')).toHaveLength(1);
+    // A batch stored already is claimed again and answered by that one read, not inserted again.
+    events.length = 0;
+    expect(await w.submit(batches[1]!, meta())).toBe('duplicate');
+    expect(events.filter((e) => e === 'read')).toHaveLength(1);
+    expect(events.filter((e) => e.startsWith('start') && e !== `start ${TABLES.claims}`)).toEqual([]);
+    expect(await count(TABLES.ledger, 'w-claim-first')).toBe(3);
     await w.close();
   });
 
