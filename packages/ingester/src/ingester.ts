@@ -14,6 +14,7 @@ import { migrate } from './storage/migrate.js';
 import { createWriter, type WriterState } from './writer/writer.js';
 import { createRouter, type RouterCounters } from './consumer/router.js';
 import { createReferenceStore, type ReferenceStats } from './references/store.js';
+import { followReferences, type ReferenceFollower } from './references/follow.js';
 import { createTemplateTextResolver, type TemplateTextStats } from './template-texts/resolver.js';
 import { createMqttConsumer } from './consumer/mqtt-consumer.js';
 import { createPullCoordinator, type PullCounters } from './pull/coordinator.js';
@@ -145,6 +146,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     onlineWindowS: config.onlineWindowS,
   });
   let stopped = false;
+  let following: ReferenceFollower | undefined;
 
   return {
     app,
@@ -155,6 +157,9 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       const url = await app.listen({ host: config.http.host, port: config.http.port });
       await consumer.start(router.handle);
       fleet.start();
+      // A lone ingester stores every keyframe it will need itself.
+      if (config.mqtt.sharedGroup !== undefined && config.referenceFollowMs > 0)
+        following = followReferences({ store: references, intervalMs: config.referenceFollowMs, logger });
       logger.info(
         { url, broker: config.mqtt.url, clickhouse: config.clickhouse.url ?? `embedded:${config.clickhouse.dataDir}` },
         'ingester started',
@@ -164,6 +169,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     async stop() {
       if (stopped) return;
       stopped = true;
+      following?.close();
       pulls.close();
       fleet.close();
       // No more messages first (left unacknowledged, the broker delivers them again), then what
@@ -183,6 +189,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     async kill() {
       if (stopped) return;
       stopped = true;
+      following?.close();
       pulls.close();
       fleet.close();
       consumer.kill();

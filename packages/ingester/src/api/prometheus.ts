@@ -101,6 +101,12 @@ export function prometheusText(f: IngesterFigures): string {
       'ClickHouse reads of keyframe bodies (each serves every body missed while the one before ran).',
       [['', r.reads]],
     );
+    metric(
+      'et_ingester_reference_followed_total',
+      'counter',
+      "Keyframe bodies read ahead of need (referenceFollowMs): the other ingesters' of a shared subscription, mostly.",
+      [['', r.followed]],
+    );
     metric('et_ingester_reference_cache_bytes', 'gauge', 'Bytes of keyframe bodies held in the cache.', [
       ['', r.cachedBytes],
     ]);

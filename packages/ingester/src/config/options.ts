@@ -62,6 +62,13 @@ export const IngesterConfigSchema = Type.Object(
       description:
         'Memory for keyframe bodies held to decode batches without asking ClickHouse; about 1.2 MiB per node at the collector defaults (4 classes x 12 references), a miss reads them from et_batch_references.',
     }),
+    referenceFollowMs: Type.Integer({
+      minimum: 0,
+      maximum: 60_000,
+      default: 5000,
+      description:
+        "With mqtt.sharedGroup: every this many ms, read the keyframe bodies stored since the last time (mostly the other ingesters') into the cache, so that batches compressed against them need no read of their own (a node refers only to keyframes a window old or more: keep it well under the nodes' window). 0 = only read what a batch misses.",
+    }),
     templateTextCacheMiB: Type.Integer({
       minimum: 0,
       default: 64,

@@ -58,6 +58,29 @@ describe('reference store on embedded ClickHouse', () => {
     expect(await c.get('c1', 2, [12])).toEqual([Buffer.from('kf-1')]);
   });
 
+  it('reads ahead the keyframes another ingester stored since it last looked, so a batch needing them reads nothing', async () => {
+    const a = createReferenceStore({ client, cacheBytes: 1 << 20 });
+    const b = createReferenceStore({ client, cacheBytes: 1 << 20 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => a.put(`f${i}`, 3, 2, Buffer.from(`ahead-${i}`))));
+    expect(await b.catchUp()).toBeGreaterThanOrEqual(20);
+    const got = await Promise.all(Array.from({ length: 20 }, (_, i) => b.get(`f${i}`, 3, [2])));
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => [Buffer.from(`ahead-${i}`)]));
+    expect(b.stats()).toMatchObject({ hits: 20, misses: 0, reads: 0 });
+    // The next look reads what was stored since (and within the lag, nothing it holds already).
+    await a.put('f-late', 3, 4, Buffer.from('later'));
+    expect(await b.catchUp()).toBe(1);
+    expect(await b.get('f-late', 3, [4])).toEqual([Buffer.from('later')]);
+    expect(b.stats()).toMatchObject({ misses: 0, reads: 0 });
+    // ClickHouse away: the look fails, and the next one reads from the same point.
+    await a.put('f-outage', 3, 6, Buffer.from('during'));
+    faults.set('fail', new RegExp(TABLES.references));
+    await expect(b.catchUp()).rejects.toThrow();
+    faults.set('ok');
+    expect(await b.catchUp()).toBe(1);
+    expect(await b.get('f-outage', 3, [6])).toEqual([Buffer.from('during')]);
+    expect(b.stats()).toMatchObject({ misses: 0, reads: 0 });
+  });
+
   it('keeps a bounded share per node: a keyframe 256 seqs newer replaces an old one at the next merge', async () => {
     const a = createReferenceStore({ client, cacheBytes: 0 });
     await a.put('n3', 1, 5, Buffer.from('old'));

@@ -9,6 +9,12 @@
  * ingester's, and the whole fleet seals its windows at the same moment: one read per batch queued
  * 75-190 ms each behind the engine's other statements (the chdb shim runs one at a time), which
  * held the consumer for tens of seconds after each window (issue 21).
+ *
+ * Coalesced, the reads still stood in the path of half the batches of a window with three
+ * ingesters (p50 0.5-0.9 s at 1,000 nodes, and the node's next batches waited in its lane behind
+ * them). A node refers only to keyframes acknowledged at least a window earlier, so an ingester
+ * that reads every keyframe stored since it last looked, every few seconds (catchUp, called by
+ * references/follow.ts), has them before they are needed: one read per interval whatever the fleet.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createGroupCommit } from '../storage/group-commit.js';
@@ -22,6 +28,14 @@ export interface ReferenceStore {
   put(node: string, epoch: number, seq: number, body: Buffer): Promise<void>;
   /** Resolves when every queued keyframe is stored or refused (at shutdown, before the last acks). */
   drain(): Promise<void>;
+  /**
+   * Reads into the cache the keyframes stored since the last call (from `FOLLOW_LAG_MS` before it
+   * began; the first call: since this store was made), by every ingester: with several on a shared
+   * subscription, most of a node's next batches go to an ingester that did not store its
+   * keyframes. Resolves with the keyframes read; rejects when ClickHouse could not be read (the
+   * next call reads from the same point).
+   */
+  catchUp(): Promise<number>;
   stats(): ReferenceStats;
 }
 
@@ -31,6 +45,13 @@ export interface ReferenceStats {
   misses: number;
   /** ClickHouse reads (each serves every reference missed while the one before ran). */
   reads: number;
+  /** Keyframes read ahead of need by catchUp (another ingester's, mostly). */
+  followed: number;
+  /**
+   * When the last catchUp that succeeded began (ms; 0: none yet): the keyframes stored before it,
+   * within FOLLOW_LAG_MS of the one before, are in the cache.
+   */
+  followedTo: number;
   cachedBytes: number;
 }
 
@@ -51,6 +72,13 @@ interface Waiting {
 
 /** A read names at most this many references; more waiting ones go in the next read. */
 const MAX_KEYS_PER_READ = 2_000;
+/**
+ * How far before its last call catchUp reads again: a keyframe's StoredAt is taken when it is
+ * queued, and its insert lands up to a few seconds later (behind the running one, on a loaded
+ * engine); the ingesters' clocks differ by less. One stored later than that, or by an ingester
+ * whose clock is further behind, is missed here and read when a batch needs it, as before.
+ */
+export const FOLLOW_LAG_MS = 10_000;
 
 export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
   const now = deps.now ?? Date.now;
@@ -59,6 +87,10 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
   let hits = 0;
   let misses = 0;
   let reads = 0;
+  let followed = 0;
+  let followedTo = 0;
+  /** Where the next catchUp reads from (StoredAt, ms). */
+  let followFrom = now() - FOLLOW_LAG_MS;
   let waiting: Waiting[] = [];
   let reading = false;
   const keyOf = (node: string, epoch: number, seq: number) => `${node}/${epoch}/${seq}`;
@@ -162,6 +194,33 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
       remember(keyOf(node, epoch, seq), body);
     },
     drain: () => commits.drain(),
-    stats: () => ({ hits, misses, reads, cachedBytes }),
+    async catchUp() {
+      const startedAt = now();
+      const rs = await deps.client.query({
+        query: `SELECT NodeName, Epoch, Seq, BodyBase64 FROM ${TABLES.references}
+          WHERE StoredAt >= fromUnixTimestamp64Milli({from:Int64})
+          LIMIT 1 BY NodeName, Epoch, Seq`,
+        query_params: { from: followFrom },
+        format: 'JSONEachRow',
+      });
+      let n = 0;
+      for (const row of await rs.json<{
+        NodeName: string;
+        Epoch: number;
+        Seq: string | number;
+        BodyBase64: string;
+      }>()) {
+        const key = keyOf(row.NodeName, Number(row.Epoch), Number(row.Seq));
+        // Read again within the lag: already here, and its recency in the LRU is its batches' to set.
+        if (cache.has(key)) continue;
+        remember(key, Buffer.from(row.BodyBase64, 'base64'));
+        n++;
+      }
+      followed += n;
+      followedTo = startedAt;
+      followFrom = startedAt - FOLLOW_LAG_MS;
+      return n;
+    },
+    stats: () => ({ hits, misses, reads, followed, followedTo, cachedBytes }),
   };
 }
