@@ -4,6 +4,8 @@
  * run(argv, io) -> exit code, loaded only when called so that `logs templates` does not pay for
  * the embedded ClickHouse engine that `start` loads.
  */
+// First: before anything loads mqtt or aedes (src/mqtt-prefixes.ts).
+import '../mqtt-prefixes.js';
 import { commandHelp, commands, usage } from '../commands/index.js';
 
 const argv = process.argv.slice(2);

@@ -2,6 +2,8 @@
  * Worker thread entry: runs one shard of the simulated fleet in its own event loop and answers
  * the main thread's requests for figures and for a clean stop.
  */
+// First: before anything loads mqtt (src/mqtt-prefixes.ts): each worker has its own modules.
+import '../mqtt-prefixes.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createJsonLogger, type Logger } from '@edge-telemetry/collector';
 import { startShard, type ShardInput } from './fleet-shard.js';

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** `edge-telemetry-ingester [--config file.json]`: runs one ingester until SIGINT/SIGTERM. */
+// First: before anything loads mqtt (consumer/mqtt-packet-prefixes.ts).
+import './mqtt-prefixes.js';
 import { loadConfig, describeOptions } from '../config/load.js';
 import { optionsHelp } from '@edge-telemetry/protocol';
 import { createIngester } from '../ingester.js';
