@@ -97,6 +97,37 @@ describe('Redactor', () => {
     expect(counts[kind]).toBeGreaterThanOrEqual(1);
   });
 
+  // Keys as environment variables and configuration files name them: the bare `\bpassword` and
+  // `\btoken` of before let every one of these through.
+  it.each([
+    ['DB_PASSWORD=hunter2', 'hunter2', 'password'],
+    ['env MYSQL_ROOT_PASSWORD=r00tpw ready', 'r00tpw', 'password'],
+    ['POSTGRES_PASSWORD: s3cret', 's3cret', 'password'],
+    ['REDIS_PASS=abc123 started', 'abc123', 'password'],
+    ['SECRET_KEY=django-insecure-x1y2z3', 'django-insecure-x1y2z3', 'password'],
+    ['spring.datasource.password=Tiger42', 'Tiger42', 'password'],
+    ['{"db_password":"hunter2","userPassword":"pw1"}', 'hunter2', 'password'],
+    ['{"userPassword":"pw1"}', 'pw1', 'password'],
+    ['clientSecret: abcdef', 'abcdef', 'password'],
+    [
+      'export GITHUB_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a',
+      'ghp_16C7e42F292c6912E7710c838347Ae178B4a',
+      'token',
+    ],
+    ['{"sessionToken":"abc123def456ghi789"}', 'abc123def456ghi789', 'token'],
+    ['OPENAI_API_KEY=sk-proj-4f9d2c81e7b34a6f9c1d', 'sk-proj-4f9d2c81e7b34a6f9c1d', 'token'],
+  ])('finds a secret under a prefixed or camelCase key in "%s"', (line, secret, kind) => {
+    const counts: RedactionCounts = {};
+    const out = redactor.redact(line, counts);
+    expect(out).not.toContain(secret);
+    expect(counts[kind]).toBeGreaterThanOrEqual(1);
+  });
+
+  it('leaves words that only end in a key word alone', () => {
+    for (const line of ['bypass=true', 'compass: north', 'firstpass: ok', 'Failed password for root', 'mytoken=abc'])
+      expect(redactor.redact(line, {})).toBe(line);
+  });
+
   it('covers every built-in kind in the corpus', () => {
     expect(new Set(CORPUS.map((c) => c.kind))).toEqual(new Set(redactor.kinds));
   });

@@ -72,26 +72,28 @@ export function builtinRules(): RedactRule[] {
       hint: /AccountKey|SharedAccessKey|sig=/,
       keep: 1,
     },
-    {
+    ...keyValueRules({
       kind: 'password',
-      gate: GATE_KEYWORD,
       // Any value after a password-like key; quoted values are taken whole.
-      pattern:
-        /(\b(?:password|passwd|pwd|pass|secret|client_secret|private_key)["']?\s*[=:]\s*)(?!\[REDACTED|"\[REDACTED)(?:"[^"]*"|'[^']*'|[^\s,;&"'}]+)/gi,
+      words: 'password|passwd|pwd|pass|secret|client_secret|private_key',
+      camelWords: 'Password|Passwd|Secret',
+      suffix: '(?:[_.-]?key)?',
+      keyEnd: `["']?\\s*[=:]\\s*`,
+      value: `(?!\\[REDACTED|"\\[REDACTED)(?:"[^"]*"|'[^']*'|[^\\s,;&"'}]+)`,
       hint: /[pP][aA][sS][sS]|[pP][wW][dD]|[sS][eE][cC][rR][eE][tT]|[pP][rR][iI][vV][aA][tT][eE]_/,
-      keep: 1,
-    },
-    {
+    }),
+    // Token-like keys only with a value that looks generated (12+ characters with a digit), so
+    // that object dumps such as `token=Token{a64f992 ...}` or `token: android.os.BinderProxy@...`
+    // are left alone.
+    ...keyValueRules({
       kind: 'token',
-      gate: GATE_KEYWORD,
-      // Token-like keys only with a value that looks generated (12+ characters with a digit), so
-      // that object dumps such as `token=Token{a64f992 ...}` or `token: android.os.BinderProxy@...`
-      // are left alone.
-      pattern:
-        /(\b(?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|x-api-key)["']?\s*[=:]\s*["']?)(?!\[REDACTED)(?=[A-Za-z._~+/-]*\d)[A-Za-z0-9._~+/-]{12,}=*(?![{([@\w])/gi,
+      words: 'api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|x-api-key',
+      camelWords: 'Token|ApiKey',
+      suffix: '',
+      keyEnd: `["']?\\s*[=:]\\s*["']?`,
+      value: `(?!\\[REDACTED)(?=[A-Za-z._~+/-]*\\d)[A-Za-z0-9._~+/-]{12,}=*(?![{([@\\w])`,
       hint: /[kK][eE][yY]|[tT][oO][kK][eE][nN]/,
-      keep: 1,
-    },
+    }),
     {
       kind: 'email',
       gate: GATE_AT,
@@ -112,6 +114,47 @@ export function builtinRules(): RedactRule[] {
         for (let i = 0; i < m.length; i++) if (m.charCodeAt(i) >= 48 && m.charCodeAt(i) <= 57) digits++;
         return digits >= 13 && digits <= 19 && luhnValid(m);
       },
+    },
+  ];
+}
+
+/**
+ * A key's earlier segments (`DB_`, `MYSQL_ROOT_`, `spring.datasource.`, `x-`): environment
+ * variables and configuration keys name their secrets so (`DB_PASSWORD=`, `GITHUB_TOKEN=`), and a
+ * bare `\bpassword` missed every one of them. Bounded in count and length, so that a long run of
+ * `a-a-a-...` costs linear time, not quadratic.
+ */
+const KEY_SEGMENTS = '(?:[A-Za-z0-9]{1,32}[_.-]){0,4}';
+
+/**
+ * The two rules of a key=value kind: `words` after optional key segments, any case (`DB_PASSWORD`,
+ * `db.password`), and `camelWords` ending a camelCase key (`userPassword`, `sessionToken`), case as
+ * written: with /i a camel boundary cannot be told, and `bypass=` would pass for a password key.
+ * The key group (kept) ends with `keyEnd`, the `=` or `:`; `value` is what is redacted.
+ */
+function keyValueRules(o: {
+  kind: string;
+  words: string;
+  camelWords: string;
+  suffix: string;
+  keyEnd: string;
+  value: string;
+  hint: RegExp;
+}): RedactRule[] {
+  return [
+    {
+      kind: o.kind,
+      gate: GATE_KEYWORD,
+      pattern: new RegExp(`(\\b${KEY_SEGMENTS}(?:${o.words})${o.suffix}${o.keyEnd})${o.value}`, 'gi'),
+      hint: o.hint,
+      keep: 1,
+    },
+    {
+      kind: o.kind,
+      gate: GATE_KEYWORD,
+      pattern: new RegExp(`(\\b[a-z][A-Za-z0-9]{0,40}(?:${o.camelWords})${o.keyEnd})${o.value}`, 'g'),
+      hint: o.hint,
+      keep: 1,
     },
   ];
 }
