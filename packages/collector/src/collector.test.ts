@@ -126,4 +126,17 @@ describe('collector runtime', () => {
       if (seal) expect(partial[0]!.draft.windowEnd % WINDOW).not.toBe(0);
     }
   });
+
+  it("a stop mid-window gives the partial window's summaries that window's start, not one a window before the stop", async () => {
+    const { collector, sent } = await harness();
+    await collector.start();
+    await wait(2 * WINDOW + WINDOW / 2);
+    await collector.stop({ seal: true });
+    const last = sent.filter((s) => s.draft.metrics.length > 0).at(-1)!.draft;
+    expect(last.windowEnd % WINDOW).not.toBe(0);
+    // Before: start = the stop - windowMs, inside the window before, which the ingester's
+    // per-minute buckets then counted it in (a restart's last half minute shown a minute early).
+    expect(new Set(last.metrics.map((m) => m.start))).toEqual(new Set([last.windowStart]));
+    expect(last.windowStart % WINDOW).toBe(0);
+  });
 });

@@ -57,7 +57,7 @@ export interface CollectorParts {
   containers: Map<string, ContainerInfo>;
   downsampler: {
     ingest(source: string, result: Pick<ScrapeResult, 'samples'>): void;
-    flush(windowEnd: number): MetricSummary[];
+    flush(windowEnd: number, start?: number): MetricSummary[];
   };
   /** Merges finished windows into the coarser tier sent while the uplink is degraded. */
   tiers:
@@ -152,6 +152,12 @@ export function createCollector(p: CollectorParts): Collector {
       closedMetrics.push({ start: metricEnd - p.windowMs, end: metricEnd, fine: p.downsampler.flush(metricEnd) });
       metricEnd += p.windowMs;
     }
+  };
+
+  /** Closes the open metric window at `t`, before its end (a stop or a flush). */
+  const closeOpenMetrics = (t: number) => {
+    const start = metricEnd - p.windowMs;
+    closedMetrics.push({ start, end: t, fine: p.downsampler.flush(t, start) });
   };
 
   const scrape = async (tick: number) => {
@@ -399,7 +405,7 @@ export function createCollector(p: CollectorParts): Collector {
     async flush() {
       flushEvents();
       const now = p.now();
-      closedMetrics.push({ start: metricEnd - p.windowMs, end: now, fine: p.downsampler.flush(now) });
+      closeOpenMetrics(now);
       await sealPass({ metricsUpTo: now, all: () => true });
     },
     async stop(options = {}) {
@@ -411,7 +417,7 @@ export function createCollector(p: CollectorParts): Collector {
       // After the sources stopped, so that no line arrives after the seal and stays unsent.
       if (options.seal) {
         const now = p.now();
-        closedMetrics.push({ start: metricEnd - p.windowMs, end: now, fine: p.downsampler.flush(now) });
+        closeOpenMetrics(now);
         // Lines that cannot be read again are sealed now; file lines wait for the next start (see StopOptions).
         const replayable = (c: string) => p.logSources.some((s) => s.replayable && s.watermark(c) !== undefined);
         await sealPass({ metricsUpTo: now, all: (c) => !replayable(c) });

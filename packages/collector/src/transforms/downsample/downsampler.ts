@@ -165,12 +165,12 @@ export class Downsampler {
   }
 
   /**
-   * Closes the window [windowEnd - windowMs, windowEnd): returns a summary for every series that
-   * had values or gaps in it, starts the next window, and forgets series idle for
-   * `evictAfterWindows` windows.
+   * Closes the window [start, windowEnd) (a whole window unless `start` is given: a stop or a
+   * flush closes the open one where it stands, and its summaries must say the window they belong
+   * to, not the minute before): returns a summary for every series that had values or gaps in it,
+   * starts the next window, and forgets series idle for `evictAfterWindows` windows.
    */
-  flush(windowEnd: number): MetricSummary[] {
-    const start = windowEnd - this.options.windowMs;
+  flush(windowEnd: number, start = windowEnd - this.options.windowMs): MetricSummary[] {
     const out: MetricSummary[] = [];
     for (const [container, byMetric] of this.series) {
       for (const [key, st] of byMetric) {
