@@ -13,6 +13,7 @@ import {
 } from '../../../../test/support/clickhouse.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { createWriter, type Writer } from './writer.js';
+import { groupToken } from './batch-key.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const meta = () => ({ receivedAt: Date.now(), wireBytes: 1000, ingesterId: 'test' });
@@ -217,6 +218,26 @@ describe('writer on embedded ClickHouse', () => {
     expect(events.filter((e) => e.startsWith('start') && e !== `start ${TABLES.claims}`)).toEqual([]);
     expect(await count(TABLES.ledger, 'w-claim-first')).toBe(3);
     await w.close();
+  });
+
+  it('stores a batch that arrives while a flush is held in its inserts beside it, without waiting for it', async () => {
+    const first = sampleBatch({ node: 'w-beside', seq: 1 });
+    const second = sampleBatch({ node: 'w-beside', seq: 2 });
+    // Only the first group's metrics insert is held (its token names its one batch).
+    const token = groupToken([{ node: first.node, epoch: first.epoch, seq: first.seq }]);
+    faults.refused = 0;
+    faults.set('stall', new RegExp(`INSERT INTO ${TABLES.metrics} .*${token}`));
+    let firstDone = false;
+    const one = writer.submit(first, meta()).finally(() => (firstDone = true));
+    await waitFor('the first flush to reach its metrics insert', () => faults.refused > 0);
+    expect(await writer.submit(second, meta())).toBe('stored');
+    expect(firstDone).toBe(false);
+    expect(await count(TABLES.ledger, 'w-beside')).toBe(1);
+    faults.set('ok');
+    expect(await one).toBe('stored');
+    expect(await count(TABLES.ledger, 'w-beside')).toBe(2);
+    expect(await count(TABLES.metrics, 'w-beside')).toBe(first.metrics.length + second.metrics.length);
+    await writer.close();
   });
 
   it('writes no ledger row while one data table fails, then stores the batch once when it recovers', async () => {

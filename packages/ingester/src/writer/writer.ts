@@ -112,7 +112,8 @@ export function createWriter(deps: WriterDeps): Writer {
   let lastFlushAt = -Infinity;
   /** Calls that failed and are being retried now. */
   let retrying = 0;
-  let flushing: Promise<void> | undefined;
+  /** The flushes running now (flushLoop), at most `concurrentFlushes`. */
+  const running = new Set<Promise<void>>();
   let closed = false;
   let aborted = false;
 
@@ -134,13 +135,16 @@ export function createWriter(deps: WriterDeps): Writer {
   /**
    * When no flush runs, the next starts `flushIntervalMs` after the last one started (so a trickle
    * of batches costs about one insert per second per table, as ClickHouse advises), or at once
-   * when that is past: a batch reaching an idle writer is not held for the interval. Batches that
-   * arrive during a flush go in the next group, which the running flush takes as soon as it ends
-   * (flushLoop), as before. The timer is a macrotask even at 0 ms, so the batches submitted in one
-   * turn (one socket read) share a flush.
+   * when that is past: a batch reaching an idle writer is not held for the interval. While flushes
+   * run and fewer than `concurrentFlushes`, batches that arrive go in a group of their own at once,
+   * beside the running ones (issue 21: a flush is four statements in series, and under a
+   * window-end burst a batch waited for the running flush's rest before its own began); with every
+   * slot taken they go in the next group that a running flush takes as soon as it ends
+   * (flushLoop). The timer is a macrotask even at 0 ms, so the batches submitted in one turn (one
+   * socket read) share a flush.
    */
   function schedule(): void {
-    if (flushing || aborted || pending.size === 0) return;
+    if (aborted || pending.size === 0 || running.size >= o.concurrentFlushes) return;
     if (shouldFlushNow() || closed) {
       startFlush();
       return;
@@ -150,18 +154,19 @@ export function createWriter(deps: WriterDeps): Writer {
         timer = undefined;
         startFlush();
       },
-      Math.max(0, lastFlushAt + o.flushIntervalMs - now()),
+      running.size > 0 ? 0 : Math.max(0, lastFlushAt + o.flushIntervalMs - now()),
     );
   }
 
   function startFlush(): void {
-    if (flushing || aborted || pending.size === 0) return;
+    if (aborted || pending.size === 0 || running.size >= o.concurrentFlushes) return;
     if (timer) clearTimeout(timer);
     timer = undefined;
-    flushing = flushLoop().finally(() => {
-      flushing = undefined;
+    const flush: Promise<void> = flushLoop().finally(() => {
+      running.delete(flush);
       schedule();
     });
+    running.add(flush);
   }
 
   /** Takes queued entries, oldest first, until one table reaches flushRows or the bytes reach flushBytes. */
@@ -440,8 +445,8 @@ export function createWriter(deps: WriterDeps): Writer {
       closed = true;
       startFlush();
       const done = (async () => {
-        while (flushing || pending.size > 0) {
-          if (flushing) await flushing;
+        while (running.size > 0 || pending.size > 0) {
+          if (running.size > 0) await Promise.all(running);
           else startFlush();
         }
       })();
