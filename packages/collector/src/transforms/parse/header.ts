@@ -53,7 +53,6 @@ const DATE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|
 const TIME = /^\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?$/;
 const ZONE = /^(?:UTC|GMT|Z|[A-Z]{1,4}T|[+-]\d{2}:?\d{2})$/;
 const NUMBER = /^-?\d+(?:\.\d+)?$/;
-const SEPARATOR = /^(?:-{1,3}|\||:|::|>|»)$/;
 /** `name:`, `name[pid]:`, `name(pid):`, `pid#tid:`: a tag or logger that ends the header. */
 const TAG = /^[\w.$@/#-]+(?:\[[\w.-]*\]|\(\s*\d*\))?:$/;
 /** `file.go:123]`: klog's source location, which ends its header. */
@@ -65,6 +64,41 @@ const LETTER_LEVEL = /^[VDIWEFA]$/;
 /** `<34>1 `: RFC 5424's priority and version; `<34>` alone: RFC 3164's priority. */
 const PRI = /^<\d{1,3}>(\d)?/;
 
+/*
+ * Every regular expression above is asked only once a cheap test of its first or last character
+ * or its length says it can match (the guards below and in the functions that use them): this
+ * runs for every text line, field by field, and most fields fail every one of them.
+ */
+const isDigitCode = (c: number): boolean => c >= 48 && c <= 57;
+const isCapitalCode = (c: number): boolean => c >= 65 && c <= 90;
+const isLetterCode = (c: number): boolean => isCapitalCode(c) || (c >= 97 && c <= 122);
+/** First letters (as small letters) of MONTH, WEEKDAY and level.ts's level names: bit (letter - 97). */
+const letterSet = (letters: string): number => [...letters].reduce((m, l) => m | (1 << (l.charCodeAt(0) - 97)), 0);
+const MONTH_FIRST = letterSet('jfmasond');
+const WEEKDAY_FIRST = letterSet('mtwfs');
+/** level.ts's names and aliases, and the Object.prototype keys its lookup also finds (`constructor`, `toString`, `valueOf`). */
+const LEVEL_FIRST = letterSet('tfdvinwescpah');
+/** Whether `s` starts with a letter (either case) in `set`. */
+function firstIn(s: string, set: number): boolean {
+  const c = s.charCodeAt(0) | 32;
+  return c >= 97 && c <= 122 && (set & (1 << (c - 97))) !== 0;
+}
+const month = (s: string): boolean => firstIn(s, MONTH_FIRST) && MONTH.test(s);
+const weekday = (s: string): boolean => firstIn(s, WEEKDAY_FIRST) && WEEKDAY.test(s);
+/** `-`, `--`, `---`, `|`, `:`, `::`, `>`, `»`: separators between fields. */
+const separator = (s: string): boolean =>
+  s === '-' || s === ':' || s === '|' || s === '--' || s === '---' || s === '::' || s === '>' || s === '»';
+const isNumber = (s: string): boolean => {
+  const c = s.charCodeAt(0);
+  return (c === 45 || isDigitCode(c)) && NUMBER.test(s);
+};
+/** TAG: it ends with `:`. */
+const isTagText = (s: string): boolean => s.length >= 2 && s.charCodeAt(s.length - 1) === 58 && TAG.test(s);
+const capitals = (s: string): boolean => isCapitalCode(s.charCodeAt(0)) && CAPITALS.test(s);
+const letterLevel = (s: string): boolean => s.length === 1 && LETTER_LEVEL.test(s);
+/** ZONE: at most six characters (`+01:00`). */
+const zone = (s: string): boolean => s.length <= 6 && ZONE.test(s);
+
 /** The offset where the line's message starts (0: no header recognised). */
 export function messageStart(line: string): number {
   if (plainWordFirst(line)) return 0;
@@ -73,7 +107,8 @@ export function messageStart(line: string): number {
   let i = 0;
   let sawTime = false;
   let sawLevel = false;
-  const pri = PRI.exec(text(toks, 0));
+  const first0 = text(toks, 0);
+  const pri = first0.charCodeAt(0) === 60 ? PRI.exec(first0) : null;
   if (pri !== null) {
     if (pri[1] !== undefined) return rfc5424(line, toks);
     const first = tok(toks, 0) as Tok;
@@ -85,27 +120,31 @@ export function messageStart(line: string): number {
   while (tok(toks, i) !== undefined) {
     const s = text(toks, i);
     const next = text(toks, i + 1);
-    const afterSeparator = i > 0 && SEPARATOR.test(text(toks, i - 1));
+    const afterSeparator = i > 0 && separator(text(toks, i - 1));
     if (isTime(toks, i, sawTime) && !(sawLevel && epoch(s))) {
       // (after the level, a bare count is the message's, even in the range of epoch seconds)
       sawTime = true;
     } else if (!sawLevel && isLevel(toks, i, sawTime) && (sawTime || !s.endsWith(':'))) {
       // (`Error:` opening a line with no time is as often the message's own word)
       sawLevel = true;
-    } else if (SEPARATOR.test(s)) {
+    } else if (separator(s)) {
       // between fields
-    } else if (NUMBER.test(s) && (!sawLevel || SEPARATOR.test(next) || bracketed(next) || TAG.test(next))) {
+    } else if (isNumber(s) && (!sawLevel || separator(next) || bracketed(next) || isTagText(next))) {
       // pid, tid, sequence number; after the level only when another field follows (a message may start with a number)
     } else if (bracketed(s) && (sawTime || sawLevel)) {
       // thread, pid, component
-    } else if ((sawTime || sawLevel) && !afterSeparator && (isTag(toks, i) || SOURCE_LOCATION.test(s))) {
+    } else if (
+      (sawTime || sawLevel) &&
+      !afterSeparator &&
+      (isTag(toks, i) || (s.charCodeAt(s.length - 1) === 93 && SOURCE_LOCATION.test(s)))
+    ) {
       return after(line, toks, i);
-    } else if (sawTime && !sawLevel && TAG.test(next) && /^[A-Za-z]/.test(next)) {
+    } else if (sawTime && !sawLevel && isTagText(next) && isLetterCode(next.charCodeAt(0))) {
       // a host between the time and the tag (RFC 3164 `time host tag:`)
       return after(line, toks, i + 1);
     } else if ((sawTime || sawLevel) && isLogger(s, next, sawLevel)) {
       i++; // the separator after the logger's name
-    } else if (sawLevel && CAPITALS.test(s) && s.length <= 8 && padded(line, tok(toks, i) as Tok)) {
+    } else if (sawLevel && capitals(s) && s.length <= 8 && padded(line, tok(toks, i) as Tok)) {
       return after(line, toks, i); // a component code padded to a column after the level, like a tag
     } else {
       const level = sawTime && !sawLevel ? levelAhead(toks, i) : -1;
@@ -137,9 +176,13 @@ function plainWordFirst(line: string): boolean {
     else if (!(c >= 97 && c <= 122)) break;
   }
   if (p === start || (p < n && line.charCodeAt(p) !== 32 && line.charCodeAt(p) !== 9)) return false;
+  const length = p - start;
+  if (upper === length) return false;
+  // (a word none of whose tests can pass is told so without cutting it out)
+  if (length > 1 && !firstIn(line.charAt(start), MONTH_FIRST | WEEKDAY_FIRST | LEVEL_FIRST)) return true;
   const w = line.slice(start, p);
-  if (upper === w.length || MONTH.test(w) || WEEKDAY.test(w) || levelName(w)) return false;
-  return !(w.length === 1 && LETTER_LEVEL.test(w));
+  if (month(w) || weekday(w) || levelName(w)) return false;
+  return !letterLevel(w);
 }
 
 /** The message after token `i` (a tag), skipping a bracketed number after it (`kernel: [ 12.3]`). */
@@ -174,7 +217,7 @@ function rfc5424(line: string, toks: Toks): number {
 function leadingFields(toks: Toks, from: number): number {
   if (isTime(toks, from, false)) return from;
   const first = text(toks, from);
-  if (!(fieldLike(first) || CAPITALS.test(first))) return from;
+  if (!(fieldLike(first) || capitals(first))) return from;
   for (let i = from + 1; tok(toks, i) !== undefined && i <= from + 4; i++) {
     if (/["'(),;]/.test(text(toks, i - 1))) return from;
     if (isTime(toks, i, false)) return i;
@@ -216,21 +259,21 @@ function timePiece(toks: Toks, i: number, sawTime: boolean, s = text(toks, i)): 
     if (DATETIME.test(s) || DATE.test(s) || TIME.test(s) || epoch(s)) return true;
     // A year right after a time; a day number next to a month's name (`Dec 04`, `4 Dec`).
     if (s.length === 4 && sawTime && /^\d{4}$/.test(s) && TIME.test(text(toks, i - 1))) return true;
-    if (s.length <= 3 && /^\d{1,2},?$/.test(s)) return MONTH.test(text(toks, i - 1)) || MONTH.test(text(toks, i + 1));
-    return sawTime && ZONE.test(s);
+    if (s.length <= 3 && /^\d{1,2},?$/.test(s)) return month(text(toks, i - 1)) || month(text(toks, i + 1));
+    return sawTime && zone(s);
   }
   if (s.length > 10 || !((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 45)) return false;
-  if (sawTime && ZONE.test(s)) return true;
+  if (sawTime && zone(s)) return true;
   // Names of months and days count next to a day number or another part of a date.
   const next = text(toks, i + 1);
-  if (MONTH.test(s)) return /^\d{1,2},?$/.test(next) || sawTime;
-  if (WEEKDAY.test(s)) return MONTH.test(next) || /^\d/.test(next);
+  if (month(s)) return /^\d{1,2},?$/.test(next) || sawTime;
+  if (weekday(s)) return month(next) || isDigitCode(next.charCodeAt(0));
   return false;
 }
 
 /** Epoch seconds or milliseconds between 2000 and 2040: a bare count outside it is a pid or a number. */
 function epoch(s: string): boolean {
-  if (!/^\d{10}(?:\d{3})?(?:\.\d+)?$/.test(s)) return false;
+  if (s.length < 10 || !isDigitCode(s.charCodeAt(0)) || !/^\d{10}(?:\d{3})?(?:\.\d+)?$/.test(s)) return false;
   const n = Number(s.length >= 13 && !s.includes('.') ? s.slice(0, 10) : s.split('.')[0]);
   return n >= 946_684_800 && n < 2_208_988_800;
 }
@@ -238,9 +281,9 @@ function epoch(s: string): boolean {
 function isLevel(toks: Toks, i: number, sawTime: boolean): boolean {
   const s = text(toks, i);
   if (isLevelWord(s, true)) return true;
-  if (KLOG_LEVEL.test(s)) return i === 0;
+  if (s.length === 5 && KLOG_LEVEL.test(s)) return i === 0;
   // `D Tag: ...` (Android's logcat): one letter is a level only right before a tag.
-  return sawTime && LETTER_LEVEL.test(s) && TAG.test(text(toks, i + 1));
+  return sawTime && letterLevel(s) && isTagText(text(toks, i + 1));
 }
 
 /** A level name in capitals, capitalised or bracketed (`INFO`, `Info`, `[notice]`, `<warn>`, `ERROR:` with `colon`). */
@@ -260,7 +303,7 @@ function levelAhead(toks: Toks, from: number): number {
   for (let i = from; tok(toks, i) !== undefined && i < from + 6; i++) {
     const s = text(toks, i);
     if (i > from && isLevelWord(s, false)) return i;
-    if (!(fieldLike(s) || CAPITALS.test(s) || isTime(toks, i, true))) return -1;
+    if (!(fieldLike(s) || capitals(s) || isTime(toks, i, true))) return -1;
   }
   return -1;
 }
@@ -281,10 +324,10 @@ function isLogger(s: string, next: string, sawLevel: boolean): boolean {
  */
 function isTag(toks: Toks, i: number): boolean {
   const s = text(toks, i);
-  if (!TAG.test(s)) return false;
+  if (!isTagText(s)) return false;
   if (!/^[A-Za-z]+:$/.test(s)) return true;
   const prev = text(toks, i - 1);
-  return LETTER_LEVEL.test(prev) || bracketed(prev);
+  return letterLevel(prev) || bracketed(prev);
 }
 
 /** Followed by two or more spaces: a field padded to a column width. */
@@ -294,15 +337,14 @@ function padded(line: string, t: Tok): boolean {
 
 /** Not a plain word: holds a digit or `.`, `_`, `-`, `:`, `/`, `@`, `#` (ids, hosts, nodes, dotted names), or is a separator. */
 function fieldLike(s: string): boolean {
-  return SEPARATOR.test(s) || (/[\d._:/@#-]/.test(s) && !/["'(),;]/.test(s));
+  return separator(s) || (/[\d._:/@#-]/.test(s) && !/["'(),;]/.test(s));
 }
 
 /** A level's name as `level.ts` knows them (its one-letter aliases count only in `isLevel`'s places). */
 function levelName(w: string): boolean {
   // The longest name is 11 letters; most fields are not names, and are told so without lowercasing.
   if (w.length < 2 || w.length > 11) return false;
-  const c = w.charCodeAt(0) | 32;
-  return c >= 97 && c <= 122 && levelFromValue(w) !== undefined;
+  return firstIn(w, LEVEL_FIRST) && levelFromValue(w) !== undefined;
 }
 
 function bracketed(s: string): boolean {
@@ -310,7 +352,7 @@ function bracketed(s: string): boolean {
 }
 
 function bracketedNumber(s: string): boolean {
-  return /^\[\s*\d+(?:\.\d+)?\]$/.test(s);
+  return s.charCodeAt(0) === 91 && /^\[\s*\d+(?:\.\d+)?\]$/.test(s);
 }
 
 /** The line's whitespace-separated fields, read as far as they are asked for (at most MAX_TOKENS). */
