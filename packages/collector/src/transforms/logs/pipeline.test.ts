@@ -74,6 +74,39 @@ describe('LogPipeline', () => {
     expect(p.stats().redactions).toEqual({ email: 1, password: 1 });
   });
 
+  it("redacts the fields of the lines that leave verbatim, a collapsed run's included, and counts only those", () => {
+    const { p, push } = setup();
+    // Templated only: its fields never leave the node (the template keeps the message's parameters).
+    push('web', '{"level":"info","msg":"login ok","password":"hunter2"}');
+    push('api', '{"level":"error","msg":"login failed","password":"hunter2","user":"bob"}', 'stderr');
+    push('api', '{"level":"error","msg":"login failed","password":"hunter3","user":"eve"}', 'stderr');
+    const w = sealAllAsOne(p);
+    expect(w.logs.map((l) => [l.message, l.repeat, l.fields])).toEqual([
+      ['login failed', 2, { password: '[REDACTED:password]', user: 'bob' }],
+    ]);
+    expect(w.templates.map((t) => [t.template, t.count]).sort()).toEqual([
+      ['login failed', 2],
+      ['login ok', 1],
+    ]);
+    expect(JSON.stringify(w)).not.toContain('hunter');
+    expect(p.stats().redactions).toEqual({ password: 1 });
+  });
+
+  it('gives a line a debug ships verbatim its fields, redacted, also when the debug began while the line was held', () => {
+    const { p, push, at } = setup();
+    push('api', '{"level":"info","msg":"login ok","password":"hunter2","user":"bob"}');
+    push('api', '{"level":"info","msg":"login ok","password":"hunter2","user":"bob"}');
+    // The collapsed run above is held (read before the debug began) and leaves when the next line comes.
+    p.setDebug({ until: at() + 60_000, level: LogLevel.info, extraBytes: 10_000, containers: ['api'] });
+    push('api', '{"level":"info","msg":"bye","user":"eve","n":1}');
+    const w = sealAllAsOne(p);
+    expect(w.logs.map((l) => [l.message, l.repeat, l.fields])).toEqual([
+      ['login ok', 2, { password: '[REDACTED:password]', user: 'bob' }],
+      ['bye', 1, { user: 'eve', n: '1' }],
+    ]);
+    expect(p.stats().redactions).toEqual({ password: 1 });
+  });
+
   it('samples a template when first seen and then once per sampleIntervalMs, never one shipped verbatim', () => {
     const { p, push } = setup({ templates: { sampleIntervalMs: 120_000 } });
     const window = (n: number) => {

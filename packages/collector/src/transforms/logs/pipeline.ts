@@ -12,7 +12,7 @@ import { DuplicateCollapser } from '../dedup/collapser.js';
 import { LineFilter } from '../filter/line-filter.js';
 import { MultilineJoiner } from '../parse/multiline.js';
 import { messageStart } from '../parse/header.js';
-import { parseLine } from '../parse/parse-line.js';
+import { fieldsOf, parseLine } from '../parse/parse-line.js';
 import { Redactor, type RedactionCounts } from '../redact/redactor.js';
 import { TemplateMiner } from '../templates/miner.js';
 import { WILDCARD } from '../templates/tokenize.js';
@@ -80,6 +80,7 @@ export interface LogPipelineWindow {
 export interface LogPipelineStats {
   linesIn: number;
   eventsIn: number;
+  /** Secrets taken out of what leaves the node: every mined message, and the fields of lines shipped verbatim. */
   redactions: RedactionCounts;
   clusters: number;
   evictions: number;
@@ -113,6 +114,8 @@ interface ContainerState {
   dedup: DuplicateCollapser<LogEvent>;
   /** Window of the event the collapser holds (its lines were counted there). */
   heldWindow: number;
+  /** The line of the event the collapser holds, for its fields should it leave verbatim (ship()). */
+  heldLine: string;
   /** End of the last sealed window: no line of this container goes into a window before it. */
   horizon: number;
   /** Latest window time of a line of this container: windows never go back in time within it. */
@@ -266,7 +269,7 @@ export class LogPipeline {
     this.selection = { defaults: selection.defaults, containers: selection.containers };
     for (const [name, st] of this.containers) {
       const held = st.dedup.take();
-      if (held !== undefined) this.ship(st, held, this.part(held.container, st.heldWindow));
+      if (held !== undefined) this.ship(st, held, this.part(held.container, st.heldWindow), st.heldLine);
       Object.assign(st, this.settingsState(name));
     }
   }
@@ -326,7 +329,7 @@ export class LogPipeline {
       for (const ev of this.joiner.flushContainer(c, t)) this.process(ev);
       if (st.heldWindow < h) {
         const held = st.dedup.take();
-        if (held !== undefined) this.ship(st, held, this.part(held.container, st.heldWindow));
+        if (held !== undefined) this.ship(st, held, this.part(held.container, st.heldWindow), st.heldLine);
       }
     }
     const out: LogPipelineWindow[] = [];
@@ -459,7 +462,10 @@ export class LogPipeline {
     this.eventsIn++;
     const st = this.state(ev.container);
     const part = this.partFor(st, ev);
-    const p = parseLine(ev.line, ev.stream, ev.ts, this.options.parse);
+    // Fields leave the node only with a verbatim line: read now for the lines at the verbatim
+    // level, later (ship()) for the few a debug window ships; building them for every templated
+    // line was a measurable share of the per-line CPU and garbage.
+    const p = parseLine(ev.line, ev.stream, ev.ts, this.options.parse, st.verbatim);
     (part.levels[p.level] as number)++;
     part.rawBytes += ev.rawBytes;
     if (this.deps.onRecord !== undefined) {
@@ -488,7 +494,7 @@ export class LogPipeline {
     // A debug line below the container's own minimum still meets its include and exclude patterns.
     const verdict = st.filter.check(Math.max(p.level, st.minLevel) as LogLevelValue, message);
     if (verdict !== undefined) return this.drop('logs.filter', verdict, ev.container, 1);
-    for (const k in p.fields) p.fields[k] = this.redactor.redactField(k, p.fields[k] as string, this.redactions);
+    // Fields are redacted in ship(), once the event is known to leave verbatim: no other output holds them.
     const e: LogEvent = {
       ts: p.ts,
       container: ev.container,
@@ -500,11 +506,15 @@ export class LogPipeline {
       fields: p.fields,
     };
     const heldWindow = st.heldWindow;
+    const heldLine = st.heldLine;
     const done = st.dedup.push(e);
-    if (done === e) return this.ship(st, e, part);
+    if (done === e) return this.ship(st, e, part, ev.line);
     // `e` starts a new run (its lines counted in this window), unless it only raised the held one's repeat.
-    if (st.dedup.current === e) st.heldWindow = part.window.start;
-    if (done !== undefined) this.ship(st, done, this.part(done.container, heldWindow));
+    if (st.dedup.current === e) {
+      st.heldWindow = part.window.start;
+      st.heldLine = ev.line;
+    }
+    if (done !== undefined) this.ship(st, done, this.part(done.container, heldWindow), heldLine);
   }
 
   /**
@@ -588,7 +598,8 @@ export class LogPipeline {
     return p;
   }
 
-  private ship(st: ContainerState, e: LogEvent, part: Part): void {
+  /** `line`: the line `e` was parsed from (its fields are read from it if it leaves verbatim without them). */
+  private ship(st: ContainerState, e: LogEvent, part: Part, line: string): void {
     const container = e.container;
     const w = part.window;
     // Rate decisions reason in the window's time too: a backlog is throttled as it was written.
@@ -637,6 +648,10 @@ export class LogPipeline {
     if (verbatim) {
       if (w.logs >= this.options.maxLogsPerWindow) this.drop('logs.verbatim', 'cap_logs', container, e.repeat);
       else {
+        // Only a verbatim line's fields leave the node (a template keeps the message's parameters
+        // alone): redacted here rather than for every line, most of which are only templated.
+        if (e.level < st.verbatim) e.fields = fieldsOf(line, this.options.parse);
+        for (const k in e.fields) e.fields[k] = this.redactor.redactField(k, e.fields[k] as string, this.redactions);
         part.logs.push(e);
         w.logs++;
         this.hold(part, e.message.length + 96);
@@ -694,6 +709,7 @@ export class LogPipeline {
       st = {
         ...this.settingsState(container),
         heldWindow: -Infinity,
+        heldLine: '',
         horizon: this.restored.get(container) ?? -Infinity,
         floor: -Infinity,
         last: undefined,

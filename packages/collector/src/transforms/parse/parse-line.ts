@@ -1,4 +1,4 @@
-import type { LogLevelValue } from '@edge-telemetry/protocol';
+import { LogLevel, type LogLevelValue } from '@edge-telemetry/protocol';
 import { levelFromName, levelFromText, levelFromValue } from './level.js';
 import { parseLogfmt } from './logfmt.js';
 import type { ParseOptions } from './options.js';
@@ -22,16 +22,19 @@ const LOGFMT_HINT = /(?:^|\s)(?:level|lvl|msg)=/;
  * One log line (already joined if it spanned several) into timestamp, level, message and fields.
  * JSON objects and logfmt are read structurally; anything else is text with an optional leading
  * timestamp and a level keyword. A line that names no level gets the stream's default level.
+ * Fields are read for lines at `fieldsFrom` or above; below it `fields` is empty (`{}`): a caller
+ * that needs them only for some lines reads them later with `fieldsOf`, which gives what
+ * parseLine would have.
  */
-export function parseLine(line: string, stream: 'stdout' | 'stderr', fallbackTs: number, o: ParseOptions): ParsedLog {
-  if (line.charCodeAt(0) === 123) {
-    const json = parseJsonObject(line);
-    if (json !== undefined) return fromRecord(json, line, stream, fallbackTs, o, 'json');
-  }
-  if (LOGFMT_HINT.test(line)) {
-    const pairs = parseLogfmt(line, 64);
-    if (pairs !== undefined) return fromRecord(pairs, line, stream, fallbackTs, o, 'logfmt');
-  }
+export function parseLine(
+  line: string,
+  stream: 'stdout' | 'stderr',
+  fallbackTs: number,
+  o: ParseOptions,
+  fieldsFrom: LogLevelValue = LogLevel.trace,
+): ParsedLog {
+  const s = structured(line);
+  if (s !== undefined) return fromRecord(s.rec, line, stream, fallbackTs, o, s.format, fieldsFrom);
   const stamp = timestampAtStart(line);
   let message = line;
   let ts = fallbackTs;
@@ -46,6 +49,27 @@ export function parseLine(line: string, stream: 'stdout' | 'stderr', fallbackTs:
 /** The line's own time when it is close enough to the engine's receive time to be believed. */
 function plausible(lineTs: number, receivedTs: number, o: ParseOptions): number {
   return Math.abs(lineTs - receivedTs) <= o.maxLineTimeSkewMs ? lineTs : receivedTs;
+}
+
+/** The line's JSON object or logfmt pairs, as parseLine reads them. */
+function structured(line: string): { rec: Record<string, unknown>; format: 'json' | 'logfmt' } | undefined {
+  if (line.charCodeAt(0) === 123) {
+    const json = parseJsonObject(line);
+    if (json !== undefined) return { rec: json, format: 'json' };
+  }
+  if (LOGFMT_HINT.test(line)) {
+    const pairs = parseLogfmt(line, 64);
+    if (pairs !== undefined) return { rec: pairs, format: 'logfmt' };
+  }
+  return undefined;
+}
+
+/** The fields parseLine gives the line (read again: for a line parsed without them). */
+export function fieldsOf(line: string, o: ParseOptions): Record<string, string> {
+  const s = structured(line);
+  if (s === undefined) return {};
+  const rec = s.rec;
+  return fieldsOfRecord(rec, [firstKey(rec, MESSAGE_KEYS), firstKey(rec, LEVEL_KEYS), firstKey(rec, TIME_KEYS)], o);
 }
 
 function parseJsonObject(line: string): Record<string, unknown> | undefined {
@@ -64,6 +88,7 @@ function fromRecord(
   fallbackTs: number,
   o: ParseOptions,
   format: 'json' | 'logfmt',
+  fieldsFrom: LogLevelValue,
 ): ParsedLog {
   const msgKey = firstKey(rec, MESSAGE_KEYS);
   const levelKey = firstKey(rec, LEVEL_KEYS);
@@ -75,6 +100,16 @@ function fromRecord(
     levelFromName(stream === 'stderr' ? o.stderrLevel : o.stdoutLevel);
   const parsed = timeKey !== undefined ? timestampFromValue(rec[timeKey]) : undefined;
   const ts = parsed === undefined ? fallbackTs : plausible(parsed, fallbackTs, o);
+  const fields = level >= fieldsFrom ? fieldsOfRecord(rec, [msgKey, levelKey, timeKey], o) : {};
+  return { ts, level, message, fields, format };
+}
+
+/** Every field but the message, level and time ones, at most `maxFields`, each cut to `maxFieldLength`. */
+function fieldsOfRecord(
+  rec: Record<string, unknown>,
+  [msgKey, levelKey, timeKey]: Array<string | undefined>,
+  o: ParseOptions,
+): Record<string, string> {
   const fields: Record<string, string> = {};
   let kept = 0;
   for (const key in rec) {
@@ -83,7 +118,7 @@ function fromRecord(
     fields[key] = stringify(rec[key], o.maxFieldLength);
     kept++;
   }
-  return { ts, level, message, fields, format };
+  return fields;
 }
 
 function firstKey(rec: Record<string, unknown>, keys: readonly string[]): string | undefined {

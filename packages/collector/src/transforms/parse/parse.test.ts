@@ -4,7 +4,7 @@ import type { RawLogLine } from '../../sources/types.js';
 import { MultilineJoiner } from './multiline.js';
 import { multilineOptions, parseOptions } from './options.js';
 import { parseLogfmt } from './logfmt.js';
-import { parseLine } from './parse-line.js';
+import { fieldsOf, parseLine } from './parse-line.js';
 import { timestampAtStart } from './timestamp.js';
 
 const o = parseOptions();
@@ -45,6 +45,28 @@ describe('parseLine', () => {
     expect(p.message).toBe('upstream "db" timed out');
     expect(p.fields).toEqual({ retry: '3' });
     expect(p.ts).toBe(Date.UTC(2026, 2, 1, 10));
+  });
+
+  it('reads fields only at fieldsFrom and above; fieldsOf gives the fields parseLine would have', () => {
+    const lines = [
+      '{"time":"2026-03-01T10:00:00.250Z","level":"info","msg":"ok","pct":93,"tags":["a"],"mount":"/data"}',
+      '{"level":"error","message":"db down","log":"x","code":7}',
+      'ts=2026-03-01T10:00:00Z level=info msg="served" path=/a status=200',
+      'level=warn text=retrying attempt=2 msg=again',
+      '{"not":"closed"',
+      '2026-03-01 10:00:01,500 WARN [main] c.e.Pool - pool exhausted',
+      '',
+    ];
+    const narrow = parseOptions({ maxFields: 1, maxFieldLength: 2 });
+    for (const opts of [o, narrow])
+      for (const line of lines) {
+        const all = parseLine(line, 'stderr', T, opts);
+        expect([line, fieldsOf(line, opts)]).toEqual([line, all.fields]);
+        for (const from of [LogLevel.info, LogLevel.warn, LogLevel.fatal]) {
+          const some = parseLine(line, 'stderr', T, opts, from);
+          expect(some).toEqual({ ...all, fields: all.level >= from ? all.fields : {} });
+        }
+      }
   });
 
   it('reads text lines with a leading timestamp and a level keyword', () => {
