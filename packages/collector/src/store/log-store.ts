@@ -402,13 +402,13 @@ export class LogStore {
     for (const seq of seqs) {
       const p = path.join(dir, segmentName(seq));
       const data = await readFile(p);
-      const { index, validBytes } = scanSegment(seq, p, data);
+      const { index, validBytes, ends } = scanSegment(seq, p, data);
       if (validBytes < data.length) {
         await truncate(p, validBytes);
         this.recoveries.push({ segment: segmentName(seq), offset: validBytes, bytesCut: data.length - validBytes });
       }
       this.segments.push(index);
-      for (const b of index.blocks) this.noteEnds(b.ends);
+      this.noteEnds(ends);
     }
     const last = this.segments[this.segments.length - 1];
     if (last !== undefined && last.bytes < this.options.segmentBytes) {
