@@ -1,18 +1,9 @@
-/**
- * Heap growth across a fuzz run, measured after full collections. `gc` is exposed at run time
- * (the flag can be set from inside a running V8; the function is taken from a fresh context).
- */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+/** Heap growth across a fuzz run, measured after full collections (test/support/gc.ts). */
 import { expect } from 'vitest';
-
-function collector(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
+import { exposeGc } from '../support/gc.js';
 
 export function heapBound(): { expectWithin(bytes: number): Promise<void>; growth(): Promise<number> } {
-  const gc = collector();
+  const gc = exposeGc();
   gc();
   const before = process.memoryUsage().heapUsed;
   const growth = async (): Promise<number> => {

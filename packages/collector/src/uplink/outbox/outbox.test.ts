@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile, appendFile, stat }
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Outbox, segmentBytesOnDisk, type CutReport } from './outbox.js';
+import { stillReachable } from '../../../../../test/support/gc.js';
+import { Outbox, segmentBytesOnDisk, type CutReport, type OutboxRecord } from './outbox.js';
 import { RECORD_HEADER_BYTES } from './record.js';
 import type { OutboxOptions } from './options.js';
 
@@ -260,6 +261,27 @@ describe('Outbox', () => {
     for (const s of seqs.slice(0, 6)) box.ack(box.epoch, s);
     await appendN(box, 1, 0, 1000); // the next flush reclaims
     expect(await segmentBytesOnDisk(dir)).toBe(4 * rec);
+    await box.close();
+  });
+
+  it('lets go of acknowledged records: a long run holds only the records of its live segments', async () => {
+    const rec = RECORD_HEADER_BYTES + 100;
+    const box = await Outbox.open(opts({ capBytes: 8 * rec, segmentBytes: 20 * rec }));
+    const refs: Array<WeakRef<OutboxRecord>> = [];
+    // Every class, each record acknowledged once written (a backlog's windows: ~10,000 records per 2 GiB).
+    for (let i = 0; i < 2000; i++) {
+      const seq = box.nextSeq();
+      const r = await box.append({ epoch: box.epoch, seq, priorityClass: i % 4, createdAt: 0, payload: payload(seq) });
+      refs.push(new WeakRef(r));
+      expect(box.ack(box.epoch, seq)).toBe(true);
+    }
+    // Kept in every class's eviction list, all 2000 stayed reachable.
+    expect(await stillReachable(refs)).toBeLessThan(300);
+    // Eviction still finds the oldest record of the least valuable class in the compacted lists.
+    const info = await appendN(box, 8, 3);
+    await appendN(box, 1, 0);
+    expect(box.stats().evicted).toEqual([0, 0, 0, 1]);
+    expect(box.unacked().some((r) => r.seq === info[0])).toBe(false);
     await box.close();
   });
 
