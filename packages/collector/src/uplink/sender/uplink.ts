@@ -416,11 +416,23 @@ export class Uplink {
       const take = () => {
         this.queued.delete(rec);
         if (q) q.shift();
-        else this.backlogAt++;
+        else this.takeBacklog();
       };
       if (rec.state === 'live') return { rec, take, bulk: q === undefined };
       take();
     }
+  }
+
+  /**
+   * Moves past the backlog's head. Windows of the past are appended to `backlog` as they are
+   * sealed, all through a backlog's reading, so the records sent are cut off once they are half of
+   * it: kept, they were every batch of the run (~10,000 records over a 2 GiB backlog).
+   */
+  private takeBacklog(): void {
+    this.backlogAt++;
+    if (this.backlogAt < 64 || this.backlogAt * 2 < this.backlog.length) return;
+    this.backlog.splice(0, this.backlogAt);
+    this.backlogAt = 0;
   }
 
   private pump(): void {

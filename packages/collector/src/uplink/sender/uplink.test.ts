@@ -1,0 +1,119 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createBatchCodec } from '@edge-telemetry/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stillReachable } from '../../../../../test/support/gc.js';
+import { waitFor } from '../../../../../test/support/wait.js';
+import { PriorityClass, type BatchDraft } from '../../batch/priority-classes.js';
+import type { LinkState, Transport, TransportHandlers } from '../mqtt/transport.js';
+import { resolveUplinkOptions } from '../options.js';
+import { Outbox, type OutboxRecord } from '../outbox/outbox.js';
+import { systemClock } from './clock.js';
+import { Uplink } from './uplink.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'et-uplink-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A link that is up at once and hands every published frame to the test (the broker and ingester are the test). */
+function loopback(): { connect(h: TransportHandlers): Transport; frames: Buffer[]; handlers(): TransportHandlers } {
+  const frames: Buffer[] = [];
+  let handlers: TransportHandlers | undefined;
+  const state: LinkState = {
+    phase: 'connected',
+    since: 0,
+    connectedAt: 0,
+    attempts: 0,
+    lastError: undefined,
+  } as LinkState;
+  return {
+    frames,
+    handlers: () => handlers as TransportHandlers,
+    connect(h) {
+      handlers = h;
+      queueMicrotask(() => h.onConnect());
+      return {
+        connected: true,
+        state: () => state,
+        publish: async (_topic, payload) => void frames.push(payload),
+        publishStatus: () => undefined,
+        close: async () => undefined,
+      };
+    },
+  };
+}
+
+const draft = (i: number): BatchDraft => ({
+  node: 'n1',
+  sentAt: 0,
+  windowStart: i * 60_000,
+  windowEnd: (i + 1) * 60_000,
+  containers: [],
+  metrics: [],
+  logs: [],
+  templates: [],
+  events: [],
+  drops: [],
+  health: {
+    uplinkBytes: 0,
+    rawBytes: 0,
+    queueBatches: 0,
+    queueBytes: 0,
+    budgetLeftBytes: -1,
+    degradeLevel: 0,
+    cpuPct: 0,
+    rssBytes: 0,
+    agentVersion: 'test',
+  },
+});
+
+describe('Uplink', () => {
+  it('lets go of the windows of the past it has sent and had acknowledged (a backlog of thousands of windows)', async () => {
+    const options = resolveUplinkOptions({
+      mqtt: { url: 'mqtt://127.0.0.1:1' },
+      outbox: { dir, segmentBytes: 8 * 1024 },
+      // Standalone frames, which the test reads without keyframes.
+      sender: { references: 0 },
+    });
+    const outbox = await Outbox.open(options.outbox);
+    const codec = createBatchCodec();
+    const link = loopback();
+    const uplink = new Uplink({
+      node: 'n1',
+      outbox,
+      codec,
+      clock: systemClock,
+      options: options.sender,
+      budget: options.budget,
+      connect: (h) => link.connect(h),
+    });
+    await waitFor('connected', () => uplink.isConnected, { timeoutMs: 5000, intervalMs: 5 });
+    const refs: Array<WeakRef<OutboxRecord>> = [];
+    let acked = 0;
+    // A backlog read window after window: each sealed window goes to the backlog queue, is sent and acknowledged.
+    for (let i = 0; i < 1000; i++) {
+      await uplink.submitGroup([{ draft: draft(i), priorityClass: PriorityClass.summaries, backlog: true }]);
+      for (const r of outbox.unacked()) refs.push(new WeakRef(r));
+      await waitFor(
+        () => `window ${i} sent (${JSON.stringify(uplink.stats().link)} ${uplink.stats().inflight})`,
+        () => link.frames.length > acked,
+        { timeoutMs: 5000, intervalMs: 1 },
+      );
+      for (const f of link.frames.splice(0)) {
+        const b = codec.decodeFrame(f, 'n1', []);
+        if (!b.ok) throw b.error;
+        link.handlers().onAck({ v: 1, node: 'n1', epoch: b.value.batch.epoch, seqs: [b.value.batch.seq] });
+      }
+      acked = 0;
+    }
+    expect(uplink.stats()).toMatchObject({ acked: 1000, queueBatches: 0 });
+    // The backlog queue kept every record it had sent: all 1000 stayed reachable.
+    expect(await stillReachable(refs)).toBeLessThan(150);
+    await uplink.close();
+  });
+});
