@@ -24,7 +24,7 @@ interface Sized {
   step: number;
 }
 
-/** Read-ahead, store blocks and what may wait for the disk, miner clusters, verbatim lines held per window. */
+/** Read-ahead, store blocks and what may wait for the disk, miner clusters, verbatim lines held per window, batches in flight, the prefix zstd compresses a batch against. */
 export const SIZED: readonly Sized[] = [
   { path: ['sources', 'logFiles', 'chunkBytes'], defaultValue: 65536, min: 16384, max: 262144, step: 4096 },
   { path: ['store', 'blockBytes'], defaultValue: 262144, min: 32768, max: 1048576, step: 4096 },
@@ -32,6 +32,7 @@ export const SIZED: readonly Sized[] = [
   { path: ['logs', 'templates', 'maxClusters'], defaultValue: 5000, min: 500, max: 20000, step: 100 },
   { path: ['logs', 'maxLogsPerWindow'], defaultValue: 5000, min: 500, max: 20000, step: 100 },
   { path: ['uplink', 'sender', 'window'], defaultValue: 32, min: 4, max: 128, step: 1 },
+  { path: ['uplink', 'sender', 'referenceBytes'], defaultValue: 393216, min: 65536, max: 1572864, step: 4096 },
 ];
 
 export interface MemorySizing {

@@ -22,6 +22,7 @@ describe('resolveUplinkOptions', () => {
       minAckTimeoutMs: 5000,
       drainHorizonMs: 6 * 3_600_000,
       references: 12,
+      referenceBytes: 393_216,
       keyframeEvery: 2,
     });
     expect(o.budget).toEqual({ rateBytesPerSec: 0, burstSeconds: 10, dailyBytes: 0 });

@@ -42,6 +42,21 @@ export const SenderOptionsSchema = Type.Object({
     description:
       "Acknowledged keyframes of the same priority class each batch is compressed against (template samples also against the template counts' last two; 0 = every batch standalone).",
   }),
+  /**
+   * zstd's working memory at referenceLevel 19 grows with the prefix it compresses against, ~20x
+   * its bytes (measured: 200 KB of references took 4.5 MB and 0.18 CPU-s, 800 KB 16.7 MB and
+   * 1.8 CPU-s, 1.6 MB 32.7 MB and 2.5 CPU-s, for one 20 KB batch). Keyframes of a backlog's windows
+   * are large (up to ~150 KB each over bench/collector-backlog's mix), so a live batch sent while a
+   * backlog drains was compressed against up to 12 of them (855 KB seen). On the reference
+   * workload the references of a batch took at most 343 KB (p90 325 KB), so the default leaves it
+   * as it was; sized to the memory limit (runtime/memory-sizing.ts).
+   */
+  referenceBytes: Type.Integer({
+    minimum: 16_384,
+    default: 393_216,
+    description:
+      "Most bytes of keyframe bodies a batch is compressed against, the newest first (zstd's working memory at level 19 is ~20x this).",
+  }),
   keyframeEvery: Type.Integer({
     minimum: 1,
     default: 2,

@@ -47,6 +47,20 @@ function send(book: ReferenceBook, seq: number, priorityClass = 1, b = batch(seq
 }
 
 describe('ReferenceBook', () => {
+  it('compresses against no more keyframe bytes than referenceBytes, the newest first', () => {
+    const r = codec.reencode(codec.encode(batch(1)), { epoch: EPOCH, seq: 1, references: [], keyframe: true });
+    if (!r.ok) throw r.error;
+    // Room for two bodies and a half: zstd's working memory grows with the prefix (~20x at level 19).
+    const book = new ReferenceBook(codec, {
+      references: 8,
+      keyframeEvery: 1,
+      referenceBytes: Math.floor(r.value.body.length * 2.5),
+    });
+    const sent = Array.from({ length: 6 }, (_, i) => send(book, i + 1));
+    expect(sent.map((s) => s.refs)).toEqual([[], [1], [1, 2], [2, 3], [3, 4], [4, 5]]);
+    expect(sent.slice(1).every((s) => s.frame.length < s.standalone.length)).toBe(true);
+  });
+
   it('starts with a standalone keyframe, then refers to acknowledged keyframes of the class, at most `references` of them', () => {
     const book = new ReferenceBook(codec, { references: 2, keyframeEvery: 2 });
     const sent = Array.from({ length: 8 }, (_, i) => send(book, i + 1));

@@ -28,6 +28,8 @@ export interface ReferenceBookOptions {
   /** Keyframes kept per class as references; 0 turns the mechanism off. */
   references: number;
   keyframeEvery: number;
+  /** Most body bytes a frame is compressed against (newest first); none when undefined. */
+  referenceBytes?: number;
 }
 
 /** How frames that leave in bulk are re-encoded: their codec, and how many of their class's keyframes they are compressed against. */
@@ -76,7 +78,10 @@ export class ReferenceBook {
     const borrowed = also ? (this.refs.get(`${rec.epoch}/${also.priorityClass}`) ?? []).slice(-also.keyframes) : [];
     // The codec keeps the last maxBatchReferences: the class's own oldest give way, never the borrowed.
     const ownCount = Math.min(bulk ? this.bulk.references : own.length, limits.maxBatchReferences - borrowed.length);
-    const references = [...borrowed, ...(ownCount > 0 ? own.slice(-ownCount) : [])];
+    const references = newestWithin(
+      [...borrowed, ...(ownCount > 0 ? own.slice(-ownCount) : [])],
+      this.o.referenceBytes ?? Infinity,
+    );
     const since = this.sinceKeyframe.get(rec.priorityClass) ?? this.o.keyframeEvery;
     const keyframe = own.length === 0 || since + 1 >= this.o.keyframeEvery;
     const r = (bulk ? this.bulk.codec : this.codec).reencode(standalone, {
@@ -129,4 +134,19 @@ export class ReferenceBook {
   stats(): ReferenceStats {
     return { ...this.s };
   }
+}
+
+/**
+ * The last references whose bodies add up to at most `bytes`: zstd's working memory grows with
+ * the prefix (sender option referenceBytes), and the newest keyframes are the likeliest to match.
+ */
+function newestWithin(references: BatchReference[], bytes: number): BatchReference[] {
+  let total = 0;
+  let from = references.length;
+  while (from > 0) {
+    total += (references[from - 1] as BatchReference).body.length;
+    if (total > bytes) break;
+    from--;
+  }
+  return references.slice(from);
 }
