@@ -7,7 +7,7 @@
  * `start` with a message naming it and a non-zero exit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -204,6 +204,17 @@ describe('edge-telemetry start', () => {
     } finally {
       await new Promise((r) => blocker.close(r));
     }
+  }, 120_000);
+
+  it('a collector killed by a signal (the OOM killer) ends start with a message naming it and exit code 1', async () => {
+    const fourth = await start('start-test-gw4', []);
+    await fourth.proc.waitFor(/collector \/metrics: http/, 90_000);
+    // The collector's lock file holds its pid (packages/collector README, one collector per dataDir).
+    const lock = await readFile(path.join(dirs.at(-1)!, 'collector', 'collector.lock'), 'utf8');
+    process.kill(Number(lock.split(' ')[0]), 'SIGKILL');
+    // Before, start said "stopping..." and then waited for ever on the dead child's exit.
+    expect(await exited(fourth.proc)).toBe(1);
+    expect(fourth.proc.output()).toMatch(/start: the collector for this machine exited \(SIGKILL\)/);
   }, 120_000);
 
   it('a taken MQTT or API port ends start with a message naming it and exit code 1', async () => {

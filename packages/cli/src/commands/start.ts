@@ -231,7 +231,8 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
     children.map(
       (c) =>
         new Promise<void>((resolve) => {
-          if (c.exitCode !== null) return resolve();
+          // A child killed by a signal (the OOM killer's SIGKILL) has no exit code: it has exited all the same.
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
           c.once('exit', () => resolve());
           c.kill('SIGTERM');
         }),
