@@ -200,4 +200,44 @@ describe('router on embedded ClickHouse', () => {
     expect(Object.values(router.counters().rejected).reduce((a, n) => a + n, 0)).toBe(300);
     expect(deadLetterInserts.count).toBeLessThan(30);
   });
+  it('a keyframe ClickHouse refuses while its batch waits for room leaves no unhandled rejection and no ack', async () => {
+    // Found with `start` on a full disk: the keyframe's insert was refused while the batch waited
+    // for the writer's room, nothing handled the rejection yet, and the process ended.
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    let room!: () => void;
+    const roomLater = new Promise<void>((r) => (room = r));
+    const texts: TemplateTextResolver = {
+      fill: async (b) => b,
+      waitForRoom: () => roomLater,
+      stats: () => ({ fromCache: 0, fromStorage: 0, unresolved: 0, reads: 0, cachedBytes: 0 }),
+    };
+    let refused = 0;
+    const full: ReferenceStore = {
+      ...createReferenceStore({ client, cacheBytes: 1 << 20 }),
+      put: async () => {
+        refused++;
+        throw new Error('keyframe not stored (ClickHouse unavailable or queue full)');
+      },
+    };
+    const { writer, router, acked, drain } = setup(full, texts);
+    const r = codec.reencode(codec.encode(sampleBatch({ node: 'r-full', epoch: 1, seq: 1 })), {
+      epoch: 1,
+      seq: 1,
+      references: [],
+      keyframe: true,
+    });
+    if (!r.ok) throw new Error(r.error.detail);
+    await router.handle(topics.batch('r-full'), r.value.frame);
+    await waitFor('the keyframe refused', () => refused > 0);
+    // Turns of the event loop: Node reports a rejection nothing handles once its microtasks ran.
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    room();
+    await router.drain();
+    await writer.close();
+    await drain();
+    process.off('unhandledRejection', onUnhandled);
+    expect({ unhandled: unhandled.map(String), acked }).toEqual({ unhandled: [], acked: [] });
+  });
 });

@@ -236,6 +236,9 @@ export function createRouter(deps: RouterDeps): Router {
       head.value.keyframe && deps.references
         ? deps.references.put(batch.node, batch.epoch, batch.seq, body)
         : undefined;
+    // Its refusal is handled below, after the waits for room: until then nothing would handle it,
+    // and a refusal meanwhile (ClickHouse full or away) ended the process as an unhandled rejection.
+    keyframe?.catch(() => undefined);
     await writer.waitForRoom();
     await deps.templateTexts?.waitForRoom();
     c.batchesAccepted++;
