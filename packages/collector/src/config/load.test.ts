@@ -24,6 +24,16 @@ describe('loadCollectorConfig', () => {
       expect(loadCollectorConfig([], { ...env, MQTT_URL: url }).uplink.mqtt.url).toBe(url);
   });
 
+  it('refuses a log filter pattern that does not compile at start, naming the option', () => {
+    const msg = refusal([], {
+      ...env,
+      MQTT_URL: 'mqtt://b:1883',
+      EDGE_TELEMETRY_COLLECTOR_LOGS_DEFAULTS_FILTER_INCLUDE: '["("]',
+    });
+    expect(msg).toContain('logs.defaults.filter.include[0] ("(")');
+    expect(msg).toContain('fix: correct or remove the pattern');
+  });
+
   it('refuses an argument it does not know instead of running on the defaults', () => {
     const withUrl = { ...env, MQTT_URL: 'mqtt://b:1883' };
     expect(refusal(['--bogus'], withUrl)).toContain('unknown argument "--bogus"');

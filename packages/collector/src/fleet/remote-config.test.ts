@@ -50,6 +50,20 @@ describe('remote options: center and node agree', () => {
     expect(r.ok ? '' : r.reason).toMatch(named);
   });
 
+  it('a filter or redaction pattern that does not compile is refused by the node, naming it (the previous configuration stays)', () => {
+    // Before, it was taken and compiled at each container's first line: that container's logs stopped, silently.
+    const r = node({
+      logs: { containers: [{ name: 'api*', settings: { filter: { exclude: ['ok', '(unclosed'] } } }] },
+    });
+    expect(r.ok ? '' : r.reason).toMatch(
+      /^logs\.containers\[0\]\.settings\.filter\.exclude\[1\] \("\(unclosed"\): Invalid regular expression: \/\(unclosed\/: Unterminated group$/,
+    );
+    expect(node({ logs: { redact: { patterns: [{ kind: 'x', pattern: '[a-', flags: '' }] } } })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^logs\.redact\.patterns\[0\]\.pattern \("\[a-"\)/),
+    });
+  });
+
   it('a valid change passes both; one that only the node can judge passes the center and is refused by the node', () => {
     const good = {
       logs: { defaults: { filter: { minLevel: 'warn', exclude: ['^GET /healthz'] } } },

@@ -135,7 +135,7 @@ export const collectorConfigSpec: ConfigSpec<typeof CollectorConfigSchema> = {
         `downsample.windowMs (${c.downsample.windowMs}) must be a multiple of scrapeIntervalMs (${c.scrapeIntervalMs}); fix: change one of them`,
       );
     }
-    problems.push(...prometheusProblems(c));
+    problems.push(...prometheusProblems(c), ...patternProblems(c));
     if (c.uplink.mqtt.reconnectMaxMs < c.uplink.mqtt.reconnectMinMs)
       problems.push('uplink.mqtt.reconnectMaxMs must be >= reconnectMinMs; fix: raise reconnectMaxMs');
     return problems;
@@ -154,5 +154,32 @@ function prometheusProblems(c: CollectorConfig): string[] {
   };
   check('sources.prometheus.intervalMs', p.intervalMs);
   p.static.forEach((t, i) => check(`sources.prometheus.static[${i}].intervalMs`, t.intervalMs));
+  return out;
+}
+
+/**
+ * Every regular expression of the log options compiles. Filters were compiled at a container's
+ * first line, where a wrong one (a local typo, or a remote `config set` to the whole fleet)
+ * silently stopped that container's log path: no error, no line shipped.
+ */
+function patternProblems(c: CollectorConfig): string[] {
+  const out: string[] = [];
+  const check = (where: string, source: string, flags = '') => {
+    try {
+      new RegExp(source, flags);
+    } catch (err) {
+      out.push(`${where} (${JSON.stringify(source)}): ${(err as Error).message}; fix: correct or remove the pattern`);
+    }
+  };
+  const filters = [
+    ['logs.defaults.filter', c.logs.defaults.filter] as const,
+    ...c.logs.containers.map((o, i) => [`logs.containers[${i}].settings.filter`, o.settings.filter ?? {}] as const),
+  ];
+  for (const [where, f] of filters)
+    for (const key of ['include', 'exclude'] as const)
+      (f[key] ?? []).forEach((source, i) => check(`${where}.${key}[${i}]`, source));
+  c.logs.redact.patterns.forEach((p, i) =>
+    check(`logs.redact.patterns[${i}].pattern`, p.pattern, p.flags.replace('g', '')),
+  );
   return out;
 }
