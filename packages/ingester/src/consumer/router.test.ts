@@ -128,6 +128,56 @@ describe('router on embedded ClickHouse', () => {
     expect(refsB.stats().reads).toBeLessThanOrEqual(2);
   });
 
+  it('stamps a batch with the time it arrived, not the time its wait for a keyframe ended', async () => {
+    const node = 'r-arrived';
+    const keyframe = codec.reencode(codec.encode(sampleBatch({ node, epoch: 1, seq: 1 })), {
+      epoch: 1,
+      seq: 1,
+      references: [],
+      keyframe: true,
+    });
+    if (!keyframe.ok) throw new Error(keyframe.error.detail);
+    const next = codec.reencode(codec.encode(sampleBatch({ node, epoch: 1, seq: 2 })), {
+      epoch: 1,
+      seq: 2,
+      references: [{ seq: 1, body: keyframe.value.body }],
+      keyframe: false,
+    });
+    if (!next.ok) throw new Error(next.error.detail);
+    // A reference store whose read is held until the test lets it go.
+    let asked = false;
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const references = {
+      ...createReferenceStore({ client, cacheBytes: 1 << 20 }),
+      get: async () => {
+        asked = true;
+        await held;
+        return [keyframe.value.body];
+      },
+    };
+    const { router, acks, writer, drain } = setup(references);
+    const acked = acks(1);
+    const before = Date.now();
+    await router.handle(topics.batch(node), next.value.frame);
+    await waitFor('the batch to wait for its keyframe', () => asked);
+    // Released once the clock has moved on from the arrival.
+    await waitFor('the clock to move on', () => Date.now() > before + 50);
+    const releasedAt = Date.now();
+    release();
+    await acked;
+    await writer.close();
+    await drain();
+    const rs = await client.query({
+      query: `SELECT toUnixTimestamp64Milli(ReceivedAt) AS at FROM ${TABLES.ledger} WHERE NodeName = {node:String}`,
+      query_params: { node },
+      format: 'JSONEachRow',
+    });
+    const [row] = await rs.json<{ at: string }>();
+    expect(Number(row?.at)).toBeGreaterThanOrEqual(before);
+    expect(Number(row?.at)).toBeLessThan(releasedAt);
+  });
+
   it('counts a message as handling until the writer has it: in its lane, then while its template texts are read', async () => {
     let texts!: () => void;
     const read = new Promise<void>((r) => (texts = r));

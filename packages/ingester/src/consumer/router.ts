@@ -208,7 +208,8 @@ export function createRouter(deps: RouterDeps): Router {
     void ack(node, epoch, seq, true);
   }
 
-  async function handleBatch(topic: string, node: string, payload: Buffer): Promise<void> {
+  /** `arrivedAt`: when the message reached `handle`, its receive time (before its lane, references and room). */
+  async function handleBatch(topic: string, node: string, payload: Buffer, arrivedAt: number): Promise<void> {
     const head = codec.head(payload);
     if (!head.ok) return reject(topic, node, head.error.code, head.error.detail, payload);
     let refs: Buffer[];
@@ -242,7 +243,10 @@ export function createRouter(deps: RouterDeps): Router {
     await writer.waitForRoom();
     await deps.templateTexts?.waitForRoom();
     c.batchesAccepted++;
-    const meta = { receivedAt: now(), wireBytes: payload.length, ingesterId };
+    // When it reached this ingester, not when its waits here ended (its lane, the keyframe read,
+    // the writer's room): the ledger's send-to-receive delay and skew are the node's and the
+    // network's (issue 21: stamped here, a keyframe read passed for delay before the ingester).
+    const meta = { receivedAt: arrivedAt, wireBytes: payload.length, ingesterId };
     // Not awaited either: batches whose texts must be read from ClickHouse share one read.
     const stored = deps.templateTexts
       ? fillThenSubmit(deps.templateTexts, batch, meta, payload.length)
@@ -277,6 +281,7 @@ export function createRouter(deps: RouterDeps): Router {
 
   return {
     async handle(topic, payload) {
+      const arrivedAt = now();
       c.received++;
       const parsed = parseUpTopic(topic);
       const sender = parsed?.node ?? topicNode(topic) ?? '';
@@ -296,7 +301,7 @@ export function createRouter(deps: RouterDeps): Router {
       const admitted = await lanes.admit(node, payload.length, async () => {
         switch (parsed.kind) {
           case 'batch':
-            return handleBatch(topic, node, payload);
+            return handleBatch(topic, node, payload, arrivedAt);
           case 'status':
             return handleStatus(topic, node, payload);
           case 'pull':
