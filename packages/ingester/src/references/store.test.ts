@@ -7,7 +7,7 @@ import {
   type EmbeddedClickHouse,
 } from '../../../../test/support/clickhouse.js';
 import { TABLES } from '../storage/tables.js';
-import { createReferenceStore } from './store.js';
+import { createReferenceStore, FOLLOW_LAG_MS, FOLLOW_MAX_BACK_MS } from './store.js';
 
 describe('reference store on embedded ClickHouse', () => {
   let engine: EmbeddedClickHouse;
@@ -79,6 +79,20 @@ describe('reference store on embedded ClickHouse', () => {
     expect(await b.catchUp()).toBe(1);
     expect(await b.get('f-outage', 3, [6])).toEqual([Buffer.from('during')]);
     expect(b.stats()).toMatchObject({ misses: 0, reads: 0 });
+  });
+
+  it('reads ahead at most FOLLOW_MAX_BACK_MS, however long since it last looked; the rest is read on a miss', async () => {
+    let t = Date.now();
+    const now = () => t;
+    const a = createReferenceStore({ client, cacheBytes: 1 << 20, now });
+    const b = createReferenceStore({ client, cacheBytes: 1 << 20, now });
+    await a.put('f-back', 5, 2, Buffer.from('long ago'));
+    // b looks again only after longer than the bound: the keyframe is older than what it reads.
+    t += FOLLOW_MAX_BACK_MS + FOLLOW_LAG_MS + 1000;
+    await b.catchUp();
+    expect(b.stats()).toMatchObject({ followed: 0 });
+    expect(await b.get('f-back', 5, [2])).toEqual([Buffer.from('long ago')]);
+    expect(b.stats()).toMatchObject({ misses: 1, reads: 1 });
   });
 
   it('keeps a bounded share per node: a keyframe 256 seqs newer replaces an old one at the next merge', async () => {

@@ -79,6 +79,11 @@ const MAX_KEYS_PER_READ = 2_000;
  * whose clock is further behind, is missed here and read when a batch needs it, as before.
  */
 export const FOLLOW_LAG_MS = 10_000;
+/**
+ * How far back catchUp reads at most: after an outage of ClickHouse (or a stalled loop) it does not
+ * pull hours of the fleet's keyframes in one answer; what it skips is read when a batch needs it.
+ */
+export const FOLLOW_MAX_BACK_MS = 60_000;
 
 export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
   const now = deps.now ?? Date.now;
@@ -200,7 +205,7 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
         query: `SELECT NodeName, Epoch, Seq, BodyBase64 FROM ${TABLES.references}
           WHERE StoredAt >= fromUnixTimestamp64Milli({from:Int64})
           LIMIT 1 BY NodeName, Epoch, Seq`,
-        query_params: { from: followFrom },
+        query_params: { from: Math.max(followFrom, startedAt - FOLLOW_MAX_BACK_MS) },
         format: 'JSONEachRow',
       });
       let n = 0;
