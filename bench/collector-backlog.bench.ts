@@ -71,7 +71,7 @@ async function procStatus(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): Pr
 }
 
 /** Samples the cgroup's anonymous memory (v1 `rss`, v2 `anon` of memory.stat): the process's own pages, no page cache. */
-function anonSampler(cg: Cgroup): { stop(): number } {
+function anonSampler(cg: Cgroup): { peak(): number; stop(): number } {
   let peak = 0;
   const timer = setInterval(() => {
     readFile(path.join(cg.dirs[0] as string, 'memory.stat'), 'utf8').then(
@@ -80,6 +80,7 @@ function anonSampler(cg: Cgroup): { stop(): number } {
     );
   }, 250);
   return {
+    peak: () => peak,
     stop: () => {
       clearInterval(timer);
       return peak;
@@ -178,6 +179,9 @@ function benchBacklog(root: string, mib: number): Promise<Backlog> {
 interface Measured {
   cpu: number;
   hwm: number;
+  /** VmHWM and the cgroup's anonymous peak when reading had caught up (before the uplink's drain and the last window). */
+  hwmRead: number;
+  anonRead: number;
   cgroupPeak: number | undefined;
   anonPeak: number;
   oom: number;
@@ -213,6 +217,7 @@ async function measureRun(o: {
       await caughtUp(run, 3_600_000, backlog.entries);
       const readAt = Date.now();
       const hwm = await procStatus(run.child.pid, 'VmHWM');
+      const anonRead = anon.peak();
       // The work is done once every WARN+ line has arrived (the uplink drains behind the reading).
       const seen = await allArrived(link.acker, backlog, run);
       const cpu = await cgroup.cpuSeconds();
@@ -239,6 +244,8 @@ async function measureRun(o: {
       return {
         cpu,
         hwm: Math.max(hwm, hwmAfter),
+        hwmRead: hwm,
+        anonRead,
         cgroupPeak,
         anonPeak,
         oom,
@@ -423,7 +430,7 @@ const largeBacklog: BenchCase = {
       }
       const [small, large] = runs as [(typeof runs)[0], (typeof runs)[0]];
       const describe = (r: (typeof runs)[0]) =>
-        `${(r.backlog.bytes / MIB).toFixed(0)} MiB (${r.backlog.entries.toLocaleString('en')} lines): VmHWM ${(r.m.hwm / MIB).toFixed(1)} MiB, cgroup anon peak ${(r.m.anonPeak / MIB).toFixed(1)} MiB, cgroup peak with page cache ${((r.m.cgroupPeak ?? NaN) / MIB).toFixed(0)} MiB, ${r.m.cpu.toFixed(1)} CPU-s, read in ${(r.m.readMs / 1000).toFixed(0)} s, WARN+ arrived ${r.m.seen.size} of ${r.backlog.warnSeqs.length}, OOM kills ${r.m.oom}, load average ${r.load}`;
+        `${(r.backlog.bytes / MIB).toFixed(0)} MiB (${r.backlog.entries.toLocaleString('en')} lines): VmHWM ${(r.m.hwm / MIB).toFixed(1)} MiB, cgroup anon peak ${(r.m.anonPeak / MIB).toFixed(1)} MiB (${(r.m.hwmRead / MIB).toFixed(1)} / ${(r.m.anonRead / MIB).toFixed(1)} when reading had caught up), cgroup peak with page cache ${((r.m.cgroupPeak ?? NaN) / MIB).toFixed(0)} MiB, ${r.m.cpu.toFixed(1)} CPU-s, read in ${(r.m.readMs / 1000).toFixed(0)} s, WARN+ arrived ${r.m.seen.size} of ${r.backlog.warnSeqs.length}, OOM kills ${r.m.oom}, load average ${r.load}`;
       const budget = `cgroup v${String(cgroupVersion())} 128 MiB, 0.2 CPU, default configuration, node ${NODE_ARGS.join(' ')}`;
       return [
         {
