@@ -276,7 +276,8 @@ describe('Outbox', () => {
       expect(box.ack(box.epoch, seq)).toBe(true);
     }
     // Kept in every class's eviction list, all 2000 stayed reachable.
-    expect(await stillReachable(refs)).toBeLessThan(300);
+    // At most 128 per class wait for their list's next compaction, and a segment's 20.
+    expect(await stillReachable(refs)).toBeLessThan(600);
     // Eviction still finds the oldest record of the least valuable class in the compacted lists.
     const info = await appendN(box, 8, 3);
     await appendN(box, 1, 0);
