@@ -254,6 +254,8 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
       // A pull asked for elsewhere (the web page, a CLI cut off): --id waits for it and writes its
       // lines without asking the node again.
       const asked = await post({ ...ALL, container: 'db' });
+      // Never an id a command line takes for an option (base64url ids began with '-' one time in 64).
+      expect(asked.body.id).toMatch(/^[0-9a-f]{24}$/);
       const startedBefore = nodeStats().pullsStarted;
       const attached = await run(['--id', asked.body.id]);
       expect(attached).toMatchObject({ code: 0, err: '', out: ok.out });

@@ -682,7 +682,9 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       const expiresIn = Math.min(o.maxExpiresInMs, input.expiresInMs ?? o.expiresInMs);
       const filter = await admit(input, t);
       const record: PullRecord = {
-        id: randomBytes(12).toString('base64url'),
+        // Hex, not base64url: one id in 64 began with '-', which a command line reads as an option
+        // (`logs pull --id -x...` failed with "argument is ambiguous").
+        id: randomBytes(12).toString('hex'),
         node: input.node,
         state: 'queued',
         filter,
