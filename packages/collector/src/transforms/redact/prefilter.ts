@@ -9,8 +9,9 @@ export const GATE_SCHEME = 4;
 export const GATE_KEYWORD = 8;
 export const GATE_ALWAYS = GATE_AT | GATE_DIGITS | GATE_SCHEME | GATE_KEYWORD;
 
-/** Words that every keyword-based rule (keys, tokens, passwords, cloud key prefixes) needs. */
-export const KEYWORDS = /pass|pwd|secret|key|token|bearer|basic|digest|eyJ|AIza|ya29\.|sig=|A[KSGIRN][IPDO]A/i;
+/** Words that every keyword-based rule (keys, tokens, passwords, cloud and service token prefixes) needs. */
+export const KEYWORDS =
+  /pass|pwd|secret|key|token|bearer|basic|digest|eyJ|AIza|ya29\.|sig=|A[KSGIRN][IPDO]A|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[rs]k_(?:live|test)_|npm_/i;
 
 /** Gates of a line: `@` (e-mail), 13+ digits grouped by single spaces or dashes (cards), `://` (URLs), keywords. */
 export function scanGates(text: string): number {

@@ -35,11 +35,37 @@ const CORPUS: Array<{ kind: string; line: string; secret: string }> = [
     secret: '4f9d2c81e7b34a6f9c1d0e2b3a4c5d6e',
   },
   {
-    kind: 'token',
+    // A token with its issuer's prefix is named by it, whatever key it is under.
+    kind: 'service_token',
     line: 'refresh ok access_token: "gho_16C7e42F292c6912E7710c838347Ae178B4a"',
     secret: 'gho_16C7e42F292c6912E7710c838347Ae178B4a',
   },
   { kind: 'aws_access_key', line: 'using credentials AKIAIOSFODNN7EXAMPLE for s3', secret: 'AKIAIOSFODNN7EXAMPLE' },
+  {
+    kind: 'service_token',
+    line: 'git clone https://github.com/acme/x using 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',
+    secret: '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',
+  },
+  {
+    kind: 'service_token',
+    line: 'posting alert with xoxb-2934756102-4839201758-AbCdEfGhIjKlMnOpQrStUvWx',
+    secret: 'xoxb-2934756102-4839201758-AbCdEfGhIjKlMnOpQrStUvWx',
+  },
+  {
+    kind: 'service_token',
+    line: 'stripe client init sk_live_51HxYzAbCdEfGhIjKlMnOpQr failed',
+    secret: 'sk_live_51HxYzAbCdEfGhIjKlMnOpQr',
+  },
+  {
+    kind: 'service_token',
+    line: 'curl --header "PRIVATE-TOKEN: glpat-Xy7bQ2mN9pLk4vR8sT1w" https://gitlab.example/api/v4/projects',
+    secret: 'glpat-Xy7bQ2mN9pLk4vR8sT1w',
+  },
+  {
+    kind: 'service_token',
+    line: 'publish with npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8 to registry',
+    secret: 'npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8',
+  },
   {
     kind: 'aws_secret_key',
     line: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
@@ -112,7 +138,7 @@ describe('Redactor', () => {
     [
       'export GITHUB_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a',
       'ghp_16C7e42F292c6912E7710c838347Ae178B4a',
-      'token',
+      'service_token',
     ],
     ['{"sessionToken":"abc123def456ghi789"}', 'abc123def456ghi789', 'token'],
     ['OPENAI_API_KEY=sk-proj-4f9d2c81e7b34a6f9c1d', 'sk-proj-4f9d2c81e7b34a6f9c1d', 'token'],
@@ -125,6 +151,17 @@ describe('Redactor', () => {
 
   it('leaves words that only end in a key word alone', () => {
     for (const line of ['bypass=true', 'compass: north', 'firstpass: ok', 'Failed password for root', 'mytoken=abc'])
+      expect(redactor.redact(line, {})).toBe(line);
+  });
+
+  it('leaves names that only begin like a service token alone', () => {
+    for (const line of [
+      'npm_config_cache=/tmp/npm',
+      'set sk_live_mode to false',
+      'branch ghp_cleanup merged',
+      'channel xoxb-alerts',
+      'glpat-rotation done',
+    ])
       expect(redactor.redact(line, {})).toBe(line);
   });
 

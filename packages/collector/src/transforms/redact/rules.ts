@@ -66,6 +66,17 @@ export function builtinRules(): RedactRule[] {
     { kind: 'gcp_api_key', gate: GATE_KEYWORD, pattern: /\bAIza[0-9A-Za-z_-]{35}\b/g, hint: /AIza/ },
     { kind: 'gcp_oauth_token', gate: GATE_KEYWORD, pattern: /\bya29\.[0-9A-Za-z_-]{20,}/g, hint: /ya29\./ },
     {
+      // Tokens that name their issuer by a fixed prefix, found with no key before them (a command
+      // line, a URL, a pasted header): GitHub (ghp_ gho_ ghu_ ghs_ ghr_, github_pat_), GitLab
+      // (glpat-), Slack (xoxa- xoxb- xoxp- xoxr- xoxs-), Stripe (sk_/rk_ live or test) and npm.
+      // Lengths are the issuers' own, so that a word such as `npm_config` is left alone.
+      kind: 'service_token',
+      gate: GATE_KEYWORD,
+      pattern:
+        /\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|[rs]k_(?:live|test)_[A-Za-z0-9]{16,}|npm_[A-Za-z0-9]{36})\b/g,
+      hint: /gh[pousr]_|github_pat_|glpat-|xox[abprs]-|k_live_|k_test_|npm_/,
+    },
+    {
       kind: 'azure_key',
       gate: GATE_KEYWORD,
       pattern: /(\b(?:AccountKey|SharedAccessKey|sig)=)[A-Za-z0-9%+/]{20,}={0,2}/g,
