@@ -13,12 +13,16 @@
 import type { OtlpSignal } from './codec.js';
 import { MAX_NESTING } from './values.js';
 
-/** '' when `v` fits, else what is wrong at `path`. */
-type Check = (v: unknown, path: string) => string;
+/**
+ * '' when `v` fits, else what is wrong, with the path from `v` down to the field (`.a[0].b: expected
+ * ...`). The path is written only on the way back up from a wrong field: a body that fits costs no
+ * string per field it holds (this runs on every OTLP/JSON request, over every point and attribute).
+ */
+type Check = (v: unknown) => string;
 
 const kindOf = (v: unknown): string =>
   Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-const wrong = (path: string, expected: string, v: unknown) => `${path}: expected ${expected}, got ${kindOf(v)}`;
+const wrong = (expected: string, v: unknown) => `: expected ${expected}, got ${kindOf(v)}`;
 const absent = (v: unknown) => v === undefined || v === null;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -26,12 +30,12 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** An object (or absent) whose listed fields are checked; other fields are not read, so not checked. */
 function obj(fields: Record<string, Check>): Check {
   const entries = Object.entries(fields);
-  return (v, path) => {
+  return (v) => {
     if (absent(v)) return '';
-    if (!isObject(v)) return wrong(path, 'an object', v);
+    if (!isObject(v)) return wrong('an object', v);
     for (const [key, check] of entries) {
-      const e = check(v[key], `${path}.${key}`);
-      if (e !== '') return e;
+      const e = check(v[key]);
+      if (e !== '') return `.${key}${e}`;
     }
     return '';
   };
@@ -39,23 +43,21 @@ function obj(fields: Record<string, Check>): Check {
 
 /** A list (or absent) of objects checked by `item`: the mapping reads fields of each, so none may be null. */
 function list(item: Check): Check {
-  return (v, path) => {
+  return (v) => {
     if (absent(v)) return '';
-    if (!Array.isArray(v)) return wrong(path, 'an array', v);
+    if (!Array.isArray(v)) return wrong('an array', v);
     for (let i = 0; i < v.length; i++) {
-      const p = `${path}[${i}]`;
-      if (!isObject(v[i])) return wrong(p, 'an object', v[i]);
-      const e = item(v[i], p);
-      if (e !== '') return e;
+      const e = isObject(v[i]) ? item(v[i]) : wrong('an object', v[i]);
+      if (e !== '') return `[${i}]${e}`;
     }
     return '';
   };
 }
 
 /** A list (or absent) of numbers as the mapping reads them (a number, string or null each; what is not a number is refused there). */
-const numbers: Check = (v, path) => (absent(v) || Array.isArray(v) ? '' : wrong(path, 'an array', v));
+const numbers: Check = (v) => (absent(v) || Array.isArray(v) ? '' : wrong('an array', v));
 
-const string: Check = (v, path) => (absent(v) || typeof v === 'string' ? '' : wrong(path, 'a string', v));
+const string: Check = (v) => (absent(v) || typeof v === 'string' ? '' : wrong('a string', v));
 
 /**
  * A value and a key/value pair at each depth from 0 to MAX_NESTING: below the last depth the
@@ -105,7 +107,7 @@ const REQUESTS: Record<OtlpSignal, Check> = {
  * field that does not, e.g. `resourceMetrics[0].scopeMetrics: expected an array, got an object`.
  */
 export function jsonShapeError(signal: OtlpSignal, request: Record<string, unknown>): string {
-  const e = (REQUESTS[signal] as Check)(request, '');
+  const e = (REQUESTS[signal] as Check)(request);
   // Paths start at the request's own fields: drop the leading dot of the root.
   return e.startsWith('.') ? e.slice(1) : e;
 }
