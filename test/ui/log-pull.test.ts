@@ -117,7 +117,7 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', {
     expect(await download(page)).toEqual({ name: `${NODE}-${id}.log`, text: want.join('\n') + '\n' });
     expect(errors).toEqual([]);
     await ctx.close();
-  });
+  }, 200_000); // PULL_WAIT (100 s) after up to a minute of waits for the running state: more than the 120 s of the others.
 
   /** Presses Download .log: the file's name and text. */
   const download = async (page: Page) => {
