@@ -76,8 +76,8 @@ const isLetterCode = (c: number): boolean => isCapitalCode(c) || (c >= 97 && c <
 const letterSet = (letters: string): number => [...letters].reduce((m, l) => m | (1 << (l.charCodeAt(0) - 97)), 0);
 const MONTH_FIRST = letterSet('jfmasond');
 const WEEKDAY_FIRST = letterSet('mtwfs');
-/** level.ts's names and aliases, and the Object.prototype keys its lookup also finds (`constructor`, `toString`, `valueOf`). */
-const LEVEL_FIRST = letterSet('tfdvinwescpah');
+/** level.ts's names and aliases. */
+const LEVEL_FIRST = letterSet('tfdvinwescpa');
 /** Whether `s` starts with a letter (either case) in `set`. */
 function firstIn(s: string, set: number): boolean {
   const c = s.charCodeAt(0) | 32;

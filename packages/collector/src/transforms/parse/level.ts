@@ -34,7 +34,12 @@ const NAMES: Record<string, LogLevelValue> = {
 
 /** A level value from a structured field: a name, an alias, or a number (syslog 0-7 or bunyan/pino 10-60). */
 export function levelFromValue(value: unknown): LogLevelValue | undefined {
-  if (typeof value === 'string') return NAMES[value.toLowerCase()];
+  if (typeof value === 'string') {
+    // Own names only: `{"level":"constructor"}` found Object.prototype's function, a "level" that
+    // no level count, verbatim rule or store encoder could take.
+    const name = value.toLowerCase();
+    return Object.hasOwn(NAMES, name) ? NAMES[name] : undefined;
+  }
   if (typeof value === 'number') {
     if (value >= 10)
       return value >= 60

@@ -34,6 +34,16 @@ describe('parseLine', () => {
     expect(p.ts).toBe(1767225600000);
   });
 
+  it("takes a level name that Object.prototype holds (constructor, __proto__, toString) for none: the stream's", () => {
+    const stderr = parseLine('{"msg":"boom"}', 'stderr', T, o).level;
+    const stdout = parseLine('msg=boom', 'stdout', T, o).level;
+    for (const name of ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty']) {
+      expect(parseLine(`{"level":"${name}","msg":"boom"}`, 'stderr', T, o).level).toBe(stderr);
+      expect(parseLine(`level=${name} msg=boom`, 'stdout', T, o).level).toBe(stdout);
+    }
+    expect(typeof stderr).toBe('number');
+  });
+
   it('reads logfmt with quoted values', () => {
     const p = parseLine(
       'ts=2026-03-01T10:00:00Z level=error msg="upstream \\"db\\" timed out" retry=3',
