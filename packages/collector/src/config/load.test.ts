@@ -34,6 +34,16 @@ describe('loadCollectorConfig', () => {
     expect(msg).toContain('fix: correct or remove the pattern');
   });
 
+  it('refuses a host interface pattern that does not compile, naming the option', () => {
+    const msg = refusal([], {
+      ...env,
+      MQTT_URL: 'mqtt://b:1883',
+      EDGE_TELEMETRY_COLLECTOR_SOURCES_HOST_EXCLUDE_INTERFACES: '^(lo|veth.*',
+    });
+    expect(msg).toContain('sources.host.excludeInterfaces ("^(lo|veth.*")');
+    expect(msg).toContain('fix: correct or remove the pattern');
+  });
+
   it('refuses an argument it does not know instead of running on the defaults', () => {
     const withUrl = { ...env, MQTT_URL: 'mqtt://b:1883' };
     expect(refusal(['--bogus'], withUrl)).toContain('unknown argument "--bogus"');

@@ -158,9 +158,10 @@ function prometheusProblems(c: CollectorConfig): string[] {
 }
 
 /**
- * Every regular expression of the log options compiles. Filters were compiled at a container's
+ * Every regular expression of the options compiles. Filters were compiled at a container's
  * first line, where a wrong one (a local typo, or a remote `config set` to the whole fleet)
- * silently stopped that container's log path: no error, no line shipped.
+ * silently stopped that container's log path: no error, no line shipped; the host source's
+ * interface pattern was compiled as the source was built, a bare SyntaxError naming no option.
  */
 function patternProblems(c: CollectorConfig): string[] {
   const out: string[] = [];
@@ -181,5 +182,6 @@ function patternProblems(c: CollectorConfig): string[] {
   c.logs.redact.patterns.forEach((p, i) =>
     check(`logs.redact.patterns[${i}].pattern`, p.pattern, p.flags.replace('g', '')),
   );
+  check('sources.host.excludeInterfaces', c.sources.host.excludeInterfaces);
   return out;
 }
