@@ -193,7 +193,6 @@ describe('Redactor', () => {
 
   it("redacts a structured field's value as its key=value pair would be, and passes clean ones through", () => {
     const fields: Array<[string, string]> = [
-      ['password', 'Tr0ub4dor&3'],
       ['dsn', 'postgres://app:s3cr3t-Pa55@db.internal:5432/main'],
       ['sig', 'Zm9vYmFyYmF6cXV4cXV1eHh5enp5'],
       // Opens the keyword gate through its `=` but is no secret (the rule wants `sig=` as written).
@@ -212,7 +211,27 @@ describe('Redactor', () => {
       expect([key, out, field]).toEqual([key, kv.slice(key.length + 1), pair]);
       if (out !== value) redacted++;
     }
-    expect(redacted).toBe(5);
+    expect(redacted).toBe(4);
+  });
+
+  it("takes a secret key's field value whole, where its key=value text would stop at a space, quote or `&`", () => {
+    const cases: Array<[string, string, string]> = [
+      ['password', 'Tr0ub4dor&3', '[REDACTED:password]'],
+      ['password', 'correct horse battery staple', '[REDACTED:password]'],
+      ['DB_PASSWORD', 'ab"cd,ef;gh', '[REDACTED:password]'],
+      ['clientSecret', "it's a secret", '[REDACTED:password]'],
+      ['api_key', 'abcd1234efgh5678 and more', '[REDACTED:token]'],
+      // A token key's value is still redacted only if it looks generated.
+      ['token', 'Token{a64f992 mode=1}', 'Token{a64f992 mode=1}'],
+      // Not a secret's key: only what its value holds is redacted.
+      ['owner', 'jane.doe@example.com (admin)', '[REDACTED:email] (admin)'],
+      ['note', 'password=hunter2 was reset', 'password=[REDACTED:password] was reset'],
+    ];
+    for (const [key, value, want] of cases) {
+      const counts: RedactionCounts = {};
+      expect([key, redactor.redactField(key, value, counts)]).toEqual([key, want]);
+      if (want !== value) expect(Object.values(counts)).toEqual([1]);
+    }
   });
 
   it('redacts a field the same way whether its key was seen before or not, past the memo of quiet keys too', () => {

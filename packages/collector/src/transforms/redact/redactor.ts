@@ -9,6 +9,10 @@ const SIG_END = /sig$/i;
 /** Field keys remembered as opening no gate (see redactField), each at most this long; past this many the memo starts over. */
 const QUIET_KEYS_MAX = 1024;
 const QUIET_KEY_LENGTH = 64;
+/** A value every key=value rule takes whole (12+ characters with a digit): asks whether a key is a secret's. */
+const KEY_PROBE = 'a1b2c3d4e5f6g7h8';
+/** The `[REDACTED:kind]` a redacted text begins with. */
+const LEADING_LABEL = /^\[REDACTED:[^\]]*\]/;
 
 /** Counts of redactions per kind, added up by the caller across lines. */
 export type RedactionCounts = Record<string, number>;
@@ -49,13 +53,24 @@ export class Redactor {
    * A structured field's value, redacted as its `key=value` text would be (the keyword rules need
    * the key). Nothing of the rules can match unless the key or the value opens a gate, or the key
    * ends in `sig` (the one keyword, `sig=`, that takes the `=`): then the value comes back as it is,
-   * without building the pair; this runs for every field of every line.
+   * without building the pair; this runs for every field of a line shipped verbatim.
+   * In text the key=value rules end a value at a space, comma, `&`, `;` or quote (they cannot tell
+   * where it ends); a field's value is known whole, so under a secret's key all of it goes
+   * (`password: "correct horse"` left ` horse`, `Tr0ub4dor&3` left `&3`).
    */
   redactField(key: string, value: string, counts: RedactionCounts): string {
     if (!this.hasCustom && this.quietKey(key) && scanGates(value) === 0) return value;
     const kv = `${key}=${value}`;
     const red = this.redact(kv, counts);
-    return red === kv ? value : red.slice(key.length + 1);
+    if (red === kv) return value;
+    const out = red.slice(key.length + 1);
+    const label = LEADING_LABEL.exec(out)?.[0];
+    return label !== undefined && label !== out && this.secretKey(key) ? label : out;
+  }
+
+  /** Whether the key=value rules take any value under `key` (DB_PASSWORD, apiKey), not only some. */
+  private secretKey(key: string): boolean {
+    return this.redact(`${key}=${KEY_PROBE}`, {}).startsWith(`${key}=[REDACTED:`);
   }
 
   private quietKey(key: string): boolean {
