@@ -135,6 +135,10 @@ describe('Redactor', () => {
     ['{"db_password":"hunter2","userPassword":"pw1"}', 'hunter2', 'password'],
     ['{"userPassword":"pw1"}', 'pw1', 'password'],
     ['clientSecret: abcdef', 'abcdef', 'password'],
+    ['APP_DB_PRIMARY_REPLICA_USER_PASSWORD=hunter2 ok', 'hunter2', 'password'],
+    ['conf.a.b.c.d.e.db.password: Tiger42', 'Tiger42', 'password'],
+    ['dbPass=hunter2', 'hunter2', 'password'],
+    ['{"dbPwd":"hunter2"}', 'hunter2', 'password'],
     [
       'export GITHUB_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a',
       'ghp_16C7e42F292c6912E7710c838347Ae178B4a',

@@ -87,7 +87,7 @@ export function builtinRules(): RedactRule[] {
       kind: 'password',
       // Any value after a password-like key; quoted values are taken whole.
       words: 'password|passwd|pwd|pass|secret|client_secret|private_key',
-      camelWords: 'Password|Passwd|Secret',
+      camelWords: 'Password|Passwd|Pass|Pwd|Secret',
       suffix: '(?:[_.-]?key)?',
       keyEnd: `["']?\\s*[=:]\\s*`,
       value: `(?!\\[REDACTED|"\\[REDACTED)(?:"[^"]*"|'[^']*'|[^\\s,;&"'}]+)`,
@@ -130,15 +130,16 @@ export function builtinRules(): RedactRule[] {
 }
 
 /**
- * A key's earlier segments (`DB_`, `MYSQL_ROOT_`, `spring.datasource.`, `x-`): environment
- * variables and configuration keys name their secrets so (`DB_PASSWORD=`, `GITHUB_TOKEN=`), and a
- * bare `\bpassword` missed every one of them. Bounded in count and length, so that a long run of
- * `a-a-a-...` costs linear time, not quadratic.
+ * Where a key word may begin: not after a letter or digit, so after `_`, `.` or `-` too.
+ * Environment variables and configuration keys name their secrets after other segments
+ * (`DB_PASSWORD=`, `APP_DB_PRIMARY_REPLICA_USER_PASSWORD=`, `spring.datasource.password`), which
+ * `\b` misses (`_` is a word character) and a bounded count of segments missed past its bound;
+ * `bypass=` and `compass:` still do not begin one. A lookbehind of one character keeps it linear.
  */
-const KEY_SEGMENTS = '(?:[A-Za-z0-9]{1,32}[_.-]){0,4}';
+const KEY_START = '(?<![A-Za-z0-9])';
 
 /**
- * The two rules of a key=value kind: `words` after optional key segments, any case (`DB_PASSWORD`,
+ * The two rules of a key=value kind: `words` at a KEY_START, any case (`DB_PASSWORD`,
  * `db.password`), and `camelWords` ending a camelCase key (`userPassword`, `sessionToken`), case as
  * written: with /i a camel boundary cannot be told, and `bypass=` would pass for a password key.
  * The key group (kept) ends with `keyEnd`, the `=` or `:`; `value` is what is redacted.
@@ -156,7 +157,7 @@ function keyValueRules(o: {
     {
       kind: o.kind,
       gate: GATE_KEYWORD,
-      pattern: new RegExp(`(\\b${KEY_SEGMENTS}(?:${o.words})${o.suffix}${o.keyEnd})${o.value}`, 'gi'),
+      pattern: new RegExp(`(${KEY_START}(?:${o.words})${o.suffix}${o.keyEnd})${o.value}`, 'gi'),
       hint: o.hint,
       keep: 1,
     },
