@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createBatchCodec } from '@edge-telemetry/protocol';
+import { idleHealth } from '@edge-telemetry/protocol/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stillReachable } from '../../../../../test/support/gc.js';
 import { waitFor } from '../../../../../test/support/wait.js';
@@ -59,17 +60,7 @@ const draft = (i: number): BatchDraft => ({
   templates: [],
   events: [],
   drops: [],
-  health: {
-    uplinkBytes: 0,
-    rawBytes: 0,
-    queueBatches: 0,
-    queueBytes: 0,
-    budgetLeftBytes: -1,
-    degradeLevel: 0,
-    cpuPct: 0,
-    rssBytes: 0,
-    agentVersion: 'test',
-  },
+  health: idleHealth(),
 });
 
 describe('Uplink', () => {
