@@ -24,23 +24,22 @@ describe('loadCollectorConfig', () => {
       expect(loadCollectorConfig([], { ...env, MQTT_URL: url }).uplink.mqtt.url).toBe(url);
   });
 
-  it('refuses a log filter pattern that does not compile at start, naming the option', () => {
-    const msg = refusal([], {
-      ...env,
-      MQTT_URL: 'mqtt://b:1883',
-      EDGE_TELEMETRY_COLLECTOR_LOGS_DEFAULTS_FILTER_INCLUDE: '["("]',
-    });
-    expect(msg).toContain('logs.defaults.filter.include[0] ("(")');
-    expect(msg).toContain('fix: correct or remove the pattern');
-  });
-
-  it('refuses a host interface pattern that does not compile, naming the option', () => {
-    const msg = refusal([], {
-      ...env,
-      MQTT_URL: 'mqtt://b:1883',
-      EDGE_TELEMETRY_COLLECTOR_SOURCES_HOST_EXCLUDE_INTERFACES: '^(lo|veth.*',
-    });
-    expect(msg).toContain('sources.host.excludeInterfaces ("^(lo|veth.*")');
+  it.each([
+    [
+      'a log filter',
+      'EDGE_TELEMETRY_COLLECTOR_LOGS_DEFAULTS_FILTER_INCLUDE',
+      '["("]',
+      'logs.defaults.filter.include[0] ("(")',
+    ],
+    [
+      'a host interface',
+      'EDGE_TELEMETRY_COLLECTOR_SOURCES_HOST_EXCLUDE_INTERFACES',
+      '^(lo|veth.*',
+      'sources.host.excludeInterfaces ("^(lo|veth.*")',
+    ],
+  ])('refuses %s pattern that does not compile at start, naming the option', (_what, variable, value, named) => {
+    const msg = refusal([], { ...env, MQTT_URL: 'mqtt://b:1883', [variable]: value });
+    expect(msg).toContain(named);
     expect(msg).toContain('fix: correct or remove the pattern');
   });
 
