@@ -134,7 +134,7 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
       callback(null);
     },
     authorizeSubscribe(client, sub, callback) {
-      const account = client ? accountOf.get(client) : undefined;
+      const account = accountOf.get(client);
       if (account?.kind === 'ingester') return callback(null, sub);
       const filters = filtersOf.get(client) ?? filtersOf.set(client, new Set()).get(client)!;
       if (account && maySubscribe(account, sub.topic) && (filters.has(sub.topic) || filters.size < MAX_NODE_FILTERS)) {
