@@ -36,6 +36,8 @@ export interface RunOptions {
   cgroup?: Cgroup;
   /** Extra node flags (V8 heap size, --cpu-prof). */
   nodeArgs?: string[];
+  /** Environment over this process's own. */
+  env?: Record<string, string>;
 }
 
 export async function runCollector(o: RunOptions): Promise<CollectorRun> {
@@ -54,7 +56,11 @@ export async function runCollector(o: RunOptions): Promise<CollectorRun> {
   };
   await writeFile(file, JSON.stringify(config));
   const args = [...(o.nodeArgs ?? []), bins.collector, '--config', file];
-  const opts = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], cwd: o.dir };
+  const opts = {
+    stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+    cwd: o.dir,
+    env: { ...process.env, ...o.env },
+  };
   const child = o.cgroup ? o.cgroup.spawn(process.execPath, args, opts) : spawn(process.execPath, args, opts);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
