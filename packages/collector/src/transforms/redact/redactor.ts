@@ -54,9 +54,9 @@ export class Redactor {
    * the key). Nothing of the rules can match unless the key or the value opens a gate, or the key
    * ends in `sig` (the one keyword, `sig=`, that takes the `=`): then the value comes back as it is,
    * without building the pair; this runs for every field of a line shipped verbatim.
-   * In text the key=value rules end a value at a space, comma, `&`, `;` or quote (they cannot tell
-   * where it ends); a field's value is known whole, so under a secret's key all of it goes
-   * (`password: "correct horse"` left ` horse`, `Tr0ub4dor&3` left `&3`).
+   * In text an unquoted value ends where the next field seems to begin, or at a quote (rules.ts,
+   * PASSWORD_VALUE; a token at a space); a field's value is known whole, so under a secret's key
+   * all of it goes (`ab"cd` would leave `"cd`, `hunter2 user=x` would leave ` user=x`).
    */
   redactField(key: string, value: string, counts: RedactionCounts): string {
     if (!this.hasCustom && this.quietKey(key) && scanGates(value) === 0) return value;
@@ -100,7 +100,7 @@ export class Redactor {
         n++;
         let kept = '';
         for (let g = 0; g < (rule.keep ?? 0); g++) kept += typeof groups[g] === 'string' ? (groups[g] as string) : '';
-        return kept + label;
+        return kept + (rule.rewrite === undefined ? label : rule.rewrite(match.slice(kept.length), label, kept));
       });
       if (n > 0) counts[rule.kind] = (counts[rule.kind] ?? 0) + n;
     }

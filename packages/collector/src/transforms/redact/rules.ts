@@ -15,6 +15,8 @@ export interface RedactRule {
   hint?: RegExp;
   keep?: number;
   confirm?: (match: string) => boolean;
+  /** Rewrites what follows the kept groups (`key`) instead of replacing it by the label (a cookie header keeps its names). */
+  rewrite?: (secret: string, label: string, key: string) => string;
 }
 
 /**
@@ -37,17 +39,50 @@ export function builtinRules(): RedactRule[] {
       hint: /eyJ/,
     },
     {
+      // An Authorization header in any case, as clients, proxies and frameworks print it: a scheme
+      // (kept) and the credentials whatever they look like (`authorization: token …`, `SSWS …`), or
+      // without a scheme a value that looks generated, so that `Authorization: denied` stays.
       kind: 'bearer',
       gate: GATE_KEYWORD,
-      pattern: /(\b(?:Bearer|Basic|Token|Digest)\s+)[A-Za-z0-9._~+/-]{8,}=*/g,
-      hint: /Bearer|Basic|Token|Digest/,
+      pattern: new RegExp(
+        `(${AUTHORIZATION}(?:(?:${AUTH_SCHEMES})[ \\t]+)?)(?!\\[REDACTED)` +
+          `(?:(?<=(?:${AUTH_SCHEMES})[ \\t]+)[A-Za-z0-9._~+/-]{6,}=*|${GENERATED})`,
+        'gi',
+      ),
+      hint: /authorization/i,
       keep: 1,
     },
     {
+      // A scheme with its credentials anywhere; `bearer` in other cases is also a word (`the bearer
+      // of`): after it only a value that looks generated.
+      kind: 'bearer',
+      gate: GATE_KEYWORD,
+      pattern: new RegExp(
+        `(\\b(?:Bearer|Basic|Token|Digest|[bB][eE][aA][rR][eE][rR])\\s+)(?!\\[REDACTED)` +
+          `(?:(?<=\\b(?:Bearer|Basic|Token|Digest)\\s+)[A-Za-z0-9._~+/-]{8,}=*|${GENERATED})`,
+        'g',
+      ),
+      hint: /Bearer|Basic|Token|Digest|[bB][eE][aA][rR][eE][rR]/,
+      keep: 1,
+    },
+    {
+      // The password runs to the authority's last `@` (`p@ss:w0rd` whole); the user may be empty
+      // (`redis://:secret@host`).
       kind: 'url_password',
       gate: GATE_SCHEME,
-      pattern: /(\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+(?=@)/g,
+      pattern: /(\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s:/@?#]*:)(?!\[REDACTED)[^\s/?#]+(?=@)/g,
       hint: /:\/\//,
+      keep: 1,
+    },
+    {
+      // `curl -u user:password` (and --user, -U/--proxy-user), quoted whole when quoted; on a line
+      // that names curl (the hint), not by scanning from `curl` to the option: that was quadratic in
+      // a line of many `curl`s.
+      kind: 'basic_auth',
+      gate: GATE_KEYWORD,
+      pattern:
+        /((?<!\S)(?:-u|--user|-U|--proxy-user)(?:[ \t]+|=)?(?:"[^"\s:]*:|'[^'\s:]*:|[^\s:"']+:))(?!\[REDACTED)(?:(?<=["'][^\s:"']*:)[^"'\r\n]+|(?<!["'][^\s:"']*:)[^\s"']+)/g,
+      hint: /curl /,
       keep: 1,
     },
     {
@@ -59,7 +94,8 @@ export function builtinRules(): RedactRule[] {
     {
       kind: 'aws_secret_key',
       gate: GATE_KEYWORD,
-      pattern: /(\baws_?secret_?(?:access_?)?key["']?\s*[=:]\s*["']?)[A-Za-z0-9/+]{40}\b/gi,
+      // Also as a command line writes it (`--aws-secret-access-key=`, `aws configure set aws_secret_access_key …`).
+      pattern: /(\baws[_-]?secret[_-]?(?:access[_-]?)?key["']?(?:\s*[=:]\s*|\s+)["']?)[A-Za-z0-9/+]{40}\b/gi,
       hint: /[sS][eE][cC][rR][eE][tT]/,
       keep: 1,
     },
@@ -85,12 +121,13 @@ export function builtinRules(): RedactRule[] {
     },
     ...keyValueRules({
       kind: 'password',
-      // Any value after a password-like key; quoted values are taken whole.
-      words: 'password|passwd|pwd|pass|secret|client_secret|private_key',
-      camelWords: 'Password|Passwd|Pass|Pwd|Secret',
+      // Any value after a password-like key (PASSWORD_VALUE).
+      words: 'password|passwd|passphrase|pwd|pass|secret|client_secret|private_key',
+      camelWords: 'Password|Passwd|Passphrase|Pass|Pwd|Secret',
+      capsWords: 'PASSWORD|PASSWD|PASSPHRASE|SECRET',
       suffix: '(?:[_.-]?key)?',
-      keyEnd: `["']?\\s*[=:]\\s*`,
-      value: `(?!\\[REDACTED|"\\[REDACTED)(?:"[^"]*"|'[^']*'|[^\\s,;&"'}]+)`,
+      keyEnd: `(?:\\\\?["'])?\\s*[=:]\\s*(?:\\\\?["'])?`,
+      value: PASSWORD_VALUE,
       hint: /[pP][aA][sS][sS]|[pP][wW][dD]|[sS][eE][cC][rR][eE][tT]|[pP][rR][iI][vV][aA][tT][eE]_/,
     }),
     // Token-like keys only with a value that looks generated (12+ characters with a digit), so
@@ -98,12 +135,14 @@ export function builtinRules(): RedactRule[] {
     // are left alone.
     ...keyValueRules({
       kind: 'token',
-      words: 'api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|x-api-key',
+      // `signature`: a presigned URL's (X-Amz-Signature, X-Goog-Signature) grants access as a token does.
+      words: 'api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|token|x-api-key|signature',
       camelWords: 'Token|ApiKey',
+      capsWords: 'TOKEN|APIKEY',
       suffix: '',
-      keyEnd: `["']?\\s*[=:]\\s*["']?`,
-      value: `(?!\\[REDACTED)(?=[A-Za-z._~+/-]*\\d)[A-Za-z0-9._~+/-]{12,}=*(?![{([@\\w])`,
-      hint: /[kK][eE][yY]|[tT][oO][kK][eE][nN]/,
+      keyEnd: `(?:\\\\?["'])?\\s*[=:]\\s*(?:\\\\?["'])?`,
+      value: `${GENERATED}(?![{([@\\w])`,
+      hint: /[kK][eE][yY]|[tT][oO][kK][eE][nN]|[sS][iI][gG][nN][aA][tT][uU][rR][eE]/,
     }),
     {
       kind: 'email',
@@ -111,6 +150,33 @@ export function builtinRules(): RedactRule[] {
       pattern:
         /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b/g,
       hint: /@/,
+    },
+    {
+      // `user:password@host` without a scheme (a proxy variable, a command's argument), after the
+      // e-mail rule, which already takes `password@host.example` whole: here the hosts it does not
+      // take (localhost, an IPv4 address, a host with a port, a single name), so that an image
+      // reference (`nginx:1.25@sha256:…`) and `user@host:port` stay as written.
+      kind: 'url_password',
+      gate: GATE_AT,
+      pattern:
+        /((?<![^\s/"'=(<,;[])[A-Za-z0-9._%+~-]+:)(?!\[REDACTED)[^\s:/@?#"'[\]]+(?=@(?:localhost\b|\d{1,3}(?:\.\d{1,3}){3}\b|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*:\d{1,5}(?!\w)|[A-Za-z0-9-]+(?![\w.@:-])))/g,
+      hint: /:[^\s@]*@/,
+      keep: 1,
+    },
+    {
+      // A Cookie header: every pair's value, names kept (`sessionid=[REDACTED:cookie]; theme=…`);
+      // Set-Cookie: the first pair's value, the attributes kept (`Path=/; HttpOnly`). Names are
+      // bounded so that a line of many `cookie:` without a pair stays linear.
+      kind: 'cookie',
+      gate: GATE_KEYWORD,
+      pattern:
+        /((?<![\w-])(?:set-)?cookie["']?\s*[=:]\s*["']?)(?!\[REDACTED)[^=;\s"',:]{1,128}=[^;"'\r\n]*(?:;[ \t]*[^=;\s"',]{1,128}(?:=[^;"'\r\n]*)?)*/gi,
+      hint: /cookie/i,
+      keep: 1,
+      rewrite: (pairs, label, key) =>
+        SET_COOKIE.test(key)
+          ? pairs.replace(FIRST_VALUE, `$1${label}`)
+          : pairs.replace(EVERY_VALUE, (_m, sep: string, name?: string) => `${sep}${name ?? ''}${label}`),
     },
     {
       kind: 'card_number',
@@ -138,16 +204,49 @@ export function builtinRules(): RedactRule[] {
  */
 const KEY_START = '(?<![A-Za-z0-9])';
 
+const SET_COOKIE = /^set-/i;
+/** A cookie's value in a Set-Cookie header: the first pair's. */
+const FIRST_VALUE = /^([^=]+=)[^;]*/;
+/** Each pair's value in a Cookie header. */
+const EVERY_VALUE = /(^|;[ \t]*)([^=;]+=)?[^;]*/g;
+
+/** 12+ characters of a token's alphabet with a digit among them: what a generated credential looks like. */
+const GENERATED = `(?!\\[REDACTED)(?=[A-Za-z._~+/-]*\\d)[A-Za-z0-9._~+/-]{12,}=*`;
+
+/** An Authorization header's name and separator, any case, the value's opening quote included. */
+const AUTHORIZATION = `(?<![\\w-])(?:proxy-)?authorization["']?\\s*[=:]\\s*["']?`;
+
+/** Authorization schemes (IANA's registry and the usual vendor ones); the credentials follow. */
+const AUTH_SCHEMES =
+  'bearer|basic|token|digest|negotiate|ntlm|hoba|mutual|vapid|ssws|apikey|api-key|key|sharedkey|splunk|genie(?:key)?|oauth|hmac|jwt|sso-key|aws4-hmac-sha256';
+
+/**
+ * What a password key's value is. Quoted, everything to the closing quote (a backslash escapes
+ * one), the quotes kept so that a JSON line stays JSON; after an escaped quote (`\"`: a JSON
+ * string's text), to the next escaped quote. Unquoted, a text cannot say where a value with spaces
+ * ends, so it runs on over spaces, `,` `;` `&` to the end of the line, and stops only where the next
+ * field begins (a word before `=` or `:`) or at a quote or `}`: `password=correct horse user=bob`
+ * gives `password=[REDACTED:password] user=bob`, and `password=correct horse` leaves no ` horse`.
+ */
+const PASSWORD_VALUE =
+  `(?!\\[REDACTED)(?:` +
+  `(?<=(?:^|[^\\\\])")(?!")[^"\\\\\\r\\n]*(?:\\\\.[^"\\\\\\r\\n]*)*` +
+  `|(?<=\\\\")(?![\\\\"])[^"\\\\\\r\\n]*(?:\\\\[^"][^"\\\\\\r\\n]*)*` +
+  `|(?<=')(?!')[^'\\\\\\r\\n]*(?:\\\\.[^'\\\\\\r\\n]*)*` +
+  `|(?<!["'])[^\\s,;&"'}]+(?:[ \\t,;&]+(?![\\w.-]*[=:])[^\\s,;&"'}]+)*)`;
+
 /**
  * The two rules of a key=value kind: `words` at a KEY_START, any case (`DB_PASSWORD`,
- * `db.password`), and `camelWords` ending a camelCase key (`userPassword`, `sessionToken`), case as
- * written: with /i a camel boundary cannot be told, and `bypass=` would pass for a password key.
+ * `db.password`), and `camelWords` ending a camelCase key (`userPassword`, `sessionToken`) or
+ * `capsWords` ending a key in capitals (`PGPASSWORD`), case as written: with /i a camel boundary
+ * cannot be told, and `bypass=` or `BYPASS=` would pass for a password key.
  * The key group (kept) ends with `keyEnd`, the `=` or `:`; `value` is what is redacted.
  */
 function keyValueRules(o: {
   kind: string;
   words: string;
   camelWords: string;
+  capsWords: string;
   suffix: string;
   keyEnd: string;
   value: string;
@@ -164,7 +263,10 @@ function keyValueRules(o: {
     {
       kind: o.kind,
       gate: GATE_KEYWORD,
-      pattern: new RegExp(`(\\b[a-z][A-Za-z0-9]{0,40}(?:${o.camelWords})${o.keyEnd})${o.value}`, 'g'),
+      pattern: new RegExp(
+        `(\\b(?:[a-z][A-Za-z0-9]{0,40}(?:${o.camelWords})|[A-Z][A-Z0-9]{0,40}(?:${o.capsWords}))${o.keyEnd})${o.value}`,
+        'g',
+      ),
       hint: o.hint,
       keep: 1,
     },
