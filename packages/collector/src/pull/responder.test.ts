@@ -169,4 +169,18 @@ describe('PullResponder', () => {
     expect(chunkLines()[0]).toContain('[REDACTED:');
     expect(r.stats().redactions).not.toEqual({});
   });
+
+  // The store keeps lines unredacted: a grep on them would answer whether a secret begins with
+  // what was asked, one pull per guess, while every line shipped is redacted.
+  it('greps the redacted line when it redacts, so that a grep cannot probe a secret', async () => {
+    const count = async (grep: string, id: string) => {
+      const r = responder({}, true);
+      r.handle(cmd({ type: 'pull', pullId: id, filter: { since: T0, until: T0 + 30_000, grep } }));
+      await until(() => sent.some((m) => m.type === 'end' && m.pullId === id));
+      const end = sent.find((m) => m.type === 'end' && m.pullId === id);
+      return end?.type === 'end' ? end.lines : -1;
+    };
+    expect(await count('u3@example.com', 'secret')).toBe(0);
+    expect(await count('user=[REDACTED:email]', 'label')).toBe(3000);
+  });
 });

@@ -272,6 +272,10 @@ export class PullResponder {
       level: f.level === undefined ? undefined : LogLevel[f.level],
     };
     const redactor = this.d.redactor;
+    // The store holds lines unredacted: its grep would tell whether a secret holds what was asked
+    // (a character at a time, one pull each). A redacting pull greps what it ships.
+    const grep = f.grep;
+    if (redactor !== undefined && grep !== undefined) q.grep = (line) => redactor.redact(line, {}).includes(grep);
     for await (const r of this.d.store.query(q))
       yield formatPulledLine(r, redactor ? redactor.redact(r.line, this.s.redactions) : r.line);
   }

@@ -19,7 +19,8 @@ export interface LogQuery {
   /** Minimum level. */
   level?: LogLevelValue;
   /** Substring, or a regular expression, the line must contain. */
-  grep?: string | RegExp;
+  /** A substring, a pattern, or a test of the stored (unredacted) line. */
+  grep?: string | RegExp | ((line: string) => boolean);
   /** Only the last N matching lines. */
   tail?: number;
   /** Only lines stored before this position (pin()): what a query saw once, it sees again. */
@@ -431,7 +432,9 @@ function matcher(q: LogQuery): (r: StoredLogRecord) => boolean {
       ? undefined
       : typeof grep === 'string'
         ? (s: string) => s.includes(grep)
-        : (s: string) => grep.test(s);
+        : typeof grep === 'function'
+          ? grep
+          : (s: string) => grep.test(s);
   return (r) =>
     r.ts >= q.since &&
     r.ts < until &&
