@@ -5,7 +5,7 @@
  * (field 22 of /proc/<pid>/stat), so that a lock left by a SIGKILL is taken over even when the
  * pid was reused (in a container the collector is pid 1 on every start).
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CollectorError } from '../errors.js';
 
@@ -22,10 +22,40 @@ async function startTimeOf(pid: number): Promise<string | undefined> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
   }
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return '';
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (text === undefined) return '';
   // The command name (field 2) is in parentheses and may hold spaces: count fields after its end.
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // A zombie (killed, not yet reaped by its parent) still answers kill(pid, 0) but holds nothing.
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  return fields[19] ?? '';
+}
+
+/**
+ * Creates `dir` one level at a time. Node's recursive mkdir never returns for a path under /proc
+ * (it retries ENOENT there for ever, and the collector hung at start without a word); one level
+ * at a time, the first that cannot be made says why.
+ */
+async function makeDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); ;) {
+    const found = await stat(at).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      return undefined;
+    });
+    if (found !== undefined) {
+      if (!found.isDirectory()) throw new Error(`${at} is not a directory`);
+      break;
+    }
+    missing.push(at);
+    const up = path.dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (const level of missing.reverse())
+    await mkdir(level).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
 }
 
 /** True when the lock's content names a process other than this one that still runs. */
@@ -48,7 +78,7 @@ function unusable(dir: string, err: unknown): CollectorError {
 
 /** Takes this collector's lock on `dir` (created if missing), or refuses with the pid that holds it. */
 export async function lockDataDir(dir: string): Promise<DataDirLock> {
-  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+  await makeDir(dir).catch((err: unknown) => {
     throw unusable(dir, err);
   });
   const file = path.join(dir, LOCK_FILE);
