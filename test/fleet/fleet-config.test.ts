@@ -229,6 +229,15 @@ describe.skipIf(!haveMosquitto())('fleet control: shipped Mosquitto, the ingeste
     expect(refused.body.message).toMatch(
       /options\.logs\.defaults\.filter\.minLevel: .*got "loud"; fix: set options\.logs\.defaults\.filter\.minLevel in the document/,
     );
+    // A pattern that does not compile: every node would refuse it, so the center does, naming it.
+    const badPattern = await call('PUT', '/api/v1/config/nodes/gw-a', {
+      options: { logs: { defaults: { filter: { exclude: ['^GET /healthz', '(unclosed'] } } } },
+    });
+    expect(badPattern.status).toBe(400);
+    expect(badPattern.body.code).toBe('ET_ERR_CONFIG_DOC_INVALID');
+    expect(badPattern.body.message).toMatch(
+      /options\.logs\.defaults\.filter\.exclude\[1\] \("\(unclosed"\): Invalid regular expression.*; fix: correct or remove the pattern/,
+    );
     expect((await call('GET', '/api/v1/config/nodes/gw-a')).body.versions).toEqual(versionsBefore);
     const audit = (await call('GET', `/api/v1/audit?from=${Date.now() - 3_600_000}`)).body.entries as Array<{
       action: string;

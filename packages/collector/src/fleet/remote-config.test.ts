@@ -50,18 +50,25 @@ describe('remote options: center and node agree', () => {
     expect(r.ok ? '' : r.reason).toMatch(named);
   });
 
-  it('a filter or redaction pattern that does not compile is refused by the node, naming it (the previous configuration stays)', () => {
+  it('a filter or redaction pattern that does not compile is refused by the node and by the center, naming it (the previous configuration stays)', () => {
     // Before, it was taken and compiled at each container's first line: that container's logs stopped, silently.
-    const r = node({
-      logs: { containers: [{ name: 'api*', settings: { filter: { exclude: ['ok', '(unclosed'] } } }] },
-    });
+    const filter = { logs: { containers: [{ name: 'api*', settings: { filter: { exclude: ['ok', '(unclosed'] } } }] } };
+    const r = node(filter);
     expect(r.ok ? '' : r.reason).toMatch(
       /^logs\.containers\[0\]\.settings\.filter\.exclude\[1\] \("\(unclosed"\): Invalid regular expression: \/\(unclosed\/: Unterminated group$/,
     );
-    expect(node({ logs: { redact: { patterns: [{ kind: 'x', pattern: '[a-', flags: '' }] } } })).toMatchObject({
+    const redact = { logs: { redact: { patterns: [{ kind: 'x', pattern: '[a-', flags: '' }] } } };
+    expect(node(redact)).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/^logs\.redact\.patterns\[0\]\.pattern \("\[a-"\)/),
     });
+    // The center stored such a document before and sent it to every node, each of which refused it.
+    expect(remoteOptionsProblems(filter)).toEqual([
+      'logs.containers[0].settings.filter.exclude[1] ("(unclosed"): Invalid regular expression: /(unclosed/: Unterminated group; fix: correct or remove the pattern',
+    ]);
+    expect(remoteOptionsProblems(redact)).toEqual([
+      expect.stringMatching(/^logs\.redact\.patterns\[0\]\.pattern \("\[a-"\)/),
+    ]);
   });
 
   it('a valid change passes both; one that only the node can judge passes the center and is refused by the node', () => {

@@ -4,7 +4,7 @@
  * deep-partial collector configuration (collectorConfigSpec); pure functions.
  */
 import { ConfigError, resolveConfig } from '../config/resolve-config.js';
-import { collectorConfigSpec } from './schema.js';
+import { collectorConfigSpec, patternProblems } from './schema.js';
 
 /** Options applied to a running collector without a restart (its log pipeline's reconfigure). */
 export const RUNTIME_OPTIONS = ['logs.defaults', 'logs.containers'] as const;
@@ -37,20 +37,26 @@ export function localOnlyProblems(options: Record<string, unknown>): string[] {
 /**
  * Why the collector's schema would refuse a document whatever the node's local file holds (empty:
  * it would not): options only the local file may set, unknown options, values of the wrong type or
- * out of range. Each problem names the option and the fix. Checks across options (a window that
- * must be a multiple of the node's scrape interval) depend on the node's own file: the node makes
- * them when it applies, and the rollout's canaries catch a refusal there.
+ * out of range, patterns that do not compile. Each problem names the option and the fix. Checks
+ * across options (a window that must be a multiple of the node's scrape interval) depend on the
+ * node's own file: the node makes them when it applies, and the rollout's canaries catch a refusal
+ * there. A pattern depends on nothing else: every node would refuse it, so the center does.
  */
 export function remoteOptionsProblems(options: Record<string, unknown>): string[] {
   const local = localOnlyProblems(options);
   if (local.length > 0) return local;
   try {
     // The local file's required options (node id, broker URL) get stand-ins; the document cannot set them.
-    resolveConfig(
+    const resolved = resolveConfig(
       { ...collectorConfigSpec, check: undefined },
-      { file: { node: 'center' }, env: {}, overrides: structuredClone(options) },
+      {
+        file: { node: 'center', uplink: { mqtt: { url: 'mqtt://center' } } },
+        env: {},
+        overrides: structuredClone(options),
+      },
     );
-    return [];
+    // The stand-in file holds no pattern: each one named here is the document's.
+    return patternProblems(resolved);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return (

@@ -163,7 +163,7 @@ function prometheusProblems(c: CollectorConfig): string[] {
  * silently stopped that container's log path: no error, no line shipped; the host source's
  * interface pattern was compiled as the source was built, a bare SyntaxError naming no option.
  */
-function patternProblems(c: CollectorConfig): string[] {
+export function patternProblems(c: CollectorConfig): string[] {
   const out: string[] = [];
   const check = (where: string, source: string, flags = '') => {
     try {
