@@ -55,7 +55,7 @@ export const SenderOptionsSchema = Type.Object({
     minimum: 16_384,
     default: 393_216,
     description:
-      "Most bytes of keyframe bodies a batch is compressed against, the newest first (zstd's working memory at level 19 is ~20x this).",
+      "Most bytes of keyframe bodies a batch is compressed against, the newest first; a template-samples batch keeps the template counts' keyframes it borrows before its own (zstd's working memory at level 19 is ~20x this).",
   }),
   keyframeEvery: Type.Integer({
     minimum: 1,

@@ -61,6 +61,30 @@ describe('ReferenceBook', () => {
     expect(sent.slice(1).every((s) => s.frame.length < s.standalone.length)).toBe(true);
   });
 
+  it("keeps the template counts' keyframes a sample batch borrows when referenceBytes bites: its own oldest give way", () => {
+    const r = codec.reencode(codec.encode(batch(1)), { epoch: EPOCH, seq: 1, references: [], keyframe: true });
+    if (!r.ok) throw r.error;
+    // Room for three bodies and a half: the two borrowed and the class's newest one.
+    const book = new ReferenceBook(codec, {
+      references: 8,
+      keyframeEvery: 1,
+      referenceBytes: Math.floor(r.value.body.length * 3.5),
+    });
+    for (const seq of [1, 2, 3]) send(book, seq, 2);
+    expect(send(book, 4, 3).refs).toEqual([2, 3]);
+    expect(send(book, 5, 3).refs).toEqual([2, 3, 4]);
+    // Cut from the front of [2, 3, 4, 5] this was [3, 4, 5]: a borrowed keyframe gave way first.
+    expect(send(book, 6, 3).refs).toEqual([2, 3, 5]);
+    // Too little room even for both borrowed: the newest of them.
+    const tight = new ReferenceBook(codec, {
+      references: 8,
+      keyframeEvery: 1,
+      referenceBytes: r.value.body.length + 16,
+    });
+    for (const seq of [1, 2, 3]) send(tight, seq, 2);
+    expect(send(tight, 4, 3).refs).toEqual([3]);
+  });
+
   it('starts with a standalone keyframe, then refers to acknowledged keyframes of the class, at most `references` of them', () => {
     const book = new ReferenceBook(codec, { references: 2, keyframeEvery: 2 });
     const sent = Array.from({ length: 8 }, (_, i) => send(book, i + 1));

@@ -76,10 +76,12 @@ export class ReferenceBook {
     const own = this.refs.get(`${rec.epoch}/${rec.priorityClass}`) ?? [];
     const also = ALSO_AGAINST.get(rec.priorityClass);
     const borrowed = also ? (this.refs.get(`${rec.epoch}/${also.priorityClass}`) ?? []).slice(-also.keyframes) : [];
-    // The codec keeps the last maxBatchReferences: the class's own oldest give way, never the borrowed.
+    // Under both bounds, the codec's count (maxBatchReferences) and referenceBytes, the class's own
+    // oldest give way, never the borrowed: those were picked for what they save (ALSO_AGAINST).
     const ownCount = Math.min(bulk ? this.bulk.references : own.length, limits.maxBatchReferences - borrowed.length);
-    const references = newestWithin(
-      [...borrowed, ...(ownCount > 0 ? own.slice(-ownCount) : [])],
+    const references = withinBytes(
+      borrowed,
+      ownCount > 0 ? own.slice(-ownCount) : [],
       this.o.referenceBytes ?? Infinity,
     );
     const since = this.sinceKeyframe.get(rec.priorityClass) ?? this.o.keyframeEvery;
@@ -137,16 +139,18 @@ export class ReferenceBook {
 }
 
 /**
- * The last references whose bodies add up to at most `bytes`: zstd's working memory grows with
- * the prefix (sender option referenceBytes), and the newest keyframes are the likeliest to match.
+ * The borrowed references, then the class's own, each newest first, whose bodies add up to at
+ * most `bytes` (zstd's working memory grows with the prefix: sender option referenceBytes; the
+ * newest keyframes are the likeliest to match), in their order: borrowed, then own.
  */
-function newestWithin(references: BatchReference[], bytes: number): BatchReference[] {
-  let total = 0;
-  let from = references.length;
-  while (from > 0) {
-    total += (references[from - 1] as BatchReference).body.length;
-    if (total > bytes) break;
-    from--;
-  }
-  return references.slice(from);
+function withinBytes(borrowed: BatchReference[], own: BatchReference[], bytes: number): BatchReference[] {
+  let left = bytes;
+  const newest = (list: BatchReference[]): BatchReference[] => {
+    let from = list.length;
+    while (from > 0 && (list[from - 1] as BatchReference).body.length <= left)
+      left -= (list[--from] as BatchReference).body.length;
+    return list.slice(from);
+  };
+  const keptBorrowed = newest(borrowed);
+  return [...keptBorrowed, ...newest(own)];
 }
