@@ -16,17 +16,30 @@
  * summary a minute on a thin uplink, what a real gateway sends, while the default profile's 23k
  * log lines a second starve the simulator on two cores and the latency measured is its own). One
  * ingester is killed with SIGKILL one window after 99 % of the nodes had their first ack and stays
- * dead, another is restarted (SIGTERM, start) 1.5 windows later; p99 of ack time minus sealing
- * time over every batch acknowledged after the kill, against the same over those acknowledged
- * before it (baseline). Beside it, so that a reader can tell what was measured: the simulator's
- * own event-loop delay (past a second it was short of CPU: its timestamps are late, its load less
- * than asked), where a batch's time went (sealed to received by an ingester: the node and the
- * broker; received to acknowledged: the ingester's writer queue and its statements), the engine's
+ * dead, another is restarted (SIGTERM, start) 1.5 windows later.
+ *
+ * What is measured is the issue's publish-to-queryable time, by each node itself (the simulator's
+ * --deliveries log): from the node's first MQTT publish of the batch (a resent batch keeps its
+ * first) to the arrival of its end-to-end ack at the node. The ingester publishes that ack only
+ * after the batch's rows and ledger row are inserted (synchronous inserts, no async_insert), so the
+ * batch was queryable before it: the figure can only overstate. Not in it: the node's own sealing
+ * work (encode, zstd against keyframes, outbox fdatasync), which a real gateway does on its own CPU
+ * and 1,000 simulated ones do on two shared cores; that is in the second figure, seal-to-ack (ack
+ * seen by a watcher subscription minus the batch's sealing time, the figure's earlier definition),
+ * so nothing is hidden. p99 over the batches whose ack reached their node after the kill, against
+ * the same over those before it (baseline). Beside them, so that a reader can tell what was
+ * measured: the simulator's own event-loop delay (past a second it was short of CPU: its
+ * timestamps are late, its load less than asked), where a batch's time went (published to received
+ * by an ingester: the node's socket and the broker; received to the ack at the watcher: the
+ * ingester's lanes, reads, writer queue and statements; the ack's way to the node), the engine's
  * busy share and statement times (the test server's accounting), and how long the ingesters took
  * to store what they held after the simulator stopped. Every batch stored exactly once is checked.
+ *
+ * ingester.gateways_per_core counts a gateway as carried when the same publish-to-queryable p99 is
+ * under 2 s (ingester.fleet_ack_p99_ms_1_process).
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { bins, runNode, type RunningProcess } from '../test/support/processes.js';
@@ -51,13 +64,16 @@ const MIN_ACK_TIMEOUT_MS = 5000;
 const simDir = (fleet: IngesterFleet) =>
   existsSync('/dev/shm') ? path.join('/dev/shm', path.basename(fleet.dir)) : path.join(fleet.dir, 'sim');
 
+/** The simulator's delivery log: a line per batch acknowledged, as its node saw it. */
+const deliveriesFile = (fleet: IngesterFleet) => path.join(fleet.dir, 'deliveries.tsv');
+
 /** `containers`: on every node; undefined: the default profile's 8-30 by node id. */
 function simulate(fleet: IngesterFleet, prefix: string, containers?: number): RunningProcess {
   const data = simDir(fleet);
   return runNode(bins.cli, [
     'simulate',
     ...['--nodes', String(NODES), '--broker', fleet.broker.url, '--prefix', prefix],
-    ...['--data-dir', data, '--progress', '30'],
+    ...['--data-dir', data, '--progress', '30', '--deliveries', deliveriesFile(fleet)],
     ...(containers === undefined ? [] : ['--containers', String(containers)]),
   ]);
 }
@@ -106,7 +122,53 @@ function engineOver(a: ServerStats, b: ServerStats, ms: number) {
   };
 }
 
-const p = (xs: FleetAck[], f: (a: FleetAck) => number, q: number) => quantile(xs.map(f), q);
+/** A stored batch, its ack as the watcher and as its node saw it, and its node's first publish. */
+interface Delivered extends FleetAck {
+  publishedAt: number;
+  nodeAckedAt: number;
+  /** The issue's figure: first publish to the ack's arrival at the node. */
+  publishToAckMs: number;
+  /** First publish to an ingester's receipt (the node's socket, the broker). */
+  publishToReceivedMs: number;
+  /** The ack's way from the watcher's sighting to the node (broker, the simulator's loop). */
+  ackToNodeMs: number;
+}
+
+/**
+ * The stored, acknowledged batches of `pattern` that the simulator's delivery log has (read after
+ * the simulator stopped: it writes its last lines then), and how many acknowledged ones it lacks.
+ */
+async function delivered(fleet: IngesterFleet, pattern: string): Promise<{ rows: Delivered[]; missing: number }> {
+  const byKey = new Map<string, [number, number]>();
+  for (const line of (await readFile(deliveriesFile(fleet), 'utf8')).split('\n')) {
+    const [node, epoch, seq, publishedAt, ackedAt] = line.split('\t');
+    if (ackedAt !== undefined) byKey.set(`${node}/${epoch}/${seq}`, [Number(publishedAt), Number(ackedAt)]);
+  }
+  const rows: Delivered[] = [];
+  let missing = 0;
+  for (const a of await fleet.acks(pattern)) {
+    const d = byKey.get(a.key);
+    if (d === undefined) {
+      missing++;
+      continue;
+    }
+    const [publishedAt, nodeAckedAt] = d;
+    const receivedAt = a.ackedAt - a.receivedToAckMs;
+    rows.push({
+      ...a,
+      publishedAt,
+      nodeAckedAt,
+      publishToAckMs: nodeAckedAt - publishedAt,
+      publishToReceivedMs: receivedAt - publishedAt,
+      ackToNodeMs: nodeAckedAt - a.ackedAt,
+    });
+  }
+  return { rows, missing };
+}
+
+const p = <T>(xs: T[], f: (a: T) => number, q: number) => quantile(xs.map(f), q);
+/** p99 (p50) of `f` over `xs`, for notes. */
+const p99p50 = <T>(xs: T[], f: (a: T) => number) => `p99 ${p(xs, f, 0.99)} ms (p50 ${p(xs, f, 0.5)})`;
 
 /** CPU seconds of each process over the call of `during`. */
 async function cpuOver(pids: Record<string, number>, during: () => Promise<void>): Promise<Record<string, number>> {
@@ -127,13 +189,13 @@ async function expectExactlyOnce(fleet: IngesterFleet, pattern: string): Promise
   return `${r.batches} batches, each stored once`;
 }
 
-/** A counter of /metrics summed over the running ingesters (each since its own start). */
-async function counter(fleet: IngesterFleet, name: string): Promise<number> {
+/** A series of /metrics (its name and labels as exposed) summed over the running ingesters (each since its own start). */
+async function counter(fleet: IngesterFleet, series: string): Promise<number> {
+  const line = new RegExp(`^${series.replace(/[{}]/g, (c) => `\\${c}`)} (\\d+)`, 'm');
   let n = 0;
   for (const ing of fleet.ingesters) {
     if (!ing.proc || ing.proc.child.exitCode !== null || ing.proc.child.signalCode !== null) continue;
-    const text = await (await fetch(`${ing.api}/metrics`)).text();
-    n += Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    n += Number(line.exec(await (await fetch(`${ing.api}/metrics`)).text())?.[1] ?? 0);
   }
   return n;
 }
@@ -165,14 +227,16 @@ export const benches: BenchCase[] = [
         const s = (Date.now() - t0) / 1000;
         const flushesPerS = ((await flushes(fleet)) - f0) / s;
         const simDelay = simLoopDelay(sim, out0);
-        const acked = (await fleet.acks('gpc-%')).filter((a) => a.ackedAt >= t0 && a.ackedAt < t0 + s * 1000);
-        const lat = acked.map((a) => a.latencyMs);
         const drainMs = await stop(sim, fleet);
         const once = await expectExactlyOnce(fleet, 'gpc-%');
+        // Acknowledged (at the node) within the steady period; the log is complete once the simulator stopped.
+        const all = await delivered(fleet, 'gpc-%');
+        const acked = all.rows.filter((a) => a.nodeAckedAt >= t0 && a.nodeAckedAt < t0 + s * 1000);
+        const lat = acked.map((a) => a.publishToAckMs);
         const cores = (k: keyof typeof pids) => (cpu[k] as number) / s;
         const perCore = (k: keyof typeof pids) => NODES / Math.max(1e-6, cores(k));
         const p99 = quantile(lat, 0.99);
-        const note = `${NODES} gateways, 60 s windows, one ingester process over HTTP, over ${s.toFixed(0)} s of steady state (${(acked.length / s).toFixed(1)} batches/s acknowledged); CPU: ingester ${(cores('ingester') * 100).toFixed(0)}%, engine ${(cores('engine') * 100).toFixed(0)}%, broker ${(cores('broker') * 100).toFixed(0)}%, simulator ${(cores('simulator') * 100).toFixed(0)}% of a core; ack p99 ${p99} ms (${p99 < 2000 ? 'within' : 'NOT within'} the 2 s that makes a gateway carried); ${simDelay}; ${once}; load average ${load()} on 2 cores shared with other work; the ingester stored what it held ${(drainMs / 1000).toFixed(0)} s after the simulator stopped`;
+        const note = `${NODES} gateways, 60 s windows, one ingester process over HTTP, over ${s.toFixed(0)} s of steady state (${(acked.length / s).toFixed(1)} batches/s acknowledged); CPU: ingester ${(cores('ingester') * 100).toFixed(0)}%, engine ${(cores('engine') * 100).toFixed(0)}%, broker ${(cores('broker') * 100).toFixed(0)}%, simulator ${(cores('simulator') * 100).toFixed(0)}% of a core; publish-to-queryable p99 ${p99} ms (${p99 < 2000 ? 'within' : 'NOT within'} the 2 s that makes a gateway carried; seal-to-ack ${p99p50(acked, (a) => a.latencyMs)}); ${simDelay}; ${once}; load average ${load()} on 2 cores shared with other work; the ingester stored what it held ${(drainMs / 1000).toFixed(0)} s after the simulator stopped`;
         return [
           {
             name: 'ingester.gateways_per_core',
@@ -196,7 +260,7 @@ export const benches: BenchCase[] = [
             unit: 'ms',
             baseline: quantile(lat, 0.5),
             ratio: p99 / Math.max(1, quantile(lat, 0.5)),
-            note: 'ack time minus the batch sealing time, every batch of the run; baseline p50; target < 2,000 ms',
+            note: "publish-to-queryable (the node's first publish of a batch to its ack's arrival at the node, sent once the batch is stored) of every batch acknowledged in the steady period; baseline p50; target < 2,000 ms",
           },
           {
             name: 'ingester.fleet_inserts_per_s_1_process',
@@ -256,26 +320,33 @@ export const benches: BenchCase[] = [
         const refHits = await counter(fleet, 'et_ingester_reference_cache_hits_total');
         const refMisses = await counter(fleet, 'et_ingester_reference_cache_misses_total');
         const refReads = await counter(fleet, 'et_ingester_reference_reads_total');
+        const refFollowed = await counter(fleet, 'et_ingester_reference_followed_total');
+        const textsCached = await counter(fleet, 'et_ingester_template_texts_omitted_total{found="cache"}');
+        const textsStored = await counter(fleet, 'et_ingester_template_texts_omitted_total{found="clickhouse"}');
+        const textReads = await counter(fleet, 'et_ingester_template_text_reads_total');
         const loopBefore = Math.max(...simLoopDelays(sim, out0, outKill), 0);
         const loopAfter = simLoopDelays(sim, outKill);
         await sim.stop('SIGINT');
         // The last progress line's count (or the summary's): a stop that outlived its grace leaves no summary.
         const resends = [...sim.output().matchAll(/resends (\d+)/g)].at(-1)?.[1] ?? '?';
-        // Latency by when the batch was acknowledged: before the kill (baseline) and after it. Read
-        // before the drain, so that a drain that stalls still says what was measured.
-        const before: FleetAck[] = [];
-        const after: FleetAck[] = [];
-        for (const a of await fleet.acks('l3p-%')) (a.ackedAt < killedAt ? before : after).push(a);
-        const lat = (a: FleetAck) => a.latencyMs;
+        // The delivery log is complete once the simulator stopped. Read before the drain, so that a
+        // drain that stalls still says what was measured.
+        const all = await delivered(fleet, 'l3p-%');
+        // By when the ack reached the node: before the kill (baseline) and after it.
+        const before: Delivered[] = [];
+        const after: Delivered[] = [];
+        for (const a of all.rows) (a.nodeAckedAt < killedAt ? before : after).push(a);
+        const lat = (a: Delivered) => a.publishToAckMs;
+        const seal = (a: Delivered) => a.latencyMs;
         const p99 = p(after, lat, 0.99);
         const loopMax = Math.max(...loopAfter, 0);
-        const measured = `ack p99 after the kill ${p99} ms over ${after.length} batches (before it ${p(before, lat, 0.99)} ms over ${before.length}); sealed to received p99 ${p(after, (a) => a.toReceivedMs, 0.99)} ms, received to acked p99 ${p(after, (a) => a.receivedToAckMs, 0.99)} ms; simulator loop delay p99 up to ${loopMax} ms`;
+        const where = `published to received by an ingester ${p99p50(after, (a) => a.publishToReceivedMs)}, received to the ack at the broker (the watcher's sighting) ${p99p50(after, (a) => a.receivedToAckMs)}, the ack's way on to the node ${p99p50(after, (a) => a.ackToNodeMs)}; sealed to published ${p99p50(after, (a) => a.publishedAt - (a.ackedAt - a.latencyMs))}`;
+        const measured = `publish-to-queryable p99 after the kill ${p99} ms over ${after.length} batches (before it ${p(before, lat, 0.99)} ms over ${before.length}); seal-to-ack p99 ${p(after, seal, 0.99)} ms; ${where}; simulator loop delay p99 up to ${loopMax} ms`;
         process.stdout.write(`\n  measured: ${measured}\n`);
         const drainMs = await fleet.settled();
         const once = await expectExactlyOnce(fleet, 'l3p-%');
         const profile = `${NODES} gateways of ${THIN_CONTAINERS} containers each (the thin profile: about ${(THIN_CONTAINERS * 1.2).toFixed(1)} log lines/s and one 60 s window summary a minute per node; 10 s scrapes)`;
-        const where = `sealed to received by an ingester p99 ${p(after, (a) => a.toReceivedMs, 0.99)} ms (p50 ${p(after, (a) => a.toReceivedMs, 0.5)}), received to acknowledged p99 ${p(after, (a) => a.receivedToAckMs, 0.99)} ms (p50 ${p(after, (a) => a.receivedToAckMs, 0.5)})`;
-        const eng = `engine busy ${(engine.busyShare * 100).toFixed(0)}% of the time, ${engine.statementsPerS.toFixed(1)} statements/s, mean statement ${engine.meanStatementMs.toFixed(0)} ms (inserts ${engine.meanInsertMs.toFixed(0)} ms), at most ${engine.maxRunning} at once; keyframe references read from ClickHouse (not in the receiving ingester's cache): ${refMisses} of ${refHits + refMisses} in ${refReads} reads (the two live ingesters, since each started)`;
+        const eng = `engine busy ${(engine.busyShare * 100).toFixed(0)}% of the time, ${engine.statementsPerS.toFixed(1)} statements/s, mean statement ${engine.meanStatementMs.toFixed(0)} ms (inserts ${engine.meanInsertMs.toFixed(0)} ms), at most ${engine.maxRunning} at once; keyframe references read from ClickHouse (not in the receiving ingester's cache): ${refMisses} of ${refHits + refMisses} in ${refReads} reads, ${refFollowed} read ahead; omitted template texts found in ClickHouse ${textsStored} of ${textsCached + textsStored} in ${textReads} reads (the two live ingesters, since each started)`;
         return [
           {
             name: 'ingester.latency_p99_ms_3_processes',
@@ -283,20 +354,28 @@ export const benches: BenchCase[] = [
             unit: 'ms',
             baseline: p(before, lat, 0.99),
             ratio: p99 / Math.max(1, p(before, lat, 0.99)),
-            note: `${profile}; three ingester processes on $share over HTTP; one SIGKILLed one window after 99 % of the nodes had their first ack (${((killedAt % WINDOW_MS) / 1000).toFixed(0)} s after a window's end; nodes seal 0-5 s after it) and left dead, one restarted 1.5 windows later; ack time minus sealing time of the ${after.length} batches acknowledged after the kill (p50 ${p(after, lat, 0.5)} ms, ${after.filter((a) => a.latencyMs >= 2000).length} at 2 s or more, ${after.filter((a) => a.latencyMs >= MIN_ACK_TIMEOUT_MS).length} at the nodes' least ack timeout, 5 s, or more); ${resends} resends by the simulator's last count; CPU in the steady window before the kill, % of a core: ${cpuNote}; baseline: p99 of the ${before.length} acknowledged before the kill; simulator loop delay p99 up to ${loopMax} ms after the kill (${loopBefore} ms before); ${once}; target < 2,000 ms; load average ${load()} on 2 cores shared with other work`,
+            note: `publish-to-queryable: from the node's first MQTT publish of a batch (resends keep it) to its end-to-end ack's arrival at the node, which the ingester sends only after the batch's rows and ledger row are inserted; timed by each node (the simulator's --deliveries log); the node's own sealing work is not in it (see seal_to_ack); ${profile}; three ingester processes on $share over HTTP; one SIGKILLed one window after 99 % of the nodes had their first ack (${((killedAt % WINDOW_MS) / 1000).toFixed(0)} s after a window's end; nodes seal 0-5 s after it) and left dead, one restarted 1.5 windows later; p99 of the ${after.length} batches whose ack reached the node after the kill (p50 ${p(after, lat, 0.5)} ms, ${after.filter((a) => lat(a) >= 2000).length} at 2 s or more, ${after.filter((a) => lat(a) >= MIN_ACK_TIMEOUT_MS).length} at the nodes' least ack timeout, 5 s, or more; ${all.missing} acknowledged batches not in the log); ${resends} resends by the simulator's last count; CPU in the steady window before the kill, % of a core: ${cpuNote}; baseline: p99 of the ${before.length} acknowledged before the kill; simulator loop delay p99 up to ${loopMax} ms after the kill (${loopBefore} ms before); ${once}; target < 2,000 ms; load average ${load()} on 2 cores shared with other work`,
+          },
+          {
+            name: 'ingester.latency_3_processes_seal_to_ack_p99_ms',
+            value: p(after, seal, 0.99),
+            unit: 'ms',
+            baseline: p99,
+            ratio: p(after, seal, 0.99) / Math.max(1, p99),
+            note: `the same batches from their sealing at the node (the batch's sentAt) to the ack's sighting by a watcher subscription: the node's encode, compression and outbox work in it (p50 ${p(after, seal, 0.5)} ms); the figure's definition until session 9; baseline ingester.latency_p99_ms_3_processes`,
           },
           {
             name: 'ingester.latency_3_processes_received_to_ack_p99_ms',
             value: p(after, (a) => a.receivedToAckMs, 0.99),
             unit: 'ms',
-            baseline: p(after, (a) => a.toReceivedMs, 0.99),
+            baseline: p(after, (a) => a.publishToReceivedMs, 0.99),
             ratio:
               p(after, (a) => a.receivedToAckMs, 0.99) /
               Math.max(
                 1,
-                p(after, (a) => a.toReceivedMs, 0.99),
+                p(after, (a) => a.publishToReceivedMs, 0.99),
               ),
-            note: `where the time of the batches acknowledged after the kill went: ${where}; baseline: the sealed-to-received p99; ${eng} (kill to stop)`,
+            note: `where the time of the batches acknowledged after the kill went: ${where}; baseline: the published-to-received p99; ${eng} (kill to stop)`,
           },
           {
             name: 'ingester.latency_3_processes_sim_loop_p99_ms',

@@ -5,7 +5,7 @@
  * summaries, and the simulator's own summary must say every node had batches acknowledged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ENGINES, openEngine, type OpenedEngine } from '../support/engines.js';
@@ -71,6 +71,8 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
         '2000',
         '--progress',
         '0',
+        '--deliveries',
+        path.join(dir, 'deliveries.tsv'),
       ]);
       await sim.waitFor(/simulating 20 gateways/, 60_000);
     }, 120_000);
@@ -153,6 +155,17 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
       expect(cuts, summary).toBeGreaterThan(0);
       expect((await readdir(path.join(dir, 'sim'))).sort()).toEqual(nodeIds);
       for (const node of nodeIds) expect(await readdir(path.join(dir, 'sim', node))).toContain('outbox');
+      // The delivery log (--deliveries): one line per acknowledged batch, as many as the summary
+      // counts, every node in it, each first published before its ack came (cuts made resends).
+      const lines = (await readFile(path.join(dir, 'deliveries.tsv'), 'utf8')).trim().split('\n');
+      expect(lines.length, summary).toBe(acked);
+      const rows = lines.map((l) => l.split('\t'));
+      expect(new Set(rows.map(([node, epoch, seq]) => `${node}/${epoch}/${seq}`)).size).toBe(acked);
+      expect(new Set(rows.map(([node]) => node))).toEqual(new Set(nodeIds));
+      for (const [, , , publishedAt, ackedAt] of rows) {
+        expect(Number(publishedAt)).toBeGreaterThan(Date.now() - 10 * 60_000);
+        expect(Number(ackedAt)).toBeGreaterThanOrEqual(Number(publishedAt));
+      }
     }, 60_000);
   },
 );

@@ -3,7 +3,13 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { CommandMessage } from '@edge-telemetry/protocol';
-import { createUplink, type Clock, type CutReport, type Uplink } from '../../packages/collector/src/uplink/index.js';
+import {
+  createUplink,
+  type Clock,
+  type CutReport,
+  type Delivery,
+  type Uplink,
+} from '../../packages/collector/src/uplink/index.js';
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));
@@ -24,6 +30,7 @@ export interface TestUplinkOptions {
   onCut?: (c: CutReport) => void;
   onCommand?: (cmd: CommandMessage) => void;
   onBadMessage?: (topic: string) => void;
+  onDelivered?: (d: Delivery) => void;
 }
 
 export function openTestUplink(o: TestUplinkOptions): Promise<Uplink> {
@@ -34,6 +41,7 @@ export function openTestUplink(o: TestUplinkOptions): Promise<Uplink> {
     onCut: o.onCut,
     onCommand: o.onCommand,
     onBadMessage: o.onBadMessage,
+    onDelivered: o.onDelivered,
     options: {
       outbox: { dir: o.dir, capBytes: o.capBytes ?? 64 * 1024 * 1024, recordCapBytes: 16 * 1024 },
       mqtt: {

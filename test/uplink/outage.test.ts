@@ -12,6 +12,7 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import {
   acceleratedClock,
   type CutReport,
+  type Delivery,
   EVICT_STAGE,
   PRIORITY_CLASS_REASONS,
   type PriorityClassValue,
@@ -64,12 +65,17 @@ describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, ()
   }
 
   /** An uplink straight to the broker with a window of 4, connected. */
-  async function connected(node: string, sender: { ackTimeoutMs: number; minAckTimeoutMs?: number }): Promise<Uplink> {
+  async function connected(
+    node: string,
+    sender: { ackTimeoutMs: number; minAckTimeoutMs?: number },
+    onDelivered?: (d: Delivery) => void,
+  ): Promise<Uplink> {
     const uplink = await openTestUplink({
       dir: await tempDir('et-uplink-'),
       url: broker.url,
       node,
       window: 4,
+      onDelivered,
       ...sender,
     });
     await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 20_000 });
@@ -208,18 +214,30 @@ describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, ()
 
   it('backs off its resends while the ingester does not acknowledge, and delivers once it does', async () => {
     const node = 'n-backoff';
-    const uplink = await connected(node, { ackTimeoutMs: 100 });
+    const deliveries: Delivery[] = [];
+    const uplink = await connected(node, { ackTimeoutMs: 100 }, (d) => deliveries.push(d));
     acker.acking = false;
-    for (let i = 0; i < 4; i++) await uplink.submit(testBatch(node, i), 0);
+    const submittedAt = Date.now();
+    const seqs: number[] = [];
+    for (let i = 0; i < 4; i++) seqs.push((await uplink.submit(testBatch(node, i), 0)).seq);
     await new Promise((r) => setTimeout(r, 2000));
     // Without backoff the window of 4 would go again every 100 ms: ~80 resends in 2 s. With the
     // timeout doubling to 4x it goes at most every 400 ms after the first rounds.
     const resends = uplink.stats().resends;
     expect(resends).toBeGreaterThan(0);
     expect(resends).toBeLessThanOrEqual(4 * 8);
+    const backAt = Date.now();
     acker.acking = true;
     await waitFor('acks after the ingester is back', () => uplink.stats().queueBatches === 0, { timeoutMs: 20_000 });
     await uplink.close();
+    // Each batch said once, timed from its first publish (before the ingester came back), not
+    // from the resend that was acknowledged.
+    expect(deliveries.map((d) => d.seq).sort((a, b) => a - b)).toEqual(seqs);
+    for (const d of deliveries) {
+      expect(d.publishedAt).toBeGreaterThanOrEqual(submittedAt);
+      expect(d.publishedAt).toBeLessThan(backAt);
+      expect(d.ackedAt).toBeGreaterThanOrEqual(backAt);
+    }
   });
 
   it('resends a batch whose ack was lost after about the time acks take, not after ackTimeoutMs', async () => {

@@ -47,7 +47,7 @@ import { ddSketchOps } from './transforms/downsample/ddsketch-ops.js';
 import { LogPipeline } from './transforms/logs/pipeline.js';
 import { LogStore } from './store/log-store.js';
 import { createUplink } from './uplink/index.js';
-import type { Uplink } from './uplink/sender/uplink.js';
+import type { Delivery, Uplink } from './uplink/sender/uplink.js';
 import { systemClock } from './uplink/sender/clock.js';
 import { PullResponder } from './pull/responder.js';
 import { Redactor } from './transforms/redact/redactor.js';
@@ -114,6 +114,8 @@ export interface SharedParts {
    * all). Given, the process is not one collector's: no shedding under memory pressure.
    */
   processProbe?: ProcessProbe;
+  /** Each batch's first end-to-end ack, with the node's id (the fleet simulator's delivery log). */
+  onDelivered?: (node: string, d: Delivery) => void;
 }
 
 export async function buildCollector(
@@ -271,6 +273,7 @@ export async function buildCollector(
     freeSpace: () => store?.freeSpace() ?? Promise.resolve(false),
     onBadMessage: (topic, err) =>
       log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
+    ...(shared.onDelivered ? { onDelivered: (d: Delivery) => shared.onDelivered?.(config.node, d) } : {}),
     onConnectError: (err, repeat) => {
       connectErrors++;
       if (!repeat)

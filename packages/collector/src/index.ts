@@ -1,6 +1,7 @@
 export type * from './sources/types.js';
 export { createCollector, type Collector, type CollectorParts } from './collector.js';
 export { buildCollector, AGENT_VERSION, type RunningCollector, type SharedParts } from './build-collector.js';
+export type { Delivery } from './uplink/sender/uplink.js';
 export { CollectorConfigSchema, collectorConfigSpec, type CollectorConfig } from './config/options.js';
 export { loadCollectorConfig, defaultNodeId } from './config/load.js';
 export { createJsonLogger, type Logger } from './runtime/logger.js';

@@ -15,6 +15,7 @@ import {
   type RunningCollector,
 } from '@edge-telemetry/collector';
 import { createBatchCodec } from '@edge-telemetry/protocol';
+import { openDeliveryLog } from './delivery-log.js';
 import { nodeFigures, type NodeFigures } from './figures.js';
 import { nodeConfig, nodeId } from './node-config.js';
 import type { SimulateOptions } from './options.js';
@@ -74,7 +75,9 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
   };
   // zstd 3 rather than 19 against the keyframes: the wire stays v2 with references (what the ingester
   // sees is the same kind of frame), while a thousand nodes' re-encodes fit two cores.
+  const deliveries = o.deliveriesFile === undefined ? undefined : openDeliveryLog(o.deliveriesFile, log);
   const shared = {
+    ...(deliveries ? { onDelivered: deliveries.add } : {}),
     codec: createBatchCodec({ referenceLevel: 3 }),
     demoSeries: input.series,
     demoLogPick: input.corpus ? corpusPicker(input.corpus) : undefined,
@@ -100,6 +103,7 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
     const failed = group.find((g) => g.status === 'rejected');
     if (failed) {
       await Promise.all(nodes.map((n) => n.running.stop().then(() => n.gate?.close())));
+      await deliveries?.close();
       probe.close();
       delay.disable();
       throw failed.reason;
@@ -147,6 +151,7 @@ export async function startShard(input: ShardInput, log: Logger): Promise<Shard>
       await Promise.all(
         nodes.map((n) => n.running.stop({ seal: true, ackWaitMs: ACK_WAIT_MS }).then(() => n.gate?.close())),
       );
+      await deliveries?.close();
       probe.close();
       delay.disable();
       return figures();

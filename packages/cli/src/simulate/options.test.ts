@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDuration, parseSimulateArgs } from './options.js';
 import { plannedCuts } from './outage-plan.js';
@@ -35,6 +36,9 @@ describe('simulate options', () => {
     expect('options' in quick && quick.options.ackTimeoutMs).toBe(5000);
     const thin = parseSimulateArgs(['--containers', '2'], 2);
     expect('options' in thin && thin.options.containers).toBe(2);
+    expect('options' in thin && thin.options.deliveriesFile).toBeUndefined();
+    const logged = parseSimulateArgs(['--deliveries', 'out/deliveries.tsv'], 2);
+    expect('options' in logged && logged.options.deliveriesFile).toBe(path.resolve('out/deliveries.tsv'));
   });
 
   it('says what to fix', () => {

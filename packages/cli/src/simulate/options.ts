@@ -37,6 +37,8 @@ export interface SimulateOptions {
   progressMs: number;
   /** JSON file of `{ "<node id>": "<password>" }`: each node logs in as its own broker account. */
   credentialsFile: string | undefined;
+  /** File a line per acknowledged batch is appended to (simulate/delivery-log.ts); undefined: none. */
+  deliveriesFile: string | undefined;
 }
 
 export const SIMULATE_HELP = `usage: edge-telemetry simulate --nodes N [options]
@@ -76,6 +78,10 @@ spread over worker threads; codec, series and corpus are shared inside each thre
   --credentials FILE   JSON { "<node id>": "<password>" }: each node logs in with its own broker
                        account (user and client id = node id), as \`start\` gives its gateways;
                        every simulated node must have one
+  --deliveries FILE    append a line per batch the centre acknowledged, as its node saw it:
+                       node, epoch, seq, first publish and ack arrival (ms since 1970,
+                       tab-separated). The ingester acks a batch once it is stored, so the two
+                       times bound its publish-to-queryable time from above
 `;
 
 /** `30s`, `10m`, `2h`, `500ms`, or a bare number of seconds, in ms; undefined when not a duration. */
@@ -113,6 +119,7 @@ export function parseSimulateArgs(
       corpus: { type: 'string', default: '../shared/corpora/loghub2k' },
       progress: { type: 'string', default: '60' },
       credentials: { type: 'string' },
+      deliveries: { type: 'string' },
     },
   });
   const problems: string[] = [];
@@ -161,6 +168,7 @@ export function parseSimulateArgs(
       corpusDir: path.resolve(values.corpus),
       progressMs: progressS * 1000,
       credentialsFile: values.credentials === undefined ? undefined : path.resolve(values.credentials),
+      deliveriesFile: values.deliveries === undefined ? undefined : path.resolve(values.deliveries),
     },
   };
 }

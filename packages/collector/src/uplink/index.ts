@@ -8,7 +8,7 @@ import { checkTlsFiles } from './mqtt/tls-files.js';
 import { resolveUplinkOptions } from './options.js';
 import { Outbox, type CutReport, type OutboxRecord } from './outbox/outbox.js';
 import { systemClock, type Clock } from './sender/clock.js';
-import { Uplink } from './sender/uplink.js';
+import { Uplink, type UplinkDeps } from './sender/uplink.js';
 
 export { UplinkOptionsSchema, resolveUplinkOptions, type UplinkOptions, type UplinkOptionsInput } from './options.js';
 export {
@@ -33,7 +33,7 @@ export {
 export { MqttOptionsSchema, type MqttOptions } from './mqtt/options.js';
 export { connectTransport, type Transport, type TransportHandlers } from './mqtt/transport.js';
 export { SenderOptionsSchema, type SenderOptions } from './sender/options.js';
-export { Uplink, EVICT_STAGE, type UplinkStats, type UplinkHealth } from './sender/uplink.js';
+export { Uplink, EVICT_STAGE, type UplinkStats, type UplinkHealth, type Delivery } from './sender/uplink.js';
 export {
   PriorityClass,
   PRIORITY_CLASS_REASONS,
@@ -55,6 +55,7 @@ export interface CreateUplinkInput {
   clock?: Clock;
   onCommand?: TransportHandlers['onCommand'];
   onBadMessage?: TransportHandlers['onBadMessage'];
+  onDelivered?: UplinkDeps['onDelivered'];
   onConnectError?: TransportDeps['onConnectError'];
   onProtocolFallback?: TransportDeps['onProtocolFallback'];
   /** Corrupt or torn outbox bytes cut at open (log and count them). */
@@ -114,5 +115,6 @@ export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
       }),
     onCommand: input.onCommand,
     onBadMessage: input.onBadMessage,
+    onDelivered: input.onDelivered,
   });
 }

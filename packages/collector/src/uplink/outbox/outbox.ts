@@ -568,10 +568,16 @@ export class Outbox {
     }
   }
 
+  /** The record of (epoch, seq) while the outbox holds it (live or pending). */
+  record(epoch: number, seq: number): OutboxRecord | undefined {
+    const rec = this.byKey.get(recordKey(epoch, seq));
+    return rec && (rec.state === 'live' || rec.state === 'pending') ? rec : undefined;
+  }
+
   /** Marks (epoch, seq) acknowledged; false when it is unknown or already gone (a duplicate ack). */
   ack(epoch: number, seq: number): boolean {
-    const rec = this.byKey.get(recordKey(epoch, seq));
-    if (!rec || (rec.state !== 'live' && rec.state !== 'pending')) return false;
+    const rec = this.record(epoch, seq);
+    if (!rec) return false;
     this.drop(rec, 'acked');
     this.logEntries([{ kind: AckEntryKind.ack, priorityClass: rec.priorityClass, count: 0, epoch, seq }]);
     this.compactClass(rec.priorityClass);

@@ -69,6 +69,19 @@ export interface UplinkStats {
   lastPublishError: LinkState['lastError'];
 }
 
+/**
+ * A batch the centre acknowledged, as its node saw it: when the node first handed it to MQTT
+ * (resends keep the first publish) and when the end-to-end ack reached it. The ingester sends that
+ * ack only once the batch is stored, so `ackedAt - publishedAt` is its publish-to-queryable time,
+ * never less. Clock ms.
+ */
+export interface Delivery {
+  epoch: number;
+  seq: number;
+  publishedAt: number;
+  ackedAt: number;
+}
+
 export type UplinkHealth = Pick<
   NodeHealth,
   'uplinkBytes' | 'queueBatches' | 'queueBytes' | 'budgetLeftBytes' | 'degradeLevel'
@@ -91,6 +104,8 @@ export interface UplinkDeps {
   connect: (handlers: TransportHandlers) => Transport;
   onCommand?: TransportHandlers['onCommand'];
   onBadMessage?: TransportHandlers['onBadMessage'];
+  /** Each batch's first end-to-end ack (the fleet simulator's per-batch latency log). */
+  onDelivered?: (d: Delivery) => void;
 }
 
 interface Inflight {
@@ -144,6 +159,8 @@ export class Uplink {
   private ackEstimate: AckEstimate | undefined;
   /** Records published at least once, for Karn's rule. */
   private readonly sentBefore = new WeakSet<OutboxRecord>();
+  /** When each record was first handed to the transport (clock ms), for Delivery. */
+  private readonly publishedAt = new WeakMap<OutboxRecord, number>();
   private rateAt: number;
   private closed = false;
 
@@ -384,7 +401,12 @@ export class Uplink {
       this.inflight.delete(k);
       if (f.first) this.ackEstimate = sampleAck(this.ackEstimate, this.d.clock.now() - f.sentAt);
     }
-    if (this.d.outbox.ack(epoch, seq)) this.acked++;
+    const rec = this.d.outbox.record(epoch, seq);
+    if (this.d.outbox.ack(epoch, seq)) {
+      this.acked++;
+      const publishedAt = rec && this.publishedAt.get(rec);
+      if (publishedAt !== undefined) this.d.onDelivered?.({ epoch, seq, publishedAt, ackedAt: this.d.clock.now() });
+    }
     const { minAckTimeoutMs, ackTimeoutMs } = this.d.options;
     this.ackTimeout = ackTimeoutFor(this.ackEstimate, minAckTimeoutMs, ackTimeoutMs);
     this.receiver.acked(epoch, seq);
@@ -532,6 +554,7 @@ export class Uplink {
     this.bytesSent += sent;
     this.publishes++;
     this.lastPublishAt = this.d.clock.now();
+    if (!this.publishedAt.has(rec)) this.publishedAt.set(rec, this.lastPublishAt);
     this.transport.publish(this.topic, frame).then(
       () => this.atBroker(rec, gen),
       (err: Error) => {
