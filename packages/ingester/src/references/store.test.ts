@@ -7,7 +7,9 @@ import {
   type EmbeddedClickHouse,
 } from '../../../../test/support/clickhouse.js';
 import { TABLES } from '../storage/tables.js';
-import { createReferenceStore, FOLLOW_LAG_MS, FOLLOW_MAX_BACK_MS } from './store.js';
+import { createReferenceStore, FOLLOW_LAG_MS, FOLLOW_MAX_BACK_MS, FOLLOW_PAGE_ROWS, WARMUP_BACK_MS } from './store.js';
+
+const DAY = 86_400_000;
 
 describe('reference store on embedded ClickHouse', () => {
   let engine: EmbeddedClickHouse;
@@ -86,11 +88,14 @@ describe('reference store on embedded ClickHouse', () => {
     const now = () => t;
     const a = createReferenceStore({ client, cacheBytes: 1 << 20, now });
     const b = createReferenceStore({ client, cacheBytes: 1 << 20, now });
+    // b's first look (its warm-up) is over before the keyframe is stored.
+    await b.catchUp();
+    const warm = b.stats().followed;
     await a.put('f-back', 5, 2, Buffer.from('long ago'));
     // b looks again only after longer than the bound: the keyframe is older than what it reads.
     t += FOLLOW_MAX_BACK_MS + FOLLOW_LAG_MS + 1000;
     await b.catchUp();
-    expect(b.stats()).toMatchObject({ followed: 0 });
+    expect(b.stats()).toMatchObject({ followed: warm });
     expect(await b.get('f-back', 5, [2])).toEqual([Buffer.from('long ago')]);
     expect(b.stats()).toMatchObject({ misses: 1, reads: 1 });
   });
@@ -126,5 +131,79 @@ describe('reference store on embedded ClickHouse', () => {
     faults.set('ok');
     await a.put('g-out', 1, 1, Buffer.from('x'));
     expect(await b.get('g-out', 1, [1])).toEqual([Buffer.from('x')]);
+  });
+
+  // The cases below store keyframes at days ahead of the wall clock (each its own day), so that
+  // the reads ahead of one see none of another's: a look reads everything stored after its start.
+
+  it('reads ahead in pages: more keyframes than a page, stored since the last look, all arrive', async () => {
+    let t = Date.now() + DAY;
+    const now = () => t;
+    const a = createReferenceStore({ client, cacheBytes: 1 << 20, now });
+    const b = createReferenceStore({ client, cacheBytes: 1 << 20, now });
+    const many = FOLLOW_PAGE_ROWS * 2 + 50;
+    const put = (tag: string) =>
+      Promise.all(
+        Array.from({ length: many }, (_, i) => a.put(`p${i}`, 1, tag === 'w' ? 1 : 2, Buffer.from(`${tag}${i}`))),
+      );
+    await put('w');
+    t += 1000;
+    // The warm-up, newest first, and the next look, oldest first: each over three pages.
+    expect(await b.catchUp()).toBe(many);
+    t += 1000;
+    await put('f');
+    t += 1000;
+    expect(await b.catchUp()).toBe(many);
+    const got = await Promise.all(Array.from({ length: many }, (_, i) => b.get(`p${i}`, 1, [1, 2])));
+    expect(got).toEqual(Array.from({ length: many }, (_, i) => [Buffer.from(`w${i}`), Buffer.from(`f${i}`)]));
+    expect(b.stats()).toMatchObject({ misses: 0, reads: 0, followDropped: 0 });
+  });
+
+  it('reads ahead only into the room batches leave: past the bound it gives up its oldest unused keyframes, never a used one', async () => {
+    let t = Date.now() + 2 * DAY;
+    const now = () => t;
+    const body = (tag: string, i: number) => Buffer.from(`${tag}-${String(i).padStart(2, '0')}`.padEnd(100, '.'));
+    const a = createReferenceStore({ client, cacheBytes: 1 << 20, now });
+    // Room for ten bodies: five are b's own (used), five are left for reading ahead.
+    const b = createReferenceStore({ client, cacheBytes: 1000, now });
+    await b.catchUp();
+    for (let i = 0; i < 5; i++) await b.put('own', 1, i, body('own', i));
+    t += 1000;
+    // Another ingester's ten, one at a time so that their StoredAt orders them.
+    for (let i = 0; i < 10; i++) {
+      await a.put('other', 1, i, body('other', i));
+      t += 10;
+    }
+    t += 1000;
+    expect(await b.catchUp()).toBe(10);
+    expect(b.stats()).toMatchObject({ followDropped: 5 });
+    expect(b.stats().cachedBytes).toBeLessThanOrEqual(1000);
+    // Its own and the five newest read ahead are here; the five oldest are read on a miss.
+    expect(await b.get('own', 1, [0, 1, 2, 3, 4])).toEqual([0, 1, 2, 3, 4].map((i) => body('own', i)));
+    expect(await b.get('other', 1, [5, 6, 7, 8, 9])).toEqual([5, 6, 7, 8, 9].map((i) => body('other', i)));
+    expect(b.stats()).toMatchObject({ misses: 0, reads: 0 });
+    expect(await b.get('other', 1, [0])).toEqual([body('other', 0)]);
+    expect(b.stats()).toMatchObject({ misses: 1, reads: 1 });
+  });
+
+  it('warms up at its first look on the newest keyframes of the last WARMUP_BACK_MS, up to half its cache', async () => {
+    let t = Date.now() + 3 * DAY;
+    const now = () => t;
+    const body = (i: number) => Buffer.from(`warm-${String(i).padStart(2, '0')}`.padEnd(100, '.'));
+    const a = createReferenceStore({ client, cacheBytes: 1 << 20, now });
+    await a.put('too-old', 1, 1, body(99));
+    t += WARMUP_BACK_MS + 1000;
+    for (let i = 0; i < 8; i++) {
+      await a.put('warm', 1, i, body(i));
+      t += 10;
+    }
+    // A restarted ingester with room for ten bodies: the warm-up takes five, the newest.
+    const b = createReferenceStore({ client, cacheBytes: 1000, now });
+    expect(await b.catchUp()).toBe(5);
+    expect(await b.get('warm', 1, [3, 4, 5, 6, 7])).toEqual([3, 4, 5, 6, 7].map(body));
+    expect(b.stats()).toMatchObject({ misses: 0, reads: 0, followDropped: 0 });
+    expect(await b.get('warm', 1, [2])).toEqual([body(2)]);
+    expect(await b.get('too-old', 1, [1])).toEqual([body(99)]);
+    expect(b.stats()).toMatchObject({ misses: 2, reads: 2 });
   });
 });

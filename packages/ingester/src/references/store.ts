@@ -30,10 +30,14 @@ export interface ReferenceStore {
   drain(): Promise<void>;
   /**
    * Reads into the cache the keyframes stored since the last call (from `FOLLOW_LAG_MS` before it
-   * began; the first call: since this store was made), by every ingester: with several on a shared
-   * subscription, most of a node's next batches go to an ingester that did not store its
-   * keyframes. Resolves with the keyframes read; rejects when ClickHouse could not be read (the
-   * next call reads from the same point).
+   * began), by every ingester: with several on a shared subscription, most of a node's next
+   * batches go to an ingester that did not store its keyframes. The first call warms the cache up
+   * instead: the keyframes of the last WARMUP_BACK_MS, newest first, up to half the cache. Reads
+   * in pages of FOLLOW_PAGE_ROWS, so an answer never sits whole in memory. What it reads takes
+   * only the room batches leave: past the cache's bound its oldest unused keyframes go first
+   * (`followDropped`), never one a batch used or this ingester stored. Resolves with the
+   * keyframes read; rejects when ClickHouse could not be read (the next call reads from the same
+   * point).
    */
   catchUp(): Promise<number>;
   stats(): ReferenceStats;
@@ -47,6 +51,11 @@ export interface ReferenceStats {
   reads: number;
   /** Keyframes read ahead of need by catchUp (another ingester's, mostly). */
   followed: number;
+  /**
+   * Keyframes read ahead and given up, unused, for room: the cache is too small for the fleet's
+   * keyframes (referenceCacheMiB), and batches that need them read them on a miss.
+   */
+  followDropped: number;
   /**
    * When the last catchUp that succeeded began (ms; 0: none yet): the keyframes stored before it,
    * within FOLLOW_LAG_MS of the one before, are in the cache.
@@ -73,6 +82,11 @@ interface Waiting {
 /** A read names at most this many references; more waiting ones go in the next read. */
 const MAX_KEYS_PER_READ = 2_000;
 /**
+ * Keyframes per catch-up statement: the most of an answer held at once (~25 KB a keyframe at the
+ * collector defaults, so about 5 MB). Whole, a look after an outage was ~70 MB of JSON.
+ */
+export const FOLLOW_PAGE_ROWS = 200;
+/**
  * How far before its last call catchUp reads again: a keyframe's StoredAt is taken when it is
  * queued, and its insert lands up to a few seconds later (behind the running one, on a loaded
  * engine); the ingesters' clocks differ by less. One stored later than that, or by an ingester
@@ -84,18 +98,45 @@ export const FOLLOW_LAG_MS = 10_000;
  * pull hours of the fleet's keyframes in one answer; what it skips is read when a batch needs it.
  */
 export const FOLLOW_MAX_BACK_MS = 60_000;
+/**
+ * How far back the first catch-up reads (a started or restarted ingester): the fleet's recent
+ * keyframes, newest first, up to half the cache, so that the batches right after a start do not
+ * each miss. A node refers to keyframes up to dozens of batches old: older ones are read on a miss.
+ */
+export const WARMUP_BACK_MS = 10 * 60_000;
+
+/** A catch-up page's position: the last row read, in (StoredAt, NodeName, Epoch, Seq) order. */
+interface Cursor {
+  at: number;
+  node: string;
+  epoch: number;
+  seq: number;
+}
+
+interface FollowRow {
+  NodeName: string;
+  Epoch: number;
+  Seq: string | number;
+  BodyBase64: string;
+  At: string | number;
+}
 
 export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
   const now = deps.now ?? Date.now;
-  const cache = new Map<string, Buffer>();
+  // Two parts of one byte bound: bodies a batch used or this ingester stored (least recently used
+  // first), and bodies read ahead that no batch used yet (oldest first), given up first for room:
+  // reading ahead the whole fleet's keyframes must not evict the ones batches here are using.
+  const used = new Map<string, Buffer>();
+  const ahead = new Map<string, Buffer>();
   let cachedBytes = 0;
   let hits = 0;
   let misses = 0;
   let reads = 0;
   let followed = 0;
+  let followDropped = 0;
   let followedTo = 0;
-  /** Where the next catchUp reads from (StoredAt, ms). */
-  let followFrom = now() - FOLLOW_LAG_MS;
+  /** Where the next catchUp reads from (StoredAt, ms); undefined: it has not read yet, it warms up. */
+  let followFrom: number | undefined;
   let waiting: Waiting[] = [];
   let reading = false;
   const keyOf = (node: string, epoch: number, seq: number) => `${node}/${epoch}/${seq}`;
@@ -103,21 +144,106 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
   // embedded engine's time away from the writer.
   const commits = createGroupCommit<unknown[]>({ insert: (rows) => insertRows(deps.client, 'references', rows) });
 
-  function remember(key: string, body: Buffer): void {
-    const old = cache.get(key);
-    if (old) {
-      cache.delete(key);
-      cachedBytes -= old.length;
-    }
+  function forget(key: string): void {
+    const old = used.get(key) ?? ahead.get(key);
+    if (!old) return;
+    used.delete(key);
+    ahead.delete(key);
+    cachedBytes -= old.length;
+  }
+
+  /** Keeps `body` (as used, or as read ahead), then gives up read-ahead ones first, then the least recently used. */
+  function remember(key: string, body: Buffer, part: 'used' | 'ahead' = 'used'): void {
+    forget(key);
     if (body.length > deps.cacheBytes) return;
-    cache.set(key, body);
+    (part === 'used' ? used : ahead).set(key, body);
     cachedBytes += body.length;
-    // Map iteration is insertion order: the first entries are the least recently used.
-    for (const [k, b] of cache) {
-      if (cachedBytes <= deps.cacheBytes) break;
-      cache.delete(k);
+    // Map iteration is insertion order: the first entries go first.
+    for (const [k, b] of ahead) {
+      if (cachedBytes <= deps.cacheBytes) return;
+      ahead.delete(k);
+      cachedBytes -= b.length;
+      followDropped++;
+    }
+    for (const [k, b] of used) {
+      if (cachedBytes <= deps.cacheBytes) return;
+      used.delete(k);
       cachedBytes -= b.length;
     }
+  }
+
+  /**
+   * One page of the keyframes stored at `from` or later, after `c` (before it, `desc`), in
+   * (StoredAt, NodeName, Epoch, Seq) order: the table is keyed by node, so every page scans its
+   * StoredAt column and reads only the page's bodies.
+   */
+  async function page(from: number, c: Cursor, desc: boolean): Promise<FollowRow[]> {
+    const dir = desc ? 'DESC' : 'ASC';
+    const rs = await deps.client.query({
+      query: `SELECT NodeName, Epoch, Seq, BodyBase64, toUnixTimestamp64Milli(StoredAt) AS At FROM ${TABLES.references}
+        WHERE StoredAt >= fromUnixTimestamp64Milli({from:Int64})
+          AND (StoredAt, NodeName, Epoch, Seq) ${desc ? '<' : '>'} (fromUnixTimestamp64Milli({at:Int64}), {node:String}, {epoch:UInt32}, {seq:UInt64})
+        ORDER BY StoredAt ${dir}, NodeName ${dir}, Epoch ${dir}, Seq ${dir}
+        LIMIT {rows:UInt32}`,
+      query_params: { from, ...c, rows: FOLLOW_PAGE_ROWS },
+      format: 'JSONEachRow',
+    });
+    return rs.json<FollowRow>();
+  }
+
+  const cursorOf = (r: FollowRow): Cursor => ({
+    at: Number(r.At),
+    node: r.NodeName,
+    epoch: Number(r.Epoch),
+    seq: Number(r.Seq),
+  });
+
+  /** Every keyframe stored since `from`, oldest first, page by page; how many were new here. */
+  async function follow(from: number): Promise<number> {
+    let n = 0;
+    // Before every row at `from` (the tuple's first element decides).
+    let c: Cursor = { at: from - 1, node: '', epoch: 0, seq: 0 };
+    for (;;) {
+      const rows = await page(from, c, false);
+      for (const row of rows) {
+        const key = keyOf(row.NodeName, Number(row.Epoch), Number(row.Seq));
+        // Read again within the lag: already here, and its recency is its batches' to set.
+        if (used.has(key) || ahead.has(key)) continue;
+        remember(key, Buffer.from(row.BodyBase64, 'base64'), 'ahead');
+        n++;
+      }
+      if (rows.length < FOLLOW_PAGE_ROWS) return n;
+      c = cursorOf(rows[rows.length - 1] as FollowRow);
+    }
+  }
+
+  /**
+   * The keyframes stored from `from` to `to`, newest first, until half the cache is taken; kept
+   * oldest first, so that the newest are the last given up.
+   */
+  async function warmUp(from: number, to: number): Promise<number> {
+    const got: Array<[string, Buffer]> = [];
+    let bytes = cachedBytes;
+    // After every row at `to` (the tuple's first element decides).
+    let c: Cursor = { at: to + 1, node: '', epoch: 0, seq: 0 };
+    for (;;) {
+      const rows = await page(from, c, true);
+      for (const row of rows) {
+        const key = keyOf(row.NodeName, Number(row.Epoch), Number(row.Seq));
+        if (used.has(key) || ahead.has(key)) continue;
+        const body = Buffer.from(row.BodyBase64, 'base64');
+        if (bytes + body.length > deps.cacheBytes / 2) return keep(got);
+        got.push([key, body]);
+        bytes += body.length;
+      }
+      if (rows.length < FOLLOW_PAGE_ROWS) return keep(got);
+      c = cursorOf(rows[rows.length - 1] as FollowRow);
+    }
+  }
+
+  function keep(got: Array<[string, Buffer]>): number {
+    for (let i = got.length - 1; i >= 0; i--) remember(...(got[i] as [string, Buffer]), 'ahead');
+    return got.length;
   }
 
   /** One read for the references of the waiting gets (up to MAX_KEYS_PER_READ). */
@@ -166,8 +292,9 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
       const out = new Map<string, Buffer>();
       const missing: Ref[] = [];
       keys.forEach((key, i) => {
-        const b = cache.get(key);
+        const b = used.get(key) ?? ahead.get(key);
         if (b) {
+          // Used now: from the read-ahead part (if there) to the most recently used end.
           remember(key, b);
           out.set(key, b);
         } else missing.push([key, node, epoch, seqs[i] as number]);
@@ -201,31 +328,15 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
     drain: () => commits.drain(),
     async catchUp() {
       const startedAt = now();
-      const rs = await deps.client.query({
-        query: `SELECT NodeName, Epoch, Seq, BodyBase64 FROM ${TABLES.references}
-          WHERE StoredAt >= fromUnixTimestamp64Milli({from:Int64})
-          LIMIT 1 BY NodeName, Epoch, Seq`,
-        query_params: { from: Math.max(followFrom, startedAt - FOLLOW_MAX_BACK_MS) },
-        format: 'JSONEachRow',
-      });
-      let n = 0;
-      for (const row of await rs.json<{
-        NodeName: string;
-        Epoch: number;
-        Seq: string | number;
-        BodyBase64: string;
-      }>()) {
-        const key = keyOf(row.NodeName, Number(row.Epoch), Number(row.Seq));
-        // Read again within the lag: already here, and its recency in the LRU is its batches' to set.
-        if (cache.has(key)) continue;
-        remember(key, Buffer.from(row.BodyBase64, 'base64'));
-        n++;
-      }
+      const n =
+        followFrom === undefined
+          ? await warmUp(startedAt - WARMUP_BACK_MS, startedAt)
+          : await follow(Math.max(followFrom, startedAt - FOLLOW_MAX_BACK_MS));
       followed += n;
       followedTo = startedAt;
       followFrom = startedAt - FOLLOW_LAG_MS;
       return n;
     },
-    stats: () => ({ hits, misses, reads, followed, followedTo, cachedBytes }),
+    stats: () => ({ hits, misses, reads, followed, followDropped, followedTo, cachedBytes }),
   };
 }
