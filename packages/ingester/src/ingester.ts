@@ -159,7 +159,13 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       fleet.start();
       // A lone ingester stores every keyframe it will need itself.
       if (config.mqtt.sharedGroup !== undefined && config.referenceFollowMs > 0)
-        following = followReferences({ store: references, intervalMs: config.referenceFollowMs, logger });
+        following = followReferences({
+          store: references,
+          texts: templateTexts,
+          intervalMs: config.referenceFollowMs,
+          cacheMiB: config.referenceCacheMiB,
+          logger,
+        });
       logger.info(
         { url, broker: config.mqtt.url, clickhouse: config.clickhouse.url ?? `embedded:${config.clickhouse.dataDir}` },
         'ingester started',

@@ -107,6 +107,12 @@ export function prometheusText(f: IngesterFigures): string {
       "Keyframe bodies read ahead of need (referenceFollowMs): the other ingesters' of a shared subscription, mostly.",
       [['', r.followed]],
     );
+    metric(
+      'et_ingester_reference_follow_dropped_total',
+      'counter',
+      "Keyframe bodies read ahead and given up unused for room: referenceCacheMiB is below the fleet's keyframes.",
+      [['', r.followDropped]],
+    );
     metric('et_ingester_reference_cache_bytes', 'gauge', 'Bytes of keyframe bodies held in the cache.', [
       ['', r.cachedBytes],
     ]);
@@ -125,6 +131,12 @@ export function prometheusText(f: IngesterFigures): string {
     metric('et_ingester_template_text_reads_total', 'counter', 'ClickHouse reads for omitted template texts.', [
       ['', t.reads],
     ]);
+    metric(
+      'et_ingester_template_text_followed_total',
+      'counter',
+      "Template texts read ahead of need (referenceFollowMs): the other ingesters' of a shared subscription, mostly.",
+      [['', t.followed]],
+    );
     metric('et_ingester_template_text_cache_bytes', 'gauge', 'Approximate bytes of template texts held.', [
       ['', t.cachedBytes],
     ]);

@@ -60,14 +60,14 @@ export const IngesterConfigSchema = Type.Object(
       minimum: 0,
       default: 512,
       description:
-        'Memory for keyframe bodies held to decode batches without asking ClickHouse; about 1.2 MiB per node at the collector defaults (4 classes x 12 references), a miss reads them from et_batch_references.',
+        "Memory for keyframe bodies held to decode batches without asking ClickHouse; about 1.2 MiB per node at the collector defaults (4 classes x 12 references), a miss reads them from et_batch_references. With mqtt.sharedGroup each ingester reads the whole fleet's ahead (referenceFollowMs): about 1.2 MiB per node of the fleet for no misses; below that, read-ahead keyframes are dropped first (et_ingester_reference_follow_dropped_total) and read on a miss.",
     }),
     referenceFollowMs: Type.Integer({
       minimum: 0,
       maximum: 60_000,
       default: 5000,
       description:
-        "With mqtt.sharedGroup: every this many ms, read the keyframe bodies stored since the last time (mostly the other ingesters') into the cache, so that batches compressed against them need no read of their own (a node refers only to keyframes a window old or more: keep it well under the nodes' window). 0 = only read what a batch misses.",
+        "With mqtt.sharedGroup: every this many ms, read the keyframe bodies and template texts stored since the last time (mostly the other ingesters') into the caches, so that batches that need them need no read of their own (a node refers only to keyframes a window old or more: keep it well under the nodes' window); the first read, at start, warms the caches up on the last 10 minutes of keyframes (up to half of referenceCacheMiB) and the last hour of texts. 0 = only read what a batch misses.",
     }),
     templateTextCacheMiB: Type.Integer({
       minimum: 0,

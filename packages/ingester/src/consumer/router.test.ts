@@ -185,7 +185,8 @@ describe('router on embedded ClickHouse', () => {
     const slowTexts: TemplateTextResolver = {
       fill: (b) => read.then(() => b),
       waitForRoom: async () => {},
-      stats: () => ({ fromCache: 0, fromStorage: 0, unresolved: 0, reads: 0, cachedBytes: 0 }),
+      catchUp: async () => 0,
+      stats: () => ({ fromCache: 0, fromStorage: 0, unresolved: 0, reads: 0, followed: 0, cachedBytes: 0 }),
     };
     const { writer, router, acked, acks, drain } = setup(undefined, slowTexts);
     const one = acks(1);
@@ -261,7 +262,8 @@ describe('router on embedded ClickHouse', () => {
     const texts: TemplateTextResolver = {
       fill: async (b) => b,
       waitForRoom: () => roomLater,
-      stats: () => ({ fromCache: 0, fromStorage: 0, unresolved: 0, reads: 0, cachedBytes: 0 }),
+      catchUp: async () => 0,
+      stats: () => ({ fromCache: 0, fromStorage: 0, unresolved: 0, reads: 0, followed: 0, cachedBytes: 0 }),
     };
     let refused = 0;
     const full: ReferenceStore = {

@@ -6,7 +6,7 @@ import { faultSwitch, openMigrated, type EmbeddedClickHouse } from '../../../../
 import type { Logger } from '../logger.js';
 import { insertRows } from '../storage/insert.js';
 import { batchToRows } from '../storage/rows.js';
-import { createTemplateTextResolver } from './resolver.js';
+import { createTemplateTextResolver, TEXT_FOLLOW_BACK_MS, TEXT_PAGE_ROWS } from './resolver.js';
 
 const HOUR = 3_600_000;
 const logger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -102,5 +102,43 @@ describe('template text resolver', () => {
     }
     const ok = await r.fill(withTemplates('gw-2', 6, t0 + 60_000, [['a', '']]));
     expect(ok.templates[0]!.template).toBe('text a of 2');
+  });
+
+  it('reads ahead the texts stored since it last looked (first the lookback), so batches that left them out read nothing', async () => {
+    let t = t0 + 30 * 60_000;
+    const r = createTemplateTextResolver({ client, cacheBytes: 4 << 20, logger, now: () => t });
+    const omitted = (node: string, seq: number, ids: string[]) =>
+      withTemplates(
+        node,
+        seq,
+        t,
+        ids.map((id) => [id, '']),
+      );
+    const store = (b: Batch) =>
+      insertRows(client, 'templates', batchToRows(b, { receivedAt: t, wireBytes: 0, ingesterId: 'y' }).rows.templates);
+    // The warm-up: every text of the lookback (the 40 of beforeAll).
+    expect(await r.catchUp()).toBe(40);
+    const warm = await Promise.all(Array.from({ length: 20 }, (_, n) => r.fill(omitted(`gw-${n}`, 7, ['a', 'b']))));
+    expect(warm.map((b) => b.templates.map((x) => x.template))).toEqual(
+      Array.from({ length: 20 }, (_, n) => [`text a of ${n}`, `text b of ${n}`]),
+    );
+    expect(r.stats()).toMatchObject({ fromCache: 40, fromStorage: 0, reads: 0 });
+    // Another ingester stores more than a page of new texts; the next look reads them (and not
+    // again the 40 older than its span), the batches that leave them out find them here.
+    t += 60_000;
+    const many = TEXT_PAGE_ROWS + 100;
+    await store(
+      withTemplates(
+        'gw-page',
+        1,
+        t,
+        Array.from({ length: many }, (_, i) => [`p${i}`, `paged text ${i}`]),
+      ),
+    );
+    t += TEXT_FOLLOW_BACK_MS / 2;
+    expect(await r.catchUp()).toBe(many);
+    const filled = await r.fill(omitted('gw-page', 2, ['p0', `p${many - 1}`]));
+    expect(filled.templates.map((x) => x.template)).toEqual(['paged text 0', `paged text ${many - 1}`]);
+    expect(r.stats()).toMatchObject({ fromStorage: 0, reads: 0, followed: 40 + many });
   });
 });

@@ -27,6 +27,8 @@ export interface TemplateTextStats {
   unresolved: number;
   /** ClickHouse reads (each serves every batch that missed while the one before ran). */
   reads: number;
+  /** Texts read ahead of need by catchUp. */
+  followed: number;
   cachedBytes: number;
 }
 
@@ -39,6 +41,15 @@ export interface TemplateTextResolver {
   fill(batch: Batch): Promise<Batch>;
   /** Resolves while fewer than MAX_WAITING batches wait for a read: the consumer's memory bound while ClickHouse is slow. */
   waitForRoom(): Promise<void>;
+  /**
+   * Reads ahead the texts rows stored since the last call carried (most of them another
+   * ingester's, with several on a shared subscription), so the batches that leave them out find
+   * them here: rows last seen from TEXT_FOLLOW_BACK_MS before the last call on (a row's LastSeen is
+   * within its window, up to a window before the batch is stored). The first call warms up from
+   * the lookback (what a node may leave out). Pages of TEXT_PAGE_ROWS. Resolves with the texts new
+   * here; rejects when ClickHouse could not be read (the next call reads from the same point).
+   */
+  catchUp(): Promise<number>;
   stats(): TemplateTextStats;
 }
 
@@ -47,6 +58,7 @@ export interface TemplateTextResolverDeps {
   cacheBytes: number;
   logger: Logger;
   lookbackMs?: number;
+  now?: () => number;
 }
 
 interface Known {
@@ -67,17 +79,38 @@ const ENTRY_OVERHEAD = 64;
 /** A read names at most this many (node, container, id) keys; more waiting rows go in the next read. */
 const MAX_KEYS_PER_READ = 5_000;
 const MAX_WAITING = 1_000;
+/**
+ * How far before its last call catchUp reads again, in LastSeen: a row is last seen within its
+ * window (60 s at the collector defaults), sealed within seconds of the window's end and stored
+ * seconds later. A row older than that when stored (a backlog window, a longer window) is read on
+ * a miss, as before.
+ */
+export const TEXT_FOLLOW_BACK_MS = 2 * 60_000;
+/** Rows per catch-up statement (~150 B each): the most of an answer held at once. */
+export const TEXT_PAGE_ROWS = 5_000;
+
+/** A catch-up page's position: the last row read, in (LastSeen, NodeName, ContainerName, TemplateId) order. */
+interface Cursor {
+  at: number;
+  node: string;
+  container: string;
+  id: string;
+}
 
 export function createTemplateTextResolver(deps: TemplateTextResolverDeps): TemplateTextResolver {
   const lookbackMs = deps.lookbackMs ?? TEMPLATE_TEXT_LOOKBACK_MS;
   const cache = new Map<string, Known>();
   let cachedBytes = 0;
+  const now = deps.now ?? Date.now;
   const s: Omit<TemplateTextStats, 'cachedBytes'> = {
     fromCache: 0,
     fromStorage: 0,
     unresolved: 0,
     reads: 0,
+    followed: 0,
   };
+  /** LastSeen the next catchUp reads from (ms); undefined: it has not read yet, it warms up. */
+  let followFrom: number | undefined;
   let waiting: Waiting[] = [];
   let reading: Promise<void> | undefined;
   const roomWaiters: (() => void)[] = [];
@@ -175,6 +208,21 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
       remember(keyOf(node, container, id), { text, at: Number(at) });
   }
 
+  /** One page of the rows with a text last seen at `from` or later, after `c`, in key order. */
+  async function page(from: number, c: Cursor): Promise<Array<[string, string, string, string, string | number]>> {
+    // LastSeen leads the partition key (by day) and every part's min-max index skips old parts.
+    const rs = await deps.client.query({
+      query: `SELECT NodeName, ContainerName, TemplateId, Template, toUnixTimestamp64Milli(LastSeen) AS At FROM ${TABLES.templates}
+        WHERE LastSeen >= fromUnixTimestamp64Milli({from:Int64}) AND Template != ''
+          AND (LastSeen, NodeName, ContainerName, TemplateId) > (fromUnixTimestamp64Milli({at:Int64}), {node:String}, {container:String}, {id:String})
+        ORDER BY LastSeen, NodeName, ContainerName, TemplateId
+        LIMIT {rows:UInt32}`,
+      query_params: { from, ...c, rows: TEXT_PAGE_ROWS },
+      format: 'JSONCompactEachRow',
+    });
+    return rs.json();
+  }
+
   async function readLoop(): Promise<void> {
     while (waiting.length > 0) {
       let keys = 0;
@@ -209,6 +257,29 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
     waitForRoom() {
       if (waiting.length < MAX_WAITING) return Promise.resolve();
       return new Promise<void>((r) => roomWaiters.push(r));
+    },
+    async catchUp() {
+      const startedAt = now();
+      const from = followFrom ?? startedAt - lookbackMs;
+      let n = 0;
+      // Before every row at `from` (the tuple's first element decides).
+      let c: Cursor = { at: from - 1, node: '', container: '', id: '' };
+      for (;;) {
+        const rows = await page(from, c);
+        for (const [node, container, id, text, at] of rows) {
+          const key = keyOf(node, container, id);
+          // Read again within the span: its recency in the LRU is its batches' to set.
+          if ((cache.get(key)?.at ?? -1) >= Number(at)) continue;
+          remember(key, { text, at: Number(at) });
+          n++;
+        }
+        if (rows.length < TEXT_PAGE_ROWS) break;
+        const [node, container, id, , at] = rows[rows.length - 1] as (typeof rows)[number];
+        c = { at: Number(at), node, container, id };
+      }
+      s.followed += n;
+      followFrom = startedAt - TEXT_FOLLOW_BACK_MS;
+      return n;
     },
     stats: () => ({ ...s, cachedBytes }),
   };
