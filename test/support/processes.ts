@@ -107,8 +107,8 @@ export async function startIngesterBin(o: {
       JSON.stringify({
         mqtt: { url: o.brokerUrl, protocolVersion: 5, clientId: o.clientId },
         clickhouse: { dataDir: path.join(o.dir, 'ch') },
-        http: { port },
         ...o.config,
+        http: { ...(o.config?.http as object | undefined), port },
       }),
     );
     const proc = runNode(bins.ingester, ['--config', file], {

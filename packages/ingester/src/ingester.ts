@@ -9,6 +9,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { IngesterConfig } from './config/options.js';
 import { buildApi } from './api/app.js';
+import { guardConnections } from './api/connection-limits.js';
 import { createClickHouseClient, type StorageConnection } from './storage/client.js';
 import { migrate } from './storage/migrate.js';
 import { createWriter, type WriterState } from './writer/writer.js';
@@ -132,6 +133,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     templateTexts: templateTexts.stats(),
     quotas,
     pulls: pulls.counters(),
+    connectionsRefused: connections.refused(),
   });
   const app = buildApi({
     client,
@@ -144,6 +146,16 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     brokerConnected: consumer.connected,
     figures,
     onlineWindowS: config.onlineWindowS,
+  });
+  let refusalSaidAt = -Infinity;
+  const connections = guardConnections(app.server, config.http, (why, address) => {
+    // A client at the cap opens connection after connection: say it once a minute, count them all.
+    if (Date.now() - refusalSaidAt < 60_000) return;
+    refusalSaidAt = Date.now();
+    logger.warn(
+      { why, address, refused: connections.refused() },
+      `API connection refused: ${why === 'total' ? 'http.maxConnections' : 'http.maxConnectionsPerAddress'} reached`,
+    );
   });
   let stopped = false;
   let following: ReferenceFollower | undefined;

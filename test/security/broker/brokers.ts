@@ -43,7 +43,10 @@ export async function shippedMosquitto(nodeIds: string[]): Promise<BrokerUnderTe
   };
 }
 
-export async function embeddedBroker(nodeIds: string[], maxPacketBytes?: number): Promise<BrokerUnderTest> {
+export async function embeddedBroker(
+  nodeIds: string[],
+  limits: { maxPacketBytes?: number; maxConnections?: number } = {},
+): Promise<BrokerUnderTest> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'et-embedded-broker-'));
   const passwordFile = path.join(dir, 'passwd');
   const nodes: Record<string, Credentials> = {};
@@ -53,7 +56,7 @@ export async function embeddedBroker(nodeIds: string[], maxPacketBytes?: number)
     host: '127.0.0.1',
     port: await freePort(),
     accounts: accountBook({ passwordFile, ingesterPassword: ingester.password }),
-    ...(maxPacketBytes !== undefined && { maxPacketBytes }),
+    ...limits,
   });
   return {
     name: 'embedded',

@@ -21,6 +21,7 @@
 import net from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { limits } from '@edge-telemetry/protocol';
+import { capConnections } from '@edge-telemetry/ingester';
 import type { AccountBook } from './accounts.js';
 import { mayPublish, mayReceive, mayRetain, maySubscribe, type Account } from './acl.js';
 import { guardPackets, type OversizedPacket } from './packet-guard.js';
@@ -45,6 +46,17 @@ export const PUBLISH_RATE = { perSecond: 1000, burst: 10_000 };
  */
 export const MAX_NODE_FILTERS = 16;
 
+/**
+ * Connections the broker holds at once; the next is closed as it is accepted. Each is a file
+ * descriptor of the process that `start` shares with the ingester and its embedded ClickHouse:
+ * 20,000 idle connections (no CONNECT, 30 s each before aedes drops them, opened again and again)
+ * took every descriptor, and every insert failed with "Too many open files". 8,192 is well over
+ * the gateways `start --simulate` runs (1,000 in the benches) and leaves the rest of the usual
+ * open-files limit (Node raises its soft limit to the hard one) to the API (its own cap,
+ * `http.maxConnections`) and the engine.
+ */
+export const MAX_CONNECTIONS = 8192;
+
 /** Where refused publishes go: a `$` topic no `#` filter matches and no account may read. */
 const DISCARDED = '$discarded';
 
@@ -54,7 +66,9 @@ export interface EmbeddedBrokerOptions {
   accounts: AccountBook;
   maxPacketBytes?: number;
   publishRate?: { perSecond: number; burst: number };
-  /** Told of refusals (bad credentials, oversized packets, forbidden publishes or retains, throttled clients), for the log. */
+  /** Connections held at once (MAX_CONNECTIONS). */
+  maxConnections?: number;
+  /** Told of refusals (bad credentials, oversized packets, forbidden publishes or retains, throttled clients, connections over the cap), for the log. */
   onRefused?: (what: string, detail: Record<string, unknown>) => void;
 }
 
@@ -69,6 +83,8 @@ export interface EmbeddedBroker {
     unretained: number;
     /** Subscriptions refused (SUBACK 0x80): filters outside the node's own down/, or over MAX_NODE_FILTERS. */
     refusedSubscriptions: number;
+    /** Connections closed as they were accepted: maxConnections were held. */
+    refusedConnections: number;
   };
   close(): Promise<void>;
 }
@@ -82,6 +98,7 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
     throttled: 0,
     unretained: 0,
     refusedSubscriptions: 0,
+    refusedConnections: 0,
   };
   /** The filters granted to each node connection (a reconnecting session's are granted again). */
   const filtersOf = new WeakMap<Client, Set<string>>();
@@ -180,6 +197,14 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
         },
       }),
     ),
+  );
+  capConnections(
+    server,
+    { maxConnections: o.maxConnections ?? MAX_CONNECTIONS, maxConnectionsPerAddress: Infinity },
+    () => {
+      stats.refusedConnections++;
+      refused('connection', { held: server.maxConnections });
+    },
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>

@@ -5,6 +5,7 @@ import type { ReferenceStats } from '../references/store.js';
 import type { TemplateTextStats } from '../template-texts/resolver.js';
 import type { NodeQuotas } from '../quotas/node-quotas.js';
 import type { PullCounters } from '../pull/coordinator.js';
+import type { ConnectionRefusal } from './connection-limits.js';
 
 /** Series with a node label at most: beyond, the rest are summed under node="(others)". */
 const MAX_NODE_SERIES = 1000;
@@ -19,10 +20,13 @@ export interface IngesterFigures {
   templateTexts?: TemplateTextStats;
   quotas?: Pick<NodeQuotas, 'drops' | 'totals'>;
   pulls?: PullCounters;
+  /** API connections closed as accepted, by the cap they met (connection-limits.ts). */
+  connectionsRefused?: Record<ConnectionRefusal, number>;
 }
 
 export function prometheusText(f: IngesterFigures): string {
-  const { writer: w, consumer: c, handling: h, brokerConnected, references: r, templateTexts: t, quotas: q, pulls } = f;
+  const { writer: w, consumer: c, handling: h, brokerConnected, references: r, templateTexts: t, quotas: q } = f;
+  const { pulls, connectionsRefused } = f;
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -155,6 +159,13 @@ export function prometheusText(f: IngesterFigures): string {
       [['', pulls.cancelsRefused]],
     );
   }
+  if (connectionsRefused)
+    metric(
+      'et_ingester_http_connections_refused_total',
+      'counter',
+      'API connections closed as they were accepted, by the cap they met: http.maxConnections (total) or http.maxConnectionsPerAddress (address).',
+      Object.entries(connectionsRefused).map(([reason, n]) => [`{reason="${reason}"}`, n]),
+    );
   if (q) {
     const listed = q.drops(MAX_NODE_SERIES);
     const total = q.totals();

@@ -18,7 +18,7 @@ function invalid(fn: () => unknown): IngesterError {
 describe('config', () => {
   it('fills every default when nothing is given', () => {
     const cfg = resolveConfig(undefined, {});
-    expect(cfg.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(cfg.http).toEqual({ host: '127.0.0.1', port: 8080, maxConnections: 1024, maxConnectionsPerAddress: 128 });
     expect(cfg.clickhouse.url).toBeUndefined();
     expect(cfg.mqtt.sharedGroup).toBeUndefined();
     expect(cfg.mqtt.protocolVersion).toBe(4);

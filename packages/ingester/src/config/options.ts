@@ -43,6 +43,18 @@ export const HttpOptions = Type.Object(
       default: 8080,
       description: 'Port of the HTTP API (0 = any free port).',
     }),
+    maxConnections: Type.Integer({
+      minimum: 1,
+      default: 1024,
+      description:
+        'Connections the API holds at once; the next is closed as it is accepted (counted in `et_ingester_http_connections_refused_total`). Each is a file descriptor of the process, which the embedded ClickHouse engine and the broker connection need too: keep it well under the open-files limit (`ulimit -n`).',
+    }),
+    maxConnectionsPerAddress: Type.Integer({
+      minimum: 1,
+      default: 128,
+      description:
+        'Connections the API holds at once from one client address, so that one client cannot take every connection from the others (a browser opens about 6).',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

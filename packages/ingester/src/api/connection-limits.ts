@@ -1,0 +1,76 @@
+/**
+ * Caps on the connections a listening server holds, in total and per client address. Every open
+ * connection is a file descriptor of the process, and the process's descriptors are shared with
+ * what it must keep doing for everyone: the embedded ClickHouse engine's files and epoll, the
+ * broker connection. Without a cap, one client that opened connections and sent nothing took them
+ * all (20,000 idle sockets to the API: every insert failed with "Too many open files" and the API
+ * answered no one until the client let go). The per-address cap keeps one client from taking every
+ * slot of the total from the others.
+ */
+import type { Server, Socket } from 'node:net';
+
+export interface ConnectionCaps {
+  /** Connections held at once; the next is closed as it is accepted. */
+  maxConnections: number;
+  /** Connections held at once from one client address (Infinity: no per-address cap). */
+  maxConnectionsPerAddress: number;
+}
+
+export type ConnectionRefusal = 'total' | 'address';
+
+export interface ConnectionGate {
+  /** Whether to serve a connection just accepted; a refused one is destroyed here. */
+  admit(socket: Socket): boolean;
+  /** Connections closed at once, by the cap they met. */
+  refused(): Record<ConnectionRefusal, number>;
+}
+
+/**
+ * Applies the caps to `server`: the total through the server's own `maxConnections` (Node closes
+ * the socket at accept, before any listener runs), the per-address one by `admit`, which the caller
+ * runs first in its connection handler (`guardConnections` does that for an HTTP server).
+ */
+export function capConnections(
+  server: Server,
+  caps: ConnectionCaps,
+  onRefused?: (why: ConnectionRefusal, address: string | undefined) => void,
+): ConnectionGate {
+  const held = new Map<string, number>();
+  const refused: Record<ConnectionRefusal, number> = { total: 0, address: 0 };
+  server.maxConnections = caps.maxConnections;
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    refused.total++;
+    onRefused?.('total', data?.remoteAddress);
+  });
+  return {
+    admit(socket) {
+      const address = socket.remoteAddress ?? '';
+      const n = held.get(address) ?? 0;
+      if (n >= caps.maxConnectionsPerAddress) {
+        refused.address++;
+        onRefused?.('address', socket.remoteAddress);
+        socket.destroy();
+        return false;
+      }
+      held.set(address, n + 1);
+      socket.once('close', () => {
+        const left = (held.get(address) ?? 1) - 1;
+        if (left > 0) held.set(address, left);
+        else held.delete(address);
+      });
+      return true;
+    },
+    refused: () => ({ ...refused }),
+  };
+}
+
+/** The caps on an HTTP server, whose connection handler is Node's: the gate runs before it. */
+export function guardConnections(
+  server: Server,
+  caps: ConnectionCaps,
+  onRefused?: (why: ConnectionRefusal, address: string | undefined) => void,
+): ConnectionGate {
+  const gate = capConnections(server, caps, onRefused);
+  server.prependListener('connection', (socket: Socket) => void gate.admit(socket));
+  return gate;
+}
