@@ -3,8 +3,11 @@
  * the OTLP specification says: 200 with partial success for what was refused inside a valid
  * request, 400 for a body that does not decode, 413 over the size limits, 415 for other content
  * types or encodings, 429 (item rate) and 503 (bytes in flight) with Retry-After when the pipeline
- * is full. A body is reserved in the in-flight budget before it is read, so memory is bounded by
- * `maxInFlightBytes` plus one inflated body whatever the clients send.
+ * is full. A body takes its bytes from the in-flight budget as they arrive, before they are kept,
+ * so memory is bounded by `maxInFlightBytes` plus one inflated body whatever the clients send; and
+ * a request has BODY_TIMEOUT_MS to arrive whole. Reserving the declared length up front let four
+ * clients that each declared 4 MiB and sent nothing more hold the whole default budget, every other
+ * application's export answered 503, for as long as they kept the connections open.
  */
 import http from 'node:http';
 import zlib from 'node:zlib';
@@ -17,6 +20,13 @@ export interface OtlpServer {
   url: string;
   close(): Promise<void>;
 }
+
+/**
+ * How long a request may take to arrive whole (headers and body), then 408 and the connection is
+ * closed: the OpenTelemetry SDK exporters give up on an export after 10 s by default
+ * (OTEL_EXPORTER_OTLP_TIMEOUT), so a request still arriving later is one nobody waits for.
+ */
+export const BODY_TIMEOUT_MS = 15_000;
 
 const PATHS: Record<string, OtlpSignal> = { '/v1/metrics': 'metrics', '/v1/logs': 'logs', '/v1/traces': 'traces' };
 
@@ -32,58 +42,65 @@ export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake):
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'gzip' && encoding !== 'identity')
       throw new OtlpRefusal(415, 'ET_ERR_OTLP_ENCODING', `content-encoding ${encoding}: only gzip or identity`);
-    const release = intake.reserve(Number.isFinite(declared) ? declared : o.maxRequestBytes);
+    const held = { bytes: 0, releases: [] as Array<() => void> };
     try {
-      let body = await readBody(req, o.maxRequestBytes);
+      let body = await readBody(req, o.maxRequestBytes, (n) => {
+        held.releases.push(intake.reserve(n, held.bytes));
+        held.bytes += n;
+      });
       if (encoding === 'gzip') body = await gunzip(body, o.maxDecodedBytes);
       else if (body.length > o.maxDecodedBytes)
         throw new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', `body is over maxDecodedBytes (${o.maxDecodedBytes})`);
       return intake.accept(signal, format, intake.codec.decode(signal, body, format));
     } finally {
-      release();
+      for (const release of held.releases) release();
     }
   };
 
-  const server = http.createServer((req, res) => {
-    const signal = PATHS[(req.url ?? '').split('?')[0] as string];
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-    const format: OtlpFormat = type === 'application/json' ? 'json' : 'protobuf';
-    const answer = (status: number, body: Buffer, headers: Record<string, string> = {}) => {
-      intake.answered('http', signal ?? 'none', String(status));
-      res.writeHead(status, {
-        'content-type': format === 'json' ? 'application/json' : 'application/x-protobuf',
-        ...headers,
-      });
-      res.end(body);
-    };
-    const refuse = (r: OtlpRefusal) => {
-      // The body may still be arriving: read and discard it, so the client sees the answer, not a reset.
-      req.resume();
-      answer(
-        r.http,
-        intake.codec.status(format, r.rpc, `${r.code}: ${r.message}`, r.retryAfterS),
-        r.retryAfterS !== undefined ? { 'retry-after': String(r.retryAfterS) } : {},
+  const server = http.createServer(
+    // Node checks the deadlines every connectionsCheckingInterval (30 s by default).
+    { requestTimeout: BODY_TIMEOUT_MS, headersTimeout: BODY_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
+    (req, res) => {
+      const signal = PATHS[(req.url ?? '').split('?')[0] as string];
+      const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      const format: OtlpFormat = type === 'application/json' ? 'json' : 'protobuf';
+      const answer = (status: number, body: Buffer, headers: Record<string, string> = {}) => {
+        intake.answered('http', signal ?? 'none', String(status));
+        res.writeHead(status, {
+          'content-type': format === 'json' ? 'application/json' : 'application/x-protobuf',
+          ...headers,
+        });
+        res.end(body);
+      };
+      const refuse = (r: OtlpRefusal) => {
+        // The body may still be arriving: read and discard it, so the client sees the answer, not a reset.
+        req.resume();
+        answer(
+          r.http,
+          intake.codec.status(format, r.rpc, `${r.code}: ${r.message}`, r.retryAfterS),
+          r.retryAfterS !== undefined ? { 'retry-after': String(r.retryAfterS) } : {},
+        );
+      };
+      if (signal === undefined || req.method !== 'POST') {
+        refuse(new OtlpRefusal(404, 'ET_ERR_OTLP_NOT_FOUND', 'POST /v1/metrics, /v1/logs or /v1/traces'));
+        return;
+      }
+      if (type !== 'application/json' && type !== 'application/x-protobuf') {
+        refuse(
+          new OtlpRefusal(
+            415,
+            'ET_ERR_OTLP_CONTENT_TYPE',
+            `content-type ${type || '(none)'}: application/x-protobuf or application/json`,
+          ),
+        );
+        return;
+      }
+      handle(req, signal, format).then(
+        (body) => answer(200, body),
+        (err: unknown) => refuse(intake.refusal(signal, err)),
       );
-    };
-    if (signal === undefined || req.method !== 'POST') {
-      refuse(new OtlpRefusal(404, 'ET_ERR_OTLP_NOT_FOUND', 'POST /v1/metrics, /v1/logs or /v1/traces'));
-      return;
-    }
-    if (type !== 'application/json' && type !== 'application/x-protobuf') {
-      refuse(
-        new OtlpRefusal(
-          415,
-          'ET_ERR_OTLP_CONTENT_TYPE',
-          `content-type ${type || '(none)'}: application/x-protobuf or application/json`,
-        ),
-      );
-      return;
-    }
-    handle(req, signal, format).then(
-      (body) => answer(200, body),
-      (err: unknown) => refuse(intake.refusal(signal, err)),
-    );
-  });
+    },
+  );
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(o.host, o.port, 'port', err)));
@@ -116,23 +133,36 @@ export function listenError(host: string, port: number, option: string, err: { c
   );
 }
 
-/** The body, refused (413) as soon as it passes `max` bytes. */
-function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+/**
+ * The body, refused (413) as soon as it passes `max` bytes; each chunk is first given to `take`,
+ * which refuses it (503) when the in-flight budget is spent.
+ */
+function readBody(req: http.IncomingMessage, max: number, take: (bytes: number) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const stop = (err: unknown) => {
+      req.removeAllListeners('data');
+      req.resume();
+      reject(err);
+    };
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', `body is over maxRequestBytes (${max})`));
-        return;
+      if (size > max)
+        return stop(new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', `body is over maxRequestBytes (${max})`));
+      try {
+        take(c.length);
+      } catch (err) {
+        return stop(err);
       }
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks, size)));
     req.on('error', reject);
+    // Cut before its end (the deadline, or the client gone): what it held goes back to the budget.
+    req.on('close', () => {
+      if (!req.complete) reject(new OtlpRefusal(400, 'ET_ERR_OTLP_MALFORMED', 'the request ended before its body'));
+    });
   });
 }
 

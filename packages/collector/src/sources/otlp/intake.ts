@@ -72,8 +72,11 @@ export type OtlpTransport = 'http' | 'grpc';
 
 export interface OtlpIntake {
   codec: OtlpCodec;
-  /** Holds `bytes` of the in-flight budget until the returned release is called; a 503 refusal when it is spent. */
-  reserve(bytes: number): () => void;
+  /**
+   * Holds `bytes` of the in-flight budget until the returned release is called; a 503 refusal when
+   * it is spent by others (`held`: what the same request holds already).
+   */
+  reserve(bytes: number, held?: number): () => void;
   /** Admits (429 refusal over the item rate), maps and hands on a decoded request; the Export*ServiceResponse. */
   accept(signal: OtlpSignal, format: OtlpFormat, request: unknown): Buffer;
   /** Any failure of a request as the refusal to answer (a mapping bug is a counted 500, never a crash). */
@@ -146,9 +149,9 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
 
   return {
     codec,
-    reserve(bytes) {
+    reserve(bytes, held = 0) {
       // A lone request is always taken (the size limits bound it); others wait their turn at the client.
-      if (inFlight > 0 && inFlight + bytes > o.maxInFlightBytes)
+      if (inFlight > held && inFlight + bytes > o.maxInFlightBytes)
         throw new OtlpRefusal(503, 'ET_ERR_OTLP_BUSY', 'too many request bytes in flight', 1);
       inFlight += bytes;
       return () => {

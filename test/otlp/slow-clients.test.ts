@@ -1,0 +1,90 @@
+/**
+ * Slow OTLP/HTTP clients cannot keep the others out. Found by the session-9 trial: the receiver
+ * reserved a request's declared length in the in-flight budget before reading it, so four
+ * connections that each declared 4 MiB and sent ten bytes held the whole default budget (16 MiB)
+ * and every other application's export got 503, for as long as they stayed open. Now a body takes
+ * the budget as its bytes arrive, and a request has BODY_TIMEOUT_MS to arrive whole.
+ */
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BODY_TIMEOUT_MS } from '../../packages/collector/src/sources/otlp/http-transport.js';
+import { waitFor } from '../support/wait.js';
+import { gauge, startRig, T, type Rig } from './support.js';
+
+const MiB = 1024 * 1024;
+
+describe('OTLP receiver: slow clients', () => {
+  let rig: Rig | undefined;
+  const sockets: net.Socket[] = [];
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await rig?.close();
+    rig = undefined;
+  });
+
+  const post = (v: unknown) =>
+    fetch(`${rig!.receiver.url}/v1/metrics`, {
+      method: 'POST',
+      body: JSON.stringify(v),
+      headers: { 'content-type': 'application/json' },
+    });
+  /** A valid OTLP/JSON body of exactly `bytes` (padded with spaces). */
+  const paddedBody = (name: string, bytes: number) => {
+    const doc = JSON.stringify(gauge(name, [{ t: T, v: 1 }]));
+    return Buffer.from(doc + ' '.repeat(bytes - doc.length));
+  };
+  /**
+   * A request that declares `body.length` bytes and sends the first `sent`; resolves once the
+   * receiver has taken the request (its 100 Continue), with the socket and what it answers.
+   */
+  const slowRequest = (body: Buffer, sent: number) =>
+    new Promise<{ socket: net.Socket; answers: string[] }>((resolve, reject) => {
+      const url = new URL(rig!.receiver.url);
+      const socket = net.connect(Number(url.port), url.hostname);
+      sockets.push(socket);
+      const answers: string[] = [];
+      socket.on('error', reject);
+      socket.on('connect', () =>
+        socket.write(
+          `POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+        ),
+      );
+      socket.on('data', (d) => {
+        const status = d.toString().split('\r\n')[0] ?? '';
+        answers.push(status);
+        if (status.includes(' 100 ')) {
+          socket.write(body.subarray(0, sent));
+          resolve({ socket, answers });
+        }
+      });
+    });
+
+  it('clients that declare the whole budget and send little hold only what they sent; others are served', async () => {
+    rig = await startRig(); // defaults: maxRequestBytes 4 MiB, maxInFlightBytes 16 MiB
+    const body = paddedBody('slow', 4 * MiB);
+    const slow = await Promise.all([0, 1, 2, 3].map(() => slowRequest(body, 10)));
+    const r = await post(gauge('quick', [{ t: T, v: 2 }]));
+    expect(r.status).toBe(200);
+    // The slow ones are still being read: one that sends the rest of its body is answered too.
+    const [first] = slow;
+    first!.socket.write(body.subarray(10));
+    await waitFor('the slow request answered', () => first!.answers.some((a) => a.includes(' 200 ')));
+  }, 60_000);
+
+  it(`a request not whole within ${BODY_TIMEOUT_MS} ms is cut (408) and its bytes go back to the budget`, async () => {
+    rig = await startRig({ maxRequestBytes: MiB, maxInFlightBytes: MiB });
+    const { socket, answers } = await slowRequest(paddedBody('stalled', MiB), MiB - 1);
+    // Once its bytes are in, the budget is spent for everyone else...
+    await waitFor('an export refused while the stalled request holds the budget', async () => {
+      const res = await post(gauge('other', [{ t: T, v: 3 }]));
+      return res.status === 503;
+    });
+    // ...until the deadline cuts it.
+    await waitFor('the stalled request cut', () => socket.destroyed || socket.readableEnded, {
+      timeoutMs: BODY_TIMEOUT_MS + 30_000,
+      intervalMs: 200,
+    });
+    expect(answers.some((a) => a.includes(' 408 '))).toBe(true);
+    expect((await post(gauge('other', [{ t: T, v: 4 }]))).status).toBe(200);
+  }, 90_000);
+});
