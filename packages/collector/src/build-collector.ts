@@ -10,6 +10,7 @@ import { DropCounter } from './batch/drops.js';
 import type { LogSource, MetricSource } from './sources/types.js';
 import type { Logger } from './runtime/logger.js';
 import { Mailbox } from './runtime/mailbox.js';
+import { boundRegexpBacktracking } from './runtime/bounded-regexps.js';
 import { decodeCursor } from './runtime/cursor.js';
 import { readMemoryLimit, readText } from './runtime/memory-limit.js';
 import { sizeToMemory, v8HeapFlags } from './runtime/memory-sizing.js';
@@ -123,6 +124,7 @@ export async function buildCollector(
   log: Logger,
   shared: SharedParts = {},
 ): Promise<RunningCollector> {
+  boundRegexpBacktracking();
   const lock = await lockDataDir(local.dataDir);
   // The remote configuration applied before a restart is part of what the collector is built with.
   const persisted = await readAppliedRemote(local.dataDir);
