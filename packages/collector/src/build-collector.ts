@@ -555,6 +555,9 @@ export async function buildCollector(
           });
   } catch (err) {
     // The port is taken (or the address wrong): close what is open, so the caller can report and exit.
+    await remoteConfig
+      .startFailed((err as Error).message)
+      .catch((e: Error) => log.warn('remote configuration not reverted after the failed start', { err: e.message }));
     remoteConfig.close();
     await otlp?.close();
     pull?.close();
@@ -567,6 +570,9 @@ export async function buildCollector(
     await lock.release();
     throw err;
   }
+  await remoteConfig
+    .started()
+    .catch((e: Error) => log.warn('remote configuration not marked as started', { err: e.message }));
 
   return {
     collector,

@@ -65,6 +65,16 @@ export interface ConfigAgent {
   status(): ConfigStatus;
   /** Resolves when no command is waiting or being applied (tests). */
   idle(): Promise<void>;
+  /** The collector started with the configuration in force: its options that waited for a start have run. */
+  started(): Promise<void>;
+  /**
+   * The collector could not start with the configuration in force (`reason`: its error). A
+   * revision whose options waited for this start is reverted on disk, reported failed and not
+   * applied again, so the next start runs on what last started: kept, a remote
+   * `sources.otlp.port` that was taken on the node made every start of it fail, for good, with no
+   * way for the center to reach it.
+   */
+  startFailed(reason: string): Promise<void>;
   close(): void;
 }
 
@@ -158,6 +168,13 @@ export function createConfigAgent(d: ConfigAgentDeps): ConfigAgent {
           doc: applied?.doc ?? { options: {} },
         },
       };
+    // Options that wait for a start: until one runs with them, a failed start goes back to what last started.
+    if (r.restartNeeded.length > 0)
+      next.unstarted = applied?.unstarted ?? {
+        rev: applied?.rev ?? 0,
+        docHash: applied?.docHash ?? '',
+        doc: applied?.doc ?? { options: {} },
+      };
     const debug = startDebug(doc.value, applied?.debug);
     if (debug) next.debug = debug;
     try {
@@ -246,6 +263,23 @@ export function createConfigAgent(d: ConfigAgentDeps): ConfigAgent {
     async idle() {
       while (timer !== undefined || pending !== undefined) await new Promise((r) => setTimeout(r, COALESCE_MS));
       await work;
+    },
+    async started() {
+      if (applied?.unstarted === undefined) return;
+      const { unstarted: _ran, ...kept } = applied;
+      await d.persist(kept);
+      applied = kept;
+    },
+    async startFailed(reason) {
+      const back = applied?.unstarted;
+      if (applied === undefined || back === undefined) return;
+      await d.persist({
+        ...back,
+        reverted: {
+          rev: applied.rev,
+          reason: `revision ${applied.rev} did not start (${reason}); back to revision ${back.rev}`,
+        },
+      });
     },
     close() {
       closed = true;

@@ -23,6 +23,11 @@ export interface AppliedRemote {
   probation?: { since: number; previous: { rev: number; docHash: string; doc: ConfigDocument } };
   /** A revision this node reverted on its own, and why: it is not applied again when delivered again. */
   reverted?: { rev: number; reason: string };
+  /**
+   * While the revision holds options that take effect at the next start and no start has run with
+   * them yet: the document the collector last started with, to go back to when that start fails.
+   */
+  unstarted?: { rev: number; docHash: string; doc: ConfigDocument };
 }
 
 /** The last applied document, or undefined (none yet, or unreadable: then logged by the caller and ignored). */
@@ -54,6 +59,11 @@ export async function readAppliedRemote(dataDir: string): Promise<{ value?: Appl
       v.reverted && Number.isSafeInteger(v.reverted.rev)
         ? { rev: v.reverted.rev, reason: String(v.reverted.reason) }
         : undefined;
+    const u = v.unstarted;
+    const unstarted =
+      u && Number.isSafeInteger(u.rev)
+        ? { rev: u.rev, docHash: String(u.docHash), doc: checkConfigDocument(u.doc) }
+        : undefined;
     return {
       value: {
         rev: v.rev,
@@ -62,6 +72,7 @@ export async function readAppliedRemote(dataDir: string): Promise<{ value?: Appl
         ...(debug ? { debug } : {}),
         ...(probation ? { probation } : {}),
         ...(reverted ? { reverted } : {}),
+        ...(unstarted ? { unstarted } : {}),
       },
     };
   } catch (err) {
