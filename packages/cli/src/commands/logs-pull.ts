@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { LOG_LEVEL_NAMES, parseTimeSpec, PULL_ID_PATTERN, TIME_SPEC_HINT } from '@edge-telemetry/protocol';
 import type { CommandIo } from './index.js';
 import { apiFetch, apiUrl } from '../api/api-client.js';
+import { visibleControlsStream } from './terminal-text.js';
 
 const USAGE =
   'usage: edge-telemetry logs pull --node <id> --since <2h|ISO|ms> [--until t] [--container name] [--grep text] [--level info|warn|error|...] [--tail n] [--max-bytes n] [--follow] [-o file] [--url URL] [--token T]\n' +
@@ -169,10 +170,13 @@ async function copyLines(
     headers: { accept: 'text/plain' },
   });
   if (!res.body) return;
+  // On a terminal the lines' control characters are shown, not obeyed (terminal-text.ts).
+  const shown = (out as Writable & { isTTY?: boolean }).isTTY === true ? visibleControlsStream() : undefined;
   for await (const part of res.body) {
     beforeWrite();
-    await write(out, part as Uint8Array);
+    await write(out, shown ? shown.write(part as Uint8Array) : (part as Uint8Array));
   }
+  if (shown) await write(out, shown.end());
 }
 
 export async function runLogsPull(
