@@ -12,19 +12,11 @@ import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCollector, collectorConfigSpec, type RunningCollector } from '@edge-telemetry/collector';
-import {
-  createConfigCodec,
-  decodeStatus,
-  encodeCommand,
-  resolveConfig,
-  topics,
-  type ConfigStatus,
-} from '@edge-telemetry/protocol';
+import { createConfigCodec, encodeCommand, resolveConfig, topics } from '@edge-telemetry/protocol';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosquitto.js';
-import { waitFor } from '../support/wait.js';
+import { watchConfigStatus, type ConfigStatusWatch } from '../support/config-status.js';
 
 const NODE = 'gw-failed-start';
 const REV = 3;
@@ -33,10 +25,9 @@ const silent = { info: () => undefined, warn: () => undefined, error: () => unde
 describe.runIf(haveMosquitto())('a remote change that makes the next start fail', () => {
   let broker: Mosquitto;
   let dir: string;
-  let watcher: MqttClient;
+  let watch: ConfigStatusWatch;
   let taken: net.Server;
   let running: RunningCollector | undefined;
-  const said: ConfigStatus[] = [];
 
   const build = () =>
     buildCollector(
@@ -53,25 +44,18 @@ describe.runIf(haveMosquitto())('a remote change that makes the next start fail'
       }),
       silent,
     );
-  const next = (what: string, pred: (s: ConfigStatus) => boolean, from = 0) =>
-    waitFor(what, () => said.slice(from).find(pred), { timeoutMs: 60_000, intervalMs: 50 });
 
   beforeAll(async () => {
     broker = await startMosquitto();
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-failed-start-'));
     taken = net.createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    watcher = await mqtt.connectAsync(broker.url, { clientId: 'failed-start-watcher', protocolVersion: 4 });
-    watcher.on('message', (_t, payload) => {
-      const s = decodeStatus(payload, NODE);
-      if (s.ok && s.value.config) said.push(s.value.config);
-    });
-    await watcher.subscribeAsync(topics.status(NODE), { qos: 1 });
+    watch = await watchConfigStatus(broker.url, NODE, 'failed-start-watcher');
   }, 60_000);
 
   afterAll(async () => {
     await running?.stop();
-    await watcher?.endAsync(true);
+    await watch?.close();
     await new Promise((r) => taken?.close(r));
     await broker?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -80,7 +64,7 @@ describe.runIf(haveMosquitto())('a remote change that makes the next start fail'
   it('fails that start once, then starts on what last started and reports the revision failed', async () => {
     running = await build();
     await running.collector.start();
-    const before = await next('the node on its local configuration', (s) => s.state === 'applied' && s.rev === 0);
+    const before = await watch.next('the node on its local configuration', (s) => s.state === 'applied' && s.rev === 0);
 
     const port = (taken.address() as net.AddressInfo).port;
     const command = encodeCommand(
@@ -90,9 +74,9 @@ describe.runIf(haveMosquitto())('a remote change that makes the next start fail'
         Date.now() + 600_000,
       ),
     );
-    const mark = said.length;
-    await watcher.publishAsync(topics.cmd(NODE), command, { qos: 1 });
-    const applied = await next(`revision ${REV} applied`, (s) => s.state === 'applied' && s.rev === REV, mark);
+    const mark = watch.said.length;
+    await watch.publish(topics.cmd(NODE), command);
+    const applied = await watch.next(`revision ${REV} applied`, (s) => s.state === 'applied' && s.rev === REV, mark);
     expect(applied.restartNeeded).toEqual(['sources.otlp.enabled', 'sources.otlp.port']);
     await running.stop();
     running = undefined;
@@ -101,18 +85,18 @@ describe.runIf(haveMosquitto())('a remote change that makes the next start fail'
     await expect(build()).rejects.toMatchObject({ code: 'ET_ERR_OTLP_LISTEN' });
 
     // The next one runs on what last started, and says why the revision is not in force.
-    const restart = said.length;
+    const restart = watch.said.length;
     running = await build();
     await running.collector.start();
     expect(running.otlpUrl).toBeUndefined();
-    const birth = await next('the status after the restart', (s) => s.rev === REV, restart);
+    const birth = await watch.next('the status after the restart', (s) => s.rev === REV, restart);
     expect(birth).toMatchObject({ state: 'failed', appliedRev: 0, effectiveHash: before.effectiveHash });
     expect(birth.reason).toMatch(new RegExp(`^revision ${REV} did not start \\(.*${port}.*\\); back to revision 0$`));
 
     // Delivered again (a queued copy, a resend): answered with the status, not applied.
-    const again = said.length;
-    await watcher.publishAsync(topics.cmd(NODE), command, { qos: 1 });
-    const answered = await next('the status after the redelivery', () => true, again);
+    const again = watch.said.length;
+    await watch.publish(topics.cmd(NODE), command);
+    const answered = await watch.next('the status after the redelivery', () => true, again);
     expect(answered).toMatchObject({ state: 'failed', rev: REV, appliedRev: 0 });
   }, 120_000);
 });

@@ -14,20 +14,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCollector, collectorConfigSpec, type RunningCollector } from '@edge-telemetry/collector';
-import {
-  createConfigCodec,
-  decodeStatus,
-  encodeCommand,
-  resolveConfig,
-  topics,
-  type ConfigStatus,
-} from '@edge-telemetry/protocol';
+import { createConfigCodec, encodeCommand, resolveConfig, topics, type ConfigStatus } from '@edge-telemetry/protocol';
 import { haveMosquitto } from '../support/mosquitto.js';
 import { ADMIN_TOKEN, startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
+import { watchConfigStatus, type ConfigStatusWatch } from '../support/config-status.js';
 
 const NODE = 'gw-revert-1';
 const REVERT_MS = 3000;
@@ -37,10 +30,8 @@ const silent = { info: () => undefined, warn: () => undefined, error: () => unde
 describe.runIf(haveMosquitto())('node self-revert when the center goes quiet after a change', () => {
   let stack: Stack;
   let dir: string;
-  let watcher: MqttClient;
+  let watch: ConfigStatusWatch;
   let running: RunningCollector | undefined;
-  /** Every configuration state the node's status messages said, in order. */
-  const said: ConfigStatus[] = [];
 
   const start = async () => {
     const config = resolveConfig(collectorConfigSpec, {
@@ -63,23 +54,16 @@ describe.runIf(haveMosquitto())('node self-revert when the center goes quiet aft
     running = await buildCollector(config, silent);
     await running.collector.start();
   };
-  const next = (what: string, pred: (s: ConfigStatus) => boolean, from = 0) =>
-    waitFor(what, () => said.slice(from).find(pred), { timeoutMs: 60_000, intervalMs: 50 });
 
   beforeAll(async () => {
     stack = await startStack({ ingester: { mqtt: { clientId: 'ingester-self-revert' } } });
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-self-revert-'));
-    watcher = await mqtt.connectAsync(stack.broker.url, { clientId: 'self-revert-watcher', protocolVersion: 4 });
-    watcher.on('message', (_t, payload) => {
-      const s = decodeStatus(payload, NODE);
-      if (s.ok && s.value.config) said.push(s.value.config);
-    });
-    await watcher.subscribeAsync(topics.status(NODE), { qos: 1 });
+    watch = await watchConfigStatus(stack.broker.url, NODE, 'self-revert-watcher');
   }, 60_000);
 
   afterAll(async () => {
     await running?.stop();
-    await watcher?.endAsync(true);
+    await watch?.close();
     await stack?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -87,7 +71,7 @@ describe.runIf(haveMosquitto())('node self-revert when the center goes quiet aft
   it('applies, hears nothing for revertAfterMs, reverts and reports it, never re-applies it, keeps it across a restart', async () => {
     await start();
     // The node's own configuration, acknowledged by the ingester: what it must come back to.
-    const before = await next('the node on its local configuration', (s) => s.state === 'applied' && s.rev === 0);
+    const before = await watch.next('the node on its local configuration', (s) => s.state === 'applied' && s.rev === 0);
     await waitFor(
       'a batch of the node stored',
       async () => {
@@ -107,11 +91,15 @@ describe.runIf(haveMosquitto())('node self-revert when the center goes quiet aft
     const command = encodeCommand(
       codec.command({ options: { logs: { defaults: { filter: { minLevel: 'error' } } } } }, REV, Date.now() + 600_000),
     );
-    const mark = said.length;
-    await watcher.publishAsync(topics.cmd(NODE), command, { qos: 1 });
-    const applied = await next(`revision ${REV} applied`, (s) => s.state === 'applied' && s.appliedRev === REV, mark);
+    const mark = watch.said.length;
+    await watch.publish(topics.cmd(NODE), command);
+    const applied = await watch.next(
+      `revision ${REV} applied`,
+      (s) => s.state === 'applied' && s.appliedRev === REV,
+      mark,
+    );
     expect(applied.effectiveHash).not.toBe(before.effectiveHash);
-    const reverted = await next(`revision ${REV} reverted`, (s) => s.state === 'failed' && s.rev === REV, mark);
+    const reverted = await watch.next(`revision ${REV} reverted`, (s) => s.state === 'failed' && s.rev === REV, mark);
     expect(reverted).toMatchObject({
       appliedRev: 0,
       effectiveHash: before.effectiveHash,
@@ -119,17 +107,17 @@ describe.runIf(haveMosquitto())('node self-revert when the center goes quiet aft
     });
 
     // Delivered again (a queued copy, a resend): answered with the status, not applied.
-    const again = said.length;
-    await watcher.publishAsync(topics.cmd(NODE), command, { qos: 1 });
-    const answered = await next('the status after the redelivery', () => true, again);
+    const again = watch.said.length;
+    await watch.publish(topics.cmd(NODE), command);
+    const answered = await watch.next('the status after the redelivery', () => true, again);
     expect(answered).toMatchObject({ state: 'failed', rev: REV, appliedRev: 0, effectiveHash: before.effectiveHash });
 
     // A restart keeps the revert (persisted), and says it in the birth status.
     await running?.stop();
     running = undefined;
-    const restart = said.length;
+    const restart = watch.said.length;
     await start();
-    const birth = await next('the status after the restart', (s) => s.rev === REV, restart);
+    const birth = await watch.next('the status after the restart', (s) => s.rev === REV, restart);
     expect(birth).toMatchObject({ state: 'failed', appliedRev: 0, effectiveHash: before.effectiveHash });
     expect(birth.reason).toBe(reverted.reason);
 

@@ -8,6 +8,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /** `text` with its control characters (but tab and newline) written as `\xNN`. */
