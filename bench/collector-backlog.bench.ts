@@ -1,6 +1,7 @@
 /**
  * Issue 15 at full size: the real collector bin with its default configuration, started with the
- * node flags the compose file and K3s manifest give it (launchFlags: --v8-pool-size=1), reads a 200 MiB
+ * node flags and malloc settings the image's launch.sh gives it under the compose file and K3s
+ * manifest (launchFlags: --v8-pool-size=1; launchEnv: fixed malloc thresholds), reads a 200 MiB
  * json-file backlog (the seeded mix of test/support/json-file-backlog.ts, ~817k lines, 22% WARN+)
  * inside a cgroup with the gateway's budget (128 MiB, 0.2 CPU), its uplink to a real Mosquitto
  * where a stand-in ingester (test/uplink/acker.ts) acknowledges and decodes every batch.
@@ -31,11 +32,15 @@ import { startMosquitto, type Mosquitto } from '../test/support/mosquitto.js';
 import { waitFor } from '../test/support/wait.js';
 import { startAcker, type Acker } from '../test/uplink/acker.js';
 import { caughtUp, runCollector, seqOf, type CollectorRun } from '../test/collector/rig.js';
-import { launchFlags } from '@edge-telemetry/collector';
+import { launchEnv, launchFlags } from '@edge-telemetry/collector';
 
 const LIMITS = { memoryBytes: 128 * 2 ** 20, cpus: 0.2 };
 /** As docker/compose.edge.yml and the K3s manifest start it (NODE_OPTIONS) for that limit. */
 const NODE_ARGS = launchFlags(LIMITS.memoryBytes);
+/** And the malloc settings bin/launch.sh exports for it (launchEnv). */
+const NODE_ENV = launchEnv(LIMITS.memoryBytes);
+/** How the figures' notes say it was started. */
+const STARTED = [...Object.entries(NODE_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...NODE_ARGS].join(' ');
 const MIB = 2 ** 20;
 const BACKLOG_MIB = Number(process.env.ET_BENCH_BACKLOG_MIB ?? 200);
 /** The collector's defaults (config/options.ts): host scrapes every 10 s. */
@@ -211,6 +216,7 @@ async function measureRun(o: {
       cgroup,
       config: {},
       nodeArgs: NODE_ARGS,
+      env: NODE_ENV,
     });
     const anon = anonSampler(cgroup);
     try {
@@ -286,6 +292,7 @@ const collectorBacklog: BenchCase = {
           cgroup,
           config: {},
           nodeArgs: NODE_ARGS,
+          env: NODE_ENV,
         });
         try {
           await waitFor(
@@ -315,6 +322,7 @@ const collectorBacklog: BenchCase = {
             brokerUrl: killLink.broker.url,
             cgroup,
             nodeArgs: NODE_ARGS,
+            env: NODE_ENV,
           };
           const first = await runCollector({ ...opts, config: {} });
           await waitFor(
@@ -343,8 +351,7 @@ const collectorBacklog: BenchCase = {
       const collectorCpu = perMillion(measured.cpu, backlog.entries);
       const plainCpu = perMillion(plain.cpu, plain.lines);
       const size = `${(backlog.bytes / MIB).toFixed(0)} MiB json-file backlog, ${backlog.entries.toLocaleString('en')} lines (${warn.toLocaleString('en')} WARN+ events)`;
-      const budget =
-        'cgroup v' + String(cgroupVersion()) + ' 128 MiB, 0.2 CPU, default configuration, node ' + NODE_ARGS.join(' ');
+      const budget = 'cgroup v' + String(cgroupVersion()) + ' 128 MiB, 0.2 CPU, default configuration, ' + STARTED;
       return [
         {
           name: 'collector.backlog_cpu_s_per_million_lines',
@@ -431,7 +438,7 @@ const largeBacklog: BenchCase = {
       const [small, large] = runs as [(typeof runs)[0], (typeof runs)[0]];
       const describe = (r: (typeof runs)[0]) =>
         `${(r.backlog.bytes / MIB).toFixed(0)} MiB (${r.backlog.entries.toLocaleString('en')} lines): VmHWM ${(r.m.hwm / MIB).toFixed(1)} MiB, cgroup anon peak ${(r.m.anonPeak / MIB).toFixed(1)} MiB (${(r.m.hwmRead / MIB).toFixed(1)} / ${(r.m.anonRead / MIB).toFixed(1)} when reading had caught up), cgroup peak with page cache ${((r.m.cgroupPeak ?? NaN) / MIB).toFixed(0)} MiB, ${r.m.cpu.toFixed(1)} CPU-s, read in ${(r.m.readMs / 1000).toFixed(0)} s, WARN+ arrived ${r.m.seen.size} of ${r.backlog.warnSeqs.length}, OOM kills ${r.m.oom}, load average ${r.load}`;
-      const budget = `cgroup v${String(cgroupVersion())} 128 MiB, 0.2 CPU, default configuration, node ${NODE_ARGS.join(' ')}`;
+      const budget = `cgroup v${String(cgroupVersion())} 128 MiB, 0.2 CPU, default configuration, ${STARTED}`;
       return [
         {
           name: 'collector.large_backlog_peak_rss_mib',

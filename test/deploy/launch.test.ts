@@ -2,7 +2,8 @@
  * The collector image's entrypoint (packages/collector/bin/launch.sh) chooses node's flags from
  * the container's own memory limit. No Docker engine here, so the script itself is run with sh:
  * over fixture cgroup trees (v1, v2, hybrid, nested, no limit), where the flags it exports must be
- * launchFlags of the limit readMemoryLimit's parser finds in the same files; in a real cgroup of
+ * launchFlags (and its malloc variables launchEnv) of the limit readMemoryLimit's parser finds in
+ * the same files; in a real cgroup of
  * 64 MiB; and once through to the real node and collector bin. A stand-in `node` first on PATH
  * prints what it was started with (only where the flags themselves are compared).
  */
@@ -11,7 +12,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchFlags } from '@edge-telemetry/collector';
+import { launchEnv, launchFlags } from '@edge-telemetry/collector';
 import { cgroupMemoryLimit, readText } from '../../packages/collector/src/runtime/memory-limit.js';
 import { cgroupVersion, createCgroup } from '../support/cgroup.js';
 import { repoRoot } from '../support/processes.js';
@@ -36,7 +37,10 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'prom-launch-'));
   const bin = path.join(dir, 'bin');
   await mkdir(bin);
-  await writeFile(path.join(bin, 'node'), '#!/bin/sh\nprintf "%s\\n" "NODE_OPTIONS=${NODE_OPTIONS-}" "$@"\n');
+  await writeFile(
+    path.join(bin, 'node'),
+    '#!/bin/sh\nprintf "%s\\n" "NODE_OPTIONS=${NODE_OPTIONS-}" "MALLOC=${MALLOC_MMAP_THRESHOLD_-} ${MALLOC_TRIM_THRESHOLD_-}" "$@"\n',
+  );
   await chmod(path.join(bin, 'node'), 0o755);
   stubPath = `${bin}:${process.env.PATH ?? ''}`;
 });
@@ -59,12 +63,15 @@ async function tree(name: string, proc: string | undefined, files: Record<string
   return t;
 }
 
-/** What the collector's own reader finds in the same files: the reference the script must agree with. */
-function expected(t: string): string[] {
+/** The limit the collector's own reader finds in the same files: the reference the script must agree with. */
+function limitIn(t: string): number | undefined {
   const proc = readText(path.join(t, 'proc/self/cgroup'));
-  const limit = proc === undefined ? undefined : cgroupMemoryLimit(proc, readText, path.join(t, 'sys/fs/cgroup')).bytes;
-  return launchFlags(limit);
+  return proc === undefined ? undefined : cgroupMemoryLimit(proc, readText, path.join(t, 'sys/fs/cgroup')).bytes;
 }
+
+/** The stand-in node's second line for launchEnv's variables. */
+const mallocLine = (env: Record<string, string>) =>
+  `MALLOC=${env.MALLOC_MMAP_THRESHOLD_ ?? ''} ${env.MALLOC_TRIM_THRESHOLD_ ?? ''}`;
 
 const bytes = (mib: number) => `${mib * MiB}\n`;
 const V1_NONE = '9223372036854771712\n';
@@ -113,10 +120,11 @@ describe('packages/collector/bin/launch.sh (the image entrypoint)', () => {
     const got = await run(['--config', '/etc/c.json'], { env });
     expect(got.stderr).toBe('');
     expect(got.code).toBe(0);
-    const [options, ...args] = got.stdout.trimEnd().split('\n');
-    // The rule of launchFlags, and the limit as the collector itself reads it from the same files.
-    expect(flags).toEqual(expected(t));
+    const [options, malloc, ...args] = got.stdout.trimEnd().split('\n');
+    // The rule of launchFlags and launchEnv, and the limit as the collector itself reads it from the same files.
+    expect(flags).toEqual(launchFlags(limitIn(t)));
     expect(options).toBe(`NODE_OPTIONS=${flags.join(' ')}`);
+    expect(malloc).toBe(mallocLine(launchEnv(limitIn(t))));
     // The bin next to the script, with the image's arguments as given.
     expect(args).toEqual([path.join(path.dirname(LAUNCH), 'collector.js'), '--config', '/etc/c.json']);
   });
@@ -142,18 +150,20 @@ describe('packages/collector/bin/launch.sh (the image entrypoint)', () => {
     },
   );
 
-  it("puts an operator's NODE_OPTIONS after its own, so theirs win", async () => {
+  it("puts an operator's NODE_OPTIONS after its own and keeps their malloc settings, so theirs win", async () => {
     const t = await tree('operator', '0::/\n', { 'memory.max': bytes(64) });
     const env = {
       ...process.env,
       PATH: stubPath,
       EDGE_TELEMETRY_LAUNCH_ROOT: t,
       NODE_OPTIONS: '--max-old-space-size=40',
+      MALLOC_TRIM_THRESHOLD_: '0',
     };
     const got = await run([], { env });
-    expect(got.stdout.split('\n')[0]).toBe(
+    expect(got.stdout.split('\n').slice(0, 2)).toEqual([
       'NODE_OPTIONS=--max-old-space-size=32 --max-semi-space-size=1 --v8-pool-size=1 --max-old-space-size=40',
-    );
+      'MALLOC=65536 0',
+    ]);
   });
 
   it('starts the real node and collector bin with those flags (node refuses a flag it does not know)', async () => {

@@ -1,9 +1,9 @@
 #!/bin/sh
 # The collector image's entrypoint: node's flags from the container's own memory limit, then exec
 # node (tini stays PID 1), so `docker run -m 128m` of the image alone gets them, not V8's defaults.
-# The rule is launchFlags, and the limit is read as readMemoryLimit reads it (src/runtime/
-# memory-sizing.ts, memory-limit.ts); test/deploy/launch.test.ts runs this file over fixture
-# cgroup files and compares the two. A shell, not the bin re-reading its limit: node cannot exec
+# The rule is launchFlags (and launchEnv for malloc), and the limit is read as readMemoryLimit
+# reads it (src/runtime/memory-sizing.ts, memory-limit.ts); test/deploy/launch.test.ts runs this
+# file over fixture cgroup files and compares the two. A shell, not the bin re-reading its limit: node cannot exec
 # itself again, and a parent node waiting on a child would cost the memory the flags save; this
 # costs one sh for a few milliseconds. The flags go first in NODE_OPTIONS, so flags an operator
 # sets there still win (V8 takes the last of a flag).
@@ -84,5 +84,8 @@ fi
 if [ -n "$flags" ]; then
   NODE_OPTIONS="$flags${NODE_OPTIONS:+ $NODE_OPTIONS}"
   export NODE_OPTIONS
+  # launchEnv: fixed malloc thresholds wherever there are launch flags; an operator's own win.
+  : "${MALLOC_MMAP_THRESHOLD_:=65536}" "${MALLOC_TRIM_THRESHOLD_:=131072}"
+  export MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_
 fi
 exec node "$(dirname "$0")/collector.js" "$@"

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCollectorConfig } from '../config/load.js';
 import { cgroupMemoryLimit } from './memory-limit.js';
-import { launchFlags, memoryFactor, SIZED, sizeToMemory, v8HeapFlags } from './memory-sizing.js';
+import { launchEnv, launchFlags, memoryFactor, SIZED, sizeToMemory, v8HeapFlags } from './memory-sizing.js';
 
 const MiB = 1024 * 1024;
 const files = (m: Record<string, string>) => (f: string) => m[f];
@@ -132,5 +132,15 @@ describe('launchFlags', () => {
     expect(launchFlags(128 * MiB)).toEqual(['--v8-pool-size=1']);
     expect(launchFlags(256 * MiB)).toEqual([]);
     expect(launchFlags(undefined)).toEqual([]);
+  });
+});
+
+describe('launchEnv', () => {
+  it('fixes malloc thresholds at or below the reference limit, nothing above it', () => {
+    const fixed = { MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '131072' };
+    expect(launchEnv(64 * MiB)).toEqual(fixed);
+    expect(launchEnv(128 * MiB)).toEqual(fixed);
+    expect(launchEnv(256 * MiB)).toEqual({});
+    expect(launchEnv(undefined)).toEqual({});
   });
 });
