@@ -136,9 +136,8 @@ describe.runIf(canRun && haveMosquitto())('collector memory: sized from its cgro
     const a = acker;
     // Large, so that the collector's own swings (a young generation collected, a store block
     // compressed: a few MiB) are fractions of a percent, well inside each step's band below, and
-    // that at the last step's 0.98 the cgroup still has room for the node binary's pages and the
-    // page cache (in 2 GiB, 41 MiB were too few: the kernel evicted them as fast as they were read
-    // and the collector crawled).
+    // that at the last step's 0.98 the cgroup still has room (80 MiB) for the node binary's pages
+    // and the page cache.
     const limit = 4096 * MiB;
     const cgroup = await createCgroup(`col-memory-ease-${process.pid}`, { memoryBytes: limit, cpus: 1 });
     cgroups.push(cgroup);
