@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { decodeAck } from '@edge-telemetry/protocol';
+import { createBatchCodec, decodeAck, parseUpTopic, topics } from '@edge-telemetry/protocol';
 import { TABLES } from '@edge-telemetry/ingester';
 import type { ServerStats } from './clickhouse-http/server.js';
 import { spawnClickHouseHttp, type ClickHouseHttpProcess } from './clickhouse-http/spawn.js';
@@ -67,8 +67,13 @@ export interface IngesterFleet {
   ingesters: FleetIngester[];
   /** A client straight to the server (not through any ingester). */
   clickhouse: ClickHouseClient;
-  /** When each (node, seq) was first acknowledged, on this machine's clock. */
+  /** When each (node, epoch, seq) was first acknowledged, on this machine's clock. */
   ackedAt: Map<string, number>;
+  /**
+   * When the broker first delivered each batch (node, epoch, seq) to the watcher, beside the
+   * ingesters' shared subscription: its publish as the broker passed it on.
+   */
+  upAt: Map<string, number>;
   start(i: number): Promise<void>;
   /** SIGKILL: nothing flushed, nothing said to the broker. */
   kill(i: number): Promise<void>;
@@ -116,12 +121,24 @@ export async function startIngesterFleet(o: {
     api: '',
   }));
   const ackedAt = new Map<string, number>();
+  const upAt = new Map<string, number>();
+  const heads = createBatchCodec();
   const watcher: MqttClient = await mqtt.connectAsync(broker.url, {
     protocolVersion: 5,
     clientId: 'fleet-ack-watcher',
   });
-  watcher.on('message', (_t, payload) => {
+  watcher.on('message', (topic, payload) => {
     const now = Date.now();
+    const up = parseUpTopic(topic);
+    if (up?.kind === 'batch') {
+      // The frame head names the batch without decompressing it.
+      const id = heads.head(payload);
+      if (id.ok && id.value.batch) {
+        const k = `${up.node}/${id.value.batch.epoch}/${id.value.batch.seq}`;
+        if (!upAt.has(k)) upAt.set(k, now);
+      }
+      return;
+    }
     const ack = decodeAck(payload);
     if (!ack.ok) return;
     for (const s of ack.value.seqs) {
@@ -130,6 +147,7 @@ export async function startIngesterFleet(o: {
     }
   });
   await watcher.subscribeAsync('et/v1/+/down/ack', { qos: 1 });
+  await watcher.subscribeAsync(topics.batch('+'), { qos: 0 });
 
   const start = async (i: number) => {
     const ing = ingesters[i] as FleetIngester;
@@ -156,6 +174,7 @@ export async function startIngesterFleet(o: {
     ingesters,
     clickhouse,
     ackedAt,
+    upAt,
     start,
     async kill(i) {
       await ingesters[i]?.proc?.stop('SIGKILL');
