@@ -3,11 +3,13 @@
  * reserved a request's declared length in the in-flight budget before reading it, so four
  * connections that each declared 4 MiB and sent ten bytes held the whole default budget (16 MiB)
  * and every other application's export got 503, for as long as they stayed open. Now a body takes
- * the budget as its bytes arrive, and a request has BODY_TIMEOUT_MS to arrive whole.
+ * the budget as its bytes arrive, and a request has BODY_TIMEOUT_MS to arrive whole. And one
+ * client's idle connections cannot take the collector's memory: 15,000 of them took it from 93 to
+ * 193 MB RSS (the gateway's limit is 128 MiB); it holds MAX_CONNECTIONS.
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BODY_TIMEOUT_MS } from '../../packages/collector/src/sources/otlp/http-transport.js';
+import { BODY_TIMEOUT_MS, MAX_CONNECTIONS } from '../../packages/collector/src/sources/otlp/http-transport.js';
 import { waitFor } from '../support/wait.js';
 import { gauge, startRig, T, type Rig } from './support.js';
 
@@ -27,6 +29,8 @@ describe('OTLP receiver: slow clients', () => {
       method: 'POST',
       body: JSON.stringify(v),
       headers: { 'content-type': 'application/json' },
+      // A connection the receiver closes at once may leave fetch waiting: the probe is tried again.
+      signal: AbortSignal.timeout(5000),
     });
   /** A valid OTLP/JSON body of exactly `bytes` (padded with spaces). */
   const paddedBody = (name: string, bytes: number) => {
@@ -69,6 +73,26 @@ describe('OTLP receiver: slow clients', () => {
     const [first] = slow;
     first!.socket.write(body.subarray(10));
     await waitFor('the slow request answered', () => first!.answers.some((a) => a.includes(' 200 ')));
+  }, 60_000);
+
+  it(`holds at most ${MAX_CONNECTIONS} connections: the next is closed as it comes, and exports go on once they go`, async () => {
+    rig = await startRig();
+    const url = new URL(rig.receiver.url);
+    const open = () =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const s = net.connect(Number(url.port), url.hostname, () => resolve(s));
+        s.on('error', reject);
+        s.resume();
+        sockets.push(s);
+      });
+    const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, open));
+    const over = await open();
+    await waitFor('the connection over the cap closed', () => over.destroyed || over.readableEnded);
+    for (const s of held) s.destroy();
+    await waitFor('an export taken again', async () => {
+      const res = await post(gauge('after', [{ t: T, v: 5 }])).catch(() => undefined);
+      return res?.status === 200;
+    });
   }, 60_000);
 
   it(`a request not whole within ${BODY_TIMEOUT_MS} ms is cut (408) and its bytes go back to the budget`, async () => {

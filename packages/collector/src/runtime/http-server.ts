@@ -7,6 +7,9 @@ import http from 'node:http';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { CollectorError } from '../errors.js';
 
+/** Connections held at once; the next is closed as it is accepted (each idle one costs memory). */
+const MAX_CONNECTIONS = 64;
+
 export interface CollectorHealth {
   node: string;
   /** Broker connected; a collector that is offline is still healthy (offline is normal). */
@@ -24,19 +27,25 @@ export async function startHttpServer(
   port: number,
   deps: { health(): CollectorHealth; prometheus: PrometheusExporter },
 ): Promise<HttpServer> {
-  const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/healthz') {
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: 'ok', ...deps.health() }));
-    } else if (req.method === 'GET' && req.url === '/metrics') {
-      deps.prometheus.getMetricsRequestHandler(req, res);
-    } else {
-      res
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ code: 'ET_ERR_NOT_FOUND', message: 'GET /healthz or /metrics' }));
-    }
-  });
+  // A scraper and a health check need a few connections, each idle one costs memory, and a client
+  // that sends nothing is cut after 15 s (Node's default: 60 s, checked every 30 s).
+  const server = http.createServer(
+    { requestTimeout: 15_000, headersTimeout: 15_000, connectionsCheckingInterval: 1000 },
+    (req, res) => {
+      if (req.method === 'GET' && req.url === '/healthz') {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: 'ok', ...deps.health() }));
+      } else if (req.method === 'GET' && req.url === '/metrics') {
+        deps.prometheus.getMetricsRequestHandler(req, res);
+      } else {
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ code: 'ET_ERR_NOT_FOUND', message: 'GET /healthz or /metrics' }));
+      }
+    },
+  );
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(

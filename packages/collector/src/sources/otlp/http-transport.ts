@@ -28,6 +28,13 @@ export interface OtlpServer {
  */
 export const BODY_TIMEOUT_MS = 15_000;
 
+/**
+ * Connections held at once; the next is closed as it is accepted. An application's exporter keeps
+ * one or two; each idle connection costs the process memory: 15,000 opened by one client took a
+ * collector from 93 to 193 MB RSS, over the gateway's 128 MiB limit.
+ */
+export const MAX_CONNECTIONS = 256;
+
 const PATHS: Record<string, OtlpSignal> = { '/v1/metrics': 'metrics', '/v1/logs': 'logs', '/v1/traces': 'traces' };
 
 export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake): Promise<OtlpServer> {
@@ -102,6 +109,7 @@ export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake):
     },
   );
   server.keepAliveTimeout = 65_000;
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(o.host, o.port, 'port', err)));
     server.listen(o.port, o.host, () => resolve());
