@@ -259,6 +259,22 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
       const startedBefore = nodeStats().pullsStarted;
       const attached = await run(['--id', asked.body.id]);
       expect(attached).toMatchObject({ code: 0, err: '', out: ok.out });
+      // --from: the lines after those a cut run wrote, through the API's `from` (mid-chunk and on a
+      // chunk boundary alike: chunks of 16 KiB hold ~100 lines).
+      const all = ok.out.split('\n').slice(0, -1);
+      for (const from of [1, 250, all.length - 1, all.length])
+        expect(await run(['--id', asked.body.id, '--from', String(from)])).toMatchObject({
+          code: 0,
+          err: '',
+          out: all
+            .slice(from)
+            .map((l) => l + '\n')
+            .join(''),
+        });
+      const api = await rig.call(`/api/v1/log-pulls/${asked.body.id}/lines?from=250`, {
+        headers: { accept: 'application/x-ndjson' },
+      });
+      expect((await api.text()).trim().split('\n')).toHaveLength(all.length - 250);
       expect(nodeStats().pullsStarted - startedBefore).toBeLessThanOrEqual(1);
       const unknown = await run(['--id', 'no-such-pull']);
       expect(unknown.code).toBe(1);

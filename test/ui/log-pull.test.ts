@@ -191,10 +191,20 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', {
     expect(await download(page)).toEqual({ name: `${NODE}-${id}.log`, text: want.join('\n') + '\n' });
     expect(await page.evaluate(auditPage)).toEqual([]);
 
-    // Attached again once it has ended (a reload): done at once, the same lines, nothing to cancel.
+    // Attached again once it has ended (a reload): done at once, the same lines, nothing to cancel;
+    // only the lines that stay on screen are read (from the API's resume point).
+    const read: string[] = [];
+    page.on('request', (q) => {
+      if (q.url().includes('/lines')) read.push(new URL(q.url()).search);
+    });
     await page.reload();
     await expect.poll(() => page.locator('#status').textContent(), WAIT).toBe(`Pull done: ${count} lines received.`);
     expect(await page.locator('#lines').textContent()).toBe(last);
+    // (The download above may still be finishing: its read has no `follow`.)
+    expect(read.filter((q) => q.includes('follow'))).toEqual([`?follow=true&from=${want.length - SHOWN_LINES}`]);
+    expect(await page.locator('#line-count').textContent()).toBe(
+      `(${count} received, the last ${SHOWN_LINES.toLocaleString('en')} shown)`,
+    );
     expect(await page.getByRole('button', { name: 'Cancel' }).isDisabled()).toBe(true);
 
     // A pull that does not exist is said so.

@@ -36,7 +36,7 @@ export const commands: Command[] = [
   {
     words: ['logs', 'pull'],
     summary:
-      "pull a node's full logs through the API: --node <id> --since 2h [--container c] [--until t] [--grep s] [--level l] [--tail n] [--max-bytes n] [--follow] [-o|--output file]; --id <pull id> [--follow] [-o file] attaches to a pull already asked for",
+      "pull a node's full logs through the API: --node <id> --since 2h [--container c] [--until t] [--grep s] [--level l] [--tail n] [--max-bytes n] [--follow] [-o|--output file]; --id <pull id> [--from n] [--follow] [-o file] attaches to a pull already asked for (--from: after the lines a cut run wrote)",
     load: async () => (await import('./logs-pull.js')).runLogsPull,
   },
   {

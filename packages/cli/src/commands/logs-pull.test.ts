@@ -33,6 +33,7 @@ describe('logs pull', () => {
       body: { since: '2h', container: 'api', grep: 'timeout', level: 'warn', tail: 100 },
       follow: false,
       output: 'out.log',
+      from: 0,
     });
     expect(
       parsePullArgs(['--node', 'n', '--since', '1h', '--url', 'http://x:1', '--token', 't', '--follow'], {
@@ -55,6 +56,11 @@ describe('logs pull', () => {
       '--id attaches to a pull already asked for; it takes no --node, --since',
     );
     expect(() => parsePullArgs(['--id', '../tokens'], {})).toThrow(/not a pull id/);
+    // --from resumes an attach after the lines a cut run wrote.
+    expect(parsePullArgs(['--id', 'p1', '--from', '2200', '-o', 'f.log'], {})).toMatchObject({ id: 'p1', from: 2200 });
+    expect(parsePullArgs(['--id', 'p1'], {})).toMatchObject({ from: 0 });
+    expect(() => parsePullArgs(['--id', 'p1', '--from=x1'], {})).toThrow('--from x1: not a line count');
+    expect(() => parsePullArgs(['--node', 'n', '--since', '2h', '--from', '5'], {})).toThrow(/give it with --id/);
   });
 
   it('shows rate alone until the total is known, then a bar and an ETA', () => {

@@ -6,6 +6,9 @@
  * asking the node again: the pull goes on at the ingester, which keeps its lines for 24 h, and a
  * node behind a metered link should not send the same logs twice.
  *
+ * `--from <n>` (with --id) skips the pull's first n lines: a cut --follow says how many it wrote,
+ * so the same command with `--from` and `-o` on the same file appends the rest.
+ *
  * Without --follow the lines are written once the pull is done (its digest checked by the
  * ingester), so a file is never left half-written by a pull that then fails; with --follow they are
  * streamed as they arrive. On a terminal, stderr shows a progress line (lines, bytes, rate, and the
@@ -23,7 +26,7 @@ import { visibleControlsStream } from './terminal-text.js';
 
 const USAGE =
   'usage: edge-telemetry logs pull --node <id> --since <2h|ISO|ms> [--until t] [--container name] [--grep text] [--level info|warn|error|...] [--tail n] [--max-bytes n] [--follow] [-o file] [--url URL] [--token T]\n' +
-  '       edge-telemetry logs pull --id <pull id> [--follow] [-o file] [--url URL] [--token T]\n';
+  '       edge-telemetry logs pull --id <pull id> [--from n] [--follow] [-o file] [--url URL] [--token T]\n';
 const PROGRESS_MS = 250;
 
 export interface PullStatus {
@@ -42,6 +45,8 @@ export interface PullArgs {
   body: Record<string, string | number>;
   /** A pull already asked for, to attach to instead of asking the node. */
   id?: string;
+  /** Lines of that pull to skip (a cut run wrote them already); 0 for a new pull. */
+  from: number;
   follow: boolean;
   output: string | undefined;
 }
@@ -50,6 +55,7 @@ export interface PullArgs {
 export const LOGS_PULL_OPTIONS = {
   node: { type: 'string' },
   id: { type: 'string' },
+  from: { type: 'string' },
   container: { type: 'string' },
   since: { type: 'string' },
   until: { type: 'string' },
@@ -77,6 +83,7 @@ export function parsePullArgs(argv: string[], env: Readonly<Record<string, strin
     const attach = attachArgs(values);
     return { ...common(), ...attach };
   }
+  if (values.from !== undefined) throw new Error('--from resumes a pull already asked for: give it with --id');
   if (!values.node) throw new Error('--node is required');
   if (!values.since) throw new Error('--since is required (e.g. --since 2h)');
   for (const k of ['since', 'until'] as const) {
@@ -100,7 +107,7 @@ export function parsePullArgs(argv: string[], env: Readonly<Record<string, strin
   if (values.level !== undefined) body.level = values.level;
   if (tail !== undefined) body.tail = tail;
   if (maxBytes !== undefined) body.maxBytes = maxBytes;
-  return { ...common(), node: values.node, body };
+  return { ...common(), node: values.node, body, from: 0 };
 }
 
 /** The options that make a request, which an attach to an existing pull cannot take. */
@@ -108,13 +115,16 @@ const REQUEST_OPTIONS = ['node', 'container', 'since', 'until', 'grep', 'level',
 
 function attachArgs(
   values: ReturnType<typeof parseArgs<{ options: typeof LOGS_PULL_OPTIONS }>>['values'],
-): Pick<PullArgs, 'node' | 'body' | 'id'> {
+): Pick<PullArgs, 'node' | 'body' | 'id' | 'from'> {
   const id = values.id ?? '';
+  const from = values.from ?? '0';
+  if (!/^\d+$/.test(from) || !Number.isSafeInteger(Number(from)))
+    throw new Error(`--from ${from}: not a line count (0 or more)`);
   if (!PULL_ID_PATTERN.test(id)) throw new Error(`--id ${id}: not a pull id (letters, digits, _ and -)`);
   const given = REQUEST_OPTIONS.filter((k) => values[k] !== undefined);
   if (given.length > 0)
     throw new Error(`--id attaches to a pull already asked for; it takes no ${given.map((k) => `--${k}`).join(', ')}`);
-  return { node: '', body: {}, id };
+  return { node: '', body: {}, id, from: Number(from) };
 }
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'];
@@ -148,7 +158,8 @@ export function formatProgress(s: PullStatus, elapsedMs: number, width = 24): st
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(f * 100).toFixed(0).padStart(3)}%  ${head}  ETA ${eta}`;
 }
 
-const reattach = (id: string) => `if this stops, get its lines again with: edge-telemetry logs pull --id ${id}`;
+const reattach = (id: string, from = 0) =>
+  `if this stops, get its lines again with: edge-telemetry logs pull --id ${id}${from > 0 ? ` --from ${from}` : ''}`;
 
 async function status(a: PullArgs, id: string): Promise<PullStatus> {
   return (await (await apiFetch(a, `/api/v1/log-pulls/${id}`)).json()) as PullStatus;
@@ -159,14 +170,20 @@ async function write(out: Writable, s: string | Uint8Array): Promise<void> {
   if (!out.write(s)) await once(out, 'drain');
 }
 
+/** Writes the pull's lines from line `a.from`, counting them in `written.lines` (where a cut run resumes). */
 async function copyLines(
   a: PullArgs,
   id: string,
   follow: boolean,
   out: Writable,
   beforeWrite: () => void,
+  written: { lines: number },
 ): Promise<void> {
-  const res = await apiFetch(a, `/api/v1/log-pulls/${id}/lines${follow ? '?follow=true' : ''}`, {
+  const query = new URLSearchParams({
+    ...(follow ? { follow: 'true' } : {}),
+    ...(a.from > 0 ? { from: String(a.from) } : {}),
+  }).toString();
+  const res = await apiFetch(a, `/api/v1/log-pulls/${id}/lines${query ? `?${query}` : ''}`, {
     headers: { accept: 'text/plain' },
   });
   if (!res.body) return;
@@ -174,7 +191,9 @@ async function copyLines(
   const shown = (out as Writable & { isTTY?: boolean }).isTTY === true ? visibleControlsStream() : undefined;
   for await (const part of res.body) {
     beforeWrite();
-    await write(out, shown ? shown.write(part as Uint8Array) : (part as Uint8Array));
+    const bytes = part as Uint8Array;
+    await write(out, shown ? shown.write(bytes) : bytes);
+    for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) written.lines++;
   }
   if (shown) await write(out, shown.end());
 }
@@ -192,7 +211,9 @@ export async function runLogsPull(
     return 2;
   }
   const tty = (io.stderr as Writable & { isTTY?: boolean }).isTTY === true;
-  const out: Writable = a.output ? createWriteStream(a.output) : io.stdout;
+  // Resuming (--from), the lines before are in the file already: append.
+  const out: Writable = a.output ? createWriteStream(a.output, { flags: a.from > 0 ? 'a' : 'w' }) : io.stdout;
+  const written = { lines: a.from };
   const started = Date.now();
   let shown = false;
   const clear = () => {
@@ -225,7 +246,7 @@ export async function runLogsPull(
         );
       }, PROGRESS_MS);
     }
-    if (a.follow) await copyLines(a, pullId, true, out, clear);
+    if (a.follow) await copyLines(a, pullId, true, out, clear, written);
     let s = await status(a, pullId);
     while (!a.follow && (s.state === 'queued' || s.state === 'running')) {
       await new Promise((r) => setTimeout(r, PROGRESS_MS));
@@ -235,14 +256,14 @@ export async function runLogsPull(
     clear();
     if (s.state === 'queued' || s.state === 'running') {
       // A follow stream cut before the pull ended (the ingester stopped, a proxy's timeout).
-      io.stderr.write(`pull ${pullId} still ${s.state} when the stream ended; ${reattach(pullId)}\n`);
+      io.stderr.write(`pull ${pullId} still ${s.state} when the stream ended; ${reattach(pullId, written.lines)}\n`);
       return 1;
     }
     if (s.state !== 'done') {
       io.stderr.write(`pull ${id} ${s.state}: ${s.error ?? 'no reason given'}\n`);
       return 1;
     }
-    if (!a.follow) await copyLines(a, pullId, false, out, clear);
+    if (!a.follow) await copyLines(a, pullId, false, out, clear, written);
     if (tty)
       io.stderr.write(
         `pull ${id} done: ${s.linesReceived.toLocaleString('en-US')} lines, ${bytes(s.bytesReceived)} in ${duration(Date.now() - started)}\n`,
@@ -252,7 +273,10 @@ export async function runLogsPull(
     if (timer) clearInterval(timer);
     clear();
     // A cut while waiting or reading a pull asked for here: the pull itself goes on at the ingester.
-    const hint = id !== undefined && a.id === undefined ? `\npull ${id}: ${reattach(id)}` : '';
+    const hint =
+      id !== undefined && (a.id === undefined || written.lines > a.from)
+        ? `\npull ${id}: ${reattach(id, written.lines)}`
+        : '';
     io.stderr.write(`${(err as Error).message}${hint}\n`);
     return 1;
   } finally {

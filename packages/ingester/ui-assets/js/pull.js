@@ -2,7 +2,8 @@
 /**
  * Log-pull page: the request form (POST /api/v1/nodes/:node/log-pulls) or `?pull=<id>` to attach
  * to a pull already made (running or ended, by this page, the CLI or another engineer), progress by
- * polling GET /api/v1/log-pulls/:id, the lines streamed from /lines?follow=true, download and
+ * polling GET /api/v1/log-pulls/:id, the lines streamed from /lines?follow=true (from the newest
+ * SHOWN_LINES of those already in, when attaching), download and
  * cancel. The tab keeps no copy of the pull: the newest lines are on screen, and the download
  * reads the whole pull again from the API.
  */
@@ -144,11 +145,15 @@ function main() {
     }
   };
 
-  const stream = async (id, signal) => {
-    const res = await apiFetch(`/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true`, {
-      signal,
-      headers: { accept: 'text/plain' },
-    });
+  /** The pull's lines from line `from` on (the lines before would not stay on screen), as they come. */
+  const stream = async (id, from, signal) => {
+    const res = await apiFetch(
+      `/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true${from > 0 ? `&from=${from}` : ''}`,
+      {
+        signal,
+        headers: { accept: 'text/plain' },
+      },
+    );
     const decoder = createLineDecoder();
     if (!res.body) return;
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -163,13 +168,14 @@ function main() {
   /**
    * Runs one pull on the page: `begin` (make it, or look it up) gives its id and first status, then
    * its progress and lines until it ends. The address says the pull, so a reload attaches to it.
-   * @param {string} asking @param {(signal: AbortSignal) => Promise<{ id: string, node: string }>} begin
+   * `from`: lines received before the page attached that it skips (only the newest are shown).
+   * @param {string} asking @param {(signal: AbortSignal) => Promise<{ id: string, node: string, from?: number }>} begin
    */
   const show = (asking, begin) => {
     if (running) return;
     shownPull = run(asking, begin);
   };
-  /** @param {string} asking @param {(signal: AbortSignal) => Promise<{ id: string, node: string }>} begin */
+  /** @param {string} asking @param {(signal: AbortSignal) => Promise<{ id: string, node: string, from?: number }>} begin */
   const run = async (asking, begin) => {
     received = 0;
     shown = [];
@@ -186,7 +192,8 @@ function main() {
       pullId = pull.id;
       pullNode = pull.node;
       history.replaceState(null, '', `?pull=${encodeURIComponent(pullId)}`);
-      const [p] = await Promise.all([poll(pullId, signal), stream(pullId, signal)]);
+      received = pull.from ?? 0;
+      const [p] = await Promise.all([poll(pullId, signal), stream(pullId, received, signal)]);
       setStatus(
         status,
         p.error ? `Pull ${p.state}: ${p.error}` : `Pull ${p.state}: ${formatNumber(received)} lines received.`,
@@ -237,7 +244,9 @@ function main() {
       pullId = String(s.id);
       showProgress(pullProgress(s));
       setStatus(status, `Pull ${pullId} of ${node}, requested by ${s.requestedBy}: lines appear as they arrive.`);
-      return { id: pullId, node };
+      // Of the lines in already, only the newest SHOWN_LINES would stay on screen: only those are read
+      // (an ended pull of a million lines streamed every one through the tab).
+      return { id: pullId, node, from: Math.max(0, Number(s.linesReceived) - SHOWN_LINES) };
     });
 
   cancelBtn.addEventListener('click', async () => {

@@ -38,7 +38,11 @@ export const CreatePullBody = Type.Object(
     tail: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
     level: Type.Optional(Level),
     grep: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 1024, description: 'Substring the line must contain.' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'Substring the line must contain, as it is sent: redacted when the node redacts pulls.',
+      }),
     ),
     maxBytes: Type.Optional(
       Type.Integer({
@@ -64,6 +68,14 @@ const NodeParams = Type.Object({ node: Type.String({ pattern: '^[A-Za-z0-9][A-Za
 type NodeParamsT = Static<typeof NodeParams>;
 const LinesQuery = Type.Object({
   follow: Type.Optional(Type.Boolean({ default: false, description: 'Keep the response open until the pull ends.' })),
+  from: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      default: 0,
+      description:
+        "Skip the pull's first `from` lines, those the client has already: where a cut stream resumes (`logs pull --id <id> --from <n>`) and where the web page, which shows only the newest lines, starts.",
+    }),
+  ),
 });
 type LinesQueryT = Static<typeof LinesQuery>;
 
@@ -242,14 +254,19 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
       async function* body(): AsyncGenerator<string> {
         // A follow may wait long for its first line: the client should know at once that it is on.
         if (follow) reply.raw.flushHeaders();
-        let seq = 0;
+        let seq = -1;
+        let skip = req.query.from ?? 0;
         for (;;) {
           if (stop.signal.aborted) return;
           const p = await coordinator.progress(id);
           if (!p) return;
+          if (seq < 0) ({ seq, skip } = await resumePoint(coordinator, id, skip, p.contiguous));
           while (seq < p.contiguous) {
             const to = Math.min(p.contiguous, seq + LINES_PER_READ_CHUNKS);
-            const lines = await coordinator.readLines(id, seq, to);
+            const read = await coordinator.readLines(id, seq, to);
+            // The rest of `from` not skipped by whole chunks: the first lines of the first chunks read.
+            const lines = skip > 0 ? read.slice(skip) : read;
+            skip = Math.max(0, skip - read.length);
             if (lines.length > 0)
               yield ndjson
                 ? lines.map((l) => JSON.stringify(splitPulledLine(l)) + '\n').join('')
@@ -264,4 +281,26 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
       return reply.type(ndjson ? 'application/x-ndjson' : 'text/plain; charset=utf-8').send(Readable.from(body()));
     },
   );
+}
+
+/**
+ * Where line `from` of a pull is: the first of the stored chunks 0..contiguous-1 not wholly before
+ * it, and how many of its lines come before it. Past what is stored (a running pull), it is the
+ * next chunk, and the rest is skipped as chunks come in.
+ */
+async function resumePoint(
+  coordinator: PullCoordinator,
+  id: string,
+  from: number,
+  contiguous: number,
+): Promise<{ seq: number; skip: number }> {
+  if (from === 0 || contiguous === 0) return { seq: 0, skip: from };
+  const lines = await coordinator.chunkLines(
+    id,
+    Array.from({ length: contiguous }, (_, i) => i),
+  );
+  let seq = 0;
+  let skip = from;
+  while (seq < contiguous && (lines.get(seq) ?? 0) <= skip) skip -= lines.get(seq++) ?? 0;
+  return { seq, skip };
 }
