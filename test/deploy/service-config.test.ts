@@ -190,6 +190,6 @@ describe('ingester settings in compose.central.yml', () => {
       clientId: 'et-ingester-abc123',
     });
     expect(cfg.clickhouse.url).toBe('http://edge_telemetry:pw@clickhouse:8123/edge_telemetry');
-    expect(cfg.http).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(cfg.http).toMatchObject({ host: '0.0.0.0', port: 8080 });
   });
 });
