@@ -292,6 +292,33 @@ describe('Redactor', () => {
     expect(counts).toEqual({ password: 1, bearer: 1 });
   });
 
+  // One log line of the longest a source keeps whole (logFiles.maxLineBytes, 256 KiB), shaped so
+  // that a rule trying every start, or looking back over every blank at every position, is
+  // quadratic: each took seconds at 32 KiB and minutes here, with the collector's one event loop
+  // blocked. Linear, the whole case is milliseconds; the suite's timeout is the tripwire.
+  it('stays linear on long lines made to backtrack: blanks after a scheme, runs without an end', () => {
+    const long = 256 * 1024;
+    const cases: Array<[string, string]> = [
+      ['authorization:' + ' '.repeat(long) + 'a', 'authorization:' + ' '.repeat(long) + 'a'],
+      ['x bearer' + '\t'.repeat(long) + 'x', 'x bearer' + '\t'.repeat(long) + 'x'],
+      ['Authorization: Bearer' + ' '.repeat(long) + '!', 'Authorization: Bearer' + ' '.repeat(long) + '!'],
+      // No `@` after the runs: neither an e-mail nor a URL's password.
+      ['https://a ' + 'aaaa.'.repeat(long / 5) + ' x@y', 'https://a ' + 'aaaa.'.repeat(long / 5) + ' x@y'],
+      ['-u'.repeat(long / 2) + '! a@b', '-u'.repeat(long / 2) + '! a@b'],
+    ];
+    for (const [line, expected] of cases) expect(redactor.redact(line, {})).toBe(expected);
+    // Within the bound the credentials after a scheme still go; past it, only a generated-looking value.
+    expect(redactor.redact(`Authorization: Bearer${' '.repeat(16)}opaque-ab`, {})).toBe(
+      `Authorization: Bearer${' '.repeat(16)}[REDACTED:bearer]`,
+    );
+    expect(redactor.redact(`Authorization: Bearer${' '.repeat(40)}opaque-ab7c9d2e`, {})).toBe(
+      `Authorization: Bearer${' '.repeat(40)}[REDACTED:bearer]`,
+    );
+    expect(redactor.redact('mail x-john.doe@example.com and https://x-a:pw@host', {})).toBe(
+      'mail [REDACTED:email] and https://x-a:[REDACTED:url_password]@host',
+    );
+  });
+
   it('leaves numbers that fail Luhn or have no card prefix, and returns clean lines unchanged', () => {
     const counts: RedactionCounts = {};
     for (const line of [

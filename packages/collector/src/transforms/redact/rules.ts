@@ -46,7 +46,7 @@ export function builtinRules(): RedactRule[] {
       gate: GATE_KEYWORD,
       pattern: new RegExp(
         `(${AUTHORIZATION}(?:(?:${AUTH_SCHEMES})[ \\t]+)?)(?!\\[REDACTED)` +
-          `(?:(?<=(?:${AUTH_SCHEMES})[ \\t]+)[A-Za-z0-9._~+/-]{6,}=*|${GENERATED})`,
+          `(?:(?<=(?:${AUTH_SCHEMES})[ \\t]{1,${GAP}})[A-Za-z0-9._~+/-]{6,}=*|${GENERATED})`,
         'gi',
       ),
       hint: /authorization/i,
@@ -59,7 +59,7 @@ export function builtinRules(): RedactRule[] {
       gate: GATE_KEYWORD,
       pattern: new RegExp(
         `(\\b(?:Bearer|Basic|Token|Digest|[bB][eE][aA][rR][eE][rR])\\s+)(?!\\[REDACTED)` +
-          `(?:(?<=\\b(?:Bearer|Basic|Token|Digest)\\s+)[A-Za-z0-9._~+/-]{8,}=*|${GENERATED})`,
+          `(?:(?<=\\b(?:Bearer|Basic|Token|Digest)\\s{1,${GAP}})[A-Za-z0-9._~+/-]{8,}=*|${GENERATED})`,
         'g',
       ),
       hint: /Bearer|Basic|Token|Digest|[bB][eE][aA][rR][eE][rR]/,
@@ -70,7 +70,7 @@ export function builtinRules(): RedactRule[] {
       // (`redis://:secret@host`).
       kind: 'url_password',
       gate: GATE_SCHEME,
-      pattern: /(\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s:/@?#]*:)(?!\[REDACTED)[^\s/?#]+(?=@)/g,
+      pattern: /((?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s:/@?#]*:)(?!\[REDACTED)[^\s/?#]+(?=@)/g,
       hint: /:\/\//,
       keep: 1,
     },
@@ -148,7 +148,7 @@ export function builtinRules(): RedactRule[] {
       kind: 'email',
       gate: GATE_AT,
       pattern:
-        /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b/g,
+        /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b/g,
       hint: /@/,
     },
     {
@@ -209,6 +209,14 @@ const SET_COOKIE = /^set-/i;
 const FIRST_VALUE = /^([^=]+=)[^;]*/;
 /** Each pair's value in a Cookie header. */
 const EVERY_VALUE = /(^|;[ \t]*)([^=;]+=)?[^;]*/g;
+
+/**
+ * The most blanks a lookbehind looks back over between a scheme and its credentials. Unbounded,
+ * the lookbehind ran at every position the blanks before it were given back from, each time over
+ * all of them: `authorization:` and 32,000 spaces took 5 s of the event loop (one log line of
+ * 256 KiB, minutes). Past it a value is taken only when it looks generated.
+ */
+const GAP = 16;
 
 /** 12+ characters of a token's alphabet with a digit among them: what a generated credential looks like. */
 const GENERATED = `(?!\\[REDACTED)(?=[A-Za-z._~+/-]*\\d)[A-Za-z0-9._~+/-]{12,}=*`;
