@@ -23,6 +23,7 @@ import { LOG_LEVEL_NAMES, parseTimeSpec, PULL_ID_PATTERN, TIME_SPEC_HINT } from 
 import type { CommandIo } from './index.js';
 import { apiFetch, apiUrl } from '../api/api-client.js';
 import { visibleControlsStream } from './terminal-text.js';
+import { wholeLines } from './whole-lines.js';
 
 const USAGE =
   'usage: edge-telemetry logs pull --node <id> --since <2h|ISO|ms> [--until t] [--container name] [--grep text] [--level info|warn|error|...] [--tail n] [--max-bytes n] [--follow] [-o file] [--url URL] [--token T]\n' +
@@ -189,12 +190,17 @@ async function copyLines(
   if (!res.body) return;
   // On a terminal the lines' control characters are shown, not obeyed (terminal-text.ts).
   const shown = (out as Writable & { isTTY?: boolean }).isTTY === true ? visibleControlsStream() : undefined;
+  // Whole lines only: the count is where a cut run resumes, so a cut must not leave a part-line.
+  const lines = wholeLines();
   for await (const part of res.body) {
     beforeWrite();
-    const bytes = part as Uint8Array;
-    await write(out, shown ? shown.write(bytes) : bytes);
-    for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) written.lines++;
+    const whole = lines.write(part as Uint8Array);
+    if (whole.lines === 0) continue;
+    await write(out, shown ? shown.write(whole.bytes) : whole.bytes);
+    written.lines += whole.lines;
   }
+  const last = lines.end();
+  if (last.length > 0) await write(out, shown ? shown.write(last) : last);
   if (shown) await write(out, shown.end());
 }
 
