@@ -225,6 +225,25 @@ describe('Redactor', () => {
     for (const [line, want] of cases) expect(redactor.redact(line, {})).toBe(want);
   });
 
+  it("redacts SQL's PASSWORD 'secret' as PostgreSQL's statement log writes it, quotes kept", () => {
+    const cases: Array<[string, string]> = [
+      [
+        "2026-12-07 01:02:03 UTC [42] LOG:  statement: ALTER ROLE app WITH PASSWORD 's3cret pass';",
+        "2026-12-07 01:02:03 UTC [42] LOG:  statement: ALTER ROLE app WITH PASSWORD '[REDACTED:password]';",
+      ],
+      [
+        "LOG:  statement: CREATE USER bob LOGIN password 'x' VALID UNTIL 'infinity'",
+        "LOG:  statement: CREATE USER bob LOGIN password '[REDACTED:password]' VALID UNTIL 'infinity'",
+      ],
+    ];
+    for (const [line, want] of cases) expect(redactor.redact(line, {})).toBe(want);
+    for (const line of [
+      '2026-12-07 01:02:03.456 UTC [123] FATAL:  password authentication failed for user "app"',
+      "ALTER ROLE app WITH PASSWORD NULL; ALTER ROLE b PASSWORD ''",
+    ])
+      expect(redactor.redact(line, {})).toBe(line);
+  });
+
   it('leaves a JSON line valid JSON, each secret value a string', () => {
     const line = JSON.stringify({
       msg: 'login',

@@ -130,6 +130,16 @@ export function builtinRules(): RedactRule[] {
       value: PASSWORD_VALUE,
       hint: /[pP][aA][sS][sS]|[pP][wW][dD]|[sS][eE][cC][rR][eE][tT]|[pP][rR][iI][vV][aA][tT][eE]_/,
     }),
+    {
+      // SQL's `PASSWORD 'secret'` (CREATE ROLE / ALTER USER ... WITH PASSWORD), as PostgreSQL's
+      // statement log (log_statement = ddl or all) writes every such statement: no `=` or `:` for
+      // the key=value rules. The quotes stay; the blanks before are bounded (linear).
+      kind: 'password',
+      gate: GATE_KEYWORD,
+      pattern: /((?<![A-Za-z0-9_])password[ \t]{1,16}')(?!\[REDACTED)[^'\r\n]+(?=')/gi,
+      hint: /[pP][aA][sS][sS][wW][oO][rR][dD]/,
+      keep: 1,
+    },
     // Token-like keys only with a value that looks generated (12+ characters with a digit), so
     // that object dumps such as `token=Token{a64f992 ...}` or `token: android.os.BinderProxy@...`
     // are left alone.
