@@ -353,6 +353,7 @@ export async function buildCollector(
     publishStatus: () => statusChanges.post(true),
     lastContact: () => uplink.lastContactAt,
     revertAfterMs: config.remoteConfig.revertAfterMs,
+    failedStartsBeforeRevert: config.remoteConfig.failedStartsBeforeRevert,
     confirmAfterMs: config.uplink.sender.ackTimeoutMs,
     now: Date.now,
     log,

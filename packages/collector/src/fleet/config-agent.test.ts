@@ -57,6 +57,7 @@ async function setup(file: Record<string, unknown> = {}, o: { dataDir?: string; 
     publishStatus: () => statuses.push(agent.status()),
     lastContact: () => contact.at,
     revertAfterMs: o.revertAfterMs ?? 0,
+    failedStartsBeforeRevert: 3,
     confirmAfterMs: 100,
     now: () => clock.now,
     log: silent,
@@ -232,5 +233,55 @@ describe('remote configuration on the node', () => {
     again.send(3, doc('debug'));
     await again.agent.idle();
     expect(again.agent.status()).toMatchObject({ state: 'applied', rev: 3, appliedRev: 3 });
+  });
+
+  it('goes back after failedStartsBeforeRevert failed starts in a row with a revision that waits for a start, not before', async () => {
+    const s = await setup();
+    s.send(4, { options: { sources: { otlp: { enabled: true, port: 4999 } } } });
+    await s.agent.idle();
+    expect(s.agent.status()).toMatchObject({
+      state: 'applied',
+      rev: 4,
+      restartNeeded: ['sources.otlp.enabled', 'sources.otlp.port'],
+    });
+    s.agent.close();
+    /** One start of the process on that data dir: the agent as it is built, then the start's outcome. */
+    const start = async (outcome: 'fails' | 'runs') => {
+      const at = await setup({}, { dataDir: s.dataDir });
+      await (outcome === 'fails' ? at.agent.startFailed('EADDRINUSE 127.0.0.1:4999') : at.agent.started());
+      at.agent.close();
+      return (await readAppliedRemote(s.dataDir)).value;
+    };
+    // Two failed starts, then one that runs: the revision stays, and the count goes with the start.
+    expect((await start('fails'))?.unstarted).toMatchObject({ rev: 0, failedStarts: 1 });
+    expect((await start('fails'))?.unstarted).toMatchObject({ rev: 0, failedStarts: 2 });
+    const ran = await start('runs');
+    expect(ran).toMatchObject({ rev: 4 });
+    expect(ran?.unstarted).toBeUndefined();
+    expect((await setup({}, { dataDir: s.dataDir })).agent.status()).toMatchObject({ state: 'applied', appliedRev: 4 });
+    // Once a start has run with it, a later failed start (whatever its cause) leaves it alone.
+    expect((await start('fails'))?.rev).toBe(4);
+  });
+
+  it('a revision whose starts keep failing is reverted at the third, reported failed and not applied again', async () => {
+    const s = await setup();
+    s.send(4, { options: { sources: { otlp: { enabled: true, port: 4999 } } } });
+    await s.agent.idle();
+    s.agent.close();
+    for (let i = 0; i < 3; i++) {
+      const at = await setup({}, { dataDir: s.dataDir });
+      await at.agent.startFailed('EADDRINUSE 127.0.0.1:4999');
+      at.agent.close();
+    }
+    const back = await setup({}, { dataDir: s.dataDir });
+    expect(back.agent.status()).toMatchObject({
+      state: 'failed',
+      rev: 4,
+      appliedRev: 0,
+      reason: 'revision 4 did not start 3 times in a row (last: EADDRINUSE 127.0.0.1:4999); back to revision 0',
+    });
+    back.send(4, { options: { sources: { otlp: { enabled: true, port: 4999 } } } });
+    await back.agent.idle();
+    expect(back.agent.status()).toMatchObject({ state: 'failed', rev: 4, appliedRev: 0 });
   });
 });

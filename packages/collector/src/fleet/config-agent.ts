@@ -56,6 +56,8 @@ export interface ConfigAgentDeps {
   revertAfterMs: number;
   /** Acknowledgements within this long of a change may be for batches sent before it: they do not confirm it. */
   confirmAfterMs: number;
+  /** Consecutive failed starts with a revision's restart-needing options before it is reverted. */
+  failedStartsBeforeRevert: number;
   now(): number;
   log: Logger;
 }
@@ -69,10 +71,13 @@ export interface ConfigAgent {
   started(): Promise<void>;
   /**
    * The collector could not start with the configuration in force (`reason`: its error). A
-   * revision whose options waited for this start is reverted on disk, reported failed and not
-   * applied again, so the next start runs on what last started: kept, a remote
-   * `sources.otlp.port` that was taken on the node made every start of it fail, for good, with no
-   * way for the center to reach it.
+   * revision whose options waited for this start is counted a failed start; at the
+   * `failedStartsBeforeRevert`th in a row it is reverted on disk, reported failed and not applied
+   * again, so the next start runs on what last started: kept, a remote `sources.otlp.port` that
+   * was taken on the node made every start of it fail, for good, with no way for the center to
+   * reach it. Not at the first: a start fails for reasons the revision did not cause too (the
+   * previous process still holding the port during a restart), and a revision reverted for those
+   * would never apply although nothing was wrong with it.
    */
   startFailed(reason: string): Promise<void>;
   close(): void;
@@ -273,11 +278,23 @@ export function createConfigAgent(d: ConfigAgentDeps): ConfigAgent {
     async startFailed(reason) {
       const back = applied?.unstarted;
       if (applied === undefined || back === undefined) return;
+      const failedStarts = (back.failedStarts ?? 0) + 1;
+      if (failedStarts < d.failedStartsBeforeRevert) {
+        d.log.warn('the start with a remote configuration failed; it is tried again at the next start', {
+          rev: applied.rev,
+          failedStarts,
+          revertAt: d.failedStartsBeforeRevert,
+          reason,
+        });
+        applied = { ...applied, unstarted: { ...back, failedStarts } };
+        return d.persist(applied);
+      }
+      const { failedStarts: _counted, ...previous } = back;
       await d.persist({
-        ...back,
+        ...previous,
         reverted: {
           rev: applied.rev,
-          reason: `revision ${applied.rev} did not start (${reason}); back to revision ${back.rev}`,
+          reason: `revision ${applied.rev} did not start ${failedStarts} times in a row (last: ${reason}); back to revision ${back.rev}`,
         },
       });
     },

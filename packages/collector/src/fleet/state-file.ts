@@ -25,9 +25,10 @@ export interface AppliedRemote {
   reverted?: { rev: number; reason: string };
   /**
    * While the revision holds options that take effect at the next start and no start has run with
-   * them yet: the document the collector last started with, to go back to when that start fails.
+   * them yet: the document the collector last started with, to go back to when starts keep failing,
+   * and how many in a row have failed so far.
    */
-  unstarted?: { rev: number; docHash: string; doc: ConfigDocument };
+  unstarted?: { rev: number; docHash: string; doc: ConfigDocument; failedStarts?: number };
 }
 
 /** The last applied document, or undefined (none yet, or unreadable: then logged by the caller and ignored). */
@@ -62,7 +63,12 @@ export async function readAppliedRemote(dataDir: string): Promise<{ value?: Appl
     const u = v.unstarted;
     const unstarted =
       u && Number.isSafeInteger(u.rev)
-        ? { rev: u.rev, docHash: String(u.docHash), doc: checkConfigDocument(u.doc) }
+        ? {
+            rev: u.rev,
+            docHash: String(u.docHash),
+            doc: checkConfigDocument(u.doc),
+            ...(Number.isSafeInteger(u.failedStarts) ? { failedStarts: u.failedStarts } : {}),
+          }
         : undefined;
     return {
       value: {

@@ -117,6 +117,12 @@ export const CollectorConfigSchema = Type.Object({
         description:
           'After applying a remote configuration change, the node goes back to its previous configuration on its own when the center acknowledges nothing for this long (the change may have cut its uplink); 0: never. Set only in the local file.',
       }),
+      failedStartsBeforeRevert: Type.Integer({
+        minimum: 1,
+        default: 3,
+        description:
+          'A remote configuration change whose options take effect at the next start goes back to what last started when this many starts in a row fail with it (1: at the first; more let a passing failure, such as the previous process still holding a port during a restart, not condemn the change). Set only in the local file.',
+      }),
     },
     { default: {} },
   ),
