@@ -199,7 +199,7 @@ describe('Redactor', () => {
       'token',
     ],
     ['password=correct horse battery staple', 'horse', 'password'],
-    ['password: correct horse, user=bob', 'horse', 'password'],
+    ['password=correct horse, user=bob', 'horse', 'password'],
     ['login user=admin password=Tr0ub4dor&3 ok', '&3', 'password'],
     ['{"msg":"retry with password=\\"abc def\\" now"}', 'def', 'password'],
     ['{"password":"ab\\"cd"}', 'cd', 'password'],
@@ -223,6 +223,35 @@ describe('Redactor', () => {
       ['pw check password="correct horse" ok', 'pw check password="[REDACTED:password]" ok'],
     ];
     for (const [line, want] of cases) expect(redactor.redact(line, {})).toBe(want);
+  });
+
+  // The review of the run-on value: after a label with `:`, or a word that is as often English as a
+  // key, the rest of the line went with the one word that could be a secret.
+  it('takes one word after a label or a short password word, and runs on only after `password=`', () => {
+    const cases: Array<[string, string]> = [
+      [
+        'kubelet: Mounting secret: default-token-abcde for pod ns/web-1',
+        'kubelet: Mounting secret: [REDACTED:password] for pod ns/web-1',
+      ],
+      [
+        'java.lang.IllegalStateException: pass: 3 of 5 checks ok',
+        'java.lang.IllegalStateException: pass: [REDACTED:password] of 5 checks ok',
+      ],
+      ['Pass: all tests passed (12/12)', 'Pass: [REDACTED:password] tests passed (12/12)'],
+      ['REDIS_PASS=abc123 started', 'REDIS_PASS=[REDACTED:password] started'],
+      ['retry (note: password=hunter2) later', 'retry (note: password=[REDACTED:password]) later'],
+      ['password=pa)ss word', 'password=[REDACTED:password]'],
+      ['dbPassword=correct horse battery', 'dbPassword=[REDACTED:password]'],
+      ['PGPASSWORD=correct horse psql -h db', 'PGPASSWORD=[REDACTED:password] -h db'],
+      ['mysql -u root --password=S3cret -h db app', 'mysql -u root --password=[REDACTED:password] -h db app'],
+    ];
+    for (const [line, want] of cases) expect(redactor.redact(line, {})).toBe(want);
+    // MySQL says whether a password was given, not which.
+    for (const line of [
+      "ERROR 1045 (28000): Access denied for user 'bob'@'localhost' (using password: YES)",
+      "Access denied for user 'root'@'10.0.0.7' (using password: NO)",
+    ])
+      expect(redactor.redact(line, {})).toBe(line);
   });
 
   it("redacts SQL's PASSWORD 'secret' as PostgreSQL's statement log writes it, quotes kept", () => {
@@ -324,6 +353,11 @@ describe('Redactor', () => {
       // No `@` after the runs: neither an e-mail nor a URL's password.
       ['https://a ' + 'aaaa.'.repeat(long / 5) + ' x@y', 'https://a ' + 'aaaa.'.repeat(long / 5) + ' x@y'],
       ['-u'.repeat(long / 2) + '! a@b', '-u'.repeat(long / 2) + '! a@b'],
+      // Password values: words that never reach a next field, closing parentheses, options.
+      ['password=' + 'a '.repeat(long / 2), 'password=[REDACTED:password] '],
+      ['password=' + 'a)'.repeat(long / 2), 'password=[REDACTED:password])'],
+      ['pass: ' + 'x)'.repeat(long / 2), 'pass: [REDACTED:password])'],
+      ['password=a' + ' -'.repeat(long / 2), 'password=[REDACTED:password]' + ' -'.repeat(long / 2)],
     ];
     for (const [line, expected] of cases) expect(redactor.redact(line, {})).toBe(expected);
     // Within the bound the credentials after a scheme still go; past it, only a generated-looking value.

@@ -54,8 +54,8 @@ export class Redactor {
    * the key). Nothing of the rules can match unless the key or the value opens a gate, or the key
    * ends in `sig` (the one keyword, `sig=`, that takes the `=`): then the value comes back as it is,
    * without building the pair; this runs for every field of a line shipped verbatim.
-   * In text an unquoted value ends where the next field seems to begin, or at a quote (rules.ts,
-   * PASSWORD_VALUE; a token at a space); a field's value is known whole, so under a secret's key
+   * In text an unquoted value ends at a space, or after `password=` where the next field seems to
+   * begin, or at a quote (rules.ts, PASSWORD_VALUE); a field's value is known whole, so under a secret's key
    * all of it goes (`ab"cd` would leave `"cd`, `hunter2 user=x` would leave ` user=x`).
    */
   redactField(key: string, value: string, counts: RedactionCounts): string {

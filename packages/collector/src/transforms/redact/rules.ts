@@ -238,20 +238,43 @@ const AUTHORIZATION = `(?<![\\w-])(?:proxy-)?authorization["']?\\s*[=:]\\s*["']?
 const AUTH_SCHEMES =
   'bearer|basic|token|digest|negotiate|ntlm|hoba|mutual|vapid|ssws|apikey|api-key|key|sharedkey|splunk|genie(?:key)?|oauth|hmac|jwt|sso-key|aws4-hmac-sha256';
 
+/** A quoted value (the quotes kept, so that a JSON line stays JSON), after the opening quote. */
+const QUOTED =
+  `(?<=(?:^|[^\\\\])")(?!")[^"\\\\\\r\\n]*(?:\\\\.[^"\\\\\\r\\n]*)*` +
+  `|(?<=\\\\")(?![\\\\"])[^"\\\\\\r\\n]*(?:\\\\[^"][^"\\\\\\r\\n]*)*` +
+  `|(?<=')(?!')[^'\\\\\\r\\n]*(?:\\\\.[^'\\\\\\r\\n]*)*`;
+
+/**
+ * One unquoted word of a value: to a blank, `,` `;` `&`, a quote or `}`; a `)` inside it is its
+ * own, a closing one is not (`(note: password=x)`).
+ */
+const WORD = `[^\\s,;&"'})]+(?:\\)+[^\\s,;&"'})]+)*`;
+
+/**
+ * The explicit password words just before a value and its `=` (bounded: a lookbehind); not after
+ * `-` (`--password=`, `-password=`): a command line's option, whose value is one shell word.
+ */
+const RUN_ON_KEY =
+  `(?<=(?<!-)(?:password|passwd|passphrase|Password|Passwd|Passphrase|PASSWORD|PASSWD|PASSPHRASE)` +
+  `(?:[_.-]?[kK][eE][yY])?(?:\\\\?["'])?[ \\t]{0,16}=[ \\t]{0,16})`;
+
 /**
  * What a password key's value is. Quoted, everything to the closing quote (a backslash escapes
  * one), the quotes kept so that a JSON line stays JSON; after an escaped quote (`\"`: a JSON
  * string's text), to the next escaped quote. Unquoted, a text cannot say where a value with spaces
- * ends, so it runs on over spaces, `,` `;` `&` to the end of the line, and stops only where the next
- * field begins (a word before `=` or `:`) or at a quote or `}`: `password=correct horse user=bob`
- * gives `password=[REDACTED:password] user=bob`, and `password=correct horse` leaves no ` horse`.
+ * ends, and the rule goes by how likely the words after the key are a secret's:
+ * - after `password=` (passwd, passphrase: RUN_ON_KEY) it runs on over spaces, `,` `;` `&`,
+ *   stopping where the next field begins (a word before `=` or `:`), at a command-line option
+ *   (`-h`), a quote, `}` or a closing `)`: `password=correct horse` leaves no ` horse`,
+ *   `password=a b user=bob` keeps ` user=bob`; the price, `password=x was reset` loses ` was reset`;
+ * - otherwise one word: after `:` a message's label is as common as a key (`Mounting secret:
+ *   default-token-abcde for pod` keeps ` for pod`, `pass: 3 of 5` keeps ` of 5`), and MySQL's
+ *   `(using password: YES)` says whether one was given, and is left as it is.
  */
 const PASSWORD_VALUE =
-  `(?!\\[REDACTED)(?:` +
-  `(?<=(?:^|[^\\\\])")(?!")[^"\\\\\\r\\n]*(?:\\\\.[^"\\\\\\r\\n]*)*` +
-  `|(?<=\\\\")(?![\\\\"])[^"\\\\\\r\\n]*(?:\\\\[^"][^"\\\\\\r\\n]*)*` +
-  `|(?<=')(?!')[^'\\\\\\r\\n]*(?:\\\\.[^'\\\\\\r\\n]*)*` +
-  `|(?<!["'])[^\\s,;&"'}]+(?:[ \\t,;&]+(?![\\w.-]*[=:])[^\\s,;&"'}]+)*)`;
+  `(?!\\[REDACTED)(?:${QUOTED}` +
+  `|${RUN_ON_KEY}(?!\\\\["'])${WORD}(?:[ \\t,;&]+(?![\\w.-]*[=:]|-)${WORD})*` +
+  `|(?<!["'])(?!(?:YES|NO)\\))${WORD})`;
 
 /**
  * The two rules of a key=value kind: `words` at a KEY_START, any case (`DB_PASSWORD`,
