@@ -254,6 +254,40 @@ describe('Redactor', () => {
       expect(redactor.redact(line, {})).toBe(line);
   });
 
+  it('redacts a database client password on a command line, after the client only', () => {
+    const cases: Array<[string, string]> = [
+      ['mysql -uroot -pS3cret', 'mysql -uroot -p[REDACTED:password]'],
+      [
+        "0 3 * * * mysqldump -h db -u backup -p'S3 cret' app > /backup/app.sql",
+        "0 3 * * * mysqldump -h db -u backup -p'[REDACTED:password]' app > /backup/app.sql",
+      ],
+      [
+        '+ /usr/bin/mariadb -uroot -p"x;y" -e "SELECT 1"',
+        '+ /usr/bin/mariadb -uroot -p"[REDACTED:password]" -e "SELECT 1"',
+      ],
+      ['redis-cli -a mypassword ping', 'redis-cli -a [REDACTED:password] ping'],
+      [
+        'docker exec cache redis-cli -h cache --pass mypassword --no-auth-warning info',
+        'docker exec cache redis-cli -h cache --pass [REDACTED:password] --no-auth-warning info',
+      ],
+      ["redis-cli -a 'my password' ping", "redis-cli -a '[REDACTED:password]' ping"],
+    ];
+    for (const [line, want] of cases) {
+      const counts: RedactionCounts = {};
+      expect(redactor.redact(line, counts)).toBe(want);
+      expect(counts).toEqual({ password: 1 });
+    }
+    for (const line of [
+      'cp -pr /var/lib/mysql /backup',
+      'mysql -u root -p app',
+      'mysqld: ready for connections -pfoo',
+      'grep -a error /var/log/redis/redis.log',
+      'redis-cli -h cache ping',
+      'tar -czpf /backup/redis.tgz /data && redis-cli save',
+    ])
+      expect(redactor.redact(line, {})).toBe(line);
+  });
+
   it("redacts SQL's PASSWORD 'secret' as PostgreSQL's statement log writes it, quotes kept", () => {
     const cases: Array<[string, string]> = [
       [
@@ -353,6 +387,13 @@ describe('Redactor', () => {
       // No `@` after the runs: neither an e-mail nor a URL's password.
       ['https://a ' + 'aaaa.'.repeat(long / 5) + ' x@y', 'https://a ' + 'aaaa.'.repeat(long / 5) + ' x@y'],
       ['-u'.repeat(long / 2) + '! a@b', '-u'.repeat(long / 2) + '! a@b'],
+      // Command lines: many client names, options without a value, blanks past the bound.
+      ['mysql '.repeat(long / 6) + 'x', 'mysql '.repeat(long / 6) + 'x'],
+      ['mysql' + ' -p'.repeat(long / 3), 'mysql' + ' -p'.repeat(long / 3)],
+      ["mysql -p'" + 'a'.repeat(long), "mysql -p'[REDACTED:password]"],
+      ['redis-cli -a' + ' '.repeat(long) + 'x', 'redis-cli -a' + ' '.repeat(long) + 'x'],
+      // Each `-a` takes the next as its value: `-a -a` is `-a [REDACTED:password]`.
+      ['redis-cli' + ' -a -a'.repeat(long / 6), 'redis-cli' + ' -a [REDACTED:password]'.repeat(long / 6)],
       // Password values: words that never reach a next field, closing parentheses, options.
       ['password=' + 'a '.repeat(long / 2), 'password=[REDACTED:password] '],
       ['password=' + 'a)'.repeat(long / 2), 'password=[REDACTED:password])'],

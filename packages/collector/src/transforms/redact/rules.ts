@@ -13,6 +13,12 @@ export interface RedactRule {
   gate: number;
   /** Cheap substring test that must hold before the regular expression runs (hot path). */
   hint?: RegExp;
+  /**
+   * The rule runs only on the text after this (not global) pattern's first match: a command's
+   * options follow its name. One search: a pattern reaching back from an option to the command
+   * would be quadratic in a line naming the command many times.
+   */
+  after?: RegExp;
   keep?: number;
   confirm?: (match: string) => boolean;
   /** Rewrites what follows the kept groups (`key`) instead of replacing it by the label (a cookie header keeps its names). */
@@ -138,6 +144,27 @@ export function builtinRules(): RedactRule[] {
       gate: GATE_KEYWORD,
       pattern: /((?<![A-Za-z0-9_])password[ \t]{1,16}')(?!\[REDACTED)[^'\r\n]+(?=')/gi,
       hint: /[pP][aA][sS][sS][wW][oO][rR][dD]/,
+      keep: 1,
+    },
+    {
+      // A MySQL or MariaDB client's `-pSECRET` on a command line (shell history, cron, CI logs):
+      // attached, as `-p` alone asks for it; after the client's name only, so that `cp -pr` stays.
+      // The quotes stay.
+      kind: 'password',
+      gate: GATE_KEYWORD,
+      hint: /mysql|mariadb/,
+      after: /(?<![\w.-])(?:mysql|mariadb)(?:-?(?:dump|admin|sh|check|import|pump|binlog))?(?=[\s"'])/,
+      pattern: /((?<![^\s"'])-p["']?)(?!\[REDACTED)(?:(?<=')[^'\r\n]+|(?<=")[^"\r\n]+|[^\s"']+)/g,
+      keep: 1,
+    },
+    {
+      // redis-cli's `-a SECRET` and `--pass SECRET`, after its name only (`-a` alone is common); the
+      // blanks before the value are bounded (linear), past 16 it is left.
+      kind: 'password',
+      gate: GATE_KEYWORD,
+      hint: /redis-cli/,
+      after: /(?<![\w.-])redis-cli(?=[\s"'])/,
+      pattern: /((?<![^\s"'])(?:-a|--pass)[ \t]{1,16}["']?)(?!\[REDACTED)(?:(?<=')[^'\r\n]+|(?<=")[^"\r\n]+|[^\s"']+)/g,
       keep: 1,
     },
     // Token-like keys only with a value that looks generated (12+ characters with a digit), so
