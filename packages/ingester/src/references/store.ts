@@ -19,6 +19,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createGroupCommit } from '../storage/group-commit.js';
 import { insertRows, sqlString } from '../storage/insert.js';
+import { keysetPages } from '../storage/keyset-pages.js';
 import { TABLES } from '../storage/tables.js';
 
 export interface ReferenceStore {
@@ -202,9 +203,8 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
   async function follow(from: number): Promise<number> {
     let n = 0;
     // Before every row at `from` (the tuple's first element decides).
-    let c: Cursor = { at: from - 1, node: '', epoch: 0, seq: 0 };
-    for (;;) {
-      const rows = await page(from, c, false);
+    const first: Cursor = { at: from - 1, node: '', epoch: 0, seq: 0 };
+    for await (const rows of keysetPages(first, FOLLOW_PAGE_ROWS, (c) => page(from, c, false), cursorOf)) {
       for (const row of rows) {
         const key = keyOf(row.NodeName, Number(row.Epoch), Number(row.Seq));
         // Read again within the lag: already here, and its recency is its batches' to set.
@@ -212,9 +212,8 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
         remember(key, Buffer.from(row.BodyBase64, 'base64'), 'ahead');
         n++;
       }
-      if (rows.length < FOLLOW_PAGE_ROWS) return n;
-      c = cursorOf(rows[rows.length - 1] as FollowRow);
     }
+    return n;
   }
 
   /**
@@ -225,9 +224,8 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
     const got: Array<[string, Buffer]> = [];
     let bytes = cachedBytes;
     // After every row at `to` (the tuple's first element decides).
-    let c: Cursor = { at: to + 1, node: '', epoch: 0, seq: 0 };
-    for (;;) {
-      const rows = await page(from, c, true);
+    const first: Cursor = { at: to + 1, node: '', epoch: 0, seq: 0 };
+    for await (const rows of keysetPages(first, FOLLOW_PAGE_ROWS, (c) => page(from, c, true), cursorOf)) {
       for (const row of rows) {
         const key = keyOf(row.NodeName, Number(row.Epoch), Number(row.Seq));
         if (used.has(key) || ahead.has(key)) continue;
@@ -236,9 +234,8 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
         got.push([key, body]);
         bytes += body.length;
       }
-      if (rows.length < FOLLOW_PAGE_ROWS) return keep(got);
-      c = cursorOf(rows[rows.length - 1] as FollowRow);
     }
+    return keep(got);
   }
 
   function keep(got: Array<[string, Buffer]>): number {

@@ -18,6 +18,7 @@ import { TEMPLATE_TEXT_LOOKBACK_MS, type Batch, type LogTemplate } from '@edge-t
 import type { IngesterErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { sqlString } from '../storage/insert.js';
+import { keysetPages } from '../storage/keyset-pages.js';
 import { TABLES } from '../storage/tables.js';
 
 export interface TemplateTextStats {
@@ -88,6 +89,9 @@ const MAX_WAITING = 1_000;
 export const TEXT_FOLLOW_BACK_MS = 2 * 60_000;
 /** Rows per catch-up statement (~150 B each): the most of an answer held at once. */
 export const TEXT_PAGE_ROWS = 5_000;
+
+/** A catch-up row: NodeName, ContainerName, TemplateId, Template, LastSeen (ms). */
+type TextRow = [string, string, string, string, string | number];
 
 /** A catch-up page's position: the last row read, in (LastSeen, NodeName, ContainerName, TemplateId) order. */
 interface Cursor {
@@ -209,7 +213,7 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
   }
 
   /** One page of the rows with a text last seen at `from` or later, after `c`, in key order. */
-  async function page(from: number, c: Cursor): Promise<Array<[string, string, string, string, string | number]>> {
+  async function page(from: number, c: Cursor): Promise<TextRow[]> {
     // LastSeen leads the partition key (by day) and every part's min-max index skips old parts.
     const rs = await deps.client.query({
       query: `SELECT NodeName, ContainerName, TemplateId, Template, toUnixTimestamp64Milli(LastSeen) AS At FROM ${TABLES.templates}
@@ -263,9 +267,9 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
       const from = followFrom ?? startedAt - lookbackMs;
       let n = 0;
       // Before every row at `from` (the tuple's first element decides).
-      let c: Cursor = { at: from - 1, node: '', container: '', id: '' };
-      for (;;) {
-        const rows = await page(from, c);
+      const first: Cursor = { at: from - 1, node: '', container: '', id: '' };
+      const cursorOf = ([node, container, id, , at]: TextRow): Cursor => ({ at: Number(at), node, container, id });
+      for await (const rows of keysetPages(first, TEXT_PAGE_ROWS, (c) => page(from, c), cursorOf)) {
         for (const [node, container, id, text, at] of rows) {
           const key = keyOf(node, container, id);
           // Read again within the span: its recency in the LRU is its batches' to set.
@@ -273,9 +277,6 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
           remember(key, { text, at: Number(at) });
           n++;
         }
-        if (rows.length < TEXT_PAGE_ROWS) break;
-        const [node, container, id, , at] = rows[rows.length - 1] as (typeof rows)[number];
-        c = { at: Number(at), node, container, id };
       }
       s.followed += n;
       followFrom = startedAt - TEXT_FOLLOW_BACK_MS;
