@@ -161,6 +161,9 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     const prom = await (await fetch(`${url}/metrics`)).text();
     expect(prom).toContain('et_ingester_rejected_total{reason="ET_ERR_NODE_MISMATCH"} 1');
     expect(prom).toMatch(/et_ingester_batches_stored_total [1-9]/);
+    // The loop ran callbacks to handle them (the delay's first period may not have ended yet).
+    expect(prom).toMatch(/et_ingester_event_loop_busy_seconds_total 0?\.?[0-9]*[1-9]/);
+    expect(prom).toMatch(/et_ingester_event_loop_delay_seconds\{quantile="0\.99"\} [0-9.e-]+\n/);
     const dead = await waitFor('dead-letter rows', async () => {
       const rs = await client.query({
         query: `SELECT ReasonCode, NodeName, PayloadBase64 FROM ${TABLES.deadLetters} ORDER BY ReceivedAt`,

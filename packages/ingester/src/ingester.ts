@@ -27,6 +27,7 @@ import { createNodeRegistry } from './nodes/registry.js';
 import { createConfigDocuments } from './fleet/documents.js';
 import { createRolloutStore } from './fleet/rollout-store.js';
 import { createFleetConfig, type FleetRolloutOptions } from './fleet/service.js';
+import { monitorLoop, type LoopMonitor } from './loop-delay.js';
 
 /** At stop, how long the messages already admitted may take to reach the writer (its close then has 10 s). */
 const LANE_DRAIN_MS = 5_000;
@@ -134,6 +135,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     quotas,
     pulls: pulls.counters(),
     connectionsRefused: connections.refused(),
+    ...(loop ? { loop: loop.figures() } : {}),
   });
   const app = buildApi({
     client,
@@ -159,6 +161,8 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
   });
   let stopped = false;
   let following: ReferenceFollower | undefined;
+  /** From start to stop: the event loop's busy time and delay in /metrics. */
+  let loop: LoopMonitor | undefined;
 
   return {
     app,
@@ -166,6 +170,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     async start() {
       const m = await migrate(client, { retention: config.retention, cluster: config.clickhouse.cluster });
       if (m.applied.length > 0 || m.retentionChanged.length > 0) logger.info(m, 'schema migrated');
+      loop = monitorLoop();
       const url = await app.listen({ host: config.http.host, port: config.http.port });
       await consumer.start(router.handle);
       fleet.start();
@@ -188,6 +193,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       if (stopped) return;
       stopped = true;
       following?.close();
+      loop?.close();
       pulls.close();
       fleet.close();
       // No more messages first (left unacknowledged, the broker delivers them again), then what
@@ -208,6 +214,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       if (stopped) return;
       stopped = true;
       following?.close();
+      loop?.close();
       pulls.close();
       fleet.close();
       consumer.kill();

@@ -6,6 +6,7 @@ import type { TemplateTextStats } from '../template-texts/resolver.js';
 import type { NodeQuotas } from '../quotas/node-quotas.js';
 import type { PullCounters } from '../pull/coordinator.js';
 import type { ConnectionRefusal } from './connection-limits.js';
+import { LOOP_DELAY_PERIOD_MS, type LoopFigures } from '../loop-delay.js';
 
 /** Series with a node label at most: beyond, the rest are summed under node="(others)". */
 const MAX_NODE_SERIES = 1000;
@@ -22,11 +23,13 @@ export interface IngesterFigures {
   pulls?: PullCounters;
   /** API connections closed as accepted, by the cap they met (connection-limits.ts). */
   connectionsRefused?: Record<ConnectionRefusal, number>;
+  /** The event loop's busy time and delay (loop-delay.ts). */
+  loop?: LoopFigures;
 }
 
 export function prometheusText(f: IngesterFigures): string {
   const { writer: w, consumer: c, handling: h, brokerConnected, references: r, templateTexts: t, quotas: q } = f;
-  const { pulls, connectionsRefused } = f;
+  const { pulls, connectionsRefused, loop } = f;
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -91,6 +94,23 @@ export function prometheusText(f: IngesterFigures): string {
   metric('et_ingester_broker_connected', 'gauge', '1 while connected to the MQTT broker.', [
     ['', brokerConnected ? 1 : 0],
   ]);
+  if (loop) {
+    metric(
+      'et_ingester_event_loop_busy_seconds_total',
+      'counter',
+      'Seconds the event loop spent running callbacks (rate() is its busy share; near 1, messages wait at the socket).',
+      [['', loop.busySeconds]],
+    );
+    metric(
+      'et_ingester_event_loop_delay_seconds',
+      'gauge',
+      `How late the event loop ran a timer, over the last ${LOOP_DELAY_PERIOD_MS / 1000} s: p99 and max.`,
+      [
+        ['{quantile="0.99"}', loop.delayP99Seconds],
+        ['{quantile="1"}', loop.delayMaxSeconds],
+      ],
+    );
+  }
   if (r) {
     metric('et_ingester_reference_cache_hits_total', 'counter', 'Keyframe bodies found in the cache.', [['', r.hits]]);
     metric(
