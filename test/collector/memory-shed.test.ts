@@ -256,5 +256,5 @@ describe.runIf(canRun && haveMosquitto())('collector memory: sized from its cgro
     } finally {
       await writer.stop();
     }
-  }, 300_000);
+  }, 600_000);
 });

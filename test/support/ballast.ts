@@ -10,9 +10,10 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { waitFor } from './wait.js';
 
 const CHUNK = 1024 * 1024;
+/** How long the child may go without touching another 64 MiB before the hold fails. */
+const STALLED_MS = 60_000;
 
 const PRELOAD = `
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,11 @@ setInterval(() => {
     chunks.length = want;
     globalThis.gc();
   }
-  while (chunks.length < want) chunks.push(Buffer.alloc(${CHUNK}, 1));
+  while (chunks.length < want) {
+    chunks.push(Buffer.alloc(${CHUNK}, 1));
+    // Progress as it goes: on a loaded machine gigabytes take a while to touch.
+    if (chunks.length % 64 === 0) writeFileSync(control + '.held', String(chunks.length * ${CHUNK}));
+  }
   writeFileSync(control + '.held', String(chunks.length * ${CHUNK}));
 }, 50).unref();
 `;
@@ -60,11 +65,20 @@ export async function ballast(dir: string): Promise<Ballast> {
       // Whole or not at all: the preload must never read a half-written number.
       await writeFile(`${control}.tmp`, String(want));
       await rename(`${control}.tmp`, control);
-      await waitFor(
-        `the child to hold ${want} bytes of ballast`,
-        async () => Number(await readFile(`${control}.held`, 'utf8')) === want,
-        { timeoutMs: 60_000, intervalMs: 50 },
-      );
+      // Touching gigabytes takes the child seconds, or minutes when its cgroup's share of a loaded
+      // machine is small: give up only when it stops making progress, not after a fixed time.
+      let seen = -1;
+      let movedAt = Date.now();
+      for (;;) {
+        // Empty while the child rewrites it, missing before its first write.
+        const text = await readFile(`${control}.held`, 'utf8').catch(() => '');
+        const now = text === '' ? -1 : Number(text);
+        if (now === want) break;
+        if (now !== seen) [seen, movedAt] = [now, Date.now()];
+        if (Date.now() - movedAt > STALLED_MS)
+          throw new Error(`the child stopped at ${seen} of ${want} bytes of ballast for ${STALLED_MS} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       held = want;
     },
   };
