@@ -288,6 +288,84 @@ describe('Redactor', () => {
       expect(redactor.redact(line, {})).toBe(line);
   });
 
+  // Passwords given as the next argument: sshpass, redis's config and server options, long options
+  // (`docker login --password x`, keytool's `-storepass`), in a shell line or as runtimes log an
+  // argument list (JSON, Python, Node, Java's `[a, b]`); and each client's options only up to the
+  // end of its own command, so that a later `ssh -p2222` keeps its port.
+  it('redacts a password given as the next argument, in a shell line or an argument list, within its command', () => {
+    const cases: Array<[string, string, number]> = [
+      ['sshpass -p S3cret ssh deploy@host', 'sshpass -p [REDACTED:password] ssh deploy@host', 1],
+      ['sshpass -pS3cret scp a b:/tmp', 'sshpass -p[REDACTED:password] scp a b:/tmp', 1],
+      ["sshpass -p 'my secret' ssh -p 2222 deploy@host", "sshpass -p '[REDACTED:password]' ssh -p 2222 deploy@host", 1],
+      [
+        'sshpass -v -P assword -p S3cret ssh -p 2222 h',
+        'sshpass -v -P assword -p [REDACTED:password] ssh -p 2222 h',
+        1,
+      ],
+      ['requirepass S3cret', 'requirepass [REDACTED:password]', 1],
+      ['requirepass "foo bar"', 'requirepass "[REDACTED:password]"', 1],
+      ['masterauth S3cret', 'masterauth [REDACTED:password]', 1],
+      [
+        'redis-server /etc/redis.conf --requirepass S3cret --port 6380',
+        'redis-server /etc/redis.conf --requirepass [REDACTED:password] --port 6380',
+        1,
+      ],
+      ['"config" "set" "requirepass" "S3cret"', '"config" "set" "requirepass" "[REDACTED:password]"', 1],
+      ['requirepass: S3cret', 'requirepass: [REDACTED:password]', 1],
+      ['exec: ["redis-cli","-a","pw","ping"]', 'exec: ["redis-cli","-a","[REDACTED:password]","ping"]', 1],
+      ["args: [ 'redis-cli', '-a', 'pw' ]", "args: [ 'redis-cli', '-a', '[REDACTED:password]' ]", 1],
+      ['command [redis-cli, -a, pw, ping]', 'command [redis-cli, -a, [REDACTED:password], ping]', 1],
+      ["args=['mysql', '-pS3cret', '-h', 'db']", "args=['mysql', '-p[REDACTED:password]', '-h', 'db']", 1],
+      [
+        '["sshpass", "-p", "pw", "ssh", "-p", "2222", "h"]',
+        '["sshpass", "-p", "[REDACTED:password]", "ssh", "-p", "2222", "h"]',
+        1,
+      ],
+      [
+        'cmd ["app", "--password", "x", "--user", "bob"]',
+        'cmd ["app", "--password", "[REDACTED:password]", "--user", "bob"]',
+        1,
+      ],
+      [
+        'docker login --username bob --password S3cret registry.example',
+        'docker login --username bob --password [REDACTED:password] registry.example',
+        1,
+      ],
+      [
+        'keytool -importkeystore -srcstorepass changeit -deststorepass changeit -noprompt',
+        'keytool -importkeystore -srcstorepass [REDACTED:password] -deststorepass [REDACTED:password] -noprompt',
+        2,
+      ],
+      [
+        'mysqldump -pS3cret app > app.sql && ssh -p2222 backup@host',
+        'mysqldump -p[REDACTED:password] app > app.sql && ssh -p2222 backup@host',
+        1,
+      ],
+      [
+        'mysql -pS3cret app; mysql -pOther app | ssh -p2222 h',
+        'mysql -p[REDACTED:password] app; mysql -p[REDACTED:password] app | ssh -p2222 h',
+        2,
+      ],
+      [
+        'mysql -e "DROP DATABASE x; CREATE DATABASE x" -uroot -pS3cret',
+        'mysql -e "DROP DATABASE x; CREATE DATABASE x" -uroot -p[REDACTED:password]',
+        1,
+      ],
+    ];
+    for (const [line, want, n] of cases) {
+      const counts: RedactionCounts = {};
+      expect(redactor.redact(line, counts)).toBe(want);
+      expect([line, counts]).toEqual([line, { password: n }]);
+    }
+    for (const line of [
+      'sshpass -e ssh -p 2222 deploy@host',
+      'sshpass -f /root/.pw ssh -p 2222 deploy@host',
+      'cat pw | docker login -u bob --password-stdin registry.example',
+      'redis-cli -h cache ping; ssh -p 2222 h',
+    ])
+      expect(redactor.redact(line, {})).toBe(line);
+  });
+
   it("redacts SQL's PASSWORD 'secret' as PostgreSQL's statement log writes it, quotes kept", () => {
     const cases: Array<[string, string]> = [
       [
@@ -394,6 +472,14 @@ describe('Redactor', () => {
       ['redis-cli -a' + ' '.repeat(long) + 'x', 'redis-cli -a' + ' '.repeat(long) + 'x'],
       // Each `-a` takes the next as its value: `-a -a` is `-a [REDACTED:password]`.
       ['redis-cli' + ' -a -a'.repeat(long / 6), 'redis-cli' + ' -a [REDACTED:password]'.repeat(long / 6)],
+      ['redis-cli' + ',"-a"'.repeat(long / 8), 'redis-cli' + ',"-a","[REDACTED:password]"'.repeat(long / 16)],
+      // sshpass's options before -p: many, none of them -p; commands ended at once; an unended quote.
+      ['sshpass' + ' -v'.repeat(long / 3) + ' x', 'sshpass' + ' -v'.repeat(long / 3) + ' x'],
+      ['["sshpass"' + ',"-f","x"'.repeat(long / 9) + ']', '["sshpass"' + ',"-f","x"'.repeat(long / 9) + ']'],
+      ['mysql ; '.repeat(long / 8), 'mysql ; '.repeat(long / 8)],
+      ['mysql "' + 'a'.repeat(long) + ' -px', 'mysql "' + 'a'.repeat(long) + ' -p[REDACTED:password]'],
+      ['requirepass "' + 'a'.repeat(long), 'requirepass "[REDACTED:password]'],
+      ['x --password' + ','.repeat(long), 'x --password,[REDACTED:password]'],
       // Password values: words that never reach a next field, closing parentheses, options.
       ['password=' + 'a '.repeat(long / 2), 'password=[REDACTED:password] '],
       ['password=' + 'a)'.repeat(long / 2), 'password=[REDACTED:password])'],

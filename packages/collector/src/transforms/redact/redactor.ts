@@ -1,5 +1,6 @@
 import { CollectorError } from '../../errors.js';
 import type { RedactOptions } from './options.js';
+import { eachCommand } from './command-line.js';
 import { GATE_ALWAYS, scanGates } from './prefilter.js';
 import { builtinRules, type RedactRule } from './rules.js';
 
@@ -90,28 +91,29 @@ export class Redactor {
     for (const rule of this.rules) {
       if ((rule.gate & gates) === 0 && rule.gate !== GATE_ALWAYS) continue;
       if (rule.hint !== undefined && !rule.hint.test(out)) continue;
-      let from = 0;
-      if (rule.after !== undefined) {
-        const at = rule.after.exec(out);
-        if (at === null) continue;
-        from = at.index + at[0].length;
-      }
-      const text = from === 0 ? out : out.slice(from);
-      rule.pattern.lastIndex = 0;
-      if (!rule.pattern.test(text)) continue;
-      rule.pattern.lastIndex = 0;
-      const label = `[REDACTED:${rule.kind}]`;
-      let n = 0;
-      const red = text.replace(rule.pattern, (match: string, ...groups: unknown[]) => {
-        if (rule.confirm !== undefined && !rule.confirm(match)) return match;
-        n++;
-        let kept = '';
-        for (let g = 0; g < (rule.keep ?? 0); g++) kept += typeof groups[g] === 'string' ? (groups[g] as string) : '';
-        return kept + (rule.rewrite === undefined ? label : rule.rewrite(match.slice(kept.length), label, kept));
-      });
-      out = from === 0 ? red : out.slice(0, from) + red;
-      if (n > 0) counts[rule.kind] = (counts[rule.kind] ?? 0) + n;
+      out =
+        rule.command === undefined
+          ? this.apply(rule, out, counts)
+          : eachCommand(out, rule.command, (args) => this.apply(rule, args, counts));
     }
     return out;
+  }
+
+  /** `text` with the rule's matches replaced, counted in `counts`. */
+  private apply(rule: RedactRule, text: string, counts: RedactionCounts): string {
+    rule.pattern.lastIndex = 0;
+    if (!rule.pattern.test(text)) return text;
+    rule.pattern.lastIndex = 0;
+    const label = `[REDACTED:${rule.kind}]`;
+    let n = 0;
+    const red = text.replace(rule.pattern, (match: string, ...groups: unknown[]) => {
+      if (rule.confirm !== undefined && !rule.confirm(match)) return match;
+      n++;
+      let kept = '';
+      for (let g = 0; g < (rule.keep ?? 0); g++) kept += typeof groups[g] === 'string' ? (groups[g] as string) : '';
+      return kept + (rule.rewrite === undefined ? label : rule.rewrite(match.slice(kept.length), label, kept));
+    });
+    if (n > 0) counts[rule.kind] = (counts[rule.kind] ?? 0) + n;
+    return red;
   }
 }

@@ -14,11 +14,12 @@ export interface RedactRule {
   /** Cheap substring test that must hold before the regular expression runs (hot path). */
   hint?: RegExp;
   /**
-   * The rule runs only on the text after this (not global) pattern's first match: a command's
-   * options follow its name. One search: a pattern reaching back from an option to the command
-   * would be quadratic in a line naming the command many times.
+   * The rule runs only on the arguments of each command this (global) pattern names, from after
+   * the name to the command's end (command-line.ts): a client's options follow its name, and end
+   * with its command. A pattern reaching back from an option to the name would be quadratic in a
+   * line naming the client many times.
    */
-  after?: RegExp;
+  command?: RegExp;
   keep?: number;
   confirm?: (match: string) => boolean;
   /** Rewrites what follows the kept groups (`key`) instead of replacing it by the label (a cookie header keeps its names). */
@@ -128,7 +129,7 @@ export function builtinRules(): RedactRule[] {
     ...keyValueRules({
       kind: 'password',
       // Any value after a password-like key (PASSWORD_VALUE).
-      words: 'password|passwd|passphrase|pwd|pass|secret|client_secret|private_key',
+      words: 'password|passwd|passphrase|pwd|pass|secret|client_secret|private_key|requirepass|masterauth',
       camelWords: 'Password|Passwd|Passphrase|Pass|Pwd|Secret',
       capsWords: 'PASSWORD|PASSWD|PASSPHRASE|SECRET',
       suffix: '(?:[_.-]?key)?',
@@ -148,23 +149,60 @@ export function builtinRules(): RedactRule[] {
     },
     {
       // A MySQL or MariaDB client's `-pSECRET` on a command line (shell history, cron, CI logs):
-      // attached, as `-p` alone asks for it; after the client's name only, so that `cp -pr` stays.
-      // The quotes stay.
+      // attached, as `-p` alone asks for it; in a command of the client only, so that `cp -pr`
+      // and a later `ssh -p2222` stay. The quotes stay.
       kind: 'password',
       gate: GATE_KEYWORD,
       hint: /mysql|mariadb/,
-      after: /(?<![\w.-])(?:mysql|mariadb)(?:-?(?:dump|admin|sh|check|import|pump|binlog))?(?=[\s"'])/,
-      pattern: /((?<![^\s"'])-p["']?)(?!\[REDACTED)(?:(?<=')[^'\r\n]+|(?<=")[^"\r\n]+|[^\s"']+)/g,
+      command: new RegExp(
+        `(?<![\\w.-])(?:mysql|mariadb)(?:-?(?:dump|admin|sh|check|import|pump|binlog))?(?=${NAME_END})`,
+        'g',
+      ),
+      pattern: new RegExp(`((?<![^\\s"'])-p["']?)${ARG_VALUE}`, 'g'),
       keep: 1,
     },
     {
-      // redis-cli's `-a SECRET` and `--pass SECRET`, after its name only (`-a` alone is common); the
-      // blanks before the value are bounded (linear), past 16 it is left.
+      // redis-cli's `-a SECRET` (`-a` alone is common elsewhere).
       kind: 'password',
       gate: GATE_KEYWORD,
       hint: /redis-cli/,
-      after: /(?<![\w.-])redis-cli(?=[\s"'])/,
-      pattern: /((?<![^\s"'])(?:-a|--pass)[ \t]{1,16}["']?)(?!\[REDACTED)(?:(?<=')[^'\r\n]+|(?<=")[^"\r\n]+|[^\s"']+)/g,
+      command: new RegExp(`(?<![\\w.-])redis-cli(?=${NAME_END})`, 'g'),
+      pattern: new RegExp(`((?<![^\\s"'])-a${ARG_SEP})${ARG_VALUE}`, 'g'),
+      keep: 1,
+    },
+    {
+      // sshpass's `-p SECRET`, among its own options before the command it runs (anchored), so that
+      // `sshpass -f file ssh -p 2222` keeps the port.
+      kind: 'password',
+      gate: GATE_KEYWORD,
+      hint: /sshpass/,
+      command: new RegExp(`(?<![\\w.-])sshpass(?=${NAME_END})`, 'g'),
+      pattern: new RegExp(
+        `^((?:${ARG_SEP}-(?:[fdP](?:${ARG_SEP})?[^\\s"',]+|[ehvV][^\\s"',]*))*${ARG_SEP}-p(?:${ARG_SEP}|["']?))${ARG_VALUE}`,
+        'g',
+      ),
+      keep: 1,
+    },
+    {
+      // Long options whose next argument is a password (`docker login --password x`, redis-cli's
+      // `--pass x`, keytool's `-storepass x`); `--password=x` is a key=value. Not before another
+      // option (`--password --user bob`), nor `--password-stdin`.
+      kind: 'password',
+      gate: GATE_KEYWORD,
+      hint: /-pass|storepass|keypass/,
+      pattern: new RegExp(
+        `((?<![^\\s"'\\[(,])(?:--(?:password|passwd|pass)|-(?:src|dest)?(?:store|key)pass)${ARG_SEP})(?!-)${ARG_VALUE}`,
+        'g',
+      ),
+      keep: 1,
+    },
+    {
+      // Redis's password settings as its config file, its server's options and CONFIG SET write them
+      // (`requirepass S3cret`, `--requirepass x`, MONITOR's `"requirepass" "x"`): no `=` or `:`.
+      kind: 'password',
+      gate: GATE_KEYWORD,
+      hint: /requirepass|masterauth/i,
+      pattern: new RegExp(`((?<![A-Za-z0-9_])(?:requirepass|masterauth)${ARG_SEP})${ARG_VALUE}`, 'gi'),
       keep: 1,
     },
     // Token-like keys only with a value that looks generated (12+ characters with a digit), so
@@ -254,6 +292,22 @@ const EVERY_VALUE = /(^|;[ \t]*)([^=;]+=)?[^;]*/g;
  * 256 KiB, minutes). Past it a value is taken only when it looks generated.
  */
 const GAP = 16;
+
+/** What may follow a client's name: a blank, a quote, or a list's comma (Java's `[mysql, -pX]`). */
+const NAME_END = `[\\s"',]`;
+
+/**
+ * Between an option and its value: blanks on a shell line, or a quote, a comma and a quote as
+ * runtimes log an argument list (`["-a","pw"]`, `['-a', 'pw']`, Java's `[-a, pw]`); redis's
+ * MONITOR writes `"requirepass" "pw"`. The blanks are bounded (linear): past 16 the value is left.
+ */
+const ARG_SEP = `["']?(?:[ \\t]{1,16}|,[ \\t]{0,16})["']?`;
+
+/**
+ * An option's value: quoted, to its closing quote (the quotes kept); an unquoted list element, to
+ * `,` or `]`; else a shell word.
+ */
+const ARG_VALUE = `(?!\\[REDACTED)(?:(?<=')[^'\\r\\n]+|(?<=")[^"\\r\\n]+|(?<=,[ \\t]{0,16})[^\\s,\\]"']+|[^\\s"']+)`;
 
 /** 12+ characters of a token's alphabet with a digit among them: what a generated credential looks like. */
 const GENERATED = `(?!\\[REDACTED)(?=[A-Za-z._~+/-]*\\d)[A-Za-z0-9._~+/-]{12,}=*`;
