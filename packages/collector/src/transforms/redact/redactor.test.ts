@@ -226,28 +226,40 @@ describe('Redactor', () => {
   });
 
   // The review of the run-on value: after a label with `:`, or a word that is as often English as a
-  // key, the rest of the line went with the one word that could be a secret.
-  it('takes one word after a label or a short password word, and runs on only after `password=`', () => {
+  // key, the rest of the line went with the one word that could be a secret; then the trial after
+  // it: `password: correct horse` leaked ` horse` where `password=correct horse` did not, and a
+  // label still lost its next word.
+  it('runs on after the password words with `=` or `:`, and takes a bare label word only where a value stands', () => {
     const cases: Array<[string, string]> = [
-      [
-        'kubelet: Mounting secret: default-token-abcde for pod ns/web-1',
-        'kubelet: Mounting secret: [REDACTED:password] for pod ns/web-1',
-      ],
-      [
-        'java.lang.IllegalStateException: pass: 3 of 5 checks ok',
-        'java.lang.IllegalStateException: pass: [REDACTED:password] of 5 checks ok',
-      ],
-      ['Pass: all tests passed (12/12)', 'Pass: [REDACTED:password] tests passed (12/12)'],
+      ['password: correct horse', 'password: [REDACTED:password]'],
+      ['password: correct horse, user: bob', 'password: [REDACTED:password], user: bob'],
+      ['  DB_PASSWORD: correct horse battery', '  DB_PASSWORD: [REDACTED:password]'],
+      ['passphrase : two words -v', 'passphrase : [REDACTED:password] -v'],
+      ['secret: hunter2', 'secret: [REDACTED:password]'],
+      ['{secret: hunter2}', '{secret: [REDACTED:password]}'],
+      ['pass: hunter2 user=bob', 'pass: [REDACTED:password] user=bob'],
+      ['PWD: s3cr3t, next: 1', 'PWD: [REDACTED:password], next: 1'],
+      // A generated-looking value goes wherever it stands.
+      ['secret: 9f8e7d6c5b4a3210 rotated', 'secret: [REDACTED:password] rotated'],
       ['REDIS_PASS=abc123 started', 'REDIS_PASS=[REDACTED:password] started'],
+      ['pass=abc123 started', 'pass=[REDACTED:password] started'],
       ['retry (note: password=hunter2) later', 'retry (note: password=[REDACTED:password]) later'],
       ['password=pa)ss word', 'password=[REDACTED:password]'],
       ['dbPassword=correct horse battery', 'dbPassword=[REDACTED:password]'],
       ['PGPASSWORD=correct horse psql -h db', 'PGPASSWORD=[REDACTED:password] -h db'],
       ['mysql -u root --password=S3cret -h db app', 'mysql -u root --password=[REDACTED:password] -h db app'],
+      ['config: client_secret: abc secret words', 'config: client_secret: [REDACTED:password] secret words'],
     ];
     for (const [line, want] of cases) expect(redactor.redact(line, {})).toBe(want);
-    // MySQL says whether a password was given, not which.
     for (const line of [
+      // Labels: the words after them are a message's, not a value.
+      'kubelet: Mounting secret: default-token-abcde for pod ns/web-1',
+      'java.lang.IllegalStateException: pass: 3 of 5 checks ok',
+      'Pass: all tests passed (12/12)',
+      '--- PASS: TestParseConfig (0.00s)',
+      'PASS: tests/unit.sh',
+      'passwd: all authentication tokens updated successfully.',
+      // MySQL says whether a password was given, not which.
       "ERROR 1045 (28000): Access denied for user 'bob'@'localhost' (using password: YES)",
       "Access denied for user 'root'@'10.0.0.7' (using password: NO)",
     ])
@@ -312,6 +324,7 @@ describe('Redactor', () => {
       ],
       ['"config" "set" "requirepass" "S3cret"', '"config" "set" "requirepass" "[REDACTED:password]"', 1],
       ['requirepass: S3cret', 'requirepass: [REDACTED:password]', 1],
+      ['masterauth: S3cret', 'masterauth: [REDACTED:password]', 1],
       ['exec: ["redis-cli","-a","pw","ping"]', 'exec: ["redis-cli","-a","[REDACTED:password]","ping"]', 1],
       ["args: [ 'redis-cli', '-a', 'pw' ]", "args: [ 'redis-cli', '-a', '[REDACTED:password]' ]", 1],
       ['command [redis-cli, -a, pw, ping]', 'command [redis-cli, -a, [REDACTED:password], ping]', 1],
@@ -484,6 +497,9 @@ describe('Redactor', () => {
       ['password=' + 'a '.repeat(long / 2), 'password=[REDACTED:password] '],
       ['password=' + 'a)'.repeat(long / 2), 'password=[REDACTED:password])'],
       ['pass: ' + 'x)'.repeat(long / 2), 'pass: [REDACTED:password])'],
+      // A label's word that never reaches where a value stands; a run-on after `:` to a next field.
+      ['pass: ' + 'a'.repeat(long) + ' b', 'pass: ' + 'a'.repeat(long) + ' b'],
+      ['password:' + ' a'.repeat(long / 2) + ' b:', 'password: [REDACTED:password] b:'],
       ['password=a' + ' -'.repeat(long / 2), 'password=[REDACTED:password]' + ' -'.repeat(long / 2)],
     ];
     for (const [line, expected] of cases) expect(redactor.redact(line, {})).toBe(expected);

@@ -135,7 +135,10 @@ export function builtinRules(): RedactRule[] {
       suffix: '(?:[_.-]?key)?',
       keyEnd: `(?:\\\\?["'])?\\s*[=:]\\s*(?:\\\\?["'])?`,
       value: PASSWORD_VALUE,
-      hint: /[pP][aA][sS][sS]|[pP][wW][dD]|[sS][eE][cC][rR][eE][tT]|[pP][rR][iI][vV][aA][tT][eE]_/,
+      hint: /[pP][aA][sS][sS]|[pP][wW][dD]|[sS][eE][cC][rR][eE][tT]|[pP][rR][iI][vV][aA][tT][eE]_|[mM][aA][sS][tT][eE][rR][aA][uU][tT][hH]/,
+      // `PASS:` in capitals is a test runner's verdict (go test's `--- PASS: TestX`, automake's
+      // `PASS: t/unit.sh`), never a key; /i cannot tell it from `pass:`.
+      confirm: (match) => !TEST_VERDICT.test(match),
     }),
     {
       // SQL's `PASSWORD 'secret'` (CREATE ROLE / ALTER USER ... WITH PASSWORD), as PostgreSQL's
@@ -280,6 +283,8 @@ export function builtinRules(): RedactRule[] {
 const KEY_START = '(?<![A-Za-z0-9])';
 
 const SET_COOKIE = /^set-/i;
+/** A test runner's `PASS:` (see the password rule). */
+const TEST_VERDICT = /^PASS[ \t]*:/;
 /** A cookie's value in a Set-Cookie header: the first pair's. */
 const FIRST_VALUE = /^([^=]+=)[^;]*/;
 /** Each pair's value in a Cookie header. */
@@ -331,31 +336,49 @@ const QUOTED =
  */
 const WORD = `[^\\s,;&"'})]+(?:\\)+[^\\s,;&"'})]+)*`;
 
+/** A password key's `key` suffix and closing quote, between its word and the `=` or `:`. */
+const KEY_TAIL = `(?:[_.-]?[kK][eE][yY])?(?:\\\\?["'])?`;
+
 /**
- * The explicit password words just before a value and its `=` (bounded: a lookbehind); not after
- * `-` (`--password=`, `-password=`): a command line's option, whose value is one shell word.
+ * The explicit password words just before a value and its `=` or `:` (bounded: a lookbehind); not
+ * after `-` (`--password=`, `-password=`): a command line's option, whose value is one shell word.
+ * `passwd` only with `=`: `passwd:` begins passwd(1)'s messages (LABEL_KEY).
  */
 const RUN_ON_KEY =
-  `(?<=(?<!-)(?:password|passwd|passphrase|Password|Passwd|Passphrase|PASSWORD|PASSWD|PASSPHRASE)` +
-  `(?:[_.-]?[kK][eE][yY])?(?:\\\\?["'])?[ \\t]{0,16}=[ \\t]{0,16})`;
+  `(?<=(?<!-)(?:(?:password|passphrase|Password|Passphrase|PASSWORD|PASSPHRASE)${KEY_TAIL}[ \\t]{0,16}[=:]` +
+  `|(?:passwd|Passwd|PASSWD)${KEY_TAIL}[ \\t]{0,16}=)[ \\t]{0,16})`;
+
+/**
+ * A short key word standing alone before `:`, as a message's label writes it as often as a config
+ * its key (`Mounting secret: default-token-abcde for pod`, `pass: 3 of 5`, go test's `--- PASS:
+ * TestX`, passwd(1)'s `passwd: all authentication tokens updated`); a longer key (`client_secret:`,
+ * `db.pass:`, `dbPass:`) is a key. The body of a lookbehind (bounded).
+ */
+const LABEL_KEY = `(?<![A-Za-z0-9_.-])(?:pass|pwd|secret|passwd)(?:\\\\?["'])?[ \\t]{0,16}:[ \\t]{0,16}`;
+
+/** Where a value stands: at the end, before `,` `;` `&` `}` `)` `]` or a quote, or before the next field. */
+const VALUE_END = `(?=[ \\t]*(?:$|[,;&})\\]"'\\r\\n])|[ \\t]+[\\w.-]+[=:])`;
 
 /**
  * What a password key's value is. Quoted, everything to the closing quote (a backslash escapes
  * one), the quotes kept so that a JSON line stays JSON; after an escaped quote (`\"`: a JSON
  * string's text), to the next escaped quote. Unquoted, a text cannot say where a value with spaces
  * ends, and the rule goes by how likely the words after the key are a secret's:
- * - after `password=` (passwd, passphrase: RUN_ON_KEY) it runs on over spaces, `,` `;` `&`,
- *   stopping where the next field begins (a word before `=` or `:`), at a command-line option
- *   (`-h`), a quote, `}` or a closing `)`: `password=correct horse` leaves no ` horse`,
- *   `password=a b user=bob` keeps ` user=bob`; the price, `password=x was reset` loses ` was reset`;
- * - otherwise one word: after `:` a message's label is as common as a key (`Mounting secret:
- *   default-token-abcde for pod` keeps ` for pod`, `pass: 3 of 5` keeps ` of 5`), and MySQL's
- *   `(using password: YES)` says whether one was given, and is left as it is.
+ * - after `password=` or `password:` (passphrase; passwd with `=`: RUN_ON_KEY) it runs on over
+ *   spaces, `,` `;` `&`, stopping where the next field begins (a word before `=` or `:`), at a
+ *   command-line option (`-h`), a quote, `}` or a closing `)`: `password: correct horse` leaves no
+ *   ` horse`, `password=a b user=bob` keeps ` user=bob`; the price, `password=x was reset` and
+ *   `Invalid password: too short` lose their words;
+ * - after a bare label word with `:` (LABEL_KEY) one word only where a value stands (VALUE_END:
+ *   `secret: hunter2`, `pass: x user=bob`), or a generated-looking one anywhere; `pass: 3 of 5`
+ *   is left whole; the price, `secret: hunter2 was rotated` keeps its secret;
+ * - otherwise one word; MySQL's `(using password: YES)` says whether one was given, and is left.
  */
 const PASSWORD_VALUE =
   `(?!\\[REDACTED)(?:${QUOTED}` +
-  `|${RUN_ON_KEY}(?!\\\\["'])${WORD}(?:[ \\t,;&]+(?![\\w.-]*[=:]|-)${WORD})*` +
-  `|(?<!["'])(?!(?:YES|NO)\\))${WORD})`;
+  `|(?<!["'])(?!(?:YES|NO)\\))(?:${RUN_ON_KEY}(?!\\\\["'])${WORD}(?:[ \\t,;&]+(?![\\w.-]*[=:]|-)${WORD})*` +
+  `|(?<!${LABEL_KEY})${WORD}` +
+  `|${GENERATED}(?=[\\s,;&"'})]|$)|${WORD}${VALUE_END}))`;
 
 /**
  * The two rules of a key=value kind: `words` at a KEY_START, any case (`DB_PASSWORD`,
@@ -373,6 +396,7 @@ function keyValueRules(o: {
   keyEnd: string;
   value: string;
   hint: RegExp;
+  confirm?: (match: string) => boolean;
 }): RedactRule[] {
   return [
     {
@@ -381,6 +405,7 @@ function keyValueRules(o: {
       pattern: new RegExp(`(${KEY_START}(?:${o.words})${o.suffix}${o.keyEnd})${o.value}`, 'gi'),
       hint: o.hint,
       keep: 1,
+      confirm: o.confirm,
     },
     {
       kind: o.kind,
