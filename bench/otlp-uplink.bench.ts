@@ -26,6 +26,7 @@ import { benchHealth, sender, sendWindow } from './uplink-economy.bench.js';
 import { readLoghubLines } from './support/loghub-lines.js';
 import { DropCounter } from '../packages/collector/src/batch/drops.js';
 import { splitByPriority } from '../packages/collector/src/batch/priority-classes.js';
+import { createJsonLogger } from '../packages/collector/src/runtime/logger.js';
 import { createOtlpIntake } from '../packages/collector/src/sources/otlp/intake.js';
 import { resolveOtlpReceiverOptions } from '../packages/collector/src/sources/otlp/options.js';
 import { Downsampler } from '../packages/collector/src/transforms/downsample/downsampler.js';
@@ -141,6 +142,7 @@ const run = async (): Promise<Figure[]> => {
     // No meter provider is registered here: the API's no-op meter.
     meter: metrics.getMeter('bench'),
     now: () => now,
+    log: createJsonLogger(),
   });
   const send = await sender();
   let wire = 0;

@@ -5,11 +5,14 @@
  * and every other application's export got 503, for as long as they stayed open. Now a body takes
  * the budget as its bytes arrive, and a request has BODY_TIMEOUT_MS to arrive whole. And one
  * client's idle connections cannot take the collector's memory: 15,000 of them took it from 93 to
- * 193 MB RSS (the gateway's limit is 128 MiB); it holds MAX_CONNECTIONS.
+ * 193 MB RSS (the gateway's limit is 128 MiB); it holds `maxConnections`, `maxConnectionsPerAddress`
+ * from one address.
  */
+import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BODY_TIMEOUT_MS, MAX_CONNECTIONS } from '../../packages/collector/src/sources/otlp/http-transport.js';
+import { BODY_TIMEOUT_MS } from '../../packages/collector/src/sources/otlp/http-transport.js';
+import { resolveOtlpReceiverOptions } from '../../packages/collector/src/sources/otlp/options.js';
 import { waitFor } from '../support/wait.js';
 import { gauge, startRig, T, type Rig } from './support.js';
 
@@ -31,6 +34,15 @@ describe('OTLP receiver: slow clients', () => {
       headers: { 'content-type': 'application/json' },
       // A connection the receiver closes at once may leave fetch waiting: the probe is tried again.
       signal: AbortSignal.timeout(5000),
+    });
+  /** An idle connection from `localAddress` (loopback: 127.0.0.x), once connected. */
+  const openFrom = (localAddress: string) =>
+    new Promise<net.Socket>((resolve, reject) => {
+      const url = new URL(rig!.receiver.url);
+      const s = net.connect({ port: Number(url.port), host: url.hostname, localAddress }, () => resolve(s));
+      s.on('error', reject);
+      s.resume();
+      sockets.push(s);
     });
   /** A valid OTLP/JSON body of exactly `bytes` (padded with spaces). */
   const paddedBody = (name: string, bytes: number) => {
@@ -75,23 +87,59 @@ describe('OTLP receiver: slow clients', () => {
     await waitFor('the slow request answered', () => first!.answers.some((a) => a.includes(' 200 ')));
   }, 60_000);
 
-  it(`holds at most ${MAX_CONNECTIONS} connections: the next is closed as it comes, and exports go on once they go`, async () => {
+  it('holds at most maxConnections connections over all addresses: the next is closed as it comes, and exports go on once they go', async () => {
     rig = await startRig();
-    const url = new URL(rig.receiver.url);
-    const open = () =>
-      new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect(Number(url.port), url.hostname, () => resolve(s));
-        s.on('error', reject);
-        s.resume();
-        sockets.push(s);
-      });
-    const held = await Promise.all(Array.from({ length: MAX_CONNECTIONS }, open));
-    const over = await open();
+    const { maxConnections, maxConnectionsPerAddress } = resolveOtlpReceiverOptions();
+    // Each address at its own cap, as many addresses as fill the total.
+    const addresses = Array.from({ length: maxConnections / maxConnectionsPerAddress }, (_, i) => `127.0.0.${10 + i}`);
+    const held = await Promise.all(
+      addresses.flatMap((a) => Array.from({ length: maxConnectionsPerAddress }, () => openFrom(a))),
+    );
+    const over = await openFrom('127.0.0.99');
     await waitFor('the connection over the cap closed', () => over.destroyed || over.readableEnded);
+    expect(await rig.counter('collector.otlp.connections_refused', { reason: 'total' })).toBe(1);
     for (const s of held) s.destroy();
     await waitFor('an export taken again', async () => {
       const res = await post(gauge('after', [{ t: T, v: 5 }])).catch(() => undefined);
       return res?.status === 200;
+    });
+  }, 60_000);
+
+  // The session-9 review: the total cap alone let one client's idle keep-alive connections shut out
+  // every other application, with nothing counted or said. Loopback gives each test client its own
+  // address (127.0.0.x).
+  it('one client address holds at most maxConnectionsPerAddress: the next is closed, counted and logged; other addresses are served', async () => {
+    rig = await startRig({ maxConnectionsPerAddress: 4 });
+    const postFrom = (localAddress: string, name: string) =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify(gauge(name, [{ t: T, v: 1 }]));
+        const req = http.request(
+          `${rig!.receiver.url}/v1/metrics`,
+          { method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const held = await Promise.all([0, 1, 2, 3].map(() => openFrom('127.0.0.2')));
+    const over = await openFrom('127.0.0.2');
+    await waitFor('the connection over the address cap closed', () => over.destroyed || over.readableEnded);
+    expect(await postFrom('127.0.0.3', 'other')).toBe(200);
+    expect(await rig.counter('collector.otlp.connections_refused', { reason: 'address' })).toBe(1);
+    expect(rig.warnings).toEqual([
+      {
+        msg: 'OTLP/HTTP connection refused: sources.otlp.maxConnectionsPerAddress reached',
+        fields: { reason: 'address', address: '127.0.0.2', refused: { total: 0, address: 1 } },
+      },
+    ]);
+    // The address gets a slot again once one of its connections goes.
+    held[0]!.destroy();
+    await waitFor('an export from the address taken again', async () => {
+      const status = await postFrom('127.0.0.2', 'again').catch(() => 0);
+      return status === 200;
     });
   }, 60_000);
 

@@ -27,11 +27,16 @@ export interface Rig {
   drops: DropCount[];
   /** The receiver's own counter `collector.otlp.requests` for one status (HTTP status, or gRPC code name), as its /metrics would show it. */
   requests(status: number | string): Promise<number>;
+  /** The receiver's own counter `name` summed over the points whose attributes include `attrs`. */
+  counter(name: string, attrs: Record<string, string>): Promise<number>;
+  /** The receiver's warnings, as the collector would log them. */
+  warnings: Array<{ msg: string; fields?: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 
 export async function startRig(options: Partial<OtlpReceiverOptions> = {}, maxSeries = 10_000): Promise<Rig> {
   const drops: DropCount[] = [];
+  const warnings: Rig['warnings'] = [];
   const report = {
     drop: (d: Omit<DropCount, 'count'>, count = 1) => {
       const cur = drops.find((x) => x.stage === d.stage && x.reason === d.reason && x.container === d.container);
@@ -60,23 +65,28 @@ export async function startRig(options: Partial<OtlpReceiverOptions> = {}, maxSe
     report,
     meter: meterProvider.getMeter('test'),
     now: Date.now,
+    log: { warn: (msg, fields) => warnings.push({ msg, fields }) },
   });
+  const counter = async (name: string, attrs: Record<string, string>) => {
+    own.reset();
+    await reader.forceFlush();
+    return own
+      .getMetrics()
+      .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+      .filter((m) => m.descriptor.name === name)
+      .flatMap((m) => m.dataPoints as DataPoint<number>[])
+      .filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v))
+      .reduce((n, p) => n + p.value, 0);
+  };
   return {
     receiver,
     downsampler,
     logs,
     spans,
     drops,
-    requests: async (status) => {
-      own.reset();
-      await reader.forceFlush();
-      const points = own
-        .getMetrics()
-        .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
-        .filter((m) => m.descriptor.name === 'collector.otlp.requests')
-        .flatMap((m) => m.dataPoints as DataPoint<number>[]);
-      return points.filter((p) => p.attributes.status === String(status)).reduce((n, p) => n + p.value, 0);
-    },
+    requests: (status) => counter('collector.otlp.requests', { status: String(status) }),
+    counter,
+    warnings,
     close: async () => {
       await receiver.close();
       await meterProvider.shutdown();

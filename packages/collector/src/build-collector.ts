@@ -547,6 +547,7 @@ export async function buildCollector(
           report: drops,
           meter: selfHealth.meter,
           now: Date.now,
+          log,
         });
     httpServer =
       prometheus === undefined

@@ -15,7 +15,6 @@ export { createDeadLetterSink, type DeadLetterSink } from './writer/dead-letters
 export { createNodeQuotas, type NodeQuotas } from './quotas/node-quotas.js';
 export { createNodeRegistry, type NodeRegistry } from './nodes/registry.js';
 export { buildApi } from './api/app.js';
-export { capConnections, guardConnections, type ConnectionCaps } from './api/connection-limits.js';
 export { API_LIMITS } from './api/routes/telemetry.js';
 export { listNodes, metricSeries, searchLogs, topTemplates, fleetOverview } from './api/queries.js';
 export { IngesterError, IngesterErrorCodes, type IngesterErrorCode } from './errors.js';

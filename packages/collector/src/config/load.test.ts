@@ -43,6 +43,21 @@ describe('loadCollectorConfig', () => {
     expect(msg).toContain('fix: correct or remove the pattern');
   });
 
+  it('refuses an OTLP per-address connection cap over the total cap at start, naming both options', () => {
+    const withUrl = { ...env, MQTT_URL: 'mqtt://b:1883' };
+    const msg = refusal([], {
+      ...withUrl,
+      EDGE_TELEMETRY_COLLECTOR_SOURCES_OTLP_MAX_CONNECTIONS: '32',
+      EDGE_TELEMETRY_COLLECTOR_SOURCES_OTLP_MAX_CONNECTIONS_PER_ADDRESS: '64',
+    });
+    expect(msg).toContain('sources.otlp.maxConnectionsPerAddress (64) must be <= sources.otlp.maxConnections (32)');
+    expect(
+      refusal([], { ...withUrl, EDGE_TELEMETRY_COLLECTOR_SOURCES_OTLP_MAX_CONNECTIONS_PER_ADDRESS: '0' }),
+    ).toContain('sources.otlp.maxConnectionsPerAddress');
+    const o = loadCollectorConfig([], withUrl).sources.otlp;
+    expect([o.maxConnections, o.maxConnectionsPerAddress]).toEqual([256, 64]);
+  });
+
   it('refuses an argument it does not know instead of running on the defaults', () => {
     const withUrl = { ...env, MQTT_URL: 'mqtt://b:1883' };
     expect(refusal(['--bogus'], withUrl)).toContain('unknown argument "--bogus"');

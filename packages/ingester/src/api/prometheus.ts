@@ -5,7 +5,7 @@ import type { ReferenceStats } from '../references/store.js';
 import type { TemplateTextStats } from '../template-texts/resolver.js';
 import type { NodeQuotas } from '../quotas/node-quotas.js';
 import type { PullCounters } from '../pull/coordinator.js';
-import type { ConnectionRefusal } from './connection-limits.js';
+import type { ConnectionRefusal } from '@edge-telemetry/protocol';
 import { LOOP_DELAY_PERIOD_MS, type LoopFigures } from '../loop-delay.js';
 
 /** Series with a node label at most: beyond, the rest are summed under node="(others)". */
@@ -21,7 +21,7 @@ export interface IngesterFigures {
   templateTexts?: TemplateTextStats;
   quotas?: Pick<NodeQuotas, 'drops' | 'totals'>;
   pulls?: PullCounters;
-  /** API connections closed as accepted, by the cap they met (connection-limits.ts). */
+  /** API connections closed as accepted, by the cap they met (protocol's net/connection-limits.ts). */
   connectionsRefused?: Record<ConnectionRefusal, number>;
   /** The event loop's busy time and delay (loop-delay.ts). */
   loop?: LoopFigures;

@@ -142,6 +142,10 @@ export const collectorConfigSpec: ConfigSpec<typeof CollectorConfigSchema> = {
       );
     }
     problems.push(...prometheusProblems(c), ...patternProblems(c));
+    if (c.sources.otlp.maxConnectionsPerAddress > c.sources.otlp.maxConnections)
+      problems.push(
+        `sources.otlp.maxConnectionsPerAddress (${c.sources.otlp.maxConnectionsPerAddress}) must be <= sources.otlp.maxConnections (${c.sources.otlp.maxConnections}); fix: lower maxConnectionsPerAddress or raise maxConnections`,
+      );
     if (c.uplink.mqtt.reconnectMaxMs < c.uplink.mqtt.reconnectMinMs)
       problems.push('uplink.mqtt.reconnectMaxMs must be >= reconnectMinMs; fix: raise reconnectMaxMs');
     return problems;

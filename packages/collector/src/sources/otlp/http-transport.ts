@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import zlib from 'node:zlib';
+import { guardConnections } from '@edge-telemetry/protocol';
 import { CollectorError } from '../../errors.js';
 import type { OtlpFormat, OtlpSignal } from './codec.js';
 import { OtlpRefusal, type OtlpIntake } from './intake.js';
@@ -27,13 +28,6 @@ export interface OtlpServer {
  * (OTEL_EXPORTER_OTLP_TIMEOUT), so a request still arriving later is one nobody waits for.
  */
 export const BODY_TIMEOUT_MS = 15_000;
-
-/**
- * Connections held at once; the next is closed as it is accepted. An application's exporter keeps
- * one or two; each idle connection costs the process memory: 15,000 opened by one client took a
- * collector from 93 to 193 MB RSS, over the gateway's 128 MiB limit.
- */
-export const MAX_CONNECTIONS = 256;
 
 const PATHS: Record<string, OtlpSignal> = { '/v1/metrics': 'metrics', '/v1/logs': 'logs', '/v1/traces': 'traces' };
 
@@ -109,7 +103,11 @@ export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake):
     },
   );
   server.keepAliveTimeout = 65_000;
-  server.maxConnections = MAX_CONNECTIONS;
+  // An application's exporter keeps one or two connections; each idle one costs memory, and one
+  // client's could take them all from the others: a total and a per-address cap.
+  const connections = guardConnections(server, o, (reason, address) =>
+    intake.connectionRefused(reason, address, connections.refused()),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(o.host, o.port, 'port', err)));
     server.listen(o.port, o.host, () => resolve());

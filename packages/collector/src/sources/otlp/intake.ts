@@ -4,9 +4,11 @@
  * success, turning any failure into a refusal that both transports can answer, and the
  * `/metrics` counters. The transports only read bodies and write answers.
  */
+import type { ConnectionRefusal } from '@edge-telemetry/protocol';
 import type { Meter } from '@opentelemetry/api';
 import type { DropReport } from '../../batch/drops.js';
 import type { CollectorErrorCode } from '../../errors.js';
+import type { Logger } from '../../runtime/logger.js';
 import type { SpanRecord } from '../../transforms/spans/span-summarizer.js';
 import type { HistogramSample, RawLogLine, Sample } from '../types.js';
 import { createOtlpCodec, OtlpMalformedError, type OtlpCodec, type OtlpFormat, type OtlpSignal } from './codec.js';
@@ -27,6 +29,7 @@ export interface OtlpReceiverDeps extends ResourceDeps {
   report: DropReport;
   meter: Meter;
   now: () => number;
+  log: Pick<Logger, 'warn'>;
   codec?: OtlpCodec;
 }
 
@@ -83,7 +86,16 @@ export interface OtlpIntake {
   refusal(signal: OtlpSignal, err: unknown): OtlpRefusal;
   /** Counts one answered request (`status`: the HTTP status, or the gRPC code's name). */
   answered(transport: OtlpTransport, signal: OtlpSignal | 'none', status: string): void;
+  /** Counts a connection closed as accepted, by the cap it met, and says so at most once a minute (`refused`: all so far). */
+  connectionRefused(
+    reason: ConnectionRefusal,
+    address: string | undefined,
+    refused: Record<ConnectionRefusal, number>,
+  ): void;
 }
+
+/** How often a refused connection is logged; every one is counted. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps): OtlpIntake {
   const codec = deps.codec ?? createOtlpCodec();
@@ -94,7 +106,12 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
     items: deps.meter.createCounter('collector.otlp.items', {
       description: 'OTLP data points, log records and spans by signal and outcome (accepted, rejected, refused)',
     }),
+    connectionsRefused: deps.meter.createCounter('collector.otlp.connections_refused', {
+      description:
+        'OTLP/HTTP connections closed as accepted, by the cap they met (reason: total = maxConnections, address = maxConnectionsPerAddress)',
+    }),
   };
+  let refusalSaidAt = -Infinity;
   let inFlight = 0;
   let tokens = o.burstItems;
   let refilled = deps.now();
@@ -171,6 +188,16 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
     },
     answered(transport, signal, status) {
       counters.requests.add(1, { transport, signal, status });
+    },
+    connectionRefused(reason, address, refused) {
+      counters.connectionsRefused.add(1, { reason });
+      // A client at a cap opens connection after connection: say it once a minute, count them all.
+      if (deps.now() - refusalSaidAt < REFUSAL_LOG_INTERVAL_MS) return;
+      refusalSaidAt = deps.now();
+      deps.log.warn(
+        `OTLP/HTTP connection refused: sources.otlp.${reason === 'total' ? 'maxConnections' : 'maxConnectionsPerAddress'} reached`,
+        { reason, address, refused },
+      );
     },
   };
 }
