@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPullCodec, type PullCommand, type PullMessage } from '@edge-telemetry/protocol';
 import { LogStore } from '../store/log-store.js';
 import { logStoreOptions } from '../store/options.js';
@@ -45,7 +45,7 @@ describe('PullResponder', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function responder(opts: Record<string, unknown> = {}, redact = false) {
+  function responder(opts: Record<string, unknown> = {}, redact: boolean | Redactor = false) {
     return new PullResponder({
       node: NODE,
       store,
@@ -58,7 +58,7 @@ describe('PullResponder', () => {
         connected: () => up,
       },
       options: pullOptions({ chunkBytes: 4096, ...opts }),
-      redactor: redact ? new Redactor(redactOptions()) : undefined,
+      redactor: redact === true ? new Redactor(redactOptions()) : redact === false ? undefined : redact,
       clock: systemClock,
     });
   }
@@ -182,5 +182,26 @@ describe('PullResponder', () => {
     };
     expect(await count('u3@example.com', 'secret')).toBe(0);
     expect(await count('user=[REDACTED:email]', 'label')).toBe(3000);
+  });
+
+  // The grep redacted each line in range to match it, and the lines it matched were redacted again
+  // to be shipped: twice the redaction's CPU on a redacting pull's lines.
+  it('redacts each line once on a redacting grep pull, shipping and counting what it matched', async () => {
+    const redactor = new Redactor(redactOptions());
+    const redact = vi.spyOn(redactor, 'redact');
+    const r = responder({}, redactor);
+    // Lines 1, 10-19, 100-199 and 1000-1999 of the 3,000.
+    r.handle(cmd({ type: 'pull', filter: { since: T0, until: T0 + 30_000, grep: 'request 1' } }));
+    await until(() => ended() !== undefined);
+    const plain = new Redactor(redactOptions());
+    const want: string[] = [];
+    for await (const rec of store.query({ since: T0, until: T0 + 30_000 })) {
+      const text = plain.redact(rec.line, {});
+      if (text.includes('request 1')) want.push(formatPulledLine(rec, text));
+    }
+    expect(want.length).toBe(1111);
+    expect(chunkLines()).toEqual(want);
+    expect(redact).toHaveBeenCalledTimes(3000);
+    expect(r.stats().redactions).toEqual({ email: 1111 });
   });
 });

@@ -272,12 +272,35 @@ export class PullResponder {
       level: f.level === undefined ? undefined : LogLevel[f.level],
     };
     const redactor = this.d.redactor;
+    if (redactor === undefined) {
+      for await (const r of this.d.store.query(q)) yield formatPulledLine(r);
+      return;
+    }
     // The store holds lines unredacted: its grep would tell whether a secret holds what was asked
-    // (a character at a time, one pull each). A redacting pull greps what it ships.
+    // (a character at a time, one pull each). A redacting pull greps what it ships, and ships the
+    // text its grep redacted: the store matches a segment's lines before it yields them, so each
+    // matched line's text waits here until then. Not with `tail`, whose lines left out would wait
+    // for ever: there the few lines kept are redacted again.
     const grep = f.grep;
-    if (redactor !== undefined && grep !== undefined) q.grep = (line) => redactor.redact(line, {}).includes(grep);
-    for await (const r of this.d.store.query(q))
-      yield formatPulledLine(r, redactor ? redactor.redact(r.line, this.s.redactions) : r.line);
+    const matched = new Map<string, { text: string; counts: RedactionCounts }>();
+    if (grep !== undefined)
+      q.grep = (line) => {
+        const counts: RedactionCounts = {};
+        const text = redactor.redact(line, counts);
+        if (!text.includes(grep)) return false;
+        if (q.tail === undefined) matched.set(line, { text, counts });
+        return true;
+      };
+    for await (const r of this.d.store.query(q)) {
+      const m = matched.get(r.line);
+      if (m === undefined) {
+        yield formatPulledLine(r, redactor.redact(r.line, this.s.redactions));
+        continue;
+      }
+      matched.delete(r.line);
+      for (const [kind, n] of Object.entries(m.counts)) this.s.redactions[kind] = (this.s.redactions[kind] ?? 0) + n;
+      yield formatPulledLine(r, m.text);
+    }
   }
 
   /** Waits for the link and the pull allowance; false when the run was stopped meanwhile. */
