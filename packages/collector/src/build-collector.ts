@@ -503,8 +503,8 @@ export async function buildCollector(
     agentVersion: AGENT_VERSION,
     scrapeIntervalMs: config.scrapeIntervalMs,
     windowMs: config.downsample.windowMs,
-    // At most a tenth of a window: the data's delay stays small beside the window it summarises.
-    sealDelayMs: nodeOffsetMs(config.node, Math.min(config.downsample.sealJitterMs, config.downsample.windowMs / 10)),
+    // At most a quarter of a window: the data's delay stays small beside the window it summarises.
+    sealDelayMs: nodeOffsetMs(config.node, Math.min(config.downsample.sealJitterMs, config.downsample.windowMs / 4)),
     metricSources,
     logSources,
     events,

@@ -30,13 +30,15 @@ export const DownsampleOptionsSchema = Type.Object({
    * Every node sealing its window at the same boundary sends at the same moment: a thousand
    * gateways' batches reach the broker and the ingesters as one burst a minute (issue 21). As
    * Telegraf's flush_jitter, but fixed per node rather than random, so a node's windows stay one
-   * window apart.
+   * window apart. 15 s: over 5 s, three ingester processes of a 1,000-gateway fleet spent the
+   * burst with their event loops saturated and batches waited at the socket (issue 21); the
+   * window's data is up to that much later in ClickHouse, beside the minute it summarises.
    */
   sealJitterMs: Type.Integer({
     minimum: 0,
-    default: 5_000,
+    default: 15_000,
     description:
-      "Seal (and send) each window up to this long after its end, by an offset fixed per node (from its name) and at most a tenth of windowMs, so that a fleet's windows do not all leave at once; 0 = no offset (the seal still waits logs.window.latenessMs for late lines). Takes effect at the next start.",
+      "Seal (and send) each window up to this long after its end, by an offset fixed per node (from its name) and at most a quarter of windowMs, so that a fleet's windows do not all leave at once (the ingesters take them in turn instead of as one burst); the window's data reaches storage that much later. 0 = no offset (the seal still waits logs.window.latenessMs for late lines). Takes effect at the next start.",
   }),
   /** Container churn must not grow memory. */
   evictAfterWindows: Type.Integer({
