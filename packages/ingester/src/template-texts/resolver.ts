@@ -47,8 +47,8 @@ export interface TemplateTextResolver {
    * ingester's, with several on a shared subscription), so the batches that leave them out find
    * them here: rows last seen from TEXT_FOLLOW_BACK_MS before the last call on (a row's LastSeen is
    * within its window, up to a window before the batch is stored). The first call warms up from
-   * the lookback (what a node may leave out). Pages of TEXT_PAGE_ROWS. Resolves with the texts new
-   * here; rejects when ClickHouse could not be read (the next call reads from the same point).
+   * the lookback (what a node may leave out). Pages of TEXT_PAGE_ROWS keys, then the texts of the
+   * keys not held yet. Resolves with the texts new here; rejects when ClickHouse could not be read (the next call reads from the same point).
    */
   catchUp(): Promise<number>;
   stats(): TemplateTextStats;
@@ -90,8 +90,8 @@ export const TEXT_FOLLOW_BACK_MS = 2 * 60_000;
 /** Rows per catch-up statement (~150 B each): the most of an answer held at once. */
 export const TEXT_PAGE_ROWS = 5_000;
 
-/** A catch-up row: NodeName, ContainerName, TemplateId, Template, LastSeen (ms). */
-type TextRow = [string, string, string, string, string | number];
+/** A catch-up row: NodeName, ContainerName, TemplateId, LastSeen (ms). */
+type TextRow = [string, string, string, string | number];
 
 /** A catch-up page's position: the last row read, in (LastSeen, NodeName, ContainerName, TemplateId) order. */
 interface Cursor {
@@ -186,6 +186,26 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
     return { batch: changed ? { ...b, templates } : b, missing };
   }
 
+  /**
+   * The latest stored text of each of `keys` (node, container, id) last seen at `since` or later,
+   * into the cache; how many were found.
+   */
+  async function readTexts(keys: Iterable<[string, string, string]>, since: number): Promise<number> {
+    const tuples = [...keys].map((k) => `(${k.map(sqlString).join(',')})`).join(',');
+    // The table is ordered by (NodeName, ContainerName, TemplateId, LastSeen): a key lookup.
+    const rs = await deps.client.query({
+      query: `SELECT NodeName, ContainerName, TemplateId, argMax(Template, LastSeen), toUnixTimestamp64Milli(max(LastSeen))
+        FROM ${TABLES.templates}
+        WHERE (NodeName, ContainerName, TemplateId) IN (${tuples}) AND Template != '' AND LastSeen >= fromUnixTimestamp64Milli({since:Int64})
+        GROUP BY NodeName, ContainerName, TemplateId`,
+      query_params: { since: Math.max(0, Math.floor(since)) },
+      format: 'JSONCompactEachRow',
+    });
+    const rows = await rs.json<[string, string, string, string, string | number]>();
+    for (const [node, container, id, text, at] of rows) remember(keyOf(node, container, id), { text, at: Number(at) });
+    return rows.length;
+  }
+
   /** One read for the missing rows of the waiting batches (up to MAX_KEYS_PER_READ keys). */
   async function read(batches: readonly Batch[]): Promise<void> {
     const keys = new Map<string, [string, string, string]>();
@@ -198,25 +218,17 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
       }
     if (keys.size === 0) return;
     s.reads++;
-    const tuples = [...keys.values()].map((k) => `(${k.map(sqlString).join(',')})`).join(',');
-    // The table is ordered by (NodeName, ContainerName, TemplateId, LastSeen): a key lookup.
-    const rs = await deps.client.query({
-      query: `SELECT NodeName, ContainerName, TemplateId, argMax(Template, LastSeen), toUnixTimestamp64Milli(max(LastSeen))
-        FROM ${TABLES.templates}
-        WHERE (NodeName, ContainerName, TemplateId) IN (${tuples}) AND Template != '' AND LastSeen >= fromUnixTimestamp64Milli({since:Int64})
-        GROUP BY NodeName, ContainerName, TemplateId`,
-      query_params: { since: Math.max(0, Math.floor(since)) },
-      format: 'JSONCompactEachRow',
-    });
-    for (const [node, container, id, text, at] of await rs.json<[string, string, string, string, string | number]>())
-      remember(keyOf(node, container, id), { text, at: Number(at) });
+    await readTexts(keys.values(), since);
   }
 
-  /** One page of the rows with a text last seen at `from` or later, after `c`, in key order. */
+  /**
+   * One page of the rows with a text last seen at `from` or later, after `c`, in key order: their
+   * keys and times, not their texts (those of the rows new here are read by key after the page).
+   */
   async function page(from: number, c: Cursor): Promise<TextRow[]> {
     // LastSeen leads the partition key (by day) and every part's min-max index skips old parts.
     const rs = await deps.client.query({
-      query: `SELECT NodeName, ContainerName, TemplateId, Template, toUnixTimestamp64Milli(LastSeen) AS At FROM ${TABLES.templates}
+      query: `SELECT NodeName, ContainerName, TemplateId, toUnixTimestamp64Milli(LastSeen) AS At FROM ${TABLES.templates}
         WHERE LastSeen >= fromUnixTimestamp64Milli({from:Int64}) AND Template != ''
           AND (LastSeen, NodeName, ContainerName, TemplateId) > (fromUnixTimestamp64Milli({at:Int64}), {node:String}, {container:String}, {id:String})
         ORDER BY LastSeen, NodeName, ContainerName, TemplateId
@@ -268,15 +280,18 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
       let n = 0;
       // Before every row at `from` (the tuple's first element decides).
       const first: Cursor = { at: from - 1, node: '', container: '', id: '' };
-      const cursorOf = ([node, container, id, , at]: TextRow): Cursor => ({ at: Number(at), node, container, id });
+      const cursorOf = ([node, container, id, at]: TextRow): Cursor => ({ at: Number(at), node, container, id });
       for await (const rows of keysetPages(first, TEXT_PAGE_ROWS, (c) => page(from, c), cursorOf)) {
-        for (const [node, container, id, text, at] of rows) {
+        // Most rows of the span were read by the looks before (or carried by this ingester's
+        // batches): only the texts of the others are read, so a look costs their keys, not every
+        // text of two minutes again (issue 21: the engine went from 14 to 20 % busy with them).
+        const fresh = new Map<string, [string, string, string]>();
+        for (const [node, container, id, at] of rows) {
           const key = keyOf(node, container, id);
-          // Read again within the span: its recency in the LRU is its batches' to set.
-          if ((cache.get(key)?.at ?? -1) >= Number(at)) continue;
-          remember(key, { text, at: Number(at) });
-          n++;
+          // Held already: its recency in the LRU is its batches' to set.
+          if ((cache.get(key)?.at ?? -1) < Number(at)) fresh.set(key, [node, container, id]);
         }
+        if (fresh.size > 0) n += await readTexts(fresh.values(), from);
       }
       s.followed += n;
       followFrom = startedAt - TEXT_FOLLOW_BACK_MS;
