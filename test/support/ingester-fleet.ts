@@ -300,7 +300,8 @@ export async function startIngesterFleet(o: {
       const rows: ExactlyOnce['rows'] = {};
       for (const [name, table] of DATA_TABLES) {
         const inBatches = await one(
-          `SELECT sum(JSONExtractUInt(splitByChar('\\n', base64Decode(Body))[1], 'rows', '${name}')) AS n FROM (
+          // The body's first line is `z:` and its head, plain JSON (writer/claims.ts).
+          `SELECT sum(JSONExtractUInt(substring(splitByChar('\\n', Body)[1], 3), 'rows', '${name}')) AS n FROM (
             SELECT argMin(Body, _block_number) AS Body FROM ${TABLES.claims}
             WHERE ${mine} AND (NodeName, Epoch, Seq) IN (SELECT NodeName, Epoch, Seq FROM ${TABLES.ledger} WHERE ${mine})
             GROUP BY NodeName, Epoch, Seq)`,

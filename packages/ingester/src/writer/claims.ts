@@ -29,9 +29,9 @@ export interface Member extends BatchText {
 }
 
 /**
- * Marks a deflated body. Not a base64 character, so a body written before deflating (plain base64
- * of the JSON head and texts, from an ingester of the previous version in a rolling upgrade) is
- * still told apart and read.
+ * Starts a body whose texts are deflated. Not a base64 character, so a body written before
+ * deflating (plain base64 of the head and texts, from an ingester of the previous version in a
+ * rolling upgrade) is still told apart and read.
  */
 const DEFLATED = 'z:';
 /**
@@ -41,41 +41,43 @@ const DEFLATED = 'z:';
 const DEFLATE_LEVEL = 1;
 
 /**
- * The texts of a batch in one string: a JSON line of row counts and text lengths by table, then
- * the texts in the order of those lengths; deflated (issue 21: in base64 alone the claims insert,
- * the first of a flush's statements in series, carried 1.35 times the group's texts, more than all
- * its data inserts together), then base64, so it travels as a plain string in any insert format.
- * Keyed by table name, so a claim stays readable when a version adds a table.
+ * A batch in one string: `z:`, a JSON line of row counts and text lengths by table (plain, so SQL
+ * can read the counts: `JSONExtractUInt(substring(splitByChar('\\n', Body)[1], 3), 'rows', table)`),
+ * then the texts in the order of those lengths, deflated and in base64, so that the body travels
+ * as a plain string in any insert format. Deflated since issue 21: in base64 alone the claims
+ * insert, the first of a flush's statements in series, carried 1.35 times the group's texts, more
+ * than all its data inserts together. Keyed by table name, so a claim stays readable when a
+ * version adds a table.
  */
 export function claimBody(t: BatchText): string {
   const head = {
     rows: t.rows,
     lengths: Object.fromEntries(BATCH_TABLES.map((table) => [table, t.text[table].length])),
   };
-  const raw = Buffer.from(JSON.stringify(head) + '\n' + BATCH_TABLES.map((table) => t.text[table]).join(''));
-  return DEFLATED + deflateRawSync(raw, { level: DEFLATE_LEVEL }).toString('base64');
+  const texts = deflateRawSync(BATCH_TABLES.map((table) => t.text[table]).join(''), { level: DEFLATE_LEVEL });
+  return `${DEFLATED}${JSON.stringify(head)}\n${texts.toString('base64')}`;
 }
 
 export function parseClaimBody(body: string): BatchText {
-  const all = (
-    body.startsWith(DEFLATED)
-      ? inflateRawSync(Buffer.from(body.slice(DEFLATED.length), 'base64'))
-      : Buffer.from(body, 'base64')
-  ).toString('utf8');
-  const nl = all.indexOf('\n');
-  const head = JSON.parse(all.slice(0, nl)) as {
+  const deflated = body.startsWith(DEFLATED);
+  const whole = deflated ? body : Buffer.from(body, 'base64').toString('utf8');
+  const nl = whole.indexOf('\n');
+  const head = JSON.parse(whole.slice(deflated ? DEFLATED.length : 0, nl)) as {
     rows: Partial<Record<BatchTable, number>>;
     lengths: Partial<Record<BatchTable, number>>;
   };
+  const texts = deflated
+    ? inflateRawSync(Buffer.from(whole.slice(nl + 1), 'base64')).toString('utf8')
+    : whole.slice(nl + 1);
   const text = Object.fromEntries(BATCH_TABLES.map((table) => [table, ''])) as Record<BatchTable, string>;
   const rows = Object.fromEntries(BATCH_TABLES.map((table) => [table, head.rows[table] ?? 0])) as Record<
     BatchTable,
     number
   >;
-  let at = nl + 1;
+  let at = 0;
   let bytes = 0;
   for (const [table, n] of Object.entries(head.lengths) as [BatchTable, number][]) {
-    text[table] = all.slice(at, at + n);
+    text[table] = texts.slice(at, at + n);
     at += n;
     bytes += n;
   }
