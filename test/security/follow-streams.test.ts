@@ -3,7 +3,7 @@
  * pull ended (up to 7 days), and kept the ingester from stopping on SIGTERM (still alive after
  * 30 s). Here the ingester bin runs as in production; 50 follows of a pull that never progresses
  * are opened and abandoned (none may keep polling: the open-streams gauge returns to 0), then 50
- * more are left open and the process must stop within 5 s of SIGTERM.
+ * more are left open and the process must stop on SIGTERM, cleanly, well before stop() kills it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -76,15 +76,16 @@ describe.runIf(haveMosquitto())('log-pull follow streams end with their client a
     );
   });
 
-  it('stops within 5 s of SIGTERM with 50 follows open', async () => {
+  // Not a time bound: a clean stop (flush, close the engine) took over 10 s on a machine at load 20.
+  // Open follows used to keep the process alive until their pull ended (days): stop() kills it
+  // after 45 s, and a killed process has no exit code.
+  it('stops on SIGTERM with 50 follows open, cleanly (exit code 0)', async () => {
     const clients = await Promise.all(Array.from({ length: FOLLOWS }, () => follow()));
     expect(await openStreams()).toBe(FOLLOWS);
     const t0 = performance.now();
     const code = await proc.stop('SIGTERM');
-    const tookMs = performance.now() - t0;
-    process.stdout.write(`SIGTERM with ${FOLLOWS} follows open: exited in ${tookMs.toFixed(0)} ms\n`);
+    process.stdout.write(`SIGTERM with ${FOLLOWS} follows open: exited in ${(performance.now() - t0).toFixed(0)} ms\n`);
     for (const c of clients) c.abort();
     expect(code).toBe(0);
-    expect(tookMs).toBeLessThan(5000);
-  }, 30_000);
+  }, 90_000);
 });
