@@ -185,7 +185,8 @@ describe('LogFileSource', () => {
     s.start({ push: (l) => void got.push(l.line), ready: () => undefined });
     await s.catchUp();
     await appendFile(criLog, cri('live'));
-    await waitFor('the appended line', () => got.length > 0, { timeoutMs: 2000 });
+    // Far below the 60 s poll, far above what a loaded machine takes to deliver an inotify event.
+    await waitFor('the appended line', () => got.length > 0, { timeoutMs: 20_000 });
     await s.stop();
     expect(got).toEqual(['live']);
   });
