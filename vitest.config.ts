@@ -13,8 +13,12 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Deadlines for hangs, not for speed: CI's machine is unknown and may be slower or busier than
+    // ours, where CPU-bound cases that take 2 s idle took 7-9 s in a full run (fuzzing, the outbox's
+    // 70,000 appends). Each wait inside a test has its own, shorter deadline that names what it
+    // waited for.
+    testTimeout: 90_000,
+    hookTimeout: 180_000,
     // chdb allows one engine per process: files that open it must not share a worker with another data path.
     pool: 'forks',
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
