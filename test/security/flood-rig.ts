@@ -44,7 +44,11 @@ export function p99(xs: number[]): number {
   return s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)] ?? NaN;
 }
 
-export async function startFloodRig(start: (ids: string[]) => Promise<BrokerUnderTest>): Promise<FloodRig> {
+/** `quotas` overrides the ingester's per-node quotas (its defaults otherwise, as the bench measures them). */
+export async function startFloodRig(
+  start: (ids: string[]) => Promise<BrokerUnderTest>,
+  quotas: { messagesPerSecond?: number; messageBurst?: number } = {},
+): Promise<FloodRig> {
   const b = await start([...NORMAL, FLOODER]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'et-flood-'));
   const client = createClickHouseClient({ dataDir: dir });
@@ -56,6 +60,7 @@ export async function startFloodRig(start: (ids: string[]) => Promise<BrokerUnde
         clickhouse: { dataDir: dir },
         writer: { flushIntervalMs: 250 },
         auth: { adminToken: TOKEN },
+        quotas,
         logLevel: 'silent',
       },
       {},
