@@ -56,16 +56,24 @@ describe.runIf(haveMosquitto())('per-node quotas (Mosquitto, ingester on embedde
     const started = performance.now();
     for (const p of payloads) await noisy.publishAsync(topics.batch('gw-noisy'), p, { qos: 1 });
     await other.publishAsync(topics.batch('gw-other'), Buffer.from('garbage from another node'), { qos: 1 });
-    await waitFor('the other node’s dead letter', async () => (await deadLetters('gw-other')).length === 1);
-    // Every message is accounted for: dropped at the byte quota, or stored as a dead letter, or over the allowance.
-    const { drops, rows } = await waitFor('all 60 payloads accounted for', async () => {
-      const d = s.ingester
-        .stats()
-        .quotas.drops()
-        .find((x) => x.node === 'gw-noisy');
-      const r = await deadLetters('gw-noisy');
-      return d && r.length + d.deadLetters + d.messages === 60 ? { drops: d, rows: r } : undefined;
+    // It reaches the ingester after the 60 MB before it (checks, dead-letter inserts): seconds when
+    // idle, more on a loaded machine.
+    await waitFor('the other node’s dead letter', async () => (await deadLetters('gw-other')).length === 1, {
+      timeoutMs: 60_000,
     });
+    // Every message is accounted for: dropped at the byte quota, or stored as a dead letter, or over the allowance.
+    const { drops, rows } = await waitFor(
+      'all 60 payloads accounted for',
+      async () => {
+        const d = s.ingester
+          .stats()
+          .quotas.drops()
+          .find((x) => x.node === 'gw-noisy');
+        const r = await deadLetters('gw-noisy');
+        return d && r.length + d.deadLetters + d.messages === 60 ? { drops: d, rows: r } : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     // Each row: the first 4 KiB (base64), the size and the digest of a 1 MB payload.
     expect(rows.every((r) => Number(r.PayloadBytes) === 1_000_000 && Number(r.RowBytes) < 6000)).toBe(true);
     const digests = new Set(payloads.map((p) => createHash('sha256').update(p).digest('hex')));
