@@ -64,7 +64,7 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
     execFile(
       process.execPath,
       ['--require', cjsHook, '--import', hook, bin, ...args],
-      { cwd: root, timeout: 20_000 },
+      { cwd: root, timeout: 60_000 },
       (err, stdout, stderr) => {
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
       },

@@ -4,7 +4,11 @@
  * Used by the benches too (bench/pull.bench.ts), so it must not depend on vitest.
  */
 export interface WaitOptions {
-  /** Fail after this long (default 10 s). */
+  /**
+   * Fail after this long (default 30 s): long enough for what a loaded machine takes (a broker
+   * delivery, an insert, a child process's start), short of the 90 s test deadline, so the failure
+   * names what was awaited.
+   */
   timeoutMs?: number;
   /** Pause between probes (default 25 ms); longer where a probe is costly (an API call that queries ClickHouse). */
   intervalMs?: number;
@@ -19,7 +23,7 @@ export interface WaitOptions {
 export async function waitFor<T>(
   what: string | (() => string),
   probe: () => T | Promise<T>,
-  { timeoutMs = 10_000, intervalMs = 25 }: WaitOptions = {},
+  { timeoutMs = 30_000, intervalMs = 25 }: WaitOptions = {},
 ): Promise<Exclude<T, undefined | false>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

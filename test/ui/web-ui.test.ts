@@ -17,7 +17,7 @@ import { seedFleet } from './support/seed.js';
 const SHOTS = path.resolve('test-artifacts/screenshots');
 const TOKEN = 'ui-test-admin-token-0123456789abcdef';
 /** Pages query embedded ClickHouse; on a loaded machine that takes seconds, not the poll's default second. */
-const WAIT = { timeout: 15_000, interval: 50 };
+const WAIT = { timeout: 30_000, interval: 50 };
 
 describe.runIf(haveChromium() && haveMosquitto())('web UI in Chromium', () => {
   let stack: Stack;

@@ -103,7 +103,9 @@ describe.runIf(haveMosquitto())('uplink under SIGKILL', () => {
         // produces; after 10 s it is killed wherever it is.
         const okLines = () => run.lines.filter((l) => l.startsWith('ok ')).length;
         const target = 5 + Math.floor(Math.random() * 40);
-        await waitFor('progress', () => okLines() >= target, { intervalMs: 2 }).catch(() => undefined);
+        await waitFor('progress', () => okLines() >= target, { timeoutMs: 10_000, intervalMs: 2 }).catch(
+          () => undefined,
+        );
         await new Promise((r) => setTimeout(r, Math.random() * 20));
         run.kill();
         await run.exited;
