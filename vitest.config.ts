@@ -21,6 +21,11 @@ export default defineConfig({
     hookTimeout: 180_000,
     // chdb allows one engine per process: files that open it must not share a worker with another data path.
     pool: 'forks',
+    // One file at a time, on any machine. vitest's default is a worker per core less one: one on
+    // our 2 cores, where every full run so far has run, and N-1 files side by side on a bigger CI
+    // machine, a configuration never run here (brokers, engines, 1,000-node simulators, cgroups and
+    // Chromium competing, and their memory added up).
+    maxWorkers: 1,
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: { json: 'test-artifacts/vitest.json' },
   },
