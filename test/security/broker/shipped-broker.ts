@@ -157,7 +157,8 @@ export async function connect(url: string, opts: IClientOptions): Promise<MqttCl
 
 /**
  * Collects messages; `until` resolves at the first message on the topic, or rejects after
- * `timeoutMs` naming what did arrive (a broken rule fails fast instead of hanging the suite).
+ * `timeoutMs` (30 s unless told: a delivery through a loaded machine's broker) naming what did
+ * arrive (a broken rule fails instead of hanging the suite).
  */
 export function collect(client: MqttClient): {
   seen: { topic: string; payload: string }[];
@@ -171,7 +172,7 @@ export function collect(client: MqttClient): {
   });
   return {
     seen,
-    until: (topic, timeoutMs = 5000) =>
+    until: (topic, timeoutMs = 30_000) =>
       seen.some((m) => m.topic === topic)
         ? Promise.resolve()
         : new Promise<void>((resolve, reject) => {
