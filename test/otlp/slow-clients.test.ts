@@ -33,7 +33,8 @@ describe('OTLP receiver: slow clients', () => {
       body: JSON.stringify(v),
       headers: { 'content-type': 'application/json' },
       // A connection the receiver closes at once may leave fetch waiting: the probe is tried again.
-      signal: AbortSignal.timeout(5000),
+      // Not shorter: a post answered on a loaded machine must not be taken for one left waiting.
+      signal: AbortSignal.timeout(15_000),
     });
   /** An idle connection from `localAddress` (loopback: 127.0.0.x), once connected. */
   const openFrom = (localAddress: string) =>
@@ -99,11 +100,15 @@ describe('OTLP receiver: slow clients', () => {
     await waitFor('the connection over the cap closed', () => over.destroyed || over.readableEnded);
     expect(await rig.counter('collector.otlp.connections_refused', { reason: 'total' })).toBe(1);
     for (const s of held) s.destroy();
-    await waitFor('an export taken again', async () => {
-      const res = await post(gauge('after', [{ t: T, v: 5 }])).catch(() => undefined);
-      return res?.status === 200;
-    });
-  }, 60_000);
+    await waitFor(
+      'an export taken again',
+      async () => {
+        const res = await post(gauge('after', [{ t: T, v: 5 }])).catch(() => undefined);
+        return res?.status === 200;
+      },
+      { timeoutMs: 60_000 },
+    );
+  }, 90_000);
 
   // The session-9 review: the total cap alone let one client's idle keep-alive connections shut out
   // every other application, with nothing counted or said. Loopback gives each test client its own
