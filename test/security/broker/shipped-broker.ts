@@ -132,7 +132,8 @@ export type ConnectOutcome = { ok: true; client: MqttClient } | { ok: false; rea
 /** One connection attempt, no reconnects: either a connected client or why it failed. */
 export function tryConnect(url: string, opts: IClientOptions): Promise<ConnectOutcome> {
   return new Promise((resolve) => {
-    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 4000, protocolVersion: 5, ...opts });
+    // One attempt, so its deadline is what a loaded machine takes for a TLS handshake and a CONNACK.
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 15_000, protocolVersion: 5, ...opts });
     let settled = false;
     const fail = (reason: string, code?: number) => {
       if (settled) return;
