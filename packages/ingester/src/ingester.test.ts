@@ -32,6 +32,8 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
   };
   const publish = (topic: string, payload: Buffer) => node.publish(topic, payload);
   const ackFor = (seq: number) => node.ackFor(seq);
+  /** The clock of the batches of the first two cases, which must share a window whenever they run. */
+  const firstWindowAt = Date.now();
 
   beforeAll(async () => {
     stack = await startStack({
@@ -48,7 +50,7 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
   });
 
   it('stores a published batch, serves it through the API and acknowledges it', async () => {
-    const batch = sampleBatch({ node: NODE, seq: 1 });
+    const batch = sampleBatch({ node: NODE, seq: 1, now: firstWindowAt });
     await publish(
       topics.status(NODE),
       encodeStatus({ v: 1, node: NODE, state: 'online', at: Date.now(), agentVersion: '0.1.0' }),
@@ -132,7 +134,9 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
   });
 
   it('stores a redelivered batch once and acknowledges it again', async () => {
-    const batch = sampleBatch({ node: NODE, seq: 2 });
+    // At the first case's clock: made at its own, a minute boundary between the two cases put the
+    // batches in different windows, and the window below held one batch's count.
+    const batch = sampleBatch({ node: NODE, seq: 2, now: firstWindowAt });
     await publish(topics.batch(NODE), codec.encode(batch));
     await ackFor(2);
     const before = node.acks.filter((a) => a.seqs.includes(2)).length;
