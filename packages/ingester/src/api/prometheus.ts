@@ -31,7 +31,7 @@ export function prometheusText(f: IngesterFigures): string {
   const { writer: w, consumer: c, handling: h, brokerConnected, references: r, templateTexts: t, quotas: q } = f;
   const { pulls, connectionsRefused, loop } = f;
   const lines: string[] = [];
-  const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [string, number][]) => {
+  const metric = (name: string, type: 'counter' | 'gauge' | 'summary', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
   };
@@ -103,7 +103,8 @@ export function prometheusText(f: IngesterFigures): string {
     );
     metric(
       'et_ingester_event_loop_delay_seconds',
-      'gauge',
+      // Quantiles are a summary's: promtool refuses a `quantile` label on any other type.
+      'summary',
       `How late the event loop ran a timer, over the last ${LOOP_DELAY_PERIOD_MS / 1000} s: p99 and max.`,
       [
         ['{quantile="0.99"}', loop.delayP99Seconds],
