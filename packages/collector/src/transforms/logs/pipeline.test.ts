@@ -1,4 +1,4 @@
-import { LogLevel, type DropCount } from '@edge-telemetry/protocol';
+import { LogLevel, limits, validateBatch, type DropCount } from '@edge-telemetry/protocol';
 import { describe, expect, it } from 'vitest';
 import type { FileRef, RawLogLine } from '../../sources/types.js';
 import { logPipelineOptions } from './options.js';
@@ -354,5 +354,76 @@ describe("LogPipeline windows by the lines' own time", () => {
     const [w] = restored.p.sealAll();
     expect(w?.start).toBe(T0 + WINDOW);
     expect(restored.p.stats().lateLines).toBe(1);
+  });
+});
+
+/**
+ * What the pipeline emits goes into a batch that the codec refuses whole if one of its strings is
+ * over the protocol's limit or not well-formed; the session-10 trial saw one 300 KB ERROR line make
+ * the uplink refuse the seal, and every container's lines of those windows were lost.
+ */
+describe('LogPipeline: texts within the protocol', () => {
+  const batchOf = (w: LogPipelineWindow) => ({
+    node: 'gw',
+    epoch: 1,
+    seq: 1,
+    sentAt: w.end,
+    windowStart: w.start,
+    windowEnd: w.end,
+    containers: [],
+    metrics: w.metrics,
+    logs: w.logs,
+    templates: w.templates,
+    events: [],
+    drops: [],
+    health: {
+      uplinkBytes: 0,
+      rawBytes: 0,
+      queueBatches: 0,
+      queueBytes: 0,
+      budgetLeftBytes: -1,
+      degradeLevel: 0,
+      cpuPct: 0,
+      rssBytes: 0,
+      agentVersion: 't',
+    },
+  });
+  const bytes = (s: string | undefined) => Buffer.byteLength(s ?? '');
+
+  it('cuts verbatim messages, template texts and sample values over the limit, and counts each cut', () => {
+    const { p, push, drops } = setup();
+    const long = 'x'.repeat(300_000);
+    push('app', `ERROR long ${long} end`);
+    // Multi-byte characters: 100,000 of them are 300,000 bytes, and a cut must not split one.
+    push('app', `WARN wide ${'é€'.repeat(50_000)}`);
+    push('app', `INFO word ${'y'.repeat(100_000)} end`);
+    push('app', `INFO value ${'7'.repeat(100_000)} end`);
+    const w = sealAllAsOne(p);
+    const check = validateBatch(batchOf(w));
+    expect(check.ok ? 'ok' : check.error.message).toBe('ok');
+    const [error, warn] = w.logs;
+    expect(error?.message.startsWith(`ERROR long ${'x'.repeat(1000)}`)).toBe(true);
+    expect(bytes(error?.message)).toBeLessThanOrEqual(limits.maxStringBytes);
+    expect(bytes(error?.message)).toBeGreaterThan(limits.maxStringBytes - 16);
+    expect(warn?.message.startsWith('WARN wide é€é€')).toBe(true);
+    expect(warn?.message).not.toContain('\uFFFD');
+    const word = w.templates.find((t) => t.template.startsWith('word'));
+    expect(bytes(word?.template)).toBeLessThanOrEqual(limits.maxStringBytes);
+    const value = w.templates.find((t) => t.template.startsWith('value'));
+    expect(bytes(value?.samples[0]?.params[0])).toBeLessThanOrEqual(limits.maxStringBytes);
+    // Two messages, the templates of all three long words, and the long value.
+    expect(drops.filter((d) => d.stage === 'logs.text')).toEqual([
+      { stage: 'logs.text', reason: 'cut', container: 'app', count: 6 },
+    ]);
+  });
+
+  it('keeps the fields of a verbatim line well-formed when their length cut splits a character', () => {
+    const { p, push } = setup();
+    // maxFieldLength (256) falls between the two halves of the emoji's surrogate pair.
+    push('app', JSON.stringify({ level: 'error', msg: 'bad name', name: `${'a'.repeat(255)}😀 tail` }));
+    const w = sealAllAsOne(p);
+    const check = validateBatch(batchOf(w));
+    expect(check.ok ? 'ok' : check.error.message).toBe('ok');
+    expect(w.logs[0]?.fields.name?.startsWith('a'.repeat(255))).toBe(true);
   });
 });

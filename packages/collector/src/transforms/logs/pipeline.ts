@@ -17,6 +17,7 @@ import { Redactor, type RedactionCounts } from '../redact/redactor.js';
 import { TemplateMiner } from '../templates/miner.js';
 import { WILDCARD } from '../templates/tokenize.js';
 import { TokenBucket } from '../throttle/token-bucket.js';
+import { fitText } from './fit-text.js';
 import { levelSummaries } from './level-metrics.js';
 import type { ContainerLogSettings, LogPipelineOptions } from './options.js';
 import { glob, settingsFor } from './select.js';
@@ -381,6 +382,7 @@ export class LogPipeline {
       }
       const folded = coarsenTimes(this.foldMerged(p.templates), this.options.templateTimeResolutionMs);
       for (const t of folded) {
+        t.template = this.fit(t.template, t.container);
         if (t.samples.length > 0 && this.options.templates.sampleIntervalMs > 0) this.sampledAt.set(t.id, w.start);
         templates.push(t);
       }
@@ -640,7 +642,7 @@ export class LogPipeline {
       if (e.ts > t.lastSeen) t.lastSeen = e.ts;
       // Lines shipped verbatim need no samples; the others get them when their interval is due.
       if (!verbatim && t.samples.length < this.options.templates.maxSamples && this.sampleDue(m.id, w)) {
-        const params = this.miner.params();
+        const params = this.miner.params().map((x) => this.fit(x, container));
         t.samples.push({ ts: e.ts, params });
         this.hold(part, 32 + params.reduce((n, x) => n + x.length, 0));
       }
@@ -651,7 +653,14 @@ export class LogPipeline {
         // Only a verbatim line's fields leave the node (a template keeps the message's parameters
         // alone): redacted here rather than for every line, most of which are only templated.
         if (e.level < st.verbatim) e.fields = fieldsOf(line, this.options.parse);
-        for (const k in e.fields) e.fields[k] = this.redactor.redactField(k, e.fields[k] as string, this.redactions);
+        const fields: Record<string, string> = {};
+        for (const k in e.fields)
+          fields[this.fit(k, container)] = this.fit(
+            this.redactor.redactField(k, e.fields[k] as string, this.redactions),
+            container,
+          );
+        e.fields = fields;
+        e.message = this.fit(e.message, container);
         part.logs.push(e);
         w.logs++;
         this.hold(part, e.message.length + 96);
@@ -718,6 +727,13 @@ export class LogPipeline {
       this.restored.delete(container);
     }
     return st;
+  }
+
+  /** A text that leaves the node, made to fit the protocol (fitText); each one changed is counted. */
+  private fit(s: string, container: string): string {
+    const t = fitText(s);
+    if (t !== s) this.drop('logs.text', 'cut', container, 1);
+    return t;
   }
 
   private drop(stage: string, reason: string, container: string, count: number): void {

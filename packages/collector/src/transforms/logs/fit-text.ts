@@ -1,0 +1,26 @@
+import { limits } from '@edge-telemetry/protocol';
+
+/** Ends a text that was cut to fit: the whole line stays in the node's full-log store (log pull). */
+export const CUT_MARK = ' …[cut]';
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// replace() starts a global pattern from 0 and leaves it there: no state carries between calls.
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/**
+ * A text as a batch can carry it: well-formed UTF-16 (a lone surrogate, as a cut between the two
+ * halves of a pair leaves, becomes U+FFFD) and at most `maxBytes` once UTF-8 encoded, cut at a
+ * character boundary and marked. The codec refuses a whole batch for one text that is not, and a
+ * seal is submitted as one group, so one such line would lose every container's windows with it.
+ * Returns `s` itself when it fits, which is the common case and costs a length check and a scan.
+ */
+export function fitText(s: string, maxBytes: number = limits.maxStringBytes): string {
+  const t = LONE_SURROGATE.test(s) ? s.replace(LONE_SURROGATES, '\uFFFD') : s;
+  if (t.length * 3 <= maxBytes) return t;
+  const utf8 = Buffer.from(t, 'utf8');
+  if (utf8.length <= maxBytes) return t;
+  let end = maxBytes - Buffer.byteLength(CUT_MARK);
+  // Back to the first byte of a character: continuation bytes are 10xxxxxx.
+  while (end > 0 && ((utf8[end] as number) & 0xc0) === 0x80) end--;
+  return utf8.toString('utf8', 0, end) + CUT_MARK;
+}
