@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { LogLevel, type LogEvent, type LogTemplate } from '@edge-telemetry/protocol';
+import { LogLevel, createBatchCodec, limits, type LogEvent, type LogTemplate } from '@edge-telemetry/protocol';
 import { idleHealth } from '@edge-telemetry/protocol/testing';
-import { splitByPriority, type BatchDraft } from './priority-classes.js';
+import { PriorityClass, splitByPriority, type BatchDraft } from './priority-classes.js';
 
 const health = idleHealth('t');
 const log = (level: number, message: string): LogEvent => ({
@@ -108,5 +109,52 @@ describe('splitByPriority', () => {
     expect(byClass.get(3)!.logs.map((l) => l.message)).toEqual(['a@0', 'a@4']);
     for (const cls of [2, 3] as const)
       expect(byClass.get(cls)!.templates.map((t) => t.id)).toEqual(['y', 'w', 'z', 'x']);
+  });
+});
+
+/**
+ * The codec refuses a frame over the wire or decoded limit, and a seal is one group: the session-10
+ * trial's 4,000 ERROR lines of 2 KB in a minute made a 4 MB frame, and the whole seal was lost.
+ */
+describe('splitByPriority: batches that fit the frame limits', () => {
+  // Hex of chained SHA-256 digests: as incompressible as random bytes, and the same every run.
+  const noise = (seed: number, bytes: number): string => {
+    let out = '';
+    let h = String(seed);
+    while (out.length < bytes) out += h = createHash('sha256').update(h).digest('hex');
+    return out.slice(0, bytes);
+  };
+
+  it('splits a class whose rows would not fit one frame into several of that class, every row kept once', () => {
+    const codec = createBatchCodec();
+    const logs = Array.from({ length: 700 }, (_, i) => log(LogLevel.error, `ERROR ${i} ${noise(i, 2000)}`));
+    const info = Array.from({ length: 700 }, (_, i) => log(LogLevel.info, `INFO ${i} ${noise(-i, 2000)}`));
+    const templates = Array.from({ length: 1100 }, (_, i) => ({
+      ...tpl(`t${i}`, 2, 1),
+      template: `t ${noise(i + 0.5, 1000)} <*>`,
+      samples: [{ ts: 1, params: [noise(i + 0.25, 1000)] }],
+    }));
+    const out = splitByPriority(window({ logs: [...logs, ...info], templates }));
+    let seq = 0;
+    for (const { draft } of out) {
+      const frame = codec.encode({ ...draft, epoch: 1, seq: ++seq });
+      expect(frame.length).toBeLessThanOrEqual(limits.maxBatchWireBytes);
+    }
+    const of = (cls: number) => out.filter((b) => b.priorityClass === cls).map((b) => b.draft);
+    expect(of(PriorityClass.summaries)).toHaveLength(1);
+    expect(of(PriorityClass.warnError).length).toBeGreaterThan(1);
+    const messages = (cls: number) => of(cls).flatMap((d) => d.logs.map((l) => l.message));
+    expect(new Set(messages(PriorityClass.warnError))).toEqual(new Set(logs.map((l) => l.message)));
+    expect(messages(PriorityClass.warnError)).toHaveLength(logs.length);
+    expect(messages(PriorityClass.infoSamples)).toHaveLength(info.length);
+    const counts = of(PriorityClass.templates).flatMap((d) => d.templates);
+    expect(counts.reduce((n, t) => n + t.count, 0)).toBe(2200);
+    expect(of(PriorityClass.infoSamples).flatMap((d) => d.templates)).toHaveLength(1100);
+    // Each class over the frame limit on its own (up to 1.4 MB of text that does not compress); zstd takes seconds on a loaded machine.
+  }, 90_000);
+
+  it('keeps one batch per class when the rows fit', () => {
+    const out = splitByPriority(window({ logs: [log(LogLevel.error, 'e'.repeat(60_000)), log(LogLevel.info, 'i')] }));
+    expect(out.map((b) => b.priorityClass)).toEqual([0, 1, 3]);
   });
 });

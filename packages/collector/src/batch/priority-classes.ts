@@ -11,9 +11,10 @@
  *   class 3  info and below verbatim, and the templates' samples (as template rows with count 0,
  *            so that the ingester can add counts across classes without double counting)
  *
- * Within each batch the rows are put in the order that compresses best (row-order.ts).
+ * Within each batch the rows are put in the order that compresses best (row-order.ts). A class
+ * whose rows would not fit one frame leaves as several batches of that class (`MAX_BATCH_TEXT_BYTES`).
  */
-import { LogLevel, type Batch, type LogTemplate } from '@edge-telemetry/protocol';
+import { LogLevel, limits, type Batch, type LogEvent, type LogTemplate } from '@edge-telemetry/protocol';
 import {
   byContainerThenFirstSeen,
   byContainerThenTime,
@@ -39,6 +40,15 @@ export const PRIORITY_CLASS_REASONS = ['summaries', 'warn_error', 'templates', '
 
 /** A batch before the uplink gives it its (epoch, seq). */
 export type BatchDraft = Omit<Batch, 'epoch' | 'seq'>;
+
+/**
+ * Text bytes (messages, fields, template texts, sample values) one batch of log rows carries at
+ * most. The codec refuses a frame over the wire limit (1 MiB) or the decoded limit (16 MiB), and a
+ * seal is submitted as one group, so one oversized class lost every window of the seal (a storm of
+ * 4,000 distinct 2 KB ERROR lines in a minute did). Half the wire limit fits even text that does not
+ * compress, with room for the rest of the frame; a normal window is far below it and stays one batch.
+ */
+export const MAX_BATCH_TEXT_BYTES = limits.maxBatchWireBytes / 2;
 
 export function splitByPriority(window: BatchDraft): Array<{ priorityClass: PriorityClassValue; draft: BatchDraft }> {
   const empty = { containers: [], metrics: [], logs: [], templates: [], events: [], drops: [] };
@@ -71,13 +81,66 @@ export function splitByPriority(window: BatchDraft): Array<{ priorityClass: Prio
       },
     },
   ];
-  if (severe.length) out.push({ priorityClass: PriorityClass.warnError, draft: { ...base, ...empty, logs: severe } });
-  if (counts.length)
-    out.push({ priorityClass: PriorityClass.templates, draft: { ...base, ...empty, templates: counts } });
-  if (mild.length || samples.length)
-    out.push({
-      priorityClass: PriorityClass.infoSamples,
-      draft: { ...base, ...empty, logs: mild, templates: samples },
-    });
+  const add = (priorityClass: PriorityClassValue, logs: LogEvent[], templates: LogTemplate[]) => {
+    if (logs.length === 0 && templates.length === 0) return;
+    if (upperBound(logs, templates) <= MAX_BATCH_TEXT_BYTES) {
+      out.push({ priorityClass, draft: { ...base, ...empty, logs, templates } });
+      return;
+    }
+    for (const part of pieces(logs, logBytes)) out.push({ priorityClass, draft: { ...base, ...empty, logs: part } });
+    for (const part of pieces(templates, templateBytes))
+      out.push({ priorityClass, draft: { ...base, ...empty, templates: part } });
+  };
+  add(PriorityClass.warnError, severe, []);
+  add(PriorityClass.templates, [], counts);
+  add(PriorityClass.infoSamples, mild, samples);
+  return out;
+}
+
+/** Room a row takes besides its texts (times, level, counts, lengths), generously. */
+const ROW_OVERHEAD = 64;
+
+/** Over the rows' UTF-8 bytes without encoding them (a UTF-16 unit is at most 3): the common, small case stays cheap. */
+function upperBound(logs: LogEvent[], templates: LogTemplate[]): number {
+  let n = 0;
+  for (const l of logs) {
+    n += ROW_OVERHEAD + 3 * (l.message.length + l.container.length + l.templateId.length);
+    for (const k in l.fields) n += 3 * (k.length + (l.fields[k] as string).length);
+  }
+  for (const t of templates) {
+    n += ROW_OVERHEAD + 3 * (t.template.length + t.container.length + t.id.length);
+    for (const x of t.samples) for (const v of x.params) n += 3 * v.length + 2;
+  }
+  return n;
+}
+
+function logBytes(l: LogEvent): number {
+  let n = ROW_OVERHEAD + Buffer.byteLength(l.message) + Buffer.byteLength(l.container) + l.templateId.length;
+  for (const k in l.fields) n += Buffer.byteLength(k) + Buffer.byteLength(l.fields[k] as string);
+  return n;
+}
+
+function templateBytes(t: LogTemplate): number {
+  let n = ROW_OVERHEAD + Buffer.byteLength(t.template) + Buffer.byteLength(t.container) + t.id.length;
+  for (const x of t.samples) for (const v of x.params) n += Buffer.byteLength(v) + 2;
+  return n;
+}
+
+/** Consecutive runs of rows (their order kept) of at most MAX_BATCH_TEXT_BYTES each; a larger row goes alone. */
+function pieces<T>(rows: T[], bytes: (row: T) => number): T[][] {
+  const out: T[][] = [];
+  let run: T[] = [];
+  let n = 0;
+  for (const row of rows) {
+    const b = bytes(row);
+    if (run.length > 0 && n + b > MAX_BATCH_TEXT_BYTES) {
+      out.push(run);
+      run = [];
+      n = 0;
+    }
+    run.push(row);
+    n += b;
+  }
+  if (run.length > 0) out.push(run);
   return out;
 }
