@@ -39,6 +39,8 @@ export const CollectorErrorCodes = {
   ET_ERR_OTLP_NOT_FOUND: 'an OTLP request to a path other than POST /v1/metrics, /v1/logs or /v1/traces',
   // log pipeline, log files, full-log store
   ET_ERR_LOG_PATTERN: 'a configured regular expression does not compile',
+  ET_ERR_LOG_NOT_A_FILE:
+    "a container's log path is not a regular file (a symlink, a FIFO, a folder): it is not read, and the other files go on",
   ET_ERR_STORE_CLOSED: 'the log store is closed',
   ET_ERR_DISK_FULL:
     'the data volume is full: the store and the outbox evicted what their policies allow and this write still did not fit',

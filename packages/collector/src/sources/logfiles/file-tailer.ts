@@ -1,5 +1,16 @@
+import { constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { CollectorError } from '../../errors.js';
 import type { FileRef, ReadPosition } from '../types.js';
+
+/**
+ * A container's log is a regular file its runtime writes. Whoever can write under the log folders
+ * (a pod with a hostPath mount of /var/log) could put a symlink there, to another pod's log or a
+ * host file, or a FIFO, whose plain open() waits for a writer for ever. O_NOFOLLOW refuses the
+ * symlink (ELOOP), O_NONBLOCK lets the FIFO open at once so that fstat can refuse it; neither
+ * changes how a regular file is read.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Where reading of one file stands: its inode, and the byte offset after the last line handed on. */
 export type TailPosition = Omit<ReadPosition, 'path'>;
@@ -57,17 +68,24 @@ export class FileTailer {
 
   /**
    * Opens the file. With a position for the same inode, reading resumes there; with `end`, new
-   * lines only; otherwise from the start. Returns false when the file does not exist.
+   * lines only; otherwise from the start. Returns false when the file does not exist; throws
+   * ET_ERR_LOG_NOT_A_FILE when the path is not a regular file (OPEN_FLAGS).
    */
   async open(from: TailPosition | 'start' | 'end'): Promise<boolean> {
     let h: FileHandle;
     try {
-      h = await open(this.path, 'r');
+      h = await open(this.path, OPEN_FLAGS);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return false;
+      if (code === 'ELOOP') throw new CollectorError('ET_ERR_LOG_NOT_A_FILE', `${this.path}: a symlink`);
       throw err;
     }
     const st = await h.stat();
+    if (!st.isFile()) {
+      await h.close();
+      throw new CollectorError('ET_ERR_LOG_NOT_A_FILE', this.path);
+    }
     this.size = st.size;
     this.handle = h;
     this.current = {

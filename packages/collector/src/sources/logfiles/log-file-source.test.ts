@@ -1,7 +1,9 @@
-import { appendFile, mkdir, mkdtemp, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { appendFile, mkdir, mkdtemp, rename, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DropCount } from '@edge-telemetry/protocol';
 import type { RawLogLine } from '../types.js';
 import { parseCriLine, parseDockerJsonLine } from './formats.js';
 import { LogFileSource, type LogFileSourceDeps } from './log-file-source.js';
@@ -222,6 +224,60 @@ describe('LogFileSource', () => {
     expect(liveAt).toBeGreaterThanOrEqual(0);
     expect(liveAt).toBeLessThan(400);
   });
+
+  /**
+   * Whoever can write under the pods folder (a pod with a hostPath mount of /var/log) could make a
+   * container's log path a FIFO, whose open() waits for a writer for ever, or a symlink to another
+   * pod's log or a host file. Found by the session-10 trial: one such path held up every file.
+   */
+  it('reads only regular files, not through a symlink or a FIFO, and the other files go on (counted)', async () => {
+    const drops: DropCount[] = [];
+    const report = { drop: (d: Omit<DropCount, 'count'>, count = 1) => void drops.push({ ...d, count }) };
+    const other = path.join(dir, 'pods', 'kube-system_secret-0_9a9a', 'vault');
+    await mkdir(other, { recursive: true });
+    // Another pod's log, which only that pod's name may carry.
+    await writeFile(path.join(other, '0.log'), cri('vault token s.abc'));
+    await symlink(path.join(other, '0.log'), criLog);
+    const fifoDir = path.join(dir, 'pods', 'default_fifo-0_1b1b', 'app');
+    await mkdir(fifoDir, { recursive: true });
+    execFileSync('mkfifo', [path.join(fifoDir, '0.log')]);
+    await writeFile(dockerLog, json('from web\n'));
+    const s = source(true, { report });
+    const got = await started(s).read();
+    await s.stop();
+    expect(got.map((l) => [l.container, l.line]).sort()).toEqual([
+      ['kube-system/secret-0/vault', 'vault token s.abc'],
+      ['web', 'from web'],
+    ]);
+    expect(
+      drops
+        .filter((d) => d.reason === 'not_a_file')
+        .map((d) => d.container)
+        .sort(),
+    ).toEqual(['default/api-7d/api', 'default/fifo-0/app']);
+  }, 60_000);
+
+  it('goes on with the other files when a followed path turns into a FIFO at a rotation (counted)', async () => {
+    const drops: DropCount[] = [];
+    const report = { drop: (d: Omit<DropCount, 'count'>, count = 1) => void drops.push({ ...d, count }) };
+    // The json-file is followed first (the Docker root is looked at before the pods'): the file that
+    // fails must come before the one that goes on.
+    await writeFile(dockerLog, json('before\n'));
+    await writeFile(criLog, cri('api 1'));
+    const s = source(true, { report });
+    const r = started(s);
+    expect(texts(await r.read()).sort()).toEqual(['api 1', 'before']);
+    await rename(dockerLog, `${dockerLog}.1`);
+    execFileSync('mkfifo', [dockerLog]);
+    await appendFile(criLog, cri('api 2'));
+    expect(texts(await r.read())).toEqual(['api 2']);
+    await appendFile(criLog, cri('api 3'));
+    expect(texts(await r.read())).toEqual(['api 3']);
+    await s.stop();
+    expect(drops.filter((d) => d.reason === 'not_a_file')).toEqual([
+      { stage: 'sources.logfiles', reason: 'not_a_file', container: 'web', count: 1 },
+    ]);
+  }, 60_000);
 
   it('says how far every container has been read, and marks what the store already holds', async () => {
     await writeFile(

@@ -54,6 +54,8 @@ export class LogFileSource implements LogSource {
   private stopped = true;
   private wake: (() => void) | undefined;
   private nextDiscovery = 0;
+  /** Paths counted as refused (`refuse`), until they are read again. */
+  private readonly refused = new Set<string>();
   /** Waiters of catchUp(), resolved at the end of the next complete round. */
   private roundWaiters: Array<() => void> = [];
   private readonly now: () => number;
@@ -140,9 +142,11 @@ export class LogFileSource implements LogSource {
         }
         for (const [p, f] of this.files) {
           if (this.stopped) break;
-          const r = await this.readChunk(f, sink);
+          // One file that cannot be read (its path made a FIFO after a rotation) must not stop the others.
+          const r = await this.readChunk(f, sink).catch((err: unknown) => this.refuse(f.ref, err));
           if (r === 'gone') this.files.delete(p);
           else if (r === 'data') read = true;
+          if (r !== undefined) this.refused.delete(p);
           const wait = sink.ready();
           if (wait !== undefined) await wait;
         }
@@ -176,37 +180,55 @@ export class LogFileSource implements LogSource {
     const veryFirst = this.firstScan && this.deps.resume === undefined;
     for (const ref of refs) {
       if (this.files.has(ref.path)) continue;
-      const saved = this.deps.resume?.get(ref.path);
-      const tailers: FileTailer[] = [];
-      // Rotated while the collector was down: finish the rotated file (`<path>.1`) first.
-      if (saved !== undefined) {
-        const now = await stat(ref.path).catch(() => undefined);
-        if (now !== undefined && now.ino !== saved.inode) {
-          const old = this.tailer(`${ref.path}.1`, ref.path);
-          if ((await old.open(saved)) && old.ref.inode === saved.inode) tailers.push(old);
-          else await old.close();
-        }
-      }
-      const main = this.tailer(ref.path, ref.path);
-      const from =
-        tailers.length > 0 ? 'start' : (saved ?? (veryFirst && !this.options.readFromHead ? 'end' : 'start'));
-      if (!(await main.open(from))) {
-        for (const t of tailers) await t.close();
-        continue;
-      }
-      tailers.push(main);
-      for (const t of tailers) this.markStored(t);
-      this.files.set(ref.path, {
-        ref,
-        tailers,
-        partial: undefined,
-        committed: (tailers[0] as FileTailer).position(),
-        times: new Rfc3339Parser(),
-        lastTs: -Infinity,
-        caughtUpAt: undefined,
-      });
+      await this.follow(ref, veryFirst).catch((err: unknown) => this.refuse(ref, err));
     }
     this.firstScan = false;
+  }
+
+  /**
+   * Counts a file that could not be opened or read, once until it is read again (it is tried again
+   * each round and discovery): `not_a_file` (ET_ERR_LOG_NOT_A_FILE) or `open_failed:<errno>`.
+   */
+  private refuse(ref: LogFileRef, err: unknown): undefined {
+    if (this.refused.has(ref.path)) return undefined;
+    this.refused.add(ref.path);
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const reason = code === 'ET_ERR_LOG_NOT_A_FILE' ? 'not_a_file' : `open_failed:${code}`;
+    this.deps.report?.drop({ stage: 'sources.logfiles', reason, container: ref.container });
+    return undefined;
+  }
+
+  private async follow(ref: LogFileRef, veryFirst: boolean): Promise<void> {
+    const saved = this.deps.resume?.get(ref.path);
+    const tailers: FileTailer[] = [];
+    // Rotated while the collector was down: finish the rotated file (`<path>.1`) first.
+    if (saved !== undefined) {
+      const now = await stat(ref.path).catch(() => undefined);
+      if (now !== undefined && now.ino !== saved.inode) {
+        const old = this.tailer(`${ref.path}.1`, ref.path);
+        if ((await old.open(saved).catch(() => false)) && old.ref.inode === saved.inode) tailers.push(old);
+        else await old.close();
+      }
+    }
+    const main = this.tailer(ref.path, ref.path);
+    const from = tailers.length > 0 ? 'start' : (saved ?? (veryFirst && !this.options.readFromHead ? 'end' : 'start'));
+    const opened = await main.open(from).catch((err: unknown) => err);
+    if (opened !== true) {
+      for (const t of tailers) await t.close();
+      if (opened === false) return;
+      throw opened;
+    }
+    tailers.push(main);
+    for (const t of tailers) this.markStored(t);
+    this.files.set(ref.path, {
+      ref,
+      tailers,
+      partial: undefined,
+      committed: (tailers[0] as FileTailer).position(),
+      times: new Rfc3339Parser(),
+      lastTs: -Infinity,
+      caughtUpAt: undefined,
+    });
   }
 
   private tailer(file: string, key: string): FileTailer {
