@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { MetricSummary } from '@edge-telemetry/protocol';
+import { limits, validateBatch, type MetricSummary } from '@edge-telemetry/protocol';
 import { createCollector } from './collector.js';
 import { DropCounter } from './batch/drops.js';
 import type { BatchDraft } from './batch/priority-classes.js';
@@ -8,6 +8,7 @@ import { demoFleet } from './sources/demo/fleet-profile.js';
 import { createDemoMetricSource } from './sources/demo/demo-metric-source.js';
 import { loadDemoSeries } from './sources/demo/load-series.js';
 import { createDemoLogSource } from './sources/demo/demo-log-source.js';
+import type { MetricSource } from './sources/types.js';
 import { Downsampler } from './transforms/downsample/downsampler.js';
 import { TierRoller } from './transforms/downsample/tiers.js';
 import { ddSketchOps } from './transforms/downsample/ddsketch-ops.js';
@@ -20,7 +21,7 @@ const WINDOW = 200;
 const TIER = 400;
 
 /** The runtime with real stages and a recording uplink whose degrade level the test sets. */
-async function harness() {
+async function harness(extraSources: MetricSource[] = []) {
   const sent: Array<{ cls: PriorityClassValue; draft: BatchDraft }> = [];
   const drops = new DropCounter();
   const state = { level: 0 };
@@ -33,6 +34,7 @@ async function harness() {
     windowMs: WINDOW,
     metricSources: [
       createDemoMetricSource({ node: 't', containers: fleet, series: await loadDemoSeries(), scrapeIntervalMs: 50 }),
+      ...extraSources,
     ],
     logSources: [
       createDemoLogSource({ node: 't', containers: fleet.map((c) => ({ ...c, logRate: 200 })), tickMs: 20 }),
@@ -112,6 +114,44 @@ describe('collector runtime', () => {
     const withheld = sent.flatMap((s) => s.draft.drops).filter((d) => d.stage === 'uplink.degrade');
     expect(withheld.map((d) => d.reason).sort()).toContain('info_samples');
     expect(withheld.reduce((n, d) => n + d.count, 0)).toBeGreaterThan(0);
+  });
+
+  /**
+   * A container's labels ride in every summaries batch (class 0, the heartbeat), and the codec
+   * refuses a batch with a map of over 256 entries or a text over 64 KiB: one such container lost
+   * the node's heartbeat every window. Labels of that size happen: tooling that labels everything,
+   * cri-dockerd copying a pod's annotations (kubectl's last-applied-configuration) into labels.
+   */
+  it("keeps a container's labels within the protocol: past its map limit and text limit they are cut, counted", async () => {
+    const labels: Record<string, string> = {};
+    for (let i = 0; i < 300; i++) labels[`io.example.l${String(i).padStart(3, '0')}`] = 'v';
+    labels['annotation.kubectl.kubernetes.io/last-applied-configuration'] = `{"spec":"${'x'.repeat(70_000)}"}`;
+    const odd: MetricSource = {
+      name: 'odd',
+      scrape: async () => ({
+        samples: [],
+        containers: [{ id: 'c1', name: 'odd', image: 'odd:1', state: 'running', labels: { ...labels } }],
+      }),
+      close: async () => {},
+    };
+    const { collector, sent } = await harness([odd]);
+    await collector.start();
+    await wait(3 * WINDOW);
+    await collector.stop();
+    const summaries = sent.filter((s) => s.cls === 0 && s.draft.containers.length > 0);
+    expect(summaries.length).toBeGreaterThanOrEqual(2);
+    for (const { draft } of summaries) {
+      const check = validateBatch({ ...draft, epoch: 1, seq: 1 });
+      expect(check.ok ? 'ok' : check.error.message).toBe('ok');
+    }
+    const info = summaries.at(-1)?.draft.containers.find((c) => c.name === 'odd');
+    expect(Object.keys(info?.labels ?? {})).toHaveLength(limits.maxMapEntries);
+    // Kept in key order: the annotation sorts first, cut to fit.
+    const applied = info?.labels['annotation.kubectl.kubernetes.io/last-applied-configuration'];
+    expect(applied?.startsWith('{"spec":"xxx')).toBe(true);
+    expect(Buffer.byteLength(applied ?? '')).toBeLessThanOrEqual(limits.maxStringBytes);
+    const cut = sent.flatMap((s) => s.draft.drops).filter((d) => d.stage === 'sources.containers');
+    expect(cut.map((d) => [d.reason, d.container])).toContainEqual(['labels_cut', 'odd']);
   });
 
   it('stop({ seal: true }) seals the partial window after the sources stopped; a plain stop does not', async () => {

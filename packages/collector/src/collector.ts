@@ -20,6 +20,7 @@ import {
   type PriorityClassValue,
 } from './batch/priority-classes.js';
 import type { DropCounter } from './batch/drops.js';
+import { fitContainer } from './batch/fit-container.js';
 import { startAlignedTimer, type AlignedTimer } from './runtime/aligned-timer.js';
 import type { Logger } from './runtime/logger.js';
 import type { Mailbox } from './runtime/mailbox.js';
@@ -166,7 +167,11 @@ export function createCollector(p: CollectorParts): Collector {
       try {
         const r = await src.scrape(tick);
         p.downsampler.ingest(src.name, r);
-        for (const c of r.containers) containers.set(c.name, c);
+        for (const c of r.containers) {
+          const fitted = fitContainer(c);
+          if (fitted !== c) p.drops.drop({ stage: 'sources.containers', reason: 'labels_cut', container: c.name });
+          containers.set(c.name, fitted);
+        }
         metricsRaw += r.rawBytes ?? r.containers.length * RAW_STATS_BYTES_PER_CONTAINER;
       } catch (err) {
         // The source's own retry/backoff logs the details; here only the gap matters.

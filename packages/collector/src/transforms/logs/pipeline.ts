@@ -17,7 +17,7 @@ import { Redactor, type RedactionCounts } from '../redact/redactor.js';
 import { TemplateMiner } from '../templates/miner.js';
 import { WILDCARD } from '../templates/tokenize.js';
 import { TokenBucket } from '../throttle/token-bucket.js';
-import { fitText } from './fit-text.js';
+import { fitText } from '../../batch/fit-text.js';
 import { levelSummaries } from './level-metrics.js';
 import type { ContainerLogSettings, LogPipelineOptions } from './options.js';
 import { glob, settingsFor } from './select.js';
