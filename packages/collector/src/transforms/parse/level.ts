@@ -10,6 +10,8 @@ const NAMES: Record<string, LogLevelValue> = {
   verbose: LogLevel.debug,
   info: LogLevel.info,
   information: LogLevel.info,
+  // PostgreSQL's informative messages (`LOG:  connection received`), which it writes to stderr.
+  log: LogLevel.info,
   notice: LogLevel.info,
   warn: LogLevel.warn,
   warning: LogLevel.warn,
@@ -73,15 +75,25 @@ export function levelFromValue(value: unknown): LogLevelValue | undefined {
  * not a level.
  */
 const KEYWORD =
-  /\b(TRACE|Trace|DEBUG|Debug|INFO|Info|NOTICE|Notice|WARN|Warn|WARNING|Warning|ERROR|Error|ERR|SEVERE|Severe|FATAL|Fatal|CRITICAL|Critical|CRIT|PANIC|Panic|EMERG)\b/;
+  /\b(TRACE|Trace|DEBUG|Debug|INFO|Info|NOTICE|Notice|WARN|Warn|WARNING|Warning|ERROR|Error|ERR|SEVERE|Severe|FATAL|Fatal|CRITICAL|Critical|CRIT|PANIC|Panic|EMERG|LOG(?=:))\b/;
+/**
+ * A lower-case level in brackets as a header field: nginx's error log (`2026/03/01 10:00:01 [error]`)
+ * and Apache's (`[...] [core:error]`, module first). Only at the start, after a time's digit or after
+ * another bracketed field: `saw an [error] in the config` is prose. These servers write every line
+ * to stderr, so without it each took the stream's level.
+ */
+const BRACKETED = /(?:^|[\d\]] )\[(?:[a-z_]+:)?(trace|debug|info|notice|warn|error|crit|alert|emerg)\]/;
 /** klog / glog: `E0612 10:00:00.000000 ...`. */
 const KLOG = /^([IWEF])\d{4} \d{2}:\d{2}:\d{2}/;
 
 export function levelFromText(text: string): LogLevelValue | undefined {
-  const k = KLOG.exec(text);
-  if (k !== null) return NAMES[(k[1] as string).toLowerCase()];
+  const g = KLOG.exec(text);
+  if (g !== null) return NAMES[(g[1] as string).toLowerCase()];
   const head = text.length > 160 ? text.slice(0, 160) : text;
-  const m = KEYWORD.exec(head);
+  const k = KEYWORD.exec(head);
+  const b = head.includes('[') ? BRACKETED.exec(head) : null;
+  // The earlier one is the header's: a message may name another level after it.
+  const m = b !== null && (k === null || b.index < k.index) ? b : k;
   if (m !== null) return NAMES[(m[1] as string).toLowerCase()];
   if (
     head.startsWith('Traceback (most recent call last)') ||

@@ -106,6 +106,38 @@ describe('parseLine', () => {
     expect(parseLine('2026-03-01 10:00:01,500 x', 'stdout', T, parseOptions({ maxLineTimeSkewMs: 0 })).ts).toBe(T);
   });
 
+  /**
+   * Servers that write every line to stderr name the level in words of their own; read as none, each
+   * line took the stream's level (warn): every PostgreSQL connection line went verbatim, an nginx
+   * [crit] was only a warning (the session-10 trial, on lines written from these formats).
+   */
+  it("reads the levels of servers that log everything to stderr: nginx's and Apache's [error], PostgreSQL's LOG:", () => {
+    const level = (line: string) => parseLine(line, 'stderr', T, o).level;
+    expect(level('2026/03/01 10:00:01 [error] 29#29: *5 connect() failed (111: Connection refused)')).toBe(
+      LogLevel.error,
+    );
+    expect(level('2026/03/01 10:00:01 [notice] 1#1: signal process started')).toBe(LogLevel.info);
+    expect(level('2026/03/01 10:00:01 [crit] 1#1: *9 SSL_do_handshake() failed')).toBe(LogLevel.fatal);
+    // The header's level, not a word of the message after it.
+    expect(level('2026/03/01 10:00:01 [info] 1#1: *3 client closed connection: Error 104')).toBe(LogLevel.info);
+    expect(
+      level('[Sun Mar 01 10:00:01.123456 2026] [core:error] [pid 43:tid 1] [client 10.0.0.1:5] AH00126: Invalid URI'),
+    ).toBe(LogLevel.error);
+    expect(level('[Sun Mar 01 10:00:01.123456 2026] [mpm_event:notice] [pid 1:tid 1] AH00489: resuming')).toBe(
+      LogLevel.info,
+    );
+    expect(level('2026-03-01 10:00:01.123 UTC [4567] LOG:  connection received: host=10.0.0.5 port=53422')).toBe(
+      LogLevel.info,
+    );
+    expect(level('2026-03-01 10:00:01.123 UTC [4567] ERROR:  duplicate key value violates unique constraint')).toBe(
+      LogLevel.error,
+    );
+    // A bracketed word that is not a level, a level word in prose, LOG without its colon: none.
+    expect(level('copying [error-report.txt] to backup')).toBe(LogLevel.warn);
+    expect(level('saw an [error] in the config, ignoring')).toBe(LogLevel.warn);
+    expect(level('rotating LOG files')).toBe(LogLevel.warn);
+  });
+
   it('infers the level from the stream when the line names none, and ignores prose', () => {
     expect(parseLine('instruction cache parity error corrected', 'stdout', T, o).level).toBe(LogLevel.info);
     expect(parseLine('something odd happened', 'stderr', T, o).level).toBe(LogLevel.warn);
