@@ -20,7 +20,7 @@ export const GATE_ALWAYS = GATE_AT | GATE_DIGITS | GATE_SCHEME | GATE_KEYWORD;
  * position.
  */
 export const KEYWORDS =
-  /pass|pwd|secret|key|token|bearer|basic|digest|eyJ|AIza|ya29\.|sig(?:=|nature)|A[KSGIRN][IPDO]A|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[rs]k_(?:live|test)_|npm_|authorization|cookie|curl |mysql|mariadb|redis-cli|masterauth/i;
+  /pass|pwd|secret|key|token|bearer|basic|digest|eyJ|AIza|ya29\.|sig(?:=|nature)|A[KSGIRN][IPDO]A|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[rs]k_(?:live|test)_|npm_|hv[sbr]\.|authorization|cookie|curl |mysql|mariadb|redis-cli|masterauth/i;
 
 /** Gates of a line: `@` (e-mail), 13+ digits grouped by single spaces or dashes (cards), `://` (URLs), keywords. */
 export function scanGates(text: string): number {

@@ -59,6 +59,22 @@ const CORPUS: Array<{ kind: string; line: string; secret: string }> = [
     secret: 'sk_live_51HxYzAbCdEfGhIjKlMnOpQr',
   },
   {
+    // A webhook URL is a credential; alerting tools print it when a post fails.
+    kind: 'service_token',
+    line: 'alert post to https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/AbCdEfGhIjKlMnOpQrStUvWx failed: 500',
+    secret: 'AbCdEfGhIjKlMnOpQrStUvWx',
+  },
+  {
+    kind: 'service_token',
+    line: 'POST https://discord.com/api/webhooks/112233445566778899/Xy_1aB-cD2eF3gH4iJ5kL6mN7oP8qR9 429',
+    secret: 'Xy_1aB-cD2eF3gH4iJ5kL6mN7oP8qR9',
+  },
+  {
+    kind: 'service_token',
+    line: 'vault: token hvs.CAESIJ1aB2cD3eF4gH5iJ6kL7mN8oP9qR0sT expired, renewing',
+    secret: 'hvs.CAESIJ1aB2cD3eF4gH5iJ6kL7mN8oP9qR0sT',
+  },
+  {
     kind: 'service_token',
     line: 'curl --header "PRIVATE-TOKEN: glpat-Xy7bQ2mN9pLk4vR8sT1w" https://gitlab.example/api/v4/projects',
     secret: 'glpat-Xy7bQ2mN9pLk4vR8sT1w',

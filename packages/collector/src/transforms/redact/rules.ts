@@ -82,6 +82,17 @@ export function builtinRules(): RedactRule[] {
       keep: 1,
     },
     {
+      // A webhook URL is its own credential: whoever has it can post as the integration. Slack's
+      // (`hooks.slack.com/services/T…/B…/<secret>`, workflows, triggers) and Discord's
+      // (`/api/webhooks/<id>/<token>`) are printed by alerting tools when a post fails.
+      kind: 'service_token',
+      gate: GATE_SCHEME,
+      pattern:
+        /(\bhttps?:\/\/(?:hooks\.slack\.com\/(?:services|workflows|triggers)\/|(?:\w+\.)?discord(?:app)?\.com\/api\/webhooks\/\d+\/))(?!\[REDACTED)[A-Za-z0-9/_-]+/g,
+      hint: /hooks\.slack\.com|discord(?:app)?\.com\/api\/webhooks/,
+      keep: 1,
+    },
+    {
       // `curl -u user:password` (and --user, -U/--proxy-user), quoted whole when quoted; on a line
       // that names curl (the hint), not by scanning from `curl` to the option: that was quadratic in
       // a line of many `curl`s.
@@ -111,13 +122,14 @@ export function builtinRules(): RedactRule[] {
     {
       // Tokens that name their issuer by a fixed prefix, found with no key before them (a command
       // line, a URL, a pasted header): GitHub (ghp_ gho_ ghu_ ghs_ ghr_, github_pat_), GitLab
-      // (glpat-), Slack (xoxa- xoxb- xoxp- xoxr- xoxs-), Stripe (sk_/rk_ live or test) and npm.
-      // Lengths are the issuers' own, so that a word such as `npm_config` is left alone.
+      // (glpat-), Slack (xoxa- xoxb- xoxp- xoxr- xoxs-), Stripe (sk_/rk_ live or test), npm and
+      // HashiCorp Vault (hvs. hvb. hvr.). Lengths are the issuers' own, so that a word such as
+      // `npm_config` is left alone.
       kind: 'service_token',
       gate: GATE_KEYWORD,
       pattern:
-        /\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|[rs]k_(?:live|test)_[A-Za-z0-9]{16,}|npm_[A-Za-z0-9]{36})\b/g,
-      hint: /gh[pousr]_|github_pat_|glpat-|xox[abprs]-|k_live_|k_test_|npm_/,
+        /\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|[rs]k_(?:live|test)_[A-Za-z0-9]{16,}|npm_[A-Za-z0-9]{36}|hv[sbr]\.[A-Za-z0-9_-]{24,})\b/g,
+      hint: /gh[pousr]_|github_pat_|glpat-|xox[abprs]-|k_live_|k_test_|npm_|hv[sbr]\./,
     },
     {
       kind: 'azure_key',
