@@ -35,7 +35,7 @@ import { HostSource } from './sources/host/host-source.js';
 import { CgroupSource } from './sources/cgroup/cgroup-source.js';
 import { DockerSource } from './sources/docker/docker-source.js';
 import { PrometheusSource } from './sources/prometheus/prometheus-source.js';
-import { startOtlpReceiver, type OtlpReceiver } from './sources/otlp/otlp-receiver.js';
+import type { OtlpReceiver } from './sources/otlp/otlp-receiver.js';
 import { SpanSummarizer } from './transforms/spans/span-summarizer.js';
 import { LogFileSource } from './sources/logfiles/log-file-source.js';
 import { demoFleet } from './sources/demo/fleet-profile.js';
@@ -526,9 +526,13 @@ export async function buildCollector(
   let otlp: OtlpReceiver | undefined;
   try {
     const o = config.sources.otlp;
+    // Loaded only when enabled: its gRPC and protobuf libraries would otherwise be evaluated at
+    // every start and kept in the heap, which each old-generation collection marks again.
     otlp = !o.enabled
       ? undefined
-      : await startOtlpReceiver(o, {
+      : await (
+          await import('./sources/otlp/otlp-receiver.js')
+        ).startOtlpReceiver(o, {
           sinks: {
             metrics: (samples, histograms) =>
               downsampler.ingest(
