@@ -517,6 +517,10 @@ describe('Redactor', () => {
       ['pass: ' + 'a'.repeat(long) + ' b', 'pass: ' + 'a'.repeat(long) + ' b'],
       ['password:' + ' a'.repeat(long / 2) + ' b:', 'password: [REDACTED:password] b:'],
       ['password=a' + ' -'.repeat(long / 2), 'password=[REDACTED:password]' + ' -'.repeat(long / 2)],
+      // A label key at every few characters of one word, not where a value stands: each label tried
+      // its word to the end (quadratic: about a minute here).
+      ['pass:'.repeat(long / 5) + ' b', 'pass:'.repeat(long / 5) + ' [REDACTED:password]'],
+      ['secret:'.repeat(long / 7) + ' b c', 'secret:'.repeat(long / 7) + ' b c'],
     ];
     for (const [line, expected] of cases) expect(redactor.redact(line, {})).toBe(expected);
     // Within the bound the credentials after a scheme still go; past it, only a generated-looking value.

@@ -372,6 +372,15 @@ const LABEL_KEY = `(?<![A-Za-z0-9_.-])(?:pass|pwd|secret|passwd)(?:\\\\?["'])?[ 
 const VALUE_END = `(?=[ \\t]*(?:$|[,;&})\\]"'\\r\\n])|[ \\t]+[\\w.-]+[=:])`;
 
 /**
+ * Most characters a label's word is followed to see whether it stands where a value does (a
+ * negative lookahead of WORD's characters, before WORD and VALUE_END). Unbounded, a line of label
+ * keys in one word (`pass:pass:pass:…`) had every key follow the word to its end: quadratic, a
+ * minute of the event loop for a 256 KiB line. A longer word after a label stays unless it looks
+ * generated (GENERATED has no such bound: it stops at the next `:`).
+ */
+const LABEL_WORD_MAX = 256;
+
+/**
  * What a password key's value is. Quoted, everything to the closing quote (a backslash escapes
  * one), the quotes kept so that a JSON line stays JSON; after an escaped quote (`\"`: a JSON
  * string's text), to the next escaped quote. Unquoted, a text cannot say where a value with spaces
@@ -390,7 +399,7 @@ const PASSWORD_VALUE =
   `(?!\\[REDACTED)(?:${QUOTED}` +
   `|(?<!["'])(?!(?:YES|NO)\\))(?:${RUN_ON_KEY}(?!\\\\["'])${WORD}(?:[ \\t,;&]+(?![\\w.-]*[=:]|-)${WORD})*` +
   `|(?<!${LABEL_KEY})${WORD}` +
-  `|${GENERATED}(?=[\\s,;&"'})]|$)|${WORD}${VALUE_END}))`;
+  `|${GENERATED}(?=[\\s,;&"'})]|$)|(?![^\\s,;&"'})]{${LABEL_WORD_MAX + 1}})${WORD}${VALUE_END}))`;
 
 /**
  * The two rules of a key=value kind: `words` at a KEY_START, any case (`DB_PASSWORD`,
