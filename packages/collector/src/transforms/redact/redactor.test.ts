@@ -518,9 +518,10 @@ describe('Redactor', () => {
       ['password:' + ' a'.repeat(long / 2) + ' b:', 'password: [REDACTED:password] b:'],
       ['password=a' + ' -'.repeat(long / 2), 'password=[REDACTED:password]' + ' -'.repeat(long / 2)],
       // A label key at every few characters of one word, not where a value stands: each label tried
-      // its word to the end (quadratic: about a minute here).
+      // its word to the end (quadratic: about a minute here); and JWT-like starts along one run.
       ['pass:'.repeat(long / 5) + ' b', 'pass:'.repeat(long / 5) + ' [REDACTED:password]'],
       ['secret:'.repeat(long / 7) + ' b c', 'secret:'.repeat(long / 7) + ' b c'],
+      ['eyJ-'.repeat(long / 4) + '!', 'eyJ-'.repeat(long / 4) + '!'],
     ];
     for (const [line, expected] of cases) expect(redactor.redact(line, {})).toBe(expected);
     // Within the bound the credentials after a scheme still go; past it, only a generated-looking value.

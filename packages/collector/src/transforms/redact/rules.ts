@@ -42,7 +42,9 @@ export function builtinRules(): RedactRule[] {
     {
       kind: 'jwt',
       gate: GATE_KEYWORD,
-      pattern: /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/g,
+      // Starts only where a run of the token's characters starts: with `\b`, every `eyJ` after a
+      // `-` in one run was a start that followed the run to its end (`eyJ-eyJ-…`: quadratic).
+      pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}/g,
       hint: /eyJ/,
     },
     {
