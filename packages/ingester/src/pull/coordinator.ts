@@ -53,6 +53,7 @@ import {
   loadChunkEnd,
   loadLines,
   loadChunkSizes,
+  loadResumePoint,
   loadOpen,
   loadOrphans,
   loadPull,
@@ -134,8 +135,8 @@ export interface PullCoordinator {
   /** A follow stream opens: its signal aborts on close(); call end() when the stream ends. */
   follow(): { signal: AbortSignal; end(): void };
   readLines(id: string, fromSeq: number, toSeq: number): Promise<string[]>;
-  /** Lines of each of the stored chunks `seqs` (a chunk not stored is missing from the map). */
-  chunkLines(id: string, seqs: readonly number[]): Promise<Map<number, number>>;
+  /** Where line `from` is among the stored chunks 0..contiguous-1 (repository.ts, loadResumePoint). */
+  resumePoint(id: string, from: number, contiguous: number): Promise<{ seq: number; skip: number }>;
   /**
    * Cancels a pull, here and on the node. Only the token that requested it, or an admin, may:
    * anyone else gets ET_ERR_PULL_NOT_REQUESTER (403), audited as a refused cancel.
@@ -800,8 +801,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
 
     readLines: (id, fromSeq, toSeq) => loadLines(d.client, id, fromSeq, toSeq),
 
-    chunkLines: async (id, seqs) =>
-      new Map([...(await loadChunkSizes(d.client, id, seqs))].map(([seq, c]) => [seq, c.lines])),
+    resumePoint: (id, from, contiguous) => loadResumePoint(d.client, id, from, contiguous),
 
     async cancel(id, by, remoteAddress) {
       let p = active.get(id);

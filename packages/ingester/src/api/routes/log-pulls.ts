@@ -260,7 +260,7 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
           if (stop.signal.aborted) return;
           const p = await coordinator.progress(id);
           if (!p) return;
-          if (seq < 0) ({ seq, skip } = await resumePoint(coordinator, id, skip, p.contiguous));
+          if (seq < 0) ({ seq, skip } = await coordinator.resumePoint(id, skip, p.contiguous));
           while (seq < p.contiguous) {
             const to = Math.min(p.contiguous, seq + LINES_PER_READ_CHUNKS);
             const read = await coordinator.readLines(id, seq, to);
@@ -281,26 +281,4 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
       return reply.type(ndjson ? 'application/x-ndjson' : 'text/plain; charset=utf-8').send(Readable.from(body()));
     },
   );
-}
-
-/**
- * Where line `from` of a pull is: the first of the stored chunks 0..contiguous-1 not wholly before
- * it, and how many of its lines come before it. Past what is stored (a running pull), it is the
- * next chunk, and the rest is skipped as chunks come in.
- */
-async function resumePoint(
-  coordinator: PullCoordinator,
-  id: string,
-  from: number,
-  contiguous: number,
-): Promise<{ seq: number; skip: number }> {
-  if (from === 0 || contiguous === 0) return { seq: 0, skip: from };
-  const lines = await coordinator.chunkLines(
-    id,
-    Array.from({ length: contiguous }, (_, i) => i),
-  );
-  let seq = 0;
-  let skip = from;
-  while (seq < contiguous && (lines.get(seq) ?? 0) <= skip) skip -= lines.get(seq++) ?? 0;
-  return { seq, skip };
 }

@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openMigrated, type EmbeddedClickHouse } from '../../../../test/support/clickhouse.js';
+import { chunkRows } from './line-rows.js';
+import { loadResumePoint, saveLines } from './repository.js';
+
+describe('loadResumePoint', () => {
+  let ch: EmbeddedClickHouse;
+  beforeAll(async () => {
+    ch = await openMigrated('resume-point');
+  }, 60_000);
+  afterAll(async () => ch?.close());
+
+  it('finds the chunk holding line `from` and the lines before it there, each line once', async () => {
+    // Chunks of 3, 1, 4 and 2 lines; chunk 2 stored twice (a resend), chunk 5 stored past a gap.
+    const sizes = [3, 1, 4, 2];
+    const at = Math.floor(Date.now() / 1000);
+    const rows = sizes.flatMap((n, seq) =>
+      chunkRows(
+        'p1',
+        seq,
+        Array.from({ length: n }, (_, i) => `line ${seq}.${i}`),
+        at,
+      ),
+    );
+    await saveLines(ch.client, rows);
+    await saveLines(ch.client, chunkRows('p1', 2, ['line 2.0', 'line 2.1', 'line 2.2', 'line 2.3'], at));
+    await saveLines(ch.client, chunkRows('p1', 5, ['line 5.0'], at));
+    await saveLines(ch.client, chunkRows('other', 0, ['x', 'y', 'z', 'w', 'v', 'u', 't', 's', 'r', 'q', 'p'], at));
+    // What a reader of the chunks in order gets: the chunk and index of each line.
+    const want = (from: number) => {
+      let seq = 0;
+      let skip = from;
+      while (seq < sizes.length && (sizes[seq] as number) <= skip) skip -= sizes[seq++] as number;
+      return { seq, skip };
+    };
+    for (let from = 0; from <= 13; from++)
+      expect([from, await loadResumePoint(ch.client, 'p1', from, sizes.length)]).toEqual([from, want(from)]);
+    // Fewer chunks whole so far (a running pull): past them, the rest is skipped as chunks come.
+    expect(await loadResumePoint(ch.client, 'p1', 5, 2)).toEqual({ seq: 2, skip: 1 });
+    expect(await loadResumePoint(ch.client, 'p1', 3, 0)).toEqual({ seq: 0, skip: 3 });
+  }, 60_000);
+});
