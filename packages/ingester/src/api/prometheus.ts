@@ -179,6 +179,12 @@ export function prometheusText(f: IngesterFigures): string {
       'Log-pull cancels refused (403 ET_ERR_PULL_NOT_REQUESTER): the caller neither requested the pull nor is an admin. Each is in the audit table.',
       [['', pulls.cancelsRefused]],
     );
+    metric(
+      'et_ingester_log_pull_lookups_refused_total',
+      'counter',
+      'Pull messages for ids not known here that were not looked up in ClickHouse: their node was over its lookup budget (10 at once, then 2 a second); such a message is ignored, as one for an unknown pull.',
+      [['', pulls.lookupsRefused]],
+    );
   }
   if (connectionsRefused)
     metric(

@@ -101,6 +101,8 @@ export interface PullCounters {
   chunksStored: number;
   chunksDuplicate: number;
   chunksIgnored: number;
+  /** Messages for pulls not known here that were not looked up: their node was over its lookup budget. */
+  lookupsRefused: number;
   badMessages: number;
   resumes: number;
   /** Pulls run by another ingester that this one followed (it got one of their messages). */
@@ -178,6 +180,11 @@ const READBACK_CHUNKS = 64;
 /** Raw line bytes per insert at most: large enough to amortise an insert, small enough not to hold readers up. */
 const INSERT_BATCH_BYTES = 1024 * 1024;
 
+/** ClickHouse reads of unknown pull ids a node may cause at once, then per second (takeLookup). */
+export const LOOKUP_BURST = 10;
+const LOOKUPS_PER_S = 2;
+const MAX_LOOKUP_BUDGETS = 100_000;
+
 export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   const o = d.options;
   const now = d.now ?? Date.now;
@@ -192,6 +199,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     chunksStored: 0,
     chunksDuplicate: 0,
     chunksIgnored: 0,
+    lookupsRefused: 0,
     badMessages: 0,
     resumes: 0,
     followed: 0,
@@ -201,6 +209,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   const follows = new Set<AbortController>();
   /** Pulls looked up for a message (not running here): a flood of chunks of one costs one query a second. */
   const lookups = new Map<string, { at: number; record: Promise<PullRecord | undefined> }>();
+  const lookupBudgets = new Map<string, { tokens: number; at: number }>();
   let lastScanAt = now();
   let queue: { p: Active; m: Extract<PullMessage, { type: 'chunk' }>; bytes: number }[] = [];
   let queuedBytes = 0;
@@ -539,15 +548,40 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     return p;
   }
 
-  /** The pull a message belongs to, when it runs elsewhere and is not finished (looked up once a second). */
-  async function lookup(id: string): Promise<PullRecord | undefined> {
+  /**
+   * The pull a message belongs to, when it runs elsewhere and is not finished (looked up once a
+   * second), within the node's lookup budget: past it the message is taken for an unknown pull's
+   * (a real pull's chunk is asked for again when its pull stalls).
+   */
+  async function lookup(node: string, id: string): Promise<PullRecord | undefined> {
     const t = now();
     const hit = lookups.get(id);
     if (hit && t - hit.at < 1000) return hit.record;
+    if (!takeLookup(node, t)) {
+      c.lookupsRefused++;
+      return undefined;
+    }
     const record = loadPull(d.client, id);
     lookups.set(id, { at: t, record });
     if (lookups.size > 1000) lookups.delete(lookups.keys().next().value as string);
     return record;
+  }
+
+  /**
+   * One ClickHouse read of a node's lookup budget (a token bucket: LOOKUP_BURST, then
+   * LOOKUPS_PER_S): a node's messages name its own pulls, a few at a time, while one sending random
+   * ids made the ingester read for each (200 a second, its message quota), slowing every API call.
+   */
+  function takeLookup(node: string, t: number): boolean {
+    const b = lookupBudgets.get(node) ?? { tokens: LOOKUP_BURST, at: t };
+    b.tokens = Math.min(LOOKUP_BURST, b.tokens + ((t - b.at) * LOOKUPS_PER_S) / 1000);
+    b.at = t;
+    // Nodes are the broker's accounts, so the map is the fleet's size; the bound is a backstop.
+    if (!lookupBudgets.has(node) && lookupBudgets.size >= MAX_LOOKUP_BUDGETS) lookupBudgets.clear();
+    lookupBudgets.set(node, b);
+    if (b.tokens < 1) return false;
+    b.tokens--;
+    return true;
   }
 
   /**
@@ -857,7 +891,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       let p = active.get(pullId);
       if (!p) {
         try {
-          const r = await lookup(pullId);
+          const r = await lookup(node, pullId);
           // Accepted by another ingester: followed here, or taken over when its owner went silent.
           if (r && r.node === node && !TERMINAL.has(r.state)) p = await adopt(r, leaseGone(r));
         } catch (err) {
