@@ -75,7 +75,8 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
         path.join(dir, 'deliveries.tsv'),
       ]);
       await sim.waitFor(/simulating 20 gateways/, 60_000);
-    }, 120_000);
+      // Above its waits together: the ingester's API (up to 120 s) and the simulator's start (60 s).
+    }, 300_000);
 
     afterAll(async () => {
       await sim?.stop();

@@ -72,7 +72,8 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
       }));
       collector = runNode(bins.collector, ['--config', path.join(dir, 'collector.json')]);
       await collector.waitFor(/collector started/);
-    }, 120_000);
+      // Above its waits together (the ingester's API alone may take 120 s on a loaded machine).
+    }, 300_000);
 
     afterAll(async () => {
       await collector?.stop();

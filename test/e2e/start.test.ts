@@ -76,7 +76,7 @@ describe('edge-telemetry start', () => {
   beforeAll(async () => {
     first = await start('start-test-gw', ['--simulate', '2']);
     await first.proc.waitFor(/edge-telemetry is running: API http/, 90_000);
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     // SIGINT: start stops its children before it exits, so nothing writes into the folders removed next.
