@@ -124,12 +124,15 @@ describe('template text resolver', () => {
     );
     expect(r.stats()).toMatchObject({ fromCache: 40, fromStorage: 0, reads: 0 });
     // Another ingester stores more than a page of new texts; the next look reads them (and not
-    // again the 40 older than its span), the batches that leave them out find them here.
+    // again the 40 older than its span), the batches that leave them out find them here. The node
+    // id is as long as the protocol allows (64): a page's keys written as one IN list are then more
+    // query text than ClickHouse parses (max_query_size, 256 KiB).
     t += 60_000;
     const many = TEXT_PAGE_ROWS + 100;
+    const node = `gw-page-${'x'.repeat(56)}`;
     await store(
       withTemplates(
-        'gw-page',
+        node,
         1,
         t,
         Array.from({ length: many }, (_, i) => [`p${i}`, `paged text ${i}`]),
@@ -137,7 +140,7 @@ describe('template text resolver', () => {
     );
     t += TEXT_FOLLOW_BACK_MS / 2;
     expect(await r.catchUp()).toBe(many);
-    const filled = await r.fill(omitted('gw-page', 2, ['p0', `p${many - 1}`]));
+    const filled = await r.fill(omitted(node, 2, ['p0', `p${many - 1}`]));
     expect(filled.templates.map((x) => x.template)).toEqual(['paged text 0', `paged text ${many - 1}`]);
     expect(r.stats()).toMatchObject({ fromStorage: 0, reads: 0, followed: 40 + many });
     // The next look reads the span's keys again but none of their texts: it holds them all.

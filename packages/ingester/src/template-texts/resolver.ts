@@ -79,6 +79,12 @@ const keyOf = (node: string, container: string, id: string): string => `${node}\
 const ENTRY_OVERHEAD = 64;
 /** A read names at most this many (node, container, id) keys; more waiting rows go in the next read. */
 const MAX_KEYS_PER_READ = 5_000;
+/**
+ * Most bytes of (node, container, id) tuples in one statement: they are query text, which ClickHouse
+ * parses up to max_query_size (256 KiB by default), and a catch-up page or a read of 5,000 keys
+ * with long names is more (a node id may have 64 characters); more keys go in further statements.
+ */
+const MAX_KEY_TEXT_BYTES = 128 * 1024;
 const MAX_WAITING = 1_000;
 /**
  * How far before its last call catchUp reads again, in LastSeen: a row is last seen within its
@@ -191,7 +197,24 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
    * into the cache; how many were found.
    */
   async function readTexts(keys: Iterable<[string, string, string]>, since: number): Promise<number> {
-    const tuples = [...keys].map((k) => `(${k.map(sqlString).join(',')})`).join(',');
+    let found = 0;
+    let tuples: string[] = [];
+    let bytes = 0;
+    for (const k of keys) {
+      const tuple = `(${k.map(sqlString).join(',')})`;
+      if (tuples.length > 0 && bytes + Buffer.byteLength(tuple) > MAX_KEY_TEXT_BYTES) {
+        found += await readTextsIn(tuples.join(','), since);
+        tuples = [];
+        bytes = 0;
+      }
+      tuples.push(tuple);
+      bytes += Buffer.byteLength(tuple) + 1;
+    }
+    return tuples.length > 0 ? found + (await readTextsIn(tuples.join(','), since)) : found;
+  }
+
+  /** readTexts' statement for the keys of `tuples`, written as an IN list. */
+  async function readTextsIn(tuples: string, since: number): Promise<number> {
     // The table is ordered by (NodeName, ContainerName, TemplateId, LastSeen): a key lookup.
     const rs = await deps.client.query({
       query: `SELECT NodeName, ContainerName, TemplateId, argMax(Template, LastSeen), toUnixTimestamp64Milli(max(LastSeen))
