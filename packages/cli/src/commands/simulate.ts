@@ -55,7 +55,20 @@ export async function runSimulate(argv: string[], io: CommandIo): Promise<number
     };
   };
 
-  const fleet = await startFleet(o, series, corpus, credentials);
+  let fleet: Awaited<ReturnType<typeof startFleet>>;
+  try {
+    fleet = await startFleet(o, series, corpus, credentials);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    // A catalogued error is the user's to fix (a data directory in use, a volume that cannot be written): one line.
+    if (typeof code !== 'string') throw err;
+    io.stderr.write(`simulate: ${(err as Error).message}\n`);
+    if (code.startsWith('ET_ERR_DATA_DIR'))
+      io.stderr.write(
+        `simulate: each node keeps its data under --data-dir (now ${o.dataDir}): give this run another one\n`,
+      );
+    return 1;
+  }
   io.stdout.write(
     `simulating ${o.nodes} gateways against ${o.broker} on ${o.workers} worker thread(s); logs from ${corpus ? `${o.corpusDir} (${corpus.length} datasets)` : 'the demo templates'}` +
       `${o.logStore ? '' : '; light profile (no log store)'}${o.outageRate > 0 ? `; ${o.outageRate} cuts per node per hour` : ''} (started in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`,

@@ -31,7 +31,8 @@ class ShardWorker {
   constructor(input: ShardInput) {
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: input });
     this.worker.on('message', (m: FromWorker) => {
-      if (m.type === 'failed') return this.failAll(new Error(`simulator worker failed: ${m.error}`));
+      if (m.type === 'failed')
+        return this.failAll(Object.assign(new Error(`simulator worker failed: ${m.error}`), { code: m.code }));
       const i = this.waiting.findIndex((w) => w.type === m.type);
       if (i >= 0) this.waiting.splice(i, 1)[0]?.resolve(m);
     });

@@ -7,4 +7,5 @@ export type FromWorker =
   | { type: 'started' }
   | { type: 'figures'; figures: NodeFigures[]; loopDelay: LoopDelay }
   | { type: 'stopped'; figures: NodeFigures[] }
-  | { type: 'failed'; error: string };
+  /** `error`: a catalogued error's message (its `code` too), or the stack of anything else (a bug). */
+  | { type: 'failed'; error: string; code?: string };

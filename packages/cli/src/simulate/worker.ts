@@ -15,6 +15,13 @@ const send = (m: FromWorker) => port.postMessage(m);
 const json = createJsonLogger(process.stderr);
 // A thousand "collector started" lines say nothing; warnings and errors still do.
 const log: Logger = { info: () => undefined, warn: json.warn, error: json.error };
+/** A catalogued error (a `code`: a node's data directory in use, ...) is said as such; a stack only for a bug. */
+const failed = (err: unknown): FromWorker => {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string'
+    ? { type: 'failed', error: (err as Error).message, code }
+    : { type: 'failed', error: (err as Error).stack ?? String(err) };
+};
 
 try {
   const shard = await startShard(workerData as ShardInput, log);
@@ -26,11 +33,11 @@ try {
           send({ type: 'stopped', figures });
           port.close();
         },
-        (err: Error) => send({ type: 'failed', error: err.stack ?? err.message }),
+        (err: Error) => send(failed(err)),
       );
   });
   send({ type: 'started' });
 } catch (err) {
-  send({ type: 'failed', error: (err as Error).stack ?? String(err) });
+  send(failed(err));
   port.close();
 }
