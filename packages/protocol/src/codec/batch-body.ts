@@ -41,209 +41,15 @@ import type {
   SpanSummary,
 } from '../types/batch.js';
 import type { LogLevelValue } from '../types/batch.js';
-import { ByteWriter } from '../wire/byte-writer.js';
 import { ByteReader } from '../wire/byte-reader.js';
-import { readNumColumn, writeNumColumn } from '../wire/num-column.js';
+import { readNumColumn } from '../wire/num-column.js';
 import { limits } from '../limits.js';
 import { CONTAINER_EVENT_KINDS } from '../validate/batch.js';
-import { readSketchColumns, writeSketchColumns } from './sketch-columns.js';
-
-/** Assigns each distinct string an index in order of first use. */
-class StringTable {
-  readonly list: string[] = [];
-  private readonly index = new Map<string, number>();
-  ref(s: string): number {
-    let i = this.index.get(s);
-    if (i === undefined) {
-      i = this.list.length;
-      this.index.set(s, i);
-      this.list.push(s);
-    }
-    return i;
-  }
-}
-
-const KIND_CODE = new Map(CONTAINER_EVENT_KINDS.map((k, i) => [k, i]));
-
-export function writeBatchBody(b: Batch): Buffer {
-  const strings = new StringTable();
-  const w = new ByteWriter(64 * 1024);
-  const ref = (s: string): void => w.uint(strings.ref(s));
-  /** Integers as their greatest common divisor, then each over it: times rounded to the second cost a byte, not three. */
-  const scaled = (values: readonly number[]): void => {
-    let g = 0;
-    for (const v of values) g = gcd(g, Math.abs(v));
-    if (g === 0) g = 1;
-    w.uint(g);
-    for (const v of values) w.sint(v / g);
-  };
-  /** Each row's time as the difference from the previous row's (the first from windowStart). */
-  const deltas = <T>(rows: readonly T[], time: (row: T) => number): void => {
-    let prev = b.windowStart;
-    scaled(
-      rows.map((row) => {
-        const t = time(row);
-        const d = t - prev;
-        prev = t;
-        return d;
-      }),
-    );
-  };
-  const map = (m: Record<string, string>): void => {
-    const keys = Object.keys(m);
-    w.uint(keys.length);
-    for (const k of keys) {
-      ref(k);
-      ref(m[k] as string);
-    }
-  };
-
-  /** The columns metric and span summaries share: start delta, end-start scaled, count, sum, min, max(=min). */
-  const summaryColumns = (rows: readonly SummaryRow[]): void => {
-    deltas(rows, (x) => x.start);
-    scaled(rows.map((x) => x.end - x.start));
-    for (const x of rows) w.uint(x.count);
-    writeNumColumn(
-      w,
-      rows.map((x) => x.sum),
-    );
-    writeNumColumn(
-      w,
-      rows.map((x) => x.min),
-    );
-    writeNumColumn(
-      w,
-      rows.map((x) => x.max),
-      (i) => [(rows[i] as SummaryRow).min, (rows[i] as SummaryRow).min],
-    );
-  };
-
-  const cs = b.containers;
-  w.uint(cs.length);
-  for (const c of cs) ref(c.id);
-  for (const c of cs) ref(c.name);
-  for (const c of cs) ref(c.image);
-  for (const c of cs) ref(c.state);
-  for (const c of cs) map(c.labels);
-
-  const ms = b.metrics;
-  w.uint(ms.length);
-  for (const m of ms) ref(m.container);
-  for (const m of ms) ref(m.metric);
-  summaryColumns(ms);
-  writeNumColumn(
-    w,
-    ms.map((m) => m.last),
-    (i) => [(ms[i] as MetricSummary).min, (ms[i] as MetricSummary).max],
-  );
-  for (const m of ms) w.uint(m.gaps);
-  for (const m of ms) w.uint(m.resets);
-  for (const m of ms) w.byte(m.sketch ? 1 : 0);
-  writeSketchColumns(w, ms);
-  // One byte for a section of container series, which have no attributes.
-  const withAttrs = ms.some((m) => m.attrs !== undefined && Object.keys(m.attrs).length > 0);
-  w.byte(withAttrs ? 1 : 0);
-  if (withAttrs) for (const m of ms) map(m.attrs ?? {});
-
-  const ls = b.logs;
-  w.uint(ls.length);
-  deltas(ls, (l) => l.ts);
-  for (const l of ls) ref(l.container);
-  for (const l of ls) w.byte(l.level);
-  for (const l of ls) w.byte(l.stream === 'stdout' ? 0 : 1);
-  for (const l of ls) w.uint(l.repeat);
-  for (const l of ls) ref(l.templateId);
-  for (const l of ls) w.str(l.message);
-  for (const l of ls) map(l.fields);
-
-  const ts = b.templates;
-  w.uint(ts.length);
-  for (const t of ts) ref(t.container);
-  for (const t of ts) ref(t.id);
-  for (const t of ts) ref(t.template);
-  for (const t of ts) w.byte(t.level);
-  for (const t of ts) w.uint(t.count);
-  deltas(ts, (t) => t.firstSeen);
-  scaled(ts.map((t) => t.lastSeen - t.firstSeen));
-  for (const t of ts) w.uint(t.samples.length);
-  scaled(ts.flatMap((t) => t.samples.map((s) => s.ts - t.firstSeen)));
-  for (const t of ts) {
-    for (const s of t.samples) {
-      w.uint(s.params.length);
-      for (const p of s.params) w.str(p);
-    }
-  }
-  for (const t of ts) {
-    w.uint(t.merged?.length ?? 0);
-    for (const id of t.merged ?? []) ref(id);
-  }
-
-  const es = b.events;
-  w.uint(es.length);
-  deltas(es, (e) => e.ts);
-  for (const e of es) ref(e.container);
-  for (const e of es) w.byte(KIND_CODE.get(e.kind) ?? 0);
-  for (const e of es) map(e.attrs);
-
-  const ds = b.drops;
-  w.uint(ds.length);
-  for (const d of ds) ref(d.stage);
-  for (const d of ds) ref(d.reason);
-  for (const d of ds) ref(d.container);
-  for (const d of ds) w.uint(d.count);
-
-  const ss = b.spans ?? [];
-  w.uint(ss.length);
-  if (ss.length > 0) {
-    for (const x of ss) ref(x.container);
-    for (const x of ss) ref(x.service);
-    for (const x of ss) ref(x.operation);
-    for (const x of ss) w.byte(x.kind);
-    for (const x of ss) w.byte(x.status);
-    summaryColumns(ss);
-    for (const x of ss) w.byte(x.sketch ? 1 : 0);
-    writeSketchColumns(w, ss);
-    for (const x of ss) {
-      w.uint(x.errors.length);
-      for (const e of x.errors) ref(e);
-    }
-    for (const x of ss) {
-      w.uint(x.traceIds.length);
-      for (const id of x.traceIds) w.bytes(Buffer.from(id, 'hex'));
-    }
-  }
-
-  const h = b.health;
-  w.uint(h.uplinkBytes);
-  w.uint(h.rawBytes);
-  w.uint(h.queueBatches);
-  w.uint(h.queueBytes);
-  w.uint(h.budgetLeftBytes + 1);
-  w.uint(h.degradeLevel);
-  w.num(h.cpuPct);
-  w.uint(h.rssBytes);
-  ref(h.agentVersion);
-
-  const head = new ByteWriter(1024 + strings.list.length * 16);
-  head.str(b.node);
-  head.uint(b.epoch);
-  head.uint(b.seq);
-  head.uint(b.sentAt);
-  head.uint(b.windowStart);
-  head.uint(b.windowEnd - b.windowStart);
-  head.uint(strings.list.length);
-  for (const s of strings.list) head.str(s);
-  head.bytes(w.view());
-  return head.view();
-}
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
-}
+import { readSketchColumns } from './sketch-columns.js';
+import type { SummaryRow } from './batch-body-writer.js';
 
 /**
- * Reads a body written by writeBatchBody from untrusted bytes. Checks the wire structure (bounds,
+ * Reads a body written by writeBatchBody (batch-body-writer.ts) from untrusted bytes. Checks the wire structure (bounds,
  * counts against remaining bytes and limits, string refs, enum codes, UTF-8, no trailing bytes);
  * the semantic checks (ranges, patterns) are validateBatch's, run by the caller. Throws ProtocolError.
  */
@@ -562,9 +368,6 @@ interface Columns {
   column<T>(rows: T[], field: string, read: () => unknown, key: keyof T): void;
   summaryColumns(rows: SummaryRow[], section: string): void;
 }
-
-/** What metric and span summaries have alike (summaryColumns). */
-type SummaryRow = Pick<MetricSummary, 'start' | 'end' | 'count' | 'sum' | 'min' | 'max'>;
 
 function readSpans(r: ByteReader, spans: SpanSummary[], c: Columns): void {
   const byteIn = (max: number) => (): number => {

@@ -4,7 +4,7 @@ import { Compressor } from 'zstd-napi';
 import binding from 'zstd-napi/binding.js';
 import { describe, expect, it } from 'vitest';
 import { createBatchCodec } from './batch-codec.js';
-import { writeBatchBody } from './batch-body.js';
+import { writeBatchBody } from './batch-body-writer.js';
 import { ByteWriter } from '../wire/byte-writer.js';
 import { writeFrameHeader, MessageKind, FrameFlags } from '../wire/frame.js';
 import { BATCH_FRAME_VERSION, limits } from '../limits.js';

@@ -7,7 +7,8 @@ import { ByteWriter } from '../wire/byte-writer.js';
 import { createZstd } from '../wire/zstd.js';
 import { FRAME_HEADER_BYTES, FrameFlags, MessageKind, readFrameHeader, writeFrameHeader } from '../wire/frame.js';
 import { validateBatch } from '../validate/batch.js';
-import { readBatchBody, writeBatchBody } from './batch-body.js';
+import { readBatchBody } from './batch-body.js';
+import { writeBatchBody } from './batch-body-writer.js';
 import { resolveCodecOptions, type CodecOptions } from './options.js';
 
 /** Another batch of the same node and epoch (usually an earlier one) whose body both ends hold. */

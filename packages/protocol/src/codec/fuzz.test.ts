@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Compressor } from 'zstd-napi';
 import { createBatchCodec } from './batch-codec.js';
-import { writeBatchBody } from './batch-body.js';
+import { writeBatchBody } from './batch-body-writer.js';
 import { ProtocolError, ProtocolErrorCodes } from '../errors/errors.js';
 import { validateBatch } from '../validate/batch.js';
 import { writeFrameHeader, MessageKind } from '../wire/frame.js';
