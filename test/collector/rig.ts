@@ -38,6 +38,8 @@ export interface RunOptions {
   nodeArgs?: string[];
   /** Environment over this process's own. */
   env?: Record<string, string>;
+  /** The node binary to run it with (default: this process's). */
+  nodeBin?: string;
 }
 
 export async function runCollector(o: RunOptions): Promise<CollectorRun> {
@@ -61,7 +63,8 @@ export async function runCollector(o: RunOptions): Promise<CollectorRun> {
     cwd: o.dir,
     env: { ...process.env, ...o.env },
   };
-  const child = o.cgroup ? o.cgroup.spawn(process.execPath, args, opts) : spawn(process.execPath, args, opts);
+  const node = o.nodeBin ?? process.execPath;
+  const child = o.cgroup ? o.cgroup.spawn(node, args, opts) : spawn(node, args, opts);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -16,6 +16,7 @@ import { readMemoryLimit, readText } from './runtime/memory-limit.js';
 import { sizeToMemory, turbofanSizeCap, v8HeapFlags } from './runtime/memory-sizing.js';
 import {
   anonBytesFromStatus,
+  fileMappedBytesFromStat,
   DEFAULT_SHED,
   memoryReading,
   NO_SHED,
@@ -153,6 +154,8 @@ export async function buildCollector(
   // Shedding under memory pressure, sampled twice a second against that limit (runtime/memory-pressure.ts).
   const shed = { state: NO_SHED, entered: SHED_STEPS.map(() => 0) };
   const heapLimitBytes = getHeapStatistics().heap_size_limit;
+  // What the cgroup is charged for besides this process's anonymous memory (a limit set in the configuration has none).
+  const statFile = 'statFile' in limit ? limit.statFile : undefined;
   // Started without a bounded heap under a small limit: the kernel would kill it whatever it sheds.
   const heapFlags = v8HeapFlags(limit.bytes);
   if (heapFlags.length > 0 && limit.bytes !== undefined && heapLimitBytes > limit.bytes * 0.75)
@@ -164,9 +167,11 @@ export async function buildCollector(
   const sampleMemory = () => {
     const u = process.memoryUsage();
     const anonBytes = anonBytesFromStatus(readText('/proc/self/status') ?? '') ?? u.rss;
+    const fileMappedBytes = statFile === undefined ? 0 : fileMappedBytesFromStat(readText(statFile) ?? '');
     const reading = memoryReading(
       {
         anonBytes,
+        fileMappedBytes,
         heapUsedBytes: u.heapUsed,
         heapTotalBytes: u.heapTotal,
         heapLimitBytes,
@@ -184,6 +189,7 @@ export async function buildCollector(
       resident: Number(reading.resident.toFixed(3)),
       live: Number(reading.live.toFixed(3)),
       anonBytes,
+      fileMappedBytes,
       rssBytes: u.rss,
       heapUsedBytes: u.heapUsed,
     };

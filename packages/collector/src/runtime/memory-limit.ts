@@ -15,6 +15,8 @@ export interface MemoryLimit {
   bytes: number | undefined;
   /** The file the limit came from, or why there is none. */
   source: string;
+  /** memory.stat of the cgroup whose limit applies (what it is charged for), when the limit came from one. */
+  statFile?: string;
 }
 
 /** Reads a file's text, or undefined when it is not there (the only I/O, passed in for tests). */
@@ -35,7 +37,7 @@ function smallestUpTo(root: string, rel: string, file: string, read: ReadText): 
     if (text !== undefined) found = true;
     const n = parseLimit(text);
     if (n !== undefined && (best.bytes === undefined || n < best.bytes))
-      best = { bytes: n, source: path.join(dir, file) };
+      best = { bytes: n, source: path.join(dir, file), statFile: path.join(dir, 'memory.stat') };
     if (dir === root || !dir.startsWith(root)) break;
   }
   if (!found) best.source = `${path.join(root, rel, file)} not found`;

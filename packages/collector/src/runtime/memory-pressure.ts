@@ -1,11 +1,18 @@
 /**
  * Shedding under memory pressure (issue 15), in a stated order. The signal is measured, never
- * guessed: the larger of the process's anonymous memory (RssAnon, less V8's free heap) over the memory limit
- * (runtime/memory-limit.ts) and V8's used heap over its heap limit. Not RSS: RSS counts the
- * mapped node binary and libraries (~35-45 MiB), which the cgroup does not charge to this process
- * once another has paged them in and which the kernel can drop anyway. In a 64 MiB cgroup the
- * collector's RSS was 83 MiB at start (pressure 1.24, every step taken before the first line)
- * with 45 MiB of it anonymous; the OOM killer acts on what cannot be reclaimed, the anonymous part.
+ * guessed: the larger of what the kernel charges this process's cgroup for and cannot take back
+ * without hurting it, over the memory limit (runtime/memory-limit.ts), and V8's used heap over its
+ * heap limit. What is charged: the process's anonymous memory (RssAnon, less V8's free heap) and
+ * the file pages mapped in the cgroup and charged to it (memory.stat `mapped_file` / `file_mapped`):
+ * node's own binary and libraries, ~40 MiB, when the container's first start paged them in. The
+ * kernel can drop those, but they are the code being run: in a 128 MiB cgroup at a first start
+ * (node's pages charged there, anonymous memory raised to 0.85 of the limit, under the first step
+ * when only anonymous memory counted) the collector stalled on page faults for minutes without
+ * being killed. Not RSS: RSS also counts pages charged to another cgroup that paged them in first
+ * (the host's, a test runner's), which this limit does not pay for; in a 64 MiB cgroup the
+ * collector's RSS was 83 MiB at start with 45 MiB of it anonymous. The page cache of what it reads
+ * and writes is not counted: the kernel reclaims it first (at a first start over a 200 MiB backlog
+ * the cgroup's usage sat at its 128 MiB limit with 88 MiB of cache, no OOM kill, 12 page faults).
  * Each step is entered at its threshold and kept until the pressure falls `hysteresis` below it,
  * so a level does not flap at the edge. Anonymous memory outside V8's heap is not given back
  * after a peak (malloc keeps what V8's compiler and Node's natives freed, for their next use), so
@@ -53,6 +60,8 @@ export const DEFAULT_SHED: ShedThresholds = {
 export interface MemoryUsage {
   /** Anonymous resident memory (RssAnon): the part of RSS that only the OOM killer can take back. */
   anonBytes: number;
+  /** File pages mapped in the cgroup and charged to it (its memory.stat; 0 without one): the code being run. */
+  fileMappedBytes: number;
   /**
    * V8's committed heap (heapTotal). Its free part (heapTotal - heapUsed) is resident but ready
    * for the next objects, so it is not counted: V8 keeps it after a collection, and counting it
@@ -73,12 +82,13 @@ function heapShare(u: MemoryUsage): number {
 
 /**
  * The pressure signal: the larger of memory in use (anonymous memory less V8's free committed
- * heap) / the memory limit (when there is one) and used heap / heap limit.
+ * heap, plus the mapped file pages charged to the cgroup) / the memory limit (when there is one)
+ * and used heap / heap limit.
  */
 export function memoryPressure(u: MemoryUsage, limitBytes: number | undefined): number {
   const heap = heapShare(u);
   if (limitBytes === undefined || limitBytes <= 0) return heap;
-  const inUse = u.anonBytes - Math.max(0, u.heapTotalBytes - u.heapUsedBytes);
+  const inUse = u.anonBytes - Math.max(0, u.heapTotalBytes - u.heapUsedBytes) + u.fileMappedBytes;
   return Math.max(heap, inUse / limitBytes);
 }
 
@@ -87,8 +97,9 @@ export interface MemoryReading {
   /** memoryPressure: what the kernel charges, less V8's free heap. It stays up after a peak. */
   resident: number;
   /**
-   * What the collector's objects hold: V8's used heap and external memory. It falls as soon as V8
-   * collects; it misses native memory in use (zstd contexts, sockets), so it only ever eases a step.
+   * What the collector's objects hold: V8's used heap and external memory, and the code it runs
+   * (the mapped file pages, as in `resident`). It falls as soon as V8 collects; it misses native
+   * memory in use (zstd contexts, sockets), so it only ever eases a step.
    */
   live: number;
 }
@@ -96,7 +107,8 @@ export interface MemoryReading {
 export function memoryReading(u: MemoryUsage, limitBytes: number | undefined): MemoryReading {
   const resident = memoryPressure(u, limitBytes);
   if (limitBytes === undefined || limitBytes <= 0) return { resident, live: resident };
-  return { resident, live: Math.max(heapShare(u), (u.heapUsedBytes + u.externalBytes) / limitBytes) };
+  const live = (u.heapUsedBytes + u.externalBytes + u.fileMappedBytes) / limitBytes;
+  return { resident, live: Math.max(heapShare(u), live) };
 }
 
 export interface ShedState {
@@ -134,6 +146,16 @@ export function shedDecision(r: MemoryReading, prev: ShedState, t: ShedThreshold
   }
   const pressure = r.resident - Math.min(t.retainedAllowance, Math.max(0, outside - start));
   return { level: shedLevel(pressure, prev.level, t), pressure, outsideAtStart: start };
+}
+
+/**
+ * The mapped file pages charged to a cgroup, in bytes, from the text of its memory.stat: v1's
+ * `total_mapped_file` (the limit's cgroup and those below it, as the limit applies to them all) or
+ * `mapped_file`, v2's `file_mapped` (v2 counts the subtree already); 0 where neither is there.
+ */
+export function fileMappedBytesFromStat(stat: string): number {
+  const m = /^(?:total_mapped_file|file_mapped) (\d+)$/m.exec(stat) ?? /^mapped_file (\d+)$/m.exec(stat);
+  return m ? Number(m[1]) : 0;
 }
 
 /** RssAnon from the text of /proc/self/status, in bytes; undefined where the kernel does not give it. */

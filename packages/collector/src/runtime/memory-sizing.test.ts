@@ -36,7 +36,11 @@ describe('cgroupMemoryLimit', () => {
         '/sys/fs/cgroup/memory/memory.limit_in_bytes': V1_UNLIMITED,
       }),
     );
-    expect(l).toEqual({ bytes: 128 * MiB, source: '/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes' });
+    expect(l).toEqual({
+      bytes: 128 * MiB,
+      source: '/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes',
+      statFile: '/sys/fs/cgroup/memory/docker/abc/memory.stat',
+    });
   });
 
   it('v1: a smaller ancestor limit applies; the page-counter maximum is no limit', () => {
@@ -45,7 +49,11 @@ describe('cgroupMemoryLimit', () => {
       '/sys/fs/cgroup/memory/docker/memory.limit_in_bytes': `${96 * MiB}`,
       '/sys/fs/cgroup/memory/memory.limit_in_bytes': V1_UNLIMITED,
     });
-    expect(cgroupMemoryLimit(V1_SELF, read).bytes).toBe(96 * MiB);
+    // What that cgroup is charged for is in its own memory.stat.
+    expect(cgroupMemoryLimit(V1_SELF, read)).toMatchObject({
+      bytes: 96 * MiB,
+      statFile: '/sys/fs/cgroup/memory/docker/memory.stat',
+    });
     const none = cgroupMemoryLimit(
       V1_SELF,
       files({
@@ -58,7 +66,11 @@ describe('cgroupMemoryLimit', () => {
 
   it("v1 inside the container: the host's path is not mounted, the mount root's file is the limit", () => {
     const l = cgroupMemoryLimit(V1_SELF, files({ '/sys/fs/cgroup/memory/memory.limit_in_bytes': `${64 * MiB}` }));
-    expect(l).toEqual({ bytes: 64 * MiB, source: '/sys/fs/cgroup/memory/memory.limit_in_bytes' });
+    expect(l).toEqual({
+      bytes: 64 * MiB,
+      source: '/sys/fs/cgroup/memory/memory.limit_in_bytes',
+      statFile: '/sys/fs/cgroup/memory/memory.stat',
+    });
   });
 
   it('v2: memory.max of its cgroup and ancestors, "max" is no limit', () => {
@@ -70,7 +82,11 @@ describe('cgroupMemoryLimit', () => {
         '/sys/fs/cgroup/system.slice/memory.max': 'max\n',
       }),
     );
-    expect(l).toEqual({ bytes: 128 * MiB, source: '/sys/fs/cgroup/system.slice/edge-telemetry.service/memory.max' });
+    expect(l).toEqual({
+      bytes: 128 * MiB,
+      source: '/sys/fs/cgroup/system.slice/edge-telemetry.service/memory.max',
+      statFile: '/sys/fs/cgroup/system.slice/edge-telemetry.service/memory.stat',
+    });
     expect(
       cgroupMemoryLimit(self, files({ '/sys/fs/cgroup/system.slice/edge-telemetry.service/memory.max': 'max\n' }))
         .bytes,
