@@ -13,7 +13,7 @@ import { Mailbox } from './runtime/mailbox.js';
 import { boundRegexpBacktracking } from './runtime/bounded-regexps.js';
 import { decodeCursor } from './runtime/cursor.js';
 import { readMemoryLimit, readText } from './runtime/memory-limit.js';
-import { sizeToMemory, turbofanSizeCap, v8HeapFlags } from './runtime/memory-sizing.js';
+import { sizeToMemory, v8HeapFlags } from './runtime/memory-sizing.js';
 import {
   anonBytesFromStatus,
   fileMappedBytesFromStat,
@@ -23,7 +23,7 @@ import {
   SHED_STEPS,
   shedDecision,
 } from './runtime/memory-pressure.js';
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapStatistics } from 'node:v8';
 import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
 import { DeltaReader } from './self/delta-reader.js';
@@ -140,16 +140,12 @@ export async function buildCollector(
       ? readMemoryLimit()
       : { bytes: local.memory.limitBytes > 0 ? local.memory.limitBytes : undefined, source: 'memory.limitBytes' };
   const { config, sizing } = sizeToMemory(starting.config, limit.bytes);
-  // Process-wide: not for a process hosting many collectors (the fleet simulator), whose budget it is not.
-  const turbofanCap = shared.processProbe === undefined ? turbofanSizeCap(limit.bytes) : undefined;
-  if (turbofanCap !== undefined) setFlagsFromString(turbofanCap);
   log.info('memory sizing', {
     limitBytes: limit.bytes ?? null,
     source: limit.source,
     factor: Number(sizing.factor.toFixed(3)),
     ...sizing.sizes,
     kept: sizing.kept,
-    v8Flags: turbofanCap ?? null,
   });
   // Shedding under memory pressure, sampled twice a second against that limit (runtime/memory-pressure.ts).
   const shed = { state: NO_SHED, entered: SHED_STEPS.map(() => 0) };

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCollectorConfig } from '../config/load.js';
 import { cgroupMemoryLimit } from './memory-limit.js';
-import {
-  launchEnv,
-  launchFlags,
-  memoryFactor,
-  turbofanSizeCap,
-  SIZED,
-  sizeToMemory,
-  v8HeapFlags,
-} from './memory-sizing.js';
+import { launchEnv, launchFlags, memoryFactor, SIZED, sizeToMemory, v8HeapFlags } from './memory-sizing.js';
 
 const MiB = 1024 * 1024;
 const files = (m: Record<string, string>) => (f: string) => m[f];
@@ -166,14 +158,5 @@ describe('launchEnv', () => {
     expect(launchEnv(128 * MiB)).toEqual(fixed);
     expect(launchEnv(256 * MiB)).toEqual({});
     expect(launchEnv(undefined)).toEqual({});
-  });
-});
-
-describe('turbofanSizeCap', () => {
-  it('caps what TurboFan compiles at or below the reference limit, nothing above it or without one', () => {
-    expect(turbofanSizeCap(64 * MiB)).toBe('--max-optimized-bytecode-size=8000');
-    expect(turbofanSizeCap(128 * MiB)).toBe('--max-optimized-bytecode-size=8000');
-    expect(turbofanSizeCap(256 * MiB)).toBeUndefined();
-    expect(turbofanSizeCap(undefined)).toBeUndefined();
   });
 });

@@ -113,23 +113,6 @@ export function launchFlags(limitBytes: number | undefined): string[] {
 }
 
 /**
- * The V8 flag a collector under `limitBytes` sets on itself at start: no TurboFan for functions of
- * more than 8000 bytes of bytecode (V8's default 60 KiB). The batch body encoder (protocol's
- * writeBatchBody, ~9 KB) took ~10 MiB of TurboFan's zones (graph 5.5, instructions 3.3-4, register
- * allocation 5) and 0.2-0.3 s of the worker each time TurboFan compiled it, and it was compiled
- * again after each deoptimization (`--trace-zone-stats --trace-opt --trace-deopt`: 3 compiles in
- * the first 25 s of the 200 MiB backlog), so a longer backlog met more of these transients. With
- * the cap V8's peak zone memory was 5.1 MiB instead of 11.2, and over the 200 MiB backlog in the
- * 128 MiB / 0.2 CPU cgroup, side by side: VmHWM 90.0 -> 82.8 MiB, anonymous peak 45.9 -> 38.3 MiB,
- * CPU 9.6 and 9.6 s. Set by the collector, not the launcher: node refuses it in NODE_OPTIONS.
- */
-export function turbofanSizeCap(limitBytes: number | undefined): string | undefined {
-  return limitBytes !== undefined && limitBytes <= REFERENCE_LIMIT_BYTES
-    ? '--max-optimized-bytecode-size=8000'
-    : undefined;
-}
-
-/**
  * The malloc settings a collector under `limitBytes` is started with (glibc reads them from the
  * environment once, at start: bin/launch.sh exports them, as it does launchFlags). By default glibc
  * moves its thresholds: each time a mapped chunk is freed (a store block, a zstd buffer), later
