@@ -17,7 +17,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchEnv, launchFlags } from '@edge-telemetry/collector';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ballast } from '../support/ballast.js';
 import { cgroupVersion, createCgroup, type Cgroup } from '../support/cgroup.js';
@@ -26,7 +26,7 @@ import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosqui
 import { repoRoot } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 import { startAcker, type Acker } from '../uplink/acker.js';
-import { caughtUp, runCollector, type CollectorRun } from './rig.js';
+import { caughtUp, runCollector, tearDown, type CollectorRun } from './rig.js';
 
 const MiB = 1024 * 1024;
 const LIMIT = 128 * MiB;
@@ -54,13 +54,7 @@ describe.runIf(canRun && haveMosquitto())("collector's first start in 128 MiB: n
     acker = await startAcker(broker.url);
   }, 60_000);
 
-  afterAll(async () => {
-    await run?.stop('SIGKILL');
-    await cgroup?.remove();
-    await acker?.close();
-    await broker?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ run, cgroup, acker, broker, dir }));
 
   it('counts the file pages the kernel charges it, sheds on them, is not OOM-killed and reads the backlog', async () => {
     const root = path.join(dir, 'containers');

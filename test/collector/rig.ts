@@ -4,7 +4,7 @@
  * cgroup with the gateway's limits), its /metrics read as numbers, and what it left on disk.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LogStore, logStoreOptions, type StoredLogRecord } from '@edge-telemetry/collector';
 import { createCgroup, type Cgroup, type CgroupLimits } from '../support/cgroup.js';
@@ -12,6 +12,8 @@ import { liveWriter, writeJsonFileBacklog, type Backlog } from '../support/json-
 import { freePort } from '../support/ports.js';
 import { bins } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
+import type { Mosquitto } from '../support/mosquitto.js';
+import type { Acker } from '../uplink/acker.js';
 
 export interface CollectorRun {
   child: ChildProcess;
@@ -201,4 +203,19 @@ export async function storedSeqs(dataDir: string): Promise<Map<string, Array<num
     out.set(l.container, list);
   }
   return out;
+}
+
+/** A cgroup test's teardown: whatever of these it got to start, stopped and removed. */
+export async function tearDown(o: {
+  run?: CollectorRun;
+  cgroup?: Cgroup;
+  acker?: Acker;
+  broker?: Mosquitto;
+  dir?: string;
+}): Promise<void> {
+  await o.run?.stop('SIGKILL');
+  await o.cgroup?.remove();
+  await o.acker?.close();
+  await o.broker?.stop();
+  if (o.dir) await rm(o.dir, { recursive: true, force: true });
 }

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogLevel } from '@edge-telemetry/protocol';
 import { v8HeapFlags } from '@edge-telemetry/collector';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { cgroupVersion, type Cgroup } from '../support/cgroup.js';
@@ -23,7 +23,7 @@ import { haveMosquitto, startMosquitto, type Mosquitto } from '../support/mosqui
 import { waitFor } from '../support/wait.js';
 import type { Backlog } from '../support/json-file-backlog.js';
 import { startAcker, type Acker } from '../uplink/acker.js';
-import { readBacklogInCgroup, seqOf, storedSeqs, type CollectorRun } from './rig.js';
+import { readBacklogInCgroup, seqOf, storedSeqs, tearDown, type CollectorRun } from './rig.js';
 
 const MiB = 1024 * 1024;
 const WINDOW_MS = 5000;
@@ -101,13 +101,7 @@ describe.runIf(canRun && haveMosquitto())('collector in a 64 MiB / 0.2 CPU cgrou
     expect(await run.stop('SIGTERM')).toBe(0);
   }, 400_000);
 
-  afterAll(async () => {
-    await run?.stop('SIGKILL');
-    await cgroup?.remove();
-    await acker?.close();
-    await broker?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ run, cgroup, acker, broker, dir }));
 
   const shipped = () => acker.stored.filter((b) => b.node === NODE);
   const warnSeqsShipped = () =>
