@@ -15,13 +15,13 @@ import { decodeCursor } from './runtime/cursor.js';
 import { readMemoryLimit, readText } from './runtime/memory-limit.js';
 import { sizeToMemory, v8HeapFlags } from './runtime/memory-sizing.js';
 import {
-  anonBytesFromStatus,
   fileMappedBytesFromStat,
   DEFAULT_SHED,
   memoryReading,
   NO_SHED,
   SHED_STEPS,
   shedDecision,
+  statusBytes,
 } from './runtime/memory-pressure.js';
 import { getHeapStatistics } from 'node:v8';
 import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
@@ -150,7 +150,7 @@ export async function buildCollector(
   // Shedding under memory pressure, sampled twice a second against that limit (runtime/memory-pressure.ts).
   const shed = { state: NO_SHED, entered: SHED_STEPS.map(() => 0) };
   const heapLimitBytes = getHeapStatistics().heap_size_limit;
-  // What the cgroup is charged for besides this process's anonymous memory (a limit set in the configuration has none).
+  // What the cgroup is charged for besides this process's anonymous memory (not found for a limit set in the configuration).
   const statFile = 'statFile' in limit ? limit.statFile : undefined;
   // Started without a bounded heap under a small limit: the kernel would kill it whatever it sheds.
   const heapFlags = v8HeapFlags(limit.bytes);
@@ -162,8 +162,12 @@ export async function buildCollector(
     });
   const sampleMemory = () => {
     const u = process.memoryUsage();
-    const anonBytes = anonBytesFromStatus(readText('/proc/self/status') ?? '') ?? u.rss;
-    const fileMappedBytes = statFile === undefined ? 0 : fileMappedBytesFromStat(readText(statFile) ?? '');
+    const status = readText('/proc/self/status') ?? '';
+    const anonBytes = statusBytes(status, 'RssAnon') ?? u.rss;
+    const fileMappedBytes =
+      statFile === undefined
+        ? (statusBytes(status, 'RssFile') ?? 0)
+        : fileMappedBytesFromStat(readText(statFile) ?? '');
     const reading = memoryReading(
       {
         anonBytes,

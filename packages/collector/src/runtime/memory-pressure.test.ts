@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  anonBytesFromStatus,
   DEFAULT_SHED,
   fileMappedBytesFromStat,
   memoryPressure,
@@ -9,6 +8,7 @@ import {
   SHED_STEPS,
   shedDecision,
   shedLevel,
+  statusBytes,
 } from './memory-pressure.js';
 
 const MiB = 1024 * 1024;
@@ -90,12 +90,13 @@ describe('memoryPressure', () => {
   });
 });
 
-describe('anonBytesFromStatus', () => {
-  it('reads RssAnon (kB) from /proc/self/status, not the mapped files', () => {
+describe('statusBytes', () => {
+  it('reads RssAnon or RssFile (kB) from /proc/self/status', () => {
     const status =
       'Name:\tnode\nVmRSS:\t   85488 kB\nRssAnon:\t   46012 kB\nRssFile:\t   39476 kB\nRssShmem:\t       0 kB\n';
-    expect(anonBytesFromStatus(status)).toBe(46012 * 1024);
-    expect(anonBytesFromStatus('Name:\tnode\n')).toBeUndefined();
+    expect(statusBytes(status, 'RssAnon')).toBe(46012 * 1024);
+    expect(statusBytes(status, 'RssFile')).toBe(39476 * 1024);
+    expect(statusBytes('Name:\tnode\n', 'RssAnon')).toBeUndefined();
   });
 });
 

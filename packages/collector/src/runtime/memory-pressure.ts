@@ -4,7 +4,10 @@
  * without hurting it, over the memory limit (runtime/memory-limit.ts), and V8's used heap over its
  * heap limit. What is charged: the process's anonymous memory (RssAnon, less V8's free heap) and
  * the file pages mapped in the cgroup and charged to it (memory.stat `mapped_file` / `file_mapped`):
- * node's own binary and libraries, ~40 MiB, when the container's first start paged them in. The
+ * node's own binary and libraries, ~40 MiB, when the container's first start paged them in (where
+ * the limit's cgroup cannot be read, e.g. given as `memory.limitBytes` because the container sees
+ * the host's /sys/fs/cgroup, the file pages the process maps, `RssFile`: they may be charged
+ * elsewhere, so this counts too much rather than too little). The
  * kernel can drop those, but they are the code being run: in a 128 MiB cgroup at a first start
  * (node's pages charged there, anonymous memory raised to 0.85 of the limit, under the first step
  * when only anonymous memory counted) the collector stalled on page faults for minutes without
@@ -158,9 +161,12 @@ export function fileMappedBytesFromStat(stat: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** RssAnon from the text of /proc/self/status, in bytes; undefined where the kernel does not give it. */
-export function anonBytesFromStatus(status: string): number | undefined {
-  const m = /^RssAnon:\s+(\d+) kB$/m.exec(status);
+/**
+ * A resident size from the text of /proc/self/status, in bytes: `RssAnon` (the anonymous memory) or
+ * `RssFile` (the file pages it maps, wherever they are charged); undefined where the kernel does not give it.
+ */
+export function statusBytes(status: string, field: 'RssAnon' | 'RssFile'): number | undefined {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
   return m ? Number(m[1]) * 1024 : undefined;
 }
 
