@@ -76,7 +76,8 @@ export const PrometheusSourceOptionsSchema = Type.Object({
     minimum: 1,
     maximum: 64,
     default: 4,
-    description: 'Target scrapes in flight at once.',
+    description:
+      'Target scrapes in flight at once in each of two lanes: the targets that answered their last scrape, and those that failed it (down, or stalled to their timeout), so that failing targets cannot hold the slots of those that answer.',
   }),
 });
 

@@ -5,7 +5,7 @@
  * drops and a clear code, never a crash or an unbounded buffer.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -267,6 +267,44 @@ describe('PrometheusSource', () => {
       'prometheus.failures.ET_ERR_PROM_TOO_LARGE': 2,
     });
   });
+
+  // The session-9 trial (read in the code): the scrapes share `concurrency` slots in one queue, so a
+  // few targets that accept the connection and send nothing hold every slot up to their timeout,
+  // and the others fail with "previous scrape still running". A real stalling socket here, with one
+  // slot: the healthy target must be scraped while the stalled scrape still holds its connection.
+  it('scrapes the answering targets while a target that failed its last scrape stalls', async () => {
+    let stalling = false;
+    const open = new Set<net.Socket>();
+    const stall = net.createServer((socket) => {
+      // First scrape: refused at once (down); then: accepted and left without an answer.
+      if (!stalling) return void socket.destroy();
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+    });
+    closers.push(() => new Promise((r) => (stall.close(() => r()), open.forEach((x) => x.destroy()))));
+    await new Promise<void>((r) => stall.listen(0, '127.0.0.1', r));
+    const stalled = `http://127.0.0.1:${(stall.address() as AddressInfo).port}/metrics`;
+    let healthyScrapes = 0;
+    const healthy = await serve((_req, res) => {
+      healthyScrapes++;
+      res.end('jobs_total 1\n');
+    });
+    // The stalled target first in the queue; its timeout far beyond one loopback scrape.
+    const s = source({
+      concurrency: 1,
+      static: [
+        { url: stalled, intervalMs: 60_000, timeoutMs: 30_000 },
+        { url: healthy, intervalMs: 60_000, timeoutMs: 30_000 },
+      ],
+    });
+    const first = await scrapeOnce(s, 60_000, 2);
+    expect(first.map((r) => value(r.samples, 'up')).sort()).toEqual([0, 1]);
+    stalling = true;
+    await s.scrape(120_000);
+    await waitFor('the stalled target connected again', () => open.size === 1, { timeoutMs: 10_000 });
+    await waitFor('the healthy target scraped again', () => healthyScrapes === 2, { timeoutMs: 20_000 });
+    expect(open.size).toBe(1);
+  }, 60_000);
 
   it('keeps the first maxSeries of 100,000 series and counts the rest; refused, missing and erroring targets are down', async () => {
     const body = Array.from({ length: 100_000 }, (_, i) => `flood{i="${i}"} ${i}\n`).join('');

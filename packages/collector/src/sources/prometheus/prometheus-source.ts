@@ -38,6 +38,12 @@ interface TargetState {
 
 const STAGE = 'sources.prometheus';
 
+/** Scrapes waiting for a slot, and those running. */
+interface Lane {
+  queue: Array<() => Promise<void>>;
+  running: number;
+}
+
 /**
  * Scrapes Prometheus targets (static, and containers labelled `prometheus.io/scrape=true`). At each
  * collector tick it starts the scrapes of the targets due then and returns at once, so a slow target
@@ -51,8 +57,15 @@ export class PrometheusSource implements MetricSource {
   readonly name = 'prometheus';
   readonly options: PrometheusSourceOptions;
   private readonly states = new Map<string, TargetState>();
-  private readonly queue: Array<() => Promise<void>> = [];
-  private running = 0;
+  /**
+   * Scrapes wait in one of two lanes of `concurrency` slots each: the targets whose last scrape
+   * failed (down, or accepting and sending nothing until their timeout) in their own, so that a few
+   * of them cannot hold every slot while the targets that answer fail "previous scrape still running".
+   */
+  private readonly lanes: Record<'answering' | 'failing', Lane> = {
+    answering: { queue: [], running: 0 },
+    failing: { queue: [], running: 0 },
+  };
   private readonly abort = new AbortController();
   private readonly agents = {
     http: new http.Agent({ keepAlive: true, maxSockets: 64 }),
@@ -104,7 +117,8 @@ export class PrometheusSource implements MetricSource {
         );
         continue;
       }
-      st.inFlight = this.enqueue(() => this.scrapeTarget(st, now)).finally(() => (st.inFlight = undefined));
+      const lane = this.lanes[st.lastCode === undefined || st.lastCode === 'ok' ? 'answering' : 'failing'];
+      st.inFlight = this.enqueue(lane, () => this.scrapeTarget(st, now)).finally(() => (st.inFlight = undefined));
     }
     const rawBytes = this.bodyBytes;
     this.bodyBytes = 0;
@@ -112,8 +126,8 @@ export class PrometheusSource implements MetricSource {
   }
 
   async close(): Promise<void> {
+    // Queued scrapes run on and end at once (aborted): each settles its target's inFlight.
     this.abort.abort();
-    this.queue.length = 0;
     await Promise.all([...this.states.values()].map((s) => s.inFlight));
     this.agents.http.destroy();
     this.agents.https.destroy();
@@ -146,20 +160,20 @@ export class PrometheusSource implements MetricSource {
         this.states.set(t.key, { target: t, inFlight: undefined, lastCode: undefined, times: new Map() });
   }
 
-  private enqueue(job: () => Promise<void>): Promise<void> {
+  private enqueue(lane: Lane, job: () => Promise<void>): Promise<void> {
     return new Promise<void>((resolve) => {
-      this.queue.push(() => job().finally(resolve));
-      this.pump();
+      lane.queue.push(() => job().finally(resolve));
+      this.pump(lane);
     });
   }
 
-  private pump(): void {
-    while (this.running < this.options.concurrency && this.queue.length > 0) {
-      const job = this.queue.shift() as () => Promise<void>;
-      this.running++;
+  private pump(lane: Lane): void {
+    while (lane.running < this.options.concurrency && lane.queue.length > 0) {
+      const job = lane.queue.shift() as () => Promise<void>;
+      lane.running++;
       void job().finally(() => {
-        this.running--;
-        this.pump();
+        lane.running--;
+        this.pump(lane);
       });
     }
   }
