@@ -41,6 +41,8 @@ export interface FaultSwitch {
   match?: RegExp;
   /** Calls refused or held while not 'ok'. */
   refused: number;
+  /** Calls made through the switch that have not settled yet (held ones included). */
+  inFlight: number;
   set(mode: FaultMode, match?: RegExp): void;
   wrap(inner: StorageConnection): StorageConnection;
 }
@@ -50,6 +52,7 @@ export function faultSwitch(): FaultSwitch {
   const sw: FaultSwitch = {
     mode: 'ok',
     refused: 0,
+    inFlight: 0,
     set(mode, match) {
       sw.mode = mode;
       sw.match = match;
@@ -63,12 +66,22 @@ export function faultSwitch(): FaultSwitch {
           await new Promise<void>((r) => stalled.push(r));
         }
       };
+      // Counted until the inner call settles: a test can wait for a released call to land.
+      const through = async <T>(query: string, call: () => Promise<T>): Promise<T> => {
+        sw.inFlight++;
+        try {
+          await gate(query);
+          return await call();
+        } finally {
+          sw.inFlight--;
+        }
+      };
       return {
-        ping: async (p) => (await gate(''), inner.ping(p)),
-        query: async (p) => (await gate(p.query), inner.query(p)),
-        insert: async (p) => (await gate(p.query), inner.insert(p)),
-        command: async (p) => (await gate(p.query), inner.command(p)),
-        exec: async (p) => (await gate(p.query), inner.exec(p)),
+        ping: (p) => through('', () => inner.ping(p)),
+        query: (p) => through(p.query, () => inner.query(p)),
+        insert: (p) => through(p.query, () => inner.insert(p)),
+        command: (p) => through(p.query, () => inner.command(p)),
+        exec: (p) => through(p.query, () => inner.exec(p)),
         close: () => inner.close(),
       };
     },

@@ -91,8 +91,7 @@ describe('claims: two writers on one engine store each batch once', () => {
     await expectOnce(node, batches);
     // a's insert that was on its way reaches the server now, under the same token: dropped.
     faults.a.set('ok');
-    await waitFor('the late insert to finish', async () => faults.a.mode === 'ok');
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor("a's released insert to land", () => faults.a.inFlight === 0);
     await expectOnce(node, batches);
     await b.close();
   });
