@@ -44,7 +44,7 @@ export function capConnections(
   });
   return {
     admit(socket) {
-      const address = socket.remoteAddress ?? '';
+      const address = clientKey(socket.remoteAddress);
       const n = held.get(address) ?? 0;
       if (n >= caps.maxConnectionsPerAddress) {
         refused.address++;
@@ -73,4 +73,25 @@ export function guardConnections(
   const gate = capConnections(server, caps, onRefused);
   server.prependListener('connection', (socket: Socket) => void gate.admit(socket));
   return gate;
+}
+
+/**
+ * The per-address cap's key: an IPv4 address (also written IPv4-mapped, `::ffff:a.b.c.d`), or an
+ * IPv6 address's /64, the block one client is given (a host picks any address in it, so keyed
+ * whole it would evade the cap and fill the total).
+ */
+export function clientKey(address: string | undefined): string {
+  if (address === undefined) return '';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1] as string;
+  if (!address.includes(':')) return address;
+  const bare = address.split('%')[0] as string;
+  const [head = '', tail] = bare.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return groups
+    .slice(0, 4)
+    .map((g) => (parseInt(g, 16) || 0).toString(16))
+    .join(':');
 }
