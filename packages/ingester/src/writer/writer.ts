@@ -274,10 +274,13 @@ export function createWriter(deps: WriterDeps): Writer {
    * each half of the group goes on under its own token, until the refused batch stands alone.
    * Returns the batches refused, with why; undefined once aborted.
    */
-  async function insertTable(group: readonly Member[], table: BatchTable): Promise<Refused[] | undefined> {
+  async function insertTable(
+    group: readonly Member[],
+    table: BatchTable,
+    token = groupToken(group.map((e) => e.key)),
+  ): Promise<Refused[] | undefined> {
     const chunks = group.filter((e) => e.rows[table] > 0).map((e) => e.text[table]);
     if (chunks.length === 0) return [];
-    const token = groupToken(group.map((e) => e.key));
     const step = await withRetry(`insert ${table}`, () => insertText(client, table, chunks, token));
     if (step === undefined) return undefined;
     if (step.ok) {
@@ -302,7 +305,9 @@ export function createWriter(deps: WriterDeps): Writer {
    * inserts under the same tokens and ClickHouse drops those it has. False once aborted.
    */
   async function storeGroup(group: readonly Member[], outcome: SubmitOutcome): Promise<boolean> {
-    const refusals = await Promise.all(DATA_TABLES.map((t) => insertTable(group, t)));
+    // One token for the group's data tables: a sha256 over its keys, not one per table.
+    const token = groupToken(group.map((e) => e.key));
+    const refusals = await Promise.all(DATA_TABLES.map((t) => insertTable(group, t, token)));
     if (refusals.some((r) => r === undefined)) return false;
     const refused = new Map<string, Refused>();
     for (const r of refusals.flat())
