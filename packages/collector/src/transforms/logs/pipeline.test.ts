@@ -1,4 +1,5 @@
 import { LogLevel, limits, validateBatch, type DropCount } from '@edge-telemetry/protocol';
+import { idleHealth } from '@edge-telemetry/protocol/testing';
 import { describe, expect, it } from 'vitest';
 import type { FileRef, RawLogLine } from '../../sources/types.js';
 import { logPipelineOptions } from './options.js';
@@ -376,17 +377,7 @@ describe('LogPipeline: texts within the protocol', () => {
     templates: w.templates,
     events: [],
     drops: [],
-    health: {
-      uplinkBytes: 0,
-      rawBytes: 0,
-      queueBatches: 0,
-      queueBytes: 0,
-      budgetLeftBytes: -1,
-      degradeLevel: 0,
-      cpuPct: 0,
-      rssBytes: 0,
-      agentVersion: 't',
-    },
+    health: idleHealth('t'),
   });
   const bytes = (s: string | undefined) => Buffer.byteLength(s ?? '');
 
