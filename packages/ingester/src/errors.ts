@@ -15,6 +15,10 @@ export const IngesterErrorCodes = {
     message: 'ClickHouse refused the rows of this batch; retrying would not help',
   },
   ET_ERR_WRITER_CLOSED: { status: 503, message: 'the writer is closed' },
+  ET_ERR_CLAIM_UNREADABLE: {
+    status: 503,
+    message: 'another ingester claimed this batch in a claim this version cannot read; not acknowledged',
+  },
   ET_ERR_UNKNOWN_TOPIC: { status: 400, message: 'topic is not part of the protocol' },
   ET_ERR_UNSUPPORTED_KIND: { status: 400, message: 'message kind is not handled by this ingester' },
   ET_ERR_TEMPLATE_TEXT_UNKNOWN: {

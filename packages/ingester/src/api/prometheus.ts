@@ -77,6 +77,12 @@ export function prometheusText(f: IngesterFigures): string {
     'Batches whose rows ClickHouse refused (dead-lettered with ET_ERR_STORAGE_REJECTED, then acknowledged).',
     [['', w.batchesRefused]],
   );
+  metric(
+    'et_ingester_claims_unreadable_total',
+    'counter',
+    "Other ingesters' claims this version could not read (ET_ERR_CLAIM_UNREADABLE): their batches were left unacknowledged.",
+    [['', w.claimsUnreadable]],
+  );
   metric('et_ingester_queue_batches', 'gauge', 'Batches waiting for insert.', [['', w.queuedBatches]]);
   metric('et_ingester_queue_rows', 'gauge', 'Rows waiting for insert.', [['', w.queuedRows]]);
   metric('et_ingester_queue_bytes', 'gauge', 'Approximate bytes waiting for insert.', [['', w.queuedBytes]]);

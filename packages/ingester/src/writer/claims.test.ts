@@ -23,6 +23,8 @@ import { waitFor } from '../../../../test/support/wait.js';
 import { createWriter, type Writer } from './writer.js';
 import { claimBody, parseClaimBody } from './claims.js';
 import { batchToText } from '../storage/batch-text.js';
+import { insertRows } from '../storage/insert.js';
+import { IngesterError } from '../errors.js';
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const meta = (id: string) => ({ receivedAt: Date.now(), wireBytes: 1000, ingesterId: id });
@@ -151,6 +153,85 @@ describe('claims: two writers on one engine store each batch once', () => {
     await expectOnce(node, [old, fresh]);
     await a.close();
     await b.close();
+  });
+
+  it('leaves a group whose claim it cannot read to an ingester that can, and goes on with the rest', async () => {
+    const node = 'claims-unreadable';
+    const theirs = sampleBatch({ node, seq: 1 });
+    const mine = sampleBatch({ node, seq: 2 });
+    // A newer ingester claimed the first batch in a body this version cannot read (a table it does
+    // not know, with rows in it: finishing the group without them would acknowledge rows never stored).
+    const t = batchToText(theirs, meta('newer'));
+    const newer = claimBody(t)
+      .replace('{"rows":{', '{"rows":{"et_future":3,')
+      .replace('"lengths":{', '"lengths":{"et_future":0,');
+    await insertRows(
+      clients.b,
+      'claims',
+      [[node, theirs.epoch, theirs.seq, 'newer-group', Date.now(), newer]],
+      'newer-group',
+    );
+    const logged: Record<string, unknown>[] = [];
+    const logger: Logger = { ...quiet, error: (o) => void logged.push(o as Record<string, unknown>) };
+    const a = createWriter({ client: clients.a, options, logger });
+    const answers: Record<string, unknown> = {};
+    void a.submit(theirs, meta('a')).then(
+      (v) => (answers.theirs = v),
+      (e: unknown) => (answers.theirs = e),
+    );
+    void a.submit(mine, meta('a')).then(
+      (v) => (answers.mine = v),
+      (e: unknown) => (answers.mine = e),
+    );
+    // Before: the read of that group was retried for ever as a storage outage, the writer failing.
+    await waitFor('both answered, or the writer failing', () => Object.keys(answers).length === 2 || a.state().failing);
+    expect(a.state()).toMatchObject({ failing: false, backpressured: false, claimsUnreadable: 1, queuedBatches: 0 });
+    expect(answers.mine).toBe('stored');
+    expect(answers.theirs).toBeInstanceOf(IngesterError);
+    expect((answers.theirs as IngesterError).code).toBe('ET_ERR_CLAIM_UNREADABLE');
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        code: 'ET_ERR_CLAIM_UNREADABLE',
+        node,
+        epoch: theirs.epoch,
+        seq: 1,
+        group: 'newer-group',
+      }),
+    );
+    // Not acknowledged, nothing of it stored here.
+    expect(await count(TABLES.ledger, node)).toBe(1);
+    await expectOnce(node, [mine]);
+
+    // The ingester that can read the claim (here: the body as this version writes it) finishes the
+    // group when the node sends the batch again: stored once.
+    await clients.b.command({
+      query: `ALTER TABLE ${TABLES.claims} UPDATE Body = {body:String} WHERE GroupToken = 'newer-group'`,
+      query_params: { body: claimBody(t) },
+      clickhouse_settings: { mutations_sync: '2' },
+    });
+    expect(await a.submit(theirs, meta('a'))).toBe('duplicate');
+    await expectOnce(node, [theirs, mine]);
+    await a.close();
+  });
+
+  it('refuses claim bodies it cannot read rather than reading them wrong', () => {
+    const t = batchToText(sampleBatch({ node: 'claims-bad', seq: 4, logs: 3 }), meta('a'));
+    const good = claimBody(t);
+    const bodies = {
+      'a format of a later version': `y:${good.slice(2)}`,
+      'a table this version does not know, with rows': good.replace('{"rows":{', '{"rows":{"et_future":1,'),
+      'texts shorter than their lengths': good.slice(0, good.length - 8),
+      'no head line (deflated without one)': `z:${Buffer.from(good).toString('base64')}`,
+      'not base64 of a head': 'bm90IGEgY2xhaW0=',
+      'a head that is not an object of counts': `z:{"rows":[1],"lengths":{}}\n`,
+    };
+    for (const [what, body] of Object.entries(bodies))
+      expect(() => parseClaimBody(body), what).toThrow(expect.objectContaining({ name: 'UnreadableClaimError' }));
+    // A table this version does not know, with nothing in it, is read.
+    const empty = good
+      .replace('{"rows":{', '{"rows":{"et_future":0,')
+      .replace('"lengths":{', '"lengths":{"et_future":0,');
+    expect(parseClaimBody(empty)).toEqual(t);
   });
 
   it("keeps a batch's texts intact through its claim", () => {

@@ -46,8 +46,9 @@ const DEFLATE_LEVEL = 1;
  * then the texts in the order of those lengths, deflated and in base64, so that the body travels
  * as a plain string in any insert format. Deflated since issue 21: in base64 alone the claims
  * insert, the first of a flush's statements in series, carried 1.35 times the group's texts, more
- * than all its data inserts together. Keyed by table name, so a claim stays readable when a
- * version adds a table.
+ * than all its data inserts together. Keyed by table name, so a later version that adds a table
+ * still reads this version's claims, and this version refuses a later one's rows for a table it does
+ * not know (parseClaimBody) rather than finishing the group without them.
  */
 export function claimBody(t: BatchText): string {
   const head = {
@@ -58,31 +59,88 @@ export function claimBody(t: BatchText): string {
   return `${DEFLATED}${JSON.stringify(head)}\n${texts.toString('base64')}`;
 }
 
-export function parseClaimBody(body: string): BatchText {
-  const deflated = body.startsWith(DEFLATED);
-  const whole = deflated ? body : Buffer.from(body, 'base64').toString('utf8');
+/**
+ * A claim body this version cannot read: written by a later version (a body format, or rows for a
+ * table, it does not know) or damaged. Reading it anyway would finish the group without some of
+ * its rows and acknowledge them; the writer leaves such a group to an ingester that can read it.
+ */
+export class UnreadableClaimError extends Error {
+  override name = 'UnreadableClaimError';
+}
+
+/**
+ * A later body format takes a prefix of its own: letters and a colon, which base64 (the format
+ * before `z:`) never holds, so this version knows a body it must not read.
+ */
+const FORMAT = /^[a-z]{1,8}:/;
+
+interface Head {
+  rows: Record<string, number>;
+  lengths: Record<string, number>;
+}
+
+const isCounts = (v: unknown): v is Record<string, number> =>
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  Object.values(v).every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+
+/** The head line and the texts of a body, in either format this version writes or wrote. */
+function split(body: string): { head: string; texts: () => string } {
+  const format = FORMAT.exec(body)?.[0];
+  if (format !== undefined && format !== DEFLATED)
+    throw new UnreadableClaimError(`body format "${format}" is later than this ingester's`);
+  const whole = format ? body : Buffer.from(body, 'base64').toString('utf8');
   const nl = whole.indexOf('\n');
-  const head = JSON.parse(whole.slice(deflated ? DEFLATED.length : 0, nl)) as {
-    rows: Partial<Record<BatchTable, number>>;
-    lengths: Partial<Record<BatchTable, number>>;
+  if (nl < 0) throw new UnreadableClaimError('body has no head line');
+  const rest = whole.slice(nl + 1);
+  return {
+    head: whole.slice(format ? DEFLATED.length : 0, nl),
+    texts: () => (format ? inflateRawSync(Buffer.from(rest, 'base64')).toString('utf8') : rest),
   };
-  const texts = deflated
-    ? inflateRawSync(Buffer.from(whole.slice(nl + 1), 'base64')).toString('utf8')
-    : whole.slice(nl + 1);
+}
+
+function readHead(line: string): Head {
+  let head: unknown;
+  try {
+    head = JSON.parse(line);
+  } catch {
+    throw new UnreadableClaimError('head is not JSON');
+  }
+  const { rows, lengths } = (head ?? {}) as Partial<Head>;
+  if (!isCounts(rows) || !isCounts(lengths)) throw new UnreadableClaimError('head is not rows and lengths by table');
+  const known = new Set<string>(BATCH_TABLES);
+  const unknown = Object.keys({ ...rows, ...lengths }).filter(
+    (t) => !known.has(t) && ((rows[t] ?? 0) > 0 || (lengths[t] ?? 0) > 0),
+  );
+  if (unknown.length > 0)
+    throw new UnreadableClaimError(`rows for tables this ingester does not know: ${unknown.join(', ')}`);
+  return { rows, lengths };
+}
+
+/** A claim's texts and counts; throws UnreadableClaimError for a body it cannot read whole. */
+export function parseClaimBody(body: string): BatchText {
+  const parts = split(body);
+  const head = readHead(parts.head);
+  let texts: string;
+  try {
+    texts = parts.texts();
+  } catch (err) {
+    throw new UnreadableClaimError(`texts do not inflate: ${(err as Error).message}`);
+  }
   const text = Object.fromEntries(BATCH_TABLES.map((table) => [table, ''])) as Record<BatchTable, string>;
   const rows = Object.fromEntries(BATCH_TABLES.map((table) => [table, head.rows[table] ?? 0])) as Record<
     BatchTable,
     number
   >;
   let at = 0;
-  let bytes = 0;
-  for (const [table, n] of Object.entries(head.lengths) as [BatchTable, number][]) {
-    text[table] = texts.slice(at, at + n);
+  for (const [table, n] of Object.entries(head.lengths)) {
+    if (n > 0) text[table as BatchTable] = texts.slice(at, at + n);
     at += n;
-    bytes += n;
   }
+  if (at !== texts.length) throw new UnreadableClaimError(`texts are ${texts.length} long, the head says ${at}`);
   const rowCount = BATCH_TABLES.reduce((sum, table) => (table === 'ledger' ? sum : sum + rows[table]), 0);
-  return { text, rows, rowCount, bytes };
+  return { text, rows, rowCount, bytes: at };
 }
 
 /** Claims `members` for the group `token` (retried under the same deduplication token). */
@@ -128,12 +186,23 @@ export async function keyStates(client: ClickHouseClient, keys: readonly BatchKe
   return state;
 }
 
+/** A claim whose body this version cannot read (UnreadableClaimError), and why. */
+export interface Unreadable {
+  key: BatchKey;
+  reason: string;
+}
+
 /**
  * The batches group `token` claimed and owns (claimed first) and that are not in the ledger, with
  * their texts: what that group stores, as it leaves out what its claim check found stored (a group
  * claims before it looks, so it may own a batch stored before the claims' TTL took the first claim).
+ * Claims this version cannot read come back apart, in `unreadable`: the group is then not this
+ * ingester's to finish (its token covers every member, so a part of it cannot be stored alone).
  */
-export async function ownedBy(client: ClickHouseClient, token: string): Promise<Member[]> {
+export async function ownedBy(
+  client: ClickHouseClient,
+  token: string,
+): Promise<{ members: Member[]; unreadable: Unreadable[] }> {
   const mine = `SELECT NodeName, Epoch, Seq FROM ${TABLES.claims} WHERE GroupToken = {token:String}`;
   const rs = await client.query({
     query: `SELECT NodeName, Epoch, Seq, anyIf(Body, GroupToken = {token:String}) AS Body FROM ${TABLES.claims}
@@ -144,8 +213,15 @@ export async function ownedBy(client: ClickHouseClient, token: string): Promise<
     query_params: { token },
     format: 'JSONCompactEachRow',
   });
-  return (await rs.json<[string, number | string, number | string, string]>()).map(([node, epoch, seq, body]) => ({
-    key: { node, epoch: Number(epoch), seq: Number(seq) },
-    ...parseClaimBody(body),
-  }));
+  const owned = { members: [] as Member[], unreadable: [] as Unreadable[] };
+  for (const [node, epoch, seq, body] of await rs.json<[string, number | string, number | string, string]>()) {
+    const key = { node, epoch: Number(epoch), seq: Number(seq) };
+    try {
+      owned.members.push({ key, ...parseClaimBody(body) });
+    } catch (err) {
+      if (!(err instanceof UnreadableClaimError)) throw err;
+      owned.unreadable.push({ key, reason: err.message });
+    }
+  }
+  return owned;
 }

@@ -22,7 +22,7 @@ import { batchToText } from '../storage/batch-text.js';
 import { BATCH_TABLES, type BatchTable } from '../storage/tables.js';
 import { insertText } from '../storage/insert.js';
 import { batchKeyString, groupToken, type BatchKey } from './batch-key.js';
-import { insertClaims, keyStates, ownedBy, type KeyState, type Member } from './claims.js';
+import { insertClaims, keyStates, ownedBy, type KeyState, type Member, type Unreadable } from './claims.js';
 import { isRowError } from './storage-errors.js';
 
 export type SubmitOutcome = 'stored' | 'duplicate';
@@ -44,6 +44,8 @@ export interface WriterState {
   insertFailures: number;
   /** Batches whose rows ClickHouse refused (ET_ERR_STORAGE_REJECTED). */
   batchesRefused: number;
+  /** Claim bodies of other groups this version could not read (ET_ERR_CLAIM_UNREADABLE). */
+  claimsUnreadable: number;
 }
 
 export interface Writer {
@@ -51,8 +53,9 @@ export interface Writer {
   submit(batch: Batch, meta: BatchMeta): Promise<SubmitOutcome>;
   /**
    * Resolves when the queue has room and ClickHouse is accepting inserts. `submit` rejects with
-   * ET_ERR_STORAGE_REJECTED when ClickHouse refuses the batch's rows, ET_ERR_WRITER_CLOSED when
-   * the writer stopped first.
+   * ET_ERR_STORAGE_REJECTED when ClickHouse refuses the batch's rows, ET_ERR_CLAIM_UNREADABLE when
+   * another group claimed it first in a claim this version cannot read (not stored here: the node
+   * sends it again), ET_ERR_WRITER_CLOSED when the writer stopped first.
    */
   waitForRoom(): Promise<void>;
   state(): WriterState;
@@ -107,6 +110,7 @@ export function createWriter(deps: WriterDeps): Writer {
     inserts: 0,
     insertFailures: 0,
     batchesRefused: 0,
+    claimsUnreadable: 0,
   };
   let timer: NodeJS.Timeout | undefined;
   let lastFlushAt = -Infinity;
@@ -362,9 +366,12 @@ export function createWriter(deps: WriterDeps): Writer {
   ): Promise<Entry[] | undefined> {
     const others = new Set(group.flatMap((e) => owner.get(batchKeyString(e.key)) ?? []));
     for (const token of others) {
-      const members = await withRetry('read claims', () => ownedBy(client, token));
-      if (members === undefined) return undefined;
-      if (members.ok && !(await storeGroup(members.value, 'duplicate'))) return undefined;
+      const read = await withRetry('read claims', () => ownedBy(client, token));
+      if (read === undefined) return undefined;
+      if (!read.ok) continue;
+      const { members, unreadable } = read.value;
+      if (unreadable.length > 0) leave(token, unreadable, group, owner);
+      else if (!(await storeGroup(members, 'duplicate'))) return undefined;
     }
     const rest: Entry[] = [];
     for (const e of group) {
@@ -377,6 +384,33 @@ export function createWriter(deps: WriterDeps): Writer {
       }
     }
     return rest;
+  }
+
+  /**
+   * Group `token` has claims this version cannot read (a later version's, ingester README, "Several
+   * ingesters store a batch once"): it is left to an ingester that can read them. Finishing only
+   * the members read would store them under another token than the group's, beside rows its owner
+   * may have inserted already, so twice. The copies queued here of its batches are answered
+   * ET_ERR_CLAIM_UNREADABLE: not acknowledged, the node sends them again, and the rest of the flush
+   * goes on.
+   */
+  function leave(
+    token: string,
+    unreadable: readonly Unreadable[],
+    group: readonly Entry[],
+    owner: ReadonlyMap<string, string>,
+  ): void {
+    st.claimsUnreadable += unreadable.length;
+    const left = group.filter((e) => owner.get(batchKeyString(e.key)) === token && queued(e.key) === e);
+    for (const u of unreadable)
+      logger.error(
+        { code: 'ET_ERR_CLAIM_UNREADABLE', ...u.key, group: token, err: u.reason, left: left.length },
+        "a claim this ingester cannot read: its group is left to one that can, its batches' copies here not acknowledged",
+      );
+    for (const e of left) {
+      release(e);
+      e.reject(new IngesterError('ET_ERR_CLAIM_UNREADABLE', `group ${token}: ${unreadable[0]!.reason}`));
+    }
   }
 
   /**
