@@ -417,4 +417,28 @@ describe('LogPipeline: texts within the protocol', () => {
     expect(check.ok ? 'ok' : check.error.message).toBe('ok');
     expect(w.logs[0]?.fields.name?.startsWith('a'.repeat(255))).toBe(true);
   });
+
+  it('reads a JSON line nested deeper than JSON.stringify can encode, keeping its levels up to 16, and counts it', () => {
+    const { p, push, drops } = setup();
+    // 100,000 levels are a 200 KB line: JSON.parse reads it, JSON.stringify overflows the stack.
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    push('app', '{"level":"info","msg":"before"}');
+    push('app', `{"level":"error","msg":${deep(100_000)}}`);
+    push('app', `{"level":"error","msg":"deep field","extra":${deep(100_000)},"user":"x"}`);
+    push('db', 'ERROR other container');
+    push('app', '{"level":"error","msg":"after"}');
+    const w = sealAllAsOne(p);
+    const check = validateBatch(batchOf(w));
+    expect(check.ok ? 'ok' : check.error.message).toBe('ok');
+    const nested16 = `${'['.repeat(16)}"[nested too deep]"${']'.repeat(16)}`;
+    expect(w.logs.map((l) => [l.container, l.message, l.fields])).toEqual([
+      ['app', nested16, {}],
+      ['app', 'deep field', { extra: nested16.slice(0, 256), user: 'x' }],
+      ['app', 'after', {}],
+      ['db', 'ERROR other container', {}],
+    ]);
+    expect(drops.filter((d) => d.stage === 'logs.parse')).toEqual([
+      { stage: 'logs.parse', reason: 'nested_too_deep', container: 'app', count: 2 },
+    ]);
+  });
 });

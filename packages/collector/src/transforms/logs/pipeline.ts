@@ -468,6 +468,7 @@ export class LogPipeline {
     // level, later (ship()) for the few a debug window ships; building them for every templated
     // line was a measurable share of the per-line CPU and garbage.
     const p = parseLine(ev.line, ev.stream, ev.ts, this.options.parse, st.verbatim);
+    if (p.nestedTooDeep) this.drop('logs.parse', 'nested_too_deep', ev.container, 1);
     (part.levels[p.level] as number)++;
     part.rawBytes += ev.rawBytes;
     if (this.deps.onRecord !== undefined) {

@@ -1,4 +1,5 @@
 import { LogLevel, type LogLevelValue } from '@edge-telemetry/protocol';
+import { jsonText } from './json-text.js';
 import { levelFromName, levelFromText, levelFromValue } from './level.js';
 import { parseLogfmt } from './logfmt.js';
 import type { ParseOptions } from './options.js';
@@ -10,6 +11,8 @@ export interface ParsedLog {
   message: string;
   fields: Record<string, string>;
   format: 'json' | 'logfmt' | 'text';
+  /** Set when a value nested too deep to encode was cut (json-text.ts); the pipeline counts it. */
+  nestedTooDeep?: true;
 }
 
 const MESSAGE_KEYS = ['msg', 'message', 'log', 'text', 'event'];
@@ -69,7 +72,13 @@ export function fieldsOf(line: string, o: ParseOptions): Record<string, string> 
   const s = structured(line);
   if (s === undefined) return {};
   const rec = s.rec;
-  return fieldsOfRecord(rec, [firstKey(rec, MESSAGE_KEYS), firstKey(rec, LEVEL_KEYS), firstKey(rec, TIME_KEYS)], o);
+  // Not counted: only the few lines a debug window ships verbatim are read again here.
+  return fieldsOfRecord(
+    rec,
+    [firstKey(rec, MESSAGE_KEYS), firstKey(rec, LEVEL_KEYS), firstKey(rec, TIME_KEYS)],
+    o,
+    () => {},
+  );
 }
 
 function parseJsonObject(line: string): Record<string, unknown> | undefined {
@@ -93,15 +102,21 @@ function fromRecord(
   const msgKey = firstKey(rec, MESSAGE_KEYS);
   const levelKey = firstKey(rec, LEVEL_KEYS);
   const timeKey = firstKey(rec, TIME_KEYS);
-  const message = msgKey !== undefined ? stringify(rec[msgKey], Infinity) : line;
+  let nestedTooDeep = false;
+  const cut = (): void => {
+    nestedTooDeep = true;
+  };
+  const message = msgKey !== undefined ? stringify(rec[msgKey], Infinity, cut) : line;
   const level =
     (levelKey !== undefined ? levelFromValue(rec[levelKey]) : undefined) ??
     levelFromText(message) ??
     levelFromName(stream === 'stderr' ? o.stderrLevel : o.stdoutLevel);
   const parsed = timeKey !== undefined ? timestampFromValue(rec[timeKey]) : undefined;
   const ts = parsed === undefined ? fallbackTs : plausible(parsed, fallbackTs, o);
-  const fields = level >= fieldsFrom ? fieldsOfRecord(rec, [msgKey, levelKey, timeKey], o) : {};
-  return { ts, level, message, fields, format };
+  const fields = level >= fieldsFrom ? fieldsOfRecord(rec, [msgKey, levelKey, timeKey], o, cut) : {};
+  const p: ParsedLog = { ts, level, message, fields, format };
+  if (nestedTooDeep) p.nestedTooDeep = true;
+  return p;
 }
 
 /** Every field but the message, level and time ones, at most `maxFields`, each cut to `maxFieldLength`. */
@@ -109,13 +124,14 @@ function fieldsOfRecord(
   rec: Record<string, unknown>,
   [msgKey, levelKey, timeKey]: Array<string | undefined>,
   o: ParseOptions,
+  cut: () => void,
 ): Record<string, string> {
   const fields: Record<string, string> = {};
   let kept = 0;
   for (const key in rec) {
     if (kept >= o.maxFields) break;
     if (key === msgKey || key === levelKey || key === timeKey) continue;
-    fields[key] = stringify(rec[key], o.maxFieldLength);
+    fields[key] = stringify(rec[key], o.maxFieldLength, cut);
     kept++;
   }
   return fields;
@@ -126,7 +142,7 @@ function firstKey(rec: Record<string, unknown>, keys: readonly string[]): string
   return undefined;
 }
 
-function stringify(v: unknown, max: number): string {
-  const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
+function stringify(v: unknown, max: number, cut: () => void): string {
+  const s = typeof v === 'string' ? v : jsonText(v, cut);
   return s.length > max ? s.slice(0, max) : s;
 }
