@@ -285,6 +285,11 @@ export async function buildCollector(
     freeSpace: () => store?.freeSpace() ?? Promise.resolve(false),
     onBadMessage: (topic, err) =>
       log.warn('ignored a malformed message', { topic, code: err.code, detail: err.detail }),
+    drops,
+    onEncodeRefused: (r) =>
+      log.error('uplink: the codec refused a batch; the rest of its seal goes on, the batch is counted as a drop', {
+        ...r,
+      }),
     ...(shared.onDelivered ? { onDelivered: (d: Delivery) => shared.onDelivered?.(config.node, d) } : {}),
     onConnectError: (err, repeat) => {
       connectErrors++;

@@ -10,8 +10,8 @@ const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 /**
  * A text as a batch can carry it: well-formed UTF-16 (a lone surrogate, as a cut between the two
  * halves of a pair leaves, becomes U+FFFD) and at most `maxBytes` once UTF-8 encoded, cut at a
- * character boundary and marked. The codec refuses a whole batch for one text that is not, and a
- * seal is submitted as one group, so one such line would lose every container's windows with it.
+ * character boundary and marked. The codec refuses a whole batch for one text that is not, so one
+ * such line would lose every container's rows of its class in the window with it.
  * Returns `s` itself when it fits, which is the common case and costs a length check and a scan.
  */
 export function fitText(s: string, maxBytes: number = limits.maxStringBytes): string {

@@ -43,9 +43,9 @@ export type BatchDraft = Omit<Batch, 'epoch' | 'seq'>;
 
 /**
  * Text bytes (messages, fields, template texts, sample values) one batch of log rows carries at
- * most. The codec refuses a frame over the wire limit (1 MiB) or the decoded limit (16 MiB), and a
- * seal is submitted as one group, so one oversized class lost every window of the seal (a storm of
- * 4,000 distinct 2 KB ERROR lines in a minute did). Half the wire limit fits even text that does not
+ * most. The codec refuses a frame over the wire limit (1 MiB) or the decoded limit (16 MiB): one
+ * oversized class was lost whole (a storm of 4,000 distinct 2 KB ERROR lines in a minute; it took
+ * the whole seal with it then, before the uplink left refused batches out). Half the wire limit fits even text that does not
  * compress, with room for the rest of the frame; a normal window is far below it and stays one batch.
  */
 export const MAX_BATCH_TEXT_BYTES = limits.maxBatchWireBytes / 2;

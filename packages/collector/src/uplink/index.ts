@@ -33,7 +33,15 @@ export {
 export { MqttOptionsSchema, type MqttOptions } from './mqtt/options.js';
 export { connectTransport, type Transport, type TransportHandlers } from './mqtt/transport.js';
 export { SenderOptionsSchema, type SenderOptions } from './sender/options.js';
-export { Uplink, EVICT_STAGE, type UplinkStats, type UplinkHealth, type Delivery } from './sender/uplink.js';
+export {
+  Uplink,
+  EVICT_STAGE,
+  ENCODE_STAGE,
+  type EncodeRefusal,
+  type UplinkStats,
+  type UplinkHealth,
+  type Delivery,
+} from './sender/uplink.js';
 export {
   PriorityClass,
   PRIORITY_CLASS_REASONS,
@@ -56,6 +64,9 @@ export interface CreateUplinkInput {
   onCommand?: TransportHandlers['onCommand'];
   onBadMessage?: TransportHandlers['onBadMessage'];
   onDelivered?: UplinkDeps['onDelivered'];
+  /** Batches the codec refuses: counted here as drops, and each one reported (log it). */
+  drops?: UplinkDeps['drops'];
+  onEncodeRefused?: UplinkDeps['onEncodeRefused'];
   onConnectError?: TransportDeps['onConnectError'];
   onProtocolFallback?: TransportDeps['onProtocolFallback'];
   /** Corrupt or torn outbox bytes cut at open (log and count them). */
@@ -116,5 +127,7 @@ export async function createUplink(input: CreateUplinkInput): Promise<Uplink> {
     onCommand: input.onCommand,
     onBadMessage: input.onBadMessage,
     onDelivered: input.onDelivered,
+    drops: input.drops,
+    onEncodeRefused: input.onEncodeRefused,
   });
 }

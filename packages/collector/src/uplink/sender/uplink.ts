@@ -7,7 +7,7 @@
  * first. The budget gates every publish, so after an outage the operator sees the present at once
  * and the backlog drains behind it within the budget.
  */
-import type { BatchCodec, DropCount, NodeHealth } from '@edge-telemetry/protocol';
+import type { Batch, BatchCodec, DropCount, NodeHealth } from '@edge-telemetry/protocol';
 import { topics } from '@edge-telemetry/protocol';
 import {
   capacityWithin,
@@ -31,6 +31,7 @@ import {
   type BatchDraft,
   type PriorityClassValue,
 } from '../../batch/priority-classes.js';
+import type { DropReport } from '../../batch/drops.js';
 import type { BulkEncoding, ReferenceStats } from './references.js';
 import { ReceiverState } from './receiver-state.js';
 import { ackTimeoutFor, sampleAck, type AckEstimate } from './ack-timeout.js';
@@ -43,6 +44,18 @@ const MAX_ACK_BACKOFF = 4;
 
 /** The drop stage of outbox evictions (reason: the evicted record's class, PRIORITY_CLASS_REASONS). */
 export const EVICT_STAGE = 'outbox.evict';
+/** The drop stage of batches the codec refused to encode (reason: the batch's class). */
+export const ENCODE_STAGE = 'uplink.encode';
+
+/** A batch the codec refused (ProtocolError: ET_ERR_TOO_LARGE, ET_ERR_INVALID_FIELD, ...), for the log. */
+export interface EncodeRefusal {
+  epoch: number;
+  seq: number;
+  priorityClass: PriorityClassValue;
+  windowEnd: number;
+  code: string | undefined;
+  message: string;
+}
 
 export interface UplinkStats {
   epoch: number;
@@ -56,6 +69,8 @@ export interface UplinkStats {
   queueBatches: number;
   queueBytes: number;
   usedTodayBytes: number;
+  /** Batches the codec refused to encode since start (each a drop, ENCODE_STAGE). */
+  encodeRefused: number;
   budgetLeftBytes: number;
   degradeLevel: number;
   outbox: OutboxStats;
@@ -106,6 +121,10 @@ export interface UplinkDeps {
   onBadMessage?: TransportHandlers['onBadMessage'];
   /** Each batch's first end-to-end ack (the fleet simulator's per-batch latency log). */
   onDelivered?: (d: Delivery) => void;
+  /** Where batches the codec refuses are counted as drops (ENCODE_STAGE), to be reported centrally. */
+  drops?: DropReport;
+  /** Each batch the codec refused (log it). */
+  onEncodeRefused?: (r: EncodeRefusal) => void;
 }
 
 interface Inflight {
@@ -143,6 +162,7 @@ export class Uplink {
   private publishes = 0;
   private resends = 0;
   private acked = 0;
+  private encodeRefused = 0;
   private liveRate = 0;
   /** Wire bytes per outbox byte of recent publishes (compression against earlier batches), for the live-rate estimate. */
   private wireRatio = 1;
@@ -212,27 +232,33 @@ export class Uplink {
     options: { cursor?: Buffer } = {},
   ): Promise<Array<{ epoch: number; seq: number }>> {
     if (this.closed) throw new CollectorError('ET_ERR_UPLINK_CLOSED', this.d.node);
-    const { outbox, codec, clock } = this.d;
+    const { outbox, clock } = this.d;
     const epoch = outbox.epoch;
     // Seqs in one synchronous step: a group's seqs are consecutive (the outbox finds a torn group by them).
     const seqs = items.map(() => outbox.nextSeq());
     let evictionsTaken = false;
-    const prepared = items.map(({ draft, priorityClass, backlog }, i) => {
+    const prepared = items.flatMap(({ draft, priorityClass, backlog }, i) => {
       const seq = seqs[i] as number;
       // Evictions ride on summary batches only: those are evicted last, and if one is, its counts are owed again.
       const evictions =
         priorityClass === PriorityClass.summaries && !evictionsTaken ? outbox.unreportedEvictions() : [];
-      if (evictions.length > 0) evictionsTaken = true;
       const drops: DropCount[] = [...draft.drops];
       evictions.forEach((count, cls) => {
         if (count > 0)
           drops.push({ stage: EVICT_STAGE, reason: PRIORITY_CLASS_REASONS[cls] ?? String(cls), container: '', count });
       });
       const templates = this.receiver.omitHeldTexts(draft.templates);
-      const payload = codec.encode({ ...draft, templates, drops, epoch, seq });
+      const payload = this.encode({ ...draft, templates, drops, epoch, seq }, priorityClass);
+      // Refused: the seal goes on without it (its seq stays unused, as an evicted member's does).
+      if (payload === undefined) return [];
+      if (evictions.length > 0) evictionsTaken = true;
       const input = { epoch, seq, priorityClass, createdAt: clock.now(), payload, carries: evictions };
-      return { draft, templates, payload, backlog: backlog === true, input };
+      return [{ draft, templates, payload, backlog: backlog === true, input }];
     });
+    // None encoded: the cursor moves all the same, since reading those lines again would only make
+    // the same batches, refused again.
+    if (items.length > 0 && prepared.length === 0 && options.cursor !== undefined)
+      await outbox.saveCursor(options.cursor);
     const recs = await outbox.appendGroup(
       prepared.map((p) => p.input),
       options.cursor,
@@ -253,6 +279,29 @@ export class Uplink {
     }
     this.pump();
     return recs.map((r) => ({ epoch: r.epoch, seq: r.seq }));
+  }
+
+  /**
+   * The batch's standalone frame, or undefined when the codec refuses it (a batch over the wire
+   * limit, a field it will not carry): counted as a drop of its class and reported, so that one
+   * batch does not take the rest of its seal, and the seal's reading cursor, with it.
+   */
+  private encode(batch: Batch, priorityClass: PriorityClassValue): Buffer | undefined {
+    try {
+      return this.d.codec.encode(batch);
+    } catch (err) {
+      this.encodeRefused++;
+      this.d.drops?.drop({ stage: ENCODE_STAGE, reason: PRIORITY_CLASS_REASONS[priorityClass], container: '' });
+      this.d.onEncodeRefused?.({
+        epoch: batch.epoch,
+        seq: batch.seq,
+        priorityClass,
+        windowEnd: batch.windowEnd,
+        code: (err as { code?: string }).code,
+        message: (err as Error).message,
+      });
+      return undefined;
+    }
   }
 
   /** The newest reading cursor made durable by submitGroup (or left by the previous run). */
@@ -301,6 +350,7 @@ export class Uplink {
       queueBatches: ob.liveRecords,
       queueBytes: ob.liveBytes,
       usedTodayBytes: snap.usedTodayBytes,
+      encodeRefused: this.encodeRefused,
       budgetLeftBytes: snap.budgetLeftBytes,
       degradeLevel: Math.max(budgetLevel, this.fillLevel(ob)),
       outbox: ob,
