@@ -8,6 +8,7 @@ export default defineConfig({
     // Unit tests run against sources; end-to-end tests spawn the built bins (dist/).
     alias: [
       { find: /^@edge-telemetry\/protocol\/testing$/, replacement: src('protocol/src/testing/index.ts') },
+      { find: /^@edge-telemetry\/protocol\/net$/, replacement: src('protocol/src/net/index.ts') },
       { find: /^@edge-telemetry\/(protocol|collector|ingester)$/, replacement: src('$1/src/index.ts') },
     ],
   },

@@ -4,6 +4,7 @@
  * RetryInfo where a retry helps, and the receiver goes on serving; the SDK's own gRPC exporter
  * sees the same backpressure as the HTTP ones.
  */
+import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -12,6 +13,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import protobuf from 'protobufjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait.js';
 import { gauge, startRig, T, type Rig } from './support.js';
 
 const PROTO = path.resolve(import.meta.dirname, '../../packages/collector/proto');
@@ -37,9 +39,14 @@ const raw = (b: Buffer) => b;
 describe('OTLP/gRPC receiver', () => {
   let rig: Rig | undefined;
   let client: grpc.Client | undefined;
+  const others: Array<{ close(): void } | net.Socket> = [];
   afterEach(async () => {
     client?.close();
     client = undefined;
+    for (const o of others.splice(0)) {
+      if (o instanceof net.Socket) o.destroy();
+      else o.close();
+    }
     await rig?.close();
     rig = undefined;
   });
@@ -171,4 +178,71 @@ describe('OTLP/gRPC receiver', () => {
     const [row] = rig.spans.flush(0, Date.now());
     expect(row).toMatchObject({ service: 'burst', operation: 'poll', count: 5 });
   });
+
+  /**
+   * A client with a connection of its own (grpc-js shares one between clients of the same target
+   * unless told otherwise) that reconnects quickly once refused.
+   */
+  const ownConnection = () => {
+    const c = new grpc.Client(rig!.receiver.grpcUrl!.replace('http://', ''), grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 500,
+    });
+    others.push(c);
+    return c;
+  };
+  const metrics = (name: string) =>
+    Buffer.from(
+      protos()
+        .request.encode(protos().request.fromObject(gauge(name, [{ t: T, v: 1 }])))
+        .finish(),
+    );
+  // The session-10 review: the README said the receiver holds at most maxConnections, and gRPC had no cap at all.
+  it('holds at most maxConnectionsPerAddress connections from one address: the next client is refused, counted and logged, and served once one goes', async () => {
+    rig = await startRig({ grpc: true, grpcPort: 0, maxConnectionsPerAddress: 2 });
+    const [a, b, c] = [ownConnection(), ownConnection(), ownConnection()];
+    expect((await call(a, metrics('a'))).err).toBeNull();
+    expect((await call(b, metrics('b'))).err).toBeNull();
+    // Both keep their connections open; the third from the same address is closed as it comes.
+    expect((await call(c, metrics('c'))).err?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(await rig.counter('collector.otlp.connections_refused', { reason: 'address' })).toBeGreaterThanOrEqual(1);
+    expect(rig.warnings[0]).toMatchObject({
+      msg: 'OTLP connection refused: sources.otlp.maxConnectionsPerAddress reached',
+      fields: { reason: 'address', address: '127.0.0.1' },
+    });
+    a.close();
+    await waitFor(
+      'the third client served once the first went',
+      async () => (await call(c, metrics('c'))).err === null,
+    );
+  }, 60_000);
+
+  it('counts OTLP/HTTP and OTLP/gRPC connections in one total: with maxConnections held over HTTP a gRPC client is refused', async () => {
+    rig = await startRig({ grpc: true, grpcPort: 0, maxConnections: 4, maxConnectionsPerAddress: 4 });
+    const url = new URL(rig.receiver.url);
+    // Each held once answered (a keep-alive request): the receiver has taken it, not only the kernel.
+    const held = await Promise.all(
+      [0, 1, 2, 3].map(
+        (i) =>
+          new Promise<net.Socket>((resolve, reject) => {
+            const s = net.connect(
+              { port: Number(url.port), host: url.hostname, localAddress: `127.0.0.${20 + i}` },
+              () => s.write('GET /v1/metrics HTTP/1.1\r\nHost: x\r\n\r\n'),
+            );
+            s.once('data', () => resolve(s));
+            s.on('error', reject);
+            others.push(s);
+          }),
+      ),
+    );
+    const c = ownConnection();
+    expect((await call(c, metrics('c'))).err?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(await rig.counter('collector.otlp.connections_refused', { reason: 'total' })).toBeGreaterThanOrEqual(1);
+    held[0]!.destroy();
+    await waitFor(
+      'the gRPC client served once an HTTP connection went',
+      async () => (await call(c, metrics('c'))).err === null,
+    );
+  }, 60_000);
 });

@@ -136,7 +136,7 @@ describe('OTLP receiver: slow clients', () => {
     expect(await rig.counter('collector.otlp.connections_refused', { reason: 'address' })).toBe(1);
     expect(rig.warnings).toEqual([
       {
-        msg: 'OTLP/HTTP connection refused: sources.otlp.maxConnectionsPerAddress reached',
+        msg: 'OTLP connection refused: sources.otlp.maxConnectionsPerAddress reached',
         fields: { reason: 'address', address: '127.0.0.2', refused: { total: 0, address: 1 } },
       },
     ]);

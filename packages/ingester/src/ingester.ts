@@ -9,7 +9,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { IngesterConfig } from './config/options.js';
 import { buildApi } from './api/app.js';
-import { guardConnections } from '@edge-telemetry/protocol';
+import { guardConnections } from '@edge-telemetry/protocol/net';
 import { createClickHouseClient, type StorageConnection } from './storage/client.js';
 import { migrate } from './storage/migrate.js';
 import { createWriter, type WriterState } from './writer/writer.js';

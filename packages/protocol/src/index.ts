@@ -9,13 +9,6 @@ export * from './codec/batch-codec.js';
 export * from './codec/control-codec.js';
 export * from './codec/pull-codec.js';
 export * from './codec/config-codec.js';
-export {
-  capConnections,
-  guardConnections,
-  type ConnectionCaps,
-  type ConnectionGate,
-  type ConnectionRefusal,
-} from './net/connection-limits.js';
 export { CodecOptionsSchema, resolveCodecOptions, type CodecOptions } from './codec/options.js';
 export { FRAME_MAGIC, FRAME_HEADER_BYTES, MessageKind, FrameFlags, type MessageKindValue } from './wire/frame.js';
 export { valueErrorMessage } from './validate/value-error.js';

@@ -20,7 +20,8 @@
  */
 import net from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import { capConnections, limits } from '@edge-telemetry/protocol';
+import { limits } from '@edge-telemetry/protocol';
+import { capConnections } from '@edge-telemetry/protocol/net';
 import type { AccountBook } from './accounts.js';
 import { mayPublish, mayReceive, mayRetain, maySubscribe, type Account } from './acl.js';
 import { guardPackets, type OversizedPacket } from './packet-guard.js';

@@ -5,7 +5,7 @@ import type { ReferenceStats } from '../references/store.js';
 import type { TemplateTextStats } from '../template-texts/resolver.js';
 import type { NodeQuotas } from '../quotas/node-quotas.js';
 import type { PullCounters } from '../pull/coordinator.js';
-import type { ConnectionRefusal } from '@edge-telemetry/protocol';
+import type { ConnectionRefusal } from '@edge-telemetry/protocol/net';
 import { LOOP_DELAY_PERIOD_MS, type LoopFigures } from '../loop-delay.js';
 
 /** Series with a node label at most: beyond, the rest are summed under node="(others)". */

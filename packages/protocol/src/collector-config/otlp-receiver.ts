@@ -45,13 +45,13 @@ export const OtlpReceiverOptionsSchema = Type.Object({
     minimum: 1,
     default: 256,
     description:
-      'OTLP/HTTP connections held at once; the next is closed as it is accepted, counted (`collector.otlp.connections_refused`, reason `total`) and logged at most once a minute. Each idle connection costs memory: 15,000 took a collector from 93 to 193 MB RSS.',
+      'OTLP connections held at once, OTLP/HTTP and OTLP/gRPC together; the next is closed as it is accepted, counted (`collector.otlp.connections_refused`, reason `total`) and logged at most once a minute. Each idle connection costs memory: 15,000 took a collector from 93 to 193 MB RSS.',
   }),
   maxConnectionsPerAddress: Type.Integer({
     minimum: 1,
     default: 64,
     description:
-      "OTLP/HTTP connections held at once from one client address (at most `maxConnections`), so that one client's idle keep-alive connections cannot shut the other applications out; over it, counted with reason `address`. Applications on the gateway's host network all come from loopback: raise it if many of them export there.",
+      "OTLP connections (HTTP and gRPC together) held at once from one client address (at most `maxConnections`), so that one client's idle keep-alive connections cannot shut the other applications out; over it, counted with reason `address`. Applications on the gateway's host network all come from loopback: raise it if many of them export there.",
   }),
   itemsPerSecond: Type.Integer({
     minimum: 0,

@@ -25,54 +25,72 @@ export interface ConnectionGate {
   refused(): Record<ConnectionRefusal, number>;
 }
 
-/**
- * Applies the caps to `server`: the total through the server's own `maxConnections` (Node closes
- * the socket at accept, before any listener runs), the per-address one by `admit`, which the caller
- * runs first in its connection handler (`guardConnections` does that for an HTTP server).
- */
-export function capConnections(
-  server: Server,
-  caps: ConnectionCaps,
-  onRefused?: (why: ConnectionRefusal, address: string | undefined) => void,
-): ConnectionGate {
+type OnRefused = (why: ConnectionRefusal, address: string | undefined) => void;
+
+/** The caps over the connections `admit` is given, counted with those a server dropped (`dropped`). */
+function gate(caps: ConnectionCaps, onRefused: OnRefused | undefined) {
   const held = new Map<string, number>();
+  let total = 0;
   const refused: Record<ConnectionRefusal, number> = { total: 0, address: 0 };
-  server.maxConnections = caps.maxConnections;
-  server.on('drop', (data?: { remoteAddress?: string }) => {
-    refused.total++;
-    onRefused?.('total', data?.remoteAddress);
-  });
-  return {
-    admit(socket) {
-      const address = clientKey(socket.remoteAddress);
-      const n = held.get(address) ?? 0;
-      if (n >= caps.maxConnectionsPerAddress) {
-        refused.address++;
-        onRefused?.('address', socket.remoteAddress);
-        socket.destroy();
-        return false;
-      }
-      held.set(address, n + 1);
-      socket.once('close', () => {
-        const left = (held.get(address) ?? 1) - 1;
-        if (left > 0) held.set(address, left);
-        else held.delete(address);
-      });
-      return true;
-    },
-    refused: () => ({ ...refused }),
+  const dropped = (why: ConnectionRefusal, address: string | undefined) => {
+    refused[why]++;
+    onRefused?.(why, address);
   };
+  const admit = (socket: Socket): boolean => {
+    const address = clientKey(socket.remoteAddress);
+    const n = held.get(address) ?? 0;
+    const why = total >= caps.maxConnections ? 'total' : n >= caps.maxConnectionsPerAddress ? 'address' : undefined;
+    if (why) {
+      dropped(why, socket.remoteAddress);
+      socket.destroy();
+      return false;
+    }
+    total++;
+    held.set(address, n + 1);
+    socket.once('close', () => {
+      total--;
+      const left = (held.get(address) ?? 1) - 1;
+      if (left > 0) held.set(address, left);
+      else held.delete(address);
+    });
+    return true;
+  };
+  return { admit, dropped, refused: () => ({ ...refused }) };
 }
 
-/** The caps on an HTTP server, whose connection handler is Node's: the gate runs before it. */
-export function guardConnections(
-  server: Server,
-  caps: ConnectionCaps,
-  onRefused?: (why: ConnectionRefusal, address: string | undefined) => void,
-): ConnectionGate {
-  const gate = capConnections(server, caps, onRefused);
+/**
+ * The caps over every connection given to `admit`, from any number of listeners: one total and one
+ * count per address for all of them (the OTLP receiver's HTTP and gRPC ports), so a client cannot
+ * get around a cap by switching port.
+ */
+export function createConnectionGate(caps: ConnectionCaps, onRefused?: OnRefused): ConnectionGate {
+  const { admit, refused } = gate(caps, onRefused);
+  return { admit, refused };
+}
+
+/**
+ * Applies the caps to `server` alone: the total also through the server's own `maxConnections`
+ * (Node closes the socket at accept, before a Socket is made or any listener runs), the
+ * per-address one by `admit`, which the caller runs first in its connection handler
+ * (`guardConnections` does that for an HTTP server).
+ */
+export function capConnections(server: Server, caps: ConnectionCaps, onRefused?: OnRefused): ConnectionGate {
+  const g = gate(caps, onRefused);
+  server.maxConnections = caps.maxConnections;
+  server.on('drop', (data?: { remoteAddress?: string }) => g.dropped('total', data?.remoteAddress));
+  return { admit: g.admit, refused: g.refused };
+}
+
+/** Runs `gate` first on every connection of an HTTP server, whose connection handler is Node's. */
+export function guardServer(server: Server, gate: ConnectionGate): void {
   server.prependListener('connection', (socket: Socket) => void gate.admit(socket));
-  return gate;
+}
+
+/** The caps on one HTTP server: capConnections, the gate run before Node's handler. */
+export function guardConnections(server: Server, caps: ConnectionCaps, onRefused?: OnRefused): ConnectionGate {
+  const g = capConnections(server, caps, onRefused);
+  guardServer(server, g);
+  return g;
 }
 
 /**

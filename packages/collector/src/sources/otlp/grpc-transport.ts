@@ -6,8 +6,11 @@
  * protobufjs codec. Answers as the specification says: OK with partial success, INVALID_ARGUMENT
  * for a message that does not decode, RESOURCE_EXHAUSTED over the item rate and UNAVAILABLE over
  * the in-flight bytes, both with a google.rpc.RetryInfo in `grpc-status-details-bin` (which makes
- * RESOURCE_EXHAUSTED retryable for the client).
+ * RESOURCE_EXHAUSTED retryable for the client). Connections come through a listener of our own,
+ * which applies the intake's caps (shared with OTLP/HTTP) before handing each socket to grpc-js
+ * (`createConnectionInjector`): grpc-js's own `bindAsync` listens where no code of ours sees the socket.
  */
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { grpcServiceName, type OtlpSignal } from './codec.js';
 import type { OtlpIntake } from './intake.js';
@@ -59,15 +62,21 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake):
     };
     server.addService(service, { Export: exportCall });
   }
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${hostForUrl(o.host)}:${o.grpcPort}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(listenError(o.host, o.grpcPort, 'grpcPort', err)) : resolve(p),
-    ),
-  );
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listener = net.createServer((socket) => {
+    if (intake.connections.admit(socket)) injector.injectConnection(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', (err: NodeJS.ErrnoException) => reject(listenError(o.host, o.grpcPort, 'grpcPort', err)));
+    listener.listen(o.grpcPort, o.host, () => resolve());
+  });
+  const addr = listener.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.grpcPort;
   return {
     url: `http://${hostForUrl(o.host)}:${port}`,
     close: () =>
       new Promise((resolve) => {
+        listener.close();
         // Calls are answered synchronously, so a graceful stop is quick; a client holding its connection open must not hold up the collector's stop.
         const force = setTimeout(() => server.forceShutdown(), 2000);
         server.tryShutdown(() => {

@@ -11,7 +11,7 @@
  */
 import http from 'node:http';
 import zlib from 'node:zlib';
-import { guardConnections } from '@edge-telemetry/protocol';
+import { guardServer } from '@edge-telemetry/protocol/net';
 import { CollectorError } from '../../errors.js';
 import type { OtlpFormat, OtlpSignal } from './codec.js';
 import { OtlpRefusal, type OtlpIntake } from './intake.js';
@@ -104,10 +104,8 @@ export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake):
   );
   server.keepAliveTimeout = 65_000;
   // An application's exporter keeps one or two connections; each idle one costs memory, and one
-  // client's could take them all from the others: a total and a per-address cap.
-  const connections = guardConnections(server, o, (reason, address) =>
-    intake.connectionRefused(reason, address, connections.refused()),
-  );
+  // client's could take them all from the others: a total and a per-address cap (the intake's, shared with gRPC).
+  guardServer(server, intake.connections);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(o.host, o.port, 'port', err)));
     server.listen(o.port, o.host, () => resolve());

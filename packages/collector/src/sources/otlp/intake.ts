@@ -1,10 +1,11 @@
 /**
  * What the OTLP/HTTP and OTLP/gRPC receivers share: the item-rate token bucket (backpressure),
  * the in-flight byte budget, mapping a decoded request into the pipeline's stages with partial
- * success, turning any failure into a refusal that both transports can answer, and the
- * `/metrics` counters. The transports only read bodies and write answers.
+ * success, turning any failure into a refusal that both transports can answer, the connection
+ * caps (one total and one count per address over both ports), and the `/metrics` counters. The
+ * transports only read bodies and write answers.
  */
-import type { ConnectionRefusal } from '@edge-telemetry/protocol';
+import { createConnectionGate, type ConnectionGate } from '@edge-telemetry/protocol/net';
 import type { Meter } from '@opentelemetry/api';
 import type { DropReport } from '../../batch/drops.js';
 import type { CollectorErrorCode } from '../../errors.js';
@@ -86,12 +87,12 @@ export interface OtlpIntake {
   refusal(signal: OtlpSignal, err: unknown): OtlpRefusal;
   /** Counts one answered request (`status`: the HTTP status, or the gRPC code's name). */
   answered(transport: OtlpTransport, signal: OtlpSignal | 'none', status: string): void;
-  /** Counts a connection closed as accepted, by the cap it met, and says so at most once a minute (`refused`: all so far). */
-  connectionRefused(
-    reason: ConnectionRefusal,
-    address: string | undefined,
-    refused: Record<ConnectionRefusal, number>,
-  ): void;
+  /**
+   * Admits each connection either transport accepts, under `maxConnections` over both and
+   * `maxConnectionsPerAddress` from one address; one over a cap is closed, counted and said at most
+   * once a minute.
+   */
+  connections: ConnectionGate;
 }
 
 /** How often a refused connection is logged; every one is counted. */
@@ -108,7 +109,7 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
     }),
     connectionsRefused: deps.meter.createCounter('collector.otlp.connections_refused', {
       description:
-        'OTLP/HTTP connections closed as accepted, by the cap they met (reason: total = maxConnections, address = maxConnectionsPerAddress)',
+        'OTLP connections (HTTP and gRPC) closed as accepted, by the cap they met (reason: total = maxConnections, address = maxConnectionsPerAddress)',
     }),
   };
   let refusalSaidAt = -Infinity;
@@ -164,8 +165,20 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
     return codec.response(signal, format, rejected, message);
   };
 
+  const connections = createConnectionGate(o, (reason, address) => {
+    counters.connectionsRefused.add(1, { reason });
+    // A client at a cap opens connection after connection: say it once a minute, count them all.
+    if (deps.now() - refusalSaidAt < REFUSAL_LOG_INTERVAL_MS) return;
+    refusalSaidAt = deps.now();
+    deps.log.warn(
+      `OTLP connection refused: sources.otlp.${reason === 'total' ? 'maxConnections' : 'maxConnectionsPerAddress'} reached`,
+      { reason, address, refused: connections.refused() },
+    );
+  });
+
   return {
     codec,
+    connections,
     reserve(bytes, held = 0) {
       // A lone request is always taken (the size limits bound it); others wait their turn at the client.
       if (inFlight > held && inFlight + bytes > o.maxInFlightBytes)
@@ -188,16 +201,6 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
     },
     answered(transport, signal, status) {
       counters.requests.add(1, { transport, signal, status });
-    },
-    connectionRefused(reason, address, refused) {
-      counters.connectionsRefused.add(1, { reason });
-      // A client at a cap opens connection after connection: say it once a minute, count them all.
-      if (deps.now() - refusalSaidAt < REFUSAL_LOG_INTERVAL_MS) return;
-      refusalSaidAt = deps.now();
-      deps.log.warn(
-        `OTLP/HTTP connection refused: sources.otlp.${reason === 'total' ? 'maxConnections' : 'maxConnectionsPerAddress'} reached`,
-        { reason, address, refused },
-      );
     },
   };
 }

@@ -1,0 +1,15 @@
+/**
+ * `@edge-telemetry/protocol/net`: the connection caps every listening process applies (collector,
+ * ingester, embedded broker). Not the wire contract, and not pure: it counts and destroys the sockets
+ * it is handed (no I/O of its own); a separate entry so that the main one stays pure code.
+ */
+export {
+  capConnections,
+  clientKey,
+  createConnectionGate,
+  guardConnections,
+  guardServer,
+  type ConnectionCaps,
+  type ConnectionGate,
+  type ConnectionRefusal,
+} from './connection-limits.js';
