@@ -15,12 +15,14 @@ export const GATE_ALWAYS = GATE_AT | GATE_DIGITS | GATE_SCHEME | GATE_KEYWORD;
  * common lines do not open the gate: `authorization` (not `authorized`: PostgreSQL's connection
  * lines), `curl ` (not `curl/7.85`: every access log's user agent); the database clients whose
  * command lines carry a password (`mysql -pX`, `redis-cli -a X`), redis's `masterauth X` (`sshpass`
- * and `requirepass` hold `pass`). A word that begins with a space
+ * and `requirepass` hold `pass`), a registry login (`docker login -p X`: `login` alone is in every
+ * other line), a SendGrid key with its first part's length (`sg.` alone: every `msg.`; /i has no
+ * way to ask for `SG` in capitals, the length does the narrowing). A word that begins with a space
  * or a class (` -u`, `\s-u`) made this test nearly twice as slow: the engine then tries it at every
  * position.
  */
 export const KEYWORDS =
-  /pass|pwd|secret|key|token|bearer|basic|digest|eyJ|AIza|ya29\.|sig(?:=|nature)|A[KSGIRN][IPDO]A|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[rs]k_(?:live|test)_|npm_|hv[sbr]\.|authorization|cookie|curl |mysql|mariadb|redis-cli|masterauth/i;
+  /pass|pwd|secret|key|token|bearer|basic|digest|eyJ|AIza|ya29\.|sig(?:=|nature)|A[KSGIRN][IPDO]A|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[rs]k_(?:live|test)_|npm_|hv[sbr]\.|authorization|cookie|curl |mysql|mariadb|redis-cli|masterauth|\bsg\.[\w-]{22}\.|(?:docker|podman|nerdctl|buildah|skopeo|oras)["', \t]{1,8}login/i;
 
 /** Gates of a line: `@` (e-mail), 13+ digits grouped by single spaces or dashes (cards), `://` (URLs), keywords. */
 export function scanGates(text: string): number {

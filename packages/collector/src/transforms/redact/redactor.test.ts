@@ -130,6 +130,55 @@ const CORPUS: Array<{ kind: string; line: string; secret: string }> = [
   { kind: 'card_number', line: 'discover 6011-1111-1111-1117 ok', secret: '6011-1111-1111-1117' },
 ];
 
+/**
+ * Lines of `long` characters shaped so that a rule trying every start, or looking back over every
+ * blank at every position, is quadratic, each with what redaction makes of it.
+ */
+function hostileLines(long: number): Array<[string, string]> {
+  return [
+    ['authorization:' + ' '.repeat(long) + 'a', 'authorization:' + ' '.repeat(long) + 'a'],
+    ['x bearer' + '\t'.repeat(long) + 'x', 'x bearer' + '\t'.repeat(long) + 'x'],
+    ['Authorization: Bearer' + ' '.repeat(long) + '!', 'Authorization: Bearer' + ' '.repeat(long) + '!'],
+    // No `@` after the runs: neither an e-mail nor a URL's password.
+    ['https://a ' + 'aaaa.'.repeat(long / 5) + ' x@y', 'https://a ' + 'aaaa.'.repeat(long / 5) + ' x@y'],
+    ['-u'.repeat(long / 2) + '! a@b', '-u'.repeat(long / 2) + '! a@b'],
+    // Command lines: many client names, options without a value, blanks past the bound.
+    ['mysql '.repeat(long / 6) + 'x', 'mysql '.repeat(long / 6) + 'x'],
+    ['mysql' + ' -p'.repeat(long / 3), 'mysql' + ' -p'.repeat(long / 3)],
+    ["mysql -p'" + 'a'.repeat(long), "mysql -p'[REDACTED:password]"],
+    ['redis-cli -a' + ' '.repeat(long) + 'x', 'redis-cli -a' + ' '.repeat(long) + 'x'],
+    // Each `-a` takes the next as its value: `-a -a` is `-a [REDACTED:password]`.
+    ['redis-cli' + ' -a -a'.repeat(long / 6), 'redis-cli' + ' -a [REDACTED:password]'.repeat(long / 6)],
+    ['redis-cli' + ',"-a"'.repeat(long / 8), 'redis-cli' + ',"-a","[REDACTED:password]"'.repeat(long / 16)],
+    // sshpass's options before -p: many, none of them -p; commands ended at once; an unended quote.
+    ['sshpass' + ' -v'.repeat(long / 3) + ' x', 'sshpass' + ' -v'.repeat(long / 3) + ' x'],
+    ['["sshpass"' + ',"-f","x"'.repeat(long / 9) + ']', '["sshpass"' + ',"-f","x"'.repeat(long / 9) + ']'],
+    ['mysql ; '.repeat(long / 8), 'mysql ; '.repeat(long / 8)],
+    ['mysql "' + 'a'.repeat(long) + ' -px', 'mysql "' + 'a'.repeat(long) + ' -p[REDACTED:password]'],
+    ['requirepass "' + 'a'.repeat(long), 'requirepass "[REDACTED:password]'],
+    ['x --password' + ','.repeat(long), 'x --password,[REDACTED:password]'],
+    // Password values: words that never reach a next field, closing parentheses, options.
+    ['password=' + 'a '.repeat(long / 2), 'password=[REDACTED:password] '],
+    ['password=' + 'a)'.repeat(long / 2), 'password=[REDACTED:password])'],
+    ['pass: ' + 'x)'.repeat(long / 2), 'pass: [REDACTED:password])'],
+    // A label's word that never reaches where a value stands; a run-on after `:` to a next field.
+    ['pass: ' + 'a'.repeat(long) + ' b', 'pass: ' + 'a'.repeat(long) + ' b'],
+    ['password:' + ' a'.repeat(long / 2) + ' b:', 'password: [REDACTED:password] b:'],
+    ['password=a' + ' -'.repeat(long / 2), 'password=[REDACTED:password]' + ' -'.repeat(long / 2)],
+    // A label key at every few characters of one word, not where a value stands: each label tried
+    // its word to the end (quadratic: about a minute here); and JWT-like starts along one run.
+    ['pass:'.repeat(long / 5) + ' b', 'pass:'.repeat(long / 5) + ' [REDACTED:password]'],
+    ['secret:'.repeat(long / 7) + ' b c', 'secret:'.repeat(long / 7) + ' b c'],
+    ['eyJ-'.repeat(long / 4) + '!', 'eyJ-'.repeat(long / 4) + '!'],
+    // New rules' shapes: SendGrid's prefix and parts, registry logins without a value.
+    ['SG.'.repeat(long / 3) + 'x', 'SG.'.repeat(long / 3) + 'x'],
+    ['SG.' + 'a'.repeat(22) + '.' + 'SG.'.repeat(long / 3), 'SG.' + 'a'.repeat(22) + '.' + 'SG.'.repeat(long / 3)],
+    ['docker login '.repeat(long / 13) + 'x', 'docker login '.repeat(long / 13) + 'x'],
+    ['docker login' + ' -p -'.repeat(long / 5), 'docker login' + ' -p -'.repeat(long / 5)],
+    ['["docker"' + ',"login"'.repeat(long / 8) + ']', '["docker"' + ',"login"'.repeat(long / 8) + ']'],
+  ];
+}
+
 describe('Redactor', () => {
   const redactor = new Redactor(redactOptions());
 
@@ -380,6 +429,22 @@ describe('Redactor', () => {
         'mysql -e "DROP DATABASE x; CREATE DATABASE x" -uroot -p[REDACTED:password]',
         1,
       ],
+      // A registry login's short option, as CI logs echo it (`set -x`), with `=`, attached, quoted, listed.
+      ['+ docker login -u ci -p S3cret ghcr.io', '+ docker login -u ci -p [REDACTED:password] ghcr.io', 1],
+      ['docker login -p S3cret -u ci ghcr.io', 'docker login -p [REDACTED:password] -u ci ghcr.io', 1],
+      ['docker login -u ci -p=S3cret ghcr.io', 'docker login -u ci -p=[REDACTED:password] ghcr.io', 1],
+      ['podman login -pS3cret quay.io', 'podman login -p[REDACTED:password] quay.io', 1],
+      ["nerdctl login -u ci -p 'a b' reg", "nerdctl login -u ci -p '[REDACTED:password]' reg", 1],
+      [
+        'exec: ["docker","login","-u","ci","-p","S3cret","ghcr.io"]',
+        'exec: ["docker","login","-u","ci","-p","[REDACTED:password]","ghcr.io"]',
+        1,
+      ],
+      [
+        'docker login -u ci -p S3cret ghcr.io && docker run -p 8080:80 app',
+        'docker login -u ci -p [REDACTED:password] ghcr.io && docker run -p 8080:80 app',
+        1,
+      ],
     ];
     for (const [line, want, n] of cases) {
       const counts: RedactionCounts = {};
@@ -391,6 +456,10 @@ describe('Redactor', () => {
       'sshpass -f /root/.pw ssh -p 2222 deploy@host',
       'cat pw | docker login -u bob --password-stdin registry.example',
       'redis-cli -h cache ping; ssh -p 2222 h',
+      // `-p` of other docker commands is a port (or a pid, a platform): only a login's is a password.
+      'docker run -p 8080:80 -p 443:443 nginx',
+      'docker login -u ci --password-stdin ghcr.io',
+      'docker login -u ci -p -',
     ])
       expect(redactor.redact(line, {})).toBe(line);
   });
@@ -458,6 +527,25 @@ describe('Redactor', () => {
       expect(redactor.redact(line, {})).toBe(line);
   });
 
+  it('redacts a SendGrid key by its shape, wherever it stands', () => {
+    const key = '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';
+    for (const [line, want] of [
+      [`sending with ${key} failed: 401`, 'sending with [REDACTED:service_token] failed: 401'],
+      // One character more is not the shape.
+      [`noise ${key}9 end`, `noise ${key}9 end`],
+      [`mail.send(key='${key}')`, "mail.send(key='[REDACTED:service_token]')"],
+    ]) {
+      const counts: RedactionCounts = {};
+      expect(redactor.redact(line!, counts)).toBe(want);
+    }
+    // A `msg.` or a short `SG.` part opens no gate and takes nothing.
+    for (const line of ['msg.ngeVfQFYQlKU0ufo8x5d1A.TwL2iGABf9DHoTf done', 'SG.short.key', 'cfg.SG.x']) {
+      expect(redactor.redact(line, {})).toBe(line);
+    }
+    expect(scanGates(`x ${key}`) & GATE_KEYWORD).toBe(GATE_KEYWORD);
+    expect(scanGates('msg.ngeVfQFYQlKU0ufo8x5d1A.x') & GATE_KEYWORD).toBe(0);
+  });
+
   it('leaves names that only begin like a service token alone', () => {
     for (const line of [
       'npm_config_cache=/tmp/npm',
@@ -486,44 +574,7 @@ describe('Redactor', () => {
   // quadratic: each took seconds at 32 KiB and minutes here, with the collector's one event loop
   // blocked. Linear, the whole case is milliseconds; the suite's timeout is the tripwire.
   it('stays linear on long lines made to backtrack: blanks after a scheme, runs without an end', () => {
-    const long = 256 * 1024;
-    const cases: Array<[string, string]> = [
-      ['authorization:' + ' '.repeat(long) + 'a', 'authorization:' + ' '.repeat(long) + 'a'],
-      ['x bearer' + '\t'.repeat(long) + 'x', 'x bearer' + '\t'.repeat(long) + 'x'],
-      ['Authorization: Bearer' + ' '.repeat(long) + '!', 'Authorization: Bearer' + ' '.repeat(long) + '!'],
-      // No `@` after the runs: neither an e-mail nor a URL's password.
-      ['https://a ' + 'aaaa.'.repeat(long / 5) + ' x@y', 'https://a ' + 'aaaa.'.repeat(long / 5) + ' x@y'],
-      ['-u'.repeat(long / 2) + '! a@b', '-u'.repeat(long / 2) + '! a@b'],
-      // Command lines: many client names, options without a value, blanks past the bound.
-      ['mysql '.repeat(long / 6) + 'x', 'mysql '.repeat(long / 6) + 'x'],
-      ['mysql' + ' -p'.repeat(long / 3), 'mysql' + ' -p'.repeat(long / 3)],
-      ["mysql -p'" + 'a'.repeat(long), "mysql -p'[REDACTED:password]"],
-      ['redis-cli -a' + ' '.repeat(long) + 'x', 'redis-cli -a' + ' '.repeat(long) + 'x'],
-      // Each `-a` takes the next as its value: `-a -a` is `-a [REDACTED:password]`.
-      ['redis-cli' + ' -a -a'.repeat(long / 6), 'redis-cli' + ' -a [REDACTED:password]'.repeat(long / 6)],
-      ['redis-cli' + ',"-a"'.repeat(long / 8), 'redis-cli' + ',"-a","[REDACTED:password]"'.repeat(long / 16)],
-      // sshpass's options before -p: many, none of them -p; commands ended at once; an unended quote.
-      ['sshpass' + ' -v'.repeat(long / 3) + ' x', 'sshpass' + ' -v'.repeat(long / 3) + ' x'],
-      ['["sshpass"' + ',"-f","x"'.repeat(long / 9) + ']', '["sshpass"' + ',"-f","x"'.repeat(long / 9) + ']'],
-      ['mysql ; '.repeat(long / 8), 'mysql ; '.repeat(long / 8)],
-      ['mysql "' + 'a'.repeat(long) + ' -px', 'mysql "' + 'a'.repeat(long) + ' -p[REDACTED:password]'],
-      ['requirepass "' + 'a'.repeat(long), 'requirepass "[REDACTED:password]'],
-      ['x --password' + ','.repeat(long), 'x --password,[REDACTED:password]'],
-      // Password values: words that never reach a next field, closing parentheses, options.
-      ['password=' + 'a '.repeat(long / 2), 'password=[REDACTED:password] '],
-      ['password=' + 'a)'.repeat(long / 2), 'password=[REDACTED:password])'],
-      ['pass: ' + 'x)'.repeat(long / 2), 'pass: [REDACTED:password])'],
-      // A label's word that never reaches where a value stands; a run-on after `:` to a next field.
-      ['pass: ' + 'a'.repeat(long) + ' b', 'pass: ' + 'a'.repeat(long) + ' b'],
-      ['password:' + ' a'.repeat(long / 2) + ' b:', 'password: [REDACTED:password] b:'],
-      ['password=a' + ' -'.repeat(long / 2), 'password=[REDACTED:password]' + ' -'.repeat(long / 2)],
-      // A label key at every few characters of one word, not where a value stands: each label tried
-      // its word to the end (quadratic: about a minute here); and JWT-like starts along one run.
-      ['pass:'.repeat(long / 5) + ' b', 'pass:'.repeat(long / 5) + ' [REDACTED:password]'],
-      ['secret:'.repeat(long / 7) + ' b c', 'secret:'.repeat(long / 7) + ' b c'],
-      ['eyJ-'.repeat(long / 4) + '!', 'eyJ-'.repeat(long / 4) + '!'],
-    ];
-    for (const [line, expected] of cases) expect(redactor.redact(line, {})).toBe(expected);
+    for (const [line, expected] of hostileLines(256 * 1024)) expect(redactor.redact(line, {})).toBe(expected);
     // Within the bound the credentials after a scheme still go; past it, only a generated-looking value.
     expect(redactor.redact(`Authorization: Bearer${' '.repeat(16)}opaque-ab`, {})).toBe(
       `Authorization: Bearer${' '.repeat(16)}[REDACTED:bearer]`,
@@ -536,6 +587,30 @@ describe('Redactor', () => {
     );
   });
 
+  // The test above is a tripwire only where a quadratic rule takes longer than the suite's timeout.
+  // This one measures growth instead: each shape at 64 KiB and at 256 KiB (two doublings), the least
+  // time of five interleaved runs each (load only adds time, so the least is the run it spared). A
+  // linear rule takes about 4 times as long for 4 times the line; a quadratic one 16 times. A ratio,
+  // not a time: no bound depends on the machine's speed or load.
+  it('takes time in proportion to the line on every hostile shape: 4 times the line, under 8 times the time', () => {
+    const small = hostileLines(64 * 1024);
+    const big = hostileLines(256 * 1024);
+    const least = (line: string, runs: number[]) => {
+      const t = performance.now();
+      redactor.redact(line, {});
+      runs.push(performance.now() - t);
+    };
+    const ratios = small.map(([line], i) => {
+      const runs = { small: [] as number[], big: [] as number[] };
+      redactor.redact(line, {});
+      for (let k = 0; k < 5; k++) {
+        least(line, runs.small);
+        least(big[i]![0], runs.big);
+      }
+      return { shape: line.slice(0, 24), ratio: Math.min(...runs.big) / Math.max(Math.min(...runs.small), 0.05) };
+    });
+    expect(ratios.filter((r) => r.ratio >= 8)).toEqual([]);
+  });
   it('leaves numbers that fail Luhn or have no card prefix, and returns clean lines unchanged', () => {
     const counts: RedactionCounts = {};
     for (const line of [

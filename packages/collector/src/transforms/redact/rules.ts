@@ -134,6 +134,14 @@ export function builtinRules(): RedactRule[] {
       hint: /gh[pousr]_|github_pat_|glpat-|xox[abprs]-|k_live_|k_test_|npm_|hv[sbr]\./,
     },
     {
+      // SendGrid's API keys (`SG.` and two base64url parts of fixed lengths), which mail code passes
+      // as it is and which nothing else shapes so: found anywhere, whole runs of the alphabet only.
+      kind: 'service_token',
+      gate: GATE_KEYWORD,
+      pattern: /(?<![A-Za-z0-9_-])SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g,
+      hint: /SG\./,
+    },
+    {
       kind: 'azure_key',
       gate: GATE_KEYWORD,
       pattern: /(\b(?:AccountKey|SharedAccessKey|sig)=)[A-Za-z0-9%+/]{20,}={0,2}/g,
@@ -176,6 +184,17 @@ export function builtinRules(): RedactRule[] {
         'g',
       ),
       pattern: new RegExp(`((?<![^\\s"'])-p["']?)${ARG_VALUE}`, 'g'),
+      keep: 1,
+    },
+    {
+      // A registry login's `-p SECRET` (docker, podman, nerdctl, buildah, skopeo, oras), also `-p=`
+      // and attached; in the login command only: `-p` of `docker run` is a port. `--password` is the
+      // long-option rule's; `-p -` (not a value) is left.
+      kind: 'password',
+      gate: GATE_KEYWORD,
+      hint: /login/,
+      command: new RegExp(`(?<![\\w.-])${REGISTRY_CLIENTS}${ARG_SEP}login(?=${NAME_END})`, 'g'),
+      pattern: new RegExp(`((?<![^\\s"'])-p(?:${ARG_SEP}(?!-)|=)?)${ARG_VALUE}`, 'g'),
       keep: 1,
     },
     {
@@ -311,6 +330,9 @@ const EVERY_VALUE = /(^|;[ \t]*)([^=;]+=)?[^;]*/g;
  * 256 KiB, minutes). Past it a value is taken only when it looks generated.
  */
 const GAP = 16;
+
+/** Container tools whose `login` takes a registry password as `-p` (`docker login -p x`). */
+const REGISTRY_CLIENTS = '(?:docker|podman|nerdctl|buildah|skopeo|oras)';
 
 /** What may follow a client's name: a blank, a quote, or a list's comma (Java's `[mysql, -pX]`). */
 const NAME_END = `[\\s"',]`;
