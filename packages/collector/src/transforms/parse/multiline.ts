@@ -17,10 +17,15 @@ interface Pending {
 
 const CONTINUATION = /^(?:[ \t]+\S|Caused by: |\.\.\. \d+ (?:more|common frames omitted))/;
 const PY_TRACEBACK = 'Traceback (most recent call last):';
+/** The parts of a PostgreSQL message written on lines of their own after its first, each as `WORD:  `. */
+const PG_PARTS = new Set(['DETAIL', 'HINT', 'CONTEXT', 'STATEMENT', 'QUERY', 'LOCATION']);
+/** Longest log_line_prefix looked past for a part's keyword. */
+const PG_PREFIX_MAX = 256;
 
 /**
  * Joins the lines of one event that a program wrote over several lines (Java stack traces with
- * `\tat`, `Caused by:`, Python tracebacks, indented continuation lines) into one line, per
+ * `\tat`, `Caused by:`, Python tracebacks, indented continuation lines, PostgreSQL's `DETAIL:`,
+ * `HINT:`, `STATEMENT:` ... lines after their message's prefix) into one line, per
  * container and stream. A line is held until the next line shows whether it continues; an event
  * that gets no continuation within `flushAfterMs` is released: by `flush(now)` on the node's
  * clock (a live file that went quiet), or when a line of the container's other stream stamped
@@ -145,10 +150,33 @@ export class MultilineJoiner {
   private continues(p: Pending, line: string): boolean {
     const count = p.lines === undefined ? 1 : p.lines.length;
     if (count >= this.options.maxLines || p.chars + line.length + 1 > this.options.maxChars) return false;
-    if (CONTINUATION.test(line)) return true;
+    if (CONTINUATION.test(line) || postgresPart(p.first.line, line)) return true;
     // The exception line that ends a Python traceback is not indented.
     return p.python && p.lastIndented && line.length > 0;
   }
+}
+
+/**
+ * Whether `line` is a part of the PostgreSQL message `first` begins (`DETAIL:  Key (id)=(1) already
+ * exists.`): the part's keyword with PostgreSQL's two spaces, after exactly the prefix `first` has
+ * before its severity (log_line_prefix: the message's time and pid, the same on each of its lines),
+ * so another backend's part is not taken. An indexOf, then a few comparisons: this runs per line.
+ */
+function postgresPart(first: string, line: string): boolean {
+  const colon = line.indexOf(':  ');
+  if (colon < 0 || colon > PG_PREFIX_MAX) return false;
+  let word = colon;
+  while (word > 0 && isCapital(line.charCodeAt(word - 1))) word--;
+  if (!PG_PARTS.has(line.slice(word, colon))) return false;
+  // `first` has the same prefix, then a severity (or a part) with its colon and two spaces.
+  if (!first.startsWith(line.slice(0, word))) return false;
+  let end = word;
+  while (end < first.length && isCapital(first.charCodeAt(end))) end++;
+  return end > word && first.startsWith(':  ', end);
+}
+
+function isCapital(c: number): boolean {
+  return c >= 65 && c <= 90;
 }
 
 /** Where the event `p` holds starts in `file`: its offset, 0 when it is from an older file of the path, else undefined. */

@@ -38,7 +38,7 @@ export function parseLine(
 ): ParsedLog {
   const s = structured(line);
   if (s !== undefined) return fromRecord(s.rec, line, stream, fallbackTs, o, s.format, fieldsFrom);
-  const stamp = timestampAtStart(line);
+  const stamp = timestampAtStart(line, fallbackTs);
   let message = line;
   let ts = fallbackTs;
   if (stamp !== undefined) {
@@ -111,7 +111,7 @@ function fromRecord(
     (levelKey !== undefined ? levelFromValue(rec[levelKey]) : undefined) ??
     levelFromText(message) ??
     levelFromName(stream === 'stderr' ? o.stderrLevel : o.stdoutLevel);
-  const parsed = timeKey !== undefined ? timestampFromValue(rec[timeKey]) : undefined;
+  const parsed = timeKey !== undefined ? timestampFromValue(rec[timeKey], fallbackTs) : undefined;
   const ts = parsed === undefined ? fallbackTs : plausible(parsed, fallbackTs, o);
   const fields = level >= fieldsFrom ? fieldsOfRecord(rec, [msgKey, levelKey, timeKey], o, cut) : {};
   const p: ParsedLog = { ts, level, message, fields, format };

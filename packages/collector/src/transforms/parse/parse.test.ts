@@ -138,6 +138,46 @@ describe('parseLine', () => {
     expect(level('rotating LOG files')).toBe(LogLevel.warn);
   });
 
+  /**
+   * PostgreSQL's default prefix (`%m [%p] `) writes the time with log_timezone's abbreviation after
+   * it, or a numeric offset where the zone has none. Read as UTC, a CET line was an hour off (past
+   * maxLineTimeSkewMs: the line's time dropped for the receive time) and the zone word stayed in the
+   * message (the session-10 trial).
+   */
+  it("reads a zone name or offset after a time (PostgreSQL's %m) and leaves it out of the message", () => {
+    const at = (h: number, m = 0) => Date.UTC(2026, 11, 7, h, m, 0, 123);
+    const lenient = parseOptions({ maxLineTimeSkewMs: 86_400_000 });
+    const cases: Array<[string, number]> = [
+      ['2026-12-07 06:31:00.123 CET [1234] LOG:  checkpoint starting: time', at(5, 31)],
+      ['2026-12-07 06:31:00.123 EST [1234] LOG:  checkpoint starting: time', at(11, 31)],
+      ['2026-12-07 06:31:00.123 UTC [1234] LOG:  checkpoint starting: time', at(6, 31)],
+      ['2026-12-07 06:31:00.123 +05:30 [1234] LOG:  checkpoint starting: time', at(1, 1)],
+      ['2026-12-07 06:31:00.123 +0530 [1234] LOG:  checkpoint starting: time', at(1, 1)],
+      ['2026-12-07 06:31:00.123 -03 [1234] LOG:  checkpoint starting: time', at(9, 31)],
+      ['2026-12-07 06:31:00.123 AEDT [1234] LOG:  checkpoint starting: time', at(-5, 31)],
+    ];
+    for (const [line, ts] of cases) {
+      const p = parseLine(line, 'stderr', ts + 1000, lenient);
+      expect([line, p.ts, p.message, p.level]).toEqual([
+        line,
+        ts,
+        '[1234] LOG:  checkpoint starting: time',
+        LogLevel.info,
+      ]);
+    }
+    // An abbreviation several zones use (CST: US Central, China; IST: India, Ireland, Israel) is read
+    // as the one whose time is nearest the receive time.
+    expect(parseLine('2026-12-07 06:31:00.123 CST [1] LOG:  x', 'stderr', at(12, 31), lenient).ts).toBe(at(12, 31));
+    expect(parseLine('2026-12-07 06:31:00.123 CST [1] LOG:  x', 'stderr', at(-2, 31), lenient).ts).toBe(at(-2, 31));
+    expect(parseLine('2026-12-07 06:31:00.123 IST [1] LOG:  x', 'stderr', at(1, 1), lenient).ts).toBe(at(1, 1));
+    // Within the default skew (5 min) the line's own time is taken, not the receive time.
+    expect(parseLine('2026-12-07 06:31:00.123 CET [1] LOG:  x', 'stderr', at(5, 33), o).ts).toBe(at(5, 31));
+    // A word after the time that is no zone stays in the message, and the time is UTC.
+    const info = parseLine('2026-12-07 06:31:00.123 INFO started', 'stdout', at(6, 31), o);
+    expect([info.ts, info.message]).toEqual([at(6, 31), 'INFO started']);
+    expect(parseLine('2026-12-07 06:31:00.123 -12 items', 'stdout', at(6, 31), o).message).toBe('-12 items');
+  });
+
   it('infers the level from the stream when the line names none, and ignores prose', () => {
     expect(parseLine('instruction cache parity error corrected', 'stdout', T, o).level).toBe(LogLevel.info);
     expect(parseLine('something odd happened', 'stderr', T, o).level).toBe(LogLevel.warn);
@@ -235,6 +275,40 @@ describe('MultilineJoiner', () => {
     expect(pushed(j, raw('single'))).toEqual([]);
     expect(j.flush(999)).toEqual([]);
     expect(lines(j.flush(1000))).toEqual(['single']);
+  });
+
+  /**
+   * PostgreSQL writes a message's DETAIL, HINT, CONTEXT, STATEMENT, QUERY and LOCATION as lines of
+   * their own, each after the same prefix as the message's first line; taken apart, each was a line
+   * at stderr's level (warn) with no ERROR to belong to (the session-10 trial).
+   */
+  it("joins PostgreSQL's DETAIL, HINT, CONTEXT and STATEMENT lines to their message, by the same prefix", () => {
+    const j = new MultilineJoiner(multilineOptions());
+    const error = [
+      '2026-12-07 06:31:00.123 CET [1234] ERROR:  duplicate key value violates unique constraint "users_pkey"',
+      '2026-12-07 06:31:00.123 CET [1234] DETAIL:  Key (id)=(1) already exists.',
+      '2026-12-07 06:31:00.123 CET [1234] STATEMENT:  INSERT INTO users VALUES (1)',
+    ];
+    const fatal = [
+      '2026-12-07 06:31:01.000 CET [1240] FATAL:  password authentication failed for user "app"',
+      '2026-12-07 06:31:01.000 CET [1240] DETAIL:  Connection matched pg_hba.conf line 99',
+      '2026-12-07 06:31:01.000 CET [1240] HINT:  Check the user name.',
+      '2026-12-07 06:31:01.000 CET [1240] CONTEXT:  while checking pg_hba.conf',
+    ];
+    // Another backend's DETAIL after a different prefix is not this message's.
+    const stray = '2026-12-07 06:31:02.000 CET [1250] DETAIL:  Key (id)=(2) already exists.';
+    const after = '2026-12-07 06:31:03.000 CET [1234] LOG:  checkpoint starting: time';
+    const out = [...error, ...fatal, stray, after].flatMap((l) => pushed(j, raw(l, 'stderr')));
+    expect(lines(out)).toEqual([error.join('\n'), fatal.join('\n'), stray]);
+    expect(parseLine(lines(out)[0]!, 'stderr', T, o).level).toBe(LogLevel.error);
+    // An empty prefix: the keyword starts the line.
+    const bare = new MultilineJoiner(multilineOptions());
+    const plain = ['ERROR:  relation "x" does not exist at character 15', 'STATEMENT:  SELECT * FROM x'];
+    expect(lines([...plain, 'LOG:  next'].flatMap((l) => pushed(bare, raw(l, 'stderr'))))).toEqual([plain.join('\n')]);
+    // A keyword in prose, or without PostgreSQL's two spaces, continues nothing.
+    const prose = new MultilineJoiner(multilineOptions());
+    const two = ['2026-12-07 06:31:00 x ERROR:  boom', '2026-12-07 06:31:00 x DETAIL: one space'];
+    expect(lines(two.flatMap((l) => pushed(prose, raw(l, 'stderr'))))).toEqual([two[0]]);
   });
 
   it('keeps streams apart and bounds the lines per event', () => {
