@@ -1,7 +1,7 @@
 /**
  * Issue 15 at full size: the real collector bin with its default configuration, started with the
  * node flags and malloc settings the image's launch.sh gives it under the compose file and K3s
- * manifest (launchFlags: --v8-pool-size=1; launchEnv: fixed malloc thresholds), reads a 200 MiB
+ * manifest (launchFlags: --v8-pool-size=1 and the compiler flags; launchEnv: fixed malloc thresholds), reads a 200 MiB
  * json-file backlog (the seeded mix of test/support/json-file-backlog.ts, ~817k lines, 22% WARN+)
  * inside a cgroup with the gateway's budget (128 MiB, 0.2 CPU), its uplink to a real Mosquitto
  * where a stand-in ingester (test/uplink/acker.ts) acknowledges and decodes every batch.

@@ -1,9 +1,10 @@
 /**
  * The collector image's entrypoint (packages/collector/bin/launch.sh) chooses node's flags from
  * the container's own memory limit. No Docker engine here, so the script itself is run with sh:
- * over fixture cgroup trees (v1, v2, hybrid, nested, no limit), where the flags it exports must be
- * launchFlags (and its malloc variables launchEnv) of the limit readMemoryLimit's parser finds in
- * the same files; in a real cgroup of
+ * over fixture cgroup trees (v1, v2, hybrid, nested, no limit), where the flags it gives node must
+ * be launchFlags (and its malloc variables launchEnv) of the limit readMemoryLimit's parser finds
+ * in the same files, COMPILER_FLAGS on node's command line (node refuses them in NODE_OPTIONS) and
+ * the others in NODE_OPTIONS; in a real cgroup of
  * 64 MiB; and once through to the real node and collector bin. A stand-in `node` first on PATH
  * prints what it was started with (only where the flags themselves are compared).
  */
@@ -12,7 +13,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchEnv, launchFlags } from '@edge-telemetry/collector';
+import { COMPILER_FLAGS, launchEnv, launchFlags } from '@edge-telemetry/collector';
 import { cgroupMemoryLimit, readText } from '../../packages/collector/src/runtime/memory-limit.js';
 import { cgroupVersion, createCgroup } from '../support/cgroup.js';
 import { repoRoot } from '../support/processes.js';
@@ -73,6 +74,9 @@ function limitIn(t: string): number | undefined {
 const mallocLine = (env: Record<string, string>) =>
   `MALLOC=${env.MALLOC_MMAP_THRESHOLD_ ?? ''} ${env.MALLOC_TRIM_THRESHOLD_ ?? ''}`;
 
+/** The stand-in node's first line: launchFlags but COMPILER_FLAGS, which go on the command line. */
+const optionsLine = (flags: string[]) => `NODE_OPTIONS=${flags.filter((f) => !COMPILER_FLAGS.includes(f)).join(' ')}`;
+
 const bytes = (mib: number) => `${mib * MiB}\n`;
 const V1_NONE = '9223372036854771712\n';
 const cases: Array<[string, string | undefined, Record<string, string>, string[]]> = [
@@ -80,22 +84,22 @@ const cases: Array<[string, string | undefined, Record<string, string>, string[]
     'v2, its own cgroup at the root (docker run -m 64m)',
     '0::/\n',
     { 'memory.max': bytes(64) },
-    ['--max-old-space-size=32', '--max-semi-space-size=1', '--v8-pool-size=1'],
+    ['--max-old-space-size=32', '--max-semi-space-size=1', '--v8-pool-size=1', ...COMPILER_FLAGS],
   ],
-  ['v2 at 128 MiB', '0::/\n', { 'memory.max': bytes(128) }, ['--v8-pool-size=1']],
+  ['v2 at 128 MiB', '0::/\n', { 'memory.max': bytes(128) }, ['--v8-pool-size=1', ...COMPILER_FLAGS]],
   ['v2 without a limit', '0::/\n', { 'memory.max': 'max\n' }, []],
   ['v2 at 1 GiB', '0::/\n', { 'memory.max': bytes(1024) }, []],
   [
     'v2 host view: the smallest limit up the path',
     '0::/kubepods/burstable/pod1/c1\n',
     { 'kubepods/burstable/pod1/c1/memory.max': 'max\n', 'kubepods/burstable/pod1/memory.max': bytes(96) },
-    ['--max-old-space-size=48', '--max-semi-space-size=1', '--v8-pool-size=1'],
+    ['--max-old-space-size=48', '--max-semi-space-size=1', '--v8-pool-size=1', ...COMPILER_FLAGS],
   ],
   [
     "v1 container view: the host's path is not there, the mount root is its own",
     '12:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n0::/system.slice/docker.service\n',
     { 'memory/memory.limit_in_bytes': bytes(100) },
-    ['--max-old-space-size=50', '--max-semi-space-size=1', '--v8-pool-size=1'],
+    ['--max-old-space-size=50', '--max-semi-space-size=1', '--v8-pool-size=1', ...COMPILER_FLAGS],
   ],
   [
     'v1 host view, hybrid host: the memory controller decides',
@@ -106,7 +110,7 @@ const cases: Array<[string, string | undefined, Record<string, string>, string[]
       'memory/docker/abc/memory.limit_in_bytes': bytes(128),
       'other/memory.max': bytes(32),
     },
-    ['--v8-pool-size=1'],
+    ['--v8-pool-size=1', ...COMPILER_FLAGS],
   ],
   ['v1 without a limit (the page-counter maximum)', '4:memory:/\n', { 'memory/memory.limit_in_bytes': V1_NONE }, []],
   ['no cgroup files at all', '0::/\n', {}, []],
@@ -123,10 +127,15 @@ describe('packages/collector/bin/launch.sh (the image entrypoint)', () => {
     const [options, malloc, ...args] = got.stdout.trimEnd().split('\n');
     // The rule of launchFlags and launchEnv, and the limit as the collector itself reads it from the same files.
     expect(flags).toEqual(launchFlags(limitIn(t)));
-    expect(options).toBe(`NODE_OPTIONS=${flags.join(' ')}`);
+    expect(options).toBe(optionsLine(flags));
     expect(malloc).toBe(mallocLine(launchEnv(limitIn(t))));
-    // The bin next to the script, with the image's arguments as given.
-    expect(args).toEqual([path.join(path.dirname(LAUNCH), 'collector.js'), '--config', '/etc/c.json']);
+    // The compiler flags, then the bin next to the script with the image's arguments as given.
+    expect(args).toEqual([
+      ...flags.filter((f) => COMPILER_FLAGS.includes(f)),
+      path.join(path.dirname(LAUNCH), 'collector.js'),
+      '--config',
+      '/etc/c.json',
+    ]);
   });
 
   const given: Array<[string, string, number, string[]]> = [
@@ -146,7 +155,7 @@ describe('packages/collector/bin/launch.sh (the image entrypoint)', () => {
         EDGE_TELEMETRY_COLLECTOR_MEMORY_LIMIT_BYTES: value,
       };
       const got = await run([], { env });
-      expect(got.stdout.split('\n')[0]).toBe(`NODE_OPTIONS=${flags.join(' ')}`);
+      expect(got.stdout.split('\n')[0]).toBe(optionsLine(flags));
     },
   );
 
@@ -184,7 +193,7 @@ describe('packages/collector/bin/launch.sh (the image entrypoint)', () => {
         child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
         const code = await new Promise<number | null>((r) => child.once('exit', r));
         expect(code).toBe(0);
-        expect(out.split('\n')[0]).toBe(`NODE_OPTIONS=${launchFlags(64 * MiB).join(' ')}`);
+        expect(out.split('\n')[0]).toBe(optionsLine(launchFlags(64 * MiB)));
       } finally {
         await cg.remove();
       }

@@ -6,7 +6,8 @@
 # file over fixture cgroup files and compares the two. A shell, not the bin re-reading its limit: node cannot exec
 # itself again, and a parent node waiting on a child would cost the memory the flags save; this
 # costs one sh for a few milliseconds. The flags go first in NODE_OPTIONS, so flags an operator
-# sets there still win (V8 takes the last of a flag).
+# sets there still win (V8 takes the last of a flag); the compiler flags, which node refuses in
+# NODE_OPTIONS, go on its command line.
 set -eu
 
 # EDGE_TELEMETRY_LAUNCH_ROOT prefixes /proc/self/cgroup and /sys/fs/cgroup (tests only).
@@ -74,12 +75,15 @@ case $given in
 esac
 
 flags=
+args=
 if [ -n "$limit" ]; then
   if [ "$limit" -lt $((128 * mib)) ]; then
     flags="--max-old-space-size=$((limit / 2 / mib)) --max-semi-space-size=1 --v8-pool-size=1"
   elif [ "$limit" -eq $((128 * mib)) ]; then
     flags="--v8-pool-size=1"
   fi
+  # COMPILER_FLAGS: node refuses them in NODE_OPTIONS, so they go on its command line.
+  if [ "$limit" -le $((128 * mib)) ]; then args="--no-concurrent-recompilation --interrupt-budget=135168"; fi
 fi
 if [ -n "$flags" ]; then
   NODE_OPTIONS="$flags${NODE_OPTIONS:+ $NODE_OPTIONS}"
@@ -88,4 +92,6 @@ if [ -n "$flags" ]; then
   : "${MALLOC_MMAP_THRESHOLD_:=65536}" "${MALLOC_TRIM_THRESHOLD_:=131072}"
   export MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_
 fi
-exec node "$(dirname "$0")/collector.js" "$@"
+# $args unquoted: a list of flags without spaces, or nothing.
+# shellcheck disable=SC2086
+exec node $args "$(dirname "$0")/collector.js" "$@"

@@ -5,7 +5,7 @@ export type { Delivery } from './uplink/sender/uplink.js';
 export { CollectorConfigSchema, collectorConfigSpec, type CollectorConfig } from './config/options.js';
 export { loadCollectorConfig, defaultNodeId } from './config/load.js';
 export { createJsonLogger, type Logger } from './runtime/logger.js';
-export { launchEnv, launchFlags, v8HeapFlags } from './runtime/memory-sizing.js';
+export { COMPILER_FLAGS, launchEnv, launchFlags, v8HeapFlags } from './runtime/memory-sizing.js';
 export { createPrng, seedFrom } from './sources/demo/prng.js';
 export { loadDemoSeries } from './sources/demo/load-series.js';
 export { nodeProcessProbe, type ProcessProbe } from './self/process-usage.js';

@@ -143,9 +143,15 @@ describe('v8HeapFlags', () => {
 });
 
 describe('launchFlags', () => {
-  it('adds one V8 worker thread to the heap flags at or below the reference limit, nothing above it', () => {
-    expect(launchFlags(64 * MiB)).toEqual(['--max-old-space-size=32', '--max-semi-space-size=1', '--v8-pool-size=1']);
-    expect(launchFlags(128 * MiB)).toEqual(['--v8-pool-size=1']);
+  it('adds one V8 worker thread and the compiler flags to the heap flags at or below the reference limit, nothing above it', () => {
+    const compiler = ['--no-concurrent-recompilation', '--interrupt-budget=135168'];
+    expect(launchFlags(64 * MiB)).toEqual([
+      '--max-old-space-size=32',
+      '--max-semi-space-size=1',
+      '--v8-pool-size=1',
+      ...compiler,
+    ]);
+    expect(launchFlags(128 * MiB)).toEqual(['--v8-pool-size=1', ...compiler]);
     expect(launchFlags(256 * MiB)).toEqual([]);
     expect(launchFlags(undefined)).toEqual([]);
   });

@@ -101,16 +101,30 @@ export function v8HeapFlags(limitBytes: number | undefined): string[] {
 /**
  * Every flag a collector under `limitBytes` is started with (the image's bin/launch.sh computes
  * the same from the container's limit, checked against this by test/deploy/launch.test.ts):
- * the heap flags, and at or below the reference limit one V8 worker thread instead of four. Each
- * worker thread of V8's platform keeps a malloc arena of its own; the collector's JavaScript runs
- * on one thread, and its helpers' parallel GC gains nothing on a fifth of a core. Measured, real
+ * the heap flags, and at or below the reference limit COMPILER_FLAGS (below) and one V8 worker
+ * thread instead of four. Each worker thread of V8's platform keeps a malloc arena of its own; the
+ * collector's JavaScript runs on one thread, and its helpers' parallel GC gains nothing on a fifth
+ * of a core. Measured, real
  * bin in the 128 MiB / 0.2 CPU cgroup over a 50 MiB backlog, two pairs of runs: VmHWM 97.8 -> 92.2
  * and 106.1 -> 99.7 MiB, anonymous peak 5.3-6.6 MiB lower, CPU the same (4.16 / 4.11, 5.06 / 5.08 s).
  */
 export function launchFlags(limitBytes: number | undefined): string[] {
   if (limitBytes === undefined || limitBytes > REFERENCE_LIMIT_BYTES) return [];
-  return [...v8HeapFlags(limitBytes), '--v8-pool-size=1'];
+  return [...v8HeapFlags(limitBytes), '--v8-pool-size=1', ...COMPILER_FLAGS];
 }
+
+/**
+ * The part of launchFlags that goes on node's command line: V8's optimizing compiler (TurboFan)
+ * runs on the thread that asks for it, and only for code that has run twice as long as V8's
+ * default waits (Node refuses both flags in NODE_OPTIONS, so bin/launch.sh passes them as
+ * arguments). Over a backlog TurboFan compiles ~350 functions; on a fifth of a core its worker
+ * thread's compiles are CPU the collector pays like its own, and compiled where they are asked
+ * for, with fewer lukewarm functions among them, they cost less. Measured side by side, real bin
+ * in the 128 MiB / 0.2 CPU cgroup (issue 15's CPU per line): over 200 MiB, 2 rounds, 8.57 -> 8.33
+ * CPU-s (-2.8 %; V8's worker thread 1.35 -> 0.58 CPU-s, its concurrent marking included), VmHWM
+ * 81.7 -> 81.4 MiB; over 50 MiB, 3 rounds, 2.80 -> 2.68 (-4.2 %).
+ */
+export const COMPILER_FLAGS: readonly string[] = ['--no-concurrent-recompilation', '--interrupt-budget=135168'];
 
 /**
  * The malloc settings a collector under `limitBytes` is started with (glibc reads them from the
