@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { createCollector, type Collector, type StopOptions } from './collector.js';
-import { nodeOffsetMs } from './runtime/aligned-timer.js';
+import { sealDelayMs } from './runtime/aligned-timer.js';
 import type { CollectorConfig } from './config/options.js';
 import { DropCounter } from './batch/drops.js';
 import type { LogSource, MetricSource } from './sources/types.js';
@@ -514,8 +514,7 @@ export async function buildCollector(
     agentVersion: AGENT_VERSION,
     scrapeIntervalMs: config.scrapeIntervalMs,
     windowMs: config.downsample.windowMs,
-    // At most a quarter of a window: the data's delay stays small beside the window it summarises.
-    sealDelayMs: nodeOffsetMs(config.node, Math.min(config.downsample.sealJitterMs, config.downsample.windowMs / 4)),
+    sealDelayMs: sealDelayMs(config.node, config.downsample),
     metricSources,
     logSources,
     events,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../../../test/support/wait.js';
-import { nodeOffsetMs, startAlignedTimer } from './aligned-timer.js';
+import { nodeOffsetMs, sealDelayMs, startAlignedTimer } from './aligned-timer.js';
 
 // Each case waits on what the timer did, not for a fixed time: a loaded machine runs fewer ticks in
 // 300 ms, and a starved process could run none.
@@ -66,5 +66,29 @@ describe('nodeOffsetMs', () => {
     const tenths = Array.from({ length: 10 }, (_, k) => offsets.filter((o) => Math.floor(o / 500.1) === k).length);
     for (const n of tenths) expect(n > 0 && n < 200).toBe(true);
     expect(nodeOffsetMs('sim-0001', 0)).toBe(0);
+  });
+});
+
+describe('sealDelayMs', () => {
+  const fleet = Array.from({ length: 1000 }, (_, i) => `gw-${i}`);
+  const delays = (o: { sealJitterMs: number; windowMs: number }) => fleet.map((n) => sealDelayMs(n, o));
+  it('spreads a fleet over downsample.sealJitterMs, capped at a quarter of windowMs', () => {
+    // The default 15 s within a minute's window: the whole jitter, spread.
+    const minute = delays({ sealJitterMs: 15_000, windowMs: 60_000 });
+    expect(Math.max(...minute)).toBeLessThanOrEqual(15_000);
+    expect(Math.max(...minute)).toBeGreaterThan(14_000);
+    // A 10 s window: a quarter of it (2.5 s) at most, however large the jitter, and still spread to it.
+    for (const sealJitterMs of [15_000, 3_000, 1_000_000]) {
+      const short = delays({ sealJitterMs, windowMs: 10_000 });
+      expect(Math.max(...short)).toBeLessThanOrEqual(2_500);
+      expect(Math.max(...short)).toBeGreaterThan(2_300);
+    }
+    // Below the cap the jitter is the bound; 0 seals every node at once.
+    expect(Math.max(...delays({ sealJitterMs: 1_000, windowMs: 10_000 }))).toBeLessThanOrEqual(1_000);
+    expect(new Set(delays({ sealJitterMs: 0, windowMs: 60_000 }))).toEqual(new Set([0]));
+    // Fixed per node: the same at every start.
+    expect(delays({ sealJitterMs: 15_000, windowMs: 10_000 })).toEqual(
+      delays({ sealJitterMs: 15_000, windowMs: 10_000 }),
+    );
   });
 });

@@ -19,6 +19,15 @@ export function nodeOffsetMs(node: string, jitterMs: number): number {
   return seedFrom(node) % (Math.floor(jitterMs) + 1);
 }
 
+/**
+ * How long after a window's end (and the logs' lateness) a node seals it: its share of
+ * `downsample.sealJitterMs`, capped at a quarter of `windowMs`, so that the data's delay stays
+ * small beside the window it summarises (a 10 s window with the 15 s default waits at most 2.5 s).
+ */
+export function sealDelayMs(node: string, o: { sealJitterMs: number; windowMs: number }): number {
+  return nodeOffsetMs(node, Math.min(o.sealJitterMs, o.windowMs / 4));
+}
+
 export function startAlignedTimer(
   intervalMs: number,
   fn: (tick: number) => Promise<void>,
