@@ -118,6 +118,48 @@ describe('PullResponder', () => {
     expect(ended()).toMatchObject({ digest: end.digest, chunks: end.chunks });
   });
 
+  it('a resend asked again while its pass runs: chunks the pass has still to publish go once, those it sent go again', async () => {
+    // The ingester asks again when its stall timer fires before the chunks it asked for arrive (a
+    // slow pass over a large store, a starved node). The chunks the running pass had still to
+    // publish were published by it and then again by a next pass: twice over a metered link.
+    let holding: (() => void) | undefined;
+    let holdNext = false;
+    const r = new PullResponder({
+      node: NODE,
+      store,
+      link: {
+        publish: async (_topic, payload) => {
+          const m = codec.decode(payload, NODE);
+          if (!m.ok) throw m.error;
+          sent.push(m.value);
+          // The first chunk of the resend pass stays unacknowledged until the test lets it go.
+          if (holdNext && m.value.type === 'chunk') {
+            holdNext = false;
+            await new Promise<void>((resolve) => (holding = resolve));
+          }
+        },
+        connected: () => true,
+      },
+      options: pullOptions({ chunkBytes: 4096, window: 1 }),
+      redactor: undefined,
+      clock: systemClock,
+    });
+    r.handle(cmd({ type: 'pull' }));
+    await until(() => ended() !== undefined);
+    const first = ended();
+    sent = [];
+    holdNext = true;
+    const resend = { v: 1 as const, type: 'resend' as const, pullId: 'p1', expiresAt: Date.now() + 60_000 };
+    r.handle({ ...resend, chunks: [1, 3] });
+    await until(() => holding !== undefined);
+    // Chunk 1 is out (its PUBACK pending), chunk 3 not yet: the ingester asks for both again.
+    r.handle({ ...resend, chunks: [1, 3] });
+    holding?.();
+    await until(() => ended() !== undefined);
+    expect(sent.flatMap((m) => (m.type === 'chunk' ? [m.seq] : []))).toEqual([1, 3, 1]);
+    expect(ended()).toMatchObject({ digest: first?.type === 'end' ? first.digest : '?' });
+  });
+
   it('answers a resend and a pull taken over by another ingester with the lines of its first pass', async () => {
     // Lines stored after the first pass with times inside the range (read late, from a backlog)
     // shifted the chunks of a resumed pass against those already sent: the digest failed the pull.

@@ -4,9 +4,10 @@
  * an `end` message with the totals and a digest.
  *
  * Resume is driven by the ingester: `pull` with `fromChunk` (re)starts a pull that is not running
- * here, `resend` lists chunks it lacks. Chunks are rebuilt from the store, never cached, and a
- * running pull ignores a `pull` for itself, so no chunk is published twice by this side (MQTT's
- * own QoS 1 retransmission of an unacknowledged publish aside, which the ingester deduplicates).
+ * here, `resend` lists chunks it lacks. Chunks are rebuilt from the store, never cached, a
+ * running pull ignores a `pull` for itself, and a chunk asked for again before it left leaves
+ * once, so this side publishes a chunk again only when asked after it left (MQTT's own QoS 1
+ * retransmission of an unacknowledged publish aside, which the ingester deduplicates).
  * Every pass of a pull reads the store as it was at the pull's first pass (LogStore.pin()): lines
  * stored later with times inside the range (read late, from a backlog) would shift the chunks of
  * a resumed pass against those already sent, and the digest would fail the pull.
@@ -85,6 +86,8 @@ interface Run {
   /** Chunks below this were published by this run (or are not this run's to publish). */
   nextSeq: number;
   resend: Set<number>;
+  /** Chunks the running resend pass has still to publish (the one waiting for the window included). */
+  upcoming: Set<number>;
   stopped: boolean;
 }
 
@@ -138,16 +141,25 @@ export class PullResponder {
         pin: known?.pin,
         nextSeq: cmd.fromChunk,
         resend: new Set(),
+        upcoming: new Set(),
         stopped: false,
       });
       return;
     }
     if (run) {
-      for (const c of cmd.chunks) run.resend.add(c);
+      // Asked again before this run got to them (the ingester's stall timer fired during a slow
+      // pass): they leave once, with this pass. Chunks already out go again: they may be lost.
+      for (const c of cmd.chunks) if (c < run.nextSeq && !run.upcoming.has(c)) run.resend.add(c);
       return;
     }
     if (!known) return this.ignore(cmd, 'unknown pull (the ingester follows up with a pull command)');
-    this.start(cmd.pullId, { ...known, nextSeq: Infinity, resend: new Set(cmd.chunks), stopped: false });
+    this.start(cmd.pullId, {
+      ...known,
+      nextSeq: Infinity,
+      resend: new Set(cmd.chunks),
+      upcoming: new Set(),
+      stopped: false,
+    });
   }
 
   stats(): PullResponderStats {
@@ -201,6 +213,7 @@ export class PullResponder {
             pin: run.pin,
             nextSeq: Infinity,
             resend: new Set(run.resend),
+            upcoming: new Set(),
             stopped: false,
           });
       });
@@ -215,7 +228,10 @@ export class PullResponder {
     run.pin ??= await this.d.store.pin?.();
     while (first || run.resend.size > 0) {
       const only = first ? undefined : new Set(run.resend);
-      if (only) run.resend.clear();
+      if (only) {
+        run.resend.clear();
+        run.upcoming = only;
+      }
       totals = emptyTotals();
       for await (const chunk of chunkLines(
         this.lines(run.filter, run.pin),
@@ -224,7 +240,9 @@ export class PullResponder {
         totals,
       )) {
         if (run.stopped) break;
-        const wanted = only ? only.has(chunk.seq) : chunk.seq >= run.nextSeq || run.resend.delete(chunk.seq);
+        // A chunk asked for leaves its set once published, not before: an ask repeated while it
+        // waits for the window is then already answered (handle()).
+        const wanted = only ? only.has(chunk.seq) : chunk.seq >= run.nextSeq || run.resend.has(chunk.seq);
         if (!wanted) continue;
         const payload = this.codec.encode({
           v: 1,
@@ -240,6 +258,7 @@ export class PullResponder {
         this.s.chunksPublished++;
         this.s.bytesPublished += wire;
         if (first) run.nextSeq = Math.max(run.nextSeq, chunk.seq + 1);
+        (only ?? run.resend).delete(chunk.seq);
         this.d.onChunkPublished?.(pullId, chunk.seq, wire);
         inflight.push({
           at: this.d.clock.now(),
@@ -250,6 +269,7 @@ export class PullResponder {
         });
       }
       first = false;
+      run.upcoming = new Set();
       if (run.stopped) break;
     }
     while (inflight.length > 0 && !run.stopped) await this.settleOldest(inflight);
