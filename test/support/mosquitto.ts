@@ -56,21 +56,25 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   const bin = mosquittoBinary();
   if (!bin) throw new Error('mosquitto is not installed (apt-get install -y mosquitto)');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'et-mosquitto-'));
-  const port = await freePort();
-  const conf = [
-    opts.listenerConfig ? opts.listenerConfig(port, dir) : `listener ${port} 127.0.0.1\nallow_anonymous true`,
-    opts.persistence === false ? 'persistence false' : `persistence true\npersistence_location ${dir}/`,
-    'max_inflight_messages 0',
-    'max_queued_messages 100000',
-    'log_dest stderr',
-    'log_type error',
-    'log_type warning',
-    opts.extraConfig ?? '',
-  ].join('\n');
-  await writeFile(path.join(dir, 'mosquitto.conf'), conf + '\n');
-  // Every listener the config opens, not only the first: a test may connect to any of them at once
-  // (the shipped config's internal listener came up after the TLS one under load).
-  const ports = [...conf.matchAll(/^listener (\d+)/gm)].map((m) => Number(m[1]));
+  /** Writes the config for `port`; returns every listener it opens. */
+  const configure = async (port: number) => {
+    const conf = [
+      opts.listenerConfig ? opts.listenerConfig(port, dir) : `listener ${port} 127.0.0.1\nallow_anonymous true`,
+      opts.persistence === false ? 'persistence false' : `persistence true\npersistence_location ${dir}/`,
+      'max_inflight_messages 0',
+      'max_queued_messages 100000',
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+      opts.extraConfig ?? '',
+    ].join('\n');
+    await writeFile(path.join(dir, 'mosquitto.conf'), conf + '\n');
+    // Every listener the config opens, not only the first: a test may connect to any of them at once
+    // (the shipped config's internal listener came up after the TLS one under load).
+    return [...conf.matchAll(/^listener (\d+)/gm)].map((m) => Number(m[1]));
+  };
+  let port: number;
+  let ports: number[] = [];
 
   let child: ChildProcess | undefined;
   let stderr = '';
@@ -100,7 +104,23 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     await exited;
     clearTimeout(timer);
   };
-  await launch();
+  // A free port is only free when looked up: another process may bind it, or take it for an
+  // outgoing connection, before the broker does (more likely on a busy CI machine). Mosquitto then
+  // exits saying so, and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    ports = await configure(port);
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      if (attempt < 3 && /address already in use/i.test(stderr)) continue;
+      // Not left running after a start that timed out.
+      if (child?.exitCode === null && child.signalCode === null) await stop();
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
