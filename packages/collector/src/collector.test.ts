@@ -182,4 +182,23 @@ describe('collector runtime', () => {
     expect(new Set(last.metrics.map((m) => m.start))).toEqual(new Set([last.windowStart]));
     expect(last.windowStart % WINDOW).toBe(0);
   });
+
+  it('goes on sending metrics and logs when the wall clock is stepped back, and every window it sends is valid', async () => {
+    const { collector, sent } = await harness();
+    await collector.start();
+    await wait(3 * WINDOW);
+    // NTP sets back a clock that ran ten minutes ahead (more than the lines' future skew allowance,
+    // five); the runtime's timers keep their own time.
+    vi.setSystemTime(Date.now() - 600_000);
+    const stepped = Date.now();
+    const before = sent.length;
+    await wait(5 * WINDOW);
+    const after = sent.slice(before).map((s) => s.draft);
+    // Metric windows of the new time, and lines read after the step, were sent within those five windows.
+    const newTime = after.filter((d) => d.windowStart < stepped + 5 * WINDOW);
+    expect(newTime.some((d) => d.metrics.some((m) => m.container === 'plc-bridge' && m.count > 0))).toBe(true);
+    expect(after.some((d) => d.logs.some((l) => l.ts >= stepped))).toBe(true);
+    await collector.stop({ seal: true });
+    for (const { draft } of sent) expect(draft.windowEnd).toBeGreaterThanOrEqual(draft.windowStart);
+  });
 });

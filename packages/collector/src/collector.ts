@@ -155,13 +155,34 @@ export function createCollector(p: CollectorParts): Collector {
     }
   };
 
-  /** Closes the open metric window at `t`, before its end (a stop or a flush). */
+  /**
+   * Closes the open metric window at `t`, before its end (a stop or a flush); at its end when the
+   * clock was stepped back into it or before it since the last scrape (an end before the start is
+   * refused by the codec, and the whole group with it).
+   */
   const closeOpenMetrics = (t: number) => {
     const start = metricEnd - p.windowMs;
-    closedMetrics.push({ start, end: t, fine: p.downsampler.flush(t, start) });
+    const end = t > start ? t : metricEnd;
+    closedMetrics.push({ start, end, fine: p.downsampler.flush(end, start) });
+  };
+
+  /**
+   * A scrape tick before the open window's start: the wall clock was stepped back (NTP correcting a
+   * clock that ran ahead). The open window is closed as it stands and windows start again at the
+   * new time; waiting for the clock to reach its end again held every metric for as long as the
+   * step (an hour's step: an hour of metrics in one window, sent an hour late).
+   */
+  const restartMetricsAfterStepBack = (tick: number) => {
+    if (tick >= metricEnd - p.windowMs) return;
+    closedMetrics.push({ start: metricEnd - p.windowMs, end: metricEnd, fine: p.downsampler.flush(metricEnd) });
+    metricEnd = Math.floor(tick / p.windowMs) * p.windowMs + p.windowMs;
+    p.log.warn('the wall clock went back; metric windows start again at its new time', {
+      tick: new Date(tick).toISOString(),
+    });
   };
 
   const scrape = async (tick: number) => {
+    restartMetricsAfterStepBack(tick);
     closeMetrics(tick);
     for (const src of p.metricSources) {
       try {

@@ -20,6 +20,30 @@ describe('startAlignedTimer', () => {
     for (const t of ticks) expect(t % 20).toBe(0);
   });
 
+  it('goes on ticking, on multiples of the interval, after the wall clock is stepped back', async () => {
+    const ticks: number[] = [];
+    let step = 0;
+    const timer = startAlignedTimer(
+      20,
+      async (t) => {
+        ticks.push(t);
+        // After the third tick the clock is set back an hour, as NTP does to a clock that ran ahead.
+        if (ticks.length === 3) step = 3_600_000;
+      },
+      () => {},
+      () => Date.now() - step,
+    );
+    await waitFor('three ticks after the step', () => ticks.length >= 7, { timeoutMs: 60_000 });
+    await timer.stop();
+    // (The fourth was scheduled before the step.)
+    const after = ticks.slice(4);
+    for (const t of after) expect(t % 20).toBe(0);
+    // Each tick after the step is about an hour before the ticks that ran before it, and they rise again.
+    expect(after.every((t) => t < (ticks[2] as number) - 3_500_000)).toBe(true);
+    expect(new Set(after).size).toBe(after.length);
+    expect([...after].sort((a, b) => a - b)).toEqual(after);
+  });
+
   it('skips and counts a tick while the previous run is still going', async () => {
     const timer = startAlignedTimer(
       20,

@@ -43,11 +43,12 @@ export function startAlignedTimer(
   const schedule = () => {
     if (stopped) return;
     const t = now();
+    const aligned = Math.floor((t - offsetMs) / intervalMs) * intervalMs + intervalMs + offsetMs;
     // A timer may fire a millisecond before the wall clock reaches its tick; never run a tick twice.
-    const next = Math.max(
-      Math.floor((t - offsetMs) / intervalMs) * intervalMs + intervalMs + offsetMs,
-      last + intervalMs,
-    );
+    // A clock stepped back by more than an interval (NTP correcting a clock that ran ahead) starts
+    // over from its new time: waiting for the tick after `last` stopped every scrape and seal for
+    // as long as the step (an hour's step: an hour without data).
+    const next = t < last - intervalMs ? aligned : Math.max(aligned, last + intervalMs);
     timer = setTimeout(() => {
       last = next;
       schedule();

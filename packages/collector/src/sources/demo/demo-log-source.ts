@@ -84,8 +84,9 @@ export function createDemoLogSource(opts: DemoLogSourceOptions): LogSource {
       last = now();
       timer = setInterval(() => {
         const ts = now();
-        // Rates follow the clock, not the tick count, so a late tick catches up (up to the bound).
-        const elapsed = Math.min(ts - last, maxCatchUpMs);
+        // Rates follow the clock, not the tick count, so a late tick catches up (up to the bound); a
+        // clock stepped back counts as no time, not as a debt of lines to be paid before any more.
+        const elapsed = Math.max(0, Math.min(ts - last, maxCatchUpMs));
         last = ts;
         for (const c of opts.containers) {
           let n = (credit.get(c.info.name) ?? 0) + (c.logRate * elapsed) / 1000;

@@ -231,7 +231,18 @@ export class LogPipeline {
    */
   seal(readTime: (container: string) => number | undefined): LogPipelineWindow[] {
     const now = this.deps.now();
-    return this.sealUpTo((c) => (readTime(c) ?? now) - this.latenessMs);
+    // A line's window time is at most futureSkewMs ahead of the clock when it was read: a container
+    // whose windows are further ahead of the clock than that (and a window) saw the clock stepped
+    // back (NTP correcting a clock that ran ahead). Its lines go to its latest window (windows do
+    // not go back in time), which is sealed now, and the next one at the next pass: waiting for
+    // the clock to pass its end held the container's lines for as long as the step, and cut them
+    // to one window's caps.
+    const stepped = now + this.options.window.futureSkewMs + this.windowMs;
+    return this.sealUpTo((c) => {
+      const floor = this.containers.get(c)?.floor ?? -Infinity;
+      if (floor > stepped) return floor - (floor % this.windowMs) + this.windowMs;
+      return (readTime(c) ?? now) - this.latenessMs;
+    });
   }
 
   /** Seals every open window of the containers `which` selects (all by default), whether complete or not. */
