@@ -201,4 +201,21 @@ describe('collector runtime', () => {
     await collector.stop({ seal: true });
     for (const { draft } of sent) expect(draft.windowEnd).toBeGreaterThanOrEqual(draft.windowStart);
   });
+
+  it('sends no batch for each window skipped when the wall clock is stepped forward', async () => {
+    const { collector, sent } = await harness();
+    await collector.start();
+    await wait(3 * WINDOW);
+    // A gateway that booted with its clock an hour behind syncs it: 18,000 windows of 200 ms.
+    vi.setSystemTime(Date.now() + 3_600_000);
+    const stepped = Date.now();
+    const before = sent.length;
+    await wait(3 * WINDOW);
+    await collector.stop({ seal: true });
+    const after = sent.slice(before).map((s) => s.draft);
+    expect(after.length).toBeLessThan(50);
+    // Metrics of the new time were sent.
+    const newTime = after.filter((d) => d.windowStart >= stepped - WINDOW);
+    expect(newTime.some((d) => d.metrics.some((m) => m.container === 'plc-bridge' && m.count > 0))).toBe(true);
+  });
 });

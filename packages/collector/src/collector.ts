@@ -42,6 +42,8 @@ const EVENT_FLUSH_DELAY_MS = 500;
 const BACKLOG_SEAL_EVERY_MS = 1000;
 /** Under memory pressure the reader waits this long between chunks (bounded: a seal tick's catch-up still ends). */
 const SHED_READ_PAUSE_MS = 250;
+/** Empty metric windows a seal may close at once before it takes a clock step instead (closeMetrics). */
+const MAX_EMPTY_WINDOWS = 3;
 
 export interface CollectorParts {
   node: string;
@@ -147,8 +149,21 @@ export function createCollector(p: CollectorParts): Collector {
     };
   };
 
-  /** Closes every metric window that ended at or before `t`. */
+  /**
+   * Closes every metric window that ended at or before `t`. More than MAX_EMPTY_WINDOWS windows at
+   * once means no scrape ran in those between (a clock stepped forward: a gateway that booted with
+   * a stale clock and then synced; or a process that was stopped): the open window is closed and
+   * the one of `t` opens, without a batch for each window between. A gateway two weeks off sent
+   * 20,160 batches of nothing but a heartbeat in one group, and one that booted at 1970 ran out of
+   * memory making them.
+   */
   const closeMetrics = (t: number) => {
+    if (t >= metricEnd + MAX_EMPTY_WINDOWS * p.windowMs) {
+      restartMetricsAt(t);
+      p.log.warn('the wall clock went forward past several windows; metric windows start again at its new time', {
+        at: new Date(t).toISOString(),
+      });
+    }
     while (metricEnd <= t) {
       closedMetrics.push({ start: metricEnd - p.windowMs, end: metricEnd, fine: p.downsampler.flush(metricEnd) });
       metricEnd += p.windowMs;
@@ -174,11 +189,16 @@ export function createCollector(p: CollectorParts): Collector {
    */
   const restartMetricsAfterStepBack = (tick: number) => {
     if (tick >= metricEnd - p.windowMs) return;
-    closedMetrics.push({ start: metricEnd - p.windowMs, end: metricEnd, fine: p.downsampler.flush(metricEnd) });
-    metricEnd = Math.floor(tick / p.windowMs) * p.windowMs + p.windowMs;
+    restartMetricsAt(tick);
     p.log.warn('the wall clock went back; metric windows start again at its new time', {
       tick: new Date(tick).toISOString(),
     });
+  };
+
+  /** Closes the open metric window at its end and opens the one of `t` (a clock step). */
+  const restartMetricsAt = (t: number) => {
+    closedMetrics.push({ start: metricEnd - p.windowMs, end: metricEnd, fine: p.downsampler.flush(metricEnd) });
+    metricEnd = Math.floor(t / p.windowMs) * p.windowMs + p.windowMs;
   };
 
   const scrape = async (tick: number) => {
