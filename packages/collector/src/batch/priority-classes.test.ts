@@ -47,6 +47,19 @@ describe('splitByPriority', () => {
     expect(out[0]!.draft.health).toBe(health);
   });
 
+  it("counts the window's uplink and raw bytes once, in the heartbeat: the ingester sums every batch's health", () => {
+    const logs = [log(LogLevel.error, 'e'), log(LogLevel.info, 'i')];
+    const templates = [tpl('a', 10, 2)];
+    const h = { ...health, uplinkBytes: 4096, rawBytes: 100_000, queueBatches: 7, cpuPct: 1.5 };
+    const out = splitByPriority(window({ logs, templates, health: h }));
+    expect(out.map((b) => b.priorityClass)).toEqual([0, 1, 2, 3]);
+    expect(out.reduce((n, b) => n + b.draft.health.uplinkBytes, 0)).toBe(4096);
+    expect(out.reduce((n, b) => n + b.draft.health.rawBytes, 0)).toBe(100_000);
+    expect(out[0]!.draft.health).toEqual(h);
+    // The gauges go with every batch (a batch of any class says how the node is).
+    for (const b of out) expect([b.draft.health.queueBatches, b.draft.health.cpuPct]).toEqual([7, 1.5]);
+  });
+
   it('puts every item in exactly one class and keeps template counts whole', () => {
     const logs = [log(LogLevel.error, 'e'), log(LogLevel.info, 'i'), log(LogLevel.warn, 'w'), log(LogLevel.debug, 'd')];
     const templates = [tpl('a', 10, 2), tpl('b', 5, 0)];

@@ -57,7 +57,10 @@ export function splitByPriority(window: BatchDraft): Array<{ priorityClass: Prio
     sentAt: window.sentAt,
     windowStart: window.windowStart,
     windowEnd: window.windowEnd,
-    health: window.health,
+    // The ingester sums the uplink and raw bytes of every batch's health: the heartbeat carries the
+    // window's, the other batches zero (with the same figure in each class, a window of four classes
+    // counted its bytes four times on the API and the uplink dashboards). Gauges go in every batch.
+    health: { ...window.health, uplinkBytes: 0, rawBytes: 0 },
   };
   const logs = [...window.logs].sort(byContainerThenTime);
   const severe = logs.filter((l) => l.level >= LogLevel.warn);
@@ -73,6 +76,7 @@ export function splitByPriority(window: BatchDraft): Array<{ priorityClass: Prio
       draft: {
         ...base,
         ...empty,
+        health: window.health,
         containers: window.containers,
         metrics,
         events: window.events,
