@@ -166,6 +166,47 @@ describe('splitByPriority: batches that fit the frame limits', () => {
     // Each class over the frame limit on its own (up to 1.4 MB of text that does not compress); zstd takes seconds on a loaded machine.
   }, 90_000);
 
+  it('splits the summaries of many labelled series over several heartbeat batches, the first with the rest of the window', () => {
+    const codec = createBatchCodec();
+    // 10,000 series (downsample.maxSeries' default) of an application's metrics, eight labels of
+    // 24 characters each (pod uids, addresses), each with a sketch of a few bins: 1.5 MB on the wire in one batch.
+    const metrics = Array.from({ length: 10_000 }, (_, i) => ({
+      container: `app-${i % 50}`,
+      metric: `http_requests_${i % 40}`,
+      start: 0,
+      end: 60_000,
+      count: 6,
+      sum: 6 * i,
+      min: i,
+      max: i + 5,
+      last: i + 1,
+      gaps: 0,
+      resets: 0,
+      sketch: {
+        zeros: 0,
+        positive: { offset: 300 + (i % 200), counts: [1, 2, 3] },
+        negative: { offset: 0, counts: [] },
+      },
+      attrs: Object.fromEntries(Array.from({ length: 8 }, (_, j) => [`label_${j}`, noise(i * 8 + j, 24)])),
+    }));
+    const containers = [{ id: 'c1', name: 'app-0', image: 'app:1', state: 'running', labels: {} }];
+    const events = [{ ts: 1, container: 'app-0', kind: 'start' as const, attrs: {} }];
+    const h = { ...health, uplinkBytes: 10, rawBytes: 20 };
+    const out = splitByPriority(window({ metrics, containers, events, health: h }));
+    let seq = 0;
+    for (const { draft } of out) {
+      const frame = codec.encode({ ...draft, epoch: 1, seq: ++seq });
+      expect(frame.length).toBeLessThanOrEqual(limits.maxBatchWireBytes);
+    }
+    expect(out.every((b) => b.priorityClass === PriorityClass.summaries)).toBe(true);
+    expect(out.length).toBeGreaterThan(1);
+    expect(out.flatMap((b) => b.draft.metrics)).toHaveLength(10_000);
+    expect(out.map((b) => [b.draft.containers.length, b.draft.events.length, b.draft.health.uplinkBytes])).toEqual([
+      [1, 1, 10],
+      ...out.slice(1).map(() => [0, 0, 0]),
+    ]);
+  }, 90_000);
+
   it('keeps one batch per class when the rows fit', () => {
     const out = splitByPriority(window({ logs: [log(LogLevel.error, 'e'.repeat(60_000)), log(LogLevel.info, 'i')] }));
     expect(out.map((b) => b.priorityClass)).toEqual([0, 1, 3]);

@@ -14,7 +14,14 @@
  * Within each batch the rows are put in the order that compresses best (row-order.ts). A class
  * whose rows would not fit one frame leaves as several batches of that class (`MAX_BATCH_TEXT_BYTES`).
  */
-import { LogLevel, limits, type Batch, type LogEvent, type LogTemplate } from '@edge-telemetry/protocol';
+import {
+  LogLevel,
+  limits,
+  type Batch,
+  type LogEvent,
+  type LogTemplate,
+  type MetricSummary,
+} from '@edge-telemetry/protocol';
 import {
   byContainerThenFirstSeen,
   byContainerThenTime,
@@ -70,6 +77,11 @@ export function splitByPriority(window: BatchDraft): Array<{ priorityClass: Prio
   const samples: LogTemplate[] = templates.filter((t) => t.samples.length > 0).map((t) => ({ ...t, count: 0 }));
   const metrics = [...window.metrics].sort(byMetricThenContainer);
 
+  // Many labelled series (an application's, up to downsample.maxSeries) may not fit one frame: the
+  // first heartbeat batch carries the rest of the window, the others only metrics (10,000 series
+  // of eight 24-character labels made 1.3 MB, and the codec refused the window's every metric).
+  const [firstMetrics = [], ...moreMetrics] =
+    upperBoundMetrics(metrics) <= MAX_BATCH_TEXT_BYTES ? [metrics] : pieces(metrics, metricBytes);
   const out: Array<{ priorityClass: PriorityClassValue; draft: BatchDraft }> = [
     {
       priorityClass: PriorityClass.summaries,
@@ -78,12 +90,16 @@ export function splitByPriority(window: BatchDraft): Array<{ priorityClass: Prio
         ...empty,
         health: window.health,
         containers: window.containers,
-        metrics,
+        metrics: firstMetrics,
         events: window.events,
         drops: window.drops,
         ...(window.spans?.length ? { spans: [...window.spans].sort(byServiceThenOperation) } : {}),
       },
     },
+    ...moreMetrics.map((part) => ({
+      priorityClass: PriorityClass.summaries,
+      draft: { ...base, ...empty, metrics: part },
+    })),
   ];
   const add = (priorityClass: PriorityClassValue, logs: LogEvent[], templates: LogTemplate[]) => {
     if (logs.length === 0 && templates.length === 0) return;
@@ -116,6 +132,28 @@ function upperBound(logs: LogEvent[], templates: LogTemplate[]): number {
     for (const x of t.samples) for (const v of x.params) n += 3 * v.length + 2;
   }
   return n;
+}
+
+/** upperBound for metric summaries. */
+function upperBoundMetrics(metrics: MetricSummary[]): number {
+  let n = 0;
+  for (const m of metrics) {
+    n += ROW_OVERHEAD + 3 * (m.container.length + m.metric.length) + sketchBytes(m);
+    for (const k in m.attrs) n += 3 * (k.length + (m.attrs[k] as string).length);
+  }
+  return n;
+}
+
+function metricBytes(m: MetricSummary): number {
+  let n = ROW_OVERHEAD + Buffer.byteLength(m.container) + Buffer.byteLength(m.metric) + sketchBytes(m);
+  for (const k in m.attrs) n += Buffer.byteLength(k) + Buffer.byteLength(m.attrs[k] as string);
+  return n;
+}
+
+/** A bin's count is a varint of at most 10 bytes. */
+function sketchBytes(m: MetricSummary): number {
+  const s = m.sketch;
+  return s === undefined ? 0 : 10 * (s.positive.counts.length + s.negative.counts.length);
 }
 
 function logBytes(l: LogEvent): number {
