@@ -12,6 +12,8 @@ interface Pending {
   lastAt: number;
   lastTs: number;
   python: boolean;
+  /** A Go panic or fatal error: its goroutine dump follows (see GO_CONTINUATION). */
+  go: boolean;
   lastIndented: boolean;
 }
 
@@ -21,6 +23,17 @@ const PY_TRACEBACK = 'Traceback (most recent call last):';
 const PG_PARTS = new Set(['DETAIL', 'HINT', 'CONTEXT', 'STATEMENT', 'QUERY', 'LOCATION']);
 /** Longest log_line_prefix looked past for a part's keyword. */
 const PG_PREFIX_MAX = 256;
+/** How the Go runtime starts what it writes when a program dies: the reason, or a goroutine's header. */
+const GO_START = /^(?:panic: |fatal error: |goroutine \d+ )/;
+/**
+ * The lines of a Go goroutine dump that are not indented: blank lines between goroutines, their
+ * headers, `[signal ...]`, `created by ...` and the frames' calls (GO_CALL: `pkg.(*T).Method(0xc0, {...})`);
+ * the file lines under each call are indented. Only after GO_START: without it, each call and
+ * header was a warning line of its own (stderr's level), and a panic's dump many of them.
+ */
+const GO_CONTINUATION = /^(?:$|goroutine \d+ |\[signal |created by |\.\.\.additional frames elided\.\.\.)/;
+/** A frame's call up to its first argument's parenthesis; the line must also end with `)`. (One pattern for both, `\(.*\)$`, backtracked: 1.5 s on a 64 KB line of `(`.) */
+const GO_CALL = /^[\w./*()[\]{}~-]+\(/;
 
 /**
  * Joins the lines of one event that a program wrote over several lines (Java stack traces with
@@ -72,6 +85,7 @@ export class MultilineJoiner {
         lastAt: now,
         lastTs: line.ts,
         python: line.line.startsWith(PY_TRACEBACK),
+        go: GO_START.test(line.line),
         lastIndented: false,
       });
       return;
@@ -86,6 +100,7 @@ export class MultilineJoiner {
     p.lastAt = now;
     p.lastTs = line.ts;
     p.python = line.line.startsWith(PY_TRACEBACK);
+    p.go = GO_START.test(line.line);
     p.lastIndented = false;
     emit(done);
   }
@@ -151,6 +166,7 @@ export class MultilineJoiner {
     const count = p.lines === undefined ? 1 : p.lines.length;
     if (count >= this.options.maxLines || p.chars + line.length + 1 > this.options.maxChars) return false;
     if (CONTINUATION.test(line) || postgresPart(p.first.line, line)) return true;
+    if (p.go) return GO_CONTINUATION.test(line) || (line.endsWith(')') && GO_CALL.test(line));
     // The exception line that ends a Python traceback is not indented.
     return p.python && p.lastIndented && line.length > 0;
   }
