@@ -50,6 +50,13 @@ export function startAlignedTimer(
     // as long as the step (an hour's step: an hour without data).
     const next = t < last - intervalMs ? aligned : Math.max(aligned, last + intervalMs);
     timer = setTimeout(() => {
+      // Stepped back since this was scheduled: the tick is ahead of the clock now, and running it
+      // would close windows of the old time (a metric window an hour ahead, as a step forward).
+      if (now() < next - intervalMs) {
+        last = -Infinity;
+        schedule();
+        return;
+      }
       last = next;
       schedule();
       if (running) {
