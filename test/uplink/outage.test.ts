@@ -251,13 +251,16 @@ describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, ()
       await uplink.submit(testBatch(node, i), 0);
       await waitFor('the ack', () => uplink.stats().queueBatches === 0, { timeoutMs: 20_000 });
     }
-    expect(uplink.stats().resends).toBe(0);
+    // Not 'no resend so far': with acks of a few ms the timeout in force is the 100 ms least, which
+    // one stall of this process (GC, a loaded machine) passes, and the batch goes again. What
+    // counts is what follows.
+    const resends = uplink.stats().resends;
     // An ingester that takes the next batch and dies before acknowledging it.
     acker.acking = false;
     const lost = await uplink.submit(testBatch(node, 5), 0);
     // Sent again within a few ack times (loopback: well under a second unless the machine is
     // starved), not after the ten minutes configured; then acknowledged.
-    await waitFor('a resend', () => uplink.stats().resends > 0, { timeoutMs: 60_000 });
+    await waitFor('a resend', () => uplink.stats().resends > resends, { timeoutMs: 60_000 });
     acker.acking = true;
     await waitFor('the ack after the resend', () => uplink.stats().queueBatches === 0, { timeoutMs: 60_000 });
     expect(acker.has(lost.epoch, lost.seq)).toBe(true);
@@ -266,16 +269,19 @@ describe.runIf(haveMosquitto())('uplink through faults', { timeout: 90_000 }, ()
 
   it('times an ack from when the batch reached the broker: a window slow to upload over a thin link is not resent', async () => {
     const node = 'n-thin-ack';
-    const { uplink, proxy } = await setup(node, { ackTimeoutMs: 600_000, minAckTimeoutMs: 2000 });
+    // A least ack timeout of 5 s: what a stalled test process (its acker, the proxy and the uplink
+    // share it) may add to an ack, and still half the time the last of the backlog below takes to
+    // upload, which timed from the send would go again.
+    const { uplink, proxy } = await setup(node, { ackTimeoutMs: 600_000, minAckTimeoutMs: 5000 });
     await waitFor('connect', () => uplink.stats().connected, { timeoutMs: 20_000 });
-    // Acks measured on an open link: milliseconds, so the timeout in force is the 2 s least.
+    // Acks measured on an open link: milliseconds, so the timeout in force is the 5 s least.
     for (let i = 0; i < 5; i++) {
       await uplink.submit(testBatch(node, i), 0);
       await waitFor('the ack', () => uplink.stats().queueBatches === 0, { timeoutMs: 20_000 });
     }
     // Then a backlog of ten 12 KB batches over a 12 KB/s link: about 10 s to upload, all sent at
     // once (window 32), each acknowledged right after it arrives. Timed from the send, the later
-    // ones would pass 2 s on the way up and go again, paying the thin link twice.
+    // ones would pass 5 s on the way up and go again, paying the thin link twice.
     proxy.throttle(12_000);
     for (let i = 5; i < 15; i++) await uplink.submit(testBatch(node, i, 12_000), 0);
     await waitFor('the backlog acknowledged', () => uplink.stats().queueBatches === 0, { timeoutMs: 60_000 });
