@@ -18,7 +18,7 @@ import { migrate } from '../storage/migrate.js';
 import { TABLES } from '../storage/tables.js';
 import type { Logger } from '../logger.js';
 import { sampleBatch } from '../../../../test/support/batches.js';
-import { faultSwitch, type FaultSwitch } from '../../../../test/support/clickhouse.js';
+import { faultSwitch, refuseRowsContaining, type FaultSwitch } from '../../../../test/support/clickhouse.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { createWriter, type Writer } from './writer.js';
 import { claimBody, parseClaimBody } from './claims.js';
@@ -39,7 +39,10 @@ describe('claims: two writers on one engine store each batch once', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-claims-'));
     for (const who of ['a', 'b'] as const)
-      clients[who] = createClickHouseClient({ dataDir: dir, wrapConnection: (c) => faults[who].wrap(c) });
+      clients[who] = createClickHouseClient({
+        dataDir: dir,
+        wrapConnection: (c) => refuseRowsContaining('POISON-ROW')(faults[who].wrap(c)),
+      });
     await migrate(clients.b, { retention: resolveConfig(undefined, {}).retention });
   });
   afterAll(async () => {
@@ -152,6 +155,33 @@ describe('claims: two writers on one engine store each batch once', () => {
     expect(await Promise.all(fromA)).toEqual(['duplicate', 'stored']);
     await expectOnce(node, [old, fresh]);
     await a.close();
+    await b.close();
+  });
+
+  it('finishes a group that refused a batch once, and refuses that batch again when it is sent again', async () => {
+    const node = 'claims-refused';
+    const good = sampleBatch({ node, seq: 1 });
+    const base = sampleBatch({ node, seq: 2 });
+    const poison = { ...base, logs: base.logs.map((l, i) => (i === 0 ? { ...l, message: 'POISON-ROW' } : l)) };
+    const a = writer('a');
+    // a stores its group's data tables, ClickHouse refuses the poison batch's logs, and a dies
+    // before its ledger rows.
+    faults.a.refused = 0;
+    faults.a.set('stall', /INSERT INTO et_batches /);
+    for (const b of [good, poison]) void a.submit(b, meta('a')).catch(() => undefined);
+    await stalledAt(faults.a);
+    a.abort();
+    // The node sends the good one again; b finishes a's group: the same inserts, dropped as duplicates.
+    const b = writer('b');
+    expect(await b.submit(good, meta('b'))).toBe('duplicate');
+    faults.a.set('ok');
+    await waitFor("a's released insert to land", () => faults.a.inFlight === 0);
+    // ...and the poison one, after the group ended: refused again, nothing stored again.
+    await expect(b.submit(poison, meta('b'))).rejects.toMatchObject({ code: 'ET_ERR_STORAGE_REJECTED' });
+    expect(await count(TABLES.ledger, node)).toBe(1);
+    expect(await count(TABLES.logs, node)).toBe(good.logs.length);
+    expect(await count(TABLES.metrics, node)).toBe(good.metrics.length + poison.metrics.length);
+    expect(await count(TABLES.health, node)).toBe(2);
     await b.close();
   });
 

@@ -28,6 +28,9 @@ export interface Member extends BatchText {
   key: BatchKey;
 }
 
+/** Starts the GroupToken of a refusal mark (insertRefusals): not hex, so never a group's token. */
+const REFUSED = 'refused:';
+
 /**
  * Starts a body whose texts are deflated. Not a base64 character, so a body written before
  * deflating (plain base64 of the head and texts, from an ingester of the previous version in a
@@ -158,6 +161,29 @@ export function insertClaims(
   );
 }
 
+/**
+ * Marks the group's refused batches (a marker row each in the claims, `refused:<group>`, never an
+ * owner), once the group's data inserts have all ended and before its ledger rows. A group that
+ * stored some batches and refused others has the stored ones in the ledger and the refused ones
+ * not: without the marks, another ingester finishing the group for a resent refused batch took the
+ * batches not in the ledger for the whole group, so it inserted them under another token than the
+ * group's, and the refused batch's rows in the tables that had taken them went in twice.
+ */
+export function insertRefusals(
+  client: ClickHouseClient,
+  token: string,
+  keys: readonly BatchKey[],
+  at: number,
+): Promise<void> {
+  const marker = REFUSED + token;
+  return insertRows(
+    client,
+    'claims',
+    keys.map((k) => [k.node, k.epoch, k.seq, marker, at, '']),
+    marker,
+  );
+}
+
 export interface KeyState {
   /** Batches in the ledger: stored. */
   stored: Set<string>;
@@ -172,7 +198,8 @@ export async function keyStates(client: ClickHouseClient, keys: readonly BatchKe
     query: `SELECT NodeName, Epoch, Seq, '' AS Owner FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN (${tuples})
       UNION ALL
       SELECT NodeName, Epoch, Seq, argMin(GroupToken, _block_number) FROM ${TABLES.claims}
-      WHERE (NodeName, Epoch, Seq) IN (${tuples}) GROUP BY NodeName, Epoch, Seq`,
+      WHERE (NodeName, Epoch, Seq) IN (${tuples}) AND NOT startsWith(GroupToken, '${REFUSED}')
+      GROUP BY NodeName, Epoch, Seq`,
     format: 'JSONCompactEachRow',
   });
   const state: KeyState = { stored: new Set(), owner: new Map() };
@@ -192,6 +219,17 @@ export interface Unreadable {
   reason: string;
 }
 
+/** What group `token` has left to store, as ownedBy reads it. */
+export interface Owned {
+  members: Member[];
+  unreadable: Unreadable[];
+  /**
+   * Every member is marked refused by the group (insertRefusals): it ended its inserts and its
+   * ledger holds the rest, so nothing is left to store, and these were refused.
+   */
+  refusedAll: boolean;
+}
+
 /**
  * The batches group `token` claimed and owns (claimed first) and that are not in the ledger, with
  * their texts: what that group stores, as it leaves out what its claim check found stored (a group
@@ -199,23 +237,24 @@ export interface Unreadable {
  * Claims this version cannot read come back apart, in `unreadable`: the group is then not this
  * ingester's to finish (its token covers every member, so a part of it cannot be stored alone).
  */
-export async function ownedBy(
-  client: ClickHouseClient,
-  token: string,
-): Promise<{ members: Member[]; unreadable: Unreadable[] }> {
+export async function ownedBy(client: ClickHouseClient, token: string): Promise<Owned> {
   const mine = `SELECT NodeName, Epoch, Seq FROM ${TABLES.claims} WHERE GroupToken = {token:String}`;
   const rs = await client.query({
-    query: `SELECT NodeName, Epoch, Seq, anyIf(Body, GroupToken = {token:String}) AS Body FROM ${TABLES.claims}
+    query: `SELECT NodeName, Epoch, Seq, anyIf(Body, GroupToken = {token:String}) AS Body,
+        countIf(GroupToken = {marker:String}) > 0 AS Refused
+      FROM ${TABLES.claims}
       WHERE (NodeName, Epoch, Seq) IN (${mine})
         AND (NodeName, Epoch, Seq) NOT IN (SELECT NodeName, Epoch, Seq FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN (${mine}))
       GROUP BY NodeName, Epoch, Seq
-      HAVING argMin(GroupToken, _block_number) = {token:String}`,
-    query_params: { token },
+      HAVING argMinIf(GroupToken, _block_number, NOT startsWith(GroupToken, '${REFUSED}')) = {token:String}`,
+    query_params: { token, marker: REFUSED + token },
     format: 'JSONCompactEachRow',
   });
-  const owned = { members: [] as Member[], unreadable: [] as Unreadable[] };
-  for (const [node, epoch, seq, body] of await rs.json<[string, number | string, number | string, string]>()) {
+  const rows = await rs.json<[string, number | string, number | string, string, boolean | number]>();
+  const owned: Owned = { members: [], unreadable: [], refusedAll: rows.length > 0 };
+  for (const [node, epoch, seq, body, refused] of rows) {
     const key = { node, epoch: Number(epoch), seq: Number(seq) };
+    if (!refused) owned.refusedAll = false;
     try {
       owned.members.push({ key, ...parseClaimBody(body) });
     } catch (err) {

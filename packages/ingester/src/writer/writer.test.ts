@@ -180,6 +180,10 @@ describe('writer on embedded ClickHouse', () => {
     // Tables inserted before the refusal hold the whole group once, the refused batch's rows included.
     expect(await count(TABLES.metrics, 'w-ref')).toBe(4 * batches[0]!.metrics.length);
     expect(await writer.submit(sampleBatch({ node: 'w-ref', seq: 5 }), meta())).toBe('stored');
+    // The node sends the refused batch again (its ack was lost): it is refused again, and its rows in
+    // the other tables, stored with its first group, are not stored a second time.
+    await expect(writer.submit(poison, meta())).rejects.toMatchObject({ code: 'ET_ERR_STORAGE_REJECTED' });
+    expect(await count(TABLES.metrics, 'w-ref')).toBe(5 * batches[0]!.metrics.length);
     await writer.close();
   });
 

@@ -22,7 +22,15 @@ import { batchToText } from '../storage/batch-text.js';
 import { BATCH_TABLES, type BatchTable } from '../storage/tables.js';
 import { insertText } from '../storage/insert.js';
 import { batchKeyString, groupToken, type BatchKey } from './batch-key.js';
-import { insertClaims, keyStates, ownedBy, type KeyState, type Member, type Unreadable } from './claims.js';
+import {
+  insertClaims,
+  insertRefusals,
+  keyStates,
+  ownedBy,
+  type KeyState,
+  type Member,
+  type Unreadable,
+} from './claims.js';
 import { isRowError } from './storage-errors.js';
 
 export type SubmitOutcome = 'stored' | 'duplicate';
@@ -306,9 +314,11 @@ export function createWriter(deps: WriterDeps): Writer {
    * then, once every one is in, the ledger rows of the batches none refused. A batch in the ledger
    * therefore has all its rows stored. What a group stores is decided by its rows alone (a refusal
    * is), so a retry, or another ingester finishing the group from its claims, makes the same
-   * inserts under the same tokens and ClickHouse drops those it has. False once aborted.
+   * inserts under the same tokens and ClickHouse drops those it has. The refused batches are marked
+   * under the group's claim token (`claim`) before the ledger rows, so that a finisher that finds
+   * only them left knows the group ended (claims.ts insertRefusals). False once aborted.
    */
-  async function storeGroup(group: readonly Member[], outcome: SubmitOutcome): Promise<boolean> {
+  async function storeGroup(group: readonly Member[], outcome: SubmitOutcome, claim: string): Promise<boolean> {
     // One token for the group's data tables: a sha256 over its keys, not one per table.
     const token = groupToken(group.map((e) => e.key));
     const refusals = await Promise.all(DATA_TABLES.map((t) => insertTable(group, t, token)));
@@ -316,6 +326,12 @@ export function createWriter(deps: WriterDeps): Writer {
     const refused = new Map<string, Refused>();
     for (const r of refusals.flat())
       if (r && !refused.has(batchKeyString(r.key))) refused.set(batchKeyString(r.key), r);
+    const keys = [...refused.values()].map((r) => r.key);
+    if (
+      keys.length > 0 &&
+      (await withRetry('mark refusals', () => insertRefusals(client, claim, keys, now()))) === undefined
+    )
+      return false;
     const rest = group.filter((e) => !refused.has(batchKeyString(e.key)));
     const ledger = rest.length > 0 ? await insertTable(rest, 'ledger') : [];
     if (ledger === undefined) return false;
@@ -369,9 +385,11 @@ export function createWriter(deps: WriterDeps): Writer {
       const read = await withRetry('read claims', () => ownedBy(client, token));
       if (read === undefined) return undefined;
       if (!read.ok) continue;
-      const { members, unreadable } = read.value;
+      const { members, unreadable, refusedAll } = read.value;
       if (unreadable.length > 0) leave(token, unreadable, group, owner);
-      else if (!(await storeGroup(members, 'duplicate'))) return undefined;
+      // That group ended and refused what is left of it: refused here too, stored nowhere again.
+      else if (refusedAll) for (const m of members) refuse(m.key, 'group', new Error(`refused by its group ${token}`));
+      else if (!(await storeGroup(members, 'duplicate', token))) return undefined;
     }
     const rest: Entry[] = [];
     for (const e of group) {
@@ -434,7 +452,7 @@ export function createWriter(deps: WriterDeps): Writer {
       taken.filter((e) => !after.stored.has(batchKeyString(e.key))),
       lost,
     );
-    return group !== undefined && (group.length === 0 || storeGroup(group, 'stored'));
+    return group !== undefined && (group.length === 0 || storeGroup(group, 'stored', token));
   }
 
   async function flushLoop(): Promise<void> {
