@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { appendFile, mkdir, mkdtemp, rename, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { appendFile, mkdir, mkdtemp, rename, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -230,6 +231,36 @@ describe('LogFileSource', () => {
    * container's log path a FIFO, whose open() waits for a writer for ever, or a symlink to another
    * pod's log or a host file. Found by the session-10 trial: one such path held up every file.
    */
+  it('holds no descriptor for files idle for a minute, and reads them again when they grow or are rotated', async () => {
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const old = new Date(Date.now() - 600_000);
+    const logs: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const id = String(i).padStart(64, 'b');
+      await mkdir(path.join(dir, 'docker', id), { recursive: true });
+      await writeFile(path.join(dir, 'docker', id, 'config.v2.json'), JSON.stringify({ Name: `/exited-${i}` }));
+      const log = path.join(dir, 'docker', id, `${id}-json.log`);
+      await writeFile(log, json(`exited ${i}\n`));
+      await utimes(log, old, old);
+      logs.push(log);
+    }
+    await writeFile(dockerLog, json('live\n'));
+    const before = openFds();
+    const s = source();
+    const r = started(s);
+    const first = texts(await r.read());
+    expect(first).toHaveLength(201);
+    expect(first).toContain('exited 199');
+    // Exited containers' logs (the test's 200) hold none; the live one and the watchers a few.
+    expect(openFds() - before).toBeLessThan(20);
+    await appendFile(logs[7] as string, json('seven again\n'));
+    expect(texts(await r.read())).toEqual(['seven again']);
+    await rename(logs[9] as string, `${logs[9] as string}.1`);
+    await writeFile(logs[9] as string, json('nine rotated\n'));
+    expect(texts(await r.read())).toEqual(['nine rotated']);
+    await s.stop();
+  });
+
   it('reads only regular files, not through a symlink or a FIFO, and the other files go on (counted)', async () => {
     const drops: DropCount[] = [];
     const report = { drop: (d: Omit<DropCount, 'count'>, count = 1) => void drops.push({ ...d, count }) };
