@@ -231,6 +231,26 @@ describe('LogFileSource', () => {
    * container's log path a FIFO, whose open() waits for a writer for ever, or a symlink to another
    * pod's log or a host file. Found by the session-10 trial: one such path held up every file.
    */
+  it('hands on a split line whose last piece never came (the container died mid-line), counted', async () => {
+    const drops: DropCount[] = [];
+    const report = { drop: (d: Omit<DropCount, 'count'>, count = 1) => void drops.push({ ...d, count }) };
+    let now = Date.now();
+    await writeFile(criLog, cri('first') + cri('last words, cut', 'P'));
+    const s = source(true, { report, now: () => now });
+    const r = started(s);
+    expect(texts(await r.read())).toEqual(['first']);
+    // The runtime writes the pieces of a line back to back: five seconds without the next is a dead writer.
+    now += 5_000;
+    expect(texts(await r.read())).toEqual(['last words, cut']);
+    expect(drops).toEqual([
+      { stage: 'sources.logfiles', reason: 'unfinished_line', container: 'default/api-7d/api', count: 1 },
+    ]);
+    // A line split as usual is still joined.
+    await appendFile(criLog, cri('a ', 'P') + cri('b'));
+    expect(texts(await r.read())).toEqual(['a b']);
+    await s.stop();
+  });
+
   it('holds no descriptor for files idle for a minute, and reads them again when they grow or are rotated', async () => {
     const openFds = () => readdirSync('/proc/self/fd').length;
     const old = new Date(Date.now() - 600_000);

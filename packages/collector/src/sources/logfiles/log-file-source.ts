@@ -9,13 +9,30 @@ import type { LogFileSourceOptions } from './options.js';
 
 /** A file not modified for this long (ms) is read without holding a descriptor (FileTailer.park). */
 const PARK_IDLE_MS = 60_000;
+/**
+ * A runtime writes the pieces of a split line back to back: a last piece that has not come this
+ * long (ms) after the file's end was reached never will (the container died mid-line).
+ */
+const UNFINISHED_LINE_MS = 5_000;
 
 interface Followed {
   ref: LogFileRef;
   /** Read in order: a file rotated while the collector was down (`<path>.1`) first, then the file itself. */
   tailers: FileTailer[];
   /** A message split by the runtime (P entries, json-file without newline) being put together. */
-  partial: { ts: number; stream: 'stdout' | 'stderr'; text: string; rawBytes: number; offset: number } | undefined;
+  partial:
+    | {
+        ts: number;
+        stream: 'stdout' | 'stderr';
+        text: string;
+        rawBytes: number;
+        offset: number;
+        /** The file and the offset after its latest piece, and when that piece was read. */
+        ref: FileRef;
+        end: number;
+        readAt: number;
+      }
+    | undefined;
   /** Where to resume after a restart: before any partial that is still incomplete. */
   committed: TailPosition;
   times: Rfc3339Parser;
@@ -150,6 +167,7 @@ export class LogFileSource implements LogSource {
           if (this.stopped) break;
           // One file that cannot be read (its path made a FIFO after a rotation) must not stop the others.
           const r = await this.readChunk(f, sink).catch((err: unknown) => this.refuse(f.ref, err));
+          if (r === 'gone' || r === 'eof') this.releaseUnfinished(f, sink, r === 'gone');
           if (r === 'gone') this.files.delete(p);
           else if (r === 'data') read = true;
           if (r !== undefined) this.refused.delete(p);
@@ -280,6 +298,20 @@ export class LogFileSource implements LogSource {
     return r;
   }
 
+  /**
+   * Hands on a split line whose last piece never came: its file is gone, or its end was reached
+   * UNFINISHED_LINE_MS after the latest piece. A container killed mid-line (its last words, often
+   * the reason it died) lost them before: never pushed, so neither shipped nor stored for a pull.
+   * Counted as `sources.logfiles/unfinished_line`.
+   */
+  private releaseUnfinished(f: Followed, sink: LogSink, gone: boolean): void {
+    const p = f.partial;
+    if (p === undefined || (!gone && this.now() - p.readAt < UNFINISHED_LINE_MS)) return;
+    f.partial = undefined;
+    this.deps.report?.drop({ stage: 'sources.logfiles', reason: 'unfinished_line', container: f.ref.container });
+    this.push(f, sink, p.ts, p.stream, p.text, p.rawBytes, p.ref, p.offset, p.end);
+  }
+
   private onLine(f: Followed, line: string, ref: FileRef, start: number, end: number, sink: LogSink): void {
     const e = parseEntry(f.ref.format, line, f.times);
     if (e === undefined) {
@@ -293,26 +325,43 @@ export class LogFileSource implements LogSource {
     const tooLong = f.partial !== undefined && f.partial.text.length + e.text.length >= this.options.maxLineBytes;
     if (e.partial && !tooLong) {
       if (f.partial === undefined)
-        f.partial = { ts: e.ts, stream: e.stream, text: e.text, rawBytes: bytes, offset: start };
+        f.partial = {
+          ts: e.ts,
+          stream: e.stream,
+          text: e.text,
+          rawBytes: bytes,
+          offset: start,
+          ref,
+          end,
+          readAt: this.now(),
+        };
       else {
         f.partial.text += e.text;
         f.partial.rawBytes += bytes;
+        f.partial.ref = ref;
+        f.partial.end = end;
+        f.partial.readAt = this.now();
       }
       return;
     }
     const p = f.partial;
     f.partial = undefined;
-    const ts = p?.ts ?? e.ts;
-    const out: RawLogLine = {
-      ts,
-      container: f.ref.container,
-      stream: e.stream,
-      line: p === undefined ? e.text : p.text + e.text,
-      rawBytes: (p?.rawBytes ?? 0) + bytes,
-      file: ref,
-      offset: p?.offset ?? start,
-      end,
-    };
+    const text = p === undefined ? e.text : p.text + e.text;
+    this.push(f, sink, p?.ts ?? e.ts, e.stream, text, (p?.rawBytes ?? 0) + bytes, ref, p?.offset ?? start, end);
+  }
+
+  private push(
+    f: Followed,
+    sink: LogSink,
+    ts: number,
+    stream: 'stdout' | 'stderr',
+    line: string,
+    rawBytes: number,
+    ref: FileRef,
+    offset: number,
+    end: number,
+  ): void {
+    const out: RawLogLine = { ts, container: f.ref.container, stream, line, rawBytes, file: ref, offset, end };
     // In place: its own object (positions() copies it), and this runs for every line.
     f.committed.inode = ref.inode;
     f.committed.offset = end;
