@@ -44,6 +44,18 @@ export interface ParsedBlock extends BlockMeta {
 }
 
 /**
+ * The block at `at` of `data` by its header alone (no CRC, no meta): how long it is and its time
+ * range, so that a query skips the blocks outside its range without checking or parsing them.
+ * Undefined when no whole block header and length fit there.
+ */
+export function peekBlock(data: Buffer, at: number): { size: number; minTs: number; maxTs: number } | undefined {
+  if (at + BLOCK_HEADER_BYTES > data.length || data.readUInt32LE(at) !== MAGIC) return undefined;
+  const size = BLOCK_HEADER_BYTES + data.readUInt32LE(at + 32) + data.readUInt32LE(at + 4);
+  if (at + size > data.length) return undefined;
+  return { size, minTs: data.readDoubleLE(at + 16), maxTs: data.readDoubleLE(at + 24) };
+}
+
+/**
  * Reads the block at `at` of `data` (a whole segment). Returns undefined when what is there is
  * not a complete, intact block: the torn or corrupt tail that recovery cuts off.
  */

@@ -5,7 +5,7 @@ import { Compressor, Decompressor } from 'zstd-napi';
 import { CollectorError } from '../errors.js';
 import { isDiskFull, shortWriteError } from '../runtime/disk-full.js';
 import type { FileRef } from '../sources/types.js';
-import { encodeBlock, parseBlock, type BlockMeta } from './block.js';
+import { encodeBlock, parseBlock, peekBlock, type BlockMeta } from './block.js';
 import type { LogStoreOptions } from './options.js';
 import { decodeRecords, RecordWriter, type StoredLogRecord } from './record-codec.js';
 import { addBlock, emptySegment, scanSegment, type SegmentIndex } from './segment-file.js';
@@ -246,6 +246,9 @@ export class LogStore {
     until: number,
     match: (r: StoredLogRecord) => boolean,
   ): Promise<StoredLogRecord[]> {
+    // Every block up to here was whole on disk before the file is read (the index takes a block in
+    // once it is written); what a write in progress adds after it is not looked at.
+    const written = seg.bytes;
     let data: Buffer;
     try {
       data = await readFile(seg.path);
@@ -255,13 +258,16 @@ export class LogStore {
       throw err;
     }
     const out: StoredLogRecord[] = [];
-    const end = q.before !== undefined && seg.seq === q.before.segment ? q.before.offset : Infinity;
-    for (const b of seg.blocks) {
-      if (b.offset >= end) break;
-      if (b.maxTs < q.since || b.minTs >= until) continue;
-      if (q.container !== undefined && !b.containers.includes(q.container)) continue;
-      const block = parseBlock(data, b.offset);
+    const end = Math.min(written, q.before !== undefined && seg.seq === q.before.segment ? q.before.offset : Infinity);
+    for (let at = 0; at < end;) {
+      const head = peekBlock(data, at);
+      if (head === undefined) break;
+      const offset = at;
+      at += head.size;
+      if (head.maxTs < q.since || head.minTs >= until) continue;
+      const block = parseBlock(data, offset);
       if (block === undefined) continue;
+      if (q.container !== undefined && !block.containers.includes(q.container)) continue;
       for (const r of decodeRecords(this.decompressor.decompress(block.payload), block.containers, block.count))
         if (match(r)) out.push(r);
     }

@@ -1,22 +1,13 @@
 import { parseBlock, type BlockMeta } from './block.js';
 
 /**
- * Where one block of a segment lies, and what a query needs to skip it: the store's index, held
- * in memory for every block on disk. A full store (256 MiB) is ~8,000 blocks, so an entry is
- * kept small: the block's source-file ends are not in it (they matter once, as the block is
- * written or recovered, and go to the store's per-file map), and blocks of the same containers
- * share one list. As first written (with the ends and a list per block) the index took ~400 bytes
- * a block, 3 MiB of live heap over a 2 GiB backlog that filled the store.
+ * What the store keeps in memory of one segment file: its size, line count, time range and
+ * containers, which is all eviction and a query's choice of segments need. Nothing per block: a
+ * query reads the segment file anyway and finds its blocks by their headers (block.ts
+ * `peekBlock`), so the store's memory does not grow with what it holds (a full 256 MiB store is
+ * ~5,000 blocks; an index entry per block, even kept small, was ~100 bytes of live heap each, and
+ * a store configured larger grows it in proportion: issue 15, memory independent of backlog size).
  */
-export interface BlockIndex {
-  offset: number;
-  size: number;
-  count: number;
-  minTs: number;
-  maxTs: number;
-  containers: readonly string[];
-}
-
 export interface SegmentIndex {
   seq: number;
   path: string;
@@ -25,27 +16,29 @@ export interface SegmentIndex {
   minTs: number;
   maxTs: number;
   containers: Set<string>;
-  blocks: BlockIndex[];
+}
+
+/** What of a block the segment's index takes in. */
+export interface BlockSummary {
+  offset: number;
+  size: number;
+  count: number;
+  minTs: number;
+  maxTs: number;
+  containers: readonly string[];
 }
 
 export function emptySegment(seq: number, path: string): SegmentIndex {
-  return { seq, path, bytes: 0, records: 0, minTs: Infinity, maxTs: -Infinity, containers: new Set(), blocks: [] };
+  return { seq, path, bytes: 0, records: 0, minTs: Infinity, maxTs: -Infinity, containers: new Set() };
 }
 
-/** Adds a block to the index (what of `b` goes beyond BlockIndex, such as its ends, is not kept). */
-export function addBlock(seg: SegmentIndex, b: BlockIndex): void {
-  const prev = seg.blocks[seg.blocks.length - 1]?.containers;
-  const containers = prev !== undefined && sameList(prev, b.containers) ? prev : b.containers;
-  seg.blocks.push({ offset: b.offset, size: b.size, count: b.count, minTs: b.minTs, maxTs: b.maxTs, containers });
+/** Takes a block written at the end of the segment into its index. */
+export function addBlock(seg: SegmentIndex, b: BlockSummary): void {
   seg.bytes = b.offset + b.size;
   seg.records += b.count;
   if (b.minTs < seg.minTs) seg.minTs = b.minTs;
   if (b.maxTs > seg.maxTs) seg.maxTs = b.maxTs;
   for (const c of b.containers) seg.containers.add(c);
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**
@@ -64,14 +57,7 @@ export function scanSegment(
   while (at < data.length) {
     const b = parseBlock(data, at);
     if (b === undefined) break;
-    addBlock(index, {
-      offset: at,
-      size: b.size,
-      count: b.count,
-      minTs: b.minTs,
-      maxTs: b.maxTs,
-      containers: b.containers,
-    });
+    addBlock(index, { ...b, offset: at });
     ends.push(...b.ends);
     at += b.size;
   }
