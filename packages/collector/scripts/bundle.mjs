@@ -7,19 +7,29 @@
  *
  *   node packages/collector/scripts/bundle.mjs     (run by `npm run build`)
  */
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { mqttPacketPrefixCacheOff } from './mqtt-packet-patch.mjs';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// Three levels under the package, as the modules it is made of are: paths they resolve from
+// import.meta.url (the OTLP .proto files, the Docker fixtures) still land in the package.
+const outdir = path.join(pkg, 'dist/bundle/bin');
+// Chunk names carry a hash: those of an earlier build would otherwise stay beside the new ones.
+await rm(outdir, { recursive: true, force: true });
 
 await build({
   entryPoints: [path.join(pkg, 'dist/bin/collector.js')],
-  // Three levels under the package, as the modules it is made of are: paths they resolve from
-  // import.meta.url (the OTLP .proto files, the Docker fixtures) still land in the package.
-  outfile: path.join(pkg, 'dist/bundle/bin/collector.js'),
+  outdir,
   bundle: true,
+  // What is imported only with import() (the OTLP receiver with gRPC and protobufjs, ~0.75 MB of
+  // the 2.3) goes into chunks of its own, read only when used: V8 keeps a loaded file's whole
+  // source text in the heap for as long as the process runs, so a receiver that is off by default
+  // cost ~0.7 MiB of heap in every collector (measured: the heap snapshot's large-object space held
+  // the 2.3 MB bundle as one string; the file read at start is now 1.25 MB and its chunks 0.33 MB).
+  splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
