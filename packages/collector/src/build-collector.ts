@@ -39,6 +39,7 @@ import { PrometheusSource } from './sources/prometheus/prometheus-source.js';
 import type { OtlpReceiver } from './sources/otlp/otlp-receiver.js';
 import { SpanSummarizer } from './transforms/spans/span-summarizer.js';
 import { LogFileSource } from './sources/logfiles/log-file-source.js';
+import { missingLogRoots } from './sources/logfiles/discover.js';
 import { demoFleet } from './sources/demo/fleet-profile.js';
 import { createDemoMetricSource, type DemoSeries } from './sources/demo/demo-metric-source.js';
 import { createDemoLogSource, type DemoLogSourceOptions } from './sources/demo/demo-log-source.js';
@@ -320,6 +321,8 @@ export async function buildCollector(
   // Where the previous run's last durable seal left each file (undefined at the very first start).
   const cursor = decodeCursor(uplink.cursor());
   const logSources: LogSource[] = [];
+  const noRoots = logFiles.enabled ? missingLogRoots(logFiles) : undefined;
+  if (noRoots !== undefined) log.warn('sources.logFiles: no folder to read', { fix: noRoots });
   if (logFiles.enabled)
     logSources.push(
       new LogFileSource(logFiles, {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { LogFileFormat } from './formats.js';
@@ -52,4 +53,18 @@ export async function discoverCri(root: string): Promise<LogFileRef[]> {
     }
   }
   return out;
+}
+
+/**
+ * What to say when the log file source is on and none of its folders exists: it then reads nothing
+ * and says nothing (the runtime's folder mounted at another path, a typo), where every other
+ * source's error names its option. Undefined when one exists (the other may be for another runtime).
+ */
+export function missingLogRoots(o: { dockerRoot: string; podsRoot: string }): string | undefined {
+  const roots = [
+    ['sources.logFiles.dockerRoot', o.dockerRoot],
+    ['sources.logFiles.podsRoot', o.podsRoot],
+  ].filter(([, root]) => root !== '');
+  if (roots.length === 0 || roots.some(([, root]) => existsSync(root as string))) return undefined;
+  return `no container log is read: ${roots.map(([name, root]) => `${name} (${root})`).join(' and ')} ${roots.length > 1 ? 'do' : 'does'} not exist; fix: mount the runtime's log folder there, or set the option to where it is`;
 }

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DropCount } from '@edge-telemetry/protocol';
 import type { RawLogLine } from '../types.js';
 import { parseCriLine, parseDockerJsonLine } from './formats.js';
+import { missingLogRoots } from './discover.js';
 import { LogFileSource, type LogFileSourceDeps } from './log-file-source.js';
 import { logFileSourceOptions, type LogFileSourceOptions } from './options.js';
 import { waitFor } from '../../../../../test/support/wait.js';
@@ -279,6 +280,18 @@ describe('LogFileSource', () => {
     await writeFile(logs[9] as string, json('nine rotated\n'));
     expect(texts(await r.read())).toEqual(['nine rotated']);
     await s.stop();
+  });
+
+  it('says when none of its folders exists, naming the options', async () => {
+    expect(missingLogRoots({ dockerRoot: path.join(dir, 'docker'), podsRoot: path.join(dir, 'nope') })).toBeUndefined();
+    expect(missingLogRoots({ dockerRoot: '', podsRoot: '' })).toBeUndefined();
+    const nope = path.join(dir, 'nope');
+    expect(missingLogRoots({ dockerRoot: nope, podsRoot: '' })).toBe(
+      `no container log is read: sources.logFiles.dockerRoot (${nope}) does not exist; fix: mount the runtime's log folder there, or set the option to where it is`,
+    );
+    expect(missingLogRoots({ dockerRoot: nope, podsRoot: `${nope}2` })).toContain(
+      `sources.logFiles.dockerRoot (${nope}) and sources.logFiles.podsRoot (${nope}2) do not exist`,
+    );
   });
 
   it('reads only regular files, not through a symlink or a FIFO, and the other files go on (counted)', async () => {
