@@ -59,7 +59,11 @@ export function dockerfileProblems(text: string, want: DockerfileExpectations): 
     if (!ep.includes(`"node", "${want.bin}"`)) problems.push(`ENTRYPOINT does not start node ${want.bin}`);
   } else {
     const nextToBin = posix.dirname(l.path) === posix.dirname(want.bin);
-    const execs = new RegExp(`^exec node "\\$\\(dirname "\\$0"\\)/${posix.basename(want.bin)}" "\\$@"$`, 'm');
+    // Node's own flags may come first as one unquoted variable (launch.sh's compiler flags, which NODE_OPTIONS refuses).
+    const execs = new RegExp(
+      `^exec node (?:\\$[a-z_]+ )?"\\$\\(dirname "\\$0"\\)/${posix.basename(want.bin)}" "\\$@"$`,
+      'm',
+    );
     if (!ep.includes(`"sh", "${l.path}"`)) problems.push(`ENTRYPOINT does not start sh ${l.path}`);
     if (!nextToBin || !execs.test(l.text)) problems.push(`${l.path} does not exec node ${want.bin}`);
   }
