@@ -315,6 +315,40 @@ describe("LogPipeline windows by the lines' own time", () => {
     expect(p.stats()).toMatchObject({ lateLines: 1, futureLines: 1 });
   });
 
+  it('after the clock is stepped back, seals the window lines went to once, then windows follow the new time', () => {
+    let now = 10 * 3_600_000;
+    let throttled = 0;
+    const report = { drop: (d: { stage: string }, n = 1) => void (d.stage === 'logs.throttle' && (throttled += n)) };
+    // One line a second is within the rate: none is throttled unless the step stops the bucket's refill.
+    const options = logPipelineOptions({ defaults: { throttle: { linesPerSecond: 1, burst: 2 } } });
+    const p = new LogPipeline(options, { now: () => now, report, windowMs: WINDOW });
+    const starts: number[] = [];
+    const shipped: string[] = [];
+    // A line and a seal each second, as a live file read while the reader's sink seals (BACKLOG_SEAL_EVERY_MS).
+    const second = (text: string) => {
+      p.push({ ts: now, container: 'app', stream: 'stdout', line: text, rawBytes: 10, offset: 0, end: 0 });
+      now += 1000;
+      for (const w of p.seal(() => now)) {
+        starts.push(w.start);
+        shipped.push(...w.logs.map((l) => l.message));
+      }
+    };
+    for (let i = 0; i < 120; i++) second(`ERROR before ${i}`);
+    now -= 3_600_000;
+    const stepped = now;
+    starts.length = 0;
+    shipped.length = 0;
+    for (let i = 0; i < 180; i++) second(`ERROR after ${i}`);
+    // The window of the old time the first lines went to, then one a minute at the new time.
+    expect(starts[0]).toBeGreaterThan(stepped + 3_000_000);
+    expect(starts.slice(1).every((s) => s >= stepped - WINDOW && s < now)).toBe(true);
+    expect(starts.length).toBeLessThanOrEqual(5);
+    // The rate bucket counts the step as no time: at most the line taken across it is throttled (177
+    // were, refilling nothing until the clock was back). The last minute's window is still open.
+    expect(throttled).toBeLessThanOrEqual(1);
+    expect(shipped.filter((m) => m.startsWith('ERROR after')).length).toBeGreaterThanOrEqual(115);
+  });
+
   it('names the first line of the earliest open window (or a held multi-line event) as where to resume reading', () => {
     const { p, push } = timed();
     const f = file('/logs/a.log');

@@ -233,16 +233,26 @@ export class LogPipeline {
     const now = this.deps.now();
     // A line's window time is at most futureSkewMs ahead of the clock when it was read: a container
     // whose windows are further ahead of the clock than that (and a window) saw the clock stepped
-    // back (NTP correcting a clock that ran ahead). Its lines go to its latest window (windows do
-    // not go back in time), which is sealed now, and the next one at the next pass: waiting for
-    // the clock to pass its end held the container's lines for as long as the step, and cut them
-    // to one window's caps.
+    // back (NTP correcting a clock that ran ahead). Its lines went to its latest window (windows do
+    // not go back in time), which is sealed now: waiting for the clock to pass its end held the
+    // container's lines for as long as the step, and cut them to one window's caps.
     const stepped = now + this.options.window.futureSkewMs + this.windowMs;
-    return this.sealUpTo((c) => {
-      const floor = this.containers.get(c)?.floor ?? -Infinity;
-      if (floor > stepped) return floor - (floor % this.windowMs) + this.windowMs;
-      return (readTime(c) ?? now) - this.latenessMs;
+    const restart: ContainerState[] = [];
+    const out = this.sealUpTo((c) => {
+      const st = this.containers.get(c);
+      if (st === undefined || st.floor <= stepped) return (readTime(c) ?? now) - this.latenessMs;
+      restart.push(st);
+      return st.floor - (st.floor % this.windowMs) + this.windowMs;
     });
+    // Those containers have nothing open now: their windows start again at the clock's time (kept
+    // at the old time, each pass sealed one more window ahead of it, a window a second for good).
+    const horizon = Math.floor((now - this.latenessMs) / this.windowMs) * this.windowMs;
+    for (const st of restart) {
+      st.horizon = horizon;
+      st.floor = -Infinity;
+      st.last = undefined;
+    }
+    return out;
   }
 
   /** Seals every open window of the containers `which` selects (all by default), whether complete or not. */
