@@ -32,26 +32,40 @@ interface Started {
 const dirs: string[] = [];
 const procs: RunningProcess[] = [];
 
-/** `edge-telemetry start` on free ports and its own data folder; `extra` are more arguments. */
+/**
+ * `edge-telemetry start` on free ports and its own data folder; `extra` are more arguments. A free
+ * port is only free when looked up: another process may take it before `start` binds it (its
+ * outgoing connections too), and `start` then exits naming it. Such a start is tried again on
+ * other ports; any other end is the caller's to check.
+ */
 async function start(node: string, extra: string[], env: Record<string, string> = {}): Promise<Started> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'et-start-'));
-  dirs.push(dir);
-  const port = await freePort();
-  const mqttPort = await freePort();
-  const proc = runNode(
-    bins.cli,
-    ['start', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', dir, ...extra],
-    {
-      EDGE_TELEMETRY_NODE: node,
-      EDGE_TELEMETRY_ADMIN_TOKEN: TOKEN,
-      // Short windows so that summaries arrive within the test; the collector reads these over its config file.
-      EDGE_TELEMETRY_COLLECTOR_SCRAPE_INTERVAL_MS: '250',
-      EDGE_TELEMETRY_COLLECTOR_DOWNSAMPLE_WINDOW_MS: '1000',
-      ...env,
-    },
-  );
-  procs.push(proc);
-  return { proc, api: `http://127.0.0.1:${port}` };
+  for (let attempt = 1; ; attempt++) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'et-start-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const mqttPort = await freePort();
+    const proc = runNode(
+      bins.cli,
+      ['start', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', dir, ...extra],
+      {
+        EDGE_TELEMETRY_NODE: node,
+        EDGE_TELEMETRY_ADMIN_TOKEN: TOKEN,
+        // Short windows so that summaries arrive within the test; the collector reads these over its config file.
+        EDGE_TELEMETRY_COLLECTOR_SCRAPE_INTERVAL_MS: '250',
+        EDGE_TELEMETRY_COLLECTOR_DOWNSAMPLE_WINDOW_MS: '1000',
+        ...env,
+      },
+    );
+    procs.push(proc);
+    // Its ports are bound once it says it runs (or it has exited).
+    await Promise.race([
+      proc.waitFor(/edge-telemetry is running: API http/, 90_000).catch(() => undefined),
+      exited(proc),
+    ]);
+    const lost = new RegExp(`(API|MQTT) port (${port}|${mqttPort}) is in use`);
+    if (attempt < 3 && proc.child.exitCode !== null && lost.test(proc.output())) continue;
+    return { proc, api: `http://127.0.0.1:${port}` };
+  }
 }
 
 const exited = (p: RunningProcess): Promise<number | null> =>
