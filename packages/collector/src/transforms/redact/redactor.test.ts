@@ -429,6 +429,10 @@ describe('Redactor', () => {
         'mysql -e "DROP DATABASE x; CREATE DATABASE x" -uroot -p[REDACTED:password]',
         1,
       ],
+      // `--password=` takes its whole shell word: before, the key=value rule stopped at `,` and left `,b`.
+      ['docker login --password=a,b;c ghcr.io', 'docker login --password=[REDACTED:password] ghcr.io', 1],
+      ['["app", "--password=s3,cret"]', '["app", "--password=[REDACTED:password]"]', 1],
+      ["run --pass='a b' x", "run --pass='[REDACTED:password]' x", 1],
       // A registry login's short option, as CI logs echo it (`set -x`), with `=`, attached, quoted, listed.
       ['+ docker login -u ci -p S3cret ghcr.io', '+ docker login -u ci -p [REDACTED:password] ghcr.io', 1],
       ['docker login -p S3cret -u ci ghcr.io', 'docker login -p [REDACTED:password] -u ci ghcr.io', 1],

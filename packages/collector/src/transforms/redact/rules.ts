@@ -148,6 +148,21 @@ export function builtinRules(): RedactRule[] {
       hint: /AccountKey|SharedAccessKey|sig=/,
       keep: 1,
     },
+    {
+      // Long options whose next argument is a password (`docker login --password x`, redis-cli's
+      // `--pass x`, keytool's `-storepass x`), not before another option (`--password --user bob`),
+      // nor `--password-stdin`; or with `=` (`--password=x`): one shell word, `,` `;` `&` included
+      // (an argument's value, where the key=value rule would stop at them and leave the rest). Before
+      // the key=value rules, which would take `--password=` first.
+      kind: 'password',
+      gate: GATE_KEYWORD,
+      hint: /-pass|storepass|keypass/,
+      pattern: new RegExp(
+        `((?<![^\\s"'\\[(,])(?:--(?:password|passwd|pass)|-(?:src|dest)?(?:store|key)pass)(?:${ARG_SEP}(?!-)|=["']?))${ARG_VALUE}`,
+        'g',
+      ),
+      keep: 1,
+    },
     ...keyValueRules({
       kind: 'password',
       // Any value after a password-like key (PASSWORD_VALUE).
@@ -215,19 +230,6 @@ export function builtinRules(): RedactRule[] {
       command: new RegExp(`(?<![\\w.-])sshpass(?=${NAME_END})`, 'g'),
       pattern: new RegExp(
         `^((?:${ARG_SEP}-(?:[fdP](?:${ARG_SEP})?[^\\s"',]+|[ehvV][^\\s"',]*))*${ARG_SEP}-p(?:${ARG_SEP}|["']?))${ARG_VALUE}`,
-        'g',
-      ),
-      keep: 1,
-    },
-    {
-      // Long options whose next argument is a password (`docker login --password x`, redis-cli's
-      // `--pass x`, keytool's `-storepass x`); `--password=x` is a key=value. Not before another
-      // option (`--password --user bob`), nor `--password-stdin`.
-      kind: 'password',
-      gate: GATE_KEYWORD,
-      hint: /-pass|storepass|keypass/,
-      pattern: new RegExp(
-        `((?<![^\\s"'\\[(,])(?:--(?:password|passwd|pass)|-(?:src|dest)?(?:store|key)pass)${ARG_SEP})(?!-)${ARG_VALUE}`,
         'g',
       ),
       keep: 1,
