@@ -22,6 +22,7 @@ import { topics } from '@edge-telemetry/protocol';
 import type { MqttConfig } from './options.js';
 import type { Logger } from '../logger.js';
 import type { Router } from './router.js';
+import { writeCoalescer } from './write-coalescer.js';
 
 /** Where messages go: the router, given at start because it publishes through this connection. */
 export type MessageHandler = Router['handle'];
@@ -58,6 +59,7 @@ export function createMqttConsumer(
   let paused = false;
   const filter = topics.ingestFilter(opts.sharedGroup);
   const persistent = opts.sharedGroup === undefined;
+  const coalesce = writeCoalescer(() => client?.stream);
 
   return {
     start(handle) {
@@ -83,9 +85,14 @@ export function createMqttConsumer(
          * waits for the event loop's next turn instead.
          */
         const next = (done: () => void) => {
-          if (performance.now() - ranSince < YIELD_MS) return done();
+          // done() writes the PUBACK.
+          if (performance.now() - ranSince < YIELD_MS) {
+            coalesce();
+            return done();
+          }
           setImmediate(() => {
             ranSince = performance.now();
+            coalesce();
             done();
           });
         };
@@ -135,6 +142,7 @@ export function createMqttConsumer(
     publish(topic, payload) {
       const c = client;
       if (!c) return Promise.reject(new Error('not connected'));
+      coalesce();
       return new Promise<void>((resolve, reject) =>
         c.publish(topic, payload, { qos: 1 }, (err) => (err ? reject(err) : resolve())),
       );
