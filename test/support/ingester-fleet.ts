@@ -58,6 +58,8 @@ export interface FleetAck {
   /** Sealed to received by an ingester (the node's send and the broker), then received to ack. */
   toReceivedMs: number;
   receivedToAckMs: number;
+  /** The end of the batch's window (ms), as its node stated it. */
+  windowEnd: number;
 }
 
 export interface IngesterFleet {
@@ -265,13 +267,16 @@ export async function startIngesterFleet(o: {
     },
     async acks(pattern) {
       const rs = await clickhouse.query({
-        query: `SELECT NodeName, Epoch, Seq, toUnixTimestamp64Milli(NodeSentAt) AS sent, toUnixTimestamp64Milli(ReceivedAt) AS received
+        query: `SELECT NodeName, Epoch, Seq, toUnixTimestamp64Milli(NodeSentAt) AS sent, toUnixTimestamp64Milli(ReceivedAt) AS received,
+          toUnixTimestamp64Milli(WindowEnd) AS windowEnd
           FROM ${TABLES.ledger} WHERE NodeName LIKE {p:String}`,
         query_params: { p: pattern },
         format: 'JSONCompactEachRow',
       });
       const out: FleetAck[] = [];
-      for (const [node, epoch, seq, sent, received] of await rs.json<[string, number, number, string, string]>()) {
+      for (const [node, epoch, seq, sent, received, windowEnd] of await rs.json<
+        [string, number, number, string, string, string]
+      >()) {
         const key = `${node}/${epoch}/${seq}`;
         const at = ackedAt.get(key);
         if (at !== undefined)
@@ -281,6 +286,7 @@ export async function startIngesterFleet(o: {
             latencyMs: at - Number(sent),
             toReceivedMs: Number(received) - Number(sent),
             receivedToAckMs: at - Number(received),
+            windowEnd: Number(windowEnd),
           });
       }
       return out;
