@@ -19,7 +19,7 @@ import { sampleBatch } from '../test/support/batches.js';
 import { startIngesterFleet } from '../test/support/ingester-fleet.js';
 import { waitFor } from '../test/support/wait.js';
 import { median, type BenchCase, type Figure } from './harness.js';
-import { cpuSeconds } from './support/proc.js';
+import { cpuSeconds, writeSyscalls } from './support/proc.js';
 
 const NODES = Number(process.env.ET_BENCH_BURST_NODES ?? 1000);
 /** Publishing connections, each for NODES / PUBLISHERS nodes (a thousand sockets would measure the publishers). */
@@ -96,12 +96,14 @@ export const benches: BenchCase[] = [
           await waitFor('the sink to receive the burst', () => got === NODES, { timeoutMs: 600_000, intervalMs: 5 });
           const brokerMs = Date.now() - t0;
           const cpu0 = await Promise.all(pids.map(cpuSeconds));
+          const writes0 = await writeSyscalls(pids[0]!);
           const flushes0 = await flushes();
           const engine0 = await fleet.engineStats();
           t0 = Date.now();
           await publishAll(pubs, frames, (i) => topics.batch(nodes[i]!));
           await waitFor('the burst acknowledged', () => acked(seq) === NODES, { timeoutMs: 600_000, intervalMs: 5 });
           const cpu1 = await Promise.all(pids.map(cpuSeconds));
+          const writes1 = await writeSyscalls(pids[0]!);
           const engine1 = await fleet.engineStats();
           const perBatch = (k: number) => ((cpu1[k]! - cpu0[k]!) / NODES) * 1000;
           return {
@@ -111,6 +113,7 @@ export const benches: BenchCase[] = [
             ingesterCpu: perBatch(0),
             brokerCpu: perBatch(1),
             engineCpu: perBatch(2),
+            writes: (writes1 - writes0) / NODES,
             flushes: (await flushes()) - flushes0,
             statements: engine1.statements - engine0.statements,
             inserts: engine1.inserts - engine0.inserts,
@@ -143,7 +146,7 @@ export const benches: BenchCase[] = [
             unit: 'CPU ms/batch',
             baseline: med('brokerCpu'),
             ratio: med('ingesterCpu') / med('brokerCpu'),
-            note: `the ingester process's CPU time (user and system, /proc) over each burst of ingester.burst_batches_per_s, per batch, median (each burst): ${cpu('ingesterCpu')}; baseline: Mosquitto's over the same bursts (each batch in, its ack out), ${cpu('brokerCpu')}`,
+            note: `the ingester process's CPU time (user and system, /proc) over each burst of ingester.burst_batches_per_s, per batch, median (each burst): ${cpu('ingesterCpu')}; its write system calls per batch (MQTT and HTTP) ${all('writes', 2)}; baseline: Mosquitto's over the same bursts (each batch in, its ack out), ${cpu('brokerCpu')}`,
           },
           {
             name: 'ingester.burst_engine_cpu_ms_per_batch',

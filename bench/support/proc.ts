@@ -15,3 +15,8 @@ export async function procFigures(pid: number): Promise<{ rssKib: number; cpuTic
 export async function cpuSeconds(pid: number): Promise<number> {
   return (await procFigures(pid)).cpuTicks / TICKS_PER_S;
 }
+
+/** Write-type system calls (write, writev, send...) a process has made so far: /proc/<pid>/io's syscw. */
+export async function writeSyscalls(pid: number): Promise<number> {
+  return Number(/^syscw: (\d+)/m.exec(await readFile(`/proc/${pid}/io`, 'utf8'))?.[1]);
+}
