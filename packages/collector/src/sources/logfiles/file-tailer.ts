@@ -105,21 +105,21 @@ export class FileTailer {
     return true;
   }
 
-  /** The path opened as a regular file (OPEN_FLAGS), with its stat; undefined when it does not exist. */
-  private async openRegular(): Promise<{ h: FileHandle; st: Stats } | undefined> {
+  /** `file` (the path by default) opened as a regular file (OPEN_FLAGS), with its stat; undefined when it does not exist. */
+  private async openRegular(file = this.path): Promise<{ h: FileHandle; st: Stats } | undefined> {
     let h: FileHandle;
     try {
-      h = await open(this.path, OPEN_FLAGS);
+      h = await open(file, OPEN_FLAGS);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return undefined;
-      if (code === 'ELOOP') throw new CollectorError('ET_ERR_LOG_NOT_A_FILE', `${this.path}: a symlink`);
+      if (code === 'ELOOP') throw new CollectorError('ET_ERR_LOG_NOT_A_FILE', `${file}: a symlink`);
       throw err;
     }
     const st = await h.stat();
     if (!st.isFile()) {
       await h.close();
-      throw new CollectorError('ET_ERR_LOG_NOT_A_FILE', this.path);
+      throw new CollectorError('ET_ERR_LOG_NOT_A_FILE', file);
     }
     return { h, st };
   }
@@ -152,15 +152,23 @@ export class FileTailer {
     });
     if (now !== undefined && now.ino === this.current.inode && now.size === this.offset + this.carry.length)
       return 'eof';
-    const opened = now === undefined ? undefined : await this.openRegular();
+    // The path names it still (it grew or shrank), or it was rotated: json-file renames it `<path>.1`
+    // as it writes the line that fills it (logrotate too; follow() looks there after a restart), so
+    // an idle file's last lines and its rotation come between two looks. Read on in it there: its
+    // end and the rotation are then found as with a descriptor held (before, those lines were lost).
+    let opened = now === undefined ? undefined : await this.openRegular();
+    if (opened?.st.ino !== this.current.inode) {
+      await opened?.h.close();
+      opened = await this.openRegular(`${this.path}.1`).catch(() => undefined);
+    }
     if (opened !== undefined && opened.st.ino === this.current.inode) {
       this.handle = opened.h;
       this.parked = false;
       this.checkSize = true;
       return undefined;
     }
-    // Removed or replaced while parked (a rotation): the old file was read to its end when parked;
-    // what was written to it after that cannot be read, its descriptor having been given up.
+    // Removed, or renamed out of reach, while parked: what was written to it after it was parked
+    // (read to its end then) cannot be read, its descriptor having been given up.
     await opened?.h.close();
     this.parked = false;
     this.flushCarry(onLine);

@@ -294,6 +294,22 @@ describe('LogFileSource', () => {
     );
   });
 
+  it('reads what an idle file got before it was rotated, when both came between two looks (json-file rotates as it writes)', async () => {
+    const old = new Date(Date.now() - 600_000);
+    await writeFile(dockerLog, json('quiet for ten minutes\n'));
+    await utimes(dockerLog, old, old);
+    const s = source();
+    const r = started(s);
+    expect(texts(await r.read())).toEqual(['quiet for ten minutes']);
+    // A burst that crosses max-size: written to the file, which is renamed to `.1` at once, and the
+    // rest goes to a new file; the collector looks only after both.
+    await appendFile(dockerLog, json('burst 1\n') + json('burst 2\n'));
+    await rename(dockerLog, `${dockerLog}.1`);
+    await writeFile(dockerLog, json('burst 3\n'));
+    expect(texts(await r.read())).toEqual(['burst 1', 'burst 2', 'burst 3']);
+    await s.stop();
+  });
+
   it('reads only regular files, not through a symlink or a FIFO, and the other files go on (counted)', async () => {
     const drops: DropCount[] = [];
     const report = { drop: (d: Omit<DropCount, 'count'>, count = 1) => void drops.push({ ...d, count }) };
