@@ -29,6 +29,19 @@ describe('budget', () => {
     }
   });
 
+  it('goes on refilling at its rate after the wall clock is stepped back (NTP correcting a clock that ran ahead)', () => {
+    const opts: BudgetOptions = { rateBytesPerSec: 1000, burstSeconds: 10, dailyBytes: 0 };
+    const start = 10 * DAY + 3_600_000;
+    const s = createBudgetState(start, opts);
+    expect(tryTake(s, 10_000, start, opts)).toBe(0);
+    // Stepped back an hour, then 5 s pass: 5 s of the rate came, as they would have without the step
+    // (before, nothing refilled until the clock was back where it had been: an hour without sending).
+    const stepped = start - 3_600_000;
+    expect(tryTake(s, 1000, stepped, opts)).toBeGreaterThan(0);
+    expect(tryTake(s, 5000, stepped + 5000, opts)).toBe(0);
+    expect(tryTake(s, 1000, stepped + 5000, opts)).toBe(1000);
+  });
+
   it('stops at the daily budget and reopens at midnight UTC', () => {
     const opts: BudgetOptions = { rateBytesPerSec: 0, burstSeconds: 10, dailyBytes: 10_000 };
     const start = 10 * DAY + 3_600_000;

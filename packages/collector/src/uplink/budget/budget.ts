@@ -43,7 +43,10 @@ function refill(s: BudgetState, now: number, opts: BudgetOptions): void {
   if (opts.rateBytesPerSec > 0 && now > s.refilledAt) {
     s.tokens = Math.min(bucketDepth(opts), s.tokens + ((now - s.refilledAt) * opts.rateBytesPerSec) / 1000);
   }
-  s.refilledAt = Math.max(s.refilledAt, now);
+  // A clock stepped back (NTP correcting one that ran ahead) counts as no time, and the refill goes
+  // on from the new time: kept at the old one, nothing refilled, and nothing was sent, until the
+  // clock was back where it had been (an hour's step: an hour without sending).
+  s.refilledAt = now;
 }
 
 /**
