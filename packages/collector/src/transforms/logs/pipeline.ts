@@ -245,12 +245,14 @@ export class LogPipeline {
       return st.floor - (st.floor % this.windowMs) + this.windowMs;
     });
     // Those containers have nothing open now: their windows start again at the clock's time (kept
-    // at the old time, each pass sealed one more window ahead of it, a window a second for good).
+    // at the old time, each pass sealed one more window ahead of it, a window a second for good),
+    // and so does their throttle's refill.
     const horizon = Math.floor((now - this.latenessMs) / this.windowMs) * this.windowMs;
     for (const st of restart) {
       st.horizon = horizon;
       st.floor = -Infinity;
       st.last = undefined;
+      st.bucket.restartAt(horizon);
     }
     return out;
   }

@@ -11,10 +11,22 @@ describe('TokenBucket', () => {
     expect(new TokenBucket({ linesPerSecond: 0, burst: 1 }, 0).take(0)).toBe(true);
   });
 
-  it('counts a clock stepped back as no time, and lines a little out of order as no refill', () => {
+  it('holds its rate when line times jump back and forth by minutes (an app stamping its own lines)', () => {
+    // Lines' times come from the lines (an app's time field, up to logs.window.futureSkewMs ahead of
+    // the clock): alternating now + 4 min and now must not refill the bucket on every jump forward.
+    const b = new TokenBucket({ linesPerSecond: 1, burst: 10 }, 0);
+    let passed = 0;
+    for (let i = 0; i < 10_000; i++) if (b.take(i % 2 === 0 ? 240_000 : 0)) passed++;
+    // At most the burst and the 240 s of rate that the latest time is ahead of the first.
+    expect(passed).toBeLessThanOrEqual(10 + 240);
+  });
+
+  it('refills from the time it is restarted at after a clock step back, and lines a little out of order refill nothing', () => {
     const b = new TokenBucket({ linesPerSecond: 1, burst: 1 }, 3_600_000);
     expect(b.take(3_600_000)).toBe(true);
-    // An hour back: refilled from the new time on, not only once the clock is back at the old one.
+    // An hour back (LogPipeline.seal finds the step and restarts the bucket): refilled from the new
+    // time on, not only once the clock is back at the old one.
+    b.restartAt(0);
     expect(b.take(0)).toBe(false);
     expect(b.take(1000)).toBe(true);
     // Times that go back and forth by a few ms refill each ms once.

@@ -1,8 +1,5 @@
 import type { ThrottleOptions } from './options.js';
 
-/** Times further back than this (ms) from the latest one are a clock stepped back. */
-const STEP_BACK_MS = 60_000;
-
 /**
  * Token bucket: holds up to `burst` tokens, refilled at `linesPerSecond`; each shipped line takes
  * one. Time is passed in (ms), so the mechanism is tested without clocks.
@@ -21,10 +18,9 @@ export class TokenBucket {
 
   take(now: number): boolean {
     if (this.options.linesPerSecond === 0) return true;
-    // A clock stepped back counts as no time: waiting for it to pass `last` again refilled nothing,
-    // and every line was throttled for as long as the step. Lines' own times run back a little
-    // (threads, streams): that is not a step, or each would refill the same time again.
-    if (now < this.last - STEP_BACK_MS) this.last = now;
+    // Only forward: times are the lines' own (an app's time field, up to the future-skew allowance
+    // ahead), which run back and forth; each jump back, taken as a restart, let the next jump forward
+    // refill the same time again (lines alternating now + 4 min and now all went through).
     if (now > this.last) {
       this.tokens = Math.min(
         this.options.burst,
@@ -35,5 +31,13 @@ export class TokenBucket {
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /**
+   * Refills from `at` on: the clock was stepped back (the log pipeline finds it, LogPipeline.seal).
+   * Kept at the old time, it refilled nothing and every line was throttled for as long as the step.
+   */
+  restartAt(at: number): void {
+    this.last = at;
   }
 }
