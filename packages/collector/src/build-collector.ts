@@ -161,7 +161,22 @@ export async function buildCollector(
       heapLimitBytes,
       flags: heapFlags.join(' '),
     });
+  const processUsage = createProcessUsage(shared.processProbe);
+  // Reading memory opens /proc files: out of descriptors (EMFILE) it throws, from a timer, which
+  // would end the process. A failed sample keeps the last shedding decision, is counted, and is
+  // said once until a sample succeeds again.
+  const sampling = { failures: 0, failing: false };
   const sampleMemory = () => {
+    try {
+      sampleMemoryOnce();
+      sampling.failing = false;
+    } catch (err) {
+      sampling.failures++;
+      if (!sampling.failing) log.warn('memory sample failed; shedding keeps its last decision', { err: String(err) });
+      sampling.failing = true;
+    }
+  };
+  const sampleMemoryOnce = () => {
     const u = process.memoryUsage();
     const status = readText('/proc/self/status') ?? '';
     const anonBytes = statusBytes(status, 'RssAnon') ?? u.rss;
@@ -493,6 +508,10 @@ export async function buildCollector(
         ]),
       ),
       'data_dir.full_writes': { help: 'Writes that found the data volume full', read: fullWrites },
+      'memory.sample_failures': {
+        help: 'Readings of its own memory that failed (e.g. EMFILE, no descriptor left to read /proc); shedding and the health kept their last reading',
+        read: () => sampling.failures + processUsage.rssFailures(),
+      },
       'uplink.connect_errors': {
         help: 'Failed connection attempts to the broker',
         read: () => connectErrors,
@@ -529,7 +548,7 @@ export async function buildCollector(
     store,
     uplink,
     drops,
-    process: createProcessUsage(shared.processProbe),
+    process: processUsage,
     shedLevel: () => shed.state.level,
     now: Date.now,
     log,

@@ -19,12 +19,17 @@ export const nodeProcessProbe: ProcessProbe = {
 export interface ProcessUsage {
   /** Percent of one core used since the previous call. */
   cpuPct(): number;
+  /** The resident set; the last good reading when this one failed. */
   rssBytes(): number;
+  /** Readings of the resident set that failed (counted by the caller's metrics). */
+  rssFailures(): number;
 }
 
 export function createProcessUsage(probe: ProcessProbe = nodeProcessProbe): ProcessUsage {
   let lastCpu = probe.cpuMicros();
   let lastWall = probe.nowMs();
+  let lastRss = 0;
+  let rssFailures = 0;
   return {
     cpuPct() {
       const cpu = probe.cpuMicros();
@@ -34,6 +39,16 @@ export function createProcessUsage(probe: ProcessProbe = nodeProcessProbe): Proc
       lastWall = wall;
       return pct;
     },
-    rssBytes: () => probe.rssBytes(),
+    // Node reads the resident set from /proc, which takes a descriptor: out of descriptors (EMFILE)
+    // it throws, and this is called from a seal, where a throw would lose the window.
+    rssBytes() {
+      try {
+        lastRss = probe.rssBytes();
+      } catch {
+        rssFailures++;
+      }
+      return lastRss;
+    },
+    rssFailures: () => rssFailures,
   };
 }
