@@ -3,6 +3,7 @@
  * Long, ids as bytes, unset fields null) or OTLP/JSON objects (64-bit integers as strings or
  * numbers, ids as hex, unset fields absent). Pure.
  */
+import { MAX_JSON_NESTING, NESTED_TOO_DEEP } from '../../transforms/parse/json-text.js';
 
 /** A 64-bit integer or double as decoded: number, decimal string (JSON), or protobufjs Long. */
 export type NumLike = number | string | { toNumber(): number } | null | undefined;
@@ -73,8 +74,7 @@ const isLong = (v: NumLike): v is LongLike & { toNumber(): number } =>
  * Levels of arrays and maps rendered inside one value; a deeper value is shown as NESTED_TOO_DEEP.
  * Telemetry nests a few levels; the bound keeps the walk off the stack limit whatever a client sends.
  */
-export const MAX_NESTING = 16;
-const NESTED_TOO_DEEP = '[nested too deep]';
+export const MAX_NESTING = MAX_JSON_NESTING;
 
 /** A value as plain JSON data: scalars as the strings valueString gives, arrays and maps nested. */
 type Plain = string | Plain[] | { [key: string]: Plain };

@@ -2,7 +2,7 @@
  * JSON text of a value JSON.parse gave. JSON.parse reads any depth, but JSON.stringify recurses
  * and overflows the stack past some thousands of levels: one log line of 20,000 nested brackets
  * (40 KB) threw out of every seal, and the node's logs stopped. Such a value keeps its first
- * MAX_JSON_NESTING levels, deeper ones shown as NESTED_TOO_DEEP (as OTLP values are), and `cut`
+ * MAX_JSON_NESTING levels, deeper ones shown as NESTED_TOO_DEEP (OTLP values use the same two), and `cut`
  * is called. Values that encode are not walked: the cut costs only the lines that need it.
  */
 export const MAX_JSON_NESTING = 16;

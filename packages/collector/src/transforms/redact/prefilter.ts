@@ -21,8 +21,13 @@ export const GATE_ALWAYS = GATE_AT | GATE_DIGITS | GATE_SCHEME | GATE_KEYWORD;
  * or a class (` -u`, `\s-u`) made this test nearly twice as slow: the engine then tries it at every
  * position.
  */
-export const KEYWORDS =
-  /pass|pwd|secret|key|token|bearer|basic|digest|eyJ|AIza|ya29\.|sig(?:=|nature)|A[KSGIRN][IPDO]A|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[rs]k_(?:live|test)_|npm_|hv[sbr]\.|authorization|cookie|curl |mysql|mariadb|redis-cli|masterauth|\bsg\.[\w-]{22}\.|(?:docker|podman|nerdctl|buildah|skopeo|oras)["', \t]{1,8}login/i;
+/** The registry clients whose `login -p` is redacted (rules.ts); their name gates the line here. */
+export const REGISTRY_CLIENTS = '(?:docker|podman|nerdctl|buildah|skopeo|oras)';
+
+export const KEYWORDS = new RegExp(
+  `pass|pwd|secret|key|token|bearer|basic|digest|eyJ|AIza|ya29\\.|sig(?:=|nature)|A[KSGIRN][IPDO]A|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[rs]k_(?:live|test)_|npm_|hv[sbr]\\.|authorization|cookie|curl |mysql|mariadb|redis-cli|masterauth|\\bsg\\.[\\w-]{22}\\.|${REGISTRY_CLIENTS}["', \\t]{1,8}login`,
+  'i',
+);
 
 /** Gates of a line: `@` (e-mail), 13+ digits grouped by single spaces or dashes (cards), `://` (URLs), keywords. */
 export function scanGates(text: string): number {

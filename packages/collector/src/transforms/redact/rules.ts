@@ -1,5 +1,5 @@
 import { luhnValid } from './luhn.js';
-import { GATE_AT, GATE_DIGITS, GATE_KEYWORD, GATE_SCHEME } from './prefilter.js';
+import { GATE_AT, GATE_DIGITS, GATE_KEYWORD, GATE_SCHEME, REGISTRY_CLIENTS } from './prefilter.js';
 
 /**
  * One kind of secret. `pattern` is global; `keep` is the number of leading capture groups kept
@@ -332,9 +332,6 @@ const EVERY_VALUE = /(^|;[ \t]*)([^=;]+=)?[^;]*/g;
  * 256 KiB, minutes). Past it a value is taken only when it looks generated.
  */
 const GAP = 16;
-
-/** Container tools whose `login` takes a registry password as `-p` (`docker login -p x`). */
-const REGISTRY_CLIENTS = '(?:docker|podman|nerdctl|buildah|skopeo|oras)';
 
 /** What may follow a client's name: a blank, a quote, or a list's comma (Java's `[mysql, -pX]`). */
 const NAME_END = `[\\s"',]`;
