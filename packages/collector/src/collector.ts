@@ -165,9 +165,14 @@ export function createCollector(p: CollectorParts): Collector {
       });
     }
     while (metricEnd <= t) {
-      closedMetrics.push({ start: metricEnd - p.windowMs, end: metricEnd, fine: p.downsampler.flush(metricEnd) });
+      closeAtEnd();
       metricEnd += p.windowMs;
     }
+  };
+
+  /** Closes the open metric window at its end. */
+  const closeAtEnd = () => {
+    closedMetrics.push({ start: metricEnd - p.windowMs, end: metricEnd, fine: p.downsampler.flush(metricEnd) });
   };
 
   /**
@@ -197,7 +202,7 @@ export function createCollector(p: CollectorParts): Collector {
 
   /** Closes the open metric window at its end and opens the one of `t` (a clock step). */
   const restartMetricsAt = (t: number) => {
-    closedMetrics.push({ start: metricEnd - p.windowMs, end: metricEnd, fine: p.downsampler.flush(metricEnd) });
+    closeAtEnd();
     metricEnd = Math.floor(t / p.windowMs) * p.windowMs + p.windowMs;
   };
 
