@@ -40,25 +40,25 @@ export function startAlignedTimer(
   let stopped = false;
   let skipped = 0;
   let last = -Infinity;
-  const schedule = () => {
+  /** `t`: the clock now (the reading a firing timer judged its tick by, so that both agree). */
+  const schedule = (t = now()) => {
     if (stopped) return;
-    const t = now();
     const aligned = Math.floor((t - offsetMs) / intervalMs) * intervalMs + intervalMs + offsetMs;
     // A timer may fire a millisecond before the wall clock reaches its tick; never run a tick twice.
-    // A clock stepped back by more than an interval (NTP correcting a clock that ran ahead) starts
-    // over from its new time: waiting for the tick after `last` stopped every scrape and seal for
-    // as long as the step (an hour's step: an hour without data).
-    const next = t < last - intervalMs ? aligned : Math.max(aligned, last + intervalMs);
+    const next = Math.max(aligned, last + intervalMs);
     timer = setTimeout(() => {
-      // Stepped back since this was scheduled: the tick is ahead of the clock now, and running it
-      // would close windows of the old time (a metric window an hour ahead, as a step forward).
-      if (now() < next - intervalMs) {
+      const at = now();
+      // Stepped back since this was scheduled (NTP correcting a clock that ran ahead): the tick is
+      // ahead of the clock now, and running it would close windows of the old time (a metric
+      // window an hour ahead, as a step forward); waiting for the tick after it stopped every
+      // scrape and seal for as long as the step. Ticks start over from the new time.
+      if (at < next - intervalMs) {
         last = -Infinity;
-        schedule();
+        schedule(at);
         return;
       }
       last = next;
-      schedule();
+      schedule(at);
       if (running) {
         skipped++;
         return;
