@@ -244,14 +244,13 @@ export class LogPipeline {
       restart.push(st);
       return st.floor - (st.floor % this.windowMs) + this.windowMs;
     });
-    // Those containers have nothing open now: their windows start again at the clock's time (kept
-    // at the old time, each pass sealed one more window ahead of it, a window a second for good),
-    // and so does their throttle's refill.
+    // Those containers have nothing open now (sealUpTo also let go of their last part): their
+    // windows start again at the clock's time (kept at the old time, each pass sealed one more
+    // window ahead of it, a window a second for good), and so does their throttle's refill.
     const horizon = Math.floor((now - this.latenessMs) / this.windowMs) * this.windowMs;
     for (const st of restart) {
       st.horizon = horizon;
       st.floor = -Infinity;
-      st.last = undefined;
       st.bucket.restartAt(horizon);
     }
     return out;
