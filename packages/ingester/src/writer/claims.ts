@@ -89,18 +89,21 @@ const isCounts = (v: unknown): v is Record<string, number> =>
   Object.values(v).every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
 
 /** The head line and the texts of a body, in either format this version writes or wrote. */
-function split(body: string): { head: string; texts: () => string } {
+function split(body: string): { head: string; texts: string } {
   const format = FORMAT.exec(body)?.[0];
   if (format !== undefined && format !== DEFLATED)
     throw new UnreadableClaimError(`body format "${format}" is later than this ingester's`);
   const whole = format ? body : Buffer.from(body, 'base64').toString('utf8');
   const nl = whole.indexOf('\n');
   if (nl < 0) throw new UnreadableClaimError('body has no head line');
+  const head = whole.slice(format ? DEFLATED.length : 0, nl);
   const rest = whole.slice(nl + 1);
-  return {
-    head: whole.slice(format ? DEFLATED.length : 0, nl),
-    texts: () => (format ? inflateRawSync(Buffer.from(rest, 'base64')).toString('utf8') : rest),
-  };
+  if (!format) return { head, texts: rest };
+  try {
+    return { head, texts: inflateRawSync(Buffer.from(rest, 'base64')).toString('utf8') };
+  } catch (err) {
+    throw new UnreadableClaimError(`texts do not inflate: ${(err as Error).message}`);
+  }
 }
 
 function readHead(line: string): Head {
@@ -123,14 +126,8 @@ function readHead(line: string): Head {
 
 /** A claim's texts and counts; throws UnreadableClaimError for a body it cannot read whole. */
 export function parseClaimBody(body: string): BatchText {
-  const parts = split(body);
-  const head = readHead(parts.head);
-  let texts: string;
-  try {
-    texts = parts.texts();
-  } catch (err) {
-    throw new UnreadableClaimError(`texts do not inflate: ${(err as Error).message}`);
-  }
+  const { head: line, texts } = split(body);
+  const head = readHead(line);
   const text = Object.fromEntries(BATCH_TABLES.map((table) => [table, ''])) as Record<BatchTable, string>;
   const rows = Object.fromEntries(BATCH_TABLES.map((table) => [table, head.rows[table] ?? 0])) as Record<
     BatchTable,
