@@ -60,6 +60,11 @@ export function createMqttConsumer(
   const filter = topics.ingestFilter(opts.sharedGroup);
   const persistent = opts.sharedGroup === undefined;
   const coalesce = writeCoalescer(() => client?.stream);
+  /** Takes the next packet: done() writes the PUBACK, into the turn's corked write. */
+  const release = (done: () => void) => {
+    coalesce();
+    done();
+  };
 
   return {
     start(handle) {
@@ -85,15 +90,10 @@ export function createMqttConsumer(
          * waits for the event loop's next turn instead.
          */
         const next = (done: () => void) => {
-          // done() writes the PUBACK.
-          if (performance.now() - ranSince < YIELD_MS) {
-            coalesce();
-            return done();
-          }
+          if (performance.now() - ranSince < YIELD_MS) return release(done);
           setImmediate(() => {
             ranSince = performance.now();
-            coalesce();
-            done();
+            release(done);
           });
         };
         c.handleMessage = (packet, done) => {
