@@ -3,17 +3,17 @@
  * and overflows the stack past some thousands of levels: one log line of 20,000 nested brackets
  * (40 KB) threw out of every seal, and the node's logs stopped. Such a value keeps its first
  * MAX_JSON_NESTING levels, deeper ones shown as NESTED_TOO_DEEP (OTLP values use the same two), and `cut`
- * is called. Values that encode are not walked: the cut costs only the lines that need it.
+ * (if given: a caller that counts it) is called. Values that encode are not walked: the cut costs only the lines that need it.
  */
 export const MAX_JSON_NESTING = 16;
 export const NESTED_TOO_DEEP = '[nested too deep]';
 
-export function jsonText(v: unknown, cut: () => void): string {
+export function jsonText(v: unknown, cut?: () => void): string {
   try {
     return JSON.stringify(v) ?? '';
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
-    cut();
+    cut?.();
     return JSON.stringify(pruned(v, MAX_JSON_NESTING));
   }
 }

@@ -72,13 +72,8 @@ export function fieldsOf(line: string, o: ParseOptions): Record<string, string> 
   const s = structured(line);
   if (s === undefined) return {};
   const rec = s.rec;
-  // Not counted: only the few lines a debug window ships verbatim are read again here.
-  return fieldsOfRecord(
-    rec,
-    [firstKey(rec, MESSAGE_KEYS), firstKey(rec, LEVEL_KEYS), firstKey(rec, TIME_KEYS)],
-    o,
-    () => {},
-  );
+  // Not counted (no `cut`): only the few lines a debug window ships verbatim are read again here.
+  return fieldsOfRecord(rec, [firstKey(rec, MESSAGE_KEYS), firstKey(rec, LEVEL_KEYS), firstKey(rec, TIME_KEYS)], o);
 }
 
 function parseJsonObject(line: string): Record<string, unknown> | undefined {
@@ -119,12 +114,15 @@ function fromRecord(
   return p;
 }
 
-/** Every field but the message, level and time ones, at most `maxFields`, each cut to `maxFieldLength`. */
+/**
+ * Every field but the message, level and time ones, at most `maxFields`, each cut to
+ * `maxFieldLength`; `cut` is called for a value nested too deep (jsonText).
+ */
 function fieldsOfRecord(
   rec: Record<string, unknown>,
   [msgKey, levelKey, timeKey]: Array<string | undefined>,
   o: ParseOptions,
-  cut: () => void,
+  cut?: () => void,
 ): Record<string, string> {
   const fields: Record<string, string> = {};
   let kept = 0;
@@ -142,7 +140,7 @@ function firstKey(rec: Record<string, unknown>, keys: readonly string[]): string
   return undefined;
 }
 
-function stringify(v: unknown, max: number, cut: () => void): string {
+function stringify(v: unknown, max: number, cut?: () => void): string {
   const s = typeof v === 'string' ? v : jsonText(v, cut);
   return s.length > max ? s.slice(0, max) : s;
 }
