@@ -135,8 +135,15 @@ function fieldsOfRecord(
   return fields;
 }
 
+/**
+ * The first of `keys` the record gives a value: a null one counts as absent (`"msg": null` became
+ * the message "null", every such line one template), so the next key, or none, is taken.
+ */
 function firstKey(rec: Record<string, unknown>, keys: readonly string[]): string | undefined {
-  for (const k of keys) if (rec[k] !== undefined) return k;
+  for (const k of keys) {
+    const v = rec[k];
+    if (v !== undefined && v !== null) return k;
+  }
   return undefined;
 }
 

@@ -44,6 +44,17 @@ describe('parseLine', () => {
     expect(typeof stderr).toBe('number');
   });
 
+  it('takes a null message, level or time for an absent one: the next key, or none', () => {
+    // No other message key: the whole line is the message, as for a line without one (not "null").
+    const alone = '{"level":"error","msg":null,"order":7}';
+    expect(parseLine(alone, 'stdout', T, o)).toMatchObject({ message: alone, level: LogLevel.error });
+    const next = parseLine('{"msg":null,"message":"db down","level":null,"severity":"warn"}', 'stdout', T, o);
+    expect(next).toMatchObject({ message: 'db down', level: LogLevel.warn });
+    expect(next.fields).toEqual({ msg: 'null', level: 'null' });
+    const time = parseLine('{"time":null,"ts":"2026-03-01T10:00:00.250Z","msg":"x"}', 'stdout', T, o);
+    expect(time.ts).toBe(Date.UTC(2026, 2, 1, 10, 0, 0, 250));
+  });
+
   it('reads logfmt with quoted values', () => {
     const p = parseLine(
       'ts=2026-03-01T10:00:00Z level=error msg="upstream \\"db\\" timed out" retry=3',
