@@ -15,6 +15,11 @@ interface Pending {
   /** A Go panic or fatal error: its goroutine dump follows (see GO_CONTINUATION). */
   go: boolean;
   lastIndented: boolean;
+  /**
+   * Where the first line's PostgreSQL severity starts (after its log_line_prefix), -1 when it has
+   * none (postgresSeverityAt); looked for once per event, when a line could continue it.
+   */
+  pgAt: number | undefined;
 }
 
 const CONTINUATION = /^(?:[ \t]+\S|Caused by: |\.\.\. \d+ (?:more|common frames omitted))/;
@@ -87,6 +92,7 @@ export class MultilineJoiner {
         python: line.line.startsWith(PY_TRACEBACK),
         go: GO_START.test(line.line),
         lastIndented: false,
+        pgAt: undefined,
       });
       return;
     }
@@ -102,6 +108,7 @@ export class MultilineJoiner {
     p.python = line.line.startsWith(PY_TRACEBACK);
     p.go = GO_START.test(line.line);
     p.lastIndented = false;
+    p.pgAt = undefined;
     emit(done);
   }
 
@@ -165,7 +172,9 @@ export class MultilineJoiner {
   private continues(p: Pending, line: string): boolean {
     const count = p.lines === undefined ? 1 : p.lines.length;
     if (count >= this.options.maxLines || p.chars + line.length + 1 > this.options.maxChars) return false;
-    if (CONTINUATION.test(line) || postgresPart(p.first.line, line)) return true;
+    if (CONTINUATION.test(line)) return true;
+    p.pgAt ??= postgresSeverityAt(p.first.line);
+    if (p.pgAt >= 0 && postgresPart(p.first.line, p.pgAt, line)) return true;
     if (p.go) return GO_CONTINUATION.test(line) || (line.endsWith(')') && GO_CALL.test(line));
     // The exception line that ends a Python traceback is not indented.
     return p.python && p.lastIndented && line.length > 0;
@@ -173,22 +182,31 @@ export class MultilineJoiner {
 }
 
 /**
- * Whether `line` is a part of the PostgreSQL message `first` begins (`DETAIL:  Key (id)=(1) already
- * exists.`): the part's keyword with PostgreSQL's two spaces, after exactly the prefix `first` has
- * before its severity (log_line_prefix: the message's time and pid, the same on each of its lines),
- * so another backend's part is not taken. An indexOf, then a few comparisons: this runs per line.
+ * Where a PostgreSQL message's severity (`ERROR:  `, capitals and PostgreSQL's two spaces) starts
+ * in its first line, after a log_line_prefix of at most PG_PREFIX_MAX characters; -1 when the line
+ * has none there. Only that far is searched: a line of 64 KB without one was searched whole, for
+ * every line that followed it.
  */
-function postgresPart(first: string, line: string): boolean {
-  const colon = line.indexOf(':  ');
-  if (colon < 0 || colon > PG_PREFIX_MAX) return false;
+function postgresSeverityAt(first: string): number {
+  const head = first.length > PG_PREFIX_MAX + 3 ? first.slice(0, PG_PREFIX_MAX + 3) : first;
+  const colon = head.indexOf(':  ');
+  if (colon < 0) return -1;
   let word = colon;
-  while (word > 0 && isCapital(line.charCodeAt(word - 1))) word--;
-  if (!PG_PARTS.has(line.slice(word, colon))) return false;
-  // `first` has the same prefix, then a severity (or a part) with its colon and two spaces.
-  if (!first.startsWith(line.slice(0, word))) return false;
-  let end = word;
-  while (end < first.length && isCapital(first.charCodeAt(end))) end++;
-  return end > word && first.startsWith(':  ', end);
+  while (word > 0 && isCapital(first.charCodeAt(word - 1))) word--;
+  return word < colon ? word : -1;
+}
+
+/**
+ * Whether `line` is a part of the PostgreSQL message `first` begins (`DETAIL:  Key (id)=(1) already
+ * exists.`), its severity at `at`: exactly the prefix `first` has before it (log_line_prefix: the
+ * message's time and pid, the same on each of its lines), so another backend's part is not taken,
+ * then the part's keyword with PostgreSQL's two spaces. A few comparisons: this runs per line.
+ */
+function postgresPart(first: string, at: number, line: string): boolean {
+  if (line.length <= at || !line.startsWith(first.slice(0, at))) return false;
+  let end = at;
+  while (end < line.length && isCapital(line.charCodeAt(end))) end++;
+  return end > at && line.startsWith(':  ', end) && PG_PARTS.has(line.slice(at, end));
 }
 
 function isCapital(c: number): boolean {

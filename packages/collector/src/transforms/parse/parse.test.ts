@@ -354,6 +354,19 @@ describe('MultilineJoiner', () => {
     expect(lines(two.flatMap((l) => pushed(prose, raw(l, 'stderr'))))).toEqual([two[0]]);
   });
 
+  it('looks for a PostgreSQL severity in the first 256 characters of a line only', () => {
+    const j = new MultilineJoiner(multilineOptions({ maxChars: 200_000 }));
+    // A long message (60 KB) after a short prefix still takes its parts.
+    const long = ['[1234] ERROR:  ' + 'x'.repeat(60_000), '[1234] DETAIL:  why', '[1234] HINT:  fix'];
+    // A prefix longer than 256 characters is no log_line_prefix: its "parts" are lines of their own.
+    const far = '.'.repeat(300);
+    const past = [`${far} ERROR:  boom`, `${far} DETAIL:  d`];
+    // A long line with no severity continues nothing, and neither does the next one.
+    const plain = ['y'.repeat(60_000), 'DETAIL:  d'];
+    const out = [...long, ...past, ...plain, 'LOG:  end'].flatMap((l) => pushed(j, raw(l, 'stderr')));
+    expect(lines(out)).toEqual([long.join('\n'), ...past, ...plain]);
+  });
+
   it('keeps streams apart and bounds the lines per event', () => {
     const j = new MultilineJoiner(multilineOptions({ maxLines: 2 }));
     pushed(j, raw('a'));
