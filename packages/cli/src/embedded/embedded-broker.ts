@@ -12,6 +12,10 @@
  *   may read its topic (each delivery is checked, as in Mosquitto 2.0); a node may hold only
  *   filters under its own down/, at most MAX_NODE_FILTERS of them (others get SUBACK 0x80), so an
  *   offline session queues nothing it may not read and a node cannot grow the subscription tree;
+ * - a QoS 2 publish closes its connection before aedes stores it (Mosquitto's `max_qos 1`): the
+ *   contract uses QoS 0 and 1 only, and aedes keeps each QoS 2 publish until its PUBREL, per
+ *   session and across reconnects, so one node that never sent PUBREL held 1 GB of this process
+ *   per 1,000 packets of 1 MB (`maxInflightInbound` bounds only one connection);
  * - a packet above `maxPacketBytes` is refused at its fixed header and its connection closed,
  *   before aedes buffers it, and a connection over its publish rate is read slower, so one flooding
  *   client cannot take this process (which `start` shares with the ingester) from the others
@@ -57,6 +61,12 @@ export const MAX_NODE_FILTERS = 16;
  */
 export const MAX_CONNECTIONS = 8192;
 
+/**
+ * The highest QoS a client may publish with: the contract's (docs/architecture.md). aedes stores a
+ * QoS 2 publish until its PUBREL for as long as the session lives, whatever its topic.
+ */
+export const MAX_QOS = 1;
+
 /** Where refused publishes go: a `$` topic no `#` filter matches and no account may read. */
 const DISCARDED = '$discarded';
 
@@ -85,6 +95,8 @@ export interface EmbeddedBroker {
     refusedSubscriptions: number;
     /** Connections closed as they were accepted: maxConnections were held. */
     refusedConnections: number;
+    /** Connections closed at a QoS 2 publish (MAX_QOS). */
+    refusedQos: number;
   };
   close(): Promise<void>;
 }
@@ -99,6 +111,7 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
     unretained: 0,
     refusedSubscriptions: 0,
     refusedConnections: 0,
+    refusedQos: 0,
   };
   /** The filters granted to each node connection (a reconnecting session's are granted again). */
   const filtersOf = new WeakMap<Client, Set<string>>();
@@ -133,6 +146,13 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
     },
     authorizePublish(client, packet, callback) {
       const account = client ? accountOf.get(client) : undefined;
+      if (packet.qos > MAX_QOS) {
+        stats.refusedQos++;
+        refused('qos', { user: account?.user, qos: packet.qos, topic: packet.topic.slice(0, 200) });
+        // An error closes the connection before aedes stores the packet: dropping it after a
+        // PUBREC would still store it (publish.js stores before it publishes).
+        return callback(new Error(`QoS ${packet.qos} publishes are not accepted (at most ${MAX_QOS})`));
+      }
       if (account && mayPublish(account, packet.topic)) {
         if (packet.retain && !mayRetain(account, packet.topic)) {
           // Delivered, not kept: Mosquitto cannot refuse this per topic (docs/security.md).
