@@ -339,6 +339,25 @@ describe('Outbox', () => {
       await again.close();
     });
 
+    it('moves the cursor for an empty group (a seal whose batches were all refused), and it survives a restart', async () => {
+      const box = await Outbox.open(opts());
+      const seqs = await group(box, 2, 'at-1');
+      expect(await box.appendGroup([], Buffer.from('past the refused'))).toEqual([]);
+      expect(box.cursor()?.toString()).toBe('past the refused');
+      // No cursor, no change.
+      expect(await box.appendGroup([])).toEqual([]);
+      await box.close();
+      const again = await Outbox.open(opts());
+      expect(again.cursor()?.toString()).toBe('past the refused');
+      expect(again.unacked().map((r) => r.seq)).toEqual(seqs);
+      // A later group's cursor is newer again.
+      await group(again, 1, 'at-2');
+      await again.close();
+      const third = await Outbox.open(opts());
+      expect(third.cursor()?.toString()).toBe('at-2');
+      await third.close();
+    });
+
     it('drops a group torn by a crash as a whole, and keeps the cursor before it', async () => {
       const box = await Outbox.open(opts());
       const kept = await group(box, 4, 'before');

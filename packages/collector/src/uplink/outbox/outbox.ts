@@ -473,11 +473,14 @@ export class Outbox {
    * reading positions they make durable), in one write. The last one carries `cursor`: after a
    * crash, `cursor()` returns it exactly when every record of the group is on disk. Under the cap,
    * the least valuable members are left out (each counted as an eviction) before the group is
-   * refused as a whole (ET_ERR_OUTBOX_FULL); the carrier is never left out alone.
+   * refused as a whole (ET_ERR_OUTBOX_FULL); the carrier is never left out alone. An empty group
+   * (a seal none of whose batches is kept: refused by the codec, or withheld, each counted as a
+   * drop) still moves the cursor, alone (saveCursor): reading those lines again would only make
+   * the same batches, and count their drops twice.
    */
   appendGroup(inputs: readonly AppendInput[], cursor?: Buffer): Promise<OutboxRecord[]> {
     if (this.closed) return Promise.reject(new CollectorError('ET_ERR_OUTBOX_CLOSED', this.opts.dir));
-    if (inputs.length === 0) return Promise.resolve([]);
+    if (inputs.length === 0) return cursor === undefined ? Promise.resolve([]) : this.saveCursor(cursor).then(() => []);
     const carrier = inputs[inputs.length - 1] as AppendInput;
     const generation = cursor === undefined ? 0 : (this.cursorState?.generation ?? 0) + 1;
     const encoded = inputs.map((input, i) => {

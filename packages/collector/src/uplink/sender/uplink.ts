@@ -255,10 +255,7 @@ export class Uplink {
       const input = { epoch, seq, priorityClass, createdAt: clock.now(), payload, carries: evictions };
       return [{ draft, templates, payload, backlog: backlog === true, input }];
     });
-    // None encoded: the cursor moves all the same, since reading those lines again would only make
-    // the same batches, refused again.
-    if (items.length > 0 && prepared.length === 0 && options.cursor !== undefined)
-      await outbox.saveCursor(options.cursor);
+    // None encoded: the outbox moves the cursor all the same (appendGroup of an empty group).
     const recs = await outbox.appendGroup(
       prepared.map((p) => p.input),
       options.cursor,
