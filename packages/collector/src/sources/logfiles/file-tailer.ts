@@ -156,12 +156,16 @@ export class FileTailer {
     // as it writes the line that fills it (logrotate too; follow() looks there after a restart), so
     // an idle file's last lines and its rotation come between two looks. Read on in it there: its
     // end and the rotation are then found as with a descriptor held (before, those lines were lost).
-    let opened = now === undefined ? undefined : await this.openRegular();
-    if (opened?.st.ino !== this.current.inode) {
-      await opened?.h.close();
-      opened = await this.openRegular(`${this.path}.1`).catch(() => undefined);
+    // The path is opened only while it names the file still: once it names a new one, that is
+    // opened once, below, when the old one is not found under `.1` (it was opened here, then again).
+    let opened = now?.ino === this.current.inode ? await this.openRegular() : undefined;
+    if (opened !== undefined && opened.st.ino !== this.current.inode) {
+      // Replaced between the look and the open.
+      await opened.h.close();
+      opened = undefined;
     }
-    if (opened !== undefined && opened.st.ino === this.current.inode) {
+    opened ??= await this.openRegular(`${this.path}.1`).catch(() => undefined);
+    if (opened?.st.ino === this.current.inode) {
       this.handle = opened.h;
       this.parked = false;
       this.checkSize = true;
