@@ -1,6 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, rename, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { readdirSync, readlinkSync } from 'node:fs';
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  realpath,
+  rename,
+  rm,
+  stat,
+  symlink,
+  truncate,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -281,6 +293,66 @@ describe('LogFileSource', () => {
     expect(texts(await r.read())).toEqual(['nine rotated']);
     await s.stop();
   });
+
+  /** The descriptors this process holds on `files` now. */
+  const heldOn = (files: ReadonlySet<string>) =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return files.has(readlinkSync(`/proc/self/fd/${fd}`));
+      } catch {
+        return false; // closed since the listing
+      }
+    }).length;
+
+  /** `n` exited containers' logs, idle for ten minutes, each `chunks` chunks of 4 KiB long; their real paths. */
+  async function exitedLogs(n: number, chunks: number): Promise<Set<string>> {
+    const old = new Date(Date.now() - 600_000);
+    const line = json(`${'x'.repeat(90)}\n`);
+    const logs = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const id = String(i).padStart(64, 'c');
+      await mkdir(path.join(dir, 'docker', id), { recursive: true });
+      await writeFile(path.join(dir, 'docker', id, 'config.v2.json'), JSON.stringify({ Name: `/exited-${i}` }));
+      const log = path.join(dir, 'docker', id, `${id}-json.log`);
+      await writeFile(log, line.repeat(Math.ceil((chunks * 4096) / line.length)));
+      await utimes(log, old, old);
+      logs.add(await realpath(log));
+    }
+    return logs;
+  }
+
+  /** Reads every line of the files with a sink that notes, at each wait, how many of `logs` hold a descriptor. */
+  async function readAllNoting(logs: ReadonlySet<string>): Promise<number[]> {
+    const s = source(true, {}, { chunkBytes: 4096 });
+    const held: number[] = [];
+    s.start({ push: () => undefined, ready: () => void held.push(heldOn(logs)) });
+    await waitFor('every file read to its end', () => held.length > 0 && s.backlogBytes() === 0, {
+      timeoutMs: 60_000,
+    });
+    await s.catchUp();
+    await s.catchUp();
+    held.push(heldOn(logs));
+    await s.stop();
+    return held;
+  }
+
+  it('keeps the descriptor of an idle file while it reads its backlog, and gives it up at its end', async () => {
+    const logs = await exitedLogs(1, 6);
+    const held = await readAllNoting(logs);
+    // Held from the first chunk to the last (before, given up and opened again for each), then given up.
+    const reading = held.slice(0, held.indexOf(0));
+    expect(reading.length).toBeGreaterThanOrEqual(6);
+    expect(new Set(reading)).toEqual(new Set([1]));
+    expect(held.at(-1)).toBe(0);
+  });
+
+  it('holds a bounded number of descriptors while it reads the backlogs of many idle files', async () => {
+    const logs = await exitedLogs(300, 3);
+    const held = await readAllNoting(logs);
+    // Over 256 files, an idle one gives its descriptor up after each chunk: at most the one being read is held.
+    expect(Math.max(...held)).toBeLessThanOrEqual(1);
+    expect(held.at(-1)).toBe(0);
+  }, 120_000);
 
   it('says when none of its folders exists, naming the options', async () => {
     expect(missingLogRoots({ dockerRoot: path.join(dir, 'docker'), podsRoot: path.join(dir, 'nope') })).toBeUndefined();

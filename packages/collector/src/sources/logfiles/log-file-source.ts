@@ -10,6 +10,14 @@ import type { LogFileSourceOptions } from './options.js';
 /** A file not modified for this long (ms) is read without holding a descriptor (FileTailer.park). */
 const PARK_IDLE_MS = 60_000;
 /**
+ * Followed files up to which an idle file with a backlog keeps its descriptor until it is read to
+ * its end: parked after every chunk, it was looked at and opened again for each (a stat, an open
+ * and an fstat per 64 KiB). Above it (a host keeping thousands of exited containers' logs, read
+ * from their start), each gives it up after every chunk, so that the descriptors held stay
+ * bounded, well under containerd's default soft limit of 1,024, whatever the number of files.
+ */
+const HOLD_WHILE_BEHIND_FILES = 256;
+/**
  * A runtime writes the pieces of a split line back to back: a last piece that has not come this
  * long (ms) after the file's end was reached never will (the container died mid-line).
  */
@@ -274,7 +282,7 @@ export class LogFileSource implements LogSource {
     if (s.extra !== undefined && s.extra.length > 0) t.ref.storedExtra = new Set(s.extra);
   }
 
-  /** A file not written for PARK_IDLE_MS gives up its descriptor (FileTailer.park) after each read. */
+  /** A file not written for PARK_IDLE_MS gives up its descriptor (FileTailer.park). */
   private async parkIfIdle(t: FileTailer): Promise<void> {
     if (t.idleMs(this.now()) >= PARK_IDLE_MS) await t.park();
   }
@@ -282,7 +290,8 @@ export class LogFileSource implements LogSource {
   private async readChunk(f: Followed, sink: LogSink): Promise<'data' | 'eof' | 'gone'> {
     const t = f.tailers[0] as FileTailer;
     const r = await t.read((line, ref, start, end) => this.onLine(f, line, ref, start, end, sink));
-    if (r !== 'gone' && f.tailers.length === 1) await this.parkIfIdle(t);
+    if ((r === 'eof' || (r === 'data' && this.files.size > HOLD_WHILE_BEHIND_FILES)) && f.tailers.length === 1)
+      await this.parkIfIdle(t);
     if (r === 'data') {
       f.caughtUpAt = undefined;
       return r;
