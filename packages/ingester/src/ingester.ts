@@ -9,7 +9,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { IngesterConfig } from './config/options.js';
 import { buildApi } from './api/app.js';
-import { guardConnections } from '@edge-telemetry/protocol/net';
+import { createConnectionGate, guardServer } from '@edge-telemetry/protocol/net';
 import { createClickHouseClient, type StorageConnection } from './storage/client.js';
 import { migrate } from './storage/migrate.js';
 import { createWriter, type WriterState } from './writer/writer.js';
@@ -150,7 +150,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     onlineWindowS: config.onlineWindowS,
   });
   let refusalSaidAt = -Infinity;
-  const connections = guardConnections(app.server, config.http, (why, address) => {
+  const connections = createConnectionGate(config.http, (why, address) => {
     // A client at the cap opens connection after connection: say it once a minute, count them all.
     if (Date.now() - refusalSaidAt < 60_000) return;
     refusalSaidAt = Date.now();
@@ -159,6 +159,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       `API connection refused: ${why === 'total' ? 'http.maxConnections' : 'http.maxConnectionsPerAddress'} reached`,
     );
   });
+  guardServer(app.server, connections);
   let stopped = false;
   let following: ReferenceFollower | undefined;
   /** From start to stop: the event loop's busy time and delay in /metrics. */

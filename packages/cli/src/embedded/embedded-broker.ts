@@ -25,7 +25,7 @@
 import net from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { limits } from '@edge-telemetry/protocol';
-import { capConnections } from '@edge-telemetry/protocol/net';
+import { createConnectionGate } from '@edge-telemetry/protocol/net';
 import type { AccountBook } from './accounts.js';
 import { mayPublish, mayReceive, mayRetain, maySubscribe, type Account } from './acl.js';
 import { guardPackets, type OversizedPacket } from './packet-guard.js';
@@ -201,7 +201,13 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
       ...rest,
     );
 
-  const server = net.createServer((socket) =>
+  const maxConnections = o.maxConnections ?? MAX_CONNECTIONS;
+  const connections = createConnectionGate({ maxConnections, maxConnectionsPerAddress: Infinity }, () => {
+    stats.refusedConnections++;
+    refused('connection', { held: maxConnections });
+  });
+  const server = net.createServer((socket) => {
+    if (!connections.admit(socket)) return;
     aedes.handle(
       guardPackets(socket, {
         maxPacketBytes: limit,
@@ -216,16 +222,8 @@ export async function startEmbeddedBroker(o: EmbeddedBrokerOptions): Promise<Emb
           refused('rate', { from: socket.remoteAddress, pauseMs });
         },
       }),
-    ),
-  );
-  capConnections(
-    server,
-    { maxConnections: o.maxConnections ?? MAX_CONNECTIONS, maxConnectionsPerAddress: Infinity },
-    () => {
-      stats.refusedConnections++;
-      refused('connection', { held: server.maxConnections });
-    },
-  );
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       // aedes's heartbeat timer would keep the process alive after the failure is reported.

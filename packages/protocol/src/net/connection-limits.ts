@@ -27,21 +27,23 @@ export interface ConnectionGate {
 
 type OnRefused = (why: ConnectionRefusal, address: string | undefined) => void;
 
-/** The caps over the connections `admit` is given, counted with those a server dropped (`dropped`). */
-function gate(caps: ConnectionCaps, onRefused: OnRefused | undefined) {
+/**
+ * The caps over every connection given to `admit`, from any number of listeners: one total and one
+ * count per address for all of them (the OTLP receiver's HTTP and gRPC ports), so a client cannot
+ * get around a cap by switching port. The listener runs `admit` first on each connection it
+ * accepts (guardServer, for a server whose connection handler is not the caller's).
+ */
+export function createConnectionGate(caps: ConnectionCaps, onRefused?: OnRefused): ConnectionGate {
   const held = new Map<string, number>();
   let total = 0;
   const refused: Record<ConnectionRefusal, number> = { total: 0, address: 0 };
-  const dropped = (why: ConnectionRefusal, address: string | undefined) => {
-    refused[why]++;
-    onRefused?.(why, address);
-  };
   const admit = (socket: Socket): boolean => {
     const address = clientKey(socket.remoteAddress);
     const n = held.get(address) ?? 0;
     const why = total >= caps.maxConnections ? 'total' : n >= caps.maxConnectionsPerAddress ? 'address' : undefined;
     if (why) {
-      dropped(why, socket.remoteAddress);
+      refused[why]++;
+      onRefused?.(why, socket.remoteAddress);
       socket.destroy();
       return false;
     }
@@ -55,42 +57,12 @@ function gate(caps: ConnectionCaps, onRefused: OnRefused | undefined) {
     });
     return true;
   };
-  return { admit, dropped, refused: () => ({ ...refused }) };
+  return { admit, refused: () => ({ ...refused }) };
 }
 
-/**
- * The caps over every connection given to `admit`, from any number of listeners: one total and one
- * count per address for all of them (the OTLP receiver's HTTP and gRPC ports), so a client cannot
- * get around a cap by switching port.
- */
-export function createConnectionGate(caps: ConnectionCaps, onRefused?: OnRefused): ConnectionGate {
-  const { admit, refused } = gate(caps, onRefused);
-  return { admit, refused };
-}
-
-/**
- * Applies the caps to `server` alone: the total also through the server's own `maxConnections`
- * (Node closes the socket at accept, before a Socket is made or any listener runs), the
- * per-address one by `admit`, which the caller runs first in its connection handler
- * (`guardConnections` does that for an HTTP server).
- */
-export function capConnections(server: Server, caps: ConnectionCaps, onRefused?: OnRefused): ConnectionGate {
-  const g = gate(caps, onRefused);
-  server.maxConnections = caps.maxConnections;
-  server.on('drop', (data?: { remoteAddress?: string }) => g.dropped('total', data?.remoteAddress));
-  return { admit: g.admit, refused: g.refused };
-}
-
-/** Runs `gate` first on every connection of an HTTP server, whose connection handler is Node's. */
+/** Runs `gate` first on every connection of a server whose connection handler is not the caller's (an HTTP server's is Node's). */
 export function guardServer(server: Server, gate: ConnectionGate): void {
   server.prependListener('connection', (socket: Socket) => void gate.admit(socket));
-}
-
-/** The caps on one HTTP server: capConnections, the gate run before Node's handler. */
-export function guardConnections(server: Server, caps: ConnectionCaps, onRefused?: OnRefused): ConnectionGate {
-  const g = capConnections(server, caps, onRefused);
-  guardServer(server, g);
-  return g;
 }
 
 /**
@@ -98,7 +70,7 @@ export function guardConnections(server: Server, caps: ConnectionCaps, onRefused
  * IPv6 address's /64, the block one client is given (a host picks any address in it, so keyed
  * whole it would evade the cap and fill the total).
  */
-export function clientKey(address: string | undefined): string {
+function clientKey(address: string | undefined): string {
   if (address === undefined) return '';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return mapped[1] as string;

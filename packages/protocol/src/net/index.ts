@@ -4,10 +4,7 @@
  * it is handed (no I/O of its own); a separate entry so that the main one stays pure code.
  */
 export {
-  capConnections,
-  clientKey,
   createConnectionGate,
-  guardConnections,
   guardServer,
   type ConnectionCaps,
   type ConnectionGate,
