@@ -72,6 +72,24 @@ const cpuWindows = (sent: Array<{ draft: BatchDraft }>): MetricSummary[] =>
 /** The runtime's timers and clock, driven by the test: windows of 200 ms must not slip on a loaded machine. */
 const wait = (ms: number) => vi.advanceTimersByTimeAsync(ms);
 
+/**
+ * Runs the harness with `source` for three windows; the class-0 drafts that `has` picks must be at
+ * least two, each one the codec carries.
+ */
+async function summariesWith(source: MetricSource, has: (d: BatchDraft) => boolean) {
+  const { collector, sent } = await harness([source]);
+  await collector.start();
+  await wait(3 * WINDOW);
+  await collector.stop();
+  const summaries = sent.filter((s) => s.cls === 0 && has(s.draft));
+  expect(summaries.length).toBeGreaterThanOrEqual(2);
+  for (const { draft } of summaries) {
+    const check = validateBatch({ ...draft, epoch: 1, seq: 1 });
+    expect(check.ok ? 'ok' : check.error.message).toBe('ok');
+  }
+  return { sent, summaries };
+}
+
 describe('collector runtime', () => {
   beforeEach(() => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
@@ -120,6 +138,51 @@ describe('collector runtime', () => {
   });
 
   /**
+   * One application's point the protocol cannot carry lost the window's every metric: the codec
+   * refused the summaries batch that holds them all (an OTLP bucket count above 2^53, an exponential
+   * histogram past float64, gauge values whose sum overflows). The other series still go out.
+   */
+  it("leaves out, and counts, a metric summary the protocol cannot carry; the window's other metrics go out", async () => {
+    const odd: MetricSource = {
+      name: 'odd',
+      scrape: async (tick) => ({
+        containers: [],
+        samples: [{ container: 'odd', metric: 'huge', value: 1.7e308, ts: tick, kind: 'gauge' }],
+        histograms: [
+          {
+            container: 'odd',
+            metric: 'big_count',
+            ts: tick,
+            temporality: 'delta',
+            histogram: { kind: 'explicit', bounds: [], counts: [2 ** 60], count: 2 ** 60, sum: 1 },
+          },
+          {
+            container: 'odd',
+            metric: 'past_float64',
+            ts: tick,
+            temporality: 'delta',
+            histogram: {
+              kind: 'exponential',
+              scale: 0,
+              zeroCount: 0,
+              positive: { offset: 5000, counts: [3] },
+              negative: { offset: 0, counts: [] },
+              count: 3,
+            },
+          },
+        ],
+      }),
+      close: async () => {},
+    };
+    const { sent } = await summariesWith(odd, (d) => d.metrics.length > 0);
+    expect(cpuWindows(sent).length).toBeGreaterThanOrEqual(2);
+    expect(sent.flatMap((s) => s.draft.metrics).filter((m) => m.container === 'odd')).toEqual([]);
+    const left = sent.flatMap((s) => s.draft.drops).filter((d) => d.stage === 'metrics.summary');
+    expect(new Set(left.map((d) => `${d.reason} ${d.container}`))).toEqual(new Set(['not_representable odd']));
+    expect(left.reduce((n, d) => n + d.count, 0)).toBeGreaterThanOrEqual(3);
+  });
+
+  /**
    * A container's labels ride in every summaries batch (class 0, the heartbeat), and the codec
    * refuses a batch with a map of over 256 entries or a text over 64 KiB: one such container lost
    * the node's heartbeat every window. Labels of that size happen: tooling that labels everything,
@@ -137,16 +200,7 @@ describe('collector runtime', () => {
       }),
       close: async () => {},
     };
-    const { collector, sent } = await harness([odd]);
-    await collector.start();
-    await wait(3 * WINDOW);
-    await collector.stop();
-    const summaries = sent.filter((s) => s.cls === 0 && s.draft.containers.length > 0);
-    expect(summaries.length).toBeGreaterThanOrEqual(2);
-    for (const { draft } of summaries) {
-      const check = validateBatch({ ...draft, epoch: 1, seq: 1 });
-      expect(check.ok ? 'ok' : check.error.message).toBe('ok');
-    }
+    const { sent, summaries } = await summariesWith(odd, (d) => d.containers.length > 0);
     const info = summaries.at(-1)?.draft.containers.find((c) => c.name === 'odd');
     expect(Object.keys(info?.labels ?? {})).toHaveLength(limits.maxMapEntries);
     // Kept in key order: the annotation sorts first, cut to fit.

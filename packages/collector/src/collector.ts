@@ -21,6 +21,7 @@ import {
 } from './batch/priority-classes.js';
 import type { DropCounter } from './batch/drops.js';
 import { fitContainer } from './batch/fit-container.js';
+import { representableMetrics } from './batch/fit-metric.js';
 import { startAlignedTimer, type AlignedTimer } from './runtime/aligned-timer.js';
 import type { Logger } from './runtime/logger.js';
 import type { Mailbox } from './runtime/mailbox.js';
@@ -292,6 +293,17 @@ export function createCollector(p: CollectorParts): Collector {
       }
       const drafts: Array<{ draft: BatchDraft; live: boolean }> = [];
       let first = true;
+      let told = false;
+      // One line a pass: an application that sends such a point sends it at every export.
+      const refusedMetric = (m: MetricSummary, detail: string) => {
+        if (told) return;
+        told = true;
+        p.log.warn('a metric summary the protocol cannot carry was left out (metrics.summary/not_representable)', {
+          container: m.container,
+          metric: m.metric,
+          detail,
+        });
+      };
       const draftOf = (
         start: number,
         end: number,
@@ -306,7 +318,7 @@ export function createCollector(p: CollectorParts): Collector {
           windowStart: start,
           windowEnd: end,
           containers: metrics !== undefined ? [...containers.values()] : [],
-          metrics: [...(metrics ?? []), ...(logs?.metrics ?? [])],
+          metrics: representableMetrics([...(metrics ?? []), ...(logs?.metrics ?? [])], p.drops, refusedMetric),
           logs: logs?.logs ?? [],
           templates: logs?.templates ?? [],
           events: [],

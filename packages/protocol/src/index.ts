@@ -13,7 +13,13 @@ export { CodecOptionsSchema, resolveCodecOptions, type CodecOptions } from './co
 export { FRAME_MAGIC, FRAME_HEADER_BYTES, MessageKind, FrameFlags, type MessageKindValue } from './wire/frame.js';
 export { valueErrorMessage } from './validate/value-error.js';
 export { parseTimeSpec, TIME_SPEC_HINT } from './validate/time-spec.js';
-export { validateBatch, CONTAINER_EVENT_KINDS, LOG_STREAMS, TRACE_ID_PATTERN } from './validate/batch.js';
+export {
+  validateBatch,
+  validateMetricSummary,
+  CONTAINER_EVENT_KINDS,
+  LOG_STREAMS,
+  TRACE_ID_PATTERN,
+} from './validate/batch.js';
 export * from './sketch/index.js';
 export * from './config/resolve-config.js';
 export * from './collector-config/index.js';

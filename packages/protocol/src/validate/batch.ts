@@ -1,4 +1,4 @@
-import type { Batch, ContainerEventKind, SketchData } from '../types/batch.js';
+import type { Batch, ContainerEventKind, MetricSummary, SketchData } from '../types/batch.js';
 import { LOG_LEVEL_NAMES, SPAN_KIND_NAMES, SPAN_STATUS_NAMES } from '../types/batch.js';
 import { NODE_ID_PATTERN } from '../topics/topics.js';
 import { limits } from '../limits.js';
@@ -54,24 +54,7 @@ function checkBatch(value: unknown): Batch {
     stringMap(c.labels, p, 'labels');
   });
 
-  list(b.metrics, '', 'metrics', max).forEach((v, i) => {
-    const p = `metrics[${i}]`;
-    const m = record(v, '', p);
-    text(m.container, p, 'container');
-    text(m.metric, p, 'metric');
-    const s = timestamp(m.start, p, 'start');
-    const e = timestamp(m.end, p, 'end');
-    if (e < s) invalid(`${p}.end`, 'before start');
-    uint(m.count, p, 'count');
-    finite(m.sum, p, 'sum');
-    finite(m.min, p, 'min');
-    finite(m.max, p, 'max');
-    finite(m.last, p, 'last');
-    uint(m.gaps, p, 'gaps');
-    uint(m.resets, p, 'resets');
-    if (m.sketch !== undefined) checkSketch(m.sketch, `${p}.sketch`);
-    if (m.attrs !== undefined) stringMap(m.attrs, p, 'attrs');
-  });
+  list(b.metrics, '', 'metrics', max).forEach((v, i) => checkMetricSummary(v, `metrics[${i}]`));
 
   list(b.logs, '', 'logs', max).forEach((v, i) => {
     const p = `logs[${i}]`;
@@ -160,6 +143,33 @@ function checkBatch(value: unknown): Batch {
   uint(h.rssBytes, 'health', 'rssBytes');
   text(h.agentVersion, 'health', 'agentVersion');
   return value as Batch;
+}
+
+/**
+ * Checks one metric summary as checkBatch does, for a sender that leaves out a summary the codec
+ * would refuse instead of losing the batch that holds it (every series of the window).
+ */
+export function validateMetricSummary(value: unknown): Result<MetricSummary> {
+  return guard(() => checkMetricSummary(value, 'metric'));
+}
+
+function checkMetricSummary(v: unknown, p: string): MetricSummary {
+  const m = record(v, '', p);
+  text(m.container, p, 'container');
+  text(m.metric, p, 'metric');
+  const s = timestamp(m.start, p, 'start');
+  const e = timestamp(m.end, p, 'end');
+  if (e < s) invalid(`${p}.end`, 'before start');
+  uint(m.count, p, 'count');
+  finite(m.sum, p, 'sum');
+  finite(m.min, p, 'min');
+  finite(m.max, p, 'max');
+  finite(m.last, p, 'last');
+  uint(m.gaps, p, 'gaps');
+  uint(m.resets, p, 'resets');
+  if (m.sketch !== undefined) checkSketch(m.sketch, `${p}.sketch`);
+  if (m.attrs !== undefined) stringMap(m.attrs, p, 'attrs');
+  return v as MetricSummary;
 }
 
 export function checkSketch(value: unknown, p: string): SketchData {
