@@ -19,8 +19,8 @@ interface Seen {
 
 /**
  * One gate over two listeners, as the OTLP receiver has: an IPv4 one whose connection handler is not
- * ours (guardServer), and a dual-stack one that admits in its own handler, where an IPv4 client is
- * seen IPv4-mapped (`::ffff:127.0.0.2`).
+ * ours (guardServer), and an IPv6 one that admits in its own handler, where an IPv4 client is seen
+ * IPv4-mapped (`::ffff:127.0.0.2`).
  */
 async function twoListeners(gate: ConnectionGate) {
   const seen: Seen[] = [];
@@ -29,17 +29,18 @@ async function twoListeners(gate: ConnectionGate) {
   v4.on('connection', (socket: Socket) =>
     seen.push({ address: socket.remoteAddress, served: !socket.destroyed, socket }),
   );
-  const dual = net.createServer((socket) =>
+  const v6 = net.createServer((socket) =>
     seen.push({ address: socket.remoteAddress, served: gate.admit(socket), socket }),
   );
-  servers.push(v4, dual);
+  servers.push(v4, v6);
   await new Promise<void>((r) => v4.listen(0, '127.0.0.1', r));
-  await new Promise<void>((r) => dual.listen(0, '::', r));
+  // An IPv6 socket on loopback only: IPv4 clients are seen IPv4-mapped.
+  await new Promise<void>((r) => v6.listen(0, '::ffff:127.0.0.1', r));
   const port = (s: Server) => (s.address() as net.AddressInfo).port;
   /** A connection from `from` (any 127/8 address is loopback) to one listener, once that listener has seen it. */
-  const connect = async (to: 'v4' | 'dual', from: string): Promise<Seen> => {
+  const connect = async (to: 'v4' | 'v6', from: string): Promise<Seen> => {
     const before = seen.length;
-    const client = net.connect({ host: '127.0.0.1', port: port(to === 'v4' ? v4 : dual), localAddress: from });
+    const client = net.connect({ host: '127.0.0.1', port: port(to === 'v4' ? v4 : v6), localAddress: from });
     // A refused one is reset by the server.
     client.on('error', () => undefined);
     clients.push(client);
@@ -57,13 +58,13 @@ describe('connection caps', () => {
     );
     const { connect } = await twoListeners(gate);
     expect(await connect('v4', '127.0.0.2')).toMatchObject({ address: '127.0.0.2', served: true });
-    expect(await connect('dual', '127.0.0.2')).toMatchObject({ address: '::ffff:127.0.0.2', served: true });
+    expect(await connect('v6', '127.0.0.2')).toMatchObject({ address: '::ffff:127.0.0.2', served: true });
     // The same client on either port, in either form: its third connection is closed as accepted.
-    const third = await connect('dual', '127.0.0.2');
+    const third = await connect('v6', '127.0.0.2');
     expect(third.served).toBe(false);
     expect(third.socket.destroyed).toBe(true);
     expect((await connect('v4', '127.0.0.3')).served).toBe(true);
-    const fourth = await connect('dual', '127.0.0.3');
+    const fourth = await connect('v6', '127.0.0.3');
     expect(fourth.served).toBe(true);
     // Four held: a new address meets the total.
     expect((await connect('v4', '127.0.0.4')).served).toBe(false);
