@@ -25,6 +25,10 @@ export const IngesterErrorCodes = {
     status: 422,
     message: 'a template row left its text out and no stored row has it; stored with an empty text',
   },
+  ET_ERR_NODE_CLOCK: {
+    status: 422,
+    message: 'a batch is stamped by a node clock that was never set or runs ahead; stored moved to its receive time',
+  },
   ET_ERR_BAD_REQUEST: { status: 400, message: 'request is invalid' },
   ET_ERR_CONFIG_DOC_INVALID: {
     status: 400,

@@ -341,6 +341,78 @@ describe.runIf(haveMosquitto())('ingester end to end (Mosquitto + embedded Click
     expect(await page.text()).not.toMatch(/https?:\/\/(cdn|unpkg)/);
   });
 
+  /**
+   * A gateway that booted without a real-time clock runs at 1970, and the TTL deleted its rows at
+   * the next merge, unseen; one years ahead had them kept for ever, out of every chart.
+   */
+  it("stores a batch from a node whose clock was never set or runs ahead at its receive time, the node's times in the ledger, counted", async () => {
+    const DAY = 86_400_000;
+    const off = [
+      { direction: 'behind', name: 'gw-e2e-1970', nodeNow: 3_600_000 },
+      { direction: 'ahead', name: 'gw-e2e-ahead', nodeNow: Date.now() + 2 * 365 * DAY },
+    ];
+    for (const { name, nodeNow } of off) {
+      const n = await connectNode(stack.broker.url, name);
+      try {
+        const b = sampleBatch({ node: name, seq: 1, now: nodeNow });
+        await n.publish(topics.batch(name), codec.encode(b));
+        await n.ackFor(1);
+        const rs = await client.query({
+          query: `SELECT toUnixTimestamp64Milli(ReceivedAt) AS received, toUnixTimestamp64Milli(NodeSentAt) AS sent,
+              ClockSkewMs AS skew, toUnixTimestamp64Milli(WindowStart) AS ws, toUnixTimestamp64Milli(WindowEnd) AS we
+            FROM ${TABLES.ledger} WHERE NodeName = {name:String}`,
+          query_params: { name },
+          format: 'JSONEachRow',
+        });
+        const [ledger] = await rs.json<Record<'received' | 'sent' | 'skew' | 'ws' | 'we', string>>();
+        // The ledger keeps what the node said.
+        const received = Number(ledger!.received);
+        expect([ledger!.sent, ledger!.ws, ledger!.we].map(Number)).toEqual([b.sentAt, b.windowStart, b.windowEnd]);
+        expect(Number(ledger!.skew)).toBe(received - b.sentAt);
+        // The rows are where a right clock would have put them: moved by the skew, in the last hour.
+        const shift = received - b.sentAt;
+        const from = received - 3_600_000;
+        const m = await get(
+          `/api/v1/nodes/${name}/metrics?container=app-1&metric=cpu.usage_pct&from=${from}&to=${received + 60_000}&step=60`,
+        );
+        const src = b.metrics.find((x) => x.container === 'app-1' && x.metric === 'cpu.usage_pct')!;
+        expect((m.body.series as { points: { count: number; max: number }[] }[])[0]?.points).toEqual([
+          expect.objectContaining({ count: src.count, max: src.max }),
+        ]);
+        const logs = await get(`/api/v1/nodes/${name}/logs?level=error&from=${from}&to=${received + 60_000}`);
+        expect((logs.body.logs as { ts: string }[]).map((l) => Date.parse(l.ts)).sort()).toEqual(
+          b.logs
+            .filter((l) => l.level >= 4)
+            .map((l) => l.ts + shift)
+            .sort(),
+        );
+      } finally {
+        await n.close();
+      }
+    }
+    // A right clock back from eight days offline: its window stays at its own time (metrics are kept
+    // 30 days), and the logs the TTL deletes at once (kept 7) are counted, not left unseen.
+    const name = 'gw-e2e-backlog';
+    const n = await connectNode(stack.broker.url, name);
+    try {
+      const b = sampleBatch({ node: name, seq: 1, now: Date.now() - 8 * DAY });
+      await n.publish(topics.batch(name), codec.encode(b));
+      await n.ackFor(1);
+      const m = await get(
+        `/api/v1/nodes/${name}/metrics?container=app-1&metric=cpu.usage_pct&from=${b.windowStart}&to=${b.windowEnd}&step=60`,
+      );
+      expect((m.body.series as { points: { t: string }[] }[])[0]?.points.map((p) => Date.parse(p.t))).toEqual([
+        b.windowStart,
+      ]);
+    } finally {
+      await n.close();
+    }
+    const prom = await (await fetch(`${url}/metrics`)).text();
+    expect(prom).toContain('et_ingester_batches_off_clock_total{direction="behind"} 1');
+    expect(prom).toContain('et_ingester_batches_off_clock_total{direction="ahead"} 1');
+    expect(prom).toContain('et_ingester_batches_past_retention_total 1');
+  });
+
   it('rejects unbounded or malformed queries with a code', async () => {
     const tooLong = await get(`/api/v1/nodes/${NODE}/logs?from=0&to=${Date.now()}`);
     expect(tooLong).toMatchObject({ status: 400, body: { code: 'ET_ERR_RANGE_TOO_LARGE' } });

@@ -18,6 +18,7 @@ import { createReferenceStore, type ReferenceStats } from './references/store.js
 import { followReferences, type ReferenceFollower } from './references/follow.js';
 import { createTemplateTextResolver, type TemplateTextStats } from './template-texts/resolver.js';
 import { createMqttConsumer } from './consumer/mqtt-consumer.js';
+import { nodeClockBounds } from './consumer/node-clock.js';
 import { createPullCoordinator, type PullCounters } from './pull/coordinator.js';
 import { pullCoordinatorOptions, type PullCoordinatorOptionsT } from './pull/options.js';
 import { createApiAuth, type ApiAuth } from './auth/api-auth.js';
@@ -124,6 +125,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     onPull: pulls.handle,
     references,
     templateTexts,
+    nodeClock: nodeClockBounds(config.retention),
   });
   const figures = () => ({
     writer: writer.state(),

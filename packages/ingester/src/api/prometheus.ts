@@ -57,6 +57,21 @@ export function prometheusText(f: IngesterFigures): string {
     'Batches compressed against a keyframe this ingester could not find; the node was asked to resend them standalone.',
     [['', c.unknownReferences]],
   );
+  metric(
+    'et_ingester_batches_off_clock_total',
+    'counter',
+    "Batches stamped by a node clock that was never set (behind: before 2025) or runs ahead of the ingester's, stored moved to their receive time.",
+    [
+      ['{direction="behind"}', c.offClock.behind],
+      ['{direction="ahead"}', c.offClock.ahead],
+    ],
+  );
+  metric(
+    'et_ingester_batches_past_retention_total',
+    'counter',
+    'Batches stored at their own times that ended before the shortest data retention (a backlog that old): the TTL deletes rows of theirs at the next merge.',
+    [['', c.pastRetention]],
+  );
   metric('et_ingester_statuses_total', 'counter', 'Node status messages received.', [['', c.statuses]]);
   metric(
     'et_ingester_rejected_total',

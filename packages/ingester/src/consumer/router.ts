@@ -31,6 +31,7 @@ import type { NodeRegistry } from '../nodes/registry.js';
 import type { ReferenceStore } from '../references/store.js';
 import type { TemplateTextResolver } from '../template-texts/resolver.js';
 import { createNodeLanes } from './node-lanes.js';
+import { pastRetention, placeBatch, type NodeClockBounds, type OffClock, type Placed } from './node-clock.js';
 
 export interface RouterCounters {
   received: number;
@@ -45,6 +46,10 @@ export interface RouterCounters {
   unknownReferences: number;
   /** Rejections by reason code (bounded: the codes of the two catalogues). */
   rejected: Record<string, number>;
+  /** Batches stored moved to the ingester's time, their node's clock plainly wrong (node-clock.ts), by which way. */
+  offClock: Record<OffClock, number>;
+  /** Batches stored at their own times that ended before the shortest data retention: the TTL deletes rows of theirs at once. */
+  pastRetention: number;
 }
 
 export interface RouterDeps {
@@ -61,6 +66,8 @@ export interface RouterDeps {
   references?: ReferenceStore;
   /** Fills in the template texts a node left out; without it rows are stored as they came. */
   templateTexts?: TemplateTextResolver;
+  /** When a batch's times are taken for a wrong node clock (node-clock.ts); without it every batch is stored at its node's times. */
+  nodeClock?: NodeClockBounds;
   now?: () => number;
   /** Log-pull chunks and ends (the pull coordinator); without it they are rejected as unsupported. */
   onPull?(node: string, pullId: string, payload: Buffer): Promise<void>;
@@ -112,6 +119,8 @@ export function createRouter(deps: RouterDeps): Router {
     overQuota: 0,
     unknownReferences: 0,
     rejected: {},
+    offClock: { behind: 0, ahead: 0 },
+    pastRetention: 0,
   };
   const lanes = createNodeLanes({
     maxMessages: LANE_MESSAGES,
@@ -208,6 +217,23 @@ export function createRouter(deps: RouterDeps): Router {
     void ack(node, epoch, seq, true);
   }
 
+  /** Counts a batch stored moved (node-clock.ts) and says so, a line a second per node at most. */
+  function movedBatch(node: string, placed: Extract<Placed, { off: OffClock }>, arrivedAt: number): void {
+    c.offClock[placed.off]++;
+    if (!quotas.mayLog(node)) return;
+    const { sentAt, windowEnd } = placed.asSent;
+    logger.warn(
+      {
+        code: 'ET_ERR_NODE_CLOCK',
+        node,
+        off: placed.off,
+        windowEnd: new Date(windowEnd).toISOString(),
+        skewMs: arrivedAt - sentAt,
+      },
+      'batch stamped by a clock that was never set or runs ahead: stored moved to its receive time',
+    );
+  }
+
   /** `arrivedAt`: when the message reached `handle`, its receive time (before its lane, references and room). */
   async function handleBatch(topic: string, node: string, payload: Buffer, arrivedAt: number): Promise<void> {
     const head = codec.head(payload);
@@ -246,11 +272,20 @@ export function createRouter(deps: RouterDeps): Router {
     // When it reached this ingester, not when its waits here ended (its lane, the keyframe read,
     // the writer's room): the ledger's send-to-receive delay and skew are the node's and the
     // network's (issue 21: stamped here, a keyframe read passed for delay before the ingester).
-    const meta = { receivedAt: arrivedAt, wireBytes: payload.length, ingesterId };
+    // Moved before its texts are filled: they are looked up by the times the rows are stored at.
+    const placed: Placed = deps.nodeClock ? placeBatch(batch, arrivedAt, deps.nodeClock) : { batch };
+    if (placed.off !== undefined) movedBatch(node, placed, arrivedAt);
+    else if (deps.nodeClock && pastRetention(batch, arrivedAt, deps.nodeClock)) c.pastRetention++;
+    const meta = {
+      receivedAt: arrivedAt,
+      wireBytes: payload.length,
+      ingesterId,
+      ...(placed.off !== undefined ? { asSent: placed.asSent } : {}),
+    };
     // Not awaited either: batches whose texts must be read from ClickHouse share one read.
     const stored = deps.templateTexts
-      ? fillThenSubmit(deps.templateTexts, batch, meta, payload.length)
-      : writer.submit(batch, meta);
+      ? fillThenSubmit(deps.templateTexts, placed.batch, meta, payload.length)
+      : writer.submit(placed.batch, meta);
     Promise.allSettled([stored, keyframe]).then(async ([s, k]) => {
       if (s.status === 'rejected') {
         const err = s.reason as Error;

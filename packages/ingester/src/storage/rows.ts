@@ -18,6 +18,8 @@ export interface BatchMeta {
   receivedAt: number;
   wireBytes: number;
   ingesterId: string;
+  /** The node's own times of a batch stored moved (consumer/node-clock.ts): the ledger keeps them. */
+  asSent?: Pick<Batch, 'sentAt' | 'windowStart' | 'windowEnd'>;
 }
 
 export type TableRows = Record<BatchTable, unknown[][]>;
@@ -169,16 +171,17 @@ export function batchToRows(b: Batch, meta: BatchMeta): BatchRows {
     containers.length +
     health.length +
     drops.length;
+  const sent = meta.asSent ?? b;
   const ledger = [
     [
       node,
       b.epoch,
       b.seq,
       meta.receivedAt,
-      b.sentAt,
-      meta.receivedAt - b.sentAt,
-      b.windowStart,
-      b.windowEnd,
+      sent.sentAt,
+      meta.receivedAt - sent.sentAt,
+      sent.windowStart,
+      sent.windowEnd,
       rowCount,
       meta.wireBytes,
       meta.ingesterId,
