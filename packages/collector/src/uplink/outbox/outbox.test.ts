@@ -358,6 +358,26 @@ describe('Outbox', () => {
       await third.close();
     });
 
+    it('saves a cursor too large for its carrier alone, after the group, instead of refusing the group', async () => {
+      // The reading positions of thousands of log files: more than a record holds.
+      const box = await Outbox.open(opts({ recordCapBytes: 4096 }));
+      const big = 'positions '.repeat(500);
+      const seqs = await group(box, 3, big);
+      expect(box.unacked().map((r) => r.seq)).toEqual(seqs);
+      expect(box.cursor()?.toString()).toBe(big);
+      for (const r of box.unacked()) expect(await box.read(r)).toEqual(payload(r.seq));
+      await box.close();
+      const again = await Outbox.open(opts({ recordCapBytes: 4096 }));
+      expect(again.cursor()?.toString()).toBe(big);
+      expect(again.unacked().map((r) => r.seq)).toEqual(seqs);
+      // A later cursor that fits rides with its group again, and is the newest.
+      await group(again, 2, 'small');
+      await again.close();
+      const third = await Outbox.open(opts({ recordCapBytes: 4096 }));
+      expect(third.cursor()?.toString()).toBe('small');
+      await third.close();
+    });
+
     it('drops a group torn by a crash as a whole, and keeps the cursor before it', async () => {
       const box = await Outbox.open(opts());
       const kept = await group(box, 4, 'before');

@@ -23,6 +23,7 @@ import { AckEntryKind, countEntries, encodeAckEntries, scanAckEntries, type AckE
 import type { OutboxOptions } from './options.js';
 import {
   encodeRecord,
+  fitsWithCursor,
   readCursor,
   readRecordAt,
   RECORD_HEADER_BYTES,
@@ -476,16 +477,24 @@ export class Outbox {
    * refused as a whole (ET_ERR_OUTBOX_FULL); the carrier is never left out alone. An empty group
    * (a seal none of whose batches is kept: refused by the codec, or withheld, each counted as a
    * drop) still moves the cursor, alone (saveCursor): reading those lines again would only make
-   * the same batches, and count their drops twice.
+   * the same batches, and count their drops twice. A cursor that does not fit in its carrier's
+   * record (recordCapBytes) is saved alone after the group (below).
    */
   appendGroup(inputs: readonly AppendInput[], cursor?: Buffer): Promise<OutboxRecord[]> {
     if (this.closed) return Promise.reject(new CollectorError('ET_ERR_OUTBOX_CLOSED', this.opts.dir));
     if (inputs.length === 0) return cursor === undefined ? Promise.resolve([]) : this.saveCursor(cursor).then(() => []);
     const carrier = inputs[inputs.length - 1] as AppendInput;
-    const generation = cursor === undefined ? 0 : (this.cursorState?.generation ?? 0) + 1;
+    // A cursor too large to ride with its carrier (the reading positions of thousands of log
+    // files, 170 B each) is saved alone once the group is on disk: refusing the group for it
+    // (ET_ERR_RECORD_TOO_LARGE) left the node sending nothing, every pass, for good. A crash
+    // between the two reads those lines again (their batches sent twice) rather than losing any.
+    const apart =
+      cursor !== undefined && !fitsWithCursor(carrier.payload, cursor, this.opts.recordCapBytes) ? cursor : undefined;
+    const carried = apart === undefined ? cursor : undefined;
+    const generation = carried === undefined ? 0 : (this.cursorState?.generation ?? 0) + 1;
     const encoded = inputs.map((input, i) => {
       const last = i === inputs.length - 1;
-      const payload = last && cursor !== undefined ? withCursor(generation, cursor, input.payload) : input.payload;
+      const payload = last && carried !== undefined ? withCursor(generation, carried, input.payload) : input.payload;
       return { input, payload, batchAt: RECORD_HEADER_BYTES + payload.length - input.payload.length, last };
     });
     for (const e of encoded)
@@ -513,13 +522,13 @@ export class Outbox {
       this.countEviction(worst.input.priorityClass, worst.input.epoch, worst.input.seq);
       kept = kept.filter((e) => e !== worst);
     }
-    return Promise.all(
+    const written = Promise.all(
       kept.map((e) =>
         this.enqueueRecord(
           e.input,
           encodeRecord(
             {
-              kind: e.last && cursor !== undefined ? RECORD_KIND_BATCH_WITH_CURSOR : RECORD_KIND_BATCH,
+              kind: e.last && carried !== undefined ? RECORD_KIND_BATCH_WITH_CURSOR : RECORD_KIND_BATCH,
               priorityClass: e.input.priorityClass,
               group: carrier.seq - e.input.seq,
               epoch: e.input.epoch,
@@ -529,10 +538,15 @@ export class Outbox {
             e.payload,
           ),
           e.batchAt,
-          e.last && cursor !== undefined ? { generation, bytes: cursor } : undefined,
+          e.last && carried !== undefined ? { generation, bytes: carried } : undefined,
         ),
       ),
     );
+    if (apart === undefined) return written;
+    return written.then(async (recs) => {
+      await this.saveCursor(apart);
+      return recs;
+    });
   }
 
   /** Makes a cursor the newest on its own, in the cursor file (when there is no batch to carry it). */

@@ -120,6 +120,11 @@ export function scanRecords(buf: Buffer, maxPayload: number): ScanResult {
   return { records, cutBytes, cutRanges };
 }
 
+/** Whether `batch` with `cursor` (withCursor) is at most `capBytes`. */
+export function fitsWithCursor(batch: Uint8Array, cursor: Uint8Array, capBytes: number): boolean {
+  return CURSOR_PREFIX_BYTES + cursor.length + batch.length <= capBytes;
+}
+
 /** A kind-2 payload: the cursor prefix, then the batch. */
 export function withCursor(generation: number, cursor: Uint8Array, batch: Uint8Array): Buffer {
   const buf = Buffer.allocUnsafe(CURSOR_PREFIX_BYTES + cursor.length + batch.length);
