@@ -13,6 +13,7 @@ import { Downsampler } from './transforms/downsample/downsampler.js';
 import { TierRoller } from './transforms/downsample/tiers.js';
 import { ddSketchOps } from './transforms/downsample/ddsketch-ops.js';
 import { LogPipeline } from './transforms/logs/pipeline.js';
+import { SpanSummarizer } from './transforms/spans/span-summarizer.js';
 import { Mailbox } from './runtime/mailbox.js';
 import type { ContainerEvent } from '@edge-telemetry/protocol';
 import { logPipelineOptions } from './transforms/logs/options.js';
@@ -21,7 +22,7 @@ const WINDOW = 200;
 const TIER = 400;
 
 /** The runtime with real stages and a recording uplink whose degrade level the test sets. */
-async function harness(extraSources: MetricSource[] = []) {
+async function harness(extraSources: MetricSource[] = [], spans?: SpanSummarizer) {
   const sent: Array<{ cls: PriorityClassValue; draft: BatchDraft }> = [];
   const drops = new DropCounter();
   const state = { level: 0 };
@@ -44,6 +45,7 @@ async function harness(extraSources: MetricSource[] = []) {
     downsampler: new Downsampler({ windowMs: WINDOW, tiersMs: [TIER] }, { sketches: ddSketchOps, report: drops }),
     tiers: { tierMs: TIER, roller: new TierRoller([TIER], ddSketchOps) },
     logs: new LogPipeline(logPipelineOptions({}), { now: Date.now, report: drops, windowMs: WINDOW }),
+    spans,
     uplink: {
       submitGroup: async (items) => {
         for (const { draft, priorityClass } of items) sent.push({ cls: priorityClass, draft });
@@ -76,8 +78,8 @@ const wait = (ms: number) => vi.advanceTimersByTimeAsync(ms);
  * Runs the harness with `source` for three windows; the class-0 drafts that `has` picks must be at
  * least two, each one the codec carries.
  */
-async function summariesWith(source: MetricSource, has: (d: BatchDraft) => boolean) {
-  const { collector, sent } = await harness([source]);
+async function summariesWith(source: MetricSource, has: (d: BatchDraft) => boolean, spans?: SpanSummarizer) {
+  const { collector, sent } = await harness([source], spans);
   await collector.start();
   await wait(3 * WINDOW);
   await collector.stop();
@@ -180,6 +182,31 @@ describe('collector runtime', () => {
     const left = sent.flatMap((s) => s.draft.drops).filter((d) => d.stage === 'metrics.summary');
     expect(new Set(left.map((d) => `${d.reason} ${d.container}`))).toEqual(new Set(['not_representable odd']));
     expect(left.reduce((n, d) => n + d.count, 0)).toBeGreaterThanOrEqual(3);
+  });
+
+  it("leaves out, and counts, a span summary the protocol cannot carry; the window's metrics and other spans go out", async () => {
+    const spans = new SpanSummarizer({}, { sketches: ddSketchOps, report: new DropCounter(), significantDigits: 0 });
+    const span = {
+      container: 'shop',
+      service: 'api',
+      kind: 1,
+      status: 0,
+      durationMs: 5,
+      traceId: 'a'.repeat(32),
+      error: '',
+    } as const;
+    spans.add({ ...span, operation: 'GET /orders' });
+    spans.add({ ...span, operation: 'x'.repeat(70_000) });
+    const quiet: MetricSource = {
+      name: 'quiet',
+      scrape: async () => ({ samples: [], containers: [] }),
+      close: async () => {},
+    };
+    const { sent } = await summariesWith(quiet, (d) => d.metrics.length > 0, spans);
+    expect(cpuWindows(sent).length).toBeGreaterThanOrEqual(2);
+    expect(sent.flatMap((s) => s.draft.spans ?? []).map((x) => x.operation)).toEqual(['GET /orders']);
+    const left = sent.flatMap((s) => s.draft.drops).filter((d) => d.stage === 'spans.summary');
+    expect(left).toEqual([{ stage: 'spans.summary', reason: 'not_representable', container: 'shop', count: 1 }]);
   });
 
   /**

@@ -9,7 +9,15 @@
  * Events leave at once. Everything it uses is passed in (build-collector.ts is the production
  * wiring), so tests and the fleet simulator run the same runtime with other sources.
  */
-import type { ContainerEvent, ContainerInfo, MetricSummary, NodeHealth, SpanSummary } from '@edge-telemetry/protocol';
+import {
+  validateMetricSummary,
+  validateSpanSummary,
+  type ContainerEvent,
+  type ContainerInfo,
+  type MetricSummary,
+  type NodeHealth,
+  type SpanSummary,
+} from '@edge-telemetry/protocol';
 import type { LogSink, LogSource, MetricSource, RawLogLine, ScrapeResult } from './sources/types.js';
 import type { LogPipelineWindow, WindowCursorState } from './transforms/logs/pipeline.js';
 import {
@@ -21,7 +29,7 @@ import {
 } from './batch/priority-classes.js';
 import type { DropCounter } from './batch/drops.js';
 import { fitContainer } from './batch/fit-container.js';
-import { representableMetrics } from './batch/fit-metric.js';
+import { representable } from './batch/fit-summaries.js';
 import { startAlignedTimer, type AlignedTimer } from './runtime/aligned-timer.js';
 import type { Logger } from './runtime/logger.js';
 import type { Mailbox } from './runtime/mailbox.js';
@@ -295,14 +303,15 @@ export function createCollector(p: CollectorParts): Collector {
       let first = true;
       let told = false;
       // One line a pass: an application that sends such a point sends it at every export.
-      const refusedMetric = (m: MetricSummary, detail: string) => {
+      const refused = (detail: string) => {
         if (told) return;
         told = true;
-        p.log.warn('a metric summary the protocol cannot carry was left out (metrics.summary/not_representable)', {
-          container: m.container,
-          metric: m.metric,
-          detail,
-        });
+        p.log.warn(
+          'a summary the protocol cannot carry was left out (metrics.summary, spans.summary: not_representable)',
+          {
+            detail,
+          },
+        );
       };
       const draftOf = (
         start: number,
@@ -318,12 +327,22 @@ export function createCollector(p: CollectorParts): Collector {
           windowStart: start,
           windowEnd: end,
           containers: metrics !== undefined ? [...containers.values()] : [],
-          metrics: representableMetrics([...(metrics ?? []), ...(logs?.metrics ?? [])], p.drops, refusedMetric),
+          metrics: representable(
+            [...(metrics ?? []), ...(logs?.metrics ?? [])],
+            validateMetricSummary,
+            'metrics.summary',
+            p.drops,
+            refused,
+          ),
+          // Before `drops`: what these leave out is counted in this batch's drops.
+          spans:
+            metrics !== undefined && p.spans
+              ? representable(p.spans.flush(start, end), validateSpanSummary, 'spans.summary', p.drops, refused)
+              : undefined,
           logs: logs?.logs ?? [],
           templates: logs?.templates ?? [],
           events: [],
           drops: first ? p.drops.take() : [],
-          spans: metrics !== undefined ? p.spans?.flush(start, end) : undefined,
           health: health(
             first ? uplinkHealth : { ...uplinkHealth, uplinkBytes: 0 },
             (logs?.rawBytes ?? 0) + (metrics !== undefined ? takeMetricsRaw() : 0),

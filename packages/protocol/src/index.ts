@@ -16,6 +16,7 @@ export { parseTimeSpec, TIME_SPEC_HINT } from './validate/time-spec.js';
 export {
   validateBatch,
   validateMetricSummary,
+  validateSpanSummary,
   CONTAINER_EVENT_KINDS,
   LOG_STREAMS,
   TRACE_ID_PATTERN,

@@ -1,4 +1,4 @@
-import type { Batch, ContainerEventKind, MetricSummary, SketchData } from '../types/batch.js';
+import type { Batch, ContainerEventKind, MetricSummary, SketchData, SpanSummary } from '../types/batch.js';
 import { LOG_LEVEL_NAMES, SPAN_KIND_NAMES, SPAN_STATUS_NAMES } from '../types/batch.js';
 import { NODE_ID_PATTERN } from '../topics/topics.js';
 import { limits } from '../limits.js';
@@ -109,28 +109,7 @@ function checkBatch(value: unknown): Batch {
     uint(d.count, p, 'count');
   });
 
-  if (b.spans !== undefined)
-    list(b.spans, '', 'spans', max).forEach((v, i) => {
-      const p = `spans[${i}]`;
-      const x = record(v, '', p);
-      text(x.container, p, 'container');
-      text(x.service, p, 'service');
-      text(x.operation, p, 'operation');
-      int(x.kind, p, 'kind', 0, SPAN_KIND_NAMES.length - 1);
-      int(x.status, p, 'status', 0, SPAN_STATUS_NAMES.length - 1);
-      const s = timestamp(x.start, p, 'start');
-      const e = timestamp(x.end, p, 'end');
-      if (e < s) invalid(`${p}.end`, 'before start');
-      uint(x.count, p, 'count');
-      finite(x.sum, p, 'sum');
-      finite(x.min, p, 'min');
-      finite(x.max, p, 'max');
-      if (x.sketch !== undefined) checkSketch(x.sketch, `${p}.sketch`);
-      list(x.errors, p, 'errors', limits.maxSpanErrors).forEach((ev, k) => text(ev, p, `errors[${k}]`));
-      list(x.traceIds, p, 'traceIds', limits.maxSpanExemplars).forEach((tv, k) =>
-        pattern(tv, p, `traceIds[${k}]`, TRACE_ID_PATTERN),
-      );
-    });
+  if (b.spans !== undefined) list(b.spans, '', 'spans', max).forEach((v, i) => checkSpanSummary(v, `spans[${i}]`));
 
   const h = record(b.health, '', 'health');
   uint(h.uplinkBytes, 'health', 'uplinkBytes');
@@ -170,6 +149,33 @@ function checkMetricSummary(v: unknown, p: string): MetricSummary {
   if (m.sketch !== undefined) checkSketch(m.sketch, `${p}.sketch`);
   if (m.attrs !== undefined) stringMap(m.attrs, p, 'attrs');
   return v as MetricSummary;
+}
+
+/** Checks one span summary as checkBatch does (validateMetricSummary's reason). */
+export function validateSpanSummary(value: unknown): Result<SpanSummary> {
+  return guard(() => checkSpanSummary(value, 'span'));
+}
+
+function checkSpanSummary(v: unknown, p: string): SpanSummary {
+  const x = record(v, '', p);
+  text(x.container, p, 'container');
+  text(x.service, p, 'service');
+  text(x.operation, p, 'operation');
+  int(x.kind, p, 'kind', 0, SPAN_KIND_NAMES.length - 1);
+  int(x.status, p, 'status', 0, SPAN_STATUS_NAMES.length - 1);
+  const s = timestamp(x.start, p, 'start');
+  const e = timestamp(x.end, p, 'end');
+  if (e < s) invalid(`${p}.end`, 'before start');
+  uint(x.count, p, 'count');
+  finite(x.sum, p, 'sum');
+  finite(x.min, p, 'min');
+  finite(x.max, p, 'max');
+  if (x.sketch !== undefined) checkSketch(x.sketch, `${p}.sketch`);
+  list(x.errors, p, 'errors', limits.maxSpanErrors).forEach((ev, k) => text(ev, p, `errors[${k}]`));
+  list(x.traceIds, p, 'traceIds', limits.maxSpanExemplars).forEach((tv, k) =>
+    pattern(tv, p, `traceIds[${k}]`, TRACE_ID_PATTERN),
+  );
+  return v as SpanSummary;
 }
 
 export function checkSketch(value: unknown, p: string): SketchData {

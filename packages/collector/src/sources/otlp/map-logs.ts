@@ -70,7 +70,7 @@ export function mapLogs(
 ): MappedLogs {
   const out: MappedLogs = { lines: [], rejected: 0, message: '' };
   for (const rl of req.resourceLogs ?? []) {
-    const res = readResource(rl.resource, ctx.options, ctx.deps);
+    const res = readResource(rl.resource, ctx.options, ctx.deps, ctx.report);
     for (const sl of rl.scopeLogs ?? [])
       for (const r of sl.logRecords ?? []) {
         const ts = nanosToMs(r.timeUnixNano) || nanosToMs(r.observedTimeUnixNano) || ctx.now;

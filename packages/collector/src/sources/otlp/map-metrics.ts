@@ -103,7 +103,7 @@ export function mapMetrics(req: MetricsRequest, ctx: MapContext): MappedMetrics 
     ctx.report.drop({ stage: 'otlp.metrics', reason, container: res.container }, n);
   };
   for (const rm of req.resourceMetrics ?? []) {
-    const res = readResource(rm.resource, ctx.options, ctx.deps);
+    const res = readResource(rm.resource, ctx.options, ctx.deps, ctx.report);
     for (const sm of rm.scopeMetrics ?? [])
       for (const m of sm.metrics ?? []) {
         const name = typeof m.name === 'string' ? m.name : '';

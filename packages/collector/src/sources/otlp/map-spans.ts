@@ -50,7 +50,7 @@ export function mapSpans(
 ): MappedSpans {
   const out: MappedSpans = { spans: [], rejected: 0, message: '' };
   for (const rs of req.resourceSpans ?? []) {
-    const res = readResource(rs.resource, ctx.options, ctx.deps);
+    const res = readResource(rs.resource, ctx.options, ctx.deps, ctx.report);
     for (const ss of rs.scopeSpans ?? [])
       for (const s of ss.spans ?? []) {
         const durationMs = nanosBetween(s.startTimeUnixNano, s.endTimeUnixNano) / 1e6;

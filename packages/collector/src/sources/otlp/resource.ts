@@ -4,6 +4,7 @@
  * service, and the resource attributes kept in a metric series' identity. Pure.
  */
 import type { DropReport } from '../../batch/drops.js';
+import { fitText } from '../../batch/fit-text.js';
 import type { OtlpReceiverOptions } from './options.js';
 import { attributes, type Resource } from './values.js';
 
@@ -21,17 +22,32 @@ export interface ResourceDeps {
   containerOf(id: string): string | undefined;
 }
 
+/**
+ * The most UTF-8 bytes of a container or service name taken from a resource. Each rides on every
+ * row of the application's metrics, spans and log lines, and the codec refuses a whole batch for
+ * one text over its limit or not well-formed: a `k8s.container.name` of 70,000 characters lost the
+ * window's summaries batch (every metric of the node) and its log batches. Kubernetes names make
+ * at most 381 bytes as `namespace/pod/container`.
+ */
+export const MAX_NAME_BYTES = 1024;
+
 export function readResource(
   r: Resource | null | undefined,
   o: Pick<OtlpReceiverOptions, 'resourceAttributes'>,
   deps: ResourceDeps,
+  report: DropReport,
 ): ResourceContext {
   const all = attributes(r?.attributes);
   const id = all['container.id'];
-  const container = (id !== undefined ? deps.containerOf(id) : undefined) ?? k8sContainer(all) ?? '';
+  const named = (id !== undefined ? deps.containerOf(id) : undefined) ?? k8sContainer(all) ?? '';
+  const container = fitText(named, MAX_NAME_BYTES);
+  const serviceName = all['service.name'] ?? '';
+  const service = fitText(serviceName, MAX_NAME_BYTES);
+  if (container !== named || service !== serviceName)
+    report.drop({ stage: 'otlp.resource', reason: 'name_cut', container });
   const identity: Record<string, string> = {};
   for (const k of o.resourceAttributes) if (all[k] !== undefined) identity[k] = all[k];
-  return { container, service: all['service.name'] ?? '', identity, all };
+  return { container, service, identity, all };
 }
 
 /**
