@@ -26,6 +26,7 @@ async function harness(extraSources: MetricSource[] = [], spans?: SpanSummarizer
   const sent: Array<{ cls: PriorityClassValue; draft: BatchDraft }> = [];
   const drops = new DropCounter();
   const state = { level: 0 };
+  const warnings: string[] = [];
   const fleet = demoFleet('t', 2);
   const events = new Mailbox<ContainerEvent>();
   const collector = createCollector({
@@ -63,9 +64,9 @@ async function harness(extraSources: MetricSource[] = [], spans?: SpanSummarizer
     drops,
     process: { cpuPct: () => 0, rssBytes: () => 0 },
     now: Date.now,
-    log: { info: () => {}, warn: () => {}, error: () => {} },
+    log: { info: () => {}, warn: (msg: string) => warnings.push(msg), error: () => {} },
   });
-  return { collector, sent, state, events };
+  return { collector, sent, state, events, warnings };
 }
 
 const cpuWindows = (sent: Array<{ draft: BatchDraft }>): MetricSummary[] =>
@@ -79,7 +80,7 @@ const wait = (ms: number) => vi.advanceTimersByTimeAsync(ms);
  * least two, each one the codec carries.
  */
 async function summariesWith(source: MetricSource, has: (d: BatchDraft) => boolean, spans?: SpanSummarizer) {
-  const { collector, sent } = await harness([source], spans);
+  const { collector, sent, warnings } = await harness([source], spans);
   await collector.start();
   await wait(3 * WINDOW);
   await collector.stop();
@@ -89,7 +90,7 @@ async function summariesWith(source: MetricSource, has: (d: BatchDraft) => boole
     const check = validateBatch({ ...draft, epoch: 1, seq: 1 });
     expect(check.ok ? 'ok' : check.error.message).toBe('ok');
   }
-  return { sent, summaries };
+  return { sent, summaries, warnings };
 }
 
 describe('collector runtime', () => {
@@ -176,7 +177,9 @@ describe('collector runtime', () => {
       }),
       close: async () => {},
     };
-    const { sent } = await summariesWith(odd, (d) => d.metrics.length > 0);
+    const { sent, warnings } = await summariesWith(odd, (d) => d.metrics.length > 0);
+    // Once, not at every window the application keeps sending it.
+    expect(warnings.filter((w) => w.includes('not_representable'))).toHaveLength(1);
     expect(cpuWindows(sent).length).toBeGreaterThanOrEqual(2);
     expect(sent.flatMap((s) => s.draft.metrics).filter((m) => m.container === 'odd')).toEqual([]);
     const left = sent.flatMap((s) => s.draft.drops).filter((d) => d.stage === 'metrics.summary');

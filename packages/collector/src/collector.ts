@@ -140,6 +140,8 @@ export function createCollector(p: CollectorParts): Collector {
   let coarseMetrics = false;
   let sealing: Promise<void> | undefined;
   let lastSeal = p.now();
+  /** A summary left out (not_representable) was logged, and every pass since left one out. */
+  let refusalTold = false;
   let cursorSaved = p.uplink.cursor() !== undefined;
 
   const report = (what: string) => (err: unknown) => {
@@ -301,11 +303,12 @@ export function createCollector(p: CollectorParts): Collector {
       }
       const drafts: Array<{ draft: BatchDraft; live: boolean }> = [];
       let first = true;
-      let told = false;
-      // One line a pass: an application that sends such a point sends it at every export.
+      let refusedNow = false;
+      // Said once until a pass leaves none out: an application sends such a point at every export.
       const refused = (detail: string) => {
-        if (told) return;
-        told = true;
+        refusedNow = true;
+        if (refusalTold) return;
+        refusalTold = true;
         p.log.warn(
           'a summary the protocol cannot carry was left out (metrics.summary, spans.summary: not_representable)',
           {
@@ -358,6 +361,8 @@ export function createCollector(p: CollectorParts): Collector {
         draftOf(w.start, w.end, w, undefined);
       }
       for (const m of metricWindows) draftOf(m.start, m.end, byStart.get(m.start), metricsOf(m, level));
+      // Only a pass with metric windows carries the summaries that could be left out.
+      if (metricWindows.length > 0 && !refusedNow) refusalTold = false;
       const items: Array<{ draft: BatchDraft; priorityClass: PriorityClassValue; backlog: boolean }> = [];
       for (const { draft, live } of drafts) {
         const split = splitByPriority(draft);
