@@ -161,7 +161,7 @@ const run = async (): Promise<Figure[]> => {
       ['logs', logBodies[r]!],
       ['traces', traceBodies[r]!],
     ] as const) {
-      intake.accept(signal, 'protobuf', intake.codec.decode(signal, body, 'protobuf'));
+      intake.accept(signal, 'protobuf', intake.codec.decode(signal, body, 'protobuf'), '127.0.0.1');
       rawBytes += body.length;
       windowRaw += body.length;
       gzipBytes += gzipSync(body, { level: 6 }).length;

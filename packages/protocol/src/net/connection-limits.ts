@@ -68,9 +68,9 @@ export function guardServer(server: Server, gate: ConnectionGate): void {
 /**
  * The per-address cap's key: an IPv4 address (also written IPv4-mapped, `::ffff:a.b.c.d`), or an
  * IPv6 address's /64, the block one client is given (a host picks any address in it, so keyed
- * whole it would evade the cap and fill the total).
+ * whole it would evade the cap and fill the total). The OTLP receiver's fair share keys clients by it too.
  */
-function clientKey(address: string | undefined): string {
+export function clientKey(address: string | undefined): string {
   if (address === undefined) return '';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return mapped[1] as string;

@@ -4,6 +4,7 @@
  * it is handed (no I/O of its own); a separate entry so that the main one stays pure code.
  */
 export {
+  clientKey,
   createConnectionGate,
   guardServer,
   type ConnectionCaps,

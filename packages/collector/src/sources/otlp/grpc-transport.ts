@@ -43,7 +43,12 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake):
       try {
         // grpc-js has read the message already: reserving it still turns away others while one decodes.
         release = intake.reserve(call.request.length);
-        const answer = intake.accept(signal, 'protobuf', intake.codec.decode(signal, call.request, 'protobuf'));
+        const answer = intake.accept(
+          signal,
+          'protobuf',
+          intake.codec.decode(signal, call.request, 'protobuf'),
+          peerAddress(call.getPeer()),
+        );
         intake.answered('grpc', signal, 'OK');
         callback(null, answer);
       } catch (err) {
@@ -85,4 +90,12 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake):
         });
       }),
   };
+}
+
+/**
+ * The address in grpc-js's peer string: `<remoteAddress>:<remotePort>` for a TCP connection (an
+ * IPv6 address unbracketed), so the port is what follows the last colon.
+ */
+function peerAddress(peer: string): string {
+  return peer.replace(/:\d+$/, '');
 }

@@ -52,7 +52,7 @@ export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake):
       if (encoding === 'gzip') body = await gunzip(body, o.maxDecodedBytes);
       else if (body.length > o.maxDecodedBytes)
         throw new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', `body is over maxDecodedBytes (${o.maxDecodedBytes})`);
-      return intake.accept(signal, format, intake.codec.decode(signal, body, format));
+      return intake.accept(signal, format, intake.codec.decode(signal, body, format), req.socket.remoteAddress ?? '');
     } finally {
       for (const release of held.releases) release();
     }

@@ -1,5 +1,6 @@
 /**
- * What the OTLP/HTTP and OTLP/gRPC receivers share: the item-rate token bucket (backpressure),
+ * What the OTLP/HTTP and OTLP/gRPC receivers share: the item-rate token bucket (backpressure,
+ * with a fair share between client addresses),
  * the in-flight byte budget, mapping a decoded request into the pipeline's stages with partial
  * success, turning any failure into a refusal that both transports can answer, the connection
  * caps (one total and one count per address over both ports), and the `/metrics` counters. The
@@ -12,6 +13,7 @@ import type { CollectorErrorCode } from '../../errors.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { SpanRecord } from '../../transforms/spans/span-summarizer.js';
 import type { HistogramSample, RawLogLine, Sample } from '../types.js';
+import { createFairShare } from './fair-share.js';
 import { createOtlpCodec, OtlpMalformedError, type OtlpCodec, type OtlpFormat, type OtlpSignal } from './codec.js';
 import { countLogRecords, mapLogs, type LogsRequest } from './map-logs.js';
 import { countMetricPoints, mapMetrics, type MetricsRequest } from './map-metrics.js';
@@ -81,8 +83,12 @@ export interface OtlpIntake {
    * it is spent by others (`held`: what the same request holds already).
    */
   reserve(bytes: number, held?: number): () => void;
-  /** Admits (429 refusal over the item rate), maps and hands on a decoded request; the Export*ServiceResponse. */
-  accept(signal: OtlpSignal, format: OtlpFormat, request: unknown): Buffer;
+  /**
+   * Admits (429 refusal over the item rate or, for the heaviest client while others send, over
+   * its share: fair-share.ts), maps and hands on a decoded request; the Export*ServiceResponse.
+   * `client`: the sender's address (a socket's remoteAddress).
+   */
+  accept(signal: OtlpSignal, format: OtlpFormat, request: unknown, client: string): Buffer;
   /** Any failure of a request as the refusal to answer (a mapping bug is a counted 500, never a crash). */
   refusal(signal: OtlpSignal, err: unknown): OtlpRefusal;
   /** Counts one answered request (`status`: the HTTP status, or the gRPC code's name). */
@@ -116,34 +122,46 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
   let inFlight = 0;
   let tokens = o.burstItems;
   let refilled = deps.now();
+  const shares = createFairShare();
 
-  /** Takes `n` items from the bucket, or says how many seconds until it could (a request larger than the burst needs a full bucket). */
-  const admit = (n: number): number => {
+  /**
+   * Takes `n` items of `client` from the bucket, or says how many seconds until it could (a request
+   * larger than the burst needs a full bucket). The heaviest client, while others send, leaves the
+   * lower half of the bucket to them (fair-share.ts): its requests are taken down to that half only.
+   */
+  const admit = (n: number, client: string): number => {
     if (o.itemsPerSecond === 0) return 0;
     const now = deps.now();
     tokens = Math.min(o.burstItems, tokens + ((now - refilled) * o.itemsPerSecond) / 1000);
     refilled = now;
-    const need = Math.min(n, o.burstItems);
-    if (tokens >= need) {
+    const floor = shares.heaviest(client, now) ? o.burstItems / 2 : 0;
+    const need = Math.min(n, o.burstItems - floor);
+    if (tokens - floor >= need) {
       tokens -= n;
+      shares.took(client, n, now);
       return 0;
     }
-    return Math.max(1, Math.ceil((need - tokens) / o.itemsPerSecond));
+    return Math.max(1, Math.ceil((need + floor - tokens) / o.itemsPerSecond));
   };
 
   const ctx = () => ({ options: o, deps, report: deps.report, now: deps.now() });
 
-  const accept = (signal: OtlpSignal, format: OtlpFormat, request: unknown): Buffer => {
+  const accept = (signal: OtlpSignal, format: OtlpFormat, request: unknown, client: string): Buffer => {
     const items =
       signal === 'metrics'
         ? countMetricPoints(request as MetricsRequest)
         : signal === 'logs'
           ? countLogRecords(request as LogsRequest)
           : countSpans(request as TracesRequest);
-    const wait = admit(items);
+    const wait = admit(items, client);
     if (wait > 0) {
       counters.items.add(items, { signal, outcome: 'refused' });
-      throw new OtlpRefusal(429, 'ET_ERR_OTLP_BUSY', `over itemsPerSecond (${o.itemsPerSecond})`, wait);
+      throw new OtlpRefusal(
+        429,
+        'ET_ERR_OTLP_BUSY',
+        `over itemsPerSecond (${o.itemsPerSecond}) or this client's share`,
+        wait,
+      );
     }
     let rejected: number;
     let message: string;

@@ -1,0 +1,68 @@
+/**
+ * Who may take the last half of the OTLP item bucket. The bucket (`itemsPerSecond`, `burstItems`)
+ * is the node's, shared by every application on the gateway: one that floods it (a metric
+ * exporter with a runaway cardinality, a log storm over OTLP) drained it, and every other
+ * application got 429 for as long as the flood lasted; the SDK's gRPC exporters do not retry, so
+ * theirs was lost. The client that took the most of late, while another client sent within
+ * `ACTIVE_MS`, is now taken only down to half the bucket: the lower half stays for the others. A
+ * client alone is not limited, and neither are equal ones (none takes more than the rest together).
+ *
+ * Clients are told apart by address (the connection caps' key: an IPv6 client by its /64), so
+ * applications on the host network share one; a container on a bridge network is one. Pure: the
+ * caller passes the time.
+ */
+import { clientKey } from '@edge-telemetry/protocol/net';
+
+/** How long a client counts as sending: two of the SDK's default metric export intervals (60 s). */
+export const ACTIVE_MS = 120_000;
+/** A client's recent take halves every this many ms. */
+const HALF_LIFE_MS = 1_000;
+/** Clients followed at once (the least recent is forgotten): the caps hold at most 256 connections. */
+const MAX_CLIENTS = 256;
+
+interface Usage {
+  /** Items taken, decayed to `at`. */
+  items: number;
+  at: number;
+}
+
+export interface FairShare {
+  /** True when `address` took more of late than every other client together, and another client sent within ACTIVE_MS. */
+  heaviest(address: string, now: number): boolean;
+  /** Notes that `address` was given `items`. */
+  took(address: string, items: number, now: number): void;
+}
+
+export function createFairShare(): FairShare {
+  const clients = new Map<string, Usage>();
+  const recent = (u: Usage, now: number) => u.items * 0.5 ** (Math.max(0, now - u.at) / HALF_LIFE_MS);
+  return {
+    heaviest(address, now) {
+      const key = clientKey(address);
+      let mine = 0;
+      let others = 0;
+      let othersActive = false;
+      for (const [k, u] of clients) {
+        if (now - u.at > ACTIVE_MS) {
+          clients.delete(k);
+          continue;
+        }
+        if (k === key) mine = recent(u, now);
+        else {
+          others += recent(u, now);
+          othersActive = true;
+        }
+      }
+      return othersActive && mine > others;
+    },
+    took(address, items, now) {
+      const key = clientKey(address);
+      const u = clients.get(key);
+      const total = (u === undefined ? 0 : recent(u, now)) + items;
+      // Re-inserted, so the map's order is by last take and the first entry is the least recent.
+      clients.delete(key);
+      clients.set(key, { items: total, at: now });
+      if (clients.size > MAX_CLIENTS) clients.delete(clients.keys().next().value as string);
+    },
+  };
+}
