@@ -8,6 +8,7 @@ import { fitText } from './fit-text.js';
  * node with its heartbeat: one application's OTLP histogram with a bucket count above 2^53 (a
  * valid uint64), an exponential histogram whose buckets lie beyond float64 (sum estimated as
  * Infinity), gauge values near the float64 maximum (their sum overflows) or a span name over 64 KiB
+ * (the summarizer now cuts those)
  * lost every metric of the node for that window, at each export. Such a row is left out and
  * counted as `<stage>`/`not_representable`, and the field the protocol refused is told to
  * `onRefused` (for the log). Returns `rows` itself when all fit.

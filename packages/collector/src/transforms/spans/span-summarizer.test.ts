@@ -1,4 +1,4 @@
-import { DDSketch, SpanKind, SpanStatus, type DropCount } from '@edge-telemetry/protocol';
+import { DDSketch, SpanKind, SpanStatus, validateSpanSummary, type DropCount } from '@edge-telemetry/protocol';
 import { describe, expect, it } from 'vitest';
 import { ddSketchOps } from '../downsample/ddsketch-ops.js';
 import { SpanSummarizer, type SpanRecord } from './span-summarizer.js';
@@ -56,5 +56,28 @@ describe('span summaries', () => {
     expect(rows.map((r) => r.sum)).toEqual([1.235, 1.235, 1.235]);
     expect(drops).toHaveLength(7);
     expect(drops[0]).toMatchObject({ stage: 'spans.cardinality', reason: 'row_cap' });
+  });
+
+  it('keeps a row the protocol can carry: long texts cut, trace ids that are not 32 hex digits left out, each counted', () => {
+    const drops: DropCount[] = [];
+    const s = new SpanSummarizer(
+      {},
+      { sketches: ddSketchOps, report: { drop: (d) => drops.push({ ...d, count: 1 }) }, significantDigits: 0 },
+    );
+    const long = 'x'.repeat(70_000);
+    s.add(span({ operation: long, status: SpanStatus.error, error: long, traceId: '' }));
+    s.add(span({ operation: long, status: SpanStatus.error, error: long, traceId: 'not-hex' }));
+    const rows = s.flush(0, 60_000);
+    expect(rows).toHaveLength(1);
+    const check = validateSpanSummary(rows[0]);
+    expect(check.ok ? 'ok' : check.error.message).toBe('ok');
+    expect(rows[0]).toMatchObject({ count: 2, traceIds: [] });
+    expect(rows[0]!.operation.startsWith('xxx')).toBe(true);
+    expect(drops.map((d) => `${d.stage}/${d.reason}`).sort()).toEqual([
+      'spans.summary/bad_trace_id',
+      'spans.summary/bad_trace_id',
+      'spans.text/cut',
+      'spans.text/cut',
+    ]);
   });
 });

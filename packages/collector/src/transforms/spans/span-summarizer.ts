@@ -6,7 +6,8 @@
  * spans are added as they arrive and the window is flushed at its boundary, like the downsampler.
  */
 import type { SpanKindValue, SpanStatusValue, SpanSummary } from '@edge-telemetry/protocol';
-import { SpanStatus } from '@edge-telemetry/protocol';
+import { SpanStatus, TRACE_ID_PATTERN } from '@edge-telemetry/protocol';
+import { fitText } from '../../batch/fit-text.js';
 import type { DropReport } from '../../batch/drops.js';
 import type { QuantileSketch, SketchOps } from '../downsample/sketch.js';
 import { roundSignificant } from '../downsample/series.js';
@@ -56,11 +57,12 @@ export class SpanSummarizer {
     this.options = resolveSpanSummaryOptions(options);
   }
 
-  add(s: SpanRecord): void {
-    if (!Number.isFinite(s.durationMs) || s.durationMs < 0) {
-      this.deps.report.drop({ stage: 'spans.summary', reason: 'bad_duration', container: s.container });
+  add(span: SpanRecord): void {
+    if (!Number.isFinite(span.durationMs) || span.durationMs < 0) {
+      this.deps.report.drop({ stage: 'spans.summary', reason: 'bad_duration', container: span.container });
       return;
     }
+    const s = this.fitted(span);
     const k = `${s.container}\u0000${s.service}\u0000${s.operation}\u0000${s.kind}\u0000${s.status}`;
     let row = this.rows.get(k);
     if (row === undefined) {
@@ -89,7 +91,21 @@ export class SpanSummarizer {
       const what = s.error || s.operation;
       if (row.errors.length < this.options.errorNames && !row.errors.includes(what)) row.errors.push(what);
     }
-    keepSlowest(row.exemplars, s, this.options.exemplars);
+    if (TRACE_ID_PATTERN.test(s.traceId)) keepSlowest(row.exemplars, s, this.options.exemplars);
+    else this.deps.report.drop({ stage: 'spans.summary', reason: 'bad_trace_id', container: s.container });
+  }
+
+  /**
+   * The span with the texts a summary row carries made to fit the protocol (fitText): a span name
+   * or an exception type over 64 KiB, or not well-formed, made the codec refuse the row, which
+   * batch/fit-summaries.ts then leaves out with every span it counted. Counted when cut.
+   */
+  private fitted(s: SpanRecord): SpanRecord {
+    const operation = fitText(s.operation);
+    const error = fitText(s.error);
+    if (operation === s.operation && error === s.error) return s;
+    this.deps.report.drop({ stage: 'spans.text', reason: 'cut', container: s.container });
+    return { ...s, operation, error };
   }
 
   /** The window [windowStart, windowEnd) as summary rows; starts the next. */
