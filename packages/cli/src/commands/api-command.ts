@@ -4,6 +4,7 @@
  * a JSON call, and the exit codes: 0 done, 1 the API refused or failed, 2 bad usage.
  */
 import type { CommandIo } from './index.js';
+import { visibleCell } from './terminal-text.js';
 import { apiFetch, apiUrl, type ApiTarget } from '../api/api-client.js';
 
 export const COMMON = {
@@ -48,8 +49,9 @@ export async function guarded(io: CommandIo, usage: string, run: () => Promise<v
   }
 }
 
-/** Rows as aligned columns (the first row is the header), one line each. */
-export function alignedTable(rows: string[][]): string {
+/** Rows as aligned columns (the first row is the header), one line each, control characters shown (visibleCell). */
+export function alignedTable(cells: string[][]): string {
+  const rows = cells.map((r) => r.map(visibleCell));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return (
     rows

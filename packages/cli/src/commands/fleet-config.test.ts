@@ -104,4 +104,31 @@ describe('config status table', () => {
     );
     expect(out).toMatch(/^gw-2 +yes +0\.1\.0 +applied +7 +7 +yes +a{12} +-$/m);
   });
+
+  it("shows a node's control characters as escapes: a node account cannot write to the admin's terminal", () => {
+    const esc = '\u001b';
+    const out = formatStatusTable([
+      {
+        node: 'gw-evil',
+        online: true,
+        agentVersion: `0.1.0${esc}[8m`,
+        desiredRev: 1,
+        inSync: false,
+        config: {
+          state: 'failed',
+          rev: 1,
+          appliedRev: 0,
+          effectiveHash: '',
+          reason: `${esc}]52;c;ZWNobyBoaQ==\u0007${esc}[2Jall in sync\nsecond line`,
+        },
+      },
+    ]);
+    const controls = [...out].filter(
+      (c) => c !== '\n' && (c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f)),
+    );
+    expect(controls).toEqual([]);
+    expect(out.trimEnd().split('\n')).toHaveLength(2);
+    expect(out).toContain('\\x1b]52;c;ZWNobyBoaQ==\\x07\\x1b[2Jall in sync\\x0asecond line');
+    expect(out).toContain('0.1.0\\x1b[8m');
+  });
 });
