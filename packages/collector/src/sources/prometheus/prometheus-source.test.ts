@@ -37,11 +37,19 @@ async function serve(handler: Handler): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
 }
 
+/**
+ * The collector's tick in these tests, and every target's timeout unless a case sets one: a target's
+ * timeout is at most its interval, and with a 1 s tick a loopback scrape that a loaded machine
+ * delayed past 1 s came back down (up 0). A case waits for its scrape's result instead
+ * (`scrapeOnce`); only the slowloris is meant to reach its deadline.
+ */
+const TICK = 60_000;
+
 function source(options: Partial<PrometheusSourceOptions>, deps: Partial<PrometheusSourceDeps> = {}): PrometheusSource {
   const s = new PrometheusSource(
-    { timeoutMs: 5000, ...options },
+    { timeoutMs: TICK, ...options },
     {
-      scrapeIntervalMs: 1000,
+      scrapeIntervalMs: TICK,
       sink: (src, r) => got.push({ source: src, samples: [...r.samples], histograms: [...(r.histograms ?? [])] }),
       report: drops,
       log: (e) => logs.push(e),
@@ -57,7 +65,7 @@ function source(options: Partial<PrometheusSourceOptions>, deps: Partial<Prometh
 async function scrapeOnce(s: PrometheusSource, tick: number, expected = 1): Promise<typeof got> {
   const before = got.length;
   await s.scrape(tick);
-  await waitFor('target scrapes in the sink', () => got.length >= before + expected, { timeoutMs: 10_000 });
+  await waitFor('target scrapes in the sink', () => got.length >= before + expected);
   return got.slice(before);
 }
 
@@ -95,14 +103,14 @@ describe('PrometheusSource', () => {
       res.end(`# TYPE reqs_total counter\nreqs_total{code="200"} ${n * 10}\n# TYPE temp gauge\ntemp 21.5\n`);
     });
     const s = source({ static: [{ url, container: 'plc-bridge', job: 'plc' }] });
-    const [first] = await scrapeOnce(s, 5000);
+    const [first] = await scrapeOnce(s, 5 * TICK);
     const instance = new URL(url).host;
     expect(first?.source).toBe(`prometheus/plc-bridge\u0000${url}`);
     expect(first?.samples.find((x) => x.metric === 'reqs_total')).toEqual({
       container: 'plc-bridge',
       metric: 'reqs_total',
       value: 10,
-      ts: 5000,
+      ts: 5 * TICK,
       kind: 'counter',
       attrs: { code: '200', instance, job: 'plc' },
     });
@@ -114,11 +122,15 @@ describe('PrometheusSource', () => {
       'prometheus.samples': 2,
       'prometheus.targets': 1,
     });
-    // A target whose interval is 2 s is not scraped on the ticks between.
-    const slow = source({ static: [{ url, intervalMs: 2000 }] });
-    await slow.scrape(3000);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(got).toHaveLength(1);
+    // A target whose interval is two ticks is not scraped on the ticks between. A scrape is counted
+    // as it starts, within scrape(), so the skipped tick shows without waiting for a result that
+    // should not come (counts are deltas since the last selfCounts()).
+    const slow = source({ static: [{ url, intervalMs: 2 * TICK }] });
+    await slow.scrape(3 * TICK);
+    expect((await selfCounts())['prometheus.scrapes'] ?? 0).toBe(0);
+    const [next] = await scrapeOnce(slow, 4 * TICK);
+    expect(next?.samples[0]?.ts).toBe(4 * TICK);
+    expect((await selfCounts())['prometheus.scrapes']).toBe(1);
   });
 
   it('hands histograms on as cumulative bucket points, and drops points the target timed backwards', async () => {
@@ -140,12 +152,12 @@ describe('PrometheusSource', () => {
       );
     });
     const s = source({ static: [{ url, job: 'app' }] });
-    const [first] = await scrapeOnce(s, 1000);
+    const [first] = await scrapeOnce(s, TICK);
     expect(first?.histograms).toEqual([
       {
         container: '',
         metric: 'lat_seconds',
-        ts: 1000,
+        ts: TICK,
         attrs: { instance: new URL(url).host, job: 'app', op: 'read' },
         temporality: 'cumulative',
         histogram: { kind: 'explicit', bounds: [0.5], counts: [1, 1], count: 2, sum: 1.5 },
@@ -153,10 +165,10 @@ describe('PrometheusSource', () => {
     ]);
     expect(value(first?.samples ?? [], 'lat_seconds_count')).toBe(2);
     expect(value(first?.samples ?? [], 'remote_temp')).toBe(21);
-    const [second] = await scrapeOnce(s, 2000);
+    const [second] = await scrapeOnce(s, 2 * TICK);
     expect(second?.histograms[0]?.histogram).toMatchObject({ counts: [2, 2], count: 4 });
     expect(value(second?.samples ?? [], 'remote_temp')).toBeUndefined();
-    const [third] = await scrapeOnce(s, 3000);
+    const [third] = await scrapeOnce(s, 3 * TICK);
     expect(value(third?.samples ?? [], 'remote_temp')).toBe(23);
     expect(drops.take()).toEqual([{ stage: 'sources.prometheus', reason: 'out_of_order', container: '', count: 1 }]);
   });
@@ -173,13 +185,13 @@ describe('PrometheusSource', () => {
       res.end(zlib.gzipSync(body));
     });
     const s = source({ static: [{ url }] });
-    const [ok] = await scrapeOnce(s, 1000);
+    const [ok] = await scrapeOnce(s, TICK);
     expect(ok?.samples.map((x) => [x.metric, x.kind, x.value]).slice(0, 2)).toEqual([
       ['jobs_total', 'counter', 5],
       ['up', 'gauge', 1],
     ]);
     eof = false;
-    const [cut] = await scrapeOnce(s, 2000);
+    const [cut] = await scrapeOnce(s, 2 * TICK);
     expect(cut?.source).toBe(ok?.source);
     expect(cut?.samples.map((x) => x.metric)).toEqual(['up', 'scrape_duration_seconds']);
     expect(value(cut?.samples ?? [], 'up')).toBe(0);
@@ -207,7 +219,7 @@ describe('PrometheusSource', () => {
     closers.push(() => docker.close());
     await docker.scrape(1000);
     const s = source({}, { containers: () => docker.listed() });
-    const [r] = await scrapeOnce(s, 1000);
+    const [r] = await scrapeOnce(s, TICK);
     expect(s.targets().map((t) => [t.container, t.url.href])).toEqual([
       ['app', `http://127.0.0.1:${url.port}/metrics`],
     ]);
@@ -219,11 +231,11 @@ describe('PrometheusSource', () => {
     // The container goes: one empty scrape under its source name (every series a gap), then no more.
     engine.containers.splice(0, 1);
     await docker.scrape(2000);
-    await s.scrape(2000);
+    await s.scrape(2 * TICK);
     expect(got.at(-1)).toEqual({ source: r?.source, samples: [], histograms: [] });
     expect(s.targets()).toEqual([]);
     const count = got.length;
-    await s.scrape(3000);
+    await s.scrape(3 * TICK);
     expect(got).toHaveLength(count);
   });
 
@@ -247,18 +259,14 @@ describe('PrometheusSource', () => {
       res.writeHead(200, { 'content-encoding': 'gzip' });
       res.end(bomb);
     });
-    // Only the slowloris may reach a timeout: the others get one far beyond what reading their
-    // first MiB takes on a loaded machine, so each can only end at maxBodyBytes. A target that
+    // Only the slowloris may reach a timeout: the others keep the tick's, far beyond what reading
+    // their first MiB takes on a loaded machine, so each can only end at maxBodyBytes. A target that
     // never gave up would leave scrapeOnce waiting for its result until it fails.
     const s = source({
-      static: [
-        { url: slow, intervalMs: 60_000, timeoutMs: 1000 },
-        { url: endless, intervalMs: 60_000, timeoutMs: 60_000 },
-        { url: gzipBomb, intervalMs: 60_000, timeoutMs: 60_000 },
-      ],
+      static: [{ url: slow, timeoutMs: 1000 }, { url: endless }, { url: gzipBomb }],
       maxBodyBytes: 1024 * 1024,
     });
-    const results = await scrapeOnce(s, 60_000, 3);
+    const results = await scrapeOnce(s, TICK, 3);
     const codes = logs.map((l) => l.code).sort();
     for (const r of results) expect(value(r.samples, 'up')).toBe(0);
     expect(codes).toEqual(['ET_ERR_PROM_TIMEOUT', 'ET_ERR_PROM_TOO_LARGE', 'ET_ERR_PROM_TOO_LARGE']);
@@ -289,22 +297,17 @@ describe('PrometheusSource', () => {
       healthyScrapes++;
       res.end('jobs_total 1\n');
     });
-    // The stalled target first in the queue; its timeout far beyond one loopback scrape.
-    const s = source({
-      concurrency: 1,
-      static: [
-        { url: stalled, intervalMs: 60_000, timeoutMs: 30_000 },
-        { url: healthy, intervalMs: 60_000, timeoutMs: 30_000 },
-      ],
-    });
-    const first = await scrapeOnce(s, 60_000, 2);
+    // The stalled target first in the queue; its timeout (the tick's) beyond both waits below
+    // together, so the stalled scrape still holds its connection when the healthy one is checked.
+    const s = source({ concurrency: 1, static: [{ url: stalled }, { url: healthy }] });
+    const first = await scrapeOnce(s, TICK, 2);
     expect(first.map((r) => value(r.samples, 'up')).sort()).toEqual([0, 1]);
     stalling = true;
-    await s.scrape(120_000);
-    await waitFor('the stalled target connected again', () => open.size === 1, { timeoutMs: 10_000 });
+    await s.scrape(2 * TICK);
+    await waitFor('the stalled target connected again', () => open.size === 1, { timeoutMs: 20_000 });
     await waitFor('the healthy target scraped again', () => healthyScrapes === 2, { timeoutMs: 20_000 });
     expect(open.size).toBe(1);
-  }, 60_000);
+  });
 
   it('keeps the first maxSeries of 100,000 series and counts the rest; refused, missing and erroring targets are down', async () => {
     const body = Array.from({ length: 100_000 }, (_, i) => `flood{i="${i}"} ${i}\n`).join('');
@@ -315,18 +318,8 @@ describe('PrometheusSource', () => {
     });
     const refused = await serve(() => undefined);
     servers.pop()?.close(); // nothing listens there any more
-    // Parsing 100,000 lines must not reach a timeout (at most the 1 s interval by default) on a
-    // loaded machine: a minute's interval and timeout.
-    const minute = { intervalMs: 60_000, timeoutMs: 60_000 };
-    const s = source({
-      static: [
-        { url: flood, ...minute },
-        { url: broken, ...minute },
-        { url: refused, ...minute },
-      ],
-      maxSeries: 500,
-    });
-    const results = await scrapeOnce(s, 60_000, 3);
+    const s = source({ static: [{ url: flood }, { url: broken }, { url: refused }], maxSeries: 500 });
+    const results = await scrapeOnce(s, TICK, 3);
     const byUrl = (u: string) => results.find((r) => r.source.endsWith(u))?.samples ?? [];
     expect(byUrl(flood).filter((x) => x.metric === 'flood')).toHaveLength(500);
     expect(value(byUrl(flood), 'up')).toBe(1);
@@ -337,7 +330,7 @@ describe('PrometheusSource', () => {
     ]);
     expect(logs.map((l) => l.code).sort()).toEqual(['ET_ERR_PROM_CONNECT', 'ET_ERR_PROM_HTTP', 'ET_ERR_PROM_LIMIT']);
     // The same failure again is counted, not logged again.
-    await scrapeOnce(s, 120_000, 3);
+    await scrapeOnce(s, 2 * TICK, 3);
     expect(logs).toHaveLength(3);
   });
 });
