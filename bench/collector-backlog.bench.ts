@@ -297,7 +297,7 @@ const collectorBacklog: BenchCase = {
         try {
           await waitFor(
             () => `/healthz; output:\n${run.output().slice(-2000)}`,
-            async () => (await fetch(`http://127.0.0.1:${run.port}/healthz`).catch(() => undefined))?.ok,
+            async () => (await fetch(`${run.httpUrl()}/healthz`).catch(() => undefined))?.ok,
             { timeoutMs: 120_000, intervalMs: 50 },
           );
           return { cpu: await cgroup.cpuSeconds(), rss: await procStatus(run.child.pid, 'VmRSS') };

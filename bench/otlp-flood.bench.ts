@@ -119,7 +119,7 @@ const run = async (): Promise<Figure[]> => {
     const cgroupPeak = await cgroup.peakBytes();
     const cpu = await cgroup.cpuSeconds();
     const alive = collector.child.exitCode === null && collector.child.signalCode === null;
-    const text = await fetch(`http://127.0.0.1:${collector.port}/metrics`).then((r) => r.text());
+    const text = await fetch(`${collector.httpUrl()}/metrics`).then((r) => r.text());
     const items = (outcome: string) =>
       Number(
         new RegExp(`^collector_otlp_items_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0,

@@ -4,12 +4,12 @@
  * cgroup with the gateway's limits), its /metrics read as numbers, and what it left on disk.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LogStore, logStoreOptions, type StoredLogRecord } from '@edge-telemetry/collector';
 import { createCgroup, type Cgroup, type CgroupLimits } from '../support/cgroup.js';
 import { liveWriter, writeJsonFileBacklog, type Backlog } from '../support/json-file-backlog.js';
-import { freePort } from '../support/ports.js';
 import { bins } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 import type { Mosquitto } from '../support/mosquitto.js';
@@ -17,9 +17,10 @@ import type { Acker } from '../uplink/acker.js';
 
 export interface CollectorRun {
   child: ChildProcess;
-  port: number;
+  /** http://127.0.0.1:<port> of /metrics and /healthz once the collector said it listens; undefined before. */
+  httpUrl(): string | undefined;
   output(): string;
-  /** The value of a collector metric on /metrics (`logs.backlog_bytes` reads `collector_logs_backlog_bytes`), or undefined. */
+  /** The value of a collector metric on /metrics (`logs.backlog_bytes` reads `collector_logs_backlog_bytes`), or undefined (also before it listens). */
   metric(name: string): Promise<number | undefined>;
   /** Resolves with the exit code (null after a signal). */
   exited: Promise<number | null>;
@@ -45,12 +46,14 @@ export interface RunOptions {
 }
 
 export async function runCollector(o: RunOptions): Promise<CollectorRun> {
-  const port = await freePort();
-  const file = path.join(o.dir, `collector-${port}.json`);
+  // A name of its own: several runs may share `dir`.
+  const file = path.join(o.dir, `collector-${randomUUID()}.json`);
   const config = {
     node: o.node,
     dataDir: o.dataDir ?? path.join(o.dir, 'data'),
-    http: { port },
+    // Port 0: bound at once and told over the IPC channel below. A port looked up beforehand could
+    // be taken by another process before the collector bound it, and it exited at start.
+    http: { port: 0 },
     sources: {
       docker: { enabled: false },
       logFiles: { enabled: true, dockerRoot: o.dockerRoot, podsRoot: '', readFromHead: true, pollIntervalMs: 200 },
@@ -61,7 +64,8 @@ export async function runCollector(o: RunOptions): Promise<CollectorRun> {
   await writeFile(file, JSON.stringify(config));
   const args = [...(o.nodeArgs ?? []), bins.collector, '--config', file];
   const opts = {
-    stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+    // The channel is how the bin says where it listens (its `ready` message, as to `edge-telemetry start`).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'] as ['ignore', 'pipe', 'pipe', 'ipc'],
     cwd: o.dir,
     env: { ...process.env, ...o.env },
   };
@@ -70,14 +74,20 @@ export async function runCollector(o: RunOptions): Promise<CollectorRun> {
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  let httpUrl: string | undefined;
+  child.on('message', (m: unknown) => {
+    const ready = m as { type?: string; httpUrl?: string };
+    if (ready.type === 'ready' && ready.httpUrl) httpUrl = `http://127.0.0.1:${new URL(ready.httpUrl).port}`;
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,
-    port,
+    httpUrl: () => httpUrl,
     output: () => out,
     exited,
     metric: async (name) => {
-      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+      if (httpUrl === undefined) return undefined;
+      const text = await fetch(`${httpUrl}/metrics`).then(
         (r) => r.text(),
         () => '',
       );

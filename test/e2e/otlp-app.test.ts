@@ -45,7 +45,6 @@ import {
   type RunningCollector,
 } from '@edge-telemetry/collector';
 import { haveMosquitto } from '../support/mosquitto.js';
-import { freePort } from '../support/ports.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 import { teeMetrics } from '../otlp/support.js';
@@ -68,7 +67,7 @@ describe.runIf(haveMosquitto())('OpenTelemetry SDK app -> collector OTLP receive
     from = Date.now() - 60_000;
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-otlp-e2e-'));
     stack = await startStack({
-      ingester: { mqtt: { clientId: 'otlp-ingester' }, http: { port: await freePort() }, logLevel: 'warn' },
+      ingester: { mqtt: { clientId: 'otlp-ingester' }, logLevel: 'warn' },
     });
     const config = loadCollectorConfig([], {
       EDGE_TELEMETRY_NODE: NODE,

@@ -30,8 +30,7 @@ import {
   type Exporter,
 } from '../support/exporters.js';
 import { haveMosquitto } from '../support/mosquitto.js';
-import { freePort } from '../support/ports.js';
-import { bins, runNode, type RunningProcess } from '../support/processes.js';
+import { runCollector, type CollectorRun } from '../collector/rig.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
@@ -70,7 +69,7 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
     let promServer: Exporter;
     let engine: ReplayServer;
     let hostile: http.Server;
-    let collector: RunningProcess;
+    let collector: CollectorRun;
     let metricsUrl: string;
     let hostileScrapes = 0;
     let badScrapes = 0;
@@ -147,15 +146,19 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
       await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', r));
       const hostileBase = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
 
-      const httpPort = await freePort();
-      metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
-      await writeFile(
-        path.join(dir, 'collector.json'),
-        JSON.stringify({
-          node: NODE,
-          dataDir: path.join(dir, 'collector'),
+      // In its 128 MiB container (docker/compose.edge.yml) Node sizes V8's heap from the cgroup
+      // limit (nodejs/node#27508); on this 24 GiB machine it sizes it for 24 GiB and lets garbage
+      // pile up (the bin reached ~130 MiB RSS here with no hostile target). So the bin gets the
+      // heap docs/baselines.md measured for that budget; not checked inside a real 128 MiB cgroup.
+      const run = await runCollector({
+        dir,
+        dataDir: path.join(dir, 'collector'),
+        node: NODE,
+        dockerRoot: '',
+        brokerUrl: stack.broker.url,
+        env: { NODE_OPTIONS: '--max-semi-space-size=1 --max-old-space-size=48' },
+        config: {
           scrapeIntervalMs: SCRAPE_MS,
-          http: { port: httpPort },
           downsample: { windowMs: WINDOW_MS, significantDigits: 0 },
           sources: {
             host: { enabled: false },
@@ -175,17 +178,18 @@ describe.runIf(haveMosquitto() && haveNodeExporter() && havePrometheusServer())(
               ],
             },
           },
-          uplink: { mqtt: { url: stack.broker.url } },
-        }),
-      );
-      // In its 128 MiB container (docker/compose.edge.yml) Node sizes V8's heap from the cgroup
-      // limit (nodejs/node#27508); on this 24 GiB machine it sizes it for 24 GiB and lets garbage
-      // pile up (the bin reached ~130 MiB RSS here with no hostile target). So the bin gets the
-      // heap docs/baselines.md measured for that budget; not checked inside a real 128 MiB cgroup.
-      collector = runNode(bins.collector, ['--config', path.join(dir, 'collector.json')], {
-        NODE_OPTIONS: '--max-semi-space-size=1 --max-old-space-size=48',
+        },
       });
-      await collector.waitFor(/collector started/);
+      collector = run;
+      const url = await waitFor(
+        () => `the collector to listen; output:\n${run.output().slice(-3000)}`,
+        () => {
+          if (run.child.exitCode !== null || run.child.signalCode !== null) throw new Error('the collector exited');
+          return run.httpUrl();
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      metricsUrl = `${url}/metrics`;
       // Above its waits together (the stack, the exporters and the collector bin, each slow when loaded).
     }, 300_000);
 

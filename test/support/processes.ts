@@ -6,7 +6,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './ports.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -96,33 +95,29 @@ export async function startIngesterBin(o: {
   clickhouseUrl?: string;
   config?: Record<string, unknown>;
 }): Promise<{ proc: RunningProcess; api: string }> {
-  // The free port is only free when looked up: an outgoing connection of another process may take
-  // it before the bin listens (seen with a simulator connecting while ingesters started). Then
-  // the bin exits with EADDRINUSE, and another port is tried.
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const file = path.join(o.dir, 'ingester.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        mqtt: { url: o.brokerUrl, protocolVersion: 5, clientId: o.clientId },
-        clickhouse: { dataDir: path.join(o.dir, 'ch') },
-        ...o.config,
-        http: { ...(o.config?.http as object | undefined), port },
-      }),
-    );
-    const proc = runNode(bins.ingester, ['--config', file], {
-      EDGE_TELEMETRY_ADMIN_TOKEN: o.token,
-      ...(o.clickhouseUrl ? { CLICKHOUSE_URL: o.clickhouseUrl } : {}),
-    });
-    try {
-      // Migrations over HTTP and the broker's subscribe took over a minute with the machine's load at 20.
-      await proc.waitFor(/ingester API: http/, 120_000);
-      return { proc, api: `http://127.0.0.1:${port}` };
-    } catch (err) {
-      await proc.stop();
-      if (attempt < 3 && /EADDRINUSE/.test(proc.output())) continue;
-      throw err;
-    }
+  const file = path.join(o.dir, 'ingester.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      mqtt: { url: o.brokerUrl, protocolVersion: 5, clientId: o.clientId },
+      clickhouse: { dataDir: path.join(o.dir, 'ch') },
+      ...o.config,
+      // Port 0: the bin binds a free port at once and prints it. A port looked up beforehand could be
+      // taken before the bin listened (seen: a simulator's outgoing connection took it).
+      http: { ...(o.config?.http as object | undefined), port: 0 },
+    }),
+  );
+  const proc = runNode(bins.ingester, ['--config', file], {
+    EDGE_TELEMETRY_ADMIN_TOKEN: o.token,
+    ...(o.clickhouseUrl ? { CLICKHOUSE_URL: o.clickhouseUrl } : {}),
+  });
+  try {
+    // Migrations over HTTP and the broker's subscribe took over a minute with the machine's load at 20.
+    const listening = /ingester API: http:\/\/\S+:(\d+)/;
+    const port = listening.exec(await proc.waitFor(listening, 120_000))?.[1];
+    return { proc, api: `http://127.0.0.1:${port}` };
+  } catch (err) {
+    await proc.stop();
+    throw err;
   }
 }

@@ -12,7 +12,6 @@ import { generatePassword } from '../../../packages/cli/src/broker-accounts/pass
 import { accountBook } from '../../../packages/cli/src/embedded/accounts.js';
 import { INGESTER_ACCOUNT } from '../../../packages/cli/src/embedded/acl.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../packages/cli/src/embedded/embedded-broker.js';
-import { freePort } from '../../support/ports.js';
 import { runNode } from '../../support/processes.js';
 import { provisionNode, startShippedBroker, type Credentials } from './shipped-broker.js';
 
@@ -54,7 +53,8 @@ export async function embeddedBroker(
   const ingester = { username: INGESTER_ACCOUNT, password: generatePassword() };
   const embedded = await startEmbeddedBroker({
     host: '127.0.0.1',
-    port: await freePort(),
+    // Any free port, bound at once (its url names it): none chosen beforehand for another process to take.
+    port: 0,
     accounts: accountBook({ passwordFile, ingesterPassword: ingester.password }),
     ...limits,
   });
