@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../support/ports.js';
+import { onFreePorts } from '../support/on-free-ports.js';
 import { bins, runNode, type RunningProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
@@ -33,17 +33,15 @@ const dirs: string[] = [];
 const procs: RunningProcess[] = [];
 
 /**
- * `edge-telemetry start` on free ports and its own data folder; `extra` are more arguments. A free
- * port is only free when looked up: another process may take it before `start` binds it (its
- * outgoing connections too), and `start` then exits naming it. Such a start is tried again on
- * other ports; any other end is the caller's to check.
+ * `edge-telemetry start` on free ports and its own data folder; `extra` are more arguments. Not on
+ * port 0: the lines it prints (the "add a gateway" one) name the ports it was given. A start whose
+ * port was taken before it bound it exits naming it, and is tried again on others
+ * (on-free-ports.ts); any other end is the caller's to check.
  */
-async function start(node: string, extra: string[], env: Record<string, string> = {}): Promise<Started> {
-  for (let attempt = 1; ; attempt++) {
+function start(node: string, extra: string[], env: Record<string, string> = {}): Promise<Started> {
+  return onFreePorts(2, async ([port, mqttPort]) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'et-start-'));
     dirs.push(dir);
-    const port = await freePort();
-    const mqttPort = await freePort();
     const proc = runNode(
       bins.cli,
       ['start', '--port', String(port), '--mqtt-port', String(mqttPort), '--data-dir', dir, ...extra],
@@ -63,9 +61,9 @@ async function start(node: string, extra: string[], env: Record<string, string> 
       exited(proc),
     ]);
     const lost = new RegExp(`(API|MQTT) port (${port}|${mqttPort}) is in use`);
-    if (attempt < 3 && proc.child.exitCode !== null && lost.test(proc.output())) continue;
+    if (proc.child.exitCode !== null && lost.test(proc.output())) throw new Error(proc.output());
     return { proc, api: `http://127.0.0.1:${port}` };
-  }
+  });
 }
 
 const exited = (p: RunningProcess): Promise<number | null> =>
@@ -242,8 +240,8 @@ describe('edge-telemetry start', () => {
       ] as const) {
         const dir = await mkdtemp(path.join(os.tmpdir(), 'et-start-'));
         dirs.push(dir);
-        const other =
-          flag === '--port' ? ['--mqtt-port', String(await freePort())] : ['--port', String(await freePort())];
+        // The other port 0 (any free one, bound at once): only the taken one can be named.
+        const other = flag === '--port' ? ['--mqtt-port', '0'] : ['--port', '0'];
         const proc = runNode(bins.cli, ['start', flag, String(taken), ...other, '--data-dir', dir]);
         procs.push(proc);
         expect(await exited(proc)).toBe(1);

@@ -4,8 +4,8 @@
  * loopback. Debian's `prometheus` package provides both; CI installs it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -15,7 +15,7 @@ import {
   type RunningCollector,
 } from '@edge-telemetry/collector';
 import { haveMosquitto } from '../support/mosquitto.js';
-import { freePort } from '../support/ports.js';
+import { startPrometheusServer, type Exporter } from '../support/exporters.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
@@ -35,12 +35,12 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
   let stack: Stack;
   let ingesterUrl: string;
   let collector: RunningCollector;
-  let prometheus: ChildProcess | undefined;
+  let prometheus: Exporter | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'et-prom-'));
     stack = await startStack({
-      ingester: { mqtt: { clientId: 'prom-ingester' }, http: { port: await freePort() }, logLevel: 'warn' },
+      ingester: { mqtt: { clientId: 'prom-ingester' }, logLevel: 'warn' },
     });
     ingesterUrl = stack.api;
     const config = loadCollectorConfig([], {
@@ -56,7 +56,7 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
   }, 60_000);
 
   afterAll(async () => {
-    prometheus?.kill('SIGKILL');
+    await prometheus?.stop();
     await collector?.stop();
     await stack?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -81,10 +81,8 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
   });
 
   it('is scraped by a real Prometheus server on loopback', async () => {
-    const port = await freePort();
     const target = (u: string) => new URL(u).host;
-    await writeFile(
-      path.join(dir, 'prometheus.yml'),
+    prometheus = await startPrometheusServer(
       [
         'global: { scrape_interval: 1s, evaluation_interval: 1s }',
         'scrape_configs:',
@@ -94,18 +92,9 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
         `    static_configs: [{ targets: ['${target(ingesterUrl)}'] }]`,
       ].join('\n'),
     );
-    prometheus = spawn(
-      'prometheus',
-      [
-        `--config.file=${path.join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      { stdio: 'ignore' },
-    );
+    const api = `http://127.0.0.1:${prometheus.port}/api/v1`;
     const query = async <T>(q: string) =>
-      ((await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${q}`)).json()) as { data: { result: T[] } })
-        .data.result;
+      ((await (await fetch(`${api}/query?query=${q}`)).json()) as { data: { result: T[] } }).data.result;
     // Asked together, and again until both hold: a scrape that runs over its 1 s deadline on a
     // loaded machine makes `up` 0 and the target's series stale (an instant query then has none of
     // them) until the next one succeeds.

@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './ports.js';
+import { onFreePorts } from './on-free-ports.js';
 import { waitFor } from './wait.js';
 
 export interface Exporter {
@@ -34,38 +34,48 @@ function have(bin: string, pkg: string): boolean {
 export const haveNodeExporter = (): boolean => have(NODE_EXPORTER, 'prometheus-node-exporter');
 export const havePrometheusServer = (): boolean => have('prometheus', 'prometheus');
 
-async function start(
+/** `bin` on a free port, tried again on another when the port was taken before it bound it (on-free-ports.ts). */
+function start(
   bin: string,
   args: (dir: string, port: number) => Promise<string[]>,
   textfile: boolean,
 ): Promise<Exporter> {
+  return onFreePorts(1, ([port]) => startOn(bin, args, textfile, port as number));
+}
+
+async function startOn(
+  bin: string,
+  args: (dir: string, port: number) => Promise<string[]>,
+  textfile: boolean,
+  port: number,
+): Promise<Exporter> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'et-exporter-'));
-  const port = await freePort();
   const child = spawn(bin, await args(dir, port), { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}/metrics`;
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
   const stop = async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
+    if (!exited()) {
+      const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
-      await exited;
+      await gone;
     }
     await rm(dir, { recursive: true, force: true });
   };
   try {
     await waitFor(
       `${bin} listening on ${port}`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`${bin} exited: ${err}`);
-        return (
-          (await fetch(url)
-            .then((r) => r.ok)
-            .catch(() => false)) || undefined
-        );
-      },
+      async () =>
+        exited() ||
+        (await fetch(url)
+          .then((r) => r.ok)
+          .catch(() => false)) ||
+        undefined,
       { timeoutMs: 20_000, intervalMs: 100 },
     );
+    // Said at once (e.g. its port taken since it was chosen), not after the wait's deadline.
+    if (exited()) throw new Error(`${bin} exited: ${err}`);
   } catch (e) {
     await stop();
     throw e;
@@ -86,15 +96,20 @@ export function startNodeExporter(): Promise<Exporter> {
   );
 }
 
-/** Debian's Prometheus server scraping nothing, for its own /metrics (histograms and summaries). */
-export function startPrometheusServer(): Promise<Exporter> {
+/**
+ * Debian's Prometheus server with `config` as its prometheus.yml: by default scraping nothing, for
+ * its own /metrics (histograms and summaries).
+ */
+export function startPrometheusServer(
+  config = 'global:\n  scrape_interval: 1m\nscrape_configs: []',
+): Promise<Exporter> {
   return start(
     'prometheus',
     async (dir, port) => {
-      const config = path.join(dir, 'prometheus.yml');
-      await writeFile(config, 'global:\n  scrape_interval: 1m\nscrape_configs: []\n');
+      const file = path.join(dir, 'prometheus.yml');
+      await writeFile(file, `${config}\n`);
       return [
-        `--config.file=${config}`,
+        `--config.file=${file}`,
         `--storage.tsdb.path=${path.join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${port}`,
       ];

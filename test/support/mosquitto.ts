@@ -8,12 +8,14 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './ports.js';
+import { onFreePorts } from './on-free-ports.js';
 import { waitFor } from './wait.js';
 
 export interface Mosquitto {
   port: number;
   url: string;
+  /** The ports asked for by `extraPorts`, for listeners of the caller's own. */
+  extraPorts: number[];
   dir: string;
   /** The broker process while it runs (benches read its CPU time from /proc). */
   readonly pid: number | undefined;
@@ -26,8 +28,10 @@ export interface Mosquitto {
 export interface MosquittoOptions {
   /** Extra lines appended to the generated config (listeners, ACLs, TLS). */
   extraConfig?: string;
-  /** Replace the default `listener <port> 127.0.0.1` + `allow_anonymous true`. */
-  listenerConfig?: (port: number, dir: string) => string;
+  /** Replace the default `listener <port> 127.0.0.1` + `allow_anonymous true`; `extra` are `extraPorts`' ports. */
+  listenerConfig?: (port: number, dir: string, extra: number[]) => string;
+  /** How many more free ports `listenerConfig` needs (default 0): chosen again with the first when one was taken. */
+  extraPorts?: number;
   persistence?: boolean;
 }
 
@@ -57,9 +61,9 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   if (!bin) throw new Error('mosquitto is not installed (apt-get install -y mosquitto)');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'et-mosquitto-'));
   /** Writes the config for `port`; returns every listener it opens. */
-  const configure = async (port: number) => {
+  const configure = async (port: number, extra: number[]) => {
     const conf = [
-      opts.listenerConfig ? opts.listenerConfig(port, dir) : `listener ${port} 127.0.0.1\nallow_anonymous true`,
+      opts.listenerConfig ? opts.listenerConfig(port, dir, extra) : `listener ${port} 127.0.0.1\nallow_anonymous true`,
       opts.persistence === false ? 'persistence false' : `persistence true\npersistence_location ${dir}/`,
       'max_inflight_messages 0',
       'max_queued_messages 100000',
@@ -73,7 +77,6 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     // (the shipped config's internal listener came up after the TLS one under load).
     return [...conf.matchAll(/^listener (\d+)/gm)].map((m) => Number(m[1]));
   };
-  let port: number;
   let ports: number[] = [];
 
   let child: ChildProcess | undefined;
@@ -90,40 +93,42 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       // A generous deadline: on a loaded machine starting the process alone can take seconds.
       { timeoutMs: 30_000, intervalMs: 50 },
     );
-    // Exited (e.g. a port taken since freePort() chose it): say why now, rather than hand out
-    // whatever else listens there as this broker.
+    // Exited (e.g. a port taken since it was chosen): say why now, rather than hand out whatever
+    // else listens there as this broker.
     if (exited()) throw new Error(`mosquitto exited (${c.exitCode ?? c.signalCode}): ${stderr}`);
   };
   const stop = async () => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
     c.kill('SIGTERM');
     const timer = setTimeout(() => c.kill('SIGKILL'), 2000);
     await exited;
     clearTimeout(timer);
   };
-  // A free port is only free when looked up: another process may bind it, or take it for an
-  // outgoing connection, before the broker does (more likely on a busy CI machine). Mosquitto then
-  // exits saying so, and another port is tried.
-  for (let attempt = 1; ; attempt++) {
-    port = await freePort();
-    ports = await configure(port);
-    try {
-      await launch();
-      break;
-    } catch (err) {
-      if (attempt < 3 && /address already in use/i.test(stderr)) continue;
-      // Not left running after a start that timed out.
-      if (child?.exitCode === null && child.signalCode === null) await stop();
-      await rm(dir, { recursive: true, force: true });
-      throw err;
-    }
+  let chosen: number[];
+  try {
+    chosen = await onFreePorts(1 + (opts.extraPorts ?? 0), async (picked) => {
+      ports = await configure(picked[0] as number, picked.slice(1));
+      try {
+        await launch();
+      } catch (err) {
+        // Not left running after a start that timed out.
+        await stop();
+        throw err;
+      }
+      return picked;
+    });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
+  const port = chosen[0] as number;
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    extraPorts: chosen.slice(1),
     dir,
     get pid() {
       return child?.pid;

@@ -1,6 +1,9 @@
 import net from 'node:net';
 
-/** A free TCP port on loopback, found by letting the kernel pick one. */
+/**
+ * A free TCP port on loopback, found by letting the kernel pick one. Free only when looked up:
+ * start programs on it through onFreePorts (on-free-ports.ts), or let them bind port 0.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

@@ -14,7 +14,6 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { runNodesAdd, type CollectorBrokerConfig } from '../../../packages/cli/src/commands/nodes-add.js';
 import { generatePassword, writePasswordEntry } from '../../../packages/cli/src/broker-accounts/password-file.js';
 import { startMosquitto, type Mosquitto } from '../../support/mosquitto.js';
-import { freePort } from '../../support/ports.js';
 
 const MOSQUITTO_DIR = fileURLToPath(new URL('../../../docker/mosquitto/', import.meta.url));
 export const MAKE_CERTS = path.join(MOSQUITTO_DIR, 'make-certs.sh');
@@ -90,27 +89,28 @@ export async function startShippedBroker(nodeIds: string[], opts: { mtls?: boole
   await writePasswordEntry(path.join(dir, 'passwd.ingester'), ingester.username, ingester.password);
 
   const shipped = await readFile(SHIPPED_CONF, 'utf8');
-  const internalPort = await freePort();
-  const mtlsPort = opts.mtls ? await freePort() : undefined;
-  const mtls =
-    mtlsPort === undefined
-      ? ''
-      : // The shipped node listener with the documented switch flipped: require_certificate true.
-        [
-          `listener ${mtlsPort} 127.0.0.1`,
-          'allow_anonymous false',
-          `password_file ${dir}/passwd`,
-          `acl_file ${dir}/acl`,
-          `certfile ${dir}/server.crt`,
-          `keyfile ${dir}/server.key`,
-          `cafile ${dir}/ca.crt`,
-          'use_username_as_clientid true',
-          'require_certificate true',
-        ].join('\n');
+  // The shipped node listener with the documented switch flipped: require_certificate true.
+  const mtls = (mtlsPort: number) =>
+    [
+      `listener ${mtlsPort} 127.0.0.1`,
+      'allow_anonymous false',
+      `password_file ${dir}/passwd`,
+      `acl_file ${dir}/acl`,
+      `certfile ${dir}/server.crt`,
+      `keyfile ${dir}/server.key`,
+      `cafile ${dir}/ca.crt`,
+      'use_username_as_clientid true',
+      'require_certificate true',
+    ].join('\n');
+  // Its internal listener, and the mTLS one, on ports chosen (and chosen again) with the broker's own.
   const broker = await startMosquitto({
-    listenerConfig: (port) => rewriteShippedConfig(shipped, dir, port, internalPort),
-    extraConfig: mtls,
+    extraPorts: opts.mtls ? 2 : 1,
+    listenerConfig: (port, _dir, [internal, mtlsPort]) =>
+      [rewriteShippedConfig(shipped, dir, port, internal as number), mtlsPort === undefined ? '' : mtls(mtlsPort)].join(
+        '\n',
+      ),
   });
+  const [internalPort, mtlsPort] = broker.extraPorts;
   return {
     broker,
     tlsUrl: `mqtts://127.0.0.1:${broker.port}`,
