@@ -72,7 +72,7 @@ describe('PullResponder', () => {
       ...c,
     }) as PullCommand;
   const ended = () => sent.find((m) => m.type === 'end');
-  const until = (f: () => boolean) => waitFor('the responder', f, { timeoutMs: 5000 });
+  const until = (f: () => boolean) => waitFor('the responder', f);
   async function expected(filter: { container?: string; level?: 0 | 1 | 2 | 3 | 4 | 5 }) {
     const out: string[] = [];
     for await (const r of store.query({ since: T0, until: T0 + 30_000, ...filter })) out.push(formatPulledLine(r));

@@ -188,4 +188,4 @@ describe('DockerSource against the replay engine', () => {
   });
 });
 
-const until = (cond: () => boolean) => waitFor('the event stream', cond, { timeoutMs: 5000 });
+const until = (cond: () => boolean) => waitFor('the event stream', cond);
