@@ -176,6 +176,42 @@ describe('OTLP receiver: bad input', () => {
     expect(rig.drops.filter((d) => d.reason === 'internal_error')).toEqual([]);
   }, 120_000);
 
+  it('a histogram count a double cannot hold (a uint64 above 2^53) is refused as partial success, the client told', async () => {
+    rig = await startRig();
+    const point = (count: string) => ({
+      timeUnixNano: `${T}000000`,
+      count,
+      sum: 1,
+      bucketCounts: [count],
+      explicitBounds: [],
+    });
+    const body = {
+      resourceMetrics: [
+        {
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: 'latency',
+                  histogram: { aggregationTemporality: 1, dataPoints: [point('1152921504606846976'), point('3')] },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const r = await json('/v1/metrics', body);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({
+      partialSuccess: {
+        rejectedDataPoints: 1,
+        errorMessage: 'latency: a histogram point with a count that is not a whole number below 2^53',
+      },
+    });
+    expect(rig.drops.find((d) => d.reason === 'count_not_exact')?.count).toBe(1);
+  });
+
   it('NaN and infinities are refused as partial success; duplicates and out-of-order points are counted drops', async () => {
     rig = await startRig();
     const r = await json(

@@ -149,6 +149,14 @@ export function mapMetrics(req: MetricsRequest, ctx: MapContext): MappedMetrics 
               reject(res, 'bad_histogram', `${name}: a histogram point whose buckets do not add up`);
               continue;
             }
+            if (!countsExact(h)) {
+              reject(
+                res,
+                'count_not_exact',
+                `${name}: a histogram point with a count that is not a whole number below 2^53`,
+              );
+              continue;
+            }
             out.histograms.push({ ...base(p), temporality: t === DELTA ? 'delta' : 'cumulative', histogram: h });
             out.points++;
           }
@@ -170,6 +178,16 @@ export function mapMetrics(req: MetricsRequest, ctx: MapContext): MappedMetrics 
       }
   }
   return out;
+}
+
+/**
+ * OTLP counts are uint64; above 2^53 a double no longer holds them exactly and the protocol carries
+ * none (a summary's count and its sketch's bins are safe integers): such a point would be taken
+ * with 200 and its series' summary left out at the seal, the client never told.
+ */
+function countsExact(h: Histogram): boolean {
+  const buckets = h.kind === 'explicit' ? h.counts : [...h.positive.counts, ...h.negative.counts, h.zeroCount];
+  return Number.isSafeInteger(h.count) && buckets.every((c) => Number.isSafeInteger(c));
 }
 
 function temporality(t: Temporality): number {
