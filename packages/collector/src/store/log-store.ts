@@ -86,7 +86,11 @@ export class LogStore {
   private pendingBytes = 0;
   /** Per source file, what the pending lines add to what is stored of it (goes into the next block's meta). */
   private pendingEnds = new Map<string, { inode: number; upTo: number; extra: number[] }>();
-  /** Per source file, what the store holds of it. */
+  /**
+   * Per source file, what the store held of it at open (from its blocks' meta). Only a file read
+   * again after a restart needs it, so it is not kept up during the run, and its reader takes each
+   * entry out (a file per container ever seen, before: issue 15).
+   */
   private readonly ends = new Map<string, StoredSpan>();
   /** Bytes sealed into blocks but not yet written. */
   private queuedBytes = 0;
@@ -146,10 +150,10 @@ export class LogStore {
   }
 
   /**
-   * Per source file, where the last line the store holds ends: lines read again after a restart up
-   * to there are already stored (FileRef.storedUpTo).
+   * Per source file, where the last line the store held at open ends: lines read again after a
+   * restart up to there are already stored (FileRef.storedUpTo). The reader may delete what it took.
    */
-  sourceEnds(): ReadonlyMap<string, StoredSpan> {
+  sourceEnds(): Map<string, StoredSpan> {
     return this.ends;
   }
 
@@ -339,7 +343,6 @@ export class LogStore {
         throw new CollectorError('ET_ERR_DISK_FULL', `${this.options.dir}: ${meta.count} lines not stored`);
       }
       addBlock(this.current, { offset, size: block.length, ...meta });
-      this.noteEnds(meta.ends);
       await this.enforceCap();
       return;
     }

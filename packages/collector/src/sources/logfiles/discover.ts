@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { LogFileFormat } from './formats.js';
 
@@ -19,24 +19,51 @@ async function dirs(root: string): Promise<string[]> {
   }
 }
 
-/** Docker json-file logs: `<root>/<id>/<id>-json.log`, named by `config.v2.json`'s Name when readable. */
-export async function discoverDocker(root: string, names: Map<string, string>): Promise<LogFileRef[]> {
+/** A container's name as its `config.v2.json` said when last read, and that file's mtime then. */
+export interface DockerName {
+  name: string;
+  mtimeMs: number;
+}
+
+/**
+ * Docker json-file logs: `<root>/<id>/<id>-json.log`, named by `config.v2.json`'s Name when
+ * readable. `names` caches the name by id: ids no longer present are forgotten, and the names of
+ * the containers whose log `active` says is being read are checked again (`docker rename`
+ * rewrites the file), so a rename shows within a poll of the container's next line.
+ */
+export async function discoverDocker(
+  root: string,
+  names: Map<string, DockerName>,
+  active: (logPath: string) => boolean | undefined,
+): Promise<LogFileRef[]> {
+  const ids = await dirs(root);
+  const present = new Set(ids);
+  for (const id of names.keys()) if (!present.has(id)) names.delete(id);
   const out: LogFileRef[] = [];
-  for (const id of await dirs(root)) {
-    let name = names.get(id);
-    if (name === undefined) {
-      name = await readFile(path.join(root, id, 'config.v2.json'), 'utf8').then(
-        (t) => {
-          const n = (JSON.parse(t) as { Name?: unknown }).Name;
-          return typeof n === 'string' && n !== '' ? n.replace(/^\//, '') : id.slice(0, 12);
-        },
-        () => id.slice(0, 12),
-      );
-      names.set(id, name);
+  for (const id of ids) {
+    const log = path.join(root, id, `${id}-json.log`);
+    let known = names.get(id);
+    if (known === undefined || active(log) === true) {
+      known = await readName(path.join(root, id, 'config.v2.json'), id, known);
+      names.set(id, known);
     }
-    out.push({ path: path.join(root, id, `${id}-json.log`), format: 'json-file', container: name });
+    out.push({ path: log, format: 'json-file', container: known.name });
   }
   return out;
+}
+
+/** The name `file` gives, read again only when its mtime changed since `known`; the short id when it cannot be read. */
+async function readName(file: string, id: string, known: DockerName | undefined): Promise<DockerName> {
+  const mtimeMs = (await stat(file).catch(() => undefined))?.mtimeMs ?? 0;
+  if (known !== undefined && known.mtimeMs === mtimeMs) return known;
+  const name = await readFile(file, 'utf8').then(
+    (t) => {
+      const n = (JSON.parse(t) as { Name?: unknown }).Name;
+      return typeof n === 'string' && n !== '' ? n.replace(/^\//, '') : id.slice(0, 12);
+    },
+    () => id.slice(0, 12),
+  );
+  return { name, mtimeMs };
 }
 
 /** CRI logs: `<root>/<ns>_<pod>_<uid>/<container>/<N>.log` (rotated files have other suffixes), named `ns/pod/container`. */

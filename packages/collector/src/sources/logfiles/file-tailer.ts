@@ -199,6 +199,11 @@ export class FileTailer {
     return this.handle !== undefined;
   }
 
+  /** No line is half read (what was read ends with a newline): its position says all there is to know. */
+  get complete(): boolean {
+    return this.carry.length === 0;
+  }
+
   /**
    * Reads at most one chunk and hands on its complete lines. At the end of the file it looks
    * whether the path still names the same file: after a rotation the old file is finished (its

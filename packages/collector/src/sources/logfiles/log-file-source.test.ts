@@ -354,6 +354,47 @@ describe('LogFileSource', () => {
     expect(held.at(-1)).toBe(0);
   }, 120_000);
 
+  it('keeps files idle at their end as a position alone, follows them again when they grow, and names containers as they are now', async () => {
+    const old = new Date(Date.now() - 600_000);
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const id = String(i).padStart(64, 'c');
+      await mkdir(path.join(dir, 'docker', id), { recursive: true });
+      await writeFile(path.join(dir, 'docker', id, 'config.v2.json'), JSON.stringify({ Name: `/job-${i}` }));
+      const log = path.join(dir, 'docker', id, `${id}-json.log`);
+      await writeFile(log, json(`job ${i} done\n`));
+      await utimes(log, old, old);
+      ids.push(id);
+    }
+    await writeFile(dockerLog, json('live\n'));
+    const s = source();
+    const r = started(s);
+    expect(await r.read()).toHaveLength(51);
+    // Read to their end and idle: a position each, no tailer.
+    await waitFor('exited files rested', () => s.fileCounts().rested === 50);
+    expect(s.fileCounts()).toEqual({ followed: 1, rested: 50 });
+    expect(s.positions()).toHaveLength(51);
+    const seven = path.join(dir, 'docker', ids[7] as string, `${ids[7] as string}-json.log`);
+    await appendFile(seven, json('job 7 started again\n'));
+    expect((await r.read()).map((l) => [l.container, l.line])).toEqual([['job-7', 'job 7 started again']]);
+    expect(s.fileCounts()).toEqual({ followed: 2, rested: 49 });
+    // docker rename rewrites config.v2.json: lines read after the next look at the folders carry the new name.
+    await writeFile(path.join(dir, 'docker', ID, 'config.v2.json'), JSON.stringify({ Name: '/web-2' }));
+    await r.read();
+    await appendFile(dockerLog, json('renamed\n'));
+    expect((await r.read()).map((l) => [l.container, l.line])).toEqual([['web-2', 'renamed']]);
+    // Removed: its position and name are forgotten (a folder of that id again is a new container).
+    await rm(path.join(dir, 'docker', ids[3] as string), { recursive: true });
+    await r.read();
+    expect(s.fileCounts()).toEqual({ followed: 2, rested: 48 });
+    expect(s.positions()).toHaveLength(50);
+    await mkdir(path.join(dir, 'docker', ids[3] as string));
+    await writeFile(path.join(dir, 'docker', ids[3] as string, 'config.v2.json'), JSON.stringify({ Name: '/other' }));
+    await writeFile(path.join(dir, 'docker', ids[3] as string, `${ids[3] as string}-json.log`), json('hello\n'));
+    expect((await r.read()).map((l) => [l.container, l.line])).toEqual([['other', 'hello']]);
+    await s.stop();
+  });
+
   it('says when none of its folders exists, naming the options', async () => {
     expect(missingLogRoots({ dockerRoot: path.join(dir, 'docker'), podsRoot: path.join(dir, 'nope') })).toBeUndefined();
     expect(missingLogRoots({ dockerRoot: '', podsRoot: '' })).toBeUndefined();
