@@ -110,6 +110,25 @@ describe('TemplateMiner', () => {
     expect(miner.match('bravo thing occurred here now').created).toBe(true);
   });
 
+  it("keeps a container's tree only while it has a template: evicted or forgotten, the tree goes too", () => {
+    const miner = new TemplateMiner(templateMinerOptions({ maxClusters: 50 }));
+    // 1,000 containers come and go, each with its own scope and two templates.
+    for (let i = 0; i < 1000; i++) {
+      miner.match(`job ${i} started on runner`, `job-${i}`);
+      miner.match(`upload failed: disk full after ${i} retries`, `job-${i}`);
+    }
+    expect(miner.clusterCount).toBeLessThanOrEqual(50);
+    // Before, every scope kept its tree for good: 1,000 trees here.
+    expect(miner.scopeCount).toBeLessThanOrEqual(25);
+    const kept = miner.match('cache warmed in 12 ms', 'web');
+    const before = miner.scopeCount;
+    miner.forget('web');
+    expect(miner.templateOf(kept.id)).toBeUndefined();
+    expect(miner.scopeCount).toBe(before - 1);
+    // The same first line makes the same template id again.
+    expect(miner.match('cache warmed in 12 ms', 'web')).toMatchObject({ id: kept.id, created: true });
+  });
+
   it('handles empty lines', () => {
     const miner = new TemplateMiner(templateMinerOptions());
     const a = miner.match('');
