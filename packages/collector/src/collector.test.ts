@@ -242,6 +242,32 @@ describe('collector runtime', () => {
     expect(cut.map((d) => [d.reason, d.container])).toContainEqual(['labels_cut', 'odd']);
   });
 
+  it('forgets the containers no source lists any more; a failed scrape keeps what its source listed last', async () => {
+    let scrapes = 0;
+    const info = (name: string) => ({ id: name, name, image: 'job:1', state: 'running', labels: {} });
+    const jobs: MetricSource = {
+      name: 'jobs',
+      scrape: async () => {
+        scrapes++;
+        if (scrapes > 3) throw new Error('engine away');
+        return { samples: [], containers: scrapes < 3 ? [info('stays'), info('exited')] : [info('stays')] };
+      },
+      close: async () => {},
+    };
+    const { collector, sent } = await harness([jobs]);
+    await collector.start();
+    // Fake timers: time moves only as the test advances it.
+    await wait(10 * 50);
+    expect(scrapes).toBeGreaterThanOrEqual(6);
+    const after = sent.length;
+    const heartbeat = () => sent.slice(after).find((s) => s.cls === 0 && s.draft.containers.length > 0);
+    await wait(2 * WINDOW);
+    await collector.stop();
+    const names = heartbeat()?.draft.containers.map((c) => c.name) ?? [];
+    expect(names).toContain('stays');
+    expect(names).not.toContain('exited');
+  });
+
   it('stop({ seal: true }) seals the partial window after the sources stopped; a plain stop does not', async () => {
     for (const seal of [true, false]) {
       const { collector, sent } = await harness();

@@ -217,6 +217,20 @@ export function createCollector(p: CollectorParts): Collector {
     metricEnd = Math.floor(t / p.windowMs) * p.windowMs + p.windowMs;
   };
 
+  /** Per metric source, the names its latest scrape listed (a failed scrape leaves its previous list). */
+  const listedBy = new Map<string, Set<string>>();
+  /**
+   * Containers no source lists any more (exited, removed) are forgotten: `containers` was every
+   * container seen since start, and every window's heartbeat carries all of it.
+   */
+  const forgetUnlisted = () => {
+    for (const name of containers.keys()) {
+      let listed = false;
+      for (const names of listedBy.values()) if (names.has(name)) listed = true;
+      if (!listed) containers.delete(name);
+    }
+  };
+
   const scrape = async (tick: number) => {
     restartMetricsAfterStepBack(tick);
     closeMetrics(tick);
@@ -224,6 +238,7 @@ export function createCollector(p: CollectorParts): Collector {
       try {
         const r = await src.scrape(tick);
         p.downsampler.ingest(src.name, r);
+        listedBy.set(src.name, new Set(r.containers.map((c) => c.name)));
         for (const c of r.containers) {
           const fitted = fitContainer(c);
           if (fitted !== c) p.drops.drop({ stage: 'sources.containers', reason: 'labels_cut', container: c.name });
@@ -241,6 +256,7 @@ export function createCollector(p: CollectorParts): Collector {
         });
       }
     }
+    forgetUnlisted();
   };
 
   /** Metrics of a closed window as they are sent: fine, or the coarse tier while degraded (decided per tier period). */
