@@ -452,6 +452,18 @@ export async function buildCollector(
         help: 'Bytes of the log files not read yet',
         read: () => fileSource?.backlogBytes() ?? 0,
       },
+      'logs.files_followed': {
+        help: 'Log files followed (read lately, or not yet to their end)',
+        read: () => fileSource?.fileCounts().followed ?? 0,
+      },
+      'logs.files_rested': {
+        help: 'Log files read to their end and idle, kept as a position until they change',
+        read: () => fileSource?.fileCounts().rested ?? 0,
+      },
+      'logs.containers': {
+        help: 'Containers whose log state is held (at most logs.maxContainers)',
+        read: () => logs.stats().containers,
+      },
       'logs.open_window_bytes': {
         help: 'Bytes of log lines held in windows not sealed yet',
         read: () => logs.stats().heldBytes,
@@ -476,6 +488,10 @@ export async function buildCollector(
       'logs.late_lines': {
         help: 'Log lines whose window was sealed, put in the earliest open window of their container',
         read: () => logs.stats().lateLines,
+      },
+      'logs.containers_shed': {
+        help: 'Containers whose log state was let go at logs.maxContainers, their open windows sealed early',
+        read: () => logs.stats().shedContainers,
       },
       'logs.future_lines': {
         help: "Log lines stamped beyond logs.window.futureSkewMs ahead, windowed at the node's time",

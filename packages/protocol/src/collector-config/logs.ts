@@ -88,5 +88,11 @@ export const LogPipelineOptionsSchema = Type.Object({
     default: 2000,
     description: 'Templates shipped per window; the rest are counted as dropped (`cap_templates`).',
   }),
+  maxContainers: Type.Integer({
+    minimum: 1,
+    default: 1000,
+    description:
+      "Containers whose log state (open windows, throttle, dedup, multi-line) is held at once. A container's state is let go once it has had no line for 2 minutes (or a throttle refill, if longer) and holds nothing; at the cap, the container whose last line is oldest is let go first, its open windows sealed at once (counted: `logs.containers_shed`). The templates of a container let go are kept until as many containers again have been let go after it.",
+  }),
 });
 export type LogPipelineOptions = Static<typeof LogPipelineOptionsSchema>;

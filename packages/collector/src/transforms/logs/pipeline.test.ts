@@ -46,7 +46,7 @@ function setup(
     const raw: RawLogLine = { ts: now, container, stream, line, rawBytes: line.length + 30, offset: 0, end: 0 };
     p.push(raw);
   };
-  return { p, push, drops, records, at: () => now };
+  return { p, push, drops, records, at: () => now, skip: (ms: number) => void (now += ms) };
 }
 
 describe('LogPipeline', () => {
@@ -474,5 +474,58 @@ describe('LogPipeline: texts within the protocol', () => {
     expect(drops.filter((d) => d.stage === 'logs.parse')).toEqual([
       { stage: 'logs.parse', reason: 'nested_too_deep', container: 'app', count: 2 },
     ]);
+  });
+
+  it('lets go of the state of containers that come and go, and of their templates later; every line reaches its window', () => {
+    const { p, push, skip } = setup({ maxContainers: 100 });
+    const windows: LogPipelineWindow[] = [];
+    // CI jobs: 1,000 containers, each writes two lines and exits.
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 100; i++) {
+        push(`job-${round}-${i}`, `INFO job ${i} started`);
+        push(`job-${round}-${i}`, `ERROR job ${i} failed: exit ${round}`);
+      }
+      // Past the end of their window (and its lateness), not yet idle for two minutes.
+      skip(WINDOW + 5000);
+      windows.push(...p.seal(() => undefined));
+      expect(p.stats().containers).toBe(100);
+      // Idle past two minutes, nothing held: their states go.
+      skip(121_000);
+      windows.push(...p.seal(() => undefined));
+      expect(p.stats().containers).toBe(0);
+    }
+    const s = p.stats();
+    expect(s.shedContainers).toBe(0);
+    // Horizons and template trees of the last 100 let go are kept, not of all 1,000.
+    expect(Object.keys(p.cursorState().horizons)).toHaveLength(100);
+    expect(s.templateScopes).toBeLessThanOrEqual(100);
+    const lines = windows.flatMap((w) => w.metrics).reduce((n, m) => n + m.sum, 0);
+    expect(lines).toBe(2000);
+    expect(windows.flatMap((w) => w.logs)).toHaveLength(1000);
+    // A container let go comes back: its horizon holds, no line goes into a window sealed before.
+    const sealedEnd = Math.max(
+      ...windows.filter((w) => w.metrics.some((m) => m.container === 'job-9-7')).map((w) => w.end),
+    );
+    push('job-9-7', 'ERROR job 7 failed again');
+    const again = p.sealAll().filter((w) => w.logs.some((l) => l.container === 'job-9-7'));
+    expect(again.map((w) => w.start >= sealedEnd)).toEqual([true]);
+  });
+
+  it('holds at most maxContainers states: the container whose last line is oldest goes, its open windows sealed early (counted)', () => {
+    const { p, push } = setup({ maxContainers: 50 });
+    for (let i = 0; i < 200; i++) push(`svc-${i}`, `ERROR svc ${i} down`);
+    expect(p.stats()).toMatchObject({ containers: 50, shedContainers: 150 });
+    // svc-0 went first, svc-149 last: the horizons of the last 50 let go are kept. svc-149's line
+    // came out in a window sealed early, so its next line is late and goes to the window after.
+    expect(Object.keys(p.cursorState().horizons).sort()).toEqual(
+      Array.from({ length: 50 }, (_, i) => `svc-${100 + i}`).sort(),
+    );
+    push('svc-149', 'ERROR svc 149 down again');
+    expect(p.stats()).toMatchObject({ containers: 50, shedContainers: 151, lateLines: 1 });
+    const ws = [...p.seal(() => undefined), ...p.sealAll()];
+    expect(ws.flatMap((w) => w.logs)).toHaveLength(201);
+    const again = ws.filter((w) => w.logs.some((l) => l.container === 'svc-149')).map((w) => w.start);
+    expect(again).toHaveLength(2);
+    expect(again[1]).toBe((again[0] as number) + WINDOW);
   });
 });

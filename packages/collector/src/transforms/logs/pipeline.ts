@@ -80,10 +80,16 @@ export interface LogPipelineWindow {
 
 export interface LogPipelineStats {
   linesIn: number;
+  /** Containers whose state is held now (at most `maxContainers`). */
+  containers: number;
+  /** Containers let go at the cap (`maxContainers`), their open windows sealed early. */
+  shedContainers: number;
   eventsIn: number;
   /** Secrets taken out of what leaves the node: every mined message, and the fields of lines shipped verbatim. */
   redactions: RedactionCounts;
   clusters: number;
+  /** Containers the template miner holds a tree for (those with a live template). */
+  templateScopes: number;
   evictions: number;
   /** Lines whose window was already sealed when they came: they joined the earliest open window of their container. */
   lateLines: number;
@@ -123,7 +129,17 @@ interface ContainerState {
   floor: number;
   /** The window the last line went to, to skip the map lookup for the next. */
   last: Part | undefined;
+  /** When (the node's clock) its last line was pushed: the oldest goes first at the cap, an idle one goes. */
+  lastLine: number;
 }
+
+/**
+ * A container with no line for this long (ms, the node's clock) and nothing held lets its state go
+ * (issue 15: a gateway whose CI runners, cron jobs or crash loops make a new container each time
+ * kept every one's state, ~23 KB each with the rest). Longer than a throttle refill at the
+ * defaults (1,000 lines at 200/s: 5 s), so a state made again is the one that would have been.
+ */
+const CONTAINER_IDLE_MS = 120_000;
 
 /** One container's share of one window. */
 interface Part {
@@ -177,9 +193,17 @@ export class LogPipeline {
   private lateLines = 0;
   private futureLines = 0;
   private heldBytes = 0;
+  private shedContainers = 0;
+  /** Windows sealed early at the cap (shed()), handed out with the next seal. */
+  private early: LogPipelineWindow[] = [];
   private lastSweep: number;
-  /** Horizons from the cursor of the previous run, taken by each container's state when it is made. */
-  private readonly restored: Map<string, number>;
+  /**
+   * Horizons of containers without a state: from the cursor of the previous run, and of those let
+   * go since, taken by a container's state when it is made again. At most `maxContainers`, the
+   * oldest forgotten first (with its templates): a container let go has nothing open, so its lines
+   * are read again after a restart only from where its windows were sealed, and a horizon only guards that.
+   */
+  private readonly restored = new Map<string, number>();
   private readonly windowMs: number;
   private readonly latenessMs: number;
   /** Per-container settings: the options' own until reconfigure() replaces them. */
@@ -198,7 +222,7 @@ export class LogPipeline {
     this.windowMs = deps.windowMs;
     // A window waits at most half its length for late lines: the next one must not be due first.
     this.latenessMs = Math.min(options.window.latenessMs, Math.floor(deps.windowMs / 2));
-    this.restored = new Map(Object.entries(deps.restore?.horizons ?? {}));
+    for (const [c, h] of Object.entries(deps.restore?.horizons ?? {})) this.remember(c, h);
   }
 
   /** How long after its end a window waits for late lines (the configured bound, at most half a window). */
@@ -211,6 +235,7 @@ export class LogPipeline {
     const now = this.deps.now();
     // Known from its first line on, even while the joiner holds it: a seal looks at every container.
     const st = this.state(raw.container);
+    st.lastLine = now;
     // The line's window time is fixed in read order, before the joiner may hold it back.
     const t = this.windowTime(st, raw.ts, now);
     const line = t === raw.ts ? raw : { ...raw, windowTs: t };
@@ -253,12 +278,77 @@ export class LogPipeline {
       st.floor = -Infinity;
       st.bucket.restartAt(horizon);
     }
-    return out;
+    this.releaseIdle(now);
+    return this.takeEarly(out);
   }
 
   /** Seals every open window of the containers `which` selects (all by default), whether complete or not. */
   sealAll(which: (container: string) => boolean = () => true): LogPipelineWindow[] {
-    return this.sealUpTo((c) => (which(c) ? Infinity : -Infinity));
+    return this.takeEarly(this.sealUpTo((c) => (which(c) ? Infinity : -Infinity)));
+  }
+
+  /** `out` after the windows sealed early at the cap since the last seal (they are older). */
+  private takeEarly(out: LogPipelineWindow[]): LogPipelineWindow[] {
+    if (this.early.length === 0) return out;
+    const early = this.early;
+    this.early = [];
+    return [...early, ...out];
+  }
+
+  /**
+   * Lets go of the state of every container that has had no line for CONTAINER_IDLE_MS (or a
+   * refill of its throttle bucket, if longer: a bucket made again is full) and holds nothing: no
+   * open window, no event held for dedup or by the multi-line joiner.
+   */
+  private releaseIdle(now: number): void {
+    let open: Set<string> | undefined;
+    for (const [c, st] of this.containers) {
+      const t = st.settings.throttle;
+      const refill = t.linesPerSecond > 0 ? (t.burst * 1000) / t.linesPerSecond : 0;
+      if (now - st.lastLine < Math.max(CONTAINER_IDLE_MS, refill)) continue;
+      if (open === undefined) {
+        open = new Set();
+        for (const w of this.windows.values()) for (const name of w.parts.keys()) open.add(name);
+      }
+      if (!open.has(c) && st.dedup.current === undefined && !this.joiner.holds(c)) this.release(c, st);
+    }
+  }
+
+  /**
+   * At the cap (`maxContainers`), makes room for one more container's state: the container whose
+   * last line is oldest is let go, its open windows sealed now (they leave with the next seal; its
+   * later lines go to windows after them, as late lines do). Counted (`logs.containers_shed`).
+   */
+  private shed(): void {
+    let oldest: string | undefined;
+    let at = Infinity;
+    for (const [c, st] of this.containers)
+      if (st.lastLine < at) {
+        at = st.lastLine;
+        oldest = c;
+      }
+    if (oldest === undefined) return;
+    const c = oldest;
+    for (const w of this.sealUpTo((x) => (x === c ? Infinity : -Infinity))) this.early.push(w);
+    this.release(c, this.containers.get(c) as ContainerState);
+    this.shedContainers++;
+  }
+
+  private release(c: string, st: ContainerState): void {
+    this.containers.delete(c);
+    if (st.horizon > -Infinity) this.remember(c, st.horizon);
+  }
+
+  /** Keeps the horizon of a container without a state (`restored`), within `maxContainers`. */
+  private remember(c: string, horizon: number): void {
+    this.restored.delete(c);
+    this.restored.set(c, horizon);
+    if (this.restored.size <= this.options.maxContainers) return;
+    const gone = this.restored.keys().next().value as string;
+    this.restored.delete(gone);
+    // Its templates too: the miner's trees were per container ever seen (a sparse container's
+    // templates outlive its state: forgotten, they would be learnt again, maybe under other ids).
+    this.miner.forget(gone);
   }
 
   /**
@@ -329,9 +419,12 @@ export class LogPipeline {
     for (const w of this.windows.values()) openParts += w.parts.size;
     return {
       linesIn: this.linesIn,
+      containers: this.containers.size,
+      shedContainers: this.shedContainers,
       eventsIn: this.eventsIn,
       redactions: { ...this.redactions },
       clusters: this.miner.clusterCount,
+      templateScopes: this.miner.scopeCount,
       evictions: this.miner.evictions,
       lateLines: this.lateLines,
       futureLines: this.futureLines,
@@ -379,9 +472,11 @@ export class LogPipeline {
       if (end > st.horizon) st.horizon = end;
       if (st.last !== undefined && st.last.window.start < st.horizon) st.last = undefined;
     }
-    for (const ps of this.paths.values()) {
+    for (const [path, ps] of this.paths) {
       const h = this.containers.get(ps.container)?.horizon ?? -Infinity;
       ps.open = ps.open.filter((o) => o.start >= h);
+      // A file with nothing open needs no entry (one per file ever read, before: container churn).
+      if (ps.open.length === 0) this.paths.delete(path);
     }
     this.pruneSampled(out);
     return out;
@@ -738,6 +833,7 @@ export class LogPipeline {
   private state(container: string): ContainerState {
     let st = this.containers.get(container);
     if (st === undefined) {
+      if (this.containers.size >= this.options.maxContainers) this.shed();
       st = {
         ...this.settingsState(container),
         heldWindow: -Infinity,
@@ -745,6 +841,7 @@ export class LogPipeline {
         horizon: this.restored.get(container) ?? -Infinity,
         floor: -Infinity,
         last: undefined,
+        lastLine: this.deps.now(),
       };
       this.containers.set(container, st);
       this.restored.delete(container);

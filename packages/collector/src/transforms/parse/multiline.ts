@@ -139,6 +139,11 @@ export class MultilineJoiner {
     return out.sort((a, b) => a.ts - b.ts);
   }
 
+  /** Whether an event of `container` is held (its pipeline state must stay). */
+  holds(container: string): boolean {
+    return this.pending.stdout.has(container) || this.pending.stderr.has(container);
+  }
+
   /**
    * Where the earliest event of `container` held from file `file` starts; 0 when one held is from
    * an older file of the same path (all of `file` comes after it); undefined when none is held.
