@@ -194,6 +194,8 @@ export class LogPipeline {
   private futureLines = 0;
   private heldBytes = 0;
   private shedContainers = 0;
+  /** Containers whose horizon was let go: their templates go at the next seal (releaseIdle). */
+  private readonly forgotten = new Set<string>();
   /** Windows sealed early at the cap (shed()), handed out with the next seal. */
   private early: LogPipelineWindow[] = [];
   private lastSweep: number;
@@ -298,7 +300,8 @@ export class LogPipeline {
   /**
    * Lets go of the state of every container that has had no line for CONTAINER_IDLE_MS (or a
    * refill of its throttle bucket, if longer: a bucket made again is full) and holds nothing: no
-   * open window, no event held for dedup or by the multi-line joiner.
+   * open window, no event held for dedup or by the multi-line joiner. Then forgets the templates
+   * of the containers whose horizons went since (`remember`).
    */
   private releaseIdle(now: number): void {
     let open: Set<string> | undefined;
@@ -312,6 +315,9 @@ export class LogPipeline {
       }
       if (!open.has(c) && st.dedup.current === undefined && !this.joiner.holds(c)) this.release(c, st);
     }
+    if (this.forgotten.size === 0) return;
+    this.miner.forget(this.forgotten);
+    this.forgotten.clear();
   }
 
   /**
@@ -346,9 +352,10 @@ export class LogPipeline {
     if (this.restored.size <= this.options.maxContainers) return;
     const gone = this.restored.keys().next().value as string;
     this.restored.delete(gone);
-    // Its templates too: the miner's trees were per container ever seen (a sparse container's
-    // templates outlive its state: forgotten, they would be learnt again, maybe under other ids).
-    this.miner.forget(gone);
+    // Its templates too, at the next seal (one pass over the miner for all): the miner's trees
+    // were per container ever seen (a sparse container's templates outlive its state: forgotten,
+    // they would be learnt again, maybe under other ids).
+    this.forgotten.add(gone);
   }
 
   /**
@@ -845,6 +852,7 @@ export class LogPipeline {
       };
       this.containers.set(container, st);
       this.restored.delete(container);
+      this.forgotten.delete(container);
     }
     return st;
   }

@@ -122,7 +122,7 @@ describe('TemplateMiner', () => {
     expect(miner.scopeCount).toBeLessThanOrEqual(25);
     const kept = miner.match('cache warmed in 12 ms', 'web');
     const before = miner.scopeCount;
-    miner.forget('web');
+    miner.forget(new Set(['web', 'gone-before']));
     expect(miner.templateOf(kept.id)).toBeUndefined();
     expect(miner.scopeCount).toBe(before - 1);
     // The same first line makes the same template id again.

@@ -214,10 +214,9 @@ export class TemplateMiner {
     return { id: c.id, template: textOf(c), created: false };
   }
 
-  /** Forgets the templates of `scope` (a container gone): ids of them resolve to themselves again. */
-  forget(scope: string): void {
-    if (!this.scopeClusters.has(scope)) return;
-    for (const c of this.clusters.values()) if (c.scope === scope) this.discard(c);
+  /** Forgets the templates of `scopes` (containers gone), in one pass over the templates: ids of them resolve to themselves again. */
+  forget(scopes: ReadonlySet<string>): void {
+    for (const c of this.clusters.values()) if (scopes.has(c.scope)) this.discard(c);
   }
 
   /** The node of the first `depth - 2` constant words (values are skipped: they would scatter one event over many nodes). */
