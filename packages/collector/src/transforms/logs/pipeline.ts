@@ -480,6 +480,8 @@ export class LogPipeline {
       if (st.last !== undefined && st.last.window.start < st.horizon) st.last = undefined;
     }
     for (const [path, ps] of this.paths) {
+      // Only the containers sealed now have a new horizon (a shed at the cap seals one alone).
+      if (!limit.has(ps.container)) continue;
       const h = this.containers.get(ps.container)?.horizon ?? -Infinity;
       ps.open = ps.open.filter((o) => o.start >= h);
       // A file with nothing open needs no entry (one per file ever read, before: container churn).
