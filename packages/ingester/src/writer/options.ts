@@ -17,14 +17,14 @@ export const WriterOptions = Type.Object(
       minimum: 10,
       default: 1000,
       description:
-        'Least time between the start of one flush and the next when the writer was idle (about one insert per second per table for a trickle of batches): a batch arriving later than this after the last flush started is inserted at once. Batches arriving during a flush go in one beside it (concurrentFlushes), or else in the next one, right after it.',
+        'Least time between the start of one flush and the next when the writer was idle (about one insert per second per table for a trickle of batches): a batch arriving later than this after the last flush started is inserted at once. Batches arriving during a flush wait for it and go in the next one, right after it, which takes everything waiting up to flushRows / flushBytes.',
     }),
     concurrentFlushes: Type.Integer({
       minimum: 1,
       maximum: 16,
       default: 2,
       description:
-        "Flushes that may run at once: batches that arrive while one runs go in a group of their own beside it (up to this many), instead of waiting for its last statements; 1 = one group at a time. Each adds its inserts to ClickHouse's insert rate under load.",
+        "Flushes that may run at once. A flush beside a running one starts only for a full group (a table at flushRows, or flushBytes): a queue that deep is worth ClickHouse's insert rate and parts; smaller groups wait for the running flush, whose next group takes them all (a flush is about ten statements whatever its size). 1 = one group at a time.",
     }),
     maxQueueBytes: Type.Integer({
       minimum: 1024,

@@ -1,7 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load.js';
-import { TABLES } from '../storage/tables.js';
+import { batchToText } from '../storage/batch-text.js';
+import { BATCH_TABLES, TABLES } from '../storage/tables.js';
 import type { Logger } from '../logger.js';
 import { sampleBatch } from '../../../../test/support/batches.js';
 import {
@@ -224,24 +225,46 @@ describe('writer on embedded ClickHouse', () => {
     await w.close();
   });
 
-  it('stores a batch that arrives while a flush is held in its inserts beside it, without waiting for it', async () => {
+  it('holds a batch that arrives during a flush for its next group, and starts only a full group beside it', async () => {
     const first = sampleBatch({ node: 'w-beside', seq: 1 });
-    const second = sampleBatch({ node: 'w-beside', seq: 2 });
+    const later = [1, 2, 3].map((seq) => sampleBatch({ node: `w-next-${seq}`, seq }));
+    // Two of the later batches make a full group (a table at flushRows), one does not.
+    const rows = batchToText(later[0]!, meta()).rows;
+    const flushRows = 2 * Math.max(...BATCH_TABLES.map((t) => rows[t]));
+    const w = createWriter({
+      client,
+      logger: quiet,
+      options: { ...base.writer, flushIntervalMs: 20, flushRows, concurrentFlushes: 2 },
+    });
     // Only the first group's metrics insert is held (its token names its one batch).
     const token = groupToken([{ node: first.node, epoch: first.epoch, seq: first.seq }]);
     faults.refused = 0;
     faults.set('stall', new RegExp(`INSERT INTO ${TABLES.metrics} .*${token}`));
     let firstDone = false;
-    const one = writer.submit(first, meta()).finally(() => (firstDone = true));
+    const one = w.submit(first, meta()).finally(() => (firstDone = true));
     await waitFor('the first flush to reach its metrics insert', () => faults.refused > 0);
-    expect(await writer.submit(second, meta())).toBe('stored');
+    const events = inserts.events;
+    events.length = 0;
+    const claims = () => events.filter((e) => e === `start ${TABLES.claims}`).length;
+    // Not a full group: it waits for the running flush (no timer is set for it, so no wait can pass it).
+    const second = w.submit(later[0]!, meta());
+    expect((await settle(second, 200)).done).toBe(false);
+    expect(claims()).toBe(0);
+    // With the next one a full group waits: it starts beside the held flush, as one group.
+    expect(await Promise.all([second, w.submit(later[1]!, meta())])).toEqual(['stored', 'stored']);
+    expect(claims()).toBe(1);
     expect(firstDone).toBe(false);
-    expect(await count(TABLES.ledger, 'w-beside')).toBe(1);
+    // Again one batch alone waits; once the held flush ends, the flush takes it.
+    const third = w.submit(later[2]!, meta());
+    expect((await settle(third, 200)).done).toBe(false);
     faults.set('ok');
     expect(await one).toBe('stored');
-    expect(await count(TABLES.ledger, 'w-beside')).toBe(2);
-    expect(await count(TABLES.metrics, 'w-beside')).toBe(first.metrics.length + second.metrics.length);
-    await writer.close();
+    expect(await third).toBe('stored');
+    expect(claims()).toBe(2);
+    expect(await count(TABLES.ledger, 'w-beside')).toBe(1);
+    for (const b of later) expect(await count(TABLES.ledger, b.node)).toBe(1);
+    expect(await count(TABLES.metrics, 'w-beside')).toBe(first.metrics.length);
+    await w.close();
   });
 
   it('writes no ledger row while one data table fails, then stores the batch once when it recovers', async () => {

@@ -32,6 +32,7 @@ import {
   type Unreadable,
 } from './claims.js';
 import { isRowError } from './storage-errors.js';
+import { createBatchQueue } from './batch-queue.js';
 
 export type SubmitOutcome = 'stored' | 'duplicate';
 
@@ -104,9 +105,9 @@ export function createWriter(deps: WriterDeps): Writer {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? defaultSleep;
 
-  const pending = new Map<string, Entry>();
-  const inFlight = new Map<string, Entry>();
-  const counts = { rows: 0, bytes: 0, tableRows: new Map<string, number>() };
+  const queue = createBatchQueue<Entry>(o);
+  const { pending, inFlight } = queue;
+  const counts = { rows: 0, bytes: 0 };
   const waiters: (() => void)[] = [];
   const st = {
     failing: false,
@@ -138,35 +139,33 @@ export function createWriter(deps: WriterDeps): Writer {
     for (const w of waiters.splice(0)) w();
   }
 
-  function shouldFlushNow(): boolean {
-    if (counts.bytes >= o.flushBytes) return true;
-    for (const n of counts.tableRows.values()) if (n >= o.flushRows) return true;
-    return false;
-  }
-
   /**
    * When no flush runs, the next starts `flushIntervalMs` after the last one started (so a trickle
    * of batches costs about one insert per second per table, as ClickHouse advises), or at once
-   * when that is past: a batch reaching an idle writer is not held for the interval. While flushes
-   * run and fewer than `concurrentFlushes`, batches that arrive go in a group of their own at once,
-   * beside the running ones (issue 21: a flush is four statements in series, and under a
-   * window-end burst a batch waited for the running flush's rest before its own began); with every
-   * slot taken they go in the next group that a running flush takes as soon as it ends
-   * (flushLoop). The timer is a macrotask even at 0 ms, so the batches submitted in one turn (one
-   * socket read) share a flush.
+   * when that is past: a batch reaching an idle writer is not held for the interval. While a flush
+   * runs, the batches that arrive wait for it and go in its next group, which takes everything
+   * waiting up to the bounds as soon as it ends; a further flush starts beside the running ones
+   * (up to `concurrentFlushes`) only for a full group (a table at `flushRows`, or `flushBytes`).
+   * Issue 21: a flush costs ClickHouse about ten statements whatever its size (a claims insert and
+   * read, an insert per data table, the ledger), and a burst (a fleet's window end, a broker
+   * restart, a fleet reconnecting after an uplink outage) was cut into many small groups when each
+   * that arrived during a flush started one of its own beside it: more statements and parts for
+   * the same rows, under the load where the engine had the least to spare. The timer is a
+   * macrotask even at 0 ms, so the batches submitted in one turn (one socket read) share a flush.
    */
   function schedule(): void {
     if (aborted || pending.size === 0 || running.size >= o.concurrentFlushes) return;
-    if (shouldFlushNow() || closed) {
+    if (queue.fullGroupWaiting() || closed) {
       startFlush();
       return;
     }
+    if (running.size > 0) return;
     timer ??= setTimeout(
       () => {
         timer = undefined;
         startFlush();
       },
-      running.size > 0 ? 0 : Math.max(0, lastFlushAt + o.flushIntervalMs - now()),
+      Math.max(0, lastFlushAt + o.flushIntervalMs - now()),
     );
   }
 
@@ -176,44 +175,24 @@ export function createWriter(deps: WriterDeps): Writer {
     timer = undefined;
     const flush: Promise<void> = flushLoop().finally(() => {
       running.delete(flush);
-      schedule();
+      // Batches that waited for a running flush go at once when the last one ends, as its next
+      // group would have taken them (a loop that ended beside another left them to it, and that
+      // one may have ended first), not after flushIntervalMs.
+      if (running.size === 0 && pending.size > 0) startFlush();
+      else schedule();
     });
     running.add(flush);
   }
 
-  /** Takes queued entries, oldest first, until one table reaches flushRows or the bytes reach flushBytes. */
-  function takeGroup(): Entry[] {
-    const group: Entry[] = [];
-    const rows = new Map<string, number>();
-    let bytes = 0;
-    for (const [k, e] of pending) {
-      if (group.length > 0) {
-        const over =
-          bytes + e.bytes > o.flushBytes || BATCH_TABLES.some((t) => (rows.get(t) ?? 0) + e.rows[t] > o.flushRows);
-        if (over) break;
-      }
-      pending.delete(k);
-      inFlight.set(k, e);
-      group.push(e);
-      bytes += e.bytes;
-      for (const t of BATCH_TABLES) rows.set(t, (rows.get(t) ?? 0) + e.rows[t]);
-    }
-    return group;
-  }
-
   function release(e: Entry): void {
-    const k = batchKeyString(e.key);
-    inFlight.delete(k);
-    pending.delete(k);
+    queue.remove(e);
     counts.rows -= e.rowCount;
     counts.bytes -= e.bytes;
-    for (const t of BATCH_TABLES) counts.tableRows.set(t, (counts.tableRows.get(t) ?? 0) - e.rows[t]);
   }
 
   /** The queued batch with this key, if any (a copy may be queued while another group stores it). */
   function queued(key: BatchKey): Entry | undefined {
-    const k = batchKeyString(key);
-    return inFlight.get(k) ?? pending.get(k);
+    return queue.get(batchKeyString(key));
   }
 
   /** Answers the queued copy of a batch that is now in ClickHouse. */
@@ -395,11 +374,8 @@ export function createWriter(deps: WriterDeps): Writer {
     for (const e of group) {
       const k = batchKeyString(e.key);
       if (!owner.has(k)) rest.push(e);
-      else if (queued(e.key) === e) {
-        // Its claim went (past the claims' TTL) between the two reads: the next flush decides again.
-        inFlight.delete(k);
-        pending.set(k, e);
-      }
+      // Its claim went (past the claims' TTL) between the two reads: the next flush decides again.
+      else if (queued(e.key) === e) queue.putBack(e);
     }
     return rest;
   }
@@ -455,12 +431,16 @@ export function createWriter(deps: WriterDeps): Writer {
     return group !== undefined && (group.length === 0 || storeGroup(group, 'stored', token));
   }
 
+  /**
+   * Flushes group after group while batches wait (startFlush saw some); beside another running
+   * flush only while a full group waits (schedule), else the last flush running takes what waits.
+   */
   async function flushLoop(): Promise<void> {
-    while (pending.size > 0 && !aborted) {
+    do {
       lastFlushAt = now();
-      if (!(await flushGroup(takeGroup()))) return;
+      if (!(await flushGroup(queue.takeGroup()))) return;
       wakeWaiters();
-    }
+    } while (pending.size > 0 && !aborted && (running.size === 1 || closed || queue.fullGroupWaiting()));
   }
 
   return {
@@ -469,7 +449,7 @@ export function createWriter(deps: WriterDeps): Writer {
       const key = { node: batch.node, epoch: batch.epoch, seq: batch.seq };
       const ks = batchKeyString(key);
       // A redelivery while the first copy is still queued shares its fate.
-      const same = pending.get(ks) ?? inFlight.get(ks);
+      const same = queue.get(ks);
       if (same) return same.promise.then(() => 'duplicate' as const);
       const encoded = batchToText(batch, meta);
       let resolve!: (o: SubmitOutcome) => void;
@@ -478,10 +458,9 @@ export function createWriter(deps: WriterDeps): Writer {
         resolve = res;
         reject = rej;
       });
-      pending.set(ks, { ...encoded, key, promise, resolve, reject });
+      queue.add({ ...encoded, key, promise, resolve, reject });
       counts.rows += encoded.rowCount;
       counts.bytes += encoded.bytes;
-      for (const t of BATCH_TABLES) counts.tableRows.set(t, (counts.tableRows.get(t) ?? 0) + encoded.rows[t]);
       schedule();
       return promise;
     },
@@ -524,8 +503,7 @@ export function createWriter(deps: WriterDeps): Writer {
         e.promise.catch(() => undefined);
         e.reject(err);
       }
-      pending.clear();
-      inFlight.clear();
+      queue.clear();
       for (const w of waiters.splice(0)) w();
     },
   };

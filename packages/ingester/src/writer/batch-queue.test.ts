@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { sampleBatch } from '../../../../test/support/batches.js';
+import { batchToText } from '../storage/batch-text.js';
+import { BATCH_TABLES } from '../storage/tables.js';
+import { createBatchQueue } from './batch-queue.js';
+import type { Member } from './claims.js';
+
+const meta = { receivedAt: 0, wireBytes: 1000, ingesterId: 'test' };
+const member = (node: string, seq: number): Member => ({
+  key: { node, epoch: 1, seq },
+  ...batchToText(sampleBatch({ node, seq, now: 1_800_000_000_000 }), meta),
+});
+/** The most rows one sample batch has for a table: `n` batches of it make a full group at flushRows = n * this. */
+const rowsPerBatch = Math.max(...BATCH_TABLES.map((t) => member('x', 1).rows[t]));
+const names = (group: Member[]) => group.map((m) => `${m.key.node}/${m.key.seq}`);
+
+describe('the writer queue', () => {
+  it("takes a group a node at a time: every waiting node's oldest batch before any node's next", () => {
+    const q = createBatchQueue<Member>({ flushRows: 3 * rowsPerBatch, flushBytes: 1 << 30 });
+    // One node's backlog arrives first (a reconnect), then two nodes' latest windows.
+    for (let seq = 1; seq <= 4; seq++) q.add(member('backlog', seq));
+    q.add(member('b', 7));
+    q.add(member('c', 9));
+    expect(names(q.takeGroup())).toEqual(['backlog/1', 'b/7', 'c/9']);
+    expect(names(q.takeGroup())).toEqual(['backlog/2', 'backlog/3', 'backlog/4']);
+    expect(q.pending.size).toBe(0);
+    expect(q.inFlight.size).toBe(6);
+  });
+
+  it('says when the waiting batches make a full group, counting only those not in a flush', () => {
+    const q = createBatchQueue<Member>({ flushRows: 2 * rowsPerBatch, flushBytes: 1 << 30 });
+    const [a, b, c] = [member('a', 1), member('b', 1), member('c', 1)];
+    q.add(a);
+    expect(q.fullGroupWaiting()).toBe(false);
+    q.add(b);
+    expect(q.fullGroupWaiting()).toBe(true);
+    expect(names(q.takeGroup())).toEqual(['a/1', 'b/1']);
+    expect(q.fullGroupWaiting()).toBe(false);
+    q.add(c);
+    // Back from a flush, a batch counts as waiting again; out of the queue, it counts nowhere.
+    q.putBack(a);
+    expect(q.fullGroupWaiting()).toBe(true);
+    q.remove(c);
+    expect(q.fullGroupWaiting()).toBe(false);
+    expect(q.get('b/1/1')).toBe(b);
+    q.remove(b);
+    expect(q.get('b/1/1')).toBeUndefined();
+  });
+
+  it('takes one batch even when it alone is past the bounds, and stops a group at the bytes bound', () => {
+    const one = member('big', 1);
+    const q = createBatchQueue<Member>({ flushRows: 1, flushBytes: 1 << 30 });
+    q.add(one);
+    q.add(member('big', 2));
+    expect(names(q.takeGroup())).toEqual(['big/1']);
+    const byBytes = createBatchQueue<Member>({ flushRows: 1 << 30, flushBytes: 2 * one.bytes + 1 });
+    for (const node of ['x', 'y', 'z']) byBytes.add(member(node, 1));
+    expect(byBytes.takeGroup()).toHaveLength(2);
+    expect(byBytes.takeGroup()).toHaveLength(1);
+  });
+});
