@@ -45,6 +45,21 @@ describe('OTLP receiver: slow clients', () => {
       s.resume();
       sockets.push(s);
     });
+  /** POSTs a one-point export from `localAddress` (padded to `bytes` when given); its HTTP status. */
+  const postFrom = (localAddress: string, name: string, bytes?: number) =>
+    new Promise<number>((resolve, reject) => {
+      const body = bytes === undefined ? JSON.stringify(gauge(name, [{ t: T, v: 1 }])) : paddedBody(name, bytes);
+      const req = http.request(
+        `${rig!.receiver.url}/v1/metrics`,
+        { method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
   /** A valid OTLP/JSON body of exactly `bytes` (padded with spaces). */
   const paddedBody = (name: string, bytes: number) => {
     const doc = JSON.stringify(gauge(name, [{ t: T, v: 1 }]));
@@ -115,20 +130,6 @@ describe('OTLP receiver: slow clients', () => {
   // address (127.0.0.x).
   it('one client address holds at most maxConnectionsPerAddress: the next is closed, counted and logged; other addresses are served', async () => {
     rig = await startRig({ maxConnectionsPerAddress: 4 });
-    const postFrom = (localAddress: string, name: string) =>
-      new Promise<number>((resolve, reject) => {
-        const body = JSON.stringify(gauge(name, [{ t: T, v: 1 }]));
-        const req = http.request(
-          `${rig!.receiver.url}/v1/metrics`,
-          { method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json' } },
-          (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
     const held = await Promise.all([0, 1, 2, 3].map(() => openFrom('127.0.0.2')));
     const over = await openFrom('127.0.0.2');
     await waitFor('the connection over the address cap closed', () => over.destroyed || over.readableEnded);
@@ -146,6 +147,18 @@ describe('OTLP receiver: slow clients', () => {
       const status = await postFrom('127.0.0.2', 'again').catch(() => 0);
       return status === 200;
     });
+  }, 60_000);
+
+  // An outside trial (session 12): four connections of one client, each holding a 4 MiB body but a
+  // few bytes, took the whole 16 MiB and another application's 10 KB export got 503.
+  it("one client's requests beside its first hold at most half the in-flight bytes; another client is served", async () => {
+    rig = await startRig({ maxRequestBytes: 512 * 1024, maxInFlightBytes: MiB });
+    const body = paddedBody('hog', 512 * 1024);
+    await slowRequest(body, 500_000);
+    const second = await slowRequest(body, 500_000);
+    // Refused only once the first one's bytes are in: then they are what the client holds.
+    await waitFor("the client's second request refused", () => second.answers.some((a) => a.includes(' 503 ')));
+    expect(await postFrom('127.0.0.2', 'other', 400_000)).toBe(200);
   }, 60_000);
 
   it(`a request not whole within ${BODY_TIMEOUT_MS} ms is cut (408) and its bytes go back to the budget`, async () => {

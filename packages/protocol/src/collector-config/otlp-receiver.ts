@@ -39,7 +39,7 @@ export const OtlpReceiverOptionsSchema = Type.Object({
     minimum: 1024,
     default: 16 * 1024 * 1024,
     description:
-      'Request bytes being read or decoded at once, over all connections: beyond it requests get 503 with Retry-After, so memory stays bounded whatever the clients send.',
+      'Request bytes being read or decoded at once, over all connections: beyond it requests get 503 with Retry-After, so memory stays bounded whatever the clients send. The requests of one client address beside its first hold at most half of it, so that one client cannot shut the others out.',
   }),
   maxConnections: Type.Integer({
     minimum: 1,

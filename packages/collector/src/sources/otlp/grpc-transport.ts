@@ -42,13 +42,9 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake):
       let release: (() => void) | undefined;
       try {
         // grpc-js has read the message already: reserving it still turns away others while one decodes.
-        release = intake.reserve(call.request.length);
-        const answer = intake.accept(
-          signal,
-          'protobuf',
-          intake.codec.decode(signal, call.request, 'protobuf'),
-          peerAddress(call.getPeer()),
-        );
+        const client = peerAddress(call.getPeer());
+        release = intake.reserve(call.request.length, 0, client);
+        const answer = intake.accept(signal, 'protobuf', intake.codec.decode(signal, call.request, 'protobuf'), client);
         intake.answered('grpc', signal, 'OK');
         callback(null, answer);
       } catch (err) {

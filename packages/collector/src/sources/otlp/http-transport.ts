@@ -43,16 +43,17 @@ export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake):
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'gzip' && encoding !== 'identity')
       throw new OtlpRefusal(415, 'ET_ERR_OTLP_ENCODING', `content-encoding ${encoding}: only gzip or identity`);
+    const client = req.socket.remoteAddress ?? '';
     const held = { bytes: 0, releases: [] as Array<() => void> };
     try {
       let body = await readBody(req, o.maxRequestBytes, (n) => {
-        held.releases.push(intake.reserve(n, held.bytes));
+        held.releases.push(intake.reserve(n, held.bytes, client));
         held.bytes += n;
       });
       if (encoding === 'gzip') body = await gunzip(body, o.maxDecodedBytes);
       else if (body.length > o.maxDecodedBytes)
         throw new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', `body is over maxDecodedBytes (${o.maxDecodedBytes})`);
-      return intake.accept(signal, format, intake.codec.decode(signal, body, format), req.socket.remoteAddress ?? '');
+      return intake.accept(signal, format, intake.codec.decode(signal, body, format), client);
     } finally {
       for (const release of held.releases) release();
     }

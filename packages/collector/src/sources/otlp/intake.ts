@@ -6,7 +6,7 @@
  * caps (one total and one count per address over both ports), and the `/metrics` counters. The
  * transports only read bodies and write answers.
  */
-import { createConnectionGate, type ConnectionGate } from '@edge-telemetry/protocol/net';
+import { clientKey, createConnectionGate, type ConnectionGate } from '@edge-telemetry/protocol/net';
 import type { Meter } from '@opentelemetry/api';
 import type { DropReport } from '../../batch/drops.js';
 import type { CollectorErrorCode } from '../../errors.js';
@@ -79,10 +79,11 @@ export type OtlpTransport = 'http' | 'grpc';
 export interface OtlpIntake {
   codec: OtlpCodec;
   /**
-   * Holds `bytes` of the in-flight budget until the returned release is called; a 503 refusal when
-   * it is spent by others (`held`: what the same request holds already).
+   * Holds `bytes` of the in-flight budget for `client` (an address) until the returned release is
+   * called; a 503 refusal when it is spent by others, or when this client's other requests hold half
+   * of it (`held`: what the same request holds already).
    */
-  reserve(bytes: number, held?: number): () => void;
+  reserve(bytes: number, held: number, client: string): () => void;
   /**
    * Admits (429 refusal over the item rate or, for the heaviest client while others send, over
    * its share: fair-share.ts), maps and hands on a decoded request; the Export*ServiceResponse.
@@ -120,6 +121,8 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
   };
   let refusalSaidAt = -Infinity;
   let inFlight = 0;
+  /** In-flight bytes by client (clientKey of its address). */
+  const heldBy = new Map<string, number>();
   let tokens = o.burstItems;
   let refilled = deps.now();
   const shares = createFairShare();
@@ -197,13 +200,23 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
   return {
     codec,
     connections,
-    reserve(bytes, held = 0) {
+    reserve(bytes, held, client) {
       // A lone request is always taken (the size limits bound it); others wait their turn at the client.
       if (inFlight > held && inFlight + bytes > o.maxInFlightBytes)
         throw new OtlpRefusal(503, 'ET_ERR_OTLP_BUSY', 'too many request bytes in flight', 1);
+      // One client's requests beside its first hold at most half the budget: four connections of one
+      // client trickling 4 MiB bodies held all 16 MiB, and every other application got 503.
+      const key = clientKey(client);
+      const mine = heldBy.get(key) ?? 0;
+      if (mine > held && mine + bytes > o.maxInFlightBytes / 2)
+        throw new OtlpRefusal(503, 'ET_ERR_OTLP_BUSY', "this client's requests hold half the in-flight bytes", 1);
       inFlight += bytes;
+      heldBy.set(key, mine + bytes);
       return () => {
         inFlight -= bytes;
+        const left = (heldBy.get(key) ?? 0) - bytes;
+        if (left > 0) heldBy.set(key, left);
+        else heldBy.delete(key);
       };
     },
     accept,
