@@ -241,6 +241,43 @@ describe('router on embedded ClickHouse', () => {
     await writer.close();
   });
 
+  it("charges what a node's batches decompress to against its byte share: a few small frames of huge bodies, then its batches are dropped undecoded; another node's is stored", async () => {
+    // Refills 1 KiB a second: nothing comes back within the test, however slow the machine.
+    const burst = 4 * 1024 * 1024;
+    const { writer, router, acked, acks, drain, quotas } = setup(undefined, undefined, {
+      quotas: { bytesPerSecond: 1024, byteBurst: burst },
+    });
+    // Valid batches of 40 rows of 60 KB each: some 2.4 MB once decompressed, a few KB on the wire.
+    const bombs = Array.from({ length: 10 }, (_, i) => {
+      const b = sampleBatch({ node: 'r-bomb', seq: i + 1 });
+      const row = b.logs[0]!;
+      return codec.encode({ ...b, logs: Array.from({ length: 40 }, () => ({ ...row, message: 'A'.repeat(60_000) })) });
+    });
+    const decoded = codec.decodeFrame(bombs[0]!, 'r-bomb');
+    if (!decoded.ok) throw new Error(decoded.error.detail);
+    const body = decoded.value.body.length;
+    expect(bombs.reduce((n, f) => n + f.length, 0)).toBeLessThan(100_000);
+    expect(body).toBeGreaterThan(burst / 2);
+    // The first takes the share below half, the second below empty; the other eight are never decompressed.
+    const decodedBombs = 2;
+    expect(burst - decodedBombs * body).toBeLessThan(0);
+    const both = acks(decodedBombs + 1);
+    for (const f of bombs) await router.handle(topics.batch('r-bomb'), f);
+    await router.handle(topics.batch('r-calm'), codec.encode(sampleBatch({ node: 'r-calm', seq: 1 })));
+    await both;
+    await router.drain();
+    await writer.close();
+    await drain();
+    expect(acked.filter((a) => a.node === 'r-bomb').flatMap((a) => a.seqs)).toEqual([1, 2]);
+    expect(acked.filter((a) => a.node === 'r-calm')).toEqual([{ node: 'r-calm', seqs: [1] }]);
+    expect(quotas.drops().find((d) => d.node === 'r-bomb')).toMatchObject({ messages: bombs.length - decodedBombs });
+    expect(router.counters()).toMatchObject({
+      batchesAccepted: decodedBombs + 1,
+      overQuota: bombs.length - decodedBombs,
+    });
+    expect(quotas.overdrawn('r-bomb')).toBe(true);
+    expect(quotas.overdrawn('r-calm')).toBe(false);
+  });
   it('takes a flood of hostile messages without waiting for their dead-letter rows, and stores every row in a few inserts', async () => {
     const { writer, router, drain } = setup();
     deadLetterInserts.reset();

@@ -1,6 +1,7 @@
 /**
  * Routes one upstream message by its topic. First the node's quota (quotas/): a message over it
- * is dropped and counted before any other work. Batches are decoded (node id must match the
+ * is dropped and counted before any other work; what a batch decompresses to is charged to the
+ * node's byte share after, so that a small frame of a huge body cannot pass the quota. Batches are decoded (node id must match the
  * topic), their omitted template texts filled in, handed to the writer and acknowledged after the
  * insert; status messages go to the node registry (group-committed, latest per node); anything
  * else is rejected with a code, counted, logged (rate-limited per node) and dead-lettered
@@ -15,6 +16,7 @@ import {
   createBatchCodec,
   decodeStatus,
   encodeAck,
+  limits,
   parseUpTopic,
   topicNode,
   topics,
@@ -238,6 +240,12 @@ export function createRouter(deps: RouterDeps): Router {
   async function handleBatch(topic: string, node: string, payload: Buffer, arrivedAt: number): Promise<void> {
     const head = codec.head(payload);
     if (!head.ok) return reject(topic, node, head.error.code, head.error.detail, payload);
+    // The node's byte share went on what its batches decompressed to (charged below): dropped
+    // before that work, unacknowledged, so its outbox sends the batch again once the share refills.
+    if (quotas.overdrawn(node)) {
+      c.overQuota++;
+      return quotas.drop(node, payload.length);
+    }
     let refs: Buffer[];
     try {
       refs = await referencesOf(node, head.value);
@@ -247,6 +255,11 @@ export function createRouter(deps: RouterDeps): Router {
       return;
     }
     const decoded = codec.decodeFrame(payload, node, refs);
+    const against = refs.reduce((n, r) => n + r.length, 0);
+    if (decoded.ok) quotas.charge(node, decoded.value.body.length + against - payload.length);
+    // A bomb was decompressed up to the limit before it was refused.
+    else if (decoded.error.code === 'ET_ERR_DECOMPRESSED_TOO_LARGE')
+      quotas.charge(node, limits.maxBatchDecodedBytes + against);
     if (!decoded.ok) {
       const id = head.value.batch;
       if (decoded.error.code === 'ET_ERR_UNKNOWN_REFERENCE' && id) {

@@ -9,7 +9,7 @@
  * only ever forgives that node (a fresh bucket is full). With several ingesters on a shared
  * subscription each applies the quotas to the share of a node's messages it receives.
  */
-import { take, type Bucket } from './token-bucket.js';
+import { owe, take, tokensAt, type Bucket } from './token-bucket.js';
 import type { QuotaConfig } from './options.js';
 
 export interface NodeQuotaDrops {
@@ -24,6 +24,15 @@ export interface NodeQuotaDrops {
 export interface NodeQuotas {
   /** Takes one message of `bytes` from the node's share; false when it is over (dropped, counted). */
   admit(node: string, bytes: number): boolean;
+  /**
+   * Takes what a batch of the node decompressed to from its byte share, into debt (a burst at
+   * most): the byte rate is then what the ingester decodes and stores for the node, not only what
+   * it received. A frame of 2 KB on the wire may decompress to 16 MiB of valid rows (30 ms of
+   * decoding each, and the writer's room): within the wire quota alone one node sent 200 a second.
+   */
+  charge(node: string, bytes: number): void;
+  /** Whether the node's byte share is below empty (charge()): its batches are dropped before they are decompressed. */
+  overdrawn(node: string): boolean;
   /** Counts a message of the node dropped beyond its share of the messages in hand (consumer/node-lanes.ts). */
   drop(node: string, bytes: number): void;
   /** Takes `bytes` from the node's dead-letter allowance of the day; false when it is spent (counted). */
@@ -91,6 +100,11 @@ export function createNodeQuotas(o: QuotaConfig, deps: { now?: () => number; max
       return false;
     },
     drop: (node, bytes) => drop(state(node), bytes),
+    charge(node, bytes) {
+      const s = state(node);
+      s.bytes = owe(s.bytes, now(), byteRate, bytes);
+    },
+    overdrawn: (node) => tokensAt(state(node).bytes, now(), byteRate) < 0,
     admitDeadLetter(node, bytes) {
       const s = state(node);
       const day = Math.floor(now() / DAY_MS);

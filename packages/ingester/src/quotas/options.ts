@@ -24,12 +24,13 @@ export const QuotaOptions = Type.Object(
       minimum: 1024,
       default: 4 * 1024 * 1024,
       description:
-        'Payload bytes per second each node may send on all its topics together; beyond it messages are dropped and counted.',
+        'Bytes per second each node may send on all its topics together: payloads as received, and what its batches decompress to beyond that (a small frame may hold 16 MiB of rows); beyond it messages are dropped and counted (a batch is then not acknowledged: the node sends it again later).',
     }),
     byteBurst: Type.Integer({
       minimum: 1024 * 1024,
       default: 32 * 1024 * 1024,
-      description: 'Payload bytes a node may send at once before bytesPerSecond applies (at least the largest batch).',
+      description:
+        'Bytes a node may send at once before bytesPerSecond applies (at least the largest batch); what a batch decompressed to may take the share up to this much below empty.',
     }),
     deadLetterBytesPerDay: Type.Integer({
       minimum: 0,
