@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePull } from '@edge-telemetry/protocol';
+import { decodePull, encodePull } from '@edge-telemetry/protocol';
 import { openMigrated, type EmbeddedClickHouse } from '../../../../test/support/clickhouse.js';
 import { TABLES } from '../storage/tables.js';
 import { createPullCoordinator, LOOKUP_BURST, type PullCoordinator } from './coordinator.js';
@@ -66,5 +66,18 @@ describe('pull messages for unknown ids', () => {
     t += 1000;
     await chunk('flooder', randomUUID());
     expect(reads).toBe(LOOKUP_BURST + 2);
+  }, 60_000);
+
+  it('decodes nothing for a pull it does not run: a corrupt chunk is ignored unread, not counted bad', async () => {
+    // A chunk of a few hundred bytes may decompress to 4 MiB of lines: decoding each named pull
+    // first made that the cost of any message under a node's up/pull/, at its message rate.
+    const good = encodePull({ v: 1, type: 'chunk', node: 'bomber', pullId: 'p-0', seq: 0, lines: ['x'.repeat(1000)] });
+    const corrupt = Buffer.concat([good.subarray(0, good.length - 8), Buffer.alloc(8, 0xff)]);
+    expect(decodePull(corrupt, 'bomber', 'p-0').ok).toBe(false);
+    const before = coordinator.counters();
+    for (let i = 0; i < 20; i++) await coordinator.handle('bomber', `p-${i}`, corrupt);
+    const c = coordinator.counters();
+    expect(c.badMessages - before.badMessages).toBe(0);
+    expect([c.chunksReceived - before.chunksReceived, c.chunksIgnored - before.chunksIgnored]).toEqual([20, 20]);
   }, 60_000);
 });
