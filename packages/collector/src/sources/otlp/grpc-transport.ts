@@ -9,22 +9,32 @@
  * RESOURCE_EXHAUSTED retryable for the client). Connections come through a listener of our own,
  * which applies the intake's caps (shared with OTLP/HTTP) before handing each socket to grpc-js
  * (`createConnectionInjector`): grpc-js's own `bindAsync` listens where no code of ours sees the socket.
+ * What a call holds before its message is whole is bounded by an interceptor (grpc-open-calls.ts).
  */
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import type { Meter } from '@opentelemetry/api';
 import { grpcServiceName, type OtlpSignal } from './codec.js';
+import { openCallsInterceptor } from './grpc-open-calls.js';
 import type { OtlpIntake } from './intake.js';
 import type { OtlpReceiverOptions } from './options.js';
 import { hostForUrl, listenError, type OtlpServer } from './http-transport.js';
 
 const SIGNALS: OtlpSignal[] = ['metrics', 'logs', 'traces'];
+/** Streams per connection; more are refused by HTTP/2 itself (REFUSED_STREAM, which clients retry). */
+export const MAX_CONCURRENT_STREAMS = 8;
 const raw = (b: Buffer) => b;
 
-export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake): Promise<OtlpServer> {
+export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, meter: Meter): Promise<OtlpServer> {
+  // Each admitted connection by its peer address, so a call not whole in time can close its connection.
+  const sockets = new Map<string, net.Socket>();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': o.maxDecodedBytes,
     // Answers are a partial success at most: a small bound keeps a bug from sending much.
     'grpc.max_send_message_length': 64 * 1024,
+    // An exporter has a few exports in flight at most; each waiting stream holds up to its HTTP/2 window.
+    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
+    interceptors: [openCallsInterceptor(o, intake, meter, (peer) => sockets.get(peer)?.destroy())],
   });
   for (const signal of SIGNALS) {
     const service: grpc.ServiceDefinition = {
@@ -65,7 +75,11 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake):
   }
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const listener = net.createServer((socket) => {
-    if (intake.connections.admit(socket)) injector.injectConnection(socket);
+    if (!intake.connections.admit(socket)) return;
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    sockets.set(peer, socket);
+    socket.once('close', () => sockets.delete(peer));
+    injector.injectConnection(socket);
   });
   await new Promise<void>((resolve, reject) => {
     listener.once('error', (err: NodeJS.ErrnoException) => reject(listenError(o.host, o.grpcPort, 'grpcPort', err)));

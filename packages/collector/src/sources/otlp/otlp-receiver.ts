@@ -26,7 +26,7 @@ export async function startOtlpReceiver(o: OtlpReceiverOptions, deps: OtlpReceiv
   const http = await startOtlpHttp(o, intake);
   let grpc;
   try {
-    grpc = o.grpc ? await startOtlpGrpc(o, intake) : undefined;
+    grpc = o.grpc ? await startOtlpGrpc(o, intake, deps.meter) : undefined;
   } catch (err) {
     await http.close();
     throw err;
