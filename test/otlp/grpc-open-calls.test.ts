@@ -6,6 +6,7 @@
  * counted; a real OTLP gRPC exporter from another address gets through meanwhile.
  */
 import http2 from 'node:http2';
+import net from 'node:net';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -22,11 +23,20 @@ const SIZE = 4_000_000;
 
 /** STREAMS calls on one connection from `localAddress`, each a prefix announcing SIZE bytes and SIZE-1 of them. */
 function neverWhole(url: string, streams: number, localAddress: string) {
-  const session = http2.connect(url, { localAddress });
+  const { hostname, port } = new URL(url);
+  // From a client address of its own (http2.connect's options do not take localAddress).
+  const session = http2.connect(url, {
+    createConnection: () => net.connect({ host: hostname, port: Number(port), localAddress }),
+  });
   session.on('error', () => {});
   const chunk = Buffer.alloc(64 * 1024, 1);
   for (let i = 0; i < streams; i++) {
-    const st = session.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' });
+    const st = session.request({
+      ':method': 'POST',
+      ':path': METHOD,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     st.on('error', () => {});
     const head = Buffer.alloc(5);
     head.writeUInt32BE(SIZE, 1);
@@ -53,43 +63,49 @@ describe('OTLP/gRPC calls whose message is never whole', () => {
     rig = undefined;
   });
 
-  it('holds only the read slots, ends the calls at the body timeout, counts them, and serves an exporter meanwhile', async () => {
-    rig = await startRig({ grpc: true, grpcPort: 0 });
-    const caps = openCallCaps({ maxInFlightBytes: 16 * 1024 * 1024, maxDecodedBytes: 16 * 1024 * 1024 });
-    expect(caps).toEqual({ total: 2, perAddress: 1 });
-    const open = (state: string) => rig!.counter('collector.otlp.grpc_calls_open', { state });
-    const attack = neverWhole(rig.receiver.grpcUrl!, 100, '127.0.0.2');
-    sessions.push(attack);
-    const closed = new Promise((resolve) => attack.once('close', resolve));
+  it(
+    'holds only the read slots, ends the calls at the body timeout, counts them, and serves an exporter meanwhile',
+    async () => {
+      rig = await startRig({ grpc: true, grpcPort: 0 });
+      const caps = openCallCaps({ maxInFlightBytes: 16 * 1024 * 1024, maxDecodedBytes: 16 * 1024 * 1024 });
+      expect(caps).toEqual({ total: 2, perAddress: 1 });
+      const open = (state: string) => rig!.counter('collector.otlp.grpc_calls_open', { state });
+      const attack = neverWhole(rig.receiver.grpcUrl!, 100, '127.0.0.2');
+      sessions.push(attack);
+      const closed = new Promise((resolve) => attack.once('close', resolve));
 
-    // One call of that address reads (it has sent all but one byte of its message), the others wait paused.
-    await waitFor('one call reading, the rest waiting', async () => {
-      expect(await open('reading')).toBe(caps.perAddress);
-      expect(await open('waiting')).toBe(MAX_CONCURRENT_STREAMS - caps.perAddress);
-      return attack.socket.bytesWritten >= SIZE;
-    });
+      // One call of that address reads (it has sent all but one byte of its message), the others wait paused.
+      await waitFor('one call reading, the rest waiting', async () => {
+        expect(await open('reading')).toBe(caps.perAddress);
+        expect(await open('waiting')).toBe(MAX_CONCURRENT_STREAMS - caps.perAddress);
+        return attack.socket.bytesWritten >= SIZE;
+      });
 
-    // A real exporter from another address gets through while the attack holds its calls.
-    const exporter = new OTLPTraceExporter({ url: rig.receiver.grpcUrl! });
-    const memory = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({
-      resource: resourceFromAttributes({ 'service.name': 'checkout' }),
-      spanProcessors: [new SimpleSpanProcessor(memory)],
-    });
-    provider.getTracer('t').startSpan('pay').end();
-    await provider.forceFlush();
-    const result = await new Promise<ExportResult>((resolve) => exporter.export(memory.getFinishedSpans(), resolve));
-    expect(result.code).toBe(ExportResultCode.SUCCESS);
-    await exporter.shutdown();
+      // A real exporter from another address gets through while the attack holds its calls.
+      const exporter = new OTLPTraceExporter({ url: rig.receiver.grpcUrl! });
+      const memory = new InMemorySpanExporter();
+      const provider = new BasicTracerProvider({
+        resource: resourceFromAttributes({ 'service.name': 'checkout' }),
+        spanProcessors: [new SimpleSpanProcessor(memory)],
+      });
+      provider.getTracer('t').startSpan('pay').end();
+      await provider.forceFlush();
+      const result = await new Promise<ExportResult>((resolve) => exporter.export(memory.getFinishedSpans(), resolve));
+      expect(result.code).toBe(ExportResultCode.SUCCESS);
+      await exporter.shutdown();
 
-    // Flow control holds the waiting streams: what the attacker got onto the wire is the reading
-    // call's message and a window per waiting stream, not 100 x 4 MB.
-    expect(attack.socket.bytesWritten).toBeLessThan(SIZE * caps.perAddress + 2 * 1024 * 1024);
-    expect(await open('reading')).toBeLessThanOrEqual(caps.perAddress);
+      // Flow control holds the waiting streams: what the attacker got onto the wire is the reading
+      // call's message and a window per waiting stream, not 100 x 4 MB.
+      expect(attack.socket.bytesWritten).toBeLessThan(SIZE * caps.perAddress + 2 * 1024 * 1024);
+      expect(await open('reading')).toBeLessThanOrEqual(caps.perAddress);
 
-    // At the body timeout the reading call is ended and its connection closed: nothing is held.
-    await closed;
-    expect(await rig.counter('collector.otlp.grpc_calls_ended', { reason: 'body_timeout' })).toBeGreaterThanOrEqual(1);
-    await waitFor('no call open', async () => (await open('reading')) + (await open('waiting')) === 0);
-  }, BODY_TIMEOUT_MS + 60_000);
+      // At the body timeout the reading call is ended and its connection closed: nothing is held.
+      await closed;
+      expect(await rig.counter('collector.otlp.grpc_calls_ended', { reason: 'body_timeout' })).toBeGreaterThanOrEqual(
+        1,
+      );
+      await waitFor('no call open', async () => (await open('reading')) + (await open('waiting')) === 0);
+    },
+    BODY_TIMEOUT_MS + 60_000,
+  );
 });

@@ -39,7 +39,7 @@ export function createCallGate(total: number, perAddress: number): CallGate {
     e.start();
   };
   const admitWaiting = () => {
-    for (let i = 0; i < waiting.length && reading < total; ) {
+    for (let i = 0; i < waiting.length && reading < total;) {
       const e = waiting[i] as Entry;
       if (!mayRead(e.address)) {
         i++;
