@@ -6,6 +6,7 @@
  * counted; a real OTLP gRPC exporter from another address gets through meanwhile.
  */
 import http2 from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
 import net from 'node:net';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
@@ -108,4 +109,20 @@ describe('OTLP/gRPC calls whose message is never whole', () => {
     },
     BODY_TIMEOUT_MS + 60_000,
   );
+
+  it('serves a client with more calls at once than a connection has streams: its client queues them', async () => {
+    rig = await startRig({ grpc: true, grpcPort: 0 });
+    const client = new grpc.Client(rig.receiver.grpcUrl!.replace('http://', ''), grpc.credentials.createInsecure());
+    const raw = (b: Buffer) => b;
+    // An empty request is a valid one with nothing in it.
+    const calls = Array.from(
+      { length: 5 * MAX_CONCURRENT_STREAMS },
+      () =>
+        new Promise<grpc.ServiceError | null>((resolve) =>
+          client.makeUnaryRequest(METHOD, raw, raw, Buffer.alloc(0), (err) => resolve(err)),
+        ),
+    );
+    expect((await Promise.all(calls)).filter((e) => e !== null)).toEqual([]);
+    client.close();
+  });
 });

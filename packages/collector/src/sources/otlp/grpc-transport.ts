@@ -21,8 +21,13 @@ import type { OtlpReceiverOptions } from './options.js';
 import { hostForUrl, listenError, type OtlpServer } from './http-transport.js';
 
 const SIGNALS: OtlpSignal[] = ['metrics', 'logs', 'traces'];
-/** Streams per connection; more are refused by HTTP/2 itself (REFUSED_STREAM, which clients retry). */
-export const MAX_CONCURRENT_STREAMS = 8;
+/**
+ * Streams per connection (HTTP/2 SETTINGS; a client queues more until one ends). A stream waiting
+ * for a read slot holds up to its HTTP/2 window (64 KiB): 4 keeps that to 16 MiB for the 64
+ * connections one address may hold by default (64 MiB for all 256), and an exporter has about one
+ * export per signal in flight.
+ */
+export const MAX_CONCURRENT_STREAMS = 4;
 const raw = (b: Buffer) => b;
 
 export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, meter: Meter): Promise<OtlpServer> {
@@ -32,7 +37,6 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, 
     'grpc.max_receive_message_length': o.maxDecodedBytes,
     // Answers are a partial success at most: a small bound keeps a bug from sending much.
     'grpc.max_send_message_length': 64 * 1024,
-    // An exporter has a few exports in flight at most; each waiting stream holds up to its HTTP/2 window.
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
     interceptors: [openCallsInterceptor(o, intake, meter, (peer) => sockets.get(peer)?.destroy())],
   });
