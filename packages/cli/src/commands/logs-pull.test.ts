@@ -1,6 +1,6 @@
 import { captureIo } from '../../../../test/support/io.js';
 import { describe, expect, it } from 'vitest';
-import { formatProgress, parsePullArgs, runLogsPull } from './logs-pull.js';
+import { endedLine, formatProgress, parsePullArgs, runLogsPull } from './logs-pull.js';
 
 describe('logs pull', () => {
   it('builds the request from flags, with URL and token from flags or the environment', () => {
@@ -91,5 +91,11 @@ describe('logs pull', () => {
       await runLogsPull(['--node', 'n', '--since', '2h'], d.io, { EDGE_TELEMETRY_URL: 'http://127.0.0.1:9' }),
     ).toBe(1);
     expect(d.err()).toMatch(/^ET_ERR_UNREACHABLE: http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it("shows a failed pull's reason, which may be the node's text, with its control characters as escapes", () => {
+    const line = endedLine('p1', 'failed', 'ET_ERR_PULL_NODE: \u001b]52;c;ZWNobyBoaQ==\u0007\u001b[2Jok');
+    expect(line).toBe('pull p1 failed: ET_ERR_PULL_NODE: \\x1b]52;c;ZWNobyBoaQ==\\x07\\x1b[2Jok\n');
+    expect(endedLine('p1', 'expired', undefined)).toBe('pull p1 expired: no reason given\n');
   });
 });

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { LOG_LEVEL_NAMES, parseTimeSpec, PULL_ID_PATTERN, TIME_SPEC_HINT } from '@edge-telemetry/protocol';
 import type { CommandIo } from './index.js';
 import { apiFetch, apiUrl } from '../api/api-client.js';
-import { visibleControlsStream } from './terminal-text.js';
+import { visibleCell, visibleControlsStream } from './terminal-text.js';
 import { wholeLines } from './whole-lines.js';
 
 const USAGE =
@@ -266,7 +266,7 @@ export async function runLogsPull(
       return 1;
     }
     if (s.state !== 'done') {
-      io.stderr.write(`pull ${id} ${s.state}: ${s.error ?? 'no reason given'}\n`);
+      io.stderr.write(endedLine(id, s.state, s.error));
       return 1;
     }
     if (!a.follow) await copyLines(a, pullId, false, out, clear, written);
@@ -288,4 +288,13 @@ export async function runLogsPull(
   } finally {
     if (a.output) await new Promise<void>((resolve) => out.end(resolve));
   }
+}
+
+/**
+ * The line that says why a pull did not end `done`. Its reason may be the node's own text (a pull's
+ * end error, kept by the ingester as `ET_ERR_PULL_NODE: <text>`), so its control characters are
+ * shown as `\xNN`: a node could otherwise write a clipboard (OSC 52) or clear the engineer's screen.
+ */
+export function endedLine(id: string, state: string, error: string | undefined): string {
+  return `pull ${id} ${state}: ${visibleCell(error ?? 'no reason given')}\n`;
 }
