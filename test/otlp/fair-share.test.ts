@@ -56,6 +56,19 @@ describe('OTLP item rate shared between clients', () => {
     expect([await send(rig, quiet, 'quiet', 10), await send(rig, quiet, 'quiet', 30)]).toEqual([200, 200]);
   });
 
+  // Review (session 12): refused requests did not count, so a refused flood decayed and the quiet
+  // client became the heaviest; a flood's first or largest request was not limited.
+  it('a refused flood stays the heaviest; its single large request is refused while others send', async () => {
+    rig = await startRig({ itemsPerSecond: 1, burstItems: 100 });
+    const [quiet, flood] = ['127.0.0.2', '127.0.0.1'];
+    expect(await send(rig, quiet, 'q0', 10)).toBe(200);
+    expect(await send(rig, flood, 'f0', 85)).toBe(429);
+    expect(await send(rig, flood, 'f1', 10)).toBe(200);
+    expect(await send(rig, flood, 'f2', 10)).toBe(200);
+    expect(await send(rig, flood, 'f3', 45)).toBe(429);
+    expect([await send(rig, quiet, 'q1', 10), await send(rig, quiet, 'q2', 30)]).toEqual([200, 200]);
+  });
+
   it('a client alone may take the whole bucket', async () => {
     rig = await startRig({ itemsPerSecond: 1, burstItems: 100 });
     const answers: number[] = [];

@@ -57,7 +57,7 @@ export const OtlpReceiverOptionsSchema = Type.Object({
     minimum: 0,
     default: 20_000,
     description:
-      'Data points, log records and spans taken per second (token bucket, burst of `burstItems`, shared by all applications); a request beyond it gets 429 with Retry-After and is taken whole when retried. While another client address sends, the one that took the most of late is taken only down to half the bucket. 0 = no limit.',
+      'Data points, log records and spans taken per second (token bucket, burst of `burstItems`, shared by all applications); a request beyond it gets 429 with Retry-After and is taken whole when retried. While another client address sends, the one that asked for the most of late is taken only while half the bucket is left after it. 0 = no limit.',
   }),
   burstItems: Type.Integer({
     minimum: 1,

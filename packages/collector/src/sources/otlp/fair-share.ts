@@ -3,9 +3,11 @@
  * is the node's, shared by every application on the gateway: one that floods it (a metric
  * exporter with a runaway cardinality, a log storm over OTLP) drained it, and every other
  * application got 429 for as long as the flood lasted; the SDK's gRPC exporters do not retry, so
- * theirs was lost. The client that took the most of late, while another client sent within
- * `ACTIVE_MS`, is now taken only down to half the bucket: the lower half stays for the others. A
- * client alone is not limited, and neither are equal ones (none takes more than the rest together).
+ * theirs was lost. The client that asked for the most of late (refused requests count: a refused
+ * flood stays the heaviest), this request included, while another client sent within `ACTIVE_MS`,
+ * is taken only while the bucket keeps half after it: the lower half stays for the others, and a
+ * single request over half the bucket from it is refused while others send. A client alone is not
+ * limited, and neither are equal ones (none asks for more than the rest together).
  *
  * Clients are told apart by address (the connection caps' key: an IPv6 client by its /64), so
  * applications on the host network share one; a container on a bridge network is one. Pure: the
@@ -15,8 +17,8 @@ import { clientKey } from '@edge-telemetry/protocol/net';
 
 /** How long a client counts as sending: two of the SDK's default metric export intervals (60 s). */
 export const ACTIVE_MS = 120_000;
-/** A client's recent take halves every this many ms. */
-const HALF_LIFE_MS = 1_000;
+/** A client's recent demand halves every this many ms: a flood is seen over the last seconds, not the last instant. */
+const HALF_LIFE_MS = 10_000;
 /** Clients followed at once (the least recent is forgotten): the caps hold at most 256 connections. */
 const MAX_CLIENTS = 256;
 
@@ -27,17 +29,20 @@ interface Usage {
 }
 
 export interface FairShare {
-  /** True when `address` took more of late than every other client together, and another client sent within ACTIVE_MS. */
-  heaviest(address: string, now: number): boolean;
-  /** Notes that `address` was given `items`. */
-  took(address: string, items: number, now: number): void;
+  /**
+   * True when `address`, with `items` more, asked for more of late than every other client
+   * together, and another client sent within ACTIVE_MS.
+   */
+  heaviest(address: string, items: number, now: number): boolean;
+  /** Notes that `address` asked for `items`, taken or refused: a refused flood stays the heaviest. */
+  asked(address: string, items: number, now: number): void;
 }
 
 export function createFairShare(): FairShare {
   const clients = new Map<string, Usage>();
   const recent = (u: Usage, now: number) => u.items * 0.5 ** (Math.max(0, now - u.at) / HALF_LIFE_MS);
   return {
-    heaviest(address, now) {
+    heaviest(address, items, now) {
       const key = clientKey(address);
       let mine = 0;
       let others = 0;
@@ -53,9 +58,9 @@ export function createFairShare(): FairShare {
           othersActive = true;
         }
       }
-      return othersActive && mine > others;
+      return othersActive && mine + items > others;
     },
-    took(address, items, now) {
+    asked(address, items, now) {
       const key = clientKey(address);
       const u = clients.get(key);
       const total = (u === undefined ? 0 : recent(u, now)) + items;

@@ -130,21 +130,25 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
   /**
    * Takes `n` items of `client` from the bucket, or says how many seconds until it could (a request
    * larger than the burst needs a full bucket). The heaviest client, while others send, leaves the
-   * lower half of the bucket to them (fair-share.ts): its requests are taken down to that half only.
+   * lower half of the bucket to them (fair-share.ts): its requests are taken only while half is left
+   * after them.
    */
   const admit = (n: number, client: string): number => {
     if (o.itemsPerSecond === 0) return 0;
     const now = deps.now();
     tokens = Math.min(o.burstItems, tokens + ((now - refilled) * o.itemsPerSecond) / 1000);
     refilled = now;
-    const floor = shares.heaviest(client, now) ? o.burstItems / 2 : 0;
-    const need = Math.min(n, o.burstItems - floor);
+    const heaviest = shares.heaviest(client, n, now);
+    shares.asked(client, n, now);
+    // The heaviest is charged whole and must leave half the bucket; others as before (a request
+    // larger than the burst needs a full bucket).
+    const floor = heaviest ? o.burstItems / 2 : 0;
+    const need = heaviest ? n : Math.min(n, o.burstItems);
     if (tokens - floor >= need) {
       tokens -= n;
-      shares.took(client, n, now);
       return 0;
     }
-    return Math.max(1, Math.ceil((need + floor - tokens) / o.itemsPerSecond));
+    return Math.max(1, Math.ceil((Math.min(need, o.burstItems - floor) + floor - tokens) / o.itemsPerSecond));
   };
 
   const ctx = () => ({ options: o, deps, report: deps.report, now: deps.now() });
