@@ -64,7 +64,11 @@ async function harness(extraSources: MetricSource[] = [], spans?: SpanSummarizer
     drops,
     process: { cpuPct: () => 0, rssBytes: () => 0 },
     now: Date.now,
-    log: { info: () => {}, warn: (msg: string) => warnings.push(msg), error: () => {} },
+    log: {
+      info: () => {},
+      warn: (msg: string, fields?: object) => warnings.push(`${msg} ${JSON.stringify(fields)}`),
+      error: () => {},
+    },
   });
   return { collector, sent, state, events, warnings };
 }
@@ -179,7 +183,10 @@ describe('collector runtime', () => {
     };
     const { sent, warnings } = await summariesWith(odd, (d) => d.metrics.length > 0);
     // Once, not at every window the application keeps sending it.
-    expect(warnings.filter((w) => w.includes('not_representable'))).toHaveLength(1);
+    const told = warnings.filter((w) => w.includes('not_representable'));
+    expect(told).toHaveLength(1);
+    // Naming the application's container and series, so the operator knows which to fix.
+    expect(told[0]).toMatch(/"container":"odd","name":"(huge|big_count|past_float64)"/);
     expect(cpuWindows(sent).length).toBeGreaterThanOrEqual(2);
     expect(sent.flatMap((s) => s.draft.metrics).filter((m) => m.container === 'odd')).toEqual([]);
     const left = sent.flatMap((s) => s.draft.drops).filter((d) => d.stage === 'metrics.summary');

@@ -30,6 +30,7 @@ import {
 import type { DropCounter } from './batch/drops.js';
 import { fitContainer } from './batch/fit-container.js';
 import { representable } from './batch/fit-summaries.js';
+import { fitText } from './batch/fit-text.js';
 import { startAlignedTimer, type AlignedTimer } from './runtime/aligned-timer.js';
 import type { Logger } from './runtime/logger.js';
 import type { Mailbox } from './runtime/mailbox.js';
@@ -321,13 +322,16 @@ export function createCollector(p: CollectorParts): Collector {
       let first = true;
       let refusedNow = false;
       // Said once until a pass leaves none out: an application sends such a point at every export.
-      const refused = (detail: string) => {
+      const refused = (row: MetricSummary | SpanSummary, detail: string) => {
         refusedNow = true;
         if (refusalTold) return;
         refusalTold = true;
+        // Which application to fix: its container and series, cut short (they may be what was refused).
         p.log.warn(
           'a summary the protocol cannot carry was left out (metrics.summary, spans.summary: not_representable)',
           {
+            container: fitText(row.container, 256),
+            name: fitText('metric' in row ? row.metric : row.operation, 256),
             detail,
           },
         );

@@ -18,7 +18,7 @@ export function representable<T extends { container: string }>(
   validate: (row: unknown) => Result<T>,
   stage: 'metrics.summary' | 'spans.summary',
   drops: DropReport,
-  onRefused: (detail: string) => void,
+  onRefused: (row: T, detail: string) => void,
 ): T[] {
   const checks = rows.map(validate);
   if (checks.every((c) => c.ok)) return rows;
@@ -27,7 +27,7 @@ export function representable<T extends { container: string }>(
     if (c.ok) return true;
     // The drop rides in the same batch: its container must fit it too.
     drops.drop({ stage, reason: 'not_representable', container: fitText(row.container) });
-    onRefused(c.error.detail);
+    onRefused(row, c.error.detail);
     return false;
   });
 }
