@@ -278,6 +278,26 @@ describe('router on embedded ClickHouse', () => {
     expect(quotas.overdrawn('r-bomb')).toBe(true);
     expect(quotas.overdrawn('r-calm')).toBe(false);
   });
+  it("charges the decoding limit for a batch refused once decompressed: its node's next batch is dropped undecoded", async () => {
+    const { writer, router, acked, drain, quotas } = setup(undefined, undefined, {
+      quotas: { bytesPerSecond: 1024, byteBurst: 4 * 1024 * 1024 },
+    });
+    // 2.4 MB of rows under another node's name: all decompressed and read before the name is refused.
+    const b = sampleBatch({ node: 'r-other', seq: 1 });
+    const row = b.logs[0]!;
+    const forged = codec.encode({
+      ...b,
+      logs: Array.from({ length: 40 }, () => ({ ...row, message: 'A'.repeat(60_000) })),
+    });
+    await router.handle(topics.batch('r-liar'), forged);
+    await router.handle(topics.batch('r-liar'), codec.encode(sampleBatch({ node: 'r-liar', seq: 1 })));
+    await router.drain();
+    await writer.close();
+    await drain();
+    expect(router.counters().rejected).toEqual({ ET_ERR_NODE_MISMATCH: 1 });
+    expect(acked).toEqual([]);
+    expect(quotas.drops().find((d) => d.node === 'r-liar')).toMatchObject({ messages: 1 });
+  });
   it('takes a flood of hostile messages without waiting for their dead-letter rows, and stores every row in a few inserts', async () => {
     const { writer, router, drain } = setup();
     deadLetterInserts.reset();

@@ -257,8 +257,10 @@ export function createRouter(deps: RouterDeps): Router {
     const decoded = codec.decodeFrame(payload, node, refs);
     const against = refs.reduce((n, r) => n + r.length, 0);
     if (decoded.ok) quotas.charge(node, decoded.value.body.length + against - payload.length);
-    // A bomb was decompressed up to the limit before it was refused.
-    else if (decoded.error.code === 'ET_ERR_DECOMPRESSED_TOO_LARGE')
+    // Refused once decompressed (a bomb at the limit, or up to 16 MiB of rows with a bad field at
+    // the end): how much was decompressed is not told, so the limit is charged. Only a reference
+    // the frame names and this ingester lacks is found before any decompression.
+    else if (decoded.error.code !== 'ET_ERR_UNKNOWN_REFERENCE')
       quotas.charge(node, limits.maxBatchDecodedBytes + against);
     if (!decoded.ok) {
       const id = head.value.batch;
