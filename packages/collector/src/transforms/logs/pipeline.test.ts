@@ -380,6 +380,51 @@ describe("LogPipeline windows by the lines' own time", () => {
     expect(w?.logs.map((l) => l.message)).toContain('ERROR held');
   });
 
+  it("follows a file's resume point on after its container is renamed and the old name let go", () => {
+    const { p, push, setNow } = timed();
+    const f = file('/logs/a.log');
+    const lines: Array<{ ts: number; offset: number }> = [];
+    let offset = 0;
+    const line = (container: string, ts: number, text: string) => {
+      lines.push({ ts, offset });
+      offset += text.length + 1;
+      push(container, ts, text, f);
+    };
+    // The old name's last lines were read three minutes before the rename (by the node's clock).
+    setNow(T0 + 10 * 3_600_000 - 180_000);
+    line('old', T0 + 1000, 'WARN one');
+    line('old', T0 + 2000, 'WARN two');
+    // `docker rename`: the file's next lines come under the new name (LogFileSource reads the name
+    // again), a line a second as a live file's, sealed as they are read.
+    for (let i = 0; i < 360; i++) {
+      setNow(T0 + 10 * 3_600_000 + i * 1000);
+      line('new', T0 + 3000 + i * 1000, `WARN line ${i}`);
+      p.seal(() => T0 + 3000 + i * 1000);
+    }
+    // The old name's state went after two minutes without a line. Where a restart resumes is still
+    // the first line of the new name's earliest open window: before, the windows sealed after the
+    // old name went stayed open for the file, and a restart read (and shipped) them again.
+    const horizon = p.cursorState().horizons.new as number;
+    expect(horizon).toBeGreaterThanOrEqual(T0 + 6 * WINDOW);
+    expect(p.openPosition(f.path)?.offset).toBe(lines.find((l) => l.ts >= horizon)?.offset);
+  });
+
+  it("keeps the resume point at a renamed container's open window when the old name seals the same window", () => {
+    const { p, push } = timed();
+    const f = file('/logs/a.log');
+    push('old', T0 + 1000, 'WARN a', f); // offset 0
+    push('old', T0 + 1500, 'WARN a2', f); // offset 7
+    // Renamed in the same window; its file read no further than 3 s into it (a backlog).
+    push('new', T0 + 2000, 'WARN b', f); // offset 15
+    push('new', T0 + 2500, 'WARN b2', f); // offset 22, held: a continuation may follow
+    // The old name is no file's any more: read up to now, its window is sealed; the new name's is not.
+    const sealed = p.seal((c) => (c === 'old' ? T0 + WINDOW + p.lateness : T0 + 3000));
+    expect(sealed.flatMap((w) => w.logs.map((l) => l.container))).toEqual(['old', 'old']);
+    // Resume at the new name's first line: a position shared by window start alone went with the
+    // old name's seal, and a restart resumed at 22, past 'WARN b' (lost).
+    expect(p.openPosition(f.path)).toEqual({ inode: 1, offset: 15 });
+  });
+
   it('keeps lines read again after a restart out of the windows the previous run sealed', () => {
     const first = timed();
     first.push('app', T0 + 1000, 'WARN one');

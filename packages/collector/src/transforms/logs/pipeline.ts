@@ -162,10 +162,13 @@ interface OpenWindow {
   templates: number;
 }
 
-/** Per path: the earliest line (in file order) of each open window its lines went into. */
+/**
+ * Per path: the earliest line (in file order) of each open window its lines went into, with the
+ * window's container. One file can feed two containers: after a `docker rename` its lines come under
+ * the new name (LogFileSource), and each position goes when its own container seals its window.
+ */
 interface PathState {
-  container: string;
-  open: Array<{ start: number; at: Position }>;
+  open: Array<{ container: string; start: number; at: Position }>;
 }
 
 /**
@@ -480,10 +483,13 @@ export class LogPipeline {
       if (st.last !== undefined && st.last.window.start < st.horizon) st.last = undefined;
     }
     for (const [path, ps] of this.paths) {
-      // Only the containers sealed now have a new horizon (a shed at the cap seals one alone).
-      if (!limit.has(ps.container)) continue;
-      const h = this.containers.get(ps.container)?.horizon ?? -Infinity;
-      ps.open = ps.open.filter((o) => o.start >= h);
+      // Only the containers sealed now have a new horizon (a shed at the cap seals one alone). Kept
+      // by the file's first container instead, a renamed one's positions stayed once that name's
+      // state went: the cursor never moved on, and a restart read and shipped it all again.
+      if (!ps.open.some((o) => limit.has(o.container))) continue;
+      ps.open = ps.open.filter(
+        (o) => !limit.has(o.container) || o.start >= (this.containers.get(o.container) as ContainerState).horizon,
+      );
       // A file with nothing open needs no entry (one per file ever read, before: container churn).
       if (ps.open.length === 0) this.paths.delete(path);
     }
@@ -688,7 +694,7 @@ export class LogPipeline {
   private notePosition(ev: RawLogLine, start: number): void {
     const ref = ev.file as FileRef;
     let ps = this.paths.get(ref.path);
-    if (ps === undefined) this.paths.set(ref.path, (ps = { container: ev.container, open: [] }));
+    if (ps === undefined) this.paths.set(ref.path, (ps = { open: [] }));
     // Lines reach a window out of file order: the joiner holds an event's first line (one stream of
     // a json-file log) while the other stream's later lines go on, so a window's first processed
     // line is not always its earliest. The resume point must be the earliest, or a restart skips
@@ -696,11 +702,11 @@ export class LogPipeline {
     // (a position object only when one is kept: this runs for every line)
     let entry: { start: number; at: Position } | undefined;
     for (const o of ps.open)
-      if (o.start === start) {
+      if (o.start === start && o.container === ev.container) {
         entry = o;
         break;
       }
-    if (entry === undefined) ps.open.push({ start, at: { ref, offset: ev.offset } });
+    if (entry === undefined) ps.open.push({ container: ev.container, start, at: { ref, offset: ev.offset } });
     else if (precedes(ref, ev.offset, entry.at)) entry.at = { ref, offset: ev.offset };
   }
 
