@@ -278,6 +278,49 @@ describe('router on embedded ClickHouse', () => {
     expect(quotas.overdrawn('r-bomb')).toBe(true);
     expect(quotas.overdrawn('r-calm')).toBe(false);
   });
+  it("does not charge the keyframe a batch was compressed against to its node's byte share: a backlog drained against one large keyframe is all stored", async () => {
+    const node = 'r-drain';
+    const refs = createReferenceStore({ client, cacheBytes: 4 << 20 });
+    // Refills 1 KiB a second: within the test the share is what the burst holds.
+    const burst = 1024 * 1024;
+    const { writer, router, acked, drain, quotas } = setup(refs, undefined, {
+      quotas: { bytesPerSecond: 1024, byteBurst: burst },
+    });
+    const frame = (seq: number, batch: ReturnType<typeof sampleBatch>, references: { seq: number; body: Buffer }[]) => {
+      const r = codec.reencode(codec.encode(batch), { epoch: 1, seq, references, keyframe: references.length === 0 });
+      if (!r.ok) throw new Error(r.error.detail);
+      return r.value;
+    };
+    // A keyframe of some 300 KB of rows, then a backlog of 20 small batches compressed against it.
+    const big = sampleBatch({ node, epoch: 1, seq: 1 });
+    const row = big.logs[0]!;
+    const keyframe = frame(
+      1,
+      { ...big, logs: Array.from({ length: 50 }, (_, i) => ({ ...row, message: `${i} ${'k'.repeat(6_000)}` })) },
+      [],
+    );
+    const backlog = Array.from({ length: 20 }, (_, i) =>
+      frame(i + 2, sampleBatch({ node, epoch: 1, seq: i + 2 }), [{ seq: 1, body: keyframe.body }]),
+    );
+    // Charged 20 times, the keyframe alone would be far over the share.
+    expect(keyframe.body.length).toBeGreaterThan(250_000);
+    expect(20 * keyframe.body.length).toBeGreaterThan(4 * burst);
+    await router.handle(topics.batch(node), keyframe.frame);
+    // A node compresses against a keyframe once it is acknowledged.
+    await waitFor('the keyframe acknowledged', () => acked.length > 0, { timeoutMs: 60_000 });
+    for (const f of backlog) await router.handle(topics.batch(node), f.frame);
+    await waitFor('an ack for every batch', () => acked.flatMap((a) => a.seqs).length >= 1 + backlog.length, {
+      timeoutMs: 60_000,
+    });
+    await router.drain();
+    await writer.close();
+    await drain();
+    await refs.drain();
+    expect(acked.flatMap((a) => a.seqs).sort((a, b) => a - b)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    expect(router.counters()).toMatchObject({ overQuota: 0, unknownReferences: 0 });
+    expect(quotas.overdrawn(node)).toBe(false);
+  });
+
   it("charges the decoding limit for a batch refused once decompressed: its node's next batch is dropped undecoded", async () => {
     const { writer, router, acked, drain, quotas } = setup(undefined, undefined, {
       quotas: { bytesPerSecond: 1024, byteBurst: 4 * 1024 * 1024 },

@@ -255,13 +255,14 @@ export function createRouter(deps: RouterDeps): Router {
       return;
     }
     const decoded = codec.decodeFrame(payload, node, refs);
-    const against = refs.reduce((n, r) => n + r.length, 0);
-    if (decoded.ok) quotas.charge(node, decoded.value.body.length + against - payload.length);
+    // Only what the frame expanded to: the keyframe bodies it was compressed against are bytes this
+    // ingester already holds, not decoded again, and charging them to every batch that names them
+    // held an honest node's backlog drain to ~10 batches a second, dropped after crossing its uplink.
+    if (decoded.ok) quotas.charge(node, decoded.value.body.length - payload.length);
     // Refused once decompressed (a bomb at the limit, or up to 16 MiB of rows with a bad field at
     // the end): how much was decompressed is not told, so the limit is charged. Only a reference
     // the frame names and this ingester lacks is found before any decompression.
-    else if (decoded.error.code !== 'ET_ERR_UNKNOWN_REFERENCE')
-      quotas.charge(node, limits.maxBatchDecodedBytes + against);
+    else if (decoded.error.code !== 'ET_ERR_UNKNOWN_REFERENCE') quotas.charge(node, limits.maxBatchDecodedBytes);
     if (!decoded.ok) {
       const id = head.value.batch;
       if (decoded.error.code === 'ET_ERR_UNKNOWN_REFERENCE' && id) {
