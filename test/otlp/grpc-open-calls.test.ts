@@ -110,6 +110,40 @@ describe('OTLP/gRPC calls whose message is never whole', () => {
     BODY_TIMEOUT_MS + 60_000,
   );
 
+  it('frees the read slot of a call that ends with no message as soon as it is answered', async () => {
+    rig = await startRig({ grpc: true, grpcPort: 0 });
+    const open = (state: string) => rig!.counter('collector.otlp.grpc_calls_open', { state });
+    const { hostname, port } = new URL(rig.receiver.grpcUrl!);
+    const session = http2.connect(rig.receiver.grpcUrl!, {
+      createConnection: () => net.connect({ host: hostname, port: Number(port), localAddress: '127.0.0.2' }),
+    });
+    sessions.push(session);
+    session.on('error', () => {});
+    // Headers with END_STREAM: a unary call whose message never comes. grpc-js answers it itself
+    // (UNIMPLEMENTED), past the interceptor's listener; the slot goes because grpc-js then calls
+    // every listener's onCancel (notifyOnCancel), not at the body timeout with the connection.
+    const statuses: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const st = session.request(
+        { ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' },
+        { endStream: true },
+      );
+      st.on('error', () => {});
+      const status = await new Promise<string>((resolve) => {
+        st.on('trailers', (t) => resolve(String(t['grpc-status'])));
+        st.on('response', (h) => h['grpc-status'] !== undefined && resolve(String(h['grpc-status'])));
+        st.on('close', () => resolve('closed'));
+      });
+      statuses.push(status);
+      // The slot went before the answer left: none open once it is here.
+      expect(await open('reading')).toBe(0);
+      expect(await open('waiting')).toBe(0);
+    }
+    expect(statuses).toEqual(Array(3).fill(String(grpc.status.UNIMPLEMENTED)));
+    expect(session.closed).toBe(false);
+    expect(await rig.counter('collector.otlp.grpc_calls_ended', { reason: 'body_timeout' })).toBe(0);
+  });
+
   it('serves a client with more calls at once than a connection has streams: its client queues them', async () => {
     rig = await startRig({ grpc: true, grpcPort: 0 });
     const client = new grpc.Client(rig.receiver.grpcUrl!.replace('http://', ''), grpc.credentials.createInsecure());
