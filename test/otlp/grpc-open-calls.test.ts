@@ -22,22 +22,24 @@ import { startRig, type Rig } from './support.js';
 const METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 const SIZE = 4_000_000;
 
-/** STREAMS calls on one connection from `localAddress`, each a prefix announcing SIZE bytes and SIZE-1 of them. */
-function neverWhole(url: string, streams: number, localAddress: string) {
+const CALL = { ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' };
+
+/** An HTTP/2 session to `url` from a client address of its own (http2.connect's options do not take localAddress). */
+function sessionFrom(url: string, localAddress: string) {
   const { hostname, port } = new URL(url);
-  // From a client address of its own (http2.connect's options do not take localAddress).
   const session = http2.connect(url, {
     createConnection: () => net.connect({ host: hostname, port: Number(port), localAddress }),
   });
   session.on('error', () => {});
+  return session;
+}
+
+/** STREAMS calls on one connection from `localAddress`, each a prefix announcing SIZE bytes and SIZE-1 of them. */
+function neverWhole(url: string, streams: number, localAddress: string) {
+  const session = sessionFrom(url, localAddress);
   const chunk = Buffer.alloc(64 * 1024, 1);
   for (let i = 0; i < streams; i++) {
-    const st = session.request({
-      ':method': 'POST',
-      ':path': METHOD,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
+    const st = session.request(CALL);
     st.on('error', () => {});
     const head = Buffer.alloc(5);
     head.writeUInt32BE(SIZE, 1);
@@ -113,21 +115,14 @@ describe('OTLP/gRPC calls whose message is never whole', () => {
   it('frees the read slot of a call that ends with no message as soon as it is answered', async () => {
     rig = await startRig({ grpc: true, grpcPort: 0 });
     const open = (state: string) => rig!.counter('collector.otlp.grpc_calls_open', { state });
-    const { hostname, port } = new URL(rig.receiver.grpcUrl!);
-    const session = http2.connect(rig.receiver.grpcUrl!, {
-      createConnection: () => net.connect({ host: hostname, port: Number(port), localAddress: '127.0.0.2' }),
-    });
+    const session = sessionFrom(rig.receiver.grpcUrl!, '127.0.0.2');
     sessions.push(session);
-    session.on('error', () => {});
     // Headers with END_STREAM: a unary call whose message never comes. grpc-js answers it itself
     // (UNIMPLEMENTED), past the interceptor's listener; the slot goes because grpc-js then calls
     // every listener's onCancel (notifyOnCancel), not at the body timeout with the connection.
     const statuses: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const st = session.request(
-        { ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' },
-        { endStream: true },
-      );
+      const st = session.request(CALL, { endStream: true });
       st.on('error', () => {});
       const status = await new Promise<string>((resolve) => {
         st.on('trailers', (t) => resolve(String(t['grpc-status'])));
