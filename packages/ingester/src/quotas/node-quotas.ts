@@ -25,10 +25,12 @@ export interface NodeQuotas {
   /** Takes one message of `bytes` from the node's share; false when it is over (dropped, counted). */
   admit(node: string, bytes: number): boolean;
   /**
-   * Takes what a batch of the node decompressed to from its byte share, into debt (a burst at
-   * most): the byte rate is then what the ingester decodes and stores for the node, not only what
-   * it received. A frame of 2 KB on the wire may decompress to 16 MiB of valid rows (30 ms of
-   * decoding each, and the writer's room): within the wire quota alone one node sent 200 a second.
+   * Takes what a batch of the node decompressed to beyond its wire bytes (taken by admit()) from
+   * its byte share, into debt (a burst at most): the byte rate is then what the ingester decodes
+   * and stores for the node, not only what it received. A frame of 2 KB on the wire may decompress
+   * to 16 MiB of valid rows (30 ms of decoding each, and the writer's room): within the wire quota
+   * alone one node sent 200 a second. Nothing is given back (`bytes` below 0: a body smaller than
+   * its frame): the wire bytes were received all the same.
    */
   charge(node: string, bytes: number): void;
   /** Whether the node's byte share is below empty (charge()): its batches are dropped before they are decompressed. */
@@ -101,6 +103,7 @@ export function createNodeQuotas(o: QuotaConfig, deps: { now?: () => number; max
     },
     drop: (node, bytes) => drop(state(node), bytes),
     charge(node, bytes) {
+      if (bytes <= 0) return;
       const s = state(node);
       s.bytes = owe(s.bytes, now(), byteRate, bytes);
     },
