@@ -33,7 +33,10 @@ export interface NodeQuotas {
    * its frame): the wire bytes were received all the same.
    */
   charge(node: string, bytes: number): void;
-  /** Whether the node's byte share is below empty (charge()): its batches are dropped before they are decompressed. */
+  /**
+   * Whether the node's byte share is below empty (charge()): its batches are dropped before they
+   * are decompressed. A read: a node without state (never seen, or forgotten) is not overdrawn.
+   */
   overdrawn(node: string): boolean;
   /** Counts a message of the node dropped beyond its share of the messages in hand (consumer/node-lanes.ts). */
   drop(node: string, bytes: number): void;
@@ -107,7 +110,11 @@ export function createNodeQuotas(o: QuotaConfig, deps: { now?: () => number; max
       const s = state(node);
       s.bytes = owe(s.bytes, now(), byteRate, bytes);
     },
-    overdrawn: (node) => tokensAt(state(node).bytes, now(), byteRate) < 0,
+    overdrawn(node) {
+      // Not state(): that would make state for a node without any and move it in the LRU order.
+      const s = nodes.get(node);
+      return s !== undefined && tokensAt(s.bytes, now(), byteRate) < 0;
+    },
     admitDeadLetter(node, bytes) {
       const s = state(node);
       const day = Math.floor(now() / DAY_MS);
