@@ -321,9 +321,10 @@ describe('router on embedded ClickHouse', () => {
     expect(quotas.overdrawn(node)).toBe(false);
   });
 
-  it("charges the decoding limit for a batch refused once decompressed: its node's next batch is dropped undecoded", async () => {
+  it("charges a batch refused once decompressed what it decompressed, not the decoding limit: its node's valid batch is dropped only once that is over its share", async () => {
+    const burst = 4 * 1024 * 1024;
     const { writer, router, acked, drain, quotas } = setup(undefined, undefined, {
-      quotas: { bytesPerSecond: 1024, byteBurst: 4 * 1024 * 1024 },
+      quotas: { bytesPerSecond: 1024, byteBurst: burst },
     });
     // 2.4 MB of rows under another node's name: all decompressed and read before the name is refused.
     const b = sampleBatch({ node: 'r-other', seq: 1 });
@@ -332,15 +333,22 @@ describe('router on embedded ClickHouse', () => {
       ...b,
       logs: Array.from({ length: 40 }, () => ({ ...row, message: 'A'.repeat(60_000) })),
     });
+    const read = codec.decodeFrame(forged);
+    if (!read.ok) throw new Error(read.error.detail);
+    // One fits the share, two do not; charged the 16 MiB limit, the first alone took it below empty.
+    expect(read.value.body.length).toBeLessThan(burst);
+    expect(2 * read.value.body.length).toBeGreaterThan(burst);
+    await router.handle(topics.batch('r-liar'), forged);
     await router.handle(topics.batch('r-liar'), forged);
     await router.handle(topics.batch('r-liar'), codec.encode(sampleBatch({ node: 'r-liar', seq: 1 })));
     await router.drain();
     await writer.close();
     await drain();
-    expect(router.counters().rejected).toEqual({ ET_ERR_NODE_MISMATCH: 1 });
+    expect(router.counters().rejected).toEqual({ ET_ERR_NODE_MISMATCH: 2 });
     expect(acked).toEqual([]);
     expect(quotas.drops().find((d) => d.node === 'r-liar')).toMatchObject({ messages: 1 });
   });
+
   it('takes a flood of hostile messages without waiting for their dead-letter rows, and stores every row in a few inserts', async () => {
     const { writer, router, drain } = setup();
     deadLetterInserts.reset();

@@ -16,7 +16,6 @@ import {
   createBatchCodec,
   decodeStatus,
   encodeAck,
-  limits,
   parseUpTopic,
   topicNode,
   topics,
@@ -255,14 +254,13 @@ export function createRouter(deps: RouterDeps): Router {
       return;
     }
     const decoded = codec.decodeFrame(payload, node, refs);
-    // Only what the frame expanded to: the keyframe bodies it was compressed against are bytes this
-    // ingester already holds, not decoded again, and charging them to every batch that names them
-    // held an honest node's backlog drain to ~10 batches a second, dropped after crossing its uplink.
-    if (decoded.ok) quotas.charge(node, decoded.value.body.length - payload.length);
-    // Refused once decompressed (a bomb at the limit, or up to 16 MiB of rows with a bad field at
-    // the end): how much was decompressed is not told, so the limit is charged. Only a reference
-    // the frame names and this ingester lacks is found before any decompression.
-    else if (decoded.error.code !== 'ET_ERR_UNKNOWN_REFERENCE') quotas.charge(node, limits.maxBatchDecodedBytes);
+    // Only what the frame expanded to (its wire bytes were taken at admit): the keyframe bodies it
+    // was compressed against are bytes this ingester already holds, not decoded again, and charging
+    // them to every batch that names them held an honest node's backlog drain to ~10 batches a
+    // second, dropped after crossing its uplink. A refused frame is charged what it decompressed
+    // before it was refused (a bomb, rows with a bad field at the end), not the decoding limit:
+    // that throttled a node's valid batches for every small bad one.
+    quotas.charge(node, (decoded.ok ? decoded.value.body.length : decoded.decodedBytes) - payload.length);
     if (!decoded.ok) {
       const id = head.value.batch;
       if (decoded.error.code === 'ET_ERR_UNKNOWN_REFERENCE' && id) {

@@ -325,6 +325,25 @@ describe('batch decode rejects hostile input', () => {
     expectCode(codec.decode(bytes), 'ET_ERR_DECOMPRESSED_TOO_LARGE', /without content size/);
   });
 
+  it('a refusal says how many bytes were decompressed before it: the body once read, 0 before decompressing', () => {
+    const read = codec.decodeFrame(good);
+    if (!read.ok) throw read.error;
+    const forged = codec.decodeFrame(good, 'another-node');
+    expect(forged).toMatchObject({ ok: false, decodedBytes: read.value.body.length });
+    expect(codec.decodeFrame(good.subarray(0, 3))).toMatchObject({ ok: false, decodedBytes: 0 });
+    const declared = codec.decodeFrame(frame(Buffer.alloc(limits.maxBatchDecodedBytes + 1)));
+    expect(declared).toMatchObject({ ok: false, decodedBytes: 0 });
+    const cctx = new binding.CCtx();
+    cctx.setParameter(binding.CParameter.contentSizeFlag, 0);
+    const out = Buffer.alloc(1024 * 1024);
+    const [, produced] = cctx.compressStream2(out, Buffer.alloc(32 * 1024 * 1024), binding.EndDirective.end);
+    const streamed = codec.decodeFrame(
+      Buffer.concat([writeFrameHeader(MessageKind.batch, 0), out.subarray(0, produced)]),
+    );
+    expect(streamed.ok).toBe(false);
+    expect(!streamed.ok && streamed.decodedBytes).toBeGreaterThan(limits.maxBatchDecodedBytes);
+  });
+
   it('a header that lies about the content size', () => {
     const z = new Compressor().compress(Buffer.alloc(100_000, 1));
     // Single-segment frame: the 1-byte descriptor is followed by a 4-byte content size (100000).

@@ -47,6 +47,14 @@ export interface DecodedFrame {
   body: Buffer;
 }
 
+/**
+ * decodeFrame's answer. A refusal says how many bytes were decompressed before it: 0 for one
+ * refused from its head or its references, the body's size for one refused once read. A receiver
+ * charges that to the sender; charging every refusal the decoding limit throttled a node's valid
+ * batches for one bad frame.
+ */
+export type FrameResult = { ok: true; value: DecodedFrame } | { ok: false; error: ProtocolError; decodedBytes: number };
+
 export interface BatchCodec {
   /**
    * Frame header + zstd(batch body), standing alone. Throws ProtocolError for a batch the receiver
@@ -72,7 +80,7 @@ export interface BatchCodec {
    * one is missing or its CRC differs). Never throws.
    */
   decode(bytes: Uint8Array, topicNode?: string, references?: readonly Uint8Array[]): Result<Batch>;
-  decodeFrame(bytes: Uint8Array, topicNode?: string, references?: readonly Uint8Array[]): Result<DecodedFrame>;
+  decodeFrame(bytes: Uint8Array, topicNode?: string, references?: readonly Uint8Array[]): FrameResult;
 }
 
 /**
@@ -139,40 +147,48 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     }
   }
 
-  function decodeFrame(bytes: Uint8Array, topicNode?: string, refs: readonly Uint8Array[] = []): Result<DecodedFrame> {
+  function decodeFrame(bytes: Uint8Array, topicNode?: string, refs: readonly Uint8Array[] = []): FrameResult {
     const h = head(bytes);
-    if (!h.ok) return h;
+    if (!h.ok) return { ...h, decodedBytes: 0 };
     const { references, referenceCrc, bodyOffset, dictionary } = h.value;
     if (refs.length !== references.length)
-      return fail(
+      return refused(
+        0,
         'ET_ERR_UNKNOWN_REFERENCE',
         `frame refers to ${references.length} other batches, ${refs.length} given`,
       );
     if (refs.length > 0 && combinedCrc(refs.map(crcOf)) !== referenceCrc)
-      return fail(
+      return refused(
+        0,
         'ET_ERR_UNKNOWN_REFERENCE',
         `references ${references.join(', ')}: bodies' CRC differs from the frame's`,
       );
     const against = refs.length > 0 ? Buffer.concat(refs) : dictionary;
     const body = zstd.decompress(bytes.subarray(bodyOffset), limits.maxBatchDecodedBytes, against);
     if (!body.ok) return body;
+    const read = body.value.length;
     let batch: Batch;
     try {
       batch = readBatchBody(body.value);
     } catch (err) {
-      if (err instanceof ProtocolError) return { ok: false, error: err };
-      return fail('ET_ERR_INVALID_FIELD', `batch: ${err instanceof Error ? err.message : String(err)}`);
+      if (err instanceof ProtocolError) return { ok: false, error: err, decodedBytes: read };
+      return refused(read, 'ET_ERR_INVALID_FIELD', `batch: ${err instanceof Error ? err.message : String(err)}`);
     }
     const valid = validateBatch(batch);
-    if (!valid.ok) return valid;
+    if (!valid.ok) return { ...valid, decodedBytes: read };
     if (topicNode !== undefined && batch.node !== topicNode)
-      return fail(
+      return refused(
+        read,
         'ET_ERR_NODE_MISMATCH',
         `node: ${JSON.stringify(batch.node)} in the batch, ${JSON.stringify(topicNode)} in the topic`,
       );
     const id = h.value.batch;
     if (id && (id.epoch !== batch.epoch || id.seq !== batch.seq))
-      return fail('ET_ERR_INVALID_FIELD', `frame says ${id.epoch}/${id.seq}, body says ${batch.epoch}/${batch.seq}`);
+      return refused(
+        read,
+        'ET_ERR_INVALID_FIELD',
+        `frame says ${id.epoch}/${id.seq}, body says ${batch.epoch}/${batch.seq}`,
+      );
     return { ok: true, value: { batch, body: body.value } };
   }
 
@@ -246,4 +262,8 @@ function combinedCrc(crcs: readonly number[]): number {
 
 function fail(code: ProtocolError['code'], detail: string): Result<never> {
   return { ok: false, error: new ProtocolError(code, detail) };
+}
+
+function refused(decodedBytes: number, code: ProtocolError['code'], detail: string): FrameResult {
+  return { ok: false, error: new ProtocolError(code, detail), decodedBytes };
 }

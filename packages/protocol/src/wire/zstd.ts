@@ -1,6 +1,6 @@
 import { Compressor } from 'zstd-napi';
 import binding from 'zstd-napi/binding.js';
-import { ProtocolError, type Result } from '../errors/errors.js';
+import { ProtocolError } from '../errors/errors.js';
 
 export interface ZstdOptions {
   level: number;
@@ -23,8 +23,14 @@ export interface ZstdContext {
    * Decompresses one zstd frame into at most `maxBytes`, whatever its header claims, with the
    * configured dictionary (`true`), none (`false`) or the given raw-content prefix.
    */
-  decompress(src: Uint8Array, maxBytes: number, withDictionary: boolean | Uint8Array): Result<Buffer>;
+  decompress(src: Uint8Array, maxBytes: number, withDictionary: boolean | Uint8Array): Decompressed;
 }
+
+/**
+ * A refusal says how many bytes were decompressed before it (0 when the frame was refused before
+ * decompressing): what refusing it cost, which a receiver charges to the sender's share.
+ */
+export type Decompressed = { ok: true; value: Buffer } | { ok: false; error: ProtocolError; decodedBytes: number };
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const STREAM_CHUNK = 128 * 1024;
@@ -50,32 +56,38 @@ export function createZstd(opts: ZstdOptions): ZstdContext {
     withDict.loadDictionary(opts.dictionary);
   }
 
-  const corrupt = (why: string): Result<Buffer> => ({
+  const corrupt = (why: string, decodedBytes = 0): Decompressed => ({
     ok: false,
     error: new ProtocolError('ET_ERR_CORRUPT_COMPRESSION', why),
+    decodedBytes,
   });
-  const tooLarge = (why: string): Result<Buffer> => ({
+  const tooLarge = (why: string, decodedBytes = 0): Decompressed => ({
     ok: false,
     error: new ProtocolError('ET_ERR_DECOMPRESSED_TOO_LARGE', why),
+    decodedBytes,
   });
 
-  function streamed(dctx: binding.DCtx, src: Uint8Array, maxBytes: number): Result<Buffer> {
+  function streamed(dctx: binding.DCtx, src: Uint8Array, maxBytes: number): Decompressed {
     dctx.reset(binding.ResetDirective.sessionOnly);
     const chunks: Buffer[] = [];
     let total = 0;
     let consumedAll = 0;
-    for (;;) {
-      const room = Math.min(STREAM_CHUNK, maxBytes + 1 - total);
-      const out = Buffer.allocUnsafe(room);
-      const [ret, produced, consumed] = dctx.decompressStream(out, src.subarray(consumedAll));
-      consumedAll += consumed;
-      total += produced;
-      if (total > maxBytes) return tooLarge(`frame without content size produced more than ${maxBytes} bytes`);
-      if (produced > 0) chunks.push(out.subarray(0, produced));
-      if (ret === 0) break;
-      if (consumedAll >= src.length && produced < room) return corrupt('zstd frame is truncated');
+    try {
+      for (;;) {
+        const room = Math.min(STREAM_CHUNK, maxBytes + 1 - total);
+        const out = Buffer.allocUnsafe(room);
+        const [ret, produced, consumed] = dctx.decompressStream(out, src.subarray(consumedAll));
+        consumedAll += consumed;
+        total += produced;
+        if (total > maxBytes) return tooLarge(`frame without content size produced more than ${maxBytes} bytes`, total);
+        if (produced > 0) chunks.push(out.subarray(0, produced));
+        if (ret === 0) break;
+        if (consumedAll >= src.length && produced < room) return corrupt('zstd frame is truncated', total);
+      }
+    } catch (err) {
+      return corrupt(err instanceof Error ? err.message : String(err), total);
     }
-    if (consumedAll !== src.length) return corrupt('trailing data after the zstd frame');
+    if (consumedAll !== src.length) return corrupt('trailing data after the zstd frame', total);
     return { ok: true, value: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total) };
   }
 
@@ -93,6 +105,9 @@ export function createZstd(opts: ZstdOptions): ZstdContext {
       if (!dctx) return corrupt('frame needs a dictionary and none is configured');
       if (src.length < 4 || Buffer.from(src.buffer, src.byteOffset, 4).readUInt32LE(0) !== ZSTD_MAGIC)
         return corrupt('not a zstd frame');
+      // What a failure inside zstd may have decompressed: it does not say how far it got, and it
+      // writes at most the declared size.
+      let allocated = 0;
       try {
         if (binding.findFrameCompressedSize(src) !== src.length) return corrupt('data after the zstd frame');
         const declared = binding.getFrameContentSize(src);
@@ -100,11 +115,12 @@ export function createZstd(opts: ZstdOptions): ZstdContext {
           return prefix ? corrupt('frame against references declares no content size') : streamed(dctx, src, maxBytes);
         if (declared > maxBytes) return tooLarge(`frame declares ${declared} bytes, limit ${maxBytes}`);
         const out = Buffer.allocUnsafe(declared);
+        allocated = declared;
         const n = prefix ? dctx.decompressUsingDict(out, src, prefix) : dctx.decompress(out, src);
-        if (n !== declared) return corrupt(`frame declares ${declared} bytes, decoded ${n}`);
+        if (n !== declared) return corrupt(`frame declares ${declared} bytes, decoded ${n}`, n);
         return { ok: true, value: out };
       } catch (err) {
-        return corrupt(err instanceof Error ? err.message : String(err));
+        return corrupt(err instanceof Error ? err.message : String(err), allocated);
       }
     },
   };
