@@ -9,11 +9,22 @@
  * the assertions hold either way.
  */
 import http from 'node:http';
+import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { gauge, startRig, T, type Rig } from './support.js';
+import { gauge, protos, startRig, T, type Rig } from './support.js';
 
 /** POSTs an OTLP/JSON metrics request of `points` gauge points from `localAddress`; the HTTP status. */
-function send(rig: Rig, localAddress: string, name: string, points: number): Promise<number> {
+async function send(rig: Rig, localAddress: string, name: string, points: number): Promise<number> {
+  return (await answer(rig, localAddress, name, points)).status;
+}
+
+/** The same request's whole answer: status, Retry-After (undefined without one) and body. */
+function answer(
+  rig: Rig,
+  localAddress: string,
+  name: string,
+  points: number,
+): Promise<{ status: number; retryAfter: string | undefined; body: string }> {
   const body = JSON.stringify(
     gauge(
       name,
@@ -26,8 +37,15 @@ function send(rig: Rig, localAddress: string, name: string, points: number): Pro
       url,
       { method: 'POST', localAddress, agent: false, headers: { 'content-type': 'application/json' } },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: res.headers['retry-after'],
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
       },
     );
     req.on('error', reject);
@@ -58,7 +76,7 @@ describe('OTLP item rate shared between clients', () => {
 
   // Review (session 12): refused requests did not count, so a refused flood decayed and the quiet
   // client became the heaviest; a flood's first or largest request was not limited.
-  it('a refused flood stays the heaviest; its single large request is refused while others send', async () => {
+  it('a refused flood stays the heaviest; its request over half the bucket is refused until the bucket is full', async () => {
     rig = await startRig({ itemsPerSecond: 1, burstItems: 100 });
     const [quiet, flood] = ['127.0.0.2', '127.0.0.1'];
     expect(await send(rig, quiet, 'q0', 10)).toBe(200);
@@ -67,6 +85,79 @@ describe('OTLP item rate shared between clients', () => {
     expect(await send(rig, flood, 'f2', 10)).toBe(200);
     expect(await send(rig, flood, 'f3', 45)).toBe(429);
     expect([await send(rig, quiet, 'q1', 10), await send(rig, quiet, 'q2', 30)]).toEqual([200, 200]);
+  });
+
+  // Review (session 12): a request of the heaviest over half the bucket needed more than the bucket
+  // holds, so it was refused for ever while others sent, each time with a finite Retry-After.
+  it("the heaviest's request over half the bucket is taken once the bucket is full, as its Retry-After says; then the others' half refills first", async () => {
+    rig = await startRig({ itemsPerSecond: 1, burstItems: 100 });
+    const [quiet, flood] = ['127.0.0.2', '127.0.0.1'];
+    expect(await send(rig, quiet, 'q0', 2)).toBe(200);
+    // 98 left: the flood's 60 needs a full bucket. Told to wait, it waits as told and is taken (a slow
+    // machine may have refilled the bucket already: then it is taken at once).
+    let big = await answer(rig, flood, 'big', 60);
+    if (big.status === 429) {
+      const wait = Number(big.retryAfter);
+      expect(wait).toBeGreaterThanOrEqual(1);
+      expect(wait).toBeLessThanOrEqual(2);
+      await new Promise((r) => setTimeout(r, wait * 1000));
+      big = await answer(rig, flood, 'big', 60);
+    }
+    expect(big.status).toBe(200);
+    // About 40 left: the flood's next waits for half the bucket more than it asks; the quiet client is taken.
+    expect(await send(rig, flood, 'f1', 10)).toBe(429);
+    expect(await send(rig, quiet, 'q1', 30)).toBe(200);
+  });
+
+  it("the heaviest's request over the whole bucket while others send is refused for good: 413 naming burstItems, no Retry-After, counted as dropped", async () => {
+    rig = await startRig({ itemsPerSecond: 1, burstItems: 100 });
+    const [quiet, flood] = ['127.0.0.2', '127.0.0.1'];
+    expect(await send(rig, quiet, 'q0', 10)).toBe(200);
+    const refused = await answer(rig, flood, 'huge', 150);
+    expect(refused.status).toBe(413);
+    expect(refused.retryAfter).toBeUndefined();
+    expect(refused.body).toMatch(/ET_ERR_OTLP_TOO_LARGE: 150 items .*sources\.otlp\.burstItems \(100\)/);
+    expect(rig.drops).toContainEqual({ stage: 'otlp.metrics', reason: 'over_burst', container: '', count: 150 });
+    expect(await rig.counter('collector.otlp.items', { outcome: 'refused' })).toBe(150);
+    // Nothing was taken for it: the quiet client and the flood's requests within its share still are.
+    expect(await send(rig, flood, 'f1', 30)).toBe(200);
+    expect(await send(rig, quiet, 'q1', 50)).toBe(200);
+  });
+
+  it('over gRPC the same request is refused RESOURCE_EXHAUSTED without RetryInfo: not retryable', async () => {
+    rig = await startRig({ grpc: true, grpcPort: 0, itemsPerSecond: 1, burstItems: 100 });
+    // The quiet client over HTTP from 127.0.0.2, the flood over gRPC from 127.0.0.1: one bucket for both transports.
+    expect(await send(rig, '127.0.0.2', 'q0', 10)).toBe(200);
+    const { request } = protos();
+    const body = Buffer.from(
+      request
+        .encode(
+          request.fromObject(
+            gauge(
+              'huge',
+              Array.from({ length: 150 }, (_, i) => ({ t: T + i * 1000, v: i })),
+            ),
+          ),
+        )
+        .finish(),
+    );
+    const client = new grpc.Client(rig.receiver.grpcUrl!.replace('http://', ''), grpc.credentials.createInsecure());
+    const raw = (b: Buffer) => b;
+    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+      client.makeUnaryRequest('/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', raw, raw, body, (e) =>
+        resolve(e),
+      ),
+    );
+    client.close();
+    expect(err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(err?.details).toMatch(/burstItems \(100\)/);
+    // The OTLP specification: RESOURCE_EXHAUSTED is retryable only with a RetryInfo in the status details.
+    expect(err?.metadata.get('grpc-status-details-bin')).toEqual([]);
+  });
+
+  it('a client alone may send a request over the whole bucket: taken on a full bucket', async () => {
+    rig = await startRig({ itemsPerSecond: 1, burstItems: 100 });
+    expect(await send(rig, '127.0.0.1', 'alone', 150)).toBe(200);
   });
 
   it('a client alone may take the whole bucket', async () => {

@@ -5,7 +5,6 @@
  * sees the same backpressure as the HTTP ones.
  */
 import net from 'node:net';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
@@ -14,24 +13,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import protobuf from 'protobufjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait.js';
-import { gauge, startRig, T, type Rig } from './support.js';
-
-const PROTO = path.resolve(import.meta.dirname, '../../packages/collector/proto');
-
-/** The official definitions loaded on their own (not through the collector's codec), to write requests and read answers. */
-function protos() {
-  const root = new protobuf.Root();
-  root.resolvePath = (_o, target) => path.join(PROTO, target);
-  root.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto');
-  return {
-    request: root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest'),
-    // partial_success is field 1 of the response (specification); the kept definitions predate it.
-    response: protobuf.Type.fromJSON('Response', {
-      fields: { partial: { id: 1, type: 'Partial' } },
-      nested: { Partial: { fields: { rejected: { id: 1, type: 'int64' }, message: { id: 2, type: 'string' } } } },
-    }),
-  };
-}
+import { gauge, protos, startRig, T, type Rig } from './support.js';
 
 const METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 const raw = (b: Buffer) => b;

@@ -1,5 +1,7 @@
 /** A real OTLP receiver feeding the collector's real stages (downsampler, log pipeline, span summarizer), for the OTLP tests. */
+import path from 'node:path';
 import type { DropCount } from '@edge-telemetry/protocol';
+import protobuf from 'protobufjs';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -140,5 +142,22 @@ export function teeMetrics(otlp: PushMetricExporter, memory: InMemoryMetricExpor
       await Promise.all([otlp.shutdown(), memory.shutdown()]);
     },
     selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
+  };
+}
+
+const PROTO = path.resolve(import.meta.dirname, '../../packages/collector/proto');
+
+/** The official definitions loaded on their own (not through the collector's codec), to write requests and read answers. */
+export function protos() {
+  const root = new protobuf.Root();
+  root.resolvePath = (_o, target) => path.join(PROTO, target);
+  root.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto');
+  return {
+    request: root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest'),
+    // partial_success is field 1 of the response (specification); the kept definitions predate it.
+    response: protobuf.Type.fromJSON('Response', {
+      fields: { partial: { id: 1, type: 'Partial' } },
+      nested: { Partial: { fields: { rejected: { id: 1, type: 'int64' }, message: { id: 2, type: 'string' } } } },
+    }),
   };
 }

@@ -57,12 +57,13 @@ export const OtlpReceiverOptionsSchema = Type.Object({
     minimum: 0,
     default: 20_000,
     description:
-      'Data points, log records and spans taken per second (token bucket, burst of `burstItems`, shared by all applications); a request beyond it gets 429 with Retry-After and is taken whole when retried. While another client address sends, the one that asked for the most of late is taken only while half the bucket is left after it. 0 = no limit.',
+      'Data points, log records and spans taken per second (token bucket, burst of `burstItems`, shared by all applications); a request beyond it gets 429 with Retry-After and is taken whole when retried. While another client address sends, the one that asked for the most of late is taken only while half the bucket is left after it (its request over half the bucket: on a full bucket; over the whole bucket: refused for good, 413). 0 = no limit.',
   }),
   burstItems: Type.Integer({
     minimum: 1,
     default: 100_000,
-    description: 'Token bucket size of `itemsPerSecond`: the most items one burst of requests may bring at once.',
+    description:
+      'Token bucket size of `itemsPerSecond`: the most items one burst of requests may bring at once. A single larger request is taken on a full bucket and leaves it in debt, only while no other client address sends (else 413): size it above the largest export of one application.',
   }),
   maxSeries: Type.Integer({
     minimum: 1,

@@ -5,9 +5,9 @@
  * application got 429 for as long as the flood lasted; the SDK's gRPC exporters do not retry, so
  * theirs was lost. The client that asked for the most of late (refused requests count: a refused
  * flood stays the heaviest), this request included, while another client sent within `ACTIVE_MS`,
- * is taken only while the bucket keeps half after it: the lower half stays for the others, and a
- * single request over half the bucket from it is refused while others send. A client alone is not
- * limited, and neither are equal ones (none asks for more than the rest together).
+ * is taken only while the bucket keeps half after it: the lower half stays for the others (its
+ * request over half the bucket: on a full bucket, intake.ts). A client alone is not limited, and
+ * neither are equal ones (none asks for more than the rest together).
  *
  * Clients are told apart by address (the connection caps' key: an IPv6 client by its /64), so
  * applications on the host network share one; a container on a bridge network is one. Pure: the

@@ -60,7 +60,9 @@ export class OtlpRefusal extends Error {
 
   get rpc(): number {
     switch (this.http) {
+      // 413 without retry info: RESOURCE_EXHAUSTED is retryable only with a RetryInfo (OTLP/gRPC).
       case 429:
+      case 413:
         return RPC.resourceExhausted;
       case 503:
         return RPC.unavailable;
@@ -128,27 +130,28 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
   const shares = createFairShare();
 
   /**
-   * Takes `n` items of `client` from the bucket, or says how many seconds until it could (a request
-   * larger than the burst needs a full bucket). The heaviest client, while others send, leaves the
-   * lower half of the bucket to them (fair-share.ts): its requests are taken only while half is left
-   * after them.
+   * Takes `n` items of `client` from the bucket, or says how many seconds until it could. A request
+   * needs `n` tokens, or a full bucket when it is larger (then it leaves the bucket in debt, which
+   * every client waits out). The heaviest client, while others send, leaves the lower half of the
+   * bucket to them (fair-share.ts): it needs half the bucket more than that, or a full bucket for
+   * a request over half of it, which leaves the others what is left of their half. Its request over
+   * the whole bucket would leave them debt instead: that one is `never` taken while others send.
    */
-  const admit = (n: number, client: string): number => {
+  const admit = (n: number, client: string): number | 'never' => {
     if (o.itemsPerSecond === 0) return 0;
     const now = deps.now();
     tokens = Math.min(o.burstItems, tokens + ((now - refilled) * o.itemsPerSecond) / 1000);
     refilled = now;
     const heaviest = shares.heaviest(client, n, now);
     shares.asked(client, n, now);
-    // The heaviest is charged whole and must leave half the bucket; others as before (a request
-    // larger than the burst needs a full bucket).
-    const floor = heaviest ? o.burstItems / 2 : 0;
-    const need = heaviest ? n : Math.min(n, o.burstItems);
-    if (tokens - floor >= need) {
+    if (heaviest && n > o.burstItems) return 'never';
+    // Capped at the bucket: a threshold above it was never met, and its Retry-After was a lie.
+    const threshold = Math.min(o.burstItems, (heaviest ? o.burstItems / 2 : 0) + n);
+    if (tokens >= threshold) {
       tokens -= n;
       return 0;
     }
-    return Math.max(1, Math.ceil((Math.min(need, o.burstItems - floor) + floor - tokens) / o.itemsPerSecond));
+    return Math.max(1, Math.ceil((threshold - tokens) / o.itemsPerSecond));
   };
 
   const ctx = () => ({ options: o, deps, report: deps.report, now: deps.now() });
@@ -161,6 +164,17 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
           ? countLogRecords(request as LogsRequest)
           : countSpans(request as TracesRequest);
     const wait = admit(items, client);
+    if (wait === 'never') {
+      // Refused for good, so the client does not retry what can never be taken; it drops the
+      // request: counted where drops are seen centrally.
+      counters.items.add(items, { signal, outcome: 'refused' });
+      deps.report.drop({ stage: `otlp.${signal}`, reason: 'over_burst', container: '' }, items);
+      throw new OtlpRefusal(
+        413,
+        'ET_ERR_OTLP_TOO_LARGE',
+        `${items} items in one request, over sources.otlp.burstItems (${o.burstItems}) while other clients send: export in smaller batches or raise burstItems`,
+      );
+    }
     if (wait > 0) {
       counters.items.add(items, { signal, outcome: 'refused' });
       throw new OtlpRefusal(
