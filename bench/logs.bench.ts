@@ -10,11 +10,11 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { openSync, writeSync, fsyncSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Compressor } from 'zstd-napi';
-import type { BenchCase, Figure } from './harness.js';
+import { median, type BenchCase, type Figure } from './harness.js';
 import type * as Loghub from '../packages/collector/src/transforms/templates/loghub.js';
 import type * as TemplateOptions from '../packages/collector/src/transforms/templates/options.js';
 import type * as Miner from '../packages/collector/src/transforms/templates/miner.js';
@@ -414,4 +414,57 @@ const store: BenchCase = {
   },
 };
 
-export const benches: BenchCase[] = [ga, throughput, store];
+/**
+ * More containers writing at once than `logs.maxContainers` (1,000): 1,100 write a line each in
+ * turn, the worst order for letting the oldest go (each is let go before it writes again), sealed
+ * every 100 lines. Baseline: 1,000 containers in the same order, below the cap, alternated with it.
+ */
+const aboveCap: BenchCase = {
+  name: 'logs.containers_above_cap',
+  async run(): Promise<Figure[]> {
+    const { LogPipeline } = await dist<typeof Pipeline>('transforms/logs/pipeline.js');
+    const { logPipelineOptions } = await dist<typeof PipelineOptions>('transforms/logs/options.js');
+    const ROUNDS = 40;
+    const cpuPerLine = async (containers: number) => {
+      let now = Date.UTC(2026, 0, 1);
+      const p = new LogPipeline(logPipelineOptions(), {
+        now: () => now,
+        report: { drop: () => undefined },
+        windowMs: 60_000,
+      });
+      let windows = 0;
+      const cpu = await cpuSeconds(() => {
+        for (let r = 0; r < ROUNDS; r++)
+          for (let i = 0; i < containers; i++) {
+            now += 10;
+            const line = `INFO request ${r} served in ${i} ms`;
+            p.push({ ts: now, container: `c-${i}`, stream: 'stdout', line, rawBytes: line.length, offset: 0, end: 0 });
+            if (i % 100 === 0) windows += p.seal(() => undefined).length;
+          }
+        windows += p.sealAll().length;
+      });
+      return { us: (cpu * 1e6) / (ROUNDS * containers), windows, stats: p.stats() };
+    };
+    await cpuPerLine(1000); // warms the JIT for both
+    const below: number[] = [];
+    const runs: Array<Awaited<ReturnType<typeof cpuPerLine>>> = [];
+    for (let k = 0; k < 5; k++) {
+      below.push((await cpuPerLine(1000)).us);
+      runs.push(await cpuPerLine(1100));
+    }
+    const last = runs[runs.length - 1] as (typeof runs)[number];
+    const [a, b] = [median(runs.map((r) => r.us)), median(below)];
+    return [
+      {
+        name: 'logs.above_cap_us_per_line',
+        value: a,
+        unit: 'CPU-µs/line',
+        baseline: b,
+        ratio: a / b,
+        note: `1,100 containers a line each in turn at logs.maxContainers 1,000 (${last.stats.shedContainers} states let go, ${last.windows} windows, ${last.stats.lateLines} late lines over ${ROUNDS * 1100} lines); baseline 1,000 containers, below the cap; median of 5 alternations, in-process; load average ${os.loadavg()[0]?.toFixed(1)}`,
+      },
+    ];
+  },
+};
+
+export const benches: BenchCase[] = [ga, throughput, store, aboveCap];

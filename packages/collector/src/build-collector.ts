@@ -490,7 +490,7 @@ export async function buildCollector(
         read: () => logs.stats().lateLines,
       },
       'logs.containers_shed': {
-        help: 'Containers whose log state was let go at logs.maxContainers, their open windows sealed early',
+        help: 'Containers whose log state was let go at logs.maxContainers (their open windows are sealed when due)',
         read: () => logs.stats().shedContainers,
       },
       'logs.future_lines': {

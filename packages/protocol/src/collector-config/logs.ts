@@ -92,7 +92,7 @@ export const LogPipelineOptionsSchema = Type.Object({
     minimum: 1,
     default: 1000,
     description:
-      "Containers whose log state (open windows, throttle, dedup, multi-line) is held at once. A container's state is let go once it has had no line for 2 minutes (or a throttle refill, if longer) and holds nothing; at the cap, the container whose last line is oldest is let go first, its open windows sealed at once (counted: `logs.containers_shed`). The templates of a container let go are kept until as many containers again have been let go after it.",
+      "Containers whose log state (throttle, dedup, multi-line) is held at once. A container's state is let go once it has had no line for 2 minutes (or a throttle refill, if longer) and holds nothing; at the cap, those whose last line is oldest are let go, down to 90 % of the cap in one pass (counted: `logs.containers_shed`): what they held back is handed on, their open windows stay open and are sealed when due, and a line they write next goes to its own window under a new state (its throttle bucket full again). The templates of a container let go are kept until as many containers again have been let go after it.",
   }),
 });
 export type LogPipelineOptions = Static<typeof LogPipelineOptionsSchema>;

@@ -425,6 +425,30 @@ describe("LogPipeline windows by the lines' own time", () => {
     expect(p.openPosition(f.path)).toEqual({ inode: 1, offset: 15 });
   });
 
+  it('keeps the resume point of a container let go at the cap until its window is sealed when due', () => {
+    const { p, push } = timed({ maxContainers: 1 });
+    const a = file('/logs/a.log', 1);
+    const b = file('/logs/b.log', 2);
+    push('a', T0 + 1000, 'WARN a1', a); // offset 0
+    push('b', T0 + 2000, 'WARN b1', b); // offset 8: a is let go, its window stays open
+    push('a', T0 + 3000, 'WARN a2', a); // offset 16: b is let go, a joins its own window again
+    expect(p.stats()).toMatchObject({ containers: 1, shedContainers: 2, lateLines: 0 });
+    // Read only 3 s into the window: nothing is due, and a restart would read both files from their first line.
+    expect(p.seal(() => T0 + 3000)).toEqual([]);
+    expect(p.openPosition(a.path)).toEqual({ inode: 1, offset: 0 });
+    expect(p.openPosition(b.path)).toEqual({ inode: 2, offset: 8 });
+    const [w, ...rest] = p.seal(() => T0 + WINDOW + p.lateness);
+    expect(rest).toEqual([]);
+    expect(w?.logs.map((l) => l.message)).toEqual(['WARN a1', 'WARN a2', 'WARN b1']);
+    expect(w?.metrics.map((m) => [m.container, m.sum])).toEqual([
+      ['a', 2],
+      ['b', 1],
+    ]);
+    expect(p.openPosition(a.path)).toBeUndefined();
+    expect(p.openPosition(b.path)).toBeUndefined();
+    expect(p.cursorState().horizons).toEqual({ a: T0 + WINDOW, b: T0 + WINDOW });
+  });
+
   it('keeps lines read again after a restart out of the windows the previous run sealed', () => {
     const first = timed();
     first.push('app', T0 + 1000, 'WARN one');
@@ -556,21 +580,53 @@ describe('LogPipeline: texts within the protocol', () => {
     expect(again.map((w) => w.start >= sealedEnd)).toEqual([true]);
   });
 
-  it('holds at most maxContainers states: the container whose last line is oldest goes, its open windows sealed early (counted)', () => {
+  it('holds at most maxContainers states: those whose last line is oldest go, their windows stay open and are sealed when due (counted)', () => {
     const { p, push } = setup({ maxContainers: 50 });
     for (let i = 0; i < 200; i++) push(`svc-${i}`, `ERROR svc ${i} down`);
-    expect(p.stats()).toMatchObject({ containers: 50, shedContainers: 150 });
-    // svc-0 went first, svc-149 last: the horizons of the last 50 let go are kept. svc-149's line
-    // came out in a window sealed early, so its next line is late and goes to the window after.
-    expect(Object.keys(p.cursorState().horizons).sort()).toEqual(
-      Array.from({ length: 50 }, (_, i) => `svc-${100 + i}`).sort(),
-    );
-    push('svc-149', 'ERROR svc 149 down again');
-    expect(p.stats()).toMatchObject({ containers: 50, shedContainers: 151, lateLines: 1 });
+    // Let go in batches down to 45 (of 50): 30 passes of 5, svc-0 to svc-149, each line the
+    // multi-line joiner held handed on into an open window (the last 50 lines are still held).
+    expect(p.stats()).toMatchObject({ containers: 50, shedContainers: 150, openParts: 150 });
+    // Nothing was sealed early: a container let go that writes again joins its own window's part.
+    push('svc-0', 'ERROR svc 0 down again');
+    expect(p.stats()).toMatchObject({ containers: 46, shedContainers: 155, lateLines: 0, openParts: 155 });
     const ws = [...p.seal(() => undefined), ...p.sealAll()];
-    expect(ws.flatMap((w) => w.logs)).toHaveLength(201);
-    const again = ws.filter((w) => w.logs.some((l) => l.container === 'svc-149')).map((w) => w.start);
-    expect(again).toHaveLength(2);
-    expect(again[1]).toBe((again[0] as number) + WINDOW);
+    expect(ws).toHaveLength(1);
+    expect(ws[0]?.logs).toHaveLength(201);
+    const rows = ws[0]?.metrics ?? [];
+    expect(rows).toHaveLength(200);
+    expect(rows.find((m) => m.container === 'svc-0')?.sum).toBe(2);
+    expect(p.stats().openParts).toBe(0);
+  });
+
+  it('above maxContainers, with every container writing in turn, lets states go in a few passes and keeps each line in the window of its time', () => {
+    const { p, push, at, skip } = setup({ maxContainers: 100 });
+    const expected = new Map<string, number>();
+    const windows: LogPipelineWindow[] = [];
+    // 110 containers at a cap of 100, a line each in turn, 40 rounds 10 s apart (8 windows),
+    // sealed every 10 lines. Before, each new state sealed the oldest container's windows alone:
+    // at 1,100 and 1,000, 43,000 passes gave 38,649 windows, and 38,296 of 44,000 lines were
+    // late, each pass pushing a container's horizon a window further ahead of its lines' time.
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 110; i++) {
+        push(`c-${i}`, `INFO request ${round} served in ${i} ms`);
+        const key = `c-${i}@${at() - (at() % WINDOW)}`;
+        expected.set(key, (expected.get(key) ?? 0) + 1);
+        if (i % 10 === 0) windows.push(...p.seal(() => undefined));
+      }
+      skip(10_000);
+    }
+    windows.push(...p.sealAll());
+    const s = p.stats();
+    expect(s.lateLines).toBe(0);
+    expect(s.containers).toBeLessThanOrEqual(100);
+    // Each pass lets 10 go (down to 90 of 100), and every container is let go each round.
+    expect(s.shedContainers).toBeGreaterThan(40 * 100);
+    const starts = new Set([...expected.keys()].map((k) => k.slice(k.indexOf('@') + 1)));
+    expect(windows.length).toBe(starts.size);
+    const got = new Map<string, number>();
+    for (const w of windows)
+      for (const m of w.metrics)
+        got.set(`${m.container}@${m.start}`, (got.get(`${m.container}@${m.start}`) ?? 0) + m.sum);
+    expect(got).toEqual(expected);
   });
 });

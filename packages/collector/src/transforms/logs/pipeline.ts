@@ -82,7 +82,7 @@ export interface LogPipelineStats {
   linesIn: number;
   /** Containers whose state is held now (at most `maxContainers`). */
   containers: number;
-  /** Containers let go at the cap (`maxContainers`), their open windows sealed early. */
+  /** Containers let go at the cap (`maxContainers`); their open windows are sealed when due. */
   shedContainers: number;
   eventsIn: number;
   /** Secrets taken out of what leaves the node: every mined message, and the fields of lines shipped verbatim. */
@@ -112,7 +112,20 @@ interface Position {
   offset: number;
 }
 
-interface ContainerState {
+/**
+ * Where a container's windows stand: what sealing them needs, kept while any is open, with or
+ * without the container's state (a state let go at the cap leaves its windows open: `shed()`).
+ */
+interface Track {
+  /** End of the last sealed window: no line of this container goes into a window before it. */
+  horizon: number;
+  /** Latest window time of a line of this container: windows never go back in time within it. */
+  floor: number;
+  /** Its parts in open windows (a state with none may be let go). */
+  open: number;
+}
+
+interface ContainerState extends Track {
   settings: ContainerLogSettings;
   filter: LineFilter;
   minLevel: LogLevelValue;
@@ -123,10 +136,6 @@ interface ContainerState {
   heldWindow: number;
   /** The line of the event the collapser holds, for its fields should it leave verbatim (ship()). */
   heldLine: string;
-  /** End of the last sealed window: no line of this container goes into a window before it. */
-  horizon: number;
-  /** Latest window time of a line of this container: windows never go back in time within it. */
-  floor: number;
   /** The window the last line went to, to skip the map lookup for the next. */
   last: Part | undefined;
   /** When (the node's clock) its last line was pushed: the oldest goes first at the cap, an idle one goes. */
@@ -140,6 +149,12 @@ interface ContainerState {
  * defaults (1,000 lines at 200/s: 5 s), so a state made again is the one that would have been.
  */
 const CONTAINER_IDLE_MS = 120_000;
+
+/**
+ * At the cap, states are let go down to this share of it: the pass that picks them (a sort of all
+ * states) then runs once per tenth of the cap new containers, not for each one.
+ */
+const SHED_TO = 0.9;
 
 /** One container's share of one window. */
 interface Part {
@@ -199,8 +214,12 @@ export class LogPipeline {
   private shedContainers = 0;
   /** Containers whose horizon was let go: their templates go at the next seal (releaseIdle). */
   private readonly forgotten = new Set<string>();
-  /** Windows sealed early at the cap (shed()), handed out with the next seal. */
-  private early: LogPipelineWindow[] = [];
+  /**
+   * Containers whose state was let go at the cap (`shed()`) while they had open windows: those
+   * windows are sealed when due, as anyone's, by this track; it goes to `restored` once none is
+   * open, or back into the container's state when it writes again.
+   */
+  private readonly parked = new Map<string, Track>();
   private lastSweep: number;
   /**
    * Horizons of containers without a state: from the cursor of the previous run, and of those let
@@ -267,85 +286,76 @@ export class LogPipeline {
     // not go back in time), which is sealed now: waiting for the clock to pass its end held the
     // container's lines for as long as the step, and cut them to one window's caps.
     const stepped = now + this.options.window.futureSkewMs + this.windowMs;
-    const restart: ContainerState[] = [];
-    const out = this.sealUpTo((c) => {
-      const st = this.containers.get(c);
-      if (st === undefined || st.floor <= stepped) return (readTime(c) ?? now) - this.latenessMs;
-      restart.push(st);
-      return st.floor - (st.floor % this.windowMs) + this.windowMs;
+    const restart: Array<[string, Track]> = [];
+    const out = this.sealUpTo((c, tr) => {
+      if (tr.floor <= stepped) return (readTime(c) ?? now) - this.latenessMs;
+      restart.push([c, tr]);
+      return tr.floor - (tr.floor % this.windowMs) + this.windowMs;
     });
     // Those containers have nothing open now (sealUpTo also let go of their last part): their
     // windows start again at the clock's time (kept at the old time, each pass sealed one more
     // window ahead of it, a window a second for good), and so does their throttle's refill.
     const horizon = Math.floor((now - this.latenessMs) / this.windowMs) * this.windowMs;
-    for (const st of restart) {
-      st.horizon = horizon;
-      st.floor = -Infinity;
-      st.bucket.restartAt(horizon);
+    for (const [c, tr] of restart) {
+      tr.horizon = horizon;
+      tr.floor = -Infinity;
+      this.containers.get(c)?.bucket.restartAt(horizon);
     }
     this.releaseIdle(now);
-    return this.takeEarly(out);
+    return out;
   }
 
   /** Seals every open window of the containers `which` selects (all by default), whether complete or not. */
   sealAll(which: (container: string) => boolean = () => true): LogPipelineWindow[] {
-    return this.takeEarly(this.sealUpTo((c) => (which(c) ? Infinity : -Infinity)));
-  }
-
-  /** `out` after the windows sealed early at the cap since the last seal (they are older). */
-  private takeEarly(out: LogPipelineWindow[]): LogPipelineWindow[] {
-    if (this.early.length === 0) return out;
-    const early = this.early;
-    this.early = [];
-    return [...early, ...out];
+    return this.sealUpTo((c) => (which(c) ? Infinity : -Infinity));
   }
 
   /**
    * Lets go of the state of every container that has had no line for CONTAINER_IDLE_MS (or a
    * refill of its throttle bucket, if longer: a bucket made again is full) and holds nothing: no
-   * open window, no event held for dedup or by the multi-line joiner. Then forgets the templates
-   * of the containers whose horizons went since (`remember`).
+   * open window, no event held for dedup or by the multi-line joiner; and of the tracks of those
+   * shed at the cap whose windows are all sealed now. Then forgets the templates of the
+   * containers whose horizons went since (`remember`).
    */
   private releaseIdle(now: number): void {
-    let open: Set<string> | undefined;
     for (const [c, st] of this.containers) {
       const t = st.settings.throttle;
       const refill = t.linesPerSecond > 0 ? (t.burst * 1000) / t.linesPerSecond : 0;
       if (now - st.lastLine < Math.max(CONTAINER_IDLE_MS, refill)) continue;
-      if (open === undefined) {
-        open = new Set();
-        for (const w of this.windows.values()) for (const name of w.parts.keys()) open.add(name);
-      }
-      if (!open.has(c) && st.dedup.current === undefined && !this.joiner.holds(c)) this.release(c, st);
+      if (st.open === 0 && st.dedup.current === undefined && !this.joiner.holds(c)) this.release(c, st);
     }
+    for (const [c, tr] of this.parked) if (tr.open === 0) this.release(c, tr);
     if (this.forgotten.size === 0) return;
     this.miner.forget(this.forgotten);
     this.forgotten.clear();
   }
 
   /**
-   * At the cap (`maxContainers`), makes room for one more container's state: the container whose
-   * last line is oldest is let go, its open windows sealed now (they leave with the next seal; its
-   * later lines go to windows after them, as late lines do). Counted (`logs.containers_shed`).
+   * At the cap (`maxContainers`), makes room for more containers' states in one go: those whose
+   * last line is oldest are let go, down to SHED_TO of the cap (one at a time, a container above
+   * the cap cost a pass over all states for each new one). What a state holds back is handed on
+   * first (a multi-line event, a collapsed run); its open windows stay open and are sealed when
+   * due, by its track (`parked`), so its lines keep their windows and a line it writes next
+   * joins the same one. Counted (`logs.containers_shed`).
    */
   private shed(): void {
-    let oldest: string | undefined;
-    let at = Infinity;
-    for (const [c, st] of this.containers)
-      if (st.lastLine < at) {
-        at = st.lastLine;
-        oldest = c;
-      }
-    if (oldest === undefined) return;
-    const c = oldest;
-    for (const w of this.sealUpTo((x) => (x === c ? Infinity : -Infinity))) this.early.push(w);
-    this.release(c, this.containers.get(c) as ContainerState);
-    this.shedContainers++;
+    const keep = Math.floor(this.options.maxContainers * SHED_TO);
+    const byAge = [...this.containers].sort((a, b) => a[1].lastLine - b[1].lastLine);
+    for (const [c, st] of byAge.slice(0, byAge.length - keep)) {
+      for (const ev of this.joiner.flushContainer(c, Infinity)) this.process(ev);
+      const held = st.dedup.take();
+      if (held !== undefined) this.ship(st, held, this.part(st, c, st.heldWindow), st.heldLine);
+      this.release(c, st);
+      this.shedContainers++;
+    }
   }
 
-  private release(c: string, st: ContainerState): void {
+  /** Lets go of a container's state or parked track: kept as a track while it has open windows, else as its horizon. */
+  private release(c: string, tr: Track): void {
     this.containers.delete(c);
-    if (st.horizon > -Infinity) this.remember(c, st.horizon);
+    this.parked.delete(c);
+    if (tr.open > 0) this.parked.set(c, { horizon: tr.horizon, floor: tr.floor, open: tr.open });
+    else if (tr.horizon > -Infinity) this.remember(c, tr.horizon);
   }
 
   /** Keeps the horizon of a container without a state (`restored`), within `maxContainers`. */
@@ -379,7 +389,8 @@ export class LogPipeline {
 
   cursorState(): WindowCursorState {
     const horizons: Record<string, number> = Object.fromEntries(this.restored);
-    for (const [c, st] of this.containers) if (st.horizon > -Infinity) horizons[c] = st.horizon;
+    for (const tracks of [this.parked, this.containers])
+      for (const [c, tr] of tracks) if (tr.horizon > -Infinity) horizons[c] = tr.horizon;
     return { horizons };
   }
 
@@ -392,7 +403,7 @@ export class LogPipeline {
     this.selection = { defaults: selection.defaults, containers: selection.containers };
     for (const [name, st] of this.containers) {
       const held = st.dedup.take();
-      if (held !== undefined) this.ship(st, held, this.part(held.container, st.heldWindow), st.heldLine);
+      if (held !== undefined) this.ship(st, held, this.part(st, name, st.heldWindow), st.heldLine);
       Object.assign(st, this.settingsState(name));
     }
   }
@@ -443,19 +454,23 @@ export class LogPipeline {
     };
   }
 
-  private sealUpTo(upTo: (container: string) => number): LogPipelineWindow[] {
+  private sealUpTo(upTo: (container: string, track: Track) => number): LogPipelineWindow[] {
     const limit = new Map<string, number>();
+    // A parked track holds nothing back (shed() handed it on): its windows need only their limit.
+    for (const [c, tr] of this.parked) {
+      const h = this.completeUpTo(upTo(c, tr));
+      if (h > tr.horizon) limit.set(c, h);
+    }
     for (const [c, st] of this.containers) {
-      const t = upTo(c);
-      // Windows whose end is at or before t are complete.
-      const h = t === Infinity ? Infinity : Math.floor(t / this.windowMs) * this.windowMs;
+      const t = upTo(c, st);
+      const h = this.completeUpTo(t);
       if (h <= st.horizon) continue;
       limit.set(c, h);
       // Multi-line events older than the limit get no more lines now; the collapsed run is complete too.
       for (const ev of this.joiner.flushContainer(c, t)) this.process(ev);
       if (st.heldWindow < h) {
         const held = st.dedup.take();
-        if (held !== undefined) this.ship(st, held, this.part(held.container, st.heldWindow), st.heldLine);
+        if (held !== undefined) this.ship(st, held, this.part(st, c, st.heldWindow), st.heldLine);
       }
     }
     const out: LogPipelineWindow[] = [];
@@ -471,30 +486,40 @@ export class LogPipeline {
       if (sealed.length === 0) continue;
       for (const p of sealed) {
         w.parts.delete(p.container);
+        (this.track(p.container) as Track).open--;
         sealedEnd.set(p.container, start + this.windowMs);
       }
       if (w.parts.size === 0) this.windows.delete(start);
       out.push(this.output(w, sealed));
     }
     for (const [c, h] of limit) {
-      const st = this.containers.get(c) as ContainerState;
+      const tr = this.track(c) as Track;
       const end = h === Infinity ? (sealedEnd.get(c) ?? -Infinity) : h;
-      if (end > st.horizon) st.horizon = end;
-      if (st.last !== undefined && st.last.window.start < st.horizon) st.last = undefined;
+      if (end > tr.horizon) tr.horizon = end;
+      const st = this.containers.get(c);
+      if (st?.last !== undefined && st.last.window.start < st.horizon) st.last = undefined;
     }
     for (const [path, ps] of this.paths) {
-      // Only the containers sealed now have a new horizon (a shed at the cap seals one alone). Kept
+      // Only the containers sealed now have a new horizon (sealAll may seal a few alone). Kept
       // by the file's first container instead, a renamed one's positions stayed once that name's
       // state went: the cursor never moved on, and a restart read and shipped it all again.
       if (!ps.open.some((o) => limit.has(o.container))) continue;
-      ps.open = ps.open.filter(
-        (o) => !limit.has(o.container) || o.start >= (this.containers.get(o.container) as ContainerState).horizon,
-      );
+      ps.open = ps.open.filter((o) => !limit.has(o.container) || o.start >= (this.track(o.container) as Track).horizon);
       // A file with nothing open needs no entry (one per file ever read, before: container churn).
       if (ps.open.length === 0) this.paths.delete(path);
     }
     this.pruneSampled(out);
     return out;
+  }
+
+  /** The end of the last window complete at time `t` (windows whose end is at or before it). */
+  private completeUpTo(t: number): number {
+    return t === Infinity ? Infinity : Math.floor(t / this.windowMs) * this.windowMs;
+  }
+
+  /** A container's track: its state's, or the one it left when its state was shed (`parked`). */
+  private track(c: string): Track | undefined {
+    return this.containers.get(c) ?? this.parked.get(c);
   }
 
   private output(w: OpenWindow, parts: Part[]): LogPipelineWindow {
@@ -649,7 +674,7 @@ export class LogPipeline {
       st.heldWindow = part.window.start;
       st.heldLine = ev.line;
     }
-    if (done !== undefined) this.ship(st, done, this.part(done.container, heldWindow), heldLine);
+    if (done !== undefined) this.ship(st, done, this.part(st, done.container, heldWindow), heldLine);
   }
 
   /**
@@ -684,7 +709,7 @@ export class LogPipeline {
     const start = t - (t % this.windowMs);
     let part = st.last;
     if (part === undefined || part.window.start !== start) {
-      part = this.part(ev.container, start);
+      part = this.part(st, ev.container, start);
       st.last = part;
     }
     if (ev.file !== undefined) this.notePosition(ev, start);
@@ -710,7 +735,7 @@ export class LogPipeline {
     else if (precedes(ref, ev.offset, entry.at)) entry.at = { ref, offset: ev.offset };
   }
 
-  private part(container: string, start: number): Part {
+  private part(st: Track, container: string, start: number): Part {
     let w = this.windows.get(start);
     if (w === undefined) {
       w = { start, parts: new Map(), logs: 0, templates: 0 };
@@ -729,6 +754,7 @@ export class LogPipeline {
         heldBytes: 0,
       };
       w.parts.set(container, p);
+      st.open++;
     }
     return p;
   }
@@ -849,16 +875,19 @@ export class LogPipeline {
     let st = this.containers.get(container);
     if (st === undefined) {
       if (this.containers.size >= this.options.maxContainers) this.shed();
+      const parked = this.parked.get(container);
       st = {
         ...this.settingsState(container),
         heldWindow: -Infinity,
         heldLine: '',
-        horizon: this.restored.get(container) ?? -Infinity,
-        floor: -Infinity,
+        horizon: parked?.horizon ?? this.restored.get(container) ?? -Infinity,
+        floor: parked?.floor ?? -Infinity,
+        open: parked?.open ?? 0,
         last: undefined,
         lastLine: this.deps.now(),
       };
       this.containers.set(container, st);
+      this.parked.delete(container);
       this.restored.delete(container);
       this.forgotten.delete(container);
     }

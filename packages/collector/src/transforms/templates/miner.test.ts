@@ -121,10 +121,16 @@ describe('TemplateMiner', () => {
     // Before, every scope kept its tree for good: 1,000 trees here.
     expect(miner.scopeCount).toBeLessThanOrEqual(25);
     const kept = miner.match('cache warmed in 12 ms', 'web');
-    const before = miner.scopeCount;
+    // Templates in other nodes of its tree (other first words, other token counts) go with it.
+    const others = ['GET /index.html 200', 'worker 3 of 8 ready to serve requests'].map(
+      (l) => miner.match(l, 'web').id,
+    );
+    const before = { scopes: miner.scopeCount, clusters: miner.clusterCount };
     miner.forget(new Set(['web', 'gone-before']));
     expect(miner.templateOf(kept.id)).toBeUndefined();
-    expect(miner.scopeCount).toBe(before - 1);
+    for (const id of others) expect(miner.templateOf(id)).toBeUndefined();
+    expect(miner.scopeCount).toBe(before.scopes - 1);
+    expect(miner.clusterCount).toBe(before.clusters - 3);
     // The same first line makes the same template id again.
     expect(miner.match('cache warmed in 12 ms', 'web')).toMatchObject({ id: kept.id, created: true });
   });

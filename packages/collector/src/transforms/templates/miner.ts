@@ -214,9 +214,22 @@ export class TemplateMiner {
     return { id: c.id, template: textOf(c), created: false };
   }
 
-  /** Forgets the templates of `scopes` (containers gone), in one pass over the templates: ids of them resolve to themselves again. */
+  /**
+   * Forgets the templates of `scopes` (containers gone): ids of them resolve to themselves again.
+   * Found in each scope's own tree (a pass over every template cost as much for a scope that had none).
+   */
   forget(scopes: ReadonlySet<string>): void {
-    for (const c of this.clusters.values()) if (scopes.has(c.scope)) this.discard(c);
+    for (const scope of scopes) {
+      const root = this.roots.get(scope);
+      if (root === undefined) continue;
+      const found = new Set<Cluster>();
+      const nodes = [root];
+      for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
+        for (const list of node.byLength.values()) for (const v of list) found.add(v.cluster);
+        nodes.push(...node.children.values());
+      }
+      for (const c of found) this.discard(c);
+    }
   }
 
   /** The node of the first `depth - 2` constant words (values are skipped: they would scatter one event over many nodes). */
