@@ -27,6 +27,56 @@ describe('the writer queue', () => {
     expect(q.inFlight.size).toBe(6);
   });
 
+  it('serves a node that had a batch taken after the nodes still waiting for their first, group after group', () => {
+    const q = createBatchQueue<Member>({ flushRows: 2 * rowsPerBatch, flushBytes: 1 << 30 });
+    for (const [node, seq] of [
+      ['a', 1],
+      ['a', 2],
+      ['a', 3],
+      ['b', 1],
+      ['b', 2],
+      ['c', 1],
+    ] as const)
+      q.add(member(node, seq));
+    // c is not in the first group: the next starts with it, not again with a.
+    expect(names(q.takeGroup())).toEqual(['a/1', 'b/1']);
+    expect(names(q.takeGroup())).toEqual(['c/1', 'a/2']);
+    q.add(member('d', 1));
+    expect(names(q.takeGroup())).toEqual(['b/2', 'a/3']);
+    expect(names(q.takeGroup())).toEqual(['d/1']);
+    expect(q.takeGroup()).toEqual([]);
+  });
+
+  it("puts a batch back ahead of its node's later batches, in arrival order, and its node first when none of it waits", () => {
+    const q = createBatchQueue<Member>({ flushRows: 1 << 30, flushBytes: 1 << 30 });
+    for (let seq = 1; seq <= 3; seq++) q.add(member('a', seq));
+    q.add(member('b', 1));
+    const taken = q.takeGroup();
+    expect(names(taken)).toEqual(['a/1', 'b/1', 'a/2', 'a/3']);
+    q.add(member('a', 4));
+    q.add(member('c', 1));
+    // Back in any order: a's keep theirs, ahead of a/4 that arrived after them; b goes first.
+    for (const i of [3, 0, 1, 2]) q.putBack(taken[i]!);
+    expect(names(q.takeGroup())).toEqual(['b/1', 'a/1', 'c/1', 'a/2', 'a/3', 'a/4']);
+  });
+
+  it('counts what is queued, waiting or in a flush, once, until it leaves the queue', () => {
+    const q = createBatchQueue<Member>({ flushRows: 1 << 30, flushBytes: 1 << 30 });
+    const [a, b] = [member('a', 1), member('b', 1)];
+    q.add(a);
+    q.add(b);
+    const both = { batches: 2, rows: a.rowCount + b.rowCount, bytes: a.bytes + b.bytes };
+    expect(q.size()).toEqual(both);
+    q.takeGroup();
+    expect(q.size()).toEqual(both);
+    q.putBack(a);
+    q.remove(b);
+    q.remove(b);
+    expect(q.size()).toEqual({ batches: 1, rows: a.rowCount, bytes: a.bytes });
+    q.clear();
+    expect(q.size()).toEqual({ batches: 0, rows: 0, bytes: 0 });
+  });
+
   it('says when the waiting batches make a full group, counting only those not in a flush', () => {
     const q = createBatchQueue<Member>({ flushRows: 2 * rowsPerBatch, flushBytes: 1 << 30 });
     const [a, b, c] = [member('a', 1), member('b', 1), member('c', 1)];

@@ -8,6 +8,10 @@
  * collector's sender window, 32 batches by default and 128 at most) fill the groups ahead of every
  * other node's latest window while the queue was deeper than a group; taken by node, each flush
  * carries every waiting node's oldest batch before anyone's second.
+ *
+ * Kept as a FIFO per node, the nodes in the order they are served next (a node served goes behind
+ * the others), so a take costs the batches it takes: found afresh from all that waits, draining a
+ * 20,000-batch queue in groups took a full scan and sort of it per group.
  */
 import { BATCH_TABLES } from '../storage/tables.js';
 import { batchKeyString } from './batch-key.js';
@@ -18,13 +22,15 @@ export interface GroupBounds {
   flushBytes: number;
 }
 
-/** Rows by table and characters of text of some batches. */
+/** Rows by table, data rows and characters of text of some batches. */
 class Tally {
   bytes = 0;
+  rowCount = 0;
   readonly rows = new Map<string, number>();
 
   add(e: Member, sign: 1 | -1): void {
     this.bytes += sign * e.bytes;
+    this.rowCount += sign * e.rowCount;
     for (const t of BATCH_TABLES) this.rows.set(t, (this.rows.get(t) ?? 0) + sign * e.rows[t]);
   }
 
@@ -48,12 +54,17 @@ export interface BatchQueue<E extends Member> {
   readonly pending: ReadonlyMap<string, E>;
   /** In a flush. */
   readonly inFlight: ReadonlyMap<string, E>;
+  /** Batches, data rows and characters of text queued, waiting or in a flush: the writer's memory bound. */
+  size(): { batches: number; rows: number; bytes: number };
   /** The queued copy of the batch with this key string, waiting or in a flush. */
   get(key: string): E | undefined;
   add(e: E): void;
   /** Out of the queue (stored, refused or left), wherever it was. */
   remove(e: E): void;
-  /** Back to waiting from a flush (its claim went before the flush could tell whose it is). */
+  /**
+   * Back to waiting from a flush (its claim went before the flush could tell whose it is): ahead of
+   * its node's batches that arrived after it, and its node first if none of them waits.
+   */
   putBack(e: E): void;
   /** True when the waiting batches make a full group (a table at `flushRows`, or `flushBytes`). */
   fullGroupWaiting(): boolean;
@@ -62,61 +73,106 @@ export interface BatchQueue<E extends Member> {
   clear(): void;
 }
 
+/** A waiting batch and its place in arrival order (a batch put back keeps its place). */
+interface Slot<E> {
+  e: E;
+  arrival: number;
+}
+
 export function createBatchQueue<E extends Member>(bounds: GroupBounds): BatchQueue<E> {
   const pending = new Map<string, E>();
   const inFlight = new Map<string, E>();
-  const waiting = new Tally();
+  /** Each node's waiting batches in arrival order; the nodes in the order they are served next. */
+  const byNode = new Map<string, Slot<E>[]>();
+  /** Arrival order of every queued batch, by key string. */
+  const arrivals = new Map<string, number>();
+  let arrived = 0;
+  let waiting = new Tally();
+  let queued = new Tally();
+
+  /** Takes `e` off its node's FIFO (it is there: it waits). */
+  function unlink(e: E): void {
+    const mine = byNode.get(e.key.node);
+    if (!mine) return;
+    const at = mine.findIndex((s) => s.e === e);
+    if (at >= 0) mine.splice(at, 1);
+    if (mine.length === 0) byNode.delete(e.key.node);
+  }
+
+  function toFlight(k: string, e: E): void {
+    pending.delete(k);
+    inFlight.set(k, e);
+    waiting.add(e, -1);
+  }
 
   return {
     pending,
     inFlight,
+    size: () => ({ batches: pending.size + inFlight.size, rows: queued.rowCount, bytes: queued.bytes }),
     get: (k) => inFlight.get(k) ?? pending.get(k),
     add(e) {
-      pending.set(batchKeyString(e.key), e);
+      const k = batchKeyString(e.key);
+      const slot = { e, arrival: arrived++ };
+      pending.set(k, e);
+      arrivals.set(k, slot.arrival);
+      const mine = byNode.get(e.key.node);
+      if (mine) mine.push(slot);
+      else byNode.set(e.key.node, [slot]);
       waiting.add(e, 1);
+      queued.add(e, 1);
     },
     remove(e) {
       const k = batchKeyString(e.key);
+      if (!arrivals.delete(k)) return;
+      queued.add(e, -1);
       inFlight.delete(k);
-      if (pending.delete(k)) waiting.add(e, -1);
+      if (!pending.delete(k)) return;
+      waiting.add(e, -1);
+      unlink(e);
     },
     putBack(e) {
       const k = batchKeyString(e.key);
       if (!inFlight.delete(k)) return;
       pending.set(k, e);
       waiting.add(e, 1);
+      const slot = { e, arrival: arrivals.get(k) as number };
+      const mine = byNode.get(e.key.node);
+      if (!mine) {
+        // Its node first: nothing of it waits, and this batch has waited longer than any that does.
+        const rest = [...byNode];
+        byNode.clear();
+        byNode.set(e.key.node, [slot]);
+        for (const [node, slots] of rest) byNode.set(node, slots);
+        return;
+      }
+      const at = mine.findIndex((s) => s.arrival > slot.arrival);
+      mine.splice(at < 0 ? mine.length : at, 0, slot);
     },
     fullGroupWaiting: () => waiting.full(bounds),
     takeGroup() {
-      // Each node's waiting batches, oldest first; the nodes in the order of their oldest.
-      const byNode = new Map<string, E[]>();
-      for (const e of pending.values()) {
-        const mine = byNode.get(e.key.node);
-        if (mine) mine.push(e);
-        else byNode.set(e.key.node, [e]);
-      }
       const group: E[] = [];
       const taken = new Tally();
-      let nodes = [...byNode.values()];
-      for (let round = 0; nodes.length > 0; round++) {
-        for (const mine of nodes) {
-          const e = mine[round] as E;
-          if (group.length > 0 && taken.over(e, bounds)) return group;
-          const k = batchKeyString(e.key);
-          pending.delete(k);
-          inFlight.set(k, e);
-          waiting.add(e, -1);
-          taken.add(e, 1);
-          group.push(e);
-        }
-        nodes = nodes.filter((mine) => mine.length > round + 1);
+      for (let next = byNode.entries().next(); !next.done; next = byNode.entries().next()) {
+        const [node, mine] = next.value;
+        const { e } = mine[0] as Slot<E>;
+        if (group.length > 0 && taken.over(e, bounds)) break;
+        mine.shift();
+        // Behind every other waiting node: each node's next batch after every node's oldest.
+        byNode.delete(node);
+        if (mine.length > 0) byNode.set(node, mine);
+        toFlight(batchKeyString(e.key), e);
+        taken.add(e, 1);
+        group.push(e);
       }
       return group;
     },
     clear() {
-      for (const e of pending.values()) waiting.add(e, -1);
+      waiting = new Tally();
+      queued = new Tally();
       pending.clear();
       inFlight.clear();
+      byNode.clear();
+      arrivals.clear();
     },
   };
 }

@@ -106,8 +106,7 @@ export function createWriter(deps: WriterDeps): Writer {
   const sleep = deps.sleep ?? defaultSleep;
 
   const queue = createBatchQueue<Entry>(o);
-  const { pending, inFlight } = queue;
-  const counts = { rows: 0, bytes: 0 };
+  const { pending } = queue;
   const waiters: (() => void)[] = [];
   const st = {
     failing: false,
@@ -130,8 +129,10 @@ export function createWriter(deps: WriterDeps): Writer {
   let closed = false;
   let aborted = false;
 
-  const queuedBatches = () => pending.size + inFlight.size;
-  const full = () => queuedBatches() >= o.maxQueueBatches || counts.bytes >= o.maxQueueBytes;
+  const full = () => {
+    const q = queue.size();
+    return q.batches >= o.maxQueueBatches || q.bytes >= o.maxQueueBytes;
+  };
   const backpressured = () => full() || st.failing;
 
   function wakeWaiters(): void {
@@ -184,11 +185,7 @@ export function createWriter(deps: WriterDeps): Writer {
     running.add(flush);
   }
 
-  function release(e: Entry): void {
-    queue.remove(e);
-    counts.rows -= e.rowCount;
-    counts.bytes -= e.bytes;
-  }
+  const release = (e: Entry) => queue.remove(e);
 
   /** The queued batch with this key, if any (a copy may be queued while another group stores it). */
   function queued(key: BatchKey): Entry | undefined {
@@ -459,8 +456,6 @@ export function createWriter(deps: WriterDeps): Writer {
         reject = rej;
       });
       queue.add({ ...encoded, key, promise, resolve, reject });
-      counts.rows += encoded.rowCount;
-      counts.bytes += encoded.bytes;
       schedule();
       return promise;
     },
@@ -469,10 +464,11 @@ export function createWriter(deps: WriterDeps): Writer {
       return new Promise<void>((r) => waiters.push(r));
     },
     state() {
+      const q = queue.size();
       return {
-        queuedBatches: queuedBatches(),
-        queuedRows: counts.rows,
-        queuedBytes: counts.bytes,
+        queuedBatches: q.batches,
+        queuedRows: q.rows,
+        queuedBytes: q.bytes,
         backpressured: backpressured(),
         ...st,
       };
@@ -499,7 +495,7 @@ export function createWriter(deps: WriterDeps): Writer {
       if (timer) clearTimeout(timer);
       timer = undefined;
       const err = new IngesterError('ET_ERR_WRITER_CLOSED', 'writer stopped before the batch was stored');
-      for (const e of [...pending.values(), ...inFlight.values()]) {
+      for (const e of [...pending.values(), ...queue.inFlight.values()]) {
         e.promise.catch(() => undefined);
         e.reject(err);
       }
