@@ -267,6 +267,44 @@ describe('writer on embedded ClickHouse', () => {
     await w.close();
   });
 
+  // Two flush loops run; a lone batch waits for them. The loop that ends first leaves it to the
+  // other (it is not a full group), which takes it when it ends: whichever order they end in, and
+  // with no timer that could pass for it (flushIntervalMs is ten minutes).
+  for (const firstToEnd of ['the flush beside', 'the held flush'] as const)
+    it(`takes a batch that waited for two flushes when the last of them ends (${firstToEnd} ending first)`, async () => {
+      const tag = firstToEnd === 'the flush beside' ? 'b' : 'h';
+      const first = sampleBatch({ node: `w-two-${tag}`, seq: 1 });
+      const pair = [1, 2].map((seq) => sampleBatch({ node: `w-two-${tag}-${seq}`, seq }));
+      const lone = sampleBatch({ node: `w-two-${tag}-lone`, seq: 1 });
+      const rows = batchToText(pair[0]!, meta()).rows;
+      const flushRows = 2 * Math.max(...BATCH_TABLES.map((t) => rows[t]));
+      const w = createWriter({
+        client,
+        logger: quiet,
+        options: { ...base.writer, flushIntervalMs: 600_000, flushRows, concurrentFlushes: 2 },
+      });
+      const metricsOf = (bs: typeof pair) =>
+        `INSERT INTO ${TABLES.metrics} .*${groupToken(bs.map((b) => ({ node: b.node, epoch: b.epoch, seq: b.seq })))}`;
+      const [held, beside] = [metricsOf([first]), metricsOf(pair)];
+      faults.refused = 0;
+      faults.set('stall', new RegExp(`${held}|${beside}`));
+      const one = w.submit(first, meta());
+      await waitFor('the first flush to reach its metrics insert', () => faults.refused > 0);
+      const two = Promise.all(pair.map((b) => w.submit(b, meta())));
+      await waitFor('the full group beside it to reach its metrics insert', () => faults.refused > 1);
+      const last = w.submit(lone, meta());
+      // Let one flush go on: released, the stalled inserts look again and only the other's stalls.
+      faults.set('ok');
+      faults.set('stall', new RegExp(firstToEnd === 'the flush beside' ? held : beside));
+      if (firstToEnd === 'the flush beside') expect(await two).toEqual(['stored', 'stored']);
+      else expect(await one).toBe('stored');
+      expect((await settle(last, 200)).done).toBe(false);
+      faults.set('ok');
+      expect(await Promise.all([one, two, last])).toEqual(['stored', ['stored', 'stored'], 'stored']);
+      for (const b of [first, ...pair, lone]) expect(await count(TABLES.ledger, b.node)).toBe(1);
+      await w.close();
+    });
+
   it('writes no ledger row while one data table fails, then stores the batch once when it recovers', async () => {
     faults.set('fail', /INSERT INTO et_logs /);
     const b = sampleBatch({ node: 'w-one-fails', seq: 1 });

@@ -124,8 +124,10 @@ export function createWriter(deps: WriterDeps): Writer {
   let lastFlushAt = -Infinity;
   /** Calls that failed and are being retried now. */
   let retrying = 0;
-  /** The flushes running now (flushLoop), at most `concurrentFlushes`. */
-  const running = new Set<Promise<void>>();
+  /** Flush loops running now (flushLoop), at most `concurrentFlushes`. */
+  let running = 0;
+  /** Told when the last running flush loop ends (close). */
+  const idle: (() => void)[] = [];
   let closed = false;
   let aborted = false;
 
@@ -155,12 +157,12 @@ export function createWriter(deps: WriterDeps): Writer {
    * macrotask even at 0 ms, so the batches submitted in one turn (one socket read) share a flush.
    */
   function schedule(): void {
-    if (aborted || pending.size === 0 || running.size >= o.concurrentFlushes) return;
+    if (aborted || pending.size === 0 || running >= o.concurrentFlushes) return;
     if (queue.fullGroupWaiting() || closed) {
       startFlush();
       return;
     }
-    if (running.size > 0) return;
+    if (running > 0) return;
     timer ??= setTimeout(
       () => {
         timer = undefined;
@@ -171,18 +173,11 @@ export function createWriter(deps: WriterDeps): Writer {
   }
 
   function startFlush(): void {
-    if (aborted || pending.size === 0 || running.size >= o.concurrentFlushes) return;
+    if (aborted || pending.size === 0 || running >= o.concurrentFlushes) return;
     if (timer) clearTimeout(timer);
     timer = undefined;
-    const flush: Promise<void> = flushLoop().finally(() => {
-      running.delete(flush);
-      // Batches that waited for a running flush go at once when the last one ends, as its next
-      // group would have taken them (a loop that ended beside another left them to it, and that
-      // one may have ended first), not after flushIntervalMs.
-      if (running.size === 0 && pending.size > 0) startFlush();
-      else schedule();
-    });
-    running.add(flush);
+    running++;
+    void flushLoop();
   }
 
   const release = (e: Entry) => queue.remove(e);
@@ -433,11 +428,20 @@ export function createWriter(deps: WriterDeps): Writer {
    * flush only while a full group waits (schedule), else the last flush running takes what waits.
    */
   async function flushLoop(): Promise<void> {
-    do {
-      lastFlushAt = now();
-      if (!(await flushGroup(queue.takeGroup()))) return;
-      wakeWaiters();
-    } while (pending.size > 0 && !aborted && (running.size === 1 || closed || queue.fullGroupWaiting()));
+    try {
+      let more = true;
+      while (more) {
+        lastFlushAt = now();
+        if (!(await flushGroup(queue.takeGroup()))) return;
+        wakeWaiters();
+        more = pending.size > 0 && !aborted && (running === 1 || closed || queue.fullGroupWaiting());
+      }
+    } finally {
+      // In the step that decided to stop (as storage/group-commit.ts run()): a loop that left what
+      // waits to another running one is no longer counted when that one decides, so the last loop
+      // running always sees itself alone and takes it.
+      if (--running === 0) for (const r of idle.splice(0)) r();
+    }
   }
 
   return {
@@ -477,8 +481,8 @@ export function createWriter(deps: WriterDeps): Writer {
       closed = true;
       startFlush();
       const done = (async () => {
-        while (running.size > 0 || pending.size > 0) {
-          if (running.size > 0) await Promise.all(running);
+        while (running > 0 || pending.size > 0) {
+          if (running > 0) await new Promise<void>((r) => idle.push(r));
           else startFlush();
         }
       })();
