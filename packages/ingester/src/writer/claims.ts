@@ -143,17 +143,23 @@ export function parseClaimBody(body: string): BatchText {
   return { text, rows, rowCount, bytes: at };
 }
 
+/** A batch as its group claims it: its identity and its claimBody, made when the batch arrived. */
+export interface Claim {
+  key: BatchKey;
+  claim: string;
+}
+
 /** Claims `members` for the group `token` (retried under the same deduplication token). */
 export function insertClaims(
   client: ClickHouseClient,
   token: string,
-  members: readonly Member[],
+  members: readonly Claim[],
   at: number,
 ): Promise<void> {
   return insertRows(
     client,
     'claims',
-    members.map((m) => [m.key.node, m.key.epoch, m.key.seq, token, at, claimBody(m)]),
+    members.map((m) => [m.key.node, m.key.epoch, m.key.seq, token, at, m.claim]),
     token,
   );
 }

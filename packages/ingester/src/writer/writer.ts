@@ -23,10 +23,12 @@ import { BATCH_TABLES, type BatchTable } from '../storage/tables.js';
 import { insertText } from '../storage/insert.js';
 import { batchKeyString, groupToken, type BatchKey } from './batch-key.js';
 import {
+  claimBody,
   insertClaims,
   insertRefusals,
   keyStates,
   ownedBy,
+  type Claim,
   type KeyState,
   type Member,
   type Unreadable,
@@ -74,7 +76,12 @@ export interface Writer {
   abort(): void;
 }
 
-interface Entry extends Member {
+/**
+ * A queued batch. Its claim body is made when it arrives (deflating its texts): while a flush waits
+ * on ClickHouse, not in series at the start of the next flush, whose claims insert is the first of
+ * its statements (issue 21), nor again on each retry of that insert.
+ */
+interface Entry extends Member, Claim {
   promise: Promise<SubmitOutcome>;
   resolve: (o: SubmitOutcome) => void;
   reject: (e: Error) => void;
@@ -459,7 +466,7 @@ export function createWriter(deps: WriterDeps): Writer {
         resolve = res;
         reject = rej;
       });
-      queue.add({ ...encoded, key, promise, resolve, reject });
+      queue.add({ ...encoded, key, claim: claimBody(encoded), promise, resolve, reject });
       schedule();
       return promise;
     },
