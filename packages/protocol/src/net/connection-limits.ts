@@ -8,6 +8,7 @@
  * slot of the total from the others.
  */
 import type { Server, Socket } from 'node:net';
+import { createTally } from './tally.js';
 
 export interface ConnectionCaps {
   /** Connections held at once; the next is closed as it is accepted. */
@@ -34,12 +35,12 @@ type OnRefused = (why: ConnectionRefusal, address: string | undefined) => void;
  * accepts (guardServer, for a server whose connection handler is not the caller's).
  */
 export function createConnectionGate(caps: ConnectionCaps, onRefused?: OnRefused): ConnectionGate {
-  const held = new Map<string, number>();
+  const held = createTally();
   let total = 0;
   const refused: Record<ConnectionRefusal, number> = { total: 0, address: 0 };
   const admit = (socket: Socket): boolean => {
     const address = clientKey(socket.remoteAddress);
-    const n = held.get(address) ?? 0;
+    const n = held.get(address);
     const why = total >= caps.maxConnections ? 'total' : n >= caps.maxConnectionsPerAddress ? 'address' : undefined;
     if (why) {
       refused[why]++;
@@ -48,12 +49,10 @@ export function createConnectionGate(caps: ConnectionCaps, onRefused?: OnRefused
       return false;
     }
     total++;
-    held.set(address, n + 1);
+    held.add(address, 1);
     socket.once('close', () => {
       total--;
-      const left = (held.get(address) ?? 1) - 1;
-      if (left > 0) held.set(address, left);
-      else held.delete(address);
+      held.add(address, -1);
     });
     return true;
   };

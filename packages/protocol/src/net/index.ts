@@ -11,3 +11,4 @@ export {
   type ConnectionGate,
   type ConnectionRefusal,
 } from './connection-limits.js';
+export { createTally, type Tally } from './tally.js';

@@ -7,6 +7,8 @@
  * `perAddress` from its client address (one client cannot take every slot); the others wait with
  * their streams paused, which flow control does bound, in order of arrival.
  */
+import { createTally } from '@edge-telemetry/protocol/net';
+
 export interface CallGate {
   /** Queues a call from `address`; `start` is called once it may read (now or when a slot frees). */
   open(address: string, start: () => void): GateEntry;
@@ -28,14 +30,14 @@ interface Entry extends GateEntry {
 
 export function createCallGate(total: number, perAddress: number): CallGate {
   const waiting: Entry[] = [];
-  const readingBy = new Map<string, number>();
+  const readingBy = createTally();
   let reading = 0;
 
-  const mayRead = (address: string) => reading < total && (readingBy.get(address) ?? 0) < perAddress;
+  const mayRead = (address: string) => reading < total && readingBy.get(address) < perAddress;
   const begin = (e: Entry) => {
     e.reading = true;
     reading++;
-    readingBy.set(e.address, (readingBy.get(e.address) ?? 0) + 1);
+    readingBy.add(e.address, 1);
     e.start();
   };
   const admitWaiting = () => {
@@ -65,9 +67,7 @@ export function createCallGate(total: number, perAddress: number): CallGate {
             return;
           }
           reading--;
-          const n = (readingBy.get(address) ?? 1) - 1;
-          if (n === 0) readingBy.delete(address);
-          else readingBy.set(address, n);
+          readingBy.add(address, -1);
           admitWaiting();
         },
       };
