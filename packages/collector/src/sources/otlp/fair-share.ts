@@ -13,8 +13,6 @@
  * applications on the host network share one; a container on a bridge network is one. Pure: the
  * caller passes the time.
  */
-import { clientKey } from '@edge-telemetry/protocol/net';
-
 /** How long a client counts as sending: two of the SDK's default metric export intervals (60 s). */
 export const ACTIVE_MS = 120_000;
 /** A client's recent demand halves every this many ms: a flood is seen over the last seconds, not the last instant. */
@@ -30,20 +28,19 @@ interface Usage {
 
 export interface FairShare {
   /**
-   * True when `address`, with `items` more, asked for more of late than every other client
-   * together, and another client sent within ACTIVE_MS.
+   * True when `client` (a clientKey), with `items` more, asked for more of late than every other
+   * client together, and another client sent within ACTIVE_MS.
    */
-  heaviest(address: string, items: number, now: number): boolean;
-  /** Notes that `address` asked for `items`, taken or refused: a refused flood stays the heaviest. */
-  asked(address: string, items: number, now: number): void;
+  heaviest(client: string, items: number, now: number): boolean;
+  /** Notes that `client` asked for `items`, taken or refused: a refused flood stays the heaviest. */
+  asked(client: string, items: number, now: number): void;
 }
 
 export function createFairShare(): FairShare {
   const clients = new Map<string, Usage>();
   const recent = (u: Usage, now: number) => u.items * 0.5 ** (Math.max(0, now - u.at) / HALF_LIFE_MS);
   return {
-    heaviest(address, items, now) {
-      const key = clientKey(address);
+    heaviest(key, items, now) {
       let mine = 0;
       let others = 0;
       let othersActive = false;
@@ -60,8 +57,7 @@ export function createFairShare(): FairShare {
       }
       return othersActive && mine + items > others;
     },
-    asked(address, items, now) {
-      const key = clientKey(address);
+    asked(key, items, now) {
       const u = clients.get(key);
       const total = (u === undefined ? 0 : recent(u, now)) + items;
       // Re-inserted, so the map's order is by last take and the first entry is the least recent.

@@ -53,12 +53,16 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, 
       },
     };
     const exportCall: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-      let release: (() => void) | undefined;
+      const hold = intake.hold(peerAddress(call.getPeer()));
       try {
-        // grpc-js has read the message already: reserving it still turns away others while one decodes.
-        const client = peerAddress(call.getPeer());
-        release = intake.reserve(call.request.length, 0, client);
-        const answer = intake.accept(signal, 'protobuf', intake.codec.decode(signal, call.request, 'protobuf'), client);
+        // grpc-js has read the message already: holding it still turns away others while one decodes.
+        hold.take(call.request.length);
+        const answer = intake.accept(
+          signal,
+          'protobuf',
+          intake.codec.decode(signal, call.request, 'protobuf'),
+          hold.client,
+        );
         intake.answered('grpc', signal, 'OK');
         callback(null, answer);
       } catch (err) {
@@ -72,7 +76,7 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, 
           );
         callback({ code: r.rpc, details: `${r.code}: ${r.message}`, metadata });
       } finally {
-        release?.();
+        hold.release();
       }
     };
     server.addService(service, { Export: exportCall });

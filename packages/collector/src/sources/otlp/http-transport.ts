@@ -43,19 +43,15 @@ export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake):
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'gzip' && encoding !== 'identity')
       throw new OtlpRefusal(415, 'ET_ERR_OTLP_ENCODING', `content-encoding ${encoding}: only gzip or identity`);
-    const client = req.socket.remoteAddress ?? '';
-    const held = { bytes: 0, releases: [] as Array<() => void> };
+    const hold = intake.hold(req.socket.remoteAddress ?? '');
     try {
-      let body = await readBody(req, o.maxRequestBytes, (n) => {
-        held.releases.push(intake.reserve(n, held.bytes, client));
-        held.bytes += n;
-      });
+      let body = await readBody(req, o.maxRequestBytes, hold.take);
       if (encoding === 'gzip') body = await gunzip(body, o.maxDecodedBytes);
       else if (body.length > o.maxDecodedBytes)
         throw new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', `body is over maxDecodedBytes (${o.maxDecodedBytes})`);
-      return intake.accept(signal, format, intake.codec.decode(signal, body, format), client);
+      return intake.accept(signal, format, intake.codec.decode(signal, body, format), hold.client);
     } finally {
-      for (const release of held.releases) release();
+      hold.release();
     }
   };
 

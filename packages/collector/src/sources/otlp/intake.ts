@@ -6,7 +6,7 @@
  * caps (one total and one count per address over both ports), and the `/metrics` counters. The
  * transports only read bodies and write answers.
  */
-import { clientKey, createConnectionGate, type ConnectionGate } from '@edge-telemetry/protocol/net';
+import { clientKey, createConnectionGate, createTally, type ConnectionGate } from '@edge-telemetry/protocol/net';
 import type { Meter } from '@opentelemetry/api';
 import type { DropReport } from '../../batch/drops.js';
 import type { CollectorErrorCode } from '../../errors.js';
@@ -78,18 +78,26 @@ export class OtlpRefusal extends Error {
 
 export type OtlpTransport = 'http' | 'grpc';
 
+export interface RequestHold {
+  /** The client's key (clientKey of its address, worked out once per request): the shares' and caps' key. */
+  readonly client: string;
+  /**
+   * Takes `bytes` more (a body's next chunk); a 503 refusal when the budget is spent by others, or
+   * when this client's other requests hold half of it.
+   */
+  take(bytes: number): void;
+  /** Gives back all the request took. */
+  release(): void;
+}
+
 export interface OtlpIntake {
   codec: OtlpCodec;
-  /**
-   * Holds `bytes` of the in-flight budget for `client` (an address) until the returned release is
-   * called; a 503 refusal when it is spent by others, or when this client's other requests hold half
-   * of it (`held`: what the same request holds already).
-   */
-  reserve(bytes: number, held: number, client: string): () => void;
+  /** A request's hold on the in-flight byte budget, for the client at `address` (a socket's remoteAddress). */
+  hold(address: string): RequestHold;
   /**
    * Admits (429 refusal over the item rate or, for the heaviest client while others send, over
    * its share: fair-share.ts), maps and hands on a decoded request; the Export*ServiceResponse.
-   * `client`: the sender's address (a socket's remoteAddress).
+   * `client`: the sender's key (RequestHold.client).
    */
   accept(signal: OtlpSignal, format: OtlpFormat, request: unknown, client: string): Buffer;
   /** Any failure of a request as the refusal to answer (a mapping bug is a counted 500, never a crash). */
@@ -123,8 +131,8 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
   };
   let refusalSaidAt = -Infinity;
   let inFlight = 0;
-  /** In-flight bytes by client (clientKey of its address). */
-  const heldBy = new Map<string, number>();
+  /** In-flight bytes by client key. */
+  const heldBy = createTally();
   let tokens = o.burstItems;
   let refilled = deps.now();
   const shares = createFairShare();
@@ -218,23 +226,29 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
   return {
     codec,
     connections,
-    reserve(bytes, held, client) {
-      // A lone request is always taken (the size limits bound it); others wait their turn at the client.
-      if (inFlight > held && inFlight + bytes > o.maxInFlightBytes)
-        throw new OtlpRefusal(503, 'ET_ERR_OTLP_BUSY', 'too many request bytes in flight', 1);
-      // One client's requests beside its first hold at most half the budget: four connections of one
-      // client trickling 4 MiB bodies held all 16 MiB, and every other application got 503.
-      const key = clientKey(client);
-      const mine = heldBy.get(key) ?? 0;
-      if (mine > held && mine + bytes > o.maxInFlightBytes / 2)
-        throw new OtlpRefusal(503, 'ET_ERR_OTLP_BUSY', "this client's requests hold half the in-flight bytes", 1);
-      inFlight += bytes;
-      heldBy.set(key, mine + bytes);
-      return () => {
-        inFlight -= bytes;
-        const left = (heldBy.get(key) ?? 0) - bytes;
-        if (left > 0) heldBy.set(key, left);
-        else heldBy.delete(key);
+    hold(address) {
+      const client = clientKey(address);
+      let held = 0;
+      return {
+        client,
+        take(bytes) {
+          // A lone request is always taken (the size limits bound it); others wait their turn at the client.
+          if (inFlight > held && inFlight + bytes > o.maxInFlightBytes)
+            throw new OtlpRefusal(503, 'ET_ERR_OTLP_BUSY', 'too many request bytes in flight', 1);
+          // One client's requests beside its first hold at most half the budget: four connections of one
+          // client trickling 4 MiB bodies held all 16 MiB, and every other application got 503.
+          const mine = heldBy.get(client);
+          if (mine > held && mine + bytes > o.maxInFlightBytes / 2)
+            throw new OtlpRefusal(503, 'ET_ERR_OTLP_BUSY', "this client's requests hold half the in-flight bytes", 1);
+          inFlight += bytes;
+          heldBy.add(client, bytes);
+          held += bytes;
+        },
+        release() {
+          inFlight -= held;
+          heldBy.add(client, -held);
+          held = 0;
+        },
       };
     },
     accept,
