@@ -9,9 +9,20 @@
  * the assertions hold either way.
  */
 import http from 'node:http';
+import type http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { gauge, protos, startRig, T, type Rig } from './support.js';
+import { exportOn, gauge, METHOD, protos, sessionFrom, startRig, T, type Rig } from './support.js';
+
+/** An ExportMetricsServiceRequest of `points` gauge points, protobuf-encoded for gRPC. */
+function metricsRequest(name: string, points: number): Buffer {
+  const { request } = protos();
+  const body = gauge(
+    name,
+    Array.from({ length: points }, (_, i) => ({ t: T + i * 1000, v: i })),
+  );
+  return Buffer.from(request.encode(request.fromObject(body)).finish());
+}
 
 /** POSTs an OTLP/JSON metrics request of `points` gauge points from `localAddress`; the HTTP status. */
 async function send(rig: Rig, localAddress: string, name: string, points: number): Promise<number> {
@@ -55,7 +66,9 @@ function answer(
 
 describe('OTLP item rate shared between clients', () => {
   let rig: Rig | undefined;
+  const sessions: http2.ClientHttp2Session[] = [];
   afterEach(async () => {
+    for (const s of sessions.splice(0)) s.destroy();
     await rig?.close();
     rig = undefined;
   });
@@ -128,31 +141,35 @@ describe('OTLP item rate shared between clients', () => {
     rig = await startRig({ grpc: true, grpcPort: 0, itemsPerSecond: 1, burstItems: 100 });
     // The quiet client over HTTP from 127.0.0.2, the flood over gRPC from 127.0.0.1: one bucket for both transports.
     expect(await send(rig, '127.0.0.2', 'q0', 10)).toBe(200);
-    const { request } = protos();
-    const body = Buffer.from(
-      request
-        .encode(
-          request.fromObject(
-            gauge(
-              'huge',
-              Array.from({ length: 150 }, (_, i) => ({ t: T + i * 1000, v: i })),
-            ),
-          ),
-        )
-        .finish(),
-    );
+    const body = metricsRequest('huge', 150);
     const client = new grpc.Client(rig.receiver.grpcUrl!.replace('http://', ''), grpc.credentials.createInsecure());
     const raw = (b: Buffer) => b;
     const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-      client.makeUnaryRequest('/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', raw, raw, body, (e) =>
-        resolve(e),
-      ),
+      client.makeUnaryRequest(METHOD, raw, raw, body, (e) => resolve(e)),
     );
     client.close();
     expect(err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(err?.details).toMatch(/burstItems \(100\)/);
     // The OTLP specification: RESOURCE_EXHAUSTED is retryable only with a RetryInfo in the status details.
     expect(err?.metadata.get('grpc-status-details-bin')).toEqual([]);
+  });
+
+  // grpc-js names a call's peer `<remoteAddress>:<remotePort>`; the receiver keyed its client by
+  // cutting that string back, which is ambiguous for IPv6. Now by the socket's own address.
+  it("over gRPC a client is its socket's address: two connections from one address are one client", async () => {
+    rig = await startRig({ grpc: true, grpcPort: 0, itemsPerSecond: 1, burstItems: 100 });
+    const url = rig.receiver.grpcUrl!;
+    const [quiet, a, b] = [sessionFrom(url, '127.0.0.2'), sessionFrom(url, '127.0.0.1'), sessionFrom(url, '127.0.0.1')];
+    sessions.push(quiet, a, b);
+    expect((await exportOn(quiet, metricsRequest('q0', 10))).status).toBe(grpc.status.OK);
+    // 90 left; 127.0.0.1 is the heaviest and is taken down to half the bucket: 60 left.
+    expect((await exportOn(a, metricsRequest('a', 30))).status).toBe(grpc.status.OK);
+    // Its second connection is the same client: 30 more would leave less than half. Keyed by
+    // connection (the port in the key) it would be a client of 30 beside 40, and taken.
+    const refused = await exportOn(b, metricsRequest('b', 30));
+    expect(refused).toMatchObject({ status: grpc.status.RESOURCE_EXHAUSTED, details: true });
+    expect(refused.message).toMatch(/^ET_ERR_OTLP_BUSY/);
+    expect((await exportOn(quiet, metricsRequest('q1', 30))).status).toBe(grpc.status.OK);
   });
 
   it('a client alone may send a request over the whole bucket: taken on a full bucket', async () => {

@@ -7,7 +7,6 @@
  */
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import net from 'node:net';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -17,22 +16,9 @@ import { BODY_TIMEOUT_MS } from '../../packages/collector/src/sources/otlp/http-
 import { MAX_CONCURRENT_STREAMS } from '../../packages/collector/src/sources/otlp/grpc-transport.js';
 import { openCallCaps } from '../../packages/collector/src/sources/otlp/grpc-open-calls.js';
 import { waitFor } from '../support/wait.js';
-import { startRig, type Rig } from './support.js';
+import { CALL, METHOD, sessionFrom, startRig, type Rig } from './support.js';
 
-const METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 const SIZE = 4_000_000;
-
-const CALL = { ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' };
-
-/** An HTTP/2 session to `url` from a client address of its own (http2.connect's options do not take localAddress). */
-function sessionFrom(url: string, localAddress: string) {
-  const { hostname, port } = new URL(url);
-  const session = http2.connect(url, {
-    createConnection: () => net.connect({ host: hostname, port: Number(port), localAddress }),
-  });
-  session.on('error', () => {});
-  return session;
-}
 
 /** STREAMS calls on one connection from `localAddress`, each a prefix announcing SIZE bytes and SIZE-1 of them. */
 function neverWhole(url: string, streams: number, localAddress: string) {

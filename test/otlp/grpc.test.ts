@@ -13,9 +13,8 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import protobuf from 'protobufjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait.js';
-import { gauge, protos, startRig, T, type Rig } from './support.js';
+import { gauge, METHOD, protos, startRig, T, type Rig } from './support.js';
 
-const METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 const raw = (b: Buffer) => b;
 
 describe('OTLP/gRPC receiver', () => {

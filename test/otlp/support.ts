@@ -1,4 +1,6 @@
 /** A real OTLP receiver feeding the collector's real stages (downsampler, log pipeline, span summarizer), for the OTLP tests. */
+import http2 from 'node:http2';
+import net from 'node:net';
 import path from 'node:path';
 import type { DropCount } from '@edge-telemetry/protocol';
 import protobuf from 'protobufjs';
@@ -160,4 +162,47 @@ export function protos() {
       nested: { Partial: { fields: { rejected: { id: 1, type: 'int64' }, message: { id: 2, type: 'string' } } } },
     }),
   };
+}
+
+/** The OTLP metrics Export method, and a call's request headers as a gRPC client sends them. */
+export const METHOD = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+export const CALL = { ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' };
+
+/** An HTTP/2 session to `url` from a client address of its own (http2.connect's options do not take localAddress). */
+export function sessionFrom(url: string, localAddress: string) {
+  const { hostname, port } = new URL(url);
+  const session = http2.connect(url, {
+    createConnection: () => net.connect({ host: hostname, port: Number(port), localAddress }),
+  });
+  session.on('error', () => {});
+  return session;
+}
+
+/**
+ * One metrics Export call on `session` with `message` (an encoded request), as a gRPC client
+ * frames it; its grpc-status, grpc-message and whether the status carried details (RetryInfo).
+ */
+export function exportOn(
+  session: http2.ClientHttp2Session,
+  message: Buffer,
+): Promise<{ status: number; message: string; details: boolean }> {
+  return new Promise((resolve, reject) => {
+    const st = session.request(CALL);
+    let headers: http2.IncomingHttpHeaders = {};
+    // An error is answered trailers-only (the status in the headers), a success in the trailers.
+    st.on('response', (h) => (headers = h));
+    st.on('trailers', (t) => (headers = { ...headers, ...t }));
+    st.on('data', () => {});
+    st.on('end', () =>
+      resolve({
+        status: Number(headers['grpc-status']),
+        message: decodeURIComponent(String(headers['grpc-message'] ?? '')),
+        details: headers['grpc-status-details-bin'] !== undefined,
+      }),
+    );
+    st.on('error', reject);
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(message.length, 1);
+    st.end(Buffer.concat([prefix, message]));
+  });
 }

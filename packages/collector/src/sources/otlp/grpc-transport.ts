@@ -31,7 +31,8 @@ export const MAX_CONCURRENT_STREAMS = 4;
 const raw = (b: Buffer) => b;
 
 export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, meter: Meter): Promise<OtlpServer> {
-  // Each admitted connection by its peer address, so a call not whole in time can close its connection.
+  // Each admitted connection by its peer (`<remoteAddress>:<remotePort>`, as grpc-js names a call's
+  // peer), so a call not whole in time can close its connection and a call's client is its socket's address.
   const sockets = new Map<string, net.Socket>();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': o.maxDecodedBytes,
@@ -53,7 +54,11 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, 
       },
     };
     const exportCall: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-      const hold = intake.hold(peerAddress(call.getPeer()));
+      // The address of the socket grpc-js names the call's peer after (`<remoteAddress>:<remotePort>`,
+      // the key `sockets` uses): parsing the string back is ambiguous for IPv6 (`::1:5000` is an
+      // address too, and a peer without a port lost its last group). A socket already gone (the call
+      // is being cancelled) leaves the key '' for it.
+      const hold = intake.hold(sockets.get(call.getPeer())?.remoteAddress ?? '');
       try {
         // grpc-js has read the message already: holding it still turns away others while one decodes.
         hold.take(call.request.length);
@@ -108,12 +113,4 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, 
         });
       }),
   };
-}
-
-/**
- * The address in grpc-js's peer string: `<remoteAddress>:<remotePort>` for a TCP connection (an
- * IPv6 address unbracketed), so the port is what follows the last colon.
- */
-function peerAddress(peer: string): string {
-  return peer.replace(/:\d+$/, '');
 }
