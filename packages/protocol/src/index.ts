@@ -13,6 +13,7 @@ export { CodecOptionsSchema, resolveCodecOptions, type CodecOptions } from './co
 export { FRAME_MAGIC, FRAME_HEADER_BYTES, MessageKind, FrameFlags, type MessageKindValue } from './wire/frame.js';
 export { valueErrorMessage } from './validate/value-error.js';
 export { parseTimeSpec, TIME_SPEC_HINT } from './validate/time-spec.js';
+export { isWellFormed, toWellFormed } from './validate/well-formed.js';
 export {
   validateBatch,
   validateMetricSummary,

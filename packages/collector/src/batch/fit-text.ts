@@ -1,21 +1,18 @@
-import { limits } from '@edge-telemetry/protocol';
+import { isWellFormed, limits, toWellFormed } from '@edge-telemetry/protocol';
 
 /** Ends a text that was cut to fit: the whole line stays in the node's full-log store (log pull). */
 export const CUT_MARK = ' …[cut]';
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-// replace() starts a global pattern from 0 and leaves it there: no state carries between calls.
-const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 
 /**
  * A text as a batch can carry it: well-formed UTF-16 (a lone surrogate, as a cut between the two
  * halves of a pair leaves, becomes U+FFFD) and at most `maxBytes` once UTF-8 encoded, cut at a
  * character boundary and marked. The codec refuses a whole batch for one text that is not, so one
  * such line would lose every container's rows of its class in the window with it.
- * Returns `s` itself when it fits, which is the common case and costs a length check and a scan.
+ * Returns `s` itself when it fits, which is the common case and costs a length check (and a scan
+ * of a two-byte string).
  */
 export function fitText(s: string, maxBytes: number = limits.maxStringBytes): string {
-  const t = LONE_SURROGATE.test(s) ? s.replace(LONE_SURROGATES, '\uFFFD') : s;
+  const t = isWellFormed(s) ? s : toWellFormed(s);
   if (t.length * 3 <= maxBytes) return t;
   const utf8 = Buffer.from(t, 'utf8');
   if (utf8.length <= maxBytes) return t;

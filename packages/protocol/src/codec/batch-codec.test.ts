@@ -591,6 +591,46 @@ describe('batch decode rejects hostile input', () => {
     expect(!rs.ok && rs.error.detail).toMatch(/^logs\[0\]\.message.*surrogate/);
   });
 
+  it('names a failing item deep in a list by its whole path (paths are built for the failing item alone)', () => {
+    const lone = 'x\udc00';
+    const cases: [(b: Batch) => void, string][] = [
+      [
+        (b) => b.logs.push({ ...b.logs[0]!, fields: { ok: 'v' } }, { ...b.logs[0]!, fields: { k: 'v', [lone]: 'v' } }),
+        'logs[2].fields.<key>: string is not well-formed UTF-16 (lone surrogate)',
+      ],
+      [
+        (b) => b.logs.push({ ...b.logs[0]!, fields: { k: lone } }),
+        'logs[1].fields.k: string is not well-formed UTF-16 (lone surrogate)',
+      ],
+      [
+        (b) =>
+          b.templates.push({
+            ...b.templates[0]!,
+            samples: [
+              { ts: 1, params: ['a'] },
+              { ts: 2, params: ['a', 'b', lone] },
+            ],
+          }),
+        'templates[1].samples[1].params[2]: string is not well-formed UTF-16 (lone surrogate)',
+      ],
+      [
+        (b) => b.templates.push({ ...b.templates[0]!, samples: [{ ts: -1, params: [] }] }),
+        `templates[1].samples[0].ts: expected an integer in [0, ${limits.maxTimestampMs}], got -1`,
+      ],
+      [(b) => (b.templates[0]!.merged = ['m', 7 as unknown as string]), 'templates[0].merged[1]: expected a string'],
+      [
+        (b) => b.drops.push({ stage: 's', reason: 'r', container: '', count: 0.5 }),
+        'drops[1].count: expected a non-negative integer, got 0.5',
+      ],
+    ];
+    for (const [change, detail] of cases) {
+      const b = base();
+      change(b);
+      const r = validateBatch(b);
+      expect(!r.ok && r.error.detail).toBe(detail);
+    }
+  });
+
   it('node id must equal the topic node', () => {
     expectCode(codec.decode(good, 'gw-2'), 'ET_ERR_NODE_MISMATCH', /gw-1.*gw-2/);
     expect(codec.decode(good, 'gw-1').ok).toBe(true);

@@ -2,7 +2,20 @@ import type { Batch, ContainerEventKind, MetricSummary, SketchData, SpanSummary 
 import { LOG_LEVEL_NAMES, SPAN_KIND_NAMES, SPAN_STATUS_NAMES } from '../types/batch.js';
 import { NODE_ID_PATTERN } from '../topics/topics.js';
 import { limits } from '../limits.js';
-import { finite, guard, int, invalid, list, pattern, record, stringMap, text, timestamp, uint } from './checks.js';
+import {
+  eachItem,
+  finite,
+  guard,
+  int,
+  invalid,
+  list,
+  pattern,
+  record,
+  stringMap,
+  text,
+  timestamp,
+  uint,
+} from './checks.js';
 import type { Result } from '../errors/errors.js';
 
 export const CONTAINER_EVENT_KINDS: readonly ContainerEventKind[] = [
@@ -44,8 +57,7 @@ function checkBatch(value: unknown): Batch {
   if (we < ws) invalid('windowEnd', 'before windowStart');
   const max = limits.maxItemsPerSection;
 
-  list(b.containers, '', 'containers', max).forEach((v, i) => {
-    const p = `containers[${i}]`;
+  eachItem(b.containers, '', 'containers', max, (v, p) => {
     const c = record(v, '', p);
     text(c.id, p, 'id');
     text(c.name, p, 'name');
@@ -54,10 +66,9 @@ function checkBatch(value: unknown): Batch {
     stringMap(c.labels, p, 'labels');
   });
 
-  list(b.metrics, '', 'metrics', max).forEach((v, i) => checkMetricSummary(v, `metrics[${i}]`));
+  eachItem(b.metrics, '', 'metrics', max, checkMetricSummary);
 
-  list(b.logs, '', 'logs', max).forEach((v, i) => {
-    const p = `logs[${i}]`;
+  eachItem(b.logs, '', 'logs', max, (v, p) => {
     const l = record(v, '', p);
     timestamp(l.ts, p, 'ts');
     text(l.container, p, 'container');
@@ -70,8 +81,7 @@ function checkBatch(value: unknown): Batch {
     stringMap(l.fields, p, 'fields');
   });
 
-  list(b.templates, '', 'templates', max).forEach((v, i) => {
-    const p = `templates[${i}]`;
+  eachItem(b.templates, '', 'templates', max, (v, p) => {
     const t = record(v, '', p);
     text(t.container, p, 'container');
     text(t.id, p, 'id');
@@ -80,18 +90,15 @@ function checkBatch(value: unknown): Batch {
     uint(t.count, p, 'count');
     timestamp(t.firstSeen, p, 'firstSeen');
     timestamp(t.lastSeen, p, 'lastSeen');
-    list(t.samples, p, 'samples', limits.maxTemplateSamples).forEach((sv, j) => {
-      const sp = `${p}.samples[${j}]`;
+    eachItem(t.samples, p, 'samples', limits.maxTemplateSamples, (sv, sp) => {
       const s = record(sv, '', sp);
       timestamp(s.ts, sp, 'ts');
-      list(s.params, sp, 'params', limits.maxTemplateParams).forEach((pv, k) => text(pv, sp, `params[${k}]`));
+      eachItem(s.params, sp, 'params', limits.maxTemplateParams, (pv, pp) => text(pv, '', pp));
     });
-    if (t.merged !== undefined)
-      list(t.merged, p, 'merged', limits.maxTemplateMerged).forEach((mv, k) => text(mv, p, `merged[${k}]`));
+    if (t.merged !== undefined) eachItem(t.merged, p, 'merged', limits.maxTemplateMerged, (mv, mp) => text(mv, '', mp));
   });
 
-  list(b.events, '', 'events', max).forEach((v, i) => {
-    const p = `events[${i}]`;
+  eachItem(b.events, '', 'events', max, (v, p) => {
     const e = record(v, '', p);
     timestamp(e.ts, p, 'ts');
     text(e.container, p, 'container');
@@ -100,8 +107,7 @@ function checkBatch(value: unknown): Batch {
     stringMap(e.attrs, p, 'attrs');
   });
 
-  list(b.drops, '', 'drops', max).forEach((v, i) => {
-    const p = `drops[${i}]`;
+  eachItem(b.drops, '', 'drops', max, (v, p) => {
     const d = record(v, '', p);
     text(d.stage, p, 'stage');
     text(d.reason, p, 'reason');
@@ -109,7 +115,7 @@ function checkBatch(value: unknown): Batch {
     uint(d.count, p, 'count');
   });
 
-  if (b.spans !== undefined) list(b.spans, '', 'spans', max).forEach((v, i) => checkSpanSummary(v, `spans[${i}]`));
+  if (b.spans !== undefined) eachItem(b.spans, '', 'spans', max, checkSpanSummary);
 
   const h = record(b.health, '', 'health');
   uint(h.uplinkBytes, 'health', 'uplinkBytes');
@@ -171,10 +177,8 @@ function checkSpanSummary(v: unknown, p: string): SpanSummary {
   finite(x.min, p, 'min');
   finite(x.max, p, 'max');
   if (x.sketch !== undefined) checkSketch(x.sketch, `${p}.sketch`);
-  list(x.errors, p, 'errors', limits.maxSpanErrors).forEach((ev, k) => text(ev, p, `errors[${k}]`));
-  list(x.traceIds, p, 'traceIds', limits.maxSpanExemplars).forEach((tv, k) =>
-    pattern(tv, p, `traceIds[${k}]`, TRACE_ID_PATTERN),
-  );
+  eachItem(x.errors, p, 'errors', limits.maxSpanErrors, (ev, ep) => text(ev, '', ep));
+  eachItem(x.traceIds, p, 'traceIds', limits.maxSpanExemplars, (tv, tp) => pattern(tv, '', tp, TRACE_ID_PATTERN));
   return v as SpanSummary;
 }
 
