@@ -113,15 +113,16 @@ export async function runCollector(o: RunOptions): Promise<CollectorRun> {
  * each poll, so a line written since the last poll is not in it yet: a test that knows how many
  * json-file entries it wrote passes `entries`, and this waits for that many lines read as well
  * (the gauge is also 0 before the first poll has sized the files: seen 2 s after start).
+ * `intervalMs`: how often it asks /metrics; each answer costs the collector CPU (see the bench).
  */
-export async function caughtUp(run: CollectorRun, timeoutMs: number, entries = 1): Promise<void> {
+export async function caughtUp(run: CollectorRun, timeoutMs: number, entries = 1, intervalMs = 250): Promise<void> {
   await waitFor(
     () => `the collector to read its backlog (${entries} lines); output:\n${run.output().slice(-3000)}`,
     async () => {
       if (run.child.exitCode !== null) throw new Error(`collector exited (${run.child.exitCode})`);
       return (await run.metric('logs.backlog_bytes')) === 0 && ((await run.metric('logs.lines_read')) ?? 0) >= entries;
     },
-    { timeoutMs, intervalMs: 250 },
+    { timeoutMs, intervalMs },
   );
 }
 
