@@ -467,4 +467,63 @@ const aboveCap: BenchCase = {
   },
 };
 
-export const benches: BenchCase[] = [ga, throughput, store, aboveCap];
+/**
+ * The template miner's heap at its caps (the 128 MiB defaults), in a fresh process each, after
+ * GC: lines of 100 words, each its own event (a template's memory grows with its tokens), against
+ * the same lines under the count cap alone; and 3,000 containers with five short events each (a
+ * host's exited CI jobs read at once).
+ */
+const minerMemory: BenchCase = {
+  name: 'logs.miner_memory',
+  async run(): Promise<Figure[]> {
+    const miner = pathToFileURL(path.join(here, '../packages/collector/dist/transforms/templates/miner.js')).href;
+    const options = pathToFileURL(path.join(here, '../packages/collector/dist/transforms/templates/options.js')).href;
+    const heap = (shape: 'long' | 'churn', extra: Record<string, number>) => {
+      const code = `
+        const { TemplateMiner } = await import('${miner}');
+        const { templateMinerOptions } = await import('${options}');
+        const used = () => { globalThis.gc(); globalThis.gc(); return process.memoryUsage().heapUsed; };
+        const word = (x) => { let t = ''; do { t += String.fromCharCode(97 + (x % 26)); x = Math.floor(x / 26); } while (x > 0); return t + 'q'; };
+        const kinds = [
+          (i, j) => 'starting job ' + i + ' step ' + j + ' on runner-' + (i % 7),
+          (i, j) => 'fetched ' + j * 13 + ' objects in ' + j * 7 + ' ms',
+          (i, j) => 'retrying request ' + j + ' to http://10.0.' + (i % 250) + '.' + j + '/api after timeout',
+          (i, j) => 'job ' + i + ' failed: exit code ' + (j % 3),
+          (i, j) => 'cache key k' + i + '-' + j + ' miss',
+        ];
+        const before = used();
+        const m = new TemplateMiner(templateMinerOptions(${JSON.stringify(extra)}));
+        if (${JSON.stringify(shape)} === 'long')
+          for (let k = 0; k < 6000; k++) m.match(Array.from({ length: 100 }, (_, j) => word(k * 100 + j)).join(' '), 'svc-' + (k % 50));
+        else for (let i = 0; i < 3000; i++) for (let j = 0; j < 20; j++) m.match(kinds[j % 5](i, j), 'ci-job-' + i);
+        process.stdout.write(JSON.stringify({ bytes: used() - before, clusters: m.clusterCount, tokens: m.tokenCount }));`;
+      return new Promise<{ bytes: number; clusters: number; tokens: number }>((resolve, reject) =>
+        execFile(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], (err, stdout) =>
+          err ? reject(err) : resolve(JSON.parse(stdout) as { bytes: number; clusters: number; tokens: number }),
+        ),
+      );
+    };
+    const MiB = 2 ** 20;
+    const long = await heap('long', {});
+    const countOnly = await heap('long', { maxHeldTokens: 1e9 });
+    const churn = await heap('churn', {});
+    return [
+      {
+        name: 'logs.miner_heap_mib_long_lines',
+        value: long.bytes / MiB,
+        unit: 'MiB',
+        baseline: countOnly.bytes / MiB,
+        ratio: long.bytes / countOnly.bytes,
+        note: `6,000 lines of 100 words, each its own event, 50 containers: ${long.clusters} templates, ${long.tokens} tokens held (maxHeldTokens 64,000); baseline the same lines under maxClusters 5,000 alone: ${countOnly.clusters} templates, ${countOnly.tokens} tokens; heap after GC, fresh process each`,
+      },
+      {
+        name: 'logs.miner_heap_mib_3000_containers',
+        value: churn.bytes / MiB,
+        unit: 'MiB',
+        note: `3,000 containers, 20 lines each of five short events: ${churn.clusters} templates at maxClusters 5,000 (${Math.round(churn.bytes / churn.clusters)} bytes each), ${churn.tokens} tokens held; heap after GC`,
+      },
+    ];
+  },
+};
+
+export const benches: BenchCase[] = [ga, throughput, store, aboveCap, minerMemory];

@@ -114,6 +114,7 @@ describe('sizeToMemory', () => {
     expect(small.config.store.blockBytes).toBe(53248);
     expect(small.config.store.maxPendingBytes).toBe(1703936);
     expect(small.config.logs.templates.maxClusters).toBe(1000);
+    expect(small.config.logs.templates.maxHeldTokens).toBe(13000);
     expect(small.config.uplink.sender.window).toBe(6);
     const tiny = sizeToMemory(config(), 40 * MiB);
     expect(tiny.sizing.factor).toBe(1 / 8);
@@ -121,6 +122,7 @@ describe('sizeToMemory', () => {
     expect(big.sizing.factor).toBe(4);
     expect(big.config.sources.logFiles.chunkBytes).toBe(262144);
     expect(big.config.logs.templates.maxClusters).toBe(20000);
+    expect(big.config.logs.templates.maxHeldTokens).toBe(256000);
     expect(memoryFactor(208 * MiB)).toBe(2);
   });
 

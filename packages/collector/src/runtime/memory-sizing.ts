@@ -24,12 +24,13 @@ interface Sized {
   step: number;
 }
 
-/** Read-ahead, store blocks and what may wait for the disk, miner clusters, verbatim lines held per window, containers' log states, batches in flight, the prefix zstd compresses a batch against. */
+/** Read-ahead, store blocks and what may wait for the disk, miner clusters and their tokens, verbatim lines held per window, containers' log states, batches in flight, the prefix zstd compresses a batch against. */
 export const SIZED: readonly Sized[] = [
   { path: ['sources', 'logFiles', 'chunkBytes'], defaultValue: 65536, min: 16384, max: 262144, step: 4096 },
   { path: ['store', 'blockBytes'], defaultValue: 262144, min: 32768, max: 1048576, step: 4096 },
   { path: ['store', 'maxPendingBytes'], defaultValue: 8 * MiB, min: MiB, max: 32 * MiB, step: 65536 },
   { path: ['logs', 'templates', 'maxClusters'], defaultValue: 5000, min: 500, max: 20000, step: 100 },
+  { path: ['logs', 'templates', 'maxHeldTokens'], defaultValue: 64000, min: 8000, max: 256000, step: 1000 },
   { path: ['logs', 'maxLogsPerWindow'], defaultValue: 5000, min: 500, max: 20000, step: 100 },
   { path: ['logs', 'maxContainers'], defaultValue: 1000, min: 125, max: 4000, step: 25 },
   { path: ['uplink', 'sender', 'window'], defaultValue: 32, min: 4, max: 128, step: 1 },

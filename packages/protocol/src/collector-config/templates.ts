@@ -15,6 +15,12 @@ export const TemplateMinerOptionsSchema = Type.Object({
     description:
       'Templates kept in memory across all containers; the least recently matched is evicted first (counted).',
   }),
+  maxHeldTokens: Type.Integer({
+    minimum: 1,
+    default: 64000,
+    description:
+      "Tokens held by all templates together (a template holds its token count once per line length it has taken); past it, as past `maxClusters`, the least recently matched are evicted (counted). A template's memory grows with its tokens: the bound holds the miner's whatever the lines' length.",
+  }),
   similarity: Type.Number({
     minimum: 0,
     maximum: 1,

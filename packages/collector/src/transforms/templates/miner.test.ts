@@ -110,6 +110,33 @@ describe('TemplateMiner', () => {
     expect(miner.match('bravo thing occurred here now').created).toBe(true);
   });
 
+  it('holds at most maxHeldTokens tokens over all templates: long ones are evicted by their length, not only by count', () => {
+    // 100 words of letters, none a value: every line its own template, 100 tokens each.
+    const word = (x: number) => {
+      let t = '';
+      do {
+        t += String.fromCharCode(97 + (x % 26));
+        x = Math.floor(x / 26);
+      } while (x > 0);
+      return t + 'q';
+    };
+    const line = (k: number) => Array.from({ length: 100 }, (_, j) => word(k * 100 + j)).join(' ');
+    const miner = new TemplateMiner(templateMinerOptions({ maxClusters: 5000, maxHeldTokens: 2000 }));
+    const ids = Array.from({ length: 60 }, (_, k) => miner.match(line(k), `svc-${k % 3}`).id);
+    expect(new Set(ids).size).toBe(60);
+    // Before, all 60 were kept (the count cap alone): 5,000 such templates held 76 MiB.
+    expect(miner.tokenCount).toBeLessThanOrEqual(2000);
+    expect(miner.clusterCount).toBe(miner.tokenCount / 100);
+    expect(miner.evictions).toBe(60 - miner.clusterCount);
+    // Least recently matched first: the last line's template is kept, the first one's is gone.
+    expect(miner.templateOf(ids[59] as string)).toBeDefined();
+    expect(miner.templateOf(ids[0] as string)).toBeUndefined();
+    // Short templates are what the count cap is for: 2,000 tokens hold 200 of 10 tokens.
+    const short = new TemplateMiner(templateMinerOptions({ maxClusters: 5000, maxHeldTokens: 2000 }));
+    for (let k = 0; k < 200; k++) short.match(line(k).split(' ').slice(0, 10).join(' '));
+    expect(short.evictions).toBe(0);
+  });
+
   it("keeps a container's tree only while it has a template: evicted or forgotten, the tree goes too", () => {
     const miner = new TemplateMiner(templateMinerOptions({ maxClusters: 50 }));
     // 1,000 containers come and go, each with its own scope and two templates.

@@ -92,13 +92,15 @@ interface Cluster {
   aliasIds: string[];
 }
 
-/** A node of the prefix tree: children by routing token, and at the node the views by token count. */
+/**
+ * A node of the prefix tree: children by routing token, and at the node the views by token count.
+ * Each map is made when first needed: a leaf has no children and an inner node seldom views, and
+ * an empty Map is ~230 bytes (a container's tree of five templates held twelve).
+ */
 interface TreeNode {
-  children: Map<string, TreeNode>;
-  byLength: Map<number, View[]>;
+  children?: Map<string, TreeNode>;
+  byLength?: Map<number, View[]>;
 }
-
-const newNode = (): TreeNode => ({ children: new Map(), byLength: new Map() });
 
 /** Views of other token counts tried for a line that fits none of its own (bounds per-line work). */
 const MAX_ELASTIC_TRIES = 64;
@@ -125,7 +127,8 @@ const MAX_ELASTIC_TRIES = 64;
  *
  * A template keeps its id (hash of its first text) however much it generalises; a merge is
  * counted and the merged ids resolve to the survivor (`resolve`). Memory is bounded: at most
- * `maxClusters` templates, the least recently matched evicted first (down to 90% at a time).
+ * `maxClusters` templates holding at most `maxHeldTokens` tokens (a template's memory grows with
+ * its length), the least recently matched evicted first (down to 90% of both at a time).
  * `scope` keeps containers apart.
  */
 export class TemplateMiner {
@@ -136,6 +139,8 @@ export class TemplateMiner {
    */
   private readonly scopeClusters = new Map<string, number>();
   private readonly clusters = new Map<string, Cluster>();
+  /** Tokens of every view of every cluster: what a cluster's memory grows with (`maxHeldTokens`). */
+  private heldTokens = 0;
   private clock = 0;
   private evictedCount = 0;
   private merges = 0;
@@ -154,6 +159,11 @@ export class TemplateMiner {
 
   get clusterCount(): number {
     return this.clusters.size;
+  }
+
+  /** Tokens the templates hold, over all their views (at most `maxHeldTokens` after each line). */
+  get tokenCount(): number {
+    return this.heldTokens;
   }
 
   /** Scopes (containers) with a tree: those with a live cluster. */
@@ -200,7 +210,7 @@ export class TemplateMiner {
     const tok = (this.tokens = tokenize(message, this.options.maxTokens, this.rules));
     const node = this.route(tok.key, scope);
     const n = tok.key.length;
-    const list = node.byLength.get(n);
+    const list = node.byLength?.get(n);
     let view: View | undefined = list === undefined ? undefined : this.fit(list, tok.key);
     const fitted = view !== undefined;
     if (list !== undefined) view ??= this.similar(list, tok.key) ?? this.siblings(list, tok.key);
@@ -211,6 +221,8 @@ export class TemplateMiner {
     if (!(fitted && settled(c))) this.absorb(view, tok);
     this.last = view;
     c.lastUsed = ++this.clock;
+    // A view added for this line's token count (step 4) may have taken the tokens over the bound.
+    if (this.heldTokens > this.options.maxHeldTokens) this.evictOldest();
     return { id: c.id, template: textOf(c), created: false };
   }
 
@@ -225,8 +237,8 @@ export class TemplateMiner {
       const found = new Set<Cluster>();
       const nodes = [root];
       for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
-        for (const list of node.byLength.values()) for (const v of list) found.add(v.cluster);
-        nodes.push(...node.children.values());
+        for (const list of node.byLength?.values() ?? []) for (const v of list) found.add(v.cluster);
+        nodes.push(...(node.children?.values() ?? []));
       }
       for (const c of found) this.discard(c);
     }
@@ -235,19 +247,20 @@ export class TemplateMiner {
   /** The node of the first `depth - 2` constant words (values are skipped: they would scatter one event over many nodes). */
   private route(keys: string[], scope: string): TreeNode {
     let root = this.roots.get(scope);
-    if (root === undefined) this.roots.set(scope, (root = newNode()));
+    if (root === undefined) this.roots.set(scope, (root = {}));
     let at: TreeNode = root;
     let routed = 0;
     for (let i = 0; i < keys.length && routed < this.options.depth - 2; i++) {
       const key = keys[i] as string;
       if (key === WILDCARD) continue;
       routed++;
-      let child: TreeNode | undefined = at.children.get(key);
+      const children = (at.children ??= new Map());
+      let child = children.get(key);
       if (child === undefined) {
-        if (at.children.size < this.options.maxChildren) at.children.set(own(key), (child = newNode()));
+        if (children.size < this.options.maxChildren) children.set(own(key), (child = {}));
         else {
-          child = at.children.get(WILDCARD);
-          if (child === undefined) at.children.set(WILDCARD, (child = newNode()));
+          child = children.get(WILDCARD);
+          if (child === undefined) children.set(WILDCARD, (child = {}));
         }
       }
       at = child;
@@ -362,6 +375,7 @@ export class TemplateMiner {
     const keys = tok.key;
     const n = keys.length;
     let tries = 0;
+    if (node.byLength === undefined) return undefined;
     for (const [m, list] of node.byLength) {
       if (m === n || m === 0 || n === 0) continue;
       for (let i = list.length - 1; i >= 0 && tries < MAX_ELASTIC_TRIES; i--, tries++) {
@@ -428,11 +442,13 @@ export class TemplateMiner {
         elemOf.push(v.elemOf[from] as number);
       }
     }
-    let list = node.byLength.get(n);
-    if (list === undefined) node.byLength.set(n, (list = []));
+    const byLength = (node.byLength ??= new Map());
+    let list = byLength.get(n);
+    if (list === undefined) byLength.set(n, (list = []));
     const view: View = { cluster: c, keys, elemOf, wildcards: countWildcards(keys), list };
     list.push(view);
     c.views.push(view);
+    this.heldTokens += n;
     touch(c);
     return view;
   }
@@ -565,6 +581,7 @@ export class TemplateMiner {
     for (const v of c.views) {
       const at = v.list.indexOf(v);
       if (at >= 0) v.list.splice(at, 1);
+      this.heldTokens -= v.keys.length;
     }
     const left = (this.scopeClusters.get(c.scope) ?? 1) - 1;
     if (left > 0) this.scopeClusters.set(c.scope, left);
@@ -576,18 +593,26 @@ export class TemplateMiner {
 
   private create(node: TreeNode, tok: Tokens, scope: string): TemplateMatch {
     const n = tok.key.length;
-    const elems: Elem[] = [];
-    for (let i = 0; i < n; i++) {
-      const key = tok.key[i] as string;
+    // Made by map, not push: an array grown by push keeps room for 17 or more (held for the template's life).
+    const elems = tok.key.map((key, i): Elem => {
       const text = textAt(tok, i);
       // A quoted string is shown with its values masked, as it is matched.
       const shown =
         key === WILDCARD ? shapeOf(text, true, this.options.valueText) : isQuote(key.charCodeAt(0)) ? key : text;
-      elems.push({ key: own(key), text: own(shown), sep: squeeze(sepAfter(tok, i)), elastic: false, words: false });
-    }
+      // A word is shown as it is matched: one string for both (each cut of a line is a string of its own).
+      const k = own(key);
+      return {
+        key: k,
+        text: shown === key ? k : own(shown),
+        sep: squeeze(sepAfter(tok, i)),
+        elastic: false,
+        words: false,
+      };
+    });
     const lead = squeeze(n === 0 ? tok.message.slice(0, tok.last) : sepBefore(tok, 0));
-    let list = node.byLength.get(n);
-    if (list === undefined) node.byLength.set(n, (list = []));
+    const byLength = (node.byLength ??= new Map());
+    let list = byLength.get(n);
+    if (list === undefined) byLength.set(n, (list = []));
     const keys = elems.map((e) => e.key);
     const cluster: Cluster = {
       id: '',
@@ -610,19 +635,24 @@ export class TemplateMiner {
     cluster.views.push(view);
     list.push(view);
     this.clusters.set(id, cluster);
-    if (this.clusters.size > this.options.maxClusters) this.evictOldest();
+    this.heldTokens += n;
+    if (this.clusters.size > this.options.maxClusters || this.heldTokens > this.options.maxHeldTokens)
+      this.evictOldest();
     this.last = view;
     return { id, template: text, created: true };
   }
 
   /**
-   * Evicts the least recently matched clusters down to 90% of the cap in one go: a sort per
-   * eviction round keeps the per-line path free of recency bookkeeping beyond one counter.
+   * Evicts the least recently matched clusters down to 90% of both caps (`maxClusters`,
+   * `maxHeldTokens`) in one go: a sort per eviction round keeps the per-line path free of recency
+   * bookkeeping beyond one counter. The cluster of the line at hand (the newest) stays.
    */
   private evictOldest(): void {
     const keep = Math.floor(this.options.maxClusters * 0.9);
+    const keepTokens = Math.floor(this.options.maxHeldTokens * 0.9);
     const byAge = [...this.clusters.values()].sort((a, b) => a.lastUsed - b.lastUsed);
-    for (let i = 0; i < byAge.length - keep; i++) {
+    for (let i = 0; i < byAge.length - 1; i++) {
+      if (byAge.length - i <= keep && this.heldTokens <= keepTokens) break;
       this.discard(byAge[i] as Cluster);
       this.evictedCount++;
     }
