@@ -103,15 +103,17 @@ describe.runIf(canRun && haveMosquitto())("collector's first start in 128 MiB: n
     expect(await memoryStat(cg, 'mapped_file', 'file_mapped')).toBeGreaterThan(16 * MiB);
 
     // Its own memory raised until what it reports is 0.9: the first step (0.88) is taken. Topped up
-    // while the pressure is well under it, as the reading's own memory swings by a few MiB, and by
-    // at most 4 MiB a second: the pressure it reports is a sample of up to a second ago, and one
+    // by at most 4 MiB a second: the pressure it reports is a sample of up to a second ago, and one
     // top-up of the whole gap from a stale 0.47 (55 MiB at once, while the backlog's reading grew)
-    // took the cgroup over its limit (OOM-killed in a fresh-clone run).
+    // took the cgroup over its limit (OOM-killed in a fresh-clone run). Topped up until the step
+    // is taken, not only below 0.86: a 4 MiB step (0.031) from under 0.86 may land between 0.86
+    // and 0.88 (seen: 0.873-0.880 for 2.5 s), where no top-up came and only the reading's own
+    // memory could cross the step, within the 120 s or not.
     let toppedUp = 0;
     await until('the first shed step', async () => {
       if ((await m('memory.shed_level')) >= 1) return true;
       const p = await m('memory.pressure');
-      if (p > 0 && p < 0.86 && Date.now() - toppedUp >= 1_000) {
+      if (p > 0 && p < 0.88 && Date.now() - toppedUp >= 1_000) {
         await weight.hold(weight.held() + Math.min((0.9 - p) * LIMIT, 4 * MiB));
         toppedUp = Date.now();
       }
