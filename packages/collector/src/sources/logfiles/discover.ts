@@ -43,7 +43,9 @@ export async function discoverDocker(
   for (const id of ids) {
     const log = path.join(root, id, `${id}-json.log`);
     let known = names.get(id);
-    if (known === undefined || active(log) === true) {
+    // Read again while its file is read (docker rename), and while it could not be: Docker makes a
+    // container's folder before its config.v2.json, and a look in between named it by its id for good.
+    if (known === undefined || known.mtimeMs === 0 || active(log) === true) {
       known = await readName(path.join(root, id, 'config.v2.json'), id, known);
       names.set(id, known);
     }
