@@ -39,6 +39,7 @@ import {
   resolveConfig,
   rowsToText,
   TABLES,
+  unboundedReads,
 } from '@edge-telemetry/ingester';
 import mqtt from 'mqtt';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -408,12 +409,13 @@ export const benches: BenchCase[] = [
         await app.ready();
         const hour = { from: end - 3_600_000, to: end };
         const day = { from: end - 86_400_000, to: end };
+        const direct = unboundedReads(client);
         const cases: { name: string; url: string; direct: () => Promise<unknown> }[] = [
           {
             name: 'metrics_1h',
             url: `/api/v1/nodes/node-7/metrics?container=svc-3&metric=cpu.usage_pct&from=${hour.from}&to=${hour.to}&step=60`,
             direct: () =>
-              metricSeries(client, {
+              metricSeries(direct, {
                 node: 'node-7',
                 container: 'svc-3',
                 metric: 'cpu.usage_pct',
@@ -426,9 +428,9 @@ export const benches: BenchCase[] = [
             name: 'metrics_24h',
             url: `/api/v1/nodes/node-7/metrics?container=svc-3&from=${day.from}&to=${day.to}&step=3600`,
             direct: () =>
-              metricSeries(client, { node: 'node-7', container: 'svc-3', ...day, stepS: 3600, maxRows: 100_000 }),
+              metricSeries(direct, { node: 'node-7', container: 'svc-3', ...day, stepS: 3600, maxRows: 100_000 }),
           },
-          { name: 'nodes', url: '/api/v1/nodes', direct: () => listNodes(client, Date.now(), cfg.onlineWindowS) },
+          { name: 'nodes', url: '/api/v1/nodes', direct: () => listNodes(direct, Date.now(), cfg.onlineWindowS) },
         ];
         const figures: Figure[] = [];
         for (const c of cases) {

@@ -46,6 +46,11 @@ export const IngesterErrorCodes = {
     message: 'only the token that requested a log pull, or an admin, may cancel it',
   },
   ET_ERR_RATE_LIMITED: { status: 429, message: 'too many requests for this token' },
+  ET_ERR_TOO_MANY_READS: { status: 429, message: 'too many reads of this token are waiting for the engine' },
+  ET_ERR_READ_LIMIT: {
+    status: 422,
+    message: 'the read needs more time or bytes than one API statement may take: narrow the range or filter',
+  },
   ET_ERR_INTERNAL: { status: 500, message: 'internal error' },
 } as const;
 

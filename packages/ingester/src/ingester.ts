@@ -11,6 +11,7 @@ import type { IngesterConfig } from './config/options.js';
 import { buildApi } from './api/app.js';
 import { createConnectionGate, guardServer } from '@edge-telemetry/protocol/net';
 import { createClickHouseClient, type StorageConnection } from './storage/client.js';
+import { shareEngine, type ReadFigures } from './storage/read-scheduler.js';
 import { migrate } from './storage/migrate.js';
 import { createWriter, type WriterState } from './writer/writer.js';
 import { createRouter, type RouterCounters } from './consumer/router.js';
@@ -63,19 +64,24 @@ export interface Ingester {
     references: ReferenceStats;
     templateTexts: TemplateTextStats;
     quotas: Pick<NodeQuotas, 'drops' | 'totals'>;
+    reads: ReadFigures;
   };
 }
 
 export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}): Ingester {
   const logger = deps.logger ?? pino({ level: config.logLevel });
   const ownClient = !deps.clickhouse;
-  const client =
+  const engine = shareEngine(
     deps.clickhouse ??
-    createClickHouseClient({
-      url: config.clickhouse.url,
-      dataDir: config.clickhouse.dataDir,
-      wrapConnection: deps.wrapConnection,
-    });
+      createClickHouseClient({
+        url: config.clickhouse.url,
+        dataDir: config.clickhouse.dataDir,
+        wrapConnection: deps.wrapConnection,
+      }),
+    config.reads,
+  );
+  // Everything but the API's reads: its statements go before theirs.
+  const client = engine.client;
   const writer = createWriter({ client, options: config.writer, logger });
   const quotas = createNodeQuotas(config.quotas);
   const deadLetters = createDeadLetterSink({ client, logger, allowance: quotas.admitDeadLetter });
@@ -137,10 +143,13 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     quotas,
     pulls: pulls.counters(),
     connectionsRefused: connections.refused(),
+    reads: { ...engine.reads.counters, ...engine.reads.state() },
     ...(loop ? { loop: loop.figures() } : {}),
   });
   const app = buildApi({
     client,
+    reads: engine.reads,
+    readOptions: config.reads,
     logger,
     auth,
     pulls,

@@ -25,9 +25,14 @@ import { fleetConfigRoutes } from './routes/fleet-config.js';
 import type { FleetConfig } from '../fleet/service.js';
 import { validationMessage } from './validation-message.js';
 import { installClosedQuerystrings } from './closed-querystrings.js';
+import type { ReadScheduler } from '../storage/read-scheduler.js';
+import type { ReadOptionsT } from '../storage/read-options.js';
 
 export interface ApiDeps extends ProbeRouteDeps {
   client: ClickHouseClient;
+  /** The telemetry routes' reads: in turns, writer first, bounded (storage/read-scheduler.ts). */
+  reads: ReadScheduler;
+  readOptions: ReadOptionsT;
   logger: FastifyBaseLogger;
   auth: ApiAuth;
   /** Per-node quota drops, shown with the nodes and the fleet. */
@@ -91,7 +96,8 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   // Route plugins load after swagger, so its onRoute hook sees every one of them.
   void app.register(probeRoutes, deps);
   void app.register(telemetryRoutes, {
-    client: deps.client,
+    reads: deps.reads,
+    readOptions: deps.readOptions,
     onlineWindowS: deps.onlineWindowS,
     quotas: deps.quotas,
     now,

@@ -7,6 +7,7 @@ import type { NodeQuotas } from '../quotas/node-quotas.js';
 import type { PullCounters } from '../pull/coordinator.js';
 import type { ConnectionRefusal } from '@edge-telemetry/protocol/net';
 import { LOOP_DELAY_PERIOD_MS, type LoopFigures } from '../loop-delay.js';
+import type { ReadFigures } from '../storage/read-scheduler.js';
 
 /** Series with a node label at most: beyond, the rest are summed under node="(others)". */
 const MAX_NODE_SERIES = 1000;
@@ -25,11 +26,13 @@ export interface IngesterFigures {
   connectionsRefused?: Record<ConnectionRefusal, number>;
   /** The event loop's busy time and delay (loop-delay.ts). */
   loop?: LoopFigures;
+  /** The API's reads (storage/read-scheduler.ts). */
+  reads?: ReadFigures;
 }
 
 export function prometheusText(f: IngesterFigures): string {
   const { writer: w, consumer: c, handling: h, brokerConnected, references: r, templateTexts: t, quotas: q } = f;
-  const { pulls, connectionsRefused, loop } = f;
+  const { pulls, connectionsRefused, loop, reads } = f;
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge' | 'summary', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -214,6 +217,32 @@ export function prometheusText(f: IngesterFigures): string {
       'API connections closed as they were accepted, by the cap they met: http.maxConnections (total) or http.maxConnectionsPerAddress (address).',
       Object.entries(connectionsRefused).map(([reason, n]) => [`{reason="${reason}"}`, n]),
     );
+  if (reads) {
+    metric('et_ingester_api_read_statements_total', 'counter', 'API read statements run (a log search is several).', [
+      ['', reads.statements],
+    ]);
+    metric(
+      'et_ingester_api_reads_over_limit_total',
+      'counter',
+      'API read statements stopped by their time or bytes bound (reads.statementMs, reads.sliceMs, reads.statementBytes): answered 422, or a log-search slice read again in halves.',
+      [['', reads.overLimit]],
+    );
+    metric(
+      'et_ingester_api_reads_refused_total',
+      'counter',
+      'API reads refused with 429 because their token had reads.waitingPerToken reads waiting.',
+      [['', reads.refused]],
+    );
+    metric(
+      'et_ingester_api_log_searches_partial_total',
+      'counter',
+      'Log searches answered partial: reads.searchMs spent, a slice over its bounds, or the caller gone.',
+      [['', reads.partial]],
+    );
+    metric('et_ingester_api_reads_waiting', 'gauge', 'API read statements waiting for their turn.', [
+      ['', reads.waiting],
+    ]);
+  }
   if (q) {
     const listed = q.drops(MAX_NODE_SERIES);
     const total = q.totals();

@@ -1,9 +1,10 @@
 /**
  * The API's reads. Every query is bounded by node, time range and a row limit, and uses the
- * tables' sort keys (node, container, time) first. Rows come back as plain data.
+ * tables' sort keys (node, container, time) first; each statement runs under the read bounds of
+ * `reads` (storage/bounded-reads.ts). Rows come back as plain data.
  */
-import type { ClickHouseClient } from '@clickhouse/client';
 import { LogLevel, levelOfOtelSeverity, otelSeverityNumber, type LogLevelName } from '@edge-telemetry/protocol';
+import type { Reads, StatementBounds } from '../storage/bounded-reads.js';
 import { TABLES } from '../storage/tables.js';
 import { sketchQuantiles } from './quantiles.js';
 
@@ -17,43 +18,33 @@ export interface NodeSummaryRow {
   drops: number;
 }
 
-async function rows<T>(client: ClickHouseClient, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
-  const rs = await client.query({ query, query_params: params, format: 'JSONCompactEachRow' });
-  return rs.json<T>();
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
 const DAY_MS = 86_400_000;
 
 export async function listNodes(
-  client: ClickHouseClient,
+  reads: Reads,
   now: number,
   onlineWindowS: number,
   maxNodes = 10_000,
 ): Promise<NodeSummaryRow[]> {
   const since = now - DAY_MS;
-  const seen = await rows<[string, string | number]>(
-    client,
+  const seen = await reads.rows<[string, string | number]>(
     `SELECT NodeName, toUnixTimestamp64Milli(max(ReceivedAt)) FROM ${TABLES.ledger} GROUP BY NodeName LIMIT {max:UInt32}`,
     { max: maxNodes },
   );
-  const status = await rows<[string, string, string | number]>(
-    client,
+  const status = await reads.rows<[string, string, string | number]>(
     `SELECT NodeName, argMax(State, ReceivedAt), toUnixTimestamp64Milli(max(ReceivedAt)) FROM ${TABLES.status} GROUP BY NodeName LIMIT {max:UInt32}`,
     { max: maxNodes },
   );
-  const containers = await rows<[string, string[]]>(
-    client,
+  const containers = await reads.rows<[string, string[]]>(
     `SELECT NodeName, arraySort(groupUniqArray(1000)(ContainerName)) FROM ${TABLES.containers} WHERE SeenAt >= fromUnixTimestamp64Milli({since:Int64}) GROUP BY NodeName`,
     { since },
   );
-  const uplink = await rows<[string, string | number, string | number]>(
-    client,
+  const uplink = await reads.rows<[string, string | number, string | number]>(
     `SELECT NodeName, sum(UplinkBytes), sum(RawBytes) FROM ${TABLES.health} WHERE Timestamp >= fromUnixTimestamp64Milli({since:Int64}) GROUP BY NodeName`,
     { since },
   );
-  const drops = await rows<[string, string | number]>(
-    client,
+  const drops = await reads.rows<[string, string | number]>(
     `SELECT NodeName, sum(Count) FROM ${TABLES.drops} WHERE Timestamp >= fromUnixTimestamp64Milli({since:Int64}) GROUP BY NodeName`,
     { since },
   );
@@ -190,13 +181,13 @@ export interface MetricSeriesRow {
   points: MetricPointRow[];
 }
 
-export async function metricSeries(client: ClickHouseClient, p: MetricSeriesParams): Promise<MetricSeriesRow[]> {
+export async function metricSeries(reads: Reads, p: MetricSeriesParams): Promise<MetricSeriesRow[]> {
   const filters = [
     p.container !== undefined ? 'AND ContainerName = {container:String}' : '',
     p.metric !== undefined ? 'AND MetricName = {metric:String}' : '',
     p.service !== undefined ? "AND Attributes['service.name'] = {service:String}" : '',
   ].join(' ');
-  const data = await rows<SeriesRow>(client, p.stepS >= ROLLUP_MIN_STEP_S ? hourlyQuery(filters) : rawQuery(filters), {
+  const data = await reads.rows<SeriesRow>(p.stepS >= ROLLUP_MIN_STEP_S ? hourlyQuery(filters) : rawQuery(filters), {
     node: p.node,
     container: p.container,
     metric: p.metric,
@@ -277,13 +268,13 @@ export const SPAN_LIST_MAX = 8;
  * Span summaries per (container, service, operation, kind, status), bucketed by step, each with its
  * totals over the range (quantiles from the bins of every step merged), most spans first.
  */
-export async function spanSeries(client: ClickHouseClient, p: SpanSeriesParams): Promise<SpanSeriesRow[]> {
+export async function spanSeries(reads: Reads, p: SpanSeriesParams): Promise<SpanSeriesRow[]> {
   const filters = [
     p.container !== undefined ? 'AND ContainerName = {container:String}' : '',
     p.service !== undefined ? 'AND ServiceName = {service:String}' : '',
     p.operation !== undefined ? 'AND SpanName = {operation:String}' : '',
   ].join(' ');
-  const data = await rows<
+  const data = await reads.rows<
     [
       string,
       string,
@@ -302,7 +293,6 @@ export async function spanSeries(client: ClickHouseClient, p: SpanSeriesParams):
       string[],
     ]
   >(
-    client,
     `SELECT ContainerName, ServiceName, SpanName, SpanKind, StatusCode,
         toUnixTimestamp(toStartOfInterval(toDateTime(StartTimeUnix), toIntervalSecond({step:UInt32}))) * 1000 AS t,
         sum(Count), sum(Sum), minIf(Min, Count > 0), maxIf(Max, Count > 0), sum(SketchZeros),
@@ -410,20 +400,19 @@ export interface LogRow {
   fields: Record<string, string>;
 }
 
-/** Newest first; one row more than the limit is read to tell whether the result was cut. */
-export async function searchLogs(
-  client: ClickHouseClient,
-  p: LogSearchParams,
-): Promise<{ logs: LogRow[]; truncated: boolean }> {
+/**
+ * One time slice of a log search (api/log-search.ts cuts the range), newest first, at most
+ * `p.limit` rows, under `bounds` when given.
+ */
+export async function logSlice(reads: Reads, p: LogSearchParams, bounds?: Partial<StatementBounds>): Promise<LogRow[]> {
   const filters = [
     p.container !== undefined ? 'AND ContainerName = {container:String}' : '',
     p.level !== undefined ? 'AND SeverityNumber >= {sev:UInt8}' : '',
     p.q !== undefined ? 'AND positionCaseInsensitiveUTF8(Body, {q:String}) > 0' : '',
   ].join(' ');
-  const data = await rows<
+  const data = await reads.rows<
     [string | number, string, string, string, string, string | number, string, Record<string, string>]
   >(
-    client,
     `SELECT toUnixTimestamp64Milli(Timestamp), ContainerName, SeverityText, Body, Stream, Repeat, TemplateId, LogAttributes
       FROM ${TABLES.logs}
       WHERE NodeName = {node:String} ${filters}
@@ -437,10 +426,11 @@ export async function searchLogs(
       q: p.q,
       from: p.from,
       to: p.to,
-      limit: p.limit + 1,
+      limit: p.limit,
     },
+    bounds,
   );
-  const logs = data.slice(0, p.limit).map(([ts, container, level, message, stream, repeat, templateId, fields]) => ({
+  return data.map(([ts, container, level, message, stream, repeat, templateId, fields]) => ({
     ts: iso(Number(ts)),
     container,
     level: level.toLowerCase(),
@@ -450,7 +440,6 @@ export async function searchLogs(
     templateId,
     fields,
   }));
-  return { logs, truncated: data.length > p.limit };
 }
 
 /**
@@ -459,15 +448,14 @@ export async function searchLogs(
  * no ingester ever received is empty, so the latest non-empty one is taken.
  */
 export async function topTemplates(
-  client: ClickHouseClient,
+  reads: Reads,
   p: { node: string; container?: string; from: number; to: number; limit: number },
 ) {
-  const merged = await templateMerges(client, p);
+  const merged = await templateMerges(reads, p);
   // With merges to fold, every group of the range is read and folded before the top ones are kept.
-  const data = await rows<
+  const data = await reads.rows<
     [string, string, string, number, string | number, string | number, string | number, [string | number, string[]][]]
   >(
-    client,
     `SELECT ContainerName, TemplateId, argMaxIf(Template, LastSeen, Template != ''), max(SeverityNumber), sum(Count) AS n,
         toUnixTimestamp64Milli(min(FirstSeen)), toUnixTimestamp64Milli(max(LastSeen)),
         arrayMap(s -> tuple(toUnixTimestamp64Milli(s.1), s.2), argMax(Samples, LastSeen))
@@ -519,11 +507,10 @@ type TemplateGroup = {
  * the id it lives on as now, chains (a into b, later b into c) followed to their end.
  */
 async function templateMerges(
-  client: ClickHouseClient,
+  reads: Reads,
   p: { node: string; container?: string; to: number },
 ): Promise<Map<string, string>> {
-  const links = await rows<[string, string, string]>(
-    client,
+  const links = await reads.rows<[string, string, string]>(
     `SELECT ContainerName, TemplateId, arrayJoin(Merged) FROM ${TABLES.templates}
       WHERE NodeName = {node:String} ${p.container !== undefined ? 'AND ContainerName = {container:String}' : ''}
         AND notEmpty(Merged) AND LastSeen < fromUnixTimestamp64Milli({to:Int64})`,
@@ -566,18 +553,13 @@ function foldMerged(groups: TemplateGroup[], merged: Map<string, string>): Templ
 }
 
 /** Fleet overview: node counts, uplink bytes against the raw equivalent, drops by stage and reason. */
-export async function fleetOverview(
-  client: ClickHouseClient,
-  p: { from: number; to: number; now: number; onlineWindowS: number },
-) {
-  const nodes = await listNodes(client, p.now, p.onlineWindowS);
-  const [bytes] = await rows<[string | number, string | number]>(
-    client,
+export async function fleetOverview(reads: Reads, p: { from: number; to: number; now: number; onlineWindowS: number }) {
+  const nodes = await listNodes(reads, p.now, p.onlineWindowS);
+  const [bytes] = await reads.rows<[string | number, string | number]>(
     `SELECT sum(UplinkBytes), sum(RawBytes) FROM ${TABLES.health} WHERE Timestamp >= fromUnixTimestamp64Milli({from:Int64}) AND Timestamp < fromUnixTimestamp64Milli({to:Int64})`,
     { from: p.from, to: p.to },
   );
-  const drops = await rows<[string, string, string | number]>(
-    client,
+  const drops = await reads.rows<[string, string, string | number]>(
     `SELECT Stage, Reason, sum(Count) AS n FROM ${TABLES.drops}
       WHERE Timestamp >= fromUnixTimestamp64Milli({from:Int64}) AND Timestamp < fromUnixTimestamp64Milli({to:Int64})
       GROUP BY Stage, Reason ORDER BY n DESC LIMIT 100`,

@@ -175,6 +175,10 @@ export const LogsResponse = Type.Object({
   logs: Type.Array(LogEntry),
   /** True when `limit` cut the result: narrow the range or raise the limit. */
   truncated: Type.Boolean(),
+  /** True when the range was not searched down to `from` within the read bounds: ask again with to = searchedFrom. */
+  partial: Type.Boolean(),
+  /** Rows older than this were not searched (`from` when the whole range was). */
+  searchedFrom: Type.String({ format: 'date-time' }),
 });
 
 export const Healthz = Type.Object({ status: Type.Literal('ok') });

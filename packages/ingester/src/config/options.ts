@@ -7,6 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { AuthOptions } from '../auth/options.js';
 import { MqttOptions } from '../consumer/options.js';
 import { QuotaOptions } from '../quotas/options.js';
+import { ReadOptions } from '../storage/read-options.js';
 import { RetentionOptions } from '../storage/retention.js';
 import { WriterOptions } from '../writer/options.js';
 
@@ -68,6 +69,7 @@ export const IngesterConfigSchema = Type.Object(
     retention: RetentionOptions,
     auth: AuthOptions,
     quotas: QuotaOptions,
+    reads: ReadOptions,
     referenceCacheMiB: Type.Integer({
       minimum: 0,
       default: 512,

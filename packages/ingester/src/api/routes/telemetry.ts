@@ -1,9 +1,10 @@
 /**
  * Reading fleet telemetry (viewer role): nodes, metric series, log events, templates and the
- * fleet overview. Every query is bounded by node, time range and a row limit (queries.ts).
+ * fleet overview. Every query is bounded by node, time range and a row limit (queries.ts), and
+ * every statement by time and bytes, in its token's turn with the writer first
+ * (storage/read-scheduler.ts); a log search runs in slices (log-search.ts).
  */
-import type { ClickHouseClient } from '@clickhouse/client';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   FleetQuery,
   FleetResponse,
@@ -25,20 +26,17 @@ import {
   type MetricsQueryT,
   type NodeParamsT,
 } from '../schemas.js';
-import {
-  fleetOverview,
-  listNodes,
-  metricSeries,
-  searchLogs,
-  seriesSource,
-  spanSeries,
-  topTemplates,
-} from '../queries.js';
+import { fleetOverview, listNodes, metricSeries, seriesSource, spanSeries, topTemplates } from '../queries.js';
+import { searchLogs } from '../log-search.js';
 import { chooseStep, timeRange } from '../time-range.js';
 import type { NodeQuotas } from '../../quotas/node-quotas.js';
+import { boundedReads, type Reads } from '../../storage/bounded-reads.js';
+import type { ReadScheduler } from '../../storage/read-scheduler.js';
+import type { ReadOptionsT } from '../../storage/read-options.js';
 
 export interface TelemetryRouteDeps {
-  client: ClickHouseClient;
+  reads: ReadScheduler;
+  readOptions: ReadOptionsT;
   onlineWindowS: number;
   /** What this ingester dropped per node for the quotas, shown with the nodes and the fleet. */
   quotas?: Pick<NodeQuotas, 'drops'>;
@@ -78,8 +76,19 @@ const viewer = { role: 'viewer' as const };
 
 const errors = { ...ROUTE_ERRORS, 500: { $ref: 'Error#' } };
 
+/** True once the caller closed its connection before the answer: a search stops reading for nobody. */
+function callerGone(reply: FastifyReply): () => boolean {
+  let gone = false;
+  reply.raw.once('close', () => (gone = !reply.raw.writableFinished));
+  return () => gone;
+}
+
 export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRouteDeps): Promise<void> {
   const now = deps.now ?? Date.now;
+  const o = deps.readOptions;
+  /** The request's reads, in its token's turn (every route here needs a token: auth/plugin.ts sets the principal). */
+  const readsOf = (req: FastifyRequest): Reads =>
+    boundedReads(deps.reads, req.principal?.id ?? `addr:${req.ip}`, { ms: o.statementMs, bytes: o.statementBytes });
   app.get(
     '/api/v1/nodes',
     {
@@ -89,8 +98,8 @@ export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRoute
         response: { 200: NodesResponse, ...errors },
       },
     },
-    async () => {
-      const rows = await listNodes(deps.client, now(), deps.onlineWindowS);
+    async (req) => {
+      const rows = await listNodes(readsOf(req), now(), deps.onlineWindowS);
       const drops = new Map((deps.quotas?.drops() ?? []).map(({ node, ...d }) => [node, d]));
       return rows.map((r) => {
         const d = drops.get(r.node);
@@ -113,7 +122,7 @@ export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRoute
     async (req) => {
       const q = req.query;
       const { head, bounds } = bucketed(req.params.node, q, now());
-      const series = await metricSeries(deps.client, {
+      const series = await metricSeries(readsOf(req), {
         ...bounds,
         container: q.container,
         metric: q.metric,
@@ -137,7 +146,7 @@ export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRoute
     async (req) => {
       const q = req.query;
       const { head, bounds } = bucketed(req.params.node, q, now());
-      const spans = await spanSeries(deps.client, {
+      const spans = await spanSeries(readsOf(req), {
         ...bounds,
         container: q.container,
         service: q.service,
@@ -158,25 +167,25 @@ export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRoute
         response: { 200: LogsResponse, ...errors },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query;
       const range = timeRange(q.from, q.to, now(), {
         defaultSpanMs: API_LIMITS.logsDefaultSpanMs,
         maxSpanMs: API_LIMITS.logsMaxSpanMs,
       });
-      const res = await searchLogs(deps.client, {
-        node: req.params.node,
-        container: q.container,
-        level: q.level,
-        q: q.q,
-        ...range,
-        limit: q.limit ?? 100,
-      });
+      const { searchedFrom, ...res } = await searchLogs(
+        readsOf(req),
+        { node: req.params.node, container: q.container, level: q.level, q: q.q, ...range, limit: q.limit ?? 100 },
+        o,
+        callerGone(reply),
+      );
+      if (res.partial) deps.reads.counters.partial++;
       return {
         node: req.params.node,
         from: new Date(range.from).toISOString(),
         to: new Date(range.to).toISOString(),
         ...res,
+        searchedFrom: new Date(searchedFrom).toISOString(),
       };
     },
   );
@@ -198,7 +207,7 @@ export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRoute
         defaultSpanMs: API_LIMITS.logsDefaultSpanMs * 4,
         maxSpanMs: API_LIMITS.logsMaxSpanMs,
       });
-      const templates = await topTemplates(deps.client, {
+      const templates = await topTemplates(readsOf(req), {
         node: req.params.node,
         container: q.container,
         ...range,
@@ -228,7 +237,7 @@ export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRoute
         defaultSpanMs: 86_400_000,
         maxSpanMs: API_LIMITS.metricsMaxSpanMs,
       });
-      const fleet = await fleetOverview(deps.client, { ...range, now: now(), onlineWindowS: deps.onlineWindowS });
+      const fleet = await fleetOverview(readsOf(req), { ...range, now: now(), onlineWindowS: deps.onlineWindowS });
       return { ...fleet, quotaDrops: deps.quotas?.drops(FLEET_QUOTA_ROWS) ?? [] };
     },
   );

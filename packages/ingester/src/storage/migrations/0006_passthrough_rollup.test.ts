@@ -13,6 +13,7 @@ import { resolveConfig } from '../../config/load.js';
 import { metricSeries } from '../../api/queries.js';
 import { sketchQuantiles } from '../../api/quantiles.js';
 import { createClickHouseClient } from '../client.js';
+import { unboundedReads } from '../bounded-reads.js';
 import { migrate } from '../migrate.js';
 import { COLUMNS, TABLES } from '../tables.js';
 import { HOURLY_V2 } from './0002_hourly_rollup.js';
@@ -150,7 +151,7 @@ describe('migration 6: pass-through hourly rollup', () => {
     const range = { node: NODE, from: firstDay, to: firstDay + 3 * DAY_MS, stepS: 3600, maxRows: 100_000 };
     const flatten = (series: Awaited<ReturnType<typeof metricSeries>>) =>
       series.flatMap((s) => s.points.map((p) => ({ container: s.container, metric: s.metric, ...p })));
-    expect(flatten(await metricSeries(client, range))).toEqual(expected);
+    expect(flatten(await metricSeries(unboundedReads(client), range))).toEqual(expected);
     expect(
       Number((await query<[number | string]>(`SELECT count() FROM ${TABLES.metricsHourly}`))[0]?.[0]),
     ).toBeGreaterThan(expected.length);
@@ -159,7 +160,7 @@ describe('migration 6: pass-through hourly rollup', () => {
     expect(Number((await query<[number | string]>(`SELECT count() FROM ${TABLES.metricsHourly}`))[0]?.[0])).toBe(
       expected.length,
     );
-    expect(flatten(await metricSeries(client, range))).toEqual(expected);
+    expect(flatten(await metricSeries(unboundedReads(client), range))).toEqual(expected);
   });
 
   /** Hourly points computed from the reference copy of every raw row, the way the raw query reads them. */
