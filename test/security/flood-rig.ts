@@ -44,10 +44,14 @@ export function p99(xs: number[]): number {
   return s[Math.min(s.length - 1, Math.ceil(0.99 * s.length) - 1)] ?? NaN;
 }
 
-/** `quotas` overrides the ingester's per-node quotas (its defaults otherwise, as the bench measures them). */
+/**
+ * `quotas` overrides the ingester's per-node quotas, `reads` its API read bounds (their defaults
+ * otherwise, as the benches measure them).
+ */
 export async function startFloodRig(
   start: (ids: string[]) => Promise<BrokerUnderTest>,
   quotas: { messagesPerSecond?: number; messageBurst?: number } = {},
+  reads: Record<string, number> = {},
 ): Promise<FloodRig> {
   const b = await start([...NORMAL, FLOODER]);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'et-flood-'));
@@ -61,6 +65,7 @@ export async function startFloodRig(
         writer: { flushIntervalMs: 250 },
         auth: { adminToken: TOKEN },
         quotas,
+        reads,
         logLevel: 'silent',
       },
       {},
