@@ -10,9 +10,9 @@ export const ReadOptions = Type.Object(
     statementMs: Type.Integer({
       minimum: 10,
       maximum: 600_000,
-      default: 1000,
+      default: 5000,
       description:
-        "Longest an API read statement may run (its SETTINGS max_execution_time, on the embedded engine and on a server alike); a read that needs longer answers 422 ET_ERR_READ_LIMIT (narrow the range or filter), a log-search slice is read again in halves. Bounds how long the writer's next insert may wait behind one read.",
+        "Longest an API read statement may run (its SETTINGS max_execution_time, on the embedded engine and on a server alike); a read that needs longer answers 422 ET_ERR_READ_LIMIT (narrow the range or filter). Log-search slices are bounded tighter (sliceMs). The metric, span, template, node and fleet reads are one statement each: the writer's next statement may wait behind one of them for up to this long, and their routes bound their ranges and rows, so they take tens of ms at the sizes measured (ingester.api_*).",
     }),
     statementBytes: Type.Integer({
       minimum: 65_536,
