@@ -7,9 +7,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topics } from '@edge-telemetry/protocol';
+import { createBatchCodec, topics } from '@edge-telemetry/protocol';
 import { TABLES } from '@edge-telemetry/ingester';
+import { sampleBatch } from '../support/batches.js';
 import { haveMosquitto } from '../support/mosquitto.js';
+import { connectNode } from '../support/node-client.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
@@ -104,4 +106,48 @@ describe.runIf(haveMosquitto())('per-node quotas (Mosquitto, ingester on embedde
     expect(metrics).toMatch(/et_ingester_dead_letters_over_quota_total\{node="gw-noisy"\} [1-9]/);
     expect(metrics).toMatch(/et_ingester_quota_dropped_bytes_total\{node="gw-noisy"\} [1-9]/);
   }, 120_000);
+
+  it('charges a node for the texts it left out that nobody has: its next batch is dropped undecoded, another node’s is stored', async () => {
+    // Session 12: batches of template ids a node never sent, every text left out, each id a lookup for nothing.
+    const codec = createBatchCodec();
+    const texts = await connectNode(s.broker.url, 'gw-texts');
+    const calm = await connectNode(s.broker.url, 'gw-calm');
+    try {
+      const b = sampleBatch({ node: 'gw-texts', seq: 1 });
+      const flood = {
+        ...b,
+        templates: Array.from({ length: 1000 }, (_, i) => ({
+          ...b.templates[0]!,
+          id: `never-sent-${i}`,
+          template: '',
+        })),
+      };
+      const before = s.ingester.stats().templateTexts.unresolved;
+      await texts.publish(topics.batch('gw-texts'), codec.encode(flood));
+      // Stored with empty texts and acknowledged: the rows' counts are kept.
+      await texts.ackFor(1);
+      expect(s.ingester.stats().templateTexts.unresolved - before).toBe(1000);
+      // 1000 x 16 KiB is more than the 8 MiB burst: the node's share is a burst below empty, 8 s of refill at 1 MiB/s.
+      const dropped =
+        s.ingester
+          .stats()
+          .quotas.drops()
+          .find((d) => d.node === 'gw-texts')?.messages ?? 0;
+      await texts.publish(topics.batch('gw-texts'), codec.encode(sampleBatch({ node: 'gw-texts', seq: 2 })));
+      await waitFor(
+        'the next batch of the node dropped for its quota',
+        () =>
+          (s.ingester
+            .stats()
+            .quotas.drops()
+            .find((d) => d.node === 'gw-texts')?.messages ?? 0) > dropped,
+      );
+      await calm.publish(topics.batch('gw-calm'), codec.encode(sampleBatch({ node: 'gw-calm', seq: 1 })));
+      await calm.ackFor(1);
+      expect(texts.acks.some((a) => a.seqs.includes(2))).toBe(false);
+    } finally {
+      await texts.close();
+      await calm.close();
+    }
+  }, 60_000);
 });

@@ -17,7 +17,11 @@ import { createWriter, type WriterState } from './writer/writer.js';
 import { createRouter, type RouterCounters } from './consumer/router.js';
 import { createReferenceStore, type ReferenceStats } from './references/store.js';
 import { followReferences, type ReferenceFollower } from './references/follow.js';
-import { createTemplateTextResolver, type TemplateTextStats } from './template-texts/resolver.js';
+import {
+  createTemplateTextResolver,
+  UNRESOLVED_TEXT_CHARGE_BYTES,
+  type TemplateTextStats,
+} from './template-texts/resolver.js';
 import { createMqttConsumer } from './consumer/mqtt-consumer.js';
 import { nodeClockBounds } from './consumer/node-clock.js';
 import { createPullCoordinator, type PullCounters } from './pull/coordinator.js';
@@ -91,6 +95,8 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     client,
     cacheBytes: config.templateTextCacheMiB * 1024 * 1024,
     logger,
+    // Lookups for texts a node never sent are its to pay for, as its decoding is.
+    onUnresolved: (node, rows) => quotas.charge(node, rows * UNRESOLVED_TEXT_CHARGE_BYTES),
   });
   const consumer = createMqttConsumer(config.mqtt, { logger });
   const auth = createApiAuth({ client, options: config.auth });

@@ -21,6 +21,17 @@ import { waitFor } from '../../../../test/support/wait.js';
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const codec = createBatchCodec();
 
+/** The figures of a stand-in text resolver that never reads. */
+const noTextStats = () => ({
+  fromCache: 0,
+  fromStorage: 0,
+  unresolved: 0,
+  notLookedUp: 0,
+  reads: 0,
+  followed: 0,
+  cachedBytes: 0,
+});
+
 describe('router on embedded ClickHouse', () => {
   let engine: EmbeddedClickHouse;
   let client: ClickHouseClient;
@@ -186,7 +197,7 @@ describe('router on embedded ClickHouse', () => {
       fill: (b) => read.then(() => b),
       waitForRoom: async () => {},
       catchUp: async () => 0,
-      stats: () => ({ fromCache: 0, fromStorage: 0, unresolved: 0, reads: 0, followed: 0, cachedBytes: 0 }),
+      stats: noTextStats,
     };
     const { writer, router, acked, acks, drain } = setup(undefined, slowTexts);
     const one = acks(1);
@@ -371,7 +382,7 @@ describe('router on embedded ClickHouse', () => {
       fill: async (b) => b,
       waitForRoom: () => roomLater,
       catchUp: async () => 0,
-      stats: () => ({ fromCache: 0, fromStorage: 0, unresolved: 0, reads: 0, followed: 0, cachedBytes: 0 }),
+      stats: noTextStats,
     };
     let refused = 0;
     const full: ReferenceStore = {

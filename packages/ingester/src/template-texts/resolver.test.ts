@@ -6,7 +6,7 @@ import { faultSwitch, openMigrated, type EmbeddedClickHouse } from '../../../../
 import type { Logger } from '../logger.js';
 import { insertRows } from '../storage/insert.js';
 import { batchToRows } from '../storage/rows.js';
-import { createTemplateTextResolver, TEXT_FOLLOW_BACK_MS, TEXT_PAGE_ROWS } from './resolver.js';
+import { createTemplateTextResolver, MAX_LOOKUPS_PER_BATCH, TEXT_FOLLOW_BACK_MS, TEXT_PAGE_ROWS } from './resolver.js';
 
 const HOUR = 3_600_000;
 const logger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
@@ -79,6 +79,23 @@ describe('template text resolver', () => {
     const unknown = await r.fill(withTemplates('gw-1', 5, t0 + 10 * 60_000, [['never-sent', '']]));
     expect([late.templates[0]!.template, unknown.templates[0]!.template]).toEqual(['', '']);
     expect(r.stats().unresolved).toBe(2);
+  });
+
+  it('looks up at most MAX_LOOKUPS_PER_BATCH texts of a batch, and tells of every one found nowhere', async () => {
+    const told: [string, number][] = [];
+    const r = createTemplateTextResolver({
+      client,
+      cacheBytes: 1 << 20,
+      logger,
+      onUnresolved: (node, rows) => told.push([node, rows]),
+    });
+    // Session 12's flood: ids the node never sent, every text left out; one stored text among them.
+    const rows: [string, string][] = Array.from({ length: MAX_LOOKUPS_PER_BATCH + 5000 }, (_, i) => [`flood-${i}`, '']);
+    rows.unshift(['a', '']);
+    const b = await r.fill(withTemplates('gw-4', 7, t0 + 10 * 60_000, rows));
+    expect(b.templates[0]!.template).toBe('text a of 4');
+    expect(r.stats()).toMatchObject({ fromStorage: 1, unresolved: rows.length - 1, notLookedUp: 5001, reads: 1 });
+    expect(told).toEqual([['gw-4', rows.length - 1]]);
   });
 
   it('learns a batch’s own texts, keeps the newest, and stays within its byte bound', async () => {

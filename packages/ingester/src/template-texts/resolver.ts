@@ -11,7 +11,10 @@
  * of a whole fleet costs a few reads, not one per batch.
  *
  * A text found nowhere (data lost, or a node that left out what it never sent) stays empty and is
- * counted (`unresolved`) and logged with ET_ERR_TEMPLATE_TEXT_UNKNOWN; the row's counts are kept.
+ * counted (`unresolved`) and logged with ET_ERR_TEMPLATE_TEXT_UNKNOWN; the row's counts are kept,
+ * and `onUnresolved` is told, so that the node pays for the lookups it caused (ingester.ts charges
+ * its byte quota). A batch looks up at most MAX_LOOKUPS_PER_BATCH texts; the rest of what it left
+ * out and this process does not hold is found nowhere without a read (`notLookedUp`).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { TEMPLATE_TEXT_LOOKBACK_MS, type Batch, type LogTemplate } from '@edge-telemetry/protocol';
@@ -26,6 +29,8 @@ export interface TemplateTextStats {
   fromCache: number;
   fromStorage: number;
   unresolved: number;
+  /** Of `unresolved`: rows beyond a batch's MAX_LOOKUPS_PER_BATCH, not looked up. */
+  notLookedUp: number;
   /** ClickHouse reads (each serves every batch that missed while the one before ran). */
   reads: number;
   /** Texts read ahead of need by catchUp. */
@@ -60,6 +65,8 @@ export interface TemplateTextResolverDeps {
   logger: Logger;
   lookbackMs?: number;
   now?: () => number;
+  /** Told of every batch with texts found nowhere: the node's rows that cost lookups for nothing. */
+  onUnresolved?: (node: string, rows: number) => void;
 }
 
 interface Known {
@@ -86,6 +93,22 @@ const MAX_KEYS_PER_READ = 5_000;
  */
 const MAX_KEY_TEXT_BYTES = 128 * 1024;
 const MAX_WAITING = 1_000;
+/**
+ * Texts one batch may have looked up in ClickHouse. A node leaves out only texts it sent within the
+ * hour, at most its templates per window (2,000 at the collector's default); session 12's flood
+ * left out 100,000 ids it never sent, per batch, two batches a second, and kept the engine busy for
+ * minutes with key lookups (33 reads a batch) before each was stored empty.
+ */
+export const MAX_LOOKUPS_PER_BATCH = 20_000;
+/**
+ * What a text found nowhere costs its node's byte quota (ingester.ts): about what its lookup cost,
+ * in decoding bytes. That flood cost ~35 µs of engine and ingester time per lookup (6 million in
+ * some 3.5 minutes), decoding ~2 ns a byte (a 15.6 MB body in 30 ms): 16 KiB. A node's share goes
+ * into debt (one burst at most, quotas.charge), so its next batches are dropped before they are
+ * decompressed until the share refills: one such batch per few seconds per node instead of two a
+ * second. A node that lost a few texts (data restored from a backup) pays a few of them once.
+ */
+export const UNRESOLVED_TEXT_CHARGE_BYTES = 16 * 1024;
 /**
  * How far before its last call catchUp reads again, in LastSeen: a row is last seen within its
  * window (60 s at the collector defaults), sealed within seconds of the window's end and stored
@@ -118,6 +141,7 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
     unresolved: 0,
     reads: 0,
     followed: 0,
+    notLookedUp: 0,
   };
   /** LastSeen the next catchUp reads from (ms); undefined: it has not read yet, it warms up. */
   let followFrom: number | undefined;
@@ -178,6 +202,7 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
     });
     if (final && missing > 0) {
       s.unresolved += missing;
+      deps.onUnresolved?.(b.node, missing);
       deps.logger.warn(
         {
           code: 'ET_ERR_TEMPLATE_TEXT_UNKNOWN' satisfies IngesterErrorCode,
@@ -233,12 +258,14 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
   async function read(batches: readonly Batch[]): Promise<void> {
     const keys = new Map<string, [string, string, string]>();
     let since = Number.POSITIVE_INFINITY;
-    for (const b of batches)
-      for (const t of b.templates) {
-        if (t.template !== '' || held(b.node, t) !== undefined) continue;
+    for (const b of batches) {
+      const missing = b.templates.filter((t) => t.template === '' && held(b.node, t) === undefined);
+      for (const t of missing.slice(0, MAX_LOOKUPS_PER_BATCH)) {
         keys.set(keyOf(b.node, t.container, t.id), [b.node, t.container, t.id]);
         since = Math.min(since, t.lastSeen - lookbackMs);
       }
+      s.notLookedUp += Math.max(0, missing.length - MAX_LOOKUPS_PER_BATCH);
+    }
     if (keys.size === 0) return;
     s.reads++;
     await readTexts(keys.values(), since);
