@@ -199,6 +199,48 @@ async function cpuOver(pids: Record<string, number>, during: () => Promise<void>
   );
 }
 
+/** How often cpuTimeline reads the processes' CPU time. */
+const CPU_SAMPLE_MS = 250;
+
+/**
+ * Reads the CPU seconds of each process every CPU_SAMPLE_MS from now until stopped: what each used
+ * over a span that ends after one of them exited (its /proc entry went with it; it keeps its last
+ * reading, taken less than CPU_SAMPLE_MS before it exited).
+ */
+function cpuTimeline(pids: Record<string, number>) {
+  const samples: { at: number; cpu: Record<string, number> }[] = [];
+  const read = async () => {
+    const cpu: Record<string, number> = {};
+    for (const [k, pid] of Object.entries(pids))
+      await cpuSeconds(pid).then(
+        (c) => (cpu[k] = c),
+        () => undefined,
+      );
+    samples.push({ at: Date.now(), cpu });
+  };
+  let reading = read();
+  const timer = setInterval(() => (reading = reading.then(read)), CPU_SAMPLE_MS).unref();
+  return {
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      await reading;
+    },
+    /** % of a core each process used from the first reading to the last one taken by `until` (ms). */
+    shares(until: number): string {
+      const first = samples[0];
+      const last = samples.filter((x) => x.at <= until).at(-1);
+      if (!first || !last || last === first) return 'no CPU readings in that span';
+      const span = (last.at - first.at) / 1000;
+      const each = Object.keys(pids).map((k) => {
+        const at = [...samples].reverse().find((x) => x.at <= until && x.cpu[k] !== undefined)?.cpu[k];
+        const from = first.cpu[k];
+        return `${k} ${from === undefined || at === undefined ? '?' : (((at - from) / span) * 100).toFixed(0)}%`;
+      });
+      return `${each.join(', ')} of a core over the first ${span.toFixed(1)} s`;
+    },
+  };
+}
+
 /** Fails the bench when a batch was stored twice or lost from the ledger's accounting. */
 async function expectExactlyOnce(fleet: IngesterFleet, pattern: string): Promise<string> {
   const r = await fleet.exactlyOnce(pattern);
@@ -344,8 +386,22 @@ export const benches: BenchCase[] = [
         const textReads = await counter(fleet, 'et_ingester_template_text_reads_total');
         const loopBefore = Math.max(...simLoopDelays(sim, out0, outKill), 0);
         const loopAfter = simLoopDelays(sim, outKill);
+        // Where the machine's two cores went during the stop's burst (the simulator seals every open
+        // window then), read every CPU_SAMPLE_MS: the simulator exits before the burst is measured.
+        const live: Record<string, number> = { ...pids };
+        fleet.ingesters.forEach((ing, i) => {
+          const pid = ing.proc?.child.pid;
+          if (ing.proc?.child.exitCode === null && ing.proc.child.signalCode === null && pid)
+            live[`ingester ${i + 1}`] = pid;
+          else delete live[`ingester ${i + 1}`];
+        });
+        const cpuAtStop = cpuTimeline(live);
         const stoppedAt = Date.now();
-        await sim.stop('SIGINT');
+        try {
+          await sim.stop('SIGINT');
+        } finally {
+          await cpuAtStop.stop();
+        }
         // The last progress line's count (or the summary's): a stop that outlived its grace leaves no summary.
         const resends = [...sim.output().matchAll(/resends (\d+)/g)].at(-1)?.[1] ?? '?';
         // The delivery log is complete once the simulator stopped. Read before the drain, so that a
@@ -404,7 +460,7 @@ export const benches: BenchCase[] = [
             unit: 'ms',
             baseline: burstPublishMs,
             ratio: burstMs / Math.max(1, burstPublishMs),
-            note: `the batches of ingester.latency_p99_ms_3_processes first published after the simulator's stop signal (every node seals its open window at once): ${burst.length} batches, from the first one's publish to the last one's ack at its node (${((burst.length / Math.max(1, burstMs)) * 1000).toFixed(0)} batches/s through the two live ingesters); their publish-to-queryable p99 ${p(burst, lat, 0.99)} ms (p50 ${p(burst, lat, 0.5)}); baseline: the first to the last of their publishes`,
+            note: `the batches of ingester.latency_p99_ms_3_processes first published after the simulator's stop signal (every node seals its open window at once): ${burst.length} batches, from the first one's publish to the last one's ack at its node (${((burst.length / Math.max(1, burstMs)) * 1000).toFixed(0)} batches/s through the two live ingesters); their publish-to-queryable p99 ${p(burst, lat, 0.99)} ms (p50 ${p(burst, lat, 0.5)}); CPU from the stop signal to the burst's last ack (read every ${CPU_SAMPLE_MS} ms): ${cpuAtStop.shares(burstFrom + burstMs)}; baseline: the first to the last of their publishes`,
           },
           {
             name: 'ingester.latency_3_processes_window_end_p99_ms',
