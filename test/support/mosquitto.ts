@@ -33,6 +33,11 @@ export interface MosquittoOptions {
   /** How many more free ports `listenerConfig` needs (default 0): chosen again with the first when one was taken. */
   extraPorts?: number;
   persistence?: boolean;
+  /**
+   * Keep the inflight and queue limits the config sets (the shipped one's) instead of the suites'
+   * defaults, no inflight limit and 100,000 queued messages, which come after it and would win.
+   */
+  ownQueueLimits?: boolean;
 }
 
 export function mosquittoBinary(): string | undefined {
@@ -65,8 +70,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     const conf = [
       opts.listenerConfig ? opts.listenerConfig(port, dir, extra) : `listener ${port} 127.0.0.1\nallow_anonymous true`,
       opts.persistence === false ? 'persistence false' : `persistence true\npersistence_location ${dir}/`,
-      'max_inflight_messages 0',
-      'max_queued_messages 100000',
+      opts.ownQueueLimits ? '' : 'max_inflight_messages 0\nmax_queued_messages 100000',
       'log_dest stderr',
       'log_type error',
       'log_type warning',

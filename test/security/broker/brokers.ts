@@ -73,6 +73,12 @@ export async function embeddedBroker(
   };
 }
 
+/** A process's VmRSS or VmHWM (its peak RSS since the last `clear_refs` 5) in bytes. */
+export async function processMemory(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]) * 1024;
+}
+
 /** The embedded broker alone in a child process (embedded-broker-main.ts), so that its memory is its own. */
 export interface BrokerProcess {
   url: string;
@@ -107,10 +113,7 @@ export async function embeddedBrokerProcess(nodeIds: string[]): Promise<BrokerPr
       nodes,
       ingester,
       output: p.output,
-      memory: async (field) => {
-        const text = await readFile(`/proc/${p.child.pid!}/status`, 'utf8');
-        return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]) * 1024;
-      },
+      memory: (field) => processMemory(p.child.pid!, field),
       stop,
     };
   } catch (err) {

@@ -11,20 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limits, topics } from '@edge-telemetry/protocol';
 import { MAX_PACKET_BYTES } from '../../../packages/cli/src/embedded/embedded-broker.js';
 import { embeddedBrokerProcess, type BrokerProcess } from './brokers.js';
-import { collect, connect, type Credentials } from './shipped-broker.js';
+import { collect, connect, remainingLength, type Credentials } from './shipped-broker.js';
 
 const MiB = 1024 * 1024;
-
-/** MQTT's variable-length integer. */
-function remainingLength(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    const byte = n % 128;
-    n = Math.floor(n / 128);
-    out.push(n > 0 ? byte | 0x80 : byte);
-  } while (n > 0);
-  return Buffer.from(out);
-}
 
 const str = (s: string) => {
   const b = Buffer.from(s);

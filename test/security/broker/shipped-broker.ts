@@ -76,7 +76,15 @@ export async function provisionNode(id: string, passwordFile: string): Promise<C
   return { username: cfg.uplink.mqtt.username, password: cfg.uplink.mqtt.password };
 }
 
-export async function startShippedBroker(nodeIds: string[], opts: { mtls?: boolean } = {}): Promise<ShippedBroker> {
+/**
+ * `shippedQueueLimits`: the shipped inflight and queue limits rather than the suites' (no inflight
+ * limit, 100,000 queued), under which a flood test's ingester is sure to receive every message it
+ * counts; with the shipped ones Mosquitto drops what a slow ingester has not taken.
+ */
+export async function startShippedBroker(
+  nodeIds: string[],
+  opts: { mtls?: boolean; shippedQueueLimits?: boolean } = {},
+): Promise<ShippedBroker> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'et-shipped-broker-'));
   makeCerts('ca', dir);
   makeCerts('server', dir, 'localhost', '127.0.0.1');
@@ -105,6 +113,7 @@ export async function startShippedBroker(nodeIds: string[], opts: { mtls?: boole
   // Its internal listener, and the mTLS one, on ports chosen (and chosen again) with the broker's own.
   const broker = await startMosquitto({
     extraPorts: opts.mtls ? 2 : 1,
+    ownQueueLimits: opts.shippedQueueLimits === true,
     listenerConfig: (port, _dir, [internal, mtlsPort]) =>
       [rewriteShippedConfig(shipped, dir, port, internal as number), mtlsPort === undefined ? '' : mtls(mtlsPort)].join(
         '\n',
@@ -125,6 +134,17 @@ export async function startShippedBroker(nodeIds: string[], opts: { mtls?: boole
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** MQTT's variable-length integer (a fixed header's remaining length). */
+export function remainingLength(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    const byte = n % 128;
+    n = Math.floor(n / 128);
+    out.push(n > 0 ? byte | 0x80 : byte);
+  } while (n > 0);
+  return Buffer.from(out);
 }
 
 export type ConnectOutcome = { ok: true; client: MqttClient } | { ok: false; reason: string; code?: number };
