@@ -179,7 +179,14 @@ function main() {
     logsView.show(logs.logs);
     templatesView.show(templates.templates);
     spansView.show(spans.spans);
-    return { series: metrics.series.length, logs: logs.logs.length, step: metrics.step, source: metrics.source };
+    return {
+      series: metrics.series.length,
+      logs: logs.logs.length,
+      // The API searches logs within a time budget and says how far back it got (a partial answer).
+      logsFrom: logs.partial ? logs.searchedFrom : undefined,
+      step: metrics.step,
+      source: metrics.source,
+    };
   };
 
   const load = async () => {
@@ -187,7 +194,10 @@ function main() {
     try {
       await loadFacts();
       const r = await loadData();
-      setStatus(status, `${r.series} series (step ${r.step} s, ${r.source}), ${r.logs} warnings and errors.`);
+      const cut = r.logsFrom
+        ? ` Warnings and errors searched back to ${new Date(r.logsFrom).toLocaleString()} only.`
+        : '';
+      setStatus(status, `${r.series} series (step ${r.step} s, ${r.source}), ${r.logs} warnings and errors.${cut}`);
     } catch (err) {
       setStatus(status, describeError(err), true);
     }
