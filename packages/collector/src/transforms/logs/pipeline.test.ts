@@ -449,6 +449,83 @@ describe("LogPipeline windows by the lines' own time", () => {
     expect(p.cursorState().horizons).toEqual({ a: T0 + WINDOW, b: T0 + WINDOW });
   });
 
+  it('under shedding at the cap, a restart from the cursor counts every line once and seals no window of a container twice (seeded)', () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      let s = seed;
+      const r = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+      const containers = 4 + Math.floor(r() * 20);
+      const cap = 1 + Math.floor(r() * 8);
+      // Each container's file, written in time order; times drift apart by up to minutes.
+      const files = Array.from({ length: containers }, (_, c) => file(`/logs/${c}.log`, 100 + c));
+      const times = files.map(() => T0 + Math.floor(r() * 30_000));
+      const ends = files.map(() => 0);
+      const lines = Array.from({ length: 200 + Math.floor(r() * 400) }, (_, i) => {
+        const c = r() < 0.5 ? Math.floor(r() * 3) : Math.floor(r() * containers);
+        times[c] = (times[c] as number) + Math.floor(r() * (r() < 0.1 ? 90_000 : 5_000));
+        const text = `${r() < 0.3 ? 'WARN' : 'INFO'} line ${i}`;
+        const offset = ends[c] as number;
+        ends[c] = offset + text.length + 1;
+        return { c, ts: times[c] as number, offset, text };
+      });
+      const run = (restore?: WindowCursorState) => {
+        let now = T0;
+        const p = new LogPipeline(logPipelineOptions({ maxContainers: cap }), {
+          now: () => now,
+          report: { drop: () => undefined },
+          windowMs: WINDOW,
+          restore,
+        });
+        const push = (l: (typeof lines)[number]) => {
+          now = Math.max(now, l.ts);
+          const f = files[l.c] as FileRef;
+          p.push({
+            ts: l.ts,
+            container: `c${l.c}`,
+            stream: 'stdout',
+            line: l.text,
+            rawBytes: 1,
+            file: f,
+            offset: l.offset,
+            end: l.offset + l.text.length + 1,
+          });
+        };
+        return { p, push };
+      };
+      const counted = new Map<string, number>();
+      const sealed = new Set<string>();
+      const take = (ws: LogPipelineWindow[]) => {
+        for (const w of ws)
+          for (const c of new Set(w.metrics.map((m) => m.container))) {
+            expect(sealed.has(`${c}@${w.start}`), `seed ${seed}: ${c}'s window ${w.start} sealed twice`).toBe(false);
+            sealed.add(`${c}@${w.start}`);
+          }
+        for (const m of ws.flatMap((w) => w.metrics)) counted.set(m.container, (counted.get(m.container) ?? 0) + m.sum);
+      };
+      // The first run reads up to a crash, sealing as read times pass; what it sealed is durable with its cursor.
+      const first = run();
+      const crash = Math.floor(r() * lines.length);
+      const readTo = files.map(() => -Infinity);
+      const readTime = (c: string) => readTo[Number(c.slice(1))];
+      lines.slice(0, crash).forEach((l) => {
+        first.push(l);
+        readTo[l.c] = Math.max(readTo[l.c] as number, l.ts);
+        if (r() < 0.1) take(first.p.seal(readTime));
+      });
+      take(first.p.seal(readTime));
+      const resume = files.map((f) => first.p.openPosition(f.path)?.offset);
+      // The restart reads each file again from its position (none: from where reading stood).
+      const second = run(first.p.cursorState());
+      lines.forEach((l, i) => {
+        const at = resume[l.c];
+        if (i >= crash || (at !== undefined && l.offset >= at)) second.push(l);
+      });
+      take(second.p.sealAll());
+      const written = new Map<string, number>();
+      for (const l of lines) written.set(`c${l.c}`, (written.get(`c${l.c}`) ?? 0) + 1);
+      expect(counted, `seed ${seed}`).toEqual(written);
+    }
+  });
+
   it('keeps lines read again after a restart out of the windows the previous run sealed', () => {
     const first = timed();
     first.push('app', T0 + 1000, 'WARN one');
