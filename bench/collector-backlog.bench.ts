@@ -40,8 +40,8 @@ const NODE_ARGS = launchFlags(LIMITS.memoryBytes);
 /** And the malloc settings bin/launch.sh exports for it (launchEnv). */
 const NODE_ENV = launchEnv(LIMITS.memoryBytes);
 /** How the figures' notes say it was started. */
-const STARTED = [...Object.entries(NODE_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...NODE_ARGS].join(' ');
-const MIB = 2 ** 20;
+export const STARTED = [...Object.entries(NODE_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...NODE_ARGS].join(' ');
+export const MIB = 2 ** 20;
 const BACKLOG_MIB = Number(process.env.ET_BENCH_BACKLOG_MIB ?? 200);
 /** The collector's defaults (config/options.ts): host scrapes every 10 s. */
 const SCRAPE_MS = 10_000;
@@ -51,7 +51,7 @@ const SCRAPE_MS = 10_000;
  * do, that was ~3 % of the backlog's CPU (side by side over 200 MiB: 7.35 against 7.11 CPU-s),
  * where a Prometheus scraping every 15 s costs 0.1 %. Every 2 s, the end of reading is known to 2 s.
  */
-const CAUGHT_UP_POLL_MS = 2000;
+export const CAUGHT_UP_POLL_MS = 2000;
 
 /** The plain reader the collector is measured against: read, split, JSON.parse, grep, write. */
 const PLAIN_READER = `
@@ -77,7 +77,7 @@ fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 65536 })
   }));
 `;
 
-async function procStatus(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): Promise<number> {
+export async function procStatus(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): Promise<number> {
   const text = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) * 1024;
 }
@@ -100,7 +100,7 @@ function anonSampler(cg: Cgroup): { peak(): number; stop(): number } {
   };
 }
 
-async function inCgroup<T>(name: string, fn: (cg: Cgroup) => Promise<T>): Promise<{ value: T; cgroup: Cgroup }> {
+export async function inCgroup<T>(name: string, fn: (cg: Cgroup) => Promise<T>): Promise<{ value: T; cgroup: Cgroup }> {
   const cgroup = await createCgroup(`col-bench-${name}-${process.pid}`, LIMITS);
   try {
     return { value: await fn(cgroup), cgroup };
@@ -110,7 +110,7 @@ async function inCgroup<T>(name: string, fn: (cg: Cgroup) => Promise<T>): Promis
 }
 
 /** The plain Node pass over the backlog file, in a cgroup with the same limits. */
-async function plainReader(dir: string, file: string) {
+export async function plainReader(dir: string, file: string) {
   let cpu = 0;
   let peak: number | undefined;
   const { value } = await inCgroup('plain', async (cg) => {
@@ -146,7 +146,7 @@ interface Uplink {
   close(): Promise<void>;
 }
 
-async function uplink(): Promise<Uplink> {
+export async function uplink(): Promise<Uplink> {
   const broker = await startMosquitto({ persistence: false });
   const acker = await startAcker(broker.url);
   return {
@@ -204,7 +204,27 @@ interface Measured {
   due: number;
 }
 
-/** The measured run: the default configuration (rig.ts only points it at the root and the broker). */
+/** The bin as this bench starts it: the default configuration (rig.ts only points it at the root and the broker), the launcher's flags and malloc settings. */
+export function startBin(o: {
+  dir: string;
+  node: string;
+  dockerRoot: string;
+  link: Uplink;
+  cgroup: Cgroup;
+}): Promise<CollectorRun> {
+  return runCollector({
+    dir: o.dir,
+    node: o.node,
+    dockerRoot: o.dockerRoot,
+    brokerUrl: o.link.broker.url,
+    cgroup: o.cgroup,
+    config: {},
+    nodeArgs: NODE_ARGS,
+    env: NODE_ENV,
+  });
+}
+
+/** The measured run. */
 async function measureRun(o: {
   dir: string;
   root: string;
@@ -215,16 +235,7 @@ async function measureRun(o: {
   const { dir, root, backlog, link, node } = o;
   return inCgroup(node, async (cgroup) => {
     const t0 = Date.now();
-    const run = await runCollector({
-      dir,
-      node,
-      dockerRoot: root,
-      brokerUrl: link.broker.url,
-      cgroup,
-      config: {},
-      nodeArgs: NODE_ARGS,
-      env: NODE_ENV,
-    });
+    const run = await startBin({ dir, node, dockerRoot: root, link, cgroup });
     const anon = anonSampler(cgroup);
     try {
       await caughtUp(run, 3_600_000, backlog.entries, CAUGHT_UP_POLL_MS);
@@ -291,15 +302,12 @@ const collectorBacklog: BenchCase = {
 
       // Start-up alone: no log file, so nothing but the collector starting.
       const startup = await inCgroup('startup', async (cgroup) => {
-        const run = await runCollector({
+        const run = await startBin({
           dir: path.join(dir, 'startup'),
           node: 'bench-startup',
           dockerRoot: empty,
-          brokerUrl: link.broker.url,
+          link,
           cgroup,
-          config: {},
-          nodeArgs: NODE_ARGS,
-          env: NODE_ENV,
         });
         try {
           await waitFor(
