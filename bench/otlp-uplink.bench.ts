@@ -28,7 +28,7 @@ import { DropCounter } from '../packages/collector/src/batch/drops.js';
 import { splitByPriority } from '../packages/collector/src/batch/priority-classes.js';
 import { createJsonLogger } from '../packages/collector/src/runtime/logger.js';
 import { createOtlpIntake } from '../packages/collector/src/sources/otlp/intake.js';
-import { resolveOtlpReceiverOptions } from '../packages/collector/src/sources/otlp/options.js';
+import { otlpIngestOptions, resolveOtlpReceiverOptions } from '../packages/collector/src/sources/otlp/options.js';
 import { Downsampler } from '../packages/collector/src/transforms/downsample/downsampler.js';
 import { ddSketchOps } from '../packages/collector/src/transforms/downsample/ddsketch-ops.js';
 import { LogPipeline } from '../packages/collector/src/transforms/logs/pipeline.js';
@@ -128,12 +128,7 @@ const run = async (): Promise<Figure[]> => {
   const options = resolveOtlpReceiverOptions({});
   const intake = createOtlpIntake(options, {
     sinks: {
-      metrics: (samples, histograms) =>
-        downsampler.ingest(
-          'otlp',
-          { samples, histograms },
-          { gaps: false, ordered: true, maxSeries: options.maxSeries },
-        ),
+      metrics: (samples, histograms) => downsampler.ingest('otlp', { samples, histograms }, otlpIngestOptions(options)),
       log: (l) => logs.push(l),
       span: (s) => spans.add(s),
     },

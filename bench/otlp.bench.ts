@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { median, type BenchCase, type Figure } from './harness.js';
 import { createOtlpCodec } from '../packages/collector/src/sources/otlp/codec.js';
 import { mapMetrics, type MetricsRequest } from '../packages/collector/src/sources/otlp/map-metrics.js';
-import { resolveOtlpReceiverOptions } from '../packages/collector/src/sources/otlp/options.js';
+import { otlpIngestOptions, resolveOtlpReceiverOptions } from '../packages/collector/src/sources/otlp/options.js';
 import { Downsampler } from '../packages/collector/src/transforms/downsample/downsampler.js';
 import { ddSketchOps } from '../packages/collector/src/transforms/downsample/ddsketch-ops.js';
 import { DropCounter } from '../packages/collector/src/batch/drops.js';
@@ -114,7 +114,7 @@ const receive: BenchCase = {
           for (let i = 0; i < bodies.length; i++) {
             const req = codec.decode('metrics', bodies[i]!, 'protobuf') as MetricsRequest;
             const m = mapMetrics(req, { options, deps, report: drops, now: T0 + i * 10_000 });
-            downsampler.ingest('otlp', m, { gaps: false, ordered: true, maxSeries: options.maxSeries });
+            downsampler.ingest('otlp', m, otlpIngestOptions(options));
             if (i % 6 === 5) downsampler.flush(T0 + (i + 1) * 10_000);
           }
         }),

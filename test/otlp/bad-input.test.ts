@@ -256,6 +256,38 @@ describe('OTLP receiver: bad input', () => {
     expect(rig.downsampler.flush(T + 60_000)).toHaveLength(500);
   });
 
+  // Outsider (session 13): an SDK app with a counter over 3,000 attribute values took all of
+  // maxSeries, and two other apps exporting next had no series at all.
+  it("one application's attribute explosion costs its own container's share of the series, not the other applications'", async () => {
+    rig = await startRig();
+    const app = (container: string, series: number) => {
+      const body = gauge(
+        'requests',
+        Array.from({ length: series }, (_, i) => ({ attrs: { card: `v${i}` }, t: T, v: i })),
+      );
+      body.resourceMetrics[0]!.resource.attributes = [
+        { key: 'service.name', value: { stringValue: container } },
+        { key: 'k8s.container.name', value: { stringValue: container } },
+      ];
+      return body;
+    };
+    for (const [container, series] of [
+      ['odd-proto', 3000],
+      ['odd-json', 50],
+      ['odd-grpc', 50],
+    ] as const)
+      expect((await json('/v1/metrics', app(container, series))).status).toBe(200);
+    const windows = rig.downsampler.flush(T + 60_000);
+    const per = (c: string) => windows.filter((w) => w.container === c).length;
+    expect([per('odd-proto'), per('odd-json'), per('odd-grpc')]).toEqual([1000, 50, 50]);
+    expect(rig.drops).toContainEqual({
+      stage: 'metrics.cardinality',
+      reason: 'container_series_cap',
+      container: 'odd-proto',
+      count: 2000,
+    });
+  });
+
   it('over its item rate it answers 429 with Retry-After, and the SDK exporter retries until all is taken', async () => {
     rig = await startRig({ itemsPerSecond: 40, burstItems: 40 });
     const resource = resourceFromAttributes({ 'service.name': 'burst' });

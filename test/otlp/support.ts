@@ -19,6 +19,7 @@ import { logPipelineOptions } from '../../packages/collector/src/transforms/logs
 import { SpanSummarizer } from '../../packages/collector/src/transforms/spans/span-summarizer.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../../packages/collector/src/sources/otlp/otlp-receiver.js';
 import {
+  otlpIngestOptions,
   resolveOtlpReceiverOptions,
   type OtlpReceiverOptions,
 } from '../../packages/collector/src/sources/otlp/options.js';
@@ -60,8 +61,7 @@ export async function startRig(options: Partial<OtlpReceiverOptions> = {}, maxSe
   const meterProvider = new MeterProvider({ readers: [reader] });
   const receiver = await startOtlpReceiver(o, {
     sinks: {
-      metrics: (samples, histograms) =>
-        downsampler.ingest('otlp', { samples, histograms }, { gaps: false, ordered: true, maxSeries: o.maxSeries }),
+      metrics: (samples, histograms) => downsampler.ingest('otlp', { samples, histograms }, otlpIngestOptions(o)),
       log: (line) => logs.push(line),
       span: (s) => spans.add(s),
     },

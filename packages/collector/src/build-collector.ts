@@ -37,6 +37,7 @@ import { CgroupSource } from './sources/cgroup/cgroup-source.js';
 import { DockerSource } from './sources/docker/docker-source.js';
 import { PrometheusSource } from './sources/prometheus/prometheus-source.js';
 import type { OtlpReceiver } from './sources/otlp/otlp-receiver.js';
+import { otlpIngestOptions } from './sources/otlp/options.js';
 import { SpanSummarizer } from './transforms/spans/span-summarizer.js';
 import { LogFileSource } from './sources/logfiles/log-file-source.js';
 import { missingLogRoots } from './sources/logfiles/discover.js';
@@ -582,12 +583,7 @@ export async function buildCollector(
           await import('./sources/otlp/otlp-receiver.js')
         ).startOtlpReceiver(o, {
           sinks: {
-            metrics: (samples, histograms) =>
-              downsampler.ingest(
-                'otlp',
-                { samples, histograms },
-                { gaps: false, ordered: true, maxSeries: o.maxSeries },
-              ),
+            metrics: (samples, histograms) => downsampler.ingest('otlp', { samples, histograms }, otlpIngestOptions(o)),
             log: (line) => logs.push(line),
             span: (s) => spans.add(s),
           },

@@ -71,6 +71,12 @@ export const OtlpReceiverOptionsSchema = Type.Object({
     description:
       "Most metric series the applications' OTLP metrics may hold in the downsampler (within `downsample.maxSeries`); new series beyond it are dropped and counted (`metrics.cardinality`/`source_series_cap`).",
   }),
+  maxSeriesPerContainer: Type.Integer({
+    minimum: 1,
+    default: 1000,
+    description:
+      "Most of `maxSeries` the OTLP series of one container may hold (the container a resource names; applications whose resources name none share one), so that one application's attribute explosion leaves the others their series: one with 3,000 counter values took all 2,000 and two other applications' metrics got none. Beyond it counted as `metrics.cardinality`/`container_series_cap`; at `maxSeries` or above it does nothing.",
+  }),
   resourceAttributes: Type.Array(Type.String(), {
     default: ['service.name', 'service.namespace', 'deployment.environment'],
     description:

@@ -1,4 +1,5 @@
 import { resolveOptions } from '../../config/resolve-options.js';
+import type { IngestOptions } from '../../transforms/downsample/downsampler.js';
 import { OtlpReceiverOptionsSchema, type OtlpReceiverOptions } from '@edge-telemetry/protocol';
 
 // The schema lives in protocol, shared with the ingester, which validates documents before storing them.
@@ -6,4 +7,12 @@ export { OtlpReceiverOptionsSchema, type OtlpReceiverOptions } from '@edge-telem
 
 export function resolveOtlpReceiverOptions(partial?: Partial<OtlpReceiverOptions>): OtlpReceiverOptions {
   return resolveOptions(OtlpReceiverOptionsSchema, partial);
+}
+
+/**
+ * How the receiver's metrics go into the downsampler: pushed (no gaps), ordered by the
+ * applications' own times, within the applications' series cap and each container's share of it.
+ */
+export function otlpIngestOptions(o: Pick<OtlpReceiverOptions, 'maxSeries' | 'maxSeriesPerContainer'>): IngestOptions {
+  return { gaps: false, ordered: true, maxSeries: o.maxSeries, maxContainerSeries: o.maxSeriesPerContainer };
 }

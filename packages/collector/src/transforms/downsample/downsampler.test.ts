@@ -226,6 +226,34 @@ describe('gaps, cardinality and memory bounds', () => {
     expect(drops.filter((x) => x.reason === 'not_finite')).toHaveLength(1);
   });
 
+  it("caps a container's share of a source's series, and gives it back when its series are forgotten", () => {
+    const drops: DropCount[] = [];
+    const d = new Downsampler(
+      { windowMs: 60_000, evictAfterWindows: 1 },
+      { sketches: ddSketchOps, report: { drop: (x, n = 1) => drops.push({ ...x, count: n }) } },
+    );
+    const caps = { gaps: false, maxSeries: 6, maxContainerSeries: 3 };
+    const metrics = (container: string, n: number, ts: number) =>
+      Array.from({ length: n }, (_, i) => sample(container, `m${i}`, 1, ts));
+    // 'boom' explodes first: it takes its 3, and 'calm' and 'late' still find room beside it.
+    d.ingest('otlp', { samples: metrics('boom', 10, 0) }, caps);
+    d.ingest('otlp', { samples: metrics('calm', 2, 0) }, caps);
+    d.ingest('otlp', { samples: metrics('late', 2, 0) }, caps);
+    expect(d.seriesCount).toBe(6);
+    expect(drops.filter((x) => x.reason === 'container_series_cap')).toHaveLength(7);
+    expect(drops.filter((x) => x.container !== 'boom' && x.container !== 'late')).toEqual([]);
+    // The source's own cap still binds: 'late' got 1 of its 2 (3 + 2 + 1 = 6).
+    expect(drops.filter((x) => x.container === 'late')).toEqual([
+      { stage: 'metrics.cardinality', reason: 'source_series_cap', container: 'late', count: 1 },
+    ]);
+    // A window later 'boom' sends nothing more: its series are forgotten, and so is its share.
+    d.flush(60_000);
+    d.flush(120_000);
+    expect(d.seriesCount).toBe(0);
+    d.ingest('otlp', { samples: metrics('boom', 3, 120_000) }, caps);
+    expect(d.seriesCount).toBe(3);
+  });
+
   it('forgets series of containers that are gone, so churn does not grow memory', () => {
     const d = new Downsampler(
       { windowMs: 60_000, evictAfterWindows: 2 },

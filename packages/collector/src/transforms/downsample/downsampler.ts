@@ -13,6 +13,7 @@ import {
 import { histogramDelta } from './histogram.js';
 import type { SketchOps } from './sketch.js';
 import type { DropReport } from '../../batch/drops.js';
+import { createTally } from '@edge-telemetry/protocol/net';
 
 export interface DownsamplerDeps {
   sketches: SketchOps;
@@ -32,6 +33,12 @@ export interface IngestOptions {
    */
   maxSeries?: number;
   /**
+   * Most series one container may hold of this source's, within `maxSeries`: the source's
+   * applications (OTLP: one per container its resources name) then cannot take each other's
+   * share; one that exploded its attributes held all of them, and the others got none.
+   */
+  maxContainerSeries?: number;
+  /**
    * Drop (and count) a point at or before its series' latest: for sources whose points carry the
    * application's own times (OTLP: retried requests, several exporters). Off for scrapes, whose
    * samples the collector stamps itself (a counter's repeated time yields no rate either way).
@@ -41,6 +48,7 @@ export interface IngestOptions {
 
 interface Limits {
   cap: number;
+  containerCap: number;
   ordered: boolean;
 }
 
@@ -59,7 +67,8 @@ export class Downsampler {
   /** container -> metric (and attributes) -> state: two lookups and no key string built per container sample. */
   private readonly series = new Map<string, Map<string, SeriesState>>();
   private size = 0;
-  private readonly perSource = new Map<string, number>();
+  /** Series held by source, and by source and container where a source caps its containers (containerKey). */
+  private readonly held = createTally();
   private scrapeSeq = 0;
 
   constructor(
@@ -80,7 +89,11 @@ export class Downsampler {
    */
   ingest(source: string, result: Pick<ScrapeResult, 'samples' | 'histograms'>, opts: IngestOptions = {}): void {
     const seq = ++this.scrapeSeq;
-    const lim: Limits = { cap: opts.maxSeries ?? Infinity, ordered: opts.ordered === true };
+    const lim: Limits = {
+      cap: opts.maxSeries ?? Infinity,
+      containerCap: opts.maxContainerSeries ?? Infinity,
+      ordered: opts.ordered === true,
+    };
     const samples = result.samples;
     for (let i = 0; i < samples.length; i++) this.add(source, samples[i] as Sample, seq, lim);
     for (const h of result.histograms ?? []) this.addHistogram(source, h, seq, lim);
@@ -134,9 +147,15 @@ export class Downsampler {
     let byMetric = this.series.get(s.container);
     let st = byMetric?.get(key);
     if (st === undefined) {
-      const held = this.perSource.get(source) ?? 0;
-      if (this.size >= this.options.maxSeries || held >= lim.cap) {
-        const reason = this.size >= this.options.maxSeries ? 'series_cap' : 'source_series_cap';
+      const reason =
+        this.size >= this.options.maxSeries
+          ? 'series_cap'
+          : this.held.get(source) >= lim.cap
+            ? 'source_series_cap'
+            : lim.containerCap !== Infinity && this.held.get(containerKey(source, s.container)) >= lim.containerCap
+              ? 'container_series_cap'
+              : undefined;
+      if (reason !== undefined) {
         this.deps.report.drop({ stage: 'metrics.cardinality', reason, container: s.container });
         return undefined;
       }
@@ -147,7 +166,8 @@ export class Downsampler {
       st = newSeries(s.container, s.metric, kind, source, s.attrs);
       byMetric.set(key, st);
       this.size++;
-      this.perSource.set(source, held + 1);
+      this.held.add(source, 1);
+      if (lim.containerCap !== Infinity) this.held.add(containerKey(source, s.container), 1);
     }
     if (st.counter !== (kind === 'counter') || st.histogram !== (kind === 'histogram')) {
       this.deps.report.drop({ stage: 'metrics.downsample', reason: 'kind_changed', container: s.container });
@@ -179,13 +199,21 @@ export class Downsampler {
         if (st.idleWindows >= this.options.evictAfterWindows) {
           byMetric.delete(key);
           this.size--;
-          this.perSource.set(st.source, (this.perSource.get(st.source) ?? 1) - 1);
+          this.held.add(st.source, -1);
+          // Counted only where the source caps its containers: nothing to give back otherwise.
+          const k = containerKey(st.source, st.container);
+          if (this.held.get(k) > 0) this.held.add(k, -1);
         }
       }
       if (byMetric.size === 0) this.series.delete(container);
     }
     return out;
   }
+}
+
+/** The key of a container's series within a source's (a source name holds no NUL). */
+function containerKey(source: string, container: string): string {
+  return `${source}\u0000${container}`;
 }
 
 /** The attributes as one string, whatever order their keys came in. */
