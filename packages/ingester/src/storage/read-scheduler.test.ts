@@ -1,7 +1,8 @@
 /**
  * The turn-taking alone, with statements whose end each case decides (the engine's side is in
  * test/security/log-search.test.ts): a read waits for the statements in flight when its turn
- * comes and for no later one, tokens take turns, and a token's waiting reads are bounded.
+ * comes and for no later one, leaves the writer as long again after a read it queued behind,
+ * tokens take turns, and a token's waiting reads are bounded.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +51,39 @@ describe('read scheduler', () => {
     await second;
     expect(events).toEqual(['insert', 'read', 'merge', 'second read']);
     later.end();
+  });
+
+  it('leaves the writer as long again after a read that it queued behind', async () => {
+    let now = 0;
+    const slept: number[] = [];
+    let wake!: () => void;
+    const clock = {
+      now: () => now,
+      sleep: (ms: number) => {
+        slept.push(ms);
+        return new Promise<void>((r) => (wake = r));
+      },
+    };
+    const insert = deferred();
+    const engine = shareEngine(clientOf([insert]), OPTIONS, clock);
+    const events: string[] = [];
+    await engine.reads.run('viewer', async () => {
+      events.push('read 1');
+      // The writer's statement arrives while the read runs, and the read takes 40 ms.
+      void engine.client.insert({ table: 't', values: [] }).then(() => events.push('insert'));
+      now += 40;
+    });
+    insert.end();
+    const second = engine.reads.run('viewer', async () => events.push('read 2'));
+    await settle();
+    expect([events, slept]).toEqual([['read 1', 'insert'], [40]]);
+    now += 40;
+    wake();
+    await second;
+    expect(events).toEqual(['read 1', 'insert', 'read 2']);
+    // No statement of the writer behind the second read: the third goes at once.
+    await engine.reads.run('viewer', async () => events.push('read 3'));
+    expect(slept).toEqual([40]);
   });
 
   it('takes turns by token, one statement each, and refuses a token more than waitingPerToken waiting reads', async () => {

@@ -12,6 +12,11 @@
  *   one ended, goes first. A writer statement therefore waits behind at most `concurrency` read
  *   statements (1 by default, each bounded by its own SETTINGS, bounded-reads.ts), and reads are
  *   never starved: each waits only for what was in flight when its turn came.
+ * - While the writer works, reads get at most half of the engine's time: after a read statement
+ *   that a statement of the writer queued behind, the next read waits as long again. A flush is
+ *   several statements in a row (claims, their read, the table inserts, the ledger), which then run
+ *   through instead of meeting a read at each step; a client looping a read of seconds (a week of
+ *   templates) holds the writer at most once per flush, not once per statement.
  * - Waiting reads take turns by token, one statement each (a log search is many short statements,
  *   so another token's read runs between two of its slices); a token with `waitingPerToken` reads
  *   waiting is refused the next (429).
@@ -72,15 +77,29 @@ function tracked(client: ClickHouseClient, inFlight: Set<Promise<unknown>>): Cli
   return wrapped;
 }
 
+/** Time for the engine share (tests step it). */
+export interface ShareClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: ShareClock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
 export function shareEngine(
   client: ClickHouseClient,
   opts: Pick<ReadOptionsT, 'concurrency' | 'waitingPerToken' | 'statementMs'>,
+  clock: ShareClock = realClock,
 ): EngineShare {
   const inFlight = new Set<Promise<unknown>>();
   /** Waiting statements by token, tokens in turn order (a Map keeps insertion order). */
   const waiting = new Map<string, (() => Promise<void>)[]>();
   let running = 0;
   const counters: ReadCounters = { statements: 0, refused: 0, overLimit: 0, partial: 0 };
+  /** Reads leave the engine to the writer until then (above). */
+  let writerUntil = 0;
 
   async function afterForeground(): Promise<void> {
     if (inFlight.size > 0) {
@@ -91,7 +110,17 @@ export function shareEngine(
       ]);
       clearTimeout(timer);
     }
+    const owed = writerUntil - clock.now();
+    if (owed > 0) await clock.sleep(owed);
     await new Promise((r) => setImmediate(r));
+  }
+
+  /** A read statement, and the writer's time after it when the writer queued behind it. */
+  async function timed(start: () => Promise<void>): Promise<void> {
+    const t0 = clock.now();
+    await start();
+    const end = clock.now();
+    if (inFlight.size > 0) writerUntil = Math.max(writerUntil, end + (end - t0));
   }
 
   function pump(): void {
@@ -104,7 +133,7 @@ export function shareEngine(
       running++;
       counters.statements++;
       void afterForeground()
-        .then(start)
+        .then(() => timed(start))
         .then(() => {
           running--;
           pump();
