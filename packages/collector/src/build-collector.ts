@@ -465,6 +465,14 @@ export async function buildCollector(
         help: 'Containers whose log state is held (at most logs.maxContainers)',
         read: () => logs.stats().containers,
       },
+      'logs.templates': {
+        help: 'Templates held (at most logs.templates.maxClusters)',
+        read: () => logs.stats().clusters,
+      },
+      'logs.template_tokens': {
+        help: 'Tokens the templates hold over their views (at most logs.templates.maxHeldTokens)',
+        read: () => logs.stats().templateTokens,
+      },
       'logs.open_window_bytes': {
         help: 'Bytes of log lines held in windows not sealed yet',
         read: () => logs.stats().heldBytes,
@@ -493,6 +501,10 @@ export async function buildCollector(
       'logs.containers_shed': {
         help: 'Containers whose log state was let go at logs.maxContainers (their open windows are sealed when due)',
         read: () => logs.stats().shedContainers,
+      },
+      'logs.templates_evicted': {
+        help: 'Templates evicted, least recently matched first, at logs.templates.maxClusters or maxHeldTokens',
+        read: () => logs.stats().evictions,
       },
       'logs.future_lines': {
         help: "Log lines stamped beyond logs.window.futureSkewMs ahead, windowed at the node's time",

@@ -645,6 +645,7 @@ describe('LogPipeline: texts within the protocol', () => {
     // Horizons and template trees of the last 100 let go are kept, not of all 1,000.
     expect(Object.keys(p.cursorState().horizons)).toHaveLength(100);
     expect(s.templateScopes).toBe(100);
+    expect(s.templateTokens).toBeGreaterThan(0);
     const lines = windows.flatMap((w) => w.metrics).reduce((n, m) => n + m.sum, 0);
     expect(lines).toBe(2000);
     expect(windows.flatMap((w) => w.logs)).toHaveLength(1000);

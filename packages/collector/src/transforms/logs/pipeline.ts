@@ -88,6 +88,8 @@ export interface LogPipelineStats {
   /** Secrets taken out of what leaves the node: every mined message, and the fields of lines shipped verbatim. */
   redactions: RedactionCounts;
   clusters: number;
+  /** Tokens the miner's templates hold over all their views (`templates.maxHeldTokens`). */
+  templateTokens: number;
   /** Containers the template miner holds a tree for (those with a live template). */
   templateScopes: number;
   evictions: number;
@@ -445,6 +447,7 @@ export class LogPipeline {
       eventsIn: this.eventsIn,
       redactions: { ...this.redactions },
       clusters: this.miner.clusterCount,
+      templateTokens: this.miner.tokenCount,
       templateScopes: this.miner.scopeCount,
       evictions: this.miner.evictions,
       lateLines: this.lateLines,
