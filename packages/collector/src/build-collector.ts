@@ -248,7 +248,8 @@ export async function buildCollector(
       new PrometheusSource(config.sources.prometheus, {
         ...deps,
         scrapeIntervalMs: config.scrapeIntervalMs,
-        sink: (source, result) => downsampler.ingest(source, result),
+        sink: (source, result) =>
+          downsampler.ingest(source, result, { maxGroupSeries: config.sources.prometheus.maxSeriesTotal }),
         containers: listed ? () => listed.listed() : undefined,
         report: drops,
       }),

@@ -55,6 +55,12 @@ export const PrometheusSourceOptionsSchema = Type.Object({
     default: 2000,
     description: 'Series kept per target and scrape (the first ones in the body); the rest are dropped and counted.',
   }),
+  maxSeriesTotal: Type.Integer({
+    minimum: 1,
+    default: 6000,
+    description:
+      "Most series all targets together may hold in the downsampler (within `downsample.maxSeries`); new series beyond it are dropped and counted (`metrics.cardinality`/`source_series_cap`), so that containers' exporters cannot take the series of the containers' own metrics: five targets of 2,000 held all 10,000 and containers started later got none.",
+  }),
   maxLabels: Type.Integer({
     minimum: 1,
     maximum: 64,

@@ -254,6 +254,30 @@ describe('gaps, cardinality and memory bounds', () => {
     expect(d.seriesCount).toBe(3);
   });
 
+  it('caps the sources of one group together (the Prometheus targets), and frees their share when their series are forgotten', () => {
+    const drops: DropCount[] = [];
+    const d = new Downsampler(
+      { windowMs: 60_000, evictAfterWindows: 1 },
+      { sketches: ddSketchOps, report: { drop: (x, n = 1) => drops.push({ ...x, count: n }) } },
+    );
+    const group = { maxGroupSeries: 4 };
+    const metrics = (container: string, n: number, ts: number) =>
+      Array.from({ length: n }, (_, i) => sample(container, `m${i}`, 1, ts));
+    d.ingest('prometheus/a', { samples: metrics('a', 3, 0) }, group);
+    d.ingest('prometheus/b', { samples: metrics('b', 3, 0) }, group);
+    // The containers' own metrics are another source: the targets' cap leaves them their room.
+    d.ingest('docker', { samples: metrics('c', 3, 0) });
+    expect(d.seriesCount).toBe(4 + 3);
+    // 'b' got 1 of its 3 beside a's 3.
+    const over = { stage: 'metrics.cardinality', reason: 'source_series_cap', container: 'b', count: 1 };
+    expect(drops).toEqual([over, over]);
+    d.flush(60_000);
+    d.flush(120_000);
+    expect(d.seriesCount).toBe(0);
+    d.ingest('prometheus/b', { samples: metrics('b', 4, 120_000) }, group);
+    expect(d.seriesCount).toBe(4);
+  });
+
   it('forgets series of containers that are gone, so churn does not grow memory', () => {
     const d = new Downsampler(
       { windowMs: 60_000, evictAfterWindows: 2 },

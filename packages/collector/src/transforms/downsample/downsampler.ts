@@ -39,6 +39,13 @@ export interface IngestOptions {
    */
   maxContainerSeries?: number;
   /**
+   * Most series all sources of this one's group hold together, within `maxSeries`: a source
+   * named `<group>/<name>` is one of several of a kind (the Prometheus targets, each a source of
+   * its own for its gaps), which beside their own caps share one, so that together they cannot
+   * take the series of the containers' metrics.
+   */
+  maxGroupSeries?: number;
+  /**
    * Drop (and count) a point at or before its series' latest: for sources whose points carry the
    * application's own times (OTLP: retried requests, several exporters). Off for scrapes, whose
    * samples the collector stamps itself (a counter's repeated time yields no rate either way).
@@ -49,6 +56,7 @@ export interface IngestOptions {
 interface Limits {
   cap: number;
   containerCap: number;
+  groupCap: number;
   ordered: boolean;
 }
 
@@ -92,6 +100,7 @@ export class Downsampler {
     const lim: Limits = {
       cap: opts.maxSeries ?? Infinity,
       containerCap: opts.maxContainerSeries ?? Infinity,
+      groupCap: opts.maxGroupSeries ?? Infinity,
       ordered: opts.ordered === true,
     };
     const samples = result.samples;
@@ -132,6 +141,20 @@ export class Downsampler {
     recordHistogram(st, d.delta, this.deps.sketches);
   }
 
+  private giveBack(key: string): void {
+    if (this.held.get(key) > 0) this.held.add(key, -1);
+  }
+
+  /** Which cap a new series of `source` and `container` would pass, if any. */
+  private capReached(source: string, container: string, lim: Limits): string | undefined {
+    if (this.size >= this.options.maxSeries) return 'series_cap';
+    if (this.held.get(source) >= lim.cap) return 'source_series_cap';
+    if (lim.groupCap !== Infinity && this.held.get(groupOf(source)) >= lim.groupCap) return 'source_series_cap';
+    if (lim.containerCap !== Infinity && this.held.get(containerKey(source, container)) >= lim.containerCap)
+      return 'container_series_cap';
+    return undefined;
+  }
+
   /**
    * The series a sample belongs to, made when new (within the caps); undefined when the sample is
    * dropped (caps, a time at or before the series' latest, another kind than the series').
@@ -147,14 +170,7 @@ export class Downsampler {
     let byMetric = this.series.get(s.container);
     let st = byMetric?.get(key);
     if (st === undefined) {
-      const reason =
-        this.size >= this.options.maxSeries
-          ? 'series_cap'
-          : this.held.get(source) >= lim.cap
-            ? 'source_series_cap'
-            : lim.containerCap !== Infinity && this.held.get(containerKey(source, s.container)) >= lim.containerCap
-              ? 'container_series_cap'
-              : undefined;
+      const reason = this.capReached(source, s.container, lim);
       if (reason !== undefined) {
         this.deps.report.drop({ stage: 'metrics.cardinality', reason, container: s.container });
         return undefined;
@@ -168,6 +184,7 @@ export class Downsampler {
       this.size++;
       this.held.add(source, 1);
       if (lim.containerCap !== Infinity) this.held.add(containerKey(source, s.container), 1);
+      if (lim.groupCap !== Infinity) this.held.add(groupOf(source), 1);
     }
     if (st.counter !== (kind === 'counter') || st.histogram !== (kind === 'histogram')) {
       this.deps.report.drop({ stage: 'metrics.downsample', reason: 'kind_changed', container: s.container });
@@ -200,15 +217,21 @@ export class Downsampler {
           byMetric.delete(key);
           this.size--;
           this.held.add(st.source, -1);
-          // Counted only where the source caps its containers: nothing to give back otherwise.
-          const k = containerKey(st.source, st.container);
-          if (this.held.get(k) > 0) this.held.add(k, -1);
+          // Counted only where the source caps its containers or its group: nothing to give back otherwise.
+          this.giveBack(containerKey(st.source, st.container));
+          this.giveBack(groupOf(st.source));
         }
       }
       if (byMetric.size === 0) this.series.delete(container);
     }
     return out;
   }
+}
+
+/** The group of a source named `<group>/<name>`, keyed apart from any source's own name. */
+function groupOf(source: string): string {
+  const slash = source.indexOf('/');
+  return `${slash < 0 ? source : source.slice(0, slash)}/`;
 }
 
 /** The key of a container's series within a source's (a source name holds no NUL). */
