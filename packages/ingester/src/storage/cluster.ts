@@ -4,7 +4,7 @@
  * Distributed table under the original name (sharded by node, so one node's rows stay on one
  * shard and per-node queries touch one shard) lets the writer and the API keep their SQL.
  * Materialized views read and write the local tables, and so do DROP and TRUNCATE; ALTER TABLE runs
- * on both the local and the Distributed table; a backfill
+ * on both the local and the Distributed table (a projection: the local one only); a backfill
  * (INSERT ... SELECT) runs once through the Distributed tables. Pure text transforms over our own DDL.
  */
 import { sqlString } from './insert.js';
@@ -51,10 +51,11 @@ export function renderForCluster(statement: string, cluster: string): string[] {
     return verb === 'DROP TABLE' ? [`${verb} IF EXISTS ${name} ${on}`, local] : [local];
   }
   // A column goes into the local tables and the Distributed tables over them alike; a sorting key
-  // exists only in the local tables.
+  // and a projection exist only in the local tables.
   const alter = /^\s*ALTER TABLE (\w+) (.*)$/s.exec(statement);
   if (alter) {
     const name = alter[1] as string;
+    if (/\bPROJECTION\b/.test(alter[2] as string)) return [`ALTER TABLE ${localName(name)} ${on} ${alter[2]}`];
     const distributed = (alter[2] as string).replace(/,\s*MODIFY ORDER BY \([^)]*\)\s*$/, '');
     return [`ALTER TABLE ${localName(name)} ${on} ${alter[2]}`, `ALTER TABLE ${name} ${on} ${distributed}`];
   }

@@ -11,6 +11,7 @@ import { migration0010 } from './0010_template_merges.js';
 import { migration0012 } from './0012_fleet_config.js';
 import { migration0011 } from './0011_attributes_and_spans.js';
 import { migration0013 } from './0013_config_rollouts.js';
+import { migration0014 } from './0014_ledger_last_seen.js';
 import type { Migration } from './types.js';
 
 /** Every schema version in order; append, never edit an applied one. */
@@ -28,5 +29,6 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0011,
   migration0012,
   migration0013,
+  migration0014,
 ];
 export type { Migration, MigrationContext } from './types.js';
