@@ -63,6 +63,21 @@ describe('resolveConfig', () => {
     ]);
   });
 
+  it('refuses a variable with the prefix that names no option, and names the one it was probably meant to be', () => {
+    expect(
+      problems(() =>
+        resolveConfig(spec, {
+          env: { ET_T_NODE: 'a', ET_T_HTTP_PROT: '9', ET_T_NOTHING_LIKE_IT: 'x', ET_T_EMPTY: '' },
+        }),
+      ),
+    ).toEqual([
+      "env ET_T_HTTP_PROT: not an option of this service; fix: rename it ET_T_HTTP_PORT, or remove it (--help lists every option's variable)",
+      "env ET_T_NOTHING_LIKE_IT: not an option of this service; fix: remove it (--help lists every option's variable)",
+    ]);
+    // Other prefixes and the aliases are not this service's to judge.
+    expect(resolveConfig(spec, { env: { NODE_ID: 'a', ET_OTHER_X: '1' } }).node).toBe('a');
+  });
+
   it('documents every leaf option with its environment variable', () => {
     expect(describeOptions(spec).map((o) => [o.option, o.env])).toEqual([
       ['node', 'ET_T_NODE'],

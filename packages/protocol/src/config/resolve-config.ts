@@ -183,6 +183,7 @@ export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: Con
     ...unknownKeys(spec.schema, merged).map(
       (k) => `${k}: unknown option; fix: remove it or check its spelling against the README`,
     ),
+    ...unknownEnv(spec.envPrefix, new Set([...byPath.values()].map((l) => envName(spec.envPrefix, l.path))), input.env),
   );
   if (problems.length) throw new ConfigError(problems);
   const cfg = withDefaults as Static<S>;
@@ -200,4 +201,43 @@ function unknownKeys(schema: TObject, value: Record<string, unknown>, prefix = '
       ? unknownKeys(sub as TObject, v as Record<string, unknown>, `${prefix}${k}.`)
       : [];
   });
+}
+
+/**
+ * A misspelt variable with this service's prefix fails as loudly as a misspelt file key: ignored,
+ * it left the default in force (`..._SOURCES_DOCKR_ENABLED=true` ran without the Docker source).
+ */
+function unknownEnv(prefix: string, known: ReadonlySet<string>, env: ConfigInput['env']): string[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith(prefix) && !known.has(name) && env[name] !== undefined && env[name] !== '')
+    .sort()
+    .map((name) => {
+      const near = closest(name, known);
+      return `env ${name}: not an option of this service; fix: ${near ? `rename it ${near}, or ` : ''}remove it (--help lists every option's variable)`;
+    });
+}
+
+/** The known name within 3 edits of `name` (Levenshtein), the nearest first; undefined if none. */
+function closest(name: string, known: ReadonlySet<string>): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d <= 3 && (best === undefined || d < best.d)) best = { name: k, d };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    prev = row;
+  }
+  return prev[b.length] as number;
 }
