@@ -75,7 +75,7 @@ export const OtlpReceiverOptionsSchema = Type.Object({
     minimum: 1,
     default: 1000,
     description:
-      "Most of `maxSeries` the OTLP series of one container may hold (the container a resource names; applications whose resources name none share one), so that one application's attribute explosion leaves the others their series: one with 3,000 counter values took all 2,000 and two other applications' metrics got none. Beyond it counted as `metrics.cardinality`/`container_series_cap`; at `maxSeries` or above it does nothing.",
+      "Most of `maxSeries` the OTLP series of one container may hold (the container a resource names; applications whose resources name none share one), so that one application's attribute explosion leaves the others their series: one with 3,000 counter values took all 2,000 and two other applications' metrics got none. Beyond it counted as `metrics.cardinality`/`container_series_cap`; at `maxSeries` or above it does nothing. The container is what the resource declares, not checked: an application that sends under several names, or whose pod name changes at each restart, takes a share for each until its old series are forgotten.",
   }),
   resourceAttributes: Type.Array(Type.String(), {
     default: ['service.name', 'service.namespace', 'deployment.environment'],
