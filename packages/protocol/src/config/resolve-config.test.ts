@@ -74,8 +74,22 @@ describe('resolveConfig', () => {
       "env ET_T_HTTP_PROT: not an option of this service; fix: rename it ET_T_HTTP_PORT, or remove it (--help lists every option's variable)",
       "env ET_T_NOTHING_LIKE_IT: not an option of this service; fix: remove it (--help lists every option's variable)",
     ]);
-    // Other prefixes and the aliases are not this service's to judge.
-    expect(resolveConfig(spec, { env: { NODE_ID: 'a', ET_OTHER_X: '1' } }).node).toBe('a');
+    // Other prefixes and the aliases are not this service's to judge, nor what Kubernetes' service links and
+    // Docker's links make from a Service or link named like the service (review, before a pod crash-looped on them).
+    const links = {
+      ET_T_SERVICE_HOST: '10.0.0.7',
+      ET_T_SERVICE_PORT: '8080',
+      ET_T_SERVICE_PORT_HTTP: '8080',
+      ET_T_PORT: 'tcp://10.0.0.7:8080',
+      ET_T_PORT_8080_TCP: 'tcp://10.0.0.7:8080',
+      ET_T_PORT_8080_TCP_ADDR: '10.0.0.7',
+      ET_T_PORT_8080_TCP_PORT: '8080',
+      ET_T_PORT_8080_TCP_PROTO: 'tcp',
+      ET_T_METRICS_SERVICE_HOST: '10.0.0.8',
+      ET_T_NAME: '/web/et',
+      ET_T_ENV_ANYTHING: 'x',
+    };
+    expect(resolveConfig(spec, { env: { NODE_ID: 'a', ET_OTHER_X: '1', ...links } }).node).toBe('a');
   });
 
   it('documents every leaf option with its environment variable', () => {

@@ -204,12 +204,22 @@ function unknownKeys(schema: TObject, value: Record<string, unknown>, prefix = '
 }
 
 /**
+ * Names the platform makes from a Service or link called like the service (`edge-telemetry-ingester`,
+ * `edge-telemetry-collector-metrics`): Kubernetes' service links (`_SERVICE_HOST`, `_SERVICE_PORT[_name]`,
+ * `_PORT[_8080_TCP[_ADDR|_PORT|_PROTO]]`, on by default in every pod of the namespace) and Docker's
+ * legacy links (the same `_PORT...`, `_NAME`, `_ENV_<var>`). Not the operator's spelling: never refused.
+ */
+const PLATFORM_LINK =
+  /(?:^|_)(?:SERVICE_HOST|SERVICE_PORT(?:_\w+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_(?:ADDR|PORT|PROTO))?)?|NAME|ENV_\w+)$/;
+
+/**
  * A misspelt variable with this service's prefix fails as loudly as a misspelt file key: ignored,
  * it left the default in force (`..._SOURCES_DOCKR_ENABLED=true` ran without the Docker source).
  */
 function unknownEnv(prefix: string, known: ReadonlySet<string>, env: ConfigInput['env']): string[] {
   return Object.keys(env)
     .filter((name) => name.startsWith(prefix) && !known.has(name) && env[name] !== undefined && env[name] !== '')
+    .filter((name) => !PLATFORM_LINK.test(name.slice(prefix.length)))
     .sort()
     .map((name) => {
       const near = closest(name, known);
