@@ -3,7 +3,8 @@
  * pull ended (up to 7 days), and kept the ingester from stopping on SIGTERM (still alive after
  * 30 s). Here the ingester bin runs as in production; 50 follows of a pull that never progresses
  * are opened and abandoned (none may keep polling: the open-streams gauge returns to 0), then 50
- * more are left open and the process must stop on SIGTERM, cleanly, well before stop() kills it.
+ * more are left open and the process must stop on SIGTERM, cleanly, well before stop() kills it,
+ * and cut them rather than end them: an ended stream says the client has the whole pull.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -38,7 +39,7 @@ describe.runIf(haveMosquitto())('log-pull follow streams end with their client a
     });
     expect(res.status).toBe(200);
     // Reading would wait for lines that never come: keep the body unread, like a stalled client.
-    return ac;
+    return { ac, res };
   };
 
   beforeAll(async () => {
@@ -68,7 +69,7 @@ describe.runIf(haveMosquitto())('log-pull follow streams end with their client a
   it('ends every follow whose client went away: none keeps polling', async () => {
     const clients = await Promise.all(Array.from({ length: FOLLOWS }, () => follow()));
     expect(await openStreams()).toBe(FOLLOWS);
-    for (const c of clients) c.abort();
+    for (const c of clients) c.ac.abort();
     await waitFor(
       () => 'the abandoned follows to end',
       async () => (await openStreams()) === 0,
@@ -79,13 +80,21 @@ describe.runIf(haveMosquitto())('log-pull follow streams end with their client a
   // Not a time bound: a clean stop (flush, close the engine) took over 10 s on a machine at load 20.
   // Open follows used to keep the process alive until their pull ended (days): stop() kills it
   // after 45 s, and a killed process has no exit code.
-  it('stops on SIGTERM with 50 follows open, cleanly (exit code 0)', async () => {
+  it('stops on SIGTERM with 50 follows open, cleanly (exit code 0), and cuts them rather than ending them', async () => {
     const clients = await Promise.all(Array.from({ length: FOLLOWS }, () => follow()));
     expect(await openStreams()).toBe(FOLLOWS);
+    // How each stream ends for its client: a clean end would say the pull was all there.
+    const ends = clients.map((c) =>
+      c.res.text().then(
+        () => 'ended',
+        () => 'cut',
+      ),
+    );
     const t0 = performance.now();
     const code = await proc.stop('SIGTERM');
     process.stdout.write(`SIGTERM with ${FOLLOWS} follows open: exited in ${(performance.now() - t0).toFixed(0)} ms\n`);
-    for (const c of clients) c.abort();
+    expect(await Promise.all(ends)).toEqual(Array.from({ length: FOLLOWS }, () => 'cut'));
+    for (const c of clients) c.ac.abort();
     expect(code).toBe(0);
   }, 90_000);
 });

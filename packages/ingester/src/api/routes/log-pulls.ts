@@ -250,7 +250,18 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
         stop.abort();
         follow?.end();
       });
-      follow?.signal.addEventListener('abort', () => stop.abort(), { once: true });
+      // The ingester stops (its follows are aborted first): the response is cut, not ended. Ended,
+      // its chunked terminator told every client (CLI, web page, curl) that it had the whole pull
+      // when it had what arrived so far; and a client that stopped reading (a pager) held the
+      // stop, and with it the orderly drain, until it read on (outsider, session 13: 57 s).
+      follow?.signal.addEventListener(
+        'abort',
+        () => {
+          stop.abort();
+          reply.raw.destroy();
+        },
+        { once: true },
+      );
       async function* body(): AsyncGenerator<string> {
         // A follow may wait long for its first line: the client should know at once that it is on.
         if (follow) reply.raw.flushHeaders();
