@@ -90,6 +90,13 @@ describe('resolveConfig', () => {
       ET_T_ENV_ANYTHING: 'x',
     };
     expect(resolveConfig(spec, { env: { NODE_ID: 'a', ET_OTHER_X: '1', ...links } }).node).toBe('a');
+    // A bare _PORT or _NAME is let through only with the value a link gives it: else it is a misspelt option.
+    expect(
+      problems(() => resolveConfig(spec, { env: { ET_T_NODE: 'a', ET_T_API_PORT: '9000', ET_T_HOST_NAME: 'gw' } })),
+    ).toEqual([
+      "env ET_T_API_PORT: not an option of this service; fix: remove it (--help lists every option's variable)",
+      "env ET_T_HOST_NAME: not an option of this service; fix: remove it (--help lists every option's variable)",
+    ]);
   });
 
   it('documents every leaf option with its environment variable', () => {

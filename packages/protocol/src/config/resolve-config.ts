@@ -210,7 +210,18 @@ function unknownKeys(schema: TObject, value: Record<string, unknown>, prefix = '
  * legacy links (the same `_PORT...`, `_NAME`, `_ENV_<var>`). Not the operator's spelling: never refused.
  */
 const PLATFORM_LINK =
-  /(?:^|_)(?:SERVICE_HOST|SERVICE_PORT(?:_\w+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_(?:ADDR|PORT|PROTO))?)?|NAME|ENV_\w+)$/;
+  /(?:^|_)(?:SERVICE_HOST|SERVICE_PORT(?:_\w+)?|PORT_\d+_(?:TCP|UDP|SCTP)(?:_(?:ADDR|PORT|PROTO))?|ENV_\w+)$/;
+/**
+ * A bare `_PORT` or `_NAME` is also how an operator misspells an option (`..._API_PORT=9000` for
+ * `..._HTTP_PORT`): let through only with the value the platform gives it, a link's address
+ * (`tcp://10.0.0.7:8080`) or a Docker link's name (`/web/db`).
+ */
+const PLATFORM_VALUE: ReadonlyArray<[RegExp, RegExp]> = [
+  [/(?:^|_)PORT$/, /^(?:tcp|udp|sctp):\/\//],
+  [/(?:^|_)NAME$/, /^\//],
+];
+const platformMade = (rest: string, value: string): boolean =>
+  PLATFORM_LINK.test(rest) || PLATFORM_VALUE.some(([name, shape]) => name.test(rest) && shape.test(value));
 
 /**
  * A misspelt variable with this service's prefix fails as loudly as a misspelt file key: ignored,
@@ -219,7 +230,7 @@ const PLATFORM_LINK =
 function unknownEnv(prefix: string, known: ReadonlySet<string>, env: ConfigInput['env']): string[] {
   return Object.keys(env)
     .filter((name) => name.startsWith(prefix) && !known.has(name) && env[name] !== undefined && env[name] !== '')
-    .filter((name) => !PLATFORM_LINK.test(name.slice(prefix.length)))
+    .filter((name) => !platformMade(name.slice(prefix.length), env[name] as string))
     .sort()
     .map((name) => {
       const near = closest(name, known);
