@@ -5,12 +5,9 @@
  * parsed by fastify's parser with prototype-poisoning keys refused, and every string (keys too)
  * must be well-formed; otherwise 400.
  */
+import { isWellFormed } from '@edge-telemetry/protocol';
 import type { FastifyInstance } from 'fastify';
 import { IngesterError } from '../errors.js';
-
-/** A high surrogate not followed by a low one, or a low one not preceded by a high one (code units, no `u` flag). */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const wellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
 
 /** Iterative, so a deeply nested body cannot exhaust the stack. */
 export function allStringsWellFormed(root: unknown): boolean {
@@ -18,12 +15,12 @@ export function allStringsWellFormed(root: unknown): boolean {
   while (stack.length > 0) {
     const v = stack.pop();
     if (typeof v === 'string') {
-      if (!wellFormed(v)) return false;
+      if (!isWellFormed(v)) return false;
     } else if (Array.isArray(v)) {
       for (const x of v) stack.push(x);
     } else if (v !== null && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
-        if (!wellFormed(k)) return false;
+        if (!isWellFormed(k)) return false;
         stack.push(x);
       }
     }
