@@ -243,13 +243,13 @@ export async function buildCollector(
   }
   if (config.sources.prometheus.enabled) {
     const listed = dockerSource;
+    const prometheusIngest = { maxGroupSeries: config.sources.prometheus.maxSeriesTotal };
     // After the Docker source, so that each tick's label discovery sees that tick's container list.
     metricSources.push(
       new PrometheusSource(config.sources.prometheus, {
         ...deps,
         scrapeIntervalMs: config.scrapeIntervalMs,
-        sink: (source, result) =>
-          downsampler.ingest(source, result, { maxGroupSeries: config.sources.prometheus.maxSeriesTotal }),
+        sink: (source, result) => downsampler.ingest(source, result, prometheusIngest),
         containers: listed ? () => listed.listed() : undefined,
         report: drops,
       }),
@@ -588,6 +588,7 @@ export async function buildCollector(
   let otlp: OtlpReceiver | undefined;
   try {
     const o = config.sources.otlp;
+    const otlpIngest = otlpIngestOptions(o);
     // Loaded only when enabled: its gRPC and protobuf libraries would otherwise be evaluated at
     // every start and kept in the heap, which each old-generation collection marks again.
     otlp = !o.enabled
@@ -596,7 +597,7 @@ export async function buildCollector(
           await import('./sources/otlp/otlp-receiver.js')
         ).startOtlpReceiver(o, {
           sinks: {
-            metrics: (samples, histograms) => downsampler.ingest('otlp', { samples, histograms }, otlpIngestOptions(o)),
+            metrics: (samples, histograms) => downsampler.ingest('otlp', { samples, histograms }, otlpIngest),
             log: (line) => logs.push(line),
             span: (s) => spans.add(s),
           },
