@@ -23,7 +23,7 @@ export interface Reads {
 /** ClickHouse's codes for a statement stopped by max_execution_time, max_rows_to_read, max_bytes_to_read. */
 const LIMIT_CODES = new Set(['159', '158', '307']);
 
-export function readSettings(b: StatementBounds): string {
+function readSettings(b: StatementBounds): string {
   return `SETTINGS max_execution_time = ${b.ms / 1000}, timeout_overflow_mode = 'throw', max_bytes_to_read = ${b.bytes}, read_overflow_mode = 'throw'`;
 }
 
