@@ -150,8 +150,11 @@ export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: Con
   const origin = new Map<string, string>();
   const byPath = new Map(leaves(spec.schema).map((l) => [l.path.join('.'), l]));
   const envOf = (path: string) => envName(spec.envPrefix, path.split('.'));
+  // Every variable name this spec reads: any other with its prefix is a misspelling (unknownEnv).
+  const knownEnv = new Set(Object.keys(spec.aliases ?? {}));
   for (const leaf of byPath.values()) {
     const name = envName(spec.envPrefix, leaf.path);
+    knownEnv.add(name);
     const raw = input.env[name];
     if (raw === undefined || raw === '') continue;
     setPath(merged, leaf.path, fromEnvText(raw, leaf.schema));
@@ -183,7 +186,7 @@ export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: Con
     ...unknownKeys(spec.schema, merged).map(
       (k) => `${k}: unknown option; fix: remove it or check its spelling against the README`,
     ),
-    ...unknownEnv(spec.envPrefix, new Set([...byPath.values()].map((l) => envName(spec.envPrefix, l.path))), input.env),
+    ...unknownEnv(spec.envPrefix, knownEnv, input.env),
   );
   if (problems.length) throw new ConfigError(problems);
   const cfg = withDefaults as Static<S>;
