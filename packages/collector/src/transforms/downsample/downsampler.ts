@@ -141,10 +141,6 @@ export class Downsampler {
     recordHistogram(st, d.delta, this.deps.sketches);
   }
 
-  private giveBack(key: string): void {
-    if (this.held.get(key) > 0) this.held.add(key, -1);
-  }
-
   /** Which cap a new series of `source` and `container` would pass, if any. */
   private capReached(source: string, container: string, lim: Limits): string | undefined {
     if (this.size >= this.options.maxSeries) return 'series_cap';
@@ -182,9 +178,11 @@ export class Downsampler {
       st = newSeries(s.container, s.metric, kind, source, s.attrs);
       byMetric.set(key, st);
       this.size++;
-      this.held.add(source, 1);
-      if (lim.containerCap !== Infinity) this.held.add(containerKey(source, s.container), 1);
-      if (lim.groupCap !== Infinity) this.held.add(groupOf(source), 1);
+      const heldUnder = [source];
+      if (lim.containerCap !== Infinity) heldUnder.push(containerKey(source, s.container));
+      if (lim.groupCap !== Infinity) heldUnder.push(groupOf(source));
+      for (const k of heldUnder) this.held.add(k, 1);
+      st.heldUnder = heldUnder;
     }
     if (st.counter !== (kind === 'counter') || st.histogram !== (kind === 'histogram')) {
       this.deps.report.drop({ stage: 'metrics.downsample', reason: 'kind_changed', container: s.container });
@@ -216,10 +214,7 @@ export class Downsampler {
         if (st.idleWindows >= this.options.evictAfterWindows) {
           byMetric.delete(key);
           this.size--;
-          this.held.add(st.source, -1);
-          // Counted only where the source caps its containers or its group: nothing to give back otherwise.
-          this.giveBack(containerKey(st.source, st.container));
-          this.giveBack(groupOf(st.source));
+          for (const k of st.heldUnder) this.held.add(k, -1);
         }
       }
       if (byMetric.size === 0) this.series.delete(container);
@@ -234,7 +229,7 @@ function groupOf(source: string): string {
   return `${slash < 0 ? source : source.slice(0, slash)}/`;
 }
 
-/** The key of a container's series within a source's (a source name holds no NUL). */
+/** The key of a container's series within a source's. */
 function containerKey(source: string, container: string): string {
   return `${source}\u0000${container}`;
 }

@@ -37,6 +37,8 @@ export interface SeriesState {
   /** Raw samples seen in the open window (a counter's first sample yields no rate but is not a gap). */
   seen: number;
   idleWindows: number;
+  /** The downsampler's `held` keys this series counts under (its source's, and its container's or group's where capped): given back when it goes. */
+  heldUnder: readonly string[];
 }
 
 export function newSeries(
@@ -70,6 +72,7 @@ export function newSeries(
     touched: 0,
     seen: 0,
     idleWindows: 0,
+    heldUnder: [],
   };
 }
 
