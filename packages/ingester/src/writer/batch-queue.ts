@@ -22,15 +22,13 @@ export interface GroupBounds {
   flushBytes: number;
 }
 
-/** Rows by table, data rows and characters of text of some batches. */
+/** Rows by table and characters of text of some batches: what the group bounds are checked on. */
 class Tally {
   bytes = 0;
-  rowCount = 0;
   readonly rows = new Map<string, number>();
 
   add(e: Member, sign: 1 | -1): void {
     this.bytes += sign * e.bytes;
-    this.rowCount += sign * e.rowCount;
     for (const t of BATCH_TABLES) this.rows.set(t, (this.rows.get(t) ?? 0) + sign * e.rows[t]);
   }
 
@@ -88,7 +86,14 @@ export function createBatchQueue<E extends Member>(bounds: GroupBounds): BatchQu
   const arrivals = new Map<string, number>();
   let arrived = 0;
   let waiting = new Tally();
-  let queued = new Tally();
+  /** Data rows and characters of text queued, waiting or in a flush (no per-table rows: no bound reads them). */
+  let queuedRows = 0;
+  let queuedBytes = 0;
+
+  function count(e: E, sign: 1 | -1): void {
+    queuedRows += sign * e.rowCount;
+    queuedBytes += sign * e.bytes;
+  }
 
   /** Takes `e` off its node's FIFO (it is there: it waits). */
   function unlink(e: E): void {
@@ -108,7 +113,7 @@ export function createBatchQueue<E extends Member>(bounds: GroupBounds): BatchQu
   return {
     pending,
     inFlight,
-    size: () => ({ batches: pending.size + inFlight.size, rows: queued.rowCount, bytes: queued.bytes }),
+    size: () => ({ batches: pending.size + inFlight.size, rows: queuedRows, bytes: queuedBytes }),
     get: (k) => inFlight.get(k) ?? pending.get(k),
     add(e) {
       const k = batchKeyString(e.key);
@@ -119,12 +124,12 @@ export function createBatchQueue<E extends Member>(bounds: GroupBounds): BatchQu
       if (mine) mine.push(slot);
       else byNode.set(e.key.node, [slot]);
       waiting.add(e, 1);
-      queued.add(e, 1);
+      count(e, 1);
     },
     remove(e) {
       const k = batchKeyString(e.key);
       if (!arrivals.delete(k)) return;
-      queued.add(e, -1);
+      count(e, -1);
       inFlight.delete(k);
       if (!pending.delete(k)) return;
       waiting.add(e, -1);
@@ -168,7 +173,8 @@ export function createBatchQueue<E extends Member>(bounds: GroupBounds): BatchQu
     },
     clear() {
       waiting = new Tally();
-      queued = new Tally();
+      queuedRows = 0;
+      queuedBytes = 0;
       pending.clear();
       inFlight.clear();
       byNode.clear();
