@@ -21,9 +21,8 @@ const MIN_SLICE_MS = 1;
 export interface LogSearchBounds {
   sliceMs: number;
   searchMs: number;
-  /** What one statement may take at most (reads.statementMs, reads.statementBytes). */
+  /** What one statement may take at most (reads.statementMs): a slice's own bound is below it. */
   statementMs: number;
-  statementBytes: number;
 }
 
 export interface LogSearchResult {
@@ -55,12 +54,9 @@ export async function searchLogs(
       const rows = await logSlice(
         reads,
         { ...p, from, to: end, limit: p.limit + 1 - found.length },
-        // A millisecond's slice, the last resort, gets the bound of any statement: twice sliceMs is
-        // a target, and a machine short of CPU for a moment must not turn it into a refusal.
-        {
-          ms: end - from <= MIN_SLICE_MS ? b.statementMs : Math.min(2 * b.sliceMs, b.statementMs),
-          bytes: b.statementBytes,
-        },
+        // A millisecond's slice, the last resort, keeps the bounds of any statement (`reads`'):
+        // twice sliceMs is a target, and a machine short of CPU for a moment must not turn it into a refusal.
+        end - from <= MIN_SLICE_MS ? undefined : { ms: Math.min(2 * b.sliceMs, b.statementMs) },
       );
       found.push(...rows);
       end = from;
