@@ -345,8 +345,7 @@ export class LogPipeline {
     const byAge = [...this.containers].sort((a, b) => a[1].lastLine - b[1].lastLine);
     for (const [c, st] of byAge.slice(0, byAge.length - keep)) {
       for (const ev of this.joiner.flushContainer(c, Infinity)) this.process(ev);
-      const held = st.dedup.take();
-      if (held !== undefined) this.ship(st, held, this.part(st, c, st.heldWindow), st.heldLine);
+      this.shipHeld(c, st);
       this.release(c, st);
       this.shedContainers++;
     }
@@ -404,8 +403,7 @@ export class LogPipeline {
   reconfigure(selection: Pick<LogPipelineOptions, 'defaults' | 'containers'>): void {
     this.selection = { defaults: selection.defaults, containers: selection.containers };
     for (const [name, st] of this.containers) {
-      const held = st.dedup.take();
-      if (held !== undefined) this.ship(st, held, this.part(st, name, st.heldWindow), st.heldLine);
+      this.shipHeld(name, st);
       Object.assign(st, this.settingsState(name));
     }
   }
@@ -471,10 +469,7 @@ export class LogPipeline {
       limit.set(c, h);
       // Multi-line events older than the limit get no more lines now; the collapsed run is complete too.
       for (const ev of this.joiner.flushContainer(c, t)) this.process(ev);
-      if (st.heldWindow < h) {
-        const held = st.dedup.take();
-        if (held !== undefined) this.ship(st, held, this.part(st, c, st.heldWindow), st.heldLine);
-      }
+      if (st.heldWindow < h) this.shipHeld(c, st);
     }
     const out: LogPipelineWindow[] = [];
     const sealedEnd = new Map<string, number>();
@@ -763,6 +758,12 @@ export class LogPipeline {
   }
 
   /** `line`: the line `e` was parsed from (its fields are read from it if it leaves verbatim without them). */
+  /** Ships the line `c`'s dedup holds back (a collapsed run), in the window it was counted in. */
+  private shipHeld(c: string, st: ContainerState): void {
+    const held = st.dedup.take();
+    if (held !== undefined) this.ship(st, held, this.part(st, c, st.heldWindow), st.heldLine);
+  }
+
   private ship(st: ContainerState, e: LogEvent, part: Part, line: string): void {
     const container = e.container;
     const w = part.window;
