@@ -358,7 +358,7 @@ describe('Outbox', () => {
       await third.close();
     });
 
-    it('saves a cursor too large for its carrier alone, after the group, instead of refusing the group', async () => {
+    it('keeps a cursor too large for its carrier in a file of its own instead of refusing the group', async () => {
       // The reading positions of thousands of log files: more than a record holds.
       const box = await Outbox.open(opts({ recordCapBytes: 4096 }));
       const big = 'positions '.repeat(500);

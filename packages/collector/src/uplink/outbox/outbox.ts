@@ -36,7 +36,10 @@ import {
 import { PRIORITY_CLASSES } from '../../batch/priority-classes.js';
 import {
   freshEpoch,
+  promoteAheadCursor,
+  readAheadCursors,
   readCursorFile,
+  removeAheadCursor,
   readEpoch,
   syncDir,
   writeCursorFile,
@@ -138,11 +141,17 @@ interface CursorState {
   persisted: boolean;
 }
 
+interface WrittenCursor {
+  generation: number;
+  bytes: Buffer;
+  ahead: boolean;
+}
+
 interface PendingWrite {
   rec: OutboxRecord;
   bytes: Buffer;
-  /** The cursor this record carries, current once it is written. */
-  cursor: { generation: number; bytes: Buffer } | undefined;
+  /** The cursor this record carries, current once it is written; `ahead`: in its own file (too large for the record). */
+  cursor: WrittenCursor | undefined;
   resolve: (rec: OutboxRecord) => void;
   reject: (err: Error) => void;
 }
@@ -167,7 +176,6 @@ export class Outbox {
   private active: { seg: Segment; fh: FileHandle } | undefined;
   private nextSegmentId: number;
   private pending: PendingWrite[] = [];
-  private pendingBytes = 0;
   private flushing: Promise<void> | undefined;
   private ackLog: FileHandle;
   private ackLogBytes: number;
@@ -268,6 +276,8 @@ export class Outbox {
       c === undefined ? undefined : { ...c, segment: undefined, persisted: true },
     );
     let orphans = 0;
+    // Records whose group is whole on disk, acknowledged or not: the carriers a waiting cursor may name.
+    const whole = new Set<string>();
     const scanned = new Map<Segment, { buf: Buffer; cut: boolean }>();
     for (const { name, file, buf, scan } of scans) {
       const seg: Segment = {
@@ -286,6 +296,7 @@ export class Outbox {
           orphans++;
           continue;
         }
+        whole.add(recordKey(r.epoch, r.seq));
         let batchAt = RECORD_HEADER_BYTES;
         if (r.kind === RECORD_KIND_BATCH_WITH_CURSOR) {
           const c = readCursor(buf.subarray(r.offset + RECORD_HEADER_BYTES, r.offset + r.size));
@@ -319,11 +330,18 @@ export class Outbox {
       scanned.set(seg, { buf, cut: scan.cutBytes > 0 || orphans > orphansBefore });
     }
     if (orphans > 0) hooks.onOrphans?.(orphans);
+    // A cursor that went ahead of its group (appendGroup) is the newest exactly when its carrier
+    // reached the disk; either way its file goes once the newest is in the cursor file.
+    const ahead = await readAheadCursors(opts.dir);
+    for (const a of ahead)
+      if (a.cursor && whole.has(recordKey(a.epoch, a.seq)) && a.cursor.generation > (cursor?.generation ?? 0))
+        cursor = { ...a.cursor, segment: undefined, persisted: false };
     // The newest cursor must outlive the record carrying it, which the clean-up below may remove.
     if (cursor !== undefined && !cursor.persisted) {
       await writeCursorFile(opts.dir, cursor.generation, cursor.bytes);
       cursor.persisted = true;
     }
+    for (const a of ahead) await removeAheadCursor(opts.dir, a.name);
     for (const seg of [...segments]) {
       const { buf, cut } = scanned.get(seg) as { buf: Buffer; cut: boolean };
       if (seg.records.length === 0) {
@@ -441,7 +459,7 @@ export class Outbox {
     input: AppendInput,
     bytes: Buffer,
     batchAt: number,
-    cursor: { generation: number; bytes: Buffer } | undefined,
+    cursor: WrittenCursor | undefined,
   ): Promise<OutboxRecord> {
     if (input.epoch === this.epoch && input.seq >= this.nextSeqValue) this.nextSeqValue = input.seq + 1;
     const carries = input.carries?.some((n) => n > 0) ? [...input.carries] : undefined;
@@ -464,7 +482,6 @@ export class Outbox {
     this.liveCount++;
     return new Promise((resolve, reject) => {
       this.pending.push({ rec, bytes, cursor, resolve, reject });
-      this.pendingBytes += bytes.length;
       this.kick();
     });
   }
@@ -478,20 +495,19 @@ export class Outbox {
    * (a seal none of whose batches is kept: refused by the codec, or withheld, each counted as a
    * drop) still moves the cursor, alone (saveCursor): reading those lines again would only make
    * the same batches, and count their drops twice. A cursor that does not fit in its carrier's
-   * record (recordCapBytes) is saved alone after the group (below).
+   * record (recordCapBytes: the reading positions of thousands of log files, 170 B each) goes
+   * ahead of the group in a file of its own, which the group's write commits (flushChunk).
    */
   appendGroup(inputs: readonly AppendInput[], cursor?: Buffer): Promise<OutboxRecord[]> {
     if (this.closed) return Promise.reject(new CollectorError('ET_ERR_OUTBOX_CLOSED', this.opts.dir));
     if (inputs.length === 0) return cursor === undefined ? Promise.resolve([]) : this.saveCursor(cursor).then(() => []);
     const carrier = inputs[inputs.length - 1] as AppendInput;
-    // A cursor too large to ride with its carrier (the reading positions of thousands of log
-    // files, 170 B each) is saved alone once the group is on disk: refusing the group for it
-    // (ET_ERR_RECORD_TOO_LARGE) left the node sending nothing, every pass, for good. A crash
-    // between the two reads those lines again (their batches sent twice) rather than losing any.
-    const apart =
-      cursor !== undefined && !fitsWithCursor(carrier.payload, cursor, this.opts.recordCapBytes) ? cursor : undefined;
-    const carried = apart === undefined ? cursor : undefined;
-    const generation = carried === undefined ? 0 : (this.cursorState?.generation ?? 0) + 1;
+    // Refusing the group for its cursor (ET_ERR_RECORD_TOO_LARGE) left the node sending nothing,
+    // every pass, for good; saving it after the group let a crash in between seal those windows
+    // again (their lines read again from the older cursor) under new seqs: stored twice.
+    const ahead = cursor !== undefined && !fitsWithCursor(carrier.payload, cursor, this.opts.recordCapBytes);
+    const carried = ahead ? undefined : cursor;
+    const generation = cursor === undefined ? 0 : (this.cursorState?.generation ?? 0) + 1;
     const encoded = inputs.map((input, i) => {
       const last = i === inputs.length - 1;
       const payload = last && carried !== undefined ? withCursor(generation, carried, input.payload) : input.payload;
@@ -522,7 +538,7 @@ export class Outbox {
       this.countEviction(worst.input.priorityClass, worst.input.epoch, worst.input.seq);
       kept = kept.filter((e) => e !== worst);
     }
-    const written = Promise.all(
+    return Promise.all(
       kept.map((e) =>
         this.enqueueRecord(
           e.input,
@@ -538,15 +554,10 @@ export class Outbox {
             e.payload,
           ),
           e.batchAt,
-          e.last && carried !== undefined ? { generation, bytes: carried } : undefined,
+          e.last && cursor !== undefined ? { generation, bytes: cursor, ahead } : undefined,
         ),
       ),
     );
-    if (apart === undefined) return written;
-    return written.then(async (recs) => {
-      await this.saveCursor(apart);
-      return recs;
-    });
   }
 
   /** Makes a cursor the newest on its own, in the cursor file (when there is no batch to carry it). */
@@ -792,42 +803,78 @@ export class Outbox {
     do {
       const batch = this.pending;
       this.pending = [];
-      const bytes = this.pendingBytes;
-      this.pendingBytes = 0;
-      try {
-        await this.reclaim(bytes);
-        await this.writeMakingSpace(batch);
-        for (const p of batch) p.resolve(p.rec);
-      } catch (err) {
-        const full = isDiskFull(err);
-        const e =
-          err instanceof CollectorError
-            ? err
-            : full
-              ? new CollectorError('ET_ERR_DISK_FULL', `${this.opts.dir}: ${batch.length} records not written`)
-              : new CollectorError('ET_ERR_OUTBOX_IO', (err as Error).message);
-        for (const p of batch) {
-          if (p.rec.state === 'pending') {
-            this.drop(p.rec, 'evicted');
-            // Never on disk, so never sent: counted like an eviction, so the next batch tells the centre.
-            this.countEviction(p.rec.priorityClass, p.rec.epoch, p.rec.seq);
-            if (full) this.diskFullRefused++;
-            if (p.rec.carries) this.settleEvictions(p.rec.carries, 1, p.rec);
-          }
-          p.reject(e);
-        }
+      // A carrier whose cursor goes ahead in its own file ends its write: that file is on disk
+      // before the group and renamed after it, so no other group may share the write.
+      let from = 0;
+      for (let i = 0; i < batch.length; i++) {
+        if ((batch[i] as PendingWrite).cursor?.ahead !== true && i < batch.length - 1) continue;
+        await this.flushChunk(batch.slice(from, i + 1));
+        from = i + 1;
       }
     } while (this.pending.length > 0);
   }
 
+  private async flushChunk(batch: PendingWrite[]): Promise<void> {
+    const last = batch[batch.length - 1] as PendingWrite;
+    const ahead =
+      last.cursor?.ahead === true ? { ...last.cursor, epoch: last.rec.epoch, seq: last.rec.seq } : undefined;
+    try {
+      await this.reclaim(batch.reduce((n, p) => n + p.bytes.length, 0));
+      if (ahead) await this.makingSpace(() => writeCursorFile(this.opts.dir, ahead.generation, ahead.bytes, ahead));
+      await this.makingSpace(() => this.writeBatch(batch));
+    } catch (err) {
+      // Its carrier is not on disk: the file must not be taken for a cursor at the next open.
+      if (ahead) await removeAheadCursor(this.opts.dir, ahead).catch(() => undefined);
+      this.refuse(batch, err);
+      return;
+    }
+    // When the rename fails, the cursor stays its carrier's (writeBatch made it so), as one carried
+    // in the record is: kept before that segment goes (keepCursor), taken from its file at the next open.
+    if (
+      ahead !== undefined &&
+      (await promoteAheadCursor(this.opts.dir, ahead.epoch, ahead.seq).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      const c = this.cursorState;
+      if (c?.generation === ahead.generation) {
+        c.segment = undefined;
+        c.persisted = true;
+      }
+    }
+    for (const p of batch) p.resolve(p.rec);
+  }
+
+  /** A write that failed: its records were never on disk, so never sent. */
+  private refuse(batch: PendingWrite[], err: unknown): void {
+    const full = isDiskFull(err);
+    const e =
+      err instanceof CollectorError
+        ? err
+        : full
+          ? new CollectorError('ET_ERR_DISK_FULL', `${this.opts.dir}: ${batch.length} records not written`)
+          : new CollectorError('ET_ERR_OUTBOX_IO', (err as Error).message);
+    for (const p of batch) {
+      if (p.rec.state === 'pending') {
+        this.drop(p.rec, 'evicted');
+        // Counted like an eviction, so the next batch tells the centre.
+        this.countEviction(p.rec.priorityClass, p.rec.epoch, p.rec.seq);
+        if (full) this.diskFullRefused++;
+        if (p.rec.carries) this.settleEvictions(p.rec.carries, 1, p.rec);
+      }
+      p.reject(e);
+    }
+  }
+
   /**
-   * Writes a batch; on a full disk asks the other user of the volume (the store) for space, then
+   * Runs a write; on a full disk asks the other user of the volume (the store) for space, then
    * frees its own dead bytes, and tries again while either freed something.
    */
-  private async writeMakingSpace(batch: PendingWrite[]): Promise<void> {
+  private async makingSpace(write: () => Promise<void>): Promise<void> {
     for (;;) {
       try {
-        await this.writeBatch(batch);
+        await write();
         return;
       } catch (err) {
         if (!isDiskFull(err)) throw err;
@@ -883,8 +930,9 @@ export class Outbox {
         seg.seg.live++;
       }
       this.written.set(p.rec.epoch, Math.max(this.written.get(p.rec.epoch) ?? -1, p.rec.seq));
-      if (p.cursor !== undefined && p.cursor.generation > (this.cursorState?.generation ?? 0))
-        this.cursorState = { ...p.cursor, segment: seg.seg, persisted: false };
+      const c = p.cursor;
+      if (c !== undefined && c.generation > (this.cursorState?.generation ?? 0))
+        this.cursorState = { generation: c.generation, bytes: c.bytes, segment: seg.seg, persisted: false };
     }
   }
 
