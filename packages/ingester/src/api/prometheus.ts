@@ -248,6 +248,9 @@ export function prometheusText(f: IngesterFigures): string {
     metric('et_ingester_api_reads_waiting', 'gauge', 'API read statements waiting for their turn.', [
       ['', reads.waiting],
     ]);
+    metric('et_ingester_api_reads_running', 'gauge', 'API read statements running now (at most reads.concurrency).', [
+      ['', reads.running],
+    ]);
   }
   if (q) {
     const listed = q.drops(MAX_NODE_SERIES);
