@@ -12,6 +12,7 @@ import { buildApi } from './api/app.js';
 import { createConnectionGate, guardServer } from '@edge-telemetry/protocol/net';
 import { createClickHouseClient, type StorageConnection } from './storage/client.js';
 import { shareEngine, type ReadFigures } from './storage/read-scheduler.js';
+import type { LogSearchCounters } from './api/log-search.js';
 import { migrate } from './storage/migrate.js';
 import { createWriter, type WriterState } from './writer/writer.js';
 import { createRouter, type RouterCounters } from './consumer/router.js';
@@ -69,6 +70,7 @@ export interface Ingester {
     templateTexts: TemplateTextStats;
     quotas: Pick<NodeQuotas, 'drops' | 'totals'>;
     reads: ReadFigures;
+    searches: LogSearchCounters;
   };
 }
 
@@ -86,6 +88,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
   );
   // Everything but the API's reads: its statements go before theirs.
   const client = engine.client;
+  const searches: LogSearchCounters = { partial: 0 };
   const writer = createWriter({ client, options: config.writer, logger });
   const quotas = createNodeQuotas(config.quotas);
   const deadLetters = createDeadLetterSink({ client, logger, allowance: quotas.admitDeadLetter });
@@ -150,11 +153,13 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
     pulls: pulls.counters(),
     connectionsRefused: connections.refused(),
     reads: { ...engine.reads.counters, ...engine.reads.state() },
+    searches: { ...searches },
     ...(loop ? { loop: loop.figures() } : {}),
   });
   const app = buildApi({
     client,
     reads: engine.reads,
+    searches,
     readOptions: config.reads,
     logger,
     auth,

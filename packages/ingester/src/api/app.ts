@@ -27,11 +27,14 @@ import { validationMessage } from './validation-message.js';
 import { installClosedQuerystrings } from './closed-querystrings.js';
 import type { ReadScheduler } from '../storage/read-scheduler.js';
 import type { ReadOptionsT } from '../storage/read-options.js';
+import type { LogSearchCounters } from './log-search.js';
 
 export interface ApiDeps extends ProbeRouteDeps {
   client: ClickHouseClient;
   /** The telemetry routes' reads: in turns, writer first, bounded (storage/read-scheduler.ts). */
   reads: ReadScheduler;
+  /** The log searches' counters, shown in /metrics. */
+  searches: LogSearchCounters;
   readOptions: ReadOptionsT;
   logger: FastifyBaseLogger;
   auth: ApiAuth;
@@ -97,6 +100,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   void app.register(probeRoutes, deps);
   void app.register(telemetryRoutes, {
     reads: deps.reads,
+    searches: deps.searches,
     readOptions: deps.readOptions,
     onlineWindowS: deps.onlineWindowS,
     quotas: deps.quotas,

@@ -25,6 +25,12 @@ export interface LogSearchBounds {
   statementMs: number;
 }
 
+/** What the log searches answered since start (in /metrics): the API's, not the read statements'. */
+export interface LogSearchCounters {
+  /** Answers cut short by reads.searchMs, a slice that could not be read within the bounds, or the caller gone. */
+  partial: number;
+}
+
 export interface LogSearchResult {
   logs: LogRow[];
   /** `limit` cut the answer: older rows match too. */

@@ -8,6 +8,7 @@ import type { PullCounters } from '../pull/coordinator.js';
 import type { ConnectionRefusal } from '@edge-telemetry/protocol/net';
 import { LOOP_DELAY_PERIOD_MS, type LoopFigures } from '../loop-delay.js';
 import type { ReadFigures } from '../storage/read-scheduler.js';
+import type { LogSearchCounters } from './log-search.js';
 
 /** Series with a node label at most: beyond, the rest are summed under node="(others)". */
 const MAX_NODE_SERIES = 1000;
@@ -28,11 +29,13 @@ export interface IngesterFigures {
   loop?: LoopFigures;
   /** The API's reads (storage/read-scheduler.ts). */
   reads?: ReadFigures;
+  /** The API's log searches (api/log-search.ts). */
+  searches?: LogSearchCounters;
 }
 
 export function prometheusText(f: IngesterFigures): string {
   const { writer: w, consumer: c, handling: h, brokerConnected, references: r, templateTexts: t, quotas: q } = f;
-  const { pulls, connectionsRefused, loop, reads } = f;
+  const { pulls, connectionsRefused, loop, reads, searches } = f;
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge' | 'summary', help: string, samples: [string, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -239,12 +242,6 @@ export function prometheusText(f: IngesterFigures): string {
       'API reads refused with 429 because their token had reads.waitingPerToken reads waiting.',
       [['', reads.refused]],
     );
-    metric(
-      'et_ingester_api_log_searches_partial_total',
-      'counter',
-      'Log searches answered partial: reads.searchMs spent, a slice over its bounds, or the caller gone.',
-      [['', reads.partial]],
-    );
     metric('et_ingester_api_reads_waiting', 'gauge', 'API read statements waiting for their turn.', [
       ['', reads.waiting],
     ]);
@@ -252,6 +249,13 @@ export function prometheusText(f: IngesterFigures): string {
       ['', reads.running],
     ]);
   }
+  if (searches)
+    metric(
+      'et_ingester_api_log_searches_partial_total',
+      'counter',
+      'Log searches answered partial: reads.searchMs spent, a slice over its bounds, or the caller gone.',
+      [['', searches.partial]],
+    );
   if (q) {
     const listed = q.drops(MAX_NODE_SERIES);
     const total = q.totals();

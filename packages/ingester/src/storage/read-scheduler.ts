@@ -34,8 +34,6 @@ export interface ReadCounters {
   refused: number;
   /** Statements stopped by their time or bytes bound. */
   overLimit: number;
-  /** Log-search answers cut short by reads.searchMs or a slice that could not be read within the bounds. */
-  partial: number;
 }
 
 /** The counters with the reads waiting for a slot and running now. */
@@ -97,7 +95,7 @@ export function shareEngine(
   /** Waiting statements by token, tokens in turn order (a Map keeps insertion order). */
   const waiting = new Map<string, (() => Promise<void>)[]>();
   let running = 0;
-  const counters: ReadCounters = { statements: 0, refused: 0, overLimit: 0, partial: 0 };
+  const counters: ReadCounters = { statements: 0, refused: 0, overLimit: 0 };
   /** Reads leave the engine to the writer until then (above). */
   let writerUntil = 0;
 

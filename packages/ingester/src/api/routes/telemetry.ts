@@ -27,7 +27,7 @@ import {
   type NodeParamsT,
 } from '../schemas.js';
 import { fleetOverview, listNodes, metricSeries, seriesSource, spanSeries, topTemplates } from '../queries.js';
-import { searchLogs } from '../log-search.js';
+import { searchLogs, type LogSearchCounters } from '../log-search.js';
 import { chooseStep, timeRange } from '../time-range.js';
 import type { NodeQuotas } from '../../quotas/node-quotas.js';
 import { boundedReads, type Reads } from '../../storage/bounded-reads.js';
@@ -36,6 +36,7 @@ import type { ReadOptionsT } from '../../storage/read-options.js';
 
 export interface TelemetryRouteDeps {
   reads: ReadScheduler;
+  searches: LogSearchCounters;
   readOptions: ReadOptionsT;
   onlineWindowS: number;
   /** What this ingester dropped per node for the quotas, shown with the nodes and the fleet. */
@@ -179,7 +180,7 @@ export async function telemetryRoutes(app: FastifyInstance, deps: TelemetryRoute
         o,
         callerGone(reply),
       );
-      if (res.partial) deps.reads.counters.partial++;
+      if (res.partial) deps.searches.partial++;
       return {
         node: req.params.node,
         from: new Date(range.from).toISOString(),
