@@ -245,6 +245,7 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
       // A follow ends when its client goes away (the response closes) or the ingester stops;
       // otherwise it would poll until the pull ends, up to its expiry days later.
       const follow = req.query.follow === true ? coordinator.follow() : undefined;
+      // Every end of the response comes here, the ingester's stop included (below): one abort.
       const stop = new AbortController();
       reply.raw.once('close', () => {
         stop.abort();
@@ -254,14 +255,7 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
       // its chunked terminator told every client (CLI, web page, curl) that it had the whole pull
       // when it had what arrived so far; and a client that stopped reading (a pager) held the
       // stop, and with it the orderly drain, until it read on (outsider, session 13: 57 s).
-      follow?.signal.addEventListener(
-        'abort',
-        () => {
-          stop.abort();
-          reply.raw.destroy();
-        },
-        { once: true },
-      );
+      follow?.signal.addEventListener('abort', () => reply.raw.destroy(), { once: true });
       async function* body(): AsyncGenerator<string> {
         // A follow may wait long for its first line: the client should know at once that it is on.
         if (follow) reply.raw.flushHeaders();

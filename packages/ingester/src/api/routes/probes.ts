@@ -48,6 +48,10 @@ function clickhouseProbe(client: ClickHouseClient, now: () => number = Date.now)
 }
 
 export async function probeRoutes(app: FastifyInstance, deps: ProbeRouteDeps): Promise<void> {
+  // On the writer's client (tracked, storage/read-scheduler.ts), not the reads': an API read whose
+  // turn comes while the probe is in flight waits for it, so the probe is not queued behind a read
+  // of up to reads.statementMs and /readyz down for it. The price, a read backing off once for a
+  // probe it delayed, is at most once per READY_PROBE_TTL_MS.
   const clickhouseUp = clickhouseProbe(deps.client);
   app.get('/healthz', { schema: { summary: 'The process is alive', response: { 200: Healthz } } }, async () => ({
     status: 'ok' as const,
