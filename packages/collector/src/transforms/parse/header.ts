@@ -101,8 +101,25 @@ const zone = (s: string): boolean => s.length <= 6 && ZONE.test(s);
 
 /** The offset where the line's message starts (0: no header recognised). */
 export function messageStart(line: string): number {
-  if (plainWordFirst(line)) return 0;
+  return plainWordFirst(line) ? 0 : cut(lazyTokens(line));
+}
+
+/**
+ * `messageStart` with how much of the line it read to decide (`reach`): the answer is the same for
+ * every line that reads the same up to there (header-cuts.ts keeps answers by it). A line read to
+ * its end has `reach` past its length: then its length counts too. With `opens`, the character at
+ * `reach - 1` was read only as one that is neither whitespace nor `[`. A line that starts with a
+ * plain word is decided by that word alone and is not worth keeping: `reach` -1.
+ */
+export function readHeader(line: string): { start: number; reach: number; opens: boolean } {
+  if (plainWordFirst(line)) return { start: 0, reach: -1, opens: false };
   const toks = lazyTokens(line);
+  const start = cut(toks);
+  return { start, reach: toks.reach, opens: toks.opens };
+}
+
+function cut(toks: Toks): number {
+  const line = toks.line;
   if (tok(toks, 0) === undefined) return 0;
   let i = 0;
   let sawTime = false;
@@ -119,7 +136,9 @@ export function messageStart(line: string): number {
   let end = -1;
   while (tok(toks, i) !== undefined) {
     const s = text(toks, i);
-    const next = text(toks, i + 1);
+    // (the next field, `text(toks, i + 1)`, is read only where a test needs it: what is read decides
+    // what header-cuts.ts keeps an answer by, and a message's first word read for nothing would split
+    // it by every word)
     const afterSeparator = i > 0 && separator(text(toks, i - 1));
     if (isTime(toks, i, sawTime) && !(sawLevel && epoch(s))) {
       // (after the level, a bare count is the message's, even in the range of epoch seconds)
@@ -129,7 +148,7 @@ export function messageStart(line: string): number {
       sawLevel = true;
     } else if (separator(s)) {
       // between fields
-    } else if (isNumber(s) && (!sawLevel || separator(next) || bracketed(next) || isTagText(next))) {
+    } else if (isNumber(s) && (!sawLevel || fieldFollows(text(toks, i + 1)))) {
       // pid, tid, sequence number; after the level only when another field follows (a message may start with a number)
     } else if (bracketed(s) && (sawTime || sawLevel)) {
       // thread, pid, component
@@ -139,12 +158,12 @@ export function messageStart(line: string): number {
       (isTag(toks, i) || (s.charCodeAt(s.length - 1) === 93 && SOURCE_LOCATION.test(s)))
     ) {
       return after(line, toks, i);
-    } else if (sawTime && !sawLevel && isTagText(next) && isLetterCode(next.charCodeAt(0))) {
+    } else if (sawTime && !sawLevel && hostTag(text(toks, i + 1))) {
       // a host between the time and the tag (RFC 3164 `time host tag:`)
       return after(line, toks, i + 1);
-    } else if ((sawTime || sawLevel) && isLogger(s, next, sawLevel)) {
+    } else if ((sawTime || sawLevel) && isLogger(toks, i, sawLevel)) {
       i++; // the separator after the logger's name
-    } else if (sawLevel && capitals(s) && s.length <= 8 && padded(line, tok(toks, i) as Tok)) {
+    } else if (sawLevel && capitals(s) && s.length <= 8 && padded(toks, tok(toks, i) as Tok)) {
       return after(line, toks, i); // a component code padded to a column after the level, like a tag
     } else {
       const level = sawTime && !sawLevel ? levelAhead(toks, i) : -1;
@@ -164,7 +183,7 @@ export function messageStart(line: string): number {
  * letters only, not a month, day or level name nor a code in capitals. Said without tokenizing,
  * as this runs on every line of the log path.
  */
-function plainWordFirst(line: string): boolean {
+export function plainWordFirst(line: string): boolean {
   let p = 0;
   const n = line.length;
   while (p < n && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;
@@ -187,8 +206,13 @@ function plainWordFirst(line: string): boolean {
 
 /** The message after token `i` (a tag), skipping a bracketed number after it (`kernel: [ 12.3]`). */
 function after(line: string, toks: Toks, i: number): number {
-  const next = tok(toks, i + 1);
-  if (next !== undefined && bracketedNumber(next.text)) i++;
+  // (only a field that opens with `[` is read: a message's first word is not, see the loop above)
+  let p = (tok(toks, i) as Tok).end;
+  while (p < line.length && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;
+  if (line.charCodeAt(p) === 91) {
+    const next = tok(toks, i + 1);
+    if (next !== undefined && bracketedNumber(next.text)) i++;
+  }
   return messageAt(line, toks, i);
 }
 
@@ -196,6 +220,12 @@ function messageAt(line: string, toks: Toks, i: number): number {
   const t = tok(toks, i) as Tok;
   let p = t.end;
   while (p < line.length && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;
+  if (p < line.length && line.charCodeAt(p) !== 91 && toks.reach <= p) {
+    // The message's first character, read only as one that is not whitespace (nor a `[`, which
+    // after() reads as a field): whichever it is, the answer is the same.
+    toks.reach = p + 1;
+    toks.opens = true;
+  } else seen(toks, p);
   // A header that takes the whole line leaves the line as it is: an empty message groups nothing.
   return p >= line.length ? 0 : p;
 }
@@ -265,16 +295,22 @@ function timePiece(toks: Toks, i: number, sawTime: boolean, s = text(toks, i)): 
   if (s.length > 10 || !((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 45)) return false;
   if (sawTime && zone(s)) return true;
   // Names of months and days count next to a day number or another part of a date.
-  const next = text(toks, i + 1);
-  if (month(s)) return /^\d{1,2},?$/.test(next) || sawTime;
-  if (weekday(s)) return month(next) || isDigitCode(next.charCodeAt(0));
+  if (month(s)) return /^\d{1,2},?$/.test(text(toks, i + 1)) || sawTime;
+  if (weekday(s)) {
+    const next = text(toks, i + 1);
+    return month(next) || isDigitCode(next.charCodeAt(0));
+  }
   return false;
 }
 
 /** Epoch seconds or milliseconds between 2000 and 2040: a bare count outside it is a pid or a number. */
 function epoch(s: string): boolean {
   if (s.length < 10 || !isDigitCode(s.charCodeAt(0)) || !/^\d{10}(?:\d{3})?(?:\.\d+)?$/.test(s)) return false;
-  const n = Number(s.length >= 13 && !s.includes('.') ? s.slice(0, 10) : s.split('.')[0]);
+  return epochSeconds(Number(s.length >= 13 && !s.includes('.') ? s.slice(0, 10) : s.split('.')[0]));
+}
+
+/** Seconds between 2000 and 2040 (header-cuts.ts tells digit runs apart by it). */
+export function epochSeconds(n: number): boolean {
   return n >= 946_684_800 && n < 2_208_988_800;
 }
 
@@ -312,9 +348,11 @@ function levelAhead(toks: Toks, from: number): number {
  * A logger name followed by a separator: `com.example.Foo :` or `com.example.Foo -` after the
  * level, `name -` or `name |` before it (after the level, `WORD -` is how messages start too).
  */
-function isLogger(s: string, next: string, sawLevel: boolean): boolean {
-  const sep = next === ':' || ((!sawLevel || s.includes('.')) && (next === '-' || next === '|'));
-  return sep && /^[\w.$@/-]+$/.test(s);
+function isLogger(toks: Toks, i: number, sawLevel: boolean): boolean {
+  const s = text(toks, i);
+  if (!/^[\w.$@/-]+$/.test(s)) return false;
+  const next = text(toks, i + 1);
+  return next === ':' || ((!sawLevel || s.includes('.')) && (next === '-' || next === '|'));
 }
 
 /**
@@ -330,9 +368,20 @@ function isTag(toks: Toks, i: number): boolean {
   return letterLevel(prev) || bracketed(prev);
 }
 
+/** A separator, a bracketed field or a tag: after the level, a number before one of these is a header field. */
+function fieldFollows(next: string): boolean {
+  return separator(next) || bracketed(next) || isTagText(next);
+}
+
+/** A tag that starts with a letter: the field before it, after a time, is a host (RFC 3164 `time host tag:`). */
+function hostTag(next: string): boolean {
+  return isTagText(next) && isLetterCode(next.charCodeAt(0));
+}
+
 /** Followed by two or more spaces: a field padded to a column width. */
-function padded(line: string, t: Tok): boolean {
-  return line.charCodeAt(t.end) === 32 && line.charCodeAt(t.end + 1) === 32;
+function padded(toks: Toks, t: Tok): boolean {
+  seen(toks, t.end + 1);
+  return toks.line.charCodeAt(t.end) === 32 && toks.line.charCodeAt(t.end + 1) === 32;
 }
 
 /** Not a plain word: holds a digit or `.`, `_`, `-`, `:`, `/`, `@`, `#` (ids, hosts, nodes, dotted names), or is a separator. */
@@ -361,15 +410,27 @@ interface Toks {
   list: Tok[];
   /** Where the next field's search starts. */
   p: number;
+  /** One past the last offset read (the line's length and beyond: its end was read). */
+  reach: number;
+  /** The last offset read was read only as neither whitespace nor `[` (messageAt). */
+  opens: boolean;
 }
 
 function lazyTokens(line: string): Toks {
-  return { line, list: [], p: 0 };
+  return { line, list: [], p: 0, reach: 0, opens: false };
+}
+
+/** Offset `p` of the line was read (or its end, `p` >= length). */
+function seen(t: Toks, p: number): void {
+  if (p >= t.reach) {
+    t.reach = p + 1;
+    t.opens = false;
+  }
 }
 
 function tok(t: Toks, i: number): Tok | undefined {
   while (t.list.length <= i && t.list.length < MAX_TOKENS) {
-    const next = readToken(t.line, t.p);
+    const next = readToken(t, t.p);
     if (next === undefined) break;
     t.list.push(next);
     t.p = next.end;
@@ -382,11 +443,15 @@ function text(t: Toks, i: number): string {
 }
 
 /** The field from `p` on; a `[...]` group (nesting, spaces inside) is one field. */
-function readToken(line: string, from: number): Tok | undefined {
+function readToken(t: Toks, from: number): Tok | undefined {
+  const line = t.line;
   const n = line.length;
   let p = from;
   while (p < n && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;
-  if (p >= n) return undefined;
+  if (p >= n) {
+    seen(t, n);
+    return undefined;
+  }
   const start = p;
   if (line.charCodeAt(p) === 91) {
     let depth = 0;
@@ -395,9 +460,11 @@ function readToken(line: string, from: number): Tok | undefined {
       if (c === 91) depth++;
       else if (c === 93 && --depth === 0) break;
     }
+    seen(t, p);
     if (depth !== 0 || p >= n || p - start >= MAX_BRACKET) p = start;
     else p++;
   }
   while (p < n && line.charCodeAt(p) !== 32 && line.charCodeAt(p) !== 9) p++;
+  seen(t, p);
   return { text: line.slice(start, p), start, end: p };
 }
