@@ -11,7 +11,7 @@ import type { DropReport } from '../../batch/drops.js';
 import { DuplicateCollapser } from '../dedup/collapser.js';
 import { LineFilter } from '../filter/line-filter.js';
 import { MultilineJoiner } from '../parse/multiline.js';
-import { messageStart } from '../parse/header.js';
+import { HeaderCuts } from '../parse/header-cuts.js';
 import { fieldsOf, parseLine } from '../parse/parse-line.js';
 import { Redactor, type RedactionCounts } from '../redact/redactor.js';
 import { TemplateMiner } from '../templates/miner.js';
@@ -200,6 +200,8 @@ export class LogPipeline {
   private readonly joiner: MultilineJoiner;
   private readonly redactor: Redactor;
   private readonly miner: TemplateMiner;
+  /** The header cut before mining, its answers kept by header layout (the same for any container). */
+  private readonly headers = new HeaderCuts();
   private readonly containers = new Map<string, ContainerState>();
   private readonly windows = new Map<number, OpenWindow>();
   private readonly paths = new Map<string, PathState>();
@@ -775,7 +777,7 @@ export class LogPipeline {
     if (!verbatim && e.level < st.minLevel) return;
     // The template is the message's: a header left in it (a plain-text line's level, thread,
     // logger, pid, host) would split one event by values that vary independently of it.
-    const m = this.miner.match(e.message.slice(messageStart(e.message)), container);
+    const m = this.miner.match(e.message.slice(this.headers.messageStart(e.message)), container);
     e.templateId = m.id;
     let t = part.templates.get(m.id);
     if (t === undefined) {
