@@ -462,22 +462,6 @@ export async function buildCollector(
         help: 'Log files read to their end and idle, kept as a position until they change',
         read: () => fileSource?.fileCounts().rested ?? 0,
       },
-      'logs.containers': {
-        help: 'Containers whose log state is held (at most logs.maxContainers)',
-        read: () => logs.stats().containers,
-      },
-      'logs.templates': {
-        help: 'Templates held (at most logs.templates.maxClusters)',
-        read: () => logs.stats().clusters,
-      },
-      'logs.template_tokens': {
-        help: 'Tokens the templates hold over their views (at most logs.templates.maxHeldTokens)',
-        read: () => logs.stats().templateTokens,
-      },
-      'logs.open_window_bytes': {
-        help: 'Bytes of log lines held in windows not sealed yet',
-        read: () => logs.stats().heldBytes,
-      },
       'data_dir.full': {
         help: '1 while the last write of the store or the outbox found the data volume full',
         read: () => (dataDirFull ? 1 : 0),
@@ -494,23 +478,6 @@ export async function buildCollector(
       },
     },
     totals: {
-      'logs.lines_read': { help: 'Log lines read', read: () => logs.stats().linesIn },
-      'logs.late_lines': {
-        help: 'Log lines whose window was sealed, put in the earliest open window of their container',
-        read: () => logs.stats().lateLines,
-      },
-      'logs.containers_shed': {
-        help: 'Containers whose log state was let go at logs.maxContainers (their open windows are sealed when due)',
-        read: () => logs.stats().shedContainers,
-      },
-      'logs.templates_evicted': {
-        help: 'Templates evicted, least recently matched first, at logs.templates.maxClusters or maxHeldTokens',
-        read: () => logs.stats().evictions,
-      },
-      'logs.future_lines': {
-        help: "Log lines stamped beyond logs.window.futureSkewMs ahead, windowed at the node's time",
-        read: () => logs.stats().futureLines,
-      },
       'store.evicted_segments': {
         help: 'Store segments deleted to stay within the store cap',
         read: () => storeStats()?.evictedSegments ?? 0,
@@ -545,6 +512,47 @@ export async function buildCollector(
       'uplink.connect_errors': {
         help: 'Failed connection attempts to the broker',
         read: () => connectErrors,
+      },
+    },
+  });
+  // The log pipeline's figures walk its open windows: gathered once per collect for all of them.
+  selfHealth.observeValues({
+    snapshot: () => logs.stats(),
+    gauges: {
+      'logs.containers': {
+        help: 'Containers whose log state is held (at most logs.maxContainers)',
+        read: (l) => l.containers,
+      },
+      'logs.templates': {
+        help: 'Templates held (at most logs.templates.maxClusters)',
+        read: (l) => l.clusters,
+      },
+      'logs.template_tokens': {
+        help: 'Tokens the templates hold over their views (at most logs.templates.maxHeldTokens)',
+        read: (l) => l.templateTokens,
+      },
+      'logs.open_window_bytes': {
+        help: 'Bytes of log lines held in windows not sealed yet',
+        read: (l) => l.heldBytes,
+      },
+    },
+    totals: {
+      'logs.lines_read': { help: 'Log lines read', read: (l) => l.linesIn },
+      'logs.late_lines': {
+        help: 'Log lines whose window was sealed, put in the earliest open window of their container',
+        read: (l) => l.lateLines,
+      },
+      'logs.containers_shed': {
+        help: 'Containers whose log state was let go at logs.maxContainers (their open windows are sealed when due)',
+        read: (l) => l.shedContainers,
+      },
+      'logs.templates_evicted': {
+        help: 'Templates evicted, least recently matched first, at logs.templates.maxClusters or maxHeldTokens',
+        read: (l) => l.evictions,
+      },
+      'logs.future_lines': {
+        help: "Log lines stamped beyond logs.window.futureSkewMs ahead, windowed at the node's time",
+        read: (l) => l.futureLines,
       },
     },
   });

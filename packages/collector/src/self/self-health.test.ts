@@ -34,6 +34,24 @@ describe('SelfHealth', () => {
     await h.close();
   });
 
+  it("gathers a group's snapshot once per collect, for every value read from it", async () => {
+    const h = new SelfHealth();
+    let snapshots = 0;
+    let lines = 0;
+    h.observeValues({
+      snapshot: () => ({ n: ++snapshots, lines }),
+      gauges: { 'a.count': { help: 'a', read: (s) => s.n }, 'a.again': { help: 'b', read: (s) => s.n } },
+      totals: { 'a.lines': { help: 'c', read: (s) => s.lines } },
+    });
+    lines = 7;
+    const a = await h.collect(1);
+    expect([snapshots, get(a, 'a.count'), get(a, 'a.again'), get(a, 'a.lines')]).toEqual([1, 1, 1, 7]);
+    lines = 10;
+    const b = await h.collect(2);
+    expect([snapshots, get(b, 'a.count'), get(b, 'a.lines')]).toEqual([2, 2, 3]);
+    await h.close();
+  });
+
   it('works on an injected MeterProvider with its reader, without globals', async () => {
     const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
     const { DeltaReader } = await import('./delta-reader.js');

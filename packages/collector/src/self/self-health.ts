@@ -29,10 +29,10 @@ export interface SelfHealthDeps {
   probe?: ProcessProbe;
 }
 
-/** A value another stage exposes, read at each collect. */
-export interface Observed {
+/** A value another stage exposes, read at each collect (from the group's snapshot, when it has one). */
+export interface Observed<S = undefined> {
   help: string;
-  read: () => number;
+  read: (snapshot: S) => number;
 }
 
 /**
@@ -97,14 +97,19 @@ export class SelfHealth {
   /**
    * Gauges (`collector.<name>`) and cumulative counts (`collector.<name>`, sent as the increase
    * since the previous collect) that other stages expose as plain functions, read at each collect;
-   * each with the description /metrics gives it.
+   * each with the description /metrics gives it. With `snapshot`, a stage's figures are gathered
+   * once per collect and every value of the group reads that (a pipeline's stats walk its windows).
    */
-  observeValues(o: { gauges?: Record<string, Observed>; totals?: Record<string, Observed> }): void {
+  observeValues<S = undefined>(o: {
+    snapshot?: () => S;
+    gauges?: Record<string, Observed<S>>;
+    totals?: Record<string, Observed<S>>;
+  }): void {
     const entries = (
-      values: Record<string, Observed> | undefined,
+      values: Record<string, Observed<S>> | undefined,
       create: (name: string, help: string) => Observable,
     ) =>
-      Object.entries(values ?? {}).map(([name, v]): [Observable, () => number] => [
+      Object.entries(values ?? {}).map(([name, v]): [Observable, (s: S) => number] => [
         create(`collector.${name}`, v.help),
         v.read,
       ]);
@@ -113,7 +118,8 @@ export class SelfHealth {
       ...entries(o.totals, (name, description) => this.meter.createObservableCounter(name, { description })),
     ];
     const cb: BatchObservableCallback = (r) => {
-      for (const [inst, fn] of list) r.observe(inst, fn());
+      const s = o.snapshot?.() as S;
+      for (const [inst, fn] of list) r.observe(inst, fn(s));
     };
     this.meter.addBatchObservableCallback(
       cb,
