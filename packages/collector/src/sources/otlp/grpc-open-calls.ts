@@ -8,7 +8,6 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Meter } from '@opentelemetry/api';
-import { clientKey } from '@edge-telemetry/protocol/net';
 import { createCallGate } from './grpc-call-gate.js';
 import { BODY_TIMEOUT_MS } from './http-transport.js';
 import { RPC, type OtlpIntake } from './intake.js';
@@ -20,12 +19,17 @@ export function openCallCaps(o: Pick<OtlpReceiverOptions, 'maxInFlightBytes' | '
   return { total, perAddress: Math.max(1, Math.floor(total / 2)) };
 }
 
-/** `closeConnection(peer)`: closes the connection whose peer is `<remoteAddress>:<remotePort>`. */
+/** A call's connection by its peer (`<remoteAddress>:<remotePort>`): its client key, and closing it. */
+export interface CallConnections {
+  client(peer: string): string;
+  close(peer: string): void;
+}
+
 export function openCallsInterceptor(
   o: OtlpReceiverOptions,
   intake: OtlpIntake,
   meter: Meter,
-  closeConnection: (peer: string) => void,
+  connections: CallConnections,
 ): grpc.ServerInterceptor {
   const caps = openCallCaps(o);
   const gate = createCallGate(caps.total, caps.perAddress);
@@ -60,7 +64,7 @@ export function openCallsInterceptor(
         });
         finish();
         // The answer goes out first; closing the connection drops the part grpc-js holds.
-        setImmediate(() => closeConnection(`${info.remoteAddress}:${info.remotePort}`));
+        setImmediate(() => connections.close(`${info.remoteAddress}:${info.remotePort}`));
         return;
       }
       ended.add(1, { reason: 'busy' });
@@ -76,7 +80,7 @@ export function openCallsInterceptor(
           new grpc.ServerListenerBuilder()
             .withOnReceiveMetadata((metadata, proceed) => {
               timer = setTimeout(end, BODY_TIMEOUT_MS);
-              entry = gate.open(clientKey(call.getConnectionInfo().remoteAddress), () => proceed(metadata));
+              entry = gate.open(connections.client(call.getPeer()), () => proceed(metadata));
             })
             .withOnReceiveMessage((message, proceed) => {
               finish();

@@ -14,6 +14,7 @@
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Meter } from '@opentelemetry/api';
+import { clientKey } from '@edge-telemetry/protocol/net';
 import { grpcServiceName, type OtlpSignal } from './codec.js';
 import { openCallsInterceptor } from './grpc-open-calls.js';
 import type { OtlpIntake } from './intake.js';
@@ -32,14 +33,20 @@ const raw = (b: Buffer) => b;
 
 export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, meter: Meter): Promise<OtlpServer> {
   // Each admitted connection by its peer (`<remoteAddress>:<remotePort>`, as grpc-js names a call's
-  // peer), so a call not whole in time can close its connection and a call's client is its socket's address.
-  const sockets = new Map<string, net.Socket>();
+  // peer), so a call not whole in time can close its connection and a call's client is its socket's
+  // address, keyed once per connection (clientKey) for the interceptor's read slots and the intake alike.
+  const sockets = new Map<string, { socket: net.Socket; client: string }>();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': o.maxDecodedBytes,
     // Answers are a partial success at most: a small bound keeps a bug from sending much.
     'grpc.max_send_message_length': 64 * 1024,
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
-    interceptors: [openCallsInterceptor(o, intake, meter, (peer) => sockets.get(peer)?.destroy())],
+    interceptors: [
+      openCallsInterceptor(o, intake, meter, {
+        client: (peer) => sockets.get(peer)?.client ?? '',
+        close: (peer) => sockets.get(peer)?.socket.destroy(),
+      }),
+    ],
   });
   for (const signal of SIGNALS) {
     const service: grpc.ServiceDefinition = {
@@ -54,11 +61,11 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, 
       },
     };
     const exportCall: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-      // The address of the socket grpc-js names the call's peer after (`<remoteAddress>:<remotePort>`,
+      // The client of the socket grpc-js names the call's peer after (`<remoteAddress>:<remotePort>`,
       // the key `sockets` uses): parsing the string back is ambiguous for IPv6 (`::1:5000` is an
       // address too, and a peer without a port lost its last group). A socket already gone (the call
       // is being cancelled) leaves the key '' for it.
-      const hold = intake.hold(sockets.get(call.getPeer())?.remoteAddress ?? '');
+      const hold = intake.hold(sockets.get(call.getPeer())?.client ?? '');
       try {
         // grpc-js has read the message already: holding it still turns away others while one decodes.
         hold.take(call.request.length);
@@ -90,7 +97,7 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, 
   const listener = net.createServer((socket) => {
     if (!intake.connections.admit(socket)) return;
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    sockets.set(peer, socket);
+    sockets.set(peer, { socket, client: clientKey(socket.remoteAddress) });
     socket.once('close', () => sockets.delete(peer));
     injector.injectConnection(socket);
   });

@@ -11,7 +11,7 @@
  */
 import http from 'node:http';
 import zlib from 'node:zlib';
-import { guardServer } from '@edge-telemetry/protocol/net';
+import { clientKey, guardServer } from '@edge-telemetry/protocol/net';
 import { CollectorError } from '../../errors.js';
 import type { OtlpFormat, OtlpSignal } from './codec.js';
 import { OtlpRefusal, type OtlpIntake } from './intake.js';
@@ -43,7 +43,7 @@ export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake):
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'gzip' && encoding !== 'identity')
       throw new OtlpRefusal(415, 'ET_ERR_OTLP_ENCODING', `content-encoding ${encoding}: only gzip or identity`);
-    const hold = intake.hold(req.socket.remoteAddress ?? '');
+    const hold = intake.hold(clientKey(req.socket.remoteAddress));
     try {
       let body = await readBody(req, o.maxRequestBytes, hold.take);
       if (encoding === 'gzip') body = await gunzip(body, o.maxDecodedBytes);

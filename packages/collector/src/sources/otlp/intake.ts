@@ -6,7 +6,7 @@
  * caps (one total and one count per address over both ports), and the `/metrics` counters. The
  * transports only read bodies and write answers.
  */
-import { clientKey, createConnectionGate, createTally, type ConnectionGate } from '@edge-telemetry/protocol/net';
+import { createConnectionGate, createTally, type ConnectionGate } from '@edge-telemetry/protocol/net';
 import type { Meter } from '@opentelemetry/api';
 import type { DropReport } from '../../batch/drops.js';
 import type { CollectorErrorCode } from '../../errors.js';
@@ -79,7 +79,7 @@ export class OtlpRefusal extends Error {
 export type OtlpTransport = 'http' | 'grpc';
 
 export interface RequestHold {
-  /** The client's key (clientKey of its address, worked out once per request): the shares' and caps' key. */
+  /** The client's key (clientKey of its address): the shares' and caps' key. */
   readonly client: string;
   /**
    * Takes `bytes` more (a body's next chunk); a 503 refusal when the budget is spent by others, or
@@ -92,8 +92,8 @@ export interface RequestHold {
 
 export interface OtlpIntake {
   codec: OtlpCodec;
-  /** A request's hold on the in-flight byte budget, for the client at `address` (a socket's remoteAddress). */
-  hold(address: string): RequestHold;
+  /** A request's hold on the in-flight byte budget, for `client` (clientKey of its socket's remoteAddress). */
+  hold(client: string): RequestHold;
   /**
    * Admits (429 refusal over the item rate or, for the heaviest client while others send, over
    * its share: fair-share.ts), maps and hands on a decoded request; the Export*ServiceResponse.
@@ -226,8 +226,7 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
   return {
     codec,
     connections,
-    hold(address) {
-      const client = clientKey(address);
+    hold(client) {
       let held = 0;
       return {
         client,
