@@ -199,7 +199,8 @@ describe.each(brokers)('broker ACL: %s broker, nodes made by `nodes add`', (_nam
     await a.publishAsync(topics.batch('gw-a'), 'from A', { qos: 1 });
     await bNode.publishAsync(topics.pull('gw-b', 'p1'), 'chunk from B', { qos: 1 });
     await ing.publishAsync(topics.ack('gw-a'), 'acked', { qos: 1 });
-    await expect.poll(() => got.seen.length).toBe(2);
+    // Two deliveries through the broker: as long as `until` gives one (expect.poll's default is 1 s).
+    await expect.poll(() => got.seen.length, { timeout: 30_000 }).toBe(2);
     await gotA.until(topics.ack('gw-a'));
     expect({ ingester: got.seen.map((m) => m.payload).sort(), nodeA: gotA.seen.map((m) => m.payload) }).toEqual({
       ingester: ['chunk from B', 'from A'],
