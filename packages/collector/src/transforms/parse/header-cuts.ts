@@ -34,6 +34,8 @@ const SEED = 0x811c9dc5;
 const PRIME = 0x01000193;
 /** Lines are sorted into buckets by their first this many characters (masked). */
 const BUCKET = 8;
+/** Keys of answers met once that are remembered (16 KiB). */
+const SEEN_SLOTS = 4096;
 
 interface Entry {
   /** The line's first characters as masked (see above). */
@@ -53,6 +55,8 @@ export class HeaderCuts {
   private readonly buckets = new Map<number, number[]>();
   /** Entries shorter than BUCKET: their lengths. */
   private readonly short: number[] = [];
+  /** Keys of answers met once, by their low bits (a later key in the same slot takes it). */
+  private readonly seen = new Int32Array(SEEN_SLOTS);
 
   /** Answers kept. */
   get size(): number {
@@ -104,23 +108,36 @@ export class HeaderCuts {
   private keep(line: string, reach: number, opens: boolean, start: number): void {
     const whole = reach > line.length;
     const length = whole ? line.length : opens ? reach - 1 : reach;
-    const codes: number[] = [];
     let h = SEED;
     let bucket = 0;
     let run = 0;
     for (let i = 0; i < length; i++) {
       const c = maskedAt(line, i, run);
       run = c === DIGIT || c === EPOCH_DIGIT ? run + 1 : 0;
-      codes.push(c);
       h = Math.imul(h ^ c, PRIME);
       if (i + 1 === BUCKET) bucket = h;
+    }
+    const key = whole ? h ^ WHOLE : opens ? h ^ OPENS : h;
+    // Kept the second time it is met: a header with a word of its own on every line (a request id,
+    // a pod name) would otherwise fill the entries with answers never asked again, each promoted to
+    // the old generation before it is dropped (twice the cut's CPU when every line missed).
+    const slot = key & (SEEN_SLOTS - 1);
+    if (this.seen[slot] !== key) {
+      this.seen[slot] = key;
+      return;
+    }
+    const codes: number[] = [];
+    run = 0;
+    for (let i = 0; i < length; i++) {
+      const c = maskedAt(line, i, run);
+      run = c === DIGIT || c === EPOCH_DIGIT ? run + 1 : 0;
+      codes.push(c);
     }
     if (this.entries.size >= MAX_ENTRIES) {
       this.entries.clear();
       this.buckets.clear();
       this.short.length = 0;
     }
-    const key = whole ? h ^ WHOLE : opens ? h ^ OPENS : h;
     this.entries.set(key, { masked: String.fromCharCode(...codes), whole, opens, start });
     let lengths = this.short;
     if (length >= BUCKET) {
