@@ -139,7 +139,8 @@ export interface PullCoordinator {
   changed(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /** A follow stream opens: its signal aborts on close(); call end() when the stream ends. */
   follow(): { signal: AbortSignal; end(): void };
-  readLines(id: string, fromSeq: number, toSeq: number): Promise<string[]>;
+  /** Lines of chunks from `fromSeq`, whole chunks up to READ_BYTES of text before `toSeq`, and where the next read starts. */
+  readLines(id: string, fromSeq: number, toSeq: number): Promise<{ lines: string[]; toSeq: number }>;
   /** Where line `from` is among the stored chunks 0..contiguous-1 (repository.ts, loadResumePoint). */
   resumePoint(id: string, from: number, contiguous: number): Promise<{ seq: number; skip: number }>;
   /**
@@ -180,6 +181,11 @@ interface Active {
 
 const TERMINAL: ReadonlySet<PullStateName> = new Set(['done', 'failed', 'expired', 'cancelled']);
 const READBACK_CHUNKS = 64;
+/**
+ * Line text per read of stored chunks (the digest's read-back, the API's line streams): whole
+ * chunks up to this, at least one. Each reader holds about this much at a time.
+ */
+const READ_BYTES = 1024 * 1024;
 /** Raw line bytes per insert at most: large enough to amortise an insert, small enough not to hold readers up. */
 const INSERT_BATCH_BYTES = 1024 * 1024;
 
@@ -268,6 +274,8 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     remoteAddress = '',
   ): Promise<void> {
     if (TERMINAL.has(p.record.state)) return;
+    // A finished pull stays in memory for keepFinishedMs: without the text its digest no longer needs.
+    releaseReorder(p, true);
     p.record.state = state;
     p.record.finishedAt = now();
     if (error) p.record.error = error;
@@ -292,6 +300,17 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     });
   }
 
+  /** Out-of-order text held for the running digests of all pulls together, within maxReorderBytes. */
+  let reorderHeld = 0;
+
+  /** Lets a pull's out-of-order text go; unless it finished, its digest is then finished from ClickHouse. */
+  function releaseReorder(p: Active, finished: boolean): void {
+    if (!finished) p.reorderOverflow = true;
+    reorderHeld -= p.reorderBytes;
+    p.reorder.clear();
+    p.reorderBytes = 0;
+  }
+
   function hashStored(p: Active, seq: number, lines: readonly string[]): void {
     const text = lines.join('\n') + '\n';
     if (seq === p.hashedUpTo && !p.reorderOverflow) {
@@ -300,24 +319,24 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       for (let next = p.reorder.get(p.hashedUpTo); next !== undefined; next = p.reorder.get(p.hashedUpTo)) {
         p.reorder.delete(p.hashedUpTo);
         p.reorderBytes -= next.length;
+        reorderHeld -= next.length;
         p.hash.update(next);
         p.hashedUpTo++;
       }
     } else if (!p.reorderOverflow) {
       p.reorder.set(seq, text);
       p.reorderBytes += text.length;
-      if (p.reorderBytes > o.maxReorderBytes) {
-        p.reorderOverflow = true;
-        p.reorder.clear();
-        p.reorderBytes = 0;
-      }
+      reorderHeld += text.length;
+      // A bound for all pulls together: per pull, N pulls at once held N times it.
+      if (reorderHeld > o.maxReorderBytes) releaseReorder(p, false);
     }
   }
 
   async function finalDigest(p: Active, total: number): Promise<string> {
-    for (let s = p.hashedUpTo; s < total; s += READBACK_CHUNKS) {
-      const lines = await loadLines(d.client, p.record.id, s, Math.min(total, s + READBACK_CHUNKS));
-      if (lines.length > 0) p.hash.update(lines.join('\n') + '\n');
+    for (let s = p.hashedUpTo; s < total; ) {
+      const read = await loadLines(d.client, p.record.id, s, Math.min(total, s + READBACK_CHUNKS), READ_BYTES);
+      if (read.lines.length > 0) p.hash.update(read.lines.join('\n') + '\n');
+      s = read.toSeq;
     }
     p.hashedUpTo = total;
     return p.hash.digest('hex');
@@ -343,9 +362,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       r.state = 'running';
       r.startedAt ??= now();
     }
-    p.reorderOverflow = true;
-    p.reorder.clear();
-    p.reorderBytes = 0;
+    releaseReorder(p, false);
     p.lastProgressAt = now();
     notify(p);
     return true;
@@ -836,7 +853,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       };
     },
 
-    readLines: (id, fromSeq, toSeq) => loadLines(d.client, id, fromSeq, toSeq),
+    readLines: (id, fromSeq, toSeq) => loadLines(d.client, id, fromSeq, toSeq, READ_BYTES),
 
     resumePoint: (id, from, contiguous) => loadResumePoint(d.client, id, from, contiguous),
 

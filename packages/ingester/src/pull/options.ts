@@ -65,7 +65,7 @@ export const PullCoordinatorOptions = Type.Object(
       minimum: 0,
       default: 16 * 1024 * 1024,
       description:
-        'Out-of-order chunk text held for the running digest; beyond it the digest is computed from ClickHouse at the end.',
+        'Out-of-order chunk text held for the running digests of all pulls together; the pull whose chunk passes it has its digest computed from ClickHouse at the end.',
     }),
   },
   { additionalProperties: false, default: {} },

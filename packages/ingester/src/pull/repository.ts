@@ -157,21 +157,49 @@ function toRecord(row: PullRow): PullRecord {
 }
 
 /**
- * The stored lines of chunks [fromSeq, toSeq) in order. Once each: with several ingesters a chunk
- * sent twice (a resend) can be stored by two of them.
+ * The stored lines of chunks [fromSeq, toSeq) in order, as many whole chunks as hold `maxBytes` of
+ * line text (at least one), and where the next read starts. Once each: with several ingesters a
+ * chunk sent twice (a resend) can be stored by two of them. Bounded by bytes, not chunks: a chunk
+ * may decode to limits.maxPullChunkDecodedBytes (4 MiB), so 64 of a node's chunks were 256 MiB of
+ * strings in one answer, per reader and per digest read-back (outsider, session 14).
  */
 export async function loadLines(
   client: ClickHouseClient,
   id: string,
   fromSeq: number,
   toSeq: number,
-): Promise<string[]> {
+  maxBytes: number,
+): Promise<{ lines: string[]; toSeq: number }> {
+  const to = await chunksWithin(client, id, fromSeq, toSeq, maxBytes);
   const r = await client.query({
     query: `SELECT Line FROM ${TABLES.pulledLines} WHERE PullId = {id:String} AND Seq >= {from:UInt32} AND Seq < {to:UInt32} ORDER BY Seq, Idx LIMIT 1 BY Seq, Idx`,
+    query_params: { id, from: fromSeq, to },
+    format: 'JSONCompactEachRow',
+  });
+  return { lines: (await r.json<[string]>()).map((row) => row[0]), toSeq: to };
+}
+
+/** One past the last chunk of [fromSeq, toSeq) whose lines, with those before it, fit in `maxBytes` (at least fromSeq + 1). */
+async function chunksWithin(
+  client: ClickHouseClient,
+  id: string,
+  fromSeq: number,
+  toSeq: number,
+  maxBytes: number,
+): Promise<number> {
+  const r = await client.query({
+    query: `SELECT Seq, sum(length(Line)) FROM (
+        SELECT Seq, Line FROM ${TABLES.pulledLines} WHERE PullId = {id:String} AND Seq >= {from:UInt32} AND Seq < {to:UInt32} LIMIT 1 BY Seq, Idx)
+      GROUP BY Seq ORDER BY Seq`,
     query_params: { id, from: fromSeq, to: toSeq },
     format: 'JSONCompactEachRow',
   });
-  return (await r.json<[string]>()).map((row) => row[0]);
+  let bytes = 0;
+  for (const [seq, size] of await r.json<[number, string | number]>()) {
+    bytes += Number(size);
+    if (bytes > maxBytes) return Math.max(Number(seq), fromSeq + 1);
+  }
+  return toSeq;
 }
 
 /** The chunks stored so far, by whichever ingester. */

@@ -267,8 +267,11 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
           if (!p) return;
           if (seq < 0) ({ seq, skip } = await coordinator.resumePoint(id, skip, p.contiguous));
           while (seq < p.contiguous) {
-            const to = Math.min(p.contiguous, seq + LINES_PER_READ_CHUNKS);
-            const read = await coordinator.readLines(id, seq, to);
+            const { lines: read, toSeq: to } = await coordinator.readLines(
+              id,
+              seq,
+              Math.min(p.contiguous, seq + LINES_PER_READ_CHUNKS),
+            );
             // The rest of `from` not skipped by whole chunks: the first lines of the first chunks read.
             const lines = skip > 0 ? read.slice(skip) : read;
             skip = Math.max(0, skip - read.length);
@@ -283,7 +286,11 @@ export async function logPullRoutes(app: FastifyInstance, deps: LogPullRouteDeps
         }
       }
 
-      return reply.type(ndjson ? 'application/x-ndjson' : 'text/plain; charset=utf-8').send(Readable.from(body()));
+      // One read ahead of the socket: Readable.from's default is 16, so a client that reads slowly
+      // (a pager, a thin link) had 16 reads of lines (each up to 256 MiB then) held for it.
+      return reply
+        .type(ndjson ? 'application/x-ndjson' : 'text/plain; charset=utf-8')
+        .send(Readable.from(body(), { highWaterMark: 1 }));
     },
   );
 }
