@@ -59,7 +59,7 @@ describe('reading a pull back from ClickHouse', () => {
       options: pullCoordinatorOptions({ maxReorderBytes }),
       audit: { record: async () => undefined },
       ingesterId: 'ingester-a',
-      nodes: { describe: async () => ({ known: true }) },
+      nodes: { describe: async () => ({ known: true, capabilities: undefined }) },
     });
 
   const requested = async (c: PullCoordinator): Promise<string> =>
@@ -74,9 +74,15 @@ describe('reading a pull back from ClickHouse', () => {
     for (let s = 0; s < CHUNKS; s++) hash.update(chunkLines(s).join('\n') + '\n');
     for (const seq of order) await send(c, id, seq);
     const end = { chunks: CHUNKS, lines: CHUNKS * LINES_PER_CHUNK, bytes: CHUNKS * CHUNK_TEXT };
-    await c.handle(NODE, id, encodePull({ v: 1, type: 'end', node: NODE, pullId: id, ...end, digest: hash.digest('hex') }));
+    await c.handle(
+      NODE,
+      id,
+      encodePull({ v: 1, type: 'end', node: NODE, pullId: id, ...end, digest: hash.digest('hex') }),
+    );
     // Its state row stored: no statement of the pull is left running when the engine closes.
-    await waitFor(`pull ${id} stored as finished`, async () => TERMINAL.has((await loadPull(ch.client, id))?.state ?? ''));
+    await waitFor(`pull ${id} stored as finished`, async () =>
+      TERMINAL.has((await loadPull(ch.client, id))?.state ?? ''),
+    );
     expect((await c.get(id))?.state).toBe('done');
   }
   const pullAnswered = async (c: PullCoordinator, order: number[]): Promise<string> => {
@@ -95,7 +101,7 @@ describe('reading a pull back from ClickHouse', () => {
       reads.length = 0;
       // As the API's line stream reads: from where the last read stopped.
       const got: string[] = [];
-      for (let seq = 0; seq < CHUNKS; ) {
+      for (let seq = 0; seq < CHUNKS;) {
         const r = await c.readLines(id, seq, Math.min(CHUNKS, seq + 64));
         got.push(...r.lines);
         expect(r.toSeq).toBeGreaterThan(seq);
@@ -130,8 +136,16 @@ describe('reading a pull back from ClickHouse', () => {
       await send(c, a, 1);
       await send(c, b, 1);
       reads.length = 0;
-      await answered(c, a, inOrder.filter((s) => s !== 1));
-      await answered(c, b, inOrder.filter((s) => s !== 1));
+      await answered(
+        c,
+        a,
+        inOrder.filter((s) => s !== 1),
+      );
+      await answered(
+        c,
+        b,
+        inOrder.filter((s) => s !== 1),
+      );
       expect(reads.filter((r) => r[2] === a)).toEqual([]);
       expect(reads.filter((r) => r[2] === b).length).toBeGreaterThan(0);
     } finally {

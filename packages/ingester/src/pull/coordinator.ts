@@ -333,7 +333,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   }
 
   async function finalDigest(p: Active, total: number): Promise<string> {
-    for (let s = p.hashedUpTo; s < total; ) {
+    for (let s = p.hashedUpTo; s < total;) {
       const read = await loadLines(d.client, p.record.id, s, Math.min(total, s + READBACK_CHUNKS), READ_BYTES);
       if (read.lines.length > 0) p.hash.update(read.lines.join('\n') + '\n');
       s = read.toSeq;
