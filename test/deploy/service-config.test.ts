@@ -14,6 +14,7 @@ import { describeOptions } from '@edge-telemetry/protocol';
 import { collectorConfigSpec, loadCollectorConfig } from '@edge-telemetry/collector';
 import {
   describeOptions as describeIngesterOptions,
+  ingesterConfigSpec,
   loadConfig as loadIngesterConfig,
 } from '../../packages/ingester/src/config/load.js';
 import { runNodesAdd } from '../../packages/cli/src/commands/nodes-add.js';
@@ -32,7 +33,10 @@ const collectorEnv = new Set([
   ...describeOptions(collectorConfigSpec).map((o) => o.env),
   ...Object.keys(collectorConfigSpec.aliases ?? {}),
 ]);
-const ingesterEnv = new Set([...describeIngesterOptions().map((o) => o.env), 'MQTT_URL', 'CLICKHOUSE_URL']);
+const ingesterEnv = new Set([
+  ...describeIngesterOptions().map((o) => o.env),
+  ...Object.keys(ingesterConfigSpec.aliases ?? {}),
+]);
 
 /** Compose interpolation with sample values for the required variables (`${X:?msg}`, `${X:-d}`, `${X}`, `$$`). */
 function interpolate(value: string, vars: Record<string, string>): string {
@@ -191,5 +195,7 @@ describe('ingester settings in compose.central.yml', () => {
     });
     expect(cfg.clickhouse.url).toBe('http://edge_telemetry:pw@clickhouse:8123/edge_telemetry');
     expect(cfg.http).toMatchObject({ host: '0.0.0.0', port: 8080 });
+    // Both replicas get the one token the operator set (a token made per replica works on that one only).
+    expect(cfg.auth.adminToken).toBe('sample-edge_telemetry_admin_token');
   });
 });

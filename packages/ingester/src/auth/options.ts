@@ -10,8 +10,9 @@ export const AuthOptions = Type.Object(
       Type.String({
         minLength: 32,
         maxLength: 256,
+        writeOnly: true,
         description:
-          'First admin bearer token (env EDGE_TELEMETRY_ADMIN_TOKEN). Held in memory as a hash, never stored. Unset: the ingester makes a random one at start (`npm start` prints it); it is valid until the process stops.',
+          'First admin bearer token (env EDGE_TELEMETRY_ADMIN_TOKEN), 32 to 256 characters (`openssl rand -base64 32`). Held in memory as a hash, never stored. Unset: the ingester makes a random one at start (`npm start` prints it); it is valid until the process stops. With several ingesters (compose runs two) give them all the same one.',
       }),
     ),
     rateLimitPerSecond: Type.Number({

@@ -59,6 +59,32 @@ describe('config', () => {
     expect(resolveConfig({ mqtt: { url: 'wss://broker:443/mqtt' } }, {}).mqtt.url).toBe('wss://broker:443/mqtt');
   });
 
+  it('refuses a short admin token, saying the length it needs, without writing the token into the error', () => {
+    const secret = 'only-24-characters-long!';
+    const err = invalid(() => resolveConfig(undefined, { EDGE_TELEMETRY_ADMIN_TOKEN: secret }));
+    expect(err.code).toBe('ET_ERR_CONFIG_INVALID');
+    expect(err.detail).toContain('auth.adminToken');
+    expect(err.detail).toContain('EDGE_TELEMETRY_ADMIN_TOKEN');
+    expect(err.detail).toContain('32 to 256 characters');
+    expect(err.detail).toContain('a secret of 24 characters (not shown)');
+    expect(err.detail).not.toContain(secret);
+    expect(resolveConfig(undefined, { EDGE_TELEMETRY_ADMIN_TOKEN: 'x'.repeat(32) }).auth.adminToken).toBe(
+      'x'.repeat(32),
+    );
+  });
+
+  it('refuses a ClickHouse URL that is not http(s) at start, naming the option and hiding its password', () => {
+    // The client used to throw it later, as a stack trace, from createIngester.
+    const err = invalid(() => resolveConfig(undefined, { CLICKHOUSE_URL: 'clickhouse://et:pa@ss-w0rd@ch:9000/db' }));
+    expect(err.code).toBe('ET_ERR_CONFIG_INVALID');
+    expect(err.detail).toContain('clickhouse.url');
+    expect(err.detail).toContain('"clickhouse://et:***@ch:9000/db"');
+    expect(err.detail).not.toContain('w0rd');
+    expect(resolveConfig(undefined, { CLICKHOUSE_URL: 'https://ch.example:8443/et' }).clickhouse.url).toBe(
+      'https://ch.example:8443/et',
+    );
+  });
+
   it('rejects unknown keys and inconsistent retry bounds', () => {
     expect(invalid(() => resolveConfig({ writer: { flushRowz: 1 } }, {})).detail).toContain('writer');
     expect(invalid(() => resolveConfig({ writer: { retryMinMs: 500, retryMaxMs: 100 } }, {})).detail).toContain(

@@ -14,9 +14,11 @@ import { WriterOptions } from '../writer/options.js';
 export const ClickHouseOptions = Type.Object(
   {
     url: Type.Optional(
+      // Checked here: the client threw a stack trace at start for any other scheme.
       Type.String({
+        pattern: '^https?://[^/]',
         description:
-          'ClickHouse server URL (http://user:pass@host:8123/db). Unset = embedded chdb. Env CLICKHOUSE_URL also sets it.',
+          'ClickHouse server URL (http://user:pass@host:8123/db or https://). Unset = embedded chdb. Env CLICKHOUSE_URL also sets it.',
       }),
     ),
     cluster: Type.Optional(

@@ -10,7 +10,7 @@ export const MqttOptions = Type.Object(
       description: 'Broker URL (mqtt://, mqtts://, ws:// or wss://). Env MQTT_URL also sets it.',
     }),
     username: Type.Optional(Type.String({ description: 'Broker user name.' })),
-    password: Type.Optional(Type.String({ description: 'Broker password.' })),
+    password: Type.Optional(Type.String({ writeOnly: true, description: 'Broker password.' })),
     clientId: Type.String({
       default: 'et-ingester-1',
       minLength: 1,

@@ -18,7 +18,7 @@ export const MqttOptionsSchema = Type.Object({
   /** Stable across restarts so the broker keeps the persistent session; default `et-<node>`. */
   clientId: Type.Optional(Type.String({ minLength: 1, description: 'MQTT client id; default et-<node>.' })),
   username: Type.Optional(Type.String({ description: 'Broker user (the node id when the ACL uses %u).' })),
-  password: Type.Optional(Type.String({ description: 'Broker password.' })),
+  password: Type.Optional(Type.String({ writeOnly: true, description: 'Broker password.' })),
   /** Cellular NATs drop idle flows after a few minutes; 60 s keeps the mapping alive at ~2 bytes/s. */
   keepaliveSec: Type.Integer({ minimum: 5, maximum: 65535, default: 60, description: 'MQTT keepalive in seconds.' }),
   connectTimeoutMs: Type.Integer({

@@ -179,8 +179,9 @@ export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: Con
     const leafPath = [...byPath.keys()].find((p) => path === p || path.startsWith(`${p}.`));
     const where =
       origin.get(leafPath ?? path) ?? `config file key "${leafPath ?? path}" or env ${envOf(leafPath ?? path)}`;
-    const desc = leafPath ? byPath.get(leafPath)?.schema.description : undefined;
-    return `${path || '(root)'}: ${valueErrorMessage(e)}, got ${JSON.stringify(e.value)}; fix ${where}${desc ? ` (${desc})` : ''}`;
+    const leafSchema = leafPath ? byPath.get(leafPath)?.schema : undefined;
+    const desc = leafSchema?.description;
+    return `${path || '(root)'}: ${valueErrorMessage(e)}, got ${shownValue(e.value, leafSchema)}; fix ${where}${desc ? ` (${desc})` : ''}`;
   });
   problems.push(
     ...unknownKeys(spec.schema, merged).map(
@@ -193,6 +194,17 @@ export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: Con
   const more = spec.check?.(cfg) ?? [];
   if (more.length) throw new ConfigError(more);
   return cfg;
+}
+
+/**
+ * A refused value as the error shows it. Start-up errors go to logs that more people read than the
+ * secrets: an option marked `writeOnly` (a token, a password) shows only its length, and a URL its
+ * user but not its password (a mistyped CLICKHOUSE_URL holds one).
+ */
+function shownValue(value: unknown, schema: TSchema | undefined): string {
+  if (schema?.writeOnly === true)
+    return typeof value === 'string' ? `a secret of ${value.length} characters (not shown)` : typeof value;
+  return String(JSON.stringify(value)).replace(/(\/\/[^/:@\s"]*):[^/\s"]*@/g, '$1:***@');
 }
 
 /** A misspelt key in a config file must fail loudly rather than silently leave the default in force. */
