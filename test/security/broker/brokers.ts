@@ -29,8 +29,11 @@ export interface BrokerUnderTest {
   stop(): Promise<void>;
 }
 
-export async function shippedMosquitto(nodeIds: string[]): Promise<BrokerUnderTest> {
-  const b = await startShippedBroker(nodeIds);
+export async function shippedMosquitto(
+  nodeIds: string[],
+  opts: Parameters<typeof startShippedBroker>[1] = {},
+): Promise<BrokerUnderTest> {
+  const b = await startShippedBroker(nodeIds, opts);
   return {
     name: 'mosquitto',
     nodeUrl: b.tlsUrl,
