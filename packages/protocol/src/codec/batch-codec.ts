@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import type { Batch } from '../types/batch.js';
-import { ProtocolError, type Result } from '../errors/errors.js';
+import { ProtocolError, type Costed, type Result } from '../errors/errors.js';
 import { BATCH_FRAME_VERSION, limits } from '../limits.js';
 import { ByteReader } from '../wire/byte-reader.js';
 import { ByteWriter } from '../wire/byte-writer.js';
@@ -47,14 +47,6 @@ export interface DecodedFrame {
   body: Buffer;
 }
 
-/**
- * decodeFrame's answer. A refusal says how many bytes were decompressed before it: 0 for one
- * refused from its head or its references, the body's size for one refused once read. A receiver
- * charges that to the sender; charging every refusal the decoding limit throttled a node's valid
- * batches for one bad frame.
- */
-export type FrameResult = { ok: true; value: DecodedFrame } | { ok: false; error: ProtocolError; decodedBytes: number };
-
 export interface BatchCodec {
   /**
    * Frame header + zstd(batch body), standing alone. Throws ProtocolError for a batch the receiver
@@ -80,7 +72,12 @@ export interface BatchCodec {
    * one is missing or its CRC differs). Never throws.
    */
   decode(bytes: Uint8Array, topicNode?: string, references?: readonly Uint8Array[]): Result<Batch>;
-  decodeFrame(bytes: Uint8Array, topicNode?: string, references?: readonly Uint8Array[]): FrameResult;
+  /**
+   * As decode, with the body. A refusal's cost: 0 for one refused from its head or its references,
+   * the body's size for one refused once read. A receiver charges that to the sender; charging
+   * every refusal the decoding limit throttled a node's valid batches for one bad frame.
+   */
+  decodeFrame(bytes: Uint8Array, topicNode?: string, references?: readonly Uint8Array[]): Costed<DecodedFrame>;
 }
 
 /**
@@ -147,7 +144,7 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     }
   }
 
-  function decodeFrame(bytes: Uint8Array, topicNode?: string, refs: readonly Uint8Array[] = []): FrameResult {
+  function decodeFrame(bytes: Uint8Array, topicNode?: string, refs: readonly Uint8Array[] = []): Costed<DecodedFrame> {
     const h = head(bytes);
     if (!h.ok) return { ...h, decodedBytes: 0 };
     const { references, referenceCrc, bodyOffset, dictionary } = h.value;
@@ -264,6 +261,6 @@ function fail(code: ProtocolError['code'], detail: string): Result<never> {
   return { ok: false, error: new ProtocolError(code, detail) };
 }
 
-function refused(decodedBytes: number, code: ProtocolError['code'], detail: string): FrameResult {
+function refused(decodedBytes: number, code: ProtocolError['code'], detail: string): Costed<never> {
   return { ok: false, error: new ProtocolError(code, detail), decodedBytes };
 }

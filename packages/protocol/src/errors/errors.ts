@@ -25,3 +25,9 @@ export type ProtocolError = InstanceType<typeof ProtocolError>;
 
 /** Decoders return this instead of throwing, so hot paths count rejections without try/catch cost. */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ProtocolError };
+
+/**
+ * A Result whose refusal says what it cost: how many bytes were decompressed before it (0 when
+ * refused before decompressing), which a receiver charges to the sender's share.
+ */
+export type Costed<T> = { ok: true; value: T } | { ok: false; error: ProtocolError; decodedBytes: number };

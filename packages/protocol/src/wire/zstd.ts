@@ -1,6 +1,6 @@
 import { Compressor } from 'zstd-napi';
 import binding from 'zstd-napi/binding.js';
-import { ProtocolError } from '../errors/errors.js';
+import { ProtocolError, type Costed } from '../errors/errors.js';
 
 export interface ZstdOptions {
   level: number;
@@ -23,14 +23,8 @@ export interface ZstdContext {
    * Decompresses one zstd frame into at most `maxBytes`, whatever its header claims, with the
    * configured dictionary (`true`), none (`false`) or the given raw-content prefix.
    */
-  decompress(src: Uint8Array, maxBytes: number, withDictionary: boolean | Uint8Array): Decompressed;
+  decompress(src: Uint8Array, maxBytes: number, withDictionary: boolean | Uint8Array): Costed<Buffer>;
 }
-
-/**
- * A refusal says how many bytes were decompressed before it (0 when the frame was refused before
- * decompressing): what refusing it cost, which a receiver charges to the sender's share.
- */
-export type Decompressed = { ok: true; value: Buffer } | { ok: false; error: ProtocolError; decodedBytes: number };
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const STREAM_CHUNK = 128 * 1024;
@@ -56,18 +50,18 @@ export function createZstd(opts: ZstdOptions): ZstdContext {
     withDict.loadDictionary(opts.dictionary);
   }
 
-  const corrupt = (why: string, decodedBytes = 0): Decompressed => ({
+  const corrupt = (why: string, decodedBytes = 0): Costed<Buffer> => ({
     ok: false,
     error: new ProtocolError('ET_ERR_CORRUPT_COMPRESSION', why),
     decodedBytes,
   });
-  const tooLarge = (why: string, decodedBytes = 0): Decompressed => ({
+  const tooLarge = (why: string, decodedBytes = 0): Costed<Buffer> => ({
     ok: false,
     error: new ProtocolError('ET_ERR_DECOMPRESSED_TOO_LARGE', why),
     decodedBytes,
   });
 
-  function streamed(dctx: binding.DCtx, src: Uint8Array, maxBytes: number): Decompressed {
+  function streamed(dctx: binding.DCtx, src: Uint8Array, maxBytes: number): Costed<Buffer> {
     dctx.reset(binding.ResetDirective.sessionOnly);
     const chunks: Buffer[] = [];
     let total = 0;
