@@ -97,13 +97,15 @@ describe.runIf(haveMosquitto())('one long log search and the writer (embedded en
     await waitFor('the search to start reading', () => stack.ingester.stats().reads.statements >= 1, {
       intervalMs: 1,
     });
-    // Its slices run one at a time (reads.concurrency 1), and /metrics says so while they do.
-    await waitFor('a read running in /metrics', async () =>
+    // Its slices run one at a time (reads.concurrency 1), and /metrics says so while they do: polled
+    // beside the publish, not before it, so the batch goes at the same point of the search as ever.
+    const sawRunning = waitFor('a read running in /metrics', async () =>
       /^et_ingester_api_reads_running 1$/m.test(await (await stack.call('/metrics')).text()),
     );
     void node.publish(topics.batch(CALM), batchOf(1));
     await node.ackFor(1, 120_000);
     const ackedAt = performance.now();
+    await sawRunning;
     const res = await search;
     expect(res.status).toBe(200);
     const answer = (await res.json()) as LogsAnswer;
