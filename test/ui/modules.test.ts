@@ -6,7 +6,7 @@ import { formatAgo, formatBytes, formatRatio, stepFor } from '../../packages/ing
 import { createLineDecoder, dropLines, pullProgress } from '../../packages/ingester/ui-assets/js/lines.js';
 import { filterRows, nextSort, sortRows } from '../../packages/ingester/ui-assets/js/table.js';
 import { chartsByMetric, unitOf } from '../../packages/ingester/ui-assets/js/node.js';
-import { pullRequest } from '../../packages/ingester/ui-assets/js/pull.js';
+import { isTransient, pullRequest } from '../../packages/ingester/ui-assets/js/pull.js';
 import { nodeColumns, visibleNodes } from '../../packages/ingester/ui-assets/js/fleet.js';
 import { layerName, layerPath, optionValue, stageText } from '../../packages/ingester/ui-assets/js/config.js';
 
@@ -205,5 +205,16 @@ describe('ui modules', () => {
     expect(stageText({ stage: 2, stages: [1, 4, 7, 10] })).toBe('wave 2 of 3');
     expect(optionValue(undefined)).toBe('(unset)');
     expect(optionValue(['^GET'])).toBe('["^GET"]');
+  });
+});
+
+describe('log-pull page: what it tries again', () => {
+  it('tries again after a network failure or a gateway answer, not after the API refused', () => {
+    expect(isTransient(new TypeError('Failed to fetch'))).toBe(true);
+    expect(isTransient(new ApiError(502, 'ET_ERR_HTTP', '502 Bad Gateway'))).toBe(true);
+    expect(isTransient(new ApiError(503, 'ET_ERR_HTTP', '503'))).toBe(true);
+    expect(isTransient(new ApiError(401, 'ET_ERR_UNAUTHENTICATED', 'no token'))).toBe(false);
+    expect(isTransient(new ApiError(404, 'ET_ERR_NOT_FOUND', 'no pull'))).toBe(false);
+    expect(isTransient(new DOMException('aborted', 'AbortError'))).toBe(false);
   });
 });

@@ -7,12 +7,27 @@
  * cancel. The tab keeps no copy of the pull: the newest lines are on screen, and the download
  * reads the whole pull again from the API.
  */
-import { apiFetch, apiJson, describeError } from './api.js';
+import { ApiError, apiFetch, apiJson, describeError } from './api.js';
 import { formatBytes, formatNumber } from './format.js';
 import { createLineDecoder, dropLines, pullProgress } from './lines.js';
 import { initTokenForm, setStatus } from './shell.js';
 
 const POLL_MS = 500;
+/** Between attempts while the ingester cannot be reached: from the first, doubling to the last. */
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 5000;
+
+/**
+ * A failure that another attempt may not meet: the ingester restarting (no connection, a stream
+ * cut) or a proxy in front of it saying so (502-504). A refusal by the API itself (401 after a
+ * restart that made a new token, 404) is not: trying again would get the same answer.
+ * @param {unknown} err
+ */
+export function isTransient(err) {
+  if (err instanceof ApiError) return err.status === 502 || err.status === 503 || err.status === 504;
+  // fetch's "Failed to fetch" and a body cut mid-stream ("network error") are TypeErrors.
+  return err instanceof TypeError;
+}
 /**
  * Lines kept on screen, the newest: enough to read what led up to the end of a pull, and a bound on
  * the tab whatever the pull's size (a node's full logs are easily hundreds of MiB, which a tab
@@ -135,9 +150,33 @@ function main() {
     cancelBtn.disabled = p.done;
   };
 
+  /** Set while the ingester could not be reached, until a status read says it is back. */
+  let lost = false;
+  /**
+   * `attempt` until it succeeds or fails for good. While the ingester cannot be reached (a restart,
+   * a deployment) the page says so and tries again, rather than stopping at "Failed to fetch" until
+   * a reload; the pull itself goes on at the node and the ingester meanwhile.
+   * @template T @param {() => Promise<T>} attempt @param {AbortSignal} signal @returns {Promise<T>}
+   */
+  const retrying = async (attempt, signal) => {
+    for (let wait = RETRY_MIN_MS; ; wait = Math.min(2 * wait, RETRY_MAX_MS)) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (signal.aborted || !isTransient(err)) throw err;
+        lost = true;
+        setStatus(status, `The ingester cannot be reached (${describeError(err)}); trying again…`, true);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  };
   const poll = async (id, signal) => {
     for (;;) {
-      const p = pullProgress(await apiJson(`/api/v1/log-pulls/${encodeURIComponent(id)}`, { signal }));
+      const p = pullProgress(
+        await retrying(() => apiJson(`/api/v1/log-pulls/${encodeURIComponent(id)}`, { signal }), signal),
+      );
+      if (lost) setStatus(status, `Reconnected to the ingester: pull ${id} goes on.`);
+      lost = false;
       showProgress(p);
       if (p.done) return p;
       await new Promise((r) => setTimeout(r, POLL_MS));
@@ -145,24 +184,29 @@ function main() {
     }
   };
 
-  /** The pull's lines from line `from` on (the lines before would not stay on screen), as they come. */
-  const stream = async (id, from, signal) => {
-    const res = await apiFetch(
-      `/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true${from > 0 ? `&from=${from}` : ''}`,
-      {
-        signal,
-        headers: { accept: 'text/plain' },
-      },
-    );
-    const decoder = createLineDecoder();
-    if (!res.body) return;
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      appendLines(decoder.push(value));
-    }
-    appendLines(decoder.end());
+  /**
+   * The pull's lines from line `received` on (lines before the page attached would not stay on
+   * screen), as they come; a stream cut or refused by a restarting ingester is opened again from
+   * the lines received, so none is shown twice or missed.
+   */
+  const stream = async (id, signal) => {
+    const once = async () => {
+      const res = await apiFetch(
+        `/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true${received > 0 ? `&from=${received}` : ''}`,
+        { signal, headers: { accept: 'text/plain' } },
+      );
+      // Each attempt has its own decoder: a line cut by a failure is read whole by the next.
+      const decoder = createLineDecoder();
+      if (!res.body) return;
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        appendLines(decoder.push(value));
+      }
+      appendLines(decoder.end());
+    };
+    await retrying(once, signal);
   };
 
   /**
@@ -193,7 +237,13 @@ function main() {
       pullNode = pull.node;
       history.replaceState(null, '', `?pull=${encodeURIComponent(pullId)}`);
       received = pull.from ?? 0;
-      const [p] = await Promise.all([poll(pullId, signal), stream(pullId, received, signal)]);
+      const [p] = await Promise.all([poll(pullId, signal), stream(pullId, signal)]);
+      // A stream ended by an ingester that was stopping ends cleanly to the browser on some paths:
+      // lines the pull has that the page has not are read again, while each reading brings more.
+      for (let before = -1; received < p.lines && received > before && !signal.aborted;) {
+        before = received;
+        await stream(pullId, signal);
+      }
       setStatus(
         status,
         p.error ? `Pull ${p.state}: ${p.error}` : `Pull ${p.state}: ${formatNumber(received)} lines received.`,
