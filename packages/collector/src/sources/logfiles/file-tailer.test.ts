@@ -22,16 +22,39 @@ describe('FileTailer', () => {
     const lines: string[] = [];
     const onLine = (l: string) => void lines.push(l);
     expect(await t.open('start')).toBe(true);
-    expect(await t.read(onLine)).toBe('data');
+    expect(await t.read(onLine)).toBe('end');
     expect(await t.read(onLine)).toBe('eof');
     await rename(file, `${file}.1`);
     await writeFile(file, 'c\n');
-    expect(await t.read(onLine)).toBe('data');
+    expect(await t.read(onLine)).toBe('end');
     expect(lines).toEqual(['a', 'c']);
     expect(t.events.rotations).toBe(1);
     await appendFile(file, 'd\n');
-    expect(await t.read(onLine)).toBe('data');
+    expect(await t.read(onLine)).toBe('end');
     expect(lines).toEqual(['a', 'c', 'd']);
+    await t.close();
+  });
+
+  it('says in the read that reaches the end that it did, and not before', async () => {
+    // A source learns there that the file is read up to now (its watermark), without another read.
+    const file = path.join(dir, 'app.log');
+    await writeFile(file, 'x'.repeat(9) + '\n' + 'y'.repeat(9) + '\n' + 'z\n');
+    const t = new FileTailer(file, { chunkBytes: 10, maxLineBytes: 1024 });
+    const lines: string[] = [];
+    const onLine = (l: string) => void lines.push(l);
+    expect(await t.open('start')).toBe(true);
+    expect(await t.read(onLine)).toBe('data');
+    expect(await t.read(onLine)).toBe('data');
+    expect(await t.read(onLine)).toBe('end');
+    expect(lines).toEqual(['x'.repeat(9), 'y'.repeat(9), 'z']);
+    expect(await t.read(onLine)).toBe('eof');
+    // Rotated after its last read: the read that finds the rest of the old file finds the new one too.
+    await appendFile(file, 'w\n');
+    await rename(file, `${file}.1`);
+    await writeFile(file, '');
+    expect(await t.read(onLine)).toBe('end');
+    expect(lines.slice(3)).toEqual(['w']);
+    expect(t.events.rotations).toBe(1);
     await t.close();
   });
 });

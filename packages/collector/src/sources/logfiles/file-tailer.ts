@@ -36,8 +36,11 @@ export interface TailEvents {
   truncations: number;
 }
 
-/** What one read did: read data (there may be more), reached the end, or the path is gone for good. */
-export type ReadResult = 'data' | 'eof' | 'gone';
+/**
+ * What one read did: read data and there may be more (`data`), read data up to the file's end
+ * (`end`), found nothing new at the end (`eof`), or the path is gone for good.
+ */
+export type ReadResult = 'data' | 'end' | 'eof' | 'gone';
 
 /**
  * Follows one log file by path, one chunk at a time, so that a file with a large backlog is read
@@ -205,9 +208,10 @@ export class FileTailer {
   }
 
   /**
-   * Reads at most one chunk and hands on its complete lines. At the end of the file it looks
-   * whether the path still names the same file: after a rotation the old file is finished (its
-   * last line even without a newline, since the writer has moved on) and the new one opened.
+   * Reads at most one chunk and hands on its complete lines. At the end of the file (a read
+   * shorter than the chunk, or an empty one) it looks whether the path still names the same file:
+   * after a rotation the old file is finished (its last line even without a newline, since the
+   * writer has moved on) and the new one opened.
    */
   async read(onLine: OnLine): Promise<ReadResult> {
     if (this.handle === undefined) {
@@ -228,10 +232,11 @@ export class FileTailer {
     }
     const at = this.offset + this.carry.length;
     const { bytesRead } = await h.read(this.buf, 0, this.buf.length, at);
-    if (bytesRead > 0) {
-      this.split(this.buf.subarray(0, bytesRead), onLine);
-      return 'data';
-    }
+    if (bytesRead > 0) this.split(this.buf.subarray(0, bytesRead), onLine);
+    if (bytesRead === this.buf.length) return 'data';
+    // A short read reached the end now: told at once, not by an empty read in the caller's next
+    // round, which over thousands of files read at their first start came only after all of them
+    // were read, every container's last window held open until then (issue 15).
     const now = await stat(this.path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
       throw err;
@@ -239,7 +244,7 @@ export class FileTailer {
     if (now !== undefined && now.ino === this.current.inode) {
       this.checkSize = true;
       this.mtimeMs = now.mtimeMs;
-      return 'eof';
+      return bytesRead > 0 ? 'end' : 'eof';
     }
     // Rotated (renamed, or removed): the writer has moved on, so the old file is complete.
     this.flushCarry(onLine);
@@ -248,7 +253,8 @@ export class FileTailer {
     this.events.rotations++;
     // Read the new file in the same call: 'data' means lines may have come, and a caller that
     // stops when a read brings none must not stop between the old file's end and the new one.
-    return (await this.open('start')) ? this.read(onLine) : 'gone';
+    const next = (await this.open('start')) ? await this.read(onLine) : 'gone';
+    return next === 'eof' && bytesRead > 0 ? 'end' : next;
   }
 
   async close(): Promise<void> {

@@ -354,6 +354,41 @@ describe('LogFileSource', () => {
     expect(held.at(-1)).toBe(0);
   }, 120_000);
 
+  it('reads new files oldest written first, and knows each is read up to now in the round that read it', async () => {
+    // Thousands of exited containers read at a first start: a container's last window is sealed
+    // once its file's watermark passes it. Told only by the next round's empty read, it came after
+    // all the others were read, every container's window open until then (issue 15).
+    const t0 = Date.now();
+    const order = [3, 0, 4, 1, 2];
+    for (let i = 0; i < order.length; i++) {
+      const id = String(i).padStart(64, 'd');
+      await mkdir(path.join(dir, 'docker', id), { recursive: true });
+      await writeFile(path.join(dir, 'docker', id, 'config.v2.json'), JSON.stringify({ Name: `/job-${i}` }));
+      const log = path.join(dir, 'docker', id, `${id}-json.log`);
+      await writeFile(log, json(`job ${i} start\n`) + json(`job ${i} done\n`));
+      // Written within the last minute (not idle), in the order `order` gives.
+      const at = new Date(t0 - 30_000 + (order.indexOf(i) as number) * 1000);
+      await utimes(log, at, at);
+    }
+    const s = source(true, {}, { dockerRoot: path.join(dir, 'docker'), podsRoot: '' });
+    const seen: string[] = [];
+    const marks: Array<number | undefined> = [];
+    let last = '';
+    s.start({
+      push: (l) => {
+        if (!seen.includes(l.container)) seen.push(l.container);
+        last = l.container;
+      },
+      // Called after each chunk: the container just read is known to be read up to now.
+      ready: () => void (last === '' ? undefined : marks.push(s.watermark(last))),
+    });
+    await waitFor('every file read', () => seen.length === order.length);
+    await s.stop();
+    expect(seen).toEqual(order.map((i) => `job-${i}`));
+    expect(marks.length).toBeGreaterThanOrEqual(5);
+    for (const m of marks) expect(m).toBeGreaterThanOrEqual(t0);
+  });
+
   it('keeps files idle at their end as a position alone, follows them again when they grow, and names containers as they are now', async () => {
     const old = new Date(Date.now() - 600_000);
     const ids: string[] = [];
