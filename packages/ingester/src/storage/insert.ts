@@ -26,12 +26,17 @@ const TABLE_SETTINGS: Partial<Record<InsertTable, string>> = { metrics: ', optim
 export const sqlString = (s: string): string => `'${s.replace(/['\\]/g, '\\$&')}'`;
 
 /**
- * One row per line, in the column order of tables.ts. Joined rather than concatenated: join makes
- * one flat string, where concatenation leaves a tree of small strings for the collector to trace
- * until the insert.
+ * The rows as JSONCompactEachRow text, in the column order of tables.ts, ending in a newline (so
+ * the texts of several batches follow one another in one body): one JSON.stringify of the whole
+ * array, its brackets cut off, which leaves the rows separated by commas. ClickHouse's reader of
+ * the format takes a comma (or a semicolon) between rows as well as white space
+ * (JSONCompactEachRowFormatReader::skipRowBetweenDelimiter; storage/insert.test.ts holds the
+ * engine to it). Issue 21: a JSON.stringify and a string per row, then a join, was the largest
+ * single item of an ingester's CPU profile under a burst (16 % self time, besides the garbage it
+ * left); one call per table and batch is about a quarter cheaper.
  */
 export function rowsToText(rows: readonly (readonly unknown[])[]): string {
-  return rows.length === 0 ? '' : rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
+  return rows.length === 0 ? '' : `${JSON.stringify(rows).slice(1, -1)}\n`;
 }
 
 /**
