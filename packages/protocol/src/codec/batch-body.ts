@@ -92,8 +92,12 @@ export function readBatchBody(bytes: Uint8Array): Batch {
       const value = ref();
       if (Object.prototype.hasOwnProperty.call(m, key))
         r.fail('ET_ERR_INVALID_FIELD', `duplicate key ${JSON.stringify(key)}`);
-      // A plain assignment of '__proto__' would set the prototype instead of a key.
-      Object.defineProperty(m, key, { value, enumerable: true, writable: true, configurable: true });
+      // A plain assignment of '__proto__' would set the prototype instead of a key; every other key
+      // is assigned: defineProperty costs about three times as much (issue 21: the ingester decodes
+      // a map per log line, container and attributed metric, 3 % of its CPU under a burst).
+      if (key === '__proto__')
+        Object.defineProperty(m, key, { value, enumerable: true, writable: true, configurable: true });
+      else m[key] = value;
     }
     return m;
   };

@@ -156,6 +156,17 @@ describe('batch codec round trip', () => {
     expect(r).toEqual({ ok: true, value: b });
   });
 
+  it('reads a map key __proto__ as a key like any other, never as the prototype', () => {
+    const b = base();
+    const labels = JSON.parse('{"__proto__":"not a prototype","constructor":"c","k":"v"}') as Record<string, string>;
+    b.containers = [{ ...b.containers[0]!, labels }];
+    const r = codec.decode(codec.encode(b), 'gw-1');
+    if (!r.ok) throw r.error;
+    const got = r.value.containers[0]!.labels;
+    expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+    expect(Object.entries(got)).toEqual(Object.entries(labels));
+  });
+
   it('round-trips 300 random batches (seeded), including -0, float extremes and unicode', () => {
     for (let seed = 0; seed < 300; seed++) {
       const b = randomBatch(seededRng(seed));
