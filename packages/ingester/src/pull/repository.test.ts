@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMigrated, type EmbeddedClickHouse } from '../../../../test/support/clickhouse.js';
 import { chunkRows } from './line-rows.js';
-import { loadResumePoint, saveLines } from './repository.js';
+import { loadOrphans, loadResumePoint, saveLines, savePull, type PullRecord } from './repository.js';
+
+// One engine for the file: each case reads only its own table (pulled lines, pull states).
+let ch: EmbeddedClickHouse;
+beforeAll(async () => {
+  ch = await openMigrated('pull-repository');
+}, 60_000);
+afterAll(async () => ch?.close());
 
 describe('loadResumePoint', () => {
-  let ch: EmbeddedClickHouse;
-  beforeAll(async () => {
-    ch = await openMigrated('resume-point');
-  }, 60_000);
-  afterAll(async () => ch?.close());
-
   it('finds the chunk holding line `from` and the lines before it there, each line once', async () => {
     // Chunks of 3, 1, 4 and 2 lines; chunk 2 stored twice (a resend), chunk 5 stored past a gap.
     const sizes = [3, 1, 4, 2];
@@ -38,5 +39,37 @@ describe('loadResumePoint', () => {
     // Fewer chunks whole so far (a running pull): past them, the rest is skipped as chunks come.
     expect(await loadResumePoint(ch.client, 'p1', 5, 2)).toEqual({ seq: 2, skip: 1 });
     expect(await loadResumePoint(ch.client, 'p1', 3, 0)).toEqual({ seq: 0, skip: 3 });
+  }, 60_000);
+});
+
+describe('loadOrphans', () => {
+  it('finds the unfinished pulls whose owner has written nothing since the bound', async () => {
+    const t = Date.UTC(2026, 11, 7, 4);
+    const pull = (id: string, state: PullRecord['state'], owner: string | undefined, writtenAt: number) =>
+      savePull(
+        ch.client,
+        {
+          id,
+          node: 'n',
+          state,
+          filter: { since: 0 },
+          requestedBy: 'r',
+          createdAt: t - 60_000,
+          expiresAt: t + 600_000,
+          linesReceived: 0,
+          bytesReceived: 0,
+          owner,
+        },
+        writtenAt,
+      );
+    await pull('silent', 'queued', 'dead', t - 31_000);
+    await pull('silent-running', 'running', 'dead', t - 31_000);
+    await pull('alive', 'running', 'other', t - 1_000);
+    await pull('finished', 'done', 'dead', t - 31_000);
+    // A later row is the pull's state: written again by its owner, it is not silent any more.
+    await pull('revived', 'running', 'dead', t - 31_000);
+    await pull('revived', 'running', 'dead', t - 1_000);
+    const ids = (await loadOrphans(ch.client, t - 30_000)).map((r) => r.id).sort();
+    expect(ids).toEqual(['silent', 'silent-running']);
   }, 60_000);
 });

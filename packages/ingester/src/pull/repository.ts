@@ -100,11 +100,16 @@ export async function loadPull(client: ClickHouseClient, id: string): Promise<Pu
   return row ? toRecord(row) : undefined;
 }
 
-/** Pulls not finished whose owner has written nothing since `before` (ms): their owner is gone. */
+/**
+ * Pulls not finished whose owner has written nothing since `before` (ms): their owner is gone.
+ * The table's UpdatedAt, qualified: bare, the name is PULL_COLUMNS' alias (milliseconds, an
+ * integer), whose comparison with a DateTime64 was never true, so no scan found any orphan.
+ */
 export async function loadOrphans(client: ClickHouseClient, before: number): Promise<PullRecord[]> {
   const r = await client.query({
     query: `SELECT ${PULL_COLUMNS} FROM ${TABLES.pulls} FINAL
-      WHERE State IN ('queued', 'running') AND UpdatedAt < fromUnixTimestamp64Milli({before:Int64}) LIMIT 1000`,
+      WHERE State IN ('queued', 'running') AND ${TABLES.pulls}.UpdatedAt < fromUnixTimestamp64Milli({before:Int64})
+      LIMIT 1000`,
     query_params: { before },
     format: 'JSONEachRow',
   });
