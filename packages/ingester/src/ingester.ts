@@ -217,7 +217,8 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       stopped = true;
       following?.close();
       loop?.close();
-      pulls.close();
+      // First, so that the ingesters that go on take this one's pulls over during the drain.
+      const handedOver = pulls.handOver();
       fleet.close();
       // No more messages first (left unacknowledged, the broker delivers them again), then what
       // the lanes admitted goes to the writer; bounded, since a writer without room
@@ -228,7 +229,7 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
       // Flush before disconnecting so the acks of what was stored still go out (a keyframe's ack also waits for its body).
       await writer.close();
       await references.drain();
-      await Promise.all([deadLetters.drain(), nodes.drain(), fleet.drain()]);
+      await Promise.all([deadLetters.drain(), nodes.drain(), fleet.drain(), handedOver]);
       await consumer.stop();
       await app.close();
       if (ownClient) await client.close();

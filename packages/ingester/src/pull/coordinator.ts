@@ -17,9 +17,13 @@
  * tracker from the stored chunks, stores what it receives, and on the node's `end` settles the pull
  * from ClickHouse (asks for the chunks missing everywhere, or checks the digest over the stored
  * lines and finishes it). When the owner's rows stop for `leaseMs` (it died), the first ingester
- * to notice, through a message of the pull or the periodic scan of running pulls, takes it over
- * and resumes it. Two owners for a moment (a slow heartbeat) send a command twice at worst; the
- * older one gives the pull up at its next heartbeat.
+ * to notice, through a message of the pull or the scan of unfinished pulls every third of
+ * `leaseMs`, takes it over and resumes it. An orderly stop does not make the others wait for the
+ * lease: it writes its pulls' rows without an owner (handOver), which the next message or scan
+ * anywhere takes over at once; and an ingester's scans take up the pulls whose rows name its own
+ * id, left by its previous run (a crash and restart with the same client id). Two owners for a
+ * moment (a slow heartbeat) send a command twice at worst; the older one gives the pull up at its
+ * next heartbeat.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -151,7 +155,13 @@ export interface PullCoordinator {
   /** A message from `et/v1/{node}/up/pull/{pullId}`. Never throws. */
   handle(node: string, pullId: string, payload: Buffer): Promise<void>;
   counters(): PullCounters;
+  /** Stops the timers and ends the follow streams: all a killed process leaves behind. */
   close(): void;
+  /**
+   * An orderly stop: close(), and the pulls run here are written without an owner, so that another
+   * ingester takes each over at its next scan or message of the pull instead of after `leaseMs`.
+   */
+  handOver(): Promise<void>;
 }
 
 interface Active {
@@ -220,6 +230,8 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   const lookups = new Map<string, { at: number; record: Promise<PullRecord | undefined> }>();
   const lookupBudgets = new Map<string, { tokens: number; at: number }>();
   let lastScanAt = now();
+  /** Stopping: takes no pull over, and writes no heartbeat for those it gave up. */
+  let closed = false;
   let queue: { p: Active; m: Extract<PullMessage, { type: 'chunk' }>; bytes: number }[] = [];
   let queuedBytes = 0;
   let flushing: Promise<void> | undefined;
@@ -540,10 +552,28 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     };
   }
 
-  const leaseGone = (r: PullRecord) => now() - (r.updatedAt ?? 0) >= o.leaseMs;
+  /** Handed over (no owner), left by this ingester's previous run (its own id), or its owner silent for `leaseMs`. */
+  const leaseGone = (r: PullRecord) =>
+    r.owner === undefined || r.owner === d.ingesterId || now() - (r.updatedAt ?? 0) >= o.leaseMs;
+
+  /** Gives the lease up: the row without an owner, which any ingester takes over at once. */
+  async function release(p: Active): Promise<void> {
+    const r = p.record;
+    try {
+      await savePull(d.client, { ...r, owner: undefined }, now());
+      d.logger.info({ pullId: r.id, node: r.node }, 'log pull handed over');
+    } catch (err) {
+      d.logger.warn(
+        { pullId: r.id, err: (err as Error).message },
+        'pull not handed over; another ingester takes it over when its lease runs out',
+      );
+    }
+  }
 
   /** Becomes the pull's owner. A pull still queued gets its command again: the dead owner may never have sent it. */
   async function takeOver(p: Active, from: string | undefined): Promise<void> {
+    // Stopping: it stays with the ingesters that go on (a message or a scan already under way).
+    if (closed) return;
     p.owned = true;
     c.takeovers++;
     // Resumed at the next tick: the node may be waiting for a resend nobody sends any more.
@@ -623,7 +653,8 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
         else {
           // The heartbeat carries what every ingester stored (and `running` once any chunk is in).
           await refresh(p);
-          await persist(p);
+          // Handed over meanwhile (an orderly stop): a heartbeat now would take the lease back.
+          if (p.owned) await persist(p);
         }
       } else if (r && leaseGone(r)) await takeOver(p, r.owner);
     } catch (err) {
@@ -637,7 +668,8 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   async function scan(): Promise<void> {
     lastScanAt = now();
     try {
-      for (const r of await loadOrphans(d.client, now() - o.leaseMs)) if (!active.has(r.id)) await adopt(r, true);
+      for (const r of await loadOrphans(d.client, now() - o.leaseMs, d.ingesterId))
+        if (!active.has(r.id)) await adopt(r, true);
     } catch (err) {
       d.logger.warn({ err: (err as Error).message }, 'orphaned pulls not read');
     }
@@ -656,7 +688,9 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
 
   function tick(): void {
     const t = now();
-    if (t - lastScanAt >= o.leaseMs) void scan();
+    // As often as the heartbeats: a pull handed over (or left by this id's previous run) waits for
+    // one scan, and one whose owner died for its lease and one scan.
+    if (t - lastScanAt >= o.leaseMs / 3) void scan();
     for (const [id, p] of active) {
       const r = p.record;
       if (TERMINAL.has(r.state)) {
@@ -940,11 +974,21 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
 
     counters: () => structuredClone(c),
 
-    close() {
-      clearInterval(ticker);
-      // Open follow streams end now, so the HTTP server can close: they would wait for their pulls.
-      for (const f of follows) f.abort();
-      for (const p of active.values()) notify(p);
+    close,
+
+    async handOver() {
+      close();
+      const mine = [...active.values()].filter((p) => p.owned && !TERMINAL.has(p.record.state));
+      for (const p of mine) p.owned = false;
+      await Promise.all(mine.map(release));
     },
   };
+
+  function close(): void {
+    closed = true;
+    clearInterval(ticker);
+    // Open follow streams end now, so the HTTP server can close: they would wait for their pulls.
+    for (const f of follows) f.abort();
+    for (const p of active.values()) notify(p);
+  }
 }

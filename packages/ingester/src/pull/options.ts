@@ -48,7 +48,7 @@ export const PullCoordinatorOptions = Type.Object(
       minimum: 1000,
       default: 30_000,
       description:
-        'With several ingesters: the one running a pull writes its state at least every third of this; when it has written nothing for this long, another ingester takes the pull over.',
+        'With several ingesters: the one running a pull writes its state at least every third of this; when it has written nothing for this long, another ingester takes the pull over (each looks for such pulls every third of this). An orderly stop hands its pulls over without waiting for it.',
     }),
     maxActivePerToken: Type.Integer({
       minimum: 1,

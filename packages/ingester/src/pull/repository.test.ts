@@ -43,7 +43,7 @@ describe('loadResumePoint', () => {
 });
 
 describe('loadOrphans', () => {
-  it('finds the unfinished pulls whose owner has written nothing since the bound', async () => {
+  it("finds the unfinished pulls whose owner is silent, gave them up, or is the caller's previous run", async () => {
     const t = Date.UTC(2026, 11, 7, 4);
     const pull = (id: string, state: PullRecord['state'], owner: string | undefined, writtenAt: number) =>
       savePull(
@@ -65,11 +65,13 @@ describe('loadOrphans', () => {
     await pull('silent', 'queued', 'dead', t - 31_000);
     await pull('silent-running', 'running', 'dead', t - 31_000);
     await pull('alive', 'running', 'other', t - 1_000);
+    await pull('handed-over', 'running', undefined, t - 1_000);
+    await pull('own', 'queued', 'me', t - 1_000);
     await pull('finished', 'done', 'dead', t - 31_000);
     // A later row is the pull's state: written again by its owner, it is not silent any more.
     await pull('revived', 'running', 'dead', t - 31_000);
     await pull('revived', 'running', 'dead', t - 1_000);
-    const ids = (await loadOrphans(ch.client, t - 30_000)).map((r) => r.id).sort();
-    expect(ids).toEqual(['silent', 'silent-running']);
+    const ids = (await loadOrphans(ch.client, t - 30_000, 'me')).map((r) => r.id).sort();
+    expect(ids).toEqual(['handed-over', 'own', 'silent', 'silent-running']);
   }, 60_000);
 });

@@ -101,16 +101,18 @@ export async function loadPull(client: ClickHouseClient, id: string): Promise<Pu
 }
 
 /**
- * Pulls not finished whose owner has written nothing since `before` (ms): their owner is gone.
+ * Pulls not finished whose owner is gone: it has written nothing since `before` (ms), it handed
+ * them over (no owner), or it is `self` (the caller's previous run, whose pulls it does not run now).
  * The table's UpdatedAt, qualified: bare, the name is PULL_COLUMNS' alias (milliseconds, an
  * integer), whose comparison with a DateTime64 was never true, so no scan found any orphan.
  */
-export async function loadOrphans(client: ClickHouseClient, before: number): Promise<PullRecord[]> {
+export async function loadOrphans(client: ClickHouseClient, before: number, self: string): Promise<PullRecord[]> {
   const r = await client.query({
     query: `SELECT ${PULL_COLUMNS} FROM ${TABLES.pulls} FINAL
-      WHERE State IN ('queued', 'running') AND ${TABLES.pulls}.UpdatedAt < fromUnixTimestamp64Milli({before:Int64})
+      WHERE State IN ('queued', 'running')
+        AND (${TABLES.pulls}.UpdatedAt < fromUnixTimestamp64Milli({before:Int64}) OR Owner IN ('', {self:String}))
       LIMIT 1000`,
-    query_params: { before },
+    query_params: { before, self },
     format: 'JSONEachRow',
   });
   return (await r.json<PullRow>()).map(toRecord);
