@@ -82,6 +82,11 @@ export interface IngesterFleet {
   /** SIGTERM (orderly stop), then started again. */
   restart(i: number): Promise<void>;
   /**
+   * The lines matching `pattern` that any ingester process of this fleet wrote (the killed and the
+   * stopped ones too), each after its client id: what a wait on the ingesters says when it times out.
+   */
+  logLines(pattern: RegExp): string[];
+  /**
    * Resolves once every running ingester's writer has nothing queued (its last groups are in the
    * ledger), with the time that took (ms). A backlog may take minutes: it fails only when the
    * queues stop shrinking for `stallMs` (default 180 s: longer than the ingester's 60 s request
@@ -124,6 +129,8 @@ export async function startIngesterFleet(o: {
   }));
   const ackedAt = new Map<string, number>();
   const upAt = new Map<string, number>();
+  /** Every ingester process started, in order, for logLines (a restart replaces FleetIngester.proc). */
+  const started: Array<{ clientId: string; proc: RunningProcess }> = [];
   const heads = createBatchCodec();
   const watcher: MqttClient = await mqtt.connectAsync(broker.url, {
     protocolVersion: 5,
@@ -168,6 +175,7 @@ export async function startIngesterFleet(o: {
     });
     ing.proc = proc;
     ing.api = api;
+    started.push({ clientId: ing.clientId, proc });
   };
   const fleet: IngesterFleet = {
     dir,
@@ -184,6 +192,15 @@ export async function startIngesterFleet(o: {
     async restart(i) {
       await ingesters[i]?.proc?.stop('SIGTERM');
       await start(i);
+    },
+    logLines(pattern) {
+      return started.flatMap(({ clientId, proc }) =>
+        proc
+          .output()
+          .split('\n')
+          .filter((l) => pattern.test(l))
+          .map((l) => `${clientId}: ${l}`),
+      );
     },
     async settled({ stallMs = 180_000 } = {}) {
       // Received and not stored yet: still being handled (a node lane, template texts) or in the

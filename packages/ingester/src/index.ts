@@ -21,3 +21,4 @@ export { searchLogs } from './api/log-search.js';
 export { boundedReads, unboundedReads, type Reads } from './storage/bounded-reads.js';
 export { shareEngine, type EngineShare, type ReadScheduler } from './storage/read-scheduler.js';
 export { IngesterError, IngesterErrorCodes, type IngesterErrorCode } from './errors.js';
+export { pullCoordinatorOptions, type PullCoordinatorOptionsT } from './pull/options.js';
