@@ -10,6 +10,7 @@ import pino from 'pino';
 import type { IngesterConfig } from './config/options.js';
 import { buildApi } from './api/app.js';
 import { createConnectionGate, guardServer } from '@edge-telemetry/protocol/net';
+import { hidePassword } from '@edge-telemetry/protocol';
 import { createClickHouseClient, type StorageConnection } from './storage/client.js';
 import { shareEngine, type ReadFigures } from './storage/read-scheduler.js';
 import type { LogSearchCounters } from './api/log-search.js';
@@ -207,7 +208,14 @@ export function createIngester(config: IngesterConfig, deps: IngesterDeps = {}):
           logger,
         });
       logger.info(
-        { url, broker: config.mqtt.url, clickhouse: config.clickhouse.url ?? `embedded:${config.clickhouse.dataDir}` },
+        // Compose's CLICKHOUSE_URL holds the ClickHouse password: it was in this line at every start.
+        {
+          url,
+          broker: hidePassword(config.mqtt.url),
+          clickhouse: config.clickhouse.url
+            ? hidePassword(config.clickhouse.url)
+            : `embedded:${config.clickhouse.dataDir}`,
+        },
         'ingester started',
       );
       return { url };

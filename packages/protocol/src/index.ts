@@ -24,4 +24,5 @@ export {
 } from './validate/batch.js';
 export * from './sketch/index.js';
 export * from './config/resolve-config.js';
+export { hidePassword } from './config/hide-password.js';
 export * from './collector-config/index.js';

@@ -18,7 +18,7 @@
  * stored) the broker has forgotten.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { topics } from '@edge-telemetry/protocol';
+import { hidePassword, topics } from '@edge-telemetry/protocol';
 import type { MqttConfig } from './options.js';
 import type { Logger } from '../logger.js';
 import type { Router } from './router.js';
@@ -129,13 +129,13 @@ export function createMqttConsumer(
           });
         });
         c.on('error', (err) => {
-          logger.warn({ err: err.message, url: opts.url }, 'broker connection error; retrying');
+          logger.warn({ err: err.message, url: hidePassword(opts.url) }, 'broker connection error; retrying');
           if (first) {
             first = false;
             resolve();
           }
         });
-        c.on('offline', () => logger.warn({ url: opts.url }, 'broker offline; reconnecting'));
+        c.on('offline', () => logger.warn({ url: hidePassword(opts.url) }, 'broker offline; reconnecting'));
       });
     },
     connected: () => client?.connected ?? false,

@@ -10,6 +10,7 @@
 import { Kind, KindGuard, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { valueErrorMessage } from '../validate/value-error.js';
+import { hidePassword } from './hide-password.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -204,7 +205,7 @@ export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: Con
 function shownValue(value: unknown, schema: TSchema | undefined): string {
   if (schema?.writeOnly === true)
     return typeof value === 'string' ? `a secret of ${value.length} characters (not shown)` : typeof value;
-  return String(JSON.stringify(value)).replace(/(\/\/[^/:@\s"]*):[^/\s"]*@/g, '$1:***@');
+  return hidePassword(String(JSON.stringify(value)));
 }
 
 /** A misspelt key in a config file must fail loudly rather than silently leave the default in force. */
