@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DropReport } from '../../batch/drops.js';
@@ -245,7 +245,7 @@ export class LogFileSource implements LogSource {
       const f = this.files.get(ref.path);
       // Renamed (docker rename): its lines from now on go under the new name.
       if (f !== undefined) f.ref = ref;
-      else if (await this.unchanged(ref.path)) continue;
+      else if (this.unchanged(ref.path)) continue;
       else {
         const g = await this.follow(ref, veryFirst).catch((err: unknown) => this.refuse(ref, err));
         if (g !== undefined) fresh.push(g);
@@ -296,10 +296,10 @@ export class LogFileSource implements LogSource {
   }
 
   /** Whether a rested file is as it was left (same inode and size); one that changed is followed again from there. */
-  private async unchanged(p: string): Promise<boolean> {
+  private unchanged(p: string): boolean {
     const at = this.rested.get(p);
     if (at === undefined) return false;
-    const now = await stat(p).catch(() => undefined);
+    const now = lookAt(p);
     if (now !== undefined && now.ino === at.inode && now.size === at.offset) return true;
     this.rested.delete(p);
     this.resume.set(p, at);
@@ -472,5 +472,19 @@ export class LogFileSource implements LogSource {
     f.committed.offset = end;
     if (ts > f.lastTs) f.lastTs = ts;
     sink.push(out);
+  }
+}
+
+/**
+ * A rested file's stat, undefined when it cannot be had. Synchronous: every rested file is looked
+ * at each poll, and an awaited stat cost ~77 µs of CPU (a thread-pool round trip) against ~3 µs:
+ * 3,000 exited containers' files took half of a 0.2 CPU budget while nothing was written. Their
+ * inodes are looked at every second, so the kernel has them cached: the call does not wait on the disk.
+ */
+function lookAt(p: string): Stats | undefined {
+  try {
+    return statSync(p, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
   }
 }
