@@ -196,8 +196,10 @@ export class LogFileSource implements LogSource {
           const r = await this.readChunk(f, sink).catch((err: unknown) => this.refuse(f.ref, err));
           const atEnd = r === 'eof' || r === 'end';
           if (r === 'gone' || atEnd) this.releaseUnfinished(f, sink, r === 'gone');
+          // Lines came: another round at once, as before `end` was told apart (a write during this
+          // round may have found no waiter to wake).
+          if (r === 'data' || r === 'end') read = true;
           if (r === 'gone') this.files.delete(p);
-          else if (r === 'data') read = true;
           else if (atEnd) this.restIfIdle(p, f);
           this.syncWatch(f, r !== 'gone' && this.files.has(p) && (f.tailers[0] as FileTailer).isOpen);
           if (r !== undefined) this.refused.delete(p);
