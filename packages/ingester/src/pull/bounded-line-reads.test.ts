@@ -30,6 +30,8 @@ describe('reading a pull back from ClickHouse', () => {
   let ch: EmbeddedClickHouse;
   /** [fromSeq, toSeq) of every statement that read pulled lines' text, and its pull. */
   const reads: [number, number, string][] = [];
+  /** The pulls whose stored chunk numbers were asked of ClickHouse, in order. */
+  const seqLookups: string[] = [];
   const start = Date.UTC(2026, 11, 7, 4);
   beforeAll(async () => {
     ch = await openMigrated('pull-reads', (inner) => ({
@@ -39,6 +41,7 @@ describe('reading a pull back from ClickHouse', () => {
           const q = p.query_params as { from: number; to: number; id: string };
           reads.push([q.from, q.to, q.id]);
         }
+        if (p.query.startsWith('SELECT DISTINCT Seq')) seqLookups.push((p.query_params as { id: string }).id);
         return inner.query(p);
       },
       insert: (p) => inner.insert(p),
@@ -133,8 +136,15 @@ describe('reading a pull back from ClickHouse', () => {
     const c = coordinatorWith(CHUNK_TEXT + CHUNK_TEXT / 2);
     try {
       const [a, b] = [await requested(c), await requested(c)];
+      const stored = c.counters().chunksStored;
       await send(c, a, 1);
       await send(c, b, 1);
+      await waitFor('both early chunks stored', () => c.counters().chunksStored === stored + 2);
+      // Its text let go for memory, b is still read from what this ingester knows, not looked up
+      // in ClickHouse at each reader's turn (a line stream asks at every chunk).
+      seqLookups.length = 0;
+      expect((await c.progress(b))?.contiguous).toBe(0);
+      expect(seqLookups).toEqual([]);
       reads.length = 0;
       await answered(
         c,

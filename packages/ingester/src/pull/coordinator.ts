@@ -176,6 +176,12 @@ interface Active {
   reorderBytes: number;
   /** Out-of-order text exceeded the bound: the digest is finished from ClickHouse. */
   reorderOverflow: boolean;
+  /**
+   * Other ingesters may store chunks of it that this one does not see (it followed the pull, or
+   * found chunks stored elsewhere): what is readable is then asked of ClickHouse. Apart from
+   * reorderOverflow, which only memory sets: a running owned pull's readers stay in memory.
+   */
+  storedElsewhere: boolean;
   lastProgressAt: number;
   lastResumeAt: number;
   stallInterval: number;
@@ -375,6 +381,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       r.startedAt ??= now();
     }
     releaseReorder(p, false);
+    p.storedElsewhere = true;
     p.lastProgressAt = now();
     notify(p);
     return true;
@@ -540,6 +547,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       reorder: new Map(),
       reorderBytes: 0,
       reorderOverflow: !accepted,
+      storedElsewhere: !accepted,
       lastProgressAt: t,
       lastResumeAt: t,
       stallInterval: o.stallMs,
@@ -840,7 +848,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
           terminal: true,
         };
       // Running: what this ingester stored when it has seen every chunk, else what ClickHouse holds.
-      if (p?.owned && !p.reorderOverflow) return { record: r, contiguous: p.tracker.contiguous, terminal: false };
+      if (p?.owned && !p.storedElsewhere) return { record: r, contiguous: p.tracker.contiguous, terminal: false };
       const stored = new Set(await loadStoredSeqs(d.client, id));
       let contiguous = 0;
       while (stored.has(contiguous)) contiguous++;
