@@ -54,14 +54,14 @@ describe('reading a pull back from ClickHouse', () => {
     await ch?.close();
   });
 
-  const coordinatorWith = (maxReorderBytes: number): PullCoordinator =>
+  const coordinatorWith = (maxReorderBytes: number, ingesterId = 'ingester-a'): PullCoordinator =>
     createPullCoordinator({
       client: ch.client,
       publish: async () => undefined,
       logger: { info: () => undefined, warn: () => undefined, error: () => undefined } as never,
       options: pullCoordinatorOptions({ maxReorderBytes }),
       audit: { record: async () => undefined },
-      ingesterId: 'ingester-a',
+      ingesterId,
       nodes: { describe: async () => ({ known: true, capabilities: undefined }) },
     });
 
@@ -160,6 +160,27 @@ describe('reading a pull back from ClickHouse', () => {
       expect(reads.filter((r) => r[2] === b).length).toBeGreaterThan(0);
     } finally {
       c.close();
+    }
+  }, 120_000);
+
+  it('answers the readers of a pull another ingester runs with one lookup, not one each', async () => {
+    // Follow streams on a replica ask for progress every second each; it used to be a lookup over
+    // the pull's stored lines per stream and second.
+    const [a, b] = [coordinatorWith(16 * 1024 * 1024), coordinatorWith(16 * 1024 * 1024, 'ingester-b')];
+    try {
+      const id = await requested(a);
+      const stored = a.counters().chunksStored;
+      for (const seq of [0, 1, 2]) await send(a, id, seq);
+      await waitFor('three chunks stored', () => a.counters().chunksStored === stored + 3);
+      // Its running state stored too: no statement of it is left in flight when the engine closes.
+      await waitFor('its state row running', async () => (await loadPull(ch.client, id))?.state === 'running');
+      seqLookups.length = 0;
+      const seen = await Promise.all(Array.from({ length: 20 }, () => b.progress(id)));
+      expect(seen.map((p) => p?.contiguous)).toEqual(Array(20).fill(3));
+      expect(seqLookups).toEqual([id]);
+    } finally {
+      a.close();
+      b.close();
     }
   }, 120_000);
 });

@@ -209,6 +209,13 @@ const INSERT_BATCH_BYTES = 1024 * 1024;
 export const LOOKUP_BURST = 10;
 const LOOKUPS_PER_S = 2;
 const MAX_LOOKUP_BUDGETS = 100_000;
+/**
+ * How long a pull's progress read from ClickHouse serves every reader: each follow stream asks at
+ * every chunk or second, and N streams of a pull this ingester does not run all of (a replica, a
+ * followed pull) made N lookups over its stored lines a second, outside the API's read turns.
+ */
+const PROGRESS_REUSE_MS = 500;
+const MAX_PROGRESS_READS = 1000;
 
 export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   const o = d.options;
@@ -235,6 +242,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   /** Pulls looked up for a message (not running here): a flood of chunks of one costs one query a second. */
   const lookups = new Map<string, { at: number; record: Promise<PullRecord | undefined> }>();
   const lookupBudgets = new Map<string, { tokens: number; at: number }>();
+  const progressReads = new Map<string, { at: number; progress: Promise<PullProgress | undefined> }>();
   let lastScanAt = now();
   /** Stopping: takes no pull over, and writes no heartbeat for those it gave up. */
   let closed = false;
@@ -385,6 +393,27 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     p.lastProgressAt = now();
     notify(p);
     return true;
+  }
+
+  /** What a reader may read of pull `id` now: from memory where this ingester has it all, else from ClickHouse. */
+  async function readProgress(id: string): Promise<PullProgress | undefined> {
+    const p = active.get(id);
+    const r = p ? { ...p.record } : await loadPull(d.client, id);
+    if (!r) return undefined;
+    if (TERMINAL.has(r.state))
+      // What is stored is all there will be (a gap reads as an empty stretch).
+      return {
+        record: r,
+        contiguous:
+          r.state === 'done' && r.chunksExpected !== undefined ? r.chunksExpected : await loadChunkEnd(d.client, id),
+        terminal: true,
+      };
+    // Running: what this ingester stored when it has seen every chunk, else what ClickHouse holds.
+    if (p?.owned && !p.storedElsewhere) return { record: r, contiguous: p.tracker.contiguous, terminal: false };
+    const stored = new Set(await loadStoredSeqs(d.client, id));
+    let contiguous = 0;
+    while (stored.has(contiguous)) contiguous++;
+    return { record: r, contiguous, terminal: false };
   }
 
   async function settle(p: Active): Promise<void> {
@@ -835,24 +864,19 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       return p ? { ...p.record, filter: { ...p.record.filter } } : loadPull(d.client, id);
     },
 
-    async progress(id) {
+    progress(id) {
       const p = active.get(id);
-      const r = p ? { ...p.record } : await loadPull(d.client, id);
-      if (!r) return undefined;
-      if (TERMINAL.has(r.state))
-        // What is stored is all there will be (a gap reads as an empty stretch).
-        return {
-          record: r,
-          contiguous:
-            r.state === 'done' && r.chunksExpected !== undefined ? r.chunksExpected : await loadChunkEnd(d.client, id),
-          terminal: true,
-        };
-      // Running: what this ingester stored when it has seen every chunk, else what ClickHouse holds.
-      if (p?.owned && !p.storedElsewhere) return { record: r, contiguous: p.tracker.contiguous, terminal: false };
-      const stored = new Set(await loadStoredSeqs(d.client, id));
-      let contiguous = 0;
-      while (stored.has(contiguous)) contiguous++;
-      return { record: r, contiguous, terminal: false };
+      // Running here with every chunk seen, or ended here: memory says it, now.
+      if (p && (TERMINAL.has(p.record.state) || (p.owned && !p.storedElsewhere))) return readProgress(id);
+      const at = now();
+      const shared = progressReads.get(id);
+      if (shared && at - shared.at < PROGRESS_REUSE_MS) return shared.progress;
+      if (progressReads.size >= MAX_PROGRESS_READS)
+        for (const [k, v] of progressReads) if (at - v.at >= PROGRESS_REUSE_MS) progressReads.delete(k);
+      const progress = readProgress(id);
+      // Ids asked faster than they age (made up ones): read, not kept.
+      if (progressReads.size < MAX_PROGRESS_READS) progressReads.set(id, { at, progress });
+      return progress;
     },
 
     changed(id, timeoutMs, signal) {
