@@ -212,6 +212,52 @@ describe('OTLP receiver: bad input', () => {
     expect(rig.drops.find((d) => d.reason === 'count_not_exact')?.count).toBe(1);
   });
 
+  it('exponential histograms: offsets at the ends of sint32 cost a bounded delta; offsets past them or a fractional scale are refused', async () => {
+    // Two exports of one cumulative series 2^32 buckets apart made the delta an array over the
+    // span: thrown at 2^32, the process killed out of memory at 4e9, 3.7 GB at 50 M.
+    rig = await startRig();
+    const exp = (t: number, point: Record<string, unknown>) => ({
+      resourceMetrics: [
+        {
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: 'wait',
+                  exponentialHistogram: {
+                    aggregationTemporality: 2,
+                    dataPoints: [{ timeUnixNano: `${t}000000`, startTimeUnixNano: `${T - 60_000}000000`, ...point }],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const at = (t: number, offset: number, bucketCounts: string[], count: string) =>
+      json('/v1/metrics', exp(t, { count, scale: 20, positive: { offset, bucketCounts } }));
+    const first = await at(T, -(2 ** 31), ['3'], '3');
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({});
+    const second = await at(T + 10_000, 2 ** 31 - 2, ['4', '1'], '5');
+    expect(second.status).toBe(200);
+    expect(await second.json()).toEqual({});
+    const w = rig.downsampler.flush(T + 60_000).find((x) => x.metric === 'wait');
+    expect(w?.count).toBeGreaterThan(0);
+    for (const point of [
+      { count: '1', scale: 20, positive: { offset: 2 ** 31, bucketCounts: ['1'] } },
+      { count: '1', scale: 1.5, positive: { offset: 0, bucketCounts: ['1'] } },
+    ]) {
+      const r = await json('/v1/metrics', exp(T + 20_000, point));
+      expect(r.status).toBe(200);
+      expect(await r.json()).toEqual({
+        partialSuccess: { rejectedDataPoints: 1, errorMessage: 'wait: a histogram point whose buckets do not add up' },
+      });
+    }
+    expect(rig.drops.find((d) => d.reason === 'bad_histogram')?.count).toBe(2);
+  });
+
   it('NaN and infinities are refused as partial success; duplicates and out-of-order points are counted drops', async () => {
     rig = await startRig();
     const r = await json(

@@ -233,7 +233,19 @@ function exponential(p: ExponentialPoint): Histogram | undefined {
   const scale = num(p.scale ?? 0) || 0;
   const zeroCount = num(p.zeroCount ?? 0) || 0;
   const ok = (c: number) => Number.isFinite(c) && c >= 0;
-  if (!ok(count) || scale < -10 || scale > 20 || !positive.counts.every(ok) || !negative.counts.every(ok))
+  // OTLP's scale and offsets are sint32: a fraction or an index past 32 bits is no histogram.
+  const int32 = (i: number) => Number.isInteger(i) && i >= -(2 ** 31) && i < 2 ** 31;
+  if (
+    !ok(count) ||
+    !ok(zeroCount) ||
+    !Number.isInteger(scale) ||
+    scale < -10 ||
+    scale > 20 ||
+    !int32(positive.offset) ||
+    !int32(negative.offset) ||
+    !positive.counts.every(ok) ||
+    !negative.counts.every(ok)
+  )
     return undefined;
   return {
     kind: 'exponential',

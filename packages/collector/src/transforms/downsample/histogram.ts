@@ -51,6 +51,15 @@ export type Histogram = ExplicitHistogram | ExponentialHistogram;
 
 /** Points spread over an explicit bucket at most: enough for the sketch's 1% bins over a bucket's usual width. */
 const MAX_POINTS_PER_BUCKET = 64;
+/**
+ * Buckets one side of an exponential delta may span: two points of a series compare over the
+ * union of their bucket ranges, which their offsets set. SDKs keep a point within 160 buckets; two
+ * points 50,000,000 buckets apart (an application can send that) made a 50 M-entry array, 3.7 GB
+ * and 8 s, and 4e9 apart killed the process. Wider deltas are taken at a coarser scale.
+ */
+const MAX_DELTA_BUCKETS = 2048;
+/** The coarsest scale OTLP allows (map-metrics refuses others). */
+const MIN_SCALE = -10;
 
 /** Adds every observation of `h` to the sketch (see the error bounds above). */
 export function addHistogram(sketch: QuantileSketch, h: Histogram): void {
@@ -181,7 +190,9 @@ export function histogramDelta(cur: Histogram, prev: Histogram): DeltaResult {
     };
   }
   if (cur.kind === 'exponential' && prev.kind === 'exponential') {
-    const scale = Math.min(cur.scale, prev.scale);
+    let scale = Math.min(cur.scale, prev.scale);
+    while (scale > MIN_SCALE && deltaSpan(cur, prev, scale) > MAX_DELTA_BUCKETS) scale--;
+    if (deltaSpan(cur, prev, scale) > MAX_DELTA_BUCKETS) return { ok: true, delta: cur, reset: true };
     const a = downscale(cur, scale);
     const b = downscale(prev, scale);
     const positive = subtract(a.positive, b.positive);
@@ -226,18 +237,41 @@ function windowExtremes(cur: Histogram, prev: Histogram): { min?: number; max?: 
   return out;
 }
 
+/** Buckets the wider side of a delta of `a` and `b` spans at `scale` (at or below both of theirs). */
+function deltaSpan(a: ExponentialHistogram, b: ExponentialHistogram, scale: number): number {
+  const side = (pick: (h: ExponentialHistogram) => ExponentialBuckets): number => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const h of [a, b]) {
+      const s = pick(h);
+      if (s.counts.length === 0) continue;
+      // Math.floor(i / 2^k), not i >> k: offsets are not bounded to 32 bits here.
+      const k = 2 ** (h.scale - scale);
+      lo = Math.min(lo, Math.floor(s.offset / k));
+      hi = Math.max(hi, Math.floor((s.offset + s.counts.length - 1) / k));
+    }
+    return hi >= lo ? hi - lo + 1 : 0;
+  };
+  return Math.max(
+    side((h) => h.positive),
+    side((h) => h.negative),
+  );
+}
+
 /** The same histogram at a coarser scale: bucket i at scale s is bucket i >> (s - t) at scale t. */
 function downscale(h: ExponentialHistogram, scale: number): ExponentialHistogram {
   const shift = h.scale - scale;
   if (shift === 0) return h;
+  const k = 2 ** shift;
   const side = (b: ExponentialBuckets): ExponentialBuckets => {
     if (b.counts.length === 0) return b;
-    const offset = b.offset >> shift;
-    const last = (b.offset + b.counts.length - 1) >> shift;
+    // Division, not >>: an index past 32 bits would wrap.
+    const offset = Math.floor(b.offset / k);
+    const last = Math.floor((b.offset + b.counts.length - 1) / k);
     const counts = new Array<number>(last - offset + 1).fill(0);
     b.counts.forEach((c, j) => {
-      const k = ((b.offset + j) >> shift) - offset;
-      counts[k] = (counts[k] as number) + c;
+      const i = Math.floor((b.offset + j) / k) - offset;
+      counts[i] = (counts[i] as number) + c;
     });
     return { offset, counts };
   };
