@@ -83,7 +83,7 @@ export async function procStatus(pid: number | undefined, field: 'VmHWM' | 'VmRS
 }
 
 /** Samples the cgroup's anonymous memory (v1 `rss`, v2 `anon` of memory.stat): the process's own pages, no page cache. */
-function anonSampler(cg: Cgroup): { peak(): number; stop(): number } {
+export function anonSampler(cg: Cgroup): { peak(): number; stop(): number } {
   let peak = 0;
   const timer = setInterval(() => {
     readFile(path.join(cg.dirs[0] as string, 'memory.stat'), 'utf8').then(
@@ -211,6 +211,8 @@ export function startBin(o: {
   dockerRoot: string;
   link: Uplink;
   cgroup: Cgroup;
+  /** Over rig.ts's sections (collector.exited_containers: the log source's own poll interval). */
+  config?: Record<string, unknown>;
 }): Promise<CollectorRun> {
   return runCollector({
     dir: o.dir,
@@ -218,7 +220,7 @@ export function startBin(o: {
     dockerRoot: o.dockerRoot,
     brokerUrl: o.link.broker.url,
     cgroup: o.cgroup,
-    config: {},
+    config: o.config ?? {},
     nodeArgs: NODE_ARGS,
     env: NODE_ENV,
   });
