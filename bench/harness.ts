@@ -19,6 +19,11 @@ export interface BenchCase {
   run(): Promise<Figure[]>;
 }
 
+/** A figure against its same-run baseline, with the ratio of the two. */
+export function against(name: string, unit: string, value: number, baseline: number, note: string): Figure {
+  return { name, value, unit, baseline, ratio: value / baseline, note };
+}
+
 /** The middle value (the upper one of an even count); 0 for none. */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
