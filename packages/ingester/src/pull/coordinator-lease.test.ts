@@ -4,7 +4,7 @@
  * takes up the pulls its previous run left; where the owner died, the first scan after the lease
  * takes the pull over. CI's scale-out run found a pull never taken over (the scan's query never
  * matched: repository.ts, loadOrphans). Real coordinators on one embedded engine, with a clock
- * the test moves: the first two cases never reach the lease, so their takeovers are not its.
+ * the test moves: only the last case reaches the lease, so the others' takeovers are not its.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCommand, type PullCommand } from '@edge-telemetry/protocol';
@@ -73,6 +73,20 @@ describe('pull leases at an orderly stop and a restart', () => {
     });
     expect(b.counters().takeovers).toBe(1);
     // Still queued: its command goes again (the stopped one may never have sent it).
+    expect(pullsSent(b, id)).toHaveLength(1);
+  }, 90_000);
+
+  it('a pull accepted while its ingester stops (the API closes last) is handed over too', async () => {
+    const b = running[1] as PullCoordinator;
+    const stopping = start('ingester-e');
+    await stopping.handOver();
+    const { id } = await request(stopping, 'gw-late');
+    expect((await loadPull(ch.client, id))?.owner).toBeUndefined();
+    t += LEASE_MS / 3;
+    await waitFor('b to take the pull over', async () => (await loadPull(ch.client, id))?.owner === 'ingester-b', {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     expect(pullsSent(b, id)).toHaveLength(1);
   }, 90_000);
 

@@ -825,7 +825,11 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       const p = newActive(record, true);
       active.set(record.id, p);
       c.created++;
-      await persist(p);
+      // Accepted while this ingester stops (its API closes last): stored handed over, like the rest.
+      if (closed) {
+        p.owned = false;
+        await release(p);
+      } else await persist(p);
       await audit({
         actor: input.actor,
         action: 'request',
