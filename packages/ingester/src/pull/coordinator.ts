@@ -243,7 +243,9 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   const lookups = new Map<string, { at: number; record: Promise<PullRecord | undefined> }>();
   const lookupBudgets = new Map<string, { tokens: number; at: number }>();
   const progressReads = new Map<string, { at: number; progress: Promise<PullProgress | undefined> }>();
-  let lastScanAt = now();
+  /** Rows naming this ingester's id written by then are its previous run's (scan). */
+  const startedAt = now();
+  let lastScanAt = startedAt;
   /** Stopping: takes no pull over, and writes no heartbeat for those it gave up. */
   let closed = false;
   let queue: { p: Active; m: Extract<PullMessage, { type: 'chunk' }>; bytes: number }[] = [];
@@ -705,7 +707,7 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   async function scan(): Promise<void> {
     lastScanAt = now();
     try {
-      for (const r of await loadOrphans(d.client, now() - o.leaseMs, d.ingesterId))
+      for (const r of await loadOrphans(d.client, now() - o.leaseMs, { id: d.ingesterId, since: startedAt }))
         if (!active.has(r.id)) await adopt(r, true);
     } catch (err) {
       d.logger.warn({ err: (err as Error).message }, 'orphaned pulls not read');

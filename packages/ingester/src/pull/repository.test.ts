@@ -66,12 +66,14 @@ describe('loadOrphans', () => {
     await pull('silent-running', 'running', 'dead', t - 31_000);
     await pull('alive', 'running', 'other', t - 1_000);
     await pull('handed-over', 'running', undefined, t - 1_000);
+    // The caller started at t - 500: its previous run's pull, and one it runs now (written since).
     await pull('own', 'queued', 'me', t - 1_000);
+    await pull('own-running', 'running', 'me', t - 100);
     await pull('finished', 'done', 'dead', t - 31_000);
     // A later row is the pull's state: written again by its owner, it is not silent any more.
     await pull('revived', 'running', 'dead', t - 31_000);
     await pull('revived', 'running', 'dead', t - 1_000);
-    const ids = (await loadOrphans(ch.client, t - 30_000, 'me')).map((r) => r.id).sort();
+    const ids = (await loadOrphans(ch.client, t - 30_000, { id: 'me', since: t - 500 })).map((r) => r.id).sort();
     expect(ids).toEqual(['handed-over', 'own', 'silent', 'silent-running']);
   }, 60_000);
 });

@@ -102,17 +102,24 @@ export async function loadPull(client: ClickHouseClient, id: string): Promise<Pu
 
 /**
  * Pulls not finished whose owner is gone: it has written nothing since `before` (ms), it handed
- * them over (no owner), or it is `self` (the caller's previous run, whose pulls it does not run now).
+ * them over (no owner), or it is the caller's previous run (`self`, last written by `selfSince`,
+ * the caller's start: its own running pulls, written since, would fill the LIMIT in their place).
  * The table's UpdatedAt, qualified: bare, the name is PULL_COLUMNS' alias (milliseconds, an
  * integer), whose comparison with a DateTime64 was never true, so no scan found any orphan.
  */
-export async function loadOrphans(client: ClickHouseClient, before: number, self: string): Promise<PullRecord[]> {
+export async function loadOrphans(
+  client: ClickHouseClient,
+  before: number,
+  self: { id: string; since: number },
+): Promise<PullRecord[]> {
+  const updatedAt = `${TABLES.pulls}.UpdatedAt`;
   const r = await client.query({
     query: `SELECT ${PULL_COLUMNS} FROM ${TABLES.pulls} FINAL
       WHERE State IN ('queued', 'running')
-        AND (${TABLES.pulls}.UpdatedAt < fromUnixTimestamp64Milli({before:Int64}) OR Owner IN ('', {self:String}))
+        AND (${updatedAt} < fromUnixTimestamp64Milli({before:Int64}) OR Owner = ''
+          OR (Owner = {self:String} AND ${updatedAt} <= fromUnixTimestamp64Milli({since:Int64})))
       LIMIT 1000`,
-    query_params: { before, self },
+    query_params: { before, self: self.id, since: self.since },
     format: 'JSONEachRow',
   });
   return (await r.json<PullRow>()).map(toRecord);
