@@ -47,14 +47,16 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page across an inges
     await page.getByRole('textbox', { name: 'Since' }).fill(new Date(T0).toISOString());
     await page.getByRole('textbox', { name: 'Until (optional)' }).fill(new Date(T0 + SPAN).toISOString());
     await page.getByRole('textbox', { name: 'Container (optional)' }).fill('api');
-    // The node's link held to 2 KB/s until the ingester is back: the pull cannot end meanwhile.
-    rig.proxy.throttle(2000);
+    // The node's link held to 1 KB/s until the ingester is back, so that the pull is still running
+    // when the ingester stops.
+    rig.proxy.throttle(1000);
     try {
       await page.getByRole('button', { name: 'Request logs' }).click();
       await expect
         .poll(() => page.locator('#lines').evaluate((e) => e.textContent?.split('\n').length ?? 0), WAIT)
         .toBeGreaterThan(2);
 
+      await expect.poll(() => page.locator('[data-field="state"]').textContent(), WAIT).toBe('running');
       const port = Number(new URL(rig.api).port);
       await rig.ingester.stop();
       await expect.poll(() => page.locator('#status').textContent(), WAIT).toMatch(/cannot be reached/);
