@@ -75,7 +75,7 @@ export interface BatchQueue<E extends Member & Claim> {
   clear(): void;
 }
 
-/** A waiting batch and its place in arrival order (a batch put back keeps its place). */
+/** A queued batch and its place in arrival order (a batch put back keeps its place). */
 interface Slot<E> {
   e: E;
   arrival: number;
@@ -86,8 +86,8 @@ export function createBatchQueue<E extends Member & Claim>(bounds: GroupBounds):
   const inFlight = new Map<string, E>();
   /** Each node's waiting batches in arrival order; the nodes in the order they are served next. */
   const byNode = new Map<string, Slot<E>[]>();
-  /** Arrival order of every queued batch, by key string. */
-  const arrivals = new Map<string, number>();
+  /** Every queued batch's slot, waiting or in a flush, by key string: where a batch put back finds its place. */
+  const slots = new Map<string, Slot<E>>();
   let arrived = 0;
   let waiting = new Tally();
   /** Data rows and bytes (text and claim body) queued, waiting or in a flush (no per-table rows: no bound reads them). */
@@ -123,7 +123,7 @@ export function createBatchQueue<E extends Member & Claim>(bounds: GroupBounds):
       const k = batchKeyString(e.key);
       const slot = { e, arrival: arrived++ };
       pending.set(k, e);
-      arrivals.set(k, slot.arrival);
+      slots.set(k, slot);
       const mine = byNode.get(e.key.node);
       if (mine) mine.push(slot);
       else byNode.set(e.key.node, [slot]);
@@ -132,7 +132,7 @@ export function createBatchQueue<E extends Member & Claim>(bounds: GroupBounds):
     },
     remove(e) {
       const k = batchKeyString(e.key);
-      if (!arrivals.delete(k)) return;
+      if (!slots.delete(k)) return;
       count(e, -1);
       inFlight.delete(k);
       if (!pending.delete(k)) return;
@@ -144,7 +144,7 @@ export function createBatchQueue<E extends Member & Claim>(bounds: GroupBounds):
       if (!inFlight.delete(k)) return;
       pending.set(k, e);
       waiting.add(e, 1);
-      const slot = { e, arrival: arrivals.get(k) as number };
+      const slot = slots.get(k) as Slot<E>;
       const mine = byNode.get(e.key.node);
       if (!mine) {
         // Its node first: nothing of it waits, and this batch has waited longer than any that does.
@@ -182,7 +182,7 @@ export function createBatchQueue<E extends Member & Claim>(bounds: GroupBounds):
       pending.clear();
       inFlight.clear();
       byNode.clear();
-      arrivals.clear();
+      slots.clear();
     },
   };
 }
