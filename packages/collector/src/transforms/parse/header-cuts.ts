@@ -65,6 +65,7 @@ export class HeaderCuts {
 
   /** The offset where the line's message starts, as `messageStart(line)`. */
   messageStart(line: string): number {
+    // Decided by the first word alone and not worth keeping; readHeader leaves this test to us.
     if (plainWordFirst(line)) return 0;
     const found = this.find(line);
     if (found >= 0) return found;

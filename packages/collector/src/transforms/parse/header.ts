@@ -109,10 +109,11 @@ export function messageStart(line: string): number {
  * every line that reads the same up to there (header-cuts.ts keeps answers by it). A line read to
  * its end has `reach` past its length: then its length counts too. With `opens`, the character at
  * `reach - 1` was read only as one that is neither whitespace nor `[`. A line that starts with a
- * plain word is decided by that word alone and is not worth keeping: `reach` -1.
+ * plain word is decided by that word alone (start 0) and is not worth keeping: the caller
+ * (HeaderCuts.messageStart) answers those with `plainWordFirst` before its lookup, so this does not
+ * test it a second time on every miss; `line` must not start with a plain word.
  */
 export function readHeader(line: string): { start: number; reach: number; opens: boolean } {
-  if (plainWordFirst(line)) return { start: 0, reach: -1, opens: false };
   const toks = lazyTokens(line);
   const start = cut(toks);
   return { start, reach: toks.reach, opens: toks.opens };
