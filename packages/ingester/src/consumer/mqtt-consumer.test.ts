@@ -96,4 +96,27 @@ describe.runIf(haveMosquitto())('ingester broker session', () => {
     expect(before).toEqual(['et/v1/pz-taken-0/up/status']);
     expect(after.sort()).toEqual([0, 1, 2].map((i) => `et/v1/pz-held-${i}/up/status`));
   });
+
+  // 'connected to broker' logged the URL as configured, user:pass@ and all (the log-secrets test
+  // has no broker, so it never saw that line).
+  it('logs the broker it connected to without the password', async () => {
+    const logged: unknown[] = [];
+    const keep = (fields: unknown) => void logged.push(fields);
+    const c = createMqttConsumer(
+      {
+        url: broker.url.replace('mqtt://', 'mqtt://ingester:broker-secret-9@'),
+        clientId: 'masked-1',
+        protocolVersion: 5,
+        keepaliveS: 60,
+        reconnectMs: 200,
+      },
+      { logger: { debug: keep, info: keep, warn: keep, error: keep } },
+    );
+    consumers.push(c);
+    await c.start(async () => undefined);
+    expect(c.connected()).toBe(true);
+    const lines = JSON.stringify(logged);
+    expect(lines).toContain('mqtt://ingester:***@127.0.0.1');
+    expect(lines).not.toContain('broker-secret-9');
+  });
 });

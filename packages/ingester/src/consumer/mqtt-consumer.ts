@@ -59,6 +59,9 @@ export function createMqttConsumer(
   let paused = false;
   const filter = topics.ingestFilter(opts.sharedGroup);
   const persistent = opts.sharedGroup === undefined;
+  // Every line that names the broker names it without its password: one masked form for all of
+  // them, so none can log opts.url as it is ('connected to broker' did).
+  const shownUrl = hidePassword(opts.url);
   const coalesce = writeCoalescer(() => client?.stream);
   /** Takes the next packet: done() writes the PUBACK, into the turn's corked write. */
   const release = (done: () => void) => {
@@ -115,7 +118,7 @@ export function createMqttConsumer(
         let first = true;
         c.on('connect', (connack) => {
           logger.info(
-            { url: opts.url, clientId: opts.clientId, sessionPresent: connack.sessionPresent, filter },
+            { url: shownUrl, clientId: opts.clientId, sessionPresent: connack.sessionPresent, filter },
             'connected to broker',
           );
           // Subscribing again on every connect is harmless and covers a broker that lost the session.
@@ -129,13 +132,13 @@ export function createMqttConsumer(
           });
         });
         c.on('error', (err) => {
-          logger.warn({ err: err.message, url: hidePassword(opts.url) }, 'broker connection error; retrying');
+          logger.warn({ err: err.message, url: shownUrl }, 'broker connection error; retrying');
           if (first) {
             first = false;
             resolve();
           }
         });
-        c.on('offline', () => logger.warn({ url: hidePassword(opts.url) }, 'broker offline; reconnecting'));
+        c.on('offline', () => logger.warn({ url: shownUrl }, 'broker offline; reconnecting'));
       });
     },
     connected: () => client?.connected ?? false,
