@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ContainerEvent } from '@edge-telemetry/protocol';
 import type { RawLogLine } from '../types.js';
@@ -9,10 +8,9 @@ import { loadDemoSeries } from './load-series.js';
 import { createPrng } from './prng.js';
 import { corpusPicker, readCorpusLines } from './corpus-lines.js';
 import { waitFor } from '../../../../../test/support/wait.js';
+import { loghubCorpus } from '../../../../../test/support/loghub.js';
 
-const loghub = new URL('../../../../../../shared/corpora/loghub2k', import.meta.url).pathname;
-const haveLoghub = existsSync(loghub);
-if (!haveLoghub && process.env.CI) throw new Error(`Loghub corpus missing at ${loghub} (required in CI)`);
+const { root: loghub, present: haveLoghub } = loghubCorpus();
 
 describe('demo sources', () => {
   it('builds the same fleet for the same node and different fleets for different nodes', () => {

@@ -1,13 +1,11 @@
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '@edge-telemetry/protocol/testing';
 import { readLoghub } from '../templates/loghub.js';
 import { HeaderCuts } from './header-cuts.js';
 import { messageStart } from './header.js';
+import { loghubCorpus } from '../../../../../test/support/loghub.js';
 
-const root = new URL('../../../../../../shared/corpora/loghub2k', import.meta.url).pathname;
-const present = existsSync(root);
-if (!present && process.env.CI === 'true') throw new Error(`Loghub corpus missing at ${root} (required in CI)`);
+const { root, present } = loghubCorpus();
 
 /** Lines whose answers `cuts` gave other than messageStart's. */
 function differing(cuts: HeaderCuts, lines: readonly string[]): string[] {

@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readLoghub, scoreDataset } from './loghub.js';
 import { templateMinerOptions } from './options.js';
+import { loghubCorpus } from '../../../../../test/support/loghub.js';
 
-const root = new URL('../../../../../../shared/corpora/loghub2k', import.meta.url).pathname;
-const present = existsSync(root);
-if (!present && process.env.CI === 'true') throw new Error(`Loghub corpus missing at ${root} (required in CI)`);
+const { root, present } = loghubCorpus();
 
 /** Drain's published figures on these ten sets (PUBLISHED_RESULTS.md): GA from logparser, PA from Loghub-2.0 (eight sets). */
 const DRAIN_GA_MEAN = 0.938;
