@@ -43,6 +43,16 @@ export interface TailEvents {
 export type ReadResult = 'data' | 'end' | 'eof' | 'gone';
 
 /**
+ * The result of a read that follows, in the same call, one that brought data (`broughtData`): the
+ * pair read data up to an end, so a later `eof` counts as `end` (a caller that stops when a read
+ * brings none must still see that this call brought some). Shared by the tailer (rotation) and
+ * the source (the next tailer of a path) so the rule is written once.
+ */
+export function afterData(next: ReadResult, broughtData: boolean): ReadResult {
+  return next === 'eof' && broughtData ? 'end' : next;
+}
+
+/**
  * Follows one log file by path, one chunk at a time, so that a file with a large backlog is read
  * no further ahead than its reader asks. Keeps the file open, so that after a rotation (the path
  * now names a new inode) it first reads the old file to its end, then starts the new one at 0. A
@@ -254,7 +264,7 @@ export class FileTailer {
     // Read the new file in the same call: 'data' means lines may have come, and a caller that
     // stops when a read brings none must not stop between the old file's end and the new one.
     const next = (await this.open('start')) ? await this.read(onLine) : 'gone';
-    return next === 'eof' && bytesRead > 0 ? 'end' : next;
+    return afterData(next, bytesRead > 0);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { DropReport } from '../../batch/drops.js';
 import type { FileRef, LogSink, LogSource, RawLogLine, ReadPosition } from '../types.js';
 import { discoverCri, discoverDocker, type DockerName, type LogFileRef } from './discover.js';
-import { FileTailer, type ReadResult, type TailPosition } from './file-tailer.js';
+import { afterData, FileTailer, type ReadResult, type TailPosition } from './file-tailer.js';
 import { parseEntry, Rfc3339Parser } from './formats.js';
 import type { LogFileSourceOptions } from './options.js';
 
@@ -399,7 +399,7 @@ export class LogFileSource implements LogSource {
       f.tailers.shift();
       f.committed = (f.tailers[0] as FileTailer).position();
       const next = await this.readChunk(f, sink);
-      return next === 'eof' && r === 'end' ? 'end' : next;
+      return afterData(next, r === 'end');
     }
     if (r !== 'gone') f.caughtUpAt = this.now();
     return r;
