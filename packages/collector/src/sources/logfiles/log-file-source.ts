@@ -257,9 +257,12 @@ export class LogFileSource implements LogSource {
     // thousands of exited containers' logs read at a first start then end their windows in time
     // order, so that each backlog seal (once a second) takes a few windows, not one part of each
     // of the ~100 their hours span (7x the batches).
+    // Oldest modification first: each file's idle time is read once (as a sort key), not twice per
+    // comparison.
     const now = this.now();
-    fresh.sort((a, b) => (b.tailers[0] as FileTailer).idleMs(now) - (a.tailers[0] as FileTailer).idleMs(now));
-    for (const f of fresh) this.files.set(f.ref.path, f);
+    const byIdle = fresh.map((f) => ({ f, idle: (f.tailers[0] as FileTailer).idleMs(now) }));
+    byIdle.sort((a, b) => b.idle - a.idle);
+    for (const { f } of byIdle) this.files.set(f.ref.path, f);
     // A rested file whose folder is gone (the container removed) is forgotten.
     for (const p of this.rested.keys()) if (!present.has(p)) this.rested.delete(p);
     this.firstScan = false;
