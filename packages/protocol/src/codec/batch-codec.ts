@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import type { Batch } from '../types/batch.js';
-import { ProtocolError, type Costed, type Result } from '../errors/errors.js';
+import { ProtocolError, costedRefusal, type Costed, type Result } from '../errors/errors.js';
 import { BATCH_FRAME_VERSION, limits } from '../limits.js';
 import { ByteReader } from '../wire/byte-reader.js';
 import { ByteWriter } from '../wire/byte-writer.js';
@@ -149,13 +149,13 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
     if (!h.ok) return { ...h, decodedBytes: 0 };
     const { references, referenceCrc, bodyOffset, dictionary } = h.value;
     if (refs.length !== references.length)
-      return refused(
+      return costedRefusal(
         0,
         'ET_ERR_UNKNOWN_REFERENCE',
         `frame refers to ${references.length} other batches, ${refs.length} given`,
       );
     if (refs.length > 0 && combinedCrc(refs.map(crcOf)) !== referenceCrc)
-      return refused(
+      return costedRefusal(
         0,
         'ET_ERR_UNKNOWN_REFERENCE',
         `references ${references.join(', ')}: bodies' CRC differs from the frame's`,
@@ -169,19 +169,19 @@ export function createBatchCodec(opts: Partial<CodecOptions> = {}): BatchCodec {
       batch = readBatchBody(body.value);
     } catch (err) {
       if (err instanceof ProtocolError) return { ok: false, error: err, decodedBytes: read };
-      return refused(read, 'ET_ERR_INVALID_FIELD', `batch: ${err instanceof Error ? err.message : String(err)}`);
+      return costedRefusal(read, 'ET_ERR_INVALID_FIELD', `batch: ${err instanceof Error ? err.message : String(err)}`);
     }
     const valid = validateBatch(batch);
     if (!valid.ok) return { ...valid, decodedBytes: read };
     if (topicNode !== undefined && batch.node !== topicNode)
-      return refused(
+      return costedRefusal(
         read,
         'ET_ERR_NODE_MISMATCH',
         `node: ${JSON.stringify(batch.node)} in the batch, ${JSON.stringify(topicNode)} in the topic`,
       );
     const id = h.value.batch;
     if (id && (id.epoch !== batch.epoch || id.seq !== batch.seq))
-      return refused(
+      return costedRefusal(
         read,
         'ET_ERR_INVALID_FIELD',
         `frame says ${id.epoch}/${id.seq}, body says ${batch.epoch}/${batch.seq}`,
@@ -259,8 +259,4 @@ function combinedCrc(crcs: readonly number[]): number {
 
 function fail(code: ProtocolError['code'], detail: string): Result<never> {
   return { ok: false, error: new ProtocolError(code, detail) };
-}
-
-function refused(decodedBytes: number, code: ProtocolError['code'], detail: string): Costed<never> {
-  return { ok: false, error: new ProtocolError(code, detail), decodedBytes };
 }

@@ -31,3 +31,8 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: ProtocolErr
  * refused before decompressing), which a receiver charges to the sender's share.
  */
 export type Costed<T> = { ok: true; value: T } | { ok: false; error: ProtocolError; decodedBytes: number };
+
+/** The one way to build a Costed refusal, so every decoder charges decodedBytes the same way. */
+export function costedRefusal(decodedBytes: number, code: ProtocolErrorCode, detail: string): Costed<never> {
+  return { ok: false, error: new ProtocolError(code, detail), decodedBytes };
+}

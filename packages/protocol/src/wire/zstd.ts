@@ -1,6 +1,6 @@
 import { Compressor } from 'zstd-napi';
 import binding from 'zstd-napi/binding.js';
-import { ProtocolError, type Costed } from '../errors/errors.js';
+import { costedRefusal, type Costed } from '../errors/errors.js';
 
 export interface ZstdOptions {
   level: number;
@@ -50,16 +50,10 @@ export function createZstd(opts: ZstdOptions): ZstdContext {
     withDict.loadDictionary(opts.dictionary);
   }
 
-  const corrupt = (why: string, decodedBytes = 0): Costed<Buffer> => ({
-    ok: false,
-    error: new ProtocolError('ET_ERR_CORRUPT_COMPRESSION', why),
-    decodedBytes,
-  });
-  const tooLarge = (why: string, decodedBytes = 0): Costed<Buffer> => ({
-    ok: false,
-    error: new ProtocolError('ET_ERR_DECOMPRESSED_TOO_LARGE', why),
-    decodedBytes,
-  });
+  const corrupt = (why: string, decodedBytes = 0): Costed<Buffer> =>
+    costedRefusal(decodedBytes, 'ET_ERR_CORRUPT_COMPRESSION', why);
+  const tooLarge = (why: string, decodedBytes = 0): Costed<Buffer> =>
+    costedRefusal(decodedBytes, 'ET_ERR_DECOMPRESSED_TOO_LARGE', why);
 
   function streamed(dctx: binding.DCtx, src: Uint8Array, maxBytes: number): Costed<Buffer> {
     dctx.reset(binding.ResetDirective.sessionOnly);
