@@ -307,6 +307,9 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     p.record.state = state;
     p.record.finishedAt = now();
     if (error) p.record.error = error;
+    // A shared read taken while it ran would answer "running" for up to PROGRESS_REUSE_MS more:
+    // the first reader after the end reads the end.
+    progressReads.delete(p.record.id);
     notify(p);
     const r = p.record;
     d.logger.info(
@@ -397,21 +400,30 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     return true;
   }
 
-  /** What a reader may read of pull `id` now: from memory where this ingester has it all, else from ClickHouse. */
-  async function readProgress(id: string): Promise<PullProgress | undefined> {
-    const p = active.get(id);
+  /** Ended done with its chunk count known: every chunk is stored, so the count is the answer, with no read. */
+  function doneProgress(r: PullRecord): PullProgress | undefined {
+    return r.state === 'done' && r.chunksExpected !== undefined
+      ? { record: r, contiguous: r.chunksExpected, terminal: true }
+      : undefined;
+  }
+
+  /**
+   * What memory alone says of pull `p`, with no I/O: ended done with its count known, or running
+   * here with every chunk seen. Undefined when only ClickHouse can say it.
+   */
+  function memoryProgress(p: Active): PullProgress | undefined {
+    const r = { ...p.record };
+    if (TERMINAL.has(r.state)) return doneProgress(r);
+    return p.owned && !p.storedElsewhere ? { record: r, contiguous: p.tracker.contiguous, terminal: false } : undefined;
+  }
+
+  /** What ClickHouse holds of pull `id` (`p` its entry here, if any: the record is then memory's). */
+  async function storedProgress(id: string, p: Active | undefined): Promise<PullProgress | undefined> {
     const r = p ? { ...p.record } : await loadPull(d.client, id);
     if (!r) return undefined;
     if (TERMINAL.has(r.state))
       // What is stored is all there will be (a gap reads as an empty stretch).
-      return {
-        record: r,
-        contiguous:
-          r.state === 'done' && r.chunksExpected !== undefined ? r.chunksExpected : await loadChunkEnd(d.client, id),
-        terminal: true,
-      };
-    // Running: what this ingester stored when it has seen every chunk, else what ClickHouse holds.
-    if (p?.owned && !p.storedElsewhere) return { record: r, contiguous: p.tracker.contiguous, terminal: false };
+      return doneProgress(r) ?? { record: r, contiguous: await loadChunkEnd(d.client, id), terminal: true };
     const stored = new Set(await loadStoredSeqs(d.client, id));
     let contiguous = 0;
     while (stored.has(contiguous)) contiguous++;
@@ -872,14 +884,17 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
 
     progress(id) {
       const p = active.get(id);
-      // Running here with every chunk seen, or ended here: memory says it, now.
-      if (p && (TERMINAL.has(p.record.state) || (p.owned && !p.storedElsewhere))) return readProgress(id);
+      // Running here with every chunk seen, or ended done here: memory says it, now. Anything else
+      // (an ended pull here that failed, was cancelled or expired too) is read from ClickHouse, once
+      // for all readers within PROGRESS_REUSE_MS.
+      const known = p && memoryProgress(p);
+      if (known) return Promise.resolve(known);
       const at = now();
       const shared = progressReads.get(id);
       if (shared && at - shared.at < PROGRESS_REUSE_MS) return shared.progress;
       if (progressReads.size >= MAX_PROGRESS_READS)
         for (const [k, v] of progressReads) if (at - v.at >= PROGRESS_REUSE_MS) progressReads.delete(k);
-      const progress = readProgress(id);
+      const progress = storedProgress(id, p);
       // Ids asked faster than they age (made up ones): read, not kept.
       if (progressReads.size < MAX_PROGRESS_READS) progressReads.set(id, { at, progress });
       return progress;
