@@ -37,6 +37,7 @@ import { PRIORITY_CLASSES } from '../../batch/priority-classes.js';
 import {
   freshEpoch,
   promoteAheadCursor,
+  aheadFile,
   readAheadCursors,
   readCursorFile,
   removeAheadCursor,
@@ -223,7 +224,9 @@ export class Outbox {
 
   private static async load(opts: OutboxOptions, hooks: OutboxHooks): Promise<Outbox> {
     await mkdir(opts.dir, { recursive: true });
-    const names = (await readdir(opts.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    // Listed once: the segments here, the waiting cursors (readAheadCursors) below.
+    const listing = await readdir(opts.dir);
+    const names = listing.filter((n) => SEGMENT_RE.test(n)).sort();
     const stored = await readEpoch(opts.dir);
     let epoch = stored ?? freshEpoch();
     if (stored === undefined) await writeEpoch(opts.dir, epoch);
@@ -332,7 +335,7 @@ export class Outbox {
     if (orphans > 0) hooks.onOrphans?.(orphans);
     // A cursor that went ahead of its group (appendGroup) is the newest exactly when its carrier
     // reached the disk; either way its file goes once the newest is in the cursor file.
-    const ahead = await readAheadCursors(opts.dir);
+    const ahead = await readAheadCursors(opts.dir, listing);
     for (const a of ahead)
       if (a.cursor && whole.has(recordKey(a.epoch, a.seq)) && a.cursor.generation > (cursor?.generation ?? 0))
         cursor = { ...a.cursor, segment: undefined, persisted: false };
@@ -824,7 +827,7 @@ export class Outbox {
       await this.makingSpace(() => this.writeBatch(batch));
     } catch (err) {
       // Its carrier is not on disk: the file must not be taken for a cursor at the next open.
-      if (ahead) await removeAheadCursor(this.opts.dir, ahead).catch(() => undefined);
+      if (ahead) await removeAheadCursor(this.opts.dir, aheadFile(ahead.epoch, ahead.seq)).catch(() => undefined);
       this.refuse(batch, err);
       return;
     }

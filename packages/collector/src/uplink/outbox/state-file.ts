@@ -4,7 +4,7 @@
  * cannot mistake new batches for duplicates of ones it stored before the loss.
  */
 import { randomInt } from 'node:crypto';
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -34,7 +34,8 @@ const CURSOR_FILE = 'cursor';
  * lines, which sealed those windows again under new seqs (duplicates), nor the other way round.
  */
 const AHEAD_RE = /^cursor\.(\d+)\.(\d+)(\.tmp)?$/;
-const aheadFile = (epoch: number, seq: number): string => `${CURSOR_FILE}.${epoch}.${seq}`;
+/** The name of the cursor that waits for the record (epoch, seq) to reach the disk. */
+export const aheadFile = (epoch: number, seq: number): string => `${CURSOR_FILE}.${epoch}.${seq}`;
 
 /**
  * The newest cursor, kept here before the record carrying it is deleted: `u32 length | f64
@@ -70,15 +71,18 @@ export async function readCursorFile(
 
 /**
  * The cursors waiting for their carrier (left by a crash, or by a rename that failed), with the
- * carrier's key; a crash while writing one leaves its `.tmp`, listed without a cursor.
+ * carrier's key; a crash while writing one leaves its `.tmp`, listed without a cursor. `names` is
+ * the directory's listing, which the outbox's open already made (nothing writes these files
+ * between), so the directory is not listed twice.
  */
 export async function readAheadCursors(
   dir: string,
+  names: readonly string[],
 ): Promise<
   Array<{ name: string; epoch: number; seq: number; cursor: { generation: number; bytes: Buffer } | undefined }>
 > {
   const out = [];
-  for (const name of await readdir(dir)) {
+  for (const name of names) {
     const m = AHEAD_RE.exec(name);
     if (m !== null)
       out.push({
@@ -97,9 +101,12 @@ export async function promoteAheadCursor(dir: string, epoch: number, seq: number
   await syncDir(dir);
 }
 
-/** Removes a waiting cursor whose carrier will never be on disk (its write failed), or that is decided. */
-export async function removeAheadCursor(dir: string, name: string | { epoch: number; seq: number }): Promise<void> {
-  await unlink(path.join(dir, typeof name === 'string' ? name : aheadFile(name.epoch, name.seq)));
+/**
+ * Removes a waiting cursor (by file name, as listed or as `aheadFile` gives it; a `.tmp` has only a
+ * name) whose carrier will never be on disk (its write failed), or that is decided.
+ */
+export async function removeAheadCursor(dir: string, name: string): Promise<void> {
+  await unlink(path.join(dir, name));
 }
 
 /** A new epoch, different from `previous` when that is known. */
