@@ -57,6 +57,11 @@ function leaves(schema: TObject, prefix: string[] = []): Leaf[] {
   );
 }
 
+/** A variable counts as set when it holds text: an empty one (`X=`) leaves the file or default value in force. */
+function isSet(raw: string | undefined): raw is string {
+  return raw !== undefined && raw !== '';
+}
+
 export function envName(prefix: string, path: readonly string[]): string {
   return prefix + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
 }
@@ -150,21 +155,21 @@ export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: Con
   const merged = structuredClone((input.file ?? {}) as Record<string, unknown>);
   const origin = new Map<string, string>();
   const byPath = new Map(leaves(spec.schema).map((l) => [l.path.join('.'), l]));
-  const envOf = (path: string) => envName(spec.envPrefix, path.split('.'));
+  const envOf = (path: readonly string[]) => envName(spec.envPrefix, path);
   // Every variable name this spec reads: any other with its prefix is a misspelling (unknownEnv).
   const knownEnv = new Set(Object.keys(spec.aliases ?? {}));
   for (const leaf of byPath.values()) {
-    const name = envName(spec.envPrefix, leaf.path);
+    const name = envOf(leaf.path);
     knownEnv.add(name);
     const raw = input.env[name];
-    if (raw === undefined || raw === '') continue;
+    if (!isSet(raw)) continue;
     setPath(merged, leaf.path, fromEnvText(raw, leaf.schema));
     origin.set(leaf.path.join('.'), `env ${name}`);
   }
   for (const [name, path] of Object.entries(spec.aliases ?? {})) {
     const raw = input.env[name];
     const leaf = byPath.get(path);
-    if (raw === undefined || raw === '' || !leaf) continue;
+    if (!isSet(raw) || !leaf) continue;
     setPath(merged, leaf.path, fromEnvText(raw, leaf.schema));
     origin.set(path, `env ${name}`);
   }
@@ -179,7 +184,8 @@ export function resolveConfig<S extends TObject>(spec: ConfigSpec<S>, input: Con
     const path = e.path.replace(/^\//, '').replaceAll('/', '.');
     const leafPath = [...byPath.keys()].find((p) => path === p || path.startsWith(`${p}.`));
     const where =
-      origin.get(leafPath ?? path) ?? `config file key "${leafPath ?? path}" or env ${envOf(leafPath ?? path)}`;
+      origin.get(leafPath ?? path) ??
+      `config file key "${leafPath ?? path}" or env ${envOf((leafPath ?? path).split('.'))}`;
     const leafSchema = leafPath ? byPath.get(leafPath)?.schema : undefined;
     const desc = leafSchema?.description;
     return `${path || '(root)'}: ${valueErrorMessage(e)}, got ${shownValue(e.value, leafSchema)}; fix ${where}${desc ? ` (${desc})` : ''}`;
@@ -245,7 +251,7 @@ const platformMade = (rest: string, value: string): boolean =>
  */
 function unknownEnv(prefix: string, known: ReadonlySet<string>, env: ConfigInput['env']): string[] {
   return Object.keys(env)
-    .filter((name) => name.startsWith(prefix) && !known.has(name) && env[name] !== undefined && env[name] !== '')
+    .filter((name) => name.startsWith(prefix) && !known.has(name) && isSet(env[name]))
     .filter((name) => !platformMade(name.slice(prefix.length), env[name] as string))
     .sort()
     .map((name) => {
