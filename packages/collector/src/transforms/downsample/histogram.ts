@@ -191,8 +191,10 @@ export function histogramDelta(cur: Histogram, prev: Histogram): DeltaResult {
   }
   if (cur.kind === 'exponential' && prev.kind === 'exponential') {
     let scale = Math.min(cur.scale, prev.scale);
-    while (scale > MIN_SCALE && deltaSpan(cur, prev, scale) > MAX_DELTA_BUCKETS) scale--;
-    if (deltaSpan(cur, prev, scale) > MAX_DELTA_BUCKETS) return { ok: true, delta: cur, reset: true };
+    // The span at the scale the loop stops at is kept from it, not computed again after.
+    let span = deltaSpan(cur, prev, scale);
+    while (scale > MIN_SCALE && span > MAX_DELTA_BUCKETS) span = deltaSpan(cur, prev, --scale);
+    if (span > MAX_DELTA_BUCKETS) return { ok: true, delta: cur, reset: true };
     const a = downscale(cur, scale);
     const b = downscale(prev, scale);
     const positive = subtract(a.positive, b.positive);
