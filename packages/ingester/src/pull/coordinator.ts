@@ -609,6 +609,8 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
 
   /** Gives the lease up: the row without an owner, which any ingester takes over at once. */
   async function release(p: Active): Promise<void> {
+    // Not ours from here on, before the row is written: every caller gives the lease up with it.
+    p.owned = false;
     const r = p.record;
     try {
       await savePull(d.client, { ...r, owner: undefined }, now());
@@ -840,10 +842,8 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       active.set(record.id, p);
       c.created++;
       // Accepted while this ingester stops (its API closes last): stored handed over, like the rest.
-      if (closed) {
-        p.owned = false;
-        await release(p);
-      } else await persist(p);
+      if (closed) await release(p);
+      else await persist(p);
       await audit({
         actor: input.actor,
         action: 'request',
@@ -1032,7 +1032,6 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     async handOver() {
       close();
       const mine = [...active.values()].filter((p) => p.owned && !TERMINAL.has(p.record.state));
-      for (const p of mine) p.owned = false;
       await Promise.all(mine.map(release));
     },
   };
