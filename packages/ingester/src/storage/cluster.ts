@@ -55,9 +55,11 @@ export function renderForCluster(statement: string, cluster: string): string[] {
   const alter = /^\s*ALTER TABLE (\w+) (.*)$/s.exec(statement);
   if (alter) {
     const name = alter[1] as string;
-    if (/\bPROJECTION\b/.test(alter[2] as string)) return [`ALTER TABLE ${localName(name)} ${on} ${alter[2]}`];
-    const distributed = (alter[2] as string).replace(/,\s*MODIFY ORDER BY \([^)]*\)\s*$/, '');
-    return [`ALTER TABLE ${localName(name)} ${on} ${alter[2]}`, `ALTER TABLE ${name} ${on} ${distributed}`];
+    const change = alter[2] as string;
+    const local = `ALTER TABLE ${localName(name)} ${on} ${change}`;
+    if (/\bPROJECTION\b/.test(change)) return [local];
+    const distributed = change.replace(/,\s*MODIFY ORDER BY \([^)]*\)\s*$/, '');
+    return [local, `ALTER TABLE ${name} ${on} ${distributed}`];
   }
   // INSERT ... SELECT (backfills) runs once, through the Distributed tables, which shard it by node.
   return [statement];
