@@ -759,13 +759,13 @@ export class LogPipeline {
     return p;
   }
 
-  /** `line`: the line `e` was parsed from (its fields are read from it if it leaves verbatim without them). */
   /** Ships the line `c`'s dedup holds back (a collapsed run), in the window it was counted in. */
   private shipHeld(c: string, st: ContainerState): void {
     const held = st.dedup.take();
     if (held !== undefined) this.ship(st, held, this.part(st, c, st.heldWindow), st.heldLine);
   }
 
+  /** `line`: the line `e` was parsed from (its fields are read from it if it leaves verbatim without them). */
   private ship(st: ContainerState, e: LogEvent, part: Part, line: string): void {
     const container = e.container;
     const w = part.window;
