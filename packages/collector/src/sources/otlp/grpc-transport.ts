@@ -36,6 +36,9 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, 
   // peer), so a call not whole in time can close its connection and a call's client is its socket's
   // address, keyed once per connection (clientKey) for the interceptor's read slots and the intake alike.
   const sockets = new Map<string, { socket: net.Socket; client: string }>();
+  // A peer's client key; '' once its socket is gone (the call is being cancelled). One rule for the
+  // interceptor and the Export handler.
+  const clientOf = (peer: string): string => sockets.get(peer)?.client ?? '';
   const server = new grpc.Server({
     'grpc.max_receive_message_length': o.maxDecodedBytes,
     // Answers are a partial success at most: a small bound keeps a bug from sending much.
@@ -43,7 +46,7 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, 
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
     interceptors: [
       openCallsInterceptor(o, intake, meter, {
-        client: (peer) => sockets.get(peer)?.client ?? '',
+        client: clientOf,
         close: (peer) => sockets.get(peer)?.socket.destroy(),
       }),
     ],
@@ -65,7 +68,7 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, 
       // the key `sockets` uses): parsing the string back is ambiguous for IPv6 (`::1:5000` is an
       // address too, and a peer without a port lost its last group). A socket already gone (the call
       // is being cancelled) leaves the key '' for it.
-      const hold = intake.hold(sockets.get(call.getPeer())?.client ?? '');
+      const hold = intake.hold(clientOf(call.getPeer()));
       try {
         // grpc-js has read the message already: holding it still turns away others while one decodes.
         hold.take(call.request.length);
