@@ -27,7 +27,9 @@ export async function openMigrated(
     client,
     async close() {
       await client.close();
-      await rm(dir, { recursive: true, force: true });
+      // A statement still running when the test ends (a coordinator's scan or heartbeat started by a
+      // timer before its close) may write a part while the folder goes: rm retries on ENOTEMPTY.
+      await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
