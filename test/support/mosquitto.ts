@@ -4,8 +4,7 @@
  * because CI must run every broker test.
  */
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { mkdtemp, writeFile, rm } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdtemp, readdir, readFile, readlink, writeFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { onFreePorts } from './on-free-ports.js';
@@ -93,7 +92,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     const exited = () => c.exitCode !== null || c.signalCode !== null;
     await waitFor(
       () => `mosquitto on ${ports.join(', ')} (it said: ${stderr})`,
-      async () => exited() || (await Promise.all(ports.map(listening))).every(Boolean),
+      async () => exited() || (await Promise.all(ports.map((p) => listening(c.pid as number, p)))).every(Boolean),
       // A generous deadline: on a loaded machine starting the process alone can take seconds.
       { timeoutMs: 30_000, intervalMs: 50 },
     );
@@ -148,14 +147,29 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   };
 }
 
-/** True once something accepts connections on the loopback port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
+/**
+ * True once the broker process `pid` holds a listening socket on `port`. Read from /proc rather
+ * than by connecting: Mosquitto 2.0.11 takes one off a listener's client count twice for every
+ * connection that ends, so each probe connection would raise that listener's max_connections by
+ * one (a cap test then saw 33 held under a cap of 32).
+ */
+async function listening(pid: number, port: number): Promise<boolean> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '0A' && f[1]?.endsWith(`:${hexPort}`) && f[9] !== undefined) inodes.add(f[9]);
+    }
+  }
+  if (inodes.size === 0) return false;
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m && inodes.has(m[1] as string)) return true;
+  }
+  return false;
 }
