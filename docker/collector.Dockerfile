@@ -63,5 +63,6 @@ USER node
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD wget -q -T 3 -O /dev/null "http://127.0.0.1:${EDGE_TELEMETRY_COLLECTOR_HTTP_PORT}/healthz" || exit 1
 # launch.sh reads the container's memory limit and execs node with launchFlags of it
-# (--v8-pool-size=1 at 128 MiB, the heap bounded below), so `docker run -m` alone sizes V8.
+# (--max-semi-space-size=2 --v8-pool-size=1 at 128 MiB, the heap bounded below), so `docker run -m`
+# alone sizes V8.
 ENTRYPOINT ["/sbin/tini", "--", "sh", "packages/collector/bin/launch.sh"]

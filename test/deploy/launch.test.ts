@@ -86,7 +86,12 @@ const cases: Array<[string, string | undefined, Record<string, string>, string[]
     { 'memory.max': bytes(64) },
     ['--max-old-space-size=32', '--max-semi-space-size=1', '--v8-pool-size=1', ...COMPILER_FLAGS],
   ],
-  ['v2 at 128 MiB', '0::/\n', { 'memory.max': bytes(128) }, ['--v8-pool-size=1', ...COMPILER_FLAGS]],
+  [
+    'v2 at 128 MiB',
+    '0::/\n',
+    { 'memory.max': bytes(128) },
+    ['--max-semi-space-size=2', '--v8-pool-size=1', ...COMPILER_FLAGS],
+  ],
   ['v2 without a limit', '0::/\n', { 'memory.max': 'max\n' }, []],
   ['v2 at 1 GiB', '0::/\n', { 'memory.max': bytes(1024) }, []],
   [
@@ -110,7 +115,7 @@ const cases: Array<[string, string | undefined, Record<string, string>, string[]
       'memory/docker/abc/memory.limit_in_bytes': bytes(128),
       'other/memory.max': bytes(32),
     },
-    ['--v8-pool-size=1', ...COMPILER_FLAGS],
+    ['--max-semi-space-size=2', '--v8-pool-size=1', ...COMPILER_FLAGS],
   ],
   ['v1 without a limit (the page-counter maximum)', '4:memory:/\n', { 'memory/memory.limit_in_bytes': V1_NONE }, []],
   ['no cgroup files at all', '0::/\n', {}, []],

@@ -80,7 +80,8 @@ if [ -n "$limit" ]; then
   if [ "$limit" -lt $((128 * mib)) ]; then
     flags="--max-old-space-size=$((limit / 2 / mib)) --max-semi-space-size=1 --v8-pool-size=1"
   elif [ "$limit" -eq $((128 * mib)) ]; then
-    flags="--v8-pool-size=1"
+    # YOUNG_GENERATION_FLAGS: half as many scavenges, ~4 % less CPU per line for ~2-3 MiB.
+    flags="--max-semi-space-size=2 --v8-pool-size=1"
   fi
   # COMPILER_FLAGS: node refuses them in NODE_OPTIONS, so they go on its command line.
   if [ "$limit" -le $((128 * mib)) ]; then args="--no-concurrent-recompilation --interrupt-budget=135168"; fi

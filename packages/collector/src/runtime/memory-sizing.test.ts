@@ -145,7 +145,7 @@ describe('v8HeapFlags', () => {
 });
 
 describe('launchFlags', () => {
-  it('adds one V8 worker thread and the compiler flags to the heap flags at or below the reference limit, nothing above it', () => {
+  it('adds one V8 worker thread and the compiler flags to the heap flags at or below the reference limit (at it a 2 MiB young generation), nothing above it', () => {
     const compiler = ['--no-concurrent-recompilation', '--interrupt-budget=135168'];
     expect(launchFlags(64 * MiB)).toEqual([
       '--max-old-space-size=32',
@@ -153,7 +153,7 @@ describe('launchFlags', () => {
       '--v8-pool-size=1',
       ...compiler,
     ]);
-    expect(launchFlags(128 * MiB)).toEqual(['--v8-pool-size=1', ...compiler]);
+    expect(launchFlags(128 * MiB)).toEqual(['--max-semi-space-size=2', '--v8-pool-size=1', ...compiler]);
     expect(launchFlags(256 * MiB)).toEqual([]);
     expect(launchFlags(undefined)).toEqual([]);
   });
