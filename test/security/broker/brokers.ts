@@ -109,7 +109,9 @@ export async function embeddedBrokerProcess(nodeIds: string[]): Promise<BrokerPr
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const url = /listening (\S+)/.exec(await p.waitFor(/^listening /))![1]!;
+    // The child compiles the broker's sources with tsx as it starts: 20-38 s here at load 29 (it
+    // failed the default 30 s once), where an idle machine takes a second or two.
+    const url = /listening (\S+)/.exec(await p.waitFor(/^listening /, 120_000))![1]!;
     return {
       url,
       pid: p.child.pid!,

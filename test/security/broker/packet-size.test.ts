@@ -79,11 +79,12 @@ describe('embedded broker packet size limit', () => {
   let node: Credentials;
   let ingester: Credentials;
 
+  // The suite's hook deadline (180 s), not 60 s: the broker process alone may take 120 s to start (brokers.ts).
   beforeAll(async () => {
     b = await embeddedBrokerProcess(['gw-big']);
     ({ url, ingester } = b);
     node = b.nodes['gw-big']!;
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await b?.stop();

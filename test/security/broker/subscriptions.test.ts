@@ -23,10 +23,11 @@ describe('embedded broker: what a node may subscribe to', () => {
   const node = (id: string, clean: boolean) =>
     connect(url, { ...b.nodes[id], clientId: id, protocolVersion: 4, clean, reconnectPeriod: 0 });
 
+  // The suite's hook deadline (180 s), not 60 s: the broker process alone may take 120 s to start (brokers.ts).
   beforeAll(async () => {
     b = await embeddedBrokerProcess(['gw-a', 'gw-b', 'gw-c']);
     url = b.url;
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await b?.stop();
