@@ -161,6 +161,36 @@ describe('LogFileSource', () => {
     await s2.stop();
   });
 
+  it('keeps the positions it was given until it follows their files, and forgets those whose folder is gone', async () => {
+    await writeFile(dockerLog, json('1\n'));
+    // The pod's log made a FIFO: it cannot be opened, so its position is not taken up.
+    execFileSync('mkfifo', [criLog]);
+    const gone = path.join(dir, 'docker', 'b'.repeat(64), `${'b'.repeat(64)}-json.log`);
+    const resume = new Map([
+      [dockerLog, { inode: (await stat(dockerLog)).ino, offset: 0 }],
+      [criLog, { inode: 7, offset: 120 }],
+      [gone, { inode: 8, offset: 50 }],
+    ]);
+    const s = source(false, { resume });
+    const byPath = () => new Map(s.positions().map((p) => [p.path, [p.inode, p.offset]]));
+    // Before its first look at the folders: a cursor written now still says where every file stands.
+    expect(byPath()).toEqual(
+      new Map([
+        [dockerLog, [(await stat(dockerLog)).ino, 0]],
+        [criLog, [7, 120]],
+        [gone, [8, 50]],
+      ]),
+    );
+    expect(texts(await started(s).read())).toEqual(['1']);
+    await s.stop();
+    expect(byPath()).toEqual(
+      new Map([
+        [dockerLog, [(await stat(dockerLog)).ino, (await stat(dockerLog)).size]],
+        [criLog, [7, 120]],
+      ]),
+    );
+  }, 60_000);
+
   it('finishes a file that was rotated while the collector was down', async () => {
     await writeFile(dockerLog, json('x\n'));
     const s1 = source();

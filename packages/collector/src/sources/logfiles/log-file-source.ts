@@ -167,6 +167,9 @@ export class LogFileSource implements LogSource {
   positions(): ReadPosition[] {
     const out = [...this.files.values()].map((f) => ({ path: f.ref.path, ...f.committed }));
     for (const [p, at] of this.rested) out.push({ path: p, ...at });
+    // Not followed yet (before the first discovery, or a file that could not be opened): left out
+    // of a cursor, such a file was read again from its start after the next restart.
+    for (const [p, at] of this.resume) out.push({ path: p, ...at });
     return out;
   }
 
@@ -263,8 +266,9 @@ export class LogFileSource implements LogSource {
     const byIdle = fresh.map((f) => ({ f, idle: (f.tailers[0] as FileTailer).idleMs(now) }));
     byIdle.sort((a, b) => b.idle - a.idle);
     for (const { f } of byIdle) this.files.set(f.ref.path, f);
-    // A rested file whose folder is gone (the container removed) is forgotten.
+    // A rested file or a position not taken up whose folder is gone (the container removed) is forgotten.
     for (const p of this.rested.keys()) if (!present.has(p)) this.rested.delete(p);
+    for (const p of this.resume.keys()) if (!present.has(p)) this.resume.delete(p);
     this.firstScan = false;
   }
 
