@@ -1,8 +1,30 @@
-import { appendFile, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileTailer } from './file-tailer.js';
+
+/** Every look at a file's metadata the tailer makes: stat of a path, or of an open descriptor. */
+const looks = vi.hoisted(() => ({ count: 0 }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  return {
+    ...fs,
+    stat: (...a: Parameters<typeof fs.stat>) => {
+      looks.count++;
+      return fs.stat(...a);
+    },
+    open: async (...a: Parameters<typeof fs.open>) => {
+      const h = await fs.open(...a);
+      const own = h.stat.bind(h);
+      h.stat = ((...b: Parameters<typeof h.stat>) => {
+        looks.count++;
+        return own(...b);
+      }) as typeof h.stat;
+      return h;
+    },
+  };
+});
 
 let dir: string;
 beforeEach(async () => {
@@ -56,6 +78,30 @@ describe('FileTailer', () => {
     expect(await t.read(onLine)).toBe('end');
     expect(lines.slice(3)).toEqual(['w']);
     expect(t.events.rotations).toBe(1);
+    await t.close();
+  });
+
+  it('looks at the file once per read that reaches its end, and finds a truncation with that look', async () => {
+    // Thousands of files are read to their end every poll: a look of its own before each read
+    // (for a truncation) doubled the stat calls of every file at its end.
+    const { file, t, lines, onLine } = await opened('a\n', 4096);
+    const looksOf = async (expected: string) => {
+      const before = looks.count;
+      expect(await t.read(onLine)).toBe(expected);
+      return looks.count - before;
+    };
+    expect(await looksOf('end')).toBe(1);
+    expect(await looksOf('eof')).toBe(1);
+    await appendFile(file, 'b\n');
+    expect(await looksOf('end')).toBe(1);
+    expect(lines).toEqual(['a', 'b']);
+    // Truncated and written again, shorter: the read at the old offset finds nothing, its look
+    // finds the file smaller, and the same read goes on from the start.
+    await truncate(file, 0);
+    await appendFile(file, 'c\n');
+    expect(await looksOf('end')).toBe(2);
+    expect(lines).toEqual(['a', 'b', 'c']);
+    expect(t.events.truncations).toBe(1);
     await t.close();
   });
 });

@@ -64,8 +64,6 @@ export class FileTailer {
   /** Offset after the last complete line handed on. */
   private offset = 0;
   private carry: Buffer = Buffer.alloc(0);
-  /** Look for a truncation before the next read: after opening and after reaching the end, not within a backlog. */
-  private checkSize = true;
   /** File size when last looked at (for backlogBytes). */
   private size = 0;
   /** Modification time (ms) when the file was last looked at. */
@@ -111,7 +109,6 @@ export class FileTailer {
       recordedEnd: 0,
     };
     this.carry = Buffer.alloc(0);
-    this.checkSize = true;
     if (from === 'end') this.offset = st.size;
     else if (from === 'start' || from.inode !== st.ino) this.offset = 0;
     else this.offset = from.offset <= st.size ? from.offset : 0;
@@ -181,7 +178,7 @@ export class FileTailer {
     if (opened?.st.ino === this.current.inode) {
       this.handle = opened.h;
       this.parked = false;
-      this.checkSize = true;
+      this.sizeIs(opened.st.size);
       return undefined;
     }
     // Removed, or renamed out of reach, while parked: what was written to it after it was parked
@@ -229,17 +226,6 @@ export class FileTailer {
       if (r !== undefined) return r;
     }
     const h = this.handle as FileHandle;
-    if (this.checkSize) {
-      this.checkSize = false;
-      // A file smaller than what was read of it was truncated in place.
-      const size = (await h.stat()).size;
-      this.size = size;
-      if (size < this.offset + this.carry.length) {
-        this.events.truncations++;
-        this.offset = 0;
-        this.carry = Buffer.alloc(0);
-      }
-    }
     const at = this.offset + this.carry.length;
     const { bytesRead } = await h.read(this.buf, 0, this.buf.length, at);
     if (bytesRead > 0) this.split(this.buf.subarray(0, bytesRead), onLine);
@@ -252,8 +238,10 @@ export class FileTailer {
       throw err;
     });
     if (now !== undefined && now.ino === this.current.inode) {
-      this.checkSize = true;
       this.mtimeMs = now.mtimeMs;
+      // Truncated in place (found here, by the look at the end, rather than by a look of its own
+      // before each read): read again from its start in the same call.
+      if (this.sizeIs(now.size)) return afterData(await this.read(onLine), bytesRead > 0);
       return bytesRead > 0 ? 'end' : 'eof';
     }
     // Rotated (renamed, or removed): the writer has moved on, so the old file is complete.
@@ -265,6 +253,19 @@ export class FileTailer {
     // stops when a read brings none must not stop between the old file's end and the new one.
     const next = (await this.open('start')) ? await this.read(onLine) : 'gone';
     return afterData(next, bytesRead > 0);
+  }
+
+  /**
+   * Takes the file's size as looked at now; a file smaller than what was read of it was truncated
+   * in place, and is read again from 0 (true).
+   */
+  private sizeIs(size: number): boolean {
+    this.size = size;
+    if (size >= this.offset + this.carry.length) return false;
+    this.events.truncations++;
+    this.offset = 0;
+    this.carry = Buffer.alloc(0);
+    return true;
   }
 
   async close(): Promise<void> {
