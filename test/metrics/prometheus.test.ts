@@ -117,4 +117,34 @@ describe.runIf(haveMosquitto() && havePrometheus())('Prometheus scrapes the coll
     expect(up.size).toBe(2);
     expect(series.length).toBe(1);
   });
+
+  it("gathers the store's and the uplink's figures once per /metrics collect", async () => {
+    // Built, not started: no scrape or seal of its own asks them meanwhile.
+    const idle = await buildCollector(
+      loadCollectorConfig([], {
+        EDGE_TELEMETRY_NODE: 'prom-idle-gw',
+        EDGE_TELEMETRY_COLLECTOR_DATA_DIR: path.join(dir, 'idle'),
+        EDGE_TELEMETRY_COLLECTOR_HTTP_PORT: '0',
+        MQTT_URL: stack.broker.url,
+      }),
+      createJsonLogger({ write: () => true }),
+    );
+    try {
+      const calls = { uplink: 0, store: 0 };
+      const { uplink, store } = idle;
+      if (!store) throw new Error('the full-log store is on by default');
+      const uplinkStats = uplink.stats.bind(uplink);
+      const storeStats = store.stats.bind(store);
+      uplink.stats = () => (calls.uplink++, uplinkStats());
+      store.stats = () => (calls.store++, storeStats());
+      for (let i = 0; i < 3; i++) {
+        const text = await (await fetch(`${idle.httpUrl}/metrics`)).text();
+        expect(text).toMatch(/^collector_queue_bytes\{/m);
+        expect(text).toMatch(/^collector_store_bytes\{/m);
+      }
+      expect(calls).toEqual({ uplink: 3, store: 3 });
+    } finally {
+      await idle.stop();
+    }
+  });
 });

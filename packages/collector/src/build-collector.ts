@@ -406,17 +406,19 @@ export async function buildCollector(
     : undefined;
   if (pull) commands.deliverTo((cmd) => pull.handle(cmd));
 
-  const storeStats = () => store?.stats();
-  const outboxStats = () => uplink.stats().outbox;
-  const fullWrites = () => (storeStats()?.diskFullWrites ?? 0) + outboxStats().diskFullWrites;
+  // What the store and the uplink say of themselves, gathered once per collect (/metrics, or the
+  // self scrape) for every figure read from it: each stats() call builds its whole object.
+  const figures = () => ({ store: store?.stats(), uplink: uplink.stats() });
+  type Figures = ReturnType<typeof figures>;
+  const fullWrites = (f: Figures) => (f.store?.diskFullWrites ?? 0) + f.uplink.outbox.diskFullWrites;
   // Full from a write that found the data volume full until two windows (and two store flushes)
   // went by without one, so the gauge and the log say it once per episode rather than per write.
   const fullHoldMs = 2 * Math.max(config.downsample.windowMs, STORE_FLUSH_MS);
   let fullWritesSeen = 0;
   let lastFullAt = -Infinity;
   let dataDirFull = false;
-  const noteDataDir = (now: number) => {
-    const writes = fullWrites();
+  const noteDataDir = (now: number, f: Figures) => {
+    const writes = fullWrites(f);
     if (writes > fullWritesSeen) lastFullAt = now;
     fullWritesSeen = writes;
     const full = now - lastFullAt < fullHoldMs;
@@ -424,9 +426,9 @@ export async function buildCollector(
     dataDirFull = full;
     const counts = {
       dataDir: config.dataDir,
-      storeDiskFullEvictions: storeStats()?.diskFullEvictions ?? 0,
-      storeLostLines: storeStats()?.lostRecords ?? 0,
-      outboxDiskFullRefused: outboxStats().diskFullRefused,
+      storeDiskFullEvictions: f.store?.diskFullEvictions ?? 0,
+      storeLostLines: f.store?.lostRecords ?? 0,
+      outboxDiskFullRefused: f.uplink.outbox.diskFullRefused,
     };
     if (full)
       log.error(
@@ -439,8 +441,9 @@ export async function buildCollector(
   metricSources.push({
     name: 'self',
     scrape: async (now) => {
-      noteDataDir(now);
-      const sent = uplink.stats().bytesSent;
+      const f = figures();
+      noteDataDir(now, f);
+      const sent = f.uplink.bytesSent;
       selfHealth.instruments.bytesSent.add(sent - bytesCounted);
       bytesCounted = sent;
       return { samples: await selfHealth.collect(now), containers: [] };
@@ -449,7 +452,14 @@ export async function buildCollector(
   });
   const fileSource = logSources.find((s): s is LogFileSource => s instanceof LogFileSource);
   selfHealth.observeValues({
+    snapshot: figures,
     gauges: {
+      'queue.batches': { help: 'Batches in the outbox not yet acknowledged', read: (f) => f.uplink.queueBatches },
+      'queue.bytes': {
+        help: 'Bytes of the batches in the outbox not yet acknowledged',
+        unit: 'By',
+        read: (f) => f.uplink.queueBytes,
+      },
       'logs.backlog_bytes': {
         help: 'Bytes of the log files not read yet',
         read: () => fileSource?.backlogBytes() ?? 0,
@@ -466,8 +476,8 @@ export async function buildCollector(
         help: '1 while the last write of the store or the outbox found the data volume full',
         read: () => (dataDirFull ? 1 : 0),
       },
-      'store.bytes': { help: 'Bytes of the full-log store on disk', read: () => storeStats()?.bytes ?? 0 },
-      'outbox.disk_bytes': { help: 'Bytes of the outbox on disk', read: () => outboxStats().diskBytes },
+      'store.bytes': { help: 'Bytes of the full-log store on disk', read: (f) => f.store?.bytes ?? 0 },
+      'outbox.disk_bytes': { help: 'Bytes of the outbox on disk', read: (f) => f.uplink.outbox.diskBytes },
       'memory.pressure': {
         help: `Memory in use over the memory limit (0..1; anonymous memory less V8's free heap and what is held unused since a peak; shedding starts at ${DEFAULT_SHED.enter[0]})`,
         read: () => shed.state.pressure,
@@ -480,23 +490,23 @@ export async function buildCollector(
     totals: {
       'store.evicted_segments': {
         help: 'Store segments deleted to stay within the store cap',
-        read: () => storeStats()?.evictedSegments ?? 0,
+        read: (f) => f.store?.evictedSegments ?? 0,
       },
       'store.disk_full_evictions': {
         help: 'Store segments deleted because the data volume was full',
-        read: () => storeStats()?.diskFullEvictions ?? 0,
+        read: (f) => f.store?.diskFullEvictions ?? 0,
       },
       'store.lost_lines': {
         help: 'Log lines the store lost: the data volume full with nothing left to evict',
-        read: () => storeStats()?.lostRecords ?? 0,
+        read: (f) => f.store?.lostRecords ?? 0,
       },
       'outbox.evicted_batches': {
         help: 'Unacknowledged batches evicted from the outbox (cap or full disk)',
-        read: () => outboxStats().evicted.reduce((a, b) => a + b, 0),
+        read: (f) => f.uplink.outbox.evicted.reduce((a, b) => a + b, 0),
       },
       'outbox.disk_full_refused': {
         help: 'Batches the outbox refused because the data volume was full',
-        read: () => outboxStats().diskFullRefused,
+        read: (f) => f.uplink.outbox.diskFullRefused,
       },
       ...Object.fromEntries(
         SHED_STEPS.map((step, i) => [
@@ -555,10 +565,6 @@ export async function buildCollector(
         read: (l) => l.futureLines,
       },
     },
-  });
-  selfHealth.observeQueue(() => {
-    const s = uplink.stats();
-    return { batches: s.queueBatches, bytes: s.queueBytes };
   });
 
   const spans = new SpanSummarizer(config.spans, {

@@ -9,7 +9,12 @@ describe('SelfHealth', () => {
     const clock = { cpu: 0, wall: 0, rss: 90 * 2 ** 20 };
     const probe: ProcessProbe = { cpuMicros: () => clock.cpu, nowMs: () => clock.wall, rssBytes: () => clock.rss };
     const h = new SelfHealth({ probe });
-    h.observeQueue(() => ({ batches: 3, bytes: 12_000 }));
+    h.observeValues({
+      gauges: {
+        'queue.batches': { help: 'batches', read: () => 3 },
+        'queue.bytes': { help: 'bytes', unit: 'By', read: () => 12_000 },
+      },
+    });
     h.instruments.bytesSent.add(1000);
     h.instruments.bytesSent.add(1000);
     h.instruments.drops.add(2, { stage: 'metrics.cardinality', reason: 'series_cap' });

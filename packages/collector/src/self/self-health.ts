@@ -9,11 +9,6 @@ export type { ProcessProbe } from './process-usage.js';
 /** Container name of the collector's own series. */
 export const SELF_CONTAINER = '_collector';
 
-export interface QueueDepth {
-  batches: number;
-  bytes: number;
-}
-
 /** The instruments other stages record into. */
 export interface SelfInstruments {
   /** Bytes put on the uplink (all topics). */
@@ -32,6 +27,8 @@ export interface SelfHealthDeps {
 /** A value another stage exposes, read at each collect (from the group's snapshot, when it has one). */
 export interface Observed<S = undefined> {
   help: string;
+  /** UCUM unit, as /metrics says it (`By`). */
+  unit?: string;
   read: (snapshot: S) => number;
 }
 
@@ -46,7 +43,6 @@ export class SelfHealth {
   readonly instruments: SelfInstruments;
   private readonly reader: DeltaReader;
   private readonly provider: MeterProvider;
-  private queue: () => QueueDepth = () => ({ batches: 0, bytes: 0 });
   private readonly usage: ProcessUsage;
   private readonly observables: Observable[];
   private readonly observe: BatchObservableCallback;
@@ -68,13 +64,6 @@ export class SelfHealth {
       }),
     };
     this.usage = createProcessUsage(deps.probe ?? nodeProcessProbe);
-    const queueBatches = this.meter.createObservableGauge('collector.queue.batches', {
-      description: 'Batches in the outbox not yet acknowledged',
-    });
-    const queueBytes = this.meter.createObservableGauge('collector.queue.bytes', {
-      unit: 'By',
-      description: 'Bytes of the batches in the outbox not yet acknowledged',
-    });
     const cpu = this.meter.createObservableGauge('collector.process.cpu_pct', {
       unit: '%',
       description: "The collector's CPU use since the previous collect, in % of one core",
@@ -84,13 +73,10 @@ export class SelfHealth {
       description: "The collector's resident memory",
     });
     this.observe = (r) => {
-      const q = this.queue();
-      r.observe(queueBatches, q.batches);
-      r.observe(queueBytes, q.bytes);
       r.observe(cpu, this.usage.cpuPct());
       r.observe(rss, this.usage.rssBytes());
     };
-    this.observables = [queueBatches, queueBytes, cpu, rss];
+    this.observables = [cpu, rss];
     this.meter.addBatchObservableCallback(this.observe, this.observables);
   }
 
@@ -107,15 +93,15 @@ export class SelfHealth {
   }): void {
     const entries = (
       values: Record<string, Observed<S>> | undefined,
-      create: (name: string, help: string) => Observable,
+      create: (name: string, options: { description: string; unit?: string }) => Observable,
     ) =>
       Object.entries(values ?? {}).map(([name, v]): [Observable, (s: S) => number] => [
-        create(`collector.${name}`, v.help),
+        create(`collector.${name}`, { description: v.help, ...(v.unit ? { unit: v.unit } : {}) }),
         v.read,
       ]);
     const list = [
-      ...entries(o.gauges, (name, description) => this.meter.createObservableGauge(name, { description })),
-      ...entries(o.totals, (name, description) => this.meter.createObservableCounter(name, { description })),
+      ...entries(o.gauges, (name, options) => this.meter.createObservableGauge(name, options)),
+      ...entries(o.totals, (name, options) => this.meter.createObservableCounter(name, options)),
     ];
     const cb: BatchObservableCallback = (r) => {
       const s = o.snapshot?.() as S;
@@ -126,11 +112,6 @@ export class SelfHealth {
       list.map(([i]) => i),
     );
     this.extra.push([cb, list.map(([i]) => i)]);
-  }
-
-  /** The uplink registers how deep its outbox is; read at each collect. */
-  observeQueue(fn: () => QueueDepth): void {
-    this.queue = fn;
   }
 
   /** Reads every instrument since the previous collect and returns `_collector` samples stamped `now`. */
