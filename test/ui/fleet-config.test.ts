@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_DOC_VERSION, encodeStatus, topics } from '@edge-telemetry/protocol';
 import { auditPage } from './support/a11y.js';
 import { haveChromium, launchChromium } from './support/chromium.js';
+import { newTab } from './support/tab.js';
 import { haveMosquitto } from '../support/mosquitto.js';
 import { connectNode } from '../support/node-client.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -123,11 +124,7 @@ describe.runIf(haveChromium() && haveMosquitto())('fleet configuration page in C
   });
 
   const open = async (token: string): Promise<{ page: Page; errors: Error[]; close: () => Promise<void> }> => {
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    await ctx.addInitScript((t) => sessionStorage.setItem('edge-telemetry.token', t), token);
-    const page = await ctx.newPage();
-    const errors: Error[] = [];
-    page.on('pageerror', (e) => errors.push(e));
+    const { ctx, page, errors } = await newTab(browser, { viewport: { width: 1400, height: 1000 }, token });
     await page.goto(`${stack.api}/ui/config.html`);
     return { page, errors, close: () => ctx.close() };
   };

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveMosquitto } from '../support/mosquitto.js';
 import { ADMIN_TOKEN, startPullRig, syntheticRecords, T0, type PullRig } from '../pull/rig.js';
 import { haveChromium, launchChromium } from './support/chromium.js';
+import { newTab } from './support/tab.js';
 
 const NODE = 'gw-ui-restart';
 const SPAN = 10 * 60_000;
@@ -38,11 +39,10 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page across an inges
   });
 
   it('goes on by itself when the ingester comes back, and ends done with every line once', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    await ctx.addInitScript((t) => sessionStorage.setItem('edge-telemetry.token', t), ADMIN_TOKEN);
-    const page = await ctx.newPage();
-    const errors: Error[] = [];
-    page.on('pageerror', (e) => errors.push(e));
+    const { ctx, page, errors } = await newTab(browser, {
+      viewport: { width: 1280, height: 1000 },
+      token: ADMIN_TOKEN,
+    });
     await page.goto(`${rig.api}/ui/pull.html?node=${NODE}`);
     await page.getByRole('textbox', { name: 'Since' }).fill(new Date(T0).toISOString());
     await page.getByRole('textbox', { name: 'Until (optional)' }).fill(new Date(T0 + SPAN).toISOString());

@@ -13,6 +13,7 @@ import { ADMIN_TOKEN, startPullRig, syntheticRecords, T0, type PullRig } from '.
 import { SHOWN_LINES } from '../../packages/ingester/ui-assets/js/pull.js';
 import { auditPage } from './support/a11y.js';
 import { haveChromium, launchChromium } from './support/chromium.js';
+import { newTab } from './support/tab.js';
 
 const SHOTS = path.resolve('test-artifacts/screenshots');
 const NODE = 'gw-ui-pull';
@@ -44,20 +45,12 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', {
     await rig?.close();
   });
 
-  /** A tab whose session already holds the API token, as after pressing Save in the header. */
-  const newTab = async (opts: { acceptDownloads?: boolean; token?: string } = {}) => {
-    const ctx = await browser.newContext({
-      viewport: { width: 1280, height: 1000 },
-      acceptDownloads: opts.acceptDownloads ?? false,
-    });
-    await ctx.addInitScript((t) => sessionStorage.setItem('edge-telemetry.token', t), opts.token ?? ADMIN_TOKEN);
-    return { ctx, page: await ctx.newPage() };
-  };
+  /** A tab whose session already holds the API token (the admin's unless another is given). */
+  const tab = (opts: { acceptDownloads?: boolean; token?: string } = {}) =>
+    newTab(browser, { viewport: { width: 1280, height: 1000 }, ...opts, token: opts.token ?? ADMIN_TOKEN });
 
   it('requests a pull from the form, shows progress while lines stream in, ends done with every line, and downloads them', async () => {
-    const { ctx, page } = await newTab({ acceptDownloads: true });
-    const errors: Error[] = [];
-    page.on('pageerror', (e) => errors.push(e));
+    const { ctx, page, errors } = await tab({ acceptDownloads: true });
     await page.goto(`${rig.api}/ui/pull.html?node=${NODE}`);
     expect(await page.getByRole('combobox', { name: 'Node' }).inputValue()).toBe(NODE);
 
@@ -140,9 +133,7 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', {
 
   it('attaches with ?pull= to a pull made elsewhere, follows it, keeps the newest lines on screen and downloads all; not its requester, cannot cancel it', async () => {
     const token = await newToken('ui engineer', 'engineer');
-    const { ctx, page } = await newTab({ token, acceptDownloads: true });
-    const errors: Error[] = [];
-    page.on('pageerror', (e) => errors.push(e));
+    const { ctx, page, errors } = await tab({ token, acceptDownloads: true });
     const state = () => page.locator('[data-field="state"]').textContent();
     let id: string;
     // Held slow until the page has shown it running and refused the cancel.
@@ -215,7 +206,7 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', {
   }, 200_000); // A whole pull of 7,200 lines at the node's pace, with PULL_WAIT's margin.
 
   it('cancels a running pull from the page', async () => {
-    const { ctx, page } = await newTab();
+    const { ctx, page } = await tab();
     await page.goto(`${rig.api}/ui/pull.html?node=${NODE}`);
     await page.getByRole('textbox', { name: 'Since' }).fill(new Date(T0).toISOString());
     await page.getByRole('textbox', { name: 'Until (optional)' }).fill(new Date(T0 + SPAN).toISOString());
@@ -241,7 +232,7 @@ describe.runIf(haveChromium() && haveMosquitto())('log-pull page in Chromium', {
 
   it('with a viewer token the page says the role is too low, and no pull is made', async () => {
     const token = await newToken('ui viewer', 'viewer');
-    const { ctx, page } = await newTab({ token });
+    const { ctx, page } = await tab({ token });
     await page.goto(`${rig.api}/ui/pull.html?node=${NODE}`);
     await page.getByRole('button', { name: 'Request logs' }).click();
     await expect.poll(() => page.locator('#status').textContent(), WAIT).toBe('This token is not allowed to do that.');

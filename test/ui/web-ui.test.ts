@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditPage } from './support/a11y.js';
 import { haveChromium, launchChromium } from './support/chromium.js';
+import { newTab } from './support/tab.js';
 import { haveMosquitto } from '../support/mosquitto.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
@@ -56,8 +57,10 @@ describe.runIf(haveChromium() && haveMosquitto())('web UI in Chromium', () => {
   });
 
   const openPage = async (pathname: string, withToken = true): Promise<Page> => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await ctx.newPage();
+    const { page } = await newTab(browser, {
+      viewport: { width: 1280, height: 900 },
+      ...(withToken ? { token: TOKEN } : {}),
+    });
     page.on('request', (r) => requests.push({ url: r.url(), authorization: r.headers()['authorization'] }));
     page.on('console', (m) => {
       if (m.type() === 'error' && !/status of 401/.test(m.text())) consoleErrors.push(m.text());
@@ -65,7 +68,6 @@ describe.runIf(haveChromium() && haveMosquitto())('web UI in Chromium', () => {
     page.on('pageerror', (err) => {
       throw err;
     });
-    if (withToken) await ctx.addInitScript((t) => sessionStorage.setItem('edge-telemetry.token', t), TOKEN);
     await page.goto(`${stack.api}${pathname}`);
     return page;
   };
