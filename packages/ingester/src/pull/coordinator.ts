@@ -52,6 +52,7 @@ import {
 import { pullError } from './errors.js';
 import { mayCancel } from './permissions.js';
 import { chunkRows } from './line-rows.js';
+import { createSharedReads } from './shared-reads.js';
 import type { PullCoordinatorOptionsT } from './options.js';
 import {
   loadChunkEnd,
@@ -208,6 +209,9 @@ const INSERT_BATCH_BYTES = 1024 * 1024;
 /** ClickHouse reads of unknown pull ids a node may cause at once, then per second (takeLookup). */
 export const LOOKUP_BURST = 10;
 const LOOKUPS_PER_S = 2;
+/** How long a pull looked up for a message answers the next messages of it. */
+const LOOKUP_REUSE_MS = 1000;
+const MAX_LOOKUPS = 1000;
 const MAX_LOOKUP_BUDGETS = 100_000;
 /**
  * How long a pull's progress read from ClickHouse serves every reader: each follow stream asks at
@@ -240,9 +244,12 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
   };
   const follows = new Set<AbortController>();
   /** Pulls looked up for a message (not running here): a flood of chunks of one costs one query a second. */
-  const lookups = new Map<string, { at: number; record: Promise<PullRecord | undefined> }>();
+  const lookups = createSharedReads<Promise<PullRecord | undefined>>({ reuseMs: LOOKUP_REUSE_MS, max: MAX_LOOKUPS });
   const lookupBudgets = new Map<string, { tokens: number; at: number }>();
-  const progressReads = new Map<string, { at: number; progress: Promise<PullProgress | undefined> }>();
+  const progressReads = createSharedReads<Promise<PullProgress | undefined>>({
+    reuseMs: PROGRESS_REUSE_MS,
+    max: MAX_PROGRESS_READS,
+  });
   /** Rows naming this ingester's id written by then are its previous run's (scan). */
   const startedAt = now();
   let lastScanAt = startedAt;
@@ -658,15 +665,14 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
    */
   async function lookup(node: string, id: string): Promise<PullRecord | undefined> {
     const t = now();
-    const hit = lookups.get(id);
-    if (hit && t - hit.at < 1000) return hit.record;
+    const hit = lookups.get(id, t);
+    if (hit) return hit;
     if (!takeLookup(node, t)) {
       c.lookupsRefused++;
       return undefined;
     }
     const record = loadPull(d.client, id);
-    lookups.set(id, { at: t, record });
-    if (lookups.size > 1000) lookups.delete(lookups.keys().next().value as string);
+    lookups.set(id, t, record);
     return record;
   }
 
@@ -890,13 +896,10 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       const known = p && memoryProgress(p);
       if (known) return Promise.resolve(known);
       const at = now();
-      const shared = progressReads.get(id);
-      if (shared && at - shared.at < PROGRESS_REUSE_MS) return shared.progress;
-      if (progressReads.size >= MAX_PROGRESS_READS)
-        for (const [k, v] of progressReads) if (at - v.at >= PROGRESS_REUSE_MS) progressReads.delete(k);
+      const shared = progressReads.get(id, at);
+      if (shared) return shared;
       const progress = storedProgress(id, p);
-      // Ids asked faster than they age (made up ones): read, not kept.
-      if (progressReads.size < MAX_PROGRESS_READS) progressReads.set(id, { at, progress });
+      progressReads.set(id, at, progress);
       return progress;
     },
 
