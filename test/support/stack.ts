@@ -82,6 +82,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     clickhouse: engine.clickhouse,
     writer: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 100 },
     auth: { adminToken: ADMIN_TOKEN },
+    // A log search answers what it found in reads.searchMs (2 s) with `partial: true`, and halves
+    // its slices when one takes over sliceMs (100 ms): a test that reads its rows back expects the
+    // whole range, not what a loaded CI machine searched in time. log-search.test.ts sets its own.
+    reads: { searchMs: 600_000, sliceMs: 10_000 },
     logLevel: 'silent',
   };
   const first = mergeSections(defaults, o.ingester ?? {});
