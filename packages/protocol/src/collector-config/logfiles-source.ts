@@ -14,6 +14,12 @@ export const LogFileSourceOptionsSchema = Type.Object({
     default: 1000,
     description: 'Interval (ms) at which log files are polled; file-system notifications only bring a poll forward.',
   }),
+  restPollMaxMs: Type.Integer({
+    minimum: 10,
+    default: 10_000,
+    description:
+      "A file read to its end and idle since (not written to for a minute: an exited container's) is looked at after pollIntervalMs, then at intervals doubling up to this (ms) while it stays unchanged, and at every window's seal; what is written to it later is read up to this much later, never lost.",
+  }),
   readFromHead: Type.Boolean({
     default: false,
     description:

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { subfoldersOf, type FolderListing } from './folder-listing.js';
 import type { LogFileFormat } from './formats.js';
 
 export interface LogFileRef {
@@ -10,52 +11,52 @@ export interface LogFileRef {
   container: string;
 }
 
-async function dirs(root: string): Promise<string[]> {
-  try {
-    return (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
-
 /** A container's name as its `config.v2.json` said when last read, and that file's mtime then. */
 export interface DockerName {
   name: string;
   mtimeMs: number;
+  /**
+   * Its log file as named now: the same object from poll to poll until the name changes, so a
+   * poll over thousands of exited containers' folders makes no path or ref per folder.
+   */
+  ref: LogFileRef;
 }
 
 /**
- * Docker json-file logs: `<root>/<id>/<id>-json.log`, named by `config.v2.json`'s Name when
+ * Docker json-file logs: `<root>/<id>/<id>-json.log` (`root`: the listing's folder), named by `config.v2.json`'s Name when
  * readable. `names` caches the name by id: ids no longer present are forgotten, and the names of
  * the containers whose log `active` says is being read are checked again (`docker rename`
  * rewrites the file), so a rename shows within a poll of the container's next line.
  */
 export async function discoverDocker(
-  root: string,
+  listing: FolderListing,
   names: Map<string, DockerName>,
   active: (logPath: string) => boolean | undefined,
 ): Promise<LogFileRef[]> {
-  const ids = await dirs(root);
-  const present = new Set(ids);
-  for (const id of names.keys()) if (!present.has(id)) names.delete(id);
+  const root = listing.dir;
+  const ids = await listing.subfolders();
   const out: LogFileRef[] = [];
   for (const id of ids) {
-    const log = path.join(root, id, `${id}-json.log`);
     let known = names.get(id);
     // Read again while its file is read (docker rename), and while it could not be: Docker makes a
     // container's folder before its config.v2.json, and a look in between named it by its id for good.
-    if (known === undefined || known.mtimeMs === 0 || active(log) === true) {
-      known = await readName(path.join(root, id, 'config.v2.json'), id, known);
+    if (known === undefined || known.mtimeMs === 0 || active(known.ref.path) === true) {
+      const log = known?.ref.path ?? path.join(root, id, `${id}-json.log`);
+      known = await readName(path.join(root, id, 'config.v2.json'), id, log, known);
       names.set(id, known);
     }
-    out.push({ path: log, format: 'json-file', container: known.name });
+    out.push(known.ref);
+  }
+  // Every id listed is in `names` now: more there means some folders are gone (a set only then).
+  if (names.size > ids.length) {
+    const present = new Set(ids);
+    for (const id of names.keys()) if (!present.has(id)) names.delete(id);
   }
   return out;
 }
 
 /** The name `file` gives, read again only when its mtime changed since `known`; the short id when it cannot be read. */
-async function readName(file: string, id: string, known: DockerName | undefined): Promise<DockerName> {
+async function readName(file: string, id: string, log: string, known: DockerName | undefined): Promise<DockerName> {
   const mtimeMs = (await stat(file).catch(() => undefined))?.mtimeMs ?? 0;
   if (known !== undefined && known.mtimeMs === mtimeMs) return known;
   const name = await readFile(file, 'utf8').then(
@@ -65,15 +66,17 @@ async function readName(file: string, id: string, known: DockerName | undefined)
     },
     () => id.slice(0, 12),
   );
-  return { name, mtimeMs };
+  const ref: LogFileRef =
+    known?.ref.container === name ? known.ref : { path: log, format: 'json-file', container: name };
+  return { name, mtimeMs, ref };
 }
 
 /** CRI logs: `<root>/<ns>_<pod>_<uid>/<container>/<N>.log` (rotated files have other suffixes), named `ns/pod/container`. */
 export async function discoverCri(root: string): Promise<LogFileRef[]> {
   const out: LogFileRef[] = [];
-  for (const pod of await dirs(root)) {
+  for (const pod of await subfoldersOf(root)) {
     const [ns, podName] = pod.split('_');
-    for (const c of await dirs(path.join(root, pod))) {
+    for (const c of await subfoldersOf(path.join(root, pod))) {
       const files = await readdir(path.join(root, pod, c)).catch(() => [] as string[]);
       for (const f of files) {
         if (!/^\d+\.log$/.test(f)) continue;

@@ -462,6 +462,67 @@ describe('LogFileSource', () => {
     await s.stop();
   });
 
+  it('looks at a rested file less often while it stays unchanged, at every catchUp, and reads what is written to it later', async () => {
+    // The source's clock, moved by hand: a rested file is looked at once its time has come.
+    let t = Date.now();
+    const id = 'e'.repeat(64);
+    await mkdir(path.join(dir, 'docker', id), { recursive: true });
+    await writeFile(path.join(dir, 'docker', id, 'config.v2.json'), JSON.stringify({ Name: '/job' }));
+    const exited = path.join(dir, 'docker', id, `${id}-json.log`);
+    await writeFile(exited, json('job done\n'));
+    const old = new Date(t - 600_000);
+    await utimes(exited, old, old);
+    await writeFile(dockerLog, json('live\n'));
+    const s = source(true, { now: () => t }, { podsRoot: '', restPollMaxMs: 400 });
+    const got: string[] = [];
+    s.start({ push: (l) => void got.push(`${l.container} ${l.line}`), ready: () => undefined });
+    let marks = 0;
+    // Rounds that discovered at the clock's time now (catchUp would look at every rested file):
+    // a line of the live file read after the clock moved comes from a round begun after it
+    // (one read in a round begun before can be the first), so two of them make one such round.
+    const polls = async () => {
+      for (let i = 0; i < 2; i++) {
+        const mark = `web mark ${++marks}`;
+        await appendFile(dockerLog, json(`mark ${marks}\n`));
+        await waitFor(mark, () => got.includes(mark));
+      }
+      return got.splice(0).filter((l) => !l.startsWith('web mark'));
+    };
+    expect(await polls()).toEqual(['job job done', 'web live']);
+    await waitFor('the exited file rested', () => s.fileCounts().rested === 1);
+    // Unchanged at each look: looked at again after 50 ms (the poll), 100, 200, then 400 (restPollMaxMs).
+    for (const wait of [50, 100, 200, 400]) {
+      t += wait;
+      expect(await polls()).toEqual([]);
+    }
+    await appendFile(exited, json('job started again\n'));
+    t += 350;
+    expect(await polls()).toEqual([]);
+    expect(s.fileCounts().rested).toBe(1);
+    t += 50;
+    expect(await polls()).toEqual(['job job started again']);
+    // Idle for ten minutes again, as far as its mtime says: it gives up its descriptor and rests.
+    await utimes(exited, old, old);
+    await waitFor('the exited file rested again', async () => (await polls(), s.fileCounts().rested === 1));
+    // A window's seal reads what was written before it, however long the file rested.
+    await appendFile(exited, json('last words\n'));
+    await s.catchUp();
+    expect(got.splice(0)).toEqual(['job last words']);
+    await utimes(exited, old, old);
+    await waitFor('the exited file rested again', async () => (await polls(), s.fileCounts().rested === 1));
+    for (const wait of [50, 100, 200, 400]) {
+      t += wait;
+      await polls();
+    }
+    // Rotated while it rested, after a last line: the old file's end, then the new file.
+    await appendFile(exited, json('before rotation\n'));
+    await rename(exited, `${exited}.1`);
+    await writeFile(exited, json('after rotation\n'));
+    t += 400;
+    expect(await polls()).toEqual(['job before rotation', 'job after rotation']);
+    await s.stop();
+  });
+
   it('says when none of its folders exists, naming the options', async () => {
     expect(missingLogRoots({ dockerRoot: path.join(dir, 'docker'), podsRoot: path.join(dir, 'nope') })).toBeUndefined();
     expect(missingLogRoots({ dockerRoot: '', podsRoot: '' })).toBeUndefined();

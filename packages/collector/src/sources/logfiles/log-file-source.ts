@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { DropReport } from '../../batch/drops.js';
 import type { FileRef, LogSink, LogSource, RawLogLine, ReadPosition } from '../types.js';
 import { discoverCri, discoverDocker, type DockerName, type LogFileRef } from './discover.js';
+import { FolderListing } from './folder-listing.js';
 import { afterData, FileTailer, type ReadResult, type TailPosition } from './file-tailer.js';
 import { parseEntry, Rfc3339Parser } from './formats.js';
 import type { LogFileSourceOptions } from './options.js';
@@ -53,6 +54,16 @@ interface Followed {
   watcher: FSWatcher | undefined;
 }
 
+/**
+ * A rested file: where it was left, and when it is looked at next. Each look that finds it as it
+ * was doubles the wait, up to `restPollMaxMs`: a host's thousands of exited containers' logs,
+ * each looked at every poll, took ~5 % of a core while nothing was written (issue 15).
+ */
+interface Rested extends TailPosition {
+  due: number;
+  every: number;
+}
+
 export interface LogFileSourceDeps {
   report?: DropReport;
   /**
@@ -86,10 +97,12 @@ export class LogFileSource implements LogSource {
    * until they change: a host keeps the logs of every exited container, and a followed file held
    * ~1.2 KB (tailer, parser, positions) where this holds its path and two numbers (issue 15).
    */
-  private readonly rested = new Map<string, TailPosition>();
+  private readonly rested = new Map<string, Rested>();
   /** Where files are followed from: the previous run's positions not taken yet, and rested files that changed. */
   private readonly resume: Map<string, TailPosition>;
   private readonly names = new Map<string, DockerName>();
+  /** Docker's container folder, listed again only when it changed. */
+  private readonly dockerListing: FolderListing;
   private firstScan = true;
   private watchers: FSWatcher[] = [];
   private loop: Promise<void> | undefined;
@@ -112,6 +125,7 @@ export class LogFileSource implements LogSource {
   ) {
     this.now = deps.now ?? Date.now;
     this.readBuffer = Buffer.allocUnsafe(options.chunkBytes);
+    this.dockerListing = new FolderListing(options.dockerRoot);
     this.resume = new Map(deps.resume);
   }
 
@@ -166,7 +180,7 @@ export class LogFileSource implements LogSource {
 
   positions(): ReadPosition[] {
     const out = [...this.files.values()].map((f) => ({ path: f.ref.path, ...f.committed }));
-    for (const [p, at] of this.rested) out.push({ path: p, ...at });
+    for (const [p, at] of this.rested) out.push({ path: p, inode: at.inode, offset: at.offset });
     // Not followed yet (before the first discovery, or a file that could not be opened): left out
     // of a cursor, such a file was read again from its start after the next restart.
     for (const [p, at] of this.resume) out.push({ path: p, ...at });
@@ -191,7 +205,9 @@ export class LogFileSource implements LogSource {
       try {
         if (this.now() >= this.nextDiscovery) {
           this.nextDiscovery = this.now() + this.options.pollIntervalMs;
-          await this.discover();
+          // catchUp() (before each window's seal) looks at every rested file: a line written before
+          // the window's end is read for its seal, however long its file rested.
+          await this.discover(waiters.length > 0);
         }
         for (const [p, f] of this.files) {
           if (this.stopped) break;
@@ -231,26 +247,22 @@ export class LogFileSource implements LogSource {
     }
   }
 
-  private async discover(): Promise<void> {
+  private async discover(lookAll: boolean): Promise<void> {
     const refs = [
       ...(this.options.dockerRoot === ''
         ? []
-        : await discoverDocker(
-            this.options.dockerRoot,
-            this.names,
-            (file) => this.files.get(file)?.tailers[0]?.isOpen,
-          )),
+        : await discoverDocker(this.dockerListing, this.names, (file) => this.files.get(file)?.tailers[0]?.isOpen)),
       ...(this.options.podsRoot === '' ? [] : await discoverCri(this.options.podsRoot)),
     ];
     const veryFirst = this.firstScan && this.deps.resume === undefined;
-    const present = new Set<string>();
+    const now = this.now();
     const fresh: Followed[] = [];
+    let restedSeen = 0;
     for (const ref of refs) {
-      present.add(ref.path);
       const f = this.files.get(ref.path);
       // Renamed (docker rename): its lines from now on go under the new name.
       if (f !== undefined) f.ref = ref;
-      else if (this.unchanged(ref.path)) continue;
+      else if (this.resting(ref.path, lookAll, now)) restedSeen++;
       else {
         const g = await this.follow(ref, veryFirst).catch((err: unknown) => this.refuse(ref, err));
         if (g !== undefined) fresh.push(g);
@@ -262,13 +274,16 @@ export class LogFileSource implements LogSource {
     // of the ~100 their hours span (7x the batches).
     // Oldest modification first: each file's idle time is read once (as a sort key), not twice per
     // comparison.
-    const now = this.now();
     const byIdle = fresh.map((f) => ({ f, idle: (f.tailers[0] as FileTailer).idleMs(now) }));
     byIdle.sort((a, b) => b.idle - a.idle);
     for (const { f } of byIdle) this.files.set(f.ref.path, f);
-    // A rested file or a position not taken up whose folder is gone (the container removed) is forgotten.
-    for (const p of this.rested.keys()) if (!present.has(p)) this.rested.delete(p);
-    for (const p of this.resume.keys()) if (!present.has(p)) this.resume.delete(p);
+    // A rested file or a position not taken up whose folder is gone (the container removed) is
+    // forgotten (a set of the paths only then: a rested file not seen, or positions left).
+    if (restedSeen < this.rested.size || this.resume.size > 0) {
+      const present = new Set(refs.map((r) => r.path));
+      for (const p of this.rested.keys()) if (!present.has(p)) this.rested.delete(p);
+      for (const p of this.resume.keys()) if (!present.has(p)) this.resume.delete(p);
+    }
     this.firstScan = false;
   }
 
@@ -301,17 +316,26 @@ export class LogFileSource implements LogSource {
     const t = f.tailers[0] as FileTailer;
     if (f.tailers.length > 1 || t.isOpen || !t.complete || f.partial !== undefined) return;
     this.files.delete(p);
-    this.rested.set(p, t.position());
+    const every = this.options.pollIntervalMs;
+    this.rested.set(p, { ...t.position(), due: this.now() + every, every });
   }
 
-  /** Whether a rested file is as it was left (same inode and size); one that changed is followed again from there. */
-  private unchanged(p: string): boolean {
+  /**
+   * Whether a rested file rests still: not due for a look (unless `lookNow`), or as it was left
+   * (same inode and size). One that changed is followed again from where it was left.
+   */
+  private resting(p: string, lookNow: boolean, now: number): boolean {
     const at = this.rested.get(p);
     if (at === undefined) return false;
-    const now = lookAt(p);
-    if (now !== undefined && now.ino === at.inode && now.size === at.offset) return true;
+    if (!lookNow && now < at.due) return true;
+    const st = lookAt(p);
+    if (st !== undefined && st.ino === at.inode && st.size === at.offset) {
+      at.every = Math.min(Math.max(this.options.restPollMaxMs, this.options.pollIntervalMs), at.every * 2);
+      at.due = now + at.every;
+      return true;
+    }
     this.rested.delete(p);
-    this.resume.set(p, at);
+    this.resume.set(p, { inode: at.inode, offset: at.offset });
     return false;
   }
 
@@ -485,10 +509,10 @@ export class LogFileSource implements LogSource {
 }
 
 /**
- * A rested file's stat, undefined when it cannot be had. Synchronous: every rested file is looked
- * at each poll, and an awaited stat cost ~77 µs of CPU (a thread-pool round trip) against ~3 µs:
- * 3,000 exited containers' files took half of a 0.2 CPU budget while nothing was written. Their
- * inodes are looked at every second, so the kernel has them cached: the call does not wait on the disk.
+ * A rested file's stat, undefined when it cannot be had. Synchronous: an awaited stat cost ~77 µs
+ * of CPU (a thread-pool round trip) against ~3 µs: 3,000 exited containers' files, each looked at
+ * every poll then, took half of a 0.2 CPU budget while nothing was written. Their inodes are
+ * looked at every few seconds at most, so the kernel has them cached: the call does not wait on the disk.
  */
 function lookAt(p: string): Stats | undefined {
   try {
