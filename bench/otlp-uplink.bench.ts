@@ -156,7 +156,12 @@ const run = async (): Promise<Figure[]> => {
       ['logs', logBodies[r]!],
       ['traces', traceBodies[r]!],
     ] as const) {
-      intake.accept(signal, 'protobuf', intake.codec.decode(signal, body, 'protobuf'), '127.0.0.1');
+      intake.accept(
+        signal,
+        'protobuf',
+        intake.codec.decode(signal, body, 'protobuf', options.maxDecodedValues),
+        '127.0.0.1',
+      );
       rawBytes += body.length;
       windowRaw += body.length;
       gzipBytes += gzipSync(body, { level: 6 }).length;

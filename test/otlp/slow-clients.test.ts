@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BODY_TIMEOUT_MS } from '../../packages/collector/src/sources/otlp/http-transport.js';
 import { resolveOtlpReceiverOptions } from '../../packages/collector/src/sources/otlp/options.js';
@@ -159,6 +160,40 @@ describe('OTLP receiver: slow clients', () => {
     // Refused only once the first one's bytes are in: then they are what the client holds.
     await waitFor("the client's second request refused", () => second.answers.some((a) => a.includes(' 503 ')));
     expect(await postFrom('127.0.0.2', 'other', 400_000)).toBe(200);
+  }, 60_000);
+
+  // The session-15 outsider: what a gzip body inflated to was outside the budget, so 40 clients that
+  // each sent a 16 KB gzip of 16 MiB of zeros at once held 640 MiB, and the collector bin was
+  // OOM-killed in its 128 MiB. Inflated bytes now take the budget as they come out.
+  it('what a gzip body inflates to takes the in-flight budget: refused (503) while others hold it, taken once they are done', async () => {
+    rig = await startRig({ maxRequestBytes: MiB, maxDecodedBytes: MiB, maxInFlightBytes: MiB });
+    const { socket, answers } = await slowRequest(paddedBody('holder', 600_000), 600_000 - 1);
+    const zeros = zlib.gzipSync(Buffer.alloc(600_000));
+    expect(zeros.length).toBeLessThan(4096);
+    const postZeros = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request(
+          `${rig!.receiver.url}/v1/metrics`,
+          {
+            method: 'POST',
+            localAddress: '127.0.0.2',
+            agent: false,
+            headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(zeros);
+      });
+    // Once the holder's bytes are in, the inflated 600 KB do not fit beside them.
+    await waitFor('the gzip body refused while the budget is held', async () => (await postZeros()) === 503);
+    socket.write(paddedBody('holder', 600_000).subarray(600_000 - 1));
+    await waitFor('the holder answered', () => answers.some((a) => a.includes(' 200 ')));
+    // Alone, it is inflated whole and read: zeros are not an export (400).
+    expect(await postZeros()).toBe(400);
   }, 60_000);
 
   it(`a request not whole within ${BODY_TIMEOUT_MS} ms is cut (408) and its bytes go back to the budget`, async () => {

@@ -35,11 +35,17 @@ export const OtlpReceiverOptionsSchema = Type.Object({
     description:
       'Largest body after gzip inflation (a small gzip bomb is stopped here); larger ones get 413 (gRPC: RESOURCE_EXHAUSTED without retry info).',
   }),
+  maxDecodedValues: Type.Integer({
+    minimum: 1000,
+    default: 100_000,
+    description:
+      'Most values one request may decode into (protobuf: messages, list elements and other fields; JSON: objects, arrays and their members), counted from its bytes before it is decoded; more get 413 (gRPC: RESOURCE_EXHAUSTED without retry info). The decoded request is what takes the heap, up to ~130 bytes a value: a 4 MiB body of empty data points decoded into 262 MiB. An SDK export of 2,000 points with three attributes each is about 32,000.',
+  }),
   maxInFlightBytes: Type.Integer({
     minimum: 1024,
     default: 16 * 1024 * 1024,
     description:
-      'Request bytes being read or decoded at once, over all connections: beyond it requests get 503 with Retry-After, so memory stays bounded whatever the clients send. The requests of one client address beside its first hold at most half of it, so that one client cannot shut the others out.',
+      'Request bytes being read or decoded at once, over all connections, as sent and as inflated: beyond it requests get 503 with Retry-After, so memory stays bounded whatever the clients send. The requests of one client address beside its first hold at most half of it, so that one client cannot shut the others out.',
   }),
   maxConnections: Type.Integer({
     minimum: 1,

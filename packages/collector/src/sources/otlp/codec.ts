@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { jsonValues, protobufValues } from './decoded-values.js';
 import { jsonShapeError } from './json-shape.js';
 
 export type OtlpSignal = 'metrics' | 'logs' | 'traces';
@@ -40,9 +41,15 @@ const SERVICES: Record<OtlpSignal, { file: string; pkg: string; name: string; re
 
 export class OtlpMalformedError extends Error {}
 
+/** A body that would decode into more values than the receiver's `maxDecodedValues` (decoded-values.ts). */
+export class OtlpTooManyValuesError extends Error {}
+
 export interface OtlpCodec {
-  /** The request as a message object (protobuf) or plain object (JSON); throws OtlpMalformedError. */
-  decode(signal: OtlpSignal, body: Buffer, format: OtlpFormat): unknown;
+  /**
+   * The request as a message object (protobuf) or plain object (JSON); throws OtlpMalformedError,
+   * or OtlpTooManyValuesError, before decoding, when it would decode into more than `maxValues` values.
+   */
+  decode(signal: OtlpSignal, body: Buffer, format: OtlpFormat, maxValues: number): unknown;
   /** Export*ServiceResponse, with partial_success when something was rejected. */
   response(signal: OtlpSignal, format: OtlpFormat, rejected: number, message: string): Buffer;
   /** google.rpc.Status for an error answer; with `retryAfterS`, a google.rpc.RetryInfo detail saying when to retry. */
@@ -96,7 +103,20 @@ export function createOtlpCodec(protoDir = PROTO_DIR): OtlpCodec {
   const camel = (s: string) => s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 
   return {
-    decode(signal, body, format) {
+    decode(signal, body, format, maxValues) {
+      const values = () => {
+        if (format === 'json') return jsonValues(body, maxValues);
+        try {
+          return protobufValues(types[signal].req, body, maxValues);
+        } catch {
+          // Not protobuf: the decoder below says why, having read no further than the count did.
+          return 0;
+        }
+      };
+      if (values() > maxValues)
+        throw new OtlpTooManyValuesError(
+          `the body decodes into more than sources.otlp.maxDecodedValues (${maxValues}) values: export in smaller batches`,
+        );
       if (format === 'protobuf') {
         try {
           return types[signal].req.decode(body);

@@ -14,7 +14,14 @@ import type { Logger } from '../../runtime/logger.js';
 import type { SpanRecord } from '../../transforms/spans/span-summarizer.js';
 import type { HistogramSample, RawLogLine, Sample } from '../types.js';
 import { createFairShare } from './fair-share.js';
-import { createOtlpCodec, OtlpMalformedError, type OtlpCodec, type OtlpFormat, type OtlpSignal } from './codec.js';
+import {
+  createOtlpCodec,
+  OtlpMalformedError,
+  OtlpTooManyValuesError,
+  type OtlpCodec,
+  type OtlpFormat,
+  type OtlpSignal,
+} from './codec.js';
 import { countLogRecords, mapLogs, type LogsRequest } from './map-logs.js';
 import { countMetricPoints, mapMetrics, type MetricsRequest } from './map-metrics.js';
 import { countSpans, mapSpans, type TracesRequest } from './map-spans.js';
@@ -253,6 +260,8 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
     accept,
     refusal(signal, err) {
       if (err instanceof OtlpRefusal) return err;
+      // Refused before decoding, as a body over the byte limits is.
+      if (err instanceof OtlpTooManyValuesError) return new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', err.message);
       if (err instanceof OtlpMalformedError) {
         // Refused whole: the client is told (400) and drops it, so it is counted where drops are seen centrally.
         deps.report.drop({ stage: `otlp.${signal}`, reason: 'malformed', container: '' });

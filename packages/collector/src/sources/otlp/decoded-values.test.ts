@@ -1,0 +1,63 @@
+import path from 'node:path';
+import protobuf from 'protobufjs';
+import { describe, expect, it } from 'vitest';
+import { jsonValues, protobufValues } from './decoded-values.js';
+
+const root = new protobuf.Root();
+root.resolvePath = (_o, target) => path.resolve(import.meta.dirname, '../../../proto', target);
+root.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto');
+root.resolveAll();
+const Request = root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
+const encode = (doc: object) => Request.encode(Request.fromObject(doc)).finish();
+const metric = (m: object) => ({ resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'm', ...m }] }] }] });
+
+describe('protobufValues', () => {
+  it('counts a value per message, per list element and per other field set', () => {
+    const point = { timeUnixNano: 5, asDouble: 1.5, attributes: [{ key: 'k', value: { stringValue: 'v' } }] };
+    // request, resourceMetrics, scopeMetrics, metric, its name, gauge: 6; a point: itself, 2 numbers, key/value, key, value, string: 7.
+    expect(protobufValues(Request, encode(metric({ gauge: { dataPoints: [point, point] } })), 1000)).toBe(6 + 2 * 7);
+    // Packed lists count their elements: 3 fixed64 bucket counts, 2 double bounds.
+    const histogram = { dataPoints: [{ bucketCounts: [1, 2, 3], explicitBounds: [0.5, 1] }] };
+    expect(protobufValues(Request, encode(metric({ histogram })), 1000)).toBe(6 + 1 + 3 + 2);
+    // Varint lists too: exponential histogram buckets (uint64), one per value however long its varint.
+    const exponential = { dataPoints: [{ positive: { bucketCounts: [1, 300, 70000] } }] };
+    expect(protobufValues(Request, encode(metric({ exponentialHistogram: exponential })), 1000)).toBe(6 + 2 + 3);
+  });
+
+  it('counts empty messages, which are what costs the heap most per byte', () => {
+    const body = encode(metric({ gauge: { dataPoints: Array.from({ length: 1000 }, () => ({})) } }));
+    expect(protobufValues(Request, body, 10_000)).toBe(6 + 1000);
+  });
+
+  it('stops once over the bound', () => {
+    const body = encode(metric({ gauge: { dataPoints: Array.from({ length: 1000 }, () => ({})) } }));
+    expect(protobufValues(Request, body, 100)).toBe(101);
+  });
+
+  it('counts nothing for fields the decoder discards', () => {
+    const known = encode(metric({ gauge: {} }));
+    // Field 15 of the request, a string: not in the definition.
+    const unknown = Buffer.concat([known, Buffer.from([0x7a, 3, 0x61, 0x62, 0x63])]);
+    expect(protobufValues(Request, unknown, 1000)).toBe(protobufValues(Request, known, 1000));
+  });
+
+  it('throws on bytes that do not read as protobuf', () => {
+    expect(() => protobufValues(Request, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2]), 1000)).toThrow();
+  });
+});
+
+describe('jsonValues', () => {
+  it('counts objects, arrays and the members or elements after the first', () => {
+    expect(jsonValues(Buffer.from('{}'), 100)).toBe(2);
+    expect(jsonValues(Buffer.from('{"a":[1,2,3],"b":{}}'), 100)).toBe(1 + 1 + 1 + 2 + 1 + 1);
+  });
+
+  it('does not count what is inside strings, escaped quotes included', () => {
+    expect(jsonValues(Buffer.from('{"a":"{[,\\"{[,"}'), 100)).toBe(2);
+    expect(jsonValues(Buffer.from('["é{", "\\\\", {}]'), 100)).toBe(5);
+  });
+
+  it('stops once over the bound', () => {
+    expect(jsonValues(Buffer.from(`[${'{},'.repeat(999)}{}]`), 100)).toBe(101);
+  });
+});

@@ -1,0 +1,97 @@
+/**
+ * How many values an OTLP body decodes into, counted from its bytes before it is decoded (pure).
+ * The decoded request is what costs the heap, not the body: protobufjs makes an object of every
+ * message, a Long of every 64-bit number, an array slot of every list element, and JSON.parse an
+ * object or array of every `{` and `[`. A 4 MiB protobuf body of empty data points (2 bytes each)
+ * decoded into 262 MiB of heap, a 4 MiB OTLP/JSON one of `{}` into 95 MiB, and a 32 KB gzip that
+ * inflated to 16 MiB of them had the collector OOM-killed in its 128 MiB before anything looked at
+ * it. A value costs the heap at most ~130 bytes once decoded (an empty message in a list), so a
+ * bound on the count bounds the decoded request.
+ */
+import protobuf from 'protobufjs';
+
+/** Bytes of each element of a packed list of fixed-size numbers; the others are varints. */
+const FIXED_SIZE: Record<string, number> = { double: 8, fixed64: 8, sfixed64: 8, float: 4, fixed32: 4, sfixed32: 4 };
+/** Scalar types protobuf may pack (every scalar but strings and bytes; enums are packed as varints). */
+const UNPACKABLE = new Set(['string', 'bytes']);
+
+/**
+ * The values a protobuf message of `type` in `body` decodes into, counting stops once over `max`
+ * (the result is then `max + 1`): one per message, per list element and per other field. Unknown
+ * fields count nothing (the decoder discards them). Walks without recursion, so a body nested
+ * past the stack costs a bounded walk here (each level is a message: at most `max` levels) and a
+ * refusal from the decoder. Throws on bytes that do not read as protobuf: the caller decodes them
+ * for the decoder's own error.
+ */
+export function protobufValues(type: protobuf.Type, body: Uint8Array, max: number): number {
+  const reader = protobuf.Reader.create(body);
+  const stack: Array<{ type: protobuf.Type; end: number }> = [{ type, end: body.length }];
+  let count = 1;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1] as { type: protobuf.Type; end: number };
+    if (reader.pos >= top.end) {
+      stack.pop();
+      continue;
+    }
+    const tag = reader.uint32();
+    const wireType = tag & 7;
+    const field = top.type.fieldsById[tag >>> 3];
+    if (field === undefined) {
+      reader.skipType(wireType);
+      continue;
+    }
+    if (wireType !== 2) {
+      count++;
+      reader.skipType(wireType);
+    } else if (field.resolvedType instanceof protobuf.Type) {
+      count++;
+      const length = reader.uint32();
+      stack.push({ type: field.resolvedType, end: reader.pos + length });
+    } else {
+      const length = reader.uint32();
+      count += field.repeated && !UNPACKABLE.has(field.type) ? packedCount(field.type, body, reader.pos, length) : 1;
+      reader.skip(length);
+    }
+    if (count > max) return max + 1;
+  }
+  return count;
+}
+
+/** Elements of a packed list of `type` in `length` bytes at `start`. */
+function packedCount(type: string, body: Uint8Array, start: number, length: number): number {
+  const size = FIXED_SIZE[type];
+  if (size !== undefined) return Math.ceil(length / size);
+  // A varint ends at each byte without its high bit.
+  let n = 0;
+  const end = Math.min(body.length, start + length);
+  for (let i = start; i < end; i++) if ((body[i] as number) < 0x80) n++;
+  return n;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const COMMA = 0x2c;
+
+/**
+ * The values a JSON body parses into, counted as its `{`, `[` and `,` outside strings (an object or
+ * array each, a member or element each after the first), stopping once over `max` (then `max + 1`).
+ * Works on the bytes: every byte of a UTF-8 sequence is 0x80 or above, so none is taken for one of
+ * these. Not a validation: what does not parse is JSON.parse's to refuse.
+ */
+export function jsonValues(body: Uint8Array, max: number): number {
+  let count = 1;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const b = body[i] as number;
+    if (inString) {
+      if (b === BACKSLASH) i++;
+      else if (b === QUOTE) inString = false;
+    } else if (b === QUOTE) inString = true;
+    else if (b === OPEN_BRACE || b === OPEN_BRACKET || b === COMMA) {
+      if (++count > max) return max + 1;
+    }
+  }
+  return count;
+}
