@@ -21,7 +21,7 @@ import { sampleBatch } from '../../../../test/support/batches.js';
 import { faultSwitch, refuseRowsContaining, type FaultSwitch } from '../../../../test/support/clickhouse.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { createWriter, type Writer } from './writer.js';
-import { claimBody, parseClaimBody } from './claims.js';
+import { claimBody, insertClaims, insertRefusals, keyStates, parseClaimBody } from './claims.js';
 import { batchToText } from '../storage/batch-text.js';
 import { insertRows } from '../storage/insert.js';
 import { IngesterError } from '../errors.js';
@@ -242,6 +242,33 @@ describe('claims: two writers on one engine store each batch once', () => {
     expect(await a.submit(theirs, meta('a'))).toBe('duplicate');
     await expectOnce(node, [theirs, mine]);
     await a.close();
+  });
+
+  it('claim check: reads where each key of a group stands, the keys given as one set (names escaped)', async () => {
+    const c = clients.b;
+    // Quotes and a backslash: escaped for JSON and for SQL on the way into the one literal.
+    const odd = `claims-set'"\\x`;
+    const stored = { node: 'claims-set-stored', epoch: 1, seq: 1 };
+    const claimed = { node: odd, epoch: 2, seq: 3 };
+    const refusedOnly = { node: 'claims-set-stored', epoch: 1, seq: 2 };
+    const unknown = { node: 'claims-set-none', epoch: 1, seq: 1 };
+    const now = Date.now();
+    await insertRows(c, 'ledger', [[stored.node, 1, 1, now, now, 0, now, now, 0, 0, 'test']]);
+    // Claimed first by g1, then by g2: g1 owns it. A refusal mark owns nothing.
+    await insertClaims(c, 'g1', [{ key: claimed, claim: '' }], now);
+    await insertClaims(
+      c,
+      'g2',
+      [
+        { key: claimed, claim: '' },
+        { key: stored, claim: '' },
+      ],
+      now,
+    );
+    await insertRefusals(c, 'g3', [refusedOnly], now);
+    const state = await keyStates(c, [stored, claimed, refusedOnly, unknown]);
+    expect([...state.stored]).toEqual(['claims-set-stored/1/1']);
+    expect([...state.owner]).toEqual([[`${odd}/2/3`, 'g1']]);
   });
 
   it('refuses claim bodies it cannot read rather than reading them wrong', () => {

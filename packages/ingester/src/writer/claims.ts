@@ -21,7 +21,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { TABLES, BATCH_TABLES, type BatchTable } from '../storage/tables.js';
 import { insertRows } from '../storage/insert.js';
 import type { BatchText } from '../storage/batch-text.js';
-import { batchKeyString, keyTuples, type BatchKey } from './batch-key.js';
+import { batchKeyString, keySet, type BatchKey } from './batch-key.js';
 
 /** A batch as a group stores it: its identity and its insert texts. */
 export interface Member extends BatchText {
@@ -194,17 +194,22 @@ export interface KeyState {
   owner: Map<string, string>;
 }
 
-/** Where each of `keys` stands: in the ledger, or claimed first by which group (absent: neither). */
-export async function keyStates(client: ClickHouseClient, keys: readonly BatchKey[]): Promise<KeyState> {
-  const tuples = keyTuples(keys);
-  const rs = await client.query({
-    query: `SELECT NodeName, Epoch, Seq, '' AS Owner FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN (${tuples})
+/**
+ * The claim check's statement over `set`, what the keys are IN (keySet; the claim-check bench
+ * gives it a literal list of tuples, the form before, as its baseline): a row per key in the
+ * ledger with no owner, and per other key claimed the group that claimed it first.
+ */
+export function keyStatesQuery(set: string): string {
+  return `SELECT NodeName, Epoch, Seq, '' AS Owner FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN (${set})
       UNION ALL
       SELECT NodeName, Epoch, Seq, argMin(GroupToken, _block_number) FROM ${TABLES.claims}
-      WHERE (NodeName, Epoch, Seq) IN (${tuples}) AND NOT startsWith(GroupToken, '${REFUSED}')
-      GROUP BY NodeName, Epoch, Seq`,
-    format: 'JSONCompactEachRow',
-  });
+      WHERE (NodeName, Epoch, Seq) IN (${set}) AND NOT startsWith(GroupToken, '${REFUSED}')
+      GROUP BY NodeName, Epoch, Seq`;
+}
+
+/** Where each of `keys` stands: in the ledger, or claimed first by which group (absent: neither). */
+export async function keyStates(client: ClickHouseClient, keys: readonly BatchKey[]): Promise<KeyState> {
+  const rs = await client.query({ query: keyStatesQuery(keySet(keys)), format: 'JSONCompactEachRow' });
   const state: KeyState = { stored: new Set(), owner: new Map() };
   for (const [node, epoch, seq, owner] of await rs.json<[string, number | string, number | string, string]>()) {
     const k = batchKeyString({ node, epoch: Number(epoch), seq: Number(seq) });
