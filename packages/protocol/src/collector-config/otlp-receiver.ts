@@ -100,6 +100,12 @@ export const OtlpReceiverOptionsSchema = Type.Object({
     default: 256,
     description: 'Attribute values longer than this are cut to it.',
   }),
+  maxLogRecordBytes: Type.Integer({
+    minimum: 1024,
+    default: 262144,
+    description:
+      "Longest log record as the log pipeline's line (its body and attributes as JSON), as `sources.logFiles.maxLineBytes` for files: a longer body is cut to it, and a record still longer leaves its attributes out; each counted (`otlp.logs`/`body_cut`, `attributes_left_out`). A 15 MiB body had the collector OOM-killed in its 128 MiB.",
+  }),
 });
 
 export type OtlpReceiverOptions = Static<typeof OtlpReceiverOptionsSchema>;

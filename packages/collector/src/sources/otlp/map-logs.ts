@@ -6,6 +6,7 @@
  * full-log store as container logs.
  */
 import type { DropReport } from '../../batch/drops.js';
+import { fitText } from '../../batch/fit-text.js';
 import type { RawLogLine } from '../types.js';
 import type { OtlpReceiverOptions } from './options.js';
 import { readResource, type ResourceDeps } from './resource.js';
@@ -62,7 +63,7 @@ const SEVERITY_NAMES: Record<string, number> = Object.fromEntries(
 export function mapLogs(
   req: LogsRequest,
   ctx: {
-    options: Pick<OtlpReceiverOptions, 'resourceAttributes'>;
+    options: Pick<OtlpReceiverOptions, 'resourceAttributes' | 'maxLogRecordBytes'>;
     deps: ResourceDeps;
     report: DropReport;
     now: number;
@@ -78,18 +79,27 @@ export function mapLogs(
           typeof r.severityNumber === 'string' && r.severityNumber in SEVERITY_NAMES
             ? (SEVERITY_NAMES[r.severityNumber] as number)
             : num(r.severityNumber as NumLike);
-        const rec: Record<string, string | number> = {
-          ...attributes(r.attributes),
+        const max = ctx.options.maxLogRecordBytes;
+        const body = valueString(r.body);
+        const msg = body.length > max / 3 ? fitText(body, max) : body;
+        if (msg !== body) ctx.report.drop({ stage: 'otlp.logs', reason: 'body_cut', container: res.container });
+        const fields: Record<string, string | number> = {
           time: ts,
           level: levelOf(sev, typeof r.severityText === 'string' ? r.severityText : ''),
-          msg: valueString(r.body),
+          msg,
         };
-        if (res.service !== '') rec['service.name'] = res.service;
+        if (res.service !== '') fields['service.name'] = res.service;
         const trace = idHex(r.traceId);
-        if (trace !== '') rec.trace_id = trace;
+        if (trace !== '') fields.trace_id = trace;
         const span = idHex(r.spanId);
-        if (span !== '') rec.span_id = span;
-        const line = JSON.stringify(rec);
+        if (span !== '') fields.span_id = span;
+        // The pipeline parses, redacts and mines every line whole: a record is held to the length a
+        // file's line is, so no request makes the pipeline hold more (a 15 MiB body was an OOM kill).
+        let line = JSON.stringify({ ...attributes(r.attributes), ...fields });
+        if (Buffer.byteLength(line) > 2 * max) {
+          line = JSON.stringify(fields);
+          ctx.report.drop({ stage: 'otlp.logs', reason: 'attributes_left_out', container: res.container });
+        }
         out.lines.push({
           ts: ctx.now,
           container: res.container,
