@@ -6,7 +6,7 @@
  * full-log store as container logs.
  */
 import type { DropReport } from '../../batch/drops.js';
-import { fitText } from '../../batch/fit-text.js';
+import { CUT_MARK, fitText } from '../../batch/fit-text.js';
 import type { RawLogLine } from '../types.js';
 import type { OtlpReceiverOptions } from './options.js';
 import { readResource, type ResourceDeps } from './resource.js';
@@ -70,6 +70,7 @@ export function mapLogs(
   },
 ): MappedLogs {
   const out: MappedLogs = { lines: [], rejected: 0, message: '' };
+  const max = ctx.options.maxLogRecordBytes;
   for (const rl of req.resourceLogs ?? []) {
     const res = readResource(rl.resource, ctx.options, ctx.deps, ctx.report);
     for (const sl of rl.scopeLogs ?? [])
@@ -79,10 +80,9 @@ export function mapLogs(
           typeof r.severityNumber === 'string' && r.severityNumber in SEVERITY_NAMES
             ? (SEVERITY_NAMES[r.severityNumber] as number)
             : num(r.severityNumber as NumLike);
-        const max = ctx.options.maxLogRecordBytes;
-        const body = valueString(r.body);
-        const msg = body.length > max / 3 ? fitText(body, max) : body;
-        if (msg !== body) ctx.report.drop({ stage: 'otlp.logs', reason: 'body_cut', container: res.container });
+        const msg = fitText(valueString(r.body), max);
+        if (msg.endsWith(CUT_MARK))
+          ctx.report.drop({ stage: 'otlp.logs', reason: 'body_cut', container: res.container });
         const fields: Record<string, string | number> = {
           time: ts,
           level: levelOf(sev, typeof r.severityText === 'string' ? r.severityText : ''),
@@ -96,7 +96,8 @@ export function mapLogs(
         // The pipeline parses, redacts and mines every line whole: a record is held to the length a
         // file's line is, so no request makes the pipeline hold more (a 15 MiB body was an OOM kill).
         let line = JSON.stringify({ ...attributes(r.attributes), ...fields });
-        if (Buffer.byteLength(line) > 2 * max) {
+        // UTF-8 bytes are at most three per UTF-16 unit: most lines are known short by their length.
+        if (line.length * 3 > 2 * max && Buffer.byteLength(line) > 2 * max) {
           line = JSON.stringify(fields);
           ctx.report.drop({ stage: 'otlp.logs', reason: 'attributes_left_out', container: res.container });
         }
