@@ -186,10 +186,13 @@ function main() {
 
   /**
    * The pull's lines from line `received` on (lines before the page attached would not stay on
-   * screen), as they come; a stream cut or refused by a restarting ingester is opened again from
-   * the lines received, so none is shown twice or missed.
+   * screen), as they come, until the page has every line of the ended pull (`ended`: poll's last
+   * progress). A stream cut or refused by a restarting ingester is opened again from the lines
+   * received, so none is shown twice or missed; so is one that ended cleanly short of them (an
+   * ingester that was stopping ends it so on some paths), while each reading brings more.
+   * @param {string} id @param {AbortSignal} signal @param {Promise<{ lines: number }>} ended
    */
-  const stream = async (id, signal) => {
+  const stream = async (id, signal, ended) => {
     const once = async () => {
       const res = await apiFetch(
         `/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true${received > 0 ? `&from=${received}` : ''}`,
@@ -206,7 +209,10 @@ function main() {
       }
       appendLines(decoder.end());
     };
-    await retrying(once, signal);
+    for (let before = -1; ; before = received) {
+      await retrying(once, signal);
+      if (signal.aborted || received >= (await ended).lines || received <= before) return;
+    }
   };
 
   /**
@@ -237,13 +243,8 @@ function main() {
       pullNode = pull.node;
       history.replaceState(null, '', `?pull=${encodeURIComponent(pullId)}`);
       received = pull.from ?? 0;
-      const [p] = await Promise.all([poll(pullId, signal), stream(pullId, signal)]);
-      // A stream ended by an ingester that was stopping ends cleanly to the browser on some paths:
-      // lines the pull has that the page has not are read again, while each reading brings more.
-      for (let before = -1; received < p.lines && received > before && !signal.aborted;) {
-        before = received;
-        await stream(pullId, signal);
-      }
+      const ended = poll(pullId, signal);
+      const [p] = await Promise.all([ended, stream(pullId, signal, ended)]);
       setStatus(
         status,
         p.error ? `Pull ${p.state}: ${p.error}` : `Pull ${p.state}: ${formatNumber(received)} lines received.`,
