@@ -6,7 +6,13 @@
  */
 // First: before anything loads mqtt or aedes (src/mqtt-prefixes.ts).
 import '../mqtt-prefixes.js';
+import { ignoreClosedPipes } from '@edge-telemetry/protocol/net';
 import { commandHelp, commands, usage } from '../commands/index.js';
+
+// `edge-telemetry config options collector | head -1`: the rest of the output is lost, the command
+// ends as it would have (a stack trace and exit 1 before). The commands that stream (`logs
+// templates`, `logs pull`) still see the error on their own writes, and stop.
+ignoreClosedPipes([process.stdout, process.stderr]);
 
 const argv = process.argv.slice(2);
 const io = { stdout: process.stdout, stderr: process.stderr };

@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 /** `edge-telemetry-collector [--config file]`: one collector for this gateway. */
 import { ConfigError, describeOptions, optionsHelp } from '@edge-telemetry/protocol';
+import { ignoreClosedPipes } from '@edge-telemetry/protocol/net';
 import { buildCollector } from '../build-collector.js';
 import { loadCollectorConfig } from '../config/load.js';
 import { collectorConfigSpec } from '../config/options.js';
 import { CollectorError } from '../errors.js';
 import { createJsonLogger } from '../runtime/logger.js';
+
+// Its log lines go to stderr and stdout: a reader of them gone (a log shipper restarted) must not
+// take the collector down at its next line.
+ignoreClosedPipes([process.stdout, process.stderr]);
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(

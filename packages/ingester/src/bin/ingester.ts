@@ -4,18 +4,14 @@
 import './mqtt-prefixes.js';
 import { loadConfig, describeOptions } from '../config/load.js';
 import { optionsHelp } from '@edge-telemetry/protocol';
+import { ignoreClosedPipes } from '@edge-telemetry/protocol/net';
 import { createIngester } from '../ingester.js';
 import { IngesterError } from '../errors.js';
 
-// A reader of stdout or stderr that went away (`| head`, a log shipper restarted) loses what is
-// written after, nothing more: its EPIPE (the start line) was an unhandled error that took the
-// ingester down (exit 1; once seen alive and not answering for minutes after it) instead of serving
-// on and stopping cleanly on SIGTERM. pino's own stream (sonic-boom, on fd 1) stops writing by
-// itself then.
-for (const out of [process.stdout, process.stderr])
-  out.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-  });
+// A reader of stdout or stderr gone (`| head`, a log shipper restarted) must not take the ingester
+// down: it serves on and stops cleanly on SIGTERM. pino's own stream (sonic-boom, on fd 1) stops
+// writing by itself then.
+ignoreClosedPipes([process.stdout, process.stderr]);
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(optionsHelp('usage: edge-telemetry-ingester [--config file.json]', describeOptions()));
