@@ -370,14 +370,20 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
     }
   }
 
+  /**
+   * A copy of the running hash, finished with the stored lines memory did not hash. On the running
+   * hash itself, a read-back cut by an engine error (or run beside another) left its lines there
+   * and the next one hashed them again: a correct pull failed with ET_ERR_PULL_DIGEST_MISMATCH
+   * (digest-settle.test.ts). Each try starts from what memory hashed.
+   */
   async function finalDigest(p: Active, total: number): Promise<string> {
+    const hash = p.hash.copy();
     for (let s = p.hashedUpTo; s < total;) {
       const read = await loadLines(d.client, p.record.id, s, Math.min(total, s + READBACK_CHUNKS), READ_BYTES);
-      if (read.lines.length > 0) p.hash.update(read.lines.join('\n') + '\n');
+      if (read.lines.length > 0) hash.update(read.lines.join('\n') + '\n');
       s = read.toSeq;
     }
-    p.hashedUpTo = total;
-    return p.hash.digest('hex');
+    return hash.digest('hex');
   }
 
   /**
@@ -447,6 +453,9 @@ export function createPullCoordinator(d: PullCoordinatorDeps): PullCoordinator {
       // The missing chunks are asked for from what is known here; the next `end` tries again.
       d.logger.warn({ pullId: p.record.id, err: (err as Error).message }, 'pull chunks stored elsewhere not read');
     }
+    // Another `end` (a resume's pass, a resend asked by another ingester) settled it meanwhile, or
+    // reads the digest back now: once is enough (a pull's lines may be gigabytes).
+    if (p.finishing || TERMINAL.has(p.record.state)) return;
     if (isComplete(t)) {
       p.finishing = true;
       let digest: string;
