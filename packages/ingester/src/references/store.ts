@@ -18,7 +18,8 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createGroupCommit } from '../storage/group-commit.js';
-import { insertRows, sqlString } from '../storage/insert.js';
+import { insertRows } from '../storage/insert.js';
+import { rowSet, setRow } from '../storage/row-set.js';
 import { keysetPages } from '../storage/keyset-pages.js';
 import { TABLES } from '../storage/tables.js';
 
@@ -247,11 +248,13 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
   async function read(refs: readonly Ref[]): Promise<Map<string, Buffer>> {
     reads++;
     const nodes = [...new Set(refs.map(([, node]) => node))];
-    const tuples = [...new Set(refs.map(([, node, epoch, seq]) => `(${sqlString(node)},${epoch},${seq})`))].join(',');
+    const set = rowSet('NodeName String, Epoch UInt64, Seq UInt64', [
+      ...new Set(refs.map(([, node, epoch, seq]) => setRow([node, epoch, seq]))),
+    ]);
     // NodeName and Epoch lead the table's key: the first condition selects its granules.
     const rs = await deps.client.query({
       query: `SELECT NodeName, Epoch, Seq, BodyBase64 FROM ${TABLES.references}
-        WHERE NodeName IN {nodes:Array(String)} AND (NodeName, Epoch, Seq) IN (${tuples})
+        WHERE NodeName IN {nodes:Array(String)} AND (NodeName, Epoch, Seq) IN (${set})
         LIMIT 1 BY NodeName, Epoch, Seq`,
       query_params: { nodes },
       format: 'JSONEachRow',

@@ -168,4 +168,27 @@ describe('template text resolver', () => {
       faults.set('ok');
     }
   });
+
+  it('reads keys with quotes and backslashes in their names, each to its own text', async () => {
+    // Escaped for JSON and for SQL on the way into the one literal of the keys.
+    const odd = (b: Batch, container: string): Batch => ({
+      ...b,
+      templates: b.templates.map((t) => ({ ...t, container })),
+    });
+    const names = [`app'"\\0`, `app\\'1`, 'app-0'];
+    for (const [i, container] of names.entries()) {
+      const b = odd(withTemplates(`gw-'"\\odd`, 1, t0, [[`id'"\\`, `odd text ${i}`]]), container);
+      await insertRows(
+        client,
+        'templates',
+        batchToRows(b, { receivedAt: t0, wireBytes: 0, ingesterId: 'x' }).rows.templates,
+      );
+    }
+    const r = createTemplateTextResolver({ client, cacheBytes: 1 << 20, logger });
+    const filled = await Promise.all(
+      names.map((container) => r.fill(odd(withTemplates(`gw-'"\\odd`, 2, t0 + 60_000, [[`id'"\\`, '']]), container))),
+    );
+    expect(filled.map((b) => b.templates[0]!.template)).toEqual(['odd text 0', 'odd text 1', 'odd text 2']);
+    expect(r.stats()).toMatchObject({ fromStorage: 3, unresolved: 0 });
+  });
 });

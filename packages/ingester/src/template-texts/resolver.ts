@@ -20,8 +20,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { TEMPLATE_TEXT_LOOKBACK_MS, type Batch, type LogTemplate } from '@edge-telemetry/protocol';
 import type { IngesterErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { sqlString } from '../storage/insert.js';
 import { keysetPages } from '../storage/keyset-pages.js';
+import { rowSet, setRow } from '../storage/row-set.js';
 import { TABLES } from '../storage/tables.js';
 
 export interface TemplateTextStats {
@@ -87,7 +87,7 @@ const ENTRY_OVERHEAD = 64;
 /** A read names at most this many (node, container, id) keys; more waiting rows go in the next read. */
 const MAX_KEYS_PER_READ = 5_000;
 /**
- * Most bytes of (node, container, id) tuples in one statement: they are query text, which ClickHouse
+ * Most bytes of (node, container, id) keys in one statement: they are query text, which ClickHouse
  * parses up to max_query_size (256 KiB by default), and a catch-up page or a read of 5,000 keys
  * with long names is more (a node id may have 64 characters); more keys go in further statements.
  */
@@ -223,28 +223,29 @@ export function createTemplateTextResolver(deps: TemplateTextResolverDeps): Temp
    */
   async function readTexts(keys: Iterable<[string, string, string]>, since: number): Promise<number> {
     let found = 0;
-    let tuples: string[] = [];
+    let rows: string[] = [];
     let bytes = 0;
     for (const k of keys) {
-      const tuple = `(${k.map(sqlString).join(',')})`;
-      if (tuples.length > 0 && bytes + Buffer.byteLength(tuple) > MAX_KEY_TEXT_BYTES) {
-        found += await readTextsIn(tuples.join(','), since);
-        tuples = [];
+      const row = setRow(k);
+      if (rows.length > 0 && bytes + Buffer.byteLength(row) > MAX_KEY_TEXT_BYTES) {
+        found += await readTextsIn(rows, since);
+        rows = [];
         bytes = 0;
       }
-      tuples.push(tuple);
-      bytes += Buffer.byteLength(tuple) + 1;
+      rows.push(row);
+      bytes += Buffer.byteLength(row) + 1;
     }
-    return tuples.length > 0 ? found + (await readTextsIn(tuples.join(','), since)) : found;
+    return rows.length > 0 ? found + (await readTextsIn(rows, since)) : found;
   }
 
-  /** readTexts' statement for the keys of `tuples`, written as an IN list. */
-  async function readTextsIn(tuples: string, since: number): Promise<number> {
+  /** readTexts' statement for the keys of `rows` (setRow's lines). */
+  async function readTextsIn(keys: readonly string[], since: number): Promise<number> {
     // The table is ordered by (NodeName, ContainerName, TemplateId, LastSeen): a key lookup.
     const rs = await deps.client.query({
       query: `SELECT NodeName, ContainerName, TemplateId, argMax(Template, LastSeen), toUnixTimestamp64Milli(max(LastSeen))
         FROM ${TABLES.templates}
-        WHERE (NodeName, ContainerName, TemplateId) IN (${tuples}) AND Template != '' AND LastSeen >= fromUnixTimestamp64Milli({since:Int64})
+        WHERE (NodeName, ContainerName, TemplateId) IN (${rowSet('NodeName String, ContainerName String, TemplateId String', keys)})
+          AND Template != '' AND LastSeen >= fromUnixTimestamp64Milli({since:Int64})
         GROUP BY NodeName, ContainerName, TemplateId`,
       query_params: { since: Math.max(0, Math.floor(since)) },
       format: 'JSONCompactEachRow',
