@@ -195,15 +195,15 @@ export interface KeyState {
 }
 
 /**
- * The claim check's statement over `set`, what the keys are IN (keySet; the claim-check bench
- * gives it a literal list of tuples, the form before, as its baseline): a row per key in the
- * ledger with no owner, and per other key claimed the group that claimed it first.
+ * The claim check's statement over `set`, the subquery of the keys (keySet), written once: a row
+ * per key in the ledger with no owner, and per other key claimed the group that claimed it first.
  */
-export function keyStatesQuery(set: string): string {
-  return `SELECT NodeName, Epoch, Seq, '' AS Owner FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN (${set})
+function keyStatesQuery(set: string): string {
+  return `WITH keys AS (${set})
+      SELECT NodeName, Epoch, Seq, '' AS Owner FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN keys
       UNION ALL
       SELECT NodeName, Epoch, Seq, argMin(GroupToken, _block_number) FROM ${TABLES.claims}
-      WHERE (NodeName, Epoch, Seq) IN (${set}) AND NOT startsWith(GroupToken, '${REFUSED}')
+      WHERE (NodeName, Epoch, Seq) IN keys AND NOT startsWith(GroupToken, '${REFUSED}')
       GROUP BY NodeName, Epoch, Seq`;
 }
 
