@@ -26,6 +26,7 @@ import {
 import { getHeapStatistics } from 'node:v8';
 import { createProcessUsage, type ProcessProbe } from './self/process-usage.js';
 import { SelfHealth } from './self/self-health.js';
+import { selfSource } from './self/self-source.js';
 import { DeltaReader } from './self/delta-reader.js';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -407,7 +408,7 @@ export async function buildCollector(
   if (pull) commands.deliverTo((cmd) => pull.handle(cmd));
 
   // What the store and the uplink say of themselves, gathered once per collect (/metrics, or the
-  // self scrape) for every figure read from it: each stats() call builds its whole object.
+  // self scrape: selfSource) for every figure read from it: each stats() call builds its whole object.
   const figures = () => ({ store: store?.stats(), uplink: uplink.stats() });
   type Figures = ReturnType<typeof figures>;
   const fullWrites = (f: Figures) => (f.store?.diskFullWrites ?? 0) + f.uplink.outbox.diskFullWrites;
@@ -438,21 +439,19 @@ export async function buildCollector(
     else log.info('data volume has room again', counts);
   };
   let bytesCounted = 0;
-  metricSources.push({
-    name: 'self',
-    scrape: async (now) => {
-      const f = figures();
+  const self = selfSource({
+    health: selfHealth,
+    figures,
+    seen: (now, f) => {
       noteDataDir(now, f);
-      const sent = f.uplink.bytesSent;
-      selfHealth.instruments.bytesSent.add(sent - bytesCounted);
-      bytesCounted = sent;
-      return { samples: await selfHealth.collect(now), containers: [] };
+      selfHealth.instruments.bytesSent.add(f.uplink.bytesSent - bytesCounted);
+      bytesCounted = f.uplink.bytesSent;
     },
-    close: () => selfHealth.close(),
   });
+  metricSources.push(self.source);
   const fileSource = logSources.find((s): s is LogFileSource => s instanceof LogFileSource);
   selfHealth.observeValues({
-    snapshot: figures,
+    snapshot: self.snapshot,
     gauges: {
       'queue.batches': { help: 'Batches in the outbox not yet acknowledged', read: (f) => f.uplink.queueBatches },
       'queue.bytes': {
