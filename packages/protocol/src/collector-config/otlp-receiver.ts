@@ -93,12 +93,13 @@ export const OtlpReceiverOptionsSchema = Type.Object({
     maximum: 64,
     default: 16,
     description:
-      "Most attributes in a series' identity; further ones (by key order) are left out and counted (`otlp.attributes`/`too_many`).",
+      "Most attributes in a series' identity, and of a log record; further ones (by key order) are left out and counted (`otlp.attributes`/`too_many`).",
   }),
   maxAttributeLength: Type.Integer({
     minimum: 1,
     default: 256,
-    description: 'Attribute values longer than this are cut to it.',
+    description:
+      "Attribute values (a series' and a log record's) longer than this are cut to it, counted (`otlp.attributes`/`value_cut`).",
   }),
   maxLogRecordBytes: Type.Integer({
     minimum: 1024,

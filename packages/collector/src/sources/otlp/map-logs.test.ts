@@ -4,6 +4,8 @@ import { mapLogs, type LogsRequest } from './map-logs.js';
 import { resolveOtlpReceiverOptions } from './options.js';
 
 const options = resolveOtlpReceiverOptions({ maxLogRecordBytes: 4096 });
+// Caps as high as they go, so that the attributes of a record can pass its line's bound.
+const roomy = resolveOtlpReceiverOptions({ maxLogRecordBytes: 4096, maxAttributes: 64, maxAttributeLength: 1000 });
 const deps = { containerOf: () => undefined };
 const record = (body: string, attrs: Record<string, string> = {}): LogsRequest => ({
   resourceLogs: [
@@ -22,9 +24,9 @@ const record = (body: string, attrs: Record<string, string> = {}): LogsRequest =
     },
   ],
 });
-const map = (req: LogsRequest) => {
+const map = (req: LogsRequest, o = options) => {
   const report = new DropCounter();
-  const { lines } = mapLogs(req, { options, deps, report, now: 1_000 });
+  const { lines } = mapLogs(req, { options: o, deps, report, now: 1_000 });
   return { lines, drops: report.take().map((d) => `${d.stage}/${d.reason}:${d.count}`) };
 };
 
@@ -45,9 +47,24 @@ describe('mapLogs', () => {
 
   it('leaves out the attributes of a record still over twice the bound, and counts it', () => {
     const attrs = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, 'v'.repeat(1000)]));
-    const { lines, drops } = map(record('served', attrs));
+    const { lines, drops } = map(record('served', attrs), roomy);
     expect(lines[0]!.line.length).toBeLessThanOrEqual(2 * 4096);
     expect(JSON.parse(lines[0]!.line)).toMatchObject({ msg: 'served', level: 'error' });
     expect(drops).toEqual(['otlp.logs/attributes_left_out:1']);
+  });
+
+  it("holds a record's attributes to maxAttributes (by key order) and values to maxAttributeLength, counted", () => {
+    // 20 attributes, one value over 256 characters and one whose cut would split a surrogate pair.
+    const attrs = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${String(i).padStart(2, '0')}`, `v${i}`]));
+    attrs.k03 = 'x'.repeat(300);
+    attrs.k05 = `${'y'.repeat(255)}😀`;
+    const { lines, drops } = map(record('served', attrs));
+    const line = JSON.parse(lines[0]!.line) as Record<string, string>;
+    const kept = Object.keys(line).filter((k) => k.startsWith('k'));
+    expect(kept).toEqual(Array.from({ length: 16 }, (_, i) => `k${String(i).padStart(2, '0')}`));
+    expect(line.k03).toBe('x'.repeat(256));
+    expect(line.k05).toBe(`${'y'.repeat(255)}\uFFFD`);
+    expect(line).toMatchObject({ msg: 'served', level: 'error', k00: 'v0', k15: 'v15' });
+    expect(drops.sort()).toEqual(['otlp.attributes/too_many:4', 'otlp.attributes/value_cut:2']);
   });
 });

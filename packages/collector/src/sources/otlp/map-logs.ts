@@ -9,7 +9,7 @@ import type { DropReport } from '../../batch/drops.js';
 import { CUT_MARK, fitText } from '../../batch/fit-text.js';
 import type { RawLogLine } from '../types.js';
 import type { OtlpReceiverOptions } from './options.js';
-import { readResource, type ResourceDeps } from './resource.js';
+import { capAttributes, readResource, type ResourceDeps } from './resource.js';
 import {
   attributes,
   idHex,
@@ -63,7 +63,10 @@ const SEVERITY_NAMES: Record<string, number> = Object.fromEntries(
 export function mapLogs(
   req: LogsRequest,
   ctx: {
-    options: Pick<OtlpReceiverOptions, 'resourceAttributes' | 'maxLogRecordBytes'>;
+    options: Pick<
+      OtlpReceiverOptions,
+      'resourceAttributes' | 'maxLogRecordBytes' | 'maxAttributes' | 'maxAttributeLength'
+    >;
     deps: ResourceDeps;
     report: DropReport;
     now: number;
@@ -95,7 +98,10 @@ export function mapLogs(
         if (span !== '') fields.span_id = span;
         // The pipeline parses, redacts and mines every line whole: a record is held to the length a
         // file's line is, so no request makes the pipeline hold more (a 15 MiB body was an OOM kill).
-        let line = JSON.stringify({ ...attributes(r.attributes), ...fields });
+        // Held to the caps a series' attributes are (their count, each value's length), counted:
+        // uncapped, a record's attributes went whole into the pipeline up to the line's bound.
+        const attrs = capAttributes(attributes(r.attributes), ctx.options, ctx.report, res.container);
+        let line = JSON.stringify({ ...attrs, ...fields });
         // UTF-8 bytes are at most three per UTF-16 unit: most lines are known short by their length.
         if (line.length * 3 > 2 * max && Buffer.byteLength(line) > 2 * max) {
           line = JSON.stringify(fields);

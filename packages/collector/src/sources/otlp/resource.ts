@@ -3,6 +3,7 @@
  * matched against the containers the sources listed, else by its Kubernetes attributes), the
  * service, and the resource attributes kept in a metric series' identity. Pure.
  */
+import { toWellFormed } from '@edge-telemetry/protocol';
 import type { DropReport } from '../../batch/drops.js';
 import { fitText } from '../../batch/fit-text.js';
 import type { OtlpReceiverOptions } from './options.js';
@@ -63,27 +64,44 @@ function k8sContainer(all: Record<string, string>): string | undefined {
   return ns !== undefined && pod !== undefined ? `${ns}/${pod}/${c}` : c;
 }
 
-/**
- * A series' attributes: the kept resource attributes and the point's own, within the count and
- * length caps (keys taken in sorted order, so the same point always keeps the same ones).
- */
+/** A series' attributes: the kept resource attributes and the point's own, within the caps (capAttributes). */
 export function seriesAttributes(
   res: ResourceContext,
   point: Record<string, string>,
   o: Pick<OtlpReceiverOptions, 'maxAttributes' | 'maxAttributeLength'>,
   report: DropReport,
 ): Record<string, string> {
-  const merged: Record<string, string> = { ...res.identity, ...point };
-  const keys = Object.keys(merged);
-  if (keys.length <= o.maxAttributes && keys.every((k) => (merged[k] as string).length <= o.maxAttributeLength))
-    return merged;
+  return capAttributes({ ...res.identity, ...point }, o, report, res.container);
+}
+
+/**
+ * `attrs` (a series' or a log record's) within the count and length caps: keys taken in sorted
+ * order, so the same attributes always keep the same ones, and values cut to maxAttributeLength
+ * (never inside a character's surrogate pair: the codec refuses a batch for a text that is not
+ * well-formed). What is left out and what is cut are counted.
+ */
+export function capAttributes(
+  attrs: Record<string, string>,
+  o: Pick<OtlpReceiverOptions, 'maxAttributes' | 'maxAttributeLength'>,
+  report: DropReport,
+  container: string,
+): Record<string, string> {
+  const keys = Object.keys(attrs);
+  if (keys.length <= o.maxAttributes && keys.every((k) => (attrs[k] as string).length <= o.maxAttributeLength))
+    return attrs;
   keys.sort();
   if (keys.length > o.maxAttributes)
-    report.drop(
-      { stage: 'otlp.attributes', reason: 'too_many', container: res.container },
-      keys.length - o.maxAttributes,
-    );
+    report.drop({ stage: 'otlp.attributes', reason: 'too_many', container }, keys.length - o.maxAttributes);
   const out: Record<string, string> = {};
-  for (const k of keys.slice(0, o.maxAttributes)) out[k] = (merged[k] as string).slice(0, o.maxAttributeLength);
+  let cut = 0;
+  for (const k of keys.slice(0, o.maxAttributes)) {
+    const v = attrs[k] as string;
+    if (v.length <= o.maxAttributeLength) out[k] = v;
+    else {
+      out[k] = toWellFormed(v.slice(0, o.maxAttributeLength));
+      cut++;
+    }
+  }
+  if (cut > 0) report.drop({ stage: 'otlp.attributes', reason: 'value_cut', container }, cut);
   return out;
 }
