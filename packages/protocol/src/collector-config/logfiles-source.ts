@@ -1,5 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 
+/**
+ * The longest log line the pipeline takes whole, from a file (`maxLineBytes`) or an OTLP record
+ * (`sources.otlp.maxLogRecordBytes`): one default for both, so neither source makes the pipeline
+ * hold more than the other.
+ */
+export const DEFAULT_MAX_LINE_BYTES = 256 * 1024;
+
 export const LogFileSourceOptionsSchema = Type.Object({
   dockerRoot: Type.String({
     default: '/var/lib/docker/containers',
@@ -33,7 +40,7 @@ export const LogFileSourceOptionsSchema = Type.Object({
   }),
   maxLineBytes: Type.Integer({
     minimum: 1024,
-    default: 262144,
+    default: DEFAULT_MAX_LINE_BYTES,
     description: 'Longest line (bytes) kept whole; longer ones are handed on in pieces.',
   }),
 });

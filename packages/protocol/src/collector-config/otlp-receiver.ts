@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { DEFAULT_MAX_LINE_BYTES } from './logfiles-source.js';
 
 export const OtlpReceiverOptionsSchema = Type.Object({
   host: Type.String({
@@ -103,7 +104,7 @@ export const OtlpReceiverOptionsSchema = Type.Object({
   }),
   maxLogRecordBytes: Type.Integer({
     minimum: 1024,
-    default: 262144,
+    default: DEFAULT_MAX_LINE_BYTES,
     description:
       "Longest log record as the log pipeline's line (its body and attributes as JSON), as `sources.logFiles.maxLineBytes` for files: a longer body is cut to it, and a record still longer leaves its attributes out; each counted (`otlp.logs`/`body_cut`, `attributes_left_out`). A 15 MiB body had the collector OOM-killed in its 128 MiB.",
   }),
