@@ -64,6 +64,9 @@ interface Rested extends TailPosition {
   every: number;
 }
 
+/** Where a rested file was left, whatever a position holds: for the cursor, or to follow it again. */
+const positionOf = ({ due: _due, every: _every, ...position }: Rested): TailPosition => position;
+
 export interface LogFileSourceDeps {
   report?: DropReport;
   /**
@@ -180,7 +183,7 @@ export class LogFileSource implements LogSource {
 
   positions(): ReadPosition[] {
     const out = [...this.files.values()].map((f) => ({ path: f.ref.path, ...f.committed }));
-    for (const [p, at] of this.rested) out.push({ path: p, inode: at.inode, offset: at.offset });
+    for (const [p, at] of this.rested) out.push({ path: p, ...positionOf(at) });
     // Not followed yet (before the first discovery, or a file that could not be opened): left out
     // of a cursor, such a file was read again from its start after the next restart.
     for (const [p, at] of this.resume) out.push({ path: p, ...at });
@@ -335,7 +338,7 @@ export class LogFileSource implements LogSource {
       return true;
     }
     this.rested.delete(p);
-    this.resume.set(p, { inode: at.inode, offset: at.offset });
+    this.resume.set(p, positionOf(at));
     return false;
   }
 
