@@ -12,10 +12,16 @@ export const CUT_MARK = ' …[cut]';
  * of a two-byte string).
  */
 export function fitText(s: string, maxBytes: number = limits.maxStringBytes): string {
-  const t = isWellFormed(s) ? s : toWellFormed(s);
-  if (t.length * 3 <= maxBytes) return t;
+  // Each UTF-16 unit is at least one UTF-8 byte: a text longer than `maxBytes` units is cut, and
+  // only its first `maxBytes` units are looked at. Encoding the whole of it first copied a 15 MiB
+  // OTLP log body once more (up to 45 MiB of UTF-8) just to keep its first 256 KiB.
+  const long = s.length > maxBytes;
+  const head = long ? s.slice(0, maxBytes) : s;
+  const t = isWellFormed(head) ? head : toWellFormed(head);
+  if (!long && t.length * 3 <= maxBytes) return t;
   const utf8 = Buffer.from(t, 'utf8');
-  if (utf8.length <= maxBytes) return t;
+  if (!long && utf8.length <= maxBytes) return t;
+  // What is returned is decoded from the cut bytes: a new string, not a slice that would keep the whole text alive.
   let end = maxBytes - Buffer.byteLength(CUT_MARK);
   // Back to the first byte of a character: continuation bytes are 10xxxxxx.
   while (end > 0 && ((utf8[end] as number) & 0xc0) === 0x80) end--;
