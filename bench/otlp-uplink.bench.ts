@@ -159,7 +159,7 @@ const run = async (): Promise<Figure[]> => {
       intake.accept(
         signal,
         'protobuf',
-        intake.codec.decode(signal, body, 'protobuf', options.maxDecodedValues),
+        intake.codec.decode(signal, body, 'protobuf', options.maxDecodedValues, () => undefined),
         '127.0.0.1',
       );
       rawBytes += body.length;

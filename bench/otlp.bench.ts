@@ -105,14 +105,20 @@ const receive: BenchCase = {
     for (let round = 0; round < ROUNDS; round++) {
       decodeMs.push(
         cpuMs(() => {
-          for (const b of bodies) codec.decode('metrics', b, 'protobuf', options.maxDecodedValues);
+          for (const b of bodies) codec.decode('metrics', b, 'protobuf', options.maxDecodedValues, () => undefined);
         }),
       );
       const downsampler = new Downsampler({ windowMs: 60_000 }, { sketches: ddSketchOps, report: drops });
       oursMs.push(
         cpuMs(() => {
           for (let i = 0; i < bodies.length; i++) {
-            const req = codec.decode('metrics', bodies[i]!, 'protobuf', options.maxDecodedValues) as MetricsRequest;
+            const req = codec.decode(
+              'metrics',
+              bodies[i]!,
+              'protobuf',
+              options.maxDecodedValues,
+              () => undefined,
+            ) as MetricsRequest;
             const m = mapMetrics(req, { options, deps, report: drops, now: T0 + i * 10_000 });
             downsampler.ingest('otlp', m, otlpIngestOptions(options));
             if (i % 6 === 5) downsampler.flush(T0 + (i + 1) * 10_000);

@@ -19,6 +19,8 @@ export interface CollectorRun {
   child: ChildProcess;
   /** http://127.0.0.1:<port> of /metrics and /healthz once the collector said it listens; undefined before. */
   httpUrl(): string | undefined;
+  /** The OTLP/HTTP receiver's base URL once the collector said it listens, when `sources.otlp` is on. */
+  otlpUrl(): string | undefined;
   output(): string;
   /** The value of a collector metric on /metrics (`logs.backlog_bytes` reads `collector_logs_backlog_bytes`), or undefined (also before it listens). */
   metric(name: string): Promise<number | undefined>;
@@ -75,14 +77,18 @@ export async function runCollector(o: RunOptions): Promise<CollectorRun> {
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   let httpUrl: string | undefined;
+  let otlpUrl: string | undefined;
   child.on('message', (m: unknown) => {
-    const ready = m as { type?: string; httpUrl?: string };
-    if (ready.type === 'ready' && ready.httpUrl) httpUrl = `http://127.0.0.1:${new URL(ready.httpUrl).port}`;
+    const ready = m as { type?: string; httpUrl?: string; otlpUrl?: string };
+    if (ready.type !== 'ready') return;
+    if (ready.httpUrl) httpUrl = `http://127.0.0.1:${new URL(ready.httpUrl).port}`;
+    if (ready.otlpUrl) otlpUrl = ready.otlpUrl;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,
     httpUrl: () => httpUrl,
+    otlpUrl: () => otlpUrl,
     output: () => out,
     exited,
     metric: async (name) => {

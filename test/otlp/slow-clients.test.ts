@@ -94,7 +94,10 @@ describe('OTLP receiver: slow clients', () => {
 
   it('clients that declare the whole budget and send little hold only what they sent; others are served', async () => {
     rig = await startRig(); // defaults: maxRequestBytes 4 MiB, maxInFlightBytes 16 MiB
-    const body = paddedBody('slow', 4 * MiB);
+    // Four declare 10 MiB, whose decode would hold 30: declared lengths are not taken. One client's
+    // requests beside its first hold half the budget at most: the body, its concatenation and its
+    // text (decode-cost.ts) fit in 8 MiB beside the others' few bytes.
+    const body = paddedBody('slow', 2.5 * MiB);
     const slow = await Promise.all([0, 1, 2, 3].map(() => slowRequest(body, 10)));
     const r = await post(gauge('quick', [{ t: T, v: 2 }]));
     expect(r.status).toBe(200);
@@ -159,16 +162,18 @@ describe('OTLP receiver: slow clients', () => {
     const second = await slowRequest(body, 500_000);
     // Refused only once the first one's bytes are in: then they are what the client holds.
     await waitFor("the client's second request refused", () => second.answers.some((a) => a.includes(' 503 ')));
-    expect(await postFrom('127.0.0.2', 'other', 400_000)).toBe(200);
+    // Its body, their concatenation and its text (decode-cost.ts) fit beside the first request's 500 KB.
+    expect(await postFrom('127.0.0.2', 'other', 150_000)).toBe(200);
   }, 60_000);
 
   // The session-15 outsider: what a gzip body inflated to was outside the budget, so 40 clients that
   // each sent a 16 KB gzip of 16 MiB of zeros at once held 640 MiB, and the collector bin was
   // OOM-killed in its 128 MiB. Inflated bytes now take the budget as they come out.
   it('what a gzip body inflates to takes the in-flight budget: refused (503) while others hold it, taken once they are done', async () => {
-    rig = await startRig({ maxRequestBytes: MiB, maxDecodedBytes: MiB, maxInFlightBytes: MiB });
+    // The holder's 600 KB, their concatenation and its text take 1.8 MB of the 2 MiB once it is whole.
+    rig = await startRig({ maxRequestBytes: MiB, maxDecodedBytes: 2 * MiB, maxInFlightBytes: 2 * MiB });
     const { socket, answers } = await slowRequest(paddedBody('holder', 600_000), 600_000 - 1);
-    const zeros = zlib.gzipSync(Buffer.alloc(600_000));
+    const zeros = zlib.gzipSync(Buffer.alloc(1_600_000));
     expect(zeros.length).toBeLessThan(4096);
     const postZeros = () =>
       new Promise<number>((resolve, reject) => {
@@ -188,7 +193,7 @@ describe('OTLP receiver: slow clients', () => {
         req.on('error', reject);
         req.end(zeros);
       });
-    // Once the holder's bytes are in, the inflated 600 KB do not fit beside them.
+    // Once the holder's bytes are in, the inflated 1.6 MB do not fit beside them.
     await waitFor('the gzip body refused while the budget is held', async () => (await postZeros()) === 503);
     socket.write(paddedBody('holder', 600_000).subarray(600_000 - 1));
     await waitFor('the holder answered', () => answers.some((a) => a.includes(' 200 ')));

@@ -32,7 +32,7 @@ export const CollectorErrorCodes = {
   ET_ERR_OTLP_CONTENT_TYPE: 'an OTLP request is neither application/x-protobuf nor application/json',
   ET_ERR_OTLP_ENCODING: 'an OTLP request has a content-encoding other than gzip or identity, or its gzip is corrupt',
   ET_ERR_OTLP_TOO_LARGE:
-    'an OTLP request is larger than maxRequestBytes (as sent) or maxDecodedBytes (inflated), or decodes into more than maxDecodedValues values',
+    'an OTLP request is larger than maxRequestBytes (as sent) or maxDecodedBytes (inflated), decodes into more than maxDecodedValues values, or would hold more than maxInFlightBytes alone once decoded',
   ET_ERR_OTLP_MALFORMED: 'an OTLP request body is not a valid ExportServiceRequest in its content type',
   ET_ERR_OTLP_BUSY: 'the OTLP receiver is over its item rate or its in-flight bytes: retry after Retry-After',
   ET_ERR_OTLP_INTERNAL:

@@ -32,21 +32,21 @@ export const OtlpReceiverOptionsSchema = Type.Object({
   }),
   maxDecodedBytes: Type.Integer({
     minimum: 1024,
-    default: 16 * 1024 * 1024,
+    default: 4 * 1024 * 1024,
     description:
-      'Largest body after gzip inflation (a small gzip bomb is stopped here); larger ones get 413 (gRPC: RESOURCE_EXHAUSTED without retry info).',
+      "Largest body after gzip inflation (a small gzip bomb is stopped here); larger ones get 413 (gRPC: RESOURCE_EXHAUSTED without retry info; the OpenTelemetry Collector's gRPC receiver also takes 4 MiB by default). The OpenTelemetry JS SDK's full batches are far below it: 512 log records 250 KB as JSON (112 KB protobuf), 512 spans 460 KB (184 KB), 1,100 points 290 KB (115 KB). A body decodes into several times its size (see `maxInFlightBytes`): 16 MiB let one 15 KB gzip of a 15 MiB log record take the collector over its 128 MiB.",
   }),
   maxDecodedValues: Type.Integer({
     minimum: 1000,
     default: 100_000,
     description:
-      'Most values one request may decode into (protobuf: messages, list elements and other fields; JSON: objects, arrays and their members), counted from its bytes before it is decoded; more get 413 (gRPC: RESOURCE_EXHAUSTED without retry info). The decoded request is what takes the heap, up to ~130 bytes a value: a 4 MiB body of empty data points decoded into 262 MiB. An SDK export of 2,000 points with three attributes each is about 32,000.',
+      'Most values one request may decode into (protobuf: messages, list elements and other fields; JSON: objects, arrays and their members), counted from its bytes before it is decoded; more get 413 (gRPC: RESOURCE_EXHAUSTED without retry info). The decoded request is what takes the heap, up to 176 B a value (empty protobuf messages; charged to `maxInFlightBytes` before decoding): a 4 MiB body of empty data points decoded into 262 MiB. An SDK export of 2,000 points with three attributes each is about 32,000.',
   }),
   maxInFlightBytes: Type.Integer({
     minimum: 1024,
     default: 16 * 1024 * 1024,
     description:
-      'Request bytes being read or decoded at once, over all connections, as sent and as inflated: beyond it requests get 503 with Retry-After, so memory stays bounded whatever the clients send. The requests of one client address beside its first hold at most half of it, so that one client cannot shut the others out.',
+      'Memory that requests being read or decoded may hold at once, over all connections: their bytes as sent and as inflated, and what decoding will make of them, estimated before it (measured: JSON the text and its strings once more, protobuf its strings, each at two bytes a character unless the body is ASCII; and 32 B a JSON value, 192 B a protobuf one). Beyond it requests get 503 with Retry-After, so memory stays bounded whatever the clients send; a request that would hold more than all of it alone gets 413 (not retryable). The requests of one client address beside its first hold at most half of it, so that one client cannot shut the others out.',
   }),
   maxConnections: Type.Integer({
     minimum: 1,

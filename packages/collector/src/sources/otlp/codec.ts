@@ -9,7 +9,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { jsonValues, protobufValues } from './decoded-values.js';
+import { decodeCost } from './decode-cost.js';
+import { jsonValues, protobufValues, type DecodedSize } from './decoded-values.js';
 import { jsonShapeError } from './json-shape.js';
 
 export type OtlpSignal = 'metrics' | 'logs' | 'traces';
@@ -48,8 +49,16 @@ export interface OtlpCodec {
   /**
    * The request as a message object (protobuf) or plain object (JSON); throws OtlpMalformedError,
    * or OtlpTooManyValuesError, before decoding, when it would decode into more than `maxValues` values.
+   * Before decoding, `take` is given what the decode may hold beyond the body (decode-cost.ts): it
+   * throws to refuse it.
    */
-  decode(signal: OtlpSignal, body: Buffer, format: OtlpFormat, maxValues: number): unknown;
+  decode(
+    signal: OtlpSignal,
+    body: Buffer,
+    format: OtlpFormat,
+    maxValues: number,
+    take: (bytes: number) => void,
+  ): unknown;
   /** Export*ServiceResponse, with partial_success when something was rejected. */
   response(signal: OtlpSignal, format: OtlpFormat, rejected: number, message: string): Buffer;
   /** google.rpc.Status for an error answer; with `retryAfterS`, a google.rpc.RetryInfo detail saying when to retry. */
@@ -103,20 +112,22 @@ export function createOtlpCodec(protoDir = PROTO_DIR): OtlpCodec {
   const camel = (s: string) => s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 
   return {
-    decode(signal, body, format, maxValues) {
-      const values = () => {
+    decode(signal, body, format, maxValues, take) {
+      const size = (): DecodedSize => {
         if (format === 'json') return jsonValues(body, maxValues);
         try {
           return protobufValues(types[signal].req, body, maxValues);
         } catch {
           // Not protobuf: the decoder below says why, having read no further than the count did.
-          return 0;
+          return { values: 0, stringBytes: 0 };
         }
       };
-      if (values() > maxValues)
+      const decoded = size();
+      if (decoded.values > maxValues)
         throw new OtlpTooManyValuesError(
           `the body decodes into more than sources.otlp.maxDecodedValues (${maxValues}) values: export in smaller batches`,
         );
+      take(decodeCost(format, body, decoded));
       if (format === 'protobuf') {
         try {
           return types[signal].req.decode(body);

@@ -15,30 +15,43 @@ describe('protobufValues', () => {
   it('counts a value per message, per list element and per other field set', () => {
     const point = { timeUnixNano: 5, asDouble: 1.5, attributes: [{ key: 'k', value: { stringValue: 'v' } }] };
     // request, resourceMetrics, scopeMetrics, metric, its name, gauge: 6; a point: itself, 2 numbers, key/value, key, value, string: 7.
-    expect(protobufValues(Request, encode(metric({ gauge: { dataPoints: [point, point] } })), 1000)).toBe(6 + 2 * 7);
+    expect(protobufValues(Request, encode(metric({ gauge: { dataPoints: [point, point] } })), 1000).values).toBe(
+      6 + 2 * 7,
+    );
     // Packed lists count their elements: 3 fixed64 bucket counts, 2 double bounds.
     const histogram = { dataPoints: [{ bucketCounts: [1, 2, 3], explicitBounds: [0.5, 1] }] };
-    expect(protobufValues(Request, encode(metric({ histogram })), 1000)).toBe(6 + 1 + 3 + 2);
+    expect(protobufValues(Request, encode(metric({ histogram })), 1000).values).toBe(6 + 1 + 3 + 2);
     // Varint lists too: exponential histogram buckets (uint64), one per value however long its varint.
     const exponential = { dataPoints: [{ positive: { bucketCounts: [1, 300, 70000] } }] };
-    expect(protobufValues(Request, encode(metric({ exponentialHistogram: exponential })), 1000)).toBe(6 + 2 + 3);
+    expect(protobufValues(Request, encode(metric({ exponentialHistogram: exponential })), 1000).values).toBe(6 + 2 + 3);
+  });
+
+  it('counts the bytes of string fields, not of bytes fields', () => {
+    const point = {
+      exemplars: [{ spanId: Buffer.alloc(8), asDouble: 1 }],
+      attributes: [{ key: 'k', value: { stringValue: 'vvvv' } }],
+    };
+    // The metric's name, the attribute's key and its value; not the exemplar's span id.
+    expect(protobufValues(Request, encode(metric({ gauge: { dataPoints: [point] } })), 1000).stringBytes).toBe(
+      1 + 1 + 4,
+    );
   });
 
   it('counts empty messages, which are what costs the heap most per byte', () => {
     const body = encode(metric({ gauge: { dataPoints: Array.from({ length: 1000 }, () => ({})) } }));
-    expect(protobufValues(Request, body, 10_000)).toBe(6 + 1000);
+    expect(protobufValues(Request, body, 10_000).values).toBe(6 + 1000);
   });
 
   it('stops once over the bound', () => {
     const body = encode(metric({ gauge: { dataPoints: Array.from({ length: 1000 }, () => ({})) } }));
-    expect(protobufValues(Request, body, 100)).toBe(101);
+    expect(protobufValues(Request, body, 100).values).toBe(101);
   });
 
   it('counts nothing for fields the decoder discards', () => {
     const known = encode(metric({ gauge: {} }));
     // Field 15 of the request, a string: not in the definition.
     const unknown = Buffer.concat([known, Buffer.from([0x7a, 3, 0x61, 0x62, 0x63])]);
-    expect(protobufValues(Request, unknown, 1000)).toBe(protobufValues(Request, known, 1000));
+    expect(protobufValues(Request, unknown, 1000)).toEqual(protobufValues(Request, known, 1000));
   });
 
   it('throws on bytes that do not read as protobuf', () => {
@@ -48,16 +61,21 @@ describe('protobufValues', () => {
 
 describe('jsonValues', () => {
   it('counts objects, arrays and the members or elements after the first', () => {
-    expect(jsonValues(Buffer.from('{}'), 100)).toBe(2);
-    expect(jsonValues(Buffer.from('{"a":[1,2,3],"b":{}}'), 100)).toBe(1 + 1 + 1 + 2 + 1 + 1);
+    expect(jsonValues(Buffer.from('{}'), 100).values).toBe(2);
+    expect(jsonValues(Buffer.from('{"a":[1,2,3],"b":{}}'), 100).values).toBe(1 + 1 + 1 + 2 + 1 + 1);
   });
 
   it('does not count what is inside strings, escaped quotes included', () => {
-    expect(jsonValues(Buffer.from('{"a":"{[,\\"{[,"}'), 100)).toBe(2);
-    expect(jsonValues(Buffer.from('["é{", "\\\\", {}]'), 100)).toBe(5);
+    expect(jsonValues(Buffer.from('{"a":"{[,\\"{[,"}'), 100).values).toBe(2);
+    expect(jsonValues(Buffer.from('["é{", "\\\\", {}]'), 100).values).toBe(5);
   });
 
   it('stops once over the bound', () => {
-    expect(jsonValues(Buffer.from(`[${'{},'.repeat(999)}{}]`), 100)).toBe(101);
+    expect(jsonValues(Buffer.from(`[${'{},'.repeat(999)}{}]`), 100).values).toBe(101);
+  });
+
+  it('counts the bytes between quotes, keys and escapes included', () => {
+    expect(jsonValues(Buffer.from('{"ab":"c\\"d", "e": 1}'), 100).stringBytes).toBe(2 + 4 + 1);
+    expect(jsonValues(Buffer.from('{"é": "  "}    '), 100).stringBytes).toBe(2 + 2);
   });
 });

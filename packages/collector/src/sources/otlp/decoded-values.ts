@@ -1,5 +1,6 @@
 /**
- * How many values an OTLP body decodes into, counted from its bytes before it is decoded (pure).
+ * How many values an OTLP body decodes into, and how many of its bytes are strings the decoder
+ * copies out (decode-cost.ts), counted from its bytes before it is decoded (pure).
  * The decoded request is what costs the heap, not the body: protobufjs makes an object of every
  * message, a Long of every 64-bit number, an array slot of every list element, and JSON.parse an
  * object or array of every `{` and `[`. A 4 MiB protobuf body of empty data points (2 bytes each)
@@ -15,18 +16,27 @@ const FIXED_SIZE: Record<string, number> = { double: 8, fixed64: 8, sfixed64: 8,
 /** Scalar types protobuf may pack (every scalar but strings and bytes; enums are packed as varints). */
 const UNPACKABLE = new Set(['string', 'bytes']);
 
+export interface DecodedSize {
+  /** Values it decodes into; `max + 1` once over the bound (counting stops there). */
+  values: number;
+  /** Bytes of the strings it holds, as written (JSON: between the quotes, escapes included), up to where counting stopped. */
+  stringBytes: number;
+}
+
 /**
  * The values a protobuf message of `type` in `body` decodes into, counting stops once over `max`
- * (the result is then `max + 1`): one per message, per list element and per other field. Unknown
+ * (`values` is then `max + 1`): one per message, per list element and per other field; and the
+ * bytes of its string fields (protobufjs copies each out; bytes fields are views of the body). Unknown
  * fields count nothing (the decoder discards them). Walks without recursion, so a body nested
  * past the stack costs a bounded walk here (each level is a message: at most `max` levels) and a
  * refusal from the decoder. Throws on bytes that do not read as protobuf: the caller decodes them
  * for the decoder's own error.
  */
-export function protobufValues(type: protobuf.Type, body: Uint8Array, max: number): number {
+export function protobufValues(type: protobuf.Type, body: Uint8Array, max: number): DecodedSize {
   const reader = protobuf.Reader.create(body);
   const stack: Array<{ type: protobuf.Type; end: number }> = [{ type, end: body.length }];
   let count = 1;
+  let stringBytes = 0;
   while (stack.length > 0) {
     const top = stack[stack.length - 1] as { type: protobuf.Type; end: number };
     if (reader.pos >= top.end) {
@@ -50,11 +60,12 @@ export function protobufValues(type: protobuf.Type, body: Uint8Array, max: numbe
     } else {
       const length = reader.uint32();
       count += field.repeated && !UNPACKABLE.has(field.type) ? packedCount(field.type, body, reader.pos, length) : 1;
+      if (field.type === 'string') stringBytes += length;
       reader.skip(length);
     }
-    if (count > max) return max + 1;
+    if (count > max) return { values: max + 1, stringBytes };
   }
-  return count;
+  return { values: count, stringBytes };
 }
 
 /** Elements of a packed list of `type` in `length` bytes at `start`. */
@@ -76,22 +87,32 @@ const COMMA = 0x2c;
 
 /**
  * The values a JSON body parses into, counted as its `{`, `[` and `,` outside strings (an object or
- * array each, a member or element each after the first), stopping once over `max` (then `max + 1`).
+ * array each, a member or element each after the first), stopping once over `max` (then `max + 1`);
+ * and the bytes between its quotes (JSON.parse copies each string out, keys included).
  * Works on the bytes: every byte of a UTF-8 sequence is 0x80 or above, so none is taken for one of
  * these. Not a validation: what does not parse is JSON.parse's to refuse.
  */
-export function jsonValues(body: Uint8Array, max: number): number {
+export function jsonValues(body: Uint8Array, max: number): DecodedSize {
   let count = 1;
   let inString = false;
+  let stringBytes = 0;
+  let opened = 0;
   for (let i = 0; i < body.length; i++) {
     const b = body[i] as number;
     if (inString) {
       if (b === BACKSLASH) i++;
-      else if (b === QUOTE) inString = false;
-    } else if (b === QUOTE) inString = true;
-    else if (b === OPEN_BRACE || b === OPEN_BRACKET || b === COMMA) {
-      if (++count > max) return max + 1;
+      else if (b === QUOTE) {
+        inString = false;
+        stringBytes += i - opened - 1;
+      }
+    } else if (b === QUOTE) {
+      inString = true;
+      opened = i;
+    } else if (b === OPEN_BRACE || b === OPEN_BRACKET || b === COMMA) {
+      if (++count > max) return { values: max + 1, stringBytes };
     }
   }
-  return count;
+  // A string still open at the end (the body does not parse): its bytes count all the same.
+  if (inString) stringBytes += body.length - opened - 1;
+  return { values: count, stringBytes };
 }

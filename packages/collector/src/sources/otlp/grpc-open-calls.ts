@@ -13,9 +13,13 @@ import { BODY_TIMEOUT_MS } from './http-transport.js';
 import { RPC, type OtlpIntake } from './intake.js';
 import type { OtlpReceiverOptions } from './options.js';
 
-/** Calls that may read at once: what the in-flight budget holds of whole messages, and two at least. */
+/**
+ * Calls that may read at once: what the in-flight budget holds of whole messages, and two at least.
+ * grpc-js holds a message as sent and, compressed, its inflated chunks and their concatenation:
+ * up to three times `maxDecodedBytes` each.
+ */
 export function openCallCaps(o: Pick<OtlpReceiverOptions, 'maxInFlightBytes' | 'maxDecodedBytes'>) {
-  const total = Math.max(2, Math.floor(o.maxInFlightBytes / o.maxDecodedBytes));
+  const total = Math.max(2, Math.floor(o.maxInFlightBytes / (3 * o.maxDecodedBytes)));
   return { total, perAddress: Math.max(1, Math.floor(total / 2)) };
 }
 

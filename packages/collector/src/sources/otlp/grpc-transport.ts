@@ -75,7 +75,7 @@ export async function startOtlpGrpc(o: OtlpReceiverOptions, intake: OtlpIntake, 
         const answer = intake.accept(
           signal,
           'protobuf',
-          intake.codec.decode(signal, call.request, 'protobuf', o.maxDecodedValues),
+          intake.codec.decode(signal, call.request, 'protobuf', o.maxDecodedValues, hold.take),
           hold.client,
         );
         intake.answered('grpc', signal, 'OK');

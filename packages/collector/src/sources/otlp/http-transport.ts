@@ -4,9 +4,8 @@
  * request, 400 for a body that does not decode, 413 over the size limits, 415 for other content
  * types or encodings, 429 (item rate) and 503 (bytes in flight) with Retry-After when the pipeline
  * is full. A body takes its bytes from the in-flight budget as they arrive, before they are kept,
- * and so do its inflated bytes, so memory is bounded by `maxInFlightBytes` plus one request whatever
- * the clients send (and its decoded form by `maxDecodedValues`: decoded-values.ts); and
- * a request has BODY_TIMEOUT_MS to arrive whole. Reserving the declared length up front let four
+ * and so do its inflated bytes and what its decode will hold (decode-cost.ts), so memory is bounded
+ * by `maxInFlightBytes` whatever the clients send; and a request has BODY_TIMEOUT_MS to arrive whole. Reserving the declared length up front let four
  * clients that each declared 4 MiB and sent nothing more hold the whole default budget, every other
  * application's export answered 503, for as long as they kept the connections open.
  */
@@ -30,6 +29,9 @@ export interface OtlpServer {
  */
 export const BODY_TIMEOUT_MS = 15_000;
 
+/** A gzip member's header and trailer (RFC 1952): the trailer's last 4 bytes are the inflated size, modulo 2^32. */
+const GZIP_MIN_BYTES = 18;
+
 const PATHS: Record<string, OtlpSignal> = { '/v1/metrics': 'metrics', '/v1/logs': 'logs', '/v1/traces': 'traces' };
 
 export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake): Promise<OtlpServer> {
@@ -40,6 +42,8 @@ export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake):
         413,
         'ET_ERR_OTLP_TOO_LARGE',
         `body of ${declared} bytes is over maxRequestBytes (${o.maxRequestBytes})`,
+        undefined,
+        'maxRequestBytes',
       );
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'gzip' && encoding !== 'identity')
@@ -49,8 +53,15 @@ export async function startOtlpHttp(o: OtlpReceiverOptions, intake: OtlpIntake):
       let body = await readBody(req, o.maxRequestBytes, hold.take);
       if (encoding === 'gzip') body = await gunzip(body, o.maxDecodedBytes, hold.take);
       else if (body.length > o.maxDecodedBytes)
-        throw new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', `body is over maxDecodedBytes (${o.maxDecodedBytes})`);
-      return intake.accept(signal, format, intake.codec.decode(signal, body, format, o.maxDecodedValues), hold.client);
+        throw new OtlpRefusal(
+          413,
+          'ET_ERR_OTLP_TOO_LARGE',
+          `body is over maxDecodedBytes (${o.maxDecodedBytes})`,
+          undefined,
+          'maxDecodedBytes',
+        );
+      const request = intake.codec.decode(signal, body, format, o.maxDecodedValues, hold.take);
+      return intake.accept(signal, format, request, hold.client);
     } finally {
       hold.release();
     }
@@ -136,16 +147,23 @@ export function listenError(host: string, port: number, option: string, err: { c
 }
 
 /**
- * Chunks kept up to `max` bytes in all, each first given to `take` (which refuses it, 503, when the
- * in-flight budget is spent); `add` answers why a chunk was refused, or undefined.
+ * Chunks kept up to `max` bytes in all, each first given to `take` (which refuses it when the
+ * in-flight budget is spent); `add` answers why a chunk was refused, or undefined. `whole` joins
+ * them, and the copy takes the budget too: the chunks stay in memory until V8 collects them (a
+ * 15 MiB body held 30 MiB as chunks and their concatenation). It throws the refusal.
  */
-function budgetedChunks(max: number, take: (bytes: number) => void, overMax: string) {
+function budgetedChunks(
+  max: number,
+  take: (bytes: number) => void,
+  overMax: string,
+  limit: 'maxRequestBytes' | 'maxDecodedBytes',
+) {
   const chunks: Buffer[] = [];
   let size = 0;
   return {
     add(c: Buffer): unknown {
       size += c.length;
-      if (size > max) return new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', overMax);
+      if (size > max) return new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', overMax, undefined, limit);
       try {
         take(c.length);
       } catch (err) {
@@ -154,14 +172,27 @@ function budgetedChunks(max: number, take: (bytes: number) => void, overMax: str
       chunks.push(c);
       return undefined;
     },
-    whole: () => Buffer.concat(chunks, size),
+    whole(): Buffer {
+      if (chunks.length === 1) return chunks[0] as Buffer;
+      take(size);
+      return Buffer.concat(chunks, size);
+    },
   };
+}
+
+/** Settles `resolve` with `whole()`, or `reject` with what it threw. */
+function settle(whole: () => Buffer, resolve: (b: Buffer) => void, reject: (err: unknown) => void) {
+  try {
+    resolve(whole());
+  } catch (err) {
+    reject(err);
+  }
 }
 
 /** The body, refused (413) as soon as it passes `max` bytes; its chunks take the in-flight budget as they arrive. */
 function readBody(req: http.IncomingMessage, max: number, take: (bytes: number) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const kept = budgetedChunks(max, take, `body is over maxRequestBytes (${max})`);
+    const kept = budgetedChunks(max, take, `body is over maxRequestBytes (${max})`, 'maxRequestBytes');
     req.on('data', (c: Buffer) => {
       const refused = kept.add(c);
       if (refused === undefined) return;
@@ -169,7 +200,7 @@ function readBody(req: http.IncomingMessage, max: number, take: (bytes: number) 
       req.resume();
       reject(refused);
     });
-    req.on('end', () => resolve(kept.whole()));
+    req.on('end', () => settle(() => kept.whole(), resolve, reject));
     req.on('error', reject);
     // Cut before its end (the deadline, or the client gone): what it held goes back to the budget.
     req.on('close', () => {
@@ -182,18 +213,35 @@ function readBody(req: http.IncomingMessage, max: number, take: (bytes: number) 
  * The inflated body, refused (413) as soon as it passes `max` bytes; its chunks take the in-flight
  * budget as they come out, as the body's own do. Inflated whole outside the budget, 40 clients
  * that each sent a 16 KB gzip of 16 MiB at once had the collector OOM-killed in its 128 MiB.
+ * gzip's trailer says the inflated size (ISIZE, modulo 2^32; zlib checks it at the end): over
+ * `max`, the body is refused before it is inflated; within it, zlib writes into chunks of that
+ * size, so a body that says its size truly comes out as one chunk, not a list of 16 KiB ones and
+ * their concatenation. One that understates it costs the concatenation, which takes the budget too.
  */
 function gunzip(body: Buffer, max: number, take: (bytes: number) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const inflate = zlib.createGunzip();
-    const kept = budgetedChunks(max, take, `inflated body is over maxDecodedBytes (${max})`);
+    const declared = body.length >= GZIP_MIN_BYTES ? body.readUInt32LE(body.length - 4) : 0;
+    if (declared > max) {
+      reject(
+        new OtlpRefusal(
+          413,
+          'ET_ERR_OTLP_TOO_LARGE',
+          `gzip body of ${declared} bytes inflated is over maxDecodedBytes (${max})`,
+          undefined,
+          'maxDecodedBytes',
+        ),
+      );
+      return;
+    }
+    const inflate = zlib.createGunzip({ chunkSize: Math.max(zlib.constants.Z_DEFAULT_CHUNK, declared) });
+    const kept = budgetedChunks(max, take, `inflated body is over maxDecodedBytes (${max})`, 'maxDecodedBytes');
     inflate.on('data', (c: Buffer) => {
       const refused = kept.add(c);
       if (refused === undefined) return;
       inflate.destroy();
       reject(refused);
     });
-    inflate.on('end', () => resolve(kept.whole()));
+    inflate.on('end', () => settle(() => kept.whole(), resolve, reject));
     inflate.on('error', (err) => reject(new OtlpRefusal(400, 'ET_ERR_OTLP_ENCODING', `gzip: ${err.message}`)));
     inflate.end(body);
   });

@@ -1,7 +1,7 @@
 /**
  * What the OTLP/HTTP and OTLP/gRPC receivers share: the item-rate token bucket (backpressure,
  * with a fair share between client addresses),
- * the in-flight byte budget, mapping a decoded request into the pipeline's stages with partial
+ * the in-flight byte budget (what requests hold as read, inflated and decoded), mapping a decoded request into the pipeline's stages with partial
  * success, turning any failure into a refusal that both transports can answer, the connection
  * caps (one total and one count per address over both ports), and the `/metrics` counters. The
  * transports only read bodies and write answers.
@@ -54,6 +54,8 @@ export const RPC = {
   unavailable: 14,
 } as const;
 
+export type OtlpLimit = 'maxRequestBytes' | 'maxDecodedBytes' | 'maxDecodedValues' | 'maxInFlightBytes';
+
 /** A request refused whole, by its HTTP status; `rpc` is the gRPC code for the same answer. */
 export class OtlpRefusal extends Error {
   constructor(
@@ -61,6 +63,8 @@ export class OtlpRefusal extends Error {
     readonly code: CollectorErrorCode,
     message: string,
     readonly retryAfterS?: number,
+    /** The sources.otlp option a size or memory refusal is over (counted and logged: `requests_over_limit`). */
+    readonly limit?: OtlpLimit,
   ) {
     super(message);
   }
@@ -89,8 +93,9 @@ export interface RequestHold {
   /** The client's key (clientKey of its address): the shares' and caps' key. */
   readonly client: string;
   /**
-   * Takes `bytes` more (a body's next chunk); a 503 refusal when the budget is spent by others, or
-   * when this client's other requests hold half of it.
+   * Takes `bytes` more (a body's next chunk, its inflated bytes, what its decode holds); a 413
+   * refusal when the request would hold more than the whole budget, a 503 when the budget is
+   * spent by others, or when this client's other requests hold half of it.
    */
   take(bytes: number): void;
   /** Gives back all the request took. */
@@ -131,12 +136,18 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
     items: deps.meter.createCounter('collector.otlp.items', {
       description: 'OTLP data points, log records and spans by signal and outcome (accepted, rejected, refused)',
     }),
+    overLimit: deps.meter.createCounter('collector.otlp.requests_over_limit', {
+      description:
+        'OTLP requests refused over a size or memory limit, by signal and limit (maxRequestBytes, maxDecodedBytes, maxDecodedValues: 413; maxInFlightBytes: 413 for a request over it alone, else 503)',
+    }),
     connectionsRefused: deps.meter.createCounter('collector.otlp.connections_refused', {
       description:
         'OTLP connections (HTTP and gRPC) closed as accepted, by the cap they met (reason: total = maxConnections, address = maxConnectionsPerAddress)',
     }),
   };
   let refusalSaidAt = -Infinity;
+  let overLimitSaidAt = -Infinity;
+  let overLimitUnsaid = 0;
   let inFlight = 0;
   /** In-flight bytes by client key. */
   const heldBy = createTally();
@@ -219,6 +230,20 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
     return codec.response(signal, format, rejected, message);
   };
 
+  /** Counts a refusal over a size or memory limit; says it at most once a minute, with how many since. */
+  const overLimit = (signal: OtlpSignal, r: OtlpRefusal) => {
+    counters.overLimit.add(1, { signal, limit: r.limit ?? '' });
+    overLimitUnsaid++;
+    if (deps.now() - overLimitSaidAt < REFUSAL_LOG_INTERVAL_MS) return;
+    overLimitSaidAt = deps.now();
+    deps.log.warn(`OTLP request refused (${r.http}): ${r.message}`, {
+      signal,
+      limit: r.limit,
+      refusedSinceLastSaid: overLimitUnsaid,
+    });
+    overLimitUnsaid = 0;
+  };
+
   const connections = createConnectionGate(o, (reason, address) => {
     counters.connectionsRefused.add(1, { reason });
     // A client at a cap opens connection after connection: say it once a minute, count them all.
@@ -238,14 +263,31 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
       return {
         client,
         take(bytes) {
-          // A lone request is always taken (the size limits bound it); others wait their turn at the client.
-          if (inFlight > held && inFlight + bytes > o.maxInFlightBytes)
-            throw new OtlpRefusal(503, 'ET_ERR_OTLP_BUSY', 'too many request bytes in flight', 1);
+          // What a request holds as read, inflated and decoded (decode-cost.ts) is what the process
+          // holds for it: one over the whole budget alone never fits (not retryable); beside others,
+          // it waits its turn at the client. Taken alone whatever it held, one 15 KB gzip of a 15
+          // MiB JSON log record had the collector OOM-killed in its 128 MiB.
+          if (held + bytes > o.maxInFlightBytes)
+            throw new OtlpRefusal(
+              413,
+              'ET_ERR_OTLP_TOO_LARGE',
+              `the request would hold over sources.otlp.maxInFlightBytes (${o.maxInFlightBytes}) as read, inflated and decoded: export in smaller batches`,
+              undefined,
+              'maxInFlightBytes',
+            );
+          if (inFlight + bytes > o.maxInFlightBytes)
+            throw new OtlpRefusal(503, 'ET_ERR_OTLP_BUSY', 'too many request bytes in flight', 1, 'maxInFlightBytes');
           // One client's requests beside its first hold at most half the budget: four connections of one
           // client trickling 4 MiB bodies held all 16 MiB, and every other application got 503.
           const mine = heldBy.get(client);
           if (mine > held && mine + bytes > o.maxInFlightBytes / 2)
-            throw new OtlpRefusal(503, 'ET_ERR_OTLP_BUSY', "this client's requests hold half the in-flight bytes", 1);
+            throw new OtlpRefusal(
+              503,
+              'ET_ERR_OTLP_BUSY',
+              "this client's requests hold half the in-flight bytes",
+              1,
+              'maxInFlightBytes',
+            );
           inFlight += bytes;
           heldBy.add(client, bytes);
           held += bytes;
@@ -259,9 +301,16 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
     },
     accept,
     refusal(signal, err) {
-      if (err instanceof OtlpRefusal) return err;
+      if (err instanceof OtlpRefusal) {
+        if (err.limit !== undefined) overLimit(signal, err);
+        return err;
+      }
       // Refused before decoding, as a body over the byte limits is.
-      if (err instanceof OtlpTooManyValuesError) return new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', err.message);
+      if (err instanceof OtlpTooManyValuesError) {
+        const r = new OtlpRefusal(413, 'ET_ERR_OTLP_TOO_LARGE', err.message, undefined, 'maxDecodedValues');
+        overLimit(signal, r);
+        return r;
+      }
       if (err instanceof OtlpMalformedError) {
         // Refused whole: the client is told (400) and drops it, so it is counted where drops are seen centrally.
         deps.report.drop({ stage: `otlp.${signal}`, reason: 'malformed', container: '' });
