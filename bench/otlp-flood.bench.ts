@@ -10,6 +10,13 @@
  * mapping does its full work), protobuf. Figure: the collector's peak RSS (VmHWM) over the flood
  * against its RSS when idle with the receiver on, same run; the note says how the requests were
  * answered (200 / 429 / 503), the items taken, and the cgroup's OOM kills (memory.oom_control).
+ *
+ * `otlp.worst_request`: the same bin and cgroup with default limits (test/otlp/heavy-requests.ts)
+ * is sent the requests that grow most when decoded, one and four at once: the session-15 15 KB gzip
+ * of a 15 MiB log record (JSON and protobuf), and the largest records within the limits (4 MiB of
+ * ASCII as JSON, of `ā` as JSON and protobuf). Figure: its peak RSS (VmHWM) after them against its
+ * peak after three full batches of the OpenTelemetry JS SDK's logs (512 records, OTLP/HTTP JSON),
+ * same run; the note says how each was answered.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,6 +30,7 @@ import { freePort } from '../test/support/ports.js';
 import { waitFor } from '../test/support/wait.js';
 import { startAcker } from '../test/uplink/acker.js';
 import { runCollector } from '../test/collector/rig.js';
+import { oneLogRecordGzip, postLogs, sdkLogExport, startOtlpCollectorInCgroup } from '../test/otlp/heavy-requests.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PROTO = path.join(here, '../packages/collector/proto');
@@ -147,4 +155,44 @@ const run = async (): Promise<Figure[]> => {
   }
 };
 
-export const benches: BenchCase[] = [{ name: 'otlp.flood', run }];
+const worstRequest = async (): Promise<Figure[]> => {
+  if (cgroupVersion() === undefined) throw new Error('needs root and a writable cgroup v1 or v2 hierarchy');
+  const c = await startOtlpCollectorInCgroup(`otlp-worst-${process.pid}`);
+  try {
+    for (let i = 0; i < 3; i++) if ((await sdkLogExport(c.url)) !== 0) throw new Error("the SDK's export failed");
+    const baseline = await c.vm('VmHWM');
+    const text = 4 * MIB - 1024;
+    const requests = [
+      ['15 MiB JSON', 'json', oneLogRecordGzip('json', 'A'.repeat(15 * MIB))],
+      ['15 MiB protobuf', 'protobuf', oneLogRecordGzip('protobuf', 'A'.repeat(15 * MIB))],
+      ['4 MiB ASCII JSON', 'json', oneLogRecordGzip('json', 'A'.repeat(text))],
+      ['4 MiB ā JSON', 'json', oneLogRecordGzip('json', 'ā'.repeat(text / 2))],
+      ['4 MiB ā protobuf', 'protobuf', oneLogRecordGzip('protobuf', 'ā'.repeat(text / 2))],
+    ] as const;
+    const answered: string[] = [];
+    for (const [what, format, gzip] of requests)
+      for (const n of [1, 4]) {
+        const got = await Promise.all(Array.from({ length: n }, () => postLogs(c.url, format, gzip)));
+        answered.push(`${what} x${n}: ${got.map((a) => a.status).join('/')}`);
+      }
+    const hwm = await c.vm('VmHWM');
+    const alive = c.run.child.exitCode === null && c.run.child.signalCode === null;
+    return [
+      {
+        name: 'otlp.worst_request_peak_rss_mib',
+        value: hwm / MIB,
+        unit: 'MiB',
+        baseline: baseline / MIB,
+        ratio: hwm / baseline,
+        note: `collector bin in a cgroup v${c.cgroup.version} of 128 MiB / 0.2 CPU, OTLP/HTTP with default limits, gzip bodies of one log record, each sent alone then 4 at once: ${answered.join('; ')}; cgroup peak ${(((await c.cgroup.peakBytes()) ?? NaN) / MIB).toFixed(0)} MiB, OOM kills ${await c.cgroup.oomKills()}, ${alive ? 'still running' : 'DIED'}; baseline: its peak after three full batches of the OpenTelemetry JS SDK's logs (512 records, OTLP/HTTP JSON)`,
+      },
+    ];
+  } finally {
+    await c.close();
+  }
+};
+
+export const benches: BenchCase[] = [
+  { name: 'otlp.flood', run },
+  { name: 'otlp.worst_request', run: worstRequest },
+];
