@@ -228,11 +228,14 @@ export async function tearDown(o: {
   cgroup?: Cgroup;
   acker?: Acker;
   broker?: Mosquitto;
+  /** The broker and ingester rig (test/support/stack.ts), where a test uses it instead. */
+  stack?: { close(): Promise<void> };
   dir?: string;
 }): Promise<void> {
   await o.run?.stop('SIGKILL');
   await o.cgroup?.remove();
   await o.acker?.close();
   await o.broker?.stop();
+  await o.stack?.close();
   if (o.dir) await rm(o.dir, { recursive: true, force: true });
 }

@@ -48,8 +48,12 @@ const withheldFrom = (level: number): number => (level >= 3 ? 2 : level >= 1 ? 3
 
 /** Events that arrive together (a restart is die + start) go out in one batch after this delay. */
 const EVENT_FLUSH_DELAY_MS = 500;
-/** While a backlog is read, its finished windows are sealed at most this often (each seal is one outbox write). */
-const BACKLOG_SEAL_EVERY_MS = 1000;
+/**
+ * While a backlog is read, its finished windows are sealed at most this often (each seal is one
+ * outbox write); and at most this long after the read that reached its end, the last of them
+ * (LogSink.ready(): a seal it cannot start yet is due then).
+ */
+export const BACKLOG_SEAL_EVERY_MS = 1000;
 /** Under memory pressure the reader waits this long between chunks (bounded: a seal tick's catch-up still ends). */
 const SHED_READ_PAUSE_MS = 250;
 /** Empty metric windows a seal may close at once before it takes a clock step instead (closeMetrics). */
@@ -141,6 +145,8 @@ export function createCollector(p: CollectorParts): Collector {
   let coarseMetrics = false;
   let sealing: Promise<void> | undefined;
   let lastSeal = p.now();
+  /** The seal ready() could not start yet (one started less than BACKLOG_SEAL_EVERY_MS ago), due when it may. */
+  let trailingSeal: NodeJS.Timeout | undefined;
   /** A summary left out (not_representable) was logged, and every pass since left one out. */
   let refusalTold = false;
   let cursorSaved = p.uplink.cursor() !== undefined;
@@ -476,10 +482,13 @@ export function createCollector(p: CollectorParts): Collector {
   const sink: LogSink = {
     push: (line) => p.logs.push(line),
     ready: () => {
+      if (sealing === undefined && cursorSaved && p.now() - lastSeal >= BACKLOG_SEAL_EVERY_MS) return sealPass();
+      // What was read just now is sealed within BACKLOG_SEAL_EVERY_MS all the same: this may be the
+      // last call (a seal being written, a tick's, may have looked before those lines).
+      sealLater();
       if (sealing !== undefined) return sealing;
       // The very first start has no cursor yet: save where reading starts before the first line is read.
       if (!cursorSaved) return initialCursor();
-      if (p.now() - lastSeal >= BACKLOG_SEAL_EVERY_MS) return sealPass();
       if ((p.shedLevel?.() ?? 0) >= 1) return new Promise<void>((resolve) => setTimeout(resolve, SHED_READ_PAUSE_MS));
       return p.store?.backlog();
     },
@@ -494,6 +503,27 @@ export function createCollector(p: CollectorParts): Collector {
         p.log.error('reading positions not saved', { err: err.message });
       },
     ));
+
+  /**
+   * A seal BACKLOG_SEAL_EVERY_MS after the last one started, unless another has started by then.
+   * The reader calls ready() after every chunk, the last one included, but a file read to its end
+   * and idle (a backlog's) then rests: no more chunks, no more calls. Without this, the windows of
+   * the lines read since the last seal waited for the next seal tick, up to a window (plus the
+   * lateness bound and the node's offset) later: a 200 MiB backlog's last windows arrived 15-60 s
+   * after its reading ended (issue 15, `logs.backlog_warn_verbatim_ratio`).
+   */
+  const sealLater = () => {
+    if (trailingSeal !== undefined) return;
+    const armedAt = lastSeal;
+    trailingSeal = setTimeout(
+      () => {
+        trailingSeal = undefined;
+        // A seal that started since looked after this call; the very first cursor goes first.
+        if (lastSeal === armedAt) void Promise.resolve(savingCursor).then(() => sealPass());
+      },
+      Math.max(0, armedAt + BACKLOG_SEAL_EVERY_MS - p.now()),
+    );
+  };
 
   return {
     async start() {
@@ -518,8 +548,12 @@ export function createCollector(p: CollectorParts): Collector {
     async stop(options = {}) {
       await Promise.all(timers.map((t) => t.stop()));
       for (const s of p.logSources) await s.stop();
+      clearTimeout(trailingSeal);
+      trailingSeal = undefined;
       flushEvents();
       if (eventTimer) clearTimeout(eventTimer);
+      // A trailing seal waiting for the very first cursor (sealLater) is started by then.
+      await savingCursor;
       await sealing;
       // After the sources stopped, so that no line arrives after the seal and stays unsent.
       if (options.seal) {
