@@ -191,6 +191,45 @@ describe('LogFileSource', () => {
     );
   }, 60_000);
 
+  it('keeps the positions it was given while the Docker root is missing or empty, and reads on from them once the folders are back', async () => {
+    await writeFile(dockerLog, json('1\n') + json('2\n'));
+    const resume = new Map([[dockerLog, { inode: (await stat(dockerLog)).ino, offset: (await stat(dockerLog)).size }]]);
+    await appendFile(dockerLog, json('3\n'));
+    // The container's folder is put aside as it is (its file keeps its inode): the root is missing.
+    const aside = path.join(dir, 'aside');
+    await rename(path.join(dir, 'docker'), aside);
+    const s = source(false, { resume });
+    const at = () => s.positions().find((p) => p.path === dockerLog);
+    const r = started(s);
+    expect(await r.read()).toEqual([]);
+    expect(at()).toEqual({ path: dockerLog, ...resume.get(dockerLog) });
+    // The root made again, empty (a Docker daemon starting up).
+    await mkdir(path.join(dir, 'docker'));
+    expect(await r.read()).toEqual([]);
+    expect(at()).toEqual({ path: dockerLog, ...resume.get(dockerLog) });
+    // The container's folder is back: reading goes on where the previous run left it.
+    await rename(path.join(aside, ID), path.join(dir, 'docker', ID));
+    expect(texts(await r.read())).toEqual(['3']);
+    await s.stop();
+  }, 60_000);
+
+  it("keeps a followed file's position while its root is gone, and reads on from it once it is back", async () => {
+    await writeFile(dockerLog, json('1\n'));
+    const s = source();
+    const r = started(s);
+    expect(texts(await r.read())).toEqual(['1']);
+    const aside = path.join(dir, 'aside');
+    await rename(path.join(dir, 'docker'), aside);
+    expect(await r.read()).toEqual([]);
+    expect(s.fileCounts()).toEqual({ followed: 0, rested: 0 });
+    const end = { inode: (await stat(path.join(aside, ID, `${ID}-json.log`))).ino, offset: json('1\n').length };
+    expect(s.positions().find((p) => p.path === dockerLog)).toEqual({ path: dockerLog, ...end });
+    await appendFile(path.join(aside, ID, `${ID}-json.log`), json('2\n'));
+    await rename(aside, path.join(dir, 'docker'));
+    expect(texts(await r.read())).toEqual(['2']);
+    await s.stop();
+  }, 60_000);
+
   it('finishes a file that was rotated while the collector was down', async () => {
     await writeFile(dockerLog, json('x\n'));
     const s1 = source();

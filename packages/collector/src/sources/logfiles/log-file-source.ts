@@ -184,8 +184,9 @@ export class LogFileSource implements LogSource {
   positions(): ReadPosition[] {
     const out = [...this.files.values()].map((f) => ({ path: f.ref.path, ...f.committed }));
     for (const [p, at] of this.rested) out.push({ path: p, ...positionOf(at) });
-    // Not followed yet (before the first discovery, or a file that could not be opened): left out
-    // of a cursor, such a file was read again from its start after the next restart.
+    // Not followed (before the first discovery, a file that could not be opened, one not found while
+    // its root was missing or empty, or gone from under the reader): left out of a cursor, such a
+    // file was read again from its start after the next restart.
     for (const [p, at] of this.resume) out.push({ path: p, ...at });
     return out;
   }
@@ -221,7 +222,7 @@ export class LogFileSource implements LogSource {
           // Lines came: another round at once, as before `end` was told apart (a write during this
           // round may have found no waiter to wake).
           if (r === 'data' || r === 'end') read = true;
-          if (r === 'gone') this.files.delete(p);
+          if (r === 'gone') this.lose(p, f);
           else if (atEnd) this.restIfIdle(p, f);
           this.syncWatch(f, r !== 'gone' && this.files.has(p) && (f.tailers[0] as FileTailer).isOpen);
           if (r !== undefined) this.refused.delete(p);
@@ -251,12 +252,12 @@ export class LogFileSource implements LogSource {
   }
 
   private async discover(lookAll: boolean): Promise<void> {
-    const refs = [
-      ...(this.options.dockerRoot === ''
+    const docker =
+      this.options.dockerRoot === ''
         ? []
-        : await discoverDocker(this.dockerListing, this.names, (file) => this.files.get(file)?.tailers[0]?.isOpen)),
-      ...(this.options.podsRoot === '' ? [] : await discoverCri(this.options.podsRoot)),
-    ];
+        : await discoverDocker(this.dockerListing, this.names, (file) => this.files.get(file)?.tailers[0]?.isOpen);
+    const pods = this.options.podsRoot === '' ? [] : await discoverCri(this.options.podsRoot);
+    const refs = [...docker, ...pods];
     const veryFirst = this.firstScan && this.deps.resume === undefined;
     const now = this.now();
     const fresh: Followed[] = [];
@@ -280,12 +281,20 @@ export class LogFileSource implements LogSource {
     const byIdle = fresh.map((f) => ({ f, idle: (f.tailers[0] as FileTailer).idleMs(now) }));
     byIdle.sort((a, b) => b.idle - a.idle);
     for (const { f } of byIdle) this.files.set(f.ref.path, f);
-    // A rested file or a position not taken up whose folder is gone (the container removed) is
-    // forgotten (a set of the paths only then: a rested file not seen, or positions left).
+    // A rested file or a position not taken up whose file is not listed is forgotten (a set of the
+    // paths only then: a rested file not seen, or positions left), but only where its root lists
+    // other logs: the container or pod was removed, or an old CRI log deleted. A root missing or
+    // empty (not mounted yet, the runtime restarting) says nothing of a file: forgotten then, its
+    // position was gone from the cursors, and once its folder was back the file was read again
+    // from its start (every line twice).
     if (restedSeen < this.rested.size || this.resume.size > 0) {
       const present = new Set(refs.map((r) => r.path));
-      for (const p of this.rested.keys()) if (!present.has(p)) this.rested.delete(p);
-      for (const p of this.resume.keys()) if (!present.has(p)) this.resume.delete(p);
+      const gone = (p: string) =>
+        !present.has(p) &&
+        ((docker.length > 0 && within(this.options.dockerRoot, p)) ||
+          (pods.length > 0 && within(this.options.podsRoot, p)));
+      for (const p of this.rested.keys()) if (gone(p)) this.rested.delete(p);
+      for (const p of this.resume.keys()) if (gone(p)) this.resume.delete(p);
     }
     this.firstScan = false;
   }
@@ -312,6 +321,18 @@ export class LogFileSource implements LogSource {
       f.watcher.close();
       f.watcher = undefined;
     }
+  }
+
+  /**
+   * A followed file whose path is gone: its position is kept as one not taken up (`resume`), until
+   * discovery finds its file back (the same inode: read on from there; another: `follow`) or
+   * forgets it (not listed by a root that lists others). Its root unmounted and mounted again
+   * read it from its start before.
+   */
+  private lose(p: string, f: Followed): void {
+    this.files.delete(p);
+    // A copy: `committed` is updated in place while the file is read.
+    this.resume.set(p, { ...f.committed });
   }
 
   /** A followed file at its end and idle since (its descriptor given up, no line half read) rests: see `rested`. */
@@ -509,6 +530,11 @@ export class LogFileSource implements LogSource {
     if (ts > f.lastTs) f.lastTs = ts;
     sink.push(out);
   }
+}
+
+/** Whether `file` (a path discovery made: path.join of the root and more) is under the folder `root`. */
+function within(root: string, file: string): boolean {
+  return root !== '' && file.startsWith(path.join(root, path.sep));
 }
 
 /**
