@@ -213,22 +213,32 @@ describe('LogFileSource', () => {
     await s.stop();
   }, 60_000);
 
-  it("keeps a followed file's position while its root is gone, and reads on from it once it is back", async () => {
-    await writeFile(dockerLog, json('1\n'));
-    const s = source();
-    const r = started(s);
-    expect(texts(await r.read())).toEqual(['1']);
-    const aside = path.join(dir, 'aside');
-    await rename(path.join(dir, 'docker'), aside);
-    expect(await r.read()).toEqual([]);
-    expect(s.fileCounts()).toEqual({ followed: 0, rested: 0 });
-    const end = { inode: (await stat(path.join(aside, ID, `${ID}-json.log`))).ino, offset: json('1\n').length };
-    expect(s.positions().find((p) => p.path === dockerLog)).toEqual({ path: dockerLog, ...end });
-    await appendFile(path.join(aside, ID, `${ID}-json.log`), json('2\n'));
-    await rename(aside, path.join(dir, 'docker'));
-    expect(texts(await r.read())).toEqual(['2']);
-    await s.stop();
-  }, 60_000);
+  it.each([
+    ['followed', false],
+    ['rested', true],
+  ])(
+    "keeps a %s file's position while its root is gone, and reads on from it once it is back",
+    async (_, idle) => {
+      await writeFile(dockerLog, json('1\n'));
+      // An exited container's log, idle for 10 minutes: read to its end, it rests.
+      if (idle) await utimes(dockerLog, new Date(Date.now() - 600_000), new Date(Date.now() - 600_000));
+      const s = source();
+      const r = started(s);
+      expect(texts(await r.read())).toEqual(['1']);
+      if (idle) await waitFor('the file rested', () => s.fileCounts().rested === 1);
+      const aside = path.join(dir, 'aside');
+      await rename(path.join(dir, 'docker'), aside);
+      expect(await r.read()).toEqual([]);
+      expect(s.fileCounts()).toEqual({ followed: 0, rested: idle ? 1 : 0 });
+      const end = { inode: (await stat(path.join(aside, ID, `${ID}-json.log`))).ino, offset: json('1\n').length };
+      expect(s.positions().find((p) => p.path === dockerLog)).toEqual({ path: dockerLog, ...end });
+      await appendFile(path.join(aside, ID, `${ID}-json.log`), json('2\n'));
+      await rename(aside, path.join(dir, 'docker'));
+      expect(texts(await r.read())).toEqual(['2']);
+      await s.stop();
+    },
+    60_000,
+  );
 
   it('finishes a file that was rotated while the collector was down', async () => {
     await writeFile(dockerLog, json('x\n'));
