@@ -201,6 +201,40 @@ describe('OTLP receiver: slow clients', () => {
     expect(await postZeros()).toBe(400);
   }, 60_000);
 
+  // Review of session 16: a chunked body refused part way (413 over maxRequestBytes) was read on to
+  // its end to answer cleanly, and its end then charged the chunks to the budget after the request
+  // had given its bytes back, for good: a few such requests and every export got 503.
+  it('a chunked body refused part way gives back all it took: the next export on the connection is taken', async () => {
+    rig = await startRig({ maxRequestBytes: 64 * 1024, maxInFlightBytes: 128 * 1024 });
+    const url = new URL(rig.receiver.url);
+    const socket = net.connect(Number(url.port), url.hostname);
+    sockets.push(socket);
+    const answers: string[] = [];
+    socket.on('data', (d) =>
+      answers.push(
+        ...d
+          .toString()
+          .split('\r\n')
+          .filter((l) => l.startsWith('HTTP/1.1 ')),
+      ),
+    );
+    const chunk = Buffer.alloc(4096, 0x20);
+    const chunks = Array.from({ length: 64 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('');
+    socket.write(
+      `POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`,
+    );
+    await waitFor('the chunked body refused', () => answers.length === 1);
+    expect(answers[0]).toContain(' 413 ');
+    const body = JSON.stringify(gauge('after', [{ t: T, v: 1 }]));
+    socket.write(
+      `POST /v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    await waitFor('the next export answered', () => answers.length === 2);
+    expect(answers[1]).toContain(' 200 ');
+    // And from a new connection, as from another client.
+    expect((await post(gauge('other', [{ t: T, v: 2 }]))).status).toBe(200);
+  }, 60_000);
+
   it(`a request not whole within ${BODY_TIMEOUT_MS} ms is cut (408) and its bytes go back to the budget`, async () => {
     rig = await startRig({ maxRequestBytes: MiB, maxInFlightBytes: MiB });
     const { socket, answers } = await slowRequest(paddedBody('stalled', MiB), MiB - 1);

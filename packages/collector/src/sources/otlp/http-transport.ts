@@ -193,14 +193,19 @@ function settle(whole: () => Buffer, resolve: (b: Buffer) => void, reject: (err:
 function readBody(req: http.IncomingMessage, max: number, take: (bytes: number) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const kept = budgetedChunks(max, take, `body is over maxRequestBytes (${max})`, 'maxRequestBytes');
-    req.on('data', (c: Buffer) => {
+    const onEnd = () => settle(() => kept.whole(), resolve, reject);
+    const onData = (c: Buffer) => {
       const refused = kept.add(c);
       if (refused === undefined) return;
-      req.removeAllListeners('data');
+      // The rest is read on and discarded (the client sees the answer, not a reset); its end must
+      // not join the chunks: that took their bytes again after the request gave its hold back, for good.
+      req.off('data', onData);
+      req.off('end', onEnd);
       req.resume();
       reject(refused);
-    });
-    req.on('end', () => settle(() => kept.whole(), resolve, reject));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
     req.on('error', reject);
     // Cut before its end (the deadline, or the client gone): what it held goes back to the budget.
     req.on('close', () => {
