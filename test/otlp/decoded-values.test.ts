@@ -69,6 +69,25 @@ describe('OTLP receiver: what a body decodes into', () => {
     expect(await rig.counter('collector.otlp.items', { signal: 'metrics', outcome: 'accepted' })).toBe(1 + 2000 + 2000);
   }, 60_000);
 
+  // Review of session 16: a known field tagged with another wire type was skipped by the count; a
+  // decoder that reads it as its type says (protobufjs 7) decodes what the count never saw.
+  it('a known field with another wire type is refused 400 and counted as malformed, before it is decoded', async () => {
+    rig = await startRig();
+    const inner = emptyPointsProtobuf(200_000).subarray(4); // the ResourceMetrics, without tag and 3-byte length
+    const length: number[] = [];
+    for (let n = inner.length; ; n >>>= 7) {
+      if (n < 0x80) {
+        length.push(n);
+        break;
+      }
+      length.push((n & 0x7f) | 0x80);
+    }
+    const res = await post(Buffer.concat([Buffer.from([0x08, ...length]), inner]), proto);
+    expect(res.status).toBe(400);
+    expect(rig.drops).toEqual([{ stage: 'otlp.metrics', reason: 'malformed', container: '', count: 1 }]);
+    expect(await rig.counter('collector.otlp.items', { signal: 'metrics' })).toBe(0);
+  }, 60_000);
+
   it('over gRPC: RESOURCE_EXHAUSTED without retry info, and the receiver goes on serving', async () => {
     rig = await startRig({ grpc: true, grpcPort: 0 });
     const client = new grpc.Client(rig.receiver.grpcUrl!.replace('http://', ''), grpc.credentials.createInsecure());

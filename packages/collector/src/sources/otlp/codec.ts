@@ -117,9 +117,12 @@ export function createOtlpCodec(protoDir = PROTO_DIR): OtlpCodec {
         if (format === 'json') return jsonValues(body, maxValues);
         try {
           return protobufValues(types[signal].req, body, maxValues);
-        } catch {
-          // Not protobuf: the decoder below says why, having read no further than the count did.
-          return { values: 0, stringBytes: 0 };
+        } catch (err) {
+          // Not decoded: the decoder reads more leniently than the count (wire types), and what the
+          // count could not read is what it could not bound.
+          throw new OtlpMalformedError(
+            `not a protobuf Export${SERVICES[signal].name}ServiceRequest: ${(err as Error).message}`,
+          );
         }
       };
       const decoded = size();

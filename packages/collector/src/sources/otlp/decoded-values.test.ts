@@ -54,6 +54,17 @@ describe('protobufValues', () => {
     expect(protobufValues(Request, unknown, 1000)).toEqual(protobufValues(Request, known, 1000));
   });
 
+  it('throws on a known field with another wire type than its own, which a decoder may read as its type says', () => {
+    const inner = encode(metric({ gauge: {} })).subarray(2); // the ResourceMetrics, without its tag and length
+    // Field 1 of the request (resource_metrics, a message) tagged as a varint: the length, then the message.
+    // protobufjs 7 (grpc's proto-loader) decodes the message all the same; the count must not depend on which.
+    const asVarint = Buffer.concat([Buffer.from([0x08, inner.length]), inner]);
+    expect(() => protobufValues(Request, asVarint, 1000)).toThrow(/resourceMetrics.*wire type 0, not 2/);
+    // A string (the metric's name, field 1) tagged as fixed64.
+    const name = Buffer.concat([Buffer.from([0x0a, 13, 0x12, 11, 0x12, 9, 0x09]), Buffer.alloc(8)]);
+    expect(() => protobufValues(Request, name, 1000)).toThrow(/name.*wire type 1, not 2/);
+  });
+
   it('throws on bytes that do not read as protobuf', () => {
     expect(() => protobufValues(Request, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2]), 1000)).toThrow();
   });
