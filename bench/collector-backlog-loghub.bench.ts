@@ -5,15 +5,12 @@
  * lines, start-up and the uplink's drain included, against the same plain Node pass over this file.
  * ET_BENCH_LOGHUB_MIB sets its size (default 50 MiB, ~265k lines).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchCase, Figure } from './harness.js';
 import { readLoghubLines } from './support/loghub-lines.js';
 import { writeLoghubBacklog } from './support/loghub-backlog.js';
 import { parseCsv } from '../packages/collector/src/transforms/templates/csv.js';
-import { cgroupVersion } from '../test/support/cgroup.js';
 import { waitFor } from '../test/support/wait.js';
 import { caughtUp } from '../test/collector/rig.js';
 import {
@@ -24,8 +21,8 @@ import {
   plainReader,
   procStatus,
   startBin,
-  uplink,
-} from './collector-backlog.bench.js';
+  withCollectorRig,
+} from './support/collector-bin.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CORPORA = path.join(here, '../../shared/corpora');
@@ -33,11 +30,8 @@ const LOGHUB_MIB = Number(process.env.ET_BENCH_LOGHUB_MIB ?? 50);
 
 const collectorBacklogLoghub: BenchCase = {
   name: 'collector.backlog_loghub',
-  async run(): Promise<Figure[]> {
-    if (cgroupVersion() === undefined) throw new Error('needs root and a writable cgroup v1 or v2 hierarchy');
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'col-bench-loghub-'));
-    const link = await uplink();
-    try {
+  run: () =>
+    withCollectorRig('loghub', async (dir, link): Promise<Figure[]> => {
       const root = path.join(dir, 'containers');
       const datasets = await readLoghubLines(path.join(CORPORA, 'loghub2k'), parseCsv);
       // Ending an hour ago: every window of the backlog is in the past, sealed as reading passes it.
@@ -92,11 +86,7 @@ const collectorBacklogLoghub: BenchCase = {
           note: `real bin, ${(backlog.bytes / MIB).toFixed(0)} MiB json-file backlog of Loghub-2k's ${datasets.length} systems in turn, ${backlog.entries.toLocaleString('en')} lines, the 128 MiB / 0.2 CPU cgroup and flags of collector.backlog_cpu_s_per_million_lines (${STARTED}), start-up and the uplink's drain included (${m.cpu.toFixed(1)} CPU-s; read in ${(m.readMs / 1000).toFixed(0)} s, drained after ${(m.doneMs / 1000).toFixed(0)} s; VmHWM ${(m.hwm / MIB).toFixed(0)} MiB); baseline: the same plain Node pass over this file (${plain.cpu.toFixed(1)} CPU-s)`,
         },
       ];
-    } finally {
-      await link.close();
-      await rm(dir, { recursive: true, force: true });
-    }
-  },
+    }),
 };
 
 export const benches: BenchCase[] = [collectorBacklogLoghub];

@@ -10,7 +10,7 @@
  * Figures: VmHWM and the cgroup's anonymous peak of each, and their CPU once the files are read
  * and rest. The note says what arrived (every WARN+ line once, in how many batches) and OOM kills.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { LogLevel } from '@edge-telemetry/protocol';
@@ -23,8 +23,8 @@ import {
   procStatus,
   STARTED,
   startBin,
-  uplink,
-} from './collector-backlog.bench.js';
+  withCollectorRig,
+} from './support/collector-bin.js';
 import { writeExitedContainers } from './support/exited-containers.js';
 import { cgroupVersion } from '../test/support/cgroup.js';
 import { waitFor } from '../test/support/wait.js';
@@ -49,11 +49,8 @@ interface Run {
 
 const exitedContainers: BenchCase = {
   name: 'collector.exited_containers',
-  async run(): Promise<Figure[]> {
-    if (cgroupVersion() === undefined) throw new Error('needs root and a writable cgroup v1 or v2 hierarchy');
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'col-bench-exited-'));
-    const link = await uplink();
-    try {
+  run: () =>
+    withCollectorRig('exited', async (dir, link): Promise<Figure[]> => {
       const root = path.join(dir, 'containers');
       const empty = path.join(dir, 'empty-root');
       await mkdir(empty);
@@ -136,11 +133,7 @@ const exitedContainers: BenchCase = {
           `CPU while nothing is written, the ${CONTAINERS.toLocaleString('en')} files read and resting (from ${IDLE_FROM_MS / 1000} s to ${HOLD_MS / 1000} s; the budget is 20 %); baseline the bin over an empty root beside it; same run as collector.exited_containers_peak_rss_mib`,
         ),
       ];
-    } finally {
-      await link.close();
-      await rm(dir, { recursive: true, force: true });
-    }
-  },
+    }),
 };
 
 export const benches: BenchCase[] = [exitedContainers];
