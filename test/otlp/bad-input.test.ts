@@ -41,6 +41,12 @@ describe('OTLP receiver: bad input', () => {
     ).toBe(415);
     const corrupt = await post('/v1/metrics', Buffer.from('not gzip'), { ...proto, 'content-encoding': 'gzip' });
     expect(corrupt.status).toBe(400);
+    // One long enough to have a trailer, whose last 4 bytes read as a size over maxDecodedBytes: not gzip all the same (400, not 413).
+    const notGzip = await post('/v1/metrics', Buffer.from('not gzip at all, ending in ~~~~'), {
+      ...proto,
+      'content-encoding': 'gzip',
+    });
+    expect(notGzip.status).toBe(400);
     expect((await fetch(`${rig.receiver.url}/v1/metrics`)).status).toBe(404);
     expect((await json('/v1/profiles', {})).status).toBe(404);
     // Over the size as sent, and a small gzip that inflates past maxDecodedBytes.

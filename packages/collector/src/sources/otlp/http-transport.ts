@@ -31,6 +31,8 @@ export const BODY_TIMEOUT_MS = 15_000;
 
 /** A gzip member's header and trailer (RFC 1952): the trailer's last 4 bytes are the inflated size, modulo 2^32. */
 const GZIP_MIN_BYTES = 18;
+/** The first two bytes of a gzip member (RFC 1952). */
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
 
 const PATHS: Record<string, OtlpSignal> = { '/v1/metrics': 'metrics', '/v1/logs': 'logs', '/v1/traces': 'traces' };
 
@@ -225,6 +227,11 @@ function readBody(req: http.IncomingMessage, max: number, take: (bytes: number) 
  */
 function gunzip(body: Buffer, max: number, take: (bytes: number) => void): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // The trailer is only a size when the body is gzip: anything else is a bad encoding (400), not too large.
+    if (body[0] !== GZIP_MAGIC[0] || body[1] !== GZIP_MAGIC[1]) {
+      reject(new OtlpRefusal(400, 'ET_ERR_OTLP_ENCODING', 'gzip: not a gzip body (no 1f 8b header)'));
+      return;
+    }
     const declared = body.length >= GZIP_MIN_BYTES ? body.readUInt32LE(body.length - 4) : 0;
     if (declared > max) {
       reject(
