@@ -37,6 +37,14 @@ describe('mapLogs', () => {
     expect(drops).toEqual([]);
   });
 
+  it("caps a record's attributes after the keys its own fields overwrite are left out", () => {
+    const o = resolveOtlpReceiverOptions({ maxLogRecordBytes: 4096, maxAttributes: 2 });
+    // msg and level would be overwritten by the record's own: they took two of the cap's places, and the others were counted as too many.
+    const { lines, drops } = map(record('m', { msg: 'x', level: 'y', a: '1', b: '2' }), o);
+    expect(JSON.parse(lines[0]!.line)).toEqual({ msg: 'm', level: 'error', time: 1_000, a: '1', b: '2' });
+    expect(drops).toEqual([]);
+  });
+
   it('cuts a body over maxLogRecordBytes to it, and counts it', () => {
     const { lines, drops } = map(record('x'.repeat(15 * 1024 * 1024)));
     const msg = (JSON.parse(lines[0]!.line) as { msg: string }).msg;

@@ -100,7 +100,10 @@ export function mapLogs(
         // file's line is, so no request makes the pipeline hold more (a 15 MiB body was an OOM kill).
         // Held to the caps a series' attributes are (their count, each value's length), counted:
         // uncapped, a record's attributes went whole into the pipeline up to the line's bound.
-        const attrs = capAttributes(attributes(r.attributes), ctx.options, ctx.report, res.container);
+        // The record's own fields overwrite attributes of the same keys: those take no place in the cap.
+        const own = attributes(r.attributes);
+        for (const k of Object.keys(fields)) delete own[k];
+        const attrs = capAttributes(own, ctx.options, ctx.report, res.container);
         let line = JSON.stringify({ ...attrs, ...fields });
         // UTF-8 bytes are at most three per UTF-16 unit: most lines are known short by their length.
         if (line.length * 3 > 2 * max && Buffer.byteLength(line) > 2 * max) {
