@@ -20,7 +20,9 @@ describe('OTLP resource -> container', () => {
     try {
       await mkdir(path.join(root, 'factory_plc-bridge-7d9f_0a1b2c', 'bridge'), { recursive: true });
       await writeFile(path.join(root, 'factory_plc-bridge-7d9f_0a1b2c', 'bridge', '0.log'), '');
-      const [logs] = await discoverCri(root);
+      const {
+        refs: [logs],
+      } = await discoverCri(root);
       const r = readResource(
         resource({
           'k8s.namespace.name': 'factory',

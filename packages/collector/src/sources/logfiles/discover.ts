@@ -71,20 +71,32 @@ async function readName(file: string, id: string, log: string, known: DockerName
   return { name, mtimeMs, ref };
 }
 
-/** CRI logs: `<root>/<ns>_<pod>_<uid>/<container>/<N>.log` (rotated files have other suffixes), named `ns/pod/container`. */
-export async function discoverCri(root: string): Promise<LogFileRef[]> {
-  const out: LogFileRef[] = [];
+/**
+ * CRI logs: `<root>/<ns>_<pod>_<uid>/<container>/<N>.log` (rotated files have other suffixes), named
+ * `ns/pod/container`. `unread`: the pod and container folders the root lists but that could not be
+ * listed themselves (EMFILE, removed and made again while kubelet restarts): their files are not
+ * known to be gone, and one such folder does not stop the others from being read.
+ */
+export async function discoverCri(root: string): Promise<{ refs: LogFileRef[]; unread: string[] }> {
+  const refs: LogFileRef[] = [];
+  const unread: string[] = [];
   for (const pod of await subfoldersOf(root)) {
     const [ns, podName] = pod.split('_');
-    for (const c of await subfoldersOf(path.join(root, pod))) {
-      const files = await readdir(path.join(root, pod, c)).catch(() => [] as string[]);
-      for (const f of files) {
+    const podDir = path.join(root, pod);
+    const containers = await readdir(podDir, { withFileTypes: true }).catch(() => undefined);
+    if (containers === undefined) unread.push(podDir);
+    for (const entry of containers ?? []) {
+      if (!entry.isDirectory()) continue;
+      const c = entry.name;
+      const files = await readdir(path.join(podDir, c)).catch(() => undefined);
+      if (files === undefined) unread.push(path.join(podDir, c));
+      for (const f of files ?? []) {
         if (!/^\d+\.log$/.test(f)) continue;
-        out.push({ path: path.join(root, pod, c, f), format: 'cri', container: `${ns ?? pod}/${podName ?? ''}/${c}` });
+        refs.push({ path: path.join(podDir, c, f), format: 'cri', container: `${ns ?? pod}/${podName ?? ''}/${c}` });
       }
     }
   }
-  return out;
+  return { refs, unread };
 }
 
 /**

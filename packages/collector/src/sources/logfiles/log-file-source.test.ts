@@ -15,7 +15,7 @@ import {
 } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DropCount } from '@edge-telemetry/protocol';
 import type { RawLogLine } from '../types.js';
 import { parseCriLine, parseDockerJsonLine } from './formats.js';
@@ -23,6 +23,19 @@ import { missingLogRoots } from './discover.js';
 import { LogFileSource, type LogFileSourceDeps } from './log-file-source.js';
 import { logFileSourceOptions, type LogFileSourceOptions } from './options.js';
 import { waitFor } from '../../../../../test/support/wait.js';
+
+/** Folders whose listing fails as it does when the process is out of descriptors (EMFILE). */
+const unlistable = vi.hoisted(() => new Set<string>());
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  return {
+    ...fs,
+    readdir: ((dir: string, ...rest: unknown[]) =>
+      unlistable.has(String(dir))
+        ? Promise.reject(Object.assign(new Error(`EMFILE: too many open files, scandir '${dir}'`), { code: 'EMFILE' }))
+        : (fs.readdir as (...a: unknown[]) => Promise<unknown>)(dir, ...rest)) as typeof fs.readdir,
+  };
+});
 
 const ID = 'a'.repeat(64);
 const json = (log: string, stream = 'stdout', time = '2026-03-01T10:00:00.123456789Z') =>
@@ -42,6 +55,7 @@ beforeEach(async () => {
   criLog = path.join(dir, 'pods', 'default_api-7d_0f1e', 'api', '0.log');
 });
 afterEach(async () => {
+  unlistable.clear();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -212,6 +226,31 @@ describe('LogFileSource', () => {
     expect(texts(await r.read())).toEqual(['3']);
     await s.stop();
   }, 60_000);
+
+  it.each([
+    ['pod', (log: string) => path.dirname(path.dirname(log))],
+    ['container', (log: string) => path.dirname(log)],
+  ])(
+    "keeps a CRI file's position while its %s folder cannot be listed, and reads only its new lines after",
+    async (_, folderOf) => {
+      await writeFile(criLog, cri('1') + cri('2'));
+      const resume = new Map([[criLog, { inode: (await stat(criLog)).ino, offset: (await stat(criLog)).size }]]);
+      await appendFile(criLog, cri('3'));
+      // Another pod lists fine: the root lists logs, so a file missing from a listing is forgotten.
+      const other = path.join(dir, 'pods', 'default_web-5c_9a2b', 'web', '0.log');
+      await mkdir(path.dirname(other), { recursive: true });
+      await writeFile(other, cri('w'));
+      unlistable.add(folderOf(criLog));
+      const s = source(false, { resume }, { dockerRoot: '' });
+      const r = started(s);
+      expect(texts(await r.read())).toEqual(['w']);
+      expect(s.positions().find((p) => p.path === criLog)).toEqual({ path: criLog, ...resume.get(criLog) });
+      unlistable.clear();
+      expect(texts(await r.read())).toEqual(['3']);
+      await s.stop();
+    },
+    60_000,
+  );
 
   it.each([
     ['followed', false],

@@ -256,7 +256,8 @@ export class LogFileSource implements LogSource {
       this.options.dockerRoot === ''
         ? []
         : await discoverDocker(this.dockerListing, this.names, (file) => this.files.get(file)?.tailers[0]?.isOpen);
-    const pods = this.options.podsRoot === '' ? [] : await discoverCri(this.options.podsRoot);
+    const cri = this.options.podsRoot === '' ? { refs: [], unread: [] } : await discoverCri(this.options.podsRoot);
+    const pods = cri.refs;
     const refs = [...docker, ...pods];
     const veryFirst = this.firstScan && this.deps.resume === undefined;
     const now = this.now();
@@ -283,16 +284,19 @@ export class LogFileSource implements LogSource {
     for (const { f } of byIdle) this.files.set(f.ref.path, f);
     // A rested file or a position not taken up whose file is not listed is forgotten (a set of the
     // paths only then: a rested file not seen, or positions left), but only where its root lists
-    // other logs: the container or pod was removed, or an old CRI log deleted. A root missing or
-    // empty (not mounted yet, the runtime restarting) says nothing of a file: forgotten then, its
-    // position was gone from the cursors, and once its folder was back the file was read again
-    // from its start (every line twice).
+    // other logs and every folder between the root and the file that the root's listing showed was
+    // listed itself: the container or pod was removed, or an old CRI log deleted. A root missing or
+    // empty (not mounted yet, the runtime restarting), or a pod's or container's folder that could
+    // not be listed (EMFILE, made again while kubelet restarts), says nothing of a file: forgotten
+    // then, its position was gone from the cursors, and at the next good listing the file was read
+    // again from its start (every line twice). Docker's files are named from the root's listing
+    // alone: a root that cannot be listed fails the whole poll, and forgets nothing.
     if (restedSeen < this.rested.size || this.resume.size > 0) {
       const present = new Set(refs.map((r) => r.path));
       const gone = (p: string) =>
         !present.has(p) &&
         ((docker.length > 0 && within(this.options.dockerRoot, p)) ||
-          (pods.length > 0 && within(this.options.podsRoot, p)));
+          (pods.length > 0 && within(this.options.podsRoot, p) && !cri.unread.some((d) => within(d, p))));
       for (const p of this.rested.keys()) if (gone(p)) this.rested.delete(p);
       for (const p of this.resume.keys()) if (gone(p)) this.resume.delete(p);
     }
