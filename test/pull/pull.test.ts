@@ -2,11 +2,14 @@
  * Issue 7 end to end: Mosquitto, the ingester in-process on each ClickHouse engine (engines.ts), a real
  * collector with a filled full-log store behind the TCP fault proxy, and the CLI.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from '../support/engines.js';
 import { haveMosquitto } from '../support/mosquitto.js';
 import { runLogsPull } from '../../packages/cli/src/commands/logs-pull.js';
 import { captureIo } from '../support/io.js';
+import { bins } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 import { ADMIN_TOKEN, startPullRig, syntheticRecords, T0, type PullRig } from './rig.js';
 
@@ -312,6 +315,48 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
       expect(down.code).toBe(1);
       expect(down.err).toMatch(/ET_ERR_UNREACHABLE/);
       expect((await run(['--since', '2h'])).code).toBe(2);
+    });
+
+    it('`logs pull --id <id> | head -1` prints one line, stops reading the pull and exits 1 with the re-attach hint', async () => {
+      // The whole pull, well past a pipe's 64 KiB buffer, so writes go on after head has gone: the
+      // next write to the closed stdout waited for a 'drain' that never came, holding the lines' stream.
+      const asked = await post(ALL);
+      const done = await until(asked.body.id, (x) => x.state !== 'queued' && x.state !== 'running', 60_000);
+      expect(done.state).toBe('done');
+      expect(done.bytesReceived).toBeGreaterThan(256 * 1024);
+      const shell = spawn(
+        'bash',
+        [
+          '-o',
+          'pipefail',
+          '-c',
+          '"$@" | head -1',
+          'bash',
+          process.execPath,
+          bins.cli,
+          'logs',
+          'pull',
+          '--id',
+          asked.body.id,
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, EDGE_TELEMETRY_URL: rig.api, EDGE_TELEMETRY_TOKEN: ADMIN_TOKEN },
+          // Its own process group: a command that hangs is killed with its shell when the case fails.
+          detached: true,
+        },
+      );
+      let out = '';
+      let err = '';
+      shell.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      shell.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      try {
+        const [code] = (await once(shell, 'exit')) as [number | null];
+        expect({ code, out }).toEqual({ code: 1, out: `${(await rig.expectedLines(ALL))[0]}\n` });
+        expect(err).toMatch(new RegExp(`edge-telemetry logs pull --id ${asked.body.id}( --from \\d+)?\\n$`));
+      } finally {
+        if (shell.exitCode === null && shell.pid !== undefined) process.kill(-shell.pid, 'SIGKILL');
+      }
     });
   },
 );

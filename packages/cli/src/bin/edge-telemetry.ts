@@ -11,7 +11,7 @@ import { commandHelp, commands, usage } from '../commands/index.js';
 
 // `edge-telemetry config options collector | head -1`: the rest of the output is lost, the command
 // ends as it would have (a stack trace and exit 1 before). The commands that stream (`logs
-// templates`, `logs pull`) still see the error on their own writes, and stop.
+// templates`, `logs pull`) still see it on their own writes, and any write after it (commands/write-out.ts), and stop.
 ignoreClosedPipes([process.stdout, process.stderr]);
 
 const argv = process.argv.slice(2);

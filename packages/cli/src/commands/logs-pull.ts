@@ -13,9 +13,9 @@
  * ingester), so a file is never left half-written by a pull that then fails; with --follow they are
  * streamed as they arrive. On a terminal, stderr shows a progress line (lines, bytes, rate, and the
  * ETA once the node has sent its totals); piped, only the lines go out. Exit 0 when the pull is
- * done, 1 with the reason when it failed, expired or was cancelled, 2 on bad usage.
+ * done, 1 with the reason when it failed, expired or was cancelled (or its output's reader went away:
+ * a cut, with the --id hint), 2 on bad usage.
  */
-import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -24,6 +24,7 @@ import type { CommandIo } from './index.js';
 import { apiFetch, apiUrl } from '../api/api-client.js';
 import { visibleCell, visibleControlsStream } from './terminal-text.js';
 import { wholeLines } from './whole-lines.js';
+import { writeOut as write } from './write-out.js';
 
 const USAGE =
   'usage: edge-telemetry logs pull --node <id> --since <2h|ISO|ms> [--until t] [--container name] [--grep text] [--level info|warn|error|...] [--tail n] [--max-bytes n] [--follow] [-o file] [--url URL] [--token T]\n' +
@@ -164,11 +165,6 @@ const reattach = (id: string, from = 0) =>
 
 async function status(a: PullArgs, id: string): Promise<PullStatus> {
   return (await (await apiFetch(a, `/api/v1/log-pulls/${id}`)).json()) as PullStatus;
-}
-
-async function write(out: Writable, s: string | Uint8Array): Promise<void> {
-  // once() rejects on 'error' and removes its listeners, so none pile up across writes.
-  if (!out.write(s)) await once(out, 'drain');
 }
 
 /** Writes the pull's lines from line `a.from`, counting them in `written.lines` (where a cut run resumes). */

@@ -18,6 +18,7 @@ import {
   templateMinerOptions,
   type MessageFormat,
 } from '@edge-telemetry/collector';
+import { OUTPUT_CLOSED, writeOut as write } from './write-out.js';
 
 const FORMATS: readonly MessageFormat[] = ['raw', 'json-file', 'cri'];
 const USAGE = 'usage: edge-telemetry logs templates <file> [--format raw|json-file|cri]\n';
@@ -83,17 +84,9 @@ export async function runLogsTemplates(argv: string[], io: { stdout: Writable; s
     }
     if (out !== '' && !closed) await write(io.stdout, out);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+    if ((err as NodeJS.ErrnoException).code !== OUTPUT_CLOSED) throw err;
   } finally {
     io.stdout.off('error', onError);
   }
   return 0;
-}
-
-function write(stream: Writable, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const ok = stream.write(text, (err) => (err ? reject(err) : undefined));
-    if (ok) resolve();
-    else stream.once('drain', () => resolve());
-  });
 }
