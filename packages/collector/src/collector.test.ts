@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { limits, validateBatch, type MetricSummary } from '@edge-telemetry/protocol';
-import { createCollector } from './collector.js';
+import { BACKLOG_SEAL_EVERY_MS, createCollector } from './collector.js';
 import { DropCounter } from './batch/drops.js';
 import type { BatchDraft } from './batch/priority-classes.js';
 import type { PriorityClassValue } from './batch/priority-classes.js';
@@ -8,7 +8,7 @@ import { demoFleet } from './sources/demo/fleet-profile.js';
 import { createDemoMetricSource } from './sources/demo/demo-metric-source.js';
 import { loadDemoSeries } from './sources/demo/load-series.js';
 import { createDemoLogSource } from './sources/demo/demo-log-source.js';
-import type { MetricSource } from './sources/types.js';
+import type { LogSink, LogSource, MetricSource } from './sources/types.js';
 import { Downsampler } from './transforms/downsample/downsampler.js';
 import { TierRoller } from './transforms/downsample/tiers.js';
 import { ddSketchOps } from './transforms/downsample/ddsketch-ops.js';
@@ -22,7 +22,13 @@ const WINDOW = 200;
 const TIER = 400;
 
 /** The runtime with real stages and a recording uplink whose degrade level the test sets. */
-async function harness(extraSources: MetricSource[] = [], spans?: SpanSummarizer) {
+async function harness(
+  extraSources: MetricSource[] = [],
+  spans?: SpanSummarizer,
+  o: { windowMs?: number; logSources?: LogSource[] } = {},
+) {
+  const windowMs = o.windowMs ?? WINDOW;
+  const tierMs = 2 * windowMs;
   const sent: Array<{ cls: PriorityClassValue; draft: BatchDraft }> = [];
   const drops = new DropCounter();
   const state = { level: 0 };
@@ -33,19 +39,19 @@ async function harness(extraSources: MetricSource[] = [], spans?: SpanSummarizer
     node: 't',
     agentVersion: 'test',
     scrapeIntervalMs: 50,
-    windowMs: WINDOW,
+    windowMs,
     metricSources: [
       createDemoMetricSource({ node: 't', containers: fleet, series: await loadDemoSeries(), scrapeIntervalMs: 50 }),
       ...extraSources,
     ],
-    logSources: [
+    logSources: o.logSources ?? [
       createDemoLogSource({ node: 't', containers: fleet.map((c) => ({ ...c, logRate: 200 })), tickMs: 20 }),
     ],
     events,
     containers: new Map(),
-    downsampler: new Downsampler({ windowMs: WINDOW, tiersMs: [TIER] }, { sketches: ddSketchOps, report: drops }),
-    tiers: { tierMs: TIER, roller: new TierRoller([TIER], ddSketchOps) },
-    logs: new LogPipeline(logPipelineOptions({}), { now: Date.now, report: drops, windowMs: WINDOW }),
+    downsampler: new Downsampler({ windowMs, tiersMs: [tierMs] }, { sketches: ddSketchOps, report: drops }),
+    tiers: { tierMs, roller: new TierRoller([tierMs], ddSketchOps) },
+    logs: new LogPipeline(logPipelineOptions({}), { now: Date.now, report: drops, windowMs }),
     spans,
     uplink: {
       submitGroup: async (items) => {
@@ -335,5 +341,58 @@ describe('collector runtime', () => {
     // Metrics of the new time were sent.
     const newTime = after.filter((d) => d.windowStart >= stepped - WINDOW);
     expect(newTime.some((d) => d.metrics.some((m) => m.container === 'plc-bridge' && m.count > 0))).toBe(true);
+  });
+
+  it("seals a backlog's last chunk within BACKLOG_SEAL_EVERY_MS when a seal tick started after the trailing seal was armed", async () => {
+    // A file read to its end rests: the reader's ready() after its last chunk is the last call. A
+    // tick that sealed between the arming and the timer did not see that chunk, so the timer must
+    // still seal (it skipped, and the chunk waited a whole window for the next tick).
+    const W = 60_000;
+    let sink: LogSink | undefined;
+    /** The runtime time every line is read up to: the last line's, and the read's own at the file's end. */
+    let readUpTo = 0;
+    let atEnd = false;
+    const source: LogSource = {
+      name: 'backlog',
+      replayable: false,
+      start: (s) => void (sink = s),
+      stop: async () => undefined,
+      watermark: () => (atEnd ? Date.now() : readUpTo),
+      positions: () => [],
+      catchUp: async () => undefined,
+    };
+    const { collector, sent } = await harness([], undefined, { windowMs: W, logSources: [source] });
+    const lateness = logPipelineOptions({}).window.latenessMs;
+    // The next tick (a window's end plus the lateness bound; this node has no offset) is 1.5 s away.
+    const tick = Math.ceil((Date.now() - lateness) / W) * W + W + lateness;
+    vi.setSystemTime(tick - 1500);
+    const old = Math.floor(Date.now() / W) * W - 4 * W;
+    const read = (i: number) => {
+      readUpTo = old + i * W + 1;
+      sink!.push({
+        ts: old + i * W,
+        container: 'api',
+        stream: 'stdout',
+        line: `ERROR backlog line ${i}`,
+        rawBytes: 30,
+        offset: 0,
+        end: 0,
+      });
+      return sink!.ready();
+    };
+    const shipped = () => sent.flatMap((s) => s.draft.logs).filter((l) => l.container === 'api').length;
+    await collector.start();
+    await sink!.ready(); // the first cursor
+    await wait(BACKLOG_SEAL_EVERY_MS);
+    await read(0); // tick - 500: a seal (a second since the last)
+    await wait(300);
+    void read(1); // tick - 200: too soon to seal; the trailing seal is armed for tick + 500
+    await wait(400); // the tick seals up to line 1's time: line 0's window
+    atEnd = true;
+    void read(2); // tick + 200, the last chunk: no other call comes
+    await wait(BACKLOG_SEAL_EVERY_MS);
+    const shippedBy = shipped();
+    await collector.stop();
+    expect(shippedBy).toBe(3);
   });
 });

@@ -147,6 +147,8 @@ export function createCollector(p: CollectorParts): Collector {
   let lastSeal = p.now();
   /** The seal ready() could not start yet (one started less than BACKLOG_SEAL_EVERY_MS ago), due when it may. */
   let trailingSeal: NodeJS.Timeout | undefined;
+  /** When the reader last called ready(): lines it handed on since a seal started are not in that seal. */
+  let lastReady = -Infinity;
   /** A summary left out (not_representable) was logged, and every pass since left one out. */
   let refusalTold = false;
   let cursorSaved = p.uplink.cursor() !== undefined;
@@ -482,6 +484,7 @@ export function createCollector(p: CollectorParts): Collector {
   const sink: LogSink = {
     push: (line) => p.logs.push(line),
     ready: () => {
+      lastReady = p.now();
       if (sealing === undefined && cursorSaved && p.now() - lastSeal >= BACKLOG_SEAL_EVERY_MS) return sealPass();
       // What was read just now is sealed within BACKLOG_SEAL_EVERY_MS all the same: this may be the
       // last call (a seal being written, a tick's, may have looked before those lines).
@@ -505,7 +508,8 @@ export function createCollector(p: CollectorParts): Collector {
     ));
 
   /**
-   * A seal BACKLOG_SEAL_EVERY_MS after the last one started, unless another has started by then.
+   * A seal BACKLOG_SEAL_EVERY_MS after the last one started, unless one that started since then
+   * began after the reader's last ready() (and so saw every line handed on).
    * The reader calls ready() after every chunk, the last one included, but a file read to its end
    * and idle (a backlog's) then rests: no more chunks, no more calls. Without this, the windows of
    * the lines read since the last seal waited for the next seal tick, up to a window (plus the
@@ -514,14 +518,15 @@ export function createCollector(p: CollectorParts): Collector {
    */
   const sealLater = () => {
     if (trailingSeal !== undefined) return;
-    const armedAt = lastSeal;
     trailingSeal = setTimeout(
       () => {
         trailingSeal = undefined;
-        // A seal that started since looked after this call; the very first cursor goes first.
-        if (lastSeal === armedAt) void Promise.resolve(savingCursor).then(() => sealPass());
+        // Only a seal that started after the reader's last ready() saw every line read: one that
+        // started between the arming and now (a seal tick) may not have, and no further call comes
+        // for a file that rests after its last chunk. The very first cursor goes first.
+        if (lastReady >= lastSeal) void Promise.resolve(savingCursor).then(() => sealPass());
       },
-      Math.max(0, armedAt + BACKLOG_SEAL_EVERY_MS - p.now()),
+      Math.max(0, lastSeal + BACKLOG_SEAL_EVERY_MS - p.now()),
     );
   };
 
