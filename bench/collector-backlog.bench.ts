@@ -60,7 +60,7 @@ const SCRAPE_MS = 10_000;
  * 30 s passed without an arrival, and the seal tick the last windows waited for came up to a
  * window later).
  */
-export const LAST_WINDOW_BOUND_MS = BACKLOG_SEAL_EVERY_MS + CAUGHT_UP_POLL_MS + 2000;
+const LAST_WINDOW_BOUND_MS = BACKLOG_SEAL_EVERY_MS + CAUGHT_UP_POLL_MS + 2000;
 /** How long after that bound the bench waits for the late ones, to tell late from never. */
 const LATE_WAIT_MS = 120_000;
 

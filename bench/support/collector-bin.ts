@@ -96,7 +96,8 @@ export async function plainReader(dir: string, file: string) {
     });
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    // 'close', not 'exit': after 'close' its stdout has been read to the end.
+    const code = await new Promise<number | null>((r) => child.once('close', r));
     if (code !== 0) throw new Error(`plain reader exited ${code}`);
     cpu = await cg.cpuSeconds();
     peak = await cg.peakBytes();

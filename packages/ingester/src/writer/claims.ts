@@ -209,7 +209,13 @@ function keyStatesQuery(set: string): string {
 
 /** Where each of `keys` stands: in the ledger, or claimed first by which group (absent: neither). */
 export async function keyStates(client: ClickHouseClient, keys: readonly BatchKey[]): Promise<KeyState> {
-  const rs = await client.query({ query: keyStatesQuery(keySet(keys)), format: 'JSONCompactEachRow' });
+  const rs = await client.query({
+    query: keyStatesQuery(keySet(keys)),
+    format: 'JSONCompactEachRow',
+    // The UNION's second branch sees `keys` only with this (the server's default, but a user's
+    // profile may turn it off, and then every claim check, so every write, would fail).
+    clickhouse_settings: { enable_global_with_statement: 1 },
+  });
   const state: KeyState = { stored: new Set(), owner: new Map() };
   for (const [node, epoch, seq, owner] of await rs.json<[string, number | string, number | string, string]>()) {
     const k = batchKeyString({ node, epoch: Number(epoch), seq: Number(seq) });

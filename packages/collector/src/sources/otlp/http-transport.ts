@@ -5,7 +5,10 @@
  * types or encodings, 429 (item rate) and 503 (bytes in flight) with Retry-After when the pipeline
  * is full. A body takes its bytes from the in-flight budget as they arrive, before they are kept,
  * and so do its inflated bytes and what its decode will hold (decode-cost.ts), so memory is bounded
- * by `maxInFlightBytes` whatever the clients send; and a request has BODY_TIMEOUT_MS to arrive whole. Reserving the declared length up front let four
+ * by `maxInFlightBytes` whatever the clients send, but for one thing: zlib's output buffer for a
+ * gzip body being inflated is the size its trailer declares (up to `maxDecodedBytes`) and is charged
+ * only as far as it fills, so a trailer that overstates the size holds the rest uncharged while that
+ * body inflates (gunzip). A request has BODY_TIMEOUT_MS to arrive whole. Reserving the declared length up front let four
  * clients that each declared 4 MiB and sent nothing more hold the whole default budget, every other
  * application's export answered 503, for as long as they kept the connections open.
  */
