@@ -18,7 +18,7 @@
  * peak after three full batches of the OpenTelemetry JS SDK's logs (512 records, OTLP/HTTP JSON),
  * same run; the note says how each was answered.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import type { BenchCase, Figure } from './harness.js';
 import { cgroupVersion, createCgroup } from '../test/support/cgroup.js';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { freePort } from '../test/support/ports.js';
+import { procStatus } from '../test/support/processes.js';
 import { waitFor } from '../test/support/wait.js';
 import { startAcker } from '../test/uplink/acker.js';
 import { runCollector } from '../test/collector/rig.js';
@@ -42,11 +43,6 @@ const CLIENTS = 32;
 const ITEMS_PER_S = 5000;
 const POINTS = 500;
 const BODIES = 64;
-
-async function vm(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): Promise<number> {
-  const text = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) * 1024;
-}
 
 /** Requests of POINTS gauge points each, every point its own series (request_id), protobuf. */
 function floodBodies(): Buffer[] {
@@ -110,7 +106,7 @@ const run = async (): Promise<Figure[]> => {
       async () => (await post(Buffer.alloc(0))) === 200,
       { timeoutMs: 120_000, intervalMs: 250 },
     );
-    const idle = await vm(collector.child.pid, 'VmRSS');
+    const idle = await procStatus(collector.child.pid, 'VmRSS');
     const statuses = new Map<number, number>();
     const until = Date.now() + FLOOD_S * 1000;
     let next = 0;
@@ -122,7 +118,7 @@ const run = async (): Promise<Figure[]> => {
         }
       }),
     );
-    const hwm = await vm(collector.child.pid, 'VmHWM');
+    const hwm = await procStatus(collector.child.pid, 'VmHWM');
     const oom = await cgroup.oomKills();
     const cgroupPeak = await cgroup.peakBytes();
     const cpu = await cgroup.cpuSeconds();

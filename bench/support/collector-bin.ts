@@ -13,6 +13,7 @@ import { createCgroup, cgroupVersion, type Cgroup } from '../../test/support/cgr
 import { startMosquitto, type Mosquitto } from '../../test/support/mosquitto.js';
 import { startAcker, type Acker } from '../../test/uplink/acker.js';
 import { runCollector, type CollectorRun } from '../../test/collector/rig.js';
+export { procStatus } from '../../test/support/processes.js';
 
 const LIMITS = { memoryBytes: 128 * 2 ** 20, cpus: 0.2 };
 /** As docker/compose.edge.yml and the K3s manifest start it (NODE_OPTIONS) for that limit. */
@@ -53,11 +54,6 @@ fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 65536 })
     process.stdout.write(JSON.stringify({ lines, matched, maxRssKiB: ru.maxRSS }));
   }));
 `;
-
-export async function procStatus(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): Promise<number> {
-  const text = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) * 1024;
-}
 
 /** Samples the cgroup's anonymous memory (v1 `rss`, v2 `anon` of memory.stat): the process's own pages, no page cache. */
 export function anonSampler(cg: Cgroup): { peak(): number; stop(): number } {

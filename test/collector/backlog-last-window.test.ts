@@ -77,7 +77,7 @@ describe.runIf(haveMosquitto())("a backlog's last windows, once its reading has 
       async () => (have = (await warnRows()).length) >= backlog.warnSeqs.length,
       { timeoutMs: BACKLOG_SEAL_EVERY_MS + DELIVERY_SLACK_MS, intervalMs: 250 },
     );
-    // The file rested (no more reads, so no more calls to the sink) before its windows went.
+    // The file rested (no more reads, so no more calls to the sink): the windows went all the same.
     expect(await r.metric('logs.files_rested')).toBe(1);
 
     const seen = new Map<number, number>();

@@ -4,7 +4,7 @@
  * CPU; test/support/cgroup.ts) to send them to: for test/otlp/decode-memory.test.ts and the
  * `otlp.worst_request` bench.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -14,6 +14,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import protobuf from 'protobufjs';
 import { createCgroup, type Cgroup } from '../support/cgroup.js';
+import { procStatus } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 import { runCollector, type CollectorRun } from '../collector/rig.js';
 
@@ -126,10 +127,7 @@ export async function startOtlpCollectorInCgroup(name: string): Promise<OtlpColl
       },
       { timeoutMs: 120_000, intervalMs: 250 },
     );
-    const vm = async (field: 'VmHWM' | 'VmRSS') => {
-      const text = await readFile(`/proc/${run.child.pid}/status`, 'utf8');
-      return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) * 1024;
-    };
+    const vm = (field: 'VmHWM' | 'VmRSS') => procStatus(run.child.pid, field);
     return { run, cgroup, url, vm, close };
   } catch (err) {
     await close();

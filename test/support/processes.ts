@@ -3,11 +3,17 @@
  * stops them reliably even when a test fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A field of a running process's /proc status (VmHWM: its peak resident set; VmRSS: now), in bytes. */
+export async function procStatus(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) * 1024;
+}
 
 export const bins = {
   collector: `${repoRoot}packages/collector/bin/collector.js`,
