@@ -19,9 +19,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createGroupCommit } from '../storage/group-commit.js';
 import { insertRows } from '../storage/insert.js';
-import { rowSet, setRow } from '../storage/row-set.js';
 import { keysetPages } from '../storage/keyset-pages.js';
 import { TABLES } from '../storage/tables.js';
+import { keySet } from '../writer/batch-key.js';
 
 export interface ReferenceStore {
   /** The bodies of `seqs` (in that order), or undefined when any is unknown. */
@@ -248,9 +248,9 @@ export function createReferenceStore(deps: ReferenceStoreDeps): ReferenceStore {
   async function read(refs: readonly Ref[]): Promise<Map<string, Buffer>> {
     reads++;
     const nodes = [...new Set(refs.map(([, node]) => node))];
-    const set = rowSet('NodeName String, Epoch UInt64, Seq UInt64', [
-      ...new Set(refs.map(([, node, epoch, seq]) => setRow([node, epoch, seq]))),
-    ]);
+    // Each key once: many waiting batches name the same keyframe.
+    const keys = new Map(refs.map(([, node, epoch, seq]) => [`${node}\n${epoch}\n${seq}`, { node, epoch, seq }]));
+    const set = keySet([...keys.values()]);
     // NodeName and Epoch lead the table's key: the first condition selects its granules.
     const rs = await deps.client.query({
       query: `SELECT NodeName, Epoch, Seq, BodyBase64 FROM ${TABLES.references}

@@ -195,27 +195,20 @@ export interface KeyState {
 }
 
 /**
- * The claim check's statement over `set`, the subquery of the keys (keySet), written once: a row
+ * The claim check's statement over `set`, the subquery of the keys (keySet): a row
  * per key in the ledger with no owner, and per other key claimed the group that claimed it first.
  */
 function keyStatesQuery(set: string): string {
-  return `WITH keys AS (${set})
-      SELECT NodeName, Epoch, Seq, '' AS Owner FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN keys
+  return `SELECT NodeName, Epoch, Seq, '' AS Owner FROM ${TABLES.ledger} WHERE (NodeName, Epoch, Seq) IN (${set})
       UNION ALL
       SELECT NodeName, Epoch, Seq, argMin(GroupToken, _block_number) FROM ${TABLES.claims}
-      WHERE (NodeName, Epoch, Seq) IN keys AND NOT startsWith(GroupToken, '${REFUSED}')
+      WHERE (NodeName, Epoch, Seq) IN (${set}) AND NOT startsWith(GroupToken, '${REFUSED}')
       GROUP BY NodeName, Epoch, Seq`;
 }
 
 /** Where each of `keys` stands: in the ledger, or claimed first by which group (absent: neither). */
 export async function keyStates(client: ClickHouseClient, keys: readonly BatchKey[]): Promise<KeyState> {
-  const rs = await client.query({
-    query: keyStatesQuery(keySet(keys)),
-    format: 'JSONCompactEachRow',
-    // The UNION's second branch sees `keys` only with this (the server's default, but a user's
-    // profile may turn it off, and then every claim check, so every write, would fail).
-    clickhouse_settings: { enable_global_with_statement: 1 },
-  });
+  const rs = await client.query({ query: keyStatesQuery(keySet(keys)), format: 'JSONCompactEachRow' });
   const state: KeyState = { stored: new Set(), owner: new Map() };
   for (const [node, epoch, seq, owner] of await rs.json<[string, number | string, number | string, string]>()) {
     const k = batchKeyString({ node, epoch: Number(epoch), seq: Number(seq) });
