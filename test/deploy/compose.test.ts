@@ -22,6 +22,7 @@ interface Service {
   ports?: string[];
   entrypoint?: string[];
   tmpfs?: string[];
+  ulimits?: { nofile?: { soft: number; hard: number } };
   group_add?: string[];
   cap_drop?: string[];
   deploy?: { replicas?: number; resources?: { limits?: { cpus?: string; memory?: string } } };
@@ -155,6 +156,19 @@ describe('compose.central.yml', () => {
         p,
       ).toBe(true);
     }
+  });
+
+  it("gives Mosquitto an open-files limit above its listeners' connection caps", () => {
+    const caps = [...read('docker/mosquitto/mosquitto.conf').matchAll(/^max_connections (\d+)$/gm)].map((m) =>
+      Number(m[1]),
+    );
+    expect(caps.length).toBeGreaterThan(0);
+    const total = caps.reduce((a, b) => a + b, 0);
+    const nofile = (c.services.mosquitto as Service).ulimits?.nofile;
+    // Room beyond the caps for the listening sockets, persistence, logs and connections not yet
+    // counted (Mosquitto counts a client once it is accepted).
+    expect(nofile?.soft).toBeGreaterThanOrEqual(total + 1024);
+    expect(nofile?.hard).toBeGreaterThanOrEqual(nofile?.soft ?? 0);
   });
 
   it('scales the ingester: several replicas on one shared subscription, each with its own client id', () => {
