@@ -124,8 +124,21 @@ export interface OtlpIntake {
   connections: ConnectionGate;
 }
 
-/** How often a refused connection is logged; every one is counted. */
+/** How often a refused connection or request is logged; every one is counted. */
 const REFUSAL_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * A gate for a warning said at most once every `intervalMs`: true when it may be said now (it then
+ * counts as said). A client at a cap or a limit sends again and again: each is counted, not logged.
+ */
+function atMostEvery(intervalMs: number, now: () => number): () => boolean {
+  let saidAt = -Infinity;
+  return () => {
+    if (now() - saidAt < intervalMs) return false;
+    saidAt = now();
+    return true;
+  };
+}
 
 export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps): OtlpIntake {
   const codec = deps.codec ?? createOtlpCodec();
@@ -145,8 +158,8 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
         'OTLP connections (HTTP and gRPC) closed as accepted, by the cap they met (reason: total = maxConnections, address = maxConnectionsPerAddress)',
     }),
   };
-  let refusalSaidAt = -Infinity;
-  let overLimitSaidAt = -Infinity;
+  const maySayRefusal = atMostEvery(REFUSAL_LOG_INTERVAL_MS, deps.now);
+  const maySayOverLimit = atMostEvery(REFUSAL_LOG_INTERVAL_MS, deps.now);
   let overLimitUnsaid = 0;
   let inFlight = 0;
   /** In-flight bytes by client key. */
@@ -234,8 +247,7 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
   const overLimit = (signal: OtlpSignal, r: OtlpRefusal) => {
     counters.overLimit.add(1, { signal, limit: r.limit ?? '' });
     overLimitUnsaid++;
-    if (deps.now() - overLimitSaidAt < REFUSAL_LOG_INTERVAL_MS) return;
-    overLimitSaidAt = deps.now();
+    if (!maySayOverLimit()) return;
     deps.log.warn(`OTLP request refused (${r.http}): ${r.message}`, {
       signal,
       limit: r.limit,
@@ -247,8 +259,7 @@ export function createOtlpIntake(o: OtlpReceiverOptions, deps: OtlpReceiverDeps)
   const connections = createConnectionGate(o, (reason, address) => {
     counters.connectionsRefused.add(1, { reason });
     // A client at a cap opens connection after connection: say it once a minute, count them all.
-    if (deps.now() - refusalSaidAt < REFUSAL_LOG_INTERVAL_MS) return;
-    refusalSaidAt = deps.now();
+    if (!maySayRefusal()) return;
     deps.log.warn(
       `OTLP connection refused: sources.otlp.${reason === 'total' ? 'maxConnections' : 'maxConnectionsPerAddress'} reached`,
       { reason, address, refused: connections.refused() },
