@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { subfoldersOf, type FolderListing } from './folder-listing.js';
+import { noneIfMissing, subfoldersOf, type FolderListing } from './folder-listing.js';
 import type { LogFileFormat } from './formats.js';
 
 export interface LogFileRef {
@@ -80,14 +80,12 @@ async function readName(file: string, id: string, log: string, known: DockerName
 export async function discoverCri(root: string): Promise<{ refs: LogFileRef[]; unread: string[] }> {
   const refs: LogFileRef[] = [];
   const unread: string[] = [];
-  for (const pod of await subfoldersOf(root)) {
+  for (const pod of await subfoldersOf(root, noneIfMissing)) {
     const [ns, podName] = pod.split('_');
     const podDir = path.join(root, pod);
-    const containers = await readdir(podDir, { withFileTypes: true }).catch(() => undefined);
+    const containers = await subfoldersOf(podDir, () => undefined);
     if (containers === undefined) unread.push(podDir);
-    for (const entry of containers ?? []) {
-      if (!entry.isDirectory()) continue;
-      const c = entry.name;
+    for (const c of containers ?? []) {
       const files = await readdir(path.join(podDir, c)).catch(() => undefined);
       if (files === undefined) unread.push(path.join(podDir, c));
       for (const f of files ?? []) {

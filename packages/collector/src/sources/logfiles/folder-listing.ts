@@ -7,14 +7,19 @@ import { readdir, stat } from 'node:fs/promises';
  */
 const RACY_MS = 2000;
 
-/** The names of the folders in `dir`; [] when it does not exist. */
-export async function subfoldersOf(dir: string): Promise<string[]> {
+/** The names of the folders in `dir`, or what `failed` makes of the error when it cannot be listed. */
+export async function subfoldersOf<T>(dir: string, failed: (err: NodeJS.ErrnoException) => T): Promise<string[] | T> {
   try {
     return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    return failed(err as NodeJS.ErrnoException);
   }
+}
+
+/** For subfoldersOf: a folder that does not exist has none; any other failure is thrown. */
+export function noneIfMissing(err: NodeJS.ErrnoException): string[] {
+  if (err.code === 'ENOENT') return [];
+  throw err;
 }
 
 /**
@@ -40,7 +45,7 @@ export class FolderListing {
     const last = this.last;
     if (st !== undefined && last !== undefined && last.ino === st.ino && last.mtimeMs === st.mtimeMs) return last.names;
     const listedAt = this.wallClock();
-    const names = await subfoldersOf(this.dir);
+    const names = await subfoldersOf(this.dir, noneIfMissing);
     this.last =
       st !== undefined && st.mtimeMs < listedAt - RACY_MS ? { ino: st.ino, mtimeMs: st.mtimeMs, names } : undefined;
     return names;
