@@ -46,7 +46,7 @@ import { writeJsonFileBacklog, type Backlog } from '../test/support/json-file-ba
 import { waitFor } from '../test/support/wait.js';
 import type { Acker } from '../test/uplink/acker.js';
 import { caughtUp, runCollector, seqOf } from '../test/collector/rig.js';
-import { BACKLOG_SEAL_EVERY_MS } from '@edge-telemetry/collector';
+import { BACKLOG_SEAL_EVERY_MS } from '../packages/collector/src/collector.js';
 
 const BACKLOG_MIB = Number(process.env.ET_BENCH_BACKLOG_MIB ?? 200);
 /** The collector's defaults (config/options.ts): host scrapes every 10 s. */

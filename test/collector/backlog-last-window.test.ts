@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtemp, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BACKLOG_SEAL_EVERY_MS } from '@edge-telemetry/collector';
+import { BACKLOG_SEAL_EVERY_MS } from '../../packages/collector/src/collector.js';
 import { haveMosquitto } from '../support/mosquitto.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';

@@ -1,5 +1,5 @@
 export type * from './sources/types.js';
-export { BACKLOG_SEAL_EVERY_MS, createCollector, type Collector, type CollectorParts } from './collector.js';
+export { createCollector, type Collector, type CollectorParts } from './collector.js';
 export { buildCollector, AGENT_VERSION, type RunningCollector, type SharedParts } from './build-collector.js';
 export type { Delivery } from './uplink/sender/uplink.js';
 export { CollectorConfigSchema, collectorConfigSpec, type CollectorConfig } from './config/options.js';
