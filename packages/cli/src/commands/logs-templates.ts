@@ -64,15 +64,11 @@ export async function runLogsTemplates(argv: string[], io: { stdout: Writable; s
     ids.push(m.id);
     seen.set(m.id, m.template);
   }
-  // A reader that goes away (`| head`) ends the output, as for any Unix filter: not a crash.
-  let closed = false;
-  const onError = (): void => {
-    closed = true;
-  };
-  io.stdout.on('error', onError);
+  // A reader that goes away (`| head`) ends the output, as for any Unix filter: not a crash. The
+  // bin's closed-pipe listener takes the EPIPE; the write after it rejects (writeOut).
   let out = '';
   try {
-    for (let i = 0; i < ids.length && !closed; i++) {
+    for (let i = 0; i < ids.length; i++) {
       const id = miner.resolve(ids[i] as string);
       // An evicted cluster keeps the id and template the line got when it was mined.
       const template = miner.templateOf(id) ?? seen.get(id) ?? '';
@@ -82,11 +78,9 @@ export async function runLogsTemplates(argv: string[], io: { stdout: Writable; s
         out = '';
       }
     }
-    if (out !== '' && !closed) await write(io.stdout, out);
+    if (out !== '') await write(io.stdout, out);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== OUTPUT_CLOSED) throw err;
-  } finally {
-    io.stdout.off('error', onError);
   }
   return 0;
 }
