@@ -27,6 +27,12 @@ describe('fitText', () => {
     }
   });
 
+  it('says when it cut a text, and only then', () => {
+    const cuts: string[] = [];
+    for (const s of ['A'.repeat(300), 'short', `short${CUT_MARK}`, 'a\uD800b']) fitText(s, 200, () => cuts.push(s));
+    expect(cuts).toEqual(['A'.repeat(300)]);
+  });
+
   it('makes a lone surrogate well-formed, in a text that fits and in one that is cut', () => {
     expect(fitText('a\uD800b', 100)).toBe('a\uFFFDb');
     const t = fitText('\uDC00' + 'A'.repeat(1000), 100);

@@ -9,9 +9,10 @@ export const CUT_MARK = ' …[cut]';
  * character boundary and marked. The codec refuses a whole batch for one text that is not, so one
  * such line would lose every container's rows of its class in the window with it.
  * Returns `s` itself when it fits, which is the common case and costs a length check (and a scan
- * of a two-byte string).
+ * of a two-byte string). `cut` is called when the text is cut: a text that ends with CUT_MARK as
+ * written says nothing of that.
  */
-export function fitText(s: string, maxBytes: number = limits.maxStringBytes): string {
+export function fitText(s: string, maxBytes: number = limits.maxStringBytes, cut?: () => void): string {
   // Each UTF-16 unit is at least one UTF-8 byte: a text longer than `maxBytes` units is cut, and
   // only its first `maxBytes` units are looked at. Encoding the whole of it first copied a 15 MiB
   // OTLP log body once more (up to 45 MiB of UTF-8) just to keep its first 256 KiB.
@@ -25,5 +26,6 @@ export function fitText(s: string, maxBytes: number = limits.maxStringBytes): st
   let end = maxBytes - Buffer.byteLength(CUT_MARK);
   // Back to the first byte of a character: continuation bytes are 10xxxxxx.
   while (end > 0 && ((utf8[end] as number) & 0xc0) === 0x80) end--;
+  cut?.();
   return utf8.toString('utf8', 0, end) + CUT_MARK;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DropCounter } from '../../batch/drops.js';
+import { CUT_MARK } from '../../batch/fit-text.js';
 import { mapLogs, type LogsRequest } from './map-logs.js';
 import { resolveOtlpReceiverOptions } from './options.js';
 
@@ -51,6 +52,13 @@ describe('mapLogs', () => {
     expect(Buffer.byteLength(msg)).toBeLessThanOrEqual(4096);
     expect(msg.startsWith('xxxx')).toBe(true);
     expect(drops).toEqual(['otlp.logs/body_cut:1']);
+  });
+
+  it('counts as cut only a body it cut, not one that ends with the cut mark as sent', () => {
+    const body = `an earlier hop cut this${CUT_MARK}`;
+    const { lines, drops } = map(record(body));
+    expect((JSON.parse(lines[0]!.line) as { msg: string }).msg).toBe(body);
+    expect(drops).toEqual([]);
   });
 
   it('leaves out the attributes of a record still over twice the bound, and counts it', () => {

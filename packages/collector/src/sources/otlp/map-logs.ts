@@ -6,7 +6,7 @@
  * full-log store as container logs.
  */
 import type { DropReport } from '../../batch/drops.js';
-import { CUT_MARK, fitText } from '../../batch/fit-text.js';
+import { fitText } from '../../batch/fit-text.js';
 import type { RawLogLine } from '../types.js';
 import type { OtlpReceiverOptions } from './options.js';
 import { capAttributes, readResource, type ResourceDeps } from './resource.js';
@@ -83,9 +83,9 @@ export function mapLogs(
           typeof r.severityNumber === 'string' && r.severityNumber in SEVERITY_NAMES
             ? (SEVERITY_NAMES[r.severityNumber] as number)
             : num(r.severityNumber as NumLike);
-        const msg = fitText(valueString(r.body), max);
-        if (msg.endsWith(CUT_MARK))
-          ctx.report.drop({ stage: 'otlp.logs', reason: 'body_cut', container: res.container });
+        const msg = fitText(valueString(r.body), max, () =>
+          ctx.report.drop({ stage: 'otlp.logs', reason: 'body_cut', container: res.container }),
+        );
         const fields: Record<string, string | number> = {
           time: ts,
           level: levelOf(sev, typeof r.severityText === 'string' ? r.severityText : ''),
