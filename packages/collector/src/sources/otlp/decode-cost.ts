@@ -13,22 +13,18 @@
  *   for a 15 MiB string and 31 MiB with one `ā` in it; beside that 176 B a value for empty
  *   messages (an object each, with a slot in its list), 68 B in an SDK-shaped export.
  *
- * Each is charged at its worst (two bytes a character unless the body is ASCII, which a protobuf
- * body rarely is) and rounded up, so that what is charged is what the process may hold.
+ * Each is charged at its worst (two bytes a character unless the count found none may be: `wide`,
+ * which a protobuf body rarely is not) and rounded up, so that what is charged is what the process may hold.
  */
-import { isAscii } from 'node:buffer';
 import type { OtlpFormat } from './codec.js';
 import type { DecodedSize } from './decoded-values.js';
 
 /** Heap bytes a decoded value may take, by format (measured 24 and 176, see above). */
 export const VALUE_BYTES: Record<OtlpFormat, number> = { json: 32, protobuf: 192 };
 
-const BACKSLASH_U = Buffer.from('\\u');
-
 /** Bytes the decode of `body` may hold beyond the body: its copies (the JSON text, the strings) and its objects. */
 export function decodeCost(format: OtlpFormat, body: Buffer, size: DecodedSize): number {
-  // A JSON escape of a character above U+00FF makes the string it is in two bytes a character, as one written out does.
-  const perChar = !isAscii(body) || (format === 'json' && body.includes(BACKSLASH_U)) ? 2 : 1;
+  const perChar = size.wide ? 2 : 1;
   const text = format === 'json' ? body.length : 0;
   return perChar * (text + size.stringBytes) + size.values * VALUE_BYTES[format];
 }

@@ -26,6 +26,12 @@ describe('protobufValues', () => {
     expect(protobufValues(Request, encode(metric({ exponentialHistogram: exponential })), 1000).values).toBe(6 + 2 + 3);
   });
 
+  it('finds strings that may be two bytes a character in any byte over 0x7F', () => {
+    const named = (name: string) => protobufValues(Request, encode(metric({ name })), 1000).wide;
+    expect(named('mmmm')).toBe(false);
+    expect(named('mmmā')).toBe(true);
+  });
+
   it('counts the bytes of string fields, not of bytes fields', () => {
     const point = {
       exemplars: [{ spanId: Buffer.alloc(8), asDouble: 1 }],
@@ -83,6 +89,18 @@ describe('jsonValues', () => {
 
   it('stops once over the bound', () => {
     expect(jsonValues(Buffer.from(`[${'{},'.repeat(999)}{}]`), 100).values).toBe(101);
+  });
+
+  it('finds strings that may be two bytes a character: a byte over 0x7F, or a \\u escape', () => {
+    const wide = (json: string) => jsonValues(Buffer.from(json), 100).wide;
+    expect(wide('{"body":{"stringValue":"AAAA"}}')).toBe(false);
+    expect(wide('{"body":{"stringValue":"AAAā"}}')).toBe(true);
+    // An escape writes the same character in ASCII: JSON.parse's string is two bytes a character all the same.
+    expect(wide('{"body":{"stringValue":"AAA\\u0101"}}')).toBe(true);
+    // An escaped backslash before a `u` is no escape of a character.
+    expect(wide('{"path":"C:\\\\users"}')).toBe(false);
+    // Not JSON, but its text is two bytes a character before JSON.parse refuses it.
+    expect(wide('{"a":"\\é"}')).toBe(true);
   });
 
   it('counts the bytes between quotes, keys and escapes included', () => {

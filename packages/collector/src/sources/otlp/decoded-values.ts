@@ -1,6 +1,7 @@
 /**
- * How many values an OTLP body decodes into, and how many of its bytes are strings the decoder
- * copies out (decode-cost.ts), counted from its bytes before it is decoded (pure).
+ * How many values an OTLP body decodes into, how many of its bytes are strings the decoder copies
+ * out, and whether those may be two bytes a character (decode-cost.ts), counted from its bytes
+ * before it is decoded (pure).
  * The decoded request is what costs the heap, not the body: protobufjs makes an object of every
  * message, a Long of every 64-bit number, an array slot of every list element, and JSON.parse an
  * object or array of every `{` and `[`. A 4 MiB protobuf body of empty data points (2 bytes each)
@@ -9,6 +10,7 @@
  * it. A value costs the heap at most ~130 bytes once decoded (an empty message in a list), so a
  * bound on the count bounds the decoded request.
  */
+import { isAscii } from 'node:buffer';
 import protobuf from 'protobufjs';
 
 /** Bytes of each element of a packed list of fixed-size numbers; the others are varints. */
@@ -21,6 +23,12 @@ export interface DecodedSize {
   values: number;
   /** Bytes of the strings it holds, as written (JSON: between the quotes, escapes included), up to where counting stopped. */
   stringBytes: number;
+  /**
+   * Whether a string it decodes into may hold a character above U+00FF, which makes V8 keep all of
+   * that string two bytes a character: the body has a byte over 0x7F, or (JSON) a `\u` escape in a
+   * string. True once over the bound.
+   */
+  wide: boolean;
 }
 
 /**
@@ -70,9 +78,10 @@ export function protobufValues(type: protobuf.Type, body: Uint8Array, max: numbe
       if (field.type === 'string') stringBytes += length;
       reader.skip(length);
     }
-    if (count > max) return { values: max + 1, stringBytes };
+    if (count > max) return { values: max + 1, stringBytes, wide: true };
   }
-  return { values: count, stringBytes };
+  // Any byte over 0x7F (a varint's, a fixed number's), which a protobuf body rarely lacks.
+  return { values: count, stringBytes, wide: !isAscii(body) };
 }
 
 /** The wire type of `field` unpacked: 2 for a message, string or bytes, its scalar's otherwise (enums: varint, 0). */
@@ -97,11 +106,14 @@ const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
 const COMMA = 0x2c;
+const LETTER_U = 0x75;
 
 /**
  * The values a JSON body parses into, counted as its `{`, `[` and `,` outside strings (an object or
  * array each, a member or element each after the first), stopping once over `max` (then `max + 1`);
- * and the bytes between its quotes (JSON.parse copies each string out, keys included).
+ * the bytes between its quotes (JSON.parse copies each string out, keys included); and whether it
+ * has a byte over 0x7F or a `\u` escape (`wide`), in the same pass: the body was walked twice more
+ * for these.
  * Works on the bytes: every byte of a UTF-8 sequence is 0x80 or above, so none is taken for one of
  * these. Not a validation: what does not parse is JSON.parse's to refuse.
  */
@@ -110,11 +122,16 @@ export function jsonValues(body: Uint8Array, max: number): DecodedSize {
   let inString = false;
   let stringBytes = 0;
   let opened = 0;
+  let wide = false;
   for (let i = 0; i < body.length; i++) {
     const b = body[i] as number;
-    if (inString) {
-      if (b === BACKSLASH) i++;
-      else if (b === QUOTE) {
+    if (b > 0x7f) wide = true;
+    else if (inString) {
+      if (b === BACKSLASH) {
+        // A JSON escape of a character above U+00FF makes its string two bytes a character, as one written out does.
+        const escaped = body[++i] ?? 0;
+        if (escaped === LETTER_U || escaped > 0x7f) wide = true;
+      } else if (b === QUOTE) {
         inString = false;
         stringBytes += i - opened - 1;
       }
@@ -122,10 +139,10 @@ export function jsonValues(body: Uint8Array, max: number): DecodedSize {
       inString = true;
       opened = i;
     } else if (b === OPEN_BRACE || b === OPEN_BRACKET || b === COMMA) {
-      if (++count > max) return { values: max + 1, stringBytes };
+      if (++count > max) return { values: max + 1, stringBytes, wide: true };
     }
   }
   // A string still open at the end (the body does not parse): its bytes count all the same.
   if (inString) stringBytes += body.length - opened - 1;
-  return { values: count, stringBytes };
+  return { values: count, stringBytes, wide };
 }
