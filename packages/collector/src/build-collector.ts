@@ -347,6 +347,7 @@ export async function buildCollector(
         report: drops,
         resume: cursor && new Map(Object.entries(cursor.files).map(([p, [inode, offset]]) => [p, { inode, offset }])),
         stored: store?.sourceEnds(),
+        log,
       }),
     );
   if (fleet.length > 0)

@@ -205,6 +205,28 @@ describe('LogFileSource', () => {
     );
   }, 60_000);
 
+  it('forgets at start, saying how many, the positions it was given under neither root (a root moved or spelled otherwise)', async () => {
+    await writeFile(dockerLog, json('1\n'));
+    const kept = { inode: (await stat(dockerLog)).ino, offset: 0 };
+    const moved = path.join(dir, 'old-docker', ID, `${ID}-json.log`);
+    const resume = new Map([
+      [dockerLog, kept],
+      [moved, { inode: 8, offset: 50 }],
+      // A sibling of the root whose name starts with the root's: not under it.
+      [`${path.join(dir, 'docker')}-old/x.log`, { inode: 9, offset: 5 }],
+    ]);
+    const warned: Array<[string, Record<string, unknown> | undefined]> = [];
+    const s = source(false, { resume, log: { warn: (msg, fields) => void warned.push([msg, fields]) } });
+    expect(s.positions()).toEqual([{ path: dockerLog, ...kept }]);
+    expect(warned).toEqual([
+      [expect.stringMatching(/under neither root forgotten/), expect.objectContaining({ forgotten: 2, first: moved })],
+    ]);
+    // Those under a root are as they were: read on from their position.
+    expect(texts(await started(s).read())).toEqual(['1']);
+    await s.stop();
+    expect(s.positions().map((p) => p.path)).toEqual([dockerLog]);
+  }, 60_000);
+
   it('keeps the positions it was given while the Docker root is missing or empty, and reads on from them once the folders are back', async () => {
     await writeFile(dockerLog, json('1\n') + json('2\n'));
     const resume = new Map([[dockerLog, { inode: (await stat(dockerLog)).ino, offset: (await stat(dockerLog)).size }]]);

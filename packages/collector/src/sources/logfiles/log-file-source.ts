@@ -2,6 +2,7 @@ import { statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DropReport } from '../../batch/drops.js';
+import type { Logger } from '../../runtime/logger.js';
 import type { FileRef, LogSink, LogSource, RawLogLine, ReadPosition } from '../types.js';
 import { discoverCri, discoverDocker, type DockerName, type LogFileRef } from './discover.js';
 import { FolderListing } from './folder-listing.js';
@@ -80,6 +81,8 @@ export interface LogFileSourceDeps {
    */
   stored?: Map<string, TailPosition & { extra?: readonly number[] }>;
   now?: () => number;
+  /** Says, at start, how many positions of `resume` it forgot as under neither root. */
+  log?: Pick<Logger, 'warn'>;
 }
 
 /**
@@ -130,6 +133,19 @@ export class LogFileSource implements LogSource {
     this.readBuffer = Buffer.allocUnsafe(options.chunkBytes);
     this.dockerListing = new FolderListing(options.dockerRoot);
     this.resume = new Map(deps.resume);
+    // A position under neither root (a changed dockerRoot or podsRoot, or the same folder spelled
+    // through a symlink) is never listed, and discovery forgets only what a root's listing lacks:
+    // such a position was carried in every cursor for good.
+    const outside = [...this.resume.keys()].filter(
+      (p) => !within(options.dockerRoot, p) && !within(options.podsRoot, p),
+    );
+    for (const p of outside) this.resume.delete(p);
+    if (outside.length > 0)
+      deps.log?.warn('sources.logFiles: saved read positions under neither root forgotten', {
+        forgotten: outside.length,
+        first: outside[0],
+        why: 'dockerRoot or podsRoot is not where they were read; a file read before under another path is read again from its start',
+      });
   }
 
   start(sink: LogSink): void {
