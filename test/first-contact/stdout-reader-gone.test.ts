@@ -5,7 +5,6 @@
  * first log line, the command line's output or usage. The services must go on and stop cleanly on
  * SIGTERM; a command must end as it would have.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -13,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onFreePorts } from '../support/on-free-ports.js';
-import { bins, runNode, type RunningProcess } from '../support/processes.js';
+import { bins, cliIntoHeadOne, runNode, type RunningProcess } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 
 let dir: string;
@@ -129,18 +128,7 @@ describe('bins with the reader of their output gone', () => {
     // Output well past a pipe's 64 KiB buffer, so writes go on after head has gone.
     const file = path.join(dir, 'workers.log');
     await writeFile(file, Array.from({ length: 5000 }, (_, i) => `worker ${i} started on port ${8000 + i}\n`).join(''));
-    const shell = spawn(
-      'bash',
-      ['-o', 'pipefail', '-c', '"$@" | head -1', 'bash', process.execPath, bins.cli, 'logs', 'templates', file],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    shell.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    shell.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const [code] = (await once(shell, 'exit')) as [number | null];
+    const { code, out, err } = await cliIntoHeadOne(['logs', 'templates', file]);
     expect({ code, err }).toEqual({ code: 0, err: '' });
     expect(JSON.parse(out)).toEqual({
       line: 1,

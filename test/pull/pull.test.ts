@@ -2,14 +2,12 @@
  * Issue 7 end to end: Mosquitto, the ingester in-process on each ClickHouse engine (engines.ts), a real
  * collector with a filled full-log store behind the TCP fault proxy, and the CLI.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from '../support/engines.js';
 import { haveMosquitto } from '../support/mosquitto.js';
 import { runLogsPull } from '../../packages/cli/src/commands/logs-pull.js';
 import { captureIo } from '../support/io.js';
-import { bins } from '../support/processes.js';
+import { cliIntoHeadOne } from '../support/processes.js';
 import { waitFor } from '../support/wait.js';
 import { ADMIN_TOKEN, startPullRig, syntheticRecords, T0, type PullRig } from './rig.js';
 
@@ -324,39 +322,12 @@ describe.runIf(haveMosquitto()).each(ENGINES)(
       const done = await until(asked.body.id, (x) => x.state !== 'queued' && x.state !== 'running', 60_000);
       expect(done.state).toBe('done');
       expect(done.bytesReceived).toBeGreaterThan(256 * 1024);
-      const shell = spawn(
-        'bash',
-        [
-          '-o',
-          'pipefail',
-          '-c',
-          '"$@" | head -1',
-          'bash',
-          process.execPath,
-          bins.cli,
-          'logs',
-          'pull',
-          '--id',
-          asked.body.id,
-        ],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, EDGE_TELEMETRY_URL: rig.api, EDGE_TELEMETRY_TOKEN: ADMIN_TOKEN },
-          // Its own process group: a command that hangs is killed with its shell when the case fails.
-          detached: true,
-        },
-      );
-      let out = '';
-      let err = '';
-      shell.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      shell.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      try {
-        const [code] = (await once(shell, 'exit')) as [number | null];
-        expect({ code, out }).toEqual({ code: 1, out: `${(await rig.expectedLines(ALL))[0]}\n` });
-        expect(err).toMatch(new RegExp(`edge-telemetry logs pull --id ${asked.body.id}( --from \\d+)?\\n$`));
-      } finally {
-        if (shell.exitCode === null && shell.pid !== undefined) process.kill(-shell.pid, 'SIGKILL');
-      }
+      const { code, out, err } = await cliIntoHeadOne(['logs', 'pull', '--id', asked.body.id], {
+        EDGE_TELEMETRY_URL: rig.api,
+        EDGE_TELEMETRY_TOKEN: ADMIN_TOKEN,
+      });
+      expect({ code, out }).toEqual({ code: 1, out: `${(await rig.expectedLines(ALL))[0]}\n` });
+      expect(err).toMatch(new RegExp(`edge-telemetry logs pull --id ${asked.body.id}( --from \\d+)?\\n$`));
     });
   },
 );

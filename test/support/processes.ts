@@ -88,6 +88,49 @@ export function runNode(script: string, args: string[], env: Record<string, stri
 }
 
 /**
+ * `edge-telemetry args | head -1` (bash with pipefail, so the code is the command's), run to its
+ * end: its exit code, the line head printed and what the command said on stderr. Its own process
+ * group, killed whole when it has not ended within `timeoutMs` (a command that hangs on its closed
+ * output fails the case with what it printed, and is not left running).
+ */
+export async function cliIntoHeadOne(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; out: string; err: string }> {
+  const shell = spawn('bash', ['-o', 'pipefail', '-c', '"$@" | head -1', 'bash', process.execPath, bins.cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    detached: true,
+  });
+  let out = '';
+  let err = '';
+  shell.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  shell.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // 'close', not 'exit': after 'close' both pipes have been read to their end.
+    const code = await Promise.race([
+      new Promise<number | null>((resolve) => shell.once('close', resolve)),
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(`\`${args.join(' ')} | head -1\` did not end within ${timeoutMs} ms; out: ${out}; err: ${err}`),
+            ),
+          timeoutMs,
+        );
+      }),
+    ]);
+    return { code, out, err };
+  } finally {
+    clearTimeout(timer);
+    if (shell.exitCode === null && shell.signalCode === null && shell.pid !== undefined)
+      process.kill(-shell.pid, 'SIGKILL');
+  }
+}
+
+/**
  * The ingester bin on its own embedded engine under `dir` (its config in dir/ingester.json, data
  * in dir/ch), or on a ClickHouse server when `clickhouseUrl` is given (passed as CLICKHOUSE_URL,
  * as in production), subscribed to `brokerUrl` with MQTT 5, once its API listens; `config` adds
