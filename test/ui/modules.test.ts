@@ -6,7 +6,7 @@ import { formatAgo, formatBytes, formatRatio, stepFor } from '../../packages/ing
 import { createLineDecoder, dropLines, pullProgress } from '../../packages/ingester/ui-assets/js/lines.js';
 import { filterRows, nextSort, sortRows } from '../../packages/ingester/ui-assets/js/table.js';
 import { chartsByMetric, unitOf } from '../../packages/ingester/ui-assets/js/node.js';
-import { isTransient, pullRequest } from '../../packages/ingester/ui-assets/js/pull.js';
+import { EndedShort, isTransient, pullRequest } from '../../packages/ingester/ui-assets/js/pull.js';
 import { nodeColumns, visibleNodes } from '../../packages/ingester/ui-assets/js/fleet.js';
 import { layerName, layerPath, optionValue, stageText } from '../../packages/ingester/ui-assets/js/config.js';
 
@@ -216,5 +216,7 @@ describe('log-pull page: what it tries again', () => {
     expect(isTransient(new ApiError(401, 'ET_ERR_UNAUTHENTICATED', 'no token'))).toBe(false);
     expect(isTransient(new ApiError(404, 'ET_ERR_NOT_FOUND', 'no pull'))).toBe(false);
     expect(isTransient(new DOMException('aborted', 'AbortError'))).toBe(false);
+    // A lines stream that ended cleanly short of the pull's lines is opened again, as a cut one is.
+    expect(isTransient(new EndedShort('ended at line 10 of 12'))).toBe(true);
   });
 });

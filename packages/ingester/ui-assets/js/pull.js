@@ -18,12 +18,19 @@ const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 5000;
 
 /**
+ * A pull's lines stream that ended cleanly short of the ended pull's lines: an ingester that was
+ * stopping ends it so on some paths. Opened again from the lines received, as a cut one is.
+ */
+export class EndedShort extends Error {}
+
+/**
  * A failure that another attempt may not meet: the ingester restarting (no connection, a stream
- * cut) or a proxy in front of it saying so (502-504). A refusal by the API itself (401 after a
- * restart that made a new token, 404) is not: trying again would get the same answer.
+ * cut or ended short) or a proxy in front of it saying so (502-504). A refusal by the API itself
+ * (401 after a restart that made a new token, 404) is not: trying again would get the same answer.
  * @param {unknown} err
  */
 export function isTransient(err) {
+  if (err instanceof EndedShort) return true;
   if (err instanceof ApiError) return err.status === 502 || err.status === 503 || err.status === 504;
   // fetch's "Failed to fetch" and a body cut mid-stream ("network error") are TypeErrors.
   return err instanceof TypeError;
@@ -188,31 +195,35 @@ function main() {
    * The pull's lines from line `received` on (lines before the page attached would not stay on
    * screen), as they come, until the page has every line of the ended pull (`ended`: poll's last
    * progress). A stream cut or refused by a restarting ingester is opened again from the lines
-   * received, so none is shown twice or missed; so is one that ended cleanly short of them (an
-   * ingester that was stopping ends it so on some paths), while each reading brings more.
+   * received, so none is shown twice or missed; so is one that ended cleanly short of them
+   * (EndedShort), while each such end comes with more than the one before: all through `retrying`.
    * @param {string} id @param {AbortSignal} signal @param {Promise<{ lines: number }>} ended
    */
-  const stream = async (id, signal, ended) => {
-    const once = async () => {
+  const stream = (id, signal, ended) => {
+    /** The lines received at the last short end. */
+    let short = -1;
+    return retrying(async () => {
       const res = await apiFetch(
         `/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true${received > 0 ? `&from=${received}` : ''}`,
         { signal, headers: { accept: 'text/plain' } },
       );
       // Each attempt has its own decoder: a line cut by a failure is read whole by the next.
       const decoder = createLineDecoder();
-      if (!res.body) return;
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        appendLines(decoder.push(value));
+      if (res.body) {
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          appendLines(decoder.push(value));
+        }
+        appendLines(decoder.end());
       }
-      appendLines(decoder.end());
-    };
-    for (let before = -1; ; before = received) {
-      await retrying(once, signal);
-      if (signal.aborted || received >= (await ended).lines || received <= before) return;
-    }
+      if (signal.aborted) return;
+      const lines = (await ended).lines;
+      if (received >= lines || received <= short) return;
+      short = received;
+      throw new EndedShort(`the pull's lines stream ended at line ${received} of ${lines}`);
+    }, signal);
   };
 
   /**
