@@ -55,20 +55,35 @@ export async function discoverDocker(
   return out;
 }
 
-/** The name `file` gives, read again only when its mtime changed since `known`; the short id when it cannot be read. */
+/**
+ * The name `file` gives, read again only when its mtime changed since `known`; the short id when it
+ * cannot be read or holds no name, and then it is read again at the next look (mtime 0).
+ */
 async function readName(file: string, id: string, log: string, known: DockerName | undefined): Promise<DockerName> {
-  const mtimeMs = (await stat(file).catch(() => undefined))?.mtimeMs ?? 0;
-  if (known !== undefined && known.mtimeMs === mtimeMs) return known;
-  const name = await readFile(file, 'utf8').then(
-    (t) => {
-      const n = (JSON.parse(t) as { Name?: unknown }).Name;
-      return typeof n === 'string' && n !== '' ? n.replace(/^\//, '') : id.slice(0, 12);
-    },
-    () => id.slice(0, 12),
-  );
+  const seen = (await stat(file).catch(() => undefined))?.mtimeMs ?? 0;
+  if (known !== undefined && known.mtimeMs === seen) return known;
+  const found = await readFile(file, 'utf8').then(nameIn, () => undefined);
+  const name = found ?? id.slice(0, 12);
+  const mtimeMs = found === undefined ? 0 : seen;
   const ref: LogFileRef =
     known?.ref.container === name ? known.ref : { path: log, format: 'json-file', container: name };
   return { name, mtimeMs, ref };
+}
+
+/**
+ * `Name` of a config.v2.json's text, without its leading slash. Undefined for a text that is not a
+ * JSON object with one: a file read while it was being rewritten (empty, torn) threw out of
+ * discovery, and every container listed after it went unread for as long as it stayed so.
+ */
+function nameIn(text: string): string | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const n = v !== null && typeof v === 'object' ? (v as { Name?: unknown }).Name : undefined;
+  return typeof n === 'string' && n !== '' ? n.replace(/^\//, '') : undefined;
 }
 
 /**

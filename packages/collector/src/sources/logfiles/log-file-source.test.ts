@@ -572,6 +572,34 @@ describe('LogFileSource', () => {
     await s.stop();
   });
 
+  it('names a container whose config.v2.json is torn or not an object by its id, and reads the others', async () => {
+    // Seen with a config.v2.json read while it was being rewritten (empty): its JSON.parse threw out
+    // of discovery, the poll failed (`poll_failed:error`), and the containers listed after it were never read.
+    const other = 'b'.repeat(64);
+    await mkdir(path.join(dir, 'docker', other));
+    await writeFile(path.join(dir, 'docker', other, 'config.v2.json'), JSON.stringify({ Name: '/db' }));
+    await writeFile(path.join(dir, 'docker', other, `${other}-json.log`), json('db up\n'));
+    await writeFile(path.join(dir, 'docker', ID, 'config.v2.json'), '');
+    await writeFile(dockerLog, json('web up\n'));
+    const drops: Array<Omit<DropCount, 'count'>> = [];
+    const s = source(true, { report: { drop: (d) => void drops.push(d) } }, { podsRoot: '' });
+    const r = started(s);
+    expect((await r.read()).map((l) => [l.container, l.line]).sort()).toEqual([
+      ['aaaaaaaaaaaa', 'web up'],
+      ['db', 'db up'],
+    ]);
+    await writeFile(path.join(dir, 'docker', ID, 'config.v2.json'), 'null');
+    await appendFile(dockerLog, json('still here\n'));
+    expect((await r.read()).map((l) => [l.container, l.line])).toEqual([['aaaaaaaaaaaa', 'still here']]);
+    // Written whole at last: named by it from the next look on.
+    await writeFile(path.join(dir, 'docker', ID, 'config.v2.json'), JSON.stringify({ Name: '/web' }));
+    await r.read();
+    await appendFile(dockerLog, json('named\n'));
+    expect((await r.read()).map((l) => [l.container, l.line])).toEqual([['web', 'named']]);
+    expect(drops).toEqual([]);
+    await s.stop();
+  });
+
   it('looks at a rested file less often while it stays unchanged, at every catchUp, and reads what is written to it later', async () => {
     // The source's clock, moved by hand: a rested file is looked at once its time has come.
     let t = Date.now();
