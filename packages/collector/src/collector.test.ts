@@ -343,6 +343,55 @@ describe('collector runtime', () => {
     expect(newTime.some((d) => d.metrics.some((m) => m.container === 'plc-bridge' && m.count > 0))).toBe(true);
   });
 
+  it('ships the lines of a window whose times the protocol cannot carry at the window, counted; the rest of the window goes out', async () => {
+    // Go's zero time (0001-01-01T00:00:00Z, what a runtime writes for a time it never set) and year
+    // 9999 are windowed at the node's time, but kept their own: the codec refused the window's
+    // WARN+ and templates batches of every container for one such line (`uplink.encode`).
+    let sink: LogSink | undefined;
+    const source: LogSource = {
+      name: 'odd-times',
+      replayable: false,
+      start: (s) => void (sink = s),
+      stop: async () => undefined,
+      watermark: () => Date.now(),
+      positions: () => [],
+      catchUp: async () => undefined,
+    };
+    const { collector, sent } = await harness([], undefined, { logSources: [source] });
+    await collector.start();
+    const line = (ts: number, text: string) =>
+      sink!.push({ ts, container: 'api', stream: 'stderr', line: `ERROR ${text}`, rawBytes: 20, offset: 0, end: 0 });
+    line(Date.now(), 'disk sda failed');
+    line(Date.parse('0001-01-01T00:00:00Z'), 'zero time of go');
+    line(Date.UTC(9999, 11, 31, 23, 59, 59), 'end of all time');
+    // The multi-line joiner holds the last line for a continuation until a line after its flush time.
+    await wait(10 * WINDOW);
+    line(Date.now(), 'fan stopped');
+    await wait(10 * WINDOW);
+    await collector.stop();
+    const drafts = sent.map((x) => x.draft).filter((d) => d.logs.length + d.templates.length > 0);
+    for (const d of drafts) {
+      const check = validateBatch({ ...d, epoch: 1, seq: 1 });
+      expect(check.ok ? 'ok' : check.error.message).toBe('ok');
+    }
+    const shipped = drafts.flatMap((d) =>
+      d.logs.map((l) => ({ message: l.message, inWindow: l.ts >= d.windowStart && l.ts < d.windowEnd })),
+    );
+    expect(shipped.map((l) => l.message).sort()).toEqual([
+      'ERROR disk sda failed',
+      'ERROR end of all time',
+      'ERROR fan stopped',
+      'ERROR zero time of go',
+    ]);
+    expect(shipped.every((l) => l.inWindow)).toBe(true);
+    const counted = sent.flatMap((x) => x.draft.drops).filter((d) => d.stage === 'logs.time');
+    expect(counted.map((d) => [d.reason, d.container])).toContainEqual(['not_representable', 'api']);
+    // The two lines, and the templates they were counted in.
+    expect(
+      counted.filter((d) => d.reason === 'not_representable').reduce((n, d) => n + d.count, 0),
+    ).toBeGreaterThanOrEqual(3);
+  });
+
   it("seals a backlog's last chunk within BACKLOG_SEAL_EVERY_MS when a seal tick started after the trailing seal was armed", async () => {
     // A file read to its end rests: the reader's ready() after its last chunk is the last call. A
     // tick that sealed between the arming and the timer did not see that chunk, so the timer must

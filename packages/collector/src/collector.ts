@@ -30,6 +30,7 @@ import {
 import type { DropCounter } from './batch/drops.js';
 import { fitContainer } from './batch/fit-container.js';
 import { representable } from './batch/fit-summaries.js';
+import { carriableTimes } from './batch/fit-times.js';
 import { fitText } from './batch/fit-text.js';
 import { startAlignedTimer, type AlignedTimer } from './runtime/aligned-timer.js';
 import type { Logger } from './runtime/logger.js';
@@ -370,8 +371,7 @@ export function createCollector(p: CollectorParts): Collector {
             metrics !== undefined && p.spans
               ? representable(p.spans.flush(start, end), validateSpanSummary, 'spans.summary', p.drops, refused)
               : undefined,
-          logs: logs?.logs ?? [],
-          templates: logs?.templates ?? [],
+          ...carriableTimes(logs?.logs ?? [], logs?.templates ?? [], start, p.drops),
           events: [],
           drops: first ? p.drops.take() : [],
           health: health(
