@@ -199,6 +199,16 @@ async function cpuOver(pids: Record<string, number>, during: () => Promise<void>
   );
 }
 
+/** Calls `read` now and every `ms` after, one call at a time; the function returned stops it and waits for the last call. */
+function sampleEvery(ms: number, read: () => Promise<void>): () => Promise<void> {
+  let reading = read();
+  const timer = setInterval(() => (reading = reading.then(read)), ms).unref();
+  return async () => {
+    clearInterval(timer);
+    await reading;
+  };
+}
+
 /** How often cpuTimeline reads the processes' CPU time. */
 const CPU_SAMPLE_MS = 250;
 
@@ -218,13 +228,8 @@ function cpuTimeline(pids: Record<string, number>) {
       );
     samples.push({ at: Date.now(), cpu });
   };
-  let reading = read();
-  const timer = setInterval(() => (reading = reading.then(read)), CPU_SAMPLE_MS).unref();
   return {
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await reading;
-    },
+    stop: sampleEvery(CPU_SAMPLE_MS, read),
     /** % of a core each process used from the first reading to the last one taken by `until` (ms). */
     shares(until: number): string {
       const first = samples[0];
@@ -238,6 +243,49 @@ function cpuTimeline(pids: Record<string, number>) {
       });
       return `${each.join(', ')} of a core over the first ${span.toFixed(1)} s`;
     },
+  };
+}
+
+/** How often loopTimeline reads the ingesters' /metrics. */
+const LOOP_SAMPLE_MS = 2000;
+
+/**
+ * Reads each running ingester's event-loop figures (/metrics, loop-delay.ts) every
+ * LOOP_SAMPLE_MS until stopped: whether a batch's wait between the broker and the router (its
+ * receipt) was the ingester's loop held by other work. The delay figures cover the last complete
+ * period of the ingester's own (10 s), so the worst of them over a span is the worst period in it.
+ */
+function loopTimeline(fleet: IngesterFleet) {
+  const worst = new Map<string, { p99: number; max: number; busy0: number; busy: number; t0: number; t: number }>();
+  const read = async () => {
+    for (const ing of fleet.ingesters) {
+      if (!ing.proc || ing.proc.child.exitCode !== null || ing.proc.child.signalCode !== null) continue;
+      const text = await fetch(`${ing.api}/metrics`)
+        .then((r) => r.text())
+        .catch(() => '');
+      const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+      const p99 = num(/^et_ingester_event_loop_delay_seconds\{quantile="0\.99"\} (\S+)/m) * 1000;
+      const max = num(/^et_ingester_event_loop_delay_seconds\{quantile="1"\} (\S+)/m) * 1000;
+      const busy = num(/^et_ingester_event_loop_busy_seconds_total (\S+)/m);
+      if (Number.isNaN(busy)) continue;
+      // Keyed by process: a restarted ingester's counters start again.
+      const k = `${ing.clientId} (pid ${ing.proc.child.pid})`;
+      const w = worst.get(k) ?? { p99: 0, max: 0, busy0: busy, busy, t0: Date.now(), t: Date.now() };
+      worst.set(k, { ...w, p99: Math.max(w.p99, p99), max: Math.max(w.max, max), busy, t: Date.now() });
+    }
+  };
+  return {
+    stop: sampleEvery(LOOP_SAMPLE_MS, read),
+    /** The worst 10 s period's delay p99 over every ingester, ms. */
+    worstP99: () => Math.max(0, ...[...worst.values()].map((w) => w.p99)),
+    /** Each ingester process: its worst period's delay p99 and max, and its loop's busy share over the span. */
+    note: () =>
+      [...worst.entries()]
+        .map(
+          ([k, w]) =>
+            `${k}: p99 up to ${w.p99.toFixed(0)} ms, max ${w.max.toFixed(0)} ms, busy ${(((w.busy - w.busy0) / Math.max(1, (w.t - w.t0) / 1000)) * 100).toFixed(0)}%`,
+        )
+        .join('; ') || 'no readings',
   };
 }
 
@@ -371,6 +419,7 @@ export const benches: BenchCase[] = [
         const outKill = sim.output().length;
         const engine0 = await fleet.engineStats();
         await fleet.kill(0);
+        const loops = loopTimeline(fleet);
         await new Promise((r) => setTimeout(r, WINDOW_MS * 1.5));
         await fleet.restart(1);
         await new Promise((r) => setTimeout(r, WINDOW_MS * 1.5));
@@ -419,9 +468,12 @@ export const benches: BenchCase[] = [
         const seen = after.flatMap((a) => (a.upAt === undefined ? [] : [{ ...a, upAt: a.upAt }]));
         const atBroker = `of which, for the ${seen.length} the watcher saw, published to passed on by the broker ${p99p50(seen, (a) => a.upAt - a.publishedAt)} and passed on to received by an ingester ${p99p50(seen, (a) => a.publishToReceivedMs - (a.upAt - a.publishedAt))}`;
         const where = `published to received by an ingester ${p99p50(after, (a) => a.publishToReceivedMs)} (${atBroker}), received to the ack at the broker (the watcher's sighting) ${p99p50(after, (a) => a.receivedToAckMs)}, the ack's way on to the node ${p99p50(after, (a) => a.ackToNodeMs)}; sealed to published ${p99p50(after, (a) => a.publishedAt - (a.ackedAt - a.latencyMs))}; published to the ack's sighting at the broker (the node's loop left out) ${p99p50(after, (a) => a.ackedAt - a.publishedAt)}`;
+        // The same split over the load's batches alone (the stop's burst, a queue of a window per
+        // node at once, would otherwise set every p99 above).
+        const beforeStop = after.filter((a) => a.publishedAt < stoppedAt);
+        const whereLoad = `published to received ${p99p50(beforeStop, (a) => a.publishToReceivedMs)}, received to the ack at the broker ${p99p50(beforeStop, (a) => a.receivedToAckMs)}, the ack's way on to the node ${p99p50(beforeStop, (a) => a.ackToNodeMs)}`;
         // At its stop every simulated node seals its open window at once (a burst no spread applies
         // to): said apart, so that a reader can tell it from the windows' own ends.
-        const beforeStop = after.filter((a) => a.publishedAt < stoppedAt);
         const stopNote = `of which ${after.length - beforeStop.length} published at the simulator's stop (each node seals its open window then, all at once), p99 of the others ${p(beforeStop, lat, 0.99)} ms`;
         // The stop's burst alone: from its first publish to the last of its acks at a node.
         const burst = after.filter((a) => a.publishedAt >= stoppedAt);
@@ -431,9 +483,10 @@ export const benches: BenchCase[] = [
         // Where the data waited before the publish (review, session 10): the window's end to its
         // ack at the node, over the load's batches (a stop's window is cut short, its end not passed).
         const fromWindowEnd = (a: Delivered) => a.nodeAckedAt - a.windowEnd;
-        const measured = `publish-to-queryable p99 after the kill ${p99} ms over ${after.length} batches (${stopNote}; before the kill ${p(before, lat, 0.99)} ms over ${before.length}); seal-to-ack p99 ${p(after, seal, 0.99)} ms; ${where}; simulator loop delay p99 up to ${loopMax} ms`;
+        const measured = `publish-to-queryable p99 after the kill ${p99} ms over ${after.length} batches (${stopNote}; before the kill ${p(before, lat, 0.99)} ms over ${before.length}); seal-to-ack p99 ${p(after, seal, 0.99)} ms; ${where}; the load's batches alone: ${whereLoad}; simulator loop delay p99 up to ${loopMax} ms; ingester loops: ${loops.note()}`;
         process.stdout.write(`\n  measured: ${measured}\n`);
         const drainMs = await fleet.settled();
+        await loops.stop();
         const once = await expectExactlyOnce(fleet, 'l3p-%');
         const profile = `${NODES} gateways of ${THIN_CONTAINERS} containers each (the thin profile: about ${(THIN_CONTAINERS * 1.2).toFixed(1)} log lines/s and one 60 s window summary a minute per node; 10 s scrapes)`;
         const eng = `engine busy ${(engine.busyShare * 100).toFixed(0)}% of the time, ${engine.statementsPerS.toFixed(1)} statements/s, mean statement ${engine.meanStatementMs.toFixed(0)} ms (inserts ${engine.meanInsertMs.toFixed(0)} ms), at most ${engine.maxRunning} at once; keyframe references read from ClickHouse (not in the receiving ingester's cache): ${refMisses} of ${refHits + refMisses} in ${refReads} reads, ${refFollowed} read ahead; omitted template texts found in ClickHouse ${textsStored} of ${textsCached + textsStored} in ${textReads} reads (the two live ingesters, since each started)`;
@@ -452,7 +505,7 @@ export const benches: BenchCase[] = [
             unit: 'ms',
             baseline: p99,
             ratio: p(beforeStop, lat, 0.99) / Math.max(1, p99),
-            note: `publish-to-queryable as ingester.latency_p99_ms_3_processes (its baseline), over its batches first published before the simulator's stop signal: the ${beforeStop.length} of the load itself (the windows' own ends, the kill, the restart; p50 ${p(beforeStop, lat, 0.5)} ms, ${beforeStop.filter((a) => lat(a) >= 2000).length} at 2 s or more), without the ${burst.length} of the stop's burst (ingester.latency_3_processes_stop_burst_ms)`,
+            note: `publish-to-queryable as ingester.latency_p99_ms_3_processes (its baseline), over its batches first published before the simulator's stop signal: the ${beforeStop.length} of the load itself (the windows' own ends, the kill, the restart; p50 ${p(beforeStop, lat, 0.5)} ms, ${beforeStop.filter((a) => lat(a) >= 2000).length} at 2 s or more; ${whereLoad}), without the ${burst.length} of the stop's burst (ingester.latency_3_processes_stop_burst_ms)`,
           },
           {
             name: 'ingester.latency_3_processes_stop_burst_ms',
@@ -490,6 +543,14 @@ export const benches: BenchCase[] = [
                 p(after, (a) => a.publishToReceivedMs, 0.99),
               ),
             note: `where the time of the batches acknowledged after the kill went: ${where}; baseline: the published-to-received p99; ${eng} (kill to stop)`,
+          },
+          {
+            name: 'ingester.latency_3_processes_ingester_loop_p99_ms',
+            value: loops.worstP99(),
+            unit: 'ms',
+            baseline: p99,
+            ratio: loops.worstP99() / Math.max(1, p99),
+            note: `the ingesters' own event-loop delay (how late a 10 ms timer ran: et_ingester_event_loop_delay_seconds, p99 over each 10 s period, read every ${LOOP_SAMPLE_MS / 1000} s from the kill to the drain's end), the worst period of any live ingester: a message waits at the socket at least that long while its loop is held; by process: ${loops.note()}; baseline ingester.latency_p99_ms_3_processes`,
           },
           {
             name: 'ingester.latency_3_processes_sim_loop_p99_ms',
