@@ -15,9 +15,9 @@ export const WriterOptions = Type.Object(
     }),
     flushIntervalMs: Type.Integer({
       minimum: 10,
-      default: 1000,
+      default: 250,
       description:
-        'Least time between the start of one flush and the next when the writer was idle (about one insert per second per table for a trickle of batches): a batch arriving later than this after the last flush started is inserted at once. Batches arriving during a flush wait for it and go in the next one, right after it, which takes everything waiting up to flushRows / flushBytes.',
+        'Least time between the starts of two flushes: the bound on inserts (and parts) per table of one ingester, 1000 / flushIntervalMs a second (4 at the default). Otherwise a flush starts as soon as the last one ended (group commit): a batch reaching an idle writer is inserted at once, batches arriving during a flush go in the next one, which takes everything waiting up to flushRows / flushBytes, so groups grow with the load and a batch waits for at most the flush running and its own.',
     }),
     concurrentFlushes: Type.Integer({
       minimum: 1,

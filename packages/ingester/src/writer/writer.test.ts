@@ -268,8 +268,8 @@ describe('writer on embedded ClickHouse', () => {
   });
 
   // Two flush loops run; a lone batch waits for them. The loop that ends first leaves it to the
-  // other (it is not a full group), which takes it when it ends: whichever order they end in, and
-  // with no timer that could pass for it (flushIntervalMs is ten minutes).
+  // other (it is not a full group), which takes it when it ends: whichever order they end in (the
+  // interval, 20 ms, has passed by then: each flush was held far longer).
   for (const firstToEnd of ['the flush beside', 'the held flush'] as const)
     it(`takes a batch that waited for two flushes when the last of them ends (${firstToEnd} ending first)`, async () => {
       const tag = firstToEnd === 'the flush beside' ? 'b' : 'h';
@@ -281,7 +281,7 @@ describe('writer on embedded ClickHouse', () => {
       const w = createWriter({
         client,
         logger: quiet,
-        options: { ...base.writer, flushIntervalMs: 600_000, flushRows, concurrentFlushes: 2 },
+        options: { ...base.writer, flushIntervalMs: 20, flushRows, concurrentFlushes: 2 },
       });
       const metricsOf = (bs: typeof pair) =>
         `INSERT INTO ${TABLES.metrics} .*${groupToken(bs.map((b) => ({ node: b.node, epoch: b.epoch, seq: b.seq })))}`;
@@ -336,6 +336,28 @@ describe('writer on embedded ClickHouse', () => {
     await w.close();
     expect(await next).toBe('stored');
     expect(await count(TABLES.ledger, 'w-idle')).toBe(2);
+  });
+
+  it('spaces a flush that follows a running one by flushIntervalMs too (the bound on inserts per table)', async () => {
+    const w = createWriter({ client, logger: quiet, options: { ...base.writer, flushIntervalMs: 600_000 } });
+    const first = sampleBatch({ node: 'w-spaced', seq: 1 });
+    faults.refused = 0;
+    faults.set(
+      'stall',
+      new RegExp(
+        `INSERT INTO ${TABLES.metrics} .*${groupToken([{ node: first.node, epoch: first.epoch, seq: first.seq }])}`,
+      ),
+    );
+    const one = w.submit(first, meta());
+    await waitFor('the first flush to reach its metrics insert', () => faults.refused > 0);
+    // Arrived during the flush: its group waits for the interval since that flush started, not only for its end.
+    const next = w.submit(sampleBatch({ node: 'w-spaced', seq: 2 }), meta());
+    faults.set('ok');
+    expect(await one).toBe('stored');
+    expect((await settle(next, 300)).done).toBe(false);
+    await w.close();
+    expect(await next).toBe('stored');
+    expect(await count(TABLES.ledger, 'w-spaced')).toBe(2);
   });
 
   it('stalled ClickHouse: nothing resolves until the connection moves again', async () => {
