@@ -152,10 +152,10 @@ export function createWriter(deps: WriterDeps): Writer {
   /**
    * Group commit: when no flush runs, the next starts at once, or `flushIntervalMs` after the last
    * one started if that is later (the bound on this ingester's inserts per table: 4 a second at the
-   * default 250 ms, where a fixed second's wait was most of a batch's time from receipt to ack at a
-   * fleet's window end, issue 21). While a flush
-   * runs, the batches that arrive wait for it and go in its next group, which takes everything
-   * waiting up to the bounds as soon as it ends; a further flush starts beside the running ones
+   * default 250 ms; issue 21: at 1 s, a batch that arrived just after a short flush waited up to a
+   * second for the next). While a flush runs, the batches that arrive wait for it and go in its
+   * next group, which takes everything waiting up to the bounds when it ends (or the interval
+   * does: flushLoop); a further flush starts beside the running ones
    * (up to `concurrentFlushes`) only for a full group (a table at `flushRows`, or `flushBytes`).
    * Issue 21: a flush costs ClickHouse about ten statements whatever its size (a claims insert and
    * read, an insert per data table, the ledger), and a burst (a fleet's window end, a broker
