@@ -144,20 +144,27 @@ export function startBin(o: {
 }
 
 /**
- * What every collector bench starts with: cgroups to run in (else it cannot measure), a temporary
- * folder and an uplink, given to `run` and removed after it, whatever it did.
+ * What every collector bench starts with: cgroups to run in (else it cannot measure) and a
+ * temporary folder, given to `run` and removed after it, whatever it did.
  */
-export async function withCollectorRig<T>(name: string, run: (dir: string, link: Uplink) => Promise<T>): Promise<T> {
+export async function withCollectorDir<T>(name: string, run: (dir: string) => Promise<T>): Promise<T> {
   if (cgroupVersion() === undefined) throw new Error('needs root and a writable cgroup v1 or v2 hierarchy');
   const dir = await mkdtemp(path.join(os.tmpdir(), `col-bench-${name}-`));
   try {
+    return await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** withCollectorDir and an uplink, closed after `run`, whatever it did. */
+export function withCollectorRig<T>(name: string, run: (dir: string, link: Uplink) => Promise<T>): Promise<T> {
+  return withCollectorDir(name, async (dir) => {
     const link = await uplink();
     try {
       return await run(dir, link);
     } finally {
       await link.close();
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
