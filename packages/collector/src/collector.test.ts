@@ -25,7 +25,7 @@ const TIER = 400;
 async function harness(
   extraSources: MetricSource[] = [],
   spans?: SpanSummarizer,
-  o: { windowMs?: number; logSources?: LogSource[] } = {},
+  o: { windowMs?: number; logSources?: LogSource[]; sealDelayMs?: number } = {},
 ) {
   const windowMs = o.windowMs ?? WINDOW;
   const tierMs = 2 * windowMs;
@@ -40,6 +40,7 @@ async function harness(
     agentVersion: 'test',
     scrapeIntervalMs: 50,
     windowMs,
+    sealDelayMs: o.sealDelayMs,
     metricSources: [
       createDemoMetricSource({ node: 't', containers: fleet, series: await loadDemoSeries(), scrapeIntervalMs: 50 }),
       ...extraSources,
@@ -443,5 +444,55 @@ describe('collector runtime', () => {
     const shippedBy = shipped();
     await collector.stop();
     expect(shippedBy).toBe(3);
+  });
+
+  it("seals a live window once, with its metrics, at the node's offset, though the reader calls ready() past its end", async () => {
+    // A file being written to: the reader reads each line as it comes and calls ready() after each
+    // read; its read time is the clock's. Those calls may seal only windows of the ticks before.
+    const W = 2000;
+    const offset = 500;
+    let sink: LogSink | undefined;
+    let reader: NodeJS.Timeout | undefined;
+    const source: LogSource = {
+      name: 'live',
+      replayable: false,
+      start: (s) => {
+        sink = s;
+        reader = setInterval(() => {
+          sink!.push({
+            ts: Date.now(),
+            container: 'api',
+            stream: 'stdout',
+            line: 'ERROR live',
+            rawBytes: 30,
+            offset: 0,
+            end: 0,
+          });
+          void sink!.ready();
+        }, 100);
+      },
+      stop: async () => clearInterval(reader),
+      watermark: () => Date.now(),
+      positions: () => [],
+      catchUp: async () => undefined,
+    };
+    const { collector, sent } = await harness([], undefined, {
+      windowMs: W,
+      logSources: [source],
+      sealDelayMs: offset,
+    });
+    const lateness = logPipelineOptions({}).window.latenessMs;
+    const first = Math.floor(Date.now() / W) * W + W;
+    await collector.start();
+    await wait(first + 4 * W + W - Date.now());
+    await collector.stop();
+    for (let start = first; start < first + 3 * W; start += W) {
+      const mine = sent.filter((s) => s.draft.windowStart === start && s.draft.windowEnd === start + W);
+      const lateBy = [...new Set(mine.map((s) => s.draft.sentAt - start - W))];
+      // Before: a seal at the end + the lateness bound + the reader's next call, the metrics a second one.
+      expect(lateBy).toEqual([Math.min(lateness, W / 2) + offset]);
+      expect(mine.some((s) => s.draft.logs.some((l) => l.container === 'api'))).toBe(true);
+      expect(mine.some((s) => s.draft.metrics.some((m) => m.container === 'plc-bridge'))).toBe(true);
+    }
   });
 });

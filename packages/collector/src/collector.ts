@@ -84,7 +84,7 @@ export interface CollectorParts {
   logs: {
     readonly lateness: number;
     push(line: RawLogLine): void;
-    seal(readTime: (container: string) => number | undefined): LogPipelineWindow[];
+    seal(readTime: (container: string) => number | undefined, upTo?: number): LogPipelineWindow[];
     sealAll(which?: (container: string) => boolean): LogPipelineWindow[];
     openPosition(path: string): { inode: number; offset: number } | undefined;
     cursorState(): WindowCursorState;
@@ -146,6 +146,15 @@ export function createCollector(p: CollectorParts): Collector {
   let coarseMetrics = false;
   let sealing: Promise<void> | undefined;
   let lastSeal = p.now();
+  /**
+   * The boundary the last seal tick sealed up to (before the first, the one of the tick before
+   * the start). The seals ready() starts seal no log window past it: a live window goes with the
+   * tick's seal, its metrics and logs in one window at the node's offset. Sealed by the reader
+   * about a second after its end and the lateness bound, it left as a second window before the
+   * tick's, and every gateway's logs left at the same second whatever its offset. A backlog's
+   * windows are older, so they are sealed as reading goes all the same.
+   */
+  let logsUpTo = Math.floor((p.now() - lateness - sealDelay) / p.windowMs) * p.windowMs;
   /** The seal ready() could not start yet (one started less than BACKLOG_SEAL_EVERY_MS ago), due when it may. */
   let trailingSeal: NodeJS.Timeout | undefined;
   /** When the reader last called ready(): lines it handed on since a seal started are not in that seal. */
@@ -313,8 +322,12 @@ export function createCollector(p: CollectorParts): Collector {
     const run = async () => {
       const now = p.now();
       lastSeal = now;
-      if (o.metricsUpTo !== undefined) closeMetrics(o.metricsUpTo);
-      const windows = o.all ? [...p.logs.seal(readTime), ...p.logs.sealAll(o.all)] : p.logs.seal(readTime);
+      if (o.metricsUpTo !== undefined) {
+        closeMetrics(o.metricsUpTo);
+        logsUpTo = o.metricsUpTo;
+      }
+      const sealed = p.logs.seal(readTime, logsUpTo);
+      const windows = o.all ? [...sealed, ...p.logs.sealAll(o.all)] : sealed;
       const metricWindows = o.metricsUpTo === undefined ? [] : closedMetrics;
       if (o.metricsUpTo !== undefined) closedMetrics = [];
       if (windows.length === 0 && metricWindows.length === 0) return;

@@ -295,6 +295,16 @@ describe("LogPipeline windows by the lines' own time", () => {
     expect(p.seal(() => T0 + 3 * WINDOW + p.lateness).map((w) => w.start - T0)).toEqual([2 * WINDOW]);
   });
 
+  it('seals no window that ends after upTo, however far the read time is past it (the live window waits for its tick)', () => {
+    const { p, push } = timed();
+    for (let m = 0; m < 3; m++) push('app', T0 + m * WINDOW + 1000, `WARN slow ${m}`);
+    const readTime = () => T0 + 3 * WINDOW + p.lateness;
+    expect(p.seal(readTime, T0 + WINDOW).map((w) => w.start - T0)).toEqual([0]);
+    // A bound inside a window keeps that window open too.
+    expect(p.seal(readTime, T0 + 2 * WINDOW - 1000)).toEqual([]);
+    expect(p.seal(readTime, T0 + 3 * WINDOW).map((w) => w.start - T0)).toEqual([WINDOW, 2 * WINDOW]);
+  });
+
   it('puts a line older than its sealed window into the earliest open one (counted), and a future one at the node time', () => {
     const { p, push, setNow } = timed();
     push('app', T0 + 1000, 'WARN first');

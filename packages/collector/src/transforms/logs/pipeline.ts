@@ -280,9 +280,10 @@ export class LogPipeline {
   /**
    * Seals, per container, every window that ended at least the lateness bound before `readTime(c)`
    * (the time up to which every line of c has been read; undefined: c's lines are generated, read
-   * time is now). Returns the sealed windows oldest first, each the union of its sealed parts.
+   * time is now), and at or before `upTo`. Returns the sealed windows oldest first, each the union
+   * of its sealed parts.
    */
-  seal(readTime: (container: string) => number | undefined): LogPipelineWindow[] {
+  seal(readTime: (container: string) => number | undefined, upTo = Infinity): LogPipelineWindow[] {
     const now = this.deps.now();
     // A line's window time is at most futureSkewMs ahead of the clock when it was read: a container
     // whose windows are further ahead of the clock than that (and a window) saw the clock stepped
@@ -292,7 +293,7 @@ export class LogPipeline {
     const stepped = now + this.options.window.futureSkewMs + this.windowMs;
     const restart: Array<[string, Track]> = [];
     const out = this.sealUpTo((c, tr) => {
-      if (tr.floor <= stepped) return (readTime(c) ?? now) - this.latenessMs;
+      if (tr.floor <= stepped) return Math.min((readTime(c) ?? now) - this.latenessMs, upTo);
       restart.push([c, tr]);
       return tr.floor - (tr.floor % this.windowMs) + this.windowMs;
     });
