@@ -320,6 +320,29 @@ describe('LogFileSource', () => {
     expect((y?.file?.order ?? 0) < (z?.file?.order ?? 0)).toBe(true);
   });
 
+  it('finishes every file rotated while the collector was down, oldest first (json-file max-file: .2, .1)', async () => {
+    // Only `.1` was looked at: after two rotations the file it had read was `.2`, and `.1` (all of
+    // the second file) was never read nor counted.
+    await writeFile(dockerLog, json('x\n'));
+    const s1 = source();
+    await started(s1).read();
+    await s1.stop();
+    const resume = new Map(s1.positions().map((p) => [p.path, { inode: p.inode, offset: p.offset }]));
+    await appendFile(dockerLog, json('y\n'));
+    await rename(dockerLog, `${dockerLog}.1`);
+    await writeFile(dockerLog, json('z\n'));
+    await rename(`${dockerLog}.1`, `${dockerLog}.2`);
+    await rename(dockerLog, `${dockerLog}.1`);
+    await writeFile(dockerLog, json('w\n'));
+    const s2 = source(true, { resume });
+    const got = (await started(s2).read()).filter((l) => l.container === 'web');
+    await s2.stop();
+    expect(texts(got)).toEqual(['y', 'z', 'w']);
+    expect(got.map((l) => l.file?.path)).toEqual([dockerLog, dockerLog, dockerLog]);
+    const order = got.map((l) => l.file?.order ?? 0);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
   it('reads only new lines of files present at the very first start unless readFromHead', async () => {
     await writeFile(criLog, cri('old'));
     const s = source(false);

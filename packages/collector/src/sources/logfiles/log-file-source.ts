@@ -20,6 +20,8 @@ const PARK_IDLE_MS = 60_000;
  * bounded, well under containerd's default soft limit of 1,024, whatever the number of files.
  */
 const HOLD_WHILE_BEHIND_FILES = 256;
+/** Rotated files (`<path>.1` to `.10`) looked through at start for the one a saved position names. */
+const ROTATED_LOOKUP = 10;
 /**
  * A runtime writes the pieces of a split line back to back: a last piece that has not come this
  * long (ms) after the file's end was reached never will (the container died mid-line).
@@ -400,14 +402,10 @@ export class LogFileSource implements LogSource {
   private async follow(ref: LogFileRef, veryFirst: boolean): Promise<Followed | undefined> {
     const saved = this.resume.get(ref.path);
     const tailers: FileTailer[] = [];
-    // Rotated while the collector was down: finish the rotated file (`<path>.1`) first.
+    // Rotated while the collector was down: finish the rotated files first.
     if (saved !== undefined) {
       const now = await stat(ref.path).catch(() => undefined);
-      if (now !== undefined && now.ino !== saved.inode) {
-        const old = this.tailer(`${ref.path}.1`, ref.path);
-        if ((await old.open(saved).catch(() => false)) && old.ref.inode === saved.inode) tailers.push(old);
-        else await old.close();
-      }
+      if (now !== undefined && now.ino !== saved.inode) tailers.push(...(await this.rotatedSince(ref.path, saved)));
     }
     const main = this.tailer(ref.path, ref.path);
     const from = tailers.length > 0 ? 'start' : (saved ?? (veryFirst && !this.options.readFromHead ? 'end' : 'start'));
@@ -433,6 +431,33 @@ export class LogFileSource implements LogSource {
       caughtUpAt: undefined,
       watcher: undefined,
     };
+  }
+
+  /**
+   * The files rotated from `file` since `saved` was read, in read order: the one it names (found as
+   * `<file>.N`, resumed at its offset), then `.N-1` down to `.1`. None when its inode is not among
+   * them (rotated out, removed) or they moved while opened. Only `.1` was looked at before: after
+   * two rotations while the collector was down (json-file `max-file`, logrotate) the file it had
+   * read was `.2`, and all of `.1` was lost, uncounted.
+   */
+  private async rotatedSince(file: string, saved: TailPosition): Promise<FileTailer[]> {
+    const inodes: number[] = [];
+    for (let n = 1; n <= ROTATED_LOOKUP && inodes.at(-1) !== saved.inode; n++) {
+      const st = await stat(`${file}.${n}`).catch(() => undefined);
+      if (st === undefined) break;
+      inodes.push(st.ino);
+    }
+    if (inodes.at(-1) !== saved.inode) return [];
+    const out: FileTailer[] = [];
+    for (let n = inodes.length; n >= 1; n--) {
+      const t = this.tailer(`${file}.${n}`, file);
+      out.push(t);
+      if (!(await t.open(saved).catch(() => false)) || t.ref.inode !== inodes[n - 1]) {
+        for (const o of out) await o.close();
+        return [];
+      }
+    }
+    return out;
   }
 
   private tailer(file: string, key: string): FileTailer {
