@@ -69,6 +69,18 @@ describe('OTLP receiver: what a body decodes into', () => {
     expect(await rig.counter('collector.otlp.items', { signal: 'metrics', outcome: 'accepted' })).toBe(1 + 2000 + 2000);
   }, 60_000);
 
+  it('a lone body just within maxDecodedValues is taken, not refused by maxInFlightBytes', async () => {
+    // With 100,000 values and 192 B charged for each, 85,000 to 100,000 values got 413 from the
+    // in-flight budget (not retryable) although within maxDecodedValues; the config check holds the two together.
+    rig = await startRig();
+    const res = await post(emptyPointsProtobuf(maxDecodedValues - 100), proto);
+    expect(res.status).toBe(200);
+    expect(await rig.requests(413)).toBe(0);
+    expect(await rig.counter('collector.otlp.items', { signal: 'metrics', outcome: 'accepted' })).toBe(
+      maxDecodedValues - 100,
+    );
+  }, 60_000);
+
   // Review of session 16: a known field tagged with another wire type was skipped by the count; a
   // decoder that reads it as its type says (protobufjs 7) decodes what the count never saw.
   it('a known field with another wire type is refused 400 and counted as malformed, before it is decoded', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@edge-telemetry/protocol';
+import { ConfigError, OTLP_VALUE_BYTES } from '@edge-telemetry/protocol';
 import { loadCollectorConfig } from './load.js';
 
 const env = { EDGE_TELEMETRY_COLLECTOR_NODE: 'gw-1' };
@@ -56,6 +56,26 @@ describe('loadCollectorConfig', () => {
     ).toContain('sources.otlp.maxConnectionsPerAddress');
     const o = loadCollectorConfig([], withUrl).sources.otlp;
     expect([o.maxConnections, o.maxConnectionsPerAddress]).toEqual([256, 64]);
+  });
+
+  it('refuses OTLP limits under which a lone request within maxDecodedValues would be refused by maxInFlightBytes, naming the options', () => {
+    const withUrl = { ...env, MQTT_URL: 'mqtt://b:1883' };
+    const o = loadCollectorConfig([], withUrl).sources.otlp;
+    expect(o.maxDecodedValues * OTLP_VALUE_BYTES.protobuf + o.maxDecodedBytes).toBeLessThanOrEqual(o.maxInFlightBytes);
+    // The old default: 100,000 x 192 B is over the 16 MiB budget alone.
+    const values = { ...withUrl, EDGE_TELEMETRY_COLLECTOR_SOURCES_OTLP_MAX_DECODED_VALUES: '100000' };
+    const need = 100_000 * OTLP_VALUE_BYTES.protobuf + o.maxDecodedBytes;
+    expect(refusal([], values)).toContain(
+      `sources.otlp.maxDecodedValues (100000) x 192 B a decoded value + sources.otlp.maxDecodedBytes (${o.maxDecodedBytes}) must fit sources.otlp.maxInFlightBytes (${o.maxInFlightBytes})`,
+    );
+    expect(refusal([], values)).toContain(
+      `fix: lower maxDecodedValues to at most 65536, lower maxDecodedBytes or raise maxInFlightBytes to at least ${need}`,
+    );
+    // Either fix the message names is taken.
+    const raised = { ...values, EDGE_TELEMETRY_COLLECTOR_SOURCES_OTLP_MAX_IN_FLIGHT_BYTES: String(need) };
+    expect(loadCollectorConfig([], raised).sources.otlp.maxDecodedValues).toBe(100_000);
+    const most = { ...withUrl, EDGE_TELEMETRY_COLLECTOR_SOURCES_OTLP_MAX_DECODED_VALUES: '65536' };
+    expect(loadCollectorConfig([], most).sources.otlp.maxDecodedValues).toBe(65_536);
   });
 
   it('refuses an argument it does not know instead of running on the defaults', () => {

@@ -1,6 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULT_MAX_LINE_BYTES } from './logfiles-source.js';
 
+/**
+ * Heap bytes the collector charges `maxInFlightBytes` for each value a request decodes into, by
+ * format (measured 24 and 176, rounded up: collector sources/otlp/decode-cost.ts). Here so that the
+ * config check holds `maxDecodedValues` to the budget it is charged against.
+ */
+export const OTLP_VALUE_BYTES = { json: 32, protobuf: 192 } as const;
+
 export const OtlpReceiverOptionsSchema = Type.Object({
   host: Type.String({
     default: '127.0.0.1',
@@ -38,9 +45,9 @@ export const OtlpReceiverOptionsSchema = Type.Object({
   }),
   maxDecodedValues: Type.Integer({
     minimum: 1000,
-    default: 100_000,
+    default: 60_000,
     description:
-      'Most values one request may decode into (protobuf: messages, list elements and other fields; JSON: objects, arrays and their members), counted from its bytes before it is decoded; more get 413 (gRPC: RESOURCE_EXHAUSTED without retry info). The decoded request is what takes the heap, up to 176 B a value (empty protobuf messages; charged to `maxInFlightBytes` before decoding): a 4 MiB body of empty data points decoded into 262 MiB. An SDK export of 2,000 points with three attributes each is about 32,000.',
+      'Most values one request may decode into (protobuf: messages, list elements and other fields; JSON: objects, arrays and their members), counted from its bytes before it is decoded; more get 413 (gRPC: RESOURCE_EXHAUSTED without retry info). The decoded request is what takes the heap, up to 176 B a value (empty protobuf messages; charged to `maxInFlightBytes` before decoding, 192 B a protobuf value): a 4 MiB body of empty data points decoded into 262 MiB. An SDK export of 2,000 points with three attributes each is about 32,000. Checked at start-up: `maxDecodedValues` x 192 B plus `maxDecodedBytes` must fit `maxInFlightBytes`, so that a lone request within this limit is not refused by the budget instead (100,000 x 192 B was over the default 16 MiB alone).',
   }),
   maxInFlightBytes: Type.Integer({
     minimum: 1024,

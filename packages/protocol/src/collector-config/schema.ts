@@ -12,7 +12,7 @@ import { HostSourceOptionsSchema } from './host-source.js';
 import { CgroupSourceOptionsSchema } from './cgroup-source.js';
 import { DockerSourceOptionsSchema } from './docker-source.js';
 import { PrometheusSourceOptionsSchema } from './prometheus-source.js';
-import { OtlpReceiverOptionsSchema } from './otlp-receiver.js';
+import { OTLP_VALUE_BYTES, OtlpReceiverOptionsSchema } from './otlp-receiver.js';
 import { SpanSummaryOptionsSchema } from './spans.js';
 import { LogFileSourceOptionsSchema } from './logfiles-source.js';
 import { LogPipelineOptionsSchema } from './logs.js';
@@ -146,11 +146,28 @@ export const collectorConfigSpec: ConfigSpec<typeof CollectorConfigSchema> = {
       problems.push(
         `sources.otlp.maxConnectionsPerAddress (${c.sources.otlp.maxConnectionsPerAddress}) must be <= sources.otlp.maxConnections (${c.sources.otlp.maxConnections}); fix: lower maxConnectionsPerAddress or raise maxConnections`,
       );
+    problems.push(...otlpBudgetProblems(c));
     if (c.uplink.mqtt.reconnectMaxMs < c.uplink.mqtt.reconnectMinMs)
       problems.push('uplink.mqtt.reconnectMaxMs must be >= reconnectMinMs; fix: raise reconnectMaxMs');
     return problems;
   },
 };
+
+/**
+ * A lone OTLP request within `maxDecodedValues`, beside a body of up to `maxDecodedBytes`, fits the
+ * in-flight budget it is charged against (decoded values at OTLP_VALUE_BYTES.protobuf, the larger).
+ * The defaults did not: 100,000 values x 192 B is over 16 MiB alone, so an export of 85,000 to
+ * 100,000 values was within maxDecodedValues and refused 413 (not retryable) by maxInFlightBytes.
+ */
+function otlpBudgetProblems(c: CollectorConfig): string[] {
+  const o = c.sources.otlp;
+  const need = o.maxDecodedValues * OTLP_VALUE_BYTES.protobuf + o.maxDecodedBytes;
+  if (need <= o.maxInFlightBytes) return [];
+  const most = Math.max(0, Math.floor((o.maxInFlightBytes - o.maxDecodedBytes) / OTLP_VALUE_BYTES.protobuf));
+  return [
+    `sources.otlp.maxDecodedValues (${o.maxDecodedValues}) x ${OTLP_VALUE_BYTES.protobuf} B a decoded value + sources.otlp.maxDecodedBytes (${o.maxDecodedBytes}) must fit sources.otlp.maxInFlightBytes (${o.maxInFlightBytes}): a request within maxDecodedValues would be refused by maxInFlightBytes; fix: lower maxDecodedValues to at most ${most}, lower maxDecodedBytes or raise maxInFlightBytes to at least ${need}`,
+  ];
+}
 
 /** Target intervals ride on the collector's tick, so each is a multiple of it. */
 function prometheusProblems(c: CollectorConfig): string[] {

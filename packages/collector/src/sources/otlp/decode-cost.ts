@@ -14,17 +14,17 @@
  *   messages (an object each, with a slot in its list), 68 B in an SDK-shaped export.
  *
  * Each is charged at its worst (two bytes a character unless the count found none may be: `wide`,
- * which a protobuf body rarely is not) and rounded up, so that what is charged is what the process may hold.
+ * which a protobuf body rarely is not) and rounded up, so that what is charged is what the process
+ * may hold: a value at OTLP_VALUE_BYTES, 32 and 192 B (in the protocol's config, whose check holds
+ * maxDecodedValues to the budget they are charged against).
  */
+import { OTLP_VALUE_BYTES } from '@edge-telemetry/protocol';
 import type { OtlpFormat } from './codec.js';
 import type { DecodedSize } from './decoded-values.js';
-
-/** Heap bytes a decoded value may take, by format (measured 24 and 176, see above). */
-export const VALUE_BYTES: Record<OtlpFormat, number> = { json: 32, protobuf: 192 };
 
 /** Bytes the decode of `body` may hold beyond the body: its copies (the JSON text, the strings) and its objects. */
 export function decodeCost(format: OtlpFormat, body: Buffer, size: DecodedSize): number {
   const perChar = size.wide ? 2 : 1;
   const text = format === 'json' ? body.length : 0;
-  return perChar * (text + size.stringBytes) + size.values * VALUE_BYTES[format];
+  return perChar * (text + size.stringBytes) + size.values * OTLP_VALUE_BYTES[format];
 }
