@@ -58,6 +58,12 @@ describe.runIf(haveMosquitto())('live tailing', () => {
         brokerUrl: broker.url,
         config: { scrapeIntervalMs: 1000, downsample: { windowMs: WINDOW_MS, sealJitterMs: JITTER_MS } },
       }));
+      // Started (its windows begin when it starts, which a loaded machine may take seconds to do).
+      await waitFor(
+        () => `the collector to listen; output:\n${run.output().slice(-3000)}`,
+        () => run.httpUrl() !== undefined,
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
       // The first window that is whole after the start, and the ones after it.
       const first = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS + WINDOW_MS;
       windows = Array.from({ length: WINDOWS }, (_, i) => first + i * WINDOW_MS);
