@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- <filter>]`: runs every case in bench/*.bench.ts whose name contains the
- * filter, writes bench/results/latest.json (a filtered run keeps the figures of the cases it did
- * not run), then latest.md and the READMEs' figures blocks from it (write-figures.ts).
+ * filter (a filter no name contains: exit 2, results untouched; `-- --list` prints the names),
+ * writes bench/results/latest.json (a filtered run keeps the figures of the cases it did not
+ * run), then latest.md and the READMEs' figures blocks from it (write-figures.ts).
  */
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,25 +16,40 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2] ?? '';
 
 const files = (await readdir(here)).filter((f) => f.endsWith('.bench.ts')).sort();
-const figures: Figure[] = [];
+const cases: BenchCase[] = [];
 for (const file of files) {
   const mod = (await import(pathToFileURL(path.join(here, file)).href)) as { benches: BenchCase[] };
-  for (const c of mod.benches) {
-    if (filter && !c.name.includes(filter)) continue;
-    process.stdout.write(`bench ${c.name} ... `);
-    const t0 = Date.now();
-    try {
-      const got = await c.run();
-      figures.push(...got);
-      process.stdout.write(`${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-      for (const f of got)
-        process.stdout.write(
-          `  ${f.name} = ${formatNumber(f.value)} ${f.unit}${f.ratio !== undefined ? ` (ratio ${formatNumber(f.ratio)})` : ''}\n`,
-        );
-    } catch (err) {
-      process.stdout.write(`FAILED: ${(err as Error).stack}\n`);
-      process.exitCode = 1;
-    }
+  cases.push(...mod.benches);
+}
+if (filter === '--list') {
+  for (const c of cases) console.log(c.name);
+  process.exit(0);
+}
+const chosen = cases.filter((c) => !filter || c.name.includes(filter));
+// A filter that matches nothing must not rewrite the results: the old figures would get a new
+// date and look freshly measured.
+if (chosen.length === 0) {
+  console.error(
+    `bench: no case name contains "${filter}"; bench/results left as they were. Cases:\n${cases.map((c) => `  ${c.name}`).join('\n')}`,
+  );
+  process.exit(2);
+}
+
+const figures: Figure[] = [];
+for (const c of chosen) {
+  process.stdout.write(`bench ${c.name} ... `);
+  const t0 = Date.now();
+  try {
+    const got = await c.run();
+    figures.push(...got);
+    process.stdout.write(`${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    for (const f of got)
+      process.stdout.write(
+        `  ${f.name} = ${formatNumber(f.value)} ${f.unit}${f.ratio !== undefined ? ` (ratio ${formatNumber(f.ratio)})` : ''}\n`,
+      );
+  } catch (err) {
+    process.stdout.write(`FAILED: ${(err as Error).stack}\n`);
+    process.exitCode = 1;
   }
 }
 
