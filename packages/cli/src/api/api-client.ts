@@ -23,6 +23,14 @@ export function apiUrl(flag: string | undefined, env: Readonly<Record<string, st
   return raw.replace(/\/+$/, '');
 }
 
+/** --token, else EDGE_TELEMETRY_TOKEN, else EDGE_TELEMETRY_ADMIN_TOKEN (the admin token `start` uses). */
+export function apiToken(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  return flag ?? env.EDGE_TELEMETRY_TOKEN ?? env.EDGE_TELEMETRY_ADMIN_TOKEN;
+}
+
 /** Resolves with the response when it is 2xx; rejects with `ET_ERR_UNREACHABLE: ...` or `HTTP <status> <code>: <message>`. */
 export async function apiFetch(t: ApiTarget, path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);

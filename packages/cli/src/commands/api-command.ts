@@ -5,7 +5,7 @@
  */
 import type { CommandIo } from './index.js';
 import { visibleCell } from './terminal-text.js';
-import { apiFetch, apiUrl, type ApiTarget } from '../api/api-client.js';
+import { apiFetch, apiToken, apiUrl, type ApiTarget } from '../api/api-client.js';
 
 export const COMMON = {
   url: { type: 'string' },
@@ -22,7 +22,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export function target(values: { url?: string; token?: string; json?: boolean }, env: Env): Target {
   return {
     url: apiUrl(values.url, env),
-    token: values.token ?? env.EDGE_TELEMETRY_TOKEN ?? env.EDGE_TELEMETRY_ADMIN_TOKEN,
+    token: apiToken(values.token, env),
     json: values.json ?? false,
   };
 }

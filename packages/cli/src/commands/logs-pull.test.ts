@@ -40,6 +40,15 @@ describe('logs pull', () => {
         EDGE_TELEMETRY_TOKEN: 'env',
       }),
     ).toMatchObject({ url: 'http://x:1', token: 't', follow: true });
+    // The token lookup of every API command (the top-level usage says so): the admin token `start`
+    // uses is the last resort, for a new pull and an attach alike.
+    expect(parsePullArgs(['--node', 'n', '--since', '1h'], { EDGE_TELEMETRY_ADMIN_TOKEN: 'admin' })).toMatchObject({
+      token: 'admin',
+    });
+    expect(
+      parsePullArgs(['--id', 'p1'], { EDGE_TELEMETRY_TOKEN: 'env', EDGE_TELEMETRY_ADMIN_TOKEN: 'admin' }),
+    ).toMatchObject({ token: 'env' });
+    expect(parsePullArgs(['--id', 'p1'], { EDGE_TELEMETRY_ADMIN_TOKEN: 'admin' })).toMatchObject({ token: 'admin' });
     expect(() => parsePullArgs(['--since', '2h'], {})).toThrow(/--node/);
     expect(() => parsePullArgs(['--node', 'n', '--since', '2h', '--level', 'loud'], {})).toThrow(/--level/);
     expect(() => parsePullArgs(['--node', 'n', '--since', '2h', '--tail', '-3'], {})).toThrow();

@@ -21,7 +21,7 @@ import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { LOG_LEVEL_NAMES, parseTimeSpec, PULL_ID_PATTERN, TIME_SPEC_HINT } from '@edge-telemetry/protocol';
 import type { CommandIo } from './index.js';
-import { apiFetch, apiUrl } from '../api/api-client.js';
+import { apiFetch, apiToken, apiUrl } from '../api/api-client.js';
 import { visibleCell, visibleControlsStream } from './terminal-text.js';
 import { wholeLines } from './whole-lines.js';
 import { writeOut as write } from './write-out.js';
@@ -77,7 +77,7 @@ export function parsePullArgs(argv: string[], env: Readonly<Record<string, strin
   // request's own checks, so their errors come first as before.
   const common = () => ({
     url: apiUrl(values.url, env),
-    token: values.token ?? env.EDGE_TELEMETRY_TOKEN,
+    token: apiToken(values.token, env),
     follow: values.follow ?? false,
     output: values.output,
   });
