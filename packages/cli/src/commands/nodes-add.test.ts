@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
@@ -67,6 +67,16 @@ describe('nodes add: arguments', () => {
 });
 
 describe('nodes add: password file', () => {
+  it("says how the broker takes the account: a Mosquitto reload, or nothing for start's file", async () => {
+    const mosquitto = await run(['gw-hint', '--password-file', path.join(dir, 'passwd-hint')]);
+    expect(mosquitto.stderr).toContain('docker compose -f docker/compose.central.yml kill -s HUP mosquitto');
+    await mkdir(path.join(dir, 'data', 'broker'), { recursive: true });
+    const embedded = await run(['gw-hint', '--password-file', path.join(dir, 'data', 'broker', 'passwd')]);
+    expect(embedded.code).toBe(0);
+    expect(embedded.stderr).toContain('the embedded broker of `start` reads the file again when it changes');
+    expect(embedded.stderr).not.toContain('HUP');
+  });
+
   it('prints a collector config whose credentials are the ones written', async () => {
     const file = path.join(dir, 'passwd-json');
     const r = await run(['gw-01', '--password-file', file, '--broker', 'mqtts://broker.example:8883']);

@@ -12,6 +12,7 @@ import { Value } from '@sinclair/typebox/value';
 import { defineErrors, envName, isValidNodeId, NODE_ID_PATTERN, valueErrorMessage } from '@edge-telemetry/protocol';
 import { collectorConfigSpec } from '@edge-telemetry/collector';
 import { generatePassword, PasswordFileError, writePasswordEntry } from '../broker-accounts/password-file.js';
+import { isEmbeddedPasswordFile } from '../embedded/accounts.js';
 
 /** Error catalogue of this command: the code starts every error line on stderr. */
 export const NodesAddErrorCodes = {
@@ -182,6 +183,13 @@ export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
   return checked;
 }
 
+/** What makes the broker take the new account: Mosquitto reads its file on SIGHUP; `start`'s broker when the file changes. */
+function reloadHint(passwordFile: string): string {
+  return isEmbeddedPasswordFile(passwordFile)
+    ? 'the embedded broker of `start` reads the file again when it changes: the node can connect now, no reload'
+    : 'reload Mosquitto to apply it (docker compose -f docker/compose.central.yml kill -s HUP mosquitto)';
+}
+
 /** Entry point for the CLI dispatcher; returns the process exit code. */
 export async function runNodesAdd(argv: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
   try {
@@ -193,9 +201,7 @@ export async function runNodesAdd(argv: string[], io: { stdout: Writable; stderr
     if (!isTls(cfg.broker)) {
       io.stderr.write(`warning: ${cfg.broker} is not TLS: the node's password would cross the network in clear\n`);
     }
-    io.stderr.write(
-      `node ${cfg.id} written to ${cfg.passwordFile}; reload Mosquitto to apply it (docker compose kill -s HUP mosquitto); the embedded broker of \`start\` reads it at the next connect\n`,
-    );
+    io.stderr.write(`node ${cfg.id} written to ${cfg.passwordFile}; ${reloadHint(cfg.passwordFile)}\n`);
     return 0;
   } catch (err) {
     if (err instanceof NodesAddError || err instanceof PasswordFileError) {

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { defaultNodeId } from '@edge-telemetry/collector';
 import { createIngester, resolveConfig } from '@edge-telemetry/ingester';
 import { generatePassword, writePasswordEntries } from '../broker-accounts/password-file.js';
-import { accountBook } from '../embedded/accounts.js';
+import { accountBook, embeddedPasswordFile } from '../embedded/accounts.js';
 import { INGESTER_ACCOUNT } from '../embedded/acl.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../embedded/embedded-broker.js';
 import { nodeId } from '../simulate/node-config.js';
@@ -69,7 +69,7 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
   // Accounts: this machine's collector and the simulated gateways in the password file (replaced
   // each run), the ingester's in memory only.
   const node = process.env.EDGE_TELEMETRY_NODE ?? defaultNodeId();
-  const passwordFile = path.join(dataDir, 'broker', 'passwd');
+  const passwordFile = embeddedPasswordFile(dataDir);
   await mkdir(path.dirname(passwordFile), { recursive: true });
   const nodeAccounts: [string, string][] = [
     [node, generatePassword()],

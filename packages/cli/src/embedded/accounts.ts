@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { parsePasswordFile, verifyMosquittoPassword } from '../broker-accounts/password-file.js';
 import { accountOf, INGESTER_ACCOUNT, type Account } from './acl.js';
 
@@ -15,6 +16,17 @@ export interface AccountBook {
 }
 
 const digest = (s: string | Buffer) => createHash('sha256').update(s).digest();
+
+/** Where `start` keeps the node accounts of its embedded broker: `<data-dir>/broker/passwd`. */
+export function embeddedPasswordFile(dataDir: string): string {
+  return path.join(dataDir, 'broker', 'passwd');
+}
+
+/** Whether a password file is laid out as `start`'s (`nodes add` then needs no Mosquitto reload). */
+export function isEmbeddedPasswordFile(file: string): boolean {
+  const abs = path.resolve(file);
+  return embeddedPasswordFile(path.dirname(path.dirname(abs))) === abs;
+}
 
 export function accountBook(o: { passwordFile: string; ingesterPassword: string }): AccountBook {
   let loaded = { mtimeMs: -1, size: -1, users: new Map<string, string>() };
