@@ -343,6 +343,25 @@ describe('LogFileSource', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
+  it('finishes a CRI log kubelet rotated while the collector was down (`0.log.<yyyymmdd-hhmmss>`)', async () => {
+    // kubelet names a rotated log by the time it rotated it, not `.1`: the rest of it was lost.
+    await writeFile(criLog, cri('x'));
+    const s1 = source();
+    await started(s1).read();
+    await s1.stop();
+    const resume = new Map(s1.positions().map((p) => [p.path, { inode: p.inode, offset: p.offset }]));
+    await appendFile(criLog, cri('y'));
+    await rename(criLog, `${criLog}.20260301-100000`);
+    await writeFile(criLog, cri('z'));
+    await rename(criLog, `${criLog}.20260301-100500`);
+    await writeFile(criLog, cri('w'));
+    const s2 = source(true, { resume });
+    const got = (await started(s2).read()).filter((l) => l.container === 'default/api-7d/api');
+    await s2.stop();
+    expect(texts(got)).toEqual(['y', 'z', 'w']);
+    expect(got.map((l) => l.file?.path)).toEqual([criLog, criLog, criLog]);
+  });
+
   it('reads only new lines of files present at the very first start unless readFromHead', async () => {
     await writeFile(criLog, cri('old'));
     const s = source(false);

@@ -1,5 +1,5 @@
 import { statSync, watch, type FSWatcher, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { DropReport } from '../../batch/drops.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -20,7 +20,7 @@ const PARK_IDLE_MS = 60_000;
  * bounded, well under containerd's default soft limit of 1,024, whatever the number of files.
  */
 const HOLD_WHILE_BEHIND_FILES = 256;
-/** Rotated files (`<path>.1` to `.10`) looked through at start for the one a saved position names. */
+/** Rotated json-file logs (`<path>.1` to `.10`) looked through at start for the one a saved position names. */
 const ROTATED_LOOKUP = 10;
 /**
  * A runtime writes the pieces of a split line back to back: a last piece that has not come this
@@ -405,7 +405,7 @@ export class LogFileSource implements LogSource {
     // Rotated while the collector was down: finish the rotated files first.
     if (saved !== undefined) {
       const now = await stat(ref.path).catch(() => undefined);
-      if (now !== undefined && now.ino !== saved.inode) tailers.push(...(await this.rotatedSince(ref.path, saved)));
+      if (now !== undefined && now.ino !== saved.inode) tailers.push(...(await this.rotatedSince(ref, saved)));
     }
     const main = this.tailer(ref.path, ref.path);
     const from = tailers.length > 0 ? 'start' : (saved ?? (veryFirst && !this.options.readFromHead ? 'end' : 'start'));
@@ -434,25 +434,27 @@ export class LogFileSource implements LogSource {
   }
 
   /**
-   * The files rotated from `file` since `saved` was read, in read order: the one it names (found as
-   * `<file>.N`, resumed at its offset), then `.N-1` down to `.1`. None when its inode is not among
-   * them (rotated out, removed) or they moved while opened. Only `.1` was looked at before: after
-   * two rotations while the collector was down (json-file `max-file`, logrotate) the file it had
-   * read was `.2`, and all of `.1` was lost, uncounted.
+   * The files rotated from `ref` since `saved` was read, in read order: the one it names (resumed at
+   * its offset), then those rotated after it. None when its inode is not among them (rotated out,
+   * removed) or they moved while opened. Only `<path>.1` was looked at before: after two rotations
+   * while the collector was down (json-file `max-file`, logrotate) the file it had read was `.2`,
+   * and all of `.1` was lost, uncounted; kubelet's CRI logs were never found (see rotatedNames).
    */
-  private async rotatedSince(file: string, saved: TailPosition): Promise<FileTailer[]> {
+  private async rotatedSince(ref: LogFileRef, saved: TailPosition): Promise<FileTailer[]> {
+    const names = await rotatedNames(ref);
     const inodes: number[] = [];
-    for (let n = 1; n <= ROTATED_LOOKUP && inodes.at(-1) !== saved.inode; n++) {
-      const st = await stat(`${file}.${n}`).catch(() => undefined);
+    for (const name of names) {
+      const st = await stat(name).catch(() => undefined);
       if (st === undefined) break;
       inodes.push(st.ino);
+      if (st.ino === saved.inode) break;
     }
     if (inodes.at(-1) !== saved.inode) return [];
     const out: FileTailer[] = [];
-    for (let n = inodes.length; n >= 1; n--) {
-      const t = this.tailer(`${file}.${n}`, file);
+    for (let n = inodes.length - 1; n >= 0; n--) {
+      const t = this.tailer(names[n] as string, ref.path);
       out.push(t);
-      if (!(await t.open(saved).catch(() => false)) || t.ref.inode !== inodes[n - 1]) {
+      if (!(await t.open(saved).catch(() => false)) || t.ref.inode !== inodes[n]) {
         for (const o of out) await o.close();
         return [];
       }
@@ -575,6 +577,23 @@ export class LogFileSource implements LogSource {
     if (ts > f.lastTs) f.lastTs = ts;
     sink.push(out);
   }
+}
+
+/**
+ * The names a rotated copy of `ref`'s file may have, newest first: json-file and logrotate
+ * `<path>.1` to `.10`; kubelet (CRI) `<path>.<yyyymmdd-hhmmss>`, the time it rotated it (older
+ * ones it compresses, `.gz`, which are not read).
+ */
+async function rotatedNames(ref: LogFileRef): Promise<string[]> {
+  if (ref.format === 'json-file') return Array.from({ length: ROTATED_LOOKUP }, (_, i) => `${ref.path}.${i + 1}`);
+  const base = path.basename(ref.path);
+  const names = (await readdir(path.dirname(ref.path)).catch(() => [])).filter(
+    (n) => n.startsWith(`${base}.`) && /^\d{8}-\d{6}$/.test(n.slice(base.length + 1)),
+  );
+  return names
+    .sort()
+    .reverse()
+    .map((n) => path.join(path.dirname(ref.path), n));
 }
 
 /** Whether `file` (a path discovery made: path.join of the root and more) is under the folder `root`. */
