@@ -129,9 +129,41 @@ describe('ReferenceBook', () => {
       bodies.map((d) => (d.ok ? d.value.body : Buffer.alloc(0))),
     );
     expect(decoded.ok && decoded.value.seq).toBe(5);
-    // Live frames still use every kept keyframe; template samples still borrow the counts' last two.
-    expect(send(book, 6, 2).refs).toEqual([1, 2, 3, 4, 5]);
+    // Live frames use every kept live keyframe, not the bulk one (5); a bulk frame's template
+    // samples borrow the counts' last two of either kind.
+    expect(send(book, 6, 2).refs).toEqual([1, 2, 3, 4]);
     expect(send(book, 7, 3, batch(7), true).refs).toEqual([5, 6]);
+  });
+
+  it("compresses a live frame against live keyframes only, while a backlog's keyframes go on in bulk", () => {
+    const bulkCodec = createBatchCodec({ referenceLevel: 3 });
+    const book = new ReferenceBook(codec, { references: 4, keyframeEvery: 2 }, { codec: bulkCodec, references: 2 });
+    // Live frames before the backlog: keyframes 1 and 3.
+    for (const seq of [1, 2, 3]) send(book, seq, 2);
+    // A backlog drains: its frames take turns as keyframes of their own kind (10, 12, 14) and
+    // are compressed against the newest two of either kind.
+    const drained = [10, 11, 12, 13, 14].map((seq) => send(book, seq, 2, batch(seq), true));
+    expect(drained.map((d) => d.keyframe)).toEqual([true, false, true, false, true]);
+    expect(drained.map((d) => d.refs)).toEqual([
+      [1, 3],
+      [3, 10],
+      [3, 10],
+      [10, 12],
+      [10, 12],
+    ]);
+    // A live frame meanwhile: against live keyframes alone, and the live turn goes on (3 was one, 20 is not).
+    const live = send(book, 20, 2);
+    expect(live).toMatchObject({ refs: [1, 3], keyframe: false });
+    expect(send(book, 21, 2)).toMatchObject({ refs: [1, 3], keyframe: true });
+    expect(send(book, 22, 2).refs).toEqual([1, 3, 21]);
+    // The ingester holds every keyframe, bulk or live: the live frame decodes against its own.
+    const bodies = [1, 3].map((seq) => codec.decodeFrame(codec.encode(batch(seq)), 'gw-1'));
+    const decoded = codec.decode(
+      live.frame,
+      'gw-1',
+      bodies.map((d) => (d.ok ? d.value.body : Buffer.alloc(0))),
+    );
+    expect(decoded.ok && decoded.value.seq).toBe(20);
   });
 
   it('uses a keyframe only once it is acknowledged', () => {

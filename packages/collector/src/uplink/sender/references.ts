@@ -47,13 +47,22 @@ export interface ReferenceStats {
 
 interface Pending {
   priorityClass: number;
+  /** Sent in bulk (its body one of a backlog's windows). */
+  bulk: boolean;
   ref: BatchReference;
 }
 
 export class ReferenceBook {
-  /** Per `${epoch}/${class}`: acknowledged keyframe bodies, oldest first. */
+  /**
+   * Per `${epoch}/${class}/${live|bulk}`: acknowledged keyframe bodies, oldest first. Live frames
+   * are compressed against live keyframes only: a backlog's keyframes are large and unlike a live
+   * window (a minute of past lines each), and zstd at level 19 against up to referenceBytes of
+   * them took ~0.3 CPU-s per live frame, ~7 % of the collector's CPU over the 200 MiB backlog
+   * (perf of the bin in its 128 MiB / 0.2 CPU cgroup), for frames of a few KB.
+   */
   private readonly refs = new Map<string, BatchReference[]>();
-  private readonly sinceKeyframe = new Map<number, number>();
+  /** Frames since the last keyframe, per `${class}/${live|bulk}` (each kind keeps its own keyframes coming). */
+  private readonly sinceKeyframe = new Map<string, number>();
   /** Keyframes sent and not yet acknowledged, by recordKey. */
   private readonly pending = new Map<string, Pending>();
   private readonly s: ReferenceStats = { referenced: 0, keyframes: 0, unknown: 0 };
@@ -73,9 +82,9 @@ export class ReferenceBook {
   /** The frame to publish for a standalone frame from the outbox. */
   frameFor(rec: { epoch: number; seq: number; priorityClass: number }, standalone: Buffer, bulk = false): Buffer {
     if (this.o.references === 0) return standalone;
-    const own = this.refs.get(`${rec.epoch}/${rec.priorityClass}`) ?? [];
+    const own = this.keyframesOf(rec.epoch, rec.priorityClass, bulk);
     const also = ALSO_AGAINST.get(rec.priorityClass);
-    const borrowed = also ? (this.refs.get(`${rec.epoch}/${also.priorityClass}`) ?? []).slice(-also.keyframes) : [];
+    const borrowed = also ? this.keyframesOf(rec.epoch, also.priorityClass, bulk).slice(-also.keyframes) : [];
     // Under both bounds, the codec's count (maxBatchReferences) and referenceBytes, the class's own
     // oldest give way, never the borrowed: those were picked for what they save (ALSO_AGAINST).
     const ownCount = Math.min(bulk ? this.bulk.references : own.length, limits.maxBatchReferences - borrowed.length);
@@ -84,7 +93,8 @@ export class ReferenceBook {
       ownCount > 0 ? own.slice(-ownCount) : [],
       this.o.referenceBytes ?? Infinity,
     );
-    const since = this.sinceKeyframe.get(rec.priorityClass) ?? this.o.keyframeEvery;
+    const kind = `${rec.priorityClass}/${bulk ? 'bulk' : 'live'}`;
+    const since = this.sinceKeyframe.get(kind) ?? this.o.keyframeEvery;
     const keyframe = own.length === 0 || since + 1 >= this.o.keyframeEvery;
     const r = (bulk ? this.bulk.codec : this.codec).reencode(standalone, {
       epoch: rec.epoch,
@@ -99,11 +109,12 @@ export class ReferenceBook {
     if (keyframe) {
       this.pending.set(recordKey(rec.epoch, rec.seq), {
         priorityClass: rec.priorityClass,
+        bulk,
         ref: { seq: rec.seq, body: r.value.body },
       });
-      this.sinceKeyframe.set(rec.priorityClass, 0);
+      this.sinceKeyframe.set(kind, 0);
       this.s.keyframes++;
-    } else this.sinceKeyframe.set(rec.priorityClass, since + 1);
+    } else this.sinceKeyframe.set(kind, since + 1);
     if (references.length > 0) this.s.referenced++;
     return r.value.frame;
   }
@@ -114,11 +125,26 @@ export class ReferenceBook {
     const p = this.pending.get(k);
     if (p === undefined) return;
     this.pending.delete(k);
-    const key = `${epoch}/${p.priorityClass}`;
+    const key = `${epoch}/${p.priorityClass}/${p.bulk ? 'bulk' : 'live'}`;
     const list = (this.refs.get(key) ?? []).filter((r) => r.seq !== seq);
     list.push(p.ref);
     list.sort((a, b) => a.seq - b.seq);
-    this.refs.set(key, list.slice(-this.o.references));
+    // Of the bulk kind only as many as a frame may take of them: they are the large ones.
+    const kept = p.bulk
+      ? Math.max(this.bulk.references, ...[...ALSO_AGAINST.values()].map((a) => a.keyframes))
+      : this.o.references;
+    this.refs.set(key, list.slice(-Math.min(kept, this.o.references)));
+  }
+
+  /**
+   * The acknowledged keyframes a frame of `priorityClass` may be compressed against, oldest first:
+   * a live frame the live ones; a bulk frame the newest of either kind (the bulk encoding's level
+   * is cheap whatever the prefix, and during a backlog its own kind is the likeliest to match).
+   */
+  private keyframesOf(epoch: number, priorityClass: number, bulk: boolean): BatchReference[] {
+    const live = this.refs.get(`${epoch}/${priorityClass}/live`) ?? [];
+    if (!bulk) return live;
+    return [...live, ...(this.refs.get(`${epoch}/${priorityClass}/bulk`) ?? [])].sort((a, b) => a.seq - b.seq);
   }
 
   /** The ingester lacked a reference: start again from standalone keyframes. */
