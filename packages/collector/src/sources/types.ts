@@ -68,6 +68,8 @@ export interface FileRef {
   storedExtra: ReadonlySet<number> | undefined;
   /** The end of the furthest line of this file recorded so far (kept by the log pipeline). */
   recordedEnd: number;
+  /** The container its last line went as (kept by the log pipeline: a renamed container's held events go first). */
+  pushedAs: string | undefined;
 }
 
 /** One raw log line as read from a container's log file, before parsing. */

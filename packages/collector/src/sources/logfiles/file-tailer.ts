@@ -60,7 +60,15 @@ export function afterData(next: ReadResult, broughtData: boolean): ReadResult {
  */
 export class FileTailer {
   private handle: FileHandle | undefined;
-  private current: FileRef = { path: '', inode: -1, order: -1, storedUpTo: 0, storedExtra: undefined, recordedEnd: 0 };
+  private current: FileRef = {
+    path: '',
+    inode: -1,
+    order: -1,
+    storedUpTo: 0,
+    storedExtra: undefined,
+    recordedEnd: 0,
+    pushedAs: undefined,
+  };
   /** Offset after the last complete line handed on. */
   private offset = 0;
   private carry: Buffer = Buffer.alloc(0);
@@ -107,6 +115,7 @@ export class FileTailer {
       storedUpTo: 0,
       storedExtra: undefined,
       recordedEnd: 0,
+      pushedAs: undefined,
     };
     this.carry = Buffer.alloc(0);
     if (from === 'end') this.offset = st.size;

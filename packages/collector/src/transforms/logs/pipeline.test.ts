@@ -253,6 +253,7 @@ describe("LogPipeline windows by the lines' own time", () => {
     storedUpTo: 0,
     storedExtra: undefined,
     recordedEnd: 0,
+    pushedAs: undefined,
   });
   function timed(options: unknown = {}, restore?: WindowCursorState) {
     let now = T0 + 10 * 3_600_000; // the node's clock: hours after the backlog's lines were written
@@ -271,6 +272,41 @@ describe("LogPipeline windows by the lines' own time", () => {
     };
     return { p, push, drops, setNow: (t: number) => (now = t) };
   }
+
+  it('tells the store no line of a file is stored before it is, when the file goes as another container (rename)', () => {
+    // Seen as lines missing from the store after a SIGKILL (test/collector/sigkill.test.ts): a
+    // config.v2.json read torn named the container by its id for one look while the joiner held its
+    // last line of each stream under the old name; the next line recorded said the file was stored
+    // up to it, the kill came before the held lines were, and the next start took them for stored.
+    const recorded = new Set<number>();
+    const ends: number[] = [];
+    const unrecordedBefore: number[] = [];
+    const p = new LogPipeline(logPipelineOptions({}), {
+      now: () => T0,
+      report: { drop: () => undefined },
+      windowMs: WINDOW,
+      onRecord: (_r, raw, upTo) => {
+        recorded.add(raw.end);
+        for (const e of ends) if (e <= upTo && !recorded.has(e)) unrecordedBefore.push(e);
+      },
+    });
+    const f = file('/logs/app.log');
+    let offset = 0;
+    const push = (container: string, line: string, stream: 'stdout' | 'stderr' = 'stdout') => {
+      const end = offset + line.length + 1;
+      ends.push(end);
+      p.push({ ts: T0 + offset, container, stream, line, rawBytes: line.length + 1, file: f, offset, end });
+      offset = end;
+    };
+    push('app', 'INFO one');
+    push('app', 'WARN two', 'stderr');
+    push('0123456789ab', 'INFO three');
+    push('0123456789ab', 'INFO four');
+    push('app', 'INFO five');
+    push('app', 'INFO six');
+    p.sealAll();
+    expect({ unrecordedBefore, recorded: recorded.size }).toEqual({ unrecordedBefore: [], recorded: 6 });
+  });
 
   it('turns a backlog into the windows it spans, each with its own caps, sealed as the read time passes their end', () => {
     const { p, push, drops } = timed({ maxLogsPerWindow: 2 });

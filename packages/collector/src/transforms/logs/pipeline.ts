@@ -267,6 +267,16 @@ export class LogPipeline {
     // The line's window time is fixed in read order, before the joiner may hold it back.
     const t = this.windowTime(st, raw.ts, now);
     const line = t === raw.ts ? raw : { ...raw, windowTs: t };
+    const f = raw.file;
+    if (f !== undefined && f.pushedAs !== raw.container) {
+      // The file's lines go as another container now (a docker rename; a config.v2.json read torn
+      // names it by its id for a look). The joiner holds by container, so the events it holds under
+      // the old name go first: else the next line recorded said to the store that every line of the
+      // file before it was stored while those were not, and a crash then lost them from the store
+      // (read again, taken for stored: test/collector/sigkill.test.ts).
+      if (f.pushedAs !== undefined) for (const ev of this.joiner.flushContainer(f.pushedAs, Infinity)) this.process(ev);
+      f.pushedAs = raw.container;
+    }
     this.joiner.push(line, now, this.processEvent);
     if (now - this.lastSweep >= this.options.multiline.flushAfterMs) this.tick(now);
   }
