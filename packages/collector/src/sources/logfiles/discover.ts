@@ -56,14 +56,16 @@ export async function discoverDocker(
 }
 
 /**
- * The name `file` gives, read again only when its mtime changed since `known`; the short id when it
- * cannot be read or holds no name, and then it is read again at the next look (mtime 0).
+ * The name `file` gives, read again only when its mtime changed since `known`. When it cannot be
+ * read or holds no name, the name the container had (the short id if none yet), and it is read
+ * again at the next look (mtime 0): a named container read torn once no longer goes by its id for
+ * that look (its metrics and log windows under another name, its file's lines as another container's).
  */
 async function readName(file: string, id: string, log: string, known: DockerName | undefined): Promise<DockerName> {
   const seen = (await stat(file).catch(() => undefined))?.mtimeMs ?? 0;
   if (known !== undefined && known.mtimeMs === seen) return known;
   const found = await readFile(file, 'utf8').then(nameIn, () => undefined);
-  const name = found ?? id.slice(0, 12);
+  const name = found ?? known?.name ?? id.slice(0, 12);
   const mtimeMs = found === undefined ? 0 : seen;
   const ref: LogFileRef =
     known?.ref.container === name ? known.ref : { path: log, format: 'json-file', container: name };

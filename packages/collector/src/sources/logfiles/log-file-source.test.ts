@@ -638,6 +638,11 @@ describe('LogFileSource', () => {
     await r.read();
     await appendFile(dockerLog, json('named\n'));
     expect((await r.read()).map((l) => [l.container, l.line])).toEqual([['web', 'named']]);
+    // Torn again once named: it keeps its name.
+    await writeFile(path.join(dir, 'docker', ID, 'config.v2.json'), '{"Na');
+    await r.read();
+    await appendFile(dockerLog, json('still web\n'));
+    expect((await r.read()).map((l) => [l.container, l.line])).toEqual([['web', 'still web']]);
     expect(drops).toEqual([]);
     await s.stop();
   });
