@@ -17,7 +17,7 @@ export const WriterOptions = Type.Object(
       minimum: 10,
       default: 250,
       description:
-        'Least time between the starts of two flushes: the bound on inserts (and parts) per table of one ingester, 1000 / flushIntervalMs a second (4 at the default). Otherwise a flush starts as soon as the last one ended (group commit): a batch reaching an idle writer is inserted at once, batches arriving during a flush go in the next one, which takes everything waiting up to flushRows / flushBytes, so groups grow with the load and a batch waits for at most the flush running and its own.',
+        'Least time between the starts of two flushes of a partial group (less than flushRows / flushBytes): while the queue is shallow, the bound on inserts (and parts) per table of one ingester, 1000 / flushIntervalMs a second (4 at the default). A full group starts at once, up to concurrentFlushes side by side: under a deep queue (a fleet reconnecting after an outage) the inserts are as large as flushRows / flushBytes allow, and their rate is what the engine takes. Otherwise a flush starts as soon as the interval allows (group commit): a batch reaching an idle writer is inserted at once, batches arriving during a flush go in the next one, which takes everything waiting, so groups grow with the load and a batch waits for the flush running, the rest of the interval, and its own flush.',
     }),
     concurrentFlushes: Type.Integer({
       minimum: 1,

@@ -434,7 +434,8 @@ export function createWriter(deps: WriterDeps): Writer {
   /**
    * Flushes group after group while batches wait (startFlush saw some); beside another running
    * flush only while a full group waits (schedule), else the last flush running takes what waits:
-   * at once when `flushIntervalMs` has passed since this flush started, else by schedule's timer,
+   * at once when `flushIntervalMs` has passed since the last flush started (this loop's or another's:
+   * one clock for all, which errs on the side of fewer inserts), else by schedule's timer,
    * so that back-to-back flushes keep the bound on inserts too (a full group, or a close, goes at
    * once: its inserts are as large as they get).
    */
