@@ -6,7 +6,7 @@ import { formatAgo, formatBytes, formatRatio, stepFor } from '../../packages/ing
 import { createLineDecoder, dropLines, pullProgress } from '../../packages/ingester/ui-assets/js/lines.js';
 import { filterRows, nextSort, sortRows } from '../../packages/ingester/ui-assets/js/table.js';
 import { chartsByMetric, unitOf } from '../../packages/ingester/ui-assets/js/node.js';
-import { EndedShort, isTransient, pullRequest } from '../../packages/ingester/ui-assets/js/pull.js';
+import { EndedShort, isTransient, pullRequest, retrying } from '../../packages/ingester/ui-assets/js/pull.js';
 import { nodeColumns, visibleNodes } from '../../packages/ingester/ui-assets/js/fleet.js';
 import { layerName, layerPath, optionValue, stageText } from '../../packages/ingester/ui-assets/js/config.js';
 
@@ -218,5 +218,98 @@ describe('log-pull page: what it tries again', () => {
     expect(isTransient(new DOMException('aborted', 'AbortError'))).toBe(false);
     // A lines stream that ended cleanly short of the pull's lines is opened again, as a cut one is.
     expect(isTransient(new EndedShort('ended at line 10 of 12'))).toBe(true);
+  });
+
+  /**
+   * `retrying` with a sleep that only records its waits. Each attempt brings the lines of its entry
+   * in `fails` (the progress) and throws its error; once they are used up an attempt returns 'done'.
+   */
+  const run = (fails: Array<[lines: number, err: () => unknown]>, signal = new AbortController().signal) => {
+    let at = 0;
+    const waits: number[] = [];
+    const retries: unknown[] = [];
+    const result = retrying(
+      async () => {
+        const fail = fails.shift();
+        if (fail === undefined) return 'done';
+        at += fail[0];
+        throw fail[1]();
+      },
+      {
+        signal,
+        progress: () => at,
+        onRetry: (err) => retries.push(err),
+        sleep: async (ms) => {
+          waits.push(ms);
+        },
+      },
+    );
+    return { result, waits, retries };
+  };
+  const cut = () => new TypeError('network error');
+
+  it('waits longer after each failure, and from the shortest again after one that made progress', async () => {
+    const r = run([
+      [0, cut],
+      [0, cut],
+      [0, cut],
+      [0, cut],
+      [0, cut],
+      [0, cut],
+    ]);
+    await expect(r.result).resolves.toBe('done');
+    expect(r.waits).toEqual([500, 1000, 2000, 4000, 5000, 5000]);
+    // A pull cut four times, each attempt having brought lines: the shortest wait each time.
+    const q = run([
+      [10, cut],
+      [10, cut],
+      [10, cut],
+      [10, cut],
+    ]);
+    await expect(q.result).resolves.toBe('done');
+    expect(q.waits).toEqual([500, 500, 500, 500]);
+    // Progress, then none: the wait grows again from the shortest.
+    const g = run([
+      [0, cut],
+      [0, cut],
+      [5, cut],
+      [0, cut],
+    ]);
+    await expect(g.result).resolves.toBe('done');
+    expect(g.waits).toEqual([500, 1000, 500, 1000]);
+  });
+
+  it('opens a stream that ended short again while it brings lines, and stops at one that brought none', async () => {
+    const short = () => new EndedShort('short');
+    const r = run([
+      [5, short],
+      [5, short],
+      [0, short],
+      [0, () => new Error('not reached')],
+    ]);
+    await expect(r.result).resolves.toBeUndefined();
+    expect(r.retries).toHaveLength(2);
+    expect(r.waits).toEqual([500, 500]);
+  });
+
+  it('stops at a failure that is not transient, and at once when aborted', async () => {
+    const refused = new ApiError(404, 'ET_ERR_NOT_FOUND', 'no pull');
+    const r = run([
+      [0, () => new TypeError('Failed to fetch')],
+      [0, () => refused],
+    ]);
+    await expect(r.result).rejects.toBe(refused);
+    expect(r.retries).toHaveLength(1);
+    const aborting = new AbortController();
+    const abortedCut = new TypeError('network error');
+    const a = run(
+      [
+        [0, () => (aborting.abort(), abortedCut)],
+        [0, () => new Error('not reached')],
+      ],
+      aborting.signal,
+    );
+    await expect(a.result).rejects.toBe(abortedCut);
+    expect(a.waits).toEqual([]);
   });
 });

@@ -35,6 +35,42 @@ export function isTransient(err) {
   // fetch's "Failed to fetch" and a body cut mid-stream ("network error") are TypeErrors.
   return err instanceof TypeError;
 }
+
+/**
+ * `attempt` until it succeeds or fails for good (not transient, or `signal` aborted). The wait
+ * between attempts doubles from RETRY_MIN_MS to RETRY_MAX_MS and starts again from RETRY_MIN_MS
+ * after an attempt that made progress (`progress()` grew): a long pull cut now and then by
+ * restarts is not made to wait the longest each time. An EndedShort that brought no progress since
+ * the one before is the end: the stream has nothing more to give, so it resolves undefined.
+ * @template T
+ * @param {() => Promise<T>} attempt
+ * @param {{ signal: AbortSignal, progress?: () => number, onRetry: (err: unknown) => void,
+ *   sleep: (ms: number) => Promise<void> }} deps
+ * @returns {Promise<T | undefined>}
+ */
+export async function retrying(attempt, { signal, progress = () => 0, onRetry, sleep }) {
+  let wait = RETRY_MIN_MS;
+  let before = progress();
+  let shortAt = -1;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (signal.aborted || !isTransient(err)) throw err;
+      const now = progress();
+      if (err instanceof EndedShort) {
+        if (now <= shortAt) return undefined;
+        shortAt = now;
+      }
+      if (now > before) wait = RETRY_MIN_MS;
+      before = now;
+      onRetry(err);
+      await sleep(wait);
+      if (signal.aborted) throw signal.reason;
+      wait = Math.min(2 * wait, RETRY_MAX_MS);
+    }
+  }
+}
 /**
  * Lines kept on screen, the newest: enough to read what led up to the end of a pull, and a bound on
  * the tab whatever the pull's size (a node's full logs are easily hundreds of MiB, which a tab
@@ -160,27 +196,28 @@ function main() {
   /** Set while the ingester could not be reached, until a status read says it is back. */
   let lost = false;
   /**
-   * `attempt` until it succeeds or fails for good. While the ingester cannot be reached (a restart,
-   * a deployment) the page says so and tries again, rather than stopping at "Failed to fetch" until
-   * a reload; the pull itself goes on at the node and the ingester meanwhile.
-   * @template T @param {() => Promise<T>} attempt @param {AbortSignal} signal @returns {Promise<T>}
+   * While the ingester cannot be reached (a restart, a deployment) the page says so and tries
+   * again, rather than stopping at "Failed to fetch" until a reload; the pull itself goes on at the
+   * node and the ingester meanwhile. A stream that ended cleanly short reached the ingester: no
+   * such status for it.
+   * @template T @param {() => Promise<T>} attempt @param {AbortSignal} signal
+   * @param {() => number} [progress]
    */
-  const retrying = async (attempt, signal) => {
-    for (let wait = RETRY_MIN_MS; ; wait = Math.min(2 * wait, RETRY_MAX_MS)) {
-      try {
-        return await attempt();
-      } catch (err) {
-        if (signal.aborted || !isTransient(err)) throw err;
+  const tryAgain = (attempt, signal, progress) =>
+    retrying(attempt, {
+      signal,
+      progress,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      onRetry: (err) => {
+        if (err instanceof EndedShort) return;
         lost = true;
         setStatus(status, `The ingester cannot be reached (${describeError(err)}); trying again…`, true);
-        await new Promise((r) => setTimeout(r, wait));
-      }
-    }
-  };
+      },
+    });
   const poll = async (id, signal) => {
     for (;;) {
       const p = pullProgress(
-        await retrying(() => apiJson(`/api/v1/log-pulls/${encodeURIComponent(id)}`, { signal }), signal),
+        await tryAgain(() => apiJson(`/api/v1/log-pulls/${encodeURIComponent(id)}`, { signal }), signal),
       );
       if (lost) setStatus(status, `Reconnected to the ingester: pull ${id} goes on.`);
       lost = false;
@@ -199,32 +236,32 @@ function main() {
    * (EndedShort), while each such end comes with more than the one before: all through `retrying`.
    * @param {string} id @param {AbortSignal} signal @param {Promise<{ lines: number }>} ended
    */
-  const stream = (id, signal, ended) => {
-    /** The lines received at the last short end. */
-    let short = -1;
-    return retrying(async () => {
-      const res = await apiFetch(
-        `/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true${received > 0 ? `&from=${received}` : ''}`,
-        { signal, headers: { accept: 'text/plain' } },
-      );
-      // Each attempt has its own decoder: a line cut by a failure is read whole by the next.
-      const decoder = createLineDecoder();
-      if (res.body) {
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          appendLines(decoder.push(value));
+  const stream = (id, signal, ended) =>
+    tryAgain(
+      async () => {
+        const res = await apiFetch(
+          `/api/v1/log-pulls/${encodeURIComponent(id)}/lines?follow=true${received > 0 ? `&from=${received}` : ''}`,
+          { signal, headers: { accept: 'text/plain' } },
+        );
+        // Each attempt has its own decoder: a line cut by a failure is read whole by the next.
+        const decoder = createLineDecoder();
+        if (res.body) {
+          const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            appendLines(decoder.push(value));
+          }
+          appendLines(decoder.end());
         }
-        appendLines(decoder.end());
-      }
-      if (signal.aborted) return;
-      const lines = (await ended).lines;
-      if (received >= lines || received <= short) return;
-      short = received;
-      throw new EndedShort(`the pull's lines stream ended at line ${received} of ${lines}`);
-    }, signal);
-  };
+        if (signal.aborted) return;
+        const lines = (await ended).lines;
+        if (received >= lines) return;
+        throw new EndedShort(`the pull's lines stream ended at line ${received} of ${lines}`);
+      },
+      signal,
+      () => received,
+    );
 
   /**
    * Runs one pull on the page: `begin` (make it, or look it up) gives its id and first status, then
