@@ -108,6 +108,8 @@ export async function cliIntoHeadOne(
   shell.stdout.on('data', (d: Buffer) => (out += d.toString()));
   shell.stderr.on('data', (d: Buffer) => (err += d.toString()));
   let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  shell.once('close', () => (closed = true));
   try {
     // 'close', not 'exit': after 'close' both pipes have been read to their end.
     const code = await Promise.race([
@@ -125,8 +127,17 @@ export async function cliIntoHeadOne(
     return { code, out, err };
   } finally {
     clearTimeout(timer);
-    if (shell.exitCode === null && shell.signalCode === null && shell.pid !== undefined)
-      process.kill(-shell.pid, 'SIGKILL');
+    // Not only while bash runs: a child of it that outlived it and holds a pipe keeps 'close' away.
+    if (!closed && shell.pid !== undefined) killGroup(shell.pid);
+  }
+}
+
+/** SIGKILL to process group `pid`; one already gone (ESRCH) is what was wanted. */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
 }
 
