@@ -227,6 +227,30 @@ describe('LogFileSource', () => {
     expect(s.positions().map((p) => p.path)).toEqual([dockerLog]);
   }, 60_000);
 
+  it.each(['podsRoot', 'dockerRoot'])(
+    'keeps every position it was given while %s is turned off, and reads on from them once it is on again',
+    async (off) => {
+      await writeFile(dockerLog, json('1\n') + json('2\n'));
+      await writeFile(criLog, cri('1') + cri('2'));
+      const at = async (log: string) => ({ inode: (await stat(log)).ino, offset: (await stat(log)).size });
+      const resume = new Map([
+        [dockerLog, await at(dockerLog)],
+        [criLog, await at(criLog)],
+      ]);
+      await appendFile(dockerLog, json('3\n'));
+      await appendFile(criLog, cri('3'));
+      const warned: string[] = [];
+      const offRun = source(false, { resume, log: { warn: (msg) => void warned.push(msg) } }, { [off]: '' });
+      expect(warned).toEqual([]);
+      expect(new Set(offRun.positions().map((p) => p.path))).toEqual(new Set([dockerLog, criLog]));
+      // Turned on again from the off run's positions: only the lines written since.
+      const onRun = source(false, { resume: new Map(offRun.positions().map((p) => [p.path, p])) });
+      expect(texts(await started(onRun).read()).sort()).toEqual(['3', '3']);
+      await onRun.stop();
+    },
+    60_000,
+  );
+
   it('keeps the positions it was given while the Docker root is missing or empty, and reads on from them once the folders are back', async () => {
     await writeFile(dockerLog, json('1\n') + json('2\n'));
     const resume = new Map([[dockerLog, { inode: (await stat(dockerLog)).ino, offset: (await stat(dockerLog)).size }]]);

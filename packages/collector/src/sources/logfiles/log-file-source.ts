@@ -137,10 +137,13 @@ export class LogFileSource implements LogSource {
     this.resume = new Map(deps.resume);
     // A position under neither root (a changed dockerRoot or podsRoot, or the same folder spelled
     // through a symlink) is never listed, and discovery forgets only what a root's listing lacks:
-    // such a position was carried in every cursor for good.
-    const outside = [...this.resume.keys()].filter(
-      (p) => !within(options.dockerRoot, p) && !within(options.podsRoot, p),
-    );
+    // such a position was carried in every cursor for good. Only with both roots on: a root turned
+    // off ('') for a run says nothing of where its positions were, and forgetting them would read
+    // all of that root again from the start once it is turned back on.
+    const bothOn = options.dockerRoot !== '' && options.podsRoot !== '';
+    const outside = bothOn
+      ? [...this.resume.keys()].filter((p) => !within(options.dockerRoot, p) && !within(options.podsRoot, p))
+      : [];
     for (const p of outside) this.resume.delete(p);
     if (outside.length > 0)
       deps.log?.warn('sources.logFiles: saved read positions under neither root forgotten', {
