@@ -13,8 +13,9 @@
  *   for a 15 MiB string and 31 MiB with one `ā` in it; beside that 176 B a value for empty
  *   messages (an object each, with a slot in its list), 68 B in an SDK-shaped export.
  *
- * Each is charged at its worst (two bytes a character unless the count found none may be: `wide`,
- * which a protobuf body rarely is not) and rounded up, so that what is charged is what the process
+ * Each is charged at its worst (two bytes a character unless the body has no byte over 0x7F and,
+ * JSON, no `\u` escape: `wide`, a coarser test than "a character above U+00FF", which a protobuf
+ * body rarely passes) and rounded up, so that what is charged is what the process
  * may hold: a value at OTLP_VALUE_BYTES, 32 and 192 B (in the protocol's config, whose check holds
  * maxDecodedValues to the budget they are charged against).
  */

@@ -24,9 +24,10 @@ export interface DecodedSize {
   /** Bytes of the strings it holds, as written (JSON: between the quotes, escapes included), up to where counting stopped. */
   stringBytes: number;
   /**
-   * Whether a string it decodes into may hold a character above U+00FF, which makes V8 keep all of
-   * that string two bytes a character: the body has a byte over 0x7F, or (JSON) a `\u` escape in a
-   * string. True once over the bound.
+   * Whether the body may decode into a string V8 keeps two bytes a character (one with a character
+   * above U+00FF). Coarser than that, never short of it: true for any byte over 0x7F in the body
+   * (protobuf: anywhere in it; a Latin-1 `é`, kept at one byte, counts too) and (JSON) for any `\u`
+   * escape in a string (`\u0041` too). True once over the bound.
    */
   wide: boolean;
 }
