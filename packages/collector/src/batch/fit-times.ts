@@ -35,10 +35,14 @@ export function carriableTimes(
       : templates.map((t) => {
           if (fits(t)) return t;
           drops.drop({ stage: 'logs.time', reason: 'not_representable', container: t.container });
+          const firstSeen = at(t.firstSeen);
           return {
             ...t,
-            firstSeen: at(t.firstSeen),
-            lastSeen: at(t.lastSeen),
+            firstSeen,
+            // One end moved to the start and not the other (a line at start + 10 s, then a 9999
+            // one) would end the row before it began; the receiver's template-text lookback keys on
+            // lastSeen.
+            lastSeen: Math.max(firstSeen, at(t.lastSeen)),
             samples: t.samples.map((s) => ({ ...s, ts: at(s.ts) })),
           };
         }),
