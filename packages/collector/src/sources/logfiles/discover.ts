@@ -14,13 +14,23 @@ export interface LogFileRef {
 /** A container's name as its `config.v2.json` said when last read, and that file's mtime then. */
 export interface DockerName {
   name: string;
+  /** 0: read it again at the next look, whatever its mtime (missing, or torn when last read). */
   mtimeMs: number;
+  /** Reads in a row that found the file torn (0 when the last read did not). */
+  torn: number;
   /**
    * Its log file as named now: the same object from poll to poll until the name changes, so a
    * poll over thousands of exited containers' folders makes no path or ref per folder.
    */
   ref: LogFileRef;
 }
+
+/**
+ * Looks at which a torn config.v2.json is read again whatever its mtime says (a rewrite may end
+ * within the tick of the file system's clock, leaving it as it was); after that only when it
+ * changes, so a file that stays unparseable costs no read per poll.
+ */
+const TORN_REREADS = 3;
 
 /**
  * Docker json-file logs: `<root>/<id>/<id>-json.log` (`root`: the listing's folder), named by `config.v2.json`'s Name when
@@ -56,36 +66,43 @@ export async function discoverDocker(
 }
 
 /**
- * The name `file` gives, read again only when its mtime changed since `known`. When it cannot be
- * read or holds no name, the name the container had (the short id if none yet), and it is read
- * again at the next look (mtime 0): a named container read torn once no longer goes by its id for
- * that look (its metrics and log windows under another name, its file's lines as another container's).
+ * The name `file` gives, read again only when its mtime changed since `known`. When it gives none
+ * the name known stays (Docker rewrites the file while the container runs: a read then must not
+ * label its lines with another name), else the short id. A missing file is looked for at every
+ * look, a torn one read again at the next few; one that cannot be read (EACCES) or holds no Name is
+ * read again as a complete one is (its mtime changed while its log is read): thousands of exited
+ * containers' such files were read at every poll.
  */
 async function readName(file: string, id: string, log: string, known: DockerName | undefined): Promise<DockerName> {
   const seen = (await stat(file).catch(() => undefined))?.mtimeMs ?? 0;
   if (known !== undefined && known.mtimeMs === seen) return known;
-  const found = await readFile(file, 'utf8').then(nameIn, () => undefined);
-  const name = found ?? known?.name ?? id.slice(0, 12);
-  const mtimeMs = found === undefined ? 0 : seen;
+  const found = await readFile(file, 'utf8').then(nameIn, () => NAMELESS);
+  const torn = found === TORN ? (known?.mtimeMs === 0 ? known.torn : 0) + 1 : 0;
+  const name = typeof found === 'string' ? found : (known?.name ?? id.slice(0, 12));
+  const mtimeMs = torn > 0 && torn <= TORN_REREADS ? 0 : seen;
   const ref: LogFileRef =
     known?.ref.container === name ? known.ref : { path: log, format: 'json-file', container: name };
-  return { name, mtimeMs, ref };
+  return { name, mtimeMs, torn, ref };
 }
 
+const TORN = Symbol('torn');
+const NAMELESS = Symbol('nameless');
+
 /**
- * `Name` of a config.v2.json's text, without its leading slash. Undefined for a text that is not a
- * JSON object with one: a file read while it was being rewritten (empty, torn) threw out of
- * discovery, and every container listed after it went unread for as long as it stayed so.
+ * `Name` of a config.v2.json's text, without its leading slash. TORN for a text that is not a JSON
+ * object (a file read while it was being rewritten: empty, cut); NAMELESS for an object with no
+ * Name. Such a text threw out of discovery once, and every container listed after it went unread.
  */
-function nameIn(text: string): string | undefined {
+function nameIn(text: string): string | typeof TORN | typeof NAMELESS {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
-    return undefined;
+    return TORN;
   }
-  const n = v !== null && typeof v === 'object' ? (v as { Name?: unknown }).Name : undefined;
-  return typeof n === 'string' && n !== '' ? n.replace(/^\//, '') : undefined;
+  if (v === null || typeof v !== 'object') return TORN;
+  const n = (v as { Name?: unknown }).Name;
+  return typeof n === 'string' && n !== '' ? n.replace(/^\//, '') : NAMELESS;
 }
 
 /**
