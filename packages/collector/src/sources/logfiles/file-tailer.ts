@@ -83,7 +83,8 @@ export class FileTailer {
 
   /**
    * @param key The path lines are attributed to (their FileRef's path): the file itself, or for a
-   * rotated file finished after a restart (`<path>.1`), the path it was rotated from.
+   * rotated file finished after a restart (`<path>.1`), the path it was rotated from; such a file is
+   * read by its descriptor to its end, never looked up by name (rotatedAway).
    * @param nextOrder Numbers each file opened in read order (FileRef.order).
    */
   constructor(
@@ -231,6 +232,7 @@ export class FileTailer {
    */
   async read(onLine: OnLine): Promise<ReadResult> {
     if (this.handle === undefined) {
+      if (this.rotatedAway) return 'gone';
       const r = this.parked ? await this.unpark(onLine) : (await this.open('start')) ? undefined : 'gone';
       if (r !== undefined) return r;
     }
@@ -239,6 +241,7 @@ export class FileTailer {
     const { bytesRead } = await h.read(this.buf, 0, this.buf.length, at);
     if (bytesRead > 0) this.split(this.buf.subarray(0, bytesRead), onLine);
     if (bytesRead === this.buf.length) return 'data';
+    if (this.rotatedAway) return this.finish(onLine, bytesRead > 0);
     // A short read reached the end now: told at once, not by an empty read in the caller's next
     // round, which over thousands of files read at their first start came only after all of them
     // were read, every container's last window held open until then (issue 15).
@@ -262,6 +265,24 @@ export class FileTailer {
     // stops when a read brings none must not stop between the old file's end and the new one.
     const next = (await this.open('start')) ? await this.read(onLine) : 'gone';
     return afterData(next, bytesRead > 0);
+  }
+
+  /**
+   * A rotated file finished after a restart (`<path>.2`, `<path>.1`; its key is the path it was
+   * rotated from) is followed by its descriptor only, never by its name: the runtime may rotate
+   * again while it is read, and the name then names the next file, which its own tailer holds.
+   * Looking at the name at the end took that file for a rotation of this one and read it whole,
+   * then its tailer read it again: a whole file counted and shipped twice.
+   */
+  private get rotatedAway(): boolean {
+    return this.key !== this.path;
+  }
+
+  /** The end of a rotated file: complete (its writer has moved on), its last line even without a newline. */
+  private async finish(onLine: OnLine, broughtData: boolean): Promise<ReadResult> {
+    this.flushCarry(onLine);
+    await this.close();
+    return broughtData ? 'end' : 'eof';
   }
 
   /**

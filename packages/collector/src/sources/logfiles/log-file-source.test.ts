@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import {
   appendFile,
   mkdir,
@@ -364,6 +364,45 @@ describe('LogFileSource', () => {
     expect(texts(got)).toEqual(['y', 'z', 'w']);
     expect(got.map((l) => l.file?.path)).toEqual([dockerLog, dockerLog, dockerLog]);
     const order = got.map((l) => l.file?.order ?? 0);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('reads each rotated file once when the runtime rotates again while they are being finished', async () => {
+    // The tailer of `.2` looked at `.2` at its end: rotated again meanwhile, `.2` named the former
+    // `.1`, read whole from there, then again by the tailer holding it: a whole file twice.
+    await writeFile(dockerLog, json('x\n'));
+    const s1 = source();
+    await started(s1).read();
+    await s1.stop();
+    const resume = new Map(s1.positions().map((p) => [p.path, { inode: p.inode, offset: p.offset }]));
+    await appendFile(dockerLog, json('y\n'));
+    await rename(dockerLog, `${dockerLog}.1`);
+    await writeFile(dockerLog, json('z\n'));
+    await rename(`${dockerLog}.1`, `${dockerLog}.2`);
+    await rename(dockerLog, `${dockerLog}.1`);
+    await writeFile(dockerLog, json('w\n'));
+    const s2 = source(true, { resume });
+    const got: RawLogLine[] = [];
+    s2.start({
+      push: (l) => {
+        got.push(l);
+        if (l.line !== 'y') return;
+        // json-file max-file 3 rotates as `.2` is read: `.2` dropped, `.1` -> `.2`, live -> `.1`.
+        rmSync(`${dockerLog}.2`);
+        renameSync(`${dockerLog}.1`, `${dockerLog}.2`);
+        renameSync(dockerLog, `${dockerLog}.1`);
+        writeFileSync(dockerLog, json('v\n'));
+      },
+      ready: () => undefined,
+    });
+    for (let seen = -1; seen !== got.length;) {
+      seen = got.length;
+      await s2.catchUp();
+    }
+    await s2.stop();
+    const web = got.filter((l) => l.container === 'web');
+    expect(texts(web)).toEqual(['y', 'z', 'w', 'v']);
+    const order = web.map((l) => l.file?.order ?? 0);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
