@@ -90,6 +90,27 @@ function started(s: LogFileSource) {
   };
 }
 
+/**
+ * `x` read and its position saved, then while the collector is down `y` is written and the log
+ * rotated as json-file does (`.1` -> `.2`, live -> `.1`) once per line of `next`, each the new
+ * live file's one line. Returns the saved positions.
+ */
+async function rotatedWhileDown(...next: string[]): Promise<Map<string, { inode: number; offset: number }>> {
+  await writeFile(dockerLog, json('x\n'));
+  const s1 = source();
+  await started(s1).read();
+  await s1.stop();
+  const resume = new Map(s1.positions().map((p) => [p.path, { inode: p.inode, offset: p.offset }]));
+  await appendFile(dockerLog, json('y\n'));
+  for (const line of next) {
+    for (let n = next.length - 1; n >= 1; n--)
+      await rename(`${dockerLog}.${n}`, `${dockerLog}.${n + 1}`).catch(() => undefined);
+    await rename(dockerLog, `${dockerLog}.1`);
+    await writeFile(dockerLog, json(`${line}\n`));
+  }
+  return resume;
+}
+
 const texts = (ls: RawLogLine[]) => ls.map((l) => l.line);
 
 describe('log file formats', () => {
@@ -326,14 +347,7 @@ describe('LogFileSource', () => {
   );
 
   it('finishes a file that was rotated while the collector was down', async () => {
-    await writeFile(dockerLog, json('x\n'));
-    const s1 = source();
-    await started(s1).read();
-    await s1.stop();
-    const resume = new Map(s1.positions().map((p) => [p.path, { inode: p.inode, offset: p.offset }]));
-    await appendFile(dockerLog, json('y\n'));
-    await rename(dockerLog, `${dockerLog}.1`);
-    await writeFile(dockerLog, json('z\n'));
+    const resume = await rotatedWhileDown('z');
     const s2 = source(true, { resume });
     const got = await started(s2).read();
     await s2.stop();
@@ -347,17 +361,7 @@ describe('LogFileSource', () => {
   it('finishes every file rotated while the collector was down, oldest first (json-file max-file: .2, .1)', async () => {
     // Only `.1` was looked at: after two rotations the file it had read was `.2`, and `.1` (all of
     // the second file) was never read nor counted.
-    await writeFile(dockerLog, json('x\n'));
-    const s1 = source();
-    await started(s1).read();
-    await s1.stop();
-    const resume = new Map(s1.positions().map((p) => [p.path, { inode: p.inode, offset: p.offset }]));
-    await appendFile(dockerLog, json('y\n'));
-    await rename(dockerLog, `${dockerLog}.1`);
-    await writeFile(dockerLog, json('z\n'));
-    await rename(`${dockerLog}.1`, `${dockerLog}.2`);
-    await rename(dockerLog, `${dockerLog}.1`);
-    await writeFile(dockerLog, json('w\n'));
+    const resume = await rotatedWhileDown('z', 'w');
     const s2 = source(true, { resume });
     const got = (await started(s2).read()).filter((l) => l.container === 'web');
     await s2.stop();
@@ -370,17 +374,7 @@ describe('LogFileSource', () => {
   it('reads each rotated file once when the runtime rotates again while they are being finished', async () => {
     // The tailer of `.2` looked at `.2` at its end: rotated again meanwhile, `.2` named the former
     // `.1`, read whole from there, then again by the tailer holding it: a whole file twice.
-    await writeFile(dockerLog, json('x\n'));
-    const s1 = source();
-    await started(s1).read();
-    await s1.stop();
-    const resume = new Map(s1.positions().map((p) => [p.path, { inode: p.inode, offset: p.offset }]));
-    await appendFile(dockerLog, json('y\n'));
-    await rename(dockerLog, `${dockerLog}.1`);
-    await writeFile(dockerLog, json('z\n'));
-    await rename(`${dockerLog}.1`, `${dockerLog}.2`);
-    await rename(dockerLog, `${dockerLog}.1`);
-    await writeFile(dockerLog, json('w\n'));
+    const resume = await rotatedWhileDown('z', 'w');
     const s2 = source(true, { resume });
     const got: RawLogLine[] = [];
     s2.start({
