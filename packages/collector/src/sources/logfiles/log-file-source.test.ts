@@ -400,6 +400,19 @@ describe('LogFileSource', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 
+  it('counts the rest of a file rotated out of reach while the collector was down', async () => {
+    // Rotated past the names looked at (or gzipped): its rest was lost without a count.
+    const resume = await rotatedWhileDown('z', 'w');
+    await rm(`${dockerLog}.2`);
+    const drops: DropCount[] = [];
+    const report = { drop: (d: Omit<DropCount, 'count'>, count = 1) => void drops.push({ ...d, count }) };
+    const s2 = source(true, { resume, report });
+    const got = (await started(s2).read()).filter((l) => l.container === 'web');
+    await s2.stop();
+    expect(texts(got)).toEqual(['w']);
+    expect(drops).toEqual([{ stage: 'sources.logfiles', reason: 'rotated_not_found', container: 'web', count: 1 }]);
+  });
+
   it('finishes a CRI log kubelet rotated while the collector was down (`0.log.<yyyymmdd-hhmmss>`)', async () => {
     // kubelet names a rotated log by the time it rotated it, not `.1`: the rest of it was lost.
     await writeFile(criLog, cri('x'));

@@ -439,7 +439,7 @@ export class LogFileSource implements LogSource {
   /**
    * The files rotated from `ref` since `saved` was read, in read order: the one it names (resumed at
    * its offset), then those rotated after it. None when its inode is not among them (rotated out,
-   * removed) or they moved while opened. Only `<path>.1` was looked at before: after two rotations
+   * removed) or they moved while opened (rotatedLost); throws when one cannot be opened. Only `<path>.1` was looked at before: after two rotations
    * while the collector was down (json-file `max-file`, logrotate) the file it had read was `.2`,
    * and all of `.1` was lost, uncounted; kubelet's CRI logs were never found (see rotatedNames).
    */
@@ -452,17 +452,32 @@ export class LogFileSource implements LogSource {
       inodes.push(st.ino);
       if (st.ino === saved.inode) break;
     }
-    if (inodes.at(-1) !== saved.inode) return [];
+    if (inodes.at(-1) !== saved.inode) return this.rotatedLost(ref);
     const out: FileTailer[] = [];
     for (let n = inodes.length - 1; n >= 0; n--) {
       const t = this.tailer(names[n] as string, ref.path);
       out.push(t);
-      if (!(await t.open(saved).catch(() => false)) || t.ref.inode !== inodes[n]) {
-        for (const o of out) await o.close();
-        return [];
-      }
+      // An open that fails (EMFILE) fails follow(): counted as `open_failed:<errno>` and tried again
+      // from the saved position. The chain was dropped before and the main file read from 0: every
+      // rotated file lost, uncounted.
+      const opened = await t.open(saved).catch((err: unknown) => err);
+      if (opened === true && t.ref.inode === inodes[n]) continue;
+      for (const o of out) await o.close();
+      if (opened !== true && opened !== false) throw opened;
+      return this.rotatedLost(ref);
     }
     return out;
+  }
+
+  /**
+   * The file last read is not among the rotated files (gzipped by kubelet, rotated past `.10`,
+   * removed) or they moved while opened: what was left of it cannot be read. Counted as
+   * `sources.logfiles/rotated_not_found` (it was lost silently before); reading goes on in the file
+   * the path names now, from its start.
+   */
+  private rotatedLost(ref: LogFileRef): FileTailer[] {
+    this.deps.report?.drop({ stage: 'sources.logfiles', reason: 'rotated_not_found', container: ref.container });
+    return [];
   }
 
   private tailer(file: string, key: string): FileTailer {
