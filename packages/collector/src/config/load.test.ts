@@ -58,7 +58,7 @@ describe('loadCollectorConfig', () => {
     expect([o.maxConnections, o.maxConnectionsPerAddress]).toEqual([256, 64]);
   });
 
-  it('refuses OTLP limits under which a lone request within maxDecodedValues would be refused by maxInFlightBytes, naming the options', () => {
+  it('refuses OTLP limits under which a lone request of maxDecodedValues values would be refused by maxInFlightBytes, naming the options', () => {
     const withUrl = { ...env, MQTT_URL: 'mqtt://b:1883' };
     const o = loadCollectorConfig([], withUrl).sources.otlp;
     expect(o.maxDecodedValues * OTLP_VALUE_BYTES.protobuf + o.maxDecodedBytes).toBeLessThanOrEqual(o.maxInFlightBytes);

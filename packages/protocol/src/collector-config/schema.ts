@@ -154,8 +154,11 @@ export const collectorConfigSpec: ConfigSpec<typeof CollectorConfigSchema> = {
 };
 
 /**
- * A lone OTLP request within `maxDecodedValues`, beside a body of up to `maxDecodedBytes`, fits the
- * in-flight budget it is charged against (decoded values at OTLP_VALUE_BYTES.protobuf, the larger).
+ * A lone OTLP request of `maxDecodedValues` values with a small body fits the in-flight budget it is
+ * charged against (decoded values at OTLP_VALUE_BYTES.protobuf, the larger; `maxDecodedBytes` once).
+ * Not every request within the limits: the receiver also charges the body as sent and inflated, a
+ * copy when chunked and its strings copied out (twice when wide), so many values beside megabytes
+ * of strings can still get 413 over maxInFlightBytes; the check only rules out the plain case.
  * The defaults did not: 100,000 values x 192 B is over 16 MiB alone, so an export of 85,000 to
  * 100,000 values was within maxDecodedValues and refused 413 (not retryable) by maxInFlightBytes.
  */
@@ -165,7 +168,7 @@ function otlpBudgetProblems(c: CollectorConfig): string[] {
   if (need <= o.maxInFlightBytes) return [];
   const most = Math.max(0, Math.floor((o.maxInFlightBytes - o.maxDecodedBytes) / OTLP_VALUE_BYTES.protobuf));
   return [
-    `sources.otlp.maxDecodedValues (${o.maxDecodedValues}) x ${OTLP_VALUE_BYTES.protobuf} B a decoded value + sources.otlp.maxDecodedBytes (${o.maxDecodedBytes}) must fit sources.otlp.maxInFlightBytes (${o.maxInFlightBytes}): a request within maxDecodedValues would be refused by maxInFlightBytes; fix: lower maxDecodedValues to at most ${most}, lower maxDecodedBytes or raise maxInFlightBytes to at least ${need}`,
+    `sources.otlp.maxDecodedValues (${o.maxDecodedValues}) x ${OTLP_VALUE_BYTES.protobuf} B a decoded value + sources.otlp.maxDecodedBytes (${o.maxDecodedBytes}) must fit sources.otlp.maxInFlightBytes (${o.maxInFlightBytes}): a request of maxDecodedValues values would be refused by maxInFlightBytes; fix: lower maxDecodedValues to at most ${most}, lower maxDecodedBytes or raise maxInFlightBytes to at least ${need}`,
   ];
 }
 
