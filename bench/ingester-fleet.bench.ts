@@ -387,6 +387,8 @@ export const benches: BenchCase[] = [
     name: 'ingester.latency_p99_ms_3_processes',
     async run(): Promise<Figure[]> {
       const fleet = await startIngesterFleet({ ingesters: 3 });
+      // Started after the kill; stopped in the finally too, should the run throw before its own stop.
+      let loops: ReturnType<typeof loopTimeline> | undefined;
       try {
         const sim = simulate(fleet, 'l3p', THIN_CONTAINERS);
         await sim.waitFor(/simulating \d+ gateways/, 900_000);
@@ -419,7 +421,7 @@ export const benches: BenchCase[] = [
         const outKill = sim.output().length;
         const engine0 = await fleet.engineStats();
         await fleet.kill(0);
-        const loops = loopTimeline(fleet);
+        loops = loopTimeline(fleet);
         await new Promise((r) => setTimeout(r, WINDOW_MS * 1.5));
         await fleet.restart(1);
         await new Promise((r) => setTimeout(r, WINDOW_MS * 1.5));
@@ -568,6 +570,7 @@ export const benches: BenchCase[] = [
           },
         ];
       } finally {
+        await loops?.stop();
         await fleet.close();
         await rm(simDir(fleet), { recursive: true, force: true });
       }
