@@ -41,6 +41,18 @@ describe('writer on embedded ClickHouse', () => {
     return Number((await rs.json<{ n: string }>())[0]?.n);
   };
 
+  /** The token of a batch's group when it goes alone (its statements' queries carry it). */
+  const aloneToken = (b: { node: string; epoch: number; seq: number }) =>
+    groupToken([{ node: b.node, epoch: b.epoch, seq: b.seq }]);
+  /** Submits `first` with its metrics insert held (faults), once its flush has reached that insert. */
+  const submitHeld = async (w: Writer, first: ReturnType<typeof sampleBatch>) => {
+    faults.refused = 0;
+    faults.set('stall', new RegExp(`INSERT INTO ${TABLES.metrics} .*${aloneToken(first)}`));
+    const one = w.submit(first, meta());
+    await waitFor('the first flush to reach its metrics insert', () => faults.refused > 0);
+    return { one };
+  };
+
   beforeAll(async () => {
     engine = await openMigrated('writer', (c) => inserts.wrap(refuseRowsContaining('POISON-ROW')(faults.wrap(c))));
     client = engine.client;
@@ -329,10 +341,18 @@ describe('writer on embedded ClickHouse', () => {
     // A batch submitted while the flush still runs would go in its next group at once; past one
     // macrotask the flush has ended (its last steps after the answer are microtasks).
     await new Promise((r) => setImmediate(r));
-    // The next waits for the interval since that flush started; close() flushes it.
-    const next = w.submit(sampleBatch({ node: 'w-idle', seq: 2 }), meta());
+    // The next waits for the interval since that flush started; close() flushes it. Told by its
+    // group's statements, not by the answer's time: a flush issues its claims insert (the group's
+    // token in its query) in the turn it starts, so one started at once or by a 0 ms timer would
+    // be counted here before the 300 ms are up, however slow ClickHouse is.
+    const nextBatch = sampleBatch({ node: 'w-idle', seq: 2 });
+    faults.refused = 0;
+    faults.set('stall', new RegExp(aloneToken(nextBatch)));
+    const next = w.submit(nextBatch, meta());
     expect((await settle(next, 300)).done).toBe(false);
+    expect(faults.refused).toBe(0);
     expect(w.state().queuedBatches).toBe(1);
+    faults.set('ok');
     await w.close();
     expect(await next).toBe('stored');
     expect(await count(TABLES.ledger, 'w-idle')).toBe(2);
@@ -341,23 +361,38 @@ describe('writer on embedded ClickHouse', () => {
   it('spaces a flush that follows a running one by flushIntervalMs too (the bound on inserts per table)', async () => {
     const w = createWriter({ client, logger: quiet, options: { ...base.writer, flushIntervalMs: 600_000 } });
     const first = sampleBatch({ node: 'w-spaced', seq: 1 });
-    faults.refused = 0;
-    faults.set(
-      'stall',
-      new RegExp(
-        `INSERT INTO ${TABLES.metrics} .*${groupToken([{ node: first.node, epoch: first.epoch, seq: first.seq }])}`,
-      ),
-    );
-    const one = w.submit(first, meta());
-    await waitFor('the first flush to reach its metrics insert', () => faults.refused > 0);
-    // Arrived during the flush: its group waits for the interval since that flush started, not only for its end.
-    const next = w.submit(sampleBatch({ node: 'w-spaced', seq: 2 }), meta());
+    const { one } = await submitHeld(w, first);
+    // Arrived during the flush: its group waits for the interval since that flush started, not only
+    // for its end. The first's insert goes on; any statement of the next's group is counted (as above).
+    const nextBatch = sampleBatch({ node: 'w-spaced', seq: 2 });
+    const next = w.submit(nextBatch, meta());
     faults.set('ok');
+    faults.refused = 0;
+    faults.set('stall', new RegExp(aloneToken(nextBatch)));
     expect(await one).toBe('stored');
     expect((await settle(next, 300)).done).toBe(false);
+    expect(faults.refused).toBe(0);
+    faults.set('ok');
     await w.close();
     expect(await next).toBe('stored');
     expect(await count(TABLES.ledger, 'w-spaced')).toBe(2);
+  });
+
+  it('a flush loop that ends before flushIntervalMs has passed leaves what arrived meanwhile to its timer, no close needed', async () => {
+    // The writer's clock stands still: the loop never sees the interval passed, so only the timer
+    // its end sets (flushLoop's finally) can take the batch that arrived during its flush.
+    const w = createWriter({ client, logger: quiet, now: () => 0, options: { ...base.writer, flushIntervalMs: 1000 } });
+    const first = sampleBatch({ node: 'w-leftover', seq: 1 });
+    const { one } = await submitHeld(w, first);
+    const next = w.submit(sampleBatch({ node: 'w-leftover', seq: 2 }), meta());
+    faults.set('ok');
+    expect(await one).toBe('stored');
+    let stored: string | undefined;
+    void next.then((o) => (stored = o));
+    await waitFor('the leftover batch stored by the timer', () => stored !== undefined);
+    expect(stored).toBe('stored');
+    expect(await count(TABLES.ledger, 'w-leftover')).toBe(2);
+    await w.close();
   });
 
   it('stalled ClickHouse: nothing resolves until the connection moves again', async () => {
