@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- <filter>]`: runs every case in bench/*.bench.ts whose name contains the
- * filter (a filter no name contains: exit 2, results untouched; `-- --list` prints the names),
+ * filter (a filter no name contains: exit 2, results untouched; cases that all fail: exit 1,
+ * results untouched; `-- --list` prints the names),
  * writes bench/results/latest.json (a filtered run keeps the figures of the cases it did not
  * run), then latest.md and the READMEs' figures blocks from it (write-figures.ts).
  */
@@ -51,6 +52,11 @@ for (const c of chosen) {
     process.stdout.write(`FAILED: ${(err as Error).stack}\n`);
     process.exitCode = 1;
   }
+}
+// Chosen cases that all failed leave nothing new: rewriting would give the old figures a new date.
+if (figures.length === 0) {
+  console.error('\nbench: no figure was measured (every chosen case failed); bench/results left as they were');
+  process.exit(1);
 }
 
 const machine: Machine = {
