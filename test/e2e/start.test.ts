@@ -163,6 +163,8 @@ describe('edge-telemetry start', () => {
     const add = runNode(bins.cli, args);
     procs.push(add);
     expect(await exited(add), add.output()).toBe(0);
+    // The printed line names start's data dir, so the hint is the embedded broker's, not a Mosquitto reload.
+    expect(add.output()).toContain('the node can connect now, no reload');
     // stdout is the config; stderr's notes may come before or after it in the merged output.
     const printed = add.output().slice(add.output().indexOf('{'), add.output().lastIndexOf('}') + 1);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'et-start-added-'));

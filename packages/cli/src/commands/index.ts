@@ -95,7 +95,7 @@ export const commands: Command[] = [
   {
     words: ['nodes', 'add'],
     summary:
-      "create a node's broker credentials and print its collector configuration: <id> [--password-file path] [--broker mqtts://host:8883] [--ca-file path] [--format json|env]",
+      "create a node's broker credentials and print its collector configuration: <id> [--password-file path] [--data-dir ./data] [--broker mqtts://host:8883] [--ca-file path] [--format json|env]",
     load: async () => (await import('./nodes-add.js')).runNodesAdd,
   },
 ];

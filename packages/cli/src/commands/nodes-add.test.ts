@@ -71,10 +71,15 @@ describe('nodes add: password file', () => {
     const mosquitto = await run(['gw-hint', '--password-file', path.join(dir, 'passwd-hint')]);
     expect(mosquitto.stderr).toContain('docker compose -f docker/compose.central.yml kill -s HUP mosquitto');
     await mkdir(path.join(dir, 'data', 'broker'), { recursive: true });
-    const embedded = await run(['gw-hint', '--password-file', path.join(dir, 'data', 'broker', 'passwd')]);
+    const file = path.join(dir, 'data', 'broker', 'passwd');
+    const embedded = await run(['gw-hint', '--password-file', file, '--data-dir', path.join(dir, 'data')]);
     expect(embedded.code).toBe(0);
     expect(embedded.stderr).toContain('the embedded broker of `start` reads the file again when it changes');
     expect(embedded.stderr).not.toContain('HUP');
+    // A real Mosquitto's file laid out the same way (/srv/broker/passwd) but not in the data dir given.
+    const lookalike = await run(['gw-hint', '--password-file', file, '--data-dir', path.join(dir, 'other')]);
+    expect(lookalike.stderr).toContain('kill -s HUP mosquitto');
+    expect((await run(['gw-hint', '--password-file', file])).stderr).toContain('kill -s HUP mosquitto');
   });
 
   it('prints a collector config whose credentials are the ones written', async () => {

@@ -5,6 +5,7 @@
  * et/v1/<id>/up/ and read its own et/v1/<id>/down/. The same file format serves Mosquitto and
  * the embedded broker of `start` (broker-accounts/password-file.ts).
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
@@ -12,7 +13,7 @@ import { Value } from '@sinclair/typebox/value';
 import { defineErrors, envName, isValidNodeId, NODE_ID_PATTERN, valueErrorMessage } from '@edge-telemetry/protocol';
 import { collectorConfigSpec } from '@edge-telemetry/collector';
 import { generatePassword, PasswordFileError, writePasswordEntry } from '../broker-accounts/password-file.js';
-import { isEmbeddedPasswordFile } from '../embedded/accounts.js';
+import { embeddedPasswordFile } from '../embedded/accounts.js';
 
 /** Error catalogue of this command: the code starts every error line on stderr. */
 export const NodesAddErrorCodes = {
@@ -47,6 +48,12 @@ export const NodesAddOptions = Type.Object(
       default: 'docker/mosquitto/passwd',
       description:
         "Mosquitto password file to add the node to (created when missing; the node's entry is replaced when present).",
+    }),
+    dataDir: Type.String({
+      minLength: 1,
+      default: './data',
+      description:
+        "`start`'s --data-dir: a password file that is its `<data-dir>/broker/passwd` needs no Mosquitto reload (its broker reads the file again when it changes).",
     }),
     broker: Type.String({
       default: 'mqtts://localhost:8883',
@@ -119,11 +126,12 @@ const NodesAddError = defineErrors('NodesAddError', NodesAddErrorCodes);
 const isTls = (broker: string): boolean => broker.startsWith('mqtts:') || broker.startsWith('wss:');
 
 const USAGE =
-  'usage: edge-telemetry nodes add <id> [--password-file path] [--broker mqtts://host:8883] [--ca-file path] [--format json|env]';
+  'usage: edge-telemetry nodes add <id> [--password-file path] [--data-dir ./data] [--broker mqtts://host:8883] [--ca-file path] [--format json|env]';
 
 /** The options of `nodes add` (the top-level usage lists each). */
 export const NODES_ADD_OPTIONS = {
   'password-file': { type: 'string' },
+  'data-dir': { type: 'string' },
   broker: { type: 'string' },
   'ca-file': { type: 'string' },
   format: { type: 'string' },
@@ -157,6 +165,7 @@ export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
   const raw = {
     id,
     ...(values['password-file'] !== undefined && { passwordFile: values['password-file'] }),
+    ...(values['data-dir'] !== undefined && { dataDir: values['data-dir'] }),
     ...(values.broker !== undefined && { broker: values.broker }),
     ...(values['ca-file'] !== undefined && { caFile: values['ca-file'] }),
     ...(values.format !== undefined && { format: values.format }),
@@ -183,9 +192,13 @@ export function parseNodesAddArgs(argv: string[]): NodesAddConfig {
   return checked;
 }
 
-/** What makes the broker take the new account: Mosquitto reads its file on SIGHUP; `start`'s broker when the file changes. */
-function reloadHint(passwordFile: string): string {
-  return isEmbeddedPasswordFile(passwordFile)
+/**
+ * What makes the broker take the new account: Mosquitto reads its file on SIGHUP; `start`'s broker
+ * when the file changes. Its file is the one of the data dir given, not any `.../broker/passwd`
+ * (a Mosquitto's /srv/broker/passwd was told no reload was needed).
+ */
+function reloadHint(cfg: NodesAddConfig): string {
+  return path.resolve(cfg.passwordFile) === embeddedPasswordFile(path.resolve(cfg.dataDir))
     ? 'the embedded broker of `start` reads the file again when it changes: the node can connect now, no reload'
     : 'reload Mosquitto to apply it (docker compose -f docker/compose.central.yml kill -s HUP mosquitto)';
 }
@@ -201,7 +214,7 @@ export async function runNodesAdd(argv: string[], io: { stdout: Writable; stderr
     if (!isTls(cfg.broker)) {
       io.stderr.write(`warning: ${cfg.broker} is not TLS: the node's password would cross the network in clear\n`);
     }
-    io.stderr.write(`node ${cfg.id} written to ${cfg.passwordFile}; ${reloadHint(cfg.passwordFile)}\n`);
+    io.stderr.write(`node ${cfg.id} written to ${cfg.passwordFile}; ${reloadHint(cfg)}\n`);
     return 0;
   } catch (err) {
     if (err instanceof NodesAddError || err instanceof PasswordFileError) {

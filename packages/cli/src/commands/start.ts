@@ -202,7 +202,7 @@ export async function runStart(argv: string[], io: CommandIo): Promise<number> {
       `  try: curl -H "Authorization: Bearer <token>" ${url}/api/v1/nodes`,
       `  broker ${broker.url} (aedes, MQTT 3.1.1, an account per node in ${passwordFile}), ClickHouse embedded in ${path.join(dataDir, 'clickhouse')}`,
       `  collector for this machine: node "${node}"${simulate > 0 ? `, plus ${simulate} simulated gateways` : ''}`,
-      `  add a gateway: npx edge-telemetry nodes add <id> --password-file ${passwordFile} --broker mqtt://<this host>:${values['mqtt-port']} > collector.json`,
+      `  add a gateway: npx edge-telemetry nodes add <id> --password-file ${passwordFile} --data-dir ${dataDir} --broker mqtt://<this host>:${values['mqtt-port']} > collector.json`,
       ...exposure(values.host, values['mqtt-host']),
       '  first summaries arrive at the end of the first 60 s window; Ctrl-C stops everything',
       '',

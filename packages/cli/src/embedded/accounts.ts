@@ -22,12 +22,6 @@ export function embeddedPasswordFile(dataDir: string): string {
   return path.join(dataDir, 'broker', 'passwd');
 }
 
-/** Whether a password file is laid out as `start`'s (`nodes add` then needs no Mosquitto reload). */
-export function isEmbeddedPasswordFile(file: string): boolean {
-  const abs = path.resolve(file);
-  return embeddedPasswordFile(path.dirname(path.dirname(abs))) === abs;
-}
-
 export function accountBook(o: { passwordFile: string; ingesterPassword: string }): AccountBook {
   let loaded = { mtimeMs: -1, size: -1, users: new Map<string, string>() };
   const ingester = digest(o.ingesterPassword);
