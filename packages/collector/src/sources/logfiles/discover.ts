@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { parseJsonObject } from '../../transforms/parse/json-text.js';
 import { noneIfMissing, subfoldersOf, type FolderListing } from './folder-listing.js';
 import type { LogFileFormat } from './formats.js';
 
@@ -94,14 +95,9 @@ const NAMELESS = Symbol('nameless');
  * Name. Such a text threw out of discovery once, and every container listed after it went unread.
  */
 function nameIn(text: string): string | typeof TORN | typeof NAMELESS {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return TORN;
-  }
-  if (v === null || typeof v !== 'object') return TORN;
-  const n = (v as { Name?: unknown }).Name;
+  const v = parseJsonObject(text);
+  if (v === undefined) return TORN;
+  const n = v.Name;
   return typeof n === 'string' && n !== '' ? n.replace(/^\//, '') : NAMELESS;
 }
 

@@ -1,3 +1,5 @@
+import { parseJsonObject } from '../../transforms/parse/json-text.js';
+
 /** One entry of a container log file, cut out of its on-disk framing. */
 export interface LogFileEntry {
   ts: number;
@@ -17,14 +19,8 @@ export function parseDockerJsonLine(
   line: string,
   times: Pick<Rfc3339Parser, 'parse'> = plainTimes,
 ): LogFileEntry | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (v === null || typeof v !== 'object') return undefined;
-  const o = v as { log?: unknown; stream?: unknown; time?: unknown };
+  const o = parseJsonObject(line);
+  if (o === undefined) return undefined;
   if (typeof o.log !== 'string') return undefined;
   let text = o.log;
   const partial = !text.endsWith('\n');

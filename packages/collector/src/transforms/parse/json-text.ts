@@ -6,6 +6,16 @@
  * (if given: a caller that counts it) is called. Values that encode are not walked: the cut costs only the lines that need it.
  */
 export const MAX_JSON_NESTING = 16;
+
+/** The object a JSON text holds; undefined for any other value or for a text that is not JSON (corrupt, torn). */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 export const NESTED_TOO_DEEP = '[nested too deep]';
 
 export function jsonText(v: unknown, cut?: () => void): string {

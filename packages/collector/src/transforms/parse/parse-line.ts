@@ -1,5 +1,5 @@
 import { LogLevel, type LogLevelValue } from '@edge-telemetry/protocol';
-import { jsonText } from './json-text.js';
+import { jsonText, parseJsonObject } from './json-text.js';
 import { levelFromName, levelFromText, levelFromValue } from './level.js';
 import { parseLogfmt } from './logfmt.js';
 import type { ParseOptions } from './options.js';
@@ -74,15 +74,6 @@ export function fieldsOf(line: string, o: ParseOptions): Record<string, string> 
   const rec = s.rec;
   // Not counted (no `cut`): only the few lines a debug window ships verbatim are read again here.
   return fieldsOfRecord(rec, [firstKey(rec, MESSAGE_KEYS), firstKey(rec, LEVEL_KEYS), firstKey(rec, TIME_KEYS)], o);
-}
-
-function parseJsonObject(line: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(line);
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function fromRecord(
