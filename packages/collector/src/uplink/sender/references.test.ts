@@ -46,6 +46,16 @@ function send(book: ReferenceBook, seq: number, priorityClass = 1, b = batch(seq
   return { standalone, frame, refs: head.value.references, keyframe: head.value.keyframe };
 }
 
+/** Decodes a frame as the ingester does, holding the bodies of batches `seqs` as its keyframes. */
+function decodeAgainst(frame: Buffer, seqs: number[]) {
+  const bodies = seqs.map((seq) => codec.decodeFrame(codec.encode(batch(seq)), 'gw-1'));
+  return codec.decode(
+    frame,
+    'gw-1',
+    bodies.map((d) => (d.ok ? d.value.body : Buffer.alloc(0))),
+  );
+}
+
 describe('ReferenceBook', () => {
   it('compresses against no more keyframe bytes than referenceBytes, the newest first', () => {
     const r = codec.reencode(codec.encode(batch(1)), { epoch: EPOCH, seq: 1, references: [], keyframe: true });
@@ -122,12 +132,7 @@ describe('ReferenceBook', () => {
     expect(bulk.refs).toEqual([3, 4]);
     expect(bulk.frame.length).toBeLessThan(bulk.standalone.length);
     // Decodes against those two bodies.
-    const bodies = [3, 4].map((seq) => codec.decodeFrame(codec.encode(batch(seq)), 'gw-1'));
-    const decoded = codec.decode(
-      bulk.frame,
-      'gw-1',
-      bodies.map((d) => (d.ok ? d.value.body : Buffer.alloc(0))),
-    );
+    const decoded = decodeAgainst(bulk.frame, [3, 4]);
     expect(decoded.ok && decoded.value.seq).toBe(5);
     // Live frames use every kept live keyframe, not the bulk one (5); a bulk frame's template
     // samples borrow the counts' last two of either kind.
@@ -157,12 +162,7 @@ describe('ReferenceBook', () => {
     expect(send(book, 21, 2)).toMatchObject({ refs: [1, 3], keyframe: true });
     expect(send(book, 22, 2).refs).toEqual([1, 3, 21]);
     // The ingester holds every keyframe, bulk or live: the live frame decodes against its own.
-    const bodies = [1, 3].map((seq) => codec.decodeFrame(codec.encode(batch(seq)), 'gw-1'));
-    const decoded = codec.decode(
-      live.frame,
-      'gw-1',
-      bodies.map((d) => (d.ok ? d.value.body : Buffer.alloc(0))),
-    );
+    const decoded = decodeAgainst(live.frame, [1, 3]);
     expect(decoded.ok && decoded.value.seq).toBe(20);
   });
 
