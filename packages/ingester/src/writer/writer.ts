@@ -433,11 +433,10 @@ export function createWriter(deps: WriterDeps): Writer {
 
   /**
    * Flushes group after group while batches wait (startFlush saw some); beside another running
-   * flush only while a full group waits (schedule), else the last flush running takes what waits:
-   * at once when `flushIntervalMs` has passed since the last flush started (this loop's or another's:
-   * one clock for all, which errs on the side of fewer inserts), else by schedule's timer,
-   * so that back-to-back flushes keep the bound on inserts too (a full group, or a close, goes at
-   * once: its inserts are as large as they get).
+   * flush only while a full group waits (schedule), else the loop ends and the last one to end hands
+   * what waits to schedule(), the one place that spaces flushes by `flushIntervalMs` (from the last
+   * flush started, this loop's or another's), so that back-to-back flushes keep the bound on
+   * inserts too (a full group, or a close, goes on at once: its inserts are as large as they get).
    */
   async function flushLoop(): Promise<void> {
     try {
@@ -446,13 +445,12 @@ export function createWriter(deps: WriterDeps): Writer {
         lastFlushAt = now();
         if (!(await flushGroup(queue.takeGroup()))) return;
         wakeWaiters();
-        const spaced = running === 1 && now() >= lastFlushAt + o.flushIntervalMs;
-        more = pending.size > 0 && !aborted && (spaced || closed || queue.fullGroupWaiting());
+        more = pending.size > 0 && !aborted && (closed || queue.fullGroupWaiting());
       }
     } finally {
       // In the step that decided to stop (as storage/group-commit.ts run()): a loop that left what
       // waits to another running one is no longer counted when that one decides, so the last loop
-      // running always sees itself alone and takes it, now or when the interval has passed.
+      // running always sees itself alone and hands it to schedule(): now, or when the interval has passed.
       if (--running === 0) {
         for (const r of idle.splice(0)) r();
         schedule();
