@@ -269,11 +269,12 @@ export class LogPipeline {
     const line = t === raw.ts ? raw : { ...raw, windowTs: t };
     const f = raw.file;
     if (f !== undefined && f.pushedAs !== raw.container) {
-      // The file's lines go as another container now (a docker rename; a config.v2.json read torn
-      // names it by its id for a look). The joiner holds by container, so the events it holds under
-      // the old name go first: else the next line recorded said to the store that every line of the
-      // file before it was stored while those were not, and a crash then lost them from the store
-      // (read again, taken for stored: test/collector/sigkill.test.ts).
+      // The file's lines go as another container now (a docker rename; a container not named yet
+      // whose config.v2.json was read torn goes by its id until it is). The joiner holds by
+      // container, so the events it holds under the old name go first: else the next line recorded
+      // said to the store that every line of the file before it was stored while those were not,
+      // and a crash then lost them from the store (read again, taken for stored:
+      // test/collector/sigkill.test.ts).
       if (f.pushedAs !== undefined) for (const ev of this.joiner.flushContainer(f.pushedAs, Infinity)) this.process(ev);
       f.pushedAs = raw.container;
     }
